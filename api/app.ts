@@ -1,0 +1,31 @@
+import { countActiveApiKeys, createApiKey } from '../platform/api-keys.ts';
+import { openDatabase } from '../platform/db/client.ts';
+import type { AppConfig } from '../platform/config.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { createServices, type Services } from './services.ts';
+import { buildYoga, type MpiYoga } from './yoga.ts';
+
+export interface App {
+  yoga: MpiYoga;
+  /** No API keys exist and this is not production: anonymous callers act as a local admin. */
+  localMode: boolean;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Opens the database (migrating it), wires the services and builds the GraphQL server. */
+export async function createApp(config: AppConfig, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<App> {
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR, poolSize: config.DATABASE_POOL_SIZE });
+  const services = createServices(config, database, logger);
+  if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
+    await createApiKey(database.db, 'bootstrap-admin', 'admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
+  }
+  const keysExist = (await countActiveApiKeys(database.db)) > 0;
+  if (config.NODE_ENV === 'production' && !keysExist) {
+    await database.close();
+    throw new Error('Refusing to start in production without API keys: set MPI_BOOTSTRAP_ADMIN_KEY or create one with `npx mpi keys create`');
+  }
+  const localMode = config.NODE_ENV !== 'production' && !keysExist;
+  const yoga = buildYoga(services, { localMode });
+  return { yoga, localMode, services, close: () => database.close() };
+}

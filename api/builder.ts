@@ -1,0 +1,41 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { ForbiddenError, UnauthenticatedError } from '../platform/errors.ts';
+import type { RequestContext, Role } from './context.ts';
+
+type Scopes = Record<Role | 'authenticated', boolean>;
+
+/** The one Pothos builder. It defines no types: each domain module under api/schema adds its own. */
+export const builder = new SchemaBuilder<{
+  Context: RequestContext;
+  AuthScopes: Scopes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  relay: { clientMutationId: 'omit', cursorType: 'String' },
+  scopeAuth: {
+    authScopes: (ctx) => {
+      const roles = new Set(ctx.principal?.roles ?? []);
+      const admin = roles.has('admin');
+      return {
+        authenticated: ctx.principal !== null,
+        admin,
+        pipeline: admin || roles.has('pipeline'),
+        steward: admin || roles.has('steward'),
+        governance: admin || roles.has('governance'),
+        auditor: admin || roles.has('auditor'),
+      };
+    },
+    unauthorizedError: (_parent, ctx) =>
+      ctx.principal ? new ForbiddenError() : new UnauthenticatedError(),
+  },
+});
+
+builder.queryType({});
+builder.mutationType({});

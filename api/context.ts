@@ -1,0 +1,42 @@
+import type { Services } from './services.ts';
+
+export const ROLES = ['pipeline', 'steward', 'governance', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling. */
+export interface Principal {
+  id: string;
+  name: string;
+  roles: Role[];
+  kind: 'api-key' | 'jwt' | 'local';
+}
+
+/** Collects what a request touched, for its audit entry. */
+export class AuditTrail {
+  readonly objects = new Map<string, Set<string>>();
+  /** Set when a resolver writes patient data (the entry is written even when nothing was read). */
+  wrote = false;
+
+  touch(objectType: string, ...ids: Array<string | null | undefined>): void {
+    let set = this.objects.get(objectType);
+    if (!set) this.objects.set(objectType, (set = new Set()));
+    for (const id of ids) if (id) set.add(id);
+  }
+
+  get touched(): boolean {
+    return this.objects.size > 0;
+  }
+}
+
+export interface RequestContext {
+  requestId: string;
+  principal: Principal | null;
+  clientAddress: string | null;
+  services: Services;
+  audit: AuditTrail;
+}
+
+/** The principal, or an error when the request is anonymous (resolvers behind scope auth never see null). */
+export function actorOf(ctx: RequestContext): string {
+  return ctx.principal ? `${ctx.principal.kind}:${ctx.principal.name}` : 'anonymous';
+}

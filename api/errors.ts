@@ -1,0 +1,31 @@
+import { GraphQLError } from 'graphql';
+import { DomainError, ValidationError } from '../platform/errors.ts';
+
+function domainCause(error: unknown): DomainError | null {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth += 1) {
+    if (current instanceof DomainError) return current;
+    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/**
+ * Expected failures become typed GraphQL errors (`extensions.code`, `extensions.field`, `extensions.problems`);
+ * anything else is masked so no stack trace, SQL or patient data reaches the client.
+ */
+export function maskError(error: unknown, message: string): Error {
+  const domain = domainCause(error);
+  if (domain) {
+    const extensions: Record<string, unknown> = { code: domain.code };
+    if (domain.field) extensions.field = domain.field;
+    if (domain instanceof ValidationError) extensions.problems = domain.problems;
+    const path = error instanceof GraphQLError ? error.path : undefined;
+    return new GraphQLError(domain.message, { path, extensions });
+  }
+  if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors are safe
+  return new GraphQLError(message, {
+    path: error instanceof GraphQLError ? error.path : undefined,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}

@@ -1,0 +1,13 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from '../builder.ts';
+import './scalars.ts';
+import './system.ts';
+import './security.ts';
+
+/** The whole GraphQL schema, built from the domain modules imported above. */
+export const schema = builder.toSchema();
+
+/** The SDL committed as schema.graphql, so API changes show up in review. */
+export function printSchemaSdl(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

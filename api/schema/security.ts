@@ -1,0 +1,58 @@
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from '../../platform/api-keys.ts';
+import { verifyAuditChain } from '../../platform/audit.ts';
+import { builder } from '../builder.ts';
+
+const ApiKey = builder.objectRef<ApiKeyRow>('ApiKey').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    role: t.exposeString('role'),
+    prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const CreatedApiKey = builder.objectRef<{ key: string; row: ApiKeyRow }>('CreatedApiKey').implement({
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The secret. Shown once; only its hash is stored.' }),
+    apiKey: t.field({ type: ApiKey, resolve: (p) => p.row }),
+  }),
+});
+
+const AuditChainStatus = builder.objectRef<{ valid: boolean; entriesChecked: number; firstInvalidId: number | null }>('AuditChainStatus').implement({
+  fields: (t) => ({
+    valid: t.exposeBoolean('valid'),
+    entriesChecked: t.exposeInt('entriesChecked'),
+    firstInvalidId: t.exposeInt('firstInvalidId', { nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  apiKeys: t.field({
+    type: [ApiKey],
+    authScopes: { admin: true },
+    resolve: (_root, _args, ctx) => listApiKeys(ctx.services.database.db),
+  }),
+  verifyAuditChain: t.field({
+    type: AuditChainStatus,
+    description: 'Recomputes the audit hash chain; false when any entry was altered, inserted or removed.',
+    authScopes: { auditor: true },
+    resolve: (_root, _args, ctx) => verifyAuditChain(ctx.services.database.db),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreatedApiKey,
+    authScopes: { admin: true },
+    args: { name: t.arg.string({ required: true }), role: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role.toLowerCase()),
+  }),
+  revokeApiKey: t.field({
+    type: ApiKey,
+    authScopes: { admin: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => revokeApiKey(ctx.services.database.db, String(args.id)),
+  }),
+}));

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { asc, sql } from 'drizzle-orm';
+import type { Database } from './db/client.ts';
+import { auditLog } from './db/schema/index.ts';
+
+export type AuditRow = typeof auditLog.$inferSelect;
+
+/** What one request did to patient data; written once per request as one chained entry. */
+export interface AuditEntry {
+  actor: string;
+  role: string;
+  action: string;
+  objectType?: string | null;
+  objectIds?: string[];
+  fields?: string[];
+  outcome: 'SUCCESS' | 'DENIED' | 'ERROR';
+  requestId?: string | null;
+  clientAddress?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** JSON with object keys sorted, so a jsonb round trip (which reorders keys) hashes the same. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+/** Serialises appends so that each entry chains to exactly one predecessor. */
+const AUDIT_CHAIN_LOCK = 0x6d7069_61; // "mpia"
+
+function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 'prevHash'>): string {
+  const canonical = stableStringify([
+    prevHash, row.at.toISOString(), row.actor, row.role, row.action, row.objectType, row.objectIds, row.fields,
+    row.outcome, row.requestId, row.clientAddress, row.details,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Appends an entry to the tamper-evident audit chain. */
+export async function appendAudit(db: Database, entry: AuditEntry): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+    const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1);
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const row = {
+      at: new Date(),
+      actor: entry.actor,
+      role: entry.role,
+      action: entry.action,
+      objectType: entry.objectType ?? null,
+      objectIds: entry.objectIds ?? [],
+      fields: entry.fields ?? [],
+      outcome: entry.outcome,
+      requestId: entry.requestId ?? null,
+      clientAddress: entry.clientAddress ?? null,
+      details: entry.details ?? {},
+    };
+    await tx.insert(auditLog).values({ ...row, prevHash, hash: entryHash(prevHash, row) });
+  });
+}
+
+export interface ChainVerification {
+  valid: boolean;
+  entriesChecked: number;
+  /** Id of the first entry whose hash or link does not match. */
+  firstInvalidId: number | null;
+}
+
+/** Recomputes the hash chain; any edited, inserted or deleted entry breaks it. */
+export async function verifyAuditChain(db: Database, batchSize = 5000): Promise<ChainVerification> {
+  let prevHash = GENESIS_HASH;
+  let afterId = 0;
+  let checked = 0;
+  for (;;) {
+    const rows = await db.select().from(auditLog).where(sql`${auditLog.id} > ${afterId}`).orderBy(asc(auditLog.id)).limit(batchSize);
+    if (rows.length === 0) return { valid: true, entriesChecked: checked, firstInvalidId: null };
+    for (const row of rows) {
+      if (row.prevHash !== prevHash || entryHash(prevHash, row) !== row.hash) {
+        return { valid: false, entriesChecked: checked, firstInvalidId: row.id };
+      }
+      prevHash = row.hash;
+      checked += 1;
+      afterId = row.id;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** Service configuration, read from the environment once and validated. Nothing else reads process.env. */
+const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().optional(),
+  /** Unset: embedded PGlite in MPI_DATA_DIR. Set: PostgreSQL. */
+  DATABASE_URL: z.string().url().optional(),
+  /** PGlite data directory; `memory://` keeps everything in memory. */
+  MPI_DATA_DIR: z.string().default('./data'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Seeds an admin API key at start-up. */
+  MPI_BOOTSTRAP_ADMIN_KEY: z.string().min(24, 'MPI_BOOTSTRAP_ADMIN_KEY must be at least 24 characters').optional(),
+  /** Ingest from an unknown source registers it instead of failing. */
+  MPI_AUTO_REGISTER_SOURCES: z.stringbool().default(false),
+  MPI_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  MPI_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  MPI_MLLP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().int().min(0).default(0),
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_AUDIENCE: z.string().optional(),
+  OIDC_ROLES_CLAIM: z.string().default('roles'),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_METRICS_EXPORTER: z.string().optional(),
+});
+
+export type AppConfig = z.infer<typeof ConfigSchema>;
+
+/** Parses configuration from an environment map; throws one error listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,90 @@
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema/index.ts';
+import { traceQuery } from '../telemetry.ts';
+
+export type Schema = typeof schema;
+/** The drizzle database, the same type on PGlite and PostgreSQL. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+/** A database or an open transaction: stores accept either. */
+export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Runs `select 1`; throws when the database cannot answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent the embedded PGlite is used. */
+  url?: string | undefined;
+  /** PGlite data directory, or `memory://`. */
+  dataDir?: string | undefined;
+  poolSize?: number | undefined;
+  /** Apply pending migrations after connecting (default true). */
+  migrate?: boolean | undefined;
+}
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** Opens the configured database and applies pending migrations. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  const handle = options.url ? openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options.dataDir ?? './data');
+  if (options.migrate !== false) await migrateDatabase(handle);
+  return handle;
+}
+
+/** Applies the committed drizzle-kit migrations. */
+export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
+  if (handle.kind === 'pglite') {
+    await migratePglite(handle.db as Parameters<typeof migratePglite>[0], { migrationsFolder: MIGRATIONS_FOLDER });
+  } else {
+    await migratePostgres(handle.db as Parameters<typeof migratePostgres>[0], { migrationsFolder: MIGRATIONS_FOLDER });
+  }
+}
+
+async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+  const client = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const query = client.query.bind(client);
+  client.query = ((text: string, params?: unknown[], opts?: object) =>
+    traceQuery('pglite', text, () => query(text, params, opts))) as typeof client.query;
+  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  return {
+    db,
+    kind: 'pglite',
+    ping: async () => { await client.query('select 1'); },
+    close: async () => { if (!client.closed) await client.close(); },
+  };
+}
+
+function openPostgres(url: string, poolSize: number): DatabaseHandle {
+  const client = postgres(url, { max: poolSize, onnotice: () => undefined });
+  const unsafe = client.unsafe.bind(client);
+  client.unsafe = ((text: string, params?: never[], opts?: never) => {
+    const pending = unsafe(text, params, opts);
+    traceQuery('postgresql', text, () => Promise.resolve(pending)).catch(() => undefined);
+    return pending;
+  }) as typeof client.unsafe;
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  return {
+    db,
+    kind: 'postgres',
+    ping: async () => { await client`select 1`; },
+    close: async () => { await client.end({ timeout: 5 }); },
+  };
+}
+
+/** Runs raw SQL and returns its rows, whichever driver is underneath. */
+export async function queryRows<T extends Record<string, unknown>>(db: Executor, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
