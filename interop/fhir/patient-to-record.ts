@@ -1,0 +1,143 @@
+import type { RecordInput, SourceRef } from '../ports.ts';
+import { errorIssue } from './operation-outcome.ts';
+import type {
+  FhirAddressInput,
+  FhirContactPointInput,
+  FhirHumanNameInput,
+  FhirIdentifierInput,
+  FhirPatientInput,
+} from './patient-schema.ts';
+import type { OperationOutcomeIssue } from './types.ts';
+
+/** The US Social Security Number identifier system (hl7.org/fhir/R4/identifier-registry.html). */
+export const US_SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
+
+const SSN_PATTERN = /^\d{3}-?\d{2}-?\d{4}$/;
+const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** R4 AdministrativeGender -> canonical sex. `unknown` carries no evidence, so it maps to missing. */
+const SEX_BY_GENDER: Record<NonNullable<FhirPatientInput['gender']>, string | null> = {
+  male: 'M',
+  female: 'F',
+  other: 'O',
+  unknown: null,
+};
+
+export interface MappedRecord {
+  record: RecordInput;
+  /** Problems that make the Patient unusable for us although it is valid FHIR (e.g. a partial birth date). */
+  issues: OperationOutcomeIssue[];
+}
+
+/** Maps a validated Patient's demographics to canonical record fields. */
+export function patientToRecord(patient: FhirPatientInput, root = 'Patient'): MappedRecord {
+  const issues: OperationOutcomeIssue[] = [];
+  const name = pickName(patient.name ?? []);
+  const given = name?.given ?? [];
+  const address = pickAddress(patient.address ?? []);
+  const lines = address?.line ?? [];
+
+  let birthDate: string | null = patient.birthDate ?? null;
+  if (birthDate !== null && !FULL_DATE.test(birthDate)) {
+    issues.push(errorIssue('value', 'a full date YYYY-MM-DD is required', `${root}.birthDate`));
+    birthDate = null;
+  }
+
+  let ssn: string | null = null;
+  const ssnIndex = (patient.identifier ?? []).findIndex((i) => i.system === US_SSN_SYSTEM && i.value);
+  if (ssnIndex >= 0) {
+    ssn = clean(patient.identifier?.[ssnIndex]?.value);
+    if (ssn !== null && !SSN_PATTERN.test(ssn)) {
+      issues.push(errorIssue('value', 'must be 9 digits (NNN-NN-NNNN)', `${root}.identifier[${ssnIndex}].value`));
+      ssn = null;
+    }
+  }
+
+  const record: RecordInput = {
+    givenName: clean(given[0]),
+    middleName: clean(given.slice(1).join(' ')),
+    familyName: clean(name?.family),
+    suffix: clean(name?.suffix?.join(' ')),
+    sex: patient.gender ? SEX_BY_GENDER[patient.gender] : null,
+    birthDate,
+    ssn,
+    phone: clean(pickContact(patient.telecom ?? [], 'phone')?.value),
+    email: clean(pickContact(patient.telecom ?? [], 'email')?.value),
+    addressLine1: clean(lines[0]),
+    addressLine2: clean(lines.slice(1).join(', ')),
+    city: clean(address?.city),
+    state: clean(address?.state),
+    postalCode: clean(address?.postalCode),
+  };
+  return { record, issues };
+}
+
+export type SourceResolution = { ok: true; ref: SourceRef; index: number } | { ok: false; status: number; issues: OperationOutcomeIssue[] };
+
+/**
+ * Finds the identifier that names this Patient in a registered source: the first one (not the SSN, not `old`)
+ * whose system the service maps to a source. With `localId` (PUT /Patient/{id}) only identifiers with that
+ * value qualify.
+ */
+export async function resolveSourceIdentifier(
+  patient: FhirPatientInput,
+  sourceForSystem: (system: string) => Promise<string | null>,
+  opts: { localId?: string; root?: string } = {},
+): Promise<SourceResolution> {
+  const root = opts.root ?? 'Patient';
+  const candidates = (patient.identifier ?? [])
+    .map((identifier, index) => ({ identifier, index }))
+    .filter(({ identifier }) => isSourceCandidate(identifier))
+    .filter(({ identifier }) => opts.localId === undefined || identifier.value?.trim() === opts.localId);
+  if (candidates.length === 0) {
+    const diagnostics =
+      opts.localId === undefined
+        ? 'an identifier with both system and value is required'
+        : 'no identifier with a system has the id given in the URL as its value';
+    return { ok: false, status: 400, issues: [errorIssue('required', diagnostics, `${root}.identifier`)] };
+  }
+  for (const { identifier, index } of candidates) {
+    const source = await sourceForSystem(identifier.system as string);
+    if (source !== null) return { ok: true, ref: { source, localId: (identifier.value as string).trim() }, index };
+  }
+  const issue = errorIssue('business-rule', 'no identifier system is registered as a source', `${root}.identifier`);
+  return { ok: false, status: 422, issues: [issue] };
+}
+
+function isSourceCandidate(identifier: FhirIdentifierInput): boolean {
+  return Boolean(identifier.system && identifier.value?.trim()) && identifier.system !== US_SSN_SYSTEM && identifier.use !== 'old';
+}
+
+const NAME_PREFERENCE: Array<FhirHumanNameInput['use']> = ['official', 'usual', undefined, 'temp'];
+
+/** The official name, else the usual one, else one without a use; never old, maiden, nickname or anonymous. */
+function pickName(names: FhirHumanNameInput[]): FhirHumanNameInput | undefined {
+  for (const use of NAME_PREFERENCE) {
+    const found = names.find((n) => n.use === use);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The first home address, else the first address without a use. */
+function pickAddress(addresses: FhirAddressInput[]): FhirAddressInput | undefined {
+  return addresses.find((a) => a.use === 'home') ?? addresses.find((a) => a.use === undefined);
+}
+
+const CONTACT_USE_ORDER: Array<FhirContactPointInput['use']> = ['home', 'mobile', undefined, 'work', 'temp'];
+
+/** The preferred current contact of a kind: lowest `rank` first, then home, mobile, unspecified, work, temp. */
+function pickContact(points: FhirContactPointInput[], system: 'phone' | 'email'): FhirContactPointInput | undefined {
+  const usable = points.filter((p) => p.system === system && p.use !== 'old' && p.value);
+  const order = (p: FhirContactPointInput) => [p.rank ?? Number.MAX_SAFE_INTEGER, CONTACT_USE_ORDER.indexOf(p.use)];
+  return usable.sort((a, b) => {
+    const [ra, ua] = order(a) as [number, number];
+    const [rb, ub] = order(b) as [number, number];
+    return ra - rb || ua - ub;
+  })[0];
+}
+
+function clean(value: string | null | undefined): string | null {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : null;
+}

@@ -1,0 +1,120 @@
+/**
+ * The narrow interface the interoperability layer needs from the identity service.
+ *
+ * FHIR, HL7v2 and MLLP code depends only on this file; the service implements it. Every method takes the
+ * caller's context first (authenticated actor, role, request id, audit sink): the protocol layer never looks
+ * inside it, it only hands it on, so authentication and audit stay with the service.
+ */
+
+/** Canonical record fields. null/undefined = missing. `birthDate` is ISO `YYYY-MM-DD`; `sex` is M, F or O. */
+export interface RecordInput {
+  givenName?: string | null;
+  middleName?: string | null;
+  familyName?: string | null;
+  suffix?: string | null;
+  sex?: string | null;
+  birthDate?: string | null;
+  ssn?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  addressLine1?: string | null;
+  addressLine2?: string | null;
+  city?: string | null;
+  state?: string | null;
+  postalCode?: string | null;
+}
+
+/** One patient as one feeding system knows it: the registered source code and that system's own ID. */
+export interface SourceRef {
+  source: string;
+  localId: string;
+}
+
+export interface SourceRecordInput extends RecordInput, SourceRef {}
+
+export type IngestOutcome = 'LINKED' | 'CREATED' | 'REVIEW' | 'UNCHANGED';
+
+export interface IngestResult {
+  outcome: IngestOutcome;
+  recordId: string;
+  identityId: string;
+}
+
+export type MatchGrade = 'CERTAIN' | 'PROBABLE' | 'POSSIBLE';
+
+export interface MatchOptions {
+  /** Upper bound on the number of candidates. */
+  count?: number;
+  /** Only candidates graded CERTAIN. */
+  onlyCertain?: boolean;
+}
+
+export interface MatchCandidate {
+  identity: GoldenIdentityView;
+  /** Posterior match probability in [0, 1]. */
+  probability: number;
+  grade: MatchGrade;
+}
+
+/** A golden (enterprise) identity as the protocol layer shows it. */
+export interface GoldenIdentityView {
+  id: string;
+  status: 'ACTIVE' | 'MERGED';
+  /** For a MERGED identity: the surviving identity at the end of the merge chain. */
+  mergedInto?: string | null;
+  /** Identities merged into this one. */
+  replaces: string[];
+  golden: RecordInput;
+  /** Source records linked to the identity; `system` is the source's registered FHIR identifier system. */
+  records: Array<SourceRef & { system?: string | null }>;
+  /** ISO 8601 instant. */
+  updatedAt: string;
+}
+
+export interface InteropPort<C = unknown> {
+  /** Idempotent upsert of one source record, then matching. */
+  ingest(ctx: C, input: SourceRecordInput): Promise<IngestResult>;
+  /** Soft-deletes a source record (HL7 A29). */
+  deleteRecord(ctx: C, ref: SourceRef): Promise<void>;
+  /** Merges the identity holding `merged` into the identity holding `survivor` (HL7 A40). */
+  mergeBySourceIds(ctx: C, survivor: SourceRef, merged: SourceRef, reason: string): Promise<{ survivorIdentityId: string }>;
+  /** Splits one source record off its identity into a new one (HL7 A37). */
+  unlinkBySourceIds(ctx: C, record: SourceRef, reason: string): Promise<{ identityId: string }>;
+  /** Scores a probe record against the index, best first. */
+  match(ctx: C, input: RecordInput, opts: MatchOptions): Promise<MatchCandidate[]>;
+  /**
+   * The identity with exactly this id, whatever its status (a MERGED one carries `mergedInto`), or null.
+   * The FHIR layer turns a MERGED identity into a Patient with a `replaced-by` link.
+   */
+  getIdentity(ctx: C, id: string): Promise<GoldenIdentityView | null>;
+  /** Maps a FHIR identifier system (or `urn:oid:` of an HL7 universal ID) to a registered source code. */
+  sourceForSystem(ctx: C, system: string): Promise<string | null>;
+}
+
+/**
+ * Error codes the protocol layer understands from the port. The service may throw its own error class as long
+ * as `code` is one of these; anything else is treated as an internal failure and its message is not shown.
+ */
+export const PORT_ERROR_CODES = ['UNKNOWN_SOURCE', 'NOT_FOUND', 'INVALID_INPUT', 'CONFLICT', 'FORBIDDEN'] as const;
+export type PortErrorCode = (typeof PORT_ERROR_CODES)[number];
+
+/** An expected refusal by the service. `message` names the field and problem, never patient data. */
+export class PortError extends Error {
+  override readonly name = 'PortError';
+  constructor(
+    readonly code: PortErrorCode,
+    message: string,
+    /** Canonical field name when the problem is one field, e.g. `birthDate`. */
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True for a PortError or any error whose `code` is a known port error code. */
+export function isPortError(err: unknown): err is Error & { code: PortErrorCode; field?: string } {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (PORT_ERROR_CODES as readonly string[]).includes(code);
+}
