@@ -92,19 +92,33 @@ export interface InteropPort<C = unknown> {
 }
 
 /**
- * Error codes the protocol layer understands from the port. The service may throw its own error class as long
- * as `code` is one of these; anything else is treated as an internal failure and its message is not shown.
+ * Error codes the protocol layer understands from the port (the same codes as platform/errors.ts). The service
+ * throws its own DomainError subclasses; any error whose `code` is not listed here is treated as an internal
+ * failure and its message is not shown.
  */
-export const PORT_ERROR_CODES = ['UNKNOWN_SOURCE', 'NOT_FOUND', 'INVALID_INPUT', 'CONFLICT', 'FORBIDDEN'] as const;
+export const PORT_ERROR_CODES = ['UNKNOWN_SOURCE', 'NOT_FOUND', 'VALIDATION_FAILED', 'CONFLICT', 'FORBIDDEN', 'UNAUTHENTICATED'] as const;
 export type PortErrorCode = (typeof PORT_ERROR_CODES)[number];
 
+/** One invalid field in a VALIDATION_FAILED error: canonical field name and a value-free message. */
+export interface PortFieldProblem {
+  field: string;
+  message: string;
+}
+
+/** An expected refusal by the service, as the protocol layer reads it. */
+export interface PortFailure extends Error {
+  code: PortErrorCode;
+  /** Canonical field name when the problem is one field, e.g. `birthDate`. */
+  field?: string | undefined;
+  problems?: PortFieldProblem[];
+}
+
 /** An expected refusal by the service. `message` names the field and problem, never patient data. */
-export class PortError extends Error {
+export class PortError extends Error implements PortFailure {
   override readonly name = 'PortError';
   constructor(
     readonly code: PortErrorCode,
     message: string,
-    /** Canonical field name when the problem is one field, e.g. `birthDate`. */
     readonly field?: string,
     options?: { cause?: unknown },
   ) {
@@ -112,9 +126,15 @@ export class PortError extends Error {
   }
 }
 
-/** True for a PortError or any error whose `code` is a known port error code. */
-export function isPortError(err: unknown): err is Error & { code: PortErrorCode; field?: string } {
+/** True for a PortError or any error whose `code` is a known port error code (e.g. the service's DomainError). */
+export function isPortError(err: unknown): err is PortFailure {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && (PORT_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** The per-field problems of a port failure: its `problems`, else its single `field`, else none. */
+export function problemsOf(err: PortFailure): PortFieldProblem[] {
+  if (Array.isArray(err.problems) && err.problems.length > 0) return err.problems;
+  return err.field ? [{ field: err.field, message: err.message }] : [];
 }

@@ -1,0 +1,245 @@
+import { beforeEach, describe, expect, test } from 'vitest';
+import { FakePort, type TestContext } from '../testing/fake-port.ts';
+import { PortError } from '../ports.ts';
+import { createFhirHandler, type FhirHandler } from './handler.ts';
+import { MATCH_GRADE_EXTENSION } from './match.ts';
+import { US_SSN_SYSTEM } from './patient-to-record.ts';
+
+const BASE = 'http://mpi.test/fhir';
+const ctx: TestContext = { actor: 'api-key:pipeline-ehr' };
+
+function zephyrine(system = 'urn:ehr', value = 'MRN-1'): Record<string, unknown> {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system, value }, { system: US_SSN_SYSTEM, value: '900-12-3456' }],
+    name: [{ use: 'official', family: 'Quillfeather', given: ['Zephyrine', 'Mae'] }],
+    gender: 'female',
+    birthDate: '1984-02-29',
+    telecom: [{ system: 'phone', value: '555-0142', use: 'home' }],
+    address: [{ use: 'home', line: ['12 Larch Lane'], city: 'Fernvale', state: 'OR', postalCode: '97001' }],
+  };
+}
+
+let port: FakePort;
+let handle: FhirHandler<TestContext>;
+const errors: unknown[] = [];
+
+beforeEach(() => {
+  port = new FakePort({ 'urn:ehr': 'EHR', 'urn:lab': 'LAB' });
+  errors.length = 0;
+  handle = createFhirHandler(port, { capabilityDate: '2024-01-01', onError: (e) => errors.push(e) });
+});
+
+async function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const init: RequestInit = { method, headers: { 'content-type': 'application/fhir+json', ...headers } };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  const response = await handle(new Request(`${BASE}${path}`, init), ctx);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+describe('POST /fhir/Patient', () => {
+  test('ingests the Patient under the source its identifier system maps to and returns the golden identity', async () => {
+    const res = await send('POST', '/Patient', zephyrine());
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    expect(res.headers.get('x-mpi-ingest-outcome')).toBe('CREATED');
+    const identityId = res.body.id;
+    expect(res.headers.get('location')).toBe(`${BASE}/Patient/${identityId}`);
+    expect(port.writes()).toEqual([
+      {
+        method: 'ingest',
+        ctx,
+        args: [expect.objectContaining({ source: 'EHR', localId: 'MRN-1', familyName: 'Quillfeather', middleName: 'Mae', ssn: '900-12-3456', sex: 'F' })],
+      },
+    ]);
+    expect(res.body.identifier).toContainEqual({ use: 'usual', system: 'urn:ehr', value: 'MRN-1' });
+  });
+
+  test('links the same person from a second source into one identity', async () => {
+    const first = await send('POST', '/Patient', zephyrine('urn:ehr', 'MRN-1'));
+    const second = await send('POST', '/Patient', zephyrine('urn:lab', 'L-9'));
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-mpi-ingest-outcome')).toBe('LINKED');
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.body.identifier).toEqual(expect.arrayContaining([
+      { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
+      { use: 'usual', system: 'urn:lab', value: 'L-9' },
+    ]));
+  });
+
+  test('answers a repeated post as unchanged', async () => {
+    await send('POST', '/Patient', zephyrine());
+    const again = await send('POST', '/Patient', zephyrine());
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-mpi-ingest-outcome')).toBe('UNCHANGED');
+  });
+
+  test.each([
+    { prefer: 'return=minimal', body: null },
+    { prefer: 'return=OperationOutcome', body: expect.objectContaining({ resourceType: 'OperationOutcome' }) },
+  ])('honours Prefer: $prefer', async ({ prefer, body }) => {
+    const res = await send('POST', '/Patient', zephyrine(), { prefer });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual(body);
+  });
+
+  test.each([
+    { behaviour: 'a wrong resourceType', body: { resourceType: 'Observation' }, status: 400, expression: 'Patient.resourceType' },
+    { behaviour: 'an invalid birth date', body: { ...zephyrine(), birthDate: '1984-02-30' }, status: 400, expression: 'Patient.birthDate' },
+    { behaviour: 'a partial birth date', body: { ...zephyrine(), birthDate: '1984' }, status: 422, expression: 'Patient.birthDate' },
+    { behaviour: 'no identifier with a system', body: { ...zephyrine(), identifier: [{ value: 'MRN-1' }] }, status: 400, expression: 'Patient.identifier' },
+    { behaviour: 'an unregistered identifier system', body: zephyrine('urn:nobody'), status: 422, expression: 'Patient.identifier' },
+  ])('rejects $behaviour with an OperationOutcome and stores nothing', async ({ body, status, expression }) => {
+    const res = await send('POST', '/Patient', body);
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.body.issue).toContainEqual(expect.objectContaining({ severity: 'error', expression: [expression] }));
+    expect(port.writes()).toEqual([]);
+  });
+
+  test.each([
+    { behaviour: 'a body that is not JSON', body: '{"resourceType":"Patient",', headers: {}, status: 400 },
+    { behaviour: 'a non-JSON content type', body: 'x', headers: { 'content-type': 'text/plain' }, status: 415 },
+    { behaviour: 'a body over the size limit', body: { ...zephyrine(), text: { div: 'x'.repeat(2 * 1024 * 1024) } }, headers: {}, status: 413 },
+  ])('rejects $behaviour without storing anything', async ({ body, headers, status }) => {
+    const res = await send('POST', '/Patient', body, headers as Record<string, string>);
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(port.writes()).toEqual([]);
+  });
+
+  test('turns a service validation error into an OperationOutcome pointing at the Patient element', async () => {
+    port.ingest = async () => {
+      throw Object.assign(new Error('Invalid input'), { code: 'VALIDATION_FAILED', problems: [{ field: 'birthDate', message: 'is in the future' }] });
+    };
+    const res = await send('POST', '/Patient', zephyrine());
+    expect(res.status).toBe(422);
+    expect(res.body.issue).toEqual([{ severity: 'error', code: 'value', diagnostics: 'is in the future', expression: ['Patient.birthDate'] }]);
+  });
+
+  test('masks an unexpected failure as a 500 and reports it to onError', async () => {
+    port.ingest = async () => {
+      throw new Error('connection reset while writing Quillfeather');
+    };
+    const res = await send('POST', '/Patient', zephyrine());
+    expect(res.status).toBe(500);
+    expect(JSON.stringify(res.body)).not.toContain('Quillfeather');
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('PUT /fhir/Patient/{id}', () => {
+  test('upserts the record whose identifier value is the id in the URL', async () => {
+    const res = await send('PUT', '/Patient/MRN-1', { ...zephyrine(), id: 'MRN-1' });
+    expect(res.status).toBe(201);
+    expect(port.writes()[0]?.args[0]).toMatchObject({ source: 'EHR', localId: 'MRN-1' });
+    const update = await send('PUT', '/Patient/MRN-1', { ...zephyrine(), id: 'MRN-1', gender: 'other' });
+    expect(update.status).toBe(200);
+    expect(update.body.gender).toBe('other');
+  });
+
+  test.each([
+    { behaviour: 'a body id that differs from the URL', path: '/Patient/MRN-1', body: { ...zephyrine(), id: 'MRN-2' }, expression: 'Patient.id' },
+    { behaviour: 'no identifier carrying the URL id', path: '/Patient/MRN-7', body: zephyrine(), expression: 'Patient.identifier' },
+  ])('rejects $behaviour', async ({ path, body, expression }) => {
+    const res = await send('PUT', path, body);
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual([expression]);
+    expect(port.writes()).toEqual([]);
+  });
+});
+
+describe('GET /fhir/Patient/{id}', () => {
+  test('reads the golden identity with every source identifier', async () => {
+    const created = await send('POST', '/Patient', zephyrine());
+    const res = await send('GET', `/Patient/${created.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'Patient', id: created.body.id, active: true, birthDate: '1984-02-29' });
+  });
+
+  test('shows a merged identity as replaced by its survivor', async () => {
+    const a = await send('POST', '/Patient', zephyrine('urn:ehr', 'MRN-1'));
+    const b = await send('POST', '/Patient', { ...zephyrine('urn:lab', 'L-9'), birthDate: '1990-01-01' });
+    await port.mergeBySourceIds(ctx, { source: 'EHR', localId: 'MRN-1' }, { source: 'LAB', localId: 'L-9' }, 'test');
+    const merged = await send('GET', `/Patient/${b.body.id}`);
+    expect(merged.body).toMatchObject({ active: false, link: [{ other: { reference: `Patient/${a.body.id}` }, type: 'replaced-by' }] });
+    const survivor = await send('GET', `/Patient/${a.body.id}`);
+    expect(survivor.body.link).toEqual([{ other: { reference: `Patient/${b.body.id}` }, type: 'replaces' }]);
+  });
+
+  test.each([
+    { behaviour: 'an unknown id with 404', path: '/Patient/nobody', status: 404 },
+    { behaviour: 'a malformed id with 400', path: '/Patient/bad%20id', status: 400 },
+  ])('answers $behaviour', async ({ path, status }) => {
+    const res = await send('GET', path);
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+});
+
+describe('POST /fhir/Patient/$match', () => {
+  test('returns graded candidates ordered by score', async () => {
+    await send('POST', '/Patient', zephyrine('urn:ehr', 'MRN-1'));
+    await send('POST', '/Patient', { ...zephyrine('urn:lab', 'L-9'), name: [{ family: 'Quillfeather', given: ['Orla'] }], birthDate: '1950-05-05' });
+    const probe = { resourceType: 'Patient', name: [{ family: 'Quillfeather', given: ['Zephyrine'] }], birthDate: '1984-02-29' };
+    const res = await send('POST', '/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: probe }] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 2 });
+    const grades = res.body.entry.map((e: { search: { score: number; extension: Array<{ url: string; valueCode: string }> } }) => [
+      e.search.score, e.search.extension.find((x) => x.url === MATCH_GRADE_EXTENSION)?.valueCode,
+    ]);
+    expect(grades).toEqual([[0.99, 'certain'], [0.3, 'possible']]);
+    expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual({ count: 10, onlyCertain: false });
+  });
+
+  test('passes onlyCertainMatches and a count clamped to the server maximum to the port', async () => {
+    const limited = createFhirHandler(port, { maxMatchCount: 5 });
+    const body = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'resource', resource: { resourceType: 'Patient', birthDate: '1984-02-29' } },
+        { name: 'onlyCertainMatches', valueBoolean: true },
+        { name: 'count', valueInteger: 50 },
+      ],
+    };
+    const res = await limited(new Request(`${BASE}/Patient/$match`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }), ctx);
+    expect(res.status).toBe(200);
+    expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual({ count: 5, onlyCertain: true });
+  });
+
+  test('rejects Parameters without a resource and never calls match', async () => {
+    const res = await send('POST', '/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'count', valueInteger: 2 }] });
+    expect(res.status).toBe(400);
+    expect(port.calls.some((c) => c.method === 'match')).toBe(false);
+  });
+});
+
+describe('routing', () => {
+  test('serves a CapabilityStatement listing Patient read, create, update and $match', async () => {
+    const res = await send('GET', '/metadata');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', date: '2024-01-01' });
+    const patient = res.body.rest[0].resource[0];
+    expect(patient.interaction.map((i: { code: string }) => i.code)).toEqual(['read', 'create', 'update']);
+    expect(patient.operation[0].name).toBe('match');
+  });
+
+  test.each([
+    { method: 'DELETE', path: '/Patient/x', status: 405 },
+    { method: 'GET', path: '/Patient', status: 405 },
+    { method: 'GET', path: '/Observation/1', status: 404 },
+    { method: 'GET', path: '/Patient/a/b', status: 404 },
+  ])('answers $method $path with $status', async ({ method, path, status }) => {
+    const res = await send(method, path);
+    expect(res.status).toBe(status);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
+  test('maps a service refusal to its HTTP status', async () => {
+    port.getIdentity = async () => {
+      throw new PortError('FORBIDDEN', 'not allowed for this role');
+    };
+    expect((await send('GET', '/Patient/id-1')).status).toBe(403);
+  });
+});
