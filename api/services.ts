@@ -1,15 +1,23 @@
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
+import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
 
 /** Long-lived services shared by every request; built once at start-up. */
 export interface Services {
   config: AppConfig;
   database: DatabaseHandle;
   logger: Logger;
+  models: ModelRegistry;
+  /** Ingest, resolution and matching. */
+  ingest: IdentityService;
+  steward: StewardService;
+  identity: IdentityReads;
 }
 
 /** Wires the domain services over one database. */
 export function createServices(config: AppConfig, database: DatabaseHandle, logger: Logger): Services {
-  return { config, database, logger };
+  const models = new ModelRegistry(database.db);
+  const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES });
+  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity: new IdentityReads(database.db) };
 }

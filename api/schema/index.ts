@@ -3,6 +3,8 @@ import { builder } from '../builder.ts';
 import './scalars.ts';
 import './system.ts';
 import './security.ts';
+import './identity.ts';
+import './review.ts';
 
 /** The whole GraphQL schema, built from the domain modules imported above. */
 export const schema = builder.toSchema();

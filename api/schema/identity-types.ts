@@ -1,0 +1,67 @@
+import type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from '../../identity/index.ts';
+import type { Explanation, ScoredCandidate } from '../../identity/index.ts';
+import { GOLDEN_FIELDS } from '../../lineage/index.ts';
+import { builder } from '../builder.ts';
+
+/** Object types shared by the identity, review and match operations. */
+
+export const GradeEnum = builder.enumType('MatchGrade', { values: ['CERTAIN', 'PROBABLE', 'POSSIBLE'] as const });
+export const IdentityStatusEnum = builder.enumType('IdentityStatus', { values: ['ACTIVE', 'MERGED'] as const });
+export const MatchResultEnum = builder.enumType('MatchResult', { values: ['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH'] as const });
+export const LinkSourceEnum = builder.enumType('LinkSource', { values: ['AUTO', 'MANUAL'] as const });
+
+const Contribution = builder.objectRef<Explanation['contributions'][number]>('MatchContribution').implement({
+  description: 'One comparison\'s part of the match weight: which level the pair fell in and the log2 weight it added.',
+  fields: (t) => ({
+    comparison: t.exposeString('comparison'),
+    level: t.exposeString('level'),
+    weight: t.exposeFloat('weight'),
+    tfAdjustment: t.float({ nullable: true, description: 'Term-frequency adjustment: negative for common values.', resolve: (c) => c.tfAdjustment ?? null }),
+  }),
+});
+
+export const MatchExplanation = builder.objectRef<Explanation>('MatchExplanation').implement({
+  description: 'The waterfall behind a score: the prior weight plus each comparison\'s contribution equals the match weight.',
+  fields: (t) => ({
+    prior: t.exposeFloat('prior', { description: 'log2 prior odds of a match' }),
+    contributions: t.field({ type: [Contribution], resolve: (e) => e.contributions }),
+    conflicts: t.exposeStringList('conflicts', { description: 'Hard reasons the pair must not be linked automatically.' }),
+  }),
+});
+
+export const GoldenRecord = builder.objectRef<Record<string, string | null>>('GoldenRecord').implement({
+  description: 'The golden values of an identity, built by survivorship from its source records.',
+  fields: (t) => Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, t.string({ nullable: true, resolve: (g) => g[f] ?? null })])),
+});
+
+export const Link = builder.objectRef<LinkRow>('Link').implement({
+  fields: (t) => ({
+    matchResult: t.field({ type: MatchResultEnum, resolve: (l) => l.matchResult }),
+    linkSource: t.field({ type: LinkSourceEnum, resolve: (l) => l.linkSource }),
+    probability: t.exposeFloat('probability', { nullable: true }),
+    weight: t.exposeFloat('weight', { nullable: true }),
+    modelVersion: t.exposeString('modelVersion', { nullable: true }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+export interface SourceRecordShape { record: SourceRecordRow; source: SourceRow; link: LinkRow | null }
+export const SourceRecord = builder.objectRef<SourceRecordShape>('SourceRecord');
+export const Identity = builder.objectRef<IdentityRow>('Identity');
+export const IdentityEvent = builder.objectRef<IdentityEventRow>('IdentityEvent');
+export const ReviewItem = builder.objectRef<ReviewItemRow>('ReviewItem');
+
+export const MatchCandidate = builder.objectRef<ScoredCandidate>('MatchCandidate').implement({
+  fields: (t) => ({
+    identity: t.field({
+      type: Identity,
+      nullable: true,
+      resolve: (c, _args, ctx) => ctx.services.identity.getIdentity(c.identityId),
+    }),
+    probability: t.exposeFloat('probability'),
+    weight: t.exposeFloat('weight', { description: 'Match weight (log2 Bayes factor plus prior).' }),
+    grade: t.field({ type: GradeEnum, resolve: (c) => c.grade }),
+    explanation: t.field({ type: MatchExplanation, resolve: (c) => c.explanation }),
+    blockers: t.exposeStringList('blockers', { description: 'Why this candidate is not linked automatically, if it is not.' }),
+  }),
+});

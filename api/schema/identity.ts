@@ -1,0 +1,217 @@
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { INGEST_OUTCOMES, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
+import { ValidationError } from '../../platform/errors.ts';
+import { builder } from '../builder.ts';
+import { actorOf, type RequestContext } from '../context.ts';
+import {
+  GoldenRecord, Identity, IdentityEvent, IdentityStatusEnum, Link, MatchCandidate, ReviewItem, SourceRecord,
+} from './identity-types.ts';
+
+const CANONICAL_INPUT_FIELDS = [
+  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
+  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+] as const;
+
+export const RecordFieldsInput = builder.inputType('RecordFieldsInput', {
+  description: 'Demographics to match, without a source (for `match`). birthDate is an ISO date (YYYY-MM-DD).',
+  fields: (t) => Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({ required: false })])) as never,
+});
+
+export const SourceRecordInput = builder.inputType('SourceRecordInput', {
+  description: 'One patient as one source knows it. `source` is a registered source code; `localId` is the source\'s own ID. birthDate is an ISO date (YYYY-MM-DD).',
+  fields: (t) => ({
+    source: t.string({ required: true }),
+    localId: t.string({ required: true }),
+    ...(Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({ required: false })])) as Record<(typeof CANONICAL_INPUT_FIELDS)[number], ReturnType<typeof t.string>>),
+  }),
+});
+
+const IngestOutcomeEnum = builder.enumType('IngestOutcome', {
+  values: INGEST_OUTCOMES,
+  description: 'LINKED: joined an existing identity. CREATED: a new identity. REVIEW: uncertain, a steward will decide (a provisional identity is returned). UNCHANGED: the same record was sent before.',
+});
+
+const FieldWarning = builder.objectRef<{ field: string; code: string; message: string }>('FieldWarning').implement({
+  description: 'A value that was accepted but not used for matching (e.g. a placeholder SSN).',
+  fields: (t) => ({ field: t.exposeString('field'), code: t.exposeString('code'), message: t.exposeString('message') }),
+});
+
+const IngestResult = builder.objectRef<IngestResultData>('IngestResult').implement({
+  fields: (t) => ({
+    outcome: t.field({ type: IngestOutcomeEnum, resolve: (r) => r.outcome }),
+    record: t.field({ type: SourceRecord, resolve: async (r, _a, ctx) => (await ctx.services.identity.sourceRecord(r.recordId))! }),
+    identity: t.field({ type: Identity, resolve: async (r, _a, ctx) => (await ctx.services.identity.getIdentity(r.identityId))! }),
+    candidates: t.field({ type: [MatchCandidate], resolve: (r) => r.candidates }),
+    warnings: t.field({ type: [FieldWarning], resolve: (r) => r.warnings }),
+    reviewItem: t.field({ type: ReviewItem, nullable: true, resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null) }),
+  }),
+});
+
+function touchIdentity(ctx: RequestContext, id: string): void {
+  ctx.audit.touch('identity', id);
+}
+
+Identity.implement({
+  description: 'A golden identity: one real patient, with an enterprise ID that stays valid (merged IDs redirect).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    status: t.field({ type: IdentityStatusEnum, resolve: (i) => i.status }),
+    version: t.exposeInt('version', { description: 'Increases on every change; pass it back to detect concurrent edits.' }),
+    mergedInto: t.exposeID('mergedInto', { nullable: true }),
+    golden: t.field({
+      type: GoldenRecord,
+      resolve: (i, _a, ctx) => { touchIdentity(ctx, i.id); return i.golden; },
+    }),
+    records: t.field({
+      type: [SourceRecord],
+      description: 'The active source records linked to this identity.',
+      resolve: async (i, _a, ctx) => ctx.services.identity.recordsOf(i.id),
+    }),
+    history: t.field({
+      type: [IdentityEvent],
+      authScopes: { $any: { steward: true, governance: true } },
+      resolve: (i, _a, ctx) => ctx.services.identity.history(i.id),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+SourceRecord.implement({
+  description: 'One patient as one source knows it.',
+  fields: (t) => ({
+    id: t.id({ resolve: (r) => r.record.id }),
+    source: t.string({ resolve: (r) => r.source.code }),
+    localId: t.string({ resolve: (r) => r.record.localId }),
+    ...(Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({
+      nullable: true,
+      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.record.id); return r.record[f]; },
+    })])) as Record<string, ReturnType<typeof t.string>>),
+    link: t.field({ type: Link, nullable: true, resolve: (r) => r.link }),
+    identity: t.field({
+      type: Identity,
+      nullable: true,
+      resolve: (r, _a, ctx) => (r.link ? ctx.services.identity.getIdentity(r.link.identityId) : null),
+    }),
+    deleted: t.boolean({ resolve: (r) => r.record.deletedAt !== null }),
+    version: t.int({ resolve: (r) => r.record.version }),
+    receivedAt: t.field({ type: 'DateTime', resolve: (r) => r.record.receivedAt }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (r) => r.record.updatedAt }),
+  }),
+});
+
+function actor(ctx: RequestContext, reason?: string | null) {
+  return { actor: actorOf(ctx), reason: reason ?? null, requestId: ctx.requestId };
+}
+
+builder.queryFields((t) => ({
+  identity: t.field({
+    type: Identity,
+    nullable: true,
+    description: 'An identity by enterprise ID; a merged ID returns the surviving identity.',
+    authScopes: { $any: { pipeline: true, steward: true, governance: true } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.identity.getIdentity(String(args.id)),
+  }),
+  identities: t.connection({
+    type: Identity,
+    description: 'Active identities, optionally filtered by name prefix and birth date.',
+    authScopes: { $any: { steward: true, governance: true } },
+    args: {
+      familyName: t.arg.string({ required: false }),
+      givenName: t.arg.string({ required: false }),
+      birthDate: t.arg.string({ required: false }),
+    },
+    resolve: (_r, args, ctx) => {
+      if ((args.first ?? 0) > 100 || (args.last ?? 0) > 100) throw ValidationError.of('first', 'TOO_MANY', 'at most 100 per page');
+      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+        ctx.services.identity.search({ familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate }, limit, offset));
+    },
+  }),
+  resolve: t.field({
+    type: Identity,
+    nullable: true,
+    description: 'Which patient is this? The current identity of a source record, following merges.',
+    authScopes: { $any: { pipeline: true, steward: true } },
+    args: { source: t.arg.string({ required: true }), localId: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.ingest.resolve(args.source, args.localId),
+  }),
+  sourceRecord: t.field({
+    type: SourceRecord,
+    nullable: true,
+    description: 'A source record by its id, or by source code and local ID.',
+    authScopes: { $any: { pipeline: true, steward: true, governance: true } },
+    args: { id: t.arg.id({ required: false }), source: t.arg.string({ required: false }), localId: t.arg.string({ required: false }) },
+    resolve: (_r, args, ctx) => {
+      if (args.id) return ctx.services.identity.sourceRecord(String(args.id));
+      if (args.source && args.localId) return ctx.services.identity.sourceRecordByLocalId(args.source, args.localId);
+      throw ValidationError.of('id', 'REQUIRED', 'give either id, or source and localId');
+    },
+  }),
+  match: t.field({
+    type: [MatchCandidate],
+    description: 'Ranked candidate identities for a record, with grades and explanations. Stores nothing.',
+    authScopes: { $any: { pipeline: true, steward: true } },
+    args: {
+      input: t.arg({ type: RecordFieldsInput, required: true }),
+      count: t.arg.int({ required: false }),
+      onlyCertain: t.arg.boolean({ required: false }),
+    },
+    resolve: (_r, args, ctx) => ctx.services.ingest.match(args.input as never, { count: args.count, onlyCertain: args.onlyCertain }),
+  }),
+  identityHistory: t.field({
+    type: [IdentityEvent],
+    description: 'Every event of an identity, oldest first.',
+    authScopes: { $any: { steward: true, governance: true } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => { touchIdentity(ctx, String(args.id)); return ctx.services.identity.history(String(args.id)); },
+  }),
+}));
+
+function markWrite(ctx: RequestContext, results: IngestResultData[]): void {
+  ctx.audit.wrote = true;
+  for (const r of results) {
+    ctx.audit.touch('record', r.recordId);
+    ctx.audit.touch('identity', r.identityId);
+  }
+}
+
+builder.mutationFields((t) => ({
+  ingestRecord: t.field({
+    type: IngestResult,
+    description: 'Idempotent upsert of one source record keyed by (source, localId), then matching.',
+    authScopes: { pipeline: true },
+    args: { input: t.arg({ type: SourceRecordInput, required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx));
+      markWrite(ctx, [result]);
+      return result;
+    },
+  }),
+  ingestRecords: t.field({
+    type: [IngestResult],
+    description: `Batch ingest of up to ${MAX_BATCH_SIZE} records. Every record is validated first; one invalid record rejects the batch with nothing stored.`,
+    authScopes: { pipeline: true },
+    args: { input: t.arg({ type: [SourceRecordInput], required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const results = await ctx.services.ingest.ingestMany(args.input as SourceRecordInputShape[], actor(ctx));
+      markWrite(ctx, results);
+      return results;
+    },
+  }),
+  deleteRecord: t.field({
+    type: SourceRecord,
+    description: 'Soft-deletes a source record; its identity is rebuilt without it.',
+    authScopes: { pipeline: true },
+    args: { source: t.arg.string({ required: true }), localId: t.arg.string({ required: true }), reason: t.arg.string({ required: false }) },
+    resolve: async (_r, args, ctx) => {
+      const { recordId, identityId } = await ctx.services.ingest.deleteRecord(args.source, args.localId, actor(ctx, args.reason));
+      ctx.audit.wrote = true;
+      ctx.audit.touch('record', recordId);
+      ctx.audit.touch('identity', identityId);
+      return (await ctx.services.identity.sourceRecord(recordId))!;
+    },
+  }),
+}));
+
+export { actor, touchIdentity };

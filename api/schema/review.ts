@@ -1,0 +1,172 @@
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { REVIEW_DECISIONS, type MatchModelRow } from '../../identity/index.ts';
+import { builder } from '../builder.ts';
+import { actor, touchIdentity } from './identity.ts';
+import { Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
+
+const ReviewKindEnum = builder.enumType('ReviewKind', {
+  values: ['RECORD_MATCH', 'POSSIBLE_DUPLICATE'] as const,
+  description: 'RECORD_MATCH: is this record the same patient as identityA? POSSIBLE_DUPLICATE: are identityA and identityB one patient?',
+});
+const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: ['OPEN', 'RESOLVED'] as const });
+const ReviewDecisionEnum = builder.enumType('ReviewDecision', {
+  values: REVIEW_DECISIONS,
+  description: 'MATCH: same patient (the record joins identityA, or identityB merges into identityA). NOT_MATCH: different patients, kept apart for good.',
+});
+const EventTypeEnum = builder.enumType('IdentityEventType', {
+  values: ['CREATED', 'LINKED', 'UNLINKED', 'MERGED', 'SPLIT', 'NOT_DUPLICATE', 'GOLDEN_CHANGED', 'REVIEW_DECIDED', 'RECORD_UPDATED', 'RECORD_DELETED'] as const,
+});
+
+ReviewItem.implement({
+  description: 'A case the matcher was unsure about, waiting for a data steward.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.field({ type: ReviewKindEnum, resolve: (r) => r.kind }),
+    status: t.field({ type: ReviewStatusEnum, resolve: (r) => r.status }),
+    priority: t.exposeFloat('priority', { description: 'Higher first: uncertainty times the number of records at stake.' }),
+    probability: t.exposeFloat('probability'),
+    weight: t.exposeFloat('weight'),
+    explanation: t.field({ type: MatchExplanation, resolve: (r) => r.explanation as never }),
+    blockers: t.stringList({ resolve: (r) => ((r.explanation as { blockers?: string[] }).blockers ?? []) }),
+    record: t.field({ type: SourceRecord, nullable: true, resolve: (r, _a, ctx) => (r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null) }),
+    identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.services.identity.getIdentity(r.identityA) }),
+    identityB: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => (r.identityB ? ctx.services.identity.getIdentity(r.identityB) : null) }),
+    modelVersion: t.exposeString('modelVersion', { nullable: true }),
+    decision: t.exposeString('decision', { nullable: true }),
+    reason: t.exposeString('reason', { nullable: true }),
+    decidedBy: t.exposeString('decidedBy', { nullable: true }),
+    decidedAt: t.expose('decidedAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+IdentityEvent.implement({
+  description: 'One append-only event in an identity\'s history.',
+  fields: (t) => ({
+    id: t.id({ resolve: (e) => String(e.id) }),
+    type: t.field({ type: EventTypeEnum, resolve: (e) => e.type }),
+    identityId: t.exposeID('identityId'),
+    recordId: t.exposeID('recordId', { nullable: true }),
+    otherIdentityId: t.exposeID('otherIdentityId', { nullable: true }),
+    actor: t.exposeString('actor'),
+    reason: t.exposeString('reason', { nullable: true }),
+    modelVersion: t.exposeString('modelVersion', { nullable: true }),
+    evidence: t.field({ type: 'JSON', nullable: true, description: 'Scores and explanation behind a matcher decision.', resolve: (e) => e.evidence ?? null }),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+});
+
+const MatchModelInfo = builder.objectRef<MatchModelRow>('MatchModel').implement({
+  fields: (t) => ({
+    version: t.exposeString('version'),
+    active: t.exposeBoolean('active'),
+    createdBy: t.exposeString('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    spec: t.field({ type: 'JSON', description: 'The model document, as `mpi link --model` reads it.', resolve: (m) => m.spec }),
+    summary: t.field({ type: 'JSON', nullable: true, resolve: (m) => m.summary ?? null }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  reviewQueue: t.connection({
+    type: ReviewItem,
+    description: 'The stewards\' queue, highest priority first.',
+    authScopes: { steward: true },
+    args: { status: t.arg({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN' }) },
+    resolve: (_r, args, ctx) =>
+      resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+        ctx.services.identity.reviewQueue(args.status ?? null, limit, offset)),
+  }),
+  matchModels: t.field({
+    type: [MatchModelInfo],
+    authScopes: { $any: { steward: true, governance: true } },
+    resolve: (_r, _a, ctx) => ctx.services.models.list(),
+  }),
+  matchModel: t.field({
+    type: 'JSON',
+    description: 'A stored model by version, or the active one (the built-in default when none was trained).',
+    authScopes: { $any: { steward: true, governance: true } },
+    args: { version: t.arg.string({ required: false }) },
+    resolve: async (_r, args, ctx) => (args.version ? (await ctx.services.models.get(args.version))?.spec ?? null : ctx.services.models.active()),
+    nullable: true,
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  resolveReviewItem: t.field({
+    type: ReviewItem,
+    authScopes: { steward: true },
+    args: { id: t.arg.id({ required: true }), decision: t.arg({ type: ReviewDecisionEnum, required: true }), reason: t.arg.string({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const item = await ctx.services.steward.resolveReviewItem(String(args.id), args.decision, actor(ctx, args.reason));
+      ctx.audit.wrote = true;
+      touchIdentity(ctx, item.identityA);
+      ctx.audit.touch('identity', item.identityB);
+      ctx.audit.touch('record', item.recordId);
+      return item;
+    },
+  }),
+  mergeIdentities: t.field({
+    type: Identity,
+    description: 'Merges mergedId into survivorId. The merged ID redirects to the survivor from then on.',
+    authScopes: { steward: true },
+    args: {
+      survivorId: t.arg.id({ required: true }),
+      mergedId: t.arg.id({ required: true }),
+      reason: t.arg.string({ required: true }),
+      survivorVersion: t.arg.int({ required: false, description: 'Fails with STALE_VERSION if the survivor changed since read.' }),
+      mergedVersion: t.arg.int({ required: false }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const survivor = await ctx.services.steward.merge(String(args.survivorId), String(args.mergedId), actor(ctx, args.reason), args);
+      ctx.audit.wrote = true;
+      ctx.audit.touch('identity', String(args.survivorId), String(args.mergedId));
+      return survivor;
+    },
+  }),
+  unlinkRecord: t.field({
+    type: SourceRecord,
+    description: 'Moves a record out of its identity, to toIdentityId or to a new identity; both golden records are rebuilt.',
+    authScopes: { steward: true },
+    args: { recordId: t.arg.id({ required: true }), toIdentityId: t.arg.id({ required: false }), reason: t.arg.string({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const moved = await ctx.services.steward.unlink(String(args.recordId), args.toIdentityId ? String(args.toIdentityId) : null, actor(ctx, args.reason));
+      ctx.audit.wrote = true;
+      ctx.audit.touch('identity', moved.from, moved.to);
+      ctx.audit.touch('record', String(args.recordId));
+      return (await ctx.services.identity.sourceRecord(String(args.recordId)))!;
+    },
+  }),
+  markNotDuplicate: t.field({
+    type: [Identity],
+    description: 'Declares two identities different people; they are never linked or flagged again.',
+    authScopes: { steward: true },
+    args: { a: t.arg.id({ required: true }), b: t.arg.id({ required: true }), reason: t.arg.string({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      await ctx.services.steward.markNotDuplicate(String(args.a), String(args.b), actor(ctx, args.reason));
+      ctx.audit.wrote = true;
+      ctx.audit.touch('identity', String(args.a), String(args.b));
+      return [(await ctx.services.identity.getIdentity(String(args.a)))!, (await ctx.services.identity.getIdentity(String(args.b)))!];
+    },
+  }),
+  trainModel: t.field({
+    type: MatchModelInfo,
+    description: 'Trains a new model version from the stored records (unsupervised EM). Existing links are kept.',
+    authScopes: { admin: true },
+    args: { activate: t.arg.boolean({ required: false, defaultValue: true }) },
+    resolve: (_r, args, ctx) => ctx.services.models.train(actor(ctx).actor, { activate: args.activate ?? true }),
+  }),
+  importMatchModel: t.field({
+    type: MatchModelInfo,
+    description: 'Stores a model document (e.g. from `mpi link --save-model`).',
+    authScopes: { admin: true },
+    args: { spec: t.arg({ type: 'JSON', required: true }), activate: t.arg.boolean({ required: false, defaultValue: false }) },
+    resolve: (_r, args, ctx) => ctx.services.models.import(args.spec, actor(ctx).actor, args.activate ?? false),
+  }),
+  activateMatchModel: t.field({
+    type: MatchModelInfo,
+    authScopes: { admin: true },
+    args: { version: t.arg.string({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version),
+  }),
+}));

@@ -1,0 +1,61 @@
+import { and, eq } from 'drizzle-orm';
+import type { Database } from '../platform/db/client.ts';
+import { links, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import * as store from './store.ts';
+
+/** Read side of the identity store: lookups the API and adapters share. */
+export class IdentityReads {
+  constructor(private readonly db: Database) {}
+
+  /** An identity by id; a merged id redirects to its survivor. */
+  async getIdentity(id: string): Promise<store.IdentityRow | null> {
+    if (!isUuid(id)) return null;
+    return store.resolveSurvivor(this.db, id);
+  }
+
+  /** The identity row itself, without following a merge. */
+  async getIdentityExact(id: string): Promise<store.IdentityRow | null> {
+    return isUuid(id) ? store.getIdentity(this.db, id) : null;
+  }
+
+  recordsOf(identityId: string) {
+    return store.recordsOfIdentity(this.db, identityId);
+  }
+
+  history(identityId: string) {
+    return store.eventsOfIdentity(this.db, identityId);
+  }
+
+  search(filter: Parameters<typeof store.searchIdentities>[1], limit: number, offset: number) {
+    return store.searchIdentities(this.db, filter, limit, offset);
+  }
+
+  reviewQueue(status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number) {
+    return store.listReviewItems(this.db, status, limit, offset);
+  }
+
+  reviewItem(id: string) {
+    return isUuid(id) ? store.getReviewItem(this.db, id) : Promise.resolve(null);
+  }
+
+  async sourceRecord(id: string) {
+    return isUuid(id) ? store.findRecordById(this.db, id) : null;
+  }
+
+  async sourceRecordByLocalId(source: string, localId: string) {
+    const [row] = await this.db.select({ record: sourceRecords, link: links, source: sources }).from(sourceRecords)
+      .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
+      .leftJoin(links, eq(links.recordId, sourceRecords.id))
+      .where(and(eq(sources.code, source), eq(sourceRecords.localId, localId))).limit(1);
+    return row ?? null;
+  }
+
+  /** Identity ids that were merged into this one (for FHIR `replaces` links). */
+  async mergedInto(identityId: string): Promise<string[]> {
+    return store.identitiesMergedInto(this.db, identityId);
+  }
+}
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,172 @@
+import { and, eq, or } from 'drizzle-orm';
+import { loadActivePolicy, rebuildGolden } from '../lineage/index.ts';
+import type { Executor } from '../platform/db/client.ts';
+import { reviewItems } from '../platform/db/schema/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
+import type { IdentityService } from './service.ts';
+import * as store from './store.ts';
+import type { Actor } from './types.ts';
+
+export const REVIEW_DECISIONS = ['MATCH', 'NOT_MATCH'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+function requireReason(reason: string | null | undefined, field = 'reason'): string {
+  const text = reason?.trim();
+  if (!text) throw ValidationError.of(field, 'REQUIRED', 'a reason is required for steward decisions');
+  if (text.length > 1000) throw ValidationError.of(field, 'TOO_LONG', 'must be at most 1000 characters');
+  return text;
+}
+
+function checkVersion(row: store.IdentityRow, expected: number | null | undefined, field: string): void {
+  if (expected !== null && expected !== undefined && row.version !== expected) {
+    throw new ConflictError('STALE_VERSION', 'Identity changed since it was read; reload and retry', field);
+  }
+}
+
+/**
+ * The stewards' decisions. Every one is a single transaction that locks the identities involved, writes
+ * append-only events with the actor and reason, and rebuilds the affected golden records.
+ */
+export class StewardService {
+  constructor(private readonly identities: IdentityService) {}
+
+  private tx<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.identities.transaction(work);
+  }
+
+  /** Merges `mergedId` into `survivorId`: all its records move, and its ID redirects to the survivor. */
+  async merge(survivorId: string, mergedId: string, actor: Actor, versions: { survivorVersion?: number | null; mergedVersion?: number | null } = {}): Promise<store.IdentityRow> {
+    const reason = requireReason(actor.reason);
+    if (survivorId === mergedId) throw ValidationError.of('mergedId', 'SAME_IDENTITY', 'cannot merge an identity into itself');
+    return this.tx((tx) => this.mergeIn(tx, survivorId, mergedId, { ...actor, reason }, versions));
+  }
+
+  private async mergeIn(tx: Executor, survivorId: string, mergedId: string, actor: Actor, versions: { survivorVersion?: number | null; mergedVersion?: number | null } = {}): Promise<store.IdentityRow> {
+    const policy = await loadActivePolicy(tx);
+    const rows = await store.lockIdentities(tx, [survivorId, mergedId]);
+    const survivor = rows.find((r) => r.id === survivorId);
+    const merged = rows.find((r) => r.id === mergedId);
+    if (!survivor) throw new NotFoundError('Identity', 'survivorId');
+    if (!merged) throw new NotFoundError('Identity', 'mergedId');
+    if (survivor.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'Survivor identity was already merged', 'survivorId');
+    if (merged.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'Identity was already merged', 'mergedId');
+    checkVersion(survivor, versions.survivorVersion, 'survivorVersion');
+    checkVersion(merged, versions.mergedVersion, 'mergedVersion');
+    await this.mergeLocked(tx, survivorId, mergedId, actor, policy);
+    return (await store.getIdentity(tx, survivorId))!;
+  }
+
+  private async mergeLocked(tx: Executor, survivorId: string, mergedId: string, actor: Actor, policy: Awaited<ReturnType<typeof loadActivePolicy>>): Promise<void> {
+    const moved = await store.moveLinks(tx, mergedId, survivorId, 'MANUAL');
+    await store.markIdentityMerged(tx, mergedId, survivorId);
+    await store.deleteNotDuplicate(tx, survivorId, mergedId);
+    await store.moveNotDuplicates(tx, mergedId, survivorId);
+    await store.closeReviewItemsFor(tx, [mergedId], 'MERGED', actor.actor);
+    await store.addEvents(tx, [
+      { identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, actor: actor.actor, reason: actor.reason ?? null, after: { movedRecords: moved } },
+      { identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, actor: actor.actor, reason: actor.reason ?? null, after: { mergedInto: survivorId, movedRecords: moved } },
+    ]);
+    await rebuildGolden(tx, mergedId, { policy });
+    await rebuildGolden(tx, survivorId, { policy });
+  }
+
+  /**
+   * Moves a record out of its identity, to `toIdentityId` or to a new identity. The link becomes manual, so
+   * the matcher never moves it back. Both golden records are rebuilt.
+   */
+  async unlink(recordId: string, toIdentityId: string | null, actor: Actor): Promise<{ from: string; to: string }> {
+    const reason = requireReason(actor.reason);
+    return this.tx((tx) => this.unlinkIn(tx, recordId, toIdentityId, { ...actor, reason }));
+  }
+
+  private async unlinkIn(tx: Executor, recordId: string, toIdentityId: string | null, actor: Actor): Promise<{ from: string; to: string }> {
+    const reason = actor.reason ?? null;
+    const policy = await loadActivePolicy(tx);
+    const found = await store.findRecordById(tx, recordId);
+    if (!found?.link || found.record.deletedAt) throw new NotFoundError('Source record', 'recordId');
+    const from = found.link.identityId;
+    const locked = await store.lockIdentities(tx, toIdentityId ? [from, toIdentityId] : [from]);
+    if (toIdentityId) {
+      const target = locked.find((r) => r.id === toIdentityId);
+      if (!target) throw new NotFoundError('Identity', 'toIdentityId');
+      if (target.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'Target identity was merged', 'toIdentityId');
+      if (toIdentityId === from) throw ValidationError.of('toIdentityId', 'SAME_IDENTITY', 'record is already linked to this identity');
+    }
+    const remaining = (await store.recordIdsOfIdentity(tx, from)).filter((id) => id !== recordId);
+    if (!toIdentityId && remaining.length === 0) {
+      throw new ConflictError('ONLY_RECORD', 'Record is the only record of its identity', 'recordId');
+    }
+    const to = toIdentityId ?? (await store.createIdentity(tx)).id;
+    await store.upsertLink(tx, { recordId, identityId: to, matchResult: 'MATCH', linkSource: 'MANUAL', modelVersion: found.link.modelVersion });
+    const events: store.NewIdentityEvent[] = [
+      { identityId: from, type: 'UNLINKED', recordId, otherIdentityId: to, actor: actor.actor, reason },
+      { identityId: to, type: toIdentityId ? 'LINKED' : 'SPLIT', recordId, otherIdentityId: from, actor: actor.actor, reason, evidence: { manual: true } },
+    ];
+    if (!toIdentityId) events.splice(1, 0, { identityId: to, type: 'CREATED', recordId, actor: actor.actor, reason });
+    if (remaining.length === 0) {
+      // Its last record left: the emptied identity redirects to where the record went.
+      await store.markIdentityMerged(tx, from, to);
+      events.push({ identityId: from, type: 'MERGED', otherIdentityId: to, actor: actor.actor, reason });
+    } else {
+      await store.insertNotDuplicate(tx, from, to, actor.actor, reason);
+    }
+    await store.addEvents(tx, events);
+    await rebuildGolden(tx, from, { policy });
+    await rebuildGolden(tx, to, { policy });
+    return { from, to };
+  }
+
+  /** Records that two identities are different people; the matcher never links or flags them again. */
+  async markNotDuplicate(a: string, b: string, actor: Actor): Promise<void> {
+    const reason = requireReason(actor.reason);
+    if (a === b) throw ValidationError.of('b', 'SAME_IDENTITY', 'an identity cannot be a duplicate of itself');
+    await this.tx((tx) => this.markNotDuplicateIn(tx, a, b, { ...actor, reason }));
+  }
+
+  private async markNotDuplicateIn(tx: Executor, a: string, b: string, actor: Actor): Promise<void> {
+    const reason = actor.reason ?? null;
+    const rows = await store.lockIdentities(tx, [a, b]);
+    if (!rows.find((r) => r.id === a)) throw new NotFoundError('Identity', 'a');
+    if (!rows.find((r) => r.id === b)) throw new NotFoundError('Identity', 'b');
+    await store.insertNotDuplicate(tx, a, b, actor.actor, reason);
+    await tx.update(reviewItems).set({ status: 'RESOLVED', decision: 'NOT_MATCH', reason, decidedBy: actor.actor, decidedAt: new Date() })
+      .where(and(eq(reviewItems.status, 'OPEN'), or(
+        and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
+        and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
+      )));
+    await store.addEvents(tx, [
+      { identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b, actor: actor.actor, reason },
+      { identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a, actor: actor.actor, reason },
+    ]);
+  }
+
+  /**
+   * Decides a review item. RECORD_MATCH: MATCH moves the record into the candidate identity; NOT_MATCH keeps
+   * it apart for good. POSSIBLE_DUPLICATE: MATCH merges the second identity into the first; NOT_MATCH marks
+   * them not-duplicate.
+   */
+  async resolveReviewItem(id: string, decision: ReviewDecision, actor: Actor): Promise<store.ReviewItemRow> {
+    const reason = requireReason(actor.reason);
+    const who = { ...actor, reason };
+    return this.tx(async (tx) => {
+      const [item] = await tx.select().from(reviewItems).where(eq(reviewItems.id, id)).for('update');
+      if (!item) throw new NotFoundError('Review item', 'id');
+      if (item.status !== 'OPEN') throw new ConflictError('ALREADY_RESOLVED', 'Review item was already resolved', 'id');
+      const a = (await store.resolveSurvivor(tx, item.identityA))?.id ?? item.identityA;
+      const b = item.identityB ? ((await store.resolveSurvivor(tx, item.identityB))?.id ?? item.identityB) : null;
+      if (item.kind === 'RECORD_MATCH' && item.recordId) {
+        const current = (await store.findRecordById(tx, item.recordId))?.link?.identityId;
+        if (decision === 'MATCH' && current && current !== a) await this.unlinkIn(tx, item.recordId, a, who);
+        else if (decision === 'NOT_MATCH' && current && current !== a) await this.markNotDuplicateIn(tx, a, current, who);
+      } else if (b && a !== b) {
+        if (decision === 'MATCH') await this.mergeIn(tx, a, b, who);
+        else await this.markNotDuplicateIn(tx, a, b, who);
+      }
+      const [updated] = await tx.update(reviewItems)
+        .set({ status: 'RESOLVED', decision, reason, decidedBy: actor.actor, decidedAt: new Date() })
+        .where(eq(reviewItems.id, id)).returning();
+      await store.addEvents(tx, [{ identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason, after: { reviewItemId: id, decision } }]);
+      return updated!;
+    });
+  }
+}

@@ -1,0 +1,245 @@
+import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { queryRows, type Executor } from '../platform/db/client.ts';
+import {
+  identities, identityEvents, links, notDuplicates, recordBlockKeys, reviewItems, sourceRecords, sources,
+} from '../platform/db/schema/index.ts';
+
+export type SourceRow = typeof sources.$inferSelect;
+export type SourceRecordRow = typeof sourceRecords.$inferSelect;
+export type IdentityRow = typeof identities.$inferSelect;
+export type LinkRow = typeof links.$inferSelect;
+export type ReviewItemRow = typeof reviewItems.$inferSelect;
+export type IdentityEventRow = typeof identityEvents.$inferSelect;
+export type NewIdentityEvent = typeof identityEvents.$inferInsert;
+
+/** Most records one blocking key may pull in as candidates: a key shared more widely than this is not selective. */
+export const MAX_CANDIDATES_PER_KEY = 200;
+/** Most candidate records scored for one incoming record. */
+export const MAX_CANDIDATES = 500;
+
+/**
+ * Serialises transactions that could create or change the same patient: every ingest takes a transaction-scoped
+ * advisory lock on its record key and on each of its blocking keys (in sorted order, so no two transactions
+ * wait on each other in a cycle). Two ingests of one patient share a key, so the second sees the first.
+ */
+export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length === 0) return;
+  await tx.execute(sql`select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from unnest(${sql.param(sorted)}::text[]) as k order by h) as locks`);
+}
+
+export async function findSourceByCode(db: Executor, code: string): Promise<SourceRow | null> {
+  const [row] = await db.select().from(sources).where(eq(sources.code, code)).limit(1);
+  return row ?? null;
+}
+
+export async function insertSource(db: Executor, code: string): Promise<SourceRow> {
+  await db.insert(sources).values({ code, name: code }).onConflictDoNothing();
+  return (await findSourceByCode(db, code))!;
+}
+
+export async function findRecord(db: Executor, sourceId: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
+  const [row] = await db.select({ record: sourceRecords, link: links }).from(sourceRecords)
+    .leftJoin(links, eq(links.recordId, sourceRecords.id))
+    .where(and(eq(sourceRecords.sourceId, sourceId), eq(sourceRecords.localId, localId))).limit(1);
+  return row ?? null;
+}
+
+export async function findRecordById(db: Executor, recordId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
+  const [row] = await db.select({ record: sourceRecords, link: links, source: sources }).from(sourceRecords)
+    .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
+    .leftJoin(links, eq(links.recordId, sourceRecords.id))
+    .where(eq(sourceRecords.id, recordId)).limit(1);
+  return row ?? null;
+}
+
+export async function replaceBlockKeys(tx: Executor, recordId: string, keys: string[]): Promise<void> {
+  await tx.delete(recordBlockKeys).where(eq(recordBlockKeys.recordId, recordId));
+  const unique = [...new Set(keys)];
+  if (unique.length > 0) await tx.insert(recordBlockKeys).values(unique.map((key) => ({ key, recordId })));
+}
+
+export interface CandidateRow extends Record<string, unknown> {
+  record_id: string;
+  identity_id: string;
+  normalised: Record<string, unknown>;
+}
+
+/**
+ * Active records sharing at least one blocking key with the incoming record, with their current identity.
+ * Uses the key index only; an over-shared key contributes at most MAX_CANDIDATES_PER_KEY records.
+ */
+export async function findCandidates(db: Executor, keys: string[], excludeRecordId: string | null): Promise<CandidateRow[]> {
+  if (keys.length === 0) return [];
+  return queryRows<CandidateRow>(db, sql`
+    select r.id as record_id, l.identity_id, r.normalised
+    from (
+      select distinct hit.record_id
+      from unnest(${sql.param(keys)}::text[]) as q(key)
+      cross join lateral (
+        select k.record_id from record_block_keys k where k.key = q.key limit ${MAX_CANDIDATES_PER_KEY}
+      ) as hit
+    ) as c
+    join source_records r on r.id = c.record_id and r.deleted_at is null
+    join links l on l.record_id = r.id
+    where ${excludeRecordId === null ? sql`true` : sql`r.id <> ${excludeRecordId}`}
+    limit ${MAX_CANDIDATES}`);
+}
+
+export async function getIdentity(db: Executor, id: string): Promise<IdentityRow | null> {
+  const [row] = await db.select().from(identities).where(eq(identities.id, id)).limit(1);
+  return row ?? null;
+}
+
+/** Locks identities (in id order) for the rest of the transaction. */
+export async function lockIdentities(tx: Executor, ids: string[]): Promise<IdentityRow[]> {
+  const sorted = [...new Set(ids)].sort();
+  if (sorted.length === 0) return [];
+  return tx.select().from(identities).where(inArray(identities.id, sorted)).orderBy(asc(identities.id)).for('update');
+}
+
+/** Follows merge redirects to the surviving identity (merge chains are kept one hop long). */
+export async function resolveSurvivor(db: Executor, id: string): Promise<IdentityRow | null> {
+  let row = await getIdentity(db, id);
+  for (let hops = 0; row && row.status === 'MERGED' && row.mergedInto && hops < 10; hops += 1) {
+    row = await getIdentity(db, row.mergedInto);
+  }
+  return row;
+}
+
+export async function createIdentity(tx: Executor): Promise<IdentityRow> {
+  const [row] = await tx.insert(identities).values({}).returning();
+  return row!;
+}
+
+export async function upsertLink(tx: Executor, link: typeof links.$inferInsert): Promise<void> {
+  await tx.insert(links).values(link).onConflictDoUpdate({
+    target: links.recordId,
+    set: {
+      identityId: link.identityId, matchResult: link.matchResult, linkSource: link.linkSource, weight: link.weight ?? null,
+      probability: link.probability ?? null, modelVersion: link.modelVersion ?? null, updatedAt: new Date(),
+    },
+  });
+}
+
+export async function recordIdsOfIdentity(db: Executor, identityId: string, includeDeleted = false): Promise<string[]> {
+  const rows = await db.select({ id: links.recordId }).from(links)
+    .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
+    .where(includeDeleted ? eq(links.identityId, identityId) : and(eq(links.identityId, identityId), isNull(sourceRecords.deletedAt)));
+  return rows.map((r) => r.id);
+}
+
+export async function recordsOfIdentity(db: Executor, identityId: string): Promise<Array<{ record: SourceRecordRow; link: LinkRow; source: SourceRow }>> {
+  return db.select({ record: sourceRecords, link: links, source: sources }).from(links)
+    .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
+    .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
+    .where(and(eq(links.identityId, identityId), isNull(sourceRecords.deletedAt)))
+    .orderBy(asc(sources.code), asc(sourceRecords.localId));
+}
+
+export async function addEvents(tx: Executor, events: NewIdentityEvent[]): Promise<void> {
+  if (events.length > 0) await tx.insert(identityEvents).values(events);
+}
+
+export async function eventsOfIdentity(db: Executor, identityId: string): Promise<IdentityEventRow[]> {
+  return db.select().from(identityEvents).where(eq(identityEvents.identityId, identityId)).orderBy(asc(identityEvents.at), asc(identityEvents.id));
+}
+
+function orderedPair(a: string, b: string): [string, string] {
+  return a < b ? [a, b] : [b, a];
+}
+
+/** Identity ids among `others` that a steward declared not to be the same person as `identityId`. */
+export async function notDuplicatesOf(db: Executor, identityId: string, others: string[]): Promise<Set<string>> {
+  if (others.length === 0) return new Set();
+  const rows = await db.select().from(notDuplicates).where(or(
+    and(eq(notDuplicates.identityA, identityId), inArray(notDuplicates.identityB, others)),
+    and(eq(notDuplicates.identityB, identityId), inArray(notDuplicates.identityA, others)),
+  ));
+  return new Set(rows.map((r) => (r.identityA === identityId ? r.identityB : r.identityA)));
+}
+
+export async function insertNotDuplicate(tx: Executor, a: string, b: string, actor: string, reason: string | null): Promise<void> {
+  const [identityA, identityB] = orderedPair(a, b);
+  await tx.insert(notDuplicates).values({ identityA, identityB, actor, reason }).onConflictDoNothing();
+}
+
+export async function deleteNotDuplicate(tx: Executor, a: string, b: string): Promise<void> {
+  const [identityA, identityB] = orderedPair(a, b);
+  await tx.delete(notDuplicates).where(and(eq(notDuplicates.identityA, identityA), eq(notDuplicates.identityB, identityB)));
+}
+
+/** Carries a merged identity's not-duplicate assertions over to its survivor. */
+export async function moveNotDuplicates(tx: Executor, fromId: string, toId: string): Promise<void> {
+  const rows = await tx.select().from(notDuplicates).where(or(eq(notDuplicates.identityA, fromId), eq(notDuplicates.identityB, fromId)));
+  for (const r of rows) {
+    const other = r.identityA === fromId ? r.identityB : r.identityA;
+    if (other !== toId) await insertNotDuplicate(tx, toId, other, r.actor, r.reason);
+  }
+  await tx.delete(notDuplicates).where(or(eq(notDuplicates.identityA, fromId), eq(notDuplicates.identityB, fromId)));
+}
+
+export async function openReviewExists(db: Executor, kind: 'RECORD_MATCH' | 'POSSIBLE_DUPLICATE', a: string, b: string | null, recordId: string | null): Promise<boolean> {
+  const conditions = [eq(reviewItems.status, 'OPEN'), eq(reviewItems.kind, kind)];
+  if (kind === 'RECORD_MATCH') conditions.push(eq(reviewItems.recordId, recordId!), eq(reviewItems.identityA, a));
+  else conditions.push(or(and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b!)), and(eq(reviewItems.identityA, b!), eq(reviewItems.identityB, a)))!);
+  const rows = await db.select({ id: reviewItems.id }).from(reviewItems).where(and(...conditions)).limit(1);
+  return rows.length > 0;
+}
+
+export async function insertReviewItem(tx: Executor, item: typeof reviewItems.$inferInsert): Promise<ReviewItemRow> {
+  const [row] = await tx.insert(reviewItems).values(item).returning();
+  return row!;
+}
+
+export async function getReviewItem(db: Executor, id: string): Promise<ReviewItemRow | null> {
+  const [row] = await db.select().from(reviewItems).where(eq(reviewItems.id, id)).limit(1);
+  return row ?? null;
+}
+
+export async function listReviewItems(db: Executor, status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number): Promise<ReviewItemRow[]> {
+  return db.select().from(reviewItems).where(status ? eq(reviewItems.status, status) : undefined)
+    .orderBy(desc(reviewItems.priority), asc(reviewItems.createdAt), asc(reviewItems.id)).limit(limit).offset(offset);
+}
+
+/** Closes open review items that a merge, unlink or decision made moot. */
+export async function closeReviewItemsFor(tx: Executor, identityIds: string[], decision: string, actor: string): Promise<string[]> {
+  if (identityIds.length === 0) return [];
+  const rows = await tx.update(reviewItems)
+    .set({ status: 'RESOLVED', decision, decidedBy: actor, decidedAt: new Date(), reason: 'superseded by a later decision' })
+    .where(and(eq(reviewItems.status, 'OPEN'), or(inArray(reviewItems.identityA, identityIds), inArray(reviewItems.identityB, identityIds))))
+    .returning({ id: reviewItems.id });
+  return rows.map((r) => r.id);
+}
+
+export async function markIdentityMerged(tx: Executor, mergedId: string, survivorId: string): Promise<void> {
+  const now = new Date();
+  await tx.update(identities).set({ status: 'MERGED', mergedInto: survivorId, updatedAt: now, version: sql`${identities.version} + 1` })
+    .where(eq(identities.id, mergedId));
+  // Keep redirects one hop long: anything that pointed at the merged identity now points at the survivor.
+  await tx.update(identities).set({ mergedInto: survivorId, updatedAt: now }).where(eq(identities.mergedInto, mergedId));
+}
+
+export async function bumpIdentityVersion(tx: Executor, id: string): Promise<void> {
+  await tx.update(identities).set({ version: sql`${identities.version} + 1`, updatedAt: new Date() }).where(eq(identities.id, id));
+}
+
+export async function moveLinks(tx: Executor, fromId: string, toId: string, linkSource: 'AUTO' | 'MANUAL' | null): Promise<string[]> {
+  const rows = await tx.update(links)
+    .set({ identityId: toId, updatedAt: new Date(), ...(linkSource ? { linkSource } : {}) })
+    .where(eq(links.identityId, fromId)).returning({ recordId: links.recordId });
+  return rows.map((r) => r.recordId);
+}
+
+export async function searchIdentities(db: Executor, filter: { familyName?: string | null; givenName?: string | null; birthDate?: string | null }, limit: number, offset: number): Promise<IdentityRow[]> {
+  const conditions = [eq(identities.status, 'ACTIVE')];
+  if (filter.familyName) conditions.push(sql`lower(${identities.golden}->>'familyName') like ${`${filter.familyName.toLowerCase()}%`}`);
+  if (filter.givenName) conditions.push(sql`lower(${identities.golden}->>'givenName') like ${`${filter.givenName.toLowerCase()}%`}`);
+  if (filter.birthDate) conditions.push(sql`${identities.golden}->>'birthDate' = ${filter.birthDate}`);
+  return db.select().from(identities).where(and(...conditions)).orderBy(asc(identities.createdAt), asc(identities.id)).limit(limit).offset(offset);
+}
+
+export async function identitiesMergedInto(db: Executor, identityId: string): Promise<string[]> {
+  const rows = await db.select({ id: identities.id }).from(identities).where(eq(identities.mergedInto, identityId)).orderBy(asc(identities.id));
+  return rows.map((r) => r.id);
+}

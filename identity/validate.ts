@@ -1,0 +1,62 @@
+import { ValidationError, type FieldProblem } from '../platform/errors.ts';
+import type { SourceRecordInput } from './types.ts';
+
+export const TEXT_FIELDS = [
+  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
+  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+] as const;
+
+/** Longest value accepted in any one field: longer input is a feed error, not a name. */
+export const MAX_FIELD_LENGTH = 200;
+export const MAX_ID_LENGTH = 128;
+/** Normaliser issue codes that reject the record rather than drop the value (see matching/normalise). */
+const REJECTING_CODES = new Set(['INVALID_DATE', 'FUTURE_DATE']);
+/** ISO calendar date, as the API contract says birthDate is sent. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Checks shape and lengths before anything else; every problem is reported at once. */
+export function checkInputShape(input: SourceRecordInput, path = 'input'): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const key of ['source', 'localId'] as const) {
+    const value = input[key];
+    if (typeof value !== 'string' || value.trim() === '') problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
+    else if (value.length > MAX_ID_LENGTH) problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
+    else if (/[\u0000-\u001f]/.test(value)) problems.push({ field: `${path}.${key}`, code: 'INVALID_CHARACTERS', message: 'must not contain control characters' });
+  }
+  for (const field of TEXT_FIELDS) {
+    const value = input[field];
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'string') problems.push({ field: `${path}.${field}`, code: 'INVALID_TYPE', message: 'must be a string' });
+    else if (value.length > MAX_FIELD_LENGTH) problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${MAX_FIELD_LENGTH} characters` });
+    else if (/[\u0000-\u0008\u000b-\u001f]/.test(value)) problems.push({ field: `${path}.${field}`, code: 'INVALID_CHARACTERS', message: 'must not contain control characters' });
+  }
+  const birthDate = input.birthDate?.trim();
+  if (birthDate && !ISO_DATE.test(birthDate)) {
+    problems.push({ field: `${path}.birthDate`, code: 'INVALID_DATE', message: 'must be an ISO date (YYYY-MM-DD)' });
+  }
+  return problems;
+}
+
+/** Splits normaliser issues into the ones that reject the record and the ones kept as warnings. */
+export function classifyIssues(issues: Array<{ field: string; code: string; message: string }>, path = 'input'): { errors: FieldProblem[]; warnings: FieldProblem[] } {
+  const errors: FieldProblem[] = [];
+  const warnings: FieldProblem[] = [];
+  for (const issue of issues) {
+    const problem = { field: `${path}.${issue.field}`, code: issue.code, message: issue.message.replace(new RegExp(`^${issue.field}\\s*`), '') || issue.code };
+    const rejecting = REJECTING_CODES.has(issue.code) || (issue.field === 'sex' && issue.code === 'INVALID');
+    (rejecting ? errors : warnings).push(problem);
+  }
+  return { errors, warnings };
+}
+
+export function throwIfProblems(problems: FieldProblem[]): void {
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
+/** Trimmed strings with blanks turned into null: the record as stored. */
+export function cleanInput(input: SourceRecordInput): Record<(typeof TEXT_FIELDS)[number], string | null> {
+  return Object.fromEntries(TEXT_FIELDS.map((f) => {
+    const v = input[f];
+    return [f, typeof v === 'string' && v.trim() !== '' ? v.trim() : null];
+  })) as Record<(typeof TEXT_FIELDS)[number], string | null>;
+}

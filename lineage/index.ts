@@ -1,0 +1,2 @@
+export * from './survivorship.ts';
+export { fieldHistory, loadActivePolicy, loadContributors, rebuildGolden, type GoldenChange } from './store.ts';

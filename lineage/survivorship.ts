@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/** Golden fields built by survivorship, in display order. */
+export const GOLDEN_FIELDS = [
+  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
+  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+] as const;
+export type GoldenField = (typeof GOLDEN_FIELDS)[number];
+export type GoldenRecord = Record<GoldenField, string | null>;
+
+export const SURVIVORSHIP_RULES = ['SOURCE_PRIORITY', 'MOST_RECENT', 'MOST_FREQUENT', 'MOST_COMPLETE', 'STEWARD_OVERRIDE'] as const;
+export type SurvivorshipRule = (typeof SURVIVORSHIP_RULES)[number];
+
+const FieldRuleSchema = z.object({
+  rule: z.enum(SURVIVORSHIP_RULES),
+  /** Only for STEWARD_OVERRIDE: the value a steward set, and the rule used when it is cleared. */
+  value: z.string().nullable().optional(),
+  fallback: z.enum(['SOURCE_PRIORITY', 'MOST_RECENT', 'MOST_FREQUENT', 'MOST_COMPLETE']).optional(),
+});
+export type FieldRule = z.infer<typeof FieldRuleSchema>;
+
+export const PolicyRulesSchema = z.record(z.enum(GOLDEN_FIELDS), FieldRuleSchema);
+export type PolicyRules = Partial<Record<GoldenField, FieldRule>>;
+
+export interface SurvivorshipPolicy {
+  version: number;
+  rules: PolicyRules;
+}
+
+/**
+ * The default policy. Stable identifiers (birth date, sex, SSN) take the value most sources agree on, since
+ * one source's typo should not win by trust alone; names follow the most trusted source; contact details
+ * and address follow the most recent record, because people move and change numbers.
+ */
+export const DEFAULT_POLICY: SurvivorshipPolicy = {
+  version: 1,
+  rules: {
+    givenName: { rule: 'SOURCE_PRIORITY' },
+    middleName: { rule: 'MOST_COMPLETE' },
+    familyName: { rule: 'SOURCE_PRIORITY' },
+    suffix: { rule: 'SOURCE_PRIORITY' },
+    sex: { rule: 'MOST_FREQUENT' },
+    birthDate: { rule: 'MOST_FREQUENT' },
+    ssn: { rule: 'MOST_FREQUENT' },
+    phone: { rule: 'MOST_RECENT' },
+    email: { rule: 'MOST_RECENT' },
+    addressLine1: { rule: 'MOST_RECENT' },
+    addressLine2: { rule: 'MOST_RECENT' },
+    city: { rule: 'MOST_RECENT' },
+    state: { rule: 'MOST_RECENT' },
+    postalCode: { rule: 'MOST_RECENT' },
+  },
+};
+
+/** One linked source record as survivorship sees it. */
+export interface Contributor {
+  recordId: string;
+  sourceId: string;
+  /** Higher is more trusted. */
+  trustRank: number;
+  /** When the source last updated the record (ISO or Date). */
+  updatedAt: Date;
+  values: Partial<Record<GoldenField, string | null>>;
+}
+
+export interface Competitor {
+  value: string;
+  recordId: string;
+  sourceId: string;
+}
+
+/** The winning value of one golden field and why it won. */
+export interface FieldDecision {
+  field: GoldenField;
+  value: string | null;
+  recordId: string | null;
+  sourceId: string | null;
+  rule: SurvivorshipRule;
+  competitors: Competitor[];
+}
+
+type Candidate = { value: string; key: string; c: Contributor };
+
+/** Values compare case- and space-insensitively, so "SMITH" and "Smith " count as one. */
+function comparable(value: string): string {
+  return value.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/** Ties are broken by trust, then recency, then record id, so the result never depends on input order. */
+function byTrustThenRecency(a: Candidate, b: Candidate): number {
+  return b.c.trustRank - a.c.trustRank
+    || b.c.updatedAt.getTime() - a.c.updatedAt.getTime()
+    || (a.c.recordId < b.c.recordId ? -1 : a.c.recordId > b.c.recordId ? 1 : 0);
+}
+
+function byRecency(a: Candidate, b: Candidate): number {
+  return b.c.updatedAt.getTime() - a.c.updatedAt.getTime() || byTrustThenRecency(a, b);
+}
+
+function pick(rule: Exclude<SurvivorshipRule, 'STEWARD_OVERRIDE'>, candidates: Candidate[]): Candidate {
+  switch (rule) {
+    case 'SOURCE_PRIORITY':
+      return [...candidates].sort(byTrustThenRecency)[0]!;
+    case 'MOST_RECENT':
+      return [...candidates].sort(byRecency)[0]!;
+    case 'MOST_COMPLETE':
+      return [...candidates].sort((a, b) => b.value.trim().length - a.value.trim().length || byTrustThenRecency(a, b))[0]!;
+    case 'MOST_FREQUENT': {
+      const counts = new Map<string, number>();
+      for (const x of candidates) counts.set(x.key, (counts.get(x.key) ?? 0) + 1);
+      return [...candidates].sort((a, b) => counts.get(b.key)! - counts.get(a.key)! || byTrustThenRecency(a, b))[0]!;
+    }
+  }
+}
+
+/** Decides one golden field from the contributors' values under its rule. */
+export function decideField(field: GoldenField, rule: FieldRule, contributors: Contributor[]): FieldDecision {
+  if (rule.rule === 'STEWARD_OVERRIDE' && rule.value !== undefined && rule.value !== null) {
+    const competitors = contributors.flatMap((c) => {
+      const v = c.values[field];
+      return v ? [{ value: v, recordId: c.recordId, sourceId: c.sourceId }] : [];
+    });
+    return { field, value: rule.value, recordId: null, sourceId: null, rule: 'STEWARD_OVERRIDE', competitors };
+  }
+  const effective = rule.rule === 'STEWARD_OVERRIDE' ? (rule.fallback ?? 'SOURCE_PRIORITY') : rule.rule;
+  const candidates: Candidate[] = contributors.flatMap((c) => {
+    const v = c.values[field];
+    return v && v.trim() ? [{ value: v.trim(), key: comparable(v), c }] : [];
+  });
+  if (candidates.length === 0) return { field, value: null, recordId: null, sourceId: null, rule: effective, competitors: [] };
+  const winner = pick(effective, candidates);
+  const competitors = candidates
+    .filter((x) => x !== winner)
+    .sort((a, b) => (a.c.recordId < b.c.recordId ? -1 : 1))
+    .map((x) => ({ value: x.value, recordId: x.c.recordId, sourceId: x.c.sourceId }));
+  return { field, value: winner.value, recordId: winner.c.recordId, sourceId: winner.c.sourceId, rule: effective, competitors };
+}
+
+/** Builds the whole golden record and the provenance of every field. */
+export function buildGolden(contributors: Contributor[], policy: SurvivorshipPolicy): { golden: GoldenRecord; decisions: FieldDecision[] } {
+  const decisions = GOLDEN_FIELDS.map((field) => decideField(field, policy.rules[field] ?? DEFAULT_POLICY.rules[field]!, contributors));
+  const golden = Object.fromEntries(decisions.map((d) => [d.field, d.value])) as GoldenRecord;
+  return { golden, decisions };
+}
