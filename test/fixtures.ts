@@ -1,0 +1,52 @@
+import { sources } from '../platform/db/schema/index.ts';
+import type { TestApp } from './app.ts';
+
+/** Registers sources directly in the store (the catalog API is tested on its own). */
+export async function seedSources(app: TestApp, codes: Array<string | { code: string; trustRank: number }>): Promise<void> {
+  await app.services.database.db.insert(sources)
+    .values(codes.map((c) => (typeof c === 'string' ? { code: c, name: c } : { code: c.code, name: c.code, trustRank: c.trustRank })))
+    .onConflictDoNothing();
+}
+
+export const INGEST = `mutation Ingest($input: SourceRecordInput!) {
+  ingestRecord(input: $input) {
+    outcome
+    record { id }
+    identity { id version golden { givenName familyName birthDate phone } }
+    candidates { probability grade blockers }
+    reviewItem { id kind }
+  }
+}`;
+
+export interface IngestData {
+  ingestRecord: {
+    outcome: string;
+    record: { id: string };
+    identity: { id: string; version: number; golden: Record<string, string | null> };
+    candidates: Array<{ probability: number; grade: string; blockers: string[] }>;
+    reviewItem: { id: string; kind: string } | null;
+  };
+}
+
+/** Ingests through GraphQL and fails loudly on errors. */
+export async function ingest(app: TestApp, input: Record<string, unknown>): Promise<IngestData['ingestRecord']> {
+  const result = await app.gql<IngestData>(INGEST, { input });
+  if (result.errors) throw new Error(`ingest failed: ${JSON.stringify(result.errors)}`);
+  return result.data!.ingestRecord;
+}
+
+/** A synthetic patient; each seed gives a clearly different person (name, birth date, phone, address). */
+export function person(seed: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const pick = <T>(list: readonly T[], salt: number): T => list[Math.abs(Math.imul(seed + salt, 2654435761) >> 7) % list.length]!;
+  const given = pick(['Aiden', 'Beatrix', 'Corwin', 'Delphine', 'Ezekiel', 'Florence', 'Gideon', 'Harriet', 'Ignatius', 'Juniper'], 1);
+  const family = pick(['Okonkwo', 'Vasquez', 'Lindqvist', 'Abernathy', 'Castellano', 'Nakamura', 'Whitfield', 'Oyelaran', 'Brannigan', 'Szymanski'], 2);
+  const place = pick([['Boston', 'MA', '02118'], ['Denver', 'CO', '80203'], ['Austin', 'TX', '78701'], ['Tacoma', 'WA', '98402'], ['Macon', 'GA', '31201']], 3);
+  const street = pick(['Harbor Street', 'Quince Avenue', 'Larkspur Lane', 'Monument Road', 'Tilden Court'], 4);
+  const digits = String(Math.abs(Math.imul(seed + 11, 2246822519)) % 10_000_000).padStart(7, '0');
+  return {
+    givenName: given, familyName: family, sex: seed % 2 ? 'F' : 'M',
+    birthDate: `${1940 + (seed % 60)}-${String((seed % 12) + 1).padStart(2, '0')}-${String((seed % 28) + 1).padStart(2, '0')}`,
+    phone: `${pick(['617', '303', '512', '253', '478'], 5)}${digits}`, addressLine1: `${(seed * 37) % 9000 + 100} ${street}`,
+    city: place[0], state: place[1], postalCode: place[2], ...overrides,
+  };
+}

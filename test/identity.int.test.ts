@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { count, eq } from 'drizzle-orm';
+import { identityEvents, links, sourceRecords } from '../platform/db/schema/index.ts';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+import { ingest, person, seedSources } from './fixtures.ts';
+
+describe(`identity service on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    await seedSources(app, ['ehr', 'lab', 'payer', { code: 'trusted', trustRank: 90 }]);
+  });
+  afterAll(async () => { await app?.close(); });
+
+  const rowCount = async (table: typeof sourceRecords | typeof identityEvents) =>
+    (await app.services.database.db.select({ n: count() }).from(table))[0]!.n;
+
+  test('creates an identity for a new patient and links the same patient from another source', async () => {
+    const first = await ingest(app, { source: 'ehr', localId: 'E-100', ...person(100) });
+    expect(first.outcome).toBe('CREATED');
+    const given = String(person(100).givenName);
+    const typo = given.slice(0, 2) + given[3] + given[2] + given.slice(4); // transposed letters
+    const second = await ingest(app, { source: 'lab', localId: 'L-100', ...person(100, { givenName: typo, phone: null }) });
+    expect(second.outcome).toBe('LINKED');
+    expect(second.identity.id).toBe(first.identity.id);
+    expect(second.candidates[0]?.grade).toBe('CERTAIN');
+  });
+
+  test('re-ingesting the same record changes nothing', async () => {
+    const input = { source: 'ehr', localId: 'E-101', ...person(101) };
+    const first = await ingest(app, input);
+    const records = await rowCount(sourceRecords);
+    const events = await rowCount(identityEvents);
+    const again = await ingest(app, input);
+    expect(again.outcome).toBe('UNCHANGED');
+    expect(again.identity.id).toBe(first.identity.id);
+    expect(await rowCount(sourceRecords)).toBe(records);
+    expect(await rowCount(identityEvents)).toBe(events);
+  });
+
+  test('sends an uncertain match to review with a provisional identity', async () => {
+    const base = { givenName: 'Maria', familyName: 'Lopez', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', state: 'IL', postalCode: '60601' };
+    const first = await ingest(app, { source: 'ehr', localId: 'E-200', ...base });
+    const married = await ingest(app, { source: 'payer', localId: 'P-200', givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', state: 'IL' });
+    expect(married.outcome).toBe('REVIEW');
+    expect(married.identity.id).not.toBe(first.identity.id);
+    expect(married.reviewItem?.kind).toBe('RECORD_MATCH');
+    const queue = await app.gql<{ reviewQueue: { edges: Array<{ node: { id: string; probability: number; identityA: { id: string } } }> } }>(
+      '{ reviewQueue(first: 10) { edges { node { id probability identityA { id } } } } }');
+    const item = queue.data!.reviewQueue.edges.map((e) => e.node).find((n) => n.id === married.reviewItem!.id);
+    expect(item?.identityA.id).toBe(first.identity.id);
+    expect(item!.probability).toBeGreaterThanOrEqual(0.5);
+    expect(item!.probability).toBeLessThan(0.95);
+
+    const decided = await app.gql('mutation($id: ID!) { resolveReviewItem(id: $id, decision: MATCH, reason: "same patient, married name") { status decision } }', { id: married.reviewItem!.id });
+    expect(decided.errors).toBeUndefined();
+    const resolved = await app.gql<{ resolve: { id: string } }>('{ resolve(source: "payer", localId: "P-200") { id } }');
+    expect(resolved.data!.resolve.id).toBe(first.identity.id);
+  });
+
+  test('rejects an invalid birth date and an unknown source with typed errors, storing nothing', async () => {
+    const before = await rowCount(sourceRecords);
+    const badDate = await app.gql('mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome } }',
+      { input: { source: 'ehr', localId: 'E-bad', ...person(7), birthDate: '1990-02-30' } });
+    expect(badDate.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.birthDate' });
+    expect(JSON.stringify(badDate.errors)).not.toContain('1990-02-30');
+    const unknown = await app.gql('mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome } }',
+      { input: { source: 'nowhere', localId: 'X', ...person(7) } });
+    expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'UNKNOWN_SOURCE', field: 'input.source' });
+    expect(await rowCount(sourceRecords)).toBe(before);
+  });
+
+  test('redirects a merged identity to its survivor', async () => {
+    const a = await ingest(app, { source: 'ehr', localId: 'E-300', ...person(300) });
+    const b = await ingest(app, { source: 'lab', localId: 'L-301', ...person(301) });
+    expect(b.identity.id).not.toBe(a.identity.id);
+    const merged = await app.gql<{ mergedIdentities: unknown }>(
+      'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "same patient per chart review") { id records { localId } } }',
+      { s: a.identity.id, m: b.identity.id });
+    expect(merged.errors).toBeUndefined();
+    const lookup = await app.gql<{ identity: { id: string; records: Array<{ localId: string }> } }>('query($id: ID!) { identity(id: $id) { id records { localId } } }', { id: b.identity.id });
+    expect(lookup.data!.identity.id).toBe(a.identity.id);
+    expect(lookup.data!.identity.records.map((r) => r.localId).sort()).toEqual(['E-300', 'L-301']);
+    const resolved = await app.gql<{ resolve: { id: string } }>('{ resolve(source: "lab", localId: "L-301") { id } }');
+    expect(resolved.data!.resolve.id).toBe(a.identity.id);
+    const history = await app.gql<{ identityHistory: Array<{ type: string; reason: string | null }> }>('query($id: ID!) { identityHistory(id: $id) { type reason } }', { id: a.identity.id });
+    expect(history.data!.identityHistory).toContainEqual({ type: 'MERGED', reason: 'same patient per chart review' });
+  });
+
+  test('unmerging a record moves it to a new identity and rebuilds both golden records', async () => {
+    const a = await ingest(app, { source: 'trusted', localId: 'T-400', ...person(400) });
+    const b = await ingest(app, { source: 'lab', localId: 'L-401', ...person(401, { phone: '6175559999' }) });
+    await app.gql('mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "merge") { id } }', { s: a.identity.id, m: b.identity.id });
+    const mergedGolden = await app.gql<{ identity: { golden: { phone: string } } }>('query($id: ID!) { identity(id: $id) { golden { phone } } }', { id: a.identity.id });
+    expect(mergedGolden.data!.identity.golden.phone).toBe('6175559999'); // most recent record wins the phone
+
+    const split = await app.gql<{ unlinkRecord: { identity: { id: string; golden: { givenName: string; phone: string } } } }>(
+      'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "different patient") { identity { id golden { givenName phone } } } }', { r: b.record.id });
+    expect(split.errors).toBeUndefined();
+    const newIdentity = split.data!.unlinkRecord.identity;
+    expect(newIdentity.id).not.toBe(a.identity.id);
+    expect(newIdentity.golden.phone).toBe('6175559999');
+    const survivor = await app.gql<{ identity: { golden: { phone: string; givenName: string } } }>('query($id: ID!) { identity(id: $id) { golden { phone givenName } } }', { id: a.identity.id });
+    expect(survivor.data!.identity.golden.phone).toBe(person(400).phone);
+  });
+
+  test('does not auto-link twins who share a birth date and address', async () => {
+    const first = await ingest(app, { source: 'ehr', localId: 'E-150', ...person(150, { givenName: 'Jayden', familyName: 'Marchetti' }) });
+    const twin = await ingest(app, { source: 'ehr', localId: 'E-151', ...person(150, { givenName: 'Olivia', familyName: 'Marchetti', sex: 'F' }) });
+    expect(twin.identity.id).not.toBe(first.identity.id);
+    expect(twin.outcome).not.toBe('LINKED');
+  });
+
+  test('respects a not-duplicate decision when a record is re-ingested', async () => {
+    const twinA = await ingest(app, { source: 'ehr', localId: 'E-500', ...person(500) });
+    const twinB = await ingest(app, { source: 'ehr', localId: 'E-501', ...person(501) });
+    const marked = await app.gql('mutation($a: ID!, $b: ID!) { markNotDuplicate(a: $a, b: $b, reason: "twins") { id } }', { a: twinA.identity.id, b: twinB.identity.id });
+    expect(marked.errors).toBeUndefined();
+    // The second record is re-sent with every field now equal to the first patient's: it must not join them.
+    const resent = await ingest(app, { source: 'ehr', localId: 'E-501', ...person(500) });
+    expect(resent.identity.id).toBe(twinB.identity.id);
+    expect(resent.identity.id).not.toBe(twinA.identity.id);
+  });
+
+  test('keeps a steward\'s manual link after the model is retrained', async () => {
+    const a = await ingest(app, { source: 'ehr', localId: 'E-600', ...person(600) });
+    const b = await ingest(app, { source: 'lab', localId: 'L-600', ...person(600) });
+    expect(b.identity.id).toBe(a.identity.id);
+    const split = await app.gql<{ unlinkRecord: { identity: { id: string } } }>('mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "not the same patient") { identity { id } } }', { r: b.record.id });
+    const manualIdentity = split.data!.unlinkRecord.identity.id;
+    const trained = await app.gql<{ trainModel: { version: string; active: boolean } }>('mutation { trainModel { version active } }');
+    expect(trained.errors).toBeUndefined();
+    expect(trained.data!.trainModel.active).toBe(true);
+    const resent = await ingest(app, { source: 'lab', localId: 'L-600', ...person(600, { phone: '6175550000' }) });
+    expect(resent.identity.id).toBe(manualIdentity);
+    const [link] = await app.services.database.db.select().from(links).where(eq(links.recordId, b.record.id));
+    expect(link?.linkSource).toBe('MANUAL');
+  });
+
+  test('concurrent ingests of the same new patient end in one identity', async () => {
+    const patient = person(700);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      ingest(app, { source: ['ehr', 'lab', 'payer'][i % 3], localId: `C-700-${i}`, ...patient })));
+    expect(new Set(results.map((r) => r.identity.id)).size).toBe(1);
+    expect(results.filter((r) => r.outcome === 'CREATED')).toHaveLength(1);
+  });
+
+  test('concurrent merges into one survivor lose no record', async () => {
+    const ids = await Promise.all([800, 801, 802, 803, 804].map((s) => ingest(app, { source: 'ehr', localId: `E-${s}`, ...person(s) })));
+    const survivor = ids[0]!.identity.id;
+    const results = await Promise.all(ids.slice(1).map((r) =>
+      app.gql('mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "batch merge") { id } }', { s: survivor, m: r.identity.id })));
+    expect(results.every((r) => !r.errors)).toBe(true);
+    const linked = await app.services.database.db.select().from(links).where(eq(links.identityId, survivor));
+    expect(linked.map((l) => l.recordId).sort()).toEqual(ids.map((r) => r.record.id).sort());
+  });
+});
