@@ -1,0 +1,140 @@
+import type { Database, Executor } from '../platform/db/client.ts';
+import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import type { Logger } from '../platform/logger.ts';
+import { withSpan } from '../platform/telemetry.ts';
+import { CANONICAL_FIELD_SPECS } from './canonical-fields.ts';
+import { buildMeasurements, type QualityInputs } from './quality-measures.ts';
+import { QUALITY_METRICS, QUALITY_METRIC_NAMES, fieldScope, isQualityMetric, type Measurement } from './quality-metrics.ts';
+import { identityClusters, ingestOutcomes, profileSources, recordsInOpenPairs, reviewBacklog } from './quality-queries.ts';
+import * as store from './quality-store.ts';
+import type { QualityMeasurementRow, QualityRunRow } from './quality-store.ts';
+import { DEFAULT_THRESHOLDS, isBreached, resolveThreshold, targetOf, type ThresholdRule } from './quality-thresholds.ts';
+import { findSourceByCode } from './source-store.ts';
+
+/** How far back "recent ingests" reach for the auto-link / review / new shares. */
+export const DEFAULT_INGEST_WINDOW_DAYS = 7;
+const DAY_MS = 86_400_000;
+const MAX_SERIES_POINTS = 10_000;
+
+export interface QualityOptions {
+  /** Threshold rules, most specific wins; defaults to DEFAULT_THRESHOLDS. */
+  thresholds?: readonly ThresholdRule[];
+  ingestWindowDays?: number;
+  trigger?: 'MANUAL' | 'SCHEDULE';
+}
+
+export interface QualityRunResult {
+  run: QualityRunRow;
+  measurements: QualityMeasurementRow[];
+}
+
+/** Runs every metric query against one consistent snapshot. */
+async function collectInputs(db: Database, since: Date): Promise<QualityInputs> {
+  return db.transaction(async (tx) => ({
+    profiles: await withSpan('quality.profile', {}, () => profileSources(tx)),
+    pairRecords: await withSpan('quality.duplicates', {}, () => recordsInOpenPairs(tx)),
+    backlog: await withSpan('quality.backlog', {}, () => reviewBacklog(tx)),
+    clusters: await withSpan('quality.clusters', {}, () => identityClusters(tx)),
+    ingest: await withSpan('quality.ingest', {}, () => ingestOutcomes(tx, since)),
+  }), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+}
+
+/** Attaches the governing threshold and the breach flag to each measurement. */
+export function judge(measurements: Measurement[], rules: readonly ThresholdRule[], runId: string, at: Date): store.NewQualityMeasurement[] {
+  return measurements.map((m) => {
+    const threshold = resolveThreshold(rules, targetOf(m));
+    return { ...m, runId, measuredAt: at, threshold, breached: isBreached(m.metric, m.value, threshold) };
+  });
+}
+
+/** Measures every quality metric and stores the results as one run of the time series. */
+export async function measureQuality(db: Database, options: QualityOptions = {}): Promise<QualityRunResult> {
+  const trigger = options.trigger ?? 'MANUAL';
+  return withSpan('quality.measure', { 'quality.trigger': trigger }, async (span) => {
+    const run = await store.insertRun(db, trigger);
+    try {
+      const since = new Date(run.startedAt.getTime() - (options.ingestWindowDays ?? DEFAULT_INGEST_WINDOW_DAYS) * DAY_MS);
+      const inputs = await collectInputs(db, since);
+      const rows = judge(buildMeasurements(inputs), options.thresholds ?? DEFAULT_THRESHOLDS, run.id, run.startedAt);
+      await store.insertMeasurements(db, rows);
+      span.setAttributes({ 'quality.measurements': rows.length, 'quality.breaches': rows.filter((r) => r.breached).length });
+      return { run: await store.finishRun(db, run.id, 'SUCCEEDED'), measurements: await store.measurementsOfRun(db, run.id) };
+    } catch (error) {
+      await store.finishRun(db, run.id, 'FAILED').catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+export interface SeriesArgs {
+  scope?: string | null | undefined;
+  metric?: string | null | undefined;
+  from?: Date | null | undefined;
+  to?: Date | null | undefined;
+  limit?: number | null | undefined;
+}
+
+/** A metric's time series between two instants (inclusive), oldest first, at most `limit` newest points. */
+export async function qualitySeries(db: Executor, args: SeriesArgs): Promise<QualityMeasurementRow[]> {
+  if (args.metric && !isQualityMetric(args.metric)) throw ValidationError.of('metric', 'UNKNOWN_METRIC', 'is not a quality metric');
+  if (args.from && args.to && args.from > args.to) throw ValidationError.of('from', 'INVALID_RANGE', 'must not be after to');
+  const limit = args.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SERIES_POINTS) {
+    throw ValidationError.of('limit', 'OUT_OF_RANGE', `must be between 1 and ${MAX_SERIES_POINTS}`);
+  }
+  return store.measurementSeries(db, {
+    scope: args.scope ?? undefined, metric: args.metric ?? undefined, from: args.from ?? undefined, to: args.to ?? undefined, limit,
+  });
+}
+
+export interface Scorecard {
+  source: string;
+  measuredAt: Date | null;
+  /** Source-level and per-field points of the latest run that measured the source. */
+  measurements: QualityMeasurementRow[];
+}
+
+/** The latest quality values for one source and each of its canonical fields. */
+export async function qualityScorecard(db: Executor, source: string): Promise<Scorecard> {
+  if (!(await findSourceByCode(db, source))) throw new NotFoundError('source', 'source');
+  const at = await store.lastMeasuredAt(db, 'record_count', source);
+  if (!at) return { source, measuredAt: null, measurements: [] };
+  const pairs = [
+    ...QUALITY_METRIC_NAMES.filter((m) => (QUALITY_METRICS[m].scopes as readonly string[]).includes('SOURCE')).map((metric) => ({ metric, scope: source })),
+    ...CANONICAL_FIELD_SPECS.flatMap((f) => ['completeness', 'validity'].map((metric) => ({ metric, scope: fieldScope(source, f.name) }))),
+  ];
+  return { source, measuredAt: at, measurements: await store.measurementsAt(db, at, pairs) };
+}
+
+export async function findQualityRun(db: Executor, id: string): Promise<QualityRunResult | null> {
+  const run = await store.findRun(db, id);
+  return run ? { run, measurements: await store.measurementsOfRun(db, id) } : null;
+}
+
+export interface QualitySchedule {
+  stop(): void;
+}
+
+/**
+ * Measures quality every `minutes` (0 disables it). A tick is skipped while the previous run is still going,
+ * failures are logged without patient data, and the timer never keeps the process alive on shutdown.
+ */
+export function startQualitySchedule(db: Database, minutes: number, logger: Logger, options: Omit<QualityOptions, 'trigger'> = {}): QualitySchedule {
+  if (minutes <= 0) return { stop: () => undefined };
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const { run, measurements } = await measureQuality(db, { ...options, trigger: 'SCHEDULE' });
+      logger.info({ runId: run.id, measurements: measurements.length, breaches: measurements.filter((m) => m.breached).length }, 'quality measured');
+    } catch (error) {
+      logger.error({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'scheduled quality measurement failed');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), minutes * 60_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
