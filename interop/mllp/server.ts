@@ -90,6 +90,8 @@ function serveConnection(socket: Socket, opts: MllpServerOptions): { closeWhenId
   const encoding = opts.encoding ?? 'utf8';
   const decoder = new MllpDecoder(opts.maxMessageBytes ?? 1024 * 1024);
   const queue: Buffer[] = [];
+  // ACKs are small writes; with Nagle on, a pipelining sender waits on delayed TCP acknowledgements.
+  socket.setNoDelay(true);
   let busy = false;
   let closing = false;
 
