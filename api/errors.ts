@@ -11,6 +11,18 @@ function domainCause(error: unknown): DomainError | null {
 }
 
 /**
+ * GraphQL's own message for a bad variable quotes the whole submitted value (patient data); keep only which
+ * variable and what was wrong with it.
+ */
+function invalidVariable(name: string, error: GraphQLError): GraphQLError {
+  const inner = error.originalError?.message ?? 'invalid value';
+  const problem = inner.replace(/(cannot represent[^:]*):.*$/s, '$1').replace(/^(Value) ".*?"/s, '$1');
+  return new GraphQLError(`Variable "${name}" is invalid: ${problem}`, {
+    extensions: { code: 'BAD_USER_INPUT', field: name.slice(1), http: { status: 400 } },
+  });
+}
+
+/**
  * Expected failures become typed GraphQL errors (`extensions.code`, `extensions.field`, `extensions.problems`);
  * anything else is masked so no stack trace, SQL or patient data reaches the client.
  */
@@ -24,6 +36,8 @@ export function maskError(error: unknown, message: string): Error {
     return new GraphQLError(domain.message, { path, extensions });
   }
   if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors are safe
+  const variable = error instanceof GraphQLError ? /^Variable "(\$\w+)" got invalid value/.exec(error.message) : null;
+  if (variable) return invalidVariable(variable[1]!, error as GraphQLError);
   return new GraphQLError(message, {
     path: error instanceof GraphQLError ? error.path : undefined,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
