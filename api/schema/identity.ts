@@ -3,6 +3,7 @@ import { INGEST_OUTCOMES, MAX_BATCH_SIZE, type IngestResultData, type SourceReco
 import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
+import { presentPhi } from '../masking.ts';
 import {
   GoldenRecord, Identity, IdentityEvent, IdentityStatusEnum, Link, MatchCandidate, ReviewItem, SourceRecord,
 } from './identity-types.ts';
@@ -85,7 +86,7 @@ SourceRecord.implement({
     localId: t.string({ resolve: (r) => r.record.localId }),
     ...(Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({
       nullable: true,
-      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.record.id); return r.record[f]; },
+      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.record.id); return presentPhi(ctx, f, r.record[f]); },
     })])) as Record<string, ReturnType<typeof t.string>>),
     link: t.field({ type: Link, nullable: true, resolve: (r) => r.link }),
     identity: t.field({

@@ -1,0 +1,71 @@
+import type { Principal, RequestContext, Role } from './context.ts';
+
+/** Patient demographic fields the API can return: the canonical record fields and golden record fields. */
+export const PHI_FIELDS = [
+  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
+  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+] as const;
+export type PhiField = (typeof PHI_FIELDS)[number];
+
+/** Roles that need full demographics to do their work (deciding whether two records are one patient). */
+export const FULL_PHI_ROLES: readonly Role[] = ['steward', 'admin'];
+
+/** What a masked value shows instead of the data: only that a value exists. */
+export const MASK = '***';
+
+type Masker = (value: string) => string | null;
+
+const initial: Masker = (v) => {
+  const first = [...v.trim()][0];
+  return first ? `${first.toUpperCase()}.` : MASK;
+};
+const hidden: Masker = () => MASK;
+
+/**
+ * How each field is shown to roles without full access. Follows the HIPAA Safe Harbor list of identifiers
+ * (45 CFR 164.514(b)(2)): dates reduced to the year, geography to the state and the first three postal digits,
+ * direct identifiers (names, numbers, contact details, street address) removed. Names keep an initial and the
+ * SSN its last four digits, the usual display for confirming a record by phone, as the issue asks.
+ */
+export const MASKING_POLICY: Record<PhiField, Masker> = {
+  givenName: initial,
+  middleName: initial,
+  familyName: initial,
+  suffix: hidden,
+  sex: (v) => v,
+  birthDate: (v) => (/^\d{4}/.exec(v)?.[0] ?? MASK),
+  ssn: (v) => {
+    const digits = v.replace(/\D/g, '');
+    return digits.length >= 4 ? `***-**-${digits.slice(-4)}` : MASK;
+  },
+  phone: hidden,
+  email: hidden,
+  addressLine1: hidden,
+  addressLine2: hidden,
+  city: hidden,
+  state: (v) => v,
+  postalCode: (v) => {
+    const digits = v.replace(/\D/g, '');
+    return digits.length >= 3 ? `${digits.slice(0, 3)}**` : MASK;
+  },
+};
+
+/** Whether this caller may see demographics unmasked. */
+export function seesFullPhi(principal: Principal | null): boolean {
+  return principal !== null && principal.roles.some((r) => FULL_PHI_ROLES.includes(r));
+}
+
+/** Applies the masking policy to one value (null stays null: absence is not hidden). */
+export function maskPhi(field: PhiField, value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value === '') return value ?? null;
+  return MASKING_POLICY[field](value);
+}
+
+/**
+ * The one gate every patient demographic passes on its way to a client: full for stewards and admins,
+ * masked for everyone else. Resolvers call it for each PHI field they return.
+ */
+export function presentPhi(ctx: Pick<RequestContext, 'principal'>, field: PhiField, value: string | null | undefined): string | null {
+  if (seesFullPhi(ctx.principal)) return value ?? null;
+  return maskPhi(field, value);
+}
