@@ -19,6 +19,27 @@ const ConfigSchema = z.object({
   MPI_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   MPI_MLLP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().int().min(0).default(0),
+  /**
+   * Quality threshold rules added to the defaults, as JSON, e.g.
+   * `[{"metric":"duplicate_rate","threshold":0.02},{"metric":"freshness_hours","source":"BATCH1","threshold":null}]`.
+   */
+  MPI_QUALITY_THRESHOLDS: z.string().optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return [];
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of threshold rules' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(z.object({
+      metric: z.string(),
+      scopeKind: z.enum(['INDEX', 'SOURCE', 'FIELD']).optional(),
+      source: z.string().optional(),
+      field: z.string().optional(),
+      threshold: z.number().nullable(),
+    }).strict())),
   OIDC_ISSUER: z.string().url().optional(),
   OIDC_AUDIENCE: z.string().optional(),
   OIDC_ROLES_CLAIM: z.string().default('roles'),
