@@ -18,7 +18,7 @@ export class UnknownSourceError extends DomainError {
 /** Ingest named a source an administrator has switched off. */
 export class InactiveSourceError extends DomainError {
   constructor() {
-    super('SOURCE_INACTIVE', 'source is inactive and does not accept records', { field: 'source' });
+    super('INACTIVE_SOURCE', 'source is inactive and does not accept records', { field: 'source' });
   }
 }
 
