@@ -79,6 +79,7 @@ export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOpti
   };
 
   async function ingestPatient(request: Request, context: C, baseUrl: string, pathId: string | undefined): Promise<Response> {
+    if (pathId !== undefined && !FHIR_ID.test(pathId)) throw new FhirError(400, [errorIssue('value', 'not a valid resource id', 'Patient.id')]);
     const body = await readJson(request, maxBodyBytes);
     const parsed = parsePatient(body);
     if (!parsed.ok) throw new FhirError(400, parsed.issues);
