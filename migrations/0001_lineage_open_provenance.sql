@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX "field_provenance_open_uq" ON "field_provenance" USING btree ("identity_id","field") WHERE "field_provenance"."valid_to" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX "survivorship_policies_one_active_uq" ON "survivorship_policies" USING btree ("active") WHERE "survivorship_policies"."active";
