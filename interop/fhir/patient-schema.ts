@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDay } from '../values.ts';
 import { errorIssue } from './operation-outcome.ts';
 import type { IssueType, OperationOutcomeIssue } from './types.ts';
 
@@ -24,9 +25,7 @@ export function isCalendarDate(value: string): boolean {
   const m = R4_DATE.exec(value);
   if (!m) return false;
   if (m[5] === undefined) return true;
-  const [y, mo, d] = [Number(m[1]), Number(m[3]), Number(m[5])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  return isCalendarDay(Number(m[1]), Number(m[3]), Number(m[5]));
 }
 
 const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, { error: 'must not be an empty array' });

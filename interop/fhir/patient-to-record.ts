@@ -1,4 +1,5 @@
 import type { RecordInput, SourceRef } from '../ports.ts';
+import { cleanText as clean, isSsnShaped } from '../values.ts';
 import { errorIssue } from './operation-outcome.ts';
 import type {
   FhirAddressInput,
@@ -12,7 +13,6 @@ import type { OperationOutcomeIssue } from './types.ts';
 /** The US Social Security Number identifier system (hl7.org/fhir/R4/identifier-registry.html). */
 export const US_SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
 
-const SSN_PATTERN = /^\d{3}-?\d{2}-?\d{4}$/;
 const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** R4 AdministrativeGender -> canonical sex. `unknown` carries no evidence, so it maps to missing. */
@@ -47,7 +47,7 @@ export function patientToRecord(patient: FhirPatientInput, root = 'Patient'): Ma
   const ssnIndex = (patient.identifier ?? []).findIndex((i) => i.system === US_SSN_SYSTEM && i.value);
   if (ssnIndex >= 0) {
     ssn = clean(patient.identifier?.[ssnIndex]?.value);
-    if (ssn !== null && !SSN_PATTERN.test(ssn)) {
+    if (ssn !== null && !isSsnShaped(ssn)) {
       issues.push(errorIssue('value', 'must be 9 digits (NNN-NN-NNNN)', `${root}.identifier[${ssnIndex}].value`));
       ssn = null;
     }
@@ -135,9 +135,4 @@ function pickContact(points: FhirContactPointInput[], system: 'phone' | 'email')
     const [rb, ub] = order(b) as [number, number];
     return ra - rb || ua - ub;
   })[0];
-}
-
-function clean(value: string | null | undefined): string | null {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : null;
 }

@@ -1,4 +1,5 @@
 import type { RecordInput } from '../ports.ts';
+import { cleanText, isCalendarDay, isSsnShaped } from '../values.ts';
 import { HL7_ERROR, Hl7Error, type ErrorLocation } from './errors.ts';
 import {
   component,
@@ -219,12 +220,10 @@ function ssnFromIdentifiers(pid: Segment, d: Delimiters): string {
   return component(repetitions(pid, 3, d).find((r) => component(r, 5).toUpperCase() === 'SS'), 1);
 }
 
-const SSN_PATTERN = /^\d{3}-?\d{2}-?\d{4}$/;
-
 function readSsn(raw: string, location: ErrorLocation): string | null {
   const value = clean(raw);
   if (value === null) return null;
-  if (!SSN_PATTERN.test(value)) throw new Hl7Error(HL7_ERROR.DATA_TYPE, 'SSN must be 9 digits', location);
+  if (!isSsnShaped(value)) throw new Hl7Error(HL7_ERROR.DATA_TYPE, 'SSN must be 9 digits', location);
   return value;
 }
 
@@ -248,15 +247,13 @@ function readBirthDate(raw: string, location: ErrorLocation): string | null {
     const partial = /^\d{4}(\d{2})?$/.test(value);
     throw new Hl7Error(HL7_ERROR.DATA_TYPE, partial ? 'birth date must include the day' : 'birth date is not a valid date', location);
   }
-  const [y, mo, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, day));
-  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== day) {
+  if (!isCalendarDay(Number(m[1]), Number(m[2]), Number(m[3]))) {
     throw new Hl7Error(HL7_ERROR.DATA_TYPE, 'birth date is not a calendar date', location);
   }
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
 function clean(value: string): string | null {
-  const trimmed = value.trim();
-  return trimmed === '' || trimmed === HL7_NULL ? null : trimmed;
+  const text = cleanText(value);
+  return text === HL7_NULL ? null : text;
 }
