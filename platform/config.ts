@@ -15,8 +15,16 @@ const ConfigSchema = z.object({
   MPI_BOOTSTRAP_ADMIN_KEY: z.string().min(24, 'MPI_BOOTSTRAP_ADMIN_KEY must be at least 24 characters').optional(),
   /** Ingest from an unknown source registers it instead of failing. */
   MPI_AUTO_REGISTER_SOURCES: z.stringbool().default(false),
+  /** Largest request body accepted (413 above it). */
   MPI_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  /** Requests per minute per API key (or per client address when anonymous); 0 turns the limit off. */
   MPI_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  /** GraphQL limits: selection depth, estimated cost, aliases, tokens, and operations in one batched request. */
+  MPI_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(12),
+  MPI_MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
+  MPI_MAX_ALIASES: z.coerce.number().int().min(1).default(30),
+  MPI_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
+  MPI_MAX_BATCH_OPERATIONS: z.coerce.number().int().min(1).default(10),
   MPI_MLLP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().int().min(0).default(0),
   /**
@@ -40,12 +48,17 @@ const ConfigSchema = z.object({
       field: z.string().optional(),
       threshold: z.number().nullable(),
     }).strict())),
+  /** Accept JWTs from this OpenID Connect issuer (its `iss`), besides API keys. */
   OIDC_ISSUER: z.string().url().optional(),
+  /** Required `aud` of accepted JWTs; required when OIDC_ISSUER is set. */
   OIDC_AUDIENCE: z.string().optional(),
+  /** Claim holding the caller's roles (an array or a space-separated string); dots walk nested claims. */
   OIDC_ROLES_CLAIM: z.string().default('roles'),
+  /** Where the issuer's signing keys are; default `<OIDC_ISSUER>/.well-known/jwks.json`. */
+  OIDC_JWKS_URL: z.string().url().optional(),
   OTEL_TRACES_EXPORTER: z.string().optional(),
   OTEL_METRICS_EXPORTER: z.string().optional(),
-});
+}).refine((c) => !c.OIDC_ISSUER || c.OIDC_AUDIENCE, { path: ['OIDC_AUDIENCE'], message: 'required when OIDC_ISSUER is set' });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;
 
