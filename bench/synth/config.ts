@@ -162,8 +162,8 @@ export const DEFAULT_CONFIG: SynthConfig = {
   errorScale: 1,
   missingScale: 1,
   population: {
-    householdTypes: { single: 28, couple: 25, coupleWithChildren: 24, singleParent: 10, multiGeneration: 6, roommates: 7 },
-    childrenWeights: [36, 38, 17, 7, 2],
+    householdTypes: { single: 28, couple: 24, coupleWithChildren: 27, singleParent: 9, multiGeneration: 6, roommates: 6 },
+    childrenWeights: [30, 38, 20, 9, 3],
     twinBirth: 0.02,
     similarTwinNames: 0.3,
     junior: 0.08,

@@ -63,10 +63,17 @@ export interface Household {
 
 const DAY_MS = 86_400_000;
 const YEAR_DAYS = 365.25;
+const MAX_MOTHER_AGE_DAYS = 45 * YEAR_DAYS;
+/** Namesake sons are born when the father is at most this old, so Jr and Sr are ~20-42 years apart. */
+const MAX_JUNIOR_GAP_DAYS = 42 * YEAR_DAYS;
 
-/** Adult ages by band, roughly the US adult age pyramid. */
+/**
+ * Ages of adults who head single and couple households. Weighted towards older adults because parents of
+ * children, roommates and the adult children of multi-generation homes fill the younger bands; together they
+ * give roughly the US age pyramid (about 12% per decade up to 60, tapering after 70).
+ */
 const ADULT_AGE_BANDS = WeightedTable.of<readonly [number, number]>([
-  [[18, 24], 11], [[25, 34], 17], [[35, 44], 16], [[45, 54], 16], [[55, 64], 17], [[65, 74], 13], [[75, 84], 7],
+  [[18, 24], 4], [[25, 34], 7], [[35, 44], 8], [[45, 54], 13], [[55, 64], 25], [[65, 74], 23], [[75, 84], 10],
   [[85, 99], 3],
 ]);
 
@@ -253,15 +260,17 @@ export class PopulationGenerator {
     let hasJunior = false;
     for (let birth = 0; birth < count; birth++) {
       const ageDays = youngestParentAge - ageAtBirth;
-      if (ageDays < 0) break;
+      if (ageDays < 0 || ageAtBirth > MAX_MOTHER_AGE_DAYS) break;
       const twins = this.rng.chance(this.population.twinBirth);
       const born = twins ? this.twins(builder, ageDays) : [this.person(this.randomSex(), ageDays, builder.family.surname, builder.family.compound)];
       for (const child of born) {
-        if (!hasJunior && father && child.sex === 'M' && !twins && this.rng.chance(this.population.junior)) {
+        const fatherAgeAtBirth = father ? child.birthDay - father.birthDay : 0;
+        const canBeJunior = father && child.sex === 'M' && !twins && fatherAgeAtBirth <= MAX_JUNIOR_GAP_DAYS;
+        if (!hasJunior && canBeJunior && this.rng.chance(this.population.junior)) {
           this.nameAfterFather(child, father);
           this.relate(builder, father, child, 'juniorSenior');
           hasJunior = true;
-        } else if (ageDays > 24 * YEAR_DAYS && this.rng.chance(0.7)) {
+        } else if (ageDays > 18 * YEAR_DAYS && this.rng.chance(ageDays > 25 * YEAR_DAYS ? 0.85 : 0.5)) {
           continue; // grown children mostly live elsewhere; they are not in this household
         }
         children.push(child);
@@ -323,7 +332,7 @@ export class PopulationGenerator {
   /** Elderly parents living with an adult child's family (the son may be a Jr). */
   private addMultiGeneration(builder: HouseholdBuilder): void {
     const { surname, compound } = builder.family;
-    const elderAge = this.yearsToDays(this.rng.int(62, 95));
+    const elderAge = this.yearsToDays(this.rng.int(62, 90));
     const elders = this.rng.chance(0.5) ? this.addCouple(builder, elderAge) : [this.adult(this.randomSex(), elderAge, surname, compound)];
     if (elders.length === 1) builder.members.push(elders[0] as Person);
     const elderFather = elders.find((elder) => elder.sex === 'M') ?? null;
