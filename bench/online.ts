@@ -1,0 +1,82 @@
+// Online identity-service benchmark: with N records already stored in PostgreSQL, measures single-record
+// ingest latency, `match` latency and batch ingest throughput through the GraphQL API (in-process).
+//   npm run bench:online -- --sizes 100000,1000000 --sample 1000
+import { Command } from 'commander';
+import { createServices } from '../api/services.ts';
+import { buildYoga, type MpiYoga } from '../api/yoga.ts';
+import { loadConfig } from '../platform/config.ts';
+import { openDatabase } from '../platform/db/client.ts';
+import { createLogger } from '../platform/logger.ts';
+import { FIELDS, readRows, seed, type Row } from './seed.ts';
+import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
+
+const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome identity { id } } }';
+const INGEST_MANY = 'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome } }';
+const MATCH = 'query($input: RecordFieldsInput!) { match(input: $input, count: 5) { probability grade identity { id } } }';
+
+async function call(yoga: MpiYoga, query: string, variables: unknown): Promise<void> {
+  const response = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = (await response.json()) as { errors?: unknown[] };
+  if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors).slice(0, 300)}`);
+}
+
+function asInput(r: Row, suffix = ''): Record<string, string | null> {
+  return { source: r.source!, localId: `${r.record_id}${suffix}`, ...fieldsOf(r) };
+}
+
+function fieldsOf(r: Row): Record<string, string | null> {
+  return Object.fromEntries(FIELDS.map((f) => [f, r[f] ? r[f] : null]));
+}
+
+async function timeEach(items: Row[], run: (r: Row) => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (const r of items) {
+    const t = performance.now();
+    await run(r);
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+async function benchSize(size: number, sample: number): Promise<string[]> {
+  const { csv, truth } = syntheticRegistry(size);
+  const rows = await readRows(csv);
+  const truthMap = new Map((await readRows(truth)).map((t) => [t.record_id!, t.cluster_id!]));
+  const held = rows.splice(rows.length - sample * 3, sample * 3);
+  const db = await freshDatabase(`mpi_bench_online_${size}`);
+  try {
+    const handle = await openDatabase({ url: db.url, poolSize: 8 });
+    process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
+    const seedStart = performance.now();
+    await seed(db.url, rows, truthMap);
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url });
+    const yoga = buildYoga(createServices(config, handle, createLogger('silent')), { localMode: true });
+    const [single, matchSet, batchSet] = [held.slice(0, sample), held.slice(sample, 2 * sample), held.slice(2 * sample)];
+    await timeEach(single.slice(0, 50), (r) => call(yoga, MATCH, { input: fieldsOf(r) }));
+    const ingestTimes = await timeEach(single, (r) => call(yoga, INGEST, { input: asInput(r) }));
+    const matchTimes = await timeEach(matchSet, (r) => call(yoga, MATCH, { input: fieldsOf(r) }));
+    const batchStart = performance.now();
+    for (let i = 0; i < batchSet.length; i += 500) await call(yoga, INGEST_MANY, { input: batchSet.slice(i, i + 500).map((r) => asInput(r)) });
+    const batchRate = batchSet.length / ((performance.now() - batchStart) / 1000);
+    await handle.close();
+    const f = (n: number) => n.toFixed(1);
+    return [
+      `${size.toLocaleString('en-US')} stored (seeded in ${seedSeconds.toFixed(0)} s)`,
+      `  ingestRecord  p50 ${f(percentile(ingestTimes, 50))} ms  p95 ${f(percentile(ingestTimes, 95))} ms  p99 ${f(percentile(ingestTimes, 99))} ms  (${sample} calls)`,
+      `  match         p50 ${f(percentile(matchTimes, 50))} ms  p95 ${f(percentile(matchTimes, 95))} ms  p99 ${f(percentile(matchTimes, 99))} ms  (${sample} calls)`,
+      `  ingestRecords ${batchRate.toFixed(0)} records/s  (${batchSet.length} records in batches of 500)`,
+    ];
+  } finally {
+    await db.drop();
+  }
+}
+
+const program = new Command('bench:online')
+  .option('--sizes <list>', 'stored record counts, comma-separated', '100000,1000000')
+  .option('--sample <n>', 'calls measured per operation', '1000')
+  .parse();
+const opts = program.opts<{ sizes: string; sample: string }>();
+const lines = [`online benchmark on PostgreSQL, ${machine()}, 2 cores`];
+for (const size of opts.sizes.split(',').map(Number)) lines.push(...(await benchSize(size, Number(opts.sample))));
+console.log(lines.join('\n'));

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+
+export const BENCH_OUT = fileURLToPath(new URL('./out/', import.meta.url));
+export const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Path of the seeded synthetic registry of `records` rows, generating it first when missing. */
+export function syntheticRegistry(records: number, seed = 7): { csv: string; truth: string } {
+  mkdirSync(BENCH_OUT, { recursive: true });
+  const csv = `${BENCH_OUT}synth-${records}.csv`;
+  const truth = `${BENCH_OUT}synth-${records}_truth.csv`;
+  if (!existsSync(csv) || !existsSync(truth)) {
+    process.stderr.write(`generating ${records} synthetic records...\n`);
+    const run = spawnSync('npx', ['tsx', fileURLToPath(new URL('./synth/generate.ts', import.meta.url)), '--records', String(records), '--seed', String(seed), '--out', csv], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (run.status !== 0) throw new Error('synthetic generator failed');
+  }
+  return { csv, truth };
+}
+
+/** Creates a fresh PostgreSQL database for a benchmark and returns its URL and a drop function. */
+export async function freshDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => { await admin.unsafe(`drop database if exists ${name} with (force)`); await admin.end(); },
+  };
+}
+
+/** p-th percentile (0-100) of a list of numbers, by nearest rank. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function machine(): string {
+  return `${process.platform} ${process.arch}, node ${process.version}`;
+}
