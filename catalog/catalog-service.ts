@@ -28,6 +28,7 @@ export function createCatalogService(db: Database, settings: CatalogSettings) {
     registerSource: (input: RegisterSourceInput) => sources.registerSource(db, input),
     updateSource: (code: string, input: UpdateSourceInput, options: sources.UpdateOptions) => sources.updateSource(db, code, input, options),
     listDatasets: (sourceCode?: string) => sources.listDatasets(db, sourceCode),
+    fieldsOfDataset: (entry: Parameters<typeof sources.fieldsOfDataset>[1]) => sources.fieldsOfDataset(db, entry),
     searchFields: (filter?: FieldFilter) => sources.searchFields(db, filter),
     classifyField: (input: ClassifyFieldInput) => sources.classifyField(db, input),
     listGlossary: (search?: string) => sources.listGlossary(db, search),

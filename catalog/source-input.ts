@@ -3,6 +3,9 @@ import { phiClass } from '../platform/db/schema/index.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { CANONICAL_FIELD_SPECS } from './canonical-fields.ts';
 
+/** An input as GraphQL delivers it: any field may also be null; validation decides what null means. */
+export type WithNulls<T> = { [K in keyof T]: T[K] | null };
+
 /** Kinds of feeding system. */
 export const SOURCE_KINDS = ['EHR', 'LAB', 'PAYER', 'DEVICE_HUB', 'PHARMACY', 'REGISTRY', 'HIE', 'OTHER'] as const;
 
@@ -44,10 +47,10 @@ export const RegisterSourceInput = z.object({
   trustRank: SourceOperational.shape.trustRank.default(50),
   active: SourceOperational.shape.active.default(true),
 });
-export type RegisterSourceInput = z.input<typeof RegisterSourceInput>;
+export type RegisterSourceInput = WithNulls<z.input<typeof RegisterSourceInput>>;
 
 export const UpdateSourceInput = SourceMetadata.extend(SourceOperational.shape).partial();
-export type UpdateSourceInput = z.input<typeof UpdateSourceInput>;
+export type UpdateSourceInput = WithNulls<z.input<typeof UpdateSourceInput>>;
 
 const FieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,127}$/, 'must start with a letter and use letters, digits, "_" or "."');
 const Tag = z.string().trim().min(1).max(64);
@@ -55,26 +58,27 @@ const GOLDEN_FIELDS = CANONICAL_FIELD_SPECS.map((f) => f.name) as [string, ...st
 
 export const ClassifyFieldInput = z.object({
   source: SourceCode,
-  dataset: text(200).optional(),
+  dataset: text(200).nullish(),
   field: FieldName,
   phiClass: z.enum(phiClass.enumValues).optional(),
   dataType: text(64).optional(),
   description: optionalText(4000),
   goldenField: z.enum(GOLDEN_FIELDS).nullish(),
-  glossaryTerms: z.array(text(200)).max(50).optional(),
-  tags: z.array(Tag).max(50).optional(),
+  // null clears a list.
+  glossaryTerms: z.array(text(200)).max(50).nullish().transform((v) => (v === null ? [] : v)),
+  tags: z.array(Tag).max(50).nullish().transform((v) => (v === null ? [] : v)),
 });
-export type ClassifyFieldInput = z.input<typeof ClassifyFieldInput>;
+export type ClassifyFieldInput = WithNulls<z.input<typeof ClassifyFieldInput>>;
 
 export const FieldFilter = z.object({
   /** Matches field, dataset or description text, case-insensitively. */
-  search: text(200).optional(),
-  tag: Tag.optional(),
-  owner: text(200).optional(),
-  phiClass: z.enum(phiClass.enumValues).optional(),
-  source: SourceCode.optional(),
-  glossaryTerm: text(200).optional(),
-}).default({});
+  search: text(200).nullish(),
+  tag: Tag.nullish(),
+  owner: text(200).nullish(),
+  phiClass: z.enum(phiClass.enumValues).nullish(),
+  source: SourceCode.nullish(),
+  glossaryTerm: text(200).nullish(),
+}).nullish();
 export type FieldFilter = z.input<typeof FieldFilter>;
 
 export const GlossaryTermInput = z.object({ term: text(200), definition: text(4000) });

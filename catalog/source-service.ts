@@ -6,7 +6,7 @@ import {
   UpdateSourceInput, parseInput,
 } from './source-input.ts';
 import * as store from './source-store.ts';
-import type { FieldEntry, GlossaryTermRow, SourceRow } from './source-store.ts';
+import type { DatasetRow, FieldEntry, GlossaryTermRow, SourceRow } from './source-store.ts';
 
 /** Ingest named a source nobody registered (and auto-registration is off). */
 export class UnknownSourceError extends DomainError {
@@ -104,8 +104,14 @@ export async function listDatasets(db: Executor, sourceCode?: string) {
   return source ? store.listDatasets(db, source.id) : [];
 }
 
-export async function searchFields(db: Executor, filter: FieldFilter | undefined): Promise<FieldEntry[]> {
-  return store.searchFields(db, parseInput(FieldFilter, filter ?? {}));
+/** The fields of one dataset, with the dataset and its source. */
+export async function fieldsOfDataset(db: Executor, entry: { dataset: DatasetRow; source: SourceRow }): Promise<FieldEntry[]> {
+  const fields = await store.listDatasetFields(db, entry.dataset.id);
+  return fields.map((field) => ({ field, ...entry }));
+}
+
+export async function searchFields(db: Executor, filter?: FieldFilter): Promise<FieldEntry[]> {
+  return store.searchFields(db, parseInput(FieldFilter, filter) ?? {});
 }
 
 async function requireGlossaryTerms(db: Executor, terms: string[] | undefined): Promise<void> {

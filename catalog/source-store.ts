@@ -78,12 +78,12 @@ export async function listDatasetFields(db: Executor, datasetId: string): Promis
 }
 
 export interface FieldSearch {
-  search?: string | undefined;
-  tag?: string | undefined;
-  owner?: string | undefined;
-  phiClass?: FieldRow['phiClass'] | undefined;
-  source?: string | undefined;
-  glossaryTerm?: string | undefined;
+  search?: string | null | undefined;
+  tag?: string | null | undefined;
+  owner?: string | null | undefined;
+  phiClass?: FieldRow['phiClass'] | null | undefined;
+  source?: string | null | undefined;
+  glossaryTerm?: string | null | undefined;
 }
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
