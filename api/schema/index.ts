@@ -5,6 +5,7 @@ import './system.ts';
 import './security.ts';
 import './identity.ts';
 import './review.ts';
+import './catalog.ts';
 
 /** The whole GraphQL schema, built from the domain modules imported above. */
 export const schema = builder.toSchema();
