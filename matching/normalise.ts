@@ -1,0 +1,129 @@
+import { cleanAddressLine, cleanCity, cleanPostalCode, cleanState, splitStreet } from './normalise-address.ts';
+import { cleanEmail, cleanPhone, cleanSex, cleanSsn } from './normalise-contact.ts';
+import type { CleanValue } from './normalise-contact.ts';
+import { cleanBirthDate } from './normalise-date.ts';
+import { cleanName, cleanSuffix, firstToken, phoneticCode } from './normalise-name.ts';
+import type { FieldIssue } from './normalise-name.ts';
+
+export type { FieldIssue } from './normalise-name.ts';
+
+/**
+ * Bumped whenever normalisation output changes, so stored normalised records and blocking keys can be
+ * recomputed.
+ */
+export const NORMALISER_VERSION = 'norm-2025.1';
+
+/** The canonical input fields; null, undefined or blank means missing. */
+export interface RecordInput {
+  givenName?: string | null;
+  middleName?: string | null;
+  familyName?: string | null;
+  suffix?: string | null;
+  sex?: string | null;
+  birthDate?: string | null;
+  ssn?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  addressLine1?: string | null;
+  addressLine2?: string | null;
+  city?: string | null;
+  state?: string | null;
+  postalCode?: string | null;
+}
+
+/** The canonical fields every record carries. */
+export const CANONICAL_FIELDS = [
+  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
+  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+] as const;
+export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
+
+/**
+ * A cleaned record plus the derived values scoring and blocking need. Plain JSON: the identity service stores
+ * it and reloads it for scoring.
+ */
+export interface NormalisedRecord {
+  givenName: string | null;
+  middleName: string | null;
+  familyName: string | null;
+  /** Generational suffix: jr, sr, i, ii, iii, iv, v. */
+  suffix: string | null;
+  sex: 'M' | 'F' | null;
+  /** ISO date; partial (`YYYY-MM`, `YYYY`) when only part is known. */
+  birthDate: string | null;
+  ssn: string | null;
+  phone: string | null;
+  email: string | null;
+  addressLine1: string | null;
+  addressLine2: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  /** Double Metaphone of the first given-name token. */
+  givenPhonetic: string | null;
+  /** Double Metaphone of the whole family name. */
+  familyPhonetic: string | null;
+  /** House number and street name split from addressLine1. */
+  streetNumber: string | null;
+  streetName: string | null;
+}
+
+export interface NormaliseOptions {
+  /** Today's date (ISO), to flag birth dates in the future; the core has no clock of its own. */
+  asOf?: string;
+}
+
+function takeValue(result: CleanValue, issues: FieldIssue[]): string | null {
+  if (result.issue) issues.push(result.issue);
+  return result.value;
+}
+
+function normaliseNames(input: RecordInput, issues: FieldIssue[]) {
+  const given = cleanName(input.givenName, 'given');
+  const middle = cleanName(input.middleName, 'middle');
+  const family = cleanName(input.familyName, 'family');
+  const placeholders: [string, boolean][] = [
+    ['givenName', given.placeholder],
+    ['middleName', middle.placeholder],
+    ['familyName', family.placeholder],
+  ];
+  for (const [field, placeholder] of placeholders) {
+    if (placeholder) issues.push({ field, code: 'PLACEHOLDER', message: `${field} is a placeholder value` });
+  }
+  const suffix = cleanSuffix(input.suffix) ?? family.suffix ?? given.suffix ?? middle.suffix;
+  return { givenName: given.value, middleName: middle.value, familyName: family.value, suffix };
+}
+
+/**
+ * Cleans one record into canonical form and derives its phonetic codes and street parts. Never throws:
+ * invalid or placeholder values become missing and are reported as issues.
+ */
+export function normaliseRecord(
+  input: RecordInput,
+  options: NormaliseOptions = {},
+): { record: NormalisedRecord; issues: FieldIssue[] } {
+  const issues: FieldIssue[] = [];
+  const names = normaliseNames(input, issues);
+  const birth = cleanBirthDate(input.birthDate, 'birthDate', options.asOf);
+  if (birth.issue) issues.push(birth.issue);
+  const addressLine1 = cleanAddressLine(input.addressLine1);
+  const street = splitStreet(addressLine1);
+  const record: NormalisedRecord = {
+    ...names,
+    sex: takeValue(cleanSex(input.sex), issues) as 'M' | 'F' | null,
+    birthDate: birth.value,
+    ssn: takeValue(cleanSsn(input.ssn), issues),
+    phone: takeValue(cleanPhone(input.phone), issues),
+    email: takeValue(cleanEmail(input.email), issues),
+    addressLine1,
+    addressLine2: cleanAddressLine(input.addressLine2),
+    city: cleanCity(input.city),
+    state: cleanState(input.state),
+    postalCode: cleanPostalCode(input.postalCode),
+    givenPhonetic: names.givenName === null ? null : phoneticCode(firstToken(names.givenName)) || null,
+    familyPhonetic: names.familyName === null ? null : phoneticCode(names.familyName) || null,
+    streetNumber: street.number,
+    streetName: street.name,
+  };
+  return { record, issues };
+}
