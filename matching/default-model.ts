@@ -1,0 +1,80 @@
+import { COMPARISONS } from './comparisons.ts';
+import { CONFLICT_RULES } from './conflicts.ts';
+import { MODEL_FORMAT, parseModel } from './model.ts';
+import type { BlockingRule, MatchModel } from './model.ts';
+import { NORMALISER_VERSION } from './normalise.ts';
+
+/**
+ * Blocking rules, OR'ed so that one bad field cannot hide a true match: strong identifiers alone, the birth
+ * date with either name or the postcode, both names (in either order) with the birth year or the day of the year (for date typos), and
+ * the postcode with either name (for records whose date is wrong or missing). Every rule keys on values that are rare in a population.
+ */
+export const DEFAULT_BLOCKING_RULES: BlockingRule[] = [
+  { name: 'ssn', parts: ['ssn'] },
+  { name: 'phone', parts: ['phone'] },
+  { name: 'email', parts: ['email'] },
+  { name: 'dob_family', parts: ['birthDate', 'familyPhonetic'] },
+  { name: 'dob_given', parts: ['birthDate', 'givenPhonetic'] },
+  { name: 'dob_postal', parts: ['birthDate', 'postalCode'] },
+  { name: 'names_year', parts: ['namePhonetics', 'birthYear'] },
+  { name: 'names_day', parts: ['namePhonetics', 'birthMonthDay'] },
+  { name: 'postal_given', parts: ['postalCode', 'givenPhonetic'] },
+  { name: 'postal_family', parts: ['postalCode', 'familyPhonetic'] },
+  { name: 'names_postal', parts: ['namePhonetics', 'postalCode'] },
+  { name: 'names_city', parts: ['namePhonetics', 'city'] },
+  { name: 'street_family', parts: ['streetNumber', 'streetName', 'familyPhonetic'] },
+];
+
+/**
+ * Default thresholds. 0.95 auto-links only pairs at least 19:1 in favour (a false link merges two patients,
+ * the costlier error); pairs from 0.5 (even odds) up go to a steward.
+ */
+export const DEFAULT_MATCH_THRESHOLD = 0.95;
+export const DEFAULT_REVIEW_THRESHOLD = 0.5;
+
+/**
+ * Cold-start prior: the share of matching pairs in a registry of about 100,000 records of which half are
+ * repeat registrations (5e4 matches among 5e9 pairs). Training replaces it with an estimate from the data.
+ */
+export const DEFAULT_PRIOR = 1e-5;
+
+/**
+ * Untrained m (share among matches) and u (share among non-matches) per level, in level order: round values of
+ * the size trained person-linkage models show (names and dates agree in 80-90% of true matches; u follows the
+ * spread of values in a population, e.g. one birth date in ~20,000). Training replaces them.
+ */
+const DEFAULT_LEVELS: Record<string, [m: number, u: number][]> = {
+  givenName: [[0.82, 0.012], [0.04, 0.002], [0.06, 0.003], [0.01, 0.0001], [0.02, 0.004], [0.02, 0.03], [0.015, 0.02], [0.015, 0.9289]],
+  familyName: [[0.82, 0.006], [0.07, 0.002], [0.01, 0.0001], [0.03, 0.002], [0.02, 0.004], [0.02, 0.03], [0.03, 0.9559]],
+  middleName: [[0.8, 0.05], [0.12, 0.03], [0.03, 0.01], [0.05, 0.91]],
+  birthDate: [[0.9, 0.00005], [0.05, 0.0005], [0.01, 0.00002], [0.02, 0.003], [0.02, 0.99643]],
+  sex: [[0.98, 0.5], [0.02, 0.5]],
+  ssn: [[0.92, 0.000001], [0.05, 0.00002], [0.01, 0.0002], [0.02, 0.999777]],
+  phone: [[0.75, 0.0001], [0.05, 0.001], [0.2, 0.9989]],
+  email: [[0.8, 0.00001], [0.1, 0.001], [0.1, 0.99899]],
+  addressLine1: [[0.7, 0.0002], [0.08, 0.0003], [0.04, 0.002], [0.18, 0.9975]],
+  addressLine2: [[0.8, 0.01], [0.05, 0.01], [0.15, 0.98]],
+  city: [[0.8, 0.02], [0.08, 0.01], [0.12, 0.97]],
+  state: [[0.95, 0.1], [0.05, 0.9]],
+  postalCode: [[0.8, 0.002], [0.05, 0.005], [0.15, 0.993]],
+};
+
+/** A sensible untrained model: usable by a cold-start service before any training run. */
+export function defaultModel(options: { createdAt?: string; version?: string } = {}): MatchModel {
+  const comparisons = COMPARISONS.map((c) => {
+    const table = DEFAULT_LEVELS[c.name];
+    if (!table || table.length !== c.levels.length) throw new Error(`default levels missing for ${c.name}`);
+    return { name: c.name, levels: c.levels.map((id, i) => ({ id, m: table[i]![0], u: table[i]![1] })) };
+  });
+  return parseModel({
+    format: MODEL_FORMAT,
+    version: options.version ?? 'default-1',
+    createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
+    normaliserVersion: NORMALISER_VERSION,
+    prior: DEFAULT_PRIOR,
+    thresholds: { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
+    comparisons,
+    blockingRules: DEFAULT_BLOCKING_RULES,
+    conflictRules: [...CONFLICT_RULES],
+  });
+}

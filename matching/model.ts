@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { KEY_PARTS } from './key-parts.ts';
+import { COMPARISONS, COMPARISON_INDEX } from './comparisons.ts';
+import { CONFLICT_RULES } from './conflicts.ts';
+
+export const MODEL_FORMAT = 'mpi-match-model/1';
+
+/** Largest term-frequency table kept per comparison: the common values are the ones that need down-weighting. */
+export const MAX_TF_ENTRIES = 5000;
+
+const probability = z.number().gt(0).lte(1);
+
+const LevelSchema = z.object({ id: z.string(), m: probability, u: probability });
+
+const TfTableSchema = z.object({
+  /** Share of records holding each of the most common values. */
+  frequencies: z
+    .record(z.string(), probability)
+    .refine((t) => Object.keys(t).length <= MAX_TF_ENTRIES, `at most ${MAX_TF_ENTRIES} entries`),
+  /** Frequency assumed for a value outside the table (no higher than the rarest value listed). */
+  minFrequency: probability,
+});
+
+const ComparisonSchema = z.object({
+  name: z.string(),
+  levels: z.array(LevelSchema).min(2),
+  tf: TfTableSchema.optional(),
+});
+
+const BlockingRuleSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores'),
+  parts: z.array(z.enum(KEY_PARTS)).min(1),
+});
+
+const ThresholdsSchema = z
+  .object({
+    /** Match probability at or above which a pair is linked automatically. */
+    matchThreshold: z.number().gt(0).lt(1),
+    /** Lower bound of the band sent to a data steward for review. */
+    reviewThreshold: z.number().gt(0).lt(1),
+  })
+  .refine((t) => t.reviewThreshold <= t.matchThreshold, 'reviewThreshold must not exceed matchThreshold');
+
+const TrainingSummarySchema = z.object({
+  records: z.number().int().nonnegative(),
+  candidatePairs: z.number().int().nonnegative(),
+  randomPairs: z.number().int().nonnegative(),
+  emSessions: z.array(
+    z.object({ rule: z.string(), pairs: z.number(), iterations: z.number(), matchShare: z.number(), converged: z.boolean() }),
+  ),
+  expectedMatches: z.number().nonnegative(),
+  seed: z.number(),
+  labelled: z.boolean(),
+});
+
+function checkComparisons(comparisons: z.infer<typeof ComparisonSchema>[], ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  comparisons.forEach((c, i) => {
+    const index = COMPARISON_INDEX.get(c.name);
+    if (index === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['comparisons', i, 'name'], message: `unknown comparison "${c.name}"` });
+      return;
+    }
+    if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['comparisons', i, 'name'], message: 'duplicate comparison' });
+    seen.add(c.name);
+    const expected = COMPARISONS[index]!.levels;
+    const actual = c.levels.map((l) => l.id);
+    if (expected.join() !== actual.join()) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['comparisons', i, 'levels'],
+        message: `levels of "${c.name}" must be, in order: ${expected.join(', ')}`,
+      });
+    }
+    if (c.tf && !COMPARISONS[index]!.tfField) {
+      ctx.addIssue({ code: 'custom', path: ['comparisons', i, 'tf'], message: `"${c.name}" takes no term frequencies` });
+    }
+  });
+}
+
+export const MatchModelSchema = z
+  .object({
+    format: z.literal(MODEL_FORMAT),
+    version: z.string().min(1),
+    createdAt: z.string().min(1),
+    normaliserVersion: z.string().min(1),
+    /** Probability that two records drawn at random are the same person (lambda). */
+    prior: z.number().gt(0).lt(1),
+    thresholds: ThresholdsSchema,
+    comparisons: z.array(ComparisonSchema).min(1),
+    blockingRules: z.array(BlockingRuleSchema).min(1),
+    conflictRules: z.array(z.enum(CONFLICT_RULES)),
+    training: TrainingSummarySchema.optional(),
+  })
+  .superRefine((model, ctx) => checkComparisons(model.comparisons, ctx));
+
+/** A validated, JSON-serialisable Fellegi-Sunter match model. */
+export type MatchModel = z.infer<typeof MatchModelSchema>;
+export type ModelComparison = MatchModel['comparisons'][number];
+export type BlockingRule = MatchModel['blockingRules'][number];
+export type TrainingSummary = NonNullable<MatchModel['training']>;
+
+/** Thrown when a model document fails validation; `issues` lists each problem with its JSON path. */
+export class ModelValidationError extends Error {
+  readonly code = 'INVALID_MODEL';
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(`invalid match model: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    this.name = 'ModelValidationError';
+  }
+}
+
+/** Validates a parsed JSON document as a match model, with one clear message per problem. */
+export function parseModel(json: unknown): MatchModel {
+  const result = MatchModelSchema.safeParse(json);
+  if (result.success) return result.data;
+  throw new ModelValidationError(result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+}

@@ -1,0 +1,151 @@
+import { COMPARISONS, NULL_LEVEL, compareAll } from './comparisons.ts';
+import { conflictBits, conflictMask, conflictNames } from './conflicts.ts';
+import type { MatchModel } from './model.ts';
+import type { NormalisedRecord } from './normalise.ts';
+import { prepareRecord } from './prepared.ts';
+import type { PreparedRecord } from './prepared.ts';
+
+/**
+ * Fellegi-Sunter arithmetic (Fellegi & Sunter 1969, in the log2 form Splink uses): a pair's match weight is
+ * log2(lambda / (1 - lambda)) plus, per comparison, log2(m / u) of its level; the exact level of a name is
+ * adjusted by term frequency, log2(u_exact / frequency(value)), so a shared rare surname counts for more than a
+ * shared common one. The probability is 2^w / (1 + 2^w).
+ */
+
+export interface Contribution {
+  comparison: string;
+  level: string;
+  weight: number;
+  tfAdjustment?: number;
+}
+
+export interface PairScore {
+  weight: number;
+  probability: number;
+  explanation: { prior: number; contributions: Contribution[]; conflicts: string[] };
+}
+
+/** A model turned into lookup tables: weights per level and term-frequency adjustments per value. */
+export interface CompiledModel {
+  model: MatchModel;
+  priorWeight: number;
+  /** Per engine comparison: weight of each level (index 0, the null level, is 0); all zero when unused. */
+  levelWeights: Float64Array[];
+  /** Per engine comparison with TF: adjustment of the exact level by value, and the default for other values. */
+  tf: ({ byValue: Map<string, number>; otherwise: number } | null)[];
+  used: boolean[];
+  conflictMask: number;
+  /** Weight at which the probability reaches the match threshold. */
+  matchWeight: number;
+}
+
+export const weightToProbability = (w: number) => 1 / (1 + 2 ** -w);
+export const probabilityToWeight = (p: number) => Math.log2(p / (1 - p));
+
+const compiled = new WeakMap<MatchModel, CompiledModel>();
+
+/** Compiles (once per model object) the lookup tables used by scoring. */
+export function compileModel(model: MatchModel): CompiledModel {
+  const hit = compiled.get(model);
+  if (hit) return hit;
+  const byName = new Map(model.comparisons.map((c) => [c.name, c]));
+  const levelWeights: Float64Array[] = [];
+  const tf: CompiledModel['tf'] = [];
+  const used: boolean[] = [];
+  for (const def of COMPARISONS) {
+    const spec = byName.get(def.name);
+    const weights = new Float64Array(def.levels.length + 1);
+    used.push(spec !== undefined);
+    if (spec) spec.levels.forEach((l, i) => (weights[i + 1] = Math.log2(l.m / l.u)));
+    levelWeights.push(weights);
+    if (spec?.tf) {
+      const uExact = spec.levels[0]!.u;
+      const adjust = (f: number) => Math.log2(uExact / Math.max(f, spec.tf!.minFrequency));
+      const byValue = new Map(Object.entries(spec.tf.frequencies).map(([v, f]) => [v, adjust(f)]));
+      tf.push({ byValue, otherwise: adjust(spec.tf.minFrequency) });
+    } else tf.push(null);
+  }
+  const result: CompiledModel = {
+    model,
+    priorWeight: probabilityToWeight(model.prior),
+    levelWeights,
+    tf,
+    used,
+    conflictMask: conflictMask(model.conflictRules),
+    matchWeight: probabilityToWeight(model.thresholds.matchThreshold),
+  };
+  compiled.set(model, result);
+  return result;
+}
+
+/** Term-frequency adjustment for comparison `k` at its exact level (the value is equal on both sides). */
+export function tfAdjustment(cm: CompiledModel, k: number, a: PreparedRecord): number {
+  const table = cm.tf[k];
+  if (!table) return 0;
+  const value = a[COMPARISONS[k]!.tfField!];
+  if (value === null) return 0;
+  const adj = table.byValue.get(value);
+  return adj === undefined ? table.otherwise : adj;
+}
+
+/** Match weight of a pair from its comparison levels (`compareAll`), including TF adjustments. */
+export function weightOfLevels(cm: CompiledModel, a: PreparedRecord, levels: Uint8Array): number {
+  let w = cm.priorWeight;
+  const lw = cm.levelWeights;
+  for (let k = 0; k < lw.length; k++) {
+    const level = levels[k]!;
+    w += lw[k]![level]!;
+    if (level === 1 && cm.tf[k] !== null) w += tfAdjustment(cm, k, a);
+  }
+  return w;
+}
+
+const scratch = new Uint8Array(COMPARISONS.length);
+
+/** Scores two prepared records; also returns the conflict bitmask. */
+export function scorePrepared(a: PreparedRecord, b: PreparedRecord, cm: CompiledModel): { weight: number; conflicts: number } {
+  compareAll(a, b, scratch);
+  return { weight: weightOfLevels(cm, a, scratch), conflicts: conflictBits(a, b, scratch, cm.conflictMask) };
+}
+
+/** Builds the waterfall explanation of a pair from its levels. */
+export function explainLevels(cm: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array): PairScore {
+  const contributions: Contribution[] = [];
+  let weight = cm.priorWeight;
+  COMPARISONS.forEach((def, k) => {
+    if (!cm.used[k]) return;
+    const level = levels[k]!;
+    const contribution: Contribution = {
+      comparison: def.name,
+      level: level === NULL_LEVEL ? 'null' : def.levels[level - 1]!,
+      weight: cm.levelWeights[k]![level]!,
+    };
+    weight += contribution.weight;
+    if (level === 1 && cm.tf[k]) {
+      contribution.tfAdjustment = tfAdjustment(cm, k, a);
+      weight += contribution.tfAdjustment;
+    }
+    contributions.push(contribution);
+  });
+  const conflicts = conflictNames(conflictBits(a, b, levels, cm.conflictMask));
+  return { weight, probability: weightToProbability(weight), explanation: { prior: cm.priorWeight, contributions, conflicts } };
+}
+
+/** Scores two normalised records with a model: weight, probability and the waterfall explanation. */
+export function scorePair(a: NormalisedRecord, b: NormalisedRecord, model: MatchModel): PairScore {
+  const cm = compileModel(model);
+  const pa = prepareRecord(a);
+  const pb = prepareRecord(b);
+  const levels = new Uint8Array(COMPARISONS.length);
+  compareAll(pa, pb, levels);
+  return explainLevels(cm, pa, pb, levels);
+}
+
+export type Grade = 'CERTAIN' | 'PROBABLE' | 'POSSIBLE';
+
+/** Grade of a match probability against the model's thresholds. */
+export function gradeOf(probability: number, model: MatchModel): Grade {
+  if (probability >= model.thresholds.matchThreshold) return 'CERTAIN';
+  if (probability >= model.thresholds.reviewThreshold) return 'PROBABLE';
+  return 'POSSIBLE';
+}
