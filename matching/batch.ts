@@ -1,0 +1,137 @@
+import { forEachCandidatePair } from './blocking.ts';
+import type { BlockingStats, LinkMode } from './blocking.ts';
+import { COMPARISONS, compareAll } from './comparisons.ts';
+import type { BlockingRule } from './model.ts';
+import type { NormalisedRecord } from './normalise.ts';
+import { createInterner, prepareRecord } from './prepared.ts';
+import type { PreparedRecord } from './prepared.ts';
+
+/** Reports progress of a long stage: `done` out of `total` units (total 0 when unknown). */
+export type ProgressFn = (stage: string, done: number, total: number) => void;
+
+/**
+ * A set of records with their candidate pairs and each pair's comparison levels. Levels do not depend on m/u,
+ * so one batch serves training and linking.
+ */
+export interface Batch {
+  prepared: PreparedRecord[];
+  sources: Int32Array | undefined;
+  mode: LinkMode;
+  rules: BlockingRule[];
+  pairCount: number;
+  pairA: Int32Array;
+  pairB: Int32Array;
+  /** Levels packed 4 bits each: comparisons 0-7 in `levelsLo`, 8-12 in `levelsHi`. */
+  levelsLo: Uint32Array;
+  levelsHi: Uint32Array;
+  /** Bit r set when blocking rule r holds both records. */
+  ruleMask: Uint16Array;
+  blocking: BlockingStats[];
+}
+
+export interface BatchOptions {
+  rules: BlockingRule[];
+  sources?: ArrayLike<number>;
+  mode?: LinkMode;
+  maxBlockSize?: number;
+  onProgress?: ProgressFn;
+}
+
+export const LEVEL_BITS = 4;
+const LO_COMPARISONS = 8;
+const MAX_RULES = 16;
+
+/** Packs the levels of one pair into two 32-bit words. */
+export function packLevels(levels: Uint8Array): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (let k = 0; k < LO_COMPARISONS; k++) lo |= levels[k]! << (k * LEVEL_BITS);
+  for (let k = LO_COMPARISONS; k < levels.length; k++) hi |= levels[k]! << ((k - LO_COMPARISONS) * LEVEL_BITS);
+  return [lo >>> 0, hi >>> 0];
+}
+
+/** Unpacks two 32-bit words into `out` (one level per comparison). */
+export function unpackLevels(lo: number, hi: number, out: Uint8Array): void {
+  for (let k = 0; k < LO_COMPARISONS; k++) out[k] = (lo >>> (k * LEVEL_BITS)) & 15;
+  for (let k = LO_COMPARISONS; k < out.length; k++) out[k] = (hi >>> ((k - LO_COMPARISONS) * LEVEL_BITS)) & 15;
+}
+
+const isPrepared = (r: NormalisedRecord): r is PreparedRecord => 'givenCompact' in r;
+
+/** Prepares records for comparison, sharing one copy of every repeated string; prepared records pass through. */
+export function prepareAll(records: readonly NormalisedRecord[]): PreparedRecord[] {
+  if (records.length > 0 && isPrepared(records[0]!)) return records as PreparedRecord[];
+  const intern = createInterner();
+  return records.map((r) => prepareRecord(r, intern));
+}
+
+class PairBuffer {
+  count = 0;
+  a: Int32Array;
+  b: Int32Array;
+  lo: Uint32Array;
+  hi: Uint32Array;
+  mask: Uint16Array;
+  constructor(capacity: number) {
+    this.a = new Int32Array(capacity);
+    this.b = new Int32Array(capacity);
+    this.lo = new Uint32Array(capacity);
+    this.hi = new Uint32Array(capacity);
+    this.mask = new Uint16Array(capacity);
+  }
+  push(i: number, j: number, lo: number, hi: number, mask: number): void {
+    if (this.count === this.a.length) this.grow();
+    const c = this.count++;
+    this.a[c] = i;
+    this.b[c] = j;
+    this.lo[c] = lo;
+    this.hi[c] = hi;
+    this.mask[c] = mask;
+  }
+  private grow(): void {
+    const size = Math.max(1024, this.a.length * 2);
+    const resize = <T extends Int32Array | Uint32Array | Uint16Array>(old: T, make: (n: number) => T) => {
+      const next = make(size);
+      next.set(old);
+      return next;
+    };
+    this.a = resize(this.a, (n) => new Int32Array(n));
+    this.b = resize(this.b, (n) => new Int32Array(n));
+    this.lo = resize(this.lo, (n) => new Uint32Array(n));
+    this.hi = resize(this.hi, (n) => new Uint32Array(n));
+    this.mask = resize(this.mask, (n) => new Uint16Array(n));
+  }
+}
+
+/** Blocks the records (normalised, or already prepared) and compares every candidate pair once. */
+export function buildBatch(records: readonly NormalisedRecord[], options: BatchOptions): Batch {
+  if (options.rules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
+  const prepared = prepareAll(records);
+  const sources = options.sources ? Int32Array.from(options.sources) : undefined;
+  const mode = options.mode ?? 'link-and-dedupe';
+  const buffer = new PairBuffer(Math.max(1024, records.length * 2));
+  const levels = new Uint8Array(COMPARISONS.length);
+  const progressEvery = 1 << 18;
+  const blocking = forEachCandidatePair(prepared, options.rules, { sources, mode, maxBlockSize: options.maxBlockSize }, (i, j, mask) => {
+    compareAll(prepared[i]!, prepared[j]!, levels);
+    let lo = 0;
+    for (let k = 0; k < LO_COMPARISONS; k++) lo |= levels[k]! << (k * LEVEL_BITS);
+    let hi = 0;
+    for (let k = LO_COMPARISONS; k < levels.length; k++) hi |= levels[k]! << ((k - LO_COMPARISONS) * LEVEL_BITS);
+    buffer.push(i, j, lo >>> 0, hi >>> 0, mask);
+    if (options.onProgress && (buffer.count & (progressEvery - 1)) === 0) options.onProgress('compare', buffer.count, 0);
+  });
+  return {
+    prepared,
+    sources,
+    mode,
+    rules: options.rules,
+    pairCount: buffer.count,
+    pairA: buffer.a,
+    pairB: buffer.b,
+    levelsLo: buffer.lo,
+    levelsHi: buffer.hi,
+    ruleMask: buffer.mask,
+    blocking,
+  };
+}

@@ -1,0 +1,37 @@
+import { COMPARISONS } from './comparisons.ts';
+import { MAX_TF_ENTRIES } from './model.ts';
+import type { PreparedRecord } from './prepared.ts';
+
+export interface TfTable {
+  frequencies: Record<string, number>;
+  minFrequency: number;
+}
+
+/**
+ * Value frequencies for the comparisons with term-frequency adjustment (Winkler 1989, as in Splink): the share
+ * of records holding each value, for the `MAX_TF_ENTRIES` most common values. Values beyond the table are
+ * rarer than its last entry, so they get its frequency: a modest, bounded boost.
+ */
+export function buildTfTables(records: readonly PreparedRecord[]): Record<string, TfTable> {
+  const tables: Record<string, TfTable> = {};
+  for (const def of COMPARISONS) {
+    if (!def.tfField) continue;
+    const field = def.tfField;
+    const counts = new Map<string, number>();
+    let total = 0;
+    for (const r of records) {
+      const value = r[field];
+      if (value === null) continue;
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+      total++;
+    }
+    if (total === 0) continue;
+    const top = [...counts.entries()]
+      .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+      .slice(0, MAX_TF_ENTRIES);
+    const frequencies: Record<string, number> = {};
+    for (const [value, count] of top) frequencies[value] = count / total;
+    tables[def.name] = { frequencies, minFrequency: top[top.length - 1]![1] / total };
+  }
+  return tables;
+}

@@ -1,0 +1,309 @@
+import { buildBatch, unpackLevels } from './batch.ts';
+import type { Batch, ProgressFn } from './batch.ts';
+import type { LinkMode } from './blocking.ts';
+import { COMPARISONS, compareAll } from './comparisons.ts';
+import { CONFLICT_RULES } from './conflicts.ts';
+import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
+import { MIN_PROBABILITY, runEm } from './em.ts';
+import type { LevelProbabilities, PatternHistogram } from './em.ts';
+import type { KeyPart } from './key-parts.ts';
+import { MODEL_FORMAT, parseModel } from './model.ts';
+import type { BlockingRule, MatchModel, TrainingSummary } from './model.ts';
+import { NORMALISER_VERSION } from './normalise.ts';
+import type { NormalisedRecord } from './normalise.ts';
+import { fnv1a, mulberry32 } from './random.ts';
+import { buildTfTables } from './term-frequency.ts';
+
+/** A pair with a known answer, by record index. */
+export interface LabelledPair {
+  a: number;
+  b: number;
+  match: boolean;
+}
+
+export interface TrainOptions {
+  seed?: number;
+  maxIterations?: number;
+  /** Optional clerical labels: m is then counted from the labelled matches instead of estimated by EM. */
+  labels?: LabelledPair[];
+  createdAt?: string;
+  version?: string;
+  sources?: ArrayLike<number>;
+  mode?: LinkMode;
+  blockingRules?: BlockingRule[];
+  /** Random pairs sampled to estimate u. */
+  randomPairs?: number;
+  thresholds?: { matchThreshold: number; reviewThreshold: number };
+  onProgress?: ProgressFn;
+}
+
+/**
+ * Random pairs for u: a million pins each non-match level share to within ~0.1% of its value for levels of 1%
+ * frequency, and costs about a second.
+ */
+export const DEFAULT_RANDOM_PAIRS = 1_000_000;
+export const DEFAULT_MAX_ITERATIONS = 100;
+/** EM stops when no m moves by more than this. */
+const EM_TOLERANCE = 1e-6;
+/** Largest pair sample per EM session; more pairs add nothing to a histogram's proportions. */
+const MAX_SESSION_PAIRS = 4_000_000;
+/** Rounds of (u corrected for matches among random pairs -> m by EM -> lambda). */
+const ESTIMATION_ROUNDS = 2;
+
+/**
+ * A cannot-link rule is only as good as the identifier it rests on. A twin has ~1.5% of people as a co-twin
+ * (US twin birth rate ~3%), against one or more duplicate pairs per person in a registry; so once more than ~3%
+ * of true matches disagree on given names, a given-name disagreement at one address and birth date is likelier a
+ * data error than a twin, and the rule would cut true links. The same bound applies to SSN disagreement.
+ */
+export const MAX_IDENTIFIER_DISAGREEMENT = 0.03;
+
+/** The conflict rules whose identifiers proved reliable among true matches, per the trained m. */
+function reliableConflictRules(m: LevelProbabilities): string[] {
+  const share = (comparison: string, levels: string[]) => {
+    const k = COMPARISONS.findIndex((c) => c.name === comparison);
+    return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
+  };
+  return CONFLICT_RULES.filter((rule) => {
+    if (rule === 'twin') return share('givenName', ['fuzzy_low', 'else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'ssn_conflict') return share('ssn', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    return true;
+  });
+}
+
+/** Which comparison a blocking key part pins: EM must not learn that comparison from that rule's pairs. */
+const PART_COMPARISONS: Record<KeyPart, string[]> = {
+  ssn: ['ssn'], phone: ['phone'], email: ['email'], birthDate: ['birthDate'], birthYear: ['birthDate'], birthMonthDay: ['birthDate'],
+  givenPhonetic: ['givenName'], givenInitial: ['givenName'], familyPhonetic: ['familyName'], familyInitial: ['familyName'],
+  namePhonetics: ['givenName', 'familyName'], postalCode: ['postalCode'], streetNumber: ['addressLine1'],
+  streetName: ['addressLine1'], city: ['city'],
+};
+
+const WIDTH = COMPARISONS.length;
+
+/** Number of record pairs the mode allows (the denominator of lambda). */
+export function comparablePairs(n: number, sources: Int32Array | undefined, mode: LinkMode): number {
+  const all = (n * (n - 1)) / 2;
+  if (!sources || mode === 'link-and-dedupe') return all;
+  const sizes = new Map<number, number>();
+  for (const s of sources) sizes.set(s, (sizes.get(s) ?? 0) + 1);
+  let within = 0;
+  for (const s of sizes.values()) within += (s * (s - 1)) / 2;
+  return mode === 'dedupe' ? within : all - within;
+}
+
+function histogramFromMap(map: Map<number, number>): PatternHistogram {
+  const size = map.size;
+  const levels = new Uint8Array(size * WIDTH);
+  const counts = new Float64Array(size);
+  const scratch = new Uint8Array(WIDTH);
+  let p = 0;
+  for (const [key, count] of map) {
+    unpackLevels(key % 4294967296, Math.floor(key / 4294967296), scratch);
+    levels.set(scratch, p * WIDTH);
+    counts[p++] = count;
+  }
+  return { width: WIDTH, levels, counts, size };
+}
+
+/** Level counts per comparison over random pairs (mostly non-matches), with the sample size. */
+function sampleRandomLevels(batch: Batch, count: number, seed: number): { counts: Float64Array[]; sampled: number } {
+  const n = batch.prepared.length;
+  const counts = COMPARISONS.map((c) => new Float64Array(c.levels.length + 1));
+  const levels = new Uint8Array(WIDTH);
+  const { sources, mode } = batch;
+  const allowed = (i: number, j: number) => !sources || mode === 'link-and-dedupe' || (sources[i] === sources[j]) !== (mode === 'link');
+  let sampled = 0;
+  const add = (i: number, j: number) => {
+    compareAll(batch.prepared[i]!, batch.prepared[j]!, levels);
+    for (let k = 0; k < WIDTH; k++) counts[k]![levels[k]!]!++;
+    sampled++;
+  };
+  if (comparablePairs(n, sources, mode) <= count) {
+    // Small inputs: every pair, exactly.
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (allowed(i, j)) add(i, j);
+    return { counts, sampled };
+  }
+  const rng = mulberry32(seed);
+  for (let attempt = 0; sampled < count && attempt < count * 20; attempt++) {
+    const i = Math.floor(rng() * n);
+    const j = Math.floor(rng() * n);
+    if (i !== j && allowed(i, j)) add(i, j);
+  }
+  return { counts, sampled };
+}
+
+/**
+ * u per level from random-pair counts, after removing the matches expected among them (lambda * m of each
+ * level): random pairs are a mixture too, and in a small file with many duplicates the matches would otherwise
+ * inflate u of the agreement levels. A level never seen gets half a count.
+ */
+function estimateU(random: { counts: Float64Array[]; sampled: number }, m: LevelProbabilities | null, lambda: number): LevelProbabilities {
+  return random.counts.map((c, k) => {
+    let nonNull = 0;
+    for (let l = 1; l < c.length; l++) nonNull += c[l]!;
+    const floor = 0.5 / Math.max(nonNull, 1);
+    const u = new Float64Array(c.length);
+    let norm = 0;
+    for (let l = 1; l < c.length; l++) {
+      const matches = m ? lambda * nonNull * m[k]![l]! : 0;
+      norm += u[l] = Math.max((c[l]! - matches) / Math.max(nonNull, 1), floor);
+    }
+    for (let l = 1; l < c.length; l++) u[l] = u[l]! / norm;
+    return u;
+  });
+}
+
+/** Histograms of comparison patterns: over all candidate pairs, and per blocking rule for its EM session. */
+function patternHistograms(batch: Batch): { union: PatternHistogram; perRule: PatternHistogram[] } {
+  const rules = batch.rules.length;
+  const index = new Map<number, number>();
+  let counts = new Float64Array(1024 * (rules + 1));
+  const stride = Math.max(1, Math.ceil(batch.pairCount / MAX_SESSION_PAIRS));
+  for (let p = 0; p < batch.pairCount; p += stride) {
+    const key = batch.levelsHi[p]! * 4294967296 + batch.levelsLo[p]!;
+    let slot = index.get(key);
+    if (slot === undefined) {
+      slot = index.size;
+      index.set(key, slot);
+      if ((slot + 1) * (rules + 1) > counts.length) {
+        const bigger = new Float64Array(counts.length * 2);
+        bigger.set(counts);
+        counts = bigger;
+      }
+    }
+    const base = slot * (rules + 1);
+    counts[base + rules]! += stride;
+    const mask = batch.ruleMask[p]!;
+    for (let r = 0; r < rules; r++) if (mask & (1 << r)) counts[base + r]! += stride;
+  }
+  const toHistogram = (column: number) => {
+    const map = new Map<number, number>();
+    for (const [key, slot] of index) {
+      const c = counts[slot * (rules + 1) + column]!;
+      if (c > 0) map.set(key, c);
+    }
+    return histogramFromMap(map);
+  };
+  return { union: toHistogram(rules), perRule: batch.rules.map((_, r) => toHistogram(r)) };
+}
+
+type Session = TrainingSummary['emSessions'][number];
+
+/**
+ * m by EM, one session per blocking rule with that rule's own comparisons held out (within a block they agree
+ * by construction), then averaged over sessions weighted by the matches each found.
+ */
+function estimateM(
+  perRule: PatternHistogram[],
+  rules: BlockingRule[],
+  start: { m: LevelProbabilities; u: LevelProbabilities },
+  maxIterations: number,
+): { m: LevelProbabilities; sessions: Session[] } {
+  const sums = start.m.map((levels) => new Float64Array(levels.length));
+  const weights = new Float64Array(WIDTH);
+  const sessions: Session[] = [];
+  rules.forEach((rule, r) => {
+    const held = new Set(rule.parts.flatMap((part) => PART_COMPARISONS[part]));
+    const free = COMPARISONS.map((c) => !held.has(c.name));
+    const h = perRule[r]!;
+    if (h.size === 0) return;
+    const result = runEm(h, { m: start.m, u: start.u, lambda: 0.5 }, { free, maxIterations, tolerance: EM_TOLERANCE, updateM: true });
+    let pairs = 0;
+    for (let p = 0; p < h.size; p++) pairs += h.counts[p]!;
+    sessions.push({ rule: rule.name, pairs, iterations: result.iterations, matchShare: result.lambda, converged: result.converged });
+    for (let k = 0; k < WIDTH; k++) {
+      if (!free[k]) continue;
+      weights[k] = weights[k]! + result.expectedMatches;
+      for (let l = 1; l < sums[k]!.length; l++) sums[k]![l]! += result.expectedMatches * result.m[k]![l]!;
+    }
+  });
+  const m = sums.map((s, k) => {
+    if (weights[k]! <= 0) return start.m[k]!;
+    return s.map((v, l) => (l === 0 ? 0 : Math.max(v / weights[k]!, MIN_PROBABILITY)));
+  });
+  return { m, sessions };
+}
+
+/** m counted from labelled matches, smoothed towards the starting m by one pseudo-pair. */
+function mFromLabels(batch: Batch, labels: LabelledPair[], prior: LevelProbabilities): LevelProbabilities {
+  const counts = prior.map((levels) => Float64Array.from(levels));
+  const levels = new Uint8Array(WIDTH);
+  for (const pair of labels) {
+    if (!pair.match) continue;
+    compareAll(batch.prepared[pair.a]!, batch.prepared[pair.b]!, levels);
+    for (let k = 0; k < WIDTH; k++) if (levels[k]! > 0) counts[k]![levels[k]!]!++;
+  }
+  return counts.map((c) => {
+    let total = 0;
+    for (let l = 1; l < c.length; l++) total += c[l]!;
+    return c.map((v, l) => (l === 0 ? 0 : Math.max(v / total, MIN_PROBABILITY)));
+  });
+}
+
+function startingM(): LevelProbabilities {
+  const model = defaultModel();
+  return COMPARISONS.map((_, k) => Float64Array.from([0, ...model.comparisons[k]!.levels.map((l) => l.m)]));
+}
+
+/**
+ * Trains a model without labels: u from random pairs, m by EM over blocked pairs, lambda from the expected
+ * number of matches among the candidates, and term-frequency tables for names and city. Deterministic for a
+ * seed. Returns the batch too, so a caller can link with it without comparing every pair again.
+ */
+export function trainModel(input: readonly NormalisedRecord[] | Batch, options: TrainOptions = {}): { model: MatchModel; summary: TrainingSummary; batch: Batch } {
+  const seed = options.seed ?? 1;
+  const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
+  const batch = 'pairCount' in input
+    ? input
+    : buildBatch(input, { rules: options.blockingRules ?? DEFAULT_BLOCKING_RULES, sources: options.sources, mode: options.mode, onProgress: options.onProgress });
+  const n = batch.prepared.length;
+  options.onProgress?.('train', 0, ESTIMATION_ROUNDS);
+  const random = sampleRandomLevels(batch, options.randomPairs ?? DEFAULT_RANDOM_PAIRS, seed);
+  const { union, perRule } = patternHistograms(batch);
+  const totalPairs = Math.max(comparablePairs(n, batch.sources, batch.mode), 1);
+  let m = startingM();
+  let u = estimateU(random, null, 0);
+  let lambda = 0;
+  let sessions: Session[] = [];
+  let expectedMatches = 0;
+  const labelled = (options.labels?.length ?? 0) > 0;
+  for (let round = 0; round < ESTIMATION_ROUNDS; round++) {
+    if (labelled) m = mFromLabels(batch, options.labels!, startingM());
+    else ({ m, sessions } = estimateM(perRule, batch.rules, { m, u }, maxIterations));
+    const all = COMPARISONS.map(() => true);
+    const fit = runEm(union, { m, u, lambda: 0.5 }, { free: all, maxIterations, tolerance: EM_TOLERANCE, updateM: false });
+    expectedMatches = fit.lambda * batch.pairCount;
+    lambda = Math.min(Math.max(expectedMatches / totalPairs, 1 / totalPairs), 0.5);
+    u = estimateU(random, m, lambda);
+    options.onProgress?.('train', round + 1, ESTIMATION_ROUNDS);
+  }
+  const summary: TrainingSummary = {
+    records: n,
+    candidatePairs: batch.pairCount,
+    randomPairs: random.sampled,
+    emSessions: sessions,
+    expectedMatches,
+    seed,
+    labelled,
+  };
+  const comparisons = COMPARISONS.map((def, k) => ({
+    name: def.name,
+    levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
+  }));
+  const tf = buildTfTables(batch.prepared);
+  const withTf = comparisons.map((c) => (tf[c.name] ? { ...c, tf: tf[c.name] } : c));
+  const model = parseModel({
+    format: MODEL_FORMAT,
+    version: options.version ?? `em-${fnv1a(JSON.stringify([withTf, lambda]))}`,
+    createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
+    normaliserVersion: NORMALISER_VERSION,
+    prior: lambda,
+    thresholds: options.thresholds ?? { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
+    comparisons: withTf,
+    blockingRules: batch.rules,
+    conflictRules: reliableConflictRules(m),
+    training: summary,
+  });
+  return { model, summary, batch };
+}
