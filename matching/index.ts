@@ -1,0 +1,32 @@
+/**
+ * The matching engine's public surface: normalisation, blocking keys, the match model, pairwise scoring with
+ * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
+ */
+export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
+export type { CanonicalField, FieldIssue, NormaliseOptions, NormalisedRecord, RecordInput } from './normalise.ts';
+export { MAX_BLOCK_SIZE, blockingKeys, ruleKey } from './blocking.ts';
+export type { BlockingStats, LinkMode } from './blocking.ts';
+export { KEY_PARTS } from './key-parts.ts';
+export type { KeyPart } from './key-parts.ts';
+export { MODEL_FORMAT, MatchModelSchema, ModelValidationError, parseModel } from './model.ts';
+export type { BlockingRule, MatchModel, ModelComparison, TrainingSummary } from './model.ts';
+export {
+  DEFAULT_BLOCKING_RULES,
+  DEFAULT_MATCH_THRESHOLD,
+  DEFAULT_PRIOR,
+  DEFAULT_REVIEW_THRESHOLD,
+  defaultModel,
+} from './default-model.ts';
+export { COMPARISONS } from './comparisons.ts';
+export { CONFLICT_RULES } from './conflicts.ts';
+export type { ConflictRule } from './conflicts.ts';
+export { gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
+export type { Contribution, Grade, PairScore } from './scoring.ts';
+export { trainModel } from './training.ts';
+export type { LabelledPair, TrainOptions } from './training.ts';
+export { buildBatch } from './batch.ts';
+export type { Batch, ProgressFn } from './batch.ts';
+export { linkRecords } from './link.ts';
+export type { LinkOptions, LinkResult } from './link.ts';
+export { clusterPairs, mergeAllowed } from './clustering.ts';
+export type { Clustering, Links, MergeDecision, MergeGuardOptions, PairAssessor } from './clustering.ts';

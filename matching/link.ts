@@ -1,0 +1,122 @@
+import { buildBatch, unpackLevels } from './batch.ts';
+import type { Batch, ProgressFn } from './batch.ts';
+import type { BlockingStats, LinkMode } from './blocking.ts';
+import { clusterPairs } from './clustering.ts';
+import type { Links, PairAssessor } from './clustering.ts';
+import { COMPARISONS } from './comparisons.ts';
+import { conflictBits, conflictNames } from './conflicts.ts';
+import type { MatchModel } from './model.ts';
+import type { NormalisedRecord } from './normalise.ts';
+import { compileModel, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
+import type { CompiledModel } from './scoring.ts';
+
+export interface LinkOptions {
+  sources?: ArrayLike<number>;
+  mode?: LinkMode;
+  /** Match probability for a link; defaults to the model's match threshold. */
+  threshold?: number;
+  /** Pairs of record indices a steward declared different people. */
+  cannotLink?: readonly (readonly [number, number])[];
+  onProgress?: ProgressFn;
+}
+
+export interface LinkResult {
+  model: MatchModel;
+  pairsCompared: number;
+  /** Pairs at or above the threshold without a conflict, i.e. proposed links (before clustering). */
+  links: Links;
+  /** Pairs at or above the threshold that a conflict rule vetoed. */
+  conflictVetoes: number;
+  clusterOf: Int32Array;
+  clusterCount: number;
+  refusedMerges: Record<string, number>;
+  blocking: BlockingStats[];
+}
+
+const sameRules = (batch: Batch, model: MatchModel) => JSON.stringify(batch.rules) === JSON.stringify(model.blockingRules);
+
+/** Scores every candidate pair and keeps those at or above the link weight that no conflict vetoes. */
+function scoreCandidates(batch: Batch, cm: CompiledModel, linkWeight: number, onProgress?: ProgressFn): { links: Links; vetoes: number } {
+  const levels = new Uint8Array(COMPARISONS.length);
+  const a: number[] = [];
+  const b: number[] = [];
+  const weight: number[] = [];
+  let vetoes = 0;
+  const { prepared, pairA, pairB, levelsLo, levelsHi } = batch;
+  for (let p = 0; p < batch.pairCount; p++) {
+    if (onProgress && (p & 0xfffff) === 0) onProgress('score', p, batch.pairCount);
+    unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
+    const ra = prepared[pairA[p]!]!;
+    const w = weightOfLevels(cm, ra, levels);
+    if (w < linkWeight) continue;
+    if (conflictBits(ra, prepared[pairB[p]!]!, levels, cm.conflictMask) !== 0) {
+      vetoes++;
+      continue;
+    }
+    a.push(pairA[p]!);
+    b.push(pairB[p]!);
+    weight.push(w);
+  }
+  return { links: { a: Int32Array.from(a), b: Int32Array.from(b), weight: Float64Array.from(weight), count: a.length }, vetoes };
+}
+
+/** Scores any two records of the batch on demand, for the clustering guard. */
+export function batchAssessor(batch: Batch, cm: CompiledModel, cannotLink?: readonly (readonly [number, number])[]): PairAssessor {
+  const n = batch.prepared.length;
+  const steward = new Set<number>();
+  for (const [i, j] of cannotLink ?? []) steward.add(Math.min(i, j) * n + Math.max(i, j));
+  let cachedKey = -1;
+  let cached = { weight: 0, conflicts: 0 };
+  const assess = (i: number, j: number) => {
+    const key = Math.min(i, j) * n + Math.max(i, j);
+    if (key !== cachedKey) {
+      cachedKey = key;
+      cached = scorePrepared(batch.prepared[i]!, batch.prepared[j]!, cm);
+    }
+    return cached;
+  };
+  return {
+    weight: (i, j) => assess(i, j).weight,
+    cannotLink: (i, j) => {
+      if (steward.has(Math.min(i, j) * n + Math.max(i, j))) return 'not_duplicate';
+      const bits = assess(i, j).conflicts;
+      return bits === 0 ? null : conflictNames(bits)[0]!;
+    },
+  };
+}
+
+/**
+ * Links a set of records with a model: blocks, compares, scores, and clusters the pairs at or above the
+ * threshold into identities, never across a conflict or a steward's not-duplicate decision. Accepts a batch
+ * from `trainModel` to skip comparing the pairs again.
+ */
+export function linkRecords(input: readonly NormalisedRecord[] | Batch, model: MatchModel, options: LinkOptions = {}): LinkResult {
+  const reuse = 'pairCount' in input && sameRules(input, model);
+  const batch: Batch = reuse
+    ? (input as Batch)
+    : buildBatch('pairCount' in input ? input.prepared : input, {
+        rules: model.blockingRules,
+        sources: options.sources,
+        mode: options.mode,
+        onProgress: options.onProgress,
+      });
+  const cm = compileModel(model);
+  const threshold = options.threshold ?? model.thresholds.matchThreshold;
+  const linkWeight = probabilityToWeight(threshold);
+  const { links, vetoes } = scoreCandidates(batch, cm, linkWeight, options.onProgress);
+  options.onProgress?.('cluster', 0, links.count);
+  const reviewWeight = probabilityToWeight(Math.min(model.thresholds.reviewThreshold, threshold));
+  const clustering = clusterPairs(batch.prepared.length, links, batchAssessor(batch, cm, options.cannotLink), {
+    minMeanWeight: reviewWeight,
+  });
+  return {
+    model,
+    pairsCompared: batch.pairCount,
+    links,
+    conflictVetoes: vetoes,
+    clusterOf: clustering.clusterOf,
+    clusterCount: clustering.clusterCount,
+    refusedMerges: clustering.refused,
+    blocking: batch.blocking,
+  };
+}
