@@ -1,0 +1,150 @@
+/**
+ * Accuracy benchmark: runs the `mpi link` pipeline unsupervised (default configuration, model trained on each
+ * input) over the shared labelled datasets and a synthetic US-style registry, and prints pairwise precision,
+ * recall and F1 per dataset. Cross-checks each score with the independent scorer `eval_pairs.py` when python3
+ * is available.
+ *
+ *   npm run bench:accuracy [-- --datasets febrl3,febrl4 --synth-records 20000 --seed 7]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { parse } from 'csv-parse/sync';
+import { runLink } from '../cli/link.ts';
+import type { LinkMode } from '../matching/index.ts';
+import { pairwiseScore } from '../matching/evaluate.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DATASETS = resolve(ROOT, '../shared/datasets');
+const EVAL_PAIRS = resolve(ROOT, '../shared/tools/eval_pairs.py');
+const OUT = join(ROOT, 'bench/out/accuracy');
+
+export interface Dataset {
+  name: string;
+  files: string[];
+  truth: string;
+  mode?: LinkMode;
+  /** Score only pairs across sources (two-file linkage). */
+  crossSource?: boolean;
+}
+
+export function sharedDatasets(dir = DATASETS): Dataset[] {
+  const one = (name: string): Dataset => ({ name, files: [join(dir, `${name}.csv`)], truth: join(dir, `${name}_truth.csv`) });
+  return [
+    one('febrl1'),
+    one('febrl2'),
+    one('febrl3'),
+    { name: 'febrl4', files: [join(dir, 'febrl4a.csv'), join(dir, 'febrl4b.csv')], truth: join(dir, 'febrl4_truth.csv'), mode: 'link', crossSource: true },
+    one('fake_1000'),
+    one('rldata500'),
+  ];
+}
+
+/** Generates (once, cached in bench/out) the synthetic registry used for accuracy. */
+function synthDataset(records: number, seed: number): Dataset {
+  const file = join(ROOT, `bench/out/synth-acc-${records}-s${seed}.csv`);
+  const truth = file.replace(/\.csv$/, '_truth.csv');
+  if (!existsSync(file) || !existsSync(truth)) {
+    execFileSync('npx', ['tsx', 'bench/synth/generate.ts', '--records', String(records), '--seed', String(seed), '--out', file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  return { name: `synth-${records}`, files: [file], truth };
+}
+
+function readCsv(path: string): Record<string, string>[] {
+  return parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+}
+
+export interface AccuracyRow {
+  dataset: string;
+  records: number;
+  truePairs: number;
+  predictedPairs: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  seconds: number;
+  pairsCompared: number;
+  check?: string;
+}
+
+/** Links one dataset with the CLI pipeline and scores the clusters it wrote. */
+export async function evaluateDataset(d: Dataset, outDir = OUT): Promise<AccuracyRow> {
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `${d.name}_clusters.csv`);
+  const summary = await runLink({ files: d.files, out, mode: d.mode });
+  const predicted = readCsv(out);
+  const truth = new Map(readCsv(d.truth).map((r) => [r.record_id!, r]));
+  const truthOf = (i: number) => truth.get(predicted[i]!.record_id!)?.cluster_id ?? `missing-${i}`;
+  const sourceOf = d.crossSource ? (i: number) => truth.get(predicted[i]!.record_id!)?.source ?? '' : undefined;
+  const score = pairwiseScore(predicted.length, (i) => predicted[i]!.cluster_id!, truthOf, sourceOf);
+  return {
+    dataset: d.name,
+    records: summary.records,
+    truePairs: score.truePairs,
+    predictedPairs: score.predictedPairs,
+    precision: score.precision,
+    recall: score.recall,
+    f1: score.f1,
+    seconds: summary.seconds,
+    pairsCompared: summary.pairsCompared,
+    check: crossCheck(d, out),
+  };
+}
+
+/** F1 from the independent Python scorer, or a note why it did not run. */
+function crossCheck(d: Dataset, clusters: string): string {
+  if (!existsSync(EVAL_PAIRS)) return 'no scorer';
+  const args = [EVAL_PAIRS, d.truth, clusters, '--json', ...(d.crossSource ? ['--cross-source-only'] : [])];
+  const run = spawnSync('python3', args, { encoding: 'utf8' });
+  if (run.status !== 0) return run.error ? 'no python3' : 'scorer failed';
+  try {
+    const result = JSON.parse(run.stdout) as { f1?: number; precision?: number; recall?: number };
+    return `F1 ${result.f1?.toFixed(4)}`;
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function printTable(rows: AccuracyRow[]): void {
+  const header = ['dataset', 'records', 'true pairs', 'pred pairs', 'precision', 'recall', 'F1', 'seconds', 'compared', 'eval_pairs.py'];
+  const lines = rows.map((r) => [
+    r.dataset,
+    String(r.records),
+    String(r.truePairs),
+    String(r.predictedPairs),
+    r.precision.toFixed(4),
+    r.recall.toFixed(4),
+    r.f1.toFixed(4),
+    r.seconds.toFixed(2),
+    String(r.pairsCompared),
+    r.check ?? '',
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+  const format = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(format(l));
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .option('--datasets <names>', 'comma-separated subset (febrl1..4, fake_1000, rldata500, synth)')
+    .option('--synth-records <n>', 'records in the synthetic registry', '20000')
+    .option('--seed <n>', 'seed of the synthetic registry', '7')
+    .parse();
+  const opts = program.opts<{ datasets?: string; synthRecords: string; seed: string }>();
+  const wanted = opts.datasets?.split(',');
+  const datasets = existsSync(DATASETS) ? sharedDatasets() : [];
+  if (datasets.length === 0) console.error(`shared datasets not found at ${DATASETS}; running the synthetic registry only`);
+  const selected = datasets.filter((d) => !wanted || wanted.includes(d.name));
+  if (!wanted || wanted.includes('synth')) selected.push(synthDataset(Number(opts.synthRecords), Number(opts.seed)));
+  const rows: AccuracyRow[] = [];
+  for (const d of selected) rows.push(await evaluateDataset(d));
+  printTable(rows);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await main();

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { CANONICAL_FIELDS } from '../matching/index.ts';
+import type { CanonicalField } from '../matching/index.ts';
+import { LinkInputError } from './link-errors.ts';
+
+/** `{"id": col, "source": col?, "fields": {CANONICAL: col | [col, ...]}}`; a list is joined with spaces. */
+export const MappingSchema = z.object({
+  id: z.string().min(1),
+  source: z.string().min(1).optional(),
+  fields: z.partialRecord(z.enum(CANONICAL_FIELDS), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])),
+});
+export type Mapping = z.infer<typeof MappingSchema>;
+
+/** Column indices per canonical field, resolved against one file's header. */
+export interface ResolvedMapping {
+  id: number;
+  source: number | null;
+  fields: [CanonicalField, number[]][];
+}
+
+/** Id columns recognised without a mapping, in order of preference. */
+const ID_COLUMNS = ['record_id', 'rec_id', 'unique_id', 'id'];
+
+/**
+ * Well-known column names per canonical field (FEBRL, Splink's fake_1000, RLdata, common exports and the
+ * canonical names), each an ordered list of alternatives; an alternative that is a list is joined.
+ * Truth-carrying columns (`cluster`, `ent_id`) are deliberately absent.
+ */
+const KNOWN_COLUMNS: Record<CanonicalField, (string | string[])[]> = {
+  givenName: ['givenname', 'given_name', 'first_name', 'firstname', 'fname', ['fname_c1', 'fname_c2'], 'forename'],
+  middleName: ['middlename', 'middle_name', 'middle'],
+  familyName: ['familyname', 'family_name', 'surname', 'last_name', 'lastname', 'lname', ['lname_c1', 'lname_c2']],
+  suffix: ['suffix', 'name_suffix'],
+  sex: ['sex', 'gender'],
+  birthDate: ['birthdate', 'birth_date', 'date_of_birth', 'dob', ['by', 'bm', 'bd']],
+  ssn: ['ssn', 'soc_sec_id', 'social_security_number', 'national_id'],
+  phone: ['phone', 'phone_number', 'telephone', 'phone_no'],
+  email: ['email', 'email_address'],
+  addressLine1: ['addressline1', 'address_line_1', ['street_number', 'address_1'], 'address_1', 'address1', 'address', 'street'],
+  addressLine2: ['addressline2', 'address_line_2', 'address_2', 'address2'],
+  city: ['city', 'suburb', 'town'],
+  state: ['state', 'province', 'region'],
+  postalCode: ['postalcode', 'postal_code', 'postcode', 'zip', 'zipcode', 'zip_code'],
+};
+
+function indexOfColumn(header: readonly string[], name: string): number {
+  const wanted = name.toLowerCase();
+  return header.findIndex((h) => h.trim().toLowerCase() === wanted);
+}
+
+/** Resolves a mapping against a header; names the file and column when a mapped column is missing. */
+export function resolveMapping(mapping: Mapping, header: readonly string[], file: string): ResolvedMapping {
+  const need = (column: string) => {
+    const index = header.indexOf(column);
+    if (index < 0) throw new LinkInputError('UNKNOWN_COLUMN', `${file}: mapping names column "${column}", which the file does not have`);
+    return index;
+  };
+  const fields: [CanonicalField, number[]][] = [];
+  for (const field of CANONICAL_FIELDS) {
+    const spec = mapping.fields[field];
+    if (spec === undefined) continue;
+    fields.push([field, (Array.isArray(spec) ? spec : [spec]).map(need)]);
+  }
+  return { id: need(mapping.id), source: mapping.source === undefined ? null : need(mapping.source), fields };
+}
+
+/** Recognises well-known columns in a header (see `KNOWN_COLUMNS`). */
+export function detectMapping(header: readonly string[], file: string): ResolvedMapping {
+  const id = ID_COLUMNS.map((c) => indexOfColumn(header, c)).find((i) => i >= 0);
+  if (id === undefined) {
+    throw new LinkInputError('NO_ID_COLUMN', `${file}: no id column (expected one of ${ID_COLUMNS.join(', ')}); pass --mapping`);
+  }
+  const fields: [CanonicalField, number[]][] = [];
+  for (const field of CANONICAL_FIELDS) {
+    for (const alternative of KNOWN_COLUMNS[field]) {
+      const names = Array.isArray(alternative) ? alternative : [alternative];
+      const indices = names.map((n) => indexOfColumn(header, n));
+      if (indices.every((i) => i >= 0)) {
+        fields.push([field, indices]);
+        break;
+      }
+    }
+  }
+  if (fields.length === 0) throw new LinkInputError('UNKNOWN_COLUMN', `${file}: no recognised person columns; pass --mapping`);
+  return { id, source: null, fields };
+}
+
+/** Parses and validates a mapping document. */
+export function parseMapping(json: unknown): Mapping {
+  const result = MappingSchema.safeParse(json);
+  if (result.success) return result.data;
+  const detail = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  throw new LinkInputError('INVALID_MAPPING', `invalid mapping: ${detail}`);
+}

@@ -1,0 +1,72 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import cliProgress from 'cli-progress';
+import { stringify } from 'csv-stringify/sync';
+import type { LinkSummary } from './link.ts';
+
+/**
+ * Writes `record_id,cluster_id` for every record, in input order; a cluster is named by the id of its first
+ * record, so the output is the same for the same input.
+ */
+export async function writeClusters(path: string, ids: readonly string[], clusterOf: Int32Array): Promise<void> {
+  const firstId: string[] = [];
+  for (let i = 0; i < ids.length; i++) firstId[clusterOf[i]!] ??= ids[i]!;
+  const stream = createWriteStream(path);
+  const chunk = 10_000;
+  stream.write('record_id,cluster_id\n');
+  for (let start = 0; start < ids.length; start += chunk) {
+    const rows: string[][] = [];
+    for (let i = start; i < Math.min(ids.length, start + chunk); i++) rows.push([ids[i]!, firstId[clusterOf[i]!]!]);
+    if (!stream.write(stringify(rows))) await once(stream, 'drain');
+  }
+  stream.end();
+  await once(stream, 'finish');
+}
+
+const STAGE_LABELS: Record<string, string> = {
+  read: 'reading',
+  compare: 'comparing',
+  train: 'training',
+  score: 'scoring',
+  cluster: 'clustering',
+};
+
+/** A one-line progress bar on stderr; silent when not enabled. */
+export function createProgress(enabled: boolean): { update: ProgressUpdate; stop: () => void } {
+  if (!enabled) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { format: '{stage} {bar} {value}{totalText}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (stage, done, total) => {
+      const payload = { stage: (STAGE_LABELS[stage] ?? stage).padEnd(10), totalText: total > 0 ? `/${total}` : '' };
+      if (!started) {
+        bar.start(Math.max(total, done, 1), done, payload);
+        started = true;
+      }
+      bar.setTotal(Math.max(total, done, 1));
+      bar.update(done, payload);
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+type ProgressUpdate = (stage: string, done: number, total: number) => void;
+
+/** The end-of-run summary (counts only: no patient data). */
+export function formatSummary(s: LinkSummary): string {
+  const refused = Object.entries(s.refusedMerges).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const issues = Object.entries(s.issues).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  return [
+    `records          ${s.records} from ${s.sources} source(s)`,
+    `model            ${s.modelVersion}${s.trained ? ' (trained on this input)' : ''}`,
+    `pairs compared   ${s.pairsCompared}`,
+    `links            ${s.links} (vetoed by conflict rules: ${s.conflictVetoes}; merges refused: ${refused})`,
+    `clusters         ${s.clusters}`,
+    `seconds          ${s.seconds.toFixed(2)}`,
+    `peak memory      ${Math.round(s.peakRssMb)} MB`,
+    `field issues     ${issues}`,
+    '',
+  ].join('\n');
+}
