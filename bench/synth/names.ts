@@ -206,19 +206,27 @@ export const TWIN_NAME_PAIRS: ReadonlyArray<readonly [string, 'M' | 'F', string,
 
 /** Syllables for the long tail of rare surnames, grouped so that the results read like real families of names. */
 const SURNAME_PATTERNS: ReadonlyArray<readonly [readonly string[], readonly string[], readonly string[]]> = [
-  [syllables('Ash,Brad,Crom,Dal,Ell,Fair,Hart,Kent,Lang,Mel,Pem,Rad,Stan,Thorn,Whit,Wick,Brum,Chad,Hol,Sher'),
-    syllables(',,,,e,er,ing'), syllables('worth,ley,ford,ton,well,by,field,wood,ham,more,ridge,stead,all,ington,cott,den')],
-  [syllables('Bor,Kra,Lis,Mal,Pol,Ryb,Sob,Wol,Zar,Kul,Dab,Gor,Jas,Mik,Pet,Sta,Grab,Kos,Lew,Mar'),
-    syllables(',,,o,e,an,in'), syllables('ski,sky,czyk,wicz,enko,ak,ek,ny')],
-  [syllables('Bel,Car,Fer,Gal,Lom,Mar,Pel,Ros,Sal,Ver,Col,Den,Fra,Gian,Lu,Ric,Ten,Vit,Bon,Cap'),
-    syllables(',,,l,n,r,t'), syllables('elli,ini,etti,one,ano,ucci,ola,ari,ino,esi')],
-  [syllables('Ben,Cas,Del,Esc,Gal,Lar,Men,Oroz,Pal,Quin,San,Tor,Val,Zam,Bar,Cam,Mon,Ped,Var,Av'),
-    syllables(',,,a,e,i,o'), syllables('avides,tero,gado,ona,zar,eda,illo,ente,ares,ez,iz,anda')],
-  [syllables('Ack,Bau,Eck,Fisch,Hof,Kell,Lind,Rein,Schw,Stein,Wein,Zimm,Bren,Diet,Gut,Hel,Kirch,Lutz,Rit,Vog'),
-    syllables(',,,,e,en,el'), syllables('ert,man,mann,berg,hardt,inger,ler,stadt,er,feld,meier')],
-  [syllables('Mc,Mac,O\''), syllables('Al,Bre,Car,Dow,Gil,Gra,Ken,Lau,Mah,Nal,Quil,Ter,Gow,Fad,Kin,Cull'),
-    syllables('ley,lan,nan,ell,rath,ghlin,on,ney,ty,ough')],
-  [syllables('Ade,Oke,Olu,Nwa,Oba,Ama,Eze,Ogun,Kwa,Ben'), syllables(',,,'), syllables('yemi,bayo,for,chukwu,ola,dele,nkwo,mensah,ji')],
+  [syllables('Ash,Brad,Crom,Dal,Ell,Fair,Hart,Kent,Lang,Mel,Pem,Rad,Stan,Thorn,Whit,Wick,Brum,Chad,Hol,Sher,Ald,Bram,' +
+    'Cal,Dun,Elm,Fen,Gar,Hal,Kings,Lyn,Mar,Nor,Ock,Pen,Ral,Sand,Tal,Wal,Win,Yar'),
+  syllables(',,,,e,er,ing,en,s,ry'),
+  syllables('worth,ley,ford,ton,well,by,field,wood,ham,more,ridge,stead,all,ington,cott,den,wick,bury,hurst,shaw')],
+  [syllables('Bor,Kra,Lis,Mal,Pol,Ryb,Sob,Wol,Zar,Kul,Dab,Gor,Jas,Mik,Pet,Sta,Grab,Kos,Lew,Mar,Bie,Chm,Dud,Fil,Glo,' +
+    'Hor,Jan,Kow,Lub,Nied,Ost,Pap,Rad,Sad,Szym,Tom,Wit,Zaj,Kam,Bar'),
+  syllables(',,,o,e,an,in,ar,ow,el'), syllables('ski,sky,czyk,wicz,enko,ak,ek,ny,iak,owski,ewicz,chuk')],
+  [syllables('Bel,Car,Fer,Gal,Lom,Mar,Pel,Ros,Sal,Ver,Col,Den,Fra,Gian,Lu,Ric,Ten,Vit,Bon,Cap,Ang,Bru,Cas,Dom,Fab,' +
+    'Gar,Iac,Lan,Mas,Nap,Orl,Pag,Rin,Sar,Tor,Val,Zan,Cec,Mor,Ser'),
+  syllables(',,,l,n,r,t,ic,ar,ell'), syllables('elli,ini,etti,one,ano,ucci,ola,ari,ino,esi,ardi,ello,occhi,ozzi')],
+  [syllables('Ben,Cas,Del,Esc,Gal,Lar,Men,Oroz,Pal,Quin,San,Tor,Val,Zam,Bar,Cam,Mon,Ped,Var,Av,Alv,Bus,Cer,Dur,Est,' +
+    'Fig,Gam,Her,Ib,Jar,Lem,Mar,Nav,Ol,Ped,Riv,Sol,Tam,Ur,Vel'),
+  syllables(',,,a,e,i,o,ar,er,an'), syllables('avides,tero,gado,ona,zar,eda,illo,ente,ares,ez,iz,anda,uela,ano,ino')],
+  [syllables('Ack,Bau,Eck,Fisch,Hof,Kell,Lind,Rein,Schw,Stein,Wein,Zimm,Bren,Diet,Gut,Hel,Kirch,Lutz,Rit,Vog,Alt,Bech,' +
+    'Dorn,Ehr,Frei,Gross,Haus,Jung,Kraus,Lang,Mohr,Neu,Ober,Pf,Roth,Sch,Thal,Ull,Wag,Zeh'),
+  syllables(',,,,e,en,el,er,ing,s'), syllables('ert,man,mann,berg,hardt,inger,ler,stadt,er,feld,meier,bach,dorf,hauer,wald')],
+  [syllables('Mc,Mac,O\''), syllables('Al,Bre,Car,Dow,Gil,Gra,Ken,Lau,Mah,Nal,Quil,Ter,Gow,Fad,Kin,Cull,Ard,Bay,Cor,' +
+    'Dar,Eag,Fin,Gar,Hug,Kea,Lor,Man,Nul,Phe,Ran,Shan,Tav'),
+  syllables('ley,lan,nan,ell,rath,ghlin,on,ney,ty,ough,an,in,ane,ery,ish')],
+  [syllables('Ade,Oke,Olu,Nwa,Oba,Ama,Eze,Ogun,Kwa,Ben,Aba,Chi,Ofo,Uche,Ile,Ako,Asa,Ibe,Oni,Efe'),
+  syllables(',,,ni,ba,ke'), syllables('yemi,bayo,for,chukwu,ola,dele,nkwo,mensah,ji,wale,nna,tunde,kemi,dozie')],
 ];
 
 const RARE_GIVEN: Record<'M' | 'F', readonly [readonly string[], readonly string[]]> = {
@@ -249,7 +257,7 @@ function capitalise(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
 }
 
-/** A rare surname assembled from one of the syllable patterns (there are about 20,000 combinations). */
+/** A rare surname assembled from one of the syllable patterns (tens of thousands of distinct results). */
 export function rareSurname(rng: Rng): string {
   const [starts, middles, ends] = rng.pick(SURNAME_PATTERNS);
   const start = rng.pick(starts);
