@@ -2,12 +2,13 @@ import { countActiveApiKeys, createApiKey } from '../platform/api-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
+import { observeDatabaseGauges } from '../platform/telemetry-metrics.ts';
 import { createServices, type Services } from './services.ts';
 import { buildYoga, type MpiYoga } from './yoga.ts';
 
 export interface App {
   yoga: MpiYoga;
-  /** No API keys exist and this is not production: anonymous callers act as a local admin. */
+  /** No API key or token issuer is configured and this is not production: anonymous callers act as a local admin. */
   localMode: boolean;
   services: Services;
   close(): Promise<void>;
@@ -20,12 +21,14 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
     await createApiKey(database.db, 'bootstrap-admin', 'admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
   }
-  const keysExist = (await countActiveApiKeys(database.db)) > 0;
-  if (config.NODE_ENV === 'production' && !keysExist) {
+  const credentialsConfigured = (await countActiveApiKeys(database.db)) > 0 || config.OIDC_ISSUER !== undefined;
+  if (config.NODE_ENV === 'production' && !credentialsConfigured) {
     await database.close();
-    throw new Error('Refusing to start in production without API keys: set MPI_BOOTSTRAP_ADMIN_KEY or create one with `npx mpi keys create`');
+    throw new Error('Refusing to start in production without API keys: set MPI_BOOTSTRAP_ADMIN_KEY, create one with '
+      + '`npx mpi keys create`, or configure OIDC_ISSUER');
   }
-  const localMode = config.NODE_ENV !== 'production' && !keysExist;
+  const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   const yoga = buildYoga(services, { localMode });
-  return { yoga, localMode, services, close: () => database.close() };
+  const stopGauges = observeDatabaseGauges(database.db);
+  return { yoga, localMode, services, close: async () => { stopGauges(); await database.close(); } };
 }

@@ -1,8 +1,35 @@
 import { Kind, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { appendAudit } from '../platform/audit.ts';
-import type { RequestContext } from './context.ts';
+import { appendAudit, type AuditEntry } from '../platform/audit.ts';
+import type { AuthenticationFailure } from './auth.ts';
+import type { AuditTrail, RequestContext } from './context.ts';
 import { actorOf } from './context.ts';
+import { seesFullPhi } from './masking.ts';
+import type { Services } from './services.ts';
+
+/**
+ * Appends one entry to the tamper-evident audit trail. Every path that reads or changes patient data outside
+ * GraphQL (FHIR, HL7 v2, batch jobs) calls this with what it did; GraphQL operations are audited by `useAudit`.
+ * A failure to audit is logged (without the entry, which names patients' record ids) and rethrown: an access
+ * that cannot be audited must not look successful.
+ */
+export async function recordAudit(services: Pick<Services, 'database' | 'logger'>, entry: AuditEntry): Promise<void> {
+  try {
+    await appendAudit(services.database.db, entry);
+  } catch (error) {
+    services.logger.error({ err: { name: (error as Error).name }, action: entry.action, requestId: entry.requestId }, 'audit append failed');
+    throw error;
+  }
+}
+
+/** The objects a request touched, as stored: `identity:<id>`, `record:<id>`. */
+export function touchedObjects(trail: AuditTrail): Pick<AuditEntry, 'objectType' | 'objectIds'> {
+  const objects = [...trail.objects.entries()];
+  return {
+    objectType: objects.map(([type]) => type).join(',') || null,
+    objectIds: objects.flatMap(([type, ids]) => [...ids].map((id) => `${type}:${id}`)),
+  };
+}
 
 /** Every field name selected by the operation: which fields of patient data were returned. */
 function selectedFields(document: DocumentNode): string[] {
@@ -14,6 +41,22 @@ function selectedFields(document: DocumentNode): string[] {
 function rootFields(operation: OperationDefinitionNode | undefined): string[] {
   if (!operation) return [];
   return operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
+}
+
+/** Records a refused credential: who it claimed to be is unknown, so the entry names the client and the reason. */
+export async function auditAuthenticationFailure(
+  ctx: Pick<RequestContext, 'services' | 'requestId' | 'clientAddress'>,
+  failure: AuthenticationFailure,
+): Promise<void> {
+  await recordAudit(ctx.services, {
+    actor: 'anonymous',
+    role: 'none',
+    action: 'authenticate',
+    outcome: 'DENIED',
+    requestId: ctx.requestId,
+    clientAddress: ctx.clientAddress,
+    details: { errorCodes: [failure.code], reason: failure.reason },
+  });
 }
 
 /**
@@ -31,20 +74,21 @@ export function useAudit(): Plugin<RequestContext> {
           const denied = codes.some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
           if (!ctx.audit.touched && !ctx.audit.wrote && !denied) return;
           const operation = args.document.definitions.find(
-            (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+            (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
           );
-          const objects = [...ctx.audit.objects.entries()];
-          await appendAudit(ctx.services.database.db, {
+          const details: Record<string, unknown> = { wrote: ctx.audit.wrote, phiMasked: !seesFullPhi(ctx.principal) };
+          if (operation?.name) details.operationName = operation.name.value;
+          if (codes.length > 0) details.errorCodes = [...new Set(codes)];
+          await recordAudit(ctx.services, {
             actor: actorOf(ctx),
-            role: ctx.principal?.roles.join(',') ?? 'none',
+            role: ctx.principal?.roles.join(',') || 'none',
             action: `${operation?.operation ?? 'query'}:${rootFields(operation).join(',')}`,
-            objectType: objects.map(([type]) => type).join(',') || null,
-            objectIds: objects.flatMap(([type, ids]) => [...ids].map((id) => `${type}:${id}`)),
+            ...touchedObjects(ctx.audit),
             fields: selectedFields(args.document),
             outcome: denied ? 'DENIED' : errors.length > 0 ? 'ERROR' : 'SUCCESS',
             requestId: ctx.requestId,
             clientAddress: ctx.clientAddress,
-            details: codes.length > 0 ? { errorCodes: [...new Set(codes)] } : {},
+            details,
           });
         },
       };

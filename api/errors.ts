@@ -33,6 +33,8 @@ export function maskError(error: unknown, message: string): Error {
     if (domain.field) extensions.field = domain.field;
     if (domain instanceof ValidationError) extensions.problems = domain.problems;
     const path = error instanceof GraphQLError ? error.path : undefined;
+    // A request refused before execution (bad credentials) answers 401 with a challenge, not 200.
+    if (domain.code === 'UNAUTHENTICATED' && !path) extensions.http = { status: 401, headers: { 'www-authenticate': 'Bearer' } };
     return new GraphQLError(domain.message, { path, extensions });
   }
   if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors are safe

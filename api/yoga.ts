@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
+import { auditAuthenticationFailure, useAudit } from './audit-plugin.ts';
+import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
-import { authenticate } from './auth.ts';
-import { useAudit } from './audit-plugin.ts';
 import { maskError } from './errors.ts';
+import { hardeningPlugins } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
+import { traceRootFields, useTelemetry } from './telemetry-plugin.ts';
 
 export interface YogaOptions {
   /** Unsecured local development: anonymous callers act as the local admin. */
@@ -14,9 +16,20 @@ export interface YogaOptions {
 
 export type MpiYoga = YogaServerInstance<{ clientAddress?: string }, RequestContext>;
 
+/** A caller's `x-request-id` is kept only when it is a plain token, so the audit trail holds no free text. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function requestIdOf(request: Request): string {
+  const given = request.headers.get('x-request-id');
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 /** Builds the GraphQL server instance (started elsewhere; tests call `yoga.fetch` in-process). */
 export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
-  const production = services.config.NODE_ENV === 'production';
+  const { config } = services;
+  const production = config.NODE_ENV === 'production';
+  const authenticate = createAuthenticator(services, options);
+  traceRootFields(schema);
   return createYoga<{ clientAddress?: string }, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -24,15 +37,20 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     landingPage: false,
     graphiql: !production,
     logging: false,
+    batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
     maskedErrors: { maskError },
-    context: async ({ request, clientAddress }) => ({
-      requestId: request.headers.get('x-request-id') ?? randomUUID(),
-      principal: await authenticate(request, services, options.localMode),
-      clientAddress: clientAddress ?? null,
-      services,
-      audit: new AuditTrail(),
-    }),
+    context: async ({ request, clientAddress }) => {
+      const base = { requestId: requestIdOf(request), clientAddress: clientAddress ?? null, services, audit: new AuditTrail() };
+      try {
+        return { ...base, principal: await authenticate(request) };
+      } catch (error) {
+        if (error instanceof AuthenticationFailure) await auditAuthenticationFailure(base, error);
+        throw error;
+      }
+    },
     plugins: [
+      useTelemetry(),
+      ...hardeningPlugins(config),
       useReadinessCheck({ endpoint: '/readyz', check: async () => { await services.database.ping(); } }),
       useAudit(),
     ],

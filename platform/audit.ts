@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asc, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
 
@@ -88,4 +88,56 @@ export async function verifyAuditChain(db: Database, batchSize = 5000): Promise<
       afterId = row.id;
     }
   }
+}
+
+/** Narrows an audit listing; every condition is optional and they combine with AND. */
+export interface AuditFilter {
+  actor?: string | null;
+  /** Exact action (`query:identity`) or a prefix ending in `*` (`mutation:*`). */
+  action?: string | null;
+  /** An object the entry touched, as stored (`identity:<id>`, `record:<id>`) or a bare id of any type. */
+  objectId?: string | null;
+  outcome?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+function filterConditions(filter: AuditFilter): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.actor) conditions.push(eq(auditLog.actor, filter.actor));
+  if (filter.action?.endsWith('*')) {
+    const prefix = filter.action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`);
+    conditions.push(sql`${auditLog.action} like ${`${prefix}%`}`);
+  } else if (filter.action) {
+    conditions.push(eq(auditLog.action, filter.action));
+  }
+  if (filter.objectId) {
+    const id = filter.objectId;
+    conditions.push(id.includes(':')
+      ? sql`${auditLog.objectIds} @> array[${id}]::text[]`
+      : sql`exists (select 1 from unnest(${auditLog.objectIds}) as o(v) where split_part(o.v, ':', 2) = ${id})`);
+  }
+  if (filter.outcome) conditions.push(eq(auditLog.outcome, filter.outcome));
+  if (filter.from) conditions.push(gte(auditLog.at, filter.from));
+  if (filter.to) conditions.push(lte(auditLog.at, filter.to));
+  return conditions;
+}
+
+/**
+ * One page of audit entries, newest first, by id keyset (`before`/`after` are entry ids), so paging stays cheap
+ * however long the trail grows. `oldestFirst` reverses the order (for `last`/`before` paging).
+ */
+export async function listAuditEntries(
+  db: Database,
+  filter: AuditFilter,
+  page: { before?: number | null; after?: number | null; limit: number; oldestFirst?: boolean },
+): Promise<AuditRow[]> {
+  const conditions = filterConditions(filter);
+  // Newest first: "after" a cursor means older entries (smaller ids), "before" means newer ones.
+  if (page.after != null) conditions.push(lt(auditLog.id, page.after));
+  if (page.before != null) conditions.push(gt(auditLog.id, page.before));
+  return db.select().from(auditLog)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(page.oldestFirst ? asc(auditLog.id) : desc(auditLog.id))
+    .limit(page.limit);
 }

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { AppConfig } from '../platform/config.ts';
+import { instruments } from '../platform/telemetry.ts';
+
+/** Header a browser client must send on "simple" requests (GET, form posts), which skip CORS preflight. */
+export const CSRF_HEADER = 'x-mpi-csrf';
+
+/** Response headers for an API that returns patient data: never cached, never framed, never sniffed. */
+export function securityHeaders(production: boolean, isHtml: boolean): Record<string, string> {
+  const headers: Record<string, string> = {
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-origin',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+  };
+  // GraphiQL (development only) loads its page scripts; every other response is data and may load nothing.
+  if (!isHtml) headers['content-security-policy'] = "default-src 'none'; frame-ancestors 'none'";
+  if (production) headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
+  return headers;
+}
+
+function problem(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...securityHeaders(false, false), ...headers },
+  });
+}
+
+/** Reads a body stream, giving up as soon as it passes `limit` bytes. */
+async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<Buffer | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Refuses request bodies over `maxBytes` with 413 before they are parsed: at once from Content-Length, and by
+ * counting bytes for a body sent without one (chunked).
+ */
+export function useBodyLimit(maxBytes: number): Plugin {
+  const tooLarge = () => problem(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBytes} bytes`);
+  return {
+    async onRequest({ request, setRequest, endResponse }) {
+      if (!request.body) return;
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        if (!/^\d+$/.test(declared) || Number(declared) > maxBytes) endResponse(tooLarge());
+        return;
+      }
+      const bytes = await readLimited(request.body, maxBytes);
+      if (!bytes) { endResponse(tooLarge()); return; }
+      setRequest(new Request(request.url, { method: request.method, headers: request.headers, body: new Uint8Array(bytes) }));
+    },
+  };
+}
+
+/** A token bucket: `capacity` requests at once, refilled continuously at `capacity` per minute. */
+interface Bucket { tokens: number; updated: number }
+/** Buckets kept in memory; past this, idle full buckets are dropped. */
+const MAX_BUCKETS = 10_000;
+
+/** The bucket a request draws from: its credential (hashed, never kept in clear), or else its client address. */
+function rateKey(request: Request, clientAddress: string | undefined): string {
+  const credential = request.headers.get('authorization');
+  if (credential) return `key:${createHash('sha256').update(credential).digest('base64url')}`;
+  return `addr:${clientAddress ?? 'unknown'}`;
+}
+
+/**
+ * Limits each API key (or anonymous client address) to `perMinute` requests per minute, answering 429 with
+ * Retry-After beyond it. In memory, per process: behind a load balancer each instance enforces its own share.
+ */
+export function useRateLimit(perMinute: number, now: () => number = Date.now): Plugin<object, { clientAddress?: string }> {
+  const buckets = new Map<string, Bucket>();
+  const refillPerMs = perMinute / 60_000;
+  const evictIdle = (at: number) => {
+    for (const [key, bucket] of buckets) {
+      if (bucket.tokens + (at - bucket.updated) * refillPerMs >= perMinute) buckets.delete(key);
+    }
+  };
+  return {
+    onRequest({ request, serverContext, endResponse, url }) {
+      if (perMinute <= 0 || url.pathname === '/healthz' || url.pathname === '/readyz') return;
+      const at = now();
+      const key = rateKey(request, serverContext.clientAddress);
+      let bucket = buckets.get(key);
+      if (!bucket) {
+        if (buckets.size >= MAX_BUCKETS) evictIdle(at);
+        if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
+        bucket = { tokens: perMinute, updated: at };
+        buckets.set(key, bucket);
+      }
+      bucket.tokens = Math.min(perMinute, bucket.tokens + (at - bucket.updated) * refillPerMs);
+      bucket.updated = at;
+      if (bucket.tokens >= 1) { bucket.tokens -= 1; return; }
+      instruments().rateLimited.add(1);
+      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerMs / 1000));
+      endResponse(problem(429, 'RATE_LIMITED', 'Too many requests for this API key; retry later', { 'retry-after': String(retryAfter) }));
+    },
+  };
+}
+
+/** Adds the security headers to every response. */
+export function useSecurityHeaders(production: boolean): Plugin {
+  return {
+    onResponse({ response }) {
+      const isHtml = response.headers.get('content-type')?.startsWith('text/html') ?? false;
+      for (const [name, value] of Object.entries(securityHeaders(production, isHtml))) {
+        if (!response.headers.has(name)) response.headers.set(name, value);
+      }
+    },
+  };
+}
+
+/** Rejects `__schema` and `__type` queries (production: the schema is published as schema.graphql instead). */
+export function useNoIntrospection(): Plugin {
+  return { onValidate: ({ addValidationRule }) => { addValidationRule(NoSchemaIntrospectionCustomRule); } };
+}
+
+/**
+ * The request-hardening plugins, in order: rate limit and body limit before any parsing, CSRF prevention,
+ * GraphQL cost limits (depth, estimated cost, aliases, tokens, directives), introspection off in production,
+ * and security headers on every response.
+ */
+export function hardeningPlugins(config: AppConfig): Plugin[] {
+  const production = config.NODE_ENV === 'production';
+  const plugins: Plugin[] = [
+    useRateLimit(config.MPI_RATE_LIMIT_PER_MINUTE) as Plugin,
+    useBodyLimit(config.MPI_MAX_BODY_BYTES),
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf'] }),
+    EnvelopArmorPlugin({
+      maxDepth: { n: config.MPI_MAX_QUERY_DEPTH, flattenFragments: true },
+      costLimit: { maxCost: config.MPI_MAX_QUERY_COST },
+      maxAliases: { n: config.MPI_MAX_ALIASES },
+      maxTokens: { n: config.MPI_MAX_TOKENS },
+      maxDirectives: { n: 50 },
+      // "Did you mean …?" hints help probing the schema; keep them only where introspection is on anyway.
+      blockFieldSuggestion: { enabled: production },
+    }) as Plugin,
+    useSecurityHeaders(production),
+  ];
+  if (production) plugins.push(useNoIntrospection());
+  return plugins;
+}

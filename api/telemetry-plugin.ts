@@ -1,0 +1,121 @@
+import { SpanKind, SpanStatusCode, context, createContextKey, propagation, trace, type Span } from '@opentelemetry/api';
+import {
+  Kind, defaultFieldResolver, isObjectType, type GraphQLSchema, type OperationDefinitionNode, type SelectionNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { recordFailure, tracer } from '../platform/telemetry.ts';
+import type { RequestContext } from './context.ts';
+
+/** Path segments recorded as they are; any other segment (an id, or whatever a caller typed) becomes `:param`. */
+export const ROUTE_SEGMENTS = new Set(['graphql', 'healthz', 'readyz', 'fhir', 'metadata', 'Patient', 'AuditEvent', '$match']);
+const HTTP_SPAN = createContextKey('mpi.http.span');
+
+/** The route of a path, safe for a span name: no ids, no query string. */
+export function routeOf(pathname: string): string {
+  const segments = pathname.split('/').filter(Boolean).map((s) => (ROUTE_SEGMENTS.has(s) ? s : ':param'));
+  return `/${segments.join('/')}`;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Runs `work` and calls `done` once it settles, keeping synchronous work synchronous. */
+function settle<T>(work: () => MaybePromise<T>, done: (error?: unknown) => void): MaybePromise<T> {
+  let result: MaybePromise<T>;
+  try {
+    result = work();
+  } catch (error) {
+    done(error);
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.then((value) => { done(); return value; }, (error: unknown) => { done(error); throw error; });
+  }
+  done();
+  return result;
+}
+
+const headerGetter = {
+  keys: (carrier: Headers) => [...carrier.keys()],
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+};
+
+const instrumented = new WeakSet<GraphQLSchema>();
+
+/**
+ * Wraps every Query and Mutation resolver in a span named after the field. Arguments are never recorded: they
+ * hold the patient data being ingested or searched for.
+ */
+export function traceRootFields(schema: GraphQLSchema): void {
+  if (instrumented.has(schema)) return;
+  instrumented.add(schema);
+  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!type || !isObjectType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      const resolve = field.resolve ?? defaultFieldResolver;
+      const attributes = { 'graphql.field.parent': type.name, 'graphql.field.name': field.name };
+      field.resolve = (source, args, ctx, info) => tracer.startActiveSpan(`graphql.resolve ${type.name}.${field.name}`, { attributes }, (span) =>
+        settle(() => resolve(source, args, ctx, info), (error) => {
+          if (error) recordFailure(span, error);
+          span.end();
+        }));
+    }
+  }
+}
+
+/**
+ * Spans for each HTTP request (method, route and status only; W3C trace context from the caller is continued) and
+ * each GraphQL operation (type, name, root fields, error codes). Root fields get spans from `traceRootFields`,
+ * database calls and engine stages from the platform.
+ */
+export function useTelemetry(): Plugin<RequestContext> {
+  const operationSpans = new WeakMap<object, Span>();
+  return {
+    instrumentation: {
+      request({ request }, wrapped) {
+        const route = routeOf(new URL(request.url).pathname);
+        const parent = propagation.extract(context.active(), request.headers, headerGetter);
+        const span = tracer.startSpan(`${request.method} ${route}`, {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': request.method, 'http.route': route },
+        }, parent);
+        return context.with(trace.setSpan(parent, span).setValue(HTTP_SPAN, span), () =>
+          settle(wrapped, (error) => { if (error) recordFailure(span, error); span.end(); }));
+      },
+      execute({ context: graphqlContext }, wrapped) {
+        const span = tracer.startSpan('graphql.operation');
+        operationSpans.set(graphqlContext, span);
+        return context.with(trace.setSpan(context.active(), span), () => settle(wrapped, () => span.end()));
+      },
+    },
+    onExecute({ args }) {
+      const span = operationSpans.get(args.contextValue);
+      if (!span) return undefined;
+      const operation = args.document.definitions.find(
+        (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
+      );
+      const type = operation?.operation ?? 'query';
+      const fields = operation?.selectionSet.selections.flatMap((s: SelectionNode) => (s.kind === Kind.FIELD ? [s.name.value] : [])) ?? [];
+      span.updateName(`graphql.${type} ${fields.join(',')}`);
+      span.setAttributes({
+        'graphql.operation.type': type,
+        'graphql.operation.name': operation?.name?.value ?? '',
+        'graphql.operation.root_fields': fields,
+        'mpi.request_id': args.contextValue.requestId,
+      });
+      return {
+        onExecuteDone({ result }) {
+          const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
+          if (errors.length === 0) return;
+          const codes = [...new Set(errors.map((e) => String((e as { extensions?: { code?: unknown } }).extensions?.code ?? 'ERROR')))];
+          span.setAttribute('graphql.error_codes', codes);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
+        },
+      };
+    },
+    onResponse({ response }) {
+      const span = context.active().getValue(HTTP_SPAN) as Span | undefined;
+      span?.setAttribute('http.response.status_code', response.status);
+      if (span && response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    },
+  };
+}
