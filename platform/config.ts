@@ -25,7 +25,15 @@ const ConfigSchema = z.object({
   MPI_MAX_ALIASES: z.coerce.number().int().min(1).default(30),
   MPI_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
   MPI_MAX_BATCH_OPERATIONS: z.coerce.number().int().min(1).default(10),
+  /** HL7 v2 MLLP listener port; unset: no listener. MLLP has no authentication: expose it only to trusted feeds. */
   MPI_MLLP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  MPI_MLLP_HOST: z.string().default('127.0.0.1'),
+  /** The pipeline principal HL7 messages act as (recorded as `local:<name>` on events and audit entries). */
+  MPI_MLLP_ACTOR: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, dot, dash or underscore').default('hl7-listener'),
+  /** ADT trigger events acknowledged but not processed, comma-separated (e.g. `A02,A03`); others unsupported are dead-lettered. */
+  MPI_HL7_IGNORE_EVENTS: z.string().default('')
+    .transform((text) => text.split(',').map((e) => e.trim().toUpperCase()).filter((e) => e !== ''))
+    .pipe(z.array(z.string().regex(/^A\d\d$/, 'ADT trigger events such as A02'))),
   MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().int().min(0).default(0),
   /**
    * Quality threshold rules added to the defaults, as JSON, e.g.
