@@ -2,8 +2,9 @@
 // they do in life: families share a family name, an address and a home phone; twins also share a birth date;
 // a Jr shares his father's name and address. Everything here is clean truth; records.ts adds the errors.
 import type { HouseholdType, SynthConfig } from './config.ts';
-import { NICKNAMES, TWIN_NAME_PAIRS, drawGivenName, drawSurname } from './names.ts';
-import { type City, type Street, drawCity, drawEmailDomain, drawStreet } from './places.ts';
+import { SsnAllocator, emailAddress, phoneNumber } from './identifiers.ts';
+import { TWIN_NAME_PAIRS, drawGivenName, drawSurname } from './names.ts';
+import { type City, type Street, drawCity, drawStreet } from './places.ts';
 import { type Rng, WeightedTable } from './prng.ts';
 
 export type Sex = 'M' | 'F';
@@ -67,6 +68,10 @@ const MAX_MOTHER_AGE_DAYS = 45 * YEAR_DAYS;
 /** Namesake sons are born when the father is at most this old, so Jr and Sr are ~20-42 years apart. */
 const MAX_JUNIOR_GAP_DAYS = 42 * YEAR_DAYS;
 
+function yearOfDay(day: number): number {
+  return new Date(day * DAY_MS).getUTCFullYear();
+}
+
 /**
  * Ages of adults who head single and couple households. Weighted towards older adults because parents of
  * children, roommates and the adult children of multi-generation homes fill the younger bands; together they
@@ -77,18 +82,6 @@ const ADULT_AGE_BANDS = WeightedTable.of<readonly [number, number]>([
   [[85, 99], 3],
 ]);
 
-/** Affine permutation of SSN indexes: unique per person by construction, without a set of used numbers. */
-const SSN_AREAS = 898; // 001-899 without 666
-const SSN_SPACE = BigInt(SSN_AREAS * 99 * 9999);
-
-function ssnFromIndex(value: number): string {
-  const serial = (value % 9999) + 1;
-  const group = (Math.floor(value / 9999) % 99) + 1;
-  let area = Math.floor(value / (9999 * 99)) + 1;
-  if (area >= 666) area += 1;
-  return `${String(area).padStart(3, '0')}${String(group).padStart(2, '0')}${String(serial).padStart(4, '0')}`;
-}
-
 /** Generates households one at a time; holds no more than the current household. */
 export class PopulationGenerator {
   private readonly rng: Rng;
@@ -97,8 +90,7 @@ export class PopulationGenerator {
   private readonly householdTypes: WeightedTable<HouseholdType>;
   private readonly childCounts: WeightedTable<number>;
   private readonly recordCounts: WeightedTable<number>;
-  private readonly ssnMultiplier: bigint;
-  private readonly ssnOffset: bigint;
+  private readonly ssns: SsnAllocator;
   private personSerial = 0;
   /** The city of the household being built: most mobile numbers carry a local area code. */
   private homeCity: City | null = null;
@@ -111,9 +103,7 @@ export class PopulationGenerator {
     this.householdTypes = WeightedTable.of(types);
     this.childCounts = new WeightedTable(config.population.childrenWeights.map((_, i) => i + 1), config.population.childrenWeights);
     this.recordCounts = new WeightedTable(config.population.recordsPerPerson.map((_, i) => i + 1), config.population.recordsPerPerson);
-    // A multiplier coprime to the SSN space (its prime factors are 2, 3, 11, 101 and 449) makes a bijection.
-    this.ssnMultiplier = BigInt(rng.int(1, 2_000_000) * 2 * 3 * 11 * 101 * 449 + 1);
-    this.ssnOffset = BigInt(rng.int(0, 800_000_000));
+    this.ssns = new SsnAllocator(rng);
   }
 
   /** The next household with all its members, relations and residences. */
@@ -150,7 +140,9 @@ export class PopulationGenerator {
         break;
     }
     const moveAt = residences.length > 1 ? 0.1 + 0.8 * this.rng.next() : 2;
-    for (const person of members) if (this.wantsEmail(person)) person.email = this.email(person);
+    for (const person of members) {
+      if (this.wantsEmail(person)) person.email = emailAddress(this.rng, person.givenName, person.familyName, yearOfDay(person.birthDay));
+    }
     // Grown children who left home were generated but are not members; drop their relations.
     const present = new Set(members.map((person) => person.clusterId));
     const relations = builder.relations.filter((relation) => present.has(relation.a) && present.has(relation.b));
@@ -180,7 +172,7 @@ export class PopulationGenerator {
   }
 
   private birthYear(ageDays: number): number {
-    return new Date((this.referenceDay - ageDays) * DAY_MS).getUTCFullYear();
+    return yearOfDay(this.referenceDay - ageDays);
   }
 
   /** A person with fresh identifiers; names are drawn unless given. */
@@ -209,7 +201,7 @@ export class PopulationGenerator {
       compoundFamilyName: compound,
       suffix: '',
       birthDay: this.referenceDay - ageDays,
-      ssn: hasSsn ? this.nextSsn() : '',
+      ssn: hasSsn ? this.ssns.ssnFor(this.personSerial) : '',
       mobile: this.rng.chance(phoneChance) ? this.mobileNumber() : '',
       email: '',
       recordCount: this.recordCounts.sample(this.rng),
@@ -218,11 +210,6 @@ export class PopulationGenerator {
 
   private adult(sex: Sex, ageDays: number, familyName: string, compound: boolean): Person {
     return this.person(sex, Math.max(ageDays, this.yearsToDays(18)), familyName, compound);
-  }
-
-  private nextSsn(): string {
-    const index = BigInt(this.personSerial);
-    return ssnFromIndex(Number((index * this.ssnMultiplier + this.ssnOffset) % SSN_SPACE));
   }
 
   private relate(builder: HouseholdBuilder, a: Person, b: Person, kind: RelationKind, similarNames = false): void {
@@ -378,42 +365,20 @@ export class PopulationGenerator {
       city,
       zip: city.zip3 + String(this.rng.int(1, 99)).padStart(2, '0'),
       plus4: String(this.rng.int(1, 9999)).padStart(4, '0'),
-      homePhone: phone ?? (hasLandline ? this.phoneNumber(this.rng.pick(city.areaCodes)) : ''),
+      homePhone: phone ?? (hasLandline ? phoneNumber(this.rng, this.rng.pick(city.areaCodes)) : ''),
     };
   }
 
   /** Mostly a local number; people who moved keep the area code of where they got the phone. */
   private mobileNumber(): string {
     const city = this.homeCity && this.rng.chance(0.75) ? this.homeCity : drawCity(this.rng);
-    return this.phoneNumber(this.rng.pick(city.areaCodes));
-  }
-
-  /** A valid-looking NANP number: exchange 2xx-9xx, never N11 or the fictional 555. */
-  private phoneNumber(areaCode: string): string {
-    let exchange = this.rng.int(200, 999);
-    if (exchange % 100 === 11 || exchange === 555) exchange += 1;
-    return `${areaCode}${exchange}${String(this.rng.int(0, 9999)).padStart(4, '0')}`;
+    return phoneNumber(this.rng, this.rng.pick(city.areaCodes));
   }
 
   private wantsEmail(person: Person): boolean {
     const ageYears = (this.referenceDay - person.birthDay) / YEAR_DAYS;
     const chance = ageYears >= 18 ? this.population.hasEmail : ageYears >= 13 ? this.population.hasEmail / 2 : 0;
     return this.rng.chance(chance);
-  }
-
-  /** An address built from the name, the way people pick them (jane.doe, jdoe82, janedoe). */
-  private email(person: Person): string {
-    const clean = (text: string): string => text.toLowerCase().replace(/[^a-z]/g, '');
-    const nick = NICKNAMES[person.givenName];
-    const given = clean(nick && this.rng.chance(0.2) ? this.rng.pick(nick) : person.givenName);
-    const family = clean(person.familyName.split(/[ -]/)[0] ?? person.familyName);
-    const year = String(new Date(person.birthDay * DAY_MS).getUTCFullYear());
-    const local = [
-      `${given}.${family}`, `${given}${family}`, `${given.charAt(0)}${family}`, `${given}_${family}`,
-      `${given}.${family}${this.rng.int(1, 99)}`, `${given}${year.slice(2)}`, `${given.charAt(0)}${family}${year.slice(2)}`,
-      `${family}.${given}`,
-    ];
-    return `${this.rng.pick(local)}@${drawEmailDomain(this.rng)}`;
   }
 }
 
