@@ -6,6 +6,7 @@ import './security.ts';
 import './identity.ts';
 import './review.ts';
 import './catalog.ts';
+import './audit.ts';
 
 /** The whole GraphQL schema, built from the domain modules imported above. */
 export const schema = builder.toSchema();
