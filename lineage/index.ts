@@ -1,2 +1,5 @@
 export * from './survivorship.ts';
-export { fieldHistory, loadActivePolicy, loadContributors, rebuildGolden, type GoldenChange } from './store.ts';
+export {
+  contributionsOf, fieldHistory, loadActivePolicy, loadContributors, provenanceAt, provenanceById, rebuildGolden,
+  type FieldProvenanceRow, type GoldenChange,
+} from './store.ts';

@@ -1,10 +1,13 @@
-import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Executor } from '../platform/db/client.ts';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { PgInsertValue } from 'drizzle-orm/pg-core';
+import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, identities, links, sourceRecords, sources, survivorshipPolicies } from '../platform/db/schema/index.ts';
 import {
-  buildGolden, DEFAULT_POLICY, GOLDEN_FIELDS, type Contributor, type FieldDecision, type GoldenRecord,
-  type PolicyRules, type SurvivorshipPolicy,
+  buildGolden, decisionStands, DEFAULT_POLICY, GOLDEN_FIELDS, type Contributor, type GoldenRecord, type PolicyRules,
+  type SurvivorshipPolicy,
 } from './survivorship.ts';
+
+export type FieldProvenanceRow = typeof fieldProvenance.$inferSelect;
 
 /** The active survivorship policy, or the built-in default (version 1) when none was ever set. */
 export async function loadActivePolicy(db: Executor): Promise<SurvivorshipPolicy> {
@@ -29,9 +32,16 @@ export async function loadContributors(db: Executor, identityId: string): Promis
   }));
 }
 
-function sameDecision(open: typeof fieldProvenance.$inferSelect, d: FieldDecision, policyVersion: number): boolean {
-  return open.value === d.value && open.recordId === d.recordId && open.rule === d.rule && open.policyVersion === policyVersion
-    && JSON.stringify(open.competitors) === JSON.stringify(d.competitors);
+/**
+ * Locks the identity row for the rest of the transaction and reads the database clock once the lock is held.
+ * Rebuilds of one identity therefore run one after another, and each one's timestamp is later than the
+ * previous one's, so provenance intervals never overlap or run backwards. The clock is kept as text to keep
+ * PostgreSQL's microseconds.
+ */
+async function lockAndStamp(tx: Executor, identityId: string): Promise<SQL> {
+  const [row] = await queryRows<{ now: string }>(tx, sql`
+    select clock_timestamp()::text as now from ${identities} where ${identities.id} = ${identityId} for update`);
+  return row ? sql`${row.now}::timestamptz` : sql`clock_timestamp()`;
 }
 
 export interface GoldenChange {
@@ -51,31 +61,32 @@ export async function rebuildGolden(
   identityId: string,
   options: { policy: SurvivorshipPolicy; ingestRunId?: string | null; at?: Date },
 ): Promise<GoldenChange> {
-  const at = options.at ?? new Date();
+  const stamp = await lockAndStamp(tx, identityId);
+  const at: Date | SQL = options.at ?? stamp;
   const contributors = await loadContributors(tx, identityId);
   const { golden, decisions } = buildGolden(contributors, options.policy);
   const openRows = await tx.select().from(fieldProvenance)
     .where(and(eq(fieldProvenance.identityId, identityId), isNull(fieldProvenance.validTo)));
   const openByField = new Map(openRows.map((r) => [r.field, r]));
   const toClose: number[] = [];
-  const toOpen: Array<typeof fieldProvenance.$inferInsert> = [];
+  const toOpen: Array<PgInsertValue<typeof fieldProvenance>> = [];
   const changedFields: string[] = [];
   const reprovenanced: string[] = [];
   for (const d of decisions) {
     const open = openByField.get(d.field);
-    if (open && sameDecision(open, d, options.policy.version)) continue;
-    if (!open && d.value === null) continue;
+    if (open ? decisionStands(open, d) : d.value === null) continue;
     if ((open?.value ?? null) !== d.value) changedFields.push(d.field);
     reprovenanced.push(d.field);
     if (open) toClose.push(open.id);
-    if (d.value !== null || open) {
-      toOpen.push({
-        identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule,
-        policyVersion: options.policy.version, competitors: d.competitors, ingestRunId: options.ingestRunId ?? null, validFrom: at,
-      });
-    }
+    toOpen.push({
+      identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule,
+      policyVersion: options.policy.version, competitors: d.competitors, ingestRunId: options.ingestRunId ?? null, validFrom: at,
+    });
   }
-  if (toClose.length > 0) await tx.update(fieldProvenance).set({ validTo: at }).where(inArray(fieldProvenance.id, toClose));
+  if (toClose.length > 0) {
+    await tx.update(fieldProvenance).set({ validTo: at })
+      .where(and(inArray(fieldProvenance.id, toClose), isNull(fieldProvenance.validTo)));
+  }
   if (toOpen.length > 0) await tx.insert(fieldProvenance).values(toOpen);
   if (changedFields.length > 0) {
     await tx.update(identities)
@@ -85,10 +96,36 @@ export async function rebuildGolden(
   return { golden, changedFields, reprovenanced };
 }
 
-/** The provenance history of one golden field, newest first. */
-export async function fieldHistory(db: Executor, identityId: string, field?: string) {
-  const where = field
-    ? and(eq(fieldProvenance.identityId, identityId), eq(fieldProvenance.field, field))
-    : eq(fieldProvenance.identityId, identityId);
-  return db.select().from(fieldProvenance).where(where).orderBy(desc(fieldProvenance.validFrom), desc(fieldProvenance.id));
+/** The provenance history of one golden field (or of all fields), newest first. */
+export async function fieldHistory(db: Executor, identityId: string, field?: string, options: { currentOnly?: boolean } = {}) {
+  const conditions = [eq(fieldProvenance.identityId, identityId)];
+  if (field) conditions.push(eq(fieldProvenance.field, field));
+  if (options.currentOnly) conditions.push(isNull(fieldProvenance.validTo));
+  return db.select().from(fieldProvenance).where(and(...conditions))
+    .orderBy(desc(fieldProvenance.validFrom), desc(fieldProvenance.id));
+}
+
+/** The provenance rows of an identity that were in force at `at`, in golden-field order. */
+export async function provenanceAt(db: Executor, identityId: string, at: Date): Promise<FieldProvenanceRow[]> {
+  const rows = await db.select().from(fieldProvenance).where(and(
+    eq(fieldProvenance.identityId, identityId),
+    lte(fieldProvenance.validFrom, at),
+    or(isNull(fieldProvenance.validTo), gt(fieldProvenance.validTo, at)),
+  ));
+  const order = new Map<string, number>(GOLDEN_FIELDS.map((f, i) => [f, i]));
+  return rows.sort((a, b) => (order.get(a.field) ?? 99) - (order.get(b.field) ?? 99));
+}
+
+/** The golden values a source record currently supplies: open provenance rows it won. */
+export async function contributionsOf(db: Executor, recordId: string): Promise<FieldProvenanceRow[]> {
+  const rows = await db.select().from(fieldProvenance)
+    .where(and(eq(fieldProvenance.recordId, recordId), isNull(fieldProvenance.validTo), isNotNull(fieldProvenance.value)))
+    .orderBy(asc(fieldProvenance.identityId));
+  const order = new Map<string, number>(GOLDEN_FIELDS.map((f, i) => [f, i]));
+  return rows.sort((a, b) => a.identityId.localeCompare(b.identityId) || (order.get(a.field) ?? 99) - (order.get(b.field) ?? 99));
+}
+
+export async function provenanceById(db: Executor, id: number): Promise<FieldProvenanceRow | null> {
+  const [row] = await db.select().from(fieldProvenance).where(eq(fieldProvenance.id, id)).limit(1);
+  return row ?? null;
 }

@@ -86,25 +86,32 @@ function comparable(value: string): string {
   return value.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
+function byRecordId(a: Candidate, b: Candidate): number {
+  return a.c.recordId < b.c.recordId ? -1 : a.c.recordId > b.c.recordId ? 1 : 0;
+}
+
 /** Ties are broken by trust, then recency, then record id, so the result never depends on input order. */
 function byTrustThenRecency(a: Candidate, b: Candidate): number {
-  return b.c.trustRank - a.c.trustRank
-    || b.c.updatedAt.getTime() - a.c.updatedAt.getTime()
-    || (a.c.recordId < b.c.recordId ? -1 : a.c.recordId > b.c.recordId ? 1 : 0);
+  return b.c.trustRank - a.c.trustRank || b.c.updatedAt.getTime() - a.c.updatedAt.getTime() || byRecordId(a, b);
+}
+
+/** Length in characters (code points), as PostgreSQL's char_length counts, so the set-based recompute agrees. */
+function characters(value: string): number {
+  return Array.from(value).length;
 }
 
 function byRecency(a: Candidate, b: Candidate): number {
   return b.c.updatedAt.getTime() - a.c.updatedAt.getTime() || byTrustThenRecency(a, b);
 }
 
-function pick(rule: Exclude<SurvivorshipRule, 'STEWARD_OVERRIDE'>, candidates: Candidate[]): Candidate {
+function pick(rule: SelectionRule, candidates: Candidate[]): Candidate {
   switch (rule) {
     case 'SOURCE_PRIORITY':
       return [...candidates].sort(byTrustThenRecency)[0]!;
     case 'MOST_RECENT':
       return [...candidates].sort(byRecency)[0]!;
     case 'MOST_COMPLETE':
-      return [...candidates].sort((a, b) => b.value.trim().length - a.value.trim().length || byTrustThenRecency(a, b))[0]!;
+      return [...candidates].sort((a, b) => characters(b.value) - characters(a.value) || byTrustThenRecency(a, b))[0]!;
     case 'MOST_FREQUENT': {
       const counts = new Map<string, number>();
       for (const x of candidates) counts.set(x.key, (counts.get(x.key) ?? 0) + 1);
@@ -115,30 +122,67 @@ function pick(rule: Exclude<SurvivorshipRule, 'STEWARD_OVERRIDE'>, candidates: C
 
 /** Decides one golden field from the contributors' values under its rule. */
 export function decideField(field: GoldenField, rule: FieldRule, contributors: Contributor[]): FieldDecision {
-  if (rule.rule === 'STEWARD_OVERRIDE' && rule.value !== undefined && rule.value !== null) {
-    const competitors = contributors.flatMap((c) => {
-      const v = c.values[field];
-      return v ? [{ value: v, recordId: c.recordId, sourceId: c.sourceId }] : [];
-    });
-    return { field, value: rule.value, recordId: null, sourceId: null, rule: 'STEWARD_OVERRIDE', competitors };
-  }
-  const effective = rule.rule === 'STEWARD_OVERRIDE' ? (rule.fallback ?? 'SOURCE_PRIORITY') : rule.rule;
   const candidates: Candidate[] = contributors.flatMap((c) => {
     const v = c.values[field];
     return v && v.trim() ? [{ value: v.trim(), key: comparable(v), c }] : [];
   });
+  const beaten = (winner: Candidate | null): Competitor[] => candidates
+    .filter((x) => x !== winner)
+    .sort((a, b) => byRecordId(a, b))
+    .map((x) => ({ value: x.value, recordId: x.c.recordId, sourceId: x.c.sourceId }));
+  if (rule.rule === 'STEWARD_OVERRIDE' && rule.value !== undefined && rule.value !== null) {
+    return { field, value: rule.value, recordId: null, sourceId: null, rule: 'STEWARD_OVERRIDE', competitors: beaten(null) };
+  }
+  const effective = selectionRule(rule);
   if (candidates.length === 0) return { field, value: null, recordId: null, sourceId: null, rule: effective, competitors: [] };
   const winner = pick(effective, candidates);
-  const competitors = candidates
-    .filter((x) => x !== winner)
-    .sort((a, b) => (a.c.recordId < b.c.recordId ? -1 : 1))
-    .map((x) => ({ value: x.value, recordId: x.c.recordId, sourceId: x.c.sourceId }));
-  return { field, value: winner.value, recordId: winner.c.recordId, sourceId: winner.c.sourceId, rule: effective, competitors };
+  return { field, value: winner.value, recordId: winner.c.recordId, sourceId: winner.c.sourceId, rule: effective, competitors: beaten(winner) };
+}
+
+type SelectionRule = Exclude<SurvivorshipRule, 'STEWARD_OVERRIDE'>;
+
+/** The rule that picks among source values: a steward override's fallback, for when it holds no value. */
+function selectionRule(rule: FieldRule): SelectionRule {
+  return rule.rule === 'STEWARD_OVERRIDE' ? (rule.fallback ?? 'SOURCE_PRIORITY') : rule.rule;
+}
+
+/** The rule a field is actually decided by: a steward override without a value falls back to its fallback rule. */
+export function effectiveRule(rule: FieldRule): SurvivorshipRule {
+  return rule.rule === 'STEWARD_OVERRIDE' && rule.value !== undefined && rule.value !== null ? 'STEWARD_OVERRIDE' : selectionRule(rule);
+}
+
+/** The policy's rule for every golden field; fields it leaves out follow the default policy. */
+export function completeRules(rules: PolicyRules): Record<GoldenField, FieldRule> {
+  return Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, rules[f] ?? DEFAULT_POLICY.rules[f]!])) as Record<GoldenField, FieldRule>;
+}
+
+/** What an open provenance row records about a decision. */
+export interface RecordedDecision {
+  value: string | null;
+  recordId: string | null;
+  rule: string;
+  competitors: unknown;
+}
+
+/**
+ * Whether a stored decision still stands. A field with no value either way stays as it is. The policy version
+ * is deliberately not compared: a new policy that decides a field the same way leaves its history untouched,
+ * and the row keeps the version that first decided it.
+ */
+export function decisionStands(open: RecordedDecision, next: FieldDecision): boolean {
+  if (open.value === null && next.value === null) return true;
+  if (open.value !== next.value || open.recordId !== next.recordId || open.rule !== next.rule) return false;
+  const stored = Array.isArray(open.competitors) ? (open.competitors as Competitor[]) : [];
+  return stored.length === next.competitors.length && stored.every((c, i) => {
+    const n = next.competitors[i]!;
+    return c.value === n.value && c.recordId === n.recordId && c.sourceId === n.sourceId;
+  });
 }
 
 /** Builds the whole golden record and the provenance of every field. */
 export function buildGolden(contributors: Contributor[], policy: SurvivorshipPolicy): { golden: GoldenRecord; decisions: FieldDecision[] } {
-  const decisions = GOLDEN_FIELDS.map((field) => decideField(field, policy.rules[field] ?? DEFAULT_POLICY.rules[field]!, contributors));
+  const rules = completeRules(policy.rules);
+  const decisions = GOLDEN_FIELDS.map((field) => decideField(field, rules[field], contributors));
   const golden = Object.fromEntries(decisions.map((d) => [d.field, d.value])) as GoldenRecord;
   return { golden, decisions };
 }
