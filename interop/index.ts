@@ -15,7 +15,7 @@ export type * from './fhir/types.ts';
 
 export { createHl7Handler, type Hl7Handler, type Hl7HandlerOptions, type Hl7Result } from './hl7/handler.ts';
 export { parseHl7, Hl7ParseError, type Hl7Message, type Delimiters } from './hl7/message.ts';
-export { adtCommands, readHeader, SUPPORTED_EVENTS, type AdtCommand } from './hl7/adt.ts';
+export { adtCommands, readHeader, SUPPORTED_EVENTS, UPSERT_EVENTS, type AdtCommand } from './hl7/adt.ts';
 export { buildAck, type AckCode } from './hl7/ack.ts';
 export { HL7_ERROR, Hl7Error } from './hl7/errors.ts';
 
@@ -23,3 +23,5 @@ export { startMllpServer, type MllpServer, type MllpServerOptions, type MllpHand
 export { sendMllp, connectMllp, type MllpClient, type MllpClientOptions } from './mllp/client.ts';
 export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/file-import.ts';
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
+
+export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';

@@ -116,13 +116,15 @@ export interface PortFailure extends Error {
 /** An expected refusal by the service. `message` names the field and problem, never patient data. */
 export class PortError extends Error implements PortFailure {
   override readonly name = 'PortError';
+  readonly problems?: PortFieldProblem[];
   constructor(
     readonly code: PortErrorCode,
     message: string,
     readonly field?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; problems?: PortFieldProblem[] },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.problems) this.problems = options.problems;
   }
 }
 

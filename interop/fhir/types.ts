@@ -85,6 +85,7 @@ export type IssueType =
   | 'value'
   | 'invariant'
   | 'security'
+  | 'login'
   | 'forbidden'
   | 'processing'
   | 'not-supported'

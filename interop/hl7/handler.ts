@@ -5,12 +5,12 @@ import { adtCommands, readHeader, type AdtCommand, type CxIdentifier, type Messa
 import { describeLocation, HL7_ERROR, Hl7Error, type ErrorLocation } from './errors.ts';
 import { Hl7ParseError, parseHl7, type Hl7Message } from './message.ts';
 
-export interface Hl7HandlerOptions {
+export interface Hl7HandlerOptions<C = unknown> {
   /**
    * Keeps a message that could not be processed, with a value-free reason, for review. Must not lose it:
    * if it throws, the handler throws too and no ACK is sent, so the sender keeps and resends the message.
    */
-  deadLetter: (raw: string, reason: string) => Promise<void> | void;
+  deadLetter: (raw: string, reason: string, context: C) => Promise<void> | void;
   /** Our MSH-3/MSH-4 when the sender left MSH-5/MSH-6 empty. */
   application?: { name: string; facility?: string };
   /** Trigger events acknowledged with AA and deliberately not processed (e.g. A02 transfers). Default none. */
@@ -39,7 +39,7 @@ export type Hl7Handler<C> = (raw: string, context: C) => Promise<Hl7Result>;
  * Creates the ADT message handler: parse, map to port commands, run them in order, acknowledge. Every message
  * that is not accepted (AE/AR) is handed to `deadLetter` before its ACK is returned.
  */
-export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOptions): Hl7Handler<C> {
+export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOptions<C>): Hl7Handler<C> {
   const now = opts.now ?? (() => new Date());
   const newControlId = opts.newControlId ?? (() => randomUUID().replace(/-/g, '').slice(0, 20));
   const ignored = new Set((opts.ignoreEvents ?? []).map((e) => e.toUpperCase()));
@@ -62,7 +62,7 @@ export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOption
       const failure = classify(error);
       if (failure.condition === HL7_ERROR.INTERNAL) opts.onError?.(error, header ? ids(header) : { controlId: null, event: null });
       const reason = `${failure.condition.code} ${failure.condition.name} at ${describeLocation(failure.location)}: ${failure.text}`;
-      await opts.deadLetter(raw, reason);
+      await opts.deadLetter(raw, reason, context);
       const ack = ackFor(message, failure.ack, { error: failure });
       return { ack, code: failure.ack, ...(header ? ids(header) : { controlId: null, event: null }), reason };
     }
@@ -161,5 +161,7 @@ function portFailure(error: PortFailure): Failure {
     error.code === 'VALIDATION_FAILED' ? HL7_ERROR.DATA_TYPE
     : error.code === 'NOT_FOUND' || error.code === 'UNKNOWN_SOURCE' ? HL7_ERROR.UNKNOWN_KEY
     : HL7_ERROR.INTERNAL;
-  return { condition, text: problem?.message ?? error.message, ack: 'AE', ...(location ? { location } : {}) };
+  // A refused caller will be refused again on resend: reject rather than report an error in the content.
+  const ack = error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED' ? 'AR' : 'AE';
+  return { condition, text: problem?.message ?? error.message, ack, ...(location ? { location } : {}) };
 }

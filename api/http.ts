@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServerAdapter } from '@whatwg-node/server';
+import { createFhirHandler, errorIssue, FHIR_JSON, operationOutcome, type OperationOutcomeIssue } from '../interop/index.ts';
+import { auditAuthenticationFailure } from './audit-plugin.ts';
+import { AuthenticationFailure, type Authenticate } from './auth.ts';
+import type { Principal } from './context.ts';
+import { securityHeaders } from './hardening.ts';
+import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import type { Services } from './services.ts';
+import type { MpiYoga } from './yoga.ts';
+
+/** Path prefix of the FHIR R4 endpoints. */
+export const FHIR_BASE_PATH = '/fhir';
+
+export interface HttpServerContext {
+  clientAddress?: string;
+}
+
+export interface HttpHandlerOptions {
+  yoga: MpiYoga;
+  services: Services;
+  /** The authenticator the GraphQL API uses (same Bearer API keys and tokens). */
+  authenticate: Authenticate;
+}
+
+/** One fetch handler for the whole HTTP API. */
+export type HttpHandler = (request: Request, serverContext?: HttpServerContext) => Promise<Response>;
+
+/** A caller's `x-request-id` is kept only when it is a plain token, as for GraphQL, so the audit trail holds no free text. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Audit operation per FHIR route. */
+const FHIR_OPERATION: Record<string, string> = {
+  'POST Patient': 'ingest',
+  'PUT Patient/{id}': 'ingest',
+  'GET Patient/{id}': 'read',
+  'POST Patient/$match': 'match',
+};
+
+/**
+ * Composes the HTTP API: `/fhir/*` goes to the FHIR R4 handler (authenticated with the same Bearer credentials
+ * as GraphQL, PHI masked by role, one audit entry per request that touched patient data), everything else to
+ * Yoga. The CapabilityStatement (`GET /fhir/metadata`) is public, as FHIR clients read it before they log in.
+ */
+export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
+  const { services, yoga } = opts;
+  const headers = securityHeaders(services.config.NODE_ENV === 'production', false);
+  const fhir = createFhirHandler(new ServiceInteropPort(services), {
+    basePath: FHIR_BASE_PATH,
+    software: { name: 'mpi' },
+    onError: (error, info) => services.logger.error({ ...info, error: errorName(error) }, 'FHIR request failed'),
+  });
+
+  async function serveFhir(request: Request, url: URL, requestId: string, clientAddress: string | null): Promise<Response> {
+    const route = routeName(url.pathname);
+    if (route === 'metadata') return fhir(request, interopContext('fhir', null, requestId, clientAddress));
+    let principal: Principal | null;
+    try {
+      principal = await opts.authenticate(request);
+    } catch (error) {
+      if (!(error instanceof AuthenticationFailure)) throw error;
+      await auditAuthenticationFailure({ services, requestId, clientAddress }, error);
+      return fhirError(401, errorIssue('login', error.message), { 'www-authenticate': 'Bearer' });
+    }
+    const ctx = interopContext('fhir', principal, requestId, clientAddress);
+    const action = `fhir:${FHIR_OPERATION[`${request.method} ${route}`] ?? 'request'}`;
+    if (!principal) {
+      ctx.denied = true;
+      await writeInteropAudit(services, ctx, action, 'DENIED', { route });
+      return fhirError(401, errorIssue('login', 'authentication required: send Authorization: Bearer <key>'), { 'www-authenticate': 'Bearer' });
+    }
+    const response = await fhir(request, ctx);
+    await writeInteropAudit(services, ctx, action, response.status < 400 ? 'SUCCESS' : 'ERROR', { route, status: response.status });
+    return response;
+  }
+
+  return async (request, serverContext = {}) => {
+    const url = new URL(request.url);
+    if (url.pathname !== FHIR_BASE_PATH && !url.pathname.startsWith(`${FHIR_BASE_PATH}/`)) {
+      return yoga.fetch(request, serverContext);
+    }
+    const given = request.headers.get('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    let response: Response;
+    try {
+      response = await serveFhir(request, url, requestId, serverContext.clientAddress ?? null);
+    } catch (error) {
+      // Most often the audit entry could not be written: patient data is never handed out unaudited.
+      services.logger.error({ requestId, error: errorName(error) }, 'FHIR request failed');
+      response = fhirError(500, { severity: 'fatal', code: 'exception', diagnostics: 'internal error' });
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      if (!response.headers.has(name)) response.headers.set(name, value);
+    }
+    response.headers.set('x-request-id', requestId);
+    return response;
+  };
+}
+
+/** Serves a fetch handler on node:http, passing the client's address on. */
+export function toNodeListener(handler: HttpHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  const adapter = createServerAdapter<HttpServerContext>((request, context) => handler(request, { clientAddress: context.clientAddress }));
+  return (req, res) => void adapter(req, res, { clientAddress: req.socket.remoteAddress });
+}
+
+/** The FHIR route without ids, as the audit names it: `Patient/{id}`, `Patient/$match`, `Patient`, `metadata`. */
+function routeName(pathname: string): string {
+  const parts = pathname.slice(FHIR_BASE_PATH.length + 1).split('/').filter((p) => p !== '');
+  if (parts[0] === 'Patient' && parts.length === 2) return parts[1] === '$match' ? 'Patient/$match' : 'Patient/{id}';
+  return parts.length === 1 && (parts[0] === 'Patient' || parts[0] === 'metadata') ? parts[0] : 'other';
+}
+
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${error.name} ${code}` : error.name;
+}
+
+function fhirError(status: number, issue: OperationOutcomeIssue, extra: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(operationOutcome([issue])), { status, headers: { 'content-type': FHIR_JSON, ...extra } });
+}

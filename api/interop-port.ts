@@ -1,0 +1,237 @@
+import type { ScoredCandidate, SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
+import {
+  PortError, type GoldenIdentityView, type IngestResult, type InteropPort, type MatchCandidate, type MatchOptions,
+  type RecordInput, type SourceRecordInput, type SourceRef,
+} from '../interop/index.ts';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '../platform/errors.ts';
+import { recordAudit, touchedObjects } from './audit-plugin.ts';
+import { AuditTrail, type Principal, type Role } from './context.ts';
+import { PHI_FIELDS, presentPhi } from './masking.ts';
+import type { Services } from './services.ts';
+
+/** Which protocol a call came in on. HL7 feeds may merge and unlink (see `MERGE_ROLES`). */
+export type InteropChannel = 'fhir' | 'hl7';
+
+/** The caller of one FHIR request or one HL7 message, and what it touched, for its audit entry. */
+export interface InteropContext {
+  channel: InteropChannel;
+  principal: Principal | null;
+  requestId: string;
+  clientAddress: string | null;
+  audit: AuditTrail;
+  /** Canonical fields read or written. */
+  fields: Set<string>;
+  /** A role check refused a call. */
+  denied: boolean;
+}
+
+/** A fresh context for one request or message. */
+export function interopContext(channel: InteropChannel, principal: Principal | null, requestId: string, clientAddress: string | null = null): InteropContext {
+  return { channel, principal, requestId, clientAddress, audit: new AuditTrail(), fields: new Set(), denied: false };
+}
+
+/** Who may call what: the same roles as the GraphQL operations (admin may do everything). */
+const INGEST_ROLES: Role[] = ['pipeline'];
+const MATCH_ROLES: Role[] = ['pipeline', 'steward'];
+const READ_ROLES: Role[] = ['pipeline', 'steward', 'governance'];
+/**
+ * Merges and unlinks are steward decisions. An HL7 A40/A37 is different: it reports a merge or unlink the
+ * source system already made in its own records, so a pipeline feed may send it (the MLLP listener acts as a
+ * configured pipeline principal). Over FHIR there is no merge operation.
+ */
+const MERGE_ROLES: Record<InteropChannel, Role[]> = { fhir: ['steward'], hl7: ['steward', 'pipeline'] };
+
+/** How long the FHIR system / HL7 authority -> source map is trusted before it is reloaded. */
+const SYSTEM_CACHE_MS = 10_000;
+/** An unknown system reloads the map at most this often, so a feed of unknown systems cannot hammer the database. */
+const SYSTEM_MISS_RELOAD_MS = 1_000;
+
+function requireRole(ctx: InteropContext, allowed: Role[]): void {
+  if (!ctx.principal) {
+    ctx.denied = true;
+    throw new PortError('UNAUTHENTICATED', 'credentials are required');
+  }
+  if (!ctx.principal.roles.some((r) => r === 'admin' || allowed.includes(r))) {
+    ctx.denied = true;
+    throw new PortError('FORBIDDEN', 'not allowed for this role');
+  }
+}
+
+/** `input[3].birthDate` and `input.birthDate` -> `birthDate`: the protocol layer speaks canonical field names. */
+function canonicalField(field: string): string {
+  return field.replace(/^input(\[\d+\])?\./, '');
+}
+
+/** Translates the service's refusals into the port's error codes; anything else passes through (masked later). */
+function toPortError(error: unknown): unknown {
+  if (error instanceof PortError || !(error instanceof DomainError)) return error;
+  const field = error.field === undefined ? undefined : canonicalField(error.field);
+  if (error instanceof ValidationError) {
+    const problems = error.problems.map((p) => ({ field: canonicalField(p.field), message: p.message }));
+    return new PortError('VALIDATION_FAILED', error.message, field, { cause: error, problems });
+  }
+  if (error.code === 'UNKNOWN_SOURCE' || error.code === 'INACTIVE_SOURCE') return new PortError('UNKNOWN_SOURCE', error.message, field, { cause: error });
+  if (error instanceof NotFoundError) return new PortError('NOT_FOUND', error.message, field, { cause: error });
+  if (error instanceof ConflictError) return new PortError('CONFLICT', error.message, field, { cause: error });
+  if (error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED') return new PortError(error.code, error.message, field, { cause: error });
+  return error;
+}
+
+async function translated<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toPortError(error);
+  }
+}
+
+/**
+ * The identity service as the interoperability layer sees it (interop/ports.ts), with the GraphQL API's rules:
+ * role checks per call, PHI masked for roles without full access, and every record and identity read or
+ * written noted on the context for the request's audit entry (`writeInteropAudit`).
+ */
+export class ServiceInteropPort implements InteropPort<InteropContext> {
+  private systems: { map: Map<string, string>; loadedAt: number } | null = null;
+
+  constructor(private readonly services: Services, private readonly now: () => number = Date.now) {}
+
+  async ingest(ctx: InteropContext, input: SourceRecordInput): Promise<IngestResult> {
+    requireRole(ctx, INGEST_ROLES);
+    const result = await translated(() => this.services.ingest.ingest(input as ServiceRecordInput, actor(ctx)));
+    ctx.audit.wrote = true;
+    ctx.audit.touch('record', result.recordId);
+    ctx.audit.touch('identity', result.identityId);
+    for (const f of PHI_FIELDS) if (input[f]) ctx.fields.add(f);
+    return { outcome: result.outcome, recordId: result.recordId, identityId: result.identityId };
+  }
+
+  async deleteRecord(ctx: InteropContext, ref: SourceRef): Promise<void> {
+    requireRole(ctx, INGEST_ROLES);
+    const { recordId, identityId } = await translated(() => this.services.ingest.deleteRecord(ref.source, ref.localId, actor(ctx)));
+    ctx.audit.wrote = true;
+    ctx.audit.touch('record', recordId);
+    ctx.audit.touch('identity', identityId);
+  }
+
+  async mergeBySourceIds(ctx: InteropContext, survivor: SourceRef, merged: SourceRef, reason: string): Promise<{ survivorIdentityId: string }> {
+    requireRole(ctx, MERGE_ROLES[ctx.channel]);
+    const keep = await this.currentIdentity(survivor, 'survivor');
+    const gone = await this.currentIdentity(merged, 'merged');
+    ctx.audit.touch('identity', keep, gone);
+    if (keep === gone) return { survivorIdentityId: keep };
+    const row = await translated(() => this.services.steward.merge(keep, gone, actor(ctx, reason)));
+    ctx.audit.wrote = true;
+    return { survivorIdentityId: row.id };
+  }
+
+  async unlinkBySourceIds(ctx: InteropContext, ref: SourceRef, reason: string): Promise<{ identityId: string }> {
+    requireRole(ctx, MERGE_ROLES[ctx.channel]);
+    const found = await this.services.identity.sourceRecordByLocalId(ref.source, ref.localId);
+    if (!found?.link || found.record.deletedAt) throw new PortError('NOT_FOUND', 'source record not found', 'localId');
+    ctx.audit.touch('record', found.record.id);
+    try {
+      const { from, to } = await this.services.steward.unlink(found.record.id, null, actor(ctx, reason));
+      ctx.audit.wrote = true;
+      ctx.audit.touch('identity', from, to);
+      return { identityId: to };
+    } catch (error) {
+      // Already alone in its identity: the state the sender asked for holds, so a resent A37 is not an error.
+      if (error instanceof ConflictError && error.code === 'ONLY_RECORD') {
+        ctx.audit.touch('identity', found.link.identityId);
+        return { identityId: found.link.identityId };
+      }
+      throw toPortError(error);
+    }
+  }
+
+  async match(ctx: InteropContext, input: RecordInput, opts: MatchOptions): Promise<MatchCandidate[]> {
+    requireRole(ctx, MATCH_ROLES);
+    const scored = await translated(() => this.services.ingest.match(input, { count: opts.count ?? null, onlyCertain: opts.onlyCertain ?? null }));
+    const views = await Promise.all(scored.map((c) => this.view(ctx, c.identityId)));
+    return scored.flatMap((c: ScoredCandidate, i) => {
+      const identity = views[i];
+      return identity ? [{ identity, probability: c.probability, grade: c.grade }] : [];
+    });
+  }
+
+  async getIdentity(ctx: InteropContext, id: string): Promise<GoldenIdentityView | null> {
+    requireRole(ctx, READ_ROLES);
+    return this.view(ctx, id);
+  }
+
+  async sourceForSystem(ctx: InteropContext, system: string): Promise<string | null> {
+    if (!ctx.principal) {
+      ctx.denied = true;
+      throw new PortError('UNAUTHENTICATED', 'credentials are required');
+    }
+    const age = this.systems ? this.now() - this.systems.loadedAt : Infinity;
+    if (age > SYSTEM_CACHE_MS || (!this.systems?.map.has(system) && age > SYSTEM_MISS_RELOAD_MS)) {
+      const rows = await this.services.catalog.listSources();
+      this.systems = { map: new Map(rows.flatMap((s) => (s.system ? [[s.system, s.code] as [string, string]] : []))), loadedAt: this.now() };
+    }
+    return this.systems?.map.get(system) ?? null;
+  }
+
+  /** The identity a source record belongs to now (after merges), or NOT_FOUND naming which side is missing. */
+  private async currentIdentity(ref: SourceRef, side: 'survivor' | 'merged'): Promise<string> {
+    const identity = await this.services.ingest.resolve(ref.source, ref.localId);
+    if (!identity) throw new PortError('NOT_FOUND', `${side} source record not found`, side);
+    return identity.id;
+  }
+
+  /** The identity as the protocol layer shows it, demographics masked for roles without full access. */
+  private async view(ctx: InteropContext, id: string): Promise<GoldenIdentityView | null> {
+    const row = await this.services.identity.getIdentityExact(id);
+    if (!row) return null;
+    const [records, replaces, survivor] = await Promise.all([
+      this.services.identity.recordsOf(row.id),
+      this.services.identity.mergedInto(row.id),
+      row.status === 'MERGED' ? this.services.identity.getIdentity(row.id) : Promise.resolve(null),
+    ]);
+    ctx.audit.touch('identity', row.id);
+    const golden: RecordInput = {};
+    for (const field of PHI_FIELDS) {
+      const value = row.golden[field] ?? null;
+      if (value !== null) ctx.fields.add(field);
+      golden[field] = presentPhi(ctx, field, value);
+    }
+    return {
+      id: row.id,
+      status: row.status,
+      mergedInto: row.status === 'MERGED' ? (survivor?.id ?? row.mergedInto) : null,
+      replaces,
+      golden,
+      records: records.map((r) => ({ source: r.source.code, localId: r.record.localId, system: r.source.system })),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+}
+
+/** The actor as identity events and audit entries name it, as the GraphQL API does (`api-key:feed-1`). */
+function actorOf(ctx: InteropContext): string {
+  return ctx.principal ? `${ctx.principal.kind}:${ctx.principal.name}` : 'anonymous';
+}
+
+function actor(ctx: InteropContext, reason?: string) {
+  return { actor: actorOf(ctx), reason: reason ?? null, requestId: ctx.requestId };
+}
+
+/**
+ * Writes the one audit entry of a FHIR request or HL7 message that read or wrote patient data, or that was
+ * refused; a request that touched nothing (metadata, a malformed body) leaves none. `action` is
+ * `<channel>:<operation>`, e.g. `fhir:ingest`, `hl7:merge`.
+ */
+export async function writeInteropAudit(services: Services, ctx: InteropContext, action: string, outcome: 'SUCCESS' | 'DENIED' | 'ERROR', details: Record<string, unknown> = {}): Promise<void> {
+  if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.denied) return;
+  await recordAudit(services, {
+    actor: actorOf(ctx),
+    role: ctx.principal?.roles.join(',') ?? 'none',
+    action,
+    ...touchedObjects(ctx.audit),
+    fields: [...ctx.fields].sort(),
+    outcome: ctx.denied ? 'DENIED' : outcome,
+    requestId: ctx.requestId,
+    clientAddress: ctx.clientAddress,
+    details,
+  });
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { createHl7Handler, saveDeadLetter, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
+import type { Principal } from './context.ts';
+import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import type { Services } from './services.ts';
+
+/** Where a message came from, for the audit entry. */
+export interface Hl7MessageSource {
+  clientAddress?: string | null;
+}
+
+/** Handles one HL7 v2 message end to end: processing, dead letter, audit. Resolves with its result and ACK. */
+export type Hl7Service = (raw: string, from?: Hl7MessageSource) => Promise<Hl7Result>;
+
+/**
+ * The principal HL7 feeds act as. MLLP carries no credentials, so the listener is trusted by where it listens
+ * (MPI_MLLP_HOST) and every message acts as this configured pipeline identity, which may also send A40/A37.
+ */
+export function hl7Principal(services: Services): Principal {
+  const name = services.config.MPI_MLLP_ACTOR;
+  return { id: `mllp:${name}`, name, roles: ['pipeline'], kind: 'local' };
+}
+
+/**
+ * The HL7 ADT service over the identity service: what the MLLP listener and HL7 file imports call. A message that
+ * is not accepted is kept in `dead_letters` before its ACK is returned; every message that read or wrote patient
+ * data (a dead letter stores it too) leaves one audit entry. If either write fails the call throws and no ACK is
+ * sent, so the sender keeps the message and resends it.
+ */
+export function createHl7Service(services: Services, principal: Principal = hl7Principal(services)): Hl7Service {
+  const port = new ServiceInteropPort(services);
+  const handle = createHl7Handler(port, {
+    ignoreEvents: services.config.MPI_HL7_IGNORE_EVENTS,
+    application: { name: 'MPI' },
+    deadLetter: async (payload, reason, ctx) => {
+      const id = await saveDeadLetter(services.database.db, { channel: 'hl7', payload, reason });
+      ctx.audit.wrote = true;
+      ctx.audit.touch('dead_letter', id);
+    },
+    onError: (error, info) => services.logger.error({ ...info, error: error instanceof Error ? error.name : typeof error }, 'HL7 message failed'),
+  });
+  return async (raw, from = {}) => {
+    const own = interopContext('hl7', principal, randomUUID(), from.clientAddress ?? null);
+    const result = await handle(raw, own);
+    await writeInteropAudit(services, own, `hl7:${operationOf(result.event)}`, result.code === 'AA' ? 'SUCCESS' : 'ERROR', {
+      ack: result.code,
+      ...(result.event ? { event: result.event } : {}),
+      ...(result.controlId ? { controlId: result.controlId } : {}),
+    });
+    return result;
+  };
+}
+
+/** Audit operation per ADT trigger event (see interop/hl7/adt.ts). */
+function operationOf(event: string | null): string {
+  const trigger = event?.startsWith('ADT^') ? event.slice(4) : '';
+  if ((UPSERT_EVENTS as readonly string[]).includes(trigger)) return 'ingest';
+  return { A40: 'merge', A37: 'unlink', A29: 'delete' }[trigger] ?? 'message';
+}
+
+/** Starts the MLLP listener when MPI_MLLP_PORT is set; null otherwise. */
+export async function startHl7Listener(services: Services, options: { port?: number; host?: string } = {}): Promise<MllpServer | null> {
+  const port = options.port ?? services.config.MPI_MLLP_PORT;
+  if (port === undefined) return null;
+  const hl7 = createHl7Service(services);
+  return startMllpServer({
+    port,
+    host: options.host ?? services.config.MPI_MLLP_HOST,
+    handle: async (message, connection) => (await hl7(message, { clientAddress: connection.remoteAddress })).ack,
+    onError: (error, connection) => services.logger.warn({ remotePort: connection.remotePort, error: error instanceof Error ? error.name : typeof error }, 'MLLP connection error'),
+  });
+}
