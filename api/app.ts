@@ -3,11 +3,15 @@ import { openDatabase } from '../platform/db/client.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { observeDatabaseGauges } from '../platform/telemetry-metrics.ts';
+import { createAuthenticator } from './auth.ts';
+import { createHttpHandler, type HttpHandler } from './http.ts';
 import { createServices, type Services } from './services.ts';
 import { buildYoga, type MpiYoga } from './yoga.ts';
 
 export interface App {
   yoga: MpiYoga;
+  /** The whole HTTP API: FHIR under /fhir, everything else to Yoga. */
+  http: HttpHandler;
   /** No API key or token issuer is configured and this is not production: anonymous callers act as a local admin. */
   localMode: boolean;
   services: Services;
@@ -29,6 +33,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   }
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   const yoga = buildYoga(services, { localMode });
+  const http = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
   const stopGauges = observeDatabaseGauges(database.db);
-  return { yoga, localMode, services, close: async () => { stopGauges(); await database.close(); } };
+  return { yoga, http, localMode, services, close: async () => { stopGauges(); await database.close(); } };
 }
