@@ -3,6 +3,8 @@ import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
+import { toNodeListener } from './http.ts';
+import { startHl7Listener } from './mllp.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
@@ -15,10 +17,12 @@ if (app.localMode) {
     + '`npx mpi keys create` or set MPI_BOOTSTRAP_ADMIN_KEY before exposing this service.');
 }
 
-const server = createServer((req, res) => app.yoga(req, res, { clientAddress: req.socket.remoteAddress }));
+const server = createServer(toNodeListener(app.http));
 server.listen(config.PORT, host, () => {
   logger.info({ port: config.PORT, host, database: app.services.database.kind }, `MPI listening on http://${host}:${config.PORT}/graphql`);
 });
+const mllp = await startHl7Listener(app.services);
+if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -26,6 +30,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await mllp?.close();
   await app.close();
   await telemetry?.shutdown();
   process.exit(0);
