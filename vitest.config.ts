@@ -7,7 +7,7 @@ const graphqlMain = createRequire(import.meta.url).resolve('graphql');
 
 // Database tests (*.int.test.ts) run once on embedded PGlite and, when a server URL is given, again on PostgreSQL.
 const postgresUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
-const unitOnly = ['**/node_modules/**', '**/*.int.test.ts'];
+const unitOnly = ['**/node_modules/**', '**/*.int.test.ts', 'bench/out/**'];
 
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlMain }] },

@@ -1,3 +1,4 @@
+import { normaliseRecord, scorePair } from '../matching/index.ts';
 import { sources } from '../platform/db/schema/index.ts';
 import type { TestApp } from './app.ts';
 
@@ -49,4 +50,26 @@ export function person(seed: number, overrides: Record<string, unknown> = {}): R
     phone: `${pick(['617', '303', '512', '253', '478'], 5)}${digits}`, addressLine1: `${(seed * 37) % 9000 + 100} ${street}`,
     city: place[0], state: place[1], postalCode: place[2], ...overrides,
   };
+}
+
+/**
+ * A patient and a married-name record of hers that the active model is unsure about (scores between its
+ * review and match thresholds): variants with less and less corroboration are tried until one falls in the band.
+ */
+export async function reviewBandCase(app: TestApp): Promise<{ base: Record<string, string>; variant: Record<string, string> }> {
+  const base = { givenName: 'Maria', familyName: 'Lopez', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', state: 'IL', postalCode: '60601', addressLine1: '4410 N Kenmore Ave' };
+  const variants = [
+    { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', postalCode: '60601' },
+    { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', city: 'Chicago' },
+    { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', postalCode: '60601' },
+    { givenName: 'Maria', familyName: 'Garcia-Lopez', birthDate: '1975-03-02', sex: 'F' },
+    { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', addressLine1: '4410 N Kenmore Ave' },
+  ];
+  const model = await app.services.models.active();
+  const variant = variants.find((v) => {
+    const p = scorePair(normaliseRecord(base).record, normaliseRecord(v).record, model).probability;
+    return p >= model.thresholds.reviewThreshold && p < model.thresholds.matchThreshold;
+  });
+  if (!variant) throw new Error('no test variant scores between the review and match thresholds of the active model');
+  return { base, variant };
 }

@@ -3,7 +3,7 @@ import { count, eq } from 'drizzle-orm';
 import { identityEvents, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
-import { ingest, person, seedSources } from './fixtures.ts';
+import { ingest, person, reviewBandCase, seedSources } from './fixtures.ts';
 
 describe(`identity service on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
@@ -40,9 +40,9 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
   });
 
   test('sends an uncertain match to review with a provisional identity', async () => {
-    const base = { givenName: 'Maria', familyName: 'Lopez', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', state: 'IL', postalCode: '60601' };
+    const { base, variant: band } = await reviewBandCase(app);
     const first = await ingest(app, { source: 'ehr', localId: 'E-200', ...base });
-    const married = await ingest(app, { source: 'payer', localId: 'P-200', givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', state: 'IL' });
+    const married = await ingest(app, { source: 'payer', localId: 'P-200', ...band });
     expect(married.outcome).toBe('REVIEW');
     expect(married.identity.id).not.toBe(first.identity.id);
     expect(married.reviewItem?.kind).toBe('RECORD_MATCH');
@@ -144,6 +144,36 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
       ingest(app, { source: ['ehr', 'lab', 'payer'][i % 3], localId: `C-700-${i}`, ...patient })));
     expect(new Set(results.map((r) => r.identity.id)).size).toBe(1);
     expect(results.filter((r) => r.outcome === 'CREATED')).toHaveLength(1);
+  });
+
+  test('a batch resolves records of the same new patient within it to one identity', async () => {
+    const result = await app.gql<{ ingestRecords: Array<{ outcome: string; identity: { id: string } }> }>(
+      'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome identity { id } } }',
+      { input: [
+        { source: 'ehr', localId: 'B-900', ...person(900) },
+        { source: 'lab', localId: 'B-901', ...person(901) },
+        { source: 'payer', localId: 'B-900', ...person(900, { phone: null }) },
+      ] });
+    expect(result.errors).toBeUndefined();
+    const [a, b, c] = result.data!.ingestRecords;
+    expect([a!.outcome, b!.outcome, c!.outcome]).toEqual(['CREATED', 'CREATED', 'LINKED']);
+    expect(c!.identity.id).toBe(a!.identity.id);
+    expect(b!.identity.id).not.toBe(a!.identity.id);
+  });
+
+  test('a batch with one invalid record is rejected whole, naming the record and field', async () => {
+    const before = await rowCount(sourceRecords);
+    const result = await app.gql('mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome } }', { input: [
+      { source: 'ehr', localId: 'B-910', ...person(910) },
+      { source: 'ehr', localId: 'B-911', ...person(911, { birthDate: '2999-01-01' }) },
+      { source: 'ehr', localId: 'B-910', ...person(912) },
+    ] });
+    const problems = result.errors?.[0]?.extensions?.problems as Array<{ field: string; code: string }>;
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ field: 'input[1].birthDate', code: 'FUTURE_DATE' }),
+      expect.objectContaining({ field: 'input[2].localId', code: 'DUPLICATE_IN_BATCH' }),
+    ]));
+    expect(await rowCount(sourceRecords)).toBe(before);
   });
 
   test('concurrent merges into one survivor lose no record', async () => {

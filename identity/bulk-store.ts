@@ -1,0 +1,111 @@
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { queryRows, type Executor } from '../platform/db/client.ts';
+import { links, notDuplicates, recordBlockKeys, reviewItems, sourceRecords } from '../platform/db/schema/index.ts';
+import type { NormalisedRecord } from '../matching/index.ts';
+import { MAX_CANDIDATES_PER_KEY, type LinkRow, type SourceRecordRow } from './store.ts';
+import { pairKey, type StoredCandidate } from './plan.ts';
+
+/** Set-based reads and writes of the batch ingest engine: a fixed number of statements per batch. */
+
+export async function findRecordsByLocalIds(tx: Executor, refs: Array<{ sourceId: string; localId: string }>): Promise<Map<string, { record: SourceRecordRow; link: LinkRow | null }>> {
+  if (refs.length === 0) return new Map();
+  const rows = await tx.select({ record: sourceRecords, link: links }).from(sourceRecords)
+    .leftJoin(links, eq(links.recordId, sourceRecords.id))
+    .where(sql`(${sourceRecords.sourceId}, ${sourceRecords.localId}) in (
+      select * from unnest(${sql.param(refs.map((r) => r.sourceId))}::uuid[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
+  return new Map(rows.map((r) => [`${r.record.sourceId}|${r.record.localId}`, r]));
+}
+
+export async function upsertRecords(tx: Executor, values: Array<typeof sourceRecords.$inferInsert>): Promise<Map<string, string>> {
+  if (values.length === 0) return new Map();
+  const rows = await tx.insert(sourceRecords).values(values).onConflictDoUpdate({
+    target: [sourceRecords.sourceId, sourceRecords.localId],
+    set: Object.fromEntries([
+      'given_name', 'middle_name', 'family_name', 'suffix', 'sex', 'birth_date', 'ssn', 'phone', 'email', 'address_line1',
+      'address_line2', 'city', 'state', 'postal_code', 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id',
+      'updated_at', 'deleted_at',
+    ].map((column) => [camel(column), sql.raw(`excluded.${column}`)]).concat([['version', sql`${sourceRecords.version} + 1`]])),
+  }).returning({ id: sourceRecords.id, sourceId: sourceRecords.sourceId, localId: sourceRecords.localId });
+  return new Map(rows.map((r) => [`${r.sourceId}|${r.localId}`, r.id]));
+}
+
+function camel(column: string): string {
+  return column.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ recordId: string; keys: string[] }>): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.delete(recordBlockKeys).where(inArray(recordBlockKeys.recordId, entries.map((e) => e.recordId)));
+  const keys: string[] = [];
+  const recordIds: string[] = [];
+  for (const e of entries) for (const k of new Set(e.keys)) { keys.push(k); recordIds.push(e.recordId); }
+  if (keys.length === 0) return;
+  await tx.execute(sql`insert into record_block_keys (key, record_id)
+    select * from unnest(${sql.param(keys)}::text[], ${sql.param(recordIds)}::uuid[]) on conflict do nothing`);
+}
+
+/**
+ * Active stored records sharing any of `keys`, grouped by key, each key capped at MAX_CANDIDATES_PER_KEY so one
+ * over-shared key cannot flood the batch. Records in `exclude` (the batch's own) are left out.
+ */
+export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: Set<string>): Promise<Map<string, StoredCandidate[]>> {
+  const byKey = new Map<string, StoredCandidate[]>();
+  if (keys.length === 0) return byKey;
+  const rows = await queryRows<{ key: string; record_id: string; identity_id: string; normalised: NormalisedRecord }>(tx, sql`
+    select q.key, r.id as record_id, l.identity_id, r.normalised
+    from unnest(${sql.param([...new Set(keys)])}::text[]) as q(key)
+    cross join lateral (select k.record_id from record_block_keys k where k.key = q.key limit ${MAX_CANDIDATES_PER_KEY}) as hit
+    join source_records r on r.id = hit.record_id and r.deleted_at is null
+    join links l on l.record_id = r.id`);
+  const shared = new Map<string, StoredCandidate>();
+  for (const row of rows) {
+    if (exclude.has(row.record_id)) continue;
+    let candidate = shared.get(row.record_id);
+    if (!candidate) shared.set(row.record_id, (candidate = { recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: [] }));
+    candidate.keys.push(row.key);
+    const list = byKey.get(row.key);
+    if (list) list.push(candidate);
+    else byKey.set(row.key, [candidate]);
+  }
+  return byKey;
+}
+
+/** Active record count of each identity. */
+export async function memberCounts(tx: Executor, identityIds: string[]): Promise<Map<string, number>> {
+  if (identityIds.length === 0) return new Map();
+  const rows = await queryRows<{ identity_id: string; n: number }>(tx, sql`
+    select l.identity_id, count(*)::int as n from links l join source_records r on r.id = l.record_id and r.deleted_at is null
+    where l.identity_id = any(${sql.param([...new Set(identityIds)])}::uuid[]) group by l.identity_id`);
+  return new Map(rows.map((r) => [r.identity_id, r.n]));
+}
+
+/** Not-duplicate assertions touching any of the identities, as sorted `a|b` pairs. */
+export async function notDuplicatePairs(tx: Executor, identityIds: string[]): Promise<Set<string>> {
+  if (identityIds.length === 0) return new Set();
+  const ids = [...new Set(identityIds)];
+  const rows = await tx.select().from(notDuplicates).where(or(inArray(notDuplicates.identityA, ids), inArray(notDuplicates.identityB, ids)));
+  return new Set(rows.map((r) => pairKey(r.identityA, r.identityB)));
+}
+
+/** Open review items for the batch's records and identities, as `record|identity` and sorted `a|b` keys. */
+export async function openReviewKeys(tx: Executor, recordIds: string[], identityIds: string[]): Promise<Set<string>> {
+  const keys = new Set<string>();
+  if (recordIds.length === 0 && identityIds.length === 0) return keys;
+  const rows = await tx.select().from(reviewItems).where(and(eq(reviewItems.status, 'OPEN'), or(
+    recordIds.length > 0 ? inArray(reviewItems.recordId, recordIds) : sql`false`,
+    identityIds.length > 0 ? inArray(reviewItems.identityA, identityIds) : sql`false`,
+  )));
+  for (const r of rows) {
+    if (r.kind === 'RECORD_MATCH' && r.recordId) keys.add(`${r.recordId}|${r.identityA}`);
+    if (r.kind === 'POSSIBLE_DUPLICATE' && r.identityB) keys.add(pairKey(r.identityA, r.identityB));
+  }
+  return keys;
+}
+
+/** Survivors of identities that were merged since the batch read them (one hop: redirects are kept flat). */
+export async function survivorsOf(tx: Executor, identityIds: string[]): Promise<Map<string, string>> {
+  if (identityIds.length === 0) return new Map();
+  const rows = await queryRows<{ id: string; status: string; merged_into: string | null }>(tx, sql`
+    select id, status, merged_into from identities where id = any(${sql.param([...new Set(identityIds)].sort())}::uuid[]) order by id for update`);
+  return new Map(rows.map((r) => [r.id, r.status === 'MERGED' && r.merged_into ? r.merged_into : r.id]));
+}

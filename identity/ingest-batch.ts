@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import { rebuildGoldenMany, type SurvivorshipPolicy } from '../lineage/index.ts';
+import type { Executor } from '../platform/db/client.ts';
+import { identities, links, reviewItems } from '../platform/db/schema/index.ts';
+import type { FieldProblem } from '../platform/errors.ts';
+import * as bulk from './bulk-store.ts';
+import { planBatch, type PlanInput, type PlannedOp } from './plan.ts';
+import * as store from './store.ts';
+import type { Actor, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
+import type { cleanInput } from './validate.ts';
+
+/** A record checked and normalised, ready for the transaction. */
+export interface PreparedRecord {
+  input: SourceRecordInput;
+  source: string;
+  localId: string;
+  clean: ReturnType<typeof cleanInput>;
+  normalised: NormalisedRecord;
+  keys: string[];
+  hash: string;
+  warnings: FieldProblem[];
+}
+
+export interface IngestResultData {
+  outcome: IngestOutcome;
+  recordId: string;
+  identityId: string;
+  candidates: ScoredCandidate[];
+  warnings: FieldProblem[];
+  reviewItemId: string | null;
+}
+
+export interface BatchOptions {
+  model: MatchModel;
+  policy: SurvivorshipPolicy;
+  actor: Actor;
+  runId: string | null;
+  sourceId: (tx: Executor, code: string) => Promise<string>;
+}
+
+/**
+ * Ingests a batch in one transaction with a fixed number of statements: lock every record's keys, read what
+ * exists and every candidate at once, plan all decisions in memory (later records see earlier ones), then
+ * write records, links, identities, events, reviews and golden records set-based. One record is a batch of one.
+ */
+export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], options: BatchOptions): Promise<IngestResultData[]> {
+  const sourceIds = new Map<string, string>();
+  for (const code of new Set(prepared.map((p) => p.source))) sourceIds.set(code, await options.sourceId(tx, code));
+  const refOf = (p: PreparedRecord) => `${sourceIds.get(p.source)!}|${p.localId}`;
+  await store.lockKeys(tx, prepared.flatMap((p) => [`record:${refOf(p)}`, ...p.keys]));
+  const existing = await bulk.findRecordsByLocalIds(tx, prepared.map((p) => ({ sourceId: sourceIds.get(p.source)!, localId: p.localId })));
+
+  const results = new Array<IngestResultData>(prepared.length);
+  const changed: number[] = [];
+  prepared.forEach((p, i) => {
+    const found = existing.get(refOf(p));
+    if (found?.link && !found.record.deletedAt && found.record.contentHash === p.hash) {
+      results[i] = { outcome: 'UNCHANGED', recordId: found.record.id, identityId: found.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
+    } else changed.push(i);
+  });
+  if (changed.length === 0) return results;
+
+  const now = new Date();
+  const recordIds = await bulk.upsertRecords(tx, changed.map((i) => {
+    const p = prepared[i]!;
+    return {
+      sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: p.input as unknown as Record<string, unknown>,
+      normalised: p.normalised as unknown as Record<string, unknown>, normaliserVersion: NORMALISER_VERSION, contentHash: p.hash,
+      ingestRunId: options.runId, updatedAt: now, deletedAt: null,
+    };
+  }));
+  const idOf = (i: number) => recordIds.get(refOf(prepared[i]!))!;
+  await bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys })));
+
+  const manual = changed.filter((i) => existing.get(refOf(prepared[i]!))?.link?.linkSource === 'MANUAL');
+  const matched = changed.filter((i) => !manual.includes(i));
+  const inputs: PlanInput[] = matched.map((i) => {
+    const found = existing.get(refOf(prepared[i]!));
+    return {
+      index: i, recordId: idOf(i), normalised: prepared[i]!.normalised, keys: prepared[i]!.keys,
+      currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deletedAt),
+    };
+  });
+  const storedByKey = await bulk.findCandidatesByKey(tx, inputs.flatMap((x) => x.keys), new Set(changed.map(idOf)));
+  const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
+  const involved = [...new Set([...currentIds, ...[...storedByKey.values()].flat().map((c) => c.identityId)])];
+  const plan = planBatch(inputs, {
+    storedByKey,
+    memberCount: await bulk.memberCounts(tx, involved),
+    notDuplicates: await bulk.notDuplicatePairs(tx, currentIds),
+    openReviews: await bulk.openReviewKeys(tx, inputs.map((x) => x.recordId), involved),
+    newId: randomUUID,
+  }, options.model);
+
+  const redirect = await lockTargets(tx, plan.ops);
+  const target = (id: string) => redirect.get(id) ?? id;
+  const reviewIds = await applyOps(tx, plan.ops, target, options);
+  const events: store.NewIdentityEvent[] = [];
+  for (const i of manual) {
+    const identityId = existing.get(refOf(prepared[i]!))!.link!.identityId;
+    results[i] = { outcome: 'LINKED', recordId: idOf(i), identityId, candidates: [], warnings: prepared[i]!.warnings, reviewItemId: null };
+  }
+  for (const i of changed) {
+    const before = existing.get(refOf(prepared[i]!));
+    if (before?.link) events.push({ identityId: before.link.identityId, type: 'RECORD_UPDATED', recordId: idOf(i), actor: options.actor.actor, reason: options.actor.reason ?? null, modelVersion: options.model.version });
+  }
+  await store.addEvents(tx, events);
+  for (const r of plan.records) {
+    results[r.index] = {
+      outcome: r.outcome, recordId: idOf(r.index), identityId: target(r.identityId), candidates: r.candidates,
+      warnings: prepared[r.index]!.warnings, reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
+    };
+  }
+  const affected = [...manual.map((i) => existing.get(refOf(prepared[i]!))!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
+  await rebuildGoldenMany(tx, affected, { policy: options.policy, ingestRunId: options.runId });
+  return results;
+}
+
+/** Locks the existing identities the plan links to, redirecting any merged since it was read. */
+async function lockTargets(tx: Executor, ops: PlannedOp[]): Promise<Map<string, string>> {
+  const created = new Set(ops.flatMap((op) => (op.kind === 'CREATE_IDENTITY' ? [op.identityId] : [])));
+  const targets = ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []));
+  const redirect = await bulk.survivorsOf(tx, targets);
+  const survivors = [...redirect.entries()].flatMap(([id, survivor]) => (id === survivor ? [] : [survivor]));
+  if (survivors.length > 0) await bulk.survivorsOf(tx, survivors);
+  return redirect;
+}
+
+/** Writes the planned identities, links, events and review items; returns review item ids by op index. */
+async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => string, options: BatchOptions): Promise<Map<number, string>> {
+  const { actor, model } = options;
+  const base = { actor: actor.actor, reason: actor.reason ?? null, modelVersion: model.version };
+  const newIdentities: string[] = [];
+  const linkRows = new Map<string, typeof links.$inferInsert>();
+  const events: store.NewIdentityEvent[] = [];
+  const reviews: Array<typeof reviewItems.$inferInsert> = [];
+  const reviewIds = new Map<number, string>();
+  const absorbed: Array<{ from: string; into: string; recordId: string }> = [];
+  ops.forEach((op, index) => {
+    switch (op.kind) {
+      case 'CREATE_IDENTITY':
+        newIdentities.push(op.identityId);
+        events.push({ ...base, identityId: op.identityId, type: 'CREATED', recordId: op.recordId });
+        break;
+      case 'LINK': {
+        const identityId = target(op.identityId);
+        const e = op.evidence;
+        linkRows.set(op.recordId, {
+          recordId: op.recordId, identityId, matchResult: op.matchResult, linkSource: 'AUTO', weight: e?.weight ?? null,
+          probability: e?.probability ?? null, modelVersion: model.version,
+        });
+        events.push({
+          ...base, identityId, type: 'LINKED', recordId: op.recordId,
+          evidence: e ? { probability: e.probability, weight: e.weight, grade: e.grade, explanation: e.explanation, matchedRecordId: e.recordId } : { matchResult: op.matchResult },
+        });
+        break;
+      }
+      case 'UNLINKED':
+        events.push({ ...base, identityId: op.fromIdentity, type: 'UNLINKED', recordId: op.recordId, reason: 'record changed and no longer matches its identity' });
+        break;
+      case 'ABSORB':
+        absorbed.push({ from: op.fromIdentity, into: target(op.intoIdentity), recordId: op.recordId });
+        events.push({ ...base, identityId: op.fromIdentity, type: 'MERGED', otherIdentityId: target(op.intoIdentity), recordId: op.recordId, reason: 'its only record now matches another identity' });
+        break;
+      case 'REVIEW_RECORD':
+      case 'REVIEW_DUPLICATE': {
+        const id = randomUUID();
+        reviewIds.set(index, id);
+        const c = op.kind === 'REVIEW_RECORD' ? op.target : op.candidate;
+        reviews.push({
+          id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', recordId: op.recordId,
+          identityA: op.kind === 'REVIEW_RECORD' ? target(c.identityId) : target(op.identityA),
+          identityB: op.kind === 'REVIEW_RECORD' ? target(op.recordIdentity) : target(c.identityId),
+          probability: c.probability, weight: c.weight, priority: op.kind === 'REVIEW_RECORD' ? op.priority : 0.5,
+          explanation: { ...c.explanation, blockers: c.blockers }, modelVersion: model.version,
+        });
+        break;
+      }
+    }
+  });
+  if (newIdentities.length > 0) await tx.insert(identities).values(newIdentities.map((id) => ({ id })));
+  if (linkRows.size > 0) {
+    await tx.insert(links).values([...linkRows.values()]).onConflictDoUpdate({
+      target: links.recordId,
+      set: {
+        identityId: sql.raw('excluded.identity_id'), matchResult: sql.raw('excluded.match_result'), linkSource: sql.raw('excluded.link_source'),
+        weight: sql.raw('excluded.weight'), probability: sql.raw('excluded.probability'), modelVersion: sql.raw('excluded.model_version'),
+        updatedAt: sql`now()`,
+      },
+    });
+  }
+  for (const a of absorbed) {
+    await store.markIdentityMerged(tx, a.from, a.into);
+    await store.moveNotDuplicates(tx, a.from, a.into);
+  }
+  await store.addEvents(tx, events);
+  if (reviews.length > 0) await tx.insert(reviewItems).values(reviews.filter((r) => r.identityA !== r.identityB));
+  return reviewIds;
+}

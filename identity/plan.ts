@@ -1,0 +1,167 @@
+import type { MatchModel, NormalisedRecord } from '../matching/index.ts';
+import { scorePair } from '../matching/index.ts';
+import { decide, rankIdentities, reviewPriority, type RecordScore } from './decide.ts';
+import type { IngestOutcome, ScoredCandidate } from './types.ts';
+
+/**
+ * Planning of a batch's match decisions, in memory and without I/O: the batch engine loads everything a
+ * batch needs in a few set-based queries, plans here, then applies the plan in a few set-based writes.
+ */
+
+/** A stored record that shares a blocking key with the batch. */
+export interface StoredCandidate {
+  recordId: string;
+  identityId: string;
+  normalised: NormalisedRecord;
+  keys: string[];
+}
+
+/** A batch record to decide: new, or changed and previously linked by the matcher. */
+export interface PlanInput {
+  index: number;
+  recordId: string;
+  normalised: NormalisedRecord;
+  keys: string[];
+  /** The identity the matcher had linked this record to, if any (after following merges). */
+  currentIdentity: string | null;
+  /** Whether the record counted as an active member of `currentIdentity` before this batch. */
+  wasActive: boolean;
+}
+
+export type PlannedOp =
+  | { kind: 'CREATE_IDENTITY'; identityId: string; recordId: string }
+  | { kind: 'LINK'; recordId: string; identityId: string; matchResult: 'MATCH' | 'POSSIBLE_MATCH'; evidence: ScoredCandidate | null }
+  | { kind: 'REVIEW_RECORD'; recordId: string; recordIdentity: string; target: ScoredCandidate; priority: number }
+  | { kind: 'REVIEW_DUPLICATE'; recordId: string; identityA: string; candidate: ScoredCandidate }
+  | { kind: 'UNLINKED'; recordId: string; fromIdentity: string }
+  | { kind: 'ABSORB'; recordId: string; fromIdentity: string; intoIdentity: string };
+
+export interface PlannedRecord {
+  index: number;
+  outcome: IngestOutcome;
+  identityId: string;
+  candidates: ScoredCandidate[];
+  /** Index into the ops of this record's review op, when one was opened. */
+  reviewOp: number | null;
+}
+
+export interface PlanState {
+  /** Stored candidates by blocking key (records in this batch excluded: they are indexed as they are placed). */
+  storedByKey: Map<string, StoredCandidate[]>;
+  /** Active records per identity before the batch, for re-evaluation and review priority. */
+  memberCount: Map<string, number>;
+  /** `a|b` (sorted) pairs a steward declared different people. */
+  notDuplicates: Set<string>;
+  /** Open reviews already raised: `record|identity` and `identityA|identityB` (sorted). */
+  openReviews: Set<string>;
+  newId: () => string;
+}
+
+export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
+
+/** Plans every record of the batch in order; later records see earlier ones as candidates. */
+export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchModel): { records: PlannedRecord[]; ops: PlannedOp[] } {
+  const ops: PlannedOp[] = [];
+  const records: PlannedRecord[] = [];
+  const placedByKey = new Map<string, StoredCandidate[]>();
+  const counts = new Map(state.memberCount);
+  const bump = (id: string, by: number) => counts.set(id, (counts.get(id) ?? 0) + by);
+  for (const input of inputs) {
+    const scores = scoreCandidates(input, state.storedByKey, placedByKey, model);
+    const excluded = new Set<string>();
+    if (input.currentIdentity) {
+      for (const s of scores) if (state.notDuplicates.has(pairKey(input.currentIdentity, s.identityId))) excluded.add(s.identityId);
+    }
+    const ranked = rankIdentities(scores, model.thresholds, excluded);
+    const before = ops.length;
+    const placed = input.currentIdentity
+      ? reevaluate(input, ranked, model, counts, ops, state)
+      : place(input, ranked, model, counts, ops, state);
+    if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
+    bump(placed.identityId, 1);
+    const reviewOp = ops.findIndex((op, i) => i >= before && op.kind === 'REVIEW_RECORD');
+    records.push({ index: input.index, outcome: placed.outcome, identityId: placed.identityId, candidates: ranked.slice(0, 5), reviewOp: reviewOp >= 0 ? reviewOp : null });
+    const entry = { recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys };
+    for (const key of input.keys) {
+      const list = placedByKey.get(key);
+      if (list) list.push(entry);
+      else placedByKey.set(key, [entry]);
+    }
+  }
+  return { records, ops };
+}
+
+function scoreCandidates(input: PlanInput, stored: Map<string, StoredCandidate[]>, placed: Map<string, StoredCandidate[]>, model: MatchModel): RecordScore[] {
+  const seen = new Set<string>([input.recordId]);
+  const scores: RecordScore[] = [];
+  for (const key of input.keys) {
+    for (const c of [...(stored.get(key) ?? []), ...(placed.get(key) ?? [])]) {
+      if (seen.has(c.recordId)) continue;
+      seen.add(c.recordId);
+      const s = scorePair(input.normalised, c.normalised, model);
+      scores.push({ recordId: c.recordId, identityId: c.identityId, probability: s.probability, weight: s.weight, explanation: s.explanation });
+    }
+  }
+  return scores;
+}
+
+type Placement = { outcome: IngestOutcome; identityId: string };
+
+/** A record with no identity yet: link, open a review with a provisional identity, or create one. */
+function place(input: PlanInput, ranked: ScoredCandidate[], model: MatchModel, counts: Map<string, number>, ops: PlannedOp[], state: PlanState): Placement {
+  const decision = decide(ranked, model.thresholds);
+  if (decision.kind === 'LINK') {
+    const target = decision.target.identityId;
+    ops.push({ kind: 'LINK', recordId: input.recordId, identityId: target, matchResult: 'MATCH', evidence: decision.target });
+    for (const other of decision.alsoMatching) {
+      const pair = pairKey(target, other.identityId);
+      if (state.notDuplicates.has(pair) || state.openReviews.has(pair)) continue;
+      state.openReviews.add(pair);
+      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: target, candidate: other });
+    }
+    return { outcome: 'LINKED', identityId: target };
+  }
+  const identityId = state.newId();
+  ops.push({ kind: 'CREATE_IDENTITY', identityId, recordId: input.recordId });
+  ops.push({ kind: 'LINK', recordId: input.recordId, identityId, matchResult: decision.kind === 'REVIEW' ? 'POSSIBLE_MATCH' : 'MATCH', evidence: null });
+  if (decision.kind === 'NEW') return { outcome: 'CREATED', identityId };
+  openRecordReview(input, identityId, decision.target, counts, ops, state);
+  return { outcome: 'REVIEW', identityId };
+}
+
+function openRecordReview(input: PlanInput, recordIdentity: string, target: ScoredCandidate, counts: Map<string, number>, ops: PlannedOp[], state: PlanState): boolean {
+  const key = `${input.recordId}|${target.identityId}`;
+  if (state.openReviews.has(key)) return false;
+  state.openReviews.add(key);
+  ops.push({ kind: 'REVIEW_RECORD', recordId: input.recordId, recordIdentity, target, priority: reviewPriority(target.probability, (counts.get(target.identityId) ?? 1) + 1) });
+  return true;
+}
+
+/**
+ * A changed record the matcher had linked. It stays while it still matches the rest of its identity; alone in
+ * its identity and now matching another, it joins that one (its old identity redirects there); otherwise it
+ * is split out and placed afresh.
+ */
+function reevaluate(input: PlanInput, ranked: ScoredCandidate[], model: MatchModel, counts: Map<string, number>, ops: PlannedOp[], state: PlanState): Placement {
+  const current = input.currentIdentity!;
+  const decision = decide(ranked, model.thresholds);
+  const own = ranked.find((c) => c.identityId === current);
+  const others = (counts.get(current) ?? 0) - (input.wasActive ? 1 : 0);
+  const stays = own !== undefined && own.probability >= model.thresholds.reviewThreshold && own.blockers.length === 0;
+  if (others > 0 && (stays || (decision.kind === 'LINK' && decision.target.identityId === current))) {
+    return { outcome: 'LINKED', identityId: current };
+  }
+  if (others <= 0) {
+    if (decision.kind === 'LINK' && decision.target.identityId !== current) {
+      ops.push({ kind: 'LINK', recordId: input.recordId, identityId: decision.target.identityId, matchResult: 'MATCH', evidence: decision.target });
+      ops.push({ kind: 'ABSORB', recordId: input.recordId, fromIdentity: current, intoIdentity: decision.target.identityId });
+      return { outcome: 'LINKED', identityId: decision.target.identityId };
+    }
+    const reviewed = decision.kind === 'REVIEW' && decision.target.identityId !== current
+      && openRecordReview(input, current, decision.target, counts, ops, state);
+    return { outcome: reviewed ? 'REVIEW' : 'LINKED', identityId: current };
+  }
+  ops.push({ kind: 'UNLINKED', recordId: input.recordId, fromIdentity: current });
+  const fresh = decision.kind === 'LINK' && decision.target.identityId === current ? [] : ranked.filter((c) => c.identityId !== current);
+  return place(input, fresh, model, counts, ops, state);
+}

@@ -1,0 +1,88 @@
+import { and, inArray, isNull, sql } from 'drizzle-orm';
+import type { PgInsertValue } from 'drizzle-orm/pg-core';
+import { queryRows, type Executor } from '../platform/db/client.ts';
+import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import { buildGolden, decisionStands, GOLDEN_FIELDS, type Contributor, type SurvivorshipPolicy } from './survivorship.ts';
+
+/**
+ * Rebuilds the golden records of many identities with a fixed number of statements, whatever their count:
+ * the set-based counterpart of `rebuildGolden`, used by batch ingest. Identities are locked in id order and
+ * stamped with one database clock reading, so provenance intervals stay ordered per identity.
+ * Returns the ids whose golden values changed.
+ */
+export async function rebuildGoldenMany(
+  tx: Executor,
+  identityIds: string[],
+  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null },
+): Promise<Set<string>> {
+  const ids = [...new Set(identityIds)].sort();
+  const changed = new Set<string>();
+  if (ids.length === 0) return changed;
+  const [clock] = await queryRows<{ now: string }>(tx, sql`
+    select clock_timestamp()::text as now from (
+      select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update
+    ) as locked limit 1`);
+  const at = clock ? sql`${clock.now}::timestamptz` : sql`clock_timestamp()`;
+  const contributors = await loadContributorsMany(tx, ids);
+  const openRows = await tx.select().from(fieldProvenance)
+    .where(and(inArray(fieldProvenance.identityId, ids), isNull(fieldProvenance.validTo)));
+  const openByIdentity = new Map<string, Map<string, (typeof openRows)[number]>>();
+  for (const row of openRows) {
+    let byField = openByIdentity.get(row.identityId);
+    if (!byField) openByIdentity.set(row.identityId, (byField = new Map()));
+    byField.set(row.field, row);
+  }
+  const toClose: number[] = [];
+  const toOpen: Array<PgInsertValue<typeof fieldProvenance>> = [];
+  const goldens: Array<{ id: string; golden: string }> = [];
+  for (const identityId of ids) {
+    const { golden, decisions } = buildGolden(contributors.get(identityId) ?? [], options.policy);
+    const open = openByIdentity.get(identityId) ?? new Map();
+    let valueChanged = false;
+    for (const d of decisions) {
+      const current = open.get(d.field);
+      if (current ? decisionStands(current, d) : d.value === null) continue;
+      if ((current?.value ?? null) !== d.value) valueChanged = true;
+      if (current) toClose.push(current.id);
+      toOpen.push({
+        identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule,
+        policyVersion: options.policy.version, competitors: d.competitors, ingestRunId: options.ingestRunId ?? null, validFrom: at,
+      });
+    }
+    if (valueChanged) {
+      changed.add(identityId);
+      goldens.push({ id: identityId, golden: JSON.stringify(golden) });
+    }
+  }
+  if (toClose.length > 0) {
+    await tx.update(fieldProvenance).set({ validTo: at }).where(and(inArray(fieldProvenance.id, toClose), isNull(fieldProvenance.validTo)));
+  }
+  if (toOpen.length > 0) await tx.insert(fieldProvenance).values(toOpen);
+  if (goldens.length > 0) {
+    await tx.execute(sql`
+      update identities set golden = g.golden::jsonb, version = identities.version + 1, updated_at = ${at}
+      from unnest(${sql.param(goldens.map((g) => g.id))}::uuid[], ${sql.param(goldens.map((g) => g.golden))}::text[]) as g(id, golden)
+      where identities.id = g.id`);
+  }
+  return changed;
+}
+
+async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {
+  const rows = await tx
+    .select({ identityId: links.identityId, record: sourceRecords, trustRank: sources.trustRank })
+    .from(links)
+    .innerJoin(sourceRecords, sql`${sourceRecords.id} = ${links.recordId}`)
+    .innerJoin(sources, sql`${sources.id} = ${sourceRecords.sourceId}`)
+    .where(and(inArray(links.identityId, identityIds), isNull(sourceRecords.deletedAt)));
+  const byIdentity = new Map<string, Contributor[]>();
+  for (const { identityId, record, trustRank } of rows) {
+    const contributor: Contributor = {
+      recordId: record.id, sourceId: record.sourceId, trustRank, updatedAt: record.updatedAt,
+      values: Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, record[f]])),
+    };
+    const list = byIdentity.get(identityId);
+    if (list) list.push(contributor);
+    else byIdentity.set(identityId, [contributor]);
+  }
+  return byIdentity;
+}
