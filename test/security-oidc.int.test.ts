@@ -82,7 +82,7 @@ describe(`OIDC tokens and start-up modes on ${TEST_DB_KIND}`, () => {
     await expect(createApp(configFor({ NODE_ENV: 'production' }), createLogger('silent'))).rejects.toThrow(/Refusing to start in production/);
   });
 
-  test.each([
+  test.each<{ label: string; env: Record<string, string>; local: boolean }>([
     { label: 'development without credentials', env: { NODE_ENV: 'development' }, local: true },
     { label: 'development with an issuer', env: { NODE_ENV: 'development', OIDC_ISSUER: 'http://127.0.0.1:9/', OIDC_AUDIENCE: AUDIENCE }, local: false },
     { label: 'production with a bootstrap key', env: { NODE_ENV: 'production', MPI_BOOTSTRAP_ADMIN_KEY: 'bootstrap-admin-key-for-tests-0001' }, local: false },
