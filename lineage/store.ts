@@ -125,6 +125,12 @@ export async function contributionsOf(db: Executor, recordId: string): Promise<F
   return rows.sort((a, b) => a.identityId.localeCompare(b.identityId) || (order.get(a.field) ?? 99) - (order.get(b.field) ?? 99));
 }
 
+/** Source rows by id (for naming the source of provenance rows). */
+export async function sourcesByIds(db: Executor, ids: string[]) {
+  const unique = [...new Set(ids)];
+  return unique.length === 0 ? [] : db.select().from(sources).where(inArray(sources.id, unique));
+}
+
 export async function provenanceById(db: Executor, id: number): Promise<FieldProvenanceRow | null> {
   const [row] = await db.select().from(fieldProvenance).where(eq(fieldProvenance.id, id)).limit(1);
   return row ?? null;
