@@ -3,6 +3,8 @@ export {
   contributionsOf, fieldHistory, loadActivePolicy, loadContributors, provenanceAt, provenanceById, rebuildGolden, sourcesByIds,
   type FieldProvenanceRow, type GoldenChange,
 } from './store.ts';
+export { identityAsOf, type IdentitySnapshot } from './as-of.ts';
+export { membersAsOf, resolveAsOf, type HistoryEvent } from './time-travel.ts';
 export {
   DEFAULT_RECOMPUTE_BATCH, rebuildGoldenMany, recomputeGolden, recomputeGoldenForSource,
   type ProgressLogger, type RecomputeOptions, type RecomputeProgress, type RecomputeResult, type RecomputeScope,
