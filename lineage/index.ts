@@ -6,6 +6,11 @@ export {
 export { identityAsOf, type IdentitySnapshot } from './as-of.ts';
 export { membersAsOf, resolveAsOf, type HistoryEvent } from './time-travel.ts';
 export {
+  GOLDEN_DATASET, OPENLINEAGE_NAMESPACE, OPENLINEAGE_PRODUCER, openLineageEvents,
+  type ColumnMapping, type OpenLineageContext, type RunEvent,
+} from './openlineage.ts';
+export { FHIR_PATIENT_PATHS, fhirProvenance, type FhirProvenanceContext } from './fhir-provenance.ts';
+export {
   DEFAULT_RECOMPUTE_BATCH, rebuildGoldenMany, recomputeGolden, recomputeGoldenForSource,
   type ProgressLogger, type RecomputeOptions, type RecomputeProgress, type RecomputeResult, type RecomputeScope,
 } from './recompute.ts';
