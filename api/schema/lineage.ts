@@ -1,0 +1,361 @@
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import type { SourceRow } from '../../catalog/index.ts';
+import { isUuid } from '../../identity/index.ts';
+import {
+  activePolicy, changeSurvivorshipPolicy, contributionsOf, fhirProvenance, fieldHistory, getIngestRun, GOLDEN_FIELDS,
+  identityAsOf, INGEST_RUN_STATUSES, listIngestRuns, listPolicies, openLineageEvents, parseRuleChanges, previewPolicy,
+  recomputeGolden, sourcesByIds, SURVIVORSHIP_RULES,
+  type ColumnMapping, type Competitor, type FieldProvenanceRow, type FieldRuleInput, type GoldenField, type IdentitySnapshot,
+  type IngestRunRow, type PolicyChange, type PolicyPreview, type PolicyVersion,
+} from '../../lineage/index.ts';
+import { NotFoundError, ValidationError } from '../../platform/errors.ts';
+import { builder } from '../builder.ts';
+import { actorOf, type RequestContext } from '../context.ts';
+import { Source } from './catalog.ts';
+import { GoldenRecord, Identity, SourceRecord } from './identity-types.ts';
+
+/** Lineage: field-level provenance, time travel, survivorship policy, ingest runs and their exports. */
+
+const GoldenFieldEnum = builder.enumType('GoldenField', { values: GOLDEN_FIELDS, description: 'A field of the golden record.' });
+const SurvivorshipRuleEnum = builder.enumType('SurvivorshipRule', {
+  values: SURVIVORSHIP_RULES,
+  description: 'SOURCE_PRIORITY: the most trusted source. MOST_RECENT: the latest updated record. MOST_FREQUENT: the value most records agree on. MOST_COMPLETE: the longest value. STEWARD_OVERRIDE: a value a steward set. Ties go to trust, then recency.',
+});
+const IngestRunStatusEnum = builder.enumType('IngestRunStatus', { values: INGEST_RUN_STATUSES });
+
+const READERS = { $any: { steward: true, governance: true } } as const;
+
+/** Sources by id, fetched once per request. */
+const sourceCache = new WeakMap<RequestContext, Map<string, Promise<SourceRow | null>>>();
+function sourceById(ctx: RequestContext, id: string | null): Promise<SourceRow | null> {
+  if (!id) return Promise.resolve(null);
+  let cache = sourceCache.get(ctx);
+  if (!cache) sourceCache.set(ctx, (cache = new Map()));
+  let found = cache.get(id);
+  if (!found) cache.set(id, (found = sourcesByIds(ctx.services.database.db, [id]).then((rows) => rows[0] ?? null)));
+  return found;
+}
+
+function db(ctx: RequestContext) {
+  return ctx.services.database.db;
+}
+
+const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string }>('ProvenanceCompetitor').implement({
+  description: 'A value a golden field\'s winner beat, and the record that held it.',
+  fields: (t) => ({
+    value: t.string({ resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.value; } }),
+    record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.sourceRecord(c.recordId) }),
+    source: t.field({ type: Source, nullable: true, resolve: (c, _a, ctx) => sourceById(ctx, c.sourceId) }),
+  }),
+});
+
+export const IngestRun = builder.objectRef<IngestRunRow>('IngestRun');
+
+const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance').implement({
+  description: 'Where one golden value came from and while it held: the winning record and source, the rule and policy version that chose it, and the values it beat. A change closes the row (validTo) and opens a new one.',
+  fields: (t) => ({
+    id: t.id({ resolve: (p) => String(p.id) }),
+    identityId: t.exposeID('identityId'),
+    identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.services.identity.getIdentityExact(p.identityId) }),
+    field: t.field({ type: GoldenFieldEnum, resolve: (p) => p.field as GoldenField }),
+    value: t.string({ nullable: true, resolve: (p, _a, ctx) => { ctx.audit.touch('identity', p.identityId); return p.value; } }),
+    record: t.field({
+      type: SourceRecord, nullable: true, description: 'The winning source record; null for a steward override or an empty field.',
+      resolve: (p, _a, ctx) => (p.recordId ? ctx.services.identity.sourceRecord(p.recordId) : null),
+    }),
+    source: t.field({ type: Source, nullable: true, resolve: (p, _a, ctx) => sourceById(ctx, p.sourceId) }),
+    rule: t.field({ type: SurvivorshipRuleEnum, resolve: (p) => p.rule as (typeof SURVIVORSHIP_RULES)[number] }),
+    policyVersion: t.exposeInt('policyVersion', { description: 'The survivorship policy version that decided this value.' }),
+    competitors: t.field({
+      type: [ProvenanceCompetitor],
+      resolve: (p) => (p.competitors as Competitor[]).map((c) => ({ ...c, identityId: p.identityId })),
+    }),
+    validFrom: t.expose('validFrom', { type: 'DateTime' }),
+    validTo: t.expose('validTo', { type: 'DateTime', nullable: true }),
+    current: t.boolean({ resolve: (p) => p.validTo === null }),
+    ingestRun: t.field({ type: IngestRun, nullable: true, resolve: (p, _a, ctx) => (p.ingestRunId ? getIngestRun(db(ctx), p.ingestRunId) : null) }),
+    fhirProvenance: t.field({
+      type: 'JSON',
+      description: 'This row as a FHIR R4 Provenance resource (target: the golden Patient element).',
+      resolve: async (p, _a, ctx) => {
+        const source = await sourceById(ctx, p.sourceId);
+        const history = await fieldHistory(db(ctx), p.identityId, p.field);
+        return fhirProvenance(p, {
+          source: source ? { code: source.code, name: source.name } : null,
+          hasPredecessor: history.some((h) => h.validFrom.getTime() < p.validFrom.getTime() || (h.validFrom.getTime() === p.validFrom.getTime() && h.id < p.id)),
+        });
+      },
+    }),
+  }),
+});
+
+interface FieldLineageShape { identityId: string; field: GoldenField; history: FieldProvenanceRow[] }
+
+const FieldLineage = builder.objectRef<FieldLineageShape>('FieldLineage').implement({
+  description: 'The full history of one golden field of an identity.',
+  fields: (t) => ({
+    identity: t.field({ type: Identity, nullable: true, resolve: (l, _a, ctx) => ctx.services.identity.getIdentityExact(l.identityId) }),
+    field: t.field({ type: GoldenFieldEnum, resolve: (l) => l.field }),
+    current: t.field({ type: FieldProvenance, nullable: true, resolve: (l) => l.history.find((h) => h.validTo === null) ?? null }),
+    history: t.field({ type: [FieldProvenance], description: 'Newest first.', resolve: (l) => l.history }),
+  }),
+});
+
+builder.objectField(Identity, 'provenance', (t) => t.field({
+  type: [FieldProvenance],
+  description: 'Provenance of this identity\'s golden fields, newest first: one field\'s full history, or every field\'s.',
+  authScopes: READERS,
+  args: { field: t.arg({ type: GoldenFieldEnum, required: false }), current: t.arg.boolean({ required: false, defaultValue: false }) },
+  resolve: (i, args, ctx) => fieldHistory(db(ctx), i.id, args.field ?? undefined, { currentOnly: args.current ?? false }),
+}));
+
+builder.objectField(SourceRecord, 'contributions', (t) => t.field({
+  type: [FieldProvenance],
+  description: 'The golden fields this record currently supplies, per identity: what changes if this source is wrong.',
+  authScopes: READERS,
+  resolve: (r, _a, ctx) => contributionsOf(db(ctx), r.record.id),
+}));
+
+const SnapshotRecord = builder.objectRef<IdentitySnapshot['records'][number] & { identityId: string }>('SnapshotRecord').implement({
+  description: 'A record linked at the snapshot\'s instant, with the golden-field values it held then.',
+  fields: (t) => ({
+    record: t.field({ type: SourceRecord, nullable: true, description: 'The record as it is now.', resolve: (r, _a, ctx) => ctx.services.identity.sourceRecord(r.recordId) }),
+    values: t.field({
+      type: GoldenRecord,
+      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.recordId); return Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, r.values[f] ?? null])); },
+    }),
+  }),
+});
+
+const IdentitySnapshotRef = builder.objectRef<IdentitySnapshot>('IdentitySnapshot').implement({
+  description: 'An identity as it stood at a past instant, rebuilt from its events and provenance history.',
+  fields: (t) => ({
+    requestedId: t.exposeID('requestedId'),
+    identityId: t.exposeID('identityId', { description: 'The identity the requested ID stood for then (merges followed as of then).' }),
+    redirectedFrom: t.idList({ resolve: (s) => s.redirectedFrom }),
+    at: t.expose('at', { type: 'DateTime' }),
+    identity: t.field({ type: Identity, nullable: true, description: 'That identity as it is now.', resolve: (s, _a, ctx) => ctx.services.identity.getIdentityExact(s.identityId) }),
+    golden: t.field({ type: GoldenRecord, resolve: (s, _a, ctx) => { ctx.audit.touch('identity', s.identityId); return s.golden; } }),
+    records: t.field({ type: [SnapshotRecord], resolve: (s) => s.records.map((r) => ({ ...r, identityId: s.identityId })) }),
+    provenance: t.field({ type: [FieldProvenance], resolve: (s) => s.provenance }),
+  }),
+});
+
+const FieldRule = builder.objectRef<{ field: GoldenField; rule: PolicyVersion['rules'][GoldenField] & object }>('FieldRule').implement({
+  fields: (t) => ({
+    field: t.field({ type: GoldenFieldEnum, resolve: (r) => r.field }),
+    rule: t.field({ type: SurvivorshipRuleEnum, resolve: (r) => r.rule.rule }),
+    value: t.string({ nullable: true, description: 'STEWARD_OVERRIDE only: the value set for every identity.', resolve: (r) => r.rule.value ?? null }),
+    fallback: t.field({ type: SurvivorshipRuleEnum, nullable: true, description: 'STEWARD_OVERRIDE only: the rule used while no value is set.', resolve: (r) => r.rule.fallback ?? null }),
+  }),
+});
+
+const SurvivorshipPolicy = builder.objectRef<PolicyVersion>('SurvivorshipPolicy').implement({
+  description: 'A versioned set of survivorship rules, one per golden field. Version 1 is the built-in default.',
+  fields: (t) => ({
+    version: t.exposeInt('version'),
+    active: t.exposeBoolean('active'),
+    createdBy: t.exposeString('createdBy', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+    rules: t.field({ type: [FieldRule], resolve: (p) => GOLDEN_FIELDS.map((field) => ({ field, rule: p.rules[field]! })) }),
+  }),
+});
+
+const FieldRuleInputRef = builder.inputType('FieldRuleInput', {
+  description: 'A golden field\'s rule. value and fallback apply to STEWARD_OVERRIDE only.',
+  fields: (t) => ({
+    field: t.field({ type: GoldenFieldEnum, required: true }),
+    rule: t.field({ type: SurvivorshipRuleEnum, required: true }),
+    value: t.string({ required: false }),
+    fallback: t.field({ type: SurvivorshipRuleEnum, required: false }),
+  }),
+});
+
+const PolicyChangeRef = builder.objectRef<PolicyChange>('PolicyChange').implement({
+  fields: (t) => ({
+    policy: t.field({ type: SurvivorshipPolicy, resolve: (c) => c.policy }),
+    run: t.field({ type: IngestRun, description: 'The recompute of every golden record under the new policy.', resolve: (c) => c.run }),
+  }),
+});
+
+const PolicyFieldImpact = builder.objectRef<PolicyPreview['byField'][number]>('PolicyFieldImpact').implement({
+  fields: (t) => ({
+    field: t.field({ type: GoldenFieldEnum, resolve: (f) => f.field }),
+    reprovenanced: t.exposeInt('reprovenanced', { description: 'Identities whose provenance of this field would be re-opened.' }),
+    valuesChanged: t.exposeInt('valuesChanged', { description: 'Identities whose value of this field would change.' }),
+  }),
+});
+
+const PolicyPreviewChange = builder.objectRef<PolicyPreview['changes'][number]>('PolicyPreviewChange').implement({
+  fields: (t) => ({
+    identityId: t.exposeID('identityId'),
+    identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.getIdentityExact(c.identityId) }),
+    field: t.field({ type: GoldenFieldEnum, resolve: (c) => c.field }),
+    currentValue: t.string({ nullable: true, resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.currentValue; } }),
+    proposedValue: t.string({ nullable: true, resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.proposedValue; } }),
+    currentRule: t.field({ type: SurvivorshipRuleEnum, nullable: true, resolve: (c) => c.currentRule as (typeof SURVIVORSHIP_RULES)[number] | null }),
+    proposedRule: t.field({ type: SurvivorshipRuleEnum, resolve: (c) => c.proposedRule as (typeof SURVIVORSHIP_RULES)[number] }),
+  }),
+});
+
+const PolicyPreviewRef = builder.objectRef<PolicyPreview>('PolicyPreview').implement({
+  description: 'What a policy change would do, decided exactly as the recompute would, without changing anything.',
+  fields: (t) => ({
+    identitiesScanned: t.exposeInt('identitiesScanned'),
+    identitiesAffected: t.exposeInt('identitiesAffected'),
+    fieldsReprovenanced: t.exposeInt('fieldsReprovenanced'),
+    valuesChanged: t.exposeInt('valuesChanged'),
+    byField: t.field({ type: [PolicyFieldImpact], resolve: (p) => p.byField }),
+    changes: t.field({ type: [PolicyPreviewChange], description: 'The first changes, by identity id.', resolve: (p) => p.changes }),
+  }),
+});
+
+const IngestRunError = builder.objectRef<IngestRunRow['errors'][number]>('IngestRunError').implement({
+  fields: (t) => ({
+    line: t.int({ nullable: true, resolve: (e) => e.line ?? null }),
+    field: t.string({ nullable: true, resolve: (e) => e.field ?? null }),
+    code: t.exposeString('code'),
+    message: t.exposeString('message'),
+  }),
+});
+
+/** The catalog's mapping of the source's fields to golden fields; the canonical one-to-one mapping when it has none. */
+async function columnMapping(ctx: RequestContext, sourceCode: string): Promise<{ dataset: string; columns: ColumnMapping[] | undefined }> {
+  const entries = await ctx.services.catalog.searchFields({ source: sourceCode });
+  const mapped = entries.filter((e) => e.field.goldenField && (GOLDEN_FIELDS as readonly string[]).includes(e.field.goldenField));
+  if (mapped.length === 0) return { dataset: 'patients', columns: undefined };
+  const dataset = mapped[0]!.dataset.name;
+  return {
+    dataset,
+    columns: mapped.filter((e) => e.dataset.name === dataset).map((e) => ({ sourceField: e.field.name, goldenField: e.field.goldenField as GoldenField })),
+  };
+}
+
+IngestRun.implement({
+  description: 'One batch or stream session that fed records in, or a recompute of golden records (an OpenLineage run).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    source: t.field({ type: Source, nullable: true, resolve: (r, _a, ctx) => sourceById(ctx, r.sourceId) }),
+    job: t.exposeString('job'),
+    status: t.field({ type: IngestRunStatusEnum, resolve: (r) => r.status as (typeof INGEST_RUN_STATUSES)[number] }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    counts: t.field({ type: 'JSON', description: 'Counts in and out, e.g. recordsIn, created, linked, review.', resolve: (r) => r.counts }),
+    errors: t.field({ type: [IngestRunError], resolve: (r) => r.errors }),
+    facets: t.field({ type: 'JSON', resolve: (r) => r.facets }),
+    openLineageEvents: t.field({
+      type: ['JSON'],
+      description: 'The run as OpenLineage RunEvents (START, then COMPLETE, FAIL or ABORT), with column lineage from source to golden fields.',
+      resolve: async (r, _a, ctx) => {
+        const source = await sourceById(ctx, r.sourceId);
+        const mapping = source ? await columnMapping(ctx, source.code) : null;
+        const policy = await activePolicy(db(ctx));
+        return openLineageEvents(r, { source: source ? { code: source.code, dataset: mapping!.dataset } : null, columns: mapping?.columns, rules: policy.rules });
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  lineage: t.field({
+    type: FieldLineage,
+    nullable: true,
+    description: 'The full history of one golden field: each value, the record and source it came from, the rule, the policy version, the values it beat, and when it held. A merged identity\'s ID gives its survivor\'s lineage.',
+    authScopes: READERS,
+    args: { identityId: t.arg.id({ required: true }), field: t.arg({ type: GoldenFieldEnum, required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const identity = await ctx.services.identity.getIdentity(String(args.identityId));
+      if (!identity) return null;
+      ctx.audit.touch('identity', identity.id);
+      return { identityId: identity.id, field: args.field, history: await fieldHistory(db(ctx), identity.id, args.field) };
+    },
+  }),
+  identityAsOf: t.field({
+    type: IdentitySnapshotRef,
+    nullable: true,
+    description: 'An identity as it stood at `at`: golden values, linked records and provenance, rebuilt from history. Null if it did not exist yet.',
+    authScopes: READERS,
+    args: { id: t.arg.id({ required: true }), at: t.arg({ type: 'DateTime', required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const id = String(args.id);
+      if (!isUuid(id)) return null;
+      const snapshot = await identityAsOf(db(ctx), id, args.at);
+      if (snapshot) ctx.audit.touch('identity', snapshot.identityId);
+      return snapshot;
+    },
+  }),
+  survivorshipPolicy: t.field({
+    type: SurvivorshipPolicy,
+    description: 'The active survivorship policy.',
+    authScopes: READERS,
+    resolve: (_r, _a, ctx) => activePolicy(db(ctx)),
+  }),
+  survivorshipPolicies: t.field({
+    type: [SurvivorshipPolicy],
+    description: 'Every policy version, newest first.',
+    authScopes: READERS,
+    resolve: (_r, _a, ctx) => listPolicies(db(ctx)),
+  }),
+  previewSurvivorshipPolicy: t.field({
+    type: PolicyPreviewRef,
+    description: 'Which identities and fields would change if these rules replaced the active ones. Changes nothing.',
+    authScopes: { $any: { admin: true, governance: true } },
+    args: { rules: t.arg({ type: [FieldRuleInputRef], required: true }), limit: t.arg.int({ required: false, defaultValue: 100 }) },
+    resolve: (_r, args, ctx) => {
+      const limit = args.limit ?? 100;
+      if (limit < 0 || limit > 1000) throw ValidationError.of('limit', 'OUT_OF_RANGE', 'must be between 0 and 1000');
+      return previewPolicy(db(ctx), parseRuleChanges(args.rules as FieldRuleInput[]), { limit });
+    },
+  }),
+  ingestRuns: t.connection({
+    type: IngestRun,
+    description: 'Ingest runs and golden-record recomputes, newest first.',
+    authScopes: { $any: { pipeline: true, governance: true } },
+    args: {
+      source: t.arg.string({ required: false, description: 'A source code.' }),
+      status: t.arg({ type: IngestRunStatusEnum, required: false }),
+      job: t.arg.string({ required: false }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;
+      if (args.source && !source) return resolveOffsetConnection({ args }, () => []);
+      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+        listIngestRuns(db(ctx), { sourceId: source?.id, status: args.status, job: args.job }, limit, offset));
+    },
+  }),
+  ingestRun: t.field({
+    type: IngestRun,
+    nullable: true,
+    authScopes: { $any: { pipeline: true, governance: true } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => (isUuid(String(args.id)) ? getIngestRun(db(ctx), String(args.id)) : null),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  setSurvivorshipPolicy: t.field({
+    type: PolicyChangeRef,
+    description: 'Activates a new policy version: the active rules with these fields\' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.',
+    authScopes: { admin: true },
+    args: { rules: t.arg({ type: [FieldRuleInputRef], required: true }), wait: t.arg.boolean({ required: false, defaultValue: true }) },
+    resolve: async (_r, args, ctx) => {
+      const changes = parseRuleChanges(args.rules as FieldRuleInput[]);
+      ctx.audit.wrote = true;
+      const change = await changeSurvivorshipPolicy(db(ctx), changes, actorOf(ctx), { wait: args.wait ?? true, logger: ctx.services.logger });
+      return { ...change, run: (await getIngestRun(db(ctx), change.run.id)) ?? change.run };
+    },
+  }),
+  recomputeGoldenRecords: t.field({
+    type: IngestRun,
+    description: 'Recomputes golden records under the active policy: those a source feeds (after its trust rank changed), or all. Returns the finished run.',
+    authScopes: { admin: true },
+    args: { source: t.arg.string({ required: false, description: 'A source code; omit for every identity.' }) },
+    resolve: async (_r, args, ctx) => {
+      const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;
+      if (args.source && !source) throw new NotFoundError('Source', 'source');
+      ctx.audit.wrote = true;
+      const result = await recomputeGolden(db(ctx), source ? { kind: 'source', sourceId: source.id } : { kind: 'all' }, { logger: ctx.services.logger });
+      return (await getIngestRun(db(ctx), result.runId))!;
+    },
+  }),
+}));
