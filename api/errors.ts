@@ -22,11 +22,18 @@ function invalidVariable(name: string, error: GraphQLError): GraphQLError {
   });
 }
 
+/** The typed code of a GraphQL error, whether or not it was masked yet (`ERROR` when it has none). */
+export function errorCodeOf(error: unknown): string {
+  const code = (error as { extensions?: { code?: unknown } } | null)?.extensions?.code;
+  if (typeof code === 'string') return code;
+  return domainCause(error)?.code ?? 'ERROR';
+}
+
 /**
  * Expected failures become typed GraphQL errors (`extensions.code`, `extensions.field`, `extensions.problems`);
  * anything else is masked so no stack trace, SQL or patient data reaches the client.
  */
-export function maskError(error: unknown, message: string): Error {
+export function maskError(error: unknown, message: string, onUnexpected?: (error: unknown) => void): Error {
   const domain = domainCause(error);
   if (domain) {
     const extensions: Record<string, unknown> = { code: domain.code };
@@ -40,8 +47,25 @@ export function maskError(error: unknown, message: string): Error {
   if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors are safe
   const variable = error instanceof GraphQLError ? /^Variable "(\$\w+)" got invalid value/.exec(error.message) : null;
   if (variable) return invalidVariable(variable[1]!, error as GraphQLError);
+  onUnexpected?.(error);
   return new GraphQLError(message, {
     path: error instanceof GraphQLError ? error.path : undefined,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });
+}
+
+/**
+ * What may be logged of an unexpected error: its name, SQLSTATE and stack frames, with quoted text and long
+ * digit runs removed from the message (driver messages can quote the offending value).
+ */
+export function loggableError(error: unknown): Record<string, unknown> {
+  const inner = (error as { originalError?: unknown }).originalError ?? error;
+  const e = inner as { name?: string; message?: string; code?: unknown; stack?: string };
+  const scrub = (text: string) => text.replace(/"[^"]*"|'[^']*'/g, '"?"').replace(/\d{4,}/g, '#');
+  return {
+    errorName: e.name ?? 'Error',
+    code: typeof e.code === 'string' ? e.code : undefined,
+    message: scrub(e.message ?? ''),
+    stack: e.stack?.split('\n').slice(1, 12).map((line) => scrub(line.trim())),
+  };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
-import { auditAuthenticationFailure, useAudit } from './audit-plugin.ts';
+import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
-import { maskError } from './errors.ts';
+import { loggableError, maskError } from './errors.ts';
 import { hardeningPlugins } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
@@ -29,6 +29,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
   const { config } = services;
   const production = config.NODE_ENV === 'production';
   const authenticate = createAuthenticator(services, options);
+  auditPatientRootFields(schema);
   traceRootFields(schema);
   return createYoga<{ clientAddress?: string }, RequestContext>({
     schema,
@@ -38,7 +39,9 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     graphiql: !production,
     logging: false,
     batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
-    maskedErrors: { maskError },
+    maskedErrors: {
+      maskError: (error, message) => maskError(error, message, (unexpected) => services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error')),
+    },
     context: async ({ request, clientAddress }) => {
       const base = { requestId: requestIdOf(request), clientAddress: clientAddress ?? null, services, audit: new AuditTrail() };
       try {

@@ -66,7 +66,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const recordIds = await bulk.upsertRecords(tx, changed.map((i) => {
     const p = prepared[i]!;
     return {
-      sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: p.input as unknown as Record<string, unknown>,
+      sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: { ...p.input } as Record<string, unknown>,
       normalised: p.normalised as unknown as Record<string, unknown>, normaliserVersion: NORMALISER_VERSION, contentHash: p.hash,
       ingestRunId: options.runId, updatedAt: now, deletedAt: null,
     };
