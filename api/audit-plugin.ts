@@ -1,9 +1,13 @@
-import { Kind, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind, defaultFieldResolver, getNamedType, isObjectType, visit, type DocumentNode, type GraphQLNamedType, type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { appendAudit, type AuditEntry } from '../platform/audit.ts';
 import type { AuthenticationFailure } from './auth.ts';
 import type { AuditTrail, RequestContext } from './context.ts';
 import { actorOf } from './context.ts';
+import { errorCodeOf } from './errors.ts';
 import { seesFullPhi } from './masking.ts';
 import type { Services } from './services.ts';
 
@@ -29,6 +33,60 @@ export function touchedObjects(trail: AuditTrail): Pick<AuditEntry, 'objectType'
     objectType: objects.map(([type]) => type).join(',') || null,
     objectIds: objects.flatMap(([type, ids]) => [...ids].map((id) => `${type}:${id}`)),
   };
+}
+
+/** Object types that carry patient data or link a patient to an identity: a root field returning one is always audited. */
+export const PATIENT_TYPES = new Set(['Identity', 'SourceRecord', 'MatchCandidate', 'IngestResult', 'ReviewItem', 'IdentityEvent', 'GoldenRecord']);
+
+/** The type a root field returns, looking through lists and relay connections (`edges.node`). */
+function returnedType(type: GraphQLNamedType): GraphQLNamedType {
+  if (!isObjectType(type) || !type.name.endsWith('Connection')) return type;
+  const edges = type.getFields().edges;
+  const edge = edges ? getNamedType(edges.type) : null;
+  const node = edge && isObjectType(edge) ? edge.getFields().node : undefined;
+  return node ? getNamedType(node.type) : type;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Marks the identities and records in a resolver's result (rows, candidates, ingest results, connections). */
+export function touchResult(trail: AuditTrail, value: unknown, depth = 0): void {
+  if (!value || typeof value !== 'object' || depth > 3) return;
+  if (Array.isArray(value)) { for (const v of value) touchResult(trail, v, depth + 1); return; }
+  const o = value as Record<string, unknown>;
+  if (Array.isArray(o.edges)) { for (const e of o.edges) touchResult(trail, (e as { node?: unknown } | null)?.node, depth + 1); return; }
+  if (o.record && typeof o.record === 'object') {
+    trail.touch('record', str((o.record as Record<string, unknown>).id));
+    trail.touch('identity', str((o.link as Record<string, unknown> | null)?.identityId));
+    return;
+  }
+  if ('golden' in o) trail.touch('identity', str(o.id));
+  trail.touch('identity', str(o.identityId), str(o.identityA), str(o.identityB), str(o.otherIdentityId));
+  trail.touch('record', str(o.recordId));
+}
+
+const audited = new WeakSet<GraphQLSchema>();
+
+/**
+ * Wraps every root field that returns patient data so its result's identities and records are marked on the
+ * request's audit trail, whatever the client selected: resolving a record to an identity, or matching
+ * demographics, discloses who the patient is even when no demographic field is selected.
+ */
+export function auditPatientRootFields(schema: GraphQLSchema): void {
+  if (audited.has(schema)) return;
+  audited.add(schema);
+  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      if (!PATIENT_TYPES.has(returnedType(getNamedType(field.type)).name)) continue;
+      const resolve = field.resolve ?? defaultFieldResolver;
+      field.resolve = async (source, args, ctx: RequestContext, info) => {
+        ctx.audit.reachedPatientData = true;
+        const result: unknown = await resolve(source, args, ctx, info);
+        touchResult(ctx.audit, result);
+        return result;
+      };
+    }
+  }
 }
 
 /** Every field name selected by the operation: which fields of patient data were returned. */
@@ -70,9 +128,9 @@ export function useAudit(): Plugin<RequestContext> {
         async onExecuteDone({ result }) {
           const ctx = args.contextValue;
           const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
-          const codes = errors.map((e) => String((e as { extensions?: { code?: unknown } }).extensions?.code ?? 'ERROR'));
+          const codes = errors.map(errorCodeOf);
           const denied = codes.some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
-          if (!ctx.audit.touched && !ctx.audit.wrote && !denied) return;
+          if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.audit.reachedPatientData && !denied) return;
           const operation = args.document.definitions.find(
             (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
           );

@@ -16,6 +16,8 @@ export class AuditTrail {
   readonly objects = new Map<string, Set<string>>();
   /** Set when a resolver writes patient data (the entry is written even when nothing was read). */
   wrote = false;
+  /** Set when an operation that returns patient data ran, even if it found nothing (the search itself is audited). */
+  reachedPatientData = false;
 
   touch(objectType: string, ...ids: Array<string | null | undefined>): void {
     let set = this.objects.get(objectType);

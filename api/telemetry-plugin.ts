@@ -5,6 +5,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { recordFailure, tracer } from '../platform/telemetry.ts';
 import type { RequestContext } from './context.ts';
+import { errorCodeOf } from './errors.ts';
 
 /** Path segments recorded as they are; any other segment (an id, or whatever a caller typed) becomes `:param`. */
 export const ROUTE_SEGMENTS = new Set(['graphql', 'healthz', 'readyz', 'fhir', 'metadata', 'Patient', 'AuditEvent', '$match']);
@@ -106,7 +107,7 @@ export function useTelemetry(): Plugin<RequestContext> {
         onExecuteDone({ result }) {
           const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
           if (errors.length === 0) return;
-          const codes = [...new Set(errors.map((e) => String((e as { extensions?: { code?: unknown } }).extensions?.code ?? 'ERROR')))];
+          const codes = [...new Set(errors.map(errorCodeOf))];
           span.setAttribute('graphql.error_codes', codes);
           span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
         },
