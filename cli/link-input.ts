@@ -35,7 +35,8 @@ function sourceNumber(acc: Accumulator, name: string): number {
   return index;
 }
 
-function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput {
+/** One CSV row as canonical fields; a field mapped to several columns joins them with spaces. */
+export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput {
   const input: RecordInput = {};
   for (const [field, columns] of mapping.fields) {
     if (columns.length === 1) {
