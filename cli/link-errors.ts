@@ -1,3 +1,5 @@
+import { DomainError } from '../platform/errors.ts';
+
 /** Problems with the input of `mpi link` that the user can fix; the CLI prints `error: <message>` and exits 2. */
 export type LinkErrorCode =
   | 'FILE_NOT_FOUND'
@@ -10,13 +12,9 @@ export type LinkErrorCode =
   | 'INVALID_MODEL'
   | 'INVALID_OPTION';
 
-export class LinkInputError extends Error {
-  constructor(
-    readonly code: LinkErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'LinkInputError';
+export class LinkInputError extends DomainError {
+  declare readonly code: LinkErrorCode;
+  constructor(code: LinkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }

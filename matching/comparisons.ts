@@ -1,50 +1,27 @@
 import { areNicknames } from './nicknames.ts';
 import type { PreparedRecord } from './prepared.ts';
+import { LOCATION_LEVELS, compareLocation } from './compare-location.ts';
+import { JW_HIGH, JW_LOW, NULL_LEVEL, levelMap } from './levels.ts';
 import { digitHistogramBound, jaroWinkler, osaDistance, withinOneEdit } from './text.ts';
 
-/**
- * Each comparison maps a pair of records to one of its ordered levels: index 0 is "null" (a value missing on
- * either side, weight 0), then from the strongest agreement down to "else". The model holds m/u per level; the
- * level logic lives here.
- *
- * Jaro-Winkler thresholds: 0.92 is Splink's upper name threshold (Winkler's studies put most typos of one
- * character in names above 0.9); 0.80 catches two-edit typos of short names and is left to EM to weigh.
- */
-export const JW_HIGH = 0.92;
-export const JW_LOW = 0.8;
-/** Address lines and cities are longer and share suffixes ("st", "north"): a slightly lower bar (Splink's 0.88). */
-export const JW_PLACE = 0.88;
-
-export const NULL_LEVEL = 0;
+export { JW_HIGH, JW_LOW, JW_PLACE, NULL_LEVEL } from './levels.ts';
 
 type P = PreparedRecord;
 
 const GIVEN = ['exact', 'alias', 'fuzzy_high', 'swapped', 'phonetic', 'fuzzy_low', 'initial_or_middle', 'else'] as const;
-const FAMILY = ['exact', 'fuzzy_high', 'swapped', 'shared_part', 'phonetic', 'fuzzy_low', 'else'] as const;
+const FAMILY = ['exact', 'fuzzy_high', 'shared_part', 'phonetic', 'fuzzy_low', 'else'] as const;
 const BIRTH = ['exact', 'typo', 'day_month_swap', 'two_parts', 'else'] as const;
 const SSN = ['exact', 'typo', 'two_edits', 'else'] as const;
-const PHONE = ['exact', 'close', 'else'] as const;
 const EMAIL = ['exact', 'fuzzy', 'else'] as const;
-const ADDRESS = ['exact', 'fuzzy_high', 'fuzzy_low', 'else'] as const;
-const PLACE = ['exact', 'fuzzy', 'else'] as const;
 const EXACT_ONLY = ['exact', 'else'] as const;
-const POSTAL = ['exact', 'typo', 'else'] as const;
 const MIDDLE = ['exact', 'initial', 'fuzzy', 'else'] as const;
 
-/** Level ids to their 1-based indices (0 is the null level), resolved once rather than per pair. */
-function levelMap<T extends readonly string[]>(levels: T): { readonly [K in T[number]]: number } {
-  return Object.freeze(Object.fromEntries(levels.map((id, i) => [id, i + 1]))) as { [K in T[number]]: number };
-}
 const G = levelMap(GIVEN);
 const F = levelMap(FAMILY);
 const B = levelMap(BIRTH);
 const S = levelMap(SSN);
-const PH = levelMap(PHONE);
 const EM = levelMap(EMAIL);
-const AD = levelMap(ADDRESS);
-const PL = levelMap(PLACE);
 const EX = levelMap(EXACT_ONLY);
-const PC = levelMap(POSTAL);
 const MI = levelMap(MIDDLE);
 
 /**
@@ -62,6 +39,15 @@ function namesSwapped(a: P, b: P): boolean {
   return jaroWinkler(ag, bf) >= JW_HIGH && jaroWinkler(af, bg) >= JW_HIGH;
 }
 
+/**
+ * Shortest name for which one edit reads as a typo: Jaro-Winkler undervalues a single slip in a short name
+ * ("ryden"/"rgden" scores 0.88), while among three-letter names one edit usually makes another name (Ava/Eva).
+ */
+const MIN_TYPO_NAME_LENGTH = 4;
+
+const isOneKeyingError = (x: string, y: string) =>
+  Math.min(x.length, y.length) >= MIN_TYPO_NAME_LENGTH && withinOneEdit(x, y);
+
 const isInitialOf = (initial: string, name: string) => initial.length === 1 && name.charCodeAt(0) === initial.charCodeAt(0);
 
 function compareGiven(a: P, b: P): number {
@@ -74,7 +60,7 @@ function compareGiven(a: P, b: P): number {
   if (fa.length > 1 && fb.length > 1 && (fa === fb || areNicknames(fa, fb))) return G.alias;
   let jw = jaroWinkler(x, y);
   if (fa !== x || fb !== y) jw = Math.max(jw, jaroWinkler(fa, fb));
-  if (jw >= JW_HIGH) return G.fuzzy_high;
+  if (jw >= JW_HIGH || isOneKeyingError(x, y)) return G.fuzzy_high;
   if (namesSwapped(a, b)) return G.swapped;
   if (a.givenPhonetic !== null && a.givenPhonetic === b.givenPhonetic && fa.length > 1 && fb.length > 1) {
     return G.phonetic;
@@ -101,8 +87,9 @@ function compareFamily(a: P, b: P): number {
   if (x === null || y === null) return NULL_LEVEL;
   if (x === y) return F.exact;
   const jw = jaroWinkler(x, y);
-  if (jw >= JW_HIGH) return F.fuzzy_high;
-  if (namesSwapped(a, b)) return F.swapped;
+  if (jw >= JW_HIGH || isOneKeyingError(x, y)) return F.fuzzy_high;
+  // A swap is one piece of evidence, already scored by the given-name comparison's `swapped` level.
+  if (namesSwapped(a, b)) return NULL_LEVEL;
   if (sharesFamilyPart(a, b, x, y)) return F.shared_part;
   if (a.familyPhonetic !== null && a.familyPhonetic === b.familyPhonetic) return F.phonetic;
   if (jw >= JW_LOW) return F.fuzzy_low;
@@ -136,21 +123,6 @@ function compareSsn(a: P, b: P): number {
   return osaDistance(x, y, 2) <= 2 ? S.two_edits : S.else;
 }
 
-/** A 10-digit number whose last 7 digits agree usually differs only by a changed or mistyped area code. */
-const SUBSCRIBER_DIGITS = 7;
-
-function comparePhone(a: P, b: P): number {
-  const x = a.phone;
-  const y = b.phone;
-  if (x === null || y === null) return NULL_LEVEL;
-  if (x === y) return PH.exact;
-  if (withinOneEdit(x, y)) return PH.close;
-  if (x.length >= 10 && y.length >= 10 && x.slice(-SUBSCRIBER_DIGITS) === y.slice(-SUBSCRIBER_DIGITS)) {
-    return PH.close;
-  }
-  return PH.else;
-}
-
 function compareEmail(a: P, b: P): number {
   const x = a.email;
   const y = b.email;
@@ -160,46 +132,9 @@ function compareEmail(a: P, b: P): number {
   return EM.else;
 }
 
-/**
- * House numbers are compared apart from the street: "12 main st" and "14 main st" are neighbours, not a typo,
- * though their strings are 95% similar.
- */
-function compareAddress(a: P, b: P): number {
-  const x = a.addressLine1;
-  const y = b.addressLine1;
-  if (x === null || y === null) return NULL_LEVEL;
-  if (x === y) return AD.exact;
-  const na = a.streetNumber;
-  const nb = b.streetNumber;
-  const numbersEqual = na === nb;
-  const numbersClose = numbersEqual || (na !== null && nb !== null && withinOneEdit(na, nb));
-  if (na !== null && nb !== null && !numbersClose) return AD.else;
-  const sa = a.streetName;
-  const sb = b.streetName;
-  const streetJw = sa === null || sb === null ? 0 : sa === sb ? 1 : jaroWinkler(sa, sb);
-  if (numbersEqual && streetJw >= JW_HIGH) return AD.fuzzy_high;
-  if ((numbersClose && streetJw >= JW_HIGH) || (numbersEqual && streetJw >= JW_PLACE)) return AD.fuzzy_low;
-  if ((na === null || nb === null) && jaroWinkler(x, y) >= JW_HIGH) return AD.fuzzy_low;
-  return AD.else;
-}
-
-function comparePlace(x: string | null, y: string | null): number {
-  if (x === null || y === null) return NULL_LEVEL;
-  if (x === y) return PL.exact;
-  return jaroWinkler(x, y) >= JW_PLACE ? PL.fuzzy : PL.else;
-}
-
 function compareExact(x: string | null, y: string | null): number {
   if (x === null || y === null) return NULL_LEVEL;
   return x === y ? EX.exact : EX.else;
-}
-
-function comparePostal(a: P, b: P): number {
-  const x = a.postalCode;
-  const y = b.postalCode;
-  if (x === null || y === null) return NULL_LEVEL;
-  if (x === y) return PC.exact;
-  return x.length === y.length && withinOneEdit(x, y) ? PC.typo : PC.else;
 }
 
 function compareMiddle(a: P, b: P): number {
@@ -216,11 +151,15 @@ export interface ComparisonDef {
   /** Level ids after the null level, strongest first. */
   levels: readonly string[];
   /** Whether the exact level gets a term-frequency adjustment, and on which field's value. */
-  tfField?: 'givenCompact' | 'familyCompact' | 'city';
+  tfField?: 'givenCompact' | 'familyCompact';
   compare: (a: P, b: P) => number;
 }
 
-/** Every comparison the engine knows, in model order. */
+/**
+ * Every comparison the engine knows, in model order. Address, postcode, city and phone form one `location`
+ * comparison: they describe one household, and scored as independent fields they would count a shared home
+ * four or five times over, enough to merge spouses, siblings and twins (Fellegi-Sunter assumes independence).
+ */
 export const COMPARISONS: readonly ComparisonDef[] = [
   { name: 'givenName', levels: GIVEN, tfField: 'givenCompact', compare: compareGiven },
   { name: 'familyName', levels: FAMILY, tfField: 'familyCompact', compare: compareFamily },
@@ -228,13 +167,8 @@ export const COMPARISONS: readonly ComparisonDef[] = [
   { name: 'birthDate', levels: BIRTH, compare: compareBirthDate },
   { name: 'sex', levels: EXACT_ONLY, compare: (a, b) => compareExact(a.sex, b.sex) },
   { name: 'ssn', levels: SSN, compare: compareSsn },
-  { name: 'phone', levels: PHONE, compare: comparePhone },
   { name: 'email', levels: EMAIL, compare: compareEmail },
-  { name: 'addressLine1', levels: ADDRESS, compare: compareAddress },
-  { name: 'addressLine2', levels: PLACE, compare: (a, b) => comparePlace(a.addressLine2, b.addressLine2) },
-  { name: 'city', levels: PLACE, tfField: 'city', compare: (a, b) => comparePlace(a.city, b.city) },
-  { name: 'state', levels: EXACT_ONLY, compare: (a, b) => compareExact(a.state, b.state) },
-  { name: 'postalCode', levels: POSTAL, compare: comparePostal },
+  { name: 'location', levels: LOCATION_LEVELS, compare: compareLocation },
 ];
 
 export const COMPARISON_INDEX: ReadonlyMap<string, number> = new Map(COMPARISONS.map((c, i) => [c.name, i]));
@@ -258,11 +192,6 @@ export function compareAll(a: P, b: P, out: Uint8Array): void {
   out[3] = compareBirthDate(a, b);
   out[4] = compareExact(a.sex, b.sex);
   out[5] = compareSsn(a, b);
-  out[6] = comparePhone(a, b);
-  out[7] = compareEmail(a, b);
-  out[8] = compareAddress(a, b);
-  out[9] = comparePlace(a.addressLine2, b.addressLine2);
-  out[10] = comparePlace(a.city, b.city);
-  out[11] = compareExact(a.state, b.state);
-  out[12] = comparePostal(a, b);
+  out[6] = compareEmail(a, b);
+  out[7] = compareLocation(a, b);
 }

@@ -5,16 +5,22 @@ import type { PreparedRecord } from './prepared.ts';
  * Hard cannot-link rules: evidence that two records are different people however much else agrees. A pair with
  * a conflict is never linked automatically, and clustering never joins groups across one.
  *
- * - `ssn_conflict`: both carry an SSN, they differ by more than two keying errors, and the birth date or the
- *   given name disagrees too. SSNs are issued one per person (two random SSNs differ in about 8 of 9 digits),
- *   but a lone SSN disagreement on an otherwise identical record is usually a data-entry error (a guarantor's
- *   or spouse's number in the patient's field; a value replaced in transcription), so it must be corroborated.
+ * - `ssn_conflict`: both carry an SSN and they differ by more than two keying errors, unless birth date and
+ *   given name (or its nickname) agree exactly. SSNs are issued one per person (two random SSNs differ in about
+ *   8 of 9 digits); the exception covers the usual data-entry slip of a guarantor's or spouse's number in the
+ *   patient's field, which leaves the person's own name and birth date intact.
  * - `generation_suffix`: both carry a generational suffix and they differ (Jr vs Sr, II vs III).
- * - `twin`: same full birth date and family name but given names that are not equal, nicknames, typos,
- *   initials, phonetic variants or swaps, and no SSN agreement: the signature of twins (and triplets), who share
- *   everything else. An agreeing SSN says the given name, not the person, differs.
+ * - `twin`: same full birth date and family name but given names that are not equal, nicknames, one-letter
+ *   typos, initials or swaps (sound-alikes such as Ava/Eva count as different: parents choose them for twins),
+ *   and no SSN agreement: the signature of twins and triplets, who share everything else. An agreeing SSN says
+ *   the given name, not the person, differs.
+ * - `generation_gap`: same given and family name but birth dates that no keying error explains, years at least
+ *   `MIN_GENERATION_GAP_YEARS` apart: a parent and the child named after them (Jr/Sr without the suffix).
  */
-export const CONFLICT_RULES = ['ssn_conflict', 'generation_suffix', 'twin'] as const;
+export const CONFLICT_RULES = ['ssn_conflict', 'generation_suffix', 'twin', 'generation_gap'] as const;
+
+/** Youngest age at which people become parents in any number (US natality data: births to mothers under 15 are rare). */
+export const MIN_GENERATION_GAP_YEARS = 15;
 export type ConflictRule = (typeof CONFLICT_RULES)[number];
 
 const SSN = COMPARISON_INDEX.get('ssn')!;
@@ -25,10 +31,16 @@ const SSN_ELSE = levelIndex('ssn', 'else');
 const SSN_EXACT = levelIndex('ssn', 'exact');
 const SSN_TYPO = levelIndex('ssn', 'typo');
 const BIRTH_EXACT = levelIndex('birthDate', 'exact');
+const BIRTH_ELSE = levelIndex('birthDate', 'else');
+/** Given-name levels that mean "the same first name" (not merely similar). */
+const GIVEN_SAME = new Set(['exact', 'alias', 'fuzzy_high'].map((l) => levelIndex('givenName', l)));
+/** Given-name levels that excuse an SSN disagreement (with the same birth date). */
+const GIVEN_IDENTICAL = new Set(['exact', 'alias'].map((l) => levelIndex('givenName', l)));
 /** Family-name levels that mean "same family name". */
 const FAMILY_AGREES = new Set(['exact', 'fuzzy_high', 'shared_part'].map((l) => levelIndex('familyName', l)));
 /** Given-name levels that mean "a different first name", not a variant of the same one. */
-const GIVEN_DIFFERS = new Set(['fuzzy_low', 'else'].map((l) => levelIndex('givenName', l)));
+export const GIVEN_DIFFERS_LEVELS = ['phonetic', 'fuzzy_low', 'else'];
+const GIVEN_DIFFERS = new Set(GIVEN_DIFFERS_LEVELS.map((l) => levelIndex('givenName', l)));
 
 /** Bit per rule, so models can switch rules off and the hot loop tests an integer. */
 export function conflictMask(rules: readonly string[]): number {
@@ -45,10 +57,18 @@ export function conflictBits(a: PreparedRecord, b: PreparedRecord, levels: Uint8
   const ssn = levels[SSN]!;
   const givenDiffers = GIVEN_DIFFERS.has(levels[GIVEN]!);
   const sameBirthDate = levels[BIRTH] === BIRTH_EXACT;
-  if (ssn === SSN_ELSE && (givenDiffers || !sameBirthDate)) bits |= 1;
+  if (ssn === SSN_ELSE && !(sameBirthDate && GIVEN_IDENTICAL.has(levels[GIVEN]!))) bits |= 1;
   if (a.suffix !== null && b.suffix !== null && a.suffix !== b.suffix) bits |= 2;
   if (sameBirthDate && givenDiffers && FAMILY_AGREES.has(levels[FAMILY]!) && ssn !== SSN_EXACT && ssn !== SSN_TYPO) {
     bits |= 4;
+  }
+  if (
+    levels[BIRTH] === BIRTH_ELSE &&
+    Math.abs(a.birthYear - b.birthYear) >= MIN_GENERATION_GAP_YEARS &&
+    GIVEN_SAME.has(levels[GIVEN]!) &&
+    FAMILY_AGREES.has(levels[FAMILY]!)
+  ) {
+    bits |= 8;
   }
   return bits & mask;
 }

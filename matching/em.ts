@@ -37,7 +37,7 @@ export interface EmResult {
 /** Smallest m we let EM produce: a level never seen among matches still must not weigh -infinity. */
 export const MIN_PROBABILITY = 1e-6;
 
-function posteriors(h: PatternHistogram, m: LevelProbabilities, u: LevelProbabilities, lambda: number, free: readonly boolean[], out: Float64Array): void {
+export function posteriors(h: PatternHistogram, m: LevelProbabilities, u: LevelProbabilities, lambda: number, free: readonly boolean[], out: Float64Array): void {
   const { width, levels } = h;
   for (let p = 0; p < h.size; p++) {
     let pm = lambda;

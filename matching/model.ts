@@ -21,10 +21,22 @@ const TfTableSchema = z.object({
   minFrequency: probability,
 });
 
+/**
+ * u of this comparison's levels among non-matches that agree on another comparison (e.g. family names among
+ * people at the same address): the two are not independent there, and this replaces u in that case.
+ */
+const ConditionalUSchema = z.object({
+  when: z.object({ comparison: z.string(), levels: z.array(z.string()).min(1) }),
+  u: z.array(probability),
+  /** Non-match pairs the estimate rests on (before smoothing towards the unconditional u). */
+  support: z.number().nonnegative(),
+});
+
 const ComparisonSchema = z.object({
   name: z.string(),
   levels: z.array(LevelSchema).min(2),
   tf: TfTableSchema.optional(),
+  conditionalU: ConditionalUSchema.optional(),
 });
 
 const BlockingRuleSchema = z.object({
@@ -53,6 +65,21 @@ const TrainingSummarySchema = z.object({
   labelled: z.boolean(),
 });
 
+function checkConditional(c: z.infer<typeof ComparisonSchema>, i: number, ctx: z.RefinementCtx): void {
+  const cond = c.conditionalU;
+  if (!cond) return;
+  const path = ['comparisons', i, 'conditionalU'];
+  const other = COMPARISONS[COMPARISON_INDEX.get(cond.when.comparison) ?? -1];
+  if (!other || cond.when.comparison === c.name) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'when', 'comparison'], message: `unknown comparison "${cond.when.comparison}"` });
+    return;
+  }
+  for (const level of cond.when.levels) {
+    if (!other.levels.includes(level)) ctx.addIssue({ code: 'custom', path: [...path, 'when', 'levels'], message: `unknown level "${level}"` });
+  }
+  if (cond.u.length !== c.levels.length) ctx.addIssue({ code: 'custom', path: [...path, 'u'], message: 'one u per level' });
+}
+
 function checkComparisons(comparisons: z.infer<typeof ComparisonSchema>[], ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
   comparisons.forEach((c, i) => {
@@ -72,6 +99,7 @@ function checkComparisons(comparisons: z.infer<typeof ComparisonSchema>[], ctx: 
         message: `levels of "${c.name}" must be, in order: ${expected.join(', ')}`,
       });
     }
+    checkConditional(c, i, ctx);
     if (c.tf && !COMPARISONS[index]!.tfField) {
       ctx.addIssue({ code: 'custom', path: ['comparisons', i, 'tf'], message: `"${c.name}" takes no term frequencies` });
     }

@@ -1,6 +1,7 @@
 /**
- * English given-name diminutives and short forms, as "formal: alias alias ...". Compiled from common usage
- * (US/UK/Australian naming conventions); an alias may belong to several formal names ("chris", "alex").
+ * English and Spanish given-name diminutives and short forms, as "formal: alias alias ...". Compiled from common
+ * usage (US/UK/Australian and Hispanic naming conventions); an alias may belong to several formal names ("chris",
+ * "alex"); a formal name may appear twice (the entries are merged).
  * Lower-case ASCII, as produced by the name normaliser.
  */
 const NICKNAME_GROUPS = `
@@ -99,7 +100,6 @@ lillian: lily lil
 louis: lou
 louise: lou lulu
 lucas: luke
-luke: lucas
 madeline: maddie maddy
 margaret: maggie meg peggy peg marge madge greta
 marie: mary
@@ -153,6 +153,155 @@ walter: walt wally
 william: bill billy will willy liam
 winifred: winnie
 zachary: zach zack
+aaron: ron ronnie
+abigail: abby abbie gail
+addison: addie
+adeline: addie
+agnes: aggie
+alan: al
+alejandra: ale alex sandra
+alejandro: alex ale jandro
+alfonso: poncho
+amelia: millie amy
+andrea: andi
+angelina: angie lina
+annabelle: anna belle
+antonia: toni
+ashley: ash
+augustine: gus
+augustus: gus
+austin: aus
+beatrice: bea trixie
+benedict: ben
+bernadette: bernie
+bradford: brad
+brandon: bran
+calvin: cal
+cameron: cam
+camille: cami
+carlos: carl
+carolyn: carol carrie
+cassandra: cassie cass
+cecilia: cece cissy
+christian: chris
+clarence: clare
+colleen: colly
+constance: connie
+cornelius: neil corny
+cristina: cris tina
+cristopher: chris
+daniela: dani
+danielle: dani elle
+delores: dee lola
+dolores: lola dee
+donna: donnie
+dorothea: dora
+eduardo: lalo eddie ed
+elena: ellie lena
+eliza: liza
+elizabeth: liz
+ellen: ellie
+enrique: kike henry
+ernest: ernie
+esther: essie
+eugenia: genie
+evangeline: eva evie
+ezekiel: zeke
+felicia: fliss
+fernando: nando
+florence: flo flossie
+francesca: fran frankie
+francisco: frank paco pancho cisco
+gabriela: gaby gabi
+genevieve: gen genny
+georgia: georgie
+george: georgie
+gerardo: gerry
+gilbert: gil
+gloria: glory
+gregorio: goyo
+guadalupe: lupe lupita
+guillermo: memo will
+harrison: harry
+hector: tito
+henrietta: etta hattie
+ignacio: nacho
+isaac: ike
+isaiah: izzy
+jackson: jack jax
+jasmine: jas jazz
+jennifer: jenna
+jesus: chuy
+joanna: jo
+johanna: jo hanna
+jose: pepe joe
+josefina: pepa josie
+juan: johnny
+juliana: julie
+katelyn: kate katie
+kayla: kay
+kristen: kris kristy
+kristopher: kris chris
+lauren: laurie
+leonardo: leo
+lucille: lucy
+lucinda: lucy cindy
+luis: lou
+madison: maddie maddy madi
+magdalena: maggie lena
+makayla: kayla
+manuel: manny
+marcus: marc
+margarita: rita marga
+maria: mari
+mariana: mari
+marilyn: mary lyn
+matilde: tilly
+maximilian: max
+maxwell: max
+megan: meg
+mercedes: meche sadie
+mildred: millie
+miranda: randi
+mckenzie: kenzie
+mackenzie: kenzie mack
+natalie: nat
+natasha: tasha nat
+nicolas: nick nico
+norman: norm
+olivia: liv livvy
+ophelia: phelia
+pamela: pam
+penelope: penny
+priscilla: cilla
+rafael: rafa
+raymond: ray
+reginald: reggie reg
+ricardo: rick ricky
+richard: richie
+roberta: bobbie
+roberto: beto bob
+rodrigo: rigo
+ronaldo: ron
+rosalind: ros roz
+rosalinda: rosa linda
+sebastian: seb bastian
+sofia: sophie
+sophia: sophie
+stanley: stan
+sylvester: sly
+teresa: terry tess tessa
+theresa: terry tess tessa
+thaddeus: thad
+tobias: toby
+tyler: ty
+vanessa: nessa
+vicente: chente
+victor: vic
+wilfred: fred will
+wilhelmina: mina willa
+yolanda: yoli
+zachariah: zach zack
 `;
 
 function buildAliasIndex(text: string): Map<string, string[]> {

@@ -17,6 +17,8 @@ export interface Contribution {
   level: string;
   weight: number;
   tfAdjustment?: number;
+  /** Set when the weight used u conditional on another comparison's level (e.g. "location=address"). */
+  condition?: string;
 }
 
 export interface PairScore {
@@ -34,6 +36,8 @@ export interface CompiledModel {
   /** Per engine comparison with TF: adjustment of the exact level by value, and the default for other values. */
   tf: ({ byValue: Map<string, number>; otherwise: number } | null)[];
   used: boolean[];
+  /** Per engine comparison: weights that replace `levelWeights` when another comparison is at given levels. */
+  conditional: ({ other: number; when: boolean[]; weights: Float64Array } | null)[];
   conflictMask: number;
   /** Weight at which the probability reaches the match threshold. */
   matchWeight: number;
@@ -52,12 +56,14 @@ export function compileModel(model: MatchModel): CompiledModel {
   const levelWeights: Float64Array[] = [];
   const tf: CompiledModel['tf'] = [];
   const used: boolean[] = [];
+  const conditional: CompiledModel['conditional'] = [];
   for (const def of COMPARISONS) {
     const spec = byName.get(def.name);
     const weights = new Float64Array(def.levels.length + 1);
     used.push(spec !== undefined);
     if (spec) spec.levels.forEach((l, i) => (weights[i + 1] = Math.log2(l.m / l.u)));
     levelWeights.push(weights);
+    conditional.push(spec?.conditionalU ? compileConditional(spec.levels, spec.conditionalU) : null);
     if (spec?.tf) {
       const uExact = spec.levels[0]!.u;
       const adjust = (f: number) => Math.log2(uExact / Math.max(f, spec.tf!.minFrequency));
@@ -71,11 +77,23 @@ export function compileModel(model: MatchModel): CompiledModel {
     levelWeights,
     tf,
     used,
+    conditional,
     conflictMask: conflictMask(model.conflictRules),
     matchWeight: probabilityToWeight(model.thresholds.matchThreshold),
   };
   compiled.set(model, result);
   return result;
+}
+
+function compileConditional(
+  levels: MatchModel['comparisons'][number]['levels'],
+  cond: NonNullable<MatchModel['comparisons'][number]['conditionalU']>,
+): CompiledModel['conditional'][number] {
+  const other = COMPARISONS.findIndex((c) => c.name === cond.when.comparison);
+  const when = [false, ...COMPARISONS[other]!.levels.map((id) => cond.when.levels.includes(id))];
+  const weights = new Float64Array(levels.length + 1);
+  levels.forEach((l, i) => (weights[i + 1] = Math.log2(l.m / cond.u[i]!)));
+  return { other, when, weights };
 }
 
 /** Term-frequency adjustment for comparison `k` at its exact level (the value is equal on both sides). */
@@ -94,6 +112,12 @@ export function weightOfLevels(cm: CompiledModel, a: PreparedRecord, levels: Uin
   const lw = cm.levelWeights;
   for (let k = 0; k < lw.length; k++) {
     const level = levels[k]!;
+    const cond = cm.conditional[k] ?? null;
+    if (cond !== null && cond.when[levels[cond.other]!]) {
+      // Conditional u already reflects how common agreement is in that setting: no TF adjustment on top.
+      w += cond.weights[level]!;
+      continue;
+    }
     w += lw[k]![level]!;
     if (level === 1 && cm.tf[k] !== null) w += tfAdjustment(cm, k, a);
   }
@@ -115,13 +139,16 @@ export function explainLevels(cm: CompiledModel, a: PreparedRecord, b: PreparedR
   COMPARISONS.forEach((def, k) => {
     if (!cm.used[k]) return;
     const level = levels[k]!;
+    const cond = cm.conditional[k] ?? null;
+    const conditioned = cond !== null && cond.when[levels[cond.other]!]!;
     const contribution: Contribution = {
       comparison: def.name,
       level: level === NULL_LEVEL ? 'null' : def.levels[level - 1]!,
-      weight: cm.levelWeights[k]![level]!,
+      weight: conditioned ? cond.weights[level]! : cm.levelWeights[k]![level]!,
     };
+    if (conditioned) contribution.condition = `${COMPARISONS[cond.other]!.name}=${COMPARISONS[cond.other]!.levels[levels[cond.other]! - 1]}`;
     weight += contribution.weight;
-    if (level === 1 && cm.tf[k]) {
+    if (level === 1 && cm.tf[k] && !conditioned) {
       contribution.tfAdjustment = tfAdjustment(cm, k, a);
       weight += contribution.tfAdjustment;
     }

@@ -2,9 +2,10 @@ import { buildBatch, unpackLevels } from './batch.ts';
 import type { Batch, ProgressFn } from './batch.ts';
 import type { LinkMode } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
-import { CONFLICT_RULES } from './conflicts.ts';
+import { CONFLICT_RULES, GIVEN_DIFFERS_LEVELS } from './conflicts.ts';
 import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
 import { MIN_PROBABILITY, runEm } from './em.ts';
+import { householdFamilyU } from './household.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
 import type { KeyPart } from './key-parts.ts';
 import { MODEL_FORMAT, parseModel } from './model.ts';
@@ -54,7 +55,8 @@ const ESTIMATION_ROUNDS = 2;
  * A cannot-link rule is only as good as the identifier it rests on. A twin has ~1.5% of people as a co-twin
  * (US twin birth rate ~3%), against one or more duplicate pairs per person in a registry; so once more than ~3%
  * of true matches disagree on given names, a given-name disagreement at one address and birth date is likelier a
- * data error than a twin, and the rule would cut true links. The same bound applies to SSN disagreement.
+ * data error than a twin, and the rule would cut true links. The same bound applies to SSN and birth-date
+ * disagreement (the SSN and generation rules).
  */
 export const MAX_IDENTIFIER_DISAGREEMENT = 0.03;
 
@@ -65,19 +67,28 @@ function reliableConflictRules(m: LevelProbabilities): string[] {
     return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
   };
   return CONFLICT_RULES.filter((rule) => {
-    if (rule === 'twin') return share('givenName', ['fuzzy_low', 'else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'twin') return share('givenName', GIVEN_DIFFERS_LEVELS) <= MAX_IDENTIFIER_DISAGREEMENT;
     if (rule === 'ssn_conflict') return share('ssn', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'generation_gap') return share('birthDate', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     return true;
   });
 }
 
 /** Which comparison a blocking key part pins: EM must not learn that comparison from that rule's pairs. */
 const PART_COMPARISONS: Record<KeyPart, string[]> = {
-  ssn: ['ssn'], phone: ['phone'], email: ['email'], birthDate: ['birthDate'], birthYear: ['birthDate'], birthMonthDay: ['birthDate'],
-  givenPhonetic: ['givenName'], givenInitial: ['givenName'], familyPhonetic: ['familyName'], familyInitial: ['familyName'],
-  namePhonetics: ['givenName', 'familyName'], postalCode: ['postalCode'], streetNumber: ['addressLine1'],
-  streetName: ['addressLine1'], city: ['city'],
+  ssn: ['ssn'], phone: ['location'], email: ['email'], birthDate: ['birthDate'], birthYear: ['birthDate'],
+  birthMonthDay: ['birthDate'], givenPhonetic: ['givenName'], givenInitial: ['givenName'],
+  familyPhonetic: ['familyName'], familyInitial: ['familyName'], namePhonetics: ['givenName', 'familyName'],
+  postalCode: ['location'], streetNumber: ['location'], streetName: ['location'], city: ['location'],
 };
+
+/**
+ * Key parts that belong to one person rather than a household. EM trains only on rules with at least one: a
+ * block keyed on household values alone (phone, address, postcode and family name) is full of relatives, and
+ * a two-class mixture would learn "same household" as "same person".
+ */
+const PERSONAL_PARTS = new Set<KeyPart>(['ssn', 'email', 'birthDate', 'birthYear', 'birthMonthDay', 'givenPhonetic', 'givenInitial', 'namePhonetics']);
+const isTrainingRule = (rule: BlockingRule) => rule.parts.some((part) => PERSONAL_PARTS.has(part));
 
 const WIDTH = COMPARISONS.length;
 
@@ -204,6 +215,7 @@ function estimateM(
   const weights = new Float64Array(WIDTH);
   const sessions: Session[] = [];
   rules.forEach((rule, r) => {
+    if (!isTrainingRule(rule)) return;
     const held = new Set(rule.parts.flatMap((part) => PART_COMPARISONS[part]));
     const free = COMPARISONS.map((c) => !held.has(c.name));
     const h = perRule[r]!;
@@ -292,7 +304,12 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
   }));
   const tf = buildTfTables(batch.prepared);
-  const withTf = comparisons.map((c) => (tf[c.name] ? { ...c, tf: tf[c.name] } : c));
+  const household = householdFamilyU(batch, { m, u }, maxIterations);
+  const withTf = comparisons.map((c) => ({
+    ...c,
+    ...(tf[c.name] ? { tf: tf[c.name] } : {}),
+    ...(c.name === 'familyName' ? { conditionalU: household } : {}),
+  }));
   const model = parseModel({
     format: MODEL_FORMAT,
     version: options.version ?? `em-${fnv1a(JSON.stringify([withTf, lambda]))}`,

@@ -1,0 +1,84 @@
+import { JW_HIGH, JW_PLACE, NULL_LEVEL, levelMap } from './levels.ts';
+import type { PreparedRecord } from './prepared.ts';
+import { jaroWinkler, withinOneEdit } from './text.ts';
+
+/**
+ * Where a person lives and how to reach them, compared as one piece of evidence: street address (line 1 and
+ * unit), postcode, city and phone all describe one household, so a household shares all of them at once.
+ */
+export const LOCATION_LEVELS = ['address_and_phone', 'address', 'phone', 'near_address', 'same_street', 'same_area', 'else'] as const;
+const L = levelMap(LOCATION_LEVELS);
+
+type P = PreparedRecord;
+
+const LINE_MISSING = 0;
+const LINE_EXACT = 1;
+const LINE_CLOSE = 2;
+const LINE_NEAR = 3;
+const LINE_SAME_STREET = 4;
+const LINE_DIFFERS = 5;
+
+/**
+ * Street line agreement. House numbers are compared apart from the street: "12 main st" and "14 main st" are
+ * neighbours, not a typo, though their strings are 95% similar.
+ */
+function compareLine(a: P, b: P): number {
+  const x = a.addressLine1;
+  const y = b.addressLine1;
+  if (x === null || y === null) return LINE_MISSING;
+  if (x === y) return LINE_EXACT;
+  const na = a.streetNumber;
+  const nb = b.streetNumber;
+  const numbersEqual = na === nb;
+  const numbersClose = numbersEqual || (na !== null && nb !== null && withinOneEdit(na, nb));
+  const sa = a.streetName;
+  const sb = b.streetName;
+  if (na !== null && nb !== null && !numbersClose) return sa !== null && sa === sb ? LINE_SAME_STREET : LINE_DIFFERS;
+  const streetJw = sa === null || sb === null ? 0 : sa === sb ? 1 : jaroWinkler(sa, sb);
+  if (numbersEqual && streetJw >= JW_HIGH) return LINE_CLOSE;
+  if ((numbersClose && streetJw >= JW_HIGH) || (numbersEqual && streetJw >= JW_PLACE)) return LINE_NEAR;
+  if ((na === null || nb === null) && jaroWinkler(x, y) >= JW_HIGH) return LINE_NEAR;
+  return LINE_DIFFERS;
+}
+
+/** 1 agree, 2 disagree, 0 missing on a side. */
+function agreement(x: string | null, y: string | null, close: (x: string, y: string) => boolean): number {
+  if (x === null || y === null) return 0;
+  return x === y || close(x, y) ? 1 : 2;
+}
+
+/** A 10-digit number whose last 7 digits agree usually differs only by a changed or mistyped area code. */
+const SUBSCRIBER_DIGITS = 7;
+
+const phoneClose = (x: string, y: string) =>
+  withinOneEdit(x, y) || (x.length >= 10 && y.length >= 10 && x.slice(-SUBSCRIBER_DIGITS) === y.slice(-SUBSCRIBER_DIGITS));
+const postalClose = (x: string, y: string) => x.length === y.length && withinOneEdit(x, y);
+const placeClose = (x: string, y: string) => jaroWinkler(x, y) >= JW_PLACE;
+
+/**
+ * Levels: the same street address and phone; the same street address (unit, postcode and city not
+ * contradicting it); the same phone only (a move); a near address (house-number typo, another unit of the same
+ * building, or a missing street line with postcode and city agreeing); the same street with another house
+ * number (neighbours, or a mistyped number); the same postcode or city; else.
+ */
+export function compareLocation(a: P, b: P): number {
+  const line = compareLine(a, b);
+  const phone = agreement(a.phone, b.phone, phoneClose);
+  const postal = agreement(a.postalCode, b.postalCode, postalClose);
+  const city = agreement(a.city, b.city, placeClose);
+  if (line === LINE_MISSING && phone === 0 && postal === 0 && city === 0) return NULL_LEVEL;
+  let sameAddress = false;
+  let nearAddress = line === LINE_NEAR || (line === LINE_MISSING && postal === 1 && city === 1);
+  if (line === LINE_EXACT || line === LINE_CLOSE) {
+    const unitConflict = agreement(a.addressLine2, b.addressLine2, placeClose) === 2;
+    const areaConflict = postal === 2 && city === 2;
+    sameAddress = !unitConflict && !areaConflict;
+    nearAddress ||= !sameAddress;
+  }
+  if (sameAddress) return phone === 1 ? L.address_and_phone : L.address;
+  if (phone === 1) return L.phone;
+  if (nearAddress) return L.near_address;
+  if (line === LINE_SAME_STREET && postal !== 2) return L.same_street;
+  if (postal === 1 || city === 1) return L.same_area;
+  return L.else;
+}
