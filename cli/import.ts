@@ -1,0 +1,161 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { basename, dirname, extname, join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { action, CliError } from './errors.ts';
+import { IngestClient, type IngestInput } from './import-client.ts';
+import { countCsvRecords, readCsvRecords, readMappingFile, type CsvRecord, type RowProblem } from './import-csv.ts';
+import { createProgress } from './link-output.ts';
+import { registerSendHl7Command } from './send-hl7.ts';
+
+export const DEFAULT_GRAPHQL_URL = 'http://127.0.0.1:4000/graphql';
+export const DEFAULT_BATCH_SIZE = 500;
+/** The most `ingestRecords` accepts in one call. */
+export const MAX_BATCH_SIZE = 1000;
+
+export interface ImportOptions {
+  file: string;
+  /** Registered source code every row belongs to. */
+  source: string;
+  /** Mapping file in the `mpi link` format; default: recognise well-known column names. */
+  mapping?: string | undefined;
+  url?: string | undefined;
+  key?: string | undefined;
+  batchSize?: number | undefined;
+  /** Where the report of rejected rows goes; default `<file>.errors.csv` beside the input. */
+  errors?: string | undefined;
+  progress?: boolean | undefined;
+  /** Tests and benches pass an in-process fetch. */
+  fetch?: typeof fetch | undefined;
+}
+
+export interface ImportSummary {
+  rows: number;
+  linked: number;
+  created: number;
+  review: number;
+  unchanged: number;
+  /** Rows rejected (see the error report). */
+  errors: number;
+  seconds: number;
+  recordsPerSecond: number;
+  /** Written only when some rows were rejected. */
+  errorReport: string | null;
+}
+
+/** `data/patients.csv` -> `data/patients.errors.csv`. */
+export function defaultErrorReport(file: string): string {
+  return join(dirname(file), `${basename(file, extname(file))}.errors.csv`);
+}
+
+/**
+ * Loads a CSV file into the running index through its GraphQL API (`ingestRecords`, the same ingest path as
+ * every other client), in batches. Rows the server rejects are dropped from their batch, reported with line,
+ * field and reason, and the rest of the batch is resent. Idempotent: a re-run of the same file answers
+ * UNCHANGED for every row and changes nothing.
+ */
+export async function runImport(options: ImportOptions): Promise<ImportSummary> {
+  const started = performance.now();
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) throw new CliError(`--batch-size must be between 1 and ${MAX_BATCH_SIZE}`);
+  const mapping = options.mapping ? readMappingFile(options.mapping) : undefined;
+  const total = await countCsvRecords(options.file, mapping);
+  const client = new IngestClient(options.url ?? DEFAULT_GRAPHQL_URL, options.key, options.fetch);
+  const summary: ImportSummary = { rows: 0, linked: 0, created: 0, review: 0, unchanged: 0, errors: 0, seconds: 0, recordsPerSecond: 0, errorReport: null };
+  const problems: RowProblem[] = [];
+  const bar = createProgress(options.progress ?? false);
+  const reject = (p: RowProblem) => { problems.push(p); summary.errors += 1; };
+
+  let batch: CsvRecord[] = [];
+  const flush = async () => {
+    await sendBatch(client, options.source, batch, summary, (p) => problems.push(p));
+    batch = [];
+    bar.update('importing', summary.rows, total);
+  };
+  try {
+    for await (const record of readCsvRecords(options.file, mapping, (p) => { reject(p); summary.rows += 1; })) {
+      batch.push(record);
+      if (batch.length >= batchSize) await flush();
+    }
+    if (batch.length > 0) await flush();
+  } finally {
+    bar.stop();
+  }
+  summary.seconds = (performance.now() - started) / 1000;
+  summary.recordsPerSecond = summary.rows / Math.max(summary.seconds, 1e-9);
+  if (problems.length > 0) {
+    summary.errorReport = options.errors ?? defaultErrorReport(options.file);
+    await writeErrorReport(summary.errorReport, problems);
+  }
+  return summary;
+}
+
+/** Sends one batch, dropping and reporting the rows the server names as invalid until the rest is accepted. */
+async function sendBatch(client: IngestClient, source: string, records: CsvRecord[], summary: ImportSummary, report: (p: RowProblem) => void): Promise<void> {
+  let pending = records;
+  while (pending.length > 0) {
+    const result = await client.ingestBatch(pending.map((r): IngestInput => ({ ...r.fields, source, localId: r.localId })));
+    if (result.ok) {
+      for (const outcome of result.outcomes) count(summary, outcome);
+      summary.rows += pending.length;
+      return;
+    }
+    const bad = new Set<number>();
+    for (const p of result.problems) {
+      const record = pending[p.index];
+      if (!record) throw new CliError('the server named a record that was not in the batch');
+      bad.add(p.index);
+      report({ line: record.line, field: p.field, code: p.code, message: p.message });
+    }
+    summary.rows += bad.size;
+    summary.errors += bad.size;
+    pending = pending.filter((_, i) => !bad.has(i));
+  }
+}
+
+function count(summary: ImportSummary, outcome: string): void {
+  if (outcome === 'LINKED') summary.linked += 1;
+  else if (outcome === 'CREATED') summary.created += 1;
+  else if (outcome === 'REVIEW') summary.review += 1;
+  else if (outcome === 'UNCHANGED') summary.unchanged += 1;
+}
+
+/** `line,field,code,message`, ordered by line: what to fix, never the value. */
+async function writeErrorReport(path: string, problems: RowProblem[]): Promise<void> {
+  const sorted = [...problems].sort((a, b) => a.line - b.line);
+  const stream = createWriteStream(path);
+  stream.write(stringify([['line', 'field', 'code', 'message'], ...sorted.map((p) => [p.line, p.field, p.code, p.message])]));
+  stream.end();
+  await once(stream, 'finish');
+}
+
+/** The end-of-import summary: counts only. */
+export function formatImportSummary(s: ImportSummary, file: string, source: string): string {
+  return [
+    `imported ${s.rows} rows of ${file} into source ${source} in ${s.seconds.toFixed(1)} s (${Math.round(s.recordsPerSecond)} records/s)`,
+    `  linked ${s.linked}  created ${s.created}  review ${s.review}  unchanged ${s.unchanged}  errors ${s.errors}`,
+    ...(s.errorReport ? [`  rejected rows: ${s.errorReport}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** Registers `mpi import` (CSV into the running index) and `mpi send-hl7` (HL7 files over MLLP). */
+export function registerImportCommands(program: Command): void {
+  program
+    .command('import')
+    .description('load a CSV file into the running index through its GraphQL API (exit 1 when some rows were rejected)')
+    .argument('<file>', 'CSV file with a header row')
+    .requiredOption('--source <code>', 'registered source code of every row')
+    .option('--mapping <file>', 'JSON mapping of columns to canonical fields (the format of mpi link)')
+    .option('--url <url>', 'GraphQL endpoint of the running server', DEFAULT_GRAPHQL_URL)
+    .addOption(new Option('--key <key>', 'API key with the pipeline role').env('MPI_API_KEY'))
+    .option('--batch-size <n>', `records per ingestRecords call (at most ${MAX_BATCH_SIZE})`, String(DEFAULT_BATCH_SIZE))
+    .option('--errors <file>', 'report of rejected rows (default: <file>.errors.csv beside the input)')
+    .action(action(async (file: string, opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string }) => {
+      const summary = await runImport({ ...opts, file, batchSize: Number(opts.batchSize), progress: process.stderr.isTTY });
+      process.stderr.write(formatImportSummary(summary, file, opts.source));
+      if (summary.errors > 0) process.exitCode = 1;
+    }));
+  registerSendHl7Command(program);
+}
