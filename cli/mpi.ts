@@ -3,6 +3,7 @@ import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../platform/api-keys.ts';
 import { action } from './errors.ts';
+import { registerImportCommands } from './import.ts';
 
 const program = new Command('mpi').description('Master patient index: batch linkage, database and key administration');
 
@@ -51,5 +52,7 @@ keys.command('list')
       }
     });
   }));
+
+registerImportCommands(program);
 
 await program.parseAsync(process.argv);
