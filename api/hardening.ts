@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { AppConfig } from '../platform/config.ts';
 import { instruments } from '../platform/telemetry.ts';
@@ -135,6 +135,19 @@ export function useNoIntrospection(): Plugin {
 }
 
 /**
+ * Reports a query over a limit as a typed `QUERY_TOO_COMPLEX` error (HTTP 400) naming the limit, instead of the
+ * untyped "Syntax Error" the limit plugins throw by default.
+ */
+const rejectAsTooComplex = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => {
+    const typed = new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
+    if (!context) throw typed; // token counting runs while parsing, before there is a validation context
+    context.reportError(typed);
+  }],
+};
+
+/**
  * The request-hardening plugins, in order: rate limit and body limit before any parsing, CSRF prevention,
  * GraphQL cost limits (depth, estimated cost, aliases, tokens, directives), introspection off in production,
  * and security headers on every response.
@@ -146,11 +159,11 @@ export function hardeningPlugins(config: AppConfig): Plugin[] {
     useBodyLimit(config.MPI_MAX_BODY_BYTES),
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf'] }),
     EnvelopArmorPlugin({
-      maxDepth: { n: config.MPI_MAX_QUERY_DEPTH, flattenFragments: true },
-      costLimit: { maxCost: config.MPI_MAX_QUERY_COST },
-      maxAliases: { n: config.MPI_MAX_ALIASES },
-      maxTokens: { n: config.MPI_MAX_TOKENS },
-      maxDirectives: { n: 50 },
+      maxDepth: { n: config.MPI_MAX_QUERY_DEPTH, flattenFragments: true, ...rejectAsTooComplex },
+      costLimit: { maxCost: config.MPI_MAX_QUERY_COST, ...rejectAsTooComplex },
+      maxAliases: { n: config.MPI_MAX_ALIASES, ...rejectAsTooComplex },
+      maxTokens: { n: config.MPI_MAX_TOKENS, ...rejectAsTooComplex },
+      maxDirectives: { n: 50, ...rejectAsTooComplex },
       // "Did you mean …?" hints help probing the schema; keep them only where introspection is on anyway.
       blockFieldSuggestion: { enabled: production },
     }) as Plugin,
