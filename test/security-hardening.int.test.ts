@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { useRateLimit } from '../api/hardening.ts';
+import { createApiKey } from '../platform/api-keys.ts';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const ME = JSON.stringify({ query: '{ me { name } }' });
+
+describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
+  let dev: TestApp;
+  let limited: TestApp;
+  let prod: TestApp;
+  let prodKey: string;
+  beforeAll(async () => {
+    dev = await createTestApp();
+    limited = await createTestApp({ env: { MPI_RATE_LIMIT_PER_MINUTE: '5' } });
+    prod = await createTestApp({ localMode: false, env: { NODE_ENV: 'production' } });
+    prodKey = (await createApiKey(prod.services.database.db, 'hardening-admin', 'admin')).key;
+  });
+  afterAll(async () => {
+    await dev?.close();
+    await limited?.close();
+    await prod?.close();
+  });
+
+  test.each(['/graphql', '/healthz'])('sends security headers on %s', async (path) => {
+    const response = await prod.yoga.fetch(`http://localhost${path}`, path === '/graphql'
+      ? { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${prodKey}` }, body: ME }
+      : {});
+    expect(Object.fromEntries(response.headers)).toMatchObject({
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'strict-transport-security': expect.stringContaining('max-age=') as unknown,
+    });
+  });
+
+  test.each<{ label: string; init: RequestInit; query: string; status: number }>([
+    { label: 'a GET without the CSRF header', init: { method: 'GET' }, query: '?query=%7B%20__typename%20%7D', status: 403 },
+    { label: 'a text/plain form post', init: { method: 'POST', headers: { 'content-type': 'text/plain' }, body: ME }, query: '', status: 403 },
+    { label: 'a GET with the CSRF header', init: { method: 'GET', headers: { 'x-mpi-csrf': '1' } }, query: '?query=%7B%20__typename%20%7D', status: 200 },
+    { label: 'a JSON post', init: { method: 'POST', headers: JSON_HEADERS, body: ME }, query: '', status: 200 },
+  ])('answers $label with $status', async ({ init, query, status }) => {
+    const response = await dev.yoga.fetch(`http://localhost/graphql${query}`, init);
+    expect(response.status).toBe(status);
+  });
+
+  test('rate-limits each key on its own, answering 429 with Retry-After', async () => {
+    const { key: other } = await createApiKey(limited.services.database.db, 'rate-other', 'pipeline');
+    const { key } = await createApiKey(limited.services.database.db, 'rate-main', 'pipeline');
+    const send = (k: string) => limited.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${k}` }, body: ME });
+    const statuses = [];
+    for (let i = 0; i < 6; i += 1) statuses.push((await send(key)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const refused = await send(key);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect((await send(other)).status).toBe(200);
+  });
+
+  test('refills a key\'s allowance over the minute', async () => {
+    let now = 0;
+    const plugin = useRateLimit(60, () => now);
+    const outcomes: boolean[] = [];
+    const request = new Request('http://localhost/graphql', { headers: { authorization: 'Bearer k' } });
+    const attempt = () => {
+      let refused = false;
+      void plugin.onRequest!({ request, serverContext: {}, url: new URL(request.url), endResponse: () => { refused = true; } } as never);
+      outcomes.push(!refused);
+    };
+    for (let i = 0; i < 61; i += 1) attempt();
+    expect(outcomes.filter(Boolean)).toHaveLength(60);
+    now += 1000; // one token per second at 60 a minute
+    attempt();
+    attempt();
+    expect(outcomes.slice(-2)).toEqual([true, false]);
+  });
+
+  test('turns introspection and GraphiQL off in production', async () => {
+    const introspect = await prod.gql('{ __schema { queryType { name } } }', {}, { key: prodKey });
+    expect(introspect.data).toBeNull();
+    expect(introspect.errors?.[0]?.message).toMatch(/introspection/i);
+    const page = await prod.yoga.fetch('http://localhost/graphql', { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    const devPage = await dev.yoga.fetch('http://localhost/graphql', { headers: { accept: 'text/html' } });
+    expect(devPage.headers.get('content-type')).toMatch(/text\/html/);
+  });
+
+  test('keeps a caller\'s request id only when it is a plain token', async () => {
+    const send = (requestId: string) => dev.yoga.fetch('http://localhost/graphql', {
+      method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': requestId }, body: JSON.stringify({ query: '{ auditLog(first: 1) { edges { node { requestId } } } }' }),
+    });
+    await send('trace-1234');
+    const hostile = 'Jane Doe 1980-01-01 <script>';
+    await send(hostile);
+    const latest = await dev.gql<{ auditLog: { edges: Array<{ node: { requestId: string } }> } }>('{ auditLog(first: 3) { edges { node { requestId } } } }');
+    const ids = latest.data!.auditLog.edges.map((e) => e.node.requestId);
+    expect(ids).toContain('trace-1234');
+    expect(ids).not.toContain(hostile);
+  });
+});
