@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createHl7Handler, saveDeadLetter, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
+import { withSpan } from '../platform/telemetry.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
 import type { Services } from './services.ts';
+
+/** What an event type looks like (`ADT^A04`); anything else a sender put in MSH-9 is recorded as `other`. */
+const EVENT_SHAPE = /^[A-Z0-9]{2,3}(\^[A-Z0-9]{2,3})?$/;
+/** A control id (MSH-10) is kept in the audit entry only when it is a plain token, so the trail holds no free text. */
+const CONTROL_ID_SHAPE = /^[\w.:-]{1,64}$/;
 
 /** Where a message came from, for the audit entry. */
 export interface Hl7MessageSource {
@@ -39,16 +45,19 @@ export function createHl7Service(services: Services, principal: Principal = hl7P
     },
     onError: (error, info) => services.logger.error({ ...info, error: error instanceof Error ? error.name : typeof error }, 'HL7 message failed'),
   });
-  return async (raw, from = {}) => {
+  return (raw, from = {}) => withSpan('hl7.message', {}, async (span) => {
     const own = interopContext('hl7', principal, randomUUID(), from.clientAddress ?? null);
     const result = await handle(raw, own);
+    const event = result.event && EVENT_SHAPE.test(result.event) ? result.event : 'other';
+    // The event type and ACK code only: the control id and everything else in the message stay out of traces.
+    span.setAttributes({ 'hl7.event': event, 'hl7.ack': result.code });
     await writeInteropAudit(services, own, `hl7:${operationOf(result.event)}`, result.code === 'AA' ? 'SUCCESS' : 'ERROR', {
       ack: result.code,
-      ...(result.event ? { event: result.event } : {}),
-      ...(result.controlId ? { controlId: result.controlId } : {}),
+      event,
+      ...(result.controlId && CONTROL_ID_SHAPE.test(result.controlId) ? { controlId: result.controlId } : {}),
     });
     return result;
-  };
+  });
 }
 
 /** Audit operation per ADT trigger event (see interop/hl7/adt.ts). */
