@@ -4,8 +4,10 @@ import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { observeDatabaseGauges } from '../platform/telemetry-metrics.ts';
 import { createAuthenticator } from './auth.ts';
+import { guardHandler, requestGuardFor } from './hardening.ts';
 import { createHttpHandler, type HttpHandler } from './http.ts';
 import { createServices, type Services } from './services.ts';
+import { traceHttp } from './telemetry-plugin.ts';
 import { buildYoga, type MpiYoga } from './yoga.ts';
 
 export interface App {
@@ -32,8 +34,11 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
       + '`npx mpi keys create`, or configure OIDC_ISSUER');
   }
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
-  const yoga = buildYoga(services, { localMode });
-  const http = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
+  // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
+  const guard = requestGuardFor(config);
+  const yoga = buildYoga(services, { localMode, guard });
+  const routes = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
+  const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
   return { yoga, http, localMode, services, close: async () => { stopGauges(); await database.close(); } };
 }

@@ -50,31 +50,12 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   return Buffer.concat(chunks);
 }
 
-/**
- * Refuses request bodies over `maxBytes` with 413 before they are parsed: at once from Content-Length, and by
- * counting bytes for a body sent without one (chunked).
- */
-export function useBodyLimit(maxBytes: number): Plugin {
-  const tooLarge = () => problem(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBytes} bytes`);
-  return {
-    async onRequest({ request, setRequest, endResponse }) {
-      if (!request.body) return;
-      const declared = request.headers.get('content-length');
-      if (declared !== null) {
-        if (!/^\d+$/.test(declared) || Number(declared) > maxBytes) endResponse(tooLarge());
-        return;
-      }
-      const bytes = await readLimited(request.body, maxBytes);
-      if (!bytes) { endResponse(tooLarge()); return; }
-      setRequest(new Request(request.url, { method: request.method, headers: request.headers, body: new Uint8Array(bytes) }));
-    },
-  };
-}
-
 /** A token bucket: `capacity` requests at once, refilled continuously at `capacity` per minute. */
 interface Bucket { tokens: number; updated: number }
-/** Buckets kept in memory; past this, idle full buckets are dropped. */
+/** Buckets kept in memory; past this, idle full buckets are dropped (then the oldest). */
 const MAX_BUCKETS = 10_000;
+/** Paths never limited: orchestrators probe them. */
+const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
 /** The bucket a request draws from: its credential (hashed, never kept in clear), or else its client address. */
 function rateKey(request: Request, clientAddress: string | undefined): string {
@@ -83,37 +64,105 @@ function rateKey(request: Request, clientAddress: string | undefined): string {
   return `addr:${clientAddress ?? 'unknown'}`;
 }
 
+/** Admits or refuses requests before anything parses them; one per server, shared by every route. */
+export interface RequestGuard {
+  /**
+   * Applies the per-key rate limit and the body size limit: a refusal (429, 413), or the request to serve
+   * (re-buffered when its body came without a Content-Length). A request already admitted passes straight through.
+   */
+  admit(request: Request, clientAddress?: string): Promise<Response | Request>;
+}
+
+export interface RequestGuardOptions {
+  /** Requests per minute per API key (or anonymous client address); 0 turns the limit off. */
+  perMinute: number;
+  maxBodyBytes: number;
+  now?: () => number;
+}
+
 /**
- * Limits each API key (or anonymous client address) to `perMinute` requests per minute, answering 429 with
- * Retry-After beyond it. In memory, per process: behind a load balancer each instance enforces its own share.
+ * Limits each API key (or anonymous client address) to `perMinute` requests a minute with a token bucket
+ * (429 with Retry-After beyond it), and refuses bodies over `maxBodyBytes` with 413: at once from Content-Length,
+ * or by counting bytes of a streamed body. In memory and per process: behind a load balancer each instance
+ * enforces its own share.
  */
-export function useRateLimit(perMinute: number, now: () => number = Date.now): Plugin<object, { clientAddress?: string }> {
+export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
+  const { perMinute, maxBodyBytes, now = Date.now } = options;
   const buckets = new Map<string, Bucket>();
+  const admitted = new WeakSet<Request>();
   const refillPerMs = perMinute / 60_000;
-  const evictIdle = (at: number) => {
-    for (const [key, bucket] of buckets) {
-      if (bucket.tokens + (at - bucket.updated) * refillPerMs >= perMinute) buckets.delete(key);
+
+  function bucketFor(key: string, at: number): Bucket {
+    let bucket = buckets.get(key);
+    if (bucket) return bucket;
+    if (buckets.size >= MAX_BUCKETS) {
+      for (const [k, b] of buckets) if (b.tokens + (at - b.updated) * refillPerMs >= perMinute) buckets.delete(k);
+      if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
     }
-  };
+    bucket = { tokens: perMinute, updated: at };
+    buckets.set(key, bucket);
+    return bucket;
+  }
+
+  function rateLimited(request: Request, clientAddress: string | undefined): Response | null {
+    if (perMinute <= 0 || UNLIMITED_PATHS.has(new URL(request.url).pathname)) return null;
+    const at = now();
+    const bucket = bucketFor(rateKey(request, clientAddress), at);
+    bucket.tokens = Math.min(perMinute, bucket.tokens + (at - bucket.updated) * refillPerMs);
+    bucket.updated = at;
+    if (bucket.tokens >= 1) { bucket.tokens -= 1; return null; }
+    instruments().rateLimited.add(1);
+    const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerMs / 1000));
+    return problem(429, 'RATE_LIMITED', 'Too many requests for this API key; retry later', { 'retry-after': String(retryAfter) });
+  }
+
+  async function bodyLimited(request: Request): Promise<Response | Request> {
+    if (!request.body) return request;
+    const tooLarge = () => problem(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
+    const declared = request.headers.get('content-length');
+    if (declared !== null) return !/^\d+$/.test(declared) || Number(declared) > maxBodyBytes ? tooLarge() : request;
+    const bytes = await readLimited(request.body, maxBodyBytes);
+    if (!bytes) return tooLarge();
+    return new Request(request.url, { method: request.method, headers: request.headers, body: new Uint8Array(bytes) });
+  }
+
   return {
-    onRequest({ request, serverContext, endResponse, url }) {
-      if (perMinute <= 0 || url.pathname === '/healthz' || url.pathname === '/readyz') return;
-      const at = now();
-      const key = rateKey(request, serverContext.clientAddress);
-      let bucket = buckets.get(key);
-      if (!bucket) {
-        if (buckets.size >= MAX_BUCKETS) evictIdle(at);
-        if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
-        bucket = { tokens: perMinute, updated: at };
-        buckets.set(key, bucket);
-      }
-      bucket.tokens = Math.min(perMinute, bucket.tokens + (at - bucket.updated) * refillPerMs);
-      bucket.updated = at;
-      if (bucket.tokens >= 1) { bucket.tokens -= 1; return; }
-      instruments().rateLimited.add(1);
-      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerMs / 1000));
-      endResponse(problem(429, 'RATE_LIMITED', 'Too many requests for this API key; retry later', { 'retry-after': String(retryAfter) }));
+    async admit(request, clientAddress) {
+      if (admitted.has(request)) return request;
+      const refused = rateLimited(request, clientAddress);
+      if (refused) return refused;
+      const result = await bodyLimited(request);
+      if (result instanceof Request) admitted.add(result);
+      return result;
     },
+  };
+}
+
+/** Runs the guard for every request Yoga receives (a request the HTTP handler already admitted passes through). */
+export function useRequestGuard(guard: RequestGuard): Plugin<object, { clientAddress?: string }> {
+  return {
+    async onRequest({ request, serverContext, setRequest, endResponse }) {
+      const result = await guard.admit(request, serverContext.clientAddress);
+      if (result instanceof Response) endResponse(result);
+      else if (result !== request) setRequest(result);
+    },
+  };
+}
+
+/** Wraps a fetch handler (the whole HTTP API, FHIR included) with the guard and the security headers. */
+export function guardHandler<C extends { clientAddress?: string }>(
+  handler: (request: Request, context?: C) => Promise<Response>,
+  guard: RequestGuard,
+  production: boolean,
+): (request: Request, context?: C) => Promise<Response> {
+  return async (request, context) => {
+    const result = await guard.admit(request, context?.clientAddress);
+    const response = result instanceof Response ? result : await handler(result, context);
+    const isHtml = response.headers.get('content-type')?.startsWith('text/html') ?? false;
+    for (const [name, value] of Object.entries(securityHeaders(production, isHtml))) {
+      if (!response.headers.has(name)) response.headers.set(name, value);
+    }
+    return response;
   };
 }
 
@@ -134,6 +183,11 @@ export function useNoIntrospection(): Plugin {
   return { onValidate: ({ addValidationRule }) => { addValidationRule(NoSchemaIntrospectionCustomRule); } };
 }
 
+/** The request guard configured by MPI_RATE_LIMIT_PER_MINUTE and MPI_MAX_BODY_BYTES. */
+export function requestGuardFor(config: AppConfig): RequestGuard {
+  return createRequestGuard({ perMinute: config.MPI_RATE_LIMIT_PER_MINUTE, maxBodyBytes: config.MPI_MAX_BODY_BYTES });
+}
+
 /**
  * Reports a query over a limit as a typed `QUERY_TOO_COMPLEX` error (HTTP 400) naming the limit, instead of the
  * untyped "Syntax Error" the limit plugins throw by default.
@@ -152,11 +206,10 @@ const rejectAsTooComplex = {
  * GraphQL cost limits (depth, estimated cost, aliases, tokens, directives), introspection off in production,
  * and security headers on every response.
  */
-export function hardeningPlugins(config: AppConfig): Plugin[] {
+export function hardeningPlugins(config: AppConfig, guard: RequestGuard = requestGuardFor(config)): Plugin[] {
   const production = config.NODE_ENV === 'production';
   const plugins: Plugin[] = [
-    useRateLimit(config.MPI_RATE_LIMIT_PER_MINUTE) as Plugin,
-    useBodyLimit(config.MPI_MAX_BODY_BYTES),
+    useRequestGuard(guard) as Plugin,
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf'] }),
     EnvelopArmorPlugin({
       maxDepth: { n: config.MPI_MAX_QUERY_DEPTH, flattenFragments: true, ...rejectAsTooComplex },

@@ -35,6 +35,41 @@ function settle<T>(work: () => MaybePromise<T>, done: (error?: unknown) => void)
   return result;
 }
 
+/** Starts the server span of one HTTP request, continuing the caller's W3C trace context. */
+function startHttpSpan(request: Request): { span: Span; run: <T>(work: () => T) => T } {
+  const route = routeOf(new URL(request.url).pathname);
+  const parent = propagation.extract(context.active(), request.headers, headerGetter);
+  const span = tracer.startSpan(`${request.method} ${route}`, {
+    kind: SpanKind.SERVER,
+    attributes: { 'http.request.method': request.method, 'http.route': route },
+  }, parent);
+  const active = trace.setSpan(parent, span).setValue(HTTP_SPAN, span);
+  return { span, run: (work) => context.with(active, work) };
+}
+
+function endHttpSpan(span: Span, status: number | null, error?: unknown): void {
+  if (error) recordFailure(span, error);
+  if (status !== null) {
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+/**
+ * Wraps a fetch handler (the whole HTTP API) in a server span per request: method, route and status only.
+ * Yoga then adds no second HTTP span.
+ */
+export function traceHttp<C>(handler: (request: Request, context?: C) => Promise<Response>): (request: Request, context?: C) => Promise<Response> {
+  return (request, ctx) => {
+    const { span, run } = startHttpSpan(request);
+    return run(() => handler(request, ctx)).then(
+      (response) => { endHttpSpan(span, response.status); return response; },
+      (error: unknown) => { endHttpSpan(span, null, error); throw error; },
+    );
+  };
+}
+
 const headerGetter = {
   keys: (carrier: Headers) => [...carrier.keys()],
   get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
@@ -73,14 +108,9 @@ export function useTelemetry(): Plugin<RequestContext> {
   return {
     instrumentation: {
       request({ request }, wrapped) {
-        const route = routeOf(new URL(request.url).pathname);
-        const parent = propagation.extract(context.active(), request.headers, headerGetter);
-        const span = tracer.startSpan(`${request.method} ${route}`, {
-          kind: SpanKind.SERVER,
-          attributes: { 'http.request.method': request.method, 'http.route': route },
-        }, parent);
-        return context.with(trace.setSpan(parent, span).setValue(HTTP_SPAN, span), () =>
-          settle(wrapped, (error) => { if (error) recordFailure(span, error); span.end(); }));
+        if (context.active().getValue(HTTP_SPAN)) return wrapped(); // traceHttp already spans this request
+        const { span, run } = startHttpSpan(request);
+        return run(() => settle(wrapped, (error) => endHttpSpan(span, null, error)));
       },
       execute({ context: graphqlContext }, wrapped) {
         const span = tracer.startSpan('graphql.operation');

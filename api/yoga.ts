@@ -4,7 +4,7 @@ import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { loggableError, maskError } from './errors.ts';
-import { hardeningPlugins } from './hardening.ts';
+import { hardeningPlugins, type RequestGuard } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
 import { traceRootFields, useTelemetry } from './telemetry-plugin.ts';
@@ -12,6 +12,8 @@ import { traceRootFields, useTelemetry } from './telemetry-plugin.ts';
 export interface YogaOptions {
   /** Unsecured local development: anonymous callers act as the local admin. */
   localMode: boolean;
+  /** The server's rate and body limits, shared with the other routes (default: a guard of its own). */
+  guard?: RequestGuard;
 }
 
 export type MpiYoga = YogaServerInstance<{ clientAddress?: string }, RequestContext>;
@@ -53,7 +55,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     },
     plugins: [
       useTelemetry(),
-      ...hardeningPlugins(config),
+      ...hardeningPlugins(config, options.guard),
       useReadinessCheck({ endpoint: '/readyz', check: async () => { await services.database.ping(); } }),
       useAudit(),
     ],

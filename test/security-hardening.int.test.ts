@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { useRateLimit } from '../api/hardening.ts';
+import { createRequestGuard, guardHandler } from '../api/hardening.ts';
+import { buildYoga } from '../api/yoga.ts';
 import { createApiKey } from '../platform/api-keys.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
@@ -63,20 +64,25 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
 
   test('refills a key\'s allowance over the minute', async () => {
     let now = 0;
-    const plugin = useRateLimit(60, () => now);
+    const guard = createRequestGuard({ perMinute: 60, maxBodyBytes: 1024, now: () => now });
+    const admitted = async () => !((await guard.admit(new Request('http://localhost/graphql', { headers: { authorization: 'Bearer k' } }))) instanceof Response);
     const outcomes: boolean[] = [];
-    const request = new Request('http://localhost/graphql', { headers: { authorization: 'Bearer k' } });
-    const attempt = () => {
-      let refused = false;
-      void plugin.onRequest!({ request, serverContext: {}, url: new URL(request.url), endResponse: () => { refused = true; } } as never);
-      outcomes.push(!refused);
-    };
-    for (let i = 0; i < 61; i += 1) attempt();
+    for (let i = 0; i < 61; i += 1) outcomes.push(await admitted());
     expect(outcomes.filter(Boolean)).toHaveLength(60);
     now += 1000; // one token per second at 60 a minute
-    attempt();
-    attempt();
-    expect(outcomes.slice(-2)).toEqual([true, false]);
+    expect([await admitted(), await admitted()]).toEqual([true, false]);
+  });
+
+  test('counts a request once when the HTTP handler and GraphQL share a guard', async () => {
+    const guard = createRequestGuard({ perMinute: 3, maxBodyBytes: 4096 });
+    const yoga = buildYoga(limited.services, { localMode: true, guard });
+    const http = guardHandler(async (request: Request) => yoga.fetch(request), guard, false);
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) {
+      statuses.push((await http(new Request('http://localhost/graphql', { method: 'POST', headers: { ...JSON_HEADERS, authorization: 'Bearer shared' }, body: ME }))).status);
+    }
+    expect(statuses.slice(0, 3)).not.toContain(429);
+    expect(statuses[3]).toBe(429);
   });
 
   test('turns introspection and GraphiQL off in production', async () => {
