@@ -55,7 +55,7 @@ const AMOUNTS: Array<[string, string, number]> = [
   ['duplicate_backlog_median_age_days', '*', 6],
   ['cluster_size_max', '*', 2],
   ['record_count', 'EHR1', 5],
-  ['freshness_hours', 'EHR1', 3], // the deletion three hours ago is the latest change
+  ['freshness_hours', 'EHR1', 5], // active records changed five hours ago; the later deletion does not count
   ['freshness_hours', 'LAB1', 10],
   ['record_count', 'EMPTY', 0],
 ];

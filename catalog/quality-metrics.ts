@@ -31,7 +31,7 @@ export const QUALITY_METRICS = {
     description: 'Distinct local ids (ignoring case and surrounding spaces) per active record.',
     unit: 'ratio', direction: 'higher', scopes: ['SOURCE'],
   },
-  freshness_hours: { description: 'Hours since the source last sent or changed a record.', unit: 'hours', direction: 'lower', scopes: ['SOURCE'] },
+  freshness_hours: { description: 'Hours since the source last sent or changed one of its active records.', unit: 'hours', direction: 'lower', scopes: ['SOURCE'] },
   duplicate_rate: {
     description: 'Active records in open review items (possible duplicate pairs) per active record (AHIMA).',
     unit: 'ratio', direction: 'lower', scopes: ['INDEX', 'SOURCE'],

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { CANONICAL_FIELD_SPECS } from './canonical-fields.ts';
-import { presentValue, validitySql } from './validity-rules.ts';
+import { isPresent, validitySql } from './validity-rules.ts';
 
 /**
  * The set-based SQL behind the quality metrics: one query per metric family, each a single pass (or a few
@@ -21,42 +21,66 @@ export interface SourceProfileRow {
 const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
-function profileColumns(): { trimmed: SQL; aggregates: SQL } {
-  const trimmed = sql.join(CANONICAL_FIELD_SPECS.map((f) => sql`${presentValue(sql.raw(f.column))} as ${sql.raw(f.column)}`), sql`, `);
-  const aggregates = sql.join(CANONICAL_FIELD_SPECS.flatMap((f) => {
+function fieldAggregates(today: string): SQL {
+  return sql.join(CANONICAL_FIELD_SPECS.flatMap((f) => {
     const value = sql.raw(`r.${f.column}`);
-    const present = sql`count(*) filter (where r.active and ${value} is not null)::int as ${sql.raw(`present_${f.column}`)}`;
+    const present = sql`count(*) filter (where ${isPresent(value)})::int as ${sql.raw(`present_${f.column}`)}`;
     if (!f.validity) return [present];
-    return [present, sql`count(*) filter (where r.active and ${value} is not null and ${validitySql(f.validity, value)})::int as ${sql.raw(`valid_${f.column}`)}`];
+    return [present, sql`count(*) filter (where ${validitySql(f.validity, value, today)})::int as ${sql.raw(`valid_${f.column}`)}`];
   }), sql`, `);
-  return { trimmed, aggregates };
 }
 
-/** One scan of source_records: completeness, validity, uniqueness and freshness inputs for every source. */
-export async function profileSources(db: Executor): Promise<SourceProfileRow[]> {
-  const { trimmed, aggregates } = profileColumns();
-  // `offset 0` keeps the trimmed values computed once per row instead of once per rule that reads them.
-  const rows = await queryRows<Record<string, unknown>>(db, sql`
+/**
+ * One scan of the active records: completeness, validity and freshness inputs for every source. Plain
+ * aggregates over a handful of groups, so PostgreSQL can split the scan across parallel workers.
+ */
+async function fieldProfile(db: Executor, today: string): Promise<Array<Record<string, unknown>>> {
+  return queryRows<Record<string, unknown>>(db, sql`
     select s.code as source, p.*
     from sources s
     left join (
       select r.source_id,
-        count(*) filter (where r.active)::int as records,
-        count(distinct r.local_key) filter (where r.active)::int as distinct_local_ids,
+        count(*)::int as records,
         (extract(epoch from now() - max(r.updated_at)) / 3600)::float8 as freshness_hours,
-        ${aggregates}
-      from (
-        select source_id, deleted_at is null as active, updated_at, lower(btrim(local_id)) as local_key, ${trimmed}
-        from source_records offset 0
-      ) r
+        ${fieldAggregates(today)}
+      from source_records r
+      where r.deleted_at is null
       group by r.source_id
     ) p on p.source_id = s.id
     where s.active or p.source_id is not null
     order by s.code`);
+}
+
+/**
+ * Active local ids per source that repeat another once case and surrounding spaces are ignored. Exact ids are
+ * unique by constraint, so only an id that differs from its canonical form (upper-case, trimmed) can repeat
+ * one: those few are grouped by canonical form, and the canonical id itself is found through the unique index
+ * instead of hashing every id of every source.
+ */
+async function repeatedLocalIds(db: Executor): Promise<Map<string, number>> {
+  const rows = await queryRows<{ source_id: string; repeats: unknown }>(db, sql`
+    with variants as (
+      select source_id, upper(btrim(local_id)) as canonical, count(*) as n
+      from source_records
+      where deleted_at is null and local_id <> upper(btrim(local_id))
+      group by source_id, upper(btrim(local_id))
+    )
+    select v.source_id, sum(v.n - 1 + case when exists (
+      select 1 from source_records c where c.source_id = v.source_id and c.local_id = v.canonical and c.deleted_at is null
+    ) then 1 else 0 end)::int as repeats
+    from variants v
+    group by v.source_id`);
+  return new Map(rows.map((r) => [r.source_id, num(r.repeats)]));
+}
+
+/** Completeness, validity, uniqueness and freshness inputs for every source; `today` is an ISO date. */
+export async function profileSources(db: Executor, today: string): Promise<SourceProfileRow[]> {
+  const rows = await fieldProfile(db, today);
+  const repeats = await repeatedLocalIds(db);
   return rows.map((row) => ({
     source: String(row.source),
     records: num(row.records),
-    distinctLocalIds: num(row.distinct_local_ids),
+    distinctLocalIds: num(row.records) - (repeats.get(String(row.source_id)) ?? 0),
     freshnessHours: numOrNull(row.freshness_hours),
     present: Object.fromEntries(CANONICAL_FIELD_SPECS.map((f) => [f.name, num(row[`present_${f.column}`])])),
     valid: Object.fromEntries(CANONICAL_FIELD_SPECS.filter((f) => f.validity).map((f) => [f.name, num(row[`valid_${f.column}`])])),
@@ -71,10 +95,12 @@ export async function recordsInOpenPairs(db: Executor): Promise<Array<{ source: 
   const rows = await queryRows<{ source: string; records: unknown }>(db, sql`
     with open_items as (
       select identity_a, identity_b, record_id from review_items where status = 'OPEN'
-    ), pair_records as (
-      select l.record_id from open_items o join links l on l.identity_id = o.identity_a
+    ), pair_identities as (
+      select identity_a as id from open_items
       union
-      select l.record_id from open_items o join links l on l.identity_id = o.identity_b
+      select identity_b from open_items where identity_b is not null
+    ), pair_records as (
+      select l.record_id from links l where l.identity_id in (select id from pair_identities)
       union
       select o.record_id from open_items o where o.record_id is not null
     )
@@ -119,25 +145,29 @@ export interface ClusterRow {
  * One pass over active identities and their active records: cluster sizes, cross-source overlap, and overlay
  * suspects. A birth-date conflict is two different full dates or two different years (a partial date agreeing
  * with a full one is not a conflict); a sex conflict is male against female (unknown or other never conflicts).
+ * Only min/max comparisons and boolean aggregates: count(distinct ...) per identity would sort every group.
  */
 export async function identityClusters(db: Executor): Promise<ClusterRow> {
   const [row] = await queryRows<Record<string, unknown>>(db, sql`
-    with clusters as (
+    with src as (
+      select id, row_number() over (order by id) as n from sources
+    ), clusters as (
       select l.identity_id,
         count(*) as records,
-        count(distinct r.source_id) as sources,
-        count(distinct r.birth_date) filter (where r.birth_date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') as full_dates,
-        count(distinct left(r.birth_date, 4)) filter (where r.birth_date ~ '^[0-9]{4}') as years,
-        count(distinct upper(left(btrim(r.sex), 1))) filter (where upper(left(btrim(r.sex), 1)) in ('M', 'F')) as sexes
+        min(src.n) <> max(src.n) as multi_source,
+        min(r.birth_date) filter (where length(r.birth_date) = 10) <> max(r.birth_date) filter (where length(r.birth_date) = 10) as dates_differ,
+        min(left(r.birth_date, 4)) <> max(left(r.birth_date, 4)) as years_differ,
+        bool_or(upper(r.sex) in ('M', 'MALE')) and bool_or(upper(r.sex) in ('F', 'FEMALE')) as sexes_differ
       from links l
-      join identities i on i.id = l.identity_id and i.status = 'ACTIVE'
       join source_records r on r.id = l.record_id and r.deleted_at is null
+      join src on src.id = r.source_id
+      where l.identity_id not in (select id from identities where status <> 'ACTIVE')
       group by l.identity_id
     )
     select count(*)::int as identities,
       coalesce(sum(records), 0)::int as records,
-      count(*) filter (where sources >= 2)::int as multi_source,
-      count(*) filter (where full_dates > 1 or years > 1 or sexes > 1)::int as overlay_suspects,
+      count(*) filter (where multi_source)::int as multi_source,
+      count(*) filter (where dates_differ or years_differ or sexes_differ)::int as overlay_suspects,
       count(*) filter (where records = 1)::int as size1,
       count(*) filter (where records = 2)::int as size2,
       count(*) filter (where records between 3 and 5)::int as size3to5,

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -28,15 +29,25 @@ export interface QualityRunResult {
   measurements: QualityMeasurementRow[];
 }
 
-/** Runs every metric query against one consistent snapshot. */
-async function collectInputs(db: Database, since: Date): Promise<QualityInputs> {
-  return db.transaction(async (tx) => ({
-    profiles: await withSpan('quality.profile', {}, () => profileSources(tx)),
-    pairRecords: await withSpan('quality.duplicates', {}, () => recordsInOpenPairs(tx)),
-    backlog: await withSpan('quality.backlog', {}, () => reviewBacklog(tx)),
-    clusters: await withSpan('quality.clusters', {}, () => identityClusters(tx)),
-    ingest: await withSpan('quality.ingest', {}, () => ingestOutcomes(tx, since)),
-  }), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+/**
+ * Memory for the measurement's sorts and hashes (per operation): the index-wide aggregations group a row per
+ * record or identity, and the 4MB default would spill them to disk.
+ */
+const MEASUREMENT_WORK_MEM = '128MB';
+
+/** Runs every metric query against one consistent snapshot; `at` is the run's clock. */
+async function collectInputs(db: Database, at: Date, since: Date): Promise<QualityInputs> {
+  const today = at.toISOString().slice(0, 10);
+  return db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
+    return {
+      profiles: await withSpan('quality.profile', {}, () => profileSources(tx, today)),
+      pairRecords: await withSpan('quality.duplicates', {}, () => recordsInOpenPairs(tx)),
+      backlog: await withSpan('quality.backlog', {}, () => reviewBacklog(tx)),
+      clusters: await withSpan('quality.clusters', {}, () => identityClusters(tx)),
+      ingest: await withSpan('quality.ingest', {}, () => ingestOutcomes(tx, since)),
+    };
+  }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
 }
 
 /** Attaches the governing threshold and the breach flag to each measurement. */
@@ -54,7 +65,7 @@ export async function measureQuality(db: Database, options: QualityOptions = {})
     const run = await store.insertRun(db, trigger);
     try {
       const since = new Date(run.startedAt.getTime() - (options.ingestWindowDays ?? DEFAULT_INGEST_WINDOW_DAYS) * DAY_MS);
-      const inputs = await collectInputs(db, since);
+      const inputs = await collectInputs(db, run.startedAt, since);
       const rows = judge(buildMeasurements(inputs), options.thresholds ?? DEFAULT_THRESHOLDS, run.id, run.startedAt);
       await store.insertMeasurements(db, rows);
       span.setAttributes({ 'quality.measurements': rows.length, 'quality.breaches': rows.filter((r) => r.breached).length });

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { TEST_DB_KIND, openTestDatabase } from '../test/db.ts';
 import type { ValidityRule } from './canonical-fields.ts';
-import { presentValue, validitySql } from './validity-rules.ts';
+import { validitySql } from './validity-rules.ts';
 
+const today = new Date().toISOString().slice(0, 10);
 const nextYear = new Date().getUTCFullYear() + 1;
 
 /** [rule, value, valid]: the rule library checked as the quality query runs it, over a table column. */
@@ -14,6 +15,11 @@ const CASES: Array<[ValidityRule, string, boolean]> = [
   ['birthDate', '2000-02-29', true], // divisible by 400
   ['birthDate', '1900-02-29', false], // divisible by 100, not 400
   ['birthDate', '1980-04-31', false],
+  ['birthDate', '2023-11-31', false],
+  ['birthDate', '1980-02-30', false],
+  ['birthDate', '1980-12-31', true],
+  ['birthDate', '1870-01-01', true],
+  ['birthDate', 'abcd-02-29', false],
   ['birthDate', '1980-13-01', false],
   ['birthDate', '1975', true], // partial dates are imprecise, not invalid
   ['birthDate', '1975-06', true],
@@ -37,6 +43,8 @@ const CASES: Array<[ValidityRule, string, boolean]> = [
   ['ssn', '536-22-0000', false],
   ['ssn', '53622123', false],
   ['ssn', '536-22-123X', false],
+  ['ssn', '536-2-21234', false],
+  ['ssn', '000-12-3456', false],
   ['phone', '(415) 555-0100', true],
   ['phone', '415.555.0100', true],
   ['phone', '+1 415 555 0100', true],
@@ -73,7 +81,9 @@ const CASES: Array<[ValidityRule, string, boolean]> = [
   ['sex', 'X', true],
   ['sex', 'Q', false],
   ['sex', 'boy', false],
+  ['postalCode', ' 94110', false], // values are checked as stored
 ];
+
 
 describe(`validity rules on ${TEST_DB_KIND}`, () => {
   let handle: DatabaseHandle;
@@ -88,7 +98,7 @@ describe(`validity rules on ${TEST_DB_KIND}`, () => {
   test.each(CASES.map((c, n) => [...c, n] as const))('%s rule: "%s" is valid: %s', async (rule, _value, valid, n) => {
     const v = sql.raw('p.v');
     const [row] = await queryRows<{ ok: boolean }>(handle.db, sql`
-      select ${validitySql(rule, presentValue(v))} as ok from rule_probe p where p.n = ${n}`);
+      select coalesce(${validitySql(rule, v, today)}, false) as ok from rule_probe p where p.n = ${n}`);
     expect(row?.ok).toBe(valid);
   });
 });
