@@ -1,11 +1,16 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { links, notDuplicates, recordBlockKeys, reviewItems, sourceRecords } from '../platform/db/schema/index.ts';
+import { links, notDuplicates, recordBlockKeys, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import type { NormalisedRecord } from '../matching/index.ts';
-import { MAX_CANDIDATES_PER_KEY, type LinkRow, type SourceRecordRow } from './store.ts';
+import { MAX_CANDIDATES_PER_KEY, type LinkRow, type SourceRecordRow, type SourceRow } from './store.ts';
 import { pairKey, type StoredCandidate } from './plan.ts';
 
 /** Set-based reads and writes of the batch ingest engine: a fixed number of statements per batch. */
+
+export async function findSources(tx: Executor, codes: string[]): Promise<Map<string, SourceRow>> {
+  const rows = await tx.select().from(sources).where(inArray(sources.code, codes));
+  return new Map(rows.map((r) => [r.code, r]));
+}
 
 export async function findRecordsByLocalIds(tx: Executor, refs: Array<{ sourceId: string; localId: string }>): Promise<Map<string, { record: SourceRecordRow; link: LinkRow | null }>> {
   if (refs.length === 0) return new Map();
@@ -33,9 +38,11 @@ function camel(column: string): string {
   return column.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ recordId: string; keys: string[] }>): Promise<void> {
+/** Replaces the blocking keys of the records; `stored` records had keys before, new ones need no delete. */
+export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ recordId: string; keys: string[]; stored: boolean }>): Promise<void> {
   if (entries.length === 0) return;
-  await tx.delete(recordBlockKeys).where(inArray(recordBlockKeys.recordId, entries.map((e) => e.recordId)));
+  const stored = entries.filter((e) => e.stored).map((e) => e.recordId);
+  if (stored.length > 0) await tx.delete(recordBlockKeys).where(inArray(recordBlockKeys.recordId, stored));
   const keys: string[] = [];
   const recordIds: string[] = [];
   for (const e of entries) for (const k of new Set(e.keys)) { keys.push(k); recordIds.push(e.recordId); }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
-import { rebuildGoldenMany, type SurvivorshipPolicy } from '../lineage/index.ts';
+import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { identities, links, reviewItems } from '../platform/db/schema/index.ts';
 import type { FieldProblem } from '../platform/errors.ts';
@@ -34,10 +34,10 @@ export interface IngestResultData {
 
 export interface BatchOptions {
   model: MatchModel;
-  policy: SurvivorshipPolicy;
   actor: Actor;
   runId: string | null;
-  sourceId: (tx: Executor, code: string) => Promise<string>;
+  /** Accepts a source found by code (or null when unknown) and returns its id, or throws. */
+  checkSource: (tx: Executor, code: string, row: store.SourceRow | null) => Promise<string>;
 }
 
 /**
@@ -46,10 +46,12 @@ export interface BatchOptions {
  * write records, links, identities, events, reviews and golden records set-based. One record is a batch of one.
  */
 export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], options: BatchOptions): Promise<IngestResultData[]> {
+  await store.lockKeys(tx, prepared.flatMap((p) => [`record:${p.source}|${p.localId}`, ...p.keys]));
+  const codes = [...new Set(prepared.map((p) => p.source))];
+  const [policy, found] = await Promise.all([loadActivePolicy(tx), bulk.findSources(tx, codes)]);
   const sourceIds = new Map<string, string>();
-  for (const code of new Set(prepared.map((p) => p.source))) sourceIds.set(code, await options.sourceId(tx, code));
+  for (const code of codes) sourceIds.set(code, await options.checkSource(tx, code, found.get(code) ?? null));
   const refOf = (p: PreparedRecord) => `${sourceIds.get(p.source)!}|${p.localId}`;
-  await store.lockKeys(tx, prepared.flatMap((p) => [`record:${refOf(p)}`, ...p.keys]));
   const existing = await bulk.findRecordsByLocalIds(tx, prepared.map((p) => ({ sourceId: sourceIds.get(p.source)!, localId: p.localId })));
 
   const results = new Array<IngestResultData>(prepared.length);
@@ -72,7 +74,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   }));
   const idOf = (i: number) => recordIds.get(refOf(prepared[i]!))!;
-  await bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys })));
+  await bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: existing.has(refOf(prepared[i]!)) })));
 
   const manual = changed.filter((i) => existing.get(refOf(prepared[i]!))?.link?.linkSource === 'MANUAL');
   const matched = changed.filter((i) => !manual.includes(i));
@@ -86,13 +88,13 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const storedByKey = await bulk.findCandidatesByKey(tx, inputs.flatMap((x) => x.keys), new Set(changed.map(idOf)));
   const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
   const involved = [...new Set([...currentIds, ...[...storedByKey.values()].flat().map((c) => c.identityId)])];
-  const plan = planBatch(inputs, {
-    storedByKey,
-    memberCount: await bulk.memberCounts(tx, involved),
-    notDuplicates: await bulk.notDuplicatePairs(tx, currentIds),
-    openReviews: await bulk.openReviewKeys(tx, inputs.map((x) => x.recordId), involved),
-    newId: randomUUID,
-  }, options.model);
+  // Independent reads: postgres.js pipelines them on the transaction's connection (one round trip).
+  const [memberCount, notDuplicates, openReviews] = await Promise.all([
+    bulk.memberCounts(tx, involved),
+    bulk.notDuplicatePairs(tx, currentIds),
+    bulk.openReviewKeys(tx, inputs.map((x) => x.recordId), involved),
+  ]);
+  const plan = planBatch(inputs, { storedByKey, memberCount, notDuplicates, openReviews, newId: randomUUID }, options.model);
 
   const redirect = await lockTargets(tx, plan.ops);
   const target = (id: string) => redirect.get(id) ?? id;
@@ -114,7 +116,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   }
   const affected = [...manual.map((i) => existing.get(refOf(prepared[i]!))!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
-  await rebuildGoldenMany(tx, affected, { policy: options.policy, ingestRunId: options.runId });
+  await rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId });
   return results;
 }
 
@@ -181,21 +183,22 @@ async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => 
     }
   });
   if (newIdentities.length > 0) await tx.insert(identities).values(newIdentities.map((id) => ({ id })));
+  const writes: Array<Promise<unknown>> = [store.addEvents(tx, events)];
+  if (reviews.length > 0) writes.push(tx.insert(reviewItems).values(reviews.filter((r) => r.identityA !== r.identityB)));
   if (linkRows.size > 0) {
-    await tx.insert(links).values([...linkRows.values()]).onConflictDoUpdate({
+    writes.push(tx.insert(links).values([...linkRows.values()]).onConflictDoUpdate({
       target: links.recordId,
       set: {
         identityId: sql.raw('excluded.identity_id'), matchResult: sql.raw('excluded.match_result'), linkSource: sql.raw('excluded.link_source'),
         weight: sql.raw('excluded.weight'), probability: sql.raw('excluded.probability'), modelVersion: sql.raw('excluded.model_version'),
         updatedAt: sql`now()`,
       },
-    });
+    }));
   }
+  await Promise.all(writes);
   for (const a of absorbed) {
     await store.markIdentityMerged(tx, a.from, a.into);
     await store.moveNotDuplicates(tx, a.from, a.into);
   }
-  await store.addEvents(tx, events);
-  if (reviews.length > 0) await tx.insert(reviewItems).values(reviews.filter((r) => r.identityA !== r.identityB));
   return reviewIds;
 }

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import {
   blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
 } from '../matching/index.ts';
-import { loadActivePolicy, rebuildGolden, type SurvivorshipPolicy } from '../lineage/index.ts';
+import { loadActivePolicy, rebuildGolden } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { sourceRecords } from '../platform/db/schema/index.ts';
@@ -22,6 +22,7 @@ export const MIN_CANDIDATE_PROBABILITY = 0.01;
 const MAX_TX_ATTEMPTS = 4;
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001', '23505']);
 export const MAX_BATCH_SIZE = 1000;
+
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
@@ -103,8 +104,7 @@ export class IdentityService {
       }
     });
     throwIfProblems(problems);
-    const policy = await loadActivePolicy(this.db);
-    const batch = this.batchOptions(model, policy, actor, options.runId ?? null);
+    const batch = this.batchOptions(model, actor, options.runId ?? null);
     return withSpan('identity.ingest', { 'mpi.model_version': model.version, 'mpi.batch_size': inputs.length }, async (span) => {
       const results = await this.transaction((tx) => ingestBatch(tx, prepared as PreparedRecord[], batch));
       for (const outcome of INGEST_OUTCOMES) span.setAttribute(`mpi.outcome.${outcome.toLowerCase()}`, results.filter((r) => r.outcome === outcome).length);
@@ -112,17 +112,17 @@ export class IdentityService {
     });
   }
 
-  private batchOptions(model: MatchModel, policy: SurvivorshipPolicy, actor: Actor, runId: string | null): BatchOptions {
-    return { model, policy, actor, runId, sourceId: async (tx, code) => (await this.sourceFor(tx, code)).id };
+  private batchOptions(model: MatchModel, actor: Actor, runId: string | null): BatchOptions {
+    return { model, actor, runId, checkSource: (tx, code, row) => this.checkSource(tx, code, row) };
   }
 
-  private async sourceFor(tx: Executor, code: string) {
-    const source = await store.findSourceByCode(tx, code);
+  /** Checks a source found by the batch (or registers an unknown one when so configured). */
+  private async checkSource(tx: Executor, code: string, source: store.SourceRow | null): Promise<string> {
     if (source) {
       if (!source.active) throw new DomainError('INACTIVE_SOURCE', 'Source is not active', { field: 'input.source' });
-      return source;
+      return source.id;
     }
-    if (this.options.autoRegisterSources) return store.insertSource(tx, code);
+    if (this.options.autoRegisterSources) return (await store.insertSource(tx, code)).id;
     throw new DomainError('UNKNOWN_SOURCE', 'Source is not registered; register it first', { field: 'input.source' });
   }
 

@@ -23,9 +23,10 @@ export async function rebuildGoldenMany(
       select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update
     ) as locked limit 1`);
   const at = clock ? sql`${clock.now}::timestamptz` : sql`clock_timestamp()`;
-  const contributors = await loadContributorsMany(tx, ids);
-  const openRows = await tx.select().from(fieldProvenance)
-    .where(and(inArray(fieldProvenance.identityId, ids), isNull(fieldProvenance.validTo)));
+  const [contributors, openRows] = await Promise.all([
+    loadContributorsMany(tx, ids),
+    tx.select().from(fieldProvenance).where(and(inArray(fieldProvenance.identityId, ids), isNull(fieldProvenance.validTo))),
+  ]);
   const openByIdentity = new Map<string, Map<string, (typeof openRows)[number]>>();
   for (const row of openRows) {
     let byField = openByIdentity.get(row.identityId);
@@ -54,16 +55,19 @@ export async function rebuildGoldenMany(
       goldens.push({ id: identityId, golden: JSON.stringify(golden) });
     }
   }
+  // Close before opening: at most one open row per identity and field.
   if (toClose.length > 0) {
     await tx.update(fieldProvenance).set({ validTo: at }).where(and(inArray(fieldProvenance.id, toClose), isNull(fieldProvenance.validTo)));
   }
-  if (toOpen.length > 0) await tx.insert(fieldProvenance).values(toOpen);
+  const writes: Array<Promise<unknown>> = [];
+  if (toOpen.length > 0) writes.push(tx.insert(fieldProvenance).values(toOpen));
   if (goldens.length > 0) {
-    await tx.execute(sql`
+    writes.push(tx.execute(sql`
       update identities set golden = g.golden::jsonb, version = identities.version + 1, updated_at = ${at}
       from unnest(${sql.param(goldens.map((g) => g.id))}::uuid[], ${sql.param(goldens.map((g) => g.golden))}::text[]) as g(id, golden)
-      where identities.id = g.id`);
+      where identities.id = g.id`));
   }
+  await Promise.all(writes);
   return changed;
 }
 
