@@ -56,7 +56,7 @@ export function person(seed: number, overrides: Record<string, unknown> = {}): R
  * A patient and a married-name record of hers that the active model is unsure about (scores between its
  * review and match thresholds): variants with less and less corroboration are tried until one falls in the band.
  */
-export async function reviewBandCase(app: TestApp): Promise<{ base: Record<string, string>; variant: Record<string, string> }> {
+export async function reviewBandCase(app: TestApp): Promise<{ base: Record<string, string>; variant: Record<string, string | undefined> }> {
   const base = { givenName: 'Maria', familyName: 'Lopez', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', state: 'IL', postalCode: '60601', addressLine1: '4410 N Kenmore Ave' };
   const variants = [
     { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', postalCode: '60601' },
