@@ -4,7 +4,8 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { recordFailure, tracer } from '../platform/telemetry.ts';
-import type { RequestContext } from './context.ts';
+import type { Logger } from '../platform/logger.ts';
+import { actorOf, type RequestContext } from './context.ts';
 import { errorCodeOf } from './errors.ts';
 
 /** Path segments recorded as they are; any other segment (an id, or whatever a caller typed) becomes `:param`. */
@@ -103,7 +104,7 @@ export function traceRootFields(schema: GraphQLSchema): void {
  * each GraphQL operation (type, name, root fields, error codes). Root fields get spans from `traceRootFields`,
  * database calls and engine stages from the platform.
  */
-export function useTelemetry(): Plugin<RequestContext> {
+export function useTelemetry(logger?: Logger): Plugin<RequestContext> {
   const operationSpans = new WeakMap<object, Span>();
   return {
     instrumentation: {
@@ -133,11 +134,16 @@ export function useTelemetry(): Plugin<RequestContext> {
         'graphql.operation.root_fields': fields,
         'mpi.request_id': args.contextValue.requestId,
       });
+      const started = performance.now();
       return {
         onExecuteDone({ result }) {
           const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
-          if (errors.length === 0) return;
           const codes = [...new Set(errors.map(errorCodeOf))];
+          // One line per operation: ids, names and codes only (the logger also redacts PHI-named keys).
+          const line = { requestId: args.contextValue.requestId, operation: type, fields, actor: actorOf(args.contextValue), errorCodes: codes, ms: Math.round(performance.now() - started) };
+          if (codes.length > 0) logger?.info(line, 'graphql operation failed');
+          else logger?.debug(line, 'graphql operation');
+          if (codes.length === 0) return;
           span.setAttribute('graphql.error_codes', codes);
           span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(',') });
         },

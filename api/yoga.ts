@@ -54,7 +54,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
       }
     },
     plugins: [
-      useTelemetry(),
+      useTelemetry(services.logger),
       ...hardeningPlugins(config, options.guard),
       useReadinessCheck({ endpoint: '/readyz', check: async () => { await services.database.ping(); } }),
       useAudit(),

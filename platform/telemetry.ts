@@ -45,12 +45,27 @@ export function instruments(): Instruments {
 /** Stages whose duration is the match latency (identity.ingest matches as it stores). */
 const MATCH_STAGES = new Set(['identity.ingest', 'identity.match']);
 
-/** Metrics derived from a finished stage: its duration, and for ingests the outcome the stage recorded on its span. */
+const OUTCOME_COUNT = /^mpi\.outcome\.(\w+)$/;
+
+/**
+ * Metrics derived from a finished stage: its duration, and for ingests the outcomes the stage recorded on its
+ * span, either one `mpi.outcome` or per-outcome counts `mpi.outcome.<outcome>` for a batch.
+ */
 function recordStageMetrics(name: string, attributes: Attributes, millis: number, failed: boolean): void {
   if (!MATCH_STAGES.has(name)) return;
   const meters = instruments();
   meters.matchDuration.record(millis, { 'mpi.stage': name, 'mpi.failed': failed });
-  if (name === 'identity.ingest') meters.ingests.add(1, { 'mpi.outcome': failed ? 'ERROR' : String(attributes['mpi.outcome'] ?? 'UNKNOWN') });
+  if (name !== 'identity.ingest') return;
+  if (failed) {
+    const size = attributes['mpi.batch_size'];
+    meters.ingests.add(typeof size === 'number' ? size : 1, { 'mpi.outcome': 'ERROR' });
+    return;
+  }
+  if (typeof attributes['mpi.outcome'] === 'string') meters.ingests.add(1, { 'mpi.outcome': attributes['mpi.outcome'] });
+  for (const [key, value] of Object.entries(attributes)) {
+    const outcome = OUTCOME_COUNT.exec(key)?.[1];
+    if (outcome && typeof value === 'number' && value > 0) meters.ingests.add(value, { 'mpi.outcome': outcome.toUpperCase() });
+  }
 }
 
 /** Hands `work` its span while remembering the attributes it sets, so stage metrics can use them. */
