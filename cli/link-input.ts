@@ -1,10 +1,8 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse } from 'csv-parse';
-import { normaliseRecord } from '../matching/index.ts';
-import type { RecordInput } from '../matching/index.ts';
-import { createInterner, prepareRecord } from '../matching/prepared.ts';
-import type { Interner, PreparedRecord } from '../matching/prepared.ts';
+import { normaliseRecord, prepareRecord } from '../matching/index.ts';
+import type { PreparedRecord, RecordInput } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { detectMapping, resolveMapping } from './link-mapping.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
@@ -26,7 +24,6 @@ interface Accumulator {
   sources: number[];
   sourceIndex: Map<string, number>;
   issues: Record<string, number>;
-  intern: Interner;
 }
 
 function sourceNumber(acc: Accumulator, name: string): number {
@@ -66,7 +63,7 @@ function addRow(acc: Accumulator, row: string[], mapping: ResolvedMapping, fileS
     const key = `${issue.field}:${issue.code}`;
     acc.issues[key] = (acc.issues[key] ?? 0) + 1;
   }
-  acc.prepared.push(prepareRecord(record, acc.intern));
+  acc.prepared.push(prepareRecord(record));
 }
 
 async function readFile(acc: Accumulator, file: string, mapping: Mapping | undefined, onRow?: () => void): Promise<void> {
@@ -104,7 +101,6 @@ export async function readInputs(files: readonly string[], mapping?: Mapping, on
     sources: [],
     sourceIndex: new Map(),
     issues: {},
-    intern: createInterner(),
   };
   for (const file of files) await readFile(acc, file, mapping, onRow);
   return {

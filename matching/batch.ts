@@ -3,7 +3,7 @@ import type { BlockingStats, LinkMode } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
 import type { BlockingRule } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
-import { createInterner, prepareRecord } from './prepared.ts';
+import { prepareRecord } from './prepared.ts';
 import type { PreparedRecord } from './prepared.ts';
 
 /** Reports progress of a long stage: `done` out of `total` units (total 0 when unknown). */
@@ -58,11 +58,10 @@ export function unpackLevels(lo: number, hi: number, out: Uint8Array): void {
 
 const isPrepared = (r: NormalisedRecord): r is PreparedRecord => 'givenCompact' in r;
 
-/** Prepares records for comparison, sharing one copy of every repeated string; prepared records pass through. */
+/** Prepares records for comparison; already prepared records pass through. */
 export function prepareAll(records: readonly NormalisedRecord[]): PreparedRecord[] {
   if (records.length > 0 && isPrepared(records[0]!)) return records as PreparedRecord[];
-  const intern = createInterner();
-  return records.map((r) => prepareRecord(r, intern));
+  return records.map((r) => prepareRecord(r));
 }
 
 class PairBuffer {

@@ -1,5 +1,6 @@
 import { defaultModel } from './default-model.ts';
 import { keyPartValue } from './key-parts.ts';
+import type { KeyPart } from './key-parts.ts';
 import type { BlockingRule, MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
 
@@ -50,27 +51,66 @@ export interface RuleBlocks {
   sizes: Int32Array;
 }
 
-/** Groups records by one rule's key with a counting sort; key ids follow first appearance, so order is stable. */
-export function groupByRule(records: readonly NormalisedRecord[], rule: BlockingRule): RuleBlocks {
-  const n = records.length;
-  const keyOf = new Int32Array(n);
-  const ids = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const key = ruleKey(records[i]!, rule);
-    if (key === null) {
-      keyOf[i] = -1;
+/** Interned value ids of one key part per record (-1 = missing), shared by the rules that use the part. */
+export type PartIdCache = Map<KeyPart, Int32Array>;
+
+function partIds(records: readonly NormalisedRecord[], part: KeyPart, cache: PartIdCache): Int32Array {
+  const hit = cache.get(part);
+  if (hit) return hit;
+  const ids = new Int32Array(records.length);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < records.length; i++) {
+    const value = keyPartValue(records[i]!, part);
+    if (value === null || value === '') {
+      ids[i] = -1;
       continue;
     }
-    let id = ids.get(key);
-    if (id === undefined) ids.set(key, (id = ids.size));
-    keyOf[i] = id;
+    let id = seen.get(value);
+    if (id === undefined) seen.set(value, (id = seen.size));
+    ids[i] = id;
   }
-  const sizes = new Int32Array(ids.size);
+  cache.set(part, ids);
+  return ids;
+}
+
+/** Room for any part id when two ids are packed into one exactly representable number. */
+const ID_SPACE = 2 ** 26;
+
+/** Key id per record for a rule: the part ids combined pairwise into dense ids, in order of first appearance. */
+function ruleKeyIds(records: readonly NormalisedRecord[], rule: BlockingRule, cache: PartIdCache): { keyOf: Int32Array; keys: number } {
+  let keyOf = Int32Array.from(partIds(records, rule.parts[0]!, cache));
+  let keys = 0;
+  for (const id of keyOf) keys = Math.max(keys, id + 1);
+  for (let p = 1; p < rule.parts.length; p++) {
+    const next = partIds(records, rule.parts[p]!, cache);
+    const combined = new Map<number, number>();
+    const out = new Int32Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      if (keyOf[i]! < 0 || next[i]! < 0) {
+        out[i] = -1;
+        continue;
+      }
+      const key = keyOf[i]! * ID_SPACE + next[i]!;
+      let id = combined.get(key);
+      if (id === undefined) combined.set(key, (id = combined.size));
+      out[i] = id;
+    }
+    keyOf = out;
+    keys = combined.size;
+  }
+  return { keyOf, keys };
+}
+
+/** Groups records by one rule's key with a counting sort; key ids follow first appearance, so order is stable. */
+export function groupByRule(records: readonly NormalisedRecord[], rule: BlockingRule, cache: PartIdCache = new Map()): RuleBlocks {
+  const n = records.length;
+  const { keyOf, keys } = ruleKeyIds(records, rule, cache);
+  const sizes = new Int32Array(keys);
   for (let i = 0; i < n; i++) if (keyOf[i]! >= 0) sizes[keyOf[i]!]!++;
-  const offsets = new Int32Array(ids.size + 1);
-  for (let k = 0; k < ids.size; k++) offsets[k + 1] = offsets[k]! + sizes[k]!;
-  const fill = offsets.slice(0, ids.size);
-  const members = new Int32Array(offsets[ids.size]!);
+  const offsets = new Int32Array(keys + 1);
+  for (let k = 0; k < keys; k++) offsets[k + 1] = offsets[k]! + sizes[k]!;
+  const fill = offsets.slice(0, keys);
+  const members = new Int32Array(offsets[keys]!);
   for (let i = 0; i < n; i++) if (keyOf[i]! >= 0) members[fill[keyOf[i]!]!++] = i;
   return { keyOf, offsets, members, sizes };
 }
@@ -106,7 +146,8 @@ export function forEachCandidatePair(
   const maxBlock = options.maxBlockSize ?? MAX_BLOCK_SIZE;
   const mode = options.mode ?? 'link-and-dedupe';
   const sources = options.sources;
-  const blocks = rules.map((rule) => groupByRule(records, rule));
+  const cache: PartIdCache = new Map();
+  const blocks = rules.map((rule) => groupByRule(records, rule, cache));
   const stats: BlockingStats[] = [];
   for (let r = 0; r < rules.length; r++) {
     const { offsets, members, sizes } = blocks[r]!;

@@ -55,6 +55,15 @@ const phoneClose = (x: string, y: string) =>
 const postalClose = (x: string, y: string) => x.length === y.length && withinOneEdit(x, y);
 const placeClose = (x: string, y: string) => jaroWinkler(x, y) >= JW_PLACE;
 
+const unitNumber = (line: string) => line.split(' ').filter((t) => /\d/.test(t)).join(' ');
+
+/** Unit lines with numbers ("unit 4b") agree only on the same number; others (building names) by similarity. */
+const unitClose = (x: string, y: string) => {
+  const nx = unitNumber(x);
+  const ny = unitNumber(y);
+  return nx !== '' && ny !== '' ? nx === ny : placeClose(x, y);
+};
+
 /**
  * Levels: the same street address and phone; the same street address (unit, postcode and city not
  * contradicting it); the same phone only (a move); a near address (house-number typo, another unit of the same
@@ -70,7 +79,7 @@ export function compareLocation(a: P, b: P): number {
   let sameAddress = false;
   let nearAddress = line === LINE_NEAR || (line === LINE_MISSING && postal === 1 && city === 1);
   if (line === LINE_EXACT || line === LINE_CLOSE) {
-    const unitConflict = agreement(a.addressLine2, b.addressLine2, placeClose) === 2;
+    const unitConflict = agreement(a.addressLine2, b.addressLine2, unitClose) === 2;
     const areaConflict = postal === 2 && city === 2;
     sameAddress = !unitConflict && !areaConflict;
     nearAddress ||= !sameAddress;

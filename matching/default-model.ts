@@ -1,6 +1,6 @@
 import { COMPARISONS } from './comparisons.ts';
 import { CONFLICT_RULES } from './conflicts.ts';
-import { MODEL_FORMAT, parseModel } from './model.ts';
+import { MODEL_FORMAT } from './model.ts';
 import type { BlockingRule, MatchModel } from './model.ts';
 import { NORMALISER_VERSION } from './normalise.ts';
 
@@ -61,7 +61,8 @@ export function defaultModel(options: { createdAt?: string; version?: string } =
     if (!table || table.length !== c.levels.length) throw new Error(`default levels missing for ${c.name}`);
     return { name: c.name, levels: c.levels.map((id, i) => ({ id, m: table[i]![0], u: table[i]![1] })) };
   });
-  return parseModel({
+  // Built by our own code from typed constants, so it is valid by construction (a unit test parses it).
+  return {
     format: MODEL_FORMAT,
     version: options.version ?? 'default-1',
     createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
@@ -69,7 +70,7 @@ export function defaultModel(options: { createdAt?: string; version?: string } =
     prior: DEFAULT_PRIOR,
     thresholds: { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
     comparisons,
-    blockingRules: DEFAULT_BLOCKING_RULES,
+    blockingRules: DEFAULT_BLOCKING_RULES.map((r) => ({ name: r.name, parts: [...r.parts] })),
     conflictRules: [...CONFLICT_RULES],
-  });
+  };
 }

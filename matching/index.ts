@@ -25,6 +25,8 @@ export type { Contribution, Grade, PairScore } from './scoring.ts';
 export { trainModel } from './training.ts';
 export type { LabelledPair, TrainOptions } from './training.ts';
 export { buildBatch } from './batch.ts';
+export { prepareRecord } from './prepared.ts';
+export type { PreparedRecord } from './prepared.ts';
 export type { Batch, ProgressFn } from './batch.ts';
 export { linkRecords } from './link.ts';
 export type { LinkOptions, LinkResult } from './link.ts';

@@ -1,4 +1,4 @@
-import { foldToAscii, squash } from './text.ts';
+import { foldToAscii, memoise, squash } from './text.ts';
 
 /**
  * Street-type and directional words and their standard abbreviations (USPS Publication 28, Appendix C1/C2),
@@ -44,7 +44,10 @@ export function splitStreet(line: string | null): { number: string | null; name:
 
 /** City or suburb: folded, punctuation removed, "Saint"/"St." unified, "Mount" -> "mt". */
 export function cleanCity(raw: string | null | undefined): string | null {
-  if (raw === null || raw === undefined) return null;
+  return raw === null || raw === undefined ? null : cleanCityCached(raw);
+}
+
+const cleanCityCached = memoise((raw: string): string | null => {
   const text = squash(
     foldToAscii(raw)
       .replace(/['.]/g, '')
@@ -55,7 +58,7 @@ export function cleanCity(raw: string | null | undefined): string | null {
     .split(' ')
     .map((t) => (t === 'saint' ? 'st' : t === 'mount' ? 'mt' : t === 'fort' ? 'ft' : t))
     .join(' ');
-}
+});
 
 /** US state and territory names mapped to their USPS codes; other regions' codes pass through upper-cased. */
 const US_STATES: Record<string, string> = {
@@ -72,17 +75,23 @@ const US_STATES: Record<string, string> = {
 
 /** State or region code, upper-case; US state names become USPS codes. */
 export function cleanState(raw: string | null | undefined): string | null {
-  if (raw === null || raw === undefined) return null;
+  return raw === null || raw === undefined ? null : cleanStateCached(raw);
+}
+
+const cleanStateCached = memoise((raw: string): string | null => {
   const text = squash(foldToAscii(raw).replace(/[^a-z]+/g, ' '));
   if (text === null) return null;
   return US_STATES[text] ?? text.replace(/ /g, '').toUpperCase();
-}
+});
 
 /** Postal code: alphanumerics upper-cased; a US ZIP+4 keeps its 5-digit ZIP. */
 export function cleanPostalCode(raw: string | null | undefined): string | null {
-  if (raw === null || raw === undefined) return null;
+  return raw === null || raw === undefined ? null : cleanPostalCached(raw);
+}
+
+const cleanPostalCached = memoise((raw: string): string | null => {
   const compact = raw.toUpperCase().replace(/[^0-9A-Z]+/g, '');
   if (compact === '' || /^0+$/.test(compact)) return null;
   if (/^\d{9}$/.test(compact)) return compact.slice(0, 5);
   return compact;
-}
+});

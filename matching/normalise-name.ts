@@ -1,5 +1,5 @@
 import doubleMetaphone from 'talisman/phonetics/double-metaphone.js';
-import { foldToAscii, squash } from './text.ts';
+import { foldToAscii, memoise, squash } from './text.ts';
 
 /** A field-level problem found while normalising; the message names the field and problem, never the value. */
 export interface FieldIssue {
@@ -62,8 +62,14 @@ function cleanNameText(raw: string): string | null {
  * and leading titles are removed, and placeholder values become missing.
  */
 export function cleanName(raw: string | null | undefined, kind: 'given' | 'middle' | 'family'): CleanName {
-  const none: CleanName = { value: null, suffix: null, placeholder: false };
-  if (raw === null || raw === undefined) return none;
+  if (raw === null || raw === undefined) return NO_NAME;
+  return kind === 'given' ? cleanGiven(raw) : cleanOtherName(raw);
+}
+
+const NO_NAME: CleanName = Object.freeze({ value: null, suffix: null, placeholder: false });
+
+function cleanNameUncached(raw: string, kind: 'given' | 'middle' | 'family'): CleanName {
+  const none = NO_NAME;
   const text = cleanNameText(raw);
   if (text === null) return none;
   let tokens = text.split(' ');
@@ -81,6 +87,9 @@ export function cleanName(raw: string | null | undefined, kind: 'given' | 'middl
   if (PLACEHOLDER_NAMES.has(value)) return { value: null, suffix, placeholder: true };
   return { value, suffix, placeholder: false };
 }
+
+const cleanGiven = memoise((raw) => cleanNameUncached(raw, 'given'));
+const cleanOtherName = memoise((raw) => cleanNameUncached(raw, 'family'));
 
 /** Canonical generational suffix ("Jr." -> "jr", "III" -> "iii"); other suffixes (MD, PhD) are not identity. */
 export function cleanSuffix(raw: string | null | undefined): string | null {

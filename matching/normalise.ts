@@ -108,8 +108,12 @@ export function normaliseRecord(
   if (birth.issue) issues.push(birth.issue);
   const addressLine1 = cleanAddressLine(input.addressLine1);
   const street = splitStreet(addressLine1);
+  // Spelled out field by field (no spread), so every record shares one hidden class.
   const record: NormalisedRecord = {
-    ...names,
+    givenName: names.givenName,
+    middleName: names.middleName,
+    familyName: names.familyName,
+    suffix: names.suffix,
     sex: takeValue(cleanSex(input.sex), issues) as 'M' | 'F' | null,
     birthDate: birth.value,
     ssn: takeValue(cleanSsn(input.ssn), issues),

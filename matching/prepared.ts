@@ -22,59 +22,42 @@ export interface PreparedRecord extends NormalisedRecord {
   emailLocal: string | null;
 }
 
-/** Returns the one shared copy of a string, so equal values compare by reference in the hot loop. */
-export type Interner = (value: string | null) => string | null;
-
-/** A string pool for interning (identity when not pooling). */
-export function createInterner(): Interner {
-  const pool = new Map<string, string>();
-  return (value) => {
-    if (value === null) return null;
-    const hit = pool.get(value);
-    if (hit !== undefined) return hit;
-    pool.set(value, value);
-    return value;
-  };
-}
-
-const identity: Interner = (v) => v;
-
 const compact = (v: string | null) => (v === null ? null : v.indexOf(' ') < 0 ? v : v.replace(/ /g, ''));
 
 /** Derives the comparison-ready view of a normalised record. */
-export function prepareRecord(r: NormalisedRecord, intern: Interner = identity): PreparedRecord {
+export function prepareRecord(r: NormalisedRecord): PreparedRecord {
   const [birthYear, birthMonth, birthDay] = dateParts(r.birthDate);
   const full = r.birthDate !== null && r.birthDate.length === 10;
   const familyTokens = r.familyName !== null && r.familyName.includes(' ') ? r.familyName.split(' ') : null;
   const at = r.email === null ? -1 : r.email.lastIndexOf('@');
   return {
-    givenName: intern(r.givenName),
-    middleName: intern(r.middleName),
-    familyName: intern(r.familyName),
-    suffix: intern(r.suffix),
+    givenName: r.givenName,
+    middleName: r.middleName,
+    familyName: r.familyName,
+    suffix: r.suffix,
     sex: r.sex,
-    birthDate: intern(r.birthDate),
+    birthDate: r.birthDate,
     ssn: r.ssn,
-    phone: intern(r.phone),
+    phone: r.phone,
     email: r.email,
-    addressLine1: intern(r.addressLine1),
-    addressLine2: intern(r.addressLine2),
-    city: intern(r.city),
-    state: intern(r.state),
-    postalCode: intern(r.postalCode),
-    givenPhonetic: intern(r.givenPhonetic),
-    familyPhonetic: intern(r.familyPhonetic),
-    streetNumber: intern(r.streetNumber),
-    streetName: intern(r.streetName),
-    givenFirst: intern(r.givenName === null ? null : firstToken(r.givenName)),
-    givenCompact: intern(compact(r.givenName)),
-    familyCompact: intern(compact(r.familyName)),
-    middleFirst: intern(r.middleName === null ? null : firstToken(r.middleName)),
+    addressLine1: r.addressLine1,
+    addressLine2: r.addressLine2,
+    city: r.city,
+    state: r.state,
+    postalCode: r.postalCode,
+    givenPhonetic: r.givenPhonetic,
+    familyPhonetic: r.familyPhonetic,
+    streetNumber: r.streetNumber,
+    streetName: r.streetName,
+    givenFirst: r.givenName === null ? null : firstToken(r.givenName),
+    givenCompact: compact(r.givenName),
+    familyCompact: compact(r.familyName),
+    middleFirst: r.middleName === null ? null : firstToken(r.middleName),
     familyTokens,
     birthYear,
     birthMonth,
     birthDay,
-    birthDigits: full ? intern(r.birthDate!.replace(/-/g, '')) : null,
+    birthDigits: full ? r.birthDate!.replace(/-/g, '') : null,
     emailLocal: at > 0 ? r.email!.slice(0, at) : null,
   };
 }

@@ -3,12 +3,13 @@ import type { Batch, ProgressFn } from './batch.ts';
 import type { LinkMode } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
 import { CONFLICT_RULES, GIVEN_DIFFERS_LEVELS } from './conflicts.ts';
+import type { ConflictRule } from './conflicts.ts';
 import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
 import { MIN_PROBABILITY, runEm } from './em.ts';
 import { householdFamilyU } from './household.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
 import type { KeyPart } from './key-parts.ts';
-import { MODEL_FORMAT, parseModel } from './model.ts';
+import { MODEL_FORMAT } from './model.ts';
 import type { BlockingRule, MatchModel, TrainingSummary } from './model.ts';
 import { NORMALISER_VERSION } from './normalise.ts';
 import type { NormalisedRecord } from './normalise.ts';
@@ -39,10 +40,12 @@ export interface TrainOptions {
 }
 
 /**
- * Random pairs for u: a million pins each non-match level share to within ~0.1% of its value for levels of 1%
- * frequency, and costs about a second.
+ * Random pairs for u: three per record, between 300,000 (enough for levels of 1-in-10,000 frequency to be seen
+ * ~30 times) and a million (a few seconds of comparing); small inputs use every pair.
  */
-export const DEFAULT_RANDOM_PAIRS = 1_000_000;
+export const MIN_RANDOM_PAIRS = 300_000;
+export const MAX_RANDOM_PAIRS = 1_000_000;
+const RANDOM_PAIRS_PER_RECORD = 3;
 export const DEFAULT_MAX_ITERATIONS = 100;
 /** EM stops when no m moves by more than this. */
 const EM_TOLERANCE = 1e-6;
@@ -61,7 +64,7 @@ const ESTIMATION_ROUNDS = 2;
 export const MAX_IDENTIFIER_DISAGREEMENT = 0.03;
 
 /** The conflict rules whose identifiers proved reliable among true matches, per the trained m. */
-function reliableConflictRules(m: LevelProbabilities): string[] {
+function reliableConflictRules(m: LevelProbabilities): ConflictRule[] {
   const share = (comparison: string, levels: string[]) => {
     const k = COMPARISONS.findIndex((c) => c.name === comparison);
     return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
@@ -253,9 +256,13 @@ function mFromLabels(batch: Batch, labels: LabelledPair[], prior: LevelProbabili
   });
 }
 
+let defaultM: LevelProbabilities | null = null;
+
 function startingM(): LevelProbabilities {
+  if (defaultM) return defaultM.map((levels) => Float64Array.from(levels));
   const model = defaultModel();
-  return COMPARISONS.map((_, k) => Float64Array.from([0, ...model.comparisons[k]!.levels.map((l) => l.m)]));
+  defaultM = COMPARISONS.map((_, k) => Float64Array.from([0, ...model.comparisons[k]!.levels.map((l) => l.m)]));
+  return startingM();
 }
 
 /**
@@ -271,7 +278,8 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     : buildBatch(input, { rules: options.blockingRules ?? DEFAULT_BLOCKING_RULES, sources: options.sources, mode: options.mode, onProgress: options.onProgress });
   const n = batch.prepared.length;
   options.onProgress?.('train', 0, ESTIMATION_ROUNDS);
-  const random = sampleRandomLevels(batch, options.randomPairs ?? DEFAULT_RANDOM_PAIRS, seed);
+  const randomPairs = options.randomPairs ?? Math.min(MAX_RANDOM_PAIRS, Math.max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * n));
+  const random = sampleRandomLevels(batch, randomPairs, seed);
   const { union, perRule } = patternHistograms(batch);
   const totalPairs = Math.max(comparablePairs(n, batch.sources, batch.mode), 1);
   let m = startingM();
@@ -310,7 +318,8 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     ...(tf[c.name] ? { tf: tf[c.name] } : {}),
     ...(c.name === 'familyName' ? { conditionalU: household } : {}),
   }));
-  const model = parseModel({
+  // Assembled from validated parts by our own code: valid by construction (unit tests parse trained models).
+  const model: MatchModel = {
     format: MODEL_FORMAT,
     version: options.version ?? `em-${fnv1a(JSON.stringify([withTf, lambda]))}`,
     createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
@@ -321,6 +330,6 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     blockingRules: batch.rules,
     conflictRules: reliableConflictRules(m),
     training: summary,
-  });
+  };
   return { model, summary, batch };
 }

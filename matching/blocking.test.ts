@@ -1,0 +1,68 @@
+import { describe, expect, test } from 'vitest';
+import { blockingKeys, forEachCandidatePair } from './blocking.ts';
+import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
+import type { BlockingRule } from './model.ts';
+import type { RecordInput } from './normalise.ts';
+import { normaliseRecord } from './normalise.ts';
+
+const norm = (input: RecordInput) => normaliseRecord(input).record;
+
+describe('blockingKeys', () => {
+  test('prefixes each key with its rule and joins parts with |', () => {
+    const keys = blockingKeys(norm({ givenName: 'Mitchell', familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034', postalCode: '2119' }));
+    expect(keys).toContain('ssn:412559034');
+    expect(keys).toContain('dob_family:19560409|KRN');
+    expect(keys).toContain('dob_postal:19560409|2119');
+    expect(keys.every((k) => /^[a-z_]+:[^:]+$/.test(k))).toBe(true);
+  });
+
+  test('skips rules whose inputs are missing or placeholders, so no key gathers a crowd', () => {
+    const keys = blockingKeys(norm({ givenName: 'Ann', ssn: '999-99-9999', phone: '555-555-5555', birthDate: '1980' }));
+    expect(keys.some((k) => k.startsWith('ssn:') || k.startsWith('phone:') || k.startsWith('dob_'))).toBe(false);
+  });
+
+  test('gives the same names-and-year key when given and family names are swapped', () => {
+    const a = blockingKeys(norm({ givenName: 'Oliver', familyName: 'Rickett', birthDate: '1943-10-20' }));
+    const b = blockingKeys(norm({ givenName: 'Rickett', familyName: 'Oliver', birthDate: '1943-10-20' }));
+    expect(a.find((k) => k.startsWith('names_year:'))).toBe(b.find((k) => k.startsWith('names_year:')));
+  });
+});
+
+describe('forEachCandidatePair', () => {
+  const rules: BlockingRule[] = [
+    { name: 'ssn', parts: ['ssn'] },
+    { name: 'dob_family', parts: ['birthDate', 'familyPhonetic'] },
+  ];
+  const records = [
+    norm({ familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034' }),
+    norm({ familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034' }),
+    norm({ familyName: 'Greene', birthDate: '1956-04-09', ssn: '530-12-7788' }),
+    norm({ familyName: 'Brown', birthDate: '1956-04-09', ssn: null }),
+  ];
+
+  test('visits each pair once, by the first rule that finds it, with every rule that holds it', () => {
+    const seen: string[] = [];
+    const stats = forEachCandidatePair(records, rules, {}, (i, j, mask) => seen.push(`${i}-${j}:${mask}`));
+    expect(seen).toEqual(['0-1:3', '0-2:2', '1-2:2']);
+    expect(stats.map((s) => s.newPairs)).toEqual([1, 2]);
+  });
+
+  test('keeps only cross-source pairs in link mode and same-source pairs in dedupe mode', () => {
+    const sources = [0, 1, 0, 1];
+    const pairs = (mode: 'link' | 'dedupe') => {
+      const out: string[] = [];
+      forEachCandidatePair(records, rules, { sources, mode }, (i, j) => out.push(`${i}-${j}`));
+      return out;
+    };
+    expect(pairs('link')).toEqual(['0-1', '1-2']);
+    expect(pairs('dedupe')).toEqual(['0-2']);
+  });
+
+  test('skips blocks larger than the cap and reports them', () => {
+    const crowd = Array.from({ length: 6 }, () => norm({ familyName: 'Lee', birthDate: '1970-01-01' }));
+    let pairs = 0;
+    const stats = forEachCandidatePair(crowd, DEFAULT_BLOCKING_RULES, { maxBlockSize: 5 }, () => pairs++);
+    expect(pairs).toBe(0);
+    expect(stats.find((s) => s.rule === 'dob_family')?.skippedBlocks).toBe(1);
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, test } from 'vitest';
+import { linkRecords } from './link.ts';
+import { parseModel } from './model.ts';
+import type { RecordInput } from './normalise.ts';
+import { normaliseRecord } from './normalise.ts';
+import { mulberry32 } from './random.ts';
+import { trainModel } from './training.ts';
+
+const GIVEN = ['james', 'mary', 'john', 'patricia', 'robert', 'jennifer', 'michael', 'linda', 'david', 'susan', 'omar', 'mei', 'priya', 'tomas', 'ines'];
+const FAMILY = ['smith', 'johnson', 'garcia', 'nguyen', 'okafor', 'kowalski', 'haddad', 'lindqvist', 'ferreira', 'tanaka', 'obrien', 'schmidt', 'rossi', 'moreau', 'patel', 'cohen', 'silva', 'novak'];
+
+function typo(value: string, rng: () => number): string {
+  const i = Math.floor(rng() * value.length);
+  return value.slice(0, i) + String.fromCharCode(97 + Math.floor(rng() * 26)) + value.slice(i + 1);
+}
+
+/** People with 1-3 records each and occasional typos or missing values; returns records and truth. */
+function population(people: number, seed: number): { inputs: RecordInput[]; person: number[] } {
+  const rng = mulberry32(seed);
+  const pick = <T>(list: T[]) => list[Math.floor(rng() * list.length)]!;
+  const inputs: RecordInput[] = [];
+  const person: number[] = [];
+  for (let p = 0; p < people; p++) {
+    const base = {
+      givenName: pick(GIVEN),
+      familyName: pick(FAMILY),
+      birthDate: `${1930 + Math.floor(rng() * 80)}-${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rng() * 28)).padStart(2, '0')}`,
+      ssn: `${100 + Math.floor(rng() * 800)}-${10 + Math.floor(rng() * 89)}-${1000 + Math.floor(rng() * 8999)}`,
+      postalCode: String(10000 + Math.floor(rng() * 500)),
+      addressLine1: `${1 + Math.floor(rng() * 900)} ${pick(['oak', 'elm', 'pine', 'main', 'lake'])} st`,
+    };
+    const copies = 1 + Math.floor(rng() * 3);
+    for (let c = 0; c < copies; c++) {
+      const r: RecordInput = { ...base };
+      if (rng() < 0.15) r.givenName = typo(base.givenName, rng);
+      if (rng() < 0.1) r.familyName = typo(base.familyName, rng);
+      if (rng() < 0.2) r.ssn = null;
+      if (rng() < 0.2) r.addressLine1 = null;
+      inputs.push(r);
+      person.push(p);
+    }
+  }
+  return { inputs, person };
+}
+
+const { inputs, person } = population(800, 5);
+const records = inputs.map((r) => normaliseRecord(r).record);
+
+describe('trainModel', () => {
+  const { model, summary } = trainModel(records, { seed: 3, createdAt: '2025-01-01T00:00:00.000Z' });
+
+  test('learns that agreement is common among matches and rare among non-matches', () => {
+    const level = (name: string, id: string) => model.comparisons.find((c) => c.name === name)!.levels.find((l) => l.id === id)!;
+    expect(level('givenName', 'exact').m).toBeGreaterThan(0.7);
+    expect(level('givenName', 'exact').u).toBeLessThan(0.15);
+    expect(level('birthDate', 'exact').m).toBeGreaterThan(0.9);
+    expect(level('birthDate', 'exact').u).toBeLessThan(0.001);
+    expect(level('ssn', 'else').m).toBeLessThan(0.05);
+  });
+
+  test('estimates the number of matching pairs close to the truth', () => {
+    const sizes = new Map<number, number>();
+    for (const p of person) sizes.set(p, (sizes.get(p) ?? 0) + 1);
+    const truePairs = [...sizes.values()].reduce((s, n) => s + (n * (n - 1)) / 2, 0);
+    expect(summary.expectedMatches / truePairs).toBeGreaterThan(0.9);
+    expect(summary.expectedMatches / truePairs).toBeLessThan(1.1);
+  });
+
+  test('produces a valid, JSON-serialisable model', () => {
+    expect(parseModel(JSON.parse(JSON.stringify(model)))).toEqual(model);
+    expect(model.createdAt).toBe('2025-01-01T00:00:00.000Z');
+  });
+
+  test('is deterministic for a seed', () => {
+    const again = trainModel(records, { seed: 3, createdAt: '2025-01-01T00:00:00.000Z' }).model;
+    expect(JSON.stringify(again)).toBe(JSON.stringify(model));
+  });
+
+  test('keeps the conflict rules when identifiers proved reliable', () => {
+    expect(model.conflictRules).toEqual(expect.arrayContaining(['ssn_conflict', 'twin', 'generation_gap', 'generation_suffix']));
+  });
+
+  test('links the population accurately with the trained model', () => {
+    const result = linkRecords(records, model);
+    let wrong = 0;
+    let pairs = 0;
+    for (let k = 0; k < result.links.count; k++) {
+      pairs++;
+      if (person[result.links.a[k]!] !== person[result.links.b[k]!]) wrong++;
+    }
+    expect(pairs).toBeGreaterThan(0);
+    expect(wrong / pairs).toBeLessThan(0.01);
+  });
+});
+
+test('counts m from labelled matches when labels are given', () => {
+  const labels = [];
+  for (let i = 0; i < records.length; i++) {
+    for (let j = i + 1; j < Math.min(records.length, i + 4); j++) labels.push({ a: i, b: j, match: person[i] === person[j] });
+  }
+  const { summary, model } = trainModel(records, { seed: 3, labels });
+  expect(summary.labelled).toBe(true);
+  expect(model.comparisons.find((c) => c.name === 'birthDate')!.levels[0]!.m).toBeGreaterThan(0.9);
+});
