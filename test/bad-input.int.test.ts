@@ -46,7 +46,7 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
     return Object.fromEntries(entries);
   }
 
-  function post(body: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
+  async function post(body: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
     return app.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   }
 
@@ -122,7 +122,7 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
         expect(await counts(), label).toEqual(before);
       } else {
         expect(injection.mustReject, `${label} was accepted`).toBe(false);
-        expect((await counts()).sourceRecords, label).toBe(before.sourceRecords + 1);
+        expect((await counts()).sourceRecords, label).toBe(before.sourceRecords! + 1);
       }
     }
   });
