@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { count, eq } from 'drizzle-orm';
+import { parseModel } from '../matching/index.ts';
 import { identityEvents, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
@@ -174,6 +175,22 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
       expect.objectContaining({ field: 'input[2].localId', code: 'DUPLICATE_IN_BATCH' }),
     ]));
     expect(await rowCount(sourceRecords)).toBe(before);
+  });
+
+  test('exports the active model as the JSON mpi link reads, and imports and activates a new version', async () => {
+    const exported = await app.gql<{ matchModel: { version: string; thresholds: { matchThreshold: number } } }>('{ matchModel }');
+    const spec = exported.data!.matchModel;
+    expect(parseModel(spec).version).toBe(spec.version);
+    const stricter = { ...spec, version: 'stricter-1', thresholds: { ...spec.thresholds, matchThreshold: 0.99 } };
+    const imported = await app.gql<{ importMatchModel: { version: string; active: boolean } }>(
+      'mutation($spec: JSON!) { importMatchModel(spec: $spec, activate: true) { version active } }', { spec: stricter });
+    expect(imported.data?.importMatchModel).toEqual({ version: 'stricter-1', active: true });
+    app.services.models.invalidate();
+    expect((await app.services.models.active()).thresholds.matchThreshold).toBe(0.99);
+    const invalid = await app.gql('mutation($spec: JSON!) { importMatchModel(spec: $spec) { version } }', { spec: { ...spec, version: 'bad', prior: 7 } });
+    expect(invalid.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'model.prior' });
+    const restored = await app.gql('mutation($v: String!) { activateMatchModel(version: $v) { active } }', { v: spec.version.startsWith('default') ? 'stricter-1' : spec.version });
+    expect(restored.errors).toBeUndefined();
   });
 
   test('concurrent merges into one survivor lose no record', async () => {
