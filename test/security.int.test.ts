@@ -41,6 +41,13 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Query.glossary': ['governance'],
   'Query.qualityMetrics': ['governance'],
   'Query.qualityScorecard': ['governance'],
+  'Query.lineage': ['steward', 'governance'],
+  'Query.identityAsOf': ['steward', 'governance'],
+  'Query.ingestRun': ['pipeline', 'governance'],
+  'Query.ingestRuns': ['pipeline', 'governance'],
+  'Query.survivorshipPolicy': ['steward', 'governance'],
+  'Query.survivorshipPolicies': ['steward', 'governance'],
+  'Query.previewSurvivorshipPolicy': ['governance'],
   'Mutation.createApiKey': [],
   'Mutation.revokeApiKey': [],
   'Mutation.ingestRecord': ['pipeline'],
@@ -58,6 +65,8 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Mutation.classifyField': ['governance'],
   'Mutation.defineGlossaryTerm': ['governance'],
   'Mutation.measureQuality': ['governance'],
+  'Mutation.setSurvivorshipPolicy': [],
+  'Mutation.recomputeGoldenRecords': [],
 };
 
 function rootFields(): Array<[string, GraphQLField<unknown, unknown>]> {
