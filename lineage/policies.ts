@@ -4,7 +4,7 @@ import { queryRows, type Executor } from '../platform/db/client.ts';
 import { identities, survivorshipPolicies } from '../platform/db/schema/index.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { decisionsQuery } from './recompute-sql.ts';
-import { recomputeGolden, type ProgressLogger, type RecomputeResult } from './recompute.ts';
+import { recomputeGolden, type ProgressLogger, type RecomputeOptions, type RecomputeResult } from './recompute.ts';
 import { RECOMPUTE_JOBS, startIngestRun, type IngestRunRow } from './runs.ts';
 import { loadActivePolicy } from './store.ts';
 import {
@@ -122,11 +122,13 @@ export async function changeSurvivorshipPolicy(
   db: Executor,
   changes: PolicyRules,
   actor: string,
-  options: { wait?: boolean; logger?: ProgressLogger; batchSize?: number } = {},
+  options: { wait?: boolean; logger?: ProgressLogger; batchSize?: number; onProgress?: RecomputeOptions['onProgress'] } = {},
 ): Promise<PolicyChange> {
   const policy = await storePolicyVersion(db, changes, actor);
   const run = await startIngestRun(db, { sourceId: null, job: RECOMPUTE_JOBS.policy, facets: { policyVersion: policy.version, actor } });
-  const work = recomputeGolden(db, { kind: 'all' }, { runId: run.id, policyVersion: policy.version, logger: options.logger, batchSize: options.batchSize });
+  const work = recomputeGolden(db, { kind: 'all' }, {
+    runId: run.id, policyVersion: policy.version, logger: options.logger, batchSize: options.batchSize, onProgress: options.onProgress,
+  });
   if (options.wait === false) {
     work.catch(() => undefined); // recorded on the run and in the log
     return { policy, run, result: null };

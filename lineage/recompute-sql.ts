@@ -9,9 +9,9 @@ import { completeRules, GOLDEN_FIELDS, type PolicyRules } from './survivorship.t
  * trimmed and compared case- and space-insensitively; recency compares milliseconds, as JavaScript dates do.
  */
 
-/** A value with surrounding whitespace removed, as String.prototype.trim does for ASCII whitespace. */
+/** A value with surrounding ASCII whitespace removed, as String.prototype.trim does for ASCII input. */
 function trimmed(column: SQL): SQL {
-  return sql`regexp_replace(${column}, '^\\s+|\\s+$', '', 'g')`;
+  return sql`btrim(${column}, E' \\t\\n\\r\\f\\v')`;
 }
 
 /** One row per golden field of each candidate record: `(field, value)` pairs unpivoted from source_records. */
@@ -41,6 +41,9 @@ function policyRows(rules: PolicyRules): SQL {
  * that the golden value itself moved.
  */
 export function decisionsQuery(identityIds: string[], rules: PolicyRules): SQL {
+  // Every (identity, field) cell gets a placeholder row beside its candidates, so one window pass and one
+  // grouping decide all cells, empty ones included, without joining intermediate results (whose row counts
+  // the planner cannot estimate for an array parameter, and would nest-loop over).
   return sql`
     with batch as (select unnest(${sql.param(identityIds)}::uuid[]) as identity_id),
     policy as (select * from ${policyRows(rules)}),
@@ -55,14 +58,22 @@ export function decisionsQuery(identityIds: string[], rules: PolicyRules): SQL {
       cross join lateral ${unpivotedFields()}
       where v.value is not null and v.value <> ''
     ),
+    cells as (
+      select b.identity_id, p.field, null::text as value, null::uuid as record_id, null::uuid as source_id,
+        null::int as trust_rank, null::timestamptz as updated_ms, null::text as value_key
+      from batch b cross join policy p
+      union all
+      select * from candidates
+    ),
     counted as (
-      select c.*, count(*) over (partition by c.identity_id, c.field, c.value_key) as frequency from candidates c
+      select c.*, count(c.value) over (partition by c.identity_id, c.field, c.value_key) as frequency from cells c
     ),
     ranked as (
-      select c.*, p.override,
+      select c.*, p.rule, p.override,
         row_number() over (
           partition by c.identity_id, c.field
           order by
+            c.value is null,
             case when p.rule = 'MOST_FREQUENT' then c.frequency end desc nulls last,
             case when p.rule = 'MOST_COMPLETE' then char_length(c.value) end desc nulls last,
             case when p.rule = 'MOST_RECENT' then c.updated_ms end desc nulls last,
@@ -70,22 +81,18 @@ export function decisionsQuery(identityIds: string[], rules: PolicyRules): SQL {
         ) as preference
       from counted c join policy p on p.field = c.field
     ),
-    beaten as (
-      select identity_id, field,
-        jsonb_agg(jsonb_build_object('value', value, 'recordId', record_id, 'sourceId', source_id) order by record_id) as competitors
-      from ranked where preference > 1 or override is not null
-      group by identity_id, field
-    ),
     decisions as (
-      select b.identity_id, p.field,
-        coalesce(p.override, w.value) as value,
-        case when p.override is null then w.record_id end as record_id,
-        case when p.override is null then w.source_id end as source_id,
-        case when p.override is null then p.rule else 'STEWARD_OVERRIDE' end as rule,
-        coalesce(x.competitors, '[]'::jsonb) as competitors
-      from batch b cross join policy p
-      left join ranked w on w.identity_id = b.identity_id and w.field = p.field and w.preference = 1
-      left join beaten x on x.identity_id = b.identity_id and x.field = p.field
+      select identity_id, field,
+        coalesce(min(override), (array_agg(value) filter (where preference = 1))[1]) as value,
+        case when min(override) is null then (array_agg(record_id) filter (where preference = 1))[1] end as record_id,
+        case when min(override) is null then (array_agg(source_id) filter (where preference = 1))[1] end as source_id,
+        case when min(override) is null then min(rule) else 'STEWARD_OVERRIDE' end as rule,
+        coalesce(
+          jsonb_agg(jsonb_build_object('value', value, 'recordId', record_id, 'sourceId', source_id) order by record_id)
+            filter (where value is not null and (preference > 1 or override is not null)),
+          '[]'::jsonb) as competitors
+      from ranked
+      group by identity_id, field
     )
     select d.*, o.id as open_id, o.value as open_value, o.rule as open_rule,
       case

@@ -116,16 +116,23 @@ export async function rebuildGoldenMany(
     .where(inArray(identities.id, [...new Set(identityIds)]))
     .orderBy(asc(identities.id)).for('update');
   if (locked.length === 0) return { identities: 0, fieldsReprovenanced: 0, valuesChanged: 0, goldenChanged: 0 };
+  const lockedIds = locked.map((r) => r.id);
+  // The batch's sorts and aggregates fit in memory with room to spare; the default 4 MB would spill them to disk.
+  await tx.execute(sql`set local work_mem = '64MB'`);
   const [{ now }] = (await queryRows<{ now: string }>(tx, sql`select clock_timestamp()::text as now`)) as [{ now: string }];
   const at = sql`${now}::timestamptz`;
   await tx.execute(sql`create temp table golden_decisions (
       identity_id uuid, field text, value text, record_id uuid, source_id uuid, rule text, competitors jsonb,
       open_id bigint, open_value text, open_rule text, changed boolean, value_changed boolean
     ) on commit drop`);
-  await tx.execute(sql`insert into golden_decisions ${decisionsQuery(locked.map((r) => r.id), policy.rules)}`);
-  await tx.execute(sql`analyze golden_decisions`);
-  await tx.execute(sql`update field_provenance f set valid_to = ${at}
-    from golden_decisions d where d.changed and d.open_id = f.id and f.valid_to is null`);
+  await tx.execute(sql`insert into golden_decisions ${decisionsQuery(lockedIds, policy.rules)}`);
+  // The rows to close go by primary key: a join from the temporary table would scan every open row.
+  const [{ closing }] = (await queryRows<{ closing: Array<number | string> | null }>(tx, sql`
+    select array_agg(open_id) as closing from golden_decisions where changed and open_id is not null`)) as [{ closing: Array<number | string> | null }];
+  if (closing && closing.length > 0) {
+    await tx.execute(sql`update field_provenance set valid_to = ${at}
+      where id = any(${sql.param(closing.map(String))}::bigint[]) and valid_to is null`);
+  }
   await tx.execute(sql`insert into field_provenance
       (identity_id, field, value, record_id, source_id, rule, policy_version, competitors, ingest_run_id, valid_from)
     select identity_id, field, value, record_id, source_id, rule, ${policy.version}::int, competitors, ${runId}::uuid, ${at}
@@ -135,7 +142,7 @@ export async function rebuildGoldenMany(
       select identity_id, jsonb_object_agg(field, value) as golden from golden_decisions
       group by identity_id having bool_or(changed and value_changed)
     ) g
-    where i.id = g.identity_id`);
+    where i.id = g.identity_id and i.id = any(${sql.param(lockedIds)}::uuid[])`);
   const [counts] = await queryRows<{ reprovenanced: number; values_changed: number; golden_changed: number }>(tx, sql`
     select count(*) filter (where changed)::int as reprovenanced,
       count(*) filter (where changed and value_changed)::int as values_changed,
