@@ -36,6 +36,10 @@ function settle<T>(work: () => MaybePromise<T>, done: (error?: unknown) => void)
   return result;
 }
 
+/** Liveness and readiness probes arrive every few seconds and say nothing about the service's work: no spans. */
+const PROBES = new Set(['/healthz', '/readyz']);
+const isProbe = (request: Request) => PROBES.has(new URL(request.url).pathname);
+
 /** Starts the server span of one HTTP request, continuing the caller's W3C trace context. */
 function startHttpSpan(request: Request): { span: Span; run: <T>(work: () => T) => T } {
   const route = routeOf(new URL(request.url).pathname);
@@ -63,6 +67,7 @@ function endHttpSpan(span: Span, status: number | null, error?: unknown): void {
  */
 export function traceHttp<C>(handler: (request: Request, context?: C) => Promise<Response>): (request: Request, context?: C) => Promise<Response> {
   return (request, ctx) => {
+    if (isProbe(request)) return handler(request, ctx);
     const { span, run } = startHttpSpan(request);
     return run(() => handler(request, ctx)).then(
       (response) => { endHttpSpan(span, response.status); return response; },
@@ -109,7 +114,7 @@ export function useTelemetry(logger?: Logger): Plugin<RequestContext> {
   return {
     instrumentation: {
       request({ request }, wrapped) {
-        if (context.active().getValue(HTTP_SPAN)) return wrapped(); // traceHttp already spans this request
+        if (context.active().getValue(HTTP_SPAN) || isProbe(request)) return wrapped(); // traceHttp spans it already, or a probe
         const { span, run } = startHttpSpan(request);
         return run(() => settle(wrapped, (error) => endHttpSpan(span, null, error)));
       },
