@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ModelValidationError, linkRecords, parseModel, trainModel } from '../matching/index.ts';
 import type { LinkMode, MatchModel, ProgressFn } from '../matching/index.ts';
@@ -60,13 +59,8 @@ function loadModel(path: string): MatchModel {
   }
 }
 
-/** Tracks peak resident memory; sampled at stage boundaries and on progress ticks. */
-class PeakMemory {
-  peak = process.memoryUsage.rss();
-  sample = () => {
-    this.peak = Math.max(this.peak, process.memoryUsage.rss());
-  };
-}
+/** Peak resident memory of the process so far (the kernel's high-water mark, in bytes). */
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
 /**
  * The `mpi link` pipeline: read and normalise the files, train a model on them unless one is given, link, write
@@ -74,19 +68,14 @@ class PeakMemory {
  */
 export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
   const started = performance.now();
-  const memory = new PeakMemory();
   const mapping: Mapping | undefined = options.mapping ? parseMapping(readJson(options.mapping, 'INVALID_MAPPING', 'mapping')) : undefined;
   const givenModel = options.model ? loadModel(options.model) : undefined;
   const bar = createProgress(options.progress ?? false);
-  const onProgress: ProgressFn = (stage, done, total) => {
-    memory.sample();
-    bar.update(stage, done, total);
-  };
+  const onProgress: ProgressFn = (stage, done, total) => bar.update(stage, done, total);
   let rows = 0;
   const input = await readInputs(options.files, mapping, () => {
     if ((++rows & 0x3fff) === 0) onProgress('read', rows, 0);
   });
-  memory.sample();
   const mode = options.mode ?? 'link-and-dedupe';
   const common = { sources: input.sources, mode, onProgress };
   let model = givenModel;
@@ -97,12 +86,9 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
     batch = trained.batch;
     if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
   } else if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
-  memory.sample();
   const result = linkRecords(batch ?? input.prepared, model, { ...common, threshold: options.threshold });
-  memory.sample();
   await writeClusters(options.out, input.ids, result.clusterOf);
   bar.stop();
-  memory.sample();
   return {
     records: input.ids.length,
     sources: input.sourceNames.length,
@@ -110,7 +96,7 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
     links: result.links.count,
     clusters: result.clusterCount,
     seconds: (performance.now() - started) / 1000,
-    peakRssMb: memory.peak / 2 ** 20,
+    peakRssMb: peakRss() / 2 ** 20,
     modelVersion: model.version,
     trained: givenModel === undefined,
     conflictVetoes: result.conflictVetoes,
@@ -119,10 +105,16 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
   };
 }
 
-function parseThreshold(value: string): number {
-  const p = Number(value);
-  if (!(p > 0 && p < 1)) throw new InvalidArgumentError('must be a probability between 0 and 1 (exclusive)');
-  return p;
+const MODES: readonly LinkMode[] = ['dedupe', 'link', 'link-and-dedupe'];
+
+/** Validates the raw option values (thrown as input errors, so the command exits 2 like other input problems). */
+function checkOptions(opts: { mode?: string; threshold?: string }): { mode: LinkMode; threshold?: number } {
+  const mode = (opts.mode ?? 'link-and-dedupe') as LinkMode;
+  if (!MODES.includes(mode)) throw new LinkInputError('INVALID_OPTION', `--mode must be one of ${MODES.join(', ')}`);
+  if (opts.threshold === undefined) return { mode };
+  const threshold = Number(opts.threshold);
+  if (!(threshold > 0 && threshold < 1)) throw new LinkInputError('INVALID_OPTION', '--threshold must be a probability between 0 and 1 (exclusive)');
+  return { mode, threshold };
 }
 
 /** Registers `mpi link` on the program. */
@@ -133,13 +125,14 @@ export function registerLinkCommand(program: Command): void {
     .argument('<files...>', 'input CSV files (each one source)')
     .requiredOption('--out <file>', 'output CSV: record_id,cluster_id for every input record')
     .option('--mapping <file>', 'JSON mapping of columns to canonical fields')
-    .addOption(new Option('--mode <mode>', 'which pairs to compare').choices(['dedupe', 'link', 'link-and-dedupe']).default('link-and-dedupe'))
-    .option('--threshold <p>', 'match probability for a link (default: the model threshold)', parseThreshold)
+    .option('--mode <mode>', 'dedupe (within each source), link (across sources) or link-and-dedupe', 'link-and-dedupe')
+    .option('--threshold <p>', 'match probability for a link (default: the model threshold, 0.95)')
     .option('--model <file>', 'use this trained model instead of training on the input')
     .option('--save-model <file>', 'write the (trained) model as JSON')
-    .action(async (files: string[], opts: Omit<RunLinkOptions, 'files'>) => {
+    .action(async (files: string[], opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string }) => {
       try {
-        const summary = await runLink({ ...opts, files, progress: process.stderr.isTTY });
+        const { out, mapping, model, saveModel } = opts;
+        const summary = await runLink({ out, mapping, model, saveModel, ...checkOptions(opts), files, progress: process.stderr.isTTY });
         process.stderr.write(formatSummary(summary));
       } catch (error) {
         if (error instanceof LinkInputError) {

@@ -6,7 +6,9 @@ import { jaroWinkler, withinOneEdit } from './text.ts';
  * Where a person lives and how to reach them, compared as one piece of evidence: street address (line 1 and
  * unit), postcode, city and phone all describe one household, so a household shares all of them at once.
  */
-export const LOCATION_LEVELS = ['address_and_phone', 'address', 'phone', 'near_address', 'same_street', 'same_area', 'else'] as const;
+export const LOCATION_LEVELS = [
+  'address_and_phone', 'address', 'phone', 'near_address', 'same_street', 'postcode_and_city', 'same_area', 'else',
+] as const;
 const L = levelMap(LOCATION_LEVELS);
 
 type P = PreparedRecord;
@@ -41,6 +43,13 @@ function compareLine(a: P, b: P): number {
   return LINE_DIFFERS;
 }
 
+/** Whether one record's street sits in the other's second address line (the two lines swapped). */
+function linesSwapped(a: P, b: P): boolean {
+  const street = (r: P) => r.streetName ?? r.addressLine1;
+  const close = (x: string | null, y: string | null) => x !== null && y !== null && (x === y || jaroWinkler(x, y) >= JW_PLACE);
+  return close(street(a), b.addressLine2) || close(a.addressLine2, street(b));
+}
+
 /** 1 agree, 2 disagree, 0 missing on a side. */
 function agreement(x: string | null, y: string | null, close: (x: string, y: string) => boolean): number {
   if (x === null || y === null) return 0;
@@ -67,8 +76,9 @@ const unitClose = (x: string, y: string) => {
 /**
  * Levels: the same street address and phone; the same street address (unit, postcode and city not
  * contradicting it); the same phone only (a move); a near address (house-number typo, another unit of the same
- * building, or a missing street line with postcode and city agreeing); the same street with another house
- * number (neighbours, or a mistyped number); the same postcode or city; else.
+ * building, a missing street line with postcode and city agreeing, or the two address lines swapped); the
+ * same street with another house number (neighbours, or a mistyped number); the same postcode and city; the
+ * same postcode or city; else.
  */
 export function compareLocation(a: P, b: P): number {
   const line = compareLine(a, b);
@@ -78,6 +88,7 @@ export function compareLocation(a: P, b: P): number {
   if (line === LINE_MISSING && phone === 0 && postal === 0 && city === 0) return NULL_LEVEL;
   let sameAddress = false;
   let nearAddress = line === LINE_NEAR || (line === LINE_MISSING && postal === 1 && city === 1);
+  if (line === LINE_DIFFERS && (a.addressLine2 !== null || b.addressLine2 !== null)) nearAddress = linesSwapped(a, b);
   if (line === LINE_EXACT || line === LINE_CLOSE) {
     const unitConflict = agreement(a.addressLine2, b.addressLine2, unitClose) === 2;
     const areaConflict = postal === 2 && city === 2;
@@ -88,6 +99,7 @@ export function compareLocation(a: P, b: P): number {
   if (phone === 1) return L.phone;
   if (nearAddress) return L.near_address;
   if (line === LINE_SAME_STREET && postal !== 2) return L.same_street;
+  if (postal === 1 && city === 1) return L.postcode_and_city;
   if (postal === 1 || city === 1) return L.same_area;
   return L.else;
 }

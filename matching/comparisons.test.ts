@@ -104,7 +104,9 @@ describe('location levels', () => {
     ['house number typo', { ...home, addressLine1: '13 Elm Street', phone: null }, 'near_address'],
     ['another unit of the same building', { ...home, addressLine2: 'Apt 2', phone: null }, 'near_address'],
     ['same street, another house', { ...home, addressLine1: '480 Elm Street', phone: null }, 'same_street'],
-    ['same postcode only', { ...home, addressLine1: '9 Oak Ave', phone: null }, 'same_area'],
+    ['same postcode and city', { ...home, addressLine1: '9 Oak Ave', phone: null }, 'postcode_and_city'],
+    ['same postcode only', { ...home, addressLine1: '9 Oak Ave', city: 'Chatham', phone: null }, 'same_area'],
+    ['address lines swapped', { ...home, addressLine1: '12 Apt 1', addressLine2: 'Elm Street', phone: null }, 'near_address'],
     ['nothing in common', { addressLine1: '9 Oak Ave', city: 'Dover', postalCode: '19901', phone: '302-555-0100' }, 'else'],
     ['no location at all', {}, 'null'],
   ])('%s', (_label, other, expected) => {

@@ -5,9 +5,10 @@ import type { BlockingRule, MatchModel } from './model.ts';
 import { NORMALISER_VERSION } from './normalise.ts';
 
 /**
- * Blocking rules, OR'ed so that one bad field cannot hide a true match: strong identifiers alone, the birth
- * date with either name or the postcode, both names (in either order) with the birth year or the day of the year (for date typos), and
- * the postcode with either name (for records whose date is wrong or missing). Every rule keys on values that are rare in a population.
+ * Blocking rules, OR'ed so that one bad field cannot hide a true match: strong identifiers alone; the birth
+ * date with either name, the postcode or the house number; both names (in either order) with the birth year
+ * or the day of the year (for date typos); the postcode or street address with either name (for records whose
+ * date is wrong or missing). Every rule keys on values that are rare in a population.
  */
 export const DEFAULT_BLOCKING_RULES: BlockingRule[] = [
   { name: 'ssn', parts: ['ssn'] },
@@ -23,6 +24,8 @@ export const DEFAULT_BLOCKING_RULES: BlockingRule[] = [
   { name: 'names_postal', parts: ['namePhonetics', 'postalCode'] },
   { name: 'names_city', parts: ['namePhonetics', 'city'] },
   { name: 'street_family', parts: ['streetNumber', 'streetName', 'familyPhonetic'] },
+  { name: 'street_given', parts: ['streetNumber', 'streetName', 'givenPhonetic'] },
+  { name: 'dob_street', parts: ['birthDate', 'streetNumber'] },
 ];
 
 /**
@@ -51,7 +54,7 @@ const DEFAULT_LEVELS: Record<string, [m: number, u: number][]> = {
   sex: [[0.98, 0.5], [0.02, 0.5]],
   ssn: [[0.92, 0.000001], [0.05, 0.00002], [0.01, 0.0002], [0.02, 0.999777]],
   email: [[0.8, 0.00001], [0.1, 0.001], [0.1, 0.99899]],
-  location: [[0.45, 0.00002], [0.25, 0.0001], [0.05, 0.0001], [0.08, 0.001], [0.02, 0.002], [0.1, 0.02], [0.05, 0.97678]],
+  location: [[0.45, 0.00002], [0.25, 0.0001], [0.05, 0.0001], [0.08, 0.001], [0.02, 0.002], [0.06, 0.005], [0.04, 0.02], [0.05, 0.97178]],
 };
 
 /** A sensible untrained model: usable by a cold-start service before any training run. */

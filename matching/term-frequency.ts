@@ -10,9 +10,14 @@ export interface TfTable {
 /**
  * Value frequencies for the comparisons with term-frequency adjustment (Winkler 1989, as in Splink): the share
  * of records holding each value, for the `MAX_TF_ENTRIES` most common values. Values beyond the table are
- * rarer than its last entry, so they get its frequency: a modest, bounded boost.
+ * rarer than its last entry, so they get its frequency: a modest, bounded boost. `priorRecords` pseudo-records
+ * at the average agreement rate (u of the exact level) keep small inputs from producing extreme frequencies.
  */
-export function buildTfTables(records: readonly PreparedRecord[]): Record<string, TfTable> {
+export function buildTfTables(
+  records: readonly PreparedRecord[],
+  averageFrequency: (comparison: string) => number,
+  priorRecords: number,
+): Record<string, TfTable> {
   const tables: Record<string, TfTable> = {};
   for (const def of COMPARISONS) {
     if (!def.tfField) continue;
@@ -26,12 +31,14 @@ export function buildTfTables(records: readonly PreparedRecord[]): Record<string
       total++;
     }
     if (total === 0) continue;
+    const prior = priorRecords * averageFrequency(def.name);
+    const frequency = (count: number) => (count + prior) / (total + priorRecords);
     const top = [...counts.entries()]
       .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
       .slice(0, MAX_TF_ENTRIES);
     const frequencies: Record<string, number> = {};
-    for (const [value, count] of top) frequencies[value] = count / total;
-    tables[def.name] = { frequencies, minFrequency: top[top.length - 1]![1] / total };
+    for (const [value, count] of top) frequencies[value] = frequency(count);
+    tables[def.name] = { frequencies, minFrequency: frequency(top[top.length - 1]![1]) };
   }
   return tables;
 }

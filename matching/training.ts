@@ -4,7 +4,7 @@ import type { LinkMode } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
 import { CONFLICT_RULES, GIVEN_DIFFERS_LEVELS } from './conflicts.ts';
 import type { ConflictRule } from './conflicts.ts';
-import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
+import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
 import { MIN_PROBABILITY, runEm } from './em.ts';
 import { householdFamilyU } from './household.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
@@ -51,6 +51,16 @@ export const DEFAULT_MAX_ITERATIONS = 100;
 const EM_TOLERANCE = 1e-6;
 /** Largest pair sample per EM session; more pairs add nothing to a histogram's proportions. */
 const MAX_SESSION_PAIRS = 4_000_000;
+/**
+ * How much evidence the untrained default model counts for, so that a small input cannot produce wild
+ * estimates (three records give three random pairs): u, lambda and term frequencies start from a thousand
+ * pseudo-pairs (or a hundred pseudo-records) at the default values, m from ten pseudo-matches. On inputs of
+ * thousands of records the data outweighs them.
+ */
+const PRIOR_RANDOM_PAIRS = 1000;
+const PRIOR_MATCHES = 10;
+export const PRIOR_TF_RECORDS = 100;
+
 /** Rounds of (u corrected for matches among random pairs -> m by EM -> lambda). */
 const ESTIMATION_ROUNDS = 2;
 
@@ -153,15 +163,17 @@ function sampleRandomLevels(batch: Batch, count: number, seed: number): { counts
  * inflate u of the agreement levels. A level never seen gets half a count.
  */
 function estimateU(random: { counts: Float64Array[]; sampled: number }, m: LevelProbabilities | null, lambda: number): LevelProbabilities {
+  const prior = defaultParameters().u;
   return random.counts.map((c, k) => {
     let nonNull = 0;
     for (let l = 1; l < c.length; l++) nonNull += c[l]!;
-    const floor = 0.5 / Math.max(nonNull, 1);
+    const total = nonNull + PRIOR_RANDOM_PAIRS;
+    const floor = 0.5 / total;
     const u = new Float64Array(c.length);
     let norm = 0;
     for (let l = 1; l < c.length; l++) {
       const matches = m ? lambda * nonNull * m[k]![l]! : 0;
-      norm += u[l] = Math.max((c[l]! - matches) / Math.max(nonNull, 1), floor);
+      norm += u[l] = Math.max((Math.max(c[l]! - matches, 0) + PRIOR_RANDOM_PAIRS * prior[k]![l]!) / total, floor);
     }
     for (let l = 1; l < c.length; l++) u[l] = u[l]! / norm;
     return u;
@@ -233,10 +245,10 @@ function estimateM(
       for (let l = 1; l < sums[k]!.length; l++) sums[k]![l]! += result.expectedMatches * result.m[k]![l]!;
     }
   });
-  const m = sums.map((s, k) => {
-    if (weights[k]! <= 0) return start.m[k]!;
-    return s.map((v, l) => (l === 0 ? 0 : Math.max(v / weights[k]!, MIN_PROBABILITY)));
-  });
+  const prior = defaultParameters().m;
+  const m = sums.map((s, k) =>
+    s.map((v, l) => (l === 0 ? 0 : Math.max((v + PRIOR_MATCHES * prior[k]![l]!) / (weights[k]! + PRIOR_MATCHES), MIN_PROBABILITY))),
+  );
   return { m, sessions };
 }
 
@@ -256,13 +268,20 @@ function mFromLabels(batch: Batch, labels: LabelledPair[], prior: LevelProbabili
   });
 }
 
-let defaultM: LevelProbabilities | null = null;
+let defaults: { m: LevelProbabilities; u: LevelProbabilities } | null = null;
+
+/** m and u of the untrained default model, per comparison and level. */
+function defaultParameters(): { m: LevelProbabilities; u: LevelProbabilities } {
+  if (!defaults) {
+    const model = defaultModel();
+    const table = (key: 'm' | 'u') => COMPARISONS.map((_, k) => Float64Array.from([0, ...model.comparisons[k]!.levels.map((l) => l[key])]));
+    defaults = { m: table('m'), u: table('u') };
+  }
+  return defaults;
+}
 
 function startingM(): LevelProbabilities {
-  if (defaultM) return defaultM.map((levels) => Float64Array.from(levels));
-  const model = defaultModel();
-  defaultM = COMPARISONS.map((_, k) => Float64Array.from([0, ...model.comparisons[k]!.levels.map((l) => l.m)]));
-  return startingM();
+  return defaultParameters().m.map((levels) => Float64Array.from(levels));
 }
 
 /**
@@ -294,7 +313,7 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     const all = COMPARISONS.map(() => true);
     const fit = runEm(union, { m, u, lambda: 0.5 }, { free: all, maxIterations, tolerance: EM_TOLERANCE, updateM: false });
     expectedMatches = fit.lambda * batch.pairCount;
-    lambda = Math.min(Math.max(expectedMatches / totalPairs, 1 / totalPairs), 0.5);
+    lambda = Math.min((expectedMatches + PRIOR_RANDOM_PAIRS * DEFAULT_PRIOR) / (totalPairs + PRIOR_RANDOM_PAIRS), 0.5);
     u = estimateU(random, m, lambda);
     options.onProgress?.('train', round + 1, ESTIMATION_ROUNDS);
   }
@@ -311,7 +330,7 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     name: def.name,
     levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
   }));
-  const tf = buildTfTables(batch.prepared);
+  const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
   const household = householdFamilyU(batch, { m, u }, maxIterations);
   const withTf = comparisons.map((c) => ({
     ...c,

@@ -1,0 +1,153 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { LinkInputError } from './link-errors.ts';
+import { runLink } from './link.ts';
+
+let dir: string;
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const readClusters = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(','));
+
+const HEADER = 'record_id,givenName,familyName,birthDate,ssn,addressLine1,postalCode';
+/** Two people recorded twice each (one with a typo), and a third person recorded once. */
+const PEOPLE = [
+  'a1,Maria,Delgado,1984-07-19,412-55-9034,1450 W Division St,60642',
+  'a2,Kevin,Osei,1951-02-03,530-12-7788,9 Lake Rd,98101',
+  'a3,Priya,Raman,1990-11-30,,22 Pine Ave,10001',
+];
+const DUPLICATES = [
+  'b1,Mariah,Delgado,1984-07-19,412-55-9034,1450 W Division Street,60642',
+  'b2,Kevin,Osei,1951-02-03,,9 Lake Road,98101',
+];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mpi-link-'));
+});
+
+const expectInputError = async (promise: Promise<unknown>, code: string, fragment: string) => {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(LinkInputError);
+  expect((error as LinkInputError).code).toBe(code);
+  expect((error as LinkInputError).message).toContain(fragment);
+};
+
+describe('runLink', () => {
+  test('writes every record once with its cluster, in input order, linking the duplicates', async () => {
+    const input = file('people.csv', [HEADER, ...PEOPLE, ...DUPLICATES].join('\n'));
+    const out = join(dir, 'clusters.csv');
+    const summary = await runLink({ files: [input], out });
+    expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('record_id,cluster_id');
+    const rows = readClusters(out);
+    expect(rows.map((r) => r[0])).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+    const cluster = Object.fromEntries(rows);
+    expect(cluster.b1).toBe(cluster.a1);
+    expect(cluster.b2).toBe(cluster.a2);
+    expect(new Set(Object.values(cluster)).size).toBe(3);
+    expect(summary).toMatchObject({ records: 5, clusters: 3, trained: true });
+  });
+
+  test('gives the same output for the same input', async () => {
+    const input = file('same.csv', [HEADER, ...PEOPLE, ...DUPLICATES].join('\n'));
+    const first = join(dir, 'first.csv');
+    const second = join(dir, 'second.csv');
+    await runLink({ files: [input], out: first });
+    await runLink({ files: [input], out: second });
+    expect(readFileSync(second, 'utf8')).toBe(readFileSync(first, 'utf8'));
+  });
+
+  test('links across files in link mode only', async () => {
+    const a = file('hospital.csv', [HEADER, PEOPLE[0], DUPLICATES[0]].join('\n'));
+    const b = file('lab.csv', [HEADER, 'c1,Maria,Delgado,1984-07-19,412-55-9034,1450 W Division St,60642'].join('\n'));
+    const out = join(dir, 'link.csv');
+    await runLink({ files: [a, b], out, mode: 'link' });
+    const cluster = Object.fromEntries(readClusters(out));
+    expect(cluster.c1).toBe(cluster.a1);
+  });
+
+  test('reads columns through a mapping, joining listed columns and taking the source from a column', async () => {
+    const input = file(
+      'mapped.csv',
+      ['pid,system,first,last,yyyy,mm,dd', 'x1,ehr,Carsten,Meier,1949,7,22', 'x2,lab,Carsten,Meier,1949,7,22', 'x3,lab,Gerd,Bauer,1968,7,27'].join('\n'),
+    );
+    const mapping = file('mapping.json', JSON.stringify({ id: 'pid', source: 'system', fields: { givenName: 'first', familyName: 'last', birthDate: ['yyyy', 'mm', 'dd'] } }));
+    const out = join(dir, 'mapped-out.csv');
+    const summary = await runLink({ files: [input], out, mapping });
+    expect(summary.sources).toBe(2);
+    const cluster = Object.fromEntries(readClusters(out));
+    expect(cluster.x2).toBe(cluster.x1);
+    expect(cluster.x3).not.toBe(cluster.x1);
+  });
+
+  test('recognises FEBRL columns and never reads truth columns', async () => {
+    const input = file(
+      'febrl.csv',
+      [
+        'rec_id,given_name,surname,street_number,address_1,address_2,suburb,postcode,state,date_of_birth,soc_sec_id,cluster',
+        'r1,lachlan,berry,69,giblin street,killarney,bittern,4814,qld,19990219,7364009,same',
+        'r2,deakin,sondergeld,48,goldfinch circuit,kooltuo,canterbury,2776,vic,19600210,2635962,same',
+      ].join('\n'),
+    );
+    const out = join(dir, 'febrl-out.csv');
+    await runLink({ files: [input], out });
+    const cluster = Object.fromEntries(readClusters(out));
+    expect(cluster.r1).not.toBe(cluster.r2);
+  });
+
+  test('saves the trained model and links with it again', async () => {
+    const input = file('model-in.csv', [HEADER, ...PEOPLE, ...DUPLICATES].join('\n'));
+    const saved = join(dir, 'model.json');
+    const first = join(dir, 'm1.csv');
+    const second = join(dir, 'm2.csv');
+    await runLink({ files: [input], out: first, saveModel: saved });
+    const summary = await runLink({ files: [input], out: second, model: saved });
+    expect(summary.trained).toBe(false);
+    expect(readFileSync(second, 'utf8')).toBe(readFileSync(first, 'utf8'));
+  });
+});
+
+describe('runLink input errors', () => {
+  test('names a missing file', async () => {
+    await expectInputError(runLink({ files: [join(dir, 'nope.csv')], out: join(dir, 'o.csv') }), 'FILE_NOT_FOUND', 'nope.csv');
+  });
+
+  test('names a mapped column the file lacks', async () => {
+    const input = file('cols.csv', 'pid,first\n1,Ann\n');
+    const mapping = file('bad-mapping.json', JSON.stringify({ id: 'pid', fields: { givenName: 'first', familyName: 'surname' } }));
+    await expectInputError(runLink({ files: [input], out: join(dir, 'o.csv'), mapping }), 'UNKNOWN_COLUMN', '"surname"');
+  });
+
+  test('gives the line number of a malformed row', async () => {
+    const input = file('broken.csv', [HEADER, PEOPLE[0], 'a9,Too,Many,Fields,1,2,3,4,5'].join('\n'));
+    await expectInputError(runLink({ files: [input], out: join(dir, 'o.csv') }), 'MALFORMED_CSV', 'line 3');
+  });
+
+  test('rejects a file with a header and no records', async () => {
+    const input = file('empty.csv', `${HEADER}\n`);
+    await expectInputError(runLink({ files: [input], out: join(dir, 'o.csv') }), 'EMPTY_INPUT', 'no records');
+  });
+
+  test('rejects record ids repeated across inputs', async () => {
+    const a = file('dup-a.csv', [HEADER, PEOPLE[0]].join('\n'));
+    const b = file('dup-b.csv', [HEADER, PEOPLE[0]].join('\n'));
+    await expectInputError(runLink({ files: [a, b], out: join(dir, 'o.csv') }), 'DUPLICATE_ID', '"a1"');
+  });
+
+  test('rejects an invalid model file with the validation problem', async () => {
+    const input = file('m-in.csv', [HEADER, ...PEOPLE].join('\n'));
+    const model = file('bad-model.json', JSON.stringify({ format: 'mpi-match-model/1' }));
+    await expectInputError(runLink({ files: [input], out: join(dir, 'o.csv'), model }), 'INVALID_MODEL', 'invalid match model');
+  });
+});
