@@ -53,6 +53,8 @@ export interface RecomputeOptions {
   policyVersion?: number | undefined;
   /** A run already started for this recompute (so a caller can return it before the work is done). */
   runId?: string | undefined;
+  /** The job the run is recorded under; by default the policy-change or source-trust job of the scope. */
+  job?: string | undefined;
 }
 
 function sqlState(error: unknown): string | undefined {
@@ -171,7 +173,7 @@ function countsOf(p: RecomputeProgress): Record<string, number> {
  */
 export async function recomputeGolden(db: Executor, scope: RecomputeScope, options: RecomputeOptions = {}): Promise<RecomputeResult> {
   const started = performance.now();
-  const job = scope.kind === 'all' ? RECOMPUTE_JOBS.policy : RECOMPUTE_JOBS.source;
+  const job = options.job ?? (scope.kind === 'all' ? RECOMPUTE_JOBS.policy : RECOMPUTE_JOBS.source);
   const runId = options.runId ?? (await startIngestRun(db, { sourceId: scope.kind === 'source' ? scope.sourceId : null, job })).id;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_RECOMPUTE_BATCH);
   const progress: RecomputeProgress = {

@@ -15,7 +15,7 @@ export type FinalRunStatus = Exclude<IngestRunStatus, 'RUNNING'>;
 export const MAX_RUN_ERRORS = 200;
 
 /** Jobs of the index's own golden-record recomputes, recorded as runs beside the ingest runs. */
-export const RECOMPUTE_JOBS = { policy: 'survivorship.policy-change', source: 'survivorship.source-trust' } as const;
+export const RECOMPUTE_JOBS = { policy: 'survivorship.policy-change', source: 'survivorship.source-trust', manual: 'survivorship.recompute' } as const;
 
 /**
  * Records the start of a batch or stream session (an OpenLineage-style run) and returns it. Pass its id to

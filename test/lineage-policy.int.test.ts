@@ -106,6 +106,14 @@ describe(`survivorship policy on ${TEST_DB_KIND}`, () => {
     expect(status).toBe('COMPLETED');
   });
 
+  test('recomputing every golden record when nothing changed re-opens no provenance', async () => {
+    const rows = await provenanceRows();
+    const result = await app.gql<{ recomputeGoldenRecords: { job: string; status: string; counts: Record<string, number> } }>('mutation { recomputeGoldenRecords { job status counts } }');
+    expect(result.data!.recomputeGoldenRecords).toMatchObject({ job: 'survivorship.recompute', status: 'COMPLETED', counts: { fieldsReprovenanced: 0, valuesChanged: 0 } });
+    expect(result.data!.recomputeGoldenRecords.counts.identities).toBeGreaterThan(0);
+    expect(await provenanceRows()).toBe(rows);
+  });
+
   test('a recompute for a superseded policy version stops instead of undoing the newer one', async () => {
     const result = await recomputeGolden(app.services.database.db, { kind: 'all' }, { policyVersion: 2 });
     expect(result.status).toBe('ABORTED');

@@ -4,7 +4,7 @@ import { isUuid } from '../../identity/index.ts';
 import {
   activePolicy, changeSurvivorshipPolicy, contributionsOf, fhirProvenance, fieldHistory, getIngestRun, GOLDEN_FIELDS,
   identityAsOf, INGEST_RUN_STATUSES, listIngestRuns, listPolicies, openLineageEvents, parseRuleChanges, previewPolicy,
-  recomputeGolden, sourcesByIds, SURVIVORSHIP_RULES,
+  RECOMPUTE_JOBS, recomputeGolden, sourcesByIds, SURVIVORSHIP_RULES,
   type ColumnMapping, type Competitor, type FieldProvenanceRow, type FieldRuleInput, type GoldenField, type IdentitySnapshot,
   type IngestRunRow, type PolicyChange, type PolicyPreview, type PolicyVersion,
 } from '../../lineage/index.ts';
@@ -354,7 +354,9 @@ builder.mutationFields((t) => ({
       const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;
       if (args.source && !source) throw new NotFoundError('Source', 'source');
       ctx.audit.wrote = true;
-      const result = await recomputeGolden(db(ctx), source ? { kind: 'source', sourceId: source.id } : { kind: 'all' }, { logger: ctx.services.logger });
+      const result = await recomputeGolden(db(ctx), source ? { kind: 'source', sourceId: source.id } : { kind: 'all' }, {
+        logger: ctx.services.logger, job: source ? RECOMPUTE_JOBS.source : RECOMPUTE_JOBS.manual,
+      });
       return (await getIngestRun(db(ctx), result.runId))!;
     },
   }),
