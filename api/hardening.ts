@@ -71,7 +71,15 @@ export interface RequestGuard {
    * (re-buffered when its body came without a Content-Length). A request already admitted passes straight through.
    */
   admit(request: Request, clientAddress?: string): Promise<Response | Request>;
+  /** Notes a response; a 401 counts against the client address's allowance of failed sign-ins. */
+  observe(request: Request, response: Response, clientAddress?: string): void;
 }
+
+/**
+ * Refused credentials allowed per client address per minute. Each guessed key would otherwise get a fresh
+ * per-key bucket, so guessing (and the audit entries it causes) is limited by address instead.
+ */
+export const AUTH_FAILURES_PER_MINUTE = 30;
 
 export interface RequestGuardOptions {
   /** Requests per minute per API key (or anonymous client address); 0 turns the limit off. */
@@ -88,32 +96,24 @@ export interface RequestGuardOptions {
  */
 export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
   const { perMinute, maxBodyBytes, now = Date.now } = options;
-  const buckets = new Map<string, Bucket>();
+  const requests = tokenBuckets(perMinute, now);
+  const failures = tokenBuckets(AUTH_FAILURES_PER_MINUTE, now);
   const admitted = new WeakSet<Request>();
-  const refillPerMs = perMinute / 60_000;
+  const observed = new WeakSet<Request>();
 
-  function bucketFor(key: string, at: number): Bucket {
-    let bucket = buckets.get(key);
-    if (bucket) return bucket;
-    if (buckets.size >= MAX_BUCKETS) {
-      for (const [k, b] of buckets) if (b.tokens + (at - b.updated) * refillPerMs >= perMinute) buckets.delete(k);
-      if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
-    }
-    bucket = { tokens: perMinute, updated: at };
-    buckets.set(key, bucket);
-    return bucket;
+  function refusal(waitSeconds: number, message: string): Response {
+    instruments().rateLimited.add(1);
+    return problem(429, 'RATE_LIMITED', message, { 'retry-after': String(waitSeconds) });
   }
 
   function rateLimited(request: Request, clientAddress: string | undefined): Response | null {
     if (perMinute <= 0 || UNLIMITED_PATHS.has(new URL(request.url).pathname)) return null;
-    const at = now();
-    const bucket = bucketFor(rateKey(request, clientAddress), at);
-    bucket.tokens = Math.min(perMinute, bucket.tokens + (at - bucket.updated) * refillPerMs);
-    bucket.updated = at;
-    if (bucket.tokens >= 1) { bucket.tokens -= 1; return null; }
-    instruments().rateLimited.add(1);
-    const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerMs / 1000));
-    return problem(429, 'RATE_LIMITED', 'Too many requests for this API key; retry later', { 'retry-after': String(retryAfter) });
+    const address = `addr:${clientAddress ?? 'unknown'}`;
+    if (request.headers.has('authorization') && failures.level(address) < 1) {
+      return refusal(failures.wait(address), 'Too many refused credentials from this address; retry later');
+    }
+    const key = rateKey(request, clientAddress);
+    return requests.take(key) ? null : refusal(requests.wait(key), 'Too many requests for this API key; retry later');
   }
 
   async function bodyLimited(request: Request): Promise<Response | Request> {
@@ -135,6 +135,44 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
       if (result instanceof Request) admitted.add(result);
       return result;
     },
+    observe(request, response, clientAddress) {
+      if (observed.has(request)) return;
+      observed.add(request);
+      if (response.status === 401 && perMinute > 0) failures.take(`addr:${clientAddress ?? 'unknown'}`);
+    },
+  };
+}
+
+/** Token buckets by key: `capacity` at once, refilled continuously at `capacity` per minute. */
+function tokenBuckets(capacity: number, now: () => number) {
+  const buckets = new Map<string, Bucket>();
+  const refillPerMs = capacity / 60_000;
+  const current = (key: string): Bucket => {
+    const at = now();
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      if (buckets.size >= MAX_BUCKETS) {
+        for (const [k, b] of buckets) if (b.tokens + (at - b.updated) * refillPerMs >= capacity) buckets.delete(k);
+        if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
+      }
+      bucket = { tokens: capacity, updated: at };
+      buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(capacity, bucket.tokens + (at - bucket.updated) * refillPerMs);
+    bucket.updated = at;
+    return bucket;
+  };
+  return {
+    /** Takes one token; false when the bucket is empty. */
+    take(key: string): boolean {
+      const bucket = current(key);
+      if (bucket.tokens < 1) return false;
+      bucket.tokens -= 1;
+      return true;
+    },
+    level: (key: string): number => current(key).tokens,
+    /** Seconds until the bucket holds a token again. */
+    wait: (key: string): number => Math.max(1, Math.ceil((1 - current(key).tokens) / refillPerMs / 1000)),
   };
 }
 
@@ -145,6 +183,9 @@ export function useRequestGuard(guard: RequestGuard): Plugin<object, { clientAdd
       const result = await guard.admit(request, serverContext.clientAddress);
       if (result instanceof Response) endResponse(result);
       else if (result !== request) setRequest(result);
+    },
+    onResponse({ request, response, serverContext }) {
+      guard.observe(request, response, serverContext.clientAddress);
     },
   };
 }
@@ -158,6 +199,7 @@ export function guardHandler<C extends { clientAddress?: string }>(
   return async (request, context) => {
     const result = await guard.admit(request, context?.clientAddress);
     const response = result instanceof Response ? result : await handler(result, context);
+    if (!(result instanceof Response)) guard.observe(result, response, context?.clientAddress);
     const isHtml = response.headers.get('content-type')?.startsWith('text/html') ?? false;
     for (const [name, value] of Object.entries(securityHeaders(production, isHtml))) {
       if (!response.headers.has(name)) response.headers.set(name, value);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createRequestGuard, guardHandler } from '../api/hardening.ts';
+import { AUTH_FAILURES_PER_MINUTE, createRequestGuard, guardHandler } from '../api/hardening.ts';
 import { buildYoga } from '../api/yoga.ts';
 import { createApiKey } from '../platform/api-keys.ts';
 import { createTestApp, type TestApp } from './app.ts';
@@ -83,6 +83,17 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
     }
     expect(statuses.slice(0, 3)).not.toContain(429);
     expect(statuses[3]).toBe(429);
+  });
+
+  test('limits refused credentials by client address, so guessing keys cannot dodge the per-key limit', async () => {
+    const guess = (address: string) => dev.yoga.fetch('http://localhost/graphql', {
+      method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer mpi_guess_${Math.random().toString(36).slice(2)}` }, body: ME,
+    }, { clientAddress: address });
+    const statuses = [];
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 1; i += 1) statuses.push((await guess('203.0.113.7')).status);
+    expect(statuses.slice(0, AUTH_FAILURES_PER_MINUTE).every((s) => s === 401)).toBe(true);
+    expect(statuses[AUTH_FAILURES_PER_MINUTE]).toBe(429);
+    expect((await guess('203.0.113.8')).status).toBe(401);
   });
 
   test('turns introspection and GraphiQL off in production', async () => {
