@@ -16,7 +16,12 @@ export const auditLog = pgTable('audit_log', {
   details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   prevHash: text('prev_hash').notNull(),
   hash: text('hash').notNull(),
-}, (t) => [index('audit_log_at_idx').on(t.at), index('audit_log_actor_idx').on(t.actor, t.at)]);
+}, (t) => [
+  index('audit_log_at_idx').on(t.at),
+  index('audit_log_actor_idx').on(t.actor, t.at),
+  // "Who touched this patient?" filters on object ids: a GIN index answers array containment and overlap.
+  index('audit_log_object_ids_idx').using('gin', t.objectIds),
+]);
 
 /** API keys, stored as SHA-256 hashes only. */
 export const apiKeys = pgTable('api_keys', {

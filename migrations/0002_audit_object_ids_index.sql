@@ -1,0 +1,1 @@
+CREATE INDEX "audit_log_object_ids_idx" ON "audit_log" USING gin ("object_ids");
