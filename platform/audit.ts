@@ -95,7 +95,7 @@ export interface AuditFilter {
   actor?: string | null;
   /** Exact action (`query:identity`) or a prefix ending in `*` (`mutation:*`). */
   action?: string | null;
-  /** An object the entry touched, as stored (`identity:<id>`, `record:<id>`) or a bare id of any type. */
+  /** An object the entry touched, as stored (`identity:<id>`, `record:<id>`), or a bare identity or record id. */
   objectId?: string | null;
   outcome?: string | null;
   from?: Date | null;
@@ -113,9 +113,10 @@ function filterConditions(filter: AuditFilter): SQL[] {
   }
   if (filter.objectId) {
     const id = filter.objectId;
+    // Both forms use the GIN index on object_ids: containment for a typed id, overlap for a bare one.
     conditions.push(id.includes(':')
       ? sql`${auditLog.objectIds} @> array[${id}]::text[]`
-      : sql`exists (select 1 from unnest(${auditLog.objectIds}) as o(v) where split_part(o.v, ':', 2) = ${id})`);
+      : sql`${auditLog.objectIds} && array[${`identity:${id}`}, ${`record:${id}`}]::text[]`);
   }
   if (filter.outcome) conditions.push(eq(auditLog.outcome, filter.outcome));
   if (filter.from) conditions.push(gte(auditLog.at, filter.from));
