@@ -175,8 +175,11 @@ export async function previewPolicy(db: Executor, changes: PolicyRules, options:
     if (ids.length === 0) break;
     scanned += ids.length;
     cursor = ids.at(-1)!;
-    const rows = await queryRows<{ identity_id: string; field: GoldenField; value: string | null; rule: string; open_value: string | null; open_rule: string | null; value_changed: boolean }>(
-      db, sql`select identity_id, field, value, rule, open_value, open_rule, value_changed from (${decisionsQuery(ids, rules)}) d where changed order by identity_id, field`);
+    const rows = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local work_mem = '64MB'`);
+      return queryRows<{ identity_id: string; field: GoldenField; value: string | null; rule: string; open_value: string | null; open_rule: string | null; value_changed: boolean }>(
+        tx, sql`select identity_id, field, value, rule, open_value, open_rule, value_changed from (${decisionsQuery(ids, rules)}) d where changed order by identity_id, field`);
+    });
     for (const r of rows) {
       affected.add(r.identity_id);
       const counts = byField.get(r.field)!;
