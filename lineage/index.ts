@@ -10,8 +10,9 @@ export {
   type ColumnMapping, type OpenLineageContext, type RunEvent,
 } from './openlineage.ts';
 export { FHIR_PATIENT_PATHS, fhirProvenance, type FhirProvenanceContext } from './fhir-provenance.ts';
+export { rebuildGoldenMany } from './golden-bulk.ts';
 export {
-  DEFAULT_RECOMPUTE_BATCH, rebuildGoldenMany, recomputeGolden, recomputeGoldenForSource,
+  DEFAULT_RECOMPUTE_BATCH, recomputeBatch, recomputeGolden, recomputeGoldenForSource,
   type ProgressLogger, type RecomputeOptions, type RecomputeProgress, type RecomputeResult, type RecomputeScope,
 } from './recompute.ts';
 export {

@@ -102,12 +102,14 @@ async function nextPage(tx: Executor, scope: RecomputeScope, cursor: string | nu
 interface BatchCounts { fieldsReprovenanced: number; valuesChanged: number; goldenChanged: number }
 
 /**
- * Recomputes many identities' golden records in the caller's transaction, set-based: locks them (in id order,
- * as every other writer does), decides every field in one query into a temporary table, then closes the
+ * Recomputes many identities' golden records in the caller's transaction, entirely in SQL: locks them (in id
+ * order, as every other writer does), decides every field in one query into a temporary table, then closes the
  * provenance rows that no longer stand, opens their successors and rewrites the changed golden records, one
  * statement each. A merged identity, left without records, gets its open rows closed as `rebuildGolden` does.
+ * Made for large batches (recomputes), where nothing should travel to the application; batch ingest uses
+ * `rebuildGoldenMany`, which decides in TypeScript with fewer statements.
  */
-export async function rebuildGoldenMany(
+export async function recomputeBatch(
   tx: Executor,
   identityIds: string[],
   options: { policy: SurvivorshipPolicy; ingestRunId?: string | null | undefined },
@@ -191,7 +193,7 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
           if (options.policyVersion !== undefined && policy.version !== options.policyVersion) return null;
           policyVersion = policy.version;
           const page = await nextPage(tx, scope, cursor, batchSize);
-          const counts = await rebuildGoldenMany(tx, page.ids, { policy, ingestRunId: runId });
+          const counts = await recomputeBatch(tx, page.ids, { policy, ingestRunId: runId });
           return { page, counts };
         });
         if (!step) { status = 'ABORTED'; break; }
