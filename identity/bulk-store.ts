@@ -116,3 +116,20 @@ export async function survivorsOf(tx: Executor, identityIds: string[]): Promise<
     select id, status, merged_into from identities where id = any(${sql.param([...new Set(identityIds)].sort())}::uuid[]) order by id for update`);
   return new Map(rows.map((r) => [r.id, r.status === 'MERGED' && r.merged_into ? r.merged_into : r.id]));
 }
+
+/**
+ * Adds a batch's outcome counts to its ingest run, atomically, so concurrent batches of one run add up.
+ * Returns false when the run does not exist or is no longer running.
+ */
+export async function addRunCounts(tx: Executor, runId: string, counts: Record<string, number>): Promise<boolean> {
+  const rows = await queryRows<{ id: string }>(tx, sql`
+    update ingest_runs set counts = coalesce((
+      select jsonb_object_agg(key, total) from (
+        select key, sum(value)::int as total from (
+          select key, value::int as value from jsonb_each_text(ingest_runs.counts)
+          union all select key, value::int from jsonb_each_text(${JSON.stringify(counts)}::jsonb)
+        ) as both_counts group by key
+      ) as summed), '{}'::jsonb)
+    where id = ${runId} and status = 'RUNNING' returning id`);
+  return rows.length > 0;
+}

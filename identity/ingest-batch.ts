@@ -4,7 +4,7 @@ import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../m
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { identities, links, reviewItems } from '../platform/db/schema/index.ts';
-import type { FieldProblem } from '../platform/errors.ts';
+import { ConflictError, type FieldProblem } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import { planBatch, type PlanInput, type PlannedOp } from './plan.ts';
 import * as store from './store.ts';
@@ -62,7 +62,10 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       results[i] = { outcome: 'UNCHANGED', recordId: found.record.id, identityId: found.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
     } else changed.push(i);
   });
-  if (changed.length === 0) return results;
+  if (changed.length === 0) {
+    if (options.runId) await countRun(tx, options.runId, results);
+    return results;
+  }
 
   const now = new Date();
   const recordIds = await bulk.upsertRecords(tx, changed.map((i) => {
@@ -115,9 +118,17 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       warnings: prepared[r.index]!.warnings, reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
     };
   }
+  if (options.runId) await countRun(tx, options.runId, results);
   const affected = [...manual.map((i) => existing.get(refOf(prepared[i]!))!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
   await rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId });
   return results;
+}
+
+/** Adds the batch's outcomes to its ingest run; a run that is not running rejects the batch. */
+async function countRun(tx: Executor, runId: string, results: IngestResultData[]): Promise<void> {
+  const counts: Record<string, number> = { recordsIn: results.length };
+  for (const r of results) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
+  if (!(await bulk.addRunCounts(tx, runId, counts))) throw new ConflictError('RUN_NOT_RUNNING', 'Ingest run does not exist or has finished', 'runId');
 }
 
 /** Locks the existing identities the plan links to, redirecting any merged since it was read. */

@@ -193,6 +193,22 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(restored.errors).toBeUndefined();
   });
 
+  test('counts the batches of an ingest run and refuses batches after it finished', async () => {
+    const started = await app.gql<{ startIngestRun: { id: string; status: string } }>('mutation { startIngestRun(source: "lab", job: "nightly-extract") { id status } }');
+    const runId = started.data!.startIngestRun.id;
+    const batch = (ids: number[]) => app.gql('mutation($input: [SourceRecordInput!]!, $run: ID) { ingestRecords(input: $input, runId: $run) { outcome } }',
+      { input: ids.map((s) => ({ source: 'lab', localId: `R-${s}`, ...person(s) })), run: runId });
+    expect((await batch([1000, 1001])).errors).toBeUndefined();
+    expect((await batch([1000, 1002])).errors).toBeUndefined();
+    const finished = await app.gql<{ finishIngestRun: { status: string; counts: Record<string, number> } }>(
+      'mutation($id: ID!) { finishIngestRun(id: $id, errors: [{ line: 7, field: "birthDate", code: "INVALID_DATE", message: "not a date" }]) { status counts } }', { id: runId });
+    expect(finished.errors).toBeUndefined();
+    expect(finished.data!.finishIngestRun).toMatchObject({ status: 'COMPLETED', counts: { recordsIn: 4, created: 3, unchanged: 1, rejected: 1 } });
+    const late = await batch([1003]);
+    expect(late.errors?.[0]?.extensions).toMatchObject({ code: 'RUN_NOT_RUNNING', field: 'runId' });
+    expect(await app.gql('{ resolve(source: "lab", localId: "R-1003") { id } }')).toMatchObject({ data: { resolve: null } });
+  });
+
   test('concurrent merges into one survivor lose no record', async () => {
     const ids = await Promise.all([800, 801, 802, 803, 804].map((s) => ingest(app, { source: 'ehr', localId: `E-${s}`, ...person(s) })));
     const survivor = ids[0]!.identity.id;

@@ -52,6 +52,8 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Mutation.revokeApiKey': [],
   'Mutation.ingestRecord': ['pipeline'],
   'Mutation.ingestRecords': ['pipeline'],
+  'Mutation.startIngestRun': ['pipeline'],
+  'Mutation.finishIngestRun': ['pipeline'],
   'Mutation.deleteRecord': ['pipeline'],
   'Mutation.resolveReviewItem': ['steward'],
   'Mutation.mergeIdentities': ['steward'],

@@ -1,5 +1,5 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { INGEST_OUTCOMES, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
+import { INGEST_OUTCOMES, isUuid, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
@@ -169,6 +169,14 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const RUN_ID_DESCRIPTION = 'An ingest run from startIngestRun: the records, their provenance and the run\'s counts name it.';
+
+function runIdOf(id: string | number | null | undefined): string | null {
+  if (id === null || id === undefined) return null;
+  if (!isUuid(String(id))) throw ValidationError.of('runId', 'INVALID_ID', 'is not an ingest run id');
+  return String(id);
+}
+
 function markWrite(ctx: RequestContext, results: IngestResultData[]): void {
   ctx.audit.wrote = true;
   for (const r of results) {
@@ -182,9 +190,9 @@ builder.mutationFields((t) => ({
     type: IngestResult,
     description: 'Idempotent upsert of one source record keyed by (source, localId), then matching.',
     authScopes: { pipeline: true },
-    args: { input: t.arg({ type: SourceRecordInput, required: true }) },
+    args: { input: t.arg({ type: SourceRecordInput, required: true }), runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }) },
     resolve: async (_r, args, ctx) => {
-      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx));
+      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx), { runId: runIdOf(args.runId) });
       markWrite(ctx, [result]);
       return result;
     },
@@ -193,9 +201,9 @@ builder.mutationFields((t) => ({
     type: [IngestResult],
     description: `Batch ingest of up to ${MAX_BATCH_SIZE} records. Every record is validated first; one invalid record rejects the batch with nothing stored.`,
     authScopes: { pipeline: true },
-    args: { input: t.arg({ type: [SourceRecordInput], required: true }) },
+    args: { input: t.arg({ type: [SourceRecordInput], required: true }), runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }) },
     resolve: async (_r, args, ctx) => {
-      const results = await ctx.services.ingest.ingestMany(args.input as SourceRecordInputShape[], actor(ctx));
+      const results = await ctx.services.ingest.ingestMany(args.input as SourceRecordInputShape[], actor(ctx), { runId: runIdOf(args.runId) });
       markWrite(ctx, results);
       return results;
     },

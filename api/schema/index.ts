@@ -5,6 +5,7 @@ import './system.ts';
 import './security.ts';
 import './identity.ts';
 import './review.ts';
+import './ingest-runs.ts';
 import './lineage.ts';
 import './catalog.ts';
 import './audit.ts';

@@ -21,7 +21,7 @@ const SurvivorshipRuleEnum = builder.enumType('SurvivorshipRule', {
   values: SURVIVORSHIP_RULES,
   description: 'SOURCE_PRIORITY: the most trusted source. MOST_RECENT: the latest updated record. MOST_FREQUENT: the value most records agree on. MOST_COMPLETE: the longest value. STEWARD_OVERRIDE: a value a steward set. Ties go to trust, then recency.',
 });
-const IngestRunStatusEnum = builder.enumType('IngestRunStatus', { values: INGEST_RUN_STATUSES });
+export const IngestRunStatusEnum = builder.enumType('IngestRunStatus', { values: INGEST_RUN_STATUSES });
 
 const READERS = { $any: { steward: true, governance: true } } as const;
 
