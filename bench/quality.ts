@@ -1,12 +1,15 @@
 // Quality-measurement benchmark: seeds N synthetic records (with identities, links, events and review items)
 // set-based into a fresh PostgreSQL database, then times `measureQuality` and each metric family.
 //   npm run bench:quality -- --sizes 100000,1000000
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import { measureQuality } from '../catalog/index.ts';
 // The per-family timings need the individual queries, which the catalog keeps internal.
 import { identityClusters, ingestOutcomes, profileSources, recordsInOpenPairs, reviewBacklog } from '../catalog/quality-queries.ts';
-import { openDatabase, type Database } from '../platform/db/client.ts';
+import { MEASUREMENT_WORK_MEM } from '../catalog/quality-service.ts';
+import { openDatabase, queryRows, type Database, type Executor } from '../platform/db/client.ts';
 import { freshDatabase, machine } from './support.ts';
 
 const SOURCES = 5;
@@ -68,6 +71,29 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [result, (performance.now() - start) / 1000];
 }
 
+/**
+ * CPU seconds one PostgreSQL backend spends on measureQuality with parallel workers off: the work itself,
+ * which unlike wall-clock time does not grow when other processes share the machine. Null when the server
+ * is not on this host (its /proc is not ours to read).
+ */
+async function backendCpuSeconds(url: string): Promise<number | null> {
+  const handle = await openDatabase({ url, poolSize: 1, migrate: false });
+  try {
+    await handle.db.execute(sql`set max_parallel_workers_per_gather = 0`);
+    const [row] = await queryRows<{ pid: number }>(handle.db, sql`select pg_backend_pid() as pid`);
+    const ticks = () => {
+      const fields = readFileSync(`/proc/${row!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (USER_HZ = 100)
+    };
+    let before: number;
+    try { before = ticks(); } catch { return null; }
+    await measureQuality(handle.db);
+    return (ticks() - before) / 100;
+  } finally {
+    await handle.close();
+  }
+}
+
 async function benchSize(records: number): Promise<string[]> {
   const fresh = await freshDatabase(`mpi_bench_quality_${records}`);
   try {
@@ -77,16 +103,20 @@ async function benchSize(records: number): Promise<string[]> {
       const [, seedSeconds] = await timed(() => seed(handle.db, records));
       const db = handle.db;
       const since = new Date(Date.now() - 7 * 86_400_000);
-      const families: Array<[string, () => Promise<unknown>]> = [
-        ['field profile (completeness, validity, uniqueness, freshness)', () => profileSources(db, new Date().toISOString().slice(0, 10))],
-        ['records in open pairs (duplicate rate)', () => recordsInOpenPairs(db)],
-        ['review backlog', () => reviewBacklog(db)],
-        ['identity clusters (overlay, overlap, sizes)', () => identityClusters(db)],
-        ['recent ingest outcomes', () => ingestOutcomes(db, since)],
+      const families: Array<[string, (tx: Executor) => Promise<unknown>]> = [
+        ['field profile (completeness, validity, uniqueness, freshness)', (tx) => profileSources(tx, new Date().toISOString().slice(0, 10))],
+        ['records in open pairs (duplicate rate)', (tx) => recordsInOpenPairs(tx)],
+        ['review backlog', (tx) => reviewBacklog(tx)],
+        ['identity clusters (overlay, overlap, sizes)', (tx) => identityClusters(tx)],
+        ['recent ingest outcomes', (tx) => ingestOutcomes(tx, since)],
       ];
       const lines = [`${records.toLocaleString('en-US')} records (seeded in ${seedSeconds.toFixed(1)} s)`];
       for (const [name, run] of families) {
-        const [, seconds] = await timed(run);
+        // As measureQuality runs it: in a transaction with the measurement's work_mem.
+        const [, seconds] = await timed(() => db.transaction(async (tx) => {
+          await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
+          return run(tx);
+        }));
         lines.push(`  ${name.padEnd(62)} ${seconds.toFixed(2)} s`);
       }
       const runs: number[] = [];
@@ -96,6 +126,8 @@ async function benchSize(records: number): Promise<string[]> {
         runs.push(seconds);
         last = result;
       }
+      const cpu = await backendCpuSeconds(fresh.url);
+      if (cpu !== null) lines.push(`  measureQuality CPU of one PostgreSQL backend, parallel workers off`.padEnd(64) + ` ${cpu.toFixed(2)} s`);
       const index = (metric: string) => last.measurements.find((m) => m.metric === metric && m.scope === '*')?.value ?? Number.NaN;
       lines.push(`  measureQuality (all metrics, ${last.measurements.length} points stored)`.padEnd(64)
         + ` ${Math.min(...runs).toFixed(2)} s best, ${(runs.reduce((a, b) => a + b, 0) / runs.length).toFixed(2)} s mean of ${runs.length}`);
@@ -114,6 +146,8 @@ const program = new Command('bench:quality')
   .option('--sizes <list>', 'stored record counts, comma-separated', '100000,1000000')
   .parse();
 const sizes = program.opts<{ sizes: string }>().sizes.split(',').map((s) => Number(s.trim()));
-const output = [`quality benchmark on PostgreSQL, ${machine()}`];
+const output = [`quality benchmark on PostgreSQL, ${machine()}, ${cpus().length} cores`];
 for (const size of sizes) output.push(...(await benchSize(size)));
+// Wall-clock times are only comparable on a quiet machine; say how busy this one was.
+output.push(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`);
 console.log(output.join('\n'));

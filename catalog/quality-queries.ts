@@ -146,6 +146,8 @@ export interface ClusterRow {
  * suspects. A birth-date conflict is two different full dates or two different years (a partial date agreeing
  * with a full one is not a conflict); a sex conflict is male against female (unknown or other never conflicts).
  * Only min/max comparisons and boolean aggregates: count(distinct ...) per identity would sort every group.
+ * Dates are compared by their 32-bit hashes so the per-identity state stays a few integers; two different
+ * dates of one identity share a hash about once in four billion, so a conflict is missed that rarely.
  */
 export async function identityClusters(db: Executor): Promise<ClusterRow> {
   const [row] = await queryRows<Record<string, unknown>>(db, sql`
@@ -155,8 +157,9 @@ export async function identityClusters(db: Executor): Promise<ClusterRow> {
       select l.identity_id,
         count(*) as records,
         min(src.n) <> max(src.n) as multi_source,
-        min(r.birth_date) filter (where length(r.birth_date) = 10) <> max(r.birth_date) filter (where length(r.birth_date) = 10) as dates_differ,
-        min(left(r.birth_date, 4)) <> max(left(r.birth_date, 4)) as years_differ,
+        min(hashtext(r.birth_date)) filter (where length(r.birth_date) = 10)
+          <> max(hashtext(r.birth_date)) filter (where length(r.birth_date) = 10) as dates_differ,
+        min(hashtext(left(r.birth_date, 4))) <> max(hashtext(left(r.birth_date, 4))) as years_differ,
         bool_or(upper(r.sex) in ('M', 'MALE')) and bool_or(upper(r.sex) in ('F', 'FEMALE')) as sexes_differ
       from links l
       join source_records r on r.id = l.record_id and r.deleted_at is null

@@ -33,7 +33,7 @@ export interface QualityRunResult {
  * Memory for the measurement's sorts and hashes (per operation): the index-wide aggregations group a row per
  * record or identity, and the 4MB default would spill them to disk.
  */
-const MEASUREMENT_WORK_MEM = '128MB';
+export const MEASUREMENT_WORK_MEM = '128MB';
 
 /** Runs every metric query against one consistent snapshot; `at` is the run's clock. */
 async function collectInputs(db: Database, at: Date, since: Date): Promise<QualityInputs> {
