@@ -33,7 +33,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Serialises appends so that each entry chains to exactly one predecessor. */
 const AUDIT_CHAIN_LOCK = 0x6d7069_61; // "mpia"
 
-function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 'prevHash'>): string {
+/** The chain hash of an entry: SHA-256 over the previous hash and the entry's canonical content. */
+export function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 'prevHash'>): string {
   const canonical = stableStringify([
     prevHash, row.at.toISOString(), row.actor, row.role, row.action, row.objectType, row.objectIds, row.fields,
     row.outcome, row.requestId, row.clientAddress, row.details,
@@ -41,27 +42,74 @@ function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 'prevHa
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** Appends an entry to the tamper-evident audit chain. */
-export async function appendAudit(db: Database, entry: AuditEntry): Promise<void> {
+/** Entries chained and inserted in one transaction at most. */
+const MAX_APPEND_BATCH = 500;
+
+interface PendingAppend { entry: AuditEntry; at: Date; resolve: () => void; reject: (error: unknown) => void }
+interface AppendQueue { pending: PendingAppend[]; draining: boolean }
+const queues = new WeakMap<Database, AppendQueue>();
+
+function rowOf(pending: PendingAppend): Omit<AuditRow, 'id' | 'hash' | 'prevHash'> {
+  const { entry } = pending;
+  return {
+    at: pending.at,
+    actor: entry.actor,
+    role: entry.role,
+    action: entry.action,
+    objectType: entry.objectType ?? null,
+    objectIds: entry.objectIds ?? [],
+    fields: entry.fields ?? [],
+    outcome: entry.outcome,
+    requestId: entry.requestId ?? null,
+    clientAddress: entry.clientAddress ?? null,
+    details: entry.details ?? {},
+  };
+}
+
+/** Chains and inserts one batch under the chain lock: one lock, one read of the last hash, one insert. */
+async function appendBatch(db: Database, batch: PendingAppend[]): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
     const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1);
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    const row = {
-      at: new Date(),
-      actor: entry.actor,
-      role: entry.role,
-      action: entry.action,
-      objectType: entry.objectType ?? null,
-      objectIds: entry.objectIds ?? [],
-      fields: entry.fields ?? [],
-      outcome: entry.outcome,
-      requestId: entry.requestId ?? null,
-      clientAddress: entry.clientAddress ?? null,
-      details: entry.details ?? {},
-    };
-    await tx.insert(auditLog).values({ ...row, prevHash, hash: entryHash(prevHash, row) });
+    let prevHash = last?.hash ?? GENESIS_HASH;
+    const rows = batch.map((pending) => {
+      const row = rowOf(pending);
+      const chained = { ...row, prevHash, hash: entryHash(prevHash, row) };
+      prevHash = chained.hash;
+      return chained;
+    });
+    await tx.insert(auditLog).values(rows);
   });
+}
+
+async function drain(db: Database, queue: AppendQueue): Promise<void> {
+  queue.draining = true;
+  try {
+    while (queue.pending.length > 0) {
+      const batch = queue.pending.splice(0, MAX_APPEND_BATCH);
+      try {
+        await appendBatch(db, batch);
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
+  } finally {
+    queue.draining = false;
+  }
+}
+
+/**
+ * Appends an entry to the tamper-evident audit chain; resolves once it is committed. Appends arriving while a
+ * batch is being written are chained and inserted together in the next transaction (group commit), so concurrent
+ * requests do not queue one by one on the chain lock. Across processes the advisory lock keeps one chain.
+ */
+export function appendAudit(db: Database, entry: AuditEntry): Promise<void> {
+  let queue = queues.get(db);
+  if (!queue) queues.set(db, (queue = { pending: [], draining: false }));
+  const done = new Promise<void>((resolve, reject) => queue.pending.push({ entry, at: new Date(), resolve, reject }));
+  if (!queue.draining) void drain(db, queue);
+  return done;
 }
 
 export interface ChainVerification {
@@ -137,8 +185,11 @@ export async function listAuditEntries(
   // Newest first: "after" a cursor means older entries (smaller ids), "before" means newer ones.
   if (page.after != null) conditions.push(lt(auditLog.id, page.after));
   if (page.before != null) conditions.push(gt(auditLog.id, page.before));
+  // With an object filter, `id + 0` keeps the planner from walking the primary key backwards through the whole
+  // trail (it underestimates how selective array containment is) so it uses the GIN index and sorts the few hits.
+  const order = filter.objectId ? sql`${auditLog.id} + 0` : auditLog.id;
   return db.select().from(auditLog)
     .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(page.oldestFirst ? asc(auditLog.id) : desc(auditLog.id))
+    .orderBy(page.oldestFirst ? asc(order) : desc(order))
     .limit(page.limit);
 }

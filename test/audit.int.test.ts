@@ -150,6 +150,16 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
     expect(JSON.stringify(event.entity)).toMatch(/"reference":"Patient\/[0-9a-f-]{36}"/);
   });
 
+  test('keeps one valid chain when many requests append at once', async () => {
+    const db = app.services.database.db;
+    const before = (await verifyAuditChain(db)).entriesChecked;
+    await Promise.all(Array.from({ length: 60 }, (_, i) => recordAudit(app.services, {
+      actor: `api-key:burst-${i % 3}`, role: 'pipeline', action: 'mutation:ingestRecord', objectIds: [`record:burst-${i}`], outcome: 'SUCCESS', requestId: `burst-${i}`,
+    })));
+    const after = await verifyAuditChain(db);
+    expect(after).toMatchObject({ valid: true, entriesChecked: before + 60 });
+  });
+
   test('altering, removing or inserting a stored entry makes verifyAuditChain fail', async () => {
     const db = app.services.database.db;
     const chain = await call<{ verifyAuditChain: { valid: boolean; entriesChecked: number } }>('auditor', '{ verifyAuditChain { valid entriesChecked } }');
