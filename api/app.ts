@@ -35,7 +35,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   }
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
-  const guard = requestGuardFor(config);
+  const guard = requestGuardFor(config, { localMode });
   const yoga = buildYoga(services, { localMode, guard });
   const routes = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));

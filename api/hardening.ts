@@ -226,8 +226,10 @@ export function useNoIntrospection(): Plugin {
 }
 
 /** The request guard configured by MPI_RATE_LIMIT_PER_MINUTE and MPI_MAX_BODY_BYTES. */
-export function requestGuardFor(config: AppConfig): RequestGuard {
-  return createRequestGuard({ perMinute: config.MPI_RATE_LIMIT_PER_MINUTE, maxBodyBytes: config.MPI_MAX_BODY_BYTES });
+export function requestGuardFor(config: AppConfig, options: { localMode?: boolean } = {}): RequestGuard {
+  // Local mode has no keys to tell callers apart and one trusted user on loopback: only the body limit applies.
+  const perMinute = options.localMode ? 0 : config.MPI_RATE_LIMIT_PER_MINUTE;
+  return createRequestGuard({ perMinute, maxBodyBytes: config.MPI_MAX_BODY_BYTES });
 }
 
 /**
@@ -248,7 +250,7 @@ const rejectAsTooComplex = {
  * GraphQL cost limits (depth, estimated cost, aliases, tokens, directives), introspection off in production,
  * and security headers on every response.
  */
-export function hardeningPlugins(config: AppConfig, guard: RequestGuard = requestGuardFor(config)): Plugin[] {
+export function hardeningPlugins(config: AppConfig, guard: RequestGuard): Plugin[] {
   const production = config.NODE_ENV === 'production';
   const plugins: Plugin[] = [
     useRequestGuard(guard) as Plugin,

@@ -4,7 +4,7 @@ import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { loggableError, maskError } from './errors.ts';
-import { hardeningPlugins, type RequestGuard } from './hardening.ts';
+import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
 import { traceRootFields, useTelemetry } from './telemetry-plugin.ts';
@@ -55,7 +55,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     },
     plugins: [
       useTelemetry(services.logger),
-      ...hardeningPlugins(config, options.guard),
+      ...hardeningPlugins(config, options.guard ?? requestGuardFor(config, options)),
       useReadinessCheck({ endpoint: '/readyz', check: async () => { await services.database.ping(); } }),
       useAudit(),
     ],

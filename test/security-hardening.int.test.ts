@@ -15,7 +15,7 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
   let prodKey: string;
   beforeAll(async () => {
     dev = await createTestApp();
-    limited = await createTestApp({ env: { MPI_RATE_LIMIT_PER_MINUTE: '5' } });
+    limited = await createTestApp({ localMode: false, env: { MPI_RATE_LIMIT_PER_MINUTE: '5' } });
     prod = await createTestApp({ localMode: false, env: { NODE_ENV: 'production' } });
     prodKey = (await createApiKey(prod.services.database.db, 'hardening-admin', 'admin')).key;
   });
@@ -86,7 +86,7 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
   });
 
   test('limits refused credentials by client address, so guessing keys cannot dodge the per-key limit', async () => {
-    const guess = (address: string) => dev.yoga.fetch('http://localhost/graphql', {
+    const guess = (address: string) => limited.yoga.fetch('http://localhost/graphql', {
       method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer mpi_guess_${Math.random().toString(36).slice(2)}` }, body: ME,
     }, { clientAddress: address });
     const statuses = [];
