@@ -18,7 +18,9 @@ interface GraphqlError {
   extensions?: { code?: string; problems?: Array<{ field?: string; code?: string; message?: string }> };
 }
 
-const INGEST_RECORDS = 'mutation ImportBatch($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome } }';
+const INGEST_RECORDS = 'mutation ImportBatch($input: [SourceRecordInput!]!, $run: ID) { ingestRecords(input: $input, runId: $run) { outcome } }';
+const START_RUN = 'mutation StartRun($source: String!, $job: String!) { startIngestRun(source: $source, job: $job) { id } }';
+const FINISH_RUN = 'mutation FinishRun($id: ID!, $status: IngestRunStatus, $errors: [IngestRunErrorInput!]) { finishIngestRun(id: $id, status: $status, errors: $errors) { id } }';
 /** Attempts at one batch when the server asks the client to slow down (429). */
 const MAX_RATE_LIMIT_RETRIES = 5;
 /** `input[12].birthDate` -> 12, `birthDate`. */
@@ -38,8 +40,8 @@ export class IngestClient {
    * result names the invalid records (by index in the batch) so the caller can drop them and resend the rest.
    * Anything else the server refuses (credentials, unknown source) is a CliError.
    */
-  async ingestBatch(input: IngestInput[]): Promise<BatchResult> {
-    const body = await this.post({ query: INGEST_RECORDS, variables: { input } });
+  async ingestBatch(input: IngestInput[], runId: string | null = null): Promise<BatchResult> {
+    const body = await this.post({ query: INGEST_RECORDS, variables: { input, run: runId } });
     const errors = body.errors ?? [];
     if (errors.length === 0) {
       const rows = body.data?.ingestRecords;
@@ -50,6 +52,20 @@ export class IngestClient {
     const problems = first.extensions?.code === 'VALIDATION_FAILED' ? recordProblems(first) : null;
     if (problems && problems.length > 0) return { ok: false, problems };
     throw refusal(first);
+  }
+
+  /** Records the import as an ingest run (lineage); returns its id. */
+  async startRun(source: string, job: string): Promise<string> {
+    const body = await this.post({ query: START_RUN, variables: { source, job } });
+    const id = (body.data?.startIngestRun as { id?: string } | undefined)?.id;
+    if (body.errors?.length || !id) throw refusal(body.errors?.[0] ?? { message: 'no run id in the answer' });
+    return id;
+  }
+
+  /** Ends the run with the rows that could not be loaded (line, field, code, message: never values). */
+  async finishRun(id: string, status: 'COMPLETED' | 'FAILED', errors: Array<{ line: number; field: string; code: string; message: string }>): Promise<void> {
+    const body = await this.post({ query: FINISH_RUN, variables: { id, status, errors } });
+    if (body.errors?.length) throw refusal(body.errors[0]!);
   }
 
   private async post(payload: unknown, attempt = 1): Promise<{ data?: Record<string, unknown> & { ingestRecords?: unknown }; errors?: GraphqlError[] }> {

@@ -1,7 +1,9 @@
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { CliError } from './errors.ts';
+import { normaliseRecord } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
+import { rowToInput } from './link-input.ts';
 import { detectMapping, parseMapping, resolveMapping, type Mapping, type ResolvedMapping } from './link-mapping.ts';
 
 /** One data row of the file: its line number, the source's local id and the canonical fields. */
@@ -35,12 +37,17 @@ export function readMappingFile(path: string): Mapping {
   }
 }
 
-/** The row's canonical fields; several columns mapped to one field are joined with spaces, as `mpi link` does. */
+/**
+ * The row's canonical fields, mapped as `mpi link` maps them. Birth dates in the layouts `mpi link` reads
+ * (YYYYMMDD, MM/DD/YYYY, ...) are sent as the ISO dates the API takes; anything else is sent as it is, for the
+ * server to report.
+ */
 function fieldsOf(row: string[], mapping: ResolvedMapping): Record<string, string | null> {
-  const fields: Record<string, string | null> = {};
-  for (const [field, columns] of mapping.fields) {
-    const parts = columns.map((c) => row[c]?.trim() ?? '').filter((v) => v !== '');
-    fields[field] = parts.length === 0 ? null : parts.join(' ');
+  const fields = rowToInput(row, mapping) as Record<string, string | null>;
+  const raw = fields.birthDate?.trim();
+  if (raw) {
+    const iso = normaliseRecord({ birthDate: raw }).record.birthDate;
+    if (iso && iso.length === 10) fields.birthDate = iso;
   }
   return fields;
 }

@@ -42,6 +42,8 @@ export interface ImportSummary {
   recordsPerSecond: number;
   /** Written only when some rows were rejected. */
   errorReport: string | null;
+  /** The ingest run the import was recorded as (lineage: `ingestRun(id)`). */
+  runId: string | null;
 }
 
 /** `data/patients.csv` -> `data/patients.errors.csv`. */
@@ -62,14 +64,16 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   const mapping = options.mapping ? readMappingFile(options.mapping) : undefined;
   const total = await countCsvRecords(options.file, mapping);
   const client = new IngestClient(options.url ?? DEFAULT_GRAPHQL_URL, options.key, options.fetch);
-  const summary: ImportSummary = { rows: 0, linked: 0, created: 0, review: 0, unchanged: 0, errors: 0, seconds: 0, recordsPerSecond: 0, errorReport: null };
+  const summary: ImportSummary = { rows: 0, linked: 0, created: 0, review: 0, unchanged: 0, errors: 0, seconds: 0, recordsPerSecond: 0, errorReport: null, runId: null };
   const problems: RowProblem[] = [];
   const bar = createProgress(options.progress ?? false);
   const reject = (p: RowProblem) => { problems.push(p); summary.errors += 1; };
 
+  const runId = await client.startRun(options.source, `csv-import:${basename(options.file)}`);
+  summary.runId = runId;
   let batch: CsvRecord[] = [];
   const flush = async () => {
-    await sendBatch(client, options.source, batch, summary, (p) => problems.push(p));
+    await sendBatch(client, options.source, batch, summary, (p) => problems.push(p), runId);
     batch = [];
     bar.update('importing', summary.rows, total);
   };
@@ -79,9 +83,13 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       if (batch.length >= batchSize) await flush();
     }
     if (batch.length > 0) await flush();
-  } finally {
+  } catch (error) {
     bar.stop();
+    await client.finishRun(runId, 'FAILED', problems).catch(() => undefined);
+    throw error;
   }
+  bar.stop();
+  await client.finishRun(runId, 'COMPLETED', [...problems].sort((a, b) => a.line - b.line));
   summary.seconds = (performance.now() - started) / 1000;
   summary.recordsPerSecond = summary.rows / Math.max(summary.seconds, 1e-9);
   if (problems.length > 0) {
@@ -92,10 +100,10 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
 }
 
 /** Sends one batch, dropping and reporting the rows the server names as invalid until the rest is accepted. */
-async function sendBatch(client: IngestClient, source: string, records: CsvRecord[], summary: ImportSummary, report: (p: RowProblem) => void): Promise<void> {
+async function sendBatch(client: IngestClient, source: string, records: CsvRecord[], summary: ImportSummary, report: (p: RowProblem) => void, runId: string): Promise<void> {
   let pending = records;
   while (pending.length > 0) {
-    const result = await client.ingestBatch(pending.map((r): IngestInput => ({ ...r.fields, source, localId: r.localId })));
+    const result = await client.ingestBatch(pending.map((r): IngestInput => ({ ...r.fields, source, localId: r.localId })), runId);
     if (result.ok) {
       for (const outcome of result.outcomes) count(summary, outcome);
       summary.rows += pending.length;
@@ -136,6 +144,7 @@ export function formatImportSummary(s: ImportSummary, file: string, source: stri
     `imported ${s.rows} rows of ${file} into source ${source} in ${s.seconds.toFixed(1)} s (${Math.round(s.recordsPerSecond)} records/s)`,
     `  linked ${s.linked}  created ${s.created}  review ${s.review}  unchanged ${s.unchanged}  errors ${s.errors}`,
     ...(s.errorReport ? [`  rejected rows: ${s.errorReport}`] : []),
+    ...(s.runId ? [`  ingest run: ${s.runId}`] : []),
     '',
   ].join('\n');
 }

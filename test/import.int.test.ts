@@ -102,6 +102,10 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
       '18,sex,INVALID',
     ]);
     for (const value of ['1980-02-30', '2999-01-01', person(202).familyName, person(204).familyName]) expect(report).not.toContain(String(value));
+    const run = await app.gql<{ ingestRun: { status: string; job: string; counts: Record<string, number>; errors: Array<{ line: number; code: string }> } }>(
+      'query($id: ID!) { ingestRun(id: $id) { status job counts errors { line code } } }', { id: first.runId }, { key });
+    expect(run.data?.ingestRun).toMatchObject({ status: 'COMPLETED', job: 'csv-import:registry.csv', counts: { recordsIn: 12, created: 12, rejected: 5 } });
+    expect(run.data?.ingestRun.errors.map((e) => e.line)).toEqual([14, 15, 16, 17, 18]);
 
     const before = await counts();
     const again = await runImport({ file, source: 'REGISTRY', url, key, batchSize: 5 });

@@ -1,6 +1,6 @@
 import { finishIngestRun, getIngestRun, startIngestRun } from '../../lineage/index.ts';
 import { isUuid } from '../../identity/index.ts';
-import { NotFoundError } from '../../platform/errors.ts';
+import { DomainError, NotFoundError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { IngestRun, IngestRunStatusEnum } from './lineage.ts';
 
@@ -22,7 +22,7 @@ builder.mutationFields((t) => ({
     args: { source: t.arg.string({ required: true }), job: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
       const source = await ctx.services.catalog.getSourceByCode(args.source);
-      if (!source) throw new NotFoundError('Source', 'source');
+      if (!source) throw new DomainError('UNKNOWN_SOURCE', 'Source is not registered; register it first', { field: 'source' });
       return startIngestRun(ctx.services.database.db, { sourceId: source.id, job: args.job });
     },
   }),
