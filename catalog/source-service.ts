@@ -40,13 +40,31 @@ async function inTransaction<T>(db: Executor, work: (tx: Executor) => Promise<T>
   return (db as Parameters<Parameters<Executor['transaction']>[0]>[0]).transaction((tx) => work(tx));
 }
 
+const SYSTEM_IN_USE = () => new ConflictError('SYSTEM_IN_USE', 'another source already uses this identifier system', 'system');
+
+/** True when a driver error (PGlite or postgres.js, possibly wrapped by drizzle) is a unique violation of `constraint`. */
+function violates(error: unknown, constraint: string): boolean {
+  for (let e = error as { code?: unknown; constraint?: unknown; constraint_name?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
+    if (e.code === '23505' && (e.constraint === constraint || e.constraint_name === constraint)) return true;
+  }
+  return false;
+}
+
+/** Maps a lost race on the unique identifier system (checked first, but another writer can win) to its conflict. */
+async function guardSystem<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (violates(error, 'sources_system_unique')) throw SYSTEM_IN_USE();
+    throw error;
+  }
+}
+
 /** Registers a source with its default dataset and classified canonical fields. */
 export async function registerSource(db: Executor, input: RegisterSourceInput): Promise<SourceRow> {
   const values = parseInput(RegisterSourceInput, input);
-  if (values.system && (await store.findSourceBySystem(db, values.system))) {
-    throw new ConflictError('SYSTEM_IN_USE', 'another source already uses this identifier system', 'system');
-  }
-  const source = await inTransaction(db, (tx) => provision(tx, values));
+  if (values.system && (await store.findSourceBySystem(db, values.system))) throw SYSTEM_IN_USE();
+  const source = await guardSystem(() => inTransaction(db, (tx) => provision(tx, values)));
   if (!source) throw new ConflictError('SOURCE_EXISTS', 'a source with this code is already registered', 'code');
   return source;
 }
@@ -87,10 +105,10 @@ export async function updateSource(db: Executor, code: string, input: UpdateSour
   if (!source) throw new NotFoundError('source', 'code');
   if (patch.system) {
     const holder = await store.findSourceBySystem(db, patch.system);
-    if (holder && holder.id !== source.id) throw new ConflictError('SYSTEM_IN_USE', 'another source already uses this identifier system', 'system');
+    if (holder && holder.id !== source.id) throw SYSTEM_IN_USE();
   }
   if (Object.keys(patch).length === 0) return source;
-  return store.updateSourceRow(db, source.id, patch);
+  return guardSystem(() => store.updateSourceRow(db, source.id, patch));
 }
 
 export async function listSources(db: Executor, active?: boolean): Promise<SourceRow[]> {

@@ -62,6 +62,14 @@ describe(`catalog API on ${TEST_DB_KIND}`, () => {
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'SYSTEM_IN_USE', field: 'system' });
   });
 
+  test('gives one of two concurrent registrations of the same identifier system a SYSTEM_IN_USE conflict', async () => {
+    const system = 'urn:oid:2.16.840.1.113883.3.999.2';
+    const results = await Promise.allSettled(['RACE-A', 'RACE-B'].map((code) => app.services.catalog.registerSource({ code, name: code, system })));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const failure = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(failure.reason).toMatchObject({ code: 'SYSTEM_IN_USE', field: 'system' });
+  });
+
   test.each([
     ['pipeline', true, false],
     ['steward', true, false],
