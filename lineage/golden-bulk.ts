@@ -2,12 +2,14 @@ import { and, inArray, isNull, sql } from 'drizzle-orm';
 import type { PgInsertValue } from 'drizzle-orm/pg-core';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import { PROVENANCE_CLOCK } from './store.ts';
 import { buildGolden, decisionStands, GOLDEN_FIELDS, type Contributor, type SurvivorshipPolicy } from './survivorship.ts';
 
 /**
  * Rebuilds the golden records of many identities with a fixed number of statements, whatever their count:
- * the set-based counterpart of `rebuildGolden`, used by batch ingest. Identities are locked in id order and
- * stamped with one database clock reading, so provenance intervals stay ordered per identity.
+ * the set-based counterpart of `rebuildGolden`, used by batch ingest. Identities are locked in id order (the
+ * count makes the lock cover every row, not only the first one read) and stamped with one provenance clock
+ * reading taken after, so provenance intervals stay ordered per identity.
  * Returns the ids whose golden values changed.
  */
 export async function rebuildGoldenMany(
@@ -19,10 +21,10 @@ export async function rebuildGoldenMany(
   const changed = new Set<string>();
   if (ids.length === 0) return changed;
   const [clock] = await queryRows<{ now: string }>(tx, sql`
-    select clock_timestamp()::text as now from (
-      select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update
-    ) as locked limit 1`);
-  const at = clock ? sql`${clock.now}::timestamptz` : sql`clock_timestamp()`;
+    select ${PROVENANCE_CLOCK}::text as now from (
+      select count(*) from (select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update) as l
+    ) as locked`);
+  const at = clock ? sql`${clock.now}::timestamptz` : PROVENANCE_CLOCK;
   const [contributors, openRows] = await Promise.all([
     loadContributorsMany(tx, ids),
     tx.select().from(fieldProvenance).where(and(inArray(fieldProvenance.identityId, ids), isNull(fieldProvenance.validTo))),

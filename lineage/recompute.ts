@@ -4,7 +4,7 @@ import { identities, links, sourceRecords } from '../platform/db/schema/index.ts
 import { withSpan } from '../platform/telemetry.ts';
 import { decisionsQuery } from './recompute-sql.ts';
 import { finishIngestRun, RECOMPUTE_JOBS, startIngestRun, updateIngestRunCounts, type FinalRunStatus } from './runs.ts';
-import { loadActivePolicy } from './store.ts';
+import { loadActivePolicy, PROVENANCE_CLOCK } from './store.ts';
 import type { SurvivorshipPolicy } from './survivorship.ts';
 
 /** Which golden records to recompute: every active identity, or those fed by one source's records. */
@@ -123,7 +123,7 @@ export async function recomputeBatch(
   const lockedIds = locked.map((r) => r.id);
   // The batch's sorts and aggregates fit in memory with room to spare; the default 4 MB would spill them to disk.
   await tx.execute(sql`set local work_mem = '64MB'`);
-  const [{ now }] = (await queryRows<{ now: string }>(tx, sql`select clock_timestamp()::text as now`)) as [{ now: string }];
+  const [{ now }] = (await queryRows<{ now: string }>(tx, sql`select ${PROVENANCE_CLOCK}::text as now`)) as [{ now: string }];
   const at = sql`${now}::timestamptz`;
   await tx.execute(sql`create temp table golden_decisions (
       identity_id uuid, field text, value text, record_id uuid, source_id uuid, rule text, competitors jsonb,

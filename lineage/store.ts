@@ -33,15 +33,18 @@ export async function loadContributors(db: Executor, identityId: string): Promis
 }
 
 /**
- * Locks the identity row for the rest of the transaction and reads the database clock once the lock is held.
- * Rebuilds of one identity therefore run one after another, and each one's timestamp is later than the
- * previous one's, so provenance intervals never overlap or run backwards. The clock is kept as text to keep
- * PostgreSQL's microseconds.
+ * The time provenance rows are stamped with: the database clock, read once the identities are locked (so each
+ * rebuild of an identity is stamped later than the one before), rounded up to the millisecond. Whole
+ * milliseconds round-trip exactly through JavaScript dates and the API, so `identityAsOf(at: validFrom)` shows
+ * the row; rounding up keeps the stamp at or after the transaction's identity events, which carry its start.
  */
+export const PROVENANCE_CLOCK = sql`(date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond')`;
+
+/** Locks the identity row for the rest of the transaction and reads the provenance clock once the lock is held. */
 async function lockAndStamp(tx: Executor, identityId: string): Promise<SQL> {
   const [row] = await queryRows<{ now: string }>(tx, sql`
-    select clock_timestamp()::text as now from ${identities} where ${identities.id} = ${identityId} for update`);
-  return row ? sql`${row.now}::timestamptz` : sql`clock_timestamp()`;
+    select ${PROVENANCE_CLOCK}::text as now from ${identities} where ${identities.id} = ${identityId} for update`);
+  return row ? sql`${row.now}::timestamptz` : PROVENANCE_CLOCK;
 }
 
 export interface GoldenChange {
