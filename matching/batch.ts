@@ -5,6 +5,7 @@ import type { BlockingRule } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
 import { prepareRecord } from './prepared.ts';
 import type { PreparedRecord } from './prepared.ts';
+import type { PatternHistogram } from './em.ts';
 
 /** Reports progress of a long stage: `done` out of `total` units (total 0 when unknown). */
 export type ProgressFn = (stage: string, done: number, total: number) => void;
@@ -133,4 +134,19 @@ export function buildBatch(records: readonly NormalisedRecord[], options: BatchO
     ruleMask: buffer.mask,
     blocking,
   };
+}
+
+/** A pattern histogram from counts keyed by packed levels (`hi * 2^32 + lo`). */
+export function histogramFromMap(map: Map<number, number>): PatternHistogram {
+  const size = map.size;
+  const levels = new Uint8Array(size * COMPARISONS.length);
+  const counts = new Float64Array(size);
+  const scratch = new Uint8Array(COMPARISONS.length);
+  let p = 0;
+  for (const [key, count] of map) {
+    unpackLevels(key % 4294967296, Math.floor(key / 4294967296), scratch);
+    levels.set(scratch, p * COMPARISONS.length);
+    counts[p++] = count;
+  }
+  return { width: COMPARISONS.length, levels, counts, size };
 }

@@ -4,6 +4,7 @@ import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
 import type { BlockingRule } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
+import { prepareRecord } from './prepared.ts';
 
 const norm = (input: RecordInput) => normaliseRecord(input).record;
 
@@ -33,11 +34,12 @@ describe('forEachCandidatePair', () => {
     { name: 'ssn', parts: ['ssn'] },
     { name: 'dob_family', parts: ['birthDate', 'familyPhonetic'] },
   ];
+  const prep = (input: RecordInput) => prepareRecord(norm(input));
   const records = [
-    norm({ familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034' }),
-    norm({ familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034' }),
-    norm({ familyName: 'Greene', birthDate: '1956-04-09', ssn: '530-12-7788' }),
-    norm({ familyName: 'Brown', birthDate: '1956-04-09', ssn: null }),
+    prep({ familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034' }),
+    prep({ familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034' }),
+    prep({ familyName: 'Greene', birthDate: '1956-04-09', ssn: '530-12-7788' }),
+    prep({ familyName: 'Brown', birthDate: '1956-04-09', ssn: null }),
   ];
 
   test('visits each pair once, by the first rule that finds it, with every rule that holds it', () => {
@@ -59,7 +61,7 @@ describe('forEachCandidatePair', () => {
   });
 
   test('skips blocks larger than the cap and reports them', () => {
-    const crowd = Array.from({ length: 6 }, () => norm({ familyName: 'Lee', birthDate: '1970-01-01' }));
+    const crowd = Array.from({ length: 6 }, () => prep({ familyName: 'Lee', birthDate: '1970-01-01' }));
     let pairs = 0;
     const stats = forEachCandidatePair(crowd, DEFAULT_BLOCKING_RULES, { maxBlockSize: 5 }, () => pairs++);
     expect(pairs).toBe(0);

@@ -3,6 +3,8 @@ import { keyPartValue } from './key-parts.ts';
 import type { KeyPart } from './key-parts.ts';
 import type { BlockingRule, MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
+import type { PreparedRecord } from './prepared.ts';
+import { DenseIds } from './id-table.ts';
 
 /** Key separator between a rule's name and its values, and between values. */
 const RULE_SEPARATOR = ':';
@@ -54,20 +56,59 @@ export interface RuleBlocks {
 /** Interned value ids of one key part per record (-1 = missing), shared by the rules that use the part. */
 export type PartIdCache = Map<KeyPart, Int32Array>;
 
-function partIds(records: readonly NormalisedRecord[], part: KeyPart, cache: PartIdCache): Int32Array {
+/**
+ * A key part as an exact integer where it is one (dates, SSN, phone), so ids come from the fast integer table;
+ * the mapping is one-to-one with the string form, so blocks are the same. Undefined for string parts.
+ */
+function numericPart(r: PreparedRecord, part: KeyPart): number | null | undefined {
+  switch (part) {
+    case 'birthDate':
+      return r.birthDigits === null ? null : r.birthYear * 10000 + r.birthMonth * 100 + r.birthDay;
+    case 'birthYear':
+      return r.birthYear === 0 ? null : r.birthYear;
+    case 'birthMonthDay':
+      return r.birthDigits === null ? null : r.birthMonth * 100 + r.birthDay;
+    case 'ssn':
+    case 'phone': {
+      const digits = r[part];
+      // A leading 1 keeps leading zeros significant ("012" and "12" stay apart).
+      return digits === null ? null : Number(`1${digits}`);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A 53-bit hash of a string (two 32-bit FNV-1a lanes with different offsets). Blocking only needs records with
+ * equal values to share an id; a collision (odds ~1e-4 across a million distinct values) merely adds candidate
+ * pairs, which scoring then rejects. It avoids a string-keyed Map, which is slow at millions of keys.
+ */
+function hashString(value: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ value.length;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (b >>> 11) * 4294967296 + (a >>> 0);
+}
+
+function partIds(records: readonly PreparedRecord[], part: KeyPart, cache: PartIdCache): Int32Array {
   const hit = cache.get(part);
   if (hit) return hit;
   const ids = new Int32Array(records.length);
-  const seen = new Map<string, number>();
+  const table = new DenseIds(records.length);
+  const numeric = records.length > 0 && numericPart(records[0]!, part) !== undefined;
   for (let i = 0; i < records.length; i++) {
-    const value = keyPartValue(records[i]!, part);
-    if (value === null || value === '') {
-      ids[i] = -1;
+    if (numeric) {
+      const value = numericPart(records[i]!, part);
+      ids[i] = value === null || value === undefined ? -1 : table.idOf(value);
       continue;
     }
-    let id = seen.get(value);
-    if (id === undefined) seen.set(value, (id = seen.size));
-    ids[i] = id;
+    const value = keyPartValue(records[i]!, part);
+    ids[i] = value === null || value === '' ? -1 : table.idOf(hashString(value));
   }
   cache.set(part, ids);
   return ids;
@@ -77,23 +118,16 @@ function partIds(records: readonly NormalisedRecord[], part: KeyPart, cache: Par
 const ID_SPACE = 2 ** 26;
 
 /** Key id per record for a rule: the part ids combined pairwise into dense ids, in order of first appearance. */
-function ruleKeyIds(records: readonly NormalisedRecord[], rule: BlockingRule, cache: PartIdCache): { keyOf: Int32Array; keys: number } {
+function ruleKeyIds(records: readonly PreparedRecord[], rule: BlockingRule, cache: PartIdCache): { keyOf: Int32Array; keys: number } {
   let keyOf = Int32Array.from(partIds(records, rule.parts[0]!, cache));
   let keys = 0;
   for (const id of keyOf) keys = Math.max(keys, id + 1);
   for (let p = 1; p < rule.parts.length; p++) {
     const next = partIds(records, rule.parts[p]!, cache);
-    const combined = new Map<number, number>();
+    const combined = new DenseIds(records.length);
     const out = new Int32Array(records.length);
     for (let i = 0; i < records.length; i++) {
-      if (keyOf[i]! < 0 || next[i]! < 0) {
-        out[i] = -1;
-        continue;
-      }
-      const key = keyOf[i]! * ID_SPACE + next[i]!;
-      let id = combined.get(key);
-      if (id === undefined) combined.set(key, (id = combined.size));
-      out[i] = id;
+      out[i] = keyOf[i]! < 0 || next[i]! < 0 ? -1 : combined.idOf(keyOf[i]! * ID_SPACE + next[i]!);
     }
     keyOf = out;
     keys = combined.size;
@@ -102,7 +136,7 @@ function ruleKeyIds(records: readonly NormalisedRecord[], rule: BlockingRule, ca
 }
 
 /** Groups records by one rule's key with a counting sort; key ids follow first appearance, so order is stable. */
-export function groupByRule(records: readonly NormalisedRecord[], rule: BlockingRule, cache: PartIdCache = new Map()): RuleBlocks {
+export function groupByRule(records: readonly PreparedRecord[], rule: BlockingRule, cache: PartIdCache = new Map()): RuleBlocks {
   const n = records.length;
   const { keyOf, keys } = ruleKeyIds(records, rule, cache);
   const sizes = new Int32Array(keys);
@@ -138,7 +172,7 @@ export interface BlockingStats {
  * (used to train each rule's EM session). Order is deterministic.
  */
 export function forEachCandidatePair(
-  records: readonly NormalisedRecord[],
+  records: readonly PreparedRecord[],
   rules: readonly BlockingRule[],
   options: CandidateOptions,
   visit: (i: number, j: number, ruleMask: number) => void,
@@ -165,10 +199,9 @@ export function forEachCandidatePair(
         for (let y = x + 1; y < start + size; y++) {
           const j = members[y]!;
           if (sources && mode !== 'link-and-dedupe' && (sources[i] === sources[j]) === (mode === 'link')) continue;
-          const mask = sharedRules(blocks, i, j, maxBlock);
-          if ((mask & ((1 << r) - 1)) !== 0) continue;
+          if (foundEarlier(blocks, i, j, maxBlock, r)) continue;
           stat.newPairs++;
-          visit(i, j, mask);
+          visit(i, j, (1 << r) | sharedRules(blocks, i, j, maxBlock, r + 1, blocks.length));
         }
       }
     }
@@ -177,10 +210,20 @@ export function forEachCandidatePair(
   return stats;
 }
 
-/** Bitmask of the rules (with expandable blocks) that put records i and j in the same block. */
-function sharedRules(blocks: RuleBlocks[], i: number, j: number, maxBlock: number): number {
+/** Whether a rule before `r` already put records i and j in one expandable block. */
+function foundEarlier(blocks: RuleBlocks[], i: number, j: number, maxBlock: number, r: number): boolean {
+  for (let q = 0; q < r; q++) {
+    const keyOf = blocks[q]!.keyOf;
+    const key = keyOf[i]!;
+    if (key >= 0 && key === keyOf[j] && blocks[q]!.sizes[key]! <= maxBlock) return true;
+  }
+  return false;
+}
+
+/** Bitmask of the rules `from..to-1` (with expandable blocks) that put records i and j in the same block. */
+function sharedRules(blocks: RuleBlocks[], i: number, j: number, maxBlock: number, from: number, to: number): number {
   let mask = 0;
-  for (let q = 0; q < blocks.length; q++) {
+  for (let q = from; q < to; q++) {
     const keyOf = blocks[q]!.keyOf;
     const key = keyOf[i]!;
     if (key >= 0 && key === keyOf[j] && blocks[q]!.sizes[key]! <= maxBlock) mask |= 1 << q;

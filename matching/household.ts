@@ -1,3 +1,4 @@
+import { histogramFromMap, packLevels } from './batch.ts';
 import type { Batch } from './batch.ts';
 import { groupByRule } from './blocking.ts';
 import { COMPARISONS, COMPARISON_INDEX, compareAll } from './comparisons.ts';
@@ -34,7 +35,7 @@ const LOCATION = COMPARISON_INDEX.get('location')!;
 function sameAddressHistogram(batch: Batch): PatternHistogram {
   const blocks = groupByRule(batch.prepared, { name: 'same_address', parts: ['streetNumber', 'streetName', 'postalCode'] });
   const householdLevel = new Set(HOUSEHOLD_LEVELS.map((l) => COMPARISONS[LOCATION]!.levels.indexOf(l) + 1));
-  const counts = new Map<string, number>();
+  const counts = new Map<number, number>();
   const levels = new Uint8Array(WIDTH);
   const { sources, mode } = batch;
   let pairs = 0;
@@ -49,19 +50,14 @@ function sameAddressHistogram(batch: Batch): PatternHistogram {
         if (sources && mode !== 'link-and-dedupe' && (sources[i] === sources[j]) === (mode === 'link')) continue;
         compareAll(batch.prepared[i]!, batch.prepared[j]!, levels);
         if (!householdLevel.has(levels[LOCATION]!)) continue;
-        const key = levels.join(',');
+        const [lo, hi] = packLevels(levels);
+        const key = hi * 4294967296 + lo;
         counts.set(key, (counts.get(key) ?? 0) + 1);
         pairs++;
       }
     }
   }
-  const h: PatternHistogram = { width: WIDTH, levels: new Uint8Array(counts.size * WIDTH), counts: new Float64Array(counts.size), size: counts.size };
-  let p = 0;
-  for (const [key, count] of counts) {
-    h.levels.set(key.split(',').map(Number), p * WIDTH);
-    h.counts[p++] = count;
-  }
-  return h;
+  return histogramFromMap(counts);
 }
 
 /**

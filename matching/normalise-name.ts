@@ -112,8 +112,7 @@ export function phoneticCode(name: string): string {
   if (cached !== undefined) return cached;
   const compact = name.replace(/ /g, '');
   const code = compact === '' ? '' : doubleMetaphone(compact)[0];
-  if (PHONETIC_CACHE.size >= PHONETIC_CACHE_LIMIT) PHONETIC_CACHE.clear();
-  PHONETIC_CACHE.set(name, code);
+  if (PHONETIC_CACHE.size < PHONETIC_CACHE_LIMIT) PHONETIC_CACHE.set(name, code);
   return code;
 }
 

@@ -7,6 +7,16 @@ export interface TfTable {
   minFrequency: number;
 }
 
+const byCountThenValue = (x: [string, number], y: [string, number]) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+
+/** The `limit` most common values, ties by value; sorts only values seen more than once unless too few are. */
+function mostCommon(counts: Map<string, number>, limit: number): [string, number][] {
+  const repeated: [string, number][] = [];
+  for (const entry of counts) if (entry[1] > 1) repeated.push(entry);
+  const pool = repeated.length >= limit ? repeated : [...counts.entries()];
+  return pool.sort(byCountThenValue).slice(0, limit);
+}
+
 /**
  * Value frequencies for the comparisons with term-frequency adjustment (Winkler 1989, as in Splink): the share
  * of records holding each value, for the `MAX_TF_ENTRIES` most common values. Values beyond the table are
@@ -33,9 +43,7 @@ export function buildTfTables(
     if (total === 0) continue;
     const prior = priorRecords * averageFrequency(def.name);
     const frequency = (count: number) => (count + prior) / (total + priorRecords);
-    const top = [...counts.entries()]
-      .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
-      .slice(0, MAX_TF_ENTRIES);
+    const top = mostCommon(counts, MAX_TF_ENTRIES);
     const frequencies: Record<string, number> = {};
     for (const [value, count] of top) frequencies[value] = frequency(count);
     tables[def.name] = { frequencies, minFrequency: frequency(top[top.length - 1]![1]) };

@@ -236,12 +236,13 @@ export function hammingDistance(a: string, b: string): number {
   return d;
 }
 
-/** Entries a memo keeps before it starts over: bounds memory on inputs with millions of distinct values. */
+/** Entries a memo keeps: bounds memory on inputs with millions of distinct values. */
 const MEMO_LIMIT = 100_000;
 
 /**
  * Memoises a pure function of one string. Registration data repeats the same names, cities and codes
- * endlessly, so cleaning each distinct value once saves most of the normalisation work.
+ * endlessly, so cleaning each distinct value once saves most of the normalisation work. Once full the memo
+ * stops growing rather than starting over: the common values arrive early and stay.
  */
 export function memoise<T>(fn: (value: string) => T): (value: string) => T {
   const cache = new Map<string, T>();
@@ -249,8 +250,7 @@ export function memoise<T>(fn: (value: string) => T): (value: string) => T {
     const hit = cache.get(value);
     if (hit !== undefined || cache.has(value)) return hit as T;
     const result = fn(value);
-    if (cache.size >= MEMO_LIMIT) cache.clear();
-    cache.set(value, result);
+    if (cache.size < MEMO_LIMIT) cache.set(value, result);
     return result;
   };
 }

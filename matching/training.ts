@@ -1,4 +1,4 @@
-import { buildBatch, unpackLevels } from './batch.ts';
+import { buildBatch, histogramFromMap } from './batch.ts';
 import type { Batch, ProgressFn } from './batch.ts';
 import type { LinkMode } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
@@ -116,19 +116,6 @@ export function comparablePairs(n: number, sources: Int32Array | undefined, mode
   return mode === 'dedupe' ? within : all - within;
 }
 
-function histogramFromMap(map: Map<number, number>): PatternHistogram {
-  const size = map.size;
-  const levels = new Uint8Array(size * WIDTH);
-  const counts = new Float64Array(size);
-  const scratch = new Uint8Array(WIDTH);
-  let p = 0;
-  for (const [key, count] of map) {
-    unpackLevels(key % 4294967296, Math.floor(key / 4294967296), scratch);
-    levels.set(scratch, p * WIDTH);
-    counts[p++] = count;
-  }
-  return { width: WIDTH, levels, counts, size };
-}
 
 /** Level counts per comparison over random pairs (mostly non-matches), with the sample size. */
 function sampleRandomLevels(batch: Batch, count: number, seed: number): { counts: Float64Array[]; sampled: number } {
