@@ -1,11 +1,13 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { parse } from 'csv-parse';
 import { normaliseRecord, prepareRecord } from '../matching/index.ts';
-import type { PreparedRecord, RecordInput } from '../matching/index.ts';
+import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import { CsvSyntaxError, readCsvRows } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
-import { detectMapping, resolveMapping } from './link-mapping.ts';
+import { detectMapping, resolveMapping, rowToInput } from './link-mapping.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
+
+export { rowToInput } from './link-mapping.ts';
 
 /** All input records, normalised and prepared, with their ids and source per record. */
 export interface LinkInput {
@@ -17,6 +19,17 @@ export interface LinkInput {
   issues: Record<string, number>;
 }
 
+export interface ReadOptions {
+  onRow?: () => void;
+}
+
+/** The rows of one file in file order, before ids are checked and sources numbered. */
+interface FileRows {
+  ids: string[];
+  sources: string[] | null;
+  prepared: PreparedRecord[];
+}
+
 interface Accumulator {
   ids: string[];
   seen: Set<string>;
@@ -26,83 +39,84 @@ interface Accumulator {
   issues: Record<string, number>;
 }
 
+/** One data row read and normalised: its id, its source column value (if mapped) and the record. */
+type RowSink = (id: string, source: string | null, record: NormalisedRecord) => void;
+
+/**
+ * Normalises data rows, counting field issues (by `field:code`, never values). Record ids are checked later, in
+ * file order, by the caller.
+ */
+async function normaliseRows(source: AsyncIterable<string[]>, mapping: ResolvedMapping, issues: Record<string, number>, sink: RowSink): Promise<number> {
+  let rows = 0;
+  for await (const row of source) {
+    const { record, issues: found } = normaliseRecord(rowToInput(row, mapping));
+    for (const issue of found) {
+      const key = `${issue.field}:${issue.code}`;
+      issues[key] = (issues[key] ?? 0) + 1;
+    }
+    sink((row[mapping.id] ?? '').trim(), mapping.source === null ? null : (row[mapping.source] ?? '').trim(), record);
+    rows++;
+  }
+  return rows;
+}
+
 function sourceNumber(acc: Accumulator, name: string): number {
   let index = acc.sourceIndex.get(name);
   if (index === undefined) acc.sourceIndex.set(name, (index = acc.sourceIndex.size));
   return index;
 }
 
-/** One CSV row as canonical fields; a field mapped to several columns joins them with spaces. */
-export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput {
-  const input: RecordInput = {};
-  for (const [field, columns] of mapping.fields) {
-    if (columns.length === 1) {
-      input[field] = row[columns[0]!] ?? null;
-      continue;
-    }
-    const parts: string[] = [];
-    for (const c of columns) {
-      const v = row[c]?.trim();
-      if (v) parts.push(v);
-    }
-    input[field] = parts.length === 0 ? null : parts.join(' ');
-  }
-  return input;
+const malformed = (file: string, error: CsvSyntaxError) =>
+  new LinkInputError('MALFORMED_CSV', `${file}: malformed CSV at line ${error.line}: ${error.problem}`, { cause: error });
+
+function resolve(header: string[], mapping: Mapping | undefined, file: string): ResolvedMapping {
+  return mapping ? resolveMapping(mapping, header, file) : detectMapping(header, file);
 }
 
-function addRow(acc: Accumulator, row: string[], mapping: ResolvedMapping, fileSource: number, file: string, line: number): void {
-  const id = row[mapping.id]?.trim() ?? '';
-  if (id === '') throw new LinkInputError('MALFORMED_CSV', `${file}: line ${line}: empty record id`);
-  if (acc.seen.has(id)) throw new LinkInputError('DUPLICATE_ID', `${file}: line ${line}: record id "${id}" appears more than once across the inputs`);
-  acc.seen.add(id);
-  acc.ids.push(id);
-  const source = mapping.source === null ? fileSource : sourceNumber(acc, (row[mapping.source] ?? '').trim());
-  acc.sources.push(source);
-  const { record, issues } = normaliseRecord(rowToInput(row, mapping));
-  for (const issue of issues) {
-    const key = `${issue.field}:${issue.code}`;
-    acc.issues[key] = (acc.issues[key] ?? 0) + 1;
-  }
-  acc.prepared.push(prepareRecord(record));
-}
-
-async function readFile(acc: Accumulator, file: string, mapping: Mapping | undefined, onRow?: () => void): Promise<void> {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new LinkInputError('FILE_NOT_FOUND', `input file not found: ${file}`);
-  const fileSource = mapping?.source === undefined ? sourceNumber(acc, basename(file, extname(file))) : -1;
-  const parser = createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true, info: true }));
-  let resolved: ResolvedMapping | null = null;
-  let rows = 0;
+/** Reads one file: header, then rows normalised and prepared in order. */
+async function readWhole(file: string, mapping: Mapping | undefined, issues: Record<string, number>, onRow?: () => void): Promise<FileRows> {
+  const rows: FileRows = { ids: [], sources: null, prepared: [] };
+  const iterator = readCsvRows(file)[Symbol.asyncIterator]();
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      if (resolved === null) {
-        resolved = mapping ? resolveMapping(mapping, record, file) : detectMapping(record, file);
-        continue;
-      }
-      addRow(acc, record, resolved, fileSource, file, info.lines);
-      rows++;
+    const header = await iterator.next();
+    if (header.done) return rows;
+    const resolved = resolve(header.value, mapping, file);
+    if (resolved.source !== null) rows.sources = [];
+    await normaliseRows({ [Symbol.asyncIterator]: () => iterator }, resolved, issues, (id, source, record) => {
+      rows.ids.push(id);
+      if (source !== null) rows.sources!.push(source);
+      rows.prepared.push(prepareRecord(record));
       onRow?.();
-    }
+    });
+    return rows;
   } catch (error) {
-    if (error instanceof LinkInputError) throw error;
-    const line = (error as { lines?: number }).lines;
-    const where = line === undefined ? '' : ` at line ${line}`;
-    throw new LinkInputError('MALFORMED_CSV', `${file}: malformed CSV${where}: ${(error as Error).message.split(':')[0]}`, { cause: error });
+    throw error instanceof CsvSyntaxError ? malformed(file, error) : error;
   }
-  if (rows === 0) throw new LinkInputError('EMPTY_INPUT', `${file}: no records`);
+}
+
+/** Appends a file's rows in order: checks ids (empty, repeated across inputs) and numbers sources. */
+function appendRows(acc: Accumulator, file: string, rows: FileRows): void {
+  if (rows.ids.length === 0) throw new LinkInputError('EMPTY_INPUT', `${file}: no records`);
+  const fileSource = rows.sources === null ? sourceNumber(acc, basename(file, extname(file))) : -1;
+  for (let i = 0; i < rows.ids.length; i++) {
+    const id = rows.ids[i]!;
+    if (id === '') throw new LinkInputError('MALFORMED_CSV', `${file}: data row ${i + 1}: empty record id`);
+    if (acc.seen.has(id)) throw new LinkInputError('DUPLICATE_ID', `${file}: data row ${i + 1}: record id "${id}" appears more than once across the inputs`);
+    acc.seen.add(id);
+    acc.ids.push(id);
+    acc.sources.push(rows.sources === null ? fileSource : sourceNumber(acc, rows.sources[i]!));
+    acc.prepared.push(rows.prepared[i]!);
+  }
 }
 
 /** Reads, maps and normalises every input file (each file one source unless the mapping names a source column). */
-export async function readInputs(files: readonly string[], mapping?: Mapping, onRow?: () => void): Promise<LinkInput> {
+export async function readInputs(files: readonly string[], mapping?: Mapping, options: ReadOptions = {}): Promise<LinkInput> {
   if (files.length === 0) throw new LinkInputError('EMPTY_INPUT', 'no input files');
-  const acc: Accumulator = {
-    ids: [],
-    seen: new Set(),
-    prepared: [],
-    sources: [],
-    sourceIndex: new Map(),
-    issues: {},
-  };
-  for (const file of files) await readFile(acc, file, mapping, onRow);
+  const acc: Accumulator = { ids: [], seen: new Set(), prepared: [], sources: [], sourceIndex: new Map(), issues: {} };
+  for (const file of files) {
+    if (!existsSync(file) || !statSync(file).isFile()) throw new LinkInputError('FILE_NOT_FOUND', `input file not found: ${file}`);
+    appendRows(acc, file, await readWhole(file, mapping, acc.issues, options.onRow));
+  }
   return {
     ids: acc.ids,
     prepared: acc.prepared,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CANONICAL_FIELDS } from '../matching/index.ts';
-import type { CanonicalField } from '../matching/index.ts';
+import type { CanonicalField, RecordInput } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 
 /** `{"id": col, "source": col?, "fields": {CANONICAL: col | [col, ...]}}`; a list is joined with spaces. */
@@ -91,4 +91,22 @@ export function parseMapping(json: unknown): Mapping {
   if (result.success) return result.data;
   const detail = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   throw new LinkInputError('INVALID_MAPPING', `invalid mapping: ${detail}`);
+}
+
+/** One CSV row as canonical fields; a field mapped to several columns joins them with spaces. */
+export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput {
+  const input: RecordInput = {};
+  for (const [field, columns] of mapping.fields) {
+    if (columns.length === 1) {
+      input[field] = row[columns[0]!] ?? null;
+      continue;
+    }
+    const parts: string[] = [];
+    for (const c of columns) {
+      const v = row[c]?.trim();
+      if (v) parts.push(v);
+    }
+    input[field] = parts.length === 0 ? null : parts.join(' ');
+  }
+  return input;
 }

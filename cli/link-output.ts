@@ -57,7 +57,7 @@ type ProgressUpdate = (stage: string, done: number, total: number) => void;
 /** The end-of-run summary (counts only: no patient data). */
 export function formatSummary(s: LinkSummary): string {
   const refused = Object.entries(s.refusedMerges).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  const issues = Object.entries(s.issues).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const issues = Object.entries(s.issues).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   return [
     `records          ${s.records} from ${s.sources} source(s)`,
     `model            ${s.modelVersion}${s.trained ? ' (trained on this input)' : ''}`,

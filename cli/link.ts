@@ -73,8 +73,10 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
   const bar = createProgress(options.progress ?? false);
   const onProgress: ProgressFn = (stage, done, total) => bar.update(stage, done, total);
   let rows = 0;
-  const input = await readInputs(options.files, mapping, () => {
-    if ((++rows & 0x3fff) === 0) onProgress('read', rows, 0);
+  const input = await readInputs(options.files, mapping, {
+    onRow: () => {
+      if ((++rows & 0x3fff) === 0) onProgress('read', rows, 0);
+    },
   });
   const mode = options.mode ?? 'link-and-dedupe';
   const common = { sources: input.sources, mode, onProgress };

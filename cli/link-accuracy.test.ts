@@ -1,0 +1,31 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { evaluateDataset, sharedDatasets } from '../bench/accuracy.ts';
+
+/**
+ * Accuracy regression of the `mpi link` pipeline (unsupervised, default configuration) on the shared labelled
+ * datasets. Floors sit just under what the engine reaches (FEBRL1 0.9990, FEBRL3 0.9994, FEBRL4 0.9995,
+ * fake_1000 0.8384 F1, precision 1.0000), so a change that costs accuracy fails here.
+ */
+const DATASETS = resolve(import.meta.dirname, '../../shared/datasets');
+const FLOORS: Record<string, { f1: number; precision: number }> = {
+  febrl1: { f1: 0.998, precision: 0.998 },
+  febrl3: { f1: 0.999, precision: 0.998 },
+  febrl4: { f1: 0.999, precision: 0.998 },
+  fake_1000: { f1: 0.83, precision: 0.995 },
+};
+
+const present = existsSync(DATASETS);
+if (!present) console.warn(`accuracy regression skipped: shared datasets not found at ${DATASETS}`);
+
+describe.skipIf(!present)('accuracy regression on the shared datasets', () => {
+  const out = mkdtempSync(join(tmpdir(), 'mpi-accuracy-'));
+  const datasets = present ? sharedDatasets(DATASETS).filter((d) => d.name in FLOORS) : [];
+  test.each(datasets.map((d) => [d.name, d] as const))('%s stays above its F1 and precision floors', async (name, dataset) => {
+    const row = await evaluateDataset(dataset, out, false);
+    expect(row.precision).toBeGreaterThanOrEqual(FLOORS[name]!.precision);
+    expect(row.f1).toBeGreaterThanOrEqual(FLOORS[name]!.f1);
+  });
+});
