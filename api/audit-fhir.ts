@@ -14,14 +14,14 @@ export const AUDIT_HASH_EXTENSION = 'urn:mpi:audit-hash';
 
 export type FhirResource = Record<string, unknown> & { resourceType: string };
 
-/** AuditEvent.action: C create, R read, U update, D delete, E execute. */
+/** AuditEvent.action: C create, R read, U update, D delete, E execute (from `kind:operation`, e.g. fhir:read). */
 function actionCode(action: string): 'C' | 'R' | 'U' | 'D' | 'E' {
-  const [kind, fields = ''] = action.split(':');
-  if (kind === 'query') return 'R';
+  const [kind, operation = ''] = action.split(':');
   if (kind === 'authenticate') return 'E';
-  if (/^ingest|create|register/i.test(fields)) return 'C';
-  if (/^delete/i.test(fields)) return 'D';
-  if (kind === 'mutation') return 'U';
+  if (/^(ingest|create|register)/i.test(operation)) return 'C';
+  if (/^delete/i.test(operation)) return 'D';
+  if (kind === 'query' || /^(read|search)/i.test(operation)) return 'R';
+  if (kind === 'mutation' || /^(merge|unlink|update)/i.test(operation)) return 'U';
   return 'E';
 }
 
