@@ -23,6 +23,8 @@ server.listen(config.PORT, host, () => {
 });
 const mllp = await startHl7Listener(app.services);
 if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');
+// Every MPI_QUALITY_SCHEDULE_MINUTES (0: off), measure all quality metrics and store the run.
+const quality = config.MPI_QUALITY_SCHEDULE_MINUTES > 0 ? app.services.catalog.startQualitySchedule(config.MPI_QUALITY_SCHEDULE_MINUTES, logger) : null;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -31,6 +33,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await mllp?.close();
+  quality?.stop();
   await app.close();
   await telemetry?.shutdown();
   process.exit(0);

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import {
   blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
 } from '../matching/index.ts';
+import { ensureSource } from '../catalog/index.ts';
 import { loadActivePolicy, rebuildGolden } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
@@ -116,14 +117,19 @@ export class IdentityService {
     return { model, actor, runId, checkSource: (tx, code, row) => this.checkSource(tx, code, row) };
   }
 
-  /** Checks a source found by the batch (or registers an unknown one when so configured). */
+  /**
+   * Checks a source found by the batch; an unknown one is registered through the catalog (with its dataset,
+   * classified fields and glossary) when auto-registration is on, and refused otherwise.
+   */
   private async checkSource(tx: Executor, code: string, source: store.SourceRow | null): Promise<string> {
-    if (source) {
-      if (!source.active) throw new DomainError('INACTIVE_SOURCE', 'Source is not active', { field: 'input.source' });
-      return source.id;
+    if (source?.active) return source.id;
+    try {
+      return (await ensureSource(tx, code, { autoRegister: this.options.autoRegisterSources })).id;
+    } catch (error) {
+      // The batch names its fields `input…`; the catalog names the field `source`.
+      if (error instanceof DomainError && error.field === 'source') throw new DomainError(error.code, error.message, { field: 'input.source', cause: error });
+      throw error;
     }
-    if (this.options.autoRegisterSources) return (await store.insertSource(tx, code)).id;
-    throw new DomainError('UNKNOWN_SOURCE', 'Source is not registered; register it first', { field: 'input.source' });
   }
 
   /** Scores a record against every stored record sharing a blocking key and ranks their identities. */

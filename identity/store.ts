@@ -33,11 +33,6 @@ export async function findSourceByCode(db: Executor, code: string): Promise<Sour
   return row ?? null;
 }
 
-export async function insertSource(db: Executor, code: string): Promise<SourceRow> {
-  await db.insert(sources).values({ code, name: code }).onConflictDoNothing();
-  return (await findSourceByCode(db, code))!;
-}
-
 export async function findRecord(db: Executor, sourceId: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
   const [row] = await db.select({ record: sourceRecords, link: links }).from(sourceRecords)
     .leftJoin(links, eq(links.recordId, sourceRecords.id))
