@@ -11,6 +11,12 @@ export const MAX_FIELD_LENGTH = 200;
 export const MAX_ID_LENGTH = 128;
 /** Normaliser issue codes that reject the record rather than drop the value (see matching/normalise). */
 const REJECTING_CODES = new Set(['INVALID_DATE', 'FUTURE_DATE']);
+/**
+ * Characters no single-line demographic field carries: C0 controls and DEL (line breaks included), the Unicode
+ * line and paragraph separators, bidirectional overrides and isolates (which can disguise text), and the
+ * zero-width space and byte-order mark. Zero-width (non-)joiners stay: some scripts need them in names.
+ */
+const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b\ufeff]/;
 /** ISO calendar date, as the API contract says birthDate is sent. */
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -21,14 +27,14 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
     const value = input[key];
     if (typeof value !== 'string' || value.trim() === '') problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
     else if (value.length > MAX_ID_LENGTH) problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
-    else if (/[\u0000-\u001f]/.test(value)) problems.push({ field: `${path}.${key}`, code: 'INVALID_CHARACTERS', message: 'must not contain control characters' });
+    else if (FORBIDDEN_CHARACTERS.test(value)) problems.push({ field: `${path}.${key}`, code: 'INVALID_CHARACTERS', message: 'must not contain control, line-break or bidirectional-override characters' });
   }
   for (const field of TEXT_FIELDS) {
     const value = input[field];
     if (value === null || value === undefined) continue;
     if (typeof value !== 'string') problems.push({ field: `${path}.${field}`, code: 'INVALID_TYPE', message: 'must be a string' });
     else if (value.length > MAX_FIELD_LENGTH) problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${MAX_FIELD_LENGTH} characters` });
-    else if (/[\u0000-\u0008\u000b-\u001f]/.test(value)) problems.push({ field: `${path}.${field}`, code: 'INVALID_CHARACTERS', message: 'must not contain control characters' });
+    else if (FORBIDDEN_CHARACTERS.test(value)) problems.push({ field: `${path}.${field}`, code: 'INVALID_CHARACTERS', message: 'must not contain control, line-break or bidirectional-override characters' });
   }
   const birthDate = input.birthDate?.trim();
   if (birthDate && !ISO_DATE.test(birthDate)) {
