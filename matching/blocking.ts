@@ -53,12 +53,12 @@ export interface RuleBlocks {
   sizes: Int32Array;
 }
 
-/** Interned value ids of one key part per record (-1 = missing), shared by the rules that use the part. */
-export type PartIdCache = Map<KeyPart, Int32Array>;
+/** Key values of one part per record (NaN = missing), shared by the rules that use the part. */
+export type PartIdCache = Map<KeyPart, Float64Array>;
 
 /**
- * A key part as an exact integer where it is one (dates, SSN, phone), so ids come from the fast integer table;
- * the mapping is one-to-one with the string form, so blocks are the same. Undefined for string parts.
+ * A key part as an exact integer where it is one (dates, SSN, phone): one-to-one with its string form, so the
+ * blocks are the same. Undefined for string parts.
  */
 function numericPart(r: PreparedRecord, part: KeyPart): number | null | undefined {
   switch (part) {
@@ -79,10 +79,15 @@ function numericPart(r: PreparedRecord, part: KeyPart): number | null | undefine
   }
 }
 
+/** Two 32-bit multiplicative lanes folded into one 53-bit number. */
+function fold(a: number, b: number): number {
+  return (b >>> 11) * 4294967296 + (a >>> 0);
+}
+
 /**
- * A 53-bit hash of a string (two 32-bit FNV-1a lanes with different offsets). Blocking only needs records with
- * equal values to share an id; a collision (odds ~1e-4 across a million distinct values) merely adds candidate
- * pairs, which scoring then rejects. It avoids a string-keyed Map, which is slow at millions of keys.
+ * A 53-bit hash of a string (two 32-bit FNV-style lanes). Blocking only needs records with equal values to share
+ * a key; a collision (odds ~1e-4 across a million distinct values) merely adds candidate pairs, which scoring
+ * then rejects. It avoids string-keyed Maps, which crawl at millions of keys.
  */
 function hashString(value: string): number {
   let a = 0x811c9dc5;
@@ -92,47 +97,48 @@ function hashString(value: string): number {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
   }
-  return (b >>> 11) * 4294967296 + (a >>> 0);
+  return fold(a, b);
 }
 
-function partIds(records: readonly PreparedRecord[], part: KeyPart, cache: PartIdCache): Int32Array {
+/** Mixes one more part key into a rule key (both below 2^53). */
+function combine(key: number, part: number): number {
+  const lo = Math.imul((key >>> 0) ^ (part >>> 0), 0x9e3779b1) ^ (key / 4294967296);
+  const hi = Math.imul(((key / 4294967296) >>> 0) ^ ((part / 4294967296) >>> 0), 0x85ebca6b) ^ (part >>> 0);
+  return fold(lo, Math.imul(hi ^ (hi >>> 15), 0x2c1b3c6d));
+}
+
+function partKeys(records: readonly PreparedRecord[], part: KeyPart, cache: PartIdCache): Float64Array {
   const hit = cache.get(part);
   if (hit) return hit;
-  const ids = new Int32Array(records.length);
-  const table = new DenseIds(records.length);
+  const keys = new Float64Array(records.length);
   const numeric = records.length > 0 && numericPart(records[0]!, part) !== undefined;
   for (let i = 0; i < records.length; i++) {
     if (numeric) {
       const value = numericPart(records[i]!, part);
-      ids[i] = value === null || value === undefined ? -1 : table.idOf(value);
+      keys[i] = value === null || value === undefined ? NaN : value;
       continue;
     }
     const value = keyPartValue(records[i]!, part);
-    ids[i] = value === null || value === '' ? -1 : table.idOf(hashString(value));
+    keys[i] = value === null || value === '' ? NaN : hashString(value);
   }
-  cache.set(part, ids);
-  return ids;
+  cache.set(part, keys);
+  return keys;
 }
 
-/** Room for any part id when two ids are packed into one exactly representable number. */
-const ID_SPACE = 2 ** 26;
-
-/** Key id per record for a rule: the part ids combined pairwise into dense ids, in order of first appearance. */
+/** Key id per record for a rule (-1 = no key), dense and in order of first appearance. */
 function ruleKeyIds(records: readonly PreparedRecord[], rule: BlockingRule, cache: PartIdCache): { keyOf: Int32Array; keys: number } {
-  let keyOf = Int32Array.from(partIds(records, rule.parts[0]!, cache));
-  let keys = 0;
-  for (const id of keyOf) keys = Math.max(keys, id + 1);
-  for (let p = 1; p < rule.parts.length; p++) {
-    const next = partIds(records, rule.parts[p]!, cache);
-    const combined = new DenseIds(records.length);
-    const out = new Int32Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      out[i] = keyOf[i]! < 0 || next[i]! < 0 ? -1 : combined.idOf(keyOf[i]! * ID_SPACE + next[i]!);
+  const parts = rule.parts.map((part) => partKeys(records, part, cache));
+  const keyOf = new Int32Array(records.length);
+  const table = new DenseIds(records.length);
+  for (let i = 0; i < records.length; i++) {
+    let key = parts[0]![i]!;
+    for (let p = 1; p < parts.length && key === key; p++) {
+      const part = parts[p]![i]!;
+      key = part === part ? combine(key, part) : NaN;
     }
-    keyOf = out;
-    keys = combined.size;
+    keyOf[i] = key === key ? table.idOf(key) : -1;
   }
-  return { keyOf, keys };
+  return { keyOf, keys: table.size };
 }
 
 /** Groups records by one rule's key with a counting sort; key ids follow first appearance, so order is stable. */
