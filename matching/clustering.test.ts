@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { clusterPairs, mergeAllowed } from './clustering.ts';
 import type { Links, PairAssessor } from './clustering.ts';
 import { defaultModel } from './default-model.ts';
-import { linkRecords } from './link.ts';
+import { linkRecords, recordsMayMerge } from './link.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 
@@ -102,6 +102,15 @@ describe('linkRecords guards on realistic look-alikes', () => {
       { ...home, givenName: 'Emeka', birthDate: '1961-09-14', sex: 'M' },
     ]);
     expect(ids[0]).not.toBe(ids[1]);
+  });
+
+  test('tells the service whether two identities matched by one record may be one person', () => {
+    const twinA = records([{ ...home, givenName: 'Chidi', birthDate: '2012-05-05', sex: 'M' }]);
+    const twinB = records([{ ...home, givenName: 'Amara', birthDate: '2012-05-05', sex: 'F' }]);
+    const again = records([{ ...home, givenName: 'Chidi', birthDate: '2012-05-05', sex: 'M', phone: null }]);
+    expect(recordsMayMerge(twinA, twinB, model)).toEqual({ allowed: false, reason: 'twin' });
+    expect(recordsMayMerge(twinA, again, model)).toEqual({ allowed: true });
+    expect(recordsMayMerge(twinA, again, model, () => true)).toEqual({ allowed: false, reason: 'not_duplicate' });
   });
 
   test("respects a steward's not-duplicate decision", () => {

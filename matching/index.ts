@@ -28,7 +28,7 @@ export { buildBatch } from './batch.ts';
 export { prepareRecord } from './prepared.ts';
 export type { PreparedRecord } from './prepared.ts';
 export type { Batch, ProgressFn } from './batch.ts';
-export { linkRecords } from './link.ts';
+export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';
 export type { LinkOptions, LinkResult } from './link.ts';
 export { clusterPairs, mergeAllowed } from './clustering.ts';
 export { pairwiseScore } from './evaluate.ts';

@@ -1,12 +1,13 @@
 import { buildBatch, unpackLevels } from './batch.ts';
 import type { Batch, ProgressFn } from './batch.ts';
 import type { BlockingStats, LinkMode } from './blocking.ts';
-import { clusterPairs } from './clustering.ts';
-import type { Links, PairAssessor } from './clustering.ts';
+import { clusterPairs, mergeAllowed } from './clustering.ts';
+import type { Links, MergeDecision, MergeGuardOptions, PairAssessor } from './clustering.ts';
 import { COMPARISONS } from './comparisons.ts';
 import { conflictBits, conflictNames } from './conflicts.ts';
 import type { MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
+import { prepareRecord } from './prepared.ts';
 import { compileModel, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
 import type { CompiledModel } from './scoring.ts';
 
@@ -85,6 +86,38 @@ export function batchAssessor(batch: Batch, cm: CompiledModel, cannotLink?: read
   };
 }
 
+/** The anti-chaining bar of the merge guard: records across a join must average the review threshold. */
+export function mergeGuardOptions(model: MatchModel, threshold = model.thresholds.matchThreshold): MergeGuardOptions {
+  return { minMeanWeight: probabilityToWeight(Math.min(model.thresholds.reviewThreshold, threshold)) };
+}
+
+/**
+ * The clustering guard on two small groups of records (e.g. the records of two identities that one incoming
+ * record matches): may they be one person? `notDuplicate(i, j)` says whether a steward declared record i of
+ * group A and record j of group B different people.
+ */
+export function recordsMayMerge(
+  groupA: readonly NormalisedRecord[],
+  groupB: readonly NormalisedRecord[],
+  model: MatchModel,
+  notDuplicate?: (i: number, j: number) => boolean,
+): MergeDecision {
+  const prepared = [...groupA, ...groupB].map((r) => prepareRecord(r));
+  const cm = compileModel(model);
+  const offset = groupA.length;
+  const assessor: PairAssessor = {
+    weight: (i, j) => scorePrepared(prepared[i]!, prepared[j]!, cm).weight,
+    cannotLink: (i, j) => {
+      if (notDuplicate?.(i, j - offset)) return 'not_duplicate';
+      const bits = scorePrepared(prepared[i]!, prepared[j]!, cm).conflicts;
+      return bits === 0 ? null : conflictNames(bits)[0]!;
+    },
+  };
+  const a = groupA.map((_, i) => i);
+  const b = groupB.map((_, j) => offset + j);
+  return mergeAllowed(a, b, assessor, mergeGuardOptions(model));
+}
+
 /**
  * Links a set of records with a model: blocks, compares, scores, and clusters the pairs at or above the
  * threshold into identities, never across a conflict or a steward's not-duplicate decision. Accepts a batch
@@ -105,10 +138,7 @@ export function linkRecords(input: readonly NormalisedRecord[] | Batch, model: M
   const linkWeight = probabilityToWeight(threshold);
   const { links, vetoes } = scoreCandidates(batch, cm, linkWeight, options.onProgress);
   options.onProgress?.('cluster', 0, links.count);
-  const reviewWeight = probabilityToWeight(Math.min(model.thresholds.reviewThreshold, threshold));
-  const clustering = clusterPairs(batch.prepared.length, links, batchAssessor(batch, cm, options.cannotLink), {
-    minMeanWeight: reviewWeight,
-  });
+  const clustering = clusterPairs(batch.prepared.length, links, batchAssessor(batch, cm, options.cannotLink), mergeGuardOptions(model, threshold));
   return {
     model,
     pairsCompared: batch.pairCount,
