@@ -62,6 +62,29 @@ export async function* readCsvRows(path: string, range: CsvRange = {}): AsyncGen
 }
 
 /**
+ * A quoted field starting at `start` (the opening quote): its value with doubled quotes undone, the newlines
+ * inside it, and the offset after the closing quote; null when the text ends before the field does.
+ */
+function readQuoted(text: string, start: number): { value: string; newlines: number; end: number } | null {
+  let value = '';
+  let from = start + 1;
+  let search = from;
+  for (;;) {
+    const q = text.indexOf('"', search);
+    if (q < 0 || q + 1 >= text.length) return null;
+    if (text.charCodeAt(q + 1) === QUOTE) {
+      value += text.slice(from, q + 1);
+      search = from = q + 2;
+      continue;
+    }
+    value += text.slice(from, q);
+    let newlines = 0;
+    for (let k = start; k < q; k++) if (text.charCodeAt(k) === LF) newlines++;
+    return { value, newlines, end: q + 1 };
+  }
+}
+
+/**
  * Parses the complete rows of `text` (those ended by a newline outside quotes); the unfinished remainder is
  * returned to be prefixed to the next chunk.
  */
@@ -79,24 +102,11 @@ function parseComplete(text: string, startLine: number, expectedWidth: number): 
     let c = text.charCodeAt(i);
     let field: string;
     if (c === QUOTE) {
-      let value = '';
-      let start = i + 1;
-      let j = start;
-      for (;;) {
-        const q = text.indexOf('"', j);
-        if (q < 0) return unfinished();
-        if (text.charCodeAt(q + 1) === QUOTE) {
-          value += text.slice(start, q + 1);
-          j = start = q + 2;
-          continue;
-        }
-        if (q + 1 >= n) return unfinished();
-        value += text.slice(start, q);
-        for (let k = start; k < q; k++) if (text.charCodeAt(k) === LF) line++;
-        i = q + 1;
-        break;
-      }
-      field = value;
+      const quoted = readQuoted(text, i);
+      if (quoted === null) return unfinished();
+      field = quoted.value;
+      line += quoted.newlines;
+      i = quoted.end;
       c = text.charCodeAt(i);
       if (c !== COMMA && c !== LF && c !== CR) throw new CsvSyntaxError(line, 'unexpected character after a closing quote');
     } else {

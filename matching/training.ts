@@ -271,6 +271,38 @@ function startingM(): LevelProbabilities {
   return defaultParameters().m.map((levels) => Float64Array.from(levels));
 }
 
+/** The model document: m/u per level, TF tables, the household-conditional family-name u, reliable rules. */
+function assembleModel(
+  batch: Batch,
+  fit: { m: LevelProbabilities; u: LevelProbabilities; lambda: number },
+  summary: TrainingSummary,
+  options: TrainOptions,
+  maxIterations: number,
+): MatchModel {
+  const { m, u, lambda } = fit;
+  const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
+  const household = householdFamilyU(batch, { m, u }, maxIterations);
+  const comparisons = COMPARISONS.map((def, k) => ({
+    name: def.name,
+    levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
+    ...(tf[def.name] ? { tf: tf[def.name] } : {}),
+    ...(def.name === 'familyName' ? { conditionalU: household } : {}),
+  }));
+  // Assembled from validated parts by our own code: valid by construction (unit tests parse trained models).
+  return {
+    format: MODEL_FORMAT,
+    version: options.version ?? `em-${fnv1a(JSON.stringify([comparisons, lambda]))}`,
+    createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
+    normaliserVersion: NORMALISER_VERSION,
+    prior: lambda,
+    thresholds: options.thresholds ?? { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
+    comparisons,
+    blockingRules: batch.rules,
+    conflictRules: reliableConflictRules(m),
+    training: summary,
+  };
+}
+
 /**
  * Trains a model without labels: u from random pairs, m by EM over blocked pairs, lambda from the expected
  * number of matches among the candidates, and term-frequency tables for names and city. Deterministic for a
@@ -313,29 +345,6 @@ export function trainModel(input: readonly NormalisedRecord[] | Batch, options: 
     seed,
     labelled,
   };
-  const comparisons = COMPARISONS.map((def, k) => ({
-    name: def.name,
-    levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
-  }));
-  const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
-  const household = householdFamilyU(batch, { m, u }, maxIterations);
-  const withTf = comparisons.map((c) => ({
-    ...c,
-    ...(tf[c.name] ? { tf: tf[c.name] } : {}),
-    ...(c.name === 'familyName' ? { conditionalU: household } : {}),
-  }));
-  // Assembled from validated parts by our own code: valid by construction (unit tests parse trained models).
-  const model: MatchModel = {
-    format: MODEL_FORMAT,
-    version: options.version ?? `em-${fnv1a(JSON.stringify([withTf, lambda]))}`,
-    createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
-    normaliserVersion: NORMALISER_VERSION,
-    prior: lambda,
-    thresholds: options.thresholds ?? { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
-    comparisons: withTf,
-    blockingRules: batch.rules,
-    conflictRules: reliableConflictRules(m),
-    training: summary,
-  };
+  const model = assembleModel(batch, { m, u, lambda }, summary, options, maxIterations);
   return { model, summary, batch };
 }
