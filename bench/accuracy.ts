@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { runLink } from '../cli/link.ts';
-import { pairwiseScore } from '../matching/index.ts';
+import { DEFAULT_BLOCKING_RULES, buildBatch, pairwiseScore } from '../matching/index.ts';
+import { readInputs } from '../cli/link-input.ts';
 import type { LinkMode } from '../matching/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -68,7 +69,23 @@ export interface AccuracyRow {
   f1: number;
   seconds: number;
   pairsCompared: number;
+  /** Share of true pairs that blocking made candidates (before clustering closes chains). */
+  blockingRecall: number;
   check?: string;
+}
+
+/** Share of true pairs among the candidate pairs of the default blocking rules. */
+async function blockingRecall(d: Dataset, truth: Map<string, Record<string, string>>): Promise<number> {
+  const input = await readInputs(d.files);
+  const batch = buildBatch(input.prepared, { rules: DEFAULT_BLOCKING_RULES, sources: input.sources, mode: d.mode });
+  const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
+  let found = 0;
+  for (let p = 0; p < batch.pairCount; p++) {
+    const a = batch.pairA[p]!;
+    const b = batch.pairB[p]!;
+    if (cluster(a) !== undefined && cluster(a) === cluster(b) && (!d.crossSource || input.sources[a] !== input.sources[b])) found++;
+  }
+  return found;
 }
 
 /** Links one dataset with the CLI pipeline and scores the clusters it wrote. */
@@ -91,6 +108,7 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
     f1: score.f1,
     seconds: summary.seconds,
     pairsCompared: summary.pairsCompared,
+    blockingRecall: score.truePairs === 0 ? 1 : (await blockingRecall(d, truth)) / score.truePairs,
     check: crossCheckWithPython ? crossCheck(d, out) : undefined,
   };
 }
@@ -110,7 +128,7 @@ function crossCheck(d: Dataset, clusters: string): string {
 }
 
 function printTable(rows: AccuracyRow[]): void {
-  const header = ['dataset', 'records', 'true pairs', 'pred pairs', 'precision', 'recall', 'F1', 'seconds', 'compared', 'eval_pairs.py'];
+  const header = ['dataset', 'records', 'true pairs', 'pred pairs', 'precision', 'recall', 'F1', 'seconds', 'compared', 'blocking recall', 'eval_pairs.py'];
   const lines = rows.map((r) => [
     r.dataset,
     String(r.records),
@@ -121,6 +139,7 @@ function printTable(rows: AccuracyRow[]): void {
     r.f1.toFixed(4),
     r.seconds.toFixed(2),
     String(r.pairsCompared),
+    r.blockingRecall.toFixed(4),
     r.check ?? '',
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));

@@ -21,7 +21,6 @@ export const DEFAULT_BLOCKING_RULES: BlockingRule[] = [
   { name: 'names_day', parts: ['namePhonetics', 'birthMonthDay'] },
   { name: 'postal_given', parts: ['postalCode', 'givenPhonetic'] },
   { name: 'postal_family', parts: ['postalCode', 'familyPhonetic'] },
-  { name: 'names_postal', parts: ['namePhonetics', 'postalCode'] },
   { name: 'names_city', parts: ['namePhonetics', 'city'] },
   { name: 'street_family', parts: ['streetNumber', 'streetName', 'familyPhonetic'] },
   { name: 'street_given', parts: ['streetNumber', 'streetName', 'givenPhonetic'] },
