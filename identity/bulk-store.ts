@@ -21,21 +21,36 @@ export async function findRecordsByLocalIds(tx: Executor, refs: Array<{ sourceId
   return new Map(rows.map((r) => [`${r.record.sourceId}|${r.record.localId}`, r]));
 }
 
-export async function upsertRecords(tx: Executor, values: Array<typeof sourceRecords.$inferInsert>): Promise<Map<string, string>> {
-  if (values.length === 0) return new Map();
-  const rows = await tx.insert(sourceRecords).values(values).onConflictDoUpdate({
-    target: [sourceRecords.sourceId, sourceRecords.localId],
-    set: Object.fromEntries([
-      'given_name', 'middle_name', 'family_name', 'suffix', 'sex', 'birth_date', 'ssn', 'phone', 'email', 'address_line1',
-      'address_line2', 'city', 'state', 'postal_code', 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id',
-      'updated_at', 'deleted_at',
-    ].map((column) => [camel(column), sql.raw(`excluded.${column}`)]).concat([['version', sql`${sourceRecords.version} + 1`]])),
-  }).returning({ id: sourceRecords.id, sourceId: sourceRecords.sourceId, localId: sourceRecords.localId });
-  return new Map(rows.map((r) => [`${r.sourceId}|${r.localId}`, r.id]));
-}
+const RECORD_TEXT_COLUMNS = [
+  ['givenName', 'given_name'], ['middleName', 'middle_name'], ['familyName', 'family_name'], ['suffix', 'suffix'], ['sex', 'sex'],
+  ['birthDate', 'birth_date'], ['ssn', 'ssn'], ['phone', 'phone'], ['email', 'email'], ['addressLine1', 'address_line1'],
+  ['addressLine2', 'address_line2'], ['city', 'city'], ['state', 'state'], ['postalCode', 'postal_code'],
+] as const;
 
-function camel(column: string): string {
-  return column.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+export type RecordUpsert = { sourceId: string; localId: string; raw: unknown; normalised: unknown; normaliserVersion: string; contentHash: string; ingestRunId: string | null }
+  & Record<(typeof RECORD_TEXT_COLUMNS)[number][0], string | null>;
+
+/**
+ * Inserts or updates records by (source, local id) in one statement with one array per column, whatever the
+ * batch size; an update bumps the version and revives a soft-deleted record. Returns ids by `sourceId|localId`.
+ */
+export async function upsertRecords(tx: Executor, values: RecordUpsert[]): Promise<Map<string, string>> {
+  if (values.length === 0) return new Map();
+  const column = (pick: (v: RecordUpsert) => unknown, type: string) => sql`${sql.param(values.map(pick))}::${sql.raw(type)}[]`;
+  const names = RECORD_TEXT_COLUMNS.map(([, c]) => c);
+  const rows = await queryRows<{ id: string; source_id: string; local_id: string }>(tx, sql`
+    insert into source_records (source_id, local_id, ${sql.raw(names.join(', '))}, raw, normalised, normaliser_version, content_hash, ingest_run_id, updated_at, deleted_at)
+    select u.source_id, u.local_id, ${sql.raw(names.map((c) => `u.${c}`).join(', '))}, u.raw::jsonb, u.normalised::jsonb, u.normaliser_version, u.content_hash, u.ingest_run_id, now(), null
+    from unnest(${column((v) => v.sourceId, 'uuid')}, ${column((v) => v.localId, 'text')},
+      ${sql.join(RECORD_TEXT_COLUMNS.map(([k]) => column((v) => v[k], 'text')), sql`, `)},
+      ${column((v) => JSON.stringify(v.raw), 'text')}, ${column((v) => JSON.stringify(v.normalised), 'text')},
+      ${column((v) => v.normaliserVersion, 'text')}, ${column((v) => v.contentHash, 'text')}, ${column((v) => v.ingestRunId, 'uuid')})
+      as u(source_id, local_id, ${sql.raw(names.join(', '))}, raw, normalised, normaliser_version, content_hash, ingest_run_id)
+    on conflict (source_id, local_id) do update set
+      ${sql.raw([...names, 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id', 'updated_at', 'deleted_at'].map((c) => `${c} = excluded.${c}`).join(', '))},
+      version = source_records.version + 1
+    returning id, source_id, local_id`);
+  return new Map(rows.map((r) => [`${r.source_id}|${r.local_id}`, r.id]));
 }
 
 /** Replaces the blocking keys of the records; `stored` records had keys before, new ones need no delete. */

@@ -67,13 +67,11 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     return results;
   }
 
-  const now = new Date();
   const recordIds = await bulk.upsertRecords(tx, changed.map((i) => {
     const p = prepared[i]!;
     return {
-      sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: { ...p.input } as Record<string, unknown>,
-      normalised: p.normalised as unknown as Record<string, unknown>, normaliserVersion: NORMALISER_VERSION, contentHash: p.hash,
-      ingestRunId: options.runId, updatedAt: now, deletedAt: null,
+      sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: p.input, normalised: p.normalised,
+      normaliserVersion: NORMALISER_VERSION, contentHash: p.hash, ingestRunId: options.runId,
     };
   }));
   const idOf = (i: number) => recordIds.get(refOf(prepared[i]!))!;

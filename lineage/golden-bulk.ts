@@ -1,5 +1,4 @@
-import { and, inArray, isNull, sql } from 'drizzle-orm';
-import type { PgInsertValue } from 'drizzle-orm/pg-core';
+import { and, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { PROVENANCE_CLOCK } from './store.ts';
@@ -36,7 +35,7 @@ export async function rebuildGoldenMany(
     byField.set(row.field, row);
   }
   const toClose: number[] = [];
-  const toOpen: Array<PgInsertValue<typeof fieldProvenance>> = [];
+  const toOpen: OpenRow[] = [];
   const goldens: Array<{ id: string; golden: string }> = [];
   for (const identityId of ids) {
     const { golden, decisions } = buildGolden(contributors.get(identityId) ?? [], options.policy);
@@ -47,10 +46,7 @@ export async function rebuildGoldenMany(
       if (current ? decisionStands(current, d) : d.value === null) continue;
       if ((current?.value ?? null) !== d.value) valueChanged = true;
       if (current) toClose.push(current.id);
-      toOpen.push({
-        identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule,
-        policyVersion: options.policy.version, competitors: d.competitors, ingestRunId: options.ingestRunId ?? null, validFrom: at,
-      });
+      toOpen.push({ identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule, competitors: JSON.stringify(d.competitors) });
     }
     if (valueChanged) {
       changed.add(identityId);
@@ -62,7 +58,7 @@ export async function rebuildGoldenMany(
     await tx.update(fieldProvenance).set({ validTo: at }).where(and(inArray(fieldProvenance.id, toClose), isNull(fieldProvenance.validTo)));
   }
   const writes: Array<Promise<unknown>> = [];
-  if (toOpen.length > 0) writes.push(tx.insert(fieldProvenance).values(toOpen));
+  if (toOpen.length > 0) writes.push(insertOpenRows(tx, toOpen, options.policy.version, options.ingestRunId ?? null, at));
   if (goldens.length > 0) {
     writes.push(tx.execute(sql`
       update identities set golden = g.golden::jsonb, version = identities.version + 1, updated_at = ${at}
@@ -73,9 +69,33 @@ export async function rebuildGoldenMany(
   return changed;
 }
 
+interface OpenRow {
+  identityId: string;
+  field: string;
+  value: string | null;
+  recordId: string | null;
+  sourceId: string | null;
+  rule: string;
+  competitors: string;
+}
+
+/** One statement with one array per column, however many rows: a batch opens thousands of them. */
+async function insertOpenRows(tx: Executor, rows: OpenRow[], policyVersion: number, ingestRunId: string | null, at: SQL): Promise<void> {
+  const column = <K extends keyof OpenRow>(key: K) => sql.param(rows.map((r) => r[key]));
+  await tx.execute(sql`
+    insert into field_provenance (identity_id, field, value, record_id, source_id, rule, competitors, policy_version, ingest_run_id, valid_from)
+    select r.identity_id, r.field, r.value, r.record_id, r.source_id, r.rule, r.competitors::jsonb, ${policyVersion}, ${ingestRunId}::uuid, ${at}
+    from unnest(${column('identityId')}::uuid[], ${column('field')}::text[], ${column('value')}::text[], ${column('recordId')}::uuid[],
+      ${column('sourceId')}::uuid[], ${column('rule')}::text[], ${column('competitors')}::text[])
+      as r(identity_id, field, value, record_id, source_id, rule, competitors)`);
+}
+
 async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {
+  // Only what survivorship reads: the stored payloads (raw, normalised) stay in the database.
+  const record = Object.fromEntries(['id', 'sourceId', 'updatedAt', ...GOLDEN_FIELDS].map((k) => [k, sourceRecords[k as keyof typeof sourceRecords.$inferSelect]])) as
+    { [K in 'id' | 'sourceId' | 'updatedAt' | (typeof GOLDEN_FIELDS)[number]]: (typeof sourceRecords)[K] };
   const rows = await tx
-    .select({ identityId: links.identityId, record: sourceRecords, trustRank: sources.trustRank })
+    .select({ identityId: links.identityId, record, trustRank: sources.trustRank })
     .from(links)
     .innerJoin(sourceRecords, sql`${sourceRecords.id} = ${links.recordId}`)
     .innerJoin(sources, sql`${sources.id} = ${sourceRecords.sourceId}`)
