@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../platform/db/client.ts';
-import { links, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import { identities, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import * as store from './store.ts';
 
 /** Read side of the identity store: lookups the API and adapters share. */
@@ -11,6 +11,13 @@ export class IdentityReads {
   async getIdentity(id: string): Promise<store.IdentityRow | null> {
     if (!isUuid(id)) return null;
     return store.resolveSurvivor(this.db, id);
+  }
+
+  /** Several identities in one query (candidates' identities are current: links always point at survivors). */
+  async identitiesByIds(ids: string[]): Promise<Map<string, store.IdentityRow>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.select().from(identities).where(inArray(identities.id, [...new Set(ids)]));
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /** The identity row itself, without following a merge. */

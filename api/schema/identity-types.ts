@@ -52,12 +52,15 @@ export const Identity = builder.objectRef<IdentityRow>('Identity');
 export const IdentityEvent = builder.objectRef<IdentityEventRow>('IdentityEvent');
 export const ReviewItem = builder.objectRef<ReviewItemRow>('ReviewItem');
 
-export const MatchCandidate = builder.objectRef<ScoredCandidate>('MatchCandidate').implement({
+/** A candidate, with its identity row when the resolver fetched all candidates' identities at once. */
+export type CandidateShape = ScoredCandidate & { identityRow?: IdentityRow | null };
+
+export const MatchCandidate = builder.objectRef<CandidateShape>('MatchCandidate').implement({
   fields: (t) => ({
     identity: t.field({
       type: Identity,
       nullable: true,
-      resolve: (c, _args, ctx) => ctx.services.identity.getIdentity(c.identityId),
+      resolve: (c, _args, ctx) => (c.identityRow !== undefined ? c.identityRow : ctx.services.identity.getIdentity(c.identityId)),
     }),
     probability: t.exposeFloat('probability'),
     weight: t.exposeFloat('weight', { description: 'Match weight (log2 Bayes factor plus prior).' }),

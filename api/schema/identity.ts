@@ -158,7 +158,11 @@ builder.queryFields((t) => ({
       count: t.arg.int({ required: false }),
       onlyCertain: t.arg.boolean({ required: false }),
     },
-    resolve: (_r, args, ctx) => ctx.services.ingest.match(args.input as never, { count: args.count, onlyCertain: args.onlyCertain }),
+    resolve: async (_r, args, ctx) => {
+      const candidates = await ctx.services.ingest.match(args.input as never, { count: args.count, onlyCertain: args.onlyCertain });
+      const rows = await ctx.services.identity.identitiesByIds(candidates.map((c) => c.identityId));
+      return candidates.map((c) => ({ ...c, identityRow: rows.get(c.identityId) ?? null }));
+    },
   }),
   identityHistory: t.field({
     type: [IdentityEvent],
