@@ -1,3 +1,4 @@
+import { presentPhi, type PhiField } from '../masking.ts';
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import type { SourceRow } from '../../catalog/index.ts';
 import { isUuid } from '../../identity/index.ts';
@@ -40,10 +41,10 @@ function db(ctx: RequestContext) {
   return ctx.services.database.db;
 }
 
-const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string }>('ProvenanceCompetitor').implement({
+const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string; field: string }>('ProvenanceCompetitor').implement({
   description: 'A value a golden field\'s winner beat, and the record that held it.',
   fields: (t) => ({
-    value: t.string({ resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.value; } }),
+    value: t.string({ nullable: true, resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return presentPhi(ctx, c.field as PhiField, c.value); } }),
     record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.sourceRecord(c.recordId) }),
     source: t.field({ type: Source, nullable: true, resolve: (c, _a, ctx) => sourceById(ctx, c.sourceId) }),
   }),
@@ -58,7 +59,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
     identityId: t.exposeID('identityId'),
     identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.services.identity.getIdentityExact(p.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (p) => p.field as GoldenField }),
-    value: t.string({ nullable: true, resolve: (p, _a, ctx) => { ctx.audit.touch('identity', p.identityId); return p.value; } }),
+    value: t.string({ nullable: true, resolve: (p, _a, ctx) => { ctx.audit.touch('identity', p.identityId); return presentPhi(ctx, p.field as PhiField, p.value); } }),
     record: t.field({
       type: SourceRecord, nullable: true, description: 'The winning source record; null for a steward override or an empty field.',
       resolve: (p, _a, ctx) => (p.recordId ? ctx.services.identity.sourceRecord(p.recordId) : null),
@@ -68,7 +69,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
     policyVersion: t.exposeInt('policyVersion', { description: 'The survivorship policy version that decided this value.' }),
     competitors: t.field({
       type: [ProvenanceCompetitor],
-      resolve: (p) => (p.competitors as Competitor[]).map((c) => ({ ...c, identityId: p.identityId })),
+      resolve: (p) => (p.competitors as Competitor[]).map((c) => ({ ...c, identityId: p.identityId, field: p.field })),
     }),
     validFrom: t.expose('validFrom', { type: 'DateTime' }),
     validTo: t.expose('validTo', { type: 'DateTime', nullable: true }),
