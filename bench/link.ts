@@ -27,10 +27,9 @@ function registry(records: number, seed: number): { file: string; truth: string 
   return { file, truth };
 }
 
-/** The command line that runs `mpi link`: the full CLI once it registers the command, else the stand-alone entry. */
+/** The command line that runs `mpi link`, as users run it. */
 function linkCommand(): string[] {
-  const full = readFileSync(join(ROOT, 'cli/mpi.ts'), 'utf8').includes('registerLinkCommand');
-  return full ? [join(ROOT, 'cli/mpi.js'), 'link'] : ['--import', 'tsx', join(ROOT, 'cli/link-main.ts'), 'link'];
+  return [join(ROOT, 'cli/mpi.js'), 'link'];
 }
 
 /** Second column of a two-column CSV with a header, keyed by the first (ids and cluster ids have no commas). */

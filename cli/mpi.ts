@@ -4,6 +4,7 @@ import { openDatabase } from '../platform/db/client.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../platform/api-keys.ts';
 import { action } from './errors.ts';
 import { registerImportCommands } from './import.ts';
+import { registerLinkCommand } from './link.ts';
 
 const program = new Command('mpi').description('Master patient index: batch linkage, database and key administration');
 
@@ -53,6 +54,7 @@ keys.command('list')
     });
   }));
 
+registerLinkCommand(program);
 registerImportCommands(program);
 
 await program.parseAsync(process.argv);
