@@ -50,8 +50,11 @@ describe(`README lineage walkthrough on ${TEST_DB_KIND}`, () => {
     expect(before.lineage.history.map((h) => [h.value, h.source.code])).toEqual([['Delphien', 'lab'], ['Delphine', 'ehr']]);
 
     await ok('mutation { updateSource(code: "lab", input: { trustRank: 40 }) { code trustRank } }');
-    const recompute = await ok<{ recomputeGoldenRecords: { status: string; counts: { goldenChanged: number } } }>('mutation { recomputeGoldenRecords(source: "lab") { status counts } }');
-    expect(recompute.recomputeGoldenRecords).toMatchObject({ status: 'COMPLETED', counts: { goldenChanged: 1 } });
+    const runs = await ok<{ ingestRuns: { edges: Array<{ node: { job: string; status: string; counts: { goldenChanged: number } } }> } }>(
+      '{ ingestRuns(first: 5) { edges { node { job status counts } } } }');
+    expect(runs.ingestRuns.edges.map((e) => e.node)).toContainEqual(expect.objectContaining({ job: 'survivorship.source-trust', status: 'COMPLETED', counts: expect.objectContaining({ goldenChanged: 1 }) }));
+    const again = await ok<{ recomputeGoldenRecords: { status: string; counts: { goldenChanged: number } } }>('mutation { recomputeGoldenRecords(source: "lab") { status counts } }');
+    expect(again.recomputeGoldenRecords).toMatchObject({ status: 'COMPLETED', counts: { goldenChanged: 0 } });
 
     const after = await ok<LineageData & { identity: { golden: { givenName: string } } }>(`query($id: ID!) {
       identity(id: $id) { golden { givenName } }

@@ -1,3 +1,4 @@
+import { recomputeGoldenForSource } from '../../lineage/index.ts';
 import { SOURCE_KINDS, type DatasetRow, type FieldEntry, type GlossaryTermRow, type SourceRow } from '../../catalog/index.ts';
 import { phiClass } from '../../platform/db/schema/index.ts';
 import { builder } from '../builder.ts';
@@ -186,7 +187,16 @@ builder.mutationFields((t) => ({
     type: Source,
     authScopes: { $any: { admin: true, governance: true } },
     args: { code: t.arg.string({ required: true }), input: t.arg({ type: UpdateSourceInput, required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.catalog.updateSource(args.code, args.input, { allowOperational: isAdmin(ctx) }),
+    description: 'Changes a source\'s catalog entry. A new trust rank recomputes, before returning, the golden records of every identity the source feeds (recorded as an ingest run).',
+    resolve: async (_root, args, ctx) => {
+      const before = await ctx.services.catalog.getSourceByCode(args.code);
+      const updated = await ctx.services.catalog.updateSource(args.code, args.input, { allowOperational: isAdmin(ctx) });
+      if (before && updated.trustRank !== before.trustRank) {
+        ctx.audit.wrote = true;
+        await recomputeGoldenForSource(ctx.services.database.db, updated.id, { logger: ctx.services.logger });
+      }
+      return updated;
+    },
   }),
   classifyField: t.field({
     type: CatalogField,
