@@ -105,9 +105,14 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     const identityId = existing.get(refOf(prepared[i]!))!.link!.identityId;
     results[i] = { outcome: 'LINKED', recordId: idOf(i), identityId, candidates: [], warnings: prepared[i]!.warnings, reviewItemId: null };
   }
+  const relinked = new Set(plan.ops.flatMap((op) => (op.kind === 'LINK' ? [op.recordId] : [])));
   for (const i of changed) {
     const before = existing.get(refOf(prepared[i]!));
-    if (before?.link) events.push({ identityId: before.link.identityId, type: 'RECORD_UPDATED', recordId: idOf(i), actor: options.actor.actor, reason: options.actor.reason ?? null, modelVersion: options.model.version });
+    if (!before?.link) continue;
+    const base = { identityId: before.link.identityId, recordId: idOf(i), actor: options.actor.actor, reason: options.actor.reason ?? null, modelVersion: options.model.version };
+    events.push({ ...base, type: 'RECORD_UPDATED' });
+    // A deleted record sent again rejoins its identity: say so, so history shows it a member again.
+    if (before.record.deletedAt && !relinked.has(idOf(i))) events.push({ ...base, type: 'LINKED', evidence: { restored: true } });
   }
   await store.addEvents(tx, events);
   for (const r of plan.records) {

@@ -209,6 +209,19 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(await app.gql('{ resolve(source: "lab", localId: "R-1003") { id } }')).toMatchObject({ data: { resolve: null } });
   });
 
+  test('a deleted record leaves its identity, and sent again it rejoins it', async () => {
+    const a = await ingest(app, { source: 'ehr', localId: 'D-1', ...person(1100) });
+    await ingest(app, { source: 'lab', localId: 'D-2', ...person(1100) });
+    const deleted = await app.gql('mutation { deleteRecord(source: "lab", localId: "D-2", reason: "sent in error") { deleted } }');
+    expect(deleted.data).toEqual({ deleteRecord: { deleted: true } });
+    expect((await app.gql('{ resolve(source: "lab", localId: "D-2") { id } }')).data).toEqual({ resolve: null });
+    const back = await ingest(app, { source: 'lab', localId: 'D-2', ...person(1100) });
+    expect(back.identity.id).toBe(a.identity.id);
+    const history = await app.gql<{ identityHistory: Array<{ type: string }> }>('query($id: ID!) { identityHistory(id: $id) { type } }', { id: a.identity.id });
+    const types = history.data!.identityHistory.map((e) => e.type);
+    expect(types.slice(types.indexOf('RECORD_DELETED'))).toEqual(['RECORD_DELETED', 'RECORD_UPDATED', 'LINKED']);
+  });
+
   test('concurrent merges into one survivor lose no record', async () => {
     const ids = await Promise.all([800, 801, 802, 803, 804].map((s) => ingest(app, { source: 'ehr', localId: `E-${s}`, ...person(s) })));
     const survivor = ids[0]!.identity.id;
