@@ -130,7 +130,7 @@ describe(`field-level provenance on ${TEST_DB_KIND}`, () => {
     expect(entries.some((e) => e.action === 'query:lineage' && e.objectIds.includes(`identity:${created.identity.id}`))).toBe(true);
   });
 
-  test('after a source\'s trust drops, recomputing its golden records hands disputed fields to the other source', async () => {
+  test('after a source\'s trust drops, its golden records are recomputed and disputed fields go to the other source', async () => {
     await seedSources(app, [{ code: 'regional', trustRank: 70 }, { code: 'registry', trustRank: 65 }]);
     const given = String(person(70).givenName);
     const a = await ingest(app, { source: 'registry', localId: 'R-70', ...person(70) });
@@ -143,7 +143,8 @@ describe(`field-level provenance on ${TEST_DB_KIND}`, () => {
       'mutation { recomputeGoldenRecords(source: "regional") { status job counts source { code } } }');
     expect(run.errors).toBeUndefined();
     expect(run.data!.recomputeGoldenRecords).toMatchObject({ status: 'COMPLETED', job: 'survivorship.source-trust', source: { code: 'regional' } });
-    expect(run.data!.recomputeGoldenRecords.counts.goldenChanged).toBeGreaterThanOrEqual(1);
+    // updateSource already recomputed what the source feeds; the manual run finds nothing left to change.
+    expect(run.data!.recomputeGoldenRecords.counts.goldenChanged).toBe(0);
 
     const after = await lineage(a.identity.id, 'givenName');
     expect(after.current).toMatchObject({ value: given, source: { code: 'registry' }, competitors: [{ value: typo(given), source: { code: 'regional' } }] });
