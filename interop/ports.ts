@@ -5,24 +5,13 @@
  * caller's context first (authenticated actor, role, request id, audit sink): the protocol layer never looks
  * inside it, it only hands it on, so authentication and audit stay with the service.
  */
+import type { RecordInput } from '../matching/index.ts';
 
-/** Canonical record fields. null/undefined = missing. `birthDate` is ISO `YYYY-MM-DD`; `sex` is M, F or O. */
-export interface RecordInput {
-  givenName?: string | null;
-  middleName?: string | null;
-  familyName?: string | null;
-  suffix?: string | null;
-  sex?: string | null;
-  birthDate?: string | null;
-  ssn?: string | null;
-  phone?: string | null;
-  email?: string | null;
-  addressLine1?: string | null;
-  addressLine2?: string | null;
-  city?: string | null;
-  state?: string | null;
-  postalCode?: string | null;
-}
+/**
+ * Canonical record fields, the engine's own type: null/undefined = missing. Over the port `birthDate` is an
+ * ISO `YYYY-MM-DD` date.
+ */
+export type { RecordInput };
 
 /** One patient as one feeding system knows it: the registered source code and that system's own ID. */
 export interface SourceRef {
