@@ -2,8 +2,10 @@ import {
   Kind, defaultFieldResolver, getNamedType, isObjectType, visit, type DocumentNode, type GraphQLNamedType, type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { appendAudit, type AuditEntry } from '../platform/audit.ts';
+import { appendAudit, appendAuditInTransaction, type AuditEntry } from '../platform/audit.ts';
+import type { Executor } from '../platform/db/client.ts';
 import type { AuthenticationFailure } from './auth.ts';
 import type { AuditTrail, RequestContext } from './context.ts';
 import { actorOf } from './context.ts';
@@ -90,7 +92,7 @@ export function auditPatientRootFields(schema: GraphQLSchema): void {
 }
 
 /** Every field name selected by the operation: which fields of patient data were returned. */
-function selectedFields(document: DocumentNode): string[] {
+function selectedFields(document: DocumentNode | OperationDefinitionNode): string[] {
   const names = new Set<string>();
   visit(document, { Field: (node) => { if (!node.name.value.startsWith('__')) names.add(node.name.value); } });
   return [...names].sort();
@@ -117,6 +119,54 @@ export async function auditAuthenticationFailure(
   });
 }
 
+function entryFor(ctx: RequestContext, operation: OperationDefinitionNode | undefined, document: DocumentNode | OperationDefinitionNode, objects: Pick<AuditEntry, 'objectType' | 'objectIds'>, codes: string[], hadErrors: boolean): AuditEntry {
+  const denied = codes.some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
+  const details: Record<string, unknown> = { wrote: ctx.audit.wrote, phiMasked: !seesFullPhi(ctx.principal) };
+  if (operation?.name) details.operationName = operation.name.value;
+  if (codes.length > 0) details.errorCodes = [...new Set(codes)];
+  return {
+    actor: actorOf(ctx),
+    role: ctx.principal?.roles.join(',') || 'none',
+    action: `${operation?.operation ?? 'query'}:${rootFields(operation).join(',')}`,
+    ...objects,
+    fields: selectedFields(document),
+    outcome: denied ? 'DENIED' : hadErrors ? 'ERROR' : 'SUCCESS',
+    requestId: ctx.requestId,
+    clientAddress: ctx.clientAddress,
+    details,
+  };
+}
+
+/**
+ * For a write: an audit hook the service runs last inside the write's transaction, so the change and its entry
+ * commit together. The objects it names count as audited; the end-of-operation entry then covers only the rest.
+ */
+export function auditInTransaction(ctx: RequestContext, info: GraphQLResolveInfo, objectsOf: () => Array<[string, string]>): (tx: Executor) => Promise<void> {
+  return async (tx) => {
+    ctx.audit.wrote = true;
+    const trail = new AuditTrailView();
+    for (const [type, id] of objectsOf()) trail.add(type, id);
+    await appendAuditInTransaction(tx, entryFor(ctx, info.operation, info.operation, trail.objects(), [], false));
+    for (const key of trail.keys()) ctx.audit.recorded.add(key);
+  };
+}
+
+/** A small collector of `type:id` keys, in the stored form. */
+class AuditTrailView {
+  private readonly byType = new Map<string, Set<string>>();
+  add(type: string, id: string): void {
+    let set = this.byType.get(type);
+    if (!set) this.byType.set(type, (set = new Set()));
+    set.add(id);
+  }
+  keys(): string[] {
+    return [...this.byType.entries()].flatMap(([type, ids]) => [...ids].map((id) => `${type}:${id}`));
+  }
+  objects(): Pick<AuditEntry, 'objectType' | 'objectIds'> {
+    return { objectType: [...this.byType.keys()].join(',') || null, objectIds: this.keys() };
+  }
+}
+
 /**
  * Writes one audit entry for every operation that read or changed patient data (resolvers mark what they
  * touched on `ctx.audit`), and for every denied or failed attempt at one.
@@ -131,23 +181,14 @@ export function useAudit(): Plugin<RequestContext> {
           const codes = errors.map(errorCodeOf);
           const denied = codes.some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
           if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.audit.reachedPatientData && !denied) return;
+          const objects = touchedObjects(ctx.audit);
+          const unrecorded = (objects.objectIds ?? []).filter((id) => !ctx.audit.recorded.has(id));
+          // A write audited inside its own transaction, with nothing read beyond what that entry names: done.
+          if (ctx.audit.recorded.size > 0 && unrecorded.length === 0 && errors.length === 0) return;
           const operation = args.document.definitions.find(
             (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
           );
-          const details: Record<string, unknown> = { wrote: ctx.audit.wrote, phiMasked: !seesFullPhi(ctx.principal) };
-          if (operation?.name) details.operationName = operation.name.value;
-          if (codes.length > 0) details.errorCodes = [...new Set(codes)];
-          await recordAudit(ctx.services, {
-            actor: actorOf(ctx),
-            role: ctx.principal?.roles.join(',') || 'none',
-            action: `${operation?.operation ?? 'query'}:${rootFields(operation).join(',')}`,
-            ...touchedObjects(ctx.audit),
-            fields: selectedFields(args.document),
-            outcome: denied ? 'DENIED' : errors.length > 0 ? 'ERROR' : 'SUCCESS',
-            requestId: ctx.requestId,
-            clientAddress: ctx.clientAddress,
-            details,
-          });
+          await recordAudit(ctx.services, entryFor(ctx, operation, args.document, objects, codes, errors.length > 0));
         },
       };
     },

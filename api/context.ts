@@ -18,6 +18,8 @@ export class AuditTrail {
   wrote = false;
   /** Set when an operation that returns patient data ran, even if it found nothing (the search itself is audited). */
   reachedPatientData = false;
+  /** Objects (`identity:<id>`) already audited by an entry written inside a write's own transaction. */
+  readonly recorded = new Set<string>();
 
   touch(objectType: string, ...ids: Array<string | null | undefined>): void {
     let set = this.objects.get(objectType);

@@ -43,6 +43,12 @@ function sqlState(error: unknown): string | undefined {
  */
 export type { IngestResultData };
 
+export interface IngestOptions {
+  runId?: string | null;
+  /** Runs last inside the ingest transaction (e.g. the audit entry, so change and entry commit together). */
+  beforeCommit?: (tx: Executor, results: IngestResultData[]) => Promise<void>;
+}
+
 export class IdentityService {
   constructor(
     readonly db: Database,
@@ -77,7 +83,7 @@ export class IdentityService {
   }
 
   /** Idempotent upsert of one source record, then the match decision, in one transaction. */
-  async ingest(input: SourceRecordInput, actor: Actor, options: { runId?: string | null } = {}): Promise<IngestResultData> {
+  async ingest(input: SourceRecordInput, actor: Actor, options: IngestOptions = {}): Promise<IngestResultData> {
     return (await this.ingestMany([input], actor, { ...options, single: true }))[0]!;
   }
 
@@ -85,7 +91,7 @@ export class IdentityService {
    * Ingests a batch in one transaction. Every record is validated first, so one bad record stores nothing;
    * records of the same patient within the batch resolve to one identity.
    */
-  async ingestMany(inputs: SourceRecordInput[], actor: Actor, options: { runId?: string | null; single?: boolean } = {}): Promise<IngestResultData[]> {
+  async ingestMany(inputs: SourceRecordInput[], actor: Actor, options: IngestOptions & { single?: boolean } = {}): Promise<IngestResultData[]> {
     if (inputs.length > MAX_BATCH_SIZE) throw ValidationError.of('input', 'TOO_MANY', `at most ${MAX_BATCH_SIZE} records per batch`);
     const model = await this.models.active();
     const problems: FieldProblem[] = [];
@@ -107,7 +113,11 @@ export class IdentityService {
     throwIfProblems(problems);
     const batch = this.batchOptions(model, actor, options.runId ?? null);
     return withSpan('identity.ingest', { 'mpi.model_version': model.version, 'mpi.batch_size': inputs.length }, async (span) => {
-      const results = await this.transaction((tx) => ingestBatch(tx, prepared as PreparedRecord[], batch));
+      const results = await this.transaction(async (tx) => {
+        const done = await ingestBatch(tx, prepared as PreparedRecord[], batch);
+        await options.beforeCommit?.(tx, done);
+        return done;
+      });
       for (const outcome of INGEST_OUTCOMES) span.setAttribute(`mpi.outcome.${outcome.toLowerCase()}`, results.filter((r) => r.outcome === outcome).length);
       return results;
     });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
-import type { Database } from './db/client.ts';
+import type { Database, Executor } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
 
 export type AuditRow = typeof auditLog.$inferSelect;
@@ -66,20 +66,30 @@ function rowOf(pending: PendingAppend): Omit<AuditRow, 'id' | 'hash' | 'prevHash
   };
 }
 
-/** Chains and inserts one batch under the chain lock: one lock, one read of the last hash, one insert. */
-async function appendBatch(db: Database, batch: PendingAppend[]): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-    const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1);
-    let prevHash = last?.hash ?? GENESIS_HASH;
-    const rows = batch.map((pending) => {
-      const row = rowOf(pending);
-      const chained = { ...row, prevHash, hash: entryHash(prevHash, row) };
-      prevHash = chained.hash;
-      return chained;
-    });
-    await tx.insert(auditLog).values(rows);
+/** Chains and inserts entries inside `tx` under the chain lock: one lock, one read of the last hash, one insert. */
+async function chainAndInsert(tx: Executor, batch: PendingAppend[]): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1);
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows = batch.map((pending) => {
+    const row = rowOf(pending);
+    const chained = { ...row, prevHash, hash: entryHash(prevHash, row) };
+    prevHash = chained.hash;
+    return chained;
   });
+  await tx.insert(auditLog).values(rows);
+}
+
+async function appendBatch(db: Database, batch: PendingAppend[]): Promise<void> {
+  await db.transaction((tx) => chainAndInsert(tx, batch));
+}
+
+/**
+ * Appends an entry inside the caller's transaction, so a change and its audit entry commit together (one WAL
+ * flush instead of two) or not at all. The chain lock is then held until that transaction ends: call it last.
+ */
+export async function appendAuditInTransaction(tx: Executor, entry: AuditEntry): Promise<void> {
+  await chainAndInsert(tx, [{ entry, at: new Date(), resolve: () => undefined, reject: () => undefined }]);
 }
 
 async function drain(db: Database, queue: AppendQueue): Promise<void> {

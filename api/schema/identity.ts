@@ -2,6 +2,7 @@ import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { INGEST_OUTCOMES, isUuid, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
+import { auditInTransaction } from '../audit-plugin.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { presentPhi } from '../masking.ts';
 import {
@@ -195,8 +196,13 @@ builder.mutationFields((t) => ({
     description: 'Idempotent upsert of one source record keyed by (source, localId), then matching.',
     authScopes: { pipeline: true },
     args: { input: t.arg({ type: SourceRecordInput, required: true }), runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }) },
-    resolve: async (_r, args, ctx) => {
-      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx), { runId: runIdOf(args.runId) });
+    resolve: async (_r, args, ctx, info) => {
+      let written: IngestResultData[] = [];
+      const audit = auditInTransaction(ctx, info, () => written.flatMap((r) => [['record', r.recordId], ['identity', r.identityId]] as Array<[string, string]>));
+      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx), {
+        runId: runIdOf(args.runId),
+        beforeCommit: async (tx, results) => { written = results; await audit(tx); },
+      });
       markWrite(ctx, [result]);
       return result;
     },
