@@ -73,21 +73,25 @@ export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ record
 export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: Set<string>): Promise<Map<string, StoredCandidate[]>> {
   const byKey = new Map<string, StoredCandidate[]>();
   if (keys.length === 0) return byKey;
-  const rows = await queryRows<{ key: string; record_id: string; identity_id: string; normalised: NormalisedRecord }>(tx, sql`
-    select q.key, r.id as record_id, l.identity_id, r.normalised
-    from unnest(${sql.param([...new Set(keys)])}::text[]) as q(key)
-    cross join lateral (select k.record_id from record_block_keys k where k.key = q.key limit ${MAX_CANDIDATES_PER_KEY}) as hit
+  // One row per candidate record with every key it shares: its normalised JSON crosses the wire once.
+  const rows = await queryRows<{ record_id: string; identity_id: string; normalised: NormalisedRecord; keys: string[] }>(tx, sql`
+    select hit.record_id, l.identity_id, r.normalised, hit.keys
+    from (
+      select h.record_id, array_agg(q.key) as keys
+      from unnest(${sql.param([...new Set(keys)])}::text[]) as q(key)
+      cross join lateral (select k.record_id from record_block_keys k where k.key = q.key limit ${MAX_CANDIDATES_PER_KEY}) as h
+      group by h.record_id
+    ) as hit
     join source_records r on r.id = hit.record_id and r.deleted_at is null
     join links l on l.record_id = r.id`);
-  const shared = new Map<string, StoredCandidate>();
   for (const row of rows) {
     if (exclude.has(row.record_id)) continue;
-    let candidate = shared.get(row.record_id);
-    if (!candidate) shared.set(row.record_id, (candidate = { recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: [] }));
-    candidate.keys.push(row.key);
-    const list = byKey.get(row.key);
-    if (list) list.push(candidate);
-    else byKey.set(row.key, [candidate]);
+    const candidate: StoredCandidate = { recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: row.keys };
+    for (const key of row.keys) {
+      const list = byKey.get(key);
+      if (list) list.push(candidate);
+      else byKey.set(key, [candidate]);
+    }
   }
   return byKey;
 }
