@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import {
   blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
 } from '../matching/index.ts';
-import { ensureSource } from '../catalog/index.ts';
+import { ensureSource, getSourceByCode } from '../catalog/index.ts';
 import { loadActivePolicy, rebuildGolden } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
@@ -167,7 +167,7 @@ export class IdentityService {
 
   /** The current identity of a source record, following merges. */
   async resolve(source: string, localId: string): Promise<store.IdentityRow | null> {
-    const src = await store.findSourceByCode(this.db, source);
+    const src = await getSourceByCode(this.db, source);
     if (!src) return null;
     const found = await store.findRecord(this.db, src.id, localId);
     if (!found?.link || found.record.deletedAt) return null;
@@ -178,7 +178,7 @@ export class IdentityService {
   async deleteRecord(source: string, localId: string, actor: Actor): Promise<{ recordId: string; identityId: string | null }> {
     const policy = await loadActivePolicy(this.db);
     return this.transaction(async (tx) => {
-      const src = await store.findSourceByCode(tx, source);
+      const src = await getSourceByCode(tx, source);
       const found = src ? await store.findRecord(tx, src.id, localId) : null;
       if (!src || !found || found.record.deletedAt) throw new NotFoundError('Source record', 'localId');
       await store.lockKeys(tx, [`record:${src.id}:${localId}`]);

@@ -28,11 +28,6 @@ export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from unnest(${sql.param(sorted)}::text[]) as k order by h) as locks`);
 }
 
-export async function findSourceByCode(db: Executor, code: string): Promise<SourceRow | null> {
-  const [row] = await db.select().from(sources).where(eq(sources.code, code)).limit(1);
-  return row ?? null;
-}
-
 export async function findRecord(db: Executor, sourceId: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
   const [row] = await db.select({ record: sourceRecords, link: links }).from(sourceRecords)
     .leftJoin(links, eq(links.recordId, sourceRecords.id))
