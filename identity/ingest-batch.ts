@@ -46,7 +46,7 @@ export interface BatchOptions {
  * write records, links, identities, events, reviews and golden records set-based. One record is a batch of one.
  */
 export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], options: BatchOptions): Promise<IngestResultData[]> {
-  await store.lockKeys(tx, prepared.flatMap((p) => [`record:${p.source}|${p.localId}`, ...p.keys]));
+  await store.lockKeys(tx, prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]));
   const codes = [...new Set(prepared.map((p) => p.source))];
   const [policy, found] = await Promise.all([loadActivePolicy(tx), bulk.findSources(tx, codes)]);
   const sourceIds = new Map<string, string>();

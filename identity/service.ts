@@ -4,12 +4,13 @@ import {
   blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
 } from '../matching/index.ts';
 import { ensureSource, getSourceByCode } from '../catalog/index.ts';
-import { loadActivePolicy, rebuildGolden } from '../lineage/index.ts';
+import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { sourceRecords } from '../platform/db/schema/index.ts';
 import { DomainError, NotFoundError, ValidationError, type FieldProblem } from '../platform/errors.ts';
 import { withSpan } from '../platform/telemetry.ts';
+import { findCandidatesByKey, replaceBlockKeysMany } from './bulk-store.ts';
 import { rankIdentities, type RecordScore } from './decide.ts';
 import { ingestBatch, type BatchOptions, type IngestResultData, type PreparedRecord } from './ingest-batch.ts';
 import type { ModelRegistry } from './models.ts';
@@ -144,10 +145,11 @@ export class IdentityService {
 
   /** Scores a record against every stored record sharing a blocking key and ranks their identities. */
   async rankCandidates(db: Executor, normalised: NormalisedRecord, keys: string[], model: MatchModel): Promise<ScoredCandidate[]> {
-    const candidates = await store.findCandidates(db, keys, null);
-    const scores: RecordScore[] = candidates.map((c) => {
-      const s = scorePair(normalised, c.normalised as unknown as NormalisedRecord, model);
-      return { recordId: c.record_id, identityId: c.identity_id, probability: s.probability, weight: s.weight, explanation: s.explanation };
+    const byKey = await findCandidatesByKey(db, keys, new Set());
+    const candidates = new Set([...byKey.values()].flat());
+    const scores: RecordScore[] = [...candidates].map((c) => {
+      const s = scorePair(normalised, c.normalised, model);
+      return { recordId: c.recordId, identityId: c.identityId, probability: s.probability, weight: s.weight, explanation: s.explanation };
     });
     return rankIdentities(scores, model.thresholds);
   }
@@ -178,16 +180,16 @@ export class IdentityService {
   async deleteRecord(source: string, localId: string, actor: Actor): Promise<{ recordId: string; identityId: string | null }> {
     const policy = await loadActivePolicy(this.db);
     return this.transaction(async (tx) => {
+      await store.lockKeys(tx, [store.recordLockKey(source, localId)]);
       const src = await getSourceByCode(tx, source);
       const found = src ? await store.findRecord(tx, src.id, localId) : null;
       if (!src || !found || found.record.deletedAt) throw new NotFoundError('Source record', 'localId');
-      await store.lockKeys(tx, [`record:${src.id}:${localId}`]);
       await tx.update(sourceRecords).set({ deletedAt: new Date(), updatedAt: new Date() }).where(eq(sourceRecords.id, found.record.id));
-      await store.replaceBlockKeys(tx, found.record.id, []);
+      await replaceBlockKeysMany(tx, [{ recordId: found.record.id, keys: [], stored: true }]);
       const identityId = found.link ? ((await store.resolveSurvivor(tx, found.link.identityId))?.id ?? found.link.identityId) : null;
       if (identityId) {
         await store.addEvents(tx, [{ identityId, type: 'RECORD_DELETED', recordId: found.record.id, actor: actor.actor, reason: actor.reason ?? null }]);
-        await rebuildGolden(tx, identityId, { policy });
+        await rebuildGoldenMany(tx, [identityId], { policy });
       }
       return { recordId: found.record.id, identityId };
     });

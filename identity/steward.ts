@@ -1,5 +1,5 @@
 import { and, eq, or } from 'drizzle-orm';
-import { loadActivePolicy, rebuildGolden } from '../lineage/index.ts';
+import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -66,8 +66,7 @@ export class StewardService {
       { identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, actor: actor.actor, reason: actor.reason ?? null, after: { movedRecords: moved } },
       { identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, actor: actor.actor, reason: actor.reason ?? null, after: { mergedInto: survivorId, movedRecords: moved } },
     ]);
-    await rebuildGolden(tx, mergedId, { policy });
-    await rebuildGolden(tx, survivorId, { policy });
+    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy });
   }
 
   /**
@@ -111,8 +110,7 @@ export class StewardService {
       await store.insertNotDuplicate(tx, from, to, actor.actor, reason);
     }
     await store.addEvents(tx, events);
-    await rebuildGolden(tx, from, { policy });
-    await rebuildGolden(tx, to, { policy });
+    await rebuildGoldenMany(tx, [from, to], { policy });
     return { from, to };
   }
 

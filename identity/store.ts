@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
-import { queryRows, type Executor } from '../platform/db/client.ts';
+import type { Executor } from '../platform/db/client.ts';
 import {
-  identities, identityEvents, links, notDuplicates, recordBlockKeys, reviewItems, sourceRecords, sources,
+  identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources,
 } from '../platform/db/schema/index.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
@@ -14,14 +14,17 @@ export type NewIdentityEvent = typeof identityEvents.$inferInsert;
 
 /** Most records one blocking key may pull in as candidates: a key shared more widely than this is not selective. */
 export const MAX_CANDIDATES_PER_KEY = 200;
-/** Most candidate records scored for one incoming record. */
-export const MAX_CANDIDATES = 500;
 
 /**
  * Serialises transactions that could create or change the same patient: every ingest takes a transaction-scoped
  * advisory lock on its record key and on each of its blocking keys (in sorted order, so no two transactions
  * wait on each other in a cycle). Two ingests of one patient share a key, so the second sees the first.
  */
+/** The lock key of one source record: ingest and delete of the same record serialise on it. */
+export function recordLockKey(sourceCode: string, localId: string): string {
+  return `record:${sourceCode}|${localId}`;
+}
+
 export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length === 0) return;
@@ -41,39 +44,6 @@ export async function findRecordById(db: Executor, recordId: string): Promise<{ 
     .leftJoin(links, eq(links.recordId, sourceRecords.id))
     .where(eq(sourceRecords.id, recordId)).limit(1);
   return row ?? null;
-}
-
-export async function replaceBlockKeys(tx: Executor, recordId: string, keys: string[]): Promise<void> {
-  await tx.delete(recordBlockKeys).where(eq(recordBlockKeys.recordId, recordId));
-  const unique = [...new Set(keys)];
-  if (unique.length > 0) await tx.insert(recordBlockKeys).values(unique.map((key) => ({ key, recordId })));
-}
-
-export interface CandidateRow extends Record<string, unknown> {
-  record_id: string;
-  identity_id: string;
-  normalised: Record<string, unknown>;
-}
-
-/**
- * Active records sharing at least one blocking key with the incoming record, with their current identity.
- * Uses the key index only; an over-shared key contributes at most MAX_CANDIDATES_PER_KEY records.
- */
-export async function findCandidates(db: Executor, keys: string[], excludeRecordId: string | null): Promise<CandidateRow[]> {
-  if (keys.length === 0) return [];
-  return queryRows<CandidateRow>(db, sql`
-    select r.id as record_id, l.identity_id, r.normalised
-    from (
-      select distinct hit.record_id
-      from unnest(${sql.param(keys)}::text[]) as q(key)
-      cross join lateral (
-        select k.record_id from record_block_keys k where k.key = q.key limit ${MAX_CANDIDATES_PER_KEY}
-      ) as hit
-    ) as c
-    join source_records r on r.id = c.record_id and r.deleted_at is null
-    join links l on l.record_id = r.id
-    where ${excludeRecordId === null ? sql`true` : sql`r.id <> ${excludeRecordId}`}
-    limit ${MAX_CANDIDATES}`);
 }
 
 export async function getIdentity(db: Executor, id: string): Promise<IdentityRow | null> {
@@ -139,16 +109,6 @@ function orderedPair(a: string, b: string): [string, string] {
   return a < b ? [a, b] : [b, a];
 }
 
-/** Identity ids among `others` that a steward declared not to be the same person as `identityId`. */
-export async function notDuplicatesOf(db: Executor, identityId: string, others: string[]): Promise<Set<string>> {
-  if (others.length === 0) return new Set();
-  const rows = await db.select().from(notDuplicates).where(or(
-    and(eq(notDuplicates.identityA, identityId), inArray(notDuplicates.identityB, others)),
-    and(eq(notDuplicates.identityB, identityId), inArray(notDuplicates.identityA, others)),
-  ));
-  return new Set(rows.map((r) => (r.identityA === identityId ? r.identityB : r.identityA)));
-}
-
 export async function insertNotDuplicate(tx: Executor, a: string, b: string, actor: string, reason: string | null): Promise<void> {
   const [identityA, identityB] = orderedPair(a, b);
   await tx.insert(notDuplicates).values({ identityA, identityB, actor, reason }).onConflictDoNothing();
@@ -167,19 +127,6 @@ export async function moveNotDuplicates(tx: Executor, fromId: string, toId: stri
     if (other !== toId) await insertNotDuplicate(tx, toId, other, r.actor, r.reason);
   }
   await tx.delete(notDuplicates).where(or(eq(notDuplicates.identityA, fromId), eq(notDuplicates.identityB, fromId)));
-}
-
-export async function openReviewExists(db: Executor, kind: 'RECORD_MATCH' | 'POSSIBLE_DUPLICATE', a: string, b: string | null, recordId: string | null): Promise<boolean> {
-  const conditions = [eq(reviewItems.status, 'OPEN'), eq(reviewItems.kind, kind)];
-  if (kind === 'RECORD_MATCH') conditions.push(eq(reviewItems.recordId, recordId!), eq(reviewItems.identityA, a));
-  else conditions.push(or(and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b!)), and(eq(reviewItems.identityA, b!), eq(reviewItems.identityB, a)))!);
-  const rows = await db.select({ id: reviewItems.id }).from(reviewItems).where(and(...conditions)).limit(1);
-  return rows.length > 0;
-}
-
-export async function insertReviewItem(tx: Executor, item: typeof reviewItems.$inferInsert): Promise<ReviewItemRow> {
-  const [row] = await tx.insert(reviewItems).values(item).returning();
-  return row!;
 }
 
 export async function getReviewItem(db: Executor, id: string): Promise<ReviewItemRow | null> {
@@ -208,10 +155,6 @@ export async function markIdentityMerged(tx: Executor, mergedId: string, survivo
     .where(eq(identities.id, mergedId));
   // Keep redirects one hop long: anything that pointed at the merged identity now points at the survivor.
   await tx.update(identities).set({ mergedInto: survivorId, updatedAt: now }).where(eq(identities.mergedInto, mergedId));
-}
-
-export async function bumpIdentityVersion(tx: Executor, id: string): Promise<void> {
-  await tx.update(identities).set({ version: sql`${identities.version} + 1`, updatedAt: new Date() }).where(eq(identities.id, id));
 }
 
 export async function moveLinks(tx: Executor, fromId: string, toId: string, linkSource: 'AUTO' | 'MANUAL' | null): Promise<string[]> {
