@@ -58,6 +58,8 @@ export interface GoldenChange {
 /**
  * Recomputes an identity's golden record from its linked records and the policy. Provenance is temporal:
  * a field whose decision changed gets its open row closed and a new one opened; nothing is overwritten.
+ * The service runs the set-based `rebuildGoldenMany`; this one-identity version is the reference the
+ * lineage tests hold it (and the SQL recompute) to.
  */
 export async function rebuildGolden(
   tx: Executor,
