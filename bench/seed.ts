@@ -45,7 +45,7 @@ export async function seed(url: string, rows: Row[], truth: Map<string, string>)
       for (const f of FIELDS) rec[f]!.push(input[f]);
       rec.raw!.push(JSON.stringify(input)); rec.normalised!.push(JSON.stringify(record));
       rec.hash!.push(createHash('sha256').update(stableStringify(input)).digest('hex')); rec.identity!.push(identity);
-      for (const k of blockingKeys(record, model)) { keys.push(k); keyRecords.push(id); }
+      for (const k of new Set(blockingKeys(record, model))) { keys.push(k); keyRecords.push(id); }
     }
     await sql.begin(async (tx) => {
       if (newIdentities.length > 0) await tx`insert into identities (id) select * from unnest(${newIdentities}::uuid[])`;
@@ -59,7 +59,7 @@ export async function seed(url: string, rows: Row[], truth: Map<string, string>)
           ${rec.raw as string[]}::text[], ${rec.normalised as string[]}::text[], ${rec.hash as string[]}::text[])
           as u(id, source_id, local_id, given_name, middle_name, family_name, suffix, sex, birth_date, ssn, phone, email, address_line1, address_line2, city, state, postal_code, raw, normalised, hash)`;
       await tx`insert into links (record_id, identity_id, match_result, link_source) select r, i, 'MATCH', 'AUTO' from unnest(${rec.id as string[]}::uuid[], ${rec.identity as string[]}::uuid[]) as t(r, i)`;
-      await tx`insert into record_block_keys (key, record_id) select * from unnest(${keys}::text[], ${keyRecords}::uuid[]) on conflict do nothing`;
+      await tx`insert into record_block_keys (key_hash, record_id) select hashtextextended(k, 0), r from unnest(${keys}::text[], ${keyRecords}::uuid[]) as u(k, r)`;
     });
     const done = Math.min(rows.length, at + SEED_CHUNK);
     if (done % 100_000 < SEED_CHUNK || done === rows.length) {

@@ -1,8 +1,9 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { links, notDuplicates, recordBlockKeys, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import { notDuplicates, recordBlockKeys, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import type { NormalisedRecord } from '../matching/index.ts';
-import { MAX_CANDIDATES_PER_KEY, type LinkRow, type SourceRecordRow, type SourceRow } from './store.ts';
+import { MAX_CANDIDATES_PER_KEY, type SourceRow } from './store.ts';
 import { pairKey, type StoredCandidate } from './plan.ts';
 
 /** Set-based reads and writes of the batch ingest engine: a fixed number of statements per batch. */
@@ -12,44 +13,42 @@ export async function findSources(tx: Executor, codes: string[]): Promise<Map<st
   return new Map(rows.map((r) => [r.code, r]));
 }
 
-export async function findRecordsByLocalIds(tx: Executor, refs: Array<{ sourceId: string; localId: string }>): Promise<Map<string, { record: SourceRecordRow; link: LinkRow | null }>> {
-  if (refs.length === 0) return new Map();
-  const rows = await tx.select({ record: sourceRecords, link: links }).from(sourceRecords)
-    .leftJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(sql`(${sourceRecords.sourceId}, ${sourceRecords.localId}) in (
-      select * from unnest(${sql.param(refs.map((r) => r.sourceId))}::uuid[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
-  return new Map(rows.map((r) => [`${r.record.sourceId}|${r.record.localId}`, r]));
+/** What the batch needs to know of a record it already holds: never its payload. */
+export interface KnownRecord {
+  record: { id: string; contentHash: string; deleted: boolean };
+  link: { identityId: string; linkSource: 'AUTO' | 'MANUAL' } | null;
 }
 
-const RECORD_TEXT_COLUMNS = [
-  ['givenName', 'given_name'], ['middleName', 'middle_name'], ['familyName', 'family_name'], ['suffix', 'suffix'], ['sex', 'sex'],
-  ['birthDate', 'birth_date'], ['ssn', 'ssn'], ['phone', 'phone'], ['email', 'email'], ['addressLine1', 'address_line1'],
-  ['addressLine2', 'address_line2'], ['city', 'city'], ['state', 'state'], ['postalCode', 'postal_code'],
-] as const;
+/** Records already stored under the batch's (source, local id) pairs, by `sourceId|localId`. */
+export async function findRecordsByLocalIds(tx: Executor, refs: Array<{ sourceId: string; localId: string }>): Promise<Map<string, KnownRecord>> {
+  if (refs.length === 0) return new Map();
+  const rows = await queryRows<{ id: string; source_id: string; local_id: string; content_hash: string; deleted: boolean; identity_id: string | null; link_source: 'AUTO' | 'MANUAL' | null }>(tx, sql`
+    select r.id, r.source_id, r.local_id, r.content_hash, r.deleted_at is not null as deleted, l.identity_id, l.link_source
+    from source_records r left join links l on l.record_id = r.id
+    where (r.source_id, r.local_id) in (select * from unnest(${sql.param(refs.map((r) => r.sourceId))}::uuid[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
+  return new Map(rows.map((r) => [`${r.source_id}|${r.local_id}`, {
+    record: { id: r.id, contentHash: r.content_hash, deleted: r.deleted },
+    link: r.identity_id && r.link_source ? { identityId: r.identity_id, linkSource: r.link_source } : null,
+  }]));
+}
 
-export type RecordUpsert = { sourceId: string; localId: string; raw: unknown; normalised: unknown; normaliserVersion: string; contentHash: string; ingestRunId: string | null }
-  & Record<(typeof RECORD_TEXT_COLUMNS)[number][0], string | null>;
+/** A record to store; `raw` and `normalised` are any JSON objects (the input and the matcher's form). */
+export type RecordUpsert = Omit<InsertRow<typeof sourceRecords>, 'raw' | 'normalised'> & { sourceId: string; localId: string; raw: object; normalised: object };
+
+const UPSERT_UPDATES = ['given_name', 'middle_name', 'family_name', 'suffix', 'sex', 'birth_date', 'ssn', 'phone', 'email', 'address_line1',
+  'address_line2', 'city', 'state', 'postal_code', 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id'];
 
 /**
- * Inserts or updates records by (source, local id) in one statement with one array per column, whatever the
- * batch size; an update bumps the version and revives a soft-deleted record. Returns ids by `sourceId|localId`.
+ * Inserts or updates records by (source, local id) in one statement with one parameter, whatever the batch
+ * size; an update bumps the version and revives a soft-deleted record. Returns ids by `sourceId|localId`.
  */
 export async function upsertRecords(tx: Executor, values: RecordUpsert[]): Promise<Map<string, string>> {
   if (values.length === 0) return new Map();
-  const column = (pick: (v: RecordUpsert) => unknown, type: string) => sql`${sql.param(values.map(pick))}::${sql.raw(type)}[]`;
-  const names = RECORD_TEXT_COLUMNS.map(([, c]) => c);
-  const rows = await queryRows<{ id: string; source_id: string; local_id: string }>(tx, sql`
-    insert into source_records (source_id, local_id, ${sql.raw(names.join(', '))}, raw, normalised, normaliser_version, content_hash, ingest_run_id, updated_at, deleted_at)
-    select u.source_id, u.local_id, ${sql.raw(names.map((c) => `u.${c}`).join(', '))}, u.raw::jsonb, u.normalised::jsonb, u.normaliser_version, u.content_hash, u.ingest_run_id, now(), null
-    from unnest(${column((v) => v.sourceId, 'uuid')}, ${column((v) => v.localId, 'text')},
-      ${sql.join(RECORD_TEXT_COLUMNS.map(([k]) => column((v) => v[k], 'text')), sql`, `)},
-      ${column((v) => JSON.stringify(v.raw), 'text')}, ${column((v) => JSON.stringify(v.normalised), 'text')},
-      ${column((v) => v.normaliserVersion, 'text')}, ${column((v) => v.contentHash, 'text')}, ${column((v) => v.ingestRunId, 'uuid')})
-      as u(source_id, local_id, ${sql.raw(names.join(', '))}, raw, normalised, normaliser_version, content_hash, ingest_run_id)
+  const rows = await queryRows<{ id: string; source_id: string; local_id: string }>(tx, insertRows(sourceRecords, values as Array<InsertRow<typeof sourceRecords>>, sql`
     on conflict (source_id, local_id) do update set
-      ${sql.raw([...names, 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id', 'updated_at', 'deleted_at'].map((c) => `${c} = excluded.${c}`).join(', '))},
-      version = source_records.version + 1
-    returning id, source_id, local_id`);
+      ${sql.raw(UPSERT_UPDATES.map((c) => `${c} = excluded.${c}`).join(', '))},
+      updated_at = now(), deleted_at = null, version = source_records.version + 1
+    returning id, source_id, local_id`));
   return new Map(rows.map((r) => [`${r.source_id}|${r.local_id}`, r.id]));
 }
 
@@ -57,13 +56,13 @@ export async function upsertRecords(tx: Executor, values: RecordUpsert[]): Promi
 export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ recordId: string; keys: string[]; stored: boolean }>): Promise<void> {
   if (entries.length === 0) return;
   const stored = entries.filter((e) => e.stored).map((e) => e.recordId);
-  if (stored.length > 0) await tx.delete(recordBlockKeys).where(inArray(recordBlockKeys.recordId, stored));
+  if (stored.length > 0) await tx.delete(recordBlockKeys).where(anyOf(recordBlockKeys.recordId, stored, 'uuid'));
   const keys: string[] = [];
   const recordIds: string[] = [];
   for (const e of entries) for (const k of new Set(e.keys)) { keys.push(k); recordIds.push(e.recordId); }
   if (keys.length === 0) return;
-  await tx.execute(sql`insert into record_block_keys (key, record_id)
-    select * from unnest(${sql.param(keys)}::text[], ${sql.param(recordIds)}::uuid[]) on conflict do nothing`);
+  await tx.execute(sql`insert into record_block_keys (key_hash, record_id)
+    select hashtextextended(k, 0), r from unnest(${sql.param(keys)}::text[], ${sql.param(recordIds)}::uuid[]) as u(k, r)`);
 }
 
 /**
@@ -79,7 +78,9 @@ export async function findCandidatesByKey(tx: Executor, keys: string[], exclude:
     from (
       select h.record_id, array_agg(q.key) as keys
       from unnest(${sql.param([...new Set(keys)])}::text[]) as q(key)
-      cross join lateral (select k.record_id from record_block_keys k where k.key = q.key limit ${MAX_CANDIDATES_PER_KEY}) as h
+      cross join lateral (
+        select k.record_id from record_block_keys k where k.key_hash = hashtextextended(q.key, 0) limit ${MAX_CANDIDATES_PER_KEY}
+      ) as h
       group by h.record_id
     ) as hit
     join source_records r on r.id = hit.record_id and r.deleted_at is null
@@ -108,8 +109,7 @@ export async function memberCounts(tx: Executor, identityIds: string[]): Promise
 /** Not-duplicate assertions touching any of the identities, as sorted `a|b` pairs. */
 export async function notDuplicatePairs(tx: Executor, identityIds: string[]): Promise<Set<string>> {
   if (identityIds.length === 0) return new Set();
-  const ids = [...new Set(identityIds)];
-  const rows = await tx.select().from(notDuplicates).where(or(inArray(notDuplicates.identityA, ids), inArray(notDuplicates.identityB, ids)));
+  const rows = await tx.select().from(notDuplicates).where(or(anyOf(notDuplicates.identityA, identityIds, 'uuid'), anyOf(notDuplicates.identityB, identityIds, 'uuid')));
   return new Set(rows.map((r) => pairKey(r.identityA, r.identityB)));
 }
 
@@ -118,8 +118,8 @@ export async function openReviewKeys(tx: Executor, recordIds: string[], identity
   const keys = new Set<string>();
   if (recordIds.length === 0 && identityIds.length === 0) return keys;
   const rows = await tx.select().from(reviewItems).where(and(eq(reviewItems.status, 'OPEN'), or(
-    recordIds.length > 0 ? inArray(reviewItems.recordId, recordIds) : sql`false`,
-    identityIds.length > 0 ? inArray(reviewItems.identityA, identityIds) : sql`false`,
+    recordIds.length > 0 ? anyOf(reviewItems.recordId, recordIds, 'uuid') : sql`false`,
+    identityIds.length > 0 ? anyOf(reviewItems.identityA, identityIds, 'uuid') : sql`false`,
   )));
   for (const r of rows) {
     if (r.kind === 'RECORD_MATCH' && r.recordId) keys.add(`${r.recordId}|${r.identityA}`);

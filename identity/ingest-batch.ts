@@ -3,7 +3,8 @@ import { sql } from 'drizzle-orm';
 import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
-import { identities, links, reviewItems } from '../platform/db/schema/index.ts';
+import { insertRows } from '../platform/db/bulk.ts';
+import { links, reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, type FieldProblem } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import { planBatch, type PlanInput, type PlannedOp } from './plan.ts';
@@ -58,7 +59,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const changed: number[] = [];
   prepared.forEach((p, i) => {
     const found = existing.get(refOf(p));
-    if (found?.link && !found.record.deletedAt && found.record.contentHash === p.hash) {
+    if (found?.link && !found.record.deleted && found.record.contentHash === p.hash) {
       results[i] = { outcome: 'UNCHANGED', recordId: found.record.id, identityId: found.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
     } else changed.push(i);
   });
@@ -83,7 +84,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     const found = existing.get(refOf(prepared[i]!));
     return {
       index: i, recordId: idOf(i), normalised: prepared[i]!.normalised, keys: prepared[i]!.keys,
-      currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deletedAt),
+      currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deleted),
     };
   });
   const storedByKey = await bulk.findCandidatesByKey(tx, inputs.flatMap((x) => x.keys), new Set(changed.map(idOf)));
@@ -112,7 +113,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     const base = { identityId: before.link.identityId, recordId: idOf(i), actor: options.actor.actor, reason: options.actor.reason ?? null, modelVersion: options.model.version };
     events.push({ ...base, type: 'RECORD_UPDATED' });
     // A deleted record sent again rejoins its identity: say so, so history shows it a member again.
-    if (before.record.deletedAt && !relinked.has(idOf(i))) events.push({ ...base, type: 'LINKED', evidence: { restored: true } });
+    if (before.record.deleted && !relinked.has(idOf(i))) events.push({ ...base, type: 'LINKED', evidence: { restored: true } });
   }
   await store.addEvents(tx, events);
   for (const r of plan.records) {
@@ -196,18 +197,15 @@ async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => 
       }
     }
   });
-  if (newIdentities.length > 0) await tx.insert(identities).values(newIdentities.map((id) => ({ id })));
+  if (newIdentities.length > 0) await tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`);
   const writes: Array<Promise<unknown>> = [store.addEvents(tx, events)];
-  if (reviews.length > 0) writes.push(tx.insert(reviewItems).values(reviews.filter((r) => r.identityA !== r.identityB)));
+  const openedReviews = reviews.filter((r) => r.identityA !== r.identityB);
+  if (openedReviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, openedReviews)));
   if (linkRows.size > 0) {
-    writes.push(tx.insert(links).values([...linkRows.values()]).onConflictDoUpdate({
-      target: links.recordId,
-      set: {
-        identityId: sql.raw('excluded.identity_id'), matchResult: sql.raw('excluded.match_result'), linkSource: sql.raw('excluded.link_source'),
-        weight: sql.raw('excluded.weight'), probability: sql.raw('excluded.probability'), modelVersion: sql.raw('excluded.model_version'),
-        updatedAt: sql`now()`,
-      },
-    }));
+    writes.push(tx.execute(insertRows(links, [...linkRows.values()], sql`
+      on conflict (record_id) do update set identity_id = excluded.identity_id, match_result = excluded.match_result,
+        link_source = excluded.link_source, weight = excluded.weight, probability = excluded.probability,
+        model_version = excluded.model_version, updated_at = now()`)));
   }
   await Promise.all(writes);
   for (const a of absorbed) {

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import {
   identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources,
@@ -15,20 +16,23 @@ export type NewIdentityEvent = typeof identityEvents.$inferInsert;
 /** Most records one blocking key may pull in as candidates: a key shared more widely than this is not selective. */
 export const MAX_CANDIDATES_PER_KEY = 200;
 
-/**
- * Serialises transactions that could create or change the same patient: every ingest takes a transaction-scoped
- * advisory lock on its record key and on each of its blocking keys (in sorted order, so no two transactions
- * wait on each other in a cycle). Two ingests of one patient share a key, so the second sees the first.
- */
 /** The lock key of one source record: ingest and delete of the same record serialise on it. */
 export function recordLockKey(sourceCode: string, localId: string): string {
   return `record:${sourceCode}|${localId}`;
 }
 
+/**
+ * Serialises transactions that could create or change the same patient: every ingest takes a transaction-scoped
+ * advisory lock on its record key and on each of its blocking keys (in hash order, so no two transactions
+ * wait on each other in a cycle). Two ingests of one patient share a key, so the second sees the first.
+ */
 export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
-  const sorted = [...new Set(keys)].sort();
-  if (sorted.length === 0) return;
-  await tx.execute(sql`select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from unnest(${sql.param(sorted)}::text[]) as k order by h) as locks`);
+  const unique = [...new Set(keys)];
+  if (unique.length === 0) return;
+  // One row comes back, however many locks are taken.
+  await tx.execute(sql`select count(*) from (
+    select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from unnest(${sql.param(unique)}::text[]) as k order by h) as ordered
+  ) as locks`);
 }
 
 export async function findRecord(db: Executor, sourceId: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
@@ -98,7 +102,7 @@ export async function recordsOfIdentity(db: Executor, identityId: string): Promi
 }
 
 export async function addEvents(tx: Executor, events: NewIdentityEvent[]): Promise<void> {
-  if (events.length > 0) await tx.insert(identityEvents).values(events);
+  if (events.length > 0) await tx.execute(insertRows(identityEvents, events));
 }
 
 export async function eventsOfIdentity(db: Executor, identityId: string): Promise<IdentityEventRow[]> {

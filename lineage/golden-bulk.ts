@@ -1,8 +1,9 @@
-import { and, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, isNull, sql } from 'drizzle-orm';
+import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { PROVENANCE_CLOCK } from './store.ts';
-import { buildGolden, decisionStands, GOLDEN_FIELDS, type Contributor, type SurvivorshipPolicy } from './survivorship.ts';
+import { buildGolden, decisionStands, GOLDEN_FIELDS, type Contributor, type GoldenRecord, type SurvivorshipPolicy } from './survivorship.ts';
 
 /**
  * Rebuilds the golden records of many identities with a fixed number of statements, whatever their count:
@@ -19,14 +20,14 @@ export async function rebuildGoldenMany(
   const ids = [...new Set(identityIds)].sort();
   const changed = new Set<string>();
   if (ids.length === 0) return changed;
-  const [clock] = await queryRows<{ now: string }>(tx, sql`
+  const [{ now }] = (await queryRows<{ now: string }>(tx, sql`
     select ${PROVENANCE_CLOCK}::text as now from (
       select count(*) from (select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update) as l
-    ) as locked`);
-  const at = clock ? sql`${clock.now}::timestamptz` : PROVENANCE_CLOCK;
+    ) as locked`)) as [{ now: string }];
+  const at = sql`${now}::timestamptz`;
   const [contributors, openRows] = await Promise.all([
     loadContributorsMany(tx, ids),
-    tx.select().from(fieldProvenance).where(and(inArray(fieldProvenance.identityId, ids), isNull(fieldProvenance.validTo))),
+    tx.select().from(fieldProvenance).where(and(anyOf(fieldProvenance.identityId, ids, 'uuid'), isNull(fieldProvenance.validTo))),
   ]);
   const openByIdentity = new Map<string, Map<string, (typeof openRows)[number]>>();
   for (const row of openRows) {
@@ -35,8 +36,8 @@ export async function rebuildGoldenMany(
     byField.set(row.field, row);
   }
   const toClose: number[] = [];
-  const toOpen: OpenRow[] = [];
-  const goldens: Array<{ id: string; golden: string }> = [];
+  const toOpen: Array<InsertRow<typeof fieldProvenance>> = [];
+  const goldens: Array<{ id: string; golden: GoldenRecord }> = [];
   for (const identityId of ids) {
     const { golden, decisions } = buildGolden(contributors.get(identityId) ?? [], options.policy);
     const open = openByIdentity.get(identityId) ?? new Map();
@@ -46,48 +47,31 @@ export async function rebuildGoldenMany(
       if (current ? decisionStands(current, d) : d.value === null) continue;
       if ((current?.value ?? null) !== d.value) valueChanged = true;
       if (current) toClose.push(current.id);
-      toOpen.push({ identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule, competitors: JSON.stringify(d.competitors) });
+      toOpen.push({
+        identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule, competitors: d.competitors,
+        policyVersion: options.policy.version, ingestRunId: options.ingestRunId ?? null, validFrom: now,
+      });
     }
     if (valueChanged) {
       changed.add(identityId);
-      goldens.push({ id: identityId, golden: JSON.stringify(golden) });
+      goldens.push({ id: identityId, golden });
     }
   }
   // Close before opening: at most one open row per identity and field.
   if (toClose.length > 0) {
-    await tx.update(fieldProvenance).set({ validTo: at }).where(and(inArray(fieldProvenance.id, toClose), isNull(fieldProvenance.validTo)));
+    await tx.update(fieldProvenance).set({ validTo: at }).where(and(anyOf(fieldProvenance.id, toClose, 'bigint'), isNull(fieldProvenance.validTo)));
   }
   const writes: Array<Promise<unknown>> = [];
-  if (toOpen.length > 0) writes.push(insertOpenRows(tx, toOpen, options.policy.version, options.ingestRunId ?? null, at));
+  // A batch opens thousands of rows: one statement, one JSON parameter.
+  if (toOpen.length > 0) writes.push(tx.execute(insertRows(fieldProvenance, toOpen)));
   if (goldens.length > 0) {
     writes.push(tx.execute(sql`
-      update identities set golden = g.golden::jsonb, version = identities.version + 1, updated_at = ${at}
-      from unnest(${sql.param(goldens.map((g) => g.id))}::uuid[], ${sql.param(goldens.map((g) => g.golden))}::text[]) as g(id, golden)
+      update identities set golden = g.golden, version = identities.version + 1, updated_at = ${at}
+      from json_to_recordset(${JSON.stringify(goldens)}::json) as g(id uuid, golden jsonb)
       where identities.id = g.id`));
   }
   await Promise.all(writes);
   return changed;
-}
-
-interface OpenRow {
-  identityId: string;
-  field: string;
-  value: string | null;
-  recordId: string | null;
-  sourceId: string | null;
-  rule: string;
-  competitors: string;
-}
-
-/** One statement with one array per column, however many rows: a batch opens thousands of them. */
-async function insertOpenRows(tx: Executor, rows: OpenRow[], policyVersion: number, ingestRunId: string | null, at: SQL): Promise<void> {
-  const column = <K extends keyof OpenRow>(key: K) => sql.param(rows.map((r) => r[key]));
-  await tx.execute(sql`
-    insert into field_provenance (identity_id, field, value, record_id, source_id, rule, competitors, policy_version, ingest_run_id, valid_from)
-    select r.identity_id, r.field, r.value, r.record_id, r.source_id, r.rule, r.competitors::jsonb, ${policyVersion}, ${ingestRunId}::uuid, ${at}
-    from unnest(${column('identityId')}::uuid[], ${column('field')}::text[], ${column('value')}::text[], ${column('recordId')}::uuid[],
-      ${column('sourceId')}::uuid[], ${column('rule')}::text[], ${column('competitors')}::text[])
-      as r(identity_id, field, value, record_id, source_id, rule, competitors)`);
 }
 
 async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {
@@ -99,7 +83,7 @@ async function loadContributorsMany(tx: Executor, identityIds: string[]): Promis
     .from(links)
     .innerJoin(sourceRecords, sql`${sourceRecords.id} = ${links.recordId}`)
     .innerJoin(sources, sql`${sources.id} = ${sourceRecords.sourceId}`)
-    .where(and(inArray(links.identityId, identityIds), isNull(sourceRecords.deletedAt)));
+    .where(and(anyOf(links.identityId, identityIds, 'uuid'), isNull(sourceRecords.deletedAt)));
   const byIdentity = new Map<string, Contributor[]>();
   for (const { identityId, record, trustRank } of rows) {
     const contributor: Contributor = {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { count, eq } from 'drizzle-orm';
-import { parseModel } from '../matching/index.ts';
+import { count, eq, sql } from 'drizzle-orm';
+import { queryRows } from '../platform/db/client.ts';
+import { blockingKeys, normaliseRecord, parseModel } from '../matching/index.ts';
 import { identityEvents, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
@@ -26,6 +27,30 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(second.outcome).toBe('LINKED');
     expect(second.identity.id).toBe(first.identity.id);
     expect(second.candidates[0]?.grade).toBe('CERTAIN');
+  });
+
+  test('indexes a record under hashed blocking keys only, and replaces them when the record changes', async () => {
+    const input = { source: 'ehr', localId: 'E-102', ...person(102) };
+    const first = await ingest(app, input);
+    const keysOf = async () => (await queryRows<{ key_hash: string }>(app.services.database.db,
+      sql`select key_hash::text from record_block_keys where record_id = ${first.record.id} order by 1`)).map((r) => r.key_hash);
+    const before = await keysOf();
+    expect(before.length).toBeGreaterThan(5);
+    const [columns] = await queryRows<{ names: string }>(app.services.database.db,
+      sql`select string_agg(column_name, ',' order by column_name) as names from information_schema.columns where table_name = 'record_block_keys'`);
+    expect(columns?.names).toBe('key_hash,record_id');
+    const expected = async (fields: Record<string, unknown>) => {
+      const keys = blockingKeys(normaliseRecord(fields as Parameters<typeof normaliseRecord>[0]).record);
+      return (await queryRows<{ h: string }>(app.services.database.db,
+        sql`select hashtextextended(k, 0)::text as h from unnest(${sql.param(keys)}::text[]) as k order by 1`)).map((r) => r.h);
+    };
+    expect(before).toEqual(await expected(person(102)));
+    // Other names and address change most keys: the record is found under the new ones only.
+    const changed = { ...person(102), givenName: 'Marisol', familyName: 'Quintanilla', addressLine1: '88 Harbor View Rd', postalCode: '97301' };
+    await ingest(app, { ...input, ...changed });
+    const after = await keysOf();
+    expect(after).toEqual(await expected(changed));
+    expect(after).not.toEqual(before);
   });
 
   test('re-ingesting the same record changes nothing', async () => {
