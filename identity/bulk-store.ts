@@ -19,14 +19,14 @@ export interface KnownRecord {
   link: { identityId: string; linkSource: 'AUTO' | 'MANUAL' } | null;
 }
 
-/** Records already stored under the batch's (source, local id) pairs, by `sourceId|localId`. */
-export async function findRecordsByLocalIds(tx: Executor, refs: Array<{ sourceId: string; localId: string }>): Promise<Map<string, KnownRecord>> {
+/** Records already stored under the batch's (source code, local id) pairs, by `code NUL localId`. */
+export async function findRecordsBySource(tx: Executor, refs: Array<{ code: string; localId: string }>): Promise<Map<string, KnownRecord>> {
   if (refs.length === 0) return new Map();
-  const rows = await queryRows<{ id: string; source_id: string; local_id: string; content_hash: string; deleted: boolean; identity_id: string | null; link_source: 'AUTO' | 'MANUAL' | null }>(tx, sql`
-    select r.id, r.source_id, r.local_id, r.content_hash, r.deleted_at is not null as deleted, l.identity_id, l.link_source
-    from source_records r left join links l on l.record_id = r.id
-    where (r.source_id, r.local_id) in (select * from unnest(${sql.param(refs.map((r) => r.sourceId))}::uuid[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
-  return new Map(rows.map((r) => [`${r.source_id}|${r.local_id}`, {
+  const rows = await queryRows<{ id: string; code: string; local_id: string; content_hash: string; deleted: boolean; identity_id: string | null; link_source: 'AUTO' | 'MANUAL' | null }>(tx, sql`
+    select r.id, s.code, r.local_id, r.content_hash, r.deleted_at is not null as deleted, l.identity_id, l.link_source
+    from source_records r join sources s on s.id = r.source_id left join links l on l.record_id = r.id
+    where (s.code, r.local_id) in (select * from unnest(${sql.param(refs.map((r) => r.code))}::text[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
+  return new Map(rows.map((r) => [`${r.code}\u0000${r.local_id}`, {
     record: { id: r.id, contentHash: r.content_hash, deleted: r.deleted },
     link: r.identity_id && r.link_source ? { identityId: r.identity_id, linkSource: r.link_source } : null,
   }]));
@@ -67,9 +67,10 @@ export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ record
 
 /**
  * Active stored records sharing any of `keys`, grouped by key, each key capped at MAX_CANDIDATES_PER_KEY so one
- * over-shared key cannot flood the batch. Records in `exclude` (the batch's own) are left out.
+ * over-shared key cannot flood the batch. Records in `exclude` (the batch's own) are left out before the cap,
+ * so the result does not depend on whether the batch's own writes ran first.
  */
-export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: Set<string>): Promise<Map<string, StoredCandidate[]>> {
+export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: string[]): Promise<Map<string, StoredCandidate[]>> {
   const byKey = new Map<string, StoredCandidate[]>();
   if (keys.length === 0) return byKey;
   // One row per candidate record with every key it shares: its normalised JSON crosses the wire once.
@@ -79,14 +80,15 @@ export async function findCandidatesByKey(tx: Executor, keys: string[], exclude:
       select h.record_id, array_agg(q.key) as keys
       from unnest(${sql.param([...new Set(keys)])}::text[]) as q(key)
       cross join lateral (
-        select k.record_id from record_block_keys k where k.key_hash = hashtextextended(q.key, 0) limit ${MAX_CANDIDATES_PER_KEY}
+        select k.record_id from record_block_keys k
+        where k.key_hash = hashtextextended(q.key, 0) and k.record_id <> all(${sql.param(exclude)}::uuid[])
+        limit ${MAX_CANDIDATES_PER_KEY}
       ) as h
       group by h.record_id
     ) as hit
     join source_records r on r.id = hit.record_id and r.deleted_at is null
     join links l on l.record_id = r.id`);
   for (const row of rows) {
-    if (exclude.has(row.record_id)) continue;
     const candidate: StoredCandidate = { recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: row.keys };
     for (const key of row.keys) {
       const list = byKey.get(key);

@@ -47,20 +47,25 @@ export interface BatchOptions {
  * write records, links, identities, events, reviews and golden records set-based. One record is a batch of one.
  */
 export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], options: BatchOptions): Promise<IngestResultData[]> {
+  // The locks come first and alone: statements after them read what no concurrent ingest can still change.
   await store.lockKeys(tx, prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]));
   const codes = [...new Set(prepared.map((p) => p.source))];
-  const [policy, found] = await Promise.all([loadActivePolicy(tx), bulk.findSources(tx, codes)]);
+  const refOf = (p: PreparedRecord) => `${p.source}\u0000${p.localId}`;
+  // Independent statements issued together: postgres.js pipelines them on the transaction's connection.
+  const [policy, found, existing] = await Promise.all([
+    loadActivePolicy(tx),
+    bulk.findSources(tx, codes),
+    bulk.findRecordsBySource(tx, prepared.map((p) => ({ code: p.source, localId: p.localId }))),
+  ]);
   const sourceIds = new Map<string, string>();
   for (const code of codes) sourceIds.set(code, await options.checkSource(tx, code, found.get(code) ?? null));
-  const refOf = (p: PreparedRecord) => `${sourceIds.get(p.source)!}|${p.localId}`;
-  const existing = await bulk.findRecordsByLocalIds(tx, prepared.map((p) => ({ sourceId: sourceIds.get(p.source)!, localId: p.localId })));
 
   const results = new Array<IngestResultData>(prepared.length);
   const changed: number[] = [];
   prepared.forEach((p, i) => {
-    const found = existing.get(refOf(p));
-    if (found?.link && !found.record.deleted && found.record.contentHash === p.hash) {
-      results[i] = { outcome: 'UNCHANGED', recordId: found.record.id, identityId: found.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
+    const known = existing.get(refOf(p));
+    if (known?.link && !known.record.deleted && known.record.contentHash === p.hash) {
+      results[i] = { outcome: 'UNCHANGED', recordId: known.record.id, identityId: known.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
     } else changed.push(i);
   });
   if (changed.length === 0) {
@@ -68,16 +73,9 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     return results;
   }
 
-  const recordIds = await bulk.upsertRecords(tx, changed.map((i) => {
-    const p = prepared[i]!;
-    return {
-      sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: p.input, normalised: p.normalised,
-      normaliserVersion: NORMALISER_VERSION, contentHash: p.hash, ingestRunId: options.runId,
-    };
-  }));
-  const idOf = (i: number) => recordIds.get(refOf(prepared[i]!))!;
-  await bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: existing.has(refOf(prepared[i]!)) })));
-
+  // A stored record keeps its id; a new one gets its id here, so the writes below need not wait for each other.
+  const recordIds = new Map(changed.map((i) => [i, existing.get(refOf(prepared[i]!))?.record.id ?? randomUUID()]));
+  const idOf = (i: number) => recordIds.get(i)!;
   const manual = changed.filter((i) => existing.get(refOf(prepared[i]!))?.link?.linkSource === 'MANUAL');
   const matched = changed.filter((i) => !manual.includes(i));
   const inputs: PlanInput[] = matched.map((i) => {
@@ -87,7 +85,17 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deleted),
     };
   });
-  const storedByKey = await bulk.findCandidatesByKey(tx, inputs.flatMap((x) => x.keys), new Set(changed.map(idOf)));
+  const [storedByKey] = await Promise.all([
+    bulk.findCandidatesByKey(tx, inputs.flatMap((x) => x.keys), [...recordIds.values()]),
+    bulk.upsertRecords(tx, changed.map((i) => {
+      const p = prepared[i]!;
+      return {
+        id: idOf(i), sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: p.input, normalised: p.normalised,
+        normaliserVersion: NORMALISER_VERSION, contentHash: p.hash, ingestRunId: options.runId,
+      };
+    })),
+    bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: existing.has(refOf(prepared[i]!)) }))),
+  ]);
   const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
   const involved = [...new Set([...currentIds, ...[...storedByKey.values()].flat().map((c) => c.identityId)])];
   // Independent reads: postgres.js pipelines them on the transaction's connection (one round trip).
@@ -100,7 +108,6 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
 
   const redirect = await lockTargets(tx, plan.ops);
   const target = (id: string) => redirect.get(id) ?? id;
-  const reviewIds = await applyOps(tx, plan.ops, target, options);
   const events: store.NewIdentityEvent[] = [];
   for (const i of manual) {
     const identityId = existing.get(refOf(prepared[i]!))!.link!.identityId;
@@ -115,14 +122,14 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     // A deleted record sent again rejoins its identity: say so, so history shows it a member again.
     if (before.record.deleted && !relinked.has(idOf(i))) events.push({ ...base, type: 'LINKED', evidence: { restored: true } });
   }
-  await store.addEvents(tx, events);
+  const reviewIds = planReviewIds(plan.ops);
   for (const r of plan.records) {
     results[r.index] = {
       outcome: r.outcome, recordId: idOf(r.index), identityId: target(r.identityId), candidates: r.candidates,
       warnings: prepared[r.index]!.warnings, reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
     };
   }
-  if (options.runId) await countRun(tx, options.runId, results);
+  await Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events }, options), options.runId ? countRun(tx, options.runId, results) : null]);
   const affected = [...manual.map((i) => existing.get(refOf(prepared[i]!))!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
   await rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId });
   return results;
@@ -145,15 +152,27 @@ async function lockTargets(tx: Executor, ops: PlannedOp[]): Promise<Map<string, 
   return redirect;
 }
 
-/** Writes the planned identities, links, events and review items; returns review item ids by op index. */
-async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => string, options: BatchOptions): Promise<Map<number, string>> {
+/** Ids for the review items the plan opens, by op index. */
+function planReviewIds(ops: PlannedOp[]): Map<number, string> {
+  const ids = new Map<number, string>();
+  ops.forEach((op, index) => { if (op.kind === 'REVIEW_RECORD' || op.kind === 'REVIEW_DUPLICATE') ids.set(index, randomUUID()); });
+  return ids;
+}
+
+/**
+ * Writes the planned identities, links, events (the plan's, then `extra.events`) and review items. Identities
+ * go first (links and reviews refer to them); the rest travel together.
+ */
+async function applyOps(
+  tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[] }, options: BatchOptions,
+): Promise<void> {
   const { actor, model } = options;
+  const { target, reviewIds } = extra;
   const base = { actor: actor.actor, reason: actor.reason ?? null, modelVersion: model.version };
   const newIdentities: string[] = [];
   const linkRows = new Map<string, typeof links.$inferInsert>();
   const events: store.NewIdentityEvent[] = [];
   const reviews: Array<typeof reviewItems.$inferInsert> = [];
-  const reviewIds = new Map<number, string>();
   const absorbed: Array<{ from: string; into: string; recordId: string }> = [];
   ops.forEach((op, index) => {
     switch (op.kind) {
@@ -183,8 +202,7 @@ async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => 
         break;
       case 'REVIEW_RECORD':
       case 'REVIEW_DUPLICATE': {
-        const id = randomUUID();
-        reviewIds.set(index, id);
+        const id = reviewIds.get(index)!;
         const c = op.kind === 'REVIEW_RECORD' ? op.target : op.candidate;
         reviews.push({
           id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', recordId: op.recordId,
@@ -198,7 +216,7 @@ async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => 
     }
   });
   if (newIdentities.length > 0) await tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`);
-  const writes: Array<Promise<unknown>> = [store.addEvents(tx, events)];
+  const writes: Array<Promise<unknown>> = [store.addEvents(tx, [...events, ...extra.events])];
   const openedReviews = reviews.filter((r) => r.identityA !== r.identityB);
   if (openedReviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, openedReviews)));
   if (linkRows.size > 0) {
@@ -212,5 +230,4 @@ async function applyOps(tx: Executor, ops: PlannedOp[], target: (id: string) => 
     await store.markIdentityMerged(tx, a.from, a.into);
     await store.moveNotDuplicates(tx, a.from, a.into);
   }
-  return reviewIds;
 }

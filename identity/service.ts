@@ -145,7 +145,7 @@ export class IdentityService {
 
   /** Scores a record against every stored record sharing a blocking key and ranks their identities. */
   async rankCandidates(db: Executor, normalised: NormalisedRecord, keys: string[], model: MatchModel): Promise<ScoredCandidate[]> {
-    const byKey = await findCandidatesByKey(db, keys, new Set());
+    const byKey = await findCandidatesByKey(db, keys, []);
     const candidates = new Set([...byKey.values()].flat());
     const scores: RecordScore[] = [...candidates].map((c) => {
       const s = scorePair(normalised, c.normalised, model);
