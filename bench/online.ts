@@ -1,7 +1,8 @@
 // Online identity-service benchmark: with N records already stored in PostgreSQL, measures single-record
 // ingest latency, `match` latency and batch ingest throughput through the GraphQL API (in-process).
-//   npm run bench:online -- --sizes 100000,1000000 --sample 1000
+//   npm run bench:online -- --sizes 100000,1000000 --sample 1000 --batch-records 5000
 import { Command } from 'commander';
+import postgres from 'postgres';
 import { createServices } from '../api/services.ts';
 import { buildYoga, type MpiYoga } from '../api/yoga.ts';
 import { loadConfig } from '../platform/config.ts';
@@ -28,6 +29,17 @@ function fieldsOf(r: Row): Record<string, string | null> {
   return Object.fromEntries(FIELDS.map((f) => [f, r[f] ? r[f] : null]));
 }
 
+/** The server settings that decide how much of a large index stays in memory and how often pages are rewritten. */
+async function serverSettings(url: string): Promise<string> {
+  const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    const rows = await sql`select name, current_setting(name) as value from pg_settings where name in ('server_version', 'shared_buffers', 'max_wal_size') order by name`;
+    return rows.map((r) => `${r.name as string}=${r.value as string}`).join(', ');
+  } finally {
+    await sql.end();
+  }
+}
+
 async function timeEach(items: Row[], run: (r: Row) => Promise<void>): Promise<number[]> {
   const times: number[] = [];
   for (const r of items) {
@@ -38,11 +50,11 @@ async function timeEach(items: Row[], run: (r: Row) => Promise<void>): Promise<n
   return times;
 }
 
-async function benchSize(size: number, sample: number): Promise<string[]> {
+async function benchSize(size: number, sample: number, batchRecords: number): Promise<string[]> {
   const { csv, truth } = syntheticRegistry(size);
   const rows = await readRows(csv);
   const truthMap = new Map((await readRows(truth)).map((t) => [t.record_id!, t.cluster_id!]));
-  const held = rows.splice(rows.length - sample * 3, sample * 3);
+  const held = rows.splice(rows.length - (sample * 2 + batchRecords), sample * 2 + batchRecords);
   const db = await freshDatabase(`mpi_bench_online_${size}`);
   try {
     const handle = await openDatabase({ url: db.url, poolSize: 8 });
@@ -50,6 +62,7 @@ async function benchSize(size: number, sample: number): Promise<string[]> {
     const seedStart = performance.now();
     await seed(db.url, rows, truthMap);
     const seedSeconds = (performance.now() - seedStart) / 1000;
+    const settings = await serverSettings(db.url);
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url });
     const yoga = buildYoga(createServices(config, handle, createLogger('silent')), { localMode: true });
     const [single, matchSet, batchSet] = [held.slice(0, sample), held.slice(sample, 2 * sample), held.slice(2 * sample)];
@@ -62,7 +75,7 @@ async function benchSize(size: number, sample: number): Promise<string[]> {
     await handle.close();
     const f = (n: number) => n.toFixed(1);
     return [
-      `${size.toLocaleString('en-US')} stored (seeded in ${seedSeconds.toFixed(0)} s)`,
+      `${size.toLocaleString('en-US')} stored (seeded in ${seedSeconds.toFixed(0)} s; PostgreSQL ${settings})`,
       `  ingestRecord  p50 ${f(percentile(ingestTimes, 50))} ms  p95 ${f(percentile(ingestTimes, 95))} ms  p99 ${f(percentile(ingestTimes, 99))} ms  (${sample} calls)`,
       `  match         p50 ${f(percentile(matchTimes, 50))} ms  p95 ${f(percentile(matchTimes, 95))} ms  p99 ${f(percentile(matchTimes, 99))} ms  (${sample} calls)`,
       `  ingestRecords ${batchRate.toFixed(0)} records/s  (${batchSet.length} records in batches of 500)`,
@@ -75,8 +88,9 @@ async function benchSize(size: number, sample: number): Promise<string[]> {
 const program = new Command('bench:online')
   .option('--sizes <list>', 'stored record counts, comma-separated', '100000,1000000')
   .option('--sample <n>', 'calls measured per operation', '1000')
+  .option('--batch-records <n>', 'records ingested through ingestRecords (in batches of 500)', '5000')
   .parse();
-const opts = program.opts<{ sizes: string; sample: string }>();
+const opts = program.opts<{ sizes: string; sample: string; batchRecords: string }>();
 const lines = [`online benchmark on PostgreSQL, ${machine()}, 2 cores`];
-for (const size of opts.sizes.split(',').map(Number)) lines.push(...(await benchSize(size, Number(opts.sample))));
+for (const size of opts.sizes.split(',').map(Number)) lines.push(...(await benchSize(size, Number(opts.sample), Number(opts.batchRecords))));
 console.log(lines.join('\n'));
