@@ -122,7 +122,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     // A deleted record sent again rejoins its identity: say so, so history shows it a member again.
     if (before.record.deleted && !relinked.has(idOf(i))) events.push({ ...base, type: 'LINKED', evidence: { restored: true } });
   }
-  const reviewIds = planReviewIds(plan.ops);
+  const reviewIds = planReviewIds(plan.ops, target);
   for (const r of plan.records) {
     results[r.index] = {
       outcome: r.outcome, recordId: idOf(r.index), identityId: target(r.identityId), candidates: r.candidates,
@@ -152,10 +152,22 @@ async function lockTargets(tx: Executor, ops: PlannedOp[]): Promise<Map<string, 
   return redirect;
 }
 
-/** Ids for the review items the plan opens, by op index. */
-function planReviewIds(ops: PlannedOp[]): Map<number, string> {
+/** The two identities a review op compares, after redirects. */
+function reviewPair(op: PlannedOp & { kind: 'REVIEW_RECORD' | 'REVIEW_DUPLICATE' }, target: (id: string) => string): [string, string] {
+  return op.kind === 'REVIEW_RECORD' ? [target(op.target.identityId), target(op.recordIdentity)] : [target(op.identityA), target(op.candidate.identityId)];
+}
+
+/**
+ * Ids for the review items the plan opens, by op index. A review whose two identities became one (a merge
+ * redirected one into the other since the batch read them) is moot: it gets no id and is not written.
+ */
+function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<number, string> {
   const ids = new Map<number, string>();
-  ops.forEach((op, index) => { if (op.kind === 'REVIEW_RECORD' || op.kind === 'REVIEW_DUPLICATE') ids.set(index, randomUUID()); });
+  ops.forEach((op, index) => {
+    if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE') return;
+    const [a, b] = reviewPair(op, target);
+    if (a !== b) ids.set(index, randomUUID());
+  });
   return ids;
 }
 
@@ -202,12 +214,12 @@ async function applyOps(
         break;
       case 'REVIEW_RECORD':
       case 'REVIEW_DUPLICATE': {
-        const id = reviewIds.get(index)!;
+        const id = reviewIds.get(index);
+        if (id === undefined) break;
         const c = op.kind === 'REVIEW_RECORD' ? op.target : op.candidate;
+        const [identityA, identityB] = reviewPair(op, target);
         reviews.push({
-          id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', recordId: op.recordId,
-          identityA: op.kind === 'REVIEW_RECORD' ? target(c.identityId) : target(op.identityA),
-          identityB: op.kind === 'REVIEW_RECORD' ? target(op.recordIdentity) : target(c.identityId),
+          id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', recordId: op.recordId, identityA, identityB,
           probability: c.probability, weight: c.weight, priority: op.kind === 'REVIEW_RECORD' ? op.priority : 0.5,
           explanation: { ...c.explanation, blockers: c.blockers }, modelVersion: model.version,
         });
@@ -217,8 +229,7 @@ async function applyOps(
   });
   if (newIdentities.length > 0) await tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`);
   const writes: Array<Promise<unknown>> = [store.addEvents(tx, [...events, ...extra.events])];
-  const openedReviews = reviews.filter((r) => r.identityA !== r.identityB);
-  if (openedReviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, openedReviews)));
+  if (reviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, reviews)));
   if (linkRows.size > 0) {
     writes.push(tx.execute(insertRows(links, [...linkRows.values()], sql`
       on conflict (record_id) do update set identity_id = excluded.identity_id, match_result = excluded.match_result,
