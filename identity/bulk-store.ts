@@ -33,23 +33,22 @@ export async function findRecordsBySource(tx: Executor, refs: Array<{ code: stri
 }
 
 /** A record to store; `raw` and `normalised` are any JSON objects (the input and the matcher's form). */
-export type RecordUpsert = Omit<InsertRow<typeof sourceRecords>, 'raw' | 'normalised'> & { sourceId: string; localId: string; raw: object; normalised: object };
+export type RecordUpsert = Omit<InsertRow<typeof sourceRecords>, 'raw' | 'normalised'> & { id: string; sourceId: string; localId: string; raw: object; normalised: object };
 
 const UPSERT_UPDATES = ['given_name', 'middle_name', 'family_name', 'suffix', 'sex', 'birth_date', 'ssn', 'phone', 'email', 'address_line1',
   'address_line2', 'city', 'state', 'postal_code', 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id'];
 
 /**
  * Inserts or updates records by (source, local id) in one statement with one parameter, whatever the batch
- * size; an update bumps the version and revives a soft-deleted record. Returns ids by `sourceId|localId`.
+ * size; an update bumps the version and revives a soft-deleted record. A new record is stored under the `id`
+ * given; a stored one keeps its own (the caller holds the record's lock, so it knows which is which).
  */
-export async function upsertRecords(tx: Executor, values: RecordUpsert[]): Promise<Map<string, string>> {
-  if (values.length === 0) return new Map();
-  const rows = await queryRows<{ id: string; source_id: string; local_id: string }>(tx, insertRows(sourceRecords, values as Array<InsertRow<typeof sourceRecords>>, sql`
+export async function upsertRecords(tx: Executor, values: RecordUpsert[]): Promise<void> {
+  if (values.length === 0) return;
+  await tx.execute(insertRows(sourceRecords, values as Array<InsertRow<typeof sourceRecords>>, sql`
     on conflict (source_id, local_id) do update set
       ${sql.raw(UPSERT_UPDATES.map((c) => `${c} = excluded.${c}`).join(', '))},
-      updated_at = now(), deleted_at = null, version = source_records.version + 1
-    returning id, source_id, local_id`));
-  return new Map(rows.map((r) => [`${r.source_id}|${r.local_id}`, r.id]));
+      updated_at = now(), deleted_at = null, version = source_records.version + 1`));
 }
 
 /** Replaces the blocking keys of the records; `stored` records had keys before, new ones need no delete. */
