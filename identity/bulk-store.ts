@@ -19,17 +19,18 @@ export interface KnownRecord {
   link: { identityId: string; linkSource: 'AUTO' | 'MANUAL' } | null;
 }
 
-/** Records already stored under the batch's (source code, local id) pairs, by `code NUL localId`. */
-export async function findRecordsBySource(tx: Executor, refs: Array<{ code: string; localId: string }>): Promise<Map<string, KnownRecord>> {
-  if (refs.length === 0) return new Map();
+/** What is stored under each (source code, local id) pair, in the order of `refs` (undefined: nothing). */
+export async function findRecordsBySource(tx: Executor, refs: Array<{ code: string; localId: string }>): Promise<Array<KnownRecord | undefined>> {
+  if (refs.length === 0) return [];
   const rows = await queryRows<{ id: string; code: string; local_id: string; content_hash: string; deleted: boolean; identity_id: string | null; link_source: 'AUTO' | 'MANUAL' | null }>(tx, sql`
     select r.id, s.code, r.local_id, r.content_hash, r.deleted_at is not null as deleted, l.identity_id, l.link_source
     from source_records r join sources s on s.id = r.source_id left join links l on l.record_id = r.id
     where (s.code, r.local_id) in (select * from unnest(${sql.param(refs.map((r) => r.code))}::text[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
-  return new Map(rows.map((r) => [`${r.code}\u0000${r.local_id}`, {
+  const byRef = new Map(rows.map((r) => [`${r.code}\u0000${r.local_id}`, {
     record: { id: r.id, contentHash: r.content_hash, deleted: r.deleted },
     link: r.identity_id && r.link_source ? { identityId: r.identity_id, linkSource: r.link_source } : null,
   }]));
+  return refs.map((r) => byRef.get(`${r.code}\u0000${r.localId}`));
 }
 
 /** A record to store; `raw` and `normalised` are any JSON objects (the input and the matcher's form). */

@@ -50,9 +50,9 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // The locks come first and alone: statements after them read what no concurrent ingest can still change.
   await store.lockKeys(tx, prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]));
   const codes = [...new Set(prepared.map((p) => p.source))];
-  const refOf = (p: PreparedRecord) => `${p.source}\u0000${p.localId}`;
   // Independent statements issued together: postgres.js pipelines them on the transaction's connection.
-  const [policy, found, existing] = await Promise.all([
+  // `stored[i]`: what is already stored of input record i.
+  const [policy, found, stored] = await Promise.all([
     loadActivePolicy(tx),
     bulk.findSources(tx, codes),
     bulk.findRecordsBySource(tx, prepared.map((p) => ({ code: p.source, localId: p.localId }))),
@@ -63,7 +63,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const results = new Array<IngestResultData>(prepared.length);
   const changed: number[] = [];
   prepared.forEach((p, i) => {
-    const known = existing.get(refOf(p));
+    const known = stored[i];
     if (known?.link && !known.record.deleted && known.record.contentHash === p.hash) {
       results[i] = { outcome: 'UNCHANGED', recordId: known.record.id, identityId: known.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
     } else changed.push(i);
@@ -74,12 +74,12 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   }
 
   // A stored record keeps its id; a new one gets its id here, so the writes below need not wait for each other.
-  const recordIds = new Map(changed.map((i) => [i, existing.get(refOf(prepared[i]!))?.record.id ?? randomUUID()]));
+  const recordIds = new Map(changed.map((i) => [i, stored[i]?.record.id ?? randomUUID()]));
   const idOf = (i: number) => recordIds.get(i)!;
-  const manual = changed.filter((i) => existing.get(refOf(prepared[i]!))?.link?.linkSource === 'MANUAL');
+  const manual = changed.filter((i) => stored[i]?.link?.linkSource === 'MANUAL');
   const matched = changed.filter((i) => !manual.includes(i));
   const inputs: PlanInput[] = matched.map((i) => {
-    const found = existing.get(refOf(prepared[i]!));
+    const found = stored[i];
     return {
       index: i, recordId: idOf(i), normalised: prepared[i]!.normalised, keys: prepared[i]!.keys,
       currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deleted),
@@ -94,7 +94,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
         normaliserVersion: NORMALISER_VERSION, contentHash: p.hash, ingestRunId: options.runId,
       };
     })),
-    bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: existing.has(refOf(prepared[i]!)) }))),
+    bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined }))),
   ]);
   const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
   const involved = [...new Set([...currentIds, ...[...storedByKey.values()].flat().map((c) => c.identityId)])];
@@ -110,12 +110,12 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const target = (id: string) => redirect.get(id) ?? id;
   const events: store.NewIdentityEvent[] = [];
   for (const i of manual) {
-    const identityId = existing.get(refOf(prepared[i]!))!.link!.identityId;
+    const identityId = stored[i]!.link!.identityId;
     results[i] = { outcome: 'LINKED', recordId: idOf(i), identityId, candidates: [], warnings: prepared[i]!.warnings, reviewItemId: null };
   }
   const relinked = new Set(plan.ops.flatMap((op) => (op.kind === 'LINK' ? [op.recordId] : [])));
   for (const i of changed) {
-    const before = existing.get(refOf(prepared[i]!));
+    const before = stored[i];
     if (!before?.link) continue;
     const base = { identityId: before.link.identityId, recordId: idOf(i), actor: options.actor.actor, reason: options.actor.reason ?? null, modelVersion: options.model.version };
     events.push({ ...base, type: 'RECORD_UPDATED' });
@@ -130,7 +130,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   }
   await Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events }, options), options.runId ? countRun(tx, options.runId, results) : null]);
-  const affected = [...manual.map((i) => existing.get(refOf(prepared[i]!))!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
+  const affected = [...manual.map((i) => stored[i]!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
   await rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId });
   return results;
 }
