@@ -67,13 +67,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
 }
 
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
-  const client = postgres(url, { max: poolSize, onnotice: () => undefined });
-  const unsafe = client.unsafe.bind(client);
-  client.unsafe = ((text: string, params?: never[], opts?: never) => {
-    const pending = unsafe(text, params, opts);
-    traceQuery('postgresql', text, () => Promise.resolve(pending)).catch(() => undefined);
-    return pending;
-  }) as typeof client.unsafe;
+  const client = preparedAndTraced(postgres(url, { max: poolSize, onnotice: () => undefined }));
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   return {
     db,
@@ -81,6 +75,32 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     ping: async () => { await client`select 1`; },
     close: async () => { await client.end({ timeout: 5 }); },
   };
+}
+
+/**
+ * Runs every statement as a named prepared statement, cached per connection, and traces it; transactions and
+ * savepoints get the same client. Unprepared statements cost a parse, a plan and an extra round trip each time
+ * (the driver asks for the parameter types first); prepared, a repeated statement is one bind and execute.
+ * Connections are recycled by the driver (max_lifetime), which bounds the statements each one keeps.
+ */
+function preparedAndTraced(sql: postgres.Sql): postgres.Sql {
+  const unsafe = sql.unsafe.bind(sql);
+  sql.unsafe = ((text: string, params?: never[], opts?: postgres.UnsafeQueryOptions) => {
+    const pending = unsafe(text, params, { ...opts, prepare: true });
+    traceQuery('postgresql', text, () => Promise.resolve(pending)).catch(() => undefined);
+    return pending;
+  }) as typeof sql.unsafe;
+  // `begin` and `savepoint` hand their callback a new client for the transaction's connection: wrap it too.
+  const scopes = sql as unknown as Record<'begin' | 'savepoint', ((...args: unknown[]) => unknown) | undefined>;
+  for (const name of ['begin', 'savepoint'] as const) {
+    const open = scopes[name];
+    if (!open) continue;
+    scopes[name] = (...args: unknown[]) => {
+      const work = args.pop() as (inner: postgres.Sql) => unknown;
+      return open.call(sql, ...args, (inner: postgres.Sql) => work(preparedAndTraced(inner)));
+    };
+  }
+  return sql;
 }
 
 /** Runs raw SQL and returns its rows, whichever driver is underneath. */
