@@ -47,12 +47,12 @@ export interface BatchOptions {
  * write records, links, identities, events, reviews and golden records set-based. One record is a batch of one.
  */
 export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], options: BatchOptions): Promise<IngestResultData[]> {
-  // The locks come first and alone: statements after them read what no concurrent ingest can still change.
-  await store.lockKeys(tx, prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]));
   const codes = [...new Set(prepared.map((p) => p.source))];
-  // Independent statements issued together: postgres.js pipelines them on the transaction's connection.
-  // `stored[i]`: what is already stored of input record i.
-  const [policy, found, stored] = await Promise.all([
+  // Statements issued together are pipelined on the transaction's connection (one round trip) and run in the
+  // order issued, each with its own snapshot: the locks come first, so the reads after them see what no
+  // concurrent ingest can still change. `stored[i]`: what is already stored of input record i.
+  const [, policy, found, stored] = await Promise.all([
+    store.lockKeys(tx, prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys])),
     loadActivePolicy(tx),
     bulk.findSources(tx, codes),
     bulk.findRecordsBySource(tx, prepared.map((p) => ({ code: p.source, localId: p.localId }))),
@@ -172,8 +172,8 @@ function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<nu
 }
 
 /**
- * Writes the planned identities, links, events (the plan's, then `extra.events`) and review items. Identities
- * go first (links and reviews refer to them); the rest travel together.
+ * Writes the planned identities, links, events (the plan's, then `extra.events`) and review items in one round
+ * trip, identities first (links and reviews refer to them).
  */
 async function applyOps(
   tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[] }, options: BatchOptions,
@@ -227,8 +227,10 @@ async function applyOps(
       }
     }
   });
-  if (newIdentities.length > 0) await tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`);
-  const writes: Array<Promise<unknown>> = [store.addEvents(tx, [...events, ...extra.events])];
+  // Pipelined in this order: the identities exist before the rows that refer to them.
+  const writes: Array<Promise<unknown>> = [];
+  if (newIdentities.length > 0) writes.push(tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`));
+  writes.push(store.addEvents(tx, [...events, ...extra.events]));
   if (reviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, reviews)));
   if (linkRows.size > 0) {
     writes.push(tx.execute(insertRows(links, [...linkRows.values()], sql`

@@ -20,15 +20,17 @@ export async function rebuildGoldenMany(
   const ids = [...new Set(identityIds)].sort();
   const changed = new Set<string>();
   if (ids.length === 0) return changed;
-  const [{ now }] = (await queryRows<{ now: string }>(tx, sql`
-    select ${PROVENANCE_CLOCK}::text as now from (
-      select count(*) from (select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update) as l
-    ) as locked`)) as [{ now: string }];
-  const at = sql`${now}::timestamptz`;
-  const [contributors, openRows] = await Promise.all([
+  // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
+  const [[clock], contributors, openRows] = await Promise.all([
+    queryRows<{ now: string }>(tx, sql`
+      select ${PROVENANCE_CLOCK}::text as now from (
+        select count(*) from (select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update) as l
+      ) as locked`),
     loadContributorsMany(tx, ids),
     tx.select().from(fieldProvenance).where(and(anyOf(fieldProvenance.identityId, ids, 'uuid'), isNull(fieldProvenance.validTo))),
   ]);
+  const now = clock!.now;
+  const at = sql`${now}::timestamptz`;
   const openByIdentity = new Map<string, Map<string, (typeof openRows)[number]>>();
   for (const row of openRows) {
     let byField = openByIdentity.get(row.identityId);
@@ -57,11 +59,11 @@ export async function rebuildGoldenMany(
       goldens.push({ id: identityId, golden });
     }
   }
-  // Close before opening: at most one open row per identity and field.
-  if (toClose.length > 0) {
-    await tx.update(fieldProvenance).set({ validTo: at }).where(and(anyOf(fieldProvenance.id, toClose, 'bigint'), isNull(fieldProvenance.validTo)));
-  }
+  // Pipelined in this order: rows close before new ones open (at most one open row per identity and field).
   const writes: Array<Promise<unknown>> = [];
+  if (toClose.length > 0) {
+    writes.push(tx.update(fieldProvenance).set({ validTo: at }).where(and(anyOf(fieldProvenance.id, toClose, 'bigint'), isNull(fieldProvenance.validTo))));
+  }
   // A batch opens thousands of rows: one statement, one JSON parameter.
   if (toOpen.length > 0) writes.push(tx.execute(insertRows(fieldProvenance, toOpen)));
   if (goldens.length > 0) {

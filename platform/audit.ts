@@ -68,8 +68,11 @@ function rowOf(pending: PendingAppend): Omit<AuditRow, 'id' | 'hash' | 'prevHash
 
 /** Chains and inserts entries inside `tx` under the chain lock: one lock, one read of the last hash, one insert. */
 async function chainAndInsert(tx: Executor, batch: PendingAppend[]): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1);
+  // Pipelined: the read runs after the lock statement returns, so it sees the last entry committed before.
+  const [, [last]] = await Promise.all([
+    tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`),
+    tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1),
+  ]);
   let prevHash = last?.hash ?? GENESIS_HASH;
   const rows = batch.map((pending) => {
     const row = rowOf(pending);
