@@ -1,7 +1,7 @@
-import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { inArray, sql, type SQL } from 'drizzle-orm';
 import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { notDuplicates, recordBlockKeys, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import { recordBlockKeys, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import type { NormalisedRecord } from '../matching/index.ts';
 import { MAX_CANDIDATES_PER_KEY, type SourceRow } from './store.ts';
 import { pairKey, type StoredCandidate } from './plan.ts';
@@ -66,15 +66,13 @@ export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ record
 }
 
 /**
- * Active stored records sharing any of `keys`, grouped by key, each key capped at MAX_CANDIDATES_PER_KEY so one
- * over-shared key cannot flood the batch. Records in `exclude` (the batch's own) are left out before the cap,
- * so the result does not depend on whether the batch's own writes ran first.
+ * Active stored records sharing any of `keys`, one row per record with every key it shares (so its normalised
+ * JSON crosses the wire once), each key capped at MAX_CANDIDATES_PER_KEY so one over-shared key cannot flood the
+ * batch. Records in `exclude` (the batch's own) are left out before the cap, so the result does not depend on
+ * whether the batch's own writes ran first.
  */
-export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: string[]): Promise<Map<string, StoredCandidate[]>> {
-  const byKey = new Map<string, StoredCandidate[]>();
-  if (keys.length === 0) return byKey;
-  // One row per candidate record with every key it shares: its normalised JSON crosses the wire once.
-  const rows = await queryRows<{ record_id: string; identity_id: string; normalised: NormalisedRecord; keys: string[] }>(tx, sql`
+function candidateRows(keys: string[], exclude: string[]): SQL {
+  return sql`
     select hit.record_id, l.identity_id, r.normalised, hit.keys
     from (
       select h.record_id, array_agg(q.key) as keys
@@ -87,10 +85,13 @@ export async function findCandidatesByKey(tx: Executor, keys: string[], exclude:
       group by h.record_id
     ) as hit
     join source_records r on r.id = hit.record_id and r.deleted_at is null
-    join links l on l.record_id = r.id`);
-  for (const row of rows) {
-    const candidate: StoredCandidate = { recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: row.keys };
-    for (const key of row.keys) {
+    join links l on l.record_id = r.id`;
+}
+
+function groupByKey(candidates: StoredCandidate[]): Map<string, StoredCandidate[]> {
+  const byKey = new Map<string, StoredCandidate[]>();
+  for (const candidate of candidates) {
+    for (const key of candidate.keys) {
       const list = byKey.get(key);
       if (list) list.push(candidate);
       else byKey.set(key, [candidate]);
@@ -99,35 +100,56 @@ export async function findCandidatesByKey(tx: Executor, keys: string[], exclude:
   return byKey;
 }
 
-/** Active record count of each identity. */
-export async function memberCounts(tx: Executor, identityIds: string[]): Promise<Map<string, number>> {
-  if (identityIds.length === 0) return new Map();
-  const rows = await queryRows<{ identity_id: string; n: number }>(tx, sql`
-    select l.identity_id, count(*)::int as n from links l join source_records r on r.id = l.record_id and r.deleted_at is null
-    where l.identity_id = any(${sql.param([...new Set(identityIds)])}::uuid[]) group by l.identity_id`);
-  return new Map(rows.map((r) => [r.identity_id, r.n]));
+/** Stored candidates sharing any of `keys`, grouped by key (see `candidateRows`). */
+export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: string[]): Promise<Map<string, StoredCandidate[]>> {
+  if (keys.length === 0) return new Map();
+  const rows = await queryRows<{ record_id: string; identity_id: string; normalised: NormalisedRecord; keys: string[] }>(tx, candidateRows(keys, exclude));
+  return groupByKey(rows.map((row) => ({ recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: row.keys })));
 }
 
-/** Not-duplicate assertions touching any of the identities, as sorted `a|b` pairs. */
-export async function notDuplicatePairs(tx: Executor, identityIds: string[]): Promise<Set<string>> {
-  if (identityIds.length === 0) return new Set();
-  const rows = await tx.select().from(notDuplicates).where(or(anyOf(notDuplicates.identityA, identityIds, 'uuid'), anyOf(notDuplicates.identityB, identityIds, 'uuid')));
-  return new Set(rows.map((r) => pairKey(r.identityA, r.identityB)));
+/** What the planner reads besides the batch itself (see `PlanState`). */
+export interface PlanContext {
+  storedByKey: Map<string, StoredCandidate[]>;
+  memberCount: Map<string, number>;
+  notDuplicates: Set<string>;
+  openReviews: Set<string>;
 }
 
-/** Open review items for the batch's records and identities, as `record|identity` and sorted `a|b` keys. */
-export async function openReviewKeys(tx: Executor, recordIds: string[], identityIds: string[]): Promise<Set<string>> {
-  const keys = new Set<string>();
-  if (recordIds.length === 0 && identityIds.length === 0) return keys;
-  const rows = await tx.select().from(reviewItems).where(and(eq(reviewItems.status, 'OPEN'), or(
-    recordIds.length > 0 ? anyOf(reviewItems.recordId, recordIds, 'uuid') : sql`false`,
-    identityIds.length > 0 ? anyOf(reviewItems.identityA, identityIds, 'uuid') : sql`false`,
-  )));
-  for (const r of rows) {
-    if (r.kind === 'RECORD_MATCH' && r.recordId) keys.add(`${r.recordId}|${r.identityA}`);
-    if (r.kind === 'POSSIBLE_DUPLICATE' && r.identityB) keys.add(pairKey(r.identityA, r.identityB));
+/**
+ * Everything the planner reads, in one statement: the stored candidates sharing the batch's keys; then, for
+ * their identities and the batch records' current ones (`currentIds`), the active member counts and the open
+ * reviews (also those of the batch's records), and the not-duplicate pairs touching `currentIds`.
+ */
+export async function loadPlanContext(
+  tx: Executor, batch: { keys: string[]; exclude: string[]; currentIds: string[]; recordIds: string[] },
+): Promise<PlanContext> {
+  type Row = { candidates: Array<[string, string, NormalisedRecord, string[]]>; counts: Array<[string, number]>; not_duplicates: Array<[string, string]>; reviews: Array<[string, string | null, string, string | null]> };
+  const current = sql.param([...new Set(batch.currentIds)]);
+  const candidates = batch.keys.length > 0 ? candidateRows(batch.keys, batch.exclude) : sql`select null::uuid as record_id, null::uuid as identity_id, null::jsonb as normalised, null::text[] as keys where false`;
+  const [row] = await queryRows<Row>(tx, sql`
+    with cand as materialized (${candidates}),
+    involved as materialized (select array(select identity_id from cand union select unnest(${current}::uuid[])) as ids)
+    select
+      (select coalesce(json_agg(json_build_array(c.record_id, c.identity_id, c.normalised, c.keys)), '[]'::json) from cand c) as candidates,
+      (select coalesce(json_agg(json_build_array(m.identity_id, m.n)), '[]'::json) from (
+        select l.identity_id, count(*)::int as n from links l join source_records r on r.id = l.record_id and r.deleted_at is null
+        where l.identity_id = any((select ids from involved)::uuid[]) group by l.identity_id) as m) as counts,
+      (select coalesce(json_agg(json_build_array(d.identity_a, d.identity_b)), '[]'::json) from not_duplicates d
+        where d.identity_a = any(${current}::uuid[]) or d.identity_b = any(${current}::uuid[])) as not_duplicates,
+      (select coalesce(json_agg(json_build_array(v.kind, v.record_id, v.identity_a, v.identity_b)), '[]'::json) from review_items v
+        where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews`);
+  const { candidates: found, counts, not_duplicates: pairs, reviews } = row!;
+  const openReviews = new Set<string>();
+  for (const [kind, recordId, identityA, identityB] of reviews) {
+    if (kind === 'RECORD_MATCH' && recordId) openReviews.add(`${recordId}|${identityA}`);
+    if (kind === 'POSSIBLE_DUPLICATE' && identityB) openReviews.add(pairKey(identityA, identityB));
   }
-  return keys;
+  return {
+    storedByKey: groupByKey(found.map(([recordId, identityId, normalised, keys]) => ({ recordId, identityId, normalised, keys }))),
+    memberCount: new Map(counts),
+    notDuplicates: new Set(pairs.map(([a, b]) => pairKey(a, b))),
+    openReviews,
+  };
 }
 
 /** Survivors of identities that were merged since the batch read them (one hop: redirects are kept flat). */

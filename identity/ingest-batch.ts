@@ -85,8 +85,10 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deleted),
     };
   });
-  const [storedByKey] = await Promise.all([
-    bulk.findCandidatesByKey(tx, inputs.flatMap((x) => x.keys), [...recordIds.values()]),
+  const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
+  // One round trip: what the planner reads (before this batch's writes), then the record and key writes.
+  const [context] = await Promise.all([
+    bulk.loadPlanContext(tx, { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) }),
     bulk.upsertRecords(tx, changed.map((i) => {
       const p = prepared[i]!;
       return {
@@ -96,15 +98,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     })),
     bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined }))),
   ]);
-  const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
-  const involved = [...new Set([...currentIds, ...[...storedByKey.values()].flat().map((c) => c.identityId)])];
-  // Independent reads: postgres.js pipelines them on the transaction's connection (one round trip).
-  const [memberCount, notDuplicates, openReviews] = await Promise.all([
-    bulk.memberCounts(tx, involved),
-    bulk.notDuplicatePairs(tx, currentIds),
-    bulk.openReviewKeys(tx, inputs.map((x) => x.recordId), involved),
-  ]);
-  const plan = planBatch(inputs, { storedByKey, memberCount, notDuplicates, openReviews, newId: randomUUID }, options.model);
+  const plan = planBatch(inputs, { ...context, newId: randomUUID }, options.model);
 
   const redirect = await lockTargets(tx, plan.ops);
   const target = (id: string) => redirect.get(id) ?? id;

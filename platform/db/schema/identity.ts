@@ -140,6 +140,8 @@ export const reviewItems = pgTable('review_items', {
 }, (t) => [
   index('review_items_open_idx').on(t.status, t.priority),
   index('review_items_record_idx').on(t.recordId),
+  // Every ingest looks up the open reviews of its candidates' identities: without this, of every open review.
+  index('review_items_open_identity_idx').on(t.identityA).where(sql`${t.status} = 'OPEN'`),
 ]);
 
 /** Identity pairs a steward declared to be different people; stored with identity_a < identity_b. */

@@ -1,0 +1,1 @@
+CREATE INDEX "review_items_open_identity_idx" ON "review_items" USING btree ("identity_a") WHERE "review_items"."status" = 'OPEN';
