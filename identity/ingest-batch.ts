@@ -86,9 +86,10 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   });
   const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
-  // One round trip: what the planner reads (before this batch's writes), then the record and key writes.
-  const [context] = await Promise.all([
-    bulk.loadPlanContext(tx, { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) }),
+  // One round trip: what the planner reads (before this batch's writes), then the record and key writes, which
+  // the server runs while the plan is made here: only the read is awaited before planning.
+  const contextRead = bulk.loadPlanContext(tx, { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) });
+  const recordWrites = Promise.all([
     bulk.upsertRecords(tx, changed.map((i) => {
       const p = prepared[i]!;
       return {
@@ -98,7 +99,11 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     })),
     bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined }))),
   ]);
+  // Awaited after planning; should the read fail first, the transaction ends with the read's error.
+  recordWrites.catch(() => undefined);
+  const context = await contextRead;
   const plan = planBatch(inputs, { ...context, newId: randomUUID }, options.model);
+  await recordWrites;
 
   const redirect = await lockTargets(tx, plan.ops);
   const target = (id: string) => redirect.get(id) ?? id;
@@ -123,9 +128,12 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       warnings: prepared[r.index]!.warnings, reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
     };
   }
-  await Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events }, options), options.runId ? countRun(tx, options.runId, results) : null]);
   const affected = [...manual.map((i) => stored[i]!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
-  await rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId });
+  const writes = Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events }, options), options.runId ? countRun(tx, options.runId, results) : null]);
+  // The golden rebuild reads what the writes above leave: pipelined behind them (one round trip) unless an
+  // identity is absorbed, whose statements follow the writes' results.
+  if (plan.ops.some((op) => op.kind === 'ABSORB')) await writes;
+  await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId })]);
   return results;
 }
 
