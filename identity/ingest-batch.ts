@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { insertRows } from '../platform/db/bulk.ts';
+import { timeOrderedUuid } from '../platform/ids.ts';
 import { links, reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, type FieldProblem } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
@@ -74,7 +74,8 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   }
 
   // A stored record keeps its id; a new one gets its id here, so the writes below need not wait for each other.
-  const recordIds = new Map(changed.map((i) => [i, stored[i]?.record.id ?? randomUUID()]));
+  // New ids are time-ordered: each batch's rows land together at the right edge of the indexes keyed by them.
+  const recordIds = new Map(changed.map((i) => [i, stored[i]?.record.id ?? timeOrderedUuid()]));
   const idOf = (i: number) => recordIds.get(i)!;
   const manual = changed.filter((i) => stored[i]?.link?.linkSource === 'MANUAL');
   const matched = changed.filter((i) => !manual.includes(i));
@@ -102,7 +103,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // Awaited after planning; should the read fail first, the transaction ends with the read's error.
   recordWrites.catch(() => undefined);
   const context = await contextRead;
-  const plan = planBatch(inputs, { ...context, newId: randomUUID }, options.model);
+  const plan = planBatch(inputs, { ...context, newId: () => timeOrderedUuid() }, options.model);
   await recordWrites;
 
   const redirect = await lockTargets(tx, plan.ops);
@@ -168,7 +169,7 @@ function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<nu
   ops.forEach((op, index) => {
     if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE') return;
     const [a, b] = reviewPair(op, target);
-    if (a !== b) ids.set(index, randomUUID());
+    if (a !== b) ids.set(index, timeOrderedUuid());
   });
   return ids;
 }

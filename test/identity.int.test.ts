@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { count, eq, sql } from 'drizzle-orm';
 import { queryRows } from '../platform/db/client.ts';
+import { uuidTime } from '../platform/ids.ts';
 import { blockingKeys, normaliseRecord, parseModel } from '../matching/index.ts';
 import { identityEvents, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
@@ -27,6 +28,10 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(second.outcome).toBe('LINKED');
     expect(second.identity.id).toBe(first.identity.id);
     expect(second.candidates[0]?.grade).toBe('CERTAIN');
+    // New records and identities get time-ordered ids (version 7): later ones sort after earlier ones.
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect([first.record.id, second.record.id, first.identity.id]).toEqual([expect.stringMatching(v7), expect.stringMatching(v7), expect.stringMatching(v7)]);
+    expect(uuidTime(second.record.id)).toBeGreaterThanOrEqual(uuidTime(first.record.id));
   });
 
   test('indexes a record under hashed blocking keys only, and replaces them when the record changes', async () => {
