@@ -21,16 +21,33 @@ export function recordLockKey(sourceCode: string, localId: string): string {
   return `record:${sourceCode}|${localId}`;
 }
 
+/** The advisory lock every ingest takes: shared by small ones, exclusive for a batch with too many keys. */
+const INGEST_LOCK = 0x6d7069_69; // "mpii"
 /**
- * Serialises transactions that could create or change the same patient: every ingest takes a transaction-scoped
- * advisory lock on its record key and on each of its blocking keys (in hash order, so no two transactions
- * wait on each other in a cycle). Two ingests of one patient share a key, so the second sees the first.
+ * Most key locks one transaction takes. PostgreSQL's lock table holds max_locks_per_transaction (64 by default)
+ * times max_connections locks for all sessions together: a batch of 1,000 records has about 12,500 keys, which
+ * fails with "out of shared memory". 256 locks on each of a pool's 10 connections stay well inside it.
+ */
+export const MAX_KEY_LOCKS = 256;
+
+/**
+ * Serialises transactions that could create or change the same patient. A small ingest (one record, or a batch
+ * of up to about 18) takes the ingest lock shared and then a transaction-scoped advisory lock on its record key
+ * and on each of its blocking keys (in hash order, so no two transactions wait on each other in a cycle): two
+ * ingests of one patient share a key, so the second sees the first, and ingests of different patients run side
+ * by side. A larger batch takes the ingest lock exclusively instead, so it runs with no other ingest beside it.
  */
 export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
   const unique = [...new Set(keys)];
   if (unique.length === 0) return;
-  // One row comes back, however many locks are taken.
+  if (unique.length > MAX_KEY_LOCKS) {
+    await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint)`);
+    return;
+  }
+  // One statement and one row back, however many locks are taken; the shared lock comes first.
   await tx.execute(sql`select count(*) from (
+    select pg_advisory_xact_lock_shared(${INGEST_LOCK}::bigint)
+    union all
     select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from unnest(${sql.param(unique)}::text[]) as k order by h) as ordered
   ) as locks`);
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { count, eq, sql } from 'drizzle-orm';
 import { queryRows } from '../platform/db/client.ts';
 import { uuidTime } from '../platform/ids.ts';
+import { MAX_BATCH_SIZE } from '../identity/service.ts';
 import { blockingKeys, normaliseRecord, parseModel } from '../matching/index.ts';
 import { identityEvents, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
@@ -190,6 +191,32 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect([a!.outcome, b!.outcome, c!.outcome]).toEqual(['CREATED', 'CREATED', 'LINKED']);
     expect(c!.identity.id).toBe(a!.identity.id);
     expect(b!.identity.id).not.toBe(a!.identity.id);
+  });
+
+  test('a batch of the largest size is stored whole, and a single ingest of its patient alongside joins it', async () => {
+    const before = await rowCount(sourceRecords);
+    const syllables = ['ka', 'lo', 'mi', 'ra', 'te', 'vo', 'su', 'ne', 'di', 'bo'];
+    const name = (n: number) => [n % 10, Math.floor(n / 10) % 10, Math.floor(n / 100) % 10].map((d, k) => (k === 0 ? syllables[d]!.toUpperCase() : syllables[d])).join('');
+    const input = Array.from({ length: MAX_BATCH_SIZE }, (_, i) => ({
+      source: 'payer', localId: `BIG-${i}`,
+      ...person(5000 + i, { givenName: `${name(i)}a`, familyName: `${name(999 - i)}ston`, ssn: String(610_000_000 + i * 7919), email: `member${i}@example.org` }),
+    }));
+    // Far more distinct keys than a default PostgreSQL lock table holds for all sessions together.
+    const keys = new Set(input.flatMap((r) => blockingKeys(normaliseRecord(r as Parameters<typeof normaliseRecord>[0]).record)));
+    expect(keys.size).toBeGreaterThan(12_000);
+    // Sent alongside the batch: two records of the batch's first patient from other sources.
+    const [batch, ...singles] = await Promise.all([
+      app.gql<{ ingestRecords: Array<{ outcome: string; identity: { id: string } }> }>(
+        'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome identity { id } } }', { input }),
+      ingest(app, { ...input[0]!, source: 'ehr', localId: 'BIG-E-0' }),
+      ingest(app, { ...input[0]!, source: 'lab', localId: 'BIG-L-0' }),
+    ]);
+    expect(batch.errors).toBeUndefined();
+    expect(batch.data!.ingestRecords).toHaveLength(MAX_BATCH_SIZE);
+    expect(await rowCount(sourceRecords)).toBe(before + MAX_BATCH_SIZE + 2);
+    const first = batch.data!.ingestRecords[0]!.identity.id;
+    expect(singles.map((r) => r.identity.id)).toEqual([first, first]);
+    expect([batch.data!.ingestRecords[0]!.outcome, ...singles.map((r) => r.outcome)].filter((o) => o === 'CREATED').length).toBeLessThanOrEqual(1);
   });
 
   test('a batch with one invalid record is rejected whole, naming the record and field', async () => {
