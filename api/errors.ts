@@ -56,16 +56,22 @@ export function maskError(error: unknown, message: string, onUnexpected?: (error
 
 /**
  * What may be logged of an unexpected error: its name, SQLSTATE and stack frames, with quoted text and long
- * digit runs removed from the message (driver messages can quote the offending value).
+ * digit runs removed from the message (driver messages can quote the offending value). A failed query's own
+ * message lists its parameters (patient values): of it only the statement text is kept, and the database's
+ * error (its cause) supplies the code and message.
  */
 export function loggableError(error: unknown): Record<string, unknown> {
-  const inner = (error as { originalError?: unknown }).originalError ?? error;
-  const e = inner as { name?: string; message?: string; code?: unknown; stack?: string };
+  type Failure = { name?: string; message?: string; code?: unknown; stack?: string; query?: unknown; params?: unknown; cause?: unknown };
+  const inner = ((error as { originalError?: unknown }).originalError ?? error) as Failure;
+  const failedQuery = typeof inner.query === 'string' && 'params' in inner ? inner.query : null;
+  const reported = (failedQuery !== null && inner.cause ? inner.cause : inner) as Failure;
   const scrub = (text: string) => text.replace(/"[^"]*"|'[^']*'/g, '"?"').replace(/\d{4,}/g, '#');
+  const frames = (stack: string | undefined) => stack?.split('\n').filter((line) => /^\s*at /.test(line)).slice(0, 11).map((line) => scrub(line.trim()));
   return {
-    errorName: e.name ?? 'Error',
-    code: typeof e.code === 'string' ? e.code : undefined,
-    message: scrub(e.message ?? ''),
-    stack: e.stack?.split('\n').slice(1, 12).map((line) => scrub(line.trim())),
+    errorName: inner.name ?? 'Error',
+    code: typeof reported.code === 'string' ? reported.code : undefined,
+    message: failedQuery !== null && reported === inner ? 'query failed' : scrub(reported.message ?? ''),
+    ...(failedQuery !== null ? { query: scrub(failedQuery).replace(/\s+/g, ' ').trim().slice(0, 300) } : {}),
+    stack: frames(inner.stack),
   };
 }
