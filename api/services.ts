@@ -21,7 +21,7 @@ export interface Services {
 /** Wires the domain services over one database. */
 export function createServices(config: AppConfig, database: DatabaseHandle, logger: Logger): Services {
   const models = new ModelRegistry(database.db);
-  const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES });
+  const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES, reader: database.reader });
   const catalog = createCatalogService(database.db, { autoRegister: config.MPI_AUTO_REGISTER_SOURCES, thresholds: config.MPI_QUALITY_THRESHOLDS });
   return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity: new IdentityReads(database.db), catalog };
 }

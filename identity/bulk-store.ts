@@ -115,14 +115,53 @@ export interface PlanContext {
   openReviews: Set<string>;
 }
 
+/** A batch with at least this many distinct keys reads its candidates in parallel, when it can. */
+export const PARALLEL_READ_KEYS = 1000;
+/** Parallel candidate reads of one large batch. */
+const READ_PARTS = 2;
+
+type PlanRead = { keys: string[]; exclude: string[]; currentIds: string[]; recordIds: string[] };
+
+/**
+ * Everything the planner reads (see `readPlanContext`). A large batch given a `reader` (the connection pool,
+ * on PostgreSQL) splits its keys and reads the parts on pooled connections at once, so the server probes them
+ * on more than one core. Outside the transaction is safe here: the batch holds the locks of every key it
+ * reads, so no other ingest can change what the reads see, and the batch itself has written nothing they read.
+ */
+export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Executor): Promise<PlanContext> {
+  const keys = [...new Set(batch.keys)];
+  if (!reader || keys.length < PARALLEL_READ_KEYS) return readPlanContext(tx, { ...batch, keys });
+  const size = Math.ceil(keys.length / READ_PARTS);
+  const parts = await Promise.all(Array.from({ length: READ_PARTS }, (_, i) => readPlanContext(reader, { ...batch, keys: keys.slice(i * size, (i + 1) * size) })));
+  return mergePlanContexts(parts);
+}
+
+/** One context from the parts' (each key is in one part; a record found by keys of two parts is one candidate). */
+function mergePlanContexts(parts: PlanContext[]): PlanContext {
+  const byRecord = new Map<string, StoredCandidate>();
+  for (const part of parts) {
+    for (const list of part.storedByKey.values()) {
+      for (const c of list) {
+        const seen = byRecord.get(c.recordId);
+        if (!seen) byRecord.set(c.recordId, c);
+        else if (seen !== c) byRecord.set(c.recordId, { ...seen, keys: [...new Set([...seen.keys, ...c.keys])] });
+      }
+    }
+  }
+  return {
+    storedByKey: groupByKey([...byRecord.values()]),
+    memberCount: new Map(parts.flatMap((p) => [...p.memberCount])),
+    notDuplicates: new Set(parts.flatMap((p) => [...p.notDuplicates])),
+    openReviews: new Set(parts.flatMap((p) => [...p.openReviews])),
+  };
+}
+
 /**
  * Everything the planner reads, in one statement: the stored candidates sharing the batch's keys; then, for
  * their identities and the batch records' current ones (`currentIds`), the active member counts and the open
  * reviews (also those of the batch's records), and the not-duplicate pairs touching `currentIds`.
  */
-export async function loadPlanContext(
-  tx: Executor, batch: { keys: string[]; exclude: string[]; currentIds: string[]; recordIds: string[] },
-): Promise<PlanContext> {
+async function readPlanContext(tx: Executor, batch: PlanRead): Promise<PlanContext> {
   type Row = { candidates: Array<[string, string, NormalisedRecord, string[]]>; counts: Array<[string, number]>; not_duplicates: Array<[string, string]>; reviews: Array<[string, string | null, string, string | null]> };
   const current = sql.param([...new Set(batch.currentIds)]);
   const candidates = batch.keys.length > 0 ? candidateRows(batch.keys, batch.exclude) : sql`select null::uuid as record_id, null::uuid as identity_id, null::jsonb as normalised, null::text[] as keys where false`;

@@ -37,6 +37,8 @@ export interface BatchOptions {
   model: MatchModel;
   actor: Actor;
   runId: string | null;
+  /** Connections besides the transaction's for the candidate read of a large batch (see `loadPlanContext`). */
+  reader?: Executor | undefined;
   /** Accepts a source found by code (or null when unknown) and returns its id, or throws. */
   checkSource: (tx: Executor, code: string, row: store.SourceRow | null) => Promise<string>;
 }
@@ -87,9 +89,10 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   });
   const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
-  // One round trip: what the planner reads (before this batch's writes), then the record and key writes, which
-  // the server runs while the plan is made here: only the read is awaited before planning.
-  const contextRead = bulk.loadPlanContext(tx, { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) });
+  // What the planner reads (before this batch's writes), then the record and key writes, which the server runs
+  // while the plan is made here: only the read is awaited before planning. A large batch on PostgreSQL reads on
+  // connections of its own, beside the writes.
+  const contextRead = bulk.loadPlanContext(tx, { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) }, options.reader);
   const recordWrites = Promise.all([
     bulk.upsertRecords(tx, changed.map((i) => {
       const p = prepared[i]!;

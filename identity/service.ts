@@ -54,7 +54,7 @@ export class IdentityService {
   constructor(
     readonly db: Database,
     readonly models: ModelRegistry,
-    private readonly options: { autoRegisterSources: boolean },
+    private readonly options: { autoRegisterSources: boolean; reader?: Executor | undefined },
   ) {}
 
   /** Runs `work` in a transaction, retrying on deadlocks and serialisation failures. */
@@ -125,7 +125,7 @@ export class IdentityService {
   }
 
   private batchOptions(model: MatchModel, actor: Actor, runId: string | null): BatchOptions {
-    return { model, actor, runId, checkSource: (tx, code, row) => this.checkSource(tx, code, row) };
+    return { model, actor, runId, reader: this.options.reader, checkSource: (tx, code, row) => this.checkSource(tx, code, row) };
   }
 
   /**

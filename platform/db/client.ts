@@ -19,6 +19,12 @@ export type Executor = Database | Parameters<Parameters<Database['transaction']>
 export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
+  /**
+   * PostgreSQL only: a small pool of its own (2 connections) for reads that run beside a transaction on its
+   * behalf. Kept apart from `db`, so a transaction waiting for it can never find every connection taken by
+   * transactions that wait for the first one.
+   */
+  reader?: Database;
   /** Runs `select 1`; throws when the database cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -68,12 +74,14 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
 
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
   const client = preparedAndTraced(postgres(url, { max: poolSize, onnotice: () => undefined }));
+  const readerClient = preparedAndTraced(postgres(url, { max: 2, onnotice: () => undefined }));
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   return {
     db,
     kind: 'postgres',
+    reader: drizzlePostgres(readerClient, { schema }) as unknown as Database,
     ping: async () => { await client`select 1`; },
-    close: async () => { await client.end({ timeout: 5 }); },
+    close: async () => { await Promise.all([client.end({ timeout: 5 }), readerClient.end({ timeout: 5 })]); },
   };
 }
 
