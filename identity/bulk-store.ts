@@ -127,6 +127,7 @@ type PlanRead = { keys: string[]; exclude: string[]; currentIds: string[]; recor
  * on PostgreSQL) splits its keys and reads the parts on pooled connections at once, so the server probes them
  * on more than one core. Outside the transaction is safe here: the batch holds the locks of every key it
  * reads, so no other ingest can change what the reads see, and the batch itself has written nothing they read.
+ * Such a batch has more keys than `MAX_KEY_LOCKS`, so it holds the ingest lock alone: one batch at a time reads.
  */
 export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Executor): Promise<PlanContext> {
   const keys = [...new Set(batch.keys)];
