@@ -123,9 +123,9 @@ const READ_PARTS = 2;
 type PlanRead = { keys: string[]; exclude: string[]; currentIds: string[]; recordIds: string[] };
 
 /**
- * Everything the planner reads (see `readPlanContext`). A large batch given a `reader` (the connection pool,
- * on PostgreSQL) splits its keys and reads the parts on pooled connections at once, so the server probes them
- * on more than one core. Outside the transaction is safe here: the batch holds the locks of every key it
+ * Everything the planner reads (see `readPlanContext`). A large batch given a `reader` (PostgreSQL's pool of
+ * candidate readers, `DatabaseHandle.reader`) splits its keys and reads the parts on its connections at once,
+ * so the server probes them on more than one core. Outside the transaction is safe here: the batch holds the locks of every key it
  * reads, so no other ingest can change what the reads see, and the batch itself has written nothing they read.
  * Such a batch has more keys than `MAX_KEY_LOCKS`, so it holds the ingest lock alone: one batch at a time reads.
  */
