@@ -1,4 +1,4 @@
-import { inArray, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { recordBlockKeys, sourceRecords, sources } from '../platform/db/schema/index.ts';
@@ -9,7 +9,7 @@ import { pairKey, type StoredCandidate } from './plan.ts';
 /** Set-based reads and writes of the batch ingest engine: a fixed number of statements per batch. */
 
 export async function findSources(tx: Executor, codes: string[]): Promise<Map<string, SourceRow>> {
-  const rows = await tx.select().from(sources).where(inArray(sources.code, codes));
+  const rows = await tx.select().from(sources).where(anyOf(sources.code, codes, 'text'));
   return new Map(rows.map((r) => [r.code, r]));
 }
 
@@ -122,32 +122,29 @@ const READ_PARTS = 2;
 
 type PlanRead = { keys: string[]; exclude: string[]; currentIds: string[]; recordIds: string[] };
 
+/** What one read of the planner's context returns: candidates one per record, with the keys it was found by. */
+type ContextPart = Omit<PlanContext, 'storedByKey'> & { candidates: StoredCandidate[] };
+
 /**
- * Everything the planner reads (see `readPlanContext`). A large batch given a `reader` (PostgreSQL's pool of
- * candidate readers, `DatabaseHandle.reader`) splits its keys and reads the parts on its connections at once,
- * so the server probes them on more than one core. Outside the transaction is safe here: the batch holds the locks of every key it
- * reads, so no other ingest can change what the reads see, and the batch itself has written nothing they read.
- * Such a batch has more keys than `MAX_KEY_LOCKS`, so it holds the ingest lock alone: one batch at a time reads.
+ * Everything the planner reads (see `readContextPart`). A large batch given a `reader` (PostgreSQL's pool of
+ * candidate readers, `DatabaseHandle.reader`) splits its keys and reads the parts on its connections at once, so
+ * the server probes them on more than one core. Outside the transaction is safe here: the batch holds the locks
+ * of every key it reads, so no other ingest can change what the reads see, and the batch itself has written
+ * nothing they read. Such a batch has more keys than `MAX_KEY_LOCKS`, so it holds the ingest lock alone: one
+ * batch at a time reads.
  */
 export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Executor): Promise<PlanContext> {
   const keys = [...new Set(batch.keys)];
-  if (!reader || keys.length < PARALLEL_READ_KEYS) return readPlanContext(tx, { ...batch, keys });
-  const size = Math.ceil(keys.length / READ_PARTS);
-  const parts = await Promise.all(Array.from({ length: READ_PARTS }, (_, i) => readPlanContext(reader, { ...batch, keys: keys.slice(i * size, (i + 1) * size) })));
-  return mergePlanContexts(parts);
-}
-
-/** One context from the parts' (each key is in one part; a record found by keys of two parts is one candidate). */
-function mergePlanContexts(parts: PlanContext[]): PlanContext {
+  const parallel = reader !== undefined && keys.length >= PARALLEL_READ_KEYS;
+  const size = parallel ? Math.ceil(keys.length / READ_PARTS) : keys.length;
+  const parts = await Promise.all(parallel
+    ? Array.from({ length: READ_PARTS }, (_, i) => readContextPart(reader, { ...batch, keys: keys.slice(i * size, (i + 1) * size) }))
+    : [readContextPart(tx, { ...batch, keys })]);
+  // Each key is in one part; a record found by keys of two parts is one candidate with the keys of both.
   const byRecord = new Map<string, StoredCandidate>();
-  for (const part of parts) {
-    for (const list of part.storedByKey.values()) {
-      for (const c of list) {
-        const seen = byRecord.get(c.recordId);
-        if (!seen) byRecord.set(c.recordId, c);
-        else if (seen !== c) byRecord.set(c.recordId, { ...seen, keys: [...new Set([...seen.keys, ...c.keys])] });
-      }
-    }
+  for (const c of parts.flatMap((part) => part.candidates)) {
+    const seen = byRecord.get(c.recordId);
+    byRecord.set(c.recordId, seen ? { ...seen, keys: [...seen.keys, ...c.keys] } : c);
   }
   return {
     storedByKey: groupByKey([...byRecord.values()]),
@@ -162,7 +159,7 @@ function mergePlanContexts(parts: PlanContext[]): PlanContext {
  * their identities and the batch records' current ones (`currentIds`), the active member counts and the open
  * reviews (also those of the batch's records), and the not-duplicate pairs touching `currentIds`.
  */
-async function readPlanContext(tx: Executor, batch: PlanRead): Promise<PlanContext> {
+async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPart> {
   type Row = { candidates: Array<[string, string, NormalisedRecord, string[]]>; counts: Array<[string, number]>; not_duplicates: Array<[string, string]>; reviews: Array<[string, string | null, string, string | null]> };
   const current = sql.param([...new Set(batch.currentIds)]);
   const candidates = batch.keys.length > 0 ? candidateRows(batch.keys, batch.exclude) : sql`select null::uuid as record_id, null::uuid as identity_id, null::jsonb as normalised, null::text[] as keys where false`;
@@ -185,7 +182,7 @@ async function readPlanContext(tx: Executor, batch: PlanRead): Promise<PlanConte
     if (kind === 'POSSIBLE_DUPLICATE' && identityB) openReviews.add(pairKey(identityA, identityB));
   }
   return {
-    storedByKey: groupByKey(found.map(([recordId, identityId, normalised, keys]) => ({ recordId, identityId, normalised, keys }))),
+    candidates: found.map(([recordId, identityId, normalised, keys]) => ({ recordId, identityId, normalised, keys })),
     memberCount: new Map(counts),
     notDuplicates: new Set(pairs.map(([a, b]) => pairKey(a, b))),
     openReviews,
