@@ -178,17 +178,17 @@ export function useAudit(): Plugin<RequestContext> {
         async onExecuteDone({ result }) {
           const ctx = args.contextValue;
           const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
-          const codes = errors.map(errorCodeOf);
+          const codes = [...errors.map(errorCodeOf), ...ctx.audit.failures];
           const denied = codes.some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
           if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.audit.reachedPatientData && !denied) return;
           const objects = touchedObjects(ctx.audit);
           const unrecorded = (objects.objectIds ?? []).filter((id) => !ctx.audit.recorded.has(id));
           // A write audited inside its own transaction, with nothing read beyond what that entry names: done.
-          if (ctx.audit.recorded.size > 0 && unrecorded.length === 0 && errors.length === 0) return;
+          if (ctx.audit.recorded.size > 0 && unrecorded.length === 0 && codes.length === 0) return;
           const operation = args.document.definitions.find(
             (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
           );
-          await recordAudit(ctx.services, entryFor(ctx, operation, args.document, objects, codes, errors.length > 0));
+          await recordAudit(ctx.services, entryFor(ctx, operation, args.document, objects, codes, codes.length > 0));
         },
       };
     },

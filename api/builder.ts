@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { ForbiddenError, UnauthenticatedError } from '../platform/errors.ts';
@@ -13,12 +14,16 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
+    /** A calendar date, kept as its ISO text (YYYY-MM-DD): the domain stores and compares dates as text. */
+    Date: { Input: string; Output: string };
     JSON: { Input: unknown; Output: unknown };
   };
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin],
+  // Errors first: it wraps the others, so a refused scope check stays a GraphQL error, never a result type.
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin],
   defaultFieldNullability: false,
   relay: { clientMutationId: 'omit', cursorType: 'String' },
+  errors: { defaultTypes: [] },
   scopeAuth: {
     authScopes: (ctx) => {
       const roles = new Set(ctx.principal?.roles ?? []);
@@ -39,3 +44,6 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.mutationType({});
+
+/** The builder's type parameters, for helpers that take Pothos' field builders. */
+export type ApiTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;

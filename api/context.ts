@@ -20,6 +20,8 @@ export class AuditTrail {
   reachedPatientData = false;
   /** Objects (`identity:<id>`) already audited by an entry written inside a write's own transaction. */
   readonly recorded = new Set<string>();
+  /** Codes of expected failures a mutation answered as data (a result union), so the entry records them. */
+  readonly failures: string[] = [];
 
   touch(objectType: string, ...ids: Array<string | null | undefined>): void {
     let set = this.objects.get(objectType);

@@ -1,5 +1,5 @@
-import { GraphQLError } from 'graphql';
-import { DomainError, ValidationError } from '../platform/errors.ts';
+import { GraphQLError, Kind, parse, visit } from 'graphql';
+import { DomainError, ValidationError, type ErrorCode } from '../platform/errors.ts';
 
 function domainCause(error: unknown): DomainError | null {
   let current: unknown = error;
@@ -18,8 +18,52 @@ function invalidVariable(name: string, error: GraphQLError): GraphQLError {
   const inner = error.originalError?.message ?? 'invalid value';
   const problem = inner.replace(/(cannot represent[^:]*):.*$/s, '$1').replace(/^(Value) ".*?"/s, '$1');
   return new GraphQLError(`Variable "${name}" is invalid: ${problem}`, {
-    extensions: { code: 'BAD_USER_INPUT', field: name.slice(1), http: { status: 400 } },
+    extensions: { code: 'BAD_USER_INPUT' satisfies ErrorCode, field: name.slice(1), http: { status: 400 } },
   });
+}
+
+/**
+ * Where in a variable a scalar refused its value, e.g. `input[1].birthDate`: GraphQL names it in its message,
+ * after the quoted value. Only the path is taken (a name, indexes and dots), never the value; the greedy match
+ * takes the last ` at "..."` so a value that imitates one cannot move it.
+ */
+function variablePath(error: GraphQLError): { variable: string; path: string } | null {
+  const head = /^Variable "\$(\w+)" got invalid value /.exec(error.message);
+  if (!head) return null;
+  const at = /.* at "([\w.[\]]+)"; Expected type "\w+"\./s.exec(error.message);
+  const variable = head[1]!;
+  return { variable, path: at?.[1]?.startsWith(variable) ? at[1] : variable };
+}
+
+/**
+ * The argument a variable is passed to (`ingestRecords(input: $r)` -> `input`), read from the operation the
+ * error points into; the variable's own name when it is used in more than one place or not found.
+ */
+function argumentOf(error: GraphQLError, variable: string): string {
+  const body = error.source?.body;
+  if (!body) return variable;
+  const names = new Set<string>();
+  try {
+    visit(parse(body, { noLocation: true }), {
+      Argument: (node) => { if (node.value.kind === Kind.VARIABLE && node.value.name.value === variable) names.add(node.name.value); },
+      ObjectField: (node) => { if (node.value.kind === Kind.VARIABLE && node.value.name.value === variable) names.add(node.name.value); },
+    });
+  } catch {
+    return variable;
+  }
+  return names.size === 1 ? [...names][0]! : variable;
+}
+
+/**
+ * A scalar's refusal names only its type (`Date`); in a variable, name where the value was given, as the
+ * argument it is passed to and the path inside it (`input[1].birthDate`), like the service's own checks do.
+ */
+function placedInVariable(domain: DomainError, error: unknown): DomainError {
+  if (!(domain instanceof ValidationError) || !(error instanceof GraphQLError)) return domain;
+  const found = variablePath(error);
+  if (!found) return domain;
+  const field = `${argumentOf(error, found.variable)}${found.path.slice(found.variable.length)}`;
+  return new ValidationError(domain.problems.map((p) => ({ ...p, field })));
 }
 
 /** The typed code of a GraphQL error, whether or not it was masked yet (`ERROR` when it has none). */
@@ -34,8 +78,9 @@ export function errorCodeOf(error: unknown): string {
  * anything else is masked so no stack trace, SQL or patient data reaches the client.
  */
 export function maskError(error: unknown, message: string, onUnexpected?: (error: unknown) => void): Error {
-  const domain = domainCause(error);
-  if (domain) {
+  const cause = domainCause(error);
+  if (cause) {
+    const domain = placedInVariable(cause, error);
     const extensions: Record<string, unknown> = { code: domain.code };
     if (domain.field) extensions.field = domain.field;
     if (domain instanceof ValidationError) extensions.problems = domain.problems;
@@ -50,7 +95,7 @@ export function maskError(error: unknown, message: string, onUnexpected?: (error
   onUnexpected?.(error);
   return new GraphQLError(message, {
     path: error instanceof GraphQLError ? error.path : undefined,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode },
   });
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { phiClass } from '../platform/db/schema/index.ts';
 import { ValidationError } from '../platform/errors.ts';
+import { schemaRuleCode } from '../platform/error-codes.ts';
 import { CANONICAL_FIELD_SPECS } from './canonical-fields.ts';
 
 /** An input as GraphQL delivers it: any field may also be null; validation decides what null means. */
@@ -89,7 +90,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (parsed.success) return parsed.data;
   throw new ValidationError(parsed.error.issues.map((issue) => ({
     field: issue.path.join('.') || 'input',
-    code: `INVALID_${issue.code.toUpperCase()}`,
+    code: schemaRuleCode(issue.code),
     message: issue.message,
   })));
 }

@@ -41,6 +41,24 @@ export class IdentityReads {
     return store.listReviewItems(this.db, status, limit, offset);
   }
 
+  /** A keyset page of the review queue (see store.reviewQueuePage). */
+  reviewQueuePage(filter: store.ReviewQueueFilter, page: store.KeysetPage<store.ReviewItemKey>) {
+    return store.reviewQueuePage(this.db, filter, page);
+  }
+
+  countReviewItems(filter: store.ReviewQueueFilter) {
+    return store.countReviewItems(this.db, filter);
+  }
+
+  /** A keyset page of an identity's events, in the order they were recorded. */
+  historyPage(identityId: string, filter: store.IdentityEventFilter, page: store.KeysetPage<number>) {
+    return store.identityEventsPage(this.db, identityId, filter, page);
+  }
+
+  countHistory(identityId: string, filter: store.IdentityEventFilter) {
+    return store.countIdentityEvents(this.db, identityId, filter);
+  }
+
   reviewItem(id: string) {
     return isUuid(id) ? store.getReviewItem(this.db, id) : Promise.resolve(null);
   }

@@ -2,7 +2,7 @@ import { and, eq, or } from 'drizzle-orm';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { reviewItems } from '../platform/db/schema/index.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
+import { ConflictError, NotFoundError, StaleVersionError, ValidationError } from '../platform/errors.ts';
 import type { IdentityService } from './service.ts';
 import * as store from './store.ts';
 import type { Actor } from './types.ts';
@@ -19,7 +19,7 @@ function requireReason(reason: string | null | undefined, field = 'reason'): str
 
 function checkVersion(row: store.IdentityRow, expected: number | null | undefined, field: string): void {
   if (expected !== null && expected !== undefined && row.version !== expected) {
-    throw new ConflictError('STALE_VERSION', 'Identity changed since it was read; reload and retry', field);
+    throw new StaleVersionError(row.id, expected, row.version, field);
   }
 }
 

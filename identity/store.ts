@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import {
@@ -158,6 +158,67 @@ export async function getReviewItem(db: Executor, id: string): Promise<ReviewIte
 export async function listReviewItems(db: Executor, status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number): Promise<ReviewItemRow[]> {
   return db.select().from(reviewItems).where(status ? eq(reviewItems.status, status) : undefined)
     .orderBy(desc(reviewItems.priority), asc(reviewItems.createdAt), asc(reviewItems.id)).limit(limit).offset(offset);
+}
+
+/** Where a keyset page starts: after (or, paging backwards, before) the row with this sort key. */
+export interface KeysetPage<K> {
+  after: K | null;
+  before: K | null;
+  limit: number;
+  /** Paging backwards: rows come nearest-first, and the caller reverses them. */
+  inverted: boolean;
+}
+
+export interface ReviewQueueFilter { status: 'OPEN' | 'RESOLVED' | null; kind?: 'RECORD_MATCH' | 'POSSIBLE_DUPLICATE' | null }
+/** The review queue's sort key: priority, highest first, then id (time-ordered) for items of equal priority. */
+export interface ReviewItemKey { priority: number; id: string }
+
+function reviewQueueWhere(filter: ReviewQueueFilter): SQL | undefined {
+  return and(filter.status ? eq(reviewItems.status, filter.status) : undefined, filter.kind ? eq(reviewItems.kind, filter.kind) : undefined);
+}
+
+/** Rows after `key` in queue order (priority descending, id ascending). */
+function afterReviewKey(key: ReviewItemKey): SQL {
+  return or(lt(reviewItems.priority, key.priority), and(eq(reviewItems.priority, key.priority), gt(reviewItems.id, key.id)))!;
+}
+
+/** Rows before `key` in queue order. */
+function beforeReviewKey(key: ReviewItemKey): SQL {
+  return or(gt(reviewItems.priority, key.priority), and(eq(reviewItems.priority, key.priority), lt(reviewItems.id, key.id)))!;
+}
+
+/**
+ * One page of the review queue by keyset: a page starts after the last item the caller saw, so items resolved
+ * meanwhile (or new ones ranked above) shift nothing and no item is skipped or shown twice.
+ */
+export async function reviewQueuePage(db: Executor, filter: ReviewQueueFilter, page: KeysetPage<ReviewItemKey>): Promise<ReviewItemRow[]> {
+  const order = page.inverted ? [asc(reviewItems.priority), desc(reviewItems.id)] : [desc(reviewItems.priority), asc(reviewItems.id)];
+  return db.select().from(reviewItems)
+    .where(and(reviewQueueWhere(filter), page.after ? afterReviewKey(page.after) : undefined, page.before ? beforeReviewKey(page.before) : undefined))
+    .orderBy(...order).limit(page.limit);
+}
+
+export async function countReviewItems(db: Executor, filter: ReviewQueueFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(reviewItems).where(reviewQueueWhere(filter));
+  return row?.n ?? 0;
+}
+
+export interface IdentityEventFilter { types?: Array<IdentityEventRow['type']> | null }
+
+function eventsWhere(identityId: string, filter: IdentityEventFilter): SQL | undefined {
+  return and(eq(identityEvents.identityId, identityId), filter.types?.length ? inArray(identityEvents.type, filter.types) : undefined);
+}
+
+/** One page of an identity's events in the order they were recorded (by id), keyset on the event id. */
+export async function identityEventsPage(db: Executor, identityId: string, filter: IdentityEventFilter, page: KeysetPage<number>): Promise<IdentityEventRow[]> {
+  return db.select().from(identityEvents)
+    .where(and(eventsWhere(identityId, filter), page.after !== null ? gt(identityEvents.id, page.after) : undefined, page.before !== null ? lt(identityEvents.id, page.before) : undefined))
+    .orderBy(page.inverted ? desc(identityEvents.id) : asc(identityEvents.id)).limit(page.limit);
+}
+
+export async function countIdentityEvents(db: Executor, identityId: string, filter: IdentityEventFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(identityEvents).where(eventsWhere(identityId, filter));
+  return row?.n ?? 0;
 }
 
 /** Closes open review items that a merge, unlink or decision made moot. */

@@ -1,3 +1,4 @@
+import { isErrorCode } from '../platform/error-codes.ts';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
 import type { SourceRecordInput } from './types.ts';
 
@@ -48,7 +49,7 @@ export function classifyIssues(issues: Array<{ field: string; code: string; mess
   const errors: FieldProblem[] = [];
   const warnings: FieldProblem[] = [];
   for (const issue of issues) {
-    const problem = { field: `${path}.${issue.field}`, code: issue.code, message: issue.message.replace(new RegExp(`^${issue.field}\\s*`), '') || issue.code };
+    const problem = { field: `${path}.${issue.field}`, code: isErrorCode(issue.code) ? issue.code : 'INVALID' as const, message: issue.message.replace(new RegExp(`^${issue.field}\\s*`), '') || issue.code };
     const rejecting = REJECTING_CODES.has(issue.code) || (issue.field === 'sex' && issue.code === 'INVALID');
     (rejecting ? errors : warnings).push(problem);
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { identities, survivorshipPolicies } from '../platform/db/schema/index.ts';
 import { ValidationError } from '../platform/errors.ts';
+import { schemaRuleCode } from '../platform/error-codes.ts';
 import { decisionsQuery } from './recompute-sql.ts';
 import { recomputeGolden, type ProgressLogger, type RecomputeOptions, type RecomputeResult } from './recompute.ts';
 import { RECOMPUTE_JOBS, startIngestRun, type IngestRunRow } from './runs.ts';
@@ -39,7 +40,7 @@ export function parseRuleChanges(input: FieldRuleInput[]): PolicyRules {
   const problems = input.flatMap((item, i) => {
     const parsed = FieldRuleInput.safeParse(item);
     return parsed.success ? [] : parsed.error.issues.map((issue) => ({
-      field: ['rules', i, ...issue.path].join('.'), code: `INVALID_${issue.code.toUpperCase()}`, message: issue.message,
+      field: ['rules', i, ...issue.path].join('.'), code: schemaRuleCode(issue.code), message: issue.message,
     }));
   });
   const seen = new Set<string>();

@@ -1,12 +1,16 @@
+import type { ErrorCode } from './error-codes.ts';
+
+export type { ErrorCode } from './error-codes.ts';
+
 /**
  * Expected failures. Messages name the field and the problem, never the patient's data.
  * The API maps these to typed GraphQL errors; anything else is masked as an internal error.
  */
 export class DomainError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly field: string | undefined;
 
-  constructor(code: string, message: string, options?: { field?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -17,7 +21,7 @@ export class DomainError extends Error {
 /** One invalid input value. */
 export interface FieldProblem {
   field: string;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -31,7 +35,7 @@ export class ValidationError extends DomainError {
     this.problems = problems;
   }
 
-  static of(field: string, code: string, message: string): ValidationError {
+  static of(field: string, code: ErrorCode, message: string): ValidationError {
     return new ValidationError([{ field, code, message }]);
   }
 }
@@ -43,8 +47,15 @@ export class NotFoundError extends DomainError {
 }
 
 export class ConflictError extends DomainError {
-  constructor(code: string, message: string, field?: string) {
+  constructor(code: ErrorCode, message: string, field?: string) {
     super(code, message, field === undefined ? undefined : { field });
+  }
+}
+
+/** A write that named the version it read, when the object has changed since (optimistic concurrency). */
+export class StaleVersionError extends ConflictError {
+  constructor(readonly identityId: string, readonly expectedVersion: number, readonly currentVersion: number, field: string) {
+    super('STALE_VERSION', `Identity changed since it was read (version ${expectedVersion}, now ${currentVersion}); reload and retry`, field);
   }
 }
 

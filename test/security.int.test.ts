@@ -32,6 +32,7 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Query.match': ['pipeline', 'steward'],
   'Query.identityHistory': ['steward', 'governance'],
   'Query.reviewQueue': ['steward'],
+  'Query.identityEvents': ['steward', 'governance'],
   'Query.matchModels': ['steward', 'governance'],
   'Query.matchModel': ['steward', 'governance'],
   'Query.sources': ['pipeline', 'steward', 'governance'],
@@ -82,7 +83,7 @@ function rootFields(): Array<[string, GraphQLField<unknown, unknown>]> {
 function sampleValue(type: GraphQLInputType): unknown {
   if (isNonNullType(type)) return sampleValue(type.ofType);
   if (isListType(type)) return [sampleValue(type.ofType)];
-  if (isEnumType(type)) return type.getValues()[0]!.value;
+  if (isEnumType(type)) return type.getValues()[0]!.name;
   if (isInputObjectType(type)) {
     return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, sampleValue(f.type)]));
   }

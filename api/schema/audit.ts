@@ -4,6 +4,7 @@ import { ValidationError } from '../../platform/errors.ts';
 import { auditEventBundle } from '../audit-fhir.ts';
 import { builder } from '../builder.ts';
 import type { RequestContext } from '../context.ts';
+import { checkPageSize, namedConnection } from './paging.ts';
 
 const MAX_PAGE = 500;
 const AUDIT_OUTCOMES = ['SUCCESS', 'DENIED', 'ERROR'] as const;
@@ -67,12 +68,13 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx) => {
       const filter = toFilter(args.filter);
       markAuditRead(ctx, filter);
+      checkPageSize(args, MAX_PAGE);
       return resolveCursorConnection<Promise<AuditRow[]>>({ args, toCursor: (row) => String(row.id), defaultSize: 50, maxSize: MAX_PAGE }, ({ before, after, limit, inverted }) =>
         listAuditEntries(ctx.services.database.db, filter, {
           before: parseCursor(before, 'before'), after: parseCursor(after, 'after'), limit, oldestFirst: inverted,
         }));
     },
-  }),
+  }, namedConnection(AuditEntryRef, 'AuditEntry')),
   auditEvents: t.field({
     type: 'JSON',
     description: `The audit trail as a FHIR R4 searchset Bundle of AuditEvent resources, newest first. Page with \`after\` (an AuditEvent id); at most ${MAX_PAGE}.`,

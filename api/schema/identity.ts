@@ -1,30 +1,36 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { INGEST_OUTCOMES, isUuid, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
-import { builder } from '../builder.ts';
+import { builder, type ApiTypes } from '../builder.ts';
 import { auditInTransaction } from '../audit-plugin.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { presentPhi } from '../masking.ts';
 import {
   GoldenRecord, Identity, IdentityEvent, IdentityStatusEnum, Link, MatchCandidate, ReviewItem, SourceRecord,
 } from './identity-types.ts';
+import { checkPageSize, namedConnection } from './paging.ts';
 
 const CANONICAL_INPUT_FIELDS = [
   'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
   'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
 ] as const;
 
+/** The demographic input fields: text, except birthDate, a calendar date. */
+function demographicInputs(t: PothosSchemaTypes.InputFieldBuilder<ApiTypes, 'InputObject'>) {
+  return Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, f === 'birthDate' ? t.field({ type: 'Date', required: false }) : t.string({ required: false })])) as Record<(typeof CANONICAL_INPUT_FIELDS)[number], ReturnType<typeof t.string>>;
+}
+
 export const RecordFieldsInput = builder.inputType('RecordFieldsInput', {
-  description: 'Demographics to match, without a source (for `match`). birthDate is an ISO date (YYYY-MM-DD).',
-  fields: (t) => Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({ required: false })])) as never,
+  description: 'Demographics to match, without a source (for `match`). birthDate is a calendar date (YYYY-MM-DD).',
+  fields: (t) => demographicInputs(t) as never,
 });
 
 export const SourceRecordInput = builder.inputType('SourceRecordInput', {
-  description: 'One patient as one source knows it. `source` is a registered source code; `localId` is the source\'s own ID. birthDate is an ISO date (YYYY-MM-DD).',
+  description: 'One patient as one source knows it. `source` is a registered source code; `localId` is the source\'s own ID. birthDate is a calendar date (YYYY-MM-DD).',
   fields: (t) => ({
     source: t.string({ required: true }),
     localId: t.string({ required: true }),
-    ...(Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({ required: false })])) as Record<(typeof CANONICAL_INPUT_FIELDS)[number], ReturnType<typeof t.string>>),
+    ...demographicInputs(t),
   }),
 });
 
@@ -46,6 +52,15 @@ const IngestResult = builder.objectRef<IngestResultData>('IngestResult').impleme
     candidates: t.field({ type: [MatchCandidate], resolve: (r) => r.candidates }),
     warnings: t.field({ type: [FieldWarning], resolve: (r) => r.warnings }),
     reviewItem: t.field({ type: ReviewItem, nullable: true, resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null) }),
+  }),
+});
+
+const IdentityFilter = builder.inputType('IdentityFilter', {
+  description: 'Which identities to list; every given criterion must hold. Names match by case-insensitive prefix.',
+  fields: (t) => ({
+    familyName: t.string({ required: false }),
+    givenName: t.string({ required: false }),
+    birthDate: t.field({ type: 'Date', required: false }),
   }),
 });
 
@@ -71,6 +86,8 @@ Identity.implement({
     }),
     history: t.field({
       type: [IdentityEvent],
+      description: 'Every event of this identity, oldest first, in one unbounded list.',
+      deprecationReason: 'Unbounded; use events (paged, with totalCount).',
       authScopes: { $any: { steward: true, governance: true } },
       resolve: (i, _a, ctx) => ctx.services.identity.history(i.id),
     }),
@@ -117,19 +134,20 @@ builder.queryFields((t) => ({
   }),
   identities: t.connection({
     type: Identity,
-    description: 'Active identities, optionally filtered by name prefix and birth date.',
+    description: 'Active identities, oldest first, optionally filtered by name prefix and birth date (at most 100 per page).',
     authScopes: { $any: { steward: true, governance: true } },
     args: {
-      familyName: t.arg.string({ required: false }),
-      givenName: t.arg.string({ required: false }),
-      birthDate: t.arg.string({ required: false }),
+      filter: t.arg({ type: IdentityFilter, required: false }),
+      familyName: t.arg.string({ required: false, deprecationReason: 'Use filter: { familyName }.' }),
+      givenName: t.arg.string({ required: false, deprecationReason: 'Use filter: { givenName }.' }),
+      birthDate: t.arg.string({ required: false, deprecationReason: 'Use filter: { birthDate }.' }),
     },
     resolve: (_r, args, ctx) => {
-      if ((args.first ?? 0) > 100 || (args.last ?? 0) > 100) throw ValidationError.of('first', 'TOO_MANY', 'at most 100 per page');
-      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-        ctx.services.identity.search({ familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate }, limit, offset));
+      checkPageSize(args, 100);
+      const filter = args.filter ?? { familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate };
+      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) => ctx.services.identity.search(filter, limit, offset));
     },
-  }),
+  }, namedConnection(Identity, 'Identity')),
   resolve: t.field({
     type: Identity,
     nullable: true,
@@ -167,7 +185,8 @@ builder.queryFields((t) => ({
   }),
   identityHistory: t.field({
     type: [IdentityEvent],
-    description: 'Every event of an identity, oldest first.',
+    description: 'Every event of an identity, oldest first, in one unbounded list.',
+    deprecationReason: 'Unbounded; use identityEvents (paged, with totalCount).',
     authScopes: { $any: { steward: true, governance: true } },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => { touchIdentity(ctx, String(args.id)); return ctx.services.identity.history(String(args.id)); },

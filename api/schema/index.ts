@@ -1,10 +1,12 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from '../builder.ts';
 import './scalars.ts';
+import './errors.ts';
 import './system.ts';
 import './security.ts';
 import './identity.ts';
 import './review.ts';
+import './history.ts';
 import './ingest-runs.ts';
 import './lineage.ts';
 import './catalog.ts';

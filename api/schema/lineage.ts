@@ -14,6 +14,7 @@ import { builder } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { Source } from './catalog.ts';
 import { GoldenRecord, Identity, SourceRecord } from './identity-types.ts';
+import { checkPageSize, namedConnection } from './paging.ts';
 
 /** Lineage: field-level provenance, time travel, survivorship policy, ingest runs and their exports. */
 
@@ -257,6 +258,15 @@ IngestRun.implement({
   }),
 });
 
+const IngestRunFilter = builder.inputType('IngestRunFilter', {
+  description: 'Which runs to list; every given criterion must hold.',
+  fields: (t) => ({
+    source: t.string({ required: false, description: 'A source code.' }),
+    status: t.field({ type: IngestRunStatusEnum, required: false }),
+    job: t.string({ required: false }),
+  }),
+});
+
 builder.queryFields((t) => ({
   lineage: t.field({
     type: FieldLineage,
@@ -310,20 +320,23 @@ builder.queryFields((t) => ({
   }),
   ingestRuns: t.connection({
     type: IngestRun,
-    description: 'Ingest runs and golden-record recomputes, newest first.',
+    description: 'Ingest runs and golden-record recomputes, newest first (at most 100 per page).',
     authScopes: { $any: { pipeline: true, governance: true } },
     args: {
-      source: t.arg.string({ required: false, description: 'A source code.' }),
-      status: t.arg({ type: IngestRunStatusEnum, required: false }),
-      job: t.arg.string({ required: false }),
+      filter: t.arg({ type: IngestRunFilter, required: false }),
+      source: t.arg.string({ required: false, description: 'A source code.', deprecationReason: 'Use filter: { source }.' }),
+      status: t.arg({ type: IngestRunStatusEnum, required: false, deprecationReason: 'Use filter: { status }.' }),
+      job: t.arg.string({ required: false, deprecationReason: 'Use filter: { job }.' }),
     },
     resolve: async (_r, args, ctx) => {
-      const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;
-      if (args.source && !source) return resolveOffsetConnection({ args }, () => []);
+      checkPageSize(args, 100);
+      const filter = args.filter ?? { source: args.source, status: args.status, job: args.job };
+      const source = filter.source ? await ctx.services.catalog.getSourceByCode(filter.source) : null;
+      if (filter.source && !source) return resolveOffsetConnection({ args }, () => []);
       return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-        listIngestRuns(db(ctx), { sourceId: source?.id, status: args.status, job: args.job }, limit, offset));
+        listIngestRuns(db(ctx), { sourceId: source?.id, status: filter.status, job: filter.job }, limit, offset));
     },
-  }),
+  }, namedConnection(IngestRun, 'IngestRun')),
   ingestRun: t.field({
     type: IngestRun,
     nullable: true,

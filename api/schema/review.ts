@@ -1,19 +1,22 @@
-import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { REVIEW_DECISIONS, type MatchModelRow } from '../../identity/index.ts';
+import { REVIEW_DECISIONS, type MatchModelRow, type ReviewItemRow } from '../../identity/index.ts';
 import { builder } from '../builder.ts';
 import { actor, touchIdentity } from './identity.ts';
 import { Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
+import { keysetConnection, namedConnection } from './paging.ts';
 
-const ReviewKindEnum = builder.enumType('ReviewKind', {
+/** Review queue pages: at most this many items each. */
+export const MAX_REVIEW_PAGE = 100;
+
+export const ReviewKindEnum = builder.enumType('ReviewKind', {
   values: ['RECORD_MATCH', 'POSSIBLE_DUPLICATE'] as const,
   description: 'RECORD_MATCH: is this record the same patient as identityA? POSSIBLE_DUPLICATE: are identityA and identityB one patient?',
 });
-const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: ['OPEN', 'RESOLVED'] as const });
+export const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: ['OPEN', 'RESOLVED'] as const });
 const ReviewDecisionEnum = builder.enumType('ReviewDecision', {
   values: REVIEW_DECISIONS,
   description: 'MATCH: same patient (the record joins identityA, or identityB merges into identityA). NOT_MATCH: different patients, kept apart for good.',
 });
-const EventTypeEnum = builder.enumType('IdentityEventType', {
+export const EventTypeEnum = builder.enumType('IdentityEventType', {
   values: ['CREATED', 'LINKED', 'UNLINKED', 'MERGED', 'SPLIT', 'NOT_DUPLICATE', 'GOLDEN_CHANGED', 'REVIEW_DECIDED', 'RECORD_UPDATED', 'RECORD_DELETED'] as const,
 });
 
@@ -67,16 +70,40 @@ const MatchModelInfo = builder.objectRef<MatchModelRow>('MatchModel').implement(
   }),
 });
 
+const ReviewQueueFilter = builder.inputType('ReviewQueueFilter', {
+  description: 'Which review items to list; every given criterion must hold.',
+  fields: (t) => ({
+    status: t.field({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN', description: 'OPEN (the default) or RESOLVED; null for both.' }),
+    kind: t.field({ type: ReviewKindEnum, required: false }),
+  }),
+});
+
+const ReviewItemConnection = namedConnection(ReviewItem, 'ReviewItem', { counted: true });
+
+const isReviewKey = (key: unknown[]): key is [number, string] => key.length === 2 && typeof key[0] === 'number' && Number.isFinite(key[0]) && typeof key[1] === 'string';
+
 builder.queryFields((t) => ({
   reviewQueue: t.connection({
     type: ReviewItem,
-    description: 'The stewards\' queue, highest priority first.',
+    description: `The stewards' queue, highest priority first (then oldest first). Paged by keyset: a page starts after the last item seen, so items resolved while paging skip nothing. At most ${MAX_REVIEW_PAGE} per page.`,
     authScopes: { steward: true },
-    args: { status: t.arg({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN' }) },
-    resolve: (_r, args, ctx) =>
-      resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-        ctx.services.identity.reviewQueue(args.status ?? null, limit, offset)),
-  }),
+    args: {
+      filter: t.arg({ type: ReviewQueueFilter, required: false }),
+      status: t.arg({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN', deprecationReason: 'Use filter: { status }.' }),
+    },
+    resolve: (_r, args, ctx) => {
+      // filter.status wins when a filter is given; on its own, the old status argument (default OPEN) applies.
+      const filter = args.filter ? { status: args.filter.status ?? null, kind: args.filter.kind ?? null } : { status: args.status ?? null };
+      return keysetConnection<ReviewItemRow, { priority: number; id: string }>({
+        list: 'reviewQueue', args, defaultSize: 20, maxSize: MAX_REVIEW_PAGE,
+        keyOf: (r) => [r.priority, r.id],
+        parseKey: isReviewKey,
+        toKey: ([priority, id]) => ({ priority: priority as number, id: id as string }),
+        load: (page) => ctx.services.identity.reviewQueuePage(filter, page),
+        count: () => ctx.services.identity.countReviewItems(filter),
+      });
+    },
+  }, ReviewItemConnection),
   matchModels: t.field({
     type: [MatchModelInfo],
     authScopes: { $any: { steward: true, governance: true } },

@@ -1,12 +1,26 @@
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from '../../platform/api-keys.ts';
 import { verifyAuditChain } from '../../platform/audit.ts';
 import { builder } from '../builder.ts';
+import { ROLES, type Role } from '../context.ts';
+
+const ROLE_DESCRIPTIONS: Record<Role, string> = {
+  pipeline: 'Ingests, deletes, resolves and matches records; reads identities and records with demographics masked.',
+  steward: 'Works the review queue, merges, unlinks and marks not-duplicates; reads history and lineage with full demographics.',
+  governance: 'Catalog, data quality, lineage, ingest runs and survivorship policies; demographics masked.',
+  auditor: 'Reads the audit trail.',
+  admin: 'Everything, including keys, models and survivorship policy changes; full demographics.',
+};
+
+export const RoleEnum = builder.enumType('Role', {
+  description: 'What a caller may do (docs/security.md). Values are sent and shown in capitals; tokens and the CLI use the lower-case names.',
+  values: Object.fromEntries(ROLES.map((role) => [role.toUpperCase(), { value: role, description: ROLE_DESCRIPTIONS[role] }])) as Record<Uppercase<Role>, { value: Role; description: string }>,
+});
 
 const ApiKey = builder.objectRef<ApiKeyRow>('ApiKey').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    role: t.exposeString('role'),
+    role: t.exposeString('role', { description: 'The lower-case role name, e.g. steward.' }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
@@ -46,8 +60,8 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
     authScopes: { admin: true },
-    args: { name: t.arg.string({ required: true }), role: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role.toLowerCase()),
+    args: { name: t.arg.string({ required: true }), role: t.arg({ type: RoleEnum, required: true }) },
+    resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role),
   }),
   revokeApiKey: t.field({
     type: ApiKey,
