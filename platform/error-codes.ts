@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   SYSTEM_IN_USE: { kind: 'ERROR', description: 'Another source already uses this identifier system.' },
   STALE_VERSION: { kind: 'ERROR', description: 'The identity changed since the caller read it (the version passed back is not the current one); reload and retry.' },
   NOT_ACTIVE: { kind: 'ERROR', description: 'The identity was merged into another and can no longer take part in this decision; use its survivor.' },
+  RECORD_MOVED: { kind: 'ERROR', description: 'The record moved to another identity (or was deleted) since it was read; reload and retry.' },
   ONLY_RECORD: { kind: 'ERROR', description: 'The record is its identity\'s only record, so unlinking it would change nothing.' },
   ALREADY_RESOLVED: { kind: 'ERROR', description: 'The review item was already resolved (by a steward or by a later decision that made it moot).' },
   RUN_NOT_RUNNING: { kind: 'ERROR', description: 'The ingest run does not exist or has already finished, so it takes no more records.' },

@@ -1,5 +1,6 @@
 import { API_ERROR_CODES, ERROR_CODES, type ErrorCode } from '../../platform/error-codes.ts';
-import { ConflictError, DomainError, NotFoundError, StaleVersionError, ValidationError, type FieldProblem } from '../../platform/errors.ts';
+import type { DomainError} from '../../platform/errors.ts';
+import { ConflictError, NotFoundError, StaleVersionError, ValidationError, type FieldProblem } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { errorCodeOf } from '../errors.ts';
 import type { RequestContext } from '../context.ts';
