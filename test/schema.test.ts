@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isObjectType } from 'graphql';
+import { isEnumType, isObjectType, type GraphQLEnumType } from 'graphql';
 import { describe, expect, test } from 'vitest';
+import { withErrorCatalogue } from '../api/error-catalogue.ts';
 import { printSchemaSdl, schema } from '../api/schema/index.ts';
 
 describe('GraphQL schema', () => {
@@ -21,5 +22,17 @@ describe('GraphQL schema', () => {
       }
     }
     expect(unguarded).toEqual([]);
+  });
+});
+
+describe('API guide', () => {
+  test('lists every error code with its meaning, as the ErrorCode enum has them (run `npm run schema:print`)', () => {
+    const guide = readFileSync(fileURLToPath(new URL('../docs/api.md', import.meta.url)), 'utf8');
+    expect(withErrorCatalogue(guide)).toBe(guide);
+    const codes = schema.getType('ErrorCode');
+    expect(isEnumType(codes)).toBe(true);
+    for (const value of (codes as GraphQLEnumType).getValues()) {
+      expect(guide).toContain(`| \`${value.name}\` | ${value.description!.replace(/\|/g, '\\|')} |`);
+    }
   });
 });
