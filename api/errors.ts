@@ -1,4 +1,5 @@
-import { GraphQLError, Kind, parse, visit } from 'graphql';
+import { BREAK, GraphQLError, Kind, parse, visit, type ASTNode, type DocumentNode, type ValueNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import { DomainError, ValidationError, type ErrorCode } from '../platform/errors.ts';
 
 function domainCause(error: unknown): DomainError | null {
@@ -118,5 +119,56 @@ export function loggableError(error: unknown): Record<string, unknown> {
     message: failedQuery !== null && reported === inner ? 'query failed' : scrub(reported.message ?? ''),
     ...(failedQuery !== null ? { query: scrub(failedQuery).replace(/\s+/g, ' ').trim().slice(0, 300) } : {}),
     stack: frames(inner.stack),
+  };
+}
+
+/** Where a literal value sits in the operation: `input.birthDate`, `input[1].birthDate`, or null. */
+function literalPath(document: DocumentNode, target: ASTNode): string | null {
+  const search = (value: ValueNode, path: string): string | null => {
+    if (value === target) return path;
+    if (value.kind === Kind.OBJECT) {
+      for (const field of value.fields) {
+        const found = search(field.value, `${path}.${field.name.value}`);
+        if (found) return found;
+      }
+    }
+    if (value.kind === Kind.LIST) {
+      for (const [index, item] of value.values.entries()) {
+        const found = search(item, `${path}[${index}]`);
+        if (found) return found;
+      }
+    }
+    return null;
+  };
+  let found: string | null = null;
+  visit(document, {
+    Argument: (node) => {
+      found = search(node.value, node.name.value);
+      return found ? BREAK : undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * A literal a scalar refuses (`birthDate: "1990-02-30"`) fails validation, where GraphQL's message quotes the
+ * value. Such an error becomes the same typed error a variable gets: VALIDATION_FAILED naming the field.
+ */
+export function useTypedLiteralErrors(): Plugin {
+  return {
+    onValidate: ({ params }) => ({ result, setResult }) => {
+      if (!result.some((e) => domainCause(e) instanceof ValidationError)) return;
+      setResult(result.map((error) => {
+        const domain = domainCause(error);
+        if (!(domain instanceof ValidationError)) return error;
+        const node = error.nodes?.[0];
+        const field = node ? literalPath(params.documentAST, node) : null;
+        const typed = field ? new ValidationError(domain.problems.map((p) => ({ ...p, field }))) : domain;
+        return new GraphQLError(typed.message, {
+          nodes: error.nodes,
+          extensions: { code: typed.code, ...(typed.field ? { field: typed.field } : {}), problems: typed.problems },
+        });
+      }));
+    },
   };
 }

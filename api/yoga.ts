@@ -3,7 +3,7 @@ import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-
 import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
-import { loggableError, maskError } from './errors.ts';
+import { loggableError, maskError, useTypedLiteralErrors } from './errors.ts';
 import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
@@ -55,6 +55,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     },
     plugins: [
       useTelemetry(services.logger),
+      useTypedLiteralErrors(),
       ...hardeningPlugins(config, options.guard ?? requestGuardFor(config, options)),
       useReadinessCheck({ endpoint: '/readyz', check: async () => { await services.database.ping(); } }),
       useAudit(),

@@ -11,13 +11,17 @@ builder.scalarType('DateTime', {
   },
 });
 
-/** YYYY-MM-DD that names a real day: month 1-12, day within that month (leap years counted). */
-export function isCalendarDate(value: string): boolean {
+/**
+ * What is wrong with a calendar date, or null when it is YYYY-MM-DD naming a real day (leap years counted).
+ * The messages are the ones the ingest checks give, so a bad date reads the same whichever check caught it.
+ */
+export function calendarDateProblem(value: string): string | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return false;
+  if (!match) return 'must be an ISO date (YYYY-MM-DD)';
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  if (month < 1 || month > 12) return 'month is out of range';
+  if (day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return 'day is out of range for its month';
+  return null;
 }
 
 builder.scalarType('Date', {
@@ -27,8 +31,9 @@ builder.scalarType('Date', {
     const text = typeof value === 'string' ? value.trim() : null;
     // An empty value is an absent one, as for every other demographic field.
     if (text === '') return null as never;
-    if (text === null || !isCalendarDate(text)) throw ValidationError.of('Date', 'INVALID_DATE', 'must be a calendar date (YYYY-MM-DD)');
-    return text;
+    const problem = text === null ? 'must be an ISO date (YYYY-MM-DD)' : calendarDateProblem(text);
+    if (problem) throw ValidationError.of('Date', 'INVALID_DATE', problem);
+    return text!;
   },
 });
 
