@@ -36,8 +36,10 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
   const guard = requestGuardFor(config, { localMode });
-  const yoga = buildYoga(services, { localMode, guard });
-  const routes = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
+  const localAdminToken = () => database.dataDirLock?.info.adminToken;
+  const yoga = buildYoga(services, { localMode, guard, localAdminToken });
+  const authenticate = createAuthenticator(services, { localMode, localAdminToken });
+  const routes = createHttpHandler({ yoga, services, authenticate });
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
   return { yoga, http, localMode, services, close: async () => { stopGauges(); await database.close(); } };
