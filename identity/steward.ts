@@ -1,4 +1,5 @@
 import { and, eq, or } from 'drizzle-orm';
+import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { reviewItems } from '../platform/db/schema/index.ts';
@@ -83,7 +84,8 @@ export class StewardService {
       { ...decided, identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, after: { movedRecords: moved } },
       { ...decided, identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, after: { mergedInto: survivorId, movedRecords: moved } },
     ]);
-    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy });
+    await recordChanges(tx, [{ type: 'IDENTITIES_MERGED', actor: actor.actor, identityId: mergedId, data: { retiredId: mergedId, survivingId: survivorId, movedRecords: moved } }]);
+    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy, actor: actor.actor });
   }
 
   /**
@@ -132,7 +134,12 @@ export class StewardService {
       await store.insertNotDuplicate(tx, from, to, actor.actor, reason);
     }
     await store.addEvents(tx, events);
-    await rebuildGoldenMany(tx, [from, to], { policy });
+    const moved = { fromIdentityId: from, toIdentityId: to, linkSource: 'MANUAL' };
+    await recordChanges(tx, [
+      { type: toIdentityId ? 'RECORD_UNLINKED' : 'IDENTITY_SPLIT', actor: actor.actor, identityId: from, recordId, data: moved },
+      ...(remaining.length === 0 ? [{ type: 'IDENTITIES_MERGED' as const, actor: actor.actor, identityId: from, data: { retiredId: from, survivingId: to } }] : []),
+    ]);
+    await rebuildGoldenMany(tx, [from, to], { policy, actor: actor.actor });
     return { from, to };
   }
 
@@ -165,6 +172,7 @@ export class StewardService {
       { ...decided, identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b },
       { ...decided, identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a },
     ]);
+    await recordChanges(tx, [{ type: 'NOT_DUPLICATE_MARKED', actor: actor.actor, identityId: a, data: { identityA: a, identityB: b } }]);
   }
 
   /**
@@ -197,6 +205,10 @@ export class StewardService {
         identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason,
         modelVersion: item.modelVersion, evidence: { manual: true, decision, probability: item.probability, weight: item.weight, explanation: item.explanation },
         after: { reviewItemId: id, decision },
+      }]);
+      await recordChanges(tx, [{
+        type: 'REVIEW_RESOLVED', actor: actor.actor, identityId: a, recordId: item.recordId,
+        data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },
       }]);
       return updated!;
     });
