@@ -177,7 +177,10 @@ export class IdentityService {
   }
 
   /** Soft-deletes a source record; its identity's golden record is rebuilt without it. */
-  async deleteRecord(source: string, localId: string, actor: Actor): Promise<{ recordId: string; identityId: string | null }> {
+  async deleteRecord(
+    source: string, localId: string, actor: Actor,
+    options: { beforeCommit?: (tx: Executor, deleted: { recordId: string }) => Promise<void> } = {},
+  ): Promise<{ recordId: string; identityId: string | null }> {
     const policy = await loadActivePolicy(this.db);
     return this.transaction(async (tx) => {
       await store.lockKeys(tx, [store.recordLockKey(source, localId)]);
@@ -191,6 +194,7 @@ export class IdentityService {
         await store.addEvents(tx, [{ identityId, type: 'RECORD_DELETED', recordId: found.record.id, actor: actor.actor, reason: actor.reason ?? null }]);
         await rebuildGoldenMany(tx, [identityId], { policy });
       }
+      await options.beforeCommit?.(tx, { recordId: found.record.id });
       return { recordId: found.record.id, identityId };
     });
   }
