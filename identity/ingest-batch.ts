@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import { recordChanges, type NewChange } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { insertRows } from '../platform/db/bulk.ts';
@@ -109,7 +110,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const plan = planBatch(inputs, { ...context, newId: () => timeOrderedUuid() }, options.model);
   await recordWrites;
 
-  const redirect = await lockTargets(tx, plan.ops);
+  const redirect = await lockTargets(tx, plan.ops, currentIds);
   const target = (id: string) => redirect.get(id) ?? id;
   const events: store.NewIdentityEvent[] = [];
   for (const i of manual) {
@@ -133,11 +134,12 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   }
   const affected = [...manual.map((i) => stored[i]!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
-  const writes = Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events }, options), options.runId ? countRun(tx, options.runId, results) : null]);
+  const identityOfRecord = new Map(results.filter((r) => r !== undefined).map((r) => [r.recordId, r.identityId]));
+  const writes = Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events, identityOfRecord }, options), options.runId ? countRun(tx, options.runId, results) : null]);
   // The golden rebuild reads what the writes above leave: pipelined behind them (one round trip) unless an
   // identity is absorbed, whose statements follow the writes' results.
   if (plan.ops.some((op) => op.kind === 'ABSORB')) await writes;
-  await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId })]);
+  await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId, actor: options.actor.actor })]);
   return results;
 }
 
@@ -148,10 +150,13 @@ async function countRun(tx: Executor, runId: string, results: IngestResultData[]
   if (!(await bulk.addRunCounts(tx, runId, counts))) throw new ConflictError('RUN_NOT_RUNNING', 'Ingest run does not exist or has finished', 'runId');
 }
 
-/** Locks the existing identities the plan links to, redirecting any merged since it was read. */
-async function lockTargets(tx: Executor, ops: PlannedOp[]): Promise<Map<string, string>> {
+/**
+ * Locks the existing identities the plan links to and those its records leave (their golden records are rebuilt
+ * too, so a concurrent delete or ingest must wait), redirecting any merged since it was read.
+ */
+async function lockTargets(tx: Executor, ops: PlannedOp[], leaving: string[]): Promise<Map<string, string>> {
   const created = new Set(ops.flatMap((op) => (op.kind === 'CREATE_IDENTITY' ? [op.identityId] : [])));
-  const targets = ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []));
+  const targets = [...leaving, ...ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []))];
   const redirect = await bulk.survivorsOf(tx, targets);
   const survivors = [...redirect.entries()].flatMap(([id, survivor]) => (id === survivor ? [] : [survivor]));
   if (survivors.length > 0) await bulk.survivorsOf(tx, survivors);
@@ -182,7 +187,8 @@ function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<nu
  * trip, identities first (links and reviews refer to them).
  */
 async function applyOps(
-  tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[] }, options: BatchOptions,
+  tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[]; identityOfRecord: Map<string, string> },
+  options: BatchOptions,
 ): Promise<void> {
   const { actor, model } = options;
   const { target, reviewIds } = extra;
@@ -192,11 +198,14 @@ async function applyOps(
   const events: store.NewIdentityEvent[] = [];
   const reviews: Array<typeof reviewItems.$inferInsert> = [];
   const absorbed: Array<{ from: string; into: string; recordId: string }> = [];
+  const changes: NewChange[] = [];
+  const change = { actor: actor.actor, versions: { model: model.version } };
   ops.forEach((op, index) => {
     switch (op.kind) {
       case 'CREATE_IDENTITY':
         newIdentities.push(op.identityId);
         events.push({ ...base, identityId: op.identityId, type: 'CREATED', recordId: op.recordId });
+        changes.push({ ...change, type: 'IDENTITY_CREATED', identityId: op.identityId, recordId: op.recordId });
         break;
       case 'LINK': {
         const identityId = target(op.identityId);
@@ -209,14 +218,23 @@ async function applyOps(
           ...base, identityId, type: 'LINKED', recordId: op.recordId,
           evidence: e ? { probability: e.probability, weight: e.weight, grade: e.grade, explanation: e.explanation, matchedRecordId: e.recordId } : { matchResult: op.matchResult },
         });
+        changes.push({
+          ...change, type: 'RECORD_LINKED', identityId, recordId: op.recordId,
+          data: { matchResult: op.matchResult, linkSource: 'AUTO', ...(e ? { probability: e.probability, grade: e.grade } : {}) },
+        });
         break;
       }
       case 'UNLINKED':
         events.push({ ...base, identityId: op.fromIdentity, type: 'UNLINKED', recordId: op.recordId, reason: 'record changed and no longer matches its identity' });
+        changes.push({
+          ...change, type: 'RECORD_UNLINKED', identityId: op.fromIdentity, recordId: op.recordId,
+          data: { fromIdentityId: op.fromIdentity, toIdentityId: extra.identityOfRecord.get(op.recordId) ?? null },
+        });
         break;
       case 'ABSORB':
         absorbed.push({ from: op.fromIdentity, into: target(op.intoIdentity), recordId: op.recordId });
         events.push({ ...base, identityId: op.fromIdentity, type: 'MERGED', otherIdentityId: target(op.intoIdentity), recordId: op.recordId, reason: 'its only record now matches another identity' });
+        changes.push({ ...change, type: 'IDENTITIES_MERGED', identityId: op.fromIdentity, data: { retiredId: op.fromIdentity, survivingId: target(op.intoIdentity) } });
         break;
       case 'REVIEW_RECORD':
       case 'REVIEW_DUPLICATE': {
@@ -229,6 +247,10 @@ async function applyOps(
           probability: c.probability, weight: c.weight, priority: op.kind === 'REVIEW_RECORD' ? op.priority : 0.5,
           explanation: { ...c.explanation, blockers: c.blockers }, modelVersion: model.version,
         });
+        changes.push({
+          ...change, type: 'REVIEW_OPENED', identityId: identityA, recordId: op.recordId,
+          data: { reviewItemId: id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', identityA, identityB, probability: c.probability },
+        });
         break;
       }
     }
@@ -237,6 +259,10 @@ async function applyOps(
   const writes: Array<Promise<unknown>> = [];
   if (newIdentities.length > 0) writes.push(tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`));
   writes.push(store.addEvents(tx, [...events, ...extra.events]));
+  for (const e of extra.events) {
+    if (e.type === 'LINKED') changes.push({ ...change, type: 'RECORD_LINKED', identityId: e.identityId, recordId: e.recordId ?? null, data: { restored: true } });
+  }
+  writes.push(recordChanges(tx, changes));
   if (reviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, reviews)));
   if (linkRows.size > 0) {
     writes.push(tx.execute(insertRows(links, [...linkRows.values()], sql`

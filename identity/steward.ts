@@ -1,4 +1,5 @@
 import { and, eq, or } from 'drizzle-orm';
+import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { reviewItems } from '../platform/db/schema/index.ts';
@@ -30,8 +31,12 @@ function checkVersion(row: store.IdentityRow, expected: number | null | undefine
 export class StewardService {
   constructor(private readonly identities: IdentityService) {}
 
+  /** Every decision runs alone (see `lockForStewardDecision`) and reads what it decides on after the lock. */
   private tx<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.identities.transaction(work);
+    return this.identities.transaction(async (tx) => {
+      await store.lockForStewardDecision(tx);
+      return work(tx);
+    });
   }
 
   /** Merges `mergedId` into `survivorId`: all its records move, and its ID redirects to the survivor. */
@@ -66,7 +71,8 @@ export class StewardService {
       { identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, actor: actor.actor, reason: actor.reason ?? null, after: { movedRecords: moved } },
       { identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, actor: actor.actor, reason: actor.reason ?? null, after: { mergedInto: survivorId, movedRecords: moved } },
     ]);
-    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy });
+    await recordChanges(tx, [{ type: 'IDENTITIES_MERGED', actor: actor.actor, identityId: mergedId, data: { retiredId: mergedId, survivingId: survivorId, movedRecords: moved } }]);
+    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy, actor: actor.actor });
   }
 
   /**
@@ -85,6 +91,10 @@ export class StewardService {
     if (!found?.link || found.record.deletedAt) throw new NotFoundError('Source record', 'recordId');
     const from = found.link.identityId;
     const locked = await store.lockIdentities(tx, toIdentityId ? [from, toIdentityId] : [from]);
+    // Re-check under the locks: the record may have moved, or its identity been merged, since it was read.
+    const current = await store.findRecordById(tx, recordId);
+    if (current?.link?.identityId !== from || current.record.deletedAt) throw new ConflictError('RECORD_MOVED', 'Record changed since it was read; reload and retry', 'recordId');
+    if (locked.find((r) => r.id === from)?.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'The record\'s identity was merged; reload and retry', 'recordId');
     if (toIdentityId) {
       const target = locked.find((r) => r.id === toIdentityId);
       if (!target) throw new NotFoundError('Identity', 'toIdentityId');
@@ -110,7 +120,12 @@ export class StewardService {
       await store.insertNotDuplicate(tx, from, to, actor.actor, reason);
     }
     await store.addEvents(tx, events);
-    await rebuildGoldenMany(tx, [from, to], { policy });
+    const moved = { fromIdentityId: from, toIdentityId: to, linkSource: 'MANUAL' };
+    await recordChanges(tx, [
+      { type: toIdentityId ? 'RECORD_UNLINKED' : 'IDENTITY_SPLIT', actor: actor.actor, identityId: from, recordId, data: moved },
+      ...(remaining.length === 0 ? [{ type: 'IDENTITIES_MERGED' as const, actor: actor.actor, identityId: from, data: { retiredId: from, survivingId: to } }] : []),
+    ]);
+    await rebuildGoldenMany(tx, [from, to], { policy, actor: actor.actor });
     return { from, to };
   }
 
@@ -136,6 +151,7 @@ export class StewardService {
       { identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b, actor: actor.actor, reason },
       { identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a, actor: actor.actor, reason },
     ]);
+    await recordChanges(tx, [{ type: 'NOT_DUPLICATE_MARKED', actor: actor.actor, identityId: a, data: { identityA: a, identityB: b } }]);
   }
 
   /**
@@ -164,6 +180,10 @@ export class StewardService {
         .set({ status: 'RESOLVED', decision, reason, decidedBy: actor.actor, decidedAt: new Date() })
         .where(eq(reviewItems.id, id)).returning();
       await store.addEvents(tx, [{ identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason, after: { reviewItemId: id, decision } }]);
+      await recordChanges(tx, [{
+        type: 'REVIEW_RESOLVED', actor: actor.actor, identityId: a, recordId: item.recordId,
+        data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },
+      }]);
       return updated!;
     });
   }
