@@ -1,11 +1,9 @@
+import { CANONICAL_FIELDS, type CanonicalField } from '../matching/index.ts';
 import type { Principal, RequestContext, Role } from './context.ts';
 
 /** Patient demographic fields the API can return: the canonical record fields and golden record fields. */
-export const PHI_FIELDS = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
-] as const;
-export type PhiField = (typeof PHI_FIELDS)[number];
+export const PHI_FIELDS = CANONICAL_FIELDS;
+export type PhiField = CanonicalField;
 
 /** Roles that need full demographics to do their work (deciding whether two records are one patient). */
 export const FULL_PHI_ROLES: readonly Role[] = ['steward', 'admin'];

@@ -29,8 +29,9 @@ export function syntheticRegistry(records: number, seed = 7): { csv: string; tru
   return { csv, truth };
 }
 
-/** Creates a fresh PostgreSQL database for a benchmark and returns its URL and a drop function. */
-export async function freshDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+/** Creates a fresh PostgreSQL database for a benchmark (named per process, so two runs never share one) and returns its URL and a drop function. */
+export async function freshDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${base}_p${process.pid}`;
   const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
   await admin.unsafe(`drop database if exists ${name} with (force)`);
   await admin.unsafe(`create database ${name}`);

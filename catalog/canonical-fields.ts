@@ -1,25 +1,16 @@
-import type { phiClass } from '../platform/db/schema/index.ts';
+import { CANONICAL_FIELD_DEFINITIONS, PHI_CLASSES, type CanonicalFieldDefinition, type PhiClass, type ValidityRule } from '../matching/index.ts';
+import { phiClass } from '../platform/db/schema/index.ts';
 
-export type PhiClass = (typeof phiClass.enumValues)[number];
+export type { PhiClass, ValidityRule };
+// The catalog column's enum and the canonical fields' PHI classes must be one list: each accepts the other.
+const _columnAcceptsEveryClass: ReadonlyArray<(typeof phiClass.enumValues)[number]> = PHI_CLASSES;
+const _everyColumnValueIsAClass: readonly PhiClass[] = phiClass.enumValues;
 
-/** The validity rules of the quality rule library (see `validity-rules.ts`). */
-export type ValidityRule = 'birthDate' | 'ssn' | 'phone' | 'email' | 'sex' | 'state' | 'postalCode';
-
-/** How one canonical field of a source record is catalogued and measured. */
-export interface CanonicalFieldSpec {
-  /** camelCase name, as in the API and the golden record. */
-  name: string;
-  /** The `source_records` column holding it. */
-  column: string;
-  dataType: 'string' | 'date' | 'code';
-  phiClass: PhiClass;
+/** How one canonical field of a source record is catalogued and measured (`matching/fields.ts`). */
+export interface CanonicalFieldSpec extends Omit<CanonicalFieldDefinition, 'survivorship' | 'validation' | 'glossaryTerms'> {
+  glossaryTerms: string[];
   /** The golden-record field a source value survives into. */
   goldenField: string;
-  glossaryTerms: string[];
-  description: string;
-  /** Counted in a source's overall completeness: the fields patient matching leans on. */
-  core: boolean;
-  validity: ValidityRule | null;
 }
 
 /** The dataset every source gets on registration: the patient demographics it feeds. */
@@ -29,35 +20,11 @@ export const DEFAULT_DATASET = {
   tags: ['demographics'],
 } as const;
 
-const field = (
-  name: string, column: string, phi: PhiClass, terms: string[], description: string,
-  options: { dataType?: CanonicalFieldSpec['dataType']; core?: boolean; validity?: ValidityRule } = {},
-): CanonicalFieldSpec => ({
-  name, column, phiClass: phi, goldenField: name, glossaryTerms: terms, description,
-  dataType: options.dataType ?? 'string', core: options.core ?? false, validity: options.validity ?? null,
-});
-
-/**
- * The canonical demographic fields. PHI classes follow the HIPAA Safe Harbor identifiers (45 CFR
- * 164.514(b)(2)): names, street address, phone, email and SSN identify a person on their own; birth date, sex,
- * city, state and ZIP code identify in combination (Sweeney: ZIP, birth date and sex single out most people).
- */
-export const CANONICAL_FIELD_SPECS: readonly CanonicalFieldSpec[] = [
-  field('givenName', 'given_name', 'DIRECT_IDENTIFIER', ['patient name'], 'First given name.', { core: true }),
-  field('middleName', 'middle_name', 'DIRECT_IDENTIFIER', ['patient name'], 'Middle name or initial.'),
-  field('familyName', 'family_name', 'DIRECT_IDENTIFIER', ['patient name'], 'Family name (surname).', { core: true }),
-  field('suffix', 'suffix', 'DIRECT_IDENTIFIER', ['patient name'], 'Generational suffix such as Jr or III.'),
-  field('sex', 'sex', 'QUASI_IDENTIFIER', ['administrative sex'], 'Administrative sex code.', { dataType: 'code', core: true, validity: 'sex' }),
-  field('birthDate', 'birth_date', 'QUASI_IDENTIFIER', ['date of birth'], 'Date of birth, ISO 8601 (partial dates allowed).', { dataType: 'date', core: true, validity: 'birthDate' }),
-  field('ssn', 'ssn', 'DIRECT_IDENTIFIER', ['social security number'], 'US Social Security number.', { validity: 'ssn' }),
-  field('phone', 'phone', 'DIRECT_IDENTIFIER', ['telephone number'], 'Primary telephone number.', { core: true, validity: 'phone' }),
-  field('email', 'email', 'DIRECT_IDENTIFIER', ['email address'], 'Email address.', { validity: 'email' }),
-  field('addressLine1', 'address_line1', 'DIRECT_IDENTIFIER', ['postal address'], 'Street address, first line.', { core: true }),
-  field('addressLine2', 'address_line2', 'DIRECT_IDENTIFIER', ['postal address'], 'Street address, second line (unit, suite).'),
-  field('city', 'city', 'QUASI_IDENTIFIER', ['postal address'], 'City or locality.'),
-  field('state', 'state', 'QUASI_IDENTIFIER', ['postal address'], 'State or territory, USPS code.', { dataType: 'code', validity: 'state' }),
-  field('postalCode', 'postal_code', 'QUASI_IDENTIFIER', ['postal address'], 'ZIP code.', { core: true, validity: 'postalCode' }),
-];
+/** The canonical demographic fields as the catalog lists them (PHI classes: see `matching/fields.ts`). */
+export const CANONICAL_FIELD_SPECS: readonly CanonicalFieldSpec[] = CANONICAL_FIELD_DEFINITIONS.map((f) => ({
+  name: f.name, column: f.column, dataType: f.dataType, phiClass: f.phiClass, goldenField: f.name,
+  glossaryTerms: [...f.glossaryTerms], description: f.description, core: f.core, validity: f.validity,
+}));
 
 /** The glossary seeded with the catalog: the business terms the canonical fields map to. */
 export const DEFAULT_GLOSSARY: ReadonlyArray<{ term: string; definition: string }> = [

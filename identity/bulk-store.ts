@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { recordBlockKeys, sourceRecords, sources } from '../platform/db/schema/index.ts';
-import type { NormalisedRecord } from '../matching/index.ts';
+import { CANONICAL_FIELD_DEFINITIONS, type NormalisedRecord } from '../matching/index.ts';
 import { MAX_CANDIDATES_PER_KEY, type SourceRow } from './store.ts';
 import { pairKey, type StoredCandidate } from './plan.ts';
 
@@ -36,8 +36,9 @@ export async function findRecordsBySource(tx: Executor, refs: Array<{ code: stri
 /** A record to store; `raw` and `normalised` are any JSON objects (the input and the matcher's form). */
 export type RecordUpsert = Omit<InsertRow<typeof sourceRecords>, 'raw' | 'normalised'> & { id: string; sourceId: string; localId: string; raw: object; normalised: object };
 
-const UPSERT_UPDATES = ['given_name', 'middle_name', 'family_name', 'suffix', 'sex', 'birth_date', 'ssn', 'phone', 'email', 'address_line1',
-  'address_line2', 'city', 'state', 'postal_code', 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id'];
+const UPSERT_UPDATES = [
+  ...CANONICAL_FIELD_DEFINITIONS.map((f) => f.column), 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id',
+];
 
 /**
  * Inserts or updates records by (source, local id) in one statement with one parameter, whatever the batch

@@ -7,6 +7,7 @@ import { ensureSource, getSourceByCode } from '../catalog/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
+import { withTransaction } from '../platform/db/retry.ts';
 import { sourceRecords } from '../platform/db/schema/index.ts';
 import { DomainError, NotFoundError, ValidationError, type FieldProblem } from '../platform/errors.ts';
 import { withSpan } from '../platform/telemetry.ts';
@@ -20,22 +21,11 @@ import { checkInputShape, classifyIssues, cleanInput, throwIfProblems } from './
 
 /** Candidates below this probability are not worth showing to a caller of `match`. */
 export const MIN_CANDIDATE_PROBABILITY = 0.01;
-/** Transactions retried after a deadlock or serialisation failure before the error is surfaced. */
-const MAX_TX_ATTEMPTS = 4;
-const RETRYABLE_SQLSTATES = new Set(['40P01', '40001', '23505']);
 export const MAX_BATCH_SIZE = 1000;
 
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
-}
-
-function sqlState(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
 }
 
 /**
@@ -57,16 +47,9 @@ export class IdentityService {
     private readonly options: { autoRegisterSources: boolean; reader?: Executor | undefined },
   ) {}
 
-  /** Runs `work` in a transaction, retrying on deadlocks and serialisation failures. */
-  async transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.db.transaction(work);
-      } catch (error) {
-        const state = sqlState(error);
-        if (attempt >= MAX_TX_ATTEMPTS || !state || !RETRYABLE_SQLSTATES.has(state)) throw error;
-      }
-    }
+  /** Runs `work` in a transaction, retrying on deadlocks and serialisation failures only (`withTransaction`). */
+  transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    return withTransaction(this.db, work);
   }
 
   /** Validates and normalises one input; throws a ValidationError naming every bad field. */

@@ -1,13 +1,10 @@
+import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, MAX_FIELD_LENGTH } from '../matching/index.ts';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
 import type { SourceRecordInput } from './types.ts';
 
-export const TEXT_FIELDS = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
-] as const;
-
-/** Longest value accepted in any one field: longer input is a feed error, not a name. */
-export const MAX_FIELD_LENGTH = 200;
+/** The canonical fields an input carries, each with its validation (`matching/fields.ts`). */
+export const TEXT_FIELDS = CANONICAL_FIELDS;
+export { MAX_FIELD_LENGTH };
 export const MAX_ID_LENGTH = 128;
 /** Normaliser issue codes that reject the record rather than drop the value (see matching/normalise). */
 const REJECTING_CODES = new Set(['INVALID_DATE', 'FUTURE_DATE']);
@@ -29,16 +26,19 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
     else if (value.length > MAX_ID_LENGTH) problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
     else if (FORBIDDEN_CHARACTERS.test(value)) problems.push({ field: `${path}.${key}`, code: 'INVALID_CHARACTERS', message: 'must not contain control, line-break or bidirectional-override characters' });
   }
-  for (const field of TEXT_FIELDS) {
+  for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
     const value = input[field];
     if (value === null || value === undefined) continue;
     if (typeof value !== 'string') problems.push({ field: `${path}.${field}`, code: 'INVALID_TYPE', message: 'must be a string' });
-    else if (value.length > MAX_FIELD_LENGTH) problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${MAX_FIELD_LENGTH} characters` });
+    else if (value.length > validation.maxLength) problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${validation.maxLength} characters` });
     else if (FORBIDDEN_CHARACTERS.test(value)) problems.push({ field: `${path}.${field}`, code: 'INVALID_CHARACTERS', message: 'must not contain control, line-break or bidirectional-override characters' });
   }
-  const birthDate = input.birthDate?.trim();
-  if (birthDate && !ISO_DATE.test(birthDate)) {
-    problems.push({ field: `${path}.birthDate`, code: 'INVALID_DATE', message: 'must be an ISO date (YYYY-MM-DD)' });
+  // Formats are checked once every field has its type, so a bad type is reported alone.
+  for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
+    const value = input[field];
+    if (validation.format !== 'isoDate' || typeof value !== 'string') continue;
+    const text = value.trim();
+    if (text && !ISO_DATE.test(text)) problems.push({ field: `${path}.${field}`, code: 'INVALID_DATE', message: 'must be an ISO date (YYYY-MM-DD)' });
   }
   return problems;
 }

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { queryRows, type Executor } from '../platform/db/client.ts';
+import { withTransaction } from '../platform/db/retry.ts';
 import { identities, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import { decisionsQuery } from './recompute-sql.ts';
@@ -14,9 +15,6 @@ export type RecomputeScope = { kind: 'all' } | { kind: 'source'; sourceId: strin
 export const DEFAULT_RECOMPUTE_BATCH = 1000;
 /** Progress goes to the log at most this often. */
 const PROGRESS_LOG_INTERVAL_MS = 2000;
-const MAX_BATCH_ATTEMPTS = 4;
-/** Deadlock, serialisation failure, unique violation (a concurrent rebuild opened the same field first). */
-const RETRYABLE_SQLSTATES = new Set(['40P01', '40001', '23505']);
 
 export interface RecomputeProgress {
   runId: string;
@@ -55,25 +53,6 @@ export interface RecomputeOptions {
   runId?: string | undefined;
   /** The job the run is recorded under; by default the policy-change or source-trust job of the scope. */
   job?: string | undefined;
-}
-
-function sqlState(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
-}
-
-async function inTransaction<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await db.transaction(work);
-    } catch (error) {
-      const state = sqlState(error);
-      if (attempt >= MAX_BATCH_ATTEMPTS || !state || !RETRYABLE_SQLSTATES.has(state)) throw error;
-    }
-  }
 }
 
 async function scopeSize(db: Executor, scope: RecomputeScope): Promise<number> {
@@ -188,7 +167,9 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
   try {
     await withSpan('lineage.recompute', { 'mpi.job': job, 'mpi.scope_size': progress.total }, async (span) => {
       for (;;) {
-        const step = await inTransaction(db, async (tx) => {
+        // Every writer of provenance locks its identities first (in id order), so two rebuilds of one identity
+        // run one after the other: only a deadlock or serialisation failure is left to retry.
+        const step = await withTransaction(db, async (tx) => {
           const policy = await loadActivePolicy(tx);
           if (options.policyVersion !== undefined && policy.version !== options.policyVersion) return null;
           policyVersion = policy.version;

@@ -1,11 +1,9 @@
 import { z } from 'zod';
+import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, type CanonicalField } from '../matching/index.ts';
 
-/** Golden fields built by survivorship, in display order. */
-export const GOLDEN_FIELDS = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
-] as const;
-export type GoldenField = (typeof GOLDEN_FIELDS)[number];
+/** Golden fields built by survivorship, in display order: the canonical fields (`matching/fields.ts`). */
+export const GOLDEN_FIELDS = CANONICAL_FIELDS;
+export type GoldenField = CanonicalField;
 export type GoldenRecord = Record<GoldenField, string | null>;
 
 export const SURVIVORSHIP_RULES = ['SOURCE_PRIORITY', 'MOST_RECENT', 'MOST_FREQUENT', 'MOST_COMPLETE', 'STEWARD_OVERRIDE'] as const;
@@ -27,29 +25,10 @@ export interface SurvivorshipPolicy {
   rules: PolicyRules;
 }
 
-/**
- * The default policy. Stable identifiers (birth date, sex, SSN) take the value most sources agree on, since
- * one source's typo should not win by trust alone; names follow the most trusted source; contact details
- * and address follow the most recent record, because people move and change numbers.
- */
+/** The default policy: each canonical field's default rule (`matching/fields.ts` says why each). */
 export const DEFAULT_POLICY: SurvivorshipPolicy = {
   version: 1,
-  rules: {
-    givenName: { rule: 'SOURCE_PRIORITY' },
-    middleName: { rule: 'MOST_COMPLETE' },
-    familyName: { rule: 'SOURCE_PRIORITY' },
-    suffix: { rule: 'SOURCE_PRIORITY' },
-    sex: { rule: 'MOST_FREQUENT' },
-    birthDate: { rule: 'MOST_FREQUENT' },
-    ssn: { rule: 'MOST_FREQUENT' },
-    phone: { rule: 'MOST_RECENT' },
-    email: { rule: 'MOST_RECENT' },
-    addressLine1: { rule: 'MOST_RECENT' },
-    addressLine2: { rule: 'MOST_RECENT' },
-    city: { rule: 'MOST_RECENT' },
-    state: { rule: 'MOST_RECENT' },
-    postalCode: { rule: 'MOST_RECENT' },
-  },
+  rules: Object.fromEntries(CANONICAL_FIELD_DEFINITIONS.map((f) => [f.name, { rule: f.survivorship }])),
 };
 
 /** One linked source record as survivorship sees it. */

@@ -3,6 +3,10 @@
  * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
+export {
+  CANONICAL_FIELD_DEFINITIONS, MAX_FIELD_LENGTH, PHI_CLASSES, canonicalFieldDefinition,
+  type CanonicalFieldDefinition, type CanonicalValues, type DefaultSurvivorshipRule, type PhiClass, type ValidityRule,
+} from './fields.ts';
 export type { CanonicalField, FieldIssue, NormaliseOptions, NormalisedRecord, RecordInput } from './normalise.ts';
 export { MAX_BLOCK_SIZE, blockingKeys, ruleKey } from './blocking.ts';
 export type { BlockingStats, LinkMode } from './blocking.ts';

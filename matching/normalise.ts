@@ -4,6 +4,7 @@ import type { CleanValue } from './normalise-contact.ts';
 import { cleanBirthDate } from './normalise-date.ts';
 import { cleanName, cleanSuffix, firstToken, phoneticCode } from './normalise-name.ts';
 import type { FieldIssue } from './normalise-name.ts';
+import type { CanonicalValues } from './fields.ts';
 
 export type { FieldIssue } from './normalise-name.ts';
 
@@ -13,30 +14,10 @@ export type { FieldIssue } from './normalise-name.ts';
  */
 export const NORMALISER_VERSION = 'norm-2025.1';
 
-/** The canonical input fields; null, undefined or blank means missing. */
-export interface RecordInput {
-  givenName?: string | null;
-  middleName?: string | null;
-  familyName?: string | null;
-  suffix?: string | null;
-  sex?: string | null;
-  birthDate?: string | null;
-  ssn?: string | null;
-  phone?: string | null;
-  email?: string | null;
-  addressLine1?: string | null;
-  addressLine2?: string | null;
-  city?: string | null;
-  state?: string | null;
-  postalCode?: string | null;
-}
+/** The canonical input fields (`fields.ts`); null, undefined or blank means missing. */
+export type RecordInput = CanonicalValues;
 
-/** The canonical fields every record carries. */
-export const CANONICAL_FIELDS = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
-] as const;
-export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
+export { CANONICAL_FIELDS, type CanonicalField } from './fields.ts';
 
 /**
  * A cleaned record plus the derived values scoring and blocking need. Plain JSON: the identity service stores

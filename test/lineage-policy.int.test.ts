@@ -174,3 +174,29 @@ describe(`survivorship policy on ${TEST_DB_KIND}`, () => {
     });
   });
 });
+
+describe(`golden rebuilds racing on one identity on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    await seedSources(app, ['ehr', 'lab', 'payer']);
+  });
+  afterAll(async () => { await app?.close(); });
+
+  // Ingest and recompute both open provenance rows under a unique index on (identity, field) while open; each
+  // locks the identity first, so neither can hit that index's unique violation (which is never retried).
+  test('a recompute beside ingests into the same identity finishes, and leaves nothing to re-decide', async () => {
+    const db = app.services.database.db;
+    const first = await ingest(app, { source: 'ehr', localId: 'R-1', ...person(50) });
+    const [recompute] = await Promise.all([
+      recomputeGolden(db, { kind: 'all' }, { batchSize: 1 }),
+      ...Array.from({ length: 6 }, (_, i) => ingest(app, { source: ['lab', 'payer'][i % 2], localId: `R-${i + 2}`, ...person(50, { phone: `617555${String(i).padStart(4, '0')}` }) })),
+    ]);
+    expect(recompute.status).toBe('COMPLETED');
+    const again = await recomputeGolden(db, { kind: 'all' });
+    expect(again).toMatchObject({ status: 'COMPLETED', fieldsReprovenanced: 0, valuesChanged: 0 });
+    const [open] = await db.select({ n: count() }).from(fieldProvenance)
+      .where(sql`${fieldProvenance.identityId} = ${first.identity.id} and ${fieldProvenance.validTo} is null and ${fieldProvenance.field} = 'phone'`);
+    expect(open!.n).toBe(1);
+  });
+});

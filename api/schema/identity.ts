@@ -1,5 +1,6 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { INGEST_OUTCOMES, isUuid, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
+import { CANONICAL_FIELDS } from '../../matching/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { auditInTransaction } from '../audit-plugin.ts';
@@ -9,10 +10,7 @@ import {
   GoldenRecord, Identity, IdentityEvent, IdentityStatusEnum, Link, MatchCandidate, ReviewItem, SourceRecord,
 } from './identity-types.ts';
 
-const CANONICAL_INPUT_FIELDS = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
-] as const;
+const CANONICAL_INPUT_FIELDS = CANONICAL_FIELDS;
 
 export const RecordFieldsInput = builder.inputType('RecordFieldsInput', {
   description: 'Demographics to match, without a source (for `match`). birthDate is an ISO date (YYYY-MM-DD).',
