@@ -170,3 +170,14 @@ builder.mutationFields((t) => ({
     resolve: (_r, args, ctx) => ctx.services.models.activate(args.version),
   }),
 }));
+
+builder.queryFields((t) => ({
+  reviewItem: t.field({
+    type: ReviewItem,
+    nullable: true,
+    description: 'One review item by id, open or resolved (the console links to it).',
+    authScopes: { steward: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.identity.reviewItem(String(args.id)),
+  }),
+}));
