@@ -167,7 +167,7 @@ builder.mutationFields((t) => ({
     type: MatchModelInfo,
     authScopes: { admin: true },
     args: { version: t.arg.string({ required: true }) },
-    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version),
+    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version, actor(ctx).actor),
   }),
 }));
 
