@@ -5,6 +5,7 @@ import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
 import { startHl7Listener } from './mllp.ts';
+import { loadR4Definitions } from '../interop/index.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
@@ -18,6 +19,8 @@ if (app.localMode) {
 }
 
 const server = createServer(toNodeListener(app.http));
+// The FHIR R4 definitions take seconds to index: before listening, not in the first FHIR request.
+loadR4Definitions();
 server.listen(config.PORT, host, () => {
   logger.info({ port: config.PORT, host, database: app.services.database.kind }, `MPI listening on http://${host}:${config.PORT}/graphql`);
 });
