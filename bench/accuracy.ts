@@ -15,10 +15,11 @@ import { runLink } from '../cli/link.ts';
 import { DEFAULT_BLOCKING_RULES, buildBatch, pairwiseScore } from '../matching/index.ts';
 import { readInputs } from '../cli/link-input.ts';
 import type { LinkMode } from '../matching/index.ts';
+import { sharedDir } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DATASETS = resolve(ROOT, '../shared/datasets');
-const EVAL_PAIRS = resolve(ROOT, '../shared/tools/eval_pairs.py');
+const DATASETS = join(sharedDir(ROOT), 'datasets');
+const EVAL_PAIRS = join(sharedDir(ROOT), 'tools/eval_pairs.py');
 const OUT = join(ROOT, 'bench/out/accuracy');
 
 export interface Dataset {
@@ -71,21 +72,37 @@ export interface AccuracyRow {
   pairsCompared: number;
   /** Share of true pairs that blocking made candidates (before clustering closes chains). */
   blockingRecall: number;
+  blocking: RuleAnalysis[];
   check?: string;
 }
 
-/** Share of true pairs among the candidate pairs of the default blocking rules. */
-async function blockingRecall(d: Dataset, truth: Map<string, Record<string, string>>): Promise<number> {
+/** One blocking rule's share of the work: the pairs and true pairs it found that no earlier rule had. */
+export interface RuleAnalysis {
+  rule: string;
+  newPairs: number;
+  newTruePairs: number;
+  skippedBlocks: number;
+}
+
+/**
+ * Blocking analysis (as in Splink's `count_comparisons_from_blocking_rule` and cumulative comparisons chart):
+ * per rule in order, the candidate pairs it adds and the true pairs among them, so a rule earns its place by
+ * recall gained per pair compared.
+ */
+async function analyseBlocking(d: Dataset, truth: Map<string, Record<string, string>>): Promise<RuleAnalysis[]> {
   const input = await readInputs(d.files);
   const batch = buildBatch(input.prepared, { rules: DEFAULT_BLOCKING_RULES, sources: input.sources, mode: d.mode });
   const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
-  let found = 0;
+  const rows = batch.blocking.map((b) => ({ rule: b.rule, newPairs: b.newPairs, newTruePairs: 0, skippedBlocks: b.skippedBlocks }));
   for (let p = 0; p < batch.pairCount; p++) {
     const a = batch.pairA[p]!;
     const b = batch.pairB[p]!;
-    if (cluster(a) !== undefined && cluster(a) === cluster(b) && (!d.crossSource || input.sources[a] !== input.sources[b])) found++;
+    if (cluster(a) === undefined || cluster(a) !== cluster(b) || (d.crossSource && input.sources[a] === input.sources[b])) continue;
+    // The lowest rule bit is the rule that found the pair.
+    const mask = batch.ruleMask[p]!;
+    rows[31 - Math.clz32(mask & -mask)]!.newTruePairs++;
   }
-  return found;
+  return rows;
 }
 
 /** Links one dataset with the CLI pipeline and scores the clusters it wrote. */
@@ -98,6 +115,8 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
   const truthOf = (i: number) => truth.get(predicted[i]!.record_id!)?.cluster_id ?? `missing-${i}`;
   const sourceOf = d.crossSource ? (i: number) => truth.get(predicted[i]!.record_id!)?.source ?? '' : undefined;
   const score = pairwiseScore(predicted.length, (i) => predicted[i]!.cluster_id!, truthOf, sourceOf);
+  const blocking = await analyseBlocking(d, truth);
+  const found = blocking.reduce((sum, r) => sum + r.newTruePairs, 0);
   return {
     dataset: d.name,
     records: summary.records,
@@ -108,7 +127,8 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
     f1: score.f1,
     seconds: summary.seconds,
     pairsCompared: summary.pairsCompared,
-    blockingRecall: score.truePairs === 0 ? 1 : (await blockingRecall(d, truth)) / score.truePairs,
+    blockingRecall: score.truePairs === 0 ? 1 : found / score.truePairs,
+    blocking,
     check: crossCheckWithPython ? crossCheck(d, out) : undefined,
   };
 }
@@ -149,6 +169,24 @@ function printTable(rows: AccuracyRow[]): void {
   for (const l of lines) console.log(format(l));
 }
 
+/** The blocking analysis of each dataset: pairs and cumulative recall as each rule is added. */
+function printBlocking(rows: AccuracyRow[]): void {
+  console.log('\nblocking analysis: candidate pairs added by each rule (in order) and cumulative blocking recall');
+  const rules = rows[0]?.blocking.map((b) => b.rule) ?? [];
+  console.log(['rule'.padEnd(14), ...rows.map((r) => r.dataset.padStart(20))].join(''));
+  const cumulative = rows.map(() => 0);
+  rules.forEach((rule, k) => {
+    const cells = rows.map((r, d) => {
+      const b = r.blocking[k]!;
+      cumulative[d]! += b.newTruePairs;
+      const recall = r.truePairs === 0 ? 1 : cumulative[d]! / r.truePairs;
+      return `${b.newPairs}${b.skippedBlocks > 0 ? '*' : ''} ${recall.toFixed(3)}`.padStart(20);
+    });
+    console.log([rule.padEnd(14), ...cells].join(''));
+  });
+  console.log('(pairs new to the rule, * = some blocks over the size cap skipped; then recall so far)');
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .option('--datasets <names>', 'comma-separated subset (febrl1..4, fake_1000, rldata500, synth)')
@@ -164,6 +202,7 @@ async function main(): Promise<void> {
   const rows: AccuracyRow[] = [];
   for (const d of selected) rows.push(await evaluateDataset(d));
   printTable(rows);
+  printBlocking(rows);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) await main();
