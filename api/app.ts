@@ -37,14 +37,19 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
   const guard = requestGuardFor(config, { localMode });
-  const yoga = buildYoga(services, { localMode, guard });
+  const localAdminToken = () => database.dataDirLock?.info.adminToken;
+  const yoga = buildYoga(services, { localMode, guard, localAdminToken });
   const routes = createHttpHandler({
     yoga,
     services,
-    authenticate: createAuthenticator(services, { localMode }),
+    authenticate: createAuthenticator(services, { localMode, localAdminToken }),
     console: { distDir: CONSOLE_DIST, graphiql: config.NODE_ENV !== 'production' },
   });
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
-  return { yoga, http, localMode, services, close: async () => { stopGauges(); await database.close(); } };
+  services.events.start();
+  return {
+    yoga, http, localMode, services,
+    close: async () => { stopGauges(); await services.events.stop(); await database.close(); },
+  };
 }

@@ -3,6 +3,9 @@ import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
 import { createCatalogService, type CatalogService } from '../catalog/index.ts';
+import { createEventsService, type DemographicsProvider, type EventsService } from '../events/index.ts';
+import type { Role } from './context.ts';
+import { maskPhi, PHI_FIELDS, seesFullPhi } from './masking.ts';
 
 /** Long-lived services shared by every request; built once at start-up. */
 export interface Services {
@@ -16,6 +19,20 @@ export interface Services {
   identity: IdentityReads;
   /** Sources, datasets, PHI classification and data-quality metrics. */
   catalog: CatalogService;
+  /** Change events: the outbox dispatcher and its channels (started by the server, not here). */
+  events: EventsService;
+}
+
+/** Golden demographics for event consumers that ask for them, masked for their role exactly as GraphQL masks them. */
+function demographicsFor(reads: IdentityReads): DemographicsProvider {
+  return async (ids, role) => {
+    const full = seesFullPhi({ id: 'events', name: 'events', kind: 'local', roles: [role as Role] });
+    const rows = await Promise.all(ids.map((id) => reads.getIdentity(id)));
+    const present = (golden: Record<string, string | null>) => Object.fromEntries(PHI_FIELDS.flatMap((f) => (f in golden
+      ? [[f, full ? (golden[f] ?? null) : maskPhi(f, golden[f])]] : [])));
+    // Keyed by the id asked for: a merged id gets its survivor's demographics.
+    return new Map(ids.flatMap((id, i) => (rows[i] ? [[id, present(rows[i].golden)] as [string, Record<string, string | null>]] : [])));
+  };
 }
 
 /** Wires the domain services over one database. */
@@ -23,5 +40,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
   const models = new ModelRegistry(database.db);
   const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES, reader: database.reader });
   const catalog = createCatalogService(database.db, { autoRegister: config.MPI_AUTO_REGISTER_SOURCES, thresholds: config.MPI_QUALITY_THRESHOLDS });
-  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity: new IdentityReads(database.db), catalog };
+  const identity = new IdentityReads(database.db);
+  const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });
+  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity, catalog, events };
 }

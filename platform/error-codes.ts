@@ -31,10 +31,13 @@ export const ERROR_CODES = {
   STALE_VERSION: { kind: 'ERROR', description: 'The identity changed since the caller read it (the version passed back is not the current one); reload and retry.' },
   NOT_ACTIVE: { kind: 'ERROR', description: 'The identity was merged into another and can no longer take part in this decision; use its survivor.' },
   RECORD_MOVED: { kind: 'ERROR', description: 'The record moved to another identity (or was deleted) since it was read; reload and retry.' },
+  MARKED_NOT_DUPLICATE: { kind: 'ERROR', description: 'A steward marked these identities as different people; merge with overrideNotDuplicate: true to overrule that decision.' },
   ONLY_RECORD: { kind: 'ERROR', description: 'The record is its identity\'s only record, so unlinking it would change nothing.' },
   ALREADY_RESOLVED: { kind: 'ERROR', description: 'The review item was already resolved (by a steward or by a later decision that made it moot).' },
   RUN_NOT_RUNNING: { kind: 'ERROR', description: 'The ingest run does not exist or has already finished, so it takes no more records.' },
   RUN_FINISHED: { kind: 'ERROR', description: 'The ingest run has already finished.' },
+  DATABASE_UNAVAILABLE: { kind: 'ERROR', description: 'The database could not be reached (restart, failover); the request changed nothing it reports. Retry after the `retry-after` seconds (HTTP 503).' },
+  DATA_DIR_LOCKED: { kind: 'ERROR', description: 'The embedded database\'s data directory is open in another process; one process at a time may open it.' },
   INTERNAL_SERVER_ERROR: { kind: 'ERROR', description: 'An unexpected failure; details are in the service log under the request id, never in the response.' },
 
   // Problems with one input value.
@@ -67,6 +70,11 @@ export const ERROR_CODES = {
   INVALID_MODEL: { kind: 'PROBLEM', description: 'The match model document is not valid; the field names the part.' },
   INVALID_MAPPING: { kind: 'PROBLEM', description: 'The column mapping file is not valid.' },
   TOO_FEW_RECORDS: { kind: 'PROBLEM', description: 'Training needs at least two stored records.' },
+  INVALID_URL: { kind: 'PROBLEM', description: 'Not an absolute http(s) URL without credentials.' },
+  URL_NOT_ALLOWED: { kind: 'PROBLEM', description: 'The URL\'s host or address is not allowed for webhooks (allow-list, private or metadata addresses, https required).' },
+  URL_UNRESOLVABLE: { kind: 'PROBLEM', description: 'The URL\'s host name does not resolve.' },
+  UNKNOWN_EVENT_TYPE: { kind: 'PROBLEM', description: 'Names a change event type that does not exist.' },
+  INVALID_ROLE: { kind: 'PROBLEM', description: 'Not one of the roles this setting accepts.' },
   RECOMPUTE_FAILED: { kind: 'PROBLEM', description: 'A golden-record recompute stopped on an unexpected error (an ingest run error).' },
   // Catalog input rules (checked by schema), named after the rule that failed.
   INVALID_INVALID_TYPE: { kind: 'PROBLEM', description: 'The value has the wrong type.' },

@@ -143,6 +143,10 @@ builder.mutationFields((t) => ({
       reason: t.arg.string({ required: true }),
       survivorVersion: t.arg.int({ required: false, description: 'Fails with STALE_VERSION if the survivor changed since read.' }),
       mergedVersion: t.arg.int({ required: false }),
+      overrideNotDuplicate: t.arg.boolean({
+        required: false,
+        description: 'Merge even though a steward marked the two identities as different people; without it such a merge fails with MARKED_NOT_DUPLICATE.',
+      }),
     },
     resolve: async (_r, args, ctx) => {
       const survivor = await ctx.services.steward.merge(String(args.survivorId), String(args.mergedId), actor(ctx, args.reason), args);
@@ -194,6 +198,17 @@ builder.mutationFields((t) => ({
     type: MatchModelInfo,
     authScopes: { admin: true },
     args: { version: t.arg.string({ required: true }) },
-    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version),
+    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version, actor(ctx).actor),
+  }),
+}));
+
+builder.queryFields((t) => ({
+  reviewItem: t.field({
+    type: ReviewItem,
+    nullable: true,
+    description: 'One review item by id, open or resolved (the console links to it).',
+    authScopes: { steward: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.identity.reviewItem(String(args.id)),
   }),
 }));
