@@ -1,3 +1,4 @@
+import { Kind } from 'graphql';
 import { builder } from '../builder.ts';
 import { ValidationError } from '../../platform/errors.ts';
 
@@ -34,6 +35,12 @@ builder.scalarType('Date', {
     const problem = text === null ? 'must be an ISO date (YYYY-MM-DD)' : calendarDateProblem(text);
     if (problem) throw ValidationError.of('Date', 'INVALID_DATE', problem);
     return text!;
+  },
+  // A literal in the operation text is passed on as written (an empty one as absent) and checked where it is used,
+  // as it was before this scalar: ingest and match refuse it with the same INVALID_DATE, as a resolver error.
+  parseLiteral: (node) => {
+    if (node.kind !== Kind.STRING) throw ValidationError.of('Date', 'INVALID_DATE', 'must be an ISO date (YYYY-MM-DD)');
+    return (node.value.trim() || null) as never;
   },
 });
 

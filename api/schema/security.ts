@@ -60,8 +60,9 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
     authScopes: { admin: true },
-    args: { name: t.arg.string({ required: true }), role: t.arg({ type: RoleEnum, required: true }) },
-    resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role),
+    // role stays a String: `mpi keys create` and existing scripts declare `$role: String!`; it takes a Role name in any case.
+    args: { name: t.arg.string({ required: true }), role: t.arg.string({ required: true, description: 'A Role, in any case: steward or STEWARD.' }) },
+    resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role.toLowerCase()),
   }),
   revokeApiKey: t.field({
     type: ApiKey,
