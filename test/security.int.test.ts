@@ -33,6 +33,7 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Query.identityHistory': ['steward', 'governance'],
   'Query.reviewQueue': ['steward'],
   'Query.identityEvents': ['steward', 'governance'],
+  'Query.reviewItem': ['steward'],
   'Query.matchModels': ['steward', 'governance'],
   'Query.matchModel': ['steward', 'governance'],
   'Query.sources': ['pipeline', 'steward', 'governance'],
