@@ -34,7 +34,7 @@ async function receiver(): Promise<{ url: string; got: Received[]; status: { cod
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, status, server };
 }
 
-async function until<T>(probe: () => T | Promise<T>, ms = 10_000): Promise<NonNullable<T>> {
+async function until<T>(probe: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await probe();
