@@ -79,7 +79,7 @@ export class StewardService {
     await store.deleteNotDuplicate(tx, survivorId, mergedId);
     await store.moveNotDuplicates(tx, mergedId, survivorId);
     await store.closeReviewItemsFor(tx, [mergedId], 'MERGED', actor.actor);
-    const decided = await this.decision(actor, { decision: 'MERGE', ...evidence });
+    const decided = await this.decision(tx, actor, { decision: 'MERGE', ...evidence });
     await store.addEvents(tx, [
       { ...decided, identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, after: { movedRecords: moved } },
       { ...decided, identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, after: { mergedInto: survivorId, movedRecords: moved } },
@@ -120,7 +120,7 @@ export class StewardService {
     }
     const to = toIdentityId ?? (await store.createIdentity(tx)).id;
     await store.upsertLink(tx, { recordId, identityId: to, matchResult: 'MATCH', linkSource: 'MANUAL', modelVersion: found.link.modelVersion });
-    const decided = await this.decision(actor, { decision: toIdentityId ? 'MOVE' : 'SPLIT' });
+    const decided = await this.decision(tx, actor, { decision: toIdentityId ? 'MOVE' : 'SPLIT' });
     const events: store.NewIdentityEvent[] = [
       { ...decided, identityId: from, type: 'UNLINKED', recordId, otherIdentityId: to },
       { ...decided, identityId: to, type: toIdentityId ? 'LINKED' : 'SPLIT', recordId, otherIdentityId: from },
@@ -144,9 +144,9 @@ export class StewardService {
   }
 
   /** Who decided, why, under which model version, and on what evidence: every manual decision event carries them. */
-  private async decision(actor: Actor, evidence: Record<string, unknown>): Promise<Pick<store.NewIdentityEvent, 'actor' | 'reason' | 'modelVersion' | 'evidence'>> {
-    const model = await this.identities.models.active();
-    return { actor: actor.actor, reason: actor.reason ?? null, modelVersion: model.version, evidence: { manual: true, ...evidence } };
+  private async decision(tx: Executor, actor: Actor, evidence: Record<string, unknown>): Promise<Pick<store.NewIdentityEvent, 'actor' | 'reason' | 'modelVersion' | 'evidence'>> {
+    const modelVersion = await this.identities.models.activeVersion(tx);
+    return { actor: actor.actor, reason: actor.reason ?? null, modelVersion, evidence: { manual: true, ...evidence } };
   }
 
   /** Records that two identities are different people; the matcher never links or flags them again. */
@@ -167,7 +167,7 @@ export class StewardService {
         and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
         and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
       )));
-    const decided = await this.decision(actor, { decision: 'NOT_DUPLICATE' });
+    const decided = await this.decision(tx, actor, { decision: 'NOT_DUPLICATE' });
     await store.addEvents(tx, [
       { ...decided, identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b },
       { ...decided, identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a },
