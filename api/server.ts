@@ -7,7 +7,6 @@ import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
 import { startHl7Listener } from './mllp.ts';
-import { loadR4Definitions } from '../interop/index.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT);
@@ -28,8 +27,6 @@ if (app.localMode) {
 }
 
 const server = createServer(toNodeListener(app.http));
-// The FHIR R4 definitions take seconds to index: before listening, not in the first FHIR request.
-loadR4Definitions();
 server.listen(config.PORT, host, () => {
   const { port } = server.address() as AddressInfo;
   // `mpi keys` and the other admin commands find the server (and their per-run token) through the data directory.
