@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../platform/api-keys.ts';
+import { ROLES } from '../platform/roles.ts';
 import { action } from './errors.ts';
 import { registerImportCommands } from './import.ts';
 import { registerLinkCommand } from './link.ts';
@@ -26,7 +27,7 @@ program.command('migrate')
 
 const keys = program.command('keys').description('manage API keys');
 keys.command('create')
-  .requiredOption('--role <role>', 'pipeline, steward, governance, auditor or admin')
+  .requiredOption('--role <role>', ROLES.join(', '))
   .requiredOption('--name <name>', 'who or what uses the key')
   .description('create an API key; the secret is printed once')
   .action(action(async (opts: { role: string; name: string }) => {
