@@ -4,6 +4,7 @@ import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { observeDatabaseGauges } from '../platform/telemetry-metrics.ts';
 import { createAuthenticator } from './auth.ts';
+import { CONSOLE_DIST } from './console.ts';
 import { guardHandler, requestGuardFor } from './hardening.ts';
 import { createHttpHandler, type HttpHandler } from './http.ts';
 import { createServices, type Services } from './services.ts';
@@ -37,7 +38,12 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
   const guard = requestGuardFor(config, { localMode });
   const yoga = buildYoga(services, { localMode, guard });
-  const routes = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
+  const routes = createHttpHandler({
+    yoga,
+    services,
+    authenticate: createAuthenticator(services, { localMode }),
+    console: { distDir: CONSOLE_DIST, graphiql: config.NODE_ENV !== 'production' },
+  });
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
   return { yoga, http, localMode, services, close: async () => { stopGauges(); await database.close(); } };

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerAdapter } from '@whatwg-node/server';
 import { createFhirHandler, errorIssue, FHIR_JSON, operationOutcome, type OperationOutcomeIssue } from '../interop/index.ts';
 import { auditAuthenticationFailure } from './audit-plugin.ts';
+import { createConsoleHandler, isConsoleRequest, type ConsoleOptions } from './console.ts';
 import { AuthenticationFailure, type Authenticate } from './auth.ts';
 import type { Principal } from './context.ts';
 import { securityHeaders } from './hardening.ts';
@@ -22,6 +23,8 @@ export interface HttpHandlerOptions {
   services: Services;
   /** The authenticator the GraphQL API uses (same Bearer API keys and tokens). */
   authenticate: Authenticate;
+  /** Serve the console's build at `/` (and the offline GraphiQL page); omitted, only the API answers. */
+  console?: ConsoleOptions;
 }
 
 /** One fetch handler for the whole HTTP API. */
@@ -39,7 +42,7 @@ const FHIR_OPERATION: Record<string, string> = {
 };
 
 /**
- * Composes the HTTP API: `/fhir/*` goes to the FHIR R4 handler (authenticated with the same Bearer credentials
+ * Composes the HTTP API: browser GETs outside the API's paths get the console (`opts.console`), `/fhir/*` goes to the FHIR R4 handler (authenticated with the same Bearer credentials
  * as GraphQL, PHI masked by role, one audit entry per request that touched patient data), everything else to
  * Yoga. The CapabilityStatement (`GET /fhir/metadata`) is public, as FHIR clients read it before they log in.
  */
@@ -75,8 +78,11 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
     return response;
   }
 
+  const consoleHandler = opts.console ? createConsoleHandler(opts.console) : null;
+
   return async (request, serverContext = {}) => {
     const url = new URL(request.url);
+    if (consoleHandler && opts.console && isConsoleRequest(request, url, opts.console)) return consoleHandler(request, url);
     if (url.pathname !== FHIR_BASE_PATH && !url.pathname.startsWith(`${FHIR_BASE_PATH}/`)) {
       return yoga.fetch(request, serverContext);
     }

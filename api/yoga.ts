@@ -29,7 +29,6 @@ function requestIdOf(request: Request): string {
 /** Builds the GraphQL server instance (started elsewhere; tests call `yoga.fetch` in-process). */
 export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
   const { config } = services;
-  const production = config.NODE_ENV === 'production';
   const authenticate = createAuthenticator(services, options);
   auditPatientRootFields(schema);
   traceRootFields(schema);
@@ -38,7 +37,8 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
-    graphiql: !production,
+    // GraphiQL is served by the console handler from our own build (Yoga's page loads its files from a CDN).
+    graphiql: false,
     logging: false,
     batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
     maskedErrors: {

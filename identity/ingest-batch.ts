@@ -109,7 +109,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const plan = planBatch(inputs, { ...context, newId: () => timeOrderedUuid() }, options.model);
   await recordWrites;
 
-  const redirect = await lockTargets(tx, plan.ops);
+  const redirect = await lockTargets(tx, plan.ops, currentIds);
   const target = (id: string) => redirect.get(id) ?? id;
   const events: store.NewIdentityEvent[] = [];
   for (const i of manual) {
@@ -148,10 +148,13 @@ async function countRun(tx: Executor, runId: string, results: IngestResultData[]
   if (!(await bulk.addRunCounts(tx, runId, counts))) throw new ConflictError('RUN_NOT_RUNNING', 'Ingest run does not exist or has finished', 'runId');
 }
 
-/** Locks the existing identities the plan links to, redirecting any merged since it was read. */
-async function lockTargets(tx: Executor, ops: PlannedOp[]): Promise<Map<string, string>> {
+/**
+ * Locks the existing identities the plan links to and those its records leave (their golden records are rebuilt
+ * too, so a concurrent delete or ingest must wait), redirecting any merged since it was read.
+ */
+async function lockTargets(tx: Executor, ops: PlannedOp[], leaving: string[]): Promise<Map<string, string>> {
   const created = new Set(ops.flatMap((op) => (op.kind === 'CREATE_IDENTITY' ? [op.identityId] : [])));
-  const targets = ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []));
+  const targets = [...leaving, ...ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []))];
   const redirect = await bulk.survivorsOf(tx, targets);
   const survivors = [...redirect.entries()].flatMap(([id, survivor]) => (id === survivor ? [] : [survivor]));
   if (survivors.length > 0) await bulk.survivorsOf(tx, survivors);

@@ -171,6 +171,8 @@ export class IdentityService {
       await replaceBlockKeysMany(tx, [{ recordId: found.record.id, keys: [], stored: true }]);
       const identityId = found.link ? ((await store.resolveSurvivor(tx, found.link.identityId))?.id ?? found.link.identityId) : null;
       if (identityId) {
+        // Two deletes (or a delete and an ingest) of one identity's records must rebuild its golden record in turn.
+        await store.lockIdentities(tx, [identityId]);
         await store.addEvents(tx, [{ identityId, type: 'RECORD_DELETED', recordId: found.record.id, actor: actor.actor, reason: actor.reason ?? null }]);
         await rebuildGoldenMany(tx, [identityId], { policy });
       }

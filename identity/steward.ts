@@ -30,8 +30,12 @@ function checkVersion(row: store.IdentityRow, expected: number | null | undefine
 export class StewardService {
   constructor(private readonly identities: IdentityService) {}
 
+  /** Every decision runs alone (see `lockForStewardDecision`) and reads what it decides on after the lock. */
   private tx<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.identities.transaction(work);
+    return this.identities.transaction(async (tx) => {
+      await store.lockForStewardDecision(tx);
+      return work(tx);
+    });
   }
 
   /** Merges `mergedId` into `survivorId`: all its records move, and its ID redirects to the survivor. */
@@ -85,6 +89,10 @@ export class StewardService {
     if (!found?.link || found.record.deletedAt) throw new NotFoundError('Source record', 'recordId');
     const from = found.link.identityId;
     const locked = await store.lockIdentities(tx, toIdentityId ? [from, toIdentityId] : [from]);
+    // Re-check under the locks: the record may have moved, or its identity been merged, since it was read.
+    const current = await store.findRecordById(tx, recordId);
+    if (current?.link?.identityId !== from || current.record.deletedAt) throw new ConflictError('RECORD_MOVED', 'Record changed since it was read; reload and retry', 'recordId');
+    if (locked.find((r) => r.id === from)?.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'The record\'s identity was merged; reload and retry', 'recordId');
     if (toIdentityId) {
       const target = locked.find((r) => r.id === toIdentityId);
       if (!target) throw new NotFoundError('Identity', 'toIdentityId');

@@ -52,6 +52,16 @@ export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
   ) as locks`);
 }
 
+/**
+ * Takes the ingest lock exclusively for the rest of the transaction: a steward decision (merge, unlink,
+ * not-duplicate, review decision) then runs with no ingest, delete or other decision beside it, so what it reads
+ * after this lock (links, statuses, members) stays true until it commits. Decisions are human-paced and short;
+ * per-row locks alone cannot cover a merge that moves records an ingest is re-planning at the same moment.
+ */
+export async function lockForStewardDecision(tx: Executor): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint)`);
+}
+
 export async function findRecord(db: Executor, sourceId: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
   const [row] = await db.select({ record: sourceRecords, link: links }).from(sourceRecords)
     .leftJoin(links, eq(links.recordId, sourceRecords.id))

@@ -1,6 +1,7 @@
 import { loadConfig, type AppConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createAuthenticator } from '../api/auth.ts';
+import { CONSOLE_DIST } from '../api/console.ts';
 import { createHttpHandler, type HttpHandler } from '../api/http.ts';
 import { createServices, type Services } from '../api/services.ts';
 import { buildYoga, type MpiYoga } from '../api/yoga.ts';
@@ -31,7 +32,12 @@ export async function createTestApp(options: { env?: Record<string, string>; loc
   const services = createServices(config, database, createLogger('silent'));
   const localMode = options.localMode ?? true;
   const yoga = buildYoga(services, { localMode });
-  const http = createHttpHandler({ yoga, services, authenticate: createAuthenticator(services, { localMode }) });
+  const http = createHttpHandler({
+    yoga,
+    services,
+    authenticate: createAuthenticator(services, { localMode }),
+    console: { distDir: CONSOLE_DIST, graphiql: config.NODE_ENV !== 'production' },
+  });
   return {
     yoga,
     services,

@@ -1,0 +1,174 @@
+// Mixed-load benchmark: a real server process on PostgreSQL (production mode, one API key per role) and N
+// workers that ingest, match, read and act as stewards at the same time, as a busy deployment does.
+//   npm run bench:mixed -- --workers 8 --seconds 120 --port 4200
+// Prints p50/p99 per operation, requests per second and the error rate. Expected conflicts (a steward acting on
+// an identity another steward just merged) are counted apart from errors.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import postgres from 'postgres';
+import { createApiKey } from '../platform/api-keys.ts';
+import { openDatabase } from '../platform/db/client.ts';
+import { Rng } from './synth/prng.ts';
+import { freshDatabase, machine, percentile } from './support.ts';
+
+const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome record { id } identity { id } } }';
+const INGEST_MANY = 'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { identity { id } } }';
+const SEED_BATCH = 250;
+const MATCH = 'query($input: RecordFieldsInput!) { match(input: $input, count: 5) { probability grade identity { id } } }';
+const READ = 'query($id: ID!) { identity(id: $id) { id golden { familyName birthDate } records { id localId } } }';
+const MERGE = 'mutation($a: ID!, $b: ID!) { mergeIdentities(survivorId: $a, mergedId: $b, reason: "bench duplicate") { id } }';
+const UNLINK = 'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "bench split") { id } }';
+/** Typed refusals a steward meets when another steward got there first: not failures of the service. */
+const CONFLICT_CODES = new Set(['NOT_ACTIVE', 'ONLY_RECORD', 'NOT_FOUND', 'STALE_VERSION', 'ALREADY_RESOLVED']);
+
+const GIVEN = ['Ava', 'Liam', 'Maya', 'Noah', 'Iris', 'Owen', 'Zoe', 'Ezra', 'Nora', 'Felix', 'Ruth', 'Hugo'];
+const FAMILY = ['Okafor', 'Lindqvist', 'Moreau', 'Tanaka', 'Novak', 'Haddad', 'Ferreira', 'Kowalski', 'Brennan', 'Achebe'];
+
+type Op = 'ingest' | 'match' | 'read' | 'merge' | 'unlink';
+interface Person { givenName: string; familyName: string; birthDate: string; postalCode: string; sex: string }
+
+function person(random: () => number): Person {
+  const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
+  const day = 1 + Math.floor(random() * 28);
+  const month = 1 + Math.floor(random() * 12);
+  const year = 1930 + Math.floor(random() * 80);
+  return {
+    givenName: pick(GIVEN), familyName: `${pick(FAMILY)}${Math.floor(random() * 5000)}`,
+    birthDate: `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`,
+    postalCode: String(10000 + Math.floor(random() * 89999)), sex: random() < 0.5 ? 'F' : 'M',
+  };
+}
+
+async function waitForServer(base: string, seconds: number): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('server did not become ready');
+}
+
+const program = new Command('bench:mixed')
+  .option('--workers <n>', 'concurrent clients', '8')
+  .option('--seconds <n>', 'duration of the measured load', '120')
+  .option('--port <n>', 'port of the server this benchmark starts (127.0.0.1)', '4200')
+  .option('--seed-records <n>', 'records ingested before the clock starts', '2000')
+  .parse();
+const opts = program.opts<{ workers: string; seconds: string; port: string; seedRecords: string }>();
+const workers = Number(opts.workers);
+const seconds = Number(opts.seconds);
+const base = `http://127.0.0.1:${opts.port}`;
+
+const db = await freshDatabase('mpi_bench_mixed');
+const keys: Record<'pipeline' | 'steward', string> = { pipeline: randomBytes(24).toString('base64url'), steward: randomBytes(24).toString('base64url') };
+const handle = await openDatabase({ url: db.url, poolSize: 2 });
+for (const role of ['pipeline', 'steward'] as const) await createApiKey(handle.db, `bench-${role}`, role, keys[role]);
+await handle.close();
+
+const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../api/server.ts', import.meta.url))], {
+  env: {
+    ...process.env, NODE_ENV: 'production', PORT: opts.port, HOST: '127.0.0.1', DATABASE_URL: db.url, LOG_LEVEL: 'error',
+    MPI_RATE_LIMIT_PER_MINUTE: '10000000', MPI_AUTO_REGISTER_SOURCES: 'true',
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const serverExit = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+
+async function call(role: 'pipeline' | 'steward', query: string, variables: unknown): Promise<{ data?: Record<string, unknown>; code?: string }> {
+  const response = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${keys[role]}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions?: { code?: string } }> };
+  if (body.errors?.length) return { code: body.errors[0]?.extensions?.code ?? `HTTP_${response.status}` };
+  return { data: body.data! };
+}
+
+try {
+  await waitForServer(base, 60);
+  const times: Record<Op, number[]> = { ingest: [], match: [], read: [], merge: [], unlink: [] };
+  const errors: Record<string, number> = {};
+  let conflicts = 0;
+  let requests = 0;
+  let localId = 0;
+  const seedRng = new Rng(20);
+  const random = () => seedRng.next();
+  const known: Person[] = [];
+  const identityIds: string[] = [];
+  const splittable: string[] = [];
+  const ingest = async (p: Person, source: string) => {
+    const result = await call('pipeline', INGEST, { input: { source, localId: `m${(localId += 1)}`, ...p } });
+    const r = result.data?.ingestRecord as { identity: { id: string }; record: { id: string } } | undefined;
+    if (r) identityIds.push(r.identity.id);
+    return { result, r };
+  };
+  process.stderr.write(`seeding ${opts.seedRecords} records...\n`);
+  for (let i = 0; i < Number(opts.seedRecords); i += SEED_BATCH) {
+    const batch = Array.from({ length: Math.min(SEED_BATCH, Number(opts.seedRecords) - i) }, () => person(random));
+    known.push(...batch);
+    const seeded = await call('pipeline', INGEST_MANY, { input: batch.map((p, j) => ({ source: j % 2 === 0 ? 'EHR' : 'LAB', localId: `m${(localId += 1)}`, ...p })) });
+    if (seeded.code) throw new Error(`seeding failed: ${seeded.code}`);
+    identityIds.push(...(seeded.data!.ingestRecords as Array<{ identity: { id: string } }>).map((r) => r.identity.id));
+  }
+
+  const deadline = Date.now() + seconds * 1000;
+  async function worker(n: number): Promise<void> {
+    const rng = new Rng(1000 + n);
+    const rnd = () => rng.next();
+    while (Date.now() < deadline) {
+      const roll = rnd();
+      const op: Op = roll < 0.3 ? 'ingest' : roll < 0.6 ? 'match' : roll < 0.9 ? 'read' : roll < 0.96 ? 'merge' : 'unlink';
+      const started = performance.now();
+      let result: { data?: Record<string, unknown>; code?: string };
+      try {
+        if (op === 'ingest') {
+          const p = rnd() < 0.3 && known.length > 0 ? known[Math.floor(rnd() * known.length)]! : person(rnd);
+          known.push(p);
+          result = (await ingest(p, rnd() < 0.5 ? 'EHR' : 'LAB')).result;
+        } else if (op === 'match') {
+          result = await call('pipeline', MATCH, { input: known[Math.floor(rnd() * known.length)] });
+        } else if (op === 'read') {
+          result = await call('steward', READ, { id: identityIds[Math.floor(rnd() * identityIds.length)] });
+        } else if (op === 'merge') {
+          const a = identityIds[Math.floor(rnd() * identityIds.length)]!;
+          const b = identityIds[Math.floor(rnd() * identityIds.length)]!;
+          result = a === b ? { data: {} } : await call('steward', MERGE, { a, b });
+          const records = (await call('steward', READ, { id: a })).data?.identity as { records: Array<{ id: string }> } | undefined;
+          if (!result.code && records) splittable.push(...records.records.map((r) => r.id));
+        } else {
+          const recordId = splittable.splice(Math.floor(rnd() * splittable.length), 1)[0];
+          result = recordId ? await call('steward', UNLINK, { r: recordId }) : { data: {} };
+        }
+      } catch (error) {
+        result = { code: `NETWORK ${(error as Error).name}` };
+      }
+      requests += 1;
+      times[op].push(performance.now() - started);
+      if (result.code && CONFLICT_CODES.has(result.code)) conflicts += 1;
+      else if (result.code) errors[result.code] = (errors[result.code] ?? 0) + 1;
+    }
+  }
+  const start = performance.now();
+  await Promise.all(Array.from({ length: workers }, (_, n) => worker(n)));
+  const elapsed = (performance.now() - start) / 1000;
+  const failed = Object.values(errors).reduce((a, b) => a + b, 0);
+  const f = (n: number) => n.toFixed(1);
+  const lines = [`mixed load on PostgreSQL, ${machine()}, 2 cores: ${workers} workers, ${seconds} s, ${opts.seedRecords} records seeded`];
+  for (const op of Object.keys(times) as Op[]) {
+    const t = times[op];
+    lines.push(`  ${op.padEnd(7)} p50 ${f(percentile(t, 50))} ms  p99 ${f(percentile(t, 99))} ms  (${t.length} calls)`);
+  }
+  lines.push(`  ${requests} requests, ${(requests / elapsed).toFixed(1)}/s; errors ${failed} (${((100 * failed) / Math.max(1, requests)).toFixed(2)} %)${failed ? ` ${JSON.stringify(errors)}` : ''}; steward conflicts ${conflicts}`);
+  console.log(lines.join('\n'));
+} finally {
+  server.kill('SIGTERM');
+  await Promise.race([serverExit, new Promise((r) => setTimeout(r, 10_000))]);
+  const admin = postgres(db.url, { max: 1, onnotice: () => undefined });
+  await admin.end();
+  await db.drop();
+}

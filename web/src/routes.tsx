@@ -1,0 +1,44 @@
+import { createBrowserRouter, Navigate } from 'react-router';
+import { useSession } from './auth/session-context.tsx';
+import type { Capability } from './auth/capabilities.ts';
+import { Layout } from './shell/layout.tsx';
+import { RouteError } from './shell/route-error.tsx';
+
+/** The screens, in menu order: path, menu label and the capability that shows it. Each loads on first visit. */
+export const SCREENS: ReadonlyArray<{ path: string; label: string; capability: Capability }> = [
+  { path: '/review', label: 'Review queue', capability: 'workQueue' },
+  { path: '/find', label: 'Find a patient', capability: 'readIdentities' },
+  { path: '/catalog', label: 'Catalog', capability: 'readCatalog' },
+  { path: '/quality', label: 'Data quality', capability: 'readQuality' },
+  { path: '/audit', label: 'Audit', capability: 'readAudit' },
+  { path: '/runs', label: 'Ingest runs', capability: 'readIngestRuns' },
+];
+
+/** `/` opens the first screen the caller's role may use. */
+function Home() {
+  const session = useSession();
+  const first = SCREENS.find((s) => session.can(s.capability));
+  return first ? <Navigate to={first.path} replace /> : <Navigate to="/nothing" replace />;
+}
+
+export function createConsoleRouter() {
+  return createBrowserRouter([
+    {
+      path: '/',
+      Component: Layout,
+      ErrorBoundary: RouteError,
+      children: [
+        { index: true, Component: Home },
+        { path: 'review', lazy: () => import('./review/queue-route.tsx') },
+        { path: 'review/:id', lazy: () => import('./review/item-route.tsx') },
+        { path: 'find', lazy: () => import('./find/find-route.tsx') },
+        { path: 'identities/:id', lazy: () => import('./identity/identity-route.tsx') },
+        { path: 'catalog', lazy: () => import('./catalog/catalog-route.tsx') },
+        { path: 'quality', lazy: () => import('./quality/quality-route.tsx') },
+        { path: 'audit', lazy: () => import('./audit/audit-route.tsx') },
+        { path: 'runs', lazy: () => import('./runs/runs-route.tsx') },
+        { path: '*', lazy: () => import('./shell/not-found.tsx') },
+      ],
+    },
+  ]);
+}

@@ -1,0 +1,42 @@
+import { Anchor, AppShell, Badge, Button, Group, NavLink, Text, Title } from '@mantine/core';
+import { Suspense } from 'react';
+import { NavLink as RouterNavLink, Outlet, useNavigation } from 'react-router';
+import { useSession } from '../auth/session-context.tsx';
+import { SCREENS } from '../routes.tsx';
+import { LoadingState } from './states.tsx';
+
+/** The frame of every screen: who you are and your role, the screens your role may open, sign-out. */
+export function Layout() {
+  const session = useSession();
+  const navigation = useNavigation();
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 0 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group gap="sm">
+            <Title order={1} size="h4">MPI console</Title>
+            <Text size="xs" c="dimmed">v{session.serverVersion}</Text>
+          </Group>
+          <Group gap="sm" data-testid="who-am-i">
+            <Text size="sm">Signed in as <strong>{session.name}</strong></Text>
+            {session.roles.map((role) => <Badge key={role} variant="light" aria-label={`role ${role}`}>{role}</Badge>)}
+            <Anchor href="/graphql" size="sm" target="_blank" rel="noopener">GraphiQL</Anchor>
+            {session.kind !== 'local' && <Button size="xs" variant="default" onClick={session.signOut}>Sign out</Button>}
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" component="nav" aria-label="Screens">
+        {SCREENS.filter((s) => session.can(s.capability)).map((screen) => (
+          <NavLink key={screen.path} component={RouterNavLink} to={screen.path} label={screen.label} />
+        ))}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <div aria-busy={navigation.state === 'loading'}>
+          <Suspense fallback={<LoadingState />}>
+            <Outlet />
+          </Suspense>
+        </div>
+      </AppShell.Main>
+    </AppShell>
+  );
+}
