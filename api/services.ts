@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
 import { createCatalogService, type CatalogService } from '../catalog/index.ts';
+import { LineageService } from '../lineage/index.ts';
 
 /** Long-lived services shared by every request; built once at start-up. */
 export interface Services {
@@ -16,6 +17,8 @@ export interface Services {
   identity: IdentityReads;
   /** Sources, datasets, PHI classification and data-quality metrics. */
   catalog: CatalogService;
+  /** Provenance, time travel, survivorship policy and its recomputes, ingest runs. */
+  lineage: LineageService;
 }
 
 /** Wires the domain services over one database. */
@@ -23,5 +26,6 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
   const models = new ModelRegistry(database.db);
   const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES, reader: database.reader });
   const catalog = createCatalogService(database.db, { autoRegister: config.MPI_AUTO_REGISTER_SOURCES, thresholds: config.MPI_QUALITY_THRESHOLDS });
-  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity: new IdentityReads(database.db), catalog };
+  const lineage = new LineageService(database.db, logger);
+  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity: new IdentityReads(database.db), catalog, lineage };
 }
