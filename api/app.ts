@@ -46,5 +46,9 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   });
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
-  return { yoga, http, localMode, services, close: async () => { stopGauges(); await database.close(); } };
+  services.events.start();
+  return {
+    yoga, http, localMode, services,
+    close: async () => { stopGauges(); await services.events.stop(); await database.close(); },
+  };
 }

@@ -1,4 +1,5 @@
 import { CANONICAL_FIELDS, type CanonicalField } from '../matching/index.ts';
+import { defaultFieldResolver, GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { holds, PERMISSIONS } from '../platform/roles.ts';
 import type { Principal, RequestContext, Role } from './context.ts';
 
@@ -67,4 +68,52 @@ export function maskPhi(field: PhiField, value: string | null | undefined): stri
 export function presentPhi(ctx: Pick<RequestContext, 'principal'>, field: PhiField, value: string | null | undefined): string | null {
   if (seesFullPhi(ctx.principal)) return value ?? null;
   return maskPhi(field, value);
+}
+
+/** What a field declares about the PHI it returns: the canonical field, fixed or named by its parent object. */
+export type PhiSource = PhiField | ((parent: never) => string | null | undefined);
+
+/** Field options that mark a GraphQL field as PHI; `enforceMasking` masks it for every role without full access. */
+export function phi(source: PhiSource): { extensions: { phi: PhiSource } } {
+  return { extensions: { phi: source } };
+}
+
+/** Every field of the schema marked as PHI, as `Type.field`. */
+export function phiFieldsOf(schema: GraphQLSchema): string[] {
+  const found: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) if (field.extensions.phi) found.push(`${type.name}.${field.name}`);
+  }
+  return found.sort();
+}
+
+const enforced = new WeakSet<GraphQLSchema>();
+
+/**
+ * The one gate between patient values and a client: wraps the resolver of every field marked with `phi(...)`
+ * so its value passes `presentPhi` (full for stewards and admins, masked for everyone else), whatever the
+ * resolver or the object it reads from. A value whose field is not a known canonical field is hidden entirely.
+ */
+export function enforceMasking(schema: GraphQLSchema): void {
+  if (enforced.has(schema)) return;
+  enforced.add(schema);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const source = field.extensions.phi as PhiSource | undefined;
+      if (!source) continue;
+      const resolve = field.resolve ?? defaultFieldResolver;
+      const present = (parent: unknown, ctx: RequestContext, value: unknown): string | null => {
+        const name = typeof source === 'function' ? (source as (p: unknown) => string | null | undefined)(parent) : source;
+        const text = value === null || value === undefined ? null : String(value);
+        if (seesFullPhi(ctx.principal)) return text;
+        return name && (PHI_FIELDS as readonly string[]).includes(name) ? maskPhi(name as PhiField, text) : (text === null ? null : MASK);
+      };
+      field.resolve = (parent, args, ctx: RequestContext, info) => {
+        const value: unknown = resolve(parent, args, ctx, info);
+        return value instanceof Promise ? value.then((v) => present(parent, ctx, v)) : present(parent, ctx, value);
+      };
+    }
+  }
 }

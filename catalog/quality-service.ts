@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -67,7 +68,14 @@ export async function measureQuality(db: Database, options: QualityOptions = {})
       const since = new Date(run.startedAt.getTime() - (options.ingestWindowDays ?? DEFAULT_INGEST_WINDOW_DAYS) * DAY_MS);
       const inputs = await collectInputs(db, run.startedAt, since);
       const rows = judge(buildMeasurements(inputs), options.thresholds ?? DEFAULT_THRESHOLDS, run.id, run.startedAt);
-      await store.insertMeasurements(db, rows);
+      // The breach events commit with the measurements that show them.
+      await db.transaction(async (tx) => {
+        await store.insertMeasurements(tx, rows);
+        await recordChanges(tx, rows.filter((r) => r.breached).map((r) => ({
+          type: 'QUALITY_THRESHOLD_BREACHED', actor: trigger === 'SCHEDULE' ? 'system:quality-schedule' : 'system:quality',
+          data: { runId: run.id, metric: r.metric, scopeKind: r.scopeKind, scope: r.scope, value: r.value, threshold: r.threshold },
+        })));
+      });
       span.setAttributes({ 'quality.measurements': rows.length, 'quality.breaches': rows.filter((r) => r.breached).length });
       return { run: await store.finishRun(db, run.id, 'SUCCEEDED'), measurements: await store.measurementsOfRun(db, run.id) };
     } catch (error) {

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import { recordChanges, type NewChange } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { insertRows } from '../platform/db/bulk.ts';
@@ -133,11 +134,12 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   }
   const affected = [...manual.map((i) => stored[i]!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
-  const writes = Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events }, options), options.runId ? countRun(tx, options.runId, results) : null]);
+  const identityOfRecord = new Map(results.filter((r) => r !== undefined).map((r) => [r.recordId, r.identityId]));
+  const writes = Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events, identityOfRecord }, options), options.runId ? countRun(tx, options.runId, results) : null]);
   // The golden rebuild reads what the writes above leave: pipelined behind them (one round trip) unless an
   // identity is absorbed, whose statements follow the writes' results.
   if (plan.ops.some((op) => op.kind === 'ABSORB')) await writes;
-  await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId })]);
+  await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId, actor: options.actor.actor })]);
   return results;
 }
 
@@ -185,7 +187,8 @@ function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<nu
  * trip, identities first (links and reviews refer to them).
  */
 async function applyOps(
-  tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[] }, options: BatchOptions,
+  tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[]; identityOfRecord: Map<string, string> },
+  options: BatchOptions,
 ): Promise<void> {
   const { actor, model } = options;
   const { target, reviewIds } = extra;
@@ -195,11 +198,14 @@ async function applyOps(
   const events: store.NewIdentityEvent[] = [];
   const reviews: Array<typeof reviewItems.$inferInsert> = [];
   const absorbed: Array<{ from: string; into: string; recordId: string }> = [];
+  const changes: NewChange[] = [];
+  const change = { actor: actor.actor, versions: { model: model.version } };
   ops.forEach((op, index) => {
     switch (op.kind) {
       case 'CREATE_IDENTITY':
         newIdentities.push(op.identityId);
         events.push({ ...base, identityId: op.identityId, type: 'CREATED', recordId: op.recordId });
+        changes.push({ ...change, type: 'IDENTITY_CREATED', identityId: op.identityId, recordId: op.recordId });
         break;
       case 'LINK': {
         const identityId = target(op.identityId);
@@ -212,14 +218,23 @@ async function applyOps(
           ...base, identityId, type: 'LINKED', recordId: op.recordId,
           evidence: e ? { probability: e.probability, weight: e.weight, grade: e.grade, explanation: e.explanation, matchedRecordId: e.recordId } : { matchResult: op.matchResult },
         });
+        changes.push({
+          ...change, type: 'RECORD_LINKED', identityId, recordId: op.recordId,
+          data: { matchResult: op.matchResult, linkSource: 'AUTO', ...(e ? { probability: e.probability, grade: e.grade } : {}) },
+        });
         break;
       }
       case 'UNLINKED':
         events.push({ ...base, identityId: op.fromIdentity, type: 'UNLINKED', recordId: op.recordId, reason: 'record changed and no longer matches its identity' });
+        changes.push({
+          ...change, type: 'RECORD_UNLINKED', identityId: op.fromIdentity, recordId: op.recordId,
+          data: { fromIdentityId: op.fromIdentity, toIdentityId: extra.identityOfRecord.get(op.recordId) ?? null },
+        });
         break;
       case 'ABSORB':
         absorbed.push({ from: op.fromIdentity, into: target(op.intoIdentity), recordId: op.recordId });
         events.push({ ...base, identityId: op.fromIdentity, type: 'MERGED', otherIdentityId: target(op.intoIdentity), recordId: op.recordId, reason: 'its only record now matches another identity' });
+        changes.push({ ...change, type: 'IDENTITIES_MERGED', identityId: op.fromIdentity, data: { retiredId: op.fromIdentity, survivingId: target(op.intoIdentity) } });
         break;
       case 'REVIEW_RECORD':
       case 'REVIEW_DUPLICATE': {
@@ -232,6 +247,10 @@ async function applyOps(
           probability: c.probability, weight: c.weight, priority: op.kind === 'REVIEW_RECORD' ? op.priority : 0.5,
           explanation: { ...c.explanation, blockers: c.blockers }, modelVersion: model.version,
         });
+        changes.push({
+          ...change, type: 'REVIEW_OPENED', identityId: identityA, recordId: op.recordId,
+          data: { reviewItemId: id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', identityA, identityB, probability: c.probability },
+        });
         break;
       }
     }
@@ -240,6 +259,10 @@ async function applyOps(
   const writes: Array<Promise<unknown>> = [];
   if (newIdentities.length > 0) writes.push(tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`));
   writes.push(store.addEvents(tx, [...events, ...extra.events]));
+  for (const e of extra.events) {
+    if (e.type === 'LINKED') changes.push({ ...change, type: 'RECORD_LINKED', identityId: e.identityId, recordId: e.recordId ?? null, data: { restored: true } });
+  }
+  writes.push(recordChanges(tx, changes));
   if (reviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, reviews)));
   if (linkRows.size > 0) {
     writes.push(tx.execute(insertRows(links, [...linkRows.values()], sql`

@@ -1,5 +1,6 @@
 import { desc, eq, isNull } from 'drizzle-orm';
 import { defaultModel, parseModel, trainModel, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { matchModels, sourceRecords } from '../platform/db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -54,16 +55,17 @@ export class ModelRegistry {
     }
     if (await this.get(model.version)) throw ValidationError.of('model.version', 'DUPLICATE_VERSION', 'a model with this version already exists');
     await this.db.insert(matchModels).values({ version: model.version, spec: model, summary: model.training ?? null, createdBy: actor });
-    if (activate) await this.activate(model.version);
+    if (activate) await this.activate(model.version, actor);
     return (await this.get(model.version))!;
   }
 
-  async activate(version: string): Promise<MatchModelRow> {
+  async activate(version: string, actor = 'system'): Promise<MatchModelRow> {
     const row = await this.db.transaction(async (tx) => {
       const [target] = await tx.select().from(matchModels).where(eq(matchModels.version, version)).limit(1);
       if (!target) throw new NotFoundError('Match model', 'version');
       await tx.update(matchModels).set({ active: false }).where(eq(matchModels.active, true));
       await tx.update(matchModels).set({ active: true }).where(eq(matchModels.version, version));
+      await recordChanges(tx, [{ type: 'MODEL_ACTIVATED', actor, data: { version }, versions: { model: version } }]);
       return { ...target, active: true };
     });
     this.invalidate();

@@ -4,6 +4,7 @@ import {
   blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
 } from '../matching/index.ts';
 import { ensureSource, getSourceByCode } from '../catalog/index.ts';
+import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
@@ -174,8 +175,9 @@ export class IdentityService {
         // Two deletes (or a delete and an ingest) of one identity's records must rebuild its golden record in turn.
         await store.lockIdentities(tx, [identityId]);
         await store.addEvents(tx, [{ identityId, type: 'RECORD_DELETED', recordId: found.record.id, actor: actor.actor, reason: actor.reason ?? null }]);
-        await rebuildGoldenMany(tx, [identityId], { policy });
       }
+      await recordChanges(tx, [{ type: 'RECORD_DELETED', actor: actor.actor, identityId, recordId: found.record.id }]);
+      if (identityId) await rebuildGoldenMany(tx, [identityId], { policy, actor: actor.actor });
       return { recordId: found.record.id, identityId };
     });
   }

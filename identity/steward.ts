@@ -1,4 +1,5 @@
 import { and, eq, or } from 'drizzle-orm';
+import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { reviewItems } from '../platform/db/schema/index.ts';
@@ -70,7 +71,8 @@ export class StewardService {
       { identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, actor: actor.actor, reason: actor.reason ?? null, after: { movedRecords: moved } },
       { identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, actor: actor.actor, reason: actor.reason ?? null, after: { mergedInto: survivorId, movedRecords: moved } },
     ]);
-    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy });
+    await recordChanges(tx, [{ type: 'IDENTITIES_MERGED', actor: actor.actor, identityId: mergedId, data: { retiredId: mergedId, survivingId: survivorId, movedRecords: moved } }]);
+    await rebuildGoldenMany(tx, [mergedId, survivorId], { policy, actor: actor.actor });
   }
 
   /**
@@ -118,7 +120,12 @@ export class StewardService {
       await store.insertNotDuplicate(tx, from, to, actor.actor, reason);
     }
     await store.addEvents(tx, events);
-    await rebuildGoldenMany(tx, [from, to], { policy });
+    const moved = { fromIdentityId: from, toIdentityId: to, linkSource: 'MANUAL' };
+    await recordChanges(tx, [
+      { type: toIdentityId ? 'RECORD_UNLINKED' : 'IDENTITY_SPLIT', actor: actor.actor, identityId: from, recordId, data: moved },
+      ...(remaining.length === 0 ? [{ type: 'IDENTITIES_MERGED' as const, actor: actor.actor, identityId: from, data: { retiredId: from, survivingId: to } }] : []),
+    ]);
+    await rebuildGoldenMany(tx, [from, to], { policy, actor: actor.actor });
     return { from, to };
   }
 
@@ -144,6 +151,7 @@ export class StewardService {
       { identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b, actor: actor.actor, reason },
       { identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a, actor: actor.actor, reason },
     ]);
+    await recordChanges(tx, [{ type: 'NOT_DUPLICATE_MARKED', actor: actor.actor, identityId: a, data: { identityA: a, identityB: b } }]);
   }
 
   /**
@@ -172,6 +180,10 @@ export class StewardService {
         .set({ status: 'RESOLVED', decision, reason, decidedBy: actor.actor, decidedAt: new Date() })
         .where(eq(reviewItems.id, id)).returning();
       await store.addEvents(tx, [{ identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason, after: { reviewItemId: id, decision } }]);
+      await recordChanges(tx, [{
+        type: 'REVIEW_RESOLVED', actor: actor.actor, identityId: a, recordId: item.recordId,
+        data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },
+      }]);
       return updated!;
     });
   }

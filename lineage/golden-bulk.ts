@@ -1,4 +1,5 @@
 import { and, isNull, sql } from 'drizzle-orm';
+import { recordChanges } from '../events/index.ts';
 import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
@@ -10,12 +11,12 @@ import { buildGolden, decisionStands, GOLDEN_FIELDS, type Contributor, type Gold
  * the set-based counterpart of `rebuildGolden`, used by batch ingest. Identities are locked in id order (the
  * count makes the lock cover every row, not only the first one read) and stamped with one provenance clock
  * reading taken after, so provenance intervals stay ordered per identity.
- * Returns the ids whose golden values changed.
+ * Returns the ids whose golden values changed; each gets a GOLDEN_RECORD_CHANGED event naming the fields.
  */
 export async function rebuildGoldenMany(
   tx: Executor,
   identityIds: string[],
-  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null },
+  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null; actor?: string },
 ): Promise<Set<string>> {
   const ids = [...new Set(identityIds)].sort();
   const changed = new Set<string>();
@@ -40,6 +41,7 @@ export async function rebuildGoldenMany(
   const toClose: number[] = [];
   const toOpen: Array<InsertRow<typeof fieldProvenance>> = [];
   const goldens: Array<{ id: string; golden: GoldenRecord }> = [];
+  const changedFields = new Map<string, string[]>();
   for (const identityId of ids) {
     const { golden, decisions } = buildGolden(contributors.get(identityId) ?? [], options.policy);
     const open = openByIdentity.get(identityId) ?? new Map();
@@ -47,7 +49,10 @@ export async function rebuildGoldenMany(
     for (const d of decisions) {
       const current = open.get(d.field);
       if (current ? decisionStands(current, d) : d.value === null) continue;
-      if ((current?.value ?? null) !== d.value) valueChanged = true;
+      if ((current?.value ?? null) !== d.value) {
+        valueChanged = true;
+        changedFields.set(identityId, [...(changedFields.get(identityId) ?? []), d.field]);
+      }
       if (current) toClose.push(current.id);
       toOpen.push({
         identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule, competitors: d.competitors,
@@ -66,13 +71,16 @@ export async function rebuildGoldenMany(
   }
   // A batch opens thousands of rows: one statement, one JSON parameter.
   if (toOpen.length > 0) writes.push(tx.execute(insertRows(fieldProvenance, toOpen)));
-  if (goldens.length > 0) {
-    writes.push(tx.execute(sql`
+  const versions = goldens.length === 0 ? Promise.resolve([]) : queryRows<{ id: string; version: number }>(tx, sql`
       update identities set golden = g.golden, version = identities.version + 1, updated_at = ${at}
       from json_to_recordset(${JSON.stringify(goldens)}::json) as g(id uuid, golden jsonb)
-      where identities.id = g.id`));
-  }
-  await Promise.all(writes);
+      where identities.id = g.id
+      returning identities.id, identities.version`);
+  const [updated] = await Promise.all([versions, ...writes]);
+  await recordChanges(tx, updated.map((row) => ({
+    type: 'GOLDEN_RECORD_CHANGED', actor: options.actor ?? 'system', identityId: row.id,
+    data: { fields: changedFields.get(row.id) ?? [] }, versions: { identity: row.version, policy: options.policy.version },
+  })));
   return changed;
 }
 

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+function list(text: string): string[] {
+  return text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+}
+
 /** Service configuration, read from the environment once and validated. Nothing else reads process.env. */
 const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -64,6 +68,25 @@ const ConfigSchema = z.object({
   OIDC_ROLES_CLAIM: z.string().default('roles'),
   /** Where the issuer's signing keys are; default `<OIDC_ISSUER>/.well-known/jwks.json`. */
   OIDC_JWKS_URL: z.string().url().optional(),
+  /** Change events: how often the outbox is polled, the dispatcher lease, and how long events are kept (0: for ever). */
+  MPI_EVENTS_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
+  MPI_EVENTS_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  MPI_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  /** Webhook delivery: tries before the dead letter, backoff (doubling, with jitter), request timeout. */
+  MPI_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  MPI_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+  MPI_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(300_000),
+  MPI_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Host names webhook URLs may use (comma-separated, `*.example.org` for sub-domains); unset: any. */
+  MPI_WEBHOOK_ALLOWED_HOSTS: z.string().default('').transform(list),
+  /**
+   * Networks (CIDRs) webhooks may reach although loopback or link-local, e.g. `127.0.0.0/8` for a receiver on
+   * the same host; such receivers may use plain http.
+   */
+  MPI_WEBHOOK_ALLOWED_NETWORKS: z.string().default('').transform(list)
+    .pipe(z.array(z.string().regex(/^[\d.:a-fA-F]+(\/\d{1,3})?$/, 'CIDRs such as 127.0.0.0/8'))),
+  /** Publish change events to NATS JetStream at this URL (e.g. `nats://127.0.0.1:4222`). */
+  MPI_NATS_URL: z.string().optional(),
   OTEL_TRACES_EXPORTER: z.string().optional(),
   OTEL_METRICS_EXPORTER: z.string().optional(),
 }).refine((c) => !c.OIDC_ISSUER || c.OIDC_AUDIENCE, { path: ['OIDC_AUDIENCE'], message: 'required when OIDC_ISSUER is set' });

@@ -3,7 +3,7 @@ import type { Explanation, ScoredCandidate } from '../../identity/index.ts';
 import { GOLDEN_FIELDS } from '../../lineage/index.ts';
 import { GRADES } from '../../matching/index.ts';
 import { builder } from '../builder.ts';
-import { presentPhi } from '../masking.ts';
+import { phi } from '../masking.ts';
 
 /** Object types shared by the identity, review and match operations. */
 
@@ -38,7 +38,7 @@ export const MatchExplanation = builder.objectRef<Explanation>('MatchExplanation
 
 export const GoldenRecord = builder.objectRef<Record<string, string | null>>('GoldenRecord').implement({
   description: 'The golden values of an identity, built by survivorship from its source records.',
-  fields: (t) => Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, t.string({ nullable: true, resolve: (g, _a, ctx) => presentPhi(ctx, f, g[f]) })])),
+  fields: (t) => Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, t.string({ nullable: true, ...phi(f), resolve: (g) => g[f] })])),
 });
 
 export const Link = builder.objectRef<LinkRow>('Link').implement({

@@ -1,11 +1,11 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { INGEST_OUTCOMES, isUuid, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
 import { CANONICAL_FIELDS } from '../../matching/index.ts';
-import { ValidationError } from '../../platform/errors.ts';
+import { DomainError, ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { auditInTransaction } from '../audit-plugin.ts';
 import { actorOf, type RequestContext } from '../context.ts';
-import { presentPhi } from '../masking.ts';
+import { phi, seesFullPhi } from '../masking.ts';
 import {
   GoldenRecord, Identity, IdentityEvent, IdentityStatusEnum, Link, MatchCandidate, ReviewItem, SourceRecord,
 } from './identity-types.ts';
@@ -85,7 +85,8 @@ SourceRecord.implement({
     localId: t.string({ resolve: (r) => r.record.localId }),
     ...(Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({
       nullable: true,
-      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.record.id); return presentPhi(ctx, f, r.record[f]); },
+      ...phi(f),
+      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.record.id); return r.record[f]; },
     })])) as Record<string, ReturnType<typeof t.string>>),
     link: t.field({ type: Link, nullable: true, resolve: (r) => r.link }),
     identity: t.field({
@@ -99,6 +100,16 @@ SourceRecord.implement({
     updatedAt: t.field({ type: 'DateTime', resolve: (r) => r.record.updatedAt }),
   }),
 });
+
+/**
+ * Filters on demographics answer "is there a patient whose surname starts with …": to a role that sees names
+ * masked they would be an oracle for the masked value, letter by letter. Only roles that see PHI may use them.
+ */
+function refusePhiFilters(ctx: RequestContext, args: { familyName?: string | null; givenName?: string | null; birthDate?: string | null }): void {
+  if (seesFullPhi(ctx.principal)) return;
+  const used = (['familyName', 'givenName', 'birthDate'] as const).find((f) => args[f] !== null && args[f] !== undefined);
+  if (used) throw new DomainError('FORBIDDEN', 'Searching by patient demographics needs a role that sees them unmasked', { field: used });
+}
 
 function actor(ctx: RequestContext, reason?: string | null) {
   return { actor: actorOf(ctx), reason: reason ?? null, requestId: ctx.requestId };
@@ -123,6 +134,7 @@ builder.queryFields((t) => ({
       birthDate: t.arg.string({ required: false }),
     },
     resolve: (_r, args, ctx) => {
+      refusePhiFilters(ctx, args);
       if ((args.first ?? 0) > 100 || (args.last ?? 0) > 100) throw ValidationError.of('first', 'TOO_MANY', 'at most 100 per page');
       return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
         ctx.services.identity.search({ familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate }, limit, offset));

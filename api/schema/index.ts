@@ -1,5 +1,6 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from '../builder.ts';
+import { enforceMasking } from '../masking.ts';
 import './scalars.ts';
 import './system.ts';
 import './security.ts';
@@ -12,6 +13,8 @@ import './audit.ts';
 
 /** The whole GraphQL schema, built from the domain modules imported above. */
 export const schema = builder.toSchema();
+// Every field marked as PHI is masked by role here, once, whatever resolver produced it.
+enforceMasking(schema);
 
 /** The SDL committed as schema.graphql, so API changes show up in review. */
 export function printSchemaSdl(): string {

@@ -1,4 +1,4 @@
-import { presentPhi, type PhiField } from '../masking.ts';
+import { phi } from '../masking.ts';
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import type { SourceRow } from '../../catalog/index.ts';
 import { isUuid } from '../../identity/index.ts';
@@ -38,7 +38,7 @@ function sourceById(ctx: RequestContext, id: string | null): Promise<SourceRow |
 const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string; field: string }>('ProvenanceCompetitor').implement({
   description: 'A value a golden field\'s winner beat, and the record that held it.',
   fields: (t) => ({
-    value: t.string({ nullable: true, resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return presentPhi(ctx, c.field as PhiField, c.value); } }),
+    value: t.string({ nullable: true, ...phi((c: { field: string }) => c.field), resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.value; } }),
     record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.sourceRecord(c.recordId) }),
     source: t.field({ type: Source, nullable: true, resolve: (c, _a, ctx) => sourceById(ctx, c.sourceId) }),
   }),
@@ -53,7 +53,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
     identityId: t.exposeID('identityId'),
     identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.services.identity.getIdentityExact(p.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (p) => p.field as GoldenField }),
-    value: t.string({ nullable: true, resolve: (p, _a, ctx) => { ctx.audit.touch('identity', p.identityId); return presentPhi(ctx, p.field as PhiField, p.value); } }),
+    value: t.string({ nullable: true, ...phi((p: { field: string }) => p.field), resolve: (p, _a, ctx) => { ctx.audit.touch('identity', p.identityId); return p.value; } }),
     record: t.field({
       type: SourceRecord, nullable: true, description: 'The winning source record; null for a steward override or an empty field.',
       resolve: (p, _a, ctx) => (p.recordId ? ctx.services.identity.sourceRecord(p.recordId) : null),
@@ -140,7 +140,7 @@ const FieldRule = builder.objectRef<{ field: GoldenField; rule: PolicyVersion['r
   fields: (t) => ({
     field: t.field({ type: GoldenFieldEnum, resolve: (r) => r.field }),
     rule: t.field({ type: SurvivorshipRuleEnum, resolve: (r) => r.rule.rule }),
-    value: t.string({ nullable: true, description: 'STEWARD_OVERRIDE only: the value set for every identity.', resolve: (r) => r.rule.value ?? null }),
+    value: t.string({ nullable: true, ...phi((r: { field: string }) => r.field), description: 'STEWARD_OVERRIDE only: the value set for every identity.', resolve: (r) => r.rule.value ?? null }),
     fallback: t.field({ type: SurvivorshipRuleEnum, nullable: true, description: 'STEWARD_OVERRIDE only: the rule used while no value is set.', resolve: (r) => r.rule.fallback ?? null }),
   }),
 });
@@ -186,8 +186,8 @@ const PolicyPreviewChange = builder.objectRef<PolicyPreview['changes'][number]>(
     identityId: t.exposeID('identityId'),
     identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.getIdentityExact(c.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (c) => c.field }),
-    currentValue: t.string({ nullable: true, resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.currentValue; } }),
-    proposedValue: t.string({ nullable: true, resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.proposedValue; } }),
+    currentValue: t.string({ nullable: true, ...phi((c: { field: string }) => c.field), resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.currentValue; } }),
+    proposedValue: t.string({ nullable: true, ...phi((c: { field: string }) => c.field), resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.proposedValue; } }),
     currentRule: t.field({ type: SurvivorshipRuleEnum, nullable: true, resolve: (c) => c.currentRule as (typeof SURVIVORSHIP_RULES)[number] | null }),
     proposedRule: t.field({ type: SurvivorshipRuleEnum, resolve: (c) => c.proposedRule as (typeof SURVIVORSHIP_RULES)[number] }),
   }),

@@ -167,6 +167,17 @@ builder.mutationFields((t) => ({
     type: MatchModelInfo,
     authScopes: { admin: true },
     args: { version: t.arg.string({ required: true }) },
-    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version),
+    resolve: (_r, args, ctx) => ctx.services.models.activate(args.version, actor(ctx).actor),
+  }),
+}));
+
+builder.queryFields((t) => ({
+  reviewItem: t.field({
+    type: ReviewItem,
+    nullable: true,
+    description: 'One review item by id, open or resolved (the console links to it).',
+    authScopes: { steward: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_r, args, ctx) => ctx.services.identity.reviewItem(String(args.id)),
   }),
 }));

@@ -3,6 +3,7 @@ import { useSession } from './auth/session-context.tsx';
 import type { Capability } from './auth/capabilities.ts';
 import { Layout } from './shell/layout.tsx';
 import { RouteError } from './shell/route-error.tsx';
+import { LoadingState } from './shell/states.tsx';
 
 /** The screens, in menu order: path, menu label and the capability that shows it. Each loads on first visit. */
 export const SCREENS: ReadonlyArray<{ path: string; label: string; capability: Capability }> = [
@@ -27,6 +28,7 @@ export function createConsoleRouter() {
       path: '/',
       Component: Layout,
       ErrorBoundary: RouteError,
+      HydrateFallback: LoadingState,
       children: [
         { index: true, Component: Home },
         { path: 'review', lazy: () => import('./review/queue-route.tsx') },

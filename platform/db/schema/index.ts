@@ -2,3 +2,4 @@ export * from './identity.ts';
 export * from './lineage.ts';
 export * from './catalog.ts';
 export * from './audit.ts';
+export * from './events.ts';

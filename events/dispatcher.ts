@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../platform/db/client.ts';
+import type { Logger } from '../platform/logger.ts';
+import * as store from './store.ts';
+import type { ChangeEvent, EventFilter } from './types.ts';
+
+/** A channel that runs only on the replica that holds the dispatch lease (webhooks, NATS). */
+export interface LeaderChannel {
+  readonly name: string;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface DispatcherOptions {
+  /** How often the outbox is checked for committed events (and followers check the head). */
+  pollMs: number;
+  /** How long a lease lasts without renewal; another replica takes over after it runs out. */
+  leaseMs: number;
+  /** Days published events are kept (0: for ever). */
+  retentionDays: number;
+  /** Events published per round. */
+  batchSize?: number;
+  logger: Logger;
+  /** Names this replica in the lease row (default: a random id). */
+  holder?: string;
+}
+
+const LEASE_NAME = 'dispatcher';
+const RETENTION_EVERY_MS = 60_000;
+const PAGE = 500;
+
+/**
+ * Publishes outbox rows and wakes the channels. Every replica runs one; the one holding the lease row publishes
+ * (assigns positions) and runs the leader channels (webhooks, NATS); the others only watch the head position
+ * so their GraphQL subscribers see new events. A replica that dies stops renewing; another takes over within
+ * `leaseMs`, and the rows it never published are still there.
+ */
+export class EventDispatcher {
+  readonly holder: string;
+  private leader = false;
+  private head = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private ticking: Promise<void> | null = null;
+  private lastRenew = 0;
+  private lastRetention = 0;
+  private readonly waiters = new Set<() => void>();
+  private readonly channels: LeaderChannel[] = [];
+
+  constructor(readonly db: Database, private readonly options: DispatcherOptions) {
+    this.holder = options.holder ?? randomUUID();
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** The highest published position this replica has seen. */
+  get headPosition(): number {
+    return this.head;
+  }
+
+  addChannel(channel: LeaderChannel): void {
+    this.channels.push(channel);
+    if (this.leader) channel.start();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      if (!this.running) return;
+      this.ticking = this.tick().catch((error: unknown) => {
+        this.options.logger.error({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'event dispatch failed');
+      });
+      await this.ticking;
+      this.ticking = null;
+      if (this.running) this.timer = setTimeout(() => void loop(), this.options.pollMs);
+    };
+    void loop();
+  }
+
+  /** Stops dispatching; the lease is released so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+    await this.resign();
+    this.wake();
+  }
+
+  /** One round: renew or take the lease, publish (leader) or watch the head (follower), expire old events. */
+  async tick(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastRenew >= this.options.leaseMs / 3 || !this.leader) {
+      const held = await store.acquireLease(this.db, LEASE_NAME, this.holder, this.options.leaseMs);
+      this.lastRenew = now;
+      if (held !== this.leader) {
+        this.leader = held;
+        this.options.logger.info({ holder: this.holder, leader: held }, held ? 'event dispatcher leads' : 'event dispatcher follows');
+        for (const c of this.channels) if (held) c.start(); else await c.stop();
+      }
+    }
+    if (this.leader) {
+      while ((await store.publishPending(this.db, this.options.batchSize ?? 1000)) > 0) { /* until caught up */ }
+      if (this.options.retentionDays > 0 && now - this.lastRetention >= RETENTION_EVERY_MS) {
+        this.lastRetention = now;
+        await store.deleteExpiredEvents(this.db, this.options.retentionDays);
+      }
+    }
+    const head = await store.headPosition(this.db);
+    if (head !== this.head) {
+      this.head = head;
+      this.wake();
+    }
+  }
+
+  private async resign(): Promise<void> {
+    if (!this.leader) return;
+    this.leader = false;
+    for (const c of this.channels) await c.stop();
+    await store.releaseLease(this.db, LEASE_NAME, this.holder).catch(() => undefined);
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+    this.waiters.clear();
+  }
+
+  /** Resolves when the head moves past `position`, the dispatcher stops, or `timeoutMs` passes. */
+  waitForEvents(position: number, timeoutMs = 5_000, signal?: AbortSignal): Promise<void> {
+    if (this.head > position || !this.running || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * Every matching event after `from`, then each new one as it is published, until `signal` aborts: the
+   * replay and the live tail are one loop over the table, so a consumer that resumes misses nothing.
+   */
+  async *follow(filter: EventFilter, from: number, signal?: AbortSignal): AsyncGenerator<ChangeEvent> {
+    let cursor = from;
+    while (!signal?.aborted) {
+      // Everything up to the head known before the read was committed before it: the read sees all of it.
+      const known = this.head;
+      const page = await store.readEvents(this.db, cursor, filter, PAGE);
+      for (const event of page) {
+        if (signal?.aborted) return;
+        cursor = event.position;
+        yield event;
+      }
+      if (page.length === PAGE) continue;
+      cursor = Math.max(cursor, known);
+      if (!this.running) return;
+      await this.waitForEvents(cursor, 5_000, signal);
+    }
+  }
+}

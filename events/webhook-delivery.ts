@@ -1,0 +1,229 @@
+import { Webhook } from 'standardwebhooks';
+import type { Database } from '../platform/db/client.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
+import * as store from './store.ts';
+import { orderingKey, type ChangeEvent, type ChangeEventType } from './types.ts';
+import { checkUrlTarget, type UrlPolicy } from './url-policy.ts';
+
+export interface DeliverySettings {
+  /** Tries of one event before it is dead-lettered. */
+  maxAttempts: number;
+  /** First retry delay; doubles per try up to `backoffMaxMs`, with jitter. */
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** A request not answered within this counts as failed. */
+  timeoutMs: number;
+  /** Events sent per round; events of different identities in a round go in parallel. */
+  batchSize: number;
+  urlPolicy: UrlPolicy;
+}
+
+/** A request body and its content type, for one event to one endpoint. */
+export interface RenderedBody {
+  body: string;
+  contentType: string;
+}
+
+/** Builds the bodies of one endpoint kind (the Standard Webhooks JSON envelope, a FHIR notification bundle). */
+export type Renderer = (endpoint: store.WebhookEndpointRow, events: ChangeEvent[]) => Promise<RenderedBody[]>;
+
+/** `whsec_` and 32 random bytes in base64: a Standard Webhooks signing secret. */
+export function newWebhookSecret(): string {
+  return `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
+}
+
+/** The Standard Webhooks headers for one message: id, timestamp (seconds) and the v1 HMAC-SHA256 signature. */
+export function signatureHeaders(secret: string, id: string, at: Date, body: string): Record<string, string> {
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(secret).sign(id, at, body),
+  };
+}
+
+/** Exponential backoff with equal jitter: half the delay fixed, half random, so retries of many endpoints spread. */
+export function backoffDelay(attempt: number, settings: Pick<DeliverySettings, 'backoffMs' | 'backoffMaxMs'>, random = Math.random): number {
+  const ceiling = Math.min(settings.backoffMaxMs, settings.backoffMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+interface Outcome {
+  event: ChangeEvent;
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+}
+
+/**
+ * Delivers published events to registered endpoints, one loop per endpoint, on the leading replica only. Each
+ * endpoint keeps its own position: a slow or dead endpoint only falls behind, it never holds up ingest (which
+ * only writes the outbox row) or other endpoints. Within an endpoint, events of one identity go in order; when
+ * one fails, the endpoint retries from it with backoff and dead-letters it after `maxAttempts`.
+ */
+export class WebhookDelivery implements LeaderChannel {
+  readonly name = 'webhooks';
+  private running = false;
+  private readonly loops = new Map<string, Promise<void>>();
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private abort = new AbortController();
+
+  constructor(
+    private readonly db: Database,
+    private readonly dispatcher: EventDispatcher,
+    private readonly settings: DeliverySettings,
+    private readonly renderers: Map<string, Renderer>,
+    private readonly logger: Logger,
+    private readonly fetchFn: typeof fetch = fetch,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    void this.refresh();
+    this.refreshTimer = setInterval(() => void this.refresh(), 2_000);
+    this.refreshTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.abort.abort();
+    await Promise.all(this.loops.values());
+    this.loops.clear();
+  }
+
+  /** Starts a loop for every active endpoint that has none (called on registration and every few seconds). */
+  async refresh(): Promise<void> {
+    if (!this.running) return;
+    const endpoints = await store.listEndpoints(this.db).catch(() => []);
+    for (const e of endpoints) {
+      if (e.status !== 'ACTIVE' || this.loops.has(e.id)) continue;
+      const loop = this.run(e.id).finally(() => this.loops.delete(e.id));
+      this.loops.set(e.id, loop);
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+
+  private async run(endpointId: string): Promise<void> {
+    while (this.running) {
+      try {
+        const endpoint = await store.getEndpoint(this.db, endpointId);
+        if (!endpoint || endpoint.status !== 'ACTIVE') return;
+        if (await this.redeliverDeadLetters(endpoint)) continue;
+        const wait = endpoint.nextAttemptAt ? endpoint.nextAttemptAt.getTime() - Date.now() : 0;
+        if (wait > 0) {
+          await this.sleep(Math.min(wait, 1_000));
+          continue;
+        }
+        const types = endpoint.eventTypes as ChangeEventType[];
+        const events = await store.readEvents(this.db, endpoint.position, { types }, this.settings.batchSize);
+        if (events.length === 0) {
+          await this.dispatcher.waitForEvents(Math.max(endpoint.position, this.dispatcher.headPosition), 1_000, this.abort.signal);
+          continue;
+        }
+        await this.deliverRound(endpoint, events);
+      } catch (error) {
+        this.logger.error({ endpointId, err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'webhook delivery round failed');
+        await this.sleep(1_000);
+      }
+    }
+  }
+
+  /** Sends events; advances past those before the first failure; schedules a retry or dead-letters the failed one. */
+  private async deliverRound(endpoint: store.WebhookEndpointRow, events: ChangeEvent[]): Promise<void> {
+    const outcomes = await this.send(endpoint, events);
+    const failed = outcomes.filter((o) => !o.ok).sort((a, b) => a.event.position - b.event.position)[0];
+    const delivered = outcomes.filter((o) => o.ok).length;
+    if (!failed) {
+      await store.saveDeliveryState(this.db, endpoint.id, {
+        position: events.at(-1)!.position, headAttempts: 0, nextAttemptAt: null, delivered, lastStatus: outcomes.at(-1)?.status ?? null, lastError: null,
+      });
+      return;
+    }
+    const before = events.filter((e) => e.position < failed.event.position).at(-1)?.position ?? endpoint.position;
+    // Attempts count for the event at the head; a new head starts again at one.
+    const attempts = (before === endpoint.position ? endpoint.headAttempts : 0) + 1;
+    if (attempts >= this.settings.maxAttempts) {
+      await store.insertDeadLetter(this.db, {
+        endpointId: endpoint.id, eventId: failed.event.id, position: failed.event.position, attempts, lastStatus: failed.status, lastError: failed.error,
+      });
+      this.logger.warn({ endpointId: endpoint.id, eventId: failed.event.id, attempts }, 'webhook event dead-lettered');
+      await store.saveDeliveryState(this.db, endpoint.id, {
+        position: failed.event.position, headAttempts: 0, nextAttemptAt: null, delivered, lastStatus: failed.status, lastError: failed.error,
+      });
+      return;
+    }
+    await store.saveDeliveryState(this.db, endpoint.id, {
+      position: before, headAttempts: attempts, nextAttemptAt: new Date(Date.now() + backoffDelay(attempts, this.settings)),
+      delivered, lastStatus: failed.status, lastError: failed.error,
+    });
+  }
+
+  /** Sends dead letters marked for redelivery; true when there were any. */
+  private async redeliverDeadLetters(endpoint: store.WebhookEndpointRow): Promise<boolean> {
+    const pending = await store.deadLettersOf(this.db, endpoint.id, 'PENDING');
+    if (pending.length === 0) return false;
+    const events = await store.eventsByIds(this.db, pending.map((d) => d.eventId));
+    const outcomes = await this.send(endpoint, events);
+    const okIds = new Set(outcomes.filter((o) => o.ok).map((o) => o.event.id));
+    await store.setDeadLetterStatus(this.db, pending.filter((d) => okIds.has(d.eventId)).map((d) => d.id), 'REDELIVERED', { redeliveredAt: new Date() });
+    const failed = outcomes.find((o) => !o.ok);
+    // An event no longer kept (retention) or still refused goes back to the dead letters.
+    const back = pending.filter((d) => !okIds.has(d.eventId)).map((d) => d.id);
+    await store.setDeadLetterStatus(this.db, back, 'DEAD', failed ? { lastStatus: failed.status, lastError: failed.error } : {});
+    return true;
+  }
+
+  /** Sends each event; events with the same ordering key go one after another, stopping at a failure. */
+  private async send(endpoint: store.WebhookEndpointRow, events: ChangeEvent[]): Promise<Outcome[]> {
+    const renderer = this.renderers.get(endpoint.kind);
+    if (!renderer) return events.map((event) => ({ event, ok: false, status: null, error: `no renderer for ${endpoint.kind}` }));
+    try {
+      await checkUrlTarget(endpoint.url, this.settings.urlPolicy);
+    } catch (error) {
+      return events.map((event) => ({ event, ok: false, status: null, error: (error as Error).message }));
+    }
+    const bodies = await renderer(endpoint, events);
+    const chains = new Map<string, number[]>();
+    events.forEach((e, i) => {
+      const key = orderingKey(e);
+      chains.set(key, [...(chains.get(key) ?? []), i]);
+    });
+    const outcomes: Outcome[] = [];
+    await Promise.all([...chains.values()].map(async (indexes) => {
+      for (const i of indexes) {
+        const outcome = await this.post(endpoint, events[i]!, bodies[i]!);
+        outcomes.push(outcome);
+        if (!outcome.ok) return;
+      }
+    }));
+    return outcomes;
+  }
+
+  private async post(endpoint: store.WebhookEndpointRow, event: ChangeEvent, rendered: RenderedBody): Promise<Outcome> {
+    try {
+      const response = await this.fetchFn(endpoint.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.abort.signal]),
+        headers: { 'content-type': rendered.contentType, 'user-agent': 'mpi-webhooks', ...signatureHeaders(endpoint.secret, event.id, new Date(), rendered.body) },
+        body: rendered.body,
+      });
+      await response.body?.cancel().catch(() => undefined);
+      const ok = response.status >= 200 && response.status < 300;
+      return { event, ok, status: response.status, error: ok ? null : `HTTP ${response.status}` };
+    } catch (error) {
+      const name = (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
+      return { event, ok: false, status: null, error: name };
+    }
+  }
+}

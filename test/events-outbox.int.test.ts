@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { count, sql } from 'drizzle-orm';
+import { readEvents, type ChangeEvent } from '../events/index.ts';
+import { publishPending } from '../events/store.ts';
+import { changeEvents } from '../platform/db/schema/index.ts';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+import { ingest, person, seedSources } from './fixtures.ts';
+
+describe(`change event outbox on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    await seedSources(app, ['ehr', 'lab']);
+  });
+  afterAll(async () => { await app?.close(); });
+
+  const db = () => app.services.database.db;
+  const unpublished = async () => (await db().select({ n: count() }).from(changeEvents).where(sql`position is null`))[0]!.n;
+  /** Publishes what is pending and returns the events after `from`. */
+  async function published(from: number): Promise<ChangeEvent[]> {
+    while ((await publishPending(db(), 1000)) > 0) { /* all */ }
+    return readEvents(db(), from, {}, 1000);
+  }
+  const head = async () => (await published(0)).at(-1)?.position ?? 0;
+
+  test('an ingest writes its events in its own transaction, and they roll back with it', async () => {
+    const before = await head();
+    await expect(app.services.ingest.ingest({ source: 'ehr', localId: 'RB-1', ...person(501) } as never, { actor: 'test:rollback' }, {
+      beforeCommit: async () => { throw new Error('abort the change'); },
+    })).rejects.toThrow('abort the change');
+    expect(await unpublished()).toBe(0);
+    expect(await published(before)).toEqual([]);
+
+    const created = await ingest(app, { source: 'ehr', localId: 'RB-1', ...person(501) });
+    const events = await published(before);
+    expect(events.map((e) => e.type)).toEqual(['IDENTITY_CREATED', 'RECORD_LINKED', 'GOLDEN_RECORD_CHANGED']);
+    expect(events.every((e) => e.identityId === created.identity.id)).toBe(true);
+    expect(events[1]).toMatchObject({ recordId: created.record.id, source: 'ehr', localId: 'RB-1', actor: 'local:local-admin' });
+    expect(events[2]!.data.fields).toEqual(expect.arrayContaining(['givenName', 'familyName', 'birthDate']));
+    expect(events[2]!.versions).toMatchObject({ identity: created.identity.version, policy: expect.any(Number) });
+    // Ids only: no demographic value anywhere in the stored event.
+    expect(JSON.stringify(events)).not.toContain(String(person(501).familyName));
+    expect(events.map((e) => e.id)).toEqual([...new Set(events.map((e) => e.id))]);
+  });
+
+  test('a steward merge records the retired and surviving ids, and replay from a position returns exactly what followed', async () => {
+    const a = await ingest(app, { source: 'ehr', localId: 'M-1', ...person(601) });
+    const b = await ingest(app, { source: 'lab', localId: 'M-2', ...person(602) });
+    const mark = await head();
+    await app.services.steward.merge(a.identity.id, b.identity.id, { actor: 'test:steward', reason: 'same patient per chart' });
+    await app.services.steward.markNotDuplicate(a.identity.id, (await ingest(app, { source: 'ehr', localId: 'M-3', ...person(603) })).identity.id, { actor: 'test:steward', reason: 'twins' });
+    const missed = await published(mark);
+    expect(missed.map((e) => e.type)).toEqual([
+      'IDENTITIES_MERGED', 'GOLDEN_RECORD_CHANGED', 'GOLDEN_RECORD_CHANGED',
+      'IDENTITY_CREATED', 'RECORD_LINKED', 'GOLDEN_RECORD_CHANGED', 'NOT_DUPLICATE_MARKED',
+    ]);
+    expect(missed[0]).toMatchObject({ actor: 'test:steward', identityId: b.identity.id, data: { retiredId: b.identity.id, survivingId: a.identity.id } });
+    expect(missed.map((e) => e.position)).toEqual(missed.map((_, i) => mark + i + 1));
+    // From the middle: the rest, in order, nothing else.
+    const third = missed[2]!.position;
+    expect((await readEvents(db(), third, {}, 100)).map((e) => e.id)).toEqual(missed.slice(3).map((e) => e.id));
+    expect((await readEvents(db(), mark, { types: ['IDENTITIES_MERGED'] }, 100)).map((e) => e.id)).toEqual([missed[0]!.id]);
+  });
+
+  test('unlinking a record into a new identity is a split with its from and to', async () => {
+    const a = await ingest(app, { source: 'ehr', localId: 'S-1', ...person(701) });
+    const b = await ingest(app, { source: 'lab', localId: 'S-2', ...person(701) });
+    expect(b.identity.id).toBe(a.identity.id);
+    const mark = await head();
+    const moved = await app.services.steward.unlink(b.record.id, null, { actor: 'test:steward', reason: 'registration error' });
+    const events = await published(mark);
+    expect(events[0]).toMatchObject({ type: 'IDENTITY_SPLIT', recordId: b.record.id, source: 'lab', localId: 'S-2', data: { fromIdentityId: a.identity.id, toIdentityId: moved.to } });
+    await app.services.ingest.deleteRecord('lab', 'S-2', { actor: 'test:pipeline' });
+    expect((await published(events.at(-1)!.position)).map((e) => e.type)).toEqual(['RECORD_DELETED', 'GOLDEN_RECORD_CHANGED']);
+  });
+
+  test('activating a model is an event', async () => {
+    const mark = await head();
+    const spec = { ...(await app.services.models.active()), version: `events-test-${TEST_DB_KIND}` };
+    await app.services.models.import(spec, 'test:admin', true);
+    expect(await published(mark)).toEqual([expect.objectContaining({ type: 'MODEL_ACTIVATED', actor: 'test:admin', versions: { model: spec.version } })]);
+  });
+});

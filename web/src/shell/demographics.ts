@@ -1,0 +1,28 @@
+/** The demographic fields the console compares and shows, in display order, with their labels. */
+export const DEMOGRAPHIC_FIELDS = [
+  ['givenName', 'Given name'],
+  ['middleName', 'Middle name'],
+  ['familyName', 'Family name'],
+  ['suffix', 'Suffix'],
+  ['sex', 'Sex'],
+  ['birthDate', 'Birth date'],
+  ['ssn', 'SSN'],
+  ['phone', 'Phone'],
+  ['email', 'Email'],
+  ['addressLine1', 'Address'],
+  ['addressLine2', 'Address line 2'],
+  ['city', 'City'],
+  ['state', 'State'],
+  ['postalCode', 'Postal code'],
+] as const;
+
+export type DemographicField = (typeof DEMOGRAPHIC_FIELDS)[number][0];
+export type Demographics = { readonly [F in DemographicField]?: string | null };
+
+/** Whether two values agree for display: case, spacing and punctuation ignored. Masked values are never compared. */
+export function agreement(a: string | null | undefined, b: string | null | undefined): 'agree' | 'differ' | 'missing' | 'masked' {
+  if (!a || !b) return 'missing';
+  if (a.includes('*') || b.includes('*')) return 'masked';
+  const norm = (v: string) => v.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+  return norm(a) === norm(b) ? 'agree' : 'differ';
+}
