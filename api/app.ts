@@ -37,11 +37,12 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
   const guard = requestGuardFor(config, { localMode });
-  const yoga = buildYoga(services, { localMode, guard });
+  const localAdminToken = () => database.dataDirLock?.info.adminToken;
+  const yoga = buildYoga(services, { localMode, guard, localAdminToken });
   const routes = createHttpHandler({
     yoga,
     services,
-    authenticate: createAuthenticator(services, { localMode }),
+    authenticate: createAuthenticator(services, { localMode, localAdminToken }),
     console: { distDir: CONSOLE_DIST, graphiql: config.NODE_ENV !== 'production' },
   });
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));

@@ -92,11 +92,11 @@ export function toFhirAuditEvent(row: AuditRow): FhirResource {
   };
 }
 
-/** A FHIR `searchset` Bundle of AuditEvents. */
-export function auditEventBundle(rows: AuditRow[]): FhirResource {
-  return {
-    resourceType: 'Bundle',
-    type: 'searchset',
-    entry: rows.map((row) => ({ fullUrl: `AuditEvent/${row.id}`, resource: toFhirAuditEvent(row) })),
-  };
+/**
+ * A FHIR `searchset` Bundle of AuditEvents. `fullUrl` must be absolute (R4 Bundle rule bdl-8): `baseUrl` is the
+ * server's FHIR base, e.g. `https://mpi.example.org/fhir`. No rows means no `entry` (empty arrays are invalid).
+ */
+export function auditEventBundle(rows: AuditRow[], baseUrl: string): FhirResource {
+  const entry = rows.map((row) => ({ fullUrl: `${baseUrl}/AuditEvent/${row.id}`, resource: toFhirAuditEvent(row) }));
+  return { resourceType: 'Bundle', type: 'searchset', ...(entry.length > 0 ? { entry } : {}) };
 }

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { hashApiKey } from '../platform/api-keys.ts';
@@ -11,6 +12,9 @@ import type { Services } from './services.ts';
 
 /** The principal used when the server runs unsecured on loopback for local development. */
 export const LOCAL_ADMIN: Principal = { id: 'local', name: 'local-admin', roles: ['admin'], kind: 'local' };
+
+/** The principal of `mpi` commands run beside the server on its embedded data directory (they hold its per-run token). */
+export const LOCAL_CLI_ADMIN: Principal = { id: 'local-cli', name: 'local-cli', roles: ['admin'], kind: 'local' };
 
 /** Only asymmetric signatures: the service holds no shared secret with the issuer, and `none` is never valid. */
 const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -83,14 +87,19 @@ async function principalForApiKey(services: Services, key: string): Promise<Prin
  * configured. Without a header the caller is anonymous, unless the service runs in local development mode
  * (no keys, no issuer), where it is the local admin. Every failure is counted by reason.
  */
-export function createAuthenticator(services: Services, options: { localMode: boolean }): Authenticate {
+export function createAuthenticator(services: Services, options: { localMode: boolean; localAdminToken?: () => string | undefined }): Authenticate {
   const verifyJwt = createJwtVerifier(services.config);
+  const isLocalAdminToken = (credential: string) => {
+    const token = options.localAdminToken?.();
+    return token !== undefined && token.length === credential.length && timingSafeEqual(Buffer.from(token), Buffer.from(credential));
+  };
   return async (request) => {
     try {
       const header = request.headers.get('authorization');
       if (!header) return options.localMode ? LOCAL_ADMIN : null;
       const credential = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
       if (!credential) throw new AuthenticationFailure('malformed_header', 'Authorization header must be "Bearer <key>"');
+      if (isLocalAdminToken(credential)) return LOCAL_CLI_ADMIN;
       if (verifyJwt && JWT_SHAPE.test(credential)) return await verifyJwt(credential);
       return await principalForApiKey(services, credential);
     } catch (error) {

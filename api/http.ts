@@ -36,8 +36,15 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Audit operation per FHIR route. */
 const FHIR_OPERATION: Record<string, string> = {
   'POST Patient': 'ingest',
+  'PUT Patient': 'ingest',
   'PUT Patient/{id}': 'ingest',
+  'DELETE Patient/{id}': 'delete',
   'GET Patient/{id}': 'read',
+  'GET Patient/{id}/_history': 'read',
+  'GET Patient/{id}/_history/{vid}': 'read',
+  'GET Patient': 'search',
+  'POST Patient/_search': 'search',
+  'GET Patient/$ihe-pix': 'search',
   'POST Patient/$match': 'match',
 };
 
@@ -110,11 +117,15 @@ export function toNodeListener(handler: HttpHandler): (req: IncomingMessage, res
   return (req, res) => void adapter(req, res, { clientAddress: req.socket.remoteAddress });
 }
 
-/** The FHIR route without ids, as the audit names it: `Patient/{id}`, `Patient/$match`, `Patient`, `metadata`. */
+/** The FHIR route without ids, as the audit names it: `Patient/{id}`, `Patient/$match`, `Patient`, `metadata`... */
 function routeName(pathname: string): string {
   const parts = pathname.slice(FHIR_BASE_PATH.length + 1).split('/').filter((p) => p !== '');
-  if (parts[0] === 'Patient' && parts.length === 2) return parts[1] === '$match' ? 'Patient/$match' : 'Patient/{id}';
-  return parts.length === 1 && (parts[0] === 'Patient' || parts[0] === 'metadata') ? parts[0] : 'other';
+  if (parts.length === 1 && (parts[0] === 'Patient' || parts[0] === 'metadata')) return parts[0];
+  if (parts[0] !== 'Patient') return 'other';
+  if (parts.length === 2) return ['$match', '$ihe-pix', '_search'].includes(parts[1]!) ? `Patient/${parts[1]}` : 'Patient/{id}';
+  if (parts.length === 3 && parts[2] === '_history') return 'Patient/{id}/_history';
+  if (parts.length === 4 && parts[2] === '_history') return 'Patient/{id}/_history/{vid}';
+  return 'other';
 }
 
 function errorName(error: unknown): string {

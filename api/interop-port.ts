@@ -1,8 +1,11 @@
 import type { ScoredCandidate, SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
 import {
-  PortError, type GoldenIdentityView, type IngestResult, type InteropPort, type MatchCandidate, type MatchOptions,
-  type RecordInput, type SourceRecordInput, type SourceRef,
+  PortError, type CrossReference, type GoldenIdentityView, type IngestResult, type InteropPort, type MatchCandidate,
+  type MatchOptions, type PatientQuery, type PatientSearchResult, type PatientVersion, type PatientWrite,
+  type PatientWriteResult, type RecordInput, type SourceRecordInput, type SourceRef,
 } from '../interop/index.ts';
+import { resourceIdsOfRecords } from '../interop/index.ts';
+import * as resources from './fhir-resources.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { recordAudit, touchedObjects } from './audit-plugin.ts';
 import { holds, type Permission } from '../platform/roles.ts';
@@ -152,6 +155,53 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     return this.view(ctx, id);
   }
 
+  async writePatient(ctx: InteropContext, write: PatientWrite): Promise<PatientWriteResult> {
+    requirePermission(ctx, 'ingest');
+    return resources.writePatient(this.resourceDeps, ctx, write);
+  }
+
+  async readPatient(ctx: InteropContext, id: string, versionId?: number): Promise<PatientVersion | null> {
+    requirePermission(ctx, 'readIdentity');
+    return resources.readPatient(this.resourceDeps, ctx, id, versionId);
+  }
+
+  async patientHistory(ctx: InteropContext, id: string): Promise<PatientVersion[]> {
+    requirePermission(ctx, 'readIdentity');
+    return resources.patientHistory(this.resourceDeps, ctx, id);
+  }
+
+  async patientIdOf(ctx: InteropContext, ref: SourceRef): Promise<string | null> {
+    requirePermission(ctx, 'ingest');
+    return resources.patientIdOf(this.resourceDeps, ref);
+  }
+
+  async deletePatient(ctx: InteropContext, id: string, ifMatch?: number): Promise<PatientVersion> {
+    requirePermission(ctx, 'ingest');
+    return resources.deletePatient(this.resourceDeps, ctx, id, ifMatch);
+  }
+
+  async searchPatients(ctx: InteropContext, query: PatientQuery): Promise<PatientSearchResult> {
+    requirePermission(ctx, 'readIdentity');
+    return resources.searchPatients(this.resourceDeps, ctx, query);
+  }
+
+  async crossReference(ctx: InteropContext, ref: SourceRef): Promise<CrossReference | null> {
+    requirePermission(ctx, 'match');
+    const identity = await this.services.ingest.resolve(ref.source, ref.localId);
+    const view = identity ? await this.view(ctx, identity.id) : null;
+    return view ? { identity: view } : null;
+  }
+
+  private get resourceDeps(): resources.ResourceDeps {
+    return {
+      services: this.services,
+      actor: (ctx) => actor(ctx),
+      translated,
+      view: (ctx, id) => this.view(ctx, id),
+      sourceForSystem: (ctx, system) => this.sourceForSystem(ctx, system),
+    };
+  }
+
   async sourceForSystem(ctx: InteropContext, system: string): Promise<string | null> {
     if (!ctx.principal) {
       ctx.denied = true;
@@ -176,8 +226,9 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   private async view(ctx: InteropContext, id: string): Promise<GoldenIdentityView | null> {
     const row = await this.services.identity.getIdentityExact(id);
     if (!row) return null;
-    const [records, replaces, survivor] = await Promise.all([
-      this.services.identity.recordsOf(row.id),
+    const records = await this.services.identity.recordsOf(row.id);
+    const [resourceIds, replaces, survivor] = await Promise.all([
+      resourceIdsOfRecords(this.services.database.db, records.map((r) => r.record.id)),
       this.services.identity.mergedInto(row.id),
       row.status === 'MERGED' ? this.services.identity.getIdentity(row.id) : Promise.resolve(null),
     ]);
@@ -194,8 +245,11 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
       mergedInto: row.status === 'MERGED' ? (survivor?.id ?? row.mergedInto) : null,
       replaces,
       golden,
-      records: records.map((r) => ({ source: r.source.code, localId: r.record.localId, system: r.source.system })),
+      records: records.map((r) => ({
+        source: r.source.code, localId: r.record.localId, system: r.source.system, resourceId: resourceIds.get(r.record.id) ?? r.record.id,
+      })),
       updatedAt: row.updatedAt.toISOString(),
+      version: row.version,
     };
   }
 }
@@ -205,7 +259,7 @@ function actorOf(ctx: InteropContext): string {
   return ctx.principal ? `${ctx.principal.kind}:${ctx.principal.name}` : 'anonymous';
 }
 
-function actor(ctx: InteropContext, reason?: string) {
+function actor(ctx: InteropContext, reason?: string): { actor: string; reason: string | null; requestId: string } {
   return { actor: actorOf(ctx), reason: reason ?? null, requestId: ctx.requestId };
 }
 

@@ -1,15 +1,25 @@
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DataDirLockedError } from '../platform/db/data-dir-lock.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
 import { startHl7Listener } from './mllp.ts';
+import { loadR4Definitions } from '../interop/index.ts';
 
 const config = loadConfig();
-const logger = createLogger(config.LOG_LEVEL);
+const logger = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT);
 const telemetry = startTelemetry(config);
-const app = await createApp(config, logger);
+const app = await createApp(config, logger).catch((error: unknown) => {
+  // A data directory held by another process is an expected refusal: say so plainly, without a stack trace.
+  if (error instanceof DataDirLockedError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+});
 // Unsecured local mode never listens beyond loopback.
 const host = app.localMode ? '127.0.0.1' : (config.HOST ?? '0.0.0.0');
 if (app.localMode) {
@@ -18,8 +28,13 @@ if (app.localMode) {
 }
 
 const server = createServer(toNodeListener(app.http));
+// The FHIR R4 definitions take seconds to index: before listening, not in the first FHIR request.
+loadR4Definitions();
 server.listen(config.PORT, host, () => {
-  logger.info({ port: config.PORT, host, database: app.services.database.kind }, `MPI listening on http://${host}:${config.PORT}/graphql`);
+  const { port } = server.address() as AddressInfo;
+  // `mpi keys` and the other admin commands find the server (and their per-run token) through the data directory.
+  app.services.database.dataDirLock?.publishServer(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
+  logger.info({ port, host, database: app.services.database.kind }, `MPI listening on http://${host}:${port}/graphql`);
 });
 const mllp = await startHl7Listener(app.services);
 if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');

@@ -14,6 +14,8 @@ export interface YogaOptions {
   localMode: boolean;
   /** The server's rate and body limits, shared with the other routes (default: a guard of its own). */
   guard?: RequestGuard;
+  /** The per-run admin token of `mpi` commands on the same embedded data directory (see platform/db/data-dir-lock.ts). */
+  localAdminToken?: () => string | undefined;
 }
 
 export type MpiYoga = YogaServerInstance<{ clientAddress?: string }, RequestContext>;

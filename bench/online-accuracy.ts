@@ -17,10 +17,10 @@ import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { createLogger } from '../platform/logger.ts';
-import { machine, syntheticRegistry } from './support.ts';
+import { machine, sharedDir, syntheticRegistry } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DATASETS = resolve(ROOT, '../shared/datasets');
+const DATASETS = join(sharedDir(ROOT), 'datasets');
 const OUT = join(ROOT, 'bench/out/online-accuracy');
 
 interface Labelled { id: string; source: string; input: Record<string, string | null>; cluster: string }

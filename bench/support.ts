@@ -1,10 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
 export const BENCH_OUT = fileURLToPath(new URL('./out/', import.meta.url));
 export const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * The shared folder beside the checkout (`../shared`, as CI lays it out), or one level further up for a
+ * checkout in a worktree folder; the first that holds `datasets/`.
+ */
+export function sharedDir(root: string): string {
+  const candidates = [resolve(root, '../shared'), resolve(root, '../../shared')];
+  return candidates.find((dir) => existsSync(join(dir, 'datasets'))) ?? candidates[0]!;
+}
 
 /** Path of the seeded synthetic registry of `records` rows, generating it first when missing. */
 export function syntheticRegistry(records: number, seed = 7): { csv: string; truth: string } {

@@ -1,13 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { basename, dirname, extname, join } from 'node:path';
-import { Option, type Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { action, CliError } from './errors.ts';
+import { CliError } from './errors.ts';
 import { IngestClient, type IngestInput } from './import-client.ts';
 import { countCsvRecords, readCsvRecords, readMappingFile, type CsvRecord, type RowProblem } from './import-csv.ts';
 import { createProgress } from './link-output.ts';
-import { registerSendHl7Command } from './send-hl7.ts';
 
 export const DEFAULT_GRAPHQL_URL = 'http://127.0.0.1:4000/graphql';
 export const DEFAULT_BATCH_SIZE = 500;
@@ -149,22 +147,9 @@ export function formatImportSummary(s: ImportSummary, file: string, source: stri
   ].join('\n');
 }
 
-/** Registers `mpi import` (CSV into the running index) and `mpi send-hl7` (HL7 files over MLLP). */
-export function registerImportCommands(program: Command): void {
-  program
-    .command('import')
-    .description('load a CSV file into the running index through its GraphQL API (exit 1 when some rows were rejected)')
-    .argument('<file>', 'CSV file with a header row')
-    .requiredOption('--source <code>', 'registered source code of every row')
-    .option('--mapping <file>', 'JSON mapping of columns to canonical fields (the format of mpi link)')
-    .option('--url <url>', 'GraphQL endpoint of the running server', DEFAULT_GRAPHQL_URL)
-    .addOption(new Option('--key <key>', 'API key with the pipeline role').env('MPI_API_KEY'))
-    .option('--batch-size <n>', `records per ingestRecords call (at most ${MAX_BATCH_SIZE})`, String(DEFAULT_BATCH_SIZE))
-    .option('--errors <file>', 'report of rejected rows (default: <file>.errors.csv beside the input)')
-    .action(action(async (file: string, opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string }) => {
-      const summary = await runImport({ ...opts, file, batchSize: Number(opts.batchSize), progress: process.stderr.isTTY });
-      process.stderr.write(formatImportSummary(summary, file, opts.source));
-      if (summary.errors > 0) process.exitCode = 1;
-    }));
-  registerSendHl7Command(program);
+/** `mpi import FILE --source …`: loads the file and prints the summary; exit 1 when some rows were rejected. */
+export async function importCommand(file: string, opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string }): Promise<void> {
+  const summary = await runImport({ ...opts, file, batchSize: Number(opts.batchSize), progress: process.stderr.isTTY });
+  process.stderr.write(formatImportSummary(summary, file, opts.source));
+  if (summary.errors > 0) process.exitCode = 1;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CANONICAL_FIELDS } from '../matching/index.ts';
 import type { CanonicalField, RecordInput } from '../matching/index.ts';
+import { ID_COLUMNS, KNOWN_COLUMNS } from './columns.ts';
 import { LinkInputError } from './link-errors.ts';
 
 /** `{"id": col, "source": col?, "fields": {CANONICAL: col | [col, ...]}}`; a list is joined with spaces. */
@@ -17,31 +18,6 @@ export interface ResolvedMapping {
   source: number | null;
   fields: [CanonicalField, number[]][];
 }
-
-/** Id columns recognised without a mapping, in order of preference. */
-const ID_COLUMNS = ['record_id', 'rec_id', 'unique_id', 'id'];
-
-/**
- * Well-known column names per canonical field (FEBRL, Splink's fake_1000, RLdata, common exports and the
- * canonical names), each an ordered list of alternatives; an alternative that is a list is joined.
- * Truth-carrying columns (`cluster`, `ent_id`) are deliberately absent.
- */
-const KNOWN_COLUMNS: Record<CanonicalField, (string | string[])[]> = {
-  givenName: ['givenname', 'given_name', 'first_name', 'firstname', 'fname', ['fname_c1', 'fname_c2'], 'forename'],
-  middleName: ['middlename', 'middle_name', 'middle'],
-  familyName: ['familyname', 'family_name', 'surname', 'last_name', 'lastname', 'lname', ['lname_c1', 'lname_c2']],
-  suffix: ['suffix', 'name_suffix'],
-  sex: ['sex', 'gender'],
-  birthDate: ['birthdate', 'birth_date', 'date_of_birth', 'dob', ['by', 'bm', 'bd']],
-  ssn: ['ssn', 'soc_sec_id', 'social_security_number', 'national_id'],
-  phone: ['phone', 'phone_number', 'telephone', 'phone_no'],
-  email: ['email', 'email_address'],
-  addressLine1: ['addressline1', 'address_line_1', ['street_number', 'address_1'], 'address_1', 'address1', 'address', 'street'],
-  addressLine2: ['addressline2', 'address_line_2', 'address_2', 'address2'],
-  city: ['city', 'suburb', 'town'],
-  state: ['state', 'province', 'region'],
-  postalCode: ['postalcode', 'postal_code', 'postcode', 'zip', 'zipcode', 'zip_code'],
-};
 
 function indexOfColumn(header: readonly string[], name: string): number {
   const wanted = name.toLowerCase();

@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { ModelValidationError, linkRecords, parseModel, trainModel } from '../matching/index.ts';
 import type { LinkMode, MatchModel, ProgressFn } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
@@ -119,30 +118,18 @@ function checkOptions(opts: { mode?: string; threshold?: string }): { mode: Link
   return { mode, threshold };
 }
 
-/** Registers `mpi link` on the program. */
-export function registerLinkCommand(program: Command): void {
-  program
-    .command('link')
-    .description('link and deduplicate patient records from CSV files into identities')
-    .argument('<files...>', 'input CSV files (each one source)')
-    .requiredOption('--out <file>', 'output CSV: record_id,cluster_id for every input record')
-    .option('--mapping <file>', 'JSON mapping of columns to canonical fields')
-    .option('--mode <mode>', 'dedupe (within each source), link (across sources) or link-and-dedupe', 'link-and-dedupe')
-    .option('--threshold <p>', 'match probability for a link (default: the model threshold, 0.95)')
-    .option('--model <file>', 'use this trained model instead of training on the input')
-    .option('--save-model <file>', 'write the (trained) model as JSON')
-    .action(async (files: string[], opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string }) => {
-      try {
-        const { out, mapping, model, saveModel } = opts;
-        const summary = await runLink({ out, mapping, model, saveModel, ...checkOptions(opts), files, progress: process.stderr.isTTY });
-        process.stderr.write(formatSummary(summary));
-      } catch (error) {
-        if (error instanceof LinkInputError) {
-          process.stderr.write(`error: ${error.message}\n`);
-          process.exitCode = 2;
-          return;
-        }
-        throw error;
-      }
-    });
+/** `mpi link FILES… --out …`: runs the linkage and prints the summary; input problems exit 2. */
+export async function linkCommand(files: string[], opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string }): Promise<void> {
+  try {
+    const { out, mapping, model, saveModel } = opts;
+    const summary = await runLink({ out, mapping, model, saveModel, ...checkOptions(opts), files, progress: process.stderr.isTTY });
+    process.stderr.write(formatSummary(summary));
+  } catch (error) {
+    if (error instanceof LinkInputError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
 }

@@ -1,61 +1,166 @@
-import { Command } from 'commander';
-import { loadConfig } from '../platform/config.ts';
-import { openDatabase } from '../platform/db/client.ts';
-import { createApiKey, listApiKeys, revokeApiKey } from '../platform/api-keys.ts';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeKnownColumns } from './columns.ts';
+import type { KeyAdmin } from './admin.ts';
 import { ROLES } from '../platform/roles.ts';
 import { action } from './errors.ts';
-import { registerImportCommands } from './import.ts';
-import { registerLinkCommand } from './link.ts';
+import type { importCommand as ImportCommand } from './import.ts';
+import type { linkCommand as LinkCommand } from './link.ts';
 
-const program = new Command('mpi').description('Master patient index: batch linkage, database and key administration');
+// Each command's module is imported when the command runs, so `mpi --help` and `mpi keys list` start fast.
 
-async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const handle = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
-  try {
-    return await work(handle);
-  } finally {
-    await handle.close();
+/** Exit status for a command line the program does not accept (unknown option, missing argument, …). */
+const USAGE_EXIT = 2;
+const DEFAULT_GRAPHQL_URL = 'http://127.0.0.1:4000/graphql';
+
+function packageVersion(): string {
+  // The source runs from cli/, the built CLI from dist/cli/.
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch { /* try the next */ }
   }
+  return 'unknown';
 }
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a TCP port');
+  return n;
+}
+
+const program = new Command('mpi')
+  .description('Master patient index: batch linkage, CSV and HL7 loading, demo data, database and key administration')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .exitOverride()
+  .showSuggestionAfterError();
+
+program.addHelpText('after', `
+Examples:
+  npx mpi link --out clusters.csv examples/patients.csv     link a file offline, one cluster id per record
+  npx mpi import --source ehr examples/patients.csv          load a file into the running server
+  npx mpi demo                                               load a few thousand synthetic patients
+  npx mpi keys create --role pipeline --name ehr-feed        create an API key (through the running server)
+
+Exit status: 0 done; 1 done, but some rows or messages were rejected; 2 nothing was done (bad usage or input).
+Documentation: README.md and docs/ in the repository.`);
+
+const columnsHelp = () => `
+Recognised columns (case-insensitive; a name joined by + is several columns joined with spaces):
+${describeKnownColumns()}
+A mapping names the columns instead:
+  {"id": "mrn", "source": "feed", "fields": {"givenName": "first", "birthDate": ["yyyy", "mm", "dd"]}}`;
 
 program.command('migrate')
   .description('apply pending database migrations (PostgreSQL when DATABASE_URL is set, else the embedded database)')
   .action(action(async () => {
-    await withDatabase(async (h) => { process.stderr.write(`migrations applied (${h.kind})\n`); });
+    const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../platform/config.ts'), import('../platform/db/client.ts')]);
+    const config = loadConfig();
+    const handle = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
+    await handle.close();
+    process.stderr.write(`migrations applied (${handle.kind})\n`);
   }));
 
-const keys = program.command('keys').description('manage API keys');
-keys.command('create')
+const keys = program.command('keys')
+  .description('manage API keys: through the running server when one holds the embedded database, else on the database')
+  .addHelpText('after', `
+Examples:
+  npx mpi keys create --role pipeline --name ehr-feed
+  npx mpi keys list
+  npx mpi keys revoke ehr-feed`);
+const serverOptions = (command: Command) => command
+  .addOption(new Option('--url <url>', 'GraphQL endpoint of a server to manage (default: the server on MPI_DATA_DIR, if any)').env('MPI_URL'))
+  .addOption(new Option('--key <key>', 'admin API key for --url').env('MPI_API_KEY'));
+
+async function withKeyAdmin<T>(opts: { url?: string; key?: string }, work: (admin: KeyAdmin) => Promise<T>): Promise<T> {
+  const [{ loadConfig }, { openKeyAdmin }] = await Promise.all([import('../platform/config.ts'), import('./admin.ts')]);
+  const admin = await openKeyAdmin(loadConfig(), opts);
+  try {
+    return await work(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+serverOptions(keys.command('create')
+  .description('create an API key; the secret is printed once (only its hash is stored)')
   .requiredOption('--role <role>', ROLES.join(', '))
-  .requiredOption('--name <name>', 'who or what uses the key')
-  .description('create an API key; the secret is printed once')
-  .action(action(async (opts: { role: string; name: string }) => {
-    await withDatabase(async (h) => {
-      const { key, row } = await createApiKey(h.db, opts.name, opts.role);
-      process.stderr.write(`created key ${row.id} (${row.role}) for ${row.name}; store it now, it is not shown again\n`);
+  .requiredOption('--name <name>', 'who or what uses the key'))
+  .action(action(async (opts: { role: string; name: string; url?: string; key?: string }) => {
+    await withKeyAdmin(opts, async (admin) => {
+      const { key, row } = await admin.create(opts.name, opts.role);
+      process.stderr.write(`created key ${row.id} (${row.role}) for ${row.name} via the ${admin.via}; store it now, it is not shown again\n`);
       process.stdout.write(`${key}\n`);
     });
   }));
-keys.command('revoke <idOrName>')
-  .description('revoke an API key by id or name')
-  .action(action(async (idOrName: string) => {
-    await withDatabase(async (h) => {
-      const row = await revokeApiKey(h.db, idOrName);
+serverOptions(keys.command('revoke')
+  .description('revoke an API key by id or name; it is refused from the next request on')
+  .argument('<idOrName>', 'the key\'s id or name'))
+  .action(action(async (idOrName: string, opts: { url?: string; key?: string }) => {
+    await withKeyAdmin(opts, async (admin) => {
+      const row = await admin.revoke(idOrName);
       process.stderr.write(`revoked key ${row.id} (${row.name})\n`);
     });
   }));
-keys.command('list')
-  .description('list API keys (never their secrets)')
-  .action(action(async () => {
-    await withDatabase(async (h) => {
-      for (const k of await listApiKeys(h.db)) {
+serverOptions(keys.command('list').description('list API keys: id, role, name, prefix, state (never their secrets)'))
+  .action(action(async (opts: { url?: string; key?: string }) => {
+    await withKeyAdmin(opts, async (admin) => {
+      for (const k of await admin.list()) {
         process.stdout.write(`${k.id}\t${k.role}\t${k.name}\t${k.prefix}…\t${k.revokedAt ? 'revoked' : 'active'}\n`);
       }
     });
   }));
 
-registerLinkCommand(program);
-registerImportCommands(program);
+program.command('link')
+  .description('link and deduplicate patient records from CSV files into identities (offline: no server, no database)')
+  .argument('<files...>', 'input CSV files (each one source)')
+  .requiredOption('--out <file>', 'output CSV: record_id,cluster_id for every input record')
+  .option('--mapping <file>', 'JSON mapping of columns to canonical fields')
+  .option('--mode <mode>', 'dedupe (within each source), link (across sources) or link-and-dedupe', 'link-and-dedupe')
+  .option('--threshold <p>', 'match probability for a link (default: the model threshold, 0.95)')
+  .option('--model <file>', 'use this trained model instead of training on the input')
+  .option('--save-model <file>', 'write the (trained) model as JSON')
+  .addHelpText('after', () => `${columnsHelp()}
 
-await program.parseAsync(process.argv);
+Examples:
+  npx mpi link --out clusters.csv examples/patients.csv
+  npx mpi link --mode link --out clusters.csv --save-model model.json a.csv b.csv`)
+  .action(async (files: string[], opts: Parameters<typeof LinkCommand>[1]) => {
+    await (await import('./link.ts')).linkCommand(files, opts);
+  });
+
+program.command('import')
+  .description('load a CSV file into the running index through its GraphQL API (exit 1 when some rows were rejected)')
+  .argument('<file>', 'CSV file with a header row')
+  .requiredOption('--source <code>', 'registered source code of every row')
+  .option('--mapping <file>', 'JSON mapping of columns to canonical fields (the format of mpi link)')
+  .addOption(new Option('--url <url>', 'GraphQL endpoint of the running server').env('MPI_URL').default(DEFAULT_GRAPHQL_URL))
+  .addOption(new Option('--key <key>', 'API key with the pipeline role (not needed in local mode)').env('MPI_API_KEY'))
+  .option('--batch-size <n>', 'records per ingestRecords call (at most 1000)', '500')
+  .option('--errors <file>', 'report of rejected rows (default: <file>.errors.csv beside the input)')
+  .addHelpText('after', () => `${columnsHelp()}
+
+Examples:
+  npx mpi import --source ehr examples/patients.csv
+  npx mpi import --source lab --mapping examples/clinic-mapping.json examples/clinic.csv`)
+  .action(action(async (file: string, opts: Parameters<typeof ImportCommand>[1]) => {
+    await (await import('./import.ts')).importCommand(file, opts);
+  }));
+
+program.command('send-hl7')
+  .description('send HL7 v2 ADT messages from files to the running MLLP listener and print each ACK (exit 1 when any is not AA)')
+  .argument('<files...>', 'HL7 files: messages separated by blank lines or MSH segments, or MLLP-framed')
+  .option('--host <host>', 'listener host', '127.0.0.1')
+  .addOption(new Option('--port <port>', 'listener port').env('MPI_MLLP_PORT').argParser(parsePort).default(2575))
+  .option('--quiet', 'print only the summary, not each ACK')
+  .action(action(async (files: string[], opts: { host: string; port: number; quiet?: boolean }) => {
+    await (await import('./send-hl7.ts')).sendHl7Command(files, opts);
+  }));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Commander has printed the problem (or the help / version) already.
+  process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT;
+}

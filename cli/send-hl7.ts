@@ -1,6 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
 import { connectMllp, Hl7ImportError, importHl7File, type Hl7ImportSummary } from '../interop/index.ts';
-import { action, CliError } from './errors.ts';
+import { CliError } from './errors.ts';
 
 export interface SendHl7Options {
   files: string[];
@@ -42,27 +41,12 @@ export async function sendHl7Files(options: SendHl7Options): Promise<Hl7ImportSu
   return total;
 }
 
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a TCP port');
-  return n;
-}
-
-/** Registers `mpi send-hl7`: the small MLLP client for feeding HL7 files to the running listener. */
-export function registerSendHl7Command(program: Command): void {
-  program
-    .command('send-hl7')
-    .description('send HL7 v2 ADT messages from files to the running MLLP listener and print each ACK (exit 1 when any is not AA)')
-    .argument('<files...>', 'HL7 files: messages separated by blank lines or MSH segments, or MLLP-framed')
-    .option('--host <host>', 'listener host', '127.0.0.1')
-    .addOption(new Option('--port <port>', 'listener port').env('MPI_MLLP_PORT').argParser(parsePort).default(2575))
-    .option('--quiet', 'print only the summary, not each ACK')
-    .action(action(async (files: string[], opts: { host: string; port: number; quiet?: boolean }) => {
-      const summary = await sendHl7Files({
-        files, host: opts.host, port: opts.port,
-        ...(opts.quiet ? {} : { onAck: (ack: string) => process.stdout.write(`${ack}\n\n`) }),
-      });
-      process.stderr.write(`sent ${summary.messages} messages: ${summary.accepted} accepted (AA), ${summary.errors} errors (AE), ${summary.rejected} rejected (AR)\n`);
-      if (summary.accepted < summary.messages) process.exitCode = 1;
-    }));
+/** `mpi send-hl7 FILES…`: prints each ACK (unless quiet) and a summary; exit 1 when any message was not accepted. */
+export async function sendHl7Command(files: string[], opts: { host: string; port: number; quiet?: boolean }): Promise<void> {
+  const summary = await sendHl7Files({
+    files, host: opts.host, port: opts.port,
+    ...(opts.quiet ? {} : { onAck: (ack: string) => process.stdout.write(`${ack}\n\n`) }),
+  });
+  process.stderr.write(`sent ${summary.messages} messages: ${summary.accepted} accepted (AA), ${summary.errors} errors (AE), ${summary.rejected} rejected (AR)\n`);
+  if (summary.accepted < summary.messages) process.exitCode = 1;
 }

@@ -29,6 +29,15 @@ export class ModelRegistry {
     return model;
   }
 
+  /**
+   * The version of the active model, read through `db` (a transaction in progress: on PGlite, with its single
+   * connection, a read outside the transaction would wait for it forever).
+   */
+  async activeVersion(db: Executor): Promise<string> {
+    const [row] = await db.select({ version: matchModels.version }).from(matchModels).where(eq(matchModels.active, true)).limit(1);
+    return row?.version ?? defaultModel().version;
+  }
+
   invalidate(): void {
     this.cached = null;
   }

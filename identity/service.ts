@@ -161,7 +161,10 @@ export class IdentityService {
   }
 
   /** Soft-deletes a source record; its identity's golden record is rebuilt without it. */
-  async deleteRecord(source: string, localId: string, actor: Actor): Promise<{ recordId: string; identityId: string | null }> {
+  async deleteRecord(
+    source: string, localId: string, actor: Actor,
+    options: { beforeCommit?: (tx: Executor, deleted: { recordId: string }) => Promise<void> } = {},
+  ): Promise<{ recordId: string; identityId: string | null }> {
     const policy = await loadActivePolicy(this.db);
     return this.transaction(async (tx) => {
       await store.lockKeys(tx, [store.recordLockKey(source, localId)]);
@@ -178,6 +181,7 @@ export class IdentityService {
       }
       await recordChanges(tx, [{ type: 'RECORD_DELETED', actor: actor.actor, identityId, recordId: found.record.id }]);
       if (identityId) await rebuildGoldenMany(tx, [identityId], { policy, actor: actor.actor });
+      await options.beforeCommit?.(tx, { recordId: found.record.id });
       return { recordId: found.record.id, identityId };
     });
   }

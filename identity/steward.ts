@@ -28,6 +28,13 @@ function checkVersion(row: store.IdentityRow, expected: number | null | undefine
  * The stewards' decisions. Every one is a single transaction that locks the identities involved, writes
  * append-only events with the actor and reason, and rebuilds the affected golden records.
  */
+/** Options of a manual merge: optimistic versions, and consent to overrule a not-duplicate decision. */
+export interface MergeOptions {
+  survivorVersion?: number | null;
+  mergedVersion?: number | null;
+  overrideNotDuplicate?: boolean | null;
+}
+
 export class StewardService {
   constructor(private readonly identities: IdentityService) {}
 
@@ -40,13 +47,13 @@ export class StewardService {
   }
 
   /** Merges `mergedId` into `survivorId`: all its records move, and its ID redirects to the survivor. */
-  async merge(survivorId: string, mergedId: string, actor: Actor, versions: { survivorVersion?: number | null; mergedVersion?: number | null } = {}): Promise<store.IdentityRow> {
+  async merge(survivorId: string, mergedId: string, actor: Actor, versions: MergeOptions = {}): Promise<store.IdentityRow> {
     const reason = requireReason(actor.reason);
     if (survivorId === mergedId) throw ValidationError.of('mergedId', 'SAME_IDENTITY', 'cannot merge an identity into itself');
     return this.tx((tx) => this.mergeIn(tx, survivorId, mergedId, { ...actor, reason }, versions));
   }
 
-  private async mergeIn(tx: Executor, survivorId: string, mergedId: string, actor: Actor, versions: { survivorVersion?: number | null; mergedVersion?: number | null } = {}): Promise<store.IdentityRow> {
+  private async mergeIn(tx: Executor, survivorId: string, mergedId: string, actor: Actor, versions: MergeOptions = {}): Promise<store.IdentityRow> {
     const policy = await loadActivePolicy(tx);
     const rows = await store.lockIdentities(tx, [survivorId, mergedId]);
     const survivor = rows.find((r) => r.id === survivorId);
@@ -57,19 +64,25 @@ export class StewardService {
     if (merged.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'Identity was already merged', 'mergedId');
     checkVersion(survivor, versions.survivorVersion, 'survivorVersion');
     checkVersion(merged, versions.mergedVersion, 'mergedVersion');
-    await this.mergeLocked(tx, survivorId, mergedId, actor, policy);
+    const markedDistinct = await store.isNotDuplicate(tx, survivorId, mergedId);
+    if (markedDistinct && !versions.overrideNotDuplicate) {
+      throw new ConflictError('MARKED_NOT_DUPLICATE',
+        'These identities were marked as different people; merge with overrideNotDuplicate: true to overrule that decision', 'mergedId');
+    }
+    await this.mergeLocked(tx, survivorId, mergedId, actor, policy, { overrodeNotDuplicate: markedDistinct });
     return (await store.getIdentity(tx, survivorId))!;
   }
 
-  private async mergeLocked(tx: Executor, survivorId: string, mergedId: string, actor: Actor, policy: Awaited<ReturnType<typeof loadActivePolicy>>): Promise<void> {
+  private async mergeLocked(tx: Executor, survivorId: string, mergedId: string, actor: Actor, policy: Awaited<ReturnType<typeof loadActivePolicy>>, evidence: Record<string, unknown> = {}): Promise<void> {
     const moved = await store.moveLinks(tx, mergedId, survivorId, 'MANUAL');
     await store.markIdentityMerged(tx, mergedId, survivorId);
     await store.deleteNotDuplicate(tx, survivorId, mergedId);
     await store.moveNotDuplicates(tx, mergedId, survivorId);
     await store.closeReviewItemsFor(tx, [mergedId], 'MERGED', actor.actor);
+    const decided = await this.decision(tx, actor, { decision: 'MERGE', ...evidence });
     await store.addEvents(tx, [
-      { identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, actor: actor.actor, reason: actor.reason ?? null, after: { movedRecords: moved } },
-      { identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, actor: actor.actor, reason: actor.reason ?? null, after: { mergedInto: survivorId, movedRecords: moved } },
+      { ...decided, identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, after: { movedRecords: moved } },
+      { ...decided, identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, after: { mergedInto: survivorId, movedRecords: moved } },
     ]);
     await recordChanges(tx, [{ type: 'IDENTITIES_MERGED', actor: actor.actor, identityId: mergedId, data: { retiredId: mergedId, survivingId: survivorId, movedRecords: moved } }]);
     await rebuildGoldenMany(tx, [mergedId, survivorId], { policy, actor: actor.actor });
@@ -107,15 +120,16 @@ export class StewardService {
     }
     const to = toIdentityId ?? (await store.createIdentity(tx)).id;
     await store.upsertLink(tx, { recordId, identityId: to, matchResult: 'MATCH', linkSource: 'MANUAL', modelVersion: found.link.modelVersion });
+    const decided = await this.decision(tx, actor, { decision: toIdentityId ? 'MOVE' : 'SPLIT' });
     const events: store.NewIdentityEvent[] = [
-      { identityId: from, type: 'UNLINKED', recordId, otherIdentityId: to, actor: actor.actor, reason },
-      { identityId: to, type: toIdentityId ? 'LINKED' : 'SPLIT', recordId, otherIdentityId: from, actor: actor.actor, reason, evidence: { manual: true } },
+      { ...decided, identityId: from, type: 'UNLINKED', recordId, otherIdentityId: to },
+      { ...decided, identityId: to, type: toIdentityId ? 'LINKED' : 'SPLIT', recordId, otherIdentityId: from },
     ];
-    if (!toIdentityId) events.splice(1, 0, { identityId: to, type: 'CREATED', recordId, actor: actor.actor, reason });
+    if (!toIdentityId) events.splice(1, 0, { ...decided, identityId: to, type: 'CREATED', recordId });
     if (remaining.length === 0) {
       // Its last record left: the emptied identity redirects to where the record went.
       await store.markIdentityMerged(tx, from, to);
-      events.push({ identityId: from, type: 'MERGED', otherIdentityId: to, actor: actor.actor, reason });
+      events.push({ ...decided, identityId: from, type: 'MERGED', otherIdentityId: to });
     } else {
       await store.insertNotDuplicate(tx, from, to, actor.actor, reason);
     }
@@ -127,6 +141,12 @@ export class StewardService {
     ]);
     await rebuildGoldenMany(tx, [from, to], { policy, actor: actor.actor });
     return { from, to };
+  }
+
+  /** Who decided, why, under which model version, and on what evidence: every manual decision event carries them. */
+  private async decision(tx: Executor, actor: Actor, evidence: Record<string, unknown>): Promise<Pick<store.NewIdentityEvent, 'actor' | 'reason' | 'modelVersion' | 'evidence'>> {
+    const modelVersion = await this.identities.models.activeVersion(tx);
+    return { actor: actor.actor, reason: actor.reason ?? null, modelVersion, evidence: { manual: true, ...evidence } };
   }
 
   /** Records that two identities are different people; the matcher never links or flags them again. */
@@ -147,9 +167,10 @@ export class StewardService {
         and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
         and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
       )));
+    const decided = await this.decision(tx, actor, { decision: 'NOT_DUPLICATE' });
     await store.addEvents(tx, [
-      { identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b, actor: actor.actor, reason },
-      { identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a, actor: actor.actor, reason },
+      { ...decided, identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b },
+      { ...decided, identityId: b, type: 'NOT_DUPLICATE', otherIdentityId: a },
     ]);
     await recordChanges(tx, [{ type: 'NOT_DUPLICATE_MARKED', actor: actor.actor, identityId: a, data: { identityA: a, identityB: b } }]);
   }
@@ -179,7 +200,12 @@ export class StewardService {
       const [updated] = await tx.update(reviewItems)
         .set({ status: 'RESOLVED', decision, reason, decidedBy: actor.actor, decidedAt: new Date() })
         .where(eq(reviewItems.id, id)).returning();
-      await store.addEvents(tx, [{ identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason, after: { reviewItemId: id, decision } }]);
+      // The evidence a steward decided on: the matcher's score and explanation under the model that raised the item.
+      await store.addEvents(tx, [{
+        identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason,
+        modelVersion: item.modelVersion, evidence: { manual: true, decision, probability: item.probability, weight: item.weight, explanation: item.explanation },
+        after: { reviewItemId: id, decision },
+      }]);
       await recordChanges(tx, [{
         type: 'REVIEW_RESOLVED', actor: actor.actor, identityId: a, recordId: item.recordId,
         data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
+import { timeOrderedUuid } from '../platform/ids.ts';
 import {
   identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources,
 } from '../platform/db/schema/index.ts';
@@ -99,7 +100,7 @@ export async function resolveSurvivor(db: Executor, id: string): Promise<Identit
 }
 
 export async function createIdentity(tx: Executor): Promise<IdentityRow> {
-  const [row] = await tx.insert(identities).values({}).returning();
+  const [row] = await tx.insert(identities).values({ id: timeOrderedUuid() }).returning();
   return row!;
 }
 
@@ -143,6 +144,14 @@ function orderedPair(a: string, b: string): [string, string] {
 export async function insertNotDuplicate(tx: Executor, a: string, b: string, actor: string, reason: string | null): Promise<void> {
   const [identityA, identityB] = orderedPair(a, b);
   await tx.insert(notDuplicates).values({ identityA, identityB, actor, reason }).onConflictDoNothing();
+}
+
+/** Whether a steward declared the two identities different people. */
+export async function isNotDuplicate(db: Executor, a: string, b: string): Promise<boolean> {
+  const [identityA, identityB] = orderedPair(a, b);
+  const rows = await db.select({ a: notDuplicates.identityA }).from(notDuplicates)
+    .where(and(eq(notDuplicates.identityA, identityA), eq(notDuplicates.identityB, identityB))).limit(1);
+  return rows.length > 0;
 }
 
 export async function deleteNotDuplicate(tx: Executor, a: string, b: string): Promise<void> {

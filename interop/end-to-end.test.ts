@@ -41,7 +41,9 @@ test('a FHIR Patient and an HL7 A04 for the same person from two sources end in 
   expect(created.status).toBe(201);
   const ack = await send(adtUpsert('A04', { ...ZEPHYRINE, mrn: 'L-9', authority: 'LAB' }));
   expect(ack).toMatch(/\rMSA\|AA\|/);
-  const read = await call('GET', `/Patient/${created.body.id}`);
+  // The created resource is the source record's own Patient; its `refer` link names the golden one.
+  const golden = created.body.link.find((l: { type: string }) => l.type === 'refer').other.reference as string;
+  const read = await call('GET', `/${golden}`);
   expect(read.body.identifier).toEqual(expect.arrayContaining([
     { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
     { use: 'usual', system: 'urn:lab', value: 'L-9' },

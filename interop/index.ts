@@ -10,6 +10,7 @@ export { patientToRecord, resolveSourceIdentifier, US_SSN_SYSTEM } from './fhir/
 export { identityToPatient, DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './fhir/identity-to-patient.ts';
 export { parseMatchParameters, matchBundle, MATCH_GRADE_EXTENSION, type MatchRequest } from './fhir/match.ts';
 export { capabilityStatement } from './fhir/capability.ts';
+export { loadR4Definitions, validateR4 } from './fhir/validate.ts';
 export { operationOutcome, errorIssue, FhirError } from './fhir/operation-outcome.ts';
 export type * from './fhir/types.ts';
 
@@ -24,4 +25,5 @@ export { sendMllp, connectMllp, type MllpClient, type MllpClientOptions } from '
 export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/file-import.ts';
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
 
+export * from './patient-store.ts';
 export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';

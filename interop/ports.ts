@@ -54,10 +54,91 @@ export interface GoldenIdentityView {
   /** Identities merged into this one. */
   replaces: string[];
   golden: RecordInput;
-  /** Source records linked to the identity; `system` is the source's registered FHIR identifier system. */
-  records: Array<SourceRef & { system?: string | null }>;
+  /**
+   * Source records linked to the identity; `system` is the source's registered FHIR identifier system,
+   * `resourceId` the id of the record's own Patient resource.
+   */
+  records: Array<SourceRef & { system?: string | null; resourceId?: string }>;
   /** ISO 8601 instant. */
   updatedAt: string;
+  /** Increases with every change of the golden record (meta.versionId of the golden Patient). */
+  version?: number;
+}
+
+/** One version of a source record's own Patient resource. */
+export interface PatientVersion {
+  id: string;
+  versionId: number;
+  /** ISO 8601 instant the version was stored. */
+  lastUpdated: string;
+  /**
+   * The resource as the client sent it (without `id` and `meta`), masked for roles without full access;
+   * null for a version that records a deletion. A record that came in by HL7 or GraphQL and was never written
+   * as FHIR has no stored resource: `canonical` carries its fields instead and the FHIR layer builds one.
+   */
+  resource: Record<string, unknown> | null;
+  canonical?: { ref: SourceRef & { system?: string | null }; record: RecordInput };
+  /** The golden identity the record belongs to now (after merges), when it is linked. */
+  identityId: string | null;
+  /** Demographics were masked for the caller's role. */
+  masked?: boolean;
+}
+
+/** A create or update of a source record's Patient resource. */
+export interface PatientWrite {
+  ref: SourceRef;
+  record: RecordInput;
+  /** The resource as sent, without `id` and `meta`. */
+  resource: Record<string, unknown>;
+  /** The resource id for an update (or update-as-create); absent for a create, where the server assigns it. */
+  id?: string;
+  /** `If-Match`: the version the client last read; a different current version fails with PRECONDITION_FAILED. */
+  ifMatch?: number;
+}
+
+export interface PatientWriteResult {
+  version: PatientVersion;
+  /** A new resource (201) rather than a new version of an existing one. */
+  created: boolean;
+  outcome: IngestOutcome;
+  recordId: string;
+  identityId: string;
+}
+
+/** Search parameters of PDQm (IHE ITI-78), already parsed; strings are matched case-insensitively. */
+export interface PatientQuery {
+  family?: string;
+  given?: string;
+  /** Any part of a name: family or given. */
+  name?: string;
+  birthDate?: string;
+  /** M, F or O. */
+  sex?: string;
+  identifier?: { system?: string; value: string };
+  /** An enterprise identifier (the golden identity's id): its identity and that identity's records. */
+  identityId?: string;
+  postalCode?: string;
+  /** Digits of a phone number or an email address. */
+  telecom?: string;
+  id?: string;
+  active?: boolean;
+  /** Which Patients: source records, golden identities, or both. */
+  kind: 'source' | 'golden' | 'any';
+  count: number;
+  offset: number;
+}
+
+export type PatientSearchHit = { kind: 'source'; version: PatientVersion } | { kind: 'golden'; identity: GoldenIdentityView };
+
+export interface PatientSearchResult {
+  hits: PatientSearchHit[];
+  /** Whether there are more hits after this page. */
+  more: boolean;
+}
+
+/** PIXm: the person an identifier belongs to, with every identifier they have (ITI-83). */
+export interface CrossReference {
+  identity: GoldenIdentityView;
 }
 
 export interface InteropPort<C = unknown> {
@@ -78,6 +159,20 @@ export interface InteropPort<C = unknown> {
   getIdentity(ctx: C, id: string): Promise<GoldenIdentityView | null>;
   /** Maps a FHIR identifier system (or `urn:oid:` of an HL7 universal ID) to a registered source code. */
   sourceForSystem(ctx: C, system: string): Promise<string | null>;
+  /** Ingests a source record and stores its Patient resource as a new version, in one transaction. */
+  writePatient(ctx: C, write: PatientWrite): Promise<PatientWriteResult>;
+  /** The current version of a source record's Patient (or `versionId`), or null when there is none. */
+  readPatient(ctx: C, id: string, versionId?: number): Promise<PatientVersion | null>;
+  /** Every version of a source record's Patient, newest first (empty when unknown). */
+  patientHistory(ctx: C, id: string): Promise<PatientVersion[]>;
+  /** The Patient resource id of a source record, or null when the record is unknown. */
+  patientIdOf(ctx: C, ref: SourceRef): Promise<string | null>;
+  /** Deletes a source record by its Patient id and records a deletion version; `ifMatch` as for writes. */
+  deletePatient(ctx: C, id: string, ifMatch?: number): Promise<PatientVersion>;
+  /** PDQm search over source records and golden identities. */
+  searchPatients(ctx: C, query: PatientQuery): Promise<PatientSearchResult>;
+  /** PIXm: the identity holding a source identifier (or null when no source record has it). */
+  crossReference(ctx: C, ref: SourceRef): Promise<CrossReference | null>;
 }
 
 /**
@@ -85,7 +180,7 @@ export interface InteropPort<C = unknown> {
  * throws its own DomainError subclasses; any error whose `code` is not listed here is treated as an internal
  * failure and its message is not shown.
  */
-export const PORT_ERROR_CODES = ['UNKNOWN_SOURCE', 'NOT_FOUND', 'VALIDATION_FAILED', 'CONFLICT', 'FORBIDDEN', 'UNAUTHENTICATED'] as const;
+export const PORT_ERROR_CODES = ['UNKNOWN_SOURCE', 'NOT_FOUND', 'VALIDATION_FAILED', 'CONFLICT', 'FORBIDDEN', 'UNAUTHENTICATED', 'PRECONDITION_FAILED', 'GONE'] as const;
 export type PortErrorCode = (typeof PORT_ERROR_CODES)[number];
 
 /** One invalid field in a VALIDATION_FAILED error: canonical field name and a value-free message. */

@@ -27,6 +27,19 @@ describe('blockingKeys', () => {
     const b = blockingKeys(norm({ givenName: 'Rickett', familyName: 'Oliver', birthDate: '1943-10-20' }));
     expect(a.find((k) => k.startsWith('names_year:'))).toBe(b.find((k) => k.startsWith('names_year:')));
   });
+
+  test('still pairs records that carry only names when the birth year and day both differ', () => {
+    const shared = (x: string[], y: string[]) => x.filter((k) => y.includes(k));
+    const a = blockingKeys(norm({ givenName: 'Sabine', familyName: 'Hartmann', birthDate: '1939-06-16', sex: 'F' }));
+    const b = blockingKeys(norm({ givenName: 'Sabine', familyName: 'Hartman', birthDate: '1943-07-16', sex: 'F' }));
+    expect(shared(a, b)).toEqual([expect.stringMatching(/^names:/)]);
+  });
+
+  test('keys an email on its mailbox so a mistyped domain still meets the same person', () => {
+    const a = blockingKeys(norm({ email: 'e.rogers3@hopkins.org' }));
+    const b = blockingKeys(norm({ email: 'e.rogers3@honkips.org' }));
+    expect(a.filter((k) => b.includes(k))).toEqual(['email_local:e.rogers3']);
+  });
 });
 
 describe('forEachCandidatePair', () => {

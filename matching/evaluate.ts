@@ -52,3 +52,33 @@ export function pairwiseScore(
   const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
   return { truePairs, predictedPairs, truePositives, precision, recall, f1 };
 }
+
+/** One probability bin of a reliability table: pairs in it, their mean stated probability and observed rate. */
+export interface ReliabilityBin {
+  from: number;
+  to: number;
+  pairs: number;
+  meanProbability: number;
+  observedRate: number;
+}
+
+/**
+ * Reliability per probability decile and the Brier score (mean squared error of the stated probability against
+ * the 0/1 outcome; Brier 1950), for pairs with a known answer. A calibrated model's bins sit on the diagonal:
+ * of the pairs stated at p, about p are matches (DeGroot & Fienberg 1983).
+ */
+export function reliability(pairs: readonly { probability: number; match: boolean }[], bins = 10): { bins: ReliabilityBin[]; brier: number } {
+  const table = Array.from({ length: bins }, (_, b) => ({ from: b / bins, to: (b + 1) / bins, pairs: 0, sum: 0, matches: 0 }));
+  let squared = 0;
+  for (const { probability, match } of pairs) {
+    const bin = table[Math.min(bins - 1, Math.floor(probability * bins))]!;
+    bin.pairs++;
+    bin.sum += probability;
+    if (match) bin.matches++;
+    squared += (probability - (match ? 1 : 0)) ** 2;
+  }
+  return {
+    bins: table.map((b) => ({ from: b.from, to: b.to, pairs: b.pairs, meanProbability: b.pairs ? b.sum / b.pairs : NaN, observedRate: b.pairs ? b.matches / b.pairs : NaN })),
+    brier: pairs.length ? squared / pairs.length : NaN,
+  };
+}

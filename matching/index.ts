@@ -35,6 +35,6 @@ export type { Batch, ProgressFn } from './batch.ts';
 export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';
 export type { LinkOptions, LinkResult } from './link.ts';
 export { clusterPairs, mergeAllowed } from './clustering.ts';
-export { pairwiseScore } from './evaluate.ts';
-export type { PairwiseScore } from './evaluate.ts';
+export { pairwiseScore, reliability } from './evaluate.ts';
+export type { PairwiseScore, ReliabilityBin } from './evaluate.ts';
 export type { Clustering, Links, MergeDecision, MergeGuardOptions, PairAssessor } from './clustering.ts';

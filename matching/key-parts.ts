@@ -3,7 +3,7 @@ import type { NormalisedRecord } from './normalise.ts';
 /** The record values a blocking rule may combine into a key. */
 export const KEY_PARTS = [
   'ssn', 'phone', 'email', 'birthDate', 'birthYear', 'birthMonthDay', 'givenPhonetic', 'familyPhonetic', 'namePhonetics',
-  'givenInitial', 'familyInitial', 'postalCode', 'streetNumber', 'streetName', 'city',
+  'givenInitial', 'familyInitial', 'postalCode', 'streetNumber', 'streetName', 'city', 'emailLocal',
 ] as const;
 export type KeyPart = (typeof KEY_PARTS)[number];
 
@@ -27,6 +27,11 @@ export function keyPartValue(r: NormalisedRecord, part: KeyPart): string | null 
       return r.givenName === null ? null : r.givenName[0]!;
     case 'familyInitial':
       return r.familyName === null ? null : r.familyName[0]!;
+    case 'emailLocal': {
+      // The mailbox name is the person's; the domain is shared by millions and is where typos land as often.
+      const at = r.email === null ? -1 : r.email.lastIndexOf('@');
+      return at > 0 ? r.email!.slice(0, at) : null;
+    }
     default:
       return r[part];
   }

@@ -92,7 +92,7 @@ const PART_COMPARISONS: Record<KeyPart, string[]> = {
   ssn: ['ssn'], phone: ['location'], email: ['email'], birthDate: ['birthDate'], birthYear: ['birthDate'],
   birthMonthDay: ['birthDate'], givenPhonetic: ['givenName'], givenInitial: ['givenName'],
   familyPhonetic: ['familyName'], familyInitial: ['familyName'], namePhonetics: ['givenName', 'familyName'],
-  postalCode: ['location'], streetNumber: ['location'], streetName: ['location'], city: ['location'],
+  postalCode: ['location'], streetNumber: ['location'], streetName: ['location'], city: ['location'], emailLocal: ['email'],
 };
 
 /**
@@ -100,7 +100,7 @@ const PART_COMPARISONS: Record<KeyPart, string[]> = {
  * block keyed on household values alone (phone, address, postcode and family name) is full of relatives, and
  * a two-class mixture would learn "same household" as "same person".
  */
-const PERSONAL_PARTS = new Set<KeyPart>(['ssn', 'email', 'birthDate', 'birthYear', 'birthMonthDay', 'givenPhonetic', 'givenInitial', 'namePhonetics']);
+const PERSONAL_PARTS = new Set<KeyPart>(['ssn', 'email', 'emailLocal', 'birthDate', 'birthYear', 'birthMonthDay', 'givenPhonetic', 'givenInitial', 'namePhonetics']);
 const isTrainingRule = (rule: BlockingRule) => rule.parts.some((part) => PERSONAL_PARTS.has(part));
 
 const WIDTH = COMPARISONS.length;

@@ -15,6 +15,8 @@ const ConfigSchema = z.object({
   MPI_DATA_DIR: z.string().default('./data'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines on a terminal, JSON lines otherwise (files, pipes, containers). */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Seeds an admin API key at start-up. */
   MPI_BOOTSTRAP_ADMIN_KEY: z.string().min(24, 'MPI_BOOTSTRAP_ADMIN_KEY must be at least 24 characters').optional(),
   /** Ingest from an unknown source registers it instead of failing. */

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Keys whose values are patient data or secrets; redacted wherever they appear in a log line. */
@@ -8,10 +9,25 @@ const PHI_KEYS = [
 ];
 const REDACT_PATHS = PHI_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
-/** Structured JSON logger with PHI redaction; `destination` defaults to stdout (tests pass a capture stream). */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** `json`: one JSON object per line (for log collectors); `pretty`: readable lines; `auto`: pretty on a terminal. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Pretty output for a person at a terminal; pino-pretty is loaded only then, so JSON logging costs nothing extra. */
+function prettyStream(): DestinationStream {
+  const require = createRequire(import.meta.url);
+  const pretty = require('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true });
+}
+
+/**
+ * Structured logger with PHI redaction (the redaction runs before either format). `destination` defaults to
+ * stdout (tests pass a capture stream, always JSON).
+ */
+export function createLogger(level: string, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'mpi' } };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  return pretty ? pino(options, prettyStream()) : pino(options);
 }
 
 export type { Logger };

@@ -1,16 +1,18 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Client } from 'fhir-kit-client';
 import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MATCH_GRADE_EXTENSION } from '../interop/index.ts';
 import { createApiKey } from '../platform/api-keys.ts';
 import { queryRows } from '../platform/db/client.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
+import { attempt, fhirClient, listen, validFhir, type Json } from './fhir-client.ts';
 import { person } from './fixtures.ts';
 
 const EHR_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.1';
 const CLINIC_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.2';
+const GOLDEN = 'urn:mpi:record-status|golden';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A FHIR Patient for a synthetic person from `fixtures.person`. */
 function patient(seed: number, system: string, mrn: string, overrides: Record<string, unknown> = {}): Json {
@@ -26,196 +28,341 @@ function patient(seed: number, system: string, mrn: string, overrides: Record<st
   };
 }
 
+/** Everything a rich registration sends that has no canonical field, to prove it comes back as sent. */
+function richPatient(mrn: string): Json {
+  return {
+    resourceType: 'Patient',
+    extension: [{
+      url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex', valueCode: 'F',
+    }],
+    identifier: [
+      { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: EHR_SYSTEM, value: mrn },
+    ],
+    name: [
+      { use: 'official', prefix: ['Dr.'], family: 'Quillfeather', given: ['Zephyrine', 'Mae'] },
+      { use: 'maiden', family: 'Ashcombe' },
+      { use: 'nickname', given: ['Zeph'] },
+    ],
+    telecom: [
+      { system: 'phone', value: '(503) 555-0142', use: 'home' },
+      { system: 'phone', value: '+1 503 555 0199', use: 'mobile' },
+      { system: 'email', value: 'zq@example.org' },
+    ],
+    gender: 'female',
+    birthDate: '1984-02-29',
+    address: [
+      { use: 'home', line: ['12 Larch Lane'], city: 'Fernvale', state: 'OR', postalCode: '97001', country: 'US' },
+      { use: 'old', line: ['3 Elm Row'], city: 'Dunmore', state: 'OR', postalCode: '97002', country: 'US', period: { end: '2019-05-01' } },
+    ],
+    maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }] },
+    communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'en' }] }, preferred: true }],
+  };
+}
+
+/** The resource without what the server owns (id, meta) and adds (the link to the golden Patient). */
+function asSent(resource: Json): Json {
+  const { id: _id, meta: _meta, link, ...rest } = resource;
+  const own = (link ?? []).filter((l: Json) => l.type !== 'refer');
+  return own.length > 0 ? { ...rest, link: own } : rest;
+}
+
 async function counts(app: TestApp): Promise<Record<string, number>> {
   const [row] = await queryRows<Record<string, string>>(app.services.database.db, sql`select
     (select count(*) from source_records) as records, (select count(*) from identities) as identities,
-    (select count(*) from links) as links`);
+    (select count(*) from fhir_patient_versions) as versions`);
   return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
 }
 
-describe(`FHIR R4 over the identity service on ${TEST_DB_KIND}`, () => {
+describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
-  const keys: Record<string, string> = {};
+  let server: Awaited<ReturnType<typeof listen>>;
+  const as: Record<string, Client> = {};
 
   beforeAll(async () => {
     app = await createTestApp({ localMode: false });
+    server = await listen(app);
     await app.services.catalog.registerSource({ code: 'EHR', name: 'Hospital EHR', system: EHR_SYSTEM });
     await app.services.catalog.registerSource({ code: 'CLINIC', name: 'Clinic', system: CLINIC_SYSTEM });
-    for (const role of ['pipeline', 'steward', 'governance', 'auditor']) {
-      keys[role] = (await createApiKey(app.services.database.db, `fhir-${role}`, role)).key;
+    for (const role of ['pipeline', 'steward', 'governance', 'auditor', 'admin']) {
+      as[role] = fhirClient(server.baseUrl, (await createApiKey(app.services.database.db, `fhir-${role}`, role)).key);
     }
+    as.anonymous = fhirClient(server.baseUrl);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await server?.close();
+    await app?.close();
+  });
 
-  async function call(method: string, path: string, body?: unknown, role = 'steward', headers: Record<string, string> = {}) {
-    const init: RequestInit = { method, headers: { 'content-type': 'application/fhir+json', ...headers } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const response = await app.fetch(`/fhir${path}`, init, role ? { key: keys[role]! } : {});
-    return { status: response.status, headers: response.headers, body: (await response.json()) as Json };
-  }
+  const create = (role: string, body: Json, headers: Record<string, string> = {}) =>
+    attempt(() => as[role]!.create({ resourceType: 'Patient', body, options: { headers } }));
 
-  test('serves a public CapabilityStatement listing Patient read, create, update and $match', async () => {
-    const { status, body } = await call('GET', '/metadata', undefined, '');
+  test('publishes a CapabilityStatement that lists the served interactions, search parameters and operations', async () => {
+    const { status, body } = await attempt(() => as.anonymous!.capabilityStatement());
     expect(status).toBe(200);
-    expect(body.resourceType).toBe('CapabilityStatement');
     const patientResource = body.rest[0].resource.find((r: Json) => r.type === 'Patient');
-    expect(patientResource.interaction.map((i: Json) => i.code)).toEqual(expect.arrayContaining(['read', 'create', 'update']));
-    expect(JSON.stringify(patientResource.operation)).toContain('match');
+    expect(patientResource.interaction.map((i: Json) => i.code).sort()).toEqual(['create', 'delete', 'history-instance', 'read', 'search-type', 'update', 'vread']);
+    expect(patientResource.versioning).toBe('versioned-update');
+    expect(patientResource.searchParam.map((p: Json) => p.name)).toEqual(expect.arrayContaining(['family', 'birthdate', 'identifier', '_tag']));
+    expect(patientResource.operation.map((o: Json) => o.name)).toEqual(['match', 'ihe-pix']);
   });
 
-  test('ingests a Patient as a source record of the source its identifier system is registered for', async () => {
-    const created = await call('POST', '/Patient', patient(1, EHR_SYSTEM, 'E-1'), 'pipeline');
-    expect(created.status).toBe(201);
-    expect(created.headers.get('x-mpi-ingest-outcome')).toBe('CREATED');
-    expect(created.headers.get('location')).toBe(`http://localhost/fhir/Patient/${created.body.id}`);
-    const resolved = await app.services.ingest.resolve('EHR', 'E-1');
-    expect(resolved?.id).toBe(created.body.id);
-  });
-
-  test('reads the golden identity with every source identifier, unmasked for a steward', async () => {
-    const first = await call('POST', '/Patient', patient(2, EHR_SYSTEM, 'E-2'), 'pipeline');
-    const second = await call('PUT', '/Patient/C-2', patient(2, CLINIC_SYSTEM, 'C-2'), 'pipeline');
+  test('creates each source record as a Patient of its own: 201, versioned Location, ETag, Last-Modified', async () => {
+    const first = await create('pipeline', patient(1, EHR_SYSTEM, 'E-1'));
+    const second = await create('pipeline', patient(1, CLINIC_SYSTEM, 'C-1'));
+    for (const made of [first, second]) {
+      expect(made.status).toBe(201);
+      expect(made.headers.get('location')).toBe(`${server.baseUrl}/Patient/${made.body.id}/_history/1`);
+      expect(made.headers.get('etag')).toBe('W/"1"');
+      expect(made.headers.get('last-modified')).toBe(new Date(made.body.meta.lastUpdated).toUTCString());
+      expect(made.body.meta.versionId).toBe('1');
+    }
     expect(second.headers.get('x-mpi-ingest-outcome')).toBe('LINKED');
-    expect(second.body.id).toBe(first.body.id);
-    const read = await call('GET', `/Patient/${first.body.id}`, undefined, 'steward');
+    expect(second.body.id).not.toBe(first.body.id);
+    const identityId = first.headers.get('x-mpi-identity-id');
+    expect(second.headers.get('x-mpi-identity-id')).toBe(identityId);
+    expect((await app.services.ingest.resolve('EHR', 'E-1'))?.id).toBe(identityId);
+    expect(first.body.link).toEqual([{ other: { reference: `Patient/${identityId}` }, type: 'refer' }]);
+  });
+
+  test('reads back exactly what was sent, apart from meta, for every element without a canonical field', async () => {
+    const sent = richPatient('E-RICH');
+    const made = await create('pipeline', sent);
+    const read = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: made.body.id }));
     expect(read.status).toBe(200);
-    expect(read.body.identifier).toEqual(expect.arrayContaining([
-      expect.objectContaining({ system: EHR_SYSTEM, value: 'E-2' }),
-      expect.objectContaining({ system: CLINIC_SYSTEM, value: 'C-2' }),
-    ]));
-    expect(read.body.name[0].family).toBe(person(2).familyName);
-    expect(read.body.birthDate).toBe(person(2).birthDate);
+    expect(asSent(read.body)).toEqual(sent);
   });
 
-  test('masks demographics for a pipeline caller as GraphQL does: initials, birth year', async () => {
-    const created = await call('POST', '/Patient', patient(3, EHR_SYSTEM, 'E-3'), 'pipeline');
-    const p = person(3) as Record<string, string>;
-    expect(created.body.name[0]).toMatchObject({ family: `${p.familyName![0]}.`, given: [`${p.givenName![0]}.`] });
-    expect(created.body.birthDate).toBe(p.birthDate!.slice(0, 4));
-    expect(JSON.stringify(created.body)).not.toContain(p.phone);
+  test('masks a source Patient for a role without full access and marks it redacted', async () => {
+    const made = await create('pipeline', richPatient('E-MASK'));
+    const read = await attempt(() => as.governance!.read({ resourceType: 'Patient', id: made.body.id }));
+    expect(read.body.meta.security).toEqual([expect.objectContaining({ code: 'REDACTED' })]);
+    expect(read.body.name[0]).toMatchObject({ family: 'Q.', given: ['Z.', 'M.'] });
+    expect(read.body.birthDate).toBe('1984');
+    const text = JSON.stringify(read.body);
+    for (const value of ['Quillfeather', 'Ashcombe', '555-0142', 'zq@example.org', 'Larch']) expect(text).not.toContain(value);
   });
 
-  test('a re-sent identical Patient is UNCHANGED and stores nothing new', async () => {
-    await call('PUT', '/Patient/E-4', patient(4, EHR_SYSTEM, 'E-4'), 'pipeline');
+  test('updates in place: read, edit, PUT back with If-Match; a stale If-Match is 412; vread and _history keep both', async () => {
+    const made = await create('pipeline', patient(2, EHR_SYSTEM, 'E-2'));
+    const id = made.body.id as string;
+    const current = await attempt(() => as.admin!.read({ resourceType: 'Patient', id }));
+    const edited = { ...current.body, telecom: [{ system: 'phone', value: '503-555-0100', use: 'mobile' }] };
+    const updated = await attempt(() => as.admin!.update({ resourceType: 'Patient', id, body: edited, options: { headers: { 'If-Match': 'W/"1"' } } }));
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ id, meta: { versionId: '2' }, telecom: edited.telecom });
+    expect(updated.headers.get('location')).toBe(`${server.baseUrl}/Patient/${id}/_history/2`);
+
+    const stale = await attempt(() => as.admin!.update({ resourceType: 'Patient', id, body: edited, options: { headers: { 'If-Match': 'W/"1"' } } }));
+    expect(stale.status).toBe(412);
+    const old = await attempt(() => as.admin!.vread({ resourceType: 'Patient', id, version: '1' }));
+    expect(old.body.telecom).toEqual(patient(2, EHR_SYSTEM, 'E-2').telecom);
+    const history = await attempt(() => as.admin!.history({ resourceType: 'Patient', id }));
+    expect(history.body).toMatchObject({ type: 'history', total: 2 });
+    expect(history.body.entry.map((e: Json) => e.resource.meta.versionId)).toEqual(['2', '1']);
+
+    const noId = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id, body: patient(2, EHR_SYSTEM, 'E-2') }));
+    expect(noId.status).toBe(400);
+    expect(noId.body.issue[0].expression).toEqual(['Patient.id']);
+  });
+
+  test('conditional update by identifier creates, then updates the same Patient; If-None-Exist creates nothing twice', async () => {
+    const body = patient(3, EHR_SYSTEM, 'E-3');
+    const put = () => attempt(() => as.pipeline!.update({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-3` }, body }));
+    const first = await put();
+    expect(first.status).toBe(201);
+    const changed = await attempt(() => as.pipeline!.update({
+      resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-3` }, body: { ...body, active: true },
+    }));
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ id: first.body.id, meta: { versionId: '2' } });
+
     const before = await counts(app);
-    const again = await call('PUT', '/Patient/E-4', patient(4, EHR_SYSTEM, 'E-4'), 'pipeline');
+    const again = await create('pipeline', body, { 'If-None-Exist': `identifier=${EHR_SYSTEM}|E-3` });
     expect(again.status).toBe(200);
-    expect(again.headers.get('x-mpi-ingest-outcome')).toBe('UNCHANGED');
+    expect(again.body.id).toBe(first.body.id);
     expect(await counts(app)).toEqual(before);
   });
 
-  test('$match returns a searchset ordered by score with match grades', async () => {
-    const stored = await call('POST', '/Patient', patient(5, EHR_SYSTEM, 'E-5'), 'pipeline');
-    const p = person(5) as Record<string, string>;
-    const exact = await call('POST', '/Patient/$match', {
-      resourceType: 'Parameters',
-      parameter: [{ name: 'resource', resource: patient(5, CLINIC_SYSTEM, 'probe') }, { name: 'count', valueInteger: 3 }],
-    }, 'pipeline');
-    expect(exact.status).toBe(200);
-    expect(exact.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
-    const top = exact.body.entry[0];
-    expect(top.resource.id).toBe(stored.body.id);
-    expect(top.search.extension).toEqual([{ url: MATCH_GRADE_EXTENSION, valueCode: 'certain' }]);
-    const scores = exact.body.entry.map((e: Json) => e.search.score);
-    expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
-
-    const partial = await call('POST', '/Patient/$match', {
-      resourceType: 'Patient', name: [{ family: p.familyName, given: [p.givenName] }], birthDate: p.birthDate,
-    }, 'pipeline');
-    const grade = partial.body.entry?.find((e: Json) => e.resource.id === stored.body.id)?.search.extension[0].valueCode;
-    expect(['probable', 'possible', 'certain']).toContain(grade);
+  test('PUT to a new id creates the Patient under that id, and GET of the same URL reads it', async () => {
+    const made = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id: 'C-4', body: { ...patient(4, CLINIC_SYSTEM, 'C-4'), id: 'C-4' } }));
+    expect(made.status).toBe(201);
+    const read = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: 'C-4' }));
+    expect(read.body).toMatchObject({ id: 'C-4', identifier: [{ system: CLINIC_SYSTEM, value: 'C-4' }] });
   });
 
-  test('onlyCertainMatches leaves out candidates that are not certain', async () => {
-    await call('POST', '/Patient', patient(6, EHR_SYSTEM, 'E-6'), 'pipeline');
-    const p = person(6) as Record<string, string>;
-    const result = await call('POST', '/Patient/$match', {
-      resourceType: 'Parameters',
-      parameter: [
-        { name: 'resource', resource: { resourceType: 'Patient', name: [{ family: p.familyName }], birthDate: p.birthDate } },
-        { name: 'onlyCertainMatches', valueBoolean: true },
-      ],
-    }, 'steward');
-    expect(result.status).toBe(200);
-    for (const e of result.body.entry ?? []) expect(e.search.extension[0].valueCode).toBe('certain');
+  test('DELETE removes the source record; its Patient then reads as 410 Gone', async () => {
+    const made = await create('pipeline', patient(5, EHR_SYSTEM, 'E-5'));
+    const removed = await attempt(() => as.pipeline!.delete({ resourceType: 'Patient', id: made.body.id }));
+    expect(removed.status).toBe(200);
+    expect(await app.services.ingest.resolve('EHR', 'E-5')).toBeNull();
+    const gone = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: made.body.id }));
+    expect(gone.status).toBe(410);
+  });
+
+  test('the golden Patient is tagged golden and lists its sources as seealso; merges are replaced-by / replaces', async () => {
+    const a = await create('pipeline', patient(6, EHR_SYSTEM, 'E-6'));
+    const b = await create('pipeline', patient(7, EHR_SYSTEM, 'E-7'));
+    const [goldenA, goldenB] = [a.headers.get('x-mpi-identity-id')!, b.headers.get('x-mpi-identity-id')!];
+    const read = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: goldenA }));
+    expect(read.body.meta.tag).toEqual([expect.objectContaining({ system: 'urn:mpi:record-status', code: 'golden' })]);
+    expect(read.body.link).toEqual([{ other: { reference: `Patient/${a.body.id}` }, type: 'seealso' }]);
+    const refused = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id: goldenA, body: { ...patient(6, EHR_SYSTEM, 'E-6'), id: goldenA } }));
+    expect(refused.status).toBe(405);
+
+    await app.services.steward.merge(goldenA, goldenB, { actor: 'test', reason: 'same patient per chart review' });
+    const merged = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: goldenB }));
+    expect(merged.body.active).toBe(false);
+    expect(merged.body.link).toEqual([{ other: { reference: `Patient/${goldenA}` }, type: 'replaced-by' }]);
+    const survivor = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: goldenA }));
+    expect(survivor.body.link).toEqual(expect.arrayContaining([
+      { other: { reference: `Patient/${goldenB}` }, type: 'replaces' },
+      { other: { reference: `Patient/${b.body.id}` }, type: 'seealso' },
+    ]));
   });
 
   test.each([
-    ['a wrong resourceType', { resourceType: 'Observation' }, 400],
-    ['no identifier with a system', { resourceType: 'Patient', identifier: [{ value: 'X' }], birthDate: '1980-01-01' }, 400],
-    ['an impossible birth date', { ...patient(7, EHR_SYSTEM, 'E-7'), birthDate: '1980-02-30' }, 400],
-    ['a partial birth date', { ...patient(7, EHR_SYSTEM, 'E-7'), birthDate: '1980-02' }, 422],
-    ['an unregistered identifier system', patient(7, 'urn:oid:1.2.3.4.5', 'E-7'), 422],
-    ['a malformed SSN', { ...patient(7, EHR_SYSTEM, 'E-7'), identifier: [{ system: EHR_SYSTEM, value: 'E-7' }, { system: 'http://hl7.org/fhir/sid/us-ssn', value: '12-34' }] }, 422],
-    ['a birth date in the future', { ...patient(7, EHR_SYSTEM, 'E-7'), birthDate: '2999-01-01' }, 422],
-  ])('answers %s with an OperationOutcome and stores nothing', async (_name, resource, status) => {
+    ['an unknown element', { foo: 1 }, 'Patient.foo'],
+    ['a string for a boolean', { deceasedBoolean: 'yes' }, 'Patient.deceased[x]'],
+    ['a fraction for an integer', { multipleBirthInteger: 1.5 }, 'Patient.multipleBirth[x]'],
+    ['an empty array', { communication: [] }, 'Patient.communication'],
+  ])('refuses %s with a 400 naming the path, never the value, and stores nothing', async (_name, extra, path) => {
     const before = await counts(app);
-    const result = await call('POST', '/Patient', resource, 'pipeline');
-    expect(result.status).toBe(status);
-    expect(result.body.resourceType).toBe('OperationOutcome');
-    expect(result.body.issue.length).toBeGreaterThan(0);
+    const result = await create('pipeline', { ...patient(8, EHR_SYSTEM, 'E-8'), ...extra });
+    expect(result.status).toBe(400);
+    expect(result.body.issue.map((i: Json) => i.expression[0])).toContain(path);
+    expect(JSON.stringify(result.body)).not.toMatch(/yes|1\.5/);
     expect(await counts(app)).toEqual(before);
   });
 
-  test('never quotes submitted patient values in an OperationOutcome', async () => {
-    const result = await call('POST', '/Patient', { ...patient(8, EHR_SYSTEM, 'E-8'), birthDate: '1980-02-30' }, 'pipeline');
+  test.each([
+    ['no identifier with a system', { resourceType: 'Patient', identifier: [{ value: 'X' }], birthDate: '1980-01-01' }, 400],
+    ['an impossible birth date', { ...patient(9, EHR_SYSTEM, 'E-9'), birthDate: '1980-02-30' }, 400],
+    ['a partial birth date', { ...patient(9, EHR_SYSTEM, 'E-9'), birthDate: '1980-02' }, 422],
+    ['an unregistered identifier system', patient(9, 'urn:oid:1.2.3.4.5', 'E-9'), 422],
+    ['a birth date in the future', { ...patient(9, EHR_SYSTEM, 'E-9'), birthDate: '2999-01-01' }, 422],
+  ])('answers %s with an OperationOutcome and stores nothing', async (_name, resource, status) => {
+    const before = await counts(app);
+    const result = await create('pipeline', resource);
+    expect(result.status).toBe(status);
+    expect(result.body.resourceType).toBe('OperationOutcome');
     expect(JSON.stringify(result.body)).not.toContain('1980-02-30');
-    expect(JSON.stringify(result.body)).not.toContain(person(8).familyName as string);
+    expect(await counts(app)).toEqual(before);
   });
 
-  test('answers a request without credentials with 401 and a wrong role with 403, storing nothing', async () => {
+  test('answers 406 to a client that accepts only XML', async () => {
+    const result = await attempt(() => as.steward!.capabilityStatement({ headers: { Accept: 'application/fhir+xml' } }));
+    expect(result.status).toBe(406);
+  });
+
+  test('$match: no entry array when nothing matches; an identifier alone is a certain match', async () => {
+    const made = await create('pipeline', patient(10, EHR_SYSTEM, 'E-10'));
+    const none = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: {
+      resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', name: [{ family: 'Nobodyhere' }], birthDate: '1901-01-01' } }],
+    } }));
+    expect(none.status).toBe(200);
+    expect(none.body).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0 });
+
+    const byId = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: {
+      resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', identifier: [{ system: EHR_SYSTEM, value: 'E-10' }] } }],
+    } }));
+    expect(byId.body.entry).toHaveLength(1);
+    expect(byId.body.entry[0]).toMatchObject({
+      fullUrl: `${server.baseUrl}/Patient/${made.headers.get('x-mpi-identity-id')}`,
+      search: { score: 1, extension: [{ url: MATCH_GRADE_EXTENSION, valueCode: 'certain' }] },
+    });
+  });
+
+  test('$match onlyCertainMatches returns a match only when exactly one is certain', async () => {
+    const twin = { familyName: 'Abernathy-Vex', givenName: 'Oriel' };
+    await create('pipeline', patient(11, EHR_SYSTEM, 'E-11', twin));
+    const second = await create('pipeline', patient(11, CLINIC_SYSTEM, 'C-11', twin));
+    const probe = { resourceType: 'Parameters', parameter: [
+      { name: 'resource', resource: { ...patient(11, EHR_SYSTEM, 'probe', twin), identifier: undefined } },
+      { name: 'onlyCertainMatches', valueBoolean: true },
+    ] };
+    const one = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: probe }));
+    expect(one.body.total).toBe(1);
+    await app.services.steward.unlink(second.headers.get('x-mpi-record-id')!, null, { actor: 'test', reason: 'registration error' });
+    const two = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: probe }));
+    expect(two.body).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0 });
+  });
+
+  test('PDQm search by demographics pages through source and golden Patients; _tag picks golden ones', async () => {
+    const family = 'Pemberton-Quayle';
+    const a = await create('pipeline', patient(12, EHR_SYSTEM, 'E-12', { familyName: family }));
+    await create('pipeline', patient(12, CLINIC_SYSTEM, 'C-12', { familyName: family }));
+    const birthdate = person(12).birthDate as string;
+    const page1 = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family: 'pemberton', birthdate, _count: 2 } }));
+    expect(page1.body.entry.map((e: Json) => e.resource.meta.tag[0].code)).toEqual(['source', 'source']);
+    const page2 = validFhir(await as.steward!.nextPage({ bundle: page1.body as never }) as Json);
+    expect(page2.entry.map((e: Json) => e.resource.id)).toEqual([a.headers.get('x-mpi-identity-id')]);
+
+    const golden = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family, _tag: GOLDEN } }));
+    expect(golden.body.total).toBe(1);
+    const byIdentifier = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-12`, _tag: 'urn:mpi:record-status|source' } }));
+    expect(byIdentifier.body.entry.map((e: Json) => e.resource.id)).toEqual([a.body.id]);
+    const masked = await attempt(() => as.governance!.search({ resourceType: 'Patient', searchParams: { family, _tag: GOLDEN } }));
+    expect(masked.body.entry[0].resource.name[0].family).toBe('P.');
+    const nothing = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family: 'Zzyzx-None' } }));
+    expect(nothing.body.entry).toBeUndefined();
+  });
+
+  test('PIXm answers every other identifier of the person and the golden reference', async () => {
+    const twin = { familyName: 'Fairweather-Ng' };
+    await create('pipeline', patient(13, EHR_SYSTEM, 'E-13', twin));
+    const clinic = await create('pipeline', patient(13, CLINIC_SYSTEM, 'C-13', twin));
+    const identityId = clinic.headers.get('x-mpi-identity-id');
+    const pix = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `${EHR_SYSTEM}|E-13` } }));
+    expect(pix.status).toBe(200);
+    expect(pix.body.parameter).toEqual([
+      { name: 'targetIdentifier', valueIdentifier: { system: CLINIC_SYSTEM, value: 'C-13' } },
+      { name: 'targetId', valueReference: { reference: `${server.baseUrl}/Patient/${clinic.body.id}` } },
+      { name: 'targetIdentifier', valueIdentifier: { use: 'official', system: 'urn:mpi:identity', value: identityId } },
+      { name: 'targetId', valueReference: { reference: `${server.baseUrl}/Patient/${identityId}` } },
+    ]);
+    const only = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `${EHR_SYSTEM}|E-13`, targetSystem: CLINIC_SYSTEM } }));
+    expect(only.body.parameter.map((p: Json) => p.name)).toEqual(['targetIdentifier', 'targetId']);
+    const unknown = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `${EHR_SYSTEM}|NOPE` } }));
+    expect(unknown.status).toBe(404);
+    const domain = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: 'urn:oid:9.9|X' } }));
+    expect(domain.status).toBe(400);
+  });
+
+  test('answers 401 without credentials and 403 for a wrong role, storing nothing', async () => {
     const before = await counts(app);
-    const anonymous = await call('POST', '/Patient', patient(9, EHR_SYSTEM, 'E-9'), '');
+    const anonymous = await create('anonymous', patient(14, EHR_SYSTEM, 'E-14'));
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
-    expect(anonymous.body.issue[0].code).toBe('login');
-    const badKey = await app.fetch('/fhir/Patient/abc', {}, { key: 'not-a-real-key' });
-    expect(badKey.status).toBe(401);
-    const governance = await call('POST', '/Patient', patient(9, EHR_SYSTEM, 'E-9'), 'governance');
+    const governance = await create('governance', patient(14, EHR_SYSTEM, 'E-14'));
     expect(governance.status).toBe(403);
-    expect(governance.body.issue[0].code).toBe('forbidden');
-    const auditor = await call('POST', '/Patient/$match', { resourceType: 'Patient', birthDate: '1980-01-01' }, 'auditor');
+    const auditor = await attempt(() => as.auditor!.search({ resourceType: 'Patient', searchParams: { family: 'Okonkwo' } }));
     expect(auditor.status).toBe(403);
     expect(await counts(app)).toEqual(before);
   });
 
-  test('writes one audit entry per FHIR request that read or wrote patient data, and one for each refusal', async () => {
-    const created = await call('POST', '/Patient', patient(10, EHR_SYSTEM, 'E-10'), 'pipeline', { 'x-request-id': 'fhir-audit-1' });
-    await call('GET', `/Patient/${created.body.id}`, undefined, 'steward', { 'x-request-id': 'fhir-audit-2' });
-    await call('POST', '/Patient', patient(10, EHR_SYSTEM, 'E-10'), 'governance', { 'x-request-id': 'fhir-audit-3' });
-    const rows = await queryRows<{ request_id: string; action: string; outcome: string; actor: string; object_ids: string[]; fields: string[] }>(
+  test('writes one audit entry per request that read or wrote patient data, without patient values', async () => {
+    const headers = (id: string) => ({ 'x-request-id': id });
+    const made = await create('pipeline', patient(15, EHR_SYSTEM, 'E-15'), headers('fhir-audit-1'));
+    await attempt(() => as.steward!.read({ resourceType: 'Patient', id: made.body.id, options: { headers: headers('fhir-audit-2') } }));
+    await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-15` }, options: { headers: headers('fhir-audit-3') } }));
+    await create('governance', patient(15, EHR_SYSTEM, 'E-15'), headers('fhir-audit-4'));
+    const rows = await queryRows<{ request_id: string; action: string; outcome: string; object_ids: string[]; fields: string[] }>(
       app.services.database.db,
-      sql`select request_id, action, outcome, actor, object_ids, fields from audit_log where request_id like 'fhir-audit-%' order by id`,
+      sql`select request_id, action, outcome, object_ids, fields from audit_log where request_id like 'fhir-audit-%' order by id`,
     );
     expect(rows.map((r) => [r.request_id, r.action, r.outcome])).toEqual([
       ['fhir-audit-1', 'fhir:ingest', 'SUCCESS'],
       ['fhir-audit-2', 'fhir:read', 'SUCCESS'],
-      ['fhir-audit-3', 'fhir:ingest', 'DENIED'],
+      ['fhir-audit-3', 'fhir:search', 'SUCCESS'],
+      ['fhir-audit-4', 'fhir:ingest', 'DENIED'],
     ]);
-    expect(rows[0]!.actor).toBe('api-key:fhir-pipeline');
-    expect(rows[0]!.object_ids).toContain(`identity:${created.body.id}`);
-    expect(rows[1]!.fields).toEqual(expect.arrayContaining(['birthDate', 'familyName']));
+    expect(rows[1]!.object_ids).toContain(`record:${made.headers.get('x-mpi-record-id')}`);
+    expect(rows[2]!.fields).toEqual(expect.arrayContaining(['birthDate', 'familyName']));
     const text = JSON.stringify(rows);
-    for (const value of Object.values(person(10))) expect(text).not.toContain(String(value));
+    for (const value of Object.values(person(15))) expect(text).not.toContain(String(value));
   });
 
-  test('shows a merged identity as inactive and replaced-by its survivor, and the survivor as replacing it', async () => {
-    const a = await call('POST', '/Patient', patient(11, EHR_SYSTEM, 'E-11'), 'pipeline');
-    const b = await call('POST', '/Patient', patient(12, EHR_SYSTEM, 'E-12'), 'pipeline');
-    await app.services.steward.merge(a.body.id, b.body.id, { actor: 'test', reason: 'same patient per chart review' });
-    const merged = await call('GET', `/Patient/${b.body.id}`);
-    expect(merged.body).toMatchObject({ active: false, link: [{ other: { reference: `Patient/${a.body.id}` }, type: 'replaced-by' }] });
-    const survivor = await call('GET', `/Patient/${a.body.id}`);
-    expect(survivor.body.link).toEqual([{ other: { reference: `Patient/${b.body.id}` }, type: 'replaces' }]);
-    expect(survivor.body.identifier).toEqual(expect.arrayContaining([expect.objectContaining({ value: 'E-12' })]));
-  });
-
-  test('answers an unknown Patient id with 404 and leaves GraphQL on the same handler', async () => {
-    const missing = await call('GET', '/Patient/00000000-0000-4000-8000-000000000000');
-    expect(missing.status).toBe(404);
-    const graphql = await app.fetch('/graphql', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { roles } }' }),
-    }, { key: keys.steward! });
-    expect(((await graphql.json()) as Json).data.me.roles).toEqual(['steward']);
+  test('the AuditEvent Bundle carries absolute fullUrls', async () => {
+    const result = await app.gql<{ auditEvents: Json }>('{ auditEvents(first: 2) }', {}, { key: (await createApiKey(app.services.database.db, 'fhir-auditor-2', 'auditor')).key });
+    for (const entry of validFhir(result.data!.auditEvents).entry) expect(entry.fullUrl).toMatch(/^http:\/\/localhost\/fhir\/AuditEvent\/\d+$/);
   });
 });

@@ -88,7 +88,9 @@ builder.queryFields((t) => ({
       const filter = toFilter(args.filter);
       markAuditRead(ctx, filter);
       const rows = await listAuditEntries(ctx.services.database.db, filter, { after: parseCursor(args.after, 'after'), limit: first });
-      return auditEventBundle(rows);
+      // Yoga's initial context carries the request: the Bundle's fullUrls are absolute on this server's FHIR base.
+      const url = (ctx as typeof ctx & { request?: Request }).request?.url ?? 'http://localhost';
+      return auditEventBundle(rows, `${new URL(url).origin}/fhir`);
     },
   }),
 }));

@@ -116,6 +116,10 @@ builder.mutationFields((t) => ({
       reason: t.arg.string({ required: true }),
       survivorVersion: t.arg.int({ required: false, description: 'Fails with STALE_VERSION if the survivor changed since read.' }),
       mergedVersion: t.arg.int({ required: false }),
+      overrideNotDuplicate: t.arg.boolean({
+        required: false,
+        description: 'Merge even though a steward marked the two identities as different people; without it such a merge fails with MARKED_NOT_DUPLICATE.',
+      }),
     },
     resolve: async (_r, args, ctx) => {
       const survivor = await ctx.services.steward.merge(String(args.survivorId), String(args.mergedId), actor(ctx, args.reason), args);

@@ -181,6 +181,16 @@ function nullPort(): InteropPort<null> {
     match: async () => Array.from({ length: 3 }, (_, i) => ({ identity: { ...view, id: `c${i}` }, probability: 0.9 - i * 0.3, grade: 'PROBABLE' as const })),
     getIdentity: async () => view,
     sourceForSystem: async (_ctx, system) => (system === 'urn:bench' || system === 'BENCH' ? 'BENCH' : null),
+    writePatient: async (_ctx, write) => ({
+      version: { id: `r${n}`, versionId: 1, lastUpdated: view.updatedAt, resource: write.resource, identityId: view.id },
+      created: true, outcome: 'CREATED', recordId: `r${n++}`, identityId: view.id,
+    }),
+    readPatient: async () => null,
+    patientHistory: async () => [],
+    patientIdOf: async () => null,
+    deletePatient: async () => { throw new Error('not in the bench'); },
+    searchPatients: async () => ({ hits: [], more: false }),
+    crossReference: async () => ({ identity: view }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { SEARCH_PARAMETERS } from './patient-search.ts';
 import type { CapabilityStatement } from './types.ts';
 
 export interface CapabilityOptions {
@@ -8,7 +9,11 @@ export interface CapabilityOptions {
   baseUrl?: string;
 }
 
-/** The server's CapabilityStatement (hl7.org/fhir/R4/capabilitystatement.html): Patient read/create/update and $match. */
+/**
+ * The server's CapabilityStatement (hl7.org/fhir/R4/capabilitystatement.html): exactly what the handler serves.
+ * Patient: read, vread, history-instance, create (conditional), update (conditional, update-as-create, If-Match),
+ * delete, PDQm search (ITI-78), and the operations $match and $ihe-pix (PIXm ITI-83). JSON only.
+ */
 export function capabilityStatement(opts: CapabilityOptions): CapabilityStatement {
   return {
     resourceType: 'CapabilityStatement',
@@ -17,7 +22,7 @@ export function capabilityStatement(opts: CapabilityOptions): CapabilityStatemen
     kind: 'instance',
     software: opts.software ?? { name: 'mpi' },
     implementation: {
-      description: 'Master patient index: Patient ingest, golden identity read and $match',
+      description: 'Master patient index: source Patients stored and versioned, golden Patients, PDQm, PIXm and $match',
       ...(opts.baseUrl ? { url: opts.baseUrl } : {}),
     },
     fhirVersion: '4.0.1',
@@ -28,15 +33,28 @@ export function capabilityStatement(opts: CapabilityOptions): CapabilityStatemen
         resource: [
           {
             type: 'Patient',
-            interaction: [{ code: 'read' }, { code: 'create' }, { code: 'update' }],
-            versioning: 'no-version',
-            // PUT with an id the index has not seen creates the source record.
+            interaction: [
+              { code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, { code: 'create' }, { code: 'update' },
+              { code: 'delete' }, { code: 'search-type' },
+            ],
+            versioning: 'versioned-update',
+            readHistory: true,
+            // PUT with an id the index has not seen creates the source record under that id.
             updateCreate: true,
+            conditionalCreate: true,
+            conditionalUpdate: true,
+            conditionalDelete: 'not-supported',
+            searchParam: SEARCH_PARAMETERS.map((p) => ({ name: p.name, type: p.type })),
             operation: [
               {
                 name: 'match',
                 definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match',
-                documentation: 'Scores a Patient against the index; supports onlyCertainMatches and count.',
+                documentation: 'Scores a Patient against the index; supports onlyCertainMatches and count. A known source identifier is a certain match.',
+              },
+              {
+                name: 'ihe-pix',
+                definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix',
+                documentation: 'PIXm (ITI-83): sourceIdentifier=system|value and optional targetSystem; the other identifiers of the person.',
               },
             ],
           },

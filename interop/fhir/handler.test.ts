@@ -39,13 +39,14 @@ async function send(method: string, path: string, body?: unknown, headers: Recor
 }
 
 describe('POST /fhir/Patient', () => {
-  test('ingests the Patient under the source its identifier system maps to and returns the golden identity', async () => {
+  test('ingests the Patient under the source its identifier system maps to and returns it as its own resource', async () => {
     const res = await send('POST', '/Patient', zephyrine());
     expect(res.status).toBe(201);
     expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
     expect(res.headers.get('x-mpi-ingest-outcome')).toBe('CREATED');
-    const identityId = res.body.id;
-    expect(res.headers.get('location')).toBe(`${BASE}/Patient/${identityId}`);
+    expect(res.headers.get('location')).toBe(`${BASE}/Patient/${res.body.id}/_history/1`);
+    expect(res.headers.get('etag')).toBe('W/"1"');
+    expect(res.body.link).toEqual([{ other: { reference: `Patient/${res.headers.get('x-mpi-identity-id')}` }, type: 'refer' }]);
     expect(port.writes()).toEqual([
       {
         method: 'ingest',
@@ -53,16 +54,18 @@ describe('POST /fhir/Patient', () => {
         args: [expect.objectContaining({ source: 'EHR', localId: 'MRN-1', familyName: 'Quillfeather', middleName: 'Mae', ssn: '900-12-3456', sex: 'F' })],
       },
     ]);
-    expect(res.body.identifier).toContainEqual({ use: 'usual', system: 'urn:ehr', value: 'MRN-1' });
+    expect(res.body.identifier).toContainEqual({ system: 'urn:ehr', value: 'MRN-1' });
   });
 
   test('links the same person from a second source into one identity', async () => {
     const first = await send('POST', '/Patient', zephyrine('urn:ehr', 'MRN-1'));
     const second = await send('POST', '/Patient', zephyrine('urn:lab', 'L-9'));
-    expect(second.status).toBe(200);
+    expect(second.status).toBe(201);
     expect(second.headers.get('x-mpi-ingest-outcome')).toBe('LINKED');
-    expect(second.body.id).toBe(first.body.id);
-    expect(second.body.identifier).toEqual(expect.arrayContaining([
+    expect(second.body.id).not.toBe(first.body.id);
+    const golden = await send('GET', `/Patient/${second.headers.get('x-mpi-identity-id')}`);
+    expect(golden.body.id).toBe(first.headers.get('x-mpi-identity-id'));
+    expect(golden.body.identifier).toEqual(expect.arrayContaining([
       { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
       { use: 'usual', system: 'urn:lab', value: 'L-9' },
     ]));
@@ -141,7 +144,7 @@ describe('PUT /fhir/Patient/{id}', () => {
 
   test.each([
     { behaviour: 'a body id that differs from the URL', path: '/Patient/MRN-1', body: { ...zephyrine(), id: 'MRN-2' }, expression: 'Patient.id' },
-    { behaviour: 'no identifier carrying the URL id', path: '/Patient/MRN-7', body: zephyrine(), expression: 'Patient.identifier' },
+    { behaviour: 'a body without an id', path: '/Patient/MRN-1', body: zephyrine(), expression: 'Patient.id' },
   ])('rejects $behaviour', async ({ path, body, expression }) => {
     const res = await send('PUT', path, body);
     expect(res.status).toBe(400);
@@ -153,19 +156,22 @@ describe('PUT /fhir/Patient/{id}', () => {
 describe('GET /fhir/Patient/{id}', () => {
   test('reads the golden identity with every source identifier', async () => {
     const created = await send('POST', '/Patient', zephyrine());
-    const res = await send('GET', `/Patient/${created.body.id}`);
+    const identityId = created.headers.get('x-mpi-identity-id');
+    const res = await send('GET', `/Patient/${identityId}`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ resourceType: 'Patient', id: created.body.id, active: true, birthDate: '1984-02-29' });
+    expect(res.body).toMatchObject({ resourceType: 'Patient', id: identityId, active: true, birthDate: '1984-02-29' });
+    expect(res.body.meta.tag).toEqual([expect.objectContaining({ code: 'golden' })]);
   });
 
   test('shows a merged identity as replaced by its survivor', async () => {
     const a = await send('POST', '/Patient', zephyrine('urn:ehr', 'MRN-1'));
     const b = await send('POST', '/Patient', { ...zephyrine('urn:lab', 'L-9'), birthDate: '1990-01-01' });
     await port.mergeBySourceIds(ctx, { source: 'EHR', localId: 'MRN-1' }, { source: 'LAB', localId: 'L-9' }, 'test');
-    const merged = await send('GET', `/Patient/${b.body.id}`);
-    expect(merged.body).toMatchObject({ active: false, link: [{ other: { reference: `Patient/${a.body.id}` }, type: 'replaced-by' }] });
-    const survivor = await send('GET', `/Patient/${a.body.id}`);
-    expect(survivor.body.link).toEqual([{ other: { reference: `Patient/${b.body.id}` }, type: 'replaces' }]);
+    const [goldenA, goldenB] = [a.headers.get('x-mpi-identity-id'), b.headers.get('x-mpi-identity-id')];
+    const merged = await send('GET', `/Patient/${goldenB}`);
+    expect(merged.body).toMatchObject({ active: false, link: [{ other: { reference: `Patient/${goldenA}` }, type: 'replaced-by' }] });
+    const survivor = await send('GET', `/Patient/${goldenA}`);
+    expect(survivor.body.link).toEqual([{ other: { reference: `Patient/${goldenB}` }, type: 'replaces' }]);
   });
 
   test.each([
@@ -193,19 +199,23 @@ describe('POST /fhir/Patient/$match', () => {
     expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual({ count: 10, onlyCertain: false });
   });
 
-  test('passes onlyCertainMatches and a count clamped to the server maximum to the port', async () => {
+  test.each([
+    { onlyCertainMatches: false, asked: { count: 5, onlyCertain: false } },
+    // Only one certain candidate may be returned: the port is asked for two, to see whether a second exists.
+    { onlyCertainMatches: true, asked: { count: 2, onlyCertain: true } },
+  ])('passes onlyCertainMatches=$onlyCertainMatches and a count clamped to the server maximum to the port', async ({ onlyCertainMatches, asked }) => {
     const limited = createFhirHandler(port, { maxMatchCount: 5 });
     const body = {
       resourceType: 'Parameters',
       parameter: [
         { name: 'resource', resource: { resourceType: 'Patient', birthDate: '1984-02-29' } },
-        { name: 'onlyCertainMatches', valueBoolean: true },
+        { name: 'onlyCertainMatches', valueBoolean: onlyCertainMatches },
         { name: 'count', valueInteger: 50 },
       ],
     };
     const res = await limited(new Request(`${BASE}/Patient/$match`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }), ctx);
     expect(res.status).toBe(200);
-    expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual({ count: 5, onlyCertain: true });
+    expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual(asked);
   });
 
   test('rejects Parameters without a resource and never calls match', async () => {
@@ -216,18 +226,20 @@ describe('POST /fhir/Patient/$match', () => {
 });
 
 describe('routing', () => {
-  test('serves a CapabilityStatement listing Patient read, create, update and $match', async () => {
+  test('serves a CapabilityStatement listing the Patient interactions and operations', async () => {
     const res = await send('GET', '/metadata');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', date: '2024-01-01' });
     const patient = res.body.rest[0].resource[0];
-    expect(patient.interaction.map((i: { code: string }) => i.code)).toEqual(['read', 'create', 'update']);
-    expect(patient.operation[0].name).toBe('match');
+    expect(patient.interaction.map((i: { code: string }) => i.code)).toEqual(['read', 'vread', 'history-instance', 'create', 'update', 'delete', 'search-type']);
+    expect(patient.operation.map((o: { name: string }) => o.name)).toEqual(['match', 'ihe-pix']);
   });
 
   test.each([
-    { method: 'DELETE', path: '/Patient/x', status: 405 },
-    { method: 'GET', path: '/Patient', status: 405 },
+    { method: 'PATCH', path: '/Patient/x', status: 405 },
+    { method: 'DELETE', path: '/Patient', status: 405 },
+    { method: 'GET', path: '/Patient/x/_history/abc', status: 400 },
+    { method: 'GET', path: '/metadata?_format=xml', status: 406 },
     { method: 'GET', path: '/Observation/1', status: 404 },
     { method: 'GET', path: '/Patient/a/b', status: 404 },
   ])('answers $method $path with $status', async ({ method, path, status }) => {

@@ -1,13 +1,13 @@
 import { isPortError, problemsOf, type InteropPort, type PortErrorCode } from '../ports.ts';
 import { capabilityStatement } from './capability.ts';
-import { DEFAULT_IDENTITY_SYSTEMS, identityToPatient, type IdentitySystems } from './identity-to-patient.ts';
-import { matchBundle, parseMatchParameters } from './match.ts';
+import { DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './identity-to-patient.ts';
+import { fhirJson, readText } from './http-io.ts';
 import { errorIssue, FhirError, operationOutcome } from './operation-outcome.ts';
-import { parsePatient } from './patient-schema.ts';
-import { patientToRecord, resolveSourceIdentifier } from './patient-to-record.ts';
-import type { IssueType, OperationOutcomeIssue } from './types.ts';
+import { patientRest } from './patient-rest.ts';
+import { patientQueries } from './patient-search.ts';
+import type { IssueType } from './types.ts';
 
-export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+export { FHIR_JSON } from './http-io.ts';
 
 export interface FhirHandlerOptions {
   /** Path prefix the handler is mounted on. Default `/fhir`. */
@@ -31,102 +31,83 @@ export interface FhirHandlerOptions {
 /** A WHATWG fetch handler; `context` (actor, request id...) is passed unchanged to every port call. */
 export type FhirHandler<C> = (request: Request, context: C) => Promise<Response>;
 
-type Route = 'metadata' | 'patient' | 'patient-instance' | 'match' | 'unknown';
+/** What the route handlers share: the port, the options and the request's absolute base URL. */
+export interface FhirEnv<C> {
+  port: InteropPort<C>;
+  systems: IdentitySystems;
+  maxBodyBytes: number;
+  opts: FhirHandlerOptions;
+}
+
+type Route = 'metadata' | 'patient' | 'patient-search' | 'patient-instance' | 'patient-history' | 'patient-version' | 'match' | 'pix' | 'unknown';
 
 const ALLOWED: Record<Exclude<Route, 'unknown'>, string[]> = {
   metadata: ['GET'],
-  patient: ['POST'],
-  'patient-instance': ['GET', 'PUT'],
+  patient: ['GET', 'POST', 'PUT'],
+  'patient-search': ['POST'],
+  'patient-instance': ['GET', 'PUT', 'DELETE'],
+  'patient-history': ['GET'],
+  'patient-version': ['GET'],
   match: ['POST'],
+  pix: ['GET'],
 };
 
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** The media types we answer with; anything else asked for in `Accept` or `_format` is a 406. */
+const JSON_TYPES = /^(application\/(fhir\+json|json\+fhir|json|\*)|\*\/\*|json)$/i;
 
 /**
- * HTTP handler for the FHIR R4 endpoints: `GET metadata`, `POST Patient`, `PUT Patient/{id}`,
- * `GET Patient/{id}` and `POST Patient/$match`. Authentication and audit belong to the caller.
+ * HTTP handler for the FHIR R4 endpoints: the CapabilityStatement, the Patient resource (create, read, vread,
+ * history, update, conditional create and update, delete, PDQm search) and the operations `$match` and
+ * `$ihe-pix`. Authentication and audit belong to the caller.
  */
 export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOptions = {}): FhirHandler<C> {
   const basePath = (opts.basePath ?? '/fhir').replace(/\/+$/, '');
-  const systems = opts.systems ?? DEFAULT_IDENTITY_SYSTEMS;
-  const maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
+  const env: FhirEnv<C> = { port, systems: opts.systems ?? DEFAULT_IDENTITY_SYSTEMS, maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024, opts };
   const capability = capabilityStatement({
     date: opts.capabilityDate ?? new Date().toISOString(),
     ...(opts.software ? { software: opts.software } : {}),
     ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
   });
+  const rest = patientRest(env);
+  const queries = patientQueries(env);
 
   return async (request, context) => {
     const url = new URL(request.url);
-    const { route, id } = routeOf(url.pathname, basePath);
+    const { route, id, versionId } = routeOf(url.pathname, basePath);
     const baseUrl = opts.baseUrl ?? `${url.origin}${basePath}`;
     try {
       if (route === 'unknown') throw new FhirError(404, [errorIssue('not-found', 'no such FHIR endpoint')]);
       if (!ALLOWED[route].includes(request.method)) return methodNotAllowed(ALLOWED[route]);
+      checkAcceptable(request, url);
       switch (route) {
         case 'metadata':
           return fhirJson(200, capability);
         case 'match':
-          return await runMatch(await readJson(request, maxBodyBytes), context, baseUrl);
+          return await queries.match(request, context, baseUrl);
+        case 'pix':
+          return await queries.pix(url.searchParams, context, baseUrl);
+        case 'patient-search':
+          return await queries.search(new URLSearchParams(await readText(request, env.maxBodyBytes, 'form')), context, baseUrl);
         case 'patient':
-          return await ingestPatient(request, context, baseUrl, undefined);
+          if (request.method === 'GET') return await queries.search(url.searchParams, context, baseUrl);
+          if (request.method === 'PUT') return await rest.conditionalUpdate(request, url.searchParams, context, baseUrl);
+          return await rest.create(request, context, baseUrl);
         case 'patient-instance':
-          return request.method === 'GET' ? await readPatient(id as string, context) : await ingestPatient(request, context, baseUrl, id);
+          if (request.method === 'GET') return await rest.read(id as string, context, baseUrl);
+          if (request.method === 'DELETE') return await rest.remove(request, id as string, context);
+          return await rest.update(request, id as string, context, baseUrl);
+        case 'patient-history':
+          return await rest.history(id as string, context, baseUrl);
+        case 'patient-version':
+          return await rest.vread(id as string, versionId as string, context, baseUrl);
       }
     } catch (error) {
       return errorResponse(error, (e) => opts.onError?.(e, { method: request.method, route }));
     }
   };
-
-  async function ingestPatient(request: Request, context: C, baseUrl: string, pathId: string | undefined): Promise<Response> {
-    if (pathId !== undefined && !FHIR_ID.test(pathId)) throw new FhirError(400, [errorIssue('value', 'not a valid resource id', 'Patient.id')]);
-    const body = await readJson(request, maxBodyBytes);
-    const parsed = parsePatient(body);
-    if (!parsed.ok) throw new FhirError(400, parsed.issues);
-    const patient = parsed.value;
-    if (pathId !== undefined && patient.id !== undefined && patient.id !== pathId) {
-      throw new FhirError(400, [errorIssue('invalid', 'resource id must match the id in the URL', 'Patient.id')]);
-    }
-    const { record, issues } = patientToRecord(patient);
-    const source = await resolveSourceIdentifier(patient, (system) => port.sourceForSystem(context, system), {
-      ...(pathId !== undefined ? { localId: pathId } : {}),
-    });
-    if (!source.ok) throw new FhirError(source.status, [...source.issues, ...issues]);
-    if (issues.length > 0) throw new FhirError(422, issues);
-
-    const result = await port.ingest(context, { ...record, ...source.ref });
-    const location = `${baseUrl}/Patient/${result.identityId}`;
-    const headers = { Location: location, 'X-Mpi-Ingest-Outcome': result.outcome, 'X-Mpi-Record-Id': result.recordId };
-    const status = result.outcome === 'CREATED' ? 201 : 200;
-    const prefer = request.headers.get('prefer') ?? '';
-    if (/return=minimal/.test(prefer)) return new Response(null, { status, headers });
-    if (/return=OperationOutcome/i.test(prefer)) {
-      const info: OperationOutcomeIssue = { severity: 'information', code: 'informational', diagnostics: `ingest outcome ${result.outcome}` };
-      return fhirJson(status, operationOutcome([info]), headers);
-    }
-    const view = await port.getIdentity(context, result.identityId);
-    if (!view) throw new Error('identity returned by ingest could not be read');
-    return fhirJson(status, identityToPatient(view, systems), headers);
-  }
-
-  async function readPatient(id: string, context: C): Promise<Response> {
-    if (!FHIR_ID.test(id)) throw new FhirError(400, [errorIssue('value', 'not a valid resource id', 'Patient.id')]);
-    const view = await port.getIdentity(context, id);
-    if (!view) throw new FhirError(404, [errorIssue('not-found', 'no Patient with this id')]);
-    return fhirJson(200, identityToPatient(view, systems), { 'Last-Modified': new Date(view.updatedAt).toUTCString() });
-  }
-
-  async function runMatch(body: unknown, context: C, baseUrl: string): Promise<Response> {
-    const parsed = parseMatchParameters(body);
-    if (!parsed.ok) throw new FhirError(400, parsed.issues);
-    const { record, onlyCertainMatches } = parsed.value;
-    const count = Math.min(parsed.value.count ?? opts.defaultMatchCount ?? 10, opts.maxMatchCount ?? 100);
-    const candidates = await port.match(context, record, { count, onlyCertain: onlyCertainMatches });
-    return fhirJson(200, matchBundle(candidates, { onlyCertainMatches, count }, { baseUrl, systems }));
-  }
 }
 
-function routeOf(pathname: string, basePath: string): { route: Route; id?: string } {
+function routeOf(pathname: string, basePath: string): { route: Route; id?: string; versionId?: string } {
   if (!pathname.startsWith(`${basePath}/`)) return { route: 'unknown' };
   let parts: string[];
   try {
@@ -136,38 +117,24 @@ function routeOf(pathname: string, basePath: string): { route: Route; id?: strin
   }
   if (parts.length === 1 && parts[0] === 'metadata') return { route: 'metadata' };
   if (parts[0] !== 'Patient') return { route: 'unknown' };
-  if (parts.length === 1) return { route: 'patient' };
-  if (parts.length === 2 && parts[1] === '$match') return { route: 'match' };
-  if (parts.length === 2) return { route: 'patient-instance', id: parts[1] as string };
+  const [, id, history, versionId] = parts as [string, string?, string?, string?];
+  if (id === undefined) return { route: 'patient' };
+  if (parts.length === 2 && id === '$match') return { route: 'match' };
+  if (parts.length === 2 && id === '$ihe-pix') return { route: 'pix' };
+  if (parts.length === 2 && id === '_search') return { route: 'patient-search' };
+  if (parts.length === 2) return { route: 'patient-instance', id };
+  if (history !== '_history') return { route: 'unknown' };
+  if (parts.length === 3) return { route: 'patient-history', id };
+  if (parts.length === 4) return { route: 'patient-version', id, versionId: versionId as string };
   return { route: 'unknown' };
 }
 
-/** Reads a JSON body of at most `maxBytes`, without ever quoting it back. */
-async function readJson(request: Request, maxBytes: number): Promise<unknown> {
-  const type = request.headers.get('content-type');
-  if (type !== null && !/^application\/(fhir\+)?json\b/i.test(type)) {
-    throw new FhirError(415, [errorIssue('not-supported', 'content type must be application/fhir+json')]);
-  }
-  const tooLarge = () => new FhirError(413, [errorIssue('too-long', `request body exceeds ${maxBytes} bytes`)]);
-  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      total += next.value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw tooLarge();
-      }
-      chunks.push(next.value);
-    }
-  }
-  const text = new TextDecoder().decode(Buffer.concat(chunks));
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new FhirError(400, [errorIssue('structure', 'request body is not valid JSON')]);
+/** 406 when the client asks only for formats we do not serve (XML, Turtle...). */
+function checkAcceptable(request: Request, url: URL): void {
+  const format = url.searchParams.get('_format');
+  const wanted = format !== null ? [format] : (request.headers.get('accept') ?? '').split(',').map((t) => t.split(';')[0]!.trim()).filter((t) => t !== '');
+  if (wanted.length > 0 && !wanted.some((t) => JSON_TYPES.test(t))) {
+    throw new FhirError(406, [errorIssue('not-supported', 'only application/fhir+json is served')]);
   }
 }
 
@@ -178,6 +145,8 @@ const PORT_ERROR_STATUS: Record<PortErrorCode, { status: number; code: IssueType
   CONFLICT: { status: 409, code: 'conflict' },
   FORBIDDEN: { status: 403, code: 'forbidden' },
   UNAUTHENTICATED: { status: 401, code: 'security' },
+  PRECONDITION_FAILED: { status: 412, code: 'conflict' },
+  GONE: { status: 410, code: 'deleted' },
 };
 
 /** Canonical field -> the Patient element it came from, to point port validation errors at FHIR paths. */
@@ -198,6 +167,7 @@ const FIELD_PATH: Record<string, string> = {
   postalCode: 'Patient.address.postalCode',
   source: 'Patient.identifier',
   localId: 'Patient.identifier',
+  id: 'Patient.id',
 };
 
 function errorResponse(error: unknown, report: (error: unknown) => void): Response {
@@ -205,7 +175,7 @@ function errorResponse(error: unknown, report: (error: unknown) => void): Respon
   if (isPortError(error)) {
     const { status, code } = PORT_ERROR_STATUS[error.code];
     const problems = problemsOf(error);
-    const issues = problems.length === 0
+    const issues = problems.length === 0 || error.code === 'PRECONDITION_FAILED'
       ? [errorIssue(code, error.message)]
       : problems.map((p) => errorIssue(code, p.message, FIELD_PATH[p.field] ?? `Patient.${p.field}`));
     return fhirJson(status, operationOutcome(issues));
@@ -217,8 +187,4 @@ function errorResponse(error: unknown, report: (error: unknown) => void): Respon
 function methodNotAllowed(allowed: string[]): Response {
   const outcome = operationOutcome([errorIssue('not-supported', `method not allowed; use ${allowed.join(', ')}`)]);
   return fhirJson(405, outcome, { Allow: allowed.join(', ') });
-}
-
-function fhirJson(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': FHIR_JSON, ...headers } });
 }

@@ -1,4 +1,4 @@
-import type { GoldenIdentityView } from '../ports.ts';
+import type { GoldenIdentityView, RecordInput } from '../ports.ts';
 import { US_SSN_SYSTEM } from './patient-to-record.ts';
 import type { AdministrativeGender, ContactPoint, Identifier, Patient } from './types.ts';
 
@@ -17,18 +17,40 @@ export const DEFAULT_IDENTITY_SYSTEMS: IdentitySystems = {
 const GENDER_BY_SEX: Record<string, AdministrativeGender> = { M: 'male', F: 'female', O: 'other' };
 
 /**
- * The golden identity as a Patient: enterprise ID and every source identifier, golden demographics, and
- * `link` entries for merges (R4 Patient.link: `replaced-by` on the merged identity, `replaces` on the survivor).
+ * The tag that tells golden Patients from source Patients (meta.tag, searchable with `_tag`), as MDM servers
+ * such as HAPI's mark their golden records.
+ */
+export const RECORD_STATUS_SYSTEM = 'urn:mpi:record-status';
+export const GOLDEN_TAG = { system: RECORD_STATUS_SYSTEM, code: 'golden', display: 'Golden record' } as const;
+export const SOURCE_TAG = { system: RECORD_STATUS_SYSTEM, code: 'source', display: 'Source record' } as const;
+
+/**
+ * The golden identity as a Patient tagged golden: enterprise ID and every source identifier, golden
+ * demographics, and `link` entries (R4 Patient.link): `seealso` to each source record's own Patient,
+ * `replaced-by` on a merged identity, `replaces` on the survivor.
  */
 export function identityToPatient(view: GoldenIdentityView, systems: IdentitySystems = DEFAULT_IDENTITY_SYSTEMS): Patient {
-  const g = view.golden;
   const patient: Patient = {
     resourceType: 'Patient',
     id: view.id,
-    meta: { lastUpdated: view.updatedAt },
+    meta: { ...(view.version !== undefined ? { versionId: String(view.version) } : {}), lastUpdated: view.updatedAt, tag: [{ ...GOLDEN_TAG }] },
     identifier: identifiers(view, systems),
     active: view.status === 'ACTIVE',
+    ...demographics(view.golden),
   };
+  const links: NonNullable<Patient['link']> = [];
+  if (view.status === 'MERGED' && view.mergedInto) {
+    links.push({ other: { reference: `Patient/${view.mergedInto}` }, type: 'replaced-by' });
+  }
+  for (const old of view.replaces) links.push({ other: { reference: `Patient/${old}` }, type: 'replaces' });
+  for (const record of view.records) if (record.resourceId) links.push({ other: { reference: `Patient/${record.resourceId}` }, type: 'seealso' });
+  if (links.length > 0) patient.link = links;
+  return patient;
+}
+
+/** Canonical fields as Patient elements (name, telecom, gender, birthDate, address); absent fields are left out. */
+export function demographics(g: RecordInput): Pick<Patient, 'name' | 'telecom' | 'gender' | 'birthDate' | 'address'> {
+  const patient: Pick<Patient, 'name' | 'telecom' | 'gender' | 'birthDate' | 'address'> = {};
 
   const given = [g.givenName, g.middleName].filter(present);
   if (g.familyName || given.length > 0 || g.suffix) {
@@ -61,13 +83,6 @@ export function identityToPatient(view: GoldenIdentityView, systems: IdentitySys
       },
     ];
   }
-
-  const links: NonNullable<Patient['link']> = [];
-  if (view.status === 'MERGED' && view.mergedInto) {
-    links.push({ other: { reference: `Patient/${view.mergedInto}` }, type: 'replaced-by' });
-  }
-  for (const old of view.replaces) links.push({ other: { reference: `Patient/${old}` }, type: 'replaces' });
-  if (links.length > 0) patient.link = links;
   return patient;
 }
 

@@ -16,7 +16,10 @@ describe('parseMatchParameters', () => {
     });
     expect(parsed).toEqual({
       ok: true,
-      value: { record: expect.objectContaining({ familyName: 'Quillfeather', birthDate: '1984-02-29' }), onlyCertainMatches: true, count: 3 },
+      value: {
+        record: expect.objectContaining({ familyName: 'Quillfeather', birthDate: '1984-02-29' }), onlyCertainMatches: true, count: 3,
+        hasDemographics: true, identifiers: [],
+      },
     });
   });
 
@@ -88,7 +91,7 @@ describe('matchBundle', () => {
     expect(bundle.total).toBe(ids.length);
   });
 
-  test('returns an empty searchset when nothing matches', () => {
-    expect(matchBundle([], { onlyCertainMatches: false }, { baseUrl: 'x' })).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
+  test('returns an empty searchset without an entry array when nothing matches (empty arrays are invalid FHIR JSON)', () => {
+    expect(matchBundle([], { onlyCertainMatches: false }, { baseUrl: 'x' })).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0 });
   });
 });

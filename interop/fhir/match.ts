@@ -3,14 +3,18 @@ import type { MatchCandidate, MatchGrade, RecordInput } from '../ports.ts';
 import { identityToPatient, type IdentitySystems } from './identity-to-patient.ts';
 import { errorIssue } from './operation-outcome.ts';
 import { fhirPath, parsePatient, type ParseResult } from './patient-schema.ts';
-import { patientToRecord } from './patient-to-record.ts';
-import type { Bundle, OperationOutcomeIssue } from './types.ts';
+import { patientToRecord, US_SSN_SYSTEM } from './patient-to-record.ts';
+import type { Bundle, BundleEntry, OperationOutcomeIssue } from './types.ts';
 
 /** Extension carrying the match grade on a $match entry (hl7.org/fhir/R4/extension-match-grade.html). */
 export const MATCH_GRADE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 
 export interface MatchRequest {
   record: RecordInput;
+  /** Whether `record` has any field to score on (an identifier-only Patient has none). */
+  hasDemographics: boolean;
+  /** Source identifiers (not the SSN): an identifier of a known source record is a certain match. */
+  identifiers: Array<{ system: string; value: string }>;
   onlyCertainMatches: boolean;
   /** Absent when the client left the choice to the server. */
   count?: number;
@@ -75,10 +79,15 @@ function patientToMatchRequest(
   if (!patient.ok) return patient;
   const { record, issues } = patientToRecord(patient.value, root);
   if (issues.length > 0) return { ok: false, issues };
-  if (Object.values(record).every((v) => v === null)) {
-    return { ok: false, issues: [errorIssue('required', 'the Patient has no demographics to match on', root)] };
+  const hasDemographics = Object.values(record).some((v) => v !== null);
+  const identifiers = (patient.value.identifier ?? []).flatMap((i) =>
+    i.system && i.value && i.system !== US_SSN_SYSTEM && i.use !== 'old' ? [{ system: i.system, value: i.value.trim() }] : []);
+  if (!hasDemographics && identifiers.length === 0) {
+    return { ok: false, issues: [errorIssue('required', 'the Patient has no identifier or demographics to match on', root)] };
   }
-  return { ok: true, value: { record, onlyCertainMatches: extras.onlyCertainMatches ?? false, ...(extras.count ? { count: extras.count } : {}) } };
+  const value: MatchRequest = { record, hasDemographics, identifiers, onlyCertainMatches: extras.onlyCertainMatches ?? false };
+  if (extras.count) value.count = extras.count;
+  return { ok: true, value };
 }
 
 function paramIssue(index: number, element: string, diagnostics: string): OperationOutcomeIssue {
@@ -105,11 +114,7 @@ export function matchBundle(
     .filter((c) => !request.onlyCertainMatches || c.grade === 'CERTAIN')
     .sort((a, b) => b.probability - a.probability)
     .slice(0, request.count ?? candidates.length);
-  return {
-    resourceType: 'Bundle',
-    type: 'searchset',
-    total: kept.length,
-    entry: kept.map((c) => ({
+  const entry: BundleEntry[] = kept.map((c) => ({
       fullUrl: `${opts.baseUrl}/Patient/${c.identity.id}`,
       resource: identityToPatient(c.identity, opts.systems),
       search: {
@@ -117,8 +122,9 @@ export function matchBundle(
         score: roundScore(c.probability),
         extension: [{ url: MATCH_GRADE_EXTENSION, valueCode: GRADE_CODE[c.grade] }],
       },
-    })),
-  };
+    }));
+  // An empty array is not valid FHIR JSON: no matches means no `entry` at all.
+  return { resourceType: 'Bundle', type: 'searchset', total: kept.length, ...(entry.length > 0 ? { entry } : {}) };
 }
 
 /** Six decimals: enough to order candidates, without float noise in the JSON. */

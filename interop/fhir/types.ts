@@ -25,8 +25,10 @@ export interface Extension {
 }
 
 export interface Meta {
+  versionId?: string;
   lastUpdated?: string;
   tag?: Coding[];
+  security?: Coding[];
 }
 
 export interface Identifier {
@@ -94,7 +96,9 @@ export type IssueType =
   | 'too-long'
   | 'business-rule'
   | 'exception'
-  | 'informational';
+  | 'informational'
+  | 'code-invalid'
+  | 'deleted';
 
 export interface OperationOutcomeIssue {
   severity: 'fatal' | 'error' | 'warning' | 'information';
@@ -135,9 +139,14 @@ export interface CapabilityStatement {
     mode: 'server' | 'client';
     resource: Array<{
       type: string;
-      interaction: Array<{ code: 'read' | 'create' | 'update' }>;
+      interaction: Array<{ code: 'read' | 'vread' | 'history-instance' | 'create' | 'update' | 'delete' | 'search-type' }>;
       versioning?: 'no-version' | 'versioned' | 'versioned-update';
+      readHistory?: boolean;
       updateCreate?: boolean;
+      conditionalCreate?: boolean;
+      conditionalUpdate?: boolean;
+      conditionalDelete?: 'not-supported' | 'single' | 'multiple';
+      searchParam?: Array<{ name: string; type: string }>;
       operation?: Array<{ name: string; definition: string; documentation?: string }>;
     }>;
     operation?: Array<{ name: string; definition: string }>;

@@ -1,6 +1,12 @@
 import {
   PortError,
+  type CrossReference,
   type GoldenIdentityView,
+  type PatientQuery,
+  type PatientSearchResult,
+  type PatientVersion,
+  type PatientWrite,
+  type PatientWriteResult,
   type IngestResult,
   type InteropPort,
   type MatchCandidate,
@@ -48,6 +54,8 @@ export class FakePort implements InteropPort<TestContext> {
   readonly calls: PortCall[] = [];
   readonly records = new Map<string, StoredRecord>();
   readonly identities = new Map<string, StoredIdentity>();
+  /** Patient resource versions by resource id, oldest first, and the record each belongs to. */
+  readonly resources = new Map<string, { recordKey: string; versions: PatientVersion[] }>();
   private nextId = 1;
 
   constructor(private readonly systems: Record<string, string> = {}) {}
@@ -127,6 +135,62 @@ export class FakePort implements InteropPort<TestContext> {
   async sourceForSystem(ctx: TestContext, system: string): Promise<string | null> {
     this.calls.push({ method: 'sourceForSystem', ctx, args: [system] });
     return this.systems[system] ?? null;
+  }
+
+  async writePatient(ctx: TestContext, write: PatientWrite): Promise<PatientWriteResult> {
+    const result = await this.ingest(ctx, { ...write.record, ...write.ref });
+    const key = keyOf(write.ref);
+    let entry = [...this.resources.entries()].find(([, r]) => r.recordKey === key);
+    if (write.id !== undefined && entry && entry[0] !== write.id) throw new PortError('CONFLICT', 'the source record has another Patient id', 'id');
+    if (!entry) {
+      const id = write.id ?? result.recordId;
+      entry = [id, { recordKey: key, versions: [] }];
+      this.resources.set(id, entry[1]);
+    }
+    const [id, stored] = entry;
+    const current = stored.versions.at(-1);
+    if (write.ifMatch !== undefined && write.ifMatch !== (current?.versionId ?? 0)) throw new PortError('PRECONDITION_FAILED', 'stale version', 'If-Match');
+    const version: PatientVersion = { id, versionId: (current?.versionId ?? 0) + 1, lastUpdated: '2024-01-02T03:04:05.000Z', resource: write.resource, identityId: result.identityId };
+    stored.versions.push(version);
+    return { version, created: current === undefined, ...result };
+  }
+
+  async readPatient(ctx: TestContext, id: string, versionId?: number): Promise<PatientVersion | null> {
+    this.calls.push({ method: 'readPatient', ctx, args: [id, versionId] });
+    const versions = this.resources.get(id)?.versions ?? [];
+    return (versionId === undefined ? versions.at(-1) : versions.find((v) => v.versionId === versionId)) ?? null;
+  }
+
+  async patientHistory(ctx: TestContext, id: string): Promise<PatientVersion[]> {
+    return [...(this.resources.get(id)?.versions ?? [])].reverse();
+  }
+
+  async patientIdOf(ctx: TestContext, ref: SourceRef): Promise<string | null> {
+    return [...this.resources.entries()].find(([, r]) => r.recordKey === keyOf(ref))?.[0] ?? null;
+  }
+
+  async deletePatient(ctx: TestContext, id: string): Promise<PatientVersion> {
+    const stored = this.resources.get(id);
+    const current = stored?.versions.at(-1);
+    if (!stored || !current) throw new PortError('NOT_FOUND', 'no Patient with this id');
+    this.records.delete(stored.recordKey);
+    const version = { ...current, versionId: current.versionId + 1, resource: null };
+    stored.versions.push(version);
+    return version;
+  }
+
+  async searchPatients(ctx: TestContext, query: PatientQuery): Promise<PatientSearchResult> {
+    this.calls.push({ method: 'searchPatients', ctx, args: [query] });
+    const hits = [...this.identities.values()].map((i) => this.view(i))
+      .filter((v) => !query.family || sameText(v.golden.familyName, query.family))
+      .map((identity) => ({ kind: 'golden' as const, identity }));
+    return { hits: hits.slice(query.offset, query.offset + query.count), more: hits.length > query.offset + query.count };
+  }
+
+  async crossReference(ctx: TestContext, ref: SourceRef): Promise<CrossReference | null> {
+    const record = this.records.get(keyOf(ref));
+    const identity = record ? this.identities.get(record.identityId) : undefined;
+    return identity ? { identity: this.view(identity) } : null;
   }
 
   /** The identity a source record currently belongs to. */

@@ -9,6 +9,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 import { traceQuery } from '../telemetry.ts';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
 export type Schema = typeof schema;
 /** The drizzle database, the same type on PGlite and PostgreSQL. */
@@ -25,6 +26,8 @@ export interface DatabaseHandle {
    * transactions that wait for the first one.
    */
   reader?: Database;
+  /** Embedded database in a directory only: this process's hold on it (see data-dir-lock.ts). */
+  dataDirLock?: DataDirLock;
   /** Runs `select 1`; throws when the database cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -59,7 +62,16 @@ export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
 }
 
 async function openPglite(dataDir: string): Promise<DatabaseHandle> {
-  const client = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const inMemory = dataDir === 'memory://';
+  // A second process opening the same files would corrupt them: take the directory first, or fail naming its holder.
+  const dataDirLock = inMemory ? undefined : lockDataDir(dataDir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(inMemory ? undefined : dataDir);
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
   const query = client.query.bind(client);
   client.query = ((text: string, params?: unknown[], opts?: object) =>
     traceQuery('pglite', text, () => query(text, params, opts))) as typeof client.query;
@@ -67,8 +79,12 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'pglite',
+    ...(dataDirLock ? { dataDirLock } : {}),
     ping: async () => { await client.query('select 1'); },
-    close: async () => { if (!client.closed) await client.close(); },
+    close: async () => {
+      if (!client.closed) await client.close();
+      dataDirLock?.release();
+    },
   };
 }
 

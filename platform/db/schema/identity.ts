@@ -86,6 +86,8 @@ export const sourceRecords = pgTable('source_records', {
   uniqueIndex('source_records_source_local_uq').on(t.sourceId, t.localId),
   index('source_records_family_idx').on(t.familyName),
   index('source_records_birth_idx').on(t.birthDate),
+  // FHIR PDQm `family` is a case-insensitive prefix search: lower(family_name) LIKE 'ab%'.
+  index('source_records_family_lower_idx').using('btree', sql`lower(${t.familyName}) text_pattern_ops`),
 ]);
 
 /**

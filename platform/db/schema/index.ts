@@ -3,3 +3,4 @@ export * from './lineage.ts';
 export * from './catalog.ts';
 export * from './audit.ts';
 export * from './events.ts';
+export * from './interop.ts';

@@ -1,5 +1,120 @@
-import { Title } from '@mantine/core';
+import { Button, Card, Group, SegmentedControl, Stack, Table, TextInput, Title } from '@mantine/core';
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { useClient } from 'urql';
+import { graphql, type ResultOf } from '../graphql.ts';
+import { RequireCapability } from '../shell/require.tsx';
+import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
+import { usePageTitle } from '../shell/use-page-title.ts';
+import type { CombinedError } from 'urql';
+
+const ByNameQuery = graphql(`
+  query FindByName($familyName: String, $givenName: String, $birthDate: String) {
+    identities(familyName: $familyName, givenName: $givenName, birthDate: $birthDate, first: 50) {
+      edges { node { id golden { givenName familyName birthDate sex city } records { id } } }
+    }
+  }
+`);
+
+const ByRecordQuery = graphql(`
+  query FindByRecord($source: String!, $localId: String!) {
+    sourceRecord(source: $source, localId: $localId) { id identity { id } }
+  }
+`);
+
+const ByIdQuery = graphql(`
+  query FindById($id: ID!) { identity(id: $id) { id } }
+`);
+
+type Hit = ResultOf<typeof ByNameQuery>['identities']['edges'][number]['node'];
+type Mode = 'name' | 'record' | 'id';
+
+/**
+ * Search criteria are patient data: they stay in this component's memory (never the URL, title or history),
+ * and the last search is kept only until the tab closes so "back" from an identity shows the results again.
+ */
+let lastSearch: { mode: Mode; fields: Record<string, string>; hits: Hit[] | null } = { mode: 'name', fields: {}, hits: null };
+
+function Find() {
+  const client = useClient();
+  const navigate = useNavigate();
+  const [mode, setMode] = useState<Mode>(lastSearch.mode);
+  const [fields, setFields] = useState<Record<string, string>>(lastSearch.fields);
+  const [hits, setHits] = useState<Hit[] | null>(lastSearch.hits);
+  const [error, setError] = useState<CombinedError | null>(null);
+  const [notFound, setNotFound] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const field = (name: string, label: string, extra: Record<string, unknown> = {}) => (
+    <TextInput label={label} value={fields[name] ?? ''} onChange={(e) => { const value = e.currentTarget.value; setFields((f) => ({ ...f, [name]: value })); }} autoComplete="off" {...extra} />
+  );
+  const value = (name: string) => fields[name]?.trim() || undefined;
+
+  const search = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true); setError(null); setNotFound(false);
+    try {
+      if (mode === 'name') {
+        const result = await client.query(ByNameQuery, { familyName: value('familyName'), givenName: value('givenName'), birthDate: value('birthDate') }, { requestPolicy: 'network-only' }).toPromise();
+        if (result.error) return setError(result.error);
+        const found = result.data?.identities.edges.map((e) => e.node) ?? [];
+        setHits(found);
+        lastSearch = { mode, fields, hits: found };
+        return;
+      }
+      const result = mode === 'record'
+        ? await client.query(ByRecordQuery, { source: value('source') ?? '', localId: value('localId') ?? '' }).toPromise()
+        : await client.query(ByIdQuery, { id: value('id') ?? '' }).toPromise();
+      if (result.error) return setError(result.error);
+      const data = result.data as ResultOf<typeof ByRecordQuery> & ResultOf<typeof ByIdQuery> | undefined;
+      const id = data?.sourceRecord?.identity?.id ?? data?.identity?.id;
+      if (id) navigate(`/identities/${id}`); else setNotFound(true);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Stack>
+      <Title order={2}>Find a patient</Title>
+      <Card withBorder component="form" onSubmit={search} aria-label="Search">
+        <Stack>
+          <SegmentedControl aria-label="Search by" value={mode} onChange={(m) => { setMode(m as Mode); setHits(null); setNotFound(false); }}
+            data={[{ value: 'name', label: 'Name and birth date' }, { value: 'record', label: 'Source and local id' }, { value: 'id', label: 'Enterprise id' }]} />
+          <Group align="flex-end">
+            {mode === 'name' && <>{field('familyName', 'Family name (starts with)')}{field('givenName', 'Given name (starts with)')}{field('birthDate', 'Birth date', { type: 'date' })}</>}
+            {mode === 'record' && <>{field('source', 'Source code')}{field('localId', 'Local id')}</>}
+            {mode === 'id' && field('id', 'Enterprise id', { w: 380 })}
+            <Button type="submit" loading={busy}>Search</Button>
+          </Group>
+        </Stack>
+      </Card>
+      {error && <ErrorState error={error} />}
+      {busy && <LoadingState label="Searching" />}
+      {notFound && <EmptyState>Nothing found.</EmptyState>}
+      {hits && hits.length === 0 && <EmptyState>No identity matches.</EmptyState>}
+      {hits && hits.length > 0 && (
+        <Table striped highlightOnHover aria-label="Matching identities" data-testid="find-results">
+          <Table.Thead>
+            <Table.Tr><Table.Th scope="col">Name</Table.Th><Table.Th scope="col">Birth date</Table.Th><Table.Th scope="col">Sex</Table.Th><Table.Th scope="col">City</Table.Th><Table.Th scope="col">Records</Table.Th></Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {hits.map((hit) => (
+              <Table.Tr key={hit.id}>
+                <Table.Td><Link to={`/identities/${hit.id}`}>{[hit.golden.givenName, hit.golden.familyName].filter(Boolean).join(' ') || hit.id}</Link></Table.Td>
+                <Table.Td>{hit.golden.birthDate ?? '—'}</Table.Td>
+                <Table.Td>{hit.golden.sex ?? '—'}</Table.Td>
+                <Table.Td>{hit.golden.city ?? '—'}</Table.Td>
+                <Table.Td>{hit.records.length}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Stack>
+  );
+}
 
 export function Component() {
-  return <Title order={2}>Coming soon</Title>;
+  usePageTitle('Find a patient');
+  return <RequireCapability capability="readIdentities"><Find /></RequireCapability>;
 }

@@ -1,5 +1,179 @@
-import { Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Grid, Group, Stack, Table, Text, TextInput, Timeline, Title, UnstyledButton } from '@mantine/core';
+import { useState } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { useQuery } from 'urql';
+import { useSession } from '../auth/session-context.tsx';
+import type { ResultOf } from '../graphql.ts';
+import { DEMOGRAPHIC_FIELDS, type DemographicField, type Demographics } from '../shell/demographics.ts';
+import { formatDateTime, formatPercent } from '../shell/format.ts';
+import { RequireCapability } from '../shell/require.tsx';
+import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
+import { usePageTitle } from '../shell/use-page-title.ts';
+import { MergeDialog, UnlinkDialog } from './identity-actions.tsx';
+import { LineageDrawer, type GoldenFieldName } from './lineage-drawer.tsx';
+import { IdentityAsOfQuery, IdentityPageQuery } from './queries.ts';
+
+type Provenance = NonNullable<ResultOf<typeof IdentityPageQuery>['identity']>['provenance'][number];
+type RecordRow = { id: string; source: string; localId: string; detail?: string };
+
+/** The golden record, each field with where its value came from; a value opens that field's lineage. */
+function GoldenCard({ golden, provenance, masked, onLineage }: { golden: Demographics; provenance: readonly Provenance[]; masked: boolean; onLineage: (field: DemographicField, label: string) => void }) {
+  const byField = new Map(provenance.map((p) => [p.field as string, p]));
+  return (
+    <Card withBorder>
+      <Group justify="space-between" mb="sm">
+        <Title order={3} size="h4">Golden record</Title>
+        {masked && <Badge color="yellow" variant="light">masked for your role</Badge>}
+      </Group>
+      <Table aria-label="Golden record" data-testid="golden-table">
+        <Table.Thead>
+          <Table.Tr><Table.Th scope="col">Field</Table.Th><Table.Th scope="col">Value</Table.Th><Table.Th scope="col">Source</Table.Th><Table.Th scope="col">Rule</Table.Th><Table.Th scope="col">Since</Table.Th></Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {DEMOGRAPHIC_FIELDS.map(([field, label]) => {
+            const value = golden[field];
+            const p = byField.get(field);
+            if (!value && !p) return null;
+            return (
+              <Table.Tr key={field} data-field={field}>
+                <Table.Th scope="row" fw={500}>{label}</Table.Th>
+                <Table.Td>
+                  <UnstyledButton onClick={() => onLineage(field, label)} aria-label={`${label}: show lineage`} td="underline dotted">{value ?? '—'}</UnstyledButton>
+                </Table.Td>
+                <Table.Td>{p?.source?.code ?? (p ? 'steward' : '—')}</Table.Td>
+                <Table.Td>{p?.rule ?? '—'}</Table.Td>
+                <Table.Td>{formatDateTime(p?.validFrom)}</Table.Td>
+              </Table.Tr>
+            );
+          })}
+        </Table.Tbody>
+      </Table>
+    </Card>
+  );
+}
+
+/** Linked records grouped by source, each with an unlink action for roles that may change identities. */
+function RecordsCard({ records, canChange, onUnlink }: { records: readonly RecordRow[]; canChange: boolean; onUnlink: (r: RecordRow) => void }) {
+  const bySource = new Map<string, RecordRow[]>();
+  for (const r of records) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
+  return (
+    <Card withBorder>
+      <Title order={3} size="h4" mb="sm">Linked records ({records.length})</Title>
+      {records.length === 0 && <EmptyState>No records linked.</EmptyState>}
+      {[...bySource].map(([source, rows]) => (
+        <Stack key={source} gap={4} mb="sm">
+          <Text fw={600} size="sm">{source} ({rows.length})</Text>
+          <Table aria-label={`Records from ${source}`} data-testid="records-table">
+            <Table.Tbody>
+              {rows.map((r) => (
+                <Table.Tr key={r.id}>
+                  <Table.Td>{r.localId}</Table.Td>
+                  <Table.Td><Text size="xs" c="dimmed">{r.detail}</Text></Table.Td>
+                  <Table.Td ta="right">{canChange && <Button size="compact-xs" variant="light" color="red" onClick={() => onUnlink(r)} aria-label={`Unlink ${source} ${r.localId}`}>Unlink</Button>}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Stack>
+      ))}
+    </Card>
+  );
+}
+
+function toInstant(local: string): string | null {
+  const date = new Date(local);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function IdentityScreen({ id }: { id: string }) {
+  const session = useSession();
+  const [params, setParams] = useSearchParams();
+  const asOf = params.get('asOf');
+  const [{ data, fetching, error }, reexecute] = useQuery({ query: IdentityPageQuery, variables: { id }, requestPolicy: 'cache-and-network' });
+  const [past] = useQuery({ query: IdentityAsOfQuery, variables: { id, at: asOf ?? '' }, pause: !asOf });
+  const [lineage, setLineage] = useState<{ field: GoldenFieldName; label: string } | null>(null);
+  const [merging, setMerging] = useState(false);
+  const [unlinking, setUnlinking] = useState<{ id: string; label: string } | null>(null);
+  const [asOfInput, setAsOfInput] = useState(asOf ? toLocalInput(asOf) : '');
+  const reload = () => reexecute({ requestPolicy: 'network-only' });
+  const travel = (iso: string | null) => {
+    const next = new URLSearchParams(params);
+    if (iso) next.set('asOf', iso); else next.delete('asOf');
+    setAsOfInput(iso ? toLocalInput(iso) : '');
+    setParams(next);
+  };
+
+  if (error && !data) return <ErrorState error={error} onRetry={reload} />;
+  if (fetching && !data) return <LoadingState label="Loading the identity" />;
+  const identity = data?.identity;
+  if (!identity) return <EmptyState>No identity with this id.</EmptyState>;
+  const canChange = session.can('changeIdentities') && !asOf;
+  const masked = !session.can('seeFullDemographics');
+  const snapshot = asOf ? past.data?.identityAsOf : null;
+  const golden = asOf ? snapshot?.golden ?? {} : identity.golden;
+  const provenance = asOf ? snapshot?.provenance ?? [] : identity.provenance;
+  const records: RecordRow[] = asOf
+    ? (snapshot?.records ?? []).flatMap((r) => (r.record ? [{ id: r.record.id, source: r.record.source, localId: r.record.localId }] : []))
+    : identity.records.map((r) => ({ id: r.id, source: r.source, localId: r.localId, detail: `${r.link?.linkSource ?? ''} ${r.link?.probability != null ? formatPercent(r.link.probability) : ''} · received ${formatDateTime(r.receivedAt)}` }));
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Group>
+          <Title order={2}>Identity <Text span ff="monospace" size="lg">{identity.id}</Text></Title>
+          <Badge color={identity.status === 'ACTIVE' ? 'green' : 'gray'}>{identity.status.toLowerCase()}</Badge>
+          <Text size="sm" c="dimmed">version {identity.version}</Text>
+        </Group>
+        {canChange && <Button onClick={() => setMerging(true)}>Merge or mark not duplicate…</Button>}
+      </Group>
+      {identity.id !== id && <Alert color="blue">The id you opened was merged into this identity.</Alert>}
+      <Card withBorder>
+        <Group align="flex-end">
+          <TextInput type="datetime-local" step={1} label="As of (time travel)" value={asOfInput} onChange={(e) => setAsOfInput(e.currentTarget.value)} />
+          <Button variant="light" onClick={() => travel(toInstant(asOfInput))} disabled={!asOfInput}>Show as of then</Button>
+          {asOf && <Button variant="default" onClick={() => travel(null)}>Back to now</Button>}
+          {asOf && <Badge color="orange" size="lg" data-testid="as-of">as of {formatDateTime(asOf)}</Badge>}
+        </Group>
+        {asOf && past.fetching && <LoadingState label="Rebuilding the identity as it stood then" />}
+        {asOf && past.error && <ErrorState error={past.error} />}
+        {asOf && past.data && !snapshot && <Alert color="yellow" mt="sm">This identity did not exist yet at that time.</Alert>}
+      </Card>
+      <Grid>
+        <Grid.Col span={{ base: 12, lg: 7 }}>
+          <GoldenCard golden={golden} provenance={provenance} masked={masked} onLineage={(field, label) => setLineage({ field, label })} />
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 5 }}>
+          <RecordsCard records={records} canChange={canChange} onUnlink={(r) => setUnlinking({ id: r.id, label: `${r.source} ${r.localId}` })} />
+        </Grid.Col>
+      </Grid>
+      <Card withBorder>
+        <Title order={3} size="h4" mb="sm">History</Title>
+        <Timeline bulletSize={14} lineWidth={2} active={identity.history.length} aria-label="Identity history">
+          {identity.history.map((event) => (
+            <Timeline.Item key={event.id} title={event.type.replace(/_/g, ' ').toLowerCase()}>
+              <Text size="xs" c="dimmed">{formatDateTime(event.at)} · {event.actor}</Text>
+              {event.reason && <Text size="sm">Reason: {event.reason}</Text>}
+              {event.otherIdentityId && <Text size="sm">Other identity: <Link to={`/identities/${event.otherIdentityId}`}>{event.otherIdentityId}</Link></Text>}
+              <Button size="compact-xs" variant="subtle" onClick={() => travel(event.at)}>View as of this moment</Button>
+            </Timeline.Item>
+          ))}
+        </Timeline>
+      </Card>
+      <LineageDrawer identityId={identity.id} field={lineage?.field ?? null} label={lineage?.label ?? ''} onClose={() => setLineage(null)} />
+      <MergeDialog identityId={identity.id} version={identity.version} golden={identity.golden} opened={merging} onClose={() => setMerging(false)} onDone={() => { setMerging(false); reload(); }} />
+      <UnlinkDialog record={unlinking} onClose={() => setUnlinking(null)} onDone={() => { setUnlinking(null); reload(); }} />
+    </Stack>
+  );
+}
 
 export function Component() {
-  return <Title order={2}>Coming soon</Title>;
+  const { id = '' } = useParams();
+  usePageTitle(`Identity ${id.slice(0, 8)}`);
+  return <RequireCapability capability="readIdentities"><IdentityScreen id={id} /></RequireCapability>;
 }
