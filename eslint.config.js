@@ -39,7 +39,7 @@ const layering = LAYERED.flatMap((folder) => Array.from({ length: MAX_DEPTH }, (
 })));
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'migrations/**', 'coverage/**', 'bench/out/**', 'web/dist/**', 'web/src/graphql-env.d.ts'] },
+  { ignores: ['node_modules/**', 'data/**', 'migrations/**', 'coverage/**', 'bench/out/**', 'web/dist/**', 'dist/**', 'web/src/graphql-env.d.ts'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { isConnectionFailure } from '../platform/db/client.ts';
 import { DomainError, ValidationError } from '../platform/errors.ts';
 
 function domainCause(error: unknown): DomainError | null {
@@ -45,6 +46,13 @@ export function maskError(error: unknown, message: string, onUnexpected?: (error
     return new GraphQLError(domain.message, { path, extensions });
   }
   if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors are safe
+  if (isConnectionFailure(error)) {
+    // The database went away (restart, failover, terminated session): this request fails, the process stays up.
+    return new GraphQLError('The database is unavailable; retry shortly', {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '1' } } },
+    });
+  }
   const variable = error instanceof GraphQLError ? /^Variable "(\$\w+)" got invalid value/.exec(error.message) : null;
   if (variable) return invalidVariable(variable[1]!, error as GraphQLError);
   onUnexpected?.(error);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { AppConfig } from '../platform/config.ts';
+import { isConnectionFailure } from '../platform/db/client.ts';
 import { instruments } from '../platform/telemetry.ts';
 
 /** Header a browser client must send on "simple" requests (GET, form posts), which skip CORS preflight. */
@@ -220,6 +221,23 @@ export function useSecurityHeaders(production: boolean): Plugin {
   };
 }
 
+/**
+ * Runs a read-only operation (a query) once more when it failed because its database connection was lost: a
+ * read is idempotent, and the pool hands the retry a fresh connection. Mutations are never retried here (their
+ * transactions retry deadlocks and serialisation failures themselves).
+ */
+export function useReadRetry(): Plugin {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
+      setExecuteFn(async (executeArgs) => {
+        const first = (await executeFn(executeArgs)) as ExecutionResult;
+        return first.errors?.some((e) => isConnectionFailure(e)) ? executeFn(executeArgs) : first;
+      });
+    },
+  };
+}
+
 /** Rejects `__schema` and `__type` queries (production: the schema is published as schema.graphql instead). */
 export function useNoIntrospection(): Plugin {
   return { onValidate: ({ addValidationRule }) => { addValidationRule(NoSchemaIntrospectionCustomRule); } };
@@ -265,6 +283,7 @@ export function hardeningPlugins(config: AppConfig, guard: RequestGuard): Plugin
       blockFieldSuggestion: { enabled: production },
     }) as Plugin,
     useSecurityHeaders(production),
+    useReadRetry(),
   ];
   if (production) plugins.push(useNoIntrospection());
   return plugins;

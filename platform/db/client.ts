@@ -80,7 +80,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     db,
     kind: 'pglite',
     ...(dataDirLock ? { dataDirLock } : {}),
-    ping: async () => { await client.query('select 1'); },
+    ping: () => withTimeout(() => client.query('select 1')),
     close: async () => {
       if (!client.closed) await client.close();
       dataDirLock?.release();
@@ -96,7 +96,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     db,
     kind: 'postgres',
     reader: drizzlePostgres(readerClient, { schema }) as unknown as Database,
-    ping: async () => { await client`select 1`; },
+    ping: () => withTimeout(() => client`select 1`),
     close: async () => { await Promise.all([client.end({ timeout: 5 }), readerClient.end({ timeout: 5 })]); },
   };
 }
@@ -125,6 +125,38 @@ function preparedAndTraced(sql: postgres.Sql): postgres.Sql {
     };
   }
   return sql;
+}
+
+/** Driver codes and SQLSTATEs that mean the connection, not the statement, failed (class 08, admin shutdown). */
+const CONNECTION_FAILURES = new Set([
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE',
+  'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006',
+]);
+
+/**
+ * Whether an error (or one of its causes) is a lost or refused database connection: the database restarted,
+ * failed over or terminated the session. Such a failure is worth one retry of a read and a 503 otherwise.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 6; depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_FAILURES.has(code)) return true;
+    e = (e as { originalError?: unknown; cause?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** How long a readiness probe waits for the database before it answers "not ready". */
+export const PING_TIMEOUT_MS = 2000;
+
+/** Runs `ping` but gives up after `PING_TIMEOUT_MS`, so a database that hangs reads as down, not as a hung probe. */
+async function withTimeout(ping: () => Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([ping(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('database ping timed out')), PING_TIMEOUT_MS); })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs raw SQL and returns its rows, whichever driver is underneath. */
