@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeKnownColumns } from './columns.ts';
 import type { KeyAdmin } from './admin.ts';
+import { ROLES } from '../platform/roles.ts';
 import { action } from './errors.ts';
 import type { importCommand as ImportCommand } from './import.ts';
 import type { linkCommand as LinkCommand } from './link.ts';
@@ -83,7 +84,7 @@ async function withKeyAdmin<T>(opts: { url?: string; key?: string }, work: (admi
 
 serverOptions(keys.command('create')
   .description('create an API key; the secret is printed once (only its hash is stored)')
-  .requiredOption('--role <role>', 'pipeline, steward, governance, auditor or admin')
+  .requiredOption('--role <role>', ROLES.join(', '))
   .requiredOption('--name <name>', 'who or what uses the key'))
   .action(action(async (opts: { role: string; name: string; url?: string; key?: string }) => {
     await withKeyAdmin(opts, async (admin) => {

@@ -25,4 +25,5 @@ export { sendMllp, connectMllp, type MllpClient, type MllpClientOptions } from '
 export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/file-import.ts';
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
 
+export * from './patient-store.ts';
 export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';

@@ -24,8 +24,8 @@ export {
 export { COMPARISONS } from './comparisons.ts';
 export { CONFLICT_RULES } from './conflicts.ts';
 export type { ConflictRule } from './conflicts.ts';
-export { gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
-export type { Contribution, Grade, PairScore } from './scoring.ts';
+export { GRADES, gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
+export type { Contribution, Explanation, Grade, PairScore } from './scoring.ts';
 export { trainModel } from './training.ts';
 export type { LabelledPair, TrainOptions } from './training.ts';
 export { buildBatch } from './batch.ts';
