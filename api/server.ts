@@ -7,6 +7,7 @@ import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
 import { startHl7Listener } from './mllp.ts';
+import { attachGraphqlWebSocket } from './websocket.ts';
 import { loadR4Definitions } from '../interop/index.ts';
 
 const config = loadConfig();
@@ -28,6 +29,8 @@ if (app.localMode) {
 }
 
 const server = createServer(toNodeListener(app.http));
+// Subscriptions over WebSocket (graphql-ws) beside server-sent events on the same path.
+const websocket = attachGraphqlWebSocket(server, app.yoga);
 // The FHIR R4 definitions take seconds to index: before listening, not in the first FHIR request.
 loadR4Definitions();
 server.listen(config.PORT, host, () => {
@@ -46,6 +49,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  await websocket.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await mllp?.close();
   quality?.stop();

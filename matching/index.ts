@@ -3,6 +3,7 @@
  * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
+export { cleanBirthDate } from './normalise-date.ts';
 export {
   CANONICAL_FIELD_DEFINITIONS, MAX_FIELD_LENGTH, PHI_CLASSES, canonicalFieldDefinition,
   type CanonicalFieldDefinition, type CanonicalValues, type DefaultSurvivorshipRule, type PhiClass, type ValidityRule,
