@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   FUTURE_DATE: { kind: 'PROBLEM', description: 'A birth date after today.' },
   INVALID_DATETIME: { kind: 'PROBLEM', description: 'Not an ISO-8601 date-time.' },
   INVALID_RANGE: { kind: 'PROBLEM', description: 'A range whose start is after its end.' },
+  INVALID_POSITION: { kind: 'PROBLEM', description: 'Not a position in the change-event stream this list returned.' },
   INVALID_CURSOR: { kind: 'PROBLEM', description: 'Not a cursor this list returned (cursors are opaque; pass back `endCursor` or an edge\'s `cursor`).' },
   INVALID_ID: { kind: 'PROBLEM', description: 'Not an id of the expected kind.' },
   PLACEHOLDER: { kind: 'PROBLEM', description: 'A placeholder value (e.g. a dummy SSN or phone number) was stored but not used for matching (an ingest warning).' },
@@ -96,6 +97,7 @@ export const ERROR_CODES = {
   NO_ID_COLUMN: { kind: 'CLI', description: 'The CSV file has no record id column.' },
   MALFORMED_CSV: { kind: 'CLI', description: 'The CSV file cannot be parsed.' },
   EMPTY_INPUT: { kind: 'CLI', description: 'The input file holds no records.' },
+  UNRECOGNISED_COLUMNS: { kind: 'CLI', description: 'The CSV file has columns that are neither canonical fields nor mapped.' },
   INVALID_OPTION: { kind: 'CLI', description: 'A command-line option has a value the command cannot use.' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
