@@ -8,7 +8,6 @@ import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
 import { startHl7Listener } from './mllp.ts';
 import { attachGraphqlWebSocket } from './websocket.ts';
-import { loadR4Definitions } from '../interop/index.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT);
@@ -31,8 +30,6 @@ if (app.localMode) {
 const server = createServer(toNodeListener(app.http));
 // Subscriptions over WebSocket (graphql-ws) beside server-sent events on the same path.
 const websocket = attachGraphqlWebSocket(server, app.yoga);
-// The FHIR R4 definitions take seconds to index: before listening, not in the first FHIR request.
-loadR4Definitions();
 server.listen(config.PORT, host, () => {
   const { port } = server.address() as AddressInfo;
   // `mpi keys` and the other admin commands find the server (and their per-run token) through the data directory.
