@@ -159,6 +159,17 @@ program.command('send-hl7')
     await (await import('./send-hl7.ts')).sendHl7Command(files, opts);
   }));
 
+program.command('events')
+  .description('print change events (one JSON line each) as the running server publishes them')
+  .option('--follow', 'keep printing new events until interrupted')
+  .option('--type <type...>', 'only these event types (e.g. IDENTITIES_MERGED RECORD_LINKED)')
+  .option('--from <position>', 'first replay the events after this position')
+  .addOption(new Option('--url <url>', 'GraphQL endpoint of the running server').env('MPI_URL').default(DEFAULT_GRAPHQL_URL))
+  .addOption(new Option('--key <key>', 'API key with the pipeline, steward or auditor role (not needed in local mode)').env('MPI_API_KEY'))
+  .action(action(async (opts: { follow?: boolean; type?: string[]; from?: string; url: string; key?: string }) => {
+    await (await import('./events.ts')).eventsCommand(opts);
+  }));
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -26,4 +26,8 @@ export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/fil
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
 
 export * from './patient-store.ts';
+export {
+  countRecords, currentVersion, currentVersionOfRecord, historyOf, insertVersion, recordResource, recordResourceByRef,
+  resourceIdsOfRecords, searchIdentityIds, searchRecords, versionOf, type PatientVersionRow, type RecordCriteria, type RecordResourceRow,
+} from './patient-store.ts';
 export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';
