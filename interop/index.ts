@@ -14,7 +14,7 @@ export { loadR4Definitions, validateR4 } from './fhir/validate.ts';
 export { operationOutcome, errorIssue, FhirError } from './fhir/operation-outcome.ts';
 export type * from './fhir/types.ts';
 
-export { createHl7Handler, type Hl7Handler, type Hl7HandlerOptions, type Hl7Result } from './hl7/handler.ts';
+export { createHl7Handler, oversizedAck, type Hl7Handler, type Hl7HandlerOptions, type Hl7Result } from './hl7/handler.ts';
 export { parseHl7, Hl7ParseError, type Hl7Message, type Delimiters } from './hl7/message.ts';
 export { adtCommands, readHeader, SUPPORTED_EVENTS, UPSERT_EVENTS, type AdtCommand } from './hl7/adt.ts';
 export { buildAck, type AckCode } from './hl7/ack.ts';
@@ -25,4 +25,9 @@ export { sendMllp, connectMllp, type MllpClient, type MllpClientOptions } from '
 export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/file-import.ts';
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
 
+export * from './patient-store.ts';
+export {
+  countRecords, currentVersion, currentVersionOfRecord, historyOf, insertVersion, recordResource, recordResourceByRef,
+  resourceIdsOfRecords, searchIdentityIds, searchRecords, versionOf, type PatientVersionRow, type RecordCriteria, type RecordResourceRow,
+} from './patient-store.ts';
 export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';
