@@ -41,6 +41,8 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     landingPage: false,
     // GraphiQL is served by the console handler from our own build (Yoga's page loads its files from a CDN).
     graphiql: false,
+    // Yoga reflects any origin by default; only configured origins may read responses cross-origin.
+    cors: config.MPI_CORS_ORIGINS.length > 0 ? { origin: config.MPI_CORS_ORIGINS, credentials: true } : false,
     logging: false,
     batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
     maskedErrors: {
