@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'migrations/**', 'coverage/**', 'bench/out/**', 'web/dist/**', 'web/src/graphql-env.d.ts'] },
+  { ignores: ['node_modules/**', 'data/**', 'migrations/**', 'coverage/**', 'bench/out/**', 'web/dist/**', 'dist/**', 'web/src/graphql-env.d.ts'] },
   ...tseslint.configs.recommended,
   {
     rules: {

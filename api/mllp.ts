@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createHl7Handler, saveDeadLetter, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
+import { createHl7Handler, oversizedAck, saveDeadLetter, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
@@ -9,6 +9,8 @@ import type { Services } from './services.ts';
 const EVENT_SHAPE = /^[A-Z0-9]{2,3}(\^[A-Z0-9]{2,3})?$/;
 /** A control id (MSH-10) is kept in the audit entry only when it is a plain token, so the trail holds no free text. */
 const CONTROL_ID_SHAPE = /^[\w.:-]{1,64}$/;
+/** Largest HL7 message the listener takes (MLLP frames over it are refused with an AR). */
+const MLLP_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** Where a message came from, for the audit entry. */
 export interface Hl7MessageSource {
@@ -51,7 +53,7 @@ export function createHl7Service(services: Services, principal: Principal = hl7P
     const event = result.event && EVENT_SHAPE.test(result.event) ? result.event : 'other';
     // The event type and ACK code only: the control id and everything else in the message stay out of traces.
     span.setAttributes({ 'hl7.event': event, 'hl7.ack': result.code });
-    await writeInteropAudit(services, own, `hl7:${operationOf(result.event)}`, result.code === 'AA' ? 'SUCCESS' : 'ERROR', {
+    await writeInteropAudit(services, own, `hl7:${operationOf(result.event)}`, result.code === 'AA' || result.code === 'CA' ? 'SUCCESS' : 'ERROR', {
       ack: result.code,
       event,
       ...(result.controlId && CONTROL_ID_SHAPE.test(result.controlId) ? { controlId: result.controlId } : {}),
@@ -76,6 +78,9 @@ export async function startHl7Listener(services: Services, options: { port?: num
     port,
     host: options.host ?? services.config.MPI_MLLP_HOST,
     handle: async (message, connection) => (await hl7(message, { clientAddress: connection.remoteAddress })).ack,
+    // A frame over the limit is refused with an AR (CR in enhanced mode) naming its control id, then closed.
+    tooLarge: (head) => oversizedAck(head, MLLP_MAX_MESSAGE_BYTES),
+    maxMessageBytes: MLLP_MAX_MESSAGE_BYTES,
     onError: (error, connection) => services.logger.warn({ remotePort: connection.remotePort, error: error instanceof Error ? error.name : typeof error }, 'MLLP connection error'),
   });
 }

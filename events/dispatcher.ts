@@ -143,6 +143,11 @@ export class EventDispatcher {
     });
   }
 
+  /** Published events after `after`, oldest first (a replay page). */
+  read(after: number, filter: EventFilter, limit: number): Promise<ChangeEvent[]> {
+    return store.readEvents(this.db, after, filter, limit);
+  }
+
   /**
    * Every matching event after `from`, then each new one as it is published, until `signal` aborts: the
    * replay and the live tail are one loop over the table, so a consumer that resumes misses nothing.

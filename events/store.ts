@@ -122,15 +122,18 @@ export async function updateEndpoint(db: Executor, id: string, set: Partial<type
   return row ?? null;
 }
 
-/** Records the outcome of one delivery round; `delivered` is added to the endpoint's count. */
-export async function saveDeliveryState(db: Executor, id: string, state: {
+/**
+ * Records the outcome of one delivery round; `delivered` is added to the endpoint's count. Only when the
+ * endpoint is still at `from`: a replay asked for meanwhile wins over the round that was in flight.
+ */
+export async function saveDeliveryState(db: Executor, id: string, from: number, state: {
   position: number; headAttempts: number; nextAttemptAt: Date | null; delivered: number; lastStatus: number | null; lastError: string | null;
 }): Promise<void> {
   await db.update(webhookEndpoints).set({
     position: state.position, headAttempts: state.headAttempts, nextAttemptAt: state.nextAttemptAt,
     delivered: sql`${webhookEndpoints.delivered} + ${state.delivered}`, lastStatus: state.lastStatus, lastError: state.lastError,
     ...(state.delivered > 0 ? { lastDeliveredAt: new Date() } : {}),
-  }).where(eq(webhookEndpoints.id, id));
+  }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.position, from)));
 }
 
 export async function insertDeadLetter(db: Executor, row: typeof webhookDeadLetters.$inferInsert): Promise<void> {

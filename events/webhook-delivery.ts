@@ -144,7 +144,7 @@ export class WebhookDelivery implements LeaderChannel {
     const failed = outcomes.filter((o) => !o.ok).sort((a, b) => a.event.position - b.event.position)[0];
     const delivered = outcomes.filter((o) => o.ok).length;
     if (!failed) {
-      await store.saveDeliveryState(this.db, endpoint.id, {
+      await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
         position: events.at(-1)!.position, headAttempts: 0, nextAttemptAt: null, delivered, lastStatus: outcomes.at(-1)?.status ?? null, lastError: null,
       });
       return;
@@ -157,12 +157,12 @@ export class WebhookDelivery implements LeaderChannel {
         endpointId: endpoint.id, eventId: failed.event.id, position: failed.event.position, attempts, lastStatus: failed.status, lastError: failed.error,
       });
       this.logger.warn({ endpointId: endpoint.id, eventId: failed.event.id, attempts }, 'webhook event dead-lettered');
-      await store.saveDeliveryState(this.db, endpoint.id, {
+      await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
         position: failed.event.position, headAttempts: 0, nextAttemptAt: null, delivered, lastStatus: failed.status, lastError: failed.error,
       });
       return;
     }
-    await store.saveDeliveryState(this.db, endpoint.id, {
+    await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
       position: before, headAttempts: attempts, nextAttemptAt: new Date(Date.now() + backoffDelay(attempts, this.settings)),
       delivered, lastStatus: failed.status, lastError: failed.error,
     });

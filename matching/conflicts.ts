@@ -1,4 +1,4 @@
-import { COMPARISON_INDEX, levelIndex } from './comparisons.ts';
+import { COMPARISON_INDEX, NULL_LEVEL, levelIndex } from './comparisons.ts';
 import type { PreparedRecord } from './prepared.ts';
 
 /**
@@ -13,7 +13,10 @@ import type { PreparedRecord } from './prepared.ts';
  * - `twin`: same full birth date and family name but given names that are not equal, nicknames, one-letter
  *   typos, initials or swaps (sound-alikes such as Ava/Eva count as different: parents choose them for twins),
  *   and no SSN agreement: the signature of twins and triplets, who share everything else. An agreeing SSN says
- *   the given name, not the person, differs.
+ *   the given name, not the person, differs. Opposite sexes with similar given names (Daniel/Danielle) count
+ *   too: about a third of twin births are boy-girl pairs (fraternal twins are two thirds of US twins, and half
+ *   of them differ in sex), and parents often give them paired names, while a duplicate record needs both a
+ *   sex error (under 1% of records) and a name slip at once.
  * - `generation_gap`: same given and family name but birth dates that no keying error explains, years at least
  *   `MIN_GENERATION_GAP_YEARS` apart: a parent and the child named after them (Jr/Sr without the suffix).
  */
@@ -27,6 +30,8 @@ const SSN = COMPARISON_INDEX.get('ssn')!;
 const GIVEN = COMPARISON_INDEX.get('givenName')!;
 const FAMILY = COMPARISON_INDEX.get('familyName')!;
 const BIRTH = COMPARISON_INDEX.get('birthDate')!;
+const SEX = COMPARISON_INDEX.get('sex')!;
+const SEX_ELSE = levelIndex('sex', 'else');
 const SSN_ELSE = levelIndex('ssn', 'else');
 const SSN_EXACT = levelIndex('ssn', 'exact');
 const SSN_TYPO = levelIndex('ssn', 'typo');
@@ -59,7 +64,8 @@ export function conflictBits(a: PreparedRecord, b: PreparedRecord, levels: Uint8
   const sameBirthDate = levels[BIRTH] === BIRTH_EXACT;
   if (ssn === SSN_ELSE && !(sameBirthDate && GIVEN_IDENTICAL.has(levels[GIVEN]!))) bits |= 1;
   if (a.suffix !== null && b.suffix !== null && a.suffix !== b.suffix) bits |= 2;
-  if (sameBirthDate && givenDiffers && FAMILY_AGREES.has(levels[FAMILY]!) && ssn !== SSN_EXACT && ssn !== SSN_TYPO) {
+  const pairedNames = levels[SEX] === SEX_ELSE && !GIVEN_IDENTICAL.has(levels[GIVEN]!) && levels[GIVEN] !== NULL_LEVEL;
+  if (sameBirthDate && (givenDiffers || pairedNames) && FAMILY_AGREES.has(levels[FAMILY]!) && ssn !== SSN_EXACT && ssn !== SSN_TYPO) {
     bits |= 4;
   }
   if (

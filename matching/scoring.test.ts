@@ -52,6 +52,7 @@ describe('scorePair', () => {
 describe('conflict rules', () => {
   test.each([
     ['twins sharing birth date, family and address', { givenName: 'Jayden', ssn: null }, { givenName: 'Olivia', ssn: null }, 'twin'],
+    ['boy-girl twins with paired names', { givenName: 'Daniel', sex: 'M', ssn: null }, { givenName: 'Danielle', sex: 'F', ssn: null }, 'twin'],
     ['father and son with suffixes', { suffix: 'Sr', birthDate: '1960-03-02' }, { suffix: 'Jr', birthDate: '1988-11-20' }, 'generation_suffix'],
     ['father and son without suffixes', { ssn: null, birthDate: '1960-03-02' }, { ssn: null, birthDate: '1988-11-20' }, 'generation_gap'],
     ['look-alikes with different SSNs', { givenName: 'Ava' }, { givenName: 'Eva', ssn: '390-44-1278' }, 'ssn_conflict'],
@@ -62,6 +63,11 @@ describe('conflict rules', () => {
 
   test('excuses a lone SSN disagreement when name and birth date agree exactly (a guarantor number)', () => {
     const score = scorePair(norm(person), norm({ ...person, ssn: '390-44-1278' }), model);
+    expect(score.explanation.conflicts).toEqual([]);
+  });
+
+  test('does not call a record with a mistyped given name a twin when the sex agrees', () => {
+    const score = scorePair(norm({ ...person, ssn: null }), norm({ ...person, givenName: 'Mariaa', ssn: null }), model);
     expect(score.explanation.conflicts).toEqual([]);
   });
 

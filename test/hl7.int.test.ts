@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Hl7Message } from '@medplum/core';
+import { Hl7Client } from '@medplum/hl7';
 import { sql } from 'drizzle-orm';
 import { createHl7Service, startHl7Listener, type Hl7Service } from '../api/mllp.ts';
 import { importHl7File, listDeadLetters, sendMllp, type MllpServer } from '../interop/index.ts';
@@ -58,7 +60,19 @@ describe(`HL7 v2 ADT over the identity service on ${TEST_DB_KIND}`, () => {
     await app?.close();
   });
 
-  const send = (message: string) => sendMllp('127.0.0.1', listener.port, message);
+  /**
+   * Sends over MLLP with Medplum's HL7 client, as an interface engine would, and returns the ACK as text. A
+   * payload that is not HL7 at all (the client cannot even parse it) goes through the project's own MLLP client.
+   */
+  const send = async (message: string): Promise<string> => {
+    if (!message.startsWith('MSH')) return sendMllp('127.0.0.1', listener.port, message);
+    const client = new Hl7Client({ host: '127.0.0.1', port: listener.port });
+    try {
+      return (await client.sendAndWait(Hl7Message.parse(message), { timeoutMs: 30_000 })).toString();
+    } finally {
+      await client.close();
+    }
+  };
 
   test('a FHIR Patient and an HL7 A04 for the same person from two sources end in one identity', async () => {
     const p = person(21) as Record<string, string>;
@@ -151,6 +165,30 @@ describe(`HL7 v2 ADT over the identity service on ${TEST_DB_KIND}`, () => {
     expect(letter.payload).toBe(message);
     expect(letter.reason).toMatch(new RegExp(`^${condition} `));
     for (const value of Object.values(person(27))) expect(letter.reason).not.toContain(String(value));
+  });
+
+  test('an A40 whose survivor is unknown reports the error on the PID, where the survivor is named', async () => {
+    await send(adtUpsert('A04', sample(35, 'E-35')));
+    const ack = await send(adtMerge(sample(35, 'E-35-unknown'), { mrn: 'E-35', authority: 'EHR' }, 'C-A40-35'));
+    expect(msa(ack)[1]).toBe('AE');
+    expect(err(ack).split('|')[2]).toBe('PID^1^3^1');
+  });
+
+  test('answers a frame over the size limit with an AR naming its control id, then closes the connection', async () => {
+    const huge = [adtUpsert('A04', sample(36, 'E-36'), 'C-HUGE'), `NTE|1||${'x'.repeat(1024 * 1024 + 10)}`].join('\r');
+    const ack = await send(huge);
+    expect(msa(ack).slice(0, 3)).toEqual(['MSA', 'AR', 'C-HUGE']);
+    expect(err(ack)).toContain('207&');
+    expect(await app.services.ingest.resolve('EHR', 'E-36')).toBeNull();
+  });
+
+  test('in enhanced mode (MSH-15 AL) answers with commit acknowledgements CA and CE', async () => {
+    const enhanced = (message: string) => message.replace(/^[^\r]*/, (header) => `${header}|||AL|NE`);
+    const accepted = await send(enhanced(adtUpsert('A04', sample(37, 'E-37'), 'C-ENH-1')));
+    expect(msa(accepted).slice(0, 3)).toEqual(['MSA', 'CA', 'C-ENH-1']);
+    expect(await app.services.ingest.resolve('EHR', 'E-37')).not.toBeNull();
+    const refused = await send(enhanced(adtUpsert('A04', { ...sample(37, 'E-37b'), birth: '19800230' }, 'C-ENH-2')));
+    expect(msa(refused).slice(0, 3)).toEqual(['MSA', 'CE', 'C-ENH-2']);
   });
 
   test('acknowledges an event configured as ignored without storing or dead-lettering it', async () => {

@@ -10,6 +10,8 @@ import './ingest-runs.ts';
 import './lineage.ts';
 import './catalog.ts';
 import './audit.ts';
+import './events.ts';
+import './webhooks.ts';
 
 /** The whole GraphQL schema, built from the domain modules imported above. */
 export const schema = builder.toSchema();

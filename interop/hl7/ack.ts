@@ -2,7 +2,8 @@ import { escapeHl7 } from './escape.ts';
 import { describeLocation, type ErrorLocation, type Hl7ErrorCondition } from './errors.ts';
 import { DEFAULT_DELIMITERS, firstSegment, type Delimiters, type Hl7Message } from './message.ts';
 
-export type AckCode = 'AA' | 'AE' | 'AR';
+/** Original mode AA/AE/AR; enhanced mode commit acknowledgements CA/CE/CR (HL7 table 0008). */
+export type AckCode = 'AA' | 'AE' | 'AR' | 'CA' | 'CE' | 'CR';
 
 export interface AckError {
   condition: Hl7ErrorCondition;
@@ -44,7 +45,7 @@ export function buildAck(original: Hl7Message | null, opts: AckOptions): string 
   ].join(d.field);
   const text = opts.error?.text ?? opts.text ?? '';
   const segments = [header, ['MSA', opts.code, raw(10), escapeHl7(text, d)].join(d.field)];
-  if (opts.error && opts.code !== 'AA') segments.push(errSegment(opts.error, d));
+  if (opts.error && opts.code !== 'AA' && opts.code !== 'CA') segments.push(errSegment(opts.error, d));
   return segments.join('\r');
 }
 

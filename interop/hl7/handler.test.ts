@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { FakePort, type TestContext } from '../testing/fake-port.ts';
 import { adtMerge, adtUnlink, adtUpsert, msh, pid, ZEPHYRINE } from '../testing/hl7-samples.ts';
-import { createHl7Handler, type Hl7Handler } from './handler.ts';
+import { PortError } from '../ports.ts';
+import { createHl7Handler, oversizedAck, type Hl7Handler } from './handler.ts';
 import { parseHl7, valueAt } from './message.ts';
 
 const ctx: TestContext = { actor: 'mllp:north' };
@@ -21,8 +22,8 @@ beforeEach(() => {
   });
 });
 
-function msa(ack: string): [string, string] {
-  const message = parseHl7(ack);
+function msa(ack: string | null): [string, string] {
+  const message = parseHl7(ack ?? '');
   const segment = message.segments.find((s) => s.name === 'MSA');
   return [valueAt(segment, 1, message.delimiters), valueAt(segment, 2, message.delimiters)];
 }
@@ -83,7 +84,7 @@ describe('createHl7Handler', () => {
     const result = await handle(raw, ctx);
     expect(result.code).toBe(code);
     expect(msa(result.ack)[0]).toBe(code);
-    const errSegment = result.ack.split('\r').find((s) => s.startsWith('ERR|'));
+    const errSegment = result.ack!.split('\r').find((s) => s.startsWith('ERR|'));
     expect(errSegment?.split('|')[3]?.split('^')[0]).toBe(err);
     expect(port.writes()).toEqual([]);
     expect(deadLetters).toEqual([{ raw, reason: result.reason }]);
@@ -102,6 +103,38 @@ describe('createHl7Handler', () => {
     const result = await handle(adtMerge(ZEPHYRINE, { mrn: 'MRN-404', authority: 'EHR' }), ctx);
     expect(result.code).toBe('AE');
     expect(result.ack).toMatch(/ERR\|MRG\^1\^1\^204/);
+  });
+
+  test('answers a merge whose survivor is unknown with AE 204 pointing at the PID, not the MRG', async () => {
+    port.mergeBySourceIds = async () => {
+      throw new PortError('NOT_FOUND', 'survivor source record not found', 'survivor');
+    };
+    const result = await handle(adtMerge(ZEPHYRINE, { mrn: 'MRN-2', authority: 'EHR' }), ctx);
+    expect(result.code).toBe('AE');
+    expect(result.ack).toMatch(/ERR\|PID\^1\^3\^204/);
+  });
+
+  test.each([
+    { mode: 'AL', message: adtUpsert('A04', ZEPHYRINE), code: 'CA', sent: true },
+    { mode: 'AL', message: adtUpsert('A04', { ...ZEPHYRINE, birth: '19840230' }), code: 'CE', sent: true },
+    { mode: 'AL', message: 'MSH|^~\\&|EHRAPP|NORTH|MPI|HQ|20240102030405||ORU^R01|C-9|P|2.5.1', code: 'CR', sent: true },
+    { mode: 'NE', message: adtUpsert('A04', ZEPHYRINE), code: 'CA', sent: false },
+    { mode: 'ER', message: adtUpsert('A04', ZEPHYRINE), code: 'CA', sent: false },
+    { mode: 'ER', message: adtUpsert('A04', { ...ZEPHYRINE, birth: '19840230' }), code: 'CE', sent: true },
+    { mode: 'SU', message: adtUpsert('A04', ZEPHYRINE), code: 'CA', sent: true },
+    { mode: 'SU', message: adtUpsert('A04', { ...ZEPHYRINE, birth: '19840230' }), code: 'CE', sent: false },
+  ])('in enhanced mode (MSH-15 $mode) answers $code, sent: $sent', async ({ mode, message, code, sent }) => {
+    const enhanced = message.replace(/^[^\r]*/, (header) => `${header}|||${mode}`);
+    const result = await handle(enhanced, ctx);
+    expect(result.code).toBe(code);
+    if (sent) expect(msa(result.ack)).toEqual([code, expect.any(String)]);
+    else expect(result.ack).toBeNull();
+  });
+
+  test('rejects an oversized frame by its MSH: AR with the control id, CR in enhanced mode', () => {
+    expect(msa(oversizedAck(`${msh('ADT^A04^ADT_A01', 'C-BIG')}\rPID|1`, 1024))).toEqual(['AR', 'C-BIG']);
+    expect(oversizedAck(`${msh('ADT^A04^ADT_A01', 'C-BIG')}|||AL\rPID|1`, 1024)).toMatch(/\rMSA\|CR\|C-BIG\|/);
+    expect(oversizedAck('not hl7 at all', 1024)).toBeNull();
   });
 
   test('masks an unexpected port failure as AE 207 and reports it', async () => {

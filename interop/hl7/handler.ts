@@ -22,7 +22,12 @@ export interface Hl7HandlerOptions<C = unknown> {
 }
 
 export interface Hl7Result {
-  ack: string;
+  /**
+   * The reply to send back, or null when the sender asked for none: in enhanced mode (MSH-15 set) a commit
+   * acknowledgement is sent only under the MSH-15 condition (AL always, NE never, ER on errors, SU on success).
+   */
+  ack: string | null;
+  /** The outcome: AA/AE/AR, or CA/CE/CR in enhanced mode. */
   code: AckCode;
   /** MSH-10 of the message, when it could be read. */
   controlId: string | null;
@@ -46,7 +51,7 @@ export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOption
   const ackFor = (message: Hl7Message | null, code: AckCode, extra: { text?: string; error?: AckError }) =>
     buildAck(message, { code, controlId: newControlId(), timestamp: now(), ...extra, ...(opts.application ? { application: opts.application } : {}) });
 
-  return async (raw, context) => {
+  const handle = async (raw: string, context: C): Promise<Hl7Result & { ack: string }> => {
     let message: Hl7Message | null = null;
     let header: MessageHeader | null = null;
     try {
@@ -67,6 +72,55 @@ export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOption
       return { ack, code: failure.ack, ...(header ? ids(header) : { controlId: null, event: null }), reason };
     }
   };
+
+  return async (raw, context) => {
+    const mode = acceptAckType(raw);
+    if (mode === null) return handle(raw, context);
+    // Enhanced mode: the message is committed (or refused) here and answered with a commit acknowledgement.
+    // There is no later application acknowledgement: processing is synchronous, so MSH-16 asks for nothing more.
+    const result = await handle(raw, context);
+    const code = COMMIT_CODE[result.code];
+    const wanted = mode === 'AL' || (mode === 'ER' && code !== 'CA') || (mode === 'SU' && code === 'CA');
+    const ack = wanted ? result.ack.replace(/(\rMSA.)A[AER]/, (_m, head: string) => `${head}${code}`) : null;
+    return { ...result, ack, code };
+  };
+}
+
+const COMMIT_CODE: Record<AckCode, AckCode> = { AA: 'CA', AE: 'CE', AR: 'CR', CA: 'CA', CE: 'CE', CR: 'CR' };
+
+/**
+ * MSH-15 (accept acknowledgement type, HL7 table 0155) of a raw message: AL, NE, ER or SU, or null when empty
+ * (original acknowledgement mode) or unreadable.
+ */
+function acceptAckType(raw: string): 'AL' | 'NE' | 'ER' | 'SU' | null {
+  if (!raw.startsWith('MSH') || raw.length < 8) return null;
+  const separator = raw[3]!;
+  const msh = raw.split(/\r\n|\r|\n/, 1)[0]!;
+  // MSH-1 is the separator itself, so MSH-n is split index n-1.
+  const value = (msh.split(separator)[14] ?? '').trim().toUpperCase();
+  return value === 'AL' || value === 'NE' || value === 'ER' || value === 'SU' ? value : null;
+}
+
+/**
+ * The AR for a frame over the size limit, built from its first bytes (the MSH), so the sender stops resending
+ * a message that can never be accepted. Null when not even the MSH can be read.
+ */
+export function oversizedAck(head: string, maxBytes: number, opts: { now?: () => Date; newControlId?: () => string } = {}): string | null {
+  const msh = head.split(/\r\n|\r|\n/, 1)[0] ?? '';
+  let message: Hl7Message;
+  try {
+    message = parseHl7(msh);
+  } catch {
+    return null;
+  }
+  const error: AckError = { condition: HL7_ERROR.INTERNAL, text: `message exceeds ${maxBytes} bytes`, location: { segment: 'MSH' } };
+  const mode = acceptAckType(msh);
+  return buildAck(message, {
+    code: mode === null ? 'AR' : 'CR',
+    controlId: (opts.newControlId ?? (() => randomUUID().replace(/-/g, '').slice(0, 20)))(),
+    timestamp: (opts.now ?? (() => new Date()))(),
+    error,
+  });
 }
 
 function ids(header: MessageHeader): { controlId: string | null; event: string | null } {
@@ -90,7 +144,9 @@ async function runCommands<C>(port: InteropPort<C>, ctx: C, commands: AdtCommand
       }
       case 'merge': {
         const [survivor, merged] = [await sourceRef(port, ctx, command.survivor), await sourceRef(port, ctx, command.merged)];
-        await withLocation(command.merged.location, () => port.mergeBySourceIds(ctx, survivor, merged, reason));
+        // The port names the side it could not find: an unknown survivor is the PID's fault, not the MRG's.
+        const side = (field?: string) => (field === 'survivor' ? command.survivor.location : command.merged.location);
+        await withLocation(side, () => port.mergeBySourceIds(ctx, survivor, merged, reason));
         outcomes.push('MERGED');
         break;
       }
@@ -124,13 +180,14 @@ async function sourceRef<C>(port: InteropPort<C>, ctx: C, cx: CxIdentifier): Pro
   throw new Hl7Error(HL7_ERROR.UNKNOWN_KEY, 'assigning authority is not a registered source', { ...cx.location, component: 4 });
 }
 
-/** Runs a port call, pinning a NOT_FOUND refusal to the identifier it was about. */
-async function withLocation<T>(location: ErrorLocation, run: () => Promise<T>): Promise<T> {
+/** Runs a port call, pinning a NOT_FOUND refusal to the identifier it was about (chosen by the error's field). */
+async function withLocation<T>(location: ErrorLocation | ((field?: string) => ErrorLocation), run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (isPortError(error) && error.code === 'NOT_FOUND') {
-      throw new Hl7Error(HL7_ERROR.UNKNOWN_KEY, error.message, location, 'AE', { cause: error });
+      const at = typeof location === 'function' ? location(error.field) : location;
+      throw new Hl7Error(HL7_ERROR.UNKNOWN_KEY, error.message, at, 'AE', { cause: error });
     }
     throw error;
   }

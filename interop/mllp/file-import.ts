@@ -40,21 +40,22 @@ export class Hl7ImportError extends Error {
  */
 export async function importHl7File(
   path: string,
-  handle: (message: string) => Promise<string>,
+  handle: (message: string) => Promise<string | null>,
   opts: ImportHl7Options = {},
 ): Promise<Hl7ImportSummary> {
   const summary: Hl7ImportSummary = { messages: 0, accepted: 0, errors: 0, rejected: 0 };
   const handleOne = async (message: string) => {
     const number = summary.messages + 1;
-    let ack: string;
+    let ack: string | null;
     try {
       ack = await handle(message);
     } catch (cause) {
       throw new Hl7ImportError(number, { ...summary }, { cause });
     }
     summary.messages = number;
-    const code = ackCode(ack);
-    if (code === 'AA' || code === 'CA') summary.accepted += 1;
+    // No acknowledgement: an enhanced-mode message whose MSH-15 asked for none in this case (NE, or SU/ER).
+    const code = ack === null ? 'NONE' : ackCode(ack);
+    if (code === 'AA' || code === 'CA' || code === 'NONE') summary.accepted += 1;
     else if (code === 'AE' || code === 'CE') summary.errors += 1;
     else summary.rejected += 1;
     opts.onMessage?.(number, code);

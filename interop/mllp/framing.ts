@@ -17,9 +17,13 @@ export function frameMllp(message: string, encoding: BufferEncoding = 'utf8'): B
   return frame;
 }
 
+/** How much of an oversized frame is kept, to read its MSH for the reply. */
+const HEAD_BYTES = 4096;
+
 export class MllpFrameTooLargeError extends Error {
   override readonly name = 'MllpFrameTooLargeError';
-  constructor(readonly maxBytes: number) {
+  /** `head`: the frame's first bytes (its MSH), so a receiver can reject the message by its control id. */
+  constructor(readonly maxBytes: number, readonly head: Buffer = Buffer.alloc(0)) {
     super(`MLLP frame exceeds ${maxBytes} bytes`);
   }
 }
@@ -79,8 +83,9 @@ export class MllpDecoder {
     if (bytes.length === 0) return;
     this.size += bytes.length;
     if (this.size > this.maxMessageBytes) {
+      const head = Buffer.concat([...this.parts, bytes]).subarray(0, HEAD_BYTES);
       this.reset();
-      throw new MllpFrameTooLargeError(this.maxMessageBytes);
+      throw new MllpFrameTooLargeError(this.maxMessageBytes, Buffer.from(head));
     }
     // Copy: the socket may reuse the chunk's memory after this call returns.
     this.parts.push(Buffer.from(bytes));

@@ -1,13 +1,16 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { frameMllp, MllpDecoder } from './framing.ts';
+import { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './framing.ts';
 
 export interface MllpConnectionInfo {
   remoteAddress: string | null;
   remotePort: number | null;
 }
 
-/** Turns one message into its reply (the ACK). Throwing sends no reply and closes the connection. */
-export type MllpHandle = (message: string, connection: MllpConnectionInfo) => Promise<string>;
+/**
+ * Turns one message into its reply (the ACK); null sends none (an enhanced-mode sender that asked for no
+ * acknowledgement). Throwing sends no reply and closes the connection.
+ */
+export type MllpHandle = (message: string, connection: MllpConnectionInfo) => Promise<string | null>;
 
 export interface MllpServerOptions {
   /** 0 picks a free port (tests). */
@@ -15,8 +18,13 @@ export interface MllpServerOptions {
   /** Default 127.0.0.1; listen on all interfaces only on purpose. */
   host?: string;
   handle: MllpHandle;
-  /** Largest accepted message; a larger frame closes the connection without an ACK. Default 1 MiB. */
+  /** Largest accepted message; a larger frame is answered by `tooLarge` and the connection closed. Default 1 MiB. */
   maxMessageBytes?: number;
+  /**
+   * The reply to a frame over `maxMessageBytes`, from the frame's first bytes (its MSH), e.g. an AR so the
+   * sender stops resending it; null or absent closes the connection without a reply.
+   */
+  tooLarge?: (head: string) => string | null;
   /** Character encoding of the messages. Default utf8. */
   encoding?: BufferEncoding;
   /** Close connections idle this long (ms); 0 keeps them open. Default 0. */
@@ -99,15 +107,33 @@ function serveConnection(socket: Socket, opts: MllpServerOptions): { closeWhenId
     opts.onError?.(error, info);
     socket.destroy();
   };
+  let refused = false;
+  /** Answers an oversized frame (after the replies already due) and closes: nothing more is read. */
+  const refuseOversized = (error: MllpFrameTooLargeError) => {
+    opts.onError?.(error, info);
+    refused = true;
+    socket.pause();
+    const reply = opts.tooLarge?.(error.head.toString(encoding)) ?? null;
+    const finish = () => {
+      if (socket.destroyed) return;
+      if (reply === null) socket.destroy();
+      else socket.end(frameMllp(reply, encoding));
+    };
+    if (busy || queue.length > 0) pendingClose = finish;
+    else finish();
+  };
+  let pendingClose: (() => void) | null = null;
   const endIfDone = () => {
     if (closing && !busy && queue.length === 0 && !socket.destroyed) socket.end();
   };
 
   socket.on('data', (chunk: Buffer) => {
+    if (refused) return;
     try {
       queue.push(...decoder.push(chunk));
     } catch (error) {
-      fail(error);
+      if (error instanceof MllpFrameTooLargeError) refuseOversized(error);
+      else fail(error);
       return;
     }
     if (queue.length >= QUEUE_HIGH_WATER) socket.pause();
@@ -125,7 +151,7 @@ function serveConnection(socket: Socket, opts: MllpServerOptions): { closeWhenId
     busy = true;
     while (queue.length > 0 && !socket.destroyed) {
       const frame = queue.shift() as Buffer;
-      let reply: string;
+      let reply: string | null;
       try {
         reply = await opts.handle(frame.toString(encoding), info);
       } catch (error) {
@@ -134,10 +160,11 @@ function serveConnection(socket: Socket, opts: MllpServerOptions): { closeWhenId
         fail(error);
         break;
       }
-      if (!socket.destroyed) socket.write(frameMllp(reply, encoding));
-      if (queue.length < QUEUE_HIGH_WATER / 2 && socket.isPaused() && !closing) socket.resume();
+      if (reply !== null && !socket.destroyed) socket.write(frameMllp(reply, encoding));
+      if (queue.length < QUEUE_HIGH_WATER / 2 && socket.isPaused() && !closing && !refused) socket.resume();
     }
     busy = false;
+    if (pendingClose) pendingClose();
     endIfDone();
   }
 

@@ -1,0 +1,31 @@
+// Builds the `mpi` command into dist/cli (run by `npm ci` / `npm install` through `prepare`), so it starts
+// without compiling TypeScript. cli/mpi.js runs the build while it is newer than every file it was made from,
+// and the TypeScript source through tsx otherwise (a checkout without a build, or with edited sources).
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  process.stderr.write('mpi: esbuild is not installed (production install?): the CLI will run from its TypeScript source\n');
+  process.exit(0);
+}
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['cli/mpi.ts'],
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Dependencies load from node_modules; only our own code is bundled. Paths made from import.meta.url
+  // (migrations/, package.json) resolve from dist/cli as they do from a folder one level down in the source.
+  packages: 'external',
+  metafile: true,
+  logLevel: 'warning',
+});
+const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('node_modules/'));
+writeFileSync(new URL('../dist/cli/inputs.json', import.meta.url), JSON.stringify({ builtAt: Date.now(), inputs }));

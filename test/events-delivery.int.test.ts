@@ -1,0 +1,180 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { createEventsService, WebhookService, type EventsService } from '../events/index.ts';
+import { createApiKey } from '../platform/api-keys.ts';
+import { loadConfig } from '../platform/config.ts';
+import { createLogger } from '../platform/logger.ts';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+import { ingest, person, seedSources } from './fixtures.ts';
+
+const ENV = {
+  MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8', MPI_WEBHOOK_MAX_ATTEMPTS: '3', MPI_WEBHOOK_BACKOFF_MS: '20',
+  MPI_WEBHOOK_BACKOFF_MAX_MS: '100', MPI_EVENTS_POLL_MS: '20', MPI_EVENTS_LEASE_MS: '1000',
+};
+
+interface Received { headers: Record<string, string>; body: string; json: { type: string; data: { id: string; position: number; identityId: string | null; data: Record<string, unknown>; demographics?: Record<string, string | null> } } }
+
+/** A webhook receiver on loopback that answers `status` and keeps what it got. */
+async function receiver(): Promise<{ url: string; got: Received[]; status: { code: number }; server: Server }> {
+  const got: Received[] = [];
+  const status = { code: 200 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      got.push({ headers: req.headers as Record<string, string>, body, json: JSON.parse(body) as Received['json'] });
+      res.statusCode = status.code;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, status, server };
+}
+
+async function until<T>(probe: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const CREATE = `mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { id url eventTypes } } }`;
+
+describe(`change event delivery on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  let hook: Awaited<ReturnType<typeof receiver>>;
+  const extra: EventsService[] = [];
+  beforeAll(async () => {
+    app = await createTestApp({ env: ENV });
+    await seedSources(app, ['ehr', 'lab']);
+    hook = await receiver();
+    app.services.events.start();
+  });
+  afterAll(async () => {
+    for (const s of extra) await s.stop();
+    await app?.services.events.stop();
+    hook?.server.close();
+    await app?.close();
+  });
+
+  async function register(input: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+    const result = await app.gql<{ createWebhookEndpoint: { secret: string; endpoint: { id: string } } }>(CREATE, { input });
+    expect(result.errors).toBeUndefined();
+    return { id: result.data!.createWebhookEndpoint.endpoint.id, secret: result.data!.createWebhookEndpoint.secret };
+  }
+
+  test('refuses webhook URLs on loopback, link-local or metadata addresses unless a network allows them', async () => {
+    const strict = new WebhookService(app.services.database.db, { allowedHosts: [], allowedNetworks: [] });
+    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'https://localhost/x']) {
+      await expect(strict.register({ url }, 'test')).rejects.toMatchObject({ code: 'VALIDATION_FAILED', problems: [{ field: 'url', code: 'URL_NOT_ALLOWED' }] });
+    }
+    await expect(strict.register({ url: 'ftp://example.org/x' }, 'test')).rejects.toMatchObject({ problems: [{ code: 'INVALID_URL' }] });
+  });
+
+  test('signs each delivery per Standard Webhooks: the published secret verifies it, another does not', async () => {
+    const { id, secret } = await register({ url: hook.url, eventTypes: ['IDENTITY_CREATED'] });
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const created = await ingest(app, { source: 'ehr', localId: 'W-1', ...person(801) });
+    const got = await until(() => hook.got.find((r) => r.json.data.identityId === created.identity.id));
+    expect(got.json.type).toBe('IDENTITY_CREATED');
+    expect(got.headers['webhook-id']).toBe(got.json.data.id);
+    expect(new Webhook(secret).verify(got.body, got.headers)).toMatchObject({ type: 'IDENTITY_CREATED' });
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(got.body, got.headers)).toThrow();
+    expect(() => new Webhook(secret).verify(got.body.replace('IDENTITY_CREATED', 'RECORD_DELETED'), got.headers)).toThrow();
+    // The secret is shown once: the endpoint type has no field for it.
+    const listed = await app.gql(`{ webhookEndpoints { id url delivery { lagEvents deadLetters } } }`);
+    expect(JSON.stringify(listed.data)).not.toContain(secret);
+    expect(listed.errors).toBeUndefined();
+    await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+  });
+
+  test('an endpoint answering 500 gets its retries, then a dead letter, and the API redelivers it', async () => {
+    const failing = await receiver();
+    failing.status.code = 500;
+    try {
+      const { id } = await register({ url: failing.url, eventTypes: ['IDENTITY_CREATED'] });
+      const created = await ingest(app, { source: 'ehr', localId: 'W-2', ...person(802) });
+      const status = `query { webhookEndpoints { id delivery { deadLetters headAttempts lastStatus lastError } deadLetters { eventId attempts status } } }`;
+      const dead = await until(async () => {
+        const r = await app.gql<{ webhookEndpoints: Array<{ id: string; delivery: { deadLetters: number }; deadLetters: Array<{ eventId: string; attempts: number }> }> }>(status);
+        const mine = r.data!.webhookEndpoints.find((e) => e.id === id)!;
+        return mine.delivery.deadLetters === 1 ? mine : null;
+      });
+      expect(failing.got.length).toBe(3);
+      expect(new Set(failing.got.map((g) => g.headers['webhook-id']))).toEqual(new Set([dead.deadLetters[0]!.eventId]));
+      expect(dead).toMatchObject({ delivery: { lastStatus: 500, lastError: 'HTTP 500' }, deadLetters: [{ attempts: 3, status: 'DEAD' }] });
+      expect(failing.got[0]!.json.data.identityId).toBe(created.identity.id);
+
+      failing.status.code = 204;
+      const queued = await app.gql<{ redeliverWebhookEvents: number }>(`mutation ($id: ID!) { redeliverWebhookEvents(id: $id) }`, { id });
+      expect(queued.data?.redeliverWebhookEvents).toBe(1);
+      await until(() => failing.got.length === 4);
+      expect(failing.got[3]!.headers['webhook-id']).toBe(dead.deadLetters[0]!.eventId);
+      await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+    } finally {
+      failing.server.close();
+    }
+  });
+
+  test('events committed while no dispatcher runs are delivered by the next one; consumers de-duplicate by id', async () => {
+    const { id } = await register({ url: hook.url, eventTypes: ['RECORD_LINKED'] });
+    await app.services.events.stop(); // the process "crashes" after its commits, before publishing them
+    const created = await ingest(app, { source: 'lab', localId: 'W-3', ...person(803) });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(hook.got.some((g) => g.json.data.identityId === created.identity.id)).toBe(false);
+
+    const next = createEventsService(app.services.database.db, loadConfig({ ...ENV, LOG_LEVEL: 'silent' }), createLogger('silent'));
+    extra.push(next);
+    next.start();
+    const first = await until(() => hook.got.find((g) => g.json.data.identityId === created.identity.id));
+    // A replay sends it again with the same id: a consumer keeping the ids it saw processes it once.
+    await next.webhooks.replay(id, first.json.data.position - 1);
+    await until(() => hook.got.filter((g) => g.json.data.identityId === created.identity.id).length === 2);
+    const ids = hook.got.filter((g) => g.json.data.identityId === created.identity.id).map((g) => g.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(1);
+    await next.webhooks.remove(id);
+    await next.stop();
+    app.services.events.start();
+  });
+
+  test('a subscriber gets demographics masked by its own role, and only the events it filtered for', async () => {
+    const db = app.services.database.db;
+    const pipeline = (await createApiKey(db, 'events-pipeline', 'pipeline')).key;
+    const steward = (await createApiKey(db, 'events-steward', 'steward')).key;
+    const from = String(app.services.events.dispatcher.headPosition);
+    const a = await ingest(app, { source: 'ehr', localId: 'W-4', ...person(804) });
+    const b = await ingest(app, { source: 'lab', localId: 'W-5', ...person(805) });
+    await app.services.steward.merge(a.identity.id, b.identity.id, { actor: 'test:steward', reason: 'same patient' });
+    const query = `subscription ($from: String) { changeEvents(from: $from, types: [IDENTITIES_MERGED]) { id type position data identity { id golden { familyName birthDate } } } }`;
+    const first = async (key: string) => {
+      const response = await app.yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query, variables: { from } }),
+      });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      let text = '';
+      while (!/data: \{"data"/.test(text)) {
+        const chunk = await reader.read();
+        if (chunk.done) throw new Error(`stream ended: ${text.slice(0, 300)}`);
+        text += new TextDecoder().decode(chunk.value);
+      }
+      await reader.cancel();
+      const line = text.split('\n').find((l) => l.startsWith('data: {"data"'))!;
+      return (JSON.parse(line.slice(6)) as { data: { changeEvents: { type: string; data: Record<string, string>; identity: { id: string; golden: Record<string, string> } } } }).data.changeEvents;
+    };
+    const masked = await first(pipeline);
+    expect(masked).toMatchObject({ type: 'IDENTITIES_MERGED', data: { retiredId: b.identity.id, survivingId: a.identity.id }, identity: { id: a.identity.id } });
+    const full = await first(steward);
+    expect([person(804).familyName, person(805).familyName]).toContain(full.identity.golden.familyName);
+    expect(masked.identity.golden.familyName).toBe(`${full.identity.golden.familyName![0]}.`);
+    expect(masked.identity.golden.birthDate).toBe(full.identity.golden.birthDate!.slice(0, 4));
+  });
+});

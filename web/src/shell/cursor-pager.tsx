@@ -1,0 +1,35 @@
+import { Button, Group, Text } from '@mantine/core';
+import { useSearchParams } from 'react-router';
+
+/** Cursor paging kept in the URL (`after`/`before` are opaque cursors, never patient data), so a page can be bookmarked. */
+export function useCursorParams(pageSize: number) {
+  const [params, setParams] = useSearchParams();
+  const after = params.get('after');
+  const before = params.get('before');
+  const page = before ? { last: pageSize, before } : { first: pageSize, after };
+  const set = (changes: Record<string, string | null>) => {
+    const next = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null || value === '') next.delete(key); else next.set(key, value);
+    }
+    setParams(next);
+  };
+  return { params, page, after, set };
+}
+
+export function CursorPager({ pageInfo, shown, after, onPage }: {
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor?: string | null; endCursor?: string | null } | undefined;
+  shown: number;
+  after: string | null;
+  onPage: (changes: Record<string, string | null>) => void;
+}) {
+  return (
+    <Group justify="space-between">
+      <Text size="sm" c="dimmed">{shown} shown</Text>
+      <Group>
+        <Button variant="default" disabled={!pageInfo?.hasPreviousPage && !after} onClick={() => onPage({ before: pageInfo?.startCursor ?? null, after: null })}>Previous</Button>
+        <Button variant="default" disabled={!pageInfo?.hasNextPage} onClick={() => onPage({ after: pageInfo?.endCursor ?? null, before: null })}>Next</Button>
+      </Group>
+    </Group>
+  );
+}
