@@ -3,7 +3,7 @@ import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-
 import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
-import { loggableError, maskError } from './errors.ts';
+import { loggableError, maskError, withoutSuggestions } from './errors.ts';
 import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
@@ -46,7 +46,10 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     logging: false,
     batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
     maskedErrors: {
-      maskError: (error, message) => maskError(error, message, (unexpected) => services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error')),
+      maskError: (error, message) => {
+        const masked = maskError(error, message, (unexpected) => services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error'));
+        return config.NODE_ENV === 'production' ? withoutSuggestions(masked) : masked;
+      },
     },
     context: async ({ request, clientAddress }) => {
       const base = { requestId: requestIdOf(request), clientAddress: clientAddress ?? null, services, audit: new AuditTrail() };
