@@ -6,7 +6,8 @@ import type { AppConfig } from '../platform/config.ts';
 import { apiKeys } from '../platform/db/schema/index.ts';
 import { UnauthenticatedError } from '../platform/errors.ts';
 import { instruments } from '../platform/telemetry.ts';
-import { ROLES, type Principal, type Role } from './context.ts';
+import { isRole } from '../platform/roles.ts';
+import type { Principal, Role } from './context.ts';
 import type { Services } from './services.ts';
 
 /** The principal used when the server runs unsecured on loopback for local development. */
@@ -21,9 +22,7 @@ const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'E
 const JWT_CLOCK_TOLERANCE_SECONDS = 30;
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
+export { isRole };
 
 /** Why a request could not be authenticated; a metric label, never a credential. */
 export type AuthFailureReason = 'malformed_header' | 'unknown_key' | 'invalid_token';

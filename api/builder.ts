@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { ForbiddenError, UnauthenticatedError } from '../platform/errors.ts';
+import { roleScopes } from '../platform/roles.ts';
 import type { RequestContext, Role } from './context.ts';
 
 type Scopes = Record<Role | 'authenticated', boolean>;
@@ -21,16 +22,7 @@ export const builder = new SchemaBuilder<{
   relay: { clientMutationId: 'omit', cursorType: 'String' },
   scopeAuth: {
     authScopes: (ctx) => {
-      const roles = new Set(ctx.principal?.roles ?? []);
-      const admin = roles.has('admin');
-      return {
-        authenticated: ctx.principal !== null,
-        admin,
-        pipeline: admin || roles.has('pipeline'),
-        steward: admin || roles.has('steward'),
-        governance: admin || roles.has('governance'),
-        auditor: admin || roles.has('auditor'),
-      };
+      return { authenticated: ctx.principal !== null, ...roleScopes(ctx.principal?.roles ?? []) };
     },
     unauthorizedError: (_parent, ctx) =>
       ctx.principal ? new ForbiddenError() : new UnauthenticatedError(),

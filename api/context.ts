@@ -1,7 +1,8 @@
 import type { Services } from './services.ts';
 
-export const ROLES = ['pipeline', 'steward', 'governance', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../platform/roles.ts';
+
+export { ROLES, type Role } from '../platform/roles.ts';
 
 /** Who is calling. */
 export interface Principal {

@@ -6,7 +6,7 @@ import {
 import {
   countRecords, currentVersion, currentVersionOfRecord, historyOf, insertVersion, recordResource, recordResourceByRef,
   searchIdentityIds, searchRecords, versionOf, type PatientVersionRow, type RecordCriteria, type RecordResourceRow,
-} from '../interop/patient-store.ts';
+} from '../interop/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import type { InteropContext } from './interop-port.ts';
 import { maskPatientResource } from './fhir-masking.ts';

@@ -4,15 +4,16 @@ import {
   type MatchOptions, type PatientQuery, type PatientSearchResult, type PatientVersion, type PatientWrite,
   type PatientWriteResult, type RecordInput, type SourceRecordInput, type SourceRef,
 } from '../interop/index.ts';
-import { resourceIdsOfRecords } from '../interop/patient-store.ts';
+import { resourceIdsOfRecords } from '../interop/index.ts';
 import * as resources from './fhir-resources.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { recordAudit, touchedObjects } from './audit-plugin.ts';
-import { AuditTrail, type Principal, type Role } from './context.ts';
+import { holds, type Permission } from '../platform/roles.ts';
+import { AuditTrail, type Principal } from './context.ts';
 import { PHI_FIELDS, presentPhi } from './masking.ts';
 import type { Services } from './services.ts';
 
-/** Which protocol a call came in on. HL7 feeds may merge and unlink (see `MERGE_ROLES`). */
+/** Which protocol a call came in on. HL7 feeds may merge and unlink (see `MERGE_PERMISSION`). */
 export type InteropChannel = 'fhir' | 'hl7';
 
 /** The caller of one FHIR request or one HL7 message, and what it touched, for its audit entry. */
@@ -33,28 +34,20 @@ export function interopContext(channel: InteropChannel, principal: Principal | n
   return { channel, principal, requestId, clientAddress, audit: new AuditTrail(), fields: new Set(), denied: false };
 }
 
-/** Who may call what: the same roles as the GraphQL operations (admin may do everything). */
-const INGEST_ROLES: Role[] = ['pipeline'];
-const MATCH_ROLES: Role[] = ['pipeline', 'steward'];
-const READ_ROLES: Role[] = ['pipeline', 'steward', 'governance'];
-/**
- * Merges and unlinks are steward decisions. An HL7 A40/A37 is different: it reports a merge or unlink the
- * source system already made in its own records, so a pipeline feed may send it (the MLLP listener acts as a
- * configured pipeline principal). Over FHIR there is no merge operation.
- */
-const MERGE_ROLES: Record<InteropChannel, Role[]> = { fhir: ['steward'], hl7: ['steward', 'pipeline'] };
+/** Who may merge and unlink, by channel (`platform/roles.ts` says why HL7 feeds may). */
+const MERGE_PERMISSION: Record<InteropChannel, Permission> = { fhir: 'mergeOverFhir', hl7: 'mergeOverHl7' };
 
 /** How long the FHIR system / HL7 authority -> source map is trusted before it is reloaded. */
 const SYSTEM_CACHE_MS = 10_000;
 /** An unknown system reloads the map at most this often, so a feed of unknown systems cannot hammer the database. */
 const SYSTEM_MISS_RELOAD_MS = 1_000;
 
-function requireRole(ctx: InteropContext, allowed: Role[]): void {
+function requirePermission(ctx: InteropContext, permission: Permission): void {
   if (!ctx.principal) {
     ctx.denied = true;
     throw new PortError('UNAUTHENTICATED', 'credentials are required');
   }
-  if (!ctx.principal.roles.some((r) => r === 'admin' || allowed.includes(r))) {
+  if (!holds(ctx.principal.roles, permission)) {
     ctx.denied = true;
     throw new PortError('FORBIDDEN', 'not allowed for this role');
   }
@@ -99,7 +92,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   constructor(private readonly services: Services, private readonly now: () => number = Date.now) {}
 
   async ingest(ctx: InteropContext, input: SourceRecordInput): Promise<IngestResult> {
-    requireRole(ctx, INGEST_ROLES);
+    requirePermission(ctx, 'ingest');
     const result = await translated(() => this.services.ingest.ingest(input as ServiceRecordInput, actor(ctx)));
     ctx.audit.wrote = true;
     ctx.audit.touch('record', result.recordId);
@@ -109,7 +102,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async deleteRecord(ctx: InteropContext, ref: SourceRef): Promise<void> {
-    requireRole(ctx, INGEST_ROLES);
+    requirePermission(ctx, 'ingest');
     const { recordId, identityId } = await translated(() => this.services.ingest.deleteRecord(ref.source, ref.localId, actor(ctx)));
     ctx.audit.wrote = true;
     ctx.audit.touch('record', recordId);
@@ -117,7 +110,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async mergeBySourceIds(ctx: InteropContext, survivor: SourceRef, merged: SourceRef, reason: string): Promise<{ survivorIdentityId: string }> {
-    requireRole(ctx, MERGE_ROLES[ctx.channel]);
+    requirePermission(ctx, MERGE_PERMISSION[ctx.channel]);
     const keep = await this.currentIdentity(survivor, 'survivor');
     const gone = await this.currentIdentity(merged, 'merged');
     ctx.audit.touch('identity', keep, gone);
@@ -128,7 +121,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async unlinkBySourceIds(ctx: InteropContext, ref: SourceRef, reason: string): Promise<{ identityId: string }> {
-    requireRole(ctx, MERGE_ROLES[ctx.channel]);
+    requirePermission(ctx, MERGE_PERMISSION[ctx.channel]);
     const found = await this.services.identity.sourceRecordByLocalId(ref.source, ref.localId);
     if (!found?.link || found.record.deletedAt) throw new PortError('NOT_FOUND', 'source record not found', 'localId');
     ctx.audit.touch('record', found.record.id);
@@ -148,7 +141,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async match(ctx: InteropContext, input: RecordInput, opts: MatchOptions): Promise<MatchCandidate[]> {
-    requireRole(ctx, MATCH_ROLES);
+    requirePermission(ctx, 'match');
     const scored = await translated(() => this.services.ingest.match(input, { count: opts.count ?? null, onlyCertain: opts.onlyCertain ?? null }));
     const views = await Promise.all(scored.map((c) => this.view(ctx, c.identityId)));
     return scored.flatMap((c: ScoredCandidate, i) => {
@@ -158,42 +151,42 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async getIdentity(ctx: InteropContext, id: string): Promise<GoldenIdentityView | null> {
-    requireRole(ctx, READ_ROLES);
+    requirePermission(ctx, 'readIdentity');
     return this.view(ctx, id);
   }
 
   async writePatient(ctx: InteropContext, write: PatientWrite): Promise<PatientWriteResult> {
-    requireRole(ctx, INGEST_ROLES);
+    requirePermission(ctx, 'ingest');
     return resources.writePatient(this.resourceDeps, ctx, write);
   }
 
   async readPatient(ctx: InteropContext, id: string, versionId?: number): Promise<PatientVersion | null> {
-    requireRole(ctx, READ_ROLES);
+    requirePermission(ctx, 'readIdentity');
     return resources.readPatient(this.resourceDeps, ctx, id, versionId);
   }
 
   async patientHistory(ctx: InteropContext, id: string): Promise<PatientVersion[]> {
-    requireRole(ctx, READ_ROLES);
+    requirePermission(ctx, 'readIdentity');
     return resources.patientHistory(this.resourceDeps, ctx, id);
   }
 
   async patientIdOf(ctx: InteropContext, ref: SourceRef): Promise<string | null> {
-    requireRole(ctx, INGEST_ROLES);
+    requirePermission(ctx, 'ingest');
     return resources.patientIdOf(this.resourceDeps, ref);
   }
 
   async deletePatient(ctx: InteropContext, id: string, ifMatch?: number): Promise<PatientVersion> {
-    requireRole(ctx, INGEST_ROLES);
+    requirePermission(ctx, 'ingest');
     return resources.deletePatient(this.resourceDeps, ctx, id, ifMatch);
   }
 
   async searchPatients(ctx: InteropContext, query: PatientQuery): Promise<PatientSearchResult> {
-    requireRole(ctx, READ_ROLES);
+    requirePermission(ctx, 'readIdentity');
     return resources.searchPatients(this.resourceDeps, ctx, query);
   }
 
   async crossReference(ctx: InteropContext, ref: SourceRef): Promise<CrossReference | null> {
-    requireRole(ctx, MATCH_ROLES);
+    requirePermission(ctx, 'match');
     const identity = await this.services.ingest.resolve(ref.source, ref.localId);
     const view = identity ? await this.view(ctx, identity.id) : null;
     return view ? { identity: view } : null;

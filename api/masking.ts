@@ -1,5 +1,6 @@
 import { CANONICAL_FIELDS, type CanonicalField } from '../matching/index.ts';
 import { defaultFieldResolver, GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { holds, PERMISSIONS } from '../platform/roles.ts';
 import type { Principal, RequestContext, Role } from './context.ts';
 
 /** Patient demographic fields the API can return: the canonical record fields and golden record fields. */
@@ -7,7 +8,7 @@ export const PHI_FIELDS = CANONICAL_FIELDS;
 export type PhiField = CanonicalField;
 
 /** Roles that need full demographics to do their work (deciding whether two records are one patient). */
-export const FULL_PHI_ROLES: readonly Role[] = ['steward', 'admin'];
+export const FULL_PHI_ROLES: readonly Role[] = [...PERMISSIONS.seeFullPhi, 'admin'];
 
 /** What a masked value shows instead of the data: only that a value exists. */
 export const MASK = '***';
@@ -51,7 +52,7 @@ export const MASKING_POLICY: Record<PhiField, Masker> = {
 
 /** Whether this caller may see demographics unmasked. */
 export function seesFullPhi(principal: Principal | null): boolean {
-  return principal !== null && principal.roles.some((r) => FULL_PHI_ROLES.includes(r));
+  return principal !== null && holds(principal.roles, 'seeFullPhi');
 }
 
 /** Applies the masking policy to one value (null stays null: absence is not hidden). */

@@ -7,7 +7,7 @@ import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
 import { startHl7Listener } from './mllp.ts';
-import { loadR4Definitions } from '../interop/index.ts';
+import { attachGraphqlWebSocket } from './websocket.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT);
@@ -28,8 +28,8 @@ if (app.localMode) {
 }
 
 const server = createServer(toNodeListener(app.http));
-// The FHIR R4 definitions take seconds to index: before listening, not in the first FHIR request.
-loadR4Definitions();
+// Subscriptions over WebSocket (graphql-ws) beside server-sent events on the same path.
+const websocket = attachGraphqlWebSocket(server, app.yoga);
 server.listen(config.PORT, host, () => {
   const { port } = server.address() as AddressInfo;
   // `mpi keys` and the other admin commands find the server (and their per-run token) through the data directory.
@@ -46,6 +46,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  await websocket.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await mllp?.close();
   quality?.stop();

@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
 import { createCatalogService, type CatalogService } from '../catalog/index.ts';
+import { LineageService } from '../lineage/index.ts';
 import { createEventsService, type DemographicsProvider, type EventsService } from '../events/index.ts';
 import type { Role } from './context.ts';
 import { maskPhi, PHI_FIELDS, seesFullPhi } from './masking.ts';
@@ -19,6 +20,8 @@ export interface Services {
   identity: IdentityReads;
   /** Sources, datasets, PHI classification and data-quality metrics. */
   catalog: CatalogService;
+  /** Provenance, time travel, survivorship policy and its recomputes, ingest runs. */
+  lineage: LineageService;
   /** Change events: the outbox dispatcher and its channels (started by the server, not here). */
   events: EventsService;
 }
@@ -40,7 +43,8 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
   const models = new ModelRegistry(database.db);
   const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES, reader: database.reader });
   const catalog = createCatalogService(database.db, { autoRegister: config.MPI_AUTO_REGISTER_SOURCES, thresholds: config.MPI_QUALITY_THRESHOLDS });
+  const lineage = new LineageService(database.db, logger);
   const identity = new IdentityReads(database.db);
   const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });
-  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity, catalog, events };
+  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity, catalog, lineage, events };
 }

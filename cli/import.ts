@@ -24,6 +24,10 @@ export interface ImportOptions {
   /** Where the report of rejected rows goes; default `<file>.errors.csv` beside the input. */
   errors?: string | undefined;
   progress?: boolean | undefined;
+  /** Refuse a file with unrecognised columns (else warn on stderr, before anything is sent). */
+  strict?: boolean | undefined;
+  /** Where warnings go (default stderr). */
+  warn?: ((message: string) => void) | undefined;
   /** Tests and benches pass an in-process fetch. */
   fetch?: typeof fetch | undefined;
 }
@@ -60,7 +64,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) throw new CliError(`--batch-size must be between 1 and ${MAX_BATCH_SIZE}`);
   const mapping = options.mapping ? readMappingFile(options.mapping) : undefined;
-  const total = await countCsvRecords(options.file, mapping);
+  const total = await countCsvRecords(options.file, mapping, { strict: options.strict, warn: options.warn ?? ((m) => process.stderr.write(m)) });
   const client = new IngestClient(options.url ?? DEFAULT_GRAPHQL_URL, options.key, options.fetch);
   const summary: ImportSummary = { rows: 0, linked: 0, created: 0, review: 0, unchanged: 0, errors: 0, seconds: 0, recordsPerSecond: 0, errorReport: null, runId: null };
   const problems: RowProblem[] = [];
@@ -148,7 +152,7 @@ export function formatImportSummary(s: ImportSummary, file: string, source: stri
 }
 
 /** `mpi import FILE --source …`: loads the file and prints the summary; exit 1 when some rows were rejected. */
-export async function importCommand(file: string, opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string }): Promise<void> {
+export async function importCommand(file: string, opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string; strict?: boolean }): Promise<void> {
   const summary = await runImport({ ...opts, file, batchSize: Number(opts.batchSize), progress: process.stderr.isTTY });
   process.stderr.write(formatImportSummary(summary, file, opts.source));
   if (summary.errors > 0) process.exitCode = 1;

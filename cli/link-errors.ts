@@ -5,6 +5,7 @@ export type LinkErrorCode =
   | 'FILE_NOT_FOUND'
   | 'INVALID_MAPPING'
   | 'UNKNOWN_COLUMN'
+  | 'UNRECOGNISED_COLUMNS'
   | 'NO_ID_COLUMN'
   | 'MALFORMED_CSV'
   | 'EMPTY_INPUT'

@@ -4,7 +4,7 @@ import { normaliseRecord, prepareRecord } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { CsvSyntaxError, readCsvRows } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
-import { detectMapping, resolveMapping, rowToInput } from './link-mapping.ts';
+import { checkColumns, detectMapping, resolveMapping, rowToInput, type ColumnPolicy } from './link-mapping.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
 
 export { rowToInput } from './link-mapping.ts';
@@ -19,7 +19,7 @@ export interface LinkInput {
   issues: Record<string, number>;
 }
 
-export interface ReadOptions {
+export interface ReadOptions extends ColumnPolicy {
   onRow?: () => void;
 }
 
@@ -74,19 +74,20 @@ function resolve(header: string[], mapping: Mapping | undefined, file: string): 
 }
 
 /** Reads one file: header, then rows normalised and prepared in order. */
-async function readWhole(file: string, mapping: Mapping | undefined, issues: Record<string, number>, onRow?: () => void): Promise<FileRows> {
+async function readWhole(file: string, mapping: Mapping | undefined, issues: Record<string, number>, options: ReadOptions): Promise<FileRows> {
   const rows: FileRows = { ids: [], sources: null, prepared: [] };
   const iterator = readCsvRows(file)[Symbol.asyncIterator]();
   try {
     const header = await iterator.next();
     if (header.done) return rows;
     const resolved = resolve(header.value, mapping, file);
+    checkColumns(header.value, resolved, file, options);
     if (resolved.source !== null) rows.sources = [];
     await normaliseRows({ [Symbol.asyncIterator]: () => iterator }, resolved, issues, (id, source, record) => {
       rows.ids.push(id);
       if (source !== null) rows.sources!.push(source);
       rows.prepared.push(prepareRecord(record));
-      onRow?.();
+      options.onRow?.();
     });
     return rows;
   } catch (error) {
@@ -115,7 +116,7 @@ export async function readInputs(files: readonly string[], mapping?: Mapping, op
   const acc: Accumulator = { ids: [], seen: new Set(), prepared: [], sources: [], sourceIndex: new Map(), issues: {} };
   for (const file of files) {
     if (!existsSync(file) || !statSync(file).isFile()) throw new LinkInputError('FILE_NOT_FOUND', `input file not found: ${file}`);
-    appendRows(acc, file, await readWhole(file, mapping, acc.issues, options.onRow));
+    appendRows(acc, file, await readWhole(file, mapping, acc.issues, options));
   }
   return {
     ids: acc.ids,

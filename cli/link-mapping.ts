@@ -61,6 +61,32 @@ export function detectMapping(header: readonly string[], file: string): Resolved
   return { id, source: null, fields };
 }
 
+/** What to do with columns neither recognised nor mapped: warn (through `warn`) or, when strict, refuse the file. */
+export interface ColumnPolicy {
+  strict?: boolean | undefined;
+  warn?: ((message: string) => void) | undefined;
+}
+
+/** Header columns that feed nothing: not the id, the source or any mapped field. */
+export function unrecognisedColumns(header: readonly string[], mapping: ResolvedMapping): string[] {
+  const used = new Set([mapping.id, ...(mapping.source === null ? [] : [mapping.source]), ...mapping.fields.flatMap(([, columns]) => columns)]);
+  return header.filter((name, index) => !used.has(index) && name.trim() !== '');
+}
+
+/**
+ * The same check and the same words for `mpi link` and `mpi import`: a column the file has but nothing reads
+ * (a typo, or a name we do not know, such as `birth`) would silently drop its values.
+ */
+export function checkColumns(header: readonly string[], mapping: ResolvedMapping, file: string, policy: ColumnPolicy): void {
+  const ignored = unrecognisedColumns(header, mapping);
+  if (ignored.length === 0) return;
+  const names = ignored.map((c) => `"${c}"`).join(', ');
+  if (policy.strict) {
+    throw new LinkInputError('UNRECOGNISED_COLUMNS', `${file}: unrecognised columns ${names} (map them with --mapping, or leave out --strict to ignore them)`);
+  }
+  policy.warn?.(`warning: ${file}: unrecognised columns ${names} are ignored (map them with --mapping; --strict refuses such a file; --help lists the recognised names)\n`);
+}
+
 /** Parses and validates a mapping document. */
 export function parseMapping(json: unknown): Mapping {
   const result = MappingSchema.safeParse(json);

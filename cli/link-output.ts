@@ -31,17 +31,25 @@ const STAGE_LABELS: Record<string, string> = {
   cluster: 'clustering',
 };
 
-/** A one-line progress bar on stderr; silent when not enabled. */
+/**
+ * A one-line progress bar on stderr with the rate and the time left of the current phase; silent when not
+ * enabled. A phase without a known total shows its count and rate only.
+ */
 export function createProgress(enabled: boolean): { update: ProgressUpdate; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { format: '{stage} {bar} {value}{totalText}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    { format: '{stage} {bar} {value}{totalText}  {rate}/s  {left}', stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  let phase = { stage: '', at: 0 };
   return {
     update: (stage, done, total) => {
-      const payload = { stage: (STAGE_LABELS[stage] ?? stage).padEnd(10), totalText: total > 0 ? `/${total}` : '' };
+      if (phase.stage !== stage) phase = { stage, at: performance.now() };
+      const seconds = (performance.now() - phase.at) / 1000;
+      const rate = seconds > 0 ? done / seconds : 0;
+      const left = total > 0 && rate > 0 ? `ETA ${Math.max(0, Math.ceil((total - done) / rate))} s` : '';
+      const payload = { stage: (STAGE_LABELS[stage] ?? stage).padEnd(10), totalText: total > 0 ? `/${total}` : '', rate: Math.round(rate), left };
       if (!started) {
         bar.start(Math.max(total, done, 1), done, payload);
         started = true;

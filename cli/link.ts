@@ -18,6 +18,10 @@ export interface RunLinkOptions {
   /** Show a progress bar on stderr (the CLI turns it on for terminals). */
   progress?: boolean;
   seed?: number;
+  /** Refuse input with unrecognised columns (else warn on stderr). */
+  strict?: boolean | undefined;
+  /** Where warnings go (default stderr). */
+  warn?: ((message: string) => void) | undefined;
 }
 
 export interface LinkSummary {
@@ -73,6 +77,8 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
   const onProgress: ProgressFn = (stage, done, total) => bar.update(stage, done, total);
   let rows = 0;
   const input = await readInputs(options.files, mapping, {
+    strict: options.strict,
+    warn: options.warn ?? ((message) => process.stderr.write(message)),
     onRow: () => {
       if ((++rows & 0x3fff) === 0) onProgress('read', rows, 0);
     },
@@ -119,10 +125,10 @@ function checkOptions(opts: { mode?: string; threshold?: string }): { mode: Link
 }
 
 /** `mpi link FILES… --out …`: runs the linkage and prints the summary; input problems exit 2. */
-export async function linkCommand(files: string[], opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string }): Promise<void> {
+export async function linkCommand(files: string[], opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string; strict?: boolean }): Promise<void> {
   try {
-    const { out, mapping, model, saveModel } = opts;
-    const summary = await runLink({ out, mapping, model, saveModel, ...checkOptions(opts), files, progress: process.stderr.isTTY });
+    const { out, mapping, model, saveModel, strict } = opts;
+    const summary = await runLink({ out, mapping, model, saveModel, strict, ...checkOptions(opts), files, progress: process.stderr.isTTY });
     process.stderr.write(formatSummary(summary));
   } catch (error) {
     if (error instanceof LinkInputError) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeKnownColumns } from './columns.ts';
 import type { KeyAdmin } from './admin.ts';
+import { ROLES } from '../platform/roles.ts';
 import { action } from './errors.ts';
 import type { importCommand as ImportCommand } from './import.ts';
 import type { linkCommand as LinkCommand } from './link.ts';
@@ -47,7 +48,7 @@ Documentation: README.md and docs/ in the repository.`);
 const columnsHelp = () => `
 Recognised columns (case-insensitive; a name joined by + is several columns joined with spaces):
 ${describeKnownColumns()}
-A mapping names the columns instead:
+Any other column is reported as unrecognised (an error with --strict). A mapping names the columns instead:
   {"id": "mrn", "source": "feed", "fields": {"givenName": "first", "birthDate": ["yyyy", "mm", "dd"]}}`;
 
 program.command('migrate')
@@ -83,7 +84,7 @@ async function withKeyAdmin<T>(opts: { url?: string; key?: string }, work: (admi
 
 serverOptions(keys.command('create')
   .description('create an API key; the secret is printed once (only its hash is stored)')
-  .requiredOption('--role <role>', 'pipeline, steward, governance, auditor or admin')
+  .requiredOption('--role <role>', ROLES.join(', '))
   .requiredOption('--name <name>', 'who or what uses the key'))
   .action(action(async (opts: { role: string; name: string; url?: string; key?: string }) => {
     await withKeyAdmin(opts, async (admin) => {
@@ -119,6 +120,7 @@ program.command('link')
   .option('--threshold <p>', 'match probability for a link (default: the model threshold, 0.95)')
   .option('--model <file>', 'use this trained model instead of training on the input')
   .option('--save-model <file>', 'write the (trained) model as JSON')
+  .option('--strict', 'refuse input with unrecognised columns instead of warning')
   .addHelpText('after', () => `${columnsHelp()}
 
 Examples:
@@ -137,6 +139,7 @@ program.command('import')
   .addOption(new Option('--key <key>', 'API key with the pipeline role (not needed in local mode)').env('MPI_API_KEY'))
   .option('--batch-size <n>', 'records per ingestRecords call (at most 1000)', '500')
   .option('--errors <file>', 'report of rejected rows (default: <file>.errors.csv beside the input)')
+  .option('--strict', 'refuse a file with unrecognised columns instead of warning')
   .addHelpText('after', () => `${columnsHelp()}
 
 Examples:
@@ -154,6 +157,17 @@ program.command('send-hl7')
   .option('--quiet', 'print only the summary, not each ACK')
   .action(action(async (files: string[], opts: { host: string; port: number; quiet?: boolean }) => {
     await (await import('./send-hl7.ts')).sendHl7Command(files, opts);
+  }));
+
+program.command('events')
+  .description('print change events (one JSON line each) as the running server publishes them')
+  .option('--follow', 'keep printing new events until interrupted')
+  .option('--type <type...>', 'only these event types (e.g. IDENTITIES_MERGED RECORD_LINKED)')
+  .option('--from <position>', 'first replay the events after this position')
+  .addOption(new Option('--url <url>', 'GraphQL endpoint of the running server').env('MPI_URL').default(DEFAULT_GRAPHQL_URL))
+  .addOption(new Option('--key <key>', 'API key with the pipeline, steward or auditor role (not needed in local mode)').env('MPI_API_KEY'))
+  .action(action(async (opts: { follow?: boolean; type?: string[]; from?: string; url: string; key?: string }) => {
+    await (await import('./events.ts')).eventsCommand(opts);
   }));
 
 try {

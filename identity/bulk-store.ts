@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { recordBlockKeys, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import { links, recordBlockKeys, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { CANONICAL_FIELD_DEFINITIONS, type NormalisedRecord } from '../matching/index.ts';
 import { MAX_CANDIDATES_PER_KEY, type SourceRow } from './store.ts';
 import { pairKey, type StoredCandidate } from './plan.ts';
@@ -213,4 +213,25 @@ export async function addRunCounts(tx: Executor, runId: string, counts: Record<s
       ) as summed), '{}'::jsonb)
     where id = ${runId} and status = 'RUNNING' returning id`);
   return rows.length > 0;
+}
+
+/** Creates identities under the ids given, in one statement. */
+export async function insertIdentities(tx: Executor, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.execute(sql`insert into identities (id) select unnest(${sql.param(ids)}::uuid[])`);
+}
+
+/** Opens review items, in one statement. */
+export async function insertReviewItems(tx: Executor, items: Array<InsertRow<typeof reviewItems>>): Promise<void> {
+  if (items.length === 0) return;
+  await tx.execute(insertRows(reviewItems, items));
+}
+
+/** Sets the current link of each record (one per record), in one statement. */
+export async function upsertLinks(tx: Executor, rows: Array<InsertRow<typeof links>>): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.execute(insertRows(links, rows, sql`
+    on conflict (record_id) do update set identity_id = excluded.identity_id, match_result = excluded.match_result,
+      link_source = excluded.link_source, weight = excluded.weight, probability = excluded.probability,
+      model_version = excluded.model_version, updated_at = now()`));
 }

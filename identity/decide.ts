@@ -1,9 +1,7 @@
-import type { Grade, Explanation, ScoredCandidate } from './types.ts';
+import { gradeOf, type MatchModel } from '../matching/index.ts';
+import type { Explanation, ScoredCandidate } from './types.ts';
 
-export interface Thresholds {
-  matchThreshold: number;
-  reviewThreshold: number;
-}
+export type Thresholds = MatchModel['thresholds'];
 
 export interface RecordScore {
   recordId: string;
@@ -11,13 +9,6 @@ export interface RecordScore {
   probability: number;
   weight: number;
   explanation: Explanation;
-}
-
-/** Grade of a candidate by the model's thresholds (FHIR match-grade: certain / probable / possible). */
-export function gradeFor(probability: number, t: Thresholds): Grade {
-  if (probability >= t.matchThreshold) return 'CERTAIN';
-  if (probability >= t.reviewThreshold) return 'PROBABLE';
-  return 'POSSIBLE';
 }
 
 /**
@@ -33,13 +24,13 @@ export function rankIdentities(scores: RecordScore[], t: Thresholds, excluded: R
     if (!current) {
       byIdentity.set(s.identityId, {
         identityId: s.identityId, recordId: s.recordId, probability: s.probability, weight: s.weight,
-        grade: gradeFor(s.probability, t), explanation: s.explanation, blockers: [...conflicts],
+        grade: gradeOf(s.probability, { thresholds: t }), explanation: s.explanation, blockers: [...conflicts],
       });
       continue;
     }
     for (const c of conflicts) if (!current.blockers.includes(c)) current.blockers.push(c);
     if (s.weight > current.weight) {
-      Object.assign(current, { recordId: s.recordId, probability: s.probability, weight: s.weight, grade: gradeFor(s.probability, t), explanation: s.explanation });
+      Object.assign(current, { recordId: s.recordId, probability: s.probability, weight: s.weight, grade: gradeOf(s.probability, { thresholds: t }), explanation: s.explanation });
     }
   }
   return [...byIdentity.values()].sort((a, b) => b.weight - a.weight || (a.identityId < b.identityId ? -1 : 1));

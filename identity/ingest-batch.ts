@@ -1,11 +1,9 @@
-import { sql } from 'drizzle-orm';
 import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import { recordChanges, type NewChange } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
-import { insertRows } from '../platform/db/bulk.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
-import { links, reviewItems } from '../platform/db/schema/index.ts';
+import type { links, reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, type FieldProblem } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import { planBatch, type PlanInput, type PlannedOp } from './plan.ts';
@@ -257,19 +255,14 @@ async function applyOps(
   });
   // Pipelined in this order: the identities exist before the rows that refer to them.
   const writes: Array<Promise<unknown>> = [];
-  if (newIdentities.length > 0) writes.push(tx.execute(sql`insert into identities (id) select unnest(${sql.param(newIdentities)}::uuid[])`));
+  writes.push(bulk.insertIdentities(tx, newIdentities));
   writes.push(store.addEvents(tx, [...events, ...extra.events]));
   for (const e of extra.events) {
     if (e.type === 'LINKED') changes.push({ ...change, type: 'RECORD_LINKED', identityId: e.identityId, recordId: e.recordId ?? null, data: { restored: true } });
   }
   writes.push(recordChanges(tx, changes));
-  if (reviews.length > 0) writes.push(tx.execute(insertRows(reviewItems, reviews)));
-  if (linkRows.size > 0) {
-    writes.push(tx.execute(insertRows(links, [...linkRows.values()], sql`
-      on conflict (record_id) do update set identity_id = excluded.identity_id, match_result = excluded.match_result,
-        link_source = excluded.link_source, weight = excluded.weight, probability = excluded.probability,
-        model_version = excluded.model_version, updated_at = now()`)));
-  }
+  writes.push(bulk.insertReviewItems(tx, reviews));
+  writes.push(bulk.upsertLinks(tx, [...linkRows.values()]));
   await Promise.all(writes);
   for (const a of absorbed) {
     await store.markIdentityMerged(tx, a.from, a.into);

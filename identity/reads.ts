@@ -1,6 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../platform/db/client.ts';
-import { identities, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import * as store from './store.ts';
 
 /** Read side of the identity store: lookups the API and adapters share. */
@@ -15,8 +13,7 @@ export class IdentityReads {
 
   /** Several identities in one query (candidates' identities are current: links always point at survivors). */
   async identitiesByIds(ids: string[]): Promise<Map<string, store.IdentityRow>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db.select().from(identities).where(inArray(identities.id, [...new Set(ids)]));
+    const rows = await store.identitiesByIds(this.db, ids);
     return new Map(rows.map((r) => [r.id, r]));
   }
 
@@ -49,12 +46,8 @@ export class IdentityReads {
     return isUuid(id) ? store.findRecordById(this.db, id) : null;
   }
 
-  async sourceRecordByLocalId(source: string, localId: string) {
-    const [row] = await this.db.select({ record: sourceRecords, link: links, source: sources }).from(sourceRecords)
-      .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
-      .leftJoin(links, eq(links.recordId, sourceRecords.id))
-      .where(and(eq(sources.code, source), eq(sourceRecords.localId, localId))).limit(1);
-    return row ?? null;
+  sourceRecordByLocalId(source: string, localId: string) {
+    return store.findRecordByLocalId(this.db, source, localId);
   }
 
   /** Identity ids that were merged into this one (for FHIR `replaces` links). */

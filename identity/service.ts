@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import {
   blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
 } from '../matching/index.ts';
@@ -9,7 +8,6 @@ import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { withTransaction } from '../platform/db/retry.ts';
-import { sourceRecords } from '../platform/db/schema/index.ts';
 import { DomainError, NotFoundError, ValidationError, type FieldProblem } from '../platform/errors.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import { findCandidatesByKey, replaceBlockKeysMany } from './bulk-store.ts';
@@ -171,7 +169,7 @@ export class IdentityService {
       const src = await getSourceByCode(tx, source);
       const found = src ? await store.findRecord(tx, src.id, localId) : null;
       if (!src || !found || found.record.deletedAt) throw new NotFoundError('Source record', 'localId');
-      await tx.update(sourceRecords).set({ deletedAt: new Date(), updatedAt: new Date() }).where(eq(sourceRecords.id, found.record.id));
+      await store.softDeleteRecord(tx, found.record.id);
       await replaceBlockKeysMany(tx, [{ recordId: found.record.id, keys: [], stored: true }]);
       const identityId = found.link ? ((await store.resolveSurvivor(tx, found.link.identityId))?.id ?? found.link.identityId) : null;
       if (identityId) {

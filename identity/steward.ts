@@ -1,8 +1,6 @@
-import { and, eq, or } from 'drizzle-orm';
 import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
-import { reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import type { IdentityService } from './service.ts';
 import * as store from './store.ts';
@@ -162,11 +160,7 @@ export class StewardService {
     if (!rows.find((r) => r.id === a)) throw new NotFoundError('Identity', 'a');
     if (!rows.find((r) => r.id === b)) throw new NotFoundError('Identity', 'b');
     await store.insertNotDuplicate(tx, a, b, actor.actor, reason);
-    await tx.update(reviewItems).set({ status: 'RESOLVED', decision: 'NOT_MATCH', reason, decidedBy: actor.actor, decidedAt: new Date() })
-      .where(and(eq(reviewItems.status, 'OPEN'), or(
-        and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
-        and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
-      )));
+    await store.decideOpenReviewsBetween(tx, a, b, { decision: 'NOT_MATCH', reason, decidedBy: actor.actor });
     const decided = await this.decision(tx, actor, { decision: 'NOT_DUPLICATE' });
     await store.addEvents(tx, [
       { ...decided, identityId: a, type: 'NOT_DUPLICATE', otherIdentityId: b },
@@ -184,7 +178,7 @@ export class StewardService {
     const reason = requireReason(actor.reason);
     const who = { ...actor, reason };
     return this.tx(async (tx) => {
-      const [item] = await tx.select().from(reviewItems).where(eq(reviewItems.id, id)).for('update');
+      const item = await store.lockReviewItem(tx, id);
       if (!item) throw new NotFoundError('Review item', 'id');
       if (item.status !== 'OPEN') throw new ConflictError('ALREADY_RESOLVED', 'Review item was already resolved', 'id');
       const a = (await store.resolveSurvivor(tx, item.identityA))?.id ?? item.identityA;
@@ -197,9 +191,7 @@ export class StewardService {
         if (decision === 'MATCH') await this.mergeIn(tx, a, b, who);
         else await this.markNotDuplicateIn(tx, a, b, who);
       }
-      const [updated] = await tx.update(reviewItems)
-        .set({ status: 'RESOLVED', decision, reason, decidedBy: actor.actor, decidedAt: new Date() })
-        .where(eq(reviewItems.id, id)).returning();
+      const updated = await store.decideReviewItem(tx, id, { decision, reason, decidedBy: actor.actor });
       // The evidence a steward decided on: the matcher's score and explanation under the model that raised the item.
       await store.addEvents(tx, [{
         identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason,
@@ -210,7 +202,7 @@ export class StewardService {
         type: 'REVIEW_RESOLVED', actor: actor.actor, identityId: a, recordId: item.recordId,
         data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },
       }]);
-      return updated!;
+      return updated;
     });
   }
 }

@@ -216,3 +216,53 @@ export async function identitiesMergedInto(db: Executor, identityId: string): Pr
   const rows = await db.select({ id: identities.id }).from(identities).where(eq(identities.mergedInto, identityId)).orderBy(asc(identities.id));
   return rows.map((r) => r.id);
 }
+
+/** Soft-deletes a source record: it stays for history, but no longer matches or feeds a golden record. */
+export async function softDeleteRecord(tx: Executor, recordId: string): Promise<void> {
+  await tx.update(sourceRecords).set({ deletedAt: new Date(), updatedAt: new Date() }).where(eq(sourceRecords.id, recordId));
+}
+
+/** Locks a review item for a decision; null when there is none. */
+export async function lockReviewItem(tx: Executor, id: string): Promise<ReviewItemRow | null> {
+  const [item] = await tx.select().from(reviewItems).where(eq(reviewItems.id, id)).for('update');
+  return item ?? null;
+}
+
+/** A steward's decision on one review item. */
+export interface ReviewDecisionValues {
+  decision: string;
+  reason: string | null;
+  decidedBy: string;
+}
+
+/** Resolves a review item with a steward's decision and returns it. */
+export async function decideReviewItem(tx: Executor, id: string, values: ReviewDecisionValues): Promise<ReviewItemRow> {
+  const [updated] = await tx.update(reviewItems)
+    .set({ status: 'RESOLVED', ...values, decidedAt: new Date() })
+    .where(eq(reviewItems.id, id)).returning();
+  return updated!;
+}
+
+/** Resolves the open review items between two identities (either order) with a steward's decision. */
+export async function decideOpenReviewsBetween(tx: Executor, a: string, b: string, values: ReviewDecisionValues): Promise<void> {
+  await tx.update(reviewItems).set({ status: 'RESOLVED', ...values, decidedAt: new Date() })
+    .where(and(eq(reviewItems.status, 'OPEN'), or(
+      and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
+      and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
+    )));
+}
+
+/** Several identities by id, in one query, without following merges. */
+export async function identitiesByIds(db: Executor, ids: string[]): Promise<IdentityRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(identities).where(inArray(identities.id, [...new Set(ids)]));
+}
+
+/** A record by its source's code and local id, with its link and source. */
+export async function findRecordByLocalId(db: Executor, sourceCode: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
+  const [row] = await db.select({ record: sourceRecords, link: links, source: sources }).from(sourceRecords)
+    .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
+    .leftJoin(links, eq(links.recordId, sourceRecords.id))
+    .where(and(eq(sources.code, sourceCode), eq(sourceRecords.localId, localId))).limit(1);
+  return row ?? null;
+}

@@ -1,4 +1,6 @@
-import type { RecordInput } from '../matching/index.ts';
+import type { Explanation, Grade, RecordInput } from '../matching/index.ts';
+
+export type { Explanation, Grade };
 
 /** One record as a source sends it: the source's code, its local id and the canonical fields. */
 export interface SourceRecordInput extends RecordInput {
@@ -8,13 +10,6 @@ export interface SourceRecordInput extends RecordInput {
 
 export const INGEST_OUTCOMES = ['LINKED', 'CREATED', 'REVIEW', 'UNCHANGED'] as const;
 export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
-export type Grade = 'CERTAIN' | 'PROBABLE' | 'POSSIBLE';
-
-export interface Explanation {
-  prior: number;
-  contributions: Array<{ comparison: string; level: string; weight: number; tfAdjustment?: number | undefined }>;
-  conflicts: string[];
-}
 
 /** An identity that an incoming record may belong to, with the evidence. */
 export interface ScoredCandidate {

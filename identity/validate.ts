@@ -1,4 +1,4 @@
-import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, MAX_FIELD_LENGTH } from '../matching/index.ts';
+import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, cleanBirthDate, MAX_FIELD_LENGTH } from '../matching/index.ts';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
 import type { SourceRecordInput } from './types.ts';
 
@@ -16,6 +16,18 @@ const REJECTING_CODES = new Set(['INVALID_DATE', 'FUTURE_DATE']);
 const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b\ufeff]/;
 /** ISO calendar date, as the API contract says birthDate is sent. */
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Why a birth date that is not YYYY-MM-DD was refused, in the normaliser's words, so the API, `mpi import` and
+ * `mpi link` say the same thing about the same value: an impossible date (`19551192`) is out of range, not
+ * merely in another layout; a real date in another layout only needs to be sent as YYYY-MM-DD.
+ */
+function notIsoDateMessage(text: string): string {
+  const { issue } = cleanBirthDate(text, 'birthDate');
+  return issue && issue.code === 'INVALID_DATE' && !issue.message.endsWith('layout')
+    ? issue.message.replace(/^birthDate\s*/, '')
+    : 'must be an ISO date (YYYY-MM-DD)';
+}
 
 /** Checks shape and lengths before anything else; every problem is reported at once. */
 export function checkInputShape(input: SourceRecordInput, path = 'input'): FieldProblem[] {
@@ -38,7 +50,7 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
     const value = input[field];
     if (validation.format !== 'isoDate' || typeof value !== 'string') continue;
     const text = value.trim();
-    if (text && !ISO_DATE.test(text)) problems.push({ field: `${path}.${field}`, code: 'INVALID_DATE', message: 'must be an ISO date (YYYY-MM-DD)' });
+    if (text && !ISO_DATE.test(text)) problems.push({ field: `${path}.${field}`, code: 'INVALID_DATE', message: notIsoDateMessage(text) });
   }
   return problems;
 }

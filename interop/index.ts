@@ -25,4 +25,9 @@ export { sendMllp, connectMllp, type MllpClient, type MllpClientOptions } from '
 export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/file-import.ts';
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
 
+export * from './patient-store.ts';
+export {
+  countRecords, currentVersion, currentVersionOfRecord, historyOf, insertVersion, recordResource, recordResourceByRef,
+  resourceIdsOfRecords, searchIdentityIds, searchRecords, versionOf, type PatientVersionRow, type RecordCriteria, type RecordResourceRow,
+} from './patient-store.ts';
 export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';

@@ -5,7 +5,7 @@
  * caller's context first (authenticated actor, role, request id, audit sink): the protocol layer never looks
  * inside it, it only hands it on, so authentication and audit stay with the service.
  */
-import type { RecordInput } from '../matching/index.ts';
+import type { Grade, RecordInput } from '../matching/index.ts';
 
 /**
  * Canonical record fields, the engine's own type: null/undefined = missing. Over the port `birthDate` is an
@@ -29,7 +29,7 @@ export interface IngestResult {
   identityId: string;
 }
 
-export type MatchGrade = 'CERTAIN' | 'PROBABLE' | 'POSSIBLE';
+export type MatchGrade = Grade;
 
 export interface MatchOptions {
   /** Upper bound on the number of candidates. */

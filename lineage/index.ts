@@ -1,3 +1,4 @@
+export { LineageService } from './service.ts';
 export * from './survivorship.ts';
 export {
   contributionsOf, fieldHistory, loadActivePolicy, loadContributors, provenanceAt, provenanceById, rebuildGolden, sourcesByIds,

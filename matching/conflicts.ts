@@ -26,6 +26,15 @@ export const CONFLICT_RULES = ['ssn_conflict', 'generation_suffix', 'twin', 'gen
 export const MIN_GENERATION_GAP_YEARS = 15;
 export type ConflictRule = (typeof CONFLICT_RULES)[number];
 
+/** A rule's bit in a conflict bitmask: its position in `CONFLICT_RULES`. */
+export function conflictBit(rule: ConflictRule): number {
+  return 1 << CONFLICT_RULES.indexOf(rule);
+}
+const SSN_CONFLICT = conflictBit('ssn_conflict');
+const GENERATION_SUFFIX = conflictBit('generation_suffix');
+const TWIN = conflictBit('twin');
+const GENERATION_GAP = conflictBit('generation_gap');
+
 const SSN = COMPARISON_INDEX.get('ssn')!;
 const GIVEN = COMPARISON_INDEX.get('givenName')!;
 const FAMILY = COMPARISON_INDEX.get('familyName')!;
@@ -50,9 +59,7 @@ const GIVEN_DIFFERS = new Set(GIVEN_DIFFERS_LEVELS.map((l) => levelIndex('givenN
 /** Bit per rule, so models can switch rules off and the hot loop tests an integer. */
 export function conflictMask(rules: readonly string[]): number {
   let mask = 0;
-  CONFLICT_RULES.forEach((rule, i) => {
-    if (rules.includes(rule)) mask |= 1 << i;
-  });
+  for (const rule of CONFLICT_RULES) if (rules.includes(rule)) mask |= conflictBit(rule);
   return mask;
 }
 
@@ -62,11 +69,11 @@ export function conflictBits(a: PreparedRecord, b: PreparedRecord, levels: Uint8
   const ssn = levels[SSN]!;
   const givenDiffers = GIVEN_DIFFERS.has(levels[GIVEN]!);
   const sameBirthDate = levels[BIRTH] === BIRTH_EXACT;
-  if (ssn === SSN_ELSE && !(sameBirthDate && GIVEN_IDENTICAL.has(levels[GIVEN]!))) bits |= 1;
-  if (a.suffix !== null && b.suffix !== null && a.suffix !== b.suffix) bits |= 2;
+  if (ssn === SSN_ELSE && !(sameBirthDate && GIVEN_IDENTICAL.has(levels[GIVEN]!))) bits |= SSN_CONFLICT;
+  if (a.suffix !== null && b.suffix !== null && a.suffix !== b.suffix) bits |= GENERATION_SUFFIX;
   const pairedNames = levels[SEX] === SEX_ELSE && !GIVEN_IDENTICAL.has(levels[GIVEN]!) && levels[GIVEN] !== NULL_LEVEL;
   if (sameBirthDate && (givenDiffers || pairedNames) && FAMILY_AGREES.has(levels[FAMILY]!) && ssn !== SSN_EXACT && ssn !== SSN_TYPO) {
-    bits |= 4;
+    bits |= TWIN;
   }
   if (
     levels[BIRTH] === BIRTH_ELSE &&
@@ -74,12 +81,12 @@ export function conflictBits(a: PreparedRecord, b: PreparedRecord, levels: Uint8
     GIVEN_SAME.has(levels[GIVEN]!) &&
     FAMILY_AGREES.has(levels[FAMILY]!)
   ) {
-    bits |= 8;
+    bits |= GENERATION_GAP;
   }
   return bits & mask;
 }
 
 /** Names of the conflicts in a bitmask. */
 export function conflictNames(bits: number): string[] {
-  return CONFLICT_RULES.filter((_, i) => (bits & (1 << i)) !== 0);
+  return CONFLICT_RULES.filter((rule) => (bits & conflictBit(rule)) !== 0);
 }

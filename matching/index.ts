@@ -3,6 +3,7 @@
  * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
+export { cleanBirthDate } from './normalise-date.ts';
 export {
   CANONICAL_FIELD_DEFINITIONS, MAX_FIELD_LENGTH, PHI_CLASSES, canonicalFieldDefinition,
   type CanonicalFieldDefinition, type CanonicalValues, type DefaultSurvivorshipRule, type PhiClass, type ValidityRule,
@@ -24,8 +25,8 @@ export {
 export { COMPARISONS } from './comparisons.ts';
 export { CONFLICT_RULES } from './conflicts.ts';
 export type { ConflictRule } from './conflicts.ts';
-export { gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
-export type { Contribution, Grade, PairScore } from './scoring.ts';
+export { GRADES, gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
+export type { Contribution, Explanation, Grade, PairScore } from './scoring.ts';
 export { trainModel } from './training.ts';
 export type { LabelledPair, TrainOptions } from './training.ts';
 export { buildBatch } from './batch.ts';

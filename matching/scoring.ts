@@ -21,10 +21,18 @@ export interface Contribution {
   condition?: string;
 }
 
+/** The waterfall behind a score: the prior weight plus every contribution is the match weight. */
+export interface Explanation {
+  prior: number;
+  contributions: Contribution[];
+  /** Hard reasons the pair must not be linked automatically (`conflicts.ts`). */
+  conflicts: string[];
+}
+
 export interface PairScore {
   weight: number;
   probability: number;
-  explanation: { prior: number; contributions: Contribution[]; conflicts: string[] };
+  explanation: Explanation;
 }
 
 /** A model turned into lookup tables: weights per level and term-frequency adjustments per value. */
@@ -168,10 +176,15 @@ export function scorePair(a: NormalisedRecord, b: NormalisedRecord, model: Match
   return explainLevels(cm, pa, pb, levels);
 }
 
-export type Grade = 'CERTAIN' | 'PROBABLE' | 'POSSIBLE';
+/** Match grades, strongest first (FHIR `$match` match-grade: certain, probable, possible). */
+export const GRADES = ['CERTAIN', 'PROBABLE', 'POSSIBLE'] as const;
+export type Grade = (typeof GRADES)[number];
 
-/** Grade of a match probability against the model's thresholds. */
-export function gradeOf(probability: number, model: MatchModel): Grade {
+/**
+ * Grade of a match probability against the model's thresholds: CERTAIN from the match threshold (linked
+ * automatically), PROBABLE from the review threshold (a steward decides), POSSIBLE below.
+ */
+export function gradeOf(probability: number, model: Pick<MatchModel, 'thresholds'>): Grade {
   if (probability >= model.thresholds.matchThreshold) return 'CERTAIN';
   if (probability >= model.thresholds.reviewThreshold) return 'PROBABLE';
   return 'POSSIBLE';

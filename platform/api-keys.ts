@@ -3,9 +3,11 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Database } from './db/client.ts';
 import { apiKeys } from './db/schema/index.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
+import { ROLES } from './roles.ts';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
-export const KEY_ROLES = ['pipeline', 'steward', 'governance', 'auditor', 'admin'] as const;
+/** The roles a key can carry: every role (`roles.ts`). */
+export const KEY_ROLES = ROLES;
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');

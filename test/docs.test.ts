@@ -78,7 +78,7 @@ for (const file of FILES) {
   const runnable = blocks.filter((b) => !b.skip);
   describe.skipIf(runnable.length === 0)(`${file} runs as written`, () => {
     let ctx: Served;
-    beforeAll(async () => { ctx = await serve(); });
+    beforeAll(async () => { ctx = await serve(); }, 180_000);
     afterAll(async () => {
       if (!ctx) return;
       await new Promise((done) => ctx.server.close(done));

@@ -32,13 +32,13 @@ describe('an embedded data directory held by a running server', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, MPI_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'development' };
     delete env.DATABASE_URL;
     server = spawn('node', ['--import', 'tsx', 'api/server.ts'], { cwd: ROOT, env, stdio: 'ignore' });
-    for (let waited = 0; waited < 90_000; waited += 200) {
+    for (let waited = 0; waited < 170_000; waited += 200) {
       const holder = readDataDirLock(dataDir);
       if (holder?.holder === 'server' && holder.url) { url = holder.url; return; }
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('the server did not start');
-  }, 100_000);
+  }, 180_000);
   afterAll(() => {
     server?.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -250,6 +250,32 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(restored.errors).toBeUndefined();
   });
 
+  test('shows that a family-name weight was conditional on a shared address', async () => {
+    await ingest(app, { source: 'ehr', localId: 'H-1300', ...person(1300) });
+    const active = (await app.gql<{ matchModel: { version: string; comparisons: Array<{ name: string; levels: Array<{ u: number }> }> } }>('{ matchModel }')).data!.matchModel;
+    const family = active.comparisons.find((c) => c.name === 'familyName')!;
+    const household = {
+      ...active, version: 'household-1',
+      comparisons: active.comparisons.map((c) => (c === family ? { ...c, conditionalU: {
+        when: { comparison: 'location', levels: ['address_and_phone', 'address'] }, u: c.levels.map((l) => Math.min(0.5, l.u * 20)), support: 1000,
+      } } : c)),
+    };
+    const imported = await app.gql('mutation($spec: JSON!) { importMatchModel(spec: $spec, activate: true) { version } }', { spec: household });
+    expect(imported.errors).toBeUndefined();
+    app.services.models.invalidate();
+    try {
+      const matched = await app.gql<{ match: Array<{ explanation: { contributions: Array<{ comparison: string; condition: string | null }> } }> }>(
+        'query($input: RecordFieldsInput!) { match(input: $input, count: 1) { explanation { contributions { comparison condition } } } }', { input: person(1300) });
+      expect(matched.errors).toBeUndefined();
+      const contributions = matched.data!.match[0]!.explanation.contributions;
+      expect(contributions.find((c) => c.comparison === 'familyName')?.condition).toBe('location=address_and_phone');
+      expect(contributions.find((c) => c.comparison === 'givenName')?.condition).toBeNull();
+    } finally {
+      await app.gql('mutation($v: String!) { activateMatchModel(version: $v) { active } }', { v: active.version });
+      app.services.models.invalidate();
+    }
+  });
+
   test('counts the batches of an ingest run and refuses batches after it finished', async () => {
     const started = await app.gql<{ startIngestRun: { id: string; status: string } }>('mutation { startIngestRun(source: "lab", job: "nightly-extract") { id status } }');
     const runId = started.data!.startIngestRun.id;

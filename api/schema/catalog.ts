@@ -1,4 +1,3 @@
-import { recomputeGoldenForSource } from '../../lineage/index.ts';
 import { SOURCE_KINDS, type DatasetRow, type FieldEntry, type GlossaryTermRow, type SourceRow } from '../../catalog/index.ts';
 import { phiClass } from '../../platform/db/schema/index.ts';
 import { builder } from '../builder.ts';
@@ -193,7 +192,7 @@ builder.mutationFields((t) => ({
       const updated = await ctx.services.catalog.updateSource(args.code, args.input, { allowOperational: isAdmin(ctx) });
       if (before && updated.trustRank !== before.trustRank) {
         ctx.audit.wrote = true;
-        await recomputeGoldenForSource(ctx.services.database.db, updated.id, { logger: ctx.services.logger });
+        await ctx.services.lineage.recomputeForSource(updated.id);
       }
       return updated;
     },

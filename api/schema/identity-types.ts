@@ -1,12 +1,13 @@
 import type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from '../../identity/index.ts';
 import type { Explanation, ScoredCandidate } from '../../identity/index.ts';
 import { GOLDEN_FIELDS } from '../../lineage/index.ts';
+import { GRADES } from '../../matching/index.ts';
 import { builder } from '../builder.ts';
 import { phi } from '../masking.ts';
 
 /** Object types shared by the identity, review and match operations. */
 
-export const GradeEnum = builder.enumType('MatchGrade', { values: ['CERTAIN', 'PROBABLE', 'POSSIBLE'] as const });
+export const GradeEnum = builder.enumType('MatchGrade', { values: GRADES });
 export const IdentityStatusEnum = builder.enumType('IdentityStatus', { values: ['ACTIVE', 'MERGED'] as const });
 export const MatchResultEnum = builder.enumType('MatchResult', { values: ['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH'] as const });
 export const LinkSourceEnum = builder.enumType('LinkSource', { values: ['AUTO', 'MANUAL'] as const });
@@ -18,6 +19,11 @@ const Contribution = builder.objectRef<Explanation['contributions'][number]>('Ma
     level: t.exposeString('level'),
     weight: t.exposeFloat('weight'),
     tfAdjustment: t.float({ nullable: true, description: 'Term-frequency adjustment: negative for common values.', resolve: (c) => c.tfAdjustment ?? null }),
+    condition: t.string({
+      nullable: true,
+      description: 'Set when the weight was conditional on another comparison\'s level, as "comparison=level" (e.g. a family name agreeing at a shared address weighs less: "location=address").',
+      resolve: (c) => c.condition ?? null,
+    }),
   }),
 });
 

@@ -1,4 +1,3 @@
-import { finishIngestRun, getIngestRun, startIngestRun } from '../../lineage/index.ts';
 import { isUuid } from '../../identity/index.ts';
 import { DomainError, NotFoundError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
@@ -23,7 +22,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const source = await ctx.services.catalog.getSourceByCode(args.source);
       if (!source) throw new DomainError('UNKNOWN_SOURCE', 'Source is not registered; register it first', { field: 'source' });
-      return startIngestRun(ctx.services.database.db, { sourceId: source.id, job: args.job });
+      return ctx.services.lineage.startRun({ sourceId: source.id, job: args.job });
     },
   }),
   finishIngestRun: t.field({
@@ -37,11 +36,11 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_r, args, ctx) => {
       const id = String(args.id);
-      const run = isUuid(id) ? await getIngestRun(ctx.services.database.db, id) : null;
+      const run = isUuid(id) ? await ctx.services.lineage.getRun(id) : null;
       if (!run) throw new NotFoundError('Ingest run');
       const errors = (args.errors ?? []).map((e) => ({ code: e.code, message: e.message, ...(e.line == null ? {} : { line: e.line }), ...(e.field == null ? {} : { field: e.field }) }));
       const status = args.status === 'RUNNING' || !args.status ? 'COMPLETED' : args.status;
-      return finishIngestRun(ctx.services.database.db, id, { ...run.counts, rejected: errors.length }, errors, status);
+      return ctx.services.lineage.finishRun(id, { ...run.counts, rejected: errors.length }, errors, status);
     },
   }),
 }));

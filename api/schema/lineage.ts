@@ -3,9 +3,7 @@ import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import type { SourceRow } from '../../catalog/index.ts';
 import { isUuid } from '../../identity/index.ts';
 import {
-  activePolicy, changeSurvivorshipPolicy, contributionsOf, fhirProvenance, fieldHistory, getIngestRun, GOLDEN_FIELDS,
-  identityAsOf, INGEST_RUN_STATUSES, listIngestRuns, listPolicies, openLineageEvents, parseRuleChanges, previewPolicy,
-  RECOMPUTE_JOBS, recomputeGolden, sourcesByIds, SURVIVORSHIP_RULES,
+  fhirProvenance, GOLDEN_FIELDS, INGEST_RUN_STATUSES, openLineageEvents, parseRuleChanges, RECOMPUTE_JOBS, SURVIVORSHIP_RULES,
   type ColumnMapping, type Competitor, type FieldProvenanceRow, type FieldRuleInput, type GoldenField, type IdentitySnapshot,
   type IngestRunRow, type PolicyChange, type PolicyPreview, type PolicyVersion,
 } from '../../lineage/index.ts';
@@ -33,12 +31,8 @@ function sourceById(ctx: RequestContext, id: string | null): Promise<SourceRow |
   let cache = sourceCache.get(ctx);
   if (!cache) sourceCache.set(ctx, (cache = new Map()));
   let found = cache.get(id);
-  if (!found) cache.set(id, (found = sourcesByIds(ctx.services.database.db, [id]).then((rows) => rows[0] ?? null)));
+  if (!found) cache.set(id, (found = ctx.services.lineage.sourcesByIds([id]).then((rows) => rows[0] ?? null)));
   return found;
-}
-
-function db(ctx: RequestContext) {
-  return ctx.services.database.db;
 }
 
 const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string; field: string }>('ProvenanceCompetitor').implement({
@@ -74,13 +68,13 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
     validFrom: t.expose('validFrom', { type: 'DateTime' }),
     validTo: t.expose('validTo', { type: 'DateTime', nullable: true }),
     current: t.boolean({ resolve: (p) => p.validTo === null }),
-    ingestRun: t.field({ type: IngestRun, nullable: true, resolve: (p, _a, ctx) => (p.ingestRunId ? getIngestRun(db(ctx), p.ingestRunId) : null) }),
+    ingestRun: t.field({ type: IngestRun, nullable: true, resolve: (p, _a, ctx) => (p.ingestRunId ? ctx.services.lineage.getRun(p.ingestRunId) : null) }),
     fhirProvenance: t.field({
       type: 'JSON',
       description: 'This row as a FHIR R4 Provenance resource (target: the golden Patient element).',
       resolve: async (p, _a, ctx) => {
         const source = await sourceById(ctx, p.sourceId);
-        const history = await fieldHistory(db(ctx), p.identityId, p.field);
+        const history = await ctx.services.lineage.fieldHistory(p.identityId, p.field);
         return fhirProvenance(p, {
           source: source ? { code: source.code, name: source.name } : null,
           hasPredecessor: history.some((h) => h.validFrom.getTime() < p.validFrom.getTime() || (h.validFrom.getTime() === p.validFrom.getTime() && h.id < p.id)),
@@ -107,14 +101,14 @@ builder.objectField(Identity, 'provenance', (t) => t.field({
   description: 'Provenance of this identity\'s golden fields, newest first: one field\'s full history, or every field\'s.',
   authScopes: READERS,
   args: { field: t.arg({ type: GoldenFieldEnum, required: false }), current: t.arg.boolean({ required: false, defaultValue: false }) },
-  resolve: (i, args, ctx) => fieldHistory(db(ctx), i.id, args.field ?? undefined, { currentOnly: args.current ?? false }),
+  resolve: (i, args, ctx) => ctx.services.lineage.fieldHistory(i.id, args.field ?? undefined, { currentOnly: args.current ?? false }),
 }));
 
 builder.objectField(SourceRecord, 'contributions', (t) => t.field({
   type: [FieldProvenance],
   description: 'The golden fields this record currently supplies, per identity: what changes if this source is wrong.',
   authScopes: READERS,
-  resolve: (r, _a, ctx) => contributionsOf(db(ctx), r.record.id),
+  resolve: (r, _a, ctx) => ctx.services.lineage.contributionsOf(r.record.id),
 }));
 
 const SnapshotRecord = builder.objectRef<IdentitySnapshot['records'][number] & { identityId: string }>('SnapshotRecord').implement({
@@ -250,7 +244,7 @@ IngestRun.implement({
       resolve: async (r, _a, ctx) => {
         const source = await sourceById(ctx, r.sourceId);
         const mapping = source ? await columnMapping(ctx, source.code) : null;
-        const policy = await activePolicy(db(ctx));
+        const policy = await ctx.services.lineage.activePolicy();
         return openLineageEvents(r, { source: source ? { code: source.code, dataset: mapping!.dataset } : null, columns: mapping?.columns, rules: policy.rules });
       },
     }),
@@ -268,7 +262,7 @@ builder.queryFields((t) => ({
       const identity = await ctx.services.identity.getIdentity(String(args.identityId));
       if (!identity) return null;
       ctx.audit.touch('identity', identity.id);
-      return { identityId: identity.id, field: args.field, history: await fieldHistory(db(ctx), identity.id, args.field) };
+      return { identityId: identity.id, field: args.field, history: await ctx.services.lineage.fieldHistory(identity.id, args.field) };
     },
   }),
   identityAsOf: t.field({
@@ -280,7 +274,7 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const id = String(args.id);
       if (!isUuid(id)) return null;
-      const snapshot = await identityAsOf(db(ctx), id, args.at);
+      const snapshot = await ctx.services.lineage.identityAsOf(id, args.at);
       if (snapshot) ctx.audit.touch('identity', snapshot.identityId);
       return snapshot;
     },
@@ -289,13 +283,13 @@ builder.queryFields((t) => ({
     type: SurvivorshipPolicy,
     description: 'The active survivorship policy.',
     authScopes: READERS,
-    resolve: (_r, _a, ctx) => activePolicy(db(ctx)),
+    resolve: (_r, _a, ctx) => ctx.services.lineage.activePolicy(),
   }),
   survivorshipPolicies: t.field({
     type: [SurvivorshipPolicy],
     description: 'Every policy version, newest first.',
     authScopes: READERS,
-    resolve: (_r, _a, ctx) => listPolicies(db(ctx)),
+    resolve: (_r, _a, ctx) => ctx.services.lineage.listPolicies(),
   }),
   previewSurvivorshipPolicy: t.field({
     type: PolicyPreviewRef,
@@ -305,7 +299,7 @@ builder.queryFields((t) => ({
     resolve: (_r, args, ctx) => {
       const limit = args.limit ?? 100;
       if (limit < 0 || limit > 1000) throw ValidationError.of('limit', 'OUT_OF_RANGE', 'must be between 0 and 1000');
-      return previewPolicy(db(ctx), parseRuleChanges(args.rules as FieldRuleInput[]), { limit });
+      return ctx.services.lineage.previewPolicy(parseRuleChanges(args.rules as FieldRuleInput[]), { limit });
     },
   }),
   ingestRuns: t.connection({
@@ -321,7 +315,7 @@ builder.queryFields((t) => ({
       const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;
       if (args.source && !source) return resolveOffsetConnection({ args }, () => []);
       return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-        listIngestRuns(db(ctx), { sourceId: source?.id, status: args.status, job: args.job }, limit, offset));
+        ctx.services.lineage.listRuns({ sourceId: source?.id, status: args.status, job: args.job }, limit, offset));
     },
   }),
   ingestRun: t.field({
@@ -329,7 +323,7 @@ builder.queryFields((t) => ({
     nullable: true,
     authScopes: { $any: { pipeline: true, governance: true } },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_r, args, ctx) => (isUuid(String(args.id)) ? getIngestRun(db(ctx), String(args.id)) : null),
+    resolve: (_r, args, ctx) => (isUuid(String(args.id)) ? ctx.services.lineage.getRun(String(args.id)) : null),
   }),
 }));
 
@@ -342,8 +336,8 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const changes = parseRuleChanges(args.rules as FieldRuleInput[]);
       ctx.audit.wrote = true;
-      const change = await changeSurvivorshipPolicy(db(ctx), changes, actorOf(ctx), { wait: args.wait ?? true, logger: ctx.services.logger });
-      return { ...change, run: (await getIngestRun(db(ctx), change.run.id)) ?? change.run };
+      const change = await ctx.services.lineage.changePolicy(changes, actorOf(ctx), { wait: args.wait ?? true });
+      return { ...change, run: (await ctx.services.lineage.getRun(change.run.id)) ?? change.run };
     },
   }),
   recomputeGoldenRecords: t.field({
@@ -355,10 +349,10 @@ builder.mutationFields((t) => ({
       const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;
       if (args.source && !source) throw new NotFoundError('Source', 'source');
       ctx.audit.wrote = true;
-      const result = await recomputeGolden(db(ctx), source ? { kind: 'source', sourceId: source.id } : { kind: 'all' }, {
-        logger: ctx.services.logger, job: source ? RECOMPUTE_JOBS.source : RECOMPUTE_JOBS.manual,
+      const result = await ctx.services.lineage.recompute(source ? { kind: 'source', sourceId: source.id } : { kind: 'all' }, {
+        job: source ? RECOMPUTE_JOBS.source : RECOMPUTE_JOBS.manual,
       });
-      return (await getIngestRun(db(ctx), result.runId))!;
+      return (await ctx.services.lineage.getRun(result.runId))!;
     },
   }),
 }));
