@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Modal, NumberInput, Select, Stack, Table, Tabs, TextInput, Textarea, Title, VisuallyHidden } from '@mantine/core';
+import { Alert, Button, Group, Modal, NumberInput, Select, Stack, Table, Tabs, TextInput, Textarea, Title, VisuallyHidden } from '@mantine/core';
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
@@ -93,7 +93,7 @@ function Catalog() {
                 {data.sources.map((s) => (
                   <Table.Tr key={s.id}>
                     <Table.Td>{s.code}</Table.Td><Table.Td>{s.name}</Table.Td><Table.Td>{s.kind}</Table.Td><Table.Td>{s.owner ?? '—'}</Table.Td><Table.Td>{s.steward ?? '—'}</Table.Td><Table.Td>{s.trustRank}</Table.Td>
-                    <Table.Td>{s.active ? <Badge color="green" variant="light">active</Badge> : <Badge color="gray">inactive</Badge>}</Table.Td>
+                    <Table.Td>{s.active ? 'active' : 'inactive'}</Table.Td>
                     <Table.Td>{canEdit && <Button size="compact-xs" variant="light" onClick={() => setEditing(s)} aria-label={`Edit ${s.code}`}>Edit</Button>}</Table.Td>
                   </Table.Tr>
                 ))}

@@ -57,7 +57,7 @@ function TrendChart({ points, label }: { points: readonly Point[]; label: string
 }
 
 function Scorecard({ source }: { source: string }) {
-  const [{ data, error, fetching }] = useQuery({ query: ScorecardQuery, variables: { source } });
+  const [{ data, error, fetching }] = useQuery({ query: ScorecardQuery, variables: { source }, requestPolicy: 'cache-and-network' });
   const card = data?.qualityScorecard;
   const pct = (v: number | null | undefined) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
   return (
@@ -137,7 +137,8 @@ function Quality() {
       </SimpleGrid>
       <Title order={3} size="h4">Scorecards by source</Title>
       {data.sources.length === 0 && <EmptyState>No sources registered.</EmptyState>}
-      <SimpleGrid cols={{ base: 2, lg: 3 }}>
+      {/* Remounted after "measure now", so every scorecard reads the new run. */}
+      <SimpleGrid cols={{ base: 2, lg: 3 }} key={measure.data?.measureQuality.id ?? 'before'}>
         {data.sources.map((s) => <Scorecard key={s.code} source={s.code} />)}
       </SimpleGrid>
     </Stack>

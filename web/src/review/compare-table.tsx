@@ -1,4 +1,4 @@
-import { Badge, Table, Text } from '@mantine/core';
+import { Table, Text } from '@mantine/core';
 import { Link } from 'react-router';
 import { agreement, DEMOGRAPHIC_FIELDS, type Demographics } from '../shell/demographics.ts';
 
@@ -46,7 +46,7 @@ export function CompareTable({ columns }: { columns: readonly CompareColumn[] })
                 return (
                   <Table.Td key={column.title} bg={style.bg} data-agreement={state}>
                     {value ?? <Text span c="dimmed">—</Text>}{' '}
-                    {state !== 'missing' && <Badge size="xs" variant="outline" color={state === 'agree' ? 'green' : state === 'differ' ? 'red' : 'gray'}>{style.label}</Badge>}
+                    {state !== 'missing' && <Text span size="xs" fw={700} c="dark">({style.label})</Text>}
                   </Table.Td>
                 );
               })}

@@ -27,7 +27,7 @@ export function ExplanationWaterfall({ explanation, probability, blockers }: { e
   ];
   return (
     <Stack gap="sm">
-      <BarChart h={260} data={data} dataKey="step" type="waterfall" series={[{ name: SERIES, color: 'indigo.6' }]} withLegend={false} aria-label="Match weight waterfall" />
+      <BarChart h={260} data={data} dataKey="step" type="waterfall" series={[{ name: SERIES, color: 'indigo.6' }]} withLegend={false} />
       <Table aria-label="Match explanation" data-testid="waterfall-table">
         <Table.Thead>
           <Table.Tr><Table.Th scope="col">Step</Table.Th><Table.Th scope="col">Level</Table.Th><Table.Th scope="col">Weight</Table.Th></Table.Tr>
@@ -38,7 +38,7 @@ export function ExplanationWaterfall({ explanation, probability, blockers }: { e
             <Table.Tr key={c.comparison}>
               <Table.Td>{c.comparison}</Table.Td>
               <Table.Td>{c.level}</Table.Td>
-              <Table.Td c={c.weight >= 0 ? 'green.8' : 'red.8'}>{signed(c.weight)}{c.tfAdjustment ? ` (frequency ${signed(c.tfAdjustment)})` : ''}</Table.Td>
+              <Table.Td>{signed(c.weight)}{c.tfAdjustment ? ` (frequency ${signed(c.tfAdjustment)})` : ''}</Table.Td>
             </Table.Tr>
           ))}
           <Table.Tr fw={700}><Table.Td>Match weight</Table.Td><Table.Td>→ probability</Table.Td><Table.Td>{signed(total)} → {(probability * 100).toFixed(1)}%</Table.Td></Table.Tr>
