@@ -1,4 +1,4 @@
-import { countActiveApiKeys, createApiKey } from '../platform/api-keys.ts';
+import { countActiveApiKeys, ensureBootstrapKey } from '../platform/api-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -26,7 +26,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR, poolSize: config.DATABASE_POOL_SIZE });
   const services = createServices(config, database, logger);
   if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
-    await createApiKey(database.db, 'bootstrap-admin', 'admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
+    await ensureBootstrapKey(database.db, 'bootstrap-admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
   }
   const credentialsConfigured = (await countActiveApiKeys(database.db)) > 0 || config.OIDC_ISSUER !== undefined;
   if (config.NODE_ENV === 'production' && !credentialsConfigured) {

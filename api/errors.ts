@@ -180,3 +180,12 @@ export function useTypedLiteralErrors(): Plugin {
     },
   };
 }
+
+/**
+ * Drops "Did you mean …?" from a validation message: in production the schema is not for probing (an enum or
+ * argument typo would otherwise list the valid names).
+ */
+export function withoutSuggestions(error: Error): Error {
+  if (!(error instanceof GraphQLError) || !/Did you mean/.test(error.message)) return error;
+  return new GraphQLError(error.message.replace(/\s*Did you mean [^]*$/, ''), { nodes: error.nodes, path: error.path, extensions: error.extensions });
+}

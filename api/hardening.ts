@@ -58,12 +58,22 @@ const MAX_BUCKETS = 10_000;
 /** Paths never limited: orchestrators probe them. */
 const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
-/** The bucket a request draws from: its credential (hashed, never kept in clear), or else its client address. */
-function rateKey(request: Request, clientAddress: string | undefined): string {
-  const credential = request.headers.get('authorization');
-  if (credential) return `key:${createHash('sha256').update(credential).digest('base64url')}`;
-  return `addr:${clientAddress ?? 'unknown'}`;
+/**
+ * The credential of a request as the authenticator reads it (`Bearer <credential>`, any case and spacing), hashed
+ * so it is never kept in clear; null without a well-formed one. Respelling the header gives the same key.
+ */
+function credentialKey(request: Request): string | null {
+  const credential = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+  return credential ? `key:${createHash('sha256').update(credential).digest('base64url')}` : null;
 }
+
+/** The bucket a request draws from: its credential, or its client address only when it sends none. */
+function rateKey(request: Request, clientAddress: string | undefined): string {
+  return credentialKey(request) ?? `addr:${clientAddress ?? 'unknown'}`;
+}
+
+/** Credentials remembered as accepted (hashed), so failures of others at their address never refuse them. */
+const MAX_ACCEPTED = 10_000;
 
 /** Admits or refuses requests before anything parses them; one per server, shared by every route. */
 export interface RequestGuard {
@@ -107,10 +117,14 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     return problem(429, 'RATE_LIMITED', message, { 'retry-after': String(waitSeconds) });
   }
 
+  // A credential that was accepted before is never refused for other credentials' failures at its address
+  // (behind a proxy every client shares one address); only unproven credentials count against the address.
+  const accepted = new Set<string>();
   function rateLimited(request: Request, clientAddress: string | undefined): Response | null {
     if (perMinute <= 0 || UNLIMITED_PATHS.has(new URL(request.url).pathname)) return null;
     const address = `addr:${clientAddress ?? 'unknown'}`;
-    if (request.headers.has('authorization') && failures.level(address) < 1) {
+    const credential = credentialKey(request);
+    if (request.headers.has('authorization') && !(credential && accepted.has(credential)) && failures.level(address) < 1) {
       return refusal(failures.wait(address), 'Too many refused credentials from this address; retry later');
     }
     const key = rateKey(request, clientAddress);
@@ -139,7 +153,15 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
     observe(request, response, clientAddress) {
       if (observed.has(request)) return;
       observed.add(request);
-      if (response.status === 401 && perMinute > 0) failures.take(`addr:${clientAddress ?? 'unknown'}`);
+      if (perMinute <= 0 || !request.headers.has('authorization')) return; // anonymous 401s are no failed sign-ins
+      const credential = credentialKey(request);
+      if (response.status === 401) {
+        failures.take(`addr:${clientAddress ?? 'unknown'}`);
+        if (credential) accepted.delete(credential);
+      } else if (credential && !accepted.has(credential)) {
+        if (accepted.size >= MAX_ACCEPTED) accepted.delete(accepted.values().next().value!);
+        accepted.add(credential);
+      }
     },
   };
 }
@@ -178,14 +200,16 @@ function tokenBuckets(capacity: number, now: () => number) {
 }
 
 /** Runs the guard for every request Yoga receives (a request the HTTP handler already admitted passes through). */
-export function useRequestGuard(guard: RequestGuard): Plugin<object, { clientAddress?: string }> {
+export function useRequestGuard(guard: RequestGuard): Plugin<object, { clientAddress?: string; admitted?: boolean }> {
   return {
     async onRequest({ request, serverContext, setRequest, endResponse }) {
+      if (serverContext.admitted) return; // the HTTP handler already took this request's token
       const result = await guard.admit(request, serverContext.clientAddress);
       if (result instanceof Response) endResponse(result);
       else if (result !== request) setRequest(result);
     },
     onResponse({ request, response, serverContext }) {
+      if (serverContext.admitted) return;
       guard.observe(request, response, serverContext.clientAddress);
     },
   };
@@ -199,7 +223,7 @@ export function guardHandler<C extends { clientAddress?: string }>(
 ): (request: Request, context?: C) => Promise<Response> {
   return async (request, context) => {
     const result = await guard.admit(request, context?.clientAddress);
-    const response = result instanceof Response ? result : await handler(result, context);
+    const response = result instanceof Response ? result : await handler(result, { ...context, admitted: true } as unknown as C);
     if (!(result instanceof Response)) guard.observe(result, response, context?.clientAddress);
     const isHtml = response.headers.get('content-type')?.startsWith('text/html') ?? false;
     for (const [name, value] of Object.entries(securityHeaders(production, isHtml))) {

@@ -16,6 +16,8 @@ export const FHIR_BASE_PATH = '/fhir';
 
 export interface HttpServerContext {
   clientAddress?: string;
+  /** Set by the request guard once it counted this request, so GraphQL does not count it again. */
+  admitted?: boolean;
 }
 
 export interface HttpHandlerOptions {

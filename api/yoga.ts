@@ -3,7 +3,7 @@ import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-
 import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
-import { loggableError, maskError, useTypedLiteralErrors } from './errors.ts';
+import { loggableError, maskError, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
 import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
@@ -41,10 +41,15 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     landingPage: false,
     // GraphiQL is served by the console handler from our own build (Yoga's page loads its files from a CDN).
     graphiql: false,
+    // Yoga reflects any origin by default; only configured origins may read responses cross-origin.
+    cors: config.MPI_CORS_ORIGINS.length > 0 ? { origin: config.MPI_CORS_ORIGINS, credentials: true } : false,
     logging: false,
     batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
     maskedErrors: {
-      maskError: (error, message) => maskError(error, message, (unexpected) => services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error')),
+      maskError: (error, message) => {
+        const masked = maskError(error, message, (unexpected) => services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error'));
+        return config.NODE_ENV === 'production' ? withoutSuggestions(masked) : masked;
+      },
     },
     context: async ({ request, clientAddress }) => {
       const base = { requestId: requestIdOf(request), clientAddress: clientAddress ?? null, services, audit: new AuditTrail() };

@@ -27,6 +27,14 @@ export async function createApiKey(db: Database, name: string, role: string, sec
   return { key, row: row! };
 }
 
+/**
+ * Seeds the configured bootstrap key once: a key already stored under this secret (revoked or not) is left as
+ * it is, so revoking it sticks across restarts. Rotate it by configuring a new secret.
+ */
+export async function ensureBootstrapKey(db: Database, name: string, secret: string): Promise<void> {
+  await db.insert(apiKeys).values({ name, role: 'admin', prefix: secret.slice(0, 8), keyHash: hashApiKey(secret) }).onConflictDoNothing({ target: apiKeys.keyHash });
+}
+
 /** Revokes a key by id or by name; revoked keys stop working at once. */
 export async function revokeApiKey(db: Database, idOrName: string): Promise<ApiKeyRow> {
   const isUuid = /^[0-9a-f-]{36}$/i.test(idOrName);

@@ -23,6 +23,10 @@ const ConfigSchema = z.object({
   MPI_AUTO_REGISTER_SOURCES: z.stringbool().default(false),
   /** Largest request body accepted (413 above it). */
   MPI_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  /** Browser origins allowed to call the API cross-origin, comma-separated; unset: CORS off (no cross-origin reads). */
+  MPI_CORS_ORIGINS: z.string().default('')
+    .transform((text) => text.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.string().url('each origin must be a URL such as https://console.example.org'))),
   /** Requests per minute per API key (or per client address when anonymous); 0 turns the limit off. */
   MPI_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   /** GraphQL limits: selection depth, estimated cost, aliases, tokens, and operations in one batched request. */
