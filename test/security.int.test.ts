@@ -34,6 +34,8 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Query.reviewQueue': ['steward'],
   'Query.identityEvents': ['steward', 'governance'],
   'Query.reviewItem': ['steward'],
+  'Query.changeEvents': ['pipeline', 'steward', 'auditor'],
+  'Query.webhookEndpoints': [],
   'Query.matchModels': ['steward', 'governance'],
   'Query.matchModel': ['steward', 'governance'],
   'Query.sources': ['pipeline', 'steward', 'governance'],
@@ -71,6 +73,11 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Mutation.measureQuality': ['governance'],
   'Mutation.setSurvivorshipPolicy': [],
   'Mutation.recomputeGoldenRecords': [],
+  'Mutation.createWebhookEndpoint': [],
+  'Mutation.deleteWebhookEndpoint': [],
+  'Mutation.setWebhookEndpointActive': [],
+  'Mutation.redeliverWebhookEvents': [],
+  'Mutation.replayWebhookEndpoint': [],
 };
 
 function rootFields(): Array<[string, GraphQLField<unknown, unknown>]> {
