@@ -21,7 +21,10 @@ function layeringPatterns(folder, depth) {
     patterns.push({ regex: `${root}`, message: 'The matching core is pure: it imports only from matching/ (and its string libraries).' });
   }
   if (folder === 'platform') {
-    patterns.push({ regex: `${root}(${[...DOMAINS, 'api', 'cli'].join('|')})/`, message: 'platform/ is the ground floor: it imports no domain.' });
+    patterns.push({
+      regex: `${root}(${[...DOMAINS, 'api', 'cli'].join('|')})/`,
+      message: 'platform/ is the ground floor: it imports no domain.',
+    });
   }
   if (folder !== 'api') {
     patterns.push({ regex: `${root}api/`, message: 'Nothing imports api/: it is the outermost ring.' });
@@ -32,14 +35,27 @@ function layeringPatterns(folder, depth) {
 }
 
 /** One config per folder and depth: flat config replaces (does not merge) a rule's options per file. */
-const layering = LAYERED.flatMap((folder) => Array.from({ length: MAX_DEPTH }, (_, i) => i + 1).map((depth) => ({
-  files: [`${folder}/${'*/'.repeat(depth - 1)}*.ts`],
-  ignores: ['**/*.test.ts'],
-  rules: { 'no-restricted-imports': ['error', { patterns: layeringPatterns(folder, depth) }] },
-})));
+const layering = LAYERED.flatMap((folder) =>
+  Array.from({ length: MAX_DEPTH }, (_, i) => i + 1).map((depth) => ({
+    files: [`${folder}/${'*/'.repeat(depth - 1)}*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: layeringPatterns(folder, depth) }] },
+  })),
+);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'migrations/**', 'coverage/**', 'bench/out/**', 'web/dist/**', 'dist/**', 'web/src/graphql-env.d.ts'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'data/**',
+      'migrations/**',
+      'coverage/**',
+      'bench/out/**',
+      'web/dist/**',
+      'dist/**',
+      'web/src/graphql-env.d.ts',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

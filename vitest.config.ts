@@ -16,9 +16,22 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       { extends: true as const, test: { name: 'unit', include: ['**/*.test.ts'], exclude: unitOnly } },
-      { extends: true as const, test: { name: 'pglite', include: ['**/*.int.test.ts'], exclude: ['**/node_modules/**'], env: { MPI_TEST_DB: 'pglite' } } },
+      {
+        extends: true as const,
+        test: { name: 'pglite', include: ['**/*.int.test.ts'], exclude: ['**/node_modules/**'], env: { MPI_TEST_DB: 'pglite' } },
+      },
       ...(postgresUrl
-        ? [{ extends: true as const, test: { name: 'postgres', include: ['**/*.int.test.ts'], exclude: ['**/node_modules/**'], env: { MPI_TEST_DB: 'postgres', TEST_DATABASE_URL: postgresUrl } } }]
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'postgres',
+                include: ['**/*.int.test.ts'],
+                exclude: ['**/node_modules/**'],
+                env: { MPI_TEST_DB: 'postgres', TEST_DATABASE_URL: postgresUrl },
+              },
+            },
+          ]
         : []),
     ],
   },

@@ -31,8 +31,10 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const credentialsConfigured = (await countActiveApiKeys(database.db)) > 0 || config.OIDC_ISSUER !== undefined;
   if (config.NODE_ENV === 'production' && !credentialsConfigured) {
     await database.close();
-    throw new Error('Refusing to start in production without API keys: set MPI_BOOTSTRAP_ADMIN_KEY, create one with '
-      + '`npx mpi keys create`, or configure OIDC_ISSUER');
+    throw new Error(
+      'Refusing to start in production without API keys: set MPI_BOOTSTRAP_ADMIN_KEY, create one with ' +
+        '`npx mpi keys create`, or configure OIDC_ISSUER',
+    );
   }
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
@@ -49,7 +51,14 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const stopGauges = observeDatabaseGauges(database.db);
   services.events.start();
   return {
-    yoga, http, localMode, services,
-    close: async () => { stopGauges(); await services.events.stop(); await database.close(); },
+    yoga,
+    http,
+    localMode,
+    services,
+    close: async () => {
+      stopGauges();
+      await services.events.stop();
+      await database.close();
+    },
   };
 }

@@ -72,21 +72,35 @@ export function toFhirAuditEvent(row: AuditRow): FhirResource {
     action: actionCode(row.action),
     recorded: row.at.toISOString(),
     outcome: outcomeCode(row.outcome),
-    ...(row.outcome === 'SUCCESS' ? {} : { outcomeDesc: [row.outcome, ...((row.details.errorCodes as string[] | undefined) ?? [])].join(' ') }),
-    agent: [{
-      type: { coding: [{ system: PARTICIPATION_TYPE, code: 'IRCP', display: 'information recipient' }] },
-      who: { display: row.actor },
-      role: row.role.split(',').filter((r) => r !== 'none').map((r) => ({ coding: [{ system: 'urn:mpi:role', code: r }] })),
-      requestor: true,
-      ...(row.clientAddress ? { network: { address: row.clientAddress, type: '2' } } : {}),
-    }],
+    ...(row.outcome === 'SUCCESS'
+      ? {}
+      : { outcomeDesc: [row.outcome, ...((row.details.errorCodes as string[] | undefined) ?? [])].join(' ') }),
+    agent: [
+      {
+        type: { coding: [{ system: PARTICIPATION_TYPE, code: 'IRCP', display: 'information recipient' }] },
+        who: { display: row.actor },
+        role: row.role
+          .split(',')
+          .filter((r) => r !== 'none')
+          .map((r) => ({ coding: [{ system: 'urn:mpi:role', code: r }] })),
+        requestor: true,
+        ...(row.clientAddress ? { network: { address: row.clientAddress, type: '2' } } : {}),
+      },
+    ],
     source: {
       observer: { display: 'mpi' },
       type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }],
     },
     entity: [
       ...row.objectIds.map(entity),
-      ...(row.requestId ? [{ what: { identifier: { system: REQUEST_ID_SYSTEM, value: row.requestId } }, type: { system: ENTITY_TYPE, code: '2', display: 'System Object' } }] : []),
+      ...(row.requestId
+        ? [
+            {
+              what: { identifier: { system: REQUEST_ID_SYSTEM, value: row.requestId } },
+              type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
+            },
+          ]
+        : []),
       ...(row.fields.length > 0 ? [{ name: 'fields', detail: [{ type: 'fields', valueString: row.fields.join(',') }] }] : []),
     ],
   };

@@ -1,5 +1,12 @@
 import {
-  Kind, defaultFieldResolver, getNamedType, isObjectType, visit, type DocumentNode, type GraphQLNamedType, type GraphQLSchema,
+  Kind,
+  defaultFieldResolver,
+  getNamedType,
+  isObjectType,
+  visit,
+  type DocumentNode,
+  type GraphQLNamedType,
+  type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -23,7 +30,10 @@ export async function recordAudit(services: Pick<Services, 'database' | 'logger'
   try {
     await appendAudit(services.database.db, entry);
   } catch (error) {
-    services.logger.error({ err: { name: (error as Error).name }, action: entry.action, requestId: entry.requestId }, 'audit append failed');
+    services.logger.error(
+      { err: { name: (error as Error).name }, action: entry.action, requestId: entry.requestId },
+      'audit append failed',
+    );
     throw error;
   }
 }
@@ -38,7 +48,15 @@ export function touchedObjects(trail: AuditTrail): Pick<AuditEntry, 'objectType'
 }
 
 /** Object types that carry patient data or link a patient to an identity: a root field returning one is always audited. */
-export const PATIENT_TYPES = new Set(['Identity', 'SourceRecord', 'MatchCandidate', 'IngestResult', 'ReviewItem', 'IdentityEvent', 'GoldenRecord']);
+export const PATIENT_TYPES = new Set([
+  'Identity',
+  'SourceRecord',
+  'MatchCandidate',
+  'IngestResult',
+  'ReviewItem',
+  'IdentityEvent',
+  'GoldenRecord',
+]);
 
 /** The type a root field returns, looking through lists and relay connections (`edges.node`). */
 function returnedType(type: GraphQLNamedType): GraphQLNamedType {
@@ -54,9 +72,15 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /** Marks the identities and records in a resolver's result (rows, candidates, ingest results, connections). */
 export function touchResult(trail: AuditTrail, value: unknown, depth = 0): void {
   if (!value || typeof value !== 'object' || depth > 3) return;
-  if (Array.isArray(value)) { for (const v of value) touchResult(trail, v, depth + 1); return; }
+  if (Array.isArray(value)) {
+    for (const v of value) touchResult(trail, v, depth + 1);
+    return;
+  }
   const o = value as Record<string, unknown>;
-  if (Array.isArray(o.edges)) { for (const e of o.edges) touchResult(trail, (e as { node?: unknown } | null)?.node, depth + 1); return; }
+  if (Array.isArray(o.edges)) {
+    for (const e of o.edges) touchResult(trail, (e as { node?: unknown } | null)?.node, depth + 1);
+    return;
+  }
   if (o.record && typeof o.record === 'object') {
     trail.touch('record', str((o.record as Record<string, unknown>).id));
     trail.touch('identity', str((o.link as Record<string, unknown> | null)?.identityId));
@@ -94,7 +118,11 @@ export function auditPatientRootFields(schema: GraphQLSchema): void {
 /** Every field name selected by the operation: which fields of patient data were returned. */
 function selectedFields(document: DocumentNode | OperationDefinitionNode): string[] {
   const names = new Set<string>();
-  visit(document, { Field: (node) => { if (!node.name.value.startsWith('__')) names.add(node.name.value); } });
+  visit(document, {
+    Field: (node) => {
+      if (!node.name.value.startsWith('__')) names.add(node.name.value);
+    },
+  });
   return [...names].sort();
 }
 
@@ -119,7 +147,14 @@ export async function auditAuthenticationFailure(
   });
 }
 
-function entryFor(ctx: RequestContext, operation: OperationDefinitionNode | undefined, document: DocumentNode | OperationDefinitionNode, objects: Pick<AuditEntry, 'objectType' | 'objectIds'>, codes: string[], hadErrors: boolean): AuditEntry {
+function entryFor(
+  ctx: RequestContext,
+  operation: OperationDefinitionNode | undefined,
+  document: DocumentNode | OperationDefinitionNode,
+  objects: Pick<AuditEntry, 'objectType' | 'objectIds'>,
+  codes: string[],
+  hadErrors: boolean,
+): AuditEntry {
   const denied = codes.some((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
   const details: Record<string, unknown> = { wrote: ctx.audit.wrote, phiMasked: !seesFullPhi(ctx.principal) };
   if (operation?.name) details.operationName = operation.name.value;
@@ -141,7 +176,11 @@ function entryFor(ctx: RequestContext, operation: OperationDefinitionNode | unde
  * For a write: an audit hook the service runs last inside the write's transaction, so the change and its entry
  * commit together. The objects it names count as audited; the end-of-operation entry then covers only the rest.
  */
-export function auditInTransaction(ctx: RequestContext, info: GraphQLResolveInfo, objectsOf: () => Array<[string, string]>): (tx: Executor) => Promise<void> {
+export function auditInTransaction(
+  ctx: RequestContext,
+  info: GraphQLResolveInfo,
+  objectsOf: () => Array<[string, string]>,
+): (tx: Executor) => Promise<void> {
   return async (tx) => {
     ctx.audit.wrote = true;
     const trail = new AuditTrailView();
@@ -186,7 +225,9 @@ export function useAudit(): Plugin<RequestContext> {
           // A write audited inside its own transaction, with nothing read beyond what that entry names: done.
           if (ctx.audit.recorded.size > 0 && unrecorded.length === 0 && codes.length === 0) return;
           const operation = args.document.definitions.find(
-            (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
+            (d: { kind: string }): d is OperationDefinitionNode =>
+              d.kind === Kind.OPERATION_DEFINITION &&
+              (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
           );
           await recordAudit(ctx.services, entryFor(ctx, operation, args.document, objects, codes, codes.length > 0));
         },

@@ -45,7 +45,14 @@ export function rolesFromClaims(payload: JWTPayload, claim: string): Role[] {
   let value: unknown = payload;
   for (const part of claim.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
   const raw = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : [];
-  return [...new Set(raw.filter((r): r is string => typeof r === 'string').map((r) => r.toLowerCase()).filter(isRole))];
+  return [
+    ...new Set(
+      raw
+        .filter((r): r is string => typeof r === 'string')
+        .map((r) => r.toLowerCase())
+        .filter(isRole),
+    ),
+  ];
 }
 
 /** Verifies JWTs from the configured OpenID Connect issuer against its published keys (cached by jose). */
@@ -87,7 +94,10 @@ async function principalForApiKey(services: Services, key: string): Promise<Prin
  * configured. Without a header the caller is anonymous, unless the service runs in local development mode
  * (no keys, no issuer), where it is the local admin. Every failure is counted by reason.
  */
-export function createAuthenticator(services: Services, options: { localMode: boolean; localAdminToken?: () => string | undefined }): Authenticate {
+export function createAuthenticator(
+  services: Services,
+  options: { localMode: boolean; localAdminToken?: () => string | undefined },
+): Authenticate {
   const verifyJwt = createJwtVerifier(services.config);
   const isLocalAdminToken = (credential: string) => {
     const token = options.localAdminToken?.();

@@ -29,8 +29,7 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => {
       return { authenticated: ctx.principal !== null, ...roleScopes(ctx.principal?.roles ?? []) };
     },
-    unauthorizedError: (_parent, ctx) =>
-      ctx.principal ? new ForbiddenError() : new UnauthenticatedError(),
+    unauthorizedError: (_parent, ctx) => (ctx.principal ? new ForbiddenError() : new UnauthenticatedError()),
   },
 });
 

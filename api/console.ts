@@ -89,5 +89,8 @@ async function file(path: string, request: Request, immutable: boolean): Promise
 }
 
 function text(status: number, message: string): Response {
-  return new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-security-policy': CONSOLE_CSP } });
+  return new Response(message, {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'content-security-policy': CONSOLE_CSP },
+  });
 }

@@ -12,8 +12,9 @@ const HEADINGS: Record<ErrorCodeSpec['kind'], string> = {
 /** The error catalogue as Markdown tables, one per kind of code, in catalogue order. */
 export function errorCatalogueMarkdown(): string {
   const sections = (Object.keys(HEADINGS) as Array<ErrorCodeSpec['kind']>).map((kind) => {
-    const rows = ERROR_CODE_NAMES.filter((code) => ERROR_CODES[code].kind === kind)
-      .map((code) => `| \`${code}\` | ${ERROR_CODES[code].description.replace(/\|/g, '\\|')} |`);
+    const rows = ERROR_CODE_NAMES.filter((code) => ERROR_CODES[code].kind === kind).map(
+      (code) => `| \`${code}\` | ${ERROR_CODES[code].description.replace(/\|/g, '\\|')} |`,
+    );
     return [`#### ${HEADINGS[kind]}`, '', '| code | meaning |', '|---|---|', ...rows].join('\n');
   });
   return [START, '', ...sections.flatMap((s) => [s, '']), END].join('\n');

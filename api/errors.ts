@@ -47,8 +47,12 @@ function argumentOf(error: GraphQLError, variable: string): string {
   const names = new Set<string>();
   try {
     visit(parse(body, { noLocation: true }), {
-      Argument: (node) => { if (node.value.kind === Kind.VARIABLE && node.value.name.value === variable) names.add(node.name.value); },
-      ObjectField: (node) => { if (node.value.kind === Kind.VARIABLE && node.value.name.value === variable) names.add(node.name.value); },
+      Argument: (node) => {
+        if (node.value.kind === Kind.VARIABLE && node.value.name.value === variable) names.add(node.name.value);
+      },
+      ObjectField: (node) => {
+        if (node.value.kind === Kind.VARIABLE && node.value.name.value === variable) names.add(node.name.value);
+      },
     });
   } catch {
     return variable;
@@ -120,7 +124,12 @@ export function loggableError(error: unknown): Record<string, unknown> {
   const failedQuery = typeof inner.query === 'string' && 'params' in inner ? inner.query : null;
   const reported = (failedQuery !== null && inner.cause ? inner.cause : inner) as Failure;
   const scrub = (text: string) => text.replace(/"[^"]*"|'[^']*'/g, '"?"').replace(/\d{4,}/g, '#');
-  const frames = (stack: string | undefined) => stack?.split('\n').filter((line) => /^\s*at /.test(line)).slice(0, 11).map((line) => scrub(line.trim()));
+  const frames = (stack: string | undefined) =>
+    stack
+      ?.split('\n')
+      .filter((line) => /^\s*at /.test(line))
+      .slice(0, 11)
+      .map((line) => scrub(line.trim()));
   return {
     errorName: inner.name ?? 'Error',
     code: typeof reported.code === 'string' ? reported.code : undefined,
@@ -164,20 +173,24 @@ function literalPath(document: DocumentNode, target: ASTNode): string | null {
  */
 export function useTypedLiteralErrors(): Plugin {
   return {
-    onValidate: ({ params }) => ({ result, setResult }) => {
-      if (!result.some((e) => domainCause(e) instanceof ValidationError)) return;
-      setResult(result.map((error) => {
-        const domain = domainCause(error);
-        if (!(domain instanceof ValidationError)) return error;
-        const node = error.nodes?.[0];
-        const field = node ? literalPath(params.documentAST, node) : null;
-        const typed = field ? new ValidationError(domain.problems.map((p) => ({ ...p, field }))) : domain;
-        return new GraphQLError(typed.message, {
-          nodes: error.nodes,
-          extensions: { code: typed.code, ...(typed.field ? { field: typed.field } : {}), problems: typed.problems },
-        });
-      }));
-    },
+    onValidate:
+      ({ params }) =>
+      ({ result, setResult }) => {
+        if (!result.some((e) => domainCause(e) instanceof ValidationError)) return;
+        setResult(
+          result.map((error) => {
+            const domain = domainCause(error);
+            if (!(domain instanceof ValidationError)) return error;
+            const node = error.nodes?.[0];
+            const field = node ? literalPath(params.documentAST, node) : null;
+            const typed = field ? new ValidationError(domain.problems.map((p) => ({ ...p, field }))) : domain;
+            return new GraphQLError(typed.message, {
+              nodes: error.nodes,
+              extensions: { code: typed.code, ...(typed.field ? { field: typed.field } : {}), problems: typed.problems },
+            });
+          }),
+        );
+      },
   };
 }
 
@@ -187,5 +200,9 @@ export function useTypedLiteralErrors(): Plugin {
  */
 export function withoutSuggestions(error: Error): Error {
   if (!(error instanceof GraphQLError) || !/Did you mean/.test(error.message)) return error;
-  return new GraphQLError(error.message.replace(/\s*Did you mean [^]*$/, ''), { nodes: error.nodes, path: error.path, extensions: error.extensions });
+  return new GraphQLError(error.message.replace(/\s*Did you mean [^]*$/, ''), {
+    nodes: error.nodes,
+    path: error.path,
+    extensions: error.extensions,
+  });
 }

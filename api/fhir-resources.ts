@@ -1,11 +1,29 @@
 import type { SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
 import {
-  PortError, type GoldenIdentityView, type PatientQuery, type PatientSearchResult, type PatientVersion, type PatientWrite, type PatientWriteResult,
-  type RecordInput, type SourceRef,
+  PortError,
+  type GoldenIdentityView,
+  type PatientQuery,
+  type PatientSearchResult,
+  type PatientVersion,
+  type PatientWrite,
+  type PatientWriteResult,
+  type RecordInput,
+  type SourceRef,
 } from '../interop/index.ts';
 import {
-  countRecords, currentVersion, currentVersionOfRecord, historyOf, insertVersion, recordResource, recordResourceByRef,
-  searchIdentityIds, searchRecords, versionOf, type PatientVersionRow, type RecordCriteria, type RecordResourceRow,
+  countRecords,
+  currentVersion,
+  currentVersionOfRecord,
+  historyOf,
+  insertVersion,
+  recordResource,
+  recordResourceByRef,
+  searchIdentityIds,
+  searchRecords,
+  versionOf,
+  type PatientVersionRow,
+  type RecordCriteria,
+  type RecordResourceRow,
 } from '../interop/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import type { InteropContext } from './interop-port.ts';
@@ -31,11 +49,13 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
   const before = await recordResourceByRef(services.database.db, write.ref.source, write.ref.localId);
   let stored: { row: PatientVersionRow; created: boolean } | null = null;
   const input = { ...write.record, ...write.ref } as ServiceRecordInput;
-  const result = await deps.translated(() => services.ingest.ingest(input, deps.actor(ctx), {
-    beforeCommit: async (tx, [done]) => {
-      stored = await storeVersion(tx, write, done!.recordId, before !== null && !before.deleted);
-    },
-  }));
+  const result = await deps.translated(() =>
+    services.ingest.ingest(input, deps.actor(ctx), {
+      beforeCommit: async (tx, [done]) => {
+        stored = await storeVersion(tx, write, done!.recordId, before !== null && !before.deleted);
+      },
+    }),
+  );
   const { row, created } = stored as unknown as { row: PatientVersionRow; created: boolean };
   ctx.audit.wrote = true;
   ctx.audit.touch('record', result.recordId);
@@ -46,7 +66,12 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
 }
 
 /** Inside the ingest transaction: checks the id and `If-Match`, then appends a version unless nothing changed. */
-async function storeVersion(tx: Executor, write: PatientWrite, recordId: string, existed: boolean): Promise<{ row: PatientVersionRow; created: boolean }> {
+async function storeVersion(
+  tx: Executor,
+  write: PatientWrite,
+  recordId: string,
+  existed: boolean,
+): Promise<{ row: PatientVersionRow; created: boolean }> {
   const current = await currentVersionOfRecord(tx, recordId);
   if (write.id !== undefined) {
     if (current && current.id !== write.id) {
@@ -107,11 +132,13 @@ export async function deletePatient(deps: ResourceDeps, ctx: InteropContext, id:
     throw new PortError('PRECONDITION_FAILED', 'the resource has changed since the version given in If-Match', 'If-Match');
   }
   let stored: PatientVersionRow | null = null;
-  const done = await deps.translated(() => deps.services.ingest.deleteRecord(row.source_code, row.local_id, deps.actor(ctx), {
-    beforeCommit: async (tx, { recordId }) => {
-      stored = await insertVersion(tx, { id: row.resource_id ?? row.record_id, versionId: current + 1, recordId, resource: null });
-    },
-  }));
+  const done = await deps.translated(() =>
+    deps.services.ingest.deleteRecord(row.source_code, row.local_id, deps.actor(ctx), {
+      beforeCommit: async (tx, { recordId }) => {
+        stored = await insertVersion(tx, { id: row.resource_id ?? row.record_id, versionId: current + 1, recordId, resource: null });
+      },
+    }),
+  );
   ctx.audit.wrote = true;
   if (done.identityId) ctx.audit.touch('identity', done.identityId);
   return toVersion(ctx, stored as unknown as PatientVersionRow, done.identityId);
@@ -140,7 +167,9 @@ export async function searchPatients(deps: ResourceDeps, ctx: InteropContext, qu
   const room = query.count - hits.length;
   const ids = await searchIdentityIds(db, criteria, room + 1, Math.max(0, query.offset - sourceTotal));
   const views = await Promise.all(ids.slice(0, room).map((id) => deps.view(ctx, id)));
-  for (const identity of views) if (identity && (query.active === undefined || (identity.status === 'ACTIVE') === query.active)) hits.push({ kind: 'golden', identity });
+  for (const identity of views)
+    if (identity && (query.active === undefined || (identity.status === 'ACTIVE') === query.active))
+      hits.push({ kind: 'golden', identity });
   return { hits, more: ids.length > room };
 }
 
@@ -190,13 +219,26 @@ function noteRead(ctx: InteropContext, row: RecordResourceRow): void {
 function rowToVersion(ctx: InteropContext, row: RecordResourceRow, id: string): PatientVersion {
   const identityId = row.identity_id;
   if (row.resource_id !== null && row.version_id !== null) {
-    const version = toVersion(ctx, { id: row.resource_id, versionId: row.version_id, recordId: row.record_id, resource: row.resource, recordedAt: new Date(row.recorded_at ?? row.updated_at) }, identityId);
+    const version = toVersion(
+      ctx,
+      {
+        id: row.resource_id,
+        versionId: row.version_id,
+        recordId: row.record_id,
+        resource: row.resource,
+        recordedAt: new Date(row.recorded_at ?? row.updated_at),
+      },
+      identityId,
+    );
     return row.deleted ? { ...version, resource: null } : version;
   }
   const record: RecordInput = {};
   for (const field of PHI_FIELDS) record[field] = presentPhi(ctx, field, row.fields[field] ?? null);
   return {
-    id, versionId: 1, lastUpdated: new Date(row.updated_at).toISOString(), identityId,
+    id,
+    versionId: 1,
+    lastUpdated: new Date(row.updated_at).toISOString(),
+    identityId,
     resource: row.deleted ? null : {},
     canonical: { ref: { source: row.source_code, localId: row.local_id, system: row.source_system }, record },
     ...(seesFullPhi(ctx.principal) ? {} : { masked: true }),
@@ -207,7 +249,11 @@ function toVersion(ctx: InteropContext, row: PatientVersionRow, identityId: stri
   const full = seesFullPhi(ctx.principal);
   const resource = row.resource === null ? null : full ? row.resource : maskPatientResource(row.resource);
   return {
-    id: row.id, versionId: row.versionId, lastUpdated: new Date(row.recordedAt).toISOString(), resource, identityId,
+    id: row.id,
+    versionId: row.versionId,
+    lastUpdated: new Date(row.recordedAt).toISOString(),
+    resource,
+    identityId,
     ...(full ? {} : { masked: true }),
   };
 }
@@ -220,7 +266,11 @@ function sameJson(a: unknown, b: unknown): boolean {
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, sorted(v)]),
+    );
   }
   return value;
 }

@@ -52,7 +52,10 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
 }
 
 /** A token bucket: `capacity` requests at once, refilled continuously at `capacity` per minute. */
-interface Bucket { tokens: number; updated: number }
+interface Bucket {
+  tokens: number;
+  updated: number;
+}
 /** Buckets kept in memory; past this, idle full buckets are dropped (then the oldest). */
 const MAX_BUCKETS = 10_000;
 /** Paths never limited: orchestrators probe them. */
@@ -264,7 +267,11 @@ export function useReadRetry(): Plugin {
 
 /** Rejects `__schema` and `__type` queries (production: the schema is published as schema.graphql instead). */
 export function useNoIntrospection(): Plugin {
-  return { onValidate: ({ addValidationRule }) => { addValidationRule(NoSchemaIntrospectionCustomRule); } };
+  return {
+    onValidate: ({ addValidationRule }) => {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }
 
 /** The request guard configured by MPI_RATE_LIMIT_PER_MINUTE and MPI_MAX_BODY_BYTES. */
@@ -280,11 +287,15 @@ export function requestGuardFor(config: AppConfig, options: { localMode?: boolea
  */
 const rejectAsTooComplex = {
   propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => {
-    const typed = new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
-    if (!context) throw typed; // token counting runs while parsing, before there is a validation context
-    context.reportError(typed);
-  }],
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => {
+      const typed = new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+        extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+      });
+      if (!context) throw typed; // token counting runs while parsing, before there is a validation context
+      context.reportError(typed);
+    },
+  ],
 };
 
 /**

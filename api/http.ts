@@ -80,7 +80,9 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
     if (!principal) {
       ctx.denied = true;
       await writeInteropAudit(services, ctx, action, 'DENIED', { route });
-      return fhirError(401, errorIssue('login', 'authentication required: send Authorization: Bearer <key>'), { 'www-authenticate': 'Bearer' });
+      return fhirError(401, errorIssue('login', 'authentication required: send Authorization: Bearer <key>'), {
+        'www-authenticate': 'Bearer',
+      });
     }
     const response = await fhir(request, ctx);
     await writeInteropAudit(services, ctx, action, response.status < 400 ? 'SUCCESS' : 'ERROR', { route, status: response.status });
@@ -121,7 +123,10 @@ export function toNodeListener(handler: HttpHandler): (req: IncomingMessage, res
 
 /** The FHIR route without ids, as the audit names it: `Patient/{id}`, `Patient/$match`, `Patient`, `metadata`... */
 function routeName(pathname: string): string {
-  const parts = pathname.slice(FHIR_BASE_PATH.length + 1).split('/').filter((p) => p !== '');
+  const parts = pathname
+    .slice(FHIR_BASE_PATH.length + 1)
+    .split('/')
+    .filter((p) => p !== '');
   if (parts.length === 1 && (parts[0] === 'Patient' || parts[0] === 'metadata')) return parts[0];
   if (parts[0] !== 'Patient') return 'other';
   if (parts.length === 2) return ['$match', '$ihe-pix', '_search'].includes(parts[1]!) ? `Patient/${parts[1]}` : 'Patient/{id}';

@@ -1,8 +1,20 @@
 import type { ScoredCandidate, SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
 import {
-  PortError, type CrossReference, type GoldenIdentityView, type IngestResult, type InteropPort, type MatchCandidate,
-  type MatchOptions, type PatientQuery, type PatientSearchResult, type PatientVersion, type PatientWrite,
-  type PatientWriteResult, type RecordInput, type SourceRecordInput, type SourceRef,
+  PortError,
+  type CrossReference,
+  type GoldenIdentityView,
+  type IngestResult,
+  type InteropPort,
+  type MatchCandidate,
+  type MatchOptions,
+  type PatientQuery,
+  type PatientSearchResult,
+  type PatientVersion,
+  type PatientWrite,
+  type PatientWriteResult,
+  type RecordInput,
+  type SourceRecordInput,
+  type SourceRef,
 } from '../interop/index.ts';
 import { resourceIdsOfRecords } from '../interop/index.ts';
 import * as resources from './fhir-resources.ts';
@@ -30,7 +42,12 @@ export interface InteropContext {
 }
 
 /** A fresh context for one request or message. */
-export function interopContext(channel: InteropChannel, principal: Principal | null, requestId: string, clientAddress: string | null = null): InteropContext {
+export function interopContext(
+  channel: InteropChannel,
+  principal: Principal | null,
+  requestId: string,
+  clientAddress: string | null = null,
+): InteropContext {
   return { channel, principal, requestId, clientAddress, audit: new AuditTrail(), fields: new Set(), denied: false };
 }
 
@@ -66,10 +83,12 @@ function toPortError(error: unknown): unknown {
     const problems = error.problems.map((p) => ({ field: canonicalField(p.field), message: p.message }));
     return new PortError('VALIDATION_FAILED', error.message, field, { cause: error, problems });
   }
-  if (error.code === 'UNKNOWN_SOURCE' || error.code === 'INACTIVE_SOURCE') return new PortError('UNKNOWN_SOURCE', error.message, field, { cause: error });
+  if (error.code === 'UNKNOWN_SOURCE' || error.code === 'INACTIVE_SOURCE')
+    return new PortError('UNKNOWN_SOURCE', error.message, field, { cause: error });
   if (error instanceof NotFoundError) return new PortError('NOT_FOUND', error.message, field, { cause: error });
   if (error instanceof ConflictError) return new PortError('CONFLICT', error.message, field, { cause: error });
-  if (error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED') return new PortError(error.code, error.message, field, { cause: error });
+  if (error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED')
+    return new PortError(error.code, error.message, field, { cause: error });
   return error;
 }
 
@@ -89,7 +108,10 @@ async function translated<T>(run: () => Promise<T>): Promise<T> {
 export class ServiceInteropPort implements InteropPort<InteropContext> {
   private systems: { map: Map<string, string>; loadedAt: number } | null = null;
 
-  constructor(private readonly services: Services, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly services: Services,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async ingest(ctx: InteropContext, input: SourceRecordInput): Promise<IngestResult> {
     requirePermission(ctx, 'ingest');
@@ -109,7 +131,12 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     ctx.audit.touch('identity', identityId);
   }
 
-  async mergeBySourceIds(ctx: InteropContext, survivor: SourceRef, merged: SourceRef, reason: string): Promise<{ survivorIdentityId: string }> {
+  async mergeBySourceIds(
+    ctx: InteropContext,
+    survivor: SourceRef,
+    merged: SourceRef,
+    reason: string,
+  ): Promise<{ survivorIdentityId: string }> {
     requirePermission(ctx, MERGE_PERMISSION[ctx.channel]);
     const keep = await this.currentIdentity(survivor, 'survivor');
     const gone = await this.currentIdentity(merged, 'merged');
@@ -142,7 +169,9 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
 
   async match(ctx: InteropContext, input: RecordInput, opts: MatchOptions): Promise<MatchCandidate[]> {
     requirePermission(ctx, 'match');
-    const scored = await translated(() => this.services.ingest.match(input, { count: opts.count ?? null, onlyCertain: opts.onlyCertain ?? null }));
+    const scored = await translated(() =>
+      this.services.ingest.match(input, { count: opts.count ?? null, onlyCertain: opts.onlyCertain ?? null }),
+    );
     const views = await Promise.all(scored.map((c) => this.view(ctx, c.identityId)));
     return scored.flatMap((c: ScoredCandidate, i) => {
       const identity = views[i];
@@ -210,7 +239,10 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     const age = this.systems ? this.now() - this.systems.loadedAt : Infinity;
     if (age > SYSTEM_CACHE_MS || (!this.systems?.map.has(system) && age > SYSTEM_MISS_RELOAD_MS)) {
       const rows = await this.services.catalog.listSources();
-      this.systems = { map: new Map(rows.flatMap((s) => (s.system ? [[s.system, s.code] as [string, string]] : []))), loadedAt: this.now() };
+      this.systems = {
+        map: new Map(rows.flatMap((s) => (s.system ? [[s.system, s.code] as [string, string]] : []))),
+        loadedAt: this.now(),
+      };
     }
     return this.systems?.map.get(system) ?? null;
   }
@@ -228,7 +260,10 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     if (!row) return null;
     const records = await this.services.identity.recordsOf(row.id);
     const [resourceIds, replaces, survivor] = await Promise.all([
-      resourceIdsOfRecords(this.services.database.db, records.map((r) => r.record.id)),
+      resourceIdsOfRecords(
+        this.services.database.db,
+        records.map((r) => r.record.id),
+      ),
       this.services.identity.mergedInto(row.id),
       row.status === 'MERGED' ? this.services.identity.getIdentity(row.id) : Promise.resolve(null),
     ]);
@@ -246,7 +281,10 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
       replaces,
       golden,
       records: records.map((r) => ({
-        source: r.source.code, localId: r.record.localId, system: r.source.system, resourceId: resourceIds.get(r.record.id) ?? r.record.id,
+        source: r.source.code,
+        localId: r.record.localId,
+        system: r.source.system,
+        resourceId: resourceIds.get(r.record.id) ?? r.record.id,
       })),
       updatedAt: row.updatedAt.toISOString(),
       version: row.version,
@@ -268,7 +306,13 @@ function actor(ctx: InteropContext, reason?: string): { actor: string; reason: s
  * refused; a request that touched nothing (metadata, a malformed body) leaves none. `action` is
  * `<channel>:<operation>`, e.g. `fhir:ingest`, `hl7:merge`.
  */
-export async function writeInteropAudit(services: Services, ctx: InteropContext, action: string, outcome: 'SUCCESS' | 'DENIED' | 'ERROR', details: Record<string, unknown> = {}): Promise<void> {
+export async function writeInteropAudit(
+  services: Services,
+  ctx: InteropContext,
+  action: string,
+  outcome: 'SUCCESS' | 'DENIED' | 'ERROR',
+  details: Record<string, unknown> = {},
+): Promise<void> {
   if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.denied) return;
   await recordAudit(services, {
     actor: actorOf(ctx),

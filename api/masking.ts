@@ -33,7 +33,7 @@ export const MASKING_POLICY: Record<PhiField, Masker> = {
   familyName: initial,
   suffix: hidden,
   sex: (v) => v,
-  birthDate: (v) => (/^\d{4}/.exec(v)?.[0] ?? MASK),
+  birthDate: (v) => /^\d{4}/.exec(v)?.[0] ?? MASK,
   ssn: (v) => {
     const digits = v.replace(/\D/g, '');
     return digits.length >= 4 ? `***-**-${digits.slice(-4)}` : MASK;
@@ -108,7 +108,7 @@ export function enforceMasking(schema: GraphQLSchema): void {
         const name = typeof source === 'function' ? (source as (p: unknown) => string | null | undefined)(parent) : source;
         const text = value === null || value === undefined ? null : String(value);
         if (seesFullPhi(ctx.principal)) return text;
-        return name && (PHI_FIELDS as readonly string[]).includes(name) ? maskPhi(name as PhiField, text) : (text === null ? null : MASK);
+        return name && (PHI_FIELDS as readonly string[]).includes(name) ? maskPhi(name as PhiField, text) : text === null ? null : MASK;
       };
       field.resolve = (parent, args, ctx: RequestContext, info) => {
         const value: unknown = resolve(parent, args, ctx, info);

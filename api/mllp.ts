@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createHl7Handler, oversizedAck, saveDeadLetter, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
+import {
+  createHl7Handler,
+  oversizedAck,
+  saveDeadLetter,
+  UPSERT_EVENTS,
+  startMllpServer,
+  type Hl7Result,
+  type MllpServer,
+} from '../interop/index.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
@@ -45,21 +53,29 @@ export function createHl7Service(services: Services, principal: Principal = hl7P
       ctx.audit.wrote = true;
       ctx.audit.touch('dead_letter', id);
     },
-    onError: (error, info) => services.logger.error({ ...info, error: error instanceof Error ? error.name : typeof error }, 'HL7 message failed'),
+    onError: (error, info) =>
+      services.logger.error({ ...info, error: error instanceof Error ? error.name : typeof error }, 'HL7 message failed'),
   });
-  return (raw, from = {}) => withSpan('hl7.message', {}, async (span) => {
-    const own = interopContext('hl7', principal, randomUUID(), from.clientAddress ?? null);
-    const result = await handle(raw, own);
-    const event = result.event && EVENT_SHAPE.test(result.event) ? result.event : 'other';
-    // The event type and ACK code only: the control id and everything else in the message stay out of traces.
-    span.setAttributes({ 'hl7.event': event, 'hl7.ack': result.code });
-    await writeInteropAudit(services, own, `hl7:${operationOf(result.event)}`, result.code === 'AA' || result.code === 'CA' ? 'SUCCESS' : 'ERROR', {
-      ack: result.code,
-      event,
-      ...(result.controlId && CONTROL_ID_SHAPE.test(result.controlId) ? { controlId: result.controlId } : {}),
+  return (raw, from = {}) =>
+    withSpan('hl7.message', {}, async (span) => {
+      const own = interopContext('hl7', principal, randomUUID(), from.clientAddress ?? null);
+      const result = await handle(raw, own);
+      const event = result.event && EVENT_SHAPE.test(result.event) ? result.event : 'other';
+      // The event type and ACK code only: the control id and everything else in the message stay out of traces.
+      span.setAttributes({ 'hl7.event': event, 'hl7.ack': result.code });
+      await writeInteropAudit(
+        services,
+        own,
+        `hl7:${operationOf(result.event)}`,
+        result.code === 'AA' || result.code === 'CA' ? 'SUCCESS' : 'ERROR',
+        {
+          ack: result.code,
+          event,
+          ...(result.controlId && CONTROL_ID_SHAPE.test(result.controlId) ? { controlId: result.controlId } : {}),
+        },
+      );
+      return result;
     });
-    return result;
-  });
 }
 
 /** Audit operation per ADT trigger event (see interop/hl7/adt.ts). */
@@ -81,6 +97,10 @@ export async function startHl7Listener(services: Services, options: { port?: num
     // A frame over the limit is refused with an AR (CR in enhanced mode) naming its control id, then closed.
     tooLarge: (head) => oversizedAck(head, MLLP_MAX_MESSAGE_BYTES),
     maxMessageBytes: MLLP_MAX_MESSAGE_BYTES,
-    onError: (error, connection) => services.logger.warn({ remotePort: connection.remotePort, error: error instanceof Error ? error.name : typeof error }, 'MLLP connection error'),
+    onError: (error, connection) =>
+      services.logger.warn(
+        { remotePort: connection.remotePort, error: error instanceof Error ? error.name : typeof error },
+        'MLLP connection error',
+      ),
   });
 }

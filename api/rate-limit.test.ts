@@ -5,7 +5,7 @@ const URL = 'http://localhost/graphql';
 const request = (authorization?: string) => new Request(URL, { method: 'POST', headers: authorization ? { authorization } : {} });
 
 describe('rate limits', () => {
-  test('a respelled Bearer header draws from the same key\'s bucket', async () => {
+  test("a respelled Bearer header draws from the same key's bucket", async () => {
     const guard = createRequestGuard({ perMinute: 3, maxBodyBytes: 1024, now: () => 0 });
     const spellings = ['Bearer k-1', 'bearer k-1', 'BEARER   k-1', 'Bearer k-1 '];
     const admitted = [];
@@ -42,7 +42,14 @@ describe('rate limits', () => {
     // What Yoga does: a request object of its own, with the server context the HTTP handler passed.
     const inner = async (req: Request, context?: { clientAddress?: string; admitted?: boolean }) => {
       let ended: Response | null = null;
-      await plugin.onRequest!({ request: new Request(req.url, { method: req.method, headers: req.headers }), serverContext: context ?? {}, setRequest: () => undefined, endResponse: (r: Response) => { ended = r; } } as never);
+      await plugin.onRequest!({
+        request: new Request(req.url, { method: req.method, headers: req.headers }),
+        serverContext: context ?? {},
+        setRequest: () => undefined,
+        endResponse: (r: Response) => {
+          ended = r;
+        },
+      } as never);
       return ended ?? new Response('{}', { status: 200 });
     };
     const http = guardHandler(inner, guard, false);

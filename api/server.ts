@@ -23,8 +23,10 @@ const app = await createApp(config, logger).catch((error: unknown) => {
 // Unsecured local mode never listens beyond loopback.
 const host = app.localMode ? '127.0.0.1' : (config.HOST ?? '0.0.0.0');
 if (app.localMode) {
-  logger.warn('NO API KEYS CONFIGURED: every request on 127.0.0.1 acts as a local admin. Create keys with '
-    + '`npx mpi keys create` or set MPI_BOOTSTRAP_ADMIN_KEY before exposing this service.');
+  logger.warn(
+    'NO API KEYS CONFIGURED: every request on 127.0.0.1 acts as a local admin. Create keys with ' +
+      '`npx mpi keys create` or set MPI_BOOTSTRAP_ADMIN_KEY before exposing this service.',
+  );
 }
 
 const server = createServer(toNodeListener(app.http));
@@ -39,7 +41,8 @@ server.listen(config.PORT, host, () => {
 const mllp = await startHl7Listener(app.services);
 if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');
 // Every MPI_QUALITY_SCHEDULE_MINUTES (0: off), measure all quality metrics and store the run.
-const quality = config.MPI_QUALITY_SCHEDULE_MINUTES > 0 ? app.services.catalog.startQualitySchedule(config.MPI_QUALITY_SCHEDULE_MINUTES, logger) : null;
+const quality =
+  config.MPI_QUALITY_SCHEDULE_MINUTES > 0 ? app.services.catalog.startQualitySchedule(config.MPI_QUALITY_SCHEDULE_MINUTES, logger) : null;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -31,8 +31,8 @@ function demographicsFor(reads: IdentityReads): DemographicsProvider {
   return async (ids, role) => {
     const full = seesFullPhi({ id: 'events', name: 'events', kind: 'local', roles: [role as Role] });
     const rows = await Promise.all(ids.map((id) => reads.getIdentity(id)));
-    const present = (golden: Record<string, string | null>) => Object.fromEntries(PHI_FIELDS.flatMap((f) => (f in golden
-      ? [[f, full ? (golden[f] ?? null) : maskPhi(f, golden[f])]] : [])));
+    const present = (golden: Record<string, string | null>) =>
+      Object.fromEntries(PHI_FIELDS.flatMap((f) => (f in golden ? [[f, full ? (golden[f] ?? null) : maskPhi(f, golden[f])]] : [])));
     // Keyed by the id asked for: a merged id gets its survivor's demographics.
     return new Map(ids.flatMap((id, i) => (rows[i] ? [[id, present(rows[i].golden)] as [string, Record<string, string | null>]] : [])));
   };
@@ -41,8 +41,14 @@ function demographicsFor(reads: IdentityReads): DemographicsProvider {
 /** Wires the domain services over one database. */
 export function createServices(config: AppConfig, database: DatabaseHandle, logger: Logger): Services {
   const models = new ModelRegistry(database.db);
-  const ingest = new IdentityService(database.db, models, { autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES, reader: database.reader });
-  const catalog = createCatalogService(database.db, { autoRegister: config.MPI_AUTO_REGISTER_SOURCES, thresholds: config.MPI_QUALITY_THRESHOLDS });
+  const ingest = new IdentityService(database.db, models, {
+    autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
+    reader: database.reader,
+  });
+  const catalog = createCatalogService(database.db, {
+    autoRegister: config.MPI_AUTO_REGISTER_SOURCES,
+    thresholds: config.MPI_QUALITY_THRESHOLDS,
+  });
   const lineage = new LineageService(database.db, logger);
   const identity = new IdentityReads(database.db);
   const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });

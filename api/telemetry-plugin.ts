@@ -1,7 +1,5 @@
 import { SpanKind, SpanStatusCode, context, createContextKey, propagation, trace, type Span } from '@opentelemetry/api';
-import {
-  Kind, defaultFieldResolver, isObjectType, type GraphQLSchema, type OperationDefinitionNode, type SelectionNode,
-} from 'graphql';
+import { Kind, defaultFieldResolver, isObjectType, type GraphQLSchema, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { recordFailure, tracer } from '../platform/telemetry.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -14,7 +12,10 @@ const HTTP_SPAN = createContextKey('mpi.http.span');
 
 /** The route of a path, safe for a span name: no ids, no query string. */
 export function routeOf(pathname: string): string {
-  const segments = pathname.split('/').filter(Boolean).map((s) => (ROUTE_SEGMENTS.has(s) ? s : ':param'));
+  const segments = pathname
+    .split('/')
+    .filter(Boolean)
+    .map((s) => (ROUTE_SEGMENTS.has(s) ? s : ':param'));
   return `/${segments.join('/')}`;
 }
 
@@ -30,7 +31,16 @@ function settle<T>(work: () => MaybePromise<T>, done: (error?: unknown) => void)
     throw error;
   }
   if (result instanceof Promise) {
-    return result.then((value) => { done(); return value; }, (error: unknown) => { done(error); throw error; });
+    return result.then(
+      (value) => {
+        done();
+        return value;
+      },
+      (error: unknown) => {
+        done(error);
+        throw error;
+      },
+    );
   }
   done();
   return result;
@@ -44,10 +54,14 @@ const isProbe = (request: Request) => PROBES.has(new URL(request.url).pathname);
 function startHttpSpan(request: Request): { span: Span; run: <T>(work: () => T) => T } {
   const route = routeOf(new URL(request.url).pathname);
   const parent = propagation.extract(context.active(), request.headers, headerGetter);
-  const span = tracer.startSpan(`${request.method} ${route}`, {
-    kind: SpanKind.SERVER,
-    attributes: { 'http.request.method': request.method, 'http.route': route },
-  }, parent);
+  const span = tracer.startSpan(
+    `${request.method} ${route}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': request.method, 'http.route': route },
+    },
+    parent,
+  );
   const active = trace.setSpan(parent, span).setValue(HTTP_SPAN, span);
   return { span, run: (work) => context.with(active, work) };
 }
@@ -65,13 +79,21 @@ function endHttpSpan(span: Span, status: number | null, error?: unknown): void {
  * Wraps a fetch handler (the whole HTTP API) in a server span per request: method, route and status only.
  * Yoga then adds no second HTTP span.
  */
-export function traceHttp<C>(handler: (request: Request, context?: C) => Promise<Response>): (request: Request, context?: C) => Promise<Response> {
+export function traceHttp<C>(
+  handler: (request: Request, context?: C) => Promise<Response>,
+): (request: Request, context?: C) => Promise<Response> {
   return (request, ctx) => {
     if (isProbe(request)) return handler(request, ctx);
     const { span, run } = startHttpSpan(request);
     return run(() => handler(request, ctx)).then(
-      (response) => { endHttpSpan(span, response.status); return response; },
-      (error: unknown) => { endHttpSpan(span, null, error); throw error; },
+      (response) => {
+        endHttpSpan(span, response.status);
+        return response;
+      },
+      (error: unknown) => {
+        endHttpSpan(span, null, error);
+        throw error;
+      },
     );
   };
 }
@@ -95,11 +117,16 @@ export function traceRootFields(schema: GraphQLSchema): void {
     for (const field of Object.values(type.getFields())) {
       const resolve = field.resolve ?? defaultFieldResolver;
       const attributes = { 'graphql.field.parent': type.name, 'graphql.field.name': field.name };
-      field.resolve = (source, args, ctx, info) => tracer.startActiveSpan(`graphql.resolve ${type.name}.${field.name}`, { attributes }, (span) =>
-        settle(() => resolve(source, args, ctx, info), (error) => {
-          if (error) recordFailure(span, error);
-          span.end();
-        }));
+      field.resolve = (source, args, ctx, info) =>
+        tracer.startActiveSpan(`graphql.resolve ${type.name}.${field.name}`, { attributes }, (span) =>
+          settle(
+            () => resolve(source, args, ctx, info),
+            (error) => {
+              if (error) recordFailure(span, error);
+              span.end();
+            },
+          ),
+        );
     }
   }
 }
@@ -128,7 +155,9 @@ export function useTelemetry(logger?: Logger): Plugin<RequestContext> {
       const span = operationSpans.get(args.contextValue);
       if (!span) return undefined;
       const operation = args.document.definitions.find(
-        (d: { kind: string }): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
+        (d: { kind: string }): d is OperationDefinitionNode =>
+          d.kind === Kind.OPERATION_DEFINITION &&
+          (!args.operationName || (d as OperationDefinitionNode).name?.value === args.operationName),
       );
       const type = operation?.operation ?? 'query';
       const fields = operation?.selectionSet.selections.flatMap((s: SelectionNode) => (s.kind === Kind.FIELD ? [s.name.value] : [])) ?? [];
@@ -145,7 +174,14 @@ export function useTelemetry(logger?: Logger): Plugin<RequestContext> {
           const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors : [];
           const codes = [...new Set(errors.map(errorCodeOf))];
           // One line per operation: ids, names and codes only (the logger also redacts PHI-named keys).
-          const line = { requestId: args.contextValue.requestId, operation: type, fields, actor: actorOf(args.contextValue), errorCodes: codes, ms: Math.round(performance.now() - started) };
+          const line = {
+            requestId: args.contextValue.requestId,
+            operation: type,
+            fields,
+            actor: actorOf(args.contextValue),
+            errorCodes: codes,
+            ms: Math.round(performance.now() - started),
+          };
           if (codes.length > 0) logger?.info(line, 'graphql operation failed');
           else logger?.debug(line, 'graphql operation');
           if (codes.length === 0) return;

@@ -47,7 +47,9 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     batching: { limit: config.MPI_MAX_BATCH_OPERATIONS },
     maskedErrors: {
       maskError: (error, message) => {
-        const masked = maskError(error, message, (unexpected) => services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error'));
+        const masked = maskError(error, message, (unexpected) =>
+          services.logger.error({ failure: loggableError(unexpected) }, 'unexpected error'),
+        );
         return config.NODE_ENV === 'production' ? withoutSuggestions(masked) : masked;
       },
     },
@@ -64,7 +66,12 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
       useTelemetry(services.logger),
       useTypedLiteralErrors(),
       ...hardeningPlugins(config, options.guard ?? requestGuardFor(config, options)),
-      useReadinessCheck({ endpoint: '/readyz', check: async () => { await services.database.ping(); } }),
+      useReadinessCheck({
+        endpoint: '/readyz',
+        check: async () => {
+          await services.database.ping();
+        },
+      }),
       useAudit(),
     ],
   });

@@ -42,7 +42,13 @@ export function sharedDatasets(dir = DATASETS): Dataset[] {
     one('febrl1'),
     one('febrl2'),
     one('febrl3'),
-    { name: 'febrl4', files: [join(dir, 'febrl4a.csv'), join(dir, 'febrl4b.csv')], truth: join(dir, 'febrl4_truth.csv'), mode: 'link', crossSource: true },
+    {
+      name: 'febrl4',
+      files: [join(dir, 'febrl4a.csv'), join(dir, 'febrl4b.csv')],
+      truth: join(dir, 'febrl4_truth.csv'),
+      mode: 'link',
+      crossSource: true,
+    },
     { ...one('fake_1000'), labels: join(dir, 'fake_1000_labels.csv') },
     one('rldata500'),
   ];
@@ -54,10 +60,14 @@ function synthDataset(records: number, seed: number): Dataset {
   const truth = file.replace(/\.csv$/, '_truth.csv');
   const relations = file.replace(/\.csv$/, '_relations.csv');
   if (!existsSync(file) || !existsSync(truth) || !existsSync(relations)) {
-    execFileSync('npx', ['tsx', 'bench/synth/generate.ts', '--records', String(records), '--seed', String(seed), '--out', file, '--relations'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    execFileSync(
+      'npx',
+      ['tsx', 'bench/synth/generate.ts', '--records', String(records), '--seed', String(seed), '--out', file, '--relations'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
   }
   return { name: `synth-${records}`, files: [file], truth, relations };
 }
@@ -92,7 +102,11 @@ export interface LookAlikeRow {
 }
 
 /** Counts the look-alike people pairs (different true clusters) that the predicted clusters put together. */
-function lookAlikeMerges(relationsFile: string, predicted: Record<string, string>[], truth: Map<string, Record<string, string>>): LookAlikeRow[] {
+function lookAlikeMerges(
+  relationsFile: string,
+  predicted: Record<string, string>[],
+  truth: Map<string, Record<string, string>>,
+): LookAlikeRow[] {
   const together = new Set<string>();
   const membersOf = new Map<string, Set<string>>();
   for (const row of predicted) {
@@ -105,7 +119,8 @@ function lookAlikeMerges(relationsFile: string, predicted: Record<string, string
   for (const people of membersOf.values()) {
     if (people.size < 2) continue;
     const list = [...people];
-    for (let x = 0; x < list.length; x++) for (let y = x + 1; y < list.length; y++) together.add(`${list[x]}|${list[y]}`).add(`${list[y]}|${list[x]}`);
+    for (let x = 0; x < list.length; x++)
+      for (let y = x + 1; y < list.length; y++) together.add(`${list[x]}|${list[y]}`).add(`${list[y]}|${list[x]}`);
   }
   const rows = new Map<string, LookAlikeRow>();
   for (const r of readCsv(relationsFile)) {
@@ -201,7 +216,8 @@ async function calibrate(d: Dataset, truth: Map<string, Record<string, string>>,
     for (const row of readCsv(d.labels)) {
       const a = index.get(row.unique_id_l!);
       const b = index.get(row.unique_id_r!);
-      if (a !== undefined && b !== undefined) scored.push({ probability: probability(a, b), match: Number(row.clerical_match_score) >= 0.5 });
+      if (a !== undefined && b !== undefined)
+        scored.push({ probability: probability(a, b), match: Number(row.clerical_match_score) >= 0.5 });
     }
   } else {
     const batch = buildBatch(input.prepared, { rules: model.blockingRules, sources: input.sources, mode: d.mode });
@@ -227,13 +243,17 @@ function printCalibration(rows: AccuracyRow[]): void {
     const { bins, brier, against } = r.calibration;
     const judged = bins.filter((b) => b.pairs >= MIN_DECILE_PAIRS);
     const ok = judged.every((b) => Math.abs(b.meanProbability - b.observedRate) <= CALIBRATION_TOLERANCE);
-    console.log(`\ncalibration of ${r.dataset} (${against}): Brier ${brier.toFixed(4)}; deciles with >= ${MIN_DECILE_PAIRS} pairs within ±${CALIBRATION_TOLERANCE}: ${ok ? 'yes' : 'NO'}`);
+    console.log(
+      `\ncalibration of ${r.dataset} (${against}): Brier ${brier.toFixed(4)}; deciles with >= ${MIN_DECILE_PAIRS} pairs within ±${CALIBRATION_TOLERANCE}: ${ok ? 'yes' : 'NO'}`,
+    );
     console.log('decile     pairs  stated  observed  gap');
     for (const b of bins) {
       if (b.pairs === 0) continue;
       const gap = b.observedRate - b.meanProbability;
       const flag = b.pairs >= MIN_DECILE_PAIRS && Math.abs(gap) > CALIBRATION_TOLERANCE ? ' *' : '';
-      console.log(`${b.from.toFixed(1)}-${b.to.toFixed(1)}  ${String(b.pairs).padStart(7)}  ${b.meanProbability.toFixed(3)}   ${b.observedRate.toFixed(3)}  ${gap >= 0 ? '+' : ''}${gap.toFixed(3)}${flag}`);
+      console.log(
+        `${b.from.toFixed(1)}-${b.to.toFixed(1)}  ${String(b.pairs).padStart(7)}  ${b.meanProbability.toFixed(3)}   ${b.observedRate.toFixed(3)}  ${gap >= 0 ? '+' : ''}${gap.toFixed(3)}${flag}`,
+      );
     }
   }
 }
@@ -253,7 +273,19 @@ function crossCheck(d: Dataset, clusters: string): string {
 }
 
 function printTable(rows: AccuracyRow[]): void {
-  const header = ['dataset', 'records', 'true pairs', 'pred pairs', 'precision', 'recall', 'F1', 'seconds', 'compared', 'blocking recall', 'eval_pairs.py'];
+  const header = [
+    'dataset',
+    'records',
+    'true pairs',
+    'pred pairs',
+    'precision',
+    'recall',
+    'F1',
+    'seconds',
+    'compared',
+    'blocking recall',
+    'eval_pairs.py',
+  ];
   const lines = rows.map((r) => [
     r.dataset,
     String(r.records),
@@ -321,8 +353,11 @@ function printLookAlikes(rows: AccuracyRow[]): void {
     console.log(`\nlook-alikes merged into one identity, ${r.dataset} (people pairs; an overlay is a patient-safety event)`);
     for (const k of r.lookAlikes) {
       const share = k.pairs === 0 ? 0 : k.merged / k.pairs;
-      const target = k.relation === 'twin' ? `  (target < ${MAX_TWIN_MERGE_SHARE}: ${share < MAX_TWIN_MERGE_SHARE ? 'met' : 'NOT met'})` : '';
-      console.log(`  ${k.relation.padEnd(14)} ${String(k.merged).padStart(6)} of ${String(k.pairs).padStart(7)}  ${share.toFixed(4)}${target}`);
+      const target =
+        k.relation === 'twin' ? `  (target < ${MAX_TWIN_MERGE_SHARE}: ${share < MAX_TWIN_MERGE_SHARE ? 'met' : 'NOT met'})` : '';
+      console.log(
+        `  ${k.relation.padEnd(14)} ${String(k.merged).padStart(6)} of ${String(k.pairs).padStart(7)}  ${share.toFixed(4)}${target}`,
+      );
     }
   }
 }

@@ -3,17 +3,32 @@ import { Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../platform/db/client.ts';
 import { auditLog } from '../platform/db/schema/index.ts';
-import { appendAudit, entryHash, GENESIS_HASH, listAuditEntries, verifyAuditChain, type AuditEntry, type AuditRow } from '../platform/audit.ts';
+import {
+  appendAudit,
+  entryHash,
+  GENESIS_HASH,
+  listAuditEntries,
+  verifyAuditChain,
+  type AuditEntry,
+  type AuditRow,
+} from '../platform/audit.ts';
 import { freshDatabase, machine, percentile } from './support.ts';
 
 /** A synthetic entry shaped like a GraphQL read of one identity and two of its records. */
 function syntheticEntry(i: number, at: Date): Omit<AuditRow, 'id' | 'hash' | 'prevHash'> {
   const identity = `00000000-0000-4000-8000-${String(i % 50_000).padStart(12, '0')}`;
   return {
-    at, actor: `api-key:feed-${i % 20}`, role: i % 3 === 0 ? 'steward' : 'pipeline', action: i % 3 === 0 ? 'query:identity' : 'mutation:ingestRecord',
-    objectType: 'identity,record', objectIds: [`identity:${identity}`, `record:${randomUUID()}`, `record:${randomUUID()}`],
-    fields: ['birthDate', 'familyName', 'givenName', 'golden', 'id'], outcome: i % 50 === 0 ? 'DENIED' : 'SUCCESS',
-    requestId: randomUUID(), clientAddress: '10.0.0.5', details: { wrote: i % 3 !== 0, phiMasked: i % 3 !== 0 },
+    at,
+    actor: `api-key:feed-${i % 20}`,
+    role: i % 3 === 0 ? 'steward' : 'pipeline',
+    action: i % 3 === 0 ? 'query:identity' : 'mutation:ingestRecord',
+    objectType: 'identity,record',
+    objectIds: [`identity:${identity}`, `record:${randomUUID()}`, `record:${randomUUID()}`],
+    fields: ['birthDate', 'familyName', 'givenName', 'golden', 'id'],
+    outcome: i % 50 === 0 ? 'DENIED' : 'SUCCESS',
+    requestId: randomUUID(),
+    clientAddress: '10.0.0.5',
+    details: { wrote: i % 3 !== 0, phiMasked: i % 3 !== 0 },
   };
 }
 
@@ -44,7 +59,8 @@ async function timed(runs: number, work: (i: number) => Promise<unknown>): Promi
 }
 
 const f = (n: number) => n.toFixed(1);
-const summary = (label: string, times: number[]) => `  ${label.padEnd(34)} p50 ${f(percentile(times, 50))} ms  p95 ${f(percentile(times, 95))} ms`;
+const summary = (label: string, times: number[]) =>
+  `  ${label.padEnd(34)} p50 ${f(percentile(times, 50))} ms  p95 ${f(percentile(times, 95))} ms`;
 
 const opts = new Command('bench:audit')
   .option('--entries <n>', 'audit entries in the trail', '200000')
@@ -60,24 +76,46 @@ try {
   const seedStart = performance.now();
   await seedChain(db, entries);
   await db.execute(sql`analyze audit_log`);
-  const lines = [`audit trail benchmark on PostgreSQL, ${machine()}, 2 cores; ${entries.toLocaleString('en-US')} entries seeded in ${((performance.now() - seedStart) / 1000).toFixed(0)} s`];
+  const lines = [
+    `audit trail benchmark on PostgreSQL, ${machine()}, 2 cores; ${entries.toLocaleString('en-US')} entries seeded in ${((performance.now() - seedStart) / 1000).toFixed(0)} s`,
+  ];
 
   const appends = await timed(Number(opts.appends), (i) => appendAudit(db, syntheticEntry(i, new Date()) as AuditEntry));
   lines.push(summary('appendAudit, one at a time', appends));
   const parallelStart = performance.now();
   const perWorker = 250;
-  await Promise.all(Array.from({ length: 8 }, (_, w) => timed(perWorker, (i) => appendAudit(db, syntheticEntry(w * perWorker + i, new Date()) as AuditEntry))));
-  lines.push(`  appendAudit, 8 concurrent callers     ${((8 * perWorker) / ((performance.now() - parallelStart) / 1000)).toFixed(0)} entries/s`);
+  await Promise.all(
+    Array.from({ length: 8 }, (_, w) =>
+      timed(perWorker, (i) => appendAudit(db, syntheticEntry(w * perWorker + i, new Date()) as AuditEntry)),
+    ),
+  );
+  lines.push(
+    `  appendAudit, 8 concurrent callers     ${((8 * perWorker) / ((performance.now() - parallelStart) / 1000)).toFixed(0)} entries/s`,
+  );
 
   const verifyStart = performance.now();
   const verified = await verifyAuditChain(db);
   const verifySeconds = (performance.now() - verifyStart) / 1000;
-  lines.push(`  verifyAuditChain                      ${verified.entriesChecked.toLocaleString('en-US')} entries in ${verifySeconds.toFixed(1)} s (${(verified.entriesChecked / verifySeconds).toFixed(0)}/s), valid: ${verified.valid}`);
+  lines.push(
+    `  verifyAuditChain                      ${verified.entriesChecked.toLocaleString('en-US')} entries in ${verifySeconds.toFixed(1)} s (${(verified.entriesChecked / verifySeconds).toFixed(0)}/s), valid: ${verified.valid}`,
+  );
 
   const identity = (i: number) => `00000000-0000-4000-8000-${String((i * 7919) % 50_000).padStart(12, '0')}`;
-  lines.push(summary('auditLog by identity (typed id)', await timed(200, (i) => listAuditEntries(db, { objectId: `identity:${identity(i)}` }, { limit: 50 }))));
+  lines.push(
+    summary(
+      'auditLog by identity (typed id)',
+      await timed(200, (i) => listAuditEntries(db, { objectId: `identity:${identity(i)}` }, { limit: 50 })),
+    ),
+  );
   lines.push(summary('auditLog by bare id', await timed(200, (i) => listAuditEntries(db, { objectId: identity(i) }, { limit: 50 }))));
-  lines.push(summary('auditLog by actor, last day', await timed(200, (i) => listAuditEntries(db, { actor: `api-key:feed-${i % 20}`, from: new Date(Date.now() - 86_400_000) }, { limit: 50 }))));
+  lines.push(
+    summary(
+      'auditLog by actor, last day',
+      await timed(200, (i) =>
+        listAuditEntries(db, { actor: `api-key:feed-${i % 20}`, from: new Date(Date.now() - 86_400_000) }, { limit: 50 }),
+      ),
+    ),
+  );
   lines.push(summary('auditLog newest page', await timed(200, () => listAuditEntries(db, {}, { limit: 50 }))));
   await handle.close();
   console.log(lines.join('\n'));

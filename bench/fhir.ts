@@ -21,11 +21,24 @@ function patientOf(r: Row, localId: string): Record<string, unknown> {
   return {
     resourceType: 'Patient',
     identifier: [{ system: system(r.source!), value: localId }],
-    ...(r.familyName || given.length > 0 ? { name: [{ use: 'official', ...(r.familyName ? { family: r.familyName } : {}), ...(given.length > 0 ? { given } : {}) }] } : {}),
+    ...(r.familyName || given.length > 0
+      ? { name: [{ use: 'official', ...(r.familyName ? { family: r.familyName } : {}), ...(given.length > 0 ? { given } : {}) }] }
+      : {}),
     ...(r.sex === 'M' || r.sex === 'F' ? { gender: r.sex === 'M' ? 'male' : 'female' } : {}),
     ...(/^\d{4}-\d{2}-\d{2}$/.test(r.birthDate ?? '') ? { birthDate: r.birthDate } : {}),
     ...(r.phone ? { telecom: [{ system: 'phone', value: r.phone }] } : {}),
-    ...(r.postalCode || r.city ? { address: [{ ...(r.addressLine1 ? { line: [r.addressLine1] } : {}), ...(r.city ? { city: r.city } : {}), ...(r.state ? { state: r.state } : {}), ...(r.postalCode ? { postalCode: r.postalCode } : {}) }] } : {}),
+    ...(r.postalCode || r.city
+      ? {
+          address: [
+            {
+              ...(r.addressLine1 ? { line: [r.addressLine1] } : {}),
+              ...(r.city ? { city: r.city } : {}),
+              ...(r.state ? { state: r.state } : {}),
+              ...(r.postalCode ? { postalCode: r.postalCode } : {}),
+            },
+          ],
+        }
+      : {}),
   };
 }
 
@@ -60,9 +73,17 @@ async function benchSize(size: number, sample: number): Promise<string[]> {
     await admin.end();
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url });
     const services = createServices(config, handle, createLogger('silent'));
-    const http: HttpHandler = createHttpHandler({ yoga: buildYoga(services, { localMode: true }), services, authenticate: createAuthenticator(services, { localMode: true }) });
+    const http: HttpHandler = createHttpHandler({
+      yoga: buildYoga(services, { localMode: true }),
+      services,
+      authenticate: createAuthenticator(services, { localMode: true }),
+    });
     loadR4Definitions();
-    const fetch = (path: string, init: RequestInit = {}) => http(new Request(`http://localhost/fhir${path}`, { ...init, headers: { 'content-type': 'application/fhir+json', ...init.headers } }), { clientAddress: '127.0.0.1' });
+    const fetch = (path: string, init: RequestInit = {}) =>
+      http(
+        new Request(`http://localhost/fhir${path}`, { ...init, headers: { 'content-type': 'application/fhir+json', ...init.headers } }),
+        { clientAddress: '127.0.0.1' },
+      );
     const stored = rows.filter((r) => r.familyName && /^\d{4}-\d{2}-\d{2}$/.test(r.birthDate ?? '')).slice(0, sample);
 
     const ids: string[] = [];
@@ -73,15 +94,35 @@ async function benchSize(size: number, sample: number): Promise<string[]> {
     });
     let i = 0;
     const read = await timed(held, () => fetch(`/Patient/${ids[i++]}`));
-    const search = await timed(stored, (r) => fetch(`/Patient?family=${encodeURIComponent(r.familyName!)}&birthdate=${r.birthDate}&_count=10`));
-    const pix = await timed(stored, (r) => fetch(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${system(r.source!)}|${r.record_id}`)}`));
-    const match = await timed(stored, (r) => fetch('/Patient/$match', { method: 'POST', body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...patientOf(r, 'probe'), identifier: undefined } }, { name: 'count', valueInteger: 5 }] }) }));
+    const search = await timed(stored, (r) =>
+      fetch(`/Patient?family=${encodeURIComponent(r.familyName!)}&birthdate=${r.birthDate}&_count=10`),
+    );
+    const pix = await timed(stored, (r) =>
+      fetch(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${system(r.source!)}|${r.record_id}`)}`),
+    );
+    const match = await timed(stored, (r) =>
+      fetch('/Patient/$match', {
+        method: 'POST',
+        body: JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: { ...patientOf(r, 'probe'), identifier: undefined } },
+            { name: 'count', valueInteger: 5 },
+          ],
+        }),
+      }),
+    );
     await handle.close();
     const f = (n: number) => n.toFixed(1);
-    const line = (name: string, times: number[]) => `  ${name.padEnd(13)} p50 ${f(percentile(times, 50))} ms  p99 ${f(percentile(times, 99))} ms  (${times.length} calls)`;
+    const line = (name: string, times: number[]) =>
+      `  ${name.padEnd(13)} p50 ${f(percentile(times, 50))} ms  p99 ${f(percentile(times, 99))} ms  (${times.length} calls)`;
     return [
       `${rows.length.toLocaleString('en-US')} source records stored (seeded in ${seedSeconds.toFixed(0)} s)`,
-      line('create', create), line('read', read), line('PDQm search', search), line('PIXm', pix), line('$match', match),
+      line('create', create),
+      line('read', read),
+      line('PDQm search', search),
+      line('PIXm', pix),
+      line('$match', match),
     ];
   } finally {
     await db.drop();

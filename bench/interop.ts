@@ -31,7 +31,9 @@ function compact(value: unknown): unknown {
     return items.length > 0 ? items : undefined;
   }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value).map(([k, v]) => [k, compact(v)] as const).filter(([, v]) => v !== undefined);
+    const entries = Object.entries(value)
+      .map(([k, v]) => [k, compact(v)] as const)
+      .filter(([, v]) => v !== undefined);
     return entries.length > 0 ? Object.fromEntries(entries) : undefined;
   }
   return value === '' || value === null ? undefined : value;
@@ -42,7 +44,10 @@ function fhirPatient(r: Row, localId: string): Record<string, unknown> {
   const sex = (r.sex ?? '').toUpperCase();
   return compact({
     resourceType: 'Patient',
-    identifier: [{ system: systemOf(r.source!), value: localId }, ...(r.ssn ? [{ system: 'http://hl7.org/fhir/sid/us-ssn', value: r.ssn }] : [])],
+    identifier: [
+      { system: systemOf(r.source!), value: localId },
+      ...(r.ssn ? [{ system: 'http://hl7.org/fhir/sid/us-ssn', value: r.ssn }] : []),
+    ],
     name: [{ use: 'official', family: r.familyName, given: [r.givenName, r.middleName], suffix: [r.suffix] }],
     gender: sex.startsWith('F') ? 'female' : sex.startsWith('M') ? 'male' : undefined,
     birthDate: r.birthDate,
@@ -53,11 +58,25 @@ function fhirPatient(r: Row, localId: string): Record<string, unknown> {
 
 function hl7Message(r: Row, localId: string): string {
   const sex = (r.sex ?? '').toUpperCase();
-  return adtUpsert('A04', {
-    mrn: localId, authority: r.source!, family: r.familyName!, given: r.givenName!, middle: r.middleName!,
-    birth: (r.birthDate ?? '').replace(/-/g, ''), sex: sex ? sex[0]! : '', street: r.addressLine1!, city: r.city!,
-    state: r.state!, zip: r.postalCode!, phone: r.phone!, ssn: r.ssn!,
-  }, `B-${localId}`);
+  return adtUpsert(
+    'A04',
+    {
+      mrn: localId,
+      authority: r.source!,
+      family: r.familyName!,
+      given: r.givenName!,
+      middle: r.middleName!,
+      birth: (r.birthDate ?? '').replace(/-/g, ''),
+      sex: sex ? sex[0]! : '',
+      street: r.addressLine1!,
+      city: r.city!,
+      state: r.state!,
+      zip: r.postalCode!,
+      phone: r.phone!,
+      ssn: r.ssn!,
+    },
+    `B-${localId}`,
+  );
 }
 
 async function timeEach<T>(items: T[], run: (item: T, i: number) => Promise<void>): Promise<number[]> {
@@ -71,7 +90,8 @@ async function timeEach<T>(items: T[], run: (item: T, i: number) => Promise<void
 }
 
 const ms = (n: number) => n.toFixed(1);
-const latency = (times: number[]) => `p50 ${ms(percentile(times, 50))} ms  p95 ${ms(percentile(times, 95))} ms  p99 ${ms(percentile(times, 99))} ms`;
+const latency = (times: number[]) =>
+  `p50 ${ms(percentile(times, 50))} ms  p95 ${ms(percentile(times, 95))} ms  p99 ${ms(percentile(times, 99))} ms`;
 
 const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome identity { id } } }';
 
@@ -79,9 +99,14 @@ const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $inpu
 async function benchGraphql(app: App, rows: Row[]): Promise<string[]> {
   const times = await timeEach(rows, async (r) => {
     const input = { source: r.source, localId: `G-${r.record_id}`, ...Object.fromEntries(FIELDS.map((f) => [f, r[f] || null])) };
-    const response = await app.http(new Request('http://bench/graphql', {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query: INGEST, variables: { input } }),
-    }), { clientAddress: '127.0.0.1' });
+    const response = await app.http(
+      new Request('http://bench/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+        body: JSON.stringify({ query: INGEST, variables: { input } }),
+      }),
+      { clientAddress: '127.0.0.1' },
+    );
     const body = (await response.json()) as { errors?: unknown[] };
     if (body.errors) throw new Error(`GraphQL ingest failed: ${JSON.stringify(body.errors).slice(0, 200)}`);
   });
@@ -90,24 +115,47 @@ async function benchGraphql(app: App, rows: Row[]): Promise<string[]> {
 
 async function benchFhir(app: App, ingest: Row[], match: Row[]): Promise<string[]> {
   const post = async (path: string, body: unknown, expect: number[]) => {
-    const response = await app.http(new Request(`http://bench/fhir${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify(body),
-    }), { clientAddress: '127.0.0.1' });
+    const response = await app.http(
+      new Request(`http://bench/fhir${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${ADMIN_KEY}` },
+        body: JSON.stringify(body),
+      }),
+      { clientAddress: '127.0.0.1' },
+    );
     await response.arrayBuffer();
     if (!expect.includes(response.status)) throw new Error(`FHIR ${path} answered ${response.status}`);
   };
   const outcomes = new Map<number, number>();
   const ingestTimes = await timeEach(ingest, async (r) => {
-    const response = await app.http(new Request('http://bench/fhir/Patient', {
-      method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify(fhirPatient(r, `F-${r.record_id}`)),
-    }), { clientAddress: '127.0.0.1' });
+    const response = await app.http(
+      new Request('http://bench/fhir/Patient', {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${ADMIN_KEY}` },
+        body: JSON.stringify(fhirPatient(r, `F-${r.record_id}`)),
+      }),
+      { clientAddress: '127.0.0.1' },
+    );
     await response.arrayBuffer();
     outcomes.set(response.status, (outcomes.get(response.status) ?? 0) + 1);
   });
-  const matchTimes = await timeEach(match, (r) => post('/Patient/$match', {
-    resourceType: 'Parameters', parameter: [{ name: 'resource', resource: fhirPatient(r, 'probe') }, { name: 'count', valueInteger: 5 }],
-  }, [200]));
-  const statuses = [...outcomes].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
+  const matchTimes = await timeEach(match, (r) =>
+    post(
+      '/Patient/$match',
+      {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resource', resource: fhirPatient(r, 'probe') },
+          { name: 'count', valueInteger: 5 },
+        ],
+      },
+      [200],
+    ),
+  );
+  const statuses = [...outcomes]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ');
   return [
     `  FHIR POST /Patient         ${latency(ingestTimes)}  (${ingest.length} calls; ${statuses})`,
     `  FHIR POST /Patient/$match  ${latency(matchTimes)}  (${match.length} calls, count 5)`,
@@ -119,7 +167,11 @@ async function benchMllp(app: App, rows: Row[]): Promise<string[]> {
   try {
     const acks = new Map<string, number>();
     const note = (ack: string) => {
-      const code = ack.split('\r').find((s) => s.startsWith('MSA'))?.split('|')[1] ?? '?';
+      const code =
+        ack
+          .split('\r')
+          .find((s) => s.startsWith('MSA'))
+          ?.split('|')[1] ?? '?';
       acks.set(code, (acks.get(code) ?? 0) + 1);
     };
     const half = Math.floor(rows.length / 2);
@@ -131,10 +183,12 @@ async function benchMllp(app: App, rows: Row[]): Promise<string[]> {
     const rest = rows.slice(half);
     const clients = await Promise.all([0, 1, 2, 3].map(() => connectMllp('127.0.0.1', listener.port)));
     const fourStart = performance.now();
-    await Promise.all(clients.map(async (c, k) => {
-      for (let i = k; i < rest.length; i += 4) note(await c.send(hl7Message(rest[i]!, `H-${rest[i]!.record_id}`)));
-      await c.close();
-    }));
+    await Promise.all(
+      clients.map(async (c, k) => {
+        for (let i = k; i < rest.length; i += 4) note(await c.send(hl7Message(rest[i]!, `H-${rest[i]!.record_id}`)));
+        await c.close();
+      }),
+    );
     const fourRate = rest.length / ((performance.now() - fourStart) / 1000);
     const codes = [...acks].map(([c, n]) => `${c}: ${n}`).join(', ');
     return [
@@ -152,11 +206,15 @@ async function benchCsv(app: App, rows: Row[]): Promise<string[]> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const file = join(dir, 'import.csv');
-    await writeFile(file, stringify([['record_id', ...FIELDS], ...rows.map((r) => [`C-${r.record_id}`, ...FIELDS.map((f) => r[f] ?? '')])]));
+    await writeFile(
+      file,
+      stringify([['record_id', ...FIELDS], ...rows.map((r) => [`C-${r.record_id}`, ...FIELDS.map((f) => r[f] ?? '')])]),
+    );
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
     const first = await runImport({ file, source: 'hosp_a', url, key: ADMIN_KEY });
     const again = await runImport({ file, source: 'hosp_a', url, key: ADMIN_KEY });
-    const counts = (s: typeof first) => `linked ${s.linked}, created ${s.created}, review ${s.review}, unchanged ${s.unchanged}, errors ${s.errors}`;
+    const counts = (s: typeof first) =>
+      `linked ${s.linked}, created ${s.created}, review ${s.review}, unchanged ${s.unchanged}, errors ${s.errors}`;
     return [
       `  mpi import (CSV, HTTP)     ${first.recordsPerSecond.toFixed(0)} records/s  (${first.rows} rows in batches of 500; ${counts(first)})`,
       `  mpi import re-run          ${again.recordsPerSecond.toFixed(0)} records/s  (${counts(again)})`,
@@ -175,7 +233,13 @@ const program = new Command('bench:interop')
   .option('--csv <n>', 'CSV rows imported', '10000')
   .parse();
 const opts = program.opts<{ stored: string; fhir: string; match: string; mllp: string; csv: string }>();
-const [stored, fhirN, matchN, mllpN, csvN] = [opts.stored, opts.fhir, opts.match, opts.mllp, opts.csv].map(Number) as [number, number, number, number, number];
+const [stored, fhirN, matchN, mllpN, csvN] = [opts.stored, opts.fhir, opts.match, opts.mllp, opts.csv].map(Number) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 const { csv, truth } = syntheticRegistry(stored + fhirN + matchN + mllpN + csvN);
 const rows = await readRows(csv);
@@ -186,10 +250,17 @@ try {
   await (await openDatabase({ url: db.url })).close(); // migrate before the set-based seed
   process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
   await seed(db.url, rows, truthMap);
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, MPI_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, MPI_RATE_LIMIT_PER_MINUTE: '0' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: db.url,
+    MPI_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    MPI_RATE_LIMIT_PER_MINUTE: '0',
+  });
   const app = await createApp(config, createLogger('silent'));
   try {
-    for (const s of await app.services.catalog.listSources()) await app.services.catalog.updateSource(s.code, { system: systemOf(s.code) }, { allowOperational: true });
+    for (const s of await app.services.catalog.listSources())
+      await app.services.catalog.updateSource(s.code, { system: systemOf(s.code) }, { allowOperational: true });
     const fhirRows = held.slice(0, fhirN);
     const matchRows = held.slice(fhirN, fhirN + matchN);
     const mllpRows = held.slice(fhirN + matchN, fhirN + matchN + mllpN);

@@ -9,16 +9,66 @@ import postgres from 'postgres';
 import { createServices } from '../api/services.ts';
 import type { SourceRecordInput } from '../identity/index.ts';
 import {
-  changeSurvivorshipPolicy, DEFAULT_POLICY, identityAsOf, loadActivePolicy, previewPolicy, rebuildGolden, rebuildGoldenMany, recomputeGolden,
-  recomputeGoldenForSource, type RecomputeProgress,
+  changeSurvivorshipPolicy,
+  DEFAULT_POLICY,
+  identityAsOf,
+  loadActivePolicy,
+  previewPolicy,
+  rebuildGolden,
+  rebuildGoldenMany,
+  recomputeGolden,
+  recomputeGoldenForSource,
+  type RecomputeProgress,
 } from '../lineage/index.ts';
 import { loadConfig } from '../platform/config.ts';
 import { openDatabase, queryRows, type Database } from '../platform/db/client.ts';
 import { createLogger } from '../platform/logger.ts';
 import { freshDatabase, machine, percentile } from './support.ts';
 
-const GIVEN = ['Aiden', 'Beatrix', 'Corwin', 'Delphine', 'Ezekiel', 'Florence', 'Gideon', 'Harriet', 'Ignatius', 'Juniper', 'Kellan', 'Lucinda', 'Marcus', 'Noelle', 'Orrin', 'Priya', 'Quentin', 'Rosalind', 'Silas', 'Thea'];
-const FAMILY = ['Okonkwo', 'Vasquez', 'Lindqvist', 'Abernathy', 'Castellano', 'Nakamura', 'Whitfield', 'Oyelaran', 'Brannigan', 'Szymanski', 'Achterberg', 'Moreau', 'Delacroix', 'Petrov', 'Haddad', 'Quispe', 'Ferreira', 'Kowalczyk', 'Mbeki', 'Thorsen'];
+const GIVEN = [
+  'Aiden',
+  'Beatrix',
+  'Corwin',
+  'Delphine',
+  'Ezekiel',
+  'Florence',
+  'Gideon',
+  'Harriet',
+  'Ignatius',
+  'Juniper',
+  'Kellan',
+  'Lucinda',
+  'Marcus',
+  'Noelle',
+  'Orrin',
+  'Priya',
+  'Quentin',
+  'Rosalind',
+  'Silas',
+  'Thea',
+];
+const FAMILY = [
+  'Okonkwo',
+  'Vasquez',
+  'Lindqvist',
+  'Abernathy',
+  'Castellano',
+  'Nakamura',
+  'Whitfield',
+  'Oyelaran',
+  'Brannigan',
+  'Szymanski',
+  'Achterberg',
+  'Moreau',
+  'Delacroix',
+  'Petrov',
+  'Haddad',
+  'Quispe',
+  'Ferreira',
+  'Kowalczyk',
+  'Mbeki',
+  'Thorsen',
+];
 
 const literal = (list: string[]) => `array[${list.map((v) => `'${v}'`).join(',')}]`;
 
@@ -66,7 +116,9 @@ function progressPrinter(label: string): (p: RecomputeProgress) => void {
     if (p.elapsedMs - last < 2000 && p.scanned < p.total) return;
     last = p.elapsedMs;
     const pct = p.total > 0 ? ((100 * p.scanned) / p.total).toFixed(0) : '100';
-    process.stderr.write(`  ${label}: ${p.scanned.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')} (${pct}%)  ${(p.elapsedMs / 1000).toFixed(1)} s  ${p.valuesChanged.toLocaleString('en-US')} values changed\n`);
+    process.stderr.write(
+      `  ${label}: ${p.scanned.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')} (${pct}%)  ${(p.elapsedMs / 1000).toFixed(1)} s  ${p.valuesChanged.toLocaleString('en-US')} values changed\n`,
+    );
   };
 }
 
@@ -79,22 +131,34 @@ async function provenanceRows(db: Database): Promise<string> {
   return (row?.n ?? 0).toLocaleString('en-US');
 }
 
-const PLACES = [['Austin', 'TX', '78701', '512'], ['Denver', 'CO', '80203', '303'], ['Tacoma', 'WA', '98402', '253'], ['Macon', 'GA', '31201', '478']] as const;
+const PLACES = [
+  ['Austin', 'TX', '78701', '512'],
+  ['Denver', 'CO', '80203', '303'],
+  ['Tacoma', 'WA', '98402', '253'],
+  ['Macon', 'GA', '31201', '478'],
+] as const;
 
 /** A new synthetic patient per n, distinct in name, birth date, phone and address from every other. */
 function patient(n: number): Omit<SourceRecordInput, 'source' | 'localId'> {
   const [city, state, postalCode, area] = PLACES[n % 4]!;
   return {
-    givenName: GIVEN[n % 20]!, familyName: FAMILY[Math.floor(n / 20) % 20]!, sex: n % 2 ? 'F' : 'M',
+    givenName: GIVEN[n % 20]!,
+    familyName: FAMILY[Math.floor(n / 20) % 20]!,
+    sex: n % 2 ? 'F' : 'M',
     birthDate: `${1930 + (n % 70)}-${String((n % 12) + 1).padStart(2, '0')}-${String((n % 28) + 1).padStart(2, '0')}`,
-    phone: `${area}${String((n * 104729) % 10000000).padStart(7, '0')}`, addressLine1: `${(n * 37) % 9000 + 100} Monument Road`,
-    city, state, postalCode,
+    phone: `${area}${String((n * 104729) % 10000000).padStart(7, '0')}`,
+    addressLine1: `${((n * 37) % 9000) + 100} Monument Road`,
+    city,
+    state,
+    postalCode,
   };
 }
 
 async function run(opts: { identities: number; batch: number; ingest: number; keep: boolean }): Promise<string[]> {
   const target = await freshDatabase('mpi_bench_lineage');
-  const lines = [`lineage benchmark on PostgreSQL, ${machine()}, ${opts.identities.toLocaleString('en-US')} identities, batches of ${opts.batch}`];
+  const lines = [
+    `lineage benchmark on PostgreSQL, ${machine()}, ${opts.identities.toLocaleString('en-US')} identities, batches of ${opts.batch}`,
+  ];
   try {
     const handle = await openDatabase({ url: target.url, poolSize: 4 });
     const db = handle.db;
@@ -103,23 +167,41 @@ async function run(opts: { identities: number; batch: number; ingest: number; ke
     await seed(target.url, opts.identities);
     lines.push(`  seed (set-based SQL)            ${secs(performance.now() - t)}`);
 
-    const initial = await recomputeGolden(db, { kind: 'all' }, { batchSize: opts.batch, onProgress: progressPrinter('initial provenance') });
-    lines.push(`  initial provenance build        ${secs(initial.elapsedMs)}  ${rate(initial.identities, initial.elapsedMs)} identities  ${initial.fieldsReprovenanced.toLocaleString('en-US')} rows opened`);
+    const initial = await recomputeGolden(
+      db,
+      { kind: 'all' },
+      { batchSize: opts.batch, onProgress: progressPrinter('initial provenance') },
+    );
+    lines.push(
+      `  initial provenance build        ${secs(initial.elapsedMs)}  ${rate(initial.identities, initial.elapsedMs)} identities  ${initial.fieldsReprovenanced.toLocaleString('en-US')} rows opened`,
+    );
 
     t = performance.now();
     const preview = await previewPolicy(db, { phone: { rule: 'SOURCE_PRIORITY' }, givenName: { rule: 'MOST_FREQUENT' } }, { limit: 10 });
     const previewMs = performance.now() - t;
-    lines.push(`  preview policy change           ${secs(previewMs)}  ${preview.identitiesAffected.toLocaleString('en-US')} identities, ${preview.valuesChanged.toLocaleString('en-US')} values would change`);
+    lines.push(
+      `  preview policy change           ${secs(previewMs)}  ${preview.identitiesAffected.toLocaleString('en-US')} identities, ${preview.valuesChanged.toLocaleString('en-US')} values would change`,
+    );
 
-    const change = await changeSurvivorshipPolicy(db, { phone: { rule: 'SOURCE_PRIORITY' }, givenName: { rule: 'MOST_FREQUENT' } }, 'bench', {
-      batchSize: opts.batch, onProgress: progressPrinter('policy change'),
-    });
+    const change = await changeSurvivorshipPolicy(
+      db,
+      { phone: { rule: 'SOURCE_PRIORITY' }, givenName: { rule: 'MOST_FREQUENT' } },
+      'bench',
+      {
+        batchSize: opts.batch,
+        onProgress: progressPrinter('policy change'),
+      },
+    );
     const r = change.result!;
-    lines.push(`  policy change recompute (v${change.policy.version})   ${secs(r.elapsedMs)}  ${rate(r.identities, r.elapsedMs)} identities  ${r.fieldsReprovenanced.toLocaleString('en-US')} rows re-opened, ${r.valuesChanged.toLocaleString('en-US')} values and ${r.goldenChanged.toLocaleString('en-US')} golden records changed`);
+    lines.push(
+      `  policy change recompute (v${change.policy.version})   ${secs(r.elapsedMs)}  ${rate(r.identities, r.elapsedMs)} identities  ${r.fieldsReprovenanced.toLocaleString('en-US')} rows re-opened, ${r.valuesChanged.toLocaleString('en-US')} values and ${r.goldenChanged.toLocaleString('en-US')} golden records changed`,
+    );
 
     const [ehr] = await queryRows<{ id: string }>(db, drizzleSql`update sources set trust_rank = 30 where code = 'ehr' returning id`);
     const trust = await recomputeGoldenForSource(db, ehr!.id, { batchSize: opts.batch, onProgress: progressPrinter('trust change') });
-    lines.push(`  source trust change recompute   ${secs(trust.elapsedMs)}  ${rate(trust.scanned, trust.elapsedMs)} records  ${trust.valuesChanged.toLocaleString('en-US')} values and ${trust.goldenChanged.toLocaleString('en-US')} golden records changed`);
+    lines.push(
+      `  source trust change recompute   ${secs(trust.elapsedMs)}  ${rate(trust.scanned, trust.elapsedMs)} records  ${trust.valuesChanged.toLocaleString('en-US')} values and ${trust.goldenChanged.toLocaleString('en-US')} golden records changed`,
+    );
     lines.push(`  field_provenance rows now       ${await provenanceRows(db)}`);
 
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: target.url });
@@ -129,7 +211,10 @@ async function run(opts: { identities: number; batch: number; ingest: number; ke
     const outcomes = new Map<string, number>();
     for (let i = 0; i < opts.ingest; i += 1) {
       const n = 1_000_000 + i;
-      for (const [source, extra] of [['ehr', {}], ['lab', { phone: `303${String(n * 7).slice(-7)}`, email: `p${n}@example.test` }]] as const) {
+      for (const [source, extra] of [
+        ['ehr', {}],
+        ['lab', { phone: `303${String(n * 7).slice(-7)}`, email: `p${n}@example.test` }],
+      ] as const) {
         t = performance.now();
         const result = await services.ingest.ingest({ source, localId: `NEW-${n}`, ...patient(n), ...extra }, actor);
         ingestTimes.push(performance.now() - t);
@@ -137,10 +222,15 @@ async function run(opts: { identities: number; batch: number; ingest: number; ke
       }
     }
     const outcomeText = [...outcomes.entries()].map(([k, v]) => `${v} ${k}`).join(', ');
-    lines.push(`  ingest with provenance          p50 ${f(percentile(ingestTimes, 50))} ms  p95 ${f(percentile(ingestTimes, 95))} ms  (${ingestTimes.length} calls: ${outcomeText})`);
+    lines.push(
+      `  ingest with provenance          p50 ${f(percentile(ingestTimes, 50))} ms  p95 ${f(percentile(ingestTimes, 95))} ms  (${ingestTimes.length} calls: ${outcomeText})`,
+    );
 
     const policy = await loadActivePolicy(db);
-    const sample = await queryRows<{ id: string }>(db, drizzleSql`select id from identities where status = 'ACTIVE' order by id limit ${opts.ingest}`);
+    const sample = await queryRows<{ id: string }>(
+      db,
+      drizzleSql`select id from identities where status = 'ACTIVE' order by id limit ${opts.ingest}`,
+    );
     const timeRebuild = async (rebuild: (id: string) => Promise<unknown>) => {
       const times: number[] = [];
       for (const { id } of sample) {
@@ -153,8 +243,12 @@ async function run(opts: { identities: number; batch: number; ingest: number; ke
     // What ingest and steward decisions run for the identities they touch, and the one-identity reference version.
     const bulk = await timeRebuild((id) => db.transaction((tx) => rebuildGoldenMany(tx, [id], { policy })));
     const single = await timeRebuild((id) => db.transaction((tx) => rebuildGolden(tx, id, { policy })));
-    lines.push(`  provenance rebuild alone        p50 ${f(percentile(bulk, 50))} ms  p95 ${f(percentile(bulk, 95))} ms  (rebuildGoldenMany of one identity, as ingest and steward decisions run it)`);
-    lines.push(`                                  p50 ${f(percentile(single, 50))} ms  p95 ${f(percentile(single, 95))} ms  (rebuildGolden, the one-identity reference the tests check the others against)`);
+    lines.push(
+      `  provenance rebuild alone        p50 ${f(percentile(bulk, 50))} ms  p95 ${f(percentile(bulk, 95))} ms  (rebuildGoldenMany of one identity, as ingest and steward decisions run it)`,
+    );
+    lines.push(
+      `                                  p50 ${f(percentile(single, 50))} ms  p95 ${f(percentile(single, 95))} ms  (rebuildGolden, the one-identity reference the tests check the others against)`,
+    );
 
     const pingTimes: number[] = [];
     for (let i = 0; i < 200; i += 1) {
@@ -162,7 +256,9 @@ async function run(opts: { identities: number; batch: number; ingest: number; ke
       await handle.ping();
       pingTimes.push(performance.now() - t);
     }
-    lines.push(`  database round trip (select 1)  p50 ${percentile(pingTimes, 50).toFixed(2)} ms  p95 ${percentile(pingTimes, 95).toFixed(2)} ms  (how loaded the machine was)`);
+    lines.push(
+      `  database round trip (select 1)  p50 ${percentile(pingTimes, 50).toFixed(2)} ms  p95 ${percentile(pingTimes, 95).toFixed(2)} ms  (how loaded the machine was)`,
+    );
 
     const asOfTimes: number[] = [];
     const at = new Date('2024-03-01T00:00:00Z');

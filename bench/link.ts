@@ -66,8 +66,20 @@ function runOne(records: number, seed: number): Row {
   const predicted = readPairs(out);
   const truthOf = readPairs(truth);
   const ids = [...predicted.keys()];
-  const score = pairwiseScore(ids.length, (i) => predicted.get(ids[i]!)!, (i) => truthOf.get(ids[i]!) ?? `?${i}`);
-  return { records, seconds, recordsPerSecond: records / seconds, peakMb: Number(peak ?? NaN), pairs, precision: score.precision, recall: score.recall };
+  const score = pairwiseScore(
+    ids.length,
+    (i) => predicted.get(ids[i]!)!,
+    (i) => truthOf.get(ids[i]!) ?? `?${i}`,
+  );
+  return {
+    records,
+    seconds,
+    recordsPerSecond: records / seconds,
+    peakMb: Number(peak ?? NaN),
+    pairs,
+    precision: score.precision,
+    recall: score.recall,
+  };
 }
 
 function main(): void {

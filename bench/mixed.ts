@@ -27,7 +27,13 @@ const GIVEN = ['Ava', 'Liam', 'Maya', 'Noah', 'Iris', 'Owen', 'Zoe', 'Ezra', 'No
 const FAMILY = ['Okafor', 'Lindqvist', 'Moreau', 'Tanaka', 'Novak', 'Haddad', 'Ferreira', 'Kowalski', 'Brennan', 'Achebe'];
 
 type Op = 'ingest' | 'match' | 'read' | 'merge' | 'unlink';
-interface Person { givenName: string; familyName: string; birthDate: string; postalCode: string; sex: string }
+interface Person {
+  givenName: string;
+  familyName: string;
+  birthDate: string;
+  postalCode: string;
+  sex: string;
+}
 
 function person(random: () => number): Person {
   const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
@@ -35,9 +41,11 @@ function person(random: () => number): Person {
   const month = 1 + Math.floor(random() * 12);
   const year = 1930 + Math.floor(random() * 80);
   return {
-    givenName: pick(GIVEN), familyName: `${pick(FAMILY)}${Math.floor(random() * 5000)}`,
+    givenName: pick(GIVEN),
+    familyName: `${pick(FAMILY)}${Math.floor(random() * 5000)}`,
     birthDate: `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`,
-    postalCode: String(10000 + Math.floor(random() * 89999)), sex: random() < 0.5 ? 'F' : 'M',
+    postalCode: String(10000 + Math.floor(random() * 89999)),
+    sex: random() < 0.5 ? 'F' : 'M',
   };
 }
 
@@ -46,7 +54,9 @@ async function waitForServer(base: string, seconds: number): Promise<void> {
   while (Date.now() < until) {
     try {
       if ((await fetch(`${base}/readyz`)).ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('server did not become ready');
@@ -64,21 +74,34 @@ const seconds = Number(opts.seconds);
 const base = `http://127.0.0.1:${opts.port}`;
 
 const db = await freshDatabase('mpi_bench_mixed');
-const keys: Record<'pipeline' | 'steward', string> = { pipeline: randomBytes(24).toString('base64url'), steward: randomBytes(24).toString('base64url') };
+const keys: Record<'pipeline' | 'steward', string> = {
+  pipeline: randomBytes(24).toString('base64url'),
+  steward: randomBytes(24).toString('base64url'),
+};
 const handle = await openDatabase({ url: db.url, poolSize: 2 });
 for (const role of ['pipeline', 'steward'] as const) await createApiKey(handle.db, `bench-${role}`, role, keys[role]);
 await handle.close();
 
 const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../api/server.ts', import.meta.url))], {
   env: {
-    ...process.env, NODE_ENV: 'production', PORT: opts.port, HOST: '127.0.0.1', DATABASE_URL: db.url, LOG_LEVEL: 'error',
-    MPI_RATE_LIMIT_PER_MINUTE: '10000000', MPI_AUTO_REGISTER_SOURCES: 'true',
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: opts.port,
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    LOG_LEVEL: 'error',
+    MPI_RATE_LIMIT_PER_MINUTE: '10000000',
+    MPI_AUTO_REGISTER_SOURCES: 'true',
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const serverExit = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
 
-async function call(role: 'pipeline' | 'steward', query: string, variables: unknown): Promise<{ data?: Record<string, unknown>; code?: string }> {
+async function call(
+  role: 'pipeline' | 'steward',
+  query: string,
+  variables: unknown,
+): Promise<{ data?: Record<string, unknown>; code?: string }> {
   const response = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${keys[role]}` },
@@ -111,7 +134,9 @@ try {
   for (let i = 0; i < Number(opts.seedRecords); i += SEED_BATCH) {
     const batch = Array.from({ length: Math.min(SEED_BATCH, Number(opts.seedRecords) - i) }, () => person(random));
     known.push(...batch);
-    const seeded = await call('pipeline', INGEST_MANY, { input: batch.map((p, j) => ({ source: j % 2 === 0 ? 'EHR' : 'LAB', localId: `m${(localId += 1)}`, ...p })) });
+    const seeded = await call('pipeline', INGEST_MANY, {
+      input: batch.map((p, j) => ({ source: j % 2 === 0 ? 'EHR' : 'LAB', localId: `m${(localId += 1)}`, ...p })),
+    });
     if (seeded.code) throw new Error(`seeding failed: ${seeded.code}`);
     identityIds.push(...(seeded.data!.ingestRecords as Array<{ identity: { id: string } }>).map((r) => r.identity.id));
   }
@@ -163,7 +188,9 @@ try {
     const t = times[op];
     lines.push(`  ${op.padEnd(7)} p50 ${f(percentile(t, 50))} ms  p99 ${f(percentile(t, 99))} ms  (${t.length} calls)`);
   }
-  lines.push(`  ${requests} requests, ${(requests / elapsed).toFixed(1)}/s; errors ${failed} (${((100 * failed) / Math.max(1, requests)).toFixed(2)} %)${failed ? ` ${JSON.stringify(errors)}` : ''}; steward conflicts ${conflicts}`);
+  lines.push(
+    `  ${requests} requests, ${(requests / elapsed).toFixed(1)}/s; errors ${failed} (${((100 * failed) / Math.max(1, requests)).toFixed(2)} %)${failed ? ` ${JSON.stringify(errors)}` : ''}; steward conflicts ${conflicts}`,
+  );
   console.log(lines.join('\n'));
 } finally {
   server.kill('SIGTERM');

@@ -23,7 +23,12 @@ const ROOT = resolve(import.meta.dirname, '..');
 const DATASETS = join(sharedDir(ROOT), 'datasets');
 const OUT = join(ROOT, 'bench/out/online-accuracy');
 
-interface Labelled { id: string; source: string; input: Record<string, string | null>; cluster: string }
+interface Labelled {
+  id: string;
+  source: string;
+  input: Record<string, string | null>;
+  cluster: string;
+}
 
 async function readLabelled(file: string, truthFile: string): Promise<Labelled[]> {
   const truth = new Map<string, string>();
@@ -43,7 +48,11 @@ async function readLabelled(file: string, truthFile: string): Promise<Labelled[]
   });
 }
 
-async function online(records: Labelled[], url: string | undefined, modelFile: string | null): Promise<{ seconds: number; clusterOf: Map<string, string> }> {
+async function online(
+  records: Labelled[],
+  url: string | undefined,
+  modelFile: string | null,
+): Promise<{ seconds: number; clusterOf: Map<string, string> }> {
   const handle = await openDatabase({ url, dataDir: 'memory://' });
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', MPI_AUTO_REGISTER_SOURCES: 'true' });
   const services = createServices(config, handle, createLogger('silent'));
@@ -54,14 +63,21 @@ async function online(records: Labelled[], url: string | undefined, modelFile: s
     if ((i + 1) % 1000 === 0) process.stderr.write(`  ingested ${i + 1}/${records.length}\n`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const rows = await handle.db.select({ localId: sourceRecords.localId, identity: links.identityId }).from(links)
-    .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId)).innerJoin(sources, eq(sources.id, sourceRecords.sourceId));
+  const rows = await handle.db
+    .select({ localId: sourceRecords.localId, identity: links.identityId })
+    .from(links)
+    .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
+    .innerJoin(sources, eq(sources.id, sourceRecords.sourceId));
   await handle.close();
   return { seconds, clusterOf: new Map(rows.map((r) => [r.localId, r.identity])) };
 }
 
 function score(records: Labelled[], clusterOf: (id: string) => string) {
-  return pairwiseScore(records.length, (i) => clusterOf(records[i]!.id), (i) => records[i]!.cluster);
+  return pairwiseScore(
+    records.length,
+    (i) => clusterOf(records[i]!.id),
+    (i) => records[i]!.cluster,
+  );
 }
 
 /** `mpi link` on the file (trains its model by EM on the input), saving the model for the online run. */
@@ -80,14 +96,19 @@ const program = new Command('bench:online-accuracy')
   .option('--postgres', 'use PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL) instead of in-memory PGlite')
   .parse();
 const opts = program.opts<{ datasets: string; synthRecords: string; postgres?: boolean }>();
-const lines = [`online (record by record) vs batch accuracy, ${machine()}, 2 cores`,
-  'dataset    records  mode                   precision  recall  F1      seconds'];
+const lines = [
+  `online (record by record) vs batch accuracy, ${machine()}, 2 cores`,
+  'dataset    records  mode                   precision  recall  F1      seconds',
+];
 for (const name of opts.datasets.split(',')) {
-  const files = name === 'synth' ? syntheticRegistry(Number(opts.synthRecords), 11) : { csv: join(DATASETS, `${name}.csv`), truth: join(DATASETS, `${name}_truth.csv`) };
+  const files =
+    name === 'synth'
+      ? syntheticRegistry(Number(opts.synthRecords), 11)
+      : { csv: join(DATASETS, `${name}.csv`), truth: join(DATASETS, `${name}_truth.csv`) };
   const records = await readLabelled(files.csv, files.truth);
   process.stderr.write(`${name}: ${records.length} records\n`);
   const modelFile = join(OUT, `${name}-model.json`);
-  const url = opts.postgres ? process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL : undefined;
+  const url = opts.postgres ? (process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL) : undefined;
   const runs: Array<[string, () => Promise<{ seconds: number; clusterOf: Map<string, string> }>]> = [
     ['mpi link (EM-trained)', () => batch(files.csv, modelFile)],
     ['online, same model', () => online(records, url, modelFile)],
@@ -96,7 +117,9 @@ for (const name of opts.datasets.split(',')) {
   for (const [mode, run] of runs) {
     const result = await run();
     const s = score(records, (id) => result.clusterOf.get(id) ?? `missing-${id}`);
-    lines.push(`${name.padEnd(10)} ${String(records.length).padStart(7)}  ${mode.padEnd(22)} ${s.precision.toFixed(4)}     ${s.recall.toFixed(4)}  ${s.f1.toFixed(4)}  ${result.seconds.toFixed(1).padStart(7)}`);
+    lines.push(
+      `${name.padEnd(10)} ${String(records.length).padStart(7)}  ${mode.padEnd(22)} ${s.precision.toFixed(4)}     ${s.recall.toFixed(4)}  ${s.f1.toFixed(4)}  ${result.seconds.toFixed(1).padStart(7)}`,
+    );
   }
 }
 console.log(lines.join('\n'));

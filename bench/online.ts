@@ -16,7 +16,11 @@ const INGEST_MANY = 'mutation($input: [SourceRecordInput!]!) { ingestRecords(inp
 const MATCH = 'query($input: RecordFieldsInput!) { match(input: $input, count: 5) { probability grade identity { id } } }';
 
 async function call(yoga: MpiYoga, query: string, variables: unknown): Promise<void> {
-  const response = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const response = await yoga.fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { errors?: unknown[] };
   if (body.errors) throw new Error(`GraphQL error: ${JSON.stringify(body.errors).slice(0, 300)}`);
 }
@@ -33,7 +37,8 @@ function fieldsOf(r: Row): Record<string, string | null> {
 async function serverSettings(url: string): Promise<string> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
-    const rows = await sql`select name, current_setting(name) as value from pg_settings where name in ('server_version', 'shared_buffers', 'max_wal_size') order by name`;
+    const rows =
+      await sql`select name, current_setting(name) as value from pg_settings where name in ('server_version', 'shared_buffers', 'max_wal_size') order by name`;
     return rows.map((r) => `${r.name as string}=${r.value as string}`).join(', ');
   } finally {
     await sql.end();
@@ -70,7 +75,8 @@ async function benchSize(size: number, sample: number, batchRecords: number): Pr
     const ingestTimes = await timeEach(single, (r) => call(yoga, INGEST, { input: asInput(r) }));
     const matchTimes = await timeEach(matchSet, (r) => call(yoga, MATCH, { input: fieldsOf(r) }));
     const batchStart = performance.now();
-    for (let i = 0; i < batchSet.length; i += 500) await call(yoga, INGEST_MANY, { input: batchSet.slice(i, i + 500).map((r) => asInput(r)) });
+    for (let i = 0; i < batchSet.length; i += 500)
+      await call(yoga, INGEST_MANY, { input: batchSet.slice(i, i + 500).map((r) => asInput(r)) });
     const batchRate = batchSet.length / ((performance.now() - batchStart) / 1000);
     await handle.close();
     const f = (n: number) => n.toFixed(1);
@@ -92,5 +98,6 @@ const program = new Command('bench:online')
   .parse();
 const opts = program.opts<{ sizes: string; sample: string; batchRecords: string }>();
 const lines = [`online benchmark on PostgreSQL, ${machine()}, 2 cores`];
-for (const size of opts.sizes.split(',').map(Number)) lines.push(...(await benchSize(size, Number(opts.sample), Number(opts.batchRecords))));
+for (const size of opts.sizes.split(',').map(Number))
+  lines.push(...(await benchSize(size, Number(opts.sample), Number(opts.batchRecords))));
 console.log(lines.join('\n'));

@@ -86,7 +86,11 @@ async function backendCpuSeconds(url: string): Promise<number | null> {
       return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (USER_HZ = 100)
     };
     let before: number;
-    try { before = ticks(); } catch { return null; }
+    try {
+      before = ticks();
+    } catch {
+      return null;
+    }
     await measureQuality(handle.db);
     return (ticks() - before) / 100;
   } finally {
@@ -104,7 +108,10 @@ async function benchSize(records: number): Promise<string[]> {
       const db = handle.db;
       const since = new Date(Date.now() - 7 * 86_400_000);
       const families: Array<[string, (tx: Executor) => Promise<unknown>]> = [
-        ['field profile (completeness, validity, uniqueness, freshness)', (tx) => profileSources(tx, new Date().toISOString().slice(0, 10))],
+        [
+          'field profile (completeness, validity, uniqueness, freshness)',
+          (tx) => profileSources(tx, new Date().toISOString().slice(0, 10)),
+        ],
         ['records in open pairs (duplicate rate)', (tx) => recordsInOpenPairs(tx)],
         ['review backlog', (tx) => reviewBacklog(tx)],
         ['identity clusters (overlay, overlap, sizes)', (tx) => identityClusters(tx)],
@@ -113,10 +120,12 @@ async function benchSize(records: number): Promise<string[]> {
       const lines = [`${records.toLocaleString('en-US')} records (seeded in ${seedSeconds.toFixed(1)} s)`];
       for (const [name, run] of families) {
         // As measureQuality runs it: in a transaction with the measurement's work_mem.
-        const [, seconds] = await timed(() => db.transaction(async (tx) => {
-          await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
-          return run(tx);
-        }));
+        const [, seconds] = await timed(() =>
+          db.transaction(async (tx) => {
+            await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
+            return run(tx);
+          }),
+        );
         lines.push(`  ${name.padEnd(62)} ${seconds.toFixed(2)} s`);
       }
       const runs: number[] = [];
@@ -127,12 +136,17 @@ async function benchSize(records: number): Promise<string[]> {
         last = result;
       }
       const cpu = await backendCpuSeconds(fresh.url);
-      if (cpu !== null) lines.push(`  measureQuality CPU of one PostgreSQL backend, parallel workers off`.padEnd(64) + ` ${cpu.toFixed(2)} s`);
+      if (cpu !== null)
+        lines.push(`  measureQuality CPU of one PostgreSQL backend, parallel workers off`.padEnd(64) + ` ${cpu.toFixed(2)} s`);
       const index = (metric: string) => last.measurements.find((m) => m.metric === metric && m.scope === '*')?.value ?? Number.NaN;
-      lines.push(`  measureQuality (all metrics, ${last.measurements.length} points stored)`.padEnd(64)
-        + ` ${Math.min(...runs).toFixed(2)} s best, ${(runs.reduce((a, b) => a + b, 0) / runs.length).toFixed(2)} s mean of ${runs.length}`);
-      lines.push(`  duplicate rate ${(index('duplicate_rate') * 100).toFixed(2)}%, overlay suspects ${(index('overlay_suspect_rate') * 100).toFixed(2)}%, `
-        + `${index('records_per_identity').toFixed(2)} records per identity`);
+      lines.push(
+        `  measureQuality (all metrics, ${last.measurements.length} points stored)`.padEnd(64) +
+          ` ${Math.min(...runs).toFixed(2)} s best, ${(runs.reduce((a, b) => a + b, 0) / runs.length).toFixed(2)} s mean of ${runs.length}`,
+      );
+      lines.push(
+        `  duplicate rate ${(index('duplicate_rate') * 100).toFixed(2)}%, overlay suspects ${(index('overlay_suspect_rate') * 100).toFixed(2)}%, ` +
+          `${index('records_per_identity').toFixed(2)} records per identity`,
+      );
       return lines;
     } finally {
       await handle.close();
@@ -142,12 +156,17 @@ async function benchSize(records: number): Promise<string[]> {
   }
 }
 
-const program = new Command('bench:quality')
-  .option('--sizes <list>', 'stored record counts, comma-separated', '100000,1000000')
-  .parse();
-const sizes = program.opts<{ sizes: string }>().sizes.split(',').map((s) => Number(s.trim()));
+const program = new Command('bench:quality').option('--sizes <list>', 'stored record counts, comma-separated', '100000,1000000').parse();
+const sizes = program
+  .opts<{ sizes: string }>()
+  .sizes.split(',')
+  .map((s) => Number(s.trim()));
 const output = [`quality benchmark on PostgreSQL, ${machine()}, ${cpus().length} cores`];
 for (const size of sizes) output.push(...(await benchSize(size)));
 // Wall-clock times are only comparable on a quiet machine; say how busy this one was.
-output.push(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`);
+output.push(
+  `load average at the end: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} (1 / 5 / 15 min)`,
+);
 console.log(output.join('\n'));

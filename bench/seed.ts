@@ -7,7 +7,22 @@ import { blockingKeys, defaultModel, normaliseRecord, NORMALISER_VERSION } from 
 import { stableStringify } from '../platform/audit.ts';
 
 export type Row = Record<string, string>;
-export const FIELDS = ['givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email', 'addressLine1', 'addressLine2', 'city', 'state', 'postalCode'] as const;
+export const FIELDS = [
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'sex',
+  'birthDate',
+  'ssn',
+  'phone',
+  'email',
+  'addressLine1',
+  'addressLine2',
+  'city',
+  'state',
+  'postalCode',
+] as const;
 const SEED_CHUNK = 5000;
 
 export async function readRows(path: string): Promise<Row[]> {
@@ -40,12 +55,23 @@ export async function seed(url: string, rows: Row[], truth: Map<string, string>)
       const { record } = normaliseRecord(input);
       const cluster = truth.get(r.record_id!)!;
       let identity = identityOf.get(cluster);
-      if (!identity) { identity = randomUUID(); identityOf.set(cluster, identity); newIdentities.push(identity); }
-      rec.id!.push(id); rec.source_id!.push(sourceIds.get(r.source!)); rec.local_id!.push(r.record_id);
+      if (!identity) {
+        identity = randomUUID();
+        identityOf.set(cluster, identity);
+        newIdentities.push(identity);
+      }
+      rec.id!.push(id);
+      rec.source_id!.push(sourceIds.get(r.source!));
+      rec.local_id!.push(r.record_id);
       for (const f of FIELDS) rec[f]!.push(input[f]);
-      rec.raw!.push(JSON.stringify(input)); rec.normalised!.push(JSON.stringify(record));
-      rec.hash!.push(createHash('sha256').update(stableStringify(input)).digest('hex')); rec.identity!.push(identity);
-      for (const k of new Set(blockingKeys(record, model))) { keys.push(k); keyRecords.push(id); }
+      rec.raw!.push(JSON.stringify(input));
+      rec.normalised!.push(JSON.stringify(record));
+      rec.hash!.push(createHash('sha256').update(stableStringify(input)).digest('hex'));
+      rec.identity!.push(identity);
+      for (const k of new Set(blockingKeys(record, model))) {
+        keys.push(k);
+        keyRecords.push(id);
+      }
     }
     await sql.begin(async (tx) => {
       if (newIdentities.length > 0) await tx`insert into identities (id) select * from unnest(${newIdentities}::uuid[])`;
@@ -70,4 +96,3 @@ export async function seed(url: string, rows: Row[], truth: Map<string, string>)
   await sql`vacuum (analyze)`;
   await sql.end();
 }
-

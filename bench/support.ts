@@ -23,7 +23,20 @@ export function syntheticRegistry(records: number, seed = 7): { csv: string; tru
   const truth = `${BENCH_OUT}synth-${records}_truth.csv`;
   if (!existsSync(csv) || !existsSync(truth)) {
     process.stderr.write(`generating ${records} synthetic records...\n`);
-    const run = spawnSync('npx', ['tsx', fileURLToPath(new URL('./synth/generate.ts', import.meta.url)), '--records', String(records), '--seed', String(seed), '--out', csv], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const run = spawnSync(
+      'npx',
+      [
+        'tsx',
+        fileURLToPath(new URL('./synth/generate.ts', import.meta.url)),
+        '--records',
+        String(records),
+        '--seed',
+        String(seed),
+        '--out',
+        csv,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     if (run.status !== 0) throw new Error('synthetic generator failed');
   }
   return { csv, truth };
@@ -39,7 +52,10 @@ export async function freshDatabase(base: string): Promise<{ url: string; drop: 
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: async () => { await admin.unsafe(`drop database if exists ${name} with (force)`); await admin.end(); },
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
   };
 }
 

@@ -5,11 +5,20 @@ import { CANONICAL_FIELD_SPECS, DEFAULT_GLOSSARY, canonicalField } from './canon
 
 describe('canonical field catalog', () => {
   test.each([
-    ['givenName', 'DIRECT_IDENTIFIER'], ['middleName', 'DIRECT_IDENTIFIER'], ['familyName', 'DIRECT_IDENTIFIER'],
-    ['suffix', 'DIRECT_IDENTIFIER'], ['ssn', 'DIRECT_IDENTIFIER'], ['phone', 'DIRECT_IDENTIFIER'],
-    ['email', 'DIRECT_IDENTIFIER'], ['addressLine1', 'DIRECT_IDENTIFIER'], ['addressLine2', 'DIRECT_IDENTIFIER'],
-    ['birthDate', 'QUASI_IDENTIFIER'], ['sex', 'QUASI_IDENTIFIER'], ['postalCode', 'QUASI_IDENTIFIER'],
-    ['city', 'QUASI_IDENTIFIER'], ['state', 'QUASI_IDENTIFIER'],
+    ['givenName', 'DIRECT_IDENTIFIER'],
+    ['middleName', 'DIRECT_IDENTIFIER'],
+    ['familyName', 'DIRECT_IDENTIFIER'],
+    ['suffix', 'DIRECT_IDENTIFIER'],
+    ['ssn', 'DIRECT_IDENTIFIER'],
+    ['phone', 'DIRECT_IDENTIFIER'],
+    ['email', 'DIRECT_IDENTIFIER'],
+    ['addressLine1', 'DIRECT_IDENTIFIER'],
+    ['addressLine2', 'DIRECT_IDENTIFIER'],
+    ['birthDate', 'QUASI_IDENTIFIER'],
+    ['sex', 'QUASI_IDENTIFIER'],
+    ['postalCode', 'QUASI_IDENTIFIER'],
+    ['city', 'QUASI_IDENTIFIER'],
+    ['state', 'QUASI_IDENTIFIER'],
   ])('classifies %s as %s', (name, phiClass) => {
     expect(canonicalField(name)?.phiClass).toBe(phiClass);
   });

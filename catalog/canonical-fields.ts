@@ -1,4 +1,10 @@
-import { CANONICAL_FIELD_DEFINITIONS, PHI_CLASSES, type CanonicalFieldDefinition, type PhiClass, type ValidityRule } from '../matching/index.ts';
+import {
+  CANONICAL_FIELD_DEFINITIONS,
+  PHI_CLASSES,
+  type CanonicalFieldDefinition,
+  type PhiClass,
+  type ValidityRule,
+} from '../matching/index.ts';
 import { phiClass } from '../platform/db/schema/index.ts';
 
 export type { PhiClass, ValidityRule };
@@ -22,8 +28,15 @@ export const DEFAULT_DATASET = {
 
 /** The canonical demographic fields as the catalog lists them (PHI classes: see `matching/fields.ts`). */
 export const CANONICAL_FIELD_SPECS: readonly CanonicalFieldSpec[] = CANONICAL_FIELD_DEFINITIONS.map((f) => ({
-  name: f.name, column: f.column, dataType: f.dataType, phiClass: f.phiClass, goldenField: f.name,
-  glossaryTerms: [...f.glossaryTerms], description: f.description, core: f.core, validity: f.validity,
+  name: f.name,
+  column: f.column,
+  dataType: f.dataType,
+  phiClass: f.phiClass,
+  goldenField: f.name,
+  glossaryTerms: [...f.glossaryTerms],
+  description: f.description,
+  core: f.core,
+  validity: f.validity,
 }));
 
 /** The glossary seeded with the catalog: the business terms the canonical fields map to. */

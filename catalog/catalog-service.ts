@@ -1,8 +1,14 @@
 import type { Database } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import {
-  findQualityRun, measureQuality, qualityScorecard, qualitySeries, startQualitySchedule, type QualityOptions,
-  type QualitySchedule, type SeriesArgs,
+  findQualityRun,
+  measureQuality,
+  qualityScorecard,
+  qualitySeries,
+  startQualitySchedule,
+  type QualityOptions,
+  type QualitySchedule,
+  type SeriesArgs,
 } from './quality-service.ts';
 import { DEFAULT_THRESHOLDS, validateThresholdRules, type ThresholdRule } from './quality-thresholds.ts';
 import type { ClassifyFieldInput, FieldFilter, RegisterSourceInput, UpdateSourceInput } from './source-input.ts';
@@ -26,7 +32,8 @@ export function createCatalogService(db: Database, settings: CatalogSettings) {
     ensureSource: (code: string) => sources.ensureSource(db, code, { autoRegister: settings.autoRegister }),
     listSources: (active?: boolean) => sources.listSources(db, active),
     registerSource: (input: RegisterSourceInput) => sources.registerSource(db, input),
-    updateSource: (code: string, input: UpdateSourceInput, options: sources.UpdateOptions) => sources.updateSource(db, code, input, options),
+    updateSource: (code: string, input: UpdateSourceInput, options: sources.UpdateOptions) =>
+      sources.updateSource(db, code, input, options),
     listDatasets: (sourceCode?: string) => sources.listDatasets(db, sourceCode),
     fieldsOfDataset: (entry: Parameters<typeof sources.fieldsOfDataset>[1]) => sources.fieldsOfDataset(db, entry),
     searchFields: (filter?: FieldFilter) => sources.searchFields(db, filter),

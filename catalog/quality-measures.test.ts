@@ -7,7 +7,18 @@ const emptyIndex: QualityInputs = {
   profiles: [],
   pairRecords: [],
   backlog: { open: 0, maxAgeDays: 0, medianAgeDays: 0 },
-  clusters: { identities: 0, records: 0, multiSource: 0, overlaySuspects: 0, size1: 0, size2: 0, size3to5: 0, size6to10: 0, sizeOver10: 0, maxSize: 0 },
+  clusters: {
+    identities: 0,
+    records: 0,
+    multiSource: 0,
+    overlaySuspects: 0,
+    size1: 0,
+    size2: 0,
+    size3to5: 0,
+    size6to10: 0,
+    sizeOver10: 0,
+    maxSize: 0,
+  },
   ingest: [],
 };
 
@@ -22,12 +33,20 @@ describe('turning aggregates into measurements', () => {
 
   test('sums sources into the index-wide duplicate rate', () => {
     const profile = (source: string, records: number) => ({
-      source, records, distinctLocalIds: records, freshnessHours: 1, present: zeroFields, valid: zeroFields,
+      source,
+      records,
+      distinctLocalIds: records,
+      freshnessHours: 1,
+      present: zeroFields,
+      valid: zeroFields,
     });
     const measurements = buildMeasurements({
       ...emptyIndex,
       profiles: [profile('A', 60), profile('B', 40)],
-      pairRecords: [{ source: 'A', records: 3 }, { source: 'B', records: 1 }],
+      pairRecords: [
+        { source: 'A', records: 3 },
+        { source: 'B', records: 1 },
+      ],
     });
     const rate = (scope: string) => measurements.find((m) => m.metric === 'duplicate_rate' && m.scope === scope);
     expect(rate('*')).toMatchObject({ value: 0.04, numerator: 4, denominator: 100 });

@@ -78,8 +78,10 @@ function indexMeasurements(inputs: QualityInputs): Measurement[] {
     ...ratio('cluster_size_over_10', INDEX, c.sizeOver10, c.identities),
     ...amount('cluster_size_max', INDEX, c.maxSize),
     ...ingestMeasurements(INDEX, {
-      received: sum(ingest.map((r) => r.received)), autoLinked: sum(ingest.map((r) => r.autoLinked)),
-      review: sum(ingest.map((r) => r.review)), created: sum(ingest.map((r) => r.created)),
+      received: sum(ingest.map((r) => r.received)),
+      autoLinked: sum(ingest.map((r) => r.autoLinked)),
+      review: sum(ingest.map((r) => r.review)),
+      created: sum(ingest.map((r) => r.created)),
     }),
   ];
 }

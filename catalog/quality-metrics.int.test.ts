@@ -70,7 +70,9 @@ describe(`quality metrics on ${TEST_DB_KIND}`, () => {
     await seedQualityFixture(handle.db);
     result = await measureQuality(handle.db);
   });
-  afterAll(async () => { await handle?.close(); });
+  afterAll(async () => {
+    await handle?.close();
+  });
 
   test('stores a finished run whose points all share its instant', () => {
     expect(result.run.status).toBe('SUCCEEDED');
@@ -115,7 +117,11 @@ describe(`quality metrics on ${TEST_DB_KIND}`, () => {
 
   test('applies configured thresholds over the defaults', async () => {
     const relaxed = await measureQuality(handle.db, {
-      thresholds: [...DEFAULT_THRESHOLDS, { metric: 'duplicate_rate', scopeKind: 'INDEX', threshold: 0.7 }, { metric: 'overlay_suspect_rate', threshold: null }],
+      thresholds: [
+        ...DEFAULT_THRESHOLDS,
+        { metric: 'duplicate_rate', scopeKind: 'INDEX', threshold: 0.7 },
+        { metric: 'overlay_suspect_rate', threshold: null },
+      ],
     });
     const of = (metric: string, scope: string) => relaxed.measurements.find((m) => m.metric === metric && m.scope === scope);
     expect(of('duplicate_rate', '*')).toMatchObject({ threshold: 0.7, breached: false });

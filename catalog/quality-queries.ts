@@ -22,12 +22,15 @@ const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 function fieldAggregates(today: string): SQL {
-  return sql.join(CANONICAL_FIELD_SPECS.flatMap((f) => {
-    const value = sql.raw(`r.${f.column}`);
-    const present = sql`count(*) filter (where ${isPresent(value)})::int as ${sql.raw(`present_${f.column}`)}`;
-    if (!f.validity) return [present];
-    return [present, sql`count(*) filter (where ${validitySql(f.validity, value, today)})::int as ${sql.raw(`valid_${f.column}`)}`];
-  }), sql`, `);
+  return sql.join(
+    CANONICAL_FIELD_SPECS.flatMap((f) => {
+      const value = sql.raw(`r.${f.column}`);
+      const present = sql`count(*) filter (where ${isPresent(value)})::int as ${sql.raw(`present_${f.column}`)}`;
+      if (!f.validity) return [present];
+      return [present, sql`count(*) filter (where ${validitySql(f.validity, value, today)})::int as ${sql.raw(`valid_${f.column}`)}`];
+    }),
+    sql`, `,
+  );
 }
 
 /**
@@ -35,7 +38,9 @@ function fieldAggregates(today: string): SQL {
  * aggregates over a handful of groups, so PostgreSQL can split the scan across parallel workers.
  */
 async function fieldProfile(db: Executor, today: string): Promise<Array<Record<string, unknown>>> {
-  return queryRows<Record<string, unknown>>(db, sql`
+  return queryRows<Record<string, unknown>>(
+    db,
+    sql`
     select s.code as source, p.*
     from sources s
     left join (
@@ -48,7 +53,8 @@ async function fieldProfile(db: Executor, today: string): Promise<Array<Record<s
       group by r.source_id
     ) p on p.source_id = s.id
     where s.active or p.source_id is not null
-    order by s.code`);
+    order by s.code`,
+  );
 }
 
 /**
@@ -58,7 +64,9 @@ async function fieldProfile(db: Executor, today: string): Promise<Array<Record<s
  * instead of hashing every id of every source.
  */
 async function repeatedLocalIds(db: Executor): Promise<Map<string, number>> {
-  const rows = await queryRows<{ source_id: string; repeats: unknown }>(db, sql`
+  const rows = await queryRows<{ source_id: string; repeats: unknown }>(
+    db,
+    sql`
     with variants as (
       select source_id, upper(btrim(local_id)) as canonical, count(*) as n
       from source_records
@@ -69,7 +77,8 @@ async function repeatedLocalIds(db: Executor): Promise<Map<string, number>> {
       select 1 from source_records c where c.source_id = v.source_id and c.local_id = v.canonical and c.deleted_at is null
     ) then 1 else 0 end)::int as repeats
     from variants v
-    group by v.source_id`);
+    group by v.source_id`,
+  );
   return new Map(rows.map((r) => [r.source_id, num(r.repeats)]));
 }
 
@@ -92,7 +101,9 @@ export async function profileSources(db: Executor, today: string): Promise<Sourc
  * duplicate pair, and the incoming record of a record-match item with the records of its candidate.
  */
 export async function recordsInOpenPairs(db: Executor): Promise<Array<{ source: string; records: number }>> {
-  const rows = await queryRows<{ source: string; records: unknown }>(db, sql`
+  const rows = await queryRows<{ source: string; records: unknown }>(
+    db,
+    sql`
     with open_items as (
       select identity_a, identity_b, record_id from review_items where status = 'OPEN'
     ), pair_identities as (
@@ -108,7 +119,8 @@ export async function recordsInOpenPairs(db: Executor): Promise<Array<{ source: 
     from pair_records p
     join source_records r on r.id = p.record_id and r.deleted_at is null
     join sources s on s.id = r.source_id
-    group by s.code`);
+    group by s.code`,
+  );
   return rows.map((r) => ({ source: r.source, records: num(r.records) }));
 }
 
@@ -120,11 +132,14 @@ export interface BacklogRow {
 
 /** The open review queue: its size, oldest and median age. */
 export async function reviewBacklog(db: Executor): Promise<BacklogRow> {
-  const [row] = await queryRows<Record<string, unknown>>(db, sql`
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`
     select count(*)::int as open,
       coalesce(max(extract(epoch from now() - created_at)), 0)::float8 / 86400 as max_age_days,
       coalesce(percentile_cont(0.5) within group (order by extract(epoch from now() - created_at)), 0)::float8 / 86400 as median_age_days
-    from review_items where status = 'OPEN'`);
+    from review_items where status = 'OPEN'`,
+  );
   return { open: num(row?.open), maxAgeDays: num(row?.max_age_days), medianAgeDays: num(row?.median_age_days) };
 }
 
@@ -150,7 +165,9 @@ export interface ClusterRow {
  * dates of one identity share a hash about once in four billion, so a conflict is missed that rarely.
  */
 export async function identityClusters(db: Executor): Promise<ClusterRow> {
-  const [row] = await queryRows<Record<string, unknown>>(db, sql`
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`
     with src as (
       select id, row_number() over (order by id) as n from sources
     ), clusters as (
@@ -177,11 +194,18 @@ export async function identityClusters(db: Executor): Promise<ClusterRow> {
       count(*) filter (where records between 6 and 10)::int as size6to10,
       count(*) filter (where records > 10)::int as size_over10,
       coalesce(max(records), 0)::int as max_size
-    from clusters`);
+    from clusters`,
+  );
   return {
-    identities: num(row?.identities), records: num(row?.records), multiSource: num(row?.multi_source),
-    overlaySuspects: num(row?.overlay_suspects), size1: num(row?.size1), size2: num(row?.size2),
-    size3to5: num(row?.size3to5), size6to10: num(row?.size6to10), sizeOver10: num(row?.size_over10),
+    identities: num(row?.identities),
+    records: num(row?.records),
+    multiSource: num(row?.multi_source),
+    overlaySuspects: num(row?.overlay_suspects),
+    size1: num(row?.size1),
+    size2: num(row?.size2),
+    size3to5: num(row?.size3to5),
+    size6to10: num(row?.size6to10),
+    sizeOver10: num(row?.size_over10),
     maxSize: num(row?.max_size),
   };
 }
@@ -201,7 +225,9 @@ export interface IngestOutcomeRow {
  * means a new identity; an automatic MATCH link means auto-linked. Manual links count only in `received`.
  */
 export async function ingestOutcomes(db: Executor, since: Date): Promise<IngestOutcomeRow[]> {
-  const rows = await queryRows<Record<string, unknown>>(db, sql`
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`
     with recent as (
       select id, source_id from source_records where received_at >= ${since.toISOString()}::timestamptz
     ), created as (
@@ -225,8 +251,13 @@ export async function ingestOutcomes(db: Executor, since: Date): Promise<IngestO
       count(*) filter (where not review and not created and coalesce(auto_linked, false))::int as auto_linked
     from outcomes o join sources s on s.id = o.source_id
     group by s.code
-    order by s.code`);
+    order by s.code`,
+  );
   return rows.map((r) => ({
-    source: String(r.source), received: num(r.received), autoLinked: num(r.auto_linked), review: num(r.review), created: num(r.created),
+    source: String(r.source),
+    received: num(r.received),
+    autoLinked: num(r.auto_linked),
+    review: num(r.review),
+    created: num(r.created),
   }));
 }

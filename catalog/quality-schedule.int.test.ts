@@ -10,9 +10,15 @@ describe(`quality schedule on ${TEST_DB_KIND}`, () => {
   const logger = createLogger('silent');
   const runs = async () => handle.db.select().from(qualityRuns);
 
-  beforeAll(async () => { handle = await openTestDatabase(); });
-  afterAll(async () => { await handle?.close(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeAll(async () => {
+    handle = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   test('does nothing when the schedule is off (0 minutes)', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });

@@ -39,20 +39,28 @@ export const MEASUREMENT_WORK_MEM = '128MB';
 /** Runs every metric query against one consistent snapshot; `at` is the run's clock. */
 async function collectInputs(db: Database, at: Date, since: Date): Promise<QualityInputs> {
   const today = at.toISOString().slice(0, 10);
-  return db.transaction(async (tx) => {
-    await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
-    return {
-      profiles: await withSpan('quality.profile', {}, () => profileSources(tx, today)),
-      pairRecords: await withSpan('quality.duplicates', {}, () => recordsInOpenPairs(tx)),
-      backlog: await withSpan('quality.backlog', {}, () => reviewBacklog(tx)),
-      clusters: await withSpan('quality.clusters', {}, () => identityClusters(tx)),
-      ingest: await withSpan('quality.ingest', {}, () => ingestOutcomes(tx, since)),
-    };
-  }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  return db.transaction(
+    async (tx) => {
+      await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
+      return {
+        profiles: await withSpan('quality.profile', {}, () => profileSources(tx, today)),
+        pairRecords: await withSpan('quality.duplicates', {}, () => recordsInOpenPairs(tx)),
+        backlog: await withSpan('quality.backlog', {}, () => reviewBacklog(tx)),
+        clusters: await withSpan('quality.clusters', {}, () => identityClusters(tx)),
+        ingest: await withSpan('quality.ingest', {}, () => ingestOutcomes(tx, since)),
+      };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
 
 /** Attaches the governing threshold and the breach flag to each measurement. */
-export function judge(measurements: Measurement[], rules: readonly ThresholdRule[], runId: string, at: Date): store.NewQualityMeasurement[] {
+export function judge(
+  measurements: Measurement[],
+  rules: readonly ThresholdRule[],
+  runId: string,
+  at: Date,
+): store.NewQualityMeasurement[] {
   return measurements.map((m) => {
     const threshold = resolveThreshold(rules, targetOf(m));
     return { ...m, runId, measuredAt: at, threshold, breached: isBreached(m.metric, m.value, threshold) };
@@ -71,10 +79,16 @@ export async function measureQuality(db: Database, options: QualityOptions = {})
       // The breach events commit with the measurements that show them.
       await db.transaction(async (tx) => {
         await store.insertMeasurements(tx, rows);
-        await recordChanges(tx, rows.filter((r) => r.breached).map((r) => ({
-          type: 'QUALITY_THRESHOLD_BREACHED', actor: trigger === 'SCHEDULE' ? 'system:quality-schedule' : 'system:quality',
-          data: { runId: run.id, metric: r.metric, scopeKind: r.scopeKind, scope: r.scope, value: r.value, threshold: r.threshold },
-        })));
+        await recordChanges(
+          tx,
+          rows
+            .filter((r) => r.breached)
+            .map((r) => ({
+              type: 'QUALITY_THRESHOLD_BREACHED',
+              actor: trigger === 'SCHEDULE' ? 'system:quality-schedule' : 'system:quality',
+              data: { runId: run.id, metric: r.metric, scopeKind: r.scopeKind, scope: r.scope, value: r.value, threshold: r.threshold },
+            })),
+        );
       });
       span.setAttributes({ 'quality.measurements': rows.length, 'quality.breaches': rows.filter((r) => r.breached).length });
       return { run: await store.finishRun(db, run.id, 'SUCCEEDED'), measurements: await store.measurementsOfRun(db, run.id) };
@@ -102,7 +116,11 @@ export async function qualitySeries(db: Executor, args: SeriesArgs): Promise<Qua
     throw ValidationError.of('limit', 'OUT_OF_RANGE', `must be between 1 and ${MAX_SERIES_POINTS}`);
   }
   return store.measurementSeries(db, {
-    scope: args.scope ?? undefined, metric: args.metric ?? undefined, from: args.from ?? undefined, to: args.to ?? undefined, limit,
+    scope: args.scope ?? undefined,
+    metric: args.metric ?? undefined,
+    from: args.from ?? undefined,
+    to: args.to ?? undefined,
+    limit,
   });
 }
 
@@ -119,7 +137,10 @@ export async function qualityScorecard(db: Executor, source: string): Promise<Sc
   const at = await store.lastMeasuredAt(db, 'record_count', source);
   if (!at) return { source, measuredAt: null, measurements: [] };
   const pairs = [
-    ...QUALITY_METRIC_NAMES.filter((m) => (QUALITY_METRICS[m].scopes as readonly string[]).includes('SOURCE')).map((metric) => ({ metric, scope: source })),
+    ...QUALITY_METRIC_NAMES.filter((m) => (QUALITY_METRICS[m].scopes as readonly string[]).includes('SOURCE')).map((metric) => ({
+      metric,
+      scope: source,
+    })),
     ...CANONICAL_FIELD_SPECS.flatMap((f) => ['completeness', 'validity'].map((metric) => ({ metric, scope: fieldScope(source, f.name) }))),
   ];
   return { source, measuredAt: at, measurements: await store.measurementsAt(db, at, pairs) };
@@ -138,7 +159,12 @@ export interface QualitySchedule {
  * Measures quality every `minutes` (0 disables it). A tick is skipped while the previous run is still going,
  * failures are logged without patient data, and the timer never keeps the process alive on shutdown.
  */
-export function startQualitySchedule(db: Database, minutes: number, logger: Logger, options: Omit<QualityOptions, 'trigger'> = {}): QualitySchedule {
+export function startQualitySchedule(
+  db: Database,
+  minutes: number,
+  logger: Logger,
+  options: Omit<QualityOptions, 'trigger'> = {},
+): QualitySchedule {
   if (minutes <= 0) return { stop: () => undefined };
   let running = false;
   const tick = async () => {
@@ -146,9 +172,15 @@ export function startQualitySchedule(db: Database, minutes: number, logger: Logg
     running = true;
     try {
       const { run, measurements } = await measureQuality(db, { ...options, trigger: 'SCHEDULE' });
-      logger.info({ runId: run.id, measurements: measurements.length, breaches: measurements.filter((m) => m.breached).length }, 'quality measured');
+      logger.info(
+        { runId: run.id, measurements: measurements.length, breaches: measurements.filter((m) => m.breached).length },
+        'quality measured',
+      );
     } catch (error) {
-      logger.error({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'scheduled quality measurement failed');
+      logger.error(
+        { err: { name: (error as Error).name, code: (error as { code?: unknown }).code } },
+        'scheduled quality measurement failed',
+      );
     } finally {
       running = false;
     }

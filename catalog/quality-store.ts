@@ -31,7 +31,10 @@ export async function findRun(db: Executor, id: string): Promise<QualityRunRow |
 }
 
 export async function measurementsOfRun(db: Executor, runId: string): Promise<QualityMeasurementRow[]> {
-  return db.select().from(qualityMeasurements).where(eq(qualityMeasurements.runId, runId))
+  return db
+    .select()
+    .from(qualityMeasurements)
+    .where(eq(qualityMeasurements.runId, runId))
     .orderBy(asc(qualityMeasurements.scopeKind), asc(qualityMeasurements.scope), asc(qualityMeasurements.metric));
 }
 
@@ -51,16 +54,24 @@ export async function measurementSeries(db: Executor, q: SeriesQuery): Promise<Q
   if (q.from) conditions.push(gte(qualityMeasurements.measuredAt, q.from));
   if (q.to) conditions.push(lte(qualityMeasurements.measuredAt, q.to));
   // Take the newest `limit` points, then return them oldest first, as a chart wants them.
-  const newest = await db.select().from(qualityMeasurements).where(and(...conditions))
-    .orderBy(desc(qualityMeasurements.measuredAt), desc(qualityMeasurements.id)).limit(q.limit);
+  const newest = await db
+    .select()
+    .from(qualityMeasurements)
+    .where(and(...conditions))
+    .orderBy(desc(qualityMeasurements.measuredAt), desc(qualityMeasurements.id))
+    .limit(q.limit);
   return newest.reverse();
 }
 
 /** When a scope was last measured: the instant of the newest `metric` point at `scope`. */
 export async function lastMeasuredAt(db: Executor, metric: string, scope: string): Promise<Date | null> {
   const m = qualityMeasurements;
-  const [row] = await db.select({ at: m.measuredAt }).from(m).where(and(eq(m.metric, metric), eq(m.scope, scope)))
-    .orderBy(desc(m.measuredAt)).limit(1);
+  const [row] = await db
+    .select({ at: m.measuredAt })
+    .from(m)
+    .where(and(eq(m.metric, metric), eq(m.scope, scope)))
+    .orderBy(desc(m.measuredAt))
+    .limit(1);
   return row?.at ?? null;
 }
 
@@ -68,10 +79,20 @@ export async function lastMeasuredAt(db: Executor, metric: string, scope: string
  * The points measured at one instant for the given (metric, scope) pairs: every point of a run shares its
  * instant, and listing the pairs lets the (metric, scope, measured_at) index answer without a scan.
  */
-export async function measurementsAt(db: Executor, at: Date, pairs: Array<{ metric: string; scope: string }>): Promise<QualityMeasurementRow[]> {
+export async function measurementsAt(
+  db: Executor,
+  at: Date,
+  pairs: Array<{ metric: string; scope: string }>,
+): Promise<QualityMeasurementRow[]> {
   if (pairs.length === 0) return [];
   const m = qualityMeasurements;
-  const wanted = sql.join(pairs.map((p) => sql`(${p.metric}, ${p.scope})`), sql`, `);
-  return db.select().from(m).where(and(eq(m.measuredAt, at), sql`(${m.metric}, ${m.scope}) in (${wanted})`))
+  const wanted = sql.join(
+    pairs.map((p) => sql`(${p.metric}, ${p.scope})`),
+    sql`, `,
+  );
+  return db
+    .select()
+    .from(m)
+    .where(and(eq(m.measuredAt, at), sql`(${m.metric}, ${m.scope}) in (${wanted})`))
     .orderBy(asc(m.scopeKind), asc(m.scope), asc(m.metric));
 }

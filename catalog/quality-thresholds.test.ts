@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_THRESHOLDS, isBreached, resolveThreshold, targetOf, validateThresholdRules, type ThresholdRule } from './quality-thresholds.ts';
+import {
+  DEFAULT_THRESHOLDS,
+  isBreached,
+  resolveThreshold,
+  targetOf,
+  validateThresholdRules,
+  type ThresholdRule,
+} from './quality-thresholds.ts';
 import type { QualityMetricName, ScopeKind } from './quality-metrics.ts';
 
 const rules: ThresholdRule[] = [
@@ -46,15 +53,23 @@ describe('breach detection', () => {
 
 describe('threshold configuration', () => {
   test('splits a field scope into source and field for lookup', () => {
-    expect(targetOf({ metric: 'validity', scopeKind: 'FIELD', scope: 'EHR1.birthDate', value: 1, numerator: 1, denominator: 1 }))
-      .toEqual({ metric: 'validity', scopeKind: 'FIELD', source: 'EHR1', field: 'birthDate' });
+    expect(targetOf({ metric: 'validity', scopeKind: 'FIELD', scope: 'EHR1.birthDate', value: 1, numerator: 1, denominator: 1 })).toEqual({
+      metric: 'validity',
+      scopeKind: 'FIELD',
+      source: 'EHR1',
+      field: 'birthDate',
+    });
   });
 
   test('rejects a rule for an unknown metric, naming its position', () => {
-    expect(() => validateThresholdRules([{ metric: 'duplicate_rte', threshold: 0.01 }])).toThrow(expect.objectContaining({ field: 'thresholds.0.metric' }));
+    expect(() => validateThresholdRules([{ metric: 'duplicate_rte', threshold: 0.01 }])).toThrow(
+      expect.objectContaining({ field: 'thresholds.0.metric' }),
+    );
   });
 
   test('rejects a threshold on a descriptive metric that has no better direction', () => {
-    expect(() => validateThresholdRules([{ metric: 'overlap_rate', threshold: 0.5 }])).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => validateThresholdRules([{ metric: 'overlap_rate', threshold: 0.5 }])).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
   });
 });

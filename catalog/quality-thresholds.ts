@@ -50,10 +50,12 @@ function specificity(rule: ThresholdRule): number {
 }
 
 function applies(rule: ThresholdRule, target: MeasurementTarget): boolean {
-  return rule.metric === target.metric
-    && (rule.scopeKind === undefined || rule.scopeKind === target.scopeKind)
-    && (rule.source === undefined || rule.source === target.source)
-    && (rule.field === undefined || rule.field === target.field);
+  return (
+    rule.metric === target.metric &&
+    (rule.scopeKind === undefined || rule.scopeKind === target.scopeKind) &&
+    (rule.source === undefined || rule.source === target.source) &&
+    (rule.field === undefined || rule.field === target.field)
+  );
 }
 
 /** The threshold that governs one measurement, or null when none does. */

@@ -66,20 +66,30 @@ export const ClassifyFieldInput = z.object({
   description: optionalText(4000),
   goldenField: z.enum(GOLDEN_FIELDS).nullish(),
   // null clears a list.
-  glossaryTerms: z.array(text(200)).max(50).nullish().transform((v) => (v === null ? [] : v)),
-  tags: z.array(Tag).max(50).nullish().transform((v) => (v === null ? [] : v)),
+  glossaryTerms: z
+    .array(text(200))
+    .max(50)
+    .nullish()
+    .transform((v) => (v === null ? [] : v)),
+  tags: z
+    .array(Tag)
+    .max(50)
+    .nullish()
+    .transform((v) => (v === null ? [] : v)),
 });
 export type ClassifyFieldInput = WithNulls<z.input<typeof ClassifyFieldInput>>;
 
-export const FieldFilter = z.object({
-  /** Matches field, dataset or description text, case-insensitively. */
-  search: text(200).nullish(),
-  tag: Tag.nullish(),
-  owner: text(200).nullish(),
-  phiClass: z.enum(phiClass.enumValues).nullish(),
-  source: SourceCode.nullish(),
-  glossaryTerm: text(200).nullish(),
-}).nullish();
+export const FieldFilter = z
+  .object({
+    /** Matches field, dataset or description text, case-insensitively. */
+    search: text(200).nullish(),
+    tag: Tag.nullish(),
+    owner: text(200).nullish(),
+    phiClass: z.enum(phiClass.enumValues).nullish(),
+    source: SourceCode.nullish(),
+    glossaryTerm: text(200).nullish(),
+  })
+  .nullish();
 export type FieldFilter = z.input<typeof FieldFilter>;
 
 export const GlossaryTermInput = z.object({ term: text(200), definition: text(4000) });
@@ -88,9 +98,11 @@ export const GlossaryTermInput = z.object({ term: text(200), definition: text(40
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new ValidationError(parsed.error.issues.map((issue) => ({
-    field: issue.path.join('.') || 'input',
-    code: schemaRuleCode(issue.code),
-    message: issue.message,
-  })));
+  throw new ValidationError(
+    parsed.error.issues.map((issue) => ({
+      field: issue.path.join('.') || 'input',
+      code: schemaRuleCode(issue.code),
+      message: issue.message,
+    })),
+  );
 }

@@ -2,8 +2,14 @@ import type { Executor } from '../platform/db/client.ts';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { DEFAULT_DATASET } from './canonical-fields.ts';
 import {
-  ClassifyFieldInput, FieldFilter, GlossaryTermInput, OPERATIONAL_SOURCE_FIELDS, RegisterSourceInput, SourceCode,
-  UpdateSourceInput, parseInput,
+  ClassifyFieldInput,
+  FieldFilter,
+  GlossaryTermInput,
+  OPERATIONAL_SOURCE_FIELDS,
+  RegisterSourceInput,
+  SourceCode,
+  UpdateSourceInput,
+  parseInput,
 } from './source-input.ts';
 import * as store from './source-store.ts';
 import type { DatasetRow, FieldEntry, GlossaryTermRow, SourceRow } from './source-store.ts';
@@ -44,7 +50,11 @@ const SYSTEM_IN_USE = () => new ConflictError('SYSTEM_IN_USE', 'another source a
 
 /** True when a driver error (PGlite or postgres.js, possibly wrapped by drizzle) is a unique violation of `constraint`. */
 function violates(error: unknown, constraint: string): boolean {
-  for (let e = error as { code?: unknown; constraint?: unknown; constraint_name?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
+  for (
+    let e = error as { code?: unknown; constraint?: unknown; constraint_name?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth += 1
+  ) {
     if (e.code === '23505' && (e.constraint === constraint || e.constraint_name === constraint)) return true;
   }
   return false;
@@ -83,9 +93,13 @@ export async function ensureSource(db: Executor, code: string, options: { autoRe
   if (!options.autoRegister) throw new UnknownSourceError();
   const parsed = SourceCode.safeParse(code);
   if (!parsed.success) throw ValidationError.of('source', 'INVALID_SOURCE_CODE', 'must be 1-64 letters, digits, "_" or "-"');
-  const created = await inTransaction(db, (tx) => provision(tx, {
-    code, name: code, description: 'Registered automatically on first ingest; catalog details pending.',
-  }));
+  const created = await inTransaction(db, (tx) =>
+    provision(tx, {
+      code,
+      name: code,
+      description: 'Registered automatically on first ingest; catalog details pending.',
+    }),
+  );
   return created ?? (await store.findSourceByCode(db, code))!;
 }
 

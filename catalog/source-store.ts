@@ -28,7 +28,11 @@ export async function findSourceBySystem(db: Executor, system: string): Promise<
 }
 
 export async function listSources(db: Executor, active?: boolean): Promise<SourceRow[]> {
-  return db.select().from(sources).where(active === undefined ? undefined : eq(sources.active, active)).orderBy(asc(sources.code));
+  return db
+    .select()
+    .from(sources)
+    .where(active === undefined ? undefined : eq(sources.active, active))
+    .orderBy(asc(sources.code));
 }
 
 /** Inserts a source; null when its code is already taken (a concurrent registration won). */
@@ -38,36 +42,65 @@ export async function insertSource(db: Executor, values: NewSource): Promise<Sou
 }
 
 export async function updateSourceRow(db: Executor, id: string, patch: Partial<NewSource>): Promise<SourceRow> {
-  const [row] = await db.update(sources).set({ ...patch, updatedAt: new Date() }).where(eq(sources.id, id)).returning();
+  const [row] = await db
+    .update(sources)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(eq(sources.id, id))
+    .returning();
   return row!;
 }
 
 /** The glossary terms the canonical fields use; existing definitions are kept. */
 export async function seedGlossary(db: Executor): Promise<void> {
-  await db.insert(glossaryTerms).values([...DEFAULT_GLOSSARY]).onConflictDoNothing();
+  await db
+    .insert(glossaryTerms)
+    .values([...DEFAULT_GLOSSARY])
+    .onConflictDoNothing();
 }
 
 /** Creates a source's default dataset with the canonical fields; safe to repeat. */
 export async function provisionDefaultDataset(db: Executor, source: SourceRow): Promise<DatasetRow> {
-  await db.insert(catalogDatasets).values({
-    sourceId: source.id, name: DEFAULT_DATASET.name, description: DEFAULT_DATASET.description,
-    owner: source.owner, tags: [...DEFAULT_DATASET.tags],
-  }).onConflictDoNothing();
+  await db
+    .insert(catalogDatasets)
+    .values({
+      sourceId: source.id,
+      name: DEFAULT_DATASET.name,
+      description: DEFAULT_DATASET.description,
+      owner: source.owner,
+      tags: [...DEFAULT_DATASET.tags],
+    })
+    .onConflictDoNothing();
   const dataset = (await findDataset(db, source.id, DEFAULT_DATASET.name))!;
-  await db.insert(catalogFields).values(CANONICAL_FIELD_SPECS.map((f) => ({
-    datasetId: dataset.id, name: f.name, dataType: f.dataType, description: f.description, phiClass: f.phiClass,
-    goldenField: f.goldenField, glossaryTerms: f.glossaryTerms, tags: f.core ? ['canonical', 'matching'] : ['canonical'],
-  }))).onConflictDoNothing();
+  await db
+    .insert(catalogFields)
+    .values(
+      CANONICAL_FIELD_SPECS.map((f) => ({
+        datasetId: dataset.id,
+        name: f.name,
+        dataType: f.dataType,
+        description: f.description,
+        phiClass: f.phiClass,
+        goldenField: f.goldenField,
+        glossaryTerms: f.glossaryTerms,
+        tags: f.core ? ['canonical', 'matching'] : ['canonical'],
+      })),
+    )
+    .onConflictDoNothing();
   return dataset;
 }
 
 export async function findDataset(db: Executor, sourceId: string, name: string): Promise<DatasetRow | null> {
-  const [row] = await db.select().from(catalogDatasets).where(and(eq(catalogDatasets.sourceId, sourceId), eq(catalogDatasets.name, name)));
+  const [row] = await db
+    .select()
+    .from(catalogDatasets)
+    .where(and(eq(catalogDatasets.sourceId, sourceId), eq(catalogDatasets.name, name)));
   return row ?? null;
 }
 
 export async function listDatasets(db: Executor, sourceId?: string): Promise<Array<{ dataset: DatasetRow; source: SourceRow }>> {
-  return db.select({ dataset: catalogDatasets, source: sources }).from(catalogDatasets)
+  return db
+    .select({ dataset: catalogDatasets, source: sources })
+    .from(catalogDatasets)
     .innerJoin(sources, eq(sources.id, catalogDatasets.sourceId))
     .where(sourceId === undefined ? undefined : eq(catalogDatasets.sourceId, sourceId))
     .orderBy(asc(sources.code), asc(catalogDatasets.name));
@@ -105,7 +138,9 @@ export async function searchFields(db: Executor, q: FieldSearch): Promise<FieldE
   if (q.phiClass) conditions.push(eq(f.phiClass, q.phiClass));
   if (q.source) conditions.push(eq(sources.code, q.source));
   if (q.glossaryTerm) conditions.push(sql`${q.glossaryTerm} = any(${f.glossaryTerms})`);
-  return db.select({ field: f, dataset: d, source: sources }).from(f)
+  return db
+    .select({ field: f, dataset: d, source: sources })
+    .from(f)
     .innerJoin(d, eq(d.id, f.datasetId))
     .innerJoin(sources, eq(sources.id, d.sourceId))
     .where(and(...conditions))
@@ -113,7 +148,10 @@ export async function searchFields(db: Executor, q: FieldSearch): Promise<FieldE
 }
 
 export async function findField(db: Executor, datasetId: string, name: string): Promise<FieldRow | null> {
-  const [row] = await db.select().from(catalogFields).where(and(eq(catalogFields.datasetId, datasetId), eq(catalogFields.name, name)));
+  const [row] = await db
+    .select()
+    .from(catalogFields)
+    .where(and(eq(catalogFields.datasetId, datasetId), eq(catalogFields.name, name)));
   return row ?? null;
 }
 
@@ -128,7 +166,9 @@ export async function updateField(db: Executor, id: string, patch: Partial<NewFi
 }
 
 export async function listGlossary(db: Executor, search?: string): Promise<GlossaryTermRow[]> {
-  const where = search ? or(ilike(glossaryTerms.term, likePattern(search)), ilike(glossaryTerms.definition, likePattern(search))) : undefined;
+  const where = search
+    ? or(ilike(glossaryTerms.term, likePattern(search)), ilike(glossaryTerms.definition, likePattern(search)))
+    : undefined;
   return db.select().from(glossaryTerms).where(where).orderBy(asc(glossaryTerms.term));
 }
 
@@ -140,7 +180,10 @@ export async function existingGlossaryTerms(db: Executor, terms: string[]): Prom
 }
 
 export async function upsertGlossaryTerm(db: Executor, term: string, definition: string): Promise<GlossaryTermRow> {
-  const [row] = await db.insert(glossaryTerms).values({ term, definition })
-    .onConflictDoUpdate({ target: glossaryTerms.term, set: { definition } }).returning();
+  const [row] = await db
+    .insert(glossaryTerms)
+    .values({ term, definition })
+    .onConflictDoUpdate({ target: glossaryTerms.term, set: { definition } })
+    .returning();
   return row!;
 }

@@ -84,21 +84,30 @@ const CASES: Array<[ValidityRule, string, boolean]> = [
   ['postalCode', ' 94110', false], // values are checked as stored
 ];
 
-
 describe(`validity rules on ${TEST_DB_KIND}`, () => {
   let handle: DatabaseHandle;
   beforeAll(async () => {
     handle = await openTestDatabase();
     // Values come from a table, as in the quality scan, so the planner cannot fold the rules into constants.
     await handle.db.execute(sql`create table rule_probe (n int primary key, v text)`);
-    await handle.db.execute(sql`insert into rule_probe (n, v) values ${sql.join(CASES.map(([, v], n) => sql`(${n}, ${v})`), sql`, `)}`);
+    await handle.db.execute(
+      sql`insert into rule_probe (n, v) values ${sql.join(
+        CASES.map(([, v], n) => sql`(${n}, ${v})`),
+        sql`, `,
+      )}`,
+    );
   });
-  afterAll(async () => { await handle?.close(); });
+  afterAll(async () => {
+    await handle?.close();
+  });
 
   test.each(CASES.map((c, n) => [...c, n] as const))('%s rule: "%s" is valid: %s', async (rule, _value, valid, n) => {
     const v = sql.raw('p.v');
-    const [row] = await queryRows<{ ok: boolean }>(handle.db, sql`
-      select coalesce(${validitySql(rule, v, today)}, false) as ok from rule_probe p where p.n = ${n}`);
+    const [row] = await queryRows<{ ok: boolean }>(
+      handle.db,
+      sql`
+      select coalesce(${validitySql(rule, v, today)}, false) as ok from rule_probe p where p.n = ${n}`,
+    );
     expect(row?.ok).toBe(valid);
   });
 });

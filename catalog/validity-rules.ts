@@ -17,10 +17,69 @@ export const MIN_BIRTH_YEAR = 1870;
 
 /** USPS state, district, territory and military codes (USPS Publication 28, Appendix B). */
 export const USPS_STATE_CODES = [
-  'AL', 'AK', 'AZ', 'AR', 'CA', 'CO', 'CT', 'DE', 'DC', 'FL', 'GA', 'HI', 'ID', 'IL', 'IN', 'IA', 'KS', 'KY', 'LA',
-  'ME', 'MD', 'MA', 'MI', 'MN', 'MS', 'MO', 'MT', 'NE', 'NV', 'NH', 'NJ', 'NM', 'NY', 'NC', 'ND', 'OH', 'OK', 'OR',
-  'PA', 'RI', 'SC', 'SD', 'TN', 'TX', 'UT', 'VT', 'VA', 'WA', 'WV', 'WI', 'WY',
-  'AS', 'GU', 'MP', 'PR', 'VI', 'UM', 'FM', 'MH', 'PW', 'AA', 'AE', 'AP',
+  'AL',
+  'AK',
+  'AZ',
+  'AR',
+  'CA',
+  'CO',
+  'CT',
+  'DE',
+  'DC',
+  'FL',
+  'GA',
+  'HI',
+  'ID',
+  'IL',
+  'IN',
+  'IA',
+  'KS',
+  'KY',
+  'LA',
+  'ME',
+  'MD',
+  'MA',
+  'MI',
+  'MN',
+  'MS',
+  'MO',
+  'MT',
+  'NE',
+  'NV',
+  'NH',
+  'NJ',
+  'NM',
+  'NY',
+  'NC',
+  'ND',
+  'OH',
+  'OK',
+  'OR',
+  'PA',
+  'RI',
+  'SC',
+  'SD',
+  'TN',
+  'TX',
+  'UT',
+  'VT',
+  'VA',
+  'WA',
+  'WV',
+  'WI',
+  'WY',
+  'AS',
+  'GU',
+  'MP',
+  'PR',
+  'VI',
+  'UM',
+  'FM',
+  'MH',
+  'PW',
+  'AA',
+  'AE',
+  'AP',
 ] as const;
 
 /** HL7 v2 table 0001 (administrative sex) and FHIR AdministrativeGender codes. */
@@ -42,7 +101,9 @@ const C = sql.raw('collate "C"');
 const MONTHS = Array.from({ length: 12 }, (_, m) => String(m + 1).padStart(2, '0'));
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /** Every real MM-DD, 02-29 included (leap years are checked separately): one hashed list lookup. */
-const MONTH_DAYS = MONTHS.flatMap((mm, m) => Array.from({ length: DAYS_IN_MONTH[m]! }, (_, d) => `${mm}-${String(d + 1).padStart(2, '0')}`));
+const MONTH_DAYS = MONTHS.flatMap((mm, m) =>
+  Array.from({ length: DAYS_IN_MONTH[m]! }, (_, d) => `${mm}-${String(d + 1).padStart(2, '0')}`),
+);
 /** Every n-character string of one repeated digit: 0000000 ... 9999999. */
 const repeatedDigits = (n: number) => Array.from({ length: 10 }, (_, d) => String(d).repeat(n));
 
@@ -91,7 +152,8 @@ function ssn(v: SQL): SQL {
  * 555-555-5555, 123-456-7890, or one digit repeated through the seven-digit subscriber number.
  */
 function phone(v: SQL): SQL {
-  const notFiller = (digits: SQL) => sql`right(${digits}, 7) not in (${list(repeatedDigits(7))}) and right(${digits}, 10) not in ('5555555555', '1234567890')`;
+  const notFiller = (digits: SQL) =>
+    sql`right(${digits}, 7) not in (${list(repeatedDigits(7))}) and right(${digits}, 10) not in ('5555555555', '1234567890')`;
   const national = sql`right(${v}, 10)`;
   // Digits only, as the identity service stores phones: a NANP number is checked by position, no pattern.
   const storedNanp = sql`(length(${v}) = 10 or (length(${v}) = 11 and left(${v}, 1) = '1'))

@@ -3,7 +3,13 @@ import { readDataDirLock } from '../platform/db/data-dir-lock.ts';
 import { CliError } from './errors.ts';
 
 /** An API key as the admin commands show it (never its secret, except once at creation). */
-export interface KeyView { id: string; name: string; role: string; prefix: string; revokedAt: string | null }
+export interface KeyView {
+  id: string;
+  name: string;
+  role: string;
+  prefix: string;
+  revokedAt: string | null;
+}
 
 /**
  * Key administration, wherever the database is: through a running server's GraphQL API (always, when a server
@@ -18,7 +24,10 @@ export interface KeyAdmin {
   close(): Promise<void>;
 }
 
-interface GraphqlAnswer { data?: Record<string, unknown> | null; errors?: Array<{ message?: string; extensions?: { code?: string } }> }
+interface GraphqlAnswer {
+  data?: Record<string, unknown> | null;
+  errors?: Array<{ message?: string; extensions?: { code?: string } }>;
+}
 
 /** Picks the path: an explicit `--url`, else the server holding the data directory, else the database. */
 export async function openKeyAdmin(config: AppConfig, options: { url?: string | undefined; key?: string | undefined }): Promise<KeyAdmin> {
@@ -60,7 +69,10 @@ function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
   return {
     via: `server ${url}`,
     async create(name, role) {
-      const data = await call(`mutation ($name: String!, $role: String!) { createApiKey(name: $name, role: $role) { key apiKey { ${FIELDS} } } }`, { name, role });
+      const data = await call(
+        `mutation ($name: String!, $role: String!) { createApiKey(name: $name, role: $role) { key apiKey { ${FIELDS} } } }`,
+        { name, role },
+      );
       const created = data.createApiKey as { key: string; apiKey: KeyView };
       return { key: created.key, row: created.apiKey };
     },
@@ -79,7 +91,11 @@ async function databaseKeyAdmin(config: AppConfig): Promise<KeyAdmin> {
   const [{ openDatabase }, keys] = await Promise.all([import('../platform/db/client.ts'), import('../platform/api-keys.ts')]);
   const handle = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
   const view = (row: Awaited<ReturnType<typeof keys.listApiKeys>>[number]): KeyView => ({
-    id: row.id, name: row.name, role: row.role, prefix: row.prefix, revokedAt: row.revokedAt?.toISOString() ?? null,
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    prefix: row.prefix,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
   });
   return {
     via: 'database',

@@ -24,7 +24,9 @@ describe('columns a file has but nothing reads', () => {
     await runLink({ files: [odd], out: join(dir, 'out.csv'), warn: (m) => warnings.push(m) });
     await runImport({ file: odd, source: 'ehr', warn: (m) => warnings.push(m), fetch: NO_SERVER }).catch(() => undefined);
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toBe(`warning: ${odd}: unrecognised columns "birth" are ignored (map them with --mapping; --strict refuses such a file; --help lists the recognised names)\n`);
+    expect(warnings[0]).toBe(
+      `warning: ${odd}: unrecognised columns "birth" are ignored (map them with --mapping; --strict refuses such a file; --help lists the recognised names)\n`,
+    );
     expect(warnings[1]).toBe(warnings[0]);
   });
 
@@ -42,6 +44,8 @@ describe('one message for one bad birth date', () => {
     ['19610704', 'must be an ISO date (YYYY-MM-DD)'],
     ['July 4th', 'must be an ISO date (YYYY-MM-DD)'],
   ])('the API explains %s as the normaliser does: %s', (value, message) => {
-    expect(checkInputShape({ source: 'ehr', localId: '1', birthDate: value })).toEqual([{ field: 'input.birthDate', code: 'INVALID_DATE', message }]);
+    expect(checkInputShape({ source: 'ehr', localId: '1', birthDate: value })).toEqual([
+      { field: 'input.birthDate', code: 'INVALID_DATE', message },
+    ]);
   });
 });

@@ -25,30 +25,39 @@ export async function eventsCommand(opts: EventsOptions, out: NodeJS.WritableStr
   const url = new URL(opts.url);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const client = createClient({
-    url: url.toString(), webSocketImpl: WebSocket, lazy: false, retryAttempts: Infinity, shouldRetry: () => true,
+    url: url.toString(),
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
     connectionParams: opts.key ? { authorization: `Bearer ${opts.key}` } : {},
   });
   const types = opts.type?.map((t) => t.toUpperCase());
   await new Promise<void>((resolve, reject) => {
     let last = opts.from;
-    const subscribe = () => client.subscribe<{ changeEvents: { position: string } }>(
-      { query: FOLLOW, variables: { from: last ?? null, types: types ?? null } },
-      {
-        next: (result) => {
-          if (result.errors) {
-            reject(new CliError(`the server refused: ${result.errors.map((e) => e.message).join('; ')}`));
-            return;
-          }
-          const event = result.data?.changeEvents;
-          if (!event) return;
-          last = event.position;
-          out.write(`${JSON.stringify(event)}\n`);
+    const subscribe = () =>
+      client.subscribe<{ changeEvents: { position: string } }>(
+        { query: FOLLOW, variables: { from: last ?? null, types: types ?? null } },
+        {
+          next: (result) => {
+            if (result.errors) {
+              reject(new CliError(`the server refused: ${result.errors.map((e) => e.message).join('; ')}`));
+              return;
+            }
+            const event = result.data?.changeEvents;
+            if (!event) return;
+            last = event.position;
+            out.write(`${JSON.stringify(event)}\n`);
+          },
+          error: (error) => reject(error instanceof Error ? error : new CliError('the event stream failed')),
+          complete: () => resolve(),
         },
-        error: (error) => reject(error instanceof Error ? error : new CliError('the event stream failed')),
-        complete: () => resolve(),
-      },
-    );
+      );
     const stop = subscribe();
-    process.once('SIGINT', () => { stop(); void client.dispose(); resolve(); });
+    process.once('SIGINT', () => {
+      stop();
+      void client.dispose();
+      resolve();
+    });
   });
 }

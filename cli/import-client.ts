@@ -18,9 +18,11 @@ interface GraphqlError {
   extensions?: { code?: string; problems?: Array<{ field?: string; code?: string; message?: string }> };
 }
 
-const INGEST_RECORDS = 'mutation ImportBatch($input: [SourceRecordInput!]!, $run: ID) { ingestRecords(input: $input, runId: $run) { outcome } }';
+const INGEST_RECORDS =
+  'mutation ImportBatch($input: [SourceRecordInput!]!, $run: ID) { ingestRecords(input: $input, runId: $run) { outcome } }';
 const START_RUN = 'mutation StartRun($source: String!, $job: String!) { startIngestRun(source: $source, job: $job) { id } }';
-const FINISH_RUN = 'mutation FinishRun($id: ID!, $status: IngestRunStatus, $errors: [IngestRunErrorInput!]) { finishIngestRun(id: $id, status: $status, errors: $errors) { id } }';
+const FINISH_RUN =
+  'mutation FinishRun($id: ID!, $status: IngestRunStatus, $errors: [IngestRunErrorInput!]) { finishIngestRun(id: $id, status: $status, errors: $errors) { id } }';
 /** Attempts at one batch when the server asks the client to slow down (429). */
 const MAX_RATE_LIMIT_RETRIES = 5;
 /** `input[12].birthDate` -> 12, `birthDate`. */
@@ -45,7 +47,8 @@ export class IngestClient {
     const errors = body.errors ?? [];
     if (errors.length === 0) {
       const rows = body.data?.ingestRecords;
-      if (!Array.isArray(rows) || rows.length !== input.length) throw new CliError('the server answered ingestRecords without a result per record');
+      if (!Array.isArray(rows) || rows.length !== input.length)
+        throw new CliError('the server answered ingestRecords without a result per record');
       return { ok: true, outcomes: rows.map((r: { outcome: string }) => r.outcome) };
     }
     const first = errors[0]!;
@@ -63,19 +66,31 @@ export class IngestClient {
   }
 
   /** Ends the run with the rows that could not be loaded (line, field, code, message: never values). */
-  async finishRun(id: string, status: 'COMPLETED' | 'FAILED', errors: Array<{ line: number; field: string; code: string; message: string }>): Promise<void> {
+  async finishRun(
+    id: string,
+    status: 'COMPLETED' | 'FAILED',
+    errors: Array<{ line: number; field: string; code: string; message: string }>,
+  ): Promise<void> {
     const body = await this.post({ query: FINISH_RUN, variables: { id, status, errors } });
     if (body.errors?.length) throw refusal(body.errors[0]!);
   }
 
-  private async post(payload: unknown, attempt = 1): Promise<{ data?: Record<string, unknown> & { ingestRecords?: unknown }; errors?: GraphqlError[] }> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' };
+  private async post(
+    payload: unknown,
+    attempt = 1,
+  ): Promise<{ data?: Record<string, unknown> & { ingestRecords?: unknown }; errors?: GraphqlError[] }> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+    };
     if (this.key) headers.authorization = `Bearer ${this.key}`;
     let response: Response;
     try {
       response = await this.fetchFn(this.url, { method: 'POST', headers, body: JSON.stringify(payload) });
     } catch (error) {
-      throw new CliError(`cannot reach the server at ${this.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+      throw new CliError(
+        `cannot reach the server at ${this.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+      );
     }
     if (response.status === 429 && attempt <= MAX_RATE_LIMIT_RETRIES) {
       await response.arrayBuffer();

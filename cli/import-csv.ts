@@ -4,7 +4,15 @@ import { CliError } from './errors.ts';
 import { normaliseRecord } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { rowToInput } from './link-input.ts';
-import { checkColumns, detectMapping, parseMapping, resolveMapping, type ColumnPolicy, type Mapping, type ResolvedMapping } from './link-mapping.ts';
+import {
+  checkColumns,
+  detectMapping,
+  parseMapping,
+  resolveMapping,
+  type ColumnPolicy,
+  type Mapping,
+  type ResolvedMapping,
+} from './link-mapping.ts';
 
 /** One data row of the file: its line number, the source's local id and the canonical fields. */
 export interface CsvRecord {
@@ -58,7 +66,12 @@ function fieldsOf(row: string[], mapping: ResolvedMapping): Record<string, strin
  * reported to `onProblem` instead of returned. Malformed CSV, a missing file or an unknown mapped column throw
  * a CliError naming the file and line.
  */
-export async function* readCsvRecords(file: string, mapping: Mapping | undefined, onProblem: (p: RowProblem) => void, columns: ColumnPolicy = {}): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(
+  file: string,
+  mapping: Mapping | undefined,
+  onProblem: (p: RowProblem) => void,
+  columns: ColumnPolicy = {},
+): AsyncGenerator<CsvRecord> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`input file not found: ${file}`, 'file');
   const parser = createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true, info: true }));
   let resolved: ResolvedMapping | null = null;
@@ -97,6 +110,14 @@ export async function* readCsvRecords(file: string, mapping: Mapping | undefined
 /** Counts the data rows (and checks the whole file parses) before anything is sent. */
 export async function countCsvRecords(file: string, mapping: Mapping | undefined, columns: ColumnPolicy = {}): Promise<number> {
   let rows = 0;
-  for await (const _ of readCsvRecords(file, mapping, () => { rows += 1; }, columns)) rows += 1;
+  for await (const _ of readCsvRecords(
+    file,
+    mapping,
+    () => {
+      rows += 1;
+    },
+    columns,
+  ))
+    rows += 1;
   return rows;
 }

@@ -62,14 +62,32 @@ export function defaultErrorReport(file: string): string {
 export async function runImport(options: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) throw new CliError(`--batch-size must be between 1 and ${MAX_BATCH_SIZE}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE)
+    throw new CliError(`--batch-size must be between 1 and ${MAX_BATCH_SIZE}`);
   const mapping = options.mapping ? readMappingFile(options.mapping) : undefined;
-  const total = await countCsvRecords(options.file, mapping, { strict: options.strict, warn: options.warn ?? ((m) => process.stderr.write(m)) });
+  const total = await countCsvRecords(options.file, mapping, {
+    strict: options.strict,
+    warn: options.warn ?? ((m) => process.stderr.write(m)),
+  });
   const client = new IngestClient(options.url ?? DEFAULT_GRAPHQL_URL, options.key, options.fetch);
-  const summary: ImportSummary = { rows: 0, linked: 0, created: 0, review: 0, unchanged: 0, errors: 0, seconds: 0, recordsPerSecond: 0, errorReport: null, runId: null };
+  const summary: ImportSummary = {
+    rows: 0,
+    linked: 0,
+    created: 0,
+    review: 0,
+    unchanged: 0,
+    errors: 0,
+    seconds: 0,
+    recordsPerSecond: 0,
+    errorReport: null,
+    runId: null,
+  };
   const problems: RowProblem[] = [];
   const bar = createProgress(options.progress ?? false);
-  const reject = (p: RowProblem) => { problems.push(p); summary.errors += 1; };
+  const reject = (p: RowProblem) => {
+    problems.push(p);
+    summary.errors += 1;
+  };
 
   const runId = await client.startRun(options.source, `csv-import:${basename(options.file)}`);
   summary.runId = runId;
@@ -80,7 +98,10 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     bar.update('importing', summary.rows, total);
   };
   try {
-    for await (const record of readCsvRecords(options.file, mapping, (p) => { reject(p); summary.rows += 1; })) {
+    for await (const record of readCsvRecords(options.file, mapping, (p) => {
+      reject(p);
+      summary.rows += 1;
+    })) {
       batch.push(record);
       if (batch.length >= batchSize) await flush();
     }
@@ -91,7 +112,11 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     throw error;
   }
   bar.stop();
-  await client.finishRun(runId, 'COMPLETED', [...problems].sort((a, b) => a.line - b.line));
+  await client.finishRun(
+    runId,
+    'COMPLETED',
+    [...problems].sort((a, b) => a.line - b.line),
+  );
   summary.seconds = (performance.now() - started) / 1000;
   summary.recordsPerSecond = summary.rows / Math.max(summary.seconds, 1e-9);
   if (problems.length > 0) {
@@ -102,10 +127,20 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
 }
 
 /** Sends one batch, dropping and reporting the rows the server names as invalid until the rest is accepted. */
-async function sendBatch(client: IngestClient, source: string, records: CsvRecord[], summary: ImportSummary, report: (p: RowProblem) => void, runId: string): Promise<void> {
+async function sendBatch(
+  client: IngestClient,
+  source: string,
+  records: CsvRecord[],
+  summary: ImportSummary,
+  report: (p: RowProblem) => void,
+  runId: string,
+): Promise<void> {
   let pending = records;
   while (pending.length > 0) {
-    const result = await client.ingestBatch(pending.map((r): IngestInput => ({ ...r.fields, source, localId: r.localId })), runId);
+    const result = await client.ingestBatch(
+      pending.map((r): IngestInput => ({ ...r.fields, source, localId: r.localId })),
+      runId,
+    );
     if (result.ok) {
       for (const outcome of result.outcomes) count(summary, outcome);
       summary.rows += pending.length;
@@ -152,7 +187,10 @@ export function formatImportSummary(s: ImportSummary, file: string, source: stri
 }
 
 /** `mpi import FILE --source …`: loads the file and prints the summary; exit 1 when some rows were rejected. */
-export async function importCommand(file: string, opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string; strict?: boolean }): Promise<void> {
+export async function importCommand(
+  file: string,
+  opts: { source: string; mapping?: string; url: string; key?: string; batchSize: string; errors?: string; strict?: boolean },
+): Promise<void> {
   const summary = await runImport({ ...opts, file, batchSize: Number(opts.batchSize), progress: process.stderr.isTTY });
   process.stderr.write(formatImportSummary(summary, file, opts.source));
   if (summary.errors > 0) process.exitCode = 1;

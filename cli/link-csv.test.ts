@@ -17,12 +17,57 @@ async function rows(text: string, chunkSize?: number): Promise<string[][]> {
 
 describe('readCsvRows', () => {
   test.each([
-    ['plain rows', 'a,b\n1,2\n3,4\n', [['a', 'b'], ['1', '2'], ['3', '4']]],
-    ['CRLF line ends and no final newline', 'a,b\r\n1,2\r\n3,4', [['a', 'b'], ['1', '2'], ['3', '4']]],
-    ['a byte-order mark', '\ufeffa,b\n1,2\n', [['a', 'b'], ['1', '2']]],
-    ['quoted commas, doubled quotes and newlines', 'a,b\n"x, y","say ""hi""\nthere"\n', [['a', 'b'], ['x, y', 'say "hi"\nthere']]],
-    ['empty fields and empty lines', 'a,b,c\n\n,,\n1,,3\n\n', [['a', 'b', 'c'], ['', '', ''], ['1', '', '3']]],
-    ['non-ASCII text', 'a,b\nMüller,José\n', [['a', 'b'], ['Müller', 'José']]],
+    [
+      'plain rows',
+      'a,b\n1,2\n3,4\n',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+        ['3', '4'],
+      ],
+    ],
+    [
+      'CRLF line ends and no final newline',
+      'a,b\r\n1,2\r\n3,4',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+        ['3', '4'],
+      ],
+    ],
+    [
+      'a byte-order mark',
+      '\ufeffa,b\n1,2\n',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    ],
+    [
+      'quoted commas, doubled quotes and newlines',
+      'a,b\n"x, y","say ""hi""\nthere"\n',
+      [
+        ['a', 'b'],
+        ['x, y', 'say "hi"\nthere'],
+      ],
+    ],
+    [
+      'empty fields and empty lines',
+      'a,b,c\n\n,,\n1,,3\n\n',
+      [
+        ['a', 'b', 'c'],
+        ['', '', ''],
+        ['1', '', '3'],
+      ],
+    ],
+    [
+      'non-ASCII text',
+      'a,b\nMüller,José\n',
+      [
+        ['a', 'b'],
+        ['Müller', 'José'],
+      ],
+    ],
   ])('reads %s', async (_label, text, expected) => {
     expect(await rows(text)).toEqual(expected);
     expect(await rows(text, 3)).toEqual(expected);
@@ -48,7 +93,10 @@ describe('readCsvRows', () => {
     writeFileSync(path, text);
     const out: string[][] = [];
     for await (const row of readCsvRows(path, { start: 4, end: 12, line: 2, width: 2 })) out.push(row);
-    expect(out).toEqual([['1', '2'], ['3', '4']]);
+    expect(out).toEqual([
+      ['1', '2'],
+      ['3', '4'],
+    ]);
     const error = await (async () => {
       for await (const _row of readCsvRows(path, { start: 12, line: 4, width: 2 })) void _row;
     })().catch((e: unknown) => e);

@@ -88,7 +88,11 @@ function readQuoted(text: string, start: number): { value: string; newlines: num
  * Parses the complete rows of `text` (those ended by a newline outside quotes); the unfinished remainder is
  * returned to be prefixed to the next chunk.
  */
-function parseComplete(text: string, startLine: number, expectedWidth: number): { rows: string[][]; rest: string; line: number; width: number } {
+function parseComplete(
+  text: string,
+  startLine: number,
+  expectedWidth: number,
+): { rows: string[][]; rest: string; line: number; width: number } {
   const rows: string[][] = [];
   let width = expectedWidth;
   let line = startLine;

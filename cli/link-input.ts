@@ -46,7 +46,12 @@ type RowSink = (id: string, source: string | null, record: NormalisedRecord) => 
  * Normalises data rows, counting field issues (by `field:code`, never values). Record ids are checked later, in
  * file order, by the caller.
  */
-async function normaliseRows(source: AsyncIterable<string[]>, mapping: ResolvedMapping, issues: Record<string, number>, sink: RowSink): Promise<number> {
+async function normaliseRows(
+  source: AsyncIterable<string[]>,
+  mapping: ResolvedMapping,
+  issues: Record<string, number>,
+  sink: RowSink,
+): Promise<number> {
   let rows = 0;
   for await (const row of source) {
     const { record, issues: found } = normaliseRecord(rowToInput(row, mapping));
@@ -74,7 +79,12 @@ function resolve(header: string[], mapping: Mapping | undefined, file: string): 
 }
 
 /** Reads one file: header, then rows normalised and prepared in order. */
-async function readWhole(file: string, mapping: Mapping | undefined, issues: Record<string, number>, options: ReadOptions): Promise<FileRows> {
+async function readWhole(
+  file: string,
+  mapping: Mapping | undefined,
+  issues: Record<string, number>,
+  options: ReadOptions,
+): Promise<FileRows> {
   const rows: FileRows = { ids: [], sources: null, prepared: [] };
   const iterator = readCsvRows(file)[Symbol.asyncIterator]();
   try {
@@ -102,7 +112,8 @@ function appendRows(acc: Accumulator, file: string, rows: FileRows): void {
   for (let i = 0; i < rows.ids.length; i++) {
     const id = rows.ids[i]!;
     if (id === '') throw new LinkInputError('MALFORMED_CSV', `${file}: data row ${i + 1}: empty record id`);
-    if (acc.seen.has(id)) throw new LinkInputError('DUPLICATE_ID', `${file}: data row ${i + 1}: record id "${id}" appears more than once across the inputs`);
+    if (acc.seen.has(id))
+      throw new LinkInputError('DUPLICATE_ID', `${file}: data row ${i + 1}: record id "${id}" appears more than once across the inputs`);
     acc.seen.add(id);
     acc.ids.push(id);
     acc.sources.push(rows.sources === null ? fileSource : sourceNumber(acc, rows.sources[i]!));

@@ -69,7 +69,11 @@ export interface ColumnPolicy {
 
 /** Header columns that feed nothing: not the id, the source or any mapped field. */
 export function unrecognisedColumns(header: readonly string[], mapping: ResolvedMapping): string[] {
-  const used = new Set([mapping.id, ...(mapping.source === null ? [] : [mapping.source]), ...mapping.fields.flatMap(([, columns]) => columns)]);
+  const used = new Set([
+    mapping.id,
+    ...(mapping.source === null ? [] : [mapping.source]),
+    ...mapping.fields.flatMap(([, columns]) => columns),
+  ]);
   return header.filter((name, index) => !used.has(index) && name.trim() !== '');
 }
 
@@ -82,9 +86,14 @@ export function checkColumns(header: readonly string[], mapping: ResolvedMapping
   if (ignored.length === 0) return;
   const names = ignored.map((c) => `"${c}"`).join(', ');
   if (policy.strict) {
-    throw new LinkInputError('UNRECOGNISED_COLUMNS', `${file}: unrecognised columns ${names} (map them with --mapping, or leave out --strict to ignore them)`);
+    throw new LinkInputError(
+      'UNRECOGNISED_COLUMNS',
+      `${file}: unrecognised columns ${names} (map them with --mapping, or leave out --strict to ignore them)`,
+    );
   }
-  policy.warn?.(`warning: ${file}: unrecognised columns ${names} are ignored (map them with --mapping; --strict refuses such a file; --help lists the recognised names)\n`);
+  policy.warn?.(
+    `warning: ${file}: unrecognised columns ${names} are ignored (map them with --mapping; --strict refuses such a file; --help lists the recognised names)\n`,
+  );
 }
 
 /** Parses and validates a mapping document. */

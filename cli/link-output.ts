@@ -38,7 +38,13 @@ const STAGE_LABELS: Record<string, string> = {
 export function createProgress(enabled: boolean): { update: ProgressUpdate; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { format: '{stage} {bar} {value}{totalText}  {rate}/s  {left}', stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    {
+      format: '{stage} {bar} {value}{totalText}  {rate}/s  {left}',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -49,7 +55,12 @@ export function createProgress(enabled: boolean): { update: ProgressUpdate; stop
       const seconds = (performance.now() - phase.at) / 1000;
       const rate = seconds > 0 ? done / seconds : 0;
       const left = total > 0 && rate > 0 ? `ETA ${Math.max(0, Math.ceil((total - done) / rate))} s` : '';
-      const payload = { stage: (STAGE_LABELS[stage] ?? stage).padEnd(10), totalText: total > 0 ? `/${total}` : '', rate: Math.round(rate), left };
+      const payload = {
+        stage: (STAGE_LABELS[stage] ?? stage).padEnd(10),
+        totalText: total > 0 ? `/${total}` : '',
+        rate: Math.round(rate),
+        left,
+      };
       if (!started) {
         bar.start(Math.max(total, done, 1), done, payload);
         started = true;
@@ -64,8 +75,15 @@ type ProgressUpdate = (stage: string, done: number, total: number) => void;
 
 /** The end-of-run summary (counts only: no patient data). */
 export function formatSummary(s: LinkSummary): string {
-  const refused = Object.entries(s.refusedMerges).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  const issues = Object.entries(s.issues).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const refused =
+    Object.entries(s.refusedMerges)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
+  const issues =
+    Object.entries(s.issues)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   return [
     `records          ${s.records} from ${s.sources} source(s)`,
     `model            ${s.modelVersion}${s.trained ? ' (trained on this input)' : ''}`,

@@ -25,10 +25,7 @@ const PEOPLE = [
   'a2,Kevin,Osei,1951-02-03,530-12-7788,9 Lake Rd,98101',
   'a3,Priya,Raman,1990-11-30,,22 Pine Ave,10001',
 ];
-const DUPLICATES = [
-  'b1,Mariah,Delgado,1984-07-19,412-55-9034,1450 W Division Street,60642',
-  'b2,Kevin,Osei,1951-02-03,,9 Lake Road,98101',
-];
+const DUPLICATES = ['b1,Mariah,Delgado,1984-07-19,412-55-9034,1450 W Division Street,60642', 'b2,Kevin,Osei,1951-02-03,,9 Lake Road,98101'];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mpi-link-'));
@@ -80,9 +77,17 @@ describe('runLink', () => {
   test('reads columns through a mapping, joining listed columns and taking the source from a column', async () => {
     const input = file(
       'mapped.csv',
-      ['pid,system,first,last,yyyy,mm,dd', 'x1,ehr,Carsten,Meier,1949,7,22', 'x2,lab,Carsten,Meier,1949,7,22', 'x3,lab,Gerd,Bauer,1968,7,27'].join('\n'),
+      [
+        'pid,system,first,last,yyyy,mm,dd',
+        'x1,ehr,Carsten,Meier,1949,7,22',
+        'x2,lab,Carsten,Meier,1949,7,22',
+        'x3,lab,Gerd,Bauer,1968,7,27',
+      ].join('\n'),
     );
-    const mapping = file('mapping.json', JSON.stringify({ id: 'pid', source: 'system', fields: { givenName: 'first', familyName: 'last', birthDate: ['yyyy', 'mm', 'dd'] } }));
+    const mapping = file(
+      'mapping.json',
+      JSON.stringify({ id: 'pid', source: 'system', fields: { givenName: 'first', familyName: 'last', birthDate: ['yyyy', 'mm', 'dd'] } }),
+    );
     const out = join(dir, 'mapped-out.csv');
     const summary = await runLink({ files: [input], out, mapping });
     expect(summary.sources).toBe(2);

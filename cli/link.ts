@@ -120,12 +120,16 @@ function checkOptions(opts: { mode?: string; threshold?: string }): { mode: Link
   if (!MODES.includes(mode)) throw new LinkInputError('INVALID_OPTION', `--mode must be one of ${MODES.join(', ')}`);
   if (opts.threshold === undefined) return { mode };
   const threshold = Number(opts.threshold);
-  if (!(threshold > 0 && threshold < 1)) throw new LinkInputError('INVALID_OPTION', '--threshold must be a probability between 0 and 1 (exclusive)');
+  if (!(threshold > 0 && threshold < 1))
+    throw new LinkInputError('INVALID_OPTION', '--threshold must be a probability between 0 and 1 (exclusive)');
   return { mode, threshold };
 }
 
 /** `mpi link FILES… --out …`: runs the linkage and prints the summary; input problems exit 2. */
-export async function linkCommand(files: string[], opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string; strict?: boolean }): Promise<void> {
+export async function linkCommand(
+  files: string[],
+  opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string; strict?: boolean },
+): Promise<void> {
   try {
     const { out, mapping, model, saveModel, strict } = opts;
     const summary = await runLink({ out, mapping, model, saveModel, strict, ...checkOptions(opts), files, progress: process.stderr.isTTY });

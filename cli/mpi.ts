@@ -18,7 +18,9 @@ function packageVersion(): string {
   for (const path of ['../package.json', '../../package.json']) {
     try {
       return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return 'unknown';
 }
@@ -35,7 +37,9 @@ const program = new Command('mpi')
   .exitOverride()
   .showSuggestionAfterError();
 
-program.addHelpText('after', `
+program.addHelpText(
+  'after',
+  `
 Examples:
   npx mpi link --out clusters.csv examples/patients.csv     link a file offline, one cluster id per record
   npx mpi import --source ehr examples/patients.csv          load a file into the running server
@@ -43,7 +47,8 @@ Examples:
   npx mpi keys create --role pipeline --name ehr-feed        create an API key (through the running server)
 
 Exit status: 0 done; 1 done, but some rows or messages were rejected; 2 nothing was done (bad usage or input).
-Documentation: README.md and docs/ in the repository.`);
+Documentation: README.md and docs/ in the repository.`,
+);
 
 const columnsHelp = () => `
 Recognised columns (case-insensitive; a name joined by + is several columns joined with spaces):
@@ -51,26 +56,36 @@ ${describeKnownColumns()}
 Any other column is reported as unrecognised (an error with --strict). A mapping names the columns instead:
   {"id": "mrn", "source": "feed", "fields": {"givenName": "first", "birthDate": ["yyyy", "mm", "dd"]}}`;
 
-program.command('migrate')
+program
+  .command('migrate')
   .description('apply pending database migrations (PostgreSQL when DATABASE_URL is set, else the embedded database)')
-  .action(action(async () => {
-    const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../platform/config.ts'), import('../platform/db/client.ts')]);
-    const config = loadConfig();
-    const handle = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
-    await handle.close();
-    process.stderr.write(`migrations applied (${handle.kind})\n`);
-  }));
+  .action(
+    action(async () => {
+      const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../platform/config.ts'), import('../platform/db/client.ts')]);
+      const config = loadConfig();
+      const handle = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
+      await handle.close();
+      process.stderr.write(`migrations applied (${handle.kind})\n`);
+    }),
+  );
 
-const keys = program.command('keys')
+const keys = program
+  .command('keys')
   .description('manage API keys: through the running server when one holds the embedded database, else on the database')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Examples:
   npx mpi keys create --role pipeline --name ehr-feed
   npx mpi keys list
-  npx mpi keys revoke ehr-feed`);
-const serverOptions = (command: Command) => command
-  .addOption(new Option('--url <url>', 'GraphQL endpoint of a server to manage (default: the server on MPI_DATA_DIR, if any)').env('MPI_URL'))
-  .addOption(new Option('--key <key>', 'admin API key for --url').env('MPI_API_KEY'));
+  npx mpi keys revoke ehr-feed`,
+  );
+const serverOptions = (command: Command) =>
+  command
+    .addOption(
+      new Option('--url <url>', 'GraphQL endpoint of a server to manage (default: the server on MPI_DATA_DIR, if any)').env('MPI_URL'),
+    )
+    .addOption(new Option('--key <key>', 'admin API key for --url').env('MPI_API_KEY'));
 
 async function withKeyAdmin<T>(opts: { url?: string; key?: string }, work: (admin: KeyAdmin) => Promise<T>): Promise<T> {
   const [{ loadConfig }, { openKeyAdmin }] = await Promise.all([import('../platform/config.ts'), import('./admin.ts')]);
@@ -82,36 +97,48 @@ async function withKeyAdmin<T>(opts: { url?: string; key?: string }, work: (admi
   }
 }
 
-serverOptions(keys.command('create')
-  .description('create an API key; the secret is printed once (only its hash is stored)')
-  .requiredOption('--role <role>', ROLES.join(', '))
-  .requiredOption('--name <name>', 'who or what uses the key'))
-  .action(action(async (opts: { role: string; name: string; url?: string; key?: string }) => {
+serverOptions(
+  keys
+    .command('create')
+    .description('create an API key; the secret is printed once (only its hash is stored)')
+    .requiredOption('--role <role>', ROLES.join(', '))
+    .requiredOption('--name <name>', 'who or what uses the key'),
+).action(
+  action(async (opts: { role: string; name: string; url?: string; key?: string }) => {
     await withKeyAdmin(opts, async (admin) => {
       const { key, row } = await admin.create(opts.name, opts.role);
-      process.stderr.write(`created key ${row.id} (${row.role}) for ${row.name} via the ${admin.via}; store it now, it is not shown again\n`);
+      process.stderr.write(
+        `created key ${row.id} (${row.role}) for ${row.name} via the ${admin.via}; store it now, it is not shown again\n`,
+      );
       process.stdout.write(`${key}\n`);
     });
-  }));
-serverOptions(keys.command('revoke')
-  .description('revoke an API key by id or name; it is refused from the next request on')
-  .argument('<idOrName>', 'the key\'s id or name'))
-  .action(action(async (idOrName: string, opts: { url?: string; key?: string }) => {
+  }),
+);
+serverOptions(
+  keys
+    .command('revoke')
+    .description('revoke an API key by id or name; it is refused from the next request on')
+    .argument('<idOrName>', "the key's id or name"),
+).action(
+  action(async (idOrName: string, opts: { url?: string; key?: string }) => {
     await withKeyAdmin(opts, async (admin) => {
       const row = await admin.revoke(idOrName);
       process.stderr.write(`revoked key ${row.id} (${row.name})\n`);
     });
-  }));
-serverOptions(keys.command('list').description('list API keys: id, role, name, prefix, state (never their secrets)'))
-  .action(action(async (opts: { url?: string; key?: string }) => {
+  }),
+);
+serverOptions(keys.command('list').description('list API keys: id, role, name, prefix, state (never their secrets)')).action(
+  action(async (opts: { url?: string; key?: string }) => {
     await withKeyAdmin(opts, async (admin) => {
       for (const k of await admin.list()) {
         process.stdout.write(`${k.id}\t${k.role}\t${k.name}\t${k.prefix}…\t${k.revokedAt ? 'revoked' : 'active'}\n`);
       }
     });
-  }));
+  }),
+);
 
-program.command('link')
+program
+  .command('link')
   .description('link and deduplicate patient records from CSV files into identities (offline: no server, no database)')
   .argument('<files...>', 'input CSV files (each one source)')
   .requiredOption('--out <file>', 'output CSV: record_id,cluster_id for every input record')
@@ -121,16 +148,20 @@ program.command('link')
   .option('--model <file>', 'use this trained model instead of training on the input')
   .option('--save-model <file>', 'write the (trained) model as JSON')
   .option('--strict', 'refuse input with unrecognised columns instead of warning')
-  .addHelpText('after', () => `${columnsHelp()}
+  .addHelpText(
+    'after',
+    () => `${columnsHelp()}
 
 Examples:
   npx mpi link --out clusters.csv examples/patients.csv
-  npx mpi link --mode link --out clusters.csv --save-model model.json a.csv b.csv`)
+  npx mpi link --mode link --out clusters.csv --save-model model.json a.csv b.csv`,
+  )
   .action(async (files: string[], opts: Parameters<typeof LinkCommand>[1]) => {
     await (await import('./link.ts')).linkCommand(files, opts);
   });
 
-program.command('import')
+program
+  .command('import')
   .description('load a CSV file into the running index through its GraphQL API (exit 1 when some rows were rejected)')
   .argument('<file>', 'CSV file with a header row')
   .requiredOption('--source <code>', 'registered source code of every row')
@@ -140,35 +171,46 @@ program.command('import')
   .option('--batch-size <n>', 'records per ingestRecords call (at most 1000)', '500')
   .option('--errors <file>', 'report of rejected rows (default: <file>.errors.csv beside the input)')
   .option('--strict', 'refuse a file with unrecognised columns instead of warning')
-  .addHelpText('after', () => `${columnsHelp()}
+  .addHelpText(
+    'after',
+    () => `${columnsHelp()}
 
 Examples:
   npx mpi import --source ehr examples/patients.csv
-  npx mpi import --source lab --mapping examples/clinic-mapping.json examples/clinic.csv`)
-  .action(action(async (file: string, opts: Parameters<typeof ImportCommand>[1]) => {
-    await (await import('./import.ts')).importCommand(file, opts);
-  }));
+  npx mpi import --source lab --mapping examples/clinic-mapping.json examples/clinic.csv`,
+  )
+  .action(
+    action(async (file: string, opts: Parameters<typeof ImportCommand>[1]) => {
+      await (await import('./import.ts')).importCommand(file, opts);
+    }),
+  );
 
-program.command('send-hl7')
+program
+  .command('send-hl7')
   .description('send HL7 v2 ADT messages from files to the running MLLP listener and print each ACK (exit 1 when any is not AA)')
   .argument('<files...>', 'HL7 files: messages separated by blank lines or MSH segments, or MLLP-framed')
   .option('--host <host>', 'listener host', '127.0.0.1')
   .addOption(new Option('--port <port>', 'listener port').env('MPI_MLLP_PORT').argParser(parsePort).default(2575))
   .option('--quiet', 'print only the summary, not each ACK')
-  .action(action(async (files: string[], opts: { host: string; port: number; quiet?: boolean }) => {
-    await (await import('./send-hl7.ts')).sendHl7Command(files, opts);
-  }));
+  .action(
+    action(async (files: string[], opts: { host: string; port: number; quiet?: boolean }) => {
+      await (await import('./send-hl7.ts')).sendHl7Command(files, opts);
+    }),
+  );
 
-program.command('events')
+program
+  .command('events')
   .description('print change events (one JSON line each) as the running server publishes them')
   .option('--follow', 'keep printing new events until interrupted')
   .option('--type <type...>', 'only these event types (e.g. IDENTITIES_MERGED RECORD_LINKED)')
   .option('--from <position>', 'first replay the events after this position')
   .addOption(new Option('--url <url>', 'GraphQL endpoint of the running server').env('MPI_URL').default(DEFAULT_GRAPHQL_URL))
   .addOption(new Option('--key <key>', 'API key with the pipeline, steward or auditor role (not needed in local mode)').env('MPI_API_KEY'))
-  .action(action(async (opts: { follow?: boolean; type?: string[]; from?: string; url: string; key?: string }) => {
-    await (await import('./events.ts')).eventsCommand(opts);
-  }));
+  .action(
+    action(async (opts: { follow?: boolean; type?: string[]; from?: string; url: string; key?: string }) => {
+      await (await import('./events.ts')).eventsCommand(opts);
+    }),
+  );
 
 try {
   await program.parseAsync(process.argv);

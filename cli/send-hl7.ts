@@ -30,7 +30,8 @@ export async function sendHl7Files(options: SendHl7Options): Promise<Hl7ImportSu
         return ack;
       }).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`input file not found: ${file}`);
-        if (error instanceof Hl7ImportError) throw new CliError(`${file}: message ${error.messageNumber} got no ACK: ${(error.cause as Error).message}`);
+        if (error instanceof Hl7ImportError)
+          throw new CliError(`${file}: message ${error.messageNumber} got no ACK: ${(error.cause as Error).message}`);
         throw error;
       });
       for (const key of Object.keys(total) as Array<keyof Hl7ImportSummary>) total[key] += summary[key];
@@ -44,9 +45,13 @@ export async function sendHl7Files(options: SendHl7Options): Promise<Hl7ImportSu
 /** `mpi send-hl7 FILES…`: prints each ACK (unless quiet) and a summary; exit 1 when any message was not accepted. */
 export async function sendHl7Command(files: string[], opts: { host: string; port: number; quiet?: boolean }): Promise<void> {
   const summary = await sendHl7Files({
-    files, host: opts.host, port: opts.port,
+    files,
+    host: opts.host,
+    port: opts.port,
     ...(opts.quiet ? {} : { onAck: (ack: string) => process.stdout.write(`${ack}\n\n`) }),
   });
-  process.stderr.write(`sent ${summary.messages} messages: ${summary.accepted} accepted (AA), ${summary.errors} errors (AE), ${summary.rejected} rejected (AR)\n`);
+  process.stderr.write(
+    `sent ${summary.messages} messages: ${summary.accepted} accepted (AA), ${summary.errors} errors (AE), ${summary.rejected} rejected (AR)\n`,
+  );
   if (summary.accepted < summary.messages) process.exitCode = 1;
 }

@@ -47,7 +47,10 @@ export class EventDispatcher {
   private readonly waiters = new Set<() => void>();
   private readonly channels: LeaderChannel[] = [];
 
-  constructor(readonly db: Database, private readonly options: DispatcherOptions) {
+  constructor(
+    readonly db: Database,
+    private readonly options: DispatcherOptions,
+  ) {
     this.holder = options.holder ?? randomUUID();
   }
 
@@ -71,7 +74,10 @@ export class EventDispatcher {
     const loop = async () => {
       if (!this.running) return;
       this.ticking = this.tick().catch((error: unknown) => {
-        this.options.logger.error({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'event dispatch failed');
+        this.options.logger.error(
+          { err: { name: (error as Error).name, code: (error as { code?: unknown }).code } },
+          'event dispatch failed',
+        );
       });
       await this.ticking;
       this.ticking = null;
@@ -98,11 +104,15 @@ export class EventDispatcher {
       if (held !== this.leader) {
         this.leader = held;
         this.options.logger.info({ holder: this.holder, leader: held }, held ? 'event dispatcher leads' : 'event dispatcher follows');
-        for (const c of this.channels) if (held) c.start(); else await c.stop();
+        for (const c of this.channels)
+          if (held) c.start();
+          else await c.stop();
       }
     }
     if (this.leader) {
-      while ((await store.publishPending(this.db, this.options.batchSize ?? 1000)) > 0) { /* until caught up */ }
+      while ((await store.publishPending(this.db, this.options.batchSize ?? 1000)) > 0) {
+        /* until caught up */
+      }
       if (this.options.retentionDays > 0 && now - this.lastRetention >= RETENTION_EVERY_MS) {
         this.lastRetention = now;
         await store.deleteExpiredEvents(this.db, this.options.retentionDays);

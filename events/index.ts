@@ -1,12 +1,28 @@
 export { recordChanges } from './outbox.ts';
 export {
-  CHANGE_EVENT_TYPE_NAMES, CHANGE_EVENT_TYPES, EVENT_FAMILIES, orderingKey, subjectOf,
-  type ChangeEvent, type ChangeEventType, type EventFamily, type EventFilter, type EventVersions, type NewChange,
+  CHANGE_EVENT_TYPE_NAMES,
+  CHANGE_EVENT_TYPES,
+  EVENT_FAMILIES,
+  orderingKey,
+  subjectOf,
+  type ChangeEvent,
+  type ChangeEventType,
+  type EventFamily,
+  type EventFilter,
+  type EventVersions,
+  type NewChange,
 } from './types.ts';
 export { EventDispatcher, type DispatcherOptions, type LeaderChannel } from './dispatcher.ts';
 export { headPosition, readEvents, type DeadLetterRow, type WebhookEndpointRow } from './store.ts';
 export { createEventsService, standardRenderer, type DemographicsProvider, type EventsService } from './service.ts';
-export { WebhookService, DEMOGRAPHICS_ROLES, ENDPOINT_KINDS, type EndpointInput, type EndpointKind, type EndpointStatus } from './webhooks.ts';
+export {
+  WebhookService,
+  DEMOGRAPHICS_ROLES,
+  ENDPOINT_KINDS,
+  type EndpointInput,
+  type EndpointKind,
+  type EndpointStatus,
+} from './webhooks.ts';
 export { backoffDelay, newWebhookSecret, signatureHeaders, type Renderer, type RenderedBody } from './webhook-delivery.ts';
 export { eventJson, streamOf } from './nats.ts';
 export { checkUrlShape, checkUrlTarget, type UrlPolicy } from './url-policy.ts';

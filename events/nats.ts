@@ -82,16 +82,21 @@ export class NatsPublisher implements LeaderChannel {
           continue;
         }
         // Sent in order on one connection, acknowledged together.
-        await Promise.all(events.map((event) => {
-          const h = headers();
-          h.set('mpi-position', String(event.position));
-          return js.publish(subjectOf(event.type), JSON.stringify(eventJson(event)), { msgID: event.id, headers: h });
-        }));
+        await Promise.all(
+          events.map((event) => {
+            const h = headers();
+            h.set('mpi-position', String(event.position));
+            return js.publish(subjectOf(event.type), JSON.stringify(eventJson(event)), { msgID: event.id, headers: h });
+          }),
+        );
         await store.saveConsumerPosition(this.db, CONSUMER, events.at(-1)!.position);
         failures = 0;
       } catch (error) {
         failures += 1;
-        this.logger.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, failures }, 'NATS publish failed; retrying');
+        this.logger.warn(
+          { err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, failures },
+          'NATS publish failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(failures, 7))));
       }
     }

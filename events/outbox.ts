@@ -10,8 +10,18 @@ import type { NewChange } from './types.ts';
  */
 export async function recordChanges(tx: Executor, changes: readonly NewChange[]): Promise<void> {
   if (changes.length === 0) return;
-  await tx.execute(insertRows(changeEvents, changes.map((c) => ({
-    id: timeOrderedUuid(), type: c.type, actor: c.actor, identityId: c.identityId ?? null, recordId: c.recordId ?? null,
-    data: c.data ?? {}, versions: c.versions ?? {},
-  }))));
+  await tx.execute(
+    insertRows(
+      changeEvents,
+      changes.map((c) => ({
+        id: timeOrderedUuid(),
+        type: c.type,
+        actor: c.actor,
+        identityId: c.identityId ?? null,
+        recordId: c.recordId ?? null,
+        data: c.data ?? {},
+        versions: c.versions ?? {},
+      })),
+    ),
+  );
 }

@@ -41,14 +41,26 @@ export interface EventsService {
 }
 
 /** Wires the dispatcher and its channels from the configuration; nothing runs until `start`. */
-export function createEventsService(db: Database, config: AppConfig, logger: Logger, options: { demographics?: DemographicsProvider; fetch?: typeof fetch } = {}): EventsService {
+export function createEventsService(
+  db: Database,
+  config: AppConfig,
+  logger: Logger,
+  options: { demographics?: DemographicsProvider; fetch?: typeof fetch } = {},
+): EventsService {
   const dispatcher = new EventDispatcher(db, {
-    pollMs: config.MPI_EVENTS_POLL_MS, leaseMs: config.MPI_EVENTS_LEASE_MS, retentionDays: config.MPI_EVENTS_RETENTION_DAYS, logger,
+    pollMs: config.MPI_EVENTS_POLL_MS,
+    leaseMs: config.MPI_EVENTS_LEASE_MS,
+    retentionDays: config.MPI_EVENTS_RETENTION_DAYS,
+    logger,
   });
   const urlPolicy: UrlPolicy = { allowedHosts: config.MPI_WEBHOOK_ALLOWED_HOSTS, allowedNetworks: config.MPI_WEBHOOK_ALLOWED_NETWORKS };
   const settings: DeliverySettings = {
-    maxAttempts: config.MPI_WEBHOOK_MAX_ATTEMPTS, backoffMs: config.MPI_WEBHOOK_BACKOFF_MS, backoffMaxMs: config.MPI_WEBHOOK_BACKOFF_MAX_MS,
-    timeoutMs: config.MPI_WEBHOOK_TIMEOUT_MS, batchSize: 50, urlPolicy,
+    maxAttempts: config.MPI_WEBHOOK_MAX_ATTEMPTS,
+    backoffMs: config.MPI_WEBHOOK_BACKOFF_MS,
+    backoffMaxMs: config.MPI_WEBHOOK_BACKOFF_MAX_MS,
+    timeoutMs: config.MPI_WEBHOOK_TIMEOUT_MS,
+    batchSize: 50,
+    urlPolicy,
   };
   const renderers = new Map<string, Renderer>([['STANDARD', standardRenderer(options.demographics)]]);
   const delivery = new WebhookDelivery(db, dispatcher, settings, renderers, logger, options.fetch);
@@ -57,7 +69,12 @@ export function createEventsService(db: Database, config: AppConfig, logger: Log
   const nats = config.MPI_NATS_URL ? new NatsPublisher(db, dispatcher, config.MPI_NATS_URL, logger) : null;
   if (nats) dispatcher.addChannel(nats);
   return {
-    dispatcher, webhooks, delivery, renderers, nats, urlPolicy,
+    dispatcher,
+    webhooks,
+    delivery,
+    renderers,
+    nats,
+    urlPolicy,
     start: () => dispatcher.start(),
     stop: () => dispatcher.stop(),
   };

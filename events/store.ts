@@ -1,7 +1,13 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from '../platform/db/client.ts';
 import {
-  changeEvents, eventConsumers, eventLeases, sourceRecords, sources, webhookDeadLetters, webhookEndpoints,
+  changeEvents,
+  eventConsumers,
+  eventLeases,
+  sourceRecords,
+  sources,
+  webhookDeadLetters,
+  webhookEndpoints,
 } from '../platform/db/schema/index.ts';
 import type { ChangeEvent, ChangeEventType, EventFilter } from './types.ts';
 
@@ -20,11 +26,18 @@ export async function publishPending(db: Database, limit: number): Promise<numbe
   if (!pending?.any) return 0;
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
-    const rows = await tx.select({ seq: changeEvents.seq }).from(changeEvents)
-      .where(sql`${changeEvents.position} is null`).orderBy(asc(changeEvents.seq)).limit(limit);
+    const rows = await tx
+      .select({ seq: changeEvents.seq })
+      .from(changeEvents)
+      .where(sql`${changeEvents.position} is null`)
+      .orderBy(asc(changeEvents.seq))
+      .limit(limit);
     if (rows.length === 0) return 0;
-    const [{ last }] = (await queryRows<{ last: string }>(tx, sql`
-      select setval('change_event_position_seq', nextval('change_event_position_seq') + ${rows.length - 1}::bigint) as last`)) as [{ last: string }];
+    const [{ last }] = (await queryRows<{ last: string }>(
+      tx,
+      sql`
+      select setval('change_event_position_seq', nextval('change_event_position_seq') + ${rows.length - 1}::bigint) as last`,
+    )) as [{ last: string }];
     const first = Number(last) - rows.length + 1;
     await tx.execute(sql`update change_events c set position = v.position, published_at = now()
       from unnest(${sql.param(rows.map((r) => String(r.seq)))}::bigint[], ${sql.param(rows.map((_, i) => String(first + i)))}::bigint[]) as v(seq, position)
@@ -49,15 +62,26 @@ function filterSql(filter: EventFilter): SQL[] {
 
 /** Published events after `after`, in position order, matching `filter`. */
 export async function readEvents(db: Executor, after: number, filter: EventFilter, limit: number): Promise<ChangeEvent[]> {
-  const rows = await db.select({
-    position: changeEvents.position, id: changeEvents.id, type: changeEvents.type, occurredAt: changeEvents.occurredAt,
-    actor: changeEvents.actor, identityId: changeEvents.identityId, recordId: changeEvents.recordId,
-    source: sources.code, localId: sourceRecords.localId, data: changeEvents.data, versions: changeEvents.versions,
-  }).from(changeEvents)
+  const rows = await db
+    .select({
+      position: changeEvents.position,
+      id: changeEvents.id,
+      type: changeEvents.type,
+      occurredAt: changeEvents.occurredAt,
+      actor: changeEvents.actor,
+      identityId: changeEvents.identityId,
+      recordId: changeEvents.recordId,
+      source: sources.code,
+      localId: sourceRecords.localId,
+      data: changeEvents.data,
+      versions: changeEvents.versions,
+    })
+    .from(changeEvents)
     .leftJoin(sourceRecords, eq(sourceRecords.id, changeEvents.recordId))
     .leftJoin(sources, eq(sources.id, sourceRecords.sourceId))
     .where(and(gt(changeEvents.position, after), ...filterSql(filter)))
-    .orderBy(asc(changeEvents.position)).limit(limit);
+    .orderBy(asc(changeEvents.position))
+    .limit(limit);
   return rows.map((r) => ({ ...r, position: r.position!, type: r.type as ChangeEventType }));
 }
 
@@ -72,19 +96,25 @@ export async function eventsByIds(db: Executor, ids: string[]): Promise<ChangeEv
 
 /** Deletes published events older than `days` days, a slice at a time; returns how many went. */
 export async function deleteExpiredEvents(db: Executor, days: number, limit = 10_000): Promise<number> {
-  const rows = await queryRows<{ seq: string }>(db, sql`delete from change_events where seq in (
+  const rows = await queryRows<{ seq: string }>(
+    db,
+    sql`delete from change_events where seq in (
       select seq from change_events where position is not null and occurred_at < now() - make_interval(days => ${days}::int) order by seq limit ${limit}::int
-    ) returning seq`);
+    ) returning seq`,
+  );
   return rows.length;
 }
 
 /** Takes or renews the named lease for `ttlMs`; true when `holder` holds it now. */
 export async function acquireLease(db: Executor, name: string, holder: string, ttlMs: number): Promise<boolean> {
-  const rows = await queryRows<{ holder: string }>(db, sql`
+  const rows = await queryRows<{ holder: string }>(
+    db,
+    sql`
     insert into event_leases (name, holder, expires_at) values (${name}, ${holder}, now() + make_interval(secs => ${ttlMs / 1000}::float8))
     on conflict (name) do update set holder = excluded.holder, expires_at = excluded.expires_at
       where event_leases.holder = excluded.holder or event_leases.expires_at < now()
-    returning holder`);
+    returning holder`,
+  );
   return rows.length === 1;
 }
 
@@ -99,7 +129,9 @@ export async function consumerPosition(db: Executor, name: string): Promise<numb
 }
 
 export async function saveConsumerPosition(db: Executor, name: string, position: number): Promise<void> {
-  await db.insert(eventConsumers).values({ name, position })
+  await db
+    .insert(eventConsumers)
+    .values({ name, position })
     .onConflictDoUpdate({ target: eventConsumers.name, set: { position, updatedAt: new Date() } });
 }
 
@@ -114,10 +146,18 @@ export async function getEndpoint(db: Executor, id: string): Promise<WebhookEndp
 }
 
 export async function listEndpoints(db: Executor, kind?: string): Promise<WebhookEndpointRow[]> {
-  return db.select().from(webhookEndpoints).where(kind ? eq(webhookEndpoints.kind, kind) : undefined).orderBy(asc(webhookEndpoints.createdAt));
+  return db
+    .select()
+    .from(webhookEndpoints)
+    .where(kind ? eq(webhookEndpoints.kind, kind) : undefined)
+    .orderBy(asc(webhookEndpoints.createdAt));
 }
 
-export async function updateEndpoint(db: Executor, id: string, set: Partial<typeof webhookEndpoints.$inferInsert>): Promise<WebhookEndpointRow | null> {
+export async function updateEndpoint(
+  db: Executor,
+  id: string,
+  set: Partial<typeof webhookEndpoints.$inferInsert>,
+): Promise<WebhookEndpointRow | null> {
   const [row] = await db.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id)).returning();
   return row ?? null;
 }
@@ -126,14 +166,31 @@ export async function updateEndpoint(db: Executor, id: string, set: Partial<type
  * Records the outcome of one delivery round; `delivered` is added to the endpoint's count. Only when the
  * endpoint is still at `from`: a replay asked for meanwhile wins over the round that was in flight.
  */
-export async function saveDeliveryState(db: Executor, id: string, from: number, state: {
-  position: number; headAttempts: number; nextAttemptAt: Date | null; delivered: number; lastStatus: number | null; lastError: string | null;
-}): Promise<void> {
-  await db.update(webhookEndpoints).set({
-    position: state.position, headAttempts: state.headAttempts, nextAttemptAt: state.nextAttemptAt,
-    delivered: sql`${webhookEndpoints.delivered} + ${state.delivered}`, lastStatus: state.lastStatus, lastError: state.lastError,
-    ...(state.delivered > 0 ? { lastDeliveredAt: new Date() } : {}),
-  }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.position, from)));
+export async function saveDeliveryState(
+  db: Executor,
+  id: string,
+  from: number,
+  state: {
+    position: number;
+    headAttempts: number;
+    nextAttemptAt: Date | null;
+    delivered: number;
+    lastStatus: number | null;
+    lastError: string | null;
+  },
+): Promise<void> {
+  await db
+    .update(webhookEndpoints)
+    .set({
+      position: state.position,
+      headAttempts: state.headAttempts,
+      nextAttemptAt: state.nextAttemptAt,
+      delivered: sql`${webhookEndpoints.delivered} + ${state.delivered}`,
+      lastStatus: state.lastStatus,
+      lastError: state.lastError,
+      ...(state.delivered > 0 ? { lastDeliveredAt: new Date() } : {}),
+    })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.position, from)));
 }
 
 export async function insertDeadLetter(db: Executor, row: typeof webhookDeadLetters.$inferInsert): Promise<void> {
@@ -141,21 +198,35 @@ export async function insertDeadLetter(db: Executor, row: typeof webhookDeadLett
 }
 
 export async function deadLettersOf(db: Executor, endpointId: string, status?: string): Promise<DeadLetterRow[]> {
-  return db.select().from(webhookDeadLetters)
+  return db
+    .select()
+    .from(webhookDeadLetters)
     .where(and(eq(webhookDeadLetters.endpointId, endpointId), status ? eq(webhookDeadLetters.status, status) : undefined))
     .orderBy(asc(webhookDeadLetters.position));
 }
 
-export async function setDeadLetterStatus(db: Executor, ids: number[], status: string, extra: Partial<typeof webhookDeadLetters.$inferInsert> = {}): Promise<DeadLetterRow[]> {
+export async function setDeadLetterStatus(
+  db: Executor,
+  ids: number[],
+  status: string,
+  extra: Partial<typeof webhookDeadLetters.$inferInsert> = {},
+): Promise<DeadLetterRow[]> {
   if (ids.length === 0) return [];
-  return db.update(webhookDeadLetters).set({ status, ...extra }).where(inArray(webhookDeadLetters.id, ids)).returning();
+  return db
+    .update(webhookDeadLetters)
+    .set({ status, ...extra })
+    .where(inArray(webhookDeadLetters.id, ids))
+    .returning();
 }
 
 /** Lag of an endpoint: events after its position matching its types, and the age of the oldest. */
 export async function endpointLag(db: Executor, endpoint: WebhookEndpointRow): Promise<{ events: number; oldestAt: Date | null }> {
   const types = endpoint.eventTypes.length > 0 ? sql`and type = any(${sql.param(endpoint.eventTypes)}::text[])` : sql``;
-  const [row] = await queryRows<{ events: string; oldest: string | null }>(db, sql`
+  const [row] = await queryRows<{ events: string; oldest: string | null }>(
+    db,
+    sql`
     select count(*)::text as events, min(occurred_at)::text as oldest from change_events
-    where position > ${endpoint.position}::bigint ${types}`);
+    where position > ${endpoint.position}::bigint ${types}`,
+  );
   return { events: Number(row?.events ?? 0), oldestAt: row?.oldest ? new Date(row.oldest) : null };
 }

@@ -7,8 +7,14 @@ import type { changeEvents } from '../platform/db/schema/index.ts';
 export const CHANGE_EVENT_TYPES = {
   IDENTITY_CREATED: { family: 'identity', description: 'A new golden identity was created for a record.' },
   GOLDEN_RECORD_CHANGED: { family: 'identity', description: 'Golden values of an identity changed; `data.fields` names which.' },
-  IDENTITIES_MERGED: { family: 'identity', description: 'An identity was retired into a surviving one (`data.retiredId` -> `data.survivingId`).' },
-  IDENTITY_SPLIT: { family: 'identity', description: 'A record was split out of its identity into a new one (`data.fromIdentityId` -> `data.toIdentityId`).' },
+  IDENTITIES_MERGED: {
+    family: 'identity',
+    description: 'An identity was retired into a surviving one (`data.retiredId` -> `data.survivingId`).',
+  },
+  IDENTITY_SPLIT: {
+    family: 'identity',
+    description: 'A record was split out of its identity into a new one (`data.fromIdentityId` -> `data.toIdentityId`).',
+  },
   NOT_DUPLICATE_MARKED: { family: 'identity', description: 'Two identities were declared different people.' },
   RECORD_LINKED: { family: 'record', description: 'A source record was linked to an identity.' },
   RECORD_UNLINKED: { family: 'record', description: 'A source record left an identity (`data.fromIdentityId`, `data.toIdentityId`).' },

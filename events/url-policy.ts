@@ -16,8 +16,20 @@ export interface UrlPolicy {
   allowHttp?: boolean;
 }
 
-const BLOCKED_V4: Array<[string, number]> = [['0.0.0.0', 8], ['127.0.0.0', 8], ['169.254.0.0', 16], ['224.0.0.0', 4], ['100.100.100.200', 32]];
-const BLOCKED_V6: Array<[string, number]> = [['::', 128], ['::1', 128], ['fe80::', 10], ['ff00::', 8], ['fd00:ec2::254', 128]];
+const BLOCKED_V4: Array<[string, number]> = [
+  ['0.0.0.0', 8],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['224.0.0.0', 4],
+  ['100.100.100.200', 32],
+];
+const BLOCKED_V6: Array<[string, number]> = [
+  ['::', 128],
+  ['::1', 128],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['fd00:ec2::254', 128],
+];
 
 function cidrList(cidrs: Iterable<[string, number]>): BlockList {
   const list = new BlockList();
@@ -29,13 +41,15 @@ const BLOCKED = cidrList([...BLOCKED_V4, ...BLOCKED_V6]);
 
 /** Parses `a.b.c.d/n` entries; throws naming the bad one. */
 export function parseNetworks(entries: readonly string[]): BlockList {
-  return cidrList(entries.map((entry) => {
-    const [address = '', prefix] = entry.split('/');
-    const family = isIP(address);
-    const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
-    if (family === 0 || !Number.isInteger(bits)) throw new Error(`not a network: ${entry}`);
-    return [address, bits] as [string, number];
-  }));
+  return cidrList(
+    entries.map((entry) => {
+      const [address = '', prefix] = entry.split('/');
+      const family = isIP(address);
+      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
+      if (family === 0 || !Number.isInteger(bits)) throw new Error(`not a network: ${entry}`);
+      return [address, bits] as [string, number];
+    }),
+  );
 }
 
 function hostAllowed(host: string, allowed: readonly string[]): boolean {
@@ -65,9 +79,11 @@ export function checkUrlShape(raw: string, policy: UrlPolicy, field = 'url'): UR
 export async function checkUrlTarget(raw: string, policy: UrlPolicy, field = 'url'): Promise<void> {
   const url = checkUrlShape(raw, policy, field);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true }).catch(() => {
-    throw ValidationError.of(field, 'URL_UNRESOLVABLE', 'host name does not resolve');
-  });
+  const addresses = isIP(host)
+    ? [{ address: host, family: isIP(host) }]
+    : await lookup(host, { all: true }).catch(() => {
+        throw ValidationError.of(field, 'URL_UNRESOLVABLE', 'host name does not resolve');
+      });
   const allowed = parseNetworks(policy.allowedNetworks);
   for (const { address, family } of addresses) {
     const type = family === 6 ? 'ipv6' : 'ipv4';

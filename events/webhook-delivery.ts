@@ -43,7 +43,11 @@ export function signatureHeaders(secret: string, id: string, at: Date, body: str
 }
 
 /** Exponential backoff with equal jitter: half the delay fixed, half random, so retries of many endpoints spread. */
-export function backoffDelay(attempt: number, settings: Pick<DeliverySettings, 'backoffMs' | 'backoffMaxMs'>, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  settings: Pick<DeliverySettings, 'backoffMs' | 'backoffMaxMs'>,
+  random = Math.random,
+): number {
   const ceiling = Math.min(settings.backoffMaxMs, settings.backoffMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
@@ -109,7 +113,14 @@ export class WebhookDelivery implements LeaderChannel {
     const signal = this.abort.signal;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -132,7 +143,10 @@ export class WebhookDelivery implements LeaderChannel {
         }
         await this.deliverRound(endpoint, events);
       } catch (error) {
-        this.logger.error({ endpointId, err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'webhook delivery round failed');
+        this.logger.error(
+          { endpointId, err: { name: (error as Error).name, code: (error as { code?: unknown }).code } },
+          'webhook delivery round failed',
+        );
         await this.sleep(1_000);
       }
     }
@@ -145,7 +159,12 @@ export class WebhookDelivery implements LeaderChannel {
     const delivered = outcomes.filter((o) => o.ok).length;
     if (!failed) {
       await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
-        position: events.at(-1)!.position, headAttempts: 0, nextAttemptAt: null, delivered, lastStatus: outcomes.at(-1)?.status ?? null, lastError: null,
+        position: events.at(-1)!.position,
+        headAttempts: 0,
+        nextAttemptAt: null,
+        delivered,
+        lastStatus: outcomes.at(-1)?.status ?? null,
+        lastError: null,
       });
       return;
     }
@@ -154,17 +173,31 @@ export class WebhookDelivery implements LeaderChannel {
     const attempts = (before === endpoint.position ? endpoint.headAttempts : 0) + 1;
     if (attempts >= this.settings.maxAttempts) {
       await store.insertDeadLetter(this.db, {
-        endpointId: endpoint.id, eventId: failed.event.id, position: failed.event.position, attempts, lastStatus: failed.status, lastError: failed.error,
+        endpointId: endpoint.id,
+        eventId: failed.event.id,
+        position: failed.event.position,
+        attempts,
+        lastStatus: failed.status,
+        lastError: failed.error,
       });
       this.logger.warn({ endpointId: endpoint.id, eventId: failed.event.id, attempts }, 'webhook event dead-lettered');
       await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
-        position: failed.event.position, headAttempts: 0, nextAttemptAt: null, delivered, lastStatus: failed.status, lastError: failed.error,
+        position: failed.event.position,
+        headAttempts: 0,
+        nextAttemptAt: null,
+        delivered,
+        lastStatus: failed.status,
+        lastError: failed.error,
       });
       return;
     }
     await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
-      position: before, headAttempts: attempts, nextAttemptAt: new Date(Date.now() + backoffDelay(attempts, this.settings)),
-      delivered, lastStatus: failed.status, lastError: failed.error,
+      position: before,
+      headAttempts: attempts,
+      nextAttemptAt: new Date(Date.now() + backoffDelay(attempts, this.settings)),
+      delivered,
+      lastStatus: failed.status,
+      lastError: failed.error,
     });
   }
 
@@ -172,10 +205,18 @@ export class WebhookDelivery implements LeaderChannel {
   private async redeliverDeadLetters(endpoint: store.WebhookEndpointRow): Promise<boolean> {
     const pending = await store.deadLettersOf(this.db, endpoint.id, 'PENDING');
     if (pending.length === 0) return false;
-    const events = await store.eventsByIds(this.db, pending.map((d) => d.eventId));
+    const events = await store.eventsByIds(
+      this.db,
+      pending.map((d) => d.eventId),
+    );
     const outcomes = await this.send(endpoint, events);
     const okIds = new Set(outcomes.filter((o) => o.ok).map((o) => o.event.id));
-    await store.setDeadLetterStatus(this.db, pending.filter((d) => okIds.has(d.eventId)).map((d) => d.id), 'REDELIVERED', { redeliveredAt: new Date() });
+    await store.setDeadLetterStatus(
+      this.db,
+      pending.filter((d) => okIds.has(d.eventId)).map((d) => d.id),
+      'REDELIVERED',
+      { redeliveredAt: new Date() },
+    );
     const failed = outcomes.find((o) => !o.ok);
     // An event no longer kept (retention) or still refused goes back to the dead letters.
     const back = pending.filter((d) => !okIds.has(d.eventId)).map((d) => d.id);
@@ -199,13 +240,15 @@ export class WebhookDelivery implements LeaderChannel {
       chains.set(key, [...(chains.get(key) ?? []), i]);
     });
     const outcomes: Outcome[] = [];
-    await Promise.all([...chains.values()].map(async (indexes) => {
-      for (const i of indexes) {
-        const outcome = await this.post(endpoint, events[i]!, bodies[i]!);
-        outcomes.push(outcome);
-        if (!outcome.ok) return;
-      }
-    }));
+    await Promise.all(
+      [...chains.values()].map(async (indexes) => {
+        for (const i of indexes) {
+          const outcome = await this.post(endpoint, events[i]!, bodies[i]!);
+          outcomes.push(outcome);
+          if (!outcome.ok) return;
+        }
+      }),
+    );
     return outcomes;
   }
 
@@ -215,14 +258,21 @@ export class WebhookDelivery implements LeaderChannel {
         method: 'POST',
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.abort.signal]),
-        headers: { 'content-type': rendered.contentType, 'user-agent': 'mpi-webhooks', ...signatureHeaders(endpoint.secret, event.id, new Date(), rendered.body) },
+        headers: {
+          'content-type': rendered.contentType,
+          'user-agent': 'mpi-webhooks',
+          ...signatureHeaders(endpoint.secret, event.id, new Date(), rendered.body),
+        },
         body: rendered.body,
       });
       await response.body?.cancel().catch(() => undefined);
       const ok = response.status >= 200 && response.status < 300;
       return { event, ok, status: response.status, error: ok ? null : `HTTP ${response.status}` };
     } catch (error) {
-      const name = (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
+      const name =
+        (error as Error).name === 'TimeoutError'
+          ? 'timed out'
+          : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
       return { event, ok: false, status: null, error: name };
     }
   }

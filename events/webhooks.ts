@@ -59,13 +59,22 @@ export class WebhookService {
     if (input.demographicsRole && !(DEMOGRAPHICS_ROLES as readonly string[]).includes(input.demographicsRole)) {
       throw ValidationError.of('demographicsRole', 'INVALID_ROLE', `must be one of ${DEMOGRAPHICS_ROLES.join(', ')}`);
     }
-    if (input.description && input.description.length > 500) throw ValidationError.of('description', 'TOO_LONG', 'must be at most 500 characters');
+    if (input.description && input.description.length > 500)
+      throw ValidationError.of('description', 'TOO_LONG', 'must be at most 500 characters');
     const from = input.fromPosition ?? (await store.headPosition(this.db));
     if (!Number.isInteger(from) || from < 0) throw ValidationError.of('fromPosition', 'OUT_OF_RANGE', 'must be a position, 0 or more');
     const secret = newWebhookSecret();
     const endpoint = await store.insertEndpoint(this.db, {
-      id: timeOrderedUuid(), kind: input.kind ?? 'STANDARD', url: input.url, description: input.description ?? null, eventTypes,
-      demographicsRole: input.demographicsRole ?? null, secret, fhir: input.fhir ?? null, createdBy: actor, position: from,
+      id: timeOrderedUuid(),
+      kind: input.kind ?? 'STANDARD',
+      url: input.url,
+      description: input.description ?? null,
+      eventTypes,
+      demographicsRole: input.demographicsRole ?? null,
+      secret,
+      fhir: input.fhir ?? null,
+      createdBy: actor,
+      position: from,
     });
     this.onChange();
     return { endpoint, secret };
@@ -100,14 +109,19 @@ export class WebhookService {
     await this.get(id);
     const dead = await store.deadLettersOf(this.db, id, 'DEAD');
     const chosen = deadLetterIds ? dead.filter((d) => deadLetterIds.includes(d.id)) : dead;
-    await store.setDeadLetterStatus(this.db, chosen.map((d) => d.id), 'PENDING');
+    await store.setDeadLetterStatus(
+      this.db,
+      chosen.map((d) => d.id),
+      'PENDING',
+    );
     this.onChange();
     return chosen.length;
   }
 
   /** Delivers again every event after `position` (a consumer that lost data asks for a replay). */
   async replay(id: string, position: number): Promise<store.WebhookEndpointRow> {
-    if (!Number.isInteger(position) || position < 0) throw ValidationError.of('fromPosition', 'OUT_OF_RANGE', 'must be a position, 0 or more');
+    if (!Number.isInteger(position) || position < 0)
+      throw ValidationError.of('fromPosition', 'OUT_OF_RANGE', 'must be a position, 0 or more');
     await this.get(id);
     const row = (await store.updateEndpoint(this.db, id, { position, headAttempts: 0, nextAttemptAt: null }))!;
     this.onChange();
@@ -121,9 +135,16 @@ export class WebhookService {
   async status(endpoint: store.WebhookEndpointRow): Promise<EndpointStatus> {
     const [lag, dead] = await Promise.all([store.endpointLag(this.db, endpoint), store.deadLettersOf(this.db, endpoint.id, 'DEAD')]);
     return {
-      position: endpoint.position, lagEvents: lag.events, lagSeconds: lag.oldestAt ? Math.max(0, (Date.now() - lag.oldestAt.getTime()) / 1000) : 0,
-      headAttempts: endpoint.headAttempts, nextAttemptAt: endpoint.nextAttemptAt, delivered: endpoint.delivered,
-      lastDeliveredAt: endpoint.lastDeliveredAt, lastStatus: endpoint.lastStatus, lastError: endpoint.lastError, deadLetters: dead.length,
+      position: endpoint.position,
+      lagEvents: lag.events,
+      lagSeconds: lag.oldestAt ? Math.max(0, (Date.now() - lag.oldestAt.getTime()) / 1000) : 0,
+      headAttempts: endpoint.headAttempts,
+      nextAttemptAt: endpoint.nextAttemptAt,
+      delivered: endpoint.delivered,
+      lastDeliveredAt: endpoint.lastDeliveredAt,
+      lastStatus: endpoint.lastStatus,
+      lastError: endpoint.lastError,
+      deadLetters: dead.length,
     };
   }
 }

@@ -9,9 +9,15 @@ import { loadPlanContext, PARALLEL_READ_KEYS, type PlanContext } from './bulk-st
 function comparable(context: PlanContext) {
   const sorted = <T>(values: Iterable<T>) => [...values].sort();
   return {
-    byKey: Object.fromEntries(sorted(context.storedByKey.keys()).map((key) => [key, context.storedByKey.get(key)!
-      .map((c) => ({ recordId: c.recordId, identityId: c.identityId, keys: sorted(c.keys), normalised: c.normalised }))
-      .sort((a, b) => a.recordId.localeCompare(b.recordId))])),
+    byKey: Object.fromEntries(
+      sorted(context.storedByKey.keys()).map((key) => [
+        key,
+        context.storedByKey
+          .get(key)!
+          .map((c) => ({ recordId: c.recordId, identityId: c.identityId, keys: sorted(c.keys), normalised: c.normalised }))
+          .sort((a, b) => a.recordId.localeCompare(b.recordId)),
+      ]),
+    ),
     memberCount: Object.fromEntries(sorted(context.memberCount.keys()).map((id) => [id, context.memberCount.get(id)])),
     notDuplicates: sorted(context.notDuplicates),
     openReviews: sorted(context.openReviews),
@@ -24,7 +30,9 @@ describe(`plan context read on ${TEST_DB_KIND}`, () => {
     app = await createTestApp();
     await seedSources(app, ['ehr', 'lab']);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('a large batch read in parallel parts finds exactly what one read in the transaction finds', async () => {
     // Stored: 150 patients from one source and 60 of them again from another (two records per identity).
@@ -35,7 +43,9 @@ describe(`plan context read on ${TEST_DB_KIND}`, () => {
     const sent = await app.gql('mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome } }', { input: stored });
     expect(sent.errors).toBeUndefined();
     // A new batch of variants of the same patients: its keys reach the stored records.
-    const keys = Array.from({ length: 150 }, (_, i) => blockingKeys(normaliseRecord(person(3000 + i, { email: `p${i}@example.org` }) as Parameters<typeof normaliseRecord>[0]).record)).flat();
+    const keys = Array.from({ length: 150 }, (_, i) =>
+      blockingKeys(normaliseRecord(person(3000 + i, { email: `p${i}@example.org` }) as Parameters<typeof normaliseRecord>[0]).record),
+    ).flat();
     expect(new Set(keys).size).toBeGreaterThanOrEqual(PARALLEL_READ_KEYS);
     const batch = { keys, exclude: [], currentIds: [], recordIds: [] };
     const { db, reader } = app.services.database;

@@ -9,7 +9,10 @@ import { pairKey, type StoredCandidate } from './plan.ts';
 /** Set-based reads and writes of the batch ingest engine: a fixed number of statements per batch. */
 
 export async function findSources(tx: Executor, codes: string[]): Promise<Map<string, SourceRow>> {
-  const rows = await tx.select().from(sources).where(anyOf(sources.code, codes, 'text'));
+  const rows = await tx
+    .select()
+    .from(sources)
+    .where(anyOf(sources.code, codes, 'text'));
   return new Map(rows.map((r) => [r.code, r]));
 }
 
@@ -20,24 +23,54 @@ export interface KnownRecord {
 }
 
 /** What is stored under each (source code, local id) pair, in the order of `refs` (undefined: nothing). */
-export async function findRecordsBySource(tx: Executor, refs: Array<{ code: string; localId: string }>): Promise<Array<KnownRecord | undefined>> {
+export async function findRecordsBySource(
+  tx: Executor,
+  refs: Array<{ code: string; localId: string }>,
+): Promise<Array<KnownRecord | undefined>> {
   if (refs.length === 0) return [];
-  const rows = await queryRows<{ id: string; code: string; local_id: string; content_hash: string; deleted: boolean; identity_id: string | null; link_source: 'AUTO' | 'MANUAL' | null }>(tx, sql`
+  const rows = await queryRows<{
+    id: string;
+    code: string;
+    local_id: string;
+    content_hash: string;
+    deleted: boolean;
+    identity_id: string | null;
+    link_source: 'AUTO' | 'MANUAL' | null;
+  }>(
+    tx,
+    sql`
     select r.id, s.code, r.local_id, r.content_hash, r.deleted_at is not null as deleted, l.identity_id, l.link_source
     from source_records r join sources s on s.id = r.source_id left join links l on l.record_id = r.id
-    where (s.code, r.local_id) in (select * from unnest(${sql.param(refs.map((r) => r.code))}::text[], ${sql.param(refs.map((r) => r.localId))}::text[]))`);
-  const byRef = new Map(rows.map((r) => [`${r.code}\u0000${r.local_id}`, {
-    record: { id: r.id, contentHash: r.content_hash, deleted: r.deleted },
-    link: r.identity_id && r.link_source ? { identityId: r.identity_id, linkSource: r.link_source } : null,
-  }]));
+    where (s.code, r.local_id) in (select * from unnest(${sql.param(refs.map((r) => r.code))}::text[], ${sql.param(refs.map((r) => r.localId))}::text[]))`,
+  );
+  const byRef = new Map(
+    rows.map((r) => [
+      `${r.code}\u0000${r.local_id}`,
+      {
+        record: { id: r.id, contentHash: r.content_hash, deleted: r.deleted },
+        link: r.identity_id && r.link_source ? { identityId: r.identity_id, linkSource: r.link_source } : null,
+      },
+    ]),
+  );
   return refs.map((r) => byRef.get(`${r.code}\u0000${r.localId}`));
 }
 
 /** A record to store; `raw` and `normalised` are any JSON objects (the input and the matcher's form). */
-export type RecordUpsert = Omit<InsertRow<typeof sourceRecords>, 'raw' | 'normalised'> & { id: string; sourceId: string; localId: string; raw: object; normalised: object };
+export type RecordUpsert = Omit<InsertRow<typeof sourceRecords>, 'raw' | 'normalised'> & {
+  id: string;
+  sourceId: string;
+  localId: string;
+  raw: object;
+  normalised: object;
+};
 
 const UPSERT_UPDATES = [
-  ...CANONICAL_FIELD_DEFINITIONS.map((f) => f.column), 'raw', 'normalised', 'normaliser_version', 'content_hash', 'ingest_run_id',
+  ...CANONICAL_FIELD_DEFINITIONS.map((f) => f.column),
+  'raw',
+  'normalised',
+  'normaliser_version',
+  'content_hash',
+  'ingest_run_id',
 ];
 
 /**
@@ -47,20 +80,33 @@ const UPSERT_UPDATES = [
  */
 export async function upsertRecords(tx: Executor, values: RecordUpsert[]): Promise<void> {
   if (values.length === 0) return;
-  await tx.execute(insertRows(sourceRecords, values as Array<InsertRow<typeof sourceRecords>>, sql`
+  await tx.execute(
+    insertRows(
+      sourceRecords,
+      values as Array<InsertRow<typeof sourceRecords>>,
+      sql`
     on conflict (source_id, local_id) do update set
       ${sql.raw(UPSERT_UPDATES.map((c) => `${c} = excluded.${c}`).join(', '))},
-      updated_at = now(), deleted_at = null, version = source_records.version + 1`));
+      updated_at = now(), deleted_at = null, version = source_records.version + 1`,
+    ),
+  );
 }
 
 /** Replaces the blocking keys of the records; `stored` records had keys before, new ones need no delete. */
-export async function replaceBlockKeysMany(tx: Executor, entries: Array<{ recordId: string; keys: string[]; stored: boolean }>): Promise<void> {
+export async function replaceBlockKeysMany(
+  tx: Executor,
+  entries: Array<{ recordId: string; keys: string[]; stored: boolean }>,
+): Promise<void> {
   if (entries.length === 0) return;
   const stored = entries.filter((e) => e.stored).map((e) => e.recordId);
   if (stored.length > 0) await tx.delete(recordBlockKeys).where(anyOf(recordBlockKeys.recordId, stored, 'uuid'));
   const keys: string[] = [];
   const recordIds: string[] = [];
-  for (const e of entries) for (const k of new Set(e.keys)) { keys.push(k); recordIds.push(e.recordId); }
+  for (const e of entries)
+    for (const k of new Set(e.keys)) {
+      keys.push(k);
+      recordIds.push(e.recordId);
+    }
   if (keys.length === 0) return;
   await tx.execute(sql`insert into record_block_keys (key_hash, record_id)
     select hashtextextended(k, 0), r from unnest(${sql.param(keys)}::text[], ${sql.param(recordIds)}::uuid[]) as u(k, r)`);
@@ -104,8 +150,13 @@ function groupByKey(candidates: StoredCandidate[]): Map<string, StoredCandidate[
 /** Stored candidates sharing any of `keys`, grouped by key (see `candidateRows`). */
 export async function findCandidatesByKey(tx: Executor, keys: string[], exclude: string[]): Promise<Map<string, StoredCandidate[]>> {
   if (keys.length === 0) return new Map();
-  const rows = await queryRows<{ record_id: string; identity_id: string; normalised: NormalisedRecord; keys: string[] }>(tx, candidateRows(keys, exclude));
-  return groupByKey(rows.map((row) => ({ recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: row.keys })));
+  const rows = await queryRows<{ record_id: string; identity_id: string; normalised: NormalisedRecord; keys: string[] }>(
+    tx,
+    candidateRows(keys, exclude),
+  );
+  return groupByKey(
+    rows.map((row) => ({ recordId: row.record_id, identityId: row.identity_id, normalised: row.normalised, keys: row.keys })),
+  );
 }
 
 /** What the planner reads besides the batch itself (see `PlanState`). */
@@ -138,9 +189,11 @@ export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Ex
   const keys = [...new Set(batch.keys)];
   const parallel = reader !== undefined && keys.length >= PARALLEL_READ_KEYS;
   const size = parallel ? Math.ceil(keys.length / READ_PARTS) : keys.length;
-  const parts = await Promise.all(parallel
-    ? Array.from({ length: READ_PARTS }, (_, i) => readContextPart(reader, { ...batch, keys: keys.slice(i * size, (i + 1) * size) }))
-    : [readContextPart(tx, { ...batch, keys })]);
+  const parts = await Promise.all(
+    parallel
+      ? Array.from({ length: READ_PARTS }, (_, i) => readContextPart(reader, { ...batch, keys: keys.slice(i * size, (i + 1) * size) }))
+      : [readContextPart(tx, { ...batch, keys })],
+  );
   // Each key is in one part; a record found by keys of two parts is one candidate with the keys of both.
   const byRecord = new Map<string, StoredCandidate>();
   for (const c of parts.flatMap((part) => part.candidates)) {
@@ -161,10 +214,20 @@ export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Ex
  * reviews (also those of the batch's records), and the not-duplicate pairs touching `currentIds`.
  */
 async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPart> {
-  type Row = { candidates: Array<[string, string, NormalisedRecord, string[]]>; counts: Array<[string, number]>; not_duplicates: Array<[string, string]>; reviews: Array<[string, string | null, string, string | null]> };
+  type Row = {
+    candidates: Array<[string, string, NormalisedRecord, string[]]>;
+    counts: Array<[string, number]>;
+    not_duplicates: Array<[string, string]>;
+    reviews: Array<[string, string | null, string, string | null]>;
+  };
   const current = sql.param([...new Set(batch.currentIds)]);
-  const candidates = batch.keys.length > 0 ? candidateRows(batch.keys, batch.exclude) : sql`select null::uuid as record_id, null::uuid as identity_id, null::jsonb as normalised, null::text[] as keys where false`;
-  const [row] = await queryRows<Row>(tx, sql`
+  const candidates =
+    batch.keys.length > 0
+      ? candidateRows(batch.keys, batch.exclude)
+      : sql`select null::uuid as record_id, null::uuid as identity_id, null::jsonb as normalised, null::text[] as keys where false`;
+  const [row] = await queryRows<Row>(
+    tx,
+    sql`
     with cand as materialized (${candidates}),
     involved as materialized (select array(select identity_id from cand union select unnest(${current}::uuid[])) as ids)
     select
@@ -175,7 +238,8 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
       (select coalesce(json_agg(json_build_array(d.identity_a, d.identity_b)), '[]'::json) from not_duplicates d
         where d.identity_a = any(${current}::uuid[]) or d.identity_b = any(${current}::uuid[])) as not_duplicates,
       (select coalesce(json_agg(json_build_array(v.kind, v.record_id, v.identity_a, v.identity_b)), '[]'::json) from review_items v
-        where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews`);
+        where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews`,
+  );
   const { candidates: found, counts, not_duplicates: pairs, reviews } = row!;
   const openReviews = new Set<string>();
   for (const [kind, recordId, identityA, identityB] of reviews) {
@@ -193,8 +257,11 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
 /** Survivors of identities that were merged since the batch read them (one hop: redirects are kept flat). */
 export async function survivorsOf(tx: Executor, identityIds: string[]): Promise<Map<string, string>> {
   if (identityIds.length === 0) return new Map();
-  const rows = await queryRows<{ id: string; status: string; merged_into: string | null }>(tx, sql`
-    select id, status, merged_into from identities where id = any(${sql.param([...new Set(identityIds)].sort())}::uuid[]) order by id for update`);
+  const rows = await queryRows<{ id: string; status: string; merged_into: string | null }>(
+    tx,
+    sql`
+    select id, status, merged_into from identities where id = any(${sql.param([...new Set(identityIds)].sort())}::uuid[]) order by id for update`,
+  );
   return new Map(rows.map((r) => [r.id, r.status === 'MERGED' && r.merged_into ? r.merged_into : r.id]));
 }
 
@@ -203,7 +270,9 @@ export async function survivorsOf(tx: Executor, identityIds: string[]): Promise<
  * Returns false when the run does not exist or is no longer running.
  */
 export async function addRunCounts(tx: Executor, runId: string, counts: Record<string, number>): Promise<boolean> {
-  const rows = await queryRows<{ id: string }>(tx, sql`
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`
     update ingest_runs set counts = coalesce((
       select jsonb_object_agg(key, total) from (
         select key, sum(value)::int as total from (
@@ -211,7 +280,8 @@ export async function addRunCounts(tx: Executor, runId: string, counts: Record<s
           union all select key, value::int from jsonb_each_text(${JSON.stringify(counts)}::jsonb)
         ) as both_counts group by key
       ) as summed), '{}'::jsonb)
-    where id = ${runId} and status = 'RUNNING' returning id`);
+    where id = ${runId} and status = 'RUNNING' returning id`,
+  );
   return rows.length > 0;
 }
 
@@ -230,8 +300,14 @@ export async function insertReviewItems(tx: Executor, items: Array<InsertRow<typ
 /** Sets the current link of each record (one per record), in one statement. */
 export async function upsertLinks(tx: Executor, rows: Array<InsertRow<typeof links>>): Promise<void> {
   if (rows.length === 0) return;
-  await tx.execute(insertRows(links, rows, sql`
+  await tx.execute(
+    insertRows(
+      links,
+      rows,
+      sql`
     on conflict (record_id) do update set identity_id = excluded.identity_id, match_result = excluded.match_result,
       link_source = excluded.link_source, weight = excluded.weight, probability = excluded.probability,
-      model_version = excluded.model_version, updated_at = now()`));
+      model_version = excluded.model_version, updated_at = now()`,
+    ),
+  );
 }

@@ -23,14 +23,25 @@ export function rankIdentities(scores: RecordScore[], t: Thresholds, excluded: R
     const conflicts = s.explanation.conflicts;
     if (!current) {
       byIdentity.set(s.identityId, {
-        identityId: s.identityId, recordId: s.recordId, probability: s.probability, weight: s.weight,
-        grade: gradeOf(s.probability, { thresholds: t }), explanation: s.explanation, blockers: [...conflicts],
+        identityId: s.identityId,
+        recordId: s.recordId,
+        probability: s.probability,
+        weight: s.weight,
+        grade: gradeOf(s.probability, { thresholds: t }),
+        explanation: s.explanation,
+        blockers: [...conflicts],
       });
       continue;
     }
     for (const c of conflicts) if (!current.blockers.includes(c)) current.blockers.push(c);
     if (s.weight > current.weight) {
-      Object.assign(current, { recordId: s.recordId, probability: s.probability, weight: s.weight, grade: gradeOf(s.probability, { thresholds: t }), explanation: s.explanation });
+      Object.assign(current, {
+        recordId: s.recordId,
+        probability: s.probability,
+        weight: s.weight,
+        grade: gradeOf(s.probability, { thresholds: t }),
+        explanation: s.explanation,
+      });
     }
   }
   return [...byIdentity.values()].sort((a, b) => b.weight - a.weight || (a.identityId < b.identityId ? -1 : 1));

@@ -2,8 +2,6 @@ export { IdentityService, MAX_BATCH_SIZE, type IngestResultData } from './servic
 export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward.ts';
 export { ModelRegistry, type MatchModelRow } from './models.ts';
 export { IdentityReads, isUuid } from './reads.ts';
-export type {
-  IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow,
-} from './store.ts';
+export type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';

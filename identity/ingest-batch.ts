@@ -53,10 +53,16 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // order issued, each with its own snapshot: the locks come first, so the reads after them see what no
   // concurrent ingest can still change. `stored[i]`: what is already stored of input record i.
   const [, policy, found, stored] = await Promise.all([
-    store.lockKeys(tx, prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys])),
+    store.lockKeys(
+      tx,
+      prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]),
+    ),
     loadActivePolicy(tx),
     bulk.findSources(tx, codes),
-    bulk.findRecordsBySource(tx, prepared.map((p) => ({ code: p.source, localId: p.localId }))),
+    bulk.findRecordsBySource(
+      tx,
+      prepared.map((p) => ({ code: p.source, localId: p.localId })),
+    ),
   ]);
   const sourceIds = new Map<string, string>();
   for (const code of codes) sourceIds.set(code, await options.checkSource(tx, code, found.get(code) ?? null));
@@ -66,7 +72,14 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   prepared.forEach((p, i) => {
     const known = stored[i];
     if (known?.link && !known.record.deleted && known.record.contentHash === p.hash) {
-      results[i] = { outcome: 'UNCHANGED', recordId: known.record.id, identityId: known.link.identityId, candidates: [], warnings: p.warnings, reviewItemId: null };
+      results[i] = {
+        outcome: 'UNCHANGED',
+        recordId: known.record.id,
+        identityId: known.link.identityId,
+        candidates: [],
+        warnings: p.warnings,
+        reviewItemId: null,
+      };
     } else changed.push(i);
   });
   if (changed.length === 0) {
@@ -83,24 +96,45 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const inputs: PlanInput[] = matched.map((i) => {
     const found = stored[i];
     return {
-      index: i, recordId: idOf(i), normalised: prepared[i]!.normalised, keys: prepared[i]!.keys,
-      currentIdentity: found?.link?.identityId ?? null, wasActive: Boolean(found?.link && !found.record.deleted),
+      index: i,
+      recordId: idOf(i),
+      normalised: prepared[i]!.normalised,
+      keys: prepared[i]!.keys,
+      currentIdentity: found?.link?.identityId ?? null,
+      wasActive: Boolean(found?.link && !found.record.deleted),
     };
   });
   const currentIds = inputs.flatMap((x) => (x.currentIdentity ? [x.currentIdentity] : []));
   // What the planner reads (before this batch's writes), then the record and key writes, which the server runs
   // while the plan is made here: only the read is awaited before planning. A large batch on PostgreSQL reads on
   // connections of its own, beside the writes.
-  const contextRead = bulk.loadPlanContext(tx, { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) }, options.reader);
+  const contextRead = bulk.loadPlanContext(
+    tx,
+    { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) },
+    options.reader,
+  );
   const recordWrites = Promise.all([
-    bulk.upsertRecords(tx, changed.map((i) => {
-      const p = prepared[i]!;
-      return {
-        id: idOf(i), sourceId: sourceIds.get(p.source)!, localId: p.localId, ...p.clean, raw: p.input, normalised: p.normalised,
-        normaliserVersion: NORMALISER_VERSION, contentHash: p.hash, ingestRunId: options.runId,
-      };
-    })),
-    bulk.replaceBlockKeysMany(tx, changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined }))),
+    bulk.upsertRecords(
+      tx,
+      changed.map((i) => {
+        const p = prepared[i]!;
+        return {
+          id: idOf(i),
+          sourceId: sourceIds.get(p.source)!,
+          localId: p.localId,
+          ...p.clean,
+          raw: p.input,
+          normalised: p.normalised,
+          normaliserVersion: NORMALISER_VERSION,
+          contentHash: p.hash,
+          ingestRunId: options.runId,
+        };
+      }),
+    ),
+    bulk.replaceBlockKeysMany(
+      tx,
+      changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined })),
+    ),
   ]);
   // Awaited after planning; should the read fail first, the transaction ends with the read's error.
   recordWrites.catch(() => undefined);
@@ -119,7 +153,13 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   for (const i of changed) {
     const before = stored[i];
     if (!before?.link) continue;
-    const base = { identityId: before.link.identityId, recordId: idOf(i), actor: options.actor.actor, reason: options.actor.reason ?? null, modelVersion: options.model.version };
+    const base = {
+      identityId: before.link.identityId,
+      recordId: idOf(i),
+      actor: options.actor.actor,
+      reason: options.actor.reason ?? null,
+      modelVersion: options.model.version,
+    };
     events.push({ ...base, type: 'RECORD_UPDATED' });
     // A deleted record sent again rejoins its identity: say so, so history shows it a member again.
     if (before.record.deleted && !relinked.has(idOf(i))) events.push({ ...base, type: 'LINKED', evidence: { restored: true } });
@@ -127,13 +167,24 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const reviewIds = planReviewIds(plan.ops, target);
   for (const r of plan.records) {
     results[r.index] = {
-      outcome: r.outcome, recordId: idOf(r.index), identityId: target(r.identityId), candidates: r.candidates,
-      warnings: prepared[r.index]!.warnings, reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
+      outcome: r.outcome,
+      recordId: idOf(r.index),
+      identityId: target(r.identityId),
+      candidates: r.candidates,
+      warnings: prepared[r.index]!.warnings,
+      reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
     };
   }
-  const affected = [...manual.map((i) => stored[i]!.link!.identityId), ...currentIds, ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId)];
+  const affected = [
+    ...manual.map((i) => stored[i]!.link!.identityId),
+    ...currentIds,
+    ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId),
+  ];
   const identityOfRecord = new Map(results.filter((r) => r !== undefined).map((r) => [r.recordId, r.identityId]));
-  const writes = Promise.all([applyOps(tx, plan.ops, { target, reviewIds, events, identityOfRecord }, options), options.runId ? countRun(tx, options.runId, results) : null]);
+  const writes = Promise.all([
+    applyOps(tx, plan.ops, { target, reviewIds, events, identityOfRecord }, options),
+    options.runId ? countRun(tx, options.runId, results) : null,
+  ]);
   // The golden rebuild reads what the writes above leave: pipelined behind them (one round trip) unless an
   // identity is absorbed, whose statements follow the writes' results.
   if (plan.ops.some((op) => op.kind === 'ABSORB')) await writes;
@@ -145,7 +196,8 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
 async function countRun(tx: Executor, runId: string, results: IngestResultData[]): Promise<void> {
   const counts: Record<string, number> = { recordsIn: results.length };
   for (const r of results) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
-  if (!(await bulk.addRunCounts(tx, runId, counts))) throw new ConflictError('RUN_NOT_RUNNING', 'Ingest run does not exist or has finished', 'runId');
+  if (!(await bulk.addRunCounts(tx, runId, counts)))
+    throw new ConflictError('RUN_NOT_RUNNING', 'Ingest run does not exist or has finished', 'runId');
 }
 
 /**
@@ -163,7 +215,9 @@ async function lockTargets(tx: Executor, ops: PlannedOp[], leaving: string[]): P
 
 /** The two identities a review op compares, after redirects. */
 function reviewPair(op: PlannedOp & { kind: 'REVIEW_RECORD' | 'REVIEW_DUPLICATE' }, target: (id: string) => string): [string, string] {
-  return op.kind === 'REVIEW_RECORD' ? [target(op.target.identityId), target(op.recordIdentity)] : [target(op.identityA), target(op.candidate.identityId)];
+  return op.kind === 'REVIEW_RECORD'
+    ? [target(op.target.identityId), target(op.recordIdentity)]
+    : [target(op.identityA), target(op.candidate.identityId)];
 }
 
 /**
@@ -185,7 +239,14 @@ function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<nu
  * trip, identities first (links and reviews refer to them).
  */
 async function applyOps(
-  tx: Executor, ops: PlannedOp[], extra: { target: (id: string) => string; reviewIds: Map<number, string>; events: store.NewIdentityEvent[]; identityOfRecord: Map<string, string> },
+  tx: Executor,
+  ops: PlannedOp[],
+  extra: {
+    target: (id: string) => string;
+    reviewIds: Map<number, string>;
+    events: store.NewIdentityEvent[];
+    identityOfRecord: Map<string, string>;
+  },
   options: BatchOptions,
 ): Promise<void> {
   const { actor, model } = options;
@@ -209,30 +270,64 @@ async function applyOps(
         const identityId = target(op.identityId);
         const e = op.evidence;
         linkRows.set(op.recordId, {
-          recordId: op.recordId, identityId, matchResult: op.matchResult, linkSource: 'AUTO', weight: e?.weight ?? null,
-          probability: e?.probability ?? null, modelVersion: model.version,
+          recordId: op.recordId,
+          identityId,
+          matchResult: op.matchResult,
+          linkSource: 'AUTO',
+          weight: e?.weight ?? null,
+          probability: e?.probability ?? null,
+          modelVersion: model.version,
         });
         events.push({
-          ...base, identityId, type: 'LINKED', recordId: op.recordId,
-          evidence: e ? { probability: e.probability, weight: e.weight, grade: e.grade, explanation: e.explanation, matchedRecordId: e.recordId } : { matchResult: op.matchResult },
+          ...base,
+          identityId,
+          type: 'LINKED',
+          recordId: op.recordId,
+          evidence: e
+            ? { probability: e.probability, weight: e.weight, grade: e.grade, explanation: e.explanation, matchedRecordId: e.recordId }
+            : { matchResult: op.matchResult },
         });
         changes.push({
-          ...change, type: 'RECORD_LINKED', identityId, recordId: op.recordId,
+          ...change,
+          type: 'RECORD_LINKED',
+          identityId,
+          recordId: op.recordId,
           data: { matchResult: op.matchResult, linkSource: 'AUTO', ...(e ? { probability: e.probability, grade: e.grade } : {}) },
         });
         break;
       }
       case 'UNLINKED':
-        events.push({ ...base, identityId: op.fromIdentity, type: 'UNLINKED', recordId: op.recordId, reason: 'record changed and no longer matches its identity' });
+        events.push({
+          ...base,
+          identityId: op.fromIdentity,
+          type: 'UNLINKED',
+          recordId: op.recordId,
+          reason: 'record changed and no longer matches its identity',
+        });
         changes.push({
-          ...change, type: 'RECORD_UNLINKED', identityId: op.fromIdentity, recordId: op.recordId,
+          ...change,
+          type: 'RECORD_UNLINKED',
+          identityId: op.fromIdentity,
+          recordId: op.recordId,
           data: { fromIdentityId: op.fromIdentity, toIdentityId: extra.identityOfRecord.get(op.recordId) ?? null },
         });
         break;
       case 'ABSORB':
         absorbed.push({ from: op.fromIdentity, into: target(op.intoIdentity), recordId: op.recordId });
-        events.push({ ...base, identityId: op.fromIdentity, type: 'MERGED', otherIdentityId: target(op.intoIdentity), recordId: op.recordId, reason: 'its only record now matches another identity' });
-        changes.push({ ...change, type: 'IDENTITIES_MERGED', identityId: op.fromIdentity, data: { retiredId: op.fromIdentity, survivingId: target(op.intoIdentity) } });
+        events.push({
+          ...base,
+          identityId: op.fromIdentity,
+          type: 'MERGED',
+          otherIdentityId: target(op.intoIdentity),
+          recordId: op.recordId,
+          reason: 'its only record now matches another identity',
+        });
+        changes.push({
+          ...change,
+          type: 'IDENTITIES_MERGED',
+          identityId: op.fromIdentity,
+          data: { retiredId: op.fromIdentity, survivingId: target(op.intoIdentity) },
+        });
         break;
       case 'REVIEW_RECORD':
       case 'REVIEW_DUPLICATE': {
@@ -241,13 +336,29 @@ async function applyOps(
         const c = op.kind === 'REVIEW_RECORD' ? op.target : op.candidate;
         const [identityA, identityB] = reviewPair(op, target);
         reviews.push({
-          id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', recordId: op.recordId, identityA, identityB,
-          probability: c.probability, weight: c.weight, priority: op.kind === 'REVIEW_RECORD' ? op.priority : 0.5,
-          explanation: { ...c.explanation, blockers: c.blockers }, modelVersion: model.version,
+          id,
+          kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE',
+          recordId: op.recordId,
+          identityA,
+          identityB,
+          probability: c.probability,
+          weight: c.weight,
+          priority: op.kind === 'REVIEW_RECORD' ? op.priority : 0.5,
+          explanation: { ...c.explanation, blockers: c.blockers },
+          modelVersion: model.version,
         });
         changes.push({
-          ...change, type: 'REVIEW_OPENED', identityId: identityA, recordId: op.recordId,
-          data: { reviewItemId: id, kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE', identityA, identityB, probability: c.probability },
+          ...change,
+          type: 'REVIEW_OPENED',
+          identityId: identityA,
+          recordId: op.recordId,
+          data: {
+            reviewItemId: id,
+            kind: op.kind === 'REVIEW_RECORD' ? 'RECORD_MATCH' : 'POSSIBLE_DUPLICATE',
+            identityA,
+            identityB,
+            probability: c.probability,
+          },
         });
         break;
       }
@@ -258,7 +369,8 @@ async function applyOps(
   writes.push(bulk.insertIdentities(tx, newIdentities));
   writes.push(store.addEvents(tx, [...events, ...extra.events]));
   for (const e of extra.events) {
-    if (e.type === 'LINKED') changes.push({ ...change, type: 'RECORD_LINKED', identityId: e.identityId, recordId: e.recordId ?? null, data: { restored: true } });
+    if (e.type === 'LINKED')
+      changes.push({ ...change, type: 'RECORD_LINKED', identityId: e.identityId, recordId: e.recordId ?? null, data: { restored: true } });
   }
   writes.push(recordChanges(tx, changes));
   writes.push(bulk.insertReviewItems(tx, reviews));

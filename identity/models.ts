@@ -58,11 +58,14 @@ export class ModelRegistry {
       model = parseModel(spec);
     } catch (error) {
       const issues = (error as { issues?: Array<{ path: string; message: string }> }).issues ?? [];
-      throw new ValidationError(issues.length > 0
-        ? issues.map((i) => ({ field: `model.${i.path}`, code: 'INVALID_MODEL', message: i.message }))
-        : [{ field: 'model', code: 'INVALID_MODEL', message: 'is not a valid match model' }]);
+      throw new ValidationError(
+        issues.length > 0
+          ? issues.map((i) => ({ field: `model.${i.path}`, code: 'INVALID_MODEL', message: i.message }))
+          : [{ field: 'model', code: 'INVALID_MODEL', message: 'is not a valid match model' }],
+      );
     }
-    if (await this.get(model.version)) throw ValidationError.of('model.version', 'DUPLICATE_VERSION', 'a model with this version already exists');
+    if (await this.get(model.version))
+      throw ValidationError.of('model.version', 'DUPLICATE_VERSION', 'a model with this version already exists');
     await this.db.insert(matchModels).values({ version: model.version, spec: model, summary: model.training ?? null, createdBy: actor });
     if (activate) await this.activate(model.version, actor);
     return (await this.get(model.version))!;
@@ -96,7 +99,10 @@ export class ModelRegistry {
 }
 
 async function loadTrainingRecords(db: Executor): Promise<NormalisedRecord[]> {
-  const rows = await db.select({ normalised: sourceRecords.normalised }).from(sourceRecords)
-    .where(isNull(sourceRecords.deletedAt)).limit(MAX_TRAINING_RECORDS);
+  const rows = await db
+    .select({ normalised: sourceRecords.normalised })
+    .from(sourceRecords)
+    .where(isNull(sourceRecords.deletedAt))
+    .limit(MAX_TRAINING_RECORDS);
   return rows.map((r) => r.normalised as unknown as NormalisedRecord);
 }

@@ -25,8 +25,28 @@ function state(candidates: StoredCandidate[] = [], extra: Partial<PlanState> = {
   return { storedByKey, memberCount, notDuplicates: new Set(), openReviews: new Set(), newId, ...extra };
 }
 
-const ann = { givenName: 'Annika', familyName: 'Thorsdottir', birthDate: '1984-11-02', sex: 'F', phone: '5035550142', addressLine1: '88 Alder Street', city: 'Portland', state: 'OR', postalCode: '97205' };
-const bert = { givenName: 'Bertram', familyName: 'Quiroga', birthDate: '1950-01-17', sex: 'M', phone: '3125550199', addressLine1: '7 Lake Shore Dr', city: 'Chicago', state: 'IL', postalCode: '60611' };
+const ann = {
+  givenName: 'Annika',
+  familyName: 'Thorsdottir',
+  birthDate: '1984-11-02',
+  sex: 'F',
+  phone: '5035550142',
+  addressLine1: '88 Alder Street',
+  city: 'Portland',
+  state: 'OR',
+  postalCode: '97205',
+};
+const bert = {
+  givenName: 'Bertram',
+  familyName: 'Quiroga',
+  birthDate: '1950-01-17',
+  sex: 'M',
+  phone: '3125550199',
+  addressLine1: '7 Lake Shore Dr',
+  city: 'Chicago',
+  state: 'IL',
+  postalCode: '60611',
+};
 
 describe('batch planning', () => {
   test('creates one identity for two records of a new patient in the same batch', () => {
@@ -78,7 +98,7 @@ describe('batch planning', () => {
     expect(plan.ops).toContainEqual(expect.objectContaining({ kind: 'ABSORB', fromIdentity: 'id-old', intoIdentity: 'id-ann' }));
   });
 
-  test('never links across a steward\'s not-duplicate decision', () => {
+  test("never links across a steward's not-duplicate decision", () => {
     const target = record(ann, 'target');
     const changed = record(ann, 'r1', { currentIdentity: 'id-old', wasActive: true });
     const s = state([stored(target, 'id-ann')], { notDuplicates: new Set(['id-ann|id-old']) });

@@ -80,7 +80,13 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
     bump(placed.identityId, 1);
     const reviewOp = ops.findIndex((op, i) => i >= before && op.kind === 'REVIEW_RECORD');
-    records.push({ index: input.index, outcome: placed.outcome, identityId: placed.identityId, candidates: ranked.slice(0, 5), reviewOp: reviewOp >= 0 ? reviewOp : null });
+    records.push({
+      index: input.index,
+      outcome: placed.outcome,
+      identityId: placed.identityId,
+      candidates: ranked.slice(0, 5),
+      reviewOp: reviewOp >= 0 ? reviewOp : null,
+    });
     const entry = { recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys };
     for (const key of input.keys) {
       const list = placedByKey.get(key);
@@ -91,7 +97,12 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
   return { records, ops };
 }
 
-function scoreCandidates(input: PlanInput, stored: Map<string, StoredCandidate[]>, placed: Map<string, StoredCandidate[]>, model: MatchModel): RecordScore[] {
+function scoreCandidates(
+  input: PlanInput,
+  stored: Map<string, StoredCandidate[]>,
+  placed: Map<string, StoredCandidate[]>,
+  model: MatchModel,
+): RecordScore[] {
   const seen = new Set<string>([input.recordId]);
   const scores: RecordScore[] = [];
   for (const key of input.keys) {
@@ -99,7 +110,13 @@ function scoreCandidates(input: PlanInput, stored: Map<string, StoredCandidate[]
       if (seen.has(c.recordId)) continue;
       seen.add(c.recordId);
       const s = scorePair(input.normalised, c.normalised, model);
-      scores.push({ recordId: c.recordId, identityId: c.identityId, probability: s.probability, weight: s.weight, explanation: s.explanation });
+      scores.push({
+        recordId: c.recordId,
+        identityId: c.identityId,
+        probability: s.probability,
+        weight: s.weight,
+        explanation: s.explanation,
+      });
     }
   }
   return scores;
@@ -108,7 +125,14 @@ function scoreCandidates(input: PlanInput, stored: Map<string, StoredCandidate[]
 type Placement = { outcome: IngestOutcome; identityId: string };
 
 /** A record with no identity yet: link, open a review with a provisional identity, or create one. */
-function place(input: PlanInput, ranked: ScoredCandidate[], model: MatchModel, counts: Map<string, number>, ops: PlannedOp[], state: PlanState): Placement {
+function place(
+  input: PlanInput,
+  ranked: ScoredCandidate[],
+  model: MatchModel,
+  counts: Map<string, number>,
+  ops: PlannedOp[],
+  state: PlanState,
+): Placement {
   const decision = decide(ranked, model.thresholds);
   if (decision.kind === 'LINK') {
     const target = decision.target.identityId;
@@ -123,17 +147,36 @@ function place(input: PlanInput, ranked: ScoredCandidate[], model: MatchModel, c
   }
   const identityId = state.newId();
   ops.push({ kind: 'CREATE_IDENTITY', identityId, recordId: input.recordId });
-  ops.push({ kind: 'LINK', recordId: input.recordId, identityId, matchResult: decision.kind === 'REVIEW' ? 'POSSIBLE_MATCH' : 'MATCH', evidence: null });
+  ops.push({
+    kind: 'LINK',
+    recordId: input.recordId,
+    identityId,
+    matchResult: decision.kind === 'REVIEW' ? 'POSSIBLE_MATCH' : 'MATCH',
+    evidence: null,
+  });
   if (decision.kind === 'NEW') return { outcome: 'CREATED', identityId };
   openRecordReview(input, identityId, decision.target, counts, ops, state);
   return { outcome: 'REVIEW', identityId };
 }
 
-function openRecordReview(input: PlanInput, recordIdentity: string, target: ScoredCandidate, counts: Map<string, number>, ops: PlannedOp[], state: PlanState): boolean {
+function openRecordReview(
+  input: PlanInput,
+  recordIdentity: string,
+  target: ScoredCandidate,
+  counts: Map<string, number>,
+  ops: PlannedOp[],
+  state: PlanState,
+): boolean {
   const key = `${input.recordId}|${target.identityId}`;
   if (state.openReviews.has(key)) return false;
   state.openReviews.add(key);
-  ops.push({ kind: 'REVIEW_RECORD', recordId: input.recordId, recordIdentity, target, priority: reviewPriority(target.probability, (counts.get(target.identityId) ?? 1) + 1) });
+  ops.push({
+    kind: 'REVIEW_RECORD',
+    recordId: input.recordId,
+    recordIdentity,
+    target,
+    priority: reviewPriority(target.probability, (counts.get(target.identityId) ?? 1) + 1),
+  });
   return true;
 }
 
@@ -142,7 +185,14 @@ function openRecordReview(input: PlanInput, recordIdentity: string, target: Scor
  * its identity and now matching another, it joins that one (its old identity redirects there); otherwise it
  * is split out and placed afresh.
  */
-function reevaluate(input: PlanInput, ranked: ScoredCandidate[], model: MatchModel, counts: Map<string, number>, ops: PlannedOp[], state: PlanState): Placement {
+function reevaluate(
+  input: PlanInput,
+  ranked: ScoredCandidate[],
+  model: MatchModel,
+  counts: Map<string, number>,
+  ops: PlannedOp[],
+  state: PlanState,
+): Placement {
   const current = input.currentIdentity!;
   const decision = decide(ranked, model.thresholds);
   const own = ranked.find((c) => c.identityId === current);
@@ -153,12 +203,20 @@ function reevaluate(input: PlanInput, ranked: ScoredCandidate[], model: MatchMod
   }
   if (others <= 0) {
     if (decision.kind === 'LINK' && decision.target.identityId !== current) {
-      ops.push({ kind: 'LINK', recordId: input.recordId, identityId: decision.target.identityId, matchResult: 'MATCH', evidence: decision.target });
+      ops.push({
+        kind: 'LINK',
+        recordId: input.recordId,
+        identityId: decision.target.identityId,
+        matchResult: 'MATCH',
+        evidence: decision.target,
+      });
       ops.push({ kind: 'ABSORB', recordId: input.recordId, fromIdentity: current, intoIdentity: decision.target.identityId });
       return { outcome: 'LINKED', identityId: decision.target.identityId };
     }
-    const reviewed = decision.kind === 'REVIEW' && decision.target.identityId !== current
-      && openRecordReview(input, current, decision.target, counts, ops, state);
+    const reviewed =
+      decision.kind === 'REVIEW' &&
+      decision.target.identityId !== current &&
+      openRecordReview(input, current, decision.target, counts, ops, state);
     return { outcome: reviewed ? 'REVIEW' : 'LINKED', identityId: current };
   }
   ops.push({ kind: 'UNLINKED', recordId: input.recordId, fromIdentity: current });

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput,
-} from '../matching/index.ts';
+import { blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput } from '../matching/index.ts';
 import { ensureSource, getSourceByCode } from '../catalog/index.ts';
 import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
@@ -21,7 +19,6 @@ import { checkInputShape, classifyIssues, cleanInput, throwIfProblems } from './
 /** Candidates below this probability are not worth showing to a caller of `match`. */
 export const MIN_CANDIDATE_PROBABILITY = 0.01;
 export const MAX_BATCH_SIZE = 1000;
-
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
@@ -60,8 +57,14 @@ export class IdentityService {
     throwIfProblems(errors);
     const stored = { ...clean, birthDate: record.birthDate ?? clean.birthDate, sex: record.sex ?? clean.sex };
     return {
-      input, source: input.source.trim(), localId: input.localId.trim(), clean: stored, normalised: record,
-      keys: blockingKeys(record, model), hash: createHash('sha256').update(stableStringify(clean)).digest('hex'), warnings,
+      input,
+      source: input.source.trim(),
+      localId: input.localId.trim(),
+      clean: stored,
+      normalised: record,
+      keys: blockingKeys(record, model),
+      hash: createHash('sha256').update(stableStringify(clean)).digest('hex'),
+      warnings,
     };
   }
 
@@ -74,7 +77,11 @@ export class IdentityService {
    * Ingests a batch in one transaction. Every record is validated first, so one bad record stores nothing;
    * records of the same patient within the batch resolve to one identity.
    */
-  async ingestMany(inputs: SourceRecordInput[], actor: Actor, options: IngestOptions & { single?: boolean } = {}): Promise<IngestResultData[]> {
+  async ingestMany(
+    inputs: SourceRecordInput[],
+    actor: Actor,
+    options: IngestOptions & { single?: boolean } = {},
+  ): Promise<IngestResultData[]> {
     if (inputs.length > MAX_BATCH_SIZE) throw ValidationError.of('input', 'TOO_MANY', `at most ${MAX_BATCH_SIZE} records per batch`);
     const model = await this.models.active();
     const problems: FieldProblem[] = [];
@@ -84,7 +91,12 @@ export class IdentityService {
       try {
         const p = this.prepare(input, model, path);
         const ref = `${p.source}\u0000${p.localId}`;
-        if (seen.has(ref)) problems.push({ field: `${path}.localId`, code: 'DUPLICATE_IN_BATCH', message: `repeats input[${seen.get(ref)}] (same source and localId)` });
+        if (seen.has(ref))
+          problems.push({
+            field: `${path}.localId`,
+            code: 'DUPLICATE_IN_BATCH',
+            message: `repeats input[${seen.get(ref)}] (same source and localId)`,
+          });
         seen.set(ref, i);
         return p;
       } catch (error) {
@@ -101,7 +113,8 @@ export class IdentityService {
         await options.beforeCommit?.(tx, done);
         return done;
       });
-      for (const outcome of INGEST_OUTCOMES) span.setAttribute(`mpi.outcome.${outcome.toLowerCase()}`, results.filter((r) => r.outcome === outcome).length);
+      for (const outcome of INGEST_OUTCOMES)
+        span.setAttribute(`mpi.outcome.${outcome.toLowerCase()}`, results.filter((r) => r.outcome === outcome).length);
       return results;
     });
   }
@@ -120,7 +133,8 @@ export class IdentityService {
       return (await ensureSource(tx, code, { autoRegister: this.options.autoRegisterSources })).id;
     } catch (error) {
       // The batch names its fields `input…`; the catalog names the field `source`.
-      if (error instanceof DomainError && error.field === 'source') throw new DomainError(error.code, error.message, { field: 'input.source', cause: error });
+      if (error instanceof DomainError && error.field === 'source')
+        throw new DomainError(error.code, error.message, { field: 'input.source', cause: error });
       throw error;
     }
   }
@@ -160,7 +174,9 @@ export class IdentityService {
 
   /** Soft-deletes a source record; its identity's golden record is rebuilt without it. */
   async deleteRecord(
-    source: string, localId: string, actor: Actor,
+    source: string,
+    localId: string,
+    actor: Actor,
     options: { beforeCommit?: (tx: Executor, deleted: { recordId: string }) => Promise<void> } = {},
   ): Promise<{ recordId: string; identityId: string | null }> {
     const policy = await loadActivePolicy(this.db);
@@ -175,7 +191,9 @@ export class IdentityService {
       if (identityId) {
         // Two deletes (or a delete and an ingest) of one identity's records must rebuild its golden record in turn.
         await store.lockIdentities(tx, [identityId]);
-        await store.addEvents(tx, [{ identityId, type: 'RECORD_DELETED', recordId: found.record.id, actor: actor.actor, reason: actor.reason ?? null }]);
+        await store.addEvents(tx, [
+          { identityId, type: 'RECORD_DELETED', recordId: found.record.id, actor: actor.actor, reason: actor.reason ?? null },
+        ]);
       }
       await recordChanges(tx, [{ type: 'RECORD_DELETED', actor: actor.actor, identityId, recordId: found.record.id }]);
       if (identityId) await rebuildGoldenMany(tx, [identityId], { policy, actor: actor.actor });
@@ -184,4 +202,3 @@ export class IdentityService {
     });
   }
 }
-

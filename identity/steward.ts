@@ -51,7 +51,13 @@ export class StewardService {
     return this.tx((tx) => this.mergeIn(tx, survivorId, mergedId, { ...actor, reason }, versions));
   }
 
-  private async mergeIn(tx: Executor, survivorId: string, mergedId: string, actor: Actor, versions: MergeOptions = {}): Promise<store.IdentityRow> {
+  private async mergeIn(
+    tx: Executor,
+    survivorId: string,
+    mergedId: string,
+    actor: Actor,
+    versions: MergeOptions = {},
+  ): Promise<store.IdentityRow> {
     const policy = await loadActivePolicy(tx);
     const rows = await store.lockIdentities(tx, [survivorId, mergedId]);
     const survivor = rows.find((r) => r.id === survivorId);
@@ -64,14 +70,24 @@ export class StewardService {
     checkVersion(merged, versions.mergedVersion, 'mergedVersion');
     const markedDistinct = await store.isNotDuplicate(tx, survivorId, mergedId);
     if (markedDistinct && !versions.overrideNotDuplicate) {
-      throw new ConflictError('MARKED_NOT_DUPLICATE',
-        'These identities were marked as different people; merge with overrideNotDuplicate: true to overrule that decision', 'mergedId');
+      throw new ConflictError(
+        'MARKED_NOT_DUPLICATE',
+        'These identities were marked as different people; merge with overrideNotDuplicate: true to overrule that decision',
+        'mergedId',
+      );
     }
     await this.mergeLocked(tx, survivorId, mergedId, actor, policy, { overrodeNotDuplicate: markedDistinct });
     return (await store.getIdentity(tx, survivorId))!;
   }
 
-  private async mergeLocked(tx: Executor, survivorId: string, mergedId: string, actor: Actor, policy: Awaited<ReturnType<typeof loadActivePolicy>>, evidence: Record<string, unknown> = {}): Promise<void> {
+  private async mergeLocked(
+    tx: Executor,
+    survivorId: string,
+    mergedId: string,
+    actor: Actor,
+    policy: Awaited<ReturnType<typeof loadActivePolicy>>,
+    evidence: Record<string, unknown> = {},
+  ): Promise<void> {
     const moved = await store.moveLinks(tx, mergedId, survivorId, 'MANUAL');
     await store.markIdentityMerged(tx, mergedId, survivorId);
     await store.deleteNotDuplicate(tx, survivorId, mergedId);
@@ -80,9 +96,22 @@ export class StewardService {
     const decided = await this.decision(tx, actor, { decision: 'MERGE', ...evidence });
     await store.addEvents(tx, [
       { ...decided, identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, after: { movedRecords: moved } },
-      { ...decided, identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, after: { mergedInto: survivorId, movedRecords: moved } },
+      {
+        ...decided,
+        identityId: mergedId,
+        type: 'MERGED',
+        otherIdentityId: survivorId,
+        after: { mergedInto: survivorId, movedRecords: moved },
+      },
     ]);
-    await recordChanges(tx, [{ type: 'IDENTITIES_MERGED', actor: actor.actor, identityId: mergedId, data: { retiredId: mergedId, survivingId: survivorId, movedRecords: moved } }]);
+    await recordChanges(tx, [
+      {
+        type: 'IDENTITIES_MERGED',
+        actor: actor.actor,
+        identityId: mergedId,
+        data: { retiredId: mergedId, survivingId: survivorId, movedRecords: moved },
+      },
+    ]);
     await rebuildGoldenMany(tx, [mergedId, survivorId], { policy, actor: actor.actor });
   }
 
@@ -104,8 +133,10 @@ export class StewardService {
     const locked = await store.lockIdentities(tx, toIdentityId ? [from, toIdentityId] : [from]);
     // Re-check under the locks: the record may have moved, or its identity been merged, since it was read.
     const current = await store.findRecordById(tx, recordId);
-    if (current?.link?.identityId !== from || current.record.deletedAt) throw new ConflictError('RECORD_MOVED', 'Record changed since it was read; reload and retry', 'recordId');
-    if (locked.find((r) => r.id === from)?.status !== 'ACTIVE') throw new ConflictError('NOT_ACTIVE', 'The record\'s identity was merged; reload and retry', 'recordId');
+    if (current?.link?.identityId !== from || current.record.deletedAt)
+      throw new ConflictError('RECORD_MOVED', 'Record changed since it was read; reload and retry', 'recordId');
+    if (locked.find((r) => r.id === from)?.status !== 'ACTIVE')
+      throw new ConflictError('NOT_ACTIVE', "The record's identity was merged; reload and retry", 'recordId');
     if (toIdentityId) {
       const target = locked.find((r) => r.id === toIdentityId);
       if (!target) throw new NotFoundError('Identity', 'toIdentityId');
@@ -117,7 +148,13 @@ export class StewardService {
       throw new ConflictError('ONLY_RECORD', 'Record is the only record of its identity', 'recordId');
     }
     const to = toIdentityId ?? (await store.createIdentity(tx)).id;
-    await store.upsertLink(tx, { recordId, identityId: to, matchResult: 'MATCH', linkSource: 'MANUAL', modelVersion: found.link.modelVersion });
+    await store.upsertLink(tx, {
+      recordId,
+      identityId: to,
+      matchResult: 'MATCH',
+      linkSource: 'MANUAL',
+      modelVersion: found.link.modelVersion,
+    });
     const decided = await this.decision(tx, actor, { decision: toIdentityId ? 'MOVE' : 'SPLIT' });
     const events: store.NewIdentityEvent[] = [
       { ...decided, identityId: from, type: 'UNLINKED', recordId, otherIdentityId: to },
@@ -135,14 +172,20 @@ export class StewardService {
     const moved = { fromIdentityId: from, toIdentityId: to, linkSource: 'MANUAL' };
     await recordChanges(tx, [
       { type: toIdentityId ? 'RECORD_UNLINKED' : 'IDENTITY_SPLIT', actor: actor.actor, identityId: from, recordId, data: moved },
-      ...(remaining.length === 0 ? [{ type: 'IDENTITIES_MERGED' as const, actor: actor.actor, identityId: from, data: { retiredId: from, survivingId: to } }] : []),
+      ...(remaining.length === 0
+        ? [{ type: 'IDENTITIES_MERGED' as const, actor: actor.actor, identityId: from, data: { retiredId: from, survivingId: to } }]
+        : []),
     ]);
     await rebuildGoldenMany(tx, [from, to], { policy, actor: actor.actor });
     return { from, to };
   }
 
   /** Who decided, why, under which model version, and on what evidence: every manual decision event carries them. */
-  private async decision(tx: Executor, actor: Actor, evidence: Record<string, unknown>): Promise<Pick<store.NewIdentityEvent, 'actor' | 'reason' | 'modelVersion' | 'evidence'>> {
+  private async decision(
+    tx: Executor,
+    actor: Actor,
+    evidence: Record<string, unknown>,
+  ): Promise<Pick<store.NewIdentityEvent, 'actor' | 'reason' | 'modelVersion' | 'evidence'>> {
     const modelVersion = await this.identities.models.activeVersion(tx);
     return { actor: actor.actor, reason: actor.reason ?? null, modelVersion, evidence: { manual: true, ...evidence } };
   }
@@ -193,15 +236,28 @@ export class StewardService {
       }
       const updated = await store.decideReviewItem(tx, id, { decision, reason, decidedBy: actor.actor });
       // The evidence a steward decided on: the matcher's score and explanation under the model that raised the item.
-      await store.addEvents(tx, [{
-        identityId: a, type: 'REVIEW_DECIDED', otherIdentityId: b, recordId: item.recordId, actor: actor.actor, reason,
-        modelVersion: item.modelVersion, evidence: { manual: true, decision, probability: item.probability, weight: item.weight, explanation: item.explanation },
-        after: { reviewItemId: id, decision },
-      }]);
-      await recordChanges(tx, [{
-        type: 'REVIEW_RESOLVED', actor: actor.actor, identityId: a, recordId: item.recordId,
-        data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },
-      }]);
+      await store.addEvents(tx, [
+        {
+          identityId: a,
+          type: 'REVIEW_DECIDED',
+          otherIdentityId: b,
+          recordId: item.recordId,
+          actor: actor.actor,
+          reason,
+          modelVersion: item.modelVersion,
+          evidence: { manual: true, decision, probability: item.probability, weight: item.weight, explanation: item.explanation },
+          after: { reviewItemId: id, decision },
+        },
+      ]);
+      await recordChanges(tx, [
+        {
+          type: 'REVIEW_RESOLVED',
+          actor: actor.actor,
+          identityId: a,
+          recordId: item.recordId,
+          data: { reviewItemId: id, kind: item.kind, decision, identityA: a, identityB: b },
+        },
+      ]);
       return updated;
     });
   }

@@ -2,9 +2,7 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL }
 import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
-import {
-  identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources,
-} from '../platform/db/schema/index.ts';
+import { identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
 export type SourceRecordRow = typeof sourceRecords.$inferSelect;
@@ -63,18 +61,31 @@ export async function lockForStewardDecision(tx: Executor): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint)`);
 }
 
-export async function findRecord(db: Executor, sourceId: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
-  const [row] = await db.select({ record: sourceRecords, link: links }).from(sourceRecords)
+export async function findRecord(
+  db: Executor,
+  sourceId: string,
+  localId: string,
+): Promise<{ record: SourceRecordRow; link: LinkRow | null } | null> {
+  const [row] = await db
+    .select({ record: sourceRecords, link: links })
+    .from(sourceRecords)
     .leftJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(and(eq(sourceRecords.sourceId, sourceId), eq(sourceRecords.localId, localId))).limit(1);
+    .where(and(eq(sourceRecords.sourceId, sourceId), eq(sourceRecords.localId, localId)))
+    .limit(1);
   return row ?? null;
 }
 
-export async function findRecordById(db: Executor, recordId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
-  const [row] = await db.select({ record: sourceRecords, link: links, source: sources }).from(sourceRecords)
+export async function findRecordById(
+  db: Executor,
+  recordId: string,
+): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
+  const [row] = await db
+    .select({ record: sourceRecords, link: links, source: sources })
+    .from(sourceRecords)
     .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
     .leftJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(eq(sourceRecords.id, recordId)).limit(1);
+    .where(eq(sourceRecords.id, recordId))
+    .limit(1);
   return row ?? null;
 }
 
@@ -105,24 +116,39 @@ export async function createIdentity(tx: Executor): Promise<IdentityRow> {
 }
 
 export async function upsertLink(tx: Executor, link: typeof links.$inferInsert): Promise<void> {
-  await tx.insert(links).values(link).onConflictDoUpdate({
-    target: links.recordId,
-    set: {
-      identityId: link.identityId, matchResult: link.matchResult, linkSource: link.linkSource, weight: link.weight ?? null,
-      probability: link.probability ?? null, modelVersion: link.modelVersion ?? null, updatedAt: new Date(),
-    },
-  });
+  await tx
+    .insert(links)
+    .values(link)
+    .onConflictDoUpdate({
+      target: links.recordId,
+      set: {
+        identityId: link.identityId,
+        matchResult: link.matchResult,
+        linkSource: link.linkSource,
+        weight: link.weight ?? null,
+        probability: link.probability ?? null,
+        modelVersion: link.modelVersion ?? null,
+        updatedAt: new Date(),
+      },
+    });
 }
 
 export async function recordIdsOfIdentity(db: Executor, identityId: string, includeDeleted = false): Promise<string[]> {
-  const rows = await db.select({ id: links.recordId }).from(links)
+  const rows = await db
+    .select({ id: links.recordId })
+    .from(links)
     .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
     .where(includeDeleted ? eq(links.identityId, identityId) : and(eq(links.identityId, identityId), isNull(sourceRecords.deletedAt)));
   return rows.map((r) => r.id);
 }
 
-export async function recordsOfIdentity(db: Executor, identityId: string): Promise<Array<{ record: SourceRecordRow; link: LinkRow; source: SourceRow }>> {
-  return db.select({ record: sourceRecords, link: links, source: sources }).from(links)
+export async function recordsOfIdentity(
+  db: Executor,
+  identityId: string,
+): Promise<Array<{ record: SourceRecordRow; link: LinkRow; source: SourceRow }>> {
+  return db
+    .select({ record: sourceRecords, link: links, source: sources })
+    .from(links)
     .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
     .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
     .where(and(eq(links.identityId, identityId), isNull(sourceRecords.deletedAt)))
@@ -134,7 +160,11 @@ export async function addEvents(tx: Executor, events: NewIdentityEvent[]): Promi
 }
 
 export async function eventsOfIdentity(db: Executor, identityId: string): Promise<IdentityEventRow[]> {
-  return db.select().from(identityEvents).where(eq(identityEvents.identityId, identityId)).orderBy(asc(identityEvents.at), asc(identityEvents.id));
+  return db
+    .select()
+    .from(identityEvents)
+    .where(eq(identityEvents.identityId, identityId))
+    .orderBy(asc(identityEvents.at), asc(identityEvents.id));
 }
 
 function orderedPair(a: string, b: string): [string, string] {
@@ -149,8 +179,11 @@ export async function insertNotDuplicate(tx: Executor, a: string, b: string, act
 /** Whether a steward declared the two identities different people. */
 export async function isNotDuplicate(db: Executor, a: string, b: string): Promise<boolean> {
   const [identityA, identityB] = orderedPair(a, b);
-  const rows = await db.select({ a: notDuplicates.identityA }).from(notDuplicates)
-    .where(and(eq(notDuplicates.identityA, identityA), eq(notDuplicates.identityB, identityB))).limit(1);
+  const rows = await db
+    .select({ a: notDuplicates.identityA })
+    .from(notDuplicates)
+    .where(and(eq(notDuplicates.identityA, identityA), eq(notDuplicates.identityB, identityB)))
+    .limit(1);
   return rows.length > 0;
 }
 
@@ -161,7 +194,10 @@ export async function deleteNotDuplicate(tx: Executor, a: string, b: string): Pr
 
 /** Carries a merged identity's not-duplicate assertions over to its survivor. */
 export async function moveNotDuplicates(tx: Executor, fromId: string, toId: string): Promise<void> {
-  const rows = await tx.select().from(notDuplicates).where(or(eq(notDuplicates.identityA, fromId), eq(notDuplicates.identityB, fromId)));
+  const rows = await tx
+    .select()
+    .from(notDuplicates)
+    .where(or(eq(notDuplicates.identityA, fromId), eq(notDuplicates.identityB, fromId)));
   for (const r of rows) {
     const other = r.identityA === fromId ? r.identityB : r.identityA;
     if (other !== toId) await insertNotDuplicate(tx, toId, other, r.actor, r.reason);
@@ -174,9 +210,19 @@ export async function getReviewItem(db: Executor, id: string): Promise<ReviewIte
   return row ?? null;
 }
 
-export async function listReviewItems(db: Executor, status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number): Promise<ReviewItemRow[]> {
-  return db.select().from(reviewItems).where(status ? eq(reviewItems.status, status) : undefined)
-    .orderBy(desc(reviewItems.priority), asc(reviewItems.createdAt), asc(reviewItems.id)).limit(limit).offset(offset);
+export async function listReviewItems(
+  db: Executor,
+  status: 'OPEN' | 'RESOLVED' | null,
+  limit: number,
+  offset: number,
+): Promise<ReviewItemRow[]> {
+  return db
+    .select()
+    .from(reviewItems)
+    .where(status ? eq(reviewItems.status, status) : undefined)
+    .orderBy(desc(reviewItems.priority), asc(reviewItems.createdAt), asc(reviewItems.id))
+    .limit(limit)
+    .offset(offset);
 }
 
 /** Where a keyset page starts: after (or, paging backwards, before) the row with this sort key. */
@@ -188,12 +234,21 @@ export interface KeysetPage<K> {
   inverted: boolean;
 }
 
-export interface ReviewQueueFilter { status: 'OPEN' | 'RESOLVED' | null; kind?: 'RECORD_MATCH' | 'POSSIBLE_DUPLICATE' | null }
+export interface ReviewQueueFilter {
+  status: 'OPEN' | 'RESOLVED' | null;
+  kind?: 'RECORD_MATCH' | 'POSSIBLE_DUPLICATE' | null;
+}
 /** The review queue's sort key: priority, highest first, then id (time-ordered) for items of equal priority. */
-export interface ReviewItemKey { priority: number; id: string }
+export interface ReviewItemKey {
+  priority: number;
+  id: string;
+}
 
 function reviewQueueWhere(filter: ReviewQueueFilter): SQL | undefined {
-  return and(filter.status ? eq(reviewItems.status, filter.status) : undefined, filter.kind ? eq(reviewItems.kind, filter.kind) : undefined);
+  return and(
+    filter.status ? eq(reviewItems.status, filter.status) : undefined,
+    filter.kind ? eq(reviewItems.kind, filter.kind) : undefined,
+  );
 }
 
 /** Rows after `key` in queue order (priority descending, id ascending). */
@@ -212,9 +267,18 @@ function beforeReviewKey(key: ReviewItemKey): SQL {
  */
 export async function reviewQueuePage(db: Executor, filter: ReviewQueueFilter, page: KeysetPage<ReviewItemKey>): Promise<ReviewItemRow[]> {
   const order = page.inverted ? [asc(reviewItems.priority), desc(reviewItems.id)] : [desc(reviewItems.priority), asc(reviewItems.id)];
-  return db.select().from(reviewItems)
-    .where(and(reviewQueueWhere(filter), page.after ? afterReviewKey(page.after) : undefined, page.before ? beforeReviewKey(page.before) : undefined))
-    .orderBy(...order).limit(page.limit);
+  return db
+    .select()
+    .from(reviewItems)
+    .where(
+      and(
+        reviewQueueWhere(filter),
+        page.after ? afterReviewKey(page.after) : undefined,
+        page.before ? beforeReviewKey(page.before) : undefined,
+      ),
+    )
+    .orderBy(...order)
+    .limit(page.limit);
 }
 
 export async function countReviewItems(db: Executor, filter: ReviewQueueFilter): Promise<number> {
@@ -222,17 +286,33 @@ export async function countReviewItems(db: Executor, filter: ReviewQueueFilter):
   return row?.n ?? 0;
 }
 
-export interface IdentityEventFilter { types?: Array<IdentityEventRow['type']> | null }
+export interface IdentityEventFilter {
+  types?: Array<IdentityEventRow['type']> | null;
+}
 
 function eventsWhere(identityId: string, filter: IdentityEventFilter): SQL | undefined {
   return and(eq(identityEvents.identityId, identityId), filter.types?.length ? inArray(identityEvents.type, filter.types) : undefined);
 }
 
 /** One page of an identity's events in the order they were recorded (by id), keyset on the event id. */
-export async function identityEventsPage(db: Executor, identityId: string, filter: IdentityEventFilter, page: KeysetPage<number>): Promise<IdentityEventRow[]> {
-  return db.select().from(identityEvents)
-    .where(and(eventsWhere(identityId, filter), page.after !== null ? gt(identityEvents.id, page.after) : undefined, page.before !== null ? lt(identityEvents.id, page.before) : undefined))
-    .orderBy(page.inverted ? desc(identityEvents.id) : asc(identityEvents.id)).limit(page.limit);
+export async function identityEventsPage(
+  db: Executor,
+  identityId: string,
+  filter: IdentityEventFilter,
+  page: KeysetPage<number>,
+): Promise<IdentityEventRow[]> {
+  return db
+    .select()
+    .from(identityEvents)
+    .where(
+      and(
+        eventsWhere(identityId, filter),
+        page.after !== null ? gt(identityEvents.id, page.after) : undefined,
+        page.before !== null ? lt(identityEvents.id, page.before) : undefined,
+      ),
+    )
+    .orderBy(page.inverted ? desc(identityEvents.id) : asc(identityEvents.id))
+    .limit(page.limit);
 }
 
 export async function countIdentityEvents(db: Executor, identityId: string, filter: IdentityEventFilter): Promise<number> {
@@ -243,38 +323,60 @@ export async function countIdentityEvents(db: Executor, identityId: string, filt
 /** Closes open review items that a merge, unlink or decision made moot. */
 export async function closeReviewItemsFor(tx: Executor, identityIds: string[], decision: string, actor: string): Promise<string[]> {
   if (identityIds.length === 0) return [];
-  const rows = await tx.update(reviewItems)
+  const rows = await tx
+    .update(reviewItems)
     .set({ status: 'RESOLVED', decision, decidedBy: actor, decidedAt: new Date(), reason: 'superseded by a later decision' })
-    .where(and(eq(reviewItems.status, 'OPEN'), or(inArray(reviewItems.identityA, identityIds), inArray(reviewItems.identityB, identityIds))))
+    .where(
+      and(eq(reviewItems.status, 'OPEN'), or(inArray(reviewItems.identityA, identityIds), inArray(reviewItems.identityB, identityIds))),
+    )
     .returning({ id: reviewItems.id });
   return rows.map((r) => r.id);
 }
 
 export async function markIdentityMerged(tx: Executor, mergedId: string, survivorId: string): Promise<void> {
   const now = new Date();
-  await tx.update(identities).set({ status: 'MERGED', mergedInto: survivorId, updatedAt: now, version: sql`${identities.version} + 1` })
+  await tx
+    .update(identities)
+    .set({ status: 'MERGED', mergedInto: survivorId, updatedAt: now, version: sql`${identities.version} + 1` })
     .where(eq(identities.id, mergedId));
   // Keep redirects one hop long: anything that pointed at the merged identity now points at the survivor.
   await tx.update(identities).set({ mergedInto: survivorId, updatedAt: now }).where(eq(identities.mergedInto, mergedId));
 }
 
 export async function moveLinks(tx: Executor, fromId: string, toId: string, linkSource: 'AUTO' | 'MANUAL' | null): Promise<string[]> {
-  const rows = await tx.update(links)
+  const rows = await tx
+    .update(links)
     .set({ identityId: toId, updatedAt: new Date(), ...(linkSource ? { linkSource } : {}) })
-    .where(eq(links.identityId, fromId)).returning({ recordId: links.recordId });
+    .where(eq(links.identityId, fromId))
+    .returning({ recordId: links.recordId });
   return rows.map((r) => r.recordId);
 }
 
-export async function searchIdentities(db: Executor, filter: { familyName?: string | null; givenName?: string | null; birthDate?: string | null }, limit: number, offset: number): Promise<IdentityRow[]> {
+export async function searchIdentities(
+  db: Executor,
+  filter: { familyName?: string | null; givenName?: string | null; birthDate?: string | null },
+  limit: number,
+  offset: number,
+): Promise<IdentityRow[]> {
   const conditions = [eq(identities.status, 'ACTIVE')];
   if (filter.familyName) conditions.push(sql`lower(${identities.golden}->>'familyName') like ${`${filter.familyName.toLowerCase()}%`}`);
   if (filter.givenName) conditions.push(sql`lower(${identities.golden}->>'givenName') like ${`${filter.givenName.toLowerCase()}%`}`);
   if (filter.birthDate) conditions.push(sql`${identities.golden}->>'birthDate' = ${filter.birthDate}`);
-  return db.select().from(identities).where(and(...conditions)).orderBy(asc(identities.createdAt), asc(identities.id)).limit(limit).offset(offset);
+  return db
+    .select()
+    .from(identities)
+    .where(and(...conditions))
+    .orderBy(asc(identities.createdAt), asc(identities.id))
+    .limit(limit)
+    .offset(offset);
 }
 
 export async function identitiesMergedInto(db: Executor, identityId: string): Promise<string[]> {
-  const rows = await db.select({ id: identities.id }).from(identities).where(eq(identities.mergedInto, identityId)).orderBy(asc(identities.id));
+  const rows = await db
+    .select({ id: identities.id })
+    .from(identities)
+    .where(eq(identities.mergedInto, identityId))
+    .orderBy(asc(identities.id));
   return rows.map((r) => r.id);
 }
 
@@ -298,32 +400,51 @@ export interface ReviewDecisionValues {
 
 /** Resolves a review item with a steward's decision and returns it. */
 export async function decideReviewItem(tx: Executor, id: string, values: ReviewDecisionValues): Promise<ReviewItemRow> {
-  const [updated] = await tx.update(reviewItems)
+  const [updated] = await tx
+    .update(reviewItems)
     .set({ status: 'RESOLVED', ...values, decidedAt: new Date() })
-    .where(eq(reviewItems.id, id)).returning();
+    .where(eq(reviewItems.id, id))
+    .returning();
   return updated!;
 }
 
 /** Resolves the open review items between two identities (either order) with a steward's decision. */
 export async function decideOpenReviewsBetween(tx: Executor, a: string, b: string, values: ReviewDecisionValues): Promise<void> {
-  await tx.update(reviewItems).set({ status: 'RESOLVED', ...values, decidedAt: new Date() })
-    .where(and(eq(reviewItems.status, 'OPEN'), or(
-      and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
-      and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
-    )));
+  await tx
+    .update(reviewItems)
+    .set({ status: 'RESOLVED', ...values, decidedAt: new Date() })
+    .where(
+      and(
+        eq(reviewItems.status, 'OPEN'),
+        or(
+          and(eq(reviewItems.identityA, a), eq(reviewItems.identityB, b)),
+          and(eq(reviewItems.identityA, b), eq(reviewItems.identityB, a)),
+        ),
+      ),
+    );
 }
 
 /** Several identities by id, in one query, without following merges. */
 export async function identitiesByIds(db: Executor, ids: string[]): Promise<IdentityRow[]> {
   if (ids.length === 0) return [];
-  return db.select().from(identities).where(inArray(identities.id, [...new Set(ids)]));
+  return db
+    .select()
+    .from(identities)
+    .where(inArray(identities.id, [...new Set(ids)]));
 }
 
 /** A record by its source's code and local id, with its link and source. */
-export async function findRecordByLocalId(db: Executor, sourceCode: string, localId: string): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
-  const [row] = await db.select({ record: sourceRecords, link: links, source: sources }).from(sourceRecords)
+export async function findRecordByLocalId(
+  db: Executor,
+  sourceCode: string,
+  localId: string,
+): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
+  const [row] = await db
+    .select({ record: sourceRecords, link: links, source: sources })
+    .from(sourceRecords)
     .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
     .leftJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(and(eq(sources.code, sourceCode), eq(sourceRecords.localId, localId))).limit(1);
+    .where(and(eq(sources.code, sourceCode), eq(sourceRecords.localId, localId)))
+    .limit(1);
   return row ?? null;
 }

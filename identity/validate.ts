@@ -35,16 +35,29 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
   const problems: FieldProblem[] = [];
   for (const key of ['source', 'localId'] as const) {
     const value = input[key];
-    if (typeof value !== 'string' || value.trim() === '') problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
-    else if (value.length > MAX_ID_LENGTH) problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
-    else if (FORBIDDEN_CHARACTERS.test(value)) problems.push({ field: `${path}.${key}`, code: 'INVALID_CHARACTERS', message: 'must not contain control, line-break or bidirectional-override characters' });
+    if (typeof value !== 'string' || value.trim() === '')
+      problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
+    else if (value.length > MAX_ID_LENGTH)
+      problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
+    else if (FORBIDDEN_CHARACTERS.test(value))
+      problems.push({
+        field: `${path}.${key}`,
+        code: 'INVALID_CHARACTERS',
+        message: 'must not contain control, line-break or bidirectional-override characters',
+      });
   }
   for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
     const value = input[field];
     if (value === null || value === undefined) continue;
     if (typeof value !== 'string') problems.push({ field: `${path}.${field}`, code: 'INVALID_TYPE', message: 'must be a string' });
-    else if (value.length > validation.maxLength) problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${validation.maxLength} characters` });
-    else if (FORBIDDEN_CHARACTERS.test(value)) problems.push({ field: `${path}.${field}`, code: 'INVALID_CHARACTERS', message: 'must not contain control, line-break or bidirectional-override characters' });
+    else if (value.length > validation.maxLength)
+      problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${validation.maxLength} characters` });
+    else if (FORBIDDEN_CHARACTERS.test(value))
+      problems.push({
+        field: `${path}.${field}`,
+        code: 'INVALID_CHARACTERS',
+        message: 'must not contain control, line-break or bidirectional-override characters',
+      });
   }
   // Formats are checked once every field has its type, so a bad type is reported alone.
   for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
@@ -57,11 +70,18 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
 }
 
 /** Splits normaliser issues into the ones that reject the record and the ones kept as warnings. */
-export function classifyIssues(issues: Array<{ field: string; code: string; message: string }>, path = 'input'): { errors: FieldProblem[]; warnings: FieldProblem[] } {
+export function classifyIssues(
+  issues: Array<{ field: string; code: string; message: string }>,
+  path = 'input',
+): { errors: FieldProblem[]; warnings: FieldProblem[] } {
   const errors: FieldProblem[] = [];
   const warnings: FieldProblem[] = [];
   for (const issue of issues) {
-    const problem = { field: `${path}.${issue.field}`, code: isErrorCode(issue.code) ? issue.code : 'INVALID' as const, message: issue.message.replace(new RegExp(`^${issue.field}\\s*`), '') || issue.code };
+    const problem = {
+      field: `${path}.${issue.field}`,
+      code: isErrorCode(issue.code) ? issue.code : ('INVALID' as const),
+      message: issue.message.replace(new RegExp(`^${issue.field}\\s*`), '') || issue.code,
+    };
     const rejecting = REJECTING_CODES.has(issue.code) || (issue.field === 'sex' && issue.code === 'INVALID');
     (rejecting ? errors : warnings).push(problem);
   }
@@ -74,8 +94,10 @@ export function throwIfProblems(problems: FieldProblem[]): void {
 
 /** Trimmed strings with blanks turned into null: the record as stored. */
 export function cleanInput(input: SourceRecordInput): Record<(typeof TEXT_FIELDS)[number], string | null> {
-  return Object.fromEntries(TEXT_FIELDS.map((f) => {
-    const v = input[f];
-    return [f, typeof v === 'string' && v.trim() !== '' ? v.trim() : null];
-  })) as Record<(typeof TEXT_FIELDS)[number], string | null>;
+  return Object.fromEntries(
+    TEXT_FIELDS.map((f) => {
+      const v = input[f];
+      return [f, typeof v === 'string' && v.trim() !== '' ? v.trim() : null];
+    }),
+  ) as Record<(typeof TEXT_FIELDS)[number], string | null>;
 }

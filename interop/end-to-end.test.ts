@@ -44,10 +44,12 @@ test('a FHIR Patient and an HL7 A04 for the same person from two sources end in 
   // The created resource is the source record's own Patient; its `refer` link names the golden one.
   const golden = created.body.link.find((l: { type: string }) => l.type === 'refer').other.reference as string;
   const read = await call('GET', `/${golden}`);
-  expect(read.body.identifier).toEqual(expect.arrayContaining([
-    { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
-    { use: 'usual', system: 'urn:lab', value: 'L-9' },
-  ]));
+  expect(read.body.identifier).toEqual(
+    expect.arrayContaining([
+      { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
+      { use: 'usual', system: 'urn:lab', value: 'L-9' },
+    ]),
+  );
 });
 
 test('an HL7 A40 merges two identities and FHIR shows the merged one as replaced', async () => {

@@ -27,7 +27,19 @@ export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.t
 
 export * from './patient-store.ts';
 export {
-  countRecords, currentVersion, currentVersionOfRecord, historyOf, insertVersion, recordResource, recordResourceByRef,
-  resourceIdsOfRecords, searchIdentityIds, searchRecords, versionOf, type PatientVersionRow, type RecordCriteria, type RecordResourceRow,
+  countRecords,
+  currentVersion,
+  currentVersionOfRecord,
+  historyOf,
+  insertVersion,
+  recordResource,
+  recordResourceByRef,
+  resourceIdsOfRecords,
+  searchIdentityIds,
+  searchRecords,
+  versionOf,
+  type PatientVersionRow,
+  type RecordCriteria,
+  type RecordResourceRow,
 } from './patient-store.ts';
 export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';

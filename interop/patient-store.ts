@@ -12,15 +12,22 @@ export type PatientVersionRow = typeof fhirPatientVersions.$inferSelect;
 
 /** The current (highest) version of a resource id, or null. */
 export async function currentVersion(db: Executor, id: string): Promise<PatientVersionRow | null> {
-  const [row] = await db.select().from(fhirPatientVersions).where(eq(fhirPatientVersions.id, id))
-    .orderBy(desc(fhirPatientVersions.versionId)).limit(1);
+  const [row] = await db
+    .select()
+    .from(fhirPatientVersions)
+    .where(eq(fhirPatientVersions.id, id))
+    .orderBy(desc(fhirPatientVersions.versionId))
+    .limit(1);
   return row ?? null;
 }
 
 /** One version of a resource id, or null. */
 export async function versionOf(db: Executor, id: string, versionId: number): Promise<PatientVersionRow | null> {
-  const [row] = await db.select().from(fhirPatientVersions)
-    .where(and(eq(fhirPatientVersions.id, id), eq(fhirPatientVersions.versionId, versionId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(fhirPatientVersions)
+    .where(and(eq(fhirPatientVersions.id, id), eq(fhirPatientVersions.versionId, versionId)))
+    .limit(1);
   return row ?? null;
 }
 
@@ -31,8 +38,12 @@ export async function historyOf(db: Executor, id: string): Promise<PatientVersio
 
 /** The current version stored for a source record, or null when it was never written as FHIR. */
 export async function currentVersionOfRecord(db: Executor, recordId: string): Promise<PatientVersionRow | null> {
-  const [row] = await db.select().from(fhirPatientVersions).where(eq(fhirPatientVersions.recordId, recordId))
-    .orderBy(desc(fhirPatientVersions.versionId)).limit(1);
+  const [row] = await db
+    .select()
+    .from(fhirPatientVersions)
+    .where(eq(fhirPatientVersions.recordId, recordId))
+    .orderBy(desc(fhirPatientVersions.versionId))
+    .limit(1);
   return row ?? null;
 }
 
@@ -80,26 +91,38 @@ const RECORD_RESOURCE_FROM = sql`
 export async function recordResource(db: Executor, id: string): Promise<RecordResourceRow | null> {
   const byResource = sql`sr.id = (select f.record_id from fhir_patient_versions f where f.id = ${id} limit 1)`;
   const byRecord = UUID.test(id) ? sql`sr.id = ${id}::uuid` : sql`false`;
-  const [row] = await queryRows<RecordResourceRow>(db, sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
+  const [row] = await queryRows<RecordResourceRow>(
+    db,
+    sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
     where ${byResource} or (${byRecord} and not exists (select 1 from fhir_patient_versions f where f.record_id = sr.id and f.id <> ${id}))
-    limit 1`);
+    limit 1`,
+  );
   return row ?? null;
 }
 
 /** The source record of a (source code, local id), if any. */
 export async function recordResourceByRef(db: Executor, source: string, localId: string): Promise<RecordResourceRow | null> {
-  const [row] = await queryRows<RecordResourceRow>(db, sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
-    where s.code = ${source} and sr.local_id = ${localId} limit 1`);
+  const [row] = await queryRows<RecordResourceRow>(
+    db,
+    sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
+    where s.code = ${source} and sr.local_id = ${localId} limit 1`,
+  );
   return row ?? null;
 }
 
 /** Current Patient resource ids of the given records (records never written as FHIR are absent). */
 export async function resourceIdsOfRecords(db: Executor, recordIds: string[]): Promise<Map<string, string>> {
   if (recordIds.length === 0) return new Map();
-  const rows = await queryRows<{ record_id: string; id: string }>(db, sql`
+  const rows = await queryRows<{ record_id: string; id: string }>(
+    db,
+    sql`
     select distinct on (record_id) record_id, id from fhir_patient_versions
-    where record_id in (${sql.join(recordIds.map((r) => sql`${r}::uuid`), sql`, `)})
-    order by record_id, version_id desc`);
+    where record_id in (${sql.join(
+      recordIds.map((r) => sql`${r}::uuid`),
+      sql`, `,
+    )})
+    order by record_id, version_id desc`,
+  );
   return new Map(rows.map((r) => [r.record_id, r.id]));
 }
 
@@ -125,22 +148,31 @@ export interface RecordCriteria {
 
 /** A page of matching source records, ordered by record id. */
 export async function searchRecords(db: Executor, criteria: RecordCriteria, limit: number, offset: number): Promise<RecordResourceRow[]> {
-  return queryRows<RecordResourceRow>(db, sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
-    where ${whereOf(criteria)} order by sr.id limit ${limit} offset ${offset}`);
+  return queryRows<RecordResourceRow>(
+    db,
+    sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
+    where ${whereOf(criteria)} order by sr.id limit ${limit} offset ${offset}`,
+  );
 }
 
 /** How many live source records match. */
 export async function countRecords(db: Executor, criteria: RecordCriteria): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(db, sql`select count(*) as n from source_records sr
-    join sources s on s.id = sr.source_id left join links l on l.record_id = sr.id where ${whereOf(criteria)}`);
+  const [row] = await queryRows<{ n: number | string }>(
+    db,
+    sql`select count(*) as n from source_records sr
+    join sources s on s.id = sr.source_id left join links l on l.record_id = sr.id where ${whereOf(criteria)}`,
+  );
   return Number(row?.n ?? 0);
 }
 
 /** A page of the identities (current, after merges) whose records match, ordered by identity id. */
 export async function searchIdentityIds(db: Executor, criteria: RecordCriteria, limit: number, offset: number): Promise<string[]> {
-  const rows = await queryRows<{ identity_id: string }>(db, sql`select distinct l.identity_id from source_records sr
+  const rows = await queryRows<{ identity_id: string }>(
+    db,
+    sql`select distinct l.identity_id from source_records sr
     join sources s on s.id = sr.source_id join links l on l.record_id = sr.id
-    where ${whereOf(criteria)} order by l.identity_id limit ${limit} offset ${offset}`);
+    where ${whereOf(criteria)} order by l.identity_id limit ${limit} offset ${offset}`,
+  );
   return rows.map((r) => r.identity_id);
 }
 
@@ -159,7 +191,8 @@ function whereOf(c: RecordCriteria): SQL {
     const p = prefix(c.name);
     parts.push(sql`(lower(sr.family_name) like ${p} or lower(sr.given_name) like ${p} or lower(sr.middle_name) like ${p})`);
   }
-  if (c.birthDate) parts.push(c.birthDate.length === 10 ? sql`sr.birth_date = ${c.birthDate}` : sql`sr.birth_date like ${`${c.birthDate}%`}`);
+  if (c.birthDate)
+    parts.push(c.birthDate.length === 10 ? sql`sr.birth_date = ${c.birthDate}` : sql`sr.birth_date like ${`${c.birthDate}%`}`);
   if (c.sex) parts.push(sql`sr.sex = ${c.sex}`);
   if (c.source) parts.push(sql`s.code = ${c.source}`);
   if (c.localId) parts.push(sql`sr.local_id = ${c.localId}`);
@@ -167,8 +200,24 @@ function whereOf(c: RecordCriteria): SQL {
   if (c.postalCode) parts.push(sql`lower(sr.postal_code) like ${prefix(c.postalCode)}`);
   if (c.phoneDigits) parts.push(sql`regexp_replace(sr.phone, '[^0-9]', '', 'g') like ${`%${c.phoneDigits}`}`);
   if (c.email) parts.push(sql`lower(sr.email) = ${c.email.toLowerCase()}`);
-  if (c.recordIds) parts.push(c.recordIds.length === 0 ? sql`false` : sql`sr.id in (${sql.join(c.recordIds.map((r) => sql`${r}::uuid`), sql`, `)})`);
-  if (c.identityIds) parts.push(c.identityIds.length === 0 ? sql`false` : sql`l.identity_id in (${sql.join(c.identityIds.map((r) => sql`${r}::uuid`), sql`, `)})`);
+  if (c.recordIds)
+    parts.push(
+      c.recordIds.length === 0
+        ? sql`false`
+        : sql`sr.id in (${sql.join(
+            c.recordIds.map((r) => sql`${r}::uuid`),
+            sql`, `,
+          )})`,
+    );
+  if (c.identityIds)
+    parts.push(
+      c.identityIds.length === 0
+        ? sql`false`
+        : sql`l.identity_id in (${sql.join(
+            c.identityIds.map((r) => sql`${r}::uuid`),
+            sql`, `,
+          )})`,
+    );
   return sql.join(parts, sql` and `);
 }
 

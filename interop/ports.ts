@@ -180,7 +180,16 @@ export interface InteropPort<C = unknown> {
  * throws its own DomainError subclasses; any error whose `code` is not listed here is treated as an internal
  * failure and its message is not shown.
  */
-export const PORT_ERROR_CODES = ['UNKNOWN_SOURCE', 'NOT_FOUND', 'VALIDATION_FAILED', 'CONFLICT', 'FORBIDDEN', 'UNAUTHENTICATED', 'PRECONDITION_FAILED', 'GONE'] as const;
+export const PORT_ERROR_CODES = [
+  'UNKNOWN_SOURCE',
+  'NOT_FOUND',
+  'VALIDATION_FAILED',
+  'CONFLICT',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  'PRECONDITION_FAILED',
+  'GONE',
+] as const;
 export type PortErrorCode = (typeof PORT_ERROR_CODES)[number];
 
 /** One invalid field in a VALIDATION_FAILED error: canonical field name and a value-free message. */

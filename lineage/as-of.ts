@@ -48,12 +48,27 @@ export async function identityAsOf(db: Executor, requestedId: string, at: Date):
   if (!requested || requested.createdAt.getTime() > at.getTime()) return null;
   // Everything the requested identity could have been part of lives in its current survivor's merge family.
   const survivorId = requested.status === 'MERGED' && requested.mergedInto ? requested.mergedInto : requested.id;
-  const family = await db.select({ id: identities.id, status: identities.status }).from(identities)
+  const family = await db
+    .select({ id: identities.id, status: identities.status })
+    .from(identities)
     .where(or(eq(identities.id, survivorId), eq(identities.mergedInto, survivorId), eq(identities.id, requested.id)));
-  const events: HistoryEvent[] = await db.select({
-    id: identityEvents.id, identityId: identityEvents.identityId, type: identityEvents.type, recordId: identityEvents.recordId,
-    otherIdentityId: identityEvents.otherIdentityId, after: identityEvents.after, at: identityEvents.at,
-  }).from(identityEvents).where(inArray(identityEvents.identityId, family.map((f) => f.id)))
+  const events: HistoryEvent[] = await db
+    .select({
+      id: identityEvents.id,
+      identityId: identityEvents.identityId,
+      type: identityEvents.type,
+      recordId: identityEvents.recordId,
+      otherIdentityId: identityEvents.otherIdentityId,
+      after: identityEvents.after,
+      at: identityEvents.at,
+    })
+    .from(identityEvents)
+    .where(
+      inArray(
+        identityEvents.identityId,
+        family.map((f) => f.id),
+      ),
+    )
     .orderBy(asc(identityEvents.at), asc(identityEvents.id));
   const mergedNow = new Set(family.filter((f) => f.status === 'MERGED').map((f) => f.id));
   const { identityId, redirectedFrom } = resolveAsOf(requestedId, at, events, mergedNow);
@@ -62,7 +77,12 @@ export async function identityAsOf(db: Executor, requestedId: string, at: Date):
   const members = new Set([...membersAsOf(identityId, at, events), ...values.keys()]);
   const golden = Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, provenance.find((p) => p.field === f)?.value ?? null])) as GoldenRecord;
   return {
-    requestedId, identityId, redirectedFrom, at, golden, provenance,
+    requestedId,
+    identityId,
+    redirectedFrom,
+    at,
+    golden,
+    provenance,
     records: [...members].sort().map((recordId) => ({ recordId, values: values.get(recordId) ?? {} })),
   };
 }

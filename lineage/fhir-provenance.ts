@@ -43,11 +43,17 @@ export interface FhirProvenanceContext {
   hasPredecessor: boolean;
 }
 
-interface Coding { system: string; code: string; display?: string }
+interface Coding {
+  system: string;
+  code: string;
+  display?: string;
+}
 
 function operation(row: FieldProvenanceRow, hasPredecessor: boolean): Coding {
   if (row.value === null) return { system: DATA_OPERATION, code: 'DELETE', display: 'delete' };
-  return hasPredecessor ? { system: DATA_OPERATION, code: 'UPDATE', display: 'revise' } : { system: DATA_OPERATION, code: 'CREATE', display: 'create' };
+  return hasPredecessor
+    ? { system: DATA_OPERATION, code: 'UPDATE', display: 'revise' }
+    : { system: DATA_OPERATION, code: 'CREATE', display: 'create' };
 }
 
 /** The FHIR R4 Provenance resource of one provenance row of a golden field. */
@@ -75,11 +81,19 @@ export function fhirProvenance(row: FieldProvenanceRow, ctx: FhirProvenanceConte
     activity: { coding: [operation(row, ctx.hasPredecessor)] },
     reason: [{ text: `survivorship rule ${row.rule} (policy version ${row.policyVersion})` }],
     agent: agents,
-    ...(row.recordId && source ? {
-      entity: [{
-        role: 'source',
-        what: { type: 'Patient', identifier: { system: RECORD_SYSTEM, value: row.recordId }, display: `record from source ${source.code}` },
-      }],
-    } : {}),
+    ...(row.recordId && source
+      ? {
+          entity: [
+            {
+              role: 'source',
+              what: {
+                type: 'Patient',
+                identifier: { system: RECORD_SYSTEM, value: row.recordId },
+                display: `record from source ${source.code}`,
+              },
+            },
+          ],
+        }
+      : {}),
   };
 }

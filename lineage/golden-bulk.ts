@@ -4,7 +4,14 @@ import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { PROVENANCE_CLOCK } from './store.ts';
-import { buildGolden, decisionStands, GOLDEN_FIELDS, type Contributor, type GoldenRecord, type SurvivorshipPolicy } from './survivorship.ts';
+import {
+  buildGolden,
+  decisionStands,
+  GOLDEN_FIELDS,
+  type Contributor,
+  type GoldenRecord,
+  type SurvivorshipPolicy,
+} from './survivorship.ts';
 
 /**
  * Rebuilds the golden records of many identities with a fixed number of statements, whatever their count:
@@ -23,12 +30,18 @@ export async function rebuildGoldenMany(
   if (ids.length === 0) return changed;
   // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
   const [[clock], contributors, openRows] = await Promise.all([
-    queryRows<{ now: string }>(tx, sql`
+    queryRows<{ now: string }>(
+      tx,
+      sql`
       select ${PROVENANCE_CLOCK}::text as now from (
         select count(*) from (select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update) as l
-      ) as locked`),
+      ) as locked`,
+    ),
     loadContributorsMany(tx, ids),
-    tx.select().from(fieldProvenance).where(and(anyOf(fieldProvenance.identityId, ids, 'uuid'), isNull(fieldProvenance.validTo))),
+    tx
+      .select()
+      .from(fieldProvenance)
+      .where(and(anyOf(fieldProvenance.identityId, ids, 'uuid'), isNull(fieldProvenance.validTo))),
   ]);
   const now = clock!.now;
   const at = sql`${now}::timestamptz`;
@@ -55,8 +68,16 @@ export async function rebuildGoldenMany(
       }
       if (current) toClose.push(current.id);
       toOpen.push({
-        identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule, competitors: d.competitors,
-        policyVersion: options.policy.version, ingestRunId: options.ingestRunId ?? null, validFrom: now,
+        identityId,
+        field: d.field,
+        value: d.value,
+        recordId: d.recordId,
+        sourceId: d.sourceId,
+        rule: d.rule,
+        competitors: d.competitors,
+        policyVersion: options.policy.version,
+        ingestRunId: options.ingestRunId ?? null,
+        validFrom: now,
       });
     }
     if (valueChanged) {
@@ -67,27 +88,45 @@ export async function rebuildGoldenMany(
   // Pipelined in this order: rows close before new ones open (at most one open row per identity and field).
   const writes: Array<Promise<unknown>> = [];
   if (toClose.length > 0) {
-    writes.push(tx.update(fieldProvenance).set({ validTo: at }).where(and(anyOf(fieldProvenance.id, toClose, 'bigint'), isNull(fieldProvenance.validTo))));
+    writes.push(
+      tx
+        .update(fieldProvenance)
+        .set({ validTo: at })
+        .where(and(anyOf(fieldProvenance.id, toClose, 'bigint'), isNull(fieldProvenance.validTo))),
+    );
   }
   // A batch opens thousands of rows: one statement, one JSON parameter.
   if (toOpen.length > 0) writes.push(tx.execute(insertRows(fieldProvenance, toOpen)));
-  const versions = goldens.length === 0 ? Promise.resolve([]) : queryRows<{ id: string; version: number }>(tx, sql`
+  const versions =
+    goldens.length === 0
+      ? Promise.resolve([])
+      : queryRows<{ id: string; version: number }>(
+          tx,
+          sql`
       update identities set golden = g.golden, version = identities.version + 1, updated_at = ${at}
       from json_to_recordset(${JSON.stringify(goldens)}::json) as g(id uuid, golden jsonb)
       where identities.id = g.id
-      returning identities.id, identities.version`);
+      returning identities.id, identities.version`,
+        );
   const [updated] = await Promise.all([versions, ...writes]);
-  await recordChanges(tx, updated.map((row) => ({
-    type: 'GOLDEN_RECORD_CHANGED', actor: options.actor ?? 'system', identityId: row.id,
-    data: { fields: changedFields.get(row.id) ?? [] }, versions: { identity: row.version, policy: options.policy.version },
-  })));
+  await recordChanges(
+    tx,
+    updated.map((row) => ({
+      type: 'GOLDEN_RECORD_CHANGED',
+      actor: options.actor ?? 'system',
+      identityId: row.id,
+      data: { fields: changedFields.get(row.id) ?? [] },
+      versions: { identity: row.version, policy: options.policy.version },
+    })),
+  );
   return changed;
 }
 
 async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {
   // Only what survivorship reads: the stored payloads (raw, normalised) stay in the database.
-  const record = Object.fromEntries(['id', 'sourceId', 'updatedAt', ...GOLDEN_FIELDS].map((k) => [k, sourceRecords[k as keyof typeof sourceRecords.$inferSelect]])) as
-    { [K in 'id' | 'sourceId' | 'updatedAt' | (typeof GOLDEN_FIELDS)[number]]: (typeof sourceRecords)[K] };
+  const record = Object.fromEntries(
+    ['id', 'sourceId', 'updatedAt', ...GOLDEN_FIELDS].map((k) => [k, sourceRecords[k as keyof typeof sourceRecords.$inferSelect]]),
+  ) as { [K in 'id' | 'sourceId' | 'updatedAt' | (typeof GOLDEN_FIELDS)[number]]: (typeof sourceRecords)[K] };
   const rows = await tx
     .select({ identityId: links.identityId, record, trustRank: sources.trustRank })
     .from(links)
@@ -97,7 +136,10 @@ async function loadContributorsMany(tx: Executor, identityIds: string[]): Promis
   const byIdentity = new Map<string, Contributor[]>();
   for (const { identityId, record, trustRank } of rows) {
     const contributor: Contributor = {
-      recordId: record.id, sourceId: record.sourceId, trustRank, updatedAt: record.updatedAt,
+      recordId: record.id,
+      sourceId: record.sourceId,
+      trustRank,
+      updatedAt: record.updatedAt,
       values: Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, record[f]])),
     };
     const list = byIdentity.get(identityId);

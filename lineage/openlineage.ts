@@ -12,7 +12,8 @@ const FACET_SCHEMAS = {
   columnLineage: 'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet',
   schema: 'https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet',
   inputStatistics: 'https://openlineage.io/spec/facets/1-0-0/InputStatisticsInputDatasetFacet.json#/$defs/InputStatisticsInputDatasetFacet',
-  outputStatistics: 'https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet',
+  outputStatistics:
+    'https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet',
   errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
   jobType: 'https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
 } as const;
@@ -73,17 +74,33 @@ function sum(counts: Record<string, number>, keys: string[]): number | undefined
 function goldenOutput(ctx: OpenLineageContext, input: { namespace: string; name: string } | null, producer: string) {
   const rules = completeRules(ctx.rules);
   const columns = input ? (ctx.columns ?? defaultColumns()) : [];
-  const fields = Object.fromEntries(GOLDEN_FIELDS.flatMap((golden) => {
-    const feeding = columns.filter((c) => c.goldenField === golden);
-    if (feeding.length === 0 || !input) return [];
-    const rule = rules[golden].rule;
-    return [[golden, {
-      inputFields: feeding.map((c) => ({
-        namespace: input.namespace, name: input.name, field: c.sourceField,
-        transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', description: `survivorship rule ${rule}: the winning source value is kept as sent`, masking: false }],
-      })),
-    }]];
-  }));
+  const fields = Object.fromEntries(
+    GOLDEN_FIELDS.flatMap((golden) => {
+      const feeding = columns.filter((c) => c.goldenField === golden);
+      if (feeding.length === 0 || !input) return [];
+      const rule = rules[golden].rule;
+      return [
+        [
+          golden,
+          {
+            inputFields: feeding.map((c) => ({
+              namespace: input.namespace,
+              name: input.name,
+              field: c.sourceField,
+              transformations: [
+                {
+                  type: 'DIRECT',
+                  subtype: 'IDENTITY',
+                  description: `survivorship rule ${rule}: the winning source value is kept as sent`,
+                  masking: false,
+                },
+              ],
+            })),
+          },
+        ],
+      ];
+    }),
+  );
   return {
     namespace: input?.namespace ?? ctx.namespace ?? OPENLINEAGE_NAMESPACE,
     name: GOLDEN_DATASET,
@@ -109,12 +126,24 @@ export function openLineageEvents(run: IngestRunRow, ctx: OpenLineageContext): R
     job: {
       namespace,
       name: run.job,
-      facets: { jobType: facet(producer, FACET_SCHEMAS.jobType, { processingType: 'BATCH', integration: 'MPI', jobType: ctx.source ? 'INGEST' : 'RECOMPUTE' }) },
+      facets: {
+        jobType: facet(producer, FACET_SCHEMAS.jobType, {
+          processingType: 'BATCH',
+          integration: 'MPI',
+          jobType: ctx.source ? 'INGEST' : 'RECOMPUTE',
+        }),
+      },
     },
-    inputs: input ? [{
-      ...input,
-      facets: { schema: facet(producer, FACET_SCHEMAS.schema, { fields: columns.map((c) => ({ name: c.sourceField, type: 'string' })) }) },
-    }] : [],
+    inputs: input
+      ? [
+          {
+            ...input,
+            facets: {
+              schema: facet(producer, FACET_SCHEMAS.schema, { fields: columns.map((c) => ({ name: c.sourceField, type: 'string' })) }),
+            },
+          },
+        ]
+      : [],
     outputs: [goldenOutput(ctx, input, producer)],
   });
   const events = [base('START', run.startedAt)];
@@ -123,10 +152,18 @@ export function openLineageEvents(run: IngestRunRow, ctx: OpenLineageContext): R
   const end = base(terminal, run.endedAt);
   const rowsIn = sum(run.counts, ['recordsIn']);
   const rowsOut = sum(run.counts, ['recordsOut']) ?? sum(run.counts, ['created', 'linked', 'review']);
-  if (rowsIn !== undefined && end.inputs[0]) end.inputs[0].inputFacets = { inputStatistics: facet(producer, FACET_SCHEMAS.inputStatistics, { rowCount: rowsIn }) };
-  if (rowsOut !== undefined) end.outputs[0]!.outputFacets = { outputStatistics: facet(producer, FACET_SCHEMAS.outputStatistics, { rowCount: rowsOut }) };
+  if (rowsIn !== undefined && end.inputs[0])
+    end.inputs[0].inputFacets = { inputStatistics: facet(producer, FACET_SCHEMAS.inputStatistics, { rowCount: rowsIn }) };
+  if (rowsOut !== undefined)
+    end.outputs[0]!.outputFacets = { outputStatistics: facet(producer, FACET_SCHEMAS.outputStatistics, { rowCount: rowsOut }) };
   if (terminal === 'FAIL') {
-    const message = run.errors.length > 0 ? run.errors.map((e) => `${e.field ? `${e.field}: ` : ''}${e.code}`).slice(0, 20).join('; ') : 'run failed';
+    const message =
+      run.errors.length > 0
+        ? run.errors
+            .map((e) => `${e.field ? `${e.field}: ` : ''}${e.code}`)
+            .slice(0, 20)
+            .join('; ')
+        : 'run failed';
     end.run.facets.errorMessage = facet(producer, FACET_SCHEMAS.errorMessage, { message, programmingLanguage: 'TypeScript' });
   }
   return [...events, end];

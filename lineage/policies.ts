@@ -9,7 +9,13 @@ import { recomputeGolden, type ProgressLogger, type RecomputeOptions, type Recom
 import { RECOMPUTE_JOBS, startIngestRun, type IngestRunRow } from './runs.ts';
 import { loadActivePolicy } from './store.ts';
 import {
-  completeRules, DEFAULT_POLICY, GOLDEN_FIELDS, SURVIVORSHIP_RULES, type FieldRule, type GoldenField, type PolicyRules,
+  completeRules,
+  DEFAULT_POLICY,
+  GOLDEN_FIELDS,
+  SURVIVORSHIP_RULES,
+  type FieldRule,
+  type GoldenField,
+  type PolicyRules,
   type SurvivorshipPolicy,
 } from './survivorship.ts';
 
@@ -23,15 +29,17 @@ export interface PolicyVersion extends SurvivorshipPolicy {
 const SELECTION_RULES = SURVIVORSHIP_RULES.filter((r) => r !== 'STEWARD_OVERRIDE') as [string, ...string[]];
 
 /** One field's rule as an API caller sends it. */
-const FieldRuleInput = z.object({
-  field: z.enum(GOLDEN_FIELDS),
-  rule: z.enum(SURVIVORSHIP_RULES),
-  value: z.string().trim().min(1, 'must not be blank').max(500).nullish(),
-  fallback: z.enum(SELECTION_RULES).nullish(),
-}).refine((r) => r.rule === 'STEWARD_OVERRIDE' || (r.value == null && r.fallback == null), {
-  message: 'value and fallback apply only to STEWARD_OVERRIDE',
-  path: ['rule'],
-});
+const FieldRuleInput = z
+  .object({
+    field: z.enum(GOLDEN_FIELDS),
+    rule: z.enum(SURVIVORSHIP_RULES),
+    value: z.string().trim().min(1, 'must not be blank').max(500).nullish(),
+    fallback: z.enum(SELECTION_RULES).nullish(),
+  })
+  .refine((r) => r.rule === 'STEWARD_OVERRIDE' || (r.value == null && r.fallback == null), {
+    message: 'value and fallback apply only to STEWARD_OVERRIDE',
+    path: ['rule'],
+  });
 export type FieldRuleInput = z.input<typeof FieldRuleInput>;
 
 /** Validates rule changes; problems name the position and field of the rule, never a value. */
@@ -39,9 +47,13 @@ export function parseRuleChanges(input: FieldRuleInput[]): PolicyRules {
   if (input.length === 0) throw ValidationError.of('rules', 'REQUIRED', 'give at least one field rule');
   const problems = input.flatMap((item, i) => {
     const parsed = FieldRuleInput.safeParse(item);
-    return parsed.success ? [] : parsed.error.issues.map((issue) => ({
-      field: ['rules', i, ...issue.path].join('.'), code: schemaRuleCode(issue.code), message: issue.message,
-    }));
+    return parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => ({
+          field: ['rules', i, ...issue.path].join('.'),
+          code: schemaRuleCode(issue.code),
+          message: issue.message,
+        }));
   });
   const seen = new Set<string>();
   input.forEach((item, i) => {
@@ -68,23 +80,42 @@ export async function proposedRules(db: Executor, changes: PolicyRules): Promise
 function sameRules(a: PolicyRules, b: PolicyRules): boolean {
   const x = completeRules(a);
   const y = completeRules(b);
-  return GOLDEN_FIELDS.every((f) => x[f].rule === y[f].rule && (x[f].value ?? null) === (y[f].value ?? null)
-    && (x[f].fallback ?? null) === (y[f].fallback ?? null));
+  return GOLDEN_FIELDS.every(
+    (f) => x[f].rule === y[f].rule && (x[f].value ?? null) === (y[f].value ?? null) && (x[f].fallback ?? null) === (y[f].fallback ?? null),
+  );
 }
 
 /** The active policy with its metadata. */
 export async function activePolicy(db: Executor): Promise<PolicyVersion> {
   const [row] = await db.select().from(survivorshipPolicies).where(eq(survivorshipPolicies.active, true)).limit(1);
   if (!row) return { ...DEFAULT_POLICY, rules: completeRules(DEFAULT_POLICY.rules), active: true, createdBy: null, createdAt: null };
-  return { version: row.version, rules: completeRules(row.rules as PolicyRules), active: true, createdBy: row.createdBy, createdAt: row.createdAt };
+  return {
+    version: row.version,
+    rules: completeRules(row.rules as PolicyRules),
+    active: true,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+  };
 }
 
 /** Every stored policy version, newest first (the built-in version 1 last, when it was ever replaced). */
 export async function listPolicies(db: Executor): Promise<PolicyVersion[]> {
   const rows = await db.select().from(survivorshipPolicies).orderBy(desc(survivorshipPolicies.version));
-  const versions: PolicyVersion[] = rows.map((r) => ({ version: r.version, rules: completeRules(r.rules as PolicyRules), active: r.active, createdBy: r.createdBy, createdAt: r.createdAt }));
+  const versions: PolicyVersion[] = rows.map((r) => ({
+    version: r.version,
+    rules: completeRules(r.rules as PolicyRules),
+    active: r.active,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt,
+  }));
   if (!versions.some((v) => v.version === DEFAULT_POLICY.version)) {
-    versions.push({ ...DEFAULT_POLICY, rules: completeRules(DEFAULT_POLICY.rules), active: versions.length === 0 || !versions.some((v) => v.active), createdBy: null, createdAt: null });
+    versions.push({
+      ...DEFAULT_POLICY,
+      rules: completeRules(DEFAULT_POLICY.rules),
+      active: versions.length === 0 || !versions.some((v) => v.active),
+      createdBy: null,
+      createdAt: null,
+    });
   }
   return versions;
 }
@@ -99,7 +130,9 @@ export async function storePolicyVersion(db: Executor, changes: PolicyRules, act
     const active = await loadActivePolicy(tx);
     const rules = { ...completeRules(active.rules), ...changes };
     if (sameRules(rules, active.rules)) throw ValidationError.of('rules', 'UNCHANGED', 'the active policy already has these rules');
-    const [{ max }] = (await queryRows<{ max: number | null }>(tx, sql`select max(version) as max from survivorship_policies`)) as [{ max: number | null }];
+    const [{ max }] = (await queryRows<{ max: number | null }>(tx, sql`select max(version) as max from survivorship_policies`)) as [
+      { max: number | null },
+    ];
     const version = Math.max(Number(max ?? 0), DEFAULT_POLICY.version) + 1;
     await tx.update(survivorshipPolicies).set({ active: false }).where(eq(survivorshipPolicies.active, true));
     const [row] = await tx.insert(survivorshipPolicies).values({ version, rules, active: true, createdBy: actor }).returning();
@@ -127,9 +160,17 @@ export async function changeSurvivorshipPolicy(
 ): Promise<PolicyChange> {
   const policy = await storePolicyVersion(db, changes, actor);
   const run = await startIngestRun(db, { sourceId: null, job: RECOMPUTE_JOBS.policy, facets: { policyVersion: policy.version, actor } });
-  const work = recomputeGolden(db, { kind: 'all' }, {
-    runId: run.id, policyVersion: policy.version, logger: options.logger, batchSize: options.batchSize, onProgress: options.onProgress,
-  });
+  const work = recomputeGolden(
+    db,
+    { kind: 'all' },
+    {
+      runId: run.id,
+      policyVersion: policy.version,
+      logger: options.logger,
+      batchSize: options.batchSize,
+      onProgress: options.onProgress,
+    },
+  );
   if (options.wait === false) {
     work.catch(() => undefined); // recorded on the run and in the log
     return { policy, run, result: null };
@@ -161,25 +202,46 @@ export interface PolicyPreview {
  * Which identities and fields a policy change would change, decided set-based exactly as the recompute would,
  * without writing anything.
  */
-export async function previewPolicy(db: Executor, changes: PolicyRules, options: { limit?: number; batchSize?: number } = {}): Promise<PolicyPreview> {
+export async function previewPolicy(
+  db: Executor,
+  changes: PolicyRules,
+  options: { limit?: number; batchSize?: number } = {},
+): Promise<PolicyPreview> {
   const rules = await proposedRules(db, changes);
   const limit = Math.max(0, options.limit ?? 100);
   const batchSize = options.batchSize ?? 2000;
-  const byField = new Map<GoldenField, { reprovenanced: number; valuesChanged: number }>(GOLDEN_FIELDS.map((f) => [f, { reprovenanced: 0, valuesChanged: 0 }]));
+  const byField = new Map<GoldenField, { reprovenanced: number; valuesChanged: number }>(
+    GOLDEN_FIELDS.map((f) => [f, { reprovenanced: 0, valuesChanged: 0 }]),
+  );
   const affected = new Set<string>();
   const sample: PreviewChange[] = [];
   let scanned = 0;
   let cursor: string | null = null;
   for (;;) {
-    const ids: string[] = (await queryRows<{ id: string }>(db, sql`
-      select id from ${identities} where status = 'ACTIVE' ${cursor ? sql`and id > ${cursor}` : sql``} order by id limit ${batchSize}`)).map((r) => r.id);
+    const ids: string[] = (
+      await queryRows<{ id: string }>(
+        db,
+        sql`
+      select id from ${identities} where status = 'ACTIVE' ${cursor ? sql`and id > ${cursor}` : sql``} order by id limit ${batchSize}`,
+      )
+    ).map((r) => r.id);
     if (ids.length === 0) break;
     scanned += ids.length;
     cursor = ids.at(-1)!;
     const rows = await db.transaction(async (tx) => {
       await tx.execute(sql`set local work_mem = '64MB'`);
-      return queryRows<{ identity_id: string; field: GoldenField; value: string | null; rule: string; open_value: string | null; open_rule: string | null; value_changed: boolean }>(
-        tx, sql`select identity_id, field, value, rule, open_value, open_rule, value_changed from (${decisionsQuery(ids, rules)}) d where changed order by identity_id, field`);
+      return queryRows<{
+        identity_id: string;
+        field: GoldenField;
+        value: string | null;
+        rule: string;
+        open_value: string | null;
+        open_rule: string | null;
+        value_changed: boolean;
+      }>(
+        tx,
+        sql`select identity_id, field, value, rule, open_value, open_rule, value_changed from (${decisionsQuery(ids, rules)}) d where changed order by identity_id, field`,
+      );
     });
     for (const r of rows) {
       affected.add(r.identity_id);
@@ -187,7 +249,14 @@ export async function previewPolicy(db: Executor, changes: PolicyRules, options:
       counts.reprovenanced += 1;
       if (r.value_changed) counts.valuesChanged += 1;
       if (sample.length < limit) {
-        sample.push({ identityId: r.identity_id, field: r.field, currentValue: r.open_value, proposedValue: r.value, currentRule: r.open_rule, proposedRule: r.rule });
+        sample.push({
+          identityId: r.identity_id,
+          field: r.field,
+          currentValue: r.open_value,
+          proposedValue: r.value,
+          currentRule: r.open_rule,
+          proposedRule: r.rule,
+        });
       }
     }
   }

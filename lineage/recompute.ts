@@ -56,29 +56,54 @@ export interface RecomputeOptions {
 }
 
 async function scopeSize(db: Executor, scope: RecomputeScope): Promise<number> {
-  const [row] = scope.kind === 'all'
-    ? await db.select({ n: count() }).from(identities).where(eq(identities.status, 'ACTIVE'))
-    : await db.select({ n: count() }).from(sourceRecords).where(and(eq(sourceRecords.sourceId, scope.sourceId), isNull(sourceRecords.deletedAt)));
+  const [row] =
+    scope.kind === 'all'
+      ? await db.select({ n: count() }).from(identities).where(eq(identities.status, 'ACTIVE'))
+      : await db
+          .select({ n: count() })
+          .from(sourceRecords)
+          .where(and(eq(sourceRecords.sourceId, scope.sourceId), isNull(sourceRecords.deletedAt)));
   return row?.n ?? 0;
 }
 
 /** The next page of the scope in key order: identity ids, and the cursor to continue from. */
-async function nextPage(tx: Executor, scope: RecomputeScope, cursor: string | null, size: number): Promise<{ ids: string[]; scanned: number; cursor: string | null }> {
+async function nextPage(
+  tx: Executor,
+  scope: RecomputeScope,
+  cursor: string | null,
+  size: number,
+): Promise<{ ids: string[]; scanned: number; cursor: string | null }> {
   if (scope.kind === 'all') {
-    const rows = await tx.select({ id: identities.id }).from(identities)
+    const rows = await tx
+      .select({ id: identities.id })
+      .from(identities)
       .where(and(eq(identities.status, 'ACTIVE'), cursor ? gt(identities.id, cursor) : undefined))
-      .orderBy(asc(identities.id)).limit(size);
+      .orderBy(asc(identities.id))
+      .limit(size);
     return { ids: rows.map((r) => r.id), scanned: rows.length, cursor: rows.at(-1)?.id ?? null };
   }
   // Walks the source's records by local id (its unique index); an identity met twice is recomputed twice, harmlessly.
-  const rows = await tx.select({ localId: sourceRecords.localId, identityId: links.identityId }).from(sourceRecords)
+  const rows = await tx
+    .select({ localId: sourceRecords.localId, identityId: links.identityId })
+    .from(sourceRecords)
     .innerJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(and(eq(sourceRecords.sourceId, scope.sourceId), isNull(sourceRecords.deletedAt), cursor ? gt(sourceRecords.localId, cursor) : undefined))
-    .orderBy(asc(sourceRecords.localId)).limit(size);
+    .where(
+      and(
+        eq(sourceRecords.sourceId, scope.sourceId),
+        isNull(sourceRecords.deletedAt),
+        cursor ? gt(sourceRecords.localId, cursor) : undefined,
+      ),
+    )
+    .orderBy(asc(sourceRecords.localId))
+    .limit(size);
   return { ids: [...new Set(rows.map((r) => r.identityId))], scanned: rows.length, cursor: rows.at(-1)?.localId ?? null };
 }
 
-interface BatchCounts { fieldsReprovenanced: number; valuesChanged: number; goldenChanged: number }
+interface BatchCounts {
+  fieldsReprovenanced: number;
+  valuesChanged: number;
+  goldenChanged: number;
+}
 
 /**
  * Recomputes many identities' golden records in the caller's transaction, entirely in SQL: locks them (in id
@@ -95,9 +120,15 @@ export async function recomputeBatch(
 ): Promise<BatchCounts & { identities: number }> {
   const { policy } = options;
   const runId = options.ingestRunId ?? null;
-  const locked = identityIds.length === 0 ? [] : await tx.select({ id: identities.id }).from(identities)
-    .where(inArray(identities.id, [...new Set(identityIds)]))
-    .orderBy(asc(identities.id)).for('update');
+  const locked =
+    identityIds.length === 0
+      ? []
+      : await tx
+          .select({ id: identities.id })
+          .from(identities)
+          .where(inArray(identities.id, [...new Set(identityIds)]))
+          .orderBy(asc(identities.id))
+          .for('update');
   if (locked.length === 0) return { identities: 0, fieldsReprovenanced: 0, valuesChanged: 0, goldenChanged: 0 };
   const lockedIds = locked.map((r) => r.id);
   // The batch's sorts and aggregates fit in memory with room to spare; the default 4 MB would spill them to disk.
@@ -110,8 +141,11 @@ export async function recomputeBatch(
     ) on commit drop`);
   await tx.execute(sql`insert into golden_decisions ${decisionsQuery(lockedIds, policy.rules)}`);
   // The rows to close go by primary key: a join from the temporary table would scan every open row.
-  const [{ closing }] = (await queryRows<{ closing: Array<number | string> | null }>(tx, sql`
-    select array_agg(open_id) as closing from golden_decisions where changed and open_id is not null`)) as [{ closing: Array<number | string> | null }];
+  const [{ closing }] = (await queryRows<{ closing: Array<number | string> | null }>(
+    tx,
+    sql`
+    select array_agg(open_id) as closing from golden_decisions where changed and open_id is not null`,
+  )) as [{ closing: Array<number | string> | null }];
   if (closing && closing.length > 0) {
     await tx.execute(sql`update field_provenance set valid_to = ${at}
       where id = any(${sql.param(closing.map(String))}::bigint[]) and valid_to is null`);
@@ -126,11 +160,14 @@ export async function recomputeBatch(
       group by identity_id having bool_or(changed and value_changed)
     ) g
     where i.id = g.identity_id and i.id = any(${sql.param(lockedIds)}::uuid[])`);
-  const [counts] = await queryRows<{ reprovenanced: number; values_changed: number; golden_changed: number }>(tx, sql`
+  const [counts] = await queryRows<{ reprovenanced: number; values_changed: number; golden_changed: number }>(
+    tx,
+    sql`
     select count(*) filter (where changed)::int as reprovenanced,
       count(*) filter (where changed and value_changed)::int as values_changed,
       count(distinct identity_id) filter (where changed and value_changed)::int as golden_changed
-    from golden_decisions`);
+    from golden_decisions`,
+  );
   await tx.execute(sql`drop table golden_decisions`);
   return {
     identities: locked.length,
@@ -142,8 +179,14 @@ export async function recomputeBatch(
 
 function countsOf(p: RecomputeProgress): Record<string, number> {
   return {
-    batches: p.batches, scanned: p.scanned, total: p.total, identities: p.identities,
-    fieldsReprovenanced: p.fieldsReprovenanced, valuesChanged: p.valuesChanged, goldenChanged: p.goldenChanged, elapsedMs: Math.round(p.elapsedMs),
+    batches: p.batches,
+    scanned: p.scanned,
+    total: p.total,
+    identities: p.identities,
+    fieldsReprovenanced: p.fieldsReprovenanced,
+    valuesChanged: p.valuesChanged,
+    goldenChanged: p.goldenChanged,
+    elapsedMs: Math.round(p.elapsedMs),
   };
 }
 
@@ -158,7 +201,15 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
   const runId = options.runId ?? (await startIngestRun(db, { sourceId: scope.kind === 'source' ? scope.sourceId : null, job })).id;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_RECOMPUTE_BATCH);
   const progress: RecomputeProgress = {
-    runId, batches: 0, scanned: 0, total: await scopeSize(db, scope), identities: 0, fieldsReprovenanced: 0, valuesChanged: 0, goldenChanged: 0, elapsedMs: 0,
+    runId,
+    batches: 0,
+    scanned: 0,
+    total: await scopeSize(db, scope),
+    identities: 0,
+    fieldsReprovenanced: 0,
+    valuesChanged: 0,
+    goldenChanged: 0,
+    elapsedMs: 0,
   };
   let cursor: string | null = null;
   let status: FinalRunStatus = 'COMPLETED';
@@ -177,7 +228,10 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
           const counts = await recomputeBatch(tx, page.ids, { policy, ingestRunId: runId });
           return { page, counts };
         });
-        if (!step) { status = 'ABORTED'; break; }
+        if (!step) {
+          status = 'ABORTED';
+          break;
+        }
         if (step.page.scanned === 0) break;
         cursor = step.page.cursor;
         progress.batches += 1;
@@ -200,8 +254,13 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
   } catch (error) {
     progress.elapsedMs = performance.now() - started;
     options.logger?.error({ runId, job, error: (error as Error).name, ...countsOf(progress) }, 'golden recompute failed');
-    await finishIngestRun(db, runId, countsOf(progress), [{ code: 'RECOMPUTE_FAILED', message: 'recompute stopped by an unexpected error; see the service log' }], 'FAILED')
-      .catch(() => undefined);
+    await finishIngestRun(
+      db,
+      runId,
+      countsOf(progress),
+      [{ code: 'RECOMPUTE_FAILED', message: 'recompute stopped by an unexpected error; see the service log' }],
+      'FAILED',
+    ).catch(() => undefined);
     throw error;
   }
   progress.elapsedMs = performance.now() - started;
@@ -214,6 +273,10 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
  * Recomputes the golden records a source feeds, after its trust rank changed (trust decides source-priority
  * fields and breaks ties in every rule). The catalog calls this from `updateSource`.
  */
-export function recomputeGoldenForSource(db: Executor, sourceId: string, options: Omit<RecomputeOptions, 'policyVersion'> = {}): Promise<RecomputeResult> {
+export function recomputeGoldenForSource(
+  db: Executor,
+  sourceId: string,
+  options: Omit<RecomputeOptions, 'policyVersion'> = {},
+): Promise<RecomputeResult> {
   return recomputeGolden(db, { kind: 'source', sourceId }, options);
 }

@@ -15,7 +15,11 @@ export type FinalRunStatus = Exclude<IngestRunStatus, 'RUNNING'>;
 export const MAX_RUN_ERRORS = 200;
 
 /** Jobs of the index's own golden-record recomputes, recorded as runs beside the ingest runs. */
-export const RECOMPUTE_JOBS = { policy: 'survivorship.policy-change', source: 'survivorship.source-trust', manual: 'survivorship.recompute' } as const;
+export const RECOMPUTE_JOBS = {
+  policy: 'survivorship.policy-change',
+  source: 'survivorship.source-trust',
+  manual: 'survivorship.recompute',
+} as const;
 
 /**
  * Records the start of a batch or stream session (an OpenLineage-style run) and returns it. Pass its id to
@@ -27,13 +31,19 @@ export async function startIngestRun(
 ): Promise<IngestRunRow> {
   const job = input.job.trim();
   if (!job || job.length > 200) throw ValidationError.of('job', 'INVALID_JOB', 'must be 1-200 characters');
-  const [row] = await db.insert(ingestRuns).values({ sourceId: input.sourceId, job, facets: input.facets ?? {} }).returning();
+  const [row] = await db
+    .insert(ingestRuns)
+    .values({ sourceId: input.sourceId, job, facets: input.facets ?? {} })
+    .returning();
   return row!;
 }
 
 /** Replaces the counts of a running run, so progress is visible while it works. */
 export async function updateIngestRunCounts(db: Executor, id: string, counts: Record<string, number>): Promise<void> {
-  await db.update(ingestRuns).set({ counts }).where(and(eq(ingestRuns.id, id), eq(ingestRuns.status, 'RUNNING')));
+  await db
+    .update(ingestRuns)
+    .set({ counts })
+    .where(and(eq(ingestRuns.id, id), eq(ingestRuns.status, 'RUNNING')));
 }
 
 /**
@@ -49,10 +59,10 @@ export async function finishIngestRun(
 ): Promise<IngestRunRow> {
   const kept = errors.slice(0, MAX_RUN_ERRORS);
   const dropped = errors.length - kept.length;
-  const facets: SQL = dropped > 0
-    ? sql`${ingestRuns.facets} || ${JSON.stringify({ droppedErrors: dropped })}::jsonb`
-    : sql`${ingestRuns.facets}`;
-  const [row] = await db.update(ingestRuns)
+  const facets: SQL =
+    dropped > 0 ? sql`${ingestRuns.facets} || ${JSON.stringify({ droppedErrors: dropped })}::jsonb` : sql`${ingestRuns.facets}`;
+  const [row] = await db
+    .update(ingestRuns)
     .set({ counts, errors: kept, status, endedAt: sql`clock_timestamp()`, facets })
     .where(and(eq(ingestRuns.id, id), eq(ingestRuns.status, 'RUNNING')))
     .returning();
@@ -78,6 +88,11 @@ export async function listIngestRuns(db: Executor, filter: IngestRunFilter, limi
   if (filter.sourceId) conditions.push(eq(ingestRuns.sourceId, filter.sourceId));
   if (filter.status) conditions.push(eq(ingestRuns.status, filter.status));
   if (filter.job) conditions.push(eq(ingestRuns.job, filter.job));
-  return db.select().from(ingestRuns).where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(ingestRuns.startedAt), desc(ingestRuns.id)).limit(limit).offset(offset);
+  return db
+    .select()
+    .from(ingestRuns)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(ingestRuns.startedAt), desc(ingestRuns.id))
+    .limit(limit)
+    .offset(offset);
 }

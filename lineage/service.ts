@@ -1,11 +1,23 @@
 import type { Database } from '../platform/db/client.ts';
 import { identityAsOf, type IdentitySnapshot } from './as-of.ts';
 import {
-  activePolicy, changeSurvivorshipPolicy, listPolicies, previewPolicy, type PolicyChange, type PolicyPreview, type PolicyVersion,
+  activePolicy,
+  changeSurvivorshipPolicy,
+  listPolicies,
+  previewPolicy,
+  type PolicyChange,
+  type PolicyPreview,
+  type PolicyVersion,
 } from './policies.ts';
 import { recomputeGolden, type ProgressLogger, type RecomputeOptions, type RecomputeResult, type RecomputeScope } from './recompute.ts';
 import {
-  finishIngestRun, getIngestRun, listIngestRuns, startIngestRun, type FinalRunStatus, type IngestRunError, type IngestRunFilter,
+  finishIngestRun,
+  getIngestRun,
+  listIngestRuns,
+  startIngestRun,
+  type FinalRunStatus,
+  type IngestRunError,
+  type IngestRunFilter,
   type IngestRunRow,
 } from './runs.ts';
 import { contributionsOf, fieldHistory, sourcesByIds, type FieldProvenanceRow } from './store.ts';

@@ -3,7 +3,13 @@ import type { PgInsertValue } from 'drizzle-orm/pg-core';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, identities, links, sourceRecords, sources, survivorshipPolicies } from '../platform/db/schema/index.ts';
 import {
-  buildGolden, decisionStands, DEFAULT_POLICY, GOLDEN_FIELDS, type Contributor, type GoldenRecord, type PolicyRules,
+  buildGolden,
+  decisionStands,
+  DEFAULT_POLICY,
+  GOLDEN_FIELDS,
+  type Contributor,
+  type GoldenRecord,
+  type PolicyRules,
   type SurvivorshipPolicy,
 } from './survivorship.ts';
 
@@ -42,8 +48,11 @@ export const PROVENANCE_CLOCK = sql`(date_trunc('milliseconds', clock_timestamp(
 
 /** Locks the identity row for the rest of the transaction and reads the provenance clock once the lock is held. */
 async function lockAndStamp(tx: Executor, identityId: string): Promise<SQL> {
-  const [row] = await queryRows<{ now: string }>(tx, sql`
-    select ${PROVENANCE_CLOCK}::text as now from ${identities} where ${identities.id} = ${identityId} for update`);
+  const [row] = await queryRows<{ now: string }>(
+    tx,
+    sql`
+    select ${PROVENANCE_CLOCK}::text as now from ${identities} where ${identities.id} = ${identityId} for update`,
+  );
   return row ? sql`${row.now}::timestamptz` : PROVENANCE_CLOCK;
 }
 
@@ -70,7 +79,9 @@ export async function rebuildGolden(
   const at: Date | SQL = options.at ?? stamp;
   const contributors = await loadContributors(tx, identityId);
   const { golden, decisions } = buildGolden(contributors, options.policy);
-  const openRows = await tx.select().from(fieldProvenance)
+  const openRows = await tx
+    .select()
+    .from(fieldProvenance)
     .where(and(eq(fieldProvenance.identityId, identityId), isNull(fieldProvenance.validTo)));
   const openByField = new Map(openRows.map((r) => [r.field, r]));
   const toClose: number[] = [];
@@ -84,17 +95,28 @@ export async function rebuildGolden(
     reprovenanced.push(d.field);
     if (open) toClose.push(open.id);
     toOpen.push({
-      identityId, field: d.field, value: d.value, recordId: d.recordId, sourceId: d.sourceId, rule: d.rule,
-      policyVersion: options.policy.version, competitors: d.competitors, ingestRunId: options.ingestRunId ?? null, validFrom: at,
+      identityId,
+      field: d.field,
+      value: d.value,
+      recordId: d.recordId,
+      sourceId: d.sourceId,
+      rule: d.rule,
+      policyVersion: options.policy.version,
+      competitors: d.competitors,
+      ingestRunId: options.ingestRunId ?? null,
+      validFrom: at,
     });
   }
   if (toClose.length > 0) {
-    await tx.update(fieldProvenance).set({ validTo: at })
+    await tx
+      .update(fieldProvenance)
+      .set({ validTo: at })
       .where(and(inArray(fieldProvenance.id, toClose), isNull(fieldProvenance.validTo)));
   }
   if (toOpen.length > 0) await tx.insert(fieldProvenance).values(toOpen);
   if (changedFields.length > 0) {
-    await tx.update(identities)
+    await tx
+      .update(identities)
       .set({ golden, updatedAt: at, version: sql`${identities.version} + 1` })
       .where(eq(identities.id, identityId));
   }
@@ -106,24 +128,34 @@ export async function fieldHistory(db: Executor, identityId: string, field?: str
   const conditions = [eq(fieldProvenance.identityId, identityId)];
   if (field) conditions.push(eq(fieldProvenance.field, field));
   if (options.currentOnly) conditions.push(isNull(fieldProvenance.validTo));
-  return db.select().from(fieldProvenance).where(and(...conditions))
+  return db
+    .select()
+    .from(fieldProvenance)
+    .where(and(...conditions))
     .orderBy(desc(fieldProvenance.validFrom), desc(fieldProvenance.id));
 }
 
 /** The provenance rows of an identity that were in force at `at`, in golden-field order. */
 export async function provenanceAt(db: Executor, identityId: string, at: Date): Promise<FieldProvenanceRow[]> {
-  const rows = await db.select().from(fieldProvenance).where(and(
-    eq(fieldProvenance.identityId, identityId),
-    lte(fieldProvenance.validFrom, at),
-    or(isNull(fieldProvenance.validTo), gt(fieldProvenance.validTo, at)),
-  ));
+  const rows = await db
+    .select()
+    .from(fieldProvenance)
+    .where(
+      and(
+        eq(fieldProvenance.identityId, identityId),
+        lte(fieldProvenance.validFrom, at),
+        or(isNull(fieldProvenance.validTo), gt(fieldProvenance.validTo, at)),
+      ),
+    );
   const order = new Map<string, number>(GOLDEN_FIELDS.map((f, i) => [f, i]));
   return rows.sort((a, b) => (order.get(a.field) ?? 99) - (order.get(b.field) ?? 99));
 }
 
 /** The golden values a source record currently supplies: open provenance rows it won. */
 export async function contributionsOf(db: Executor, recordId: string): Promise<FieldProvenanceRow[]> {
-  const rows = await db.select().from(fieldProvenance)
+  const rows = await db
+    .select()
+    .from(fieldProvenance)
     .where(and(eq(fieldProvenance.recordId, recordId), isNull(fieldProvenance.validTo), isNotNull(fieldProvenance.value)))
     .orderBy(asc(fieldProvenance.identityId));
   const order = new Map<string, number>(GOLDEN_FIELDS.map((f, i) => [f, i]));

@@ -1,6 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import {
-  buildGolden, decideField, decisionStands, DEFAULT_POLICY, effectiveRule, GOLDEN_FIELDS, type Contributor, type FieldRule,
+  buildGolden,
+  decideField,
+  decisionStands,
+  DEFAULT_POLICY,
+  effectiveRule,
+  GOLDEN_FIELDS,
+  type Contributor,
+  type FieldRule,
 } from './survivorship.ts';
 
 const day = (d: number) => new Date(Date.UTC(2025, 0, d));
@@ -19,7 +26,12 @@ describe('survivorship rules', () => {
     ['source priority takes the most trusted source', { rule: 'SOURCE_PRIORITY' }, '6175550199', 'b-lab'],
     ['most recent takes the latest updated record', { rule: 'MOST_RECENT' }, '6175550100', 'c-payer'],
     ['most frequent takes the value most sources agree on, ignoring spacing', { rule: 'MOST_FREQUENT' }, '6175550100', 'a-ehr'],
-    ['a steward override without a value falls back to its fallback rule', { rule: 'STEWARD_OVERRIDE', fallback: 'MOST_RECENT' }, '6175550100', 'c-payer'],
+    [
+      'a steward override without a value falls back to its fallback rule',
+      { rule: 'STEWARD_OVERRIDE', fallback: 'MOST_RECENT' },
+      '6175550100',
+      'c-payer',
+    ],
   ])('%s', (_name, rule, value, recordId) => {
     const decision = decideField('phone', rule, [payer, lab, ehr]);
     expect(decision).toMatchObject({ value, recordId });
@@ -27,7 +39,10 @@ describe('survivorship rules', () => {
   });
 
   test('most complete takes the longest value', () => {
-    expect(decideField('addressLine1', { rule: 'MOST_COMPLETE' }, [ehr, lab, payer])).toMatchObject({ value: '12 Harbor Street Apt 4', recordId: 'b-lab' });
+    expect(decideField('addressLine1', { rule: 'MOST_COMPLETE' }, [ehr, lab, payer])).toMatchObject({
+      value: '12 Harbor Street Apt 4',
+      recordId: 'b-lab',
+    });
   });
 
   test('most complete counts characters, not UTF-16 units', () => {
@@ -51,8 +66,16 @@ describe('survivorship rules', () => {
   });
 
   test.each<[string, Contributor[], string]>([
-    ['equal trust: the more recent record', [contributor('x', 50, 1, { city: 'Austin' }), contributor('y', 50, 2, { city: 'Boston' })], 'y'],
-    ['equal trust and time: the lower record id', [contributor('y', 50, 1, { city: 'Boston' }), contributor('x', 50, 1, { city: 'Austin' })], 'x'],
+    [
+      'equal trust: the more recent record',
+      [contributor('x', 50, 1, { city: 'Austin' }), contributor('y', 50, 2, { city: 'Boston' })],
+      'y',
+    ],
+    [
+      'equal trust and time: the lower record id',
+      [contributor('y', 50, 1, { city: 'Boston' }), contributor('x', 50, 1, { city: 'Austin' })],
+      'x',
+    ],
   ])('breaks ties deterministically (%s)', (_name, contributors, winner) => {
     expect(decideField('city', { rule: 'SOURCE_PRIORITY' }, contributors).recordId).toBe(winner);
     expect(decideField('city', { rule: 'SOURCE_PRIORITY' }, [...contributors].reverse()).recordId).toBe(winner);
@@ -73,7 +96,12 @@ describe('survivorship rules', () => {
 
 describe('whether a stored decision still stands', () => {
   const decision = decideField('phone', { rule: 'SOURCE_PRIORITY' }, [ehr, lab]);
-  const stored = { value: decision.value, recordId: decision.recordId, rule: decision.rule, competitors: JSON.parse(JSON.stringify(decision.competitors)) as unknown };
+  const stored = {
+    value: decision.value,
+    recordId: decision.recordId,
+    rule: decision.rule,
+    competitors: JSON.parse(JSON.stringify(decision.competitors)) as unknown,
+  };
 
   test.each<[string, Partial<typeof stored>, boolean]>([
     ['the same decision stands', {}, true],

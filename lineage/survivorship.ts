@@ -105,17 +105,25 @@ export function decideField(field: GoldenField, rule: FieldRule, contributors: C
     const v = c.values[field];
     return v && v.trim() ? [{ value: v.trim(), key: comparable(v), c }] : [];
   });
-  const beaten = (winner: Candidate | null): Competitor[] => candidates
-    .filter((x) => x !== winner)
-    .sort((a, b) => byRecordId(a, b))
-    .map((x) => ({ value: x.value, recordId: x.c.recordId, sourceId: x.c.sourceId }));
+  const beaten = (winner: Candidate | null): Competitor[] =>
+    candidates
+      .filter((x) => x !== winner)
+      .sort((a, b) => byRecordId(a, b))
+      .map((x) => ({ value: x.value, recordId: x.c.recordId, sourceId: x.c.sourceId }));
   if (rule.rule === 'STEWARD_OVERRIDE' && rule.value !== undefined && rule.value !== null) {
     return { field, value: rule.value, recordId: null, sourceId: null, rule: 'STEWARD_OVERRIDE', competitors: beaten(null) };
   }
   const effective = selectionRule(rule);
   if (candidates.length === 0) return { field, value: null, recordId: null, sourceId: null, rule: effective, competitors: [] };
   const winner = pick(effective, candidates);
-  return { field, value: winner.value, recordId: winner.c.recordId, sourceId: winner.c.sourceId, rule: effective, competitors: beaten(winner) };
+  return {
+    field,
+    value: winner.value,
+    recordId: winner.c.recordId,
+    sourceId: winner.c.sourceId,
+    rule: effective,
+    competitors: beaten(winner),
+  };
 }
 
 type SelectionRule = Exclude<SurvivorshipRule, 'STEWARD_OVERRIDE'>;
@@ -152,10 +160,13 @@ export function decisionStands(open: RecordedDecision, next: FieldDecision): boo
   if (open.value === null && next.value === null) return true;
   if (open.value !== next.value || open.recordId !== next.recordId || open.rule !== next.rule) return false;
   const stored = Array.isArray(open.competitors) ? (open.competitors as Competitor[]) : [];
-  return stored.length === next.competitors.length && stored.every((c, i) => {
-    const n = next.competitors[i]!;
-    return c.value === n.value && c.recordId === n.recordId && c.sourceId === n.sourceId;
-  });
+  return (
+    stored.length === next.competitors.length &&
+    stored.every((c, i) => {
+      const n = next.competitors[i]!;
+      return c.value === n.value && c.recordId === n.recordId && c.sourceId === n.sourceId;
+    })
+  );
 }
 
 /** Builds the whole golden record and the provenance of every field. */

@@ -39,7 +39,10 @@ function byTime(a: HistoryEvent, b: HistoryEvent): number {
  * never comes back, so its last MERGED event is the one that merged it).
  */
 export function mergedAway(identityId: string, events: HistoryEvent[]): { into: string; at: Date } | null {
-  const last = events.filter((e) => e.identityId === identityId && e.type === 'MERGED' && e.otherIdentityId).sort(byTime).at(-1);
+  const last = events
+    .filter((e) => e.identityId === identityId && e.type === 'MERGED' && e.otherIdentityId)
+    .sort(byTime)
+    .at(-1);
   return last ? { into: last.otherIdentityId!, at: last.at } : null;
 }
 
@@ -48,7 +51,12 @@ export function mergedAway(identityId: string, events: HistoryEvent[]): { into: 
  * it was merged into, followed as far as merges had happened by `at`. `mergedNow` holds the ids that are
  * merged today; only those can have been merged away.
  */
-export function resolveAsOf(requestedId: string, at: Date, events: HistoryEvent[], mergedNow: Set<string>): { identityId: string; redirectedFrom: string[] } {
+export function resolveAsOf(
+  requestedId: string,
+  at: Date,
+  events: HistoryEvent[],
+  mergedNow: Set<string>,
+): { identityId: string; redirectedFrom: string[] } {
   const redirectedFrom: string[] = [];
   let current = requestedId;
   while (mergedNow.has(current) && redirectedFrom.length < 20) {
@@ -80,8 +88,12 @@ export function membersAsOf(identityId: string, at: Date, events: HistoryEvent[]
     }
     if (!e.recordId) continue;
     if (JOINING.has(e.type)) states.set(e.recordId, { identityId: e.identityId, deleted: false });
-    else if (e.type === 'UNLINKED') states.set(e.recordId, { identityId: e.otherIdentityId ?? '', deleted: states.get(e.recordId)?.deleted ?? false });
+    else if (e.type === 'UNLINKED')
+      states.set(e.recordId, { identityId: e.otherIdentityId ?? '', deleted: states.get(e.recordId)?.deleted ?? false });
     else if (e.type === 'RECORD_DELETED') states.set(e.recordId, { identityId: e.identityId, deleted: true });
   }
-  return [...states.entries()].filter(([, s]) => s.identityId === identityId && !s.deleted).map(([id]) => id).sort();
+  return [...states.entries()]
+    .filter(([, s]) => s.identityId === identityId && !s.deleted)
+    .map(([id]) => id)
+    .sort();
 }

@@ -10,7 +10,9 @@ const norm = (input: RecordInput) => normaliseRecord(input).record;
 
 describe('blockingKeys', () => {
   test('prefixes each key with its rule and joins parts with |', () => {
-    const keys = blockingKeys(norm({ givenName: 'Mitchell', familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034', postalCode: '2119' }));
+    const keys = blockingKeys(
+      norm({ givenName: 'Mitchell', familyName: 'Green', birthDate: '1956-04-09', ssn: '412-55-9034', postalCode: '2119' }),
+    );
     expect(keys).toContain('ssn:412559034');
     expect(keys).toContain('dob_family:19560409|KRN');
     expect(keys).toContain('dob_postal:19560409|2119');

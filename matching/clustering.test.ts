@@ -28,12 +28,28 @@ const GUARD = { minMeanWeight: 0 };
 
 describe('clusterPairs', () => {
   test('joins records linked in a chain when the ends still look alike', () => {
-    const result = clusterPairs(3, links([[0, 1, 20], [1, 2, 18]]), tableAssessor({ '0-1': 20, '1-2': 18, '0-2': 6 }), GUARD);
+    const result = clusterPairs(
+      3,
+      links([
+        [0, 1, 20],
+        [1, 2, 18],
+      ]),
+      tableAssessor({ '0-1': 20, '1-2': 18, '0-2': 6 }),
+      GUARD,
+    );
     expect(new Set(result.clusterOf).size).toBe(1);
   });
 
   test('does not chain A~B and B~C into one identity when A and C are clearly different people', () => {
-    const result = clusterPairs(3, links([[0, 1, 20], [1, 2, 18]]), tableAssessor({ '0-1': 20, '1-2': 18, '0-2': -60 }), GUARD);
+    const result = clusterPairs(
+      3,
+      links([
+        [0, 1, 20],
+        [1, 2, 18],
+      ]),
+      tableAssessor({ '0-1': 20, '1-2': 18, '0-2': -60 }),
+      GUARD,
+    );
     expect(result.clusterOf[0]).toBe(result.clusterOf[1]);
     expect(result.clusterOf[2]).not.toBe(result.clusterOf[1]);
     expect(result.refused).toEqual({ chaining: 1 });
@@ -41,7 +57,16 @@ describe('clusterPairs', () => {
 
   test('never joins across a cannot-link pair, even through a third record', () => {
     const assessor = tableAssessor({ '0-1': 20, '1-2': 25, '0-2': 15 }, { '0-2': 'not_duplicate' });
-    const result = clusterPairs(3, links([[0, 1, 20], [1, 2, 25], [0, 2, 15]]), assessor, GUARD);
+    const result = clusterPairs(
+      3,
+      links([
+        [0, 1, 20],
+        [1, 2, 25],
+        [0, 2, 15],
+      ]),
+      assessor,
+      GUARD,
+    );
     expect(result.clusterOf[0]).not.toBe(result.clusterOf[2]);
     expect(result.refused.not_duplicate).toBeGreaterThan(0);
   });
@@ -49,13 +74,30 @@ describe('clusterPairs', () => {
   test('follows the strongest links first, so the better match wins a contested record', () => {
     // Record 1 matches 0 strongly and 2 weakly; 0 and 2 cannot be one person.
     const assessor = tableAssessor({ '0-1': 30, '1-2': 12 }, { '0-2': 'twin' });
-    const result = clusterPairs(3, links([[1, 2, 12], [0, 1, 30]]), assessor, GUARD);
+    const result = clusterPairs(
+      3,
+      links([
+        [1, 2, 12],
+        [0, 1, 30],
+      ]),
+      assessor,
+      GUARD,
+    );
     expect(result.clusterOf[1]).toBe(result.clusterOf[0]);
     expect(result.clusterOf[2]).not.toBe(result.clusterOf[0]);
   });
 
   test('numbers clusters by their first record and is deterministic', () => {
-    const run = () => clusterPairs(5, links([[3, 4, 10], [0, 2, 10]]), tableAssessor({ '3-4': 10, '0-2': 10 }), GUARD).clusterOf;
+    const run = () =>
+      clusterPairs(
+        5,
+        links([
+          [3, 4, 10],
+          [0, 2, 10],
+        ]),
+        tableAssessor({ '3-4': 10, '0-2': 10 }),
+        GUARD,
+      ).clusterOf;
     expect([...run()]).toEqual([0, 1, 0, 2, 2]);
     expect([...run()]).toEqual([...run()]);
   });
@@ -69,7 +111,14 @@ test('mergeAllowed explains why two groups may not form one identity', () => {
 
 describe('linkRecords guards on realistic look-alikes', () => {
   const model = defaultModel();
-  const home = { familyName: 'Okafor', addressLine1: '88 Birch Lane', city: 'Columbus', state: 'OH', postalCode: '43215', phone: '614-555-0111' };
+  const home = {
+    familyName: 'Okafor',
+    addressLine1: '88 Birch Lane',
+    city: 'Columbus',
+    state: 'OH',
+    postalCode: '43215',
+    phone: '614-555-0111',
+  };
   const records = (inputs: RecordInput[]) => inputs.map((r) => normaliseRecord(r).record);
   const cluster = (inputs: RecordInput[], cannotLink?: [number, number][]) => {
     const result = linkRecords(records(inputs), model, { cannotLink });

@@ -94,9 +94,8 @@ export function clusterPairs(size: number, links: Links, assessor: PairAssessor,
     if (ra === rb) continue;
     const ma = membersOf(ra);
     const mb = membersOf(rb);
-    const decision = ma.length === 1 && mb.length === 1
-      ? checkSingletons(ma[0]!, mb[0]!, assessor)
-      : mergeAllowed(ma, mb, assessor, options);
+    const decision =
+      ma.length === 1 && mb.length === 1 ? checkSingletons(ma[0]!, mb[0]!, assessor) : mergeAllowed(ma, mb, assessor, options);
     if (!decision.allowed) {
       refused[decision.reason] = (refused[decision.reason] ?? 0) + 1;
       continue;

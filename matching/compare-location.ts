@@ -7,7 +7,14 @@ import { jaroWinkler, withinOneEdit } from './text.ts';
  * unit), postcode, city and phone all describe one household, so a household shares all of them at once.
  */
 export const LOCATION_LEVELS = [
-  'address_and_phone', 'address', 'phone', 'near_address', 'same_street', 'postcode_and_city', 'same_area', 'else',
+  'address_and_phone',
+  'address',
+  'phone',
+  'near_address',
+  'same_street',
+  'postcode_and_city',
+  'same_area',
+  'else',
 ] as const;
 const L = levelMap(LOCATION_LEVELS);
 
@@ -64,7 +71,11 @@ const phoneClose = (x: string, y: string) =>
 const postalClose = (x: string, y: string) => x.length === y.length && withinOneEdit(x, y);
 const placeClose = (x: string, y: string) => jaroWinkler(x, y) >= JW_PLACE;
 
-const unitNumber = (line: string) => line.split(' ').filter((t) => /\d/.test(t)).join(' ');
+const unitNumber = (line: string) =>
+  line
+    .split(' ')
+    .filter((t) => /\d/.test(t))
+    .join(' ');
 
 /** Unit lines with numbers ("unit 4b") agree only on the same number; others (building names) by similarity. */
 const unitClose = (x: string, y: string) => {

@@ -39,7 +39,7 @@ describe('given name levels', () => {
     expect(levelOf('familyName', a, b)).toBe('null');
   });
 
-  test('matches a given name against the other record\'s middle name', () => {
+  test("matches a given name against the other record's middle name", () => {
     expect(levelOf('givenName', { givenName: 'Michael' }, { givenName: 'John', middleName: 'Michael' })).toBe('initial_or_middle');
   });
 });
@@ -114,14 +114,34 @@ describe('location levels', () => {
   });
 
   test('counts neighbours on one street as the same street, not a near address', () => {
-    expect(levelOf('location', { addressLine1: '12 Elm St', postalCode: '62701' }, { addressLine1: '14 Elm St', postalCode: '62701' })).toBe('near_address');
-    expect(levelOf('location', { addressLine1: '12 Elm St', postalCode: '62701' }, { addressLine1: '96 Elm St', postalCode: '62701' })).toBe('same_street');
+    expect(
+      levelOf('location', { addressLine1: '12 Elm St', postalCode: '62701' }, { addressLine1: '14 Elm St', postalCode: '62701' }),
+    ).toBe('near_address');
+    expect(
+      levelOf('location', { addressLine1: '12 Elm St', postalCode: '62701' }, { addressLine1: '96 Elm St', postalCode: '62701' }),
+    ).toBe('same_street');
   });
 });
 
 test('compareAll fills the same levels as each comparison on its own', () => {
-  const a = prep({ givenName: 'Bob', familyName: 'Smith', birthDate: '1960-01-02', ssn: '123-45-6780', email: 'b@x.com', addressLine1: '1 Main St', sex: 'M' });
-  const b = prep({ givenName: 'Robert', familyName: 'Smyth', birthDate: '1960-02-01', ssn: '123-45-6781', email: 'b@y.com', addressLine1: '1 Main St', sex: 'M' });
+  const a = prep({
+    givenName: 'Bob',
+    familyName: 'Smith',
+    birthDate: '1960-01-02',
+    ssn: '123-45-6780',
+    email: 'b@x.com',
+    addressLine1: '1 Main St',
+    sex: 'M',
+  });
+  const b = prep({
+    givenName: 'Robert',
+    familyName: 'Smyth',
+    birthDate: '1960-02-01',
+    ssn: '123-45-6781',
+    email: 'b@y.com',
+    addressLine1: '1 Main St',
+    sex: 'M',
+  });
   const out = new Uint8Array(COMPARISONS.length);
   compareAll(a, b, out);
   expect([...out]).toEqual(COMPARISONS.map((c) => c.compare(a, b)));

@@ -45,8 +45,7 @@ function namesSwapped(a: P, b: P): boolean {
  */
 const MIN_TYPO_NAME_LENGTH = 4;
 
-const isOneKeyingError = (x: string, y: string) =>
-  Math.min(x.length, y.length) >= MIN_TYPO_NAME_LENGTH && withinOneEdit(x, y);
+const isOneKeyingError = (x: string, y: string) => Math.min(x.length, y.length) >= MIN_TYPO_NAME_LENGTH && withinOneEdit(x, y);
 
 const isInitialOf = (initial: string, name: string) => initial.length === 1 && name.charCodeAt(0) === initial.charCodeAt(0);
 

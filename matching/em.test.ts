@@ -34,7 +34,12 @@ function syntheticHistogram(pairs: number, seed: number): PatternHistogram {
     const key = source.map((dist) => draw(dist, rng)).join(',');
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const h: PatternHistogram = { width: 3, levels: new Uint8Array(counts.size * 3), counts: new Float64Array(counts.size), size: counts.size };
+  const h: PatternHistogram = {
+    width: 3,
+    levels: new Uint8Array(counts.size * 3),
+    counts: new Float64Array(counts.size),
+    size: counts.size,
+  };
   let i = 0;
   for (const [key, count] of counts) {
     h.levels.set(key.split(',').map(Number), i * 3);
@@ -59,7 +64,11 @@ test('EM recovers known m and lambda from a synthetic mixture (u fixed, as in tr
 test('EM leaves the m of held-out comparisons untouched', () => {
   const h = syntheticHistogram(10_000, 3);
   const start = TRUE_M.map((levels) => Float64Array.from(levels));
-  const result = runEm(h, { m: start, u: TRUE_U.map((l) => Float64Array.from(l)), lambda: 0.5 }, { free: [true, false, true], maxIterations: 100, tolerance: 1e-9, updateM: true });
+  const result = runEm(
+    h,
+    { m: start, u: TRUE_U.map((l) => Float64Array.from(l)), lambda: 0.5 },
+    { free: [true, false, true], maxIterations: 100, tolerance: 1e-9, updateM: true },
+  );
   expect([...result.m[1]!]).toEqual(TRUE_M[1]);
 });
 

@@ -37,7 +37,14 @@ export interface EmResult {
 /** Smallest m we let EM produce: a level never seen among matches still must not weigh -infinity. */
 export const MIN_PROBABILITY = 1e-6;
 
-export function posteriors(h: PatternHistogram, m: LevelProbabilities, u: LevelProbabilities, lambda: number, free: readonly boolean[], out: Float64Array): void {
+export function posteriors(
+  h: PatternHistogram,
+  m: LevelProbabilities,
+  u: LevelProbabilities,
+  lambda: number,
+  free: readonly boolean[],
+  out: Float64Array,
+): void {
   const { width, levels } = h;
   for (let p = 0; p < h.size; p++) {
     let pm = lambda;
@@ -81,7 +88,11 @@ function largestChange(a: LevelProbabilities, b: LevelProbabilities): number {
 }
 
 /** Runs EM from the given starting point; u stays fixed (estimated from random pairs). */
-export function runEm(h: PatternHistogram, start: { m: LevelProbabilities; u: LevelProbabilities; lambda: number }, options: EmOptions): EmResult {
+export function runEm(
+  h: PatternHistogram,
+  start: { m: LevelProbabilities; u: LevelProbabilities; lambda: number },
+  options: EmOptions,
+): EmResult {
   const post = new Float64Array(h.size);
   let total = 0;
   for (let p = 0; p < h.size; p++) total += h.counts[p]!;

@@ -25,7 +25,11 @@ describe('reliability', () => {
 
 describe('pairwiseScore', () => {
   test('counts pairs from cluster sizes', () => {
-    const s = pairwiseScore(4, (i) => (i < 3 ? 'a' : 'b'), (i) => (i < 2 ? 'x' : 'y'));
+    const s = pairwiseScore(
+      4,
+      (i) => (i < 3 ? 'a' : 'b'),
+      (i) => (i < 2 ? 'x' : 'y'),
+    );
     expect(s).toMatchObject({ truePairs: 2, predictedPairs: 3, truePositives: 1 });
   });
 });

@@ -67,7 +67,10 @@ export interface ReliabilityBin {
  * the 0/1 outcome; Brier 1950), for pairs with a known answer. A calibrated model's bins sit on the diagonal:
  * of the pairs stated at p, about p are matches (DeGroot & Fienberg 1983).
  */
-export function reliability(pairs: readonly { probability: number; match: boolean }[], bins = 10): { bins: ReliabilityBin[]; brier: number } {
+export function reliability(
+  pairs: readonly { probability: number; match: boolean }[],
+  bins = 10,
+): { bins: ReliabilityBin[]; brier: number } {
   const table = Array.from({ length: bins }, (_, b) => ({ from: b / bins, to: (b + 1) / bins, pairs: 0, sum: 0, matches: 0 }));
   let squared = 0;
   for (const { probability, match } of pairs) {
@@ -78,7 +81,13 @@ export function reliability(pairs: readonly { probability: number; match: boolea
     squared += (probability - (match ? 1 : 0)) ** 2;
   }
   return {
-    bins: table.map((b) => ({ from: b.from, to: b.to, pairs: b.pairs, meanProbability: b.pairs ? b.sum / b.pairs : NaN, observedRate: b.pairs ? b.matches / b.pairs : NaN })),
+    bins: table.map((b) => ({
+      from: b.from,
+      to: b.to,
+      pairs: b.pairs,
+      meanProbability: b.pairs ? b.sum / b.pairs : NaN,
+      observedRate: b.pairs ? b.matches / b.pairs : NaN,
+    })),
     brier: pairs.length ? squared / pairs.length : NaN,
   };
 }

@@ -38,12 +38,24 @@ export interface CanonicalFieldDefinition<N extends string = string> {
 }
 
 const field = <N extends string>(
-  name: N, column: string, phiClass: PhiClass, survivorship: DefaultSurvivorshipRule, glossaryTerms: string[], description: string,
+  name: N,
+  column: string,
+  phiClass: PhiClass,
+  survivorship: DefaultSurvivorshipRule,
+  glossaryTerms: string[],
+  description: string,
   options: { dataType?: CanonicalFieldDefinition['dataType']; core?: boolean; validity?: ValidityRule; format?: 'isoDate' } = {},
 ): CanonicalFieldDefinition<N> => ({
-  name, column, phiClass, survivorship, glossaryTerms, description,
+  name,
+  column,
+  phiClass,
+  survivorship,
+  glossaryTerms,
+  description,
   validation: { maxLength: MAX_FIELD_LENGTH, format: options.format ?? null },
-  dataType: options.dataType ?? 'string', core: options.core ?? false, validity: options.validity ?? null,
+  dataType: options.dataType ?? 'string',
+  core: options.core ?? false,
+  validity: options.validity ?? null,
 });
 
 /**
@@ -62,16 +74,46 @@ export const CANONICAL_FIELD_DEFINITIONS = [
   field('middleName', 'middle_name', 'DIRECT_IDENTIFIER', 'MOST_COMPLETE', ['patient name'], 'Middle name or initial.'),
   field('familyName', 'family_name', 'DIRECT_IDENTIFIER', 'SOURCE_PRIORITY', ['patient name'], 'Family name (surname).', { core: true }),
   field('suffix', 'suffix', 'DIRECT_IDENTIFIER', 'SOURCE_PRIORITY', ['patient name'], 'Generational suffix such as Jr or III.'),
-  field('sex', 'sex', 'QUASI_IDENTIFIER', 'MOST_FREQUENT', ['administrative sex'], 'Administrative sex code.', { dataType: 'code', core: true, validity: 'sex' }),
-  field('birthDate', 'birth_date', 'QUASI_IDENTIFIER', 'MOST_FREQUENT', ['date of birth'], 'Date of birth, ISO 8601 (partial dates allowed).', { dataType: 'date', core: true, validity: 'birthDate', format: 'isoDate' }),
+  field('sex', 'sex', 'QUASI_IDENTIFIER', 'MOST_FREQUENT', ['administrative sex'], 'Administrative sex code.', {
+    dataType: 'code',
+    core: true,
+    validity: 'sex',
+  }),
+  field(
+    'birthDate',
+    'birth_date',
+    'QUASI_IDENTIFIER',
+    'MOST_FREQUENT',
+    ['date of birth'],
+    'Date of birth, ISO 8601 (partial dates allowed).',
+    { dataType: 'date', core: true, validity: 'birthDate', format: 'isoDate' },
+  ),
   field('ssn', 'ssn', 'DIRECT_IDENTIFIER', 'MOST_FREQUENT', ['social security number'], 'US Social Security number.', { validity: 'ssn' }),
-  field('phone', 'phone', 'DIRECT_IDENTIFIER', 'MOST_RECENT', ['telephone number'], 'Primary telephone number.', { core: true, validity: 'phone' }),
+  field('phone', 'phone', 'DIRECT_IDENTIFIER', 'MOST_RECENT', ['telephone number'], 'Primary telephone number.', {
+    core: true,
+    validity: 'phone',
+  }),
   field('email', 'email', 'DIRECT_IDENTIFIER', 'MOST_RECENT', ['email address'], 'Email address.', { validity: 'email' }),
-  field('addressLine1', 'address_line1', 'DIRECT_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'Street address, first line.', { core: true }),
-  field('addressLine2', 'address_line2', 'DIRECT_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'Street address, second line (unit, suite).'),
+  field('addressLine1', 'address_line1', 'DIRECT_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'Street address, first line.', {
+    core: true,
+  }),
+  field(
+    'addressLine2',
+    'address_line2',
+    'DIRECT_IDENTIFIER',
+    'MOST_RECENT',
+    ['postal address'],
+    'Street address, second line (unit, suite).',
+  ),
   field('city', 'city', 'QUASI_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'City or locality.'),
-  field('state', 'state', 'QUASI_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'State or territory, USPS code.', { dataType: 'code', validity: 'state' }),
-  field('postalCode', 'postal_code', 'QUASI_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'ZIP code.', { core: true, validity: 'postalCode' }),
+  field('state', 'state', 'QUASI_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'State or territory, USPS code.', {
+    dataType: 'code',
+    validity: 'state',
+  }),
+  field('postalCode', 'postal_code', 'QUASI_IDENTIFIER', 'MOST_RECENT', ['postal address'], 'ZIP code.', {
+    core: true,
+    validity: 'postalCode',
+  }),
 ] as const;
 
 /** The canonical field names, in display order. */

@@ -5,8 +5,15 @@
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
 export { cleanBirthDate } from './normalise-date.ts';
 export {
-  CANONICAL_FIELD_DEFINITIONS, MAX_FIELD_LENGTH, PHI_CLASSES, canonicalFieldDefinition,
-  type CanonicalFieldDefinition, type CanonicalValues, type DefaultSurvivorshipRule, type PhiClass, type ValidityRule,
+  CANONICAL_FIELD_DEFINITIONS,
+  MAX_FIELD_LENGTH,
+  PHI_CLASSES,
+  canonicalFieldDefinition,
+  type CanonicalFieldDefinition,
+  type CanonicalValues,
+  type DefaultSurvivorshipRule,
+  type PhiClass,
+  type ValidityRule,
 } from './fields.ts';
 export type { CanonicalField, FieldIssue, NormaliseOptions, NormalisedRecord, RecordInput } from './normalise.ts';
 export { MAX_BLOCK_SIZE, blockingKeys, ruleKey } from './blocking.ts';
@@ -15,13 +22,7 @@ export { KEY_PARTS } from './key-parts.ts';
 export type { KeyPart } from './key-parts.ts';
 export { MODEL_FORMAT, MatchModelSchema, ModelValidationError, parseModel } from './model.ts';
 export type { BlockingRule, MatchModel, ModelComparison, TrainingSummary } from './model.ts';
-export {
-  DEFAULT_BLOCKING_RULES,
-  DEFAULT_MATCH_THRESHOLD,
-  DEFAULT_PRIOR,
-  DEFAULT_REVIEW_THRESHOLD,
-  defaultModel,
-} from './default-model.ts';
+export { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
 export { COMPARISONS } from './comparisons.ts';
 export { CONFLICT_RULES } from './conflicts.ts';
 export type { ConflictRule } from './conflicts.ts';

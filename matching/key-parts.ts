@@ -2,8 +2,22 @@ import type { NormalisedRecord } from './normalise.ts';
 
 /** The record values a blocking rule may combine into a key. */
 export const KEY_PARTS = [
-  'ssn', 'phone', 'email', 'birthDate', 'birthYear', 'birthMonthDay', 'givenPhonetic', 'familyPhonetic', 'namePhonetics',
-  'givenInitial', 'familyInitial', 'postalCode', 'streetNumber', 'streetName', 'city', 'emailLocal',
+  'ssn',
+  'phone',
+  'email',
+  'birthDate',
+  'birthYear',
+  'birthMonthDay',
+  'givenPhonetic',
+  'familyPhonetic',
+  'namePhonetics',
+  'givenInitial',
+  'familyInitial',
+  'postalCode',
+  'streetNumber',
+  'streetName',
+  'city',
+  'emailLocal',
 ] as const;
 export type KeyPart = (typeof KEY_PARTS)[number];
 

@@ -138,7 +138,12 @@ export function linkRecords(input: readonly NormalisedRecord[] | Batch, model: M
   const linkWeight = probabilityToWeight(threshold);
   const { links, vetoes } = scoreCandidates(batch, cm, linkWeight, options.onProgress);
   options.onProgress?.('cluster', 0, links.count);
-  const clustering = clusterPairs(batch.prepared.length, links, batchAssessor(batch, cm, options.cannotLink), mergeGuardOptions(model, threshold));
+  const clustering = clusterPairs(
+    batch.prepared.length,
+    links,
+    batchAssessor(batch, cm, options.cannotLink),
+    mergeGuardOptions(model, threshold),
+  );
   return {
     model,
     pairsCompared: batch.pairCount,

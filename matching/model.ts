@@ -75,7 +75,8 @@ function checkConditional(c: z.infer<typeof ComparisonSchema>, i: number, ctx: z
     return;
   }
   for (const level of cond.when.levels) {
-    if (!other.levels.includes(level)) ctx.addIssue({ code: 'custom', path: [...path, 'when', 'levels'], message: `unknown level "${level}"` });
+    if (!other.levels.includes(level))
+      ctx.addIssue({ code: 'custom', path: [...path, 'when', 'levels'], message: `unknown level "${level}"` });
   }
   if (cond.u.length !== c.levels.length) ctx.addIssue({ code: 'custom', path: [...path, 'u'], message: 'one u per level' });
 }

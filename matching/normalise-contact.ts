@@ -84,7 +84,18 @@ export function cleanPhone(raw: string | null | undefined, field = 'phone'): Cle
 
 /** Local parts and domains that clerks type when a patient has no email address. */
 const PLACEHOLDER_EMAIL_LOCAL = new Set([
-  'none', 'noemail', 'no', 'na', 'nomail', 'unknown', 'test', 'noreply', 'donotreply', 'declined', 'refused', 'null',
+  'none',
+  'noemail',
+  'no',
+  'na',
+  'nomail',
+  'unknown',
+  'test',
+  'noreply',
+  'donotreply',
+  'declined',
+  'refused',
+  'null',
 ]);
 const PLACEHOLDER_EMAIL_DOMAINS = new Set(['none.com', 'noemail.com', 'example.com', 'example.org', 'test.com']);
 

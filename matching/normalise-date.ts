@@ -31,9 +31,7 @@ function parseLayout(text: string): DateParts | null {
   if (m) {
     const first = +m[1]!;
     const second = +m[2]!;
-    return first > 12 && second <= 12
-      ? { year: +m[3]!, month: second, day: first }
-      : { year: +m[3]!, month: first, day: second };
+    return first > 12 && second <= 12 ? { year: +m[3]!, month: second, day: first } : { year: +m[3]!, month: first, day: second };
   }
   m = /^(\d{4})(?:[-/ ](\d{1,2})|(\d{2}))$/.exec(text); // YYYY-MM, YYYYMM
   if (m) return { year: +m[1]!, month: +(m[2] ?? m[3])!, day: null };
@@ -64,8 +62,7 @@ export function cleanBirthDate(raw: string | null | undefined, field: string, as
   if (month !== null && day !== null && (day < 1 || day > daysInMonth(year, month))) {
     return invalid(field, `${field} day is out of range for its month`);
   }
-  const value =
-    month === null ? String(year) : day === null ? `${year}-${pad2(month)}` : `${year}-${pad2(month)}-${pad2(day)}`;
+  const value = month === null ? String(year) : day === null ? `${year}-${pad2(month)}` : `${year}-${pad2(month)}-${pad2(day)}`;
   if (asOf !== undefined && value.localeCompare(asOf.slice(0, value.length)) > 0) {
     return { value: null, issue: { field, code: 'FUTURE_DATE', message: `${field} is in the future` } };
   }

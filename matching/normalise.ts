@@ -79,10 +79,7 @@ function normaliseNames(input: RecordInput, issues: FieldIssue[]) {
  * Cleans one record into canonical form and derives its phonetic codes and street parts. Never throws:
  * invalid or placeholder values become missing and are reported as issues.
  */
-export function normaliseRecord(
-  input: RecordInput,
-  options: NormaliseOptions = {},
-): { record: NormalisedRecord; issues: FieldIssue[] } {
+export function normaliseRecord(input: RecordInput, options: NormaliseOptions = {}): { record: NormalisedRecord; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
   const names = normaliseNames(input, issues);
   const birth = cleanBirthDate(input.birthDate, 'birthDate', options.asOf);

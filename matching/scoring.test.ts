@@ -30,7 +30,11 @@ describe('scorePair', () => {
   });
 
   test('links the same person recorded twice with a nickname and a moved address', () => {
-    const score = scorePair(norm({ ...person, givenName: 'Mari' }), norm({ ...person, addressLine1: '77 Elm Ave', postalCode: '60614' }), model);
+    const score = scorePair(
+      norm({ ...person, givenName: 'Mari' }),
+      norm({ ...person, addressLine1: '77 Elm Ave', postalCode: '60614' }),
+      model,
+    );
     expect(score.explanation.conflicts).toEqual([]);
     expect(gradeOf(score.probability, model)).toBe('CERTAIN');
   });
@@ -52,8 +56,18 @@ describe('scorePair', () => {
 describe('conflict rules', () => {
   test.each([
     ['twins sharing birth date, family and address', { givenName: 'Jayden', ssn: null }, { givenName: 'Olivia', ssn: null }, 'twin'],
-    ['boy-girl twins with paired names', { givenName: 'Daniel', sex: 'M', ssn: null }, { givenName: 'Danielle', sex: 'F', ssn: null }, 'twin'],
-    ['father and son with suffixes', { suffix: 'Sr', birthDate: '1960-03-02' }, { suffix: 'Jr', birthDate: '1988-11-20' }, 'generation_suffix'],
+    [
+      'boy-girl twins with paired names',
+      { givenName: 'Daniel', sex: 'M', ssn: null },
+      { givenName: 'Danielle', sex: 'F', ssn: null },
+      'twin',
+    ],
+    [
+      'father and son with suffixes',
+      { suffix: 'Sr', birthDate: '1960-03-02' },
+      { suffix: 'Jr', birthDate: '1988-11-20' },
+      'generation_suffix',
+    ],
     ['father and son without suffixes', { ssn: null, birthDate: '1960-03-02' }, { ssn: null, birthDate: '1988-11-20' }, 'generation_gap'],
     ['look-alikes with different SSNs', { givenName: 'Ava' }, { givenName: 'Eva', ssn: '390-44-1278' }, 'ssn_conflict'],
   ])('vetoes %s', (_label, a, b, conflict) => {
@@ -95,11 +109,49 @@ describe('parseModel', () => {
   });
 
   test.each([
-    ['an unknown comparison', (m: Record<string, unknown>) => ({ ...m, comparisons: [{ name: 'shoeSize', levels: [{ id: 'exact', m: 0.9, u: 0.1 }, { id: 'else', m: 0.1, u: 0.9 }] }] }), 'unknown comparison'],
-    ['levels out of order', (m: Record<string, unknown>) => ({ ...m, comparisons: [{ name: 'sex', levels: [{ id: 'else', m: 0.1, u: 0.5 }, { id: 'exact', m: 0.9, u: 0.5 }] }] }), 'levels of "sex" must be'],
+    [
+      'an unknown comparison',
+      (m: Record<string, unknown>) => ({
+        ...m,
+        comparisons: [
+          {
+            name: 'shoeSize',
+            levels: [
+              { id: 'exact', m: 0.9, u: 0.1 },
+              { id: 'else', m: 0.1, u: 0.9 },
+            ],
+          },
+        ],
+      }),
+      'unknown comparison',
+    ],
+    [
+      'levels out of order',
+      (m: Record<string, unknown>) => ({
+        ...m,
+        comparisons: [
+          {
+            name: 'sex',
+            levels: [
+              { id: 'else', m: 0.1, u: 0.5 },
+              { id: 'exact', m: 0.9, u: 0.5 },
+            ],
+          },
+        ],
+      }),
+      'levels of "sex" must be',
+    ],
     ['a probability above 1', (m: Record<string, unknown>) => ({ ...m, prior: 1.5 }), 'prior'],
-    ['review above match threshold', (m: Record<string, unknown>) => ({ ...m, thresholds: { matchThreshold: 0.5, reviewThreshold: 0.9 } }), 'reviewThreshold'],
-    ['an unknown key part', (m: Record<string, unknown>) => ({ ...m, blockingRules: [{ name: 'x', parts: ['shoeSize'] }] }), 'blockingRules'],
+    [
+      'review above match threshold',
+      (m: Record<string, unknown>) => ({ ...m, thresholds: { matchThreshold: 0.5, reviewThreshold: 0.9 } }),
+      'reviewThreshold',
+    ],
+    [
+      'an unknown key part',
+      (m: Record<string, unknown>) => ({ ...m, blockingRules: [{ name: 'x', parts: ['shoeSize'] }] }),
+      'blockingRules',
+    ],
   ])('rejects %s with a clear message', (_label, mutate, fragment) => {
     const broken = mutate(JSON.parse(JSON.stringify(model)) as Record<string, unknown>);
     expect(() => parseModel(broken)).toThrow(ModelValidationError);

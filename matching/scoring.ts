@@ -154,7 +154,8 @@ export function explainLevels(cm: CompiledModel, a: PreparedRecord, b: PreparedR
       level: level === NULL_LEVEL ? 'null' : def.levels[level - 1]!,
       weight: conditioned ? cond.weights[level]! : cm.levelWeights[k]![level]!,
     };
-    if (conditioned) contribution.condition = `${COMPARISONS[cond.other]!.name}=${COMPARISONS[cond.other]!.levels[levels[cond.other]! - 1]}`;
+    if (conditioned)
+      contribution.condition = `${COMPARISONS[cond.other]!.name}=${COMPARISONS[cond.other]!.levels[levels[cond.other]! - 1]}`;
     weight += contribution.weight;
     if (level === 1 && cm.tf[k] && !conditioned) {
       contribution.tfAdjustment = tfAdjustment(cm, k, a);

@@ -6,8 +6,43 @@ import { normaliseRecord } from './normalise.ts';
 import { mulberry32 } from './random.ts';
 import { trainModel } from './training.ts';
 
-const GIVEN = ['james', 'mary', 'john', 'patricia', 'robert', 'jennifer', 'michael', 'linda', 'david', 'susan', 'omar', 'mei', 'priya', 'tomas', 'ines'];
-const FAMILY = ['smith', 'johnson', 'garcia', 'nguyen', 'okafor', 'kowalski', 'haddad', 'lindqvist', 'ferreira', 'tanaka', 'obrien', 'schmidt', 'rossi', 'moreau', 'patel', 'cohen', 'silva', 'novak'];
+const GIVEN = [
+  'james',
+  'mary',
+  'john',
+  'patricia',
+  'robert',
+  'jennifer',
+  'michael',
+  'linda',
+  'david',
+  'susan',
+  'omar',
+  'mei',
+  'priya',
+  'tomas',
+  'ines',
+];
+const FAMILY = [
+  'smith',
+  'johnson',
+  'garcia',
+  'nguyen',
+  'okafor',
+  'kowalski',
+  'haddad',
+  'lindqvist',
+  'ferreira',
+  'tanaka',
+  'obrien',
+  'schmidt',
+  'rossi',
+  'moreau',
+  'patel',
+  'cohen',
+  'silva',
+  'novak',
+];
 
 function typo(value: string, rng: () => number): string {
   const i = Math.floor(rng() * value.length);

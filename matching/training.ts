@@ -89,10 +89,22 @@ function reliableConflictRules(m: LevelProbabilities): ConflictRule[] {
 
 /** Which comparison a blocking key part pins: EM must not learn that comparison from that rule's pairs. */
 const PART_COMPARISONS: Record<KeyPart, string[]> = {
-  ssn: ['ssn'], phone: ['location'], email: ['email'], birthDate: ['birthDate'], birthYear: ['birthDate'],
-  birthMonthDay: ['birthDate'], givenPhonetic: ['givenName'], givenInitial: ['givenName'],
-  familyPhonetic: ['familyName'], familyInitial: ['familyName'], namePhonetics: ['givenName', 'familyName'],
-  postalCode: ['location'], streetNumber: ['location'], streetName: ['location'], city: ['location'], emailLocal: ['email'],
+  ssn: ['ssn'],
+  phone: ['location'],
+  email: ['email'],
+  birthDate: ['birthDate'],
+  birthYear: ['birthDate'],
+  birthMonthDay: ['birthDate'],
+  givenPhonetic: ['givenName'],
+  givenInitial: ['givenName'],
+  familyPhonetic: ['familyName'],
+  familyInitial: ['familyName'],
+  namePhonetics: ['givenName', 'familyName'],
+  postalCode: ['location'],
+  streetNumber: ['location'],
+  streetName: ['location'],
+  city: ['location'],
+  emailLocal: ['email'],
 };
 
 /**
@@ -100,7 +112,17 @@ const PART_COMPARISONS: Record<KeyPart, string[]> = {
  * block keyed on household values alone (phone, address, postcode and family name) is full of relatives, and
  * a two-class mixture would learn "same household" as "same person".
  */
-const PERSONAL_PARTS = new Set<KeyPart>(['ssn', 'email', 'emailLocal', 'birthDate', 'birthYear', 'birthMonthDay', 'givenPhonetic', 'givenInitial', 'namePhonetics']);
+const PERSONAL_PARTS = new Set<KeyPart>([
+  'ssn',
+  'email',
+  'emailLocal',
+  'birthDate',
+  'birthYear',
+  'birthMonthDay',
+  'givenPhonetic',
+  'givenInitial',
+  'namePhonetics',
+]);
 const isTrainingRule = (rule: BlockingRule) => rule.parts.some((part) => PERSONAL_PARTS.has(part));
 
 const WIDTH = COMPARISONS.length;
@@ -115,7 +137,6 @@ export function comparablePairs(n: number, sources: Int32Array | undefined, mode
   for (const s of sizes.values()) within += (s * (s - 1)) / 2;
   return mode === 'dedupe' ? within : all - within;
 }
-
 
 /** Level counts per comparison over random pairs (mostly non-matches), with the sample size. */
 function sampleRandomLevels(batch: Batch, count: number, seed: number): { counts: Float64Array[]; sampled: number } {
@@ -308,12 +329,21 @@ function assembleModel(
  * number of matches among the candidates, and term-frequency tables for names and city. Deterministic for a
  * seed. Returns the batch too, so a caller can link with it without comparing every pair again.
  */
-export function trainModel(input: readonly NormalisedRecord[] | Batch, options: TrainOptions = {}): { model: MatchModel; summary: TrainingSummary; batch: Batch } {
+export function trainModel(
+  input: readonly NormalisedRecord[] | Batch,
+  options: TrainOptions = {},
+): { model: MatchModel; summary: TrainingSummary; batch: Batch } {
   const seed = options.seed ?? 1;
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
-  const batch = 'pairCount' in input
-    ? input
-    : buildBatch(input, { rules: options.blockingRules ?? DEFAULT_BLOCKING_RULES, sources: options.sources, mode: options.mode, onProgress: options.onProgress });
+  const batch =
+    'pairCount' in input
+      ? input
+      : buildBatch(input, {
+          rules: options.blockingRules ?? DEFAULT_BLOCKING_RULES,
+          sources: options.sources,
+          mode: options.mode,
+          onProgress: options.onProgress,
+        });
   const n = batch.prepared.length;
   options.onProgress?.('train', 0, ESTIMATION_ROUNDS);
   const randomPairs = options.randomPairs ?? Math.min(MAX_RANDOM_PAIRS, Math.max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * n));

@@ -20,7 +20,8 @@ export async function createApiKey(db: Database, name: string, role: string, sec
   }
   if (!name.trim()) throw ValidationError.of('name', 'REQUIRED', 'must not be empty');
   const key = secret ?? `mpi_${randomBytes(24).toString('base64url')}`;
-  const [row] = await db.insert(apiKeys)
+  const [row] = await db
+    .insert(apiKeys)
     .values({ name: name.trim(), role, prefix: key.slice(0, 8), keyHash: hashApiKey(key) })
     .onConflictDoUpdate({ target: apiKeys.keyHash, set: { revokedAt: null, role, name: name.trim() } })
     .returning();
@@ -32,13 +33,18 @@ export async function createApiKey(db: Database, name: string, role: string, sec
  * it is, so revoking it sticks across restarts. Rotate it by configuring a new secret.
  */
 export async function ensureBootstrapKey(db: Database, name: string, secret: string): Promise<void> {
-  await db.insert(apiKeys).values({ name, role: 'admin', prefix: secret.slice(0, 8), keyHash: hashApiKey(secret) }).onConflictDoNothing({ target: apiKeys.keyHash });
+  await db
+    .insert(apiKeys)
+    .values({ name, role: 'admin', prefix: secret.slice(0, 8), keyHash: hashApiKey(secret) })
+    .onConflictDoNothing({ target: apiKeys.keyHash });
 }
 
 /** Revokes a key by id or by name; revoked keys stop working at once. */
 export async function revokeApiKey(db: Database, idOrName: string): Promise<ApiKeyRow> {
   const isUuid = /^[0-9a-f-]{36}$/i.test(idOrName);
-  const [row] = await db.update(apiKeys).set({ revokedAt: new Date() })
+  const [row] = await db
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
     .where(and(isUuid ? eq(apiKeys.id, idOrName) : eq(apiKeys.name, idOrName), isNull(apiKeys.revokedAt)))
     .returning();
   if (!row) throw new NotFoundError('Active API key', 'id');

@@ -23,7 +23,9 @@ export interface AuditEntry {
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   if (value && typeof value === 'object' && !(value instanceof Date)) {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -36,8 +38,18 @@ const AUDIT_CHAIN_LOCK = 0x6d7069_61; // "mpia"
 /** The chain hash of an entry: SHA-256 over the previous hash and the entry's canonical content. */
 export function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 'prevHash'>): string {
   const canonical = stableStringify([
-    prevHash, row.at.toISOString(), row.actor, row.role, row.action, row.objectType, row.objectIds, row.fields,
-    row.outcome, row.requestId, row.clientAddress, row.details,
+    prevHash,
+    row.at.toISOString(),
+    row.actor,
+    row.role,
+    row.action,
+    row.objectType,
+    row.objectIds,
+    row.fields,
+    row.outcome,
+    row.requestId,
+    row.clientAddress,
+    row.details,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -45,8 +57,16 @@ export function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 
 /** Entries chained and inserted in one transaction at most. */
 const MAX_APPEND_BATCH = 500;
 
-interface PendingAppend { entry: AuditEntry; at: Date; resolve: () => void; reject: (error: unknown) => void }
-interface AppendQueue { pending: PendingAppend[]; draining: boolean }
+interface PendingAppend {
+  entry: AuditEntry;
+  at: Date;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+interface AppendQueue {
+  pending: PendingAppend[];
+  draining: boolean;
+}
 const queues = new WeakMap<Database, AppendQueue>();
 
 function rowOf(pending: PendingAppend): Omit<AuditRow, 'id' | 'hash' | 'prevHash'> {
@@ -71,7 +91,11 @@ async function chainAndInsert(tx: Executor, batch: PendingAppend[]): Promise<voi
   // Pipelined: the read runs after the lock statement returns, so it sees the last entry committed before.
   const [, [last]] = await Promise.all([
     tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`),
-    tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(sql`${auditLog.id} desc`).limit(1),
+    tx
+      .select({ hash: auditLog.hash })
+      .from(auditLog)
+      .orderBy(sql`${auditLog.id} desc`)
+      .limit(1),
   ]);
   let prevHash = last?.hash ?? GENESIS_HASH;
   const rows = batch.map((pending) => {
@@ -138,7 +162,12 @@ export async function verifyAuditChain(db: Database, batchSize = 5000): Promise<
   let afterId = 0;
   let checked = 0;
   for (;;) {
-    const rows = await db.select().from(auditLog).where(sql`${auditLog.id} > ${afterId}`).orderBy(asc(auditLog.id)).limit(batchSize);
+    const rows = await db
+      .select()
+      .from(auditLog)
+      .where(sql`${auditLog.id} > ${afterId}`)
+      .orderBy(asc(auditLog.id))
+      .limit(batchSize);
     if (rows.length === 0) return { valid: true, entriesChecked: checked, firstInvalidId: null };
     for (const row of rows) {
       if (row.prevHash !== prevHash || entryHash(prevHash, row) !== row.hash) {
@@ -175,9 +204,11 @@ function filterConditions(filter: AuditFilter): SQL[] {
   if (filter.objectId) {
     const id = filter.objectId;
     // Both forms use the GIN index on object_ids: containment for a typed id, overlap for a bare one.
-    conditions.push(id.includes(':')
-      ? sql`${auditLog.objectIds} @> array[${id}]::text[]`
-      : sql`${auditLog.objectIds} && array[${`identity:${id}`}, ${`record:${id}`}]::text[]`);
+    conditions.push(
+      id.includes(':')
+        ? sql`${auditLog.objectIds} @> array[${id}]::text[]`
+        : sql`${auditLog.objectIds} && array[${`identity:${id}`}, ${`record:${id}`}]::text[]`,
+    );
   }
   if (filter.outcome) conditions.push(eq(auditLog.outcome, filter.outcome));
   if (filter.from) conditions.push(gte(auditLog.at, filter.from));
@@ -201,7 +232,9 @@ export async function listAuditEntries(
   // With an object filter, `id + 0` keeps the planner from walking the primary key backwards through the whole
   // trail (it underestimates how selective array containment is) so it uses the GIN index and sorts the few hits.
   const order = filter.objectId ? sql`${auditLog.id} + 0` : auditLog.id;
-  return db.select().from(auditLog)
+  return db
+    .select()
+    .from(auditLog)
     .where(conditions.length > 0 ? and(...conditions) : undefined)
     .orderBy(page.oldestFirst ? asc(order) : desc(order))
     .limit(page.limit);

@@ -54,8 +54,17 @@ export class ConflictError extends DomainError {
 
 /** A write that named the version it read, when the object has changed since (optimistic concurrency). */
 export class StaleVersionError extends ConflictError {
-  constructor(readonly identityId: string, readonly expectedVersion: number, readonly currentVersion: number, field: string) {
-    super('STALE_VERSION', `Identity changed since it was read (version ${expectedVersion}, now ${currentVersion}); reload and retry`, field);
+  constructor(
+    readonly identityId: string,
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+    field: string,
+  ) {
+    super(
+      'STALE_VERSION',
+      `Identity changed since it was read (version ${expectedVersion}, now ${currentVersion}); reload and retry`,
+      field,
+    );
   }
 }
 

@@ -3,9 +3,30 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Keys whose values are patient data or secrets; redacted wherever they appear in a log line. */
 const PHI_KEYS = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'name', 'birthDate', 'ssn', 'phone', 'email', 'addressLine1',
-  'addressLine2', 'city', 'postalCode', 'golden', 'raw', 'normalised', 'payload', 'input', 'variables', 'query',
-  'authorization', 'apiKey', 'key', 'token',
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'name',
+  'birthDate',
+  'ssn',
+  'phone',
+  'email',
+  'addressLine1',
+  'addressLine2',
+  'city',
+  'postalCode',
+  'golden',
+  'raw',
+  'normalised',
+  'payload',
+  'input',
+  'variables',
+  'query',
+  'authorization',
+  'apiKey',
+  'key',
+  'token',
 ];
 const REDACT_PATHS = PHI_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 

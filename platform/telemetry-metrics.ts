@@ -16,7 +16,7 @@ export async function countOpenReviewItems(db: Database): Promise<number> {
  */
 export function observeDatabaseGauges(db: Database): () => void {
   const { meter } = instruments();
-  const depth = meter.createObservableGauge('mpi.review.queue.depth', { description: 'Open items in the stewards\' review queue' });
+  const depth = meter.createObservableGauge('mpi.review.queue.depth', { description: "Open items in the stewards' review queue" });
   const observe = async (result: ObservableResult) => {
     try {
       result.observe(await countOpenReviewItems(db));

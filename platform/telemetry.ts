@@ -1,6 +1,14 @@
 import {
-  SpanStatusCode, metrics, trace, type Attributes, type AttributeValue, type Counter, type Histogram, type Meter,
-  type MeterProvider, type Span,
+  SpanStatusCode,
+  metrics,
+  trace,
+  type Attributes,
+  type AttributeValue,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  type Span,
 } from '@opentelemetry/api';
 
 const TRACER_NAME = 'mpi';
@@ -33,7 +41,8 @@ export function instruments(): Instruments {
     meter,
     ingests: meter.createCounter('mpi.ingest.records', { description: 'Source records ingested, by outcome' }),
     matchDuration: meter.createHistogram('mpi.match.duration', {
-      description: 'Time spent matching a record against the index, by stage', unit: 'ms',
+      description: 'Time spent matching a record against the index, by stage',
+      unit: 'ms',
     }),
     authFailures: meter.createCounter('mpi.auth.failures', { description: 'Requests refused for bad or missing credentials, by reason' }),
     rateLimited: meter.createCounter('mpi.http.rate_limited', { description: 'Requests refused by the per-key rate limit' }),
@@ -73,10 +82,18 @@ function rememberingAttributes(span: Span, seen: Attributes): Span {
   return new Proxy(span, {
     get(target, property) {
       if (property === 'setAttribute') {
-        return (key: string, value: AttributeValue) => { seen[key] = value; target.setAttribute(key, value); return target; };
+        return (key: string, value: AttributeValue) => {
+          seen[key] = value;
+          target.setAttribute(key, value);
+          return target;
+        };
       }
       if (property === 'setAttributes') {
-        return (values: Attributes) => { Object.assign(seen, values); target.setAttributes(values); return target; };
+        return (values: Attributes) => {
+          Object.assign(seen, values);
+          target.setAttributes(values);
+          return target;
+        };
       }
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;

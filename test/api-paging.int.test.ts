@@ -42,11 +42,19 @@ describe(`paging on ${TEST_DB_KIND}`, () => {
       const a = await ingest(app, { source: 'ehr', localId: `PG-${++serial}`, ...person(40_000 + serial) });
       const b = await ingest(app, { source: 'ehr', localId: `PG-${++serial}`, ...person(40_000 + serial) });
       rows.push({
-        kind: 'POSSIBLE_DUPLICATE' as const, identityA: a.identity.id, identityB: b.identity.id,
-        probability: 0.6, weight: 1, priority, explanation: { prior: 0, contributions: [], conflicts: [] },
+        kind: 'POSSIBLE_DUPLICATE' as const,
+        identityA: a.identity.id,
+        identityB: b.identity.id,
+        probability: 0.6,
+        weight: 1,
+        priority,
+        explanation: { prior: 0, contributions: [], conflicts: [] },
       });
     }
-    const inserted = await app.services.database.db.insert(reviewItems).values(rows).returning({ id: reviewItems.id, priority: reviewItems.priority });
+    const inserted = await app.services.database.db
+      .insert(reviewItems)
+      .values(rows)
+      .returning({ id: reviewItems.id, priority: reviewItems.priority });
     return inserted.sort((x, y) => y.priority - x.priority || (x.id < y.id ? -1 : 1)).map((r) => r.id);
   }
 
@@ -61,7 +69,9 @@ describe(`paging on ${TEST_DB_KIND}`, () => {
     await seedSources(app, ['ehr']);
     queue = await seedReviewItems(PRIORITIES);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('a steward who resolves each page before turning to the next sees every open item once, in priority order', async () => {
     const open = await page({ first: 100 });
@@ -111,22 +121,32 @@ describe(`paging on ${TEST_DB_KIND}`, () => {
     ['a page larger than the limit', { first: 101 }, 'first', 'TOO_MANY'],
     ['a negative page size', { last: -1 }, 'last', 'OUT_OF_RANGE'],
     ['a cursor that is not one', { first: 2, after: 'bm90IGEgY3Vyc29y' }, 'after', 'INVALID_CURSOR'],
-    ['a cursor of another list', { first: 2, after: Buffer.from(JSON.stringify(['identityEvents', 5])).toString('base64url') }, 'after', 'INVALID_CURSOR'],
+    [
+      'a cursor of another list',
+      { first: 2, after: Buffer.from(JSON.stringify(['identityEvents', 5])).toString('base64url') },
+      'after',
+      'INVALID_CURSOR',
+    ],
   ])('refuses %s with a typed error naming the argument', async (_label, variables, field, code) => {
     const result = await app.gql(QUEUE, variables);
     expect(result.data).toBeNull();
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field, problems: [{ field, code }] });
   });
 
-  test('pages an identity\'s history by cursor, with its total, from the root field and from the identity', async () => {
+  test("pages an identity's history by cursor, with its total, from the root field and from the identity", async () => {
     const a = await ingest(app, { source: 'ehr', localId: 'HIST-A', ...person(50_001) });
     const b = await ingest(app, { source: 'ehr', localId: 'HIST-B', ...person(50_002) });
     const c = await ingest(app, { source: 'ehr', localId: 'HIST-C', ...person(50_003) });
     for (const other of [b, c]) {
-      const merged = await app.gql('mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "same patient") { id } }', { s: a.identity.id, m: other.identity.id });
+      const merged = await app.gql(
+        'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "same patient") { id } }',
+        { s: a.identity.id, m: other.identity.id },
+      );
       expect(merged.errors).toBeUndefined();
     }
-    const all = await app.gql<{ identityHistory: Array<{ id: string }> }>('query($id: ID!) { identityHistory(id: $id) { id } }', { id: a.identity.id });
+    const all = await app.gql<{ identityHistory: Array<{ id: string }> }>('query($id: ID!) { identityHistory(id: $id) { id } }', {
+      id: a.identity.id,
+    });
     const expected = all.data!.identityHistory.map((e) => e.id).sort((x, y) => Number(x) - Number(y));
     expect(expected.length).toBeGreaterThanOrEqual(4);
 
@@ -135,7 +155,8 @@ describe(`paging on ${TEST_DB_KIND}`, () => {
     do {
       const result: GqlResult<EventsPage> = await app.gql<EventsPage>(
         'query($id: ID!, $after: String) { identityEvents(identityId: $id, first: 2, after: $after) { totalCount edges { node { id } } pageInfo { endCursor hasNextPage } } }',
-        { id: a.identity.id, after });
+        { id: a.identity.id, after },
+      );
       expect(result.errors).toBeUndefined();
       const connection: EventsPage['identityEvents'] = result.data!.identityEvents;
       expect(connection.totalCount).toBe(expected.length);
@@ -146,7 +167,9 @@ describe(`paging on ${TEST_DB_KIND}`, () => {
     expect(seen).toEqual(expected);
 
     const merges = await app.gql<{ identity: { events: { totalCount: number; edges: Array<{ node: { type: string } }> } } }>(
-      'query($id: ID!) { identity(id: $id) { events(first: 10, filter: { types: [MERGED] }) { totalCount edges { node { type } } } } }', { id: a.identity.id });
+      'query($id: ID!) { identity(id: $id) { events(first: 10, filter: { types: [MERGED] }) { totalCount edges { node { type } } } } }',
+      { id: a.identity.id },
+    );
     expect(merges.errors).toBeUndefined();
     expect(merges.data!.identity.events.totalCount).toBe(2);
     expect(merges.data!.identity.events.edges.map((e) => e.node.type)).toEqual(['MERGED', 'MERGED']);

@@ -50,7 +50,11 @@ export async function createTestApp(options: { env?: Record<string, string>; loc
     async gql(query, variables, opts) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (opts?.key) headers.authorization = `Bearer ${opts.key}`;
-      const response = await yoga.fetch('http://localhost/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const response = await yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await response.json()) as { data?: never; errors?: never };
       return { status: response.status, data: body.data ?? null, errors: body.errors };
     },

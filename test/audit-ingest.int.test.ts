@@ -10,17 +10,23 @@ describe(`ingest auditing on ${TEST_DB_KIND}`, () => {
     app = await createTestApp();
     await seedSources(app, ['ehr']);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   const entries = () => app.services.database.db.select().from(auditLog);
 
   test('an ingest and its audit entry commit together: one entry naming the record and identity', async () => {
     const before = (await entries()).length;
-    const result = await app.gql<{ ingestRecord: { record: { id: string }; identity: { id: string } } }>(INGEST, { input: { source: 'ehr', localId: 'A-1', ...person(31) } });
+    const result = await app.gql<{ ingestRecord: { record: { id: string }; identity: { id: string } } }>(INGEST, {
+      input: { source: 'ehr', localId: 'A-1', ...person(31) },
+    });
     const added = (await entries()).slice(before);
     expect(added).toHaveLength(1);
     expect(added[0]).toMatchObject({ action: 'mutation:ingestRecord', outcome: 'SUCCESS' });
-    expect(added[0]!.objectIds).toEqual(expect.arrayContaining([`record:${result.data!.ingestRecord.record.id}`, `identity:${result.data!.ingestRecord.identity.id}`]));
+    expect(added[0]!.objectIds).toEqual(
+      expect.arrayContaining([`record:${result.data!.ingestRecord.record.id}`, `identity:${result.data!.ingestRecord.identity.id}`]),
+    );
     expect((await app.gql('{ verifyAuditChain { valid } }')).data).toEqual({ verifyAuditChain: { valid: true } });
   });
 

@@ -16,13 +16,21 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
   let sequence = 0;
 
   /** Runs an operation as a role with its own request id and client address; returns the data and that id. */
-  async function call<T>(role: Role, query: string, variables: Record<string, unknown> = {}): Promise<{ data: T | null; errors?: unknown[]; requestId: string }> {
+  async function call<T>(
+    role: Role,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<{ data: T | null; errors?: unknown[]; requestId: string }> {
     const requestId = `audit-test-${++sequence}`;
-    const response = await app.yoga.fetch('http://localhost/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys[role]}`, 'x-request-id': requestId },
-      body: JSON.stringify({ query, variables }),
-    }, { clientAddress: CLIENT });
+    const response = await app.yoga.fetch(
+      'http://localhost/graphql',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${keys[role]}`, 'x-request-id': requestId },
+        body: JSON.stringify({ query, variables }),
+      },
+      { clientAddress: CLIENT },
+    );
     const body = (await response.json()) as { data?: T; errors?: unknown[] };
     return { data: body.data ?? null, errors: body.errors, requestId };
   }
@@ -40,7 +48,9 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
     }
     await seedSources(app, ['ehr', 'lab']);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('leaves an entry for every read and write of patient data in an end-to-end flow', async () => {
     const ingestA = await call<IngestData>('pipeline', INGEST, { input: { source: 'ehr', localId: 'AUD-A', ...person(4100) } });
@@ -52,30 +62,94 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
     expect(a2.identity.id).toBe(a.identity.id);
 
     // Each step: the operation, the role that runs it, and the objects its entry must name.
-    const steps: Array<{ role: Role; query: string; variables?: Record<string, unknown>; action: string; objects: string[]; fields?: string[]; outcome?: string }> = [
-      { role: 'pipeline', query: 'query($s: String!, $l: String!) { resolve(source: $s, localId: $l) { id } }', variables: { s: 'lab', l: 'AUD-A2' },
-        action: 'query:resolve', objects: [`identity:${a.identity.id}`] },
-      { role: 'pipeline', query: 'query($i: RecordFieldsInput!) { match(input: $i) { probability } }', variables: { i: person(4100) },
-        action: 'query:match', objects: [`identity:${a.identity.id}`] },
-      { role: 'steward', query: 'query($id: ID!) { identity(id: $id) { golden { givenName birthDate ssn } } }', variables: { id: a.identity.id },
-        action: 'query:identity', objects: [`identity:${a.identity.id}`], fields: ['birthDate', 'givenName', 'ssn'] },
-      { role: 'governance', query: 'query($id: ID!) { identity(id: $id) { records { familyName } } }', variables: { id: a.identity.id },
-        action: 'query:identity', objects: [`identity:${a.identity.id}`, `record:${a.record.id}`, `record:${a2.record.id}`] },
-      { role: 'steward', query: 'query($id: ID!) { sourceRecord(id: $id) { givenName phone } }', variables: { id: b.record.id },
-        action: 'query:sourceRecord', objects: [`record:${b.record.id}`] },
-      { role: 'steward', query: 'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "chart review") { id } }',
-        variables: { s: a.identity.id, m: b.identity.id }, action: 'mutation:mergeIdentities', objects: [`identity:${a.identity.id}`, `identity:${b.identity.id}`] },
-      { role: 'steward', query: 'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "different patient") { id identity { id } } }',
-        variables: { r: b.record.id }, action: 'mutation:unlinkRecord', objects: [`record:${b.record.id}`, `identity:${a.identity.id}`] },
-      { role: 'steward', query: 'query($id: ID!) { identityHistory(id: $id) { type } }', variables: { id: a.identity.id },
-        action: 'query:identityHistory', objects: [`identity:${a.identity.id}`] },
-      { role: 'governance', query: 'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "x") { id } }',
-        variables: { s: a.identity.id, m: b.identity.id }, action: 'mutation:mergeIdentities', objects: [], outcome: 'DENIED' },
+    const steps: Array<{
+      role: Role;
+      query: string;
+      variables?: Record<string, unknown>;
+      action: string;
+      objects: string[];
+      fields?: string[];
+      outcome?: string;
+    }> = [
+      {
+        role: 'pipeline',
+        query: 'query($s: String!, $l: String!) { resolve(source: $s, localId: $l) { id } }',
+        variables: { s: 'lab', l: 'AUD-A2' },
+        action: 'query:resolve',
+        objects: [`identity:${a.identity.id}`],
+      },
+      {
+        role: 'pipeline',
+        query: 'query($i: RecordFieldsInput!) { match(input: $i) { probability } }',
+        variables: { i: person(4100) },
+        action: 'query:match',
+        objects: [`identity:${a.identity.id}`],
+      },
+      {
+        role: 'steward',
+        query: 'query($id: ID!) { identity(id: $id) { golden { givenName birthDate ssn } } }',
+        variables: { id: a.identity.id },
+        action: 'query:identity',
+        objects: [`identity:${a.identity.id}`],
+        fields: ['birthDate', 'givenName', 'ssn'],
+      },
+      {
+        role: 'governance',
+        query: 'query($id: ID!) { identity(id: $id) { records { familyName } } }',
+        variables: { id: a.identity.id },
+        action: 'query:identity',
+        objects: [`identity:${a.identity.id}`, `record:${a.record.id}`, `record:${a2.record.id}`],
+      },
+      {
+        role: 'steward',
+        query: 'query($id: ID!) { sourceRecord(id: $id) { givenName phone } }',
+        variables: { id: b.record.id },
+        action: 'query:sourceRecord',
+        objects: [`record:${b.record.id}`],
+      },
+      {
+        role: 'steward',
+        query: 'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "chart review") { id } }',
+        variables: { s: a.identity.id, m: b.identity.id },
+        action: 'mutation:mergeIdentities',
+        objects: [`identity:${a.identity.id}`, `identity:${b.identity.id}`],
+      },
+      {
+        role: 'steward',
+        query: 'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "different patient") { id identity { id } } }',
+        variables: { r: b.record.id },
+        action: 'mutation:unlinkRecord',
+        objects: [`record:${b.record.id}`, `identity:${a.identity.id}`],
+      },
+      {
+        role: 'steward',
+        query: 'query($id: ID!) { identityHistory(id: $id) { type } }',
+        variables: { id: a.identity.id },
+        action: 'query:identityHistory',
+        objects: [`identity:${a.identity.id}`],
+      },
+      {
+        role: 'governance',
+        query: 'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "x") { id } }',
+        variables: { s: a.identity.id, m: b.identity.id },
+        action: 'mutation:mergeIdentities',
+        objects: [],
+        outcome: 'DENIED',
+      },
     ];
 
-    for (const [requestId, record, identity] of [[ingestA.requestId, a.record.id, a.identity.id], [ingestA2.requestId, a2.record.id, a.identity.id]] as const) {
+    for (const [requestId, record, identity] of [
+      [ingestA.requestId, a.record.id, a.identity.id],
+      [ingestA2.requestId, a2.record.id, a.identity.id],
+    ] as const) {
       const entry = await entryFor(requestId);
-      expect(entry).toMatchObject({ actor: 'api-key:audit-pipeline', role: 'pipeline', action: 'mutation:ingestRecord', outcome: 'SUCCESS', clientAddress: CLIENT });
+      expect(entry).toMatchObject({
+        actor: 'api-key:audit-pipeline',
+        role: 'pipeline',
+        action: 'mutation:ingestRecord',
+        outcome: 'SUCCESS',
+        clientAddress: CLIENT,
+      });
       expect(entry.objectIds).toEqual(expect.arrayContaining([`record:${record}`, `identity:${identity}`]));
       expect(entry.fields).toEqual(expect.arrayContaining(['outcome', 'givenName', 'birthDate']));
       expect(entry.details).toMatchObject({ wrote: true, phiMasked: true });
@@ -84,7 +158,11 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
       const result = await call(step.role, step.query, step.variables);
       const entry = await entryFor(result.requestId);
       expect(entry, step.action).toMatchObject({
-        actor: `api-key:audit-${step.role}`, role: step.role, action: step.action, outcome: step.outcome ?? 'SUCCESS', clientAddress: CLIENT,
+        actor: `api-key:audit-${step.role}`,
+        role: step.role,
+        action: step.action,
+        outcome: step.outcome ?? 'SUCCESS',
+        clientAddress: CLIENT,
       });
       expect(entry.objectIds, step.action).toEqual(expect.arrayContaining(step.objects));
       if (step.fields) expect(entry.fields).toEqual(expect.arrayContaining(step.fields));
@@ -100,16 +178,28 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
 
   test('records non-GraphQL access through recordAudit', async () => {
     await recordAudit(app.services, {
-      actor: 'api-key:audit-pipeline', role: 'pipeline', action: 'fhir:Patient.read', objectType: 'identity',
-      objectIds: ['identity:00000000-0000-4000-8000-000000000001'], fields: ['name', 'birthDate'], outcome: 'SUCCESS', requestId: 'fhir-1',
+      actor: 'api-key:audit-pipeline',
+      role: 'pipeline',
+      action: 'fhir:Patient.read',
+      objectType: 'identity',
+      objectIds: ['identity:00000000-0000-4000-8000-000000000001'],
+      fields: ['name', 'birthDate'],
+      outcome: 'SUCCESS',
+      requestId: 'fhir-1',
     });
     const [entry] = await listAuditEntries(app.services.database.db, { action: 'fhir:*' }, { limit: 1 });
     expect(entry).toMatchObject({ action: 'fhir:Patient.read', requestId: 'fhir-1' });
   });
 
   test('lets auditors filter and page the trail', async () => {
-    type Page = { auditLog: { edges: Array<{ cursor: string; node: { action: string; actor: string; outcome: string; objectIds: string[] } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } };
-    const Q = 'query($f: AuditFilter, $first: Int, $after: String) { auditLog(filter: $f, first: $first, after: $after) { edges { cursor node { action actor outcome objectIds } } pageInfo { hasNextPage endCursor } } }';
+    type Page = {
+      auditLog: {
+        edges: Array<{ cursor: string; node: { action: string; actor: string; outcome: string; objectIds: string[] } }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+    };
+    const Q =
+      'query($f: AuditFilter, $first: Int, $after: String) { auditLog(filter: $f, first: $first, after: $after) { edges { cursor node { action actor outcome objectIds } } pageInfo { hasNextPage endCursor } } }';
     const denied = await call<Page>('auditor', Q, { f: { outcome: 'DENIED', actor: 'api-key:audit-governance' } });
     expect(denied.data!.auditLog.edges.map((e) => e.node.action)).toEqual(['mutation:mergeIdentities']);
 
@@ -118,7 +208,11 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
 
     const first = await call<Page>('auditor', Q, { f: { actor: 'api-key:audit-pipeline' }, first: 2 });
     expect(first.data!.auditLog.pageInfo.hasNextPage).toBe(true);
-    const next = await call<Page>('auditor', Q, { f: { actor: 'api-key:audit-pipeline' }, first: 2, after: first.data!.auditLog.pageInfo.endCursor });
+    const next = await call<Page>('auditor', Q, {
+      f: { actor: 'api-key:audit-pipeline' },
+      first: 2,
+      after: first.data!.auditLog.pageInfo.endCursor,
+    });
     const ids = [...first.data!.auditLog.edges, ...next.data!.auditLog.edges].map((e) => Number(e.cursor));
     expect(ids).toEqual([...ids].sort((x, y) => y - x));
     expect(new Set(ids).size).toBe(ids.length);
@@ -136,8 +230,11 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
   });
 
   test('exports the trail as FHIR AuditEvent resources', async () => {
-    const result = await call<{ auditEvents: { resourceType: string; type: string; entry: Array<{ resource: Record<string, unknown> }> } }>('auditor',
-      'query($f: AuditFilter) { auditEvents(filter: $f, first: 20) }', { f: { action: 'mutation:mergeIdentities', outcome: 'SUCCESS' } });
+    const result = await call<{ auditEvents: { resourceType: string; type: string; entry: Array<{ resource: Record<string, unknown> }> } }>(
+      'auditor',
+      'query($f: AuditFilter) { auditEvents(filter: $f, first: 20) }',
+      { f: { action: 'mutation:mergeIdentities', outcome: 'SUCCESS' } },
+    );
     expect(result.data!.auditEvents).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     const event = result.data!.auditEvents.entry[0]!.resource;
     expect(event).toMatchObject({
@@ -153,16 +250,28 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
   test('keeps one valid chain when many requests append at once', async () => {
     const db = app.services.database.db;
     const before = (await verifyAuditChain(db)).entriesChecked;
-    await Promise.all(Array.from({ length: 60 }, (_, i) => recordAudit(app.services, {
-      actor: `api-key:burst-${i % 3}`, role: 'pipeline', action: 'mutation:ingestRecord', objectIds: [`record:burst-${i}`], outcome: 'SUCCESS', requestId: `burst-${i}`,
-    })));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        recordAudit(app.services, {
+          actor: `api-key:burst-${i % 3}`,
+          role: 'pipeline',
+          action: 'mutation:ingestRecord',
+          objectIds: [`record:burst-${i}`],
+          outcome: 'SUCCESS',
+          requestId: `burst-${i}`,
+        }),
+      ),
+    );
     const after = await verifyAuditChain(db);
     expect(after).toMatchObject({ valid: true, entriesChecked: before + 60 });
   });
 
   test('altering, removing or inserting a stored entry makes verifyAuditChain fail', async () => {
     const db = app.services.database.db;
-    const chain = await call<{ verifyAuditChain: { valid: boolean; entriesChecked: number } }>('auditor', '{ verifyAuditChain { valid entriesChecked } }');
+    const chain = await call<{ verifyAuditChain: { valid: boolean; entriesChecked: number } }>(
+      'auditor',
+      '{ verifyAuditChain { valid entriesChecked } }',
+    );
     expect(chain.data!.verifyAuditChain.valid).toBe(true);
     expect(chain.data!.verifyAuditChain.entriesChecked).toBeGreaterThan(10);
 
@@ -170,7 +279,10 @@ describe(`audit trail on ${TEST_DB_KIND}`, () => {
     await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = ${victim!.id}`);
     const altered = await verifyAuditChain(db);
     expect(altered).toMatchObject({ valid: false, firstInvalidId: victim!.id });
-    const viaApi = await call<{ verifyAuditChain: { valid: boolean; firstInvalidId: number } }>('auditor', '{ verifyAuditChain { valid firstInvalidId } }');
+    const viaApi = await call<{ verifyAuditChain: { valid: boolean; firstInvalidId: number } }>(
+      'auditor',
+      '{ verifyAuditChain { valid firstInvalidId } }',
+    );
     expect(viaApi.data!.verifyAuditChain).toEqual({ valid: false, firstInvalidId: victim!.id });
 
     await db.execute(sql`update audit_log set actor = ${victim!.actor} where id = ${victim!.id}`);

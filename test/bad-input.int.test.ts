@@ -14,7 +14,9 @@ const INGEST_ONE = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $
 const TEXT_FIELDS = (() => {
   const type = schema.getType('SourceRecordInput');
   if (!isInputObjectType(type)) throw new Error('SourceRecordInput is missing');
-  return Object.values(type.getFields()).filter((f) => isScalarType(getNamedType(f.type)) && getNamedType(f.type).name === 'String').map((f) => f.name);
+  return Object.values(type.getFields())
+    .filter((f) => isScalarType(getNamedType(f.type)) && getNamedType(f.type).name === 'String')
+    .map((f) => f.name);
 })();
 
 /** Hostile strings: each must be refused with a typed error naming the field, or stored as plain data. */
@@ -36,18 +38,26 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
     await seedSources(app, ['ehr']);
     await app.gql(INGEST_ONE, { input: { source: 'ehr', localId: 'BASE-1', ...person(5000) } });
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   /** Row counts of every patient-data table. */
   async function counts(): Promise<Record<string, number>> {
     const db = app.services.database.db;
     const tables = { sourceRecords, identities, links, identityEvents, reviewItems };
-    const entries = await Promise.all(Object.entries(tables).map(async ([name, table]) => [name, Number((await db.select({ n: count() }).from(table))[0]!.n)] as const));
+    const entries = await Promise.all(
+      Object.entries(tables).map(async ([name, table]) => [name, Number((await db.select({ n: count() }).from(table))[0]!.n)] as const),
+    );
     return Object.fromEntries(entries);
   }
 
   async function post(body: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
-    return app.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    return app.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
   }
 
   /** No stack trace, SQL or driver detail in anything sent to a client. */
@@ -70,11 +80,23 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
     ['streamed without Content-Length', true],
   ])('refuses an oversized body %s with 413, storing nothing', async (_label, streamed) => {
     const before = await counts();
-    const records = Array.from({ length: 400 }, (_, i) => ({ source: 'ehr', localId: `BIG-${i}`, ...person(6000 + i), addressLine2: 'x'.repeat(150) }));
-    const bytes = new TextEncoder().encode(JSON.stringify({ query: 'mutation($r: [SourceRecordInput!]!) { ingestRecords(input: $r) { outcome } }', variables: { r: records } }));
+    const records = Array.from({ length: 400 }, (_, i) => ({
+      source: 'ehr',
+      localId: `BIG-${i}`,
+      ...person(6000 + i),
+      addressLine2: 'x'.repeat(150),
+    }));
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ query: 'mutation($r: [SourceRecordInput!]!) { ingestRecords(input: $r) { outcome } }', variables: { r: records } }),
+    );
     expect(bytes.byteLength).toBeGreaterThan(MAX_BODY);
     const body = streamed
-      ? new ReadableStream<Uint8Array>({ start(controller) { for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192)); controller.close(); } })
+      ? new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192));
+            controller.close();
+          },
+        })
       : bytes;
     const response = await app.yoga.fetch('http://localhost/graphql', {
       method: 'POST',
@@ -83,14 +105,22 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
       ...(streamed ? { duplex: 'half' } : {}),
     } as RequestInit);
     expect(response.status).toBe(413);
-    expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
     expect(await counts()).toEqual(before);
   });
 
   test.each([
-    ['too deep', `{ identities { edges { node { records { identity { records { identity { records { identity { records { identity { records { identity { id } } } } } } } } } } } } } }`],
+    [
+      'too deep',
+      `{ identities { edges { node { records { identity { records { identity { records { identity { records { identity { records { identity { id } } } } } } } } } } } } } }`,
+    ],
     ['too many aliases', `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: me { name }`).join(' ')} }`],
-    ['too costly', `{ ${Array.from({ length: 25 }, (_, i) => `q${i}: identities(first: 100) { edges { node { golden { givenName familyName birthDate ssn } records { givenName familyName } } } }`).join(' ')} }`],
+    [
+      'too costly',
+      `{ ${Array.from({ length: 25 }, (_, i) => `q${i}: identities(first: 100) { edges { node { golden { givenName familyName birthDate ssn } records { givenName familyName } } } }`).join(' ')} }`,
+    ],
   ])('refuses a query that is %s with a typed error before running it', async (_label, query) => {
     const before = await counts();
     const result = await app.gql(query);
@@ -127,13 +157,18 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
     }
   });
 
-  test.each(['1990-02-30', '1990-13-01', '01/02/1990', '19900102', '2990-01-01', '1990-1-2', 'yesterday'])('refuses the birth date %j with a typed error, storing nothing', async (birthDate) => {
-    const before = await counts();
-    const result = await app.gql(INGEST_ONE, { input: { source: 'ehr', localId: `DATE-${++serial}`, ...person(8000 + serial), birthDate } });
-    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.birthDate' });
-    expect(JSON.stringify(result.errors)).not.toContain(birthDate);
-    expect(await counts()).toEqual(before);
-  });
+  test.each(['1990-02-30', '1990-13-01', '01/02/1990', '19900102', '2990-01-01', '1990-1-2', 'yesterday'])(
+    'refuses the birth date %j with a typed error, storing nothing',
+    async (birthDate) => {
+      const before = await counts();
+      const result = await app.gql(INGEST_ONE, {
+        input: { source: 'ehr', localId: `DATE-${++serial}`, ...person(8000 + serial), birthDate },
+      });
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input.birthDate' });
+      expect(JSON.stringify(result.errors)).not.toContain(birthDate);
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   test('refuses an invalid DateTime argument with a clear error', async () => {
     const result = await app.gql('query($f: AuditFilter) { auditLog(filter: $f) { edges { cursor } } }', { f: { from: 'last tuesday' } });
@@ -141,8 +176,16 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
   });
 
   test.each([
-    ['as a literal', 'mutation { resolveReviewItem(id: "00000000-0000-4000-8000-000000000000", decision: MAYBE, reason: "r") { id } }', undefined],
-    ['in a variable', 'mutation($d: ReviewDecision!) { resolveReviewItem(id: "00000000-0000-4000-8000-000000000000", decision: $d, reason: "r") { id } }', { d: 'MAYBE' }],
+    [
+      'as a literal',
+      'mutation { resolveReviewItem(id: "00000000-0000-4000-8000-000000000000", decision: MAYBE, reason: "r") { id } }',
+      undefined,
+    ],
+    [
+      'in a variable',
+      'mutation($d: ReviewDecision!) { resolveReviewItem(id: "00000000-0000-4000-8000-000000000000", decision: $d, reason: "r") { id } }',
+      { d: 'MAYBE' },
+    ],
   ])('refuses an unknown enum value %s, changing nothing', async (_label, query, variables) => {
     const before = await counts();
     const result = await app.gql(query, variables);
@@ -154,7 +197,10 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
   test('rejects a whole batch ingest when one record is invalid', async () => {
     const before = await counts();
     const result = await app.gql('mutation($r: [SourceRecordInput!]!) { ingestRecords(input: $r) { outcome } }', {
-      r: [{ source: 'ehr', localId: 'BATCH-1', ...person(9001) }, { source: 'ehr', localId: 'BATCH-2', ...person(9002), birthDate: '1990-02-30' }],
+      r: [
+        { source: 'ehr', localId: 'BATCH-1', ...person(9001) },
+        { source: 'ehr', localId: 'BATCH-2', ...person(9002), birthDate: '1990-02-30' },
+      ],
     });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'input[1].birthDate' });
     expect(await counts()).toEqual(before);

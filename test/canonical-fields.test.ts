@@ -9,8 +9,20 @@ import { sourceRecords } from '../platform/db/schema/index.ts';
 import { schema } from '../api/schema/index.ts';
 
 const NAMES = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'sex',
+  'birthDate',
+  'ssn',
+  'phone',
+  'email',
+  'addressLine1',
+  'addressLine2',
+  'city',
+  'state',
+  'postalCode',
 ];
 
 describe('the canonical fields, defined once', () => {
@@ -27,9 +39,20 @@ describe('the canonical fields, defined once', () => {
   });
 
   test.each([
-    ['givenName', 'SOURCE_PRIORITY'], ['middleName', 'MOST_COMPLETE'], ['familyName', 'SOURCE_PRIORITY'], ['suffix', 'SOURCE_PRIORITY'],
-    ['sex', 'MOST_FREQUENT'], ['birthDate', 'MOST_FREQUENT'], ['ssn', 'MOST_FREQUENT'], ['phone', 'MOST_RECENT'], ['email', 'MOST_RECENT'],
-    ['addressLine1', 'MOST_RECENT'], ['addressLine2', 'MOST_RECENT'], ['city', 'MOST_RECENT'], ['state', 'MOST_RECENT'], ['postalCode', 'MOST_RECENT'],
+    ['givenName', 'SOURCE_PRIORITY'],
+    ['middleName', 'MOST_COMPLETE'],
+    ['familyName', 'SOURCE_PRIORITY'],
+    ['suffix', 'SOURCE_PRIORITY'],
+    ['sex', 'MOST_FREQUENT'],
+    ['birthDate', 'MOST_FREQUENT'],
+    ['ssn', 'MOST_FREQUENT'],
+    ['phone', 'MOST_RECENT'],
+    ['email', 'MOST_RECENT'],
+    ['addressLine1', 'MOST_RECENT'],
+    ['addressLine2', 'MOST_RECENT'],
+    ['city', 'MOST_RECENT'],
+    ['state', 'MOST_RECENT'],
+    ['postalCode', 'MOST_RECENT'],
   ])('the default survivorship policy decides %s by %s', (field, rule) => {
     expect(DEFAULT_POLICY.rules[field as keyof typeof DEFAULT_POLICY.rules]).toEqual({ rule });
   });
@@ -37,7 +60,10 @@ describe('the canonical fields, defined once', () => {
   test('the GraphQL record inputs and outputs carry every field', () => {
     for (const type of ['SourceRecordInput', 'RecordFieldsInput', 'SourceRecord', 'GoldenRecord']) {
       const fields = Object.keys((schema.getType(type) as unknown as { getFields(): Record<string, unknown> }).getFields());
-      expect(NAMES.filter((n) => !fields.includes(n)), type).toEqual([]);
+      expect(
+        NAMES.filter((n) => !fields.includes(n)),
+        type,
+      ).toEqual([]);
     }
   });
 });

@@ -5,7 +5,8 @@ import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { ingest, person, reviewBandCase } from './fixtures.ts';
 
-const MEASURE = 'mutation { measureQuality { id status breaches measurements(scopeKind: INDEX, breachedOnly: true) { metric value threshold } } }';
+const MEASURE =
+  'mutation { measureQuality { id status breaches measurements(scopeKind: INDEX, breachedOnly: true) { metric value threshold } } }';
 const SCORECARD = `query($source: String!) {
   qualityScorecard(source: $source) {
     source measuredAt recordCount completeness validity uniqueness freshnessHours duplicateRate
@@ -13,15 +14,28 @@ const SCORECARD = `query($source: String!) {
     breaches { metric scope }
   }
 }`;
-const SERIES = 'query($scope: String, $metric: QualityMetric, $from: DateTime, $to: DateTime) { qualityMetrics(scope: $scope, metric: $metric, from: $from, to: $to) { value numerator denominator measuredAt breached } }';
+const SERIES =
+  'query($scope: String, $metric: QualityMetric, $from: DateTime, $to: DateTime) { qualityMetrics(scope: $scope, metric: $metric, from: $from, to: $to) { value numerator denominator measuredAt breached } }';
 
 interface Scorecard {
-  source: string; measuredAt: string | null; recordCount: number | null; completeness: number | null; validity: number | null;
-  uniqueness: number | null; freshnessHours: number | null; duplicateRate: number | null;
+  source: string;
+  measuredAt: string | null;
+  recordCount: number | null;
+  completeness: number | null;
+  validity: number | null;
+  uniqueness: number | null;
+  freshnessHours: number | null;
+  duplicateRate: number | null;
   fields: Array<{ field: string; completeness: number | null; validity: number | null; breached: boolean }>;
   breaches: Array<{ metric: string; scope: string }>;
 }
-interface Point { value: number; numerator: number | null; denominator: number | null; measuredAt: string; breached: boolean }
+interface Point {
+  value: number;
+  numerator: number | null;
+  denominator: number | null;
+  measuredAt: string;
+  breached: boolean;
+}
 
 describe(`quality API on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
@@ -31,7 +45,9 @@ describe(`quality API on ${TEST_DB_KIND}`, () => {
     governance = (await createApiKey(app.services.database.db, 'quality-governance', 'governance')).key;
     await seedQualityFixture(app.services.database.db);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('shows an unmeasured source as an empty scorecard', async () => {
     const result = await app.gql<{ qualityScorecard: Scorecard }>(SCORECARD, { source: 'EHR1' }, { key: governance });
@@ -39,7 +55,9 @@ describe(`quality API on ${TEST_DB_KIND}`, () => {
   });
 
   test('measures on demand and flags the index-wide breaches, the AHIMA duplicate rate among them', async () => {
-    const result = await app.gql<{ measureQuality: { status: string; breaches: number; measurements: Array<{ metric: string; value: number; threshold: number }> } }>(MEASURE, undefined, { key: governance });
+    const result = await app.gql<{
+      measureQuality: { status: string; breaches: number; measurements: Array<{ metric: string; value: number; threshold: number }> };
+    }>(MEASURE, undefined, { key: governance });
     expect(result.errors).toBeUndefined();
     const run = result.data!.measureQuality;
     expect(run.status).toBe('SUCCEEDED');
@@ -57,9 +75,24 @@ describe(`quality API on ${TEST_DB_KIND}`, () => {
     expect(card.uniqueness).toBeCloseTo(0.8, 10);
     expect(card.duplicateRate).toBeCloseTo(0.6, 10);
     expect(card.freshnessHours).toBeCloseTo(5, 1);
-    expect(card.fields.find((f) => f.field === 'birthDate')).toEqual({ field: 'birthDate', completeness: 1, validity: 0.4, breached: true });
-    expect(card.fields.find((f) => f.field === 'middleName')).toEqual({ field: 'middleName', completeness: 0, validity: null, breached: false });
-    expect(card.breaches).toEqual(expect.arrayContaining([{ metric: 'UNIQUENESS', scope: 'EHR1' }, { metric: 'VALIDITY', scope: 'EHR1.ssn' }]));
+    expect(card.fields.find((f) => f.field === 'birthDate')).toEqual({
+      field: 'birthDate',
+      completeness: 1,
+      validity: 0.4,
+      breached: true,
+    });
+    expect(card.fields.find((f) => f.field === 'middleName')).toEqual({
+      field: 'middleName',
+      completeness: 0,
+      validity: null,
+      breached: false,
+    });
+    expect(card.breaches).toEqual(
+      expect.arrayContaining([
+        { metric: 'UNIQUENESS', scope: 'EHR1' },
+        { metric: 'VALIDITY', scope: 'EHR1.ssn' },
+      ]),
+    );
   });
 
   test('returns the duplicate-rate trend between two instants', async () => {
@@ -70,12 +103,20 @@ describe(`quality API on ${TEST_DB_KIND}`, () => {
     expect(points).toHaveLength(2);
     expect(points.every((p) => p.numerator === 5 && p.denominator === 8 && p.breached)).toBe(true);
     expect(Date.parse(points[0]!.measuredAt)).toBeLessThan(Date.parse(points[1]!.measuredAt));
-    const since = await app.gql<{ qualityMetrics: Point[] }>(SERIES, { scope: '*', metric: 'DUPLICATE_RATE', from: points[1]!.measuredAt }, { key: governance });
+    const since = await app.gql<{ qualityMetrics: Point[] }>(
+      SERIES,
+      { scope: '*', metric: 'DUPLICATE_RATE', from: points[1]!.measuredAt },
+      { key: governance },
+    );
     expect(since.data!.qualityMetrics.map((p) => p.measuredAt)).toEqual([points[1]!.measuredAt]);
   });
 
   test('rejects a time range that ends before it starts', async () => {
-    const result = await app.gql(SERIES, { metric: 'DUPLICATE_RATE', from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' }, { key: governance });
+    const result = await app.gql(
+      SERIES,
+      { metric: 'DUPLICATE_RATE', from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' },
+      { key: governance },
+    );
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'from' });
   });
 
@@ -98,11 +139,15 @@ describe(`quality of ingested records on ${TEST_DB_KIND}`, () => {
   beforeAll(async () => {
     app = await createTestApp();
     for (const code of ['clinic', 'payer']) {
-      const registered = await app.gql('mutation($code: String!) { registerSource(input: { code: $code, name: $code }) { code } }', { code });
+      const registered = await app.gql('mutation($code: String!) { registerSource(input: { code: $code, name: $code }) { code } }', {
+        code,
+      });
       expect(registered.errors).toBeUndefined();
     }
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('counts new, auto-linked and reviewed ingests and the duplicate rate they leave behind', async () => {
     expect((await ingest(app, { source: 'clinic', localId: 'C-1', ...person(1) })).outcome).toBe('CREATED');

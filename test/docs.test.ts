@@ -16,12 +16,25 @@ import { matchesShown, parseDocBlocks, valueAt, type DocBlock } from './docs/blo
 // Every executable block of the README and docs/*.md, in order, per file, against a fresh server in local mode
 // on an in-memory database: the docs cannot drift from what the service does. The convention: test/docs/blocks.ts.
 const ROOT = resolve(import.meta.dirname, '..');
-const FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const SHELL_TIMEOUT_MS = 60_000;
 // Commands in the docs name the default port; each file's server listens on a free one instead.
 const DEFAULT_ADDRESS = /\b(?:localhost|127\.0\.0\.1):4000\b/g;
 
-interface Served { app: App; server: Server; mllp: { port: number; close(): Promise<void> }; url: string; dir: string; vars: Record<string, unknown> }
+interface Served {
+  app: App;
+  server: Server;
+  mllp: { port: number; close(): Promise<void> };
+  url: string;
+  dir: string;
+  vars: Record<string, unknown>;
+}
 
 async function serve(): Promise<Served> {
   const config = loadConfig({ NODE_ENV: 'development', MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
@@ -44,11 +57,25 @@ async function runShell(block: DocBlock, ctx: Served): Promise<{ output: string;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(TEST_)?DATABASE_URL$|^MPI_/.test(k)) env[k] = v;
   for (const [k, v] of Object.entries(ctx.vars)) env[k] = String(v);
-  Object.assign(env, { MPI_URL: `http://${ctx.url}/graphql`, MPI_DATA_DIR: join(ctx.dir, 'data'), MPI_MLLP_PORT: String(ctx.mllp.port), NO_COLOR: '1', LOG_LEVEL: 'warn' });
-  const child = spawn('bash', ['-c', `${prelude}\n${block.code.replace(DEFAULT_ADDRESS, ctx.url)}`], { cwd: ctx.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  Object.assign(env, {
+    MPI_URL: `http://${ctx.url}/graphql`,
+    MPI_DATA_DIR: join(ctx.dir, 'data'),
+    MPI_MLLP_PORT: String(ctx.mllp.port),
+    NO_COLOR: '1',
+    LOG_LEVEL: 'warn',
+  });
+  const child = spawn('bash', ['-c', `${prelude}\n${block.code.replace(DEFAULT_ADDRESS, ctx.url)}`], {
+    cwd: ctx.dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), SHELL_TIMEOUT_MS);
   const status = await new Promise<number | null>((done) => child.on('close', done));
   clearTimeout(timer);
@@ -66,7 +93,9 @@ async function runGraphql(block: DocBlock, ctx: Served): Promise<unknown[]> {
       variables[name] = ctx.vars[name];
     }
     const response = await fetch(`http://${ctx.url}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: print(operation), variables }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: print(operation), variables }),
     });
     results.push(await response.json());
   }
@@ -78,7 +107,9 @@ for (const file of FILES) {
   const runnable = blocks.filter((b) => !b.skip);
   describe.skipIf(runnable.length === 0)(`${file} runs as written`, () => {
     let ctx: Served;
-    beforeAll(async () => { ctx = await serve(); }, 180_000);
+    beforeAll(async () => {
+      ctx = await serve();
+    }, 180_000);
     afterAll(async () => {
       if (!ctx) return;
       await new Promise((done) => ctx.server.close(done));
@@ -88,31 +119,35 @@ for (const file of FILES) {
     });
 
     for (const block of blocks) {
-      test.skipIf(block.skip !== null)(`${file}:${block.line} (${block.kind})`, async () => {
-        let shown: string;
-        let json: unknown = undefined;
-        if (block.kind === 'sh') {
-          const { output, status } = await runShell(block, ctx);
-          expect(status, `${file}:${block.line} exited ${status}:\n${output}`).toBe(0);
-          shown = output;
-          if (block.sets.length > 0) json = JSON.parse(output);
-        } else {
-          const results = await runGraphql(block, ctx);
-          shown = results.map((r) => JSON.stringify(r)).join('\n');
-          const failed = results.filter((r) => (r as { errors?: unknown }).errors);
-          if (!block.expected?.text.includes('"errors"')) expect(failed, `${file}:${block.line} answered errors`).toEqual([]);
-          json = results.at(-1);
-        }
-        if (block.expected) {
-          const { format, text, line } = block.expected;
-          expect(matchesShown(shown, text, format), `${file}:${line} shows\n${text}\nbut the block printed\n${shown}`).toBe(true);
-        }
-        for (const { name, path } of block.sets) {
-          const value = valueAt(json, path);
-          expect(value, `${file}:${block.line}: nothing at ${path} to set ${name}`).toBeDefined();
-          ctx.vars[name] = value;
-        }
-      }, SHELL_TIMEOUT_MS + 5_000);
+      test.skipIf(block.skip !== null)(
+        `${file}:${block.line} (${block.kind})`,
+        async () => {
+          let shown: string;
+          let json: unknown = undefined;
+          if (block.kind === 'sh') {
+            const { output, status } = await runShell(block, ctx);
+            expect(status, `${file}:${block.line} exited ${status}:\n${output}`).toBe(0);
+            shown = output;
+            if (block.sets.length > 0) json = JSON.parse(output);
+          } else {
+            const results = await runGraphql(block, ctx);
+            shown = results.map((r) => JSON.stringify(r)).join('\n');
+            const failed = results.filter((r) => (r as { errors?: unknown }).errors);
+            if (!block.expected?.text.includes('"errors"')) expect(failed, `${file}:${block.line} answered errors`).toEqual([]);
+            json = results.at(-1);
+          }
+          if (block.expected) {
+            const { format, text, line } = block.expected;
+            expect(matchesShown(shown, text, format), `${file}:${line} shows\n${text}\nbut the block printed\n${shown}`).toBe(true);
+          }
+          for (const { name, path } of block.sets) {
+            const value = valueAt(json, path);
+            expect(value, `${file}:${block.line}: nothing at ${path} to set ${name}`).toBeDefined();
+            ctx.vars[name] = value;
+          }
+        },
+        SHELL_TIMEOUT_MS + 5_000,
+      );
     }
   });
 }

@@ -34,7 +34,10 @@ describe('an embedded data directory held by a running server', () => {
     server = spawn('node', ['--import', 'tsx', 'api/server.ts'], { cwd: ROOT, env, stdio: 'ignore' });
     for (let waited = 0; waited < 170_000; waited += 200) {
       const holder = readDataDirLock(dataDir);
-      if (holder?.holder === 'server' && holder.url) { url = holder.url; return; }
+      if (holder?.holder === 'server' && holder.url) {
+        url = holder.url;
+        return;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('the server did not start');
@@ -46,7 +49,8 @@ describe('an embedded data directory held by a running server', () => {
 
   const whoAmI = async (key: string) => {
     const response = await fetch(`${url}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({ query: '{ me { name roles } }' }),
     });
     return (await response.json()) as { data?: { me: { name: string } }; errors?: Array<{ extensions: { code: string } }> };
@@ -78,7 +82,8 @@ describe('an embedded data directory held by a running server', () => {
 
   test('after the server stops, the directory is free and the keys it stored are still there', async () => {
     server.kill('SIGTERM');
-    for (let waited = 0; existsSync(join(dataDir, LOCK_FILE)) && waited < 30_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
+    for (let waited = 0; existsSync(join(dataDir, LOCK_FILE)) && waited < 30_000; waited += 200)
+      await new Promise((r) => setTimeout(r, 200));
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
     const listed = await mpi(dataDir, 'keys', 'list');
     expect(listed.code).toBe(0);
@@ -92,7 +97,10 @@ describe('the data directory lock', () => {
     try {
       // A lock left by a crashed server: its pid no longer runs.
       const deadPid = spawnSync('true').pid;
-      writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: deadPid, holder: 'server', startedAt: new Date().toISOString(), url: 'http://127.0.0.1:1' }));
+      writeFileSync(
+        join(dir, LOCK_FILE),
+        JSON.stringify({ pid: deadPid, holder: 'server', startedAt: new Date().toISOString(), url: 'http://127.0.0.1:1' }),
+      );
       expect(readDataDirLock(dir)).toBeNull();
       const second = lockDataDir(dir);
       expect(readDataDirLock(dir)?.pid).toBe(process.pid);

@@ -11,11 +11,28 @@ import { TEST_DB_KIND } from './db.ts';
 import { ingest, person, seedSources } from './fixtures.ts';
 
 const ENV = {
-  MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8', MPI_WEBHOOK_MAX_ATTEMPTS: '3', MPI_WEBHOOK_BACKOFF_MS: '20',
-  MPI_WEBHOOK_BACKOFF_MAX_MS: '100', MPI_EVENTS_POLL_MS: '20', MPI_EVENTS_LEASE_MS: '1000',
+  MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
+  MPI_WEBHOOK_MAX_ATTEMPTS: '3',
+  MPI_WEBHOOK_BACKOFF_MS: '20',
+  MPI_WEBHOOK_BACKOFF_MAX_MS: '100',
+  MPI_EVENTS_POLL_MS: '20',
+  MPI_EVENTS_LEASE_MS: '1000',
 };
 
-interface Received { headers: Record<string, string>; body: string; json: { type: string; data: { id: string; position: number; identityId: string | null; data: Record<string, unknown>; demographics?: Record<string, string | null> } } }
+interface Received {
+  headers: Record<string, string>;
+  body: string;
+  json: {
+    type: string;
+    data: {
+      id: string;
+      position: number;
+      identityId: string | null;
+      data: Record<string, unknown>;
+      demographics?: Record<string, string | null>;
+    };
+  };
+}
 
 /** A webhook receiver on loopback that answers `status` and keeps what it got. */
 async function receiver(): Promise<{ url: string; got: Received[]; status: { code: number }; server: Server }> {
@@ -23,7 +40,9 @@ async function receiver(): Promise<{ url: string; got: Received[]; status: { cod
   const status = { code: 200 };
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       got.push({ headers: req.headers as Record<string, string>, body, json: JSON.parse(body) as Received['json'] });
       res.statusCode = status.code;
@@ -72,7 +91,10 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
   test('refuses webhook URLs on loopback, link-local or metadata addresses unless a network allows them', async () => {
     const strict = new WebhookService(app.services.database.db, { allowedHosts: [], allowedNetworks: [] });
     for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'https://localhost/x']) {
-      await expect(strict.register({ url }, 'test')).rejects.toMatchObject({ code: 'VALIDATION_FAILED', problems: [{ field: 'url', code: 'URL_NOT_ALLOWED' }] });
+      await expect(strict.register({ url }, 'test')).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        problems: [{ field: 'url', code: 'URL_NOT_ALLOWED' }],
+      });
     }
     await expect(strict.register({ url: 'ftp://example.org/x' }, 'test')).rejects.toMatchObject({ problems: [{ code: 'INVALID_URL' }] });
   });
@@ -102,7 +124,13 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
       const created = await ingest(app, { source: 'ehr', localId: 'W-2', ...person(802) });
       const status = `query { webhookEndpoints { id delivery { deadLetters headAttempts lastStatus lastError } deadLetters { eventId attempts status } } }`;
       const dead = await until(async () => {
-        const r = await app.gql<{ webhookEndpoints: Array<{ id: string; delivery: { deadLetters: number }; deadLetters: Array<{ eventId: string; attempts: number }> }> }>(status);
+        const r = await app.gql<{
+          webhookEndpoints: Array<{
+            id: string;
+            delivery: { deadLetters: number };
+            deadLetters: Array<{ eventId: string; attempts: number }>;
+          }>;
+        }>(status);
         const mine = r.data!.webhookEndpoints.find((e) => e.id === id)!;
         return mine.delivery.deadLetters === 1 ? mine : null;
       });
@@ -168,10 +196,18 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
       }
       await reader.cancel();
       const line = text.split('\n').find((l) => l.startsWith('data: {"data"'))!;
-      return (JSON.parse(line.slice(6)) as { data: { changeEvents: { type: string; data: Record<string, string>; identity: { id: string; golden: Record<string, string> } } } }).data.changeEvents;
+      return (
+        JSON.parse(line.slice(6)) as {
+          data: { changeEvents: { type: string; data: Record<string, string>; identity: { id: string; golden: Record<string, string> } } };
+        }
+      ).data.changeEvents;
     };
     const masked = await first(pipeline);
-    expect(masked).toMatchObject({ type: 'IDENTITIES_MERGED', data: { retiredId: b.identity.id, survivingId: a.identity.id }, identity: { id: a.identity.id } });
+    expect(masked).toMatchObject({
+      type: 'IDENTITIES_MERGED',
+      data: { retiredId: b.identity.id, survivingId: a.identity.id },
+      identity: { id: a.identity.id },
+    });
     const full = await first(steward);
     expect([person(804).familyName, person(805).familyName]).toContain(full.identity.golden.familyName);
     expect(masked.identity.golden.familyName).toBe(`${full.identity.golden.familyName![0]}.`);

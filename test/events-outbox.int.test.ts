@@ -13,22 +13,40 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     app = await createTestApp();
     await seedSources(app, ['ehr', 'lab']);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   const db = () => app.services.database.db;
-  const unpublished = async () => (await db().select({ n: count() }).from(changeEvents).where(sql`position is null`))[0]!.n;
+  const unpublished = async () =>
+    (
+      await db()
+        .select({ n: count() })
+        .from(changeEvents)
+        .where(sql`position is null`)
+    )[0]!.n;
   /** Publishes what is pending and returns the events after `from`. */
   async function published(from: number): Promise<ChangeEvent[]> {
-    while ((await publishPending(db(), 1000)) > 0) { /* all */ }
+    while ((await publishPending(db(), 1000)) > 0) {
+      /* all */
+    }
     return readEvents(db(), from, {}, 1000);
   }
   const head = async () => (await published(0)).at(-1)?.position ?? 0;
 
   test('an ingest writes its events in its own transaction, and they roll back with it', async () => {
     const before = await head();
-    await expect(app.services.ingest.ingest({ source: 'ehr', localId: 'RB-1', ...person(501) } as never, { actor: 'test:rollback' }, {
-      beforeCommit: async () => { throw new Error('abort the change'); },
-    })).rejects.toThrow('abort the change');
+    await expect(
+      app.services.ingest.ingest(
+        { source: 'ehr', localId: 'RB-1', ...person(501) } as never,
+        { actor: 'test:rollback' },
+        {
+          beforeCommit: async () => {
+            throw new Error('abort the change');
+          },
+        },
+      ),
+    ).rejects.toThrow('abort the change');
     expect(await unpublished()).toBe(0);
     expect(await published(before)).toEqual([]);
 
@@ -49,13 +67,26 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     const b = await ingest(app, { source: 'lab', localId: 'M-2', ...person(602) });
     const mark = await head();
     await app.services.steward.merge(a.identity.id, b.identity.id, { actor: 'test:steward', reason: 'same patient per chart' });
-    await app.services.steward.markNotDuplicate(a.identity.id, (await ingest(app, { source: 'ehr', localId: 'M-3', ...person(603) })).identity.id, { actor: 'test:steward', reason: 'twins' });
+    await app.services.steward.markNotDuplicate(
+      a.identity.id,
+      (await ingest(app, { source: 'ehr', localId: 'M-3', ...person(603) })).identity.id,
+      { actor: 'test:steward', reason: 'twins' },
+    );
     const missed = await published(mark);
     expect(missed.map((e) => e.type)).toEqual([
-      'IDENTITIES_MERGED', 'GOLDEN_RECORD_CHANGED', 'GOLDEN_RECORD_CHANGED',
-      'IDENTITY_CREATED', 'RECORD_LINKED', 'GOLDEN_RECORD_CHANGED', 'NOT_DUPLICATE_MARKED',
+      'IDENTITIES_MERGED',
+      'GOLDEN_RECORD_CHANGED',
+      'GOLDEN_RECORD_CHANGED',
+      'IDENTITY_CREATED',
+      'RECORD_LINKED',
+      'GOLDEN_RECORD_CHANGED',
+      'NOT_DUPLICATE_MARKED',
     ]);
-    expect(missed[0]).toMatchObject({ actor: 'test:steward', identityId: b.identity.id, data: { retiredId: b.identity.id, survivingId: a.identity.id } });
+    expect(missed[0]).toMatchObject({
+      actor: 'test:steward',
+      identityId: b.identity.id,
+      data: { retiredId: b.identity.id, survivingId: a.identity.id },
+    });
     expect(missed.map((e) => e.position)).toEqual(missed.map((_, i) => mark + i + 1));
     // From the middle: the rest, in order, nothing else.
     const third = missed[2]!.position;
@@ -70,7 +101,13 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     const mark = await head();
     const moved = await app.services.steward.unlink(b.record.id, null, { actor: 'test:steward', reason: 'registration error' });
     const events = await published(mark);
-    expect(events[0]).toMatchObject({ type: 'IDENTITY_SPLIT', recordId: b.record.id, source: 'lab', localId: 'S-2', data: { fromIdentityId: a.identity.id, toIdentityId: moved.to } });
+    expect(events[0]).toMatchObject({
+      type: 'IDENTITY_SPLIT',
+      recordId: b.record.id,
+      source: 'lab',
+      localId: 'S-2',
+      data: { fromIdentityId: a.identity.id, toIdentityId: moved.to },
+    });
     await app.services.ingest.deleteRecord('lab', 'S-2', { actor: 'test:pipeline' });
     expect((await published(events.at(-1)!.position)).map((e) => e.type)).toEqual(['RECORD_DELETED', 'GOLDEN_RECORD_CHANGED']);
   });
@@ -79,6 +116,8 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     const mark = await head();
     const spec = { ...(await app.services.models.active()), version: `events-test-${TEST_DB_KIND}` };
     await app.services.models.import(spec, 'test:admin', true);
-    expect(await published(mark)).toEqual([expect.objectContaining({ type: 'MODEL_ACTIVATED', actor: 'test:admin', versions: { model: spec.version } })]);
+    expect(await published(mark)).toEqual([
+      expect.objectContaining({ type: 'MODEL_ACTIVATED', actor: 'test:admin', versions: { model: spec.version } }),
+    ]);
   });
 });

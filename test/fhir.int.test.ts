@@ -13,7 +13,6 @@ const EHR_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.1';
 const CLINIC_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.2';
 const GOLDEN = 'urn:mpi:record-status|golden';
 
-
 /** A FHIR Patient for a synthetic person from `fixtures.person`. */
 function patient(seed: number, system: string, mrn: string, overrides: Record<string, unknown> = {}): Json {
   const p = person(seed, overrides) as Record<string, string>;
@@ -32,9 +31,12 @@ function patient(seed: number, system: string, mrn: string, overrides: Record<st
 function richPatient(mrn: string): Json {
   return {
     resourceType: 'Patient',
-    extension: [{
-      url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex', valueCode: 'F',
-    }],
+    extension: [
+      {
+        url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex',
+        valueCode: 'F',
+      },
+    ],
     identifier: [
       { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: EHR_SYSTEM, value: mrn },
     ],
@@ -67,9 +69,12 @@ function asSent(resource: Json): Json {
 }
 
 async function counts(app: TestApp): Promise<Record<string, number>> {
-  const [row] = await queryRows<Record<string, string>>(app.services.database.db, sql`select
+  const [row] = await queryRows<Record<string, string>>(
+    app.services.database.db,
+    sql`select
     (select count(*) from source_records) as records, (select count(*) from identities) as identities,
-    (select count(*) from fhir_patient_versions) as versions`);
+    (select count(*) from fhir_patient_versions) as versions`,
+  );
   return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
 }
 
@@ -100,9 +105,19 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     const { status, body } = await attempt(() => as.anonymous!.capabilityStatement());
     expect(status).toBe(200);
     const patientResource = body.rest[0].resource.find((r: Json) => r.type === 'Patient');
-    expect(patientResource.interaction.map((i: Json) => i.code).sort()).toEqual(['create', 'delete', 'history-instance', 'read', 'search-type', 'update', 'vread']);
+    expect(patientResource.interaction.map((i: Json) => i.code).sort()).toEqual([
+      'create',
+      'delete',
+      'history-instance',
+      'read',
+      'search-type',
+      'update',
+      'vread',
+    ]);
     expect(patientResource.versioning).toBe('versioned-update');
-    expect(patientResource.searchParam.map((p: Json) => p.name)).toEqual(expect.arrayContaining(['family', 'birthdate', 'identifier', '_tag']));
+    expect(patientResource.searchParam.map((p: Json) => p.name)).toEqual(
+      expect.arrayContaining(['family', 'birthdate', 'identifier', '_tag']),
+    );
     expect(patientResource.operation.map((o: Json) => o.name)).toEqual(['match', 'ihe-pix']);
   });
 
@@ -147,12 +162,16 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     const id = made.body.id as string;
     const current = await attempt(() => as.admin!.read({ resourceType: 'Patient', id }));
     const edited = { ...current.body, telecom: [{ system: 'phone', value: '503-555-0100', use: 'mobile' }] };
-    const updated = await attempt(() => as.admin!.update({ resourceType: 'Patient', id, body: edited, options: { headers: { 'If-Match': 'W/"1"' } } }));
+    const updated = await attempt(() =>
+      as.admin!.update({ resourceType: 'Patient', id, body: edited, options: { headers: { 'If-Match': 'W/"1"' } } }),
+    );
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ id, meta: { versionId: '2' }, telecom: edited.telecom });
     expect(updated.headers.get('location')).toBe(`${server.baseUrl}/Patient/${id}/_history/2`);
 
-    const stale = await attempt(() => as.admin!.update({ resourceType: 'Patient', id, body: edited, options: { headers: { 'If-Match': 'W/"1"' } } }));
+    const stale = await attempt(() =>
+      as.admin!.update({ resourceType: 'Patient', id, body: edited, options: { headers: { 'If-Match': 'W/"1"' } } }),
+    );
     expect(stale.status).toBe(412);
     const old = await attempt(() => as.admin!.vread({ resourceType: 'Patient', id, version: '1' }));
     expect(old.body.telecom).toEqual(patient(2, EHR_SYSTEM, 'E-2').telecom);
@@ -167,12 +186,17 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
 
   test('conditional update by identifier creates, then updates the same Patient; If-None-Exist creates nothing twice', async () => {
     const body = patient(3, EHR_SYSTEM, 'E-3');
-    const put = () => attempt(() => as.pipeline!.update({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-3` }, body }));
+    const put = () =>
+      attempt(() => as.pipeline!.update({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-3` }, body }));
     const first = await put();
     expect(first.status).toBe(201);
-    const changed = await attempt(() => as.pipeline!.update({
-      resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-3` }, body: { ...body, active: true },
-    }));
+    const changed = await attempt(() =>
+      as.pipeline!.update({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${EHR_SYSTEM}|E-3` },
+        body: { ...body, active: true },
+      }),
+    );
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({ id: first.body.id, meta: { versionId: '2' } });
 
@@ -184,7 +208,9 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
   });
 
   test('PUT to a new id creates the Patient under that id, and GET of the same URL reads it', async () => {
-    const made = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id: 'C-4', body: { ...patient(4, CLINIC_SYSTEM, 'C-4'), id: 'C-4' } }));
+    const made = await attempt(() =>
+      as.pipeline!.update({ resourceType: 'Patient', id: 'C-4', body: { ...patient(4, CLINIC_SYSTEM, 'C-4'), id: 'C-4' } }),
+    );
     expect(made.status).toBe(201);
     const read = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: 'C-4' }));
     expect(read.body).toMatchObject({ id: 'C-4', identifier: [{ system: CLINIC_SYSTEM, value: 'C-4' }] });
@@ -206,7 +232,9 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     const read = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: goldenA }));
     expect(read.body.meta.tag).toEqual([expect.objectContaining({ system: 'urn:mpi:record-status', code: 'golden' })]);
     expect(read.body.link).toEqual([{ other: { reference: `Patient/${a.body.id}` }, type: 'seealso' }]);
-    const refused = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id: goldenA, body: { ...patient(6, EHR_SYSTEM, 'E-6'), id: goldenA } }));
+    const refused = await attempt(() =>
+      as.pipeline!.update({ resourceType: 'Patient', id: goldenA, body: { ...patient(6, EHR_SYSTEM, 'E-6'), id: goldenA } }),
+    );
     expect(refused.status).toBe(405);
 
     await app.services.steward.merge(goldenA, goldenB, { actor: 'test', reason: 'same patient per chart review' });
@@ -214,10 +242,12 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(merged.body.active).toBe(false);
     expect(merged.body.link).toEqual([{ other: { reference: `Patient/${goldenA}` }, type: 'replaced-by' }]);
     const survivor = await attempt(() => as.steward!.read({ resourceType: 'Patient', id: goldenA }));
-    expect(survivor.body.link).toEqual(expect.arrayContaining([
-      { other: { reference: `Patient/${goldenB}` }, type: 'replaces' },
-      { other: { reference: `Patient/${b.body.id}` }, type: 'seealso' },
-    ]));
+    expect(survivor.body.link).toEqual(
+      expect.arrayContaining([
+        { other: { reference: `Patient/${goldenB}` }, type: 'replaces' },
+        { other: { reference: `Patient/${b.body.id}` }, type: 'seealso' },
+      ]),
+    );
   });
 
   test.each([
@@ -256,15 +286,31 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
 
   test('$match: no entry array when nothing matches; an identifier alone is a certain match', async () => {
     const made = await create('pipeline', patient(10, EHR_SYSTEM, 'E-10'));
-    const none = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: {
-      resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', name: [{ family: 'Nobodyhere' }], birthDate: '1901-01-01' } }],
-    } }));
+    const none = await attempt(() =>
+      as.pipeline!.operation({
+        resourceType: 'Patient',
+        name: '$match',
+        input: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: { resourceType: 'Patient', name: [{ family: 'Nobodyhere' }], birthDate: '1901-01-01' } },
+          ],
+        },
+      }),
+    );
     expect(none.status).toBe(200);
     expect(none.body).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0 });
 
-    const byId = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: {
-      resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', identifier: [{ system: EHR_SYSTEM, value: 'E-10' }] } }],
-    } }));
+    const byId = await attempt(() =>
+      as.pipeline!.operation({
+        resourceType: 'Patient',
+        name: '$match',
+        input: {
+          resourceType: 'Parameters',
+          parameter: [{ name: 'resource', resource: { resourceType: 'Patient', identifier: [{ system: EHR_SYSTEM, value: 'E-10' }] } }],
+        },
+      }),
+    );
     expect(byId.body.entry).toHaveLength(1);
     expect(byId.body.entry[0]).toMatchObject({
       fullUrl: `${server.baseUrl}/Patient/${made.headers.get('x-mpi-identity-id')}`,
@@ -276,10 +322,13 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     const twin = { familyName: 'Abernathy-Vex', givenName: 'Oriel' };
     await create('pipeline', patient(11, EHR_SYSTEM, 'E-11', twin));
     const second = await create('pipeline', patient(11, CLINIC_SYSTEM, 'C-11', twin));
-    const probe = { resourceType: 'Parameters', parameter: [
-      { name: 'resource', resource: { ...patient(11, EHR_SYSTEM, 'probe', twin), identifier: undefined } },
-      { name: 'onlyCertainMatches', valueBoolean: true },
-    ] };
+    const probe = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'resource', resource: { ...patient(11, EHR_SYSTEM, 'probe', twin), identifier: undefined } },
+        { name: 'onlyCertainMatches', valueBoolean: true },
+      ],
+    };
     const one = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$match', input: probe }));
     expect(one.body.total).toBe(1);
     await app.services.steward.unlink(second.headers.get('x-mpi-record-id')!, null, { actor: 'test', reason: 'registration error' });
@@ -292,14 +341,21 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     const a = await create('pipeline', patient(12, EHR_SYSTEM, 'E-12', { familyName: family }));
     await create('pipeline', patient(12, CLINIC_SYSTEM, 'C-12', { familyName: family }));
     const birthdate = person(12).birthDate as string;
-    const page1 = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family: 'pemberton', birthdate, _count: 2 } }));
+    const page1 = await attempt(() =>
+      as.steward!.search({ resourceType: 'Patient', searchParams: { family: 'pemberton', birthdate, _count: 2 } }),
+    );
     expect(page1.body.entry.map((e: Json) => e.resource.meta.tag[0].code)).toEqual(['source', 'source']);
-    const page2 = validFhir(await as.steward!.nextPage({ bundle: page1.body as never }) as Json);
+    const page2 = validFhir((await as.steward!.nextPage({ bundle: page1.body as never })) as Json);
     expect(page2.entry.map((e: Json) => e.resource.id)).toEqual([a.headers.get('x-mpi-identity-id')]);
 
     const golden = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family, _tag: GOLDEN } }));
     expect(golden.body.total).toBe(1);
-    const byIdentifier = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-12`, _tag: 'urn:mpi:record-status|source' } }));
+    const byIdentifier = await attempt(() =>
+      as.steward!.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${EHR_SYSTEM}|E-12`, _tag: 'urn:mpi:record-status|source' },
+      }),
+    );
     expect(byIdentifier.body.entry.map((e: Json) => e.resource.id)).toEqual([a.body.id]);
     const masked = await attempt(() => as.governance!.search({ resourceType: 'Patient', searchParams: { family, _tag: GOLDEN } }));
     expect(masked.body.entry[0].resource.name[0].family).toBe('P.');
@@ -312,7 +368,14 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     await create('pipeline', patient(13, EHR_SYSTEM, 'E-13', twin));
     const clinic = await create('pipeline', patient(13, CLINIC_SYSTEM, 'C-13', twin));
     const identityId = clinic.headers.get('x-mpi-identity-id');
-    const pix = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `${EHR_SYSTEM}|E-13` } }));
+    const pix = await attempt(() =>
+      as.pipeline!.operation({
+        resourceType: 'Patient',
+        name: '$ihe-pix',
+        method: 'GET',
+        input: { sourceIdentifier: `${EHR_SYSTEM}|E-13` },
+      }),
+    );
     expect(pix.status).toBe(200);
     expect(pix.body.parameter).toEqual([
       { name: 'targetIdentifier', valueIdentifier: { system: CLINIC_SYSTEM, value: 'C-13' } },
@@ -320,11 +383,27 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
       { name: 'targetIdentifier', valueIdentifier: { use: 'official', system: 'urn:mpi:identity', value: identityId } },
       { name: 'targetId', valueReference: { reference: `${server.baseUrl}/Patient/${identityId}` } },
     ]);
-    const only = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `${EHR_SYSTEM}|E-13`, targetSystem: CLINIC_SYSTEM } }));
+    const only = await attempt(() =>
+      as.pipeline!.operation({
+        resourceType: 'Patient',
+        name: '$ihe-pix',
+        method: 'GET',
+        input: { sourceIdentifier: `${EHR_SYSTEM}|E-13`, targetSystem: CLINIC_SYSTEM },
+      }),
+    );
     expect(only.body.parameter.map((p: Json) => p.name)).toEqual(['targetIdentifier', 'targetId']);
-    const unknown = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: `${EHR_SYSTEM}|NOPE` } }));
+    const unknown = await attempt(() =>
+      as.pipeline!.operation({
+        resourceType: 'Patient',
+        name: '$ihe-pix',
+        method: 'GET',
+        input: { sourceIdentifier: `${EHR_SYSTEM}|NOPE` },
+      }),
+    );
     expect(unknown.status).toBe(404);
-    const domain = await attempt(() => as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: 'urn:oid:9.9|X' } }));
+    const domain = await attempt(() =>
+      as.pipeline!.operation({ resourceType: 'Patient', name: '$ihe-pix', method: 'GET', input: { sourceIdentifier: 'urn:oid:9.9|X' } }),
+    );
     expect(domain.status).toBe(400);
   });
 
@@ -343,7 +422,13 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     const headers = (id: string) => ({ 'x-request-id': id });
     const made = await create('pipeline', patient(15, EHR_SYSTEM, 'E-15'), headers('fhir-audit-1'));
     await attempt(() => as.steward!.read({ resourceType: 'Patient', id: made.body.id, options: { headers: headers('fhir-audit-2') } }));
-    await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { identifier: `${EHR_SYSTEM}|E-15` }, options: { headers: headers('fhir-audit-3') } }));
+    await attempt(() =>
+      as.steward!.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${EHR_SYSTEM}|E-15` },
+        options: { headers: headers('fhir-audit-3') },
+      }),
+    );
     await create('governance', patient(15, EHR_SYSTEM, 'E-15'), headers('fhir-audit-4'));
     const rows = await queryRows<{ request_id: string; action: string; outcome: string; object_ids: string[]; fields: string[] }>(
       app.services.database.db,
@@ -362,7 +447,12 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
   });
 
   test('the AuditEvent Bundle carries absolute fullUrls', async () => {
-    const result = await app.gql<{ auditEvents: Json }>('{ auditEvents(first: 2) }', {}, { key: (await createApiKey(app.services.database.db, 'fhir-auditor-2', 'auditor')).key });
-    for (const entry of validFhir(result.data!.auditEvents).entry) expect(entry.fullUrl).toMatch(/^http:\/\/localhost\/fhir\/AuditEvent\/\d+$/);
+    const result = await app.gql<{ auditEvents: Json }>(
+      '{ auditEvents(first: 2) }',
+      {},
+      { key: (await createApiKey(app.services.database.db, 'fhir-auditor-2', 'auditor')).key },
+    );
+    for (const entry of validFhir(result.data!.auditEvents).entry)
+      expect(entry.fullUrl).toMatch(/^http:\/\/localhost\/fhir\/AuditEvent\/\d+$/);
   });
 });

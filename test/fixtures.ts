@@ -4,7 +4,8 @@ import type { TestApp } from './app.ts';
 
 /** Registers sources directly in the store (the catalog API is tested on its own). */
 export async function seedSources(app: TestApp, codes: Array<string | { code: string; trustRank: number }>): Promise<void> {
-  await app.services.database.db.insert(sources)
+  await app.services.database.db
+    .insert(sources)
     .values(codes.map((c) => (typeof c === 'string' ? { code: c, name: c } : { code: c.code, name: c.code, trustRank: c.trustRank })))
     .onConflictDoNothing();
 }
@@ -40,15 +41,33 @@ export async function ingest(app: TestApp, input: Record<string, unknown>): Prom
 export function person(seed: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const pick = <T>(list: readonly T[], salt: number): T => list[Math.abs(Math.imul(seed + salt, 2654435761) >> 7) % list.length]!;
   const given = pick(['Aiden', 'Beatrix', 'Corwin', 'Delphine', 'Ezekiel', 'Florence', 'Gideon', 'Harriet', 'Ignatius', 'Juniper'], 1);
-  const family = pick(['Okonkwo', 'Vasquez', 'Lindqvist', 'Abernathy', 'Castellano', 'Nakamura', 'Whitfield', 'Oyelaran', 'Brannigan', 'Szymanski'], 2);
-  const place = pick([['Boston', 'MA', '02118'], ['Denver', 'CO', '80203'], ['Austin', 'TX', '78701'], ['Tacoma', 'WA', '98402'], ['Macon', 'GA', '31201']], 3);
+  const family = pick(
+    ['Okonkwo', 'Vasquez', 'Lindqvist', 'Abernathy', 'Castellano', 'Nakamura', 'Whitfield', 'Oyelaran', 'Brannigan', 'Szymanski'],
+    2,
+  );
+  const place = pick(
+    [
+      ['Boston', 'MA', '02118'],
+      ['Denver', 'CO', '80203'],
+      ['Austin', 'TX', '78701'],
+      ['Tacoma', 'WA', '98402'],
+      ['Macon', 'GA', '31201'],
+    ],
+    3,
+  );
   const street = pick(['Harbor Street', 'Quince Avenue', 'Larkspur Lane', 'Monument Road', 'Tilden Court'], 4);
   const digits = String(Math.abs(Math.imul(seed + 11, 2246822519)) % 10_000_000).padStart(7, '0');
   return {
-    givenName: given, familyName: family, sex: seed % 2 ? 'F' : 'M',
+    givenName: given,
+    familyName: family,
+    sex: seed % 2 ? 'F' : 'M',
     birthDate: `${1940 + (seed % 60)}-${String((seed % 12) + 1).padStart(2, '0')}-${String((seed % 28) + 1).padStart(2, '0')}`,
-    phone: `${pick(['617', '303', '512', '253', '478'], 5)}${digits}`, addressLine1: `${(seed * 37) % 9000 + 100} ${street}`,
-    city: place[0], state: place[1], postalCode: place[2], ...overrides,
+    phone: `${pick(['617', '303', '512', '253', '478'], 5)}${digits}`,
+    addressLine1: `${((seed * 37) % 9000) + 100} ${street}`,
+    city: place[0],
+    state: place[1],
+    postalCode: place[2],
+    ...overrides,
   };
 }
 
@@ -57,7 +76,16 @@ export function person(seed: number, overrides: Record<string, unknown> = {}): R
  * review and match thresholds): variants with less and less corroboration are tried until one falls in the band.
  */
 export async function reviewBandCase(app: TestApp): Promise<{ base: Record<string, string>; variant: Record<string, string | undefined> }> {
-  const base = { givenName: 'Maria', familyName: 'Lopez', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', state: 'IL', postalCode: '60601', addressLine1: '4410 N Kenmore Ave' };
+  const base = {
+    givenName: 'Maria',
+    familyName: 'Lopez',
+    birthDate: '1975-03-02',
+    sex: 'F',
+    city: 'Chicago',
+    state: 'IL',
+    postalCode: '60601',
+    addressLine1: '4410 N Kenmore Ave',
+  };
   const variants = [
     { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', city: 'Chicago', postalCode: '60601' },
     { givenName: 'Maria', familyName: 'Garcia', birthDate: '1975-03-02', sex: 'F', city: 'Chicago' },

@@ -20,8 +20,17 @@ const EHR_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.11';
 function sample(seed: number, mrn: string, authority = 'EHR', overrides: Record<string, unknown> = {}): SamplePatient {
   const p = person(seed, overrides) as Record<string, string>;
   return {
-    mrn, authority, family: p.familyName, given: p.givenName, birth: p.birthDate!.replace(/-/g, ''), sex: p.sex,
-    street: p.addressLine1, city: p.city, state: p.state, zip: p.postalCode, phone: p.phone,
+    mrn,
+    authority,
+    family: p.familyName,
+    given: p.givenName,
+    birth: p.birthDate!.replace(/-/g, ''),
+    sex: p.sex,
+    street: p.addressLine1,
+    city: p.city,
+    state: p.state,
+    zip: p.postalCode,
+    phone: p.phone,
   };
 }
 
@@ -34,9 +43,12 @@ function err(ack: string): string {
 }
 
 async function counts(app: TestApp): Promise<Record<string, number>> {
-  const [row] = await queryRows<Record<string, string>>(app.services.database.db, sql`select
+  const [row] = await queryRows<Record<string, string>>(
+    app.services.database.db,
+    sql`select
     (select count(*) from source_records) as records, (select count(*) from identities) as identities,
-    (select count(*) from links) as links`);
+    (select count(*) from links) as links`,
+  );
   return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
 }
 
@@ -76,19 +88,23 @@ describe(`HL7 v2 ADT over the identity service on ${TEST_DB_KIND}`, () => {
 
   test('a FHIR Patient and an HL7 A04 for the same person from two sources end in one identity', async () => {
     const p = person(21) as Record<string, string>;
-    const fhir = await app.fetch('/fhir/Patient', {
-      method: 'POST',
-      headers: { 'content-type': 'application/fhir+json' },
-      body: JSON.stringify({
-        resourceType: 'Patient',
-        identifier: [{ system: EHR_SYSTEM, value: 'E-21' }],
-        name: [{ family: p.familyName, given: [p.givenName] }],
-        gender: p.sex === 'F' ? 'female' : 'male',
-        birthDate: p.birthDate,
-        telecom: [{ system: 'phone', value: p.phone }],
-        address: [{ line: [p.addressLine1], city: p.city, state: p.state, postalCode: p.postalCode }],
-      }),
-    }, { key: pipelineKey });
+    const fhir = await app.fetch(
+      '/fhir/Patient',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({
+          resourceType: 'Patient',
+          identifier: [{ system: EHR_SYSTEM, value: 'E-21' }],
+          name: [{ family: p.familyName, given: [p.givenName] }],
+          gender: p.sex === 'F' ? 'female' : 'male',
+          birthDate: p.birthDate,
+          telecom: [{ system: 'phone', value: p.phone }],
+          address: [{ line: [p.addressLine1], city: p.city, state: p.state, postalCode: p.postalCode }],
+        }),
+      },
+      { key: pipelineKey },
+    );
     expect(fhir.status).toBe(201);
     const ack = await send(adtUpsert('A04', sample(21, 'L-21', 'LAB')));
     expect(msa(ack).slice(0, 2)).toEqual(['MSA', 'AA']);
@@ -127,7 +143,10 @@ describe(`HL7 v2 ADT over the identity service on ${TEST_DB_KIND}`, () => {
     expect((await app.services.ingest.resolve('EHR', 'E-24b'))!.id).toBe(survivor);
     expect((await app.services.identity.getIdentityExact(gone))!.status).toBe('MERGED');
     const history = await app.services.identity.history(survivor);
-    expect(history.find((e) => e.type === 'MERGED')).toMatchObject({ actor: 'local:hl7-listener', reason: expect.stringContaining('ADT^A40') });
+    expect(history.find((e) => e.type === 'MERGED')).toMatchObject({
+      actor: 'local:hl7-listener',
+      reason: expect.stringContaining('ADT^A40'),
+    });
   });
 
   test('an A37 unlinks a record from its identity, and a resent A37 is still acknowledged', async () => {
@@ -210,7 +229,14 @@ describe(`HL7 v2 ADT over the identity service on ${TEST_DB_KIND}`, () => {
     const ok = await hl7(adtUpsert('A04', sample(30, 'E-30'), 'C-AUDIT-1'));
     const bad = await hl7(adtUpsert('A04', { ...sample(30, 'E-30b'), birth: '19800230' }, 'C-AUDIT-2'));
     expect([ok.code, bad.code]).toEqual(['AA', 'AE']);
-    const rows = await queryRows<{ action: string; outcome: string; actor: string; role: string; object_type: string; details: Record<string, unknown> }>(
+    const rows = await queryRows<{
+      action: string;
+      outcome: string;
+      actor: string;
+      role: string;
+      object_type: string;
+      details: Record<string, unknown>;
+    }>(
       app.services.database.db,
       sql`select action, outcome, actor, role, object_type, details from audit_log where details->>'controlId' in ('C-AUDIT-1', 'C-AUDIT-2') order by id`,
     );

@@ -24,8 +24,17 @@ const COLUMNS = ['record_id', 'given_name', 'family_name', 'sex', 'birth_date', 
 function row(id: string, seed: number, overrides: Record<string, string> = {}): string[] {
   const p = person(seed) as Record<string, string>;
   const values: Record<string, string> = {
-    record_id: id, given_name: p.givenName!, family_name: p.familyName!, sex: p.sex!, birth_date: p.birthDate!,
-    phone: p.phone!, address_1: p.addressLine1!, city: p.city!, state: p.state!, postcode: p.postalCode!, ...overrides,
+    record_id: id,
+    given_name: p.givenName!,
+    family_name: p.familyName!,
+    sex: p.sex!,
+    birth_date: p.birthDate!,
+    phone: p.phone!,
+    address_1: p.addressLine1!,
+    city: p.city!,
+    state: p.state!,
+    postcode: p.postalCode!,
+    ...overrides,
   };
   return COLUMNS.map((c) => values[c]!);
 }
@@ -35,8 +44,12 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -50,10 +63,13 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
   let dir: string;
 
   async function counts(): Promise<Record<string, number>> {
-    const [r] = await queryRows<Record<string, string>>(app.services.database.db, sql`select
+    const [r] = await queryRows<Record<string, string>>(
+      app.services.database.db,
+      sql`select
       (select count(*) from source_records) as records, (select count(*) from identities) as identities,
       (select count(*) from links) as links, (select count(*) from identity_events) as events,
-      (select count(*) from field_provenance) as provenance`);
+      (select count(*) from field_provenance) as provenance`,
+    );
     return Object.fromEntries(Object.entries(r!).map(([k, v]) => [k, Number(v)]));
   }
 
@@ -90,7 +106,15 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
     ];
     const file = await csv('registry.csv', rows);
     const first = await runImport({ file, source: 'REGISTRY', url, key, batchSize: 5 });
-    expect(first).toMatchObject({ rows: 17, created: 12, linked: 0, review: 0, unchanged: 0, errors: 5, errorReport: join(dir, 'registry.errors.csv') });
+    expect(first).toMatchObject({
+      rows: 17,
+      created: 12,
+      linked: 0,
+      review: 0,
+      unchanged: 0,
+      errors: 5,
+      errorReport: join(dir, 'registry.errors.csv'),
+    });
     const report = await readFile(first.errorReport!, 'utf8');
     const lines = report.trim().split('\n');
     expect(lines[0]).toBe('line,field,code,message');
@@ -101,10 +125,16 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
       '17,birthDate,FUTURE_DATE',
       '18,sex,INVALID',
     ]);
-    for (const value of ['1980-02-30', '2999-01-01', person(202).familyName, person(204).familyName]) expect(report).not.toContain(String(value));
-    const run = await app.gql<{ ingestRun: { status: string; job: string; counts: Record<string, number>; errors: Array<{ line: number; code: string }> } }>(
-      'query($id: ID!) { ingestRun(id: $id) { status job counts errors { line code } } }', { id: first.runId }, { key });
-    expect(run.data?.ingestRun).toMatchObject({ status: 'COMPLETED', job: 'csv-import:registry.csv', counts: { recordsIn: 12, created: 12, rejected: 5 } });
+    for (const value of ['1980-02-30', '2999-01-01', person(202).familyName, person(204).familyName])
+      expect(report).not.toContain(String(value));
+    const run = await app.gql<{
+      ingestRun: { status: string; job: string; counts: Record<string, number>; errors: Array<{ line: number; code: string }> };
+    }>('query($id: ID!) { ingestRun(id: $id) { status job counts errors { line code } } }', { id: first.runId }, { key });
+    expect(run.data?.ingestRun).toMatchObject({
+      status: 'COMPLETED',
+      job: 'csv-import:registry.csv',
+      counts: { recordsIn: 12, created: 12, rejected: 5 },
+    });
     expect(run.data?.ingestRun.errors.map((e) => e.line)).toEqual([14, 15, 16, 17, 18]);
 
     const before = await counts();
@@ -115,7 +145,12 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
 
   test('links rows of a second source to the identities the first one created', async () => {
     await runImport({ file: await csv('registry-2.csv', [row('A-1', 300), row('A-2', 301)]), source: 'REGISTRY', url, key });
-    const summary = await runImport({ file: await csv('payer.csv', [row('P-1', 300), row('P-2', 301), row('P-3', 302)]), source: 'PAYER', url, key });
+    const summary = await runImport({
+      file: await csv('payer.csv', [row('P-1', 300), row('P-2', 301), row('P-3', 302)]),
+      source: 'PAYER',
+      url,
+      key,
+    });
     expect(summary).toMatchObject({ linked: 2, created: 1, errors: 0, errorReport: null });
     expect((await app.services.ingest.resolve('PAYER', 'P-1'))?.id).toBe((await app.services.ingest.resolve('REGISTRY', 'A-1'))?.id);
   });
@@ -125,28 +160,52 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
     const p = person(400) as Record<string, string>;
     const file = await csv('mapped.csv', [['M-1', p.givenName!, p.familyName!, p.birthDate!, p.postalCode!]], header);
     const mapping = join(dir, 'mapping.json');
-    await writeFile(mapping, JSON.stringify({ id: 'mrn', fields: { givenName: 'first', familyName: 'last', birthDate: 'dob', postalCode: 'zip' } }));
+    await writeFile(
+      mapping,
+      JSON.stringify({ id: 'mrn', fields: { givenName: 'first', familyName: 'last', birthDate: 'dob', postalCode: 'zip' } }),
+    );
     const run = await cli(['import', '--source', 'PAYER', '--mapping', mapping, '--url', url, file], { MPI_API_KEY: key });
     expect(run.stderr).toContain('created 1');
     expect(run.code).toBe(0);
     const stored = await app.services.identity.sourceRecordByLocalId('PAYER', 'M-1');
-    expect(stored?.record).toMatchObject({ givenName: p.givenName, familyName: p.familyName, birthDate: p.birthDate, postalCode: p.postalCode });
+    expect(stored?.record).toMatchObject({
+      givenName: p.givenName,
+      familyName: p.familyName,
+      birthDate: p.birthDate,
+      postalCode: p.postalCode,
+    });
   });
 
   test.each([
     ['a missing file', async () => [join(dir, 'nope.csv')], /error: input file not found/],
-    ['a malformed CSV row', async () => {
-      const path = join(dir, 'broken.csv');
-      await writeFile(path, `${COLUMNS.join(',')}\n${row('B-1', 500).join(',')}\nB-2,"unclosed,Quote\n`);
-      return [path];
-    }, /error: .*broken\.csv: malformed CSV at line 3/],
-    ['an unknown mapping column', async () => {
-      const mapping = join(dir, 'bad-mapping.json');
-      await writeFile(mapping, JSON.stringify({ id: 'record_id', fields: { givenName: 'forename_x' } }));
-      return ['--mapping', mapping, await csv('ok.csv', [row('K-1', 501)])];
-    }, /error: .*mapping names column "forename_x"/],
-    ['an unregistered source', async () => ['--source', 'NOWHERE', await csv('ok2.csv', [row('K-2', 502)])], /error: the server refused the import: UNKNOWN_SOURCE/],
-    ['a batch size over the limit', async () => ['--batch-size', '5000', await csv('ok3.csv', [row('K-3', 503)])], /error: --batch-size must be between 1 and 1000/],
+    [
+      'a malformed CSV row',
+      async () => {
+        const path = join(dir, 'broken.csv');
+        await writeFile(path, `${COLUMNS.join(',')}\n${row('B-1', 500).join(',')}\nB-2,"unclosed,Quote\n`);
+        return [path];
+      },
+      /error: .*broken\.csv: malformed CSV at line 3/,
+    ],
+    [
+      'an unknown mapping column',
+      async () => {
+        const mapping = join(dir, 'bad-mapping.json');
+        await writeFile(mapping, JSON.stringify({ id: 'record_id', fields: { givenName: 'forename_x' } }));
+        return ['--mapping', mapping, await csv('ok.csv', [row('K-1', 501)])];
+      },
+      /error: .*mapping names column "forename_x"/,
+    ],
+    [
+      'an unregistered source',
+      async () => ['--source', 'NOWHERE', await csv('ok2.csv', [row('K-2', 502)])],
+      /error: the server refused the import: UNKNOWN_SOURCE/,
+    ],
+    [
+      'a batch size over the limit',
+      async () => ['--batch-size', '5000', await csv('ok3.csv', [row('K-3', 503)])],
+      /error: --batch-size must be between 1 and 1000/,
+    ],
   ])('exits 2 with a one-line error for %s, storing nothing', async (_name, args, message) => {
     const before = await counts();
     const extra = await args();

@@ -13,16 +13,26 @@ describe(`lineage masking on ${TEST_DB_KIND}`, () => {
     keys = { pipeline: await key('pipeline'), steward: await key('steward'), governance: await key('governance') };
     await seedSources(app, ['ehr', { code: 'trusted', trustRank: 90 }]);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('shows governance provenance and beaten values masked, stewards in full', async () => {
     const ingest = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { identity { id } } }';
     const patient = person(4242, { familyName: 'Castellanos' });
-    const first = await app.gql<{ ingestRecord: { identity: { id: string } } }>(ingest, { input: { source: 'ehr', localId: 'E-1', ...patient } }, { key: keys.pipeline });
+    const first = await app.gql<{ ingestRecord: { identity: { id: string } } }>(
+      ingest,
+      { input: { source: 'ehr', localId: 'E-1', ...patient } },
+      { key: keys.pipeline },
+    );
     await app.gql(ingest, { input: { source: 'trusted', localId: 'T-1', ...patient, familyName: 'Castellano' } }, { key: keys.pipeline });
     const query = 'query($id: ID!) { lineage(identityId: $id, field: familyName) { history { value competitors { value } } } }';
     const read = async (role: 'steward' | 'governance') => {
-      const result = await app.gql<{ lineage: { history: Array<{ value: string; competitors: Array<{ value: string }> }> } }>(query, { id: first.data!.ingestRecord.identity.id }, { key: keys[role] });
+      const result = await app.gql<{ lineage: { history: Array<{ value: string; competitors: Array<{ value: string }> }> } }>(
+        query,
+        { id: first.data!.ingestRecord.identity.id },
+        { key: keys[role] },
+      );
       expect(result.errors).toBeUndefined();
       return JSON.stringify(result.data);
     };

@@ -9,12 +9,35 @@ import { TEST_DB_KIND } from './db.ts';
 import { seedSources } from './fixtures.ts';
 
 const PATIENT = {
-  givenName: 'Wilhelmina', middleName: 'Odalys', familyName: 'Quetzalcoatl', suffix: 'III', sex: 'F', birthDate: '1961-07-23',
-  ssn: '123-45-6789', email: 'w.quetzalcoatl@example.org', addressLine1: '4417 Juniper Crescent', addressLine2: 'Unit 12',
-  city: 'Springfield', state: 'OR', postalCode: '97477',
+  givenName: 'Wilhelmina',
+  middleName: 'Odalys',
+  familyName: 'Quetzalcoatl',
+  suffix: 'III',
+  sex: 'F',
+  birthDate: '1961-07-23',
+  ssn: '123-45-6789',
+  email: 'w.quetzalcoatl@example.org',
+  addressLine1: '4417 Juniper Crescent',
+  addressLine2: 'Unit 12',
+  city: 'Springfield',
+  state: 'OR',
+  postalCode: '97477',
 };
 /** What a masked role must never see: every full value above, in any read path (the state and sex stay visible). */
-const SECRETS = ['Wilhelmina', 'Odalys', 'Quetzalcoatl', '1961-07-23', '123-45-6789', '6175550101', '6175550202', 'w.quetzalcoatl', '4417 Juniper', 'Unit 12', 'Springfield', '97477'];
+const SECRETS = [
+  'Wilhelmina',
+  'Odalys',
+  'Quetzalcoatl',
+  '1961-07-23',
+  '123-45-6789',
+  '6175550101',
+  '6175550202',
+  'w.quetzalcoatl',
+  '4417 Juniper',
+  'Unit 12',
+  'Springfield',
+  '97477',
+];
 
 const GOLDEN = `golden { ${PHI_FIELDS.join(' ')} }`;
 const RECORD = `id ${PHI_FIELDS.join(' ')}`;
@@ -24,7 +47,8 @@ const READS: Record<string, string> = {
   identity: `query($id: ID!) { identity(id: $id) { ${GOLDEN} records { ${RECORD} } provenance { ${PROVENANCE} } } }`,
   lineage: `query($id: ID!) { lineage(identityId: $id, field: phone) { current { value } history { ${PROVENANCE} } } }`,
   asOf: `query($id: ID!) { identityAsOf(id: $id, at: "2999-01-01T00:00:00Z") { ${GOLDEN} records { values { ${PHI_FIELDS.join(' ')} } } } }`,
-  preview: 'query { previewSurvivorshipPolicy(rules: [{ field: phone, rule: SOURCE_PRIORITY }]) { changes { currentValue proposedValue } } }',
+  preview:
+    'query { previewSurvivorshipPolicy(rules: [{ field: phone, rule: SOURCE_PRIORITY }]) { changes { currentValue proposedValue } } }',
   policy: 'query { survivorshipPolicy { rules { value } } }',
   sourceRecord: `query { sourceRecord(source: "trusted", localId: "PHI-1") { ${RECORD} } }`,
   identities: `query { identities(first: 50) { edges { node { ${GOLDEN} } } } }`,
@@ -42,11 +66,17 @@ describe(`PHI masking for every role on ${TEST_DB_KIND}`, () => {
     for (const role of ROLES) keys[role] = (await createApiKey(app.services.database.db, `phi-${role}`, role)).key;
     await seedSources(app, [{ code: 'trusted', trustRank: 90 }, 'ehr']);
     const ingest = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { identity { id } } }';
-    const first = await app.gql<{ ingestRecord: { identity: { id: string } } }>(ingest, { input: { source: 'trusted', localId: 'PHI-1', ...PATIENT, phone: '6175550101' } }, { key: keys.pipeline });
+    const first = await app.gql<{ ingestRecord: { identity: { id: string } } }>(
+      ingest,
+      { input: { source: 'trusted', localId: 'PHI-1', ...PATIENT, phone: '6175550101' } },
+      { key: keys.pipeline },
+    );
     identityId = first.data!.ingestRecord.identity.id;
     await app.gql(ingest, { input: { source: 'ehr', localId: 'PHI-2', ...PATIENT, phone: '6175550202' } }, { key: keys.pipeline });
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('every PHI field of the schema is marked, and the reads below select each of them', () => {
     const marked = phiFieldsOf(schema);
@@ -55,14 +85,23 @@ describe(`PHI masking for every role on ${TEST_DB_KIND}`, () => {
       if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__')) continue;
       for (const field of Object.values(type.getFields())) {
         const isString = getNamedType(field.type).name === 'String';
-        if (isString && ((PHI_FIELDS as readonly string[]).includes(field.name) || /value$/i.test(field.name))) looksLikePhi.push(`${type.name}.${field.name}`);
+        if (isString && ((PHI_FIELDS as readonly string[]).includes(field.name) || /value$/i.test(field.name)))
+          looksLikePhi.push(`${type.name}.${field.name}`);
       }
     }
     expect(marked).toEqual(looksLikePhi.sort());
     const selected = new Set<string>();
     const info = new TypeInfo(schema);
     for (const query of Object.values(READS)) {
-      visit(parse(query), visitWithTypeInfo(info, { Field: (node) => { const parent = info.getParentType(); if (parent) selected.add(`${parent.name}.${node.name.value}`); } }));
+      visit(
+        parse(query),
+        visitWithTypeInfo(info, {
+          Field: (node) => {
+            const parent = info.getParentType();
+            if (parent) selected.add(`${parent.name}.${node.name.value}`);
+          },
+        }),
+      );
     }
     expect(marked.filter((f) => !selected.has(f))).toEqual([]);
   });
@@ -85,7 +124,11 @@ describe(`PHI masking for every role on ${TEST_DB_KIND}`, () => {
     if (role !== 'auditor') expect(allowed).toBeGreaterThan(0);
   });
 
-  test.each([['familyName', '"Quetz"'], ['givenName', '"W"'], ['birthDate', '"1961-07-23"']])('refuses a %s filter to roles that see it masked, so it is no oracle', async (field, value) => {
+  test.each([
+    ['familyName', '"Quetz"'],
+    ['givenName', '"W"'],
+    ['birthDate', '"1961-07-23"'],
+  ])('refuses a %s filter to roles that see it masked, so it is no oracle', async (field, value) => {
     const query = `query { identities(${field}: ${value}) { edges { node { id } } } }`;
     const governance = await app.gql(query, {}, { key: keys.governance });
     expect(governance.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field });

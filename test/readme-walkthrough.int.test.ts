@@ -5,8 +5,12 @@ import { TEST_DB_KIND } from './db.ts';
 // The operations of the README's identity walkthrough, exactly as shown there.
 describe(`README identity walkthrough on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
-  beforeAll(async () => { app = await createTestApp(); });
-  afterAll(async () => { await app?.close(); });
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('works as shown', async () => {
     const registered = await app.gql(`mutation {
@@ -27,7 +31,9 @@ describe(`README identity walkthrough on ${TEST_DB_KIND}`, () => {
 }`);
     expect(first.data?.ingestRecord.outcome).toBe('CREATED');
 
-    const second = await app.gql<{ ingestRecord: { outcome: string; identity: { id: string }; candidates: Array<{ grade: string }> } }>(`mutation {
+    const second = await app.gql<{
+      ingestRecord: { outcome: string; identity: { id: string }; candidates: Array<{ grade: string }> };
+    }>(`mutation {
   ingestRecord(input: {
     source: "lab", localId: "L-77", givenName: "Jon", familyName: "Whitaker", sex: "male",
     birthDate: "1961-07-04", phone: "6175550134", postalCode: "02108"
@@ -41,7 +47,9 @@ describe(`README identity walkthrough on ${TEST_DB_KIND}`, () => {
     expect(second.data?.ingestRecord.identity.id).toBe(first.data?.ingestRecord.identity.id);
     expect(second.data?.ingestRecord.candidates[0]?.grade).toBe('CERTAIN');
 
-    const resolved = await app.gql<{ resolve: { id: string; records: unknown[] } }>('{ resolve(source: "lab", localId: "L-77") { id status records { source localId } } }');
+    const resolved = await app.gql<{ resolve: { id: string; records: unknown[] } }>(
+      '{ resolve(source: "lab", localId: "L-77") { id status records { source localId } } }',
+    );
     expect(resolved.data?.resolve.id).toBe(first.data?.ingestRecord.identity.id);
     expect(resolved.data?.resolve.records).toHaveLength(2);
 
@@ -52,7 +60,9 @@ describe(`README identity walkthrough on ${TEST_DB_KIND}`, () => {
 }`);
     expect(matched.data?.match[0]?.identity.id).toBe(first.data?.ingestRecord.identity.id);
 
-    const queue = await app.gql('{ reviewQueue(first: 10) { edges { node { id kind probability blockers record { localId } identityA { id } } } } }');
+    const queue = await app.gql(
+      '{ reviewQueue(first: 10) { edges { node { id kind probability blockers record { localId } identityA { id } } } } }',
+    );
     expect(queue.errors).toBeUndefined();
 
     const bad = await app.gql('mutation { ingestRecord(input: { source: "ehr", localId: "X", birthDate: "1961-02-30" }) { outcome } }');

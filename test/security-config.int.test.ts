@@ -15,12 +15,26 @@ const ME = JSON.stringify({ query: '{ me { name } }' });
 describe.runIf(TEST_DB_KIND === 'pglite')('security configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mpi-security-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const start = (env: Record<string, string> = {}) => createApp(loadConfig({
-    NODE_ENV: 'production', LOG_LEVEL: 'silent', MPI_DATA_DIR: dir, MPI_BOOTSTRAP_ADMIN_KEY: KEY, ...env,
-  }), createLogger('silent'));
-  const me = (app: Awaited<ReturnType<typeof start>>, key: string, origin?: string) => app.http(new Request('http://localhost/graphql', {
-    method: 'POST', body: ME, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(origin ? { origin } : {}) },
-  }), { clientAddress: '127.0.0.1' });
+  const start = (env: Record<string, string> = {}) =>
+    createApp(
+      loadConfig({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        MPI_DATA_DIR: dir,
+        MPI_BOOTSTRAP_ADMIN_KEY: KEY,
+        ...env,
+      }),
+      createLogger('silent'),
+    );
+  const me = (app: Awaited<ReturnType<typeof start>>, key: string, origin?: string) =>
+    app.http(
+      new Request('http://localhost/graphql', {
+        method: 'POST',
+        body: ME,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...(origin ? { origin } : {}) },
+      }),
+      { clientAddress: '127.0.0.1' },
+    );
 
   test('a revoked bootstrap admin key stays revoked after a restart; a new configured key replaces it', async () => {
     const first = await start();
@@ -41,9 +55,16 @@ describe.runIf(TEST_DB_KIND === 'pglite')('security configuration', () => {
     const reflected = await me(closed, 'rotated-bootstrap-admin-key-0002', 'https://evil.example');
     expect(reflected.headers.get('access-control-allow-origin')).toBeNull();
     await closed.close();
-    const open = await start({ MPI_BOOTSTRAP_ADMIN_KEY: 'rotated-bootstrap-admin-key-0002', MPI_CORS_ORIGINS: 'https://console.example.org' });
-    expect((await me(open, 'rotated-bootstrap-admin-key-0002', 'https://console.example.org')).headers.get('access-control-allow-origin')).toBe('https://console.example.org');
-    expect((await me(open, 'rotated-bootstrap-admin-key-0002', 'https://evil.example')).headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    const open = await start({
+      MPI_BOOTSTRAP_ADMIN_KEY: 'rotated-bootstrap-admin-key-0002',
+      MPI_CORS_ORIGINS: 'https://console.example.org',
+    });
+    expect(
+      (await me(open, 'rotated-bootstrap-admin-key-0002', 'https://console.example.org')).headers.get('access-control-allow-origin'),
+    ).toBe('https://console.example.org');
+    expect(
+      (await me(open, 'rotated-bootstrap-admin-key-0002', 'https://evil.example')).headers.get('access-control-allow-origin'),
+    ).not.toBe('https://evil.example');
     await open.close();
   }, 120_000);
 });

@@ -26,9 +26,10 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
   });
 
   test.each(['/graphql', '/healthz'])('sends security headers on %s', async (path) => {
-    const response = await prod.yoga.fetch(`http://localhost${path}`, path === '/graphql'
-      ? { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${prodKey}` }, body: ME }
-      : {});
+    const response = await prod.yoga.fetch(
+      `http://localhost${path}`,
+      path === '/graphql' ? { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${prodKey}` }, body: ME } : {},
+    );
     expect(Object.fromEntries(response.headers)).toMatchObject({
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
@@ -41,8 +42,18 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
 
   test.each<{ label: string; init: RequestInit; query: string; status: number }>([
     { label: 'a GET without the CSRF header', init: { method: 'GET' }, query: '?query=%7B%20__typename%20%7D', status: 403 },
-    { label: 'a text/plain form post', init: { method: 'POST', headers: { 'content-type': 'text/plain' }, body: ME }, query: '', status: 403 },
-    { label: 'a GET with the CSRF header', init: { method: 'GET', headers: { 'x-mpi-csrf': '1' } }, query: '?query=%7B%20__typename%20%7D', status: 200 },
+    {
+      label: 'a text/plain form post',
+      init: { method: 'POST', headers: { 'content-type': 'text/plain' }, body: ME },
+      query: '',
+      status: 403,
+    },
+    {
+      label: 'a GET with the CSRF header',
+      init: { method: 'GET', headers: { 'x-mpi-csrf': '1' } },
+      query: '?query=%7B%20__typename%20%7D',
+      status: 200,
+    },
     { label: 'a JSON post', init: { method: 'POST', headers: JSON_HEADERS, body: ME }, query: '', status: 200 },
   ])('answers $label with $status', async ({ init, query, status }) => {
     const response = await dev.yoga.fetch(`http://localhost/graphql${query}`, init);
@@ -52,7 +63,12 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
   test('rate-limits each key on its own, answering 429 with Retry-After', async () => {
     const { key: other } = await createApiKey(limited.services.database.db, 'rate-other', 'pipeline');
     const { key } = await createApiKey(limited.services.database.db, 'rate-main', 'pipeline');
-    const send = (k: string) => limited.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${k}` }, body: ME });
+    const send = (k: string) =>
+      limited.yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, authorization: `Bearer ${k}` },
+        body: ME,
+      });
     const statuses = [];
     for (let i = 0; i < 6; i += 1) statuses.push((await send(key)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
@@ -62,10 +78,11 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
     expect((await send(other)).status).toBe(200);
   });
 
-  test('refills a key\'s allowance over the minute', async () => {
+  test("refills a key's allowance over the minute", async () => {
     let now = 0;
     const guard = createRequestGuard({ perMinute: 60, maxBodyBytes: 1024, now: () => now });
-    const admitted = async () => !((await guard.admit(new Request('http://localhost/graphql', { headers: { authorization: 'Bearer k' } }))) instanceof Response);
+    const admitted = async () =>
+      !((await guard.admit(new Request('http://localhost/graphql', { headers: { authorization: 'Bearer k' } }))) instanceof Response);
     const outcomes: boolean[] = [];
     for (let i = 0; i < 61; i += 1) outcomes.push(await admitted());
     expect(outcomes.filter(Boolean)).toHaveLength(60);
@@ -79,16 +96,33 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
     const http = guardHandler(async (request: Request) => yoga.fetch(request), guard, false);
     const statuses = [];
     for (let i = 0; i < 4; i += 1) {
-      statuses.push((await http(new Request('http://localhost/graphql', { method: 'POST', headers: { ...JSON_HEADERS, authorization: 'Bearer shared' }, body: ME }))).status);
+      statuses.push(
+        (
+          await http(
+            new Request('http://localhost/graphql', {
+              method: 'POST',
+              headers: { ...JSON_HEADERS, authorization: 'Bearer shared' },
+              body: ME,
+            }),
+          )
+        ).status,
+      );
     }
     expect(statuses.slice(0, 3)).not.toContain(429);
     expect(statuses[3]).toBe(429);
   });
 
   test('limits refused credentials by client address, so guessing keys cannot dodge the per-key limit', async () => {
-    const guess = (address: string) => limited.yoga.fetch('http://localhost/graphql', {
-      method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer mpi_guess_${Math.random().toString(36).slice(2)}` }, body: ME,
-    }, { clientAddress: address });
+    const guess = (address: string) =>
+      limited.yoga.fetch(
+        'http://localhost/graphql',
+        {
+          method: 'POST',
+          headers: { ...JSON_HEADERS, authorization: `Bearer mpi_guess_${Math.random().toString(36).slice(2)}` },
+          body: ME,
+        },
+        { clientAddress: address },
+      );
     const statuses = [];
     for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 1; i += 1) statuses.push((await guess('203.0.113.7')).status);
     expect(statuses.slice(0, AUTH_FAILURES_PER_MINUTE).every((s) => s === 401)).toBe(true);
@@ -105,14 +139,19 @@ describe(`HTTP hardening on ${TEST_DB_KIND}`, () => {
     expect(page.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
   });
 
-  test('keeps a caller\'s request id only when it is a plain token', async () => {
-    const send = (requestId: string) => dev.yoga.fetch('http://localhost/graphql', {
-      method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': requestId }, body: JSON.stringify({ query: '{ auditLog(first: 1) { edges { node { requestId } } } }' }),
-    });
+  test("keeps a caller's request id only when it is a plain token", async () => {
+    const send = (requestId: string) =>
+      dev.yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, 'x-request-id': requestId },
+        body: JSON.stringify({ query: '{ auditLog(first: 1) { edges { node { requestId } } } }' }),
+      });
     await send('trace-1234');
     const hostile = 'Jane Doe 1980-01-01 <script>';
     await send(hostile);
-    const latest = await dev.gql<{ auditLog: { edges: Array<{ node: { requestId: string } }> } }>('{ auditLog(first: 3) { edges { node { requestId } } } }');
+    const latest = await dev.gql<{ auditLog: { edges: Array<{ node: { requestId: string } }> } }>(
+      '{ auditLog(first: 3) { edges { node { requestId } } } }',
+    );
     const ids = latest.data!.auditLog.edges.map((e) => e.node.requestId);
     expect(ids).toContain('trace-1234');
     expect(ids).not.toContain(hostile);

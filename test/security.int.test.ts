@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import {
-  isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType, isScalarType, getNamedType, isLeafType,
-  type GraphQLField, type GraphQLInputType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isScalarType,
+  getNamedType,
+  isLeafType,
+  type GraphQLField,
+  type GraphQLInputType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { schema } from '../api/schema/index.ts';
@@ -83,7 +91,9 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
 function rootFields(): Array<[string, GraphQLField<unknown, unknown>]> {
   return (['Query', 'Mutation'] as const).flatMap((typeName) => {
     const type = schema.getType(typeName);
-    return isObjectType(type) ? Object.values(type.getFields()).map((f) => [`${typeName}.${f.name}`, f] as [string, GraphQLField<unknown, unknown>]) : [];
+    return isObjectType(type)
+      ? Object.values(type.getFields()).map((f) => [`${typeName}.${f.name}`, f] as [string, GraphQLField<unknown, unknown>])
+      : [];
   });
 }
 
@@ -93,10 +103,22 @@ function sampleValue(type: GraphQLInputType): unknown {
   if (isListType(type)) return [sampleValue(type.ofType)];
   if (isEnumType(type)) return type.getValues()[0]!.name;
   if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, sampleValue(f.type)]));
+    return Object.fromEntries(
+      Object.values(type.getFields())
+        .filter((f) => isNonNullType(f.type))
+        .map((f) => [f.name, sampleValue(f.type)]),
+    );
   }
   if (isScalarType(type)) {
-    const samples: Record<string, unknown> = { ID: randomUUID(), String: 'x', Int: 1, Float: 1, Boolean: false, DateTime: new Date().toISOString(), JSON: {} };
+    const samples: Record<string, unknown> = {
+      ID: randomUUID(),
+      String: 'x',
+      Int: 1,
+      Float: 1,
+      Boolean: false,
+      DateTime: new Date().toISOString(),
+      JSON: {},
+    };
     return samples[type.name] ?? 'x';
   }
   throw new Error(`no sample for ${String(type)}`);
@@ -121,10 +143,16 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
     for (const role of ROLES) keys[role] = (await createApiKey(app.services.database.db, `test-${role}`, role)).key;
     await seedSources(app, ['ehr', 'lab']);
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('the role table names every query and mutation, and nothing else', () => {
-    expect(rootFields().map(([key]) => key).sort()).toEqual(Object.keys(ALLOWED).sort());
+    expect(
+      rootFields()
+        .map(([key]) => key)
+        .sort(),
+    ).toEqual(Object.keys(ALLOWED).sort());
   });
 
   test.each(rootFields().map(([key, field]) => ({ key, field })))('$key allows exactly the roles in the table', async ({ key, field }) => {
@@ -145,7 +173,8 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
     expect(outcomes).toEqual(expected);
   });
 
-  const GOLDEN = 'query($id: ID!) { identity(id: $id) { golden { givenName familyName birthDate ssn phone addressLine1 city state postalCode sex } records { givenName ssn birthDate } } }';
+  const GOLDEN =
+    'query($id: ID!) { identity(id: $id) { golden { givenName familyName birthDate ssn phone addressLine1 city state postalCode sex } records { givenName ssn birthDate } } }';
 
   test('shows stewards full demographics and masks them for governance and pipeline', async () => {
     const patient = person(9100, { ssn: '123-45-6789', email: 'p9100@example.org' });
@@ -154,11 +183,24 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
     expect(ingested.data!.ingestRecord.identity.golden.givenName).toBe(`${String(patient.givenName)[0]}.`);
     const id = ingested.data!.ingestRecord.identity.id;
 
-    const full = await app.gql<{ identity: { golden: Record<string, string>; records: Array<Record<string, string>> } }>(GOLDEN, { id }, { key: keys.steward });
-    expect(full.data!.identity.golden).toMatchObject({ givenName: patient.givenName, ssn: '123-45-6789', birthDate: patient.birthDate, city: patient.city });
+    const full = await app.gql<{ identity: { golden: Record<string, string>; records: Array<Record<string, string>> } }>(
+      GOLDEN,
+      { id },
+      { key: keys.steward },
+    );
+    expect(full.data!.identity.golden).toMatchObject({
+      givenName: patient.givenName,
+      ssn: '123-45-6789',
+      birthDate: patient.birthDate,
+      city: patient.city,
+    });
 
     for (const role of ['governance', 'pipeline'] as const) {
-      const masked = await app.gql<{ identity: { golden: Record<string, string>; records: Array<Record<string, string>> } }>(GOLDEN, { id }, { key: keys[role] });
+      const masked = await app.gql<{ identity: { golden: Record<string, string>; records: Array<Record<string, string>> } }>(
+        GOLDEN,
+        { id },
+        { key: keys[role] },
+      );
       expect(masked.errors).toBeUndefined();
       expect(masked.data!.identity.golden).toEqual({
         givenName: `${String(patient.givenName)[0]}.`,
@@ -172,7 +214,11 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
         postalCode: `${String(patient.postalCode).slice(0, 3)}**`,
         sex: patient.sex,
       });
-      expect(masked.data!.identity.records[0]).toEqual({ givenName: `${String(patient.givenName)[0]}.`, ssn: '***-**-6789', birthDate: String(patient.birthDate).slice(0, 4) });
+      expect(masked.data!.identity.records[0]).toEqual({
+        givenName: `${String(patient.givenName)[0]}.`,
+        ssn: '***-**-6789',
+        birthDate: String(patient.birthDate).slice(0, 4),
+      });
       expect(JSON.stringify(masked.data)).not.toContain(String(patient.familyName));
     }
   });

@@ -6,8 +6,12 @@ import { TEST_DB_KIND } from './db.ts';
 
 describe(`service foundation on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
-  beforeAll(async () => { app = await createTestApp(); });
-  afterAll(async () => { await app?.close(); });
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   test('answers /healthz and a /readyz that pings the database', async () => {
     expect((await app.yoga.fetch('http://localhost/healthz')).status).toBe(200);
@@ -15,8 +19,10 @@ describe(`service foundation on ${TEST_DB_KIND}`, () => {
   });
 
   test('applies every migration, creating the core tables', async () => {
-    const rows = await queryRows<{ name: string }>(app.services.database.db,
-      sql`select table_name as name from information_schema.tables where table_schema = 'public'`);
+    const rows = await queryRows<{ name: string }>(
+      app.services.database.db,
+      sql`select table_name as name from information_schema.tables where table_schema = 'public'`,
+    );
     const names = rows.map((r) => r.name);
     for (const table of ['sources', 'source_records', 'identities', 'links', 'review_items', 'audit_log', 'field_provenance']) {
       expect(names).toContain(table);

@@ -50,7 +50,12 @@ describe(`telemetry of an end-to-end flow on ${TEST_DB_KIND}`, () => {
 
   beforeAll(async () => {
     sdk = startTelemetry({}, { spanProcessors: [new SimpleSpanProcessor(spans)], metricReaders: [reader] });
-    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { logLines.push(chunk.toString()); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
     database = await openTestDatabase();
     services = createServices(loadConfig({ NODE_ENV: 'test' }), database, createLogger('debug', sink));
     yoga = buildYoga(services, { localMode: false });
@@ -67,7 +72,12 @@ describe(`telemetry of an end-to-end flow on ${TEST_DB_KIND}`, () => {
     await database?.close();
   });
 
-  async function gql<T>(role: Role | null, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<{ data: T | null; errors?: unknown[] }> {
+  async function gql<T>(
+    role: Role | null,
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ): Promise<{ data: T | null; errors?: unknown[] }> {
     const response = await yoga.fetch('http://localhost/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(role ? { authorization: `Bearer ${keys[role]}` } : {}), ...headers },
@@ -82,34 +92,65 @@ describe(`telemetry of an end-to-end flow on ${TEST_DB_KIND}`, () => {
       person(3101, { ssn: '219-09-9999', email: 'c.okafor3101@example.org', middleName: 'Adaeze' }),
       person(3102, { ssn: '078-05-1120', email: 'l.brandt3102@example.org' }),
     ];
-    const a = (await gql<IngestData>('pipeline', INGEST, { input: { source: 'ehr', localId: 'TEL-1', ...patients[0] } })).data!.ingestRecord;
-    const b = (await gql<IngestData>('pipeline', INGEST, { input: { source: 'ehr', localId: 'TEL-2', ...patients[1] } })).data!.ingestRecord;
+    const a = (await gql<IngestData>('pipeline', INGEST, { input: { source: 'ehr', localId: 'TEL-1', ...patients[0] } })).data!
+      .ingestRecord;
+    const b = (await gql<IngestData>('pipeline', INGEST, { input: { source: 'ehr', localId: 'TEL-2', ...patients[1] } })).data!
+      .ingestRecord;
     await gql('pipeline', INGEST, { input: { source: 'lab', localId: 'TEL-1L', ...patients[0] } });
-    await gql('pipeline', 'query($i: RecordFieldsInput!) { match(input: $i) { probability identity { golden { givenName } } } }', { i: patients[1] });
-    await gql('steward', 'query($id: ID!) { identity(id: $id) { golden { givenName familyName birthDate ssn phone email addressLine1 } records { ssn } } }', { id: a.identity.id });
-    await gql('steward', 'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "chart review") { id } }', { s: a.identity.id, m: b.identity.id });
+    await gql('pipeline', 'query($i: RecordFieldsInput!) { match(input: $i) { probability identity { golden { givenName } } } }', {
+      i: patients[1],
+    });
+    await gql(
+      'steward',
+      'query($id: ID!) { identity(id: $id) { golden { givenName familyName birthDate ssn phone email addressLine1 } records { ssn } } }',
+      { id: a.identity.id },
+    );
+    await gql('steward', 'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "chart review") { id } }', {
+      s: a.identity.id,
+      m: b.identity.id,
+    });
     await gql('steward', 'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "different patient") { id } }', { r: b.record.id });
     // Failures carry PHI in their input too: an invalid record, a forbidden call, a bad key.
-    const invalid = await gql('pipeline', INGEST, { input: { source: 'ehr', localId: 'TEL-3', ...patients[1], birthDate: `${String(patients[1]!.birthDate).slice(0, 8)}32` } });
+    const invalid = await gql('pipeline', INGEST, {
+      input: { source: 'ehr', localId: 'TEL-3', ...patients[1], birthDate: `${String(patients[1]!.birthDate).slice(0, 8)}32` },
+    });
     expect(invalid.errors).toBeDefined();
     await gql('pipeline', 'query($id: ID!) { identityHistory(id: $id) { type } }', { id: a.identity.id });
     await gql(null, INGEST, { input: { source: 'ehr', localId: 'TEL-4', ...patients[0] } }, { authorization: 'Bearer not-a-key' });
 
     const finished = spans.getFinishedSpans();
     const names = new Set(finished.map((s) => s.name));
-    for (const expected of ['POST /graphql', 'graphql.mutation ingestRecord', 'graphql.resolve Mutation.ingestRecord', 'identity.ingest', 'identity.match', 'graphql.query match', 'graphql.mutation mergeIdentities']) {
+    for (const expected of [
+      'POST /graphql',
+      'graphql.mutation ingestRecord',
+      'graphql.resolve Mutation.ingestRecord',
+      'identity.ingest',
+      'identity.match',
+      'graphql.query match',
+      'graphql.mutation mergeIdentities',
+    ]) {
       expect(names, expected).toContain(expected);
     }
     expect([...names].some((n) => n.startsWith('db.'))).toBe(true);
     const ingestSpan = finished.find((s) => s.name === 'identity.ingest')!;
     const httpSpan = finished.find((s) => s.name === 'POST /graphql' && s.spanContext().traceId === ingestSpan.spanContext().traceId);
-    expect(httpSpan, 'the ingest stage runs inside the HTTP request\'s trace').toBeDefined();
-    expect(finished.find((s) => s.name === 'graphql.mutation ingestRecord' && s.attributes['graphql.error_codes'])?.attributes['graphql.error_codes']).toEqual(['VALIDATION_FAILED']);
+    expect(httpSpan, "the ingest stage runs inside the HTTP request's trace").toBeDefined();
+    expect(
+      finished.find((s) => s.name === 'graphql.mutation ingestRecord' && s.attributes['graphql.error_codes'])?.attributes[
+        'graphql.error_codes'
+      ],
+    ).toEqual(['VALIDATION_FAILED']);
 
     const { resourceMetrics } = await reader.collect();
-    const metric = (name: string) => (resourceMetrics as ResourceMetrics).scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+    const metric = (name: string) =>
+      (resourceMetrics as ResourceMetrics).scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
     const ingests = metric('mpi.ingest.records')!.dataPoints.map((p) => [p.attributes['mpi.outcome'], p.value]);
-    expect(ingests).toEqual(expect.arrayContaining([['CREATED', 2], ['LINKED', 1]]));
+    expect(ingests).toEqual(
+      expect.arrayContaining([
+        ['CREATED', 2],
+        ['LINKED', 1],
+      ]),
+    );
     expect(metric('mpi.match.duration')!.dataPoints.length).toBeGreaterThan(0);
     expect(metric('mpi.auth.failures')!.dataPoints[0]?.value).toBe(1);
     expect(metric('mpi.review.queue.depth')!.dataPoints[0]?.value).toEqual(expect.any(Number));

@@ -12,13 +12,18 @@ const AUDIT_OUTCOMES = ['SUCCESS', 'DENIED', 'ERROR'] as const;
 const AuditOutcomeEnum = builder.enumType('AuditOutcome', { values: AUDIT_OUTCOMES });
 
 const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
-  description: 'One request that read or changed patient data, or was refused: who, what, when and how it ended. Holds ids and field names, never patient values.',
+  description:
+    'One request that read or changed patient data, or was refused: who, what, when and how it ended. Holds ids and field names, never patient values.',
   fields: (t) => ({
     id: t.id({ resolve: (r) => String(r.id) }),
     at: t.expose('at', { type: 'DateTime' }),
-    actor: t.exposeString('actor', { description: 'kind:name of the caller, e.g. api-key:ehr-feed, jwt:<subject>, local:local-admin, anonymous.' }),
+    actor: t.exposeString('actor', {
+      description: 'kind:name of the caller, e.g. api-key:ehr-feed, jwt:<subject>, local:local-admin, anonymous.',
+    }),
     role: t.exposeString('role'),
-    action: t.exposeString('action', { description: 'operation type and root fields, e.g. mutation:ingestRecord; fhir:Patient.read; authenticate.' }),
+    action: t.exposeString('action', {
+      description: 'operation type and root fields, e.g. mutation:ingestRecord; fhir:Patient.read; authenticate.',
+    }),
     objectIds: t.exposeStringList('objectIds', { description: 'What was touched: identity:<id>, record:<id>.' }),
     fields: t.exposeStringList('fields', { description: 'Fields the request selected (returned).' }),
     outcome: t.field({ type: AuditOutcomeEnum, resolve: (r) => r.outcome as (typeof AUDIT_OUTCOMES)[number] }),
@@ -40,7 +45,17 @@ const AuditFilterInput = builder.inputType('AuditFilter', {
   }),
 });
 
-type FilterArgs = { actor?: string | null; action?: string | null; objectId?: string | null; outcome?: string | null; from?: Date | null; to?: Date | null } | null | undefined;
+type FilterArgs =
+  | {
+      actor?: string | null;
+      action?: string | null;
+      objectId?: string | null;
+      outcome?: string | null;
+      from?: Date | null;
+      to?: Date | null;
+    }
+  | null
+  | undefined;
 
 function parseCursor(cursor: string | null | undefined, field: string): number | null {
   if (cursor == null) return null;
@@ -49,7 +64,8 @@ function parseCursor(cursor: string | null | undefined, field: string): number |
 }
 
 function toFilter(filter: FilterArgs): AuditFilter {
-  if (filter?.from && filter.to && filter.from > filter.to) throw ValidationError.of('filter.from', 'INVALID_RANGE', 'must not be after filter.to');
+  if (filter?.from && filter.to && filter.from > filter.to)
+    throw ValidationError.of('filter.from', 'INVALID_RANGE', 'must not be after filter.to');
   return { ...filter };
 }
 
@@ -60,21 +76,30 @@ function markAuditRead(ctx: RequestContext, filter: AuditFilter): void {
 }
 
 builder.queryFields((t) => ({
-  auditLog: t.connection({
-    type: AuditEntryRef,
-    description: `The audit trail, newest first (at most ${MAX_PAGE} per page).`,
-    authScopes: { auditor: true },
-    args: { filter: t.arg({ type: AuditFilterInput, required: false }) },
-    resolve: (_root, args, ctx) => {
-      const filter = toFilter(args.filter);
-      markAuditRead(ctx, filter);
-      checkPageSize(args, MAX_PAGE);
-      return resolveCursorConnection<Promise<AuditRow[]>>({ args, toCursor: (row) => String(row.id), defaultSize: 50, maxSize: MAX_PAGE }, ({ before, after, limit, inverted }) =>
-        listAuditEntries(ctx.services.database.db, filter, {
-          before: parseCursor(before, 'before'), after: parseCursor(after, 'after'), limit, oldestFirst: inverted,
-        }));
+  auditLog: t.connection(
+    {
+      type: AuditEntryRef,
+      description: `The audit trail, newest first (at most ${MAX_PAGE} per page).`,
+      authScopes: { auditor: true },
+      args: { filter: t.arg({ type: AuditFilterInput, required: false }) },
+      resolve: (_root, args, ctx) => {
+        const filter = toFilter(args.filter);
+        markAuditRead(ctx, filter);
+        checkPageSize(args, MAX_PAGE);
+        return resolveCursorConnection<Promise<AuditRow[]>>(
+          { args, toCursor: (row) => String(row.id), defaultSize: 50, maxSize: MAX_PAGE },
+          ({ before, after, limit, inverted }) =>
+            listAuditEntries(ctx.services.database.db, filter, {
+              before: parseCursor(before, 'before'),
+              after: parseCursor(after, 'after'),
+              limit,
+              oldestFirst: inverted,
+            }),
+        );
+      },
     },
-  }, namedConnection(AuditEntryRef, 'AuditEntry')),
+    namedConnection(AuditEntryRef, 'AuditEntry'),
+  ),
   auditEvents: t.field({
     type: 'JSON',
     description: `The audit trail as a FHIR R4 searchset Bundle of AuditEvent resources, newest first. Page with \`after\` (an AuditEvent id); at most ${MAX_PAGE}.`,

@@ -119,7 +119,8 @@ const FieldFilterInput = builder.inputType('FieldFilter', {
 });
 
 const ClassifyFieldInput = builder.inputType('ClassifyFieldInput', {
-  description: 'Classifies a field of a source\'s dataset (default dataset: "patients"); an unknown field is added and then needs a phiClass.',
+  description:
+    'Classifies a field of a source\'s dataset (default dataset: "patients"); an unknown field is added and then needs a phiClass.',
   fields: (t) => ({
     source: t.string({ required: true }),
     dataset: t.string({ required: false }),
@@ -186,7 +187,8 @@ builder.mutationFields((t) => ({
     type: Source,
     authScopes: { $any: { admin: true, governance: true } },
     args: { code: t.arg.string({ required: true }), input: t.arg({ type: UpdateSourceInput, required: true }) },
-    description: 'Changes a source\'s catalog entry. A new trust rank recomputes, before returning, the golden records of every identity the source feeds (recorded as an ingest run).',
+    description:
+      "Changes a source's catalog entry. A new trust rank recomputes, before returning, the golden records of every identity the source feeds (recorded as an ingest run).",
     resolve: async (_root, args, ctx) => {
       const before = await ctx.services.catalog.getSourceByCode(args.code);
       const updated = await ctx.services.catalog.updateSource(args.code, args.input, { allowOperational: isAdmin(ctx) });

@@ -1,5 +1,5 @@
 import { API_ERROR_CODES, ERROR_CODES, type ErrorCode } from '../../platform/error-codes.ts';
-import type { DomainError} from '../../platform/errors.ts';
+import type { DomainError } from '../../platform/errors.ts';
 import { ConflictError, NotFoundError, StaleVersionError, ValidationError, type FieldProblem } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { errorCodeOf } from '../errors.ts';
@@ -12,16 +12,24 @@ import type { RequestContext } from '../context.ts';
  */
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
-  description: 'Why an operation failed: `extensions.code` of a GraphQL error, `code` of a typed error result, or the code of one field problem. The catalogue is in docs/api.md.',
-  values: Object.fromEntries(API_ERROR_CODES.map((code) => [code, { value: code, description: ERROR_CODES[code].description }])) as Record<ErrorCode, { value: ErrorCode; description: string }>,
+  description:
+    'Why an operation failed: `extensions.code` of a GraphQL error, `code` of a typed error result, or the code of one field problem. The catalogue is in docs/api.md.',
+  values: Object.fromEntries(API_ERROR_CODES.map((code) => [code, { value: code, description: ERROR_CODES[code].description }])) as Record<
+    ErrorCode,
+    { value: ErrorCode; description: string }
+  >,
 });
 
 export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
   description: 'An expected failure, returned as data by mutations with a result union.',
   fields: (t) => ({
     code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code }),
-    message: t.exposeString('message', { description: 'Names the field and the problem, never a patient\'s value.' }),
-    field: t.string({ nullable: true, description: 'The argument or input field at fault, e.g. `mergedVersion` or `input.birthDate`.', resolve: (e) => e.field ?? null }),
+    message: t.exposeString('message', { description: "Names the field and the problem, never a patient's value." }),
+    field: t.string({
+      nullable: true,
+      description: 'The argument or input field at fault, e.g. `mergedVersion` or `input.birthDate`.',
+      resolve: (e) => e.field ?? null,
+    }),
   }),
 });
 
@@ -54,7 +62,7 @@ builder.objectType(StaleVersionError, {
   fields: (t) => ({
     identityId: t.exposeID('identityId'),
     expectedVersion: t.exposeInt('expectedVersion', { description: 'The version the caller passed.' }),
-    currentVersion: t.exposeInt('currentVersion', { description: 'The identity\'s version now.' }),
+    currentVersion: t.exposeInt('currentVersion', { description: "The identity's version now." }),
   }),
 });
 

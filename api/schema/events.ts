@@ -11,7 +11,10 @@ const MAX_PAGE = 1000;
 
 export const ChangeEventTypeEnum = builder.enumType('ChangeEventType', {
   description: 'What changed, in the past tense.',
-  values: Object.fromEntries(CHANGE_EVENT_TYPE_NAMES.map((t) => [t, { description: CHANGE_EVENT_TYPES[t].description }])) as Record<ChangeEventType, { description: string }>,
+  values: Object.fromEntries(CHANGE_EVENT_TYPE_NAMES.map((t) => [t, { description: CHANGE_EVENT_TYPES[t].description }])) as Record<
+    ChangeEventType,
+    { description: string }
+  >,
 });
 
 /** Positions are 64-bit: GraphQL Int is 32-bit, so they travel as decimal strings. */
@@ -22,7 +25,8 @@ function parsePosition(value: string | null | undefined, field: string): number 
 }
 
 const ChangeEventRef = builder.objectRef<ChangeEvent>('ChangeEvent').implement({
-  description: 'One change, as every channel delivers it. Ids and versions only; `identity` gives demographics, masked for the caller\'s role.',
+  description:
+    "One change, as every channel delivers it. Ids and versions only; `identity` gives demographics, masked for the caller's role.",
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Unique (UUID v7): consumers de-duplicate redeliveries by it.' }),
     position: t.string({ description: 'Global order; resume or replay after it.', resolve: (e) => String(e.position) }),
@@ -33,7 +37,11 @@ const ChangeEventRef = builder.objectRef<ChangeEvent>('ChangeEvent').implement({
     recordId: t.exposeID('recordId', { nullable: true }),
     source: t.exposeString('source', { nullable: true }),
     localId: t.exposeString('localId', { nullable: true }),
-    data: t.field({ type: 'JSON', description: 'Type-specific ids: retiredId/survivingId, fromIdentityId/toIdentityId, fields, reviewItemId, ...', resolve: (e) => e.data }),
+    data: t.field({
+      type: 'JSON',
+      description: 'Type-specific ids: retiredId/survivingId, fromIdentityId/toIdentityId, fields, reviewItemId, ...',
+      resolve: (e) => e.data,
+    }),
     versions: t.field({ type: 'JSON', description: 'identity (after the change), model, policy.', resolve: (e) => e.versions }),
     identity: t.field({
       type: Identity,
@@ -50,8 +58,13 @@ const ChangeEventRef = builder.objectRef<ChangeEvent>('ChangeEvent').implement({
 
 async function auditEvents(ctx: RequestContext, action: string, details: Record<string, unknown>): Promise<void> {
   await recordAudit(ctx.services, {
-    actor: actorOf(ctx), role: ctx.principal?.roles.join(',') || 'none', action, outcome: 'SUCCESS',
-    requestId: ctx.requestId, clientAddress: ctx.clientAddress, details,
+    actor: actorOf(ctx),
+    role: ctx.principal?.roles.join(',') || 'none',
+    action,
+    outcome: 'SUCCESS',
+    requestId: ctx.requestId,
+    clientAddress: ctx.clientAddress,
+    details,
   });
 }
 
@@ -70,9 +83,15 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const first = args.first ?? 100;
       if (first < 1 || first > MAX_PAGE) throw ValidationError.of('first', 'OUT_OF_RANGE', `must be between 1 and ${MAX_PAGE}`);
-      const events = await ctx.services.events.dispatcher.read(parsePosition(args.after, 'after'), {
-        types: args.types ?? null, source: args.source ?? null, identityId: args.identityId ? String(args.identityId) : null,
-      }, first);
+      const events = await ctx.services.events.dispatcher.read(
+        parsePosition(args.after, 'after'),
+        {
+          types: args.types ?? null,
+          source: args.source ?? null,
+          identityId: args.identityId ? String(args.identityId) : null,
+        },
+        first,
+      );
       ctx.audit.touch('event-stream', 'replay');
       return events;
     },
@@ -83,7 +102,8 @@ builder.subscriptionType({});
 builder.subscriptionFields((t) => ({
   changeEvents: t.field({
     type: ChangeEventRef,
-    description: 'Events as they are published (server-sent events or graphql-ws), after `from` when given: resume from the last position seen.',
+    description:
+      'Events as they are published (server-sent events or graphql-ws), after `from` when given: resume from the last position seen.',
     authScopes: SUBSCRIBERS,
     args: {
       from: t.arg.string({ required: false, description: 'Replay from after this position first; default: only new events.' }),
@@ -94,8 +114,17 @@ builder.subscriptionFields((t) => ({
     subscribe: async function* (_r, args, ctx) {
       const dispatcher = ctx.services.events.dispatcher;
       const from = args.from === null || args.from === undefined ? dispatcher.headPosition : parsePosition(args.from, 'from');
-      const filter = { types: args.types ?? null, source: args.source ?? null, identityId: args.identityId ? String(args.identityId) : null };
-      await auditEvents(ctx, 'subscription:changeEvents', { from, types: filter.types, source: filter.source, identityId: filter.identityId });
+      const filter = {
+        types: args.types ?? null,
+        source: args.source ?? null,
+        identityId: args.identityId ? String(args.identityId) : null,
+      };
+      await auditEvents(ctx, 'subscription:changeEvents', {
+        from,
+        types: filter.types,
+        source: filter.source,
+        identityId: filter.identityId,
+      });
       yield* dispatcher.follow(filter, from);
     },
     resolve: (event) => event,

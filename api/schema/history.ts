@@ -27,7 +27,10 @@ function eventsPage(ctx: RequestContext, identityId: string, args: PageArgs & { 
   ctx.audit.touch('identity', identityId);
   const filter = { types: args.filter?.types ?? null };
   return keysetConnection<IdentityEventRow, number>({
-    list: 'identityEvents', args, defaultSize: 50, maxSize: MAX_HISTORY_PAGE,
+    list: 'identityEvents',
+    args,
+    defaultSize: 50,
+    maxSize: MAX_HISTORY_PAGE,
     keyOf: (e) => [e.id],
     parseKey: isEventKey,
     toKey: ([id]) => id as number,
@@ -38,23 +41,31 @@ function eventsPage(ctx: RequestContext, identityId: string, args: PageArgs & { 
 
 const DESCRIPTION = `Events of an identity in the order they were recorded, oldest first, paged by keyset (at most ${MAX_HISTORY_PAGE} per page).`;
 
-builder.objectField(Identity, 'events', (t) => t.connection({
-  type: IdentityEvent,
-  description: DESCRIPTION,
-  authScopes: READERS,
-  args: { filter: t.arg({ type: IdentityEventFilter, required: false }) },
-  resolve: (identity, args, ctx) => eventsPage(ctx, identity.id, args),
-}, IdentityEventConnection));
+builder.objectField(Identity, 'events', (t) =>
+  t.connection(
+    {
+      type: IdentityEvent,
+      description: DESCRIPTION,
+      authScopes: READERS,
+      args: { filter: t.arg({ type: IdentityEventFilter, required: false }) },
+      resolve: (identity, args, ctx) => eventsPage(ctx, identity.id, args),
+    },
+    IdentityEventConnection,
+  ),
+);
 
 builder.queryFields((t) => ({
-  identityEvents: t.connection({
-    type: IdentityEvent,
-    description: `${DESCRIPTION} The identity's own events: a merged identity's events stay under its own id.`,
-    authScopes: READERS,
-    args: { identityId: t.arg.id({ required: true }), filter: t.arg({ type: IdentityEventFilter, required: false }) },
-    resolve: (_r, args, ctx) => {
-      if (!isUuid(String(args.identityId))) throw ValidationError.of('identityId', 'INVALID_ID', 'is not an identity id');
-      return eventsPage(ctx, String(args.identityId), args);
+  identityEvents: t.connection(
+    {
+      type: IdentityEvent,
+      description: `${DESCRIPTION} The identity's own events: a merged identity's events stay under its own id.`,
+      authScopes: READERS,
+      args: { identityId: t.arg.id({ required: true }), filter: t.arg({ type: IdentityEventFilter, required: false }) },
+      resolve: (_r, args, ctx) => {
+        if (!isUuid(String(args.identityId))) throw ValidationError.of('identityId', 'INVALID_ID', 'is not an identity id');
+        return eventsPage(ctx, String(args.identityId), args);
+      },
     },
-  }, IdentityEventConnection),
+    IdentityEventConnection,
+  ),
 }));

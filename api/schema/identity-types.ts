@@ -13,22 +13,27 @@ export const MatchResultEnum = builder.enumType('MatchResult', { values: ['MATCH
 export const LinkSourceEnum = builder.enumType('LinkSource', { values: ['AUTO', 'MANUAL'] as const });
 
 const Contribution = builder.objectRef<Explanation['contributions'][number]>('MatchContribution').implement({
-  description: 'One comparison\'s part of the match weight: which level the pair fell in and the log2 weight it added.',
+  description: "One comparison's part of the match weight: which level the pair fell in and the log2 weight it added.",
   fields: (t) => ({
     comparison: t.exposeString('comparison'),
     level: t.exposeString('level'),
     weight: t.exposeFloat('weight'),
-    tfAdjustment: t.float({ nullable: true, description: 'Term-frequency adjustment: negative for common values.', resolve: (c) => c.tfAdjustment ?? null }),
+    tfAdjustment: t.float({
+      nullable: true,
+      description: 'Term-frequency adjustment: negative for common values.',
+      resolve: (c) => c.tfAdjustment ?? null,
+    }),
     condition: t.string({
       nullable: true,
-      description: 'Set when the weight was conditional on another comparison\'s level, as "comparison=level" (e.g. a family name agreeing at a shared address weighs less: "location=address").',
+      description:
+        'Set when the weight was conditional on another comparison\'s level, as "comparison=level" (e.g. a family name agreeing at a shared address weighs less: "location=address").',
       resolve: (c) => c.condition ?? null,
     }),
   }),
 });
 
 export const MatchExplanation = builder.objectRef<Explanation>('MatchExplanation').implement({
-  description: 'The waterfall behind a score: the prior weight plus each comparison\'s contribution equals the match weight.',
+  description: "The waterfall behind a score: the prior weight plus each comparison's contribution equals the match weight.",
   fields: (t) => ({
     prior: t.exposeFloat('prior', { description: 'log2 prior odds of a match' }),
     contributions: t.field({ type: [Contribution], resolve: (e) => e.contributions }),
@@ -52,7 +57,11 @@ export const Link = builder.objectRef<LinkRow>('Link').implement({
   }),
 });
 
-export interface SourceRecordShape { record: SourceRecordRow; source: SourceRow; link: LinkRow | null }
+export interface SourceRecordShape {
+  record: SourceRecordRow;
+  source: SourceRow;
+  link: LinkRow | null;
+}
 export const SourceRecord = builder.objectRef<SourceRecordShape>('SourceRecord');
 export const Identity = builder.objectRef<IdentityRow>('Identity');
 export const IdentityEvent = builder.objectRef<IdentityEventRow>('IdentityEvent');

@@ -1,5 +1,11 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { INGEST_OUTCOMES, isUuid, MAX_BATCH_SIZE, type IngestResultData, type SourceRecordInput as SourceRecordInputShape } from '../../identity/index.ts';
+import {
+  INGEST_OUTCOMES,
+  isUuid,
+  MAX_BATCH_SIZE,
+  type IngestResultData,
+  type SourceRecordInput as SourceRecordInputShape,
+} from '../../identity/index.ts';
 import { CANONICAL_FIELDS } from '../../matching/index.ts';
 import { DomainError, ValidationError } from '../../platform/errors.ts';
 import { builder, type ApiTypes } from '../builder.ts';
@@ -7,7 +13,14 @@ import { auditInTransaction } from '../audit-plugin.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { phi, seesFullPhi } from '../masking.ts';
 import {
-  GoldenRecord, Identity, IdentityEvent, IdentityStatusEnum, Link, MatchCandidate, ReviewItem, SourceRecord,
+  GoldenRecord,
+  Identity,
+  IdentityEvent,
+  IdentityStatusEnum,
+  Link,
+  MatchCandidate,
+  ReviewItem,
+  SourceRecord,
 } from './identity-types.ts';
 import { checkPageSize, namedConnection } from './paging.ts';
 
@@ -15,7 +28,9 @@ const CANONICAL_INPUT_FIELDS = CANONICAL_FIELDS;
 
 /** The demographic input fields: text, except birthDate, a calendar date. */
 function demographicInputs(t: PothosSchemaTypes.InputFieldBuilder<ApiTypes, 'InputObject'>) {
-  return Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, f === 'birthDate' ? t.field({ type: 'Date', required: false }) : t.string({ required: false })])) as Record<(typeof CANONICAL_INPUT_FIELDS)[number], ReturnType<typeof t.string>>;
+  return Object.fromEntries(
+    CANONICAL_INPUT_FIELDS.map((f) => [f, f === 'birthDate' ? t.field({ type: 'Date', required: false }) : t.string({ required: false })]),
+  ) as Record<(typeof CANONICAL_INPUT_FIELDS)[number], ReturnType<typeof t.string>>;
 }
 
 export const RecordFieldsInput = builder.inputType('RecordFieldsInput', {
@@ -24,7 +39,8 @@ export const RecordFieldsInput = builder.inputType('RecordFieldsInput', {
 });
 
 export const SourceRecordInput = builder.inputType('SourceRecordInput', {
-  description: 'One patient as one source knows it. `source` is a registered source code; `localId` is the source\'s own ID. birthDate is a calendar date (YYYY-MM-DD).',
+  description:
+    "One patient as one source knows it. `source` is a registered source code; `localId` is the source's own ID. birthDate is a calendar date (YYYY-MM-DD).",
   fields: (t) => ({
     source: t.string({ required: true }),
     localId: t.string({ required: true }),
@@ -34,7 +50,8 @@ export const SourceRecordInput = builder.inputType('SourceRecordInput', {
 
 const IngestOutcomeEnum = builder.enumType('IngestOutcome', {
   values: INGEST_OUTCOMES,
-  description: 'LINKED: joined an existing identity. CREATED: a new identity. REVIEW: uncertain, a steward will decide (a provisional identity is returned). UNCHANGED: the same record was sent before.',
+  description:
+    'LINKED: joined an existing identity. CREATED: a new identity. REVIEW: uncertain, a steward will decide (a provisional identity is returned). UNCHANGED: the same record was sent before.',
 });
 
 const FieldWarning = builder.objectRef<{ field: string; code: string; message: string }>('FieldWarning').implement({
@@ -49,7 +66,11 @@ const IngestResult = builder.objectRef<IngestResultData>('IngestResult').impleme
     identity: t.field({ type: Identity, resolve: async (r, _a, ctx) => (await ctx.services.identity.getIdentity(r.identityId))! }),
     candidates: t.field({ type: [MatchCandidate], resolve: (r) => r.candidates }),
     warnings: t.field({ type: [FieldWarning], resolve: (r) => r.warnings }),
-    reviewItem: t.field({ type: ReviewItem, nullable: true, resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null) }),
+    reviewItem: t.field({
+      type: ReviewItem,
+      nullable: true,
+      resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null),
+    }),
   }),
 });
 
@@ -75,7 +96,10 @@ Identity.implement({
     mergedInto: t.exposeID('mergedInto', { nullable: true }),
     golden: t.field({
       type: GoldenRecord,
-      resolve: (i, _a, ctx) => { touchIdentity(ctx, i.id); return i.golden; },
+      resolve: (i, _a, ctx) => {
+        touchIdentity(ctx, i.id);
+        return i.golden;
+      },
     }),
     records: t.field({
       type: [SourceRecord],
@@ -100,11 +124,19 @@ SourceRecord.implement({
     id: t.id({ resolve: (r) => r.record.id }),
     source: t.string({ resolve: (r) => r.source.code }),
     localId: t.string({ resolve: (r) => r.record.localId }),
-    ...(Object.fromEntries(CANONICAL_INPUT_FIELDS.map((f) => [f, t.string({
-      nullable: true,
-      ...phi(f),
-      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.record.id); return r.record[f]; },
-    })])) as Record<string, ReturnType<typeof t.string>>),
+    ...(Object.fromEntries(
+      CANONICAL_INPUT_FIELDS.map((f) => [
+        f,
+        t.string({
+          nullable: true,
+          ...phi(f),
+          resolve: (r, _a, ctx) => {
+            ctx.audit.touch('record', r.record.id);
+            return r.record[f];
+          },
+        }),
+      ]),
+    ) as Record<string, ReturnType<typeof t.string>>),
     link: t.field({ type: Link, nullable: true, resolve: (r) => r.link }),
     identity: t.field({
       type: Identity,
@@ -122,7 +154,10 @@ SourceRecord.implement({
  * Filters on demographics answer "is there a patient whose surname starts with …": to a role that sees names
  * masked they would be an oracle for the masked value, letter by letter. Only roles that see PHI may use them.
  */
-function refusePhiFilters(ctx: RequestContext, args: { familyName?: string | null; givenName?: string | null; birthDate?: string | null }): void {
+function refusePhiFilters(
+  ctx: RequestContext,
+  args: { familyName?: string | null; givenName?: string | null; birthDate?: string | null },
+): void {
   if (seesFullPhi(ctx.principal)) return;
   const used = (['familyName', 'givenName', 'birthDate'] as const).find((f) => args[f] !== null && args[f] !== undefined);
   if (used) throw new DomainError('FORBIDDEN', 'Searching by patient demographics needs a role that sees them unmasked', { field: used });
@@ -141,23 +176,28 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => ctx.services.identity.getIdentity(String(args.id)),
   }),
-  identities: t.connection({
-    type: Identity,
-    description: 'Active identities, oldest first, optionally filtered by name prefix and birth date (at most 100 per page).',
-    authScopes: { $any: { steward: true, governance: true } },
-    args: {
-      filter: t.arg({ type: IdentityFilter, required: false }),
-      familyName: t.arg.string({ required: false, deprecationReason: 'Use filter: { familyName }.' }),
-      givenName: t.arg.string({ required: false, deprecationReason: 'Use filter: { givenName }.' }),
-      birthDate: t.arg.string({ required: false, deprecationReason: 'Use filter: { birthDate }.' }),
+  identities: t.connection(
+    {
+      type: Identity,
+      description: 'Active identities, oldest first, optionally filtered by name prefix and birth date (at most 100 per page).',
+      authScopes: { $any: { steward: true, governance: true } },
+      args: {
+        filter: t.arg({ type: IdentityFilter, required: false }),
+        familyName: t.arg.string({ required: false, deprecationReason: 'Use filter: { familyName }.' }),
+        givenName: t.arg.string({ required: false, deprecationReason: 'Use filter: { givenName }.' }),
+        birthDate: t.arg.string({ required: false, deprecationReason: 'Use filter: { birthDate }.' }),
+      },
+      resolve: (_r, args, ctx) => {
+        checkPageSize(args, 100);
+        const filter = args.filter ?? { familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate };
+        refusePhiFilters(ctx, filter);
+        return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+          ctx.services.identity.search(filter, limit, offset),
+        );
+      },
     },
-    resolve: (_r, args, ctx) => {
-      checkPageSize(args, 100);
-      const filter = args.filter ?? { familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate };
-      refusePhiFilters(ctx, filter);
-      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) => ctx.services.identity.search(filter, limit, offset));
-    },
-  }, namedConnection(Identity, 'Identity')),
+    namedConnection(Identity, 'Identity'),
+  ),
   resolve: t.field({
     type: Identity,
     nullable: true,
@@ -199,11 +239,14 @@ builder.queryFields((t) => ({
     deprecationReason: 'Unbounded; use identityEvents (paged, with totalCount).',
     authScopes: { $any: { steward: true, governance: true } },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_r, args, ctx) => { touchIdentity(ctx, String(args.id)); return ctx.services.identity.history(String(args.id)); },
+    resolve: (_r, args, ctx) => {
+      touchIdentity(ctx, String(args.id));
+      return ctx.services.identity.history(String(args.id));
+    },
   }),
 }));
 
-const RUN_ID_DESCRIPTION = 'An ingest run from startIngestRun: the records, their provenance and the run\'s counts name it.';
+const RUN_ID_DESCRIPTION = "An ingest run from startIngestRun: the records, their provenance and the run's counts name it.";
 
 function runIdOf(id: string | number | null | undefined): string | null {
   if (id === null || id === undefined) return null;
@@ -224,13 +267,27 @@ builder.mutationFields((t) => ({
     type: IngestResult,
     description: 'Idempotent upsert of one source record keyed by (source, localId), then matching.',
     authScopes: { pipeline: true },
-    args: { input: t.arg({ type: SourceRecordInput, required: true }), runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }) },
+    args: {
+      input: t.arg({ type: SourceRecordInput, required: true }),
+      runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }),
+    },
     resolve: async (_r, args, ctx, info) => {
       let written: IngestResultData[] = [];
-      const audit = auditInTransaction(ctx, info, () => written.flatMap((r) => [['record', r.recordId], ['identity', r.identityId]] as Array<[string, string]>));
+      const audit = auditInTransaction(ctx, info, () =>
+        written.flatMap(
+          (r) =>
+            [
+              ['record', r.recordId],
+              ['identity', r.identityId],
+            ] as Array<[string, string]>,
+        ),
+      );
       const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx), {
         runId: runIdOf(args.runId),
-        beforeCommit: async (tx, results) => { written = results; await audit(tx); },
+        beforeCommit: async (tx, results) => {
+          written = results;
+          await audit(tx);
+        },
       });
       markWrite(ctx, [result]);
       return result;
@@ -240,9 +297,14 @@ builder.mutationFields((t) => ({
     type: [IngestResult],
     description: `Batch ingest of up to ${MAX_BATCH_SIZE} records. Every record is validated first; one invalid record rejects the batch with nothing stored.`,
     authScopes: { pipeline: true },
-    args: { input: t.arg({ type: [SourceRecordInput], required: true }), runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }) },
+    args: {
+      input: t.arg({ type: [SourceRecordInput], required: true }),
+      runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }),
+    },
     resolve: async (_r, args, ctx) => {
-      const results = await ctx.services.ingest.ingestMany(args.input as SourceRecordInputShape[], actor(ctx), { runId: runIdOf(args.runId) });
+      const results = await ctx.services.ingest.ingestMany(args.input as SourceRecordInputShape[], actor(ctx), {
+        runId: runIdOf(args.runId),
+      });
       markWrite(ctx, results);
       return results;
     },
@@ -251,7 +313,11 @@ builder.mutationFields((t) => ({
     type: SourceRecord,
     description: 'Soft-deletes a source record; its identity is rebuilt without it.',
     authScopes: { pipeline: true },
-    args: { source: t.arg.string({ required: true }), localId: t.arg.string({ required: true }), reason: t.arg.string({ required: false }) },
+    args: {
+      source: t.arg.string({ required: true }),
+      localId: t.arg.string({ required: true }),
+      reason: t.arg.string({ required: false }),
+    },
     resolve: async (_r, args, ctx) => {
       const { recordId, identityId } = await ctx.services.ingest.deleteRecord(args.source, args.localId, actor(ctx, args.reason));
       ctx.audit.wrote = true;

@@ -4,7 +4,7 @@ import { builder } from '../builder.ts';
 import { IngestRun, IngestRunStatusEnum } from './lineage.ts';
 
 const IngestRunErrorInput = builder.inputType('IngestRunErrorInput', {
-  description: 'A problem with one input row. Name the field and the problem; never put the patient\'s value in it.',
+  description: "A problem with one input row. Name the field and the problem; never put the patient's value in it.",
   fields: (t) => ({
     line: t.int({ required: false }),
     field: t.string({ required: false }),
@@ -38,7 +38,12 @@ builder.mutationFields((t) => ({
       const id = String(args.id);
       const run = isUuid(id) ? await ctx.services.lineage.getRun(id) : null;
       if (!run) throw new NotFoundError('Ingest run');
-      const errors = (args.errors ?? []).map((e) => ({ code: e.code, message: e.message, ...(e.line == null ? {} : { line: e.line }), ...(e.field == null ? {} : { field: e.field }) }));
+      const errors = (args.errors ?? []).map((e) => ({
+        code: e.code,
+        message: e.message,
+        ...(e.line == null ? {} : { line: e.line }),
+        ...(e.field == null ? {} : { field: e.field }),
+      }));
       const status = args.status === 'RUNNING' || !args.status ? 'COMPLETED' : args.status;
       return ctx.services.lineage.finishRun(id, { ...run.counts, rejected: errors.length }, errors, status);
     },

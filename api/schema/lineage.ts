@@ -3,9 +3,23 @@ import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import type { SourceRow } from '../../catalog/index.ts';
 import { isUuid } from '../../identity/index.ts';
 import {
-  fhirProvenance, GOLDEN_FIELDS, INGEST_RUN_STATUSES, openLineageEvents, parseRuleChanges, RECOMPUTE_JOBS, SURVIVORSHIP_RULES,
-  type ColumnMapping, type Competitor, type FieldProvenanceRow, type FieldRuleInput, type GoldenField, type IdentitySnapshot,
-  type IngestRunRow, type PolicyChange, type PolicyPreview, type PolicyVersion,
+  fhirProvenance,
+  GOLDEN_FIELDS,
+  INGEST_RUN_STATUSES,
+  openLineageEvents,
+  parseRuleChanges,
+  RECOMPUTE_JOBS,
+  SURVIVORSHIP_RULES,
+  type ColumnMapping,
+  type Competitor,
+  type FieldProvenanceRow,
+  type FieldRuleInput,
+  type GoldenField,
+  type IdentitySnapshot,
+  type IngestRunRow,
+  type PolicyChange,
+  type PolicyPreview,
+  type PolicyVersion,
 } from '../../lineage/index.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
@@ -19,7 +33,8 @@ import { checkPageSize, namedConnection } from './paging.ts';
 const GoldenFieldEnum = builder.enumType('GoldenField', { values: GOLDEN_FIELDS, description: 'A field of the golden record.' });
 const SurvivorshipRuleEnum = builder.enumType('SurvivorshipRule', {
   values: SURVIVORSHIP_RULES,
-  description: 'SOURCE_PRIORITY: the most trusted source. MOST_RECENT: the latest updated record. MOST_FREQUENT: the value most records agree on. MOST_COMPLETE: the longest value. STEWARD_OVERRIDE: a value a steward set. Ties go to trust, then recency.',
+  description:
+    'SOURCE_PRIORITY: the most trusted source. MOST_RECENT: the latest updated record. MOST_FREQUENT: the value most records agree on. MOST_COMPLETE: the longest value. STEWARD_OVERRIDE: a value a steward set. Ties go to trust, then recency.',
 });
 export const IngestRunStatusEnum = builder.enumType('IngestRunStatus', { values: INGEST_RUN_STATUSES });
 
@@ -37,9 +52,16 @@ function sourceById(ctx: RequestContext, id: string | null): Promise<SourceRow |
 }
 
 const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string; field: string }>('ProvenanceCompetitor').implement({
-  description: 'A value a golden field\'s winner beat, and the record that held it.',
+  description: "A value a golden field's winner beat, and the record that held it.",
   fields: (t) => ({
-    value: t.string({ nullable: true, ...phi((c: { field: string }) => c.field), resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.value; } }),
+    value: t.string({
+      nullable: true,
+      ...phi((c: { field: string }) => c.field),
+      resolve: (c, _a, ctx) => {
+        ctx.audit.touch('identity', c.identityId);
+        return c.value;
+      },
+    }),
     record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.sourceRecord(c.recordId) }),
     source: t.field({ type: Source, nullable: true, resolve: (c, _a, ctx) => sourceById(ctx, c.sourceId) }),
   }),
@@ -48,15 +70,25 @@ const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string
 export const IngestRun = builder.objectRef<IngestRunRow>('IngestRun');
 
 const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance').implement({
-  description: 'Where one golden value came from and while it held: the winning record and source, the rule and policy version that chose it, and the values it beat. A change closes the row (validTo) and opens a new one.',
+  description:
+    'Where one golden value came from and while it held: the winning record and source, the rule and policy version that chose it, and the values it beat. A change closes the row (validTo) and opens a new one.',
   fields: (t) => ({
     id: t.id({ resolve: (p) => String(p.id) }),
     identityId: t.exposeID('identityId'),
     identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.services.identity.getIdentityExact(p.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (p) => p.field as GoldenField }),
-    value: t.string({ nullable: true, ...phi((p: { field: string }) => p.field), resolve: (p, _a, ctx) => { ctx.audit.touch('identity', p.identityId); return p.value; } }),
+    value: t.string({
+      nullable: true,
+      ...phi((p: { field: string }) => p.field),
+      resolve: (p, _a, ctx) => {
+        ctx.audit.touch('identity', p.identityId);
+        return p.value;
+      },
+    }),
     record: t.field({
-      type: SourceRecord, nullable: true, description: 'The winning source record; null for a steward override or an empty field.',
+      type: SourceRecord,
+      nullable: true,
+      description: 'The winning source record; null for a steward override or an empty field.',
       resolve: (p, _a, ctx) => (p.recordId ? ctx.services.identity.sourceRecord(p.recordId) : null),
     }),
     source: t.field({ type: Source, nullable: true, resolve: (p, _a, ctx) => sourceById(ctx, p.sourceId) }),
@@ -69,7 +101,11 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
     validFrom: t.expose('validFrom', { type: 'DateTime' }),
     validTo: t.expose('validTo', { type: 'DateTime', nullable: true }),
     current: t.boolean({ resolve: (p) => p.validTo === null }),
-    ingestRun: t.field({ type: IngestRun, nullable: true, resolve: (p, _a, ctx) => (p.ingestRunId ? ctx.services.lineage.getRun(p.ingestRunId) : null) }),
+    ingestRun: t.field({
+      type: IngestRun,
+      nullable: true,
+      resolve: (p, _a, ctx) => (p.ingestRunId ? ctx.services.lineage.getRun(p.ingestRunId) : null),
+    }),
     fhirProvenance: t.field({
       type: 'JSON',
       description: 'This row as a FHIR R4 Provenance resource (target: the golden Patient element).',
@@ -78,14 +114,20 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
         const history = await ctx.services.lineage.fieldHistory(p.identityId, p.field);
         return fhirProvenance(p, {
           source: source ? { code: source.code, name: source.name } : null,
-          hasPredecessor: history.some((h) => h.validFrom.getTime() < p.validFrom.getTime() || (h.validFrom.getTime() === p.validFrom.getTime() && h.id < p.id)),
+          hasPredecessor: history.some(
+            (h) => h.validFrom.getTime() < p.validFrom.getTime() || (h.validFrom.getTime() === p.validFrom.getTime() && h.id < p.id),
+          ),
         });
       },
     }),
   }),
 });
 
-interface FieldLineageShape { identityId: string; field: GoldenField; history: FieldProvenanceRow[] }
+interface FieldLineageShape {
+  identityId: string;
+  field: GoldenField;
+  history: FieldProvenanceRow[];
+}
 
 const FieldLineage = builder.objectRef<FieldLineageShape>('FieldLineage').implement({
   description: 'The full history of one golden field of an identity.',
@@ -97,28 +139,40 @@ const FieldLineage = builder.objectRef<FieldLineageShape>('FieldLineage').implem
   }),
 });
 
-builder.objectField(Identity, 'provenance', (t) => t.field({
-  type: [FieldProvenance],
-  description: 'Provenance of this identity\'s golden fields, newest first: one field\'s full history, or every field\'s.',
-  authScopes: READERS,
-  args: { field: t.arg({ type: GoldenFieldEnum, required: false }), current: t.arg.boolean({ required: false, defaultValue: false }) },
-  resolve: (i, args, ctx) => ctx.services.lineage.fieldHistory(i.id, args.field ?? undefined, { currentOnly: args.current ?? false }),
-}));
+builder.objectField(Identity, 'provenance', (t) =>
+  t.field({
+    type: [FieldProvenance],
+    description: "Provenance of this identity's golden fields, newest first: one field's full history, or every field's.",
+    authScopes: READERS,
+    args: { field: t.arg({ type: GoldenFieldEnum, required: false }), current: t.arg.boolean({ required: false, defaultValue: false }) },
+    resolve: (i, args, ctx) => ctx.services.lineage.fieldHistory(i.id, args.field ?? undefined, { currentOnly: args.current ?? false }),
+  }),
+);
 
-builder.objectField(SourceRecord, 'contributions', (t) => t.field({
-  type: [FieldProvenance],
-  description: 'The golden fields this record currently supplies, per identity: what changes if this source is wrong.',
-  authScopes: READERS,
-  resolve: (r, _a, ctx) => ctx.services.lineage.contributionsOf(r.record.id),
-}));
+builder.objectField(SourceRecord, 'contributions', (t) =>
+  t.field({
+    type: [FieldProvenance],
+    description: 'The golden fields this record currently supplies, per identity: what changes if this source is wrong.',
+    authScopes: READERS,
+    resolve: (r, _a, ctx) => ctx.services.lineage.contributionsOf(r.record.id),
+  }),
+);
 
 const SnapshotRecord = builder.objectRef<IdentitySnapshot['records'][number] & { identityId: string }>('SnapshotRecord').implement({
-  description: 'A record linked at the snapshot\'s instant, with the golden-field values it held then.',
+  description: "A record linked at the snapshot's instant, with the golden-field values it held then.",
   fields: (t) => ({
-    record: t.field({ type: SourceRecord, nullable: true, description: 'The record as it is now.', resolve: (r, _a, ctx) => ctx.services.identity.sourceRecord(r.recordId) }),
+    record: t.field({
+      type: SourceRecord,
+      nullable: true,
+      description: 'The record as it is now.',
+      resolve: (r, _a, ctx) => ctx.services.identity.sourceRecord(r.recordId),
+    }),
     values: t.field({
       type: GoldenRecord,
-      resolve: (r, _a, ctx) => { ctx.audit.touch('record', r.recordId); return Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, r.values[f] ?? null])); },
+      resolve: (r, _a, ctx) => {
+        ctx.audit.touch('record', r.recordId);
+        return Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, r.values[f] ?? null]));
+      },
     }),
   }),
 });
@@ -130,8 +184,19 @@ const IdentitySnapshotRef = builder.objectRef<IdentitySnapshot>('IdentitySnapsho
     identityId: t.exposeID('identityId', { description: 'The identity the requested ID stood for then (merges followed as of then).' }),
     redirectedFrom: t.idList({ resolve: (s) => s.redirectedFrom }),
     at: t.expose('at', { type: 'DateTime' }),
-    identity: t.field({ type: Identity, nullable: true, description: 'That identity as it is now.', resolve: (s, _a, ctx) => ctx.services.identity.getIdentityExact(s.identityId) }),
-    golden: t.field({ type: GoldenRecord, resolve: (s, _a, ctx) => { ctx.audit.touch('identity', s.identityId); return s.golden; } }),
+    identity: t.field({
+      type: Identity,
+      nullable: true,
+      description: 'That identity as it is now.',
+      resolve: (s, _a, ctx) => ctx.services.identity.getIdentityExact(s.identityId),
+    }),
+    golden: t.field({
+      type: GoldenRecord,
+      resolve: (s, _a, ctx) => {
+        ctx.audit.touch('identity', s.identityId);
+        return s.golden;
+      },
+    }),
     records: t.field({ type: [SnapshotRecord], resolve: (s) => s.records.map((r) => ({ ...r, identityId: s.identityId })) }),
     provenance: t.field({ type: [FieldProvenance], resolve: (s) => s.provenance }),
   }),
@@ -141,8 +206,18 @@ const FieldRule = builder.objectRef<{ field: GoldenField; rule: PolicyVersion['r
   fields: (t) => ({
     field: t.field({ type: GoldenFieldEnum, resolve: (r) => r.field }),
     rule: t.field({ type: SurvivorshipRuleEnum, resolve: (r) => r.rule.rule }),
-    value: t.string({ nullable: true, ...phi((r: { field: string }) => r.field), description: 'STEWARD_OVERRIDE only: the value set for every identity.', resolve: (r) => r.rule.value ?? null }),
-    fallback: t.field({ type: SurvivorshipRuleEnum, nullable: true, description: 'STEWARD_OVERRIDE only: the rule used while no value is set.', resolve: (r) => r.rule.fallback ?? null }),
+    value: t.string({
+      nullable: true,
+      ...phi((r: { field: string }) => r.field),
+      description: 'STEWARD_OVERRIDE only: the value set for every identity.',
+      resolve: (r) => r.rule.value ?? null,
+    }),
+    fallback: t.field({
+      type: SurvivorshipRuleEnum,
+      nullable: true,
+      description: 'STEWARD_OVERRIDE only: the rule used while no value is set.',
+      resolve: (r) => r.rule.fallback ?? null,
+    }),
   }),
 });
 
@@ -158,7 +233,7 @@ const SurvivorshipPolicy = builder.objectRef<PolicyVersion>('SurvivorshipPolicy'
 });
 
 const FieldRuleInputRef = builder.inputType('FieldRuleInput', {
-  description: 'A golden field\'s rule. value and fallback apply to STEWARD_OVERRIDE only.',
+  description: "A golden field's rule. value and fallback apply to STEWARD_OVERRIDE only.",
   fields: (t) => ({
     field: t.field({ type: GoldenFieldEnum, required: true }),
     rule: t.field({ type: SurvivorshipRuleEnum, required: true }),
@@ -187,9 +262,27 @@ const PolicyPreviewChange = builder.objectRef<PolicyPreview['changes'][number]>(
     identityId: t.exposeID('identityId'),
     identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.getIdentityExact(c.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (c) => c.field }),
-    currentValue: t.string({ nullable: true, ...phi((c: { field: string }) => c.field), resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.currentValue; } }),
-    proposedValue: t.string({ nullable: true, ...phi((c: { field: string }) => c.field), resolve: (c, _a, ctx) => { ctx.audit.touch('identity', c.identityId); return c.proposedValue; } }),
-    currentRule: t.field({ type: SurvivorshipRuleEnum, nullable: true, resolve: (c) => c.currentRule as (typeof SURVIVORSHIP_RULES)[number] | null }),
+    currentValue: t.string({
+      nullable: true,
+      ...phi((c: { field: string }) => c.field),
+      resolve: (c, _a, ctx) => {
+        ctx.audit.touch('identity', c.identityId);
+        return c.currentValue;
+      },
+    }),
+    proposedValue: t.string({
+      nullable: true,
+      ...phi((c: { field: string }) => c.field),
+      resolve: (c, _a, ctx) => {
+        ctx.audit.touch('identity', c.identityId);
+        return c.proposedValue;
+      },
+    }),
+    currentRule: t.field({
+      type: SurvivorshipRuleEnum,
+      nullable: true,
+      resolve: (c) => c.currentRule as (typeof SURVIVORSHIP_RULES)[number] | null,
+    }),
     proposedRule: t.field({ type: SurvivorshipRuleEnum, resolve: (c) => c.proposedRule as (typeof SURVIVORSHIP_RULES)[number] }),
   }),
 });
@@ -223,7 +316,9 @@ async function columnMapping(ctx: RequestContext, sourceCode: string): Promise<{
   const dataset = mapped[0]!.dataset.name;
   return {
     dataset,
-    columns: mapped.filter((e) => e.dataset.name === dataset).map((e) => ({ sourceField: e.field.name, goldenField: e.field.goldenField as GoldenField })),
+    columns: mapped
+      .filter((e) => e.dataset.name === dataset)
+      .map((e) => ({ sourceField: e.field.name, goldenField: e.field.goldenField as GoldenField })),
   };
 }
 
@@ -241,12 +336,17 @@ IngestRun.implement({
     facets: t.field({ type: 'JSON', resolve: (r) => r.facets }),
     openLineageEvents: t.field({
       type: ['JSON'],
-      description: 'The run as OpenLineage RunEvents (START, then COMPLETE, FAIL or ABORT), with column lineage from source to golden fields.',
+      description:
+        'The run as OpenLineage RunEvents (START, then COMPLETE, FAIL or ABORT), with column lineage from source to golden fields.',
       resolve: async (r, _a, ctx) => {
         const source = await sourceById(ctx, r.sourceId);
         const mapping = source ? await columnMapping(ctx, source.code) : null;
         const policy = await ctx.services.lineage.activePolicy();
-        return openLineageEvents(r, { source: source ? { code: source.code, dataset: mapping!.dataset } : null, columns: mapping?.columns, rules: policy.rules });
+        return openLineageEvents(r, {
+          source: source ? { code: source.code, dataset: mapping!.dataset } : null,
+          columns: mapping?.columns,
+          rules: policy.rules,
+        });
       },
     }),
   }),
@@ -265,7 +365,8 @@ builder.queryFields((t) => ({
   lineage: t.field({
     type: FieldLineage,
     nullable: true,
-    description: 'The full history of one golden field: each value, the record and source it came from, the rule, the policy version, the values it beat, and when it held. A merged identity\'s ID gives its survivor\'s lineage.',
+    description:
+      "The full history of one golden field: each value, the record and source it came from, the rule, the policy version, the values it beat, and when it held. A merged identity's ID gives its survivor's lineage.",
     authScopes: READERS,
     args: { identityId: t.arg.id({ required: true }), field: t.arg({ type: GoldenFieldEnum, required: true }) },
     resolve: async (_r, args, ctx) => {
@@ -278,7 +379,8 @@ builder.queryFields((t) => ({
   identityAsOf: t.field({
     type: IdentitySnapshotRef,
     nullable: true,
-    description: 'An identity as it stood at `at`: golden values, linked records and provenance, rebuilt from history. Null if it did not exist yet.',
+    description:
+      'An identity as it stood at `at`: golden values, linked records and provenance, rebuilt from history. Null if it did not exist yet.',
     authScopes: READERS,
     args: { id: t.arg.id({ required: true }), at: t.arg({ type: 'DateTime', required: true }) },
     resolve: async (_r, args, ctx) => {
@@ -312,25 +414,29 @@ builder.queryFields((t) => ({
       return ctx.services.lineage.previewPolicy(parseRuleChanges(args.rules as FieldRuleInput[]), { limit });
     },
   }),
-  ingestRuns: t.connection({
-    type: IngestRun,
-    description: 'Ingest runs and golden-record recomputes, newest first (at most 100 per page).',
-    authScopes: { $any: { pipeline: true, governance: true } },
-    args: {
-      filter: t.arg({ type: IngestRunFilter, required: false }),
-      source: t.arg.string({ required: false, description: 'A source code.', deprecationReason: 'Use filter: { source }.' }),
-      status: t.arg({ type: IngestRunStatusEnum, required: false, deprecationReason: 'Use filter: { status }.' }),
-      job: t.arg.string({ required: false, deprecationReason: 'Use filter: { job }.' }),
+  ingestRuns: t.connection(
+    {
+      type: IngestRun,
+      description: 'Ingest runs and golden-record recomputes, newest first (at most 100 per page).',
+      authScopes: { $any: { pipeline: true, governance: true } },
+      args: {
+        filter: t.arg({ type: IngestRunFilter, required: false }),
+        source: t.arg.string({ required: false, description: 'A source code.', deprecationReason: 'Use filter: { source }.' }),
+        status: t.arg({ type: IngestRunStatusEnum, required: false, deprecationReason: 'Use filter: { status }.' }),
+        job: t.arg.string({ required: false, deprecationReason: 'Use filter: { job }.' }),
+      },
+      resolve: async (_r, args, ctx) => {
+        checkPageSize(args, 100);
+        const filter = args.filter ?? { source: args.source, status: args.status, job: args.job };
+        const source = filter.source ? await ctx.services.catalog.getSourceByCode(filter.source) : null;
+        if (filter.source && !source) return resolveOffsetConnection({ args }, () => []);
+        return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
+          ctx.services.lineage.listRuns({ sourceId: source?.id, status: filter.status, job: filter.job }, limit, offset),
+        );
+      },
     },
-    resolve: async (_r, args, ctx) => {
-      checkPageSize(args, 100);
-      const filter = args.filter ?? { source: args.source, status: args.status, job: args.job };
-      const source = filter.source ? await ctx.services.catalog.getSourceByCode(filter.source) : null;
-      if (filter.source && !source) return resolveOffsetConnection({ args }, () => []);
-      return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-        ctx.services.lineage.listRuns({ sourceId: source?.id, status: filter.status, job: filter.job }, limit, offset));
-    },
-  }, namedConnection(IngestRun, 'IngestRun')),
+    namedConnection(IngestRun, 'IngestRun'),
+  ),
   ingestRun: t.field({
     type: IngestRun,
     nullable: true,
@@ -343,7 +449,8 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   setSurvivorshipPolicy: t.field({
     type: PolicyChangeRef,
-    description: 'Activates a new policy version: the active rules with these fields\' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.',
+    description:
+      "Activates a new policy version: the active rules with these fields' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.",
     authScopes: { admin: true },
     args: { rules: t.arg({ type: [FieldRuleInputRef], required: true }), wait: t.arg.boolean({ required: false, defaultValue: true }) },
     resolve: async (_r, args, ctx) => {
@@ -355,7 +462,8 @@ builder.mutationFields((t) => ({
   }),
   recomputeGoldenRecords: t.field({
     type: IngestRun,
-    description: 'Recomputes golden records under the active policy: those a source feeds (after its trust rank changed), or all. Returns the finished run.',
+    description:
+      'Recomputes golden records under the active policy: those a source feeds (after its trust rank changed), or all. Returns the finished run.',
     authScopes: { admin: true },
     args: { source: t.arg.string({ required: false, description: 'A source code; omit for every identity.' }) },
     resolve: async (_r, args, ctx) => {

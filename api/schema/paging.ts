@@ -83,13 +83,30 @@ export async function keysetConnection<Row, K>(options: KeysetOptions<Row, K>): 
  * A connection type named after its node (`ReviewItemConnection`, `ReviewItemEdge`) rather than after the field
  * that returns it, so two fields can share it; `counted` adds `totalCount`.
  */
-export function namedConnection<Type extends Parameters<typeof builder.connectionObject>[0]['type']>(type: Type, node: string, options: { counted?: boolean } = {}) {
-  return builder.connectionObject({
-    type,
-    name: `${node}Connection`,
-    fields: (t) => Object.fromEntries(options.counted ? [['totalCount', t.int({
-      description: 'How many items the filter matches in all, on every page (counted when selected).',
-      resolve: (connection) => (connection as unknown as Counted).totalCount(),
-    })]] : []),
-  }, { name: `${node}Edge` });
+export function namedConnection<Type extends Parameters<typeof builder.connectionObject>[0]['type']>(
+  type: Type,
+  node: string,
+  options: { counted?: boolean } = {},
+) {
+  return builder.connectionObject(
+    {
+      type,
+      name: `${node}Connection`,
+      fields: (t) =>
+        Object.fromEntries(
+          options.counted
+            ? [
+                [
+                  'totalCount',
+                  t.int({
+                    description: 'How many items the filter matches in all, on every page (counted when selected).',
+                    resolve: (connection) => (connection as unknown as Counted).totalCount(),
+                  }),
+                ],
+              ]
+            : [],
+        ),
+    },
+    { name: `${node}Edge` },
+  );
 }

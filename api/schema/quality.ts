@@ -1,6 +1,11 @@
 import {
-  CANONICAL_FIELD_SPECS, QUALITY_METRICS, QUALITY_METRIC_NAMES, type QualityMeasurementRow, type QualityMetricName,
-  type QualityRunResult, type Scorecard,
+  CANONICAL_FIELD_SPECS,
+  QUALITY_METRICS,
+  QUALITY_METRIC_NAMES,
+  type QualityMeasurementRow,
+  type QualityMetricName,
+  type QualityRunResult,
+  type Scorecard,
 } from '../../catalog/index.ts';
 import { scopeKind } from '../../platform/db/schema/index.ts';
 import { builder } from '../builder.ts';
@@ -8,14 +13,17 @@ import { builder } from '../builder.ts';
 /** Quality metrics are aggregates over the index, not patient data: nothing here marks the audit trail. */
 
 const QualityMetricEnum = builder.enumType('QualityMetric', {
-  values: Object.fromEntries(QUALITY_METRIC_NAMES.map((name) => [
-    name.toUpperCase(),
-    { value: name, description: `${QUALITY_METRICS[name].description} (${QUALITY_METRICS[name].unit})` },
-  ])) as Record<Uppercase<QualityMetricName>, { value: QualityMetricName; description: string }>,
+  values: Object.fromEntries(
+    QUALITY_METRIC_NAMES.map((name) => [
+      name.toUpperCase(),
+      { value: name, description: `${QUALITY_METRICS[name].description} (${QUALITY_METRICS[name].unit})` },
+    ]),
+  ) as Record<Uppercase<QualityMetricName>, { value: QualityMetricName; description: string }>,
 });
 
 const QualityScopeKindEnum = builder.enumType('QualityScopeKind', {
-  description: 'INDEX: the whole index (scope "*"). SOURCE: one source (scope = its code). FIELD: one field of one source (scope "CODE.field").',
+  description:
+    'INDEX: the whole index (scope "*"). SOURCE: one source (scope = its code). FIELD: one field of one source (scope "CODE.field").',
   values: scopeKind.enumValues,
 });
 
@@ -28,7 +36,10 @@ const QualityMeasurement = builder.objectRef<QualityMeasurementRow>('QualityMeas
     value: t.exposeFloat('value'),
     numerator: t.exposeFloat('numerator', { nullable: true }),
     denominator: t.exposeFloat('denominator', { nullable: true }),
-    threshold: t.exposeFloat('threshold', { nullable: true, description: 'A floor or a ceiling, depending on which way the metric improves.' }),
+    threshold: t.exposeFloat('threshold', {
+      nullable: true,
+      description: 'A floor or a ceiling, depending on which way the metric improves.',
+    }),
     breached: t.exposeBoolean('breached'),
     measuredAt: t.expose('measuredAt', { type: 'DateTime' }),
     runId: t.exposeID('runId'),
@@ -50,19 +61,32 @@ const QualityRun = builder.objectRef<QualityRunResult>('QualityRun').implement({
         scopeKind: t.arg({ type: QualityScopeKindEnum, required: false }),
         breachedOnly: t.arg.boolean({ required: false }),
       },
-      resolve: (r, args) => r.measurements.filter((m) => (!args.metric || m.metric === args.metric)
-        && (!args.scopeKind || m.scopeKind === args.scopeKind) && (!args.breachedOnly || m.breached)),
+      resolve: (r, args) =>
+        r.measurements.filter(
+          (m) =>
+            (!args.metric || m.metric === args.metric) &&
+            (!args.scopeKind || m.scopeKind === args.scopeKind) &&
+            (!args.breachedOnly || m.breached),
+        ),
     }),
   }),
 });
 
-interface FieldQualityShape { field: string; completeness: QualityMeasurementRow | undefined; validity: QualityMeasurementRow | undefined }
+interface FieldQualityShape {
+  field: string;
+  completeness: QualityMeasurementRow | undefined;
+  validity: QualityMeasurementRow | undefined;
+}
 
 const FieldQuality = builder.objectRef<FieldQualityShape>('FieldQuality').implement({
   fields: (t) => ({
     field: t.exposeString('field'),
     completeness: t.float({ nullable: true, resolve: (f) => f.completeness?.value ?? null }),
-    validity: t.float({ nullable: true, resolve: (f) => f.validity?.value ?? null, description: 'Null for fields without a validity rule or without values.' }),
+    validity: t.float({
+      nullable: true,
+      resolve: (f) => f.validity?.value ?? null,
+      description: 'Null for fields without a validity rule or without values.',
+    }),
     breached: t.boolean({ resolve: (f) => Boolean(f.completeness?.breached || f.validity?.breached) }),
   }),
 });
@@ -75,7 +99,13 @@ const QualityScorecard = builder.objectRef<Scorecard>('QualityScorecard').implem
   fields: (t) => ({
     source: t.exposeString('source'),
     measuredAt: t.expose('measuredAt', { type: 'DateTime', nullable: true, description: 'Null until quality has been measured.' }),
-    recordCount: t.int({ nullable: true, resolve: (c) => { const v = sourceValue(c, 'record_count'); return v === null ? null : Math.round(v); } }),
+    recordCount: t.int({
+      nullable: true,
+      resolve: (c) => {
+        const v = sourceValue(c, 'record_count');
+        return v === null ? null : Math.round(v);
+      },
+    }),
     completeness: t.float({ nullable: true, resolve: (c) => sourceValue(c, 'completeness') }),
     validity: t.float({ nullable: true, resolve: (c) => sourceValue(c, 'validity') }),
     uniqueness: t.float({ nullable: true, resolve: (c) => sourceValue(c, 'uniqueness') }),
@@ -83,10 +113,12 @@ const QualityScorecard = builder.objectRef<Scorecard>('QualityScorecard').implem
     duplicateRate: t.float({ nullable: true, resolve: (c) => sourceValue(c, 'duplicate_rate') }),
     fields: t.field({
       type: [FieldQuality],
-      resolve: (c) => CANONICAL_FIELD_SPECS.map((f) => {
-        const at = (metric: string) => c.measurements.find((m) => m.scopeKind === 'FIELD' && m.metric === metric && m.scope === `${c.source}.${f.name}`);
-        return { field: f.name, completeness: at('completeness'), validity: at('validity') };
-      }),
+      resolve: (c) =>
+        CANONICAL_FIELD_SPECS.map((f) => {
+          const at = (metric: string) =>
+            c.measurements.find((m) => m.scopeKind === 'FIELD' && m.metric === metric && m.scope === `${c.source}.${f.name}`);
+          return { field: f.name, completeness: at('completeness'), validity: at('validity') };
+        }),
     }),
     measurements: t.field({ type: [QualityMeasurement], resolve: (c) => c.measurements }),
     breaches: t.field({ type: [QualityMeasurement], resolve: (c) => c.measurements.filter((m) => m.breached) }),
@@ -96,8 +128,9 @@ const QualityScorecard = builder.objectRef<Scorecard>('QualityScorecard').implem
 builder.queryFields((t) => ({
   qualityMetrics: t.field({
     type: [QualityMeasurement],
-    description: 'A time series, oldest first: the newest `limit` (default 1000) points between `from` and `to`, inclusive. '
-      + 'Scope "*" is the whole index, a source code a source, "CODE.field" one field.',
+    description:
+      'A time series, oldest first: the newest `limit` (default 1000) points between `from` and `to`, inclusive. ' +
+      'Scope "*" is the whole index, a source code a source, "CODE.field" one field.',
     authScopes: { governance: true },
     args: {
       scope: t.arg.string({ required: false }),

@@ -14,10 +14,22 @@ export const ReviewKindEnum = builder.enumType('ReviewKind', {
 export const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: ['OPEN', 'RESOLVED'] as const });
 const ReviewDecisionEnum = builder.enumType('ReviewDecision', {
   values: REVIEW_DECISIONS,
-  description: 'MATCH: same patient (the record joins identityA, or identityB merges into identityA). NOT_MATCH: different patients, kept apart for good.',
+  description:
+    'MATCH: same patient (the record joins identityA, or identityB merges into identityA). NOT_MATCH: different patients, kept apart for good.',
 });
 export const EventTypeEnum = builder.enumType('IdentityEventType', {
-  values: ['CREATED', 'LINKED', 'UNLINKED', 'MERGED', 'SPLIT', 'NOT_DUPLICATE', 'GOLDEN_CHANGED', 'REVIEW_DECIDED', 'RECORD_UPDATED', 'RECORD_DELETED'] as const,
+  values: [
+    'CREATED',
+    'LINKED',
+    'UNLINKED',
+    'MERGED',
+    'SPLIT',
+    'NOT_DUPLICATE',
+    'GOLDEN_CHANGED',
+    'REVIEW_DECIDED',
+    'RECORD_UPDATED',
+    'RECORD_DELETED',
+  ] as const,
 });
 
 ReviewItem.implement({
@@ -30,10 +42,18 @@ ReviewItem.implement({
     probability: t.exposeFloat('probability'),
     weight: t.exposeFloat('weight'),
     explanation: t.field({ type: MatchExplanation, resolve: (r) => r.explanation as never }),
-    blockers: t.stringList({ resolve: (r) => ((r.explanation as { blockers?: string[] }).blockers ?? []) }),
-    record: t.field({ type: SourceRecord, nullable: true, resolve: (r, _a, ctx) => (r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null) }),
+    blockers: t.stringList({ resolve: (r) => (r.explanation as { blockers?: string[] }).blockers ?? [] }),
+    record: t.field({
+      type: SourceRecord,
+      nullable: true,
+      resolve: (r, _a, ctx) => (r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null),
+    }),
     identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.services.identity.getIdentity(r.identityA) }),
-    identityB: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => (r.identityB ? ctx.services.identity.getIdentity(r.identityB) : null) }),
+    identityB: t.field({
+      type: Identity,
+      nullable: true,
+      resolve: (r, _a, ctx) => (r.identityB ? ctx.services.identity.getIdentity(r.identityB) : null),
+    }),
     modelVersion: t.exposeString('modelVersion', { nullable: true }),
     decision: t.exposeString('decision', { nullable: true }),
     reason: t.exposeString('reason', { nullable: true }),
@@ -44,7 +64,7 @@ ReviewItem.implement({
 });
 
 IdentityEvent.implement({
-  description: 'One append-only event in an identity\'s history.',
+  description: "One append-only event in an identity's history.",
   fields: (t) => ({
     id: t.id({ resolve: (e) => String(e.id) }),
     type: t.field({ type: EventTypeEnum, resolve: (e) => e.type }),
@@ -54,7 +74,12 @@ IdentityEvent.implement({
     actor: t.exposeString('actor'),
     reason: t.exposeString('reason', { nullable: true }),
     modelVersion: t.exposeString('modelVersion', { nullable: true }),
-    evidence: t.field({ type: 'JSON', nullable: true, description: 'Scores and explanation behind a matcher decision.', resolve: (e) => e.evidence ?? null }),
+    evidence: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'Scores and explanation behind a matcher decision.',
+      resolve: (e) => e.evidence ?? null,
+    }),
     at: t.expose('at', { type: 'DateTime' }),
   }),
 });
@@ -73,37 +98,51 @@ const MatchModelInfo = builder.objectRef<MatchModelRow>('MatchModel').implement(
 const ReviewQueueFilter = builder.inputType('ReviewQueueFilter', {
   description: 'Which review items to list; every given criterion must hold.',
   fields: (t) => ({
-    status: t.field({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN', description: 'OPEN (the default) or RESOLVED; null for both.' }),
+    status: t.field({
+      type: ReviewStatusEnum,
+      required: false,
+      defaultValue: 'OPEN',
+      description: 'OPEN (the default) or RESOLVED; null for both.',
+    }),
     kind: t.field({ type: ReviewKindEnum, required: false }),
   }),
 });
 
 const ReviewItemConnection = namedConnection(ReviewItem, 'ReviewItem', { counted: true });
 
-const isReviewKey = (key: unknown[]): key is [number, string] => key.length === 2 && typeof key[0] === 'number' && Number.isFinite(key[0]) && typeof key[1] === 'string';
+const isReviewKey = (key: unknown[]): key is [number, string] =>
+  key.length === 2 && typeof key[0] === 'number' && Number.isFinite(key[0]) && typeof key[1] === 'string';
 
 builder.queryFields((t) => ({
-  reviewQueue: t.connection({
-    type: ReviewItem,
-    description: `The stewards' queue, highest priority first (then oldest first). Paged by keyset: a page starts after the last item seen, so items resolved while paging skip nothing. At most ${MAX_REVIEW_PAGE} per page.`,
-    authScopes: { steward: true },
-    args: {
-      filter: t.arg({ type: ReviewQueueFilter, required: false }),
-      status: t.arg({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN', deprecationReason: 'Use filter: { status }.' }),
+  reviewQueue: t.connection(
+    {
+      type: ReviewItem,
+      description: `The stewards' queue, highest priority first (then oldest first). Paged by keyset: a page starts after the last item seen, so items resolved while paging skip nothing. At most ${MAX_REVIEW_PAGE} per page.`,
+      authScopes: { steward: true },
+      args: {
+        filter: t.arg({ type: ReviewQueueFilter, required: false }),
+        status: t.arg({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN', deprecationReason: 'Use filter: { status }.' }),
+      },
+      resolve: (_r, args, ctx) => {
+        // filter.status wins when a filter is given; on its own, the old status argument (default OPEN) applies.
+        const filter = args.filter
+          ? { status: args.filter.status ?? null, kind: args.filter.kind ?? null }
+          : { status: args.status ?? null };
+        return keysetConnection<ReviewItemRow, { priority: number; id: string }>({
+          list: 'reviewQueue',
+          args,
+          defaultSize: 20,
+          maxSize: MAX_REVIEW_PAGE,
+          keyOf: (r) => [r.priority, r.id],
+          parseKey: isReviewKey,
+          toKey: ([priority, id]) => ({ priority: priority as number, id: id as string }),
+          load: (page) => ctx.services.identity.reviewQueuePage(filter, page),
+          count: () => ctx.services.identity.countReviewItems(filter),
+        });
+      },
     },
-    resolve: (_r, args, ctx) => {
-      // filter.status wins when a filter is given; on its own, the old status argument (default OPEN) applies.
-      const filter = args.filter ? { status: args.filter.status ?? null, kind: args.filter.kind ?? null } : { status: args.status ?? null };
-      return keysetConnection<ReviewItemRow, { priority: number; id: string }>({
-        list: 'reviewQueue', args, defaultSize: 20, maxSize: MAX_REVIEW_PAGE,
-        keyOf: (r) => [r.priority, r.id],
-        parseKey: isReviewKey,
-        toKey: ([priority, id]) => ({ priority: priority as number, id: id as string }),
-        load: (page) => ctx.services.identity.reviewQueuePage(filter, page),
-        count: () => ctx.services.identity.countReviewItems(filter),
-      });
-    },
-  }, ReviewItemConnection),
+    ReviewItemConnection,
+  ),
   matchModels: t.field({
     type: [MatchModelInfo],
     authScopes: { $any: { steward: true, governance: true } },
@@ -114,7 +153,8 @@ builder.queryFields((t) => ({
     description: 'A stored model by version, or the active one (the built-in default when none was trained).',
     authScopes: { $any: { steward: true, governance: true } },
     args: { version: t.arg.string({ required: false }) },
-    resolve: async (_r, args, ctx) => (args.version ? (await ctx.services.models.get(args.version))?.spec ?? null : ctx.services.models.active()),
+    resolve: async (_r, args, ctx) =>
+      args.version ? ((await ctx.services.models.get(args.version))?.spec ?? null) : ctx.services.models.active(),
     nullable: true,
   }),
 }));
@@ -123,7 +163,11 @@ builder.mutationFields((t) => ({
   resolveReviewItem: t.field({
     type: ReviewItem,
     authScopes: { steward: true },
-    args: { id: t.arg.id({ required: true }), decision: t.arg({ type: ReviewDecisionEnum, required: true }), reason: t.arg.string({ required: true }) },
+    args: {
+      id: t.arg.id({ required: true }),
+      decision: t.arg({ type: ReviewDecisionEnum, required: true }),
+      reason: t.arg.string({ required: true }),
+    },
     resolve: async (_r, args, ctx) => {
       const item = await ctx.services.steward.resolveReviewItem(String(args.id), args.decision, actor(ctx, args.reason));
       ctx.audit.wrote = true;
@@ -145,7 +189,8 @@ builder.mutationFields((t) => ({
       mergedVersion: t.arg.int({ required: false }),
       overrideNotDuplicate: t.arg.boolean({
         required: false,
-        description: 'Merge even though a steward marked the two identities as different people; without it such a merge fails with MARKED_NOT_DUPLICATE.',
+        description:
+          'Merge even though a steward marked the two identities as different people; without it such a merge fails with MARKED_NOT_DUPLICATE.',
       }),
     },
     resolve: async (_r, args, ctx) => {
@@ -161,7 +206,11 @@ builder.mutationFields((t) => ({
     authScopes: { steward: true },
     args: { recordId: t.arg.id({ required: true }), toIdentityId: t.arg.id({ required: false }), reason: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
-      const moved = await ctx.services.steward.unlink(String(args.recordId), args.toIdentityId ? String(args.toIdentityId) : null, actor(ctx, args.reason));
+      const moved = await ctx.services.steward.unlink(
+        String(args.recordId),
+        args.toIdentityId ? String(args.toIdentityId) : null,
+        actor(ctx, args.reason),
+      );
       ctx.audit.wrote = true;
       ctx.audit.touch('identity', moved.from, moved.to);
       ctx.audit.touch('record', String(args.recordId));

@@ -26,7 +26,8 @@ export function calendarDateProblem(value: string): string | null {
 }
 
 builder.scalarType('Date', {
-  description: 'A calendar date, YYYY-MM-DD (ISO 8601), e.g. 1984-03-02. Other forms and impossible days (1990-02-30) are refused with INVALID_DATE naming the field.',
+  description:
+    'A calendar date, YYYY-MM-DD (ISO 8601), e.g. 1984-03-02. Other forms and impossible days (1990-02-30) are refused with INVALID_DATE naming the field.',
   serialize: (value) => String(value),
   parseValue: (value) => {
     const text = typeof value === 'string' ? value.trim() : null;

@@ -12,8 +12,12 @@ const ROLE_DESCRIPTIONS: Record<Role, string> = {
 };
 
 export const RoleEnum = builder.enumType('Role', {
-  description: 'What a caller may do (docs/security.md). Values are sent and shown in capitals; tokens and the CLI use the lower-case names.',
-  values: Object.fromEntries(ROLES.map((role) => [role.toUpperCase(), { value: role, description: ROLE_DESCRIPTIONS[role] }])) as Record<Uppercase<Role>, { value: Role; description: string }>,
+  description:
+    'What a caller may do (docs/security.md). Values are sent and shown in capitals; tokens and the CLI use the lower-case names.',
+  values: Object.fromEntries(ROLES.map((role) => [role.toUpperCase(), { value: role, description: ROLE_DESCRIPTIONS[role] }])) as Record<
+    Uppercase<Role>,
+    { value: Role; description: string }
+  >,
 });
 
 const ApiKey = builder.objectRef<ApiKeyRow>('ApiKey').implement({
@@ -34,13 +38,15 @@ const CreatedApiKey = builder.objectRef<{ key: string; row: ApiKeyRow }>('Create
   }),
 });
 
-const AuditChainStatus = builder.objectRef<{ valid: boolean; entriesChecked: number; firstInvalidId: number | null }>('AuditChainStatus').implement({
-  fields: (t) => ({
-    valid: t.exposeBoolean('valid'),
-    entriesChecked: t.exposeInt('entriesChecked'),
-    firstInvalidId: t.exposeInt('firstInvalidId', { nullable: true }),
-  }),
-});
+const AuditChainStatus = builder
+  .objectRef<{ valid: boolean; entriesChecked: number; firstInvalidId: number | null }>('AuditChainStatus')
+  .implement({
+    fields: (t) => ({
+      valid: t.exposeBoolean('valid'),
+      entriesChecked: t.exposeInt('entriesChecked'),
+      firstInvalidId: t.exposeInt('firstInvalidId', { nullable: true }),
+    }),
+  });
 
 builder.queryFields((t) => ({
   apiKeys: t.field({
@@ -61,7 +67,10 @@ builder.mutationFields((t) => ({
     type: CreatedApiKey,
     authScopes: { admin: true },
     // role stays a String: `mpi keys create` and existing scripts declare `$role: String!`; it takes a Role name in any case.
-    args: { name: t.arg.string({ required: true }), role: t.arg.string({ required: true, description: 'A Role, in any case: steward or STEWARD.' }) },
+    args: {
+      name: t.arg.string({ required: true }),
+      role: t.arg.string({ required: true, description: 'A Role, in any case: steward or STEWARD.' }),
+    },
     resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role.toLowerCase()),
   }),
   revokeApiKey: t.field({

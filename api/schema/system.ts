@@ -1,7 +1,14 @@
 import { builder } from '../builder.ts';
 
-interface PrincipalShape { name: string; kind: string; roles: string[] }
-interface ServerInfoShape { version: string; database: string }
+interface PrincipalShape {
+  name: string;
+  kind: string;
+  roles: string[];
+}
+interface ServerInfoShape {
+  version: string;
+  database: string;
+}
 
 const Principal = builder.objectRef<PrincipalShape>('Principal').implement({
   description: 'The authenticated caller.',

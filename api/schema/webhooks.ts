@@ -70,7 +70,11 @@ const CreateWebhookInput = builder.inputType('CreateWebhookEndpointInput', {
     url: t.string({ required: true }),
     eventTypes: t.field({ type: [ChangeEventTypeEnum], required: false, description: 'Types to deliver; empty or absent: all.' }),
     description: t.string({ required: false }),
-    demographicsRole: t.field({ type: DemographicsRoleEnum, required: false, description: 'Send golden demographics, masked as this role sees them.' }),
+    demographicsRole: t.field({
+      type: DemographicsRoleEnum,
+      required: false,
+      description: 'Send golden demographics, masked as this role sees them.',
+    }),
     fromPosition: t.string({ required: false, description: 'Deliver events after this position; default: only new events.' }),
   }),
 });
@@ -100,10 +104,16 @@ builder.mutationFields((t) => ({
     authScopes: ADMIN,
     args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const created = await ctx.services.events.webhooks.register({
-        url: input.url, eventTypes: input.eventTypes ?? [], description: input.description ?? null,
-        demographicsRole: input.demographicsRole?.toLowerCase() ?? null, fromPosition: position(input.fromPosition, 'input.fromPosition'),
-      }, actorOf(ctx));
+      const created = await ctx.services.events.webhooks.register(
+        {
+          url: input.url,
+          eventTypes: input.eventTypes ?? [],
+          description: input.description ?? null,
+          demographicsRole: input.demographicsRole?.toLowerCase() ?? null,
+          fromPosition: position(input.fromPosition, 'input.fromPosition'),
+        },
+        actorOf(ctx),
+      );
       audited(ctx, created.endpoint.id);
       return created;
     },
@@ -112,16 +122,22 @@ builder.mutationFields((t) => ({
     type: WebhookEndpoint,
     authScopes: ADMIN,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_r, { id }, ctx) => { audited(ctx, String(id)); return ctx.services.events.webhooks.remove(String(id)); },
+    resolve: async (_r, { id }, ctx) => {
+      audited(ctx, String(id));
+      return ctx.services.events.webhooks.remove(String(id));
+    },
   }),
   setWebhookEndpointActive: t.field({
     type: WebhookEndpoint,
     authScopes: ADMIN,
     args: { id: t.arg.id({ required: true }), active: t.arg.boolean({ required: true }) },
-    resolve: async (_r, { id, active }, ctx) => { audited(ctx, String(id)); return ctx.services.events.webhooks.setActive(String(id), active); },
+    resolve: async (_r, { id, active }, ctx) => {
+      audited(ctx, String(id));
+      return ctx.services.events.webhooks.setActive(String(id), active);
+    },
   }),
   redeliverWebhookEvents: t.int({
-    description: 'Queues dead letters (all of the endpoint\'s, or those given) for another delivery; returns how many.',
+    description: "Queues dead letters (all of the endpoint's, or those given) for another delivery; returns how many.",
     authScopes: ADMIN,
     args: { id: t.arg.id({ required: true }), deadLetterIds: t.arg.idList({ required: false }) },
     resolve: async (_r, { id, deadLetterIds }, ctx) => {

@@ -1,8 +1,19 @@
 import { distance } from 'fastest-levenshtein';
 import { describe, expect, test } from 'vitest';
 import {
-  type CivilDate, type TypoKind, dateTypo, daysInMonth, digitTypo, formatIsoDate, formatPhone, formatSsn, respell,
-  shiftYear, stripPunctuation, swapDayMonth, typo,
+  type CivilDate,
+  type TypoKind,
+  dateTypo,
+  daysInMonth,
+  digitTypo,
+  formatIsoDate,
+  formatPhone,
+  formatSsn,
+  respell,
+  shiftYear,
+  stripPunctuation,
+  swapDayMonth,
+  typo,
 } from './corrupt.ts';
 import { Rng } from './prng.ts';
 
@@ -44,9 +55,7 @@ describe('typo', () => {
   });
 });
 
-test.each([
-  ['Stephen'], ['Katherine'], ['Philip'], ['Kelly'], ['Macdonald'], ['Carter'],
-])('respells %s as a sound-alike', (name) => {
+test.each([['Stephen'], ['Katherine'], ['Philip'], ['Kelly'], ['Macdonald'], ['Carter']])('respells %s as a sound-alike', (name) => {
   const changed = respell(name, new Rng(3));
   expect(changed).not.toBe(name);
   expect(distance(changed, name)).toBeLessThanOrEqual(3);
@@ -109,7 +118,9 @@ describe('birth date errors', () => {
   test('a keyed date error always gives a different, valid date in the same year', () => {
     const rng = new Rng(2);
     const dates: CivilDate[] = [
-      { year: 1990, month: 1, day: 31 }, { year: 2024, month: 2, day: 29 }, { year: 1950, month: 12, day: 1 },
+      { year: 1990, month: 1, day: 31 },
+      { year: 2024, month: 2, day: 29 },
+      { year: 1950, month: 12, day: 1 },
       { year: 1977, month: 6, day: 30 },
     ];
     for (const date of dates) {

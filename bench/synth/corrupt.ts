@@ -5,9 +5,32 @@ import type { Rng } from './prng.ts';
 
 /** Neighbouring keys on a US QWERTY keyboard: most substitution typos hit one of these. */
 const KEY_NEIGHBOURS: Readonly<Record<string, string>> = {
-  q: 'wa', w: 'qeas', e: 'wrds', r: 'etdf', t: 'ryfg', y: 'tugh', u: 'yihj', i: 'uojk', o: 'ipkl', p: 'ol',
-  a: 'qwsz', s: 'awedxz', d: 'serfcx', f: 'drtgvc', g: 'ftyhbv', h: 'gyujnb', j: 'huikmn', k: 'jiolm', l: 'kop',
-  z: 'asx', x: 'zsdc', c: 'xdfv', v: 'cfgb', b: 'vghn', n: 'bhjm', m: 'njk',
+  q: 'wa',
+  w: 'qeas',
+  e: 'wrds',
+  r: 'etdf',
+  t: 'ryfg',
+  y: 'tugh',
+  u: 'yihj',
+  i: 'uojk',
+  o: 'ipkl',
+  p: 'ol',
+  a: 'qwsz',
+  s: 'awedxz',
+  d: 'serfcx',
+  f: 'drtgvc',
+  g: 'ftyhbv',
+  h: 'gyujnb',
+  j: 'huikmn',
+  k: 'jiolm',
+  l: 'kop',
+  z: 'asx',
+  x: 'zsdc',
+  c: 'xdfv',
+  v: 'cfgb',
+  b: 'vghn',
+  n: 'bhjm',
+  m: 'njk',
 };
 
 export type TypoKind = 'substitute' | 'insert' | 'delete' | 'transpose';
@@ -47,10 +70,27 @@ export function typo(word: string, rng: Rng, kind: TypoKind = rng.pick(TYPO_KIND
 
 /** Sound-alike respellings that a clerk taking a name over the phone produces. [pattern, replacement] */
 const RESPELLINGS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/ph/i, 'f'], [/^C(?=[aou])/, 'K'], [/^K(?=[aou])/, 'C'], [/ck/, 'k'], [/y$/, 'ie'], [/ie$/, 'y'],
-  [/ey$/, 'y'], [/([bdglmnprst])\1/, '$1'], [/([aeiou])([lnrt])([aeiou])/, '$1$2$2$3'], [/th/, 't'],
-  [/z/, 's'], [/s(?=[aeiou])/, 'z'], [/ai/, 'ay'], [/ei/, 'ie'], [/ou/, 'ow'], [/ae/, 'a'], [/an$/, 'en'],
-  [/en$/, 'on'], [/^Mc/, 'Mac'], [/^Mac/, 'Mc'], [/i(?=[^aeiou]$)/, 'y'],
+  [/ph/i, 'f'],
+  [/^C(?=[aou])/, 'K'],
+  [/^K(?=[aou])/, 'C'],
+  [/ck/, 'k'],
+  [/y$/, 'ie'],
+  [/ie$/, 'y'],
+  [/ey$/, 'y'],
+  [/([bdglmnprst])\1/, '$1'],
+  [/([aeiou])([lnrt])([aeiou])/, '$1$2$2$3'],
+  [/th/, 't'],
+  [/z/, 's'],
+  [/s(?=[aeiou])/, 'z'],
+  [/ai/, 'ay'],
+  [/ei/, 'ie'],
+  [/ou/, 'ow'],
+  [/ae/, 'a'],
+  [/an$/, 'en'],
+  [/en$/, 'on'],
+  [/^Mc/, 'Mac'],
+  [/^Mac/, 'Mc'],
+  [/i(?=[^aeiou]$)/, 'y'],
 ];
 
 /** A phonetically equivalent spelling (Katherine -> Catherine, Stephen -> Stefen), or the name unchanged. */

@@ -6,8 +6,15 @@ import { stringify } from 'csv-stringify/sync';
 import { afterAll, describe, expect, test } from 'vitest';
 import { resolveConfig } from './config.ts';
 import {
-  type GenerateOptions, RECORD_HEADER, type Relation, type RegistrySummary, type SynthRecord, TRUTH_HEADER,
-  generateRegistry, siblingPath, writeRegistry,
+  type GenerateOptions,
+  RECORD_HEADER,
+  type Relation,
+  type RegistrySummary,
+  type SynthRecord,
+  TRUTH_HEADER,
+  generateRegistry,
+  siblingPath,
+  writeRegistry,
 } from './generate.ts';
 import { csvLine } from './write.ts';
 
@@ -108,9 +115,10 @@ describe('contents', () => {
     const twins = pairsOf('twin');
     expect(twins.some((pair) => pair.similarNames)).toBe(true);
     for (const pair of twins) {
-      const agrees = somePairAgrees(pair, (x, y) =>
-        x.birthDate === y.birthDate && family(x) === family(y) && home(x) === home(y) &&
-        fold(x.givenName) !== fold(y.givenName));
+      const agrees = somePairAgrees(
+        pair,
+        (x, y) => x.birthDate === y.birthDate && family(x) === family(y) && home(x) === home(y) && fold(x.givenName) !== fold(y.givenName),
+      );
       expect(agrees, `twins ${pair.a} / ${pair.b}`).toBe(true);
     }
   });
@@ -121,8 +129,7 @@ describe('contents', () => {
     for (const pair of juniors) {
       const agrees = somePairAgrees(pair, (x, y) => {
         const years = Math.abs(Number(x.birthDate.slice(0, 4)) - Number(y.birthDate.slice(0, 4)));
-        return fold(x.givenName) === fold(y.givenName) && family(x) === family(y) &&
-          home(x) === home(y) && years >= 17 && years <= 43;
+        return fold(x.givenName) === fold(y.givenName) && family(x) === family(y) && home(x) === home(y) && years >= 17 && years <= 43;
       });
       expect(agrees, `Jr/Sr ${pair.a} / ${pair.b}`).toBe(true);
     }
@@ -134,9 +141,17 @@ describe('contents', () => {
   test('contains spouses: same address and phone, different given names and birth dates', () => {
     expect(pairsOf('spouse', sample).length).toBeGreaterThanOrEqual(100);
     const spouses = pairsOf('spouse');
-    const shareHome = spouses.filter((pair) => somePairAgrees(pair, (x, y) =>
-      home(x) === home(y) && x.phone !== '' && fold(x.phone) === fold(y.phone) &&
-      fold(x.givenName) !== fold(y.givenName) && x.birthDate !== y.birthDate));
+    const shareHome = spouses.filter((pair) =>
+      somePairAgrees(
+        pair,
+        (x, y) =>
+          home(x) === home(y) &&
+          x.phone !== '' &&
+          fold(x.phone) === fold(y.phone) &&
+          fold(x.givenName) !== fold(y.givenName) &&
+          x.birthDate !== y.birthDate,
+      ),
+    );
     expect(shareHome.length).toBeGreaterThan(0.5 * spouses.length);
   });
 
@@ -148,14 +163,18 @@ describe('contents', () => {
     expect(values('phone').some((phone) => /^\(\d{3}\) \d{3}-\d{4}$/.test(phone))).toBe(true);
     expect(values('phone').some((phone) => /^\d{10}$/.test(phone))).toBe(true);
     expect(values('phone').some((phone) => /^555-?555-?5555$|^5555555555$|^\(555\) 555-5555$/.test(phone))).toBe(true);
-    expect(values('givenName').some((name) => name === 'BILL' || name === 'Bill' || name === 'Liz' || name === 'LIZ' || name === 'Bob' || name === 'BOB')).toBe(true);
+    expect(
+      values('givenName').some(
+        (name) => name === 'BILL' || name === 'Bill' || name === 'Liz' || name === 'LIZ' || name === 'Bob' || name === 'BOB',
+      ),
+    ).toBe(true);
     for (const [kind, count] of Object.entries(sample.summary.errors)) expect(count, kind).toBeGreaterThan(0);
     expect(sample.summary.marriedNameChanges).toBeGreaterThan(0);
     expect(sample.summary.movers).toBeGreaterThan(0);
     expect(sample.summary.recordsWithErrors / sample.records.length).toBeLessThan(0.3);
   });
 
-  test('keeps SSNs unique per person and stable across that person\'s clean records', () => {
+  test("keeps SSNs unique per person and stable across that person's clean records", () => {
     const owner = new Map<string, string>();
     for (const record of clean.records) {
       if (record.ssn === '') continue;
@@ -197,10 +216,10 @@ describe('config and file helpers', () => {
     expect(siblingPath(out, 'truth')).toBe(truth);
   });
 
-  test.each([
-    [['R1', 'plain', '']],
-    [['R2', 'Smith, Jr', 'say "hi"', 'two\nlines']],
-  ])('writes CSV lines exactly as csv-stringify does (%o)', (row) => {
-    expect(csvLine(row)).toBe(stringify([row]));
-  });
+  test.each([[['R1', 'plain', '']], [['R2', 'Smith, Jr', 'say "hi"', 'two\nlines']]])(
+    'writes CSV lines exactly as csv-stringify does (%o)',
+    (row) => {
+      expect(csvLine(row)).toBe(stringify([row]));
+    },
+  );
 });

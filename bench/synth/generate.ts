@@ -23,11 +23,15 @@ export function formatSummary(summary: RegistrySummary): string {
     .map((people, records) => (records > 0 && people > 0 ? `${records}:${people}` : ''))
     .filter((entry) => entry !== '')
     .join(' ');
-  const relations = Object.entries(summary.relations).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  const relations = Object.entries(summary.relations)
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ');
   const errors = Object.entries(summary.errors)
     .map(([kind, count]) => `  ${kind.padEnd(24)} ${String(count).padStart(9)}  ${percent(count, summary.records)}`)
     .join('\n');
-  const sources = Object.entries(summary.recordsBySource).map(([name, count]) => `${name} ${count}`).join(', ');
+  const sources = Object.entries(summary.recordsBySource)
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ');
   return [
     `records ${summary.records}, people ${summary.people}, households ${summary.households}, ` +
       `records per person ${(summary.records / Math.max(1, summary.people)).toFixed(2)}`,

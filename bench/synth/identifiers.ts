@@ -53,8 +53,14 @@ export function emailAddress(rng: Rng, givenName: string, familyName: string, bi
   const family = clean(familyName.split(/[ -]/)[0] ?? familyName);
   const year = String(birthYear).slice(2);
   const local = [
-    `${given}.${family}`, `${given}${family}`, `${given.charAt(0)}${family}`, `${given}_${family}`,
-    `${given}.${family}${rng.int(1, 99)}`, `${given}${year}`, `${given.charAt(0)}${family}${year}`, `${family}.${given}`,
+    `${given}.${family}`,
+    `${given}${family}`,
+    `${given.charAt(0)}${family}`,
+    `${given}_${family}`,
+    `${given}.${family}${rng.int(1, 99)}`,
+    `${given}${year}`,
+    `${given.charAt(0)}${family}${year}`,
+    `${family}.${given}`,
   ];
   return `${rng.pick(local)}@${drawEmailDomain(rng)}`;
 }

@@ -80,15 +80,28 @@ Concord,Liberty,Independence,Patriot,Revere,Hamilton,Jay,Bradford,Ashford,Sheffi
 
 /** Street suffixes: the USPS abbreviation, the full word, and how often each occurs. */
 export const STREET_SUFFIXES: ReadonlyArray<readonly [string, string, number]> = [
-  ['St', 'Street', 30], ['Ave', 'Avenue', 18], ['Rd', 'Road', 12], ['Dr', 'Drive', 12], ['Ln', 'Lane', 7],
-  ['Ct', 'Court', 5], ['Blvd', 'Boulevard', 4], ['Way', 'Way', 4], ['Pl', 'Place', 3], ['Cir', 'Circle', 2],
-  ['Ter', 'Terrace', 1], ['Pkwy', 'Parkway', 1], ['Trl', 'Trail', 1],
+  ['St', 'Street', 30],
+  ['Ave', 'Avenue', 18],
+  ['Rd', 'Road', 12],
+  ['Dr', 'Drive', 12],
+  ['Ln', 'Lane', 7],
+  ['Ct', 'Court', 5],
+  ['Blvd', 'Boulevard', 4],
+  ['Way', 'Way', 4],
+  ['Pl', 'Place', 3],
+  ['Cir', 'Circle', 2],
+  ['Ter', 'Terrace', 1],
+  ['Pkwy', 'Parkway', 1],
+  ['Trl', 'Trail', 1],
 ];
 const suffixTable = WeightedTable.of(STREET_SUFFIXES.map((suffix) => [suffix, suffix[2]] as const));
 
 /** Directional prefixes: abbreviation and full word. */
 export const DIRECTIONS: ReadonlyArray<readonly [string, string]> = [
-  ['N', 'North'], ['S', 'South'], ['E', 'East'], ['W', 'West'],
+  ['N', 'North'],
+  ['S', 'South'],
+  ['E', 'East'],
+  ['W', 'West'],
 ];
 
 /** A street address as a household holds it, before any source formats it. */
@@ -120,8 +133,15 @@ export function drawStreet(rng: Rng): Street {
 
 /** Domains for synthetic e-mail addresses. Reserved or invented names, so no address can reach a real mailbox. */
 const EMAIL_DOMAINS = WeightedTable.of<string>([
-  ['mail.example', 40], ['inbox.example', 16], ['webmail.example', 10], ['post.example', 9], ['example.com', 8],
-  ['example.net', 6], ['example.org', 4], ['homenet.example', 4], ['cable.example', 3],
+  ['mail.example', 40],
+  ['inbox.example', 16],
+  ['webmail.example', 10],
+  ['post.example', 9],
+  ['example.com', 8],
+  ['example.net', 6],
+  ['example.org', 4],
+  ['homenet.example', 4],
+  ['cable.example', 3],
 ]);
 
 /** An e-mail domain by popularity. */

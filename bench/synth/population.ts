@@ -78,7 +78,13 @@ function yearOfDay(day: number): number {
  * give roughly the US age pyramid (about 12% per decade up to 60, tapering after 70).
  */
 const ADULT_AGE_BANDS = WeightedTable.of<readonly [number, number]>([
-  [[18, 24], 4], [[25, 34], 7], [[35, 44], 8], [[45, 54], 13], [[55, 64], 25], [[65, 74], 23], [[75, 84], 10],
+  [[18, 24], 4],
+  [[25, 34], 7],
+  [[35, 44], 8],
+  [[45, 54], 13],
+  [[55, 64], 25],
+  [[65, 74], 23],
+  [[75, 84], 10],
   [[85, 99], 3],
 ]);
 
@@ -101,8 +107,14 @@ export class PopulationGenerator {
     this.referenceDay = Math.floor(Date.parse(`${config.referenceDate}T00:00:00Z`) / DAY_MS);
     const types = Object.entries(config.population.householdTypes) as Array<[HouseholdType, number]>;
     this.householdTypes = WeightedTable.of(types);
-    this.childCounts = new WeightedTable(config.population.childrenWeights.map((_, i) => i + 1), config.population.childrenWeights);
-    this.recordCounts = new WeightedTable(config.population.recordsPerPerson.map((_, i) => i + 1), config.population.recordsPerPerson);
+    this.childCounts = new WeightedTable(
+      config.population.childrenWeights.map((_, i) => i + 1),
+      config.population.childrenWeights,
+    );
+    this.recordCounts = new WeightedTable(
+      config.population.recordsPerPerson.map((_, i) => i + 1),
+      config.population.recordsPerPerson,
+    );
     this.ssns = new SsnAllocator(rng);
   }
 
@@ -249,7 +261,9 @@ export class PopulationGenerator {
       const ageDays = youngestParentAge - ageAtBirth;
       if (ageDays < 0 || ageAtBirth > MAX_MOTHER_AGE_DAYS) break;
       const twins = this.rng.chance(this.population.twinBirth);
-      const born = twins ? this.twins(builder, ageDays) : [this.person(this.randomSex(), ageDays, builder.family.surname, builder.family.compound)];
+      const born = twins
+        ? this.twins(builder, ageDays)
+        : [this.person(this.randomSex(), ageDays, builder.family.surname, builder.family.compound)];
       for (const child of born) {
         const fatherAgeAtBirth = father ? child.birthDay - father.birthDay : 0;
         const canBeJunior = father && child.sex === 'M' && !twins && fatherAgeAtBirth <= MAX_JUNIOR_GAP_DAYS;
@@ -344,7 +358,12 @@ export class PopulationGenerator {
   private addRoommates(builder: HouseholdBuilder): void {
     const count = this.rng.chance(0.7) ? 2 : 3;
     for (let i = 0; i < count; i++) {
-      const mate = this.adult(this.randomSex(), this.yearsToDays(this.rng.int(19, 40)), i === 0 ? builder.family.surname : drawSurname(this.rng), false);
+      const mate = this.adult(
+        this.randomSex(),
+        this.yearsToDays(this.rng.int(19, 40)),
+        i === 0 ? builder.family.surname : drawSurname(this.rng),
+        false,
+      );
       for (const other of builder.members) this.relate(builder, other, mate, 'housemate');
       builder.members.push(mate);
     }

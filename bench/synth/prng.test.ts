@@ -30,7 +30,12 @@ test('draws integers across the whole inclusive range and floats in [0, 1)', () 
 });
 
 test('samples items in proportion to their weights', () => {
-  const table = WeightedTable.of([['common', 70], ['middling', 25], ['rare', 5], ['never', 0]] as const);
+  const table = WeightedTable.of([
+    ['common', 70],
+    ['middling', 25],
+    ['rare', 5],
+    ['never', 0],
+  ] as const);
   const rng = new Rng(9);
   const counts: Record<string, number> = { common: 0, middling: 0, rare: 0, never: 0 };
   for (let i = 0; i < 100_000; i++) {

@@ -2,8 +2,17 @@
 // (before or after a move or a name change), written in its source's style, with the occasional error.
 import type { ErrorKind, PhoneFormat, RecordField, SourceProfile, SynthConfig } from './config.ts';
 import {
-  type CivilDate, dateTypo, digitTypo, formatIsoDate, formatPhone, formatSsn, respell, shiftYear,
-  stripPunctuation, swapDayMonth, typo,
+  type CivilDate,
+  dateTypo,
+  digitTypo,
+  formatIsoDate,
+  formatPhone,
+  formatSsn,
+  respell,
+  shiftYear,
+  stripPunctuation,
+  swapDayMonth,
+  typo,
 } from './corrupt.ts';
 import { NICKNAMES } from './names.ts';
 import type { Household, Person, Residence } from './population.ts';
@@ -17,11 +26,27 @@ export type ErrorCounts = Record<ErrorKind, number>;
 const DAY_MS = 86_400_000;
 const NEWBORN_DAYS = 365;
 const PHONE_FORMATS: readonly PhoneFormat[] = ['parens', 'dashes', 'digits', 'dots', 'international'];
-const SSN_PLACEHOLDERS = WeightedTable.of([['000000000', 5], ['999999999', 3], ['123456789', 2]] as const);
-const PHONE_PLACEHOLDERS = WeightedTable.of([['5555555555', 3], ['0000000000', 2], ['9999999999', 1]] as const);
-const UNIT_DESIGNATORS = WeightedTable.of([['Apt', 6], ['Apt.', 2], ['#', 2], ['Unit', 2]] as const);
+const SSN_PLACEHOLDERS = WeightedTable.of([
+  ['000000000', 5],
+  ['999999999', 3],
+  ['123456789', 2],
+] as const);
+const PHONE_PLACEHOLDERS = WeightedTable.of([
+  ['5555555555', 3],
+  ['0000000000', 2],
+  ['9999999999', 1],
+] as const);
+const UNIT_DESIGNATORS = WeightedTable.of([
+  ['Apt', 6],
+  ['Apt.', 2],
+  ['#', 2],
+  ['Unit', 2],
+] as const);
 const SUFFIX_VARIANTS: Readonly<Record<string, readonly string[]>> = {
-  Jr: ['Jr.', 'JR', 'Junior'], Sr: ['Sr.', 'SR', 'Senior'], II: ['2nd', 'II'], III: ['3rd', 'III'],
+  Jr: ['Jr.', 'JR', 'Junior'],
+  Sr: ['Sr.', 'SR', 'Senior'],
+  II: ['2nd', 'II'],
+  III: ['3rd', 'III'],
 };
 /** A person with no SSN on file gets a placeholder this many times more often than one with an SSN. */
 const PLACEHOLDER_BOOST_WITHOUT_SSN = 10;
@@ -48,9 +73,15 @@ export class RecordMaker {
     this.rng = rng;
     this.config = config;
     const kinds = Object.keys(config.errors) as ErrorKind[];
-    this.errors = Object.fromEntries(kinds.map((kind) => [kind, Math.min(1, config.errors[kind] * config.errorScale)])) as Record<ErrorKind, number>;
+    this.errors = Object.fromEntries(kinds.map((kind) => [kind, Math.min(1, config.errors[kind] * config.errorScale)])) as Record<
+      ErrorKind,
+      number
+    >;
     this.errorCounts = Object.fromEntries(kinds.map((kind) => [kind, 0])) as ErrorCounts;
-    this.sourceTable = new WeightedTable(sources, sources.map((source) => source.weight));
+    this.sourceTable = new WeightedTable(
+      sources,
+      sources.map((source) => source.weight),
+    );
     this.referenceDay = Math.floor(Date.parse(`${config.referenceDate}T00:00:00Z`) / DAY_MS);
   }
 
@@ -209,7 +240,10 @@ export class RecordMaker {
     return typo(person.email.slice(0, at), this.rng) + person.email.slice(at);
   }
 
-  private address(residence: Residence, blank: Set<RecordField>): Pick<SynthRecord, 'addressLine1' | 'addressLine2' | 'city' | 'state' | 'postalCode'> {
+  private address(
+    residence: Residence,
+    blank: Set<RecordField>,
+  ): Pick<SynthRecord, 'addressLine1' | 'addressLine2' | 'city' | 'state' | 'postalCode'> {
     const formats = this.config.formats;
     const { street } = residence;
     let { number, name } = street;

@@ -75,10 +75,18 @@ export function* generateRegistry(options: GenerateOptions): Generator<SynthReco
   const window = Math.max(1, options.shuffleWindow ?? DEFAULT_SHUFFLE_WINDOW);
   const buffer: SynthRecord[] = [];
   const summary: RegistrySummary = {
-    seed: options.seed, people: 0, households: 0, records: 0, recordsPerPerson: [],
+    seed: options.seed,
+    people: 0,
+    households: 0,
+    records: 0,
+    recordsPerPerson: [],
     recordsBySource: Object.fromEntries(sources.map((source) => [source.name, 0])),
-    relations: emptyRelations(), similarNamedTwins: 0, marriedNameChanges: 0, movers: 0,
-    errors: maker.errorCounts, recordsWithErrors: 0,
+    relations: emptyRelations(),
+    similarNamedTwins: 0,
+    marriedNameChanges: 0,
+    movers: 0,
+    errors: maker.errorCounts,
+    recordsWithErrors: 0,
   };
   let generated = 0;
   let emitted = 0;
@@ -134,7 +142,12 @@ function countPerson(summary: RegistrySummary, person: Person, moves: boolean, c
   if (moves) summary.movers += 1;
 }
 
-function reportRelations(summary: RegistrySummary, relations: readonly Relation[], present: readonly Person[], onRelation?: (relation: Relation) => void): void {
+function reportRelations(
+  summary: RegistrySummary,
+  relations: readonly Relation[],
+  present: readonly Person[],
+  onRelation?: (relation: Relation) => void,
+): void {
   const ids = new Set(present.map((person) => person.clusterId));
   for (const relation of relations) {
     if (!ids.has(relation.a) || !ids.has(relation.b)) continue;

@@ -4,7 +4,11 @@ import { benchInterop } from './interop-bench.ts';
 
 test('the interop bench runs every measurement end to end without dead letters', async () => {
   const port = new FakePort({ 'urn:bench': 'BENCH' });
-  const lines = await benchInterop(port, { actor: 'bench' }, { fhirIngests: 5, fhirMatches: 3, hl7Messages: 5, mllpMessages: 8, runTag: 'T' });
+  const lines = await benchInterop(
+    port,
+    { actor: 'bench' },
+    { fhirIngests: 5, fhirMatches: 3, hl7Messages: 5, mllpMessages: 8, runTag: 'T' },
+  );
   expect(lines.map((l) => l.name)).toEqual([
     'FHIR POST /Patient',
     'FHIR POST /Patient/$match',

@@ -104,49 +104,72 @@ export async function benchInterop<C>(port: InteropPort<C>, ctx: C, opts: BenchO
   const lines: BenchLine[] = [];
   const fhir = createFhirHandler(port);
   const post = (path: string, body: unknown) =>
-    fhir(new Request(`http://bench/fhir${path}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) }), ctx);
+    fhir(
+      new Request(`http://bench/fhir${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(body),
+      }),
+      ctx,
+    );
 
   const fhirIngests = opts.fhirIngests ?? 2000;
-  lines.push(await timed('FHIR POST /Patient', fhirIngests, async (i) => {
-    const res = await post('/Patient', fhirPatient(benchPatient(i, authority, `${tag}F`), system));
-    if (res.status >= 300) throw new Error(`FHIR ingest answered ${res.status}`);
-    await res.arrayBuffer();
-  }));
-  lines.push(await timed('FHIR POST /Patient/$match', opts.fhirMatches ?? 500, async (i) => {
-    const probe = fhirPatient(benchPatient(i % fhirIngests, authority, `${tag}F`), system);
-    const res = await post('/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: probe }] });
-    if (res.status !== 200) throw new Error(`$match answered ${res.status}`);
-    await res.arrayBuffer();
-  }));
+  lines.push(
+    await timed('FHIR POST /Patient', fhirIngests, async (i) => {
+      const res = await post('/Patient', fhirPatient(benchPatient(i, authority, `${tag}F`), system));
+      if (res.status >= 300) throw new Error(`FHIR ingest answered ${res.status}`);
+      await res.arrayBuffer();
+    }),
+  );
+  lines.push(
+    await timed('FHIR POST /Patient/$match', opts.fhirMatches ?? 500, async (i) => {
+      const probe = fhirPatient(benchPatient(i % fhirIngests, authority, `${tag}F`), system);
+      const res = await post('/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: probe }] });
+      if (res.status !== 200) throw new Error(`$match answered ${res.status}`);
+      await res.arrayBuffer();
+    }),
+  );
 
   const deadLetters: string[] = [];
   const hl7 = createHl7Handler(port, { deadLetter: (raw) => void deadLetters.push(raw) });
   const hl7Count = opts.hl7Messages ?? 5000;
-  lines.push(await timed('HL7 A04 in process', hl7Count, async (i) => {
-    await hl7(adtUpsert('A04', benchPatient(i, authority, `${tag}H`)), ctx);
-  }));
+  lines.push(
+    await timed('HL7 A04 in process', hl7Count, async (i) => {
+      await hl7(adtUpsert('A04', benchPatient(i, authority, `${tag}H`)), ctx);
+    }),
+  );
 
   const server = await startMllpServer({ port: 0, handle: async (m) => (await hl7(m, ctx)).ack });
   try {
     const mllpCount = opts.mllpMessages ?? 5000;
     const client = await connectMllp('127.0.0.1', server.port);
-    lines.push(await timed('MLLP A04 round trip, 1 connection', mllpCount, async (i) => {
-      await client.send(adtUpsert('A04', benchPatient(i, authority, `${tag}M`)));
-    }));
-    lines.push(await throughput('MLLP A04 pipelined (window 32), 1 connection', mllpCount, async () => {
-      for (let i = 0; i < mllpCount; i += 32) {
-        const batch = Array.from({ length: Math.min(32, mllpCount - i) }, (_, k) => client.send(adtUpsert('A08', benchPatient(i + k, authority, `${tag}M`))));
-        await Promise.all(batch);
-      }
-    }));
+    lines.push(
+      await timed('MLLP A04 round trip, 1 connection', mllpCount, async (i) => {
+        await client.send(adtUpsert('A04', benchPatient(i, authority, `${tag}M`)));
+      }),
+    );
+    lines.push(
+      await throughput('MLLP A04 pipelined (window 32), 1 connection', mllpCount, async () => {
+        for (let i = 0; i < mllpCount; i += 32) {
+          const batch = Array.from({ length: Math.min(32, mllpCount - i) }, (_, k) =>
+            client.send(adtUpsert('A08', benchPatient(i + k, authority, `${tag}M`))),
+          );
+          await Promise.all(batch);
+        }
+      }),
+    );
     await client.close();
-    lines.push(await throughput('MLLP A04, 4 connections', mllpCount, async () => {
-      const clients = await Promise.all([0, 1, 2, 3].map(() => connectMllp('127.0.0.1', server.port)));
-      await Promise.all(clients.map(async (c, k) => {
-        for (let i = k; i < mllpCount; i += 4) await c.send(adtUpsert('A04', benchPatient(i, authority, `${tag}P`)));
-        await c.close();
-      }));
-    }));
+    lines.push(
+      await throughput('MLLP A04, 4 connections', mllpCount, async () => {
+        const clients = await Promise.all([0, 1, 2, 3].map(() => connectMllp('127.0.0.1', server.port)));
+        await Promise.all(
+          clients.map(async (c, k) => {
+            for (let i = k; i < mllpCount; i += 4) await c.send(adtUpsert('A04', benchPatient(i, authority, `${tag}P`)));
+            await c.close();
+          }),
+        );
+      }),
+    );
   } finally {
     await server.close();
   }
@@ -155,9 +178,11 @@ export async function benchInterop<C>(port: InteropPort<C>, ctx: C, opts: BenchO
   try {
     const path = join(dir, 'bench.hl7');
     await writeFile(path, Array.from({ length: hl7Count }, (_, i) => adtUpsert('A04', benchPatient(i, authority, `${tag}I`))).join('\r\r'));
-    lines.push(await throughput('HL7 file import', hl7Count, async () => {
-      await importHl7File(path, async (m) => (await hl7(m, ctx)).ack);
-    }));
+    lines.push(
+      await throughput('HL7 file import', hl7Count, async () => {
+        await importHl7File(path, async (m) => (await hl7(m, ctx)).ack);
+      }),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -168,7 +193,10 @@ export async function benchInterop<C>(port: InteropPort<C>, ctx: C, opts: BenchO
 /** Accepts everything and answers with a fixed identity: measures the protocol layer alone. */
 function nullPort(): InteropPort<null> {
   const view: GoldenIdentityView = {
-    id: 'bench-identity', status: 'ACTIVE', replaces: [], updatedAt: new Date(0).toISOString(),
+    id: 'bench-identity',
+    status: 'ACTIVE',
+    replaces: [],
+    updatedAt: new Date(0).toISOString(),
     golden: { familyName: 'Quillfeather', givenName: 'Zephyrine', birthDate: '1984-02-29' },
     records: [{ source: 'BENCH', localId: 'x', system: 'urn:bench' }],
   };
@@ -178,17 +206,23 @@ function nullPort(): InteropPort<null> {
     deleteRecord: async () => undefined,
     mergeBySourceIds: async () => ({ survivorIdentityId: view.id }),
     unlinkBySourceIds: async () => ({ identityId: view.id }),
-    match: async () => Array.from({ length: 3 }, (_, i) => ({ identity: { ...view, id: `c${i}` }, probability: 0.9 - i * 0.3, grade: 'PROBABLE' as const })),
+    match: async () =>
+      Array.from({ length: 3 }, (_, i) => ({ identity: { ...view, id: `c${i}` }, probability: 0.9 - i * 0.3, grade: 'PROBABLE' as const })),
     getIdentity: async () => view,
     sourceForSystem: async (_ctx, system) => (system === 'urn:bench' || system === 'BENCH' ? 'BENCH' : null),
     writePatient: async (_ctx, write) => ({
       version: { id: `r${n}`, versionId: 1, lastUpdated: view.updatedAt, resource: write.resource, identityId: view.id },
-      created: true, outcome: 'CREATED', recordId: `r${n++}`, identityId: view.id,
+      created: true,
+      outcome: 'CREATED',
+      recordId: `r${n++}`,
+      identityId: view.id,
     }),
     readPatient: async () => null,
     patientHistory: async () => [],
     patientIdOf: async () => null,
-    deletePatient: async () => { throw new Error('not in the bench'); },
+    deletePatient: async () => {
+      throw new Error('not in the bench');
+    },
     searchPatients: async () => ({ hits: [], more: false }),
     crossReference: async () => ({ identity: view }),
   };
@@ -196,7 +230,13 @@ function nullPort(): InteropPort<null> {
 
 /** Prints bench lines as an aligned table. */
 export function printBench(lines: BenchLine[]): void {
-  const rows = lines.map((l) => [l.name, String(l.count), `${l.perSecond}/s`, l.p50Ms === undefined ? '' : `p50 ${l.p50Ms} ms`, l.p95Ms === undefined ? '' : `p95 ${l.p95Ms} ms`]);
+  const rows = lines.map((l) => [
+    l.name,
+    String(l.count),
+    `${l.perSecond}/s`,
+    l.p50Ms === undefined ? '' : `p50 ${l.p50Ms} ms`,
+    l.p95Ms === undefined ? '' : `p95 ${l.p95Ms} ms`,
+  ]);
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] as string).length))) ?? [];
   for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  '));
 }

@@ -34,8 +34,13 @@ export function capabilityStatement(opts: CapabilityOptions): CapabilityStatemen
           {
             type: 'Patient',
             interaction: [
-              { code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, { code: 'create' }, { code: 'update' },
-              { code: 'delete' }, { code: 'search-type' },
+              { code: 'read' },
+              { code: 'vread' },
+              { code: 'history-instance' },
+              { code: 'create' },
+              { code: 'update' },
+              { code: 'delete' },
+              { code: 'search-type' },
             ],
             versioning: 'versioned-update',
             readHistory: true,
@@ -49,12 +54,14 @@ export function capabilityStatement(opts: CapabilityOptions): CapabilityStatemen
               {
                 name: 'match',
                 definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match',
-                documentation: 'Scores a Patient against the index; supports onlyCertainMatches and count. A known source identifier is a certain match.',
+                documentation:
+                  'Scores a Patient against the index; supports onlyCertainMatches and count. A known source identifier is a certain match.',
               },
               {
                 name: 'ihe-pix',
                 definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix',
-                documentation: 'PIXm (ITI-83): sourceIdentifier=system|value and optional targetSystem; the other identifiers of the person.',
+                documentation:
+                  'PIXm (ITI-83): sourceIdentifier=system|value and optional targetSystem; the other identifiers of the person.',
               },
             ],
           },

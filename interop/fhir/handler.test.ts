@@ -11,7 +11,10 @@ const ctx: TestContext = { actor: 'api-key:pipeline-ehr' };
 function zephyrine(system = 'urn:ehr', value = 'MRN-1'): Record<string, unknown> {
   return {
     resourceType: 'Patient',
-    identifier: [{ system, value }, { system: US_SSN_SYSTEM, value: '900-12-3456' }],
+    identifier: [
+      { system, value },
+      { system: US_SSN_SYSTEM, value: '900-12-3456' },
+    ],
     name: [{ use: 'official', family: 'Quillfeather', given: ['Zephyrine', 'Mae'] }],
     gender: 'female',
     birthDate: '1984-02-29',
@@ -51,7 +54,16 @@ describe('POST /fhir/Patient', () => {
       {
         method: 'ingest',
         ctx,
-        args: [expect.objectContaining({ source: 'EHR', localId: 'MRN-1', familyName: 'Quillfeather', middleName: 'Mae', ssn: '900-12-3456', sex: 'F' })],
+        args: [
+          expect.objectContaining({
+            source: 'EHR',
+            localId: 'MRN-1',
+            familyName: 'Quillfeather',
+            middleName: 'Mae',
+            ssn: '900-12-3456',
+            sex: 'F',
+          }),
+        ],
       },
     ]);
     expect(res.body.identifier).toContainEqual({ system: 'urn:ehr', value: 'MRN-1' });
@@ -65,10 +77,12 @@ describe('POST /fhir/Patient', () => {
     expect(second.body.id).not.toBe(first.body.id);
     const golden = await send('GET', `/Patient/${second.headers.get('x-mpi-identity-id')}`);
     expect(golden.body.id).toBe(first.headers.get('x-mpi-identity-id'));
-    expect(golden.body.identifier).toEqual(expect.arrayContaining([
-      { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
-      { use: 'usual', system: 'urn:lab', value: 'L-9' },
-    ]));
+    expect(golden.body.identifier).toEqual(
+      expect.arrayContaining([
+        { use: 'usual', system: 'urn:ehr', value: 'MRN-1' },
+        { use: 'usual', system: 'urn:lab', value: 'L-9' },
+      ]),
+    );
   });
 
   test('answers a repeated post as unchanged', async () => {
@@ -91,7 +105,12 @@ describe('POST /fhir/Patient', () => {
     { behaviour: 'a wrong resourceType', body: { resourceType: 'Observation' }, status: 400, expression: 'Patient.resourceType' },
     { behaviour: 'an invalid birth date', body: { ...zephyrine(), birthDate: '1984-02-30' }, status: 400, expression: 'Patient.birthDate' },
     { behaviour: 'a partial birth date', body: { ...zephyrine(), birthDate: '1984' }, status: 422, expression: 'Patient.birthDate' },
-    { behaviour: 'no identifier with a system', body: { ...zephyrine(), identifier: [{ value: 'MRN-1' }] }, status: 400, expression: 'Patient.identifier' },
+    {
+      behaviour: 'no identifier with a system',
+      body: { ...zephyrine(), identifier: [{ value: 'MRN-1' }] },
+      status: 400,
+      expression: 'Patient.identifier',
+    },
     { behaviour: 'an unregistered identifier system', body: zephyrine('urn:nobody'), status: 422, expression: 'Patient.identifier' },
   ])('rejects $behaviour with an OperationOutcome and stores nothing', async ({ body, status, expression }) => {
     const res = await send('POST', '/Patient', body);
@@ -104,7 +123,12 @@ describe('POST /fhir/Patient', () => {
   test.each([
     { behaviour: 'a body that is not JSON', body: '{"resourceType":"Patient",', headers: {}, status: 400 },
     { behaviour: 'a non-JSON content type', body: 'x', headers: { 'content-type': 'text/plain' }, status: 415 },
-    { behaviour: 'a body over the size limit', body: { ...zephyrine(), text: { div: 'x'.repeat(2 * 1024 * 1024) } }, headers: {}, status: 413 },
+    {
+      behaviour: 'a body over the size limit',
+      body: { ...zephyrine(), text: { div: 'x'.repeat(2 * 1024 * 1024) } },
+      headers: {},
+      status: 413,
+    },
   ])('rejects $behaviour without storing anything', async ({ body, headers, status }) => {
     const res = await send('POST', '/Patient', body, headers as Record<string, string>);
     expect(res.status).toBe(status);
@@ -114,11 +138,16 @@ describe('POST /fhir/Patient', () => {
 
   test('turns a service validation error into an OperationOutcome pointing at the Patient element', async () => {
     port.ingest = async () => {
-      throw Object.assign(new Error('Invalid input'), { code: 'VALIDATION_FAILED', problems: [{ field: 'birthDate', message: 'is in the future' }] });
+      throw Object.assign(new Error('Invalid input'), {
+        code: 'VALIDATION_FAILED',
+        problems: [{ field: 'birthDate', message: 'is in the future' }],
+      });
     };
     const res = await send('POST', '/Patient', zephyrine());
     expect(res.status).toBe(422);
-    expect(res.body.issue).toEqual([{ severity: 'error', code: 'value', diagnostics: 'is in the future', expression: ['Patient.birthDate'] }]);
+    expect(res.body.issue).toEqual([
+      { severity: 'error', code: 'value', diagnostics: 'is in the future', expression: ['Patient.birthDate'] },
+    ]);
   });
 
   test('masks an unexpected failure as a 500 and reports it to onError', async () => {
@@ -143,7 +172,12 @@ describe('PUT /fhir/Patient/{id}', () => {
   });
 
   test.each([
-    { behaviour: 'a body id that differs from the URL', path: '/Patient/MRN-1', body: { ...zephyrine(), id: 'MRN-2' }, expression: 'Patient.id' },
+    {
+      behaviour: 'a body id that differs from the URL',
+      path: '/Patient/MRN-1',
+      body: { ...zephyrine(), id: 'MRN-2' },
+      expression: 'Patient.id',
+    },
     { behaviour: 'a body without an id', path: '/Patient/MRN-1', body: zephyrine(), expression: 'Patient.id' },
   ])('rejects $behaviour', async ({ path, body, expression }) => {
     const res = await send('PUT', path, body);
@@ -187,15 +221,23 @@ describe('GET /fhir/Patient/{id}', () => {
 describe('POST /fhir/Patient/$match', () => {
   test('returns graded candidates ordered by score', async () => {
     await send('POST', '/Patient', zephyrine('urn:ehr', 'MRN-1'));
-    await send('POST', '/Patient', { ...zephyrine('urn:lab', 'L-9'), name: [{ family: 'Quillfeather', given: ['Orla'] }], birthDate: '1950-05-05' });
+    await send('POST', '/Patient', {
+      ...zephyrine('urn:lab', 'L-9'),
+      name: [{ family: 'Quillfeather', given: ['Orla'] }],
+      birthDate: '1950-05-05',
+    });
     const probe = { resourceType: 'Patient', name: [{ family: 'Quillfeather', given: ['Zephyrine'] }], birthDate: '1984-02-29' };
     const res = await send('POST', '/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: probe }] });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 2 });
     const grades = res.body.entry.map((e: { search: { score: number; extension: Array<{ url: string; valueCode: string }> } }) => [
-      e.search.score, e.search.extension.find((x) => x.url === MATCH_GRADE_EXTENSION)?.valueCode,
+      e.search.score,
+      e.search.extension.find((x) => x.url === MATCH_GRADE_EXTENSION)?.valueCode,
     ]);
-    expect(grades).toEqual([[0.99, 'certain'], [0.3, 'possible']]);
+    expect(grades).toEqual([
+      [0.99, 'certain'],
+      [0.3, 'possible'],
+    ]);
     expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual({ count: 10, onlyCertain: false });
   });
 
@@ -203,20 +245,30 @@ describe('POST /fhir/Patient/$match', () => {
     { onlyCertainMatches: false, asked: { count: 5, onlyCertain: false } },
     // Only one certain candidate may be returned: the port is asked for two, to see whether a second exists.
     { onlyCertainMatches: true, asked: { count: 2, onlyCertain: true } },
-  ])('passes onlyCertainMatches=$onlyCertainMatches and a count clamped to the server maximum to the port', async ({ onlyCertainMatches, asked }) => {
-    const limited = createFhirHandler(port, { maxMatchCount: 5 });
-    const body = {
-      resourceType: 'Parameters',
-      parameter: [
-        { name: 'resource', resource: { resourceType: 'Patient', birthDate: '1984-02-29' } },
-        { name: 'onlyCertainMatches', valueBoolean: onlyCertainMatches },
-        { name: 'count', valueInteger: 50 },
-      ],
-    };
-    const res = await limited(new Request(`${BASE}/Patient/$match`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }), ctx);
-    expect(res.status).toBe(200);
-    expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual(asked);
-  });
+  ])(
+    'passes onlyCertainMatches=$onlyCertainMatches and a count clamped to the server maximum to the port',
+    async ({ onlyCertainMatches, asked }) => {
+      const limited = createFhirHandler(port, { maxMatchCount: 5 });
+      const body = {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resource', resource: { resourceType: 'Patient', birthDate: '1984-02-29' } },
+          { name: 'onlyCertainMatches', valueBoolean: onlyCertainMatches },
+          { name: 'count', valueInteger: 50 },
+        ],
+      };
+      const res = await limited(
+        new Request(`${BASE}/Patient/$match`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+        ctx,
+      );
+      expect(res.status).toBe(200);
+      expect(port.calls.find((c) => c.method === 'match')?.args[1]).toEqual(asked);
+    },
+  );
 
   test('rejects Parameters without a resource and never calls match', async () => {
     const res = await send('POST', '/Patient/$match', { resourceType: 'Parameters', parameter: [{ name: 'count', valueInteger: 2 }] });
@@ -231,7 +283,15 @@ describe('routing', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', date: '2024-01-01' });
     const patient = res.body.rest[0].resource[0];
-    expect(patient.interaction.map((i: { code: string }) => i.code)).toEqual(['read', 'vread', 'history-instance', 'create', 'update', 'delete', 'search-type']);
+    expect(patient.interaction.map((i: { code: string }) => i.code)).toEqual([
+      'read',
+      'vread',
+      'history-instance',
+      'create',
+      'update',
+      'delete',
+      'search-type',
+    ]);
     expect(patient.operation.map((o: { name: string }) => o.name)).toEqual(['match', 'ihe-pix']);
   });
 

@@ -39,7 +39,8 @@ export interface FhirEnv<C> {
   opts: FhirHandlerOptions;
 }
 
-type Route = 'metadata' | 'patient' | 'patient-search' | 'patient-instance' | 'patient-history' | 'patient-version' | 'match' | 'pix' | 'unknown';
+type Route =
+  'metadata' | 'patient' | 'patient-search' | 'patient-instance' | 'patient-history' | 'patient-version' | 'match' | 'pix' | 'unknown';
 
 const ALLOWED: Record<Exclude<Route, 'unknown'>, string[]> = {
   metadata: ['GET'],
@@ -111,7 +112,11 @@ function routeOf(pathname: string, basePath: string): { route: Route; id?: strin
   if (!pathname.startsWith(`${basePath}/`)) return { route: 'unknown' };
   let parts: string[];
   try {
-    parts = pathname.slice(basePath.length + 1).split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+    parts = pathname
+      .slice(basePath.length + 1)
+      .split('/')
+      .filter((p) => p.length > 0)
+      .map(decodeURIComponent);
   } catch {
     return { route: 'unknown' };
   }
@@ -132,7 +137,13 @@ function routeOf(pathname: string, basePath: string): { route: Route; id?: strin
 /** 406 when the client asks only for formats we do not serve (XML, Turtle...). */
 function checkAcceptable(request: Request, url: URL): void {
   const format = url.searchParams.get('_format');
-  const wanted = format !== null ? [format] : (request.headers.get('accept') ?? '').split(',').map((t) => t.split(';')[0]!.trim()).filter((t) => t !== '');
+  const wanted =
+    format !== null
+      ? [format]
+      : (request.headers.get('accept') ?? '')
+          .split(',')
+          .map((t) => t.split(';')[0]!.trim())
+          .filter((t) => t !== '');
   if (wanted.length > 0 && !wanted.some((t) => JSON_TYPES.test(t))) {
     throw new FhirError(406, [errorIssue('not-supported', 'only application/fhir+json is served')]);
   }
@@ -175,9 +186,10 @@ function errorResponse(error: unknown, report: (error: unknown) => void): Respon
   if (isPortError(error)) {
     const { status, code } = PORT_ERROR_STATUS[error.code];
     const problems = problemsOf(error);
-    const issues = problems.length === 0 || error.code === 'PRECONDITION_FAILED'
-      ? [errorIssue(code, error.message)]
-      : problems.map((p) => errorIssue(code, p.message, FIELD_PATH[p.field] ?? `Patient.${p.field}`));
+    const issues =
+      problems.length === 0 || error.code === 'PRECONDITION_FAILED'
+        ? [errorIssue(code, error.message)]
+        : problems.map((p) => errorIssue(code, p.message, FIELD_PATH[p.field] ?? `Patient.${p.field}`));
     return fhirJson(status, operationOutcome(issues));
   }
   report(error);

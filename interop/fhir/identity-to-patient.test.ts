@@ -51,7 +51,10 @@ describe('identityToPatient', () => {
       name: [{ use: 'official', family: 'Quillfeather', given: ['Zephyrine', 'Mae'], suffix: ['Jr'] }],
       gender: 'female',
       birthDate: '1984-02-29',
-      telecom: [{ system: 'phone', value: '555-0142' }, { system: 'email', value: 'zq@example.test' }],
+      telecom: [
+        { system: 'phone', value: '555-0142' },
+        { system: 'email', value: 'zq@example.test' },
+      ],
       address: [{ use: 'home', line: ['12 Larch Lane', 'Apt 4'], city: 'Fernvale', state: 'OR', postalCode: '97001' }],
     });
   });

@@ -33,7 +33,11 @@ export function identityToPatient(view: GoldenIdentityView, systems: IdentitySys
   const patient: Patient = {
     resourceType: 'Patient',
     id: view.id,
-    meta: { ...(view.version !== undefined ? { versionId: String(view.version) } : {}), lastUpdated: view.updatedAt, tag: [{ ...GOLDEN_TAG }] },
+    meta: {
+      ...(view.version !== undefined ? { versionId: String(view.version) } : {}),
+      lastUpdated: view.updatedAt,
+      tag: [{ ...GOLDEN_TAG }],
+    },
     identifier: identifiers(view, systems),
     active: view.status === 'ACTIVE',
     ...demographics(view.golden),
@@ -43,7 +47,8 @@ export function identityToPatient(view: GoldenIdentityView, systems: IdentitySys
     links.push({ other: { reference: `Patient/${view.mergedInto}` }, type: 'replaced-by' });
   }
   for (const old of view.replaces) links.push({ other: { reference: `Patient/${old}` }, type: 'replaces' });
-  for (const record of view.records) if (record.resourceId) links.push({ other: { reference: `Patient/${record.resourceId}` }, type: 'seealso' });
+  for (const record of view.records)
+    if (record.resourceId) links.push({ other: { reference: `Patient/${record.resourceId}` }, type: 'seealso' });
   if (links.length > 0) patient.link = links;
   return patient;
 }

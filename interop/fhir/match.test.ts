@@ -17,8 +17,11 @@ describe('parseMatchParameters', () => {
     expect(parsed).toEqual({
       ok: true,
       value: {
-        record: expect.objectContaining({ familyName: 'Quillfeather', birthDate: '1984-02-29' }), onlyCertainMatches: true, count: 3,
-        hasDemographics: true, identifiers: [],
+        record: expect.objectContaining({ familyName: 'Quillfeather', birthDate: '1984-02-29' }),
+        onlyCertainMatches: true,
+        count: 3,
+        hasDemographics: true,
+        identifiers: [],
       },
     });
   });
@@ -37,12 +40,24 @@ describe('parseMatchParameters', () => {
     { behaviour: 'requires a resource parameter', body: { resourceType: 'Parameters', parameter: [] }, expression: 'Parameters.parameter' },
     {
       behaviour: 'rejects a zero count',
-      body: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: probe }, { name: 'count', valueInteger: 0 }] },
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resource', resource: probe },
+          { name: 'count', valueInteger: 0 },
+        ],
+      },
       expression: 'Parameters.parameter[1].valueInteger',
     },
     {
       behaviour: 'rejects onlyCertainMatches given as a string',
-      body: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: probe }, { name: 'onlyCertainMatches', valueString: 'true' }] },
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resource', resource: probe },
+          { name: 'onlyCertainMatches', valueString: 'true' },
+        ],
+      },
       expression: 'Parameters.parameter[1].valueBoolean',
     },
     {
@@ -64,7 +79,14 @@ describe('parseMatchParameters', () => {
 });
 
 function candidate(id: string, probability: number, grade: MatchCandidate['grade']): MatchCandidate {
-  const identity: GoldenIdentityView = { id, status: 'ACTIVE', replaces: [], golden: { familyName: 'Quillfeather' }, records: [], updatedAt: '2024-01-01T00:00:00Z' };
+  const identity: GoldenIdentityView = {
+    id,
+    status: 'ACTIVE',
+    replaces: [],
+    golden: { familyName: 'Quillfeather' },
+    records: [],
+    updatedAt: '2024-01-01T00:00:00Z',
+  };
   return { identity, probability, grade };
 }
 
@@ -92,6 +114,10 @@ describe('matchBundle', () => {
   });
 
   test('returns an empty searchset without an entry array when nothing matches (empty arrays are invalid FHIR JSON)', () => {
-    expect(matchBundle([], { onlyCertainMatches: false }, { baseUrl: 'x' })).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0 });
+    expect(matchBundle([], { onlyCertainMatches: false }, { baseUrl: 'x' })).toEqual({
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: 0,
+    });
   });
 });

@@ -81,7 +81,8 @@ function patientToMatchRequest(
   if (issues.length > 0) return { ok: false, issues };
   const hasDemographics = Object.values(record).some((v) => v !== null);
   const identifiers = (patient.value.identifier ?? []).flatMap((i) =>
-    i.system && i.value && i.system !== US_SSN_SYSTEM && i.use !== 'old' ? [{ system: i.system, value: i.value.trim() }] : []);
+    i.system && i.value && i.system !== US_SSN_SYSTEM && i.use !== 'old' ? [{ system: i.system, value: i.value.trim() }] : [],
+  );
   if (!hasDemographics && identifiers.length === 0) {
     return { ok: false, issues: [errorIssue('required', 'the Patient has no identifier or demographics to match on', root)] };
   }
@@ -115,14 +116,14 @@ export function matchBundle(
     .sort((a, b) => b.probability - a.probability)
     .slice(0, request.count ?? candidates.length);
   const entry: BundleEntry[] = kept.map((c) => ({
-      fullUrl: `${opts.baseUrl}/Patient/${c.identity.id}`,
-      resource: identityToPatient(c.identity, opts.systems),
-      search: {
-        mode: 'match',
-        score: roundScore(c.probability),
-        extension: [{ url: MATCH_GRADE_EXTENSION, valueCode: GRADE_CODE[c.grade] }],
-      },
-    }));
+    fullUrl: `${opts.baseUrl}/Patient/${c.identity.id}`,
+    resource: identityToPatient(c.identity, opts.systems),
+    search: {
+      mode: 'match',
+      score: roundScore(c.probability),
+      extension: [{ url: MATCH_GRADE_EXTENSION, valueCode: GRADE_CODE[c.grade] }],
+    },
+  }));
   // An empty array is not valid FHIR JSON: no matches means no `entry` at all.
   return { resourceType: 'Bundle', type: 'searchset', total: kept.length, ...(entry.length > 0 ? { entry } : {}) };
 }

@@ -40,12 +40,21 @@ export function patientRest<C>(env: FhirEnv<C>) {
     return { patient, record, ref: source.ref, resource: withoutServerElements(body as Record<string, unknown>) };
   }
 
-  async function write(request: Request, context: C, baseUrl: string, id: string | undefined, parsed?: Awaited<ReturnType<typeof parseWrite>>) {
+  async function write(
+    request: Request,
+    context: C,
+    baseUrl: string,
+    id: string | undefined,
+    parsed?: Awaited<ReturnType<typeof parseWrite>>,
+  ) {
     const input = parsed ?? (await parseWrite(request, context, id));
     const ifMatch = parseIfMatch(request.headers.get('if-match'));
     const result = await port.writePatient(context, {
-      ref: input.ref, record: input.record, resource: input.resource,
-      ...(id !== undefined ? { id } : {}), ...(ifMatch !== undefined ? { ifMatch } : {}),
+      ref: input.ref,
+      record: input.record,
+      resource: input.resource,
+      ...(id !== undefined ? { id } : {}),
+      ...(ifMatch !== undefined ? { ifMatch } : {}),
     });
     return writeResponse(request, result, baseUrl);
   }
@@ -54,7 +63,9 @@ export function patientRest<C>(env: FhirEnv<C>) {
     const { version } = result;
     const headers = {
       ...versionHeaders(version, baseUrl),
-      'X-Mpi-Ingest-Outcome': result.outcome, 'X-Mpi-Record-Id': result.recordId, 'X-Mpi-Identity-Id': result.identityId,
+      'X-Mpi-Ingest-Outcome': result.outcome,
+      'X-Mpi-Record-Id': result.recordId,
+      'X-Mpi-Identity-Id': result.identityId,
     };
     return preferred(request, result.created ? 201 : 200, sourcePatient(version, systems), headers, `ingest outcome ${result.outcome}`);
   }
@@ -69,15 +80,23 @@ export function patientRest<C>(env: FhirEnv<C>) {
       if (existing === null) return write(request, context, baseUrl, undefined);
       const version = await port.readPatient(context, existing);
       if (!version?.resource) return write(request, context, baseUrl, undefined);
-      return preferred(request, 200, sourcePatient(version, systems), versionHeaders(version, baseUrl), 'a Patient with this identifier exists');
+      return preferred(
+        request,
+        200,
+        sourcePatient(version, systems),
+        versionHeaders(version, baseUrl),
+        'a Patient with this identifier exists',
+      );
     },
 
     /** PUT /Patient/{id}: a new version of that resource, or update-as-create with the client's id. */
     async update(request: Request, id: string, context: C, baseUrl: string): Promise<Response> {
       checkId(id);
       const input = await parseWrite(request, context, id);
-      if (input.patient.id === undefined) throw new FhirError(400, [errorIssue('required', 'an update needs the resource id in the body', 'Patient.id')]);
-      if (input.patient.id !== id) throw new FhirError(400, [errorIssue('invalid', 'resource id must match the id in the URL', 'Patient.id')]);
+      if (input.patient.id === undefined)
+        throw new FhirError(400, [errorIssue('required', 'an update needs the resource id in the body', 'Patient.id')]);
+      if (input.patient.id !== id)
+        throw new FhirError(400, [errorIssue('invalid', 'resource id must match the id in the URL', 'Patient.id')]);
       if (await isGolden(context, id)) throw goldenIsReadOnly();
       return write(request, context, baseUrl, id, input);
     },
@@ -127,8 +146,17 @@ export function patientRest<C>(env: FhirEnv<C>) {
       if (!view) throw new FhirError(404, [errorIssue('not-found', 'no Patient with this id')]);
       const golden = identityToPatient(view, systems);
       return fhirJson(200, {
-        resourceType: 'Bundle', type: 'history', total: 1,
-        entry: [{ fullUrl: `${baseUrl}/Patient/${id}`, resource: golden, request: { method: 'PUT', url: `Patient/${id}` }, response: { status: '200', lastModified: view.updatedAt } }],
+        resourceType: 'Bundle',
+        type: 'history',
+        total: 1,
+        entry: [
+          {
+            fullUrl: `${baseUrl}/Patient/${id}`,
+            resource: golden,
+            request: { method: 'PUT', url: `Patient/${id}` },
+            response: { status: '200', lastModified: view.updatedAt },
+          },
+        ],
       });
     },
 
@@ -137,7 +165,11 @@ export function patientRest<C>(env: FhirEnv<C>) {
       if (await isGolden(context, id)) throw goldenIsReadOnly();
       const ifMatch = parseIfMatch(request.headers.get('if-match'));
       const version = await port.deletePatient(context, id, ifMatch);
-      const info: OperationOutcomeIssue = { severity: 'information', code: 'informational', diagnostics: 'the Patient and its source record are deleted' };
+      const info: OperationOutcomeIssue = {
+        severity: 'information',
+        code: 'informational',
+        diagnostics: 'the Patient and its source record are deleted',
+      };
       return fhirJson(200, operationOutcome([info]), { ETag: `W/"${version.versionId}"` });
     },
   };
@@ -185,7 +217,9 @@ function goldenHeaders(golden: ReturnType<typeof identityToPatient>): Record<str
 /** A `history` Bundle (newest first): deleted versions carry no resource, as R4 requires. */
 function historyBundle(versions: PatientVersion[], baseUrl: string) {
   return {
-    resourceType: 'Bundle', type: 'history', total: versions.length,
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
     entry: versions.map((v, i) => {
       const resource = sourcePatient(v);
       const method = resource === null ? 'DELETE' : i === versions.length - 1 ? 'POST' : 'PUT';
@@ -193,7 +227,11 @@ function historyBundle(versions: PatientVersion[], baseUrl: string) {
         fullUrl: `${baseUrl}/Patient/${v.id}`,
         ...(resource ? { resource } : {}),
         request: { method, url: method === 'POST' ? 'Patient' : `Patient/${v.id}` },
-        response: { status: resource === null ? '204' : method === 'POST' ? '201' : '200', etag: `W/"${v.versionId}"`, lastModified: v.lastUpdated },
+        response: {
+          status: resource === null ? '204' : method === 'POST' ? '201' : '200',
+          etag: `W/"${v.versionId}"`,
+          lastModified: v.lastUpdated,
+        },
       };
     }),
   };
@@ -227,7 +265,9 @@ function parseIfMatch(header: string | null): number | undefined {
 }
 
 function goldenIsReadOnly(): FhirError {
-  return new FhirError(405, [errorIssue('not-supported', 'a golden Patient is maintained by the index; write its source Patients instead')]);
+  return new FhirError(405, [
+    errorIssue('not-supported', 'a golden Patient is maintained by the index; write its source Patients instead'),
+  ]);
 }
 
 export type { FhirPatientInput };

@@ -103,10 +103,7 @@ export function parsePatient(body: unknown, root = 'Patient'): ParseResult<FhirP
 
 /** FHIRPath for a zod path: `['identifier', 0, 'system']` -> `Patient.identifier[0].system`. */
 export function fhirPath(root: string, path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
-    root,
-  );
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), root);
 }
 
 function zodIssueToOutcome(issue: z.core.$ZodIssue, root: string): OperationOutcomeIssue {

@@ -15,10 +15,17 @@ export const MAX_SEARCH_COUNT = 100;
 
 /** Search parameters served (PDQm ITI-78 plus `_tag`), with the result-control ones. */
 export const SEARCH_PARAMETERS = [
-  { name: '_id', type: 'token' }, { name: 'active', type: 'token' }, { name: 'family', type: 'string' },
-  { name: 'given', type: 'string' }, { name: 'name', type: 'string' }, { name: 'birthdate', type: 'date' },
-  { name: 'gender', type: 'token' }, { name: 'identifier', type: 'token' }, { name: 'address-postalcode', type: 'string' },
-  { name: 'telecom', type: 'token' }, { name: '_tag', type: 'token' },
+  { name: '_id', type: 'token' },
+  { name: 'active', type: 'token' },
+  { name: 'family', type: 'string' },
+  { name: 'given', type: 'string' },
+  { name: 'name', type: 'string' },
+  { name: 'birthdate', type: 'date' },
+  { name: 'gender', type: 'token' },
+  { name: 'identifier', type: 'token' },
+  { name: 'address-postalcode', type: 'string' },
+  { name: 'telecom', type: 'token' },
+  { name: '_tag', type: 'token' },
 ] as const;
 const CONTROL_PARAMETERS = new Set(['_count', '_offset', '_format']);
 const KNOWN = new Set<string>([...SEARCH_PARAMETERS.map((p) => p.name), ...CONTROL_PARAMETERS]);
@@ -63,14 +70,18 @@ export function patientQueries<C>(env: FhirEnv<C>) {
     /** GET Patient/$ihe-pix (IHE ITI-83): every other identifier of the person, and their Patients. */
     async pix(params: URLSearchParams, context: C, baseUrl: string): Promise<Response> {
       for (const name of params.keys()) {
-        if (!['sourceIdentifier', 'targetSystem', '_format'].includes(name)) throw new FhirError(400, [errorIssue('not-supported', `unknown parameter ${safeName(name)}`)]);
+        if (!['sourceIdentifier', 'targetSystem', '_format'].includes(name))
+          throw new FhirError(400, [errorIssue('not-supported', `unknown parameter ${safeName(name)}`)]);
       }
       const raw = params.getAll('sourceIdentifier');
       if (raw.length !== 1) throw new FhirError(400, [errorIssue('required', 'exactly one sourceIdentifier=system|value is required')]);
       const token = parseTokenParam(raw[0]!, 'sourceIdentifier');
       if (!token.system) throw new FhirError(400, [errorIssue('required', 'sourceIdentifier needs a system: system|value')]);
       const identity = await lookup(context, token.system, token.value);
-      const targets = params.getAll('targetSystem').flatMap((t) => t.split(',')).filter((t) => t !== '');
+      const targets = params
+        .getAll('targetSystem')
+        .flatMap((t) => t.split(','))
+        .filter((t) => t !== '');
       for (const target of targets) {
         if (target !== systems.enterpriseIdSystem && (await port.sourceForSystem(context, target)) === null) {
           throw new FhirError(403, [errorIssue('code-invalid', 'targetSystem is not a domain this index knows')]);
@@ -96,7 +107,9 @@ export function patientQueries<C>(env: FhirEnv<C>) {
         if (found) byIdentifier.set(found.identity.id, { identity: found.identity, probability: 1, grade: 'CERTAIN' });
       }
       // onlyCertainMatches asks for one answer only when exactly one is certain, so look for a second.
-      const scored = hasDemographics ? await port.match(context, record, { count: onlyCertainMatches ? 2 : count, onlyCertain: onlyCertainMatches }) : [];
+      const scored = hasDemographics
+        ? await port.match(context, record, { count: onlyCertainMatches ? 2 : count, onlyCertain: onlyCertainMatches })
+        : [];
       const candidates = [...byIdentifier.values(), ...scored.filter((c) => !byIdentifier.has(c.identity.id))];
       const certain = candidates.filter((c) => c.grade === 'CERTAIN');
       const kept = onlyCertainMatches ? (certain.length === 1 ? certain : []) : candidates;
@@ -123,7 +136,10 @@ export function patientQueries<C>(env: FhirEnv<C>) {
       if (record.resourceId) parameter.push({ name: 'targetId', valueReference: { reference: `${baseUrl}/Patient/${record.resourceId}` } });
     }
     if (wanted(systems.enterpriseIdSystem)) {
-      parameter.push({ name: 'targetIdentifier', valueIdentifier: { use: 'official', system: systems.enterpriseIdSystem, value: identity.id } });
+      parameter.push({
+        name: 'targetIdentifier',
+        valueIdentifier: { use: 'official', system: systems.enterpriseIdSystem, value: identity.id },
+      });
       parameter.push({ name: 'targetId', valueReference: { reference: `${baseUrl}/Patient/${identity.id}` } });
     }
     return parameter;
@@ -144,13 +160,24 @@ export function patientQueries<C>(env: FhirEnv<C>) {
 
   function applyParam(query: PatientQuery, name: string, value: string): void {
     switch (name) {
-      case 'family': query.family = value; break;
-      case 'given': query.given = value; break;
-      case 'name': query.name = value; break;
-      case 'address-postalcode': query.postalCode = value; break;
-      case 'birthdate': query.birthDate = parseBirthDate(value); break;
+      case 'family':
+        query.family = value;
+        break;
+      case 'given':
+        query.given = value;
+        break;
+      case 'name':
+        query.name = value;
+        break;
+      case 'address-postalcode':
+        query.postalCode = value;
+        break;
+      case 'birthdate':
+        query.birthDate = parseBirthDate(value);
+        break;
       case 'gender': {
-        if (!(value in SEX_BY_GENDER)) throw new FhirError(400, [errorIssue('code-invalid', 'gender must be male, female, other or unknown')]);
+        if (!(value in SEX_BY_GENDER))
+          throw new FhirError(400, [errorIssue('code-invalid', 'gender must be male, female, other or unknown')]);
         query.sex = SEX_BY_GENDER[value] ?? 'unknown';
         break;
       }
@@ -160,8 +187,12 @@ export function patientQueries<C>(env: FhirEnv<C>) {
         else query.identifier = token.system === US_SSN_SYSTEM ? { system: US_SSN_SYSTEM, value: token.value } : token;
         break;
       }
-      case 'telecom': query.telecom = parseTokenParam(value, 'telecom').value; break;
-      case '_id': query.id = value; break;
+      case 'telecom':
+        query.telecom = parseTokenParam(value, 'telecom').value;
+        break;
+      case '_id':
+        query.id = value;
+        break;
       case 'active': {
         if (value !== 'true' && value !== 'false') throw new FhirError(400, [errorIssue('value', 'active must be true or false')]);
         query.active = value === 'true';
@@ -169,15 +200,23 @@ export function patientQueries<C>(env: FhirEnv<C>) {
       }
       case '_tag': {
         const token = parseTokenParam(value, '_tag');
-        if ((token.system ?? RECORD_STATUS_SYSTEM) !== RECORD_STATUS_SYSTEM || ![GOLDEN_TAG.code, SOURCE_TAG.code].includes(token.value as 'golden')) {
+        if (
+          (token.system ?? RECORD_STATUS_SYSTEM) !== RECORD_STATUS_SYSTEM ||
+          ![GOLDEN_TAG.code, SOURCE_TAG.code].includes(token.value as 'golden')
+        ) {
           throw new FhirError(400, [errorIssue('code-invalid', `_tag supports ${RECORD_STATUS_SYSTEM}|golden and |source`)]);
         }
         query.kind = token.value === GOLDEN_TAG.code ? 'golden' : 'source';
         break;
       }
-      case '_count': query.count = boundedInt(value, '_count', 1, MAX_SEARCH_COUNT); break;
-      case '_offset': query.offset = boundedInt(value, '_offset', 0, 10_000); break;
-      default: break;
+      case '_count':
+        query.count = boundedInt(value, '_count', 1, MAX_SEARCH_COUNT);
+        break;
+      case '_offset':
+        query.offset = boundedInt(value, '_offset', 0, 10_000);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -193,7 +232,8 @@ function parseBirthDate(value: string): string {
 
 function boundedInt(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new FhirError(400, [errorIssue('value', `${name} must be an integer from ${min} to ${max}`)]);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new FhirError(400, [errorIssue('value', `${name} must be an integer from ${min} to ${max}`)]);
   return n;
 }
 

@@ -28,7 +28,12 @@ describe('patientToRecord', () => {
     },
     {
       behaviour: 'falls back to the usual name when there is no official one and ignores old names',
-      extra: { name: [{ use: 'old', family: 'Oldname' }, { use: 'usual', family: 'Brightwater', given: ['Ivo'] }] },
+      extra: {
+        name: [
+          { use: 'old', family: 'Oldname' },
+          { use: 'usual', family: 'Brightwater', given: ['Ivo'] },
+        ],
+      },
       expected: { givenName: 'Ivo', middleName: null, familyName: 'Brightwater' },
     },
     {
@@ -41,7 +46,12 @@ describe('patientToRecord', () => {
     { behaviour: 'maps unknown gender to missing sex', extra: { gender: 'unknown' }, expected: { sex: null } },
     {
       behaviour: 'reads the SSN from the us-ssn identifier',
-      extra: { identifier: [{ system: SYSTEM, value: 'MRN-1' }, { system: US_SSN_SYSTEM, value: '900-12-3456' }] },
+      extra: {
+        identifier: [
+          { system: SYSTEM, value: 'MRN-1' },
+          { system: US_SSN_SYSTEM, value: '900-12-3456' },
+        ],
+      },
       expected: { ssn: '900-12-3456' },
     },
     {
@@ -58,7 +68,12 @@ describe('patientToRecord', () => {
     },
     {
       behaviour: 'honours telecom rank before use',
-      extra: { telecom: [{ system: 'phone', value: '555-0142', use: 'home', rank: 2 }, { system: 'phone', value: '555-0177', use: 'work', rank: 1 }] },
+      extra: {
+        telecom: [
+          { system: 'phone', value: '555-0142', use: 'home', rank: 2 },
+          { system: 'phone', value: '555-0177', use: 'work', rank: 1 },
+        ],
+      },
       expected: { phone: '555-0177' },
     },
     {
@@ -74,7 +89,12 @@ describe('patientToRecord', () => {
     },
     {
       behaviour: 'uses an address without a use when there is no home address, never a work one',
-      extra: { address: [{ use: 'work', city: 'Worktown' }, { line: ['3 Elm Row'], city: 'Fernvale' }] },
+      extra: {
+        address: [
+          { use: 'work', city: 'Worktown' },
+          { line: ['3 Elm Row'], city: 'Fernvale' },
+        ],
+      },
       expected: { addressLine1: '3 Elm Row', city: 'Fernvale' },
     },
     {
@@ -97,7 +117,12 @@ describe('patientToRecord', () => {
     { behaviour: 'rejects a partial birth date', extra: { birthDate: '1984-02' }, expression: 'Patient.birthDate' },
     {
       behaviour: 'rejects an SSN that is not nine digits',
-      extra: { identifier: [{ system: SYSTEM, value: 'MRN-1' }, { system: US_SSN_SYSTEM, value: '12-34' }] },
+      extra: {
+        identifier: [
+          { system: SYSTEM, value: 'MRN-1' },
+          { system: US_SSN_SYSTEM, value: '12-34' },
+        ],
+      },
       expression: 'Patient.identifier[1].value',
     },
   ])('$behaviour without quoting the value', ({ extra, expression }) => {
@@ -110,15 +135,55 @@ describe('patientToRecord', () => {
 
 describe('parsePatient', () => {
   test.each([
-    { behaviour: 'rejects a resource that is not a Patient', body: { resourceType: 'Observation' }, expression: 'Patient.resourceType', code: 'invalid' },
+    {
+      behaviour: 'rejects a resource that is not a Patient',
+      body: { resourceType: 'Observation' },
+      expression: 'Patient.resourceType',
+      code: 'invalid',
+    },
     { behaviour: 'rejects a body that is not an object', body: [1, 2], expression: 'Patient', code: 'structure' },
-    { behaviour: 'rejects an impossible calendar date', body: { resourceType: 'Patient', birthDate: '2001-02-30' }, expression: 'Patient.birthDate', code: 'value' },
-    { behaviour: 'rejects a malformed date', body: { resourceType: 'Patient', birthDate: '03/04/2001' }, expression: 'Patient.birthDate', code: 'value' },
-    { behaviour: 'rejects an unknown gender code', body: { resourceType: 'Patient', gender: 'M' }, expression: 'Patient.gender', code: 'value' },
-    { behaviour: 'rejects a given name that is not a list', body: { resourceType: 'Patient', name: [{ given: 'Ivo' }] }, expression: 'Patient.name[0].given', code: 'structure' },
-    { behaviour: 'rejects an empty array', body: { resourceType: 'Patient', telecom: [] }, expression: 'Patient.telecom', code: 'structure' },
-    { behaviour: 'rejects a blank identifier value', body: { resourceType: 'Patient', identifier: [{ system: SYSTEM, value: '  ' }] }, expression: 'Patient.identifier[0].value', code: 'value' },
-    { behaviour: 'rejects a system with whitespace', body: { resourceType: 'Patient', identifier: [{ system: 'not a uri', value: 'x' }] }, expression: 'Patient.identifier[0].system', code: 'value' },
+    {
+      behaviour: 'rejects an impossible calendar date',
+      body: { resourceType: 'Patient', birthDate: '2001-02-30' },
+      expression: 'Patient.birthDate',
+      code: 'value',
+    },
+    {
+      behaviour: 'rejects a malformed date',
+      body: { resourceType: 'Patient', birthDate: '03/04/2001' },
+      expression: 'Patient.birthDate',
+      code: 'value',
+    },
+    {
+      behaviour: 'rejects an unknown gender code',
+      body: { resourceType: 'Patient', gender: 'M' },
+      expression: 'Patient.gender',
+      code: 'value',
+    },
+    {
+      behaviour: 'rejects a given name that is not a list',
+      body: { resourceType: 'Patient', name: [{ given: 'Ivo' }] },
+      expression: 'Patient.name[0].given',
+      code: 'structure',
+    },
+    {
+      behaviour: 'rejects an empty array',
+      body: { resourceType: 'Patient', telecom: [] },
+      expression: 'Patient.telecom',
+      code: 'structure',
+    },
+    {
+      behaviour: 'rejects a blank identifier value',
+      body: { resourceType: 'Patient', identifier: [{ system: SYSTEM, value: '  ' }] },
+      expression: 'Patient.identifier[0].value',
+      code: 'value',
+    },
+    {
+      behaviour: 'rejects a system with whitespace',
+      body: { resourceType: 'Patient', identifier: [{ system: 'not a uri', value: 'x' }] },
+      expression: 'Patient.identifier[0].system',
+      code: 'value',
+    },
   ])('$behaviour', ({ body, expression, code }) => {
     const parsed = parsePatient(body);
     expect(parsed.ok).toBe(false);
@@ -151,19 +216,30 @@ describe('resolveSourceIdentifier', () => {
   test.each([
     {
       behaviour: 'uses the first identifier whose system is a registered source',
-      identifier: [{ system: 'urn:unregistered', value: 'A' }, { system: 'urn:lab', value: 'L-9' }, { system: SYSTEM, value: 'MRN-1' }],
+      identifier: [
+        { system: 'urn:unregistered', value: 'A' },
+        { system: 'urn:lab', value: 'L-9' },
+        { system: SYSTEM, value: 'MRN-1' },
+      ],
       localId: undefined,
       expected: { source: 'LAB', localId: 'L-9' },
     },
     {
       behaviour: 'never takes the SSN or an old identifier as the source key',
-      identifier: [{ system: US_SSN_SYSTEM, value: '900-12-3456' }, { system: 'urn:lab', value: 'OLD', use: 'old' }, { system: SYSTEM, value: 'MRN-1' }],
+      identifier: [
+        { system: US_SSN_SYSTEM, value: '900-12-3456' },
+        { system: 'urn:lab', value: 'OLD', use: 'old' },
+        { system: SYSTEM, value: 'MRN-1' },
+      ],
       localId: undefined,
       expected: { source: 'EHR', localId: 'MRN-1' },
     },
     {
       behaviour: 'picks the identifier whose value is the id in the URL',
-      identifier: [{ system: 'urn:lab', value: 'L-9' }, { system: SYSTEM, value: 'MRN-1' }],
+      identifier: [
+        { system: 'urn:lab', value: 'L-9' },
+        { system: SYSTEM, value: 'MRN-1' },
+      ],
       localId: 'MRN-1',
       expected: { source: 'EHR', localId: 'MRN-1' },
     },
@@ -174,7 +250,12 @@ describe('resolveSourceIdentifier', () => {
 
   test.each([
     { behaviour: 'requires an identifier with a system', identifier: [{ value: 'MRN-1' }], status: 400, code: 'required' },
-    { behaviour: 'refuses identifiers of unregistered systems', identifier: [{ system: 'urn:nobody', value: 'A' }], status: 422, code: 'business-rule' },
+    {
+      behaviour: 'refuses identifiers of unregistered systems',
+      identifier: [{ system: 'urn:nobody', value: 'A' }],
+      status: 422,
+      code: 'business-rule',
+    },
   ])('$behaviour', async ({ identifier, status, code }) => {
     const result = await resolveSourceIdentifier(valid({ resourceType: 'Patient', identifier }), resolve);
     expect(result).toMatchObject({ ok: false, status, issues: [{ code, expression: ['Patient.identifier'] }] });

@@ -4,7 +4,11 @@ import { US_SSN_SYSTEM } from './patient-to-record.ts';
 import type { Coding } from './types.ts';
 
 /** Marks a resource whose demographics were masked for the caller (HL7 v3 ObservationValue REDACTED). */
-export const REDACTED: Coding = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'REDACTED', display: 'redacted' };
+export const REDACTED: Coding = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+  code: 'REDACTED',
+  display: 'redacted',
+};
 
 export type PatientJson = Record<string, unknown> & { resourceType: 'Patient'; id: string };
 
@@ -44,7 +48,9 @@ export function withoutServerElements(resource: Record<string, unknown>): Record
 
 function canonicalBody(canonical: NonNullable<PatientVersion['canonical']>, systems: IdentitySystems): Record<string, unknown> {
   const { ref, record } = canonical;
-  const identifier: Array<Record<string, string>> = [{ system: ref.system ?? `${systems.sourceSystemPrefix}${ref.source}`, value: ref.localId }];
+  const identifier: Array<Record<string, string>> = [
+    { system: ref.system ?? `${systems.sourceSystemPrefix}${ref.source}`, value: ref.localId },
+  ];
   if (record.ssn) identifier.push({ system: US_SSN_SYSTEM, value: record.ssn });
   return { identifier, ...demographics(record) };
 }

@@ -45,7 +45,9 @@ export function validateR4(resource: unknown, root?: string): OperationOutcomeIs
     if (!(error instanceof OperationOutcomeError)) throw error;
     for (const issue of error.outcome.issue ?? []) {
       const path = issue.expression?.[0] ?? type;
-      issues.push(errorIssue(issue.code === 'invalid' ? 'invalid' : 'structure', describe(issue.details?.text ?? ''), rebase(path, type, base)));
+      issues.push(
+        errorIssue(issue.code === 'invalid' ? 'invalid' : 'structure', describe(issue.details?.text ?? ''), rebase(path, type, base)),
+      );
     }
   }
   return dedupe(issues);
@@ -76,7 +78,9 @@ function emptyValueIssues(value: unknown, path: string): OperationOutcomeIssue[]
     else if (typeof v === 'string' && v.trim().length === 0) issues.push(errorIssue('value', 'must not be empty', at));
     else if (Array.isArray(v)) {
       if (v.length === 0) issues.push(errorIssue('structure', 'must not be an empty array', at));
-      v.forEach((item, i) => { if (item !== null) visit(item, `${at}[${i}]`); });
+      v.forEach((item, i) => {
+        if (item !== null) visit(item, `${at}[${i}]`);
+      });
     } else if (typeof v === 'object') {
       const entries = Object.entries(v);
       if (entries.length === 0) issues.push(errorIssue('structure', 'must not be an empty object', at));

@@ -20,22 +20,39 @@ describe('buildAck', () => {
       code: 'AE',
       controlId: 'ACK-2',
       timestamp: at,
-      error: { condition: HL7_ERROR.DATA_TYPE, text: 'birth date is not a calendar date', location: { segment: 'PID', sequence: 1, field: 7 } },
+      error: {
+        condition: HL7_ERROR.DATA_TYPE,
+        text: 'birth date is not a calendar date',
+        location: { segment: 'PID', sequence: 1, field: 7 },
+      },
     });
     const [, msa, err] = ack.split('\r');
     expect(msa).toBe('MSA|AE|C-77|birth date is not a calendar date');
-    expect(err).toBe('ERR|PID^1^7^102&Data type error&HL70357|PID^1^7^1|102^Data type error^HL70357|E||||PID-7: birth date is not a calendar date');
+    expect(err).toBe(
+      'ERR|PID^1^7^102&Data type error&HL70357|PID^1^7^1|102^Data type error^HL70357|E||||PID-7: birth date is not a calendar date',
+    );
   });
 
   test('writes the ACK in the delimiters of the original message', () => {
     const custom = parseHl7('MSH#*@!%#APP#FAC#MPI#HQ#20240102##ADT*A08#C-9#T#2.4');
-    const ack = buildAck(custom, { code: 'AR', controlId: 'A', timestamp: at, error: { condition: HL7_ERROR.UNSUPPORTED_EVENT, text: 'a#b' } });
+    const ack = buildAck(custom, {
+      code: 'AR',
+      controlId: 'A',
+      timestamp: at,
+      error: { condition: HL7_ERROR.UNSUPPORTED_EVENT, text: 'a#b' },
+    });
     expect(ack.split('\r')[0]).toBe('MSH#*@!%#MPI#HQ#APP#FAC#20240102030405+0000##ACK*A08*ACK#A#T#2.4');
     expect(ack).toContain('MSA#AR#C-9#a!F!b');
   });
 
   test('answers an unreadable message with defaults and an empty MSA-2', () => {
-    const ack = buildAck(null, { code: 'AR', controlId: 'A', timestamp: at, application: { name: 'MPI', facility: 'HQ' }, error: { condition: HL7_ERROR.SEGMENT_SEQUENCE, text: 'no MSH' } });
+    const ack = buildAck(null, {
+      code: 'AR',
+      controlId: 'A',
+      timestamp: at,
+      application: { name: 'MPI', facility: 'HQ' },
+      error: { condition: HL7_ERROR.SEGMENT_SEQUENCE, text: 'no MSH' },
+    });
     expect(ack.split('\r').slice(0, 2)).toEqual(['MSH|^~\\&|MPI|HQ|||20240102030405+0000||ACK^^ACK|A|P|2.5.1', 'MSA|AR||no MSH']);
   });
 

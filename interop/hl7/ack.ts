@@ -40,8 +40,18 @@ export function buildAck(original: Hl7Message | null, opts: AckOptions): string 
   const ourApp = raw(5) || escapeHl7(opts.application?.name ?? 'MPI', d);
   const ourFacility = raw(6) || escapeHl7(opts.application?.facility ?? '', d);
   const header = [
-    'MSH', encoding, ourApp, ourFacility, raw(3), raw(4), formatTimestamp(opts.timestamp), '',
-    ['ACK', trigger, 'ACK'].join(d.component), escapeHl7(opts.controlId, d), raw(11) || 'P', raw(12) || '2.5.1',
+    'MSH',
+    encoding,
+    ourApp,
+    ourFacility,
+    raw(3),
+    raw(4),
+    formatTimestamp(opts.timestamp),
+    '',
+    ['ACK', trigger, 'ACK'].join(d.component),
+    escapeHl7(opts.controlId, d),
+    raw(11) || 'P',
+    raw(12) || '2.5.1',
   ].join(d.field);
   const text = opts.error?.text ?? opts.text ?? '';
   const segments = [header, ['MSA', opts.code, raw(10), escapeHl7(text, d)].join(d.field)];
@@ -57,7 +67,9 @@ function errSegment(error: AckError, d: Delimiters): string {
   // ERR-1 (v2.3/2.4 ELD): segment^sequence^field^code&text&table.
   const eld = loc ? [loc.segment, at(loc.sequence ?? 1), at(loc.field), codeCwe.join(d.subcomponent)] : [];
   // ERR-2 (v2.5+ ERL): segment^sequence^field^field repetition^component.
-  const erl = loc ? trimEmpty([loc.segment, at(loc.sequence ?? 1), at(loc.field), loc.field === undefined ? '' : '1', at(loc.component)]) : [];
+  const erl = loc
+    ? trimEmpty([loc.segment, at(loc.sequence ?? 1), at(loc.field), loc.field === undefined ? '' : '1', at(loc.component)])
+    : [];
   const text = escapeHl7(`${describeLocation(loc)}: ${error.text}`, d);
   return ['ERR', eld.join(d.component), erl.join(d.component), codeCwe.join(d.component), 'E', '', '', '', text].join(d.field);
 }

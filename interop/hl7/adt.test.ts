@@ -148,7 +148,10 @@ describe('ADT merge, unlink and delete', () => {
 
   test('maps each PID/MRG group of an A40 to its own merge', () => {
     const raw = [msh('ADT^A40^ADT_A39', 'C-1'), 'EVN|A40', pid({ mrn: 'A' }), 'MRG|B', pid({ mrn: 'C' }, 2), 'MRG|D'].join('\r');
-    expect(commands(raw).map((c) => c.kind === 'merge' && [c.survivor.id, c.merged.id])).toEqual([['A', 'B'], ['C', 'D']]);
+    expect(commands(raw).map((c) => c.kind === 'merge' && [c.survivor.id, c.merged.id])).toEqual([
+      ['A', 'B'],
+      ['C', 'D'],
+    ]);
   });
 
   test('rejects an A40 without MRG', () => {
@@ -158,7 +161,10 @@ describe('ADT merge, unlink and delete', () => {
 
   test('maps A37 to unlinking the second patient', () => {
     const [command] = commands(adtUnlink(ZEPHYRINE, { mrn: 'L-9', authority: 'LAB' }));
-    expect(command).toMatchObject({ kind: 'unlink', identifier: { id: 'L-9', namespace: 'LAB', location: { segment: 'PID', sequence: 2 } } });
+    expect(command).toMatchObject({
+      kind: 'unlink',
+      identifier: { id: 'L-9', namespace: 'LAB', location: { segment: 'PID', sequence: 2 } },
+    });
   });
 
   test('maps A29 to deleting the record', () => {

@@ -72,10 +72,20 @@ export function readHeader(message: Hl7Message): MessageHeader {
  */
 export function adtCommands(message: Hl7Message, header: MessageHeader): AdtCommand[] {
   if (header.messageType !== 'ADT') {
-    throw new Hl7Error(HL7_ERROR.UNSUPPORTED_MESSAGE_TYPE, 'only ADT messages are accepted', { segment: 'MSH', sequence: 1, field: 9, component: 1 }, 'AR');
+    throw new Hl7Error(
+      HL7_ERROR.UNSUPPORTED_MESSAGE_TYPE,
+      'only ADT messages are accepted',
+      { segment: 'MSH', sequence: 1, field: 9, component: 1 },
+      'AR',
+    );
   }
   if (!SUPPORTED_EVENTS.includes(header.trigger)) {
-    throw new Hl7Error(HL7_ERROR.UNSUPPORTED_EVENT, 'unsupported ADT trigger event', { segment: 'MSH', sequence: 1, field: 9, component: 2 }, 'AR');
+    throw new Hl7Error(
+      HL7_ERROR.UNSUPPORTED_EVENT,
+      'unsupported ADT trigger event',
+      { segment: 'MSH', sequence: 1, field: 9, component: 2 },
+      'AR',
+    );
   }
   const d = message.delimiters;
   const pids = indexed(message, 'PID');
@@ -145,7 +155,8 @@ function primaryIdentifier(at: IndexedSegment, field: number, d: Delimiters, fal
   const chosen = PATIENT_ID_TYPES.map(byType).find((cx) => cx !== undefined) ?? reps.find((cx) => cx.typeCode !== 'SS');
   if (!chosen) throw new Hl7Error(HL7_ERROR.REQUIRED_FIELD_MISSING, 'patient identifier is required', location);
   if (!chosen.namespace && !chosen.universalId) {
-    if (!fallbackAuthority) throw new Hl7Error(HL7_ERROR.REQUIRED_FIELD_MISSING, 'assigning authority is required', { ...location, component: 4 });
+    if (!fallbackAuthority)
+      throw new Hl7Error(HL7_ERROR.REQUIRED_FIELD_MISSING, 'assigning authority is required', { ...location, component: 4 });
     return { ...chosen, namespace: fallbackAuthority };
   }
   return chosen;
@@ -165,7 +176,12 @@ function toCx(rep: Repetition, location: ErrorLocation): CxIdentifier {
 /** PID -> canonical record fields. */
 export function pidToRecord(at: IndexedSegment | Segment, d: Delimiters): RecordInput {
   const pid = 'segment' in at ? at : { segment: at, sequence: 1, position: 0 };
-  const where = (field: number, c?: number): ErrorLocation => ({ segment: 'PID', sequence: pid.sequence, field, ...(c ? { component: c } : {}) });
+  const where = (field: number, c?: number): ErrorLocation => ({
+    segment: 'PID',
+    sequence: pid.sequence,
+    field,
+    ...(c ? { component: c } : {}),
+  });
   const name = pickRepetition(repetitions(pid.segment, 5, d), 7, NAME_TYPES);
   const address = pickRepetition(repetitions(pid.segment, 11, d), 7, ADDRESS_TYPES);
   const phones = repetitions(pid.segment, 13, d);
@@ -217,7 +233,10 @@ function pickEmail(reps: Repetition[]): string {
 }
 
 function ssnFromIdentifiers(pid: Segment, d: Delimiters): string {
-  return component(repetitions(pid, 3, d).find((r) => component(r, 5).toUpperCase() === 'SS'), 1);
+  return component(
+    repetitions(pid, 3, d).find((r) => component(r, 5).toUpperCase() === 'SS'),
+    1,
+  );
 }
 
 function readSsn(raw: string, location: ErrorLocation): string | null {

@@ -36,7 +36,11 @@ describe('createHl7Handler', () => {
     expect(result).toMatchObject({ code: 'AA', controlId: 'C-100', event: 'ADT^A04' });
     expect(msa(result.ack)).toEqual(['AA', 'C-100']);
     expect(port.writes()).toEqual([
-      { method: 'ingest', ctx, args: [expect.objectContaining({ source: 'EHR', localId: 'MRN-1', familyName: 'Quillfeather', birthDate: '1984-02-29' })] },
+      {
+        method: 'ingest',
+        ctx,
+        args: [expect.objectContaining({ source: 'EHR', localId: 'MRN-1', familyName: 'Quillfeather', birthDate: '1984-02-29' })],
+      },
     ]);
     expect(deadLetters).toEqual([]);
   });
@@ -63,7 +67,11 @@ describe('createHl7Handler', () => {
     expect(result.code).toBe('AA');
     expect(port.identityOf({ source: 'EHR', localId: 'MRN-2' })).toBe(port.identityOf({ source: 'EHR', localId: 'MRN-1' }));
     const merge = port.writes().find((c) => c.method === 'mergeBySourceIds');
-    expect(merge?.args).toEqual([{ source: 'EHR', localId: 'MRN-1' }, { source: 'EHR', localId: 'MRN-2' }, 'HL7 ADT^A40 control id C-MERGE from NORTH']);
+    expect(merge?.args).toEqual([
+      { source: 'EHR', localId: 'MRN-1' },
+      { source: 'EHR', localId: 'MRN-2' },
+      'HL7 ADT^A40 control id C-MERGE from NORTH',
+    ]);
   });
 
   test('unlinks the second patient of an A37 into its own identity', async () => {
@@ -79,7 +87,12 @@ describe('createHl7Handler', () => {
     { behaviour: 'an unsupported message type', raw: [msh('ORU^R01^ORU_R01', 'C-1'), pid(ZEPHYRINE)].join('\r'), code: 'AR', err: '200' },
     { behaviour: 'an unsupported event', raw: [msh('ADT^A03^ADT_A03', 'C-1'), pid(ZEPHYRINE)].join('\r'), code: 'AR', err: '201' },
     { behaviour: 'an invalid birth date', raw: adtUpsert('A04', { ...ZEPHYRINE, birth: '19840230' }), code: 'AE', err: '102' },
-    { behaviour: 'a missing identifier', raw: [msh('ADT^A04^ADT_A01', 'C-1'), 'PID|1||||Quillfeather^Zephyrine'].join('\r'), code: 'AE', err: '101' },
+    {
+      behaviour: 'a missing identifier',
+      raw: [msh('ADT^A04^ADT_A01', 'C-1'), 'PID|1||||Quillfeather^Zephyrine'].join('\r'),
+      code: 'AE',
+      err: '101',
+    },
   ])('answers $behaviour with $code, dead-letters it and stores nothing', async ({ raw, code, err }) => {
     const result = await handle(raw, ctx);
     expect(result.code).toBe(code);
@@ -142,7 +155,10 @@ describe('createHl7Handler', () => {
     port.ingest = async () => {
       throw new Error('socket hang up while writing Quillfeather');
     };
-    const failing = createHl7Handler(port, { deadLetter: (raw, reason) => void deadLetters.push({ raw, reason }), onError: (e) => errors.push(e) });
+    const failing = createHl7Handler(port, {
+      deadLetter: (raw, reason) => void deadLetters.push({ raw, reason }),
+      onError: (e) => errors.push(e),
+    });
     const result = await failing(adtUpsert('A04', ZEPHYRINE), ctx);
     expect(result.code).toBe('AE');
     expect(result.ack).toContain('207^Application internal error');

@@ -49,7 +49,13 @@ export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOption
   const newControlId = opts.newControlId ?? (() => randomUUID().replace(/-/g, '').slice(0, 20));
   const ignored = new Set((opts.ignoreEvents ?? []).map((e) => e.toUpperCase()));
   const ackFor = (message: Hl7Message | null, code: AckCode, extra: { text?: string; error?: AckError }) =>
-    buildAck(message, { code, controlId: newControlId(), timestamp: now(), ...extra, ...(opts.application ? { application: opts.application } : {}) });
+    buildAck(message, {
+      code,
+      controlId: newControlId(),
+      timestamp: now(),
+      ...extra,
+      ...(opts.application ? { application: opts.application } : {}),
+    });
 
   const handle = async (raw: string, context: C): Promise<Hl7Result & { ack: string }> => {
     let message: Hl7Message | null = null;
@@ -124,7 +130,10 @@ export function oversizedAck(head: string, maxBytes: number, opts: { now?: () =>
 }
 
 function ids(header: MessageHeader): { controlId: string | null; event: string | null } {
-  return { controlId: header.controlId || null, event: header.trigger ? `${header.messageType}^${header.trigger}` : header.messageType || null };
+  return {
+    controlId: header.controlId || null,
+    event: header.trigger ? `${header.messageType}^${header.trigger}` : header.messageType || null,
+  };
 }
 
 /** Why the service changed an identity: the message, never its content. */
@@ -151,7 +160,9 @@ async function runCommands<C>(port: InteropPort<C>, ctx: C, commands: AdtCommand
         break;
       }
       case 'unlink':
-        await withLocation(command.identifier.location, async () => port.unlinkBySourceIds(ctx, await sourceRef(port, ctx, command.identifier), reason));
+        await withLocation(command.identifier.location, async () =>
+          port.unlinkBySourceIds(ctx, await sourceRef(port, ctx, command.identifier), reason),
+        );
         outcomes.push('UNLINKED');
         break;
       case 'delete':
@@ -195,8 +206,22 @@ async function withLocation<T>(location: ErrorLocation | ((field?: string) => Er
 
 /** Canonical field -> PID field, to point the service's validation errors at the message. */
 const PID_FIELD: Record<string, number> = {
-  source: 3, localId: 3, familyName: 5, givenName: 5, middleName: 5, suffix: 5, birthDate: 7, sex: 8,
-  addressLine1: 11, addressLine2: 11, city: 11, state: 11, postalCode: 11, phone: 13, email: 13, ssn: 19,
+  source: 3,
+  localId: 3,
+  familyName: 5,
+  givenName: 5,
+  middleName: 5,
+  suffix: 5,
+  birthDate: 7,
+  sex: 8,
+  addressLine1: 11,
+  addressLine2: 11,
+  city: 11,
+  state: 11,
+  postalCode: 11,
+  phone: 13,
+  email: 13,
+  ssn: 19,
 };
 
 type Failure = AckError & { ack: AckCode };
@@ -205,7 +230,8 @@ function classify(error: unknown): Failure {
   if (error instanceof Hl7Error) {
     return { condition: error.condition, text: error.message, ack: error.ack, ...(error.location ? { location: error.location } : {}) };
   }
-  if (error instanceof Hl7ParseError) return { condition: HL7_ERROR.SEGMENT_SEQUENCE, text: error.message, ack: 'AR', location: { segment: 'MSH' } };
+  if (error instanceof Hl7ParseError)
+    return { condition: HL7_ERROR.SEGMENT_SEQUENCE, text: error.message, ack: 'AR', location: { segment: 'MSH' } };
   if (isPortError(error)) return portFailure(error);
   return { condition: HL7_ERROR.INTERNAL, text: 'internal error', ack: 'AE' };
 }
@@ -215,9 +241,11 @@ function portFailure(error: PortFailure): Failure {
   const field = problem ? PID_FIELD[problem.field] : undefined;
   const location = field === undefined ? undefined : { segment: 'PID', sequence: 1, field };
   const condition =
-    error.code === 'VALIDATION_FAILED' ? HL7_ERROR.DATA_TYPE
-    : error.code === 'NOT_FOUND' || error.code === 'UNKNOWN_SOURCE' ? HL7_ERROR.UNKNOWN_KEY
-    : HL7_ERROR.INTERNAL;
+    error.code === 'VALIDATION_FAILED'
+      ? HL7_ERROR.DATA_TYPE
+      : error.code === 'NOT_FOUND' || error.code === 'UNKNOWN_SOURCE'
+        ? HL7_ERROR.UNKNOWN_KEY
+        : HL7_ERROR.INTERNAL;
   // A refused caller will be refused again on resend: reject rather than report an error in the content.
   const ack = error.code === 'FORBIDDEN' || error.code === 'UNAUTHENTICATED' ? 'AR' : 'AE';
   return { condition, text: problem?.message ?? error.message, ack, ...(location ? { location } : {}) };

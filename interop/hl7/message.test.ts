@@ -36,7 +36,10 @@ describe('parseHl7', () => {
 
   test('splits repetitions, components and subcomponents and decodes escapes only at the leaf', () => {
     const message = parseHl7('MSH|^~\\&|A\rPID|1||||O\\S\\Brien&Van\\T\\Dyke^Ann~Second^Name');
-    expect(repetitions(message.segments[1], 5, d)).toEqual([[['O^Brien', 'Van&Dyke'], ['Ann']], [['Second'], ['Name']]]);
+    expect(repetitions(message.segments[1], 5, d)).toEqual([
+      [['O^Brien', 'Van&Dyke'], ['Ann']],
+      [['Second'], ['Name']],
+    ]);
   });
 
   test.each([

@@ -82,9 +82,9 @@ export function repetitions(segment: Segment | undefined, n: number, d: Delimite
   const raw = segment?.fields[n] ?? '';
   if (raw === '') return [];
   if (segment?.name === 'MSH' && n <= 2) return [[[raw]]];
-  return raw.split(d.repetition).map((rep) =>
-    rep.split(d.component).map((component) => component.split(d.subcomponent).map((sub) => unescapeHl7(sub, d))),
-  );
+  return raw
+    .split(d.repetition)
+    .map((rep) => rep.split(d.component).map((component) => component.split(d.subcomponent).map((sub) => unescapeHl7(sub, d))));
 }
 
 /** Component `c` (1-based), subcomponent `s`, of a repetition; '' when absent. */

@@ -53,7 +53,9 @@ describe('importHl7File', () => {
     const port = new FakePort({ 'urn:ehr': 'EHR' });
     const deadLetters: string[] = [];
     const hl7 = createHl7Handler(port, { deadLetter: (raw) => void deadLetters.push(raw) });
-    const messages = Array.from({ length: 2000 }, (_, i) => adtUpsert('A04', { ...ZEPHYRINE, mrn: `MRN-${i}`, family: `Fam${i}` }, `C-${i}`));
+    const messages = Array.from({ length: 2000 }, (_, i) =>
+      adtUpsert('A04', { ...ZEPHYRINE, mrn: `MRN-${i}`, family: `Fam${i}` }, `C-${i}`),
+    );
     messages.splice(1000, 0, 'garbage line that is not HL7');
     const path = await fileWith('large.hl7', messages.map((m) => asLines(m, '\r\n')).join('\r\n\r\n'));
     const summary = await importHl7File(path, async (m) => (await hl7(m, { actor: 'import' })).ack);

@@ -29,7 +29,14 @@ describe('MLLP framing', () => {
   });
 
   test('ignores bytes between frames and accepts a frame without the final CR', () => {
-    const bytes = Buffer.concat([Buffer.from('\r\nnoise'), Buffer.from([0x0b]), Buffer.from('a'), Buffer.from([0x1c]), Buffer.from('\n'), frameMllp('b')]);
+    const bytes = Buffer.concat([
+      Buffer.from('\r\nnoise'),
+      Buffer.from([0x0b]),
+      Buffer.from('a'),
+      Buffer.from([0x1c]),
+      Buffer.from('\n'),
+      frameMllp('b'),
+    ]);
     expect(decode([bytes])).toEqual(['a', 'b']);
   });
 

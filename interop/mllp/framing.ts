@@ -23,7 +23,10 @@ const HEAD_BYTES = 4096;
 export class MllpFrameTooLargeError extends Error {
   override readonly name = 'MllpFrameTooLargeError';
   /** `head`: the frame's first bytes (its MSH), so a receiver can reject the message by its control id. */
-  constructor(readonly maxBytes: number, readonly head: Buffer = Buffer.alloc(0)) {
+  constructor(
+    readonly maxBytes: number,
+    readonly head: Buffer = Buffer.alloc(0),
+  ) {
     super(`MLLP frame exceeds ${maxBytes} bytes`);
   }
 }

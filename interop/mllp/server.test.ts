@@ -13,7 +13,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function start(handle: MllpHandle, extra: { maxMessageBytes?: number; shutdownGraceMs?: number; onError?: (e: unknown) => void } = {}) {
+async function start(
+  handle: MllpHandle,
+  extra: { maxMessageBytes?: number; shutdownGraceMs?: number; onError?: (e: unknown) => void } = {},
+) {
   const server = await startMllpServer({ port: 0, host: '127.0.0.1', handle, ...extra });
   servers.push(server);
   return server;
@@ -27,7 +30,11 @@ function hl7Server() {
   return { port, deadLetters, handle: async (message: string) => (await hl7(message, ctx)).ack };
 }
 
-const msaCode = (ack: string) => ack.split('\r').find((s) => s.startsWith('MSA|'))?.split('|')[1];
+const msaCode = (ack: string) =>
+  ack
+    .split('\r')
+    .find((s) => s.startsWith('MSA|'))
+    ?.split('|')[1];
 
 /** A raw socket that collects framed replies, for writing bytes exactly as a test wants them. */
 async function rawConnection(port: number) {
@@ -67,7 +74,11 @@ describe('MLLP server and client', () => {
       client.send(adtMerge(ZEPHYRINE, { mrn: 'MRN-2', authority: 'EHR' }, 'C-3')),
     ]);
     await client.close();
-    expect(acks.map((a) => [msaCode(a), a.split('\r')[1]?.split('|')[2]])).toEqual([['AA', 'C-1'], ['AA', 'C-2'], ['AA', 'C-3']]);
+    expect(acks.map((a) => [msaCode(a), a.split('\r')[1]?.split('|')[2]])).toEqual([
+      ['AA', 'C-1'],
+      ['AA', 'C-2'],
+      ['AA', 'C-3'],
+    ]);
     expect(port.identityOf({ source: 'EHR', localId: 'MRN-2' })).toBe(port.identityOf({ source: 'EHR', localId: 'MRN-1' }));
   });
 
@@ -79,7 +90,13 @@ describe('MLLP server and client', () => {
     });
     const conn = await rawConnection(server.port);
     const frame = Buffer.concat([frameMllp('MSH|^~\\&|split'), frameMllp('MSH|^~\\&|second')]);
-    for (const cut of [[0, 1], [1, 9], [9, frame.length - 20], [frame.length - 20, frame.length - 1], [frame.length - 1, frame.length]]) {
+    for (const cut of [
+      [0, 1],
+      [1, 9],
+      [9, frame.length - 20],
+      [frame.length - 20, frame.length - 1],
+      [frame.length - 1, frame.length],
+    ]) {
       conn.socket.write(frame.subarray(cut[0], cut[1]));
       await sleep(5);
     }
@@ -110,9 +127,12 @@ describe('MLLP server and client', () => {
   });
 
   test('closes the connection without an ACK when the handler fails, so the sender resends', async () => {
-    const server = await start(async () => {
-      throw new Error('dead letter store unavailable');
-    }, { onError: () => undefined });
+    const server = await start(
+      async () => {
+        throw new Error('dead letter store unavailable');
+      },
+      { onError: () => undefined },
+    );
     await expect(sendMllp('127.0.0.1', server.port, 'MSH|^~\\&|x', { timeoutMs: 2000 })).rejects.toThrow(/closed/);
   });
 
@@ -137,7 +157,10 @@ describe('MLLP server and client', () => {
   test('cuts connections that outlive the shutdown grace period', async () => {
     const server = await start(() => new Promise<string>(() => undefined), { shutdownGraceMs: 50 });
     const client = await connectMllp('127.0.0.1', server.port);
-    const outcome = client.send('MSH|^~\\&|never').then(() => 'replied', (e: Error) => e.message);
+    const outcome = client.send('MSH|^~\\&|never').then(
+      () => 'replied',
+      (e: Error) => e.message,
+    );
     await sleep(20);
     await server.close();
     expect(await outcome).toMatch(/closed/);

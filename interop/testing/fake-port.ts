@@ -42,8 +42,20 @@ export interface PortCall {
 }
 
 const FIELDS: Array<keyof RecordInput> = [
-  'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate', 'ssn', 'phone', 'email',
-  'addressLine1', 'addressLine2', 'city', 'state', 'postalCode',
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'sex',
+  'birthDate',
+  'ssn',
+  'phone',
+  'email',
+  'addressLine1',
+  'addressLine2',
+  'city',
+  'state',
+  'postalCode',
 ];
 
 /**
@@ -141,7 +153,8 @@ export class FakePort implements InteropPort<TestContext> {
     const result = await this.ingest(ctx, { ...write.record, ...write.ref });
     const key = keyOf(write.ref);
     let entry = [...this.resources.entries()].find(([, r]) => r.recordKey === key);
-    if (write.id !== undefined && entry && entry[0] !== write.id) throw new PortError('CONFLICT', 'the source record has another Patient id', 'id');
+    if (write.id !== undefined && entry && entry[0] !== write.id)
+      throw new PortError('CONFLICT', 'the source record has another Patient id', 'id');
     if (!entry) {
       const id = write.id ?? result.recordId;
       entry = [id, { recordKey: key, versions: [] }];
@@ -149,8 +162,15 @@ export class FakePort implements InteropPort<TestContext> {
     }
     const [id, stored] = entry;
     const current = stored.versions.at(-1);
-    if (write.ifMatch !== undefined && write.ifMatch !== (current?.versionId ?? 0)) throw new PortError('PRECONDITION_FAILED', 'stale version', 'If-Match');
-    const version: PatientVersion = { id, versionId: (current?.versionId ?? 0) + 1, lastUpdated: '2024-01-02T03:04:05.000Z', resource: write.resource, identityId: result.identityId };
+    if (write.ifMatch !== undefined && write.ifMatch !== (current?.versionId ?? 0))
+      throw new PortError('PRECONDITION_FAILED', 'stale version', 'If-Match');
+    const version: PatientVersion = {
+      id,
+      versionId: (current?.versionId ?? 0) + 1,
+      lastUpdated: '2024-01-02T03:04:05.000Z',
+      resource: write.resource,
+      identityId: result.identityId,
+    };
     stored.versions.push(version);
     return { version, created: current === undefined, ...result };
   }
@@ -181,7 +201,8 @@ export class FakePort implements InteropPort<TestContext> {
 
   async searchPatients(ctx: TestContext, query: PatientQuery): Promise<PatientSearchResult> {
     this.calls.push({ method: 'searchPatients', ctx, args: [query] });
-    const hits = [...this.identities.values()].map((i) => this.view(i))
+    const hits = [...this.identities.values()]
+      .map((i) => this.view(i))
       .filter((v) => !query.family || sameText(v.golden.familyName, query.family))
       .map((identity) => ({ kind: 'golden' as const, identity }));
     return { hits: hits.slice(query.offset, query.offset + query.count), more: hits.length > query.offset + query.count };

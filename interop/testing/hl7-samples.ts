@@ -40,10 +40,26 @@ export function msh(type: string, controlId: string, facility = 'NORTH'): string
 /** A PID segment for a sample patient. */
 export function pid(p: SamplePatient, setId = 1): string {
   const fields = [
-    'PID', String(setId), '', `${p.mrn}^^^${p.authority ?? ''}^MR`, '',
-    `${p.family ?? ''}^${p.given ?? ''}^${p.middle ?? ''}^^^^L`, '', p.birth ?? '', p.sex ?? '', '', '',
-    p.street || p.city ? `${p.street ?? ''}^^${p.city ?? ''}^${p.state ?? ''}^${p.zip ?? ''}^USA^H` : '', '',
-    p.phone ? `${p.phone}^PRN^PH` : '', '', '', '', '', '', p.ssn ?? '',
+    'PID',
+    String(setId),
+    '',
+    `${p.mrn}^^^${p.authority ?? ''}^MR`,
+    '',
+    `${p.family ?? ''}^${p.given ?? ''}^${p.middle ?? ''}^^^^L`,
+    '',
+    p.birth ?? '',
+    p.sex ?? '',
+    '',
+    '',
+    p.street || p.city ? `${p.street ?? ''}^^${p.city ?? ''}^${p.state ?? ''}^${p.zip ?? ''}^USA^H` : '',
+    '',
+    p.phone ? `${p.phone}^PRN^PH` : '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    p.ssn ?? '',
   ];
   return fields.join('|');
 }
@@ -55,7 +71,12 @@ export function adtUpsert(trigger: string, p: SamplePatient, controlId = `C-${tr
 
 /** An A40: `survivor` keeps, `merged` (MRG-1) goes. */
 export function adtMerge(survivor: SamplePatient, merged: { mrn: string; authority?: string }, controlId = 'C-A40'): string {
-  return [msh('ADT^A40^ADT_A39', controlId), 'EVN|A40|20240102030405', pid(survivor), `MRG|${merged.mrn}^^^${merged.authority ?? ''}^MR`].join('\r');
+  return [
+    msh('ADT^A40^ADT_A39', controlId),
+    'EVN|A40|20240102030405',
+    pid(survivor),
+    `MRG|${merged.mrn}^^^${merged.authority ?? ''}^MR`,
+  ].join('\r');
 }
 
 /** An A37: unlinks `second` from `first`. */

@@ -8,17 +8,28 @@ import { z } from 'zod';
 
 const uri = z.string().regex(/^[a-z][a-z0-9+.-]*:\S+$/i, 'must be a URI');
 const BaseFacet = z.looseObject({ _producer: uri, _schemaURL: uri });
-const Dataset = z.looseObject({ namespace: z.string().min(1), name: z.string().min(1), facets: z.record(z.string(), BaseFacet).optional() });
+const Dataset = z.looseObject({
+  namespace: z.string().min(1),
+  name: z.string().min(1),
+  facets: z.record(z.string(), BaseFacet).optional(),
+});
 
 export const ColumnLineageFacet = BaseFacet.extend({
-  fields: z.record(z.string(), z.looseObject({
-    inputFields: z.array(z.looseObject({
-      namespace: z.string().min(1),
-      name: z.string().min(1),
-      field: z.string().min(1),
-      transformations: z.array(z.looseObject({ type: z.enum(['DIRECT', 'INDIRECT']), subtype: z.string().optional(), masking: z.boolean().optional() })).optional(),
-    })),
-  })),
+  fields: z.record(
+    z.string(),
+    z.looseObject({
+      inputFields: z.array(
+        z.looseObject({
+          namespace: z.string().min(1),
+          name: z.string().min(1),
+          field: z.string().min(1),
+          transformations: z
+            .array(z.looseObject({ type: z.enum(['DIRECT', 'INDIRECT']), subtype: z.string().optional(), masking: z.boolean().optional() }))
+            .optional(),
+        }),
+      ),
+    }),
+  ),
 });
 
 export const OpenLineageRunEvent = z.looseObject({
@@ -34,24 +45,34 @@ export const OpenLineageRunEvent = z.looseObject({
 
 const Coding = z.looseObject({ system: uri.optional(), code: z.string().min(1).optional(), display: z.string().optional() });
 const CodeableConcept = z.looseObject({ coding: z.array(Coding).optional(), text: z.string().optional() });
-const Reference = z.looseObject({
-  reference: z.string().optional(),
-  type: z.string().optional(),
-  identifier: z.looseObject({ system: uri.optional(), value: z.string().min(1) }).optional(),
-  display: z.string().optional(),
-}).refine((r) => r.reference !== undefined || r.identifier !== undefined || r.display !== undefined, 'a Reference needs a reference, identifier or display');
+const Reference = z
+  .looseObject({
+    reference: z.string().optional(),
+    type: z.string().optional(),
+    identifier: z.looseObject({ system: uri.optional(), value: z.string().min(1) }).optional(),
+    display: z.string().optional(),
+  })
+  .refine(
+    (r) => r.reference !== undefined || r.identifier !== undefined || r.display !== undefined,
+    'a Reference needs a reference, identifier or display',
+  );
 
 /** FHIR R4 instant: a date-time to at least the second, with a time zone. */
 const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 
 export const FhirProvenance = z.looseObject({
   resourceType: z.literal('Provenance'),
-  id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9\-.]{1,64}$/)
+    .optional(),
   target: z.array(Reference).min(1),
   occurredPeriod: z.looseObject({ start: instant.optional(), end: instant.optional() }).optional(),
   recorded: instant,
   policy: z.array(uri).optional(),
   activity: CodeableConcept.optional(),
   agent: z.array(z.looseObject({ type: CodeableConcept.optional(), who: Reference })).min(1),
-  entity: z.array(z.looseObject({ role: z.enum(['derivation', 'revision', 'quotation', 'source', 'removal']), what: Reference })).optional(),
+  entity: z
+    .array(z.looseObject({ role: z.enum(['derivation', 'revision', 'quotation', 'source', 'removal']), what: Reference }))
+    .optional(),
 });

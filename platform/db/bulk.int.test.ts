@@ -8,21 +8,39 @@ import { queryRows } from './client.ts';
 import { fieldProvenance, identities, identityEvents } from './schema/index.ts';
 
 let handle: DatabaseHandle;
-beforeAll(async () => { handle = await openTestDatabase(); });
-afterAll(async () => { await handle.close(); });
+beforeAll(async () => {
+  handle = await openTestDatabase();
+});
+afterAll(async () => {
+  await handle.close();
+});
 
 describe('insertRows', () => {
   test('stores every row with nested JSON, nulls and column defaults, whatever the count', async () => {
     const identityId = randomUUID();
     const rows = Array.from({ length: 1500 }, (_, i) => ({
-      identityId, type: 'LINKED' as const, actor: `pipeline-${i}`, recordId: i % 2 === 0 ? randomUUID() : null,
-      evidence: i % 3 === 0 ? { probability: 0.97, explanation: { contributions: [{ comparison: 'ssn', level: 'exact' }] }, quote: 'O"Brien \\ x' } : undefined,
+      identityId,
+      type: 'LINKED' as const,
+      actor: `pipeline-${i}`,
+      recordId: i % 2 === 0 ? randomUUID() : null,
+      evidence:
+        i % 3 === 0
+          ? { probability: 0.97, explanation: { contributions: [{ comparison: 'ssn', level: 'exact' }] }, quote: 'O"Brien \\ x' }
+          : undefined,
     }));
     await handle.db.execute(insertRows(identityEvents, rows));
-    const stored = await handle.db.select().from(identityEvents).where(sql`${identityEvents.identityId} = ${identityId}`).orderBy(asc(identityEvents.id));
+    const stored = await handle.db
+      .select()
+      .from(identityEvents)
+      .where(sql`${identityEvents.identityId} = ${identityId}`)
+      .orderBy(asc(identityEvents.id));
     expect(stored).toHaveLength(1500);
     expect(stored[0]!.actor).toBe('pipeline-0');
-    expect(stored[0]!.evidence).toEqual({ probability: 0.97, explanation: { contributions: [{ comparison: 'ssn', level: 'exact' }] }, quote: 'O"Brien \\ x' });
+    expect(stored[0]!.evidence).toEqual({
+      probability: 0.97,
+      explanation: { contributions: [{ comparison: 'ssn', level: 'exact' }] },
+      quote: 'O"Brien \\ x',
+    });
     expect(stored[1]!.evidence).toBeNull();
     expect(stored[1]!.recordId).toBeNull();
     expect(stored[1499]!.actor).toBe('pipeline-1499');
@@ -33,8 +51,23 @@ describe('insertRows', () => {
   test('keeps a timestamp given in its text form to the microsecond', async () => {
     const identityId = randomUUID();
     const validFrom = '2026-03-04 05:06:07.123456+00';
-    await handle.db.execute(insertRows(fieldProvenance, [{ identityId, field: 'familyName', value: 'Okafor', rule: 'MOST_RECENT', policyVersion: 1, competitors: [{ value: 'Okafor' }], validFrom }]));
-    const [row] = await queryRows<{ t: string; competitors: unknown }>(handle.db, sql`select to_char(valid_from at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as t, competitors from field_provenance where identity_id = ${identityId}`);
+    await handle.db.execute(
+      insertRows(fieldProvenance, [
+        {
+          identityId,
+          field: 'familyName',
+          value: 'Okafor',
+          rule: 'MOST_RECENT',
+          policyVersion: 1,
+          competitors: [{ value: 'Okafor' }],
+          validFrom,
+        },
+      ]),
+    );
+    const [row] = await queryRows<{ t: string; competitors: unknown }>(
+      handle.db,
+      sql`select to_char(valid_from at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as t, competitors from field_provenance where identity_id = ${identityId}`,
+    );
     expect(row?.t).toBe('2026-03-04 05:06:07.123456');
     expect(row?.competitors).toEqual([{ value: 'Okafor' }]);
   });
@@ -43,7 +76,10 @@ describe('insertRows', () => {
     const id = randomUUID();
     await handle.db.execute(insertRows(identities, [{ id, version: 1 }]));
     await handle.db.execute(insertRows(identities, [{ id, version: 7 }], sql` on conflict (id) do update set version = excluded.version`));
-    const rows = await handle.db.select().from(identities).where(anyOf(identities.id, [id, id], 'uuid'));
+    const rows = await handle.db
+      .select()
+      .from(identities)
+      .where(anyOf(identities.id, [id, id], 'uuid'));
     expect(rows.map((r) => r.version)).toEqual([7]);
   });
 

@@ -17,11 +17,13 @@ export function insertRows<T extends PgTable>(table: T, rows: ReadonlyArray<Inse
   const columns = Object.entries(getTableColumns(table));
   const used = columns.filter(([key]) => rows.some((row) => (row as Record<string, unknown>)[key] !== undefined));
   if (used.length === 0) throw new Error(`insertRows(${getTableName(table)}): rows set no column`);
-  const document = JSON.stringify(rows.map((row) => {
-    const out: Record<string, unknown> = {};
-    for (const [key, column] of used) out[column.name] = (row as Record<string, unknown>)[key] ?? null;
-    return out;
-  }));
+  const document = JSON.stringify(
+    rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const [key, column] of used) out[column.name] = (row as Record<string, unknown>)[key] ?? null;
+      return out;
+    }),
+  );
   const names = used.map(([, column]) => `"${column.name}"`).join(', ');
   const definitions = used.map(([, column]) => `"${column.name}" ${column.getSQLType()}`).join(', ');
   return sql`insert into ${table} (${sql.raw(names)}) select ${sql.raw(names)} from json_to_recordset(${document}::json) as r(${sql.raw(definitions)})${suffix ?? sql``}`;

@@ -97,7 +97,9 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     kind: 'postgres',
     reader: drizzlePostgres(readerClient, { schema }) as unknown as Database,
     ping: () => withTimeout(() => client`select 1`),
-    close: async () => { await Promise.all([client.end({ timeout: 5 }), readerClient.end({ timeout: 5 })]); },
+    close: async () => {
+      await Promise.all([client.end({ timeout: 5 }), readerClient.end({ timeout: 5 })]);
+    },
   };
 }
 
@@ -129,8 +131,23 @@ function preparedAndTraced(sql: postgres.Sql): postgres.Sql {
 
 /** Driver codes and SQLSTATEs that mean the connection, not the statement, failed (class 08, admin shutdown). */
 const CONNECTION_FAILURES = new Set([
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE',
-  'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ]);
 
 /**
@@ -153,7 +170,12 @@ export const PING_TIMEOUT_MS = 2000;
 async function withTimeout(ping: () => Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([ping(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('database ping timed out')), PING_TIMEOUT_MS); })]);
+    await Promise.race([
+      ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('database ping timed out')), PING_TIMEOUT_MS);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }

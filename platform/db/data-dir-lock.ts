@@ -28,12 +28,16 @@ export class DataDirLockedError extends DomainError {
   readonly holder: DataDirLockInfo;
 
   constructor(dataDir: string, holder: DataDirLockInfo) {
-    const who = holder.holder === 'server'
-      ? `the MPI server (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''})`
-      : `another mpi command (pid ${holder.pid})`;
-    super('DATA_DIR_LOCKED', `The embedded database in ${dataDir} is in use by ${who}. One process at a time may open it: `
-      + 'stop that process first, point this one at another MPI_DATA_DIR, or use PostgreSQL (DATABASE_URL). '
-      + '`mpi keys` and the other admin commands go through a running server by themselves.');
+    const who =
+      holder.holder === 'server'
+        ? `the MPI server (pid ${holder.pid}${holder.url ? `, ${holder.url}` : ''})`
+        : `another mpi command (pid ${holder.pid})`;
+    super(
+      'DATA_DIR_LOCKED',
+      `The embedded database in ${dataDir} is in use by ${who}. One process at a time may open it: ` +
+        'stop that process first, point this one at another MPI_DATA_DIR, or use PostgreSQL (DATABASE_URL). ' +
+        '`mpi keys` and the other admin commands go through a running server by themselves.',
+    );
     this.holder = holder;
   }
 }
@@ -91,7 +95,9 @@ export function lockDataDir(dataDir: string): DataDirLock {
     return next;
   };
   return {
-    get info() { return info; },
+    get info() {
+      return info;
+    },
     publishServer: (url) => write({ ...info, holder: 'server', url, adminToken: `mpi_local_${randomBytes(24).toString('base64url')}` }),
     release: () => {
       if (readDataDirLock(dataDir)?.pid === process.pid) rmSync(path, { force: true });

@@ -49,7 +49,9 @@ describe('withTransaction', () => {
 
   test('gives up after the configured number of attempts with the last error', async () => {
     const { db, runs } = failingDb([driverError('40P01'), driverError('40P01'), driverError('40001')]);
-    await expect(withTransaction(db, async () => 'done', { attempts: 3, baseDelayMs: 0 })).rejects.toMatchObject({ cause: { code: '40001' } });
+    await expect(withTransaction(db, async () => 'done', { attempts: 3, baseDelayMs: 0 })).rejects.toMatchObject({
+      cause: { code: '40001' },
+    });
     expect(runs()).toBe(3);
   });
 

@@ -5,13 +5,32 @@ const FENCE = '```';
 
 describe('documentation blocks', () => {
   test('reads executed blocks, their expected output and directives, in order', () => {
-    const blocks = parseDocBlocks([
-      '<!-- doc-test: skip (needs docker) -->', `${FENCE}sh`, 'docker compose up', FENCE,
-      '<!-- doc-test: set id=data.x.id -->', `${FENCE}graphql`, '{ x { id } }', FENCE, `${FENCE}json output`, '{"data":{"x":{"id":"…"}}}', FENCE,
-      `${FENCE}json`, '{"an": "illustration"}', FENCE,
-      `${FENCE}bash`, 'echo hi', FENCE,
-    ].join('\n'));
-    expect(blocks.map((b) => [b.kind, b.line, b.skip])).toEqual([['sh', 2, 'needs docker'], ['graphql', 6, null], ['sh', 15, null]]);
+    const blocks = parseDocBlocks(
+      [
+        '<!-- doc-test: skip (needs docker) -->',
+        `${FENCE}sh`,
+        'docker compose up',
+        FENCE,
+        '<!-- doc-test: set id=data.x.id -->',
+        `${FENCE}graphql`,
+        '{ x { id } }',
+        FENCE,
+        `${FENCE}json output`,
+        '{"data":{"x":{"id":"…"}}}',
+        FENCE,
+        `${FENCE}json`,
+        '{"an": "illustration"}',
+        FENCE,
+        `${FENCE}bash`,
+        'echo hi',
+        FENCE,
+      ].join('\n'),
+    );
+    expect(blocks.map((b) => [b.kind, b.line, b.skip])).toEqual([
+      ['sh', 2, 'needs docker'],
+      ['graphql', 6, null],
+      ['sh', 15, null],
+    ]);
     expect(blocks[1]!.sets).toEqual([{ name: 'id', path: 'data.x.id' }]);
     expect(blocks[1]!.expected).toEqual({ format: 'json', text: '{"data":{"x":{"id":"…"}}}', line: 9 });
   });

@@ -33,13 +33,19 @@ export function parseDocBlocks(markdown: string): DocBlock[] {
   let i = 0;
   while (i < lines.length) {
     const open = /^(\s*)(`{3,}|~{3,})\s*([^`]*)$/.exec(lines[i]!);
-    if (!open) { i += 1; continue; }
+    if (!open) {
+      i += 1;
+      continue;
+    }
     const fence = open[2]!;
     const info = open[3]!.trim().split(/\s+/).filter(Boolean);
     const start = i;
     const body: string[] = [];
     i += 1;
-    while (i < lines.length && !lines[i]!.trim().startsWith(fence)) { body.push(lines[i]!); i += 1; }
+    while (i < lines.length && !lines[i]!.trim().startsWith(fence)) {
+      body.push(lines[i]!);
+      i += 1;
+    }
     i += 1;
     const code = body.join('\n');
     const language = (info[0] ?? '').toLowerCase();
@@ -90,8 +96,14 @@ export function compactJsonText(text: string): string {
     const c = text[k]!;
     if (inString) {
       out += c;
-      if (c === '\\') { out += text[k + 1] ?? ''; k += 1; } else if (c === '"') inString = false;
-    } else if (c === '"') { inString = true; out += c; } else if (!/\s/.test(c)) out += c;
+      if (c === '\\') {
+        out += text[k + 1] ?? '';
+        k += 1;
+      } else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (!/\s/.test(c)) out += c;
   }
   return out;
 }
@@ -104,8 +116,14 @@ export function matchesShown(actual: string, expected: string, format: 'json' | 
     const pattern = compactJsonText(expected).split('…').map(escapeRegExp).join('[\\s\\S]*?');
     return new RegExp(`^${pattern}$`).test(compactJsonText(actual));
   }
-  const tidy = (s: string) => s.split('\n').map((l) => l.trimEnd()).join('\n').replace(/\n+$/, '');
-  const pattern = tidy(expected).split('\n')
+  const tidy = (s: string) =>
+    s
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n')
+      .replace(/\n+$/, '');
+  const pattern = tidy(expected)
+    .split('\n')
     .map((l) => (l.trim() === '…' ? '(?:[^\\n]*(?:\\n|$))*?' : `${l.split('…').map(escapeRegExp).join('[^\\n]*?')}(?:\\n|$)`))
     .join('');
   return new RegExp(`^${pattern}$`).test(`${tidy(actual)}\n`);

@@ -13,9 +13,10 @@ import { launchBrowser, openPage, seriousAxeViolations, type PageTrail } from '.
 import { httpGql, registerSources, seedReviewCases, syntheticPerson, type Gql, type ReviewCase } from './seed.ts';
 
 /** Screenshots of every screen; `CONSOLE_SCREENSHOTS=docs` writes the ones the docs show. */
-const SHOTS = process.env.CONSOLE_SCREENSHOTS === 'docs'
-  ? fileURLToPath(new URL('../../docs/images', import.meta.url))
-  : fileURLToPath(new URL('./screenshots', import.meta.url));
+const SHOTS =
+  process.env.CONSOLE_SCREENSHOTS === 'docs'
+    ? fileURLToPath(new URL('../../docs/images', import.meta.url))
+    : fileURLToPath(new URL('./screenshots', import.meta.url));
 const ROLES = ['steward', 'governance', 'auditor', 'pipeline', 'admin'] as const;
 type Role = (typeof ROLES)[number];
 
@@ -28,231 +29,254 @@ const MENU: Record<Role, { shows: string[]; hides: string[] }> = {
   admin: { shows: ['Review queue', 'Find a patient', 'Catalog', 'Data quality', 'Audit', 'Ingest runs'], hides: [] },
 };
 
-describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E2E_POSTGRES)('console in a real browser', { timeout: 120_000 }, () => {
-  let app: TestApp;
-  let server: Server;
-  let base: string;
-  let browser: Browser;
-  let admin: Gql;
-  const keys = {} as Record<Role, string>;
-  let cases: ReviewCase[];
-  const trails: PageTrail[] = [];
-  const pages: Page[] = [];
+describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E2E_POSTGRES)(
+  'console in a real browser',
+  { timeout: 120_000 },
+  () => {
+    let app: TestApp;
+    let server: Server;
+    let base: string;
+    let browser: Browser;
+    let admin: Gql;
+    const keys = {} as Record<Role, string>;
+    let cases: ReviewCase[];
+    const trails: PageTrail[] = [];
+    const pages: Page[] = [];
 
-  beforeAll(async () => {
-    const [, launched] = await Promise.all([buildConsole({ quiet: true }), launchBrowser()]);
-    browser = launched;
-    mkdirSync(SHOTS, { recursive: true });
-    app = await createTestApp({ localMode: false });
-    for (const role of ROLES) keys[role] = (await createApiKey(app.services.database.db, `${role}-key`, role)).key;
-    server = createServer(toNodeListener(app.http));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    admin = httpGql(base, keys.admin);
-    await registerSources(admin);
-    cases = await seedReviewCases(admin, [1, 2, 3, 4, 5, 6]);
-    expect(cases.length).toBe(6);
-  }, 240_000);
+    beforeAll(async () => {
+      const [, launched] = await Promise.all([buildConsole({ quiet: true }), launchBrowser()]);
+      browser = launched;
+      mkdirSync(SHOTS, { recursive: true });
+      app = await createTestApp({ localMode: false });
+      for (const role of ROLES) keys[role] = (await createApiKey(app.services.database.db, `${role}-key`, role)).key;
+      server = createServer(toNodeListener(app.http));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      admin = httpGql(base, keys.admin);
+      await registerSources(admin);
+      cases = await seedReviewCases(admin, [1, 2, 3, 4, 5, 6]);
+      expect(cases.length).toBe(6);
+    }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await app?.close();
-  });
+    afterAll(async () => {
+      await browser?.close();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await app?.close();
+    });
 
-  async function signIn(role: Role, width = 1280): Promise<Page> {
-    const { page, trail } = await openPage(browser, width);
-    trails.push(trail);
-    pages.push(page);
-    await page.goto(base);
-    await page.getByLabel('API key').fill(keys[role]);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('who-am-i').getByText(role, { exact: true }).waitFor();
-    return page;
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-  }
-
-  async function expectAccessible(page: Page): Promise<void> {
-    expect(await seriousAxeViolations(page)).toEqual([]);
-  }
-
-  test('refuses an unknown key and signs each role in, showing only the screens it may use', async () => {
-    const { page, trail } = await openPage(browser);
-    trails.push(trail);
-    await page.goto(base);
-    await shoot(page, 'sign-in');
-    await expectAccessible(page);
-    await page.getByLabel('API key').fill('mpi_not-a-real-key');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('Key refused').waitFor();
-    await page.close();
-
-    for (const role of ROLES) {
-      const signedIn = await signIn(role);
-      const nav = signedIn.getByRole('navigation', { name: 'Screens' });
-      await expect.poll(() => signedIn.getByTestId('who-am-i').innerText()).toContain(`${role}-key`);
-      for (const label of MENU[role].shows) expect(await nav.getByText(label, { exact: true }).count(), `${role} sees ${label}`).toBe(1);
-      for (const label of MENU[role].hides) expect(await nav.getByText(label, { exact: true }).count(), `${role} does not see ${label}`).toBe(0);
-      await signedIn.close();
+    async function signIn(role: Role, width = 1280): Promise<Page> {
+      const { page, trail } = await openPage(browser, width);
+      trails.push(trail);
+      pages.push(page);
+      await page.goto(base);
+      await page.getByLabel('API key').fill(keys[role]);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByTestId('who-am-i').getByText(role, { exact: true }).waitFor();
+      return page;
     }
-  });
 
-  test('a steward works the queue: merges one record and keeps another apart', async () => {
-    const page = await signIn('steward');
-    await page.goto(`${base}/review`);
-    await page.getByTestId('queue-row').first().waitFor();
-    expect(await page.getByTestId('queue-row').count()).toBe(cases.length);
-    await expectAccessible(page);
-    await shoot(page, 'review-queue');
+    async function shoot(page: Page, name: string): Promise<void> {
+      await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+    }
 
-    const [toMerge, toKeepApart] = cases;
-    await page.goto(`${base}/review/${toMerge!.reviewItemId}`);
-    await page.getByTestId('compare-table').waitFor();
-    expect(await page.locator('[data-agreement="differ"]').count()).toBeGreaterThan(0);
-    expect(await page.locator('[data-agreement="agree"]').count()).toBeGreaterThan(0);
-    await page.getByTestId('waterfall-table').getByText('Match weight').waitFor();
-    await expectAccessible(page);
-    await shoot(page, 'review-item');
-    await page.keyboard.press('m');
-    await page.getByLabel('Reason').fill('Same birth date and city; family name changed at marriage');
-    await page.getByRole('button', { name: /^Decide: Link/ }).click();
-    await page.getByTestId('decided').getByText('Decided: MATCH').waitFor();
+    async function expectAccessible(page: Page): Promise<void> {
+      expect(await seriousAxeViolations(page)).toEqual([]);
+    }
 
-    await page.goto(`${base}/review/${toKeepApart!.reviewItemId}`);
-    await page.getByTestId('compare-table').waitFor();
-    await page.keyboard.press('n');
-    await page.getByLabel('Reason').fill('Different people: mother and daughter');
-    await page.getByRole('button', { name: /^Decide: New identity/ }).click();
-    await page.getByTestId('decided').getByText('Decided: NOT_MATCH').waitFor();
+    test('refuses an unknown key and signs each role in, showing only the screens it may use', async () => {
+      const { page, trail } = await openPage(browser);
+      trails.push(trail);
+      await page.goto(base);
+      await shoot(page, 'sign-in');
+      await expectAccessible(page);
+      await page.getByLabel('API key').fill('mpi_not-a-real-key');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Key refused').waitFor();
+      await page.close();
 
-    const merged = await admin<{ sourceRecord: { identity: { id: string } } }>('query($id: ID!) { sourceRecord(id: $id) { identity { id } } }', { id: toMerge!.recordId });
-    expect(merged.sourceRecord.identity.id).toBe(toMerge!.baseIdentityId);
-    const apart = await admin<{ sourceRecord: { identity: { id: string } } }>('query($id: ID!) { sourceRecord(id: $id) { identity { id } } }', { id: toKeepApart!.recordId });
-    expect(apart.sourceRecord.identity.id).not.toBe(toKeepApart!.baseIdentityId);
-  });
+      for (const role of ROLES) {
+        const signedIn = await signIn(role);
+        const nav = signedIn.getByRole('navigation', { name: 'Screens' });
+        await expect.poll(() => signedIn.getByTestId('who-am-i').innerText()).toContain(`${role}-key`);
+        for (const label of MENU[role].shows) expect(await nav.getByText(label, { exact: true }).count(), `${role} sees ${label}`).toBe(1);
+        for (const label of MENU[role].hides)
+          expect(await nav.getByText(label, { exact: true }).count(), `${role} does not see ${label}`).toBe(0);
+        await signedIn.close();
+      }
+    });
 
-  test('a decision on an item another steward already decided says so and reloads', async () => {
-    const page = await signIn('steward');
-    const item = cases[2]!;
-    await page.goto(`${base}/review/${item.reviewItemId}`);
-    await page.getByTestId('compare-table').waitFor();
-    await httpGql(base, keys.steward)('mutation($id: ID!) { resolveReviewItem(id: $id, decision: MATCH, reason: "decided elsewhere") { id } }', { id: item.reviewItemId });
-    await page.getByLabel('Reason').fill('Looks like the same patient');
-    await page.getByRole('button', { name: /^Decide/ }).click();
-    await page.getByText('This item changed since you opened it').waitFor();
-    await page.getByRole('button', { name: 'Reload the item' }).click();
-    await page.getByTestId('decided').getByText('Decided: MATCH').waitFor();
-  });
+    test('a steward works the queue: merges one record and keeps another apart', async () => {
+      const page = await signIn('steward');
+      await page.goto(`${base}/review`);
+      await page.getByTestId('queue-row').first().waitFor();
+      expect(await page.getByTestId('queue-row').count()).toBe(cases.length);
+      await expectAccessible(page);
+      await shoot(page, 'review-queue');
 
-  // Failing at the last run (see docs/console.md, "Not yet done"); kept to be fixed, not deleted.
-  test.skip('a steward travels back in time on an identity, reads a field\'s lineage, then unmerges a record', async () => {
-    const page = await signIn('steward');
-    const merged = cases[0]!;
-    await page.goto(`${base}/identities/${merged.baseIdentityId}`);
-    const records = page.getByTestId('records-table').locator('tr');
-    await expect.poll(() => records.count()).toBe(2);
-    await expectAccessible(page);
-    await shoot(page, 'identity');
+      const [toMerge, toKeepApart] = cases;
+      await page.goto(`${base}/review/${toMerge!.reviewItemId}`);
+      await page.getByTestId('compare-table').waitFor();
+      expect(await page.locator('[data-agreement="differ"]').count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-agreement="agree"]').count()).toBeGreaterThan(0);
+      await page.getByTestId('waterfall-table').getByText('Match weight').waitFor();
+      await expectAccessible(page);
+      await shoot(page, 'review-item');
+      await page.keyboard.press('m');
+      await page.getByLabel('Reason').fill('Same birth date and city; family name changed at marriage');
+      await page.getByRole('button', { name: /^Decide: Link/ }).click();
+      await page.getByTestId('decided').getByText('Decided: MATCH').waitFor();
 
-    // The first event is the identity's creation: then it had the clinic record only.
-    await page.getByRole('button', { name: 'View as of this moment' }).first().click();
-    await page.getByTestId('as-of').waitFor();
-    await expect.poll(() => records.count()).toBe(1);
-    expect(page.url()).toContain('asOf=');
-    await page.getByRole('button', { name: 'Back to now' }).click();
-    await expect.poll(() => records.count()).toBe(2);
+      await page.goto(`${base}/review/${toKeepApart!.reviewItemId}`);
+      await page.getByTestId('compare-table').waitFor();
+      await page.keyboard.press('n');
+      await page.getByLabel('Reason').fill('Different people: mother and daughter');
+      await page.getByRole('button', { name: /^Decide: New identity/ }).click();
+      await page.getByTestId('decided').getByText('Decided: NOT_MATCH').waitFor();
 
-    await page.getByRole('button', { name: 'Given name: show lineage' }).click();
-    await page.getByTestId('lineage-table').waitFor();
-    await shoot(page, 'lineage');
-    await page.keyboard.press('Escape');
+      const merged = await admin<{ sourceRecord: { identity: { id: string } } }>(
+        'query($id: ID!) { sourceRecord(id: $id) { identity { id } } }',
+        { id: toMerge!.recordId },
+      );
+      expect(merged.sourceRecord.identity.id).toBe(toMerge!.baseIdentityId);
+      const apart = await admin<{ sourceRecord: { identity: { id: string } } }>(
+        'query($id: ID!) { sourceRecord(id: $id) { identity { id } } }',
+        { id: toKeepApart!.recordId },
+      );
+      expect(apart.sourceRecord.identity.id).not.toBe(toKeepApart!.baseIdentityId);
+    });
 
-    await page.getByRole('button', { name: /^Unlink lab / }).click();
-    await page.getByLabel('Reason').fill('Lab record belongs to a different patient');
-    await page.getByRole('button', { name: 'Unlink to a new identity' }).click();
-    await expect.poll(() => records.count()).toBe(1);
-    const moved = await admin<{ sourceRecord: { identity: { id: string } } }>('query($id: ID!) { sourceRecord(id: $id) { identity { id } } }', { id: merged.recordId });
-    expect(moved.sourceRecord.identity.id).not.toBe(merged.baseIdentityId);
-  });
+    test('a decision on an item another steward already decided says so and reloads', async () => {
+      const page = await signIn('steward');
+      const item = cases[2]!;
+      await page.goto(`${base}/review/${item.reviewItemId}`);
+      await page.getByTestId('compare-table').waitFor();
+      await httpGql(base, keys.steward)(
+        'mutation($id: ID!) { resolveReviewItem(id: $id, decision: MATCH, reason: "decided elsewhere") { id } }',
+        { id: item.reviewItemId },
+      );
+      await page.getByLabel('Reason').fill('Looks like the same patient');
+      await page.getByRole('button', { name: /^Decide/ }).click();
+      await page.getByText('This item changed since you opened it').waitFor();
+      await page.getByRole('button', { name: 'Reload the item' }).click();
+      await page.getByTestId('decided').getByText('Decided: MATCH').waitFor();
+    });
 
-  test('a steward finds a patient by source and local id', async () => {
-    const page = await signIn('steward');
-    await page.goto(`${base}/find`);
-    await page.getByText('Source and local id', { exact: true }).click();
-    await page.getByLabel('Source code', { exact: true }).fill('clinic');
-    await page.getByLabel('Local id', { exact: true }).fill(`C-${cases[3]!.seed}`);
-    await expectAccessible(page);
-    await shoot(page, 'find');
-    await page.getByRole('button', { name: 'Search' }).click();
-    await page.waitForURL(`**/identities/${cases[3]!.baseIdentityId}`);
-  });
+    // Failing at the last run (see docs/console.md, "Not yet done"); kept to be fixed, not deleted.
+    test.skip("a steward travels back in time on an identity, reads a field's lineage, then unmerges a record", async () => {
+      const page = await signIn('steward');
+      const merged = cases[0]!;
+      await page.goto(`${base}/identities/${merged.baseIdentityId}`);
+      const records = page.getByTestId('records-table').locator('tr');
+      await expect.poll(() => records.count()).toBe(2);
+      await expectAccessible(page);
+      await shoot(page, 'identity');
 
-  // Failing at the last run (see docs/console.md, "Not yet done"); kept to be fixed, not deleted.
-  test.skip('governance edits the catalog, sees a quality breach, and sees demographics masked', async () => {
-    const page = await signIn('governance');
-    await page.goto(`${base}/catalog`);
-    await page.getByTestId('sources-table').waitFor();
-    await expectAccessible(page);
-    await page.getByRole('button', { name: 'Edit clinic' }).click();
-    await page.getByLabel('Owner').fill('Patient access team');
-    expect(await page.getByLabel(/Trust rank/).isDisabled()).toBe(true);
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByTestId('sources-table').getByText('Patient access team').waitFor();
-    await shoot(page, 'catalog');
-    const source = await admin<{ source: { owner: string } }>('{ source(code: "clinic") { owner } }');
-    expect(source.source.owner).toBe('Patient access team');
+      // The first event is the identity's creation: then it had the clinic record only.
+      await page.getByRole('button', { name: 'View as of this moment' }).first().click();
+      await page.getByTestId('as-of').waitFor();
+      await expect.poll(() => records.count()).toBe(1);
+      expect(page.url()).toContain('asOf=');
+      await page.getByRole('button', { name: 'Back to now' }).click();
+      await expect.poll(() => records.count()).toBe(2);
 
-    await page.goto(`${base}/quality`);
-    await page.getByRole('button', { name: 'Measure now' }).click();
-    await page.getByTestId('breaches').getByText('DUPLICATE_RATE').waitFor();
-    await page.getByTestId('scorecard-clinic').getByText('Completeness').waitFor();
-    await expectAccessible(page);
-    await shoot(page, 'quality');
+      await page.getByRole('button', { name: 'Given name: show lineage' }).click();
+      await page.getByTestId('lineage-table').waitFor();
+      await shoot(page, 'lineage');
+      await page.keyboard.press('Escape');
 
-    const person = syntheticPerson(cases[4]!.seed);
-    await page.goto(`${base}/identities/${cases[4]!.baseIdentityId}`);
-    const golden = page.getByTestId('golden-table');
-    await golden.waitFor();
-    await page.getByText('masked for your role').waitFor();
-    const text = await golden.innerText();
-    expect(text).not.toContain(person.givenName);
-    expect(text).not.toContain(person.phone);
-    expect(text).toContain(`${person.givenName!.charAt(0)}.`);
-    expect(await page.getByRole('button', { name: /^Merge/ }).count()).toBe(0);
-  });
+      await page.getByRole('button', { name: /^Unlink lab / }).click();
+      await page.getByLabel('Reason').fill('Lab record belongs to a different patient');
+      await page.getByRole('button', { name: 'Unlink to a new identity' }).click();
+      await expect.poll(() => records.count()).toBe(1);
+      const moved = await admin<{ sourceRecord: { identity: { id: string } } }>(
+        'query($id: ID!) { sourceRecord(id: $id) { identity { id } } }',
+        { id: merged.recordId },
+      );
+      expect(moved.sourceRecord.identity.id).not.toBe(merged.baseIdentityId);
+    });
 
-  // Failing at the last run (see docs/console.md, "Not yet done"); kept to be fixed, not deleted.
-  test.skip('the auditor sees the steward\'s decisions and an intact hash chain', async () => {
-    const page = await signIn('auditor');
-    await page.goto(`${base}/audit?actor=${encodeURIComponent('api-key:steward-key')}&action=${encodeURIComponent('mutation:*')}`);
-    const table = page.getByTestId('audit-table');
-    await table.waitFor();
-    await expect.poll(() => table.getByText('mutation:resolveReviewItem').count()).toBeGreaterThanOrEqual(2);
-    expect(await table.getByText('mutation:unlinkRecord').count()).toBe(1);
-    await page.getByRole('button', { name: 'Verify the hash chain' }).click();
-    await page.getByTestId('chain-status').getByText('Chain intact').waitFor();
-    await expectAccessible(page);
-    await shoot(page, 'audit');
-  });
+    test('a steward finds a patient by source and local id', async () => {
+      const page = await signIn('steward');
+      await page.goto(`${base}/find`);
+      await page.getByText('Source and local id', { exact: true }).click();
+      await page.getByLabel('Source code', { exact: true }).fill('clinic');
+      await page.getByLabel('Local id', { exact: true }).fill(`C-${cases[3]!.seed}`);
+      await expectAccessible(page);
+      await shoot(page, 'find');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.waitForURL(`**/identities/${cases[3]!.baseIdentityId}`);
+    });
 
-  test('ingest runs are listed, and the queue fits a 1920 px screen', async () => {
-    const page = await signIn('admin', 1920);
-    await page.goto(`${base}/runs`);
-    await page.getByText(/No ingest runs yet|Job/).first().waitFor();
-    await expectAccessible(page);
-    await shoot(page, 'ingest-runs');
-    await page.goto(`${base}/review?status=RESOLVED`);
-    await page.getByTestId('queue-row').first().waitFor();
-    await shoot(page, 'review-queue-1920');
-  });
+    // Failing at the last run (see docs/console.md, "Not yet done"); kept to be fixed, not deleted.
+    test.skip('governance edits the catalog, sees a quality breach, and sees demographics masked', async () => {
+      const page = await signIn('governance');
+      await page.goto(`${base}/catalog`);
+      await page.getByTestId('sources-table').waitFor();
+      await expectAccessible(page);
+      await page.getByRole('button', { name: 'Edit clinic' }).click();
+      await page.getByLabel('Owner').fill('Patient access team');
+      expect(await page.getByLabel(/Trust rank/).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByTestId('sources-table').getByText('Patient access team').waitFor();
+      await shoot(page, 'catalog');
+      const source = await admin<{ source: { owner: string } }>('{ source(code: "clinic") { owner } }');
+      expect(source.source.owner).toBe('Patient access team');
 
-  test('no patient data reached a URL, a title or the browser console', () => {
-    const names = cases.flatMap((c) => { const p = syntheticPerson(c.seed); return [p.givenName!, p.familyName!, p.birthDate!, p.phone!]; });
-    const seen = trails.flatMap((t) => [...t.urls, ...t.titles, ...t.console]);
-    expect(seen.length).toBeGreaterThan(10);
-    for (const value of names) expect(seen.filter((s) => s.includes(value))).toEqual([]);
-  });
-});
+      await page.goto(`${base}/quality`);
+      await page.getByRole('button', { name: 'Measure now' }).click();
+      await page.getByTestId('breaches').getByText('DUPLICATE_RATE').waitFor();
+      await page.getByTestId('scorecard-clinic').getByText('Completeness').waitFor();
+      await expectAccessible(page);
+      await shoot(page, 'quality');
+
+      const person = syntheticPerson(cases[4]!.seed);
+      await page.goto(`${base}/identities/${cases[4]!.baseIdentityId}`);
+      const golden = page.getByTestId('golden-table');
+      await golden.waitFor();
+      await page.getByText('masked for your role').waitFor();
+      const text = await golden.innerText();
+      expect(text).not.toContain(person.givenName);
+      expect(text).not.toContain(person.phone);
+      expect(text).toContain(`${person.givenName!.charAt(0)}.`);
+      expect(await page.getByRole('button', { name: /^Merge/ }).count()).toBe(0);
+    });
+
+    // Failing at the last run (see docs/console.md, "Not yet done"); kept to be fixed, not deleted.
+    test.skip("the auditor sees the steward's decisions and an intact hash chain", async () => {
+      const page = await signIn('auditor');
+      await page.goto(`${base}/audit?actor=${encodeURIComponent('api-key:steward-key')}&action=${encodeURIComponent('mutation:*')}`);
+      const table = page.getByTestId('audit-table');
+      await table.waitFor();
+      await expect.poll(() => table.getByText('mutation:resolveReviewItem').count()).toBeGreaterThanOrEqual(2);
+      expect(await table.getByText('mutation:unlinkRecord').count()).toBe(1);
+      await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+      await page.getByTestId('chain-status').getByText('Chain intact').waitFor();
+      await expectAccessible(page);
+      await shoot(page, 'audit');
+    });
+
+    test('ingest runs are listed, and the queue fits a 1920 px screen', async () => {
+      const page = await signIn('admin', 1920);
+      await page.goto(`${base}/runs`);
+      await page
+        .getByText(/No ingest runs yet|Job/)
+        .first()
+        .waitFor();
+      await expectAccessible(page);
+      await shoot(page, 'ingest-runs');
+      await page.goto(`${base}/review?status=RESOLVED`);
+      await page.getByTestId('queue-row').first().waitFor();
+      await shoot(page, 'review-queue-1920');
+    });
+
+    test('no patient data reached a URL, a title or the browser console', () => {
+      const names = cases.flatMap((c) => {
+        const p = syntheticPerson(c.seed);
+        return [p.givenName!, p.familyName!, p.birthDate!, p.phone!];
+      });
+      const seen = trails.flatMap((t) => [...t.urls, ...t.titles, ...t.console]);
+      expect(seen.length).toBeGreaterThan(10);
+      for (const value of names) expect(seen.filter((s) => s.includes(value))).toEqual([]);
+    });
+  },
+);

@@ -19,10 +19,54 @@ export function httpGql(baseUrl: string, key?: string): Gql {
   };
 }
 
-const GIVEN = ['Aurelia', 'Bartholomew', 'Cressida', 'Desmond', 'Eulalia', 'Fitzgerald', 'Griselda', 'Horatio', 'Isadora', 'Jasper', 'Kerensa', 'Leopold'];
-const FAMILY = ['Quennell', 'Ravensworth', 'Stolzfus', 'Thistlewood', 'Umberfield', 'Vantongeren', 'Wetherby', 'Yarborough', 'Zabriskie', 'Ashcombe', 'Blenkinsop', 'Cattermole'];
-const MARRIED = ['Dunmore', 'Eversleigh', 'Farquharson', 'Gallimore', 'Hazeldine', 'Illingworth', 'Jellicoe', 'Kingswell', 'Lockwood', 'Merriweather', 'Northcote', 'Oakenshaw'];
-const CITIES: ReadonlyArray<readonly [string, string, string]> = [['Springfield', 'IL', '62701'], ['Salem', 'OR', '97301'], ['Dover', 'DE', '19901'], ['Helena', 'MT', '59601']];
+const GIVEN = [
+  'Aurelia',
+  'Bartholomew',
+  'Cressida',
+  'Desmond',
+  'Eulalia',
+  'Fitzgerald',
+  'Griselda',
+  'Horatio',
+  'Isadora',
+  'Jasper',
+  'Kerensa',
+  'Leopold',
+];
+const FAMILY = [
+  'Quennell',
+  'Ravensworth',
+  'Stolzfus',
+  'Thistlewood',
+  'Umberfield',
+  'Vantongeren',
+  'Wetherby',
+  'Yarborough',
+  'Zabriskie',
+  'Ashcombe',
+  'Blenkinsop',
+  'Cattermole',
+];
+const MARRIED = [
+  'Dunmore',
+  'Eversleigh',
+  'Farquharson',
+  'Gallimore',
+  'Hazeldine',
+  'Illingworth',
+  'Jellicoe',
+  'Kingswell',
+  'Lockwood',
+  'Merriweather',
+  'Northcote',
+  'Oakenshaw',
+];
+const CITIES: ReadonlyArray<readonly [string, string, string]> = [
+  ['Springfield', 'IL', '62701'],
+  ['Salem', 'OR', '97301'],
+  ['Dover', 'DE', '19901'],
+  ['Helena', 'MT', '59601'],
+];
 
 /** One synthetic person, distinct for every seed. */
 export function syntheticPerson(seed: number): Record<string, string> {
@@ -33,7 +77,9 @@ export function syntheticPerson(seed: number): Record<string, string> {
     sex: seed % 2 ? 'F' : 'M',
     birthDate: `${1950 + (seed % 45)}-${String((seed % 12) + 1).padStart(2, '0')}-${String((seed % 27) + 1).padStart(2, '0')}`,
     addressLine1: `${100 + seed * 7} Juniper Row`,
-    city, state, postalCode,
+    city,
+    state,
+    postalCode,
     phone: `555${String(1_000_000 + seed * 7919).slice(-7)}`,
   };
 }
@@ -41,7 +87,13 @@ export function syntheticPerson(seed: number): Record<string, string> {
 /** The same person as a second source knows her after a change of family name: the matcher sends it to review. */
 export function marriedNameVariant(seed: number): Record<string, string> {
   const base = syntheticPerson(seed);
-  return { givenName: base.givenName!, familyName: MARRIED[seed % MARRIED.length]!, birthDate: base.birthDate!, sex: base.sex!, city: base.city! };
+  return {
+    givenName: base.givenName!,
+    familyName: MARRIED[seed % MARRIED.length]!,
+    birthDate: base.birthDate!,
+    sex: base.sex!,
+    city: base.city!,
+  };
 }
 
 export const SOURCES = [
@@ -54,7 +106,12 @@ const INGEST_MANY = `mutation IngestMany($input: [SourceRecordInput!]!) {
   ingestRecords(input: $input) { outcome record { id } identity { id } reviewItem { id } }
 }`;
 
-export interface IngestOutcome { outcome: string; record: { id: string }; identity: { id: string }; reviewItem: { id: string } | null }
+export interface IngestOutcome {
+  outcome: string;
+  record: { id: string };
+  identity: { id: string };
+  reviewItem: { id: string } | null;
+}
 
 export async function registerSources(gql: Gql): Promise<void> {
   for (const source of SOURCES) await gql(REGISTER, { input: source });
@@ -70,12 +127,23 @@ export async function ingestMany(gql: Gql, records: Array<Record<string, unknown
   return results;
 }
 
-export interface ReviewCase { seed: number; reviewItemId: string; baseIdentityId: string; recordId: string }
+export interface ReviewCase {
+  seed: number;
+  reviewItemId: string;
+  baseIdentityId: string;
+  recordId: string;
+}
 
 /** For each seed, a clinic record and a lab record of the same person under a married name; returns the review items. */
 export async function seedReviewCases(gql: Gql, seeds: readonly number[]): Promise<ReviewCase[]> {
-  const bases = await ingestMany(gql, seeds.map((seed) => ({ source: 'clinic', localId: `C-${seed}`, ...syntheticPerson(seed) })));
-  const variants = await ingestMany(gql, seeds.map((seed) => ({ source: 'lab', localId: `L-${seed}`, ...marriedNameVariant(seed) })));
+  const bases = await ingestMany(
+    gql,
+    seeds.map((seed) => ({ source: 'clinic', localId: `C-${seed}`, ...syntheticPerson(seed) })),
+  );
+  const variants = await ingestMany(
+    gql,
+    seeds.map((seed) => ({ source: 'lab', localId: `L-${seed}`, ...marriedNameVariant(seed) })),
+  );
   return seeds.flatMap((seed, i) => {
     const item = variants[i]!.reviewItem;
     return item ? [{ seed, reviewItemId: item.id, baseIdentityId: bases[i]!.identity.id, recordId: variants[i]!.record.id }] : [];
@@ -85,6 +153,9 @@ export async function seedReviewCases(gql: Gql, seeds: readonly number[]): Promi
 /** One identity with `count` linked records (the same person from many feeds and visits). */
 export async function seedLargeIdentity(gql: Gql, seed: number, count: number): Promise<string> {
   const person = syntheticPerson(seed);
-  const results = await ingestMany(gql, Array.from({ length: count }, (_, i) => ({ source: i % 2 ? 'lab' : 'clinic', localId: `BIG-${seed}-${i}`, ...person })));
+  const results = await ingestMany(
+    gql,
+    Array.from({ length: count }, (_, i) => ({ source: i % 2 ? 'lab' : 'clinic', localId: `BIG-${seed}-${i}`, ...person })),
+  );
   return results[0]!.identity.id;
 }

@@ -1,27 +1,31 @@
 import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /** Append-only audit trail; each entry's hash covers the previous entry's hash (tamper-evident chain). */
-export const auditLog = pgTable('audit_log', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  actor: text('actor').notNull(),
-  role: text('role').notNull(),
-  action: text('action').notNull(),
-  objectType: text('object_type'),
-  objectIds: text('object_ids').array().notNull().default([]),
-  fields: text('fields').array().notNull().default([]),
-  outcome: text('outcome').notNull(),
-  requestId: text('request_id'),
-  clientAddress: text('client_address'),
-  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
-  prevHash: text('prev_hash').notNull(),
-  hash: text('hash').notNull(),
-}, (t) => [
-  index('audit_log_at_idx').on(t.at),
-  index('audit_log_actor_idx').on(t.actor, t.at),
-  // "Who touched this patient?" filters on object ids: a GIN index answers array containment and overlap.
-  index('audit_log_object_ids_idx').using('gin', t.objectIds),
-]);
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    role: text('role').notNull(),
+    action: text('action').notNull(),
+    objectType: text('object_type'),
+    objectIds: text('object_ids').array().notNull().default([]),
+    fields: text('fields').array().notNull().default([]),
+    outcome: text('outcome').notNull(),
+    requestId: text('request_id'),
+    clientAddress: text('client_address'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    index('audit_log_at_idx').on(t.at),
+    index('audit_log_actor_idx').on(t.actor, t.at),
+    // "Who touched this patient?" filters on object ids: a GIN index answers array containment and overlap.
+    index('audit_log_object_ids_idx').using('gin', t.objectIds),
+  ],
+);
 
 /** API keys, stored as SHA-256 hashes only. */
 export const apiKeys = pgTable('api_keys', {

@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  bigint, bigserial, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid,
-} from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Positions of published change events. Taken by the one elected dispatcher when it publishes committed outbox
@@ -15,26 +13,32 @@ export const changeEventPosition = pgSequence('change_event_position_seq', { sta
  * written; `position` (null until published) is the global order every channel delivers and replays in.
  * No patient data: ids, types, versions and the names of changed fields only.
  */
-export const changeEvents = pgTable('change_events', {
-  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
-  position: bigint('position', { mode: 'number' }),
-  id: uuid('id').notNull(),
-  type: text('type').notNull(),
-  occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }),
-  actor: text('actor').notNull(),
-  identityId: uuid('identity_id'),
-  recordId: uuid('record_id'),
-  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
-  /** The identity's version after the change, the match model's, the survivorship policy's. */
-  versions: jsonb('versions').$type<{ identity?: number; model?: string; policy?: number }>().notNull().default({}),
-}, (t) => [
-  uniqueIndex('change_events_id_uq').on(t.id),
-  uniqueIndex('change_events_position_uq').on(t.position),
-  index('change_events_unpublished_idx').on(t.seq).where(sql`${t.position} is null`),
-  index('change_events_identity_idx').on(t.identityId, t.position),
-  index('change_events_occurred_idx').on(t.occurredAt),
-]);
+export const changeEvents = pgTable(
+  'change_events',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    position: bigint('position', { mode: 'number' }),
+    id: uuid('id').notNull(),
+    type: text('type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }),
+    actor: text('actor').notNull(),
+    identityId: uuid('identity_id'),
+    recordId: uuid('record_id'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    /** The identity's version after the change, the match model's, the survivorship policy's. */
+    versions: jsonb('versions').$type<{ identity?: number; model?: string; policy?: number }>().notNull().default({}),
+  },
+  (t) => [
+    uniqueIndex('change_events_id_uq').on(t.id),
+    uniqueIndex('change_events_position_uq').on(t.position),
+    index('change_events_unpublished_idx')
+      .on(t.seq)
+      .where(sql`${t.position} is null`),
+    index('change_events_identity_idx').on(t.identityId, t.position),
+    index('change_events_occurred_idx').on(t.occurredAt),
+  ],
+);
 
 /** Who dispatches: one lease row per role, held by one replica and renewed while it lives. */
 export const eventLeases = pgTable('event_leases', {
@@ -79,15 +83,21 @@ export const webhookEndpoints = pgTable('webhook_endpoints', {
 });
 
 /** Events an endpoint never accepted within its tries; redelivered through the API. */
-export const webhookDeadLetters = pgTable('webhook_dead_letters', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  endpointId: uuid('endpoint_id').notNull().references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
-  eventId: uuid('event_id').notNull(),
-  position: bigint('position', { mode: 'number' }).notNull(),
-  attempts: integer('attempts').notNull(),
-  lastStatus: integer('last_status'),
-  lastError: text('last_error'),
-  status: text('status').notNull().default('DEAD'),
-  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  redeliveredAt: timestamp('redelivered_at', { withTimezone: true, mode: 'date' }),
-}, (t) => [index('webhook_dead_letters_endpoint_idx').on(t.endpointId, t.status, t.position)]);
+export const webhookDeadLetters = pgTable(
+  'webhook_dead_letters',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: uuid('event_id').notNull(),
+    position: bigint('position', { mode: 'number' }).notNull(),
+    attempts: integer('attempts').notNull(),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    status: text('status').notNull().default('DEAD'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    redeliveredAt: timestamp('redelivered_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('webhook_dead_letters_endpoint_idx').on(t.endpointId, t.status, t.position)],
+);

@@ -8,8 +8,15 @@ import { ErrorState, LoadingState } from '../shell/states.tsx';
 
 const MeQuery = graphql(`
   query Me {
-    me { name kind roles }
-    serverInfo { version database }
+    me {
+      name
+      kind
+      roles
+    }
+    serverInfo {
+      version
+      database
+    }
   }
 `);
 
@@ -40,8 +47,17 @@ function isUnauthenticated(error: { graphQLErrors: Array<{ extensions?: Record<s
 /** Asks the API who the caller is; without a valid key (and outside local mode) shows the sign-in form. */
 export function SessionProvider({ children, onChange }: { children: ReactNode; onChange: () => void }) {
   const [{ data, fetching, error }] = useQuery({ query: MeQuery, requestPolicy: 'network-only' });
-  const signIn = useCallback((key: string) => { storeApiKey(key); onChange(); }, [onChange]);
-  const signOut = useCallback(() => { storeApiKey(null); onChange(); }, [onChange]);
+  const signIn = useCallback(
+    (key: string) => {
+      storeApiKey(key);
+      onChange();
+    },
+    [onChange],
+  );
+  const signOut = useCallback(() => {
+    storeApiKey(null);
+    onChange();
+  }, [onChange]);
 
   if (fetching && !data) return <LoadingState label="Signing in" />;
   if (error && isUnauthenticated(error)) {

@@ -4,7 +4,9 @@ import { useEffect, useState, type FormEvent } from 'react';
 /** Paste an API key; it is kept in this tab's session storage only. */
 export function SignIn({ onSubmit, refused }: { onSubmit: (key: string) => void; refused: boolean }) {
   const [key, setKey] = useState('');
-  useEffect(() => { document.title = 'Sign in · MPI console'; }, []);
+  useEffect(() => {
+    document.title = 'Sign in · MPI console';
+  }, []);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (key.trim()) onSubmit(key.trim());
@@ -14,12 +16,25 @@ export function SignIn({ onSubmit, refused }: { onSubmit: (key: string) => void;
       <Paper withBorder shadow="sm" p="xl" w={420}>
         <form onSubmit={submit}>
           <Stack>
-            <Title order={1} size="h3">MPI console</Title>
+            <Title order={1} size="h3">
+              MPI console
+            </Title>
             <Text size="sm" c="dimmed">
               Paste your API key. It is kept in this browser tab only and sent as a Bearer token.
             </Text>
-            {refused && <Alert color="red" title="Key refused">That key is unknown, revoked or expired.</Alert>}
-            <PasswordInput label="API key" value={key} onChange={(e) => setKey(e.currentTarget.value)} autoFocus required autoComplete="off" />
+            {refused && (
+              <Alert color="red" title="Key refused">
+                That key is unknown, revoked or expired.
+              </Alert>
+            )}
+            <PasswordInput
+              label="API key"
+              value={key}
+              onChange={(e) => setKey(e.currentTarget.value)}
+              autoFocus
+              required
+              autoComplete="off"
+            />
             <Button type="submit">Sign in</Button>
           </Stack>
         </form>

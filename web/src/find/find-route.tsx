@@ -11,19 +11,42 @@ import type { CombinedError } from 'urql';
 const ByNameQuery = graphql(`
   query FindByName($familyName: String, $givenName: String, $birthDate: String) {
     identities(familyName: $familyName, givenName: $givenName, birthDate: $birthDate, first: 50) {
-      edges { node { id golden { givenName familyName birthDate sex city } records { id } } }
+      edges {
+        node {
+          id
+          golden {
+            givenName
+            familyName
+            birthDate
+            sex
+            city
+          }
+          records {
+            id
+          }
+        }
+      }
     }
   }
 `);
 
 const ByRecordQuery = graphql(`
   query FindByRecord($source: String!, $localId: String!) {
-    sourceRecord(source: $source, localId: $localId) { id identity { id } }
+    sourceRecord(source: $source, localId: $localId) {
+      id
+      identity {
+        id
+      }
+    }
   }
 `);
 
 const ByIdQuery = graphql(`
-  query FindById($id: ID!) { identity(id: $id) { id } }
+  query FindById($id: ID!) {
+    identity(id: $id) {
+      id
+    }
+  }
 `);
 
 type Hit = ResultOf<typeof ByNameQuery>['identities']['edges'][number]['node'];
@@ -45,29 +68,48 @@ function Find() {
   const [notFound, setNotFound] = useState(false);
   const [busy, setBusy] = useState(false);
   const field = (name: string, label: string, extra: Record<string, unknown> = {}) => (
-    <TextInput label={label} value={fields[name] ?? ''} onChange={(e) => { const value = e.currentTarget.value; setFields((f) => ({ ...f, [name]: value })); }} autoComplete="off" {...extra} />
+    <TextInput
+      label={label}
+      value={fields[name] ?? ''}
+      onChange={(e) => {
+        const value = e.currentTarget.value;
+        setFields((f) => ({ ...f, [name]: value }));
+      }}
+      autoComplete="off"
+      {...extra}
+    />
   );
   const value = (name: string) => fields[name]?.trim() || undefined;
 
   const search = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true); setError(null); setNotFound(false);
+    setBusy(true);
+    setError(null);
+    setNotFound(false);
     try {
       if (mode === 'name') {
-        const result = await client.query(ByNameQuery, { familyName: value('familyName'), givenName: value('givenName'), birthDate: value('birthDate') }, { requestPolicy: 'network-only' }).toPromise();
+        const result = await client
+          .query(
+            ByNameQuery,
+            { familyName: value('familyName'), givenName: value('givenName'), birthDate: value('birthDate') },
+            { requestPolicy: 'network-only' },
+          )
+          .toPromise();
         if (result.error) return setError(result.error);
         const found = result.data?.identities.edges.map((e) => e.node) ?? [];
         setHits(found);
         lastSearch = { mode, fields, hits: found };
         return;
       }
-      const result = mode === 'record'
-        ? await client.query(ByRecordQuery, { source: value('source') ?? '', localId: value('localId') ?? '' }).toPromise()
-        : await client.query(ByIdQuery, { id: value('id') ?? '' }).toPromise();
+      const result =
+        mode === 'record'
+          ? await client.query(ByRecordQuery, { source: value('source') ?? '', localId: value('localId') ?? '' }).toPromise()
+          : await client.query(ByIdQuery, { id: value('id') ?? '' }).toPromise();
       if (result.error) return setError(result.error);
-      const data = result.data as ResultOf<typeof ByRecordQuery> & ResultOf<typeof ByIdQuery> | undefined;
+      const data = result.data as (ResultOf<typeof ByRecordQuery> & ResultOf<typeof ByIdQuery>) | undefined;
       const id = data?.sourceRecord?.identity?.id ?? data?.identity?.id;
-      if (id) navigate(`/identities/${id}`); else setNotFound(true);
+      if (id) navigate(`/identities/${id}`);
+      else setNotFound(true);
     } finally {
       setBusy(false);
     }
@@ -78,13 +120,38 @@ function Find() {
       <Title order={2}>Find a patient</Title>
       <Card withBorder component="form" onSubmit={search} aria-label="Search">
         <Stack>
-          <SegmentedControl aria-label="Search by" value={mode} onChange={(m) => { setMode(m as Mode); setHits(null); setNotFound(false); }}
-            data={[{ value: 'name', label: 'Name and birth date' }, { value: 'record', label: 'Source and local id' }, { value: 'id', label: 'Enterprise id' }]} />
+          <SegmentedControl
+            aria-label="Search by"
+            value={mode}
+            onChange={(m) => {
+              setMode(m as Mode);
+              setHits(null);
+              setNotFound(false);
+            }}
+            data={[
+              { value: 'name', label: 'Name and birth date' },
+              { value: 'record', label: 'Source and local id' },
+              { value: 'id', label: 'Enterprise id' },
+            ]}
+          />
           <Group align="flex-end">
-            {mode === 'name' && <>{field('familyName', 'Family name (starts with)')}{field('givenName', 'Given name (starts with)')}{field('birthDate', 'Birth date', { type: 'date' })}</>}
-            {mode === 'record' && <>{field('source', 'Source code')}{field('localId', 'Local id')}</>}
+            {mode === 'name' && (
+              <>
+                {field('familyName', 'Family name (starts with)')}
+                {field('givenName', 'Given name (starts with)')}
+                {field('birthDate', 'Birth date', { type: 'date' })}
+              </>
+            )}
+            {mode === 'record' && (
+              <>
+                {field('source', 'Source code')}
+                {field('localId', 'Local id')}
+              </>
+            )}
             {mode === 'id' && field('id', 'Enterprise id', { w: 380 })}
-            <Button type="submit" loading={busy}>Search</Button>
+            <Button type="submit" loading={busy}>
+              Search
+            </Button>
           </Group>
         </Stack>
       </Card>
@@ -95,12 +162,22 @@ function Find() {
       {hits && hits.length > 0 && (
         <Table striped highlightOnHover aria-label="Matching identities" data-testid="find-results">
           <Table.Thead>
-            <Table.Tr><Table.Th scope="col">Name</Table.Th><Table.Th scope="col">Birth date</Table.Th><Table.Th scope="col">Sex</Table.Th><Table.Th scope="col">City</Table.Th><Table.Th scope="col">Records</Table.Th></Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="col">Name</Table.Th>
+              <Table.Th scope="col">Birth date</Table.Th>
+              <Table.Th scope="col">Sex</Table.Th>
+              <Table.Th scope="col">City</Table.Th>
+              <Table.Th scope="col">Records</Table.Th>
+            </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {hits.map((hit) => (
               <Table.Tr key={hit.id}>
-                <Table.Td><Link to={`/identities/${hit.id}`}>{[hit.golden.givenName, hit.golden.familyName].filter(Boolean).join(' ') || hit.id}</Link></Table.Td>
+                <Table.Td>
+                  <Link to={`/identities/${hit.id}`}>
+                    {[hit.golden.givenName, hit.golden.familyName].filter(Boolean).join(' ') || hit.id}
+                  </Link>
+                </Table.Td>
                 <Table.Td>{hit.golden.birthDate ?? '—'}</Table.Td>
                 <Table.Td>{hit.golden.sex ?? '—'}</Table.Td>
                 <Table.Td>{hit.golden.city ?? '—'}</Table.Td>
@@ -116,5 +193,9 @@ function Find() {
 
 export function Component() {
   usePageTitle('Find a patient');
-  return <RequireCapability capability="readIdentities"><Find /></RequireCapability>;
+  return (
+    <RequireCapability capability="readIdentities">
+      <Find />
+    </RequireCapability>
+  );
 }

@@ -5,7 +5,13 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
 /** The console's key, when this tab signed in to the console, is offered as the default Authorization header. */
-const key = (() => { try { return sessionStorage.getItem('mpi.console.apiKey'); } catch { return null; } })();
+const key = (() => {
+  try {
+    return sessionStorage.getItem('mpi.console.apiKey');
+  } catch {
+    return null;
+  }
+})();
 const fetcher = createGraphiQLFetcher({ url: '/graphql', headers: { 'x-mpi-csrf': '1' } });
 const defaultHeaders = JSON.stringify({ Authorization: `Bearer ${key ?? '<your API key>'}` }, null, 2);
 

@@ -17,17 +17,39 @@ type Provenance = NonNullable<ResultOf<typeof IdentityPageQuery>['identity']>['p
 type RecordRow = { id: string; source: string; localId: string; detail?: string };
 
 /** The golden record, each field with where its value came from; a value opens that field's lineage. */
-function GoldenCard({ golden, provenance, masked, onLineage }: { golden: Demographics; provenance: readonly Provenance[]; masked: boolean; onLineage: (field: DemographicField, label: string) => void }) {
+function GoldenCard({
+  golden,
+  provenance,
+  masked,
+  onLineage,
+}: {
+  golden: Demographics;
+  provenance: readonly Provenance[];
+  masked: boolean;
+  onLineage: (field: DemographicField, label: string) => void;
+}) {
   const byField = new Map(provenance.map((p) => [p.field as string, p]));
   return (
     <Card withBorder>
       <Group justify="space-between" mb="sm">
-        <Title order={3} size="h4">Golden record</Title>
-        {masked && <Badge color="yellow" variant="light">masked for your role</Badge>}
+        <Title order={3} size="h4">
+          Golden record
+        </Title>
+        {masked && (
+          <Badge color="yellow" variant="light">
+            masked for your role
+          </Badge>
+        )}
       </Group>
       <Table aria-label="Golden record" data-testid="golden-table">
         <Table.Thead>
-          <Table.Tr><Table.Th scope="col">Field</Table.Th><Table.Th scope="col">Value</Table.Th><Table.Th scope="col">Source</Table.Th><Table.Th scope="col">Rule</Table.Th><Table.Th scope="col">Since</Table.Th></Table.Tr>
+          <Table.Tr>
+            <Table.Th scope="col">Field</Table.Th>
+            <Table.Th scope="col">Value</Table.Th>
+            <Table.Th scope="col">Source</Table.Th>
+            <Table.Th scope="col">Rule</Table.Th>
+            <Table.Th scope="col">Since</Table.Th>
+          </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {DEMOGRAPHIC_FIELDS.map(([field, label]) => {
@@ -36,9 +58,13 @@ function GoldenCard({ golden, provenance, masked, onLineage }: { golden: Demogra
             if (!value && !p) return null;
             return (
               <Table.Tr key={field} data-field={field}>
-                <Table.Th scope="row" fw={500}>{label}</Table.Th>
+                <Table.Th scope="row" fw={500}>
+                  {label}
+                </Table.Th>
                 <Table.Td>
-                  <UnstyledButton onClick={() => onLineage(field, label)} aria-label={`${label}: show lineage`} td="underline dotted">{value ?? '—'}</UnstyledButton>
+                  <UnstyledButton onClick={() => onLineage(field, label)} aria-label={`${label}: show lineage`} td="underline dotted">
+                    {value ?? '—'}
+                  </UnstyledButton>
                 </Table.Td>
                 <Table.Td>{p?.source?.code ?? (p ? 'steward' : '—')}</Table.Td>
                 <Table.Td>{p?.rule ?? '—'}</Table.Td>
@@ -53,23 +79,51 @@ function GoldenCard({ golden, provenance, masked, onLineage }: { golden: Demogra
 }
 
 /** Linked records grouped by source, each with an unlink action for roles that may change identities. */
-function RecordsCard({ records, canChange, onUnlink }: { records: readonly RecordRow[]; canChange: boolean; onUnlink: (r: RecordRow) => void }) {
+function RecordsCard({
+  records,
+  canChange,
+  onUnlink,
+}: {
+  records: readonly RecordRow[];
+  canChange: boolean;
+  onUnlink: (r: RecordRow) => void;
+}) {
   const bySource = new Map<string, RecordRow[]>();
   for (const r of records) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
   return (
     <Card withBorder>
-      <Title order={3} size="h4" mb="sm">Linked records ({records.length})</Title>
+      <Title order={3} size="h4" mb="sm">
+        Linked records ({records.length})
+      </Title>
       {records.length === 0 && <EmptyState>No records linked.</EmptyState>}
       {[...bySource].map(([source, rows]) => (
         <Stack key={source} gap={4} mb="sm">
-          <Text fw={600} size="sm">{source} ({rows.length})</Text>
+          <Text fw={600} size="sm">
+            {source} ({rows.length})
+          </Text>
           <Table aria-label={`Records from ${source}`} data-testid="records-table">
             <Table.Tbody>
               {rows.map((r) => (
                 <Table.Tr key={r.id}>
                   <Table.Td>{r.localId}</Table.Td>
-                  <Table.Td><Text size="xs" c="dimmed">{r.detail}</Text></Table.Td>
-                  <Table.Td ta="right">{canChange && <Button size="compact-xs" variant="light" color="red" onClick={() => onUnlink(r)} aria-label={`Unlink ${source} ${r.localId}`}>Unlink</Button>}</Table.Td>
+                  <Table.Td>
+                    <Text size="xs" c="dimmed">
+                      {r.detail}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td ta="right">
+                    {canChange && (
+                      <Button
+                        size="compact-xs"
+                        variant="light"
+                        color="red"
+                        onClick={() => onUnlink(r)}
+                        aria-label={`Unlink ${source} ${r.localId}`}
+                      >
+                        Unlink
+                      </Button>
+                    )}
+                  </Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
@@ -95,7 +149,11 @@ function IdentityScreen({ id }: { id: string }) {
   const session = useSession();
   const [params, setParams] = useSearchParams();
   const asOf = params.get('asOf');
-  const [{ data, fetching, error }, reexecute] = useQuery({ query: IdentityPageQuery, variables: { id }, requestPolicy: 'cache-and-network' });
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: IdentityPageQuery,
+    variables: { id },
+    requestPolicy: 'cache-and-network',
+  });
   const [past] = useQuery({ query: IdentityAsOfQuery, variables: { id, at: asOf ?? '' }, pause: !asOf });
   const [lineage, setLineage] = useState<{ field: GoldenFieldName; label: string } | null>(null);
   const [merging, setMerging] = useState(false);
@@ -104,7 +162,8 @@ function IdentityScreen({ id }: { id: string }) {
   const reload = () => reexecute({ requestPolicy: 'network-only' });
   const travel = (iso: string | null) => {
     const next = new URLSearchParams(params);
-    if (iso) next.set('asOf', iso); else next.delete('asOf');
+    if (iso) next.set('asOf', iso);
+    else next.delete('asOf');
     setAsOfInput(iso ? toLocalInput(iso) : '');
     setParams(next);
   };
@@ -116,58 +175,126 @@ function IdentityScreen({ id }: { id: string }) {
   const canChange = session.can('changeIdentities') && !asOf;
   const masked = !session.can('seeFullDemographics');
   const snapshot = asOf ? past.data?.identityAsOf : null;
-  const golden = asOf ? snapshot?.golden ?? {} : identity.golden;
-  const provenance = asOf ? snapshot?.provenance ?? [] : identity.provenance;
+  const golden = asOf ? (snapshot?.golden ?? {}) : identity.golden;
+  const provenance = asOf ? (snapshot?.provenance ?? []) : identity.provenance;
   const records: RecordRow[] = asOf
     ? (snapshot?.records ?? []).flatMap((r) => (r.record ? [{ id: r.record.id, source: r.record.source, localId: r.record.localId }] : []))
-    : identity.records.map((r) => ({ id: r.id, source: r.source, localId: r.localId, detail: `${r.link?.linkSource ?? ''} ${r.link?.probability != null ? formatPercent(r.link.probability) : ''} · received ${formatDateTime(r.receivedAt)}` }));
+    : identity.records.map((r) => ({
+        id: r.id,
+        source: r.source,
+        localId: r.localId,
+        detail: `${r.link?.linkSource ?? ''} ${r.link?.probability != null ? formatPercent(r.link.probability) : ''} · received ${formatDateTime(r.receivedAt)}`,
+      }));
 
   return (
     <Stack>
       <Group justify="space-between">
         <Group>
-          <Title order={2}>Identity <Text span ff="monospace" size="lg">{identity.id}</Text></Title>
+          <Title order={2}>
+            Identity{' '}
+            <Text span ff="monospace" size="lg">
+              {identity.id}
+            </Text>
+          </Title>
           <Badge color={identity.status === 'ACTIVE' ? 'green' : 'gray'}>{identity.status.toLowerCase()}</Badge>
-          <Text size="sm" c="dimmed">version {identity.version}</Text>
+          <Text size="sm" c="dimmed">
+            version {identity.version}
+          </Text>
         </Group>
         {canChange && <Button onClick={() => setMerging(true)}>Merge or mark not duplicate…</Button>}
       </Group>
       {identity.id !== id && <Alert color="blue">The id you opened was merged into this identity.</Alert>}
       <Card withBorder>
         <Group align="flex-end">
-          <TextInput type="datetime-local" step={1} label="As of (time travel)" value={asOfInput} onChange={(e) => setAsOfInput(e.currentTarget.value)} />
-          <Button variant="light" onClick={() => travel(toInstant(asOfInput))} disabled={!asOfInput}>Show as of then</Button>
-          {asOf && <Button variant="default" onClick={() => travel(null)}>Back to now</Button>}
-          {asOf && <Badge color="orange" size="lg" data-testid="as-of">as of {formatDateTime(asOf)}</Badge>}
+          <TextInput
+            type="datetime-local"
+            step={1}
+            label="As of (time travel)"
+            value={asOfInput}
+            onChange={(e) => setAsOfInput(e.currentTarget.value)}
+          />
+          <Button variant="light" onClick={() => travel(toInstant(asOfInput))} disabled={!asOfInput}>
+            Show as of then
+          </Button>
+          {asOf && (
+            <Button variant="default" onClick={() => travel(null)}>
+              Back to now
+            </Button>
+          )}
+          {asOf && (
+            <Badge color="orange" size="lg" data-testid="as-of">
+              as of {formatDateTime(asOf)}
+            </Badge>
+          )}
         </Group>
         {asOf && past.fetching && <LoadingState label="Rebuilding the identity as it stood then" />}
         {asOf && past.error && <ErrorState error={past.error} />}
-        {asOf && past.data && !snapshot && <Alert color="yellow" mt="sm">This identity did not exist yet at that time.</Alert>}
+        {asOf && past.data && !snapshot && (
+          <Alert color="yellow" mt="sm">
+            This identity did not exist yet at that time.
+          </Alert>
+        )}
       </Card>
       <Grid>
         <Grid.Col span={{ base: 12, lg: 7 }}>
           <GoldenCard golden={golden} provenance={provenance} masked={masked} onLineage={(field, label) => setLineage({ field, label })} />
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 5 }}>
-          <RecordsCard records={records} canChange={canChange} onUnlink={(r) => setUnlinking({ id: r.id, label: `${r.source} ${r.localId}` })} />
+          <RecordsCard
+            records={records}
+            canChange={canChange}
+            onUnlink={(r) => setUnlinking({ id: r.id, label: `${r.source} ${r.localId}` })}
+          />
         </Grid.Col>
       </Grid>
       <Card withBorder>
-        <Title order={3} size="h4" mb="sm">History</Title>
+        <Title order={3} size="h4" mb="sm">
+          History
+        </Title>
         <Timeline bulletSize={14} lineWidth={2} active={identity.history.length} aria-label="Identity history">
           {identity.history.map((event) => (
             <Timeline.Item key={event.id} title={event.type.replace(/_/g, ' ').toLowerCase()}>
-              <Text size="xs" c="dimmed">{formatDateTime(event.at)} · {event.actor}</Text>
+              <Text size="xs" c="dimmed">
+                {formatDateTime(event.at)} · {event.actor}
+              </Text>
               {event.reason && <Text size="sm">Reason: {event.reason}</Text>}
-              {event.otherIdentityId && <Text size="sm">Other identity: <Link to={`/identities/${event.otherIdentityId}`}>{event.otherIdentityId}</Link></Text>}
-              <Button size="compact-xs" variant="subtle" onClick={() => travel(event.at)}>View as of this moment</Button>
+              {event.otherIdentityId && (
+                <Text size="sm">
+                  Other identity: <Link to={`/identities/${event.otherIdentityId}`}>{event.otherIdentityId}</Link>
+                </Text>
+              )}
+              <Button size="compact-xs" variant="subtle" onClick={() => travel(event.at)}>
+                View as of this moment
+              </Button>
             </Timeline.Item>
           ))}
         </Timeline>
       </Card>
-      <LineageDrawer identityId={identity.id} field={lineage?.field ?? null} label={lineage?.label ?? ''} onClose={() => setLineage(null)} />
-      <MergeDialog identityId={identity.id} version={identity.version} golden={identity.golden} opened={merging} onClose={() => setMerging(false)} onDone={() => { setMerging(false); reload(); }} />
-      <UnlinkDialog record={unlinking} onClose={() => setUnlinking(null)} onDone={() => { setUnlinking(null); reload(); }} />
+      <LineageDrawer
+        identityId={identity.id}
+        field={lineage?.field ?? null}
+        label={lineage?.label ?? ''}
+        onClose={() => setLineage(null)}
+      />
+      <MergeDialog
+        identityId={identity.id}
+        version={identity.version}
+        golden={identity.golden}
+        opened={merging}
+        onClose={() => setMerging(false)}
+        onDone={() => {
+          setMerging(false);
+          reload();
+        }}
+      />
+      <UnlinkDialog
+        record={unlinking}
+        onClose={() => setUnlinking(null)}
+        onDone={() => {
+          setUnlinking(null);
+          reload();
+        }}
+      />
     </Stack>
   );
 }
@@ -175,5 +302,9 @@ function IdentityScreen({ id }: { id: string }) {
 export function Component() {
   const { id = '' } = useParams();
   usePageTitle(`Identity ${id.slice(0, 8)}`);
-  return <RequireCapability capability="readIdentities"><IdentityScreen id={id} /></RequireCapability>;
+  return (
+    <RequireCapability capability="readIdentities">
+      <IdentityScreen id={id} />
+    </RequireCapability>
+  );
 }

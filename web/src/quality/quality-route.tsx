@@ -12,29 +12,66 @@ import { usePageTitle } from '../shell/use-page-title.ts';
 
 const IndexQualityQuery = graphql(`
   query IndexQuality {
-    sources { code }
-    latest: qualityMetrics(scope: "*", limit: 400) { metric value threshold breached measuredAt runId }
-    duplicateRate: qualityMetrics(scope: "*", metric: DUPLICATE_RATE, limit: 200) { value threshold breached measuredAt }
+    sources {
+      code
+    }
+    latest: qualityMetrics(scope: "*", limit: 400) {
+      metric
+      value
+      threshold
+      breached
+      measuredAt
+      runId
+    }
+    duplicateRate: qualityMetrics(scope: "*", metric: DUPLICATE_RATE, limit: 200) {
+      value
+      threshold
+      breached
+      measuredAt
+    }
   }
 `);
 
 const ScorecardQuery = graphql(`
   query Scorecard($source: String!) {
     qualityScorecard(source: $source) {
-      source measuredAt recordCount completeness validity uniqueness freshnessHours duplicateRate
-      breaches { metric scope value threshold }
+      source
+      measuredAt
+      recordCount
+      completeness
+      validity
+      uniqueness
+      freshnessHours
+      duplicateRate
+      breaches {
+        metric
+        scope
+        value
+        threshold
+      }
     }
   }
 `);
 
 const TrendQuery = graphql(`
   query Trend($metric: QualityMetric!, $scope: String!) {
-    qualityMetrics(metric: $metric, scope: $scope, limit: 200) { value threshold breached measuredAt }
+    qualityMetrics(metric: $metric, scope: $scope, limit: 200) {
+      value
+      threshold
+      breached
+      measuredAt
+    }
   }
 `);
 
 const MeasureMutation = graphql(`
-  mutation MeasureQuality { measureQuality { id breaches finishedAt } }
+  mutation MeasureQuality {
+    measureQuality {
+      id
+      breaches
+      finishedAt
+    }
+  }
 `);
 
 type Metric = VariablesOf<typeof TrendQuery>['metric'];
@@ -48,10 +85,20 @@ function TrendChart({ points, label }: { points: readonly Point[]; label: string
   const breaches = points.filter((p) => p.breached).length;
   return (
     <Stack gap="xs">
-      <LineChart h={220} data={data} dataKey="at" series={[{ name: label, color: 'indigo.6' }]} curveType="linear" withLegend={false}
+      <LineChart
+        h={220}
+        data={data}
+        dataKey="at"
+        series={[{ name: label, color: 'indigo.6' }]}
+        curveType="linear"
+        withLegend={false}
         referenceLines={threshold === null ? [] : [{ y: threshold, label: `threshold ${threshold}`, color: 'red.6' }]}
-        dotProps={{ r: 3 }} aria-label={`${label} over time`} />
-      <Text size="sm" c={breaches ? 'red.8' : 'dimmed'} data-testid="trend-breaches">{breaches} of {points.length} measurements breached the threshold{threshold === null ? ' (none set)' : ` (${threshold})`}</Text>
+        dotProps={{ r: 3 }}
+        aria-label={`${label} over time`}
+      />
+      <Text size="sm" c={breaches ? 'red.8' : 'dimmed'} data-testid="trend-breaches">
+        {breaches} of {points.length} measurements breached the threshold{threshold === null ? ' (none set)' : ` (${threshold})`}
+      </Text>
     </Stack>
   );
 }
@@ -62,19 +109,46 @@ function Scorecard({ source }: { source: string }) {
   const pct = (v: number | null | undefined) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
   return (
     <Card withBorder data-testid={`scorecard-${source}`}>
-      <Group justify="space-between" mb="xs"><Title order={3} size="h5">{source}</Title>{card && <Badge color={card.breaches.length ? 'red' : 'green'}>{card.breaches.length} breaches</Badge>}</Group>
+      <Group justify="space-between" mb="xs">
+        <Title order={3} size="h5">
+          {source}
+        </Title>
+        {card && <Badge color={card.breaches.length ? 'red' : 'green'}>{card.breaches.length} breaches</Badge>}
+      </Group>
       {error && <ErrorState error={error} />}
       {fetching && !data && <LoadingState />}
-      {card && !card.measuredAt && <Text size="sm" c="dimmed">Not measured yet.</Text>}
+      {card && !card.measuredAt && (
+        <Text size="sm" c="dimmed">
+          Not measured yet.
+        </Text>
+      )}
       {card?.measuredAt && (
         <Table aria-label={`Scorecard of ${source}`}>
           <Table.Tbody>
-            <Table.Tr><Table.Th scope="row">Records</Table.Th><Table.Td>{card.recordCount ?? '—'}</Table.Td></Table.Tr>
-            <Table.Tr><Table.Th scope="row">Completeness</Table.Th><Table.Td>{pct(card.completeness)}</Table.Td></Table.Tr>
-            <Table.Tr><Table.Th scope="row">Validity</Table.Th><Table.Td>{pct(card.validity)}</Table.Td></Table.Tr>
-            <Table.Tr><Table.Th scope="row">Uniqueness</Table.Th><Table.Td>{pct(card.uniqueness)}</Table.Td></Table.Tr>
-            <Table.Tr><Table.Th scope="row">Duplicate rate</Table.Th><Table.Td>{pct(card.duplicateRate)}</Table.Td></Table.Tr>
-            <Table.Tr><Table.Th scope="row">Freshness</Table.Th><Table.Td>{card.freshnessHours == null ? '—' : `${card.freshnessHours.toFixed(1)} h`}</Table.Td></Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="row">Records</Table.Th>
+              <Table.Td>{card.recordCount ?? '—'}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="row">Completeness</Table.Th>
+              <Table.Td>{pct(card.completeness)}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="row">Validity</Table.Th>
+              <Table.Td>{pct(card.validity)}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="row">Uniqueness</Table.Th>
+              <Table.Td>{pct(card.uniqueness)}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="row">Duplicate rate</Table.Th>
+              <Table.Td>{pct(card.duplicateRate)}</Table.Td>
+            </Table.Tr>
+            <Table.Tr>
+              <Table.Th scope="row">Freshness</Table.Th>
+              <Table.Td>{card.freshnessHours == null ? '—' : `${card.freshnessHours.toFixed(1)} h`}</Table.Td>
+            </Table.Tr>
           </Table.Tbody>
         </Table>
       )}
@@ -82,7 +156,19 @@ function Scorecard({ source }: { source: string }) {
   );
 }
 
-const METRICS: Metric[] = ['DUPLICATE_RATE', 'COMPLETENESS', 'VALIDITY', 'UNIQUENESS', 'FRESHNESS_HOURS', 'OVERLAY_SUSPECT_RATE', 'DUPLICATE_BACKLOG', 'REVIEW_SHARE', 'AUTO_LINK_SHARE', 'RECORD_COUNT', 'IDENTITY_COUNT'];
+const METRICS: Metric[] = [
+  'DUPLICATE_RATE',
+  'COMPLETENESS',
+  'VALIDITY',
+  'UNIQUENESS',
+  'FRESHNESS_HOURS',
+  'OVERLAY_SUSPECT_RATE',
+  'DUPLICATE_BACKLOG',
+  'REVIEW_SHARE',
+  'AUTO_LINK_SHARE',
+  'RECORD_COUNT',
+  'IDENTITY_COUNT',
+];
 
 function Quality() {
   const session = useSession();
@@ -98,48 +184,101 @@ function Quality() {
   const lastRun = data.latest.at(-1)?.runId;
   const current = data.latest.filter((m) => m.runId === lastRun);
   const breaches = current.filter((m) => m.breached);
-  const set = (key: string, value: string | null) => { const next = new URLSearchParams(params); if (value) next.set(key, value); else next.delete(key); setParams(next); };
+  const set = (key: string, value: string | null) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setParams(next);
+  };
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Data quality</Title>
         <Group>
-          {measure.data && <Text size="sm" role="status">Measured: {measure.data.measureQuality.breaches} breaches</Text>}
-          <Button onClick={async () => { await runMeasure({}); reexecute({ requestPolicy: 'network-only' }); }} loading={measure.fetching} disabled={!session.can('measureQuality')}>Measure now</Button>
+          {measure.data && (
+            <Text size="sm" role="status">
+              Measured: {measure.data.measureQuality.breaches} breaches
+            </Text>
+          )}
+          <Button
+            onClick={async () => {
+              await runMeasure({});
+              reexecute({ requestPolicy: 'network-only' });
+            }}
+            loading={measure.fetching}
+            disabled={!session.can('measureQuality')}
+          >
+            Measure now
+          </Button>
         </Group>
       </Group>
       {measure.error && <ErrorState error={measure.error} title="Measuring failed" />}
       <Card withBorder>
-        <Title order={3} size="h4" mb="xs">Whole index{current[0] ? `, measured ${formatDateTime(current[0].measuredAt)}` : ''}</Title>
+        <Title order={3} size="h4" mb="xs">
+          Whole index{current[0] ? `, measured ${formatDateTime(current[0].measuredAt)}` : ''}
+        </Title>
         {current.length === 0 && <EmptyState>Quality has not been measured yet.</EmptyState>}
         {breaches.length > 0 && (
           <Table aria-label="Threshold breaches" data-testid="breaches">
-            <Table.Thead><Table.Tr><Table.Th scope="col">Breached metric</Table.Th><Table.Th scope="col">Value</Table.Th><Table.Th scope="col">Threshold</Table.Th></Table.Tr></Table.Thead>
-            <Table.Tbody>{breaches.map((b) => <Table.Tr key={b.metric} bg="var(--mantine-color-red-light)"><Table.Td>{b.metric}</Table.Td><Table.Td>{b.value.toFixed(4)}</Table.Td><Table.Td>{b.threshold ?? '—'}</Table.Td></Table.Tr>)}</Table.Tbody>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th scope="col">Breached metric</Table.Th>
+                <Table.Th scope="col">Value</Table.Th>
+                <Table.Th scope="col">Threshold</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {breaches.map((b) => (
+                <Table.Tr key={b.metric} bg="var(--mantine-color-red-light)">
+                  <Table.Td>{b.metric}</Table.Td>
+                  <Table.Td>{b.value.toFixed(4)}</Table.Td>
+                  <Table.Td>{b.threshold ?? '—'}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
           </Table>
         )}
-        {current.length > 0 && breaches.length === 0 && <Text size="sm" c="green.8">No threshold breached.</Text>}
+        {current.length > 0 && breaches.length === 0 && (
+          <Text size="sm" c="green.8">
+            No threshold breached.
+          </Text>
+        )}
       </Card>
       <SimpleGrid cols={{ base: 1, lg: 2 }}>
         <Card withBorder>
-          <Title order={3} size="h4" mb="xs">Duplicate rate over time</Title>
+          <Title order={3} size="h4" mb="xs">
+            Duplicate rate over time
+          </Title>
           <TrendChart points={data.duplicateRate} label="DUPLICATE_RATE" />
         </Card>
         <Card withBorder>
           <Group mb="xs" align="flex-end">
-            <Title order={3} size="h4">Trend</Title>
+            <Title order={3} size="h4">
+              Trend
+            </Title>
             <Select size="xs" label="Metric" data={METRICS} value={metric} onChange={(v) => set('metric', v)} allowDeselect={false} />
-            <Select size="xs" label="Scope" data={[{ value: '*', label: 'Whole index' }, ...data.sources.map((s) => ({ value: s.code, label: s.code }))]} value={scope} onChange={(v) => set('scope', v)} allowDeselect={false} />
+            <Select
+              size="xs"
+              label="Scope"
+              data={[{ value: '*', label: 'Whole index' }, ...data.sources.map((s) => ({ value: s.code, label: s.code }))]}
+              value={scope}
+              onChange={(v) => set('scope', v)}
+              allowDeselect={false}
+            />
           </Group>
           {trend.error && <ErrorState error={trend.error} />}
           {trend.data && <TrendChart points={trend.data.qualityMetrics} label={metric} />}
         </Card>
       </SimpleGrid>
-      <Title order={3} size="h4">Scorecards by source</Title>
+      <Title order={3} size="h4">
+        Scorecards by source
+      </Title>
       {data.sources.length === 0 && <EmptyState>No sources registered.</EmptyState>}
       {/* Remounted after "measure now", so every scorecard reads the new run. */}
       <SimpleGrid cols={{ base: 2, lg: 3 }} key={measure.data?.measureQuality.id ?? 'before'}>
-        {data.sources.map((s) => <Scorecard key={s.code} source={s.code} />)}
+        {data.sources.map((s) => (
+          <Scorecard key={s.code} source={s.code} />
+        ))}
       </SimpleGrid>
     </Stack>
   );
@@ -147,5 +286,9 @@ function Quality() {
 
 export function Component() {
   usePageTitle('Data quality');
-  return <RequireCapability capability="readQuality"><Quality /></RequireCapability>;
+  return (
+    <RequireCapability capability="readQuality">
+      <Quality />
+    </RequireCapability>
+  );
 }

@@ -37,16 +37,32 @@ export function CompareTable({ columns }: { columns: readonly CompareColumn[] })
           if (!base && others.every((c) => !c.values?.[field])) return null;
           return (
             <Table.Tr key={field}>
-              <Table.Th scope="row" fw={500}>{label}</Table.Th>
-              <Table.Td>{base ?? <Text span c="dimmed">—</Text>}</Table.Td>
+              <Table.Th scope="row" fw={500}>
+                {label}
+              </Table.Th>
+              <Table.Td>
+                {base ?? (
+                  <Text span c="dimmed">
+                    —
+                  </Text>
+                )}
+              </Table.Td>
               {others.map((column) => {
                 const value = column.values?.[field];
                 const state = agreement(base, value);
                 const style = AGREEMENT_STYLE[state];
                 return (
                   <Table.Td key={column.title} bg={style.bg} data-agreement={state}>
-                    {value ?? <Text span c="dimmed">—</Text>}{' '}
-                    {state !== 'missing' && <Text span size="xs" fw={700} c="dark">({style.label})</Text>}
+                    {value ?? (
+                      <Text span c="dimmed">
+                        —
+                      </Text>
+                    )}{' '}
+                    {state !== 'missing' && (
+                      <Text span size="xs" fw={700} c="dark">
+                        ({style.label})
+                      </Text>
+                    )}
                   </Table.Td>
                 );
               })}

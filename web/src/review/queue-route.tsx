@@ -14,21 +14,49 @@ export const QUEUE_PAGE_SIZE = 50;
 
 export const QueueRowFragment = graphql(`
   fragment QueueRow on ReviewItem {
-    id kind status priority probability createdAt decidedBy decision
-    record { id source }
-    identityA { id }
-    identityB { id }
+    id
+    kind
+    status
+    priority
+    probability
+    createdAt
+    decidedBy
+    decision
+    record {
+      id
+      source
+    }
+    identityA {
+      id
+    }
+    identityB {
+      id
+    }
   }
 `);
 
-const ReviewQueueQuery = graphql(`
-  query ReviewQueue($status: ReviewStatus, $first: Int, $after: String, $last: Int, $before: String) {
-    reviewQueue(status: $status, first: $first, after: $after, last: $last, before: $before) {
-      edges { cursor node { id ...QueueRow } }
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+const ReviewQueueQuery = graphql(
+  `
+    query ReviewQueue($status: ReviewStatus, $first: Int, $after: String, $last: Int, $before: String) {
+      reviewQueue(status: $status, first: $first, after: $after, last: $last, before: $before) {
+        edges {
+          cursor
+          node {
+            id
+            ...QueueRow
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+      }
     }
-  }
-`, [QueueRowFragment]);
+  `,
+  [QueueRowFragment],
+);
 
 const KIND_LABEL = { RECORD_MATCH: 'Record match', POSSIBLE_DUPLICATE: 'Possible duplicate' } as const;
 
@@ -36,12 +64,22 @@ function QueueRow({ item, selected }: { item: FragmentOf<typeof QueueRowFragment
   const row = readFragment(QueueRowFragment, item);
   return (
     <Table.Tr bg={selected ? 'var(--mantine-color-indigo-light)' : undefined} aria-selected={selected} data-testid="queue-row">
-      <Table.Td><Link to={`/review/${row.id}`}>{KIND_LABEL[row.kind]}</Link></Table.Td>
+      <Table.Td>
+        <Link to={`/review/${row.id}`}>{KIND_LABEL[row.kind]}</Link>
+      </Table.Td>
       <Table.Td>{row.record?.source ?? '—'}</Table.Td>
       <Table.Td>{formatPercent(row.probability)}</Table.Td>
       <Table.Td>{row.priority.toFixed(2)}</Table.Td>
       <Table.Td>{formatAge(row.createdAt)}</Table.Td>
-      <Table.Td>{row.status === 'OPEN' ? <Badge variant="light">open</Badge> : <Badge color="gray" variant="light">{row.decision ?? 'resolved'}</Badge>}</Table.Td>
+      <Table.Td>
+        {row.status === 'OPEN' ? (
+          <Badge variant="light">open</Badge>
+        ) : (
+          <Badge color="gray" variant="light">
+            {row.decision ?? 'resolved'}
+          </Badge>
+        )}
+      </Table.Td>
     </Table.Tr>
   );
 }
@@ -52,7 +90,7 @@ function Queue() {
   const status = params.get('status') === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
   const after = params.get('after');
   const before = params.get('before');
-  const variables = before ? { status, last: QUEUE_PAGE_SIZE, before } as const : { status, first: QUEUE_PAGE_SIZE, after } as const;
+  const variables = before ? ({ status, last: QUEUE_PAGE_SIZE, before } as const) : ({ status, first: QUEUE_PAGE_SIZE, after } as const);
   const [{ data, fetching, error }, reexecute] = useQuery({ query: ReviewQueueQuery, variables, requestPolicy: 'cache-and-network' });
   const [selected, setSelected] = useState(0);
   const edges = data?.reviewQueue.edges ?? [];
@@ -70,27 +108,46 @@ function Queue() {
   useHotkeys([
     ['j', () => setSelected((s) => Math.min(s + 1, Math.max(edges.length - 1, 0)))],
     ['k', () => setSelected((s) => Math.max(s - 1, 0))],
-    ['Enter', () => { const id = edges[selected]?.node.id; if (id) navigate(`/review/${id}`); }],
-    ['o', () => { const id = edges[selected]?.node.id; if (id) navigate(`/review/${id}`); }],
+    [
+      'Enter',
+      () => {
+        const id = edges[selected]?.node.id;
+        if (id) navigate(`/review/${id}`);
+      },
+    ],
+    [
+      'o',
+      () => {
+        const id = edges[selected]?.node.id;
+        if (id) navigate(`/review/${id}`);
+      },
+    ],
   ]);
 
   return (
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Review queue</Title>
-        <Text size="xs" c="dimmed"><Kbd>j</Kbd>/<Kbd>k</Kbd> move, <Kbd>Enter</Kbd> open</Text>
+        <Text size="xs" c="dimmed">
+          <Kbd>j</Kbd>/<Kbd>k</Kbd> move, <Kbd>Enter</Kbd> open
+        </Text>
       </Group>
       <Group>
         <SegmentedControl
           aria-label="Status"
           value={status}
           onChange={(value) => update({ status: value, after: null, before: null })}
-          data={[{ value: 'OPEN', label: 'Open' }, { value: 'RESOLVED', label: 'Resolved' }]}
+          data={[
+            { value: 'OPEN', label: 'Open' },
+            { value: 'RESOLVED', label: 'Resolved' },
+          ]}
         />
       </Group>
       {error && <ErrorState error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
       {fetching && !data && <LoadingState label="Loading the queue" />}
-      {data && edges.length === 0 && <EmptyState>{status === 'OPEN' ? 'No open review items: the queue is clear.' : 'No resolved items yet.'}</EmptyState>}
+      {data && edges.length === 0 && (
+        <EmptyState>{status === 'OPEN' ? 'No open review items: the queue is clear.' : 'No resolved items yet.'}</EmptyState>
+      )}
       {edges.length > 0 && (
         <Table striped highlightOnHover aria-label="Review items">
           <Table.Thead>
@@ -104,15 +161,27 @@ function Queue() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {edges.map((edge, index) => <QueueRow key={edge.node.id} item={edge.node} selected={index === selected} />)}
+            {edges.map((edge, index) => (
+              <QueueRow key={edge.node.id} item={edge.node} selected={index === selected} />
+            ))}
           </Table.Tbody>
         </Table>
       )}
       <Group justify="space-between">
-        <Text size="sm" c="dimmed">{edges.length} shown</Text>
+        <Text size="sm" c="dimmed">
+          {edges.length} shown
+        </Text>
         <Group>
-          <Button variant="default" disabled={!page?.hasPreviousPage && !after} onClick={() => update({ before: page?.startCursor ?? null, after: null })}>Previous</Button>
-          <Button variant="default" disabled={!page?.hasNextPage} onClick={() => update({ after: page?.endCursor ?? null, before: null })}>Next</Button>
+          <Button
+            variant="default"
+            disabled={!page?.hasPreviousPage && !after}
+            onClick={() => update({ before: page?.startCursor ?? null, after: null })}
+          >
+            Previous
+          </Button>
+          <Button variant="default" disabled={!page?.hasNextPage} onClick={() => update({ after: page?.endCursor ?? null, before: null })}>
+            Next
+          </Button>
         </Group>
       </Group>
     </Stack>
@@ -121,5 +190,9 @@ function Queue() {
 
 export function Component() {
   usePageTitle('Review queue');
-  return <RequireCapability capability="workQueue"><Queue /></RequireCapability>;
+  return (
+    <RequireCapability capability="workQueue">
+      <Queue />
+    </RequireCapability>
+  );
 }

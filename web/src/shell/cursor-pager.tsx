@@ -10,14 +10,20 @@ export function useCursorParams(pageSize: number) {
   const set = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(changes)) {
-      if (value === null || value === '') next.delete(key); else next.set(key, value);
+      if (value === null || value === '') next.delete(key);
+      else next.set(key, value);
     }
     setParams(next);
   };
   return { params, page, after, set };
 }
 
-export function CursorPager({ pageInfo, shown, after, onPage }: {
+export function CursorPager({
+  pageInfo,
+  shown,
+  after,
+  onPage,
+}: {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor?: string | null; endCursor?: string | null } | undefined;
   shown: number;
   after: string | null;
@@ -25,10 +31,24 @@ export function CursorPager({ pageInfo, shown, after, onPage }: {
 }) {
   return (
     <Group justify="space-between">
-      <Text size="sm" c="dimmed">{shown} shown</Text>
+      <Text size="sm" c="dimmed">
+        {shown} shown
+      </Text>
       <Group>
-        <Button variant="default" disabled={!pageInfo?.hasPreviousPage && !after} onClick={() => onPage({ before: pageInfo?.startCursor ?? null, after: null })}>Previous</Button>
-        <Button variant="default" disabled={!pageInfo?.hasNextPage} onClick={() => onPage({ after: pageInfo?.endCursor ?? null, before: null })}>Next</Button>
+        <Button
+          variant="default"
+          disabled={!pageInfo?.hasPreviousPage && !after}
+          onClick={() => onPage({ before: pageInfo?.startCursor ?? null, after: null })}
+        >
+          Previous
+        </Button>
+        <Button
+          variant="default"
+          disabled={!pageInfo?.hasNextPage}
+          onClick={() => onPage({ after: pageInfo?.endCursor ?? null, before: null })}
+        >
+          Next
+        </Button>
       </Group>
     </Group>
   );

@@ -14,14 +14,30 @@ export function Layout() {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between">
           <Group gap="sm">
-            <Title order={1} size="h4">MPI console</Title>
-            <Text size="xs" c="dimmed">v{session.serverVersion}</Text>
+            <Title order={1} size="h4">
+              MPI console
+            </Title>
+            <Text size="xs" c="dimmed">
+              v{session.serverVersion}
+            </Text>
           </Group>
           <Group gap="sm" data-testid="who-am-i">
-            <Text size="sm">Signed in as <strong>{session.name}</strong></Text>
-            {session.roles.map((role) => <Badge key={role} variant="light" aria-label={`role ${role}`}>{role}</Badge>)}
-            <Anchor href="/graphql" size="sm" target="_blank" rel="noopener">GraphiQL</Anchor>
-            {session.kind !== 'local' && <Button size="xs" variant="default" onClick={session.signOut}>Sign out</Button>}
+            <Text size="sm">
+              Signed in as <strong>{session.name}</strong>
+            </Text>
+            {session.roles.map((role) => (
+              <Badge key={role} variant="light" aria-label={`role ${role}`}>
+                {role}
+              </Badge>
+            ))}
+            <Anchor href="/graphql" size="sm" target="_blank" rel="noopener">
+              GraphiQL
+            </Anchor>
+            {session.kind !== 'local' && (
+              <Button size="xs" variant="default" onClick={session.signOut}>
+                Sign out
+              </Button>
+            )}
           </Group>
         </Group>
       </AppShell.Header>

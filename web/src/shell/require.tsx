@@ -7,5 +7,9 @@ import type { Capability } from '../auth/capabilities.ts';
 export function RequireCapability({ capability, children }: { capability: Capability; children: ReactNode }) {
   const session = useSession();
   if (session.can(capability)) return <>{children}</>;
-  return <Alert color="yellow" title="Not available for your role" role="alert">Your role ({session.roles.join(', ')}) may not open this screen.</Alert>;
+  return (
+    <Alert color="yellow" title="Not available for your role" role="alert">
+      Your role ({session.roles.join(', ')}) may not open this screen.
+    </Alert>
+  );
 }

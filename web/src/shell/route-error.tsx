@@ -9,7 +9,9 @@ export function RouteError() {
     <Container py="xl">
       <Alert color="red" title="Screen unavailable" role="alert">
         {message}
-        <Button mt="sm" variant="light" color="red" size="xs" display="block" onClick={() => window.location.reload()}>Reload</Button>
+        <Button mt="sm" variant="light" color="red" size="xs" display="block" onClick={() => window.location.reload()}>
+          Reload
+        </Button>
       </Alert>
     </Container>
   );

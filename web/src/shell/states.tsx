@@ -6,7 +6,10 @@ import type { CombinedError } from 'urql';
 export function LoadingState({ label = 'Loading' }: { label?: string }) {
   return (
     <Center py="xl" role="status" aria-live="polite">
-      <Group gap="sm"><Loader size="sm" aria-hidden /><Text size="sm">{label}…</Text></Group>
+      <Group gap="sm">
+        <Loader size="sm" aria-hidden />
+        <Text size="sm">{label}…</Text>
+      </Group>
     </Center>
   );
 }
@@ -18,14 +21,29 @@ export function errorCode(error: CombinedError | undefined | null): string | und
 }
 
 /** An error as the API phrased it (its messages never carry patient data), with a retry. */
-export function ErrorState({ error, onRetry, title = 'Something went wrong' }: { error?: CombinedError | null | undefined; onRetry?: () => void; title?: string }) {
+export function ErrorState({
+  error,
+  onRetry,
+  title = 'Something went wrong',
+}: {
+  error?: CombinedError | null | undefined;
+  onRetry?: () => void;
+  title?: string;
+}) {
   const message = error?.graphQLErrors[0]?.message ?? error?.networkError?.message ?? 'The request failed.';
   const code = errorCode(error);
   return (
     <Alert color="red" title={title} role="alert" my="md">
       <Stack gap="xs">
-        <Text size="sm">{message}{code ? ` (${code})` : ''}</Text>
-        {onRetry && <Button variant="light" color="red" size="xs" w="fit-content" onClick={onRetry}>Retry</Button>}
+        <Text size="sm">
+          {message}
+          {code ? ` (${code})` : ''}
+        </Text>
+        {onRetry && (
+          <Button variant="light" color="red" size="xs" w="fit-content" onClick={onRetry}>
+            Retry
+          </Button>
+        )}
       </Stack>
     </Alert>
   );
@@ -33,5 +51,11 @@ export function ErrorState({ error, onRetry, title = 'Something went wrong' }: {
 
 /** Nothing to show, said plainly. */
 export function EmptyState({ children }: { children: ReactNode }) {
-  return <Center py="xl"><Text c="dimmed" size="sm">{children}</Text></Center>;
+  return (
+    <Center py="xl">
+      <Text c="dimmed" size="sm">
+        {children}
+      </Text>
+    </Center>
+  );
 }
