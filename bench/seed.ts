@@ -3,26 +3,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import postgres from 'postgres';
-import { blockingKeys, defaultModel, normaliseRecord, NORMALISER_VERSION } from '../matching/index.ts';
+import { blockingKeys, CANONICAL_FIELDS, defaultModel, normaliseRecord, NORMALISER_VERSION } from '../matching/index.ts';
 import { stableStringify } from '../platform/audit.ts';
 
 export type Row = Record<string, string>;
-export const FIELDS = [
-  'givenName',
-  'middleName',
-  'familyName',
-  'suffix',
-  'sex',
-  'birthDate',
-  'ssn',
-  'phone',
-  'email',
-  'addressLine1',
-  'addressLine2',
-  'city',
-  'state',
-  'postalCode',
-] as const;
+/** The canonical record fields, in contract order (defined once in matching/fields.ts). */
+export const FIELDS = CANONICAL_FIELDS;
 const SEED_CHUNK = 5000;
 
 export async function readRows(path: string): Promise<Row[]> {

@@ -1,3 +1,4 @@
+import { CANONICAL_FIELDS } from '../../matching/index.ts';
 import {
   PortError,
   type CrossReference,
@@ -41,22 +42,7 @@ export interface PortCall {
   args: unknown[];
 }
 
-const FIELDS: Array<keyof RecordInput> = [
-  'givenName',
-  'middleName',
-  'familyName',
-  'suffix',
-  'sex',
-  'birthDate',
-  'ssn',
-  'phone',
-  'email',
-  'addressLine1',
-  'addressLine2',
-  'city',
-  'state',
-  'postalCode',
-];
+const FIELDS: ReadonlyArray<keyof RecordInput> = CANONICAL_FIELDS;
 
 /**
  * An in-memory InteropPort for tests and examples. Its "matching" is deliberately crude (same family name,
