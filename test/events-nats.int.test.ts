@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { POSITION_HEADER, readEvents, streamOf, subjectOf, type ChangeEvent } from '../events/index.ts';
+import { POSITION_HEADER, readEvents, subjectOf, type ChangeEvent } from '../events/index.ts';
 import { consumerPosition, saveConsumerPosition } from '../events/store.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
