@@ -27,6 +27,8 @@ export const PERMISSIONS = {
   mergeOverFhir: ['steward'],
   mergeOverHl7: ['steward', 'pipeline'],
   seeFullPhi: ['steward'],
+  /** FHIR Subscriptions are webhook endpoints: only admins register them (as in GraphQL). */
+  manageSubscriptions: [],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 
