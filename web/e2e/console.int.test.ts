@@ -19,6 +19,8 @@ const SHOTS =
     : fileURLToPath(new URL('./screenshots', import.meta.url));
 const ROLES = ['steward', 'governance', 'auditor', 'pipeline', 'admin'] as const;
 type Role = (typeof ROLES)[number];
+/** How long a polled expectation waits for the page: a loaded machine may take seconds to render. */
+const POLL = { timeout: 20_000, interval: 200 };
 
 /** Screens each role finds in the menu (and those it must not). */
 const MENU: Record<Role, { shows: string[]; hides: string[] }> = {
@@ -97,7 +99,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       for (const role of ROLES) {
         const signedIn = await signIn(role);
         const nav = signedIn.getByRole('navigation', { name: 'Screens' });
-        await expect.poll(() => signedIn.getByTestId('who-am-i').innerText()).toContain(`${role}-key`);
+        await expect.poll(() => signedIn.getByTestId('who-am-i').innerText(), POLL).toContain(`${role}-key`);
         for (const label of MENU[role].shows) expect(await nav.getByText(label, { exact: true }).count(), `${role} sees ${label}`).toBe(1);
         for (const label of MENU[role].hides)
           expect(await nav.getByText(label, { exact: true }).count(), `${role} does not see ${label}`).toBe(0);
@@ -166,17 +168,17 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       const merged = cases[0]!;
       await page.goto(`${base}/identities/${merged.baseIdentityId}`);
       const records = page.getByTestId('records-table').locator('tr');
-      await expect.poll(() => records.count()).toBe(2);
+      await expect.poll(() => records.count(), POLL).toBe(2);
       await expectAccessible(page);
       await shoot(page, 'identity');
 
       // The first event is the identity's creation: then it had the clinic record only.
       await page.getByRole('button', { name: 'View as of this moment' }).first().click();
       await page.getByTestId('as-of').waitFor();
-      await expect.poll(() => records.count()).toBe(1);
+      await expect.poll(() => records.count(), POLL).toBe(1);
       expect(page.url()).toContain('asOf=');
       await page.getByRole('button', { name: 'Back to now' }).click();
-      await expect.poll(() => records.count()).toBe(2);
+      await expect.poll(() => records.count(), POLL).toBe(2);
 
       await page.getByRole('button', { name: /Given name: show lineage/ }).click();
       await page.getByTestId('lineage-table').waitFor();
@@ -186,7 +188,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       await page.getByRole('button', { name: /^Unlink lab / }).click();
       await page.getByLabel('Reason').fill('Lab record belongs to a different patient');
       await page.getByRole('button', { name: 'Unlink to a new identity' }).click();
-      await expect.poll(() => records.count()).toBe(1);
+      await expect.poll(() => records.count(), POLL).toBe(1);
       const moved = await admin<{ sourceRecord: { identity: { id: string } } }>(
         'query($id: ID!) { sourceRecord(id: $id) { identity { id } } }',
         { id: merged.recordId },
@@ -244,7 +246,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       await page.goto(`${base}/audit?actor=${encodeURIComponent('api-key:steward-key')}&action=${encodeURIComponent('mutation:*')}`);
       const table = page.getByTestId('audit-table');
       await table.waitFor();
-      await expect.poll(() => table.getByText('mutation:resolveReviewItem').count()).toBeGreaterThanOrEqual(2);
+      await expect.poll(() => table.getByText('mutation:resolveReviewItem').count(), POLL).toBeGreaterThanOrEqual(2);
       expect(await table.getByText('mutation:unlinkRecord').count()).toBe(1);
       await page.getByRole('button', { name: 'Verify the hash chain' }).click();
       await page.getByTestId('chain-status').getByText('Chain intact').waitFor();
