@@ -118,8 +118,14 @@ export class NatsPublisher implements LeaderChannel {
           'NATS publish failed; retrying',
         );
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
-          this.abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          const signal = this.abort.signal;
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+          signal.addEventListener('abort', done, { once: true });
         });
       }
     }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Webhook } from 'standardwebhooks';
 import type { Database } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -87,6 +88,8 @@ export class WebhookDelivery implements LeaderChannel {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
+    // Every request in flight (a round sends up to batchSize in parallel per endpoint) listens for the stop.
+    setMaxListeners(0, this.abort.signal);
     void this.refresh();
     this.refreshTimer = setInterval(() => void this.refresh(), 2_000);
     this.refreshTimer.unref();
@@ -114,15 +117,13 @@ export class WebhookDelivery implements LeaderChannel {
   private async sleep(ms: number): Promise<void> {
     const signal = this.abort.signal;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 
