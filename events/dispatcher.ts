@@ -159,17 +159,38 @@ export class EventDispatcher {
   }
 
   /**
-   * Every matching event after `from`, then each new one as it is published, until `signal` aborts: the
-   * replay and the live tail are one loop over the table, so a consumer that resumes misses nothing.
+   * Every matching event after `from`, then each new one as it is published, until `signal` aborts or the
+   * consumer stops iterating: the replay and the live tail are one loop over the table, so a consumer that
+   * resumes misses nothing. `return()` (a subscriber going away) ends a wait at once instead of after it.
    */
-  async *follow(filter: EventFilter, from: number, signal?: AbortSignal): AsyncGenerator<ChangeEvent> {
+  follow(filter: EventFilter, from: number, signal?: AbortSignal): AsyncIterableIterator<ChangeEvent> {
+    const stop = new AbortController();
+    const inner = this.followLoop(filter, from, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+    return {
+      next: () => inner.next(),
+      return: async (value?: unknown) => {
+        stop.abort();
+        await inner.return(undefined);
+        return { done: true, value } as IteratorReturnResult<unknown> as IteratorResult<ChangeEvent>;
+      },
+      throw: (error?: unknown) => {
+        stop.abort();
+        return inner.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private async *followLoop(filter: EventFilter, from: number, signal: AbortSignal): AsyncGenerator<ChangeEvent> {
     let cursor = from;
-    while (!signal?.aborted) {
+    while (!signal.aborted) {
       // Everything up to the head known before the read was committed before it: the read sees all of it.
       const known = this.head;
       const page = await store.readEvents(this.db, cursor, filter, PAGE);
       for (const event of page) {
-        if (signal?.aborted) return;
+        if (signal.aborted) return;
         cursor = event.position;
         yield event;
       }
@@ -178,5 +199,10 @@ export class EventDispatcher {
       if (!this.running) return;
       await this.waitForEvents(cursor, 5_000, signal);
     }
+  }
+
+  /** Consumers waiting for the next event (for tests and gauges). */
+  get waiting(): number {
+    return this.waiters.size;
   }
 }

@@ -213,4 +213,41 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     expect(masked.identity.golden.familyName).toBe(`${full.identity.golden.familyName![0]}.`);
     expect(masked.identity.golden.birthDate).toBe(full.identity.golden.birthDate!.slice(0, 4));
   });
+
+  test('delivers the events of one identity in the order they happened', async () => {
+    const { id } = await register({ url: hook.url });
+    const from = hook.got.length;
+    const a = await ingest(app, { source: 'ehr', localId: 'O-1', ...person(811) });
+    await ingest(app, { source: 'lab', localId: 'O-2', ...person(811) });
+    await ingest(app, { source: 'ehr', localId: 'O-1', ...person(811, { phone: '(617) 555-0199' }) });
+    const b = await ingest(app, { source: 'lab', localId: 'O-3', ...person(812) });
+    await app.services.steward.merge(a.identity.id, b.identity.id, { actor: 'test:steward', reason: 'same patient' });
+    const head = await until(async () => {
+      const events = await app.services.events.dispatcher.read(0, { types: ['IDENTITIES_MERGED'] }, 1000);
+      return events.find((e) => e.identityId === b.identity.id)?.position;
+    });
+    const all = await until(() => {
+      const got = hook.got.slice(from).filter((g) => g.headers['webhook-id'] !== undefined);
+      return got.some((g) => g.json.data.position >= head) ? got : null;
+    });
+    for (const identity of [a.identity.id, b.identity.id]) {
+      const positions = all.filter((g) => g.json.data.identityId === identity).map((g) => g.json.data.position);
+      expect(positions.length).toBeGreaterThan(2);
+      expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    }
+    await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+  });
+
+  test('a subscriber that leaves while waiting for events stops waiting at once', async () => {
+    const dispatcher = app.services.events.dispatcher;
+    const stream = dispatcher.follow({ types: ['MODEL_ACTIVATED'] }, dispatcher.headPosition);
+    const pending = stream.next();
+    await new Promise((r) => setTimeout(r, 100));
+    const outcome = await Promise.race([
+      stream.return!(undefined).then(() => 'ended'),
+      new Promise((r) => setTimeout(() => r('still waiting after 1 s'), 1_000)),
+    ]);
+    expect(outcome).toBe('ended');
+    await expect(pending).resolves.toMatchObject({ done: true });
+  });
 });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { count, sql } from 'drizzle-orm';
-import { readEvents, type ChangeEvent } from '../events/index.ts';
+import { createEventsService, readEvents, type ChangeEvent } from '../events/index.ts';
+import { loadConfig } from '../platform/config.ts';
+import { createLogger } from '../platform/logger.ts';
 import { publishPending } from '../events/store.ts';
 import { changeEvents } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
@@ -119,5 +121,28 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     expect(await published(mark)).toEqual([
       expect.objectContaining({ type: 'MODEL_ACTIVATED', actor: 'test:admin', versions: { model: spec.version } }),
     ]);
+  });
+
+  test.each([
+    [30, ['recent'], 'keeps events younger than the retention and deletes older ones'],
+    [0, ['old', 'recent'], 'keeps every event when the retention is 0'],
+  ])('with MPI_EVENTS_RETENTION_DAYS=%i the dispatcher %s', async (days, kept, _name) => {
+    const mark = await head();
+    await ingest(app, { source: 'ehr', localId: `RT-${days}-1`, ...person(801 + days) });
+    await ingest(app, { source: 'lab', localId: `RT-${days}-2`, ...person(851 + days) });
+    const events = await published(mark);
+    const [old, recent] = [events.filter((e) => e.localId === `RT-${days}-1`), events.filter((e) => e.localId === `RT-${days}-2`)];
+    const oldIds = events.filter((e) => e.position <= old.at(-1)!.position).map((e) => e.id);
+    await db().execute(sql`update change_events set occurred_at = now() - interval '31 days' where id = any(${sql.param(oldIds)}::uuid[])`);
+    const service = createEventsService(
+      db(),
+      loadConfig({ MPI_EVENTS_RETENTION_DAYS: String(days), LOG_LEVEL: 'silent' }),
+      createLogger('silent'),
+    );
+    await service.dispatcher.tick();
+    await service.stop();
+    const left = new Set((await readEvents(db(), mark, {}, 1000)).map((e) => e.id));
+    const groups = { old: oldIds, recent: recent.map((e) => e.id) };
+    for (const [name, ids] of Object.entries(groups)) expect(ids.every((id) => left.has(id))).toBe(kept.includes(name));
   });
 });

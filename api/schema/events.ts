@@ -111,7 +111,8 @@ builder.subscriptionFields((t) => ({
       source: t.arg.string({ required: false }),
       identityId: t.arg.id({ required: false }),
     },
-    subscribe: async function* (_r, args, ctx) {
+    // Not a generator: the iterator `follow` returns ends a pending wait as soon as the subscriber leaves.
+    subscribe: async (_r, args, ctx) => {
       const dispatcher = ctx.services.events.dispatcher;
       const from = args.from === null || args.from === undefined ? dispatcher.headPosition : parsePosition(args.from, 'from');
       const filter = {
@@ -125,7 +126,7 @@ builder.subscriptionFields((t) => ({
         source: filter.source,
         identityId: filter.identityId,
       });
-      yield* dispatcher.follow(filter, from);
+      return dispatcher.follow(filter, from);
     },
     resolve: (event) => event,
   }),
