@@ -1,4 +1,5 @@
 import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { recordChanges } from '../events/index.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { withTransaction } from '../platform/db/retry.ts';
 import { identities, links, sourceRecords } from '../platform/db/schema/index.ts';
@@ -116,7 +117,7 @@ interface BatchCounts {
 export async function recomputeBatch(
   tx: Executor,
   identityIds: string[],
-  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null | undefined },
+  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null | undefined; actor?: string | undefined },
 ): Promise<BatchCounts & { identities: number }> {
   const { policy } = options;
   const runId = options.ingestRunId ?? null;
@@ -154,12 +155,28 @@ export async function recomputeBatch(
       (identity_id, field, value, record_id, source_id, rule, policy_version, competitors, ingest_run_id, valid_from)
     select identity_id, field, value, record_id, source_id, rule, ${policy.version}::int, competitors, ${runId}::uuid, ${at}
     from golden_decisions where changed`);
-  await tx.execute(sql`update identities i set golden = g.golden, version = i.version + 1, updated_at = ${at}
+  const updated = await queryRows<{ id: string; version: number; fields: string[] }>(
+    tx,
+    sql`update identities i set golden = g.golden, version = i.version + 1, updated_at = ${at}
     from (
-      select identity_id, jsonb_object_agg(field, value) as golden from golden_decisions
-      group by identity_id having bool_or(changed and value_changed)
+      select identity_id, jsonb_object_agg(field, value) as golden,
+        array_agg(field order by field) filter (where changed and value_changed) as fields
+      from golden_decisions group by identity_id having bool_or(changed and value_changed)
     ) g
-    where i.id = g.identity_id and i.id = any(${sql.param(lockedIds)}::uuid[])`);
+    where i.id = g.identity_id and i.id = any(${sql.param(lockedIds)}::uuid[])
+    returning i.id, i.version, g.fields`,
+  );
+  // Consumers learn of golden values a recompute changed as of any other change: in the same transaction.
+  await recordChanges(
+    tx,
+    updated.map((row) => ({
+      type: 'GOLDEN_RECORD_CHANGED' as const,
+      actor: options.actor ?? 'system',
+      identityId: row.id,
+      data: { fields: row.fields },
+      versions: { identity: row.version, policy: policy.version },
+    })),
+  );
   const [counts] = await queryRows<{ reprovenanced: number; values_changed: number; golden_changed: number }>(
     tx,
     sql`

@@ -10,6 +10,8 @@ import {
   type PolicyRules,
   type SurvivorshipPolicy,
 } from '../lineage/index.ts';
+import { readEvents } from '../events/index.ts';
+import { publishPending } from '../events/store.ts';
 import { createApiKey } from '../platform/api-keys.ts';
 import { fieldProvenance, sourceRecords } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
@@ -173,6 +175,12 @@ describe(`survivorship policy on ${TEST_DB_KIND}`, () => {
       { id: phoneIdentity },
     );
     expect(golden.data!.identity.golden.phone).toBe('6175550101');
+    // The recompute's change is a change event like any other, written in its transaction.
+    while ((await publishPending(app.services.database.db, 1000)) > 0) {
+      /* all */
+    }
+    const changed = await readEvents(app.services.database.db, 0, { types: ['GOLDEN_RECORD_CHANGED'], identityId: phoneIdentity }, 1000);
+    expect(changed.at(-1)).toMatchObject({ data: { fields: ['phone'] }, versions: { policy: 2 } });
   });
 
   test('a change can run in the background; its run shows the progress and the result', async () => {
