@@ -8,6 +8,7 @@ import { CONSOLE_DIST } from './console.ts';
 import { guardHandler, requestGuardFor } from './hardening.ts';
 import { createHttpHandler, type HttpHandler } from './http.ts';
 import { createServices, type Services } from './services.ts';
+import { startScheduledJobs } from './jobs.ts';
 import { traceHttp } from './telemetry-plugin.ts';
 import { buildYoga, type MpiYoga } from './yoga.ts';
 
@@ -23,7 +24,13 @@ export interface App {
 
 /** Opens the database (migrating it), wires the services and builds the GraphQL server. */
 export async function createApp(config: AppConfig, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<App> {
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR, poolSize: config.DATABASE_POOL_SIZE });
+  const database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.MPI_DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+    readUrl: config.DATABASE_READ_URL,
+    maxReadLagSeconds: config.DATABASE_READ_MAX_LAG_SECONDS,
+  });
   const services = createServices(config, database, logger);
   if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
     await ensureBootstrapKey(database.db, 'bootstrap-admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
@@ -38,7 +45,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   }
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
-  const guard = requestGuardFor(config, { localMode });
+  const guard = requestGuardFor(config, { localMode, buckets: services.rateBuckets });
   const localAdminToken = () => database.dataDirLock?.info.adminToken;
   const yoga = buildYoga(services, { localMode, guard, localAdminToken });
   const routes = createHttpHandler({
@@ -50,6 +57,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
   services.events.start();
+  services.jobs.push(...startScheduledJobs(services));
   return {
     yoga,
     http,
@@ -57,7 +65,9 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
     services,
     close: async () => {
       stopGauges();
+      await Promise.all(services.jobs.map((job) => job.stop()));
       await services.events.stop();
+      await services.rateBuckets.close();
       await database.close();
     },
   };
