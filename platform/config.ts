@@ -148,7 +148,15 @@ const ConfigSchema = z
       .pipe(z.array(z.string().regex(/^[\d.:a-fA-F]+(\/\d{1,3})?$/, 'CIDRs such as 127.0.0.0/8'))),
     /** Publish change events to NATS JetStream at this URL (e.g. `nats://127.0.0.1:4222`). */
     MPI_NATS_URL: z.string().optional(),
-    /** Consume records to ingest from the JetStream subjects `mpi.ingest.<source>` (needs MPI_NATS_URL). */
+    /**
+     * First token of the NATS subjects (`mpi.identity.identities_merged`) and, upper-cased, of the stream names
+     * (`MPI_IDENTITY`); lets several deployments share one NATS server.
+     */
+    MPI_NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _, starting with a letter')
+      .default('mpi'),
+    /** Consume records to ingest from the JetStream subjects `<prefix>.ingest.<source>` (needs MPI_NATS_URL). */
     MPI_NATS_INGEST: z.stringbool().default(false),
     /** Records ingested per transaction by the JetStream consumer, at most 1000. */
     MPI_NATS_INGEST_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
