@@ -9,6 +9,7 @@ import { guardHandler, requestGuardFor } from './hardening.ts';
 import { createHttpHandler, type HttpHandler } from './http.ts';
 import { createServices, type Services } from './services.ts';
 import { startScheduledJobs } from './jobs.ts';
+import { NatsIngestConsumer, natsIngestOptions } from './nats-ingest.ts';
 import { traceHttp } from './telemetry-plugin.ts';
 import { buildYoga, type MpiYoga } from './yoga.ts';
 
@@ -19,6 +20,8 @@ export interface App {
   /** No API key or token issuer is configured and this is not production: anonymous callers act as a local admin. */
   localMode: boolean;
   services: Services;
+  /** The JetStream ingest consumer, when MPI_NATS_INGEST is on. */
+  natsIngest: NatsIngestConsumer | null;
   close(): Promise<void>;
 }
 
@@ -58,13 +61,18 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const stopGauges = observeDatabaseGauges(database.db);
   services.events.start();
   services.jobs.push(...startScheduledJobs(services));
+  // Every replica consumes the JetStream ingest work queue when asked to (MPI_NATS_INGEST).
+  const natsIngest = config.MPI_NATS_INGEST && config.MPI_NATS_URL ? new NatsIngestConsumer(services, natsIngestOptions(config)) : null;
+  natsIngest?.start();
   return {
     yoga,
     http,
     localMode,
     services,
+    natsIngest,
     close: async () => {
       stopGauges();
+      await natsIngest?.stop();
       await Promise.all(services.jobs.map((job) => job.stop()));
       await services.events.stop();
       await services.rateBuckets.close();
