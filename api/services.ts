@@ -65,7 +65,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
   });
   const lineage = new LineageService(database.db, logger);
   // Identity reads and matches may come from the read replica (inside a query that allows it: see read-routing.ts).
-  const identity = new IdentityReads(database.reads);
+  const identity = new IdentityReads(database.reads, models);
   const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });
   const rateBuckets = rateBucketsFor(config, database, logger);
   return {
