@@ -42,4 +42,14 @@ export {
   type RecordCriteria,
   type RecordResourceRow,
 } from './patient-store.ts';
-export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';
+export {
+  DEAD_LETTER_CHANNELS,
+  DEAD_LETTER_STATUSES,
+  getDeadLetter,
+  listDeadLetters,
+  saveDeadLetter,
+  updateDeadLetter,
+  type DeadLetterChannel,
+  type DeadLetterRow,
+  type DeadLetterStatus,
+} from './dead-letters.ts';
