@@ -10,6 +10,28 @@ import type { PatternHistogram } from './em.ts';
 /** Reports progress of a long stage: `done` out of `total` units (total 0 when unknown). */
 export type ProgressFn = (stage: string, done: number, total: number) => void;
 
+/** Progress reports per phase with a known total: about one per percent, so a bar moves on any input size. */
+const PROGRESS_STEPS = 100;
+
+/**
+ * A progress reporter for a phase of `total` items: call it after each item; it reports the start, about every
+ * hundredth of the way, and the end (`done === total`). A no-op without `onProgress`.
+ */
+export function phaseProgress(onProgress: ProgressFn | undefined, stage: string, total: number): () => void {
+  if (!onProgress) return () => {};
+  const step = Math.max(1, Math.ceil(total / PROGRESS_STEPS));
+  let done = 0;
+  let next = step;
+  onProgress(stage, 0, total);
+  if (total === 0) return () => {};
+  return () => {
+    done += 1;
+    if (done < next && done < total) return;
+    next += step;
+    onProgress(stage, done, total);
+  };
+}
+
 /**
  * A set of records with their candidate pairs and each pair's comparison levels. Levels do not depend on m/u,
  * so one batch serves training and linking.
@@ -111,7 +133,8 @@ export function buildBatch(records: readonly NormalisedRecord[], options: BatchO
   const mode = options.mode ?? 'link-and-dedupe';
   const buffer = new PairBuffer(Math.max(1024, records.length * 2));
   const levels = new Uint8Array(COMPARISONS.length);
-  const progressEvery = 1 << 18;
+  // The number of candidate pairs is known only at the end: report every 2^16 pairs, then the final count.
+  const progressEvery = 1 << 16;
   const blocking = forEachCandidatePair(prepared, options.rules, { sources, mode, maxBlockSize: options.maxBlockSize }, (i, j, mask) => {
     compareAll(prepared[i]!, prepared[j]!, levels);
     let lo = 0;
@@ -121,6 +144,7 @@ export function buildBatch(records: readonly NormalisedRecord[], options: BatchO
     buffer.push(i, j, lo >>> 0, hi >>> 0, mask);
     if (options.onProgress && (buffer.count & (progressEvery - 1)) === 0) options.onProgress('compare', buffer.count, 0);
   });
+  options.onProgress?.('compare', buffer.count, buffer.count);
   return {
     prepared,
     sources,
