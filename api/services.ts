@@ -50,7 +50,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     thresholds: config.MPI_QUALITY_THRESHOLDS,
   });
   const lineage = new LineageService(database.db, logger);
-  const identity = new IdentityReads(database.db);
+  const identity = new IdentityReads(database.db, models);
   const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });
   return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity, catalog, lineage, events };
 }

@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { normaliseRecord, prepareRecord } from '../matching/index.ts';
+import { prepareRecord } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { CsvSyntaxError, readCsvRows } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
-import { checkColumns, detectMapping, resolveMapping, rowToInput, type ColumnPolicy } from './link-mapping.ts';
+import { checkColumns, detectMapping, normaliseMappedRows, resolveMapping, type ColumnPolicy } from './link-mapping.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
 
 export { rowToInput } from './link-mapping.ts';
@@ -20,7 +20,10 @@ export interface LinkInput {
 }
 
 export interface ReadOptions extends ColumnPolicy {
-  onRow?: () => void;
+  /** Called after each batch of rows is normalised, with the batch's size. */
+  onRows?: (count: number) => void;
+  /** How batches of rows are normalised (default: on this thread). */
+  normalise?: NormaliseBatch | undefined;
 }
 
 /** The rows of one file in file order, before ids are checked and sources numbered. */
@@ -39,31 +42,15 @@ interface Accumulator {
   issues: Record<string, number>;
 }
 
-/** One data row read and normalised: its id, its source column value (if mapped) and the record. */
-type RowSink = (id: string, source: string | null, record: NormalisedRecord) => void;
-
-/**
- * Normalises data rows, counting field issues (by `field:code`, never values). Record ids are checked later, in
- * file order, by the caller.
- */
-async function normaliseRows(
-  source: AsyncIterable<string[]>,
+/** Normalises a batch of mapped rows in order (on this thread, or split across worker threads). */
+export type NormaliseBatch = (
+  rows: string[][],
   mapping: ResolvedMapping,
   issues: Record<string, number>,
-  sink: RowSink,
-): Promise<number> {
-  let rows = 0;
-  for await (const row of source) {
-    const { record, issues: found } = normaliseRecord(rowToInput(row, mapping));
-    for (const issue of found) {
-      const key = `${issue.field}:${issue.code}`;
-      issues[key] = (issues[key] ?? 0) + 1;
-    }
-    sink((row[mapping.id] ?? '').trim(), mapping.source === null ? null : (row[mapping.source] ?? '').trim(), record);
-    rows++;
-  }
-  return rows;
-}
+) => NormalisedRecord[] | Promise<NormalisedRecord[]>;
+
+/** Rows normalised together: large enough to keep every thread busy, small enough to bound the raw rows held. */
+const READ_BATCH = 50_000;
 
 function sourceNumber(acc: Accumulator, name: string): number {
   let index = acc.sourceIndex.get(name);
@@ -93,12 +80,21 @@ async function readWhole(
     const resolved = resolve(header.value, mapping, file);
     checkColumns(header.value, resolved, file, options);
     if (resolved.source !== null) rows.sources = [];
-    await normaliseRows({ [Symbol.asyncIterator]: () => iterator }, resolved, issues, (id, source, record) => {
-      rows.ids.push(id);
-      if (source !== null) rows.sources!.push(source);
-      rows.prepared.push(prepareRecord(record));
-      options.onRow?.();
-    });
+    const normalise = options.normalise ?? normaliseMappedRows;
+    let pending: string[][] = [];
+    const flush = async () => {
+      for (const record of await normalise(pending, resolved, issues)) rows.prepared.push(prepareRecord(record));
+      options.onRows?.(pending.length);
+      pending = [];
+    };
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const row = next.value;
+      rows.ids.push((row[resolved.id] ?? '').trim());
+      if (resolved.source !== null) rows.sources!.push((row[resolved.source] ?? '').trim());
+      pending.push(row);
+      if (pending.length === READ_BATCH) await flush();
+    }
+    if (pending.length > 0) await flush();
     return rows;
   } catch (error) {
     throw error instanceof CsvSyntaxError ? malformed(file, error) : error;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CANONICAL_FIELDS } from '../matching/index.ts';
-import type { CanonicalField, RecordInput } from '../matching/index.ts';
+import { CANONICAL_FIELDS, normaliseRecord } from '../matching/index.ts';
+import type { CanonicalField, NormalisedRecord, RecordInput } from '../matching/index.ts';
 import { ID_COLUMNS, KNOWN_COLUMNS } from './columns.ts';
 import { LinkInputError } from './link-errors.ts';
 
@@ -120,4 +120,22 @@ export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput
     input[field] = parts.length === 0 ? null : parts.join(' ');
   }
   return input;
+}
+
+/** Normalises mapped rows in order, counting field issues into `issues` by `field:code` (never values). */
+export function normaliseMappedRows(
+  rows: readonly string[][],
+  mapping: ResolvedMapping,
+  issues: Record<string, number>,
+): NormalisedRecord[] {
+  const records = new Array<NormalisedRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const { record, issues: found } = normaliseRecord(rowToInput(rows[i]!, mapping));
+    for (const issue of found) {
+      const key = `${issue.field}:${issue.code}`;
+      issues[key] = (issues[key] ?? 0) + 1;
+    }
+    records[i] = record;
+  }
+  return records;
 }

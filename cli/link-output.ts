@@ -90,7 +90,7 @@ export function formatSummary(s: LinkSummary): string {
     `pairs compared   ${s.pairsCompared}`,
     `links            ${s.links} (vetoed by conflict rules: ${s.conflictVetoes}; merges refused: ${refused})`,
     `clusters         ${s.clusters}`,
-    `seconds          ${s.seconds.toFixed(2)}`,
+    `seconds          ${s.seconds.toFixed(2)} (${s.threads} thread${s.threads === 1 ? '' : 's'})`,
     `peak memory      ${Math.round(s.peakRssMb)} MB`,
     `field issues     ${issues}`,
     '',

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ModelValidationError, linkRecords, parseModel, trainModel } from '../matching/index.ts';
+import { DEFAULT_BLOCKING_RULES, ModelValidationError, linkRecords, parseModel, trainModel } from '../matching/index.ts';
 import type { LinkMode, MatchModel, ProgressFn } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { parseMapping } from './link-mapping.ts';
 import type { Mapping } from './link-mapping.ts';
 import { readInputs } from './link-input.ts';
 import { createProgress, formatSummary, writeClusters } from './link-output.ts';
+import { LinkThreads, defaultThreads } from './link-threads.ts';
 
 export interface RunLinkOptions {
   files: string[];
@@ -18,6 +19,8 @@ export interface RunLinkOptions {
   /** Show a progress bar on stderr (the CLI turns it on for terminals). */
   progress?: boolean;
   seed?: number;
+  /** Threads for normalising and comparing (default: one per core); the output is the same for any number. */
+  threads?: number;
   /** Refuse input with unrecognised columns (else warn on stderr). */
   strict?: boolean | undefined;
   /** Where warnings go (default stderr). */
@@ -37,6 +40,7 @@ export interface LinkSummary {
   conflictVetoes: number;
   refusedMerges: Record<string, number>;
   issues: Record<string, number>;
+  threads: number;
 }
 
 function readJson(path: string, code: 'INVALID_MAPPING' | 'INVALID_MODEL', what: string): unknown {
@@ -75,60 +79,88 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
   const givenModel = options.model ? loadModel(options.model) : undefined;
   const bar = createProgress(options.progress ?? false);
   const onProgress: ProgressFn = (stage, done, total) => bar.update(stage, done, total);
-  let rows = 0;
-  const input = await readInputs(options.files, mapping, {
-    strict: options.strict,
-    warn: options.warn ?? ((message) => process.stderr.write(message)),
-    onRow: () => {
-      if ((++rows & 0x3fff) === 0) onProgress('read', rows, 0);
-    },
-  });
-  const mode = options.mode ?? 'link-and-dedupe';
-  const common = { sources: input.sources, mode, onProgress };
-  let model = givenModel;
-  let batch;
-  if (!model) {
-    const trained = trainModel(input.prepared, { ...common, seed: options.seed, createdAt: new Date().toISOString() });
-    model = trained.model;
-    batch = trained.batch;
+  const threads = LinkThreads.start(options.threads ?? defaultThreads());
+  try {
+    let rows = 0;
+    const input = await readInputs(options.files, mapping, {
+      strict: options.strict,
+      warn: options.warn ?? ((message) => process.stderr.write(message)),
+      normalise: threads.size > 1 ? threads.normalise : undefined,
+      onRows: (count) => onProgress('read', (rows += count), 0),
+    });
+    await threads.shareRecords();
+    const mode = options.mode ?? 'link-and-dedupe';
+    const common = { sources: input.sources, mode, onProgress };
+    const rules = givenModel?.blockingRules ?? DEFAULT_BLOCKING_RULES;
+    const batch = await threads.buildBatch(input.prepared, { rules, ...common });
+    let model = givenModel;
+    if (!model) model = trainModel(batch, { ...common, seed: options.seed, createdAt: new Date().toISOString() }).model;
     if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
-  } else if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
-  const result = linkRecords(batch ?? input.prepared, model, { ...common, threshold: options.threshold });
-  await writeClusters(options.out, input.ids, result.clusterOf);
-  bar.stop();
-  return {
-    records: input.ids.length,
-    sources: input.sourceNames.length,
-    pairsCompared: result.pairsCompared,
-    links: result.links.count,
-    clusters: result.clusterCount,
-    seconds: (performance.now() - started) / 1000,
-    peakRssMb: peakRss() / 2 ** 20,
-    modelVersion: model.version,
-    trained: givenModel === undefined,
-    conflictVetoes: result.conflictVetoes,
-    refusedMerges: result.refusedMerges,
-    issues: input.issues,
-  };
+    const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
+    await writeClusters(options.out, input.ids, result.clusterOf);
+    bar.stop();
+    return {
+      records: input.ids.length,
+      sources: input.sourceNames.length,
+      pairsCompared: result.pairsCompared,
+      links: result.links.count,
+      clusters: result.clusterCount,
+      seconds: (performance.now() - started) / 1000,
+      peakRssMb: peakRss() / 2 ** 20,
+      modelVersion: model.version,
+      trained: givenModel === undefined,
+      conflictVetoes: result.conflictVetoes,
+      refusedMerges: result.refusedMerges,
+      issues: input.issues,
+      threads: threads.size,
+    };
+  } finally {
+    await threads.close();
+  }
 }
-
 const MODES: readonly LinkMode[] = ['dedupe', 'link', 'link-and-dedupe'];
 
 /** Validates the raw option values (thrown as input errors, so the command exits 2 like other input problems). */
-function checkOptions(opts: { mode?: string; threshold?: string }): { mode: LinkMode; threshold?: number } {
+function checkOptions(opts: { mode?: string; threshold?: string; threads?: string }): {
+  mode: LinkMode;
+  threshold?: number;
+  threads?: number;
+} {
   const mode = (opts.mode ?? 'link-and-dedupe') as LinkMode;
   if (!MODES.includes(mode)) throw new LinkInputError('INVALID_OPTION', `--mode must be one of ${MODES.join(', ')}`);
-  if (opts.threshold === undefined) return { mode };
+  const threads = parseThreads(opts.threads);
+  if (opts.threshold === undefined) return { mode, threads };
   const threshold = Number(opts.threshold);
   if (!(threshold > 0 && threshold < 1))
     throw new LinkInputError('INVALID_OPTION', '--threshold must be a probability between 0 and 1 (exclusive)');
-  return { mode, threshold };
+  return { mode, threshold, threads };
+}
+
+/** Most threads accepted: beyond a few per core they only add memory (each worker holds every record). */
+const MAX_THREADS = 64;
+
+/** `--threads N`: a whole number from 1 to MAX_THREADS (undefined: one per core). */
+export function parseThreads(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+    throw new LinkInputError('INVALID_OPTION', `--threads must be a whole number from 1 to ${MAX_THREADS}`);
+  return n;
 }
 
 /** `mpi link FILES… --out …`: runs the linkage and prints the summary; input problems exit 2. */
 export async function linkCommand(
   files: string[],
-  opts: { out: string; mapping?: string; mode?: string; threshold?: string; model?: string; saveModel?: string; strict?: boolean },
+  opts: {
+    out: string;
+    mapping?: string;
+    mode?: string;
+    threshold?: string;
+    threads?: string;
+    model?: string;
+    saveModel?: string;
+    strict?: boolean;
+  },
 ): Promise<void> {
   try {
     const { out, mapping, model, saveModel, strict } = opts;

@@ -153,6 +153,7 @@ program
   .option('--threshold <p>', 'match probability for a link (default: the model threshold, 0.95)')
   .option('--model <file>', 'use this trained model instead of training on the input')
   .option('--save-model <file>', 'write the (trained) model as JSON')
+  .option('--threads <n>', 'threads for normalising and comparing (default: one per core); the output is the same for any number')
   .option('--strict', 'refuse input with unrecognised columns instead of warning')
   .addHelpText(
     'after',

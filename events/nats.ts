@@ -5,19 +5,26 @@ import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { EVENT_FAMILIES, subjectOf, type ChangeEvent, type EventFamily } from './types.ts';
 
-/** The JetStream stream of an event family: `MPI_IDENTITY` holds `mpi.identity.>`. */
-export function streamOf(family: EventFamily): string {
-  return `MPI_${family.toUpperCase()}`;
+/** The JetStream stream of an event family: `MPI_IDENTITY` holds `mpi.identity.>` (the prefix upper-cased). */
+export function streamOf(family: EventFamily, prefix = 'mpi'): string {
+  return `${prefix.toUpperCase()}_${family.toUpperCase()}`;
 }
 
 /** Republished events within this window are dropped by JetStream (the message id is the event id). */
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
-const CONSUMER = 'nats';
+/** The header carrying the event's global position, so a consumer can resume from one. */
+export const POSITION_HEADER = 'Mpi-Position';
 const BATCH = 500;
 
 /** The JSON every channel but FHIR carries: the event, with its time as an ISO string. */
 export function eventJson(event: ChangeEvent, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...event, occurredAt: event.occurredAt.toISOString(), ...extra };
+}
+
+export interface NatsSettings {
+  url: string;
+  /** First subject token; stream names are it upper-cased plus the family. */
+  prefix: string;
 }
 
 /**
@@ -31,13 +38,20 @@ export class NatsPublisher implements LeaderChannel {
   private loop: Promise<void> | null = null;
   private connection: NatsConnection | null = null;
   private abort = new AbortController();
+  /** Messages JetStream reported as duplicates since start (republished after a crash or a reset position). */
+  duplicates = 0;
 
   constructor(
     private readonly db: Database,
     private readonly dispatcher: EventDispatcher,
-    private readonly url: string,
+    private readonly settings: NatsSettings,
     private readonly logger: Logger,
   ) {}
+
+  /** The `event_consumers` row holding how far this prefix's streams have got. */
+  get consumerName(): string {
+    return this.settings.prefix === 'mpi' ? 'nats' : `nats:${this.settings.prefix}`;
+  }
 
   start(): void {
     if (this.running) return;
@@ -54,18 +68,30 @@ export class NatsPublisher implements LeaderChannel {
     this.connection = null;
   }
 
+  /** Connects and makes sure every family's stream exists (created on first use, left as configured after). */
   private async open(): Promise<JetStreamClient> {
     if (!this.connection || this.connection.isClosed()) {
-      this.connection = await connect({ servers: this.url, name: 'mpi-events', maxReconnectAttempts: -1 });
-      const jsm = await this.connection.jetstreamManager();
-      for (const family of EVENT_FAMILIES) {
-        const config = { name: streamOf(family), subjects: [`mpi.${family}.>`], duplicate_window: nanos(DUPLICATE_WINDOW_MS) };
-        try {
-          await jsm.streams.info(config.name);
-        } catch {
-          await jsm.streams.add(config);
+      const connection = await connect({ servers: this.settings.url, name: 'mpi-events', maxReconnectAttempts: -1 });
+      try {
+        const jsm = await connection.jetstreamManager();
+        for (const family of EVENT_FAMILIES) {
+          const name = streamOf(family, this.settings.prefix);
+          const exists = await jsm.streams.info(name).then(
+            () => true,
+            () => false,
+          );
+          if (!exists)
+            await jsm.streams.add({
+              name,
+              subjects: [`${this.settings.prefix}.${family}.>`],
+              duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+            });
         }
+      } catch (error) {
+        await connection.close().catch(() => undefined);
+        throw error;
       }
+      this.connection = connection;
     }
     return this.connection.jetstream();
   }
@@ -75,30 +101,42 @@ export class NatsPublisher implements LeaderChannel {
     while (this.running) {
       try {
         const js = await this.open();
-        const position = await store.consumerPosition(this.db, CONSUMER);
+        const position = await store.consumerPosition(this.db, this.consumerName);
         const events = await store.readEvents(this.db, position, {}, BATCH);
         if (events.length === 0) {
           await this.dispatcher.waitForEvents(Math.max(position, this.dispatcher.headPosition), 1_000, this.abort.signal);
           continue;
         }
-        // Sent in order on one connection, acknowledged together.
-        await Promise.all(
-          events.map((event) => {
-            const h = headers();
-            h.set('mpi-position', String(event.position));
-            return js.publish(subjectOf(event.type), JSON.stringify(eventJson(event)), { msgID: event.id, headers: h });
-          }),
-        );
-        await store.saveConsumerPosition(this.db, CONSUMER, events.at(-1)!.position);
+        await this.publish(js, events);
+        await store.saveConsumerPosition(this.db, this.consumerName, events.at(-1)!.position);
         failures = 0;
       } catch (error) {
+        if (!this.running) return;
         failures += 1;
         this.logger.warn(
           { err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, failures },
           'NATS publish failed; retrying',
         );
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(failures, 7))));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+          this.abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
       }
     }
+  }
+
+  /** Sends a page in position order on one connection and waits for every acknowledgement. */
+  private async publish(js: JetStreamClient, events: ChangeEvent[]): Promise<void> {
+    const acks = await Promise.all(
+      events.map((event) => {
+        const h = headers();
+        h.set(POSITION_HEADER, String(event.position));
+        return js.publish(subjectOf(event.type, this.settings.prefix), JSON.stringify(eventJson(event)), {
+          msgID: event.id,
+          headers: h,
+        });
+      }),
+    );
+    this.duplicates += acks.filter((a) => a.duplicate).length;
   }
 }

@@ -66,7 +66,9 @@ export function createEventsService(
   const delivery = new WebhookDelivery(db, dispatcher, settings, renderers, logger, options.fetch);
   const webhooks = new WebhookService(db, urlPolicy, () => void delivery.refresh());
   dispatcher.addChannel(delivery);
-  const nats = config.MPI_NATS_URL ? new NatsPublisher(db, dispatcher, config.MPI_NATS_URL, logger) : null;
+  const nats = config.MPI_NATS_URL
+    ? new NatsPublisher(db, dispatcher, { url: config.MPI_NATS_URL, prefix: config.MPI_NATS_SUBJECT_PREFIX }, logger)
+    : null;
   if (nats) dispatcher.addChannel(nats);
   return {
     dispatcher,

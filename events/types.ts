@@ -71,7 +71,7 @@ export function orderingKey(event: Pick<ChangeEvent, 'identityId' | 'type'>): st
   return event.identityId ?? event.type;
 }
 
-/** `mpi.identity.identities_merged`: the NATS subject of an event type. */
-export function subjectOf(type: ChangeEventType): string {
-  return `mpi.${CHANGE_EVENT_TYPES[type].family}.${type.toLowerCase()}`;
+/** `mpi.identity.identities_merged`: the NATS subject of an event type (`prefix` from `MPI_NATS_SUBJECT_PREFIX`). */
+export function subjectOf(type: ChangeEventType, prefix = 'mpi'): string {
+  return `${prefix}.${CHANGE_EVENT_TYPES[type].family}.${type.toLowerCase()}`;
 }

@@ -1,9 +1,17 @@
+import { gradeBand, type Grade } from '../matching/index.ts';
 import type { Database } from '../platform/db/client.ts';
+import type { ModelRegistry } from './models.ts';
 import * as store from './store.ts';
+
+/** Which review items to list: the store's filter, with a grade (a band of probabilities under the active model). */
+export type ReviewQueueQuery = Omit<store.ReviewQueueFilter, 'probabilityFrom' | 'probabilityBelow'> & { grade?: Grade | null };
 
 /** Read side of the identity store: lookups the API and adapters share. */
 export class IdentityReads {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly models: ModelRegistry,
+  ) {}
 
   /** An identity by id; a merged id redirects to its survivor. */
   async getIdentity(id: string): Promise<store.IdentityRow | null> {
@@ -38,13 +46,20 @@ export class IdentityReads {
     return store.listReviewItems(this.db, status, limit, offset);
   }
 
-  /** A keyset page of the review queue (see store.reviewQueuePage). */
-  reviewQueuePage(filter: store.ReviewQueueFilter, page: store.KeysetPage<store.ReviewItemKey>) {
-    return store.reviewQueuePage(this.db, filter, page);
+  /** A keyset page of the review queue in the given order (see store.reviewQueuePage). */
+  async reviewQueuePage(query: ReviewQueueQuery, page: store.KeysetPage<store.ReviewItemKey>, order: store.ReviewQueueOrder = 'PRIORITY') {
+    return store.reviewQueuePage(this.db, await this.reviewFilter(query), page, order);
   }
 
-  countReviewItems(filter: store.ReviewQueueFilter) {
-    return store.countReviewItems(this.db, filter);
+  async countReviewItems(query: ReviewQueueQuery) {
+    return store.countReviewItems(this.db, await this.reviewFilter(query));
+  }
+
+  /** A grade becomes its band of probabilities under the active model's thresholds. */
+  private async reviewFilter({ grade, ...filter }: ReviewQueueQuery): Promise<store.ReviewQueueFilter> {
+    if (!grade) return filter;
+    const band = gradeBand(grade, await this.models.active());
+    return { ...filter, probabilityFrom: band.from, probabilityBelow: band.below };
   }
 
   /** A keyset page of an identity's events, in the order they were recorded. */

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
@@ -237,47 +237,89 @@ export interface KeysetPage<K> {
 export interface ReviewQueueFilter {
   status: 'OPEN' | 'RESOLVED' | null;
   kind?: 'RECORD_MATCH' | 'POSSIBLE_DUPLICATE' | null;
+  /** The code of the record's source: only record-match items have one. */
+  source?: string | null;
+  /** Match probability from (inclusive) and below (exclusive): a grade's band under the active model. */
+  probabilityFrom?: number | null;
+  probabilityBelow?: number | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
 }
-/** The review queue's sort key: priority, highest first, then id (time-ordered) for items of equal priority. */
+
+/** The orders the queue can be read in; PRIORITY (most uncertain, most records at stake first) is the default. */
+export const REVIEW_QUEUE_ORDERS = ['PRIORITY', 'OLDEST', 'NEWEST', 'PROBABILITY'] as const;
+export type ReviewQueueOrder = (typeof REVIEW_QUEUE_ORDERS)[number];
+
+/** A review item's place in an order: the ordered value (a number: priority, probability or epoch ms), then id. */
 export interface ReviewItemKey {
-  priority: number;
+  value: number;
   id: string;
+}
+
+/**
+ * What each order sorts by, and which way; ties always go by id, ascending. Times are compared to the
+ * millisecond, the precision a cursor carries, so a cursor never falls between two rows of one millisecond.
+ */
+const REVIEW_ORDER_COLUMNS: Record<ReviewQueueOrder, { column: SQL; descending: boolean; time?: boolean }> = {
+  PRIORITY: { column: sql`${reviewItems.priority}`, descending: true },
+  PROBABILITY: { column: sql`${reviewItems.probability}`, descending: true },
+  OLDEST: { column: sql`date_trunc('milliseconds', ${reviewItems.createdAt})`, descending: false, time: true },
+  NEWEST: { column: sql`date_trunc('milliseconds', ${reviewItems.createdAt})`, descending: true, time: true },
+};
+
+/** The sort key of a row in an order. */
+export function reviewItemKey(row: ReviewItemRow, order: ReviewQueueOrder): ReviewItemKey {
+  const value = order === 'PRIORITY' ? row.priority : order === 'PROBABILITY' ? row.probability : row.createdAt.getTime();
+  return { value, id: row.id };
 }
 
 function reviewQueueWhere(filter: ReviewQueueFilter): SQL | undefined {
   return and(
     filter.status ? eq(reviewItems.status, filter.status) : undefined,
     filter.kind ? eq(reviewItems.kind, filter.kind) : undefined,
+    filter.source
+      ? sql`exists (select 1 from ${sourceRecords} join ${sources} on ${sources.id} = ${sourceRecords.sourceId}
+          where ${sourceRecords.id} = ${reviewItems.recordId} and ${sources.code} = ${filter.source})`
+      : undefined,
+    filter.probabilityFrom != null ? gte(reviewItems.probability, filter.probabilityFrom) : undefined,
+    filter.probabilityBelow != null ? lt(reviewItems.probability, filter.probabilityBelow) : undefined,
+    filter.createdAfter ? gt(reviewItems.createdAt, filter.createdAfter) : undefined,
+    filter.createdBefore ? lt(reviewItems.createdAt, filter.createdBefore) : undefined,
   );
 }
 
-/** Rows after `key` in queue order (priority descending, id ascending). */
-function afterReviewKey(key: ReviewItemKey): SQL {
-  return or(lt(reviewItems.priority, key.priority), and(eq(reviewItems.priority, key.priority), gt(reviewItems.id, key.id)))!;
-}
-
-/** Rows before `key` in queue order. */
-function beforeReviewKey(key: ReviewItemKey): SQL {
-  return or(gt(reviewItems.priority, key.priority), and(eq(reviewItems.priority, key.priority), lt(reviewItems.id, key.id)))!;
+/** Rows after `key` in `order` (forward = true), or before it. */
+function pastReviewKey(order: ReviewQueueOrder, key: ReviewItemKey, forward: boolean): SQL {
+  const { column, descending, time } = REVIEW_ORDER_COLUMNS[order];
+  const value = time ? sql`${new Date(key.value).toISOString()}::timestamptz` : sql`${key.value}`;
+  const valueAhead = descending === forward ? sql`${column} < ${value}` : sql`${column} > ${value}`;
+  return or(valueAhead, and(sql`${column} = ${value}`, forward ? gt(reviewItems.id, key.id) : lt(reviewItems.id, key.id)))!;
 }
 
 /**
  * One page of the review queue by keyset: a page starts after the last item the caller saw, so items resolved
  * meanwhile (or new ones ranked above) shift nothing and no item is skipped or shown twice.
  */
-export async function reviewQueuePage(db: Executor, filter: ReviewQueueFilter, page: KeysetPage<ReviewItemKey>): Promise<ReviewItemRow[]> {
-  const order = page.inverted ? [asc(reviewItems.priority), desc(reviewItems.id)] : [desc(reviewItems.priority), asc(reviewItems.id)];
+export async function reviewQueuePage(
+  db: Executor,
+  filter: ReviewQueueFilter,
+  page: KeysetPage<ReviewItemKey>,
+  order: ReviewQueueOrder = 'PRIORITY',
+): Promise<ReviewItemRow[]> {
+  const { column, descending } = REVIEW_ORDER_COLUMNS[order];
+  // Paging backwards reads the order reversed, nearest row first; the caller turns the page around.
+  const valueDescending = descending !== page.inverted;
   return db
     .select()
     .from(reviewItems)
     .where(
       and(
         reviewQueueWhere(filter),
-        page.after ? afterReviewKey(page.after) : undefined,
-        page.before ? beforeReviewKey(page.before) : undefined,
+        page.after ? pastReviewKey(order, page.after, true) : undefined,
+        page.before ? pastReviewKey(order, page.before, false) : undefined,
       ),
     )
-    .orderBy(...order)
+    .orderBy(valueDescending ? desc(column) : asc(column), page.inverted ? desc(reviewItems.id) : asc(reviewItems.id))
     .limit(page.limit);
 }
 

@@ -91,73 +91,104 @@ class PairBuffer {
   count = 0;
   a: Int32Array;
   b: Int32Array;
-  lo: Uint32Array;
-  hi: Uint32Array;
   mask: Uint16Array;
   constructor(capacity: number) {
     this.a = new Int32Array(capacity);
     this.b = new Int32Array(capacity);
-    this.lo = new Uint32Array(capacity);
-    this.hi = new Uint32Array(capacity);
     this.mask = new Uint16Array(capacity);
   }
-  push(i: number, j: number, lo: number, hi: number, mask: number): void {
+  push(i: number, j: number, mask: number): void {
     if (this.count === this.a.length) this.grow();
     const c = this.count++;
     this.a[c] = i;
     this.b[c] = j;
-    this.lo[c] = lo;
-    this.hi[c] = hi;
     this.mask[c] = mask;
   }
   private grow(): void {
     const size = Math.max(1024, this.a.length * 2);
-    const resize = <T extends Int32Array | Uint32Array | Uint16Array>(old: T, make: (n: number) => T) => {
+    const resize = <T extends Int32Array | Uint16Array>(old: T, make: (n: number) => T) => {
       const next = make(size);
       next.set(old);
       return next;
     };
     this.a = resize(this.a, (n) => new Int32Array(n));
     this.b = resize(this.b, (n) => new Int32Array(n));
-    this.lo = resize(this.lo, (n) => new Uint32Array(n));
-    this.hi = resize(this.hi, (n) => new Uint32Array(n));
     this.mask = resize(this.mask, (n) => new Uint16Array(n));
   }
 }
 
-/** Blocks the records (normalised, or already prepared) and compares every candidate pair once. */
-export function buildBatch(records: readonly NormalisedRecord[], options: BatchOptions): Batch {
+/** The candidate pairs of a set of records (each once, i < j, in blocking order) before they are compared. */
+export interface CandidatePairs {
+  count: number;
+  pairA: Int32Array;
+  pairB: Int32Array;
+  ruleMask: Uint16Array;
+  blocking: BlockingStats[];
+}
+
+/** Blocks prepared records into their candidate pairs (the comparison is a separate step, `compareRange`). */
+export function candidatePairs(prepared: readonly PreparedRecord[], options: BatchOptions): CandidatePairs {
   if (options.rules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
-  const prepared = prepareAll(records);
-  const sources = options.sources ? Int32Array.from(options.sources) : undefined;
-  const mode = options.mode ?? 'link-and-dedupe';
-  const buffer = new PairBuffer(Math.max(1024, records.length * 2));
+  const buffer = new PairBuffer(Math.max(1024, prepared.length * 2));
+  const { sources, mode, maxBlockSize } = options;
+  const blocking = forEachCandidatePair(prepared, options.rules, { sources, mode, maxBlockSize }, (i, j, mask) => buffer.push(i, j, mask));
+  return { count: buffer.count, pairA: buffer.a, pairB: buffer.b, ruleMask: buffer.mask, blocking };
+}
+
+/**
+ * Compares pairs `from..to-1` of `pairA`/`pairB`, writing their packed levels at the same positions of `lo`
+ * and `hi` (offset by `from`): the unit of work that can run on any thread, since each pair is independent.
+ */
+export function compareRange(
+  prepared: readonly PreparedRecord[],
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+  from: number,
+  to: number,
+  out: { lo: Uint32Array; hi: Uint32Array },
+  onProgress?: ProgressFn,
+): void {
   const levels = new Uint8Array(COMPARISONS.length);
-  // The number of candidate pairs is known only at the end: report every 2^16 pairs, then the final count.
-  const progressEvery = 1 << 16;
-  const blocking = forEachCandidatePair(prepared, options.rules, { sources, mode, maxBlockSize: options.maxBlockSize }, (i, j, mask) => {
-    compareAll(prepared[i]!, prepared[j]!, levels);
+  const progress = phaseProgress(onProgress, 'compare', to - from);
+  for (let p = from; p < to; p++, progress()) {
+    compareAll(prepared[pairs.pairA[p]!]!, prepared[pairs.pairB[p]!]!, levels);
     let lo = 0;
     for (let k = 0; k < LO_COMPARISONS; k++) lo |= levels[k]! << (k * LEVEL_BITS);
     let hi = 0;
     for (let k = LO_COMPARISONS; k < levels.length; k++) hi |= levels[k]! << ((k - LO_COMPARISONS) * LEVEL_BITS);
-    buffer.push(i, j, lo >>> 0, hi >>> 0, mask);
-    if (options.onProgress && (buffer.count & (progressEvery - 1)) === 0) options.onProgress('compare', buffer.count, 0);
-  });
-  options.onProgress?.('compare', buffer.count, buffer.count);
+    out.lo[p - from] = lo >>> 0;
+    out.hi[p - from] = hi >>> 0;
+  }
+}
+
+/** A batch from candidate pairs and their levels (as `compareRange` wrote them, for every pair). */
+export function assembleBatch(
+  prepared: PreparedRecord[],
+  options: BatchOptions,
+  pairs: CandidatePairs,
+  levels: { lo: Uint32Array; hi: Uint32Array },
+): Batch {
   return {
     prepared,
-    sources,
-    mode,
+    sources: options.sources ? Int32Array.from(options.sources) : undefined,
+    mode: options.mode ?? 'link-and-dedupe',
     rules: options.rules,
-    pairCount: buffer.count,
-    pairA: buffer.a,
-    pairB: buffer.b,
-    levelsLo: buffer.lo,
-    levelsHi: buffer.hi,
-    ruleMask: buffer.mask,
-    blocking,
+    pairCount: pairs.count,
+    pairA: pairs.pairA,
+    pairB: pairs.pairB,
+    levelsLo: levels.lo,
+    levelsHi: levels.hi,
+    ruleMask: pairs.ruleMask,
+    blocking: pairs.blocking,
   };
+}
+
+/** Blocks the records (normalised, or already prepared) and compares every candidate pair once. */
+export function buildBatch(records: readonly NormalisedRecord[], options: BatchOptions): Batch {
+  const prepared = prepareAll(records);
+  const pairs = candidatePairs(prepared, options);
+  const levels = { lo: new Uint32Array(pairs.count), hi: new Uint32Array(pairs.count) };
+  compareRange(prepared, pairs, 0, pairs.count, levels, options.onProgress);
+  return assembleBatch(prepared, options, pairs, levels);
 }
 
 /** A pattern histogram from counts keyed by packed levels (`hi * 2^32 + lo`). */

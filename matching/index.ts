@@ -26,14 +26,14 @@ export { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT
 export { COMPARISONS } from './comparisons.ts';
 export { CONFLICT_RULES } from './conflicts.ts';
 export type { ConflictRule } from './conflicts.ts';
-export { GRADES, gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
+export { GRADES, gradeBand, gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
 export type { Contribution, Explanation, Grade, PairScore } from './scoring.ts';
 export { trainModel } from './training.ts';
 export type { LabelledPair, TrainOptions } from './training.ts';
-export { buildBatch } from './batch.ts';
+export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
 export { prepareRecord } from './prepared.ts';
 export type { PreparedRecord } from './prepared.ts';
-export type { Batch, ProgressFn } from './batch.ts';
+export type { Batch, BatchOptions, CandidatePairs, ProgressFn } from './batch.ts';
 export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';
 export type { LinkOptions, LinkResult } from './link.ts';
 export { clusterPairs, mergeAllowed } from './clustering.ts';

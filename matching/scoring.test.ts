@@ -3,7 +3,7 @@ import { defaultModel } from './default-model.ts';
 import { ModelValidationError, parseModel } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
-import { gradeOf, scorePair } from './scoring.ts';
+import { GRADES, gradeBand, gradeOf, scorePair } from './scoring.ts';
 
 const norm = (input: RecordInput) => normaliseRecord(input).record;
 const model = defaultModel({ createdAt: '2025-01-01T00:00:00.000Z' });
@@ -100,6 +100,14 @@ describe('gradeOf', () => {
     [0.2, 'POSSIBLE'],
   ] as const)('grades %f as %s', (p, grade) => {
     expect(gradeOf(p, model)).toBe(grade);
+  });
+
+  test.each([0, 0.2, 0.5, 0.7, 0.95, 0.999, 1])('puts %f in the band of exactly the grade it gets', (p) => {
+    const inBand = GRADES.filter((g) => {
+      const band = gradeBand(g, model);
+      return p >= band.from && (band.below === null || p < band.below);
+    });
+    expect(inBand).toEqual([gradeOf(p, model)]);
   });
 });
 

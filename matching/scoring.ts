@@ -190,3 +190,11 @@ export function gradeOf(probability: number, model: Pick<MatchModel, 'thresholds
   if (probability >= model.thresholds.reviewThreshold) return 'PROBABLE';
   return 'POSSIBLE';
 }
+
+/** The probabilities a grade covers under the model's thresholds: from (inclusive) and below (exclusive; null: up to 1). */
+export function gradeBand(grade: Grade, model: Pick<MatchModel, 'thresholds'>): { from: number; below: number | null } {
+  const { matchThreshold, reviewThreshold } = model.thresholds;
+  if (grade === 'CERTAIN') return { from: matchThreshold, below: null };
+  if (grade === 'PROBABLE') return { from: reviewThreshold, below: matchThreshold };
+  return { from: 0, below: reviewThreshold };
+}

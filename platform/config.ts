@@ -129,6 +129,14 @@ const ConfigSchema = z
       .pipe(z.array(z.string().regex(/^[\d.:a-fA-F]+(\/\d{1,3})?$/, 'CIDRs such as 127.0.0.0/8'))),
     /** Publish change events to NATS JetStream at this URL (e.g. `nats://127.0.0.1:4222`). */
     MPI_NATS_URL: z.string().optional(),
+    /**
+     * First token of the NATS subjects (`mpi.identity.identities_merged`) and, upper-cased, of the stream names
+     * (`MPI_IDENTITY`); lets several deployments share one NATS server.
+     */
+    MPI_NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _, starting with a letter')
+      .default('mpi'),
     OTEL_TRACES_EXPORTER: z.string().optional(),
     OTEL_METRICS_EXPORTER: z.string().optional(),
   })

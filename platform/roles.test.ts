@@ -9,6 +9,14 @@ describe('the permission table', () => {
     ['mergeOverFhir', ['steward', 'admin']],
     ['mergeOverHl7', ['pipeline', 'steward', 'admin']],
     ['seeFullPhi', ['steward', 'admin']],
+    ['decideIdentities', ['steward', 'admin']],
+    ['searchIdentities', ['steward', 'governance', 'admin']],
+    ['governCatalog', ['governance', 'admin']],
+    ['governQuality', ['governance', 'admin']],
+    ['readAudit', ['auditor', 'admin']],
+    ['readIngestRuns', ['pipeline', 'governance', 'admin']],
+    ['setTrustRank', ['admin']],
+    ['manageSubscriptions', ['admin']],
   ])('%s is held by %j and no other role', (permission, roles) => {
     expect(ROLES.filter((r) => holds([r], permission))).toEqual(ROLES.filter((r) => roles.includes(r)));
   });

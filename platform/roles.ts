@@ -1,6 +1,7 @@
 /**
  * The roles a caller can hold (API keys, OIDC claims, local mode) and the permission table: which roles may do
- * what. GraphQL scopes, the FHIR and HL7 ports and the CLI all read it; `admin` may do everything.
+ * what. GraphQL scopes, the FHIR and HL7 ports, the CLI and the web console all read it; `admin` may do everything.
+ * It imports nothing, so the console's build can take it as it is.
  */
 export const ROLES = ['pipeline', 'steward', 'governance', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -27,6 +28,20 @@ export const PERMISSIONS = {
   mergeOverFhir: ['steward'],
   mergeOverHl7: ['steward', 'pipeline'],
   seeFullPhi: ['steward'],
+  /** The review queue and the steward's decisions: resolve an item, merge, unlink, mark not-duplicate. */
+  decideIdentities: ['steward'],
+  /** Find identities, and read their events, lineage and past states. */
+  searchIdentities: ['steward', 'governance'],
+  /** The catalog's datasets, fields and glossary, and editing them and a source's description. */
+  governCatalog: ['governance'],
+  /** Data-quality metrics and scorecards, and measuring them. */
+  governQuality: ['governance'],
+  readAudit: ['auditor'],
+  readIngestRuns: ['pipeline', 'governance'],
+  /** A source's trust rank, which can change every golden record the source feeds: admin only. */
+  setTrustRank: [],
+  /** FHIR Subscriptions are webhook endpoints: only admins register them (as in GraphQL). */
+  manageSubscriptions: [],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -14,7 +14,8 @@ try {
 }
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: ['cli/mpi.ts'],
+  // The batch engine's worker thread is an entry of its own: cli/link-threads.ts starts dist/cli/link-worker.js.
+  entryPoints: ['cli/mpi.ts', 'cli/link-worker.ts'],
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { toNodeListener } from '../api/http.ts';
 import { startHl7Listener } from '../api/mllp.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
+import { deleteTestStreams, TEST_NATS_URL } from './nats.ts';
 import { matchesShown, parseDocBlocks, valueAt, type DocBlock } from './docs/blocks.ts';
 
 // Every executable block of the README and docs/*.md, in order, per file, against a fresh server in local mode
@@ -36,8 +38,20 @@ interface Served {
   vars: Record<string, unknown>;
 }
 
-async function serve(): Promise<Served> {
-  const config = loadConfig({ NODE_ENV: 'development', MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
+// Files whose examples need the server configured beyond the defaults; the variables reach their shell blocks too.
+// Change events publish to the machine's NATS server under a prefix of their own and deliver to receivers on loopback.
+const FILE_ENV: Record<string, () => Record<string, string>> = {
+  'docs/events.md': () => ({
+    MPI_NATS_URL: TEST_NATS_URL,
+    MPI_NATS_SUBJECT_PREFIX: `docs${randomBytes(4).toString('hex')}`,
+    MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
+    MPI_EVENTS_POLL_MS: '20',
+  }),
+};
+
+async function serve(file: string): Promise<Served> {
+  const fileEnv = FILE_ENV[file]?.() ?? {};
+  const config = loadConfig({ NODE_ENV: 'development', MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ...fileEnv });
   const app = await createApp(config, createLogger('silent'));
   const server = createServer(toNodeListener(app.http));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -45,7 +59,7 @@ async function serve(): Promise<Served> {
   const mllp = (await startHl7Listener(app.services, { port: 0, host: '127.0.0.1' }))!;
   const dir = mkdtempSync(join(tmpdir(), 'mpi-docs-'));
   symlinkSync(join(ROOT, 'examples'), join(dir, 'examples'));
-  return { app, server, mllp, url: `127.0.0.1:${port}`, dir, vars: {} };
+  return { app, server, mllp, url: `127.0.0.1:${port}`, dir, vars: { ...fileEnv } };
 }
 
 async function runShell(block: DocBlock, ctx: Served): Promise<{ output: string; status: number | null }> {
@@ -108,13 +122,15 @@ for (const file of FILES) {
   describe.skipIf(runnable.length === 0)(`${file} runs as written`, () => {
     let ctx: Served;
     beforeAll(async () => {
-      ctx = await serve();
+      ctx = await serve(file);
     }, 180_000);
     afterAll(async () => {
       if (!ctx) return;
       await new Promise((done) => ctx.server.close(done));
       await ctx.mllp.close();
       await ctx.app.close();
+      const prefix = ctx.vars.MPI_NATS_SUBJECT_PREFIX;
+      if (typeof prefix === 'string') await deleteTestStreams(prefix);
       rmSync(ctx.dir, { recursive: true, force: true });
     });
 

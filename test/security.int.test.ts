@@ -16,6 +16,7 @@ import { schema } from '../api/schema/index.ts';
 import { ROLES, type Role } from '../api/context.ts';
 import { createApiKey, revokeApiKey } from '../platform/api-keys.ts';
 import { listAuditEntries } from '../platform/audit.ts';
+import { PERMISSIONS, type Permission } from '../platform/roles.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { INGEST, person, seedSources, type IngestData } from './fixtures.ts';
@@ -153,6 +154,38 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
         .map(([key]) => key)
         .sort(),
     ).toEqual(Object.keys(ALLOWED).sort());
+  });
+
+  // The console hides what a role may not do by the permission table; it must name the roles the API lets in.
+  test.each<[Permission, string[]]>([
+    [
+      'decideIdentities',
+      [
+        'Query.reviewQueue',
+        'Query.reviewItem',
+        'Mutation.resolveReviewItem',
+        'Mutation.mergeIdentities',
+        'Mutation.unlinkRecord',
+        'Mutation.markNotDuplicate',
+      ],
+    ],
+    ['searchIdentities', ['Query.identities', 'Query.identityEvents', 'Query.identityAsOf', 'Query.lineage']],
+    [
+      'governCatalog',
+      [
+        'Query.datasets',
+        'Query.fields',
+        'Query.glossary',
+        'Mutation.updateSource',
+        'Mutation.classifyField',
+        'Mutation.defineGlossaryTerm',
+      ],
+    ],
+    ['governQuality', ['Query.qualityMetrics', 'Query.qualityScorecard', 'Mutation.measureQuality']],
+    ['readAudit', ['Query.auditLog', 'Query.verifyAuditChain']],
+    ['readIngestRuns', ['Query.ingestRuns', 'Query.ingestRun']],
+  ])('the permission %s holds for exactly the roles the table lets call %j', (permission, fields) => {
+    for (const field of fields) expect([...PERMISSIONS[permission]].sort(), field).toEqual([...(ALLOWED[field] as string[])].sort());
   });
 
   test.each(rootFields().map(([key, field]) => ({ key, field })))('$key allows exactly the roles in the table', async ({ key, field }) => {

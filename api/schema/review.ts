@@ -1,7 +1,7 @@
-import { REVIEW_DECISIONS, type MatchModelRow, type ReviewItemRow } from '../../identity/index.ts';
+import { REVIEW_DECISIONS, REVIEW_QUEUE_ORDERS, reviewItemKey, type MatchModelRow, type ReviewItemRow } from '../../identity/index.ts';
 import { builder } from '../builder.ts';
 import { actor, touchIdentity } from './identity.ts';
-import { Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
+import { GradeEnum, Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
 import { keysetConnection, namedConnection } from './paging.ts';
 
 /** Review queue pages: at most this many items each. */
@@ -105,7 +105,21 @@ const ReviewQueueFilter = builder.inputType('ReviewQueueFilter', {
       description: 'OPEN (the default) or RESOLVED; null for both.',
     }),
     kind: t.field({ type: ReviewKindEnum, required: false }),
+    grade: t.field({
+      type: GradeEnum,
+      required: false,
+      description: "The match probability's grade under the active model's thresholds.",
+    }),
+    source: t.string({ required: false, description: 'A source code: record-match items whose record came from it.' }),
+    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Raised after this instant (exclusive).' }),
+    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Raised before this instant (exclusive): older items.' }),
   }),
+});
+
+const ReviewQueueOrderEnum = builder.enumType('ReviewQueueOrder', {
+  values: REVIEW_QUEUE_ORDERS,
+  description:
+    'PRIORITY: highest priority first (the default). OLDEST / NEWEST: by when the item was raised. PROBABILITY: most likely match first. Ties go by id.',
 });
 
 const ReviewItemConnection = namedConnection(ReviewItem, 'ReviewItem', { counted: true });
@@ -117,26 +131,40 @@ builder.queryFields((t) => ({
   reviewQueue: t.connection(
     {
       type: ReviewItem,
-      description: `The stewards' queue, highest priority first (then oldest first). Paged by keyset: a page starts after the last item seen, so items resolved while paging skip nothing. At most ${MAX_REVIEW_PAGE} per page.`,
+      description: `The stewards' queue, highest priority first unless another order is asked for. Paged by keyset: a page starts after the last item seen, so items resolved while paging skip nothing. At most ${MAX_REVIEW_PAGE} per page.`,
       authScopes: { steward: true },
       args: {
         filter: t.arg({ type: ReviewQueueFilter, required: false }),
+        orderBy: t.arg({ type: ReviewQueueOrderEnum, required: false, defaultValue: 'PRIORITY' }),
         status: t.arg({ type: ReviewStatusEnum, required: false, defaultValue: 'OPEN', deprecationReason: 'Use filter: { status }.' }),
       },
       resolve: (_r, args, ctx) => {
         // filter.status wins when a filter is given; on its own, the old status argument (default OPEN) applies.
-        const filter = args.filter
-          ? { status: args.filter.status ?? null, kind: args.filter.kind ?? null }
+        const { filter: given } = args;
+        const filter = given
+          ? {
+              status: given.status ?? null,
+              kind: given.kind ?? null,
+              grade: given.grade ?? null,
+              source: given.source ?? null,
+              createdAfter: given.createdAfter ?? null,
+              createdBefore: given.createdBefore ?? null,
+            }
           : { status: args.status ?? null };
-        return keysetConnection<ReviewItemRow, { priority: number; id: string }>({
-          list: 'reviewQueue',
+        const order = args.orderBy ?? 'PRIORITY';
+        return keysetConnection<ReviewItemRow, { value: number; id: string }>({
+          // Each order has its own cursors: a cursor of one order means nothing in another.
+          list: order === 'PRIORITY' ? 'reviewQueue' : `reviewQueue:${order}`,
           args,
           defaultSize: 20,
           maxSize: MAX_REVIEW_PAGE,
-          keyOf: (r) => [r.priority, r.id],
+          keyOf: (r) => {
+            const key = reviewItemKey(r, order);
+            return [key.value, key.id];
+          },
           parseKey: isReviewKey,
-          toKey: ([priority, id]) => ({ priority: priority as number, id: id as string }),
-          load: (page) => ctx.services.identity.reviewQueuePage(filter, page),
+          toKey: ([value, id]) => ({ value: value as number, id: id as string }),
+          load: (page) => ctx.services.identity.reviewQueuePage(filter, page, order),
           count: () => ctx.services.identity.countReviewItems(filter),
         });
       },

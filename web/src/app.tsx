@@ -21,6 +21,8 @@ const resolveCssVariables: CSSVariablesResolver = () => ({
     '--mantine-color-dimmed': 'var(--mantine-color-gray-7)',
     '--mantine-color-anchor': 'var(--mantine-color-indigo-8)',
     ...Object.fromEntries(TONES.map((tone) => [`--mantine-color-${tone}-light-color`, `var(--mantine-color-${tone}-9)`])),
+    // Green 9 reaches only 4.0:1 on its own light tint; this darker green reaches 5.6:1.
+    '--mantine-color-green-light-color': '#237032',
   },
   dark: {},
 });

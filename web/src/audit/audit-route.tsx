@@ -1,11 +1,12 @@
-import { Alert, Badge, Button, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useQuery } from 'urql';
-import { graphql, type VariablesOf } from '../graphql.ts';
-import { CursorPager, useCursorParams } from '../shell/cursor-pager.tsx';
+import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { useCursorParams } from '../shell/cursor-pager.tsx';
+import { DataTable, type Column } from '../shell/data-table.tsx';
 import { formatDateTime } from '../shell/format.ts';
 import { RequireCapability } from '../shell/require.tsx';
-import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
+import { ErrorState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 
 const AuditLogQuery = graphql(`
@@ -45,6 +46,39 @@ const VerifyQuery = graphql(`
 `);
 
 type Outcome = NonNullable<NonNullable<VariablesOf<typeof AuditLogQuery>['filter']>['outcome']>;
+type Entry = ResultOf<typeof AuditLogQuery>['auditLog']['edges'][number]['node'];
+const OUTCOME_COLOR: Record<Outcome, string> = { SUCCESS: 'green', DENIED: 'orange', ERROR: 'red' };
+
+const AUDIT_COLUMNS: ReadonlyArray<Column<Entry>> = [
+  { header: 'When', cell: (n) => formatDateTime(n.at) },
+  { header: 'Actor', cell: (n) => n.actor },
+  { header: 'Role', cell: (n) => n.role },
+  {
+    header: 'Action',
+    cell: (n) => (
+      <Text size="sm" ff="monospace">
+        {n.action}
+      </Text>
+    ),
+  },
+  {
+    header: 'Outcome',
+    cell: (n) => (
+      <Badge color={OUTCOME_COLOR[n.outcome]} variant="light">
+        {n.outcome}
+      </Badge>
+    ),
+  },
+  {
+    header: 'Objects',
+    cell: (n) => (
+      <Text size="xs" ff="monospace">
+        {n.objectIds.slice(0, 3).join(' ')}
+        {n.objectIds.length > 3 ? ` +${n.objectIds.length - 3}` : ''}
+      </Text>
+    ),
+  },
+];
 
 function ChainStatus() {
   const [{ data, fetching, error }, verify] = useQuery({ query: VerifyQuery, pause: true });
@@ -122,49 +156,22 @@ function Audit() {
         />
         <Button type="submit">Filter</Button>
       </Group>
-      {error && <ErrorState error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
-      {fetching && !data && <LoadingState label="Loading the audit trail" />}
-      {data && edges.length === 0 && <EmptyState>No audit entries match.</EmptyState>}
-      {edges.length > 0 && (
-        <Table striped aria-label="Audit entries" data-testid="audit-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">When</Table.Th>
-              <Table.Th scope="col">Actor</Table.Th>
-              <Table.Th scope="col">Role</Table.Th>
-              <Table.Th scope="col">Action</Table.Th>
-              <Table.Th scope="col">Outcome</Table.Th>
-              <Table.Th scope="col">Objects</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {edges.map(({ node }) => (
-              <Table.Tr key={node.id}>
-                <Table.Td>{formatDateTime(node.at)}</Table.Td>
-                <Table.Td>{node.actor}</Table.Td>
-                <Table.Td>{node.role}</Table.Td>
-                <Table.Td>
-                  <Text size="sm" ff="monospace">
-                    {node.action}
-                  </Text>
-                </Table.Td>
-                <Table.Td>
-                  <Badge color={node.outcome === 'SUCCESS' ? 'green' : node.outcome === 'DENIED' ? 'orange' : 'red'} variant="light">
-                    {node.outcome}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="xs" ff="monospace">
-                    {node.objectIds.slice(0, 3).join(' ')}
-                    {node.objectIds.length > 3 ? ` +${node.objectIds.length - 3}` : ''}
-                  </Text>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      <CursorPager pageInfo={data?.auditLog.pageInfo} shown={edges.length} after={after} onPage={set} />
+      <DataTable
+        label="Audit entries"
+        testId="audit-table"
+        columns={AUDIT_COLUMNS}
+        rows={edges.map((e) => e.node)}
+        rowKey={(n) => n.id}
+        empty="No audit entries match."
+        query={{
+          fetching,
+          error,
+          loaded: Boolean(data),
+          loading: 'Loading the audit trail',
+          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
+        }}
+        paging={{ pageInfo: data?.auditLog.pageInfo, after, onPage: set }}
+      />
     </Stack>
   );
 }

@@ -1,24 +1,11 @@
-import {
-  Alert,
-  Button,
-  Group,
-  Modal,
-  NumberInput,
-  Select,
-  Stack,
-  Table,
-  Tabs,
-  TextInput,
-  Textarea,
-  Title,
-  VisuallyHidden,
-} from '@mantine/core';
+import { Alert, Button, Group, Modal, NumberInput, Select, Stack, Tabs, TextInput, Textarea, Title, VisuallyHidden } from '@mantine/core';
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
-import { graphql, type ResultOf } from '../graphql.ts';
+import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { DataTable, type Column } from '../shell/data-table.tsx';
 import { RequireCapability } from '../shell/require.tsx';
-import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
+import { ErrorState, LoadingState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 
 const CatalogQuery = graphql(`
@@ -88,8 +75,66 @@ const DefineTermMutation = graphql(`
   }
 `);
 
-type Source = ResultOf<typeof CatalogQuery>['sources'][number];
+type Catalog = ResultOf<typeof CatalogQuery>;
+type Source = Catalog['sources'][number];
+type Field = Catalog['fields'][number];
+type Classification = VariablesOf<typeof ClassifyFieldMutation>['input'];
 const PHI_CLASSES = ['DIRECT_IDENTIFIER', 'QUASI_IDENTIFIER', 'NONE'] as const;
+
+function sourceColumns(canEdit: boolean, edit: (s: Source) => void): Array<Column<Source>> {
+  return [
+    { header: 'Code', cell: (s) => s.code },
+    { header: 'Name', cell: (s) => s.name },
+    { header: 'Kind', cell: (s) => s.kind },
+    { header: 'Owner', cell: (s) => s.owner ?? '—' },
+    { header: 'Steward', cell: (s) => s.steward ?? '—' },
+    { header: 'Trust', cell: (s) => s.trustRank },
+    { header: 'Status', cell: (s) => (s.active ? 'active' : 'inactive') },
+    {
+      header: <VisuallyHidden>Actions</VisuallyHidden>,
+      cell: (s) =>
+        canEdit && (
+          <Button size="compact-xs" variant="light" onClick={() => edit(s)} aria-label={`Edit ${s.code}`}>
+            Edit
+          </Button>
+        ),
+    },
+  ];
+}
+
+function fieldColumns(canEdit: boolean, classify: (input: Classification) => void): Array<Column<Field>> {
+  return [
+    { header: 'Source', cell: (f) => f.source.code },
+    { header: 'Dataset', cell: (f) => f.dataset.name },
+    { header: 'Field', cell: (f) => f.name },
+    { header: 'Type', cell: (f) => f.dataType },
+    {
+      header: 'PHI class',
+      cell: (f) =>
+        canEdit ? (
+          <Select
+            size="xs"
+            aria-label={`PHI class of ${f.source.code}.${f.name}`}
+            data={[...PHI_CLASSES]}
+            value={f.phiClass}
+            allowDeselect={false}
+            onChange={(v) =>
+              v && classify({ source: f.source.code, dataset: f.dataset.name, field: f.name, phiClass: v as (typeof PHI_CLASSES)[number] })
+            }
+          />
+        ) : (
+          f.phiClass
+        ),
+    },
+    { header: 'Golden field', cell: (f) => f.goldenField ?? '—' },
+    { header: 'Terms', cell: (f) => f.glossaryTerms.join(', ') || '—' },
+  ];
+}
+
+const GLOSSARY_COLUMNS: ReadonlyArray<Column<Catalog['glossary'][number]>> = [
+  { header: 'Term', cell: (g) => g.term, rowHeader: true },
+  { header: 'Definition', cell: (g) => g.definition },
+];
 
 function SourceEditor({ source, onClose }: { source: Source | null; onClose: () => void }) {
   const session = useSession();
@@ -192,114 +237,35 @@ function Catalog() {
           <Tabs.Tab value="glossary">Glossary ({data.glossary.length})</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="sources" pt="md">
-          {data.sources.length === 0 ? (
-            <EmptyState>No sources registered.</EmptyState>
-          ) : (
-            <Table striped aria-label="Sources" data-testid="sources-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th scope="col">Code</Table.Th>
-                  <Table.Th scope="col">Name</Table.Th>
-                  <Table.Th scope="col">Kind</Table.Th>
-                  <Table.Th scope="col">Owner</Table.Th>
-                  <Table.Th scope="col">Steward</Table.Th>
-                  <Table.Th scope="col">Trust</Table.Th>
-                  <Table.Th scope="col">Status</Table.Th>
-                  <Table.Th scope="col">
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {data.sources.map((s) => (
-                  <Table.Tr key={s.id}>
-                    <Table.Td>{s.code}</Table.Td>
-                    <Table.Td>{s.name}</Table.Td>
-                    <Table.Td>{s.kind}</Table.Td>
-                    <Table.Td>{s.owner ?? '—'}</Table.Td>
-                    <Table.Td>{s.steward ?? '—'}</Table.Td>
-                    <Table.Td>{s.trustRank}</Table.Td>
-                    <Table.Td>{s.active ? 'active' : 'inactive'}</Table.Td>
-                    <Table.Td>
-                      {canEdit && (
-                        <Button size="compact-xs" variant="light" onClick={() => setEditing(s)} aria-label={`Edit ${s.code}`}>
-                          Edit
-                        </Button>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )}
+          <DataTable
+            label="Sources"
+            testId="sources-table"
+            columns={sourceColumns(canEdit, setEditing)}
+            rows={data.sources}
+            rowKey={(r) => r.id}
+            empty="No sources registered."
+          />
         </Tabs.Panel>
         <Tabs.Panel value="fields" pt="md">
           {classify.error && <ErrorState error={classify.error} title="Not saved" />}
-          <Table striped aria-label="Fields">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">Source</Table.Th>
-                <Table.Th scope="col">Dataset</Table.Th>
-                <Table.Th scope="col">Field</Table.Th>
-                <Table.Th scope="col">Type</Table.Th>
-                <Table.Th scope="col">PHI class</Table.Th>
-                <Table.Th scope="col">Golden field</Table.Th>
-                <Table.Th scope="col">Terms</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {data.fields.map((f) => (
-                <Table.Tr key={f.id}>
-                  <Table.Td>{f.source.code}</Table.Td>
-                  <Table.Td>{f.dataset.name}</Table.Td>
-                  <Table.Td>{f.name}</Table.Td>
-                  <Table.Td>{f.dataType}</Table.Td>
-                  <Table.Td>
-                    {canEdit ? (
-                      <Select
-                        size="xs"
-                        aria-label={`PHI class of ${f.source.code}.${f.name}`}
-                        data={[...PHI_CLASSES]}
-                        value={f.phiClass}
-                        allowDeselect={false}
-                        onChange={(v) =>
-                          v &&
-                          runClassify({
-                            input: {
-                              source: f.source.code,
-                              dataset: f.dataset.name,
-                              field: f.name,
-                              phiClass: v as (typeof PHI_CLASSES)[number],
-                            },
-                          })
-                        }
-                      />
-                    ) : (
-                      f.phiClass
-                    )}
-                  </Table.Td>
-                  <Table.Td>{f.goldenField ?? '—'}</Table.Td>
-                  <Table.Td>{f.glossaryTerms.join(', ') || '—'}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+          <DataTable
+            label="Fields"
+            columns={fieldColumns(canEdit, (input) => runClassify({ input }))}
+            rows={data.fields}
+            rowKey={(r) => r.id}
+            empty="No fields catalogued yet: they are recorded as sources send data."
+          />
         </Tabs.Panel>
         <Tabs.Panel value="glossary" pt="md">
           <Stack>
-            {data.glossary.length === 0 && <EmptyState>No glossary terms yet.</EmptyState>}
-            {data.glossary.length > 0 && (
-              <Table aria-label="Glossary">
-                <Table.Tbody>
-                  {data.glossary.map((g) => (
-                    <Table.Tr key={g.term}>
-                      <Table.Th scope="row">{g.term}</Table.Th>
-                      <Table.Td>{g.definition}</Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            )}
+            <DataTable
+              label="Glossary"
+              columns={GLOSSARY_COLUMNS}
+              rows={data.glossary}
+              rowKey={(r) => r.term}
+              empty="No glossary terms yet."
+              striped={false}
+            />
             {canEdit && (
               <Group
                 align="flex-end"

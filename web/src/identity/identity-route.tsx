@@ -1,4 +1,19 @@
-import { Alert, Badge, Button, Card, Grid, Group, Stack, Table, Text, TextInput, Timeline, Title, UnstyledButton } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Grid,
+  Group,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Timeline,
+  Title,
+  UnstyledButton,
+  VisuallyHidden,
+} from '@mantine/core';
 import { useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
@@ -62,8 +77,9 @@ function GoldenCard({
                   {label}
                 </Table.Th>
                 <Table.Td>
-                  <UnstyledButton onClick={() => onLineage(field, label)} aria-label={`${label}: show lineage`} td="underline dotted">
+                  <UnstyledButton onClick={() => onLineage(field, label)} td="underline dotted">
                     {value ?? '—'}
+                    <VisuallyHidden>, {label}: show lineage</VisuallyHidden>
                   </UnstyledButton>
                 </Table.Td>
                 <Table.Td>{p?.source?.code ?? (p ? 'steward' : '—')}</Table.Td>
@@ -196,7 +212,9 @@ function IdentityScreen({ id }: { id: string }) {
               {identity.id}
             </Text>
           </Title>
-          <Badge color={identity.status === 'ACTIVE' ? 'green' : 'gray'}>{identity.status.toLowerCase()}</Badge>
+          <Badge color={identity.status === 'ACTIVE' ? 'green' : 'gray'} variant="light">
+            {identity.status.toLowerCase()}
+          </Badge>
           <Text size="sm" c="dimmed">
             version {identity.version}
           </Text>
@@ -222,7 +240,7 @@ function IdentityScreen({ id }: { id: string }) {
             </Button>
           )}
           {asOf && (
-            <Badge color="orange" size="lg" data-testid="as-of">
+            <Badge color="orange" variant="light" size="lg" data-testid="as-of">
               as of {formatDateTime(asOf)}
             </Badge>
           )}

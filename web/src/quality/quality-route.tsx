@@ -1,6 +1,6 @@
 import '@mantine/charts/styles.css';
 import { LineChart } from '@mantine/charts';
-import { Badge, Button, Card, Group, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Box, Button, Card, Group, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery } from 'urql';
 import { useSearchParams } from 'react-router';
 import { useSession } from '../auth/session-context.tsx';
@@ -85,17 +85,19 @@ function TrendChart({ points, label }: { points: readonly Point[]; label: string
   const breaches = points.filter((p) => p.breached).length;
   return (
     <Stack gap="xs">
-      <LineChart
-        h={220}
-        data={data}
-        dataKey="at"
-        series={[{ name: label, color: 'indigo.6' }]}
-        curveType="linear"
-        withLegend={false}
-        referenceLines={threshold === null ? [] : [{ y: threshold, label: `threshold ${threshold}`, color: 'red.6' }]}
-        dotProps={{ r: 3 }}
-        aria-label={`${label} over time`}
-      />
+      {/* The chart's root is a plain div, which may not carry a label: the figure around it does. */}
+      <Box component="figure" m={0} aria-label={`${label} over time`}>
+        <LineChart
+          h={220}
+          data={data}
+          dataKey="at"
+          series={[{ name: label, color: 'indigo.6' }]}
+          curveType="linear"
+          withLegend={false}
+          referenceLines={threshold === null ? [] : [{ y: threshold, label: `threshold ${threshold}`, color: 'red.6' }]}
+          dotProps={{ r: 3 }}
+        />
+      </Box>
       <Text size="sm" c={breaches ? 'red.8' : 'dimmed'} data-testid="trend-breaches">
         {breaches} of {points.length} measurements breached the threshold{threshold === null ? ' (none set)' : ` (${threshold})`}
       </Text>
@@ -113,7 +115,11 @@ function Scorecard({ source }: { source: string }) {
         <Title order={3} size="h5">
           {source}
         </Title>
-        {card && <Badge color={card.breaches.length ? 'red' : 'green'}>{card.breaches.length} breaches</Badge>}
+        {card && (
+          <Badge color={card.breaches.length ? 'red' : 'green'} variant="light">
+            {card.breaches.length} breaches
+          </Badge>
+        )}
       </Group>
       {error && <ErrorState error={error} />}
       {fetching && !data && <LoadingState />}
@@ -239,7 +245,7 @@ function Quality() {
           </Table>
         )}
         {current.length > 0 && breaches.length === 0 && (
-          <Text size="sm" c="green.8">
+          <Text size="sm" c="var(--mantine-color-green-light-color)">
             No threshold breached.
           </Text>
         )}

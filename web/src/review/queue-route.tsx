@@ -1,11 +1,11 @@
-import { Badge, Button, Group, Kbd, SegmentedControl, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
-import { graphql, readFragment, type FragmentOf } from '../graphql.ts';
+import { graphql, readFragment, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { DataTable, type Column } from '../shell/data-table.tsx';
 import { RequireCapability } from '../shell/require.tsx';
-import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 import { formatAge, formatPercent } from '../shell/format.ts';
 
@@ -37,8 +37,12 @@ export const QueueRowFragment = graphql(`
 
 const ReviewQueueQuery = graphql(
   `
-    query ReviewQueue($status: ReviewStatus, $first: Int, $after: String, $last: Int, $before: String) {
-      reviewQueue(status: $status, first: $first, after: $after, last: $last, before: $before) {
+    query ReviewQueue($filter: ReviewQueueFilter, $orderBy: ReviewQueueOrder, $first: Int, $after: String, $last: Int, $before: String) {
+      sources {
+        code
+      }
+      reviewQueue(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+        totalCount
         edges {
           cursor
           node {
@@ -58,43 +62,78 @@ const ReviewQueueQuery = graphql(
   [QueueRowFragment],
 );
 
+type QueueVariables = VariablesOf<typeof ReviewQueueQuery>;
+type Grade = NonNullable<NonNullable<QueueVariables['filter']>['grade']>;
+type Order = NonNullable<QueueVariables['orderBy']>;
+type ReviewStatus = NonNullable<NonNullable<QueueVariables['filter']>['status']>;
+
+const GRADES: Array<{ value: Grade; label: string }> = [
+  { value: 'CERTAIN', label: 'Certain' },
+  { value: 'PROBABLE', label: 'Probable' },
+  { value: 'POSSIBLE', label: 'Possible' },
+];
+const ORDERS: Array<{ value: Order; label: string }> = [
+  { value: 'PRIORITY', label: 'Priority' },
+  { value: 'OLDEST', label: 'Oldest first' },
+  { value: 'NEWEST', label: 'Newest first' },
+  { value: 'PROBABILITY', label: 'Most likely match first' },
+];
+/** "Older than" choices, in days. */
+const AGES = [
+  { value: '1', label: 'Older than a day' },
+  { value: '7', label: 'Older than a week' },
+  { value: '30', label: 'Older than 30 days' },
+];
+const DAY_MS = 86_400_000;
+
+const oneOf = <T extends string>(options: ReadonlyArray<{ value: T }>, value: string | null): T | null =>
+  options.find((o) => o.value === value)?.value ?? null;
+
 const KIND_LABEL = { RECORD_MATCH: 'Record match', POSSIBLE_DUPLICATE: 'Possible duplicate' } as const;
 
-function QueueRow({ item, selected }: { item: FragmentOf<typeof QueueRowFragment>; selected: boolean }) {
-  const row = readFragment(QueueRowFragment, item);
-  return (
-    <Table.Tr bg={selected ? 'var(--mantine-color-indigo-light)' : undefined} aria-selected={selected} data-testid="queue-row">
-      <Table.Td>
-        <Link to={`/review/${row.id}`}>{KIND_LABEL[row.kind]}</Link>
-      </Table.Td>
-      <Table.Td>{row.record?.source ?? '—'}</Table.Td>
-      <Table.Td>{formatPercent(row.probability)}</Table.Td>
-      <Table.Td>{row.priority.toFixed(2)}</Table.Td>
-      <Table.Td>{formatAge(row.createdAt)}</Table.Td>
-      <Table.Td>
-        {row.status === 'OPEN' ? (
-          <Badge variant="light">open</Badge>
-        ) : (
-          <Badge color="gray" variant="light">
-            {row.decision ?? 'resolved'}
-          </Badge>
-        )}
-      </Table.Td>
-    </Table.Tr>
-  );
-}
+type Row = ResultOf<typeof QueueRowFragment>;
+
+const QUEUE_COLUMNS: ReadonlyArray<Column<Row>> = [
+  { header: 'Kind', cell: (r) => <Link to={`/review/${r.id}`}>{KIND_LABEL[r.kind]}</Link> },
+  { header: 'Source', cell: (r) => r.record?.source ?? '—' },
+  { header: 'Probability', cell: (r) => formatPercent(r.probability) },
+  { header: 'Priority', cell: (r) => r.priority.toFixed(2) },
+  { header: 'Age', cell: (r) => formatAge(r.createdAt) },
+  {
+    header: 'Status',
+    cell: (r) =>
+      r.status === 'OPEN' ? (
+        <Badge variant="light">open</Badge>
+      ) : (
+        <Badge color="gray" variant="light">
+          {r.decision ?? 'resolved'}
+        </Badge>
+      ),
+  },
+];
 
 function Queue() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
-  const status = params.get('status') === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
+  const status: ReviewStatus = params.get('status') === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
+  const grade = oneOf(GRADES, params.get('grade'));
+  const orderBy = oneOf(ORDERS, params.get('sort')) ?? 'PRIORITY';
+  const source = params.get('source');
+  const age = oneOf(AGES, params.get('age'));
   const after = params.get('after');
   const before = params.get('before');
-  const variables = before ? ({ status, last: QUEUE_PAGE_SIZE, before } as const) : ({ status, first: QUEUE_PAGE_SIZE, after } as const);
-  const [{ data, fetching, error }, reexecute] = useQuery({ query: ReviewQueueQuery, variables, requestPolicy: 'cache-and-network' });
+  // The cut-off is taken when the age is chosen, not on every render (which would re-query each time).
+  const createdBefore = useMemo(() => (age ? new Date(Date.now() - Number(age) * DAY_MS).toISOString() : null), [age]);
+  const filter = { status, grade, source, createdBefore };
+  const paging = before ? { last: QUEUE_PAGE_SIZE, before } : { first: QUEUE_PAGE_SIZE, after };
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: ReviewQueueQuery,
+    variables: { filter, orderBy, ...paging },
+    requestPolicy: 'cache-and-network',
+  });
   const [selected, setSelected] = useState(0);
-  const edges = data?.reviewQueue.edges ?? [];
-  const page = data?.reviewQueue.pageInfo;
+  const rows = (data?.reviewQueue.edges ?? []).map((e) => readFragment(QueueRowFragment, e.node));
+  const filtered = Boolean(grade || source || age);
 
   const update = (next: Record<string, string | null>) => {
     const merged = new URLSearchParams(params);
@@ -105,20 +144,22 @@ function Queue() {
     setSelected(0);
     setParams(merged);
   };
+  /** A new filter or order starts again from the first page. */
+  const refine = (key: string, value: string | null) => update({ [key]: value, after: null, before: null });
   useHotkeys([
-    ['j', () => setSelected((s) => Math.min(s + 1, Math.max(edges.length - 1, 0)))],
+    ['j', () => setSelected((s) => Math.min(s + 1, Math.max(rows.length - 1, 0)))],
     ['k', () => setSelected((s) => Math.max(s - 1, 0))],
     [
       'Enter',
       () => {
-        const id = edges[selected]?.node.id;
+        const id = rows[selected]?.id;
         if (id) navigate(`/review/${id}`);
       },
     ],
     [
       'o',
       () => {
-        const id = edges[selected]?.node.id;
+        const id = rows[selected]?.id;
         if (id) navigate(`/review/${id}`);
       },
     ],
@@ -132,58 +173,69 @@ function Queue() {
           <Kbd>j</Kbd>/<Kbd>k</Kbd> move, <Kbd>Enter</Kbd> open
         </Text>
       </Group>
-      <Group>
+      <Group align="flex-end">
         <SegmentedControl
           aria-label="Status"
           value={status}
-          onChange={(value) => update({ status: value, after: null, before: null })}
+          onChange={(value) => refine('status', value)}
           data={[
             { value: 'OPEN', label: 'Open' },
             { value: 'RESOLVED', label: 'Resolved' },
           ]}
         />
+        <Select label="Grade" placeholder="Any grade" data={GRADES} value={grade} onChange={(v) => refine('grade', v)} clearable w={150} />
+        <Select
+          label="Source"
+          placeholder="Any source"
+          data={(data?.sources ?? []).map((s) => s.code)}
+          value={source}
+          onChange={(v) => refine('source', v)}
+          clearable
+          searchable
+          w={170}
+        />
+        <Select label="Age" placeholder="Any age" data={AGES} value={age} onChange={(v) => refine('age', v)} clearable w={190} />
+        <Select
+          label="Sort by"
+          data={ORDERS}
+          value={orderBy}
+          onChange={(v) => refine('sort', v === 'PRIORITY' ? null : v)}
+          allowDeselect={false}
+          w={220}
+        />
       </Group>
-      {error && <ErrorState error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
-      {fetching && !data && <LoadingState label="Loading the queue" />}
-      {data && edges.length === 0 && (
-        <EmptyState>{status === 'OPEN' ? 'No open review items: the queue is clear.' : 'No resolved items yet.'}</EmptyState>
-      )}
-      {edges.length > 0 && (
-        <Table striped highlightOnHover aria-label="Review items">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">Kind</Table.Th>
-              <Table.Th scope="col">Source</Table.Th>
-              <Table.Th scope="col">Probability</Table.Th>
-              <Table.Th scope="col">Priority</Table.Th>
-              <Table.Th scope="col">Age</Table.Th>
-              <Table.Th scope="col">Status</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {edges.map((edge, index) => (
-              <QueueRow key={edge.node.id} item={edge.node} selected={index === selected} />
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      <Group justify="space-between">
-        <Text size="sm" c="dimmed">
-          {edges.length} shown
-        </Text>
-        <Group>
-          <Button
-            variant="default"
-            disabled={!page?.hasPreviousPage && !after}
-            onClick={() => update({ before: page?.startCursor ?? null, after: null })}
-          >
-            Previous
-          </Button>
-          <Button variant="default" disabled={!page?.hasNextPage} onClick={() => update({ after: page?.endCursor ?? null, before: null })}>
-            Next
-          </Button>
-        </Group>
-      </Group>
+      <DataTable
+        label="Review items"
+        columns={QUEUE_COLUMNS}
+        rows={rows}
+        rowKey={(r) => r.id}
+        rowProps={(_r, index) => ({
+          bg: index === selected ? 'var(--mantine-color-indigo-light)' : undefined,
+          'aria-selected': index === selected,
+          'data-testid': 'queue-row',
+        })}
+        highlightOnHover
+        empty={
+          filtered
+            ? 'No review items match these filters.'
+            : status === 'OPEN'
+              ? 'No open review items: the queue is clear.'
+              : 'No resolved items yet.'
+        }
+        query={{
+          fetching,
+          error,
+          loaded: Boolean(data),
+          loading: 'Loading the queue',
+          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
+        }}
+        paging={{
+          pageInfo: data?.reviewQueue.pageInfo,
+          after,
+          onPage: update,
+          summary: data ? `${rows.length} shown of ${data.reviewQueue.totalCount} ${filtered ? 'matching' : status.toLowerCase()}` : '',
+        }}
+      />
     </Stack>
   );
 }

@@ -1,10 +1,10 @@
-import { Badge, Code, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Code, Select, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from 'urql';
-import { graphql, type VariablesOf } from '../graphql.ts';
-import { CursorPager, useCursorParams } from '../shell/cursor-pager.tsx';
+import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { useCursorParams } from '../shell/cursor-pager.tsx';
+import { DataTable, type Column } from '../shell/data-table.tsx';
 import { formatDateTime } from '../shell/format.ts';
 import { RequireCapability } from '../shell/require.tsx';
-import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 
 const IngestRunsQuery = graphql(`
@@ -41,6 +41,54 @@ const IngestRunsQuery = graphql(`
 
 type Status = NonNullable<VariablesOf<typeof IngestRunsQuery>['status']>;
 const STATUS_COLOR: Record<Status, string> = { RUNNING: 'blue', COMPLETED: 'green', FAILED: 'red', ABORTED: 'orange' };
+type Run = ResultOf<typeof IngestRunsQuery>['ingestRuns']['edges'][number]['node'];
+
+const RUN_COLUMNS: ReadonlyArray<Column<Run>> = [
+  { header: 'Job', cell: (n) => n.job },
+  { header: 'Source', cell: (n) => n.source?.code ?? '—' },
+  {
+    header: 'Status',
+    cell: (n) => (
+      <Badge color={STATUS_COLOR[n.status]} variant="light">
+        {n.status}
+      </Badge>
+    ),
+  },
+  { header: 'Started', cell: (n) => formatDateTime(n.startedAt) },
+  { header: 'Ended', cell: (n) => formatDateTime(n.endedAt) },
+  {
+    header: 'Counts',
+    cell: (n) => (
+      <Code>
+        {Object.entries((n.counts ?? {}) as Record<string, unknown>)
+          .map(([k, v]) => `${k} ${String(v)}`)
+          .join(', ') || '—'}
+      </Code>
+    ),
+  },
+  { header: 'Errors', cell: (n) => <RunErrors errors={n.errors} /> },
+];
+
+/** The first few row errors of a run, and how many more there are. */
+function RunErrors({ errors }: { errors: Run['errors'] }) {
+  if (errors.length === 0) return '—';
+  return (
+    <>
+      {errors.slice(0, 3).map((e, i) => (
+        <Text key={i} size="xs">
+          {e.line ? `line ${e.line}: ` : ''}
+          {e.field ? `${e.field} ` : ''}
+          {e.code}
+        </Text>
+      ))}
+      {errors.length > 3 && (
+        <Text size="xs" c="dimmed">
+          +{errors.length - 3} more
+        </Text>
+      )}
+    </>
+  );
+}
 
 function Runs() {
   const { params, page, after, set } = useCursorParams(50);
@@ -62,63 +110,22 @@ function Runs() {
         value={status}
         onChange={(v) => set({ status: v, after: null, before: null })}
       />
-      {error && <ErrorState error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
-      {fetching && !data && <LoadingState label="Loading ingest runs" />}
-      {data && edges.length === 0 && <EmptyState>No ingest runs yet: batch imports, feeds and recomputes appear here.</EmptyState>}
-      {edges.length > 0 && (
-        <Table striped aria-label="Ingest runs" data-testid="runs-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">Job</Table.Th>
-              <Table.Th scope="col">Source</Table.Th>
-              <Table.Th scope="col">Status</Table.Th>
-              <Table.Th scope="col">Started</Table.Th>
-              <Table.Th scope="col">Ended</Table.Th>
-              <Table.Th scope="col">Counts</Table.Th>
-              <Table.Th scope="col">Errors</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {edges.map(({ node }) => (
-              <Table.Tr key={node.id}>
-                <Table.Td>{node.job}</Table.Td>
-                <Table.Td>{node.source?.code ?? '—'}</Table.Td>
-                <Table.Td>
-                  <Badge color={STATUS_COLOR[node.status]} variant="light">
-                    {node.status}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>{formatDateTime(node.startedAt)}</Table.Td>
-                <Table.Td>{formatDateTime(node.endedAt)}</Table.Td>
-                <Table.Td>
-                  <Code>
-                    {Object.entries((node.counts ?? {}) as Record<string, unknown>)
-                      .map(([k, v]) => `${k} ${String(v)}`)
-                      .join(', ') || '—'}
-                  </Code>
-                </Table.Td>
-                <Table.Td>
-                  {node.errors.length === 0
-                    ? '—'
-                    : node.errors.slice(0, 3).map((e, i) => (
-                        <Text key={i} size="xs">
-                          {e.line ? `line ${e.line}: ` : ''}
-                          {e.field ? `${e.field} ` : ''}
-                          {e.code}
-                        </Text>
-                      ))}
-                  {node.errors.length > 3 && (
-                    <Text size="xs" c="dimmed">
-                      +{node.errors.length - 3} more
-                    </Text>
-                  )}
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      <CursorPager pageInfo={data?.ingestRuns.pageInfo} shown={edges.length} after={after} onPage={set} />
+      <DataTable
+        label="Ingest runs"
+        testId="runs-table"
+        columns={RUN_COLUMNS}
+        rows={edges.map((e) => e.node)}
+        rowKey={(n) => n.id}
+        empty="No ingest runs yet: batch imports, feeds and recomputes appear here."
+        query={{
+          fetching,
+          error,
+          loaded: Boolean(data),
+          loading: 'Loading ingest runs',
+          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
+        }}
+        paging={{ pageInfo: data?.ingestRuns.pageInfo, after, onPage: set }}
+      />
     </Stack>
   );
 }

@@ -18,21 +18,30 @@ export function useCursorParams(pageSize: number) {
   return { params, page, after, set };
 }
 
+/** What a connection says about the pages around the current one. */
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor?: string | null;
+  endCursor?: string | null;
+}
+
+/** Previous and next buttons for a cursor-paged list, with a line saying how much is shown. */
 export function CursorPager({
   pageInfo,
-  shown,
+  summary,
   after,
   onPage,
 }: {
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor?: string | null; endCursor?: string | null } | undefined;
-  shown: number;
+  pageInfo: PageInfo | undefined;
+  summary: string;
   after: string | null;
   onPage: (changes: Record<string, string | null>) => void;
 }) {
   return (
     <Group justify="space-between">
-      <Text size="sm" c="dimmed">
-        {shown} shown
+      <Text size="sm" c="dimmed" data-testid="pager-summary">
+        {summary}
       </Text>
       <Group>
         <Button

@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { sharedDir } from '../bench/support.ts';
+import { normaliseRecord } from '../matching/index.ts';
+import { LinkInputError } from './link-errors.ts';
+import { parseThreads, runLink } from './link.ts';
+import { decodeRecords, encodeRecords } from './record-codec.ts';
+
+const DATASETS = join(sharedDir(resolve(import.meta.dirname, '..')), 'datasets');
+const FEBRL4 = [join(DATASETS, 'febrl4a.csv'), join(DATASETS, 'febrl4b.csv')];
+const FAKE = join(DATASETS, 'fake_1000.csv');
+const haveData = existsSync(FEBRL4[0]!) && existsSync(FAKE);
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mpi-threads-'));
+});
+
+/** Runs the linkage with `threads` and returns the output file's bytes and the summary. */
+async function link(files: string[], threads: number, extra: { model?: string; saveModel?: string } = {}) {
+  const out = join(dir, `clusters-${threads}-${Math.random().toString(36).slice(2)}.csv`);
+  const summary = await runLink({ files, out, threads, warn: () => undefined, ...extra });
+  return { bytes: readFileSync(out), summary };
+}
+
+describe.skipIf(!haveData)('mpi link on several threads', () => {
+  test('writes byte-identical clusters with 1, 2 and 4 threads (FEBRL4, 10,000 records, model trained on the input)', async () => {
+    const one = await link(FEBRL4, 1, { saveModel: join(dir, 'febrl4-model.json') });
+    const two = await link(FEBRL4, 2);
+    const four = await link(FEBRL4, 4);
+    expect(one.summary).toMatchObject({ records: 10_000, threads: 1 });
+    expect(two.summary.threads).toBe(2);
+    expect(four.summary.threads).toBe(4);
+    expect(one.summary.links).toBeGreaterThan(4900);
+    expect(two.bytes.equals(one.bytes)).toBe(true);
+    expect(four.bytes.equals(one.bytes)).toBe(true);
+    for (const other of [two, four]) {
+      expect(other.summary).toMatchObject({
+        pairsCompared: one.summary.pairsCompared,
+        links: one.summary.links,
+        clusters: one.summary.clusters,
+        modelVersion: one.summary.modelVersion,
+        issues: one.summary.issues,
+      });
+    }
+  }, 240_000);
+
+  test('writes byte-identical clusters with 1 and 3 threads when the model is given (fake_1000, messy values)', async () => {
+    const trained = await link([FAKE], 1, { saveModel: join(dir, 'fake-model.json') });
+    const one = await link([FAKE], 1, { model: join(dir, 'fake-model.json') });
+    const three = await link([FAKE], 3, { model: join(dir, 'fake-model.json') });
+    expect(one.bytes.equals(trained.bytes)).toBe(true);
+    expect(three.bytes.equals(one.bytes)).toBe(true);
+    expect(three.summary.issues).toEqual(one.summary.issues);
+  }, 120_000);
+});
+
+describe('record codec between threads', () => {
+  test('gives back every normalised value exactly, nulls included', () => {
+    const records = [
+      normaliseRecord({ givenName: 'Zoë', familyName: "O'Brien-Smith", birthDate: '1984-07-19', ssn: '412-55-9034' }).record,
+      normaliseRecord({}).record,
+      normaliseRecord({ email: 'A.B@Example.org', addressLine1: '12 "Quoted" Rd\nUnit 4', postalCode: '02139' }).record,
+    ];
+    expect(decodeRecords(encodeRecords(records))).toEqual(records);
+  });
+});
+
+describe('--threads', () => {
+  test.each([['0'], ['-1'], ['1.5'], ['many'], ['65']])('refuses %s with an input error', (value) => {
+    expect(() => parseThreads(value)).toThrow(LinkInputError);
+    expect(() => parseThreads(value)).toThrow('--threads must be a whole number from 1 to 64');
+  });
+  test.each([
+    ['1', 1],
+    ['2', 2],
+    ['64', 64],
+  ])('accepts %s', (value, n) => {
+    expect(parseThreads(value)).toBe(n);
+  });
+  test('defaults to one per core when not given', () => {
+    expect(parseThreads(undefined)).toBeUndefined();
+  });
+});
