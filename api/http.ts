@@ -6,6 +6,7 @@ import { auditAuthenticationFailure } from './audit-plugin.ts';
 import { createConsoleHandler, isConsoleRequest, type ConsoleOptions } from './console.ts';
 import { AuthenticationFailure, type Authenticate } from './auth.ts';
 import type { Principal } from './context.ts';
+import { fhirRestHookRenderer } from './fhir-notifications.ts';
 import { securityHeaders } from './hardening.ts';
 import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
 import type { Services } from './services.ts';
@@ -48,6 +49,9 @@ const FHIR_OPERATION: Record<string, string> = {
   'POST Patient/_search': 'search',
   'GET Patient/$ihe-pix': 'search',
   'POST Patient/$match': 'match',
+  'POST Subscription': 'subscribe',
+  'GET Subscription/{id}': 'subscription-read',
+  'DELETE Subscription/{id}': 'unsubscribe',
 };
 
 /**
@@ -58,7 +62,10 @@ const FHIR_OPERATION: Record<string, string> = {
 export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
   const { services, yoga } = opts;
   const headers = securityHeaders(services.config.NODE_ENV === 'production', false);
-  const fhir = createFhirHandler(new ServiceInteropPort(services), {
+  const port = new ServiceInteropPort(services);
+  // FHIR Subscriptions are delivered by the webhook machinery with their own notification bodies.
+  services.events.renderers.set('FHIR_REST_HOOK', fhirRestHookRenderer(services, port));
+  const fhir = createFhirHandler(port, {
     basePath: FHIR_BASE_PATH,
     software: { name: 'mpi' },
     onError: (error, info) => services.logger.error({ ...info, error: errorName(error) }, 'FHIR request failed'),
@@ -127,7 +134,8 @@ function routeName(pathname: string): string {
     .slice(FHIR_BASE_PATH.length + 1)
     .split('/')
     .filter((p) => p !== '');
-  if (parts.length === 1 && (parts[0] === 'Patient' || parts[0] === 'metadata')) return parts[0];
+  if (parts.length === 1 && (parts[0] === 'Patient' || parts[0] === 'metadata' || parts[0] === 'Subscription')) return parts[0];
+  if (parts[0] === 'Subscription') return parts.length === 2 ? 'Subscription/{id}' : 'other';
   if (parts[0] !== 'Patient') return 'other';
   if (parts.length === 2) return ['$match', '$ihe-pix', '_search'].includes(parts[1]!) ? `Patient/${parts[1]}` : 'Patient/{id}';
   if (parts.length === 3 && parts[2] === '_history') return 'Patient/{id}/_history';

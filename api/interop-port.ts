@@ -15,7 +15,11 @@ import {
   type RecordInput,
   type SourceRecordInput,
   type SourceRef,
+  type SubscriptionInput,
+  type SubscriptionPayload,
+  type SubscriptionView,
 } from '../interop/index.ts';
+import type { WebhookEndpointRow } from '../events/index.ts';
 import { resourceIdsOfRecords } from '../interop/index.ts';
 import * as resources from './fhir-resources.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -221,6 +225,44 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     return view ? { identity: view } : null;
   }
 
+  async createSubscription(ctx: InteropContext, input: SubscriptionInput): Promise<SubscriptionView> {
+    requirePermission(ctx, 'manageSubscriptions');
+    const { baseUrl, reason, payload, headers, ...endpoint } = input;
+    const { endpoint: row } = await translated(() =>
+      this.services.events.webhooks.register(
+        { ...endpoint, kind: 'FHIR_REST_HOOK', description: reason, fhir: { baseUrl, reason, payload, headers } },
+        actorOf(ctx),
+      ),
+    );
+    ctx.audit.touch('webhook', row.id);
+    ctx.audit.wrote = true;
+    return subscriptionView(row);
+  }
+
+  async readSubscription(ctx: InteropContext, id: string): Promise<SubscriptionView | null> {
+    requirePermission(ctx, 'manageSubscriptions');
+    const row = await this.subscriptionRow(id);
+    if (row) ctx.audit.touch('webhook', row.id);
+    return row ? subscriptionView(row) : null;
+  }
+
+  async deleteSubscription(ctx: InteropContext, id: string): Promise<boolean> {
+    requirePermission(ctx, 'manageSubscriptions');
+    const row = await this.subscriptionRow(id);
+    if (!row) return false;
+    await this.services.events.webhooks.remove(row.id);
+    ctx.audit.touch('webhook', row.id);
+    ctx.audit.wrote = true;
+    return true;
+  }
+
+  /** The live FHIR_REST_HOOK endpoint with this id (a malformed id is simply not found). */
+  private async subscriptionRow(id: string): Promise<WebhookEndpointRow | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+    const row = await this.services.events.webhooks.get(id).catch(() => null);
+    return row && row.kind === 'FHIR_REST_HOOK' && row.status !== 'DELETED' ? row : null;
+  }
+
   private get resourceDeps(): resources.ResourceDeps {
     return {
       services: this.services,
@@ -290,6 +332,21 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
       version: row.version,
     };
   }
+}
+
+/** What the FHIR layer shows of a FHIR_REST_HOOK endpoint: a failing one is in `error` until a delivery succeeds. */
+function subscriptionView(row: WebhookEndpointRow): SubscriptionView {
+  const fhir = (row.fhir ?? {}) as { reason?: string; payload?: SubscriptionPayload };
+  const failing = row.headAttempts > 0 && row.lastError !== null;
+  return {
+    id: row.id,
+    status: row.status === 'PAUSED' ? 'off' : failing ? 'error' : 'active',
+    url: row.url,
+    reason: fhir.reason ?? row.description ?? 'patient link changes',
+    payload: fhir.payload ?? 'full-resource',
+    demographicsRole: row.demographicsRole,
+    error: failing ? row.lastError : null,
+  };
 }
 
 /** The actor as identity events and audit entries name it, as the GraphQL API does (`api-key:feed-1`). */

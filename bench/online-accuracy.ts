@@ -22,6 +22,7 @@ import { machine, sharedDir, syntheticRegistry } from './support.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const DATASETS = join(sharedDir(ROOT), 'datasets');
 const OUT = join(ROOT, 'bench/out/online-accuracy');
+const TODAY = new Date().toISOString().slice(0, 10);
 
 interface Labelled {
   id: string;
@@ -40,8 +41,9 @@ async function readLabelled(file: string, truthFile: string): Promise<Labelled[]
   const sourceColumn = header.indexOf('source');
   return rows.map((row) => {
     const input = rowToInput(row, mapping) as Record<string, string | null>;
-    // The API takes ISO dates; a pipeline converts its feed's layout first (here with the engine's parser).
-    input.birthDate = input.birthDate ? normaliseRecord({ birthDate: input.birthDate }).record.birthDate : null;
+    // The API takes ISO dates; a pipeline converts its feed's layout first (here with the engine's parser) and
+    // drops a date the API would refuse (in the future), as it would have to.
+    input.birthDate = input.birthDate ? normaliseRecord({ birthDate: input.birthDate }, { asOf: TODAY }).record.birthDate : null;
     if (input.birthDate && input.birthDate.length !== 10) input.birthDate = null;
     const id = row[mapping.id]!;
     return { id, source: sourceColumn >= 0 ? row[sourceColumn]! : 'feed', input, cluster: truth.get(id)! };

@@ -23,6 +23,8 @@ export interface DeliverySettings {
 export interface RenderedBody {
   body: string;
   contentType: string;
+  /** Extra request headers the endpoint asked for (a FHIR Subscription's `channel.header`). */
+  headers?: Record<string, string>;
 }
 
 /** Builds the bodies of one endpoint kind (the Standard Webhooks JSON envelope, a FHIR notification bundle). */
@@ -259,6 +261,7 @@ export class WebhookDelivery implements LeaderChannel {
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.abort.signal]),
         headers: {
+          ...rendered.headers,
           'content-type': rendered.contentType,
           'user-agent': 'mpi-webhooks',
           ...signatureHeaders(endpoint.secret, event.id, new Date(), rendered.body),

@@ -4,7 +4,7 @@ import { queryRows, type Executor } from '../platform/db/client.ts';
 import { links, recordBlockKeys, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { CANONICAL_FIELD_DEFINITIONS, type NormalisedRecord } from '../matching/index.ts';
 import { MAX_CANDIDATES_PER_KEY, type SourceRow } from './store.ts';
-import { pairKey, type StoredCandidate } from './plan.ts';
+import { pairKey, type StoredCandidate, type StoredMember } from './plan.ts';
 
 /** Set-based reads and writes of the batch ingest engine: a fixed number of statements per batch. */
 
@@ -162,10 +162,17 @@ export async function findCandidatesByKey(tx: Executor, keys: string[], exclude:
 /** What the planner reads besides the batch itself (see `PlanState`). */
 export interface PlanContext {
   storedByKey: Map<string, StoredCandidate[]>;
+  members: StoredMember[];
   memberCount: Map<string, number>;
   notDuplicates: Set<string>;
   openReviews: Set<string>;
 }
+
+/**
+ * Members read per candidate identity for the merge guard besides those found by key: enough for any real
+ * patient's records, while a pathological identity (thousands of test records) costs no more than this.
+ */
+const MAX_GUARD_MEMBERS = 100;
 
 /** A batch with at least this many distinct keys reads its candidates in parallel, when it can. */
 export const PARALLEL_READ_KEYS = 1000;
@@ -200,8 +207,12 @@ export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Ex
     const seen = byRecord.get(c.recordId);
     byRecord.set(c.recordId, seen ? { ...seen, keys: [...seen.keys, ...c.keys] } : c);
   }
+  // A part's further members may be another part's candidates: each record once, as a candidate if it is one.
+  const members = new Map<string, StoredMember>();
+  for (const m of parts.flatMap((part) => part.members)) if (!byRecord.has(m.recordId)) members.set(m.recordId, m);
   return {
     storedByKey: groupByKey([...byRecord.values()]),
+    members: [...members.values()],
     memberCount: new Map(parts.flatMap((p) => [...p.memberCount])),
     notDuplicates: new Set(parts.flatMap((p) => [...p.notDuplicates])),
     openReviews: new Set(parts.flatMap((p) => [...p.openReviews])),
@@ -219,6 +230,7 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
     counts: Array<[string, number]>;
     not_duplicates: Array<[string, string]>;
     reviews: Array<[string, string | null, string, string | null]>;
+    members: Array<[string, string, NormalisedRecord]>;
   };
   const current = sql.param([...new Set(batch.currentIds)]);
   const candidates =
@@ -238,9 +250,15 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
       (select coalesce(json_agg(json_build_array(d.identity_a, d.identity_b)), '[]'::json) from not_duplicates d
         where d.identity_a = any(${current}::uuid[]) or d.identity_b = any(${current}::uuid[])) as not_duplicates,
       (select coalesce(json_agg(json_build_array(v.kind, v.record_id, v.identity_a, v.identity_b)), '[]'::json) from review_items v
-        where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews`,
+        where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews,
+      (select coalesce(json_agg(json_build_array(x.identity_id, x.id, x.normalised)), '[]'::json) from (
+        select l.identity_id, r.id, r.normalised, row_number() over (partition by l.identity_id order by r.id) as k
+        from links l join source_records r on r.id = l.record_id and r.deleted_at is null
+        where l.identity_id = any(array(select identity_id from cand)) and r.id <> all(array(select record_id from cand))
+          and r.id <> all(${sql.param(batch.exclude)}::uuid[])) as x
+        where x.k <= ${MAX_GUARD_MEMBERS}) as members`,
   );
-  const { candidates: found, counts, not_duplicates: pairs, reviews } = row!;
+  const { candidates: found, counts, not_duplicates: pairs, reviews, members } = row!;
   const openReviews = new Set<string>();
   for (const [kind, recordId, identityA, identityB] of reviews) {
     if (kind === 'RECORD_MATCH' && recordId) openReviews.add(`${recordId}|${identityA}`);
@@ -248,6 +266,7 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
   }
   return {
     candidates: found.map(([recordId, identityId, normalised, keys]) => ({ recordId, identityId, normalised, keys })),
+    members: members.map(([identityId, recordId, normalised]) => ({ identityId, recordId, normalised })),
     memberCount: new Map(counts),
     notDuplicates: new Set(pairs.map(([a, b]) => pairKey(a, b))),
     openReviews,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { defaultModel, blockingKeys, normaliseRecord, type MatchModel } from '../matching/index.ts';
-import { planBatch, type PlanInput, type PlanState, type StoredCandidate } from './plan.ts';
+import { planBatch, type PlanInput, type PlanState, type StoredCandidate, type StoredMember } from './plan.ts';
 
 const model: MatchModel = defaultModel();
 let ids = 0;
@@ -13,6 +13,10 @@ function record(fields: Record<string, string>, recordId: string, extra: Partial
 
 function stored(input: PlanInput, identityId: string): StoredCandidate {
   return { recordId: input.recordId, identityId, normalised: input.normalised, keys: input.keys };
+}
+
+function member(input: PlanInput, identityId: string): StoredMember {
+  return { recordId: input.recordId, identityId, normalised: input.normalised };
 }
 
 function state(candidates: StoredCandidate[] = [], extra: Partial<PlanState> = {}): PlanState {
@@ -106,5 +110,38 @@ describe('batch planning', () => {
     const plan = planBatch([changed], s, model);
     expect(plan.records[0]!.identityId).toBe('id-old');
     expect(plan.ops.some((op) => op.kind === 'LINK')).toBe(false);
+  });
+
+  test('weighs a record against every member of the identity, also those it shares no key with', () => {
+    const found = record(ann, 'found');
+    const twin = record({ ...ann, givenName: 'Sigrid' }, 'twin');
+    const s = state([stored(found, 'id-ann')], { members: [member(twin, 'id-ann')] });
+    const plan = planBatch([record({ ...ann, givenName: 'Anika' }, 'r1')], s, model);
+    expect(plan.records[0]!.outcome).toBe('REVIEW');
+    expect(plan.records[0]!.identityId).not.toBe('id-ann');
+    expect(plan.records[0]!.candidates[0]).toMatchObject({ identityId: 'id-ann', blockers: ['twin'] });
+  });
+
+  test('does not chain a record onto an identity whose records it matches only one of (as mpi link clusters)', () => {
+    const sparse = record({ givenName: ann.givenName, familyName: ann.familyName, birthDate: ann.birthDate }, 'sparse');
+    const other = record(bert, 'other');
+    const s = state([stored(sparse, 'id-x')], { members: [member(other, 'id-x')] });
+    const plan = planBatch([record(ann, 'r1')], s, model);
+    expect(plan.records[0]!.candidates[0]!.probability).toBeGreaterThanOrEqual(model.thresholds.matchThreshold);
+    expect(plan.records[0]).toMatchObject({ outcome: 'REVIEW' });
+    expect(plan.records[0]!.identityId).not.toBe('id-x');
+    expect(plan.records[0]!.candidates[0]!.blockers).toEqual(['chaining']);
+  });
+
+  test('joins the next identity above the threshold when the guard refuses the best one', () => {
+    const sparse = record({ givenName: ann.givenName, familyName: ann.familyName, birthDate: ann.birthDate, sex: 'F' }, 'sparse');
+    const other = record(bert, 'other');
+    const same = record({ ...ann, givenName: 'Anika', addressLine1: '', phone: '', postalCode: '', email: '' }, 'same');
+    const s = state([stored(sparse, 'id-x'), stored(same, 'id-ann')], { members: [member(other, 'id-x')] });
+    const plan = planBatch([record({ ...ann, email: '' }, 'r1')], s, model);
+    expect(plan.records[0]!.candidates.map((c) => c.identityId)).toEqual(['id-x', 'id-ann']);
+    expect(plan.records[0]).toMatchObject({ outcome: 'LINKED', identityId: 'id-ann' });
+    expect(plan.records[0]!.candidates[0]!.blockers).toEqual(['chaining']);
+    expect(plan.ops.some((op) => op.kind === 'REVIEW_DUPLICATE')).toBe(false);
   });
 });

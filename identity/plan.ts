@@ -1,6 +1,6 @@
-import type { MatchModel, NormalisedRecord } from '../matching/index.ts';
-import { scorePair } from '../matching/index.ts';
-import { decide, rankIdentities, reviewPriority, type RecordScore } from './decide.ts';
+import type { MatchModel, MergeDecision, NormalisedRecord } from '../matching/index.ts';
+import { recordsMayMerge, scorePair } from '../matching/index.ts';
+import { decide, rankIdentities, reviewPriority, type Decision, type RecordScore } from './decide.ts';
 import type { IngestOutcome, ScoredCandidate } from './types.ts';
 
 /**
@@ -14,6 +14,16 @@ export interface StoredCandidate {
   identityId: string;
   normalised: NormalisedRecord;
   keys: string[];
+}
+
+/**
+ * A stored record of a candidate identity that shares no blocking key with the batch: the merge guard weighs a
+ * record against every member of the identity it would join, not only the members it was found by.
+ */
+export interface StoredMember {
+  recordId: string;
+  identityId: string;
+  normalised: NormalisedRecord;
 }
 
 /** A batch record to decide: new, or changed and previously linked by the matcher. */
@@ -48,6 +58,8 @@ export interface PlannedRecord {
 export interface PlanState {
   /** Stored candidates by blocking key (records in this batch excluded: they are indexed as they are placed). */
   storedByKey: Map<string, StoredCandidate[]>;
+  /** Further active members of the candidates' identities (the guard's view of them is whole). */
+  members?: StoredMember[];
   /** Active records per identity before the batch, for re-evaluation and review priority. */
   memberCount: Map<string, number>;
   /** `a|b` (sorted) pairs a steward declared different people. */
@@ -66,6 +78,7 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
   const placedByKey = new Map<string, StoredCandidate[]>();
   const counts = new Map(state.memberCount);
   const bump = (id: string, by: number) => counts.set(id, (counts.get(id) ?? 0) + by);
+  const membership = new Membership(state);
   for (const input of inputs) {
     const scores = scoreCandidates(input, state.storedByKey, placedByKey, model);
     const excluded = new Set<string>();
@@ -74,9 +87,11 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     }
     const ranked = rankIdentities(scores, model.thresholds, excluded);
     const before = ops.length;
+    const mayJoin = (identityId: string) => membership.mayJoin(input, identityId, model);
     const placed = input.currentIdentity
-      ? reevaluate(input, ranked, model, counts, ops, state)
-      : place(input, ranked, model, counts, ops, state);
+      ? reevaluate(input, ranked, model, counts, ops, state, mayJoin)
+      : place(input, ranked, model, counts, ops, state, mayJoin);
+    membership.move(input, placed.identityId);
     if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
     bump(placed.identityId, 1);
     const reviewOp = ops.findIndex((op, i) => i >= before && op.kind === 'REVIEW_RECORD');
@@ -123,6 +138,61 @@ function scoreCandidates(
 }
 
 type Placement = { outcome: IngestOutcome; identityId: string };
+type JoinGuard = (identityId: string) => MergeDecision;
+
+/**
+ * The records of each identity the batch may touch, kept as the plan places records, so a record is weighed
+ * against an identity's members as `mpi link` weighs a record against a cluster (`recordsMayMerge`).
+ */
+class Membership {
+  private readonly byIdentity = new Map<string, Map<string, NormalisedRecord>>();
+
+  constructor(state: PlanState) {
+    for (const list of state.storedByKey.values()) for (const c of list) this.add(c.identityId, c.recordId, c.normalised);
+    for (const m of state.members ?? []) this.add(m.identityId, m.recordId, m.normalised);
+  }
+
+  private add(identityId: string, recordId: string, normalised: NormalisedRecord): void {
+    const members = this.byIdentity.get(identityId);
+    if (members) members.set(recordId, normalised);
+    else this.byIdentity.set(identityId, new Map([[recordId, normalised]]));
+  }
+
+  /** Records the placement of a batch record (leaving the identity it was in, if another). */
+  move(input: PlanInput, identityId: string): void {
+    if (input.currentIdentity && input.currentIdentity !== identityId) this.byIdentity.get(input.currentIdentity)?.delete(input.recordId);
+    this.add(identityId, input.recordId, input.normalised);
+  }
+
+  /** The merge guard of `mpi link` between the record and the identity's other members. */
+  mayJoin(input: PlanInput, identityId: string, model: MatchModel): MergeDecision {
+    const members = [...(this.byIdentity.get(identityId) ?? new Map<string, NormalisedRecord>()).entries()]
+      .filter(([recordId]) => recordId !== input.recordId)
+      .map(([, normalised]) => normalised);
+    return members.length === 0 ? { allowed: true } : recordsMayMerge([input.normalised], members, model);
+  }
+}
+
+/**
+ * The Fellegi-Sunter decision (`decide`) under the merge guard: the record joins the strongest identity above
+ * the match threshold that it may join as a whole. One it may not join (a conflict with another of its
+ * records, or too weak a match with them on average: chaining) gets the guard's reason as a blocker; if none is
+ * left, a steward decides.
+ */
+function guardedDecision(ranked: ScoredCandidate[], model: MatchModel, mayJoin: JoinGuard): Decision {
+  const decision = decide(ranked, model.thresholds);
+  if (decision.kind !== 'LINK') return decision;
+  const linkable = [decision.target, ...decision.alsoMatching];
+  for (const candidate of linkable) {
+    const verdict = mayJoin(candidate.identityId);
+    if (verdict.allowed) {
+      const alsoMatching = linkable.filter((c) => c !== candidate && c.blockers.length === 0);
+      return { kind: 'LINK', target: candidate, alsoMatching };
+    }
+    candidate.blockers.push(verdict.reason);
+  }
+  return { kind: 'REVIEW', target: decision.target };
+}
 
 /** A record with no identity yet: link, open a review with a provisional identity, or create one. */
 function place(
@@ -132,8 +202,9 @@ function place(
   counts: Map<string, number>,
   ops: PlannedOp[],
   state: PlanState,
+  mayJoin: JoinGuard,
 ): Placement {
-  const decision = decide(ranked, model.thresholds);
+  const decision = guardedDecision(ranked, model, mayJoin);
   if (decision.kind === 'LINK') {
     const target = decision.target.identityId;
     ops.push({ kind: 'LINK', recordId: input.recordId, identityId: target, matchResult: 'MATCH', evidence: decision.target });
@@ -192,12 +263,14 @@ function reevaluate(
   counts: Map<string, number>,
   ops: PlannedOp[],
   state: PlanState,
+  mayJoin: JoinGuard,
 ): Placement {
   const current = input.currentIdentity!;
-  const decision = decide(ranked, model.thresholds);
   const own = ranked.find((c) => c.identityId === current);
   const others = (counts.get(current) ?? 0) - (input.wasActive ? 1 : 0);
-  const stays = own !== undefined && own.probability >= model.thresholds.reviewThreshold && own.blockers.length === 0;
+  const stays =
+    own !== undefined && own.probability >= model.thresholds.reviewThreshold && own.blockers.length === 0 && mayJoin(current).allowed;
+  const decision = guardedDecision(ranked, model, mayJoin);
   if (others > 0 && (stays || (decision.kind === 'LINK' && decision.target.identityId === current))) {
     return { outcome: 'LINKED', identityId: current };
   }
@@ -221,5 +294,5 @@ function reevaluate(
   }
   ops.push({ kind: 'UNLINKED', recordId: input.recordId, fromIdentity: current });
   const fresh = decision.kind === 'LINK' && decision.target.identityId === current ? [] : ranked.filter((c) => c.identityId !== current);
-  return place(input, fresh, model, counts, ops, state);
+  return place(input, fresh, model, counts, ops, state, mayJoin);
 }

@@ -10,6 +10,16 @@ export { patientToRecord, resolveSourceIdentifier, US_SSN_SYSTEM } from './fhir/
 export { identityToPatient, DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './fhir/identity-to-patient.ts';
 export { parseMatchParameters, matchBundle, MATCH_GRADE_EXTENSION, type MatchRequest } from './fhir/match.ts';
 export { capabilityStatement } from './fhir/capability.ts';
+export {
+  notificationBundle,
+  parseSubscription,
+  subscriptionResource,
+  PATIENT_LINKS_TOPIC,
+  DEMOGRAPHICS_ROLE_EXTENSION,
+  PAYLOAD_CONTENT_EXTENSION,
+  type NotificationEvent,
+  type NotificationSubscription,
+} from './fhir/subscription.ts';
 export { loadR4Definitions, validateR4 } from './fhir/validate.ts';
 export { operationOutcome, errorIssue, FhirError } from './fhir/operation-outcome.ts';
 export type * from './fhir/types.ts';

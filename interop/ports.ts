@@ -141,6 +141,35 @@ export interface CrossReference {
   identity: GoldenIdentityView;
 }
 
+/** What a FHIR rest-hook notification carries (Backport IG payload content). */
+export type SubscriptionPayload = 'empty' | 'id-only' | 'full-resource';
+
+/** A FHIR Subscription as the port registers it: a delivery endpoint for the events of one topic. */
+export interface SubscriptionInput {
+  url: string;
+  reason: string;
+  payload: SubscriptionPayload;
+  /** Sent with every notification (e.g. the subscriber's own Authorization). */
+  headers: Record<string, string>;
+  /** Notifications carry demographics masked for this role; null: none. */
+  demographicsRole: string | null;
+  /** The change event types of the topic. */
+  eventTypes: string[];
+  /** The FHIR base URL the subscription was created at; notifications reference resources under it. */
+  baseUrl: string;
+}
+
+export interface SubscriptionView {
+  id: string;
+  status: 'requested' | 'active' | 'error' | 'off';
+  url: string;
+  reason: string;
+  payload: SubscriptionPayload;
+  demographicsRole: string | null;
+  /** The last delivery failure while the subscription is in error (no response body, only a status or cause). */
+  error?: string | null;
+}
+
 export interface InteropPort<C = unknown> {
   /** Idempotent upsert of one source record, then matching. */
   ingest(ctx: C, input: SourceRecordInput): Promise<IngestResult>;
@@ -173,6 +202,12 @@ export interface InteropPort<C = unknown> {
   searchPatients(ctx: C, query: PatientQuery): Promise<PatientSearchResult>;
   /** PIXm: the identity holding a source identifier (or null when no source record has it). */
   crossReference(ctx: C, ref: SourceRef): Promise<CrossReference | null>;
+  /** Registers a FHIR rest-hook subscription (its URL checked against the webhook allow-list). */
+  createSubscription(ctx: C, input: SubscriptionInput): Promise<SubscriptionView>;
+  /** A subscription by id, or null when unknown or deleted. */
+  readSubscription(ctx: C, id: string): Promise<SubscriptionView | null>;
+  /** Stops and deletes a subscription; false when there was none. */
+  deleteSubscription(ctx: C, id: string): Promise<boolean>;
 }
 
 /**

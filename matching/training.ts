@@ -15,6 +15,7 @@ import { NORMALISER_VERSION } from './normalise.ts';
 import type { NormalisedRecord } from './normalise.ts';
 import { fnv1a, mulberry32 } from './random.ts';
 import { buildTfTables } from './term-frequency.ts';
+import { errorRateThreshold } from './thresholds.ts';
 
 /** A pair with a known answer, by record index. */
 export interface LabelledPair {
@@ -35,6 +36,7 @@ export interface TrainOptions {
   blockingRules?: BlockingRule[];
   /** Random pairs sampled to estimate u. */
   randomPairs?: number;
+  /** Fixed thresholds; by default the match threshold is set from the expected link precision (`thresholds.ts`). */
   thresholds?: { matchThreshold: number; reviewThreshold: number };
   onProgress?: ProgressFn;
 }
@@ -310,7 +312,7 @@ function assembleModel(
     ...(def.name === 'familyName' ? { conditionalU: household } : {}),
   }));
   // Assembled from validated parts by our own code: valid by construction (unit tests parse trained models).
-  return {
+  const model: MatchModel = {
     format: MODEL_FORMAT,
     version: options.version ?? `em-${fnv1a(JSON.stringify([comparisons, lambda]))}`,
     createdAt: options.createdAt ?? '1970-01-01T00:00:00.000Z',
@@ -322,6 +324,8 @@ function assembleModel(
     conflictRules: reliableConflictRules(m),
     training: summary,
   };
+  if (!options.thresholds) model.thresholds = { ...model.thresholds, matchThreshold: errorRateThreshold(batch, model) };
+  return model;
 }
 
 /**

@@ -16,6 +16,7 @@ describe('the permission table', () => {
     ['readAudit', ['auditor', 'admin']],
     ['readIngestRuns', ['pipeline', 'governance', 'admin']],
     ['setTrustRank', ['admin']],
+    ['manageSubscriptions', ['admin']],
   ])('%s is held by %j and no other role', (permission, roles) => {
     expect(ROLES.filter((r) => holds([r], permission))).toEqual(ROLES.filter((r) => roles.includes(r)));
   });

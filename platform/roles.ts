@@ -40,6 +40,8 @@ export const PERMISSIONS = {
   readIngestRuns: ['pipeline', 'governance'],
   /** A source's trust rank, which can change every golden record the source feeds: admin only. */
   setTrustRank: [],
+  /** FHIR Subscriptions are webhook endpoints: only admins register them (as in GraphQL). */
+  manageSubscriptions: [],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

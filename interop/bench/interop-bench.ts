@@ -225,6 +225,11 @@ function nullPort(): InteropPort<null> {
     },
     searchPatients: async () => ({ hits: [], more: false }),
     crossReference: async () => ({ identity: view }),
+    createSubscription: async () => {
+      throw new Error('not benchmarked');
+    },
+    readSubscription: async () => null,
+    deleteSubscription: async () => false,
   };
 }
 

@@ -1,5 +1,10 @@
 import { SEARCH_PARAMETERS } from './patient-search.ts';
+import { PATIENT_LINKS_TOPIC } from './subscription.ts';
 import type { CapabilityStatement } from './types.ts';
+
+/** Backport IG: the topics a server offers, on its Subscription resource entry. */
+const TOPIC_CANONICAL_EXTENSION =
+  'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical';
 
 export interface CapabilityOptions {
   /** When this statement was published (CapabilityStatement.date is required). */
@@ -64,6 +69,12 @@ export function capabilityStatement(opts: CapabilityOptions): CapabilityStatemen
                   'PIXm (ITI-83): sourceIdentifier=system|value and optional targetSystem; the other identifiers of the person.',
               },
             ],
+          },
+          {
+            // Topic-based (Backport IG) rest-hook subscriptions to the patient-links topic; admins manage them.
+            extension: [{ url: TOPIC_CANONICAL_EXTENSION, valueCanonical: PATIENT_LINKS_TOPIC.url }],
+            type: 'Subscription',
+            interaction: [{ code: 'create' }, { code: 'read' }, { code: 'delete' }],
           },
         ],
       },

@@ -5,6 +5,7 @@ import { fhirJson, readText } from './http-io.ts';
 import { errorIssue, FhirError, operationOutcome } from './operation-outcome.ts';
 import { patientRest } from './patient-rest.ts';
 import { patientQueries } from './patient-search.ts';
+import { subscriptionRest } from './subscription-rest.ts';
 import type { IssueType } from './types.ts';
 
 export { FHIR_JSON } from './http-io.ts';
@@ -40,7 +41,17 @@ export interface FhirEnv<C> {
 }
 
 type Route =
-  'metadata' | 'patient' | 'patient-search' | 'patient-instance' | 'patient-history' | 'patient-version' | 'match' | 'pix' | 'unknown';
+  | 'metadata'
+  | 'patient'
+  | 'patient-search'
+  | 'patient-instance'
+  | 'patient-history'
+  | 'patient-version'
+  | 'match'
+  | 'pix'
+  | 'subscription'
+  | 'subscription-instance'
+  | 'unknown';
 
 const ALLOWED: Record<Exclude<Route, 'unknown'>, string[]> = {
   metadata: ['GET'],
@@ -51,6 +62,8 @@ const ALLOWED: Record<Exclude<Route, 'unknown'>, string[]> = {
   'patient-version': ['GET'],
   match: ['POST'],
   pix: ['GET'],
+  subscription: ['POST'],
+  'subscription-instance': ['GET', 'DELETE'],
 };
 
 /** The media types we answer with; anything else asked for in `Accept` or `_format` is a 406. */
@@ -58,8 +71,8 @@ const JSON_TYPES = /^(application\/(fhir\+json|json\+fhir|json|\*)|\*\/\*|json)$
 
 /**
  * HTTP handler for the FHIR R4 endpoints: the CapabilityStatement, the Patient resource (create, read, vread,
- * history, update, conditional create and update, delete, PDQm search) and the operations `$match` and
- * `$ihe-pix`. Authentication and audit belong to the caller.
+ * history, update, conditional create and update, delete, PDQm search), the operations `$match` and
+ * `$ihe-pix`, and topic-based Subscriptions (create, read, delete). Authentication and audit belong to the caller.
  */
 export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOptions = {}): FhirHandler<C> {
   const basePath = (opts.basePath ?? '/fhir').replace(/\/+$/, '');
@@ -71,6 +84,7 @@ export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOpti
   });
   const rest = patientRest(env);
   const queries = patientQueries(env);
+  const subscriptions = subscriptionRest(env);
 
   return async (request, context) => {
     const url = new URL(request.url);
@@ -101,6 +115,11 @@ export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOpti
           return await rest.history(id as string, context, baseUrl);
         case 'patient-version':
           return await rest.vread(id as string, versionId as string, context, baseUrl);
+        case 'subscription':
+          return await subscriptions.create(request, context, baseUrl);
+        case 'subscription-instance':
+          if (request.method === 'GET') return await subscriptions.read(id as string, context);
+          return await subscriptions.remove(id as string, context);
       }
     } catch (error) {
       return errorResponse(error, (e) => opts.onError?.(e, { method: request.method, route }));
@@ -121,6 +140,9 @@ function routeOf(pathname: string, basePath: string): { route: Route; id?: strin
     return { route: 'unknown' };
   }
   if (parts.length === 1 && parts[0] === 'metadata') return { route: 'metadata' };
+  if (parts[0] === 'Subscription' && parts.length <= 2) {
+    return parts.length === 1 ? { route: 'subscription' } : { route: 'subscription-instance', id: parts[1] as string };
+  }
   if (parts[0] !== 'Patient') return { route: 'unknown' };
   const [, id, history, versionId] = parts as [string, string?, string?, string?];
   if (id === undefined) return { route: 'patient' };

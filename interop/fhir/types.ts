@@ -138,6 +138,7 @@ export interface CapabilityStatement {
   rest: Array<{
     mode: 'server' | 'client';
     resource: Array<{
+      extension?: Array<{ url: string; valueCanonical: string }>;
       type: string;
       interaction: Array<{ code: 'read' | 'vread' | 'history-instance' | 'create' | 'update' | 'delete' | 'search-type' }>;
       versioning?: 'no-version' | 'versioned' | 'versioned-update';

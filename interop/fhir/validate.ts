@@ -4,7 +4,7 @@ import { errorIssue } from './operation-outcome.ts';
 import type { OperationOutcomeIssue } from './types.ts';
 
 /** The resource types this server reads or writes; only their definitions are indexed (the full set costs seconds). */
-const SERVED_TYPES = new Set(['Patient', 'Parameters', 'Bundle', 'OperationOutcome', 'CapabilityStatement', 'AuditEvent']);
+const SERVED_TYPES = new Set(['Patient', 'Parameters', 'Bundle', 'OperationOutcome', 'CapabilityStatement', 'AuditEvent', 'Subscription']);
 
 let loaded = false;
 

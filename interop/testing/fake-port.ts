@@ -15,6 +15,8 @@ import {
   type RecordInput,
   type SourceRecordInput,
   type SourceRef,
+  type SubscriptionInput,
+  type SubscriptionView,
 } from '../ports.ts';
 
 /** The context tests pass through the protocol layer; the fake records it with every call. */
@@ -198,6 +200,29 @@ export class FakePort implements InteropPort<TestContext> {
     const record = this.records.get(keyOf(ref));
     const identity = record ? this.identities.get(record.identityId) : undefined;
     return identity ? { identity: this.view(identity) } : null;
+  }
+
+  readonly subscriptions = new Map<string, SubscriptionView>();
+
+  async createSubscription(_ctx: TestContext, input: SubscriptionInput): Promise<SubscriptionView> {
+    const view: SubscriptionView = {
+      id: `sub-${this.subscriptions.size + 1}`,
+      status: 'active',
+      url: input.url,
+      reason: input.reason,
+      payload: input.payload,
+      demographicsRole: input.demographicsRole,
+    };
+    this.subscriptions.set(view.id, view);
+    return view;
+  }
+
+  async readSubscription(_ctx: TestContext, id: string): Promise<SubscriptionView | null> {
+    return this.subscriptions.get(id) ?? null;
+  }
+
+  async deleteSubscription(_ctx: TestContext, id: string): Promise<boolean> {
+    return this.subscriptions.delete(id);
   }
 
   /** The identity a source record currently belongs to. */

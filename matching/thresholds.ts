@@ -1,0 +1,47 @@
+import { unpackLevels } from './batch.ts';
+import type { Batch } from './batch.ts';
+import { COMPARISONS } from './comparisons.ts';
+import { conflictBits } from './conflicts.ts';
+import { DEFAULT_MATCH_THRESHOLD } from './default-model.ts';
+import type { MatchModel } from './model.ts';
+import { compileModel, weightOfLevels, weightToProbability } from './scoring.ts';
+
+/**
+ * The match threshold of a trained model, set from the error rate accepted among links (Fellegi & Sunter 1969
+ * choose their upper threshold so that the expected share of false links stays at a stated level), with the
+ * model's own probabilities as the expectation: the lowest threshold at which the candidate pairs that would
+ * link still average `TARGET_LINK_PRECISION`. On rich records nearly every link is near certain and the
+ * threshold hardly matters; on sparse ones (names and a birth date) a true pair rarely reaches 19:1 odds, and a
+ * fixed 0.95 leaves a fifth of them unlinked although the links would still be 99% right.
+ */
+export const TARGET_LINK_PRECISION = 0.99;
+/**
+ * Lowest automatic threshold: 4:1 odds. Below it a link would be a guess the model itself rates as one in
+ * four wrong; and the band from the review threshold (0.5) up stays with stewards.
+ */
+export const MIN_MATCH_THRESHOLD = 0.8;
+
+/** The match threshold for `model` on the candidate pairs of `batch` (see `TARGET_LINK_PRECISION`). */
+export function errorRateThreshold(batch: Batch, model: MatchModel): number {
+  const cm = compileModel(model);
+  const levels = new Uint8Array(COMPARISONS.length);
+  const probabilities: number[] = [];
+  for (let p = 0; p < batch.pairCount; p++) {
+    unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
+    const a = batch.prepared[batch.pairA[p]!]!;
+    const probability = weightToProbability(weightOfLevels(cm, a, levels));
+    if (probability < MIN_MATCH_THRESHOLD) continue;
+    if (conflictBits(a, batch.prepared[batch.pairB[p]!]!, levels, cm.conflictMask) !== 0) continue;
+    probabilities.push(probability);
+  }
+  probabilities.sort((x, y) => y - x);
+  let sum = 0;
+  let threshold = DEFAULT_MATCH_THRESHOLD;
+  for (const [k, probability] of probabilities.entries()) {
+    sum += probability;
+    if (sum / (k + 1) < TARGET_LINK_PRECISION) break;
+    if (probability < threshold) threshold = probability;
+  }
+  // Rounded down to a hundredth, so a stored model reads plainly and the pairs counted above still link.
+  return Math.max(MIN_MATCH_THRESHOLD, Math.floor(threshold * 100 + 1e-9) / 100);
+}
