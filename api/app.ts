@@ -8,6 +8,8 @@ import { CONSOLE_DIST } from './console.ts';
 import { guardHandler, requestGuardFor } from './hardening.ts';
 import { createHttpHandler, type HttpHandler } from './http.ts';
 import { createServices, type Services } from './services.ts';
+import { startScheduledJobs } from './jobs.ts';
+import { NatsIngestConsumer, natsIngestOptions } from './nats-ingest.ts';
 import { traceHttp } from './telemetry-plugin.ts';
 import { buildYoga, type MpiYoga } from './yoga.ts';
 
@@ -18,12 +20,20 @@ export interface App {
   /** No API key or token issuer is configured and this is not production: anonymous callers act as a local admin. */
   localMode: boolean;
   services: Services;
+  /** The JetStream ingest consumer, when MPI_NATS_INGEST is on. */
+  natsIngest: NatsIngestConsumer | null;
   close(): Promise<void>;
 }
 
 /** Opens the database (migrating it), wires the services and builds the GraphQL server. */
 export async function createApp(config: AppConfig, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<App> {
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR, poolSize: config.DATABASE_POOL_SIZE });
+  const database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.MPI_DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+    readUrl: config.DATABASE_READ_URL,
+    maxReadLagSeconds: config.DATABASE_READ_MAX_LAG_SECONDS,
+  });
   const services = createServices(config, database, logger);
   if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
     await ensureBootstrapKey(database.db, 'bootstrap-admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
@@ -38,7 +48,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   }
   const localMode = config.NODE_ENV !== 'production' && !credentialsConfigured;
   // One guard for every route, so a key's rate limit counts its GraphQL and FHIR requests together.
-  const guard = requestGuardFor(config, { localMode });
+  const guard = requestGuardFor(config, { localMode, buckets: services.rateBuckets });
   const localAdminToken = () => database.dataDirLock?.info.adminToken;
   const yoga = buildYoga(services, { localMode, guard, localAdminToken });
   const routes = createHttpHandler({
@@ -50,14 +60,22 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   const http = traceHttp(guardHandler(routes, guard, config.NODE_ENV === 'production'));
   const stopGauges = observeDatabaseGauges(database.db);
   services.events.start();
+  services.jobs.push(...startScheduledJobs(services));
+  // Every replica consumes the JetStream ingest work queue when asked to (MPI_NATS_INGEST).
+  const natsIngest = config.MPI_NATS_INGEST && config.MPI_NATS_URL ? new NatsIngestConsumer(services, natsIngestOptions(config)) : null;
+  natsIngest?.start();
   return {
     yoga,
     http,
     localMode,
     services,
+    natsIngest,
     close: async () => {
       stopGauges();
+      await natsIngest?.stop();
+      await Promise.all(services.jobs.map((job) => job.stop()));
       await services.events.stop();
+      await services.rateBuckets.close();
       await database.close();
     },
   };

@@ -5,6 +5,7 @@ import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type Ex
 import type { Plugin } from 'graphql-yoga';
 import type { AppConfig } from '../platform/config.ts';
 import { isConnectionFailure } from '../platform/db/client.ts';
+import { memoryBuckets, type BucketState, type RateBuckets } from '../platform/rate-buckets.ts';
 import { instruments } from '../platform/telemetry.ts';
 
 /** Header a browser client must send on "simple" requests (GET, form posts), which skip CORS preflight. */
@@ -51,13 +52,6 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   return Buffer.concat(chunks);
 }
 
-/** A token bucket: `capacity` requests at once, refilled continuously at `capacity` per minute. */
-interface Bucket {
-  tokens: number;
-  updated: number;
-}
-/** Buckets kept in memory; past this, idle full buckets are dropped (then the oldest). */
-const MAX_BUCKETS = 10_000;
 /** Paths never limited: orchestrators probe them. */
 const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
@@ -86,7 +80,7 @@ export interface RequestGuard {
    */
   admit(request: Request, clientAddress?: string): Promise<Response | Request>;
   /** Notes a response; a 401 counts against the client address's allowance of failed sign-ins. */
-  observe(request: Request, response: Response, clientAddress?: string): void;
+  observe(request: Request, response: Response, clientAddress?: string): Promise<void>;
 }
 
 /**
@@ -99,19 +93,22 @@ export interface RequestGuardOptions {
   /** Requests per minute per API key (or anonymous client address); 0 turns the limit off. */
   perMinute: number;
   maxBodyBytes: number;
+  /** Where the buckets are kept (default: this process's memory); shared stores make the limit one for all replicas. */
+  buckets?: RateBuckets;
   now?: () => number;
 }
 
 /**
  * Limits each API key (or anonymous client address) to `perMinute` requests a minute with a token bucket
  * (429 with Retry-After beyond it), and refuses bodies over `maxBodyBytes` with 413: at once from Content-Length,
- * or by counting bytes of a streamed body. In memory and per process: behind a load balancer each instance
- * enforces its own share.
+ * or by counting bytes of a streamed body. The buckets are kept in `options.buckets`: PostgreSQL or Redis make
+ * them one limit for every replica; memory limits each process on its own.
  */
 export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
   const { perMinute, maxBodyBytes, now = Date.now } = options;
-  const requests = tokenBuckets(perMinute, now);
-  const failures = tokenBuckets(AUTH_FAILURES_PER_MINUTE, now);
+  const buckets = options.buckets ?? memoryBuckets(now);
+  const requests = tokenBuckets(buckets, 'req', perMinute);
+  const failures = tokenBuckets(buckets, 'fail', AUTH_FAILURES_PER_MINUTE);
   const admitted = new WeakSet<Request>();
   const observed = new WeakSet<Request>();
 
@@ -123,15 +120,16 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
   // A credential that was accepted before is never refused for other credentials' failures at its address
   // (behind a proxy every client shares one address); only unproven credentials count against the address.
   const accepted = new Set<string>();
-  function rateLimited(request: Request, clientAddress: string | undefined): Response | null {
+  async function rateLimited(request: Request, clientAddress: string | undefined): Promise<Response | null> {
     if (perMinute <= 0 || UNLIMITED_PATHS.has(new URL(request.url).pathname)) return null;
     const address = `addr:${clientAddress ?? 'unknown'}`;
     const credential = credentialKey(request);
-    if (request.headers.has('authorization') && !(credential && accepted.has(credential)) && failures.level(address) < 1) {
-      return refusal(failures.wait(address), 'Too many refused credentials from this address; retry later');
+    if (request.headers.has('authorization') && !(credential && accepted.has(credential))) {
+      const state = await failures.take(address, 0);
+      if (!state.granted) return refusal(failures.wait(state), 'Too many refused credentials from this address; retry later');
     }
-    const key = rateKey(request, clientAddress);
-    return requests.take(key) ? null : refusal(requests.wait(key), 'Too many requests for this API key; retry later');
+    const state = await requests.take(rateKey(request, clientAddress), 1);
+    return state.granted ? null : refusal(requests.wait(state), 'Too many requests for this API key; retry later');
   }
 
   async function bodyLimited(request: Request): Promise<Response | Request> {
@@ -147,20 +145,20 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
   return {
     async admit(request, clientAddress) {
       if (admitted.has(request)) return request;
-      const refused = rateLimited(request, clientAddress);
+      const refused = await rateLimited(request, clientAddress);
       if (refused) return refused;
       const result = await bodyLimited(request);
       if (result instanceof Request) admitted.add(result);
       return result;
     },
-    observe(request, response, clientAddress) {
+    async observe(request, response, clientAddress) {
       if (observed.has(request)) return;
       observed.add(request);
       if (perMinute <= 0 || !request.headers.has('authorization')) return; // anonymous 401s are no failed sign-ins
       const credential = credentialKey(request);
       if (response.status === 401) {
-        failures.take(`addr:${clientAddress ?? 'unknown'}`);
         if (credential) accepted.delete(credential);
+        await failures.take(`addr:${clientAddress ?? 'unknown'}`, 1);
       } else if (credential && !accepted.has(credential)) {
         if (accepted.size >= MAX_ACCEPTED) accepted.delete(accepted.values().next().value!);
         accepted.add(credential);
@@ -169,36 +167,13 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
   };
 }
 
-/** Token buckets by key: `capacity` at once, refilled continuously at `capacity` per minute. */
-function tokenBuckets(capacity: number, now: () => number) {
-  const buckets = new Map<string, Bucket>();
+/** One kind of bucket (requests, refused credentials) in the shared store, `capacity` a minute per key. */
+function tokenBuckets(store: RateBuckets, kind: string, capacity: number) {
   const refillPerMs = capacity / 60_000;
-  const current = (key: string): Bucket => {
-    const at = now();
-    let bucket = buckets.get(key);
-    if (!bucket) {
-      if (buckets.size >= MAX_BUCKETS) {
-        for (const [k, b] of buckets) if (b.tokens + (at - b.updated) * refillPerMs >= capacity) buckets.delete(k);
-        if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
-      }
-      bucket = { tokens: capacity, updated: at };
-      buckets.set(key, bucket);
-    }
-    bucket.tokens = Math.min(capacity, bucket.tokens + (at - bucket.updated) * refillPerMs);
-    bucket.updated = at;
-    return bucket;
-  };
   return {
-    /** Takes one token; false when the bucket is empty. */
-    take(key: string): boolean {
-      const bucket = current(key);
-      if (bucket.tokens < 1) return false;
-      bucket.tokens -= 1;
-      return true;
-    },
-    level: (key: string): number => current(key).tokens,
+    take: (key: string, cost: 0 | 1) => store.take(`${kind}:${key}`, capacity, cost),
     /** Seconds until the bucket holds a token again. */
-    wait: (key: string): number => Math.max(1, Math.ceil((1 - current(key).tokens) / refillPerMs / 1000)),
+    wait: (state: BucketState): number => Math.max(1, Math.ceil((1 - state.tokens) / refillPerMs / 1000)),
   };
 }
 
@@ -211,9 +186,9 @@ export function useRequestGuard(guard: RequestGuard): Plugin<object, { clientAdd
       if (result instanceof Response) endResponse(result);
       else if (result !== request) setRequest(result);
     },
-    onResponse({ request, response, serverContext }) {
+    async onResponse({ request, response, serverContext }) {
       if (serverContext.admitted) return;
-      guard.observe(request, response, serverContext.clientAddress);
+      await guard.observe(request, response, serverContext.clientAddress);
     },
   };
 }
@@ -227,7 +202,7 @@ export function guardHandler<C extends { clientAddress?: string }>(
   return async (request, context) => {
     const result = await guard.admit(request, context?.clientAddress);
     const response = result instanceof Response ? result : await handler(result, { ...context, admitted: true } as unknown as C);
-    if (!(result instanceof Response)) guard.observe(result, response, context?.clientAddress);
+    if (!(result instanceof Response)) await guard.observe(result, response, context?.clientAddress);
     const isHtml = response.headers.get('content-type')?.startsWith('text/html') ?? false;
     for (const [name, value] of Object.entries(securityHeaders(production, isHtml))) {
       if (!response.headers.has(name)) response.headers.set(name, value);
@@ -275,10 +250,14 @@ export function useNoIntrospection(): Plugin {
 }
 
 /** The request guard configured by MPI_RATE_LIMIT_PER_MINUTE and MPI_MAX_BODY_BYTES. */
-export function requestGuardFor(config: AppConfig, options: { localMode?: boolean } = {}): RequestGuard {
+export function requestGuardFor(config: AppConfig, options: { localMode?: boolean; buckets?: RateBuckets } = {}): RequestGuard {
   // Local mode has no keys to tell callers apart and one trusted user on loopback: only the body limit applies.
   const perMinute = options.localMode ? 0 : config.MPI_RATE_LIMIT_PER_MINUTE;
-  return createRequestGuard({ perMinute, maxBodyBytes: config.MPI_MAX_BODY_BYTES });
+  return createRequestGuard({
+    perMinute,
+    maxBodyBytes: config.MPI_MAX_BODY_BYTES,
+    ...(options.buckets ? { buckets: options.buckets } : {}),
+  });
 }
 
 /**

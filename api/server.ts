@@ -10,7 +10,8 @@ import { startHl7Listener } from './mllp.ts';
 import { attachGraphqlWebSocket } from './websocket.ts';
 
 const config = loadConfig();
-const logger = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT);
+// Every line names the replica, so the logs of several `npm start` processes on one database can be told apart.
+const logger = createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT).child({ replica: config.MPI_REPLICA_ID });
 const telemetry = startTelemetry(config);
 const app = await createApp(config, logger).catch((error: unknown) => {
   // A data directory held by another process is an expected refusal: say so plainly, without a stack trace.
@@ -40,9 +41,6 @@ server.listen(config.PORT, host, () => {
 });
 const mllp = await startHl7Listener(app.services);
 if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');
-// Every MPI_QUALITY_SCHEDULE_MINUTES (0: off), measure all quality metrics and store the run.
-const quality =
-  config.MPI_QUALITY_SCHEDULE_MINUTES > 0 ? app.services.catalog.startQualitySchedule(config.MPI_QUALITY_SCHEDULE_MINUTES, logger) : null;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -52,7 +50,6 @@ async function shutdown(signal: string): Promise<void> {
   await websocket.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await mllp?.close();
-  quality?.stop();
   await app.close();
   await telemetry?.shutdown();
   process.exit(0);

@@ -1,6 +1,8 @@
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
+import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
+import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type RateBuckets } from '../platform/rate-buckets.ts';
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
 import { createCatalogService, type CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
@@ -24,6 +26,17 @@ export interface Services {
   lineage: LineageService;
   /** Change events: the outbox dispatcher and its channels (started by the server, not here). */
   events: EventsService;
+  /** Rate-limit buckets, shared by every replica unless the database is the embedded one. */
+  rateBuckets: RateBuckets;
+  /** Periodic jobs this replica takes part in (each runs on the replica holding its lease); filled at start-up. */
+  jobs: ElectedJob[];
+}
+
+/** Redis when configured, else the PostgreSQL database; memory for the embedded database's single process. */
+function rateBucketsFor(config: AppConfig, database: DatabaseHandle, logger: Logger): RateBuckets {
+  if (config.MPI_RATE_LIMIT_REDIS_URL) return withMemoryFallback(redisBuckets(config.MPI_RATE_LIMIT_REDIS_URL, logger), logger);
+  if (database.kind === 'postgres') return withMemoryFallback(postgresBuckets(database.db), logger);
+  return memoryBuckets();
 }
 
 /** Golden demographics for event consumers that ask for them, masked for their role exactly as GraphQL masks them. */
@@ -44,13 +57,29 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
   const ingest = new IdentityService(database.db, models, {
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,
+    reads: database.reads,
   });
   const catalog = createCatalogService(database.db, {
     autoRegister: config.MPI_AUTO_REGISTER_SOURCES,
     thresholds: config.MPI_QUALITY_THRESHOLDS,
   });
   const lineage = new LineageService(database.db, logger);
-  const identity = new IdentityReads(database.db, models);
+  // Identity reads and matches may come from the read replica (inside a query that allows it: see read-routing.ts).
+  const identity = new IdentityReads(database.reads, models);
   const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });
-  return { config, database, logger, models, ingest, steward: new StewardService(ingest), identity, catalog, lineage, events };
+  const rateBuckets = rateBucketsFor(config, database, logger);
+  return {
+    config,
+    database,
+    logger,
+    models,
+    ingest,
+    steward: new StewardService(ingest),
+    identity,
+    catalog,
+    lineage,
+    events,
+    rateBuckets,
+    jobs: [],
+  };
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { loggableError, maskError, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
 import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
+import { useProbes } from './probes.ts';
+import { useReadRouting } from './read-routing.ts';
 import { schema } from './schema/index.ts';
 import type { Services } from './services.ts';
 import { traceRootFields, useTelemetry } from './telemetry-plugin.ts';
@@ -37,7 +39,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
   return createYoga<{ clientAddress?: string }, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    healthCheckEndpoint: '/healthz',
+    // The probes (/healthz, /readyz) are answered by useProbes; Yoga's own bare check stays at its default path.
     landingPage: false,
     // GraphiQL is served by the console handler from our own build (Yoga's page loads its files from a CDN).
     graphiql: false,
@@ -66,12 +68,8 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
       useTelemetry(services.logger),
       useTypedLiteralErrors(),
       ...hardeningPlugins(config, options.guard ?? requestGuardFor(config, options)),
-      useReadinessCheck({
-        endpoint: '/readyz',
-        check: async () => {
-          await services.database.ping();
-        },
-      }),
+      useProbes(services),
+      useReadRouting(services),
       useAudit(),
     ],
   });

@@ -44,8 +44,9 @@ export function createCatalogService(db: Database, settings: CatalogSettings) {
     findQualityRun: (id: string) => findQualityRun(db, id),
     qualitySeries: (args: SeriesArgs) => qualitySeries(db, args),
     qualityScorecard: (source: string) => qualityScorecard(db, source),
-    /** Starts periodic measurement; the server calls it with MPI_QUALITY_SCHEDULE_MINUTES. */
-    startQualitySchedule: (minutes: number, logger: Logger): QualitySchedule => startQualitySchedule(db, minutes, logger, quality),
+    /** Starts periodic measurement on the replica elected by lease; the server calls it with MPI_QUALITY_SCHEDULE_MINUTES. */
+    startQualitySchedule: (minutes: number, logger: Logger, election: { holder: string; leaseMs: number }): QualitySchedule =>
+      startQualitySchedule(db, minutes, logger, { ...quality, ...election }),
   };
 }
 

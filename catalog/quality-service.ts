@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import { CANONICAL_FIELD_SPECS } from './canonical-fields.ts';
@@ -151,41 +153,36 @@ export async function findQualityRun(db: Executor, id: string): Promise<QualityR
   return run ? { run, measurements: await store.measurementsOfRun(db, id) } : null;
 }
 
-export interface QualitySchedule {
-  stop(): void;
-}
+export type QualitySchedule = ElectedJob;
+
+/** The lease that elects the replica measuring quality on schedule. */
+export const QUALITY_SCHEDULE_LEASE = 'quality-schedule';
 
 /**
- * Measures quality every `minutes` (0 disables it). A tick is skipped while the previous run is still going,
- * failures are logged without patient data, and the timer never keeps the process alive on shutdown.
+ * Measures quality every `minutes` (0 disables it) on exactly one replica: the holder of the
+ * `quality-schedule` lease (see `startElectedJob`). A run is never started while the previous one is still
+ * going, and failures are logged without patient data.
  */
 export function startQualitySchedule(
   db: Database,
   minutes: number,
   logger: Logger,
-  options: Omit<QualityOptions, 'trigger'> = {},
+  options: Omit<QualityOptions, 'trigger'> & { holder?: string; leaseMs?: number } = {},
 ): QualitySchedule {
-  if (minutes <= 0) return { stop: () => undefined };
-  let running = false;
-  const tick = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const { run, measurements } = await measureQuality(db, { ...options, trigger: 'SCHEDULE' });
+  const { holder = randomUUID(), leaseMs = 15_000, ...quality } = options;
+  if (minutes <= 0) return { name: QUALITY_SCHEDULE_LEASE, isLeader: false, stop: () => Promise.resolve() };
+  return startElectedJob(db, {
+    name: QUALITY_SCHEDULE_LEASE,
+    holder,
+    everyMs: minutes * 60_000,
+    leaseMs,
+    logger,
+    job: async () => {
+      const { run, measurements } = await measureQuality(db, { ...quality, trigger: 'SCHEDULE' });
       logger.info(
         { runId: run.id, measurements: measurements.length, breaches: measurements.filter((m) => m.breached).length },
         'quality measured',
       );
-    } catch (error) {
-      logger.error(
-        { err: { name: (error as Error).name, code: (error as { code?: unknown }).code } },
-        'scheduled quality measurement failed',
-      );
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), minutes * 60_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/client.ts';
+import { acquireLease, releaseLease } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import * as store from './store.ts';
 import type { ChangeEvent, EventFilter } from './types.ts';
@@ -99,7 +100,7 @@ export class EventDispatcher {
   async tick(): Promise<void> {
     const now = Date.now();
     if (now - this.lastRenew >= this.options.leaseMs / 3 || !this.leader) {
-      const held = await store.acquireLease(this.db, LEASE_NAME, this.holder, this.options.leaseMs);
+      const held = await acquireLease(this.db, LEASE_NAME, this.holder, this.options.leaseMs);
       this.lastRenew = now;
       if (held !== this.leader) {
         this.leader = held;
@@ -129,7 +130,7 @@ export class EventDispatcher {
     if (!this.leader) return;
     this.leader = false;
     for (const c of this.channels) await c.stop();
-    await store.releaseLease(this.db, LEASE_NAME, this.holder).catch(() => undefined);
+    await releaseLease(this.db, LEASE_NAME, this.holder).catch(() => undefined);
   }
 
   private wake(): void {

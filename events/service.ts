@@ -52,6 +52,7 @@ export function createEventsService(
     leaseMs: config.MPI_EVENTS_LEASE_MS,
     retentionDays: config.MPI_EVENTS_RETENTION_DAYS,
     logger,
+    holder: config.MPI_REPLICA_ID,
   });
   const urlPolicy: UrlPolicy = { allowedHosts: config.MPI_WEBHOOK_ALLOWED_HOSTS, allowedNetworks: config.MPI_WEBHOOK_ALLOWED_NETWORKS };
   const settings: DeliverySettings = {

@@ -1,14 +1,6 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from '../platform/db/client.ts';
-import {
-  changeEvents,
-  eventConsumers,
-  eventLeases,
-  sourceRecords,
-  sources,
-  webhookDeadLetters,
-  webhookEndpoints,
-} from '../platform/db/schema/index.ts';
+import { changeEvents, eventConsumers, sourceRecords, sources, webhookDeadLetters, webhookEndpoints } from '../platform/db/schema/index.ts';
 import type { ChangeEvent, ChangeEventType, EventFilter } from './types.ts';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -103,23 +95,6 @@ export async function deleteExpiredEvents(db: Executor, days: number, limit = 10
     ) returning seq`,
   );
   return rows.length;
-}
-
-/** Takes or renews the named lease for `ttlMs`; true when `holder` holds it now. */
-export async function acquireLease(db: Executor, name: string, holder: string, ttlMs: number): Promise<boolean> {
-  const rows = await queryRows<{ holder: string }>(
-    db,
-    sql`
-    insert into event_leases (name, holder, expires_at) values (${name}, ${holder}, now() + make_interval(secs => ${ttlMs / 1000}::float8))
-    on conflict (name) do update set holder = excluded.holder, expires_at = excluded.expires_at
-      where event_leases.holder = excluded.holder or event_leases.expires_at < now()
-    returning holder`,
-  );
-  return rows.length === 1;
-}
-
-export async function releaseLease(db: Executor, name: string, holder: string): Promise<void> {
-  await db.delete(eventLeases).where(and(eq(eventLeases.name, name), eq(eventLeases.holder, holder)));
 }
 
 /** Where a named consumer has got to (0 before its first event). */

@@ -40,7 +40,12 @@ export class IdentityService {
   constructor(
     readonly db: Database,
     readonly models: ModelRegistry,
-    private readonly options: { autoRegisterSources: boolean; reader?: Executor | undefined },
+    private readonly options: {
+      autoRegisterSources: boolean;
+      reader?: Executor | undefined;
+      /** Where `match` reads candidates: a read replica's routed handle (default: `db`). */
+      reads?: Database | undefined;
+    },
   ) {}
 
   /** Runs `work` in a transaction, retrying on deadlocks and serialisation failures only (`withTransaction`). */
@@ -155,7 +160,7 @@ export class IdentityService {
     const model = await this.models.active();
     const prepared = this.prepare({ ...input, source: 'match', localId: 'match' } as SourceRecordInput, model);
     return withSpan('identity.match', { 'mpi.model_version': model.version }, async () => {
-      const ranked = await this.rankCandidates(this.db, prepared.normalised, prepared.keys, model);
+      const ranked = await this.rankCandidates(this.options.reads ?? this.db, prepared.normalised, prepared.keys, model);
       const count = Math.min(Math.max(options.count ?? 10, 1), 100);
       return ranked
         .filter((c) => c.probability >= MIN_CANDIDATE_PROBABILITY && (!options.onlyCertain || c.grade === 'CERTAIN'))

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 function list(text: string): string[] {
@@ -15,6 +16,18 @@ const ConfigSchema = z
     HOST: z.string().optional(),
     /** Unset: embedded PGlite in MPI_DATA_DIR. Set: PostgreSQL. */
     DATABASE_URL: z.string().url().optional(),
+    /**
+     * A streaming replica of DATABASE_URL for reads that tolerate replication lag (searches, matches, identity
+     * reads); writes, and reads of a caller who has just written, stay on the primary. PostgreSQL only.
+     */
+    DATABASE_READ_URL: z.string().url().optional(),
+    /** How far behind the primary (seconds of replay) the read replica may be before reads go to the primary. */
+    DATABASE_READ_MAX_LAG_SECONDS: z.coerce.number().min(0).default(10),
+    /** Names this process in health output, logs and leases; default `<host name>-<pid>`. */
+    MPI_REPLICA_ID: z
+      .string()
+      .regex(/^[\w.:-]{1,128}$/, 'letters, digits, dot, colon, dash or underscore')
+      .default(`${hostname()}-${process.pid}`),
     /** PGlite data directory; `memory://` keeps everything in memory. */
     MPI_DATA_DIR: z.string().default('./data'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
@@ -44,6 +57,11 @@ const ConfigSchema = z
       .pipe(z.array(z.string().url('each origin must be a URL such as https://console.example.org'))),
     /** Requests per minute per API key (or per client address when anonymous); 0 turns the limit off. */
     MPI_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+    /**
+     * Where the rate-limit buckets live, shared by every replica: Redis at this URL (e.g. `redis://127.0.0.1:6379`)
+     * when set; otherwise the PostgreSQL database, or memory on the embedded database (one process).
+     */
+    MPI_RATE_LIMIT_REDIS_URL: z.string().url().optional(),
     /** GraphQL limits: selection depth, estimated cost, aliases, tokens, and operations in one batched request. */
     MPI_MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(12),
     MPI_MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
@@ -69,7 +87,8 @@ const ConfigSchema = z
           .filter((e) => e !== ''),
       )
       .pipe(z.array(z.string().regex(/^A\d\d$/, 'ADT trigger events such as A02'))),
-    MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().int().min(0).default(0),
+    /** Minutes between scheduled quality measurements (0: off); fractions allowed. One replica runs them (a lease). */
+    MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().min(0).default(0),
     /**
      * Quality threshold rules added to the defaults, as JSON, e.g.
      * `[{"metric":"duplicate_rate","threshold":0.02},{"metric":"freshness_hours","source":"BATCH1","threshold":null}]`.
@@ -137,10 +156,23 @@ const ConfigSchema = z
       .string()
       .regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _, starting with a letter')
       .default('mpi'),
+    /** Consume records to ingest from the JetStream subjects `<prefix>.ingest.<source>` (needs MPI_NATS_URL). */
+    MPI_NATS_INGEST: z.stringbool().default(false),
+    /** Records ingested per transaction by the JetStream consumer, at most 1000. */
+    MPI_NATS_INGEST_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
+    /** Deliveries of one message before it goes to the dead-letter subject. */
+    MPI_NATS_INGEST_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
+    /** The pipeline principal JetStream records act as (recorded as `local:<name>` on events and audit entries). */
+    MPI_NATS_INGEST_ACTOR: z
+      .string()
+      .regex(/^[\w.-]{1,64}$/, 'letters, digits, dot, dash or underscore')
+      .default('nats-ingest'),
     OTEL_TRACES_EXPORTER: z.string().optional(),
     OTEL_METRICS_EXPORTER: z.string().optional(),
   })
-  .refine((c) => !c.OIDC_ISSUER || c.OIDC_AUDIENCE, { path: ['OIDC_AUDIENCE'], message: 'required when OIDC_ISSUER is set' });
+  .refine((c) => !c.OIDC_ISSUER || c.OIDC_AUDIENCE, { path: ['OIDC_AUDIENCE'], message: 'required when OIDC_ISSUER is set' })
+  .refine((c) => !c.DATABASE_READ_URL || c.DATABASE_URL, { path: ['DATABASE_READ_URL'], message: 'needs DATABASE_URL (the primary)' })
+  .refine((c) => !c.MPI_NATS_INGEST || c.MPI_NATS_URL, { path: ['MPI_NATS_INGEST'], message: 'needs MPI_NATS_URL' });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;
 

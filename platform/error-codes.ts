@@ -74,6 +74,13 @@ export const ERROR_CODES = {
     description: 'An unexpected failure; details are in the service log under the request id, never in the response.',
   },
 
+  // Why a message of the NATS JetStream ingest was dead-lettered (its `Mpi-Error-Code` header), besides the codes above.
+  INVALID_JSON: { kind: 'ERROR', description: 'A JetStream ingest message whose body is not JSON; it is dead-lettered, not retried.' },
+  TOO_MANY_DELIVERIES: {
+    kind: 'ERROR',
+    description:
+      'A JetStream ingest message that failed MPI_NATS_INGEST_MAX_DELIVER deliveries (e.g. the database was down each time); dead-lettered.',
+  },
   // Problems with one input value.
   REQUIRED: { kind: 'PROBLEM', description: 'A value is required here.' },
   TOO_LONG: { kind: 'PROBLEM', description: 'The value is longer than the field allows.' },

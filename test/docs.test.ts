@@ -47,6 +47,12 @@ const FILE_ENV: Record<string, () => Record<string, string>> = {
     MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
     MPI_EVENTS_POLL_MS: '20',
   }),
+  // Records published to JetStream are ingested by the server under a prefix of its own.
+  'docs/scaling.md': () => ({
+    MPI_NATS_URL: TEST_NATS_URL,
+    MPI_NATS_SUBJECT_PREFIX: `docs${randomBytes(4).toString('hex')}`,
+    MPI_NATS_INGEST: 'true',
+  }),
 };
 
 async function serve(file: string): Promise<Served> {

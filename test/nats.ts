@@ -1,4 +1,5 @@
 import { connect } from 'nats';
+import { ingestNames } from '../api/nats-ingest.ts';
 import { EVENT_FAMILIES, streamOf } from '../events/index.ts';
 
 /** The NATS server tests publish to: the machine's own (CI runs one too). */
@@ -9,7 +10,10 @@ export async function deleteTestStreams(prefix: string, url = TEST_NATS_URL): Pr
   const nc = await connect({ servers: url });
   try {
     const jsm = await nc.jetstreamManager();
-    for (const family of EVENT_FAMILIES) await jsm.streams.delete(streamOf(family, prefix)).catch(() => undefined);
+    const ingest = ingestNames(prefix);
+    for (const stream of [...EVENT_FAMILIES.map((family) => streamOf(family, prefix)), ingest.stream, ingest.deadStream]) {
+      await jsm.streams.delete(stream).catch(() => undefined);
+    }
   } finally {
     await nc.close();
   }

@@ -8,6 +8,7 @@ interface PrincipalShape {
 interface ServerInfoShape {
   version: string;
   database: string;
+  replica: string;
 }
 
 const Principal = builder.objectRef<PrincipalShape>('Principal').implement({
@@ -23,6 +24,7 @@ const ServerInfo = builder.objectRef<ServerInfoShape>('ServerInfo').implement({
   fields: (t) => ({
     version: t.exposeString('version'),
     database: t.exposeString('database', { description: 'pglite (embedded) or postgres' }),
+    replica: t.exposeString('replica', { description: 'The process that answered (MPI_REPLICA_ID): one of the replicas on this database' }),
   }),
 });
 
@@ -38,6 +40,10 @@ builder.queryFields((t) => ({
   serverInfo: t.field({
     type: ServerInfo,
     authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ({ version: '0.1.0', database: ctx.services.database.kind }),
+    resolve: (_root, _args, ctx) => ({
+      version: '0.1.0',
+      database: ctx.services.database.kind,
+      replica: ctx.services.config.MPI_REPLICA_ID,
+    }),
   }),
 }));

@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 import { traceQuery } from '../telemetry.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
+import { readReplicaOver, type ReadReplica } from './read-routing.ts';
 
 export type Schema = typeof schema;
 /** The drizzle database, the same type on PGlite and PostgreSQL. */
@@ -26,6 +27,13 @@ export interface DatabaseHandle {
    * transactions that wait for the first one.
    */
   reader?: Database;
+  /**
+   * Reads that tolerate replication lag: the read replica (DATABASE_READ_URL) inside `readFromReplica` while it
+   * serves, the primary otherwise; `db` itself when no replica is configured.
+   */
+  reads: Database;
+  /** The read replica, when DATABASE_READ_URL is set. */
+  readReplica?: ReadReplica;
   /** Embedded database in a directory only: this process's hold on it (see data-dir-lock.ts). */
   dataDirLock?: DataDirLock;
   /** Runs `select 1`; throws when the database cannot answer. */
@@ -41,6 +49,10 @@ export interface DatabaseOptions {
   poolSize?: number | undefined;
   /** Apply pending migrations after connecting (default true). */
   migrate?: boolean | undefined;
+  /** PostgreSQL only: a streaming replica of `url` for reads that tolerate lag (see read-routing.ts). */
+  readUrl?: string | undefined;
+  /** Most replay lag (seconds) at which the replica still serves reads (default 10). */
+  maxReadLagSeconds?: number | undefined;
 }
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -49,7 +61,22 @@ const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   const handle = options.url ? openPostgres(options.url, options.poolSize ?? 10) : await openPglite(options.dataDir ?? './data');
   if (options.migrate !== false) await migrateDatabase(handle);
-  return handle;
+  if (!options.readUrl) return handle;
+  if (handle.kind !== 'postgres') throw new Error('DATABASE_READ_URL needs DATABASE_URL: the embedded database has no replicas');
+  const replicaClient = preparedAndTraced(postgres(options.readUrl, { max: options.poolSize ?? 10, onnotice: () => undefined }));
+  const readReplica = readReplicaOver(handle.db, drizzlePostgres(replicaClient, { schema }) as unknown as Database, {
+    maxLagSeconds: options.maxReadLagSeconds ?? 10,
+    close: () => replicaClient.end({ timeout: 5 }),
+  });
+  return {
+    ...handle,
+    reads: readReplica.routed,
+    readReplica,
+    close: async () => {
+      await readReplica.close();
+      await handle.close();
+    },
+  };
 }
 
 /** Applies the committed drizzle-kit migrations. */
@@ -78,6 +105,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
+    reads: db,
     kind: 'pglite',
     ...(dataDirLock ? { dataDirLock } : {}),
     ping: () => withTimeout(() => client.query('select 1')),
@@ -94,6 +122,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   return {
     db,
+    reads: db,
     kind: 'postgres',
     reader: drizzlePostgres(readerClient, { schema }) as unknown as Database,
     ping: () => withTimeout(() => client`select 1`),

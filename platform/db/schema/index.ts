@@ -4,3 +4,4 @@ export * from './catalog.ts';
 export * from './audit.ts';
 export * from './events.ts';
 export * from './interop.ts';
+export * from './runtime.ts';

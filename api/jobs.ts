@@ -1,0 +1,21 @@
+import type { ElectedJob } from '../platform/lease.ts';
+import { startBucketCleanup } from '../platform/rate-buckets.ts';
+import type { Services } from './services.ts';
+
+/**
+ * Starts the periodic jobs of this replica, each run by exactly one replica of the database (the holder of its
+ * lease): quality measurement every MPI_QUALITY_SCHEDULE_MINUTES, and the cleanup of idle rate-limit buckets kept
+ * in PostgreSQL. Event delivery and event retention run under the dispatcher's own lease.
+ */
+export function startScheduledJobs(services: Services): ElectedJob[] {
+  const { config, logger } = services;
+  const election = { holder: config.MPI_REPLICA_ID, leaseMs: config.MPI_EVENTS_LEASE_MS };
+  const jobs: ElectedJob[] = [];
+  if (config.MPI_QUALITY_SCHEDULE_MINUTES > 0) {
+    jobs.push(services.catalog.startQualitySchedule(config.MPI_QUALITY_SCHEDULE_MINUTES, logger, election));
+  }
+  if (services.rateBuckets.kind === 'postgres') {
+    jobs.push(startBucketCleanup(services.database.db, services.rateBuckets, { ...election, logger }));
+  }
+  return jobs;
+}

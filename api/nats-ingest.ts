@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
+import type { IngestResultData } from '../identity/index.ts';
+import { appendAuditInTransaction } from '../platform/audit.ts';
+import type { AppConfig } from '../platform/config.ts';
+import { DomainError, ValidationError } from '../platform/errors.ts';
+import { withSpan } from '../platform/telemetry.ts';
+import { PHI_FIELDS } from './masking.ts';
+import type { Services } from './services.ts';
+
+/** The durable consumer every replica pulls from: JetStream hands each message to one of them. */
+export const INGEST_CONSUMER = 'mpi-ingest';
+/** Duplicate window of the ingest stream: a publisher that resends a message with the same `Nats-Msg-Id` within it is ignored. */
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** A message not acknowledged within this is delivered again (to any replica). */
+const ACK_WAIT_MS = 60_000;
+/** How long a fetch waits for messages before it asks again. */
+const FETCH_EXPIRES_MS = 1_000;
+
+/** Subjects and streams of record ingest under a subject prefix (MPI_NATS_SUBJECT_PREFIX). */
+export function ingestNames(prefix: string) {
+  return {
+    /** Work queue of records to ingest: `<prefix>.ingest.<source>`. */
+    stream: `${prefix.toUpperCase()}_INGEST`,
+    subject: (source: string) => `${prefix}.ingest.${source}`,
+    /** Messages that cannot be ingested, with the reason in their headers: `<prefix>.deadletter.ingest.<source>`. */
+    deadStream: `${prefix.toUpperCase()}_INGEST_DEADLETTER`,
+    deadSubject: (source: string) => `${prefix}.deadletter.ingest.${source}`,
+    sourceOf: (subject: string) => subject.slice(`${prefix}.ingest.`.length),
+  };
+}
+
+/** Why a message was dead-lettered: a code from the error catalogue, the field at fault if any, and a message without patient data. */
+export interface IngestRejection {
+  code: string;
+  field: string | null;
+  message: string;
+}
+
+interface Parsed {
+  msg: JsMsg;
+  source: string;
+  input: Record<string, unknown> & { source: string; localId: string };
+}
+
+export interface NatsIngestOptions {
+  url: string;
+  prefix: string;
+  batchSize: number;
+  maxDeliver: number;
+  actor: string;
+  /** A message not acknowledged within this is delivered again (default 60 s; set when the consumer is created). */
+  ackWaitMs?: number;
+}
+
+/** The consumer's settings from the configuration. */
+export function natsIngestOptions(config: AppConfig): NatsIngestOptions {
+  return {
+    url: config.MPI_NATS_URL ?? '',
+    prefix: config.MPI_NATS_SUBJECT_PREFIX,
+    batchSize: config.MPI_NATS_INGEST_BATCH,
+    maxDeliver: config.MPI_NATS_INGEST_MAX_DELIVER,
+    actor: config.MPI_NATS_INGEST_ACTOR,
+  };
+}
+
+/**
+ * Ingests records published to `<prefix>.ingest.<source>` (canonical JSON, the fields of `SourceRecordInput`
+ * without `source`, which is the subject's last token). Every replica pulls from one durable work-queue consumer,
+ * so each message goes to one replica at a time. A pulled batch is validated record by record (the same rules
+ * as GraphQL ingest); the valid ones are ingested in one transaction with their audit entry, and acknowledged only
+ * after it committed. A record that cannot be ingested (bad JSON, a field that fails validation, an unknown source)
+ * is published to the dead-letter subject with a typed reason and terminated; a failure of the database leaves
+ * the batch unacknowledged, so JetStream delivers it again, and after `maxDeliver` deliveries it is dead-lettered.
+ * Redelivered records that were already stored are `UNCHANGED`: ingest is idempotent by source, local id and content.
+ */
+export class NatsIngestConsumer {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private connection: NatsConnection | null = null;
+  private readonly names: ReturnType<typeof ingestNames>;
+  /** Records ingested and messages dead-lettered by this replica since it started. */
+  readonly counts = { ingested: 0, deadLettered: 0, batches: 0 };
+
+  constructor(
+    private readonly services: Services,
+    private readonly options: NatsIngestOptions,
+  ) {
+    this.names = ingestNames(options.prefix);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops pulling; the batch in hand is finished (committed and acknowledged) first. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.connection?.drain().catch(() => undefined);
+    this.connection = null;
+  }
+
+  /** Creates the streams and the durable consumer if they are missing (an operator's changes to them are kept). */
+  private async open(): Promise<JetStreamClient> {
+    if (this.connection && !this.connection.isClosed()) return this.connection.jetstream();
+    this.connection = await connect({
+      servers: this.options.url,
+      name: `mpi-ingest-${this.services.config.MPI_REPLICA_ID}`,
+      maxReconnectAttempts: -1,
+    });
+    const jsm = await this.connection.jetstreamManager();
+    const streams = [
+      {
+        name: this.names.stream,
+        subjects: [this.names.subject('>')],
+        retention: RetentionPolicy.Workqueue,
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      },
+      { name: this.names.deadStream, subjects: [this.names.deadSubject('>')] },
+    ];
+    for (const config of streams) {
+      try {
+        await jsm.streams.info(config.name);
+      } catch {
+        await jsm.streams.add(config).catch(async (error: unknown) => {
+          // Another replica created it meanwhile.
+          await jsm.streams.info(config.name).catch(() => Promise.reject(error));
+        });
+      }
+    }
+    try {
+      await jsm.consumers.info(this.names.stream, INGEST_CONSUMER);
+    } catch {
+      await jsm.consumers
+        .add(this.names.stream, {
+          durable_name: INGEST_CONSUMER,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: nanos(this.options.ackWaitMs ?? ACK_WAIT_MS),
+          // Bounds what all replicas hold unacknowledged: JetStream stops handing out messages past it.
+          max_ack_pending: Math.max(1000, this.options.batchSize * 10),
+        })
+        .catch(async (error: unknown) => {
+          await jsm.consumers.info(this.names.stream, INGEST_CONSUMER).catch(() => Promise.reject(error));
+        });
+    }
+    return this.connection.jetstream();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const js = await this.open();
+        const consumer = await js.consumers.get(this.names.stream, INGEST_CONSUMER);
+        while (this.running) {
+          // One batch in memory at a time: the backlog waits in JetStream, not here.
+          const messages: JsMsg[] = [];
+          for await (const msg of await consumer.fetch({ max_messages: this.options.batchSize, expires: FETCH_EXPIRES_MS })) {
+            messages.push(msg);
+          }
+          if (messages.length > 0) await this.handle(js, messages);
+          failures = 0;
+        }
+      } catch (error) {
+        failures += 1;
+        this.services.logger.warn(
+          { err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, failures },
+          'NATS ingest failed; retrying',
+        );
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(failures, 7))));
+      }
+    }
+  }
+
+  /** One pulled batch: parse and validate each message, ingest the valid ones, acknowledge after commit. */
+  async handle(js: JetStreamClient, messages: JsMsg[]): Promise<void> {
+    await withSpan('nats.ingest.batch', { 'mpi.batch_size': messages.length }, async () => {
+      const model = await this.services.models.active();
+      const valid: Parsed[] = [];
+      for (const msg of messages) {
+        const source = this.names.sourceOf(msg.subject);
+        if (msg.info.deliveryCount > this.options.maxDeliver) {
+          await this.deadLetter(js, msg, source, {
+            code: 'TOO_MANY_DELIVERIES',
+            field: null,
+            message: `not ingested after ${this.options.maxDeliver} deliveries`,
+          });
+          continue;
+        }
+        const parsed = parseRecord(msg, source);
+        if ('code' in parsed) {
+          await this.deadLetter(js, msg, source, parsed);
+          continue;
+        }
+        try {
+          this.services.ingest.prepare(parsed.input as never, model, 'record');
+          valid.push(parsed);
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          await this.deadLetter(js, msg, source, rejectionOf(error));
+        }
+      }
+      // One record per (source, local id) in a transaction: repeats of one go to the next round, in order.
+      for (const round of rounds(valid)) await this.ingestRound(js, round);
+      this.counts.batches += 1;
+    });
+  }
+
+  private async ingestRound(js: JetStreamClient, round: Parsed[]): Promise<void> {
+    try {
+      await this.ingestAndAudit(round);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // A record the batch refused as a whole (an unknown source, say): find it by ingesting one by one.
+      for (const record of round) {
+        try {
+          await this.ingestAndAudit([record]);
+        } catch (single) {
+          if (!(single instanceof DomainError)) throw single;
+          await this.deadLetter(js, record.msg, record.source, rejectionOf(single));
+        }
+      }
+      return;
+    }
+  }
+
+  /** Ingests records in one transaction with one audit entry; acknowledges their messages once it committed. */
+  private async ingestAndAudit(records: Parsed[]): Promise<void> {
+    const requestId = randomUUID();
+    const actor = `local:${this.options.actor}`;
+    await this.services.ingest.ingestMany(
+      records.map((r) => r.input as never),
+      { actor, reason: null, requestId },
+      {
+        beforeCommit: (tx, results: IngestResultData[]) =>
+          appendAuditInTransaction(tx, {
+            actor,
+            role: 'pipeline',
+            action: 'nats:ingest',
+            objectType: 'record',
+            objectIds: results.map((r) => r.recordId),
+            fields: PHI_FIELDS.filter((f) => records.some((r) => r.input[f] !== undefined && r.input[f] !== null)),
+            outcome: 'SUCCESS',
+            requestId,
+            clientAddress: null,
+            details: { records: results.length, identities: [...new Set(results.map((r) => r.identityId))].length },
+          }),
+      },
+    );
+    // Committed: acknowledge. An acknowledgement lost now only means a redelivery, which ingests as UNCHANGED.
+    await Promise.all(records.map((r) => r.msg.ackAck().catch(() => false)));
+    this.counts.ingested += records.length;
+  }
+
+  private async deadLetter(js: JetStreamClient, msg: JsMsg, source: string, rejection: IngestRejection): Promise<void> {
+    const h = headers();
+    h.set('Mpi-Error-Code', rejection.code);
+    if (rejection.field) h.set('Mpi-Error-Field', rejection.field);
+    h.set('Mpi-Error', rejection.message);
+    h.set('Mpi-Original-Subject', msg.subject);
+    h.set('Mpi-Deliveries', String(msg.info.deliveryCount));
+    const id = msg.headers?.get('Nats-Msg-Id');
+    // The same message dead-lettered twice (a crash between the two steps) is kept once.
+    await js.publish(this.names.deadSubject(source || '_'), msg.data, {
+      headers: h,
+      msgID: id ? `dead-${id}` : `dead-${msg.info.stream}-${msg.seq}`,
+    });
+    // Acknowledged (not terminated): it has moved to the dead-letter stream, and a work queue drops only what is acknowledged.
+    await msg.ackAck().catch(() => false);
+    this.counts.deadLettered += 1;
+    this.services.logger.warn({ code: rejection.code, field: rejection.field, seq: msg.seq }, 'NATS ingest message dead-lettered');
+  }
+}
+
+/** Decodes a message into an ingest input, or the reason it cannot be one. */
+function parseRecord(msg: JsMsg, source: string): Parsed | IngestRejection {
+  if (!source)
+    return { code: 'VALIDATION_FAILED', field: 'subject', message: 'the subject names no source: publish to <prefix>.ingest.<source>' };
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(msg.data));
+  } catch {
+    return { code: 'INVALID_JSON', field: null, message: 'the message body is not JSON' };
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    return { code: 'VALIDATION_FAILED', field: 'record', message: 'the message body must be one JSON object (a record)' };
+  }
+  const record = body as Record<string, unknown>;
+  if (record.source !== undefined && record.source !== source) {
+    return { code: 'VALIDATION_FAILED', field: 'record.source', message: 'differs from the source the subject names' };
+  }
+  return { msg, source, input: { ...record, source } as Parsed['input'] };
+}
+
+function rejectionOf(error: DomainError): IngestRejection {
+  const field = error instanceof ValidationError ? (error.problems[0]?.field ?? error.field ?? null) : (error.field ?? null);
+  return { code: error.code, field, message: error.message };
+}
+
+/** Splits records so that no (source, local id) repeats within one, keeping their order. */
+function rounds(records: Parsed[]): Parsed[][] {
+  const result: Parsed[][] = [];
+  const seen: Array<Set<string>> = [];
+  for (const record of records) {
+    const ref = `${record.source}\u0000${String(record.input.localId).trim()}`;
+    let i = 0;
+    while (seen[i]?.has(ref)) i += 1;
+    (result[i] ??= []).push(record);
+    (seen[i] ??= new Set()).add(ref);
+  }
+  return result;
+}

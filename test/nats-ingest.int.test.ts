@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ingestNames, INGEST_CONSUMER, NatsIngestConsumer, type NatsIngestOptions } from '../api/nats-ingest.ts';
+import { createServices, type Services } from '../api/services.ts';
+import { loadConfig } from '../platform/config.ts';
+import { queryRows } from '../platform/db/client.ts';
+import { createLogger } from '../platform/logger.ts';
+import { sql } from 'drizzle-orm';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+import { person, seedSources } from './fixtures.ts';
+import { TEST_NATS_URL } from './nats.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  const consumers: NatsIngestConsumer[] = [];
+
+  beforeAll(async () => {
+    app = await createTestApp();
+    await seedSources(app, ['ehr', 'lab']);
+    nc = await connect({ servers: TEST_NATS_URL });
+    js = nc.jetstream();
+  });
+  afterAll(async () => {
+    for (const c of consumers) await c.stop();
+    if (nc) {
+      const jsm = await nc.jetstreamManager();
+      for (const prefix of prefixes) {
+        const names = ingestNames(prefix);
+        await jsm.streams.delete(names.stream).catch(() => undefined);
+        await jsm.streams.delete(names.deadStream).catch(() => undefined);
+      }
+      await nc.close();
+    }
+    await app?.close();
+  });
+
+  const prefixes: string[] = [];
+  function options(overrides: Partial<NatsIngestOptions> = {}): NatsIngestOptions {
+    const prefix = prefixes.at(-1)!;
+    return { url: TEST_NATS_URL, prefix, batchSize: 25, maxDeliver: 3, actor: 'nats-test', ...overrides };
+  }
+  /** A second replica: its own services (and consumer) over the same database. */
+  function replica(): Services {
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', MPI_REPLICA_ID: 'second' });
+    return createServices(config, app.services.database, createLogger('silent'));
+  }
+  function consume(services: Services, overrides: Partial<NatsIngestOptions> = {}): NatsIngestConsumer {
+    const consumer = new NatsIngestConsumer(services, options(overrides));
+    consumers.push(consumer);
+    consumer.start();
+    return consumer;
+  }
+  const publish = (source: string, body: unknown, prefix = prefixes.at(-1)!) =>
+    js.publish(ingestNames(prefix).subject(source), typeof body === 'string' ? body : JSON.stringify(body));
+  const count = async (query: ReturnType<typeof sql>) => Number((await queryRows<{ n: number }>(app.services.database.db, query))[0]!.n);
+  async function until(check: () => Promise<boolean> | boolean, ms = 90_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('timed out waiting');
+      await sleep(100);
+    }
+  }
+  async function deadLetters(prefix: string): Promise<Array<{ code: string; field: string | null; subject: string }>> {
+    const jsm = await nc.jetstreamManager();
+    const names = ingestNames(prefix);
+    const info = await jsm.streams.info(names.deadStream);
+    const found = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
+      const msg = await jsm.streams.getMessage(names.deadStream, { seq });
+      found.push({ code: msg.header.get('Mpi-Error-Code'), field: msg.header.get('Mpi-Error-Field') || null, subject: msg.subject });
+    }
+    return found;
+  }
+
+  test('two replicas ingest every record once, dead-letter bad ones with a typed reason, and leave the queue empty', async () => {
+    prefixes.push(`t${randomBytes(4).toString('hex')}`);
+    const prefix = prefixes.at(-1)!;
+    const a = consume(app.services);
+    await until(async () =>
+      (await nc.jetstreamManager()).consumers.info(ingestNames(prefix).stream, INGEST_CONSUMER).then(
+        () => true,
+        () => false,
+      ),
+    );
+    const b = consume(replica());
+    const total = 200;
+    for (let i = 0; i < total; i += 1) await publish('ehr', { localId: `NATS-${i}`, ...person(20_000 + i) });
+    await publish('ehr', { localId: 'NATS-5', ...person(20_005) }); // a resend: stored once, UNCHANGED
+    await publish('ehr', '{ not json');
+    await publish('ehr', { localId: 'BAD-DATE', ...person(1), birthDate: '1990-13-45' });
+    await publish('nosuch', { localId: 'X-1', ...person(2) });
+
+    await until(() => a.counts.ingested + b.counts.ingested + a.counts.deadLettered + b.counts.deadLettered >= total + 4);
+    expect(
+      await count(sql`select count(*)::int as n from source_records r join sources s on s.id = r.source_id
+      where s.code = 'ehr' and r.local_id like 'NATS-%'`),
+    ).toBe(total);
+    expect(
+      await count(sql`select count(distinct l.identity_id)::int as n from links l join source_records r on r.id = l.record_id
+      where r.local_id like 'NATS-%'`),
+    ).toBe(total);
+    expect(await count(sql`select count(*)::int as n from audit_log where action = 'nats:ingest'`)).toBeGreaterThan(0);
+
+    const dead = await deadLetters(prefix);
+    expect(dead.map((d) => d.code).sort()).toEqual(['INVALID_JSON', 'UNKNOWN_SOURCE', 'VALIDATION_FAILED']);
+    expect(dead.find((d) => d.code === 'VALIDATION_FAILED')!.field).toBe('record.birthDate');
+    expect(dead.find((d) => d.code === 'UNKNOWN_SOURCE')!.subject).toBe(`${prefix}.deadletter.ingest.nosuch`);
+    // Work queue: acknowledged messages are gone from the stream.
+    await until(async () => (await (await nc.jetstreamManager()).streams.info(ingestNames(prefix).stream)).state.messages === 0, 10_000);
+  }, 180_000);
+
+  test('records a worker committed but never acknowledged (it died) are redelivered and stored once', async () => {
+    prefixes.push(`t${randomBytes(4).toString('hex')}`);
+    const prefix = prefixes.at(-1)!;
+    const total = 40;
+    // The consumer and streams exist before anything is published (a first consumer creates them), then it stops.
+    const first = consume(app.services, { ackWaitMs: 2000 });
+    await until(async () =>
+      (await nc.jetstreamManager()).consumers.info(ingestNames(prefix).stream, INGEST_CONSUMER).then(
+        () => true,
+        () => false,
+      ),
+    );
+    await first.stop();
+    for (let i = 0; i < total; i += 1) await publish('lab', { localId: `KILL-${i}`, ...person(30_000 + i) });
+
+    // The worker that dies: pulls 20, commits 10 of them, and never acknowledges anything.
+    const pulled = [];
+    const consumer = await js.consumers.get(ingestNames(prefix).stream, INGEST_CONSUMER);
+    for await (const msg of await consumer.fetch({ max_messages: 20, expires: 2000 })) pulled.push(msg);
+    expect(pulled.length).toBe(20);
+    await app.services.ingest.ingestMany(
+      pulled.slice(0, 10).map((m) => ({ source: 'lab', ...(JSON.parse(new TextDecoder().decode(m.data)) as object) }) as never),
+      { actor: 'local:dying-worker', reason: null, requestId: 'dying' },
+    );
+
+    const survivor = consume(replica(), { ackWaitMs: 2000 });
+    await until(() => survivor.counts.ingested >= total);
+    expect(await count(sql`select count(*)::int as n from source_records where local_id like 'KILL-%'`)).toBe(total);
+    expect(
+      await count(sql`select count(distinct l.identity_id)::int as n from links l join source_records r on r.id = l.record_id
+      where r.local_id like 'KILL-%'`),
+    ).toBe(total);
+    await until(async () => (await (await nc.jetstreamManager()).streams.info(ingestNames(prefix).stream)).state.messages === 0, 10_000);
+  }, 180_000);
+});

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createRequestGuard } from '../api/hardening.ts';
+import type { DatabaseHandle } from '../platform/db/client.ts';
+import { createLogger } from '../platform/logger.ts';
+import { postgresBuckets, redisBuckets, type RateBuckets } from '../platform/rate-buckets.ts';
+import { TEST_DB_KIND, openTestDatabase } from './db.ts';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function redisAnswers(): Promise<boolean> {
+  const { Socket } = await import('node:net');
+  return new Promise((done) => {
+    const socket = new Socket();
+    socket.setTimeout(1000);
+    socket.once('connect', () => (socket.destroy(), done(true)));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => (socket.destroy(), done(false)));
+    socket.connect(6379, '127.0.0.1');
+  });
+}
+
+/** Two replicas' guards over one store: what one admits the other sees. */
+async function admittedByTwoReplicas(buckets: RateBuckets, key: string, perMinute: number, requests: number): Promise<number> {
+  const replicas = [
+    createRequestGuard({ perMinute, maxBodyBytes: 1024, buckets }),
+    createRequestGuard({ perMinute, maxBodyBytes: 1024, buckets }),
+  ];
+  let admitted = 0;
+  for (let i = 0; i < requests; i += 1) {
+    const request = new Request('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+    if (!((await replicas[i % 2]!.admit(request, '192.0.2.10')) instanceof Response)) admitted += 1;
+  }
+  return admitted;
+}
+
+describe(`rate limits shared through the database on ${TEST_DB_KIND}`, () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  test('two replicas on one database admit a key its limit once, not once each', async () => {
+    const admitted = await admittedByTwoReplicas(postgresBuckets(handle.db), `pg-${Date.now()}`, 10, 20);
+    expect(admitted).toBeGreaterThanOrEqual(10);
+    expect(admitted).toBeLessThanOrEqual(11); // a token may refill while the 20 requests run
+  });
+
+  test('idle buckets are pruned once they would be full again, busy ones are kept', async () => {
+    const buckets = postgresBuckets(handle.db);
+    await buckets.take('req:idle', 5, 1);
+    await buckets.take('req:busy', 5, 1);
+    await handle.db.execute(`update rate_limit_buckets set updated_at = now() - interval '2 minutes' where key = 'req:idle'` as never);
+    expect(await buckets.prune()).toBe(1);
+    // The busy bucket kept its draw: four tokens left of five.
+    expect((await buckets.take('req:busy', 5, 0)).tokens).toBeLessThan(4.1);
+  });
+});
+
+describe.runIf(TEST_DB_KIND === 'pglite')('rate limits shared through Redis', () => {
+  test('two replicas on one Redis admit a key its limit once, not once each', async (context) => {
+    if (!(await redisAnswers())) context.skip(`no Redis at ${REDIS_URL}`);
+    const buckets = redisBuckets(REDIS_URL, createLogger('silent'));
+    try {
+      const admitted = await admittedByTwoReplicas(buckets, `redis-${Date.now()}-${Math.random()}`, 10, 20);
+      expect(admitted).toBeGreaterThanOrEqual(10);
+      expect(admitted).toBeLessThanOrEqual(11);
+    } finally {
+      await buckets.close();
+    }
+  });
+});
