@@ -9,8 +9,8 @@ import { usePageTitle } from '../shell/use-page-title.ts';
 import type { CombinedError } from 'urql';
 
 const ByNameQuery = graphql(`
-  query FindByName($familyName: String, $givenName: String, $birthDate: String) {
-    identities(familyName: $familyName, givenName: $givenName, birthDate: $birthDate, first: 50) {
+  query FindByName($filter: IdentityFilter!) {
+    identities(filter: $filter, first: 50) {
       edges {
         node {
           id
@@ -91,7 +91,7 @@ function Find() {
         const result = await client
           .query(
             ByNameQuery,
-            { familyName: value('familyName'), givenName: value('givenName'), birthDate: value('birthDate') },
+            { filter: { familyName: value('familyName'), givenName: value('givenName'), birthDate: value('birthDate') } },
             { requestPolicy: 'network-only' },
           )
           .toPromise();

@@ -28,6 +28,9 @@ import { MergeDialog, UnlinkDialog } from './identity-actions.tsx';
 import { LineageDrawer, type GoldenFieldName } from './lineage-drawer.tsx';
 import { IdentityAsOfQuery, IdentityPageQuery } from './queries.ts';
 
+/** Events shown in the history timeline (the API's page limit). */
+const HISTORY_EVENTS = 200;
+
 type Provenance = NonNullable<ResultOf<typeof IdentityPageQuery>['identity']>['provenance'][number];
 type RecordRow = { id: string; source: string; localId: string; detail?: string };
 
@@ -167,7 +170,7 @@ function IdentityScreen({ id }: { id: string }) {
   const asOf = params.get('asOf');
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: IdentityPageQuery,
-    variables: { id },
+    variables: { id, events: HISTORY_EVENTS },
     requestPolicy: 'cache-and-network',
   });
   const [past] = useQuery({ query: IdentityAsOfQuery, variables: { id, at: asOf ?? '' }, pause: !asOf });
@@ -188,6 +191,7 @@ function IdentityScreen({ id }: { id: string }) {
   if (fetching && !data) return <LoadingState label="Loading the identity" />;
   const identity = data?.identity;
   if (!identity) return <EmptyState>No identity with this id.</EmptyState>;
+  const events = identity.events.edges.map((e) => e.node);
   const canChange = session.can('changeIdentities') && !asOf;
   const masked = !session.can('seeFullDemographics');
   const snapshot = asOf ? past.data?.identityAsOf : null;
@@ -269,8 +273,13 @@ function IdentityScreen({ id }: { id: string }) {
         <Title order={3} size="h4" mb="sm">
           History
         </Title>
-        <Timeline bulletSize={14} lineWidth={2} active={identity.history.length} aria-label="Identity history">
-          {identity.history.map((event) => (
+        {events.length < identity.events.totalCount && (
+          <Text size="sm" c="dimmed" mb="xs">
+            The first {events.length} of {identity.events.totalCount} events.
+          </Text>
+        )}
+        <Timeline bulletSize={14} lineWidth={2} active={events.length} aria-label="Identity history">
+          {events.map((event) => (
             <Timeline.Item key={event.id} title={event.type.replace(/_/g, ' ').toLowerCase()}>
               <Text size="xs" c="dimmed">
                 {formatDateTime(event.at)} · {event.actor}

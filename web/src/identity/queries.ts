@@ -25,7 +25,7 @@ export const ProvenanceFragment = graphql(`
 
 export const IdentityPageQuery = graphql(
   `
-    query IdentityPage($id: ID!) {
+    query IdentityPage($id: ID!, $events: Int!) {
       identity(id: $id) {
         id
         status
@@ -51,14 +51,19 @@ export const IdentityPageQuery = graphql(
           }
           ...RecordFields
         }
-        history {
-          id
-          type
-          at
-          actor
-          reason
-          recordId
-          otherIdentityId
+        events(first: $events) {
+          totalCount
+          edges {
+            node {
+              id
+              type
+              at
+              actor
+              reason
+              recordId
+              otherIdentityId
+            }
+          }
         }
       }
     }

@@ -26,12 +26,6 @@ export const QueueRowFragment = graphql(`
       id
       source
     }
-    identityA {
-      id
-    }
-    identityB {
-      id
-    }
   }
 `);
 

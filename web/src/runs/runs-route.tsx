@@ -8,8 +8,8 @@ import { RequireCapability } from '../shell/require.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 
 const IngestRunsQuery = graphql(`
-  query IngestRuns($status: IngestRunStatus, $first: Int, $after: String, $last: Int, $before: String) {
-    ingestRuns(status: $status, first: $first, after: $after, last: $last, before: $before) {
+  query IngestRuns($filter: IngestRunFilter, $first: Int, $after: String, $last: Int, $before: String) {
+    ingestRuns(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
       edges {
         node {
           id
@@ -39,7 +39,7 @@ const IngestRunsQuery = graphql(`
   }
 `);
 
-type Status = NonNullable<VariablesOf<typeof IngestRunsQuery>['status']>;
+type Status = NonNullable<NonNullable<VariablesOf<typeof IngestRunsQuery>['filter']>['status']>;
 const STATUS_COLOR: Record<Status, string> = { RUNNING: 'blue', COMPLETED: 'green', FAILED: 'red', ABORTED: 'orange' };
 type Run = ResultOf<typeof IngestRunsQuery>['ingestRuns']['edges'][number]['node'];
 
@@ -95,7 +95,7 @@ function Runs() {
   const status = params.get('status') as Status | null;
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: IngestRunsQuery,
-    variables: { ...(status ? { status } : {}), ...page },
+    variables: { filter: status ? { status } : {}, ...page },
     requestPolicy: 'cache-and-network',
   });
   const edges = data?.ingestRuns.edges ?? [];
