@@ -1,4 +1,4 @@
-import { maskPhi, MASK } from './masking.ts';
+import { maskPhi, MASK, PHI_FIELDS } from './masking.ts';
 
 /** The US SSN identifier system; its values are masked like the canonical `ssn`. */
 const US_SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
@@ -52,4 +52,43 @@ function list(value: unknown): Json[] {
 /** Drops absent members, and an address or name that kept nothing. */
 function compact(value: Json): Json {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null));
+}
+
+/** Elements a client cannot have read masked from us (the server owns them, or they carry no demographics). */
+const UNMASKED_ELEMENTS = new Set(['resourceType', 'id', 'meta', 'link', 'gender', 'active']);
+
+/**
+ * Where a Patient sent by a role that reads demographics masked holds masked values instead of real ones: the
+ * masked forms of the stored record's values (an initial, a birth year, `***`, `021**`), which a read → edit →
+ * PUT round trip would otherwise write over the real data. Returns element paths (`name[0].family`), never values.
+ */
+export function maskedPlaceholders(
+  incoming: Json,
+  stored: { resource: Json | null; fields: Record<string, string | null> } | null,
+): string[] {
+  const placeholders = new Set<string>();
+  for (const field of stored ? PHI_FIELDS : []) {
+    const value = stored!.fields[field];
+    const masked = maskPhi(field, value);
+    if (value && masked && masked !== value) placeholders.add(masked);
+  }
+  if (stored?.resource) {
+    const real = new Set(stringLeaves(stored.resource).map(([, v]) => v));
+    for (const [, v] of stringLeaves(maskPatientResource(stored.resource))) if (!real.has(v)) placeholders.add(v);
+  }
+  return stringLeaves(incoming)
+    .filter(([, v]) => placeholders.has(v) || v.includes('**'))
+    .map(([path]) => path);
+}
+
+/** Every string value of a resource with its path, outside the elements that are never masked. */
+function stringLeaves(resource: Json): Array<[string, string]> {
+  const leaves: Array<[string, string]> = [];
+  const visit = (value: unknown, path: string): void => {
+    if (typeof value === 'string') leaves.push([path, value]);
+    else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}[${i}]`));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, path ? `${path}.${k}` : k);
+  };
+  for (const [key, value] of Object.entries(resource)) if (!UNMASKED_ELEMENTS.has(key)) visit(value, key);
+  return leaves;
 }

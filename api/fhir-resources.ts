@@ -27,7 +27,7 @@ import {
 } from '../interop/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import type { InteropContext } from './interop-port.ts';
-import { maskPatientResource } from './fhir-masking.ts';
+import { maskedPlaceholders, maskPatientResource } from './fhir-masking.ts';
 import { PHI_FIELDS, presentPhi, seesFullPhi } from './masking.ts';
 import type { Services } from './services.ts';
 
@@ -63,6 +63,18 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
   for (const f of PHI_FIELDS) if (write.record[f]) ctx.fields.add(f);
   const version = toVersion(ctx, row, result.identityId);
   return { version, created, outcome: result.outcome, recordId: result.recordId, identityId: result.identityId };
+}
+
+/** Elements of `resource` holding masked forms of the stored values of `ref`, for a caller that reads them masked. */
+export async function maskedElements(
+  deps: ResourceDeps,
+  ctx: InteropContext,
+  ref: SourceRef,
+  resource: Record<string, unknown>,
+): Promise<string[]> {
+  if (seesFullPhi(ctx.principal)) return [];
+  const stored = await recordResourceByRef(deps.services.database.db, ref.source, ref.localId);
+  return maskedPlaceholders(resource, stored ? { resource: stored.resource, fields: stored.fields } : null);
 }
 
 /** Inside the ingest transaction: checks the id and `If-Match`, then appends a version unless nothing changed. */

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerAdapter } from '@whatwg-node/server';
-import { createFhirHandler, errorIssue, FHIR_JSON, operationOutcome, type OperationOutcomeIssue } from '../interop/index.ts';
+import {
+  createFhirHandler,
+  databaseUnavailable,
+  errorIssue,
+  FHIR_JSON,
+  operationOutcome,
+  type OperationOutcomeIssue,
+} from '../interop/index.ts';
+import { isConnectionFailure } from '../platform/db/client.ts';
 import { auditAuthenticationFailure } from './audit-plugin.ts';
 import { createConsoleHandler, isConsoleRequest, type ConsoleOptions } from './console.ts';
 import { AuthenticationFailure, type Authenticate } from './auth.ts';
@@ -112,7 +120,9 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
     } catch (error) {
       // Most often the audit entry could not be written: patient data is never handed out unaudited.
       services.logger.error({ requestId, error: errorName(error) }, 'FHIR request failed');
-      response = fhirError(500, { severity: 'fatal', code: 'exception', diagnostics: 'internal error' });
+      response = isConnectionFailure(error)
+        ? databaseUnavailable()
+        : fhirError(500, { severity: 'fatal', code: 'exception', diagnostics: 'internal error' });
     }
     for (const [name, value] of Object.entries(headers)) {
       if (!response.headers.has(name)) response.headers.set(name, value);

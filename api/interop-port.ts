@@ -193,6 +193,11 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     return resources.writePatient(this.resourceDeps, ctx, write);
   }
 
+  async maskedElements(ctx: InteropContext, ref: SourceRef, resource: Record<string, unknown>): Promise<string[]> {
+    requirePermission(ctx, 'ingest');
+    return resources.maskedElements(this.resourceDeps, ctx, ref, resource);
+  }
+
   async readPatient(ctx: InteropContext, id: string, versionId?: number): Promise<PatientVersion | null> {
     requirePermission(ctx, 'readIdentity');
     return resources.readPatient(this.resourceDeps, ctx, id, versionId);

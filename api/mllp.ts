@@ -43,13 +43,18 @@ export function hl7Principal(services: Services): Principal {
  * data (a dead letter stores it too) leaves one audit entry. If either write fails the call throws and no ACK is
  * sent, so the sender keeps the message and resends it.
  */
-export function createHl7Service(services: Services, principal: Principal = hl7Principal(services)): Hl7Service {
+export function createHl7Service(
+  services: Services,
+  principal: Principal = hl7Principal(services),
+  options: { deadLetter?: (payload: string, reason: string) => Promise<string> } = {},
+): Hl7Service {
   const port = new ServiceInteropPort(services);
+  const keep = options.deadLetter ?? ((payload, reason) => saveDeadLetter(services.database.db, { channel: 'hl7', payload, reason }));
   const handle = createHl7Handler(port, {
     ignoreEvents: services.config.MPI_HL7_IGNORE_EVENTS,
     application: { name: 'MPI' },
     deadLetter: async (payload, reason, ctx) => {
-      const id = await saveDeadLetter(services.database.db, { channel: 'hl7', payload, reason });
+      const id = await keep(payload, reason);
       ctx.audit.wrote = true;
       ctx.audit.touch('dead_letter', id);
     },

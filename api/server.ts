@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadR4DefinitionsInBackground } from '../interop/index.ts';
 import { DataDirLockedError } from '../platform/db/data-dir-lock.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -39,6 +40,12 @@ server.listen(config.PORT, host, () => {
   app.services.database.dataDirLock?.publishServer(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
   logger.info({ port, host, database: app.services.database.kind }, `MPI listening on http://${host}:${port}/graphql`);
 });
+// The FHIR validator's definitions load in a worker while the server already answers, so the first FHIR
+// request does not pay for them.
+loadR4DefinitionsInBackground().then(
+  (ms) => logger.info({ ms: Math.round(ms) }, 'FHIR R4 definitions loaded'),
+  (error: unknown) => logger.warn({ error: error instanceof Error ? error.name : typeof error }, 'FHIR definitions not preloaded'),
+);
 const mllp = await startHl7Listener(app.services);
 if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');
 

@@ -23,6 +23,7 @@ const INGEST_RECORDS =
 const START_RUN = 'mutation StartRun($source: String!, $job: String!) { startIngestRun(source: $source, job: $job) { id } }';
 const FINISH_RUN =
   'mutation FinishRun($id: ID!, $status: IngestRunStatus, $errors: [IngestRunErrorInput!]) { finishIngestRun(id: $id, status: $status, errors: $errors) { id } }';
+const REGISTER_SOURCE = 'mutation RegisterSource($input: RegisterSourceInput!) { registerSource(input: $input) { code } }';
 /** Attempts at one batch when the server asks the client to slow down (429). */
 const MAX_RATE_LIMIT_RETRIES = 5;
 /** `input[12].birthDate` -> 12, `birthDate`. */
@@ -73,6 +74,20 @@ export class IngestClient {
   ): Promise<void> {
     const body = await this.post({ query: FINISH_RUN, variables: { id, status, errors } });
     if (body.errors?.length) throw refusal(body.errors[0]!);
+  }
+
+  /** Registers a source; one already registered is left as it is. */
+  async registerSource(input: { code: string; name: string; kind: string; trustRank: number }): Promise<void> {
+    const body = await this.post({ query: REGISTER_SOURCE, variables: { input } });
+    const failure = body.errors?.[0];
+    if (failure && failure.extensions?.code !== 'SOURCE_EXISTS') throw refusal(failure);
+  }
+
+  /** Runs a query and picks a number out of its data (e.g. a connection's `totalCount`). */
+  async count(query: string, pick: (data: Record<string, unknown>) => number): Promise<number> {
+    const body = await this.post({ query });
+    if (body.errors?.length || !body.data) throw refusal(body.errors?.[0] ?? { message: 'no data in the answer' });
+    return pick(body.data);
   }
 
   private async post(

@@ -25,6 +25,12 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number, 1 or more');
+  return n;
+}
+
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a TCP port');
@@ -183,6 +189,31 @@ Examples:
   .action(
     action(async (file: string, opts: Parameters<typeof ImportCommand>[1]) => {
       await (await import('./import.ts')).importCommand(file, opts);
+    }),
+  );
+
+program
+  .command('demo')
+  .description('load a few thousand synthetic patients (look-alike families, typos, four sources) into the running server')
+  .option('--records <n>', 'records to load', positiveInteger, 3000)
+  .option('--seed <n>', 'seed of the synthetic registry (same seed, same patients)', positiveInteger, 7)
+  .addOption(
+    new Option('--url <url>', 'GraphQL endpoint (default: the server on MPI_DATA_DIR, else port PORT on 127.0.0.1)').env('MPI_URL'),
+  )
+  .addOption(new Option('--key <key>', 'API key with the admin role (not needed in local mode)').env('MPI_API_KEY'))
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npm start                       in one terminal, then in another:
+  npx mpi demo                    3,000 records; the review queue, quality and lineage screens fill up
+  npx mpi demo --records 10000 --seed 3`,
+  )
+  .action(
+    action(async (opts: { records: number; seed: number; url?: string; key?: string }) => {
+      const [{ loadConfig }, demo] = await Promise.all([import('../platform/config.ts'), import('./demo.ts')]);
+      const summary = await demo.runDemo(loadConfig(), { ...opts, progress: process.stderr.isTTY });
+      process.stdout.write(demo.formatDemoSummary(summary));
     }),
   );
 

@@ -1,11 +1,16 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, type SQL } from 'drizzle-orm';
 import type { Executor } from '../platform/db/client.ts';
 import { deadLetters } from '../platform/db/schema/index.ts';
 
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
 
 /** Channels whose unprocessable messages are kept. */
-export type DeadLetterChannel = 'hl7' | 'fhir';
+export const DEAD_LETTER_CHANNELS = ['hl7', 'fhir'] as const;
+export type DeadLetterChannel = (typeof DEAD_LETTER_CHANNELS)[number];
+
+/** OPEN until a replay is accepted (REPLAYED) or an admin gives it up (DISCARDED). */
+export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYED', 'DISCARDED'] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
 
 /**
  * Keeps a message that could not be processed, with a value-free reason, for review and replay. The payload is
@@ -19,11 +24,36 @@ export async function saveDeadLetter(
   return row!.id;
 }
 
-/** Dead letters of a channel in arrival order, open ones by default. */
-export async function listDeadLetters(db: Executor, channel: DeadLetterChannel, status = 'OPEN'): Promise<DeadLetterRow[]> {
+/** Dead letters in arrival order, open ones by default; either filter may be left out (null: any). */
+export async function listDeadLetters(
+  db: Executor,
+  channel: DeadLetterChannel | null,
+  status: DeadLetterStatus | null = 'OPEN',
+  limit = 1000,
+): Promise<DeadLetterRow[]> {
+  const where: SQL[] = [];
+  if (channel) where.push(eq(deadLetters.channel, channel));
+  if (status) where.push(eq(deadLetters.status, status));
   return db
     .select()
     .from(deadLetters)
-    .where(and(eq(deadLetters.channel, channel), eq(deadLetters.status, status)))
-    .orderBy(asc(deadLetters.createdAt));
+    .where(and(...where))
+    .orderBy(asc(deadLetters.createdAt), asc(deadLetters.id))
+    .limit(limit);
+}
+
+/** One dead letter, or null. */
+export async function getDeadLetter(db: Executor, id: string): Promise<DeadLetterRow | null> {
+  const [row] = await db.select().from(deadLetters).where(eq(deadLetters.id, id));
+  return row ?? null;
+}
+
+/** Sets a dead letter's status (and, after a failed replay, the reason it failed this time). */
+export async function updateDeadLetter(
+  db: Executor,
+  id: string,
+  change: { status: DeadLetterStatus; reason?: string },
+): Promise<DeadLetterRow | null> {
+  const [row] = await db.update(deadLetters).set(change).where(eq(deadLetters.id, id)).returning();
+  return row ?? null;
 }

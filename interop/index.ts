@@ -4,7 +4,7 @@
  */
 export * from './ports.ts';
 
-export { createFhirHandler, FHIR_JSON, type FhirHandler, type FhirHandlerOptions } from './fhir/handler.ts';
+export { createFhirHandler, databaseUnavailable, FHIR_JSON, type FhirHandler, type FhirHandlerOptions } from './fhir/handler.ts';
 export { parsePatient, type FhirPatientInput } from './fhir/patient-schema.ts';
 export { patientToRecord, resolveSourceIdentifier, US_SSN_SYSTEM } from './fhir/patient-to-record.ts';
 export { identityToPatient, DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './fhir/identity-to-patient.ts';
@@ -20,7 +20,7 @@ export {
   type NotificationEvent,
   type NotificationSubscription,
 } from './fhir/subscription.ts';
-export { loadR4Definitions, validateR4 } from './fhir/validate.ts';
+export { loadR4Definitions, loadR4DefinitionsInBackground, validateR4 } from './fhir/validate.ts';
 export { operationOutcome, errorIssue, FhirError } from './fhir/operation-outcome.ts';
 export type * from './fhir/types.ts';
 
@@ -52,4 +52,14 @@ export {
   type RecordCriteria,
   type RecordResourceRow,
 } from './patient-store.ts';
-export { saveDeadLetter, listDeadLetters, type DeadLetterRow, type DeadLetterChannel } from './dead-letters.ts';
+export {
+  DEAD_LETTER_CHANNELS,
+  DEAD_LETTER_STATUSES,
+  getDeadLetter,
+  listDeadLetters,
+  saveDeadLetter,
+  updateDeadLetter,
+  type DeadLetterChannel,
+  type DeadLetterRow,
+  type DeadLetterStatus,
+} from './dead-letters.ts';

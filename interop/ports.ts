@@ -190,6 +190,12 @@ export interface InteropPort<C = unknown> {
   sourceForSystem(ctx: C, system: string): Promise<string | null>;
   /** Ingests a source record and stores its Patient resource as a new version, in one transaction. */
   writePatient(ctx: C, write: PatientWrite): Promise<PatientWriteResult>;
+  /**
+   * Elements of a Patient about to be written (`name[0].family`) that hold the masked form of the stored
+   * record's values, for a caller that reads demographics masked; empty when there are none. Checked before
+   * anything else about the values, so a read → edit → PUT of a masked read is refused for what it is.
+   */
+  maskedElements?(ctx: C, ref: SourceRef, resource: Record<string, unknown>): Promise<string[]>;
   /** The current version of a source record's Patient (or `versionId`), or null when there is none. */
   readPatient(ctx: C, id: string, versionId?: number): Promise<PatientVersion | null>;
   /** Every version of a source record's Patient, newest first (empty when unknown). */

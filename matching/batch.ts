@@ -10,6 +10,28 @@ import type { PatternHistogram } from './em.ts';
 /** Reports progress of a long stage: `done` out of `total` units (total 0 when unknown). */
 export type ProgressFn = (stage: string, done: number, total: number) => void;
 
+/** Progress reports per phase with a known total: about one per percent, so a bar moves on any input size. */
+const PROGRESS_STEPS = 100;
+
+/**
+ * A progress reporter for a phase of `total` items: call it after each item; it reports the start, about every
+ * hundredth of the way, and the end (`done === total`). A no-op without `onProgress`.
+ */
+export function phaseProgress(onProgress: ProgressFn | undefined, stage: string, total: number): () => void {
+  if (!onProgress) return () => {};
+  const step = Math.max(1, Math.ceil(total / PROGRESS_STEPS));
+  let done = 0;
+  let next = step;
+  onProgress(stage, 0, total);
+  if (total === 0) return () => {};
+  return () => {
+    done += 1;
+    if (done < next && done < total) return;
+    next += step;
+    onProgress(stage, done, total);
+  };
+}
+
 /**
  * A set of records with their candidate pairs and each pair's comparison levels. Levels do not depend on m/u,
  * so one batch serves training and linking.
@@ -126,8 +148,8 @@ export function compareRange(
   onProgress?: ProgressFn,
 ): void {
   const levels = new Uint8Array(COMPARISONS.length);
-  const progressEvery = 1 << 18;
-  for (let p = from; p < to; p++) {
+  const progress = phaseProgress(onProgress, 'compare', to - from);
+  for (let p = from; p < to; p++, progress()) {
     compareAll(prepared[pairs.pairA[p]!]!, prepared[pairs.pairB[p]!]!, levels);
     let lo = 0;
     for (let k = 0; k < LO_COMPARISONS; k++) lo |= levels[k]! << (k * LEVEL_BITS);
@@ -135,7 +157,6 @@ export function compareRange(
     for (let k = LO_COMPARISONS; k < levels.length; k++) hi |= levels[k]! << ((k - LO_COMPARISONS) * LEVEL_BITS);
     out.lo[p - from] = lo >>> 0;
     out.hi[p - from] = hi >>> 0;
-    if (onProgress && ((p - from) & (progressEvery - 1)) === 0) onProgress('compare', p - from, to - from);
   }
 }
 

@@ -76,7 +76,14 @@ function linkOrder(links: Links): Int32Array {
 }
 
 /** Groups `size` records into clusters by following links strongest-first through the merge guard. */
-export function clusterPairs(size: number, links: Links, assessor: PairAssessor, options: MergeGuardOptions): Clustering {
+export function clusterPairs(
+  size: number,
+  links: Links,
+  assessor: PairAssessor,
+  options: MergeGuardOptions,
+  /** Called once per link considered (see `phaseProgress`). */
+  progressed: () => void = () => {},
+): Clustering {
   const parent = Int32Array.from({ length: size }, (_, i) => i);
   const members: (number[] | undefined)[] = [];
   const find = (i: number): number => {
@@ -89,6 +96,7 @@ export function clusterPairs(size: number, links: Links, assessor: PairAssessor,
   const membersOf = (root: number) => (members[root] ??= [root]);
   const refused: Record<string, number> = {};
   for (const k of linkOrder(links)) {
+    progressed();
     const ra = find(links.a[k]!);
     const rb = find(links.b[k]!);
     if (ra === rb) continue;

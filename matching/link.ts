@@ -1,4 +1,4 @@
-import { buildBatch, unpackLevels } from './batch.ts';
+import { buildBatch, phaseProgress, unpackLevels } from './batch.ts';
 import type { Batch, ProgressFn } from './batch.ts';
 import type { BlockingStats, LinkMode } from './blocking.ts';
 import { clusterPairs, mergeAllowed } from './clustering.ts';
@@ -44,8 +44,8 @@ function scoreCandidates(batch: Batch, cm: CompiledModel, linkWeight: number, on
   const weight: number[] = [];
   let vetoes = 0;
   const { prepared, pairA, pairB, levelsLo, levelsHi } = batch;
-  for (let p = 0; p < batch.pairCount; p++) {
-    if (onProgress && (p & 0xfffff) === 0) onProgress('score', p, batch.pairCount);
+  const progress = phaseProgress(onProgress, 'score', batch.pairCount);
+  for (let p = 0; p < batch.pairCount; p++, progress()) {
     unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
     const ra = prepared[pairA[p]!]!;
     const w = weightOfLevels(cm, ra, levels);
@@ -137,12 +137,12 @@ export function linkRecords(input: readonly NormalisedRecord[] | Batch, model: M
   const threshold = options.threshold ?? model.thresholds.matchThreshold;
   const linkWeight = probabilityToWeight(threshold);
   const { links, vetoes } = scoreCandidates(batch, cm, linkWeight, options.onProgress);
-  options.onProgress?.('cluster', 0, links.count);
   const clustering = clusterPairs(
     batch.prepared.length,
     links,
     batchAssessor(batch, cm, options.cannotLink),
     mergeGuardOptions(model, threshold),
+    phaseProgress(options.onProgress, 'cluster', links.count),
   );
   return {
     model,

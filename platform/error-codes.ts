@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   },
   RUN_NOT_RUNNING: { kind: 'ERROR', description: 'The ingest run does not exist or has already finished, so it takes no more records.' },
   RUN_FINISHED: { kind: 'ERROR', description: 'The ingest run has already finished.' },
+  DEAD_LETTER_CLOSED: { kind: 'ERROR', description: 'The dead letter was already replayed or discarded.' },
   DATABASE_UNAVAILABLE: {
     kind: 'ERROR',
     description:
@@ -99,6 +100,10 @@ export const ERROR_CODES = {
     description: "Not a cursor this list returned (cursors are opaque; pass back `endCursor` or an edge's `cursor`).",
   },
   INVALID_ID: { kind: 'PROBLEM', description: 'Not an id of the expected kind.' },
+  NOT_REPLAYABLE: {
+    kind: 'PROBLEM',
+    description: 'The dead letter is of a channel that cannot be replayed (FHIR requests are answered as they arrive).',
+  },
   PLACEHOLDER: {
     kind: 'PROBLEM',
     description: 'A placeholder value (e.g. a dummy SSN or phone number) was stored but not used for matching (an ingest warning).',

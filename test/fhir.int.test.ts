@@ -157,6 +157,36 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     for (const value of ['Quillfeather', 'Ashcombe', '555-0142', 'zq@example.org', 'Larch']) expect(text).not.toContain(value);
   });
 
+  test('a pipeline read → edit → PUT round trip cannot write masked values over the real ones', async () => {
+    const sent = richPatient('E-ROUNDTRIP');
+    const made = await create('pipeline', sent);
+    const id = made.body.id as string;
+    const masked = await attempt(() => as.pipeline!.read({ resourceType: 'Patient', id }));
+    expect(masked.body.meta.security).toEqual([expect.objectContaining({ code: 'REDACTED' })]);
+
+    const edited: Json = { ...masked.body, telecom: [{ system: 'phone', value: '503-555-0100', use: 'mobile' }] };
+    const labelled = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id, body: edited }));
+    expect(labelled.status).toBe(422);
+    expect(labelled.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['Patient.meta.security'] });
+
+    const { meta: _meta, ...unlabelled } = edited;
+    const placeholders = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id, body: unlabelled }));
+    expect(placeholders.status).toBe(422);
+    const paths = placeholders.body.issue.map((i: Json) => i.expression[0]);
+    expect(paths).toEqual(
+      expect.arrayContaining(['Patient.name[0].family', 'Patient.name[0].given[0]', 'Patient.birthDate', 'Patient.address[0].postalCode']),
+    );
+    expect(JSON.stringify(placeholders.body)).not.toContain('Q.');
+
+    // Nothing was written: the real values are still there, in one version.
+    const stored = await attempt(() => as.steward!.read({ resourceType: 'Patient', id }));
+    expect(asSent(stored.body)).toEqual(sent);
+    expect(stored.body.meta.versionId).toBe('1');
+    // The pipeline's own system holds the real values: sending them is an ordinary update.
+    const real = await attempt(() => as.pipeline!.update({ resourceType: 'Patient', id, body: { ...sent, id, active: true } }));
+    expect(real.status).toBe(200);
+  });
+
   test('updates in place: read, edit, PUT back with If-Match; a stale If-Match is 412; vread and _history keep both', async () => {
     const made = await create('pipeline', patient(2, EHR_SYSTEM, 'E-2'));
     const id = made.body.id as string;

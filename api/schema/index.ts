@@ -14,6 +14,7 @@ import './catalog.ts';
 import './audit.ts';
 import './events.ts';
 import './webhooks.ts';
+import './dead-letters.ts';
 
 /** The whole GraphQL schema, built from the domain modules imported above. */
 export const schema = builder.toSchema();

@@ -315,3 +315,42 @@ describe('routing', () => {
     expect((await send('GET', '/Patient/id-1')).status).toBe(403);
   });
 });
+
+describe('input the database cannot hold, and a database that went away', () => {
+  test.each([
+    ['a NUL byte in a name', '"name":[{"family":"Quill\\u0000feather"}]', 'Patient.name[0].family', /control characters/],
+    ['another control character', '"name":[{"given":["Zeph\\u0007"]}]', 'Patient.name[0].given[0]', /control characters/],
+    ['an unpaired high surrogate', '"name":[{"family":"Quill\\ud800"}]', 'Patient.name[0].family', /unpaired UTF-16 surrogate/],
+    ['an unpaired low surrogate', '"address":[{"city":"\\udc00Fernvale"}]', 'Patient.address[0].city', /unpaired UTF-16 surrogate/],
+  ])('answers %s with a 400 naming the element, and writes nothing', async (_name, element, path, message) => {
+    const body = `{"resourceType":"Patient","identifier":[{"system":"urn:ehr","value":"MRN-9"}],${element}}`;
+    const res = await send('POST', '/Patient', body);
+    expect(res.status).toBe(400);
+    expect(res.body.issue).toContainEqual(
+      expect.objectContaining({ code: 'value', expression: [path], diagnostics: expect.stringMatching(message) }),
+    );
+    expect(port.writes()).toEqual([]);
+  });
+
+  test('keeps tabs and line breaks, which FHIR strings allow', async () => {
+    const res = await send('POST', '/Patient', { ...zephyrine(), address: [{ line: ['12 Larch Lane\nFlat 2'], city: 'Fernvale' }] });
+    expect(res.status).toBe(201);
+  });
+
+  test('answers a NUL byte in a search parameter with a 400 naming the parameter', async () => {
+    const res = await send('GET', '/Patient?family=Quill%00feather');
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0]).toMatchObject({ code: 'value', expression: ['family'] });
+  });
+
+  test('answers a lost database connection with a retryable 503 OperationOutcome, not a 500', async () => {
+    port.readPatient = async () => {
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    };
+    const res = await send('GET', '/Patient/abc');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
+    expect(errors).toEqual([]);
+  });
+});

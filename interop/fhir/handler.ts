@@ -1,3 +1,4 @@
+import { isConnectionFailure } from '../../platform/db/client.ts';
 import { isPortError, problemsOf, type InteropPort, type PortErrorCode } from '../ports.ts';
 import { capabilityStatement } from './capability.ts';
 import { DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './identity-to-patient.ts';
@@ -7,6 +8,7 @@ import { patientRest } from './patient-rest.ts';
 import { patientQueries } from './patient-search.ts';
 import { subscriptionRest } from './subscription-rest.ts';
 import type { IssueType } from './types.ts';
+import { r4DefinitionsLoading, stringProblem } from './validate.ts';
 
 export { FHIR_JSON } from './http-io.ts';
 
@@ -94,6 +96,8 @@ export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOpti
       if (route === 'unknown') throw new FhirError(404, [errorIssue('not-found', 'no such FHIR endpoint')]);
       if (!ALLOWED[route].includes(request.method)) return methodNotAllowed(ALLOWED[route]);
       checkAcceptable(request, url);
+      checkParameters(url.searchParams);
+      if (request.method === 'POST' || request.method === 'PUT') await r4DefinitionsLoading();
       switch (route) {
         case 'metadata':
           return fhirJson(200, capability);
@@ -102,7 +106,11 @@ export function createFhirHandler<C>(port: InteropPort<C>, opts: FhirHandlerOpti
         case 'pix':
           return await queries.pix(url.searchParams, context, baseUrl);
         case 'patient-search':
-          return await queries.search(new URLSearchParams(await readText(request, env.maxBodyBytes, 'form')), context, baseUrl);
+          return await queries.search(
+            checkParameters(new URLSearchParams(await readText(request, env.maxBodyBytes, 'form'))),
+            context,
+            baseUrl,
+          );
         case 'patient':
           if (request.method === 'GET') return await queries.search(url.searchParams, context, baseUrl);
           if (request.method === 'PUT') return await rest.conditionalUpdate(request, url.searchParams, context, baseUrl);
@@ -203,8 +211,19 @@ const FIELD_PATH: Record<string, string> = {
   id: 'Patient.id',
 };
 
+/** Query (or `_search` form) parameters whose characters cannot be searched for are the client's error: 400. */
+function checkParameters(params: URLSearchParams): URLSearchParams {
+  for (const [name, value] of params) {
+    const problem = stringProblem(name) ?? stringProblem(value);
+    if (problem) throw new FhirError(400, [errorIssue('value', `search parameter ${problem}`, stringProblem(name) ? undefined : name)]);
+  }
+  return params;
+}
+
 function errorResponse(error: unknown, report: (error: unknown) => void): Response {
   if (error instanceof FhirError) return fhirJson(error.status, error.toOperationOutcome());
+  // The database went away mid-request (restart, failover, a terminated session): retryable, not the server's bug.
+  if (isConnectionFailure(error)) return databaseUnavailable();
   if (isPortError(error)) {
     const { status, code } = PORT_ERROR_STATUS[error.code];
     const problems = problemsOf(error);
@@ -216,6 +235,12 @@ function errorResponse(error: unknown, report: (error: unknown) => void): Respon
   }
   report(error);
   return fhirJson(500, operationOutcome([{ severity: 'fatal', code: 'exception', diagnostics: 'internal error' }]));
+}
+
+/** 503 with Retry-After: the request changed nothing it reports; the client may send it again shortly. */
+export function databaseUnavailable(): Response {
+  const issue = errorIssue('transient', 'the database is unavailable; retry shortly');
+  return fhirJson(503, operationOutcome([issue]), { 'Retry-After': '1' });
 }
 
 function methodNotAllowed(allowed: string[]): Response {

@@ -6,7 +6,7 @@ import { errorIssue, FhirError, operationOutcome } from './operation-outcome.ts'
 import { parsePatient, type FhirPatientInput } from './patient-schema.ts';
 import { patientToRecord, resolveSourceIdentifier } from './patient-to-record.ts';
 import { parseTokenParam } from './patient-search.ts';
-import { sourcePatient, withoutServerElements } from './source-patient.ts';
+import { REDACTED, sourcePatient, withoutServerElements } from './source-patient.ts';
 import type { OperationOutcomeIssue } from './types.ts';
 import { validateR4 } from './validate.ts';
 
@@ -28,6 +28,15 @@ export function patientRest<C>(env: FhirEnv<C>) {
     }
     const structural = validateR4(body);
     if (structural.length > 0) throw new FhirError(400, structural);
+    if (isRedacted(body)) {
+      throw new FhirError(422, [
+        errorIssue(
+          'business-rule',
+          'this Patient was read with its demographics masked (security label REDACTED) and cannot be written back; send the real values without the label',
+          'Patient.meta.security',
+        ),
+      ]);
+    }
     const parsed = parsePatient(body);
     if (!parsed.ok) throw new FhirError(400, parsed.issues);
     const patient = parsed.value;
@@ -36,8 +45,17 @@ export function patientRest<C>(env: FhirEnv<C>) {
     let source = hint !== undefined ? await resolveSourceIdentifier(patient, lookup, { localId: hint }) : null;
     if (!source?.ok) source = await resolveSourceIdentifier(patient, lookup);
     if (!source.ok) throw new FhirError(source.status, [...source.issues, ...issues]);
+    const resource = withoutServerElements(body as Record<string, unknown>);
+    const masked = (await port.maskedElements?.(context, source.ref, resource)) ?? [];
+    if (masked.length > 0) {
+      const says = 'holds the masked form of the stored value (this role reads demographics masked); send the real value';
+      throw new FhirError(
+        422,
+        masked.map((path) => errorIssue('business-rule', says, `Patient.${path}`)),
+      );
+    }
     if (issues.length > 0) throw new FhirError(422, issues);
-    return { patient, record, ref: source.ref, resource: withoutServerElements(body as Record<string, unknown>) };
+    return { patient, record, ref: source.ref, resource };
   }
 
   async function write(
@@ -245,6 +263,12 @@ function preferred(request: Request, status: number, body: unknown, headers: Rec
     return fhirJson(status, operationOutcome([{ severity: 'information', code: 'informational', diagnostics: info }]), headers);
   }
   return fhirJson(status, body, headers);
+}
+
+/** Whether a body carries the label this server puts on masked reads (`meta.security` REDACTED). */
+function isRedacted(body: unknown): boolean {
+  const security = (body as { meta?: { security?: unknown } }).meta?.security;
+  return Array.isArray(security) && security.some((c) => c?.system === REDACTED.system && c?.code === REDACTED.code);
 }
 
 function checkId(id: string): void {

@@ -98,7 +98,8 @@ export type IssueType =
   | 'exception'
   | 'informational'
   | 'code-invalid'
-  | 'deleted';
+  | 'deleted'
+  | 'transient';
 
 export interface OperationOutcomeIssue {
   severity: 'fatal' | 'error' | 'warning' | 'information';
