@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
+import type { NormalisedRecord } from './normalise.ts';
 import { linkRecords } from './link.ts';
 import { parseModel } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { mulberry32 } from './random.ts';
-import { trainModel } from './training.ts';
+import { MAX_IDENTIFIER_DISAGREEMENT, anchoredGivenDisagreement, trainModel } from './training.ts';
 
 const GIVEN = [
   'james',
@@ -136,4 +137,35 @@ test('counts m from labelled matches when labels are given', () => {
   const { summary, model } = trainModel(records, { seed: 3, labels });
   expect(summary.labelled).toBe(true);
   expect(model.comparisons.find((c) => c.name === 'birthDate')!.levels[0]!.m).toBeGreaterThan(0.9);
+});
+
+describe('the twin rule under many twins', () => {
+  /** People with two records each (same SSN and birth date), and a co-twin for every second one. */
+  function twinsRegistry(): NormalisedRecord[] {
+    const rng = mulberry32(9);
+    const out: NormalisedRecord[] = [];
+    const names = ['ava', 'eva', 'liam', 'noah', 'mia', 'ella', 'owen', 'evan', 'lila', 'lily', 'jack', 'zack'];
+    for (let p = 0; p < 400; p++) {
+      const family = `${FAMILY[p % FAMILY.length]}${String.fromCharCode(97 + (p % 26))}`;
+      const birthDate = `${1950 + (p % 60)}-${String(1 + (p % 12)).padStart(2, '0')}-${String(1 + (p % 28)).padStart(2, '0')}`;
+      const address = `${p + 1} oak st`;
+      const people = p % 2 === 0 ? [names[p % 12]!, names[(p + 1) % 12]!] : [names[p % 12]!];
+      people.forEach((given, t) => {
+        const ssn = `${100 + p}-${20 + t}-${1000 + Math.floor(rng() * 8999)}`;
+        for (let c = 0; c < 2; c++) {
+          const r: RecordInput = { givenName: given, familyName: family, birthDate, ssn, addressLine1: address, postalCode: '10001' };
+          if (rng() < 0.02) r.givenName = typo(given, rng);
+          out.push(normaliseRecord(r).record);
+        }
+      });
+    }
+    return out;
+  }
+
+  test('judges given-name reliability on pairs that agree on SSN and birth date, so twins cannot switch the rule off', () => {
+    const records = twinsRegistry();
+    const { model, batch } = trainModel(records, { seed: 2 });
+    expect(anchoredGivenDisagreement(batch)).toBeLessThan(MAX_IDENTIFIER_DISAGREEMENT);
+    expect(model.conflictRules).toContain('twin');
+  });
 });

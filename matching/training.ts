@@ -1,4 +1,4 @@
-import { buildBatch, histogramFromMap } from './batch.ts';
+import { buildBatch, histogramFromMap, unpackLevels } from './batch.ts';
 import type { Batch, ProgressFn } from './batch.ts';
 import type { LinkMode } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
@@ -75,14 +75,44 @@ const ESTIMATION_ROUNDS = 2;
  */
 export const MAX_IDENTIFIER_DISAGREEMENT = 0.03;
 
-/** The conflict rules whose identifiers proved reliable among true matches, per the trained m. */
-function reliableConflictRules(m: LevelProbabilities): ConflictRule[] {
+/**
+ * Pairs that agree exactly on SSN and birth date are, bar a vanishing share, one person: two personal
+ * identifiers (a guarantor's SSN keyed in the patient's field comes with the patient's own birth date, and a
+ * twin has the same birth date but an SSN of their own). Among them the share of given-name disagreement is the
+ * rate of given-name errors among true matches, measured without EM, which counts twins as matches and so
+ * learns "given name differs" from the very pairs the `twin` rule exists to stop. With fewer anchor pairs
+ * than this the trained m decides.
+ */
+export const MIN_ANCHOR_PAIRS = 200;
+
+const SSN_K = COMPARISONS.findIndex((c) => c.name === 'ssn');
+const BIRTH_K = COMPARISONS.findIndex((c) => c.name === 'birthDate');
+const GIVEN_K = COMPARISONS.findIndex((c) => c.name === 'givenName');
+
+/** Share of given-name disagreement among the SSN-and-birth-date anchor pairs of the batch, or null if too few. */
+export function anchoredGivenDisagreement(batch: Batch): number | null {
+  const levels = new Uint8Array(WIDTH);
+  const differs = new Set(GIVEN_DIFFERS_LEVELS.map((id) => COMPARISONS[GIVEN_K]!.levels.indexOf(id) + 1));
+  let anchors = 0;
+  let disagree = 0;
+  for (let p = 0; p < batch.pairCount; p++) {
+    unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
+    if (levels[SSN_K] !== 1 || levels[BIRTH_K] !== 1 || levels[GIVEN_K] === 0) continue;
+    anchors++;
+    if (differs.has(levels[GIVEN_K]!)) disagree++;
+  }
+  return anchors >= MIN_ANCHOR_PAIRS ? disagree / anchors : null;
+}
+
+/** The conflict rules whose identifiers proved reliable among true matches (anchor pairs, else the trained m). */
+function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRule[] {
   const share = (comparison: string, levels: string[]) => {
     const k = COMPARISONS.findIndex((c) => c.name === comparison);
     return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
   };
+  const givenDisagreement = anchoredGivenDisagreement(batch) ?? share('givenName', GIVEN_DIFFERS_LEVELS);
   return CONFLICT_RULES.filter((rule) => {
-    if (rule === 'twin') return share('givenName', GIVEN_DIFFERS_LEVELS) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'twin') return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT;
     if (rule === 'ssn_conflict') return share('ssn', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     if (rule === 'generation_gap') return share('birthDate', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     return true;
@@ -321,7 +351,7 @@ function assembleModel(
     thresholds: options.thresholds ?? { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
     comparisons,
     blockingRules: batch.rules,
-    conflictRules: reliableConflictRules(m),
+    conflictRules: reliableConflictRules(m, batch),
     training: summary,
   };
   if (!options.thresholds) model.thresholds = { ...model.thresholds, matchThreshold: errorRateThreshold(batch, model) };
