@@ -87,6 +87,9 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Mutation.setWebhookEndpointActive': [],
   'Mutation.redeliverWebhookEvents': [],
   'Mutation.replayWebhookEndpoint': [],
+  'Query.deadLetters': [],
+  'Mutation.replayDeadLetter': [],
+  'Mutation.discardDeadLetter': [],
 };
 
 function rootFields(): Array<[string, GraphQLField<unknown, unknown>]> {
