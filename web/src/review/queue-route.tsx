@@ -201,13 +201,7 @@ function Queue() {
               ? 'No open review items: the queue is clear.'
               : 'No resolved items yet.'
         }
-        query={{
-          fetching,
-          error,
-          loaded: Boolean(data),
-          loading: 'Loading the queue',
-          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
-        }}
+        query={{ state: { data, fetching, error }, reexecute, loading: 'Loading the queue' }}
         paging={{
           pageInfo: data?.reviewQueue.pageInfo,
           after,
