@@ -27,7 +27,7 @@ export function maskPatientResource(resource: Json): Json {
   );
   if (name.length > 0) masked.name = name;
   const telecom = list(resource.telecom).map((t) =>
-    compact({ system: t.system, use: t.use, value: t.value === undefined ? undefined : MASK }),
+    compact({ system: t.system, use: t.use, value: t.value === undefined ? undefined : maskTelecom(t.system, String(t.value)) }),
   );
   if (telecom.length > 0) masked.telecom = telecom;
   if (typeof resource.gender === 'string') masked.gender = resource.gender;
@@ -43,6 +43,11 @@ export function maskPatientResource(resource: Json): Json {
   if (address.length > 0) masked.address = address;
   if (Array.isArray(resource.link)) masked.link = resource.link;
   return masked;
+}
+
+/** A contact point's value by the policy of the canonical field it corresponds to (`email`, else `phone`). */
+function maskTelecom(system: unknown, value: string): string {
+  return (value === '' ? MASK : maskPhi(system === 'email' ? 'email' : 'phone', value)) ?? MASK;
 }
 
 function list(value: unknown): Json[] {
