@@ -6,6 +6,9 @@ import * as store from './store.ts';
 /** Which review items to list: the store's filter, with a grade (a band of probabilities under the active model). */
 export type ReviewQueueQuery = Omit<store.ReviewQueueFilter, 'probabilityFrom' | 'probabilityBelow'> & { grade?: Grade | null };
 
+/** A review item with its source record already read (null: it has none). */
+export type ReviewQueueItem = store.ReviewItemRow & { sourceRecord: store.RecordWithSource | null };
+
 /** Read side of the identity store: lookups the API and adapters share. */
 export class IdentityReads {
   constructor(
@@ -46,9 +49,19 @@ export class IdentityReads {
     return store.listReviewItems(this.db, status, limit, offset);
   }
 
-  /** A keyset page of the review queue in the given order (see store.reviewQueuePage). */
-  async reviewQueuePage(query: ReviewQueueQuery, page: store.KeysetPage<store.ReviewItemKey>, order: store.ReviewQueueOrder = 'PRIORITY') {
-    return store.reviewQueuePage(this.db, await this.reviewFilter(query), page, order);
+  /**
+   * A keyset page of the review queue in the given order (see store.reviewQueuePage), each record-match item
+   * with its record: the page's records are read in one query, not one per row.
+   */
+  async reviewQueuePage(
+    query: ReviewQueueQuery,
+    page: store.KeysetPage<store.ReviewItemKey>,
+    order: store.ReviewQueueOrder = 'PRIORITY',
+  ): Promise<ReviewQueueItem[]> {
+    const items = await store.reviewQueuePage(this.db, await this.reviewFilter(query), page, order);
+    const recordIds = items.flatMap((i) => (i.recordId ? [i.recordId] : []));
+    const records = new Map((await store.findRecordsByIds(this.db, recordIds)).map((r) => [r.record.id, r]));
+    return items.map((i) => ({ ...i, sourceRecord: i.recordId ? (records.get(i.recordId) ?? null) : null }));
   }
 
   async countReviewItems(query: ReviewQueueQuery) {

@@ -75,18 +75,31 @@ export async function findRecord(
   return row ?? null;
 }
 
-export async function findRecordById(
-  db: Executor,
-  recordId: string,
-): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
-  const [row] = await db
+/** A source record with its source and its link (if linked): what the API shows as a SourceRecord. */
+export interface RecordWithSource {
+  record: SourceRecordRow;
+  link: LinkRow | null;
+  source: SourceRow;
+}
+
+/** Source records joined to their source and link; callers add the where clause. */
+function selectRecordsWithSource(db: Executor) {
+  return db
     .select({ record: sourceRecords, link: links, source: sources })
     .from(sourceRecords)
     .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
-    .leftJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(eq(sourceRecords.id, recordId))
-    .limit(1);
+    .leftJoin(links, eq(links.recordId, sourceRecords.id));
+}
+
+export async function findRecordById(db: Executor, recordId: string): Promise<RecordWithSource | null> {
+  const [row] = await selectRecordsWithSource(db).where(eq(sourceRecords.id, recordId)).limit(1);
   return row ?? null;
+}
+
+/** Several records by id, with their source and link, in one query (in no particular order). */
+export async function findRecordsByIds(db: Executor, recordIds: string[]): Promise<RecordWithSource[]> {
+  if (recordIds.length === 0) return [];
+  return selectRecordsWithSource(db).where(inArray(sourceRecords.id, [...new Set(recordIds)]));
 }
 
 export async function getIdentity(db: Executor, id: string): Promise<IdentityRow | null> {
@@ -476,16 +489,8 @@ export async function identitiesByIds(db: Executor, ids: string[]): Promise<Iden
 }
 
 /** A record by its source's code and local id, with its link and source. */
-export async function findRecordByLocalId(
-  db: Executor,
-  sourceCode: string,
-  localId: string,
-): Promise<{ record: SourceRecordRow; link: LinkRow | null; source: SourceRow } | null> {
-  const [row] = await db
-    .select({ record: sourceRecords, link: links, source: sources })
-    .from(sourceRecords)
-    .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
-    .leftJoin(links, eq(links.recordId, sourceRecords.id))
+export async function findRecordByLocalId(db: Executor, sourceCode: string, localId: string): Promise<RecordWithSource | null> {
+  const [row] = await selectRecordsWithSource(db)
     .where(and(eq(sources.code, sourceCode), eq(sourceRecords.localId, localId)))
     .limit(1);
   return row ?? null;

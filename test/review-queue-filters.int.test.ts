@@ -7,7 +7,7 @@ import { ingest, person, seedSources } from './fixtures.ts';
 const QUEUE = `query($first: Int, $after: String, $last: Int, $before: String, $filter: ReviewQueueFilter, $orderBy: ReviewQueueOrder) {
   reviewQueue(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
     totalCount
-    edges { cursor node { id } }
+    edges { cursor node { id record { source } } }
     pageInfo { startCursor endCursor hasNextPage hasPreviousPage }
   }
 }`;
@@ -15,7 +15,7 @@ const QUEUE = `query($first: Int, $after: String, $last: Int, $before: String, $
 interface QueuePage {
   reviewQueue: {
     totalCount: number;
-    edges: Array<{ cursor: string; node: { id: string } }>;
+    edges: Array<{ cursor: string; node: { id: string; record: { source: string } | null } }>;
     pageInfo: { startCursor: string | null; endCursor: string | null; hasNextPage: boolean; hasPreviousPage: boolean };
   };
 }
@@ -106,6 +106,10 @@ describe(`review queue filters and orders on ${TEST_DB_KIND}`, () => {
     const expected = items.filter(keep);
     const result = await page({ first: 100, filter: { status: 'OPEN', ...filter } });
     expect(new Set(result.edges.map((e) => e.node.id))).toEqual(new Set(ids(expected)));
+    // Each item comes with its own record (the page's records are read together).
+    expect(Object.fromEntries(result.edges.map((e) => [e.node.id, e.node.record?.source]))).toEqual(
+      Object.fromEntries(expected.map((s) => [s.id, s.source])),
+    );
     expect(result.totalCount).toBe(expected.length);
     // Counted in full even when the page holds fewer.
     expect((await page({ first: 1, filter: { status: 'OPEN', ...filter } })).totalCount).toBe(expected.length);

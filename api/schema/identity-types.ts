@@ -65,7 +65,9 @@ export interface SourceRecordShape {
 export const SourceRecord = builder.objectRef<SourceRecordShape>('SourceRecord');
 export const Identity = builder.objectRef<IdentityRow>('Identity');
 export const IdentityEvent = builder.objectRef<IdentityEventRow>('IdentityEvent');
-export const ReviewItem = builder.objectRef<ReviewItemRow>('ReviewItem');
+/** A review item, with its source record when the resolver read the whole page's records at once. */
+export type ReviewItemShape = ReviewItemRow & { sourceRecord?: SourceRecordShape | null };
+export const ReviewItem = builder.objectRef<ReviewItemShape>('ReviewItem');
 
 /** A candidate, with its identity row when the resolver fetched all candidates' identities at once. */
 export type CandidateShape = ScoredCandidate & { identityRow?: IdentityRow | null };

@@ -1,4 +1,4 @@
-import { REVIEW_DECISIONS, REVIEW_QUEUE_ORDERS, reviewItemKey, type MatchModelRow, type ReviewItemRow } from '../../identity/index.ts';
+import { REVIEW_DECISIONS, REVIEW_QUEUE_ORDERS, reviewItemKey, type MatchModelRow, type ReviewQueueItem } from '../../identity/index.ts';
 import { builder } from '../builder.ts';
 import { actor, touchIdentity } from './identity.ts';
 import { GradeEnum, Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
@@ -46,7 +46,10 @@ ReviewItem.implement({
     record: t.field({
       type: SourceRecord,
       nullable: true,
-      resolve: (r, _a, ctx) => (r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null),
+      resolve: (r, _a, ctx) => {
+        if (r.sourceRecord !== undefined) return r.sourceRecord;
+        return r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null;
+      },
     }),
     identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.services.identity.getIdentity(r.identityA) }),
     identityB: t.field({
@@ -152,7 +155,7 @@ builder.queryFields((t) => ({
             }
           : { status: args.status ?? null };
         const order = args.orderBy ?? 'PRIORITY';
-        return keysetConnection<ReviewItemRow, { value: number; id: string }>({
+        return keysetConnection<ReviewQueueItem, { value: number; id: string }>({
           // Each order has its own cursors: a cursor of one order means nothing in another.
           list: order === 'PRIORITY' ? 'reviewQueue' : `reviewQueue:${order}`,
           args,

@@ -163,13 +163,7 @@ function Audit() {
         rows={edges.map((e) => e.node)}
         rowKey={(n) => n.id}
         empty="No audit entries match."
-        query={{
-          fetching,
-          error,
-          loaded: Boolean(data),
-          loading: 'Loading the audit trail',
-          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
-        }}
+        query={{ state: { data, fetching, error }, reexecute, loading: 'Loading the audit trail' }}
         paging={{ pageInfo: data?.auditLog.pageInfo, after, onPage: set }}
       />
     </Stack>

@@ -1,9 +1,10 @@
 import { Badge, Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
 import { useMemo, useState } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { useQuery } from 'urql';
 import { graphql, readFragment, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { useCursorParams } from '../shell/cursor-pager.tsx';
 import { DataTable, type Column } from '../shell/data-table.tsx';
 import { RequireCapability } from '../shell/require.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
@@ -107,19 +108,16 @@ const QUEUE_COLUMNS: ReadonlyArray<Column<Row>> = [
 ];
 
 function Queue() {
-  const [params, setParams] = useSearchParams();
+  const { params, page: paging, after, set } = useCursorParams(QUEUE_PAGE_SIZE);
   const navigate = useNavigate();
   const status: ReviewStatus = params.get('status') === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
   const grade = oneOf(GRADES, params.get('grade'));
   const orderBy = oneOf(ORDERS, params.get('sort')) ?? 'PRIORITY';
   const source = params.get('source');
   const age = oneOf(AGES, params.get('age'));
-  const after = params.get('after');
-  const before = params.get('before');
   // The cut-off is taken when the age is chosen, not on every render (which would re-query each time).
   const createdBefore = useMemo(() => (age ? new Date(Date.now() - Number(age) * DAY_MS).toISOString() : null), [age]);
   const filter = { status, grade, source, createdBefore };
-  const paging = before ? { last: QUEUE_PAGE_SIZE, before } : { first: QUEUE_PAGE_SIZE, after };
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: ReviewQueueQuery,
     variables: { filter, orderBy, ...paging },
@@ -129,34 +127,21 @@ function Queue() {
   const rows = (data?.reviewQueue.edges ?? []).map((e) => readFragment(QueueRowFragment, e.node));
   const filtered = Boolean(grade || source || age);
 
-  const update = (next: Record<string, string | null>) => {
-    const merged = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(next)) {
-      if (value === null) merged.delete(key);
-      else merged.set(key, value);
-    }
+  const update = (changes: Record<string, string | null>) => {
     setSelected(0);
-    setParams(merged);
+    set(changes);
   };
   /** A new filter or order starts again from the first page. */
   const refine = (key: string, value: string | null) => update({ [key]: value, after: null, before: null });
+  const openSelected = () => {
+    const id = rows[selected]?.id;
+    if (id) navigate(`/review/${id}`);
+  };
   useHotkeys([
     ['j', () => setSelected((s) => Math.min(s + 1, Math.max(rows.length - 1, 0)))],
     ['k', () => setSelected((s) => Math.max(s - 1, 0))],
-    [
-      'Enter',
-      () => {
-        const id = rows[selected]?.id;
-        if (id) navigate(`/review/${id}`);
-      },
-    ],
-    [
-      'o',
-      () => {
-        const id = rows[selected]?.id;
-        if (id) navigate(`/review/${id}`);
-      },
-    ],
+    ['Enter', openSelected],
+    ['o', openSelected],
   ]);
 
   return (
@@ -216,13 +201,7 @@ function Queue() {
               ? 'No open review items: the queue is clear.'
               : 'No resolved items yet.'
         }
-        query={{
-          fetching,
-          error,
-          loaded: Boolean(data),
-          loading: 'Loading the queue',
-          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
-        }}
+        query={{ state: { data, fetching, error }, reexecute, loading: 'Loading the queue' }}
         paging={{
           pageInfo: data?.reviewQueue.pageInfo,
           after,

@@ -117,13 +117,7 @@ function Runs() {
         rows={edges.map((e) => e.node)}
         rowKey={(n) => n.id}
         empty="No ingest runs yet: batch imports, feeds and recomputes appear here."
-        query={{
-          fetching,
-          error,
-          loaded: Boolean(data),
-          loading: 'Loading ingest runs',
-          onRetry: () => reexecute({ requestPolicy: 'network-only' }),
-        }}
+        query={{ state: { data, fetching, error }, reexecute, loading: 'Loading ingest runs' }}
         paging={{ pageInfo: data?.ingestRuns.pageInfo, after, onPage: set }}
       />
     </Stack>

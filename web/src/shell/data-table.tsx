@@ -1,6 +1,6 @@
 import { Table, type TableTrProps } from '@mantine/core';
 import type { ReactNode } from 'react';
-import type { CombinedError } from 'urql';
+import type { UseQueryExecute, UseQueryState } from 'urql';
 import { CursorPager, type PageInfo } from './cursor-pager.tsx';
 import { EmptyState, ErrorState, LoadingState } from './states.tsx';
 
@@ -21,8 +21,11 @@ interface DataTableProps<Row> {
   rowProps?: (row: Row, index: number) => TableTrProps & Record<`data-${string}`, string>;
   /** Said when there are no rows (and the query, if any, has answered). */
   empty: ReactNode;
-  /** The query behind the rows: its error (with a retry) and its first load are shown in place of the table. */
-  query?: { fetching: boolean; error?: CombinedError | undefined; loaded: boolean; loading: string; onRetry: () => void };
+  /**
+   * The query behind the rows (urql's state and its re-execute): its error, with a retry from the network, and
+   * its first load (said as `loading`) are shown in place of the table.
+   */
+  query?: { state: Pick<UseQueryState, 'data' | 'fetching' | 'error'>; reexecute: UseQueryExecute; loading: string };
   /** Cursor paging below the table. */
   paging?: {
     pageInfo: PageInfo | undefined;
@@ -39,11 +42,12 @@ interface DataTableProps<Row> {
  * screen shows these the same way.
  */
 export function DataTable<Row>({ label, testId, columns, rows, rowKey, rowProps, empty, query, paging, ...table }: DataTableProps<Row>) {
+  const loaded = !query || Boolean(query.state.data);
   return (
     <>
-      {query?.error && <ErrorState error={query.error} onRetry={query.onRetry} />}
-      {query && query.fetching && !query.loaded && <LoadingState label={query.loading} />}
-      {(!query || query.loaded) && rows.length === 0 && <EmptyState>{empty}</EmptyState>}
+      {query?.state.error && <ErrorState error={query.state.error} onRetry={() => query.reexecute({ requestPolicy: 'network-only' })} />}
+      {query?.state.fetching && !loaded && <LoadingState label={query.loading} />}
+      {loaded && rows.length === 0 && <EmptyState>{empty}</EmptyState>}
       {rows.length > 0 && (
         <Table striped={table.striped ?? true} highlightOnHover={table.highlightOnHover} aria-label={label} data-testid={testId}>
           <Table.Thead>
