@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
+import { ensureStream } from '../events/index.ts';
 import type { IngestResultData } from '../identity/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
 import type { AppConfig } from '../platform/config.ts';
@@ -121,16 +122,7 @@ export class NatsIngestConsumer {
       },
       { name: this.names.deadStream, subjects: [this.names.deadSubject('>')] },
     ];
-    for (const config of streams) {
-      try {
-        await jsm.streams.info(config.name);
-      } catch {
-        await jsm.streams.add(config).catch(async (error: unknown) => {
-          // Another replica created it meanwhile.
-          await jsm.streams.info(config.name).catch(() => Promise.reject(error));
-        });
-      }
-    }
+    for (const config of streams) await ensureStream(jsm, config);
     try {
       await jsm.consumers.info(this.names.stream, INGEST_CONSUMER);
     } catch {

@@ -24,5 +24,5 @@ export {
   type EndpointStatus,
 } from './webhooks.ts';
 export { backoffDelay, newWebhookSecret, signatureHeaders, type Renderer, type RenderedBody } from './webhook-delivery.ts';
-export { eventJson, streamOf, POSITION_HEADER, NatsPublisher } from './nats.ts';
+export { ensureStream, eventJson, streamOf, POSITION_HEADER, NatsPublisher } from './nats.ts';
 export { checkUrlShape, checkUrlTarget, type UrlPolicy } from './url-policy.ts';

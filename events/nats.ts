@@ -1,4 +1,4 @@
-import { connect, headers, nanos, type JetStreamClient, type NatsConnection } from 'nats';
+import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
 import type { Database } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
@@ -19,6 +19,20 @@ const BATCH = 500;
 /** The JSON every channel but FHIR carries: the event, with its time as an ISO string. */
 export function eventJson(event: ChangeEvent, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...event, occurredAt: event.occurredAt.toISOString(), ...extra };
+}
+
+/**
+ * Creates a JetStream stream unless it exists; an existing one is left as an operator configured it. Replicas
+ * racing to create it are fine: the loser finds the winner's stream.
+ */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch {
+    await jsm.streams.add(config).catch(async (error: unknown) => {
+      await jsm.streams.info(config.name).catch(() => Promise.reject(error));
+    });
+  }
 }
 
 export interface NatsSettings {
@@ -75,17 +89,11 @@ export class NatsPublisher implements LeaderChannel {
       try {
         const jsm = await connection.jetstreamManager();
         for (const family of EVENT_FAMILIES) {
-          const name = streamOf(family, this.settings.prefix);
-          const exists = await jsm.streams.info(name).then(
-            () => true,
-            () => false,
-          );
-          if (!exists)
-            await jsm.streams.add({
-              name,
-              subjects: [`${this.settings.prefix}.${family}.>`],
-              duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-            });
+          await ensureStream(jsm, {
+            name: streamOf(family, this.settings.prefix),
+            subjects: [`${this.settings.prefix}.${family}.>`],
+            duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+          });
         }
       } catch (error) {
         await connection.close().catch(() => undefined);

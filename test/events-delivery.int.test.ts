@@ -9,15 +9,7 @@ import { createLogger } from '../platform/logger.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { ingest, person, seedSources } from './fixtures.ts';
-
-const ENV = {
-  MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
-  MPI_WEBHOOK_MAX_ATTEMPTS: '3',
-  MPI_WEBHOOK_BACKOFF_MS: '20',
-  MPI_WEBHOOK_BACKOFF_MAX_MS: '100',
-  MPI_EVENTS_POLL_MS: '20',
-  MPI_EVENTS_LEASE_MS: '1000',
-};
+import { FAST_WEBHOOK_ENV, until } from './wait.ts';
 
 interface Received {
   headers: Record<string, string>;
@@ -53,16 +45,6 @@ async function receiver(): Promise<{ url: string; got: Received[]; status: { cod
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, status, server };
 }
 
-async function until<T>(probe: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const CREATE = `mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { id url eventTypes } } }`;
 
 describe(`change event delivery on ${TEST_DB_KIND}`, () => {
@@ -70,7 +52,7 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
   let hook: Awaited<ReturnType<typeof receiver>>;
   const extra: EventsService[] = [];
   beforeAll(async () => {
-    app = await createTestApp({ env: ENV });
+    app = await createTestApp({ env: FAST_WEBHOOK_ENV });
     await seedSources(app, ['ehr', 'lab']);
     hook = await receiver();
     app.services.events.start();
@@ -157,7 +139,11 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(hook.got.some((g) => g.json.data.identityId === created.identity.id)).toBe(false);
 
-    const next = createEventsService(app.services.database.db, loadConfig({ ...ENV, LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const next = createEventsService(
+      app.services.database.db,
+      loadConfig({ ...FAST_WEBHOOK_ENV, LOG_LEVEL: 'silent' }),
+      createLogger('silent'),
+    );
     extra.push(next);
     next.start();
     const first = await until(() => hook.got.find((g) => g.json.data.identityId === created.identity.id));

@@ -10,6 +10,7 @@ import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { ingest, person, seedSources } from './fixtures.ts';
 import { deleteTestStreams, TEST_NATS_URL } from './nats.ts';
+import { until } from './wait.ts';
 
 // The real NATS server of the machine (CI runs one too); each run publishes under its own subject prefix, so runs
 // on one server never see each other's streams.
@@ -24,16 +25,6 @@ interface Stored {
   msgId: string | undefined;
   position: number;
   event: { id: string; type: string; position: number; identityId: string | null };
-}
-
-async function until<T>(probe: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe(`change events on NATS JetStream (${TEST_DB_KIND})`, () => {

@@ -9,15 +9,8 @@ import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { validFhir, type Json } from './fhir-client.ts';
 import { ingest, person, seedSources } from './fixtures.ts';
+import { FAST_WEBHOOK_ENV, until } from './wait.ts';
 
-const ENV = {
-  MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
-  MPI_WEBHOOK_MAX_ATTEMPTS: '3',
-  MPI_WEBHOOK_BACKOFF_MS: '20',
-  MPI_WEBHOOK_BACKOFF_MAX_MS: '100',
-  MPI_EVENTS_POLL_MS: '20',
-  MPI_EVENTS_LEASE_MS: '1000',
-};
 const PAYLOAD_CONTENT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content';
 
 interface Notification {
@@ -40,16 +33,6 @@ async function receiver(): Promise<{ url: string; got: Notification[]; server: S
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`, got, server };
-}
-
-async function until<T>(probe: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function subscription(endpoint: string, extra: Record<string, unknown> = {}): Json {
@@ -79,7 +62,7 @@ describe(`FHIR topic-based subscriptions on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
   let hook: Awaited<ReturnType<typeof receiver>>;
   beforeAll(async () => {
-    app = await createTestApp({ env: ENV });
+    app = await createTestApp({ env: FAST_WEBHOOK_ENV });
     await seedSources(app, ['ehr', 'lab']);
     hook = await receiver();
     app.services.events.start();
