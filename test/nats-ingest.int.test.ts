@@ -66,14 +66,22 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
       await sleep(100);
     }
   }
-  async function deadLetters(prefix: string): Promise<Array<{ code: string; field: string | null; subject: string }>> {
+  async function deadLetters(prefix: string): Promise<Array<{ code: string; field: string | null; subject: string; headers: string }>> {
     const jsm = await nc.jetstreamManager();
     const names = ingestNames(prefix);
     const info = await jsm.streams.info(names.deadStream);
     const found = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
       const msg = await jsm.streams.getMessage(names.deadStream, { seq });
-      found.push({ code: msg.header.get('Mpi-Error-Code'), field: msg.header.get('Mpi-Error-Field') || null, subject: msg.subject });
+      found.push({
+        code: msg.header.get('Mpi-Error-Code'),
+        field: msg.header.get('Mpi-Error-Field') || null,
+        subject: msg.subject,
+        headers: msg.header
+          .keys()
+          .map((key) => `${key}: ${msg.header.values(key).join(', ')}`)
+          .join('\n'),
+      });
     }
     return found;
   }
@@ -111,6 +119,12 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     expect(dead.map((d) => d.code).sort()).toEqual(['INVALID_JSON', 'UNKNOWN_SOURCE', 'VALIDATION_FAILED']);
     expect(dead.find((d) => d.code === 'VALIDATION_FAILED')!.field).toBe('record.birthDate');
     expect(dead.find((d) => d.code === 'UNKNOWN_SOURCE')!.subject).toBe(`${prefix}.deadletter.ingest.nosuch`);
+    // The reasons name fields, never the patient data of the refused records (one- and two-letter codes such as sex
+    // and state would match any text, so they are left out).
+    const refused = [{ ...person(1), birthDate: '1990-13-45' }, person(2)].flatMap((r) =>
+      Object.values(r).filter((v): v is string => typeof v === 'string' && v.length > 2),
+    );
+    for (const d of dead) for (const value of refused) expect(d.headers).not.toContain(value);
     // Work queue: acknowledged messages are gone from the stream.
     await until(async () => (await (await nc.jetstreamManager()).streams.info(ingestNames(prefix).stream)).state.messages === 0, 10_000);
   }, 180_000);
