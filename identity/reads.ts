@@ -1,5 +1,6 @@
 import { gradeBand, type Grade } from '../matching/index.ts';
 import type { Database } from '../platform/db/client.ts';
+import type { TimeKey } from '../platform/db/keyset.ts';
 import type { ModelRegistry } from './models.ts';
 import * as store from './store.ts';
 
@@ -76,8 +77,13 @@ export class IdentityReads {
     return store.eventsOfIdentity(this.db, identityId);
   }
 
-  search(filter: Parameters<typeof store.searchIdentities>[1], limit: number, offset: number) {
-    return store.searchIdentities(this.db, filter, limit, offset);
+  /** A keyset page of active identities, oldest first (see store.searchIdentitiesPage). */
+  searchPage(filter: store.IdentityFilter, page: store.KeysetPage<TimeKey>) {
+    return store.searchIdentitiesPage(this.db, filter, page);
+  }
+
+  countIdentities(filter: store.IdentityFilter) {
+    return store.countIdentities(this.db, filter);
   }
 
   reviewQueue(status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number) {
