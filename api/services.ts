@@ -1,3 +1,4 @@
+import { ApiKeyService } from '../platform/api-keys.ts';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
@@ -16,6 +17,8 @@ export interface Services {
   database: DatabaseHandle;
   logger: Logger;
   models: ModelRegistry;
+  /** API keys: authentication, the key operations and the bootstrap key. */
+  apiKeys: ApiKeyService;
   /** Ingest, resolution and matching. */
   ingest: IdentityService;
   steward: StewardService;
@@ -73,6 +76,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     database,
     logger,
     models,
+    apiKeys: new ApiKeyService(database.db),
     ingest,
     steward: new StewardService(ingest),
     identity,
