@@ -5,7 +5,7 @@ import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type RateBuckets } from '../platform/rate-buckets.ts';
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
-import { createCatalogService, type CatalogService } from '../catalog/index.ts';
+import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
 import { createEventsService, type DemographicsProvider, type EventsService } from '../events/index.ts';
 import type { Role } from './context.ts';
@@ -62,7 +62,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     reader: database.reader,
     reads: database.reads,
   });
-  const catalog = createCatalogService(database.db, {
+  const catalog = new CatalogService(database.db, {
     autoRegister: config.MPI_AUTO_REGISTER_SOURCES,
     thresholds: config.MPI_QUALITY_THRESHOLDS,
   });

@@ -1,5 +1,5 @@
 /** The catalog and data-quality domain: sources, datasets, PHI classification, quality metrics over time. */
-export { createCatalogService, type CatalogService, type CatalogSettings } from './catalog-service.ts';
+export { CatalogService, type CatalogSettings } from './service.ts';
 export {
   ensureSource,
   getSourceByCode,
