@@ -7,6 +7,7 @@ import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type 
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
 import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
+import { DeadLetterService, PatientResourceService } from '../interop/index.ts';
 import { createEventsService, type DemographicsProvider, type EventsService } from '../events/index.ts';
 import type { Role } from './context.ts';
 import { maskPhi, PHI_FIELDS, seesFullPhi } from './masking.ts';
@@ -29,6 +30,10 @@ export interface Services {
   lineage: LineageService;
   /** Change events: the outbox dispatcher and its channels (started by the server, not here). */
   events: EventsService;
+  /** FHIR Patient resources of source records: versions, PDQm search, the version rules of a write. */
+  patientResources: PatientResourceService;
+  /** HL7 and FHIR messages that could not be processed: kept, listed, replayed, discarded. */
+  deadLetters: DeadLetterService;
   /** Rate-limit buckets, shared by every replica unless the database is the embedded one. */
   rateBuckets: RateBuckets;
   /** Periodic jobs this replica takes part in (each runs on the replica holding its lease); filled at start-up. */
@@ -83,6 +88,8 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     catalog,
     lineage,
     events,
+    patientResources: new PatientResourceService(database.db),
+    deadLetters: new DeadLetterService(database.db),
     rateBuckets,
     jobs: [],
   };
