@@ -66,12 +66,11 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
     authScopes: { admin: true },
-    // role stays a String: `mpi keys create` and existing scripts declare `$role: String!`; it takes a Role name in any case.
     args: {
       name: t.arg.string({ required: true }),
-      role: t.arg.string({ required: true, description: 'A Role, in any case: steward or STEWARD.' }),
+      role: t.arg({ type: RoleEnum, required: true, description: 'What the key may do. Declare the variable `Role!`.' }),
     },
-    resolve: (_root, args, ctx) => ctx.services.apiKeys.create(args.name, args.role.toLowerCase()),
+    resolve: (_root, args, ctx) => ctx.services.apiKeys.create(args.name, args.role),
   }),
   revokeApiKey: t.field({
     type: ApiKey,
