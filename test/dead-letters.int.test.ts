@@ -141,7 +141,7 @@ describe(`dead-letter list and replay over GraphQL on ${TEST_DB_KIND}`, () => {
     expect((await hl7(message)).code).toBe('AE');
     const letter = (await openLetters()).find((l) => l.payload === message)!;
     await app.services.catalog.registerSource({ code: 'WARD', name: 'Ward feed' });
-    const [{ last }] = await queryRows<{ last: number | string }>(
+    const [baseline] = await queryRows<{ last: number | string }>(
       app.services.database.db,
       sql`select coalesce(max(id), 0) as last from audit_log`,
     );
@@ -160,7 +160,7 @@ describe(`dead-letter list and replay over GraphQL on ${TEST_DB_KIND}`, () => {
 
     const ingests = await queryRows<{ n: number | string }>(
       app.services.database.db,
-      sql`select count(*) as n from audit_log where id > ${Number(last)} and action = 'hl7:ingest'`,
+      sql`select count(*) as n from audit_log where id > ${Number(baseline!.last)} and action = 'hl7:ingest'`,
     );
     expect(Number(ingests[0]!.n)).toBe(1);
     expect(await app.services.ingest.resolve('WARD', 'W-6')).not.toBeNull();
