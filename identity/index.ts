@@ -1,7 +1,8 @@
 export { IdentityService, MAX_BATCH_SIZE, type IngestResultData } from './service.ts';
 export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward.ts';
 export { ModelRegistry, type MatchModelRow } from './models.ts';
-export { IdentityReads, isUuid, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
+export { isUuid } from '../platform/ids.ts';
+export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
 export type {
   IdentityEventRow,

@@ -1,6 +1,8 @@
-import { gradeBand, type Grade } from '../matching/index.ts';
+import { gradeBand, isoDateProblem, type Grade } from '../matching/index.ts';
+import { ValidationError } from '../platform/errors.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { TimeKey } from '../platform/db/keyset.ts';
+import { isUuid, requireUuid } from '../platform/ids.ts';
 import type { ModelRegistry } from './models.ts';
 import * as store from './store.ts';
 
@@ -73,17 +75,21 @@ export class IdentityReads {
     return store.recordsOfIdentity(this.db, identityId);
   }
 
-  history(identityId: string) {
-    return store.eventsOfIdentity(this.db, identityId);
+  /** Every event of an identity, oldest first; `field` names the argument the id came in. */
+  history(identityId: string, field = 'id') {
+    return store.eventsOfIdentity(this.db, requireUuid(identityId, field, 'an identity id'));
   }
 
-  /** A keyset page of active identities, oldest first (see store.searchIdentitiesPage). */
+  /**
+   * A keyset page of active identities by name prefix and birth date, oldest first (see store.searchIdentitiesPage);
+   * an impossible date (2026-02-30) is refused, not matched to nothing.
+   */
   searchPage(filter: store.IdentityFilter, page: store.KeysetPage<TimeKey>) {
-    return store.searchIdentitiesPage(this.db, filter, page);
+    return store.searchIdentitiesPage(this.db, checkedIdentityFilter(filter), page);
   }
 
   countIdentities(filter: store.IdentityFilter) {
-    return store.countIdentities(this.db, filter);
+    return store.countIdentities(this.db, checkedIdentityFilter(filter));
   }
 
   reviewQueue(status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number) {
@@ -143,6 +149,10 @@ export class IdentityReads {
   }
 }
 
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+/** The filter, or a typed error when its birth date names no real day. */
+function checkedIdentityFilter(filter: store.IdentityFilter): store.IdentityFilter {
+  const birthDate = filter.birthDate?.trim();
+  const problem = birthDate ? isoDateProblem(birthDate) : null;
+  if (problem) throw ValidationError.of('birthDate', 'INVALID_DATE', problem);
+  return filter;
 }
