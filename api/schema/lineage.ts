@@ -62,7 +62,7 @@ const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string
         return c.value;
       },
     }),
-    record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.sourceRecord(c.recordId) }),
+    record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.loaders.sourceRecord.load(c.recordId) }),
     source: t.field({ type: Source, nullable: true, resolve: (c, _a, ctx) => sourceById(ctx, c.sourceId) }),
   }),
 });
@@ -75,7 +75,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
   fields: (t) => ({
     id: t.id({ resolve: (p) => String(p.id) }),
     identityId: t.exposeID('identityId'),
-    identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.services.identity.getIdentityExact(p.identityId) }),
+    identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.loaders.identityExact.load(p.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (p) => p.field as GoldenField }),
     value: t.string({
       nullable: true,
@@ -89,7 +89,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
       type: SourceRecord,
       nullable: true,
       description: 'The winning source record; null for a steward override or an empty field.',
-      resolve: (p, _a, ctx) => (p.recordId ? ctx.services.identity.sourceRecord(p.recordId) : null),
+      resolve: (p, _a, ctx) => (p.recordId ? ctx.loaders.sourceRecord.load(p.recordId) : null),
     }),
     source: t.field({ type: Source, nullable: true, resolve: (p, _a, ctx) => sourceById(ctx, p.sourceId) }),
     rule: t.field({ type: SurvivorshipRuleEnum, resolve: (p) => p.rule as (typeof SURVIVORSHIP_RULES)[number] }),
@@ -132,7 +132,7 @@ interface FieldLineageShape {
 const FieldLineage = builder.objectRef<FieldLineageShape>('FieldLineage').implement({
   description: 'The full history of one golden field of an identity.',
   fields: (t) => ({
-    identity: t.field({ type: Identity, nullable: true, resolve: (l, _a, ctx) => ctx.services.identity.getIdentityExact(l.identityId) }),
+    identity: t.field({ type: Identity, nullable: true, resolve: (l, _a, ctx) => ctx.loaders.identityExact.load(l.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (l) => l.field }),
     current: t.field({ type: FieldProvenance, nullable: true, resolve: (l) => l.history.find((h) => h.validTo === null) ?? null }),
     history: t.field({ type: [FieldProvenance], description: 'Newest first.', resolve: (l) => l.history }),
@@ -165,7 +165,7 @@ const SnapshotRecord = builder.objectRef<IdentitySnapshot['records'][number] & {
       type: SourceRecord,
       nullable: true,
       description: 'The record as it is now.',
-      resolve: (r, _a, ctx) => ctx.services.identity.sourceRecord(r.recordId),
+      resolve: (r, _a, ctx) => ctx.loaders.sourceRecord.load(r.recordId),
     }),
     values: t.field({
       type: GoldenRecord,
@@ -188,7 +188,7 @@ const IdentitySnapshotRef = builder.objectRef<IdentitySnapshot>('IdentitySnapsho
       type: Identity,
       nullable: true,
       description: 'That identity as it is now.',
-      resolve: (s, _a, ctx) => ctx.services.identity.getIdentityExact(s.identityId),
+      resolve: (s, _a, ctx) => ctx.loaders.identityExact.load(s.identityId),
     }),
     golden: t.field({
       type: GoldenRecord,
@@ -260,7 +260,7 @@ const PolicyFieldImpact = builder.objectRef<PolicyPreview['byField'][number]>('P
 const PolicyPreviewChange = builder.objectRef<PolicyPreview['changes'][number]>('PolicyPreviewChange').implement({
   fields: (t) => ({
     identityId: t.exposeID('identityId'),
-    identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.getIdentityExact(c.identityId) }),
+    identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.loaders.identityExact.load(c.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (c) => c.field }),
     currentValue: t.string({
       nullable: true,

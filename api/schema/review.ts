@@ -57,14 +57,14 @@ ReviewItem.implement({
       nullable: true,
       resolve: (r, _a, ctx) => {
         if (r.sourceRecord !== undefined) return r.sourceRecord;
-        return r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null;
+        return r.recordId ? ctx.loaders.sourceRecord.load(r.recordId) : null;
       },
     }),
-    identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.services.identity.getIdentity(r.identityA) }),
+    identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.loaders.identity.load(r.identityA) }),
     identityB: t.field({
       type: Identity,
       nullable: true,
-      resolve: (r, _a, ctx) => (r.identityB ? ctx.services.identity.getIdentity(r.identityB) : null),
+      resolve: (r, _a, ctx) => (r.identityB ? ctx.loaders.identity.load(r.identityB) : null),
     }),
     modelVersion: t.exposeString('modelVersion', { nullable: true }),
     decision: t.exposeString('decision', { nullable: true }),
