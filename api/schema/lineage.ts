@@ -22,10 +22,12 @@ import {
   type PolicyVersion,
 } from '../../lineage/index.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
+import type { InputShapeFromFields } from '@pothos/core';
 import { builder } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { Source } from './catalog.ts';
 import { GoldenRecord, Identity, SourceRecord } from './identity-types.ts';
+import { answeringErrors } from './errors.ts';
 import { checkPageSize, namedConnection } from './paging.ts';
 
 /** Lineage: field-level provenance, time travel, survivorship policy, ingest runs and their exports. */
@@ -446,19 +448,42 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const SET_POLICY_DESCRIPTION =
+  "Activates a new policy version: the active rules with these fields' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.";
+
+const setPolicyArgs = builder.args((t) => ({
+  rules: t.field({ type: [FieldRuleInputRef], required: true }),
+  wait: t.boolean({ required: false, defaultValue: true }),
+}));
+
+async function setSurvivorshipPolicy(args: InputShapeFromFields<typeof setPolicyArgs>, ctx: RequestContext): Promise<PolicyChange> {
+  const changes = parseRuleChanges(args.rules as FieldRuleInput[]);
+  ctx.audit.wrote = true;
+  const change = await ctx.services.lineage.changePolicy(changes, actorOf(ctx), { wait: args.wait ?? true });
+  return { ...change, run: (await ctx.services.lineage.getRun(change.run.id)) ?? change.run };
+}
+
 builder.mutationFields((t) => ({
   setSurvivorshipPolicy: t.field({
     type: PolicyChangeRef,
-    description:
-      "Activates a new policy version: the active rules with these fields' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.",
+    description: SET_POLICY_DESCRIPTION,
     authScopes: { admin: true },
-    args: { rules: t.arg({ type: [FieldRuleInputRef], required: true }), wait: t.arg.boolean({ required: false, defaultValue: true }) },
-    resolve: async (_r, args, ctx) => {
-      const changes = parseRuleChanges(args.rules as FieldRuleInput[]);
-      ctx.audit.wrote = true;
-      const change = await ctx.services.lineage.changePolicy(changes, actorOf(ctx), { wait: args.wait ?? true });
-      return { ...change, run: (await ctx.services.lineage.getRun(change.run.id)) ?? change.run };
+    args: setPolicyArgs,
+    resolve: (_r, args, ctx) => setSurvivorshipPolicy(args, ctx),
+  }),
+  setSurvivorshipPolicyResult: t.field({
+    type: PolicyChangeRef,
+    description:
+      'Answers invalid rules as a typed ValidationError in the union (see the Error interface); same arguments as setSurvivorshipPolicy.',
+    authScopes: { admin: true },
+    args: setPolicyArgs,
+    errors: {
+      types: [ValidationError],
+      union: { name: 'SetSurvivorshipPolicyResult', description: 'The policy change and its recompute, or why nothing changed.' },
+      result: { name: 'SetSurvivorshipPolicySuccess' },
+      dataField: { name: 'change' },
     },
+    resolve: (_r, args, ctx) => answeringErrors(ctx, () => setSurvivorshipPolicy(args, ctx)),
   }),
   recomputeGoldenRecords: t.field({
     type: IngestRun,
