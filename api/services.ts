@@ -1,11 +1,13 @@
+import { ApiKeyService } from '../platform/api-keys.ts';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type RateBuckets } from '../platform/rate-buckets.ts';
 import { IdentityReads, IdentityService, ModelLifecycle, ModelRegistry, StewardService } from '../identity/index.ts';
-import { createCatalogService, type CatalogService } from '../catalog/index.ts';
+import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
+import { DeadLetterService, PatientResourceService } from '../interop/index.ts';
 import { createEventsService, type DemographicsProvider, type EventsService } from '../events/index.ts';
 import type { Role } from './context.ts';
 import { maskPhi, PHI_FIELDS, seesFullPhi } from './masking.ts';
@@ -18,6 +20,8 @@ export interface Services {
   models: ModelRegistry;
   /** Trains, evaluates and activates match models by itself (run by the `model-lifecycle` job). */
   lifecycle: ModelLifecycle;
+  /** API keys: authentication, the key operations and the bootstrap key. */
+  apiKeys: ApiKeyService;
   /** Ingest, resolution and matching. */
   ingest: IdentityService;
   steward: StewardService;
@@ -28,6 +32,10 @@ export interface Services {
   lineage: LineageService;
   /** Change events: the outbox dispatcher and its channels (started by the server, not here). */
   events: EventsService;
+  /** FHIR Patient resources of source records: versions, PDQm search, the version rules of a write. */
+  patientResources: PatientResourceService;
+  /** HL7 and FHIR messages that could not be processed: kept, listed, replayed, discarded. */
+  deadLetters: DeadLetterService;
   /** Rate-limit buckets, shared by every replica unless the database is the embedded one. */
   rateBuckets: RateBuckets;
   /** Periodic jobs this replica takes part in (each runs on the replica holding its lease); filled at start-up. */
@@ -61,7 +69,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     reader: database.reader,
     reads: database.reads,
   });
-  const catalog = createCatalogService(database.db, {
+  const catalog = new CatalogService(database.db, {
     autoRegister: config.MPI_AUTO_REGISTER_SOURCES,
     thresholds: config.MPI_QUALITY_THRESHOLDS,
   });
@@ -80,12 +88,15 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
       retrainMs: config.MPI_MODEL_RETRAIN_HOURS * 3_600_000,
       retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
     }),
+    apiKeys: new ApiKeyService(database.db),
     ingest,
     steward: new StewardService(ingest),
     identity,
     catalog,
     lineage,
     events,
+    patientResources: new PatientResourceService(database.db),
+    deadLetters: new DeadLetterService(database.db),
     rateBuckets,
     jobs: [],
   };

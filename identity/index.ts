@@ -1,6 +1,6 @@
 export { IdentityService, MAX_BATCH_SIZE, type IngestResultData } from './service.ts';
 export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward.ts';
-export { ModelRegistry, type MatchModelRow, type ModelEventRow, type ModelEventType } from './models.ts';
+export { MODEL_EVENT_TYPES, ModelRegistry, type MatchModelRow, type ModelEventRow, type ModelEventType } from './models.ts';
 export {
   LIFECYCLE_ACTOR,
   ModelLifecycle,

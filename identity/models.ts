@@ -2,12 +2,14 @@ import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { defaultModel, parseModel, trainModel, type Batch, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
-import { matchModelEvents, matchModels, sourceRecords } from '../platform/db/schema/index.ts';
+import { matchModelEvents, matchModels, modelEventType, sourceRecords } from '../platform/db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 
 export type MatchModelRow = typeof matchModels.$inferSelect;
 export type ModelEventRow = typeof matchModelEvents.$inferSelect;
 export type ModelEventType = ModelEventRow['type'];
+/** The steps a match model goes through: TRAINED, EVALUATED, then ACTIVATED or REJECTED. */
+export const MODEL_EVENT_TYPES = modelEventType.enumValues;
 export type NewModelEvent = Pick<ModelEventRow, 'version' | 'type' | 'actor'> & { data?: Record<string, unknown> };
 
 /** How long a process trusts its cached copy of the active model before checking for a newer one. */

@@ -1,4 +1,5 @@
 import {
+  MODEL_EVENT_TYPES,
   REVIEW_DECISIONS,
   REVIEW_QUEUE_ORDERS,
   reviewItemKey,
@@ -7,7 +8,6 @@ import {
   type ReviewQueueItem,
 } from '../../identity/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
-import { modelEventType } from '../../platform/db/schema/index.ts';
 import { builder } from '../builder.ts';
 import { actor } from './identity.ts';
 import { GradeEnum, Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
@@ -113,7 +113,7 @@ export const MAX_MODEL_EVENTS_PAGE = 200;
 const ModelEventTypeEnum = builder.enumType('MatchModelEventType', {
   description:
     'TRAINED: a candidate model was trained (trigger, records, pairs). EVALUATED: it was compared with the active model (agreement, expected precision and recall, link counts). ACTIVATED: it became the active model. REJECTED: it was not activated; `data.reasons` says why.',
-  values: modelEventType.enumValues,
+  values: MODEL_EVENT_TYPES,
 });
 
 const MatchModelEvent = builder.objectRef<ModelEventRow>('MatchModelEvent').implement({
