@@ -9,7 +9,8 @@ export {
   type LifecycleSettings,
   type TrainingTrigger,
 } from './model-lifecycle.ts';
-export { IdentityReads, isUuid, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
+export { isUuid } from '../platform/ids.ts';
+export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
 export type { IdentityEventRow, IdentityRow, LinkRow, RecordWithSource, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
