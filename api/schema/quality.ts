@@ -125,21 +125,36 @@ const QualityScorecard = builder.objectRef<Scorecard>('QualityScorecard').implem
   }),
 });
 
+const QualityMetricFilter = builder.inputType('QualityMetricFilter', {
+  description: 'Which measurements to list; every given criterion must hold.',
+  fields: (t) => ({
+    scope: t.string({ required: false, description: '"*" (the whole index), a source code, or "CODE.field".' }),
+    metric: t.field({ type: QualityMetricEnum, required: false }),
+    from: t.field({ type: 'DateTime', required: false, description: 'Measured at or after this instant.' }),
+    to: t.field({ type: 'DateTime', required: false, description: 'Measured at or before this instant.' }),
+  }),
+});
+
 builder.queryFields((t) => ({
   qualityMetrics: t.field({
     type: [QualityMeasurement],
     description:
-      'A time series, oldest first: the newest `limit` (default 1000) points between `from` and `to`, inclusive. ' +
+      'A time series, oldest first: the newest `limit` (default 1000) points the filter matches. ' +
       'Scope "*" is the whole index, a source code a source, "CODE.field" one field.',
     authScopes: { governance: true },
     args: {
-      scope: t.arg.string({ required: false }),
-      metric: t.arg({ type: QualityMetricEnum, required: false }),
-      from: t.arg({ type: 'DateTime', required: false }),
-      to: t.arg({ type: 'DateTime', required: false }),
+      filter: t.arg({ type: QualityMetricFilter, required: false }),
+      scope: t.arg.string({ required: false, deprecationReason: 'Use filter: { scope }.' }),
+      metric: t.arg({ type: QualityMetricEnum, required: false, deprecationReason: 'Use filter: { metric }.' }),
+      from: t.arg({ type: 'DateTime', required: false, deprecationReason: 'Use filter: { from }.' }),
+      to: t.arg({ type: 'DateTime', required: false, deprecationReason: 'Use filter: { to }.' }),
       limit: t.arg.int({ required: false }),
     },
-    resolve: (_root, args, ctx) => ctx.services.catalog.qualitySeries(args),
+    resolve: (_root, args, ctx) => {
+      // The filter wins when given, as for the other lists; the flat arguments still work on their own.
+      const filter = args.filter ?? { scope: args.scope, metric: args.metric, from: args.from, to: args.to };
+      return ctx.services.catalog.qualitySeries({ ...filter, limit: args.limit });
+    },
   }),
   qualityScorecard: t.field({
     type: QualityScorecard,
