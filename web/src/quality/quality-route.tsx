@@ -15,7 +15,7 @@ const IndexQualityQuery = graphql(`
     sources {
       code
     }
-    latest: qualityMetrics(scope: "*", limit: 400) {
+    latest: qualityMetrics(filter: { scope: "*" }, limit: 400) {
       metric
       value
       threshold
@@ -23,7 +23,7 @@ const IndexQualityQuery = graphql(`
       measuredAt
       runId
     }
-    duplicateRate: qualityMetrics(scope: "*", metric: DUPLICATE_RATE, limit: 200) {
+    duplicateRate: qualityMetrics(filter: { scope: "*", metric: DUPLICATE_RATE }, limit: 200) {
       value
       threshold
       breached
@@ -55,7 +55,7 @@ const ScorecardQuery = graphql(`
 
 const TrendQuery = graphql(`
   query Trend($metric: QualityMetric!, $scope: String!) {
-    qualityMetrics(metric: $metric, scope: $scope, limit: 200) {
+    qualityMetrics(filter: { metric: $metric, scope: $scope }, limit: 200) {
       value
       threshold
       breached
