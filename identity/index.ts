@@ -6,3 +6,4 @@ export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './sto
 export type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';
+export { bulkLoad, DEFAULT_CHUNK_SIZE, type BulkLoadOptions, type BulkLoadSummary, type LoadProblem, type LoadRow } from './bulk-load.ts';
