@@ -1,8 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { copyRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { changeEvents, identities, identityEvents, links, reviewItems, sourceRecords } from '../platform/db/schema/index.ts';
+import {
+  changeEvents,
+  fieldProvenance,
+  identities,
+  identityEvents,
+  links,
+  reviewItems,
+  sourceRecords,
+} from '../platform/db/schema/index.ts';
 import { changeRows } from '../events/index.ts';
+import { PROVENANCE_CLOCK, type GoldenRows } from '../lineage/index.ts';
 import { replaceBlockKeysMany, type RecordUpsert } from './bulk-store.ts';
 import type { OpRows } from './ingest-batch.ts';
 
@@ -19,6 +28,15 @@ export interface ChunkRows {
   records: RecordUpsert[];
   keys: Array<{ recordId: string; keys: string[] }>;
   ops: OpRows;
+  /** The golden records and provenance of the identities the chunk creates (`planGoldenRows`). */
+  golden: GoldenRows;
+  goldenChange: { actor: string; policyVersion: number };
+}
+
+/** The provenance clock (see lineage), read once for the rows a chunk opens. */
+export async function provenanceClock(tx: Executor): Promise<string> {
+  const [row] = await queryRows<{ now: string }>(tx, sql`select ${PROVENANCE_CLOCK}::text as now`);
+  return row!.now;
 }
 
 /**
@@ -28,6 +46,8 @@ export interface ChunkRows {
  */
 export async function copyChunk(tx: Executor, chunk: ChunkRows): Promise<void> {
   if (chunk.ops.absorbed.length > 0) throw new Error('a bulk load plans new records only: nothing can be absorbed');
+  const { golden, goldenChange } = chunk;
+  const goldenOf = new Map(golden.goldens.map((g) => [g.id, g.golden]));
   await copyRows(tx, sourceRecords, chunk.records as Array<InsertRow<typeof sourceRecords>>);
   await replaceBlockKeysMany(
     tx,
@@ -36,10 +56,22 @@ export async function copyChunk(tx: Executor, chunk: ChunkRows): Promise<void> {
   await copyRows(
     tx,
     identities,
-    chunk.ops.newIdentities.map((id) => ({ id })),
+    // Online, an identity is inserted and then its golden record set, which bumps its version: the same end state.
+    chunk.ops.newIdentities.map((id) => {
+      const values = goldenOf.get(id);
+      return values ? { id, golden: values, version: 2 } : { id, version: 1 };
+    }),
   );
+  await copyRows(tx, fieldProvenance, golden.toOpen);
   await copyRows(tx, links, chunk.ops.links as Array<InsertRow<typeof links>>);
   await copyRows(tx, identityEvents, chunk.ops.events as Array<InsertRow<typeof identityEvents>>);
   await copyRows(tx, reviewItems, chunk.ops.reviews as Array<InsertRow<typeof reviewItems>>);
-  await copyRows(tx, changeEvents, changeRows(chunk.ops.changes));
+  const goldenChanges = golden.goldens.map((g) => ({
+    type: 'GOLDEN_RECORD_CHANGED' as const,
+    actor: goldenChange.actor,
+    identityId: g.id,
+    data: { fields: golden.changedFields.get(g.id) ?? [] },
+    versions: { identity: 2, policy: goldenChange.policyVersion },
+  }));
+  await copyRows(tx, changeEvents, changeRows([...chunk.ops.changes, ...goldenChanges]));
 }

@@ -1,15 +1,26 @@
-import { NORMALISER_VERSION } from '../matching/index.ts';
-import { loadActivePolicy, rebuildGoldenMany, finishIngestRun, getIngestRun, startIngestRun } from '../lineage/index.ts';
+import { NORMALISER_VERSION, type MatchModel } from '../matching/index.ts';
+import {
+  finishIngestRun,
+  getIngestRun,
+  GOLDEN_FIELDS,
+  loadActivePolicy,
+  planGoldenRows,
+  rebuildGoldenMany,
+  startIngestRun,
+  type Contributor,
+} from '../lineage/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
-import { ValidationError } from '../platform/errors.ts';
+import { ConflictError, ValidationError } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
-import { copyChunk, indexIsEmpty } from './bulk-load-store.ts';
+import type { PlanContext } from './bulk-store.ts';
+import { copyChunk, indexIsEmpty, provenanceClock } from './bulk-load-store.ts';
 import { lockTargets, opRows, planReviewIds, type PreparedRecord } from './ingest-batch.ts';
-import { planBatch, type PlanInput } from './plan.ts';
+import { planBatch, type PlanInput, type PlannedOp, type PlannedRecord, type StoredMember } from './plan.ts';
 import type { IdentityService } from './service.ts';
 import * as store from './store.ts';
+import { MAX_CANDIDATES_PER_KEY } from './store.ts';
 import type { Actor, SourceRecordInput } from './types.ts';
 
 /** One row of an input file: where it came from (for the report) and the record it carries. */
@@ -113,17 +124,19 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     summary.unchanged = unchanged;
     if (unchanged > 0) await service.transaction((tx) => bulk.addRunCounts(tx, run.id, { recordsIn: unchanged, unchanged }));
     const policy = await loadActivePolicy(service.db);
-    const context = { service, model, policy, runId: run.id, sourceIds, options };
+    const trust = new Map([...(await bulk.findSources(service.db, codes)).values()].map((s) => [s.id, s.trustRank]));
+    const stored = await readStoredContext(service.db, fresh, options.reader);
+    const chunks = planLoad(fresh, stored, model, chunkSize);
+    const context = { service, model, policy, runId: run.id, sourceIds, trust, options };
     let done = 0;
-    for (let start = 0, chunk = 0; start < fresh.length; start += chunkSize, chunk += 1) {
-      const { late, counts } = await loadChunk(context, fresh.slice(start, start + chunkSize), chunk);
-      changed.push(...late);
+    for (const [index, chunk] of chunks.entries()) {
+      const counts = await writeChunk(context, chunk, index);
       summary.loaded += counts.recordsIn ?? 0;
       summary.created += counts.created ?? 0;
       summary.linked += counts.linked ?? 0;
       summary.review += counts.review ?? 0;
       summary.chunks += 1;
-      done += Math.min(chunkSize, fresh.length - start);
+      done += chunk.rows.length;
       options.onProgress?.('load', done, fresh.length + changed.length);
     }
     for (let start = 0; start < changed.length; start += ONLINE_BATCH) {
@@ -155,7 +168,7 @@ interface PreparedRow {
 function prepareRows(
   service: IdentityService,
   rows: LoadRow[],
-  model: Parameters<IdentityService['prepare']>[1],
+  model: MatchModel,
   problems: LoadProblem[],
   onProgress: BulkLoadOptions['onProgress'],
 ): PreparedRow[] {
@@ -215,56 +228,132 @@ async function classify(
 
 interface ChunkContext {
   service: IdentityService;
-  model: Parameters<IdentityService['prepare']>[1];
+  model: MatchModel;
   policy: Awaited<ReturnType<typeof loadActivePolicy>>;
   runId: string;
   sourceIds: Map<string, string>;
+  /** Trust rank of each source id, for survivorship. */
+  trust: Map<string, number>;
   options: BulkLoadOptions;
 }
 
+/** What the planner reads of the index: empty for an empty index, else read in slices of the load's keys. */
+async function readStoredContext(db: Executor, fresh: PreparedRow[], reader: Executor | undefined): Promise<PlanContext> {
+  const context: PlanContext = {
+    storedByKey: new Map(),
+    members: [],
+    memberCount: new Map(),
+    notDuplicates: new Set(),
+    openReviews: new Set(),
+  };
+  if (fresh.length === 0 || (await indexIsEmpty(db))) return context;
+  const seenByKey = new Map<string, Set<string>>();
+  const members = new Map<string, StoredMember>();
+  for (let start = 0; start < fresh.length; start += LOOKUP_SLICE) {
+    const keys = fresh.slice(start, start + LOOKUP_SLICE).flatMap((p) => p.record.keys);
+    const part = await bulk.loadPlanContext(db, { keys, exclude: [], currentIds: [], recordIds: [] }, reader);
+    for (const [key, list] of part.storedByKey) {
+      const seen = seenByKey.get(key) ?? new Set<string>();
+      seenByKey.set(key, seen);
+      const into = context.storedByKey.get(key) ?? [];
+      context.storedByKey.set(key, into);
+      for (const c of list) {
+        if (seen.has(c.recordId)) continue;
+        seen.add(c.recordId);
+        into.push(c);
+      }
+    }
+    for (const m of part.members) members.set(m.recordId, m);
+    for (const [id, n] of part.memberCount) context.memberCount.set(id, n);
+    for (const r of part.openReviews) context.openReviews.add(r);
+  }
+  const candidates = new Set([...context.storedByKey.values()].flatMap((list) => list.map((c) => c.recordId)));
+  context.members = [...members.values()].filter((m) => !candidates.has(m.recordId));
+  return context;
+}
+
+/** One chunk of the load: its rows, their new record ids, and the part of the plan that places them. */
+interface PlannedChunk {
+  rows: PreparedRow[];
+  ids: string[];
+  ops: PlannedOp[];
+  records: PlannedRecord[];
+}
+
 /**
- * Plans and writes one chunk of new records in one transaction. Returns the chunk's records that another
- * writer stored since they were classified: they go through the online path instead.
+ * Plans the whole load as one batch of the online planner (each record meets the stored records and those
+ * before it, with online ingest's cap per key), then cuts the plan into chunks: a record's ops go with it, and
+ * ops only refer to identities of records at or before it, so chunks can be written in order.
  */
-async function loadChunk(
-  context: ChunkContext,
-  rows: PreparedRow[],
-  chunk: number,
-): Promise<{ late: PreparedRow[]; counts: Record<string, number> }> {
-  const { service, model, runId, options } = context;
+function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, chunkSize: number): PlannedChunk[] {
+  const ids = fresh.map(() => timeOrderedUuid());
+  const inputs: PlanInput[] = fresh.map((p, i) => ({
+    index: i,
+    recordId: ids[i]!,
+    normalised: p.record.normalised,
+    keys: p.record.keys,
+    currentIdentity: null,
+    wasActive: false,
+  }));
+  const plan = planBatch(inputs, { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY }, model);
+  const chunks: PlannedChunk[] = [];
+  for (let start = 0; start < fresh.length; start += chunkSize)
+    chunks.push({ rows: fresh.slice(start, start + chunkSize), ids: ids.slice(start, start + chunkSize), ops: [], records: [] });
+  const chunkOf = new Map(ids.map((id, i) => [id, Math.floor(i / chunkSize)]));
+  for (const op of plan.ops) chunks[chunkOf.get(op.recordId)!]!.ops.push(op);
+  for (const r of plan.records) chunks[Math.floor(r.index / chunkSize)]!.records.push(r);
+  return chunks;
+}
+
+/**
+ * Writes one planned chunk in one transaction: records, keys, identities with their golden records and
+ * provenance, links, events, reviews, change events, the run's counts and the audit entry. Refuses (and so
+ * rolls back) when another writer stored one of its records since the load began: a re-run continues.
+ */
+async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: number): Promise<Record<string, number>> {
+  const { service, model, runId, options, policy } = context;
   return service.transaction(async (tx) => {
-    const records = rows.map((r) => r.record);
+    const records = chunk.rows.map((r) => r.record);
     // Every key of a chunk: more than any per-key lock set, so this takes the ingest lock exclusively.
     await store.lockKeys(tx, [...records.map((p) => store.recordLockKey(p.source, p.localId)), ...records.flatMap((p) => p.keys)]);
     const known = await bulk.findRecordsBySource(
       tx,
       records.map((p) => ({ code: p.source, localId: p.localId })),
     );
-    const late = rows.filter((_, i) => known[i] !== undefined);
-    const fresh = rows.filter((_, i) => known[i] === undefined).map((r) => r.record);
-    const ids = fresh.map(() => timeOrderedUuid());
-    const inputs: PlanInput[] = fresh.map((p, i) => ({
-      index: i,
-      recordId: ids[i]!,
-      normalised: p.normalised,
-      keys: p.keys,
-      currentIdentity: null,
-      wasActive: false,
-    }));
-    const stored = await bulk.loadPlanContext(
-      tx,
-      { keys: inputs.flatMap((x) => x.keys), exclude: [], currentIds: [], recordIds: [] },
-      options.reader,
-    );
-    const plan = planBatch(inputs, { ...stored, newId: () => timeOrderedUuid() }, model);
-    const redirect = await lockTargets(tx, plan.ops, []);
+    if (known.some((k) => k !== undefined))
+      throw new ConflictError(
+        'LOAD_CONFLICT',
+        'records of this load were stored by another writer while it ran; run the load again',
+        'localId',
+      );
+    const redirect = await lockTargets(tx, chunk.ops, []);
     const target = (id: string) => redirect.get(id) ?? id;
-    const reviewIds = planReviewIds(plan.ops, target);
-    const identityOfRecord = new Map(plan.records.map((r) => [ids[r.index]!, target(r.identityId)]));
-    const rowsOut = opRows(plan.ops, { target, reviewIds, events: [], identityOfRecord }, { actor: options.actor, model });
+    const reviewIds = planReviewIds(chunk.ops, target);
+    const identityOfRecord = new Map<string, string>();
+    const first = chunk.records[0]?.index ?? 0;
+    for (const r of chunk.records) identityOfRecord.set(chunk.ids[r.index - first]!, target(r.identityId));
+    const rows = opRows(chunk.ops, { target, reviewIds, events: [], identityOfRecord }, { actor: options.actor, model });
+    const now = await provenanceClock(tx);
+    const created = new Set(rows.newIdentities);
+    const contributors = new Map<string, Contributor[]>();
+    records.forEach((p, i) => {
+      const identityId = identityOfRecord.get(chunk.ids[i]!)!;
+      if (!created.has(identityId)) return;
+      const sourceId = context.sourceIds.get(p.source)!;
+      const values = Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, (p.clean as Record<string, string | null>)[f] ?? null]));
+      const contributor = {
+        recordId: chunk.ids[i]!,
+        sourceId,
+        trustRank: context.trust.get(sourceId) ?? 0,
+        updatedAt: new Date(now),
+        values,
+      };
+      contributors.set(identityId, [...(contributors.get(identityId) ?? []), contributor]);
+    });
+    const golden = planGoldenRows([...created].sort(), contributors, new Map(), { policy, ingestRunId: runId, now });
     await copyChunk(tx, {
-      records: fresh.map((p, i) => ({
-        id: ids[i]!,
+      records: records.map((p, i) => ({
+        id: chunk.ids[i]!,
         sourceId: context.sourceIds.get(p.source)!,
         localId: p.localId,
         ...p.clean,
@@ -274,30 +363,29 @@ async function loadChunk(
         contentHash: p.hash,
         ingestRunId: runId,
       })),
-      keys: fresh.map((p, i) => ({ recordId: ids[i]!, keys: p.keys })),
-      ops: rowsOut,
+      keys: records.map((p, i) => ({ recordId: chunk.ids[i]!, keys: p.keys })),
+      ops: rows,
+      golden,
+      goldenChange: { actor: options.actor.actor, policyVersion: policy.version },
     });
-    await rebuildGoldenMany(tx, [...new Set(identityOfRecord.values())], {
-      policy: context.policy,
-      ingestRunId: runId,
-      actor: options.actor.actor,
-    });
-    const counts: Record<string, number> = { recordsIn: fresh.length, chunks: 1 };
-    for (const r of plan.records) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
+    const existing = [...new Set(identityOfRecord.values())].filter((id) => !created.has(id));
+    await rebuildGoldenMany(tx, existing, { policy, ingestRunId: runId, actor: options.actor.actor });
+    const counts: Record<string, number> = { recordsIn: records.length, chunks: 1 };
+    for (const r of chunk.records) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
     await bulk.addRunCounts(tx, runId, counts);
-    await options.beforeChunkCommit?.(tx, chunk);
+    await options.beforeChunkCommit?.(tx, index);
     // Last: the audit chain's lock is held from here to the commit.
     await appendAuditInTransaction(tx, {
       actor: options.actor.actor,
       role: options.role ?? 'admin',
       action: 'bulkLoad',
       objectType: 'record',
-      objectIds: ids,
+      objectIds: chunk.ids,
       outcome: 'SUCCESS',
       requestId: options.actor.requestId ?? null,
-      details: { runId, chunk, records: fresh.length },
+      details: { runId, chunk: index, records: records.length },
     });
-    return { late, counts };
+    return counts;
   });
 }
 

@@ -67,6 +67,12 @@ export interface PlanState {
   /** Open reviews already raised: `record|identity` and `identityA|identityB` (sorted). */
   openReviews: Set<string>;
   newId: () => string;
+  /**
+   * Most records of the batch kept as candidates per key (default: all). A bulk load plans a whole file as one
+   * batch and passes the cap online ingest puts on stored candidates, so a record meets the candidates it would
+   * have met had the records before it been ingested one by one.
+   */
+  maxPlacedPerKey?: number;
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -103,10 +109,14 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
       reviewOp: reviewOp >= 0 ? reviewOp : null,
     });
     const entry = { recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys };
+    const cap = state.maxPlacedPerKey ?? Number.POSITIVE_INFINITY;
     for (const key of input.keys) {
+      // Online, the cap counts the stored records before the batch's: so does the room left here.
+      const room = cap - (state.storedByKey.get(key)?.length ?? 0);
       const list = placedByKey.get(key);
-      if (list) list.push(entry);
-      else placedByKey.set(key, [entry]);
+      if (!list) {
+        if (room > 0) placedByKey.set(key, [entry]);
+      } else if (list.length < room) list.push(entry);
     }
   }
   return { records, ops };

@@ -7,6 +7,7 @@ import { generateRegistry, RECORD_HEADER } from '../bench/synth/generate.ts';
 import { csvLine } from '../bench/synth/write.ts';
 import { parseLoadArgs, readLoadRows, runLoad } from '../cli/load.ts';
 import type { LoadRow } from '../identity/index.ts';
+import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import { queryRows } from '../platform/db/client.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
@@ -41,6 +42,30 @@ async function partition(app: TestApp): Promise<string[]> {
   const groups = new Map<string, string[]>();
   for (const r of rows) groups.set(r.identity_id, [...(groups.get(r.identity_id) ?? []), r.local_id]);
   return [...groups.values()].map((g) => g.sort().join(' ')).sort();
+}
+
+/**
+ * The identities whose golden record or provenance a rebuild from the stored records would change (rolled back):
+ * none, when the load wrote them as online ingest's rebuild would.
+ */
+async function staleGoldens(app: TestApp): Promise<number> {
+  const db = app.services.database.db;
+  let stale = -1;
+  await db
+    .transaction(async (tx) => {
+      const ids = await queryRows<{ id: string }>(tx, sql`select id from identities where status = 'ACTIVE'`);
+      const policy = await loadActivePolicy(tx);
+      stale = (
+        await rebuildGoldenMany(
+          tx,
+          ids.map((r) => r.id),
+          { policy },
+        )
+      ).size;
+      throw new Error('roll back');
+    })
+    .catch(() => undefined);
+  return stale;
 }
 
 /** Open review items as (kind, the local id of the record that raised it). */
@@ -96,6 +121,7 @@ describe(`mpi load on ${TEST_DB_KIND}`, () => {
       expect(await partition(app)).toEqual(onlinePartition);
       expect(onlinePartition.length).toBeLessThan(RECORDS);
       expect(await reviews(app)).toEqual(onlineReviews);
+      expect(await staleGoldens(app)).toBe(0);
       // Every identity has its golden record's provenance, its history and its change events; each chunk is audited.
       const identities = await count(app, 'identities');
       expect(await count(app, '(select distinct identity_id from field_provenance) p')).toBe(identities);
