@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { copyRows, type InsertRow } from '../platform/db/bulk.ts';
+import { pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { copyRows, isPostgres, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import {
   changeEvents,
@@ -16,6 +17,31 @@ import { replaceBlockKeysMany, type RecordUpsert } from './bulk-store.ts';
 import type { OpRows } from './ingest-batch.ts';
 
 /** Writes of the bulk load: one COPY per table on PostgreSQL, multi-row inserts on the embedded database. */
+
+/** Staging table of a chunk's keys in clear (dropped at commit): the server hashes them as online ingest does. */
+const blockKeyStage = pgTable('bulk_load_keys', { key: text('key').notNull(), recordId: uuid('record_id').notNull() });
+
+/**
+ * Writes new records' blocking keys: copied in clear into a temporary table, then hashed into the index with
+ * `hashtextextended`, as `replaceBlockKeysMany` hashes them, so no key is ever stored in clear. Copying beats
+ * binding two arrays of a chunk's hundreds of thousands of keys as parameters.
+ */
+async function copyBlockKeys(tx: Executor, entries: Array<{ recordId: string; keys: string[] }>): Promise<void> {
+  if (!isPostgres(tx)) {
+    await replaceBlockKeysMany(
+      tx,
+      entries.map((e) => ({ ...e, stored: false })),
+    );
+    return;
+  }
+  await tx.execute(sql`create temporary table if not exists bulk_load_keys (key text not null, record_id uuid not null) on commit drop`);
+  await copyRows(
+    tx,
+    blockKeyStage,
+    entries.flatMap((e) => [...new Set(e.keys)].map((key) => ({ key, recordId: e.recordId }))),
+  );
+  await tx.execute(sql`insert into record_block_keys (key_hash, record_id) select hashtextextended(key, 0), record_id from bulk_load_keys`);
+}
 
 /** Whether the index holds no record yet (then nothing stored can be a candidate or a repeat). */
 export async function indexIsEmpty(db: Executor): Promise<boolean> {
@@ -49,10 +75,7 @@ export async function copyChunk(tx: Executor, chunk: ChunkRows): Promise<void> {
   const { golden, goldenChange } = chunk;
   const goldenOf = new Map(golden.goldens.map((g) => [g.id, g.golden]));
   await copyRows(tx, sourceRecords, chunk.records as Array<InsertRow<typeof sourceRecords>>);
-  await replaceBlockKeysMany(
-    tx,
-    chunk.keys.map((k) => ({ ...k, stored: false })),
-  );
+  await copyBlockKeys(tx, chunk.keys);
   await copyRows(
     tx,
     identities,

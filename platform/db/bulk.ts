@@ -46,6 +46,11 @@ function postgresClientOf(tx: unknown): PostgresClient | undefined {
   return client && typeof client.unsafe === 'function' ? client : undefined;
 }
 
+/** Whether `tx` runs on PostgreSQL (where `copyRows` copies) rather than the embedded database. */
+export function isPostgres(tx: unknown): boolean {
+  return postgresClientOf(tx) !== undefined;
+}
+
 type PostgresClient = {
   unsafe(text: string): { writable(): Promise<NodeJS.WritableStream> };
 };
