@@ -100,7 +100,9 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     membership.move(input, placed.identityId);
     if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
     bump(placed.identityId, 1);
-    const reviewOp = ops.findIndex((op, i) => i >= before && op.kind === 'REVIEW_RECORD');
+    // Only this record's ops: a scan from the start would cost the whole plan so far for every record.
+    let reviewOp = -1;
+    for (let i = before; i < ops.length && reviewOp < 0; i++) if (ops[i]!.kind === 'REVIEW_RECORD') reviewOp = i;
     records.push({
       index: input.index,
       outcome: placed.outcome,
