@@ -128,8 +128,12 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     const stored = await readStoredContext(service.db, fresh, options.reader);
     const chunks = planLoad(fresh, stored, model, chunkSize);
     const context = { service, model, policy, runId: run.id, sourceIds, trust, options };
+    const total = fresh.length + changed.length;
+    // Each chunk is let go once written, so a large load's memory falls as it goes.
+    prepared.length = 0;
+    fresh.length = 0;
     let done = 0;
-    for (const [index, chunk] of chunks.entries()) {
+    for (let index = 0, chunk = chunks.shift(); chunk; index += 1, chunk = chunks.shift()) {
       const counts = await writeChunk(context, chunk, index);
       summary.loaded += counts.recordsIn ?? 0;
       summary.created += counts.created ?? 0;
@@ -137,7 +141,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
       summary.review += counts.review ?? 0;
       summary.chunks += 1;
       done += chunk.rows.length;
-      options.onProgress?.('load', done, fresh.length + changed.length);
+      options.onProgress?.('load', done, total);
     }
     for (let start = 0; start < changed.length; start += ONLINE_BATCH) {
       const batch = changed.slice(start, start + ONLINE_BATCH).map((p) => p.record.input);
@@ -145,7 +149,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
         if (r.outcome === 'UNCHANGED') summary.unchanged += 1;
         else summary.updated += 1;
       }
-      options.onProgress?.('load', done + start + batch.length, fresh.length + changed.length);
+      options.onProgress?.('load', done + start + batch.length, total);
     }
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'COMPLETED');
@@ -295,7 +299,7 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
     currentIdentity: null,
     wasActive: false,
   }));
-  const plan = planBatch(inputs, { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY }, model);
+  const plan = planBatch(inputs, { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false }, model);
   const chunks: PlannedChunk[] = [];
   for (let start = 0; start < fresh.length; start += chunkSize)
     chunks.push({ rows: fresh.slice(start, start + chunkSize), ids: ids.slice(start, start + chunkSize), ops: [], records: [] });

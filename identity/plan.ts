@@ -73,6 +73,8 @@ export interface PlanState {
    * have met had the records before it been ingested one by one.
    */
   maxPlacedPerKey?: number;
+  /** False: leave each record's top candidates out of the result (a bulk load writes none, and holds millions). */
+  keepCandidates?: boolean;
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -107,7 +109,7 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
       index: input.index,
       outcome: placed.outcome,
       identityId: placed.identityId,
-      candidates: ranked.slice(0, 5),
+      candidates: state.keepCandidates === false ? [] : ranked.slice(0, 5),
       reviewOp: reviewOp >= 0 ? reviewOp : null,
     });
     const entry = { recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys };
