@@ -1,6 +1,6 @@
 import { BREAK, GraphQLError, Kind, parse, visit, type ASTNode, type DocumentNode, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isConnectionFailure } from '../platform/db/client.ts';
+import { isConnectionFailure } from '../platform/db/failures.ts';
 import { DomainError, ValidationError, type ErrorCode } from '../platform/errors.ts';
 
 function domainCause(error: unknown): DomainError | null {
@@ -205,4 +205,18 @@ export function withoutSuggestions(error: Error): Error {
     path: error.path,
     extensions: error.extensions,
   });
+}
+
+/**
+ * Drops the suggestions from validation errors too (an enum literal's typo is reported there, before any masking):
+ * production only, where introspection is off and the schema is not for probing.
+ */
+export function useNoSuggestions(): Plugin {
+  return {
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.some((e) => /Did you mean/.test(e.message))) setResult(result.map((e) => withoutSuggestions(e) as GraphQLError));
+      },
+  };
 }

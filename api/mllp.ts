@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createHl7Handler,
-  oversizedAck,
-  saveDeadLetter,
-  UPSERT_EVENTS,
-  startMllpServer,
-  type Hl7Result,
-  type MllpServer,
-} from '../interop/index.ts';
+import { createHl7Handler, oversizedAck, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
@@ -49,7 +41,7 @@ export function createHl7Service(
   options: { deadLetter?: (payload: string, reason: string) => Promise<string> } = {},
 ): Hl7Service {
   const port = new ServiceInteropPort(services);
-  const keep = options.deadLetter ?? ((payload, reason) => saveDeadLetter(services.database.db, { channel: 'hl7', payload, reason }));
+  const keep = options.deadLetter ?? ((payload, reason) => services.deadLetters.save({ channel: 'hl7', payload, reason }));
   const handle = createHl7Handler(port, {
     ignoreEvents: services.config.MPI_HL7_IGNORE_EVENTS,
     application: { name: 'MPI' },

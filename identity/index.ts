@@ -1,9 +1,10 @@
 export { IdentityService, MAX_BATCH_SIZE, type IngestResultData } from './service.ts';
 export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward.ts';
 export { ModelRegistry, type MatchModelRow } from './models.ts';
-export { IdentityReads, isUuid, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
+export { isUuid } from '../platform/ids.ts';
+export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
-export type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
+export type { IdentityEventRow, IdentityRow, LinkRow, RecordWithSource, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';
 export { bulkLoad, DEFAULT_CHUNK_SIZE, type BulkLoadOptions, type BulkLoadSummary, type LoadProblem, type LoadRow } from './bulk-load.ts';

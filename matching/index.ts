@@ -3,7 +3,7 @@
  * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
-export { cleanBirthDate } from './normalise-date.ts';
+export { cleanBirthDate, isoDateProblem, ISO_DATE_REQUIRED } from './normalise-date.ts';
 export {
   CANONICAL_FIELD_DEFINITIONS,
   MAX_FIELD_LENGTH,

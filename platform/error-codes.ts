@@ -65,6 +65,10 @@ export const ERROR_CODES = {
   },
   RUN_FINISHED: { kind: 'ERROR', description: 'The ingest run has already finished.' },
   DEAD_LETTER_CLOSED: { kind: 'ERROR', description: 'The dead letter was already replayed or discarded.' },
+  DEAD_LETTER_REPLAYING: {
+    kind: 'ERROR',
+    description: 'Another replay of the dead letter is running; it is REPLAYED or OPEN again when that one ends.',
+  },
   DATABASE_UNAVAILABLE: {
     kind: 'ERROR',
     description:
@@ -93,7 +97,11 @@ export const ERROR_CODES = {
   OUT_OF_RANGE: { kind: 'PROBLEM', description: 'A number outside the allowed range (e.g. a page size or a limit).' },
   INVALID: { kind: 'PROBLEM', description: 'The value is not one the field accepts (e.g. an unknown sex code).' },
   INVALID_TYPE: { kind: 'PROBLEM', description: 'The value has the wrong type (e.g. a number where text is expected).' },
-  INVALID_CHARACTERS: { kind: 'PROBLEM', description: 'The value contains control, line-break or bidirectional-override characters.' },
+  INVALID_CHARACTERS: {
+    kind: 'PROBLEM',
+    description:
+      'The value contains a character the service refuses everywhere: a control character (NUL included; tabs and line breaks only in free text), a bidirectional control, an invisible formatting or tag character, or an unpaired UTF-16 surrogate.',
+  },
   INVALID_DATE: { kind: 'PROBLEM', description: 'Not a calendar date in the form YYYY-MM-DD (e.g. February 30th).' },
   FUTURE_DATE: { kind: 'PROBLEM', description: 'A birth date after today.' },
   INVALID_DATETIME: { kind: 'PROBLEM', description: 'Not an ISO-8601 date-time.' },
