@@ -299,7 +299,11 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
     currentIdentity: null,
     wasActive: false,
   }));
-  const plan = planBatch(inputs, { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false }, model);
+  const plan = planBatch(
+    inputs,
+    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false },
+    model,
+  );
   const chunks: PlannedChunk[] = [];
   for (let start = 0; start < fresh.length; start += chunkSize)
     chunks.push({ rows: fresh.slice(start, start + chunkSize), ids: ids.slice(start, start + chunkSize), ops: [], records: [] });
