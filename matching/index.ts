@@ -38,5 +38,7 @@ export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';
 export type { LinkOptions, LinkResult } from './link.ts';
 export { clusterPairs, mergeAllowed } from './clustering.ts';
 export { pairwiseScore, reliability } from './evaluate.ts';
+export { EXPECTATION_TOLERANCE, MIN_LINK_RETENTION, compareModels } from './model-comparison.ts';
+export type { ModelEvaluation, ModelExpectation } from './model-comparison.ts';
 export type { PairwiseScore, ReliabilityBin } from './evaluate.ts';
 export type { Clustering, Links, MergeDecision, MergeGuardOptions, PairAssessor } from './clustering.ts';
