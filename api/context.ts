@@ -21,6 +21,8 @@ export class AuditTrail {
   reachedPatientData = false;
   /** Objects (`identity:<id>`) already audited by an entry written inside a write's own transaction. */
   readonly recorded = new Set<string>();
+  /** Set once an entry was written inside the transaction of a change the request made. */
+  inTransaction = false;
   /** Codes of expected failures a mutation answered as data (a result union), so the entry records them. */
   readonly failures: string[] = [];
 

@@ -16,7 +16,8 @@ import { AuthenticationFailure, type Authenticate } from './auth.ts';
 import type { Principal } from './context.ts';
 import { fhirRestHookRenderer } from './fhir-notifications.ts';
 import { securityHeaders } from './hardening.ts';
-import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import { interopAuditInTransaction, interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import { withBeforeCommit } from '../platform/db/before-commit.ts';
 import type { Services } from './services.ts';
 import type { MpiYoga } from './yoga.ts';
 
@@ -99,7 +100,8 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
         'www-authenticate': 'Bearer',
       });
     }
-    const response = await fhir(request, ctx);
+    // A change (create, update, delete) commits with its audit entry, inside its own transaction.
+    const response = await withBeforeCommit(interopAuditInTransaction(ctx, action, { route }), () => fhir(request, ctx));
     await writeInteropAudit(services, ctx, action, response.status < 400 ? 'SUCCESS' : 'ERROR', { route, status: response.status });
     return response;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
+import { auditAuthenticationFailure, auditMutationsInTransaction, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { loggableError, maskError, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
@@ -35,6 +35,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
   const { config } = services;
   const authenticate = createAuthenticator(services, options);
   auditPatientRootFields(schema);
+  auditMutationsInTransaction(schema);
   traceRootFields(schema);
   return createYoga<{ clientAddress?: string }, RequestContext>({
     schema,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { withoutBeforeCommit } from './db/before-commit.ts';
 import type { Database, Executor } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
 
@@ -145,7 +146,8 @@ export function appendAudit(db: Database, entry: AuditEntry): Promise<void> {
   let queue = queues.get(db);
   if (!queue) queues.set(db, (queue = { pending: [], draining: false }));
   const done = new Promise<void>((resolve, reject) => queue.pending.push({ entry, at: new Date(), resolve, reject }));
-  if (!queue.draining) void drain(db, queue);
+  // The batch is written for many requests: it is none of theirs, so it carries no request's before-commit hook.
+  if (!queue.draining) withoutBeforeCommit(() => void drain(db, queue));
   return done;
 }
 
