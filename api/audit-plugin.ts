@@ -94,6 +94,16 @@ export function touchResult(trail: AuditTrail, value: unknown, depth = 0): void 
   trail.touch('record', str(o.recordId));
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A read that found nothing: `NOT_FOUND` for a lookup that returned null, `EMPTY` for an empty list or connection. */
+function nothingIn(result: unknown): 'NOT_FOUND' | 'EMPTY' | null {
+  if (result === null || result === undefined) return 'NOT_FOUND';
+  if (Array.isArray(result)) return result.length === 0 ? 'EMPTY' : null;
+  const edges = (result as { edges?: unknown }).edges;
+  return Array.isArray(edges) && edges.length === 0 ? 'EMPTY' : null;
+}
+
 const audited = new WeakSet<GraphQLSchema>();
 
 /**
@@ -108,10 +118,20 @@ export function auditPatientRootFields(schema: GraphQLSchema): void {
     for (const field of Object.values(type?.getFields() ?? {})) {
       if (!PATIENT_TYPES.has(returnedType(getNamedType(field.type)).name)) continue;
       const resolve = field.resolve ?? defaultFieldResolver;
-      field.resolve = async (source, args, ctx: RequestContext, info) => {
+      const named = returnedType(getNamedType(field.type)).name;
+      field.resolve = async (source, args: Record<string, unknown>, ctx: RequestContext, info) => {
         ctx.audit.reachedPatientData = true;
+        // The id looked up is part of the attempt, found or not (only an id's shape: never free text).
+        const asked = typeof args.id === 'string' && UUID.test(args.id) ? args.id : null;
+        if (named === 'Identity') ctx.audit.touch('identity', asked);
+        if (named === 'SourceRecord') ctx.audit.touch('record', asked);
         const result: unknown = await resolve(source, args, ctx, info);
         touchResult(ctx.audit, result);
+        if (info.operation.operation === 'query') {
+          ctx.audit.patientReads += 1;
+          const nothing = nothingIn(result);
+          if (nothing) ctx.audit.nothingFound.set(info.fieldName, nothing);
+        }
         return result;
       };
     }
@@ -208,13 +228,22 @@ function entryFor(
   const details: Record<string, unknown> = { wrote: ctx.audit.wrote, phiMasked: !seesFullPhi(ctx.principal) };
   if (operation?.name) details.operationName = operation.name.value;
   if (codes.length > 0) details.errorCodes = [...new Set(codes)];
+  const { nothingFound, patientReads } = ctx.audit;
+  if (nothingFound.size > 0) details.nothingFound = Object.fromEntries(nothingFound);
+  // Every patient read of the operation found nothing: the attempt is recorded as such.
+  const found =
+    nothingFound.size === 0 || nothingFound.size < patientReads
+      ? 'SUCCESS'
+      : [...nothingFound.values()].includes('NOT_FOUND')
+        ? 'NOT_FOUND'
+        : 'EMPTY';
   return {
     actor: actorOf(ctx),
     role: ctx.principal?.roles.join(',') || 'none',
     action: `${operation?.operation ?? 'query'}:${rootFields(operation).join(',')}`,
     ...objects,
     fields: selectedFields(document),
-    outcome: denied ? 'DENIED' : hadErrors ? 'ERROR' : 'SUCCESS',
+    outcome: denied ? 'DENIED' : hadErrors ? 'ERROR' : found,
     requestId: ctx.requestId,
     clientAddress: ctx.clientAddress,
     details,

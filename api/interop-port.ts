@@ -417,10 +417,10 @@ export async function writeInteropAudit(
   services: Services,
   ctx: InteropContext,
   action: string,
-  outcome: 'SUCCESS' | 'DENIED' | 'ERROR',
+  outcome: AuditEntry['outcome'],
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.denied) return;
+  if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.audit.reachedPatientData && !ctx.denied) return;
   const objects = touchedObjects(ctx.audit);
   const unrecorded = (objects.objectIds ?? []).filter((id) => !ctx.audit.recorded.has(id));
   if (ctx.audit.inTransaction && unrecorded.length === 0 && outcome === 'SUCCESS' && !ctx.denied) return;

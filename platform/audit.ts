@@ -6,6 +6,13 @@ import { auditLog } from './db/schema/index.ts';
 
 export type AuditRow = typeof auditLog.$inferSelect;
 
+/**
+ * How a request ended. A read of patient data that found nothing is audited too: `NOT_FOUND` for a lookup of an
+ * id that does not exist, `EMPTY` for a search or match without results (probing is an access attempt).
+ */
+export const AUDIT_OUTCOMES = ['SUCCESS', 'DENIED', 'ERROR', 'NOT_FOUND', 'EMPTY'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
 /** What one request did to patient data; written once per request as one chained entry. */
 export interface AuditEntry {
   actor: string;
@@ -14,7 +21,7 @@ export interface AuditEntry {
   objectType?: string | null;
   objectIds?: string[];
   fields?: string[];
-  outcome: 'SUCCESS' | 'DENIED' | 'ERROR';
+  outcome: AuditOutcome;
   requestId?: string | null;
   clientAddress?: string | null;
   details?: Record<string, unknown>;
