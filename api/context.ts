@@ -1,3 +1,4 @@
+import type { RequestLoaders } from './loaders.ts';
 import type { Services } from './services.ts';
 
 import type { Role } from '../platform/roles.ts';
@@ -46,6 +47,8 @@ export interface RequestContext {
   clientAddress: string | null;
   services: Services;
   audit: AuditTrail;
+  /** Batched lookups of identities and records for this operation (see loaders.ts). */
+  loaders: RequestLoaders;
 }
 
 /** The principal, or an error when the request is anonymous (resolvers behind scope auth never see null). */

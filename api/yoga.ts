@@ -5,6 +5,7 @@ import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { loggableError, maskError, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
 import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
+import { createLoaders, useRequestLoaders } from './loaders.ts';
 import { useProbes } from './probes.ts';
 import { useReadRouting } from './read-routing.ts';
 import { schema } from './schema/index.ts';
@@ -18,6 +19,8 @@ export interface YogaOptions {
   guard?: RequestGuard;
   /** The per-run admin token of `mpi` commands on the same embedded data directory (see platform/db/data-dir-lock.ts). */
   localAdminToken?: () => string | undefined;
+  /** Batch per-item lookups with DataLoaders (default true); false only to measure what batching saves. */
+  batchLoads?: boolean;
 }
 
 export type MpiYoga = YogaServerInstance<{ clientAddress?: string }, RequestContext>;
@@ -37,6 +40,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
   auditPatientRootFields(schema);
   auditMutationsInTransaction(schema);
   traceRootFields(schema);
+  const batch = options.batchLoads ?? true;
   return createYoga<{ clientAddress?: string }, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -57,7 +61,14 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
       },
     },
     context: async ({ request, clientAddress }) => {
-      const base = { requestId: requestIdOf(request), clientAddress: clientAddress ?? null, services, audit: new AuditTrail() };
+      const base = {
+        requestId: requestIdOf(request),
+        clientAddress: clientAddress ?? null,
+        services,
+        audit: new AuditTrail(),
+        // Replaced per operation by useRequestLoaders; this one serves anything resolved outside an execution.
+        loaders: createLoaders(services.identity, { cache: false, batch }),
+      };
       try {
         return { ...base, principal: await authenticate(request) };
       } catch (error) {
@@ -71,6 +82,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
       ...hardeningPlugins(config, options.guard ?? requestGuardFor(config, options)),
       useProbes(services),
       useReadRouting(services),
+      useRequestLoaders(services, batch),
       useAudit(),
     ],
   });

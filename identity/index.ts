@@ -3,6 +3,6 @@ export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward
 export { ModelRegistry, type MatchModelRow } from './models.ts';
 export { IdentityReads, isUuid, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
-export type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
+export type { IdentityEventRow, IdentityRow, LinkRow, RecordWithSource, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';

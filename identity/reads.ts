@@ -28,6 +28,41 @@ export class IdentityReads {
     return new Map(rows.map((r) => [r.id, r]));
   }
 
+  /**
+   * Several identities by id, each following merges to its survivor, in one query per merge hop (usually one):
+   * the batch behind a request's identity loader. Ids that are not UUIDs or name no identity are absent.
+   */
+  async survivorsByIds(ids: readonly string[]): Promise<Map<string, store.IdentityRow>> {
+    const found = new Map<string, store.IdentityRow>();
+    let pending = new Map<string, string>(ids.filter(isUuid).map((id) => [id, id]));
+    for (let hops = 0; pending.size > 0 && hops < 10; hops += 1) {
+      const rows = new Map((await store.identitiesByIds(this.db, [...new Set(pending.values())])).map((r) => [r.id, r]));
+      const next = new Map<string, string>();
+      for (const [asked, current] of pending) {
+        const row = rows.get(current);
+        if (!row) continue;
+        if (row.status === 'MERGED' && row.mergedInto) next.set(asked, row.mergedInto);
+        else found.set(asked, row);
+      }
+      pending = next;
+    }
+    return found;
+  }
+
+  /** Several source records by id, with their source and link, in one query. */
+  async sourceRecordsByIds(ids: readonly string[]): Promise<Map<string, store.RecordWithSource>> {
+    const rows = await store.findRecordsByIds(this.db, ids.filter(isUuid));
+    return new Map(rows.map((r) => [r.record.id, r]));
+  }
+
+  /** The active records of several identities in one query, keyed by identity id. */
+  async recordsOfIdentities(identityIds: readonly string[]) {
+    const rows = await store.recordsOfIdentities(this.db, [...identityIds]);
+    const byIdentity = new Map<string, typeof rows>(identityIds.map((id) => [id, []]));
+    for (const row of rows) byIdentity.get(row.link.identityId)?.push(row);
+    return byIdentity;
+  }
+
   /** The identity row itself, without following a merge. */
   async getIdentityExact(id: string): Promise<store.IdentityRow | null> {
     return isUuid(id) ? store.getIdentity(this.db, id) : null;

@@ -168,6 +168,21 @@ export async function recordsOfIdentity(
     .orderBy(asc(sources.code), asc(sourceRecords.localId));
 }
 
+/** The active records of several identities in one query, each identity's in the order recordsOfIdentity gives. */
+export async function recordsOfIdentities(
+  db: Executor,
+  identityIds: string[],
+): Promise<Array<{ record: SourceRecordRow; link: LinkRow; source: SourceRow }>> {
+  if (identityIds.length === 0) return [];
+  return db
+    .select({ record: sourceRecords, link: links, source: sources })
+    .from(links)
+    .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
+    .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
+    .where(and(inArray(links.identityId, [...new Set(identityIds)]), isNull(sourceRecords.deletedAt)))
+    .orderBy(asc(sources.code), asc(sourceRecords.localId));
+}
+
 export async function addEvents(tx: Executor, events: NewIdentityEvent[]): Promise<void> {
   if (events.length > 0) await tx.execute(insertRows(identityEvents, events));
 }

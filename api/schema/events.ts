@@ -50,7 +50,7 @@ const ChangeEventRef = builder.objectRef<ChangeEvent>('ChangeEvent').implement({
       resolve: (e, _a, ctx) => {
         if (!e.identityId) return null;
         ctx.audit.touch('identity', e.identityId);
-        return ctx.services.identity.getIdentity(e.identityId);
+        return ctx.loaders.identity.load(e.identityId);
       },
     }),
   }),

@@ -77,7 +77,7 @@ export const MatchCandidate = builder.objectRef<CandidateShape>('MatchCandidate'
     identity: t.field({
       type: Identity,
       nullable: true,
-      resolve: (c, _args, ctx) => (c.identityRow !== undefined ? c.identityRow : ctx.services.identity.getIdentity(c.identityId)),
+      resolve: (c, _args, ctx) => (c.identityRow !== undefined ? c.identityRow : ctx.loaders.identity.load(c.identityId)),
     }),
     probability: t.exposeFloat('probability'),
     weight: t.exposeFloat('weight', { description: 'Match weight (log2 Bayes factor plus prior).' }),

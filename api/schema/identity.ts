@@ -61,8 +61,8 @@ const FieldWarning = builder.objectRef<{ field: string; code: string; message: s
 const IngestResult = builder.objectRef<IngestResultData>('IngestResult').implement({
   fields: (t) => ({
     outcome: t.field({ type: IngestOutcomeEnum, resolve: (r) => r.outcome }),
-    record: t.field({ type: SourceRecord, resolve: async (r, _a, ctx) => (await ctx.services.identity.sourceRecord(r.recordId))! }),
-    identity: t.field({ type: Identity, resolve: async (r, _a, ctx) => (await ctx.services.identity.getIdentity(r.identityId))! }),
+    record: t.field({ type: SourceRecord, resolve: async (r, _a, ctx) => (await ctx.loaders.sourceRecord.load(r.recordId))! }),
+    identity: t.field({ type: Identity, resolve: async (r, _a, ctx) => (await ctx.loaders.identity.load(r.identityId))! }),
     candidates: t.field({ type: [MatchCandidate], resolve: (r) => r.candidates }),
     warnings: t.field({ type: [FieldWarning], resolve: (r) => r.warnings }),
     reviewItem: t.field({
@@ -103,7 +103,7 @@ Identity.implement({
     records: t.field({
       type: [SourceRecord],
       description: 'The active source records linked to this identity.',
-      resolve: async (i, _a, ctx) => ctx.services.identity.recordsOf(i.id),
+      resolve: (i, _a, ctx) => ctx.loaders.recordsOf.load(i.id),
     }),
     history: t.field({
       type: [IdentityEvent],
@@ -140,7 +140,7 @@ SourceRecord.implement({
     identity: t.field({
       type: Identity,
       nullable: true,
-      resolve: (r, _a, ctx) => (r.link ? ctx.services.identity.getIdentity(r.link.identityId) : null),
+      resolve: (r, _a, ctx) => (r.link ? ctx.loaders.identity.load(r.link.identityId) : null),
     }),
     deleted: t.boolean({ resolve: (r) => r.record.deletedAt !== null }),
     version: t.int({ resolve: (r) => r.record.version }),

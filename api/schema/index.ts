@@ -7,6 +7,7 @@ import './system.ts';
 import './security.ts';
 import './identity.ts';
 import './review.ts';
+import './decisions.ts';
 import './history.ts';
 import './ingest-runs.ts';
 import './lineage.ts';

@@ -22,10 +22,12 @@ import {
   type PolicyVersion,
 } from '../../lineage/index.ts';
 import { NotFoundError, ValidationError } from '../../platform/errors.ts';
+import type { InputShapeFromFields } from '@pothos/core';
 import { builder } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { Source } from './catalog.ts';
 import { GoldenRecord, Identity, SourceRecord } from './identity-types.ts';
+import { answeringErrors } from './errors.ts';
 import { checkPageSize, namedConnection } from './paging.ts';
 
 /** Lineage: field-level provenance, time travel, survivorship policy, ingest runs and their exports. */
@@ -62,7 +64,7 @@ const ProvenanceCompetitor = builder.objectRef<Competitor & { identityId: string
         return c.value;
       },
     }),
-    record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.sourceRecord(c.recordId) }),
+    record: t.field({ type: SourceRecord, nullable: true, resolve: (c, _a, ctx) => ctx.loaders.sourceRecord.load(c.recordId) }),
     source: t.field({ type: Source, nullable: true, resolve: (c, _a, ctx) => sourceById(ctx, c.sourceId) }),
   }),
 });
@@ -75,7 +77,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
   fields: (t) => ({
     id: t.id({ resolve: (p) => String(p.id) }),
     identityId: t.exposeID('identityId'),
-    identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.services.identity.getIdentityExact(p.identityId) }),
+    identity: t.field({ type: Identity, nullable: true, resolve: (p, _a, ctx) => ctx.loaders.identityExact.load(p.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (p) => p.field as GoldenField }),
     value: t.string({
       nullable: true,
@@ -89,7 +91,7 @@ const FieldProvenance = builder.objectRef<FieldProvenanceRow>('FieldProvenance')
       type: SourceRecord,
       nullable: true,
       description: 'The winning source record; null for a steward override or an empty field.',
-      resolve: (p, _a, ctx) => (p.recordId ? ctx.services.identity.sourceRecord(p.recordId) : null),
+      resolve: (p, _a, ctx) => (p.recordId ? ctx.loaders.sourceRecord.load(p.recordId) : null),
     }),
     source: t.field({ type: Source, nullable: true, resolve: (p, _a, ctx) => sourceById(ctx, p.sourceId) }),
     rule: t.field({ type: SurvivorshipRuleEnum, resolve: (p) => p.rule as (typeof SURVIVORSHIP_RULES)[number] }),
@@ -132,7 +134,7 @@ interface FieldLineageShape {
 const FieldLineage = builder.objectRef<FieldLineageShape>('FieldLineage').implement({
   description: 'The full history of one golden field of an identity.',
   fields: (t) => ({
-    identity: t.field({ type: Identity, nullable: true, resolve: (l, _a, ctx) => ctx.services.identity.getIdentityExact(l.identityId) }),
+    identity: t.field({ type: Identity, nullable: true, resolve: (l, _a, ctx) => ctx.loaders.identityExact.load(l.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (l) => l.field }),
     current: t.field({ type: FieldProvenance, nullable: true, resolve: (l) => l.history.find((h) => h.validTo === null) ?? null }),
     history: t.field({ type: [FieldProvenance], description: 'Newest first.', resolve: (l) => l.history }),
@@ -165,7 +167,7 @@ const SnapshotRecord = builder.objectRef<IdentitySnapshot['records'][number] & {
       type: SourceRecord,
       nullable: true,
       description: 'The record as it is now.',
-      resolve: (r, _a, ctx) => ctx.services.identity.sourceRecord(r.recordId),
+      resolve: (r, _a, ctx) => ctx.loaders.sourceRecord.load(r.recordId),
     }),
     values: t.field({
       type: GoldenRecord,
@@ -188,7 +190,7 @@ const IdentitySnapshotRef = builder.objectRef<IdentitySnapshot>('IdentitySnapsho
       type: Identity,
       nullable: true,
       description: 'That identity as it is now.',
-      resolve: (s, _a, ctx) => ctx.services.identity.getIdentityExact(s.identityId),
+      resolve: (s, _a, ctx) => ctx.loaders.identityExact.load(s.identityId),
     }),
     golden: t.field({
       type: GoldenRecord,
@@ -260,7 +262,7 @@ const PolicyFieldImpact = builder.objectRef<PolicyPreview['byField'][number]>('P
 const PolicyPreviewChange = builder.objectRef<PolicyPreview['changes'][number]>('PolicyPreviewChange').implement({
   fields: (t) => ({
     identityId: t.exposeID('identityId'),
-    identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.services.identity.getIdentityExact(c.identityId) }),
+    identity: t.field({ type: Identity, nullable: true, resolve: (c, _a, ctx) => ctx.loaders.identityExact.load(c.identityId) }),
     field: t.field({ type: GoldenFieldEnum, resolve: (c) => c.field }),
     currentValue: t.string({
       nullable: true,
@@ -446,19 +448,42 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const SET_POLICY_DESCRIPTION =
+  "Activates a new policy version: the active rules with these fields' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.";
+
+const setPolicyArgs = builder.args((t) => ({
+  rules: t.field({ type: [FieldRuleInputRef], required: true }),
+  wait: t.boolean({ required: false, defaultValue: true }),
+}));
+
+async function setSurvivorshipPolicy(args: InputShapeFromFields<typeof setPolicyArgs>, ctx: RequestContext): Promise<PolicyChange> {
+  const changes = parseRuleChanges(args.rules as FieldRuleInput[]);
+  ctx.audit.wrote = true;
+  const change = await ctx.services.lineage.changePolicy(changes, actorOf(ctx), { wait: args.wait ?? true });
+  return { ...change, run: (await ctx.services.lineage.getRun(change.run.id)) ?? change.run };
+}
+
 builder.mutationFields((t) => ({
   setSurvivorshipPolicy: t.field({
     type: PolicyChangeRef,
-    description:
-      "Activates a new policy version: the active rules with these fields' rules replaced. Every golden record is then recomputed set-based; with wait: false the mutation returns once the recompute run has started.",
+    description: SET_POLICY_DESCRIPTION,
     authScopes: { admin: true },
-    args: { rules: t.arg({ type: [FieldRuleInputRef], required: true }), wait: t.arg.boolean({ required: false, defaultValue: true }) },
-    resolve: async (_r, args, ctx) => {
-      const changes = parseRuleChanges(args.rules as FieldRuleInput[]);
-      ctx.audit.wrote = true;
-      const change = await ctx.services.lineage.changePolicy(changes, actorOf(ctx), { wait: args.wait ?? true });
-      return { ...change, run: (await ctx.services.lineage.getRun(change.run.id)) ?? change.run };
+    args: setPolicyArgs,
+    resolve: (_r, args, ctx) => setSurvivorshipPolicy(args, ctx),
+  }),
+  setSurvivorshipPolicyResult: t.field({
+    type: PolicyChangeRef,
+    description:
+      'Answers invalid rules as a typed ValidationError in the union (see the Error interface); same arguments as setSurvivorshipPolicy.',
+    authScopes: { admin: true },
+    args: setPolicyArgs,
+    errors: {
+      types: [ValidationError],
+      union: { name: 'SetSurvivorshipPolicyResult', description: 'The policy change and its recompute, or why nothing changed.' },
+      result: { name: 'SetSurvivorshipPolicySuccess' },
+      dataField: { name: 'change' },
     },
+    resolve: (_r, args, ctx) => answeringErrors(ctx, () => setSurvivorshipPolicy(args, ctx)),
   }),
   recomputeGoldenRecords: t.field({
     type: IngestRun,

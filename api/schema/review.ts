@@ -1,6 +1,6 @@
 import { REVIEW_DECISIONS, REVIEW_QUEUE_ORDERS, reviewItemKey, type MatchModelRow, type ReviewQueueItem } from '../../identity/index.ts';
 import { builder } from '../builder.ts';
-import { actor, touchIdentity } from './identity.ts';
+import { actor } from './identity.ts';
 import { GradeEnum, Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
 import { keysetConnection, namedConnection } from './paging.ts';
 
@@ -12,7 +12,7 @@ export const ReviewKindEnum = builder.enumType('ReviewKind', {
   description: 'RECORD_MATCH: is this record the same patient as identityA? POSSIBLE_DUPLICATE: are identityA and identityB one patient?',
 });
 export const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: ['OPEN', 'RESOLVED'] as const });
-const ReviewDecisionEnum = builder.enumType('ReviewDecision', {
+export const ReviewDecisionEnum = builder.enumType('ReviewDecision', {
   values: REVIEW_DECISIONS,
   description:
     'MATCH: same patient (the record joins identityA, or identityB merges into identityA). NOT_MATCH: different patients, kept apart for good.',
@@ -48,14 +48,14 @@ ReviewItem.implement({
       nullable: true,
       resolve: (r, _a, ctx) => {
         if (r.sourceRecord !== undefined) return r.sourceRecord;
-        return r.recordId ? ctx.services.identity.sourceRecord(r.recordId) : null;
+        return r.recordId ? ctx.loaders.sourceRecord.load(r.recordId) : null;
       },
     }),
-    identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.services.identity.getIdentity(r.identityA) }),
+    identityA: t.field({ type: Identity, nullable: true, resolve: (r, _a, ctx) => ctx.loaders.identity.load(r.identityA) }),
     identityB: t.field({
       type: Identity,
       nullable: true,
-      resolve: (r, _a, ctx) => (r.identityB ? ctx.services.identity.getIdentity(r.identityB) : null),
+      resolve: (r, _a, ctx) => (r.identityB ? ctx.loaders.identity.load(r.identityB) : null),
     }),
     modelVersion: t.exposeString('modelVersion', { nullable: true }),
     decision: t.exposeString('decision', { nullable: true }),
@@ -191,75 +191,6 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  resolveReviewItem: t.field({
-    type: ReviewItem,
-    authScopes: { steward: true },
-    args: {
-      id: t.arg.id({ required: true }),
-      decision: t.arg({ type: ReviewDecisionEnum, required: true }),
-      reason: t.arg.string({ required: true }),
-    },
-    resolve: async (_r, args, ctx) => {
-      const item = await ctx.services.steward.resolveReviewItem(String(args.id), args.decision, actor(ctx, args.reason));
-      ctx.audit.wrote = true;
-      touchIdentity(ctx, item.identityA);
-      ctx.audit.touch('identity', item.identityB);
-      ctx.audit.touch('record', item.recordId);
-      return item;
-    },
-  }),
-  mergeIdentities: t.field({
-    type: Identity,
-    description: 'Merges mergedId into survivorId. The merged ID redirects to the survivor from then on.',
-    authScopes: { steward: true },
-    args: {
-      survivorId: t.arg.id({ required: true }),
-      mergedId: t.arg.id({ required: true }),
-      reason: t.arg.string({ required: true }),
-      survivorVersion: t.arg.int({ required: false, description: 'Fails with STALE_VERSION if the survivor changed since read.' }),
-      mergedVersion: t.arg.int({ required: false }),
-      overrideNotDuplicate: t.arg.boolean({
-        required: false,
-        description:
-          'Merge even though a steward marked the two identities as different people; without it such a merge fails with MARKED_NOT_DUPLICATE.',
-      }),
-    },
-    resolve: async (_r, args, ctx) => {
-      const survivor = await ctx.services.steward.merge(String(args.survivorId), String(args.mergedId), actor(ctx, args.reason), args);
-      ctx.audit.wrote = true;
-      ctx.audit.touch('identity', String(args.survivorId), String(args.mergedId));
-      return survivor;
-    },
-  }),
-  unlinkRecord: t.field({
-    type: SourceRecord,
-    description: 'Moves a record out of its identity, to toIdentityId or to a new identity; both golden records are rebuilt.',
-    authScopes: { steward: true },
-    args: { recordId: t.arg.id({ required: true }), toIdentityId: t.arg.id({ required: false }), reason: t.arg.string({ required: true }) },
-    resolve: async (_r, args, ctx) => {
-      const moved = await ctx.services.steward.unlink(
-        String(args.recordId),
-        args.toIdentityId ? String(args.toIdentityId) : null,
-        actor(ctx, args.reason),
-      );
-      ctx.audit.wrote = true;
-      ctx.audit.touch('identity', moved.from, moved.to);
-      ctx.audit.touch('record', String(args.recordId));
-      return (await ctx.services.identity.sourceRecord(String(args.recordId)))!;
-    },
-  }),
-  markNotDuplicate: t.field({
-    type: [Identity],
-    description: 'Declares two identities different people; they are never linked or flagged again.',
-    authScopes: { steward: true },
-    args: { a: t.arg.id({ required: true }), b: t.arg.id({ required: true }), reason: t.arg.string({ required: true }) },
-    resolve: async (_r, args, ctx) => {
-      await ctx.services.steward.markNotDuplicate(String(args.a), String(args.b), actor(ctx, args.reason));
-      ctx.audit.wrote = true;
-      ctx.audit.touch('identity', String(args.a), String(args.b));
-      return [(await ctx.services.identity.getIdentity(String(args.a)))!, (await ctx.services.identity.getIdentity(String(args.b)))!];
-    },
-  }),
   trainModel: t.field({
     type: MatchModelInfo,
     description: 'Trains a new model version from the stored records (unsupervised EM). Existing links are kept.',
