@@ -6,15 +6,32 @@ import tseslint from 'typescript-eslint';
  * - the matching core is pure: nothing in matching/ imports from outside matching/;
  * - platform/ (config, db, telemetry, errors) imports no domain;
  * - nothing imports api/, the outermost ring (tests and benchmarks drive it, so they may);
- * - a folder imports another domain only through that domain's index.ts.
+ * - a folder imports another domain only through that domain's index.ts;
+ * - api/ never touches the database: no db client, no drizzle schema, no drizzle-orm or postgres, no
+ *   `services.database.db`. Services own the SQL. DATABASE_HOLDERS are the exceptions.
  */
 const DOMAINS = ['matching', 'identity', 'lineage', 'catalog', 'interop', 'events'];
 const LAYERED = [...DOMAINS, 'platform', 'api', 'cli'];
 /** How deep the layered folders go: the rule matches imports by how many `../` reach the repository root. */
 const MAX_DEPTH = 4;
 
-/** @param {string} folder @param {number} depth */
-function layeringPatterns(folder, depth) {
+/**
+ * The api/ files that may hold the database handle: where the services are built over it (services.ts), opened
+ * and closed (app.ts) and scheduled (jobs.ts), and the audit trail's reads and writes, which run in the request's
+ * own transaction.
+ */
+const DATABASE_HOLDERS = [
+  'api/services.ts',
+  'api/app.ts',
+  'api/jobs.ts',
+  'api/audit-plugin.ts',
+  'api/schema/audit.ts',
+  'api/schema/security.ts',
+];
+const NO_DATABASE = 'api/ never touches the database: call a service built in api/services.ts (its store owns the SQL).';
+
+/** @param {string} folder @param {number} depth @param {{ database?: boolean }} [allow] */
+function layeringPatterns(folder, depth, allow = {}) {
   const root = `^(\\.\\./){${depth}}`;
   const patterns = [];
   if (folder === 'matching') {
@@ -29,6 +46,12 @@ function layeringPatterns(folder, depth) {
   if (folder !== 'api') {
     patterns.push({ regex: `${root}api/`, message: 'Nothing imports api/: it is the outermost ring.' });
   }
+  if (folder === 'api' && !allow.database) {
+    patterns.push(
+      { regex: `${root}platform/db/(client\\.ts$|schema/)`, message: NO_DATABASE },
+      { regex: '^(drizzle-orm|postgres)(/|$)', message: NO_DATABASE },
+    );
+  }
   const others = DOMAINS.filter((d) => d !== folder);
   patterns.push({ regex: `${root}(${others.join('|')})/(?!index\\.ts$)`, message: 'Import another domain only through its index.ts.' });
   return patterns;
@@ -42,6 +65,27 @@ const layering = LAYERED.flatMap((folder) =>
     rules: { 'no-restricted-imports': ['error', { patterns: layeringPatterns(folder, depth) }] },
   })),
 );
+
+/** The holders get api/'s layering without the database rule (a later config replaces the rule's options). */
+const databaseHolders = DATABASE_HOLDERS.map((file) => ({
+  files: [file],
+  rules: { 'no-restricted-imports': ['error', { patterns: layeringPatterns('api', file.split('/').length - 1, { database: true }) }] },
+}));
+
+/** Reaching for the handle through the services (`ctx.services.database.db`) is refused as well as importing it. */
+const apiWithoutDatabaseHandle = {
+  files: ['api/**/*.ts'],
+  ignores: ['**/*.test.ts', ...DATABASE_HOLDERS],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      {
+        selector: "MemberExpression[property.name='db'][object.type='MemberExpression'][object.property.name='database']",
+        message: NO_DATABASE,
+      },
+    ],
+  },
+};
 
 export default tseslint.config(
   {
@@ -65,4 +109,6 @@ export default tseslint.config(
     },
   },
   ...layering,
+  ...databaseHolders,
+  apiWithoutDatabaseHandle,
 );

@@ -1,4 +1,3 @@
-import { countActiveApiKeys, ensureBootstrapKey } from '../platform/api-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -36,9 +35,9 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   });
   const services = createServices(config, database, logger);
   if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
-    await ensureBootstrapKey(database.db, 'bootstrap-admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
+    await services.apiKeys.ensureBootstrapKey('bootstrap-admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
   }
-  const credentialsConfigured = (await countActiveApiKeys(database.db)) > 0 || config.OIDC_ISSUER !== undefined;
+  const credentialsConfigured = (await services.apiKeys.anyActive()) || config.OIDC_ISSUER !== undefined;
   if (config.NODE_ENV === 'production' && !credentialsConfigured) {
     await database.close();
     throw new Error(

@@ -1,9 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { hashApiKey } from '../platform/api-keys.ts';
 import type { AppConfig } from '../platform/config.ts';
-import { apiKeys } from '../platform/db/schema/index.ts';
 import { UnauthenticatedError } from '../platform/errors.ts';
 import { instruments } from '../platform/telemetry.ts';
 import { isRole } from '../platform/roles.ts';
@@ -80,11 +77,7 @@ function createJwtVerifier(config: AppConfig): ((token: string) => Promise<Princ
 }
 
 async function principalForApiKey(services: Services, key: string): Promise<Principal> {
-  const [row] = await services.database.db
-    .select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
-    .limit(1);
+  const row = await services.apiKeys.findActive(key);
   if (!row || !isRole(row.role)) throw new AuthenticationFailure('unknown_key', 'Unknown or revoked API key');
   return { id: row.id, name: row.name, roles: [row.role], kind: 'api-key' };
 }

@@ -1,13 +1,5 @@
-import {
-  getDeadLetter,
-  listDeadLetters,
-  updateDeadLetter,
-  type AckCode,
-  type DeadLetterChannel,
-  type DeadLetterRow,
-  type DeadLetterStatus,
-} from '../interop/index.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
+import type { AckCode, DeadLetterChannel, DeadLetterRow, DeadLetterStatus } from '../interop/index.ts';
+import { ValidationError } from '../platform/errors.ts';
 import type { Principal } from './context.ts';
 import { createHl7Service } from './mllp.ts';
 import type { Services } from './services.ts';
@@ -17,7 +9,7 @@ export function findDeadLetters(
   services: Services,
   filter: { channel: DeadLetterChannel | null; status: DeadLetterStatus | null; limit: number },
 ): Promise<DeadLetterRow[]> {
-  return listDeadLetters(services.database.db, filter.channel, filter.status, filter.limit);
+  return services.deadLetters.list(filter);
 }
 
 /** What replaying a dead letter did. */
@@ -28,27 +20,15 @@ export interface DeadLetterReplay {
   accepted: boolean;
 }
 
-/** The dead letter, open; NOT_FOUND or ALREADY_RESOLVED otherwise. */
-async function openDeadLetter(services: Services, id: string): Promise<DeadLetterRow> {
-  const row = UUID.test(id) ? await getDeadLetter(services.database.db, id) : null;
-  if (!row) throw new NotFoundError('Dead letter');
-  if (row.status !== 'OPEN') throw new ConflictError('DEAD_LETTER_CLOSED', `The dead letter is already ${row.status}`, 'id');
-  return row;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Runs a dead-lettered HL7 message (or a corrected `payload` for it) through the HL7 service again, acting as
  * the admin who replays it, so the message's own audit entry names them. Accepted: the dead letter becomes
- * REPLAYED. Refused again: it stays OPEN with the new reason, and no second dead letter is kept.
+ * REPLAYED. Refused again: it stays OPEN with the new reason, and no second dead letter is kept. The letter is
+ * claimed first, so a second replay running at the same time gets DEAD_LETTER_REPLAYING and ingests nothing.
  */
 export async function replayDeadLetter(services: Services, id: string, principal: Principal, payload?: string): Promise<DeadLetterReplay> {
-  const row = await openDeadLetter(services, id);
-  if (row.channel !== 'hl7') {
-    throw ValidationError.of('id', 'NOT_REPLAYABLE', 'only HL7 dead letters can be replayed: FHIR requests are answered as they arrive');
-  }
   if (payload !== undefined && payload.trim() === '') throw ValidationError.of('payload', 'REQUIRED', 'must not be empty');
+  const row = await services.deadLetters.claimForReplay(id);
   let failedReason: string | null = null;
   const hl7 = createHl7Service(services, principal, {
     deadLetter: async (_payload, reason) => {
@@ -56,18 +36,18 @@ export async function replayDeadLetter(services: Services, id: string, principal
       return row.id;
     },
   });
-  const result = await hl7(payload ?? row.payload);
-  const accepted = failedReason === null;
-  const updated = await updateDeadLetter(
-    services.database.db,
-    row.id,
-    accepted ? { status: 'REPLAYED' } : { status: 'OPEN', reason: failedReason! },
-  );
-  return { deadLetter: updated!, ackCode: result.code, accepted };
+  let ackCode: AckCode;
+  try {
+    ackCode = (await hl7(payload ?? row.payload)).code;
+  } catch (error) {
+    await services.deadLetters.releaseClaim(row.id);
+    throw error;
+  }
+  const settled = await services.deadLetters.settleReplay(row.id, failedReason);
+  return { deadLetter: settled, ackCode, accepted: failedReason === null };
 }
 
-/** Gives up a dead letter: it stays stored, marked DISCARDED, and leaves the open list. */
-export async function discardDeadLetter(services: Services, id: string): Promise<DeadLetterRow> {
-  const row = await openDeadLetter(services, id);
-  return (await updateDeadLetter(services.database.db, row.id, { status: 'DISCARDED' }))!;
+/** Gives up an open dead letter: it stays stored, marked DISCARDED, and leaves the open list. */
+export function discardDeadLetter(services: Services, id: string): Promise<DeadLetterRow> {
+  return services.deadLetters.discard(id);
 }

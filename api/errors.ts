@@ -1,6 +1,6 @@
 import { BREAK, GraphQLError, Kind, parse, visit, type ASTNode, type DocumentNode, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isConnectionFailure } from '../platform/db/client.ts';
+import { isConnectionFailure } from '../platform/db/failures.ts';
 import { DomainError, ValidationError, type ErrorCode } from '../platform/errors.ts';
 
 function domainCause(error: unknown): DomainError | null {

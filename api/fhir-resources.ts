@@ -1,31 +1,19 @@
 import type { SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
 import {
+  checkIfMatch,
   PortError,
   type GoldenIdentityView,
   type PatientQuery,
   type PatientSearchResult,
   type PatientVersion,
+  type PatientVersionRow,
   type PatientWrite,
   type PatientWriteResult,
+  type RecordCriteria,
   type RecordInput,
+  type RecordResourceRow,
   type SourceRef,
 } from '../interop/index.ts';
-import {
-  countRecords,
-  currentVersion,
-  currentVersionOfRecord,
-  historyOf,
-  insertVersion,
-  recordResource,
-  recordResourceByRef,
-  searchIdentityIds,
-  searchRecords,
-  versionOf,
-  type PatientVersionRow,
-  type RecordCriteria,
-  type RecordResourceRow,
-} from '../interop/index.ts';
-import type { Executor } from '../platform/db/client.ts';
 import type { InteropContext } from './interop-port.ts';
 import { maskedPlaceholders, maskPatientResource } from './fhir-masking.ts';
 import { PHI_FIELDS, presentPhi, seesFullPhi } from './masking.ts';
@@ -46,7 +34,7 @@ export interface ResourceDeps {
  */
 export async function writePatient(deps: ResourceDeps, ctx: InteropContext, write: PatientWrite): Promise<PatientWriteResult> {
   const { services } = deps;
-  const before = await recordResourceByRef(services.database.db, write.ref.source, write.ref.localId);
+  const before = await services.patientResources.recordByRef(write.ref.source, write.ref.localId);
   let stored: { row: PatientVersionRow; created: boolean } | null = null;
   const input = { ...write.record, ...write.ref } as ServiceRecordInput;
   // Named before the write, so the entry written inside its transaction lists the fields it wrote.
@@ -54,7 +42,7 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
   const result = await deps.translated(() =>
     services.ingest.ingest(input, deps.actor(ctx), {
       beforeCommit: async (tx, [done]) => {
-        stored = await storeVersion(tx, write, done!.recordId, before !== null && !before.deleted);
+        stored = await services.patientResources.storeVersion(tx, write, done!.recordId, before !== null && !before.deleted);
       },
     }),
   );
@@ -74,81 +62,54 @@ export async function maskedElements(
   resource: Record<string, unknown>,
 ): Promise<string[]> {
   if (seesFullPhi(ctx.principal)) return [];
-  const stored = await recordResourceByRef(deps.services.database.db, ref.source, ref.localId);
+  const stored = await deps.services.patientResources.recordByRef(ref.source, ref.localId);
   return maskedPlaceholders(resource, stored ? { resource: stored.resource, fields: stored.fields } : null);
-}
-
-/** Inside the ingest transaction: checks the id and `If-Match`, then appends a version unless nothing changed. */
-async function storeVersion(
-  tx: Executor,
-  write: PatientWrite,
-  recordId: string,
-  existed: boolean,
-): Promise<{ row: PatientVersionRow; created: boolean }> {
-  const current = await currentVersionOfRecord(tx, recordId);
-  if (write.id !== undefined) {
-    if (current && current.id !== write.id) {
-      throw new PortError('CONFLICT', 'the source record of this identifier already has a Patient resource with another id', 'id');
-    }
-    const holder = current ? null : await currentVersion(tx, write.id);
-    if (holder && holder.recordId !== recordId) throw new PortError('CONFLICT', 'the resource id belongs to another source record', 'id');
-  }
-  // A record that came in by HL7 or GraphQL reads as version 1 before it is first written as FHIR.
-  const base = current?.versionId ?? (existed ? 1 : 0);
-  if (write.ifMatch !== undefined && write.ifMatch !== base) {
-    throw new PortError('PRECONDITION_FAILED', 'the resource has changed since the version given in If-Match', 'If-Match');
-  }
-  if (current?.resource && sameJson(current.resource, write.resource)) return { row: current, created: false };
-  const row = await insertVersion(tx, { id: current?.id ?? write.id ?? recordId, versionId: base + 1, recordId, resource: write.resource });
-  return { row, created: base === 0 };
 }
 
 /** The current version of a source record's Patient, or one version of it. */
 export async function readPatient(deps: ResourceDeps, ctx: InteropContext, id: string, versionId?: number): Promise<PatientVersion | null> {
-  const db = deps.services.database.db;
-  const row = await recordResource(db, id);
+  const resources = deps.services.patientResources;
+  const row = await resources.record(id);
   if (!row) return null;
   noteRead(ctx, row);
   if (versionId === undefined) return rowToVersion(ctx, row, id);
   if (row.resource_id === null) return versionId === 1 ? rowToVersion(ctx, row, id) : null;
-  const stored = await versionOf(db, row.resource_id, versionId);
+  const stored = await resources.version(row.resource_id, versionId);
   return stored ? toVersion(ctx, stored, row.identity_id) : null;
 }
 
 /** Every version, newest first. */
 export async function patientHistory(deps: ResourceDeps, ctx: InteropContext, id: string): Promise<PatientVersion[]> {
-  const db = deps.services.database.db;
-  const row = await recordResource(db, id);
+  const resources = deps.services.patientResources;
+  const row = await resources.record(id);
   if (!row) return [];
   noteRead(ctx, row);
   if (row.resource_id === null) return [rowToVersion(ctx, row, id)];
-  const versions = (await historyOf(db, row.resource_id)).map((v) => toVersion(ctx, v, row.identity_id));
+  const versions = (await resources.history(row.resource_id)).map((v) => toVersion(ctx, v, row.identity_id));
   // A record deleted by HL7 after its last FHIR write still reads as deleted.
   if (row.deleted && versions[0]?.resource) versions[0] = { ...versions[0], resource: null };
   return versions;
 }
 
 export async function patientIdOf(deps: ResourceDeps, ref: SourceRef): Promise<string | null> {
-  const row = await recordResourceByRef(deps.services.database.db, ref.source, ref.localId);
+  const row = await deps.services.patientResources.recordByRef(ref.source, ref.localId);
   return row ? (row.resource_id ?? row.record_id) : null;
 }
 
 /** Soft-deletes the record and appends a deletion version, in one transaction. */
 export async function deletePatient(deps: ResourceDeps, ctx: InteropContext, id: string, ifMatch?: number): Promise<PatientVersion> {
-  const db = deps.services.database.db;
-  const row = await recordResource(db, id);
+  const resources = deps.services.patientResources;
+  const row = await resources.record(id);
   if (!row) throw new PortError('NOT_FOUND', 'no Patient with this id', 'id');
   ctx.audit.touch('record', row.record_id);
   const current = row.version_id ?? 1;
   if (row.deleted) return rowToVersion(ctx, row, id);
-  if (ifMatch !== undefined && ifMatch !== current) {
-    throw new PortError('PRECONDITION_FAILED', 'the resource has changed since the version given in If-Match', 'If-Match');
-  }
+  checkIfMatch(ifMatch, current);
   let stored: PatientVersionRow | null = null;
   const done = await deps.translated(() =>
     deps.services.ingest.deleteRecord(row.source_code, row.local_id, deps.actor(ctx), {
       beforeCommit: async (tx, { recordId }) => {
-        stored = await insertVersion(tx, { id: row.resource_id ?? row.record_id, versionId: current + 1, recordId, resource: null });
+        stored = await resources.appendDeletion(tx, { id: row.resource_id ?? row.record_id, recordId, current });
       },
     }),
   );
@@ -162,23 +123,23 @@ export async function deletePatient(deps: ResourceDeps, ctx: InteropContext, id:
  * its records does. With both kinds, the source Patients come first, then the golden ones.
  */
 export async function searchPatients(deps: ResourceDeps, ctx: InteropContext, query: PatientQuery): Promise<PatientSearchResult> {
-  const db = deps.services.database.db;
+  const resources = deps.services.patientResources;
   const criteria = await toCriteria(deps, ctx, query);
   if (criteria === null) return { hits: [], more: false };
   const hits: PatientSearchResult['hits'] = [];
   let sourceTotal = 0;
   if (query.kind !== 'golden') {
-    const rows = await searchRecords(db, criteria, query.count + 1, query.offset);
+    const rows = await resources.searchRecords(criteria, query.count + 1, query.offset);
     for (const row of rows.slice(0, query.count)) {
       noteRead(ctx, row);
       hits.push({ kind: 'source', version: rowToVersion(ctx, row, row.resource_id ?? row.record_id) });
     }
     if (rows.length > query.count) return { hits, more: true };
     if (query.kind === 'source') return { hits, more: false };
-    sourceTotal = rows.length > 0 ? query.offset + rows.length : await countRecords(db, criteria);
+    sourceTotal = rows.length > 0 ? query.offset + rows.length : await resources.countRecords(criteria);
   }
   const room = query.count - hits.length;
-  const ids = await searchIdentityIds(db, criteria, room + 1, Math.max(0, query.offset - sourceTotal));
+  const ids = await resources.searchIdentityIds(criteria, room + 1, Math.max(0, query.offset - sourceTotal));
   const views = await Promise.all(ids.slice(0, room).map((id) => deps.view(ctx, id)));
   for (const identity of views)
     if (identity && (query.active === undefined || (identity.status === 'ACTIVE') === query.active))
@@ -214,7 +175,7 @@ async function toCriteria(deps: ResourceDeps, ctx: InteropContext, q: PatientQue
   if (q.identityId) c.identityIds = [q.identityId];
   if (q.active === false && q.kind === 'source') return null;
   if (q.id) {
-    const row = await recordResource(deps.services.database.db, q.id);
+    const row = await deps.services.patientResources.record(q.id);
     if (q.kind === 'source') c.recordIds = row ? [row.record_id] : [];
     else if (q.kind === 'golden') c.identityIds = [q.id];
     else if (row) c.recordIds = [row.record_id];
@@ -269,21 +230,4 @@ function toVersion(ctx: InteropContext, row: PatientVersionRow, identityId: stri
     identityId,
     ...(full ? {} : { masked: true }),
   };
-}
-
-/** Key-order-insensitive equality of two JSON values. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, sorted(v)]),
-    );
-  }
-  return value;
 }

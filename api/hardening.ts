@@ -4,7 +4,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { AppConfig } from '../platform/config.ts';
-import { isConnectionFailure } from '../platform/db/client.ts';
+import { isConnectionFailure } from '../platform/db/failures.ts';
 import { memoryBuckets, type BucketState, type RateBuckets } from '../platform/rate-buckets.ts';
 import { instruments } from '../platform/telemetry.ts';
 

@@ -9,7 +9,7 @@ import {
   operationOutcome,
   type OperationOutcomeIssue,
 } from '../interop/index.ts';
-import { isConnectionFailure } from '../platform/db/client.ts';
+import { isConnectionFailure } from '../platform/db/failures.ts';
 import { auditAuthenticationFailure } from './audit-plugin.ts';
 import { createConsoleHandler, isConsoleRequest, type ConsoleOptions } from './console.ts';
 import { AuthenticationFailure, type Authenticate } from './auth.ts';

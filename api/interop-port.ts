@@ -20,7 +20,6 @@ import {
   type SubscriptionView,
 } from '../interop/index.ts';
 import type { WebhookEndpointRow } from '../events/index.ts';
-import { resourceIdsOfRecords } from '../interop/index.ts';
 import * as resources from './fhir-resources.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../platform/errors.ts';
 import { recordAudit, touchedObjects, touchResult } from './audit-plugin.ts';
@@ -309,10 +308,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     if (!row) return null;
     const records = await this.services.identity.recordsOf(row.id);
     const [resourceIds, replaces, survivor] = await Promise.all([
-      resourceIdsOfRecords(
-        this.services.database.db,
-        records.map((r) => r.record.id),
-      ),
+      this.services.patientResources.resourceIdsOfRecords(records.map((r) => r.record.id)),
       this.services.identity.mergedInto(row.id),
       row.status === 'MERGED' ? this.services.identity.getIdentity(row.id) : Promise.resolve(null),
     ]);

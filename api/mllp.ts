@@ -4,7 +4,6 @@ import {
   oversizedAck,
   parseHl7,
   readHeader,
-  saveDeadLetter,
   UPSERT_EVENTS,
   startMllpServer,
   type Hl7Result,
@@ -52,7 +51,7 @@ export function createHl7Service(
   options: { deadLetter?: (payload: string, reason: string) => Promise<string> } = {},
 ): Hl7Service {
   const port = new ServiceInteropPort(services);
-  const keep = options.deadLetter ?? ((payload, reason) => saveDeadLetter(services.database.db, { channel: 'hl7', payload, reason }));
+  const keep = options.deadLetter ?? ((payload, reason) => services.deadLetters.save({ channel: 'hl7', payload, reason }));
   const handle = createHl7Handler(port, {
     ignoreEvents: services.config.MPI_HL7_IGNORE_EVENTS,
     application: { name: 'MPI' },

@@ -1,11 +1,13 @@
+import { ApiKeyService } from '../platform/api-keys.ts';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type RateBuckets } from '../platform/rate-buckets.ts';
 import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
-import { createCatalogService, type CatalogService } from '../catalog/index.ts';
+import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
+import { DeadLetterService, PatientResourceService } from '../interop/index.ts';
 import { createEventsService, type DemographicsProvider, type EventsService } from '../events/index.ts';
 import type { Role } from './context.ts';
 import { maskPhi, PHI_FIELDS, seesFullPhi } from './masking.ts';
@@ -16,6 +18,8 @@ export interface Services {
   database: DatabaseHandle;
   logger: Logger;
   models: ModelRegistry;
+  /** API keys: authentication, the key operations and the bootstrap key. */
+  apiKeys: ApiKeyService;
   /** Ingest, resolution and matching. */
   ingest: IdentityService;
   steward: StewardService;
@@ -26,6 +30,10 @@ export interface Services {
   lineage: LineageService;
   /** Change events: the outbox dispatcher and its channels (started by the server, not here). */
   events: EventsService;
+  /** FHIR Patient resources of source records: versions, PDQm search, the version rules of a write. */
+  patientResources: PatientResourceService;
+  /** HL7 and FHIR messages that could not be processed: kept, listed, replayed, discarded. */
+  deadLetters: DeadLetterService;
   /** Rate-limit buckets, shared by every replica unless the database is the embedded one. */
   rateBuckets: RateBuckets;
   /** Periodic jobs this replica takes part in (each runs on the replica holding its lease); filled at start-up. */
@@ -59,7 +67,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     reader: database.reader,
     reads: database.reads,
   });
-  const catalog = createCatalogService(database.db, {
+  const catalog = new CatalogService(database.db, {
     autoRegister: config.MPI_AUTO_REGISTER_SOURCES,
     thresholds: config.MPI_QUALITY_THRESHOLDS,
   });
@@ -73,12 +81,15 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     database,
     logger,
     models,
+    apiKeys: new ApiKeyService(database.db),
     ingest,
     steward: new StewardService(ingest),
     identity,
     catalog,
     lineage,
     events,
+    patientResources: new PatientResourceService(database.db),
+    deadLetters: new DeadLetterService(database.db),
     rateBuckets,
     jobs: [],
   };

@@ -7,6 +7,7 @@ import {
 } from '../matching/index.ts';
 import { phiClass } from '../platform/db/schema/index.ts';
 
+export { PHI_CLASSES };
 export type { PhiClass, ValidityRule };
 // The catalog column's enum and the canonical fields' PHI classes must be one list: each accepts the other.
 const _columnAcceptsEveryClass: ReadonlyArray<(typeof phiClass.enumValues)[number]> = PHI_CLASSES;

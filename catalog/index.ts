@@ -1,5 +1,5 @@
 /** The catalog and data-quality domain: sources, datasets, PHI classification, quality metrics over time. */
-export { createCatalogService, type CatalogService, type CatalogSettings } from './catalog-service.ts';
+export { CatalogService, type CatalogSettings } from './service.ts';
 export {
   ensureSource,
   getSourceByCode,
@@ -24,7 +24,14 @@ export {
   type ClassifyFieldInput,
   type FieldFilter,
 } from './source-input.ts';
-export { CANONICAL_FIELD_SPECS, DEFAULT_DATASET, DEFAULT_GLOSSARY, type CanonicalFieldSpec, type PhiClass } from './canonical-fields.ts';
+export {
+  CANONICAL_FIELD_SPECS,
+  DEFAULT_DATASET,
+  DEFAULT_GLOSSARY,
+  PHI_CLASSES,
+  type CanonicalFieldSpec,
+  type PhiClass,
+} from './canonical-fields.ts';
 export {
   measureQuality,
   qualitySeries,
@@ -42,6 +49,7 @@ export type { QualityRunRow, QualityMeasurementRow } from './quality-store.ts';
 export {
   QUALITY_METRICS,
   QUALITY_METRIC_NAMES,
+  SCOPE_KINDS,
   INDEX_SCOPE,
   fieldScope,
   type QualityMetricName,

@@ -1,6 +1,8 @@
-import type { scopeKind } from '../platform/db/schema/index.ts';
+import { scopeKind } from '../platform/db/schema/index.ts';
 
-export type ScopeKind = (typeof scopeKind.enumValues)[number];
+/** What a measurement covers: the whole index, one source, or one field of one source (the column's enum). */
+export const SCOPE_KINDS = scopeKind.enumValues;
+export type ScopeKind = (typeof SCOPE_KINDS)[number];
 
 /** Which way a metric improves; thresholds are a floor for `higher` and a ceiling for `lower`. */
 export type Direction = 'higher' | 'lower' | 'none';

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../platform/config.ts';
 import { readDataDirLock } from '../platform/db/data-dir-lock.ts';
+import { isRole, ROLES } from '../platform/roles.ts';
 import { CliError } from './errors.ts';
 
 /** An API key as the admin commands show it (never its secret, except once at creation). */
@@ -69,9 +70,11 @@ function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
   return {
     via: `server ${url}`,
     async create(name, role) {
+      // The API takes a Role enum value (upper case); the command line keeps the lower-case names.
+      if (!isRole(role.toLowerCase())) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
       const data = await call(
-        `mutation ($name: String!, $role: String!) { createApiKey(name: $name, role: $role) { key apiKey { ${FIELDS} } } }`,
-        { name, role },
+        `mutation ($name: String!, $role: Role!) { createApiKey(name: $name, role: $role) { key apiKey { ${FIELDS} } } }`,
+        { name, role: role.toUpperCase() },
       );
       const created = data.createApiKey as { key: string; apiKey: KeyView };
       return { key: created.key, row: created.apiKey };

@@ -1,6 +1,7 @@
 import { and, asc, eq, type SQL } from 'drizzle-orm';
-import type { Executor } from '../platform/db/client.ts';
+import type { Database, Executor } from '../platform/db/client.ts';
 import { deadLetters } from '../platform/db/schema/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
 
@@ -8,9 +9,16 @@ export type DeadLetterRow = typeof deadLetters.$inferSelect;
 export const DEAD_LETTER_CHANNELS = ['hl7', 'fhir'] as const;
 export type DeadLetterChannel = (typeof DEAD_LETTER_CHANNELS)[number];
 
-/** OPEN until a replay is accepted (REPLAYED) or an admin gives it up (DISCARDED). */
-export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYED', 'DISCARDED'] as const;
+/**
+ * OPEN until a replay is accepted (REPLAYED) or an admin gives it up (DISCARDED). REPLAYING while one replay
+ * holds it: only one replay at a time can take a dead letter, so a message is never ingested twice by replays.
+ */
+export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYING', 'REPLAYED', 'DISCARDED'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+/** Only HL7 messages are replayed: a FHIR request was answered as it arrived. */
+const REPLAYABLE_CHANNEL: DeadLetterChannel = 'hl7';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Keeps a message that could not be processed, with a value-free reason, for review and replay. The payload is
@@ -48,6 +56,26 @@ export async function getDeadLetter(db: Executor, id: string): Promise<DeadLette
   return row ?? null;
 }
 
+/**
+ * Moves a dead letter from one status to another in one statement, and only if it is still in `from` (and of
+ * `channel`, when given): of two callers racing for the same letter, exactly one gets the row back.
+ */
+export async function moveDeadLetter(
+  db: Executor,
+  id: string,
+  from: DeadLetterStatus,
+  change: { status: DeadLetterStatus; reason?: string },
+  channel?: DeadLetterChannel,
+): Promise<DeadLetterRow | null> {
+  const where = [eq(deadLetters.id, id), eq(deadLetters.status, from), ...(channel ? [eq(deadLetters.channel, channel)] : [])];
+  const [row] = await db
+    .update(deadLetters)
+    .set(change)
+    .where(and(...where))
+    .returning();
+  return row ?? null;
+}
+
 /** Sets a dead letter's status (and, after a failed replay, the reason it failed this time). */
 export async function updateDeadLetter(
   db: Executor,
@@ -56,4 +84,66 @@ export async function updateDeadLetter(
 ): Promise<DeadLetterRow | null> {
   const [row] = await db.update(deadLetters).set(change).where(eq(deadLetters.id, id)).returning();
   return row ?? null;
+}
+
+/**
+ * The dead letters of one database: what the API lists, keeps, replays and discards. A replay first claims the
+ * letter (OPEN -> REPLAYING in one UPDATE), runs the message, then settles it (REPLAYED, or OPEN with the new
+ * reason); a second replay or a discard meanwhile gets DEAD_LETTER_REPLAYING.
+ */
+export class DeadLetterService {
+  constructor(private readonly db: Database) {}
+
+  /** Dead letters oldest first; a null filter matches any channel or status. */
+  list(filter: { channel: DeadLetterChannel | null; status: DeadLetterStatus | null; limit: number }): Promise<DeadLetterRow[]> {
+    return listDeadLetters(this.db, filter.channel, filter.status, filter.limit);
+  }
+
+  /** Keeps a refused message; returns its id. */
+  save(letter: { channel: DeadLetterChannel; payload: string; reason: string }): Promise<string> {
+    return saveDeadLetter(this.db, letter);
+  }
+
+  /** One dead letter, or null (also for a string that is not an id). */
+  get(id: string): Promise<DeadLetterRow | null> {
+    return UUID.test(id) ? getDeadLetter(this.db, id) : Promise.resolve(null);
+  }
+
+  /** Takes an open HL7 dead letter for one replay; NOT_FOUND, NOT_REPLAYABLE, DEAD_LETTER_REPLAYING or _CLOSED otherwise. */
+  async claimForReplay(id: string): Promise<DeadLetterRow> {
+    const claimed = UUID.test(id) ? await moveDeadLetter(this.db, id, 'OPEN', { status: 'REPLAYING' }, REPLAYABLE_CHANNEL) : null;
+    if (claimed) return claimed;
+    const row = await this.get(id);
+    if (row?.status === 'OPEN' && row.channel !== REPLAYABLE_CHANNEL) {
+      throw ValidationError.of('id', 'NOT_REPLAYABLE', 'only HL7 dead letters can be replayed: FHIR requests are answered as they arrive');
+    }
+    throw whyNotOpen(row);
+  }
+
+  /** Ends a claimed replay: REPLAYED when the message was accepted, else OPEN again with the reason it failed this time. */
+  async settleReplay(id: string, failedReason: string | null): Promise<DeadLetterRow> {
+    const change = failedReason === null ? { status: 'REPLAYED' as const } : { status: 'OPEN' as const, reason: failedReason };
+    const row = await moveDeadLetter(this.db, id, 'REPLAYING', change);
+    if (!row) throw whyNotOpen(await this.get(id));
+    return row;
+  }
+
+  /** Gives a claimed dead letter back, unchanged, after its replay failed before it had an answer. */
+  async releaseClaim(id: string): Promise<void> {
+    await moveDeadLetter(this.db, id, 'REPLAYING', { status: 'OPEN' });
+  }
+
+  /** Gives up an open dead letter: it stays stored, marked DISCARDED, and leaves the open list. */
+  async discard(id: string): Promise<DeadLetterRow> {
+    const row = UUID.test(id) ? await moveDeadLetter(this.db, id, 'OPEN', { status: 'DISCARDED' }) : null;
+    if (row) return row;
+    throw whyNotOpen(await this.get(id));
+  }
+}
+
+/** The typed error for a dead letter a change could not take because it is missing or not OPEN. */
+function whyNotOpen(row: DeadLetterRow | null): Error {
+  if (!row) return new NotFoundError('Dead letter');
+  if (row.status === 'REPLAYING') return new ConflictError('DEAD_LETTER_REPLAYING', 'Another replay of the dead letter is running', 'id');
+  return new ConflictError('DEAD_LETTER_CLOSED', `The dead letter is already ${row.status}`, 'id');
 }

@@ -36,6 +36,7 @@ export { importHl7File, Hl7ImportError, type Hl7ImportSummary } from './mllp/fil
 export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.ts';
 
 export * from './patient-store.ts';
+export { checkIfMatch, PatientResourceService } from './patient-resources.ts';
 export {
   countRecords,
   currentVersion,
@@ -55,8 +56,10 @@ export {
 export {
   DEAD_LETTER_CHANNELS,
   DEAD_LETTER_STATUSES,
+  DeadLetterService,
   getDeadLetter,
   listDeadLetters,
+  moveDeadLetter,
   saveDeadLetter,
   updateDeadLetter,
   type DeadLetterChannel,

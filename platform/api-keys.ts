@@ -59,11 +59,61 @@ export async function revokeApiKey(db: Database, idOrName: string): Promise<ApiK
   return row;
 }
 
+/** Every key, newest first. */
 export async function listApiKeys(db: Database): Promise<ApiKeyRow[]> {
   return db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt));
 }
 
+/** 1 when at least one key is active, else 0: whether the server has credentials configured. */
 export async function countActiveApiKeys(db: Database): Promise<number> {
   const rows = await db.select({ id: apiKeys.id }).from(apiKeys).where(isNull(apiKeys.revokedAt)).limit(1);
   return rows.length;
+}
+
+/** The active (not revoked) key whose secret this is, or null. */
+export async function findActiveApiKey(db: Database, secret: string): Promise<ApiKeyRow | null> {
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, hashApiKey(secret)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * API keys bound to one database: what the API (authentication, the key operations, start-up) uses, so it never
+ * holds the database handle itself. The functions above stay for the CLI on an embedded data directory and tests.
+ */
+export class ApiKeyService {
+  constructor(private readonly db: Database) {}
+
+  /** Creates a key; the secret is returned once and only its hash is stored. */
+  create(name: string, role: string, secret?: string): Promise<{ key: string; row: ApiKeyRow }> {
+    return createApiKey(this.db, name, role, secret);
+  }
+
+  /** Seeds the configured bootstrap admin key once (see `ensureBootstrapKey`). */
+  ensureBootstrapKey(name: string, secret: string): Promise<void> {
+    return ensureBootstrapKey(this.db, name, secret);
+  }
+
+  /** Revokes a key by id or by name. */
+  revoke(idOrName: string): Promise<ApiKeyRow> {
+    return revokeApiKey(this.db, idOrName);
+  }
+
+  /** Every key, newest first. */
+  list(): Promise<ApiKeyRow[]> {
+    return listApiKeys(this.db);
+  }
+
+  /** Whether any key is active. */
+  async anyActive(): Promise<boolean> {
+    return (await countActiveApiKeys(this.db)) > 0;
+  }
+
+  /** The active key whose secret this is, or null. */
+  findActive(secret: string): Promise<ApiKeyRow | null> {
+    return findActiveApiKey(this.db, secret);
+  }
 }

@@ -61,6 +61,10 @@ export const ERROR_CODES = {
   RUN_NOT_RUNNING: { kind: 'ERROR', description: 'The ingest run does not exist or has already finished, so it takes no more records.' },
   RUN_FINISHED: { kind: 'ERROR', description: 'The ingest run has already finished.' },
   DEAD_LETTER_CLOSED: { kind: 'ERROR', description: 'The dead letter was already replayed or discarded.' },
+  DEAD_LETTER_REPLAYING: {
+    kind: 'ERROR',
+    description: 'Another replay of the dead letter is running; it is REPLAYED or OPEN again when that one ends.',
+  },
   DATABASE_UNAVAILABLE: {
     kind: 'ERROR',
     description:

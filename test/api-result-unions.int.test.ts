@@ -191,9 +191,7 @@ describe(`result unions of the steward and policy mutations on ${TEST_DB_KIND}`,
   });
 
   test('a refused role is a GraphQL error, never a result', async () => {
-    const key = await app.gql<{ createApiKey: { key: string } }>(
-      'mutation { createApiKey(name: "ru-pipeline", role: "pipeline") { key } }',
-    );
+    const key = await app.gql<{ createApiKey: { key: string } }>('mutation { createApiKey(name: "ru-pipeline", role: PIPELINE) { key } }');
     expect(key.errors).toBeUndefined();
     const refused = await app.gql(
       MERGE,

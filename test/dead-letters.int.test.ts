@@ -136,6 +136,55 @@ describe(`dead-letter list and replay over GraphQL on ${TEST_DB_KIND}`, () => {
     expect(listed.data!.deadLetters.map((l) => l.id)).toContain(letter.id);
   });
 
+  test('two replays of one dead letter at once: exactly one ingests it, the other is refused with a typed error', async () => {
+    const message = adtUpsert('A04', patient('W-6', 'WARD'), 'C-DL-6');
+    expect((await hl7(message)).code).toBe('AE');
+    const letter = (await openLetters()).find((l) => l.payload === message)!;
+    await app.services.catalog.registerSource({ code: 'WARD', name: 'Ward feed' });
+    const [baseline] = await queryRows<{ last: number | string }>(
+      app.services.database.db,
+      sql`select coalesce(max(id), 0) as last from audit_log`,
+    );
+
+    const replays = await Promise.all(
+      [1, 2].map(() => app.gql<{ replayDeadLetter: { accepted: boolean; deadLetter: Letter } }>(REPLAY, { id: letter.id }, { key: admin })),
+    );
+    const won = replays.filter((r) => r.data?.replayDeadLetter?.accepted === true);
+    const lost = replays.filter((r) => r.errors !== undefined);
+    expect(won).toHaveLength(1);
+    expect(won[0]!.data!.replayDeadLetter.deadLetter.status).toBe('REPLAYED');
+    expect(lost).toHaveLength(1);
+    // Refused while the other replay runs, or (if it already finished) because the letter is closed.
+    expect(['DEAD_LETTER_REPLAYING', 'DEAD_LETTER_CLOSED']).toContain(lost[0]!.errors![0]!.extensions?.code);
+    expect(lost[0]!.errors![0]!.extensions?.field).toBe('id');
+
+    const ingests = await queryRows<{ n: number | string }>(
+      app.services.database.db,
+      sql`select count(*) as n from audit_log where id > ${Number(baseline!.last)} and action = 'hl7:ingest'`,
+    );
+    expect(Number(ingests[0]!.n)).toBe(1);
+    expect(await app.services.ingest.resolve('WARD', 'W-6')).not.toBeNull();
+  });
+
+  test('a dead letter claimed by a running replay refuses another replay and a discard until it is given back', async () => {
+    const message = adtUpsert('A04', patient('C-7', 'NOWHERE'), 'C-DL-7');
+    await hl7(message);
+    const letter = (await openLetters()).find((l) => l.payload === message)!;
+    const claimed = await app.services.deadLetters.claimForReplay(letter.id);
+    expect(claimed.status).toBe('REPLAYING');
+
+    const replay = await app.gql(REPLAY, { id: letter.id }, { key: admin });
+    expect(replay.errors?.[0]?.extensions).toMatchObject({ code: 'DEAD_LETTER_REPLAYING', field: 'id' });
+    const discard = await app.gql(`mutation ($id: ID!) { discardDeadLetter(id: $id) { status } }`, { id: letter.id }, { key: admin });
+    expect(discard.errors?.[0]?.extensions?.code).toBe('DEAD_LETTER_REPLAYING');
+    const listed = await app.gql<{ deadLetters: Letter[] }>(LIST, { status: 'REPLAYING' }, { key: admin });
+    expect(listed.data!.deadLetters.map((l) => l.id)).toContain(letter.id);
+
+    await app.services.deadLetters.releaseClaim(letter.id);
+    const again = await app.gql<{ replayDeadLetter: { accepted: boolean; deadLetter: Letter } }>(REPLAY, { id: letter.id }, { key: admin });
+    expect(again.data!.replayDeadLetter).toMatchObject({ accepted: false, deadLetter: { status: 'OPEN' } });
+  });
+
   test('refuses to replay a FHIR dead letter, an unknown id, or from a non-admin', async () => {
     const fhirId = await saveDeadLetter(app.services.database.db, { channel: 'fhir', payload: '{}', reason: 'test' });
     const fhir = await app.gql(REPLAY, { id: fhirId }, { key: admin });

@@ -81,7 +81,7 @@ describe.runIf(TEST_DB_KIND === 'postgres')('two server processes on one Postgre
     // A key of its own, so the other tests' requests do not count: the bootstrap admin creates it.
     const created = await gqlAt<{ createApiKey: { key: string } }>(
       a.url,
-      'mutation { createApiKey(name: "shared-limit", role: "auditor") { key } }',
+      'mutation { createApiKey(name: "shared-limit", role: AUDITOR) { key } }',
       {},
       adminKey,
     );

@@ -69,9 +69,13 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Mutation.finishIngestRun': ['pipeline'],
   'Mutation.deleteRecord': ['pipeline'],
   'Mutation.resolveReviewItem': ['steward'],
+  'Mutation.resolveReviewItemResult': ['steward'],
   'Mutation.mergeIdentities': ['steward'],
+  'Mutation.mergeIdentitiesResult': ['steward'],
   'Mutation.unlinkRecord': ['steward'],
+  'Mutation.unlinkRecordResult': ['steward'],
   'Mutation.markNotDuplicate': ['steward'],
+  'Mutation.markNotDuplicateResult': ['steward'],
   'Mutation.trainModel': [],
   'Mutation.importMatchModel': [],
   'Mutation.activateMatchModel': [],
@@ -81,6 +85,7 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Mutation.defineGlossaryTerm': ['governance'],
   'Mutation.measureQuality': ['governance'],
   'Mutation.setSurvivorshipPolicy': [],
+  'Mutation.setSurvivorshipPolicyResult': [],
   'Mutation.recomputeGoldenRecords': [],
   'Mutation.createWebhookEndpoint': [],
   'Mutation.deleteWebhookEndpoint': [],
@@ -271,6 +276,31 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
     await revokeApiKey(app.services.database.db, row.id);
     const after = await app.gql('{ me { roles } }', {}, { key });
     expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  test('createApiKey takes a Role: an upper-case value creates a working key, a lower-case string or a String variable is refused', async () => {
+    const CREATE = 'mutation ($name: String!, $role: Role!) { createApiKey(name: $name, role: $role) { key apiKey { name role } } }';
+    const created = await app.gql<{ createApiKey: { key: string; apiKey: { name: string; role: string } } }>(
+      CREATE,
+      { name: 'enum-role', role: 'STEWARD' },
+      { key: keys.admin },
+    );
+    expect(created.data?.createApiKey.apiKey).toEqual({ name: 'enum-role', role: 'steward' });
+    const me = await app.gql<{ me: { roles: string[] } }>('{ me { roles } }', {}, { key: created.data!.createApiKey.key });
+    expect(me.data?.me.roles).toEqual(['steward']);
+
+    const lower = await app.gql(CREATE, { name: 'lower-role', role: 'steward' }, { key: keys.admin });
+    expect(lower.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'role' });
+    const asString = await app.gql(
+      'mutation ($role: String!) { createApiKey(name: "string-role", role: $role) { key } }',
+      { role: 'STEWARD' },
+      { key: keys.admin },
+    );
+    expect(asString.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const names = (await app.services.apiKeys.list()).map((k) => k.name);
+    expect(names).toContain('enum-role');
+    expect(names).not.toContain('lower-role');
+    expect(names).not.toContain('string-role');
   });
 
   test('never stores the key itself, only its hash', async () => {

@@ -1,5 +1,4 @@
-import { SOURCE_KINDS, type DatasetRow, type FieldEntry, type GlossaryTermRow, type SourceRow } from '../../catalog/index.ts';
-import { phiClass } from '../../platform/db/schema/index.ts';
+import { PHI_CLASSES, SOURCE_KINDS, type DatasetRow, type FieldEntry, type GlossaryTermRow, type SourceRow } from '../../catalog/index.ts';
 import { builder } from '../builder.ts';
 import type { RequestContext } from '../context.ts';
 // Data quality belongs to the catalog domain; its module registers with this one.
@@ -10,7 +9,7 @@ import './quality.ts';
 const SourceKindEnum = builder.enumType('SourceKind', { values: SOURCE_KINDS });
 export const PhiClassEnum = builder.enumType('PhiClass', {
   description: 'DIRECT_IDENTIFIER identifies a patient alone (name, SSN, phone); QUASI_IDENTIFIER in combination (birth date, ZIP, sex).',
-  values: phiClass.enumValues,
+  values: PHI_CLASSES,
 });
 
 export const Source = builder.objectRef<SourceRow>('Source');

@@ -12,7 +12,8 @@ const DeadLetterChannelEnum = builder.enumType('DeadLetterChannel', {
   values: DEAD_LETTER_CHANNELS.map((c) => c.toUpperCase()) as ['HL7', 'FHIR'],
 });
 const DeadLetterStatusEnum = builder.enumType('DeadLetterStatus', {
-  description: 'OPEN until a replay is accepted (REPLAYED) or an admin gives the message up (DISCARDED).',
+  description:
+    'OPEN until a replay is accepted (REPLAYED) or an admin gives the message up (DISCARDED); REPLAYING while one replay runs it.',
   values: DEAD_LETTER_STATUSES,
 });
 

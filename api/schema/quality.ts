@@ -2,12 +2,12 @@ import {
   CANONICAL_FIELD_SPECS,
   QUALITY_METRICS,
   QUALITY_METRIC_NAMES,
+  SCOPE_KINDS,
   type QualityMeasurementRow,
   type QualityMetricName,
   type QualityRunResult,
   type Scorecard,
 } from '../../catalog/index.ts';
-import { scopeKind } from '../../platform/db/schema/index.ts';
 import { builder } from '../builder.ts';
 
 /** Quality metrics are aggregates over the index, not patient data: nothing here marks the audit trail. */
@@ -24,7 +24,7 @@ const QualityMetricEnum = builder.enumType('QualityMetric', {
 const QualityScopeKindEnum = builder.enumType('QualityScopeKind', {
   description:
     'INDEX: the whole index (scope "*"). SOURCE: one source (scope = its code). FIELD: one field of one source (scope "CODE.field").',
-  values: scopeKind.enumValues,
+  values: SCOPE_KINDS,
 });
 
 const QualityMeasurement = builder.objectRef<QualityMeasurementRow>('QualityMeasurement').implement({

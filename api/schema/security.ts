@@ -1,4 +1,4 @@
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from '../../platform/api-keys.ts';
+import type { ApiKeyRow } from '../../platform/api-keys.ts';
 import { verifyAuditChain } from '../../platform/audit.ts';
 import { builder } from '../builder.ts';
 import { ROLES, type Role } from '../context.ts';
@@ -52,7 +52,7 @@ builder.queryFields((t) => ({
   apiKeys: t.field({
     type: [ApiKey],
     authScopes: { admin: true },
-    resolve: (_root, _args, ctx) => listApiKeys(ctx.services.database.db),
+    resolve: (_root, _args, ctx) => ctx.services.apiKeys.list(),
   }),
   verifyAuditChain: t.field({
     type: AuditChainStatus,
@@ -66,17 +66,16 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
     authScopes: { admin: true },
-    // role stays a String: `mpi keys create` and existing scripts declare `$role: String!`; it takes a Role name in any case.
     args: {
       name: t.arg.string({ required: true }),
-      role: t.arg.string({ required: true, description: 'A Role, in any case: steward or STEWARD.' }),
+      role: t.arg({ type: RoleEnum, required: true, description: 'What the key may do. Declare the variable `Role!`.' }),
     },
-    resolve: (_root, args, ctx) => createApiKey(ctx.services.database.db, args.name, args.role.toLowerCase()),
+    resolve: (_root, args, ctx) => ctx.services.apiKeys.create(args.name, args.role),
   }),
   revokeApiKey: t.field({
     type: ApiKey,
     authScopes: { admin: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => revokeApiKey(ctx.services.database.db, String(args.id)),
+    resolve: (_root, args, ctx) => ctx.services.apiKeys.revoke(String(args.id)),
   }),
 }));

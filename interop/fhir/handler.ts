@@ -1,4 +1,4 @@
-import { isConnectionFailure } from '../../platform/db/client.ts';
+import { isConnectionFailure } from '../../platform/db/failures.ts';
 import { isPortError, problemsOf, type InteropPort, type PortErrorCode } from '../ports.ts';
 import { capabilityStatement } from './capability.ts';
 import { DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './identity-to-patient.ts';

@@ -1,0 +1,127 @@
+import type { Database, Executor } from '../platform/db/client.ts';
+import {
+  countRecords,
+  currentVersion,
+  currentVersionOfRecord,
+  historyOf,
+  insertVersion,
+  recordResource,
+  recordResourceByRef,
+  resourceIdsOfRecords,
+  searchIdentityIds,
+  searchRecords,
+  versionOf,
+  type PatientVersionRow,
+  type RecordCriteria,
+  type RecordResourceRow,
+} from './patient-store.ts';
+import { PortError, type PatientWrite } from './ports.ts';
+
+/**
+ * The FHIR Patient resources of source records over one database: their stored versions, the PDQm search, and
+ * the version rules of a write (`If-Match`, resource ids). Reads use the database; the two writes run inside the
+ * ingest or delete transaction they belong to, on the `tx` that transaction hands its `beforeCommit` step.
+ */
+export class PatientResourceService {
+  constructor(private readonly db: Database) {}
+
+  /** The source record a Patient id names (a stored resource id, else a record id), with its latest version. */
+  record(id: string): Promise<RecordResourceRow | null> {
+    return recordResource(this.db, id);
+  }
+
+  /** The source record of a (source code, local id), with its latest version, if any. */
+  recordByRef(source: string, localId: string): Promise<RecordResourceRow | null> {
+    return recordResourceByRef(this.db, source, localId);
+  }
+
+  /** One stored version of a resource id, or null. */
+  version(resourceId: string, versionId: number): Promise<PatientVersionRow | null> {
+    return versionOf(this.db, resourceId, versionId);
+  }
+
+  /** Every stored version of a resource id, newest first. */
+  history(resourceId: string): Promise<PatientVersionRow[]> {
+    return historyOf(this.db, resourceId);
+  }
+
+  /** Current resource ids of the given records (records never written as FHIR are absent). */
+  resourceIdsOfRecords(recordIds: string[]): Promise<Map<string, string>> {
+    return resourceIdsOfRecords(this.db, recordIds);
+  }
+
+  /** A page of matching live source records, ordered by record id. */
+  searchRecords(criteria: RecordCriteria, limit: number, offset: number): Promise<RecordResourceRow[]> {
+    return searchRecords(this.db, criteria, limit, offset);
+  }
+
+  /** How many live source records match. */
+  countRecords(criteria: RecordCriteria): Promise<number> {
+    return countRecords(this.db, criteria);
+  }
+
+  /** A page of the identities whose records match, ordered by identity id. */
+  searchIdentityIds(criteria: RecordCriteria, limit: number, offset: number): Promise<string[]> {
+    return searchIdentityIds(this.db, criteria, limit, offset);
+  }
+
+  /**
+   * Inside the ingest transaction, after the record's lock: checks the resource id and `If-Match`, then appends
+   * a version unless nothing changed. Run there, two writers cannot both pass the version check.
+   */
+  async storeVersion(
+    tx: Executor,
+    write: PatientWrite,
+    recordId: string,
+    existed: boolean,
+  ): Promise<{ row: PatientVersionRow; created: boolean }> {
+    const current = await currentVersionOfRecord(tx, recordId);
+    if (write.id !== undefined) {
+      if (current && current.id !== write.id) {
+        throw new PortError('CONFLICT', 'the source record of this identifier already has a Patient resource with another id', 'id');
+      }
+      const holder = current ? null : await currentVersion(tx, write.id);
+      if (holder && holder.recordId !== recordId) throw new PortError('CONFLICT', 'the resource id belongs to another source record', 'id');
+    }
+    // A record that came in by HL7 or GraphQL reads as version 1 before it is first written as FHIR.
+    const base = current?.versionId ?? (existed ? 1 : 0);
+    checkIfMatch(write.ifMatch, base);
+    if (current?.resource && sameJson(current.resource, write.resource)) return { row: current, created: false };
+    const row = await insertVersion(tx, {
+      id: current?.id ?? write.id ?? recordId,
+      versionId: base + 1,
+      recordId,
+      resource: write.resource,
+    });
+    return { row, created: base === 0 };
+  }
+
+  /** Inside the delete transaction: appends the deletion version (no resource) after `current`. */
+  appendDeletion(tx: Executor, resource: { id: string; recordId: string; current: number }): Promise<PatientVersionRow> {
+    return insertVersion(tx, { id: resource.id, versionId: resource.current + 1, recordId: resource.recordId, resource: null });
+  }
+}
+
+/** `If-Match`: PRECONDITION_FAILED when the client named a version other than the current one. */
+export function checkIfMatch(ifMatch: number | undefined, current: number): void {
+  if (ifMatch !== undefined && ifMatch !== current) {
+    throw new PortError('PRECONDITION_FAILED', 'the resource has changed since the version given in If-Match', 'If-Match');
+  }
+}
+
+/** Key-order-insensitive equality of two JSON values. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+}
+
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, sorted(v)]),
+    );
+  }
+  return value;
+}
