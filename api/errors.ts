@@ -206,3 +206,17 @@ export function withoutSuggestions(error: Error): Error {
     extensions: error.extensions,
   });
 }
+
+/**
+ * Drops the suggestions from validation errors too (an enum literal's typo is reported there, before any masking):
+ * production only, where introspection is off and the schema is not for probing.
+ */
+export function useNoSuggestions(): Plugin {
+  return {
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.some((e) => /Did you mean/.test(e.message))) setResult(result.map((e) => withoutSuggestions(e) as GraphQLError));
+      },
+  };
+}

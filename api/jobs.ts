@@ -1,10 +1,12 @@
+import { startModelLifecycle } from '../identity/index.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import { startBucketCleanup } from '../platform/rate-buckets.ts';
 import type { Services } from './services.ts';
 
 /**
  * Starts the periodic jobs of this replica, each run by exactly one replica of the database (the holder of its
- * lease): quality measurement every MPI_QUALITY_SCHEDULE_MINUTES, and the cleanup of idle rate-limit buckets kept
+ * lease): quality measurement every MPI_QUALITY_SCHEDULE_MINUTES, the match model lifecycle's check every
+ * MPI_MODEL_CHECK_SECONDS (when MPI_MODEL_TRAIN_AFTER is not 0), and the cleanup of idle rate-limit buckets kept
  * in PostgreSQL. Event delivery and event retention run under the dispatcher's own lease.
  */
 export function startScheduledJobs(services: Services): ElectedJob[] {
@@ -13,6 +15,10 @@ export function startScheduledJobs(services: Services): ElectedJob[] {
   const jobs: ElectedJob[] = [];
   if (config.MPI_QUALITY_SCHEDULE_MINUTES > 0) {
     jobs.push(services.catalog.startQualitySchedule(config.MPI_QUALITY_SCHEDULE_MINUTES, logger, election));
+  }
+  if (config.MPI_MODEL_TRAIN_AFTER > 0) {
+    const everyMs = config.MPI_MODEL_CHECK_SECONDS * 1000;
+    jobs.push(startModelLifecycle(services.database.db, services.lifecycle, { ...election, everyMs, logger }));
   }
   if (services.rateBuckets.kind === 'postgres') {
     jobs.push(startBucketCleanup(services.database.db, services.rateBuckets, { ...election, logger }));

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type RateBuckets } from '../platform/rate-buckets.ts';
-import { IdentityReads, IdentityService, ModelRegistry, StewardService } from '../identity/index.ts';
+import { IdentityReads, IdentityService, ModelLifecycle, ModelRegistry, StewardService } from '../identity/index.ts';
 import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
 import { DeadLetterService, PatientResourceService } from '../interop/index.ts';
@@ -18,6 +18,8 @@ export interface Services {
   database: DatabaseHandle;
   logger: Logger;
   models: ModelRegistry;
+  /** Trains, evaluates and activates match models by itself (run by the `model-lifecycle` job). */
+  lifecycle: ModelLifecycle;
   /** API keys: authentication, the key operations and the bootstrap key. */
   apiKeys: ApiKeyService;
   /** Ingest, resolution and matching. */
@@ -81,6 +83,11 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     database,
     logger,
     models,
+    lifecycle: new ModelLifecycle(database.db, models, logger, {
+      trainAfter: config.MPI_MODEL_TRAIN_AFTER,
+      retrainMs: config.MPI_MODEL_RETRAIN_HOURS * 3_600_000,
+      retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
+    }),
     apiKeys: new ApiKeyService(database.db),
     ingest,
     steward: new StewardService(ingest),

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { useArgumentPolicy } from './argument-policy.ts';
 import { auditAuthenticationFailure, auditMutationsInTransaction, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
-import { loggableError, maskError, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
+import { loggableError, maskError, useNoSuggestions, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
 import { hardeningPlugins, requestGuardFor, type RequestGuard } from './hardening.ts';
 import { createLoaders, useRequestLoaders } from './loaders.ts';
 import { useProbes } from './probes.ts';
@@ -79,6 +80,8 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
     plugins: [
       useTelemetry(services.logger),
       useTypedLiteralErrors(),
+      useArgumentPolicy(),
+      ...(config.NODE_ENV === 'production' ? [useNoSuggestions()] : []),
       ...hardeningPlugins(config, options.guard ?? requestGuardFor(config, options)),
       useProbes(services),
       useReadRouting(services),

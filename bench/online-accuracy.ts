@@ -1,7 +1,9 @@
 // Online vs batch accuracy: links a labelled dataset record by record through the identity service (as
 // pipelines would), then scores the resulting identities pairwise against the truth, beside `mpi link` on the
-// same file. Both use the engine's default model: the service has no training data before the first record.
-//   npm run bench:online-accuracy -- --datasets febrl3,synth --synth-records 5000
+// same file. Online runs three ways: with `mpi link`'s model imported, with the engine's default model only, and
+// with the model lifecycle on (it trains after the first --train-after records and again as the index grows;
+// the check that the server's leased job makes every MPI_MODEL_CHECK_SECONDS runs here after every record).
+//   npm run bench:online-accuracy -- --datasets febrl3,synth --synth-records 5000 --train-after 100
 import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse';
@@ -50,18 +52,37 @@ async function readLabelled(file: string, truthFile: string): Promise<Labelled[]
   });
 }
 
+interface OnlineSetup {
+  /** A model document to import and activate first. */
+  modelFile?: string;
+  /** Run the model lifecycle with this MPI_MODEL_TRAIN_AFTER. */
+  trainAfter?: number;
+}
+
 async function online(
   records: Labelled[],
   url: string | undefined,
-  modelFile: string | null,
+  setup: OnlineSetup,
 ): Promise<{ seconds: number; clusterOf: Map<string, string> }> {
   const handle = await openDatabase({ url, dataDir: 'memory://' });
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', MPI_AUTO_REGISTER_SOURCES: 'true' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    MPI_AUTO_REGISTER_SOURCES: 'true',
+    MPI_MODEL_TRAIN_AFTER: String(setup.trainAfter ?? 0),
+  });
   const services = createServices(config, handle, createLogger('silent'));
-  if (modelFile) await services.models.import(JSON.parse(readFileSync(modelFile, 'utf8')), 'bench', true);
+  if (setup.modelFile) await services.models.import(JSON.parse(readFileSync(setup.modelFile, 'utf8')), 'bench', true);
   const started = performance.now();
   for (const [i, r] of records.entries()) {
     await services.ingest.ingest({ source: r.source, localId: r.id, ...r.input }, { actor: 'bench' });
+    if (setup.trainAfter) {
+      const run = await services.lifecycle.runIfDue();
+      if (run)
+        process.stderr.write(
+          `  after ${i + 1} records: ${run.trigger} ${run.activated ? 'activated' : 'rejected'} (${JSON.stringify({ ...run.comparison, active: undefined, candidate: undefined })})\n`,
+        );
+    }
     if ((i + 1) % 1000 === 0) process.stderr.write(`  ingested ${i + 1}/${records.length}\n`);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -95,9 +116,12 @@ async function batch(file: string, saveModel: string): Promise<{ seconds: number
 const program = new Command('bench:online-accuracy')
   .option('--datasets <list>', 'febrl1, febrl2, febrl3, fake_1000, rldata500, synth', 'febrl3,synth')
   .option('--synth-records <n>', 'size of the synthetic registry', '5000')
+  .option('--train-after <n>', 'MPI_MODEL_TRAIN_AFTER of the lifecycle run', '100')
+  .option('--modes <list>', 'batch, same-model, default-model, lifecycle', 'batch,same-model,default-model,lifecycle')
   .option('--postgres', 'use PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL) instead of in-memory PGlite')
   .parse();
-const opts = program.opts<{ datasets: string; synthRecords: string; postgres?: boolean }>();
+const opts = program.opts<{ datasets: string; synthRecords: string; trainAfter: string; modes: string; postgres?: boolean }>();
+const modes = new Set(opts.modes.split(','));
 const lines = [
   `online (record by record) vs batch accuracy, ${machine()}, 2 cores`,
   'dataset    records  mode                   precision  recall  F1      seconds',
@@ -111,12 +135,15 @@ for (const name of opts.datasets.split(',')) {
   process.stderr.write(`${name}: ${records.length} records\n`);
   const modelFile = join(OUT, `${name}-model.json`);
   const url = opts.postgres ? (process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL) : undefined;
-  const runs: Array<[string, () => Promise<{ seconds: number; clusterOf: Map<string, string> }>]> = [
-    ['mpi link (EM-trained)', () => batch(files.csv, modelFile)],
-    ['online, same model', () => online(records, url, modelFile)],
-    ['online, default model', () => online(records, url, null)],
+  const trainAfter = Number(opts.trainAfter);
+  const runs: Array<[string, string, () => Promise<{ seconds: number; clusterOf: Map<string, string> }>]> = [
+    ['batch', 'mpi link (EM-trained)', () => batch(files.csv, modelFile)],
+    ['same-model', 'online, same model', () => online(records, url, { modelFile })],
+    ['default-model', 'online, default model', () => online(records, url, {})],
+    ['lifecycle', `online, lifecycle ${trainAfter}`, () => online(records, url, { trainAfter })],
   ];
-  for (const [mode, run] of runs) {
+  for (const [key, mode, run] of runs) {
+    if (!modes.has(key)) continue;
     const result = await run();
     const s = score(records, (id) => result.clusterOf.get(id) ?? `missing-${id}`);
     lines.push(

@@ -1,6 +1,6 @@
 import type { Database } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
-import { timeOrderedUuid } from '../platform/ids.ts';
+import { requireUuid, timeOrderedUuid } from '../platform/ids.ts';
 import * as store from './store.ts';
 import { CHANGE_EVENT_TYPES, type ChangeEventType } from './types.ts';
 import { newWebhookSecret } from './webhook-delivery.ts';
@@ -85,7 +85,7 @@ export class WebhookService {
   }
 
   async get(id: string, field = 'id'): Promise<store.WebhookEndpointRow> {
-    const row = await store.getEndpoint(this.db, id);
+    const row = await store.getEndpoint(this.db, requireUuid(id, field, 'a webhook endpoint id'));
     if (!row) throw new NotFoundError('Webhook endpoint', field);
     return row;
   }

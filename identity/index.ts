@@ -1,7 +1,16 @@
 export { IdentityService, MAX_BATCH_SIZE, type IngestResultData } from './service.ts';
 export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward.ts';
-export { ModelRegistry, type MatchModelRow } from './models.ts';
-export { IdentityReads, isUuid, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
+export { MODEL_EVENT_TYPES, ModelRegistry, type MatchModelRow, type ModelEventRow, type ModelEventType } from './models.ts';
+export {
+  LIFECYCLE_ACTOR,
+  ModelLifecycle,
+  startModelLifecycle,
+  type LifecycleRun,
+  type LifecycleSettings,
+  type TrainingTrigger,
+} from './model-lifecycle.ts';
+export { isUuid } from '../platform/ids.ts';
+export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
 export type { IdentityEventRow, IdentityRow, LinkRow, RecordWithSource, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';

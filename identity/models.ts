@@ -1,11 +1,16 @@
-import { desc, eq, isNull } from 'drizzle-orm';
-import { defaultModel, parseModel, trainModel, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { defaultModel, parseModel, trainModel, type Batch, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
-import { matchModels, sourceRecords } from '../platform/db/schema/index.ts';
+import { matchModelEvents, matchModels, modelEventType, sourceRecords } from '../platform/db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 
 export type MatchModelRow = typeof matchModels.$inferSelect;
+export type ModelEventRow = typeof matchModelEvents.$inferSelect;
+export type ModelEventType = ModelEventRow['type'];
+/** The steps a match model goes through: TRAINED, EVALUATED, then ACTIVATED or REJECTED. */
+export const MODEL_EVENT_TYPES = modelEventType.enumValues;
+export type NewModelEvent = Pick<ModelEventRow, 'version' | 'type' | 'actor'> & { data?: Record<string, unknown> };
 
 /** How long a process trusts its cached copy of the active model before checking for a newer one. */
 const ACTIVE_MODEL_TTL_MS = 5_000;
@@ -71,12 +76,15 @@ export class ModelRegistry {
     return (await this.get(model.version))!;
   }
 
-  async activate(version: string, actor = 'system'): Promise<MatchModelRow> {
+  /** Makes `version` the active model; `data` (why: the trigger, the evaluation) goes on its ACTIVATED model event. */
+  async activate(version: string, actor = 'system', data: Record<string, unknown> = {}): Promise<MatchModelRow> {
     const row = await this.db.transaction(async (tx) => {
       const [target] = await tx.select().from(matchModels).where(eq(matchModels.version, version)).limit(1);
       if (!target) throw new NotFoundError('Match model', 'version');
+      const previous = await this.activeVersion(tx);
       await tx.update(matchModels).set({ active: false }).where(eq(matchModels.active, true));
       await tx.update(matchModels).set({ active: true }).where(eq(matchModels.version, version));
+      await addModelEvents(tx, [{ version, type: 'ACTIVATED', actor, data: { previous, ...data } }]);
       await recordChanges(tx, [{ type: 'MODEL_ACTIVATED', actor, data: { version }, versions: { model: version } }]);
       return { ...target, active: true };
     });
@@ -90,13 +98,88 @@ export class ModelRegistry {
    */
   async train(actor: string, options: { activate: boolean; seed?: number }): Promise<MatchModelRow> {
     const records = await loadTrainingRecords(this.db);
-    if (records.length < 2) throw ValidationError.of('records', 'TOO_FEW_RECORDS', 'training needs at least two stored records');
-    const createdAt = new Date().toISOString();
-    const version = `model-${createdAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
-    const { model } = trainModel(records, { seed: options.seed ?? 1, createdAt, version });
+    const { model } = await this.trainCandidate(records, actor, { seed: options.seed, trigger: 'MANUAL' });
     return this.import(model, actor, options.activate);
   }
+
+  /**
+   * Trains a model version from `records` with the active model's blocking rules (the stored blocking keys were
+   * made with them) and records a TRAINED model event. The model is returned, not stored.
+   */
+  async trainCandidate(
+    records: NormalisedRecord[],
+    actor: string,
+    options: { seed?: number | undefined; trigger: string },
+  ): Promise<{ model: MatchModel; batch: Batch }> {
+    if (records.length < 2) throw ValidationError.of('records', 'TOO_FEW_RECORDS', 'training needs at least two stored records');
+    const active = await this.active();
+    const createdAt = new Date().toISOString();
+    const version = `model-${createdAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
+    const started = performance.now();
+    const { model, batch } = trainModel(records, { seed: options.seed ?? 1, createdAt, version, blockingRules: active.blockingRules });
+    const t = model.training!;
+    await addModelEvents(this.db, [
+      {
+        version,
+        type: 'TRAINED',
+        actor,
+        data: {
+          trigger: options.trigger,
+          records: t.records,
+          candidatePairs: t.candidatePairs,
+          expectedMatches: Math.round(t.expectedMatches * 10) / 10,
+          prior: model.prior,
+          matchThreshold: model.thresholds.matchThreshold,
+          conflictRules: model.conflictRules,
+          seconds: Math.round(performance.now() - started) / 1000,
+        },
+      },
+    ]);
+    return { model, batch };
+  }
+
+  /** Model events, newest first; optionally of one version or type, and before an id (paging). */
+  async events(filter: {
+    version?: string | null;
+    type?: ModelEventType | null;
+    before?: number | null;
+    limit: number;
+  }): Promise<ModelEventRow[]> {
+    const where = and(
+      filter.version ? eq(matchModelEvents.version, filter.version) : undefined,
+      filter.type ? eq(matchModelEvents.type, filter.type) : undefined,
+      filter.before ? lt(matchModelEvents.id, filter.before) : undefined,
+    );
+    return this.db.select().from(matchModelEvents).where(where).orderBy(desc(matchModelEvents.id)).limit(filter.limit);
+  }
+
+  /** The newest TRAINED event, by any actor: when and on how many records the last model was trained. */
+  async lastTraining(): Promise<ModelEventRow | null> {
+    const [row] = await this.events({ type: 'TRAINED', limit: 1 });
+    return row ?? null;
+  }
+
+  /** Source records stored and not deleted: what training would read. */
+  async storedRecords(): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(sourceRecords)
+      .where(isNull(sourceRecords.deletedAt));
+    return Number(row?.n ?? 0);
+  }
+
+  async addEvents(events: NewModelEvent[]): Promise<void> {
+    await addModelEvents(this.db, events);
+  }
 }
+
+async function addModelEvents(db: Executor, events: NewModelEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.insert(matchModelEvents).values(events.map((e) => ({ ...e, data: e.data ?? {} })));
+}
+
+/** The stored records as the matcher normalised them (at most `MAX_TRAINING_RECORDS`). */
+export { loadTrainingRecords };
 
 async function loadTrainingRecords(db: Executor): Promise<NormalisedRecord[]> {
   const rows = await db

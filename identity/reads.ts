@@ -1,5 +1,7 @@
-import { gradeBand, type Grade } from '../matching/index.ts';
+import { gradeBand, isoDateProblem, type Grade } from '../matching/index.ts';
+import { ValidationError } from '../platform/errors.ts';
 import type { Database } from '../platform/db/client.ts';
+import { isUuid, requireUuid } from '../platform/ids.ts';
 import type { ModelRegistry } from './models.ts';
 import * as store from './store.ts';
 
@@ -72,11 +74,16 @@ export class IdentityReads {
     return store.recordsOfIdentity(this.db, identityId);
   }
 
-  history(identityId: string) {
-    return store.eventsOfIdentity(this.db, identityId);
+  /** Every event of an identity, oldest first; `field` names the argument the id came in. */
+  history(identityId: string, field = 'id') {
+    return store.eventsOfIdentity(this.db, requireUuid(identityId, field, 'an identity id'));
   }
 
+  /** Active identities by name prefix and birth date; an impossible date (2026-02-30) is refused, not matched to nothing. */
   search(filter: Parameters<typeof store.searchIdentities>[1], limit: number, offset: number) {
+    const birthDate = filter.birthDate?.trim();
+    const problem = birthDate ? isoDateProblem(birthDate) : null;
+    if (problem) throw ValidationError.of('birthDate', 'INVALID_DATE', problem);
     return store.searchIdentities(this.db, filter, limit, offset);
   }
 
@@ -135,8 +142,4 @@ export class IdentityReads {
   async mergedInto(identityId: string): Promise<string[]> {
     return store.identitiesMergedInto(this.db, identityId);
   }
-}
-
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

@@ -2,6 +2,7 @@ import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { ConflictError, NotFoundError, StaleVersionError, ValidationError } from '../platform/errors.ts';
+import { requireUuid } from '../platform/ids.ts';
 import type { IdentityService } from './service.ts';
 import * as store from './store.ts';
 import type { Actor } from './types.ts';
@@ -47,6 +48,8 @@ export class StewardService {
   /** Merges `mergedId` into `survivorId`: all its records move, and its ID redirects to the survivor. */
   async merge(survivorId: string, mergedId: string, actor: Actor, versions: MergeOptions = {}): Promise<store.IdentityRow> {
     const reason = requireReason(actor.reason);
+    requireUuid(survivorId, 'survivorId', 'an identity id');
+    requireUuid(mergedId, 'mergedId', 'an identity id');
     if (survivorId === mergedId) throw ValidationError.of('mergedId', 'SAME_IDENTITY', 'cannot merge an identity into itself');
     return this.tx((tx) => this.mergeIn(tx, survivorId, mergedId, { ...actor, reason }, versions));
   }
@@ -121,6 +124,8 @@ export class StewardService {
    */
   async unlink(recordId: string, toIdentityId: string | null, actor: Actor): Promise<{ from: string; to: string }> {
     const reason = requireReason(actor.reason);
+    requireUuid(recordId, 'recordId', 'a source record id');
+    if (toIdentityId !== null) requireUuid(toIdentityId, 'toIdentityId', 'an identity id');
     return this.tx((tx) => this.unlinkIn(tx, recordId, toIdentityId, { ...actor, reason }));
   }
 
@@ -193,6 +198,8 @@ export class StewardService {
   /** Records that two identities are different people; the matcher never links or flags them again. */
   async markNotDuplicate(a: string, b: string, actor: Actor): Promise<void> {
     const reason = requireReason(actor.reason);
+    requireUuid(a, 'a', 'an identity id');
+    requireUuid(b, 'b', 'an identity id');
     if (a === b) throw ValidationError.of('b', 'SAME_IDENTITY', 'an identity cannot be a duplicate of itself');
     await this.tx((tx) => this.markNotDuplicateIn(tx, a, b, { ...actor, reason }));
   }
@@ -219,6 +226,7 @@ export class StewardService {
    */
   async resolveReviewItem(id: string, decision: ReviewDecision, actor: Actor): Promise<store.ReviewItemRow> {
     const reason = requireReason(actor.reason);
+    requireUuid(id, 'id', 'a review item id');
     const who = { ...actor, reason };
     return this.tx(async (tx) => {
       const item = await store.lockReviewItem(tx, id);

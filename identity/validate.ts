@@ -1,6 +1,7 @@
-import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, cleanBirthDate, MAX_FIELD_LENGTH } from '../matching/index.ts';
+import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, isoDateProblem, MAX_FIELD_LENGTH } from '../matching/index.ts';
 import { isErrorCode } from '../platform/error-codes.ts';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
+import { textProblem } from '../platform/text-policy.ts';
 import type { SourceRecordInput } from './types.ts';
 
 /** The canonical fields an input carries, each with its validation (`matching/fields.ts`). */
@@ -9,25 +10,10 @@ export { MAX_FIELD_LENGTH };
 export const MAX_ID_LENGTH = 128;
 /** Normaliser issue codes that reject the record rather than drop the value (see matching/normalise). */
 const REJECTING_CODES = new Set(['INVALID_DATE', 'FUTURE_DATE']);
-/**
- * Characters no single-line demographic field carries: C0 controls and DEL (line breaks included), the Unicode
- * line and paragraph separators, bidirectional overrides and isolates (which can disguise text), and the
- * zero-width space and byte-order mark. Zero-width (non-)joiners stay: some scripts need them in names.
- */
-const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b\ufeff]/;
-/** ISO calendar date, as the API contract says birthDate is sent. */
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-/**
- * Why a birth date that is not YYYY-MM-DD was refused, in the normaliser's words, so the API, `mpi import` and
- * `mpi link` say the same thing about the same value: an impossible date (`19551192`) is out of range, not
- * merely in another layout; a real date in another layout only needs to be sent as YYYY-MM-DD.
- */
-function notIsoDateMessage(text: string): string {
-  const { issue } = cleanBirthDate(text, 'birthDate');
-  return issue && issue.code === 'INVALID_DATE' && !issue.message.endsWith('layout')
-    ? issue.message.replace(/^birthDate\s*/, '')
-    : 'must be an ISO date (YYYY-MM-DD)';
+/** A demographic field or id is one line of text: the character policy without tabs or line breaks. */
+function pushTextProblem(problems: FieldProblem[], value: string, field: string): void {
+  const problem = textProblem(value);
+  if (problem) problems.push({ field, ...problem });
 }
 
 /** Checks shape and lengths before anything else; every problem is reported at once. */
@@ -39,12 +25,7 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
       problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
     else if (value.length > MAX_ID_LENGTH)
       problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
-    else if (FORBIDDEN_CHARACTERS.test(value))
-      problems.push({
-        field: `${path}.${key}`,
-        code: 'INVALID_CHARACTERS',
-        message: 'must not contain control, line-break or bidirectional-override characters',
-      });
+    else pushTextProblem(problems, value, `${path}.${key}`);
   }
   for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
     const value = input[field];
@@ -52,19 +33,16 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
     if (typeof value !== 'string') problems.push({ field: `${path}.${field}`, code: 'INVALID_TYPE', message: 'must be a string' });
     else if (value.length > validation.maxLength)
       problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${validation.maxLength} characters` });
-    else if (FORBIDDEN_CHARACTERS.test(value))
-      problems.push({
-        field: `${path}.${field}`,
-        code: 'INVALID_CHARACTERS',
-        message: 'must not contain control, line-break or bidirectional-override characters',
-      });
+    else pushTextProblem(problems, value, `${path}.${field}`);
   }
   // Formats are checked once every field has its type, so a bad type is reported alone.
   for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
     const value = input[field];
     if (validation.format !== 'isoDate' || typeof value !== 'string') continue;
     const text = value.trim();
-    if (text && !ISO_DATE.test(text)) problems.push({ field: `${path}.${field}`, code: 'INVALID_DATE', message: notIsoDateMessage(text) });
+    const problem = text ? isoDateProblem(text) : null;
+    // A well-formed but implausible date (too early, in the future) is the normaliser's to report, below.
+    if (problem) problems.push({ field: `${path}.${field}`, code: 'INVALID_DATE', message: problem });
   }
   return problems;
 }

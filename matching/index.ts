@@ -3,7 +3,7 @@
  * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
-export { cleanBirthDate } from './normalise-date.ts';
+export { cleanBirthDate, isoDateProblem, ISO_DATE_REQUIRED } from './normalise-date.ts';
 export {
   CANONICAL_FIELD_DEFINITIONS,
   MAX_FIELD_LENGTH,
@@ -38,5 +38,7 @@ export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';
 export type { LinkOptions, LinkResult } from './link.ts';
 export { clusterPairs, mergeAllowed } from './clustering.ts';
 export { pairwiseScore, reliability } from './evaluate.ts';
+export { EXPECTATION_TOLERANCE, MIN_LINK_RETENTION, compareModels } from './model-comparison.ts';
+export type { ModelEvaluation, ModelExpectation } from './model-comparison.ts';
 export type { PairwiseScore, ReliabilityBin } from './evaluate.ts';
 export type { Clustering, Links, MergeDecision, MergeGuardOptions, PairAssessor } from './clustering.ts';

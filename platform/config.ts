@@ -90,6 +90,19 @@ const ConfigSchema = z
     /** Minutes between scheduled quality measurements (0: off); fractions allowed. One replica runs them (a lease). */
     MPI_QUALITY_SCHEDULE_MINUTES: z.coerce.number().min(0).default(0),
     /**
+     * The self-running model lifecycle: train a candidate model once this many records are stored (0: off), then
+     * again every MPI_MODEL_RETRAIN_HOURS (0: not on a schedule) and whenever the stored records reach
+     * MPI_MODEL_RETRAIN_GROWTH times those of the last training (0: not on growth); activate it only when it is
+     * not worse than the active model. Checked every MPI_MODEL_CHECK_SECONDS by one replica (a lease).
+     */
+    MPI_MODEL_TRAIN_AFTER: z.coerce.number().int().min(0).default(1000),
+    MPI_MODEL_RETRAIN_HOURS: z.coerce.number().min(0).default(24),
+    MPI_MODEL_RETRAIN_GROWTH: z.coerce
+      .number()
+      .refine((g) => g === 0 || g > 1, 'must be 0 (off) or above 1')
+      .default(2),
+    MPI_MODEL_CHECK_SECONDS: z.coerce.number().min(0.01).default(60),
+    /**
      * Quality threshold rules added to the defaults, as JSON, e.g.
      * `[{"metric":"duplicate_rate","threshold":0.02},{"metric":"freshness_hours","source":"BATCH1","threshold":null}]`.
      */

@@ -93,7 +93,11 @@ export const ERROR_CODES = {
   OUT_OF_RANGE: { kind: 'PROBLEM', description: 'A number outside the allowed range (e.g. a page size or a limit).' },
   INVALID: { kind: 'PROBLEM', description: 'The value is not one the field accepts (e.g. an unknown sex code).' },
   INVALID_TYPE: { kind: 'PROBLEM', description: 'The value has the wrong type (e.g. a number where text is expected).' },
-  INVALID_CHARACTERS: { kind: 'PROBLEM', description: 'The value contains control, line-break or bidirectional-override characters.' },
+  INVALID_CHARACTERS: {
+    kind: 'PROBLEM',
+    description:
+      'The value contains a character the service refuses everywhere: a control character (NUL included; tabs and line breaks only in free text), a bidirectional control, an invisible formatting or tag character, or an unpaired UTF-16 surrogate.',
+  },
   INVALID_DATE: { kind: 'PROBLEM', description: 'Not a calendar date in the form YYYY-MM-DD (e.g. February 30th).' },
   FUTURE_DATE: { kind: 'PROBLEM', description: 'A birth date after today.' },
   INVALID_DATETIME: { kind: 'PROBLEM', description: 'Not an ISO-8601 date-time.' },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ValidationError } from './errors.ts';
 
 /**
  * A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix time in milliseconds, the version and variant, and
@@ -18,4 +19,15 @@ export function timeOrderedUuid(now: number = Date.now()): string {
 /** The creation time, in Unix milliseconds, of a time-ordered UUID. */
 export function uuidTime(id: string): number {
   return Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+}
+
+/** Whether a string is a UUID (any version), the form of every identity, record, review item and endpoint id. */
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
+/** The id itself, or VALIDATION_FAILED / INVALID_ID naming `field` when it is not a UUID (`what`: "an identity id"). */
+export function requireUuid(value: string, field: string, what: string): string {
+  if (!isUuid(value)) throw ValidationError.of(field, 'INVALID_ID', `is not ${what}`);
+  return value;
 }

@@ -47,6 +47,7 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Query.webhookEndpoints': [],
   'Query.matchModels': ['steward', 'governance'],
   'Query.matchModel': ['steward', 'governance'],
+  'Query.matchModelEvents': ['steward', 'governance'],
   'Query.sources': ['pipeline', 'steward', 'governance'],
   'Query.source': ['pipeline', 'steward', 'governance'],
   'Query.datasets': ['governance'],

@@ -1,5 +1,6 @@
 import { CHANGE_EVENT_TYPE_NAMES, CHANGE_EVENT_TYPES, type ChangeEvent, type ChangeEventType } from '../../events/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
+import { requireUuid } from '../../platform/ids.ts';
 import { recordAudit } from '../audit-plugin.ts';
 import { builder } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
@@ -88,7 +89,7 @@ builder.queryFields((t) => ({
         {
           types: args.types ?? null,
           source: args.source ?? null,
-          identityId: args.identityId ? String(args.identityId) : null,
+          identityId: args.identityId ? requireUuid(String(args.identityId), 'identityId', 'an identity id') : null,
         },
         first,
       );
@@ -118,7 +119,7 @@ builder.subscriptionFields((t) => ({
       const filter = {
         types: args.types ?? null,
         source: args.source ?? null,
-        identityId: args.identityId ? String(args.identityId) : null,
+        identityId: args.identityId ? requireUuid(String(args.identityId), 'identityId', 'an identity id') : null,
       };
       await auditEvents(ctx, 'subscription:changeEvents', {
         from,

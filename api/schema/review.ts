@@ -1,4 +1,13 @@
-import { REVIEW_DECISIONS, REVIEW_QUEUE_ORDERS, reviewItemKey, type MatchModelRow, type ReviewQueueItem } from '../../identity/index.ts';
+import {
+  MODEL_EVENT_TYPES,
+  REVIEW_DECISIONS,
+  REVIEW_QUEUE_ORDERS,
+  reviewItemKey,
+  type MatchModelRow,
+  type ModelEventRow,
+  type ReviewQueueItem,
+} from '../../identity/index.ts';
+import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { actor } from './identity.ts';
 import { GradeEnum, Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
@@ -98,6 +107,27 @@ const MatchModelInfo = builder.objectRef<MatchModelRow>('MatchModel').implement(
   }),
 });
 
+/** Model events per page at most. */
+export const MAX_MODEL_EVENTS_PAGE = 200;
+
+const ModelEventTypeEnum = builder.enumType('MatchModelEventType', {
+  description:
+    'TRAINED: a candidate model was trained (trigger, records, pairs). EVALUATED: it was compared with the active model (agreement, expected precision and recall, link counts). ACTIVATED: it became the active model. REJECTED: it was not activated; `data.reasons` says why.',
+  values: MODEL_EVENT_TYPES,
+});
+
+const MatchModelEvent = builder.objectRef<ModelEventRow>('MatchModelEvent').implement({
+  description: 'One step of a match model through training, evaluation and activation or rejection. No patient data.',
+  fields: (t) => ({
+    id: t.id({ resolve: (e) => String(e.id) }),
+    version: t.exposeString('version', { description: 'The model version the event is about.' }),
+    type: t.field({ type: ModelEventTypeEnum, resolve: (e) => e.type }),
+    actor: t.exposeString('actor', { description: '`model-lifecycle` for the self-running lifecycle, else the caller.' }),
+    data: t.field({ type: 'JSON', description: 'The numbers of the step (see the type).', resolve: (e) => e.data }),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+});
+
 const ReviewQueueFilter = builder.inputType('ReviewQueueFilter', {
   description: 'Which review items to list; every given criterion must hold.',
   fields: (t) => ({
@@ -178,6 +208,26 @@ builder.queryFields((t) => ({
     type: [MatchModelInfo],
     authScopes: { $any: { steward: true, governance: true } },
     resolve: (_r, _a, ctx) => ctx.services.models.list(),
+  }),
+  matchModelEvents: t.field({
+    type: [MatchModelEvent],
+    description: `Model events, newest first: training, evaluation, activation and rejection (at most ${MAX_MODEL_EVENTS_PAGE} per page; \`before\` pages on by id).`,
+    authScopes: { $any: { steward: true, governance: true } },
+    args: {
+      version: t.arg.string({ required: false }),
+      type: t.arg({ type: ModelEventTypeEnum, required: false }),
+      before: t.arg.id({ required: false, description: 'Only events older than this id.' }),
+      first: t.arg.int({ required: false, defaultValue: 50 }),
+    },
+    resolve: (_r, args, ctx) => {
+      const first = args.first ?? 50;
+      if (first < 1 || first > MAX_MODEL_EVENTS_PAGE)
+        throw ValidationError.of('first', 'OUT_OF_RANGE', `must be between 1 and ${MAX_MODEL_EVENTS_PAGE}`);
+      const before = args.before == null ? null : Number(args.before);
+      if (before !== null && !(Number.isSafeInteger(before) && before > 0))
+        throw ValidationError.of('before', 'INVALID_ID', 'is not a model event id');
+      return ctx.services.models.events({ version: args.version, type: args.type, before, limit: first });
+    },
   }),
   matchModel: t.field({
     type: 'JSON',

@@ -1,5 +1,6 @@
 import { Kind } from 'graphql';
 import { builder } from '../builder.ts';
+import { isoDateProblem, ISO_DATE_REQUIRED } from '../../matching/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
 
 builder.scalarType('DateTime', {
@@ -12,19 +13,6 @@ builder.scalarType('DateTime', {
   },
 });
 
-/**
- * What is wrong with a calendar date, or null when it is YYYY-MM-DD naming a real day (leap years counted).
- * The messages are the ones the ingest checks give, so a bad date reads the same whichever check caught it.
- */
-export function calendarDateProblem(value: string): string | null {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return 'must be an ISO date (YYYY-MM-DD)';
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  if (month < 1 || month > 12) return 'month is out of range';
-  if (day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return 'day is out of range for its month';
-  return null;
-}
-
 builder.scalarType('Date', {
   description:
     'A calendar date, YYYY-MM-DD (ISO 8601), e.g. 1984-03-02. Other forms and impossible days (1990-02-30) are refused with INVALID_DATE naming the field.',
@@ -33,14 +21,14 @@ builder.scalarType('Date', {
     const text = typeof value === 'string' ? value.trim() : null;
     // An empty value is an absent one, as for every other demographic field.
     if (text === '') return null as never;
-    const problem = text === null ? 'must be an ISO date (YYYY-MM-DD)' : calendarDateProblem(text);
+    const problem = text === null ? ISO_DATE_REQUIRED : isoDateProblem(text);
     if (problem) throw ValidationError.of('Date', 'INVALID_DATE', problem);
     return text!;
   },
   // A literal in the operation text is passed on as written (an empty one as absent) and checked where it is used,
   // as it was before this scalar: ingest and match refuse it with the same INVALID_DATE, as a resolver error.
   parseLiteral: (node) => {
-    if (node.kind !== Kind.STRING) throw ValidationError.of('Date', 'INVALID_DATE', 'must be an ISO date (YYYY-MM-DD)');
+    if (node.kind !== Kind.STRING) throw ValidationError.of('Date', 'INVALID_DATE', ISO_DATE_REQUIRED);
     return (node.value.trim() || null) as never;
   },
 });

