@@ -12,6 +12,15 @@ export {
 export { isUuid } from '../platform/ids.ts';
 export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
-export type { IdentityEventRow, IdentityRow, LinkRow, RecordWithSource, ReviewItemRow, SourceRecordRow, SourceRow } from './store.ts';
+export type {
+  IdentityEventRow,
+  IdentityPageRow,
+  IdentityRow,
+  LinkRow,
+  RecordWithSource,
+  ReviewItemRow,
+  SourceRecordRow,
+  SourceRow,
+} from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';

@@ -1,6 +1,7 @@
 import { gradeBand, isoDateProblem, type Grade } from '../matching/index.ts';
 import { ValidationError } from '../platform/errors.ts';
 import type { Database } from '../platform/db/client.ts';
+import type { TimeKey } from '../platform/db/keyset.ts';
 import { isUuid, requireUuid } from '../platform/ids.ts';
 import type { ModelRegistry } from './models.ts';
 import * as store from './store.ts';
@@ -79,12 +80,16 @@ export class IdentityReads {
     return store.eventsOfIdentity(this.db, requireUuid(identityId, field, 'an identity id'));
   }
 
-  /** Active identities by name prefix and birth date; an impossible date (2026-02-30) is refused, not matched to nothing. */
-  search(filter: Parameters<typeof store.searchIdentities>[1], limit: number, offset: number) {
-    const birthDate = filter.birthDate?.trim();
-    const problem = birthDate ? isoDateProblem(birthDate) : null;
-    if (problem) throw ValidationError.of('birthDate', 'INVALID_DATE', problem);
-    return store.searchIdentities(this.db, filter, limit, offset);
+  /**
+   * A keyset page of active identities by name prefix and birth date, oldest first (see store.searchIdentitiesPage);
+   * an impossible date (2026-02-30) is refused, not matched to nothing.
+   */
+  searchPage(filter: store.IdentityFilter, page: store.KeysetPage<TimeKey>) {
+    return store.searchIdentitiesPage(this.db, checkedIdentityFilter(filter), page);
+  }
+
+  countIdentities(filter: store.IdentityFilter) {
+    return store.countIdentities(this.db, checkedIdentityFilter(filter));
   }
 
   reviewQueue(status: 'OPEN' | 'RESOLVED' | null, limit: number, offset: number) {
@@ -142,4 +147,12 @@ export class IdentityReads {
   async mergedInto(identityId: string): Promise<string[]> {
     return store.identitiesMergedInto(this.db, identityId);
   }
+}
+
+/** The filter, or a typed error when its birth date names no real day. */
+function checkedIdentityFilter(filter: store.IdentityFilter): store.IdentityFilter {
+  const birthDate = filter.birthDate?.trim();
+  const problem = birthDate ? isoDateProblem(birthDate) : null;
+  if (problem) throw ValidationError.of('birthDate', 'INVALID_DATE', problem);
+  return filter;
 }

@@ -1,6 +1,7 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
+import { timeKeyset, type KeysetPage, type TimeKey } from '../platform/db/keyset.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import { identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
 
@@ -254,13 +255,7 @@ export async function listReviewItems(
 }
 
 /** Where a keyset page starts: after (or, paging backwards, before) the row with this sort key. */
-export interface KeysetPage<K> {
-  after: K | null;
-  before: K | null;
-  limit: number;
-  /** Paging backwards: rows come nearest-first, and the caller reverses them. */
-  inverted: boolean;
-}
+export type { KeysetPage } from '../platform/db/keyset.ts';
 
 export interface ReviewQueueFilter {
   status: 'OPEN' | 'RESOLVED' | null;
@@ -422,23 +417,43 @@ export async function moveLinks(tx: Executor, fromId: string, toId: string, link
   return rows.map((r) => r.recordId);
 }
 
-export async function searchIdentities(
-  db: Executor,
-  filter: { familyName?: string | null; givenName?: string | null; birthDate?: string | null },
-  limit: number,
-  offset: number,
-): Promise<IdentityRow[]> {
+export interface IdentityFilter {
+  familyName?: string | null;
+  givenName?: string | null;
+  birthDate?: string | null;
+}
+
+function identitiesWhere(filter: IdentityFilter): SQL[] {
   const conditions = [eq(identities.status, 'ACTIVE')];
   if (filter.familyName) conditions.push(sql`lower(${identities.golden}->>'familyName') like ${`${filter.familyName.toLowerCase()}%`}`);
   if (filter.givenName) conditions.push(sql`lower(${identities.golden}->>'givenName') like ${`${filter.givenName.toLowerCase()}%`}`);
   if (filter.birthDate) conditions.push(sql`${identities.golden}->>'birthDate' = ${filter.birthDate}`);
+  return conditions;
+}
+
+/** An identity with its sort key (creation time as PostgreSQL prints it), for keyset cursors. */
+export type IdentityPageRow = IdentityRow & { sortKey: string };
+
+/**
+ * One page of active identities, oldest first, by keyset on (created_at, id): identities created or merged
+ * while a caller pages shift nothing, so none is skipped or shown twice.
+ */
+export async function searchIdentitiesPage(db: Executor, filter: IdentityFilter, page: KeysetPage<TimeKey>): Promise<IdentityPageRow[]> {
+  const keyset = timeKeyset(identities.createdAt, identities.id, page, false);
   return db
-    .select()
+    .select({ ...getTableColumns(identities), sortKey: keyset.sortKey })
     .from(identities)
-    .where(and(...conditions))
-    .orderBy(asc(identities.createdAt), asc(identities.id))
-    .limit(limit)
-    .offset(offset);
+    .where(and(...identitiesWhere(filter), ...keyset.where))
+    .orderBy(...keyset.orderBy)
+    .limit(page.limit);
+}
+
+export async function countIdentities(db: Executor, filter: IdentityFilter): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(identities)
+    .where(and(...identitiesWhere(filter)));
+  return row?.n ?? 0;
 }
 
 export async function identitiesMergedInto(db: Executor, identityId: string): Promise<string[]> {

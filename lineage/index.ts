@@ -54,7 +54,8 @@ export {
   finishIngestRun,
   getIngestRun,
   INGEST_RUN_STATUSES,
-  listIngestRuns,
+  countIngestRuns,
+  ingestRunsPage,
   MAX_RUN_ERRORS,
   RECOMPUTE_JOBS,
   startIngestRun,
@@ -62,6 +63,7 @@ export {
   type FinalRunStatus,
   type IngestRunError,
   type IngestRunFilter,
+  type IngestRunPageRow,
   type IngestRunRow,
   type IngestRunStatus,
 } from './runs.ts';

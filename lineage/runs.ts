@@ -1,5 +1,6 @@
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../platform/db/client.ts';
+import { timeKeyset, type KeysetPage, type TimeKey } from '../platform/db/keyset.ts';
 import { ingestRuns } from '../platform/db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.ts';
 
@@ -82,17 +83,29 @@ export interface IngestRunFilter {
   job?: string | null | undefined;
 }
 
-/** Runs, newest first. */
-export async function listIngestRuns(db: Executor, filter: IngestRunFilter, limit: number, offset: number): Promise<IngestRunRow[]> {
-  const conditions = [];
-  if (filter.sourceId) conditions.push(eq(ingestRuns.sourceId, filter.sourceId));
-  if (filter.status) conditions.push(eq(ingestRuns.status, filter.status));
-  if (filter.job) conditions.push(eq(ingestRuns.job, filter.job));
+function runsWhere(filter: IngestRunFilter): SQL | undefined {
+  return and(
+    filter.sourceId ? eq(ingestRuns.sourceId, filter.sourceId) : undefined,
+    filter.status ? eq(ingestRuns.status, filter.status) : undefined,
+    filter.job ? eq(ingestRuns.job, filter.job) : undefined,
+  );
+}
+
+/** A run with its sort key (start time as PostgreSQL prints it), for keyset cursors. */
+export type IngestRunPageRow = IngestRunRow & { sortKey: string };
+
+/** One page of runs, newest first, by keyset on (started_at, id): runs started while a caller pages shift nothing. */
+export async function ingestRunsPage(db: Executor, filter: IngestRunFilter, page: KeysetPage<TimeKey>): Promise<IngestRunPageRow[]> {
+  const keyset = timeKeyset(ingestRuns.startedAt, ingestRuns.id, page, true);
   return db
-    .select()
+    .select({ ...getTableColumns(ingestRuns), sortKey: keyset.sortKey })
     .from(ingestRuns)
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(ingestRuns.startedAt), desc(ingestRuns.id))
-    .limit(limit)
-    .offset(offset);
+    .where(and(runsWhere(filter), ...keyset.where))
+    .orderBy(...keyset.orderBy)
+    .limit(page.limit);
+}
+
+export async function countIngestRuns(db: Executor, filter: IngestRunFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(ingestRuns).where(runsWhere(filter));
+  return row?.n ?? 0;
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../platform/db/client.ts';
+import type { KeysetPage, TimeKey } from '../platform/db/keyset.ts';
 import { identityAsOf, type IdentitySnapshot } from './as-of.ts';
 import {
   activePolicy,
@@ -13,7 +14,8 @@ import { recomputeGolden, type ProgressLogger, type RecomputeOptions, type Recom
 import {
   finishIngestRun,
   getIngestRun,
-  listIngestRuns,
+  countIngestRuns,
+  ingestRunsPage,
   startIngestRun,
   type FinalRunStatus,
   type IngestRunError,
@@ -93,7 +95,12 @@ export class LineageService {
     return getIngestRun(this.db, id);
   }
 
-  listRuns(filter: IngestRunFilter, limit: number, offset: number): Promise<IngestRunRow[]> {
-    return listIngestRuns(this.db, filter, limit, offset);
+  /** A keyset page of runs, newest first. */
+  runsPage(filter: IngestRunFilter, page: KeysetPage<TimeKey>) {
+    return ingestRunsPage(this.db, filter, page);
+  }
+
+  countRuns(filter: IngestRunFilter) {
+    return countIngestRuns(this.db, filter);
   }
 }

@@ -1,8 +1,8 @@
-import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import {
   INGEST_OUTCOMES,
   isUuid,
   MAX_BATCH_SIZE,
+  type IdentityPageRow,
   type IngestResultData,
   type SourceRecordInput as SourceRecordInputShape,
 } from '../../identity/index.ts';
@@ -21,7 +21,8 @@ import {
   ReviewItem,
   SourceRecord,
 } from './identity-types.ts';
-import { checkPageSize, namedConnection } from './paging.ts';
+import { isTimeKey, type TimeKey } from '../../platform/db/keyset.ts';
+import { keysetConnection, namedConnection } from './paging.ts';
 
 const CANONICAL_INPUT_FIELDS = CANONICAL_FIELDS;
 
@@ -178,7 +179,8 @@ builder.queryFields((t) => ({
   identities: t.connection(
     {
       type: Identity,
-      description: 'Active identities, oldest first, optionally filtered by name prefix and birth date (at most 100 per page).',
+      description:
+        'Active identities, oldest first, optionally filtered by name prefix and birth date (at most 100 per page). Paged by keyset: identities created or merged while paging skip none and repeat none.',
       authScopes: { $any: { steward: true, governance: true } },
       args: {
         filter: t.arg({ type: IdentityFilter, required: false }),
@@ -187,15 +189,22 @@ builder.queryFields((t) => ({
         birthDate: t.arg.string({ required: false, deprecationReason: 'Use filter: { birthDate }.' }),
       },
       resolve: (_r, args, ctx) => {
-        checkPageSize(args, 100);
         const filter = args.filter ?? { familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate };
         refusePhiFilters(ctx, filter);
-        return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-          ctx.services.identity.search(filter, limit, offset),
-        );
+        return keysetConnection<IdentityPageRow, TimeKey>({
+          list: 'identities',
+          args,
+          defaultSize: 20,
+          maxSize: 100,
+          keyOf: (row) => [row.sortKey, row.id],
+          parseKey: isTimeKey,
+          toKey: ([at, id]) => ({ at: at as string, id: id as string }),
+          load: (page) => ctx.services.identity.searchPage(filter, page),
+          count: () => ctx.services.identity.countIdentities(filter),
+        });
       },
     },
-    namedConnection(Identity, 'Identity'),
+    namedConnection(Identity, 'Identity', { counted: true }),
   ),
   resolve: t.field({
     type: Identity,

@@ -1,5 +1,4 @@
 import { phi } from '../masking.ts';
-import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import type { SourceRow } from '../../catalog/index.ts';
 import { isUuid } from '../../identity/index.ts';
 import {
@@ -16,6 +15,7 @@ import {
   type FieldRuleInput,
   type GoldenField,
   type IdentitySnapshot,
+  type IngestRunPageRow,
   type IngestRunRow,
   type PolicyChange,
   type PolicyPreview,
@@ -28,7 +28,8 @@ import { actorOf, type RequestContext } from '../context.ts';
 import { Source } from './catalog.ts';
 import { GoldenRecord, Identity, SourceRecord } from './identity-types.ts';
 import { answeringErrors } from './errors.ts';
-import { checkPageSize, namedConnection } from './paging.ts';
+import { isTimeKey, type TimeKey } from '../../platform/db/keyset.ts';
+import { keysetConnection, namedConnection } from './paging.ts';
 
 /** Lineage: field-level provenance, time travel, survivorship policy, ingest runs and their exports. */
 
@@ -419,7 +420,8 @@ builder.queryFields((t) => ({
   ingestRuns: t.connection(
     {
       type: IngestRun,
-      description: 'Ingest runs and golden-record recomputes, newest first (at most 100 per page).',
+      description:
+        'Ingest runs and golden-record recomputes, newest first (at most 100 per page). Paged by keyset: runs started while paging skip none and repeat none.',
       authScopes: { $any: { pipeline: true, governance: true } },
       args: {
         filter: t.arg({ type: IngestRunFilter, required: false }),
@@ -428,16 +430,24 @@ builder.queryFields((t) => ({
         job: t.arg.string({ required: false, deprecationReason: 'Use filter: { job }.' }),
       },
       resolve: async (_r, args, ctx) => {
-        checkPageSize(args, 100);
         const filter = args.filter ?? { source: args.source, status: args.status, job: args.job };
         const source = filter.source ? await ctx.services.catalog.getSourceByCode(filter.source) : null;
-        if (filter.source && !source) return resolveOffsetConnection({ args }, () => []);
-        return resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ limit, offset }) =>
-          ctx.services.lineage.listRuns({ sourceId: source?.id, status: filter.status, job: filter.job }, limit, offset),
-        );
+        const unknownSource = Boolean(filter.source && !source);
+        const runs = { sourceId: source?.id, status: filter.status, job: filter.job };
+        return keysetConnection<IngestRunPageRow, TimeKey>({
+          list: 'ingestRuns',
+          args,
+          defaultSize: 20,
+          maxSize: 100,
+          keyOf: (row) => [row.sortKey, row.id],
+          parseKey: isTimeKey,
+          toKey: ([at, id]) => ({ at: at as string, id: id as string }),
+          load: async (page) => (unknownSource ? [] : ctx.services.lineage.runsPage(runs, page)),
+          count: async () => (unknownSource ? 0 : ctx.services.lineage.countRuns(runs)),
+        });
       },
     },
-    namedConnection(IngestRun, 'IngestRun'),
+    namedConnection(IngestRun, 'IngestRun', { counted: true }),
   ),
   ingestRun: t.field({
     type: IngestRun,
