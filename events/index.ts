@@ -25,4 +25,4 @@ export {
 } from './webhooks.ts';
 export { backoffDelay, newWebhookSecret, signatureHeaders, type Renderer, type RenderedBody } from './webhook-delivery.ts';
 export { ensureStream, eventJson, streamOf, POSITION_HEADER, NatsPublisher } from './nats.ts';
-export { checkUrlShape, checkUrlTarget, type UrlPolicy } from './url-policy.ts';
+export { checkUrlShape, checkUrlTarget, resolveTarget, type Resolver, type UrlPolicy } from './url-policy.ts';

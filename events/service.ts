@@ -5,7 +5,7 @@ import { EventDispatcher } from './dispatcher.ts';
 import { eventJson, NatsPublisher } from './nats.ts';
 import type { WebhookEndpointRow } from './store.ts';
 import type { ChangeEvent } from './types.ts';
-import type { UrlPolicy } from './url-policy.ts';
+import type { Resolver, UrlPolicy } from './url-policy.ts';
 import { WebhookDelivery, type DeliverySettings, type Renderer } from './webhook-delivery.ts';
 import { WebhookService } from './webhooks.ts';
 
@@ -45,7 +45,7 @@ export function createEventsService(
   db: Database,
   config: AppConfig,
   logger: Logger,
-  options: { demographics?: DemographicsProvider; fetch?: typeof fetch } = {},
+  options: { demographics?: DemographicsProvider; resolve?: Resolver } = {},
 ): EventsService {
   const dispatcher = new EventDispatcher(db, {
     pollMs: config.MPI_EVENTS_POLL_MS,
@@ -62,10 +62,11 @@ export function createEventsService(
     timeoutMs: config.MPI_WEBHOOK_TIMEOUT_MS,
     batchSize: 50,
     urlPolicy,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
   };
   const renderers = new Map<string, Renderer>([['STANDARD', standardRenderer(options.demographics)]]);
-  const delivery = new WebhookDelivery(db, dispatcher, settings, renderers, logger, options.fetch);
-  const webhooks = new WebhookService(db, urlPolicy, () => void delivery.refresh());
+  const delivery = new WebhookDelivery(db, dispatcher, settings, renderers, logger);
+  const webhooks = new WebhookService(db, urlPolicy, () => void delivery.refresh(), options.resolve);
   dispatcher.addChannel(delivery);
   const nats = config.MPI_NATS_URL
     ? new NatsPublisher(db, dispatcher, { url: config.MPI_NATS_URL, prefix: config.MPI_NATS_SUBJECT_PREFIX }, logger)

@@ -72,18 +72,44 @@ export function checkUrlShape(raw: string, policy: UrlPolicy, field = 'url'): UR
   return url;
 }
 
+/** One resolved address of a host name. */
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** Resolves a host name to every address it has (the system resolver by default; tests give their own). */
+export type Resolver = (host: string) => Promise<ResolvedAddress[]>;
+
+export const systemResolver: Resolver = (host) => lookup(host, { all: true });
+
+/** A URL with the one address its host resolved to when checked: the address to connect to. */
+export interface CheckedTarget {
+  url: URL;
+  address: string;
+  family: 4 | 6;
+}
+
 /**
- * Resolves the URL's host and refuses blocked addresses (checked again before every delivery, so a name that
- * later resolves to a blocked address is refused then).
+ * Resolves the URL's host once, refuses it when any address is blocked, and returns the address that was
+ * checked. Delivery connects to exactly that address (see `pinnedPost`): resolving the name again at connect
+ * time would let a DNS answer that changes between the check and the connection (DNS rebinding) reach a blocked
+ * address. Run before every delivery, so a name that later resolves to a blocked address is refused then.
  */
-export async function checkUrlTarget(raw: string, policy: UrlPolicy, field = 'url'): Promise<void> {
+export async function resolveTarget(
+  raw: string,
+  policy: UrlPolicy,
+  field = 'url',
+  resolve: Resolver = systemResolver,
+): Promise<CheckedTarget> {
   const url = checkUrlShape(raw, policy, field);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host)
     ? [{ address: host, family: isIP(host) }]
-    : await lookup(host, { all: true }).catch(() => {
+    : await resolve(host).catch(() => {
         throw ValidationError.of(field, 'URL_UNRESOLVABLE', 'host name does not resolve');
       });
+  if (addresses.length === 0) throw ValidationError.of(field, 'URL_UNRESOLVABLE', 'host name does not resolve');
   const allowed = parseNetworks(policy.allowedNetworks);
   for (const { address, family } of addresses) {
     const type = family === 6 ? 'ipv6' : 'ipv4';
@@ -93,4 +119,11 @@ export async function checkUrlTarget(raw: string, policy: UrlPolicy, field = 'ur
     }
     if (url.protocol === 'http:' && !policy.allowHttp && !exempt) throw ValidationError.of(field, 'URL_NOT_ALLOWED', 'must use https');
   }
+  const [first] = addresses;
+  return { url, address: first!.address, family: first!.family === 6 ? 6 : 4 };
+}
+
+/** Checks that the URL's host resolves only to allowed addresses (at registration); throws a ValidationError on `field`. */
+export async function checkUrlTarget(raw: string, policy: UrlPolicy, field = 'url', resolve: Resolver = systemResolver): Promise<void> {
+  await resolveTarget(raw, policy, field, resolve);
 }

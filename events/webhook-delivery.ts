@@ -5,7 +5,8 @@ import type { Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { orderingKey, type ChangeEvent, type ChangeEventType } from './types.ts';
-import { checkUrlTarget, type UrlPolicy } from './url-policy.ts';
+import { pinnedPost, type PostOptions, type PostResult } from './pinned-post.ts';
+import { resolveTarget, systemResolver, type CheckedTarget, type Resolver, type UrlPolicy } from './url-policy.ts';
 
 export interface DeliverySettings {
   /** Tries of one event before it is dead-lettered. */
@@ -18,6 +19,8 @@ export interface DeliverySettings {
   /** Events sent per round; events of different identities in a round go in parallel. */
   batchSize: number;
   urlPolicy: UrlPolicy;
+  /** Resolves endpoint host names (default: the system resolver); each delivery resolves once and connects to what it checked. */
+  resolve?: Resolver;
 }
 
 /** A request body and its content type, for one event to one endpoint. */
@@ -81,7 +84,7 @@ export class WebhookDelivery implements LeaderChannel {
     private readonly settings: DeliverySettings,
     private readonly renderers: Map<string, Renderer>,
     private readonly logger: Logger,
-    private readonly fetchFn: typeof fetch = fetch,
+    private readonly transport: (target: CheckedTarget, options: PostOptions) => Promise<PostResult> = pinnedPost,
   ) {}
 
   start(): void {
@@ -231,8 +234,10 @@ export class WebhookDelivery implements LeaderChannel {
   private async send(endpoint: store.WebhookEndpointRow, events: ChangeEvent[]): Promise<Outcome[]> {
     const renderer = this.renderers.get(endpoint.kind);
     if (!renderer) return events.map((event) => ({ event, ok: false, status: null, error: `no renderer for ${endpoint.kind}` }));
+    // Resolved once per round: every request of the round connects to this checked address.
+    let target: CheckedTarget;
     try {
-      await checkUrlTarget(endpoint.url, this.settings.urlPolicy);
+      target = await resolveTarget(endpoint.url, this.settings.urlPolicy, 'url', this.settings.resolve ?? systemResolver);
     } catch (error) {
       return events.map((event) => ({ event, ok: false, status: null, error: (error as Error).message }));
     }
@@ -246,7 +251,7 @@ export class WebhookDelivery implements LeaderChannel {
     await Promise.all(
       [...chains.values()].map(async (indexes) => {
         for (const i of indexes) {
-          const outcome = await this.post(endpoint, events[i]!, bodies[i]!);
+          const outcome = await this.post(endpoint, target, events[i]!, bodies[i]!);
           outcomes.push(outcome);
           if (!outcome.ok) return;
         }
@@ -255,11 +260,14 @@ export class WebhookDelivery implements LeaderChannel {
     return outcomes;
   }
 
-  private async post(endpoint: store.WebhookEndpointRow, event: ChangeEvent, rendered: RenderedBody): Promise<Outcome> {
+  private async post(
+    endpoint: store.WebhookEndpointRow,
+    target: CheckedTarget,
+    event: ChangeEvent,
+    rendered: RenderedBody,
+  ): Promise<Outcome> {
     try {
-      const response = await this.fetchFn(endpoint.url, {
-        method: 'POST',
-        redirect: 'manual',
+      const response = await this.transport(target, {
         signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.abort.signal]),
         headers: {
           ...rendered.headers,
@@ -269,14 +277,12 @@ export class WebhookDelivery implements LeaderChannel {
         },
         body: rendered.body,
       });
-      await response.body?.cancel().catch(() => undefined);
       const ok = response.status >= 200 && response.status < 300;
       return { event, ok, status: response.status, error: ok ? null : `HTTP ${response.status}` };
     } catch (error) {
-      const name =
-        (error as Error).name === 'TimeoutError'
-          ? 'timed out'
-          : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
+      const failure = error as { name?: string; code?: string; cause?: { name?: string; code?: string } };
+      const timedOut = failure.name === 'TimeoutError' || failure.cause?.name === 'TimeoutError';
+      const name = timedOut ? 'timed out' : (failure.code ?? failure.cause?.code ?? failure.name ?? 'Error');
       return { event, ok: false, status: null, error: name };
     }
   }

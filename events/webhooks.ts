@@ -4,7 +4,7 @@ import { requireUuid, timeOrderedUuid } from '../platform/ids.ts';
 import * as store from './store.ts';
 import { CHANGE_EVENT_TYPES, type ChangeEventType } from './types.ts';
 import { newWebhookSecret } from './webhook-delivery.ts';
-import { checkUrlTarget, type UrlPolicy } from './url-policy.ts';
+import { checkUrlTarget, systemResolver, type Resolver, type UrlPolicy } from './url-policy.ts';
 
 export const ENDPOINT_KINDS = ['STANDARD', 'FHIR_REST_HOOK'] as const;
 export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
@@ -50,11 +50,12 @@ export class WebhookService {
     private readonly db: Database,
     private readonly urlPolicy: UrlPolicy,
     private readonly onChange: () => void = () => undefined,
+    private readonly resolve: Resolver = systemResolver,
   ) {}
 
   /** Registers an endpoint; the returned secret is never shown again. */
   async register(input: EndpointInput, actor: string): Promise<{ endpoint: store.WebhookEndpointRow; secret: string }> {
-    await checkUrlTarget(input.url, this.urlPolicy);
+    await checkUrlTarget(input.url, this.urlPolicy, 'url', this.resolve);
     const eventTypes = checkTypes(input.eventTypes ?? []);
     if (input.demographicsRole && !(DEMOGRAPHICS_ROLES as readonly string[]).includes(input.demographicsRole)) {
       throw ValidationError.of('demographicsRole', 'INVALID_ROLE', `must be one of ${DEMOGRAPHICS_ROLES.join(', ')}`);

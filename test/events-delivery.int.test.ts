@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { createEventsService, WebhookService, type EventsService } from '../events/index.ts';
+import { createEventsService, WebhookService, type EventsService, type Resolver } from '../events/index.ts';
 import { createApiKey } from '../platform/api-keys.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -155,6 +155,79 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     await next.webhooks.remove(id);
     await next.stop();
     app.services.events.start();
+  });
+
+  describe('a host name that resolves differently at connect time (DNS rebinding)', () => {
+    /** A service of its own whose endpoint host names resolve through `resolve`; the app's dispatcher steps aside. */
+    async function serviceWith(resolve: Resolver, env: Record<string, string>): Promise<EventsService> {
+      await app.services.events.stop();
+      const service = createEventsService(
+        app.services.database.db,
+        loadConfig({ ...FAST_WEBHOOK_ENV, ...env, LOG_LEVEL: 'silent' }),
+        createLogger('silent'),
+        {
+          resolve,
+        },
+      );
+      extra.push(service);
+      return service;
+    }
+
+    test('delivery connects to the address it checked, never to one a second lookup would give', async () => {
+      const victim = await receiver();
+      let connections = 0;
+      victim.server.on('connection', () => {
+        connections += 1;
+      });
+      const port = (victim.server.address() as AddressInfo).port;
+      // Public on the first lookup of every pair, loopback on the second: a connection that resolved the name
+      // again after the check would reach the loopback receiver.
+      let lookups = 0;
+      const rebinding: Resolver = async () => {
+        lookups += 1;
+        return [{ address: lookups % 2 === 1 ? '203.0.113.10' : '127.0.0.1', family: 4 }];
+      };
+      const service = await serviceWith(rebinding, { MPI_WEBHOOK_ALLOWED_NETWORKS: '', MPI_WEBHOOK_TIMEOUT_MS: '200' });
+      try {
+        const { endpoint } = await service.webhooks.register(
+          { url: `https://rebind.test:${port}/hook`, eventTypes: ['IDENTITY_CREATED'] },
+          'test',
+        );
+        service.start();
+        await ingest(app, { source: 'ehr', localId: 'W-DNS-1', ...person(8811) });
+        // Several rounds, each resolving once: some checks see the public address (and connect to it), the
+        // others see loopback (and are refused before connecting).
+        await until(() => lookups >= 4, 20_000);
+        expect(connections).toBe(0);
+        expect(victim.got).toEqual([]);
+        await service.webhooks.remove(endpoint.id);
+      } finally {
+        await service.stop();
+        victim.server.close();
+        app.services.events.start();
+      }
+    });
+
+    test('the pinned connection keeps the host name in the Host header', async () => {
+      const target = await receiver();
+      const port = (target.server.address() as AddressInfo).port;
+      const service = await serviceWith(async () => [{ address: '127.0.0.1', family: 4 }], {});
+      try {
+        const { endpoint } = await service.webhooks.register(
+          { url: `http://receiver.test:${port}/hook`, eventTypes: ['IDENTITY_CREATED'] },
+          'test',
+        );
+        service.start();
+        await ingest(app, { source: 'ehr', localId: 'W-DNS-2', ...person(8812) });
+        const got = await until(() => target.got[0]);
+        expect(got.headers.host).toBe(`receiver.test:${port}`);
+        await service.webhooks.remove(endpoint.id);
+      } finally {
+        await service.stop();
+        target.server.close();
+        app.services.events.start();
+      }
+    });
   });
 
   test('a subscriber gets demographics masked by its own role, and only the events it filtered for', async () => {
