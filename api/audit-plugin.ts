@@ -20,6 +20,7 @@ import { actorOf } from './context.ts';
 import { errorCodeOf } from './errors.ts';
 import { seesFullPhi } from './masking.ts';
 import type { Services } from './services.ts';
+import { errorFields } from '../platform/logger.ts';
 
 /**
  * Appends one entry to the tamper-evident audit trail. Every path that reads or changes patient data outside
@@ -31,10 +32,7 @@ export async function recordAudit(services: Pick<Services, 'database' | 'logger'
   try {
     await appendAudit(services.database.db, entry);
   } catch (error) {
-    services.logger.error(
-      { err: { name: (error as Error).name }, action: entry.action, requestId: entry.requestId },
-      'audit append failed',
-    );
+    services.logger.error({ ...errorFields(error), action: entry.action, requestId: entry.requestId }, 'audit append failed');
     throw error;
   }
 }

@@ -14,6 +14,7 @@ import type { Principal } from './context.ts';
 import { interopAuditInTransaction, interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
 import { withBeforeCommit } from '../platform/db/before-commit.ts';
 import type { Services } from './services.ts';
+import { errorFields } from '../platform/logger.ts';
 
 /** What an event type looks like (`ADT^A04`); anything else a sender put in MSH-9 is recorded as `other`. */
 const EVENT_SHAPE = /^[A-Z0-9]{2,3}(\^[A-Z0-9]{2,3})?$/;
@@ -60,8 +61,7 @@ export function createHl7Service(
       ctx.audit.wrote = true;
       ctx.audit.touch('dead_letter', id);
     },
-    onError: (error, info) =>
-      services.logger.error({ ...info, error: error instanceof Error ? error.name : typeof error }, 'HL7 message failed'),
+    onError: (error, info) => services.logger.error({ ...info, ...errorFields(error) }, 'HL7 message failed'),
   });
   return (raw, from = {}) =>
     withSpan('hl7.message', {}, async (span) => {
@@ -126,9 +126,6 @@ export async function startHl7Listener(services: Services, options: { port?: num
     tooLarge: (head) => oversizedAck(head, MLLP_MAX_MESSAGE_BYTES),
     maxMessageBytes: MLLP_MAX_MESSAGE_BYTES,
     onError: (error, connection) =>
-      services.logger.warn(
-        { remotePort: connection.remotePort, error: error instanceof Error ? error.name : typeof error },
-        'MLLP connection error',
-      ),
+      services.logger.warn({ remotePort: connection.remotePort, ...errorFields(error) }, 'MLLP connection error'),
   });
 }

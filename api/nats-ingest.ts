@@ -8,6 +8,7 @@ import { DomainError, ValidationError } from '../platform/errors.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import { PHI_FIELDS } from './masking.ts';
 import type { Services } from './services.ts';
+import { errorFields } from '../platform/logger.ts';
 
 /** The durable consumer every replica pulls from: JetStream hands each message to one of them. */
 export const INGEST_CONSUMER = 'mpi-ingest';
@@ -158,10 +159,7 @@ export class NatsIngestConsumer {
         }
       } catch (error) {
         failures += 1;
-        this.services.logger.warn(
-          { err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, failures },
-          'NATS ingest failed; retrying',
-        );
+        this.services.logger.warn({ ...errorFields(error), failures }, 'NATS ingest failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(failures, 7))));
       }
     }

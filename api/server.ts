@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadR4DefinitionsInBackground } from '../interop/index.ts';
 import { DataDirLockedError } from '../platform/db/data-dir-lock.ts';
 import { loadConfig } from '../platform/config.ts';
-import { createLogger } from '../platform/logger.ts';
+import { createLogger, errorFields } from '../platform/logger.ts';
 import { startTelemetry } from '../platform/telemetry-sdk.ts';
 import { createApp } from './app.ts';
 import { toNodeListener } from './http.ts';
@@ -44,7 +44,7 @@ server.listen(config.PORT, host, () => {
 // request does not pay for them.
 loadR4DefinitionsInBackground().then(
   (ms) => logger.info({ ms: Math.round(ms) }, 'FHIR R4 definitions loaded'),
-  (error: unknown) => logger.warn({ error: error instanceof Error ? error.name : typeof error }, 'FHIR definitions not preloaded'),
+  (error: unknown) => logger.warn(errorFields(error), 'FHIR definitions not preloaded'),
 );
 const mllp = await startHl7Listener(app.services);
 if (mllp) logger.info({ port: mllp.port, host: mllp.host }, 'HL7 MLLP listener started');

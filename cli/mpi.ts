@@ -49,6 +49,7 @@ program.addHelpText(
 Examples:
   npx mpi link --out clusters.csv examples/patients.csv     link a file offline, one cluster id per record
   npx mpi import --source ehr examples/patients.csv          load a file into the running server
+  npx mpi load --source ehr examples/patients.csv            bulk-load files straight into the database
   npx mpi demo                                               load a few thousand synthetic patients
   npx mpi keys create --role pipeline --name ehr-feed        create an API key (through the running server)
 
@@ -189,6 +190,38 @@ Examples:
   .action(
     action(async (file: string, opts: Parameters<typeof ImportCommand>[1]) => {
       await (await import('./import.ts')).importCommand(file, opts);
+    }),
+  );
+
+program
+  .command('load')
+  .description('bulk-load CSV files straight into the index database: linked as online ingest links, written with COPY in chunks')
+  .usage('--source <code> [--mapping <file>] <files...> [--source <code> ...] [options]')
+  .argument('[args...]', 'source groups: --source CODE [--mapping M.json] FILE... (repeat for more sources)')
+  .option('--source <code>', 'registered source code of the files that follow (repeatable: one group per source)')
+  .option('--mapping <file>', 'JSON mapping of columns to canonical fields for the --source group it follows')
+  .option('--chunk-size <n>', 'records written per transaction', '20000')
+  .option('--errors <file>', 'report of rejected rows (default: load.errors.csv)')
+  .option('--strict', 'refuse a file with unrecognised columns instead of warning')
+  .helpOption('-h, --help', 'display help for command')
+  .allowUnknownOption()
+  .addHelpText(
+    'after',
+    () => `${columnsHelp()}
+
+Works on the database directly (DATABASE_URL, else the embedded database in MPI_DATA_DIR, which no server may
+hold meanwhile). A re-run skips the records already loaded; a failed run leaves whole chunks only, and a re-run
+completes it.
+
+Examples:
+  npx mpi load --source ehr examples/patients.csv
+  npx mpi load --source ehr a.csv b.csv --source lab --mapping examples/clinic-mapping.json examples/clinic.csv`,
+  )
+  .action(
+    action(async (_args: string[], _opts: unknown, command: Command) => {
+      // Groups depend on the order of --source, --mapping and files, which option parsing loses: read the raw words.
+      const words = process.argv.slice(process.argv.indexOf(command.name()) + 1);
+      await (await import('./load.ts')).loadCommand(words);
     }),
   );
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/client.ts';
 import { acquireLease, releaseLease } from '../platform/lease.ts';
-import type { Logger } from '../platform/logger.ts';
+import { errorFields, type Logger } from '../platform/logger.ts';
 import * as store from './store.ts';
 import type { ChangeEvent, EventFilter } from './types.ts';
 
@@ -75,10 +75,7 @@ export class EventDispatcher {
     const loop = async () => {
       if (!this.running) return;
       this.ticking = this.tick().catch((error: unknown) => {
-        this.options.logger.error(
-          { err: { name: (error as Error).name, code: (error as { code?: unknown }).code } },
-          'event dispatch failed',
-        );
+        this.options.logger.error(errorFields(error), 'event dispatch failed');
       });
       await this.ticking;
       this.ticking = null;

@@ -1,4 +1,4 @@
-export { recordChanges } from './outbox.ts';
+export { changeRows, recordChanges } from './outbox.ts';
 export {
   CHANGE_EVENT_TYPE_NAMES,
   CHANGE_EVENT_TYPES,

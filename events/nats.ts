@@ -1,6 +1,6 @@
 import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
 import type { Database } from '../platform/db/client.ts';
-import type { Logger } from '../platform/logger.ts';
+import { errorFields, type Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { EVENT_FAMILIES, subjectOf, type ChangeEvent, type EventFamily } from './types.ts';
@@ -121,10 +121,7 @@ export class NatsPublisher implements LeaderChannel {
       } catch (error) {
         if (!this.running) return;
         failures += 1;
-        this.logger.warn(
-          { err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, failures },
-          'NATS publish failed; retrying',
-        );
+        this.logger.warn({ ...errorFields(error), failures }, 'NATS publish failed; retrying');
         await new Promise<void>((resolve) => {
           const signal = this.abort.signal;
           const done = () => {

@@ -1,5 +1,5 @@
 import type { Executor } from '../platform/db/client.ts';
-import { insertRows } from '../platform/db/bulk.ts';
+import { insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { changeEvents } from '../platform/db/schema/index.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import type { NewChange } from './types.ts';
@@ -10,18 +10,18 @@ import type { NewChange } from './types.ts';
  */
 export async function recordChanges(tx: Executor, changes: readonly NewChange[]): Promise<void> {
   if (changes.length === 0) return;
-  await tx.execute(
-    insertRows(
-      changeEvents,
-      changes.map((c) => ({
-        id: timeOrderedUuid(),
-        type: c.type,
-        actor: c.actor,
-        identityId: c.identityId ?? null,
-        recordId: c.recordId ?? null,
-        data: c.data ?? {},
-        versions: c.versions ?? {},
-      })),
-    ),
-  );
+  await tx.execute(insertRows(changeEvents, changeRows(changes)));
+}
+
+/** The outbox rows of changes, each with its time-ordered id (the bulk load copies them). */
+export function changeRows(changes: readonly NewChange[]): Array<InsertRow<typeof changeEvents>> {
+  return changes.map((c) => ({
+    id: timeOrderedUuid(),
+    type: c.type,
+    actor: c.actor,
+    identityId: c.identityId ?? null,
+    recordId: c.recordId ?? null,
+    data: c.data ?? {},
+    versions: c.versions ?? {},
+  }));
 }

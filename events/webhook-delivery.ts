@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Webhook } from 'standardwebhooks';
 import type { Database } from '../platform/db/client.ts';
-import type { Logger } from '../platform/logger.ts';
+import { errorFields, type Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { orderingKey, type ChangeEvent, type ChangeEventType } from './types.ts';
@@ -149,10 +149,7 @@ export class WebhookDelivery implements LeaderChannel {
         }
         await this.deliverRound(endpoint, events);
       } catch (error) {
-        this.logger.error(
-          { endpointId, err: { name: (error as Error).name, code: (error as { code?: unknown }).code } },
-          'webhook delivery round failed',
-        );
+        this.logger.error({ endpointId, ...errorFields(error) }, 'webhook delivery round failed');
         await this.sleep(1_000);
       }
     }

@@ -24,3 +24,4 @@ export type {
 } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';
+export { bulkLoad, DEFAULT_CHUNK_SIZE, type BulkLoadOptions, type BulkLoadSummary, type LoadProblem, type LoadRow } from './bulk-load.ts';

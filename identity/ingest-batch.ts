@@ -204,7 +204,7 @@ async function countRun(tx: Executor, runId: string, results: IngestResultData[]
  * Locks the existing identities the plan links to and those its records leave (their golden records are rebuilt
  * too, so a concurrent delete or ingest must wait), redirecting any merged since it was read.
  */
-async function lockTargets(tx: Executor, ops: PlannedOp[], leaving: string[]): Promise<Map<string, string>> {
+export async function lockTargets(tx: Executor, ops: PlannedOp[], leaving: string[]): Promise<Map<string, string>> {
   const created = new Set(ops.flatMap((op) => (op.kind === 'CREATE_IDENTITY' ? [op.identityId] : [])));
   const targets = [...leaving, ...ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []))];
   const redirect = await bulk.survivorsOf(tx, targets);
@@ -224,7 +224,7 @@ function reviewPair(op: PlannedOp & { kind: 'REVIEW_RECORD' | 'REVIEW_DUPLICATE'
  * Ids for the review items the plan opens, by op index. A review whose two identities became one (a merge
  * redirected one into the other since the batch read them) is moot: it gets no id and is not written.
  */
-function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<number, string> {
+export function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<number, string> {
   const ids = new Map<number, string>();
   ops.forEach((op, index) => {
     if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE') return;
@@ -234,21 +234,48 @@ function planReviewIds(ops: PlannedOp[], target: (id: string) => string): Map<nu
   return ids;
 }
 
+/** What a plan's ops write besides the records and their keys. */
+export interface OpRows {
+  newIdentities: string[];
+  links: Array<typeof links.$inferInsert>;
+  events: store.NewIdentityEvent[];
+  changes: NewChange[];
+  reviews: Array<typeof reviewItems.$inferInsert>;
+  absorbed: Array<{ from: string; into: string; recordId: string }>;
+}
+
+export interface OpContext {
+  target: (id: string) => string;
+  reviewIds: Map<number, string>;
+  events: store.NewIdentityEvent[];
+  identityOfRecord: Map<string, string>;
+}
+
 /**
  * Writes the planned identities, links, events (the plan's, then `extra.events`) and review items in one round
  * trip, identities first (links and reviews refer to them).
  */
-async function applyOps(
-  tx: Executor,
-  ops: PlannedOp[],
-  extra: {
-    target: (id: string) => string;
-    reviewIds: Map<number, string>;
-    events: store.NewIdentityEvent[];
-    identityOfRecord: Map<string, string>;
-  },
-  options: BatchOptions,
-): Promise<void> {
+async function applyOps(tx: Executor, ops: PlannedOp[], extra: OpContext, options: BatchOptions): Promise<void> {
+  const rows = opRows(ops, extra, options);
+  // Pipelined in this order: the identities exist before the rows that refer to them.
+  await Promise.all([
+    bulk.insertIdentities(tx, rows.newIdentities),
+    store.addEvents(tx, rows.events),
+    recordChanges(tx, rows.changes),
+    bulk.insertReviewItems(tx, rows.reviews),
+    bulk.upsertLinks(tx, rows.links),
+  ]);
+  for (const a of rows.absorbed) {
+    await store.markIdentityMerged(tx, a.from, a.into);
+    await store.moveNotDuplicates(tx, a.from, a.into);
+  }
+}
+
+/**
+ * The rows a plan's ops write (the plan's events, then `extra.events`), built without I/O: the online batch
+ * inserts them, the bulk load copies them.
+ */
+export function opRows(ops: PlannedOp[], extra: OpContext, options: Pick<BatchOptions, 'actor' | 'model'>): OpRows {
   const { actor, model } = options;
   const { target, reviewIds } = extra;
   const base = { actor: actor.actor, reason: actor.reason ?? null, modelVersion: model.version };
@@ -364,20 +391,9 @@ async function applyOps(
       }
     }
   });
-  // Pipelined in this order: the identities exist before the rows that refer to them.
-  const writes: Array<Promise<unknown>> = [];
-  writes.push(bulk.insertIdentities(tx, newIdentities));
-  writes.push(store.addEvents(tx, [...events, ...extra.events]));
   for (const e of extra.events) {
     if (e.type === 'LINKED')
       changes.push({ ...change, type: 'RECORD_LINKED', identityId: e.identityId, recordId: e.recordId ?? null, data: { restored: true } });
   }
-  writes.push(recordChanges(tx, changes));
-  writes.push(bulk.insertReviewItems(tx, reviews));
-  writes.push(bulk.upsertLinks(tx, [...linkRows.values()]));
-  await Promise.all(writes);
-  for (const a of absorbed) {
-    await store.markIdentityMerged(tx, a.from, a.into);
-    await store.moveNotDuplicates(tx, a.from, a.into);
-  }
+  return { newIdentities, links: [...linkRows.values()], events: [...events, ...extra.events], changes, reviews, absorbed };
 }

@@ -67,6 +67,14 @@ export interface PlanState {
   /** Open reviews already raised: `record|identity` and `identityA|identityB` (sorted). */
   openReviews: Set<string>;
   newId: () => string;
+  /**
+   * Most records of the batch kept as candidates per key (default: all). A bulk load plans a whole file as one
+   * batch and passes the cap online ingest puts on stored candidates, so a record meets the candidates it would
+   * have met had the records before it been ingested one by one.
+   */
+  maxPlacedPerKey?: number;
+  /** False: leave each record's top candidates out of the result (a bulk load writes none, and holds millions). */
+  keepCandidates?: boolean;
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -94,19 +102,25 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     membership.move(input, placed.identityId);
     if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
     bump(placed.identityId, 1);
-    const reviewOp = ops.findIndex((op, i) => i >= before && op.kind === 'REVIEW_RECORD');
+    // Only this record's ops: a scan from the start would cost the whole plan so far for every record.
+    let reviewOp = -1;
+    for (let i = before; i < ops.length && reviewOp < 0; i++) if (ops[i]!.kind === 'REVIEW_RECORD') reviewOp = i;
     records.push({
       index: input.index,
       outcome: placed.outcome,
       identityId: placed.identityId,
-      candidates: ranked.slice(0, 5),
+      candidates: state.keepCandidates === false ? [] : ranked.slice(0, 5),
       reviewOp: reviewOp >= 0 ? reviewOp : null,
     });
     const entry = { recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys };
+    const cap = state.maxPlacedPerKey ?? Number.POSITIVE_INFINITY;
     for (const key of input.keys) {
+      // Online, the cap counts the stored records before the batch's: so does the room left here.
+      const room = cap - (state.storedByKey.get(key)?.length ?? 0);
       const list = placedByKey.get(key);
-      if (list) list.push(entry);
-      else placedByKey.set(key, [entry]);
+      if (!list) {
+        if (room > 0) placedByKey.set(key, [entry]);
+      } else if (list.length < room) list.push(entry);
     }
   }
   return { records, ops };

@@ -132,7 +132,7 @@ export class IdentityService {
    * Checks a source found by the batch; an unknown one is registered through the catalog (with its dataset,
    * classified fields and glossary) when auto-registration is on, and refused otherwise.
    */
-  private async checkSource(tx: Executor, code: string, source: store.SourceRow | null): Promise<string> {
+  async checkSource(tx: Executor, code: string, source: store.SourceRow | null): Promise<string> {
     if (source?.active) return source.id;
     try {
       return (await ensureSource(tx, code, { autoRegister: this.options.autoRegisterSources })).id;

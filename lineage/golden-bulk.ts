@@ -26,8 +26,7 @@ export async function rebuildGoldenMany(
   options: { policy: SurvivorshipPolicy; ingestRunId?: string | null; actor?: string },
 ): Promise<Set<string>> {
   const ids = [...new Set(identityIds)].sort();
-  const changed = new Set<string>();
-  if (ids.length === 0) return changed;
+  if (ids.length === 0) return new Set();
   // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
   const [[clock], contributors, openRows] = await Promise.all([
     queryRows<{ now: string }>(
@@ -51,40 +50,10 @@ export async function rebuildGoldenMany(
     if (!byField) openByIdentity.set(row.identityId, (byField = new Map()));
     byField.set(row.field, row);
   }
-  const toClose: number[] = [];
-  const toOpen: Array<InsertRow<typeof fieldProvenance>> = [];
-  const goldens: Array<{ id: string; golden: GoldenRecord }> = [];
-  const changedFields = new Map<string, string[]>();
-  for (const identityId of ids) {
-    const { golden, decisions } = buildGolden(contributors.get(identityId) ?? [], options.policy);
-    const open = openByIdentity.get(identityId) ?? new Map();
-    let valueChanged = false;
-    for (const d of decisions) {
-      const current = open.get(d.field);
-      if (current ? decisionStands(current, d) : d.value === null) continue;
-      if ((current?.value ?? null) !== d.value) {
-        valueChanged = true;
-        changedFields.set(identityId, [...(changedFields.get(identityId) ?? []), d.field]);
-      }
-      if (current) toClose.push(current.id);
-      toOpen.push({
-        identityId,
-        field: d.field,
-        value: d.value,
-        recordId: d.recordId,
-        sourceId: d.sourceId,
-        rule: d.rule,
-        competitors: d.competitors,
-        policyVersion: options.policy.version,
-        ingestRunId: options.ingestRunId ?? null,
-        validFrom: now,
-      });
-    }
-    if (valueChanged) {
-      changed.add(identityId);
-      goldens.push({ id: identityId, golden });
-    }
-  }
+  const { toClose, toOpen, goldens, changedFields, changed } = planGoldenRows(ids, contributors, openByIdentity, {
+    ...options,
+    now,
+  });
   // Pipelined in this order: rows close before new ones open (at most one open row per identity and field).
   const writes: Array<Promise<unknown>> = [];
   if (toClose.length > 0) {
@@ -120,6 +89,65 @@ export async function rebuildGoldenMany(
     })),
   );
   return changed;
+}
+
+/** What rebuilding the golden records of `ids` writes, computed without I/O from their contributors and open rows. */
+export interface GoldenRows {
+  toClose: number[];
+  toOpen: Array<InsertRow<typeof fieldProvenance>>;
+  goldens: Array<{ id: string; golden: GoldenRecord }>;
+  changedFields: Map<string, string[]>;
+  changed: Set<string>;
+}
+
+/**
+ * The provenance rows to close and open and the golden records that change, for identities whose contributors
+ * and open provenance rows (by field) are given; `now` stamps the rows opened. The bulk load calls it for the
+ * identities it creates, with no open rows.
+ */
+export function planGoldenRows(
+  ids: string[],
+  contributors: Map<string, Contributor[]>,
+  openByIdentity: Map<string, Map<string, typeof fieldProvenance.$inferSelect>>,
+  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null; now: string },
+): GoldenRows {
+  const { now } = options;
+  const changed = new Set<string>();
+  const toClose: number[] = [];
+  const toOpen: Array<InsertRow<typeof fieldProvenance>> = [];
+  const goldens: Array<{ id: string; golden: GoldenRecord }> = [];
+  const changedFields = new Map<string, string[]>();
+  for (const identityId of ids) {
+    const { golden, decisions } = buildGolden(contributors.get(identityId) ?? [], options.policy);
+    const open = openByIdentity.get(identityId) ?? new Map();
+    let valueChanged = false;
+    for (const d of decisions) {
+      const current = open.get(d.field);
+      if (current ? decisionStands(current, d) : d.value === null) continue;
+      if ((current?.value ?? null) !== d.value) {
+        valueChanged = true;
+        changedFields.set(identityId, [...(changedFields.get(identityId) ?? []), d.field]);
+      }
+      if (current) toClose.push(current.id);
+      toOpen.push({
+        identityId,
+        field: d.field,
+        value: d.value,
+        recordId: d.recordId,
+        sourceId: d.sourceId,
+        rule: d.rule,
+        competitors: d.competitors,
+        policyVersion: options.policy.version,
+        ingestRunId: options.ingestRunId ?? null,
+        validFrom: now,
+      });
+    }
+    if (valueChanged) {
+      changed.add(identityId);
+      goldens.push({ id: identityId, golden });
+    }
+  }
+  return { toClose, toOpen, goldens, changedFields, changed };
 }
 
 async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {

@@ -5,6 +5,7 @@ export {
   fieldHistory,
   loadActivePolicy,
   loadContributors,
+  PROVENANCE_CLOCK,
   provenanceAt,
   provenanceById,
   rebuildGolden,
@@ -24,7 +25,7 @@ export {
   type RunEvent,
 } from './openlineage.ts';
 export { FHIR_PATIENT_PATHS, fhirProvenance, type FhirProvenanceContext } from './fhir-provenance.ts';
-export { rebuildGoldenMany } from './golden-bulk.ts';
+export { planGoldenRows, rebuildGoldenMany, type GoldenRows } from './golden-bulk.ts';
 export {
   DEFAULT_RECOMPUTE_BATCH,
   recomputeBatch,

@@ -8,6 +8,7 @@ import { decisionsQuery } from './recompute-sql.ts';
 import { finishIngestRun, RECOMPUTE_JOBS, startIngestRun, updateIngestRunCounts, type FinalRunStatus } from './runs.ts';
 import { loadActivePolicy, PROVENANCE_CLOCK } from './store.ts';
 import type { SurvivorshipPolicy } from './survivorship.ts';
+import { errorFields } from '../platform/logger.ts';
 
 /** Which golden records to recompute: every active identity, or those fed by one source's records. */
 export type RecomputeScope = { kind: 'all' } | { kind: 'source'; sourceId: string };
@@ -270,7 +271,7 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
     });
   } catch (error) {
     progress.elapsedMs = performance.now() - started;
-    options.logger?.error({ runId, job, error: (error as Error).name, ...countsOf(progress) }, 'golden recompute failed');
+    options.logger?.error({ runId, job, ...errorFields(error), ...countsOf(progress) }, 'golden recompute failed');
     await finishIngestRun(
       db,
       runId,

@@ -59,6 +59,10 @@ export const ERROR_CODES = {
     description: 'The review item was already resolved (by a steward or by a later decision that made it moot).',
   },
   RUN_NOT_RUNNING: { kind: 'ERROR', description: 'The ingest run does not exist or has already finished, so it takes no more records.' },
+  LOAD_CONFLICT: {
+    kind: 'ERROR',
+    description: 'Another writer stored records of a bulk load while it ran; the chunk was rolled back and a re-run continues.',
+  },
   RUN_FINISHED: { kind: 'ERROR', description: 'The ingest run has already finished.' },
   DEAD_LETTER_CLOSED: { kind: 'ERROR', description: 'The dead letter was already replayed or discarded.' },
   DEAD_LETTER_REPLAYING: {

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from './db/client.ts';
 import { eventLeases } from './db/schema/index.ts';
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
 
 /**
  * Takes or renews the named lease for `ttlMs`; true when `holder` holds it now. One atomic upsert: a lease is
@@ -69,7 +69,7 @@ export function startElectedJob(db: Database, options: ElectedJobOptions): Elect
     try {
       await job();
     } catch (error) {
-      logger.error({ job: name, err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'scheduled job failed');
+      logger.error({ job: name, ...errorFields(error) }, 'scheduled job failed');
     }
   };
 
@@ -83,7 +83,7 @@ export function startElectedJob(db: Database, options: ElectedJobOptions): Elect
       }
     } catch (error) {
       // Without the database the lease cannot be proven: stand by until it answers again.
-      if (leader) logger.warn({ job: name, err: { name: (error as Error).name } }, 'scheduled job lease lost');
+      if (leader) logger.warn({ job: name, ...errorFields(error) }, 'scheduled job lease lost');
       leader = false;
     }
     if (leader && !running && Date.now() - lastRun >= everyMs) {

@@ -52,3 +52,21 @@ export function createLogger(level: string, destination?: DestinationStream, for
 }
 
 export type { Logger };
+
+/** What a log line or span may say of a failure. */
+export interface ErrorFields {
+  /** The error's class (`PostgresError`, `TimeoutError`); `errorName`, since `name` is redacted as patient data. */
+  errorName: string;
+  /** Its typed code (a SQLSTATE, a DomainError code, a system error code), when it has one. */
+  errorCode?: string | number;
+}
+
+/**
+ * The class and code of a failure for logs and spans, never its message (driver and validation messages can
+ * quote patient values). One place, so every log line names failures the same way.
+ */
+export function errorFields(error: unknown): ErrorFields {
+  const errorName = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' || typeof code === 'number' ? { errorName, errorCode: code } : { errorName };
+}

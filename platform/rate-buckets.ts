@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { queryRows, type Database } from './db/client.ts';
 import { startElectedJob, type ElectedJob } from './lease.ts';
-import type { Logger } from './logger.ts';
+import { errorFields, type Logger } from './logger.ts';
 
 /** A bucket after a draw: whether the token was granted, and the tokens left. */
 export interface BucketState {
@@ -124,7 +124,7 @@ return {granted, tostring(tokens)}
 /** Buckets in Redis (keys `mpi:rate:<key>`, expiring once full again): for many replicas or a busy database. */
 export function redisBuckets(url: string, logger: Logger): RateBuckets {
   const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
-  client.on('error', (error: Error) => logger.warn({ err: { name: error.name } }, 'rate-limit store (Redis) unavailable'));
+  client.on('error', (error: Error) => logger.warn(errorFields(error), 'rate-limit store (Redis) unavailable'));
   client.defineCommand('mpiTakeToken', { numberOfKeys: 1, lua: REDIS_TAKE });
   const take = client as unknown as { mpiTakeToken(key: string, capacity: number, cost: number): Promise<[number, string]> };
   return {
@@ -156,8 +156,7 @@ export function withMemoryFallback(shared: RateBuckets, logger: Logger): RateBuc
         failing = false;
         return state;
       } catch (error) {
-        if (!failing)
-          logger.warn({ store: shared.kind, err: { name: (error as Error).name } }, 'rate-limit store failed; limiting per process');
+        if (!failing) logger.warn({ store: shared.kind, ...errorFields(error) }, 'rate-limit store failed; limiting per process');
         failing = true;
         return local.take(key, capacity, cost);
       }

@@ -10,6 +10,7 @@ import {
   type MeterProvider,
   type Span,
 } from '@opentelemetry/api';
+import { errorFields } from './logger.ts';
 
 const TRACER_NAME = 'mpi';
 export const tracer = trace.getTracer(TRACER_NAME);
@@ -125,11 +126,11 @@ export async function withSpan<T>(name: string, attributes: Attributes, work: (s
 
 /** Marks a span failed with the error's class and typed code, never its message. */
 export function recordFailure(span: Span, error: unknown): void {
-  const name = error instanceof Error ? error.name : 'Error';
-  const code = (error as { code?: unknown } | null)?.code;
-  span.recordException({ name, message: typeof code === 'string' ? code : name });
+  const { errorName: name, errorCode } = errorFields(error);
+  const code = typeof errorCode === 'string' ? errorCode : undefined;
+  span.recordException({ name, message: code ?? name });
   span.setStatus({ code: SpanStatusCode.ERROR, message: name });
-  if (typeof code === 'string') span.setAttribute('error.type', code);
+  if (code) span.setAttribute('error.type', code);
 }
 
 /** A span per database call. The statement's verb is recorded, never its parameters. */

@@ -36,3 +36,73 @@ export type InsertRow<T extends PgTable> = { [K in keyof T['$inferInsert']]?: T[
 export function anyOf(column: SQLWrapper, values: readonly unknown[], type: string): SQL {
   return sql`${column} = any(${sql.param([...new Set(values)])}::${sql.raw(type)}[])`;
 }
+
+/** Rows per multi-row insert where COPY is not available (the embedded database). */
+export const INSERT_SLICE = 2_000;
+
+/** The postgres.js client under a drizzle PostgreSQL database or transaction; undefined on PGlite. */
+function postgresClientOf(tx: unknown): PostgresClient | undefined {
+  const client = (tx as { session?: { client?: unknown } }).session?.client as PostgresClient | undefined;
+  return client && typeof client.unsafe === 'function' ? client : undefined;
+}
+
+/** Whether `tx` runs on PostgreSQL (where `copyRows` copies) rather than the embedded database. */
+export function isPostgres(tx: unknown): boolean {
+  return postgresClientOf(tx) !== undefined;
+}
+
+type PostgresClient = {
+  unsafe(text: string): { writable(): Promise<NodeJS.WritableStream> };
+};
+
+/** One value in COPY's text format: `\N` for null, backslash escapes for the characters the format reserves. */
+function copyText(value: unknown, sqlType: string): string {
+  if (value === null || value === undefined) return '\\N';
+  let text: string;
+  if (value instanceof Date) text = value.toISOString();
+  else if (typeof value === 'object') text = sqlType.startsWith('json') ? JSON.stringify(value) : arrayLiteral(value as unknown[]);
+  else text = String(value);
+  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** A PostgreSQL array literal of text elements (`{"a","b"}`). */
+function arrayLiteral(values: unknown[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/["\\]/g, (c) => `\\${c}`)}"`)).join(',')}}`;
+}
+
+/**
+ * Writes rows into `table` inside `tx`: with `COPY ... FROM STDIN` on PostgreSQL (one stream, no statement
+ * per row, no parameters), else with multi-row inserts of INSERT_SLICE rows. Rows are column properties as for
+ * `insertRows`; a column no row sets is left to its default.
+ */
+export async function copyRows<T extends PgTable>(tx: unknown, table: T, rows: ReadonlyArray<InsertRow<T>>): Promise<void> {
+  if (rows.length === 0) return;
+  const client = postgresClientOf(tx);
+  if (!client) {
+    const executor = tx as { execute(query: SQL): Promise<unknown> };
+    for (let start = 0; start < rows.length; start += INSERT_SLICE)
+      await executor.execute(insertRows(table, rows.slice(start, start + INSERT_SLICE)));
+    return;
+  }
+  const columns = Object.entries(getTableColumns(table)).filter(([key]) =>
+    rows.some((row) => (row as Record<string, unknown>)[key] !== undefined),
+  );
+  const names = columns.map(([, column]) => `"${column.name}"`).join(', ');
+  const stream = await client.unsafe(`copy "${getTableName(table)}" (${names}) from stdin`).writable();
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  const types = columns.map(([, column]) => column.getSQLType());
+  let buffer = '';
+  for (const row of rows) {
+    const values = row as Record<string, unknown>;
+    buffer += `${columns.map(([key], i) => copyText(values[key], types[i]!)).join('\t')}\n`;
+    if (buffer.length >= 1 << 20) {
+      if (!stream.write(buffer)) await new Promise((resolve) => stream.once('drain', resolve));
+      buffer = '';
+    }
+  }
+  stream.end(buffer);
+  await done;
+}

@@ -1,0 +1,170 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { stringify } from 'csv-stringify/sync';
+import type { AppConfig } from '../platform/config.ts';
+import type { DatabaseHandle } from '../platform/db/client.ts';
+import {
+  bulkLoad,
+  IdentityService,
+  ModelRegistry,
+  type BulkLoadOptions,
+  type BulkLoadSummary,
+  type LoadProblem,
+  type LoadRow,
+} from '../identity/index.ts';
+import { CliError } from './errors.ts';
+import { readCsvRecords, readMappingFile } from './import-csv.ts';
+import { createProgress } from './link-output.ts';
+
+/** Files of one source, read with one mapping (`--source CODE [--mapping M.json] FILE...`). */
+export interface LoadGroup {
+  source: string;
+  mapping?: string | undefined;
+  files: string[];
+}
+
+/**
+ * Splits `mpi load` arguments into source groups: each `--source` starts a group, a `--mapping` applies to the
+ * group it follows, and files belong to the group before them. Other options are returned apart.
+ */
+export function parseLoadArgs(args: string[]): {
+  groups: LoadGroup[];
+  chunkSize?: number;
+  errors?: string;
+  strict: boolean;
+} {
+  const groups: LoadGroup[] = [];
+  let chunkSize: number | undefined;
+  let errors: string | undefined;
+  let strict = false;
+  const value = (i: number, flag: string) => {
+    const v = args[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new CliError(`${flag} needs a value`, flag.slice(2));
+    return v;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const take = () => inline ?? value(i++, flag);
+    if (flag === '--source') groups.push({ source: take(), files: [] });
+    else if (flag === '--mapping') {
+      const group = groups.at(-1);
+      if (!group) throw new CliError('--mapping must follow the --source it applies to', 'mapping');
+      if (group.mapping) throw new CliError(`--source ${group.source} has two --mapping files`, 'mapping');
+      group.mapping = take();
+    } else if (flag === '--chunk-size') {
+      const n = Number(take());
+      if (!Number.isInteger(n) || n < 1) throw new CliError('--chunk-size must be a whole number, 1 or more', 'chunk-size');
+      chunkSize = n;
+    } else if (flag === '--errors') errors = take();
+    else if (flag === '--strict') strict = true;
+    else if (flag.startsWith('--')) throw new CliError(`unknown option ${flag}`);
+    else {
+      const group = groups.at(-1);
+      if (!group) throw new CliError(`${arg}: a file must follow the --source it belongs to`, 'source');
+      group.files.push(arg);
+    }
+  }
+  if (groups.length === 0) throw new CliError('--source is required', 'source');
+  for (const g of groups) if (g.files.length === 0) throw new CliError(`--source ${g.source} has no file`, 'source');
+  return { groups, ...(chunkSize ? { chunkSize } : {}), ...(errors ? { errors } : {}), strict };
+}
+
+/** Reads every file of every group: the rows to load and the rows that cannot be (line, field, reason). */
+export async function readLoadRows(
+  groups: LoadGroup[],
+  options: { strict?: boolean; warn?: (message: string) => void } = {},
+): Promise<{ rows: LoadRow[]; problems: LoadProblem[] }> {
+  const rows: LoadRow[] = [];
+  const problems: LoadProblem[] = [];
+  for (const group of groups) {
+    const mapping = group.mapping ? readMappingFile(group.mapping) : undefined;
+    for (const file of group.files) {
+      const columns = { strict: options.strict, warn: options.warn ?? ((m: string) => process.stderr.write(m)) };
+      for await (const record of readCsvRecords(file, mapping, (p) => problems.push({ file, ...p }), columns))
+        rows.push({ file, line: record.line, input: { ...record.fields, source: group.source, localId: record.localId } });
+    }
+  }
+  return { rows, problems };
+}
+
+/** `file,line,field,code,message`, in file and line order: what to fix, never the value. */
+export async function writeLoadErrors(path: string, problems: LoadProblem[]): Promise<void> {
+  const sorted = [...problems].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+  const stream = createWriteStream(path);
+  stream.write(
+    stringify([['file', 'line', 'field', 'code', 'message'], ...sorted.map((p) => [p.file, p.line, p.field, p.code, p.message])]),
+  );
+  stream.end();
+  await once(stream, 'finish');
+}
+
+/** Loads the groups' files into the database of `database`; the engine is `bulkLoad`. */
+export async function runLoad(
+  config: Pick<AppConfig, 'MPI_AUTO_REGISTER_SOURCES'>,
+  database: DatabaseHandle,
+  groups: LoadGroup[],
+  options: Pick<BulkLoadOptions, 'chunkSize' | 'beforeChunkCommit' | 'onProgress'> & { strict?: boolean; warn?: (m: string) => void } = {},
+): Promise<BulkLoadSummary> {
+  const { rows, problems } = await readLoadRows(groups, options);
+  const service = new IdentityService(database.db, new ModelRegistry(database.db), {
+    autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
+    reader: database.reader,
+  });
+  return bulkLoad(service, rows, {
+    actor: { actor: 'cli:mpi-load' },
+    role: 'admin',
+    job: `bulk-load:${groups.map((g) => g.source).join(',')}`,
+    problems,
+    chunkSize: options.chunkSize,
+    beforeChunkCommit: options.beforeChunkCommit,
+    onProgress: options.onProgress,
+    reader: database.reader,
+  });
+}
+
+/** The end-of-load summary: counts only. */
+export function formatLoadSummary(s: BulkLoadSummary, errorReport: string | null): string {
+  const rate = s.rows / Math.max(s.seconds, 1e-9);
+  return [
+    `loaded ${s.rows} rows in ${s.seconds.toFixed(1)} s (${Math.round(rate)} records/s), ${s.chunks} chunks`,
+    `  new ${s.loaded} (created ${s.created}  linked ${s.linked}  review ${s.review})  unchanged ${s.unchanged}  updated ${s.updated}  rejected ${s.rejected}`,
+    ...(errorReport ? [`  rejected rows: ${errorReport}`] : []),
+    `  ingest run: ${s.runId}`,
+    '',
+  ].join('\n');
+}
+
+/** `mpi load --source CODE [--mapping M.json] FILE... [--source ...]`: exit 1 when some rows were rejected. */
+export async function loadCommand(args: string[]): Promise<void> {
+  const parsed = parseLoadArgs(args);
+  const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../platform/config.ts'), import('../platform/db/client.ts')]);
+  const config = loadConfig();
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
+  const tty = process.stderr.isTTY;
+  const bar = createProgress(tty);
+  let lastLine = 0;
+  const onProgress = (stage: 'prepare' | 'load', done: number, total: number) => {
+    if (tty) return bar.update(stage === 'load' ? 'loading' : 'checking', done, total);
+    // Plain lines for logs: at most one every few seconds, and the last.
+    const now = performance.now();
+    if (done < total && now - lastLine < 5000) return;
+    lastLine = now;
+    process.stderr.write(`${stage === 'load' ? 'loaded' : 'checked'} ${done}/${total}\n`);
+  };
+  try {
+    const summary = await runLoad(config, database, parsed.groups, { chunkSize: parsed.chunkSize, strict: parsed.strict, onProgress });
+    bar.stop();
+    let report: string | null = null;
+    if (summary.problems.length > 0) {
+      report = parsed.errors ?? 'load.errors.csv';
+      await writeLoadErrors(report, summary.problems);
+    }
+    process.stderr.write(formatLoadSummary(summary, report));
+    if (summary.rejected > 0) process.exitCode = 1;
+  } finally {
+    bar.stop();
+    await database.close();
+  }
+}

@@ -1,0 +1,100 @@
+import { sql } from 'drizzle-orm';
+import { pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { copyRows, isPostgres, type InsertRow } from '../platform/db/bulk.ts';
+import { queryRows, type Executor } from '../platform/db/client.ts';
+import {
+  changeEvents,
+  fieldProvenance,
+  identities,
+  identityEvents,
+  links,
+  reviewItems,
+  sourceRecords,
+} from '../platform/db/schema/index.ts';
+import { changeRows } from '../events/index.ts';
+import { PROVENANCE_CLOCK, type GoldenRows } from '../lineage/index.ts';
+import { replaceBlockKeysMany, type RecordUpsert } from './bulk-store.ts';
+import type { OpRows } from './ingest-batch.ts';
+
+/** Writes of the bulk load: one COPY per table on PostgreSQL, multi-row inserts on the embedded database. */
+
+/** Staging table of a chunk's keys in clear (dropped at commit): the server hashes them as online ingest does. */
+const blockKeyStage = pgTable('bulk_load_keys', { key: text('key').notNull(), recordId: uuid('record_id').notNull() });
+
+/**
+ * Writes new records' blocking keys: copied in clear into a temporary table, then hashed into the index with
+ * `hashtextextended`, as `replaceBlockKeysMany` hashes them, so no key is ever stored in clear. Copying beats
+ * binding two arrays of a chunk's hundreds of thousands of keys as parameters.
+ */
+async function copyBlockKeys(tx: Executor, entries: Array<{ recordId: string; keys: string[] }>): Promise<void> {
+  if (!isPostgres(tx)) {
+    await replaceBlockKeysMany(
+      tx,
+      entries.map((e) => ({ ...e, stored: false })),
+    );
+    return;
+  }
+  await tx.execute(sql`create temporary table if not exists bulk_load_keys (key text not null, record_id uuid not null) on commit drop`);
+  await copyRows(
+    tx,
+    blockKeyStage,
+    entries.flatMap((e) => [...new Set(e.keys)].map((key) => ({ key, recordId: e.recordId }))),
+  );
+  await tx.execute(sql`insert into record_block_keys (key_hash, record_id) select hashtextextended(key, 0), record_id from bulk_load_keys`);
+}
+
+/** Whether the index holds no record yet (then nothing stored can be a candidate or a repeat). */
+export async function indexIsEmpty(db: Executor): Promise<boolean> {
+  const [row] = await queryRows<{ empty: boolean }>(db, sql`select not exists (select 1 from source_records) as empty`);
+  return row!.empty;
+}
+
+/** What one chunk writes: new records, their blocking keys, and the rows of its plan. */
+export interface ChunkRows {
+  records: RecordUpsert[];
+  keys: Array<{ recordId: string; keys: string[] }>;
+  ops: OpRows;
+  /** The golden records and provenance of the identities the chunk creates (`planGoldenRows`). */
+  golden: GoldenRows;
+  goldenChange: { actor: string; policyVersion: number };
+}
+
+/** The provenance clock (see lineage), read once for the rows a chunk opens. */
+export async function provenanceClock(tx: Executor): Promise<string> {
+  const [row] = await queryRows<{ now: string }>(tx, sql`select ${PROVENANCE_CLOCK}::text as now`);
+  return row!.now;
+}
+
+/**
+ * Writes a chunk of new records and what their plan decided, in table order (identities before the links,
+ * events and reviews that refer to them). The records are new, so nothing is updated or deleted; the keys are
+ * hashed by the server (`hashtextextended`) as online ingest hashes them, in one statement.
+ */
+export async function copyChunk(tx: Executor, chunk: ChunkRows): Promise<void> {
+  if (chunk.ops.absorbed.length > 0) throw new Error('a bulk load plans new records only: nothing can be absorbed');
+  const { golden, goldenChange } = chunk;
+  const goldenOf = new Map(golden.goldens.map((g) => [g.id, g.golden]));
+  await copyRows(tx, sourceRecords, chunk.records as Array<InsertRow<typeof sourceRecords>>);
+  await copyBlockKeys(tx, chunk.keys);
+  await copyRows(
+    tx,
+    identities,
+    // Online, an identity is inserted and then its golden record set, which bumps its version: the same end state.
+    chunk.ops.newIdentities.map((id) => {
+      const values = goldenOf.get(id);
+      return values ? { id, golden: values, version: 2 } : { id, version: 1 };
+    }),
+  );
+  await copyRows(tx, fieldProvenance, golden.toOpen);
+  await copyRows(tx, links, chunk.ops.links as Array<InsertRow<typeof links>>);
+  await copyRows(tx, identityEvents, chunk.ops.events as Array<InsertRow<typeof identityEvents>>);
+  await copyRows(tx, reviewItems, chunk.ops.reviews as Array<InsertRow<typeof reviewItems>>);
+  const goldenChanges = golden.goldens.map((g) => ({
+    type: 'GOLDEN_RECORD_CHANGED' as const,
+    actor: goldenChange.actor,
+    identityId: g.id,
+    data: { fields: golden.changedFields.get(g.id) ?? [] },
+    versions: { identity: 2, policy: goldenChange.policyVersion },
+  }));
+  await copyRows(tx, changeEvents, changeRows([...chunk.ops.changes, ...goldenChanges]));
+}

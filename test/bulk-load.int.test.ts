@@ -1,0 +1,265 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { generateRegistry, RECORD_HEADER } from '../bench/synth/generate.ts';
+import { csvLine } from '../bench/synth/write.ts';
+import { parseLoadArgs, readLoadRows, runLoad } from '../cli/load.ts';
+import type { LoadRow } from '../identity/index.ts';
+import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
+import { queryRows } from '../platform/db/client.ts';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+
+/** Synthetic registry records (families, look-alikes, typos) as a CSV in the canonical column names. */
+const RECORDS = 400;
+/** Small chunks, so records link across chunks through the stored blocking keys, as across a large load. */
+const CHUNK = 100;
+const CONFIG = { MPI_AUTO_REGISTER_SOURCES: true };
+const ACTOR = { actor: 'test:online' };
+
+let dir: string;
+let file: string;
+
+async function writeRegistryCsv(path: string, records: number, seed: number): Promise<void> {
+  const header = RECORD_HEADER.filter((c) => c !== 'source');
+  let text = csvLine(header);
+  for (const r of generateRegistry({ seed, records })) {
+    const row = r as unknown as Record<string, string>;
+    text += csvLine(header.map((c) => (c === 'record_id' ? r.recordId : (row[c] ?? ''))));
+  }
+  await writeFile(path, text);
+}
+
+/** Local ids grouped by identity, as a canonical set of groups (identity ids differ between databases). */
+async function partition(app: TestApp): Promise<string[]> {
+  const rows = await queryRows<{ local_id: string; identity_id: string }>(
+    app.services.database.db,
+    sql`select r.local_id, coalesce(i.merged_into, l.identity_id) as identity_id
+        from source_records r join links l on l.record_id = r.id join identities i on i.id = l.identity_id`,
+  );
+  const groups = new Map<string, string[]>();
+  for (const r of rows) groups.set(r.identity_id, [...(groups.get(r.identity_id) ?? []), r.local_id]);
+  return [...groups.values()].map((g) => g.sort().join(' ')).sort();
+}
+
+/**
+ * The identities whose golden record or provenance a rebuild from the stored records would change (rolled back):
+ * none, when the load wrote them as online ingest's rebuild would.
+ */
+async function staleGoldens(app: TestApp): Promise<number> {
+  const db = app.services.database.db;
+  let stale = -1;
+  await db
+    .transaction(async (tx) => {
+      const ids = await queryRows<{ id: string }>(tx, sql`select id from identities where status = 'ACTIVE'`);
+      const policy = await loadActivePolicy(tx);
+      stale = (
+        await rebuildGoldenMany(
+          tx,
+          ids.map((r) => r.id),
+          { policy },
+        )
+      ).size;
+      throw new Error('roll back');
+    })
+    .catch(() => undefined);
+  return stale;
+}
+
+/** Open review items as (kind, the local id of the record that raised it). */
+async function reviews(app: TestApp): Promise<string[]> {
+  const rows = await queryRows<{ kind: string; local_id: string }>(
+    app.services.database.db,
+    sql`select v.kind, r.local_id from review_items v join source_records r on r.id = v.record_id where v.status = 'OPEN'`,
+  );
+  return rows.map((r) => `${r.kind} ${r.local_id}`).sort();
+}
+
+async function count(app: TestApp, table: string): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(app.services.database.db, sql.raw(`select count(*)::int as n from ${table}`));
+  return row!.n;
+}
+
+async function ingestOneByOne(app: TestApp, rows: LoadRow[]): Promise<void> {
+  for (const row of rows) await app.services.ingest.ingest(row.input, ACTOR);
+}
+
+const newApp = () => createTestApp({ env: { MPI_AUTO_REGISTER_SOURCES: 'true' } });
+const group = () => [{ source: 'ehr', files: [file] }];
+const quiet = { warn: () => undefined };
+
+describe(`mpi load on ${TEST_DB_KIND}`, () => {
+  let online: TestApp;
+  let onlinePartition: string[];
+  let onlineReviews: string[];
+  let rows: LoadRow[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mpi-load-'));
+    file = join(dir, 'registry.csv');
+    await writeRegistryCsv(file, RECORDS, 11);
+    rows = (await readLoadRows(group(), quiet)).rows;
+    online = await newApp();
+    await ingestOneByOne(online, rows);
+    onlinePartition = await partition(online);
+    onlineReviews = await reviews(online);
+  }, 300_000);
+
+  afterAll(async () => {
+    await online?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('groups the records as ingesting them one by one does, with the same reviews, and loads nothing new on a re-run', async () => {
+    const app = await newApp();
+    try {
+      const first = await runLoad(CONFIG, app.services.database, group(), { chunkSize: CHUNK, ...quiet });
+      expect(first).toMatchObject({ rows: RECORDS, loaded: RECORDS, unchanged: 0, rejected: 0, chunks: RECORDS / CHUNK });
+      // Same model, same planner, same order: the partition agrees exactly (no pair differs on this file).
+      expect(await partition(app)).toEqual(onlinePartition);
+      expect(onlinePartition.length).toBeLessThan(RECORDS);
+      expect(await reviews(app)).toEqual(onlineReviews);
+      expect(await staleGoldens(app)).toBe(0);
+      // Every identity has its golden record's provenance, its history and its change events; each chunk is audited.
+      const identities = await count(app, 'identities');
+      expect(await count(app, '(select distinct identity_id from field_provenance) p')).toBe(identities);
+      expect(await count(app, "identity_events where type = 'CREATED'")).toBe(identities);
+      expect(await count(app, "change_events where type = 'IDENTITY_CREATED'")).toBe(identities);
+      expect(await count(app, "audit_log where action = 'bulkLoad'")).toBe(RECORDS / CHUNK);
+      expect(await count(app, 'record_block_keys')).toBeGreaterThan(RECORDS);
+      const [run] = await queryRows<{ status: string; counts: Record<string, number> }>(
+        app.services.database.db,
+        sql`select status, counts from ingest_runs where id = ${first.runId}`,
+      );
+      expect(run).toMatchObject({ status: 'COMPLETED', counts: { recordsIn: RECORDS, chunks: RECORDS / CHUNK, rejected: 0 } });
+
+      const before = await Promise.all(['source_records', 'identities', 'identity_events', 'change_events'].map((t) => count(app, t)));
+      const again = await runLoad(CONFIG, app.services.database, group(), { chunkSize: CHUNK, ...quiet });
+      expect(again).toMatchObject({ loaded: 0, unchanged: RECORDS, updated: 0, chunks: 0 });
+      expect(await Promise.all(['source_records', 'identities', 'identity_events', 'change_events'].map((t) => count(app, t)))).toEqual(
+        before,
+      );
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
+
+  test('a failure in the second chunk leaves the first chunk whole and nothing of the second; a re-run completes the load', async () => {
+    const app = await newApp();
+    try {
+      const failing = runLoad(CONFIG, app.services.database, group(), {
+        chunkSize: CHUNK,
+        ...quiet,
+        beforeChunkCommit: async (_tx, chunk) => {
+          if (chunk === 1) throw new Error('injected failure');
+        },
+      });
+      await expect(failing).rejects.toThrow('injected failure');
+      expect(await count(app, 'source_records')).toBe(CHUNK);
+      expect(await count(app, 'links')).toBe(CHUNK);
+      expect(await count(app, 'record_block_keys where record_id not in (select id from source_records)')).toBe(0);
+      expect(await count(app, 'identity_events where record_id not in (select id from source_records)')).toBe(0);
+      expect(await count(app, 'identities where id not in (select identity_id from links)')).toBe(0);
+      expect(await count(app, "audit_log where action = 'bulkLoad'")).toBe(1);
+      expect(await count(app, "ingest_runs where status = 'FAILED'")).toBe(1);
+
+      const resumed = await runLoad(CONFIG, app.services.database, group(), { chunkSize: CHUNK, ...quiet });
+      expect(resumed).toMatchObject({ unchanged: CHUNK, loaded: RECORDS - CHUNK, rejected: 0 });
+      expect(await partition(app)).toEqual(onlinePartition);
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
+
+  test('links a load into a non-empty index to the identities already stored', async () => {
+    const app = await newApp();
+    try {
+      const half = RECORDS / 2;
+      await ingestOneByOne(app, rows.slice(0, half));
+      const stored = await partition(app);
+      const second = join(dir, 'second-half.csv');
+      const lines = (await import('node:fs')).readFileSync(file, 'utf8').split('\n');
+      await writeFile(second, [lines[0], ...lines.slice(half + 1)].join('\n'));
+      const summary = await runLoad(CONFIG, app.services.database, [{ source: 'ehr', files: [second] }], { chunkSize: CHUNK, ...quiet });
+      expect(summary).toMatchObject({ loaded: RECORDS - half, rejected: 0 });
+      expect(summary.linked).toBeGreaterThan(0);
+      // Records of the second half joined identities of the first: the whole agrees with one-by-one ingest.
+      expect(await partition(app)).toEqual(onlinePartition);
+      expect(stored.length).toBeLessThan(onlinePartition.length + half);
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
+
+  test('reports bad rows with their file, line and field and loads the others', async () => {
+    const app = await newApp();
+    try {
+      const bad = join(dir, 'bad.csv');
+      await writeFile(
+        bad,
+        [
+          'record_id,givenName,familyName,sex,birthDate',
+          'a1,Ann,Ode,F,1980-02-03',
+          'a2,Bea,Ode,F,1980-02-31',
+          ',Cal,Ode,M,1980-02-03',
+          'a4,Dan,Ode,Q,1980-02-03',
+          'a1,Ann,Ode,F,1980-02-03',
+          'a6,Eve,Ode,F,2999-01-01',
+          'a7,Fay,Ode,F,1981-05-06',
+        ].join('\n'),
+      );
+      const summary = await runLoad(CONFIG, app.services.database, [{ source: 'lab', files: [bad] }], quiet);
+      expect(summary).toMatchObject({ loaded: 2, rejected: 5 });
+      const found = summary.problems.map((p) => `${p.line} ${p.field} ${p.code}`).sort();
+      expect(found).toEqual([
+        '3 birthDate INVALID_DATE',
+        '4 localId REQUIRED',
+        '5 sex INVALID',
+        '6 localId DUPLICATE_ID',
+        '7 birthDate FUTURE_DATE',
+      ]);
+      expect(summary.problems.every((p) => p.file === bad)).toBe(true);
+      expect(await count(app, 'source_records')).toBe(2);
+      const [run] = await queryRows<{ errors: Array<{ line: number; field: string }> }>(
+        app.services.database.db,
+        sql`select errors from ingest_runs where id = ${summary.runId}`,
+      );
+      expect(run!.errors.map((e) => `${e.line} ${e.field}`).sort()).toEqual([
+        '3 birthDate',
+        '4 localId',
+        '5 sex',
+        '6 localId',
+        '7 birthDate',
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('mpi load arguments', () => {
+  test('groups files under the --source and --mapping before them', () => {
+    expect(
+      parseLoadArgs(['--source', 'ehr', 'a.csv', 'b.csv', '--source', 'lab', '--mapping', 'm.json', 'c.csv', '--chunk-size=500']),
+    ).toEqual({
+      groups: [
+        { source: 'ehr', files: ['a.csv', 'b.csv'] },
+        { source: 'lab', mapping: 'm.json', files: ['c.csv'] },
+      ],
+      chunkSize: 500,
+      strict: false,
+    });
+  });
+
+  test.each([
+    [['a.csv'], 'a.csv: a file must follow the --source it belongs to'],
+    [['--source', 'ehr'], '--source ehr has no file'],
+    [['--mapping', 'm.json', '--source', 'ehr', 'a.csv'], '--mapping must follow the --source it applies to'],
+    [['--source', 'ehr', 'a.csv', '--chunk-size', '0'], '--chunk-size must be a whole number, 1 or more'],
+    [[], '--source is required'],
+  ])('refuses %j', (args, message) => {
+    expect(() => parseLoadArgs(args)).toThrow(message);
+  });
+});
