@@ -25,10 +25,10 @@ function actionCode(action: string): 'C' | 'R' | 'U' | 'D' | 'E' {
   return 'E';
 }
 
-/** AuditEvent.outcome: 0 success, 4 minor failure (refused), 8 serious failure (error). */
+/** AuditEvent.outcome: 0 success (an empty search too), 4 minor failure (refused, or an unknown id), 8 serious failure. */
 function outcomeCode(outcome: string): '0' | '4' | '8' {
-  if (outcome === 'SUCCESS') return '0';
-  return outcome === 'DENIED' ? '4' : '8';
+  if (outcome === 'SUCCESS' || outcome === 'EMPTY') return '0';
+  return outcome === 'DENIED' || outcome === 'NOT_FOUND' ? '4' : '8';
 }
 
 /** The event type: DICOM "Patient Record" for patient data, "User Authentication" for a refused credential. */
@@ -72,7 +72,7 @@ export function toFhirAuditEvent(row: AuditRow): FhirResource {
     action: actionCode(row.action),
     recorded: row.at.toISOString(),
     outcome: outcomeCode(row.outcome),
-    ...(row.outcome === 'SUCCESS'
+    ...(row.outcome === 'SUCCESS' || row.outcome === 'EMPTY'
       ? {}
       : { outcomeDesc: [row.outcome, ...((row.details.errorCodes as string[] | undefined) ?? [])].join(' ') }),
     agent: [

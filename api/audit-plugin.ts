@@ -12,9 +12,10 @@ import {
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { appendAudit, appendAuditInTransaction, type AuditEntry } from '../platform/audit.ts';
+import { withBeforeCommit } from '../platform/db/before-commit.ts';
 import type { Executor } from '../platform/db/client.ts';
 import type { AuthenticationFailure } from './auth.ts';
-import type { AuditTrail, RequestContext } from './context.ts';
+import { AuditTrail, type RequestContext } from './context.ts';
 import { actorOf } from './context.ts';
 import { errorCodeOf } from './errors.ts';
 import { seesFullPhi } from './masking.ts';
@@ -84,9 +85,21 @@ export function touchResult(trail: AuditTrail, value: unknown, depth = 0): void 
     trail.touch('identity', str((o.link as Record<string, unknown> | null)?.identityId));
     return;
   }
-  if ('golden' in o) trail.touch('identity', str(o.id));
+  if ('golden' in o || 'mergedInto' in o) trail.touch('identity', str(o.id));
   trail.touch('identity', str(o.identityId), str(o.identityA), str(o.identityB), str(o.otherIdentityId));
+  // An unlink's answer: the identity the record left and the one it joined.
+  if ('from' in o && 'to' in o) trail.touch('identity', str(o.from), str(o.to));
   trail.touch('record', str(o.recordId));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A read that found nothing: `NOT_FOUND` for a lookup that returned null, `EMPTY` for an empty list or connection. */
+function nothingIn(result: unknown): 'NOT_FOUND' | 'EMPTY' | null {
+  if (result === null || result === undefined) return 'NOT_FOUND';
+  if (Array.isArray(result)) return result.length === 0 ? 'EMPTY' : null;
+  const edges = (result as { edges?: unknown }).edges;
+  return Array.isArray(edges) && edges.length === 0 ? 'EMPTY' : null;
 }
 
 const audited = new WeakSet<GraphQLSchema>();
@@ -103,13 +116,69 @@ export function auditPatientRootFields(schema: GraphQLSchema): void {
     for (const field of Object.values(type?.getFields() ?? {})) {
       if (!PATIENT_TYPES.has(returnedType(getNamedType(field.type)).name)) continue;
       const resolve = field.resolve ?? defaultFieldResolver;
-      field.resolve = async (source, args, ctx: RequestContext, info) => {
+      const named = returnedType(getNamedType(field.type)).name;
+      field.resolve = async (source, args: Record<string, unknown>, ctx: RequestContext, info) => {
         ctx.audit.reachedPatientData = true;
+        // The id looked up is part of the attempt, found or not (only an id's shape: never free text).
+        const asked = typeof args.id === 'string' && UUID.test(args.id) ? args.id : null;
+        if (named === 'Identity') ctx.audit.touch('identity', asked);
+        if (named === 'SourceRecord') ctx.audit.touch('record', asked);
         const result: unknown = await resolve(source, args, ctx, info);
         touchResult(ctx.audit, result);
+        if (info.operation.operation === 'query') {
+          ctx.audit.patientReads += 1;
+          const nothing = nothingIn(result);
+          if (nothing) ctx.audit.nothingFound.set(info.fieldName, nothing);
+        }
         return result;
       };
     }
+  }
+}
+
+/** Mutation arguments that name an identity or a record, by argument name (`markNotDuplicate(a:, b:)` included). */
+const ARGUMENT_OBJECTS: Record<string, string> = {
+  survivorId: 'identity',
+  mergedId: 'identity',
+  toIdentityId: 'identity',
+  identityId: 'identity',
+  a: 'identity',
+  b: 'identity',
+  recordId: 'record',
+};
+
+function argumentObjects(trail: AuditTrail, args: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(args)) {
+    const type = ARGUMENT_OBJECTS[name];
+    if (type) trail.touch(type, str(value));
+  }
+}
+
+const transactional = new WeakSet<GraphQLSchema>();
+
+/**
+ * Runs every mutation so that each transaction it commits a change in also holds its audit entry (written last,
+ * before the commit: see platform/db/before-commit.ts). The change and its entry commit together or not at all,
+ * whichever service made the change; the entry names the identities and records in the mutation's arguments and
+ * in what the transaction returned.
+ */
+export function auditMutationsInTransaction(schema: GraphQLSchema): void {
+  if (transactional.has(schema)) return;
+  transactional.add(schema);
+  for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
+    const resolve = field.resolve ?? defaultFieldResolver;
+    field.resolve = (source, args: Record<string, unknown>, ctx: RequestContext, info) =>
+      withBeforeCommit(
+        async (tx, result) => {
+          const trail = new AuditTrail();
+          argumentObjects(trail, args);
+          touchResult(trail, result);
+          await auditInTransaction(ctx, info, () =>
+            [...trail.objects.entries()].flatMap(([type, ids]) => [...ids].map((id): [string, string] => [type, id])),
+          )(tx);
+        },
+        () => Promise.resolve(resolve(source, args, ctx, info)),
+      );
   }
 }
 
@@ -157,13 +226,22 @@ function entryFor(
   const details: Record<string, unknown> = { wrote: ctx.audit.wrote, phiMasked: !seesFullPhi(ctx.principal) };
   if (operation?.name) details.operationName = operation.name.value;
   if (codes.length > 0) details.errorCodes = [...new Set(codes)];
+  const { nothingFound, patientReads } = ctx.audit;
+  if (nothingFound.size > 0) details.nothingFound = Object.fromEntries(nothingFound);
+  // Every patient read of the operation found nothing: the attempt is recorded as such.
+  const found =
+    nothingFound.size === 0 || nothingFound.size < patientReads
+      ? 'SUCCESS'
+      : [...nothingFound.values()].includes('NOT_FOUND')
+        ? 'NOT_FOUND'
+        : 'EMPTY';
   return {
     actor: actorOf(ctx),
     role: ctx.principal?.roles.join(',') || 'none',
     action: `${operation?.operation ?? 'query'}:${rootFields(operation).join(',')}`,
     ...objects,
     fields: selectedFields(document),
-    outcome: denied ? 'DENIED' : hadErrors ? 'ERROR' : 'SUCCESS',
+    outcome: denied ? 'DENIED' : hadErrors ? 'ERROR' : found,
     requestId: ctx.requestId,
     clientAddress: ctx.clientAddress,
     details,
@@ -185,6 +263,7 @@ export function auditInTransaction(
     for (const [type, id] of objectsOf()) trail.add(type, id);
     await appendAuditInTransaction(tx, entryFor(ctx, info.operation, info.operation, trail.objects(), [], false));
     for (const key of trail.keys()) ctx.audit.recorded.add(key);
+    ctx.audit.inTransaction = true;
   };
 }
 
@@ -221,7 +300,7 @@ export function useAudit(): Plugin<RequestContext> {
           const objects = touchedObjects(ctx.audit);
           const unrecorded = (objects.objectIds ?? []).filter((id) => !ctx.audit.recorded.has(id));
           // A write audited inside its own transaction, with nothing read beyond what that entry names: done.
-          if (ctx.audit.recorded.size > 0 && unrecorded.length === 0 && codes.length === 0) return;
+          if (ctx.audit.inTransaction && unrecorded.length === 0 && codes.length === 0) return;
           const operation = args.document.definitions.find(
             (d: { kind: string }): d is OperationDefinitionNode =>
               d.kind === Kind.OPERATION_DEFINITION &&

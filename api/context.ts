@@ -22,6 +22,11 @@ export class AuditTrail {
   reachedPatientData = false;
   /** Objects (`identity:<id>`) already audited by an entry written inside a write's own transaction. */
   readonly recorded = new Set<string>();
+  /** Root fields that read patient data, and those of them that found nothing (`NOT_FOUND` or `EMPTY`). */
+  patientReads = 0;
+  readonly nothingFound = new Map<string, 'NOT_FOUND' | 'EMPTY'>();
+  /** Set once an entry was written inside the transaction of a change the request made. */
+  inTransaction = false;
   /** Codes of expected failures a mutation answered as data (a result union), so the entry records them. */
   readonly failures: string[] = [];
 

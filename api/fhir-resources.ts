@@ -37,6 +37,8 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
   const before = await services.patientResources.recordByRef(write.ref.source, write.ref.localId);
   let stored: { row: PatientVersionRow; created: boolean } | null = null;
   const input = { ...write.record, ...write.ref } as ServiceRecordInput;
+  // Named before the write, so the entry written inside its transaction lists the fields it wrote.
+  for (const f of PHI_FIELDS) if (write.record[f]) ctx.fields.add(f);
   const result = await deps.translated(() =>
     services.ingest.ingest(input, deps.actor(ctx), {
       beforeCommit: async (tx, [done]) => {
@@ -48,7 +50,6 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
   ctx.audit.wrote = true;
   ctx.audit.touch('record', result.recordId);
   ctx.audit.touch('identity', result.identityId);
-  for (const f of PHI_FIELDS) if (write.record[f]) ctx.fields.add(f);
   const version = toVersion(ctx, row, result.identityId);
   return { version, created, outcome: result.outcome, recordId: result.recordId, identityId: result.identityId };
 }

@@ -16,7 +16,9 @@ import { AuthenticationFailure, type Authenticate } from './auth.ts';
 import type { Principal } from './context.ts';
 import { fhirRestHookRenderer } from './fhir-notifications.ts';
 import { securityHeaders } from './hardening.ts';
-import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import { interopAuditInTransaction, interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import type { AuditOutcome } from '../platform/audit.ts';
+import { withBeforeCommit } from '../platform/db/before-commit.ts';
 import type { Services } from './services.ts';
 import type { MpiYoga } from './yoga.ts';
 
@@ -99,8 +101,17 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
         'www-authenticate': 'Bearer',
       });
     }
-    const response = await fhir(request, ctx);
-    await writeInteropAudit(services, ctx, action, response.status < 400 ? 'SUCCESS' : 'ERROR', { route, status: response.status });
+    // A read of patient data is audited whatever it finds; an unknown id or an empty search says so.
+    if (PATIENT_READS.has(action)) ctx.audit.reachedPatientData = true;
+    // A change (create, update, delete) commits with its audit entry, inside its own transaction.
+    const response = await withBeforeCommit(interopAuditInTransaction(ctx, action, { route }), () => fhir(request, ctx));
+    // An unknown id asked for is named (a FHIR id's shape only), so probes for ids can be found in the trail.
+    const asked = url.pathname.split('/')[3];
+    if (response.status === 404 && route.startsWith('Patient/{id}') && asked && FHIR_ID.test(asked)) ctx.audit.touch('patient', asked);
+    await writeInteropAudit(services, ctx, action, readOutcome(action, response.status, ctx.audit.touched), {
+      route,
+      status: response.status,
+    });
     return response;
   }
 
@@ -136,6 +147,18 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
 export function toNodeListener(handler: HttpHandler): (req: IncomingMessage, res: ServerResponse) => void {
   const adapter = createServerAdapter<HttpServerContext>((request, context) => handler(request, { clientAddress: context.clientAddress }));
   return (req, res) => void adapter(req, res, { clientAddress: req.socket.remoteAddress });
+}
+
+/** FHIR operations that read patient data: each attempt is audited, including those that find nothing. */
+/** A FHIR resource id (R4 `id` datatype). */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const PATIENT_READS = new Set(['fhir:read', 'fhir:search', 'fhir:match']);
+
+/** The outcome of a FHIR request for its audit entry: NOT_FOUND for an unknown id, EMPTY for a read that returned no one. */
+function readOutcome(action: string, status: number, touched: boolean): AuditOutcome {
+  if (PATIENT_READS.has(action) && status === 404) return 'NOT_FOUND';
+  if (status >= 400) return 'ERROR';
+  return PATIENT_READS.has(action) && !touched ? 'EMPTY' : 'SUCCESS';
 }
 
 /** The FHIR route without ids, as the audit names it: `Patient/{id}`, `Patient/$match`, `Patient`, `metadata`... */

@@ -22,7 +22,9 @@ import {
 import type { WebhookEndpointRow } from '../events/index.ts';
 import * as resources from './fhir-resources.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../platform/errors.ts';
-import { recordAudit, touchedObjects } from './audit-plugin.ts';
+import { recordAudit, touchedObjects, touchResult } from './audit-plugin.ts';
+import { appendAuditInTransaction, type AuditEntry } from '../platform/audit.ts';
+import type { BeforeCommitHook } from '../platform/db/before-commit.ts';
 import { holds, type Permission } from '../platform/roles.ts';
 import { AuditTrail, type Principal } from './context.ts';
 import { PHI_FIELDS, presentPhi } from './masking.ts';
@@ -359,28 +361,64 @@ function actor(ctx: InteropContext, reason?: string): { actor: string; reason: s
   return { actor: actorOf(ctx), reason: reason ?? null, requestId: ctx.requestId };
 }
 
+function interopEntry(
+  ctx: InteropContext,
+  trail: AuditTrail,
+  action: string,
+  outcome: AuditEntry['outcome'],
+  details: Record<string, unknown>,
+): AuditEntry {
+  return {
+    actor: actorOf(ctx),
+    role: ctx.principal?.roles.join(',') ?? 'none',
+    action,
+    ...touchedObjects(trail),
+    fields: [...ctx.fields].sort(),
+    outcome,
+    requestId: ctx.requestId,
+    clientAddress: ctx.clientAddress,
+    details,
+  };
+}
+
+/**
+ * The entry of a FHIR request or HL7 message that changes patient data, written last inside each transaction
+ * that makes a change (run the request in `withBeforeCommit` with this hook): the change and its entry commit
+ * together or not at all. `writeInteropAudit` then adds an entry only for what this one did not cover.
+ */
+export function interopAuditInTransaction(ctx: InteropContext, action: string, details: Record<string, unknown> = {}): BeforeCommitHook {
+  return async (tx, result) => {
+    const written = new AuditTrail();
+    touchResult(written, result);
+    const trail = new AuditTrail();
+    for (const [type, ids] of ctx.audit.objects) trail.touch(type, ...ids);
+    // Records before identities, as the port touches them.
+    for (const type of [...written.objects.keys()].sort((a, b) => Number(b === 'record') - Number(a === 'record')))
+      trail.touch(type, ...written.objects.get(type)!);
+    const entry = interopEntry(ctx, trail, action, 'SUCCESS', details);
+    await appendAuditInTransaction(tx, entry);
+    ctx.audit.wrote = true;
+    ctx.audit.inTransaction = true;
+    for (const id of entry.objectIds ?? []) ctx.audit.recorded.add(id);
+  };
+}
+
 /**
  * Writes the one audit entry of a FHIR request or HL7 message that read or wrote patient data, or that was
- * refused; a request that touched nothing (metadata, a malformed body) leaves none. `action` is
+ * refused; a request that touched nothing (metadata, a malformed body) leaves none, and neither does a change
+ * already audited inside its own transaction that read nothing beyond it. `action` is
  * `<channel>:<operation>`, e.g. `fhir:ingest`, `hl7:merge`.
  */
 export async function writeInteropAudit(
   services: Services,
   ctx: InteropContext,
   action: string,
-  outcome: 'SUCCESS' | 'DENIED' | 'ERROR',
+  outcome: AuditEntry['outcome'],
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.denied) return;
-  await recordAudit(services, {
-    actor: actorOf(ctx),
-    role: ctx.principal?.roles.join(',') ?? 'none',
-    action,
-    ...touchedObjects(ctx.audit),
-    fields: [...ctx.fields].sort(),
-    outcome: ctx.denied ? 'DENIED' : outcome,
-    requestId: ctx.requestId,
-    clientAddress: ctx.clientAddress,
-    details,
-  });
+  if (!ctx.audit.touched && !ctx.audit.wrote && !ctx.audit.reachedPatientData && !ctx.denied) return;
+  const objects = touchedObjects(ctx.audit);
+  const unrecorded = (objects.objectIds ?? []).filter((id) => !ctx.audit.recorded.has(id));
+  if (ctx.audit.inTransaction && unrecorded.length === 0 && outcome === 'SUCCESS' && !ctx.denied) return;
+  await recordAudit(services, interopEntry(ctx, ctx.audit, action, ctx.denied ? 'DENIED' : outcome, details));
 }

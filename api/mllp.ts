@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { createHl7Handler, oversizedAck, UPSERT_EVENTS, startMllpServer, type Hl7Result, type MllpServer } from '../interop/index.ts';
+import {
+  createHl7Handler,
+  oversizedAck,
+  parseHl7,
+  readHeader,
+  UPSERT_EVENTS,
+  startMllpServer,
+  type Hl7Result,
+  type MllpServer,
+} from '../interop/index.ts';
 import { withSpan } from '../platform/telemetry.ts';
 import type { Principal } from './context.ts';
-import { interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import { interopAuditInTransaction, interopContext, ServiceInteropPort, writeInteropAudit } from './interop-port.ts';
+import { withBeforeCommit } from '../platform/db/before-commit.ts';
 import type { Services } from './services.ts';
 import { errorFields } from '../platform/logger.ts';
 
@@ -56,7 +66,15 @@ export function createHl7Service(
   return (raw, from = {}) =>
     withSpan('hl7.message', {}, async (span) => {
       const own = interopContext('hl7', principal, randomUUID(), from.clientAddress ?? null);
-      const result = await handle(raw, own);
+      // A change the message makes commits with its audit entry, inside its own transaction.
+      const declared = headerOf(raw);
+      const result = await withBeforeCommit(
+        interopAuditInTransaction(own, `hl7:${operationOf(declared.event)}`, {
+          event: declared.event && EVENT_SHAPE.test(declared.event) ? declared.event : 'other',
+          ...(declared.controlId && CONTROL_ID_SHAPE.test(declared.controlId) ? { controlId: declared.controlId } : {}),
+        }),
+        () => handle(raw, own),
+      );
       const event = result.event && EVENT_SHAPE.test(result.event) ? result.event : 'other';
       // The event type and ACK code only: the control id and everything else in the message stay out of traces.
       span.setAttributes({ 'hl7.event': event, 'hl7.ack': result.code });
@@ -73,6 +91,19 @@ export function createHl7Service(
       );
       return result;
     });
+}
+
+/** The event (`ADT^A04`) and control id a message declares in MSH, before it is handled; nulls when unreadable. */
+function headerOf(raw: string): { event: string | null; controlId: string | null } {
+  try {
+    const header = readHeader(parseHl7(raw));
+    return {
+      event: header.trigger ? `${header.messageType}^${header.trigger}` : header.messageType || null,
+      controlId: header.controlId || null,
+    };
+  } catch {
+    return { event: null, controlId: null };
+  }
 }
 
 /** Audit operation per ADT trigger event (see interop/hl7/adt.ts). */

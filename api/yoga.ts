@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useArgumentPolicy } from './argument-policy.ts';
-import { auditAuthenticationFailure, auditPatientRootFields, useAudit } from './audit-plugin.ts';
+import { auditAuthenticationFailure, auditMutationsInTransaction, auditPatientRootFields, useAudit } from './audit-plugin.ts';
 import { AuthenticationFailure, createAuthenticator } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { loggableError, maskError, useNoSuggestions, useTypedLiteralErrors, withoutSuggestions } from './errors.ts';
@@ -39,6 +39,7 @@ export function buildYoga(services: Services, options: YogaOptions): MpiYoga {
   const { config } = services;
   const authenticate = createAuthenticator(services, options);
   auditPatientRootFields(schema);
+  auditMutationsInTransaction(schema);
   traceRootFields(schema);
   const batch = options.batchLoads ?? true;
   return createYoga<{ clientAddress?: string }, RequestContext>({

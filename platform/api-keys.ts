@@ -20,11 +20,14 @@ export async function createApiKey(db: Database, name: string, role: string, sec
   }
   if (!name.trim()) throw ValidationError.of('name', 'REQUIRED', 'must not be empty');
   const key = secret ?? `mpi_${randomBytes(24).toString('base64url')}`;
-  const [row] = await db
-    .insert(apiKeys)
-    .values({ name: name.trim(), role, prefix: key.slice(0, 8), keyHash: hashApiKey(key) })
-    .onConflictDoUpdate({ target: apiKeys.keyHash, set: { revokedAt: null, role, name: name.trim() } })
-    .returning();
+  // A transaction of its own, so the request's audit entry commits with the key (platform/db/before-commit.ts).
+  const [row] = await db.transaction((tx) =>
+    tx
+      .insert(apiKeys)
+      .values({ name: name.trim(), role, prefix: key.slice(0, 8), keyHash: hashApiKey(key) })
+      .onConflictDoUpdate({ target: apiKeys.keyHash, set: { revokedAt: null, role, name: name.trim() } })
+      .returning(),
+  );
   return { key, row: row! };
 }
 
@@ -42,11 +45,16 @@ export async function ensureBootstrapKey(db: Database, name: string, secret: str
 /** Revokes a key by id or by name; revoked keys stop working at once. */
 export async function revokeApiKey(db: Database, idOrName: string): Promise<ApiKeyRow> {
   const isUuid = /^[0-9a-f-]{36}$/i.test(idOrName);
-  const [row] = await db
-    .update(apiKeys)
-    .set({ revokedAt: new Date() })
-    .where(and(isUuid ? eq(apiKeys.id, idOrName) : eq(apiKeys.name, idOrName), isNull(apiKeys.revokedAt)))
-    .returning();
+  const [row] = await db.transaction(async (tx) => {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(isUuid ? eq(apiKeys.id, idOrName) : eq(apiKeys.name, idOrName), isNull(apiKeys.revokedAt)))
+      .returning();
+    // Nothing revoked: nothing to audit as done (the request's entry records the failure).
+    if (rows.length === 0) throw new NotFoundError('Active API key', 'id');
+    return rows;
+  });
   if (!row) throw new NotFoundError('Active API key', 'id');
   return row;
 }

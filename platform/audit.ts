@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { withoutBeforeCommit } from './db/before-commit.ts';
 import type { Database, Executor } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
 
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/**
+ * How a request ended. A read of patient data that found nothing is audited too: `NOT_FOUND` for a lookup of an
+ * id that does not exist, `EMPTY` for a search or match without results (probing is an access attempt).
+ */
+export const AUDIT_OUTCOMES = ['SUCCESS', 'DENIED', 'ERROR', 'NOT_FOUND', 'EMPTY'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** What one request did to patient data; written once per request as one chained entry. */
 export interface AuditEntry {
@@ -13,7 +21,7 @@ export interface AuditEntry {
   objectType?: string | null;
   objectIds?: string[];
   fields?: string[];
-  outcome: 'SUCCESS' | 'DENIED' | 'ERROR';
+  outcome: AuditOutcome;
   requestId?: string | null;
   clientAddress?: string | null;
   details?: Record<string, unknown>;
@@ -145,7 +153,8 @@ export function appendAudit(db: Database, entry: AuditEntry): Promise<void> {
   let queue = queues.get(db);
   if (!queue) queues.set(db, (queue = { pending: [], draining: false }));
   const done = new Promise<void>((resolve, reject) => queue.pending.push({ entry, at: new Date(), resolve, reject }));
-  if (!queue.draining) void drain(db, queue);
+  // The batch is written for many requests: it is none of theirs, so it carries no request's before-commit hook.
+  if (!queue.draining) withoutBeforeCommit(() => void drain(db, queue));
   return done;
 }
 

@@ -1,5 +1,5 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { listAuditEntries, type AuditFilter, type AuditRow } from '../../platform/audit.ts';
+import { AUDIT_OUTCOMES, listAuditEntries, type AuditFilter, type AuditRow } from '../../platform/audit.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { auditEventBundle } from '../audit-fhir.ts';
 import { builder } from '../builder.ts';
@@ -7,9 +7,12 @@ import type { RequestContext } from '../context.ts';
 import { checkPageSize, namedConnection } from './paging.ts';
 
 const MAX_PAGE = 500;
-const AUDIT_OUTCOMES = ['SUCCESS', 'DENIED', 'ERROR'] as const;
 
-const AuditOutcomeEnum = builder.enumType('AuditOutcome', { values: AUDIT_OUTCOMES });
+const AuditOutcomeEnum = builder.enumType('AuditOutcome', {
+  description:
+    'How a request ended; NOT_FOUND (a lookup of an unknown id) and EMPTY (a search or match without results) are reads that found nothing.',
+  values: AUDIT_OUTCOMES,
+});
 
 const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
   description:

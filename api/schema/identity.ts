@@ -9,7 +9,6 @@ import {
 import { CANONICAL_FIELDS } from '../../matching/index.ts';
 import { DomainError, ValidationError } from '../../platform/errors.ts';
 import { builder, type ApiTypes } from '../builder.ts';
-import { auditInTransaction } from '../audit-plugin.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { phi, seesFullPhi } from '../masking.ts';
 import {
@@ -280,24 +279,9 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: SourceRecordInput, required: true }),
       runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }),
     },
-    resolve: async (_r, args, ctx, info) => {
-      let written: IngestResultData[] = [];
-      const audit = auditInTransaction(ctx, info, () =>
-        written.flatMap(
-          (r) =>
-            [
-              ['record', r.recordId],
-              ['identity', r.identityId],
-            ] as Array<[string, string]>,
-        ),
-      );
-      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx), {
-        runId: runIdOf(args.runId),
-        beforeCommit: async (tx, results) => {
-          written = results;
-          await audit(tx);
-        },
-      });
+    resolve: async (_r, args, ctx) => {
+      // Its audit entry is written inside the ingest transaction (auditMutationsInTransaction).
+      const result = await ctx.services.ingest.ingest(args.input as SourceRecordInputShape, actor(ctx), { runId: runIdOf(args.runId) });
       markWrite(ctx, [result]);
       return result;
     },

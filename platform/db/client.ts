@@ -9,6 +9,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 import { traceQuery } from '../telemetry.ts';
+import { runBeforeCommitHooks } from './before-commit.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { readReplicaOver, type ReadReplica } from './read-routing.ts';
 
@@ -102,7 +103,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const query = client.query.bind(client);
   client.query = ((text: string, params?: unknown[], opts?: object) =>
     traceQuery('pglite', text, () => query(text, params, opts))) as typeof client.query;
-  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  const db = runBeforeCommitHooks(drizzlePglite(client, { schema }) as unknown as Database);
   return {
     db,
     reads: db,
@@ -119,7 +120,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
   const client = preparedAndTraced(postgres(url, { max: poolSize, onnotice: () => undefined }));
   const readerClient = preparedAndTraced(postgres(url, { max: 2, onnotice: () => undefined }));
-  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  const db = runBeforeCommitHooks(drizzlePostgres(client, { schema }) as unknown as Database);
   return {
     db,
     reads: db,

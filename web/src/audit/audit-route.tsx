@@ -47,7 +47,7 @@ const VerifyQuery = graphql(`
 
 type Outcome = NonNullable<NonNullable<VariablesOf<typeof AuditLogQuery>['filter']>['outcome']>;
 type Entry = ResultOf<typeof AuditLogQuery>['auditLog']['edges'][number]['node'];
-const OUTCOME_COLOR: Record<Outcome, string> = { SUCCESS: 'green', DENIED: 'orange', ERROR: 'red' };
+const OUTCOME_COLOR: Record<Outcome, string> = { SUCCESS: 'green', DENIED: 'orange', ERROR: 'red', NOT_FOUND: 'yellow', EMPTY: 'gray' };
 
 const AUDIT_COLUMNS: ReadonlyArray<Column<Entry>> = [
   { header: 'When', cell: (n) => formatDateTime(n.at) },
@@ -150,7 +150,7 @@ function Audit() {
         <Select
           label="Outcome"
           clearable
-          data={['SUCCESS', 'DENIED', 'ERROR']}
+          data={Object.keys(OUTCOME_COLOR)}
           value={outcome}
           onChange={(v) => set({ outcome: v, after: null, before: null })}
         />
