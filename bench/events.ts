@@ -134,24 +134,29 @@ const countEvents = async (db: Database) =>
   )[0]!;
 
 /**
- * Ingests `rows` at `rate` records/s in batches sent when due (open loop); at most `inFlight` batches run at once,
- * so a server that cannot keep up shows as an achieved rate below the target, not as an unbounded queue.
+ * Ingests from `rows` at `rate` records/s for `seconds`, in batches sent when due (open loop); at most `inFlight`
+ * batches run at once, so a server that cannot keep up shows as an achieved rate below the target (and fewer
+ * records sent), not as an unbounded queue.
  */
 async function sustainedIngest(
   yoga: MpiYoga,
   db: Database,
   rows: Row[],
-  opts: { rate: number; batch: number; inFlight: number; suffix: string },
+  opts: { rate: number; seconds: number; batch: number; inFlight: number; suffix: string },
 ): Promise<Sustained> {
   const before = await countEvents(db);
   const batchLatencies: number[] = [];
   const committed = new Map<string, number>();
   const running = new Set<Promise<void>>();
   const start = performance.now();
+  const end = start + opts.seconds * 1000;
+  let sent = 0;
   for (let i = 0; i < rows.length; i += opts.batch) {
     const due = start + (i * 1000) / opts.rate;
     if (due > performance.now()) await sleep(due - performance.now());
     while (running.size >= opts.inFlight) await Promise.race(running);
+    if (performance.now() >= end) break;
+    sent += Math.min(opts.batch, rows.length - i);
     const t = performance.now();
     const input = rows.slice(i, i + opts.batch).map((r) => asInput(r, opts.suffix));
     const job = call<{ ingestRecords: Array<{ record: { id: string } }> }>(yoga, INGEST_MANY, { input }).then((data) => {
@@ -165,7 +170,7 @@ async function sustainedIngest(
   await Promise.all(running);
   const seconds = (performance.now() - start) / 1000;
   const after = await countEvents(db);
-  return { seconds, records: rows.length, batchLatencies, committed, events: after.n - before.n, unpublishedAtEnd: after.unpublished };
+  return { seconds, records: sent, batchLatencies, committed, events: after.n - before.n, unpublishedAtEnd: after.unpublished };
 }
 
 function delays(committed: Map<string, number>, arrived: Map<string, number>): { values: number[]; missing: number } {
@@ -259,12 +264,8 @@ try {
     LOG_LEVEL: 'silent',
     DATABASE_URL: db.url,
     MPI_EVENTS_POLL_MS: String(pollMs),
+    // Retries, timeouts and dead letters as configured by default: the dead endpoint is what production would see.
     MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
-    MPI_WEBHOOK_TIMEOUT_MS: '1000',
-    // Retries of an endpoint that is down come at most a second apart, so the drain starts soon after it is back.
-    MPI_WEBHOOK_BACKOFF_MS: '100',
-    MPI_WEBHOOK_BACKOFF_MAX_MS: '1000',
-    MPI_WEBHOOK_MAX_ATTEMPTS: '100',
     MPI_AUTO_REGISTER_SOURCES: 'true',
   });
   const services = createServices(config, handle, createLogger('silent'));
@@ -291,7 +292,9 @@ try {
     const withDead = round % 2 === 1;
     await services.events.webhooks.setActive(deadHook.endpoint.id, withDead);
     process.stderr.write(`round ${round + 1}: ${int(perRound)} records at ${rate}/s, dead endpoint ${withDead ? 'active' : 'paused'}...\n`);
-    runs[withDead ? 'with' : 'without'].push(await sustainedIngest(yoga, handle.db, take(perRound), { rate, batch, inFlight, suffix: '' }));
+    runs[withDead ? 'with' : 'without'].push(
+      await sustainedIngest(yoga, handle.db, take(perRound), { rate, seconds, batch, inFlight, suffix: '' }),
+    );
   }
   await services.events.webhooks.setActive(deadHook.endpoint.id, false);
   const all = [...runs.without, ...runs.with];
@@ -325,17 +328,17 @@ try {
   // Backlog drain: the live endpoint answers 503 for one round of ingest, then comes back.
   hook.state.down = true;
   process.stderr.write(`outage round: ${int(perRound)} records at ${rate}/s while the endpoint answers 503...\n`);
-  const outage = await sustainedIngest(yoga, handle.db, take(perRound), { rate, batch, inFlight, suffix: '' });
+  const outage = await sustainedIngest(yoga, handle.db, take(perRound), { rate, seconds, batch, inFlight, suffix: '' });
   const backAt = performance.now();
   hook.state.down = false;
-  const last = await allArrived(outage.committed, hook.state.arrived, 120_000);
+  const last = await allArrived(outage.committed, hook.state.arrived, 600_000);
   const arrivals = [...outage.committed.keys()].map((id) => hook.state.arrived.get(id)).filter((t): t is number => t !== undefined);
   const first = Math.min(...arrivals);
   lines.push(
-    `backlog drain: the endpoint answered 503 during ${f(outage.seconds)} s of ingest (${int(outage.records)} RECORD_LINKED behind)`,
+    `backlog drain: the endpoint answered 503 during ${f(outage.seconds)} s of ingest (${int(outage.records)} RECORD_LINKED behind; backoff ${config.MPI_WEBHOOK_BACKOFF_MS} ms doubling)`,
     last === null
-      ? `  not drained within 120 s (${arrivals.length} delivered)`
-      : `  back: first delivery after ${f(first - backAt)} ms (retry backoff), drained in ${f((last - first) / 1000)} s = ${int(arrivals.length / ((last - first) / 1000))} events/s`,
+      ? `  not drained within 600 s (${arrivals.length} delivered)`
+      : `  back: first delivery after ${f((first - backAt) / 1000)} s (the retry backoff), then drained in ${f((last - first) / 1000)} s = ${int(arrivals.length / ((last - first) / 1000))} events/s`,
   );
   hook.close();
   lines.push(
