@@ -71,6 +71,12 @@ const IngestResult = builder.objectRef<IngestResultData>('IngestResult').impleme
       nullable: true,
       resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null),
     }),
+    mergedIdentityIds: t.field({
+      type: ['ID'],
+      description:
+        'Identities that this record bridged and the matcher merged into `identity` (it matched each above the match threshold and the merge guard passed on all their records); they now redirect to it. Usually empty.',
+      resolve: (r) => r.mergedIdentityIds,
+    }),
   }),
 });
 
