@@ -61,7 +61,7 @@ describe('recordProblems, the offline check of mpi link, agrees with the service
     { givenName: 'An\u0007n', sex: 'Q' },
     { familyName: 'x'.repeat(201) },
     { givenName: 'Ann', familyName: 'Lee', birthDate: '1984-07-19', sex: 'F', ssn: '12', phone: 'abc' },
-  ])('%o', (input) => {
+  ] as Array<Record<string, string>>)('%o', (input) => {
     const offline = recordProblems(input, AS_OF).map((p) => ({ ...p, field: `input.${p.field}` }));
     expect(offline).toEqual(service(input));
   });
