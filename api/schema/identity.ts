@@ -238,7 +238,10 @@ builder.queryFields((t) => ({
     authScopes: { match: true },
     args: {
       input: t.arg({ type: RecordFieldsInput, required: true }),
-      count: t.arg.int({ required: false }),
+      count: t.arg.int({
+        required: false,
+        description: 'How many candidates at most: 1 to 100, default 10. Outside that range the query is refused with OUT_OF_RANGE.',
+      }),
       onlyCertain: t.arg.boolean({ required: false }),
     },
     resolve: async (_r, args, ctx) => {
