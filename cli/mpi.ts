@@ -146,7 +146,7 @@ serverOptions(keys.command('list').description('list API keys: id, role, name, p
 
 const audit = program
   .command('audit')
-  .description('the keyed audit chain: signed checkpoints and verification (on the database itself)')
+  .description('the keyed audit chain: signed checkpoints and verification (through the running server, or on the database)')
   .addHelpText(
     'after',
     `
@@ -162,8 +162,14 @@ audit
   .command('checkpoint')
   .description('sign a checkpoint (last entry, its hash, the time) and write it to --out, MPI_AUDIT_CHECKPOINT_DIR or stdout')
   .option('--out <file>', 'write the checkpoint to this file (- for stdout)')
+  .addOption(
+    new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env(
+      'MPI_URL',
+    ),
+  )
+  .addOption(new Option('--key <key>', 'auditor, governance or admin API key for --url').env('MPI_API_KEY'))
   .action(
-    action(async (opts: { out?: string }) => {
+    action(async (opts: { out?: string; url?: string; key?: string }) => {
       await (await import('./audit.ts')).auditCheckpointCommand(opts);
     }),
   );
@@ -171,8 +177,14 @@ audit
   .command('verify')
   .description('recompute the keyed chain and check it against a checkpoint (exit 1 when it does not verify)')
   .option('--checkpoint <file>', 'checkpoint file to verify against (default: the newest in MPI_AUDIT_CHECKPOINT_DIR)')
+  .addOption(
+    new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env(
+      'MPI_URL',
+    ),
+  )
+  .addOption(new Option('--key <key>', 'auditor or admin API key for --url').env('MPI_API_KEY'))
   .action(
-    action(async (opts: { checkpoint?: string }) => {
+    action(async (opts: { checkpoint?: string; url?: string; key?: string }) => {
       await (await import('./audit.ts')).auditVerifyCommand(opts);
     }),
   );

@@ -37,6 +37,8 @@ export const PERMISSIONS = {
   /** Data-quality metrics and scorecards, and measuring them. */
   governQuality: ['governance'],
   readAudit: ['auditor'],
+  /** Sign a checkpoint of the audit chain (its last position and hash; no patient data) to keep outside the database. */
+  anchorAudit: ['auditor', 'governance'],
   readIngestRuns: ['pipeline', 'governance'],
   /** A source's trust rank, which can change every golden record the source feeds: admin only. */
   setTrustRank: [],
