@@ -106,7 +106,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     lineage,
     events,
     patientResources: new PatientResourceService(database.db),
-    deadLetters: new DeadLetterService(database.db),
+    deadLetters: new DeadLetterService(database.db, { replayTimeoutMs: config.MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS }),
     rateBuckets,
     jobs: [],
   };

@@ -28,6 +28,12 @@ const MessageDeadLetter = builder.objectRef<DeadLetterRow>('MessageDeadLetter').
     }),
     payload: t.exposeString('payload', { description: 'The message as received. Patient data.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    claimedAt: t.expose('claimedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'While REPLAYING: when the running replay claimed it. Past MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS the claim expires and the letter can be replayed or discarded again.',
+    }),
   }),
 });
 
