@@ -33,7 +33,12 @@ export class AuditChainService {
 
   /** Verifies the chain against `checkpoint`, else the newest stored checkpoint, else on its own. */
   async verify(checkpoint?: AuditCheckpoint | null): Promise<AnchoredVerification> {
-    if (checkpoint) return { ...(await verifyAuditChain(this.db, { checkpoint, keyring: this.keyring })), checkpointSource: 'given', checkpointFile: null };
+    if (checkpoint)
+      return {
+        ...(await verifyAuditChain(this.db, { checkpoint, keyring: this.keyring })),
+        checkpointSource: 'given',
+        checkpointFile: null,
+      };
     const latest = this.checkpointDir ? latestAuditCheckpoint(this.checkpointDir) : null;
     const result = await verifyAuditChain(this.db, { checkpoint: latest?.checkpoint ?? null, keyring: this.keyring });
     return { ...result, checkpointSource: latest ? 'latest' : 'none', checkpointFile: latest ? basename(latest.file) : null };

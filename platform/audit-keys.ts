@@ -33,7 +33,11 @@ function keyOf(secret: string | Buffer): AuditKey {
 }
 
 /** A keyring from the current secret and the secrets used before it (rotation). */
-export function auditKeyring(current: string | Buffer, previous: ReadonlyArray<string | Buffer> = [], source: AuditKeyring['source'] = 'configured'): AuditKeyring {
+export function auditKeyring(
+  current: string | Buffer,
+  previous: ReadonlyArray<string | Buffer> = [],
+  source: AuditKeyring['source'] = 'configured',
+): AuditKeyring {
   const key = keyOf(current);
   const byId = new Map<string, AuditKey>([[key.id, key]]);
   for (const old of previous) {
@@ -71,7 +75,9 @@ function generatedKey(dataDir: string): { secret: string; file: string } {
  * MPI_DATA_DIR/audit.key, so a restart keeps verifying the trail; tests and in-memory databases get a key that
  * lives as long as the process (as their data does).
  */
-export function resolveAuditKeyring(config: Pick<AppConfig, 'NODE_ENV' | 'MPI_AUDIT_KEY' | 'MPI_AUDIT_PREVIOUS_KEYS' | 'MPI_DATA_DIR'>): AuditKeyring {
+export function resolveAuditKeyring(
+  config: Pick<AppConfig, 'NODE_ENV' | 'MPI_AUDIT_KEY' | 'MPI_AUDIT_PREVIOUS_KEYS' | 'MPI_DATA_DIR'>,
+): AuditKeyring {
   if (config.MPI_AUDIT_KEY) return auditKeyring(config.MPI_AUDIT_KEY, config.MPI_AUDIT_PREVIOUS_KEYS);
   if (config.NODE_ENV === 'production') {
     throw new Error(

@@ -68,7 +68,9 @@ function canonicalContent(prevHash: string, row: ChainedContent): unknown[] {
  * the entry's canonical content. Anyone can recompute it, so it is only checked, never written any more.
  */
 export function entryHash(prevHash: string, row: ChainedContent): string {
-  return createHash('sha256').update(stableStringify(canonicalContent(prevHash, row))).digest('hex');
+  return createHash('sha256')
+    .update(stableStringify(canonicalContent(prevHash, row)))
+    .digest('hex');
 }
 
 /**

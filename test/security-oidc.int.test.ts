@@ -90,7 +90,8 @@ describe(`OIDC tokens and start-up modes on ${TEST_DB_KIND}`, () => {
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  const configFor = (env: Record<string, string>) => loadConfig({ MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', MPI_AUDIT_KEY: TEST_AUDIT_KEY, ...env });
+  const configFor = (env: Record<string, string>) =>
+    loadConfig({ MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', MPI_AUDIT_KEY: TEST_AUDIT_KEY, ...env });
 
   test('refuses to start in production without API keys or an issuer', async () => {
     await expect(createApp(configFor({ NODE_ENV: 'production' }), createLogger('silent'))).rejects.toThrow(

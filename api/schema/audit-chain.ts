@@ -30,17 +30,15 @@ const AuditCheckpointRef = builder.objectRef<AuditCheckpoint>('AuditCheckpoint')
   }),
 });
 
-const AuditCheckpointExport = builder
-  .objectRef<{ checkpoint: AuditCheckpoint; file: string | null }>('AuditCheckpointExport')
-  .implement({
-    fields: (t) => ({
-      checkpoint: t.field({ type: AuditCheckpointRef, resolve: (e) => e.checkpoint }),
-      file: t.exposeString('file', {
-        nullable: true,
-        description: 'The file name it was stored under in MPI_AUDIT_CHECKPOINT_DIR; null when no directory is configured.',
-      }),
+const AuditCheckpointExport = builder.objectRef<{ checkpoint: AuditCheckpoint; file: string | null }>('AuditCheckpointExport').implement({
+  fields: (t) => ({
+    checkpoint: t.field({ type: AuditCheckpointRef, resolve: (e) => e.checkpoint }),
+    file: t.exposeString('file', {
+      nullable: true,
+      description: 'The file name it was stored under in MPI_AUDIT_CHECKPOINT_DIR; null when no directory is configured.',
     }),
-  });
+  }),
+});
 
 const AuditChainStatus = builder.objectRef<AnchoredVerification>('AuditChainStatus').implement({
   fields: (t) => ({
