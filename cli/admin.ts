@@ -2,6 +2,7 @@ import type { AppConfig } from '../platform/config.ts';
 import { readDataDirLock } from '../platform/db/data-dir-lock.ts';
 import { isRole, ROLES } from '../platform/roles.ts';
 import { CliError } from './errors.ts';
+import { rolesFor, type ServerCommand } from './permissions.ts';
 
 /** An API key as the admin commands show it (never its secret, except once at creation). */
 export interface KeyView {
@@ -51,9 +52,9 @@ export async function openKeyAdmin(config: AppConfig, options: { url?: string | 
 
 /**
  * A GraphQL caller for a running server: the `data` of an answer, or a CliError naming the server's error code
- * (with a hint to pass a key of `role` when it was refused).
+ * (with a hint naming the roles `command` needs when it was refused).
  */
-export function graphqlCaller(url: string, key: string | undefined, role = 'an admin') {
+export function graphqlCaller(url: string, key: string | undefined, command: ServerCommand) {
   return async (query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (key) headers.authorization = `Bearer ${key}`;
@@ -73,7 +74,10 @@ export function graphqlCaller(url: string, key: string | undefined, role = 'an a
     const failure = body.errors?.[0];
     if (failure || !body.data) {
       const code = failure?.extensions?.code ?? 'ERROR';
-      const hint = code === 'UNAUTHENTICATED' || code === 'FORBIDDEN' ? ` (pass --key or set MPI_API_KEY to ${role} key)` : '';
+      const hint =
+        code === 'UNAUTHENTICATED' || code === 'FORBIDDEN'
+          ? ` (pass --key or set MPI_API_KEY to a key with the ${rolesFor(command)} role)`
+          : '';
       throw new CliError(`the server refused: ${code}: ${failure?.message ?? 'no data in the answer'}${hint}`);
     }
     return body.data;
@@ -81,7 +85,7 @@ export function graphqlCaller(url: string, key: string | undefined, role = 'an a
 }
 
 function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
-  const call = graphqlCaller(url, key);
+  const call = graphqlCaller(url, key, 'keys');
   const FIELDS = 'id name role prefix revokedAt';
   const list = async () => (await call(`{ apiKeys { ${FIELDS} } }`)).apiKeys as KeyView[];
   return {

@@ -58,8 +58,8 @@ interface ServerOptions {
   key?: string;
 }
 
-function serverTarget(url: string, key: string | undefined): AuditTarget {
-  const call = graphqlCaller(url, key, 'an auditor');
+function serverTarget(url: string, key: string | undefined, command: 'audit checkpoint' | 'audit verify'): AuditTarget {
+  const call = graphqlCaller(url, key, command);
   return {
     via: `server ${url}`,
     async checkpoint() {
@@ -102,11 +102,15 @@ async function databaseTarget(config: AppConfig): Promise<AuditTarget> {
   };
 }
 
-async function withAuditTarget<T>(opts: ServerOptions, work: (config: AppConfig, target: AuditTarget) => Promise<T>): Promise<T> {
+async function withAuditTarget<T>(
+  command: 'audit checkpoint' | 'audit verify',
+  opts: ServerOptions,
+  work: (config: AppConfig, target: AuditTarget) => Promise<T>,
+): Promise<T> {
   const [{ loadConfig }, { serverFor }] = await Promise.all([import('../platform/config.ts'), import('./admin.ts')]);
   const config = loadConfig();
   const server = serverFor(config, opts);
-  const target = server ? serverTarget(server.url, server.key) : await databaseTarget(config);
+  const target = server ? serverTarget(server.url, server.key, command) : await databaseTarget(config);
   try {
     return await work(config, target);
   } finally {
@@ -119,7 +123,7 @@ async function withAuditTarget<T>(opts: ServerOptions, work: (config: AppConfig,
  * to FILE, else MPI_AUDIT_CHECKPOINT_DIR (unless the server stored it in its own), else stdout.
  */
 export async function auditCheckpointCommand(opts: ServerOptions & { out?: string }): Promise<void> {
-  await withAuditTarget(opts, async (config, target) => {
+  await withAuditTarget('audit checkpoint', opts, async (config, target) => {
     const { checkpoint, storedAs } = await target.checkpoint();
     let where: string;
     if (opts.out && opts.out !== '-') {
@@ -142,7 +146,7 @@ export async function auditCheckpointCommand(opts: ServerOptions & { out?: strin
  * in MPI_AUDIT_CHECKPOINT_DIR, else the server's newest), 1 when it does not, 2 when it could not be checked.
  */
 export async function auditVerifyCommand(opts: ServerOptions & { checkpoint?: string }): Promise<void> {
-  await withAuditTarget(opts, async (config, target) => {
+  await withAuditTarget('audit verify', opts, async (config, target) => {
     const local = opts.checkpoint
       ? { file: opts.checkpoint, checkpoint: readAuditCheckpointFile(opts.checkpoint) }
       : config.MPI_AUDIT_CHECKPOINT_DIR

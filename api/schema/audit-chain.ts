@@ -67,7 +67,7 @@ builder.queryFields((t) => ({
     type: AuditChainStatus,
     description:
       'Recomputes the keyed audit chain; false when an entry was altered, inserted or removed, or re-chained without the key. Against a checkpoint (passed in, else the newest stored one) it also detects entries removed from the end.',
-    authScopes: { auditor: true },
+    authScopes: { readAudit: true },
     args: {
       checkpoint: t.arg({
         type: 'JSON',
@@ -88,7 +88,7 @@ builder.mutationFields((t) => ({
     type: AuditCheckpointExport,
     description:
       'Signs a checkpoint of the audit chain as it stands (last entry, its hash, the time) and stores it in MPI_AUDIT_CHECKPOINT_DIR when configured. Keep a copy outside the database.',
-    authScopes: { auditor: true, governance: true },
+    authScopes: { anchorAudit: true },
     resolve: (_root, _args, ctx) => {
       ctx.audit.touch('audit_log');
       return ctx.services.auditChain.exportCheckpoint();

@@ -17,7 +17,7 @@ builder.mutationFields((t) => ({
   startIngestRun: t.field({
     type: IngestRun,
     description: 'Starts a batch or stream session (an OpenLineage run) for a source; pass its id to ingestRecords.',
-    authScopes: { pipeline: true },
+    authScopes: { ingest: true },
     args: { source: t.arg.string({ required: true }), job: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
       const source = await ctx.services.catalog.getSourceByCode(args.source);
@@ -28,7 +28,7 @@ builder.mutationFields((t) => ({
   finishIngestRun: t.field({
     type: IngestRun,
     description: 'Ends a run with the counts its batches added up, the rows it could not load, and its status.',
-    authScopes: { pipeline: true },
+    authScopes: { ingest: true },
     args: {
       id: t.arg.id({ required: true }),
       status: t.arg({ type: IngestRunStatusEnum, required: false, defaultValue: 'COMPLETED' }),

@@ -40,7 +40,7 @@ const CreatedApiKey = builder.objectRef<{ key: string; row: ApiKeyRow }>('Create
 builder.queryFields((t) => ({
   apiKeys: t.field({
     type: [ApiKey],
-    authScopes: { admin: true },
+    authScopes: { manageApiKeys: true },
     resolve: (_root, _args, ctx) => ctx.services.apiKeys.list(),
   }),
 }));
@@ -48,7 +48,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
-    authScopes: { admin: true },
+    authScopes: { manageApiKeys: true },
     args: {
       name: t.arg.string({ required: true }),
       role: t.arg({ type: RoleEnum, required: true, description: 'What the key may do. Declare the variable `Role!`.' }),
@@ -57,7 +57,7 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: ApiKey,
-    authScopes: { admin: true },
+    authScopes: { manageApiKeys: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.apiKeys.revoke(String(args.id)),
   }),
