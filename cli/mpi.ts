@@ -202,9 +202,17 @@ program
   .option('--save-model <file>', 'write the (trained) model as JSON')
   .option('--threads <n>', 'threads for normalising and comparing (default: one per core); the output is the same for any number')
   .option('--strict', 'refuse input with unrecognised columns instead of warning')
+  .option(
+    '--keep-invalid',
+    'link rows with values mpi import refuses (an impossible date, a control character) without those values, instead of leaving them out',
+  )
+  .option('--errors <file>', 'report of rows left out (default: <out>.errors.csv beside the output)')
   .addHelpText(
     'after',
     () => `${columnsHelp()}
+
+Rows mpi import would refuse (no id, a repeated id, a value the service refuses) are left out of the linkage and
+listed with line, field and reason in the error report; the exit status is then 1.
 
 Examples:
   npx mpi link --out clusters.csv examples/patients.csv

@@ -301,7 +301,8 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
   }));
   const plan = planBatch(
     inputs,
-    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false },
+    // New identities are copied, never updated: a record bridging two of them opens a review, as before.
+    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, mergeIdentities: false },
     model,
   );
   const chunks: PlannedChunk[] = [];

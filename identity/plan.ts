@@ -44,7 +44,21 @@ export type PlannedOp =
   | { kind: 'REVIEW_RECORD'; recordId: string; recordIdentity: string; target: ScoredCandidate; priority: number }
   | { kind: 'REVIEW_DUPLICATE'; recordId: string; identityA: string; candidate: ScoredCandidate }
   | { kind: 'UNLINKED'; recordId: string; fromIdentity: string }
-  | { kind: 'ABSORB'; recordId: string; fromIdentity: string; intoIdentity: string };
+  | { kind: 'ABSORB'; recordId: string; fromIdentity: string; intoIdentity: string }
+  | { kind: 'MERGE'; recordId: string; survivorId: string; mergedId: string; evidence: MergeEvidence };
+
+/**
+ * Why the matcher merged two identities: the record that matched both above the match threshold, its best
+ * match in each, and the merge guard's verdict on the two identities' records (no conflict, no not-duplicate
+ * decision, cross pairs averaging at least the review threshold).
+ */
+export interface MergeEvidence {
+  survivor: ScoredCandidate;
+  merged: ScoredCandidate;
+  /** Records on each side of the join the guard weighed (the survivor's side includes the bridging record). */
+  survivorRecords: number;
+  mergedRecords: number;
+}
 
 export interface PlannedRecord {
   index: number;
@@ -75,6 +89,11 @@ export interface PlanState {
   maxPlacedPerKey?: number;
   /** False: leave each record's top candidates out of the result (a bulk load writes none, and holds millions). */
   keepCandidates?: boolean;
+  /**
+   * False: a record matching two identities opens a possible-duplicate review instead of merging them (the
+   * bulk load, which writes new identities with COPY and moves no stored links). Default true.
+   */
+  mergeIdentities?: boolean;
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -87,8 +106,9 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
   const counts = new Map(state.memberCount);
   const bump = (id: string, by: number) => counts.set(id, (counts.get(id) ?? 0) + by);
   const membership = new Membership(state);
+  const merges = new Merges(state, membership, counts);
   for (const input of inputs) {
-    const scores = scoreCandidates(input, state.storedByKey, placedByKey, model);
+    const scores = scoreCandidates(input, state.storedByKey, placedByKey, model, merges.survivorOf);
     const excluded = new Set<string>();
     if (input.currentIdentity) {
       for (const s of scores) if (state.notDuplicates.has(pairKey(input.currentIdentity, s.identityId))) excluded.add(s.identityId);
@@ -96,9 +116,10 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     const ranked = rankIdentities(scores, model.thresholds, excluded);
     const before = ops.length;
     const mayJoin = (identityId: string) => membership.mayJoin(input, identityId, model);
+    const guard: Guards = { mayJoin, merges: state.mergeIdentities === false ? null : merges, membership };
     const placed = input.currentIdentity
-      ? reevaluate(input, ranked, model, counts, ops, state, mayJoin)
-      : place(input, ranked, model, counts, ops, state, mayJoin);
+      ? reevaluate(input, ranked, model, counts, ops, state, guard)
+      : place(input, ranked, model, counts, ops, state, guard);
     membership.move(input, placed.identityId);
     if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
     bump(placed.identityId, 1);
@@ -131,6 +152,7 @@ function scoreCandidates(
   stored: Map<string, StoredCandidate[]>,
   placed: Map<string, StoredCandidate[]>,
   model: MatchModel,
+  survivorOf: (identityId: string) => string,
 ): RecordScore[] {
   const seen = new Set<string>([input.recordId]);
   const scores: RecordScore[] = [];
@@ -141,7 +163,7 @@ function scoreCandidates(
       const s = scorePair(input.normalised, c.normalised, model);
       scores.push({
         recordId: c.recordId,
-        identityId: c.identityId,
+        identityId: survivorOf(c.identityId),
         probability: s.probability,
         weight: s.weight,
         explanation: s.explanation,
@@ -153,6 +175,12 @@ function scoreCandidates(
 
 type Placement = { outcome: IngestOutcome; identityId: string };
 type JoinGuard = (identityId: string) => MergeDecision;
+/** The guards a placement consults; `merges` is null when identities are not merged (see `PlanState.mergeIdentities`). */
+interface Guards {
+  mayJoin: JoinGuard;
+  merges: Merges | null;
+  membership: Membership;
+}
 
 /**
  * The records of each identity the batch may touch, kept as the plan places records, so a record is weighed
@@ -178,12 +206,67 @@ class Membership {
     this.add(identityId, input.recordId, input.normalised);
   }
 
+  /** The identity's members other than the record. */
+  private others(identityId: string, recordId: string): NormalisedRecord[] {
+    return [...(this.byIdentity.get(identityId) ?? new Map<string, NormalisedRecord>()).entries()]
+      .filter(([id]) => id !== recordId)
+      .map(([, normalised]) => normalised);
+  }
+
   /** The merge guard of `mpi link` between the record and the identity's other members. */
   mayJoin(input: PlanInput, identityId: string, model: MatchModel): MergeDecision {
-    const members = [...(this.byIdentity.get(identityId) ?? new Map<string, NormalisedRecord>()).entries()]
-      .filter(([recordId]) => recordId !== input.recordId)
-      .map(([, normalised]) => normalised);
+    const members = this.others(identityId, input.recordId);
     return members.length === 0 ? { allowed: true } : recordsMayMerge([input.normalised], members, model);
+  }
+
+  /**
+   * The merge guard of `mpi link` between two identities, the record joining the first: may the survivor's
+   * records with the record and the other identity's records be one person?
+   */
+  mayMerge(input: PlanInput, survivorId: string, mergedId: string, model: MatchModel): MergeDecision & { sizes: [number, number] } {
+    const a = [input.normalised, ...this.others(survivorId, input.recordId)];
+    const b = this.others(mergedId, input.recordId);
+    return { ...recordsMayMerge(a, b, model), sizes: [a.length, b.length] };
+  }
+
+  /** Moves every member of `mergedId` to `survivorId`. */
+  absorb(mergedId: string, survivorId: string): void {
+    for (const [recordId, normalised] of this.byIdentity.get(mergedId) ?? []) this.add(survivorId, recordId, normalised);
+    this.byIdentity.delete(mergedId);
+  }
+}
+
+/**
+ * Identities the plan merged, so later records of the batch meet the survivor where they would have met either,
+ * and the survivor inherits the counts and not-duplicate decisions of the identity it absorbed.
+ */
+class Merges {
+  private readonly into = new Map<string, string>();
+
+  constructor(
+    private readonly state: PlanState,
+    private readonly membership: Membership,
+    private readonly counts: Map<string, number>,
+  ) {}
+
+  /** The identity an identity of the plan now is (itself unless merged). */
+  readonly survivorOf = (identityId: string): string => {
+    let id = identityId;
+    for (let next = this.into.get(id); next !== undefined; next = this.into.get(id)) id = next;
+    return id;
+  };
+
+  /** Records that `mergedId` is now part of `survivorId`. */
+  merge(mergedId: string, survivorId: string): void {
+    this.into.set(mergedId, survivorId);
+    this.membership.absorb(mergedId, survivorId);
+    this.counts.set(survivorId, (this.counts.get(survivorId) ?? 0) + (this.counts.get(mergedId) ?? 0));
+    this.counts.set(mergedId, 0);
+    for (const pair of [...this.state.notDuplicates]) {
+      const [a, b] = pair.split('|') as [string, string];
+      if (a === mergedId || b === mergedId)
+        this.state.notDuplicates.add(pairKey(a === mergedId ? survivorId : a, b === mergedId ? survivorId : b));
+    }
   }
 }
 
@@ -193,7 +276,7 @@ class Membership {
  * records, or too weak a match with them on average: chaining) gets the guard's reason as a blocker; if none is
  * left, a steward decides.
  */
-function guardedDecision(ranked: ScoredCandidate[], model: MatchModel, mayJoin: JoinGuard): Decision {
+function guardedDecision(ranked: ScoredCandidate[], model: MatchModel, { mayJoin }: Guards): Decision {
   const decision = decide(ranked, model.thresholds);
   if (decision.kind !== 'LINK') return decision;
   const linkable = [decision.target, ...decision.alsoMatching];
@@ -216,19 +299,28 @@ function place(
   counts: Map<string, number>,
   ops: PlannedOp[],
   state: PlanState,
-  mayJoin: JoinGuard,
+  guards: Guards,
 ): Placement {
-  const decision = guardedDecision(ranked, model, mayJoin);
+  const decision = guardedDecision(ranked, model, guards);
   if (decision.kind === 'LINK') {
     const target = decision.target.identityId;
     ops.push({ kind: 'LINK', recordId: input.recordId, identityId: target, matchResult: 'MATCH', evidence: decision.target });
+    let joined = target;
     for (const other of decision.alsoMatching) {
-      const pair = pairKey(target, other.identityId);
-      if (state.notDuplicates.has(pair) || state.openReviews.has(pair)) continue;
+      const pair = pairKey(joined, other.identityId);
+      if (state.notDuplicates.has(pair)) continue;
+      if (guards.merges) {
+        const merged = mergeIfAllowed(input, decision.target, other, joined, model, counts, ops, guards);
+        if (merged !== null) {
+          joined = merged;
+          continue;
+        }
+      }
+      if (state.openReviews.has(pair)) continue;
       state.openReviews.add(pair);
-      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: target, candidate: other });
+      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: joined, candidate: other });
     }
-    return { outcome: 'LINKED', identityId: target };
+    return { outcome: 'LINKED', identityId: joined };
   }
   const identityId = state.newId();
   ops.push({ kind: 'CREATE_IDENTITY', identityId, recordId: input.recordId });
@@ -242,6 +334,42 @@ function place(
   if (decision.kind === 'NEW') return { outcome: 'CREATED', identityId };
   openRecordReview(input, identityId, decision.target, counts, ops, state);
   return { outcome: 'REVIEW', identityId };
+}
+
+/**
+ * A record that matches two identities above the match threshold bridges them. As `mpi link` would join their
+ * clusters through the record, the plan merges them when the merge guard passes on all their records (see
+ * `Membership.mayMerge`); the larger identity survives (fewer links move), the record's own on a tie. Returns the
+ * survivor, or null with the guard's reason added to the candidate's blockers (a steward then reviews the pair).
+ */
+function mergeIfAllowed(
+  input: PlanInput,
+  best: ScoredCandidate,
+  other: ScoredCandidate,
+  joined: string,
+  model: MatchModel,
+  counts: Map<string, number>,
+  ops: PlannedOp[],
+  guards: Guards,
+): string | null {
+  const verdict = guards.membership.mayMerge(input, joined, other.identityId, model);
+  if (!verdict.allowed) {
+    other.blockers.push(verdict.reason);
+    return null;
+  }
+  const otherIsLarger = (counts.get(other.identityId) ?? 0) > (counts.get(joined) ?? 0);
+  const [survivorId, mergedId] = otherIsLarger ? [other.identityId, joined] : [joined, other.identityId];
+  const [survivor, merged] = otherIsLarger ? [other, best] : [best, other];
+  const [survivorRecords, mergedRecords] = otherIsLarger ? [verdict.sizes[1], verdict.sizes[0]] : verdict.sizes;
+  ops.push({
+    kind: 'MERGE',
+    recordId: input.recordId,
+    survivorId,
+    mergedId,
+    evidence: { survivor, merged, survivorRecords, mergedRecords },
+  });
+  guards.merges!.merge(mergedId, survivorId);
+  return survivorId;
 }
 
 function openRecordReview(
@@ -277,14 +405,17 @@ function reevaluate(
   counts: Map<string, number>,
   ops: PlannedOp[],
   state: PlanState,
-  mayJoin: JoinGuard,
+  guards: Guards,
 ): Placement {
   const current = input.currentIdentity!;
   const own = ranked.find((c) => c.identityId === current);
   const others = (counts.get(current) ?? 0) - (input.wasActive ? 1 : 0);
   const stays =
-    own !== undefined && own.probability >= model.thresholds.reviewThreshold && own.blockers.length === 0 && mayJoin(current).allowed;
-  const decision = guardedDecision(ranked, model, mayJoin);
+    own !== undefined &&
+    own.probability >= model.thresholds.reviewThreshold &&
+    own.blockers.length === 0 &&
+    guards.mayJoin(current).allowed;
+  const decision = guardedDecision(ranked, model, guards);
   if (others > 0 && (stays || (decision.kind === 'LINK' && decision.target.identityId === current))) {
     return { outcome: 'LINKED', identityId: current };
   }
@@ -308,5 +439,5 @@ function reevaluate(
   }
   ops.push({ kind: 'UNLINKED', recordId: input.recordId, fromIdentity: current });
   const fresh = decision.kind === 'LINK' && decision.target.identityId === current ? [] : ranked.filter((c) => c.identityId !== current);
-  return place(input, fresh, model, counts, ops, state, mayJoin);
+  return place(input, fresh, model, counts, ops, state, guards);
 }

@@ -71,6 +71,12 @@ const IngestResult = builder.objectRef<IngestResultData>('IngestResult').impleme
       nullable: true,
       resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null),
     }),
+    mergedIdentityIds: t.field({
+      type: ['ID'],
+      description:
+        'Identities that this record bridged and the matcher merged into `identity` (it matched each above the match threshold and the merge guard passed on all their records); they now redirect to it. Usually empty.',
+      resolve: (r) => r.mergedIdentityIds,
+    }),
   }),
 });
 
@@ -232,7 +238,10 @@ builder.queryFields((t) => ({
     authScopes: { match: true },
     args: {
       input: t.arg({ type: RecordFieldsInput, required: true }),
-      count: t.arg.int({ required: false }),
+      count: t.arg.int({
+        required: false,
+        description: 'How many candidates at most: 1 to 100, default 10. Outside that range the query is refused with OUT_OF_RANGE.',
+      }),
       onlyCertain: t.arg.boolean({ required: false }),
     },
     resolve: async (_r, args, ctx) => {
