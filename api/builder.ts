@@ -31,6 +31,8 @@ export const builder = new SchemaBuilder<{
   relay: { clientMutationId: 'omit', cursorType: 'String' },
   errors: { defaultTypes: [] },
   scopeAuth: {
+    // A subscription is refused when it is opened, not event by event while it stays open.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => {
       return { authenticated: ctx.principal !== null, ...permissionScopes(ctx.principal?.roles ?? []) };
     },

@@ -305,22 +305,23 @@ function place(
   if (decision.kind === 'LINK') {
     const target = decision.target.identityId;
     ops.push({ kind: 'LINK', recordId: input.recordId, identityId: target, matchResult: 'MATCH', evidence: decision.target });
-    let joined = target;
+    // The identity the record is in, as the candidate that stands for it (the survivor of any merge so far).
+    let joined = decision.target;
     for (const other of decision.alsoMatching) {
-      const pair = pairKey(joined, other.identityId);
+      const pair = pairKey(joined.identityId, other.identityId);
       if (state.notDuplicates.has(pair)) continue;
       if (guards.merges) {
-        const merged = mergeIfAllowed(input, decision.target, other, joined, model, counts, ops, guards);
-        if (merged !== null) {
-          joined = merged;
+        const survivor = mergeIfAllowed(input, joined, other, model, counts, ops, guards);
+        if (survivor !== null) {
+          joined = survivor;
           continue;
         }
       }
       if (state.openReviews.has(pair)) continue;
       state.openReviews.add(pair);
-      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: joined, candidate: other });
+      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: joined.identityId, candidate: other });
     }
-    return { outcome: 'LINKED', identityId: joined };
+    return { outcome: 'LINKED', identityId: joined.identityId };
   }
   const identityId = state.newId();
   ops.push({ kind: 'CREATE_IDENTITY', identityId, recordId: input.recordId });
@@ -344,32 +345,30 @@ function place(
  */
 function mergeIfAllowed(
   input: PlanInput,
-  best: ScoredCandidate,
+  joined: ScoredCandidate,
   other: ScoredCandidate,
-  joined: string,
   model: MatchModel,
   counts: Map<string, number>,
   ops: PlannedOp[],
   guards: Guards,
-): string | null {
-  const verdict = guards.membership.mayMerge(input, joined, other.identityId, model);
+): ScoredCandidate | null {
+  const verdict = guards.membership.mayMerge(input, joined.identityId, other.identityId, model);
   if (!verdict.allowed) {
     other.blockers.push(verdict.reason);
     return null;
   }
-  const otherIsLarger = (counts.get(other.identityId) ?? 0) > (counts.get(joined) ?? 0);
-  const [survivorId, mergedId] = otherIsLarger ? [other.identityId, joined] : [joined, other.identityId];
-  const [survivor, merged] = otherIsLarger ? [other, best] : [best, other];
+  const otherIsLarger = (counts.get(other.identityId) ?? 0) > (counts.get(joined.identityId) ?? 0);
+  const [survivor, merged] = otherIsLarger ? [other, joined] : [joined, other];
   const [survivorRecords, mergedRecords] = otherIsLarger ? [verdict.sizes[1], verdict.sizes[0]] : verdict.sizes;
   ops.push({
     kind: 'MERGE',
     recordId: input.recordId,
-    survivorId,
-    mergedId,
+    survivorId: survivor.identityId,
+    mergedId: merged.identityId,
     evidence: { survivor, merged, survivorRecords, mergedRecords },
   });
-  guards.merges!.merge(mergedId, survivorId);
-  return survivorId;
+  guards.merges!.merge(merged.identityId, survivor.identityId);
+  return survivor;
 }
 
 function openRecordReview(
