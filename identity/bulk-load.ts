@@ -71,6 +71,25 @@ export interface BulkLoadSummary {
   chunks: number;
   problems: LoadProblem[];
   seconds: number;
+  /**
+   * Seconds per stage: `read` (parsing the files, by the caller), `check` (validate, normalise, find what is
+   * stored), `plan`, `write` (the chunks).
+   */
+  phases: Record<LoadPhase, number>;
+}
+
+export type LoadPhase = 'read' | 'check' | 'plan' | 'write';
+
+/** Wall-clock seconds per stage, each ending where the next begins. */
+class PhaseClock {
+  readonly seconds: Record<LoadPhase, number> = { read: 0, check: 0, plan: 0, write: 0 };
+  private last = performance.now();
+
+  end(phase: LoadPhase): void {
+    const now = performance.now();
+    this.seconds[phase] += (now - this.last) / 1000;
+    this.last = now;
+  }
 }
 
 /** Records per chunk transaction: large enough to amortise each statement, small enough to resume cheaply. */
@@ -92,6 +111,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
   const model = await service.models.active();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const problems: LoadProblem[] = [...(options.problems ?? [])];
+  const phases = new PhaseClock();
   const prepared = prepareRows(service, rows, model, problems, options.onProgress);
   const codes = [...new Set(prepared.map((p) => p.record.source))];
   const sourceIds = await service.transaction(async (tx) => {
@@ -118,6 +138,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     chunks: 0,
     problems,
     seconds: 0,
+    phases: phases.seconds,
   };
   try {
     const { fresh, changed, unchanged } = await classify(service.db, prepared);
@@ -126,7 +147,9 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     const policy = await loadActivePolicy(service.db);
     const trust = new Map([...(await bulk.findSources(service.db, codes)).values()].map((s) => [s.id, s.trustRank]));
     const stored = await readStoredContext(service.db, fresh, options.reader);
+    phases.end('check');
     const chunks = planLoad(fresh, stored, model, chunkSize);
+    phases.end('plan');
     const context = { service, model, policy, runId: run.id, sourceIds, trust, options };
     const total = fresh.length + changed.length;
     // Each chunk is let go once written, so a large load's memory falls as it goes.
@@ -153,6 +176,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     }
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'COMPLETED');
+    phases.end('write');
   } catch (error) {
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'FAILED').catch(() => undefined);
@@ -281,13 +305,16 @@ interface PlannedChunk {
   rows: PreparedRow[];
   ids: string[];
   ops: PlannedOp[];
+  /** The plan's decision for each row, in the order of `rows`. */
   records: PlannedRecord[];
 }
 
 /**
  * Plans the whole load as one batch of the online planner (each record meets the stored records and those
- * before it, with online ingest's cap per key), then cuts the plan into chunks: a record's ops go with it, and
- * ops only refer to identities of records at or before it, so chunks can be written in order.
+ * before it, with online ingest's cap per key), then cuts the plan into chunks along identities: the records
+ * of an identity the load creates, the records joining one stored identity, and identities a review relates,
+ * all go into one chunk (see `chunkGroups`). So a committed chunk holds whole identities: their golden
+ * records are built once, from all their records, and a chunk that rolls back takes whole identities with it.
  */
 function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, chunkSize: number): PlannedChunk[] {
   const ids = fresh.map(() => timeOrderedUuid());
@@ -304,13 +331,89 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
     { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false },
     model,
   );
-  const chunks: PlannedChunk[] = [];
-  for (let start = 0; start < fresh.length; start += chunkSize)
-    chunks.push({ rows: fresh.slice(start, start + chunkSize), ids: ids.slice(start, start + chunkSize), ops: [], records: [] });
-  const chunkOf = new Map(ids.map((id, i) => [id, Math.floor(i / chunkSize)]));
-  for (const op of plan.ops) chunks[chunkOf.get(op.recordId)!]!.ops.push(op);
-  for (const r of plan.records) chunks[Math.floor(r.index / chunkSize)]!.records.push(r);
+  const { chunkOfRecord, count } = chunkGroups(plan, ids, chunkSize);
+  const chunks: PlannedChunk[] = Array.from({ length: count }, () => ({ rows: [], ids: [], ops: [], records: [] }));
+  for (const r of plan.records) {
+    const chunk = chunks[chunkOfRecord[r.index]!]!;
+    chunk.rows.push(fresh[r.index]!);
+    chunk.ids.push(ids[r.index]!);
+    chunk.records.push(r);
+  }
+  const chunkOfIdentity = new Map(plan.records.map((r) => [r.identityId, chunkOfRecord[r.index]!]));
+  const recordIndex = new Map(ids.map((id, i) => [id, i]));
+  // An op goes with its record, or later when it names an identity of a later chunk (only reviews can).
+  for (const op of plan.ops) {
+    const named = opIdentities(op).map((id) => chunkOfIdentity.get(id) ?? 0);
+    chunks[Math.max(chunkOfRecord[recordIndex.get(op.recordId)!]!, ...named)]!.ops.push(op);
+  }
   return chunks;
+}
+
+/** The identities an op of a new record names. */
+function opIdentities(op: PlannedOp): string[] {
+  switch (op.kind) {
+    case 'REVIEW_RECORD':
+      return [op.recordIdentity, op.target.identityId];
+    case 'REVIEW_DUPLICATE':
+      return [op.identityA, op.candidate.identityId];
+    case 'CREATE_IDENTITY':
+    case 'LINK':
+      return [op.identityId];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The chunk of each record of a plan: records are grouped by the identity they end in, and groups a review
+ * relates are joined (union-find), so both sides of a review are written, and the review with them, in one
+ * chunk; groups follow the file order of their first record and fill chunks of about `chunkSize` records (a
+ * group is never split: a chunk is larger only when one group is).
+ */
+function chunkGroups(
+  plan: { records: PlannedRecord[]; ops: PlannedOp[] },
+  ids: string[],
+  chunkSize: number,
+): { chunkOfRecord: Int32Array; count: number } {
+  const parent = new Map<string, string>();
+  const root = (id: string): string => {
+    let r = id;
+    while (parent.has(r)) r = parent.get(r)!;
+    for (let x = id; x !== r;) {
+      const next = parent.get(x)!;
+      parent.set(x, r);
+      x = next;
+    }
+    return r;
+  };
+  const placed = new Set(plan.records.map((r) => r.identityId));
+  for (const op of plan.ops) {
+    if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE') continue;
+    // Only identities the load places records in: a stored identity a review names is written already.
+    const [a, b] = opIdentities(op)
+      .filter((id) => placed.has(id))
+      .map(root);
+    if (a !== undefined && b !== undefined && a !== b) parent.set(b, a);
+  }
+  const groups = new Map<string, number[]>();
+  for (const r of plan.records) {
+    const key = root(r.identityId);
+    const members = groups.get(key);
+    if (members) members.push(r.index);
+    else groups.set(key, [r.index]);
+  }
+  const chunkOfRecord = new Int32Array(ids.length);
+  let chunk = 0;
+  let size = 0;
+  for (const members of groups.values()) {
+    if (size > 0 && size + members.length > chunkSize) {
+      chunk += 1;
+      size = 0;
+    }
+    for (const i of members) chunkOfRecord[i] = chunk;
+    size += members.length;
+  }
+  return { chunkOfRecord, count: groups.size === 0 ? 0 : chunk + 1 };
 }
 
 /**
@@ -338,8 +441,7 @@ async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: num
     const target = (id: string) => redirect.get(id) ?? id;
     const reviewIds = planReviewIds(chunk.ops, target);
     const identityOfRecord = new Map<string, string>();
-    const first = chunk.records[0]?.index ?? 0;
-    for (const r of chunk.records) identityOfRecord.set(chunk.ids[r.index - first]!, target(r.identityId));
+    chunk.records.forEach((r, i) => identityOfRecord.set(chunk.ids[i]!, target(r.identityId)));
     const rows = opRows(chunk.ops, { target, reviewIds, events: [], identityOfRecord }, { actor: options.actor, model });
     const now = await provenanceClock(tx);
     const created = new Set(rows.newIdentities);

@@ -1,5 +1,5 @@
 import type { MatchModel, MergeDecision, NormalisedRecord } from '../matching/index.ts';
-import { recordsMayMerge, scorePair } from '../matching/index.ts';
+import { recordsMayMerge, scorePairVerdict } from '../matching/index.ts';
 import { decide, rankIdentities, reviewPriority, type Decision, type RecordScore } from './decide.ts';
 import type { IngestOutcome, ScoredCandidate } from './types.ts';
 
@@ -138,14 +138,7 @@ function scoreCandidates(
     for (const c of [...(stored.get(key) ?? []), ...(placed.get(key) ?? [])]) {
       if (seen.has(c.recordId)) continue;
       seen.add(c.recordId);
-      const s = scorePair(input.normalised, c.normalised, model);
-      scores.push({
-        recordId: c.recordId,
-        identityId: c.identityId,
-        probability: s.probability,
-        weight: s.weight,
-        explanation: s.explanation,
-      });
+      scores.push({ recordId: c.recordId, identityId: c.identityId, ...scorePairVerdict(input.normalised, c.normalised, model) });
     }
   }
   return scores;
