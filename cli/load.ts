@@ -14,7 +14,9 @@ import {
 } from '../identity/index.ts';
 import { CliError } from './errors.ts';
 import { readCsvRecords, readMappingFile } from './import-csv.ts';
+import { parseThreads } from './link.ts';
 import { createProgress } from './link-output.ts';
+import { defaultThreads, LinkThreads } from './link-threads.ts';
 
 /** Files of one source, read with one mapping (`--source CODE [--mapping M.json] FILE...`). */
 export interface LoadGroup {
@@ -32,9 +34,11 @@ export function parseLoadArgs(args: string[]): {
   chunkSize?: number;
   errors?: string;
   strict: boolean;
+  threads?: number;
 } {
   const groups: LoadGroup[] = [];
   let chunkSize: number | undefined;
+  let threads: number | undefined;
   let errors: string | undefined;
   let strict = false;
   const value = (i: number, flag: string) => {
@@ -57,6 +61,12 @@ export function parseLoadArgs(args: string[]): {
       const n = Number(take());
       if (!Number.isInteger(n) || n < 1) throw new CliError('--chunk-size must be a whole number, 1 or more', 'chunk-size');
       chunkSize = n;
+    } else if (flag === '--threads') {
+      try {
+        threads = parseThreads(take());
+      } catch (error) {
+        throw new CliError((error as Error).message, 'threads');
+      }
     } else if (flag === '--errors') errors = take();
     else if (flag === '--strict') strict = true;
     else if (flag.startsWith('--')) throw new CliError(`unknown option ${flag}`);
@@ -68,7 +78,7 @@ export function parseLoadArgs(args: string[]): {
   }
   if (groups.length === 0) throw new CliError('--source is required', 'source');
   for (const g of groups) if (g.files.length === 0) throw new CliError(`--source ${g.source} has no file`, 'source');
-  return { groups, ...(chunkSize ? { chunkSize } : {}), ...(errors ? { errors } : {}), strict };
+  return { groups, ...(chunkSize ? { chunkSize } : {}), ...(errors ? { errors } : {}), strict, ...(threads ? { threads } : {}) };
 }
 
 /** Reads every file of every group: the rows to load and the rows that cannot be (line, field, reason). */
@@ -105,7 +115,12 @@ export async function runLoad(
   config: Pick<AppConfig, 'MPI_AUTO_REGISTER_SOURCES'>,
   database: DatabaseHandle,
   groups: LoadGroup[],
-  options: Pick<BulkLoadOptions, 'chunkSize' | 'beforeChunkCommit' | 'onProgress'> & { strict?: boolean; warn?: (m: string) => void } = {},
+  options: Pick<BulkLoadOptions, 'chunkSize' | 'beforeChunkCommit' | 'onProgress'> & {
+    strict?: boolean;
+    warn?: (m: string) => void;
+    /** Threads that score the load's pairs (default: one per core). */
+    threads?: number | undefined;
+  } = {},
 ): Promise<BulkLoadSummary> {
   const started = performance.now();
   const { rows, problems } = await readLoadRows(groups, options);
@@ -114,16 +129,23 @@ export async function runLoad(
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,
   });
-  const summary = await bulkLoad(service, rows, {
-    actor: { actor: 'cli:mpi-load' },
-    role: 'admin',
-    job: `bulk-load:${groups.map((g) => g.source).join(',')}`,
-    problems,
-    chunkSize: options.chunkSize,
-    beforeChunkCommit: options.beforeChunkCommit,
-    onProgress: options.onProgress,
-    reader: database.reader,
-  });
+  const threads = LinkThreads.start(options.threads ?? defaultThreads());
+  let summary: BulkLoadSummary;
+  try {
+    summary = await bulkLoad(service, rows, {
+      actor: { actor: 'cli:mpi-load' },
+      role: 'admin',
+      job: `bulk-load:${groups.map((g) => g.source).join(',')}`,
+      problems,
+      chunkSize: options.chunkSize,
+      beforeChunkCommit: options.beforeChunkCommit,
+      onProgress: options.onProgress,
+      reader: database.reader,
+      scorePairs: threads.size > 1 ? threads.scorePairs : undefined,
+    });
+  } finally {
+    await threads.close();
+  }
   // The run's time includes reading the files.
   return { ...summary, seconds: summary.seconds + read, phases: { ...summary.phases, read } };
 }
@@ -158,7 +180,12 @@ export async function loadCommand(args: string[]): Promise<void> {
     process.stderr.write(`${stage === 'load' ? 'loaded' : 'checked'} ${done}/${total}\n`);
   };
   try {
-    const summary = await runLoad(config, database, parsed.groups, { chunkSize: parsed.chunkSize, strict: parsed.strict, onProgress });
+    const summary = await runLoad(config, database, parsed.groups, {
+      chunkSize: parsed.chunkSize,
+      strict: parsed.strict,
+      threads: parsed.threads,
+      onProgress,
+    });
     bar.stop();
     let report: string | null = null;
     if (summary.problems.length > 0) {

@@ -1,4 +1,4 @@
-import { NORMALISER_VERSION, type MatchModel } from '../matching/index.ts';
+import { NORMALISER_VERSION, verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
 import {
   finishIngestRun,
   getIngestRun,
@@ -17,7 +17,15 @@ import * as bulk from './bulk-store.ts';
 import type { PlanContext } from './bulk-store.ts';
 import { copyChunk, indexIsEmpty, provenanceClock } from './bulk-load-store.ts';
 import { lockTargets, opRows, planReviewIds, type PreparedRecord } from './ingest-batch.ts';
-import { planBatch, type PlanInput, type PlannedOp, type PlannedRecord, type StoredMember } from './plan.ts';
+import {
+  CandidateIndex,
+  planBatch,
+  type PlanInput,
+  type PlannedOp,
+  type PlannedRecord,
+  type StoredCandidate,
+  type StoredMember,
+} from './plan.ts';
 import type { IdentityService } from './service.ts';
 import * as store from './store.ts';
 import { MAX_CANDIDATES_PER_KEY } from './store.ts';
@@ -54,7 +62,19 @@ export interface BulkLoadOptions {
   beforeChunkCommit?: ((tx: Executor, chunk: number) => Promise<void>) | undefined;
   /** Connections for the candidate read beside each chunk's transaction (`DatabaseHandle.reader`). */
   reader?: Executor | undefined;
+  /**
+   * Scores the load's pairs elsewhere (the batch engine's threads: `LinkThreads.scorePairs`) before it is
+   * planned; without it the planner scores each pair as it meets it. The plan is the same either way.
+   */
+  scorePairs?: PairScorer | undefined;
 }
+
+/** Weight and conflict bits of each pair `(pairA[k], pairB[k])` of `records` (see `scorePairRange`). */
+export type PairScorer = (
+  records: NormalisedRecord[],
+  model: MatchModel,
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+) => Promise<{ weights: Float64Array; conflicts: Uint32Array }>;
 
 export interface BulkLoadSummary {
   runId: string;
@@ -148,7 +168,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     const trust = new Map([...(await bulk.findSources(service.db, codes)).values()].map((s) => [s.id, s.trustRank]));
     const stored = await readStoredContext(service.db, fresh, options.reader);
     phases.end('check');
-    const chunks = planLoad(fresh, stored, model, chunkSize);
+    const chunks = await planLoad(fresh, stored, model, chunkSize, options.scorePairs);
     phases.end('plan');
     const context = { service, model, policy, runId: run.id, sourceIds, trust, options };
     const total = fresh.length + changed.length;
@@ -316,7 +336,13 @@ interface PlannedChunk {
  * all go into one chunk (see `chunkGroups`). So a committed chunk holds whole identities: their golden
  * records are built once, from all their records, and a chunk that rolls back takes whole identities with it.
  */
-function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, chunkSize: number): PlannedChunk[] {
+async function planLoad(
+  fresh: PreparedRow[],
+  stored: PlanContext,
+  model: MatchModel,
+  chunkSize: number,
+  scorePairs: PairScorer | undefined,
+): Promise<PlannedChunk[]> {
   const ids = fresh.map(() => timeOrderedUuid());
   const inputs: PlanInput[] = fresh.map((p, i) => ({
     index: i,
@@ -326,9 +352,10 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
     currentIdentity: null,
     wasActive: false,
   }));
+  const verdict = scorePairs ? await scoreAhead(inputs, stored, model, scorePairs) : undefined;
   const plan = planBatch(
     inputs,
-    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false },
+    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, verdict },
     model,
   );
   const { chunkOfRecord, count } = chunkGroups(plan, ids, chunkSize);
@@ -347,6 +374,48 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
     chunks[Math.max(chunkOfRecord[recordIndex.get(op.recordId)!]!, ...named)]!.ops.push(op);
   }
   return chunks;
+}
+
+/**
+ * Lists every pair the planner will score (`CandidateIndex` in plan order: which records meet depends on the
+ * keys and the order only), has `scorePairs` score them, and returns the planner's `verdict`, which hands back
+ * each pair's score as the planner meets it, in the same order.
+ */
+async function scoreAhead(
+  inputs: PlanInput[],
+  stored: PlanContext,
+  model: MatchModel,
+  scorePairs: PairScorer,
+): Promise<(input: PlanInput, candidate: StoredCandidate) => PairVerdict> {
+  const records = inputs.map((x) => x.normalised);
+  const slot = new Map(inputs.map((x, i) => [x.recordId, i]));
+  const slotOf = (c: StoredCandidate) => {
+    let at = slot.get(c.recordId);
+    if (at === undefined) slot.set(c.recordId, (at = records.push(c.normalised) - 1));
+    return at;
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  const index = new CandidateIndex(stored.storedByKey, MAX_CANDIDATES_PER_KEY);
+  inputs.forEach((input, i) => {
+    for (const c of index.candidates(input)) {
+      a.push(i);
+      b.push(slotOf(c));
+    }
+    index.place({ recordId: input.recordId, identityId: '', normalised: input.normalised, keys: input.keys });
+  });
+  const pairs = { pairA: Int32Array.from(a), pairB: Int32Array.from(b) };
+  a.length = 0;
+  b.length = 0;
+  const { weights, conflicts } = await scorePairs(records, model, pairs);
+  let k = 0;
+  return (input, candidate) => {
+    if (pairs.pairA[k] !== input.index || pairs.pairB[k] !== slot.get(candidate.recordId))
+      throw new Error('scored pairs are out of step with the plan');
+    const verdict = verdictOf(weights[k]!, conflicts[k]!, input.normalised, candidate.normalised, model);
+    k += 1;
+    return verdict;
+  };
 }
 
 /** The identities an op of a new record names. */

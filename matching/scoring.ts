@@ -202,11 +202,35 @@ export function scorePairVerdict(a: NormalisedRecord, b: NormalisedRecord, model
   const pb = preparedOf(b);
   compareAll(pa, pb, verdictLevels);
   const weight = weightOfLevels(cm, pa, verdictLevels);
-  const bits = conflictBits(pa, pb, verdictLevels, cm.conflictMask);
+  return verdictOf(weight, conflictBits(pa, pb, verdictLevels, cm.conflictMask), a, b, model);
+}
+
+/**
+ * Weights and conflict bits of the pairs `(pairA[k], pairB[k])` of `records`, for k in [start, end), written at
+ * k: a share of a scoring job the batch engine splits across threads (every thread computes a pair alike).
+ */
+export function scorePairRange(
+  records: readonly PreparedRecord[],
+  cm: CompiledModel,
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+  start: number,
+  end: number,
+  out: { weights: Float64Array; conflicts: Uint32Array },
+): void {
+  for (let k = start; k < end; k++) {
+    const a = records[pairs.pairA[k]!]!;
+    const s = scorePrepared(a, records[pairs.pairB[k]!]!, cm);
+    out.weights[k] = s.weight;
+    out.conflicts[k] = s.conflicts;
+  }
+}
+
+/** A verdict from a weight and conflict bits scored elsewhere (`scorePairRange`), explained on demand. */
+export function verdictOf(weight: number, conflicts: number, a: NormalisedRecord, b: NormalisedRecord, model: MatchModel): PairVerdict {
   return {
     weight,
     probability: weightToProbability(weight),
-    conflicts: bits === 0 ? NO_CONFLICTS : conflictNames(bits),
+    conflicts: conflicts === 0 ? NO_CONFLICTS : conflictNames(conflicts),
     explain: () => scorePair(a, b, model).explanation,
   };
 }

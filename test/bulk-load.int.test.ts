@@ -207,6 +207,32 @@ describe(`mpi load on ${TEST_DB_KIND}`, () => {
     }
   }, 300_000);
 
+  test('scores pairs on any number of threads with the same result: the same links, weights and reviews', async () => {
+    const links = async (app: TestApp) =>
+      (
+        await queryRows<{ local_id: string; weight: number | null; probability: number | null; match_result: string }>(
+          app.services.database.db,
+          sql`select r.local_id, l.weight, l.probability, l.match_result from links l join source_records r on r.id = l.record_id`,
+        )
+      )
+        .map((r) => `${r.local_id} ${r.match_result} ${r.weight} ${r.probability}`)
+        .sort();
+    const results = [];
+    for (const threads of [1, 3]) {
+      const app = await newApp();
+      try {
+        await runLoad(CONFIG, app.services.database, group(), { chunkSize: CHUNK, threads, ...quiet });
+        results.push({ partition: await partition(app), reviews: await reviews(app), links: await links(app) });
+      } finally {
+        await app.close();
+      }
+    }
+    expect(results[0]!.partition).toEqual(onlinePartition);
+    expect(results[0]!.reviews).toEqual(onlineReviews);
+    expect(results[0]!.links.filter((l) => !l.endsWith('null null')).length).toBeGreaterThan(RECORDS / 4);
+    expect(results[1]).toEqual(results[0]);
+  }, 300_000);
+
   test('reports bad rows with their file, line and field and loads the others', async () => {
     const app = await newApp();
     try {
