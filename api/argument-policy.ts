@@ -15,7 +15,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
-import { textProblem } from '../platform/text-policy.ts';
+import { textProblem } from '../matching/index.ts';
 
 /**
  * Every String and ID value among the arguments of an operation, literal or variable, nested in input objects
@@ -77,7 +77,7 @@ function policyError(args: { schema: GraphQLSchema; document: DocumentNode; vari
 }
 
 /**
- * Applies the service's character policy (platform/text-policy.ts) to every String and ID argument before the
+ * Applies the service's character policy (matching/text-policy.ts) to every String and ID argument before the
  * operation runs: a NUL, control, bidirectional-control or invisible character, or an unpaired surrogate, is
  * refused with VALIDATION_FAILED naming each argument (`problems[].code` INVALID_CHARACTERS), and nothing runs.
  * Tabs and line breaks pass here (free-text reasons and descriptions); single-line fields refuse them themselves.

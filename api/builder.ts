@@ -3,10 +3,15 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { ForbiddenError, UnauthenticatedError } from '../platform/errors.ts';
-import { roleScopes } from '../platform/roles.ts';
-import type { RequestContext, Role } from './context.ts';
+import { permissionScopes, type Permission } from '../platform/roles.ts';
+import type { RequestContext } from './context.ts';
 
-type Scopes = Record<Role | 'authenticated', boolean>;
+/**
+ * A field's scope is a permission of the one table in platform/roles.ts (`authScopes: { ingest: true }`), or
+ * `authenticated` for what any caller may see about itself. Roles are never written as scopes: which roles hold a
+ * permission is the table's to say.
+ */
+type Scopes = Record<Permission | 'authenticated', boolean>;
 
 /** The one Pothos builder. It defines no types: each domain module under api/schema adds its own. */
 export const builder = new SchemaBuilder<{
@@ -26,8 +31,10 @@ export const builder = new SchemaBuilder<{
   relay: { clientMutationId: 'omit', cursorType: 'String' },
   errors: { defaultTypes: [] },
   scopeAuth: {
+    // A subscription is refused when it is opened, not event by event while it stays open.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => {
-      return { authenticated: ctx.principal !== null, ...roleScopes(ctx.principal?.roles ?? []) };
+      return { authenticated: ctx.principal !== null, ...permissionScopes(ctx.principal?.roles ?? []) };
     },
     unauthorizedError: (_parent, ctx) => (ctx.principal ? new ForbiddenError() : new UnauthenticatedError()),
   },

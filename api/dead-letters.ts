@@ -40,10 +40,10 @@ export async function replayDeadLetter(services: Services, id: string, principal
   try {
     ackCode = (await hl7(payload ?? row.payload)).code;
   } catch (error) {
-    await services.deadLetters.releaseClaim(row.id);
+    await services.deadLetters.releaseClaim(row);
     throw error;
   }
-  const settled = await services.deadLetters.settleReplay(row.id, failedReason);
+  const settled = await services.deadLetters.settleReplay(row, failedReason);
   return { deadLetter: settled, ackCode, accepted: failedReason === null };
 }
 

@@ -59,17 +59,50 @@ export function interopContext(
 /** Who may merge and unlink, by channel (`platform/roles.ts` says why HL7 feeds may). */
 const MERGE_PERMISSION: Record<InteropChannel, Permission> = { fhir: 'mergeOverFhir', hl7: 'mergeOverHl7' };
 
+/** A port operation that checks a permission (`sourceForSystem` only needs a caller: it reveals no patient data). */
+export type CheckedOperation = Exclude<keyof InteropPort<InteropContext>, 'sourceForSystem'>;
+
+/**
+ * The permission of platform/roles.ts each FHIR and HL7 operation needs: the same table the GraphQL scopes are
+ * derived from. Merges and unlinks depend on the channel.
+ */
+export const INTEROP_PERMISSIONS: Readonly<Record<CheckedOperation, Permission | Record<InteropChannel, Permission>>> = {
+  ingest: 'ingest',
+  deleteRecord: 'ingest',
+  mergeBySourceIds: MERGE_PERMISSION,
+  unlinkBySourceIds: MERGE_PERMISSION,
+  match: 'match',
+  crossReference: 'match',
+  getIdentity: 'readIdentity',
+  writePatient: 'ingest',
+  maskedElements: 'ingest',
+  readPatient: 'readIdentity',
+  patientHistory: 'readIdentity',
+  patientIdOf: 'ingest',
+  deletePatient: 'ingest',
+  searchPatients: 'readIdentity',
+  createSubscription: 'manageSubscriptions',
+  readSubscription: 'manageSubscriptions',
+  deleteSubscription: 'manageSubscriptions',
+};
+
+/** The permission an operation needs on a channel. */
+export function interopPermission(operation: CheckedOperation, channel: InteropChannel): Permission {
+  const needed = INTEROP_PERMISSIONS[operation];
+  return typeof needed === 'string' ? needed : needed[channel];
+}
+
 /** How long the FHIR system / HL7 authority -> source map is trusted before it is reloaded. */
 const SYSTEM_CACHE_MS = 10_000;
 /** An unknown system reloads the map at most this often, so a feed of unknown systems cannot hammer the database. */
 const SYSTEM_MISS_RELOAD_MS = 1_000;
 
-function requirePermission(ctx: InteropContext, permission: Permission): void {
+function requirePermission(ctx: InteropContext, operation: CheckedOperation): void {
   if (!ctx.principal) {
     ctx.denied = true;
     throw new PortError('UNAUTHENTICATED', 'credentials are required');
   }
-  if (!holds(ctx.principal.roles, permission)) {
+  if (!holds(ctx.principal.roles, interopPermission(operation, ctx.channel))) {
     ctx.denied = true;
     throw new PortError('FORBIDDEN', 'not allowed for this role');
   }
@@ -129,7 +162,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async deleteRecord(ctx: InteropContext, ref: SourceRef): Promise<void> {
-    requirePermission(ctx, 'ingest');
+    requirePermission(ctx, 'deleteRecord');
     const { recordId, identityId } = await translated(() => this.services.ingest.deleteRecord(ref.source, ref.localId, actor(ctx)));
     ctx.audit.wrote = true;
     ctx.audit.touch('record', recordId);
@@ -142,7 +175,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     merged: SourceRef,
     reason: string,
   ): Promise<{ survivorIdentityId: string }> {
-    requirePermission(ctx, MERGE_PERMISSION[ctx.channel]);
+    requirePermission(ctx, 'mergeBySourceIds');
     const keep = await this.currentIdentity(survivor, 'survivor');
     const gone = await this.currentIdentity(merged, 'merged');
     ctx.audit.touch('identity', keep, gone);
@@ -153,7 +186,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async unlinkBySourceIds(ctx: InteropContext, ref: SourceRef, reason: string): Promise<{ identityId: string }> {
-    requirePermission(ctx, MERGE_PERMISSION[ctx.channel]);
+    requirePermission(ctx, 'unlinkBySourceIds');
     const found = await this.services.identity.sourceRecordByLocalId(ref.source, ref.localId);
     if (!found?.link || found.record.deletedAt) throw new PortError('NOT_FOUND', 'source record not found', 'localId');
     ctx.audit.touch('record', found.record.id);
@@ -185,54 +218,54 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async getIdentity(ctx: InteropContext, id: string): Promise<GoldenIdentityView | null> {
-    requirePermission(ctx, 'readIdentity');
+    requirePermission(ctx, 'getIdentity');
     return this.view(ctx, id);
   }
 
   async writePatient(ctx: InteropContext, write: PatientWrite): Promise<PatientWriteResult> {
-    requirePermission(ctx, 'ingest');
+    requirePermission(ctx, 'writePatient');
     return resources.writePatient(this.resourceDeps, ctx, write);
   }
 
   async maskedElements(ctx: InteropContext, ref: SourceRef, resource: Record<string, unknown>): Promise<string[]> {
-    requirePermission(ctx, 'ingest');
+    requirePermission(ctx, 'maskedElements');
     return resources.maskedElements(this.resourceDeps, ctx, ref, resource);
   }
 
   async readPatient(ctx: InteropContext, id: string, versionId?: number): Promise<PatientVersion | null> {
-    requirePermission(ctx, 'readIdentity');
+    requirePermission(ctx, 'readPatient');
     return resources.readPatient(this.resourceDeps, ctx, id, versionId);
   }
 
   async patientHistory(ctx: InteropContext, id: string): Promise<PatientVersion[]> {
-    requirePermission(ctx, 'readIdentity');
+    requirePermission(ctx, 'patientHistory');
     return resources.patientHistory(this.resourceDeps, ctx, id);
   }
 
   async patientIdOf(ctx: InteropContext, ref: SourceRef): Promise<string | null> {
-    requirePermission(ctx, 'ingest');
+    requirePermission(ctx, 'patientIdOf');
     return resources.patientIdOf(this.resourceDeps, ref);
   }
 
   async deletePatient(ctx: InteropContext, id: string, ifMatch?: number): Promise<PatientVersion> {
-    requirePermission(ctx, 'ingest');
+    requirePermission(ctx, 'deletePatient');
     return resources.deletePatient(this.resourceDeps, ctx, id, ifMatch);
   }
 
   async searchPatients(ctx: InteropContext, query: PatientQuery): Promise<PatientSearchResult> {
-    requirePermission(ctx, 'readIdentity');
+    requirePermission(ctx, 'searchPatients');
     return resources.searchPatients(this.resourceDeps, ctx, query);
   }
 
   async crossReference(ctx: InteropContext, ref: SourceRef): Promise<CrossReference | null> {
-    requirePermission(ctx, 'match');
+    requirePermission(ctx, 'crossReference');
     const identity = await this.services.ingest.resolve(ref.source, ref.localId);
     const view = identity ? await this.view(ctx, identity.id) : null;
     return view ? { identity: view } : null;
   }
 
   async createSubscription(ctx: InteropContext, input: SubscriptionInput): Promise<SubscriptionView> {
-    requirePermission(ctx, 'manageSubscriptions');
+    requirePermission(ctx, 'createSubscription');
     const { baseUrl, reason, payload, headers, ...endpoint } = input;
     const { endpoint: row } = await translated(() =>
       this.services.events.webhooks.register(
@@ -246,14 +279,14 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
   }
 
   async readSubscription(ctx: InteropContext, id: string): Promise<SubscriptionView | null> {
-    requirePermission(ctx, 'manageSubscriptions');
+    requirePermission(ctx, 'readSubscription');
     const row = await this.subscriptionRow(id);
     if (row) ctx.audit.touch('webhook', row.id);
     return row ? subscriptionView(row) : null;
   }
 
   async deleteSubscription(ctx: InteropContext, id: string): Promise<boolean> {
-    requirePermission(ctx, 'manageSubscriptions');
+    requirePermission(ctx, 'deleteSubscription');
     const row = await this.subscriptionRow(id);
     if (!row) return false;
     await this.services.events.webhooks.remove(row.id);

@@ -76,7 +76,10 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
   const lineage = new LineageService(database.db, logger);
   // Identity reads and matches may come from the read replica (inside a query that allows it: see read-routing.ts).
   const identity = new IdentityReads(database.reads, models);
-  const events = createEventsService(database.db, config, logger, { demographics: demographicsFor(identity) });
+  const events = createEventsService(database.db, config, logger, {
+    demographics: demographicsFor(identity),
+    listen: (channel, onNotify) => database.listen(channel, onNotify),
+  });
   const rateBuckets = rateBucketsFor(config, database, logger);
   return {
     config,
@@ -96,7 +99,7 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
     lineage,
     events,
     patientResources: new PatientResourceService(database.db),
-    deadLetters: new DeadLetterService(database.db),
+    deadLetters: new DeadLetterService(database.db, { replayTimeoutMs: config.MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS }),
     rateBuckets,
     jobs: [],
   };

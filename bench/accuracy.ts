@@ -1,6 +1,6 @@
 /**
- * Accuracy benchmark: runs the `mpi link` pipeline unsupervised (default configuration, model trained on each
- * input) over the shared labelled datasets and a synthetic US-style registry, and prints pairwise precision,
+ * Accuracy benchmark: runs the `mpi link` pipeline unsupervised (default configuration with --keep-invalid, so
+ * records with corrupted dates are linked without them rather than left out; model trained on each input) over the shared labelled datasets and a synthetic US-style registry, and prints pairwise precision,
  * recall and F1 per dataset. Cross-checks each score with the independent scorer `eval_pairs.py` when python3
  * is available.
  *
@@ -152,7 +152,7 @@ export interface RuleAnalysis {
  * recall gained per pair compared.
  */
 async function analyseBlocking(d: Dataset, truth: Map<string, Record<string, string>>): Promise<RuleAnalysis[]> {
-  const input = await readInputs(d.files);
+  const input = await readInputs(d.files, undefined, { keepInvalid: true });
   const batch = buildBatch(input.prepared, { rules: DEFAULT_BLOCKING_RULES, sources: input.sources, mode: d.mode });
   const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
   const rows = batch.blocking.map((b) => ({ rule: b.rule, newPairs: b.newPairs, newTruePairs: 0, skippedBlocks: b.skippedBlocks }));
@@ -172,7 +172,9 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, `${d.name}_clusters.csv`);
   const modelFile = join(outDir, `${d.name}_model.json`);
-  const summary = await runLink({ files: d.files, out, mode: d.mode, saveModel: modelFile });
+  // Every record is linked and scored (--keep-invalid): the research datasets corrupt dates on purpose, and a
+  // record left out would drop its true pairs from the score instead of counting them as missed.
+  const summary = await runLink({ files: d.files, out, mode: d.mode, saveModel: modelFile, keepInvalid: true });
   const predicted = readCsv(out);
   const truth = new Map(readCsv(d.truth).map((r) => [r.record_id!, r]));
   const truthOf = (i: number) => truth.get(predicted[i]!.record_id!)?.cluster_id ?? `missing-${i}`;
@@ -208,7 +210,7 @@ const MAX_CALIBRATION_PAIRS = 200_000;
 async function calibrate(d: Dataset, truth: Map<string, Record<string, string>>, modelFile: string): Promise<Calibration | undefined> {
   if (!d.labels && !d.name.startsWith('synth')) return undefined;
   const model = parseModel(JSON.parse(readFileSync(modelFile, 'utf8')));
-  const input = await readInputs(d.files);
+  const input = await readInputs(d.files, undefined, { keepInvalid: true });
   const scored: { probability: number; match: boolean }[] = [];
   const probability = (a: number, b: number) => scorePair(input.prepared[a]!, input.prepared[b]!, model).probability;
   if (d.labels) {

@@ -2,12 +2,15 @@
 // on localhost, and the render time of a 50-item review-queue page and of an identity page with 50 linked
 // records, in Debian's chromium, against a PostgreSQL index seeded with `--records` records.
 //   npm run bench:console -- --records 1000000 --runs 5
+// `--keep` keeps the seeded database (named after the record count) and reuses it on the next run, so the index
+// can be built once and measured again on a quiet machine.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Command } from 'commander';
+import postgres from 'postgres';
 import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../api/app.ts';
 import { toNodeListener } from '../api/http.ts';
@@ -17,7 +20,7 @@ import { buildConsole, CONSOLE_DIST } from '../web/build.ts';
 import { launchBrowser, openPage } from '../web/e2e/browser.ts';
 import { httpGql, registerSources, seedLargeIdentity, seedReviewCases } from '../web/e2e/seed.ts';
 import { readRows, seed } from './seed.ts';
-import { BENCH_OUT, freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
+import { BENCH_OUT, freshDatabase, machine, PG_ADMIN_URL, percentile, syntheticRegistry } from './support.ts';
 
 /** The issue's budgets, printed beside each number. */
 const BUDGET = { initialJsKb: 400, firstScreenMs: 1000, renderMs: 300 };
@@ -121,11 +124,48 @@ async function timeOperation(gql: ReturnType<typeof httpGql>, query: string, var
   return times;
 }
 
+/** What a finished seeding left in a kept database: enough to measure again without seeding. */
+interface SeedState {
+  identityId: string;
+  cases: number;
+  seedSeconds: number;
+}
+
+/** A named database kept between runs; `state` is set when an earlier run finished seeding it. */
+async function keptDatabase(name: string): Promise<{ url: string; drop: () => Promise<void>; state: SeedState | undefined }> {
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
+  const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
+  if (!exists) await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  let state: SeedState | undefined;
+  if (exists) {
+    const sql = postgres(url.toString(), { max: 1, onnotice: () => undefined });
+    const [table] = await sql`select to_regclass('bench_console_state') is not null as present`;
+    if (table?.present) {
+      const [row] = await sql`select identity_id, cases, seed_seconds from bench_console_state`;
+      if (row) state = { identityId: row.identity_id as string, cases: row.cases as number, seedSeconds: row.seed_seconds as number };
+    }
+    await sql.end();
+    if (!state) throw new Error(`${name} exists but no run finished seeding it: drop it (dropdb ${name}) and run again`);
+  }
+  return { url: url.toString(), drop: async () => undefined, state };
+}
+
+async function markSeeded(url: string, state: SeedState): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  await sql`create table bench_console_state (identity_id uuid not null, cases integer not null, seed_seconds real not null)`;
+  await sql`insert into bench_console_state values (${state.identityId}, ${state.cases}, ${state.seedSeconds})`;
+  await sql.end();
+}
+
 const program = new Command('bench:console')
   .option('--records <n>', 'records stored in the index before measuring', '1000000')
   .option('--runs <n>', 'measurements per screen (the median and worst are printed)', '5')
+  .option('--keep', 'keep the seeded database and reuse it when it is already there (mpi_bench_console_r<records>)')
   .parse();
-const opts = program.opts<{ records: string; runs: string }>();
+const opts = program.opts<{ records: string; runs: string; keep?: boolean }>();
 const records = Number(opts.records);
 const runs = Number(opts.runs);
 
@@ -133,30 +173,43 @@ const runs = Number(opts.runs);
 await buildConsole({ quiet: true });
 const bundle = initialJavaScript();
 
-const { csv, truth } = syntheticRegistry(records);
-const rows = await readRows(csv);
-const truthMap = new Map((await readRows(truth)).map((t) => [t.record_id!, t.cluster_id!]));
-const db = await freshDatabase('mpi_bench_console');
-const app = await createApp(loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent', DATABASE_URL: db.url }), createLogger('silent'));
+const db = opts.keep
+  ? await keptDatabase(`mpi_bench_console_r${records}`)
+  : { ...(await freshDatabase('mpi_bench_console')), state: undefined };
+// The model stays the default one: a model trained on the seeded registry would decide the review cases differently.
+const app = await createApp(
+  loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent', DATABASE_URL: db.url, MPI_MODEL_TRAIN_AFTER: '0' }),
+  createLogger('silent'),
+);
 const server = createServer(toNodeListener(app.http));
 let browser: Browser | undefined;
 try {
-  process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
-  const seeded = performance.now();
-  await seed(db.url, rows, truthMap);
-  const seedSeconds = (performance.now() - seeded) / 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Local mode: the console goes straight in as the local admin, so every screen is reachable.
   const gql = httpGql(base);
-  await registerSources(gql);
-  process.stderr.write('raising review items and a 50-record identity through the API...\n');
-  const cases = await seedReviewCases(
-    gql,
-    Array.from({ length: 90 }, (_, i) => 10_000 + i),
-  );
-  if (cases.length < PAGE) throw new Error(`only ${cases.length} review items were raised; a page of ${PAGE} is needed`);
-  const identityId = await seedLargeIdentity(gql, 20_000, PAGE);
+  let state = db.state;
+  if (state) {
+    process.stderr.write(`reusing ${new URL(db.url).pathname.slice(1)}: ${records} records seeded earlier\n`);
+  } else {
+    const { csv, truth } = syntheticRegistry(records);
+    const rows = await readRows(csv);
+    const truthMap = new Map((await readRows(truth)).map((t) => [t.record_id!, t.cluster_id!]));
+    process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
+    const seeded = performance.now();
+    await seed(db.url, rows, truthMap);
+    const seedSeconds = (performance.now() - seeded) / 1000;
+    await registerSources(gql);
+    process.stderr.write('raising review items and a 50-record identity through the API...\n');
+    const cases = await seedReviewCases(
+      gql,
+      Array.from({ length: 90 }, (_, i) => 10_000 + i),
+    );
+    if (cases.length < PAGE) throw new Error(`only ${cases.length} review items were raised; a page of ${PAGE} is needed`);
+    state = { identityId: await seedLargeIdentity(gql, 20_000, PAGE), cases: cases.length, seedSeconds };
+    if (opts.keep) await markSeeded(db.url, state);
+  }
+  const { identityId, cases, seedSeconds } = state;
   const linked = await gql<{ identity: { records: unknown[] } }>('query($id: ID!) { identity(id: $id) { records { id } } }', {
     id: identityId,
   });
@@ -190,7 +243,7 @@ try {
         .join(' / ')} at the end`,
       `  initial JavaScript (index.html's script and module preloads, ${bundle.files.length} files): ${kb(bundle.gzipBytes)} kB gzipped, ${kb(bundle.rawBytes)} kB raw (budget ${BUDGET.initialJsKb} kB gzipped)`,
       `  all JavaScript chunks together (every screen): ${kb(bundle.allJsGzipBytes)} kB gzipped`,
-      `  index: ${rows.length.toLocaleString('en-US')} records seeded in ${seedSeconds.toFixed(0)} s, plus ${cases.length * 2 + PAGE} through the API; ${stored.queue.totalCount} open review items`,
+      `  index: ${records.toLocaleString('en-US')} records seeded in ${seedSeconds.toFixed(0)} s, plus ${cases * 2 + PAGE} through the API; ${stored.queue.totalCount} open review items`,
       line(
         'first screen interactive (cold load of /)',
         first.map((f) => f.ms),

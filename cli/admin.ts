@@ -2,6 +2,7 @@ import type { AppConfig } from '../platform/config.ts';
 import { readDataDirLock } from '../platform/db/data-dir-lock.ts';
 import { isRole, ROLES } from '../platform/roles.ts';
 import { CliError } from './errors.ts';
+import { rolesFor } from './permissions.ts';
 
 /** An API key as the admin commands show it (never its secret, except once at creation). */
 export interface KeyView {
@@ -60,7 +61,10 @@ function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
     const failure = body.errors?.[0];
     if (failure || !body.data) {
       const code = failure?.extensions?.code ?? 'ERROR';
-      const hint = code === 'UNAUTHENTICATED' || code === 'FORBIDDEN' ? ' (pass --key or set MPI_API_KEY to an admin key)' : '';
+      const hint =
+        code === 'UNAUTHENTICATED' || code === 'FORBIDDEN'
+          ? ` (pass --key or set MPI_API_KEY to a key with the ${rolesFor('keys')} role)`
+          : '';
       throw new CliError(`the server refused: ${code}: ${failure?.message ?? 'no data in the answer'}${hint}`);
     }
     return body.data;

@@ -1,4 +1,5 @@
 import { CliError } from './errors.ts';
+import { rolesFor } from './permissions.ts';
 
 /** One record as `ingestRecords` takes it (SourceRecordInput). */
 export type IngestInput = { source: string; localId: string } & Record<string, string | null>;
@@ -136,7 +137,7 @@ function refusal(error: GraphqlError): CliError {
   const code = error.extensions?.code ?? 'ERROR';
   const hint: Record<string, string> = {
     UNAUTHENTICATED: ' (pass --key or set MPI_API_KEY)',
-    FORBIDDEN: ' (the key needs the pipeline or admin role)',
+    FORBIDDEN: ` (the key needs the ${rolesFor('import')} role)`,
     UNKNOWN_SOURCE: ' (register the source first, e.g. with the registerSource mutation)',
   };
   return new CliError(`the server refused the import: ${code}: ${error.message ?? 'no message'}${hint[code] ?? ''}`);

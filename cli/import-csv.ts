@@ -1,8 +1,9 @@
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { parse } from 'csv-parse';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CliError } from './errors.ts';
-import { normaliseRecord } from '../matching/index.ts';
+import { fromCsvLayouts } from '../matching/index.ts';
+import { CsvSyntaxError, malformedCsv, readCsvLines } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
+import { duplicateId, EMPTY_ID, type RowProblem } from './row-problems.ts';
 import { rowToInput } from './link-input.ts';
 import {
   checkColumns,
@@ -21,13 +22,7 @@ export interface CsvRecord {
   fields: Record<string, string | null>;
 }
 
-/** A row that cannot be sent: which line, which field, why. Never the value. */
-export interface RowProblem {
-  line: number;
-  field: string;
-  code: string;
-  message: string;
-}
+export type { RowProblem } from './row-problems.ts';
 
 /** Reads and validates a mapping file in the format of `mpi link --mapping`. */
 export function readMappingFile(path: string): Mapping {
@@ -45,19 +40,9 @@ export function readMappingFile(path: string): Mapping {
   }
 }
 
-/**
- * The row's canonical fields, mapped as `mpi link` maps them. Birth dates in the layouts `mpi link` reads
- * (YYYYMMDD, MM/DD/YYYY, ...) are sent as the ISO dates the API takes; anything else is sent as it is, for the
- * server to report.
- */
+/** The row's canonical fields, mapped as `mpi link` maps them, with dates in the layouts CSV files use sent as ISO dates. */
 function fieldsOf(row: string[], mapping: ResolvedMapping): Record<string, string | null> {
-  const fields = rowToInput(row, mapping) as Record<string, string | null>;
-  const raw = fields.birthDate?.trim();
-  if (raw) {
-    const iso = normaliseRecord({ birthDate: raw }).record.birthDate;
-    if (iso && iso.length === 10) fields.birthDate = iso;
-  }
-  return fields;
+  return fromCsvLayouts(rowToInput(row, mapping)) as Record<string, string | null>;
 }
 
 /**
@@ -73,25 +58,23 @@ export async function* readCsvRecords(
   columns: ColumnPolicy = {},
 ): AsyncGenerator<CsvRecord> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`input file not found: ${file}`, 'file');
-  const parser = createReadStream(file).pipe(parse({ bom: true, skip_empty_lines: true, info: true }));
   let resolved: ResolvedMapping | null = null;
   const seen = new Map<string, number>();
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { row: record, line } of readCsvLines(file)) {
       if (resolved === null) {
         resolved = mapping ? resolveMapping(mapping, record, file) : detectMapping(record, file);
         checkColumns(record, resolved, file, columns);
         continue;
       }
-      const line = info.lines;
       const localId = record[resolved.id]?.trim() ?? '';
       if (localId === '') {
-        onProblem({ line, field: 'localId', code: 'REQUIRED', message: 'the id column is empty' });
+        onProblem({ line, ...EMPTY_ID });
         continue;
       }
       const first = seen.get(localId);
       if (first !== undefined) {
-        onProblem({ line, field: 'localId', code: 'DUPLICATE_ID', message: `the same id is on line ${first}; only the first is imported` });
+        onProblem({ line, ...duplicateId(first) });
         continue;
       }
       seen.set(localId, line);
@@ -99,10 +82,8 @@ export async function* readCsvRecords(
     }
   } catch (error) {
     if (error instanceof LinkInputError) throw new CliError(error.message);
-    if (error instanceof CliError) throw error;
-    const line = (error as { lines?: number }).lines;
-    const reason = (error as Error).message.split(':')[0];
-    throw new CliError(`${file}: malformed CSV${line === undefined ? '' : ` at line ${line}`}: ${reason}`, 'file');
+    if (error instanceof CsvSyntaxError) throw new CliError(malformedCsv(file, error), 'file');
+    throw error;
   }
   if (resolved === null) throw new CliError(`${file}: no header row`, 'file');
 }

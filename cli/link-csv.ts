@@ -31,8 +31,25 @@ export interface CsvRange {
  * Streams the rows of an RFC 4180 CSV file (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), checking
  * that every row has as many fields as the header and skipping empty lines. Written for the batch linker's hot
  * path: measured two to three times faster than csv-parse on registry files, whose fields are mostly unquoted.
+ * The one CSV reader of the CLI (`mpi link`, `mpi import`, `mpi load`), so a malformed file is reported in the
+ * same words by each (`malformedCsv`).
  */
 export async function* readCsvRows(path: string, range: CsvRange = {}): AsyncGenerator<string[]> {
+  for await (const parsed of readCsvChunks(path, range)) yield* parsed.rows;
+}
+
+/** The rows of a CSV file as `readCsvRows` reads them, each with the line it starts on (1-based). */
+export async function* readCsvLines(path: string): AsyncGenerator<{ row: string[]; line: number }> {
+  for await (const parsed of readCsvChunks(path, {}))
+    for (let i = 0; i < parsed.rows.length; i++) yield { row: parsed.rows[i]!, line: parsed.lines[i]! };
+}
+
+/** `FILE: malformed CSV at line N: PROBLEM`: the one wording of a CSV syntax error. */
+export function malformedCsv(file: string, error: CsvSyntaxError): string {
+  return `${file}: malformed CSV at line ${error.line}: ${error.problem}`;
+}
+
+async function* readCsvChunks(path: string, range: CsvRange): AsyncGenerator<{ rows: string[][]; lines: number[] }> {
   const decoder = new StringDecoder('utf8');
   let carry = '';
   let line = range.line ?? 1;
@@ -51,12 +68,12 @@ export async function* readCsvRows(path: string, range: CsvRange = {}): AsyncGen
     carry = parsed.rest;
     line = parsed.line;
     width = parsed.width;
-    yield* parsed.rows;
+    yield parsed;
   }
   const tail = carry + decoder.end();
   if (tail.trim() !== '') {
     const parsed = parseComplete(tail.endsWith('\n') ? tail : `${tail}\n`, line, width);
-    yield* parsed.rows;
+    yield parsed;
     if (parsed.rest.trim() !== '') throw new CsvSyntaxError(parsed.line, 'unterminated quoted field');
   }
 }
@@ -92,13 +109,14 @@ function parseComplete(
   text: string,
   startLine: number,
   expectedWidth: number,
-): { rows: string[][]; rest: string; line: number; width: number } {
+): { rows: string[][]; lines: number[]; rest: string; line: number; width: number } {
   const rows: string[][] = [];
+  const lines: number[] = [];
   let width = expectedWidth;
   let line = startLine;
   let rowStart = 0;
   let rowLine = startLine;
-  const unfinished = () => ({ rows, rest: text.slice(rowStart), line: rowLine, width });
+  const unfinished = () => ({ rows, lines, rest: text.slice(rowStart), line: rowLine, width });
   let i = 0;
   const n = text.length;
   let row: string[] = [];
@@ -140,6 +158,7 @@ function parseComplete(
       if (width < 0) width = row.length;
       else if (row.length !== width) throw new CsvSyntaxError(line, `expected ${width} fields, found ${row.length}`);
       rows.push(row);
+      lines.push(rowLine);
     }
     row = [];
     line++;

@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { prepareRecord } from '../matching/index.ts';
+import { fromCsvLayouts, prepareRecord, recordProblems } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
-import { CsvSyntaxError, readCsvRows } from './link-csv.ts';
+import { CsvSyntaxError, malformedCsv, readCsvLines } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
-import { checkColumns, detectMapping, normaliseMappedRows, resolveMapping, type ColumnPolicy } from './link-mapping.ts';
+import { checkColumns, detectMapping, normaliseMappedRows, resolveMapping, rowToInput, type ColumnPolicy } from './link-mapping.ts';
+import { duplicateId, EMPTY_ID, type FileRowProblem, type RowProblem } from './row-problems.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
 
 export { rowToInput } from './link-mapping.ts';
@@ -17,6 +18,10 @@ export interface LinkInput {
   sourceNames: string[];
   /** Count of normalisation issues by `field:code` (no values: they are PHI). */
   issues: Record<string, number>;
+  /** Rows left out, one entry per problem (file, line, field, code, message): what `mpi import` would refuse. */
+  problems: FileRowProblem[];
+  /** Rows left out. */
+  rejected: number;
 }
 
 export interface ReadOptions extends ColumnPolicy {
@@ -24,22 +29,35 @@ export interface ReadOptions extends ColumnPolicy {
   onRows?: (count: number) => void;
   /** How batches of rows are normalised (default: on this thread). */
   normalise?: NormaliseBatch | undefined;
+  /**
+   * Link rows with values the service refuses (an impossible date, a control character, ...) without those
+   * values, as the normaliser cleans them, instead of leaving the rows out. Rows without an id, or repeating
+   * one, are left out either way.
+   */
+  keepInvalid?: boolean | undefined;
+  /** Today (ISO date) for the FUTURE_DATE check; default: the current UTC date. */
+  asOf?: string | undefined;
 }
 
-/** The rows of one file in file order, before ids are checked and sources numbered. */
+/** The rows of one file kept for linking, in file order, before sources are numbered. */
 interface FileRows {
   ids: string[];
   sources: string[] | null;
   prepared: PreparedRecord[];
+  /** Data rows in the file, kept or not. */
+  read: number;
 }
 
 interface Accumulator {
   ids: string[];
-  seen: Set<string>;
+  /** Where each kept id was first seen. */
+  seen: Map<string, { file: string; line: number }>;
   prepared: PreparedRecord[];
   sources: number[];
   sourceIndex: Map<string, number>;
   issues: Record<string, number>;
+  problems: FileRowProblem[];
+  rejected: number;
 }
 
 /** Normalises a batch of mapped rows in order (on this thread, or split across worker threads). */
@@ -58,38 +76,64 @@ function sourceNumber(acc: Accumulator, name: string): number {
   return index;
 }
 
-const malformed = (file: string, error: CsvSyntaxError) =>
-  new LinkInputError('MALFORMED_CSV', `${file}: malformed CSV at line ${error.line}: ${error.problem}`, { cause: error });
+const malformed = (file: string, error: CsvSyntaxError) => new LinkInputError('MALFORMED_CSV', malformedCsv(file, error), { cause: error });
 
 function resolve(header: string[], mapping: Mapping | undefined, file: string): ResolvedMapping {
   return mapping ? resolveMapping(mapping, header, file) : detectMapping(header, file);
 }
 
-/** Reads one file: header, then rows normalised and prepared in order. */
+/**
+ * What keeps a row out of the linkage, in the words `mpi import` and `mpi load` use for the same row: no id, an
+ * id seen before, or (unless `keepInvalid`) a value the service refuses (`recordProblems`).
+ */
+function rowProblems(
+  row: string[],
+  id: string,
+  mapping: ResolvedMapping,
+  acc: Accumulator,
+  file: string,
+  options: ReadOptions & { asOf: string },
+): Array<Omit<RowProblem, 'line'>> {
+  if (id === '') return [EMPTY_ID];
+  const first = acc.seen.get(id);
+  if (first) return [duplicateId(first.line, first.file === file ? undefined : first.file)];
+  return options.keepInvalid ? [] : recordProblems(fromCsvLayouts(rowToInput(row, mapping)), options.asOf);
+}
+
+/** Reads one file: header, then the rows kept normalised and prepared in order; refused rows go to `acc.problems`. */
 async function readWhole(
   file: string,
   mapping: Mapping | undefined,
-  issues: Record<string, number>,
-  options: ReadOptions,
+  acc: Accumulator,
+  options: ReadOptions & { asOf: string },
 ): Promise<FileRows> {
-  const rows: FileRows = { ids: [], sources: null, prepared: [] };
-  const iterator = readCsvRows(file)[Symbol.asyncIterator]();
+  const rows: FileRows = { ids: [], sources: null, prepared: [], read: 0 };
+  const iterator = readCsvLines(file)[Symbol.asyncIterator]();
   try {
     const header = await iterator.next();
     if (header.done) return rows;
-    const resolved = resolve(header.value, mapping, file);
-    checkColumns(header.value, resolved, file, options);
+    const resolved = resolve(header.value.row, mapping, file);
+    checkColumns(header.value.row, resolved, file, options);
     if (resolved.source !== null) rows.sources = [];
     const normalise = options.normalise ?? normaliseMappedRows;
     let pending: string[][] = [];
     const flush = async () => {
-      for (const record of await normalise(pending, resolved, issues)) rows.prepared.push(prepareRecord(record));
+      for (const record of await normalise(pending, resolved, acc.issues)) rows.prepared.push(prepareRecord(record));
       options.onRows?.(pending.length);
       pending = [];
     };
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const row = next.value;
-      rows.ids.push((row[resolved.id] ?? '').trim());
+      const { row, line } = next.value;
+      rows.read += 1;
+      const id = (row[resolved.id] ?? '').trim();
+      const problems = rowProblems(row, id, resolved, acc, file, options);
+      if (problems.length > 0) {
+        for (const problem of problems) acc.problems.push({ file, line, ...problem });
+        acc.rejected += 1;
+        continue;
+      }
+      acc.seen.set(id, { file, line });
+      rows.ids.push(id);
       if (resolved.source !== null) rows.sources!.push((row[resolved.source] ?? '').trim());
       pending.push(row);
       if (pending.length === READ_BATCH) await flush();
@@ -101,17 +145,12 @@ async function readWhole(
   }
 }
 
-/** Appends a file's rows in order: checks ids (empty, repeated across inputs) and numbers sources. */
+/** Appends a file's kept rows in order, numbering sources. */
 function appendRows(acc: Accumulator, file: string, rows: FileRows): void {
-  if (rows.ids.length === 0) throw new LinkInputError('EMPTY_INPUT', `${file}: no records`);
+  if (rows.read === 0) throw new LinkInputError('EMPTY_INPUT', `${file}: no records`);
   const fileSource = rows.sources === null ? sourceNumber(acc, basename(file, extname(file))) : -1;
   for (let i = 0; i < rows.ids.length; i++) {
-    const id = rows.ids[i]!;
-    if (id === '') throw new LinkInputError('MALFORMED_CSV', `${file}: data row ${i + 1}: empty record id`);
-    if (acc.seen.has(id))
-      throw new LinkInputError('DUPLICATE_ID', `${file}: data row ${i + 1}: record id "${id}" appears more than once across the inputs`);
-    acc.seen.add(id);
-    acc.ids.push(id);
+    acc.ids.push(rows.ids[i]!);
     acc.sources.push(rows.sources === null ? fileSource : sourceNumber(acc, rows.sources[i]!));
     acc.prepared.push(rows.prepared[i]!);
   }
@@ -120,10 +159,20 @@ function appendRows(acc: Accumulator, file: string, rows: FileRows): void {
 /** Reads, maps and normalises every input file (each file one source unless the mapping names a source column). */
 export async function readInputs(files: readonly string[], mapping?: Mapping, options: ReadOptions = {}): Promise<LinkInput> {
   if (files.length === 0) throw new LinkInputError('EMPTY_INPUT', 'no input files');
-  const acc: Accumulator = { ids: [], seen: new Set(), prepared: [], sources: [], sourceIndex: new Map(), issues: {} };
+  const acc: Accumulator = {
+    ids: [],
+    seen: new Map(),
+    prepared: [],
+    sources: [],
+    sourceIndex: new Map(),
+    issues: {},
+    problems: [],
+    rejected: 0,
+  };
+  const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
   for (const file of files) {
     if (!existsSync(file) || !statSync(file).isFile()) throw new LinkInputError('FILE_NOT_FOUND', `input file not found: ${file}`);
-    appendRows(acc, file, await readWhole(file, mapping, acc.issues, options));
+    appendRows(acc, file, await readWhole(file, mapping, acc, { ...options, asOf }));
   }
   return {
     ids: acc.ids,
@@ -131,5 +180,7 @@ export async function readInputs(files: readonly string[], mapping?: Mapping, op
     sources: Int32Array.from(acc.sources),
     sourceNames: [...acc.sourceIndex.keys()],
     issues: acc.issues,
+    problems: acc.problems,
+    rejected: acc.rejected,
   };
 }

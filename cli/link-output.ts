@@ -93,6 +93,7 @@ export function formatSummary(s: LinkSummary): string {
     `seconds          ${s.seconds.toFixed(2)} (${s.threads} thread${s.threads === 1 ? '' : 's'})`,
     `peak memory      ${Math.round(s.peakRssMb)} MB`,
     `field issues     ${issues}`,
+    ...(s.errorReport ? [`rejected rows    ${s.rejected} (left out; listed in ${s.errorReport})`] : []),
     '',
   ].join('\n');
 }

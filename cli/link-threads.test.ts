@@ -30,7 +30,9 @@ describe.skipIf(!haveData)('mpi link on several threads', () => {
     const one = await link(FEBRL4, 1, { saveModel: join(dir, 'febrl4-model.json') });
     const two = await link(FEBRL4, 2);
     const four = await link(FEBRL4, 4);
-    expect(one.summary).toMatchObject({ records: 10_000, threads: 1 });
+    // FEBRL corrupts some dates on purpose: those records are left out, the same ones on any number of threads.
+    expect(one.summary.records + one.summary.rejected).toBe(10_000);
+    expect(one.summary.threads).toBe(1);
     expect(two.summary.threads).toBe(2);
     expect(four.summary.threads).toBe(4);
     expect(one.summary.links).toBeGreaterThan(4900);
@@ -43,6 +45,7 @@ describe.skipIf(!haveData)('mpi link on several threads', () => {
         clusters: one.summary.clusters,
         modelVersion: one.summary.modelVersion,
         issues: one.summary.issues,
+        rejected: one.summary.rejected,
       });
     }
   }, 240_000);

@@ -123,6 +123,43 @@ describe('runLink', () => {
   });
 });
 
+describe('runLink rows the service would refuse', () => {
+  const BAD = [
+    'c1,Ann,Lee,19551192,,,',
+    'c2,Bob,Ray,hello,,,',
+    'c3,Cy,F\u0007ox,1980-01-01,,,',
+    ',No,Id,1980-01-01,,,',
+    'c5,Old,Timer,18500101,,,',
+  ];
+
+  test('leaves them out, lists line, field, code and reason, and links the rest', async () => {
+    const input = file('bad-values.csv', [HEADER, ...PEOPLE, ...BAD].join('\n'));
+    const out = join(dir, 'bad-values-out.csv');
+    const summary = await runLink({ files: [input], out });
+    expect(summary.records).toBe(3);
+    expect(summary.rejected).toBe(5);
+    expect(summary.errorReport).toBe(join(dir, 'bad-values-out.errors.csv'));
+    expect(readClusters(out).map(([id]) => id)).toEqual(['a1', 'a2', 'a3']);
+    expect(readFileSync(summary.errorReport!, 'utf8').trim().split('\n')).toEqual([
+      'file,line,field,code,message',
+      `${input},5,birthDate,INVALID_DATE,day is out of range for its month`,
+      `${input},6,birthDate,INVALID_DATE,must be an ISO date (YYYY-MM-DD)`,
+      `${input},7,familyName,INVALID_CHARACTERS,must not contain control characters`,
+      `${input},8,localId,REQUIRED,the id column is empty`,
+      `${input},9,birthDate,INVALID_DATE,year is implausibly early`,
+    ]);
+  });
+
+  test('with keepInvalid, links them without the refused values (rows without an id are still left out)', async () => {
+    const input = file('bad-kept.csv', [HEADER, ...PEOPLE, ...BAD].join('\n'));
+    const out = join(dir, 'bad-kept-out.csv');
+    const summary = await runLink({ files: [input], out, keepInvalid: true });
+    expect(summary.records).toBe(7);
+    expect(summary.rejected).toBe(1);
+    expect(summary.issues['birthDate:INVALID_DATE']).toBe(3);
+  });
+});
+
 describe('runLink input errors', () => {
   test('names a missing file', async () => {
     await expectInputError(runLink({ files: [join(dir, 'nope.csv')], out: join(dir, 'o.csv') }), 'FILE_NOT_FOUND', 'nope.csv');
@@ -144,10 +181,17 @@ describe('runLink input errors', () => {
     await expectInputError(runLink({ files: [input], out: join(dir, 'o.csv') }), 'EMPTY_INPUT', 'no records');
   });
 
-  test('rejects record ids repeated across inputs', async () => {
+  test('leaves out a record id repeated across inputs and names the line it was first on', async () => {
     const a = file('dup-a.csv', [HEADER, PEOPLE[0]].join('\n'));
-    const b = file('dup-b.csv', [HEADER, PEOPLE[0]].join('\n'));
-    await expectInputError(runLink({ files: [a, b], out: join(dir, 'o.csv') }), 'DUPLICATE_ID', '"a1"');
+    const b = file('dup-b.csv', [HEADER, PEOPLE[1], PEOPLE[0]].join('\n'));
+    const out = join(dir, 'dup.csv');
+    const summary = await runLink({ files: [a, b], out });
+    expect(summary.rejected).toBe(1);
+    expect(readClusters(out).map(([id]) => id)).toEqual(['a1', 'a2']);
+    expect(readFileSync(join(dir, 'dup.errors.csv'), 'utf8').trim().split('\n')).toEqual([
+      'file,line,field,code,message',
+      `${b},3,localId,DUPLICATE_ID,the same id is on line 2 of ${a}; only the first is kept`,
+    ]);
   });
 
   test('rejects an invalid model file with the validation problem', async () => {

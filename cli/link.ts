@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { DEFAULT_BLOCKING_RULES, ModelValidationError, linkRecords, parseModel, trainModel } from '../matching/index.ts';
 import type { LinkMode, MatchModel, ProgressFn } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
@@ -7,6 +8,7 @@ import type { Mapping } from './link-mapping.ts';
 import { readInputs } from './link-input.ts';
 import { createProgress, formatSummary, writeClusters } from './link-output.ts';
 import { LinkThreads, defaultThreads } from './link-threads.ts';
+import { writeFileRowReport } from './row-problems.ts';
 
 export interface RunLinkOptions {
   files: string[];
@@ -25,6 +27,10 @@ export interface RunLinkOptions {
   strict?: boolean | undefined;
   /** Where warnings go (default stderr). */
   warn?: ((message: string) => void) | undefined;
+  /** Link rows with values the service refuses without those values, instead of leaving them out (see `readInputs`). */
+  keepInvalid?: boolean | undefined;
+  /** Report of rows left out (default: `<out>.errors.csv` beside the output); written only when some were. */
+  errors?: string | undefined;
 }
 
 export interface LinkSummary {
@@ -41,6 +47,15 @@ export interface LinkSummary {
   refusedMerges: Record<string, number>;
   issues: Record<string, number>;
   threads: number;
+  /** Rows left out of the linkage (and of the output): no id, a repeated id, or a value the service refuses. */
+  rejected: number;
+  /** Where the rows left out are listed (`file,line,field,code,message`); null when none was. */
+  errorReport: string | null;
+}
+
+/** `out/clusters.csv` -> `out/clusters.errors.csv`. */
+export function defaultLinkErrorReport(out: string): string {
+  return join(dirname(out), `${basename(out, extname(out))}.errors.csv`);
 }
 
 function readJson(path: string, code: 'INVALID_MAPPING' | 'INVALID_MODEL', what: string): unknown {
@@ -86,6 +101,7 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       strict: options.strict,
       warn: options.warn ?? ((message) => process.stderr.write(message)),
       normalise: threads.size > 1 ? threads.normalise : undefined,
+      keepInvalid: options.keepInvalid,
       onRows: (count) => onProgress('read', (rows += count), 0),
     });
     await threads.shareRecords();
@@ -98,6 +114,8 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
     if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
     const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
     await writeClusters(options.out, input.ids, result.clusterOf);
+    const errorReport = input.problems.length > 0 ? (options.errors ?? defaultLinkErrorReport(options.out)) : null;
+    if (errorReport) await writeFileRowReport(errorReport, input.problems);
     bar.stop();
     return {
       records: input.ids.length,
@@ -113,6 +131,8 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       refusedMerges: result.refusedMerges,
       issues: input.issues,
       threads: threads.size,
+      rejected: input.rejected,
+      errorReport,
     };
   } finally {
     await threads.close();
@@ -148,7 +168,10 @@ export function parseThreads(value: string | undefined): number | undefined {
   return n;
 }
 
-/** `mpi link FILES… --out …`: runs the linkage and prints the summary; input problems exit 2. */
+/**
+ * `mpi link FILES… --out …`: runs the linkage and prints the summary; exit 1 when some rows were left out (listed
+ * in the error report), 2 when the input cannot be linked at all.
+ */
 export async function linkCommand(
   files: string[],
   opts: {
@@ -160,12 +183,26 @@ export async function linkCommand(
     model?: string;
     saveModel?: string;
     strict?: boolean;
+    keepInvalid?: boolean;
+    errors?: string;
   },
 ): Promise<void> {
   try {
-    const { out, mapping, model, saveModel, strict } = opts;
-    const summary = await runLink({ out, mapping, model, saveModel, strict, ...checkOptions(opts), files, progress: process.stderr.isTTY });
+    const { out, mapping, model, saveModel, strict, keepInvalid, errors } = opts;
+    const summary = await runLink({
+      out,
+      mapping,
+      model,
+      saveModel,
+      strict,
+      keepInvalid,
+      errors,
+      ...checkOptions(opts),
+      files,
+      progress: process.stderr.isTTY,
+    });
     process.stderr.write(formatSummary(summary));
+    if (summary.rejected > 0) process.exitCode = 1;
   } catch (error) {
     if (error instanceof LinkInputError) {
       process.stderr.write(`error: ${error.message}\n`);

@@ -1,6 +1,3 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { stringify } from 'csv-stringify/sync';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import {
@@ -17,6 +14,7 @@ import { readCsvRecords, readMappingFile } from './import-csv.ts';
 import { parseThreads } from './link.ts';
 import { createProgress } from './link-output.ts';
 import { defaultThreads, LinkThreads } from './link-threads.ts';
+import { writeFileRowReport } from './row-problems.ts';
 
 /** Files of one source, read with one mapping (`--source CODE [--mapping M.json] FILE...`). */
 export interface LoadGroup {
@@ -100,15 +98,7 @@ export async function readLoadRows(
 }
 
 /** `file,line,field,code,message`, in file and line order: what to fix, never the value. */
-export async function writeLoadErrors(path: string, problems: LoadProblem[]): Promise<void> {
-  const sorted = [...problems].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
-  const stream = createWriteStream(path);
-  stream.write(
-    stringify([['file', 'line', 'field', 'code', 'message'], ...sorted.map((p) => [p.file, p.line, p.field, p.code, p.message])]),
-  );
-  stream.end();
-  await once(stream, 'finish');
-}
+export const writeLoadErrors = (path: string, problems: LoadProblem[]): Promise<void> => writeFileRowReport(path, problems);
 
 /** Loads the groups' files into the database of `database`; the engine is `bulkLoad`. */
 export async function runLoad(

@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { describeKnownColumns } from './columns.ts';
 import type { KeyAdmin } from './admin.ts';
 import { ROLES } from '../platform/roles.ts';
+import { rolesFor } from './permissions.ts';
 import { action } from './errors.ts';
 import type { importCommand as ImportCommand } from './import.ts';
 import type { linkCommand as LinkCommand } from './link.ts';
@@ -92,7 +93,7 @@ const serverOptions = (command: Command) =>
     .addOption(
       new Option('--url <url>', 'GraphQL endpoint of a server to manage (default: the server on MPI_DATA_DIR, if any)').env('MPI_URL'),
     )
-    .addOption(new Option('--key <key>', 'admin API key for --url').env('MPI_API_KEY'));
+    .addOption(new Option('--key <key>', `API key with the ${rolesFor('keys')} role, for --url`).env('MPI_API_KEY'));
 
 async function withKeyAdmin<T>(opts: { url?: string; key?: string }, work: (admin: KeyAdmin) => Promise<T>): Promise<T> {
   const [{ loadConfig }, { openKeyAdmin }] = await Promise.all([import('../platform/config.ts'), import('./admin.ts')]);
@@ -156,9 +157,17 @@ program
   .option('--save-model <file>', 'write the (trained) model as JSON')
   .option('--threads <n>', 'threads for normalising and comparing (default: one per core); the output is the same for any number')
   .option('--strict', 'refuse input with unrecognised columns instead of warning')
+  .option(
+    '--keep-invalid',
+    'link rows with values mpi import refuses (an impossible date, a control character) without those values, instead of leaving them out',
+  )
+  .option('--errors <file>', 'report of rows left out (default: <out>.errors.csv beside the output)')
   .addHelpText(
     'after',
     () => `${columnsHelp()}
+
+Rows mpi import would refuse (no id, a repeated id, a value the service refuses) are left out of the linkage and
+listed with line, field and reason in the error report; the exit status is then 1.
 
 Examples:
   npx mpi link --out clusters.csv examples/patients.csv
@@ -175,7 +184,7 @@ program
   .requiredOption('--source <code>', 'registered source code of every row')
   .option('--mapping <file>', 'JSON mapping of columns to canonical fields (the format of mpi link)')
   .addOption(new Option('--url <url>', 'GraphQL endpoint of the running server').env('MPI_URL').default(DEFAULT_GRAPHQL_URL))
-  .addOption(new Option('--key <key>', 'API key with the pipeline role (not needed in local mode)').env('MPI_API_KEY'))
+  .addOption(new Option('--key <key>', `API key with the ${rolesFor('import')} role (not needed in local mode)`).env('MPI_API_KEY'))
   .option('--batch-size <n>', 'records per ingestRecords call (at most 1000)', '500')
   .option('--errors <file>', 'report of rejected rows (default: <file>.errors.csv beside the input)')
   .option('--strict', 'refuse a file with unrecognised columns instead of warning')
@@ -234,7 +243,7 @@ program
   .addOption(
     new Option('--url <url>', 'GraphQL endpoint (default: the server on MPI_DATA_DIR, else port PORT on 127.0.0.1)').env('MPI_URL'),
   )
-  .addOption(new Option('--key <key>', 'API key with the admin role (not needed in local mode)').env('MPI_API_KEY'))
+  .addOption(new Option('--key <key>', `API key with the ${rolesFor('demo')} role (not needed in local mode)`).env('MPI_API_KEY'))
   .addHelpText(
     'after',
     `
@@ -271,7 +280,7 @@ program
   .option('--type <type...>', 'only these event types (e.g. IDENTITIES_MERGED RECORD_LINKED)')
   .option('--from <position>', 'first replay the events after this position')
   .addOption(new Option('--url <url>', 'GraphQL endpoint of the running server').env('MPI_URL').default(DEFAULT_GRAPHQL_URL))
-  .addOption(new Option('--key <key>', 'API key with the pipeline, steward or auditor role (not needed in local mode)').env('MPI_API_KEY'))
+  .addOption(new Option('--key <key>', `API key with the ${rolesFor('events')} role (not needed in local mode)`).env('MPI_API_KEY'))
   .action(
     action(async (opts: { follow?: boolean; type?: string[]; from?: string; url: string; key?: string }) => {
       await (await import('./events.ts')).eventsCommand(opts);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/client.ts';
 import { acquireLease, releaseLease } from '../platform/lease.ts';
 import { errorFields, type Logger } from '../platform/logger.ts';
+import { OUTBOX_CHANNEL } from './outbox.ts';
 import * as store from './store.ts';
 import type { ChangeEvent, EventFilter } from './types.ts';
 
@@ -24,6 +25,11 @@ export interface DispatcherOptions {
   logger: Logger;
   /** Names this replica in the lease row (default: a random id). */
   holder?: string;
+  /**
+   * LISTENs on the outbox channel (`DatabaseHandle.listen`): a commit that wrote events, or a publication by
+   * the leader, starts a round at once; the poll stays as the fallback (a lost connection, a missed notice).
+   */
+  listen?: (channel: string, onNotify: (payload: string) => void) => Promise<() => Promise<void>>;
 }
 
 const LEASE_NAME = 'dispatcher';
@@ -47,6 +53,9 @@ export class EventDispatcher {
   private lastRetention = 0;
   private readonly waiters = new Set<() => void>();
   private readonly channels: LeaderChannel[] = [];
+  /** A notice arrived during a round: run another as soon as it ends. */
+  private noticed = false;
+  private unlisten: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
 
   constructor(
     readonly db: Database,
@@ -72,22 +81,51 @@ export class EventDispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const loop = async () => {
-      if (!this.running) return;
-      this.ticking = this.tick().catch((error: unknown) => {
-        this.options.logger.error(errorFields(error), 'event dispatch failed');
-      });
-      await this.ticking;
-      this.ticking = null;
-      if (this.running) this.timer = setTimeout(() => void loop(), this.options.pollMs);
-    };
-    void loop();
+    if (this.options.listen) {
+      this.unlisten = this.options
+        .listen(OUTBOX_CHANNEL, (payload) => this.notice(payload))
+        .catch((error: unknown) => {
+          this.options.logger.warn(errorFields(error), 'event dispatcher cannot listen for commits; it polls only');
+          return null;
+        });
+    }
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.timer = null;
+    if (!this.running || this.ticking) return;
+    this.noticed = false;
+    this.ticking = this.tick().catch((error: unknown) => {
+      this.options.logger.error(errorFields(error), 'event dispatch failed');
+    });
+    await this.ticking;
+    this.ticking = null;
+    if (!this.running) return;
+    if (this.noticed) void this.loop();
+    else this.timer = setTimeout(() => void this.loop(), this.options.pollMs);
+  }
+
+  /** A commit wrote events (or the leader published some): run a round now rather than at the next poll. */
+  private notice(payload: string): void {
+    // The leader publishes what was written; a follower only reads the head the leader published (taking over
+    // the lease of a leader that died still waits for the poll).
+    if (!this.running || (payload === 'published') === this.leader) return;
+    if (this.ticking) {
+      this.noticed = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    void this.loop();
   }
 
   /** Stops dispatching; the lease is released so another replica takes over at once. */
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    const unlisten = await this.unlisten;
+    this.unlisten = Promise.resolve(null);
+    await unlisten?.().catch(() => undefined);
     await this.ticking;
     await this.resign();
     this.wake();

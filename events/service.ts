@@ -1,7 +1,7 @@
 import type { AppConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
-import { EventDispatcher } from './dispatcher.ts';
+import { EventDispatcher, type DispatcherOptions } from './dispatcher.ts';
 import { eventJson, NatsPublisher } from './nats.ts';
 import type { WebhookEndpointRow } from './store.ts';
 import type { ChangeEvent } from './types.ts';
@@ -45,7 +45,7 @@ export function createEventsService(
   db: Database,
   config: AppConfig,
   logger: Logger,
-  options: { demographics?: DemographicsProvider; resolve?: Resolver } = {},
+  options: { demographics?: DemographicsProvider; resolve?: Resolver; listen?: DispatcherOptions['listen'] } = {},
 ): EventsService {
   const dispatcher = new EventDispatcher(db, {
     pollMs: config.MPI_EVENTS_POLL_MS,
@@ -53,6 +53,7 @@ export function createEventsService(
     retentionDays: config.MPI_EVENTS_RETENTION_DAYS,
     logger,
     holder: config.MPI_REPLICA_ID,
+    ...(options.listen ? { listen: options.listen } : {}),
   });
   const urlPolicy: UrlPolicy = { allowedHosts: config.MPI_WEBHOOK_ALLOWED_HOSTS, allowedNetworks: config.MPI_WEBHOOK_ALLOWED_NETWORKS };
   const settings: DeliverySettings = {

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from '../platform/db/client.ts';
 import { changeEvents, eventConsumers, sourceRecords, sources, webhookDeadLetters, webhookEndpoints } from '../platform/db/schema/index.ts';
+import { OUTBOX_CHANNEL } from './outbox.ts';
 import type { ChangeEvent, ChangeEventType, EventFilter } from './types.ts';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -34,6 +35,8 @@ export async function publishPending(db: Database, limit: number): Promise<numbe
     await tx.execute(sql`update change_events c set position = v.position, published_at = now()
       from unnest(${sql.param(rows.map((r) => String(r.seq)))}::bigint[], ${sql.param(rows.map((_, i) => String(first + i)))}::bigint[]) as v(seq, position)
       where c.seq = v.seq`);
+    // Followers (replicas that do not publish) hear of the new head at once, for their subscribers.
+    await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'published')`);
     return rows.length;
   });
 }

@@ -1,6 +1,7 @@
 import type { Database } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { requireUuid, timeOrderedUuid } from '../platform/ids.ts';
+import { PERMISSIONS } from '../platform/roles.ts';
 import * as store from './store.ts';
 import { CHANGE_EVENT_TYPES, type ChangeEventType } from './types.ts';
 import { newWebhookSecret } from './webhook-delivery.ts';
@@ -35,8 +36,8 @@ export interface EndpointStatus {
   deadLetters: number;
 }
 
-/** Roles whose masking an endpoint may ask for. */
-export const DEMOGRAPHICS_ROLES = ['pipeline', 'steward', 'auditor'] as const;
+/** Roles whose masking an endpoint may ask for: the roles that may read change events. */
+export const DEMOGRAPHICS_ROLES = PERMISSIONS.readChangeEvents;
 
 function checkTypes(types: readonly string[]): ChangeEventType[] {
   const unknown = types.find((t) => !(t in CHANGE_EVENT_TYPES));

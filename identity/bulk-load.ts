@@ -355,7 +355,15 @@ async function planLoad(
   const verdict = scorePairs ? await scoreAhead(inputs, stored, model, scorePairs) : undefined;
   const plan = planBatch(
     inputs,
-    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, verdict },
+    // New identities are copied, never updated: a record bridging two of them opens a review, as before.
+    {
+      ...stored,
+      newId: () => timeOrderedUuid(),
+      maxPlacedPerKey: MAX_CANDIDATES_PER_KEY,
+      keepCandidates: false,
+      mergeIdentities: false,
+      verdict,
+    },
     model,
   );
   const { chunkOfRecord, count } = chunkGroups(plan, ids, chunkSize);

@@ -210,19 +210,34 @@ export async function loadPlanContext(tx: Executor, batch: PlanRead, reader?: Ex
   // A part's further members may be another part's candidates: each record once, as a candidate if it is one.
   const members = new Map<string, StoredMember>();
   for (const m of parts.flatMap((part) => part.members)) if (!byRecord.has(m.recordId)) members.set(m.recordId, m);
+  // Each part saw the not-duplicate pairs among its own identities; a pair across parts is read once more here.
+  const involved = [...new Set([...[...byRecord.values()].map((c) => c.identityId), ...batch.currentIds])];
+  const notDuplicates = parallel ? await notDuplicatesAmong(tx, involved) : parts[0]!.notDuplicates;
   return {
     storedByKey: groupByKey([...byRecord.values()]),
     members: [...members.values()],
     memberCount: new Map(parts.flatMap((p) => [...p.memberCount])),
-    notDuplicates: new Set(parts.flatMap((p) => [...p.notDuplicates])),
+    notDuplicates,
     openReviews: new Set(parts.flatMap((p) => [...p.openReviews])),
   };
+}
+
+/** `a|b` keys of the not-duplicate decisions between any two of `ids`. */
+async function notDuplicatesAmong(tx: Executor, ids: string[]): Promise<Set<string>> {
+  if (ids.length < 2) return new Set();
+  const rows = await queryRows<{ a: string; b: string }>(
+    tx,
+    sql`select identity_a as a, identity_b as b from not_duplicates
+      where identity_a = any(${sql.param(ids)}::uuid[]) and identity_b = any(${sql.param(ids)}::uuid[])`,
+  );
+  return new Set(rows.map((r) => pairKey(r.a, r.b)));
 }
 
 /**
  * Everything the planner reads, in one statement: the stored candidates sharing the batch's keys; then, for
  * their identities and the batch records' current ones (`currentIds`), the active member counts and the open
- * reviews (also those of the batch's records), and the not-duplicate pairs touching `currentIds`.
+ * reviews (also those of the batch's records), and the not-duplicate pairs between any two of them (a record
+ * matching two identities a steward declared different people neither merges nor flags them).
  */
 async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPart> {
   type Row = {
@@ -248,7 +263,7 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
         select l.identity_id, count(*)::int as n from links l join source_records r on r.id = l.record_id and r.deleted_at is null
         where l.identity_id = any((select ids from involved)::uuid[]) group by l.identity_id) as m) as counts,
       (select coalesce(json_agg(json_build_array(d.identity_a, d.identity_b)), '[]'::json) from not_duplicates d
-        where d.identity_a = any(${current}::uuid[]) or d.identity_b = any(${current}::uuid[])) as not_duplicates,
+        where d.identity_a = any((select ids from involved)::uuid[]) and d.identity_b = any((select ids from involved)::uuid[])) as not_duplicates,
       (select coalesce(json_agg(json_build_array(v.kind, v.record_id, v.identity_a, v.identity_b)), '[]'::json) from review_items v
         where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews,
       (select coalesce(json_agg(json_build_array(x.identity_id, x.id, x.normalised)), '[]'::json) from (

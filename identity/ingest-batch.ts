@@ -5,6 +5,7 @@ import type { Executor } from '../platform/db/client.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import type { links, reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, type FieldProblem } from '../platform/errors.ts';
+import { auditMerges, mergedTarget, mergeOps, checkMerges, writeMerges } from './auto-merge.ts';
 import * as bulk from './bulk-store.ts';
 import { planBatch, type PlanInput, type PlannedOp } from './plan.ts';
 import * as store from './store.ts';
@@ -30,6 +31,8 @@ export interface IngestResultData {
   candidates: ScoredCandidate[];
   warnings: FieldProblem[];
   reviewItemId: string | null;
+  /** Identities this record bridged and that were merged into `identityId` (see `mergeIfAllowed`). */
+  mergedIdentityIds: string[];
 }
 
 export interface BatchOptions {
@@ -79,6 +82,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
         candidates: [],
         warnings: p.warnings,
         reviewItemId: null,
+        mergedIdentityIds: [],
       };
     } else changed.push(i);
   });
@@ -143,11 +147,21 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   await recordWrites;
 
   const redirect = await lockTargets(tx, plan.ops, currentIds);
-  const target = (id: string) => redirect.get(id) ?? id;
+  const merged = checkMerges(plan.ops, redirect);
+  const target = mergedTarget(merged, redirect);
+  const merges = mergeOps(plan.ops);
   const events: store.NewIdentityEvent[] = [];
   for (const i of manual) {
     const identityId = stored[i]!.link!.identityId;
-    results[i] = { outcome: 'LINKED', recordId: idOf(i), identityId, candidates: [], warnings: prepared[i]!.warnings, reviewItemId: null };
+    results[i] = {
+      outcome: 'LINKED',
+      recordId: idOf(i),
+      identityId,
+      candidates: [],
+      warnings: prepared[i]!.warnings,
+      reviewItemId: null,
+      mergedIdentityIds: [],
+    };
   }
   const relinked = new Set(plan.ops.flatMap((op) => (op.kind === 'LINK' ? [op.recordId] : [])));
   for (const i of changed) {
@@ -173,12 +187,14 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       candidates: r.candidates,
       warnings: prepared[r.index]!.warnings,
       reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
+      mergedIdentityIds: merges.filter((m) => m.recordId === idOf(r.index)).map((m) => m.mergedId),
     };
   }
   const affected = [
     ...manual.map((i) => stored[i]!.link!.identityId),
     ...currentIds,
     ...results.filter((r) => r.outcome !== 'UNCHANGED').map((r) => r.identityId),
+    ...merges.flatMap((m) => [m.mergedId, target(m.survivorId)]),
   ];
   const identityOfRecord = new Map(results.filter((r) => r !== undefined).map((r) => [r.recordId, r.identityId]));
   const writes = Promise.all([
@@ -187,8 +203,10 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   ]);
   // The golden rebuild reads what the writes above leave: pipelined behind them (one round trip) unless an
   // identity is absorbed, whose statements follow the writes' results.
-  if (plan.ops.some((op) => op.kind === 'ABSORB')) await writes;
+  if (plan.ops.some((op) => op.kind === 'ABSORB' || op.kind === 'MERGE')) await writes;
   await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId, actor: options.actor.actor })]);
+  // Last: the audit chain's lock is held from here to the commit.
+  if (merges.length > 0) await auditMerges(tx, merges, { actor: options.actor, modelVersion: options.model.version });
   return results;
 }
 
@@ -206,7 +224,15 @@ async function countRun(tx: Executor, runId: string, results: IngestResultData[]
  */
 export async function lockTargets(tx: Executor, ops: PlannedOp[], leaving: string[]): Promise<Map<string, string>> {
   const created = new Set(ops.flatMap((op) => (op.kind === 'CREATE_IDENTITY' ? [op.identityId] : [])));
-  const targets = [...leaving, ...ops.flatMap((op) => (op.kind === 'LINK' && !created.has(op.identityId) ? [op.identityId] : []))];
+  const targets = [
+    ...leaving,
+    ...ops.flatMap((op) => {
+      if (op.kind === 'LINK') return [op.identityId];
+      // Both sides of a merge: one sorted lock statement with the rest, so two merging ingests never wait in a cycle.
+      if (op.kind === 'MERGE') return [op.survivorId, op.mergedId];
+      return [];
+    }),
+  ].filter((id) => !created.has(id));
   const redirect = await bulk.survivorsOf(tx, targets);
   const survivors = [...redirect.entries()].flatMap(([id, survivor]) => (id === survivor ? [] : [survivor]));
   if (survivors.length > 0) await bulk.survivorsOf(tx, survivors);
@@ -269,6 +295,7 @@ async function applyOps(tx: Executor, ops: PlannedOp[], extra: OpContext, option
     await store.markIdentityMerged(tx, a.from, a.into);
     await store.moveNotDuplicates(tx, a.from, a.into);
   }
+  await writeMerges(tx, mergeOps(ops), { actor: options.actor, modelVersion: options.model.version });
 }
 
 /**

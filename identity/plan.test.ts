@@ -145,3 +145,67 @@ describe('batch planning', () => {
     expect(plan.ops.some((op) => op.kind === 'REVIEW_DUPLICATE')).toBe(false);
   });
 });
+
+describe('a record that bridges two identities', () => {
+  // Two records of one patient that matched too weakly to link (a phone in one, an address in the other, the
+  // day and month of birth swapped), and a third record carrying both that matches each above the threshold.
+  const byPhone = { givenName: 'Annika', familyName: 'Thorsdottir', birthDate: '1984-11-02', sex: 'F', phone: '5035550142' };
+  const byAddress = { ...ann, givenName: 'Anika', birthDate: '1984-11-20', phone: '' };
+  const bridge = { ...ann, email: 'annika.t@example.org' };
+  const twinOf = (givenName: string) => ({ ...ann, givenName });
+
+  test('merges them when the merge guard passes on all their records, the larger identity surviving', () => {
+    const phone = record(byPhone, 'phone');
+    const address = record(byAddress, 'address');
+    const extra = record({ ...byPhone, givenName: 'Annika' }, 'extra');
+    const s = state([stored(phone, 'id-phone'), stored(address, 'id-address')], { members: [member(extra, 'id-phone')] });
+    s.memberCount.set('id-phone', 2);
+    const plan = planBatch([record(bridge, 'r1')], s, model);
+    expect(plan.records[0]).toMatchObject({ outcome: 'LINKED', identityId: 'id-phone' });
+    const merges = plan.ops.filter((op) => op.kind === 'MERGE');
+    expect(merges).toEqual([expect.objectContaining({ recordId: 'r1', survivorId: 'id-phone', mergedId: 'id-address' })]);
+    expect(merges[0]!.kind === 'MERGE' && merges[0]!.evidence).toMatchObject({ survivorRecords: 3, mergedRecords: 1 });
+    expect(plan.ops.some((op) => op.kind === 'REVIEW_DUPLICATE')).toBe(false);
+  });
+
+  test.each([
+    ['twins (same birth date, family name and address, different given names)', twinOf('Annika'), twinOf('Liesel'), 'twin'],
+    ['a Jr and a Sr', { ...ann, suffix: 'Jr' }, { ...ann, suffix: 'Sr' }, 'generation_suffix'],
+  ])('opens a possible-duplicate review instead of merging %s', (_kind, one, two, reason) => {
+    // A record that tells the two apart by neither given name nor suffix matches both.
+    const vague = record({ ...one, givenName: one.givenName === two.givenName ? one.givenName : '', suffix: '' }, 'r1');
+    const plan = planBatch([vague], state([stored(record(one, 'a'), 'id-a'), stored(record(two, 'b'), 'id-b')]), model);
+    expect(plan.records[0]!.candidates.map((c) => c.probability >= model.thresholds.matchThreshold)).toEqual([true, true]);
+    expect(plan.ops.some((op) => op.kind === 'MERGE')).toBe(false);
+    const review = plan.ops.find((op) => op.kind === 'REVIEW_DUPLICATE');
+    expect(review).toBeDefined();
+    expect(review!.kind === 'REVIEW_DUPLICATE' && review!.candidate.blockers).toEqual([reason]);
+  });
+
+  test('neither merges nor flags two identities a steward declared different people', () => {
+    const phone = record(byPhone, 'phone');
+    const address = record(byAddress, 'address');
+    const s = state([stored(phone, 'id-phone'), stored(address, 'id-address')], { notDuplicates: new Set(['id-address|id-phone']) });
+    const plan = planBatch([record(bridge, 'r1')], s, model);
+    expect(plan.records[0]!.outcome).toBe('LINKED');
+    expect(plan.ops.filter((op) => op.kind === 'MERGE' || op.kind === 'REVIEW_DUPLICATE')).toEqual([]);
+  });
+
+  test('opens the review as before when merging is off (the bulk load)', () => {
+    const s = state([stored(record(byPhone, 'phone'), 'id-phone'), stored(record(byAddress, 'address'), 'id-address')], {
+      mergeIdentities: false,
+    });
+    const plan = planBatch([record(bridge, 'r1')], s, model);
+    expect(plan.ops.some((op) => op.kind === 'MERGE')).toBe(false);
+    expect(plan.ops.some((op) => op.kind === 'REVIEW_DUPLICATE')).toBe(true);
+  });
+
+  test('later records of the batch meet the survivor, with the merged identity inherited', () => {
+    const s = state([stored(record(byPhone, 'phone'), 'id-phone'), stored(record(byAddress, 'address'), 'id-address')]);
+    const later = record({ ...byAddress, email: 'annika.t@example.org' }, 'r2', { index: 1 });
+    const plan = planBatch([record(bridge, 'r1'), later], s, model);
+    const survivor = plan.records[0]!.identityId;
+    expect(plan.records[1]).toMatchObject({ outcome: 'LINKED', identityId: survivor });
+    expect(plan.records[1]!.candidates.map((c) => c.identityId)).toEqual([survivor]);
+  });
+});

@@ -44,7 +44,21 @@ export type PlannedOp =
   | { kind: 'REVIEW_RECORD'; recordId: string; recordIdentity: string; target: ScoredCandidate; priority: number }
   | { kind: 'REVIEW_DUPLICATE'; recordId: string; identityA: string; candidate: ScoredCandidate }
   | { kind: 'UNLINKED'; recordId: string; fromIdentity: string }
-  | { kind: 'ABSORB'; recordId: string; fromIdentity: string; intoIdentity: string };
+  | { kind: 'ABSORB'; recordId: string; fromIdentity: string; intoIdentity: string }
+  | { kind: 'MERGE'; recordId: string; survivorId: string; mergedId: string; evidence: MergeEvidence };
+
+/**
+ * Why the matcher merged two identities: the record that matched both above the match threshold, its best
+ * match in each, and the merge guard's verdict on the two identities' records (no conflict, no not-duplicate
+ * decision, cross pairs averaging at least the review threshold).
+ */
+export interface MergeEvidence {
+  survivor: ScoredCandidate;
+  merged: ScoredCandidate;
+  /** Records on each side of the join the guard weighed (the survivor's side includes the bridging record). */
+  survivorRecords: number;
+  mergedRecords: number;
+}
 
 export interface PlannedRecord {
   index: number;
@@ -75,6 +89,11 @@ export interface PlanState {
   maxPlacedPerKey?: number;
   /** False: leave each record's top candidates out of the result (a bulk load writes none, and holds millions). */
   keepCandidates?: boolean;
+  /**
+   * False: a record matching two identities opens a possible-duplicate review instead of merging them (the
+   * bulk load, which writes new identities with COPY and moves no stored links). Default true.
+   */
+  mergeIdentities?: boolean;
   /** Scores a batch record against a candidate (default `scorePairVerdict`); a bulk load passes scores made ahead. */
   verdict?: (input: PlanInput, candidate: StoredCandidate) => PairVerdict;
 }
@@ -89,9 +108,12 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
   const counts = new Map(state.memberCount);
   const bump = (id: string, by: number) => counts.set(id, (counts.get(id) ?? 0) + by);
   const membership = new Membership(state);
+  const merges = new Merges(state, membership, counts);
   const verdict = state.verdict ?? ((input: PlanInput, c: StoredCandidate) => scorePairVerdict(input.normalised, c.normalised, model));
   for (const input of inputs) {
-    const scores = index.candidates(input).map((c) => ({ recordId: c.recordId, identityId: c.identityId, ...verdict(input, c) }));
+    const scores = index
+      .candidates(input)
+      .map((c) => ({ recordId: c.recordId, identityId: merges.survivorOf(c.identityId), ...verdict(input, c) }));
     const excluded = new Set<string>();
     if (input.currentIdentity) {
       for (const s of scores) if (state.notDuplicates.has(pairKey(input.currentIdentity, s.identityId))) excluded.add(s.identityId);
@@ -99,9 +121,10 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     const ranked = rankIdentities(scores, model.thresholds, excluded);
     const before = ops.length;
     const mayJoin = (identityId: string) => membership.mayJoin(input, identityId, model);
+    const guard: Guards = { mayJoin, merges: state.mergeIdentities === false ? null : merges, membership };
     const placed = input.currentIdentity
-      ? reevaluate(input, ranked, model, counts, ops, state, mayJoin)
-      : place(input, ranked, model, counts, ops, state, mayJoin);
+      ? reevaluate(input, ranked, model, counts, ops, state, guard)
+      : place(input, ranked, model, counts, ops, state, guard);
     membership.move(input, placed.identityId);
     if (input.currentIdentity && input.wasActive) bump(input.currentIdentity, -1);
     bump(placed.identityId, 1);
@@ -124,7 +147,7 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
  * The candidates each batch record meets, in order: per key, the stored records, then the batch records placed
  * before it (at most the cap less the stored ones, as online ingest caps stored candidates per key). Which
  * records a record meets depends only on the keys and the order, never on the decisions: so the pairs of a
- * whole batch can be listed, and scored elsewhere, before it is planned (`listPairs`).
+ * whole batch can be listed, and scored elsewhere, before it is planned (the bulk load's `scoreAhead`).
  */
 export class CandidateIndex {
   private readonly placedByKey = new Map<string, StoredCandidate[]>();
@@ -165,6 +188,12 @@ export class CandidateIndex {
 
 type Placement = { outcome: IngestOutcome; identityId: string };
 type JoinGuard = (identityId: string) => MergeDecision;
+/** The guards a placement consults; `merges` is null when identities are not merged (see `PlanState.mergeIdentities`). */
+interface Guards {
+  mayJoin: JoinGuard;
+  merges: Merges | null;
+  membership: Membership;
+}
 
 /**
  * The records of each identity the batch may touch, kept as the plan places records, so a record is weighed
@@ -190,12 +219,67 @@ class Membership {
     this.add(identityId, input.recordId, input.normalised);
   }
 
+  /** The identity's members other than the record. */
+  private others(identityId: string, recordId: string): NormalisedRecord[] {
+    return [...(this.byIdentity.get(identityId) ?? new Map<string, NormalisedRecord>()).entries()]
+      .filter(([id]) => id !== recordId)
+      .map(([, normalised]) => normalised);
+  }
+
   /** The merge guard of `mpi link` between the record and the identity's other members. */
   mayJoin(input: PlanInput, identityId: string, model: MatchModel): MergeDecision {
-    const members = [...(this.byIdentity.get(identityId) ?? new Map<string, NormalisedRecord>()).entries()]
-      .filter(([recordId]) => recordId !== input.recordId)
-      .map(([, normalised]) => normalised);
+    const members = this.others(identityId, input.recordId);
     return members.length === 0 ? { allowed: true } : recordsMayMerge([input.normalised], members, model);
+  }
+
+  /**
+   * The merge guard of `mpi link` between two identities, the record joining the first: may the survivor's
+   * records with the record and the other identity's records be one person?
+   */
+  mayMerge(input: PlanInput, survivorId: string, mergedId: string, model: MatchModel): MergeDecision & { sizes: [number, number] } {
+    const a = [input.normalised, ...this.others(survivorId, input.recordId)];
+    const b = this.others(mergedId, input.recordId);
+    return { ...recordsMayMerge(a, b, model), sizes: [a.length, b.length] };
+  }
+
+  /** Moves every member of `mergedId` to `survivorId`. */
+  absorb(mergedId: string, survivorId: string): void {
+    for (const [recordId, normalised] of this.byIdentity.get(mergedId) ?? []) this.add(survivorId, recordId, normalised);
+    this.byIdentity.delete(mergedId);
+  }
+}
+
+/**
+ * Identities the plan merged, so later records of the batch meet the survivor where they would have met either,
+ * and the survivor inherits the counts and not-duplicate decisions of the identity it absorbed.
+ */
+class Merges {
+  private readonly into = new Map<string, string>();
+
+  constructor(
+    private readonly state: PlanState,
+    private readonly membership: Membership,
+    private readonly counts: Map<string, number>,
+  ) {}
+
+  /** The identity an identity of the plan now is (itself unless merged). */
+  readonly survivorOf = (identityId: string): string => {
+    let id = identityId;
+    for (let next = this.into.get(id); next !== undefined; next = this.into.get(id)) id = next;
+    return id;
+  };
+
+  /** Records that `mergedId` is now part of `survivorId`. */
+  merge(mergedId: string, survivorId: string): void {
+    this.into.set(mergedId, survivorId);
+    this.membership.absorb(mergedId, survivorId);
+    this.counts.set(survivorId, (this.counts.get(survivorId) ?? 0) + (this.counts.get(mergedId) ?? 0));
+    this.counts.set(mergedId, 0);
+    for (const pair of [...this.state.notDuplicates]) {
+      const [a, b] = pair.split('|') as [string, string];
+      if (a === mergedId || b === mergedId)
+        this.state.notDuplicates.add(pairKey(a === mergedId ? survivorId : a, b === mergedId ? survivorId : b));
+    }
   }
 }
 
@@ -205,7 +289,7 @@ class Membership {
  * records, or too weak a match with them on average: chaining) gets the guard's reason as a blocker; if none is
  * left, a steward decides.
  */
-function guardedDecision(ranked: ScoredCandidate[], model: MatchModel, mayJoin: JoinGuard): Decision {
+function guardedDecision(ranked: ScoredCandidate[], model: MatchModel, { mayJoin }: Guards): Decision {
   const decision = decide(ranked, model.thresholds);
   if (decision.kind !== 'LINK') return decision;
   const linkable = [decision.target, ...decision.alsoMatching];
@@ -228,19 +312,29 @@ function place(
   counts: Map<string, number>,
   ops: PlannedOp[],
   state: PlanState,
-  mayJoin: JoinGuard,
+  guards: Guards,
 ): Placement {
-  const decision = guardedDecision(ranked, model, mayJoin);
+  const decision = guardedDecision(ranked, model, guards);
   if (decision.kind === 'LINK') {
     const target = decision.target.identityId;
     ops.push({ kind: 'LINK', recordId: input.recordId, identityId: target, matchResult: 'MATCH', evidence: decision.target });
+    // The identity the record is in, as the candidate that stands for it (the survivor of any merge so far).
+    let joined = decision.target;
     for (const other of decision.alsoMatching) {
-      const pair = pairKey(target, other.identityId);
-      if (state.notDuplicates.has(pair) || state.openReviews.has(pair)) continue;
+      const pair = pairKey(joined.identityId, other.identityId);
+      if (state.notDuplicates.has(pair)) continue;
+      if (guards.merges) {
+        const survivor = mergeIfAllowed(input, joined, other, model, counts, ops, guards);
+        if (survivor !== null) {
+          joined = survivor;
+          continue;
+        }
+      }
+      if (state.openReviews.has(pair)) continue;
       state.openReviews.add(pair);
-      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: target, candidate: other });
+      ops.push({ kind: 'REVIEW_DUPLICATE', recordId: input.recordId, identityA: joined.identityId, candidate: other });
     }
-    return { outcome: 'LINKED', identityId: target };
+    return { outcome: 'LINKED', identityId: joined.identityId };
   }
   const identityId = state.newId();
   ops.push({ kind: 'CREATE_IDENTITY', identityId, recordId: input.recordId });
@@ -254,6 +348,40 @@ function place(
   if (decision.kind === 'NEW') return { outcome: 'CREATED', identityId };
   openRecordReview(input, identityId, decision.target, counts, ops, state);
   return { outcome: 'REVIEW', identityId };
+}
+
+/**
+ * A record that matches two identities above the match threshold bridges them. As `mpi link` would join their
+ * clusters through the record, the plan merges them when the merge guard passes on all their records (see
+ * `Membership.mayMerge`); the larger identity survives (fewer links move), the record's own on a tie. Returns the
+ * survivor, or null with the guard's reason added to the candidate's blockers (a steward then reviews the pair).
+ */
+function mergeIfAllowed(
+  input: PlanInput,
+  joined: ScoredCandidate,
+  other: ScoredCandidate,
+  model: MatchModel,
+  counts: Map<string, number>,
+  ops: PlannedOp[],
+  guards: Guards,
+): ScoredCandidate | null {
+  const verdict = guards.membership.mayMerge(input, joined.identityId, other.identityId, model);
+  if (!verdict.allowed) {
+    other.blockers.push(verdict.reason);
+    return null;
+  }
+  const otherIsLarger = (counts.get(other.identityId) ?? 0) > (counts.get(joined.identityId) ?? 0);
+  const [survivor, merged] = otherIsLarger ? [other, joined] : [joined, other];
+  const [survivorRecords, mergedRecords] = otherIsLarger ? [verdict.sizes[1], verdict.sizes[0]] : verdict.sizes;
+  ops.push({
+    kind: 'MERGE',
+    recordId: input.recordId,
+    survivorId: survivor.identityId,
+    mergedId: merged.identityId,
+    evidence: { survivor, merged, survivorRecords, mergedRecords },
+  });
+  guards.merges!.merge(merged.identityId, survivor.identityId);
+  return survivor;
 }
 
 function openRecordReview(
@@ -289,14 +417,17 @@ function reevaluate(
   counts: Map<string, number>,
   ops: PlannedOp[],
   state: PlanState,
-  mayJoin: JoinGuard,
+  guards: Guards,
 ): Placement {
   const current = input.currentIdentity!;
   const own = ranked.find((c) => c.identityId === current);
   const others = (counts.get(current) ?? 0) - (input.wasActive ? 1 : 0);
   const stays =
-    own !== undefined && own.probability >= model.thresholds.reviewThreshold && own.blockers.length === 0 && mayJoin(current).allowed;
-  const decision = guardedDecision(ranked, model, mayJoin);
+    own !== undefined &&
+    own.probability >= model.thresholds.reviewThreshold &&
+    own.blockers.length === 0 &&
+    guards.mayJoin(current).allowed;
+  const decision = guardedDecision(ranked, model, guards);
   if (others > 0 && (stays || (decision.kind === 'LINK' && decision.target.identityId === current))) {
     return { outcome: 'LINKED', identityId: current };
   }
@@ -320,5 +451,5 @@ function reevaluate(
   }
   ops.push({ kind: 'UNLINKED', recordId: input.recordId, fromIdentity: current });
   const fresh = decision.kind === 'LINK' && decision.target.identityId === current ? [] : ranked.filter((c) => c.identityId !== current);
-  return place(input, fresh, model, counts, ops, state, mayJoin);
+  return place(input, fresh, model, counts, ops, state, guards);
 }

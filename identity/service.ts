@@ -27,6 +27,10 @@ import { checkInputShape, classifyIssues, cleanInput, throwIfProblems } from './
 export const MIN_CANDIDATE_PROBABILITY = 0.01;
 export const MAX_BATCH_SIZE = 1000;
 
+/** Candidates `match` returns when the caller does not say, and the most it returns. */
+export const DEFAULT_MATCH_COUNT = 10;
+export const MAX_MATCH_COUNT = 100;
+
 function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
@@ -136,6 +140,14 @@ export class IdentityService {
   }
 
   /**
+   * The id of the source an ingest run is started for: registered through the catalog first when
+   * auto-registration is on, as the run's first record would register it; refused (UNKNOWN_SOURCE) otherwise.
+   */
+  async runSource(code: string): Promise<string> {
+    return this.transaction(async (tx) => (await ensureSource(tx, code, { autoRegister: this.options.autoRegisterSources })).id);
+  }
+
+  /**
    * Checks a source found by the batch; an unknown one is registered through the catalog (with its dataset,
    * classified fields and glossary) when auto-registration is on, and refused otherwise.
    */
@@ -165,11 +177,14 @@ export class IdentityService {
 
   /** Ranked identities for a record, without storing anything. */
   async match(input: RecordInput, options: { count?: number | null; onlyCertain?: boolean | null } = {}): Promise<ScoredCandidate[]> {
+    const asked = options.count;
+    if (asked !== null && asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_MATCH_COUNT))
+      throw ValidationError.of('count', 'OUT_OF_RANGE', `must be between 1 and ${MAX_MATCH_COUNT}`);
     const model = await this.models.active();
     const prepared = this.prepare({ ...input, source: 'match', localId: 'match' } as SourceRecordInput, model);
     return withSpan('identity.match', { 'mpi.model_version': model.version }, async () => {
       const ranked = await this.rankCandidates(this.options.reads ?? this.db, prepared.normalised, prepared.keys, model);
-      const count = Math.min(Math.max(options.count ?? 10, 1), 100);
+      const count = asked ?? DEFAULT_MATCH_COUNT;
       return ranked
         .filter((c) => c.probability >= MIN_CANDIDATE_PROBABILITY && (!options.onlyCertain || c.grade === 'CERTAIN'))
         .slice(0, count);

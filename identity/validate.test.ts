@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { normaliseRecord, recordProblems } from '../matching/index.ts';
 import { checkInputShape, classifyIssues } from './validate.ts';
 
 const base = { source: 'ehr', localId: 'MRN-1' };
@@ -38,5 +39,30 @@ describe('input checks', () => {
     ]);
     expect(errors.map((e) => `${e.field}:${e.code}`)).toEqual(['input.birthDate:FUTURE_DATE', 'input.sex:INVALID']);
     expect(warnings).toEqual([{ field: 'input.ssn', code: 'PLACEHOLDER', message: 'is a placeholder value' }]);
+  });
+});
+
+describe('recordProblems, the offline check of mpi link, agrees with the service', () => {
+  const AS_OF = '2026-06-01';
+  /** What `IdentityService.prepare` refuses: the shape first, then the refusing normaliser issues. */
+  const service = (input: Record<string, string>) => {
+    const shape = checkInputShape({ source: 's', localId: 'l', ...input });
+    if (shape.length > 0) return shape;
+    return classifyIssues(normaliseRecord(input, { asOf: AS_OF }).issues).errors;
+  };
+  test.each([
+    { birthDate: '1990-02-30' },
+    { birthDate: '1990-13-01' },
+    { birthDate: 'hello' },
+    { birthDate: '1850-01-01' },
+    { birthDate: '2030-01-01' },
+    { birthDate: '1955-03' },
+    { birthDate: '1984-07-19', sex: 'Q' },
+    { givenName: 'An\u0007n', sex: 'Q' },
+    { familyName: 'x'.repeat(201) },
+    { givenName: 'Ann', familyName: 'Lee', birthDate: '1984-07-19', sex: 'F', ssn: '12', phone: 'abc' },
+  ] as Array<Record<string, string>>)('%o', (input) => {
+    const offline = recordProblems(input, AS_OF).map((p) => ({ ...p, field: `input.${p.field}` }));
+    expect(offline).toEqual(service(input));
   });
 });

@@ -1,19 +1,17 @@
-import { CANONICAL_FIELD_DEFINITIONS, CANONICAL_FIELDS, isoDateProblem, MAX_FIELD_LENGTH } from '../matching/index.ts';
+import { CANONICAL_FIELDS, fieldProblems, isRefusingIssue, issueProblem, MAX_FIELD_LENGTH, textProblem } from '../matching/index.ts';
+import type { ValueProblem } from '../matching/index.ts';
 import { isErrorCode } from '../platform/error-codes.ts';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
-import { textProblem } from '../platform/text-policy.ts';
 import type { SourceRecordInput } from './types.ts';
 
 /** The canonical fields an input carries, each with its validation (`matching/fields.ts`). */
 export const TEXT_FIELDS = CANONICAL_FIELDS;
 export { MAX_FIELD_LENGTH };
 export const MAX_ID_LENGTH = 128;
-/** Normaliser issue codes that reject the record rather than drop the value (see matching/normalise). */
-const REJECTING_CODES = new Set(['INVALID_DATE', 'FUTURE_DATE']);
-/** A demographic field or id is one line of text: the character policy without tabs or line breaks. */
-function pushTextProblem(problems: FieldProblem[], value: string, field: string): void {
-  const problem = textProblem(value);
-  if (problem) problems.push({ field, ...problem });
+
+/** A problem of a canonical field (`matching/validate-record.ts`) as the API reports it: placed under `path`. */
+function placed(problem: ValueProblem, path: string): FieldProblem {
+  return { field: `${path}.${problem.field}`, code: isErrorCode(problem.code) ? problem.code : 'INVALID', message: problem.message };
 }
 
 /** Checks shape and lengths before anything else; every problem is reported at once. */
@@ -25,25 +23,13 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
       problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
     else if (value.length > MAX_ID_LENGTH)
       problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
-    else pushTextProblem(problems, value, `${path}.${key}`);
+    else {
+      // An id is one line of text: the character policy without tabs or line breaks.
+      const problem = textProblem(value);
+      if (problem) problems.push({ field: `${path}.${key}`, ...problem });
+    }
   }
-  for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
-    const value = input[field];
-    if (value === null || value === undefined) continue;
-    if (typeof value !== 'string') problems.push({ field: `${path}.${field}`, code: 'INVALID_TYPE', message: 'must be a string' });
-    else if (value.length > validation.maxLength)
-      problems.push({ field: `${path}.${field}`, code: 'TOO_LONG', message: `must be at most ${validation.maxLength} characters` });
-    else pushTextProblem(problems, value, `${path}.${field}`);
-  }
-  // Formats are checked once every field has its type, so a bad type is reported alone.
-  for (const { name: field, validation } of CANONICAL_FIELD_DEFINITIONS) {
-    const value = input[field];
-    if (validation.format !== 'isoDate' || typeof value !== 'string') continue;
-    const text = value.trim();
-    const problem = text ? isoDateProblem(text) : null;
-    // A well-formed but implausible date (too early, in the future) is the normaliser's to report, below.
-    if (problem) problems.push({ field: `${path}.${field}`, code: 'INVALID_DATE', message: problem });
-  }
+  for (const problem of fieldProblems(input as unknown as Record<string, unknown>)) problems.push(placed(problem, path));
   return problems;
 }
 
@@ -54,15 +40,7 @@ export function classifyIssues(
 ): { errors: FieldProblem[]; warnings: FieldProblem[] } {
   const errors: FieldProblem[] = [];
   const warnings: FieldProblem[] = [];
-  for (const issue of issues) {
-    const problem = {
-      field: `${path}.${issue.field}`,
-      code: isErrorCode(issue.code) ? issue.code : ('INVALID' as const),
-      message: issue.message.replace(new RegExp(`^${issue.field}\\s*`), '') || issue.code,
-    };
-    const rejecting = REJECTING_CODES.has(issue.code) || (issue.field === 'sex' && issue.code === 'INVALID');
-    (rejecting ? errors : warnings).push(problem);
-  }
+  for (const issue of issues) (isRefusingIssue(issue) ? errors : warnings).push(placed(issueProblem(issue), path));
   return { errors, warnings };
 }
 

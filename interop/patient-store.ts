@@ -1,6 +1,7 @@
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { fhirPatientVersions } from '../platform/db/schema/index.ts';
+import { fhirPatientVersions, sourceRecords } from '../platform/db/schema/index.ts';
+import { CANONICAL_FIELDS } from '../matching/index.ts';
 
 /*
  * The SQL of the FHIR Patient resources of source records: their stored versions and the PDQm search over
@@ -69,13 +70,16 @@ export interface RecordResourceRow extends Record<string, unknown> {
   recorded_at: Date | string | null;
 }
 
+/** A record's canonical fields as one JSON object keyed by field name, from the one field list. */
+const RECORD_FIELDS_JSON = sql`json_build_object(${sql.join(
+  CANONICAL_FIELDS.map((f) => sql`${sql.raw(`'${f}'`)}, sr.${sql.identifier(sourceRecords[f].name)}`),
+  sql`, `,
+)})`;
+
 const RECORD_RESOURCE_COLUMNS = sql`
   sr.id as record_id, s.code as source_code, s.system as source_system, sr.local_id, l.identity_id,
   sr.version as record_version, sr.updated_at, sr.deleted_at is not null as deleted,
-  json_build_object('givenName', sr.given_name, 'middleName', sr.middle_name, 'familyName', sr.family_name,
-    'suffix', sr.suffix, 'sex', sr.sex, 'birthDate', sr.birth_date, 'ssn', sr.ssn, 'phone', sr.phone,
-    'email', sr.email, 'addressLine1', sr.address_line1, 'addressLine2', sr.address_line2, 'city', sr.city,
-    'state', sr.state, 'postalCode', sr.postal_code) as fields,
+  ${RECORD_FIELDS_JSON} as fields,
   v.id as resource_id, v.version_id, v.resource, v.recorded_at`;
 
 const RECORD_RESOURCE_FROM = sql`

@@ -93,5 +93,19 @@ export function isoDateProblem(text: string): string | null {
   return iso ? null : ISO_DATE_REQUIRED;
 }
 
+/**
+ * A full date written in any layout `cleanBirthDate` reads (YYYYMMDD, MM/DD/YYYY, ...) as ISO `YYYY-MM-DD`, or
+ * null when `text` is not a real full date. CSV channels (`mpi link`, `mpi import`, `mpi load`) turn a cell into
+ * the ISO date the API takes with it, so a real date is then judged the same way whatever its layout (an
+ * implausible year, a future date) and anything else meets the API's own wording (`isoDateProblem`).
+ */
+export function toIsoDate(text: string): string | null {
+  const parts = parseLayout(text.trim());
+  if (!parts || parts.month === null || parts.day === null) return null;
+  const { year, month, day } = parts;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
+}
+
 /** The message for a date that is real but not written YYYY-MM-DD. */
 export const ISO_DATE_REQUIRED = 'must be an ISO date (YYYY-MM-DD)';

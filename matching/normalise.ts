@@ -4,7 +4,7 @@ import type { CleanValue } from './normalise-contact.ts';
 import { cleanBirthDate } from './normalise-date.ts';
 import { cleanName, cleanSuffix, firstToken, phoneticCode } from './normalise-name.ts';
 import type { FieldIssue } from './normalise-name.ts';
-import type { CanonicalValues } from './fields.ts';
+import type { CanonicalField, CanonicalValues } from './fields.ts';
 
 export type { FieldIssue } from './normalise-name.ts';
 
@@ -23,23 +23,10 @@ export { CANONICAL_FIELDS, type CanonicalField } from './fields.ts';
  * A cleaned record plus the derived values scoring and blocking need. Plain JSON: the identity service stores
  * it and reloads it for scoring.
  */
-export interface NormalisedRecord {
-  givenName: string | null;
-  middleName: string | null;
-  familyName: string | null;
-  /** Generational suffix: jr, sr, i, ii, iii, iv, v. */
-  suffix: string | null;
+export interface NormalisedRecord extends Record<Exclude<CanonicalField, 'sex'>, string | null> {
   sex: 'M' | 'F' | null;
   /** ISO date; partial (`YYYY-MM`, `YYYY`) when only part is known. */
   birthDate: string | null;
-  ssn: string | null;
-  phone: string | null;
-  email: string | null;
-  addressLine1: string | null;
-  addressLine2: string | null;
-  city: string | null;
-  state: string | null;
-  postalCode: string | null;
   /** Double Metaphone of the first given-name token. */
   givenPhonetic: string | null;
   /** Double Metaphone of the whole family name. */

@@ -139,6 +139,11 @@ const ConfigSchema = z
     OIDC_ROLES_CLAIM: z.string().default('roles'),
     /** Where the issuer's signing keys are; default `<OIDC_ISSUER>/.well-known/jwks.json`. */
     OIDC_JWKS_URL: z.string().url().optional(),
+    /**
+     * How long a dead-letter replay holds its claim (REPLAYING): after it, a letter whose server stopped in the
+     * middle of a replay can be replayed or discarded again.
+     */
+    MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
     /** Change events: how often the outbox is polled, the dispatcher lease, and how long events are kept (0: for ever). */
     MPI_EVENTS_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(100),
     MPI_EVENTS_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),

@@ -67,7 +67,13 @@ export const ERROR_CODES = {
   DEAD_LETTER_CLOSED: { kind: 'ERROR', description: 'The dead letter was already replayed or discarded.' },
   DEAD_LETTER_REPLAYING: {
     kind: 'ERROR',
-    description: 'Another replay of the dead letter is running; it is REPLAYED or OPEN again when that one ends.',
+    description:
+      'Another replay of the dead letter is running; it is REPLAYED or OPEN again when that one ends, or can be taken again once its claim is older than `MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS`.',
+  },
+  DEAD_LETTER_CLAIM_LOST: {
+    kind: 'ERROR',
+    description:
+      'The replay ran past `MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS` and the dead letter was claimed or discarded again meanwhile; the other replay settles it.',
   },
   DATABASE_UNAVAILABLE: {
     kind: 'ERROR',

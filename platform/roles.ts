@@ -16,14 +16,21 @@ export const ROLE_DESCRIPTIONS: Readonly<Record<Role, string>> = {
 };
 
 /**
- * The roles, besides `admin`, that hold each permission. Merges and unlinks are steward decisions; an HL7
- * A40/A37 is different: it reports a merge or unlink the source system already made in its own records, so a
- * pipeline feed may send it (the MLLP listener acts as a configured pipeline principal). Over FHIR there is no
- * merge operation.
+ * The roles, besides `admin`, that hold each permission: the one table every door consults. GraphQL fields
+ * declare a permission as their scope (`authScopes: { ingest: true }`; api/builder.ts derives a caller's scopes
+ * from this table), the FHIR and HL7 ports check one per operation (api/interop-port.ts), the CLI's help and hints
+ * name the roles a command needs from it, and the console hides what the API would refuse by it.
+ *
+ * Merges and unlinks are steward decisions; an HL7 A40/A37 is different: it reports a merge or unlink the source
+ * system already made in its own records, so a pipeline feed may send it (the MLLP listener acts as a configured
+ * pipeline principal). Over FHIR there is no merge operation. An empty list is admin only.
  */
 export const PERMISSIONS = {
+  /** Ingest and delete records, and start and finish an ingest run. */
   ingest: ['pipeline'],
+  /** Match a record, and resolve a source's local id to its identity. */
   match: ['pipeline', 'steward'],
+  /** Read one identity or source record by id. */
   readIdentity: ['pipeline', 'steward', 'governance'],
   mergeOverFhir: ['steward'],
   mergeOverHl7: ['steward', 'pipeline'],
@@ -32,18 +39,44 @@ export const PERMISSIONS = {
   decideIdentities: ['steward'],
   /** Find identities, and read their events, lineage and past states. */
   searchIdentities: ['steward', 'governance'],
+  /** The sources feeding the index: their codes, names and trust ranks. */
+  readSources: ['pipeline', 'steward', 'governance'],
+  /** Register a new source. */
+  registerSources: [],
   /** The catalog's datasets, fields and glossary, and editing them and a source's description. */
   governCatalog: ['governance'],
+  /**
+   * A source's operational settings (trust rank, system, active): a new trust rank can change every golden record
+   * the source feeds.
+   */
+  setTrustRank: [],
   /** Data-quality metrics and scorecards, and measuring them. */
   governQuality: ['governance'],
+  /** The match models: their versions, specs and lifecycle events. */
+  readMatchModels: ['steward', 'governance'],
+  /** Train, import and activate a match model. */
+  manageMatchModels: [],
+  /** The survivorship policies in force. */
+  readSurvivorship: ['steward', 'governance'],
+  /** Preview what a survivorship policy would change, without setting it. */
+  previewSurvivorship: ['governance'],
+  /** Set a survivorship policy and recompute golden records. */
+  manageSurvivorship: [],
   readAudit: ['auditor'],
   readIngestRuns: ['pipeline', 'governance'],
-  /** A source's trust rank, which can change every golden record the source feeds: admin only. */
-  setTrustRank: [],
-  /** FHIR Subscriptions are webhook endpoints: only admins register them (as in GraphQL). */
+  /** Change events, as a list or a subscription; also the roles whose masking a webhook may ask for. */
+  readChangeEvents: ['pipeline', 'steward', 'auditor'],
+  /** Webhook endpoints and FHIR Subscriptions (which are webhook endpoints). */
   manageSubscriptions: [],
+  /** Messages that failed on arrival: list, replay and discard them. */
+  manageDeadLetters: [],
+  /** Create, list and revoke API keys. */
+  manageApiKeys: [],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
+
+/** Every permission, in the table's order. */
+export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
 
 /** Whether a caller with these roles holds the permission. */
 export function holds(roles: readonly Role[], permission: Permission): boolean {
@@ -51,10 +84,20 @@ export function holds(roles: readonly Role[], permission: Permission): boolean {
   return roles.some((r) => r === 'admin' || allowed.includes(r));
 }
 
-/** The GraphQL role scopes of a caller: each role it holds, and every role when it is an admin. */
-export function roleScopes(roles: readonly Role[]): Record<Role, boolean> {
-  const admin = roles.includes('admin');
-  return Object.fromEntries(ROLES.map((r) => [r, admin || roles.includes(r)])) as Record<Role, boolean>;
+/** The roles (admin among them) that hold every one of these permissions. */
+export function rolesHolding(...permissions: Permission[]): Role[] {
+  return ROLES.filter((r) => permissions.every((p) => holds([r], p)));
+}
+
+/** "pipeline or admin", "pipeline, steward, auditor or admin": the roles that hold the permissions, for help text. */
+export function describeRolesHolding(...permissions: Permission[]): string {
+  const roles = rolesHolding(...permissions);
+  return roles.length > 1 ? `${roles.slice(0, -1).join(', ')} or ${roles[roles.length - 1]}` : roles.join('');
+}
+
+/** The GraphQL scopes of a caller: each permission of the table it holds. */
+export function permissionScopes(roles: readonly Role[]): Record<Permission, boolean> {
+  return Object.fromEntries(PERMISSION_NAMES.map((p) => [p, holds(roles, p)])) as Record<Permission, boolean>;
 }
 
 export function isRole(value: string): value is Role {

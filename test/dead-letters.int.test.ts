@@ -180,9 +180,52 @@ describe(`dead-letter list and replay over GraphQL on ${TEST_DB_KIND}`, () => {
     const listed = await app.gql<{ deadLetters: Letter[] }>(LIST, { status: 'REPLAYING' }, { key: admin });
     expect(listed.data!.deadLetters.map((l) => l.id)).toContain(letter.id);
 
-    await app.services.deadLetters.releaseClaim(letter.id);
+    await app.services.deadLetters.releaseClaim(claimed);
     const again = await app.gql<{ replayDeadLetter: { accepted: boolean; deadLetter: Letter } }>(REPLAY, { id: letter.id }, { key: admin });
     expect(again.data!.replayDeadLetter).toMatchObject({ accepted: false, deadLetter: { status: 'OPEN' } });
+  });
+
+  test('a dead letter left REPLAYING by a replay that stopped can be replayed again once its claim is older than the timeout', async () => {
+    const message = adtUpsert('A04', patient('C-8', 'NOWHERE'), 'C-DL-8');
+    await hl7(message);
+    const letter = (await openLetters()).find((l) => l.payload === message)!;
+    // A replay claims the letter, then its server stops: nothing settles or releases the claim.
+    const stale = await app.services.deadLetters.claimForReplay(letter.id);
+    const early = await app.gql(REPLAY, { id: letter.id }, { key: admin });
+    expect(early.errors?.[0]?.extensions).toMatchObject({ code: 'DEAD_LETTER_REPLAYING', field: 'id' });
+
+    // The claim grows older than MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS (default five minutes).
+    await app.services.database.db.execute(
+      sql`update dead_letters set claimed_at = claimed_at - interval '6 minutes' where id = ${letter.id}`,
+    );
+    const fixed = adtUpsert('A04', patient('C-8', 'EHR'), 'C-DL-8');
+    const again = await app.gql<{ replayDeadLetter: { accepted: boolean; deadLetter: Letter } }>(
+      REPLAY,
+      { id: letter.id, payload: fixed },
+      { key: admin },
+    );
+    expect(again.errors).toBeUndefined();
+    expect(again.data!.replayDeadLetter).toMatchObject({ accepted: true, deadLetter: { status: 'REPLAYED' } });
+    expect(await app.services.ingest.resolve('EHR', 'C-8')).not.toBeNull();
+
+    // The stopped replay, had it only been slow, can neither settle nor release the letter the other replay took.
+    await expect(app.services.deadLetters.settleReplay(stale, 'late answer')).rejects.toMatchObject({ code: 'DEAD_LETTER_CLAIM_LOST' });
+    await app.services.deadLetters.releaseClaim(stale);
+    expect((await app.services.deadLetters.get(letter.id))!).toMatchObject({ status: 'REPLAYED', claimedAt: null });
+  });
+
+  test('a dead letter whose replay claim expired can be discarded; a fresh claim cannot', async () => {
+    const message = adtUpsert('A04', patient('C-9', 'NOWHERE'), 'C-DL-9');
+    await hl7(message);
+    const letter = (await openLetters()).find((l) => l.payload === message)!;
+    await app.services.deadLetters.claimForReplay(letter.id);
+    const DISCARD = `mutation ($id: ID!) { discardDeadLetter(id: $id) { status } }`;
+    expect((await app.gql(DISCARD, { id: letter.id }, { key: admin })).errors?.[0]?.extensions?.code).toBe('DEAD_LETTER_REPLAYING');
+    await app.services.database.db.execute(
+      sql`update dead_letters set claimed_at = claimed_at - interval '6 minutes' where id = ${letter.id}`,
+    );
+    const discarded = await app.gql<{ discardDeadLetter: { status: string } }>(DISCARD, { id: letter.id }, { key: admin });
+    expect(discarded.data?.discardDeadLetter.status).toBe('DISCARDED');
   });
 
   test('refuses to replay a FHIR dead letter, an unknown id, or from a non-admin', async () => {

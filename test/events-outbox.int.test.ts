@@ -123,6 +123,25 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     ]);
   });
 
+  test('a commit that wrote events starts a publishing round at once, without waiting for the poll', async () => {
+    const mark = await head();
+    const service = createEventsService(db(), loadConfig({ MPI_EVENTS_POLL_MS: '60000', LOG_LEVEL: 'silent' }), createLogger('silent'), {
+      listen: (channel, onNotify) => app.services.database.listen(channel, onNotify),
+    });
+    service.start();
+    try {
+      // The first round takes the lease; the next one would come a minute later, were it not for the notice.
+      while (!service.dispatcher.isLeader || service.dispatcher.headPosition < mark) await new Promise((r) => setTimeout(r, 10));
+      const created = await ingest(app, { source: 'ehr', localId: 'NT-1', ...person(901) });
+      while (service.dispatcher.headPosition === mark) await service.dispatcher.waitForEvents(mark, 30_000);
+      const events = await readEvents(db(), mark, {}, 1000);
+      expect(events.map((e) => e.type)).toEqual(['IDENTITY_CREATED', 'RECORD_LINKED', 'GOLDEN_RECORD_CHANGED']);
+      expect(events.every((e) => e.identityId === created.identity.id)).toBe(true);
+    } finally {
+      await service.stop();
+    }
+  });
+
   test.each([
     [30, ['recent'], 'keeps events younger than the retention and deletes older ones'],
     [0, ['old', 'recent'], 'keeps every event when the retention is 0'],

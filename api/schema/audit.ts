@@ -83,7 +83,7 @@ builder.queryFields((t) => ({
     {
       type: AuditEntryRef,
       description: `The audit trail, newest first (at most ${MAX_PAGE} per page).`,
-      authScopes: { auditor: true },
+      authScopes: { readAudit: true },
       args: { filter: t.arg({ type: AuditFilterInput, required: false }) },
       resolve: (_root, args, ctx) => {
         const filter = toFilter(args.filter);
@@ -106,7 +106,7 @@ builder.queryFields((t) => ({
   auditEvents: t.field({
     type: 'JSON',
     description: `The audit trail as a FHIR R4 searchset Bundle of AuditEvent resources, newest first. Page with \`after\` (an AuditEvent id); at most ${MAX_PAGE}.`,
-    authScopes: { auditor: true },
+    authScopes: { readAudit: true },
     args: {
       filter: t.arg({ type: AuditFilterInput, required: false }),
       first: t.arg.int({ required: false, defaultValue: 100 }),

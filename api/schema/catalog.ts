@@ -1,4 +1,5 @@
 import { PHI_CLASSES, SOURCE_KINDS, type DatasetRow, type FieldEntry, type GlossaryTermRow, type SourceRow } from '../../catalog/index.ts';
+import { holds } from '../../platform/roles.ts';
 import { builder } from '../builder.ts';
 import type { RequestContext } from '../context.ts';
 // Data quality belongs to the catalog domain; its module registers with this one.
@@ -133,42 +134,41 @@ const ClassifyFieldInput = builder.inputType('ClassifyFieldInput', {
   }),
 });
 
-function isAdmin(ctx: RequestContext): boolean {
-  return ctx.principal?.roles.includes('admin') ?? false;
+/** Whether the caller may change a source's operational settings (trust rank, system, active). */
+function maySetOperational(ctx: RequestContext): boolean {
+  return ctx.principal !== null && holds(ctx.principal.roles, 'setTrustRank');
 }
-
-const readSources = { $any: { governance: true, pipeline: true, steward: true } } as const;
 
 builder.queryFields((t) => ({
   sources: t.field({
     type: [Source],
-    authScopes: readSources,
+    authScopes: { readSources: true },
     args: { active: t.arg.boolean({ required: false, description: 'Only active (true) or inactive (false) sources.' }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.listSources(args.active ?? undefined),
   }),
   source: t.field({
     type: Source,
     nullable: true,
-    authScopes: readSources,
+    authScopes: { readSources: true },
     args: { code: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.getSourceByCode(args.code),
   }),
   datasets: t.field({
     type: [Dataset],
-    authScopes: { governance: true },
+    authScopes: { governCatalog: true },
     args: { source: t.arg.string({ required: false }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.listDatasets(args.source ?? undefined),
   }),
   fields: t.field({
     type: [CatalogField],
     description: 'Searches the catalog by name, tag, owner, PHI class, source or glossary term.',
-    authScopes: { governance: true },
+    authScopes: { governCatalog: true },
     args: { filter: t.arg({ type: FieldFilterInput, required: false }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.searchFields(args.filter),
   }),
   glossary: t.field({
     type: [GlossaryTerm],
-    authScopes: { governance: true },
+    authScopes: { governCatalog: true },
     args: { search: t.arg.string({ required: false }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.listGlossary(args.search ?? undefined),
   }),
@@ -178,19 +178,19 @@ builder.mutationFields((t) => ({
   registerSource: t.field({
     type: Source,
     description: 'Registers a feeding system with a default "patients" dataset whose canonical fields are classified.',
-    authScopes: { admin: true },
+    authScopes: { registerSources: true },
     args: { input: t.arg({ type: RegisterSourceInput, required: true }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.registerSource(args.input),
   }),
   updateSource: t.field({
     type: Source,
-    authScopes: { $any: { admin: true, governance: true } },
+    authScopes: { governCatalog: true },
     args: { code: t.arg.string({ required: true }), input: t.arg({ type: UpdateSourceInput, required: true }) },
     description:
       "Changes a source's catalog entry. A new trust rank recomputes, before returning, the golden records of every identity the source feeds (recorded as an ingest run).",
     resolve: async (_root, args, ctx) => {
       const before = await ctx.services.catalog.getSourceByCode(args.code);
-      const updated = await ctx.services.catalog.updateSource(args.code, args.input, { allowOperational: isAdmin(ctx) });
+      const updated = await ctx.services.catalog.updateSource(args.code, args.input, { allowOperational: maySetOperational(ctx) });
       if (before && updated.trustRank !== before.trustRank) {
         ctx.audit.wrote = true;
         await ctx.services.lineage.recomputeForSource(updated.id);
@@ -200,14 +200,14 @@ builder.mutationFields((t) => ({
   }),
   classifyField: t.field({
     type: CatalogField,
-    authScopes: { governance: true },
+    authScopes: { governCatalog: true },
     args: { input: t.arg({ type: ClassifyFieldInput, required: true }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.classifyField(args.input),
   }),
   defineGlossaryTerm: t.field({
     type: GlossaryTerm,
     description: 'Adds a business term to the glossary, or rewrites its definition.',
-    authScopes: { governance: true },
+    authScopes: { governCatalog: true },
     args: { term: t.arg.string({ required: true }), definition: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.defineGlossaryTerm(args),
   }),

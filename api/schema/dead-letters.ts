@@ -5,7 +5,6 @@ import type { RequestContext } from '../context.ts';
 import { checkPageSize } from './paging.ts';
 
 /** Dead letters hold whole messages (patient data): admins only, and every list or change is audited. */
-const ADMIN = { admin: true } as const;
 const MAX_DEAD_LETTERS = 500;
 
 const DeadLetterChannelEnum = builder.enumType('DeadLetterChannel', {
@@ -28,6 +27,12 @@ const MessageDeadLetter = builder.objectRef<DeadLetterRow>('MessageDeadLetter').
     }),
     payload: t.exposeString('payload', { description: 'The message as received. Patient data.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    claimedAt: t.expose('claimedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'While REPLAYING: when the running replay claimed it. Past MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS the claim expires and the letter can be replayed or discarded again.',
+    }),
   }),
 });
 
@@ -50,7 +55,7 @@ builder.queryFields((t) => ({
   deadLetters: t.field({
     type: [MessageDeadLetter],
     description: `Messages that could not be processed, oldest first (at most ${MAX_DEAD_LETTERS}). Admins only; audited.`,
-    authScopes: ADMIN,
+    authScopes: { manageDeadLetters: true },
     args: {
       channel: t.arg({ type: DeadLetterChannelEnum, required: false }),
       status: t.arg({ type: DeadLetterStatusEnum, required: false, defaultValue: 'OPEN' }),
@@ -75,7 +80,7 @@ builder.mutationFields((t) => ({
     type: DeadLetterReplayRef,
     description:
       'Runs an open HL7 dead letter through the HL7 service again, as the calling admin; `payload` replays a corrected message instead. Audited.',
-    authScopes: ADMIN,
+    authScopes: { manageDeadLetters: true },
     args: { id: t.arg.id({ required: true }), payload: t.arg.string({ required: false }) },
     resolve: async (_r, { id, payload }, ctx) => {
       audited(ctx, [String(id)], true);
@@ -85,7 +90,7 @@ builder.mutationFields((t) => ({
   discardDeadLetter: t.field({
     type: MessageDeadLetter,
     description: 'Gives up an open dead letter: it is kept, marked DISCARDED. Audited.',
-    authScopes: ADMIN,
+    authScopes: { manageDeadLetters: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
       audited(ctx, [String(id)], true);

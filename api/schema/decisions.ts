@@ -14,8 +14,6 @@ import { ReviewDecisionEnum } from './review.ts';
  * union (`... on StaleVersionError { currentVersion }`), so a client can branch on them from the schema.
  */
 
-const STEWARD = { steward: true } as const;
-
 /** An id argument that is not an id names nothing: the same NOT_FOUND as an id that names nothing. */
 function idOf(value: string | number, entity: string, field: string): string {
   const id = String(value);
@@ -105,14 +103,14 @@ const RESULT_OF = 'Answers expected failures as typed errors in the union (see t
 builder.mutationFields((t) => ({
   resolveReviewItem: t.field({
     type: ReviewItem,
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: resolveArgs,
     resolve: (_r, args, ctx) => resolveReviewItem(args, ctx),
   }),
   resolveReviewItemResult: t.field({
     type: ReviewItem,
     description: `${RESULT_OF} resolveReviewItem.`,
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: resolveArgs,
     errors: resultUnion('ResolveReviewItem', 'reviewItem'),
     resolve: (_r, args, ctx) => answeringErrors(ctx, () => resolveReviewItem(args, ctx)),
@@ -120,14 +118,14 @@ builder.mutationFields((t) => ({
   mergeIdentities: t.field({
     type: Identity,
     description: 'Merges mergedId into survivorId. The merged ID redirects to the survivor from then on.',
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: mergeArgs,
     resolve: (_r, args, ctx) => mergeIdentities(args, ctx),
   }),
   mergeIdentitiesResult: t.field({
     type: Identity,
     description: `${RESULT_OF} mergeIdentities. The success holds the survivor.`,
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: mergeArgs,
     errors: resultUnion('MergeIdentities', 'identity'),
     resolve: (_r, args, ctx) => answeringErrors(ctx, () => mergeIdentities(args, ctx)),
@@ -135,14 +133,14 @@ builder.mutationFields((t) => ({
   unlinkRecord: t.field({
     type: SourceRecord,
     description: 'Moves a record out of its identity, to toIdentityId or to a new identity; both golden records are rebuilt.',
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: unlinkArgs,
     resolve: (_r, args, ctx) => unlinkRecord(args, ctx),
   }),
   unlinkRecordResult: t.field({
     type: SourceRecord,
     description: `${RESULT_OF} unlinkRecord. The success holds the moved record.`,
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: unlinkArgs,
     errors: resultUnion('UnlinkRecord', 'record'),
     resolve: (_r, args, ctx) => answeringErrors(ctx, () => unlinkRecord(args, ctx)),
@@ -150,14 +148,14 @@ builder.mutationFields((t) => ({
   markNotDuplicate: t.field({
     type: [Identity],
     description: 'Declares two identities different people; they are never linked or flagged again.',
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: notDuplicateArgs,
     resolve: (_r, args, ctx) => markNotDuplicate(args, ctx),
   }),
   markNotDuplicateResult: t.field({
     type: [Identity],
     description: `${RESULT_OF} markNotDuplicate. The success holds both identities.`,
-    authScopes: STEWARD,
+    authScopes: { decideIdentities: true },
     args: notDuplicateArgs,
     errors: resultUnion('MarkNotDuplicate', 'identities'),
     resolve: (_r, args, ctx) => answeringErrors(ctx, () => markNotDuplicate(args, ctx)),

@@ -7,7 +7,6 @@ import { actorOf, type RequestContext } from '../context.ts';
 import { Identity } from './identity-types.ts';
 
 /** Who may read the event stream: integration pipelines, stewards, auditors (and admins). */
-const SUBSCRIBERS = { $any: { pipeline: true, steward: true, auditor: true } } as const;
 const MAX_PAGE = 1000;
 
 export const ChangeEventTypeEnum = builder.enumType('ChangeEventType', {
@@ -73,7 +72,7 @@ builder.queryFields((t) => ({
   changeEvents: t.field({
     type: [ChangeEventRef],
     description: 'Replay: published events after `after` (a position), oldest first, optionally filtered.',
-    authScopes: SUBSCRIBERS,
+    authScopes: { readChangeEvents: true },
     args: {
       after: t.arg.string({ required: false }),
       first: t.arg.int({ required: false, defaultValue: 100 }),
@@ -105,7 +104,7 @@ builder.subscriptionFields((t) => ({
     type: ChangeEventRef,
     description:
       'Events as they are published (server-sent events or graphql-ws), after `from` when given: resume from the last position seen.',
-    authScopes: SUBSCRIBERS,
+    authScopes: { readChangeEvents: true },
     args: {
       from: t.arg.string({ required: false, description: 'Replay from after this position first; default: only new events.' }),
       types: t.arg({ type: [ChangeEventTypeEnum], required: false }),

@@ -17,8 +17,6 @@ const IdentityEventFilter = builder.inputType('IdentityEventFilter', {
 
 const IdentityEventConnection = namedConnection(IdentityEvent, 'IdentityEvent', { counted: true });
 
-const READERS = { $any: { steward: true, governance: true } } as const;
-
 const isEventKey = (key: unknown[]): key is [number] => key.length === 1 && Number.isSafeInteger(key[0]);
 
 type EventFilterArg = { types?: Array<IdentityEventRow['type']> | null } | null | undefined;
@@ -46,7 +44,7 @@ builder.objectField(Identity, 'events', (t) =>
     {
       type: IdentityEvent,
       description: DESCRIPTION,
-      authScopes: READERS,
+      authScopes: { searchIdentities: true },
       args: { filter: t.arg({ type: IdentityEventFilter, required: false }) },
       resolve: (identity, args, ctx) => eventsPage(ctx, identity.id, args),
     },
@@ -59,7 +57,7 @@ builder.queryFields((t) => ({
     {
       type: IdentityEvent,
       description: `${DESCRIPTION} The identity's own events: a merged identity's events stay under its own id.`,
-      authScopes: READERS,
+      authScopes: { searchIdentities: true },
       args: { identityId: t.arg.id({ required: true }), filter: t.arg({ type: IdentityEventFilter, required: false }) },
       resolve: (_r, args, ctx) => {
         if (!isUuid(String(args.identityId))) throw ValidationError.of('identityId', 'INVALID_ID', 'is not an identity id');

@@ -71,6 +71,12 @@ const IngestResult = builder.objectRef<IngestResultData>('IngestResult').impleme
       nullable: true,
       resolve: (r, _a, ctx) => (r.reviewItemId ? ctx.services.identity.reviewItem(r.reviewItemId) : null),
     }),
+    mergedIdentityIds: t.field({
+      type: ['ID'],
+      description:
+        'Identities that this record bridged and the matcher merged into `identity` (it matched each above the match threshold and the merge guard passed on all their records); they now redirect to it. Usually empty.',
+      resolve: (r) => r.mergedIdentityIds,
+    }),
   }),
 });
 
@@ -110,7 +116,7 @@ Identity.implement({
       type: [IdentityEvent],
       description: 'Every event of this identity, oldest first, in one unbounded list.',
       deprecationReason: 'Unbounded; use events (paged, with totalCount).',
-      authScopes: { $any: { steward: true, governance: true } },
+      authScopes: { searchIdentities: true },
       resolve: (i, _a, ctx) => ctx.services.identity.history(i.id),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -172,7 +178,7 @@ builder.queryFields((t) => ({
     type: Identity,
     nullable: true,
     description: 'An identity by enterprise ID; a merged ID returns the surviving identity.',
-    authScopes: { $any: { pipeline: true, steward: true, governance: true } },
+    authScopes: { readIdentity: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => ctx.services.identity.getIdentity(String(args.id)),
   }),
@@ -181,7 +187,7 @@ builder.queryFields((t) => ({
       type: Identity,
       description:
         'Active identities, oldest first, optionally filtered by name prefix and birth date (at most 100 per page). Paged by keyset: identities created or merged while paging skip none and repeat none.',
-      authScopes: { $any: { steward: true, governance: true } },
+      authScopes: { searchIdentities: true },
       args: {
         filter: t.arg({ type: IdentityFilter, required: false }),
         familyName: t.arg.string({ required: false, deprecationReason: 'Use filter: { familyName }.' }),
@@ -210,7 +216,7 @@ builder.queryFields((t) => ({
     type: Identity,
     nullable: true,
     description: 'Which patient is this? The current identity of a source record, following merges.',
-    authScopes: { $any: { pipeline: true, steward: true } },
+    authScopes: { match: true },
     args: { source: t.arg.string({ required: true }), localId: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => ctx.services.ingest.resolve(args.source, args.localId),
   }),
@@ -218,7 +224,7 @@ builder.queryFields((t) => ({
     type: SourceRecord,
     nullable: true,
     description: 'A source record by its id, or by source code and local ID.',
-    authScopes: { $any: { pipeline: true, steward: true, governance: true } },
+    authScopes: { readIdentity: true },
     args: { id: t.arg.id({ required: false }), source: t.arg.string({ required: false }), localId: t.arg.string({ required: false }) },
     resolve: (_r, args, ctx) => {
       if (args.id) return ctx.services.identity.sourceRecord(String(args.id));
@@ -229,10 +235,13 @@ builder.queryFields((t) => ({
   match: t.field({
     type: [MatchCandidate],
     description: 'Ranked candidate identities for a record, with grades and explanations. Stores nothing.',
-    authScopes: { $any: { pipeline: true, steward: true } },
+    authScopes: { match: true },
     args: {
       input: t.arg({ type: RecordFieldsInput, required: true }),
-      count: t.arg.int({ required: false }),
+      count: t.arg.int({
+        required: false,
+        description: 'How many candidates at most: 1 to 100, default 10. Outside that range the query is refused with OUT_OF_RANGE.',
+      }),
       onlyCertain: t.arg.boolean({ required: false }),
     },
     resolve: async (_r, args, ctx) => {
@@ -245,7 +254,7 @@ builder.queryFields((t) => ({
     type: [IdentityEvent],
     description: 'Every event of an identity, oldest first, in one unbounded list.',
     deprecationReason: 'Unbounded; use identityEvents (paged, with totalCount).',
-    authScopes: { $any: { steward: true, governance: true } },
+    authScopes: { searchIdentities: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => {
       touchIdentity(ctx, String(args.id));
@@ -274,7 +283,7 @@ builder.mutationFields((t) => ({
   ingestRecord: t.field({
     type: IngestResult,
     description: 'Idempotent upsert of one source record keyed by (source, localId), then matching.',
-    authScopes: { pipeline: true },
+    authScopes: { ingest: true },
     args: {
       input: t.arg({ type: SourceRecordInput, required: true }),
       runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }),
@@ -289,7 +298,7 @@ builder.mutationFields((t) => ({
   ingestRecords: t.field({
     type: [IngestResult],
     description: `Batch ingest of up to ${MAX_BATCH_SIZE} records. Every record is validated first; one invalid record rejects the batch with nothing stored.`,
-    authScopes: { pipeline: true },
+    authScopes: { ingest: true },
     args: {
       input: t.arg({ type: [SourceRecordInput], required: true }),
       runId: t.arg.id({ required: false, description: RUN_ID_DESCRIPTION }),
@@ -305,7 +314,7 @@ builder.mutationFields((t) => ({
   deleteRecord: t.field({
     type: SourceRecord,
     description: 'Soft-deletes a source record; its identity is rebuilt without it.',
-    authScopes: { pipeline: true },
+    authScopes: { ingest: true },
     args: {
       source: t.arg.string({ required: true }),
       localId: t.arg.string({ required: true }),

@@ -1,5 +1,5 @@
 import { isUuid } from '../../identity/index.ts';
-import { DomainError, NotFoundError } from '../../platform/errors.ts';
+import { NotFoundError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { IngestRun, IngestRunStatusEnum } from './lineage.ts';
 
@@ -16,19 +16,19 @@ const IngestRunErrorInput = builder.inputType('IngestRunErrorInput', {
 builder.mutationFields((t) => ({
   startIngestRun: t.field({
     type: IngestRun,
-    description: 'Starts a batch or stream session (an OpenLineage run) for a source; pass its id to ingestRecords.',
-    authScopes: { pipeline: true },
+    description:
+      'Starts a batch or stream session (an OpenLineage run) for a source; pass its id to ingestRecords. An unknown source is registered when MPI_AUTO_REGISTER_SOURCES is on, as ingest registers it.',
+    authScopes: { ingest: true },
     args: { source: t.arg.string({ required: true }), job: t.arg.string({ required: true }) },
     resolve: async (_r, args, ctx) => {
-      const source = await ctx.services.catalog.getSourceByCode(args.source);
-      if (!source) throw new DomainError('UNKNOWN_SOURCE', 'Source is not registered; register it first', { field: 'source' });
-      return ctx.services.lineage.startRun({ sourceId: source.id, job: args.job });
+      const sourceId = await ctx.services.ingest.runSource(args.source);
+      return ctx.services.lineage.startRun({ sourceId, job: args.job });
     },
   }),
   finishIngestRun: t.field({
     type: IngestRun,
     description: 'Ends a run with the counts its batches added up, the rows it could not load, and its status.',
-    authScopes: { pipeline: true },
+    authScopes: { ingest: true },
     args: {
       id: t.arg.id({ required: true }),
       status: t.arg({ type: IngestRunStatusEnum, required: false, defaultValue: 'COMPLETED' }),

@@ -41,8 +41,6 @@ const SurvivorshipRuleEnum = builder.enumType('SurvivorshipRule', {
 });
 export const IngestRunStatusEnum = builder.enumType('IngestRunStatus', { values: INGEST_RUN_STATUSES });
 
-const READERS = { $any: { steward: true, governance: true } } as const;
-
 /** Sources by id, fetched once per request. */
 const sourceCache = new WeakMap<RequestContext, Map<string, Promise<SourceRow | null>>>();
 function sourceById(ctx: RequestContext, id: string | null): Promise<SourceRow | null> {
@@ -146,7 +144,7 @@ builder.objectField(Identity, 'provenance', (t) =>
   t.field({
     type: [FieldProvenance],
     description: "Provenance of this identity's golden fields, newest first: one field's full history, or every field's.",
-    authScopes: READERS,
+    authScopes: { searchIdentities: true },
     args: { field: t.arg({ type: GoldenFieldEnum, required: false }), current: t.arg.boolean({ required: false, defaultValue: false }) },
     resolve: (i, args, ctx) => ctx.services.lineage.fieldHistory(i.id, args.field ?? undefined, { currentOnly: args.current ?? false }),
   }),
@@ -156,7 +154,7 @@ builder.objectField(SourceRecord, 'contributions', (t) =>
   t.field({
     type: [FieldProvenance],
     description: 'The golden fields this record currently supplies, per identity: what changes if this source is wrong.',
-    authScopes: READERS,
+    authScopes: { searchIdentities: true },
     resolve: (r, _a, ctx) => ctx.services.lineage.contributionsOf(r.record.id),
   }),
 );
@@ -370,7 +368,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description:
       "The full history of one golden field: each value, the record and source it came from, the rule, the policy version, the values it beat, and when it held. A merged identity's ID gives its survivor's lineage.",
-    authScopes: READERS,
+    authScopes: { searchIdentities: true },
     args: { identityId: t.arg.id({ required: true }), field: t.arg({ type: GoldenFieldEnum, required: true }) },
     resolve: async (_r, args, ctx) => {
       const identity = await ctx.services.identity.getIdentity(String(args.identityId));
@@ -384,7 +382,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description:
       'An identity as it stood at `at`: golden values, linked records and provenance, rebuilt from history. Null if it did not exist yet.',
-    authScopes: READERS,
+    authScopes: { searchIdentities: true },
     args: { id: t.arg.id({ required: true }), at: t.arg({ type: 'DateTime', required: true }) },
     resolve: async (_r, args, ctx) => {
       const id = String(args.id);
@@ -397,19 +395,19 @@ builder.queryFields((t) => ({
   survivorshipPolicy: t.field({
     type: SurvivorshipPolicy,
     description: 'The active survivorship policy.',
-    authScopes: READERS,
+    authScopes: { readSurvivorship: true },
     resolve: (_r, _a, ctx) => ctx.services.lineage.activePolicy(),
   }),
   survivorshipPolicies: t.field({
     type: [SurvivorshipPolicy],
     description: 'Every policy version, newest first.',
-    authScopes: READERS,
+    authScopes: { readSurvivorship: true },
     resolve: (_r, _a, ctx) => ctx.services.lineage.listPolicies(),
   }),
   previewSurvivorshipPolicy: t.field({
     type: PolicyPreviewRef,
     description: 'Which identities and fields would change if these rules replaced the active ones. Changes nothing.',
-    authScopes: { $any: { admin: true, governance: true } },
+    authScopes: { previewSurvivorship: true },
     args: { rules: t.arg({ type: [FieldRuleInputRef], required: true }), limit: t.arg.int({ required: false, defaultValue: 100 }) },
     resolve: (_r, args, ctx) => {
       const limit = args.limit ?? 100;
@@ -422,7 +420,7 @@ builder.queryFields((t) => ({
       type: IngestRun,
       description:
         'Ingest runs and golden-record recomputes, newest first (at most 100 per page). Paged by keyset: runs started while paging skip none and repeat none.',
-      authScopes: { $any: { pipeline: true, governance: true } },
+      authScopes: { readIngestRuns: true },
       args: {
         filter: t.arg({ type: IngestRunFilter, required: false }),
         source: t.arg.string({ required: false, description: 'A source code.', deprecationReason: 'Use filter: { source }.' }),
@@ -452,7 +450,7 @@ builder.queryFields((t) => ({
   ingestRun: t.field({
     type: IngestRun,
     nullable: true,
-    authScopes: { $any: { pipeline: true, governance: true } },
+    authScopes: { readIngestRuns: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => (isUuid(String(args.id)) ? ctx.services.lineage.getRun(String(args.id)) : null),
   }),
@@ -477,7 +475,7 @@ builder.mutationFields((t) => ({
   setSurvivorshipPolicy: t.field({
     type: PolicyChangeRef,
     description: SET_POLICY_DESCRIPTION,
-    authScopes: { admin: true },
+    authScopes: { manageSurvivorship: true },
     args: setPolicyArgs,
     resolve: (_r, args, ctx) => setSurvivorshipPolicy(args, ctx),
   }),
@@ -485,7 +483,7 @@ builder.mutationFields((t) => ({
     type: PolicyChangeRef,
     description:
       'Answers invalid rules as a typed ValidationError in the union (see the Error interface); same arguments as setSurvivorshipPolicy.',
-    authScopes: { admin: true },
+    authScopes: { manageSurvivorship: true },
     args: setPolicyArgs,
     errors: {
       types: [ValidationError],
@@ -499,7 +497,7 @@ builder.mutationFields((t) => ({
     type: IngestRun,
     description:
       'Recomputes golden records under the active policy: those a source feeds (after its trust rank changed), or all. Returns the finished run.',
-    authScopes: { admin: true },
+    authScopes: { manageSurvivorship: true },
     args: { source: t.arg.string({ required: false, description: 'A source code; omit for every identity.' }) },
     resolve: async (_r, args, ctx) => {
       const source = args.source ? await ctx.services.catalog.getSourceByCode(args.source) : null;

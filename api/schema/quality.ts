@@ -141,7 +141,7 @@ builder.queryFields((t) => ({
     description:
       'A time series, oldest first: the newest `limit` (default 1000) points the filter matches. ' +
       'Scope "*" is the whole index, a source code a source, "CODE.field" one field.',
-    authScopes: { governance: true },
+    authScopes: { governQuality: true },
     args: {
       filter: t.arg({ type: QualityMetricFilter, required: false }),
       scope: t.arg.string({ required: false, deprecationReason: 'Use filter: { scope }.' }),
@@ -158,7 +158,7 @@ builder.queryFields((t) => ({
   }),
   qualityScorecard: t.field({
     type: QualityScorecard,
-    authScopes: { governance: true },
+    authScopes: { governQuality: true },
     args: { source: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.catalog.qualityScorecard(args.source),
   }),
@@ -168,7 +168,7 @@ builder.mutationFields((t) => ({
   measureQuality: t.field({
     type: QualityRun,
     description: 'Measures every quality metric now and stores the results as one run of the time series.',
-    authScopes: { governance: true },
+    authScopes: { governQuality: true },
     resolve: (_root, _args, ctx) => ctx.services.catalog.measureQuality(),
   }),
 }));

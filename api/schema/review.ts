@@ -165,7 +165,7 @@ builder.queryFields((t) => ({
     {
       type: ReviewItem,
       description: `The stewards' queue, highest priority first unless another order is asked for. Paged by keyset: a page starts after the last item seen, so items resolved while paging skip nothing. At most ${MAX_REVIEW_PAGE} per page.`,
-      authScopes: { steward: true },
+      authScopes: { decideIdentities: true },
       args: {
         filter: t.arg({ type: ReviewQueueFilter, required: false }),
         orderBy: t.arg({ type: ReviewQueueOrderEnum, required: false, defaultValue: 'PRIORITY' }),
@@ -206,13 +206,13 @@ builder.queryFields((t) => ({
   ),
   matchModels: t.field({
     type: [MatchModelInfo],
-    authScopes: { $any: { steward: true, governance: true } },
+    authScopes: { readMatchModels: true },
     resolve: (_r, _a, ctx) => ctx.services.models.list(),
   }),
   matchModelEvents: t.field({
     type: [MatchModelEvent],
     description: `Model events, newest first: training, evaluation, activation and rejection (at most ${MAX_MODEL_EVENTS_PAGE} per page; \`before\` pages on by id).`,
-    authScopes: { $any: { steward: true, governance: true } },
+    authScopes: { readMatchModels: true },
     args: {
       version: t.arg.string({ required: false }),
       type: t.arg({ type: ModelEventTypeEnum, required: false }),
@@ -232,7 +232,7 @@ builder.queryFields((t) => ({
   matchModel: t.field({
     type: 'JSON',
     description: 'A stored model by version, or the active one (the built-in default when none was trained).',
-    authScopes: { $any: { steward: true, governance: true } },
+    authScopes: { readMatchModels: true },
     args: { version: t.arg.string({ required: false }) },
     resolve: async (_r, args, ctx) =>
       args.version ? ((await ctx.services.models.get(args.version))?.spec ?? null) : ctx.services.models.active(),
@@ -244,20 +244,20 @@ builder.mutationFields((t) => ({
   trainModel: t.field({
     type: MatchModelInfo,
     description: 'Trains a new model version from the stored records (unsupervised EM). Existing links are kept.',
-    authScopes: { admin: true },
+    authScopes: { manageMatchModels: true },
     args: { activate: t.arg.boolean({ required: false, defaultValue: true }) },
     resolve: (_r, args, ctx) => ctx.services.models.train(actor(ctx).actor, { activate: args.activate ?? true }),
   }),
   importMatchModel: t.field({
     type: MatchModelInfo,
     description: 'Stores a model document (e.g. from `mpi link --save-model`).',
-    authScopes: { admin: true },
+    authScopes: { manageMatchModels: true },
     args: { spec: t.arg({ type: 'JSON', required: true }), activate: t.arg.boolean({ required: false, defaultValue: false }) },
     resolve: (_r, args, ctx) => ctx.services.models.import(args.spec, actor(ctx).actor, args.activate ?? false),
   }),
   activateMatchModel: t.field({
     type: MatchModelInfo,
-    authScopes: { admin: true },
+    authScopes: { manageMatchModels: true },
     args: { version: t.arg.string({ required: true }) },
     resolve: (_r, args, ctx) => ctx.services.models.activate(args.version, actor(ctx).actor),
   }),
@@ -268,7 +268,7 @@ builder.queryFields((t) => ({
     type: ReviewItem,
     nullable: true,
     description: 'One review item by id, open or resolved (the console links to it).',
-    authScopes: { steward: true },
+    authScopes: { decideIdentities: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => ctx.services.identity.reviewItem(String(args.id)),
   }),

@@ -51,13 +51,13 @@ const AuditChainStatus = builder
 builder.queryFields((t) => ({
   apiKeys: t.field({
     type: [ApiKey],
-    authScopes: { admin: true },
+    authScopes: { manageApiKeys: true },
     resolve: (_root, _args, ctx) => ctx.services.apiKeys.list(),
   }),
   verifyAuditChain: t.field({
     type: AuditChainStatus,
     description: 'Recomputes the audit hash chain; false when any entry was altered, inserted or removed.',
-    authScopes: { auditor: true },
+    authScopes: { readAudit: true },
     resolve: (_root, _args, ctx) => verifyAuditChain(ctx.services.database.db),
   }),
 }));
@@ -65,7 +65,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
-    authScopes: { admin: true },
+    authScopes: { manageApiKeys: true },
     args: {
       name: t.arg.string({ required: true }),
       role: t.arg({ type: RoleEnum, required: true, description: 'What the key may do. Declare the variable `Role!`.' }),
@@ -74,7 +74,7 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: ApiKey,
-    authScopes: { admin: true },
+    authScopes: { manageApiKeys: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.services.apiKeys.revoke(String(args.id)),
   }),

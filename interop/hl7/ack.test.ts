@@ -22,14 +22,14 @@ describe('buildAck', () => {
       timestamp: at,
       error: {
         condition: HL7_ERROR.DATA_TYPE,
-        text: 'birth date is not a calendar date',
+        text: 'birth date: day is out of range for its month',
         location: { segment: 'PID', sequence: 1, field: 7 },
       },
     });
     const [, msa, err] = ack.split('\r');
-    expect(msa).toBe('MSA|AE|C-77|birth date is not a calendar date');
+    expect(msa).toBe('MSA|AE|C-77|birth date: day is out of range for its month');
     expect(err).toBe(
-      'ERR|PID^1^7^102&Data type error&HL70357|PID^1^7^1|102^Data type error^HL70357|E||||PID-7: birth date is not a calendar date',
+      'ERR|PID^1^7^102&Data type error&HL70357|PID^1^7^1|102^Data type error^HL70357|E||||PID-7: birth date: day is out of range for its month',
     );
   });
 

@@ -1,5 +1,6 @@
 import type { RecordInput } from '../ports.ts';
-import { cleanText, isCalendarDay, isSsnShaped } from '../values.ts';
+import { isoDateProblem } from '../../matching/index.ts';
+import { cleanText, isSsnShaped } from '../values.ts';
 import { HL7_ERROR, Hl7Error, type ErrorLocation } from './errors.ts';
 import {
   component,
@@ -266,10 +267,11 @@ function readBirthDate(raw: string, location: ErrorLocation): string | null {
     const partial = /^\d{4}(\d{2})?$/.test(value);
     throw new Hl7Error(HL7_ERROR.DATA_TYPE, partial ? 'birth date must include the day' : 'birth date is not a valid date', location);
   }
-  if (!isCalendarDay(Number(m[1]), Number(m[2]), Number(m[3]))) {
-    throw new Hl7Error(HL7_ERROR.DATA_TYPE, 'birth date is not a calendar date', location);
-  }
-  return `${m[1]}-${m[2]}-${m[3]}`;
+  const iso = `${m[1]}-${m[2]}-${m[3]}`;
+  // An impossible day in the words every channel uses ("month is out of range", "day is out of range for its month").
+  const problem = isoDateProblem(iso);
+  if (problem) throw new Hl7Error(HL7_ERROR.DATA_TYPE, `birth date: ${problem}`, location);
+  return iso;
 }
 
 function clean(value: string): string | null {

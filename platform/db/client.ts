@@ -39,6 +39,12 @@ export interface DatabaseHandle {
   dataDirLock?: DataDirLock;
   /** Runs `select 1`; throws when the database cannot answer. */
   ping(): Promise<void>;
+  /**
+   * LISTENs on a notification channel (PostgreSQL delivers a NOTIFY when its transaction commits); resolves to a
+   * function that stops listening. On PostgreSQL one connection of its own listens, and listens again after a
+   * reconnect.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -110,6 +116,7 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     kind: 'pglite',
     ...(dataDirLock ? { dataDirLock } : {}),
     ping: () => withTimeout(() => client.query('select 1')),
+    listen: (channel, onNotify) => client.listen(channel, onNotify).then((stop) => () => stop()),
     close: async () => {
       if (!client.closed) await client.close();
       dataDirLock?.release();
@@ -127,6 +134,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     kind: 'postgres',
     reader: drizzlePostgres(readerClient, { schema }) as unknown as Database,
     ping: () => withTimeout(() => client`select 1`),
+    listen: (channel, onNotify) => client.listen(channel, onNotify).then((request) => () => request.unlisten()),
     close: async () => {
       await Promise.all([client.end({ timeout: 5 }), readerClient.end({ timeout: 5 })]);
     },

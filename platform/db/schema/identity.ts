@@ -287,4 +287,9 @@ export const deadLetters = pgTable('dead_letters', {
   reason: text('reason').notNull(),
   status: text('status').notNull().default('OPEN'),
   createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /**
+   * When a replay claimed it (REPLAYING): the claim's lease starts here, and the value is the claim's token (to
+   * the millisecond, so it reads back equal), so a replay whose claim expired and was taken over cannot settle it.
+   */
+  claimedAt: timestamp('claimed_at', { withTimezone: true, mode: 'date', precision: 3 }),
 });

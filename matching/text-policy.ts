@@ -1,8 +1,7 @@
-import { ValidationError } from './errors.ts';
-
 /**
  * The one character policy for text the service accepts, whichever way it arrives (GraphQL arguments, FHIR
- * elements and search parameters, HL7 fields, CSV cells, command-line values). Refused everywhere:
+ * elements and search parameters, HL7 fields, CSV cells, command-line values). Pure, so the matching core's record checks
+ * (validate-record.ts) apply it to CSV rows offline exactly as the service does. Refused everywhere:
  * - C0 controls, DEL and C1 controls (NUL included): PostgreSQL cannot store NUL, and the others forge log lines
  *   and terminal output. Tab and line breaks are allowed only where `lineBreaks` says so (free text, reasons).
  * - Bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9): they make text read differently from what it is.
@@ -52,11 +51,4 @@ function textProblemMessage(value: string, options: TextPolicyOptions): string |
   if (BIDI_CONTROLS.test(value)) return TEXT_PROBLEM_MESSAGES.bidi;
   if (INVISIBLE.test(value)) return TEXT_PROBLEM_MESSAGES.invisible;
   return null;
-}
-
-/** Throws VALIDATION_FAILED / INVALID_CHARACTERS naming `field` when `value` breaks the policy. */
-export function checkText(value: string, field: string, options: TextPolicyOptions = {}): string {
-  const problem = textProblem(value, options);
-  if (problem) throw ValidationError.of(field, problem.code, problem.message);
-  return value;
 }
