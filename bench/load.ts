@@ -25,6 +25,7 @@ interface Row {
   linked: number;
   review: number;
   peakMb: number;
+  databaseMb: number;
   load: string;
 }
 
@@ -32,6 +33,9 @@ const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
+
+/** Size of the benchmark's database after the last run, in MB. */
+let databaseMb = 0;
 
 /**
  * CPU seconds the server's backends of one database have used so far (from /proc, when the server runs on this
@@ -41,6 +45,8 @@ const loadAverage = () =>
 async function serverCpu(url: string): Promise<number | null> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
+    const [size] = await sql<{ mb: number }[]>`select (pg_database_size(current_database()) / 1048576)::int as mb`;
+    databaseMb = size!.mb;
     const rows = await sql<
       { pid: number }[]
     >`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
@@ -107,6 +113,7 @@ async function benchSize(records: number, chunkSize: number | undefined, threads
         linked: summary.linked,
         review: summary.review,
         peakMb: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20),
+        databaseMb,
         load: `${before} / ${loadAverage()}`,
       });
       serverBefore = server ?? 0;
@@ -133,7 +140,7 @@ async function main(): Promise<void> {
   console.log(`${machine()}, ${availableParallelism()} cores, PostgreSQL; load average (1, 5, 15 min) before / after each run`);
   console.log('seconds per stage: read/check/plan/write; CPU s: this process (all its threads) and the server backends');
   console.log(
-    'records  into               threads  seconds  read/check/plan/write  CPU s node  CPU s server  records/s  chunks  created   linked  review  peak RSS MB  load',
+    'records  into               threads  seconds  read/check/plan/write  CPU s node  CPU s server  records/s  chunks  created   linked  review  peak RSS MB  database MB  load',
   );
   for (const r of rows) {
     console.log(
@@ -151,6 +158,7 @@ async function main(): Promise<void> {
         String(r.linked).padStart(8),
         String(r.review).padStart(7),
         String(r.peakMb).padStart(12),
+        String(r.databaseMb).padStart(12),
         ` ${r.load}`,
       ].join(' '),
     );

@@ -9,20 +9,38 @@
 const rot = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 
 const encoder = new TextEncoder();
+/** The key's UTF-8 bytes, reused from key to key (a new array per key would cost more than the hash). */
+let bytes = new Uint8Array(256);
+
+/** Writes the key's UTF-8 bytes into `bytes` and returns their count: blocking keys are ASCII as a rule. */
+function utf8(key: string): number {
+  if (bytes.length < key.length * 3) bytes = new Uint8Array(key.length * 3);
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code > 127) return encoder.encodeInto(key, bytes).written;
+    bytes[i] = code;
+  }
+  return key.length;
+}
+
+/** The little-endian 32-bit word at `at`. */
+const word = (k: Uint8Array, at: number): number => k[at]! | (k[at + 1]! << 8) | (k[at + 2]! << 16) | (k[at + 3]! << 24);
+
+/** Byte `n` of the last `len` bytes (from `i`) shifted into place, or 0 past the end. */
+const tail = (k: Uint8Array, i: number, len: number, n: number, shift: number): number => (len > n ? k[i + n]! << shift : 0);
 
 /** `hashtextextended(key, 0)` as a decimal string (COPY's text form of a bigint). */
 export function hashKey(key: string): string {
-  const k = encoder.encode(key);
-  let len = k.length;
+  let len = utf8(key);
+  const k = bytes;
   let a = (0x9e3779b9 + len + 3923095) | 0;
   let b = a;
   let c = a;
   let i = 0;
-  const word = (at: number) => k[at]! | (k[at + 1]! << 8) | (k[at + 2]! << 16) | (k[at + 3]! << 24);
   while (len >= 12) {
-    a = (a + word(i)) | 0;
-    b = (b + word(i + 4)) | 0;
-    c = (c + word(i + 8)) | 0;
+    a = (a + word(k, i)) | 0;
+    b = (b + word(k, i + 4)) | 0;
+    c = (c + word(k, i + 8)) | 0;
     // mix(a, b, c)
     a = (a - c) | 0;
     a ^= rot(c, 4);
@@ -46,10 +64,9 @@ export function hashKey(key: string): string {
     len -= 12;
   }
   // The last 0-11 bytes, as lookup3's fall-through switch adds them; the lowest byte of c is left for the length.
-  const tail = (n: number, shift: number) => (len > n ? k[i + n]! << shift : 0);
-  c = (c + tail(10, 24) + tail(9, 16) + tail(8, 8)) | 0;
-  b = (b + tail(7, 24) + tail(6, 16) + tail(5, 8) + tail(4, 0)) | 0;
-  a = (a + tail(3, 24) + tail(2, 16) + tail(1, 8) + tail(0, 0)) | 0;
+  c = (c + tail(k, i, len, 10, 24) + tail(k, i, len, 9, 16) + tail(k, i, len, 8, 8)) | 0;
+  b = (b + tail(k, i, len, 7, 24) + tail(k, i, len, 6, 16) + tail(k, i, len, 5, 8) + tail(k, i, len, 4, 0)) | 0;
+  a = (a + tail(k, i, len, 3, 24) + tail(k, i, len, 2, 16) + tail(k, i, len, 1, 8) + tail(k, i, len, 0, 0)) | 0;
   // final(a, b, c)
   c ^= b;
   c = (c - rot(b, 14)) | 0;
