@@ -1,3 +1,4 @@
+import { resolveAuditKeyring } from '../platform/audit-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -26,6 +27,15 @@ export interface App {
 
 /** Opens the database (migrating it), wires the services and builds the GraphQL server. */
 export async function createApp(config: AppConfig, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<App> {
+  // Before the database opens: production refuses to start without MPI_AUDIT_KEY.
+  const auditKeys = resolveAuditKeyring(config);
+  if (auditKeys.source === 'generated-file') {
+    logger.warn(
+      { file: auditKeys.file },
+      'MPI_AUDIT_KEY is not set: the audit chain is keyed with a key generated into the data directory. Set ' +
+        'MPI_AUDIT_KEY to a secret kept apart from the data before holding real patient data.',
+    );
+  }
   const database = await openDatabase({
     url: config.DATABASE_URL,
     dataDir: config.MPI_DATA_DIR,

@@ -17,6 +17,7 @@ const row = (overrides: Partial<AuditRow>): AuditRow => ({
   details: {},
   prevHash: '0',
   hash: 'abc',
+  keyId: null,
   ...overrides,
 });
 

@@ -1,4 +1,5 @@
 import { startModelLifecycle } from '../identity/index.ts';
+import { startAuditCheckpoints } from '../platform/audit-checkpoint.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import { startBucketCleanup } from '../platform/rate-buckets.ts';
 import type { Services } from './services.ts';
@@ -7,7 +8,7 @@ import type { Services } from './services.ts';
  * Starts the periodic jobs of this replica, each run by exactly one replica of the database (the holder of its
  * lease): quality measurement every MPI_QUALITY_SCHEDULE_MINUTES, the match model lifecycle's check every
  * MPI_MODEL_CHECK_SECONDS (when MPI_MODEL_TRAIN_AFTER is not 0), and the cleanup of idle rate-limit buckets kept
- * in PostgreSQL. Event delivery and event retention run under the dispatcher's own lease.
+ * in PostgreSQL, and a signed audit checkpoint into MPI_AUDIT_CHECKPOINT_DIR every MPI_AUDIT_CHECKPOINT_MINUTES. Event delivery and event retention run under the dispatcher's own lease.
  */
 export function startScheduledJobs(services: Services): ElectedJob[] {
   const { config, logger } = services;
@@ -22,6 +23,10 @@ export function startScheduledJobs(services: Services): ElectedJob[] {
   }
   if (services.rateBuckets.kind === 'postgres') {
     jobs.push(startBucketCleanup(services.database.db, services.rateBuckets, { ...election, logger }));
+  }
+  if (config.MPI_AUDIT_CHECKPOINT_DIR && config.MPI_AUDIT_CHECKPOINT_MINUTES > 0) {
+    const everyMs = config.MPI_AUDIT_CHECKPOINT_MINUTES * 60_000;
+    jobs.push(startAuditCheckpoints(services.database.db, config.MPI_AUDIT_CHECKPOINT_DIR, { ...election, everyMs, logger }));
   }
   return jobs;
 }

@@ -1,4 +1,6 @@
 import { ApiKeyService } from '../platform/api-keys.ts';
+import { AuditChainService } from '../platform/audit-chain-service.ts';
+import { resolveAuditKeyring, useAuditKeyring, type AuditKeyring } from '../platform/audit-keys.ts';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
@@ -20,6 +22,10 @@ export interface Services {
   models: ModelRegistry;
   /** Trains, evaluates and activates match models by itself (run by the `model-lifecycle` job). */
   lifecycle: ModelLifecycle;
+  /** The keys of the audit chain (MPI_AUDIT_KEY and older ones): installed for every append of this process. */
+  auditKeys: AuditKeyring;
+  /** Signed checkpoints of the audit chain and its verification against them. */
+  auditChain: AuditChainService;
   /** API keys: authentication, the key operations and the bootstrap key. */
   apiKeys: ApiKeyService;
   /** Ingest, resolution and matching. */
@@ -63,6 +69,8 @@ function demographicsFor(reads: IdentityReads): DemographicsProvider {
 
 /** Wires the domain services over one database. */
 export function createServices(config: AppConfig, database: DatabaseHandle, logger: Logger): Services {
+  const auditKeys = resolveAuditKeyring(config);
+  useAuditKeyring(auditKeys);
   const models = new ModelRegistry(database.db);
   const ingest = new IdentityService(database.db, models, {
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
@@ -91,6 +99,8 @@ export function createServices(config: AppConfig, database: DatabaseHandle, logg
       retrainMs: config.MPI_MODEL_RETRAIN_HOURS * 3_600_000,
       retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
     }),
+    auditKeys,
+    auditChain: new AuditChainService(database.db, auditKeys, config.MPI_AUDIT_CHECKPOINT_DIR),
     apiKeys: new ApiKeyService(database.db),
     ingest,
     steward: new StewardService(ingest),

@@ -3,19 +3,13 @@ import { Command } from 'commander';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../platform/db/client.ts';
 import { auditLog } from '../platform/db/schema/index.ts';
-import {
-  appendAudit,
-  entryHash,
-  GENESIS_HASH,
-  listAuditEntries,
-  verifyAuditChain,
-  type AuditEntry,
-  type AuditRow,
-} from '../platform/audit.ts';
+import { appendAudit, GENESIS_HASH, keyedEntryHash, listAuditEntries, type AuditEntry, type AuditRow } from '../platform/audit.ts';
+import { ephemeralAuditKeyring, useAuditKeyring } from '../platform/audit-keys.ts';
+import { verifyAuditChain } from '../platform/audit-verify.ts';
 import { freshDatabase, machine, percentile } from './support.ts';
 
 /** A synthetic entry shaped like a GraphQL read of one identity and two of its records. */
-function syntheticEntry(i: number, at: Date): Omit<AuditRow, 'id' | 'hash' | 'prevHash'> {
+function syntheticEntry(i: number, at: Date): Omit<AuditRow, 'id' | 'hash' | 'prevHash' | 'keyId'> {
   const identity = `00000000-0000-4000-8000-${String(i % 50_000).padStart(12, '0')}`;
   return {
     at,
@@ -32,15 +26,19 @@ function syntheticEntry(i: number, at: Date): Omit<AuditRow, 'id' | 'hash' | 'pr
   };
 }
 
-/** Seeds `count` chained entries in batches (the hashes computed here, as appendAudit would). */
+const keyring = ephemeralAuditKeyring();
+useAuditKeyring(keyring);
+
+/** Seeds `count` chained entries in batches (the keyed hashes computed here, as appendAudit would). */
 async function seedChain(db: Database, count: number): Promise<void> {
+  const key = keyring.current;
   let prev = GENESIS_HASH;
   const start = Date.now() - count * 1000;
   for (let done = 0; done < count; done += 2000) {
     const rows = Array.from({ length: Math.min(2000, count - done) }, (_, k) => {
       const row = syntheticEntry(done + k, new Date(start + (done + k) * 1000));
-      const hash = entryHash(prev, row);
-      const chained = { ...row, prevHash: prev, hash };
+      const hash = keyedEntryHash(key, prev, row);
+      const chained = { ...row, prevHash: prev, keyId: key.id, hash };
       prev = hash;
       return chained;
     });

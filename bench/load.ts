@@ -8,8 +8,11 @@ import postgres from 'postgres';
 import { availableParallelism, loadavg } from 'node:os';
 import { Command } from 'commander';
 import { runLoad } from '../cli/load.ts';
+import { ephemeralAuditKeyring, useAuditKeyring } from '../platform/audit-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { BENCH_OUT, freshDatabase, machine, syntheticRegistry } from './support.ts';
+
+useAuditKeyring(ephemeralAuditKeyring());
 
 interface Row {
   records: number;

@@ -86,6 +86,7 @@ const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL
   env: {
     ...process.env,
     NODE_ENV: 'production',
+    MPI_AUDIT_KEY: randomBytes(32).toString('base64'),
     PORT: opts.port,
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,

@@ -2,7 +2,7 @@ import type { AppConfig } from '../platform/config.ts';
 import { readDataDirLock } from '../platform/db/data-dir-lock.ts';
 import { isRole, ROLES } from '../platform/roles.ts';
 import { CliError } from './errors.ts';
-import { rolesFor } from './permissions.ts';
+import { rolesFor, type ServerCommand } from './permissions.ts';
 
 /** An API key as the admin commands show it (never its secret, except once at creation). */
 export interface KeyView {
@@ -31,18 +31,31 @@ interface GraphqlAnswer {
   errors?: Array<{ message?: string; extensions?: { code?: string } }>;
 }
 
-/** Picks the path: an explicit `--url`, else the server holding the data directory, else the database. */
-export async function openKeyAdmin(config: AppConfig, options: { url?: string | undefined; key?: string | undefined }): Promise<KeyAdmin> {
-  if (options.url) return apiKeyAdmin(options.url, options.key);
+/** The server to go through: an explicit `--url`, else the server holding the embedded data directory, else none. */
+export function serverFor(
+  config: AppConfig,
+  options: { url?: string | undefined; key?: string | undefined },
+): { url: string; key: string | undefined } | null {
+  if (options.url) return { url: options.url, key: options.key };
   if (!config.DATABASE_URL && config.MPI_DATA_DIR !== 'memory://') {
     const holder = readDataDirLock(config.MPI_DATA_DIR);
-    if (holder?.holder === 'server' && holder.url) return apiKeyAdmin(`${holder.url}/graphql`, holder.adminToken);
+    if (holder?.holder === 'server' && holder.url) return { url: `${holder.url}/graphql`, key: options.key ?? holder.adminToken };
   }
-  return databaseKeyAdmin(config);
+  return null;
 }
 
-function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
-  const call = async (query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
+/** Picks the path: an explicit `--url`, else the server holding the data directory, else the database. */
+export async function openKeyAdmin(config: AppConfig, options: { url?: string | undefined; key?: string | undefined }): Promise<KeyAdmin> {
+  const server = serverFor(config, options);
+  return server ? apiKeyAdmin(server.url, server.key) : databaseKeyAdmin(config);
+}
+
+/**
+ * A GraphQL caller for a running server: the `data` of an answer, or a CliError naming the server's error code
+ * (with a hint naming the roles `command` needs when it was refused).
+ */
+export function graphqlCaller(url: string, key: string | undefined, command: ServerCommand) {
+  return async (query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (key) headers.authorization = `Bearer ${key}`;
     let response: Response;
@@ -63,12 +76,16 @@ function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
       const code = failure?.extensions?.code ?? 'ERROR';
       const hint =
         code === 'UNAUTHENTICATED' || code === 'FORBIDDEN'
-          ? ` (pass --key or set MPI_API_KEY to a key with the ${rolesFor('keys')} role)`
+          ? ` (pass --key or set MPI_API_KEY to a key with the ${rolesFor(command)} role)`
           : '';
       throw new CliError(`the server refused: ${code}: ${failure?.message ?? 'no data in the answer'}${hint}`);
     }
     return body.data;
   };
+}
+
+function apiKeyAdmin(url: string, key: string | undefined): KeyAdmin {
+  const call = graphqlCaller(url, key, 'keys');
   const FIELDS = 'id name role prefix revokedAt';
   const list = async () => (await call(`{ apiKeys { ${FIELDS} } }`)).apiKeys as KeyView[];
   return {

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { CliError } from './errors.ts';
 
 const FOLLOW = `subscription Follow($from: String, $types: [ChangeEventType!]) {
-  changeEvents(from: $from, types: $types) { id position type occurredAt actor identityId recordId source localId data versions }
+  changeEvents(from: $from, filter: { types: $types }) { id position type occurredAt actor identityId recordId source localId data versions }
 }`;
 
 export interface EventsOptions {

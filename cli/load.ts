@@ -9,6 +9,7 @@ import {
   type LoadProblem,
   type LoadRow,
 } from '../identity/index.ts';
+import { installAuditKeyring } from './audit.ts';
 import { CliError } from './errors.ts';
 import { readCsvRecords, readMappingFile } from './import-csv.ts';
 import { parseThreads } from './link.ts';
@@ -157,6 +158,7 @@ export async function loadCommand(args: string[]): Promise<void> {
   const parsed = parseLoadArgs(args);
   const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../platform/config.ts'), import('../platform/db/client.ts')]);
   const config = loadConfig();
+  installAuditKeyring(config);
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.MPI_DATA_DIR });
   const tty = process.stderr.isTTY;
   const bar = createProgress(tty);

@@ -145,6 +145,51 @@ serverOptions(keys.command('list').description('list API keys: id, role, name, p
   }),
 );
 
+const audit = program
+  .command('audit')
+  .description('the keyed audit chain: signed checkpoints and verification (through the running server, or on the database)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npx mpi audit checkpoint                        sign a checkpoint into MPI_AUDIT_CHECKPOINT_DIR (else print it)
+  npx mpi audit checkpoint --out cp.json          ... into cp.json
+  npx mpi audit verify --checkpoint cp.json       verify the chain against it
+
+Exit status of verify: 0 the chain verifies; 1 it does not (an entry was edited, removed or re-chained, or
+entries were cut off after the checkpoint); 2 it could not be checked (no key, unreadable checkpoint, database).`,
+  );
+audit
+  .command('checkpoint')
+  .description('sign a checkpoint (last entry, its hash, the time) and write it to --out, MPI_AUDIT_CHECKPOINT_DIR or stdout')
+  .option('--out <file>', 'write the checkpoint to this file (- for stdout)')
+  .addOption(
+    new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env(
+      'MPI_URL',
+    ),
+  )
+  .addOption(new Option('--key <key>', `API key with the ${rolesFor('audit checkpoint')} role, for --url`).env('MPI_API_KEY'))
+  .action(
+    action(async (opts: { out?: string; url?: string; key?: string }) => {
+      await (await import('./audit.ts')).auditCheckpointCommand(opts);
+    }),
+  );
+audit
+  .command('verify')
+  .description('recompute the keyed chain and check it against a checkpoint (exit 1 when it does not verify)')
+  .option('--checkpoint <file>', 'checkpoint file to verify against (default: the newest in MPI_AUDIT_CHECKPOINT_DIR)')
+  .addOption(
+    new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env(
+      'MPI_URL',
+    ),
+  )
+  .addOption(new Option('--key <key>', `API key with the ${rolesFor('audit verify')} role, for --url`).env('MPI_API_KEY'))
+  .action(
+    action(async (opts: { checkpoint?: string; url?: string; key?: string }) => {
+      await (await import('./audit.ts')).auditVerifyCommand(opts);
+    }),
+  );
+
 program
   .command('link')
   .description('link and deduplicate patient records from CSV files into identities (offline: no server, no database)')

@@ -9,6 +9,8 @@ export const COMMAND_PERMISSIONS = {
   import: ['ingest'],
   demo: ['registerSources', 'ingest', 'decideIdentities'],
   events: ['readChangeEvents'],
+  'audit checkpoint': ['anchorAudit'],
+  'audit verify': ['readAudit'],
 } as const satisfies Record<string, readonly Permission[]>;
 export type ServerCommand = keyof typeof COMMAND_PERMISSIONS;
 

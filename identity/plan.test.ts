@@ -164,7 +164,12 @@ describe('a record that bridges two identities', () => {
     expect(plan.records[0]).toMatchObject({ outcome: 'LINKED', identityId: 'id-phone' });
     const merges = plan.ops.filter((op) => op.kind === 'MERGE');
     expect(merges).toEqual([expect.objectContaining({ recordId: 'r1', survivorId: 'id-phone', mergedId: 'id-address' })]);
-    expect(merges[0]!.kind === 'MERGE' && merges[0]!.evidence).toMatchObject({ survivorRecords: 3, mergedRecords: 1 });
+    expect(merges[0]!.kind === 'MERGE' && merges[0]!.evidence).toMatchObject({
+      survivor: { identityId: 'id-phone' },
+      merged: { identityId: 'id-address', recordId: 'address' },
+      survivorRecords: 3,
+      mergedRecords: 1,
+    });
     expect(plan.ops.some((op) => op.kind === 'REVIEW_DUPLICATE')).toBe(false);
   });
 

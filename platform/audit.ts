@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { installedAuditKeyring, type AuditKey } from './audit-keys.ts';
 import { withoutBeforeCommit } from './db/before-commit.ts';
 import type { Database, Executor } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
@@ -43,9 +44,10 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Serialises appends so that each entry chains to exactly one predecessor. */
 const AUDIT_CHAIN_LOCK = 0x6d7069_61; // "mpia"
 
-/** The chain hash of an entry: SHA-256 over the previous hash and the entry's canonical content. */
-export function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 'prevHash'>): string {
-  const canonical = stableStringify([
+type ChainedContent = Omit<AuditRow, 'id' | 'hash' | 'prevHash' | 'keyId'>;
+
+function canonicalContent(prevHash: string, row: ChainedContent): unknown[] {
+  return [
     prevHash,
     row.at.toISOString(),
     row.actor,
@@ -58,8 +60,28 @@ export function entryHash(prevHash: string, row: Omit<AuditRow, 'id' | 'hash' | 
     row.requestId,
     row.clientAddress,
     row.details,
-  ]);
-  return createHash('sha256').update(canonical).digest('hex');
+  ];
+}
+
+/**
+ * The unkeyed chain hash of the entries written before the chain was keyed: SHA-256 over the previous hash and
+ * the entry's canonical content. Anyone can recompute it, so it is only checked, never written any more.
+ */
+export function entryHash(prevHash: string, row: ChainedContent): string {
+  return createHash('sha256')
+    .update(stableStringify(canonicalContent(prevHash, row)))
+    .digest('hex');
+}
+
+/**
+ * The keyed chain hash: HMAC-SHA256 under an audit key over the key's id, the previous hash and the entry's
+ * canonical content (RFC 2104). Without the key no one can compute it, so an entry edited, removed or inserted
+ * with database access alone cannot be re-chained to verify.
+ */
+export function keyedEntryHash(key: AuditKey, prevHash: string, row: ChainedContent): string {
+  return createHmac('sha256', key.secret)
+    .update(stableStringify([key.id, ...canonicalContent(prevHash, row)]))
+    .digest('hex');
 }
 
 /** Entries chained and inserted in one transaction at most. */
@@ -77,7 +99,7 @@ interface AppendQueue {
 }
 const queues = new WeakMap<Database, AppendQueue>();
 
-function rowOf(pending: PendingAppend): Omit<AuditRow, 'id' | 'hash' | 'prevHash'> {
+function rowOf(pending: PendingAppend): ChainedContent {
   const { entry } = pending;
   return {
     at: pending.at,
@@ -105,10 +127,11 @@ async function chainAndInsert(tx: Executor, batch: PendingAppend[]): Promise<voi
       .orderBy(sql`${auditLog.id} desc`)
       .limit(1),
   ]);
+  const key = installedAuditKeyring().current;
   let prevHash = last?.hash ?? GENESIS_HASH;
   const rows = batch.map((pending) => {
     const row = rowOf(pending);
-    const chained = { ...row, prevHash, hash: entryHash(prevHash, row) };
+    const chained = { ...row, prevHash, keyId: key.id, hash: keyedEntryHash(key, prevHash, row) };
     prevHash = chained.hash;
     return chained;
   });
@@ -156,37 +179,6 @@ export function appendAudit(db: Database, entry: AuditEntry): Promise<void> {
   // The batch is written for many requests: it is none of theirs, so it carries no request's before-commit hook.
   if (!queue.draining) withoutBeforeCommit(() => void drain(db, queue));
   return done;
-}
-
-export interface ChainVerification {
-  valid: boolean;
-  entriesChecked: number;
-  /** Id of the first entry whose hash or link does not match. */
-  firstInvalidId: number | null;
-}
-
-/** Recomputes the hash chain; any edited, inserted or deleted entry breaks it. */
-export async function verifyAuditChain(db: Database, batchSize = 5000): Promise<ChainVerification> {
-  let prevHash = GENESIS_HASH;
-  let afterId = 0;
-  let checked = 0;
-  for (;;) {
-    const rows = await db
-      .select()
-      .from(auditLog)
-      .where(sql`${auditLog.id} > ${afterId}`)
-      .orderBy(asc(auditLog.id))
-      .limit(batchSize);
-    if (rows.length === 0) return { valid: true, entriesChecked: checked, firstInvalidId: null };
-    for (const row of rows) {
-      if (row.prevHash !== prevHash || entryHash(prevHash, row) !== row.hash) {
-        return { valid: false, entriesChecked: checked, firstInvalidId: row.id };
-      }
-      prevHash = row.hash;
-      checked += 1;
-      afterId = row.id;
-    }
-  }
 }
 
 /** Narrows an audit listing; every condition is optional and they combine with AND. */

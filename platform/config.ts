@@ -36,6 +36,22 @@ const ConfigSchema = z
     LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** Seeds an admin API key at start-up. */
     MPI_BOOTSTRAP_ADMIN_KEY: z.string().min(24, 'MPI_BOOTSTRAP_ADMIN_KEY must be at least 24 characters').optional(),
+    /**
+     * The secret that keys the audit hash chain (HMAC-SHA256) and signs its checkpoints; at least 32 characters,
+     * e.g. `openssl rand -base64 32`. Kept outside the database, so write access to the database alone cannot
+     * rewrite the trail. Required in production; elsewhere a key is generated into MPI_DATA_DIR/audit.key.
+     */
+    MPI_AUDIT_KEY: z.string().min(32, 'MPI_AUDIT_KEY must be at least 32 characters').optional(),
+    /** Keys used before MPI_AUDIT_KEY (comma-separated), so entries and checkpoints they signed still verify. */
+    MPI_AUDIT_PREVIOUS_KEYS: z
+      .string()
+      .default('')
+      .transform(list)
+      .pipe(z.array(z.string().min(32, 'each previous audit key must be at least 32 characters'))),
+    /** Where signed audit checkpoints are written (on demand and on a schedule) and read back to verify against. */
+    MPI_AUDIT_CHECKPOINT_DIR: z.string().optional(),
+    /** Minutes between scheduled checkpoints into MPI_AUDIT_CHECKPOINT_DIR (0: on demand only). One replica writes them. */
+    MPI_AUDIT_CHECKPOINT_MINUTES: z.coerce.number().min(0).default(60),
     /** Ingest from an unknown source registers it instead of failing. */
     MPI_AUTO_REGISTER_SOURCES: z.stringbool().default(false),
     /** Largest request body accepted (413 above it). */

@@ -113,6 +113,10 @@ export const ERROR_CODES = {
   INVALID_DATETIME: { kind: 'PROBLEM', description: 'Not an ISO-8601 date-time.' },
   INVALID_RANGE: { kind: 'PROBLEM', description: 'A range whose start is after its end.' },
   INVALID_POSITION: { kind: 'PROBLEM', description: 'Not a position in the change-event stream this list returned.' },
+  INVALID_CHECKPOINT: {
+    kind: 'PROBLEM',
+    description: 'Not an audit checkpoint as `exportAuditCheckpoint` and `mpi audit checkpoint` write it (`field` names what is wrong).',
+  },
   INVALID_CURSOR: {
     kind: 'PROBLEM',
     description: "Not a cursor this list returned (cursors are opaque; pass back `endCursor` or an edge's `cursor`).",

@@ -63,6 +63,8 @@ export const PERMISSIONS = {
   /** Set a survivorship policy and recompute golden records. */
   manageSurvivorship: [],
   readAudit: ['auditor'],
+  /** Sign a checkpoint of the audit chain (its last position and hash; no patient data) to keep outside the database. */
+  anchorAudit: ['auditor', 'governance'],
   readIngestRuns: ['pipeline', 'governance'],
   /** Change events, as a list or a subscription; also the roles whose masking a webhook may ask for. */
   readChangeEvents: ['pipeline', 'steward', 'auditor'],

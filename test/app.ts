@@ -5,7 +5,7 @@ import { CONSOLE_DIST } from '../api/console.ts';
 import { createHttpHandler, type HttpHandler } from '../api/http.ts';
 import { createServices, type Services } from '../api/services.ts';
 import { buildYoga, type MpiYoga } from '../api/yoga.ts';
-import { openTestDatabase } from './db.ts';
+import { openTestDatabase, TEST_AUDIT_KEY } from './db.ts';
 
 export interface TestApp {
   yoga: MpiYoga;
@@ -27,7 +27,7 @@ export interface GqlResult<T> {
 
 /** The whole service over a fresh test database, driven through `yoga.fetch`. */
 export async function createTestApp(options: { env?: Record<string, string>; localMode?: boolean } = {}): Promise<TestApp> {
-  const config: AppConfig = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env });
+  const config: AppConfig = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', MPI_AUDIT_KEY: TEST_AUDIT_KEY, ...options.env });
   const database = await openTestDatabase();
   const services = createServices(config, database, createLogger('silent'));
   const localMode = options.localMode ?? true;

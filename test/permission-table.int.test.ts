@@ -59,6 +59,8 @@ const COMMAND_FIELDS: Record<ServerCommand, string[]> = {
   import: ['Mutation.ingestRecords'],
   demo: ['Mutation.registerSource', 'Mutation.ingestRecords', 'Query.reviewQueue'],
   events: ['Subscription.changeEvents', 'Query.changeEvents'],
+  'audit checkpoint': ['Mutation.exportAuditCheckpoint'],
+  'audit verify': ['Query.verifyAuditChain'],
 };
 
 describe('one permission table for GraphQL, FHIR, HL7, the CLI and the console', () => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import postgres from 'postgres';
+import { TEST_AUDIT_KEY } from './db.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -22,6 +23,8 @@ export async function startServer(replica: string, env: Record<string, string>, 
     PORT: '0',
     HOST: '127.0.0.1',
     NODE_ENV: 'test',
+    // Replicas on one database chain the audit trail with one key.
+    MPI_AUDIT_KEY: TEST_AUDIT_KEY,
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     MPI_REPLICA_ID: replica,

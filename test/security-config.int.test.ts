@@ -6,7 +6,7 @@ import { createApp } from '../api/app.ts';
 import { revokeApiKey } from '../platform/api-keys.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
-import { TEST_DB_KIND } from './db.ts';
+import { TEST_AUDIT_KEY, TEST_DB_KIND } from './db.ts';
 
 const KEY = 'bootstrap-admin-key-for-revocation-0001';
 const ME = JSON.stringify({ query: '{ me { name } }' });
@@ -21,6 +21,7 @@ describe.runIf(TEST_DB_KIND === 'pglite')('security configuration', () => {
         NODE_ENV: 'production',
         LOG_LEVEL: 'silent',
         MPI_DATA_DIR: dir,
+        MPI_AUDIT_KEY: TEST_AUDIT_KEY,
         MPI_BOOTSTRAP_ADMIN_KEY: KEY,
         ...env,
       }),

@@ -6,7 +6,7 @@ import { createApp } from '../api/app.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createTestApp, type TestApp } from './app.ts';
-import { TEST_DB_KIND } from './db.ts';
+import { TEST_AUDIT_KEY, TEST_DB_KIND } from './db.ts';
 
 const AUDIENCE = 'mpi-api';
 
@@ -90,11 +90,12 @@ describe(`OIDC tokens and start-up modes on ${TEST_DB_KIND}`, () => {
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  const configFor = (env: Record<string, string>) => loadConfig({ MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ...env });
+  const configFor = (env: Record<string, string>) =>
+    loadConfig({ MPI_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', MPI_AUDIT_KEY: TEST_AUDIT_KEY, ...env });
 
   test('refuses to start in production without API keys or an issuer', async () => {
     await expect(createApp(configFor({ NODE_ENV: 'production' }), createLogger('silent'))).rejects.toThrow(
-      /Refusing to start in production/,
+      /Refusing to start in production without API keys/,
     );
   });
 

@@ -32,6 +32,7 @@ const ALLOWED: Record<string, Array<Exclude<Role, 'admin'>> | 'authenticated'> =
   'Query.serverInfo': 'authenticated',
   'Query.apiKeys': [],
   'Query.verifyAuditChain': ['auditor'],
+  'Mutation.exportAuditCheckpoint': ['auditor', 'governance'],
   'Query.auditLog': ['auditor'],
   'Query.auditEvents': ['auditor'],
   'Query.identity': ['pipeline', 'steward', 'governance'],
@@ -192,6 +193,7 @@ describe(`roles and masking on ${TEST_DB_KIND}`, () => {
     ],
     ['governQuality', ['Query.qualityMetrics', 'Query.qualityScorecard', 'Mutation.measureQuality']],
     ['readAudit', ['Query.auditLog', 'Query.verifyAuditChain']],
+    ['anchorAudit', ['Mutation.exportAuditCheckpoint']],
     ['readIngestRuns', ['Query.ingestRuns', 'Query.ingestRun']],
   ])('the permission %s holds for exactly the roles the table lets call %j', (permission, fields) => {
     for (const field of fields) expect([...PERMISSIONS[permission]].sort(), field).toEqual([...(ALLOWED[field] as string[])].sort());

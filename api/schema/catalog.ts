@@ -139,12 +139,34 @@ function maySetOperational(ctx: RequestContext): boolean {
   return ctx.principal !== null && holds(ctx.principal.roles, 'setTrustRank');
 }
 
+const SourceFilter = builder.inputType('SourceFilter', {
+  description: 'Which sources to list.',
+  fields: (t) => ({ active: t.boolean({ required: false, description: 'Only active (true) or inactive (false) sources.' }) }),
+});
+
+const DatasetFilter = builder.inputType('DatasetFilter', {
+  description: 'Which datasets to list.',
+  fields: (t) => ({ source: t.string({ required: false, description: "Only this source's datasets (a source code)." }) }),
+});
+
+const GlossaryFilter = builder.inputType('GlossaryFilter', {
+  description: 'Which glossary terms to list.',
+  fields: (t) => ({ search: t.string({ required: false, description: 'Terms whose name or definition contains this text.' }) }),
+});
+
 builder.queryFields((t) => ({
   sources: t.field({
     type: [Source],
     authScopes: { readSources: true },
-    args: { active: t.arg.boolean({ required: false, description: 'Only active (true) or inactive (false) sources.' }) },
-    resolve: (_root, args, ctx) => ctx.services.catalog.listSources(args.active ?? undefined),
+    args: {
+      filter: t.arg({ type: SourceFilter, required: false }),
+      active: t.arg.boolean({
+        required: false,
+        description: 'Only active (true) or inactive (false) sources.',
+        deprecationReason: 'Use filter: { active }.',
+      }),
+    },
+    resolve: (_root, args, ctx) => ctx.services.catalog.listSources((args.filter ?? args).active ?? undefined),
   }),
   source: t.field({
     type: Source,
@@ -156,8 +178,11 @@ builder.queryFields((t) => ({
   datasets: t.field({
     type: [Dataset],
     authScopes: { governCatalog: true },
-    args: { source: t.arg.string({ required: false }) },
-    resolve: (_root, args, ctx) => ctx.services.catalog.listDatasets(args.source ?? undefined),
+    args: {
+      filter: t.arg({ type: DatasetFilter, required: false }),
+      source: t.arg.string({ required: false, deprecationReason: 'Use filter: { source }.' }),
+    },
+    resolve: (_root, args, ctx) => ctx.services.catalog.listDatasets((args.filter ?? args).source ?? undefined),
   }),
   fields: t.field({
     type: [CatalogField],
@@ -169,8 +194,11 @@ builder.queryFields((t) => ({
   glossary: t.field({
     type: [GlossaryTerm],
     authScopes: { governCatalog: true },
-    args: { search: t.arg.string({ required: false }) },
-    resolve: (_root, args, ctx) => ctx.services.catalog.listGlossary(args.search ?? undefined),
+    args: {
+      filter: t.arg({ type: GlossaryFilter, required: false }),
+      search: t.arg.string({ required: false, deprecationReason: 'Use filter: { search }.' }),
+    },
+    resolve: (_root, args, ctx) => ctx.services.catalog.listGlossary((args.filter ?? args).search ?? undefined),
   }),
 }));
 

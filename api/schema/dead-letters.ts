@@ -51,20 +51,36 @@ function audited(ctx: RequestContext, ids: string[], wrote: boolean): void {
   ctx.audit.touch('dead_letter', ...ids);
 }
 
+const DeadLetterFilter = builder.inputType('DeadLetterFilter', {
+  description: 'Which dead letters to list; every given criterion must hold.',
+  fields: (t) => ({
+    channel: t.field({ type: DeadLetterChannelEnum, required: false }),
+    status: t.field({
+      type: DeadLetterStatusEnum,
+      required: false,
+      defaultValue: 'OPEN',
+      description: 'OPEN (the default); null for every status.',
+    }),
+  }),
+});
+
 builder.queryFields((t) => ({
   deadLetters: t.field({
     type: [MessageDeadLetter],
     description: `Messages that could not be processed, oldest first (at most ${MAX_DEAD_LETTERS}). Admins only; audited.`,
     authScopes: { manageDeadLetters: true },
     args: {
-      channel: t.arg({ type: DeadLetterChannelEnum, required: false }),
-      status: t.arg({ type: DeadLetterStatusEnum, required: false, defaultValue: 'OPEN' }),
+      filter: t.arg({ type: DeadLetterFilter, required: false }),
+      channel: t.arg({ type: DeadLetterChannelEnum, required: false, deprecationReason: 'Use filter: { channel }.' }),
+      status: t.arg({ type: DeadLetterStatusEnum, required: false, defaultValue: 'OPEN', deprecationReason: 'Use filter: { status }.' }),
       first: t.arg.int({ required: false, defaultValue: 100 }),
     },
     resolve: async (_r, args, ctx) => {
       checkPageSize({ first: args.first }, MAX_DEAD_LETTERS);
-      const channel = args.channel ? (args.channel.toLowerCase() as 'hl7' | 'fhir') : null;
-      const rows = await findDeadLetters(ctx.services, { channel, status: args.status ?? null, limit: args.first ?? 100 });
+      // filter wins when given; on its own, the old arguments (status default OPEN) apply.
+      const given = args.filter ?? { channel: args.channel, status: args.status };
+      const channel = given.channel ? (given.channel.toLowerCase() as 'hl7' | 'fhir') : null;
+      const rows = await findDeadLetters(ctx.services, { channel, status: given.status ?? null, limit: args.first ?? 100 });
       audited(
         ctx,
         rows.map((r) => r.id),

@@ -1,12 +1,18 @@
-import { CHANGE_EVENT_TYPE_NAMES, CHANGE_EVENT_TYPES, type ChangeEvent, type ChangeEventType } from '../../events/index.ts';
+import type { ArgBuilder } from '@pothos/core';
+import {
+  CHANGE_EVENT_TYPE_NAMES,
+  CHANGE_EVENT_TYPES,
+  type ChangeEvent,
+  type ChangeEventType,
+  type EventFilter,
+} from '../../events/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { requireUuid } from '../../platform/ids.ts';
 import { recordAudit } from '../audit-plugin.ts';
-import { builder } from '../builder.ts';
+import { builder, type ApiTypes } from '../builder.ts';
 import { actorOf, type RequestContext } from '../context.ts';
 import { Identity } from './identity-types.ts';
 
-/** Who may read the event stream: integration pipelines, stewards, auditors (and admins). */
 const MAX_PAGE = 1000;
 
 export const ChangeEventTypeEnum = builder.enumType('ChangeEventType', {
@@ -68,6 +74,35 @@ async function auditEvents(ctx: RequestContext, action: string, details: Record<
   });
 }
 
+const ChangeEventFilter = builder.inputType('ChangeEventFilter', {
+  description: 'Which change events to deliver; every given criterion must hold.',
+  fields: (t) => ({
+    types: t.field({ type: [ChangeEventTypeEnum], required: false, description: 'Only events of these types.' }),
+    source: t.string({ required: false, description: "Only events of this source's records (a source code)." }),
+    identityId: t.id({ required: false, description: 'Only events of this identity.' }),
+  }),
+});
+
+type ChangeEventCriteria = { types?: Array<ChangeEventType> | null; source?: string | null; identityId?: string | number | null };
+
+/** The criteria of `filter`, or of the deprecated flat arguments when no filter is given. */
+function eventFilter(args: ChangeEventCriteria & { filter?: ChangeEventCriteria | null }): EventFilter {
+  const given = args.filter ?? args;
+  const field = args.filter ? 'filter.identityId' : 'identityId';
+  return {
+    types: given.types ?? null,
+    source: given.source ?? null,
+    identityId: given.identityId ? requireUuid(String(given.identityId), field, 'an identity id') : null,
+  };
+}
+
+/** The flat arguments `filter` replaces; they still work. */
+const deprecatedCriteria = (arg: ArgBuilder<ApiTypes>) => ({
+  types: arg({ type: [ChangeEventTypeEnum], required: false, deprecationReason: 'Use filter: { types }.' }),
+  source: arg.string({ required: false, deprecationReason: 'Use filter: { source }.' }),
+  identityId: arg.id({ required: false, deprecationReason: 'Use filter: { identityId }.' }),
+});
+
 builder.queryFields((t) => ({
   changeEvents: t.field({
     type: [ChangeEventRef],
@@ -76,22 +111,13 @@ builder.queryFields((t) => ({
     args: {
       after: t.arg.string({ required: false }),
       first: t.arg.int({ required: false, defaultValue: 100 }),
-      types: t.arg({ type: [ChangeEventTypeEnum], required: false }),
-      source: t.arg.string({ required: false }),
-      identityId: t.arg.id({ required: false }),
+      filter: t.arg({ type: ChangeEventFilter, required: false }),
+      ...deprecatedCriteria(t.arg),
     },
     resolve: async (_r, args, ctx) => {
       const first = args.first ?? 100;
       if (first < 1 || first > MAX_PAGE) throw ValidationError.of('first', 'OUT_OF_RANGE', `must be between 1 and ${MAX_PAGE}`);
-      const events = await ctx.services.events.dispatcher.read(
-        parsePosition(args.after, 'after'),
-        {
-          types: args.types ?? null,
-          source: args.source ?? null,
-          identityId: args.identityId ? requireUuid(String(args.identityId), 'identityId', 'an identity id') : null,
-        },
-        first,
-      );
+      const events = await ctx.services.events.dispatcher.read(parsePosition(args.after, 'after'), eventFilter(args), first);
       ctx.audit.touch('event-stream', 'replay');
       return events;
     },
@@ -107,19 +133,14 @@ builder.subscriptionFields((t) => ({
     authScopes: { readChangeEvents: true },
     args: {
       from: t.arg.string({ required: false, description: 'Replay from after this position first; default: only new events.' }),
-      types: t.arg({ type: [ChangeEventTypeEnum], required: false }),
-      source: t.arg.string({ required: false }),
-      identityId: t.arg.id({ required: false }),
+      filter: t.arg({ type: ChangeEventFilter, required: false }),
+      ...deprecatedCriteria(t.arg),
     },
     // Not a generator: the iterator `follow` returns ends a pending wait as soon as the subscriber leaves.
     subscribe: async (_r, args, ctx) => {
       const dispatcher = ctx.services.events.dispatcher;
       const from = args.from === null || args.from === undefined ? dispatcher.headPosition : parsePosition(args.from, 'from');
-      const filter = {
-        types: args.types ?? null,
-        source: args.source ?? null,
-        identityId: args.identityId ? requireUuid(String(args.identityId), 'identityId', 'an identity id') : null,
-      };
+      const filter = eventFilter(args);
       await auditEvents(ctx, 'subscription:changeEvents', {
         from,
         types: filter.types,

@@ -13,6 +13,7 @@ import './ingest-runs.ts';
 import './lineage.ts';
 import './catalog.ts';
 import './audit.ts';
+import './audit-chain.ts';
 import './events.ts';
 import './webhooks.ts';
 import './dead-letters.ts';

@@ -116,6 +116,14 @@ const ModelEventTypeEnum = builder.enumType('MatchModelEventType', {
   values: MODEL_EVENT_TYPES,
 });
 
+const MatchModelEventFilter = builder.inputType('MatchModelEventFilter', {
+  description: 'Which model events to list; every given criterion must hold.',
+  fields: (t) => ({
+    version: t.string({ required: false, description: 'Only events of this model version.' }),
+    type: t.field({ type: ModelEventTypeEnum, required: false }),
+  }),
+});
+
 const MatchModelEvent = builder.objectRef<ModelEventRow>('MatchModelEvent').implement({
   description: 'One step of a match model through training, evaluation and activation or rejection. No patient data.',
   fields: (t) => ({
@@ -214,8 +222,9 @@ builder.queryFields((t) => ({
     description: `Model events, newest first: training, evaluation, activation and rejection (at most ${MAX_MODEL_EVENTS_PAGE} per page; \`before\` pages on by id).`,
     authScopes: { readMatchModels: true },
     args: {
-      version: t.arg.string({ required: false }),
-      type: t.arg({ type: ModelEventTypeEnum, required: false }),
+      filter: t.arg({ type: MatchModelEventFilter, required: false }),
+      version: t.arg.string({ required: false, deprecationReason: 'Use filter: { version }.' }),
+      type: t.arg({ type: ModelEventTypeEnum, required: false, deprecationReason: 'Use filter: { type }.' }),
       before: t.arg.id({ required: false, description: 'Only events older than this id.' }),
       first: t.arg.int({ required: false, defaultValue: 50 }),
     },
@@ -226,7 +235,8 @@ builder.queryFields((t) => ({
       const before = args.before == null ? null : Number(args.before);
       if (before !== null && !(Number.isSafeInteger(before) && before > 0))
         throw ValidationError.of('before', 'INVALID_ID', 'is not a model event id');
-      return ctx.services.models.events({ version: args.version, type: args.type, before, limit: first });
+      const { version, type } = args.filter ?? args;
+      return ctx.services.models.events({ version, type, before, limit: first });
     },
   }),
   matchModel: t.field({

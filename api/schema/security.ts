@@ -1,5 +1,4 @@
 import type { ApiKeyRow } from '../../platform/api-keys.ts';
-import { verifyAuditChain } from '../../platform/audit.ts';
 import { builder } from '../builder.ts';
 import { ROLES, type Role } from '../context.ts';
 
@@ -38,27 +37,11 @@ const CreatedApiKey = builder.objectRef<{ key: string; row: ApiKeyRow }>('Create
   }),
 });
 
-const AuditChainStatus = builder
-  .objectRef<{ valid: boolean; entriesChecked: number; firstInvalidId: number | null }>('AuditChainStatus')
-  .implement({
-    fields: (t) => ({
-      valid: t.exposeBoolean('valid'),
-      entriesChecked: t.exposeInt('entriesChecked'),
-      firstInvalidId: t.exposeInt('firstInvalidId', { nullable: true }),
-    }),
-  });
-
 builder.queryFields((t) => ({
   apiKeys: t.field({
     type: [ApiKey],
     authScopes: { manageApiKeys: true },
     resolve: (_root, _args, ctx) => ctx.services.apiKeys.list(),
-  }),
-  verifyAuditChain: t.field({
-    type: AuditChainStatus,
-    description: 'Recomputes the audit hash chain; false when any entry was altered, inserted or removed.',
-    authScopes: { readAudit: true },
-    resolve: (_root, _args, ctx) => verifyAuditChain(ctx.services.database.db),
   }),
 }));
 

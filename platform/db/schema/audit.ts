@@ -1,6 +1,6 @@
 import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-/** Append-only audit trail; each entry's hash covers the previous entry's hash (tamper-evident chain). */
+/** Append-only audit trail; each entry's keyed hash covers the previous entry's hash (tamper-evident chain). */
 export const auditLog = pgTable(
   'audit_log',
   {
@@ -17,7 +17,9 @@ export const auditLog = pgTable(
     clientAddress: text('client_address'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
     prevHash: text('prev_hash').notNull(),
+    /** HMAC-SHA256 under the key `keyId` names; SHA-256 for the unkeyed entries written before keys (key_id null). */
     hash: text('hash').notNull(),
+    keyId: text('key_id'),
   },
   (t) => [
     index('audit_log_at_idx').on(t.at),

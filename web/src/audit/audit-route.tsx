@@ -41,6 +41,11 @@ const VerifyQuery = graphql(`
       valid
       entriesChecked
       firstInvalidId
+      message
+      checkpoint {
+        position
+        at
+      }
     }
   }
 `);
@@ -91,11 +96,14 @@ function ChainStatus() {
       {data &&
         (data.verifyAuditChain.valid ? (
           <Alert color="green" py={6} data-testid="chain-status">
-            Chain intact: {data.verifyAuditChain.entriesChecked} entries checked.
+            Chain intact: {data.verifyAuditChain.entriesChecked} entries checked
+            {data.verifyAuditChain.checkpoint
+              ? `, up to entry ${data.verifyAuditChain.checkpoint.position} as the checkpoint of ${formatDateTime(data.verifyAuditChain.checkpoint.at)} signed.`
+              : '; no checkpoint to check its end against.'}
           </Alert>
         ) : (
           <Alert color="red" py={6} data-testid="chain-status">
-            Chain broken at entry {data.verifyAuditChain.firstInvalidId}.
+            Chain broken: {data.verifyAuditChain.message}.
           </Alert>
         ))}
     </Group>
