@@ -57,10 +57,12 @@ describe('console route', () => {
     expect(serve('/graphql', { accept: 'text/html' }, true)).toBeNull();
   });
 
-  test('says how to build the console when it is not built', async () => {
+  test('says how to build the console when it is not built, and links the API endpoints', async () => {
     const request = new Request('http://localhost/');
     const response = await createConsoleHandler({ distDir: join(dist, 'none'), graphiql: true })(request, new URL(request.url));
     expect(response.status).toBe(503);
-    expect(await response.text()).toMatch(/npm run build:web/);
+    const body = await response.text();
+    expect(body).toMatch(/npm run build:web/);
+    for (const path of ['/graphql', '/fhir/metadata', '/healthz', '/readyz']) expect(body).toContain(path);
   });
 });

@@ -38,6 +38,17 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Paths the API owns; everything else a browser asks for by GET is the console's. */
 const API_PATHS = ['/graphql', '/fhir', '/healthz', '/readyz'];
 
+/** What `/` answers before the console is built: how to build it, and where the API is meanwhile. */
+const NOT_BUILT = [
+  'The console is not built: run `npm run build:web` (npm start builds it).',
+  '',
+  'Meanwhile the service answers at:',
+  '  /graphql         GraphQL API (POST; GraphiQL in a browser outside production)',
+  '  /fhir/metadata   FHIR R4 capability statement',
+  '  /healthz         liveness; /readyz readiness',
+  '',
+].join('\n');
+
 export interface ConsoleOptions {
   /** The Vite build (`web/dist`). */
   distDir: string;
@@ -61,7 +72,7 @@ export function createConsoleHandler(options: ConsoleOptions): (request: Request
   const root = normalize(options.distDir);
   return async (request, url) => {
     if (!existsSync(join(root, 'index.html'))) {
-      return text(503, 'The console is not built: run `npm run build:web` (npm start builds it).');
+      return text(503, NOT_BUILT);
     }
     if (url.pathname === '/graphql') return file(join(root, 'graphiql.html'), request, false);
     if (url.pathname.startsWith('/assets/')) {

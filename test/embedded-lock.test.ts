@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +92,36 @@ describe('an embedded data directory held by a running server', () => {
 });
 
 describe('the data directory lock', () => {
+  test('waits for a lock file another process has created but not yet written, then names that process', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpi-lock-'));
+    const path = join(dir, LOCK_FILE);
+    writeFileSync(path, '');
+    // The other process writes its pid into the file a moment after creating it, and stays alive meanwhile.
+    const script = `setTimeout(() => require('node:fs').writeFileSync(${JSON.stringify(path)}, JSON.stringify({ pid: process.pid, holder: 'cli', startedAt: '' })), 300); setTimeout(() => {}, 10000);`;
+    const other = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    try {
+      expect(() => lockDataDir(dir)).toThrow(DataDirLockedError);
+      expect(readDataDirLock(dir)?.pid).toBe(other.pid);
+    } finally {
+      other.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('takes over a lock file left unwritten long ago', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpi-lock-'));
+    try {
+      writeFileSync(join(dir, LOCK_FILE), '');
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(join(dir, LOCK_FILE), past, past);
+      const lock = lockDataDir(dir);
+      expect(readDataDirLock(dir)?.pid).toBe(process.pid);
+      lock.release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('takes over a lock whose process is gone', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mpi-lock-'));
     try {

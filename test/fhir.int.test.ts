@@ -314,6 +314,19 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(result.status).toBe(406);
   });
 
+  test.each([
+    [
+      'Accept: application/fhir+xml on a read',
+      { headers: { Accept: 'application/fhir+xml' } },
+      'Patient/00000000-0000-4000-8000-000000000000',
+    ],
+    ['_format=xml on a search', {}, 'Patient?family=whit&_format=xml'],
+  ])('answers 406 with an OperationOutcome to %s, before reading anything', async (_name, options, path) => {
+    const result = await attempt(() => as.steward!.request(path, { options }));
+    expect(result.status).toBe(406);
+    expect(result.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported' }] });
+  });
+
   test('$match: no entry array when nothing matches; an identifier alone is a certain match', async () => {
     const made = await create('pipeline', patient(10, EHR_SYSTEM, 'E-10'));
     const none = await attempt(() =>

@@ -1,3 +1,4 @@
+import { ISO_DATE_REQUIRED } from '../../matching/index.ts';
 import type { RecordInput, SourceRef } from '../ports.ts';
 import { cleanText as clean, isSsnShaped } from '../values.ts';
 import { errorIssue } from './operation-outcome.ts';
@@ -39,7 +40,8 @@ export function patientToRecord(patient: FhirPatientInput, root = 'Patient'): Ma
 
   let birthDate: string | null = patient.birthDate ?? null;
   if (birthDate !== null && !FULL_DATE.test(birthDate)) {
-    issues.push(errorIssue('value', 'a full date YYYY-MM-DD is required', `${root}.birthDate`));
+    // A partial R4 date (YYYY, YYYY-MM) is no birth date the index can match on: refused in GraphQL's words.
+    issues.push(errorIssue('value', ISO_DATE_REQUIRED, `${root}.birthDate`));
     birthDate = null;
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainError } from '../errors.ts';
 
@@ -51,6 +51,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** How long a lock file may stay unreadable before it counts as stale: its writer is between create and write. */
+const BEING_WRITTEN_MS = 5_000;
+
+/** The lock file exists but cannot be read yet, and is fresh: another process has just created it. */
+function beingWritten(path: string): boolean {
+  try {
+    JSON.parse(readFileSync(path, 'utf8'));
+    return false;
+  } catch {
+    try {
+      return Date.now() - statSync(path).mtimeMs < BEING_WRITTEN_MS;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /** The live holder of a data directory, or null when nobody (alive) holds it. */
 export function readDataDirLock(dataDir: string): DataDirLockInfo | null {
   let info: DataDirLockInfo;
@@ -81,9 +98,14 @@ export function lockDataDir(dataDir: string): DataDirLock {
       closeSync(fd);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 200) throw error;
       const holder = readDataDirLock(dataDir);
       if (holder && holder.pid !== process.pid) throw new DataDirLockedError(dataDir, holder);
+      // Created by another process that has not written it yet: wait for its holder's pid rather than take it over.
+      if (!holder && beingWritten(path)) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        continue;
+      }
       rmSync(path, { force: true }); // stale: its process is gone
     }
   }
