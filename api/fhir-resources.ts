@@ -150,6 +150,14 @@ export async function searchPatients(deps: ResourceDeps, ctx: InteropContext, qu
 /** Turns PDQm parameters into record criteria; null when they cannot match anything (an unknown system). */
 async function toCriteria(deps: ResourceDeps, ctx: InteropContext, q: PatientQuery): Promise<RecordCriteria | null> {
   const c: RecordCriteria = {};
+  // A caller who sees demographics masked may look a patient up by whole values (audited, rate-limited), but not
+  // spell out what the mask hides: no name, postal code or phone prefixes, and no birth month without the day.
+  if (!seesFullPhi(ctx.principal)) {
+    c.wholeValuesOnly = true;
+    if (q.birthDate?.length === 7) {
+      throw new PortError('FORBIDDEN', 'birthdate: this role sees birth dates masked; search by a full date or a year', 'birthdate');
+    }
+  }
   if (q.family) c.family = q.family;
   if (q.given) c.given = q.given;
   if (q.name) c.name = q.name;

@@ -194,7 +194,7 @@ program
   .command('link')
   .description('link and deduplicate patient records from CSV files into identities (offline: no server, no database)')
   .argument('<files...>', 'input CSV files (each one source)')
-  .requiredOption('--out <file>', 'output CSV: record_id,cluster_id for every input record')
+  .requiredOption('--out <file>', 'output CSV: record_id,cluster_id for every record linked')
   .option('--mapping <file>', 'JSON mapping of columns to canonical fields')
   .option('--mode <mode>', 'dedupe (within each source), link (across sources) or link-and-dedupe', 'link-and-dedupe')
   .option('--threshold <p>', 'match probability for a link (default: the model threshold, 0.95)')

@@ -148,6 +148,11 @@ export interface RecordCriteria {
   recordIds?: string[];
   /** Only records of identities with these ids. */
   identityIds?: string[];
+  /**
+   * Names, postal code and phone match only as whole values (case-insensitive), never as a prefix or suffix: for
+   * callers who see them masked, so that a series of searches cannot spell out a value one character at a time.
+   */
+  wholeValuesOnly?: boolean;
 }
 
 /** A page of matching source records, ordered by record id. */
@@ -189,11 +194,13 @@ function prefix(value: string): string {
 
 function whereOf(c: RecordCriteria): SQL {
   const parts: SQL[] = [sql`sr.deleted_at is null`];
-  if (c.family) parts.push(sql`lower(sr.family_name) like ${prefix(c.family)}`);
-  if (c.given) parts.push(sql`(lower(sr.given_name) like ${prefix(c.given)} or lower(sr.middle_name) like ${prefix(c.given)})`);
+  const text = (column: SQL, value: string): SQL =>
+    c.wholeValuesOnly ? sql`lower(${column}) = ${value.toLowerCase()}` : sql`lower(${column}) like ${prefix(value)}`;
+  if (c.family) parts.push(text(sql`sr.family_name`, c.family));
+  if (c.given) parts.push(sql`(${text(sql`sr.given_name`, c.given)} or ${text(sql`sr.middle_name`, c.given)})`);
   if (c.name) {
-    const p = prefix(c.name);
-    parts.push(sql`(lower(sr.family_name) like ${p} or lower(sr.given_name) like ${p} or lower(sr.middle_name) like ${p})`);
+    const [family, given, middle] = [sql`sr.family_name`, sql`sr.given_name`, sql`sr.middle_name`].map((col) => text(col, c.name!));
+    parts.push(sql`(${family} or ${given} or ${middle})`);
   }
   if (c.birthDate)
     parts.push(c.birthDate.length === 10 ? sql`sr.birth_date = ${c.birthDate}` : sql`sr.birth_date like ${`${c.birthDate}%`}`);
@@ -201,8 +208,11 @@ function whereOf(c: RecordCriteria): SQL {
   if (c.source) parts.push(sql`s.code = ${c.source}`);
   if (c.localId) parts.push(sql`sr.local_id = ${c.localId}`);
   if (c.ssn) parts.push(sql`regexp_replace(sr.ssn, '[^0-9]', '', 'g') = ${c.ssn}`);
-  if (c.postalCode) parts.push(sql`lower(sr.postal_code) like ${prefix(c.postalCode)}`);
-  if (c.phoneDigits) parts.push(sql`regexp_replace(sr.phone, '[^0-9]', '', 'g') like ${`%${c.phoneDigits}`}`);
+  if (c.postalCode) parts.push(text(sql`sr.postal_code`, c.postalCode));
+  if (c.phoneDigits) {
+    const digits = sql`regexp_replace(sr.phone, '[^0-9]', '', 'g')`;
+    parts.push(c.wholeValuesOnly ? sql`${digits} = ${c.phoneDigits}` : sql`${digits} like ${`%${c.phoneDigits}`}`);
+  }
   if (c.email) parts.push(sql`lower(sr.email) = ${c.email.toLowerCase()}`);
   if (c.recordIds)
     parts.push(

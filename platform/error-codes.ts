@@ -131,7 +131,10 @@ export const ERROR_CODES = {
     description: 'A placeholder value (e.g. a dummy SSN or phone number) was stored but not used for matching (an ingest warning).',
   },
   DUPLICATE_IN_BATCH: { kind: 'PROBLEM', description: 'The same source and localId appear twice in one batch.' },
-  DUPLICATE_ID: { kind: 'PROBLEM', description: 'A CSV import saw the same id twice; only the first row was imported.' },
+  DUPLICATE_ID: {
+    kind: 'PROBLEM',
+    description: 'A CSV file (mpi import, mpi load, mpi link) has the same id twice; only the first row is kept.',
+  },
   DUPLICATE_FIELD: { kind: 'PROBLEM', description: 'A field appears more than once in a list of field rules.' },
   DUPLICATE_VERSION: { kind: 'PROBLEM', description: 'A match model with this version already exists.' },
   SAME_IDENTITY: { kind: 'PROBLEM', description: 'Both sides of the decision are the same identity.' },
