@@ -34,4 +34,12 @@ export type {
 } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';
-export { bulkLoad, DEFAULT_CHUNK_SIZE, type BulkLoadOptions, type BulkLoadSummary, type LoadProblem, type LoadRow } from './bulk-load.ts';
+export {
+  bulkLoad,
+  DEFAULT_CHUNK_SIZE,
+  type BulkLoadOptions,
+  type BulkLoadSummary,
+  type LoadProblem,
+  type LoadRow,
+  type PairScorer,
+} from './bulk-load.ts';
