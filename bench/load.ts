@@ -4,6 +4,7 @@
  * loaded into a fresh database, the second on top of it. Usage: `npm run bench:load -- --sizes 100000,1000000`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import postgres from 'postgres';
 import { availableParallelism, loadavg } from 'node:os';
 import { Command } from 'commander';
 import { runLoad } from '../cli/load.ts';
@@ -16,13 +17,18 @@ useAuditKeyring(ephemeralAuditKeyring());
 interface Row {
   records: number;
   into: string;
+  threads: number;
   seconds: number;
+  phases: string;
+  nodeCpu: number;
+  serverCpu: number | null;
   recordsPerSecond: number;
   chunks: number;
   created: number;
   linked: number;
   review: number;
   peakMb: number;
+  databaseMb: number;
   load: string;
 }
 
@@ -30,6 +36,35 @@ const loadAverage = () =>
   loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
+
+/** Size of the benchmark's database after the last run, in MB. */
+let databaseMb = 0;
+
+/**
+ * CPU seconds the server's backends of one database have used so far (from /proc, when the server runs on this
+ * machine and its processes are readable; else null). On a shared machine the wall clock mostly measures
+ * waiting for a core: CPU seconds say what the work itself cost.
+ */
+async function serverCpu(url: string): Promise<number | null> {
+  const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    const [size] = await sql<{ mb: number }[]>`select (pg_database_size(current_database()) / 1048576)::int as mb`;
+    databaseMb = size!.mb;
+    const rows = await sql<
+      { pid: number }[]
+    >`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+    let ticks = 0;
+    for (const { pid } of rows) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks / 100;
+  } catch {
+    return null;
+  } finally {
+    await sql.end();
+  }
+}
 
 /** The registry of 2N records as two files of N rows each (same header). */
 function halves(records: number): [string, string] {
@@ -42,10 +77,12 @@ function halves(records: number): [string, string] {
   return [first, second];
 }
 
-async function benchSize(records: number, chunkSize: number | undefined): Promise<Row[]> {
+async function benchSize(records: number, chunkSize: number | undefined, threads: number): Promise<Row[]> {
   const [first, second] = halves(records);
   const { url, drop } = await freshDatabase('bench_load');
   const database = await openDatabase({ url, poolSize: 4 });
+  // The pool's connections live as long as the database handle: their CPU grows from run to run.
+  let serverBefore = 0;
   const rows: Row[] = [];
   try {
     for (const [file, into] of [
@@ -53,26 +90,36 @@ async function benchSize(records: number, chunkSize: number | undefined): Promis
       [second, `index of ${records}`],
     ] as const) {
       const before = loadAverage();
+      const cpu = process.cpuUsage();
       const summary = await runLoad({ MPI_AUTO_REGISTER_SOURCES: true }, database, [{ source: 'synth', files: [file] }], {
         chunkSize,
+        threads,
         warn: () => undefined,
         onProgress: (stage, done, total) => {
           if (stage === 'load') process.stderr.write(`  ${into}: ${done}/${total}\r`);
         },
       });
       process.stderr.write('\n');
+      const used = process.cpuUsage(cpu);
+      const server = await serverCpu(url);
       rows.push({
         records,
         into,
+        threads,
         seconds: summary.seconds,
+        phases: (['read', 'check', 'plan', 'write'] as const).map((p) => summary.phases[p].toFixed(0)).join('/'),
+        nodeCpu: (used.user + used.system) / 1e6,
+        serverCpu: server === null ? null : server - serverBefore,
         recordsPerSecond: summary.rows / summary.seconds,
         chunks: summary.chunks,
         created: summary.created,
         linked: summary.linked,
         review: summary.review,
         peakMb: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20),
+        databaseMb,
         load: `${before} / ${loadAverage()}`,
       });
+      serverBefore = server ?? 0;
     }
   } finally {
     await database.close();
@@ -85,25 +132,36 @@ async function main(): Promise<void> {
   const opts = new Command()
     .option('--sizes <list>', 'comma-separated record counts per file', '100000')
     .option('--chunk-size <n>', 'records per transaction (default: the load default)')
+    .option('--threads <list>', 'comma-separated thread counts (default: one per core)')
     .parse()
-    .opts<{ sizes: string; chunkSize?: string }>();
+    .opts<{ sizes: string; chunkSize?: string; threads?: string }>();
   const chunkSize = opts.chunkSize ? Number(opts.chunkSize) : undefined;
   const rows: Row[] = [];
-  for (const size of opts.sizes.split(',').map(Number)) rows.push(...(await benchSize(size, chunkSize)));
+  const threadCounts = (opts.threads ?? String(availableParallelism())).split(',').map(Number);
+  for (const size of opts.sizes.split(',').map(Number))
+    for (const threads of threadCounts) rows.push(...(await benchSize(size, chunkSize, threads)));
   console.log(`${machine()}, ${availableParallelism()} cores, PostgreSQL; load average (1, 5, 15 min) before / after each run`);
-  console.log('records  into               seconds  records/s  chunks  created   linked  review  peak RSS MB  load');
+  console.log('seconds per stage: read/check/plan/write; CPU s: this process (all its threads) and the server backends');
+  console.log(
+    'records  into               threads  seconds  read/check/plan/write  CPU s node  CPU s server  records/s  chunks  created   linked  review  peak RSS MB  database MB  load',
+  );
   for (const r of rows) {
     console.log(
       [
         String(r.records).padStart(7),
         ` ${r.into.padEnd(17)}`,
+        String(r.threads).padStart(8),
         r.seconds.toFixed(1).padStart(8),
+        r.phases.padStart(22),
+        r.nodeCpu.toFixed(1).padStart(11),
+        (r.serverCpu === null ? '-' : r.serverCpu.toFixed(1)).padStart(13),
         Math.round(r.recordsPerSecond).toString().padStart(10),
         String(r.chunks).padStart(7),
         String(r.created).padStart(8),
         String(r.linked).padStart(8),
         String(r.review).padStart(7),
         String(r.peakMb).padStart(12),
+        String(r.databaseMb).padStart(12),
         ` ${r.load}`,
       ].join(' '),
     );

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { assembleBatch, candidatePairs, compareRange } from '../matching/index.ts';
-import type { Batch, BatchOptions, NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import { assembleBatch, candidatePairs, compareRange, compileModel, preparedOf, scorePairRange } from '../matching/index.ts';
+import type { Batch, BatchOptions, MatchModel, NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { ResolvedMapping } from './link-mapping.ts';
 import { decodeRecords, encodeRecords } from './record-codec.ts';
@@ -13,12 +13,14 @@ import { decodeRecords, encodeRecords } from './record-codec.ts';
 export type WorkerTask =
   | { kind: 'normalise'; rows: string; mapping: ResolvedMapping }
   | { kind: 'records'; chunks: string[] }
-  | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array };
+  | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
+  | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
 export type WorkerReply =
   | { kind: 'normalised'; records: string; issues: Record<string, number> }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
+  | { kind: 'scored'; weights: Float64Array; conflicts: Uint32Array }
   | { kind: 'failed'; message: string };
 
 /** Threads the batch engine uses unless told otherwise: one per core. */
@@ -45,6 +47,9 @@ function spawnWorker(): Worker {
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(boot, { eval: true });
 }
+
+/** Records per encoded string when copying records to the workers. */
+const SHARE_CHUNK = 50_000;
 
 /** `[start, end)` ranges splitting `count` items into `parts` near-equal, ordered parts. */
 function split(count: number, parts: number): Array<[number, number]> {
@@ -142,6 +147,37 @@ export class LinkThreads {
     await Promise.all(pending);
     return assembleBatch(prepared, options, pairs, levels);
   }
+
+  /**
+   * Weights and conflict bits of the pairs `(pairA[k], pairB[k])` of `records`, split in ordered ranges across
+   * the threads (each worker first gets a copy of the records): the same numbers `scorePairRange` gives on one.
+   */
+  scorePairs = async (
+    records: NormalisedRecord[],
+    model: MatchModel,
+    pairs: { pairA: Int32Array; pairB: Int32Array },
+  ): Promise<{ weights: Float64Array; conflicts: Uint32Array }> => {
+    const count = pairs.pairA.length;
+    const out = { weights: new Float64Array(count), conflicts: new Uint32Array(count) };
+    if (this.workers.length > 0) {
+      const chunks: string[] = [];
+      for (let start = 0; start < records.length; start += SHARE_CHUNK)
+        chunks.push(encodeRecords(records.slice(start, start + SHARE_CHUNK)));
+      await Promise.all(this.workers.map((_, w) => this.run(w, { kind: 'records', chunks })));
+    }
+    const parts = split(count, this.size);
+    const pending = parts.slice(1).map(async ([start, end], w) => {
+      const pairA = pairs.pairA.slice(start, end);
+      const pairB = pairs.pairB.slice(start, end);
+      const reply = await this.run(w, { kind: 'score', model, pairA, pairB }, [pairA.buffer, pairB.buffer]);
+      if (reply.kind !== 'scored') throw new Error(`link worker replied ${reply.kind} to score`);
+      out.weights.set(reply.weights, start);
+      out.conflicts.set(reply.conflicts, start);
+    });
+    scorePairRange(records.map(preparedOf), compileModel(model), pairs, 0, parts[0]![1], out);
+    await Promise.all(pending);
+    return out;
+  };
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { compareRange, prepareRecord } from '../matching/index.ts';
+import { compareRange, compileModel, prepareRecord, scorePairRange } from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import { decodeRecords, encodeRecords } from './record-codec.ts';
@@ -25,6 +25,11 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
       const levels = { lo: new Uint32Array(task.pairA.length), hi: new Uint32Array(task.pairA.length) };
       compareRange(records, task, 0, task.pairA.length, levels);
       return { reply: { kind: 'compared', ...levels }, transfer: [levels.lo.buffer, levels.hi.buffer] };
+    }
+    case 'score': {
+      const out = { weights: new Float64Array(task.pairA.length), conflicts: new Uint32Array(task.pairA.length) };
+      scorePairRange(records, compileModel(task.model), task, 0, task.pairA.length, out);
+      return { reply: { kind: 'scored', ...out }, transfer: [out.weights.buffer, out.conflicts.buffer] };
     }
   }
 }

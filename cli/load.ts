@@ -12,7 +12,9 @@ import {
 import { installAuditKeyring } from './audit.ts';
 import { CliError } from './errors.ts';
 import { readCsvRecords, readMappingFile } from './import-csv.ts';
+import { parseThreads } from './link.ts';
 import { createProgress } from './link-output.ts';
+import { defaultThreads, LinkThreads } from './link-threads.ts';
 import { writeFileRowReport } from './row-problems.ts';
 
 /** Files of one source, read with one mapping (`--source CODE [--mapping M.json] FILE...`). */
@@ -31,9 +33,11 @@ export function parseLoadArgs(args: string[]): {
   chunkSize?: number;
   errors?: string;
   strict: boolean;
+  threads?: number;
 } {
   const groups: LoadGroup[] = [];
   let chunkSize: number | undefined;
+  let threads: number | undefined;
   let errors: string | undefined;
   let strict = false;
   const value = (i: number, flag: string) => {
@@ -56,6 +60,12 @@ export function parseLoadArgs(args: string[]): {
       const n = Number(take());
       if (!Number.isInteger(n) || n < 1) throw new CliError('--chunk-size must be a whole number, 1 or more', 'chunk-size');
       chunkSize = n;
+    } else if (flag === '--threads') {
+      try {
+        threads = parseThreads(take());
+      } catch (error) {
+        throw new CliError((error as Error).message, 'threads');
+      }
     } else if (flag === '--errors') errors = take();
     else if (flag === '--strict') strict = true;
     else if (flag.startsWith('--')) throw new CliError(`unknown option ${flag}`);
@@ -67,7 +77,7 @@ export function parseLoadArgs(args: string[]): {
   }
   if (groups.length === 0) throw new CliError('--source is required', 'source');
   for (const g of groups) if (g.files.length === 0) throw new CliError(`--source ${g.source} has no file`, 'source');
-  return { groups, ...(chunkSize ? { chunkSize } : {}), ...(errors ? { errors } : {}), strict };
+  return { groups, ...(chunkSize ? { chunkSize } : {}), ...(errors ? { errors } : {}), strict, ...(threads ? { threads } : {}) };
 }
 
 /** Reads every file of every group: the rows to load and the rows that cannot be (line, field, reason). */
@@ -96,23 +106,39 @@ export async function runLoad(
   config: Pick<AppConfig, 'MPI_AUTO_REGISTER_SOURCES'>,
   database: DatabaseHandle,
   groups: LoadGroup[],
-  options: Pick<BulkLoadOptions, 'chunkSize' | 'beforeChunkCommit' | 'onProgress'> & { strict?: boolean; warn?: (m: string) => void } = {},
+  options: Pick<BulkLoadOptions, 'chunkSize' | 'beforeChunkCommit' | 'onProgress'> & {
+    strict?: boolean;
+    warn?: (m: string) => void;
+    /** Threads that score the load's pairs (default: one per core). */
+    threads?: number | undefined;
+  } = {},
 ): Promise<BulkLoadSummary> {
+  const started = performance.now();
   const { rows, problems } = await readLoadRows(groups, options);
+  const read = (performance.now() - started) / 1000;
   const service = new IdentityService(database.db, new ModelRegistry(database.db), {
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,
   });
-  return bulkLoad(service, rows, {
-    actor: { actor: 'cli:mpi-load' },
-    role: 'admin',
-    job: `bulk-load:${groups.map((g) => g.source).join(',')}`,
-    problems,
-    chunkSize: options.chunkSize,
-    beforeChunkCommit: options.beforeChunkCommit,
-    onProgress: options.onProgress,
-    reader: database.reader,
-  });
+  const threads = LinkThreads.start(options.threads ?? defaultThreads());
+  let summary: BulkLoadSummary;
+  try {
+    summary = await bulkLoad(service, rows, {
+      actor: { actor: 'cli:mpi-load' },
+      role: 'admin',
+      job: `bulk-load:${groups.map((g) => g.source).join(',')}`,
+      problems,
+      chunkSize: options.chunkSize,
+      beforeChunkCommit: options.beforeChunkCommit,
+      onProgress: options.onProgress,
+      reader: database.reader,
+      scorePairs: threads.size > 1 ? threads.scorePairs : undefined,
+    });
+  } finally {
+    await threads.close();
+  }
+  // The run's time includes reading the files.
+  return { ...summary, seconds: summary.seconds + read, phases: { ...summary.phases, read } };
 }
 
 /** The end-of-load summary: counts only. */
@@ -146,7 +172,12 @@ export async function loadCommand(args: string[]): Promise<void> {
     process.stderr.write(`${stage === 'load' ? 'loaded' : 'checked'} ${done}/${total}\n`);
   };
   try {
-    const summary = await runLoad(config, database, parsed.groups, { chunkSize: parsed.chunkSize, strict: parsed.strict, onProgress });
+    const summary = await runLoad(config, database, parsed.groups, {
+      chunkSize: parsed.chunkSize,
+      strict: parsed.strict,
+      threads: parsed.threads,
+      onProgress,
+    });
     bar.stop();
     let report: string | null = null;
     if (summary.problems.length > 0) {

@@ -254,7 +254,8 @@ program
   .argument('[args...]', 'source groups: --source CODE [--mapping M.json] FILE... (repeat for more sources)')
   .option('--source <code>', 'registered source code of the files that follow (repeatable: one group per source)')
   .option('--mapping <file>', 'JSON mapping of columns to canonical fields for the --source group it follows')
-  .option('--chunk-size <n>', 'records written per transaction', '20000')
+  .option('--chunk-size <n>', 'records written per transaction (a chunk holds whole identities)', '20000')
+  .option('--threads <n>', 'threads that score candidate pairs (default: one per core; the result is the same for any)')
   .option('--errors <file>', 'report of rejected rows (default: load.errors.csv)')
   .option('--strict', 'refuse a file with unrecognised columns instead of warning')
   .helpOption('-h, --help', 'display help for command')
@@ -264,8 +265,8 @@ program
     () => `${columnsHelp()}
 
 Works on the database directly (DATABASE_URL, else the embedded database in MPI_DATA_DIR, which no server may
-hold meanwhile). A re-run skips the records already loaded; a failed run leaves whole chunks only, and a re-run
-completes it.
+hold meanwhile). A re-run skips the records already loaded; a failed run leaves whole chunks (of whole
+identities) only, and a re-run completes it.
 
 Examples:
   npx mpi load --source ehr examples/patients.csv

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { copyRows, isPostgres, type InsertRow } from '../platform/db/bulk.ts';
+import { copyRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import {
   changeEvents,
@@ -8,39 +7,27 @@ import {
   identities,
   identityEvents,
   links,
+  recordBlockKeys,
   reviewItems,
   sourceRecords,
 } from '../platform/db/schema/index.ts';
 import { changeRows } from '../events/index.ts';
 import { PROVENANCE_CLOCK, type GoldenRows } from '../lineage/index.ts';
-import { replaceBlockKeysMany, type RecordUpsert } from './bulk-store.ts';
+import type { RecordUpsert } from './bulk-store.ts';
+import { hashKey } from './key-hash.ts';
 import type { OpRows } from './ingest-batch.ts';
 
 /** Writes of the bulk load: one COPY per table on PostgreSQL, multi-row inserts on the embedded database. */
 
-/** Staging table of a chunk's keys in clear (dropped at commit): the server hashes them as online ingest does. */
-const blockKeyStage = pgTable('bulk_load_keys', { key: text('key').notNull(), recordId: uuid('record_id').notNull() });
-
 /**
- * Writes new records' blocking keys: copied in clear into a temporary table, then hashed into the index with
- * `hashtextextended`, as `replaceBlockKeysMany` hashes them, so no key is ever stored in clear. Copying beats
- * binding two arrays of a chunk's hundreds of thousands of keys as parameters.
+ * Writes new records' blocking keys as the hashes online ingest stores (`hashtextextended(key, 0)`, computed
+ * here by `hashKey`), straight into the index: no key travels or is stored in clear, and the server neither
+ * stages nor hashes a chunk's hundreds of thousands of keys.
  */
 async function copyBlockKeys(tx: Executor, entries: Array<{ recordId: string; keys: string[] }>): Promise<void> {
-  if (!isPostgres(tx)) {
-    await replaceBlockKeysMany(
-      tx,
-      entries.map((e) => ({ ...e, stored: false })),
-    );
-    return;
-  }
-  await tx.execute(sql`create temporary table if not exists bulk_load_keys (key text not null, record_id uuid not null) on commit drop`);
-  await copyRows(
-    tx,
-    blockKeyStage,
-    entries.flatMap((e) => [...new Set(e.keys)].map((key) => ({ key, recordId: e.recordId }))),
-  );
-  await tx.execute(sql`insert into record_block_keys (key_hash, record_id) select hashtextextended(key, 0), record_id from bulk_load_keys`);
+  const rows: Array<InsertRow<typeof recordBlockKeys>> = [];
+  for (const e of entries) for (const key of new Set(e.keys)) rows.push({ keyHash: hashKey(key), recordId: e.recordId });
+  await copyRows(tx, recordBlockKeys, rows);
 }
 
 /** Whether the index holds no record yet (then nothing stored can be a candidate or a repeat). */
@@ -67,8 +54,7 @@ export async function provenanceClock(tx: Executor): Promise<string> {
 
 /**
  * Writes a chunk of new records and what their plan decided, in table order (identities before the links,
- * events and reviews that refer to them). The records are new, so nothing is updated or deleted; the keys are
- * hashed by the server (`hashtextextended`) as online ingest hashes them, in one statement.
+ * events and reviews that refer to them). The records are new, so nothing is updated or deleted.
  */
 export async function copyChunk(tx: Executor, chunk: ChunkRows): Promise<void> {
   if (chunk.ops.absorbed.length > 0) throw new Error('a bulk load plans new records only: nothing can be absorbed');

@@ -1,4 +1,4 @@
-import { NORMALISER_VERSION, type MatchModel } from '../matching/index.ts';
+import { NORMALISER_VERSION, verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
 import {
   finishIngestRun,
   getIngestRun,
@@ -17,7 +17,15 @@ import * as bulk from './bulk-store.ts';
 import type { PlanContext } from './bulk-store.ts';
 import { copyChunk, indexIsEmpty, provenanceClock } from './bulk-load-store.ts';
 import { lockTargets, opRows, planReviewIds, type PreparedRecord } from './ingest-batch.ts';
-import { planBatch, type PlanInput, type PlannedOp, type PlannedRecord, type StoredMember } from './plan.ts';
+import {
+  CandidateIndex,
+  planBatch,
+  type PlanInput,
+  type PlannedOp,
+  type PlannedRecord,
+  type StoredCandidate,
+  type StoredMember,
+} from './plan.ts';
 import type { IdentityService } from './service.ts';
 import * as store from './store.ts';
 import { MAX_CANDIDATES_PER_KEY } from './store.ts';
@@ -54,7 +62,19 @@ export interface BulkLoadOptions {
   beforeChunkCommit?: ((tx: Executor, chunk: number) => Promise<void>) | undefined;
   /** Connections for the candidate read beside each chunk's transaction (`DatabaseHandle.reader`). */
   reader?: Executor | undefined;
+  /**
+   * Scores the load's pairs elsewhere (the batch engine's threads: `LinkThreads.scorePairs`) before it is
+   * planned; without it the planner scores each pair as it meets it. The plan is the same either way.
+   */
+  scorePairs?: PairScorer | undefined;
 }
+
+/** Weight and conflict bits of each pair `(pairA[k], pairB[k])` of `records` (see `scorePairRange`). */
+export type PairScorer = (
+  records: NormalisedRecord[],
+  model: MatchModel,
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+) => Promise<{ weights: Float64Array; conflicts: Uint32Array }>;
 
 export interface BulkLoadSummary {
   runId: string;
@@ -71,6 +91,25 @@ export interface BulkLoadSummary {
   chunks: number;
   problems: LoadProblem[];
   seconds: number;
+  /**
+   * Seconds per stage: `read` (parsing the files, by the caller), `check` (validate, normalise, find what is
+   * stored), `plan`, `write` (the chunks).
+   */
+  phases: Record<LoadPhase, number>;
+}
+
+export type LoadPhase = 'read' | 'check' | 'plan' | 'write';
+
+/** Wall-clock seconds per stage, each ending where the next begins. */
+class PhaseClock {
+  readonly seconds: Record<LoadPhase, number> = { read: 0, check: 0, plan: 0, write: 0 };
+  private last = performance.now();
+
+  end(phase: LoadPhase): void {
+    const now = performance.now();
+    this.seconds[phase] += (now - this.last) / 1000;
+    this.last = now;
+  }
 }
 
 /** Records per chunk transaction: large enough to amortise each statement, small enough to resume cheaply. */
@@ -92,6 +131,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
   const model = await service.models.active();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const problems: LoadProblem[] = [...(options.problems ?? [])];
+  const phases = new PhaseClock();
   const prepared = prepareRows(service, rows, model, problems, options.onProgress);
   const codes = [...new Set(prepared.map((p) => p.record.source))];
   const sourceIds = await service.transaction(async (tx) => {
@@ -118,6 +158,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     chunks: 0,
     problems,
     seconds: 0,
+    phases: phases.seconds,
   };
   try {
     const { fresh, changed, unchanged } = await classify(service.db, prepared);
@@ -126,7 +167,9 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     const policy = await loadActivePolicy(service.db);
     const trust = new Map([...(await bulk.findSources(service.db, codes)).values()].map((s) => [s.id, s.trustRank]));
     const stored = await readStoredContext(service.db, fresh, options.reader);
-    const chunks = planLoad(fresh, stored, model, chunkSize);
+    phases.end('check');
+    const chunks = await planLoad(fresh, stored, model, chunkSize, options.scorePairs);
+    phases.end('plan');
     const context = { service, model, policy, runId: run.id, sourceIds, trust, options };
     const total = fresh.length + changed.length;
     // Each chunk is let go once written, so a large load's memory falls as it goes.
@@ -153,6 +196,7 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     }
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'COMPLETED');
+    phases.end('write');
   } catch (error) {
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'FAILED').catch(() => undefined);
@@ -281,15 +325,24 @@ interface PlannedChunk {
   rows: PreparedRow[];
   ids: string[];
   ops: PlannedOp[];
+  /** The plan's decision for each row, in the order of `rows`. */
   records: PlannedRecord[];
 }
 
 /**
  * Plans the whole load as one batch of the online planner (each record meets the stored records and those
- * before it, with online ingest's cap per key), then cuts the plan into chunks: a record's ops go with it, and
- * ops only refer to identities of records at or before it, so chunks can be written in order.
+ * before it, with online ingest's cap per key), then cuts the plan into chunks along identities: the records
+ * of an identity the load creates, the records joining one stored identity, and identities a review relates,
+ * all go into one chunk (see `chunkGroups`). So a committed chunk holds whole identities: their golden
+ * records are built once, from all their records, and a chunk that rolls back takes whole identities with it.
  */
-function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, chunkSize: number): PlannedChunk[] {
+async function planLoad(
+  fresh: PreparedRow[],
+  stored: PlanContext,
+  model: MatchModel,
+  chunkSize: number,
+  scorePairs: PairScorer | undefined,
+): Promise<PlannedChunk[]> {
   const ids = fresh.map(() => timeOrderedUuid());
   const inputs: PlanInput[] = fresh.map((p, i) => ({
     index: i,
@@ -299,19 +352,145 @@ function planLoad(fresh: PreparedRow[], stored: PlanContext, model: MatchModel, 
     currentIdentity: null,
     wasActive: false,
   }));
+  const verdict = scorePairs ? await scoreAhead(inputs, stored, model, scorePairs) : undefined;
   const plan = planBatch(
     inputs,
     // New identities are copied, never updated: a record bridging two of them opens a review, as before.
-    { ...stored, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, mergeIdentities: false },
+    {
+      ...stored,
+      newId: () => timeOrderedUuid(),
+      maxPlacedPerKey: MAX_CANDIDATES_PER_KEY,
+      keepCandidates: false,
+      mergeIdentities: false,
+      verdict,
+    },
     model,
   );
-  const chunks: PlannedChunk[] = [];
-  for (let start = 0; start < fresh.length; start += chunkSize)
-    chunks.push({ rows: fresh.slice(start, start + chunkSize), ids: ids.slice(start, start + chunkSize), ops: [], records: [] });
-  const chunkOf = new Map(ids.map((id, i) => [id, Math.floor(i / chunkSize)]));
-  for (const op of plan.ops) chunks[chunkOf.get(op.recordId)!]!.ops.push(op);
-  for (const r of plan.records) chunks[Math.floor(r.index / chunkSize)]!.records.push(r);
+  const { chunkOfRecord, count } = chunkGroups(plan, ids, chunkSize);
+  const chunks: PlannedChunk[] = Array.from({ length: count }, () => ({ rows: [], ids: [], ops: [], records: [] }));
+  for (const r of plan.records) {
+    const chunk = chunks[chunkOfRecord[r.index]!]!;
+    chunk.rows.push(fresh[r.index]!);
+    chunk.ids.push(ids[r.index]!);
+    chunk.records.push(r);
+  }
+  const chunkOfIdentity = new Map(plan.records.map((r) => [r.identityId, chunkOfRecord[r.index]!]));
+  const recordIndex = new Map(ids.map((id, i) => [id, i]));
+  // An op goes with its record, or later when it names an identity of a later chunk (only reviews can).
+  for (const op of plan.ops) {
+    const named = opIdentities(op).map((id) => chunkOfIdentity.get(id) ?? 0);
+    chunks[Math.max(chunkOfRecord[recordIndex.get(op.recordId)!]!, ...named)]!.ops.push(op);
+  }
   return chunks;
+}
+
+/**
+ * Lists every pair the planner will score (`CandidateIndex` in plan order: which records meet depends on the
+ * keys and the order only), has `scorePairs` score them, and returns the planner's `verdict`, which hands back
+ * each pair's score as the planner meets it, in the same order.
+ */
+async function scoreAhead(
+  inputs: PlanInput[],
+  stored: PlanContext,
+  model: MatchModel,
+  scorePairs: PairScorer,
+): Promise<(input: PlanInput, candidate: StoredCandidate) => PairVerdict> {
+  const records = inputs.map((x) => x.normalised);
+  const slot = new Map(inputs.map((x, i) => [x.recordId, i]));
+  const slotOf = (c: StoredCandidate) => {
+    let at = slot.get(c.recordId);
+    if (at === undefined) slot.set(c.recordId, (at = records.push(c.normalised) - 1));
+    return at;
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  const index = new CandidateIndex(stored.storedByKey, MAX_CANDIDATES_PER_KEY);
+  inputs.forEach((input, i) => {
+    for (const c of index.candidates(input)) {
+      a.push(i);
+      b.push(slotOf(c));
+    }
+    index.place({ recordId: input.recordId, identityId: '', normalised: input.normalised, keys: input.keys });
+  });
+  const pairs = { pairA: Int32Array.from(a), pairB: Int32Array.from(b) };
+  a.length = 0;
+  b.length = 0;
+  const { weights, conflicts } = await scorePairs(records, model, pairs);
+  let k = 0;
+  return (input, candidate) => {
+    if (pairs.pairA[k] !== input.index || pairs.pairB[k] !== slot.get(candidate.recordId))
+      throw new Error('scored pairs are out of step with the plan');
+    const verdict = verdictOf(weights[k]!, conflicts[k]!, input.normalised, candidate.normalised, model);
+    k += 1;
+    return verdict;
+  };
+}
+
+/** The identities an op of a new record names. */
+function opIdentities(op: PlannedOp): string[] {
+  switch (op.kind) {
+    case 'REVIEW_RECORD':
+      return [op.recordIdentity, op.target.identityId];
+    case 'REVIEW_DUPLICATE':
+      return [op.identityA, op.candidate.identityId];
+    case 'CREATE_IDENTITY':
+    case 'LINK':
+      return [op.identityId];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The chunk of each record of a plan: records are grouped by the identity they end in, and groups a review
+ * relates are joined (union-find), so both sides of a review are written, and the review with them, in one
+ * chunk; groups follow the file order of their first record and fill chunks of about `chunkSize` records (a
+ * group is never split: a chunk is larger only when one group is).
+ */
+function chunkGroups(
+  plan: { records: PlannedRecord[]; ops: PlannedOp[] },
+  ids: string[],
+  chunkSize: number,
+): { chunkOfRecord: Int32Array; count: number } {
+  const parent = new Map<string, string>();
+  const root = (id: string): string => {
+    let r = id;
+    while (parent.has(r)) r = parent.get(r)!;
+    for (let x = id; x !== r;) {
+      const next = parent.get(x)!;
+      parent.set(x, r);
+      x = next;
+    }
+    return r;
+  };
+  const placed = new Set(plan.records.map((r) => r.identityId));
+  for (const op of plan.ops) {
+    if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE') continue;
+    // Only identities the load places records in: a stored identity a review names is written already.
+    const [a, b] = opIdentities(op)
+      .filter((id) => placed.has(id))
+      .map(root);
+    if (a !== undefined && b !== undefined && a !== b) parent.set(b, a);
+  }
+  const groups = new Map<string, number[]>();
+  for (const r of plan.records) {
+    const key = root(r.identityId);
+    const members = groups.get(key);
+    if (members) members.push(r.index);
+    else groups.set(key, [r.index]);
+  }
+  const chunkOfRecord = new Int32Array(ids.length);
+  let chunk = 0;
+  let size = 0;
+  for (const members of groups.values()) {
+    if (size > 0 && size + members.length > chunkSize) {
+      chunk += 1;
+      size = 0;
+    }
+    for (const i of members) chunkOfRecord[i] = chunk;
+    size += members.length;
+  }
+  return { chunkOfRecord, count: groups.size === 0 ? 0 : chunk + 1 };
 }
 
 /**
@@ -339,8 +518,7 @@ async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: num
     const target = (id: string) => redirect.get(id) ?? id;
     const reviewIds = planReviewIds(chunk.ops, target);
     const identityOfRecord = new Map<string, string>();
-    const first = chunk.records[0]?.index ?? 0;
-    for (const r of chunk.records) identityOfRecord.set(chunk.ids[r.index - first]!, target(r.identityId));
+    chunk.records.forEach((r, i) => identityOfRecord.set(chunk.ids[i]!, target(r.identityId)));
     const rows = opRows(chunk.ops, { target, reviewIds, events: [], identityOfRecord }, { actor: options.actor, model });
     const now = await provenanceClock(tx);
     const created = new Set(rows.newIdentities);

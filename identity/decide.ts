@@ -3,48 +3,57 @@ import type { Explanation, ScoredCandidate } from './types.ts';
 
 export type Thresholds = MatchModel['thresholds'];
 
+/** A record's score against one candidate record (`scorePairVerdict`): the waterfall is built on demand. */
 export interface RecordScore {
   recordId: string;
   identityId: string;
   probability: number;
   weight: number;
-  explanation: Explanation;
+  conflicts: readonly string[];
+  explain: () => Explanation;
 }
 
 /**
  * Collapses record-level scores into one candidate per identity: the best-scoring record speaks for the
- * identity, and any hard conflict with any of its records blocks automatic linking to it.
+ * identity, and any hard conflict with any of its records blocks automatic linking to it. A candidate's
+ * `explanation` (its best record's waterfall) is built the first time it is read: a planner ranks many
+ * identities and keeps few.
  */
 export function rankIdentities(scores: RecordScore[], t: Thresholds, excluded: ReadonlySet<string> = new Set()): ScoredCandidate[] {
-  const byIdentity = new Map<string, ScoredCandidate>();
+  const best = new Map<string, { score: RecordScore; blockers: string[] }>();
   for (const s of scores) {
     if (excluded.has(s.identityId)) continue;
-    const current = byIdentity.get(s.identityId);
-    const conflicts = s.explanation.conflicts;
+    const current = best.get(s.identityId);
     if (!current) {
-      byIdentity.set(s.identityId, {
-        identityId: s.identityId,
-        recordId: s.recordId,
-        probability: s.probability,
-        weight: s.weight,
-        grade: gradeOf(s.probability, { thresholds: t }),
-        explanation: s.explanation,
-        blockers: [...conflicts],
-      });
+      best.set(s.identityId, { score: s, blockers: [...s.conflicts] });
       continue;
     }
-    for (const c of conflicts) if (!current.blockers.includes(c)) current.blockers.push(c);
-    if (s.weight > current.weight) {
-      Object.assign(current, {
-        recordId: s.recordId,
-        probability: s.probability,
-        weight: s.weight,
-        grade: gradeOf(s.probability, { thresholds: t }),
-        explanation: s.explanation,
-      });
-    }
+    for (const c of s.conflicts) if (!current.blockers.includes(c)) current.blockers.push(c);
+    if (s.weight > current.score.weight) current.score = s;
   }
-  return [...byIdentity.values()].sort((a, b) => b.weight - a.weight || (a.identityId < b.identityId ? -1 : 1));
+  return [...best.values()]
+    .map(({ score, blockers }) => candidateOf(score, blockers, t))
+    .sort((a, b) => b.weight - a.weight || (a.identityId < b.identityId ? -1 : 1));
+}
+
+function candidateOf(s: RecordScore, blockers: string[], t: Thresholds): ScoredCandidate {
+  let explanation: Explanation | undefined;
+  const candidate = {
+    identityId: s.identityId,
+    recordId: s.recordId,
+    probability: s.probability,
+    weight: s.weight,
+    grade: gradeOf(s.probability, { thresholds: t }),
+    blockers,
+  } as ScoredCandidate;
+  // Enumerable, so the candidate serialises (and compares) as a plain object with its explanation.
+  Object.defineProperty(candidate, 'explanation', {
+    enumerable: true,
+    configurable: true,
+    get: () => (explanation ??= s.explain()),
+    set: (value: Explanation) => (explanation = value),
+  });
+  return candidate;
 }
 
 export type Decision =

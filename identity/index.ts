@@ -11,7 +11,17 @@ export {
 } from './model-lifecycle.ts';
 export { isUuid } from '../platform/ids.ts';
 export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
-export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
+export {
+  IDENTITY_EVENT_TYPES,
+  IDENTITY_STATUSES,
+  LINK_SOURCES,
+  MATCH_RESULTS,
+  REVIEW_KINDS,
+  REVIEW_QUEUE_ORDERS,
+  REVIEW_STATUSES,
+  reviewItemKey,
+  type ReviewQueueOrder,
+} from './store.ts';
 export type {
   IdentityEventRow,
   IdentityPageRow,
@@ -24,4 +34,12 @@ export type {
 } from './store.ts';
 export type { Actor, Explanation, Grade, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 export { INGEST_OUTCOMES } from './types.ts';
-export { bulkLoad, DEFAULT_CHUNK_SIZE, type BulkLoadOptions, type BulkLoadSummary, type LoadProblem, type LoadRow } from './bulk-load.ts';
+export {
+  bulkLoad,
+  DEFAULT_CHUNK_SIZE,
+  type BulkLoadOptions,
+  type BulkLoadSummary,
+  type LoadProblem,
+  type LoadRow,
+  type PairScorer,
+} from './bulk-load.ts';

@@ -1,6 +1,6 @@
-import type { MatchModel, MergeDecision, NormalisedRecord } from '../matching/index.ts';
-import { recordsMayMerge, scorePair } from '../matching/index.ts';
-import { decide, rankIdentities, reviewPriority, type Decision, type RecordScore } from './decide.ts';
+import type { MatchModel, MergeDecision, NormalisedRecord, PairVerdict } from '../matching/index.ts';
+import { recordsMayMerge, scorePairVerdict } from '../matching/index.ts';
+import { decide, rankIdentities, reviewPriority, type Decision } from './decide.ts';
 import type { IngestOutcome, ScoredCandidate } from './types.ts';
 
 /**
@@ -94,6 +94,8 @@ export interface PlanState {
    * bulk load, which writes new identities with COPY and moves no stored links). Default true.
    */
   mergeIdentities?: boolean;
+  /** Scores a batch record against a candidate (default `scorePairVerdict`); a bulk load passes scores made ahead. */
+  verdict?: (input: PlanInput, candidate: StoredCandidate) => PairVerdict;
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -102,13 +104,16 @@ export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : 
 export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchModel): { records: PlannedRecord[]; ops: PlannedOp[] } {
   const ops: PlannedOp[] = [];
   const records: PlannedRecord[] = [];
-  const placedByKey = new Map<string, StoredCandidate[]>();
+  const index = new CandidateIndex(state.storedByKey, state.maxPlacedPerKey);
   const counts = new Map(state.memberCount);
   const bump = (id: string, by: number) => counts.set(id, (counts.get(id) ?? 0) + by);
   const membership = new Membership(state);
   const merges = new Merges(state, membership, counts);
+  const verdict = state.verdict ?? ((input: PlanInput, c: StoredCandidate) => scorePairVerdict(input.normalised, c.normalised, model));
   for (const input of inputs) {
-    const scores = scoreCandidates(input, state.storedByKey, placedByKey, model, merges.survivorOf);
+    const scores = index
+      .candidates(input)
+      .map((c) => ({ recordId: c.recordId, identityId: merges.survivorOf(c.identityId), ...verdict(input, c) }));
     const excluded = new Set<string>();
     if (input.currentIdentity) {
       for (const s of scores) if (state.notDuplicates.has(pairKey(input.currentIdentity, s.identityId))) excluded.add(s.identityId);
@@ -133,44 +138,52 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
       candidates: state.keepCandidates === false ? [] : ranked.slice(0, 5),
       reviewOp: reviewOp >= 0 ? reviewOp : null,
     });
-    const entry = { recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys };
-    const cap = state.maxPlacedPerKey ?? Number.POSITIVE_INFINITY;
-    for (const key of input.keys) {
-      // Online, the cap counts the stored records before the batch's: so does the room left here.
-      const room = cap - (state.storedByKey.get(key)?.length ?? 0);
-      const list = placedByKey.get(key);
-      if (!list) {
-        if (room > 0) placedByKey.set(key, [entry]);
-      } else if (list.length < room) list.push(entry);
-    }
+    index.place({ recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys });
   }
   return { records, ops };
 }
 
-function scoreCandidates(
-  input: PlanInput,
-  stored: Map<string, StoredCandidate[]>,
-  placed: Map<string, StoredCandidate[]>,
-  model: MatchModel,
-  survivorOf: (identityId: string) => string,
-): RecordScore[] {
-  const seen = new Set<string>([input.recordId]);
-  const scores: RecordScore[] = [];
-  for (const key of input.keys) {
-    for (const c of [...(stored.get(key) ?? []), ...(placed.get(key) ?? [])]) {
-      if (seen.has(c.recordId)) continue;
-      seen.add(c.recordId);
-      const s = scorePair(input.normalised, c.normalised, model);
-      scores.push({
-        recordId: c.recordId,
-        identityId: survivorOf(c.identityId),
-        probability: s.probability,
-        weight: s.weight,
-        explanation: s.explanation,
-      });
+/**
+ * The candidates each batch record meets, in order: per key, the stored records, then the batch records placed
+ * before it (at most the cap less the stored ones, as online ingest caps stored candidates per key). Which
+ * records a record meets depends only on the keys and the order, never on the decisions: so the pairs of a
+ * whole batch can be listed, and scored elsewhere, before it is planned (the bulk load's `scoreAhead`).
+ */
+export class CandidateIndex {
+  private readonly placedByKey = new Map<string, StoredCandidate[]>();
+
+  constructor(
+    private readonly storedByKey: Map<string, StoredCandidate[]>,
+    private readonly cap = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** The distinct records a batch record meets (never itself), stored ones of a key before placed ones. */
+  candidates(input: Pick<PlanInput, 'recordId' | 'keys'>): StoredCandidate[] {
+    const seen = new Set<string>([input.recordId]);
+    const out: StoredCandidate[] = [];
+    for (const key of input.keys) {
+      for (const list of [this.storedByKey.get(key), this.placedByKey.get(key)]) {
+        for (const c of list ?? []) {
+          if (seen.has(c.recordId)) continue;
+          seen.add(c.recordId);
+          out.push(c);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Makes a placed batch record a candidate for the records after it. */
+  place(entry: StoredCandidate): void {
+    for (const key of entry.keys) {
+      // Online, the cap counts the stored records before the batch's: so does the room left here.
+      const room = this.cap - (this.storedByKey.get(key)?.length ?? 0);
+      const list = this.placedByKey.get(key);
+      if (!list) {
+        if (room > 0) this.placedByKey.set(key, [entry]);
+      } else if (list.length < room) list.push(entry);
     }
   }
-  return scores;
 }
 
 type Placement = { outcome: IngestOutcome; identityId: string };

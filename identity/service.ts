@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { blockingKeys, normaliseRecord, scorePair, type MatchModel, type NormalisedRecord, type RecordInput } from '../matching/index.ts';
+import {
+  blockingKeys,
+  normaliseRecord,
+  scorePairVerdict,
+  type MatchModel,
+  type NormalisedRecord,
+  type RecordInput,
+} from '../matching/index.ts';
 import { ensureSource, getSourceByCode } from '../catalog/index.ts';
 import { recordChanges } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
@@ -160,10 +167,11 @@ export class IdentityService {
   async rankCandidates(db: Executor, normalised: NormalisedRecord, keys: string[], model: MatchModel): Promise<ScoredCandidate[]> {
     const byKey = await findCandidatesByKey(db, keys, []);
     const candidates = new Set([...byKey.values()].flat());
-    const scores: RecordScore[] = [...candidates].map((c) => {
-      const s = scorePair(normalised, c.normalised, model);
-      return { recordId: c.recordId, identityId: c.identityId, probability: s.probability, weight: s.weight, explanation: s.explanation };
-    });
+    const scores: RecordScore[] = [...candidates].map((c) => ({
+      recordId: c.recordId,
+      identityId: c.identityId,
+      ...scorePairVerdict(normalised, c.normalised, model),
+    }));
     return rankIdentities(scores, model.thresholds);
   }
 

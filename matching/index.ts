@@ -28,8 +28,20 @@ export { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT
 export { COMPARISONS } from './comparisons.ts';
 export { CONFLICT_RULES } from './conflicts.ts';
 export type { ConflictRule } from './conflicts.ts';
-export { GRADES, gradeBand, gradeOf, probabilityToWeight, scorePair, weightToProbability } from './scoring.ts';
-export type { Contribution, Explanation, Grade, PairScore } from './scoring.ts';
+export {
+  compileModel,
+  GRADES,
+  gradeBand,
+  gradeOf,
+  preparedOf,
+  probabilityToWeight,
+  scorePair,
+  scorePairRange,
+  scorePairVerdict,
+  verdictOf,
+  weightToProbability,
+} from './scoring.ts';
+export type { Contribution, Explanation, Grade, PairScore, PairVerdict } from './scoring.ts';
 export { trainModel } from './training.ts';
 export type { LabelledPair, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';

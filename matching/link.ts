@@ -7,8 +7,7 @@ import { COMPARISONS } from './comparisons.ts';
 import { conflictBits, conflictNames } from './conflicts.ts';
 import type { MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
-import { prepareRecord } from './prepared.ts';
-import { compileModel, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
+import { compileModel, preparedOf, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
 import type { CompiledModel } from './scoring.ts';
 
 export interface LinkOptions {
@@ -102,7 +101,7 @@ export function recordsMayMerge(
   model: MatchModel,
   notDuplicate?: (i: number, j: number) => boolean,
 ): MergeDecision {
-  const prepared = [...groupA, ...groupB].map((r) => prepareRecord(r));
+  const prepared = [...groupA, ...groupB].map((r) => preparedOf(r));
   const cm = compileModel(model);
   const offset = groupA.length;
   const assessor: PairAssessor = {

@@ -167,11 +167,79 @@ export function explainLevels(cm: CompiledModel, a: PreparedRecord, b: PreparedR
   return { weight, probability: weightToProbability(weight), explanation: { prior: cm.priorWeight, contributions, conflicts } };
 }
 
+const preparedCache = new WeakMap<NormalisedRecord, PreparedRecord>();
+
+/**
+ * `prepareRecord`, once per normalised record object: a record scored against hundreds of candidates, or met
+ * as a candidate by hundreds of records, is prepared once while it is in memory.
+ */
+export function preparedOf(r: NormalisedRecord): PreparedRecord {
+  let prepared = preparedCache.get(r);
+  if (prepared === undefined) preparedCache.set(r, (prepared = prepareRecord(r)));
+  return prepared;
+}
+
+/** A pair's score and hard conflicts, with the waterfall built only when asked for. */
+export interface PairVerdict {
+  weight: number;
+  probability: number;
+  /** Conflict rule names (`conflicts.ts`); shared and frozen when empty. */
+  conflicts: readonly string[];
+  /** The waterfall of `scorePair` (same weight); built on each call. */
+  explain: () => Explanation;
+}
+
+const NO_CONFLICTS: readonly string[] = Object.freeze([]);
+const verdictLevels = new Uint8Array(COMPARISONS.length);
+
+/**
+ * `scorePair` without the waterfall: the same weight (`weightOfLevels` adds the same terms in the same order as
+ * `explainLevels`), for planners that score many pairs and explain only the few they keep.
+ */
+export function scorePairVerdict(a: NormalisedRecord, b: NormalisedRecord, model: MatchModel): PairVerdict {
+  const cm = compileModel(model);
+  const pa = preparedOf(a);
+  const pb = preparedOf(b);
+  compareAll(pa, pb, verdictLevels);
+  const weight = weightOfLevels(cm, pa, verdictLevels);
+  return verdictOf(weight, conflictBits(pa, pb, verdictLevels, cm.conflictMask), a, b, model);
+}
+
+/**
+ * Weights and conflict bits of the pairs `(pairA[k], pairB[k])` of `records`, for k in [start, end), written at
+ * k: a share of a scoring job the batch engine splits across threads (every thread computes a pair alike).
+ */
+export function scorePairRange(
+  records: readonly PreparedRecord[],
+  cm: CompiledModel,
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+  start: number,
+  end: number,
+  out: { weights: Float64Array; conflicts: Uint32Array },
+): void {
+  for (let k = start; k < end; k++) {
+    const a = records[pairs.pairA[k]!]!;
+    const s = scorePrepared(a, records[pairs.pairB[k]!]!, cm);
+    out.weights[k] = s.weight;
+    out.conflicts[k] = s.conflicts;
+  }
+}
+
+/** A verdict from a weight and conflict bits scored elsewhere (`scorePairRange`), explained on demand. */
+export function verdictOf(weight: number, conflicts: number, a: NormalisedRecord, b: NormalisedRecord, model: MatchModel): PairVerdict {
+  return {
+    weight,
+    probability: weightToProbability(weight),
+    conflicts: conflicts === 0 ? NO_CONFLICTS : conflictNames(conflicts),
+    explain: () => scorePair(a, b, model).explanation,
+  };
+}
+
 /** Scores two normalised records with a model: weight, probability and the waterfall explanation. */
 export function scorePair(a: NormalisedRecord, b: NormalisedRecord, model: MatchModel): PairScore {
   const cm = compileModel(model);
-  const pa = prepareRecord(a);
-  const pb = prepareRecord(b);
+  const pa = preparedOf(a);
+  const pb = preparedOf(b);
   const levels = new Uint8Array(COMPARISONS.length);
   compareAll(pa, pb, levels);
   return explainLevels(cm, pa, pb, levels);

@@ -1,0 +1,44 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateRegistry } from '../bench/synth/generate.ts';
+import { blockingKeys, normaliseRecord } from '../matching/index.ts';
+import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
+import { openTestDatabase, TEST_DB_KIND } from '../test/db.ts';
+import { hashKey } from './key-hash.ts';
+
+/** Keys of every length around lookup3's 12-byte blocks, multi-byte characters, and real blocking keys. */
+function sampleKeys(): string[] {
+  const keys = ['', 'a', 'Zoë', 'ñandú', '東京', 'emoji 🎉 key', 'x'.repeat(200)];
+  for (let n = 1; n <= 40; n++) keys.push(Array.from({ length: n }, (_, i) => String.fromCharCode(33 + ((i * 7 + n) % 94))).join(''));
+  for (const r of generateRegistry({ seed: 5, records: 60 })) {
+    const { record } = normaliseRecord({
+      givenName: r.givenName,
+      familyName: r.familyName,
+      birthDate: r.birthDate,
+      postalCode: r.postalCode,
+    });
+    keys.push(...blockingKeys(record));
+  }
+  return [...new Set(keys)];
+}
+
+describe(`blocking key hash on ${TEST_DB_KIND}`, () => {
+  let database: DatabaseHandle;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  test('is the hash the server stores for a key (hashtextextended with seed 0)', async () => {
+    const keys = sampleKeys();
+    expect(keys.length).toBeGreaterThan(100);
+    const rows = await queryRows<{ key: string; hash: string }>(
+      database.db,
+      sql`select k as key, hashtextextended(k, 0)::text as hash from unnest(${sql.param(keys)}::text[]) as k`,
+    );
+    expect(rows).toHaveLength(keys.length);
+    expect(rows.filter((r) => hashKey(r.key) !== r.hash).map((r) => r.key)).toEqual([]);
+  });
+});
