@@ -11,7 +11,17 @@ export {
 } from './model-lifecycle.ts';
 export { isUuid } from '../platform/ids.ts';
 export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
-export { REVIEW_QUEUE_ORDERS, reviewItemKey, type ReviewQueueOrder } from './store.ts';
+export {
+  IDENTITY_EVENT_TYPES,
+  IDENTITY_STATUSES,
+  LINK_SOURCES,
+  MATCH_RESULTS,
+  REVIEW_KINDS,
+  REVIEW_QUEUE_ORDERS,
+  REVIEW_STATUSES,
+  reviewItemKey,
+  type ReviewQueueOrder,
+} from './store.ts';
 export type {
   IdentityEventRow,
   IdentityPageRow,

@@ -3,7 +3,21 @@ import { insertRows } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { timeKeyset, type KeysetPage, type TimeKey } from '../platform/db/keyset.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
-import { identities, identityEvents, links, notDuplicates, reviewItems, sourceRecords, sources } from '../platform/db/schema/index.ts';
+import {
+  identities,
+  identityEvents,
+  identityEventType,
+  identityStatus,
+  linkSource,
+  links,
+  matchResult,
+  notDuplicates,
+  reviewItems,
+  reviewKind,
+  reviewStatus,
+  sourceRecords,
+  sources,
+} from '../platform/db/schema/index.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
 export type SourceRecordRow = typeof sourceRecords.$inferSelect;
@@ -11,6 +25,14 @@ export type IdentityRow = typeof identities.$inferSelect;
 export type LinkRow = typeof links.$inferSelect;
 export type ReviewItemRow = typeof reviewItems.$inferSelect;
 export type IdentityEventRow = typeof identityEvents.$inferSelect;
+
+/** The identity domain's fixed sets, as the database enums define them (the API's enums are built from these). */
+export const IDENTITY_STATUSES = identityStatus.enumValues;
+export const IDENTITY_EVENT_TYPES = identityEventType.enumValues;
+export const LINK_SOURCES = linkSource.enumValues;
+export const MATCH_RESULTS = matchResult.enumValues;
+export const REVIEW_KINDS = reviewKind.enumValues;
+export const REVIEW_STATUSES = reviewStatus.enumValues;
 export type NewIdentityEvent = typeof identityEvents.$inferInsert;
 
 /** Most records one blocking key may pull in as candidates: a key shared more widely than this is not selective. */

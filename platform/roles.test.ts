@@ -22,6 +22,7 @@ const MATRIX: Array<[Permission, Role[]]> = [
   ['governCatalog', ['governance', 'admin']],
   ['governQuality', ['governance', 'admin']],
   ['readAudit', ['auditor', 'admin']],
+  ['anchorAudit', ['governance', 'auditor', 'admin']],
   ['readIngestRuns', ['pipeline', 'governance', 'admin']],
   ['readSources', ['pipeline', 'steward', 'governance', 'admin']],
   ['registerSources', ['admin']],

@@ -5,12 +5,14 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { appendAudit, entryHash, GENESIS_HASH, keyedEntryHash, type AuditRow } from '../platform/audit.ts';
 import { AuditChainService } from '../platform/audit-chain-service.ts';
-import { createAuditCheckpoint, type AuditCheckpoint } from '../platform/audit-checkpoint.ts';
+import { createAuditCheckpoint, latestAuditCheckpoint, startAuditCheckpoints, type AuditCheckpoint } from '../platform/audit-checkpoint.ts';
 import { auditKeyring, useAuditKeyring, type AuditKey, type AuditKeyring } from '../platform/audit-keys.ts';
 import { verifyAuditChain } from '../platform/audit-verify.ts';
 import type { Database, DatabaseHandle } from '../platform/db/client.ts';
 import { auditLog } from '../platform/db/schema/index.ts';
+import { createLogger } from '../platform/logger.ts';
 import { openTestDatabase, TEST_DB_KIND } from './db.ts';
+import { until } from './wait.ts';
 
 const KEY_A = 'first-audit-key-for-chain-tests-000001';
 const KEY_B = 'second-audit-key-for-chain-tests-00002';
@@ -245,6 +247,23 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
       // An explicit checkpoint wins over the directory's newest.
       expect(await service.verify(first.checkpoint)).toMatchObject({ valid: true, checkpointSource: 'given' });
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the scheduled job writes signed checkpoints into the checkpoint directory by itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpi-scheduled-checkpoints-'));
+    const job = startAuditCheckpoints(db, dir, { everyMs: 50, holder: 'chain-test', leaseMs: 1000, logger: createLogger('silent') });
+    try {
+      await append(3);
+      const written = await until(() => {
+        const latest = latestAuditCheckpoint(dir);
+        return latest && latest.checkpoint.position === 3 ? latest : null;
+      });
+      expect(written.checkpoint.keyId).toBe(ringA.current.id);
+      expect(await verifyAuditChain(db, { checkpoint: written.checkpoint })).toMatchObject({ valid: true });
+    } finally {
+      await job.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -280,6 +280,7 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
   test('delivers the events of one identity in the order they happened', async () => {
     const { id } = await register({ url: hook.url });
     const from = hook.got.length;
+    const mark = app.services.events.dispatcher.headPosition;
     const a = await ingest(app, { source: 'ehr', localId: 'O-1', ...person(811) });
     await ingest(app, { source: 'lab', localId: 'O-2', ...person(811) });
     await ingest(app, { source: 'ehr', localId: 'O-1', ...person(811, { phone: '(617) 555-0199' }) });
@@ -289,9 +290,15 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
       const events = await app.services.events.dispatcher.read(0, { types: ['IDENTITIES_MERGED'] }, 1000);
       return events.find((e) => e.identityId === b.identity.id)?.position;
     });
+    // Chains of different identities go in parallel: wait for every event of both, not only the last one.
+    const ids = [a.identity.id, b.identity.id];
+    const wanted = (await app.services.events.dispatcher.read(mark, {}, 1000))
+      .filter((e) => e.identityId !== null && ids.includes(e.identityId) && e.position <= head)
+      .map((e) => e.position);
     const all = await until(() => {
       const got = hook.got.slice(from).filter((g) => g.headers['webhook-id'] !== undefined);
-      return got.some((g) => g.json.data.position >= head) ? got : null;
+      const positions = new Set(got.map((g) => g.json.data.position));
+      return wanted.every((p) => positions.has(p)) ? got : null;
     });
     for (const identity of [a.identity.id, b.identity.id]) {
       const positions = all.filter((g) => g.json.data.identityId === identity).map((g) => g.json.data.position);

@@ -48,17 +48,7 @@ const AuditFilterInput = builder.inputType('AuditFilter', {
   }),
 });
 
-type FilterArgs =
-  | {
-      actor?: string | null;
-      action?: string | null;
-      objectId?: string | null;
-      outcome?: string | null;
-      from?: Date | null;
-      to?: Date | null;
-    }
-  | null
-  | undefined;
+type FilterArgs = AuditFilter | null | undefined;
 
 function parseCursor(cursor: string | null | undefined, field: string): number | null {
   if (cursor == null) return null;

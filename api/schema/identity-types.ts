@@ -1,5 +1,6 @@
 import type { IdentityEventRow, IdentityRow, LinkRow, ReviewItemRow, SourceRecordRow, SourceRow } from '../../identity/index.ts';
 import type { Explanation, ScoredCandidate } from '../../identity/index.ts';
+import { IDENTITY_STATUSES, LINK_SOURCES, MATCH_RESULTS } from '../../identity/index.ts';
 import { GOLDEN_FIELDS } from '../../lineage/index.ts';
 import { GRADES } from '../../matching/index.ts';
 import { builder } from '../builder.ts';
@@ -8,9 +9,9 @@ import { phi } from '../masking.ts';
 /** Object types shared by the identity, review and match operations. */
 
 export const GradeEnum = builder.enumType('MatchGrade', { values: GRADES });
-export const IdentityStatusEnum = builder.enumType('IdentityStatus', { values: ['ACTIVE', 'MERGED'] as const });
-export const MatchResultEnum = builder.enumType('MatchResult', { values: ['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH'] as const });
-export const LinkSourceEnum = builder.enumType('LinkSource', { values: ['AUTO', 'MANUAL'] as const });
+export const IdentityStatusEnum = builder.enumType('IdentityStatus', { values: IDENTITY_STATUSES });
+export const MatchResultEnum = builder.enumType('MatchResult', { values: MATCH_RESULTS });
+export const LinkSourceEnum = builder.enumType('LinkSource', { values: LINK_SOURCES });
 
 const Contribution = builder.objectRef<Explanation['contributions'][number]>('MatchContribution').implement({
   description: "One comparison's part of the match weight: which level the pair fell in and the log2 weight it added.",

@@ -21,8 +21,8 @@ import {
   ReviewItem,
   SourceRecord,
 } from './identity-types.ts';
-import { isTimeKey, type TimeKey } from '../../platform/db/keyset.ts';
-import { keysetConnection, namedConnection } from './paging.ts';
+
+import { namedConnection, timeKeysetConnection } from './paging.ts';
 
 const CANONICAL_INPUT_FIELDS = CANONICAL_FIELDS;
 
@@ -197,14 +197,9 @@ builder.queryFields((t) => ({
       resolve: (_r, args, ctx) => {
         const filter = args.filter ?? { familyName: args.familyName, givenName: args.givenName, birthDate: args.birthDate };
         refusePhiFilters(ctx, filter);
-        return keysetConnection<IdentityPageRow, TimeKey>({
+        return timeKeysetConnection<IdentityPageRow>({
           list: 'identities',
           args,
-          defaultSize: 20,
-          maxSize: 100,
-          keyOf: (row) => [row.sortKey, row.id],
-          parseKey: isTimeKey,
-          toKey: ([at, id]) => ({ at: at as string, id: id as string }),
           load: (page) => ctx.services.identity.searchPage(filter, page),
           count: () => ctx.services.identity.countIdentities(filter),
         });

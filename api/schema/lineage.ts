@@ -28,8 +28,8 @@ import { actorOf, type RequestContext } from '../context.ts';
 import { Source } from './catalog.ts';
 import { GoldenRecord, Identity, SourceRecord } from './identity-types.ts';
 import { answeringErrors } from './errors.ts';
-import { isTimeKey, type TimeKey } from '../../platform/db/keyset.ts';
-import { keysetConnection, namedConnection } from './paging.ts';
+
+import { namedConnection, timeKeysetConnection } from './paging.ts';
 
 /** Lineage: field-level provenance, time travel, survivorship policy, ingest runs and their exports. */
 
@@ -432,14 +432,9 @@ builder.queryFields((t) => ({
         const source = filter.source ? await ctx.services.catalog.getSourceByCode(filter.source) : null;
         const unknownSource = Boolean(filter.source && !source);
         const runs = { sourceId: source?.id, status: filter.status, job: filter.job };
-        return keysetConnection<IngestRunPageRow, TimeKey>({
+        return timeKeysetConnection<IngestRunPageRow>({
           list: 'ingestRuns',
           args,
-          defaultSize: 20,
-          maxSize: 100,
-          keyOf: (row) => [row.sortKey, row.id],
-          parseKey: isTimeKey,
-          toKey: ([at, id]) => ({ at: at as string, id: id as string }),
           load: async (page) => (unknownSource ? [] : ctx.services.lineage.runsPage(runs, page)),
           count: async () => (unknownSource ? 0 : ctx.services.lineage.countRuns(runs)),
         });

@@ -1,4 +1,5 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
+import { isTimeKey, type TimeKey } from '../../platform/db/keyset.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 
@@ -77,6 +78,26 @@ export async function keysetConnection<Row, K>(options: KeysetOptions<Row, K>): 
     ({ limit, inverted }) => options.load({ after: keyAt(args.after, 'after'), before: keyAt(args.before, 'before'), limit, inverted }),
   );
   return { ...(connection as Omit<KeysetConnection<Row>, 'totalCount'>), totalCount: options.count };
+}
+
+/**
+ * A connection newest first by the time keyset of `platform/db/keyset.ts` (a row's time and id), 20 a page by
+ * default and at most 100: identities and ingest runs.
+ */
+export function timeKeysetConnection<Row extends { sortKey: string; id: string }>(options: {
+  list: string;
+  args: PageArgs;
+  load: (page: { after: TimeKey | null; before: TimeKey | null; limit: number; inverted: boolean }) => Promise<Row[]>;
+  count: () => Promise<number>;
+}): Promise<KeysetConnection<Row>> {
+  return keysetConnection<Row, TimeKey>({
+    ...options,
+    defaultSize: 20,
+    maxSize: 100,
+    keyOf: (row) => [row.sortKey, row.id],
+    parseKey: isTimeKey,
+    toKey: ([at, id]) => ({ at: at as string, id: id as string }),
+  });
 }
 
 /**

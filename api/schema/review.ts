@@ -1,7 +1,10 @@
 import {
+  IDENTITY_EVENT_TYPES,
   MODEL_EVENT_TYPES,
   REVIEW_DECISIONS,
+  REVIEW_KINDS,
   REVIEW_QUEUE_ORDERS,
+  REVIEW_STATUSES,
   reviewItemKey,
   type MatchModelRow,
   type ModelEventRow,
@@ -17,29 +20,16 @@ import { keysetConnection, namedConnection } from './paging.ts';
 export const MAX_REVIEW_PAGE = 100;
 
 export const ReviewKindEnum = builder.enumType('ReviewKind', {
-  values: ['RECORD_MATCH', 'POSSIBLE_DUPLICATE'] as const,
+  values: REVIEW_KINDS,
   description: 'RECORD_MATCH: is this record the same patient as identityA? POSSIBLE_DUPLICATE: are identityA and identityB one patient?',
 });
-export const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: ['OPEN', 'RESOLVED'] as const });
+export const ReviewStatusEnum = builder.enumType('ReviewStatus', { values: REVIEW_STATUSES });
 export const ReviewDecisionEnum = builder.enumType('ReviewDecision', {
   values: REVIEW_DECISIONS,
   description:
     'MATCH: same patient (the record joins identityA, or identityB merges into identityA). NOT_MATCH: different patients, kept apart for good.',
 });
-export const EventTypeEnum = builder.enumType('IdentityEventType', {
-  values: [
-    'CREATED',
-    'LINKED',
-    'UNLINKED',
-    'MERGED',
-    'SPLIT',
-    'NOT_DUPLICATE',
-    'GOLDEN_CHANGED',
-    'REVIEW_DECIDED',
-    'RECORD_UPDATED',
-    'RECORD_DELETED',
-  ] as const,
-});
+export const EventTypeEnum = builder.enumType('IdentityEventType', { values: IDENTITY_EVENT_TYPES });
 
 ReviewItem.implement({
   description: 'A case the matcher was unsure about, waiting for a data steward.',
