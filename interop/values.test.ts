@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { cleanText, isCalendarDay, isSsnShaped } from './values.ts';
+import { cleanText, isCalendarDay, ssnProblem } from './values.ts';
 
 test.each([
   { date: [2024, 2, 29], real: true },
@@ -16,14 +16,13 @@ test.each([
 });
 
 test.each([
-  { value: '900-12-3456', ok: true },
-  { value: '900123456', ok: true },
-  { value: '900-123456', ok: true },
-  { value: '90-012-3456', ok: false },
-  { value: '9001234567', ok: false },
-  { value: 'abc-de-fghi', ok: false },
-])('isSsnShaped($value) is $ok', ({ value, ok }) => {
-  expect(isSsnShaped(value)).toBe(ok);
+  { value: '219-09-9999', problem: null },
+  { value: '219099999', problem: null },
+  { value: '12-34', problem: { field: 'ssn', code: 'INVALID', message: 'has the wrong number of digits' } },
+  { value: 'abc-de-fghi', problem: { field: 'ssn', code: 'INVALID', message: 'contains characters other than digits' } },
+  { value: '000-00-0000', problem: { field: 'ssn', code: 'PLACEHOLDER', message: 'is a placeholder value' } },
+])('ssnProblem($value) is $problem', ({ value, problem }) => {
+  expect(ssnProblem(value)).toEqual(problem);
 });
 
 test('cleanText trims and turns blank text into null', () => {

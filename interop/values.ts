@@ -1,10 +1,13 @@
 /** Value checks shared by the FHIR and HL7 mappings. */
+import { cleanSsn, issueProblem, type ValueProblem } from '../matching/index.ts';
 
-/** A US SSN as sources send it: nine digits, optionally dashed NNN-NN-NNNN. Normalising is the service's job. */
-const SSN_PATTERN = /^\d{3}-?\d{2}-?\d{4}$/;
-
-export function isSsnShaped(value: string): boolean {
-  return SSN_PATTERN.test(value);
+/**
+ * Why the service keeps an SSN out of matching (the normaliser's one rule, as for GraphQL and the CSV commands),
+ * or null when it matches on it. Such a value refuses nothing: the record is accepted and the sender is warned.
+ */
+export function ssnProblem(value: string): ValueProblem | null {
+  const { issue } = cleanSsn(value);
+  return issue ? issueProblem(issue) : null;
 }
 
 /** True when year, month (1-12) and day name a real day of the proleptic Gregorian calendar. */

@@ -3,7 +3,8 @@
  * explanations, unsupervised training, and batch linking with guarded clustering. Pure: values in, values out.
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
-export { cleanBirthDate, isoDateProblem, ISO_DATE_REQUIRED, toIsoDate } from './normalise-date.ts';
+export { cleanBirthDate, dateRequired, isoDateProblem, ISO_DATE_REQUIRED, toIsoDate } from './normalise-date.ts';
+export { cleanSsn } from './normalise-contact.ts';
 export { TEXT_PROBLEM_MESSAGES, textProblem, type TextPolicyOptions, type TextProblem } from './text-policy.ts';
 export { fieldProblems, fromCsvLayouts, isRefusingIssue, issueProblem, recordProblems, type ValueProblem } from './validate-record.ts';
 export {

@@ -82,15 +82,16 @@ export function dateParts(iso: string | null): [number, number, number] {
  * What is wrong with a date the API takes only as ISO `YYYY-MM-DD` (a birth date sent to GraphQL, FHIR or a
  * search filter), or null when it names a real day (leap years counted). The one wording for a bad date
  * everywhere: an impossible date is out of range whatever its layout (`19551192`, `2026-02-30`), and a real
- * date in another layout only needs to be sent as YYYY-MM-DD.
+ * date in another layout only needs to be sent as YYYY-MM-DD. A channel with its own layout (HL7 v2's YYYYMMDD)
+ * passes its own `required` message for a value that is no date at all.
  */
-export function isoDateProblem(text: string): string | null {
+export function isoDateProblem(text: string, required: string = ISO_DATE_REQUIRED): string | null {
   const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const parts = iso ? { year: +iso[1]!, month: +iso[2]!, day: +iso[3]! } : parseLayout(text.trim());
   if (parts && parts.month !== null && (parts.month < 1 || parts.month > 12)) return 'month is out of range';
   if (parts && parts.month !== null && parts.day !== null && (parts.day < 1 || parts.day > daysInMonth(parts.year, parts.month)))
     return 'day is out of range for its month';
-  return iso ? null : ISO_DATE_REQUIRED;
+  return iso ? null : required;
 }
 
 /**
@@ -107,5 +108,10 @@ export function toIsoDate(text: string): string | null {
   return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
 }
 
+/** The message for a value that is no date in the layout a channel takes, e.g. `an HL7 date (YYYYMMDD)`. */
+export function dateRequired(layout: string): string {
+  return `must be ${layout}`;
+}
+
 /** The message for a date that is real but not written YYYY-MM-DD. */
-export const ISO_DATE_REQUIRED = 'must be an ISO date (YYYY-MM-DD)';
+export const ISO_DATE_REQUIRED = dateRequired('an ISO date (YYYY-MM-DD)');

@@ -6,15 +6,18 @@ import { stringify } from 'csv-stringify/sync';
 import { runImport } from '../cli/import.ts';
 import { runLink } from '../cli/link.ts';
 import { runLoad } from '../cli/load.ts';
-import { ISO_DATE_REQUIRED, toIsoDate } from '../matching/index.ts';
+import { createHl7Service } from '../api/mllp.ts';
+import { adtUpsert } from '../interop/testing/hl7-samples.ts';
+import { dateRequired, ISO_DATE_REQUIRED, toIsoDate } from '../matching/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { person } from './fixtures.ts';
 
 /**
  * One bad value, one verdict: `mpi link` (offline), `mpi import` (through GraphQL), `mpi load` (straight into the
- * database), GraphQL and FHIR refuse the same value with the same code and message, naming the field (and, for
- * files, the line); a broken CSV quote is reported in the same words by the three commands.
+ * database), GraphQL, FHIR and HL7 refuse the same value with the same code and message, naming the field (and, for
+ * files, the line); a broken CSV quote is reported in the same words by the three commands; a bad SSN is refused
+ * nowhere, and said in the same words where a channel answers per record.
  */
 const FHIR_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.18';
 const COLUMNS = ['record_id', 'given_name', 'family_name', 'sex', 'birth_date'];
@@ -105,6 +108,7 @@ describe(`one bad value, one verdict in every channel on ${TEST_DB_KIND}`, () =>
   beforeAll(async () => {
     app = await createTestApp({ env: { MPI_AUTO_REGISTER_SOURCES: 'true' } });
     await app.services.catalog.registerSource({ code: 'fhir', name: 'FHIR feed', system: FHIR_SYSTEM });
+    await app.services.catalog.registerSource({ code: 'hl7', name: 'HL7 feed' });
     dir = await mkdtemp(join(tmpdir(), 'mpi-vocabulary-'));
     file = join(dir, 'values.csv');
     await writeFile(file, stringify([COLUMNS, rowOf('V-ok', 1), ...CASES.map((c, i) => rowOf(`V-${i}`, 10 + i, c))]));
@@ -181,6 +185,100 @@ describe(`one bad value, one verdict in every channel on ${TEST_DB_KIND}`, () =>
       expect(outcome.issue).toContainEqual(expect.objectContaining({ diagnostics: expect.stringContaining(c.message) }));
     },
   );
+
+  test.each(CASES.filter((c) => c.column === 'birth_date'))('HL7 PID-7 refuses $name in the same words', async (c) => {
+    const hl7 = createHl7Service(app.services);
+    const p = person(40) as Record<string, string>;
+    const birth = c.value.replace(/-/g, '');
+    const raw = adtUpsert('A04', { mrn: `H-${birth}`, authority: 'hl7', family: p.familyName, given: p.givenName, birth });
+    const { ack } = await hl7(raw);
+    const [msa, err] = (ack ?? '').split('\r').slice(1);
+    expect(msa?.split('|')[1]).toBe('AE');
+    // HL7 writes dates YYYYMMDD: a value that is no date is told so in that layout, in the shared words.
+    const message = c.message === ISO_DATE_REQUIRED ? dateRequired('an HL7 date (YYYYMMDD)') : c.message;
+    expect(err).toContain('PID^1^7');
+    expect(err).toContain(message);
+  });
+
+  test('HL7 PID-8 refuses an unknown sex code in the same words', async () => {
+    const hl7 = createHl7Service(app.services);
+    const { ack, code } = await hl7(adtUpsert('A04', { mrn: 'H-sex', authority: 'hl7', family: 'Lee', given: 'Ann', sex: 'Q' }));
+    expect(code).toBe('AE');
+    const err = (ack ?? '').split('\r').find((segment) => segment.startsWith('ERR|'));
+    expect(err).toContain('PID^1^8');
+    expect(err).toContain('PID-8: sex: is not a recognised code');
+  });
+
+  describe('an SSN with the wrong number of digits is refused nowhere', () => {
+    const problem = { code: 'INVALID', message: 'has the wrong number of digits' };
+    const SSN_COLUMNS = [...COLUMNS, 'ssn'];
+    let ssnFile: string;
+    beforeAll(async () => {
+      ssnFile = join(dir, 'ssn.csv');
+      await writeFile(ssnFile, stringify([SSN_COLUMNS, [...rowOf('S-1', 50), '12-34']]));
+    });
+
+    test('mpi link, import and load take the row', async () => {
+      const linked = await runLink({ files: [ssnFile], out: join(dir, 'ssn-clusters.csv'), threads: 1, warn: () => undefined });
+      expect(linked).toMatchObject({ records: 1, rejected: 0 });
+      const imported = await runImport({
+        file: ssnFile,
+        source: 'import-ssn',
+        url: 'http://localhost/graphql',
+        fetch: inProcess,
+        warn: () => undefined,
+      });
+      expect(imported).toMatchObject({ rows: 1, created: 1, errors: 0 });
+      const loaded = await runLoad({ MPI_AUTO_REGISTER_SOURCES: true }, app.services.database, [{ source: 'load-ssn', files: [ssnFile] }], {
+        warn: () => undefined,
+      });
+      expect(loaded).toMatchObject({ loaded: 1, rejected: 0 });
+    });
+
+    test('GraphQL ingestRecord takes the record and warns', async () => {
+      const res = await app.gql(
+        'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome warnings { field code message } } }',
+        {
+          input: { source: 'graphql', localId: 'G-ssn', familyName: 'Lee', givenName: 'Ann', ssn: '12-34' },
+        },
+      );
+      expect(res.errors).toBeUndefined();
+      expect((res.data as { ingestRecord: { warnings: unknown[] } }).ingestRecord.warnings).toEqual([{ field: 'input.ssn', ...problem }]);
+    });
+
+    test('FHIR takes the Patient and warns, naming the element', async () => {
+      const res = await app.fetch('/fhir/Patient', {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' },
+        body: JSON.stringify({
+          resourceType: 'Patient',
+          identifier: [
+            { system: FHIR_SYSTEM, value: 'F-ssn' },
+            { system: 'http://hl7.org/fhir/sid/us-ssn', value: '12-34' },
+          ],
+          name: [{ family: 'Lee', given: ['Ann'] }],
+        }),
+      });
+      expect(res.status).toBe(201);
+      expect(res.headers.get('x-mpi-warning')).toBe(`Patient.identifier[1].value: ${problem.message}`);
+      const outcome = (await res.json()) as { issue: unknown[] };
+      expect(outcome.issue).toContainEqual({
+        severity: 'warning',
+        code: 'value',
+        diagnostics: problem.message,
+        expression: ['Patient.identifier[1].value'],
+      });
+    });
+
+    test('HL7 accepts the message (AA) and warns in an ERR segment of severity W naming PID-19', async () => {
+      const hl7 = createHl7Service(app.services);
+      const { ack, code } = await hl7(adtUpsert('A04', { mrn: 'H-ssn', authority: 'hl7', family: 'Lee', given: 'Ann', ssn: '12-34' }));
+      expect(code).toBe('AA');
+      const err = (ack ?? '').split('\r').find((segment) => segment.startsWith('ERR|'));
+      expect(err?.split('|')[4]).toBe('W');
+      expect(err).toContain(`PID-19: SSN: ${problem.message}`);
+    });
+  });
 
   test('a broken CSV quote is the same error, at the same line, for link, import and load', async () => {
     const message = `${broken}: malformed CSV at line 3: unterminated quoted field`;

@@ -12,6 +12,11 @@ export function errorIssue(code: IssueType, diagnostics: string, expression?: st
     : { severity: 'error', code, diagnostics, expression: [expression] };
 }
 
+/** One warning issue: the request was carried out, but `diagnostics` says what of it the service set aside. */
+export function warningIssue(code: IssueType, diagnostics: string, expression: string): OperationOutcomeIssue {
+  return { severity: 'warning', code, diagnostics, expression: [expression] };
+}
+
 /** A refusal the HTTP layer answers with `status` and an OperationOutcome of `issues`. */
 export class FhirError extends Error {
   override readonly name = 'FhirError';

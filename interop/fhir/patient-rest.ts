@@ -40,7 +40,7 @@ export function patientRest<C>(env: FhirEnv<C>) {
     const parsed = parsePatient(body);
     if (!parsed.ok) throw new FhirError(400, parsed.issues);
     const patient = parsed.value;
-    const { record, issues } = patientToRecord(patient);
+    const { record, issues, warnings } = patientToRecord(patient);
     const lookup = (system: string) => port.sourceForSystem(context, system);
     let source = hint !== undefined ? await resolveSourceIdentifier(patient, lookup, { localId: hint }) : null;
     if (!source?.ok) source = await resolveSourceIdentifier(patient, lookup);
@@ -55,7 +55,7 @@ export function patientRest<C>(env: FhirEnv<C>) {
       );
     }
     if (issues.length > 0) throw new FhirError(422, issues);
-    return { patient, record, ref: source.ref, resource };
+    return { patient, record, ref: source.ref, resource, warnings };
   }
 
   async function write(
@@ -74,18 +74,22 @@ export function patientRest<C>(env: FhirEnv<C>) {
       ...(id !== undefined ? { id } : {}),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     });
-    return writeResponse(request, result, baseUrl);
+    return writeResponse(request, result, baseUrl, input.warnings);
   }
 
-  function writeResponse(request: Request, result: PatientWriteResult, baseUrl: string): Response {
+  function writeResponse(request: Request, result: PatientWriteResult, baseUrl: string, warnings: OperationOutcomeIssue[]): Response {
     const { version } = result;
-    const headers = {
+    const headers: Record<string, string> = {
       ...versionHeaders(version, baseUrl),
       'X-Mpi-Ingest-Outcome': result.outcome,
       'X-Mpi-Record-Id': result.recordId,
       'X-Mpi-Identity-Id': result.identityId,
     };
-    return preferred(request, result.created ? 201 : 200, sourcePatient(version, systems), headers, `ingest outcome ${result.outcome}`);
+    // Values kept out of matching: in the OperationOutcome (Prefer: return=OperationOutcome) and, for any
+    // representation, in a header naming each element and problem (never the value).
+    if (warnings.length > 0) headers['X-Mpi-Warning'] = warnings.map((w) => `${w.expression?.join(', ')}: ${w.diagnostics}`).join('; ');
+    const status = result.created ? 201 : 200;
+    return preferred(request, status, sourcePatient(version, systems), headers, `ingest outcome ${result.outcome}`, warnings);
   }
 
   return {
@@ -256,11 +260,22 @@ function historyBundle(versions: PatientVersion[], baseUrl: string) {
 }
 
 /** Honours `Prefer: return=minimal | representation | OperationOutcome`. */
-function preferred(request: Request, status: number, body: unknown, headers: Record<string, string>, info: string): Response {
+function preferred(
+  request: Request,
+  status: number,
+  body: unknown,
+  headers: Record<string, string>,
+  info: string,
+  warnings: OperationOutcomeIssue[] = [],
+): Response {
   const prefer = request.headers.get('prefer') ?? '';
   if (/return=minimal/.test(prefer)) return new Response(null, { status, headers });
   if (/return=OperationOutcome/i.test(prefer)) {
-    return fhirJson(status, operationOutcome([{ severity: 'information', code: 'informational', diagnostics: info }]), headers);
+    return fhirJson(
+      status,
+      operationOutcome([{ severity: 'information', code: 'informational', diagnostics: info }, ...warnings]),
+      headers,
+    );
   }
   return fhirJson(status, body, headers);
 }

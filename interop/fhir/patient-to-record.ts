@@ -1,7 +1,7 @@
 import { ISO_DATE_REQUIRED } from '../../matching/index.ts';
 import type { RecordInput, SourceRef } from '../ports.ts';
-import { cleanText as clean, isSsnShaped } from '../values.ts';
-import { errorIssue } from './operation-outcome.ts';
+import { cleanText as clean, ssnProblem } from '../values.ts';
+import { errorIssue, warningIssue } from './operation-outcome.ts';
 import type {
   FhirAddressInput,
   FhirContactPointInput,
@@ -28,6 +28,8 @@ export interface MappedRecord {
   record: RecordInput;
   /** Problems that make the Patient unusable for us although it is valid FHIR (e.g. a partial birth date). */
   issues: OperationOutcomeIssue[];
+  /** Values accepted but kept out of matching (a bad SSN), as every channel does: said, never refused. */
+  warnings: OperationOutcomeIssue[];
 }
 
 /** Maps a validated Patient's demographics to canonical record fields. */
@@ -45,14 +47,14 @@ export function patientToRecord(patient: FhirPatientInput, root = 'Patient'): Ma
     birthDate = null;
   }
 
+  const warnings: OperationOutcomeIssue[] = [];
   let ssn: string | null = null;
   const ssnIndex = (patient.identifier ?? []).findIndex((i) => i.system === US_SSN_SYSTEM && i.value);
   if (ssnIndex >= 0) {
+    // Sent on as given: the service keeps a bad SSN out of matching by the normaliser's rule, as for GraphQL.
     ssn = clean(patient.identifier?.[ssnIndex]?.value);
-    if (ssn !== null && !isSsnShaped(ssn)) {
-      issues.push(errorIssue('value', 'must be 9 digits (NNN-NN-NNNN)', `${root}.identifier[${ssnIndex}].value`));
-      ssn = null;
-    }
+    const problem = ssn === null ? null : ssnProblem(ssn);
+    if (problem) warnings.push(warningIssue('value', problem.message, `${root}.identifier[${ssnIndex}].value`));
   }
 
   const record: RecordInput = {
@@ -71,7 +73,7 @@ export function patientToRecord(patient: FhirPatientInput, root = 'Patient'): Ma
     state: clean(address?.state),
     postalCode: clean(address?.postalCode),
   };
-  return { record, issues };
+  return { record, issues, warnings };
 }
 
 export type SourceResolution = { ok: true; ref: SourceRef; index: number } | { ok: false; status: number; issues: OperationOutcomeIssue[] };

@@ -33,6 +33,26 @@ describe('buildAck', () => {
     );
   });
 
+  test('keeps AA and adds an ERR segment of severity W for each warning', () => {
+    const ack = buildAck(original, {
+      code: 'AA',
+      controlId: 'ACK-3',
+      timestamp: at,
+      text: 'CREATED',
+      warnings: [
+        {
+          condition: HL7_ERROR.DATA_TYPE,
+          text: 'SSN: has the wrong number of digits',
+          location: { segment: 'PID', sequence: 1, field: 19 },
+        },
+      ],
+    });
+    expect(ack.split('\r').slice(1)).toEqual([
+      'MSA|AA|C-77|CREATED',
+      'ERR|PID^1^19^102&Data type error&HL70357|PID^1^19^1|102^Data type error^HL70357|W||||PID-19: SSN: has the wrong number of digits',
+    ]);
+  });
+
   test('writes the ACK in the delimiters of the original message', () => {
     const custom = parseHl7('MSH#*@!%#APP#FAC#MPI#HQ#20240102##ADT*A08#C-9#T#2.4');
     const ack = buildAck(custom, {

@@ -20,6 +20,8 @@ export interface AckOptions {
   /** MSA-3 text (AA) or the error (AE/AR). */
   text?: string;
   error?: AckError;
+  /** Problems that refused nothing (a value kept out of matching): one ERR segment each, severity W. */
+  warnings?: AckError[];
   /** Our MSH-3/MSH-4 when the original named no receiving application/facility. */
   application?: { name: string; facility?: string };
 }
@@ -28,7 +30,7 @@ export interface AckOptions {
  * Builds the ACK for a message (original acknowledgement mode, v2.5.1 chapter 2): MSH with sender and
  * receiver swapped, `ACK^<trigger>^ACK`, MSA echoing the original control id, and for AE/AR an ERR segment
  * with location (ERR-2), table 0357 code (ERR-3), severity (ERR-4) and text (ERR-8), plus ERR-1 for v2.3/2.4
- * receivers. Written in the original message's delimiters, so echoed fields stay valid. `original` may be null
+ * receivers. Warnings (severity W) follow in ERR segments of their own whatever the code. Written in the original message's delimiters, so echoed fields stay valid. `original` may be null
  * when the message could not be parsed at all.
  */
 export function buildAck(original: Hl7Message | null, opts: AckOptions): string {
@@ -55,11 +57,13 @@ export function buildAck(original: Hl7Message | null, opts: AckOptions): string 
   ].join(d.field);
   const text = opts.error?.text ?? opts.text ?? '';
   const segments = [header, ['MSA', opts.code, raw(10), escapeHl7(text, d)].join(d.field)];
-  if (opts.error && opts.code !== 'AA' && opts.code !== 'CA') segments.push(errSegment(opts.error, d));
+  if (opts.error && opts.code !== 'AA' && opts.code !== 'CA') segments.push(errSegment(opts.error, d, 'E'));
+  for (const warning of opts.warnings ?? []) segments.push(errSegment(warning, d, 'W'));
   return segments.join('\r');
 }
 
-function errSegment(error: AckError, d: Delimiters): string {
+/** ERR-4 severity (HL7 table 0516): E error, W warning. */
+function errSegment(error: AckError, d: Delimiters, severity: 'E' | 'W'): string {
   const { code, name } = error.condition;
   const loc = error.location;
   const codeCwe = [String(code), escapeHl7(name, d), 'HL70357'];
@@ -71,7 +75,7 @@ function errSegment(error: AckError, d: Delimiters): string {
     ? trimEmpty([loc.segment, at(loc.sequence ?? 1), at(loc.field), loc.field === undefined ? '' : '1', at(loc.component)])
     : [];
   const text = escapeHl7(`${describeLocation(loc)}: ${error.text}`, d);
-  return ['ERR', eld.join(d.component), erl.join(d.component), codeCwe.join(d.component), 'E', '', '', '', text].join(d.field);
+  return ['ERR', eld.join(d.component), erl.join(d.component), codeCwe.join(d.component), severity, '', '', '', text].join(d.field);
 }
 
 function trimEmpty(parts: string[]): string[] {

@@ -1,6 +1,7 @@
 import type { RecordInput } from '../ports.ts';
-import { isoDateProblem } from '../../matching/index.ts';
-import { cleanText, isSsnShaped } from '../values.ts';
+import { dateRequired, isoDateProblem } from '../../matching/index.ts';
+import { cleanText, ssnProblem } from '../values.ts';
+import type { AckError } from './ack.ts';
 import { HL7_ERROR, Hl7Error, type ErrorLocation } from './errors.ts';
 import {
   component,
@@ -37,7 +38,7 @@ export interface CxIdentifier {
 }
 
 export type AdtCommand =
-  | { kind: 'upsert'; identifier: CxIdentifier; record: RecordInput }
+  | { kind: 'upsert'; identifier: CxIdentifier; record: RecordInput; warnings: AckError[] }
   | { kind: 'merge'; survivor: CxIdentifier; merged: CxIdentifier }
   | { kind: 'unlink'; identifier: CxIdentifier }
   | { kind: 'delete'; identifier: CxIdentifier };
@@ -104,7 +105,9 @@ export function adtCommands(message: Hl7Message, header: MessageHeader): AdtComm
       return [{ kind: 'delete', identifier: primaryIdentifier(pids[0] as IndexedSegment, 3, d, fallbackAuthority) }];
     default: {
       const pid = pids[0] as IndexedSegment;
-      return [{ kind: 'upsert', identifier: primaryIdentifier(pid, 3, d, fallbackAuthority), record: pidToRecord(pid, d) }];
+      const warnings: AckError[] = [];
+      const record = pidToRecord(pid, d, warnings);
+      return [{ kind: 'upsert', identifier: primaryIdentifier(pid, 3, d, fallbackAuthority), record, warnings }];
     }
   }
 }
@@ -174,8 +177,8 @@ function toCx(rep: Repetition, location: ErrorLocation): CxIdentifier {
   };
 }
 
-/** PID -> canonical record fields. */
-export function pidToRecord(at: IndexedSegment | Segment, d: Delimiters): RecordInput {
+/** PID -> canonical record fields. Values the service keeps out of matching (a bad SSN) go to `warnings`. */
+export function pidToRecord(at: IndexedSegment | Segment, d: Delimiters, warnings: AckError[] = []): RecordInput {
   const pid = 'segment' in at ? at : { segment: at, sequence: 1, position: 0 };
   const where = (field: number, c?: number): ErrorLocation => ({
     segment: 'PID',
@@ -200,7 +203,7 @@ export function pidToRecord(at: IndexedSegment | Segment, d: Delimiters): Record
     postalCode: clean(component(address, 5)),
     phone: clean(pickPhone(phones)),
     email: clean(pickEmail(phones)),
-    ssn: readSsn(valueAt(pid.segment, 19, d) || ssnFromIdentifiers(pid.segment, d), where(19)),
+    ssn: readSsn(valueAt(pid.segment, 19, d) || ssnFromIdentifiers(pid.segment, d), where(19), warnings),
   };
 }
 
@@ -240,12 +243,20 @@ function ssnFromIdentifiers(pid: Segment, d: Delimiters): string {
   );
 }
 
-function readSsn(raw: string, location: ErrorLocation): string | null {
+/**
+ * The SSN as sent: like every channel, a bad one refuses nothing. The service keeps it out of matching (the
+ * normaliser's rule) and the ACK carries a warning naming the field.
+ */
+function readSsn(raw: string, location: ErrorLocation, warnings: AckError[]): string | null {
   const value = clean(raw);
   if (value === null) return null;
-  if (!isSsnShaped(value)) throw new Hl7Error(HL7_ERROR.DATA_TYPE, 'SSN must be 9 digits', location);
+  const problem = ssnProblem(value);
+  if (problem) warnings.push({ condition: HL7_ERROR.DATA_TYPE, text: `SSN: ${problem.message}`, location });
   return value;
 }
+
+/** PID-7's layout, in the words every channel uses for a value that is no date ("must be an ISO date (YYYY-MM-DD)"). */
+const HL7_DATE_REQUIRED = dateRequired('an HL7 date (YYYYMMDD)');
 
 /** HL7 table 0001: F, M, O carry evidence; U (unknown), A (ambiguous) and N (not applicable) do not. */
 const SEX_CODES: Record<string, string | null> = { M: 'M', F: 'F', O: 'O', U: null, A: null, N: null };
@@ -254,7 +265,7 @@ function readSex(raw: string, location: ErrorLocation): string | null {
   const value = clean(raw);
   if (value === null) return null;
   const sex = SEX_CODES[value.toUpperCase()];
-  if (sex === undefined) throw new Hl7Error(HL7_ERROR.TABLE_VALUE_NOT_FOUND, 'administrative sex is not in table 0001', location);
+  if (sex === undefined) throw new Hl7Error(HL7_ERROR.TABLE_VALUE_NOT_FOUND, 'sex: is not a recognised code', location);
   return sex;
 }
 
@@ -263,12 +274,9 @@ function readBirthDate(raw: string, location: ErrorLocation): string | null {
   const value = clean(raw);
   if (value === null) return null;
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2,6}(\.\d{1,4})?)?([+-]\d{4})?$/.exec(value);
-  if (!m) {
-    const partial = /^\d{4}(\d{2})?$/.test(value);
-    throw new Hl7Error(HL7_ERROR.DATA_TYPE, partial ? 'birth date must include the day' : 'birth date is not a valid date', location);
-  }
+  // An impossible day, or no full date at all (YYYY, YYYYMM), in the words every channel uses.
+  if (!m) throw new Hl7Error(HL7_ERROR.DATA_TYPE, `birth date: ${isoDateProblem(value, HL7_DATE_REQUIRED) ?? HL7_DATE_REQUIRED}`, location);
   const iso = `${m[1]}-${m[2]}-${m[3]}`;
-  // An impossible day in the words every channel uses ("month is out of range", "day is out of range for its month").
   const problem = isoDateProblem(iso);
   if (problem) throw new Hl7Error(HL7_ERROR.DATA_TYPE, `birth date: ${problem}`, location);
   return iso;

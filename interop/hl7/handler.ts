@@ -48,7 +48,7 @@ export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOption
   const now = opts.now ?? (() => new Date());
   const newControlId = opts.newControlId ?? (() => randomUUID().replace(/-/g, '').slice(0, 20));
   const ignored = new Set((opts.ignoreEvents ?? []).map((e) => e.toUpperCase()));
-  const ackFor = (message: Hl7Message | null, code: AckCode, extra: { text?: string; error?: AckError }) =>
+  const ackFor = (message: Hl7Message | null, code: AckCode, extra: { text?: string; error?: AckError; warnings?: AckError[] }) =>
     buildAck(message, {
       code,
       controlId: newControlId(),
@@ -68,7 +68,8 @@ export function createHl7Handler<C>(port: InteropPort<C>, opts: Hl7HandlerOption
       }
       const commands = adtCommands(message, header);
       const text = await runCommands(port, context, commands, reasonFor(header));
-      return { ack: ackFor(message, 'AA', { text }), code: 'AA', ...ids(header) };
+      const warnings = commands.flatMap((c) => (c.kind === 'upsert' ? c.warnings : []));
+      return { ack: ackFor(message, 'AA', { text, warnings }), code: 'AA', ...ids(header) };
     } catch (error) {
       const failure = classify(error);
       if (failure.condition === HL7_ERROR.INTERNAL) opts.onError?.(error, header ? ids(header) : { controlId: null, event: null });
