@@ -15,6 +15,9 @@ import {
   type ResolvedMapping,
 } from './link-mapping.ts';
 
+/** Bytes of a file read so far, and its size: the progress of a first pass over it. */
+export type ReadProgress = (bytes: number, total: number) => void;
+
 /** One data row of the file: its line number, the source's local id and the canonical fields. */
 export interface CsvRecord {
   line: number;
@@ -56,12 +59,15 @@ export async function* readCsvRecords(
   mapping: Mapping | undefined,
   onProblem: (p: RowProblem) => void,
   columns: ColumnPolicy = {},
+  onRead?: ReadProgress,
 ): AsyncGenerator<CsvRecord> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`input file not found: ${file}`, 'file');
+  const size = statSync(file).size;
+  onRead?.(0, size);
   let resolved: ResolvedMapping | null = null;
   const seen = new Map<string, number>();
   try {
-    for await (const { row: record, line } of readCsvLines(file)) {
+    for await (const { row: record, line } of readCsvLines(file, onRead && ((bytes) => onRead(bytes, size)))) {
       if (resolved === null) {
         resolved = mapping ? resolveMapping(mapping, record, file) : detectMapping(record, file);
         checkColumns(record, resolved, file, columns);
@@ -89,7 +95,12 @@ export async function* readCsvRecords(
 }
 
 /** Counts the data rows (and checks the whole file parses) before anything is sent. */
-export async function countCsvRecords(file: string, mapping: Mapping | undefined, columns: ColumnPolicy = {}): Promise<number> {
+export async function countCsvRecords(
+  file: string,
+  mapping: Mapping | undefined,
+  columns: ColumnPolicy = {},
+  onRead?: ReadProgress,
+): Promise<number> {
   let rows = 0;
   for await (const _ of readCsvRecords(
     file,
@@ -98,6 +109,7 @@ export async function countCsvRecords(file: string, mapping: Mapping | undefined
       rows += 1;
     },
     columns,
+    onRead,
   ))
     rows += 1;
   return rows;

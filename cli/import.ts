@@ -4,7 +4,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { CliError } from './errors.ts';
 import { IngestClient, type IngestInput } from './import-client.ts';
-import { countCsvRecords, readCsvRecords, readMappingFile, type CsvRecord, type RowProblem } from './import-csv.ts';
+import { countCsvRecords, readCsvRecords, readMappingFile, type CsvRecord, type ReadProgress, type RowProblem } from './import-csv.ts';
 import { createProgress } from './link-output.ts';
 
 export const DEFAULT_GRAPHQL_URL = 'http://127.0.0.1:4000/graphql';
@@ -24,6 +24,8 @@ export interface ImportOptions {
   /** Where the report of rejected rows goes; default `<file>.errors.csv` beside the input. */
   errors?: string | undefined;
   progress?: boolean | undefined;
+  /** Hears the first pass over the file (bytes read of its size), which the progress bar shows too. */
+  onRead?: ReadProgress | undefined;
   /** Refuse a file with unrecognised columns (else warn on stderr, before anything is sent). */
   strict?: boolean | undefined;
   /** Where warnings go (default stderr). */
@@ -65,10 +67,16 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE)
     throw new CliError(`--batch-size must be between 1 and ${MAX_BATCH_SIZE}`);
   const mapping = options.mapping ? readMappingFile(options.mapping) : undefined;
-  const total = await countCsvRecords(options.file, mapping, {
-    strict: options.strict,
-    warn: options.warn ?? ((m) => process.stderr.write(m)),
-  });
+  const bar = createProgress(options.progress ?? false);
+  const total = await countCsvRecords(
+    options.file,
+    mapping,
+    { strict: options.strict, warn: options.warn ?? ((m) => process.stderr.write(m)) },
+    (bytes, size) => {
+      bar.update('read-bytes', bytes, size);
+      options.onRead?.(bytes, size);
+    },
+  );
   const client = new IngestClient(options.url ?? DEFAULT_GRAPHQL_URL, options.key, options.fetch);
   const summary: ImportSummary = {
     rows: 0,
@@ -83,7 +91,6 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     runId: null,
   };
   const problems: RowProblem[] = [];
-  const bar = createProgress(options.progress ?? false);
   const reject = (p: RowProblem) => {
     problems.push(p);
     summary.errors += 1;

@@ -39,8 +39,8 @@ export async function* readCsvRows(path: string, range: CsvRange = {}): AsyncGen
 }
 
 /** The rows of a CSV file as `readCsvRows` reads them, each with the line it starts on (1-based). */
-export async function* readCsvLines(path: string): AsyncGenerator<{ row: string[]; line: number }> {
-  for await (const parsed of readCsvChunks(path, {}))
+export async function* readCsvLines(path: string, onBytes?: (bytes: number) => void): AsyncGenerator<{ row: string[]; line: number }> {
+  for await (const parsed of readCsvChunks(path, {}, onBytes))
     for (let i = 0; i < parsed.rows.length; i++) yield { row: parsed.rows[i]!, line: parsed.lines[i]! };
 }
 
@@ -49,7 +49,13 @@ export function malformedCsv(file: string, error: CsvSyntaxError): string {
   return `${file}: malformed CSV at line ${error.line}: ${error.problem}`;
 }
 
-async function* readCsvChunks(path: string, range: CsvRange): AsyncGenerator<{ rows: string[][]; lines: number[] }> {
+/** `onBytes` hears the bytes read so far after each chunk, for progress. */
+async function* readCsvChunks(
+  path: string,
+  range: CsvRange,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<{ rows: string[][]; lines: number[] }> {
+  let bytes = 0;
   const decoder = new StringDecoder('utf8');
   let carry = '';
   let line = range.line ?? 1;
@@ -61,6 +67,8 @@ async function* readCsvChunks(path: string, range: CsvRange): AsyncGenerator<{ r
     end: range.end === undefined ? undefined : range.end - 1,
   });
   for await (const chunk of stream) {
+    bytes += (chunk as Buffer).length;
+    onBytes?.(bytes);
     let text = carry + decoder.write(chunk as Buffer);
     if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     first = false;

@@ -25,6 +25,7 @@ export async function writeClusters(path: string, ids: readonly string[], cluste
 
 const STAGE_LABELS: Record<string, string> = {
   read: 'reading',
+  'read-bytes': 'reading (bytes)',
   compare: 'comparing',
   train: 'training',
   score: 'scoring',

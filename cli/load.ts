@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../identity/index.ts';
 import { installAuditKeyring } from './audit.ts';
 import { CliError } from './errors.ts';
-import { readCsvRecords, readMappingFile } from './import-csv.ts';
+import { readCsvRecords, readMappingFile, type ReadProgress } from './import-csv.ts';
 import { parseThreads } from './link.ts';
 import { createProgress } from './link-output.ts';
 import { defaultThreads, LinkThreads } from './link-threads.ts';
@@ -83,16 +84,22 @@ export function parseLoadArgs(args: string[]): {
 /** Reads every file of every group: the rows to load and the rows that cannot be (line, field, reason). */
 export async function readLoadRows(
   groups: LoadGroup[],
-  options: { strict?: boolean; warn?: (message: string) => void } = {},
+  options: { strict?: boolean; warn?: (message: string) => void; onRead?: ReadProgress | undefined } = {},
 ): Promise<{ rows: LoadRow[]; problems: LoadProblem[] }> {
   const rows: LoadRow[] = [];
   const problems: LoadProblem[] = [];
+  // Progress of the read is over all files at once; a missing file is reported when its turn comes.
+  const sizes = groups.flatMap((g) => g.files).map((file) => (existsSync(file) ? statSync(file).size : 0));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let before = 0;
   for (const group of groups) {
     const mapping = group.mapping ? readMappingFile(group.mapping) : undefined;
     for (const file of group.files) {
       const columns = { strict: options.strict, warn: options.warn ?? ((m: string) => process.stderr.write(m)) };
-      for await (const record of readCsvRecords(file, mapping, (p) => problems.push({ file, ...p }), columns))
+      const onRead = options.onRead && ((bytes: number) => options.onRead!(before + bytes, total));
+      for await (const record of readCsvRecords(file, mapping, (p) => problems.push({ file, ...p }), columns, onRead))
         rows.push({ file, line: record.line, input: { ...record.fields, source: group.source, localId: record.localId } });
+      before += existsSync(file) ? statSync(file).size : 0;
     }
   }
   return { rows, problems };
@@ -111,6 +118,8 @@ export async function runLoad(
     warn?: (m: string) => void;
     /** Threads that score the load's pairs (default: one per core). */
     threads?: number | undefined;
+    /** Hears the first pass over the files: bytes read of their total size. */
+    onRead?: ReadProgress | undefined;
   } = {},
 ): Promise<BulkLoadSummary> {
   const started = performance.now();
@@ -163,13 +172,15 @@ export async function loadCommand(args: string[]): Promise<void> {
   const tty = process.stderr.isTTY;
   const bar = createProgress(tty);
   let lastLine = 0;
-  const onProgress = (stage: 'prepare' | 'load', done: number, total: number) => {
-    if (tty) return bar.update(stage === 'load' ? 'loading' : 'checking', done, total);
+  const onProgress = (stage: 'read' | 'prepare' | 'load', done: number, total: number) => {
+    if (tty) return bar.update(stage === 'load' ? 'loading' : stage === 'read' ? 'read-bytes' : 'checking', done, total);
     // Plain lines for logs: at most one every few seconds, and the last.
     const now = performance.now();
     if (done < total && now - lastLine < 5000) return;
     lastLine = now;
-    process.stderr.write(`${stage === 'load' ? 'loaded' : 'checked'} ${done}/${total}\n`);
+    process.stderr.write(
+      stage === 'read' ? `read ${done}/${total} bytes\n` : `${stage === 'load' ? 'loaded' : 'checked'} ${done}/${total}\n`,
+    );
   };
   try {
     const summary = await runLoad(config, database, parsed.groups, {
@@ -177,6 +188,7 @@ export async function loadCommand(args: string[]): Promise<void> {
       strict: parsed.strict,
       threads: parsed.threads,
       onProgress,
+      onRead: (bytes, total) => onProgress('read', bytes, total),
     });
     bar.stop();
     let report: string | null = null;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -105,7 +105,11 @@ describe(`mpi import into the running service on ${TEST_DB_KIND}`, () => {
       row('R-sex', 204, { sex: 'Q' }),
     ];
     const file = await csv('registry.csv', rows);
-    const first = await runImport({ file, source: 'REGISTRY', url, key, batchSize: 5 });
+    const read: Array<[number, number]> = [];
+    const first = await runImport({ file, source: 'REGISTRY', url, key, batchSize: 5, onRead: (bytes, size) => read.push([bytes, size]) });
+    // The first pass over the file reports its progress, up to the whole file.
+    const { size } = await stat(file);
+    expect(read.at(-1)).toEqual([size, size]);
     expect(first).toMatchObject({
       rows: 17,
       created: 12,
