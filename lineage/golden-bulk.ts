@@ -3,7 +3,7 @@ import { recordChanges } from '../events/index.ts';
 import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
-import { PROVENANCE_CLOCK } from './store.ts';
+import { PROVENANCE_CLOCK, provenanceRow } from './store.ts';
 import {
   buildGolden,
   decisionStands,
@@ -129,18 +129,7 @@ export function planGoldenRows(
         changedFields.set(identityId, [...(changedFields.get(identityId) ?? []), d.field]);
       }
       if (current) toClose.push(current.id);
-      toOpen.push({
-        identityId,
-        field: d.field,
-        value: d.value,
-        recordId: d.recordId,
-        sourceId: d.sourceId,
-        rule: d.rule,
-        competitors: d.competitors,
-        policyVersion: options.policy.version,
-        ingestRunId: options.ingestRunId ?? null,
-        validFrom: now,
-      });
+      toOpen.push(provenanceRow(identityId, d, options, now));
     }
     if (valueChanged) {
       changed.add(identityId);

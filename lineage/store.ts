@@ -8,6 +8,7 @@ import {
   DEFAULT_POLICY,
   GOLDEN_FIELDS,
   type Contributor,
+  type FieldDecision,
   type GoldenRecord,
   type PolicyRules,
   type SurvivorshipPolicy,
@@ -64,6 +65,27 @@ export interface GoldenChange {
   reprovenanced: string[];
 }
 
+/** The provenance row that opens for a field decision, stamped `validFrom`; shared by the one- and many-identity rebuilds. */
+export function provenanceRow<T>(
+  identityId: string,
+  d: FieldDecision,
+  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null },
+  validFrom: T,
+) {
+  return {
+    identityId,
+    field: d.field,
+    value: d.value,
+    recordId: d.recordId,
+    sourceId: d.sourceId,
+    rule: d.rule,
+    competitors: d.competitors,
+    policyVersion: options.policy.version,
+    ingestRunId: options.ingestRunId ?? null,
+    validFrom,
+  };
+}
+
 /**
  * Recomputes an identity's golden record from its linked records and the policy. Provenance is temporal:
  * a field whose decision changed gets its open row closed and a new one opened; nothing is overwritten.
@@ -94,18 +116,7 @@ export async function rebuildGolden(
     if ((open?.value ?? null) !== d.value) changedFields.push(d.field);
     reprovenanced.push(d.field);
     if (open) toClose.push(open.id);
-    toOpen.push({
-      identityId,
-      field: d.field,
-      value: d.value,
-      recordId: d.recordId,
-      sourceId: d.sourceId,
-      rule: d.rule,
-      policyVersion: options.policy.version,
-      competitors: d.competitors,
-      ingestRunId: options.ingestRunId ?? null,
-      validFrom: at,
-    });
+    toOpen.push(provenanceRow(identityId, d, options, at));
   }
   if (toClose.length > 0) {
     await tx
