@@ -59,6 +59,10 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
       prev = hash;
     }
   }
+  /** Edits one entry in place, as someone with database access could. */
+  const editEntry = async (id: number) => {
+    await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = ${id}`);
+  };
   const plainHash = (prev: string, row: AuditRow) => ({ hash: entryHash(prev, row), keyId: null });
   const attackerKey: AuditKey = auditKeyring(ATTACKER_KEY).current;
 
@@ -75,7 +79,7 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
   test.each<{ name: string; tamper: () => Promise<void>; problem: string; at: number | null }>([
     {
       name: 'an edited entry',
-      tamper: () => db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = 3`).then(() => undefined),
+      tamper: () => editEntry(3),
       problem: 'ENTRY_ALTERED',
       at: 3,
     },
@@ -94,7 +98,7 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
     {
       name: 'an edited entry re-chained with plain SHA-256, as before the chain was keyed',
       tamper: async () => {
-        await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = 3`);
+        await editEntry(3);
         await rechain(3, plainHash);
       },
       problem: 'UNKEYED_AFTER_KEYED',
@@ -103,7 +107,7 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
     {
       name: 'an edited entry re-chained under its key id without the key',
       tamper: async () => {
-        await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = 3`);
+        await editEntry(3);
         await rechain(3, (prev, row) => ({ hash: keyedEntryHash(attackerKey, prev, row), keyId: row.keyId }));
       },
       problem: 'ENTRY_ALTERED',
@@ -112,7 +116,7 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
     {
       name: 'an edited entry re-chained under a key of its own',
       tamper: async () => {
-        await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = 3`);
+        await editEntry(3);
         await rechain(3, (prev, row) => ({ hash: keyedEntryHash(attackerKey, prev, row), keyId: attackerKey.id }));
       },
       problem: 'UNKNOWN_KEY',
@@ -154,7 +158,7 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
   test('a history rebuilt from scratch without the key is detected against a checkpoint (CHECKPOINT_MISMATCH)', async () => {
     await append(6);
     const checkpoint = await createAuditCheckpoint(db, ringA);
-    await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = 2`);
+    await editEntry(2);
     await rechain(1, plainHash);
     // Every entry now looks like one written before the chain was keyed: it says so, and the checkpoint catches it.
     expect(await verifyAuditChain(db)).toMatchObject({ valid: true, keyedEntries: 0, unkeyedEntries: 6 });
@@ -199,7 +203,7 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
     await append(3);
     expect(await verifyAuditChain(db)).toMatchObject({ valid: true, entriesChecked: 6, unkeyedEntries: 3, keyedEntries: 3 });
     // An old entry edited and the unkeyed part re-chained: the first keyed entry no longer links, and cannot be re-keyed.
-    await db.execute(sql`update audit_log set actor = 'api-key:someone-else' where id = 2`);
+    await editEntry(2);
     expect(await verifyAuditChain(db)).toMatchObject({ valid: false, problem: 'ENTRY_ALTERED', firstInvalidId: 2 });
     const all = await rows();
     let p = all[0]!.hash;
