@@ -43,7 +43,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
     readUrl: config.DATABASE_READ_URL,
     maxReadLagSeconds: config.DATABASE_READ_MAX_LAG_SECONDS,
   });
-  const services = createServices(config, database, logger);
+  const services = createServices(config, database, logger, auditKeys);
   if (config.MPI_BOOTSTRAP_ADMIN_KEY) {
     await services.apiKeys.ensureBootstrapKey('bootstrap-admin', config.MPI_BOOTSTRAP_ADMIN_KEY);
   }

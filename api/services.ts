@@ -67,9 +67,13 @@ function demographicsFor(reads: IdentityReads): DemographicsProvider {
   };
 }
 
-/** Wires the domain services over one database. */
-export function createServices(config: AppConfig, database: DatabaseHandle, logger: Logger): Services {
-  const auditKeys = resolveAuditKeyring(config);
+/** Wires the domain services over one database; `auditKeys` when the caller already resolved them from `config`. */
+export function createServices(
+  config: AppConfig,
+  database: DatabaseHandle,
+  logger: Logger,
+  auditKeys: AuditKeyring = resolveAuditKeyring(config),
+): Services {
   useAuditKeyring(auditKeys);
   const models = new ModelRegistry(database.db);
   const ingest = new IdentityService(database.db, models, {
