@@ -40,7 +40,6 @@ const VerifyQuery = graphql(`
     verifyAuditChain {
       valid
       entriesChecked
-      firstInvalidId
       message
       checkpoint {
         position
