@@ -1,4 +1,4 @@
-import { NORMALISER_VERSION, verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
+import { verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
 import {
   finishIngestRun,
   getIngestRun,
@@ -16,7 +16,7 @@ import { ConflictError, ValidationError } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import type { PlanContext } from './bulk-store.ts';
 import { copyChunk, indexIsEmpty, provenanceClock } from './bulk-load-store.ts';
-import { lockTargets, opRows, planReviewIds, type PreparedRecord } from './ingest-batch.ts';
+import { lockTargets, opRows, planReviewIds, recordRow, type PreparedRecord } from './ingest-batch.ts';
 import {
   CandidateIndex,
   planBatch,
@@ -539,17 +539,7 @@ async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: num
     });
     const golden = planGoldenRows([...created].sort(), contributors, new Map(), { policy, ingestRunId: runId, now });
     await copyChunk(tx, {
-      records: records.map((p, i) => ({
-        id: chunk.ids[i]!,
-        sourceId: context.sourceIds.get(p.source)!,
-        localId: p.localId,
-        ...p.clean,
-        raw: p.input,
-        normalised: p.normalised,
-        normaliserVersion: NORMALISER_VERSION,
-        contentHash: p.hash,
-        ingestRunId: runId,
-      })),
+      records: records.map((p, i) => recordRow(p, chunk.ids[i]!, context.sourceIds.get(p.source)!, runId)),
       keys: records.map((p, i) => ({ recordId: chunk.ids[i]!, keys: p.keys })),
       ops: rows,
       golden,

@@ -24,6 +24,21 @@ export interface PreparedRecord {
   warnings: FieldProblem[];
 }
 
+/** The source-record row stored for a prepared record; shared by batch ingest and the bulk load. */
+export function recordRow(p: PreparedRecord, id: string, sourceId: string, ingestRunId: string | null) {
+  return {
+    id,
+    sourceId,
+    localId: p.localId,
+    ...p.clean,
+    raw: p.input,
+    normalised: p.normalised,
+    normaliserVersion: NORMALISER_VERSION,
+    contentHash: p.hash,
+    ingestRunId,
+  };
+}
+
 export interface IngestResultData {
   outcome: IngestOutcome;
   recordId: string;
@@ -122,17 +137,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       tx,
       changed.map((i) => {
         const p = prepared[i]!;
-        return {
-          id: idOf(i),
-          sourceId: sourceIds.get(p.source)!,
-          localId: p.localId,
-          ...p.clean,
-          raw: p.input,
-          normalised: p.normalised,
-          normaliserVersion: NORMALISER_VERSION,
-          contentHash: p.hash,
-          ingestRunId: options.runId,
-        };
+        return recordRow(p, idOf(i), sourceIds.get(p.source)!, options.runId);
       }),
     ),
     bulk.replaceBlockKeysMany(
