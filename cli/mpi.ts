@@ -159,16 +159,17 @@ Examples:
 Exit status of verify: 0 the chain verifies; 1 it does not (an entry was edited, removed or re-chained, or
 entries were cut off after the checkpoint); 2 it could not be checked (no key, unreadable checkpoint, database).`,
   );
+/** `--url`/`--key` of the audit commands: ask a running server instead of the database. */
+const auditUrlOption = () =>
+  new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env('MPI_URL');
+const auditKeyOption = (command: 'audit checkpoint' | 'audit verify') =>
+  new Option('--key <key>', `API key with the ${rolesFor(command)} role, for --url`).env('MPI_API_KEY');
 audit
   .command('checkpoint')
   .description('sign a checkpoint (last entry, its hash, the time) and write it to --out, MPI_AUDIT_CHECKPOINT_DIR or stdout')
   .option('--out <file>', 'write the checkpoint to this file (- for stdout)')
-  .addOption(
-    new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env(
-      'MPI_URL',
-    ),
-  )
-  .addOption(new Option('--key <key>', `API key with the ${rolesFor('audit checkpoint')} role, for --url`).env('MPI_API_KEY'))
+  .addOption(auditUrlOption())
+  .addOption(auditKeyOption('audit checkpoint'))
   .action(
     action(async (opts: { out?: string; url?: string; key?: string }) => {
       await (await import('./audit.ts')).auditCheckpointCommand(opts);
@@ -178,12 +179,8 @@ audit
   .command('verify')
   .description('recompute the keyed chain and check it against a checkpoint (exit 1 when it does not verify)')
   .option('--checkpoint <file>', 'checkpoint file to verify against (default: the newest in MPI_AUDIT_CHECKPOINT_DIR)')
-  .addOption(
-    new Option('--url <url>', 'GraphQL endpoint of a server to ask (default: the server on MPI_DATA_DIR, else the database)').env(
-      'MPI_URL',
-    ),
-  )
-  .addOption(new Option('--key <key>', `API key with the ${rolesFor('audit verify')} role, for --url`).env('MPI_API_KEY'))
+  .addOption(auditUrlOption())
+  .addOption(auditKeyOption('audit verify'))
   .action(
     action(async (opts: { checkpoint?: string; url?: string; key?: string }) => {
       await (await import('./audit.ts')).auditVerifyCommand(opts);
