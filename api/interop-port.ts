@@ -3,6 +3,7 @@ import {
   PortError,
   type CrossReference,
   type GoldenIdentityView,
+  type IdentityViewRow,
   type IngestResult,
   type InteropPort,
   type MatchCandidate,
@@ -210,7 +211,10 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     const scored = await translated(() =>
       this.services.ingest.match(input, { count: opts.count ?? null, onlyCertain: opts.onlyCertain ?? null }),
     );
-    const views = await Promise.all(scored.map((c) => this.view(ctx, c.identityId)));
+    const views = await this.views(
+      ctx,
+      scored.map((c) => c.identityId),
+    );
     return scored.flatMap((c: ScoredCandidate, i) => {
       const identity = views[i];
       return identity ? [{ identity, probability: c.probability, grade: c.grade }] : [];
@@ -259,6 +263,10 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
 
   async crossReference(ctx: InteropContext, ref: SourceRef): Promise<CrossReference | null> {
     requirePermission(ctx, 'crossReference');
+    const row = await this.services.patientResources.identityViewOfRecord(ref.source, ref.localId);
+    if (row?.status === 'ACTIVE') return { identity: await this.toView(ctx, row) };
+    if (!row) return null;
+    // Links name surviving identities; one that still names a merged identity is followed to its survivor.
     const identity = await this.services.ingest.resolve(ref.source, ref.localId);
     const view = identity ? await this.view(ctx, identity.id) : null;
     return view ? { identity: view } : null;
@@ -337,14 +345,19 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
 
   /** The identity as the protocol layer shows it, demographics masked for roles without full access. */
   private async view(ctx: InteropContext, id: string): Promise<GoldenIdentityView | null> {
-    const row = await this.services.identity.getIdentityExact(id);
-    if (!row) return null;
-    const records = await this.services.identity.recordsOf(row.id);
-    const [resourceIds, replaces, survivor] = await Promise.all([
-      this.services.patientResources.resourceIdsOfRecords(records.map((r) => r.record.id)),
-      this.services.identity.mergedInto(row.id),
-      row.status === 'MERGED' ? this.services.identity.getIdentity(row.id) : Promise.resolve(null),
-    ]);
+    const [view] = await this.views(ctx, [id]);
+    return view ?? null;
+  }
+
+  /** Several identities as `view` shows each (null for an unknown id), read together in one statement. */
+  private async views(ctx: InteropContext, ids: string[]): Promise<Array<GoldenIdentityView | null>> {
+    const rows = new Map((await this.services.patientResources.identityViews(ids)).map((row) => [row.id, row]));
+    return Promise.all(ids.map((id) => (rows.has(id) ? this.toView(ctx, rows.get(id)!) : null)));
+  }
+
+  private async toView(ctx: InteropContext, row: IdentityViewRow): Promise<GoldenIdentityView> {
+    // A merged identity names the survivor at the end of its chain (chains are kept one hop long; merged ones are rare).
+    const survivor = row.status === 'MERGED' ? await this.services.identity.getIdentity(row.id) : null;
     ctx.audit.touch('identity', row.id);
     const golden: RecordInput = {};
     for (const field of PHI_FIELDS) {
@@ -355,16 +368,11 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
     return {
       id: row.id,
       status: row.status,
-      mergedInto: row.status === 'MERGED' ? (survivor?.id ?? row.mergedInto) : null,
-      replaces,
+      mergedInto: row.status === 'MERGED' ? (survivor?.id ?? row.merged_into) : null,
+      replaces: row.replaces,
       golden,
-      records: records.map((r) => ({
-        source: r.source.code,
-        localId: r.record.localId,
-        system: r.source.system,
-        resourceId: resourceIds.get(r.record.id) ?? r.record.id,
-      })),
-      updatedAt: row.updatedAt.toISOString(),
+      records: row.records.map((r) => ({ source: r.source, localId: r.localId, system: r.system, resourceId: r.resourceId })),
+      updatedAt: new Date(row.updated_at).toISOString(),
       version: row.version,
     };
   }

@@ -112,7 +112,7 @@ export function createServices(
     catalog,
     lineage,
     events,
-    patientResources: new PatientResourceService(database.db),
+    patientResources: new PatientResourceService(database.db, database.reads),
     deadLetters: new DeadLetterService(database.db, { replayTimeoutMs: config.MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS }),
     rateBuckets,
     jobs: [],

@@ -4,6 +4,8 @@ import {
   currentVersion,
   currentVersionOfRecord,
   historyOf,
+  identityViewOfRecord,
+  identityViewRows,
   insertVersion,
   recordResource,
   recordResourceByRef,
@@ -11,6 +13,7 @@ import {
   searchIdentityIds,
   searchRecords,
   versionOf,
+  type IdentityViewRow,
   type PatientVersionRow,
   type RecordCriteria,
   type RecordResourceRow,
@@ -23,7 +26,21 @@ import { PortError, type PatientWrite } from './ports.ts';
  * ingest or delete transaction they belong to, on the `tx` that transaction hands its `beforeCommit` step.
  */
 export class PatientResourceService {
-  constructor(private readonly db: Database) {}
+  /** `reads`: where identity views are read (a read replica's routed handle when one serves; `db` otherwise). */
+  constructor(
+    private readonly db: Database,
+    private readonly reads: Database = db,
+  ) {}
+
+  /** Several identities (exactly these, not following merges) with their replaced ids and live records, in one statement. */
+  identityViews(ids: string[]): Promise<IdentityViewRow[]> {
+    return identityViewRows(this.reads, ids);
+  }
+
+  /** The identity a live source record is linked to, read as `identityViews` reads it, in one statement. */
+  identityViewOfRecord(source: string, localId: string): Promise<IdentityViewRow | null> {
+    return identityViewOfRecord(this.reads, source, localId);
+  }
 
   /** The source record a Patient id names (a stored resource id, else a record id), with its latest version. */
   record(id: string): Promise<RecordResourceRow | null> {

@@ -130,6 +130,55 @@ export async function resourceIdsOfRecords(db: Executor, recordIds: string[]): P
   return new Map(rows.map((r) => [r.record_id, r.id]));
 }
 
+/** An identity as the protocol layer shows it, read in one statement: its row, who it replaces, its live records. */
+export interface IdentityViewRow extends Record<string, unknown> {
+  id: string;
+  status: 'ACTIVE' | 'MERGED';
+  merged_into: string | null;
+  golden: Record<string, string | null>;
+  version: number;
+  updated_at: Date | string;
+  /** Ids of the identities merged into this one, in id order. */
+  replaces: string[];
+  /** Live source records, by source code then local id, each with its Patient resource id (the record id if none). */
+  records: Array<{ source: string; system: string | null; localId: string; resourceId: string }>;
+}
+
+const IDENTITY_VIEW_COLUMNS = sql`
+  i.id, i.status, i.merged_into, i.golden, i.version, i.updated_at,
+  array(select m.id::text from identities m where m.merged_into = i.id order by m.id) as replaces,
+  coalesce((
+    select json_agg(json_build_object('source', s.code, 'system', s.system, 'localId', sr.local_id, 'resourceId', coalesce(
+      (select f.id from fhir_patient_versions f where f.record_id = sr.id order by f.version_id desc limit 1), sr.id::text
+    )) order by s.code, sr.local_id)
+    from links l join source_records sr on sr.id = l.record_id and sr.deleted_at is null join sources s on s.id = sr.source_id
+    where l.identity_id = i.id
+  ), '[]'::json) as records`;
+
+/** Several identities (exactly these rows, not following merges) as the protocol layer shows them, in one statement. */
+export async function identityViewRows(db: Executor, ids: string[]): Promise<IdentityViewRow[]> {
+  const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
+  if (wanted.length === 0) return [];
+  return queryRows<IdentityViewRow>(
+    db,
+    sql`select ${IDENTITY_VIEW_COLUMNS} from identities i where i.id in (${sql.join(
+      wanted.map((id) => sql`${id}::uuid`),
+      sql`, `,
+    )})`,
+  );
+}
+
+/** The identity a live source record is linked to (not following merges), shown as `identityViewRows` shows it. */
+export async function identityViewOfRecord(db: Executor, source: string, localId: string): Promise<IdentityViewRow | null> {
+  const [row] = await queryRows<IdentityViewRow>(
+    db,
+    sql`select ${IDENTITY_VIEW_COLUMNS} from identities i
+    where i.id = (select l.identity_id from source_records sr join sources s on s.id = sr.source_id join links l on l.record_id = sr.id
+      where s.code = ${source} and sr.local_id = ${localId} and sr.deleted_at is null limit 1)`,
+  );
+  return row ?? null;
+}
+
 /** PDQm criteria over the canonical columns of live source records. */
 export interface RecordCriteria {
   family?: string;
