@@ -34,7 +34,6 @@ export interface ResourceDeps {
  */
 export async function writePatient(deps: ResourceDeps, ctx: InteropContext, write: PatientWrite): Promise<PatientWriteResult> {
   const { services } = deps;
-  const before = await services.patientResources.recordByRef(write.ref.source, write.ref.localId);
   let stored: { row: PatientVersionRow; created: boolean } | null = null;
   const input = { ...write.record, ...write.ref } as ServiceRecordInput;
   // Named before the write, so the entry written inside its transaction lists the fields it wrote.
@@ -42,7 +41,7 @@ export async function writePatient(deps: ResourceDeps, ctx: InteropContext, writ
   const result = await deps.translated(() =>
     services.ingest.ingest(input, deps.actor(ctx), {
       beforeCommit: async (tx, [done]) => {
-        stored = await services.patientResources.storeVersion(tx, write, done!.recordId, before !== null && !before.deleted);
+        stored = await services.patientResources.storeVersion(tx, write, done!.recordId, done!.existed);
       },
     }),
   );

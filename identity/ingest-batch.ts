@@ -48,6 +48,8 @@ export interface IngestResultData {
   reviewItemId: string | null;
   /** Identities this record bridged and that were merged into `identityId` (see `mergeIfAllowed`). */
   mergedIdentityIds: string[];
+  /** Whether the record was stored and live before this ingest (read under its lock, in the ingest's transaction). */
+  existed: boolean;
 }
 
 export interface BatchOptions {
@@ -98,6 +100,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
         warnings: p.warnings,
         reviewItemId: null,
         mergedIdentityIds: [],
+        existed: true,
       };
     } else changed.push(i);
   });
@@ -166,6 +169,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       warnings: prepared[i]!.warnings,
       reviewItemId: null,
       mergedIdentityIds: [],
+      existed: !stored[i]!.record.deleted,
     };
   }
   const relinked = new Set(plan.ops.flatMap((op) => (op.kind === 'LINK' ? [op.recordId] : [])));
@@ -193,6 +197,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       warnings: prepared[r.index]!.warnings,
       reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
       mergedIdentityIds: merges.filter((m) => m.recordId === idOf(r.index)).map((m) => m.mergedId),
+      existed: stored[r.index] !== undefined && !stored[r.index]!.record.deleted,
     };
   }
   const affected = [

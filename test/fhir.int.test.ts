@@ -214,6 +214,31 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(noId.body.issue[0].expression).toEqual(['Patient.id']);
   });
 
+  test('a record stored by another channel reads as version 1; its first FHIR write is version 2, unless it was deleted', async () => {
+    const actor = { actor: 'test:feed', reason: null };
+    await app.services.ingest.ingest({ source: 'EHR', localId: 'E-90', ...person(90) } as never, actor);
+    const update = (body: Json, headers: Record<string, string> = {}) =>
+      attempt(() =>
+        as.pipeline!.update({
+          resourceType: 'Patient',
+          searchParams: { identifier: `${EHR_SYSTEM}|${body.identifier[0].value}` },
+          body,
+          options: { headers },
+        }),
+      );
+    const stale = await update(patient(90, EHR_SYSTEM, 'E-90'), { 'If-Match': 'W/"2"' });
+    expect(stale.status).toBe(412);
+    const written = await update(patient(90, EHR_SYSTEM, 'E-90'), { 'If-Match': 'W/"1"' });
+    expect(written.status).toBe(200);
+    expect(written.body.meta.versionId).toBe('2');
+
+    await app.services.ingest.ingest({ source: 'EHR', localId: 'E-91', ...person(91) } as never, actor);
+    await app.services.ingest.deleteRecord('EHR', 'E-91', actor);
+    const revived = await update(patient(91, EHR_SYSTEM, 'E-91'));
+    expect(revived.status).toBe(201);
+    expect(revived.body.meta.versionId).toBe('1');
+  });
+
   test('conditional update by identifier creates, then updates the same Patient; If-None-Exist creates nothing twice', async () => {
     const body = patient(3, EHR_SYSTEM, 'E-3');
     const put = () =>
