@@ -7,6 +7,7 @@ import type { ConflictRule } from './conflicts.ts';
 import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
 import { MIN_PROBABILITY, runEm } from './em.ts';
 import { householdFamilyU } from './household.ts';
+import { buildDateFrequency } from './date-frequency.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
 import type { KeyPart } from './key-parts.ts';
 import { MODEL_FORMAT } from './model.ts';
@@ -348,11 +349,13 @@ function assembleModel(
   const { m, u, lambda } = fit;
   const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
   const household = householdFamilyU(batch, { m, u }, maxIterations);
+  const dates = buildDateFrequency(batch.prepared);
   const comparisons = COMPARISONS.map((def, k) => ({
     name: def.name,
     levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
     ...(tf[def.name] ? { tf: tf[def.name] } : {}),
     ...(def.name === 'familyName' ? { conditionalU: household } : {}),
+    ...(def.name === 'birthDate' && dates ? { dateFrequency: dates } : {}),
   }));
   // Assembled from validated parts by our own code: valid by construction (unit tests parse trained models).
   const model: MatchModel = {
