@@ -2,7 +2,7 @@ import { gradeOf, linkRecords, recordsMayMerge, scorePair } from '../matching/in
 import type { LinkResult, MatchModel, NormalisedRecord } from '../matching/index.ts';
 import type { Database } from '../platform/db/client.ts';
 import { auditMerges, writeMerges } from './auto-merge.ts';
-import { MAX_TRAINING_RECORDS } from './models.ts';
+import { MAX_TRAINING_RECORDS } from './model-store.ts';
 import type { MergeEvidence, PlannedOp } from './plan.ts';
 import * as store from './store.ts';
 import type { Actor, ScoredCandidate } from './types.ts';
