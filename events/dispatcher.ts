@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/client.ts';
 import { acquireLease, releaseLease } from '../platform/lease.ts';
 import { errorFields, type Logger } from '../platform/logger.ts';
-import { OUTBOX_CHANNEL } from './outbox.ts';
 import * as store from './store.ts';
 import type { ChangeEvent, EventFilter } from './types.ts';
 
@@ -83,7 +82,7 @@ export class EventDispatcher {
     this.running = true;
     if (this.options.listen) {
       this.unlisten = this.options
-        .listen(OUTBOX_CHANNEL, (payload) => this.notice(payload))
+        .listen(store.OUTBOX_CHANNEL, (payload) => this.notice(payload))
         .catch((error: unknown) => {
           this.options.logger.warn(errorFields(error), 'event dispatcher cannot listen for commits; it polls only');
           return null;
@@ -145,16 +144,21 @@ export class EventDispatcher {
           else await c.stop();
       }
     }
+    // The leader knows the head from what it published; a follower (or a leader with nothing to publish) reads it.
+    let published = 0;
     if (this.leader) {
-      while ((await store.publishPending(this.db, this.options.batchSize ?? 1000)) > 0) {
-        /* until caught up */
+      const limit = this.options.batchSize ?? 1000;
+      for (;;) {
+        const round = await store.publishBatch(this.db, limit);
+        published = Math.max(published, round.last);
+        if (round.published < limit) break;
       }
       if (this.options.retentionDays > 0 && now - this.lastRetention >= RETENTION_EVERY_MS) {
         this.lastRetention = now;
         await store.deleteExpiredEvents(this.db, this.options.retentionDays);
       }
     }
-    const head = await store.headPosition(this.db);
+    const head = published > 0 ? Math.max(published, this.head) : await store.headPosition(this.db);
     if (head !== this.head) {
       this.head = head;
       this.wake();
