@@ -133,6 +133,7 @@ interface SeedState {
 
 /** A named database kept between runs; `state` is set when an earlier run finished seeding it. */
 async function keptDatabase(name: string): Promise<{ url: string; drop: () => Promise<void>; state: SeedState | undefined }> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`--database must be a lower-case SQL identifier, not ${JSON.stringify(name)}`);
   const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
   const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
   if (!exists) await admin.unsafe(`create database ${name}`);
@@ -164,8 +165,9 @@ const program = new Command('bench:console')
   .option('--records <n>', 'records stored in the index before measuring', '1000000')
   .option('--runs <n>', 'measurements per screen (the median and worst are printed)', '5')
   .option('--keep', 'keep the seeded database and reuse it when it is already there (mpi_bench_console_r<records>)')
+  .option('--database <name>', "the kept database's name with --keep (default mpi_bench_console_r<records>)")
   .parse();
-const opts = program.opts<{ records: string; runs: string; keep?: boolean }>();
+const opts = program.opts<{ records: string; runs: string; keep?: boolean; database?: string }>();
 const records = Number(opts.records);
 const runs = Number(opts.runs);
 
@@ -174,7 +176,7 @@ await buildConsole({ quiet: true });
 const bundle = initialJavaScript();
 
 const db = opts.keep
-  ? await keptDatabase(`mpi_bench_console_r${records}`)
+  ? await keptDatabase(opts.database ?? `mpi_bench_console_r${records}`)
   : { ...(await freshDatabase('mpi_bench_console')), state: undefined };
 // The model stays the default one: a model trained on the seeded registry would decide the review cases differently.
 const app = await createApp(
