@@ -1,88 +1,26 @@
-import { Badge, Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
+import { Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
 import { useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useQuery } from 'urql';
-import { graphql, readFragment, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { readFragment, type ResultOf } from '../graphql.ts';
 import { useCursorParams } from '../shell/cursor-pager.tsx';
-import { DataTable, type Column } from '../shell/data-table.tsx';
+import { DataTable, type Column, type RowAttributes } from '../shell/data-table.tsx';
+import { LightBadge } from '../shell/light-badge.tsx';
 import { RequireCapability } from '../shell/require.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 import { formatAge, formatPercent } from '../shell/format.ts';
-
-/** Items per page of the queue. */
-export const QUEUE_PAGE_SIZE = 50;
-
-export const QueueRowFragment = graphql(`
-  fragment QueueRow on ReviewItem {
-    id
-    kind
-    status
-    priority
-    probability
-    createdAt
-    decidedBy
-    decision
-    record {
-      id
-      source
-    }
-  }
-`);
-
-const ReviewQueueQuery = graphql(
-  `
-    query ReviewQueue($filter: ReviewQueueFilter, $orderBy: ReviewQueueOrder, $first: Int, $after: String, $last: Int, $before: String) {
-      sources {
-        code
-      }
-      reviewQueue(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
-        totalCount
-        edges {
-          cursor
-          node {
-            id
-            ...QueueRow
-          }
-        }
-        pageInfo {
-          hasNextPage
-          hasPreviousPage
-          startCursor
-          endCursor
-        }
-      }
-    }
-  `,
-  [QueueRowFragment],
-);
-
-type QueueVariables = VariablesOf<typeof ReviewQueueQuery>;
-type Grade = NonNullable<NonNullable<QueueVariables['filter']>['grade']>;
-type Order = NonNullable<QueueVariables['orderBy']>;
-type ReviewStatus = NonNullable<NonNullable<QueueVariables['filter']>['status']>;
-
-const GRADES: Array<{ value: Grade; label: string }> = [
-  { value: 'CERTAIN', label: 'Certain' },
-  { value: 'PROBABLE', label: 'Probable' },
-  { value: 'POSSIBLE', label: 'Possible' },
-];
-const ORDERS: Array<{ value: Order; label: string }> = [
-  { value: 'PRIORITY', label: 'Priority' },
-  { value: 'OLDEST', label: 'Oldest first' },
-  { value: 'NEWEST', label: 'Newest first' },
-  { value: 'PROBABILITY', label: 'Most likely match first' },
-];
-/** "Older than" choices, in days. */
-const AGES = [
-  { value: '1', label: 'Older than a day' },
-  { value: '7', label: 'Older than a week' },
-  { value: '30', label: 'Older than 30 days' },
-];
-const DAY_MS = 86_400_000;
-
-const oneOf = <T extends string>(options: ReadonlyArray<{ value: T }>, value: string | null): T | null =>
-  options.find((o) => o.value === value)?.value ?? null;
+import {
+  AGES,
+  ageCutOff,
+  GRADES,
+  ORDERS,
+  QUEUE_PAGE_SIZE,
+  QueueRowFragment,
+  queueVariables,
+  queueView,
+  ReviewQueueQuery,
+} from './queue-query.ts';
 
 const KIND_LABEL = { RECORD_MATCH: 'Record match', POSSIBLE_DUPLICATE: 'Possible duplicate' } as const;
 
@@ -96,31 +34,26 @@ const QUEUE_COLUMNS: ReadonlyArray<Column<Row>> = [
   { header: 'Age', cell: (r) => formatAge(r.createdAt) },
   {
     header: 'Status',
-    cell: (r) =>
-      r.status === 'OPEN' ? (
-        <Badge variant="light">open</Badge>
-      ) : (
-        <Badge color="gray" variant="light">
-          {r.decision ?? 'resolved'}
-        </Badge>
-      ),
+    cell: (r) => (r.status === 'OPEN' ? <LightBadge>open</LightBadge> : <LightBadge tone="gray">{r.decision ?? 'resolved'}</LightBadge>),
   },
 ];
 
+const SELECTED_ROW: RowAttributes = {
+  style: { background: 'var(--mantine-color-indigo-light)' },
+  'aria-selected': true,
+  'data-testid': 'queue-row',
+};
+const ROW: RowAttributes = { 'aria-selected': false, 'data-testid': 'queue-row' };
+
 function Queue() {
-  const { params, page: paging, after, set } = useCursorParams(QUEUE_PAGE_SIZE);
+  const { params, after, set } = useCursorParams(QUEUE_PAGE_SIZE);
   const navigate = useNavigate();
-  const status: ReviewStatus = params.get('status') === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
-  const grade = oneOf(GRADES, params.get('grade'));
-  const orderBy = oneOf(ORDERS, params.get('sort')) ?? 'PRIORITY';
-  const source = params.get('source');
-  const age = oneOf(AGES, params.get('age'));
+  const { status, grade, orderBy, source, age } = queueView(params);
   // The cut-off is taken when the age is chosen, not on every render (which would re-query each time).
-  const createdBefore = useMemo(() => (age ? new Date(Date.now() - Number(age) * DAY_MS).toISOString() : null), [age]);
-  const filter = { status, grade, source, createdBefore };
+  const createdBefore = useMemo(() => ageCutOff(age), [age]);
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: ReviewQueueQuery,
-    variables: { filter, orderBy, ...paging },
+    variables: queueVariables(params, createdBefore),
     requestPolicy: 'cache-and-network',
   });
   const [selected, setSelected] = useState(0);
@@ -188,11 +121,7 @@ function Queue() {
         columns={QUEUE_COLUMNS}
         rows={rows}
         rowKey={(r) => r.id}
-        rowProps={(_r, index) => ({
-          bg: index === selected ? 'var(--mantine-color-indigo-light)' : undefined,
-          'aria-selected': index === selected,
-          'data-testid': 'queue-row',
-        })}
+        rowProps={(_r, index) => (index === selected ? SELECTED_ROW : ROW)}
         highlightOnHover
         empty={
           filtered

@@ -1,12 +1,18 @@
 import { Button, Group, Text } from '@mantine/core';
 import { useSearchParams } from 'react-router';
 
+/** The connection arguments of the page the URL names: `first`/`after`, or `last`/`before` when paging back. */
+export function cursorPage(params: URLSearchParams, pageSize: number) {
+  const after = params.get('after');
+  const before = params.get('before');
+  return before ? { last: pageSize, before } : { first: pageSize, after };
+}
+
 /** Cursor paging kept in the URL (`after`/`before` are opaque cursors, never patient data), so a page can be bookmarked. */
 export function useCursorParams(pageSize: number) {
   const [params, setParams] = useSearchParams();
   const after = params.get('after');
-  const before = params.get('before');
-  const page = before ? { last: pageSize, before } : { first: pageSize, after };
+  const page = cursorPage(params, pageSize);
   const set = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(changes)) {
