@@ -27,9 +27,11 @@ function Home() {
 }
 
 /**
- * Starts a screen's main query when the navigation starts, alongside the download of the screen's code, for a
- * caller who may use the screen (the query documents are in the first bundle, so nothing waits for a download). The screen's own `useQuery` (same query, same variables) then joins the request
- * in flight instead of sending it only after its first render. Returns nothing for the route: the screen still
+ * Fetches a screen's main query from the network when the navigation starts, alongside the download of the
+ * screen's code, for a caller who may use the screen (the query documents are in the first bundle, so nothing
+ * waits for a download). The screen's own `useQuery` (same query and variables, `cache-first`) joins the request
+ * in flight or reads its result, instead of sending it only after its first render; when the loader did not
+ * fetch (first load, an age filter), the screen's cache miss fetches. Returns nothing for the route: the screen
  * shows its own loading and error states.
  */
 function startQuery(capability: Capability, start: (client: Client) => Promise<unknown>): null {
@@ -43,14 +45,14 @@ function loadQueue({ request }: LoaderFunctionArgs) {
   return startQuery('workQueue', async (client) => {
     const params = new URL(request.url).searchParams;
     if (params.get('age')) return;
-    await client.query(ReviewQueueQuery, queueVariables(params, null), { requestPolicy: 'cache-first' }).toPromise();
+    await client.query(ReviewQueueQuery, queueVariables(params, null), { requestPolicy: 'network-only' }).toPromise();
   });
 }
 
 /** The identity page's data. */
 function loadIdentity({ params }: LoaderFunctionArgs) {
   return startQuery('readIdentities', async (client) => {
-    await client.query(IdentityPageQuery, identityPageVariables(params.id ?? ''), { requestPolicy: 'cache-first' }).toPromise();
+    await client.query(IdentityPageQuery, identityPageVariables(params.id ?? ''), { requestPolicy: 'network-only' }).toPromise();
   });
 }
 
@@ -66,7 +68,13 @@ export function createConsoleRouter() {
         { path: 'review', loader: loadQueue, lazy: () => import('./review/queue-route.tsx') },
         { path: 'review/:id', lazy: () => import('./review/item-route.tsx') },
         { path: 'find', lazy: () => import('./find/find-route.tsx') },
-        { path: 'identities/:id', loader: loadIdentity, lazy: () => import('./identity/identity-route.tsx') },
+        {
+          path: 'identities/:id',
+          loader: loadIdentity,
+          // Time travel changes only `?asOf`, which the page's own query does not depend on.
+          shouldRevalidate: ({ currentParams, nextParams }) => currentParams.id !== nextParams.id,
+          lazy: () => import('./identity/identity-route.tsx'),
+        },
         { path: 'catalog', lazy: () => import('./catalog/catalog-route.tsx') },
         { path: 'quality', lazy: () => import('./quality/quality-route.tsx') },
         { path: 'audit', lazy: () => import('./audit/audit-route.tsx') },
