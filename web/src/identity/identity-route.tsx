@@ -13,7 +13,7 @@ import {
   UnstyledButton,
   VisuallyHidden,
 } from '@mantine/core';
-import { memo, useState } from 'react';
+import { lazy, memo, Suspense, useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
@@ -25,8 +25,7 @@ import { CompactButton, textLook } from '../shell/compact-button.tsx';
 import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 import { HistoryTimeline } from './history-timeline.tsx';
-import { MergeDialog, UnlinkDialog } from './identity-actions.tsx';
-import { LineageDrawer, type GoldenFieldName } from './lineage-drawer.tsx';
+import type { GoldenFieldName } from './lineage-drawer.tsx';
 import { IdentityAsOfQuery, IdentityPageQuery, identityPageVariables } from './queries.ts';
 
 type Provenance = NonNullable<ResultOf<typeof IdentityPageQuery>['identity']>['provenance'][number];
@@ -131,6 +130,11 @@ function RecordsCard({
   );
 }
 
+// The dialogs' code (modal, focus trap, forms, the comparison table) loads when one is first opened.
+const MergeDialog = lazy(() => import('./identity-actions.tsx').then((m) => ({ default: m.MergeDialog })));
+const UnlinkDialog = lazy(() => import('./identity-actions.tsx').then((m) => ({ default: m.UnlinkDialog })));
+const LineageDrawer = lazy(() => import('./lineage-drawer.tsx').then((m) => ({ default: m.LineageDrawer })));
+
 const DIMMED_XS = textLook('xs', true);
 const END_CELL = { textAlign: 'right' } as const;
 
@@ -179,7 +183,9 @@ function IdentityScreen({ id }: { id: string }) {
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: IdentityPageQuery,
     variables: identityPageVariables(id),
-    requestPolicy: 'cache-and-network',
+    // The route's loader fetches this page from the network on every navigation to it; the screen reads the
+    // cache or joins that request, so a visit costs one request (and one audited read), not two.
+    requestPolicy: 'cache-first',
   });
   const [past] = useQuery({ query: IdentityAsOfQuery, variables: { id, at: asOf ?? '' }, pause: !asOf });
   const [lineage, setLineage] = useState<{ field: GoldenFieldName; label: string } | null>(null);
@@ -288,31 +294,33 @@ function IdentityScreen({ id }: { id: string }) {
         )}
         <HistoryTimeline events={events} onTravel={travel} />
       </Card>
-      <LineageDrawer
-        identityId={identity.id}
-        field={lineage?.field ?? null}
-        label={lineage?.label ?? ''}
-        onClose={() => setLineage(null)}
-      />
-      <MergeDialog
-        identityId={identity.id}
-        version={identity.version}
-        golden={identity.golden}
-        opened={merging}
-        onClose={() => setMerging(false)}
-        onDone={() => {
-          setMerging(false);
-          reload();
-        }}
-      />
-      <UnlinkDialog
-        record={unlinking}
-        onClose={() => setUnlinking(null)}
-        onDone={() => {
-          setUnlinking(null);
-          reload();
-        }}
-      />
+      {/* The dialogs mount when opened: closed, each still cost a modal's tree on every render of the page. */}
+      <Suspense fallback={<LoadingState label="Opening" />}>
+        {lineage && <LineageDrawer identityId={identity.id} field={lineage.field} label={lineage.label} onClose={() => setLineage(null)} />}
+        {merging && (
+          <MergeDialog
+            identityId={identity.id}
+            version={identity.version}
+            golden={identity.golden}
+            opened
+            onClose={() => setMerging(false)}
+            onDone={() => {
+              setMerging(false);
+              reload();
+            }}
+          />
+        )}
+        {unlinking && (
+          <UnlinkDialog
+            record={unlinking}
+            onClose={() => setUnlinking(null)}
+            onDone={() => {
+              setUnlinking(null);
+              reload();
+            }}
+          />
+        )}
+      </Suspense>
     </Stack>
   );
 }
