@@ -1,6 +1,6 @@
 import { Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { useMemo, useState } from 'react';
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useQuery } from 'urql';
 import { readFragment, type ResultOf } from '../graphql.ts';
@@ -45,6 +45,48 @@ const SELECTED_ROW: RowAttributes = {
 };
 const ROW: RowAttributes = { 'aria-selected': false, 'data-testid': 'queue-row' };
 
+const STATUSES = [
+  { value: 'OPEN', label: 'Open' },
+  { value: 'RESOLVED', label: 'Resolved' },
+];
+
+/** The queue's status, grade, source, age and order controls. */
+const QueueFilters = memo(function QueueFilters({
+  status,
+  grade,
+  source,
+  age,
+  orderBy,
+  sources,
+  onRefine,
+}: ReturnType<typeof queueView> & { sources: readonly string[]; onRefine: (key: string, value: string | null) => void }) {
+  return (
+    <Group align="flex-end">
+      <SegmentedControl aria-label="Status" value={status} onChange={(value) => onRefine('status', value)} data={STATUSES} />
+      <Select label="Grade" placeholder="Any grade" data={GRADES} value={grade} onChange={(v) => onRefine('grade', v)} clearable w={150} />
+      <Select
+        label="Source"
+        placeholder="Any source"
+        data={sources}
+        value={source}
+        onChange={(v) => onRefine('source', v)}
+        clearable
+        searchable
+        w={170}
+      />
+      <Select label="Age" placeholder="Any age" data={AGES} value={age} onChange={(v) => onRefine('age', v)} clearable w={190} />
+      <Select
+        label="Sort by"
+        data={ORDERS}
+        value={orderBy}
+        onChange={(v) => onRefine('sort', v === 'PRIORITY' ? null : v)}
+        allowDeselect={false}
+        w={220}
+      />
+    </Group>
+  );
+});
+
 function Queue() {
   const { params, after, set } = useCursorParams(QUEUE_PAGE_SIZE);
   const navigate = useNavigate();
@@ -68,6 +110,15 @@ function Queue() {
   };
   /** A new filter or order starts again from the first page. */
   const refine = (key: string, value: string | null) => update({ [key]: value, after: null, before: null });
+  // The filters render again only when a filter or the source list changes, not when rows arrive or the
+  // selection moves: their handler is stable and calls the latest `refine`.
+  const latestRefine = useRef(refine);
+  useLayoutEffect(() => {
+    latestRefine.current = refine;
+  });
+  const onRefine = useCallback((key: string, value: string | null) => latestRefine.current(key, value), []);
+  const sourceList = data?.sources;
+  const sources = useMemo(() => (sourceList ?? []).map((s) => s.code), [sourceList]);
   const openSelected = () => {
     const id = rows[selected]?.id;
     if (id) navigate(`/review/${id}`);
@@ -87,37 +138,7 @@ function Queue() {
           <Kbd>j</Kbd>/<Kbd>k</Kbd> move, <Kbd>Enter</Kbd> open
         </Text>
       </Group>
-      <Group align="flex-end">
-        <SegmentedControl
-          aria-label="Status"
-          value={status}
-          onChange={(value) => refine('status', value)}
-          data={[
-            { value: 'OPEN', label: 'Open' },
-            { value: 'RESOLVED', label: 'Resolved' },
-          ]}
-        />
-        <Select label="Grade" placeholder="Any grade" data={GRADES} value={grade} onChange={(v) => refine('grade', v)} clearable w={150} />
-        <Select
-          label="Source"
-          placeholder="Any source"
-          data={(data?.sources ?? []).map((s) => s.code)}
-          value={source}
-          onChange={(v) => refine('source', v)}
-          clearable
-          searchable
-          w={170}
-        />
-        <Select label="Age" placeholder="Any age" data={AGES} value={age} onChange={(v) => refine('age', v)} clearable w={190} />
-        <Select
-          label="Sort by"
-          data={ORDERS}
-          value={orderBy}
-          onChange={(v) => refine('sort', v === 'PRIORITY' ? null : v)}
-          allowDeselect={false}
-          w={220}
-        />
-      </Group>
+      <QueueFilters status={status} grade={grade} source={source} age={age} orderBy={orderBy} sources={sources} onRefine={onRefine} />
       <DataTable
         label="Review items"
         columns={QUEUE_COLUMNS}
