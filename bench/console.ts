@@ -2,8 +2,9 @@
 // on localhost, and the render time of a 50-item review-queue page and of an identity page with 50 linked
 // records, in Debian's chromium, against a PostgreSQL index seeded with `--records` records.
 //   npm run bench:console -- --records 1000000 --runs 5
-// `--keep` keeps the seeded database (named after the record count) and reuses it on the next run, so the index
-// can be built once and measured again on a quiet machine.
+// `--keep` keeps the seeded database (named after the record count, or `--database NAME`) and reuses it on the next
+// run, so the index can be built once and measured again on a quiet machine. Each page is timed from the click
+// event (what a user's click starts), and also from the driver's click call for comparison with older numbers.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
