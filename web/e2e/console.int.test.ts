@@ -121,6 +121,10 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       expect(await page.locator('[data-agreement="differ"]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-agreement="agree"]').count()).toBeGreaterThan(0);
       await page.getByTestId('waterfall-table').getByText('Match weight').waitFor();
+      const graded = await admin<{ reviewItem: { grade: string } }>('query($id: ID!) { reviewItem(id: $id) { grade } }', {
+        id: toMerge!.reviewItemId,
+      });
+      expect((await page.getByTestId('grade').innerText()).toUpperCase()).toBe(`${graded.reviewItem.grade} MATCH`);
       await expectAccessible(page);
       await shoot(page, 'review-item');
       await page.keyboard.press('m');
