@@ -7,8 +7,7 @@ import { readFragment, type ResultOf } from '../graphql.ts';
 import { useCursorParams } from '../shell/cursor-pager.tsx';
 import { DataTable, type Column, type RowAttributes } from '../shell/data-table.tsx';
 import { LightBadge } from '../shell/light-badge.tsx';
-import { RequireCapability } from '../shell/require.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
+import { screenComponent } from '../shell/require.tsx';
 import { formatAge, formatPercent } from '../shell/format.ts';
 import {
   AGES,
@@ -165,11 +164,4 @@ function Queue() {
   );
 }
 
-export function Component() {
-  usePageTitle('Review queue');
-  return (
-    <RequireCapability capability="workQueue">
-      <Queue />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/review', Queue);
