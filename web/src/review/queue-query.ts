@@ -1,5 +1,5 @@
 import { graphql, type VariablesOf } from '../graphql.ts';
-import { cursorPage } from '../shell/cursor-pager.tsx';
+import { cursorPage } from '../shell/cursor-page.ts';
 
 /** Items per page of the queue. */
 export const QUEUE_PAGE_SIZE = 50;

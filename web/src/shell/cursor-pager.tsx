@@ -1,12 +1,6 @@
 import { Button, Group, Select, Text } from '@mantine/core';
 import { useSearchParams } from 'react-router';
-
-/** The connection arguments of the page the URL names: `first`/`after`, or `last`/`before` when paging back. */
-export function cursorPage(params: URLSearchParams, pageSize: number) {
-  const after = params.get('after');
-  const before = params.get('before');
-  return before ? { last: pageSize, before } : { first: pageSize, after };
-}
+import { cursorPage } from './cursor-page.ts';
 
 /** Cursor paging kept in the URL (`after`/`before` are opaque cursors, never patient data), so a page can be bookmarked. */
 export function useCursorParams(pageSize: number) {
