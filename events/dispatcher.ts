@@ -145,16 +145,21 @@ export class EventDispatcher {
           else await c.stop();
       }
     }
+    let head: number;
     if (this.leader) {
-      while ((await store.publishPending(this.db, this.options.batchSize ?? 1000)) > 0) {
-        /* until caught up */
-      }
+      const batchSize = this.options.batchSize ?? 1000;
+      // A full batch may leave more behind: publish until a round comes back short. The round reports the head.
+      let round: store.PublishRound;
+      do round = await store.publishRound(this.db, batchSize);
+      while (round.published >= batchSize);
+      head = round.head;
       if (this.options.retentionDays > 0 && now - this.lastRetention >= RETENTION_EVERY_MS) {
         this.lastRetention = now;
         await store.deleteExpiredEvents(this.db, this.options.retentionDays);
       }
+    } else {
+      head = await store.headPosition(this.db);
     }
-    const head = await store.headPosition(this.db);
     if (head !== this.head) {
       this.head = head;
       this.wake();

@@ -10,35 +10,29 @@ export type DeadLetterRow = typeof webhookDeadLetters.$inferSelect;
 /** Serialises publishing across replicas (pg_advisory_xact_lock key): positions are handed out by one at a time. */
 const PUBLISH_LOCK = 7_150_001;
 
+/** What one publishing round did: rows given positions, and the highest published position after it. */
+export interface PublishRound {
+  published: number;
+  head: number;
+}
+
 /**
- * Gives the oldest committed unpublished outbox rows their global positions, in the order they were written.
- * Rows of one identity are written in commit order (the identity is locked by its writer), so they keep it.
+ * Gives the oldest committed unpublished outbox rows (at most `limit`) their global positions, in the order they
+ * were written, in one round trip (migration 0011's `publish_change_events`, under the publish lock), and
+ * notifies followers when it published any. Rows of one identity are written in commit order (the identity is
+ * locked by its writer), so they keep it.
  */
+export async function publishRound(db: Database, limit: number): Promise<PublishRound> {
+  const [row] = await queryRows<{ published: number; head: string }>(
+    db,
+    sql`select published, head::text as head from publish_change_events(${PUBLISH_LOCK}, ${limit}::int, ${OUTBOX_CHANNEL})`,
+  );
+  return { published: Number(row?.published ?? 0), head: Number(row?.head ?? 0) };
+}
+
+/** Publishes one round (see `publishRound`); returns how many rows it published. */
 export async function publishPending(db: Database, limit: number): Promise<number> {
-  const [pending] = await queryRows<{ any: boolean }>(db, sql`select exists (select 1 from change_events where position is null) as any`);
-  if (!pending?.any) return 0;
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
-    const rows = await tx
-      .select({ seq: changeEvents.seq })
-      .from(changeEvents)
-      .where(sql`${changeEvents.position} is null`)
-      .orderBy(asc(changeEvents.seq))
-      .limit(limit);
-    if (rows.length === 0) return 0;
-    const [{ last }] = (await queryRows<{ last: string }>(
-      tx,
-      sql`
-      select setval('change_event_position_seq', nextval('change_event_position_seq') + ${rows.length - 1}::bigint) as last`,
-    )) as [{ last: string }];
-    const first = Number(last) - rows.length + 1;
-    await tx.execute(sql`update change_events c set position = v.position, published_at = now()
-      from unnest(${sql.param(rows.map((r) => String(r.seq)))}::bigint[], ${sql.param(rows.map((_, i) => String(first + i)))}::bigint[]) as v(seq, position)
-      where c.seq = v.seq`);
-    // Followers (replicas that do not publish) hear of the new head at once, for their subscribers.
-    await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'published')`);
-    return rows.length;
-  });
+  return (await publishRound(db, limit)).published;
 }
 
 /** The highest published position (0 when nothing is published). */
