@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from '../platform/db/client.ts';
 import { changeEvents, eventConsumers, sourceRecords, sources, webhookDeadLetters, webhookEndpoints } from '../platform/db/schema/index.ts';
 import { insertRows, type InsertRow } from '../platform/db/bulk.ts';
@@ -145,6 +145,19 @@ export async function insertEndpoint(db: Executor, row: typeof webhookEndpoints.
 
 export async function getEndpoint(db: Executor, id: string): Promise<WebhookEndpointRow | null> {
   const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+  return row ?? null;
+}
+
+/** An endpoint and whether dead letters of it wait for redelivery: what a delivery round starts from, in one read. */
+export async function endpointForRound(db: Executor, id: string): Promise<(WebhookEndpointRow & { redeliveries: boolean }) | null> {
+  const [row] = await db
+    .select({
+      ...getTableColumns(webhookEndpoints),
+      // Spelt out: drizzle leaves the table off column names in a select list, and both tables have an `id`.
+      redeliveries: sql<boolean>`exists (select 1 from webhook_dead_letters d where d.endpoint_id = webhook_endpoints.id and d.status = 'PENDING')`,
+    })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.id, id));
   return row ?? null;
 }
 
