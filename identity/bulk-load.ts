@@ -511,19 +511,24 @@ async function scoreAhead(
     if (at === undefined) slot.set(c.recordId, (at = records.push(c.normalised) - 1));
     return at;
   };
-  const a: number[] = [];
-  const b: number[] = [];
+  // Typed from the start: a window meets millions of pairs, and arrays of numbers would take twice the memory.
+  let pairA = new Int32Array(inputs.length * 8);
+  let pairB = new Int32Array(inputs.length * 8);
+  let count = 0;
   const index = new CandidateIndex(stored.storedByKey, MAX_CANDIDATES_PER_KEY);
   inputs.forEach((input, i) => {
     for (const c of index.candidates(input)) {
-      a.push(i);
-      b.push(slotOf(c));
+      if (count === pairA.length) {
+        pairA = grownPairs(pairA);
+        pairB = grownPairs(pairB);
+      }
+      pairA[count] = i;
+      pairB[count] = slotOf(c);
+      count += 1;
     }
     index.place({ recordId: input.recordId, identityId: '', normalised: input.normalised, keys: input.keys });
   });
-  const pairs = { pairA: Int32Array.from(a), pairB: Int32Array.from(b) };
-  a.length = 0;
-  b.length = 0;
+  const pairs = { pairA: pairA.slice(0, count), pairB: pairB.slice(0, count) };
   const { weights, conflicts } = await scorePairs(records, model, pairs);
   let k = 0;
   return (input, candidate) => {
@@ -533,6 +538,13 @@ async function scoreAhead(
     k += 1;
     return verdict;
   };
+}
+
+/** The pairs so far in an array half as large again. */
+function grownPairs(array: Int32Array): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(Math.ceil(array.length * 1.5) + 16);
+  out.set(array);
+  return out;
 }
 
 /** The identities an op of a new record names. */
