@@ -17,17 +17,9 @@ const MAX_DEPTH = 4;
 
 /**
  * The api/ files that may hold the database handle: where the services are built over it (services.ts), opened
- * and closed (app.ts) and scheduled (jobs.ts), and the audit trail's reads and writes, which run in the request's
- * own transaction.
+ * and closed (app.ts) and scheduled (jobs.ts). The audit trail is reached through the audit service.
  */
-const DATABASE_HOLDERS = [
-  'api/services.ts',
-  'api/app.ts',
-  'api/jobs.ts',
-  'api/audit-plugin.ts',
-  'api/schema/audit.ts',
-  'api/schema/security.ts',
-];
+const DATABASE_HOLDERS = ['api/services.ts', 'api/app.ts', 'api/jobs.ts'];
 const NO_DATABASE = 'api/ never touches the database: call a service built in api/services.ts (its store owns the SQL).';
 
 /** @param {string} folder @param {number} depth @param {{ database?: boolean }} [allow] */

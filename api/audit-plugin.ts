@@ -11,9 +11,8 @@ import {
 } from 'graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { appendAudit, appendAuditInTransaction, type AuditEntry } from '../platform/audit.ts';
-import { withBeforeCommit } from '../platform/db/before-commit.ts';
-import type { Executor } from '../platform/db/client.ts';
+import type { AuditEntry } from '../platform/audit.ts';
+import type { AppendInTransaction } from '../platform/audit-service.ts';
 import type { AuthenticationFailure } from './auth.ts';
 import { AuditTrail, type RequestContext } from './context.ts';
 import { actorOf } from './context.ts';
@@ -28,9 +27,9 @@ import { errorFields } from '../platform/logger.ts';
  * A failure to audit is logged (without the entry, which names patients' record ids) and rethrown: an access
  * that cannot be audited must not look successful.
  */
-export async function recordAudit(services: Pick<Services, 'database' | 'logger'>, entry: AuditEntry): Promise<void> {
+export async function recordAudit(services: Pick<Services, 'audit' | 'logger'>, entry: AuditEntry): Promise<void> {
   try {
-    await appendAudit(services.database.db, entry);
+    await services.audit.append(entry);
   } catch (error) {
     services.logger.error({ ...errorFields(error), action: entry.action, requestId: entry.requestId }, 'audit append failed');
     throw error;
@@ -168,14 +167,14 @@ export function auditMutationsInTransaction(schema: GraphQLSchema): void {
   for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
     const resolve = field.resolve ?? defaultFieldResolver;
     field.resolve = (source, args: Record<string, unknown>, ctx: RequestContext, info) =>
-      withBeforeCommit(
-        async (tx, result) => {
+      ctx.services.audit.withAuditedChanges(
+        async (result, append) => {
           const trail = new AuditTrail();
           argumentObjects(trail, args);
           touchResult(trail, result);
           await auditInTransaction(ctx, info, () =>
             [...trail.objects.entries()].flatMap(([type, ids]) => [...ids].map((id): [string, string] => [type, id])),
-          )(tx);
+          )(append);
         },
         () => Promise.resolve(resolve(source, args, ctx, info)),
       );
@@ -256,12 +255,12 @@ export function auditInTransaction(
   ctx: RequestContext,
   info: GraphQLResolveInfo,
   objectsOf: () => Array<[string, string]>,
-): (tx: Executor) => Promise<void> {
-  return async (tx) => {
+): (append: AppendInTransaction) => Promise<void> {
+  return async (append) => {
     ctx.audit.wrote = true;
     const trail = new AuditTrailView();
     for (const [type, id] of objectsOf()) trail.add(type, id);
-    await appendAuditInTransaction(tx, entryFor(ctx, info.operation, info.operation, trail.objects(), [], false));
+    await append(entryFor(ctx, info.operation, info.operation, trail.objects(), [], false));
     for (const key of trail.keys()) ctx.audit.recorded.add(key);
     ctx.audit.inTransaction = true;
   };

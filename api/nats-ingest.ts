@@ -3,6 +3,7 @@ import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClie
 import { ensureStream } from '../events/index.ts';
 import type { IngestResultData } from '../identity/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
+import { pause, retryDelay } from '../platform/backoff.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { DomainError, ValidationError } from '../platform/errors.ts';
 import { withSpan } from '../platform/telemetry.ts';
@@ -160,7 +161,7 @@ export class NatsIngestConsumer {
       } catch (error) {
         failures += 1;
         this.services.logger.warn({ ...errorFields(error), failures }, 'NATS ingest failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(failures, 7))));
+        await pause(retryDelay(failures));
       }
     }
   }

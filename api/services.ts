@@ -1,5 +1,6 @@
 import { ApiKeyService } from '../platform/api-keys.ts';
 import { AuditChainService } from '../platform/audit-chain-service.ts';
+import { AuditService } from '../platform/audit-service.ts';
 import { resolveAuditKeyring, useAuditKeyring, type AuditKeyring } from '../platform/audit-keys.ts';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
@@ -24,6 +25,8 @@ export interface Services {
   lifecycle: ModelLifecycle;
   /** The keys of the audit chain (MPI_AUDIT_KEY and older ones): installed for every append of this process. */
   auditKeys: AuditKeyring;
+  /** The audit trail: appends (on their own or inside the change's transaction) and the listing. */
+  audit: AuditService;
   /** Signed checkpoints of the audit chain and its verification against them. */
   auditChain: AuditChainService;
   /** API keys: authentication, the key operations and the bootstrap key. */
@@ -104,6 +107,7 @@ export function createServices(
       retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
     }),
     auditKeys,
+    audit: new AuditService(database.db),
     auditChain: new AuditChainService(database.db, auditKeys, config.MPI_AUDIT_CHECKPOINT_DIR),
     apiKeys: new ApiKeyService(database.db),
     ingest,

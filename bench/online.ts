@@ -1,6 +1,9 @@
 // Online identity-service benchmark: with N records already stored in PostgreSQL, measures single-record
 // ingest latency, `match` latency and batch ingest throughput through the GraphQL API (in-process).
 //   npm run bench:online -- --sizes 100000,1000000 --sample 1000 --batch-records 5000
+// Seeding is slow and not what is measured: `--seed-only --tag T` seeds a kept template database per size, and a
+// later run with the same `--tag` copies that template (CREATE DATABASE ... TEMPLATE) instead of seeding, so
+// every measurement starts from the same stored index and the seeding can run apart from the measurement.
 import { Command } from 'commander';
 import postgres from 'postgres';
 import { createServices } from '../api/services.ts';
@@ -9,7 +12,7 @@ import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { createLogger } from '../platform/logger.ts';
 import { FIELDS, readRows, seed, type Row } from './seed.ts';
-import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
+import { freshDatabase, machine, percentile, PG_ADMIN_URL, syntheticRegistry } from './support.ts';
 
 const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome identity { id } } }';
 const INGEST_MANY = 'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome } }';
@@ -55,17 +58,52 @@ async function timeEach(items: Row[], run: (r: Row) => Promise<void>): Promise<n
   return times;
 }
 
-async function benchSize(size: number, sample: number, batchRecords: number): Promise<string[]> {
+interface SizeOptions {
+  sample: number;
+  batchRecords: number;
+  tag: string | undefined;
+  seedOnly: boolean;
+}
+
+/** Name of the kept, seeded template for one size and hold-out (the held-out rows decide what is seeded). */
+function templateName(size: number, o: SizeOptions): string {
+  return `mpi_bench_online_${size}_${o.sample}_${o.batchRecords}_${o.tag}`;
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
+  try {
+    return (await admin`select 1 from pg_database where datname = ${name}`).length > 0;
+  } finally {
+    await admin.end();
+  }
+}
+
+async function benchSize(size: number, o: SizeOptions): Promise<string[]> {
+  const { sample, batchRecords } = o;
   const { csv, truth } = syntheticRegistry(size);
   const rows = await readRows(csv);
   const truthMap = new Map((await readRows(truth)).map((t) => [t.record_id!, t.cluster_id!]));
   const held = rows.splice(rows.length - (sample * 2 + batchRecords), sample * 2 + batchRecords);
-  const db = await freshDatabase(`mpi_bench_online_${size}`);
+  const template = o.tag ? templateName(size, o) : undefined;
+  if (o.seedOnly) {
+    if (!template) throw new Error('--seed-only needs --tag');
+    const db = await freshDatabase(template, { exact: true });
+    await (await openDatabase({ url: db.url, poolSize: 1 })).close();
+    const seedStart = performance.now();
+    process.stderr.write(`seeding ${rows.length} records into template ${template}...\n`);
+    await seed(db.url, rows, truthMap);
+    return [`${size.toLocaleString('en-US')} seeded into ${template} in ${((performance.now() - seedStart) / 1000).toFixed(0)} s`];
+  }
+  const fromTemplate = template !== undefined && (await databaseExists(template));
+  const db = await freshDatabase(`mpi_bench_online_${size}${o.tag ? `_${o.tag}` : ''}`, fromTemplate ? { template } : {});
   try {
     const handle = await openDatabase({ url: db.url, poolSize: 8 });
-    process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
     const seedStart = performance.now();
-    await seed(db.url, rows, truthMap);
+    if (!fromTemplate) {
+      process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
+      await seed(db.url, rows, truthMap);
+    }
     const seedSeconds = (performance.now() - seedStart) / 1000;
     const settings = await serverSettings(db.url);
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url });
@@ -81,7 +119,7 @@ async function benchSize(size: number, sample: number, batchRecords: number): Pr
     await handle.close();
     const f = (n: number) => n.toFixed(1);
     return [
-      `${size.toLocaleString('en-US')} stored (seeded in ${seedSeconds.toFixed(0)} s; PostgreSQL ${settings})`,
+      `${size.toLocaleString('en-US')} stored (${fromTemplate ? `copied from ${template}` : 'seeded'} in ${seedSeconds.toFixed(0)} s; PostgreSQL ${settings})`,
       `  ingestRecord  p50 ${f(percentile(ingestTimes, 50))} ms  p95 ${f(percentile(ingestTimes, 95))} ms  p99 ${f(percentile(ingestTimes, 99))} ms  (${sample} calls)`,
       `  match         p50 ${f(percentile(matchTimes, 50))} ms  p95 ${f(percentile(matchTimes, 95))} ms  p99 ${f(percentile(matchTimes, 99))} ms  (${sample} calls)`,
       `  ingestRecords ${batchRate.toFixed(0)} records/s  (${batchSet.length} records in batches of 500)`,
@@ -95,9 +133,16 @@ const program = new Command('bench:online')
   .option('--sizes <list>', 'stored record counts, comma-separated', '100000,1000000')
   .option('--sample <n>', 'calls measured per operation', '1000')
   .option('--batch-records <n>', 'records ingested through ingestRecords (in batches of 500)', '5000')
+  .option('--tag <name>', 'names the databases; with a kept template of this tag, copy it instead of seeding')
+  .option('--seed-only', 'seed and keep the template database of --tag for each size, measure nothing')
   .parse();
-const opts = program.opts<{ sizes: string; sample: string; batchRecords: string }>();
+const opts = program.opts<{ sizes: string; sample: string; batchRecords: string; tag?: string; seedOnly?: boolean }>();
+const sizeOptions: SizeOptions = {
+  sample: Number(opts.sample),
+  batchRecords: Number(opts.batchRecords),
+  tag: opts.tag,
+  seedOnly: opts.seedOnly === true,
+};
 const lines = [`online benchmark on PostgreSQL, ${machine()}, 2 cores`];
-for (const size of opts.sizes.split(',').map(Number))
-  lines.push(...(await benchSize(size, Number(opts.sample), Number(opts.batchRecords))));
+for (const size of opts.sizes.split(',').map(Number)) lines.push(...(await benchSize(size, sizeOptions)));
 console.log(lines.join('\n'));

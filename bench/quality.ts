@@ -9,7 +9,7 @@ import { measureQuality } from '../catalog/index.ts';
 // The per-family timings need the individual queries, which the catalog keeps internal.
 import { identityClusters, ingestOutcomes, profileSources, recordsInOpenPairs, reviewBacklog } from '../catalog/quality-queries.ts';
 import { MEASUREMENT_WORK_MEM } from '../catalog/quality-service.ts';
-import { openDatabase, queryRows, type Database, type Executor } from '../platform/db/client.ts';
+import { openDatabase, queryRows, useWorkMem, type Database, type Executor } from '../platform/db/client.ts';
 import { freshDatabase, machine } from './support.ts';
 
 const SOURCES = 5;
@@ -122,7 +122,7 @@ async function benchSize(records: number): Promise<string[]> {
         // As measureQuality runs it: in a transaction with the measurement's work_mem.
         const [, seconds] = await timed(() =>
           db.transaction(async (tx) => {
-            await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
+            await useWorkMem(tx, MEASUREMENT_WORK_MEM);
             return run(tx);
           }),
         );

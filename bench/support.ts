@@ -42,19 +42,28 @@ export function syntheticRegistry(records: number, seed = 7): { csv: string; tru
   return { csv, truth };
 }
 
-/** Creates a fresh PostgreSQL database for a benchmark (named per process, so two runs never share one) and returns its URL and a drop function. */
-export async function freshDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `${base}_p${process.pid}`;
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.unsafe(`create database ${name}`);
+/**
+ * Creates a fresh PostgreSQL database for a benchmark (named per process, so two runs never share one, unless
+ * `exact`), empty or copied from `template`, and returns its URL and a drop function.
+ */
+export async function freshDatabase(
+  base: string,
+  options: { exact?: boolean; template?: string } = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = options.exact ? base : `${base}_p${process.pid}`;
+  const admin = () => postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
+  const create = admin();
+  await create.unsafe(`drop database if exists ${name} with (force)`);
+  await create.unsafe(`create database ${name}${options.template ? ` template ${options.template}` : ''}`);
+  await create.end();
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     drop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      const dropper = admin();
+      await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      await dropper.end();
     },
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { recordChanges } from '../events/index.ts';
-import type { Database, Executor } from '../platform/db/client.ts';
+import { useWorkMem, type Database, type Executor } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
 import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -36,14 +35,14 @@ export interface QualityRunResult {
  * Memory for the measurement's sorts and hashes (per operation): the index-wide aggregations group a row per
  * record or identity, and the 4MB default would spill them to disk.
  */
-export const MEASUREMENT_WORK_MEM = '128MB';
+export const MEASUREMENT_WORK_MEM = '128MB' as const;
 
 /** Runs every metric query against one consistent snapshot; `at` is the run's clock. */
 async function collectInputs(db: Database, at: Date, since: Date): Promise<QualityInputs> {
   const today = at.toISOString().slice(0, 10);
   return db.transaction(
     async (tx) => {
-      await tx.execute(sql.raw(`set local work_mem = '${MEASUREMENT_WORK_MEM}'`));
+      await useWorkMem(tx, MEASUREMENT_WORK_MEM);
       return {
         profiles: await withSpan('quality.profile', {}, () => profileSources(tx, today)),
         pairRecords: await withSpan('quality.duplicates', {}, () => recordsInOpenPairs(tx)),

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/client.ts';
 import { acquireLease, releaseLease } from '../platform/lease.ts';
 import { errorFields, type Logger } from '../platform/logger.ts';
-import { OUTBOX_CHANNEL } from './outbox.ts';
 import * as store from './store.ts';
 import type { ChangeEvent, EventFilter } from './types.ts';
 
@@ -83,7 +82,7 @@ export class EventDispatcher {
     this.running = true;
     if (this.options.listen) {
       this.unlisten = this.options
-        .listen(OUTBOX_CHANNEL, (payload) => this.notice(payload))
+        .listen(store.OUTBOX_CHANNEL, (payload) => this.notice(payload))
         .catch((error: unknown) => {
           this.options.logger.warn(errorFields(error), 'event dispatcher cannot listen for commits; it polls only');
           return null;

@@ -1,4 +1,4 @@
-export { changeRows, recordChanges } from './outbox.ts';
+export { changeRows, recordChanges } from './store.ts';
 export {
   CHANGE_EVENT_TYPE_NAMES,
   CHANGE_EVENT_TYPES,

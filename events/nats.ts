@@ -1,4 +1,5 @@
 import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
+import { pause, retryDelay } from '../platform/backoff.ts';
 import type { Database } from '../platform/db/client.ts';
 import { errorFields, type Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
@@ -122,16 +123,7 @@ export class NatsPublisher implements LeaderChannel {
         if (!this.running) return;
         failures += 1;
         this.logger.warn({ ...errorFields(error), failures }, 'NATS publish failed; retrying');
-        await new Promise<void>((resolve) => {
-          const signal = this.abort.signal;
-          const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
-          signal.addEventListener('abort', done, { once: true });
-        });
+        await pause(retryDelay(failures), this.abort.signal);
       }
     }
   }

@@ -2,7 +2,8 @@ import { buildBatch, compareModels, type ModelEvaluation, type NormalisedRecord 
 import type { Database } from '../platform/db/client.ts';
 import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
-import { loadTrainingRecords, type ModelRegistry } from './models.ts';
+import { loadTrainingRecords } from './model-store.ts';
+import type { ModelRegistry } from './models.ts';
 
 /** Who the lifecycle's model events name as their actor. */
 export const LIFECYCLE_ACTOR = 'model-lifecycle';

@@ -1,21 +1,14 @@
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { defaultModel, parseModel, trainModel, type Batch, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
-import { matchModelEvents, matchModels, modelEventType, sourceRecords } from '../platform/db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import * as store from './model-store.ts';
+import type { MatchModelRow, ModelEventRow, ModelEventType, NewModelEvent } from './model-store.ts';
 
-export type MatchModelRow = typeof matchModels.$inferSelect;
-export type ModelEventRow = typeof matchModelEvents.$inferSelect;
-export type ModelEventType = ModelEventRow['type'];
-/** The steps a match model goes through: TRAINED, EVALUATED, then ACTIVATED or REJECTED. */
-export const MODEL_EVENT_TYPES = modelEventType.enumValues;
-export type NewModelEvent = Pick<ModelEventRow, 'version' | 'type' | 'actor'> & { data?: Record<string, unknown> };
+export { MODEL_EVENT_TYPES, type MatchModelRow, type ModelEventRow, type ModelEventType, type NewModelEvent } from './model-store.ts';
 
 /** How long a process trusts its cached copy of the active model before checking for a newer one. */
 const ACTIVE_MODEL_TTL_MS = 5_000;
-/** Most stored records read for training; EM converges long before this on blocked pairs. */
-export const MAX_TRAINING_RECORDS = 300_000;
 
 /**
  * Keeps match models versioned in the database and the active one in memory. Without any stored model the
@@ -28,7 +21,7 @@ export class ModelRegistry {
 
   async active(): Promise<MatchModel> {
     if (this.cached && Date.now() - this.cached.at < ACTIVE_MODEL_TTL_MS) return this.cached.model;
-    const [row] = await this.db.select().from(matchModels).where(eq(matchModels.active, true)).limit(1);
+    const row = await store.activeModelRow(this.db);
     const model = row ? parseModel(row.spec) : defaultModel();
     this.cached = { model, at: Date.now() };
     return model;
@@ -39,8 +32,7 @@ export class ModelRegistry {
    * connection, a read outside the transaction would wait for it forever).
    */
   async activeVersion(db: Executor): Promise<string> {
-    const [row] = await db.select({ version: matchModels.version }).from(matchModels).where(eq(matchModels.active, true)).limit(1);
-    return row?.version ?? defaultModel().version;
+    return (await store.activeModelVersion(db)) ?? defaultModel().version;
   }
 
   invalidate(): void {
@@ -48,12 +40,11 @@ export class ModelRegistry {
   }
 
   async list(): Promise<MatchModelRow[]> {
-    return this.db.select().from(matchModels).orderBy(desc(matchModels.createdAt));
+    return store.listModels(this.db);
   }
 
   async get(version: string): Promise<MatchModelRow | null> {
-    const [row] = await this.db.select().from(matchModels).where(eq(matchModels.version, version)).limit(1);
-    return row ?? null;
+    return store.modelByVersion(this.db, version);
   }
 
   /** Validates and stores a model (from `mpi link --save-model` or another instance); optionally activates it. */
@@ -71,7 +62,7 @@ export class ModelRegistry {
     }
     if (await this.get(model.version))
       throw ValidationError.of('model.version', 'DUPLICATE_VERSION', 'a model with this version already exists');
-    await this.db.insert(matchModels).values({ version: model.version, spec: model, summary: model.training ?? null, createdBy: actor });
+    await store.insertModel(this.db, { version: model.version, spec: model, summary: model.training ?? null, createdBy: actor });
     if (activate) await this.activate(model.version, actor);
     return (await this.get(model.version))!;
   }
@@ -79,12 +70,11 @@ export class ModelRegistry {
   /** Makes `version` the active model; `data` (why: the trigger, the evaluation) goes on its ACTIVATED model event. */
   async activate(version: string, actor = 'system', data: Record<string, unknown> = {}): Promise<MatchModelRow> {
     const row = await this.db.transaction(async (tx) => {
-      const [target] = await tx.select().from(matchModels).where(eq(matchModels.version, version)).limit(1);
+      const target = await store.modelByVersion(tx, version);
       if (!target) throw new NotFoundError('Match model', 'version');
       const previous = await this.activeVersion(tx);
-      await tx.update(matchModels).set({ active: false }).where(eq(matchModels.active, true));
-      await tx.update(matchModels).set({ active: true }).where(eq(matchModels.version, version));
-      await addModelEvents(tx, [{ version, type: 'ACTIVATED', actor, data: { previous, ...data } }]);
+      await store.setActiveModel(tx, version);
+      await store.addModelEvents(tx, [{ version, type: 'ACTIVATED', actor, data: { previous, ...data } }]);
       await recordChanges(tx, [{ type: 'MODEL_ACTIVATED', actor, data: { version }, versions: { model: version } }]);
       return { ...target, active: true };
     });
@@ -97,7 +87,7 @@ export class ModelRegistry {
    * touched: manual decisions stay, and the new model applies to what is ingested from now on.
    */
   async train(actor: string, options: { activate: boolean; seed?: number }): Promise<MatchModelRow> {
-    const records = await loadTrainingRecords(this.db);
+    const records = await store.loadTrainingRecords(this.db);
     const { model } = await this.trainCandidate(records, actor, { seed: options.seed, trigger: 'MANUAL' });
     return this.import(model, actor, options.activate);
   }
@@ -118,7 +108,7 @@ export class ModelRegistry {
     const started = performance.now();
     const { model, batch } = trainModel(records, { seed: options.seed ?? 1, createdAt, version, blockingRules: active.blockingRules });
     const t = model.training!;
-    await addModelEvents(this.db, [
+    await store.addModelEvents(this.db, [
       {
         version,
         type: 'TRAINED',
@@ -145,12 +135,7 @@ export class ModelRegistry {
     before?: number | null;
     limit: number;
   }): Promise<ModelEventRow[]> {
-    const where = and(
-      filter.version ? eq(matchModelEvents.version, filter.version) : undefined,
-      filter.type ? eq(matchModelEvents.type, filter.type) : undefined,
-      filter.before ? lt(matchModelEvents.id, filter.before) : undefined,
-    );
-    return this.db.select().from(matchModelEvents).where(where).orderBy(desc(matchModelEvents.id)).limit(filter.limit);
+    return store.modelEvents(this.db, filter);
   }
 
   /** The newest TRAINED event, by any actor: when and on how many records the last model was trained. */
@@ -161,31 +146,10 @@ export class ModelRegistry {
 
   /** Source records stored and not deleted: what training would read. */
   async storedRecords(): Promise<number> {
-    const [row] = await this.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(sourceRecords)
-      .where(isNull(sourceRecords.deletedAt));
-    return Number(row?.n ?? 0);
+    return store.countStoredRecords(this.db);
   }
 
   async addEvents(events: NewModelEvent[]): Promise<void> {
-    await addModelEvents(this.db, events);
+    await store.addModelEvents(this.db, events);
   }
-}
-
-async function addModelEvents(db: Executor, events: NewModelEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db.insert(matchModelEvents).values(events.map((e) => ({ ...e, data: e.data ?? {} })));
-}
-
-/** The stored records as the matcher normalised them (at most `MAX_TRAINING_RECORDS`). */
-export { loadTrainingRecords };
-
-async function loadTrainingRecords(db: Executor): Promise<NormalisedRecord[]> {
-  const rows = await db
-    .select({ normalised: sourceRecords.normalised })
-    .from(sourceRecords)
-    .where(isNull(sourceRecords.deletedAt))
-    .limit(MAX_TRAINING_RECORDS);
-  return rows.map((r) => r.normalised as unknown as NormalisedRecord);
 }

@@ -53,10 +53,10 @@ export {
   type RecordCriteria,
   type RecordResourceRow,
 } from './patient-store.ts';
+export { DeadLetterService } from './dead-letters.ts';
 export {
   DEAD_LETTER_CHANNELS,
   DEAD_LETTER_STATUSES,
-  DeadLetterService,
   getDeadLetter,
   listDeadLetters,
   moveDeadLetter,
@@ -65,4 +65,4 @@ export {
   type DeadLetterChannel,
   type DeadLetterRow,
   type DeadLetterStatus,
-} from './dead-letters.ts';
+} from './dead-letter-store.ts';

@@ -1,7 +1,5 @@
-import { asc, eq, inArray, or } from 'drizzle-orm';
 import type { Executor } from '../platform/db/client.ts';
-import { identities, identityEvents } from '../platform/db/schema/index.ts';
-import { provenanceAt, type FieldProvenanceRow } from './store.ts';
+import { identityById, identityEventsOf, mergeFamily, provenanceAt, type FieldProvenanceRow } from './store.ts';
 import { GOLDEN_FIELDS, type Competitor, type GoldenField, type GoldenRecord } from './survivorship.ts';
 import { membersAsOf, resolveAsOf, type HistoryEvent } from './time-travel.ts';
 
@@ -44,32 +42,15 @@ function recordedValues(rows: FieldProvenanceRow[]): Map<string, Partial<GoldenR
  * as the change that brought the record in.
  */
 export async function identityAsOf(db: Executor, requestedId: string, at: Date): Promise<IdentitySnapshot | null> {
-  const [requested] = await db.select().from(identities).where(eq(identities.id, requestedId)).limit(1);
+  const requested = await identityById(db, requestedId);
   if (!requested || requested.createdAt.getTime() > at.getTime()) return null;
   // Everything the requested identity could have been part of lives in its current survivor's merge family.
   const survivorId = requested.status === 'MERGED' && requested.mergedInto ? requested.mergedInto : requested.id;
-  const family = await db
-    .select({ id: identities.id, status: identities.status })
-    .from(identities)
-    .where(or(eq(identities.id, survivorId), eq(identities.mergedInto, survivorId), eq(identities.id, requested.id)));
-  const events: HistoryEvent[] = await db
-    .select({
-      id: identityEvents.id,
-      identityId: identityEvents.identityId,
-      type: identityEvents.type,
-      recordId: identityEvents.recordId,
-      otherIdentityId: identityEvents.otherIdentityId,
-      after: identityEvents.after,
-      at: identityEvents.at,
-    })
-    .from(identityEvents)
-    .where(
-      inArray(
-        identityEvents.identityId,
-        family.map((f) => f.id),
-      ),
-    )
-    .orderBy(asc(identityEvents.at), asc(identityEvents.id));
+  const family = await mergeFamily(db, survivorId, requested.id);
+  const events: HistoryEvent[] = await identityEventsOf(
+    db,
+    family.map((f) => f.id),
+  );
   const mergedNow = new Set(family.filter((f) => f.status === 'MERGED').map((f) => f.id));
   const { identityId, redirectedFrom } = resolveAsOf(requestedId, at, events, mergedNow);
   const provenance = await provenanceAt(db, identityId, at);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { fhirProvenance } from './fhir-provenance.ts';
 import { openLineageEvents } from './openlineage.ts';
-import type { IngestRunRow } from './runs.ts';
+import type { IngestRunRow } from './run-store.ts';
 import type { FieldProvenanceRow } from './store.ts';
 import { DEFAULT_POLICY } from './survivorship.ts';
 import { ColumnLineageFacet, FhirProvenance, OpenLineageRunEvent } from './testing/export-shapes.ts';

@@ -1,17 +1,18 @@
-import { and, isNull, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { recordChanges } from '../events/index.ts';
-import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
-import { queryRows, type Executor } from '../platform/db/client.ts';
-import { fieldProvenance, links, sourceRecords, sources } from '../platform/db/schema/index.ts';
-import { PROVENANCE_CLOCK, provenanceRow } from './store.ts';
+import type { InsertRow } from '../platform/db/bulk.ts';
+import type { Executor } from '../platform/db/client.ts';
+import type { fieldProvenance } from '../platform/db/schema/index.ts';
 import {
-  buildGolden,
-  decisionStands,
-  GOLDEN_FIELDS,
-  type Contributor,
-  type GoldenRecord,
-  type SurvivorshipPolicy,
-} from './survivorship.ts';
+  closeProvenanceRows,
+  loadContributorsMany,
+  lockIdentitiesAndStamp,
+  openProvenanceOf,
+  openProvenanceRows,
+  provenanceRow,
+  writeGoldens,
+} from './store.ts';
+import { buildGolden, decisionStands, type Contributor, type GoldenRecord, type SurvivorshipPolicy } from './survivorship.ts';
 
 /**
  * Rebuilds the golden records of many identities with a fixed number of statements, whatever their count:
@@ -28,21 +29,11 @@ export async function rebuildGoldenMany(
   const ids = [...new Set(identityIds)].sort();
   if (ids.length === 0) return new Set();
   // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
-  const [[clock], contributors, openRows] = await Promise.all([
-    queryRows<{ now: string }>(
-      tx,
-      sql`
-      select ${PROVENANCE_CLOCK}::text as now from (
-        select count(*) from (select id from identities where id = any(${sql.param(ids)}::uuid[]) order by id for update) as l
-      ) as locked`,
-    ),
+  const [now, contributors, openRows] = await Promise.all([
+    lockIdentitiesAndStamp(tx, ids),
     loadContributorsMany(tx, ids),
-    tx
-      .select()
-      .from(fieldProvenance)
-      .where(and(anyOf(fieldProvenance.identityId, ids, 'uuid'), isNull(fieldProvenance.validTo))),
+    openProvenanceOf(tx, ids),
   ]);
-  const now = clock!.now;
   const at = sql`${now}::timestamptz`;
   const openByIdentity = new Map<string, Map<string, (typeof openRows)[number]>>();
   for (const row of openRows) {
@@ -54,29 +45,12 @@ export async function rebuildGoldenMany(
     ...options,
     now,
   });
-  // Pipelined in this order: rows close before new ones open (at most one open row per identity and field).
+  // Pipelined in this order: golden records, then rows close before new ones open (at most one open row per
+  // identity and field).
+  const versions = goldens.length === 0 ? Promise.resolve([]) : writeGoldens(tx, goldens, at);
   const writes: Array<Promise<unknown>> = [];
-  if (toClose.length > 0) {
-    writes.push(
-      tx
-        .update(fieldProvenance)
-        .set({ validTo: at })
-        .where(and(anyOf(fieldProvenance.id, toClose, 'bigint'), isNull(fieldProvenance.validTo))),
-    );
-  }
-  // A batch opens thousands of rows: one statement, one JSON parameter.
-  if (toOpen.length > 0) writes.push(tx.execute(insertRows(fieldProvenance, toOpen)));
-  const versions =
-    goldens.length === 0
-      ? Promise.resolve([])
-      : queryRows<{ id: string; version: number }>(
-          tx,
-          sql`
-      update identities set golden = g.golden, version = identities.version + 1, updated_at = ${at}
-      from json_to_recordset(${JSON.stringify(goldens)}::json) as g(id uuid, golden jsonb)
-      where identities.id = g.id
-      returning identities.id, identities.version`,
-        );
+  if (toClose.length > 0) writes.push(closeProvenanceRows(tx, toClose, at));
+  if (toOpen.length > 0) writes.push(openProvenanceRows(tx, toOpen));
   const [updated] = await Promise.all([versions, ...writes]);
   await recordChanges(
     tx,
@@ -137,31 +111,4 @@ export function planGoldenRows(
     }
   }
   return { toClose, toOpen, goldens, changedFields, changed };
-}
-
-async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {
-  // Only what survivorship reads: the stored payloads (raw, normalised) stay in the database.
-  const record = Object.fromEntries(
-    ['id', 'sourceId', 'updatedAt', ...GOLDEN_FIELDS].map((k) => [k, sourceRecords[k as keyof typeof sourceRecords.$inferSelect]]),
-  ) as { [K in 'id' | 'sourceId' | 'updatedAt' | (typeof GOLDEN_FIELDS)[number]]: (typeof sourceRecords)[K] };
-  const rows = await tx
-    .select({ identityId: links.identityId, record, trustRank: sources.trustRank })
-    .from(links)
-    .innerJoin(sourceRecords, sql`${sourceRecords.id} = ${links.recordId}`)
-    .innerJoin(sources, sql`${sources.id} = ${sourceRecords.sourceId}`)
-    .where(and(anyOf(links.identityId, identityIds, 'uuid'), isNull(sourceRecords.deletedAt)));
-  const byIdentity = new Map<string, Contributor[]>();
-  for (const { identityId, record, trustRank } of rows) {
-    const contributor: Contributor = {
-      recordId: record.id,
-      sourceId: record.sourceId,
-      trustRank,
-      updatedAt: record.updatedAt,
-      values: Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, record[f]])),
-    };
-    const list = byIdentity.get(identityId);
-    if (list) list.push(contributor);
-    else byIdentity.set(identityId, [contributor]);
-  }
-  return byIdentity;
 }

@@ -67,4 +67,4 @@ export {
   type IngestRunPageRow,
   type IngestRunRow,
   type IngestRunStatus,
-} from './runs.ts';
+} from './run-store.ts';

@@ -1,4 +1,4 @@
-import type { IngestRunRow } from './runs.ts';
+import type { IngestRunRow } from './run-store.ts';
 import { completeRules, GOLDEN_FIELDS, type GoldenField, type PolicyRules } from './survivorship.ts';
 
 /**

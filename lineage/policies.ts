@@ -1,13 +1,12 @@
-import { desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { queryRows, type Executor } from '../platform/db/client.ts';
-import { identities, survivorshipPolicies } from '../platform/db/schema/index.ts';
+import { useWorkMem, type Executor } from '../platform/db/client.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { schemaRuleCode } from '../platform/error-codes.ts';
-import { decisionsQuery } from './recompute-sql.ts';
+import { insertActivePolicy, lockPolicyChanges, maxPolicyVersion, policyRows } from './policy-store.ts';
+import { activeIdentityIds, changedDecisions } from './recompute-store.ts';
 import { recomputeGolden, type ProgressLogger, type RecomputeOptions, type RecomputeResult } from './recompute.ts';
-import { RECOMPUTE_JOBS, startIngestRun, type IngestRunRow } from './runs.ts';
-import { loadActivePolicy } from './store.ts';
+import { RECOMPUTE_JOBS, startIngestRun, type IngestRunRow } from './run-store.ts';
+import { activePolicyRow, loadActivePolicy } from './store.ts';
 import {
   completeRules,
   DEFAULT_POLICY,
@@ -87,7 +86,7 @@ function sameRules(a: PolicyRules, b: PolicyRules): boolean {
 
 /** The active policy with its metadata. */
 export async function activePolicy(db: Executor): Promise<PolicyVersion> {
-  const [row] = await db.select().from(survivorshipPolicies).where(eq(survivorshipPolicies.active, true)).limit(1);
+  const row = await activePolicyRow(db);
   if (!row) return { ...DEFAULT_POLICY, rules: completeRules(DEFAULT_POLICY.rules), active: true, createdBy: null, createdAt: null };
   return {
     version: row.version,
@@ -100,7 +99,7 @@ export async function activePolicy(db: Executor): Promise<PolicyVersion> {
 
 /** Every stored policy version, newest first (the built-in version 1 last, when it was ever replaced). */
 export async function listPolicies(db: Executor): Promise<PolicyVersion[]> {
-  const rows = await db.select().from(survivorshipPolicies).orderBy(desc(survivorshipPolicies.version));
+  const rows = await policyRows(db);
   const versions: PolicyVersion[] = rows.map((r) => ({
     version: r.version,
     rules: completeRules(r.rules as PolicyRules),
@@ -126,17 +125,13 @@ export async function listPolicies(db: Executor): Promise<PolicyVersion[]> {
  */
 export async function storePolicyVersion(db: Executor, changes: PolicyRules, actor: string): Promise<PolicyVersion> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('survivorship-policy', 0))`);
+    await lockPolicyChanges(tx);
     const active = await loadActivePolicy(tx);
     const rules = { ...completeRules(active.rules), ...changes };
     if (sameRules(rules, active.rules)) throw ValidationError.of('rules', 'UNCHANGED', 'the active policy already has these rules');
-    const [{ max }] = (await queryRows<{ max: number | null }>(tx, sql`select max(version) as max from survivorship_policies`)) as [
-      { max: number | null },
-    ];
-    const version = Math.max(Number(max ?? 0), DEFAULT_POLICY.version) + 1;
-    await tx.update(survivorshipPolicies).set({ active: false }).where(eq(survivorshipPolicies.active, true));
-    const [row] = await tx.insert(survivorshipPolicies).values({ version, rules, active: true, createdBy: actor }).returning();
-    return { version, rules, active: true, createdBy: row!.createdBy, createdAt: row!.createdAt };
+    const version = Math.max(await maxPolicyVersion(tx), DEFAULT_POLICY.version) + 1;
+    const row = await insertActivePolicy(tx, { version, rules, createdBy: actor });
+    return { version, rules, active: true, createdBy: row.createdBy, createdAt: row.createdAt };
   });
 }
 
@@ -218,30 +213,13 @@ export async function previewPolicy(
   let scanned = 0;
   let cursor: string | null = null;
   for (;;) {
-    const ids: string[] = (
-      await queryRows<{ id: string }>(
-        db,
-        sql`
-      select id from ${identities} where status = 'ACTIVE' ${cursor ? sql`and id > ${cursor}` : sql``} order by id limit ${batchSize}`,
-      )
-    ).map((r) => r.id);
+    const ids = await activeIdentityIds(db, cursor, batchSize);
     if (ids.length === 0) break;
     scanned += ids.length;
     cursor = ids.at(-1)!;
     const rows = await db.transaction(async (tx) => {
-      await tx.execute(sql`set local work_mem = '64MB'`);
-      return queryRows<{
-        identity_id: string;
-        field: GoldenField;
-        value: string | null;
-        rule: string;
-        open_value: string | null;
-        open_rule: string | null;
-        value_changed: boolean;
-      }>(
-        tx,
-        sql`select identity_id, field, value, rule, open_value, open_rule, value_changed from (${decisionsQuery(ids, rules)}) d where changed order by identity_id, field`,
-      );
+      await useWorkMem(tx, '64MB');
+      return changedDecisions(tx, ids, rules);
     });
     for (const r of rows) {
       affected.add(r.identity_id);

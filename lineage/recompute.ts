@@ -1,17 +1,14 @@
-import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { recordChanges } from '../events/index.ts';
-import { queryRows, type Executor } from '../platform/db/client.ts';
+import { useWorkMem, type Executor } from '../platform/db/client.ts';
 import { withTransaction } from '../platform/db/retry.ts';
-import { identities, links, sourceRecords } from '../platform/db/schema/index.ts';
 import { withSpan } from '../platform/telemetry.ts';
-import { decisionsQuery } from './recompute-sql.ts';
-import { finishIngestRun, RECOMPUTE_JOBS, startIngestRun, updateIngestRunCounts, type FinalRunStatus } from './runs.ts';
-import { loadActivePolicy, PROVENANCE_CLOCK } from './store.ts';
+import { lockIdentities, nextScopePage, scopeSize, writeDecisions, type DecisionCounts, type RecomputeScope } from './recompute-store.ts';
+import { finishIngestRun, RECOMPUTE_JOBS, startIngestRun, updateIngestRunCounts, type FinalRunStatus } from './run-store.ts';
+import { loadActivePolicy, provenanceClock } from './store.ts';
 import type { SurvivorshipPolicy } from './survivorship.ts';
 import { errorFields } from '../platform/logger.ts';
 
-/** Which golden records to recompute: every active identity, or those fed by one source's records. */
-export type RecomputeScope = { kind: 'all' } | { kind: 'source'; sourceId: string };
+export type { RecomputeScope } from './recompute-store.ts';
 
 /** Identities per batch: one transaction each, so locks are short and progress is kept if the work stops. */
 export const DEFAULT_RECOMPUTE_BATCH = 1000;
@@ -57,56 +54,6 @@ export interface RecomputeOptions {
   job?: string | undefined;
 }
 
-async function scopeSize(db: Executor, scope: RecomputeScope): Promise<number> {
-  const [row] =
-    scope.kind === 'all'
-      ? await db.select({ n: count() }).from(identities).where(eq(identities.status, 'ACTIVE'))
-      : await db
-          .select({ n: count() })
-          .from(sourceRecords)
-          .where(and(eq(sourceRecords.sourceId, scope.sourceId), isNull(sourceRecords.deletedAt)));
-  return row?.n ?? 0;
-}
-
-/** The next page of the scope in key order: identity ids, and the cursor to continue from. */
-async function nextPage(
-  tx: Executor,
-  scope: RecomputeScope,
-  cursor: string | null,
-  size: number,
-): Promise<{ ids: string[]; scanned: number; cursor: string | null }> {
-  if (scope.kind === 'all') {
-    const rows = await tx
-      .select({ id: identities.id })
-      .from(identities)
-      .where(and(eq(identities.status, 'ACTIVE'), cursor ? gt(identities.id, cursor) : undefined))
-      .orderBy(asc(identities.id))
-      .limit(size);
-    return { ids: rows.map((r) => r.id), scanned: rows.length, cursor: rows.at(-1)?.id ?? null };
-  }
-  // Walks the source's records by local id (its unique index); an identity met twice is recomputed twice, harmlessly.
-  const rows = await tx
-    .select({ localId: sourceRecords.localId, identityId: links.identityId })
-    .from(sourceRecords)
-    .innerJoin(links, eq(links.recordId, sourceRecords.id))
-    .where(
-      and(
-        eq(sourceRecords.sourceId, scope.sourceId),
-        isNull(sourceRecords.deletedAt),
-        cursor ? gt(sourceRecords.localId, cursor) : undefined,
-      ),
-    )
-    .orderBy(asc(sourceRecords.localId))
-    .limit(size);
-  return { ids: [...new Set(rows.map((r) => r.identityId))], scanned: rows.length, cursor: rows.at(-1)?.localId ?? null };
-}
-
-interface BatchCounts {
-  fieldsReprovenanced: number;
-  valuesChanged: number;
-  goldenChanged: number;
-}
-
 /**
  * Recomputes many identities' golden records in the caller's transaction, entirely in SQL: locks them (in id
  * order, as every other writer does), decides every field in one query into a temporary table, then closes the
@@ -119,54 +66,19 @@ export async function recomputeBatch(
   tx: Executor,
   identityIds: string[],
   options: { policy: SurvivorshipPolicy; ingestRunId?: string | null | undefined; actor?: string | undefined },
-): Promise<BatchCounts & { identities: number }> {
+): Promise<DecisionCounts & { identities: number }> {
   const { policy } = options;
-  const runId = options.ingestRunId ?? null;
-  const locked =
-    identityIds.length === 0
-      ? []
-      : await tx
-          .select({ id: identities.id })
-          .from(identities)
-          .where(inArray(identities.id, [...new Set(identityIds)]))
-          .orderBy(asc(identities.id))
-          .for('update');
-  if (locked.length === 0) return { identities: 0, fieldsReprovenanced: 0, valuesChanged: 0, goldenChanged: 0 };
-  const lockedIds = locked.map((r) => r.id);
+  const lockedIds = await lockIdentities(tx, identityIds);
+  if (lockedIds.length === 0) return { identities: 0, fieldsReprovenanced: 0, valuesChanged: 0, goldenChanged: 0 };
   // The batch's sorts and aggregates fit in memory with room to spare; the default 4 MB would spill them to disk.
-  await tx.execute(sql`set local work_mem = '64MB'`);
-  const [{ now }] = (await queryRows<{ now: string }>(tx, sql`select ${PROVENANCE_CLOCK}::text as now`)) as [{ now: string }];
-  const at = sql`${now}::timestamptz`;
-  await tx.execute(sql`create temp table golden_decisions (
-      identity_id uuid, field text, value text, record_id uuid, source_id uuid, rule text, competitors jsonb,
-      open_id bigint, open_value text, open_rule text, changed boolean, value_changed boolean
-    ) on commit drop`);
-  await tx.execute(sql`insert into golden_decisions ${decisionsQuery(lockedIds, policy.rules)}`);
-  // The rows to close go by primary key: a join from the temporary table would scan every open row.
-  const [{ closing }] = (await queryRows<{ closing: Array<number | string> | null }>(
-    tx,
-    sql`
-    select array_agg(open_id) as closing from golden_decisions where changed and open_id is not null`,
-  )) as [{ closing: Array<number | string> | null }];
-  if (closing && closing.length > 0) {
-    await tx.execute(sql`update field_provenance set valid_to = ${at}
-      where id = any(${sql.param(closing.map(String))}::bigint[]) and valid_to is null`);
-  }
-  await tx.execute(sql`insert into field_provenance
-      (identity_id, field, value, record_id, source_id, rule, policy_version, competitors, ingest_run_id, valid_from)
-    select identity_id, field, value, record_id, source_id, rule, ${policy.version}::int, competitors, ${runId}::uuid, ${at}
-    from golden_decisions where changed`);
-  const updated = await queryRows<{ id: string; version: number; fields: string[] }>(
-    tx,
-    sql`update identities i set golden = g.golden, version = i.version + 1, updated_at = ${at}
-    from (
-      select identity_id, jsonb_object_agg(field, value) as golden,
-        array_agg(field order by field) filter (where changed and value_changed) as fields
-      from golden_decisions group by identity_id having bool_or(changed and value_changed)
-    ) g
-    where i.id = g.identity_id and i.id = any(${sql.param(lockedIds)}::uuid[])
-    returning i.id, i.version, g.fields`,
-  );
+  await useWorkMem(tx, '64MB');
+  const at = await provenanceClock(tx);
+  const { updated, counts } = await writeDecisions(tx, lockedIds, {
+    rules: policy.rules,
+    policyVersion: policy.version,
+    ingestRunId: options.ingestRunId ?? null,
+    at,
+  });
   // Consumers learn of golden values a recompute changed as of any other change: in the same transaction.
   await recordChanges(
     tx,
@@ -178,21 +90,7 @@ export async function recomputeBatch(
       versions: { identity: row.version, policy: policy.version },
     })),
   );
-  const [counts] = await queryRows<{ reprovenanced: number; values_changed: number; golden_changed: number }>(
-    tx,
-    sql`
-    select count(*) filter (where changed)::int as reprovenanced,
-      count(*) filter (where changed and value_changed)::int as values_changed,
-      count(distinct identity_id) filter (where changed and value_changed)::int as golden_changed
-    from golden_decisions`,
-  );
-  await tx.execute(sql`drop table golden_decisions`);
-  return {
-    identities: locked.length,
-    fieldsReprovenanced: Number(counts?.reprovenanced ?? 0),
-    valuesChanged: Number(counts?.values_changed ?? 0),
-    goldenChanged: Number(counts?.golden_changed ?? 0),
-  };
+  return { identities: lockedIds.length, ...counts };
 }
 
 function countsOf(p: RecomputeProgress): Record<string, number> {
@@ -242,7 +140,7 @@ export async function recomputeGolden(db: Executor, scope: RecomputeScope, optio
           const policy = await loadActivePolicy(tx);
           if (options.policyVersion !== undefined && policy.version !== options.policyVersion) return null;
           policyVersion = policy.version;
-          const page = await nextPage(tx, scope, cursor, batchSize);
+          const page = await nextScopePage(tx, scope, cursor, batchSize);
           const counts = await recomputeBatch(tx, page.ids, { policy, ingestRunId: runId });
           return { page, counts };
         });

@@ -21,7 +21,7 @@ import {
   type IngestRunError,
   type IngestRunFilter,
   type IngestRunRow,
-} from './runs.ts';
+} from './run-store.ts';
 import { contributionsOf, fieldHistory, sourcesByIds, type FieldProvenanceRow } from './store.ts';
 import type { PolicyRules } from './survivorship.ts';
 

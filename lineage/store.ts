@@ -1,7 +1,16 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { PgInsertValue } from 'drizzle-orm/pg-core';
+import { anyOf, insertRows, type InsertRow } from '../platform/db/bulk.ts';
 import { queryRows, type Executor } from '../platform/db/client.ts';
-import { fieldProvenance, identities, links, sourceRecords, sources, survivorshipPolicies } from '../platform/db/schema/index.ts';
+import {
+  fieldProvenance,
+  identities,
+  identityEvents,
+  links,
+  sourceRecords,
+  sources,
+  survivorshipPolicies,
+} from '../platform/db/schema/index.ts';
 import {
   buildGolden,
   decisionStands,
@@ -15,11 +24,34 @@ import {
 } from './survivorship.ts';
 
 export type FieldProvenanceRow = typeof fieldProvenance.$inferSelect;
+export type SurvivorshipPolicyRow = typeof survivorshipPolicies.$inferSelect;
+
+/** The active policy's row, or null while the built-in default is in force. */
+export async function activePolicyRow(db: Executor): Promise<SurvivorshipPolicyRow | null> {
+  const [row] = await db.select().from(survivorshipPolicies).where(eq(survivorshipPolicies.active, true)).limit(1);
+  return row ?? null;
+}
 
 /** The active survivorship policy, or the built-in default (version 1) when none was ever set. */
 export async function loadActivePolicy(db: Executor): Promise<SurvivorshipPolicy> {
-  const [row] = await db.select().from(survivorshipPolicies).where(eq(survivorshipPolicies.active, true)).limit(1);
+  const row = await activePolicyRow(db);
   return row ? { version: row.version, rules: row.rules as PolicyRules } : DEFAULT_POLICY;
+}
+
+/** The columns of a source record survivorship reads: the stored payloads (raw, normalised) stay in the database. */
+type ContributorColumns = 'id' | 'sourceId' | 'updatedAt' | (typeof GOLDEN_FIELDS)[number];
+const CONTRIBUTOR_COLUMNS = Object.fromEntries(
+  ['id', 'sourceId', 'updatedAt', ...GOLDEN_FIELDS].map((k) => [k, sourceRecords[k as ContributorColumns]]),
+) as { [K in ContributorColumns]: (typeof sourceRecords)[K] };
+
+function toContributor(record: Pick<typeof sourceRecords.$inferSelect, ContributorColumns>, trustRank: number): Contributor {
+  return {
+    recordId: record.id,
+    sourceId: record.sourceId,
+    trustRank,
+    updatedAt: record.updatedAt,
+    values: Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, record[f]])),
+  };
 }
 
 /** The active (not deleted) source records linked to an identity, with their source's trust. */
@@ -30,13 +62,25 @@ export async function loadContributors(db: Executor, identityId: string): Promis
     .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
     .innerJoin(sources, eq(sources.id, sourceRecords.sourceId))
     .where(and(eq(links.identityId, identityId), isNull(sourceRecords.deletedAt)));
-  return rows.map(({ record, trustRank }) => ({
-    recordId: record.id,
-    sourceId: record.sourceId,
-    trustRank,
-    updatedAt: record.updatedAt,
-    values: Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, record[f]])),
-  }));
+  return rows.map(({ record, trustRank }) => toContributor(record, trustRank));
+}
+
+/** The contributors of many identities, by identity, read in one statement. */
+export async function loadContributorsMany(tx: Executor, identityIds: string[]): Promise<Map<string, Contributor[]>> {
+  const rows = await tx
+    .select({ identityId: links.identityId, record: CONTRIBUTOR_COLUMNS, trustRank: sources.trustRank })
+    .from(links)
+    .innerJoin(sourceRecords, sql`${sourceRecords.id} = ${links.recordId}`)
+    .innerJoin(sources, sql`${sources.id} = ${sourceRecords.sourceId}`)
+    .where(and(anyOf(links.identityId, identityIds, 'uuid'), isNull(sourceRecords.deletedAt)));
+  const byIdentity = new Map<string, Contributor[]>();
+  for (const { identityId, record, trustRank } of rows) {
+    const contributor = toContributor(record, trustRank);
+    const list = byIdentity.get(identityId);
+    if (list) list.push(contributor);
+    else byIdentity.set(identityId, [contributor]);
+  }
+  return byIdentity;
 }
 
 /**
@@ -46,6 +90,65 @@ export async function loadContributors(db: Executor, identityId: string): Promis
  * the row; rounding up keeps the stamp at or after the transaction's identity events, which carry its start.
  */
 export const PROVENANCE_CLOCK = sql`(date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond')`;
+
+/** The provenance clock, read now (a stamp for rows written later in the transaction). */
+export async function provenanceClock(tx: Executor): Promise<SQL> {
+  const [{ now }] = (await queryRows<{ now: string }>(tx, sql`select ${PROVENANCE_CLOCK}::text as now`)) as [{ now: string }];
+  return sql`${now}::timestamptz`;
+}
+
+/**
+ * Locks many identities in id order (the count makes the lock cover every row, not only the first one read)
+ * and reads the provenance clock once the locks are held; returns the stamp as PostgreSQL prints it.
+ */
+export async function lockIdentitiesAndStamp(tx: Executor, sortedIds: string[]): Promise<string> {
+  const [clock] = await queryRows<{ now: string }>(
+    tx,
+    sql`
+      select ${PROVENANCE_CLOCK}::text as now from (
+        select count(*) from (select ${identities.id} from ${identities} where ${anyOf(identities.id, sortedIds, 'uuid')} order by ${identities.id} for update) as l
+      ) as locked`,
+  );
+  return clock!.now;
+}
+
+/** The open provenance rows of many identities. */
+export function openProvenanceOf(tx: Executor, identityIds: string[]): Promise<FieldProvenanceRow[]> {
+  return tx
+    .select()
+    .from(fieldProvenance)
+    .where(and(anyOf(fieldProvenance.identityId, identityIds, 'uuid'), isNull(fieldProvenance.validTo)));
+}
+
+/** Closes open provenance rows by id at `at` (rows closed meanwhile stay as they are). */
+export async function closeProvenanceRows(tx: Executor, ids: number[], at: SQL): Promise<void> {
+  await tx
+    .update(fieldProvenance)
+    .set({ validTo: at })
+    .where(and(anyOf(fieldProvenance.id, ids, 'bigint'), isNull(fieldProvenance.validTo)));
+}
+
+/** Opens provenance rows: one statement and one JSON parameter, however many (a batch opens thousands). */
+export async function openProvenanceRows(tx: Executor, rows: ReadonlyArray<InsertRow<typeof fieldProvenance>>): Promise<void> {
+  await tx.execute(insertRows(fieldProvenance, rows));
+}
+
+/** Writes new golden records (bumping each identity's version, stamped `at`); returns the new versions. */
+export function writeGoldens(
+  tx: Executor,
+  goldens: Array<{ id: string; golden: GoldenRecord }>,
+  at: SQL,
+): Promise<Array<{ id: string; version: number }>> {
+  return queryRows<{ id: string; version: number }>(
+    tx,
+    sql`
+      update ${identities} set ${sql.identifier(identities.golden.name)} = g.golden,
+        ${sql.identifier(identities.version.name)} = ${identities.version} + 1, ${sql.identifier(identities.updatedAt.name)} = ${at}
+      from json_to_recordset(${JSON.stringify(goldens)}::json) as g(id uuid, golden jsonb)
+      where ${identities.id} = g.id
+      returning ${identities.id} as id, ${identities.version} as version`,
+  );
+}
 
 /** Locks the identity row for the rest of the transaction and reads the provenance clock once the lock is held. */
 async function lockAndStamp(tx: Executor, identityId: string): Promise<SQL> {
@@ -182,4 +285,36 @@ export async function sourcesByIds(db: Executor, ids: string[]) {
 export async function provenanceById(db: Executor, id: number): Promise<FieldProvenanceRow | null> {
   const [row] = await db.select().from(fieldProvenance).where(eq(fieldProvenance.id, id)).limit(1);
   return row ?? null;
+}
+
+export type IdentityRow = typeof identities.$inferSelect;
+
+export async function identityById(db: Executor, id: string): Promise<IdentityRow | null> {
+  const [row] = await db.select().from(identities).where(eq(identities.id, id)).limit(1);
+  return row ?? null;
+}
+
+/** The identities of a merge family: the survivor, those merged into it, and `alsoId`, with their status. */
+export function mergeFamily(db: Executor, survivorId: string, alsoId: string): Promise<Array<Pick<IdentityRow, 'id' | 'status'>>> {
+  return db
+    .select({ id: identities.id, status: identities.status })
+    .from(identities)
+    .where(or(eq(identities.id, survivorId), eq(identities.mergedInto, survivorId), eq(identities.id, alsoId)));
+}
+
+/** The identity events of the given identities in the order they happened: what membership replays from. */
+export function identityEventsOf(db: Executor, identityIds: string[]) {
+  return db
+    .select({
+      id: identityEvents.id,
+      identityId: identityEvents.identityId,
+      type: identityEvents.type,
+      recordId: identityEvents.recordId,
+      otherIdentityId: identityEvents.otherIdentityId,
+      after: identityEvents.after,
+      at: identityEvents.at,
+    })
+    .from(identityEvents)
+    .where(inArray(identityEvents.identityId, identityIds))
+    .orderBy(asc(identityEvents.at), asc(identityEvents.id));
 }

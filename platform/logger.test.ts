@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { createLogger, errorFields } from './logger.ts';
+import { CANONICAL_FIELDS } from '../matching/index.ts';
+import { createLogger, errorFields, PHI_LOG_KEYS } from './logger.ts';
 
 /** A logger writing JSON lines into an array. */
 function capture(): { lines: Array<Record<string, unknown>>; logger: ReturnType<typeof createLogger> } {
@@ -34,5 +35,22 @@ describe('errorFields', () => {
     logger.error({ job: 'x', ...errorFields(error) }, 'scheduled job failed');
     expect(lines[0]).toMatchObject({ errorName: 'PostgresError', errorCode: '23505' });
     expect(JSON.stringify(lines[0])).not.toContain('Smith');
+  });
+});
+
+describe('the log redaction of patient data', () => {
+  test.each([...CANONICAL_FIELDS])('redacts the canonical field %s at the top level and nested', (field) => {
+    const { lines, logger } = capture();
+    logger.info({ [field]: 'Zebedee-1', record: { [field]: 'Zebedee-2' }, batch: { record: { [field]: 'Zebedee-3' } } }, 'line');
+    expect(lines[0]).toMatchObject({ [field]: '[redacted]', record: { [field]: '[redacted]' } });
+    expect(JSON.stringify(lines[0])).not.toContain('Zebedee');
+  });
+
+  test('redacts whole records, request bodies and secrets as well as the fields', () => {
+    expect(PHI_LOG_KEYS).toEqual(expect.arrayContaining([...CANONICAL_FIELDS, 'raw', 'golden', 'variables', 'authorization', 'apiKey']));
+    const { lines, logger } = capture();
+    logger.info({ raw: { note: 'Zebedee' }, variables: { q: 'Zebedee' }, jobs: 3 }, 'line');
+    expect(JSON.stringify(lines[0])).not.toContain('Zebedee');
+    expect(lines[0]).toMatchObject({ jobs: 3 });
   });
 });

@@ -1,21 +1,13 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { recordFieldColumns } from './db/schema/identity.ts';
 
-/** Keys whose values are patient data or secrets; redacted wherever they appear in a log line. */
-const PHI_KEYS = [
-  'givenName',
-  'middleName',
-  'familyName',
-  'suffix',
+/**
+ * Keys that are not record fields but hold patient data (whole records, golden records, request bodies and their
+ * variables) or secrets.
+ */
+const NON_FIELD_PHI_KEYS = [
   'name',
-  'birthDate',
-  'ssn',
-  'phone',
-  'email',
-  'addressLine1',
-  'addressLine2',
-  'city',
-  'postalCode',
   'golden',
   'raw',
   'normalised',
@@ -28,7 +20,9 @@ const PHI_KEYS = [
   'key',
   'token',
 ];
-const REDACT_PATHS = PHI_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+/** Keys whose values are patient data or secrets, redacted wherever they appear in a log line: every record field and the rest. */
+export const PHI_LOG_KEYS: readonly string[] = [...Object.keys(recordFieldColumns), ...NON_FIELD_PHI_KEYS];
+const REDACT_PATHS = PHI_LOG_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 /** `json`: one JSON object per line (for log collectors); `pretty`: readable lines; `auto`: pretty on a terminal. */
 export type LogFormat = 'auto' | 'json' | 'pretty';

@@ -18,7 +18,7 @@ describe('the layering lint rule', () => {
     ['identity/service.ts', '../api/context.ts', 'Nothing imports api/'],
     ['interop/fhir/handler.ts', '../../api/services.ts', 'Nothing imports api/'],
     ['identity/service.ts', '../lineage/store.ts', 'only through its index.ts'],
-    ['api/schema/lineage.ts', '../../lineage/runs.ts', 'only through its index.ts'],
+    ['api/schema/lineage.ts', '../../lineage/run-store.ts', 'only through its index.ts'],
     ['cli/link.ts', '../matching/scoring.ts', 'only through its index.ts'],
   ])('refuses %s importing %s', async (path, from, message) => {
     expect((await layeringErrors(path, from)).join('\n')).toContain(message);
@@ -52,6 +52,9 @@ describe('the rule that api/ never touches the database', () => {
     ['api/schema/catalog.ts', `export { phiClass } from '../../platform/db/schema/index.ts';\n`],
     ['api/schema/catalog.ts', `export { sources } from '../../platform/db/schema/catalog.ts';\n`],
     ['api/mllp.ts', `export const rows = (ctx: { services: { database: { db: unknown } } }) => ctx.services.database.db;\n`],
+    ['api/audit-plugin.ts', `import type { Executor } from '../platform/db/client.ts';\nexport type { Executor };\n`],
+    ['api/schema/audit.ts', `export const rows = (ctx: { services: { database: { db: unknown } } }) => ctx.services.database.db;\n`],
+    ['api/schema/security.ts', `export const rows = (ctx: { services: { database: { db: unknown } } }) => ctx.services.database.db;\n`],
   ])('refuses %s: %s', async (path, source) => {
     expect((await databaseErrors(path, source)).join('\n')).toContain('api/ never touches the database');
   });
@@ -60,8 +63,6 @@ describe('the rule that api/ never touches the database', () => {
     ['api/services.ts', `export * from '../platform/db/client.ts';\n`],
     ['api/app.ts', `export const rows = (services: { database: { db: unknown } }) => services.database.db;\n`],
     ['api/jobs.ts', `export const rows = (services: { database: { db: unknown } }) => services.database.db;\n`],
-    ['api/audit-plugin.ts', `import type { Executor } from '../platform/db/client.ts';\nexport type { Executor };\n`],
-    ['api/schema/audit.ts', `export const rows = (ctx: { services: { database: { db: unknown } } }) => ctx.services.database.db;\n`],
     ['api/http.ts', `export * from '../platform/db/failures.ts';\n`],
     ['api/server.ts', `export * from '../platform/db/data-dir-lock.ts';\n`],
     ['api/dead-letters.ts', `export const list = (s: { deadLetters: { list(): unknown } }) => s.deadLetters.list();\n`],

@@ -1,5 +1,5 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { AUDIT_OUTCOMES, listAuditEntries, type AuditFilter, type AuditRow } from '../../platform/audit.ts';
+import { AUDIT_OUTCOMES, type AuditFilter, type AuditRow } from '../../platform/audit.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { auditEventBundle } from '../audit-fhir.ts';
 import { builder } from '../builder.ts';
@@ -82,7 +82,7 @@ builder.queryFields((t) => ({
         return resolveCursorConnection<Promise<AuditRow[]>>(
           { args, toCursor: (row) => String(row.id), defaultSize: 50, maxSize: MAX_PAGE },
           ({ before, after, limit, inverted }) =>
-            listAuditEntries(ctx.services.database.db, filter, {
+            ctx.services.audit.list(filter, {
               before: parseCursor(before, 'before'),
               after: parseCursor(after, 'after'),
               limit,
@@ -107,7 +107,7 @@ builder.queryFields((t) => ({
       if (first < 1 || first > MAX_PAGE) throw ValidationError.of('first', 'OUT_OF_RANGE', `must be between 1 and ${MAX_PAGE}`);
       const filter = toFilter(args.filter);
       markAuditRead(ctx, filter);
-      const rows = await listAuditEntries(ctx.services.database.db, filter, { after: parseCursor(args.after, 'after'), limit: first });
+      const rows = await ctx.services.audit.list(filter, { after: parseCursor(args.after, 'after'), limit: first });
       // Yoga's initial context carries the request: the Bundle's fullUrls are absolute on this server's FHIR base.
       const url = (ctx as typeof ctx & { request?: Request }).request?.url ?? 'http://localhost';
       return auditEventBundle(rows, `${new URL(url).origin}/fhir`);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -191,4 +191,12 @@ async function withTimeout(ping: () => Promise<unknown>): Promise<void> {
 export async function queryRows<T extends Record<string, unknown>>(db: Executor, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown;
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Gives the rest of the transaction `size` of memory per sort or hash (e.g. '64MB'), for set-based work whose
+ * sorts and aggregates would spill to disk under the 4 MB default. `size` is a constant of the caller's, never input.
+ */
+export async function useWorkMem(tx: Executor, size: `${number}MB`): Promise<void> {
+  await tx.execute(sql.raw(`set local work_mem = '${size}'`));
 }

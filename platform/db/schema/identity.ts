@@ -72,6 +72,27 @@ export const ingestRuns = pgTable(
   (t) => [index('ingest_runs_started_idx').on(t.startedAt)],
 );
 
+/**
+ * The columns of the canonical record fields (matching/fields.ts defines the fields; test/canonical-fields.test.ts
+ * holds the two together). Every one is patient data: the logger redacts these keys.
+ */
+export const recordFieldColumns = {
+  givenName: text('given_name'),
+  middleName: text('middle_name'),
+  familyName: text('family_name'),
+  suffix: text('suffix'),
+  sex: text('sex'),
+  birthDate: text('birth_date'),
+  ssn: text('ssn'),
+  phone: text('phone'),
+  email: text('email'),
+  addressLine1: text('address_line1'),
+  addressLine2: text('address_line2'),
+  city: text('city'),
+  state: text('state'),
+  postalCode: text('postal_code'),
+};
+
 /** One patient as one source knows it. */
 export const sourceRecords = pgTable(
   'source_records',
@@ -81,20 +102,7 @@ export const sourceRecords = pgTable(
       .notNull()
       .references(() => sources.id),
     localId: text('local_id').notNull(),
-    givenName: text('given_name'),
-    middleName: text('middle_name'),
-    familyName: text('family_name'),
-    suffix: text('suffix'),
-    sex: text('sex'),
-    birthDate: text('birth_date'),
-    ssn: text('ssn'),
-    phone: text('phone'),
-    email: text('email'),
-    addressLine1: text('address_line1'),
-    addressLine2: text('address_line2'),
-    city: text('city'),
-    state: text('state'),
-    postalCode: text('postal_code'),
+    ...recordFieldColumns,
     /** The record as received. */
     raw: jsonb('raw').$type<Record<string, unknown>>().notNull(),
     /** The matcher's normalised form, reloaded for scoring without recomputation. */
