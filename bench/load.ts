@@ -86,9 +86,11 @@ interface BenchOptions {
   database: string;
   /** Whether to load the second file on top of the first. */
   both: boolean;
+  /** Rows per window (default: the load default). */
+  window: number | undefined;
 }
 
-async function benchSize(records: number, { chunkSize, threads, database: prefix, both }: BenchOptions): Promise<Row[]> {
+async function benchSize(records: number, { chunkSize, threads, database: prefix, both, window }: BenchOptions): Promise<Row[]> {
   const [first, second] = halves(records);
   const { url, drop } = await freshDatabase(prefix);
   const database = await openDatabase({ url, poolSize: 4 });
@@ -105,6 +107,7 @@ async function benchSize(records: number, { chunkSize, threads, database: prefix
       const cpu = process.cpuUsage();
       const summary = await runLoad({ MPI_AUTO_REGISTER_SOURCES: true }, database, [{ source: 'synth', files: [file] }], {
         chunkSize,
+        window,
         threads,
         warn: () => undefined,
         onProgress: (stage, done, total) => {
@@ -144,12 +147,21 @@ async function main(): Promise<void> {
   const opts = new Command()
     .option('--sizes <list>', 'comma-separated record counts per file', '100000')
     .option('--chunk-size <n>', 'records per transaction (default: the load default)')
+    .option('--window <n>', 'rows planned and written together (default: the load default)')
     .option('--threads <list>', 'comma-separated thread counts (default: one per core)')
     .option('--database <prefix>', "prefix of the benchmark database's name", 'bench_load')
     .option('--empty-only', 'load the first file into the empty index only')
     .option('--generate-only', 'write the input files and stop (generate before a timed run)')
     .parse()
-    .opts<{ sizes: string; chunkSize?: string; threads?: string; database: string; emptyOnly?: boolean; generateOnly?: boolean }>();
+    .opts<{
+      sizes: string;
+      chunkSize?: string;
+      window?: string;
+      threads?: string;
+      database: string;
+      emptyOnly?: boolean;
+      generateOnly?: boolean;
+    }>();
   const chunkSize = opts.chunkSize ? Number(opts.chunkSize) : undefined;
   const sizes = opts.sizes.split(',').map(Number);
   if (opts.generateOnly) {
@@ -160,7 +172,15 @@ async function main(): Promise<void> {
   const threadCounts = (opts.threads ?? String(availableParallelism())).split(',').map(Number);
   for (const size of sizes)
     for (const threads of threadCounts)
-      rows.push(...(await benchSize(size, { chunkSize, threads, database: opts.database, both: !opts.emptyOnly })));
+      rows.push(
+        ...(await benchSize(size, {
+          chunkSize,
+          threads,
+          database: opts.database,
+          both: !opts.emptyOnly,
+          window: opts.window ? Number(opts.window) : undefined,
+        })),
+      );
   console.log(`${machine()}, ${availableParallelism()} cores, PostgreSQL; load average (1, 5, 15 min) before / after each run`);
   console.log('seconds per stage: read/check/plan/write; CPU s: this process (all its threads) and the server backends');
   console.log(

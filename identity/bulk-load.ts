@@ -127,10 +127,11 @@ class PhaseClock {
 /** Records per chunk transaction: large enough to amortise each statement, small enough to resume cheaply. */
 export const DEFAULT_CHUNK_SIZE = 20_000;
 /**
- * Records per window: what the load holds in full at a time (about 10 KB a record while it is planned and
- * written); the records of earlier windows are held only in compact form (`LoadIndex`).
+ * Records per window: what the load holds in full at a time (tens of KB a record at peak while it is planned
+ * and written); the records of earlier windows are held only in compact form (`LoadIndex`). As large as a
+ * chunk, so a window is written in one chunk unless an identity's group makes it larger.
  */
-export const DEFAULT_WINDOW = 50_000;
+export const DEFAULT_WINDOW = 20_000;
 /** Records looked up per statement when checking what the index holds already. */
 const LOOKUP_SLICE = 10_000;
 /** Records per online batch for records the index holds with other content (the API's batch limit). */
@@ -344,7 +345,8 @@ function prepareRows(load: LoadState, rows: LoadRow[]): PreparedRow[] {
   for (const row of rows) {
     try {
       const record = service.prepare(row.input, model, 'input');
-      const ref = `${record.source}\u0000${record.localId}`;
+      // One flat string: a key joined from parts (the id perhaps a slice of a read buffer) keeps all of them.
+      const ref = Buffer.from(`${record.source}\u0000${record.localId}`).toString();
       const first = seen.get(ref);
       if (first !== undefined) {
         const line = first % 2 ** 32;

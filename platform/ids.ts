@@ -22,9 +22,20 @@ export function timeOrderedUuid(now: number = Date.now()): string {
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = (bytes[6]! & 0x0f) | 0x70;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // Written as text into one buffer and read back as one flat string: pieces joined with `+` would be kept as a
+  // tree of five strings, several times the memory, which counts when a bulk load holds a million ids.
+  let at = 0;
+  for (let i = 0; i < 16; i++) {
+    text[at++] = HEX_DIGITS[bytes[i]! >> 4]!;
+    text[at++] = HEX_DIGITS[bytes[i]! & 15]!;
+    if (i === 3 || i === 5 || i === 7 || i === 9) text[at++] = DASH;
+  }
+  return text.toString('latin1');
 }
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const DASH = 0x2d;
+const text = Buffer.alloc(36);
 
 /** The creation time, in Unix milliseconds, of a time-ordered UUID. */
 export function uuidTime(id: string): number {
