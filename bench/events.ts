@@ -1,31 +1,71 @@
-// Change-event benchmark on PostgreSQL. After a stored index and a backlog (the outbox's share of batch ingest
-// time, the dispatcher's publishing rate), it ingests at a sustained rate (default 1,000 records/s, open loop:
-// batches are sent when due, whatever the previous ones do) with a webhook endpoint and a GraphQL subscription
-// (server-sent events) listening, in rounds that alternate without and with a dead endpoint (one that accepts
-// connections and never answers). It prints the achieved ingest rate, events per second through the outbox,
-// commit-to-receipt latency p50/p99 of each record's RECORD_LINKED, ingest batch latency without and with the dead
-// endpoint, and then how fast an endpoint that was down (503) during a round drains its backlog once it is back.
-//   npm run bench:events -- --base 5000 --rate 1000 --seconds 10 --rounds 2
+// Change-event benchmark on PostgreSQL, measured the way a deployment sees it: the service runs in its own process
+// (`api/server.ts`, production mode, as `npm start` runs it), and this process is the integration pipelines and the
+// downstream systems: several clients that send `ingestRecords` batches open loop at a fixed rate (a batch is due at
+// its time whatever the others do; a server that cannot keep up shows as a lower achieved rate and a growing
+// latency, which is measured from when the batch was due; batches still waiting for a free client when the round
+// ends are counted and not sent, so a round lasts about as long as asked), a webhook receiver and a GraphQL subscription (server-sent
+// events). Rounds alternate without and with a dead webhook endpoint (it accepts connections and never answers).
+// Then the receiver answers 503 for one round and comes back: how fast the endpoint drains its backlog.
+//   npm run bench:events -- --base 5000 --rate 1000 --seconds 20 --rounds 2
+// `--profile DIR` writes a V8 CPU profile of the service process into DIR (open it in Chrome DevTools).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { sql } from 'drizzle-orm';
-import { createServices, type Services } from '../api/services.ts';
-import { buildYoga, type MpiYoga } from '../api/yoga.ts';
-import { recordChanges } from '../events/index.ts';
-import { loadConfig } from '../platform/config.ts';
-import { openDatabase, queryRows, type Database } from '../platform/db/client.ts';
-import { createLogger } from '../platform/logger.ts';
+import postgres from 'postgres';
+import { createApiKey } from '../platform/api-keys.ts';
+import { openDatabase } from '../platform/db/client.ts';
 import { FIELDS, readRows, type Row } from './seed.ts';
 import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
 const INGEST_MANY = 'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { record { id } } }';
+const CREATE_HOOK = 'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }';
+const SET_ACTIVE = 'mutation($id: ID!, $active: Boolean!) { setWebhookEndpointActive(id: $id, active: $active) { id } }';
+const SEED_BATCH = 500;
 
-async function call<T = unknown>(yoga: MpiYoga, query: string, variables: unknown): Promise<T> {
-  const response = await yoga.fetch('http://localhost/graphql', {
+const program = new Command('bench:events')
+  .option('--base <n>', 'records stored before measuring', '5000')
+  .option('--rate <n>', 'target ingest rate, records per second (open loop)', '1000')
+  .option('--seconds <n>', 'length of each round', '20')
+  .option('--rounds <n>', 'rounds without, then with, the dead endpoint (alternating)', '2')
+  .option('--batch <n>', 'records per ingestRecords call', '50')
+  .option('--clients <n>', 'concurrent ingest clients', '6')
+  .option('--port <n>', 'port of the service this benchmark starts (127.0.0.1)', '4215')
+  .option('--poll-ms <n>', 'MPI_EVENTS_POLL_MS of the service', '100')
+  .option('--profile <dir>', 'write a CPU profile of the service process into this folder')
+  .parse();
+const opts = program.opts<
+  Record<'base' | 'rate' | 'seconds' | 'rounds' | 'batch' | 'clients' | 'port' | 'pollMs', string> & { profile?: string }
+>();
+const [baseCount, rate, seconds, rounds, batch, clients] = [opts.base, opts.rate, opts.seconds, opts.rounds, opts.batch, opts.clients].map(
+  Number,
+) as [number, number, number, number, number, number];
+const perRound = rate * seconds;
+const service = `http://127.0.0.1:${opts.port}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const f = (n: number) => n.toFixed(1);
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const dist = (values: number[]) => `p50 ${f(percentile(values, 50))} ms  p99 ${f(percentile(values, 99))} ms`;
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+const listen = (server: Server) => new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+
+function asInput(r: Row): Record<string, string | null> {
+  return { source: r.source!, localId: r.record_id!, ...Object.fromEntries(FIELDS.map((f) => [f, r[f] ? r[f] : null])) };
+}
+
+async function call<T = Record<string, unknown>>(key: string, query: string, variables: unknown): Promise<T> {
+  const response = await fetch(`${service}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data: T; errors?: unknown[] };
@@ -33,30 +73,38 @@ async function call<T = unknown>(yoga: MpiYoga, query: string, variables: unknow
   return body.data;
 }
 
-function asInput(r: Row, suffix: string): Record<string, string | null> {
-  return { source: r.source!, localId: `${r.record_id}${suffix}`, ...Object.fromEntries(FIELDS.map((f) => [f, r[f] ? r[f] : null])) };
+async function waitForService(seconds: number, exited: Promise<unknown>): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until && !gone) {
+    if (
+      await fetch(`${service}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await sleep(250);
+  }
+  throw new Error(gone ? 'the service exited' : 'the service did not become ready');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const f = (n: number) => n.toFixed(1);
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const dist = (values: number[]) => `p50 ${f(percentile(values, 50))} ms  p99 ${f(percentile(values, 99))} ms`;
-const listen = (server: Server) => new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-
-/** A loopback webhook receiver recording when each record's event arrived; `down` makes it answer 503. */
+/** A webhook receiver recording when each record's event arrived; `down` makes it answer 503. */
 async function receiver() {
-  const state = { down: false, arrived: new Map<string, number>() };
+  const state = { down: false, arrived: new Map<string, number>(), requests: 0 };
   const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      state.requests += 1;
       if (state.down) {
         res.statusCode = 503;
         res.end();
         return;
       }
-      state.arrived.set((JSON.parse(body) as { data: { recordId: string } }).data.recordId, performance.now());
+      const id = (JSON.parse(Buffer.concat(chunks).toString()) as { data: { recordId: string } }).data.recordId;
+      if (!state.arrived.has(id)) state.arrived.set(id, performance.now());
       res.end();
     });
   });
@@ -77,13 +125,15 @@ async function deadEndpoint() {
   };
 }
 
-/** A GraphQL SSE subscription to RECORD_LINKED, recording arrival times by record. */
-async function subscribe(yoga: MpiYoga) {
+/** A GraphQL subscription over server-sent events to RECORD_LINKED, recording arrival times by record. */
+async function subscribe(key: string) {
   const arrived = new Map<string, number>();
-  const response = await yoga.fetch('http://localhost/graphql', {
+  const abort = new AbortController();
+  const response = await fetch(`${service}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query: 'subscription { changeEvents(types: [RECORD_LINKED]) { recordId } }' }),
+    signal: abort.signal,
   });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -92,7 +142,7 @@ async function subscribe(yoga: MpiYoga) {
     for (;;) {
       const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
       if (chunk.done) return;
-      buffer += decoder.decode(chunk.value);
+      buffer += decoder.decode(chunk.value, { stream: true });
       let cut: number;
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
         const data = buffer
@@ -101,76 +151,85 @@ async function subscribe(yoga: MpiYoga) {
           .find((l) => l.startsWith('data: '));
         buffer = buffer.slice(cut + 2);
         const id = data && (JSON.parse(data.slice(6)) as { data?: { changeEvents?: { recordId: string } } }).data?.changeEvents?.recordId;
-        if (id) arrived.set(id, performance.now());
+        if (id && !arrived.has(id)) arrived.set(id, performance.now());
       }
     }
   })();
   return {
     arrived,
     close: async () => {
-      await reader.cancel().catch(() => undefined);
+      abort.abort();
       await pump;
     },
   };
 }
 
-interface Sustained {
+interface Round {
   seconds: number;
   records: number;
-  batchLatencies: number[];
-  /** When the batch holding each record answered (its commit had returned). */
+  /** Records due in the round but not sent: every client was still busy when the round ended. */
+  late: number;
+  /** From when each batch was due to its answer (queueing behind a slow server included). */
+  latencies: number[];
+  /** When the answer holding each record came back (its transaction had committed). */
   committed: Map<string, number>;
   events: number;
-  /** Events written but not yet published when the last batch answered. */
-  unpublishedAtEnd: number;
+  transactions: number;
 }
 
-const countEvents = async (db: Database) =>
-  (
-    await queryRows<{ n: number; unpublished: number }>(
-      db,
-      sql`select count(*)::int as n, (count(*) filter (where position is null))::int as unpublished from change_events`,
-    )
-  )[0]!;
+/** Outbox rows and committed transactions so far, read from PostgreSQL by this process. */
+async function counters(sql: postgres.Sql): Promise<{ events: number; transactions: number }> {
+  const [row] = await sql<Array<{ events: number; transactions: string }>>`
+    select (select count(*)::int from change_events) as events,
+      (select xact_commit::text from pg_stat_database where datname = current_database()) as transactions`;
+  return { events: row!.events, transactions: Number(row!.transactions) };
+}
 
 /**
- * Ingests from `rows` at `rate` records/s for `seconds`, in batches sent when due (open loop); at most `inFlight`
- * batches run at once, so a server that cannot keep up shows as an achieved rate below the target (and fewer
- * records sent), not as an unbounded queue.
+ * Sends `rows` at `rate` records/s for `seconds` from `clients` concurrent clients: batch k is due k·batch/rate
+ * seconds after the start and goes out on the first free client; batches due after the round are not sent.
  */
-async function sustainedIngest(
-  yoga: MpiYoga,
-  db: Database,
-  rows: Row[],
-  opts: { rate: number; seconds: number; batch: number; inFlight: number; suffix: string },
-): Promise<Sustained> {
-  const before = await countEvents(db);
-  const batchLatencies: number[] = [];
+async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<Round> {
+  const before = await counters(sql);
+  const latencies: number[] = [];
   const committed = new Map<string, number>();
-  const running = new Set<Promise<void>>();
   const start = performance.now();
-  const end = start + opts.seconds * 1000;
-  let sent = 0;
-  for (let i = 0; i < rows.length; i += opts.batch) {
-    const due = start + (i * 1000) / opts.rate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    while (running.size >= opts.inFlight) await Promise.race(running);
-    if (performance.now() >= end) break;
-    sent += Math.min(opts.batch, rows.length - i);
-    const t = performance.now();
-    const input = rows.slice(i, i + opts.batch).map((r) => asInput(r, opts.suffix));
-    const job = call<{ ingestRecords: Array<{ record: { id: string } }> }>(yoga, INGEST_MANY, { input }).then((data) => {
+  const end = start + seconds * 1000;
+  let next = 0;
+  let records = 0;
+  let late = 0;
+  const client = async () => {
+    for (;;) {
+      const at = next;
+      next += batch;
+      const due = start + (at * 1000) / rate;
+      if (at >= rows.length || due >= end) return;
+      if (due > performance.now()) await sleep(due - performance.now());
+      // Bounded open loop: a batch still waiting for a free client when the round ends is not sent (counted).
+      if (performance.now() >= end) {
+        late += Math.min(batch, rows.length - at);
+        continue;
+      }
+      const input = rows.slice(at, at + batch).map(asInput);
+      const data = await call<{ ingestRecords: Array<{ record: { id: string } }> }>(key, INGEST_MANY, { input });
       const done = performance.now();
-      batchLatencies.push(done - t);
+      latencies.push(done - due);
+      records += input.length;
       for (const r of data.ingestRecords) committed.set(r.record.id, done);
-    });
-    const tracked: Promise<void> = job.finally(() => running.delete(tracked));
-    running.add(tracked);
-  }
-  await Promise.all(running);
-  const seconds = (performance.now() - start) / 1000;
-  const after = await countEvents(db);
-  return { seconds, records: sent, batchLatencies, committed, events: after.n - before.n, unpublishedAtEnd: after.unpublished };
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  const elapsed = (performance.now() - start) / 1000;
+  const after = await counters(sql);
+  return {
+    seconds: elapsed,
+    records,
+    late,
+    latencies,
+    committed,
+    events: after.events - before.events,
+    transactions: after.transactions - before.transactions,
+  };
 }
 
 function delays(committed: Map<string, number>, arrived: Map<string, number>): { values: number[]; missing: number } {
@@ -184,7 +243,7 @@ function delays(committed: Map<string, number>, arrived: Map<string, number>): {
   return { values, missing };
 }
 
-/** Waits until every committed record's event arrived (or `timeoutMs` passed); returns the arrival of the last. */
+/** Waits until every committed record's event arrived (or `timeoutMs` passed); the arrival of the last, or null. */
 async function allArrived(committed: Map<string, number>, arrived: Map<string, number>, timeoutMs: number): Promise<number | null> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
@@ -194,162 +253,127 @@ async function allArrived(committed: Map<string, number>, arrived: Map<string, n
   return null;
 }
 
-/** The outbox's share of batch ingest time, and the dispatcher's publishing rate from a backlog. */
-async function backlogRun(yoga: MpiYoga, services: Services, db: Database, pending: Row[], pollMs: number): Promise<string[]> {
-  const { unpublished: earlier } = await countEvents(db);
-  const t = performance.now();
-  for (let i = 0; i < pending.length; i += 500)
-    await call(yoga, INGEST_MANY, { input: pending.slice(i, i + 500).map((r) => asInput(r, '')) });
-  const ingestSeconds = (performance.now() - t) / 1000;
-  const { unpublished } = await countEvents(db);
-  const events = unpublished - earlier;
-  // The same number of outbox rows, written alone in transactions of the same size.
-  const perBatch = Math.ceil(events / Math.ceil(pending.length / 500));
-  const t0 = performance.now();
-  for (let written = 0; written < events; written += perBatch) {
-    const n = Math.min(perBatch, events - written);
-    await db.transaction((tx) =>
-      recordChanges(
-        tx,
-        Array.from({ length: n }, () => ({ type: 'GOLDEN_RECORD_CHANGED' as const, actor: 'bench', data: { fields: ['familyName'] } })),
-      ),
-    );
-  }
-  const outboxSeconds = (performance.now() - t0) / 1000;
-  await db.execute(sql`delete from change_events where actor = 'bench'`);
-  const t1 = performance.now();
-  services.events.start();
-  while (services.events.dispatcher.headPosition < unpublished) await sleep(5);
-  const publishSeconds = (performance.now() - t1) / 1000;
-  return [
-    `backlog ${int(pending.length)} records in batches of 500 -> ${int(events)} events (${(events / pending.length).toFixed(1)} per record)`,
-    `  outbox writes   ${f(outboxSeconds * 1000)} ms of ${f(ingestSeconds * 1000)} ms batch ingest = ${f((100 * outboxSeconds) / ingestSeconds)} % of ingest time`,
-    `  dispatcher      ${int(unpublished / publishSeconds)} events/s published from the backlog (${int(unpublished)} events with the stored index's, poll ${pollMs} ms)`,
-  ];
-}
-
-const program = new Command('bench:events')
-  .option('--base <n>', 'records stored before measuring (ingested in batches)', '5000')
-  .option('--backlog <n>', 'records ingested in batches while no dispatcher runs (outbox share, publishing rate)', '2000')
-  .option('--rate <n>', 'sustained ingest rate, records per second', '1000')
-  .option('--seconds <n>', 'length of each sustained round', '10')
-  .option('--rounds <n>', 'rounds without, then with, the dead endpoint (alternating)', '2')
-  .option('--batch <n>', 'records per ingestRecords call of the sustained ingest', '50')
-  .option('--in-flight <n>', 'ingestRecords calls running at once, at most', '4')
-  .option('--poll-ms <n>', 'MPI_EVENTS_POLL_MS of the service under test', '100')
-  .parse();
-const opts = program.opts<Record<'base' | 'backlog' | 'rate' | 'seconds' | 'rounds' | 'batch' | 'inFlight' | 'pollMs', string>>();
-const [base, backlog, rate, seconds, rounds, batch, inFlight, pollMs] = [
-  opts.base,
-  opts.backlog,
-  opts.rate,
-  opts.seconds,
-  opts.rounds,
-  opts.batch,
-  opts.inFlight,
-  opts.pollMs,
-].map(Number) as [number, number, number, number, number, number, number, number];
-const perRound = rate * seconds;
-
-const { csv } = syntheticRegistry(base + backlog + (2 * rounds + 1) * perRound);
+const { csv } = syntheticRegistry(baseCount + (2 * rounds + 1) * perRound);
 const rows = await readRows(csv);
 const db = await freshDatabase('mpi_bench_events');
-const lines = [
-  `change-event benchmark on PostgreSQL, ${machine()}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at start`,
+const keys = { admin: randomBytes(24).toString('base64url'), pipeline: randomBytes(24).toString('base64url') };
+{
+  const handle = await openDatabase({ url: db.url, poolSize: 2 });
+  for (const role of ['admin', 'pipeline'] as const) await createApiKey(handle.db, `bench-${role}`, role, keys[role]);
+  await handle.close();
+}
+const nodeArgs = [
+  ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []),
+  '--import',
+  'tsx',
+  fileURLToPath(new URL('../api/server.ts', import.meta.url)),
 ];
-try {
-  const handle = await openDatabase({ url: db.url, poolSize: 8 });
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+const server = spawn(process.execPath, nodeArgs, {
+  env: {
+    ...process.env,
+    NODE_ENV: 'production',
+    MPI_AUDIT_KEY: randomBytes(32).toString('base64'),
+    PORT: opts.port,
+    HOST: '127.0.0.1',
     DATABASE_URL: db.url,
-    MPI_EVENTS_POLL_MS: String(pollMs),
+    LOG_LEVEL: 'error',
+    MPI_RATE_LIMIT_PER_MINUTE: '100000000',
+    MPI_AUTO_REGISTER_SOURCES: 'true',
+    MPI_EVENTS_POLL_MS: opts.pollMs,
     // Retries, timeouts and dead letters as configured by default: the dead endpoint is what production would see.
     MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
-    MPI_AUTO_REGISTER_SOURCES: 'true',
-  });
-  const services = createServices(config, handle, createLogger('silent'));
-  const yoga = buildYoga(services, { localMode: true });
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const serverExit = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+const lines = [
+  `change-event benchmark on PostgreSQL, ${machine()}, ${os.cpus().length} cores; the service in its own process, load and receivers in this one; load average ${load()} at start`,
+];
+try {
+  await waitForService(120, serverExit);
   let next = 0;
   const take = (n: number) => rows.slice(next, (next += n));
+  process.stderr.write(`storing ${baseCount} records...\n`);
+  const stored = take(baseCount);
+  for (let i = 0; i < stored.length; i += SEED_BATCH)
+    await call(keys.pipeline, INGEST_MANY, { input: stored.slice(i, i + SEED_BATCH).map(asInput) });
+  await sql`vacuum (analyze)`;
 
-  process.stderr.write(`storing ${base} records...\n`);
-  const stored = take(base);
-  for (let i = 0; i < stored.length; i += 500)
-    await call(yoga, INGEST_MANY, { input: stored.slice(i, i + 500).map((r) => asInput(r, '')) });
-  lines.push(`stored index ${int(base)} records`, ...(await backlogRun(yoga, services, handle.db, take(backlog), pollMs)));
-
-  // Sustained rounds: a live endpoint and a subscription always; the dead endpoint paused, then active, in turn.
   const hook = await receiver();
-  await services.events.webhooks.register({ url: hook.url, eventTypes: ['RECORD_LINKED'] }, 'bench');
+  await call(keys.admin, CREATE_HOOK, { input: { url: hook.url, eventTypes: ['RECORD_LINKED'] } });
   const dead = await deadEndpoint();
-  const deadHook = await services.events.webhooks.register({ url: dead.url }, 'bench');
-  await services.events.webhooks.setActive(deadHook.endpoint.id, false);
-  const sub = await subscribe(yoga);
+  const deadId = (
+    await call<{ createWebhookEndpoint: { endpoint: { id: string } } }>(keys.admin, CREATE_HOOK, { input: { url: dead.url } })
+  ).createWebhookEndpoint.endpoint.id;
+  await call(keys.admin, SET_ACTIVE, { id: deadId, active: false });
+  const sub = await subscribe(keys.pipeline);
   await sleep(500);
-  const runs: Record<'without' | 'with', Sustained[]> = { without: [], with: [] };
+
+  const runs: Record<'without' | 'with', Round[]> = { without: [], with: [] };
   for (let round = 0; round < 2 * rounds; round += 1) {
     const withDead = round % 2 === 1;
-    await services.events.webhooks.setActive(deadHook.endpoint.id, withDead);
-    process.stderr.write(`round ${round + 1}: ${int(perRound)} records at ${rate}/s, dead endpoint ${withDead ? 'active' : 'paused'}...\n`);
-    runs[withDead ? 'with' : 'without'].push(
-      await sustainedIngest(yoga, handle.db, take(perRound), { rate, seconds, batch, inFlight, suffix: '' }),
+    await call(keys.admin, SET_ACTIVE, { id: deadId, active: withDead });
+    process.stderr.write(
+      `round ${round + 1}: ${rate}/s for ${seconds} s, dead endpoint ${withDead ? 'active' : 'paused'}, load ${load()}...\n`,
     );
+    runs[withDead ? 'with' : 'without'].push(await sustained(sql, keys.pipeline, take(perRound)));
   }
-  await services.events.webhooks.setActive(deadHook.endpoint.id, false);
+  await call(keys.admin, SET_ACTIVE, { id: deadId, active: false });
   const all = [...runs.without, ...runs.with];
   const committed = new Map(all.flatMap((r) => [...r.committed]));
-  await allArrived(committed, hook.state.arrived, 10_000);
-  await allArrived(committed, sub.arrived, 5_000);
+  await allArrived(committed, hook.state.arrived, 20_000);
+  await allArrived(committed, sub.arrived, 10_000);
   const webhook = delays(committed, hook.state.arrived);
   const subscription = delays(committed, sub.arrived);
-  const sum = (runsOf: Sustained[], pick: (r: Sustained) => number) => runsOf.reduce((n, r) => n + pick(r), 0);
-  const summary = (label: string, runsOf: Sustained[]) => {
+  const sum = (runsOf: Round[], pick: (r: Round) => number) => runsOf.reduce((n, r) => n + pick(r), 0);
+  const summary = (label: string, runsOf: Round[]) => {
     const secs = sum(runsOf, (r) => r.seconds);
-    return `  ${label}  ${int(sum(runsOf, (r) => r.records) / secs)} records/s achieved, ${int(sum(runsOf, (r) => r.events) / secs)} events/s through the outbox, unpublished at end ${runsOf.map((r) => r.unpublishedAtEnd).join('/')}; ingestRecords (${batch} records) ${dist(runsOf.flatMap((r) => r.batchLatencies))}`;
+    const records = sum(runsOf, (r) => r.records);
+    return [
+      `  ${label}: ${int(records / secs)} records/s achieved (${int(sum(runsOf, (r) => r.late))} records due but not sent when the round ended), ${int(sum(runsOf, (r) => r.events) / secs)} events/s through the outbox (${f(sum(runsOf, (r) => r.events) / records)} per record), ${f(sum(runsOf, (r) => r.transactions) / (records / batch))} transactions per batch`,
+      `    ingestRecords (${batch} records, from when due) ${dist(runsOf.flatMap((r) => r.latencies))}`,
+    ];
   };
-  const p99 = (runsOf: Sustained[]) =>
+  const p99 = (runsOf: Round[]) =>
     percentile(
-      runsOf.flatMap((r) => r.batchLatencies),
+      runsOf.flatMap((r) => r.latencies),
       99,
     );
   const missing = (d: { missing: number }) => (d.missing ? `, ${d.missing} not received` : '');
   lines.push(
-    `sustained ingest: target ${int(rate)} records/s for ${seconds} s per round, batches of ${batch} (at most ${inFlight} at once), ${rounds} rounds each, alternating`,
-    summary('without dead endpoint', runs.without),
-    summary('with dead endpoint   ', runs.with),
+    `stored ${int(baseCount)} records; rounds of ${seconds} s at ${int(rate)} records/s asked, batches of ${batch} from ${clients} clients, ${rounds} rounds each way, alternating`,
+    ...summary('without dead endpoint', runs.without),
+    ...summary('with dead endpoint   ', runs.with),
     `  ingest p99 with the dead endpoint: ${f((100 * (p99(runs.with) - p99(runs.without))) / p99(runs.without))} % against without (target: no more than +10 %)`,
     `  commit -> webhook receipt of RECORD_LINKED       ${dist(webhook.values)}  (${int(webhook.values.length)} events${missing(webhook)}; target p99 < 250 ms)`,
     `  commit -> subscription message of RECORD_LINKED  ${dist(subscription.values)}  (${int(subscription.values.length)} events${missing(subscription)})`,
+    `  load average ${load()} after the rounds`,
   );
   await sub.close();
   dead.close();
 
-  // Backlog drain: the live endpoint answers 503 for one round of ingest, then comes back.
+  // Backlog drain: the endpoint answers 503 for one round of ingest, then comes back.
   hook.state.down = true;
-  process.stderr.write(`outage round: ${int(perRound)} records at ${rate}/s while the endpoint answers 503...\n`);
-  const outage = await sustainedIngest(yoga, handle.db, take(perRound), { rate, seconds, batch, inFlight, suffix: '' });
+  process.stderr.write(`outage round: ${rate}/s for ${seconds} s while the endpoint answers 503...\n`);
+  const outage = await sustained(sql, keys.pipeline, take(perRound));
   const backAt = performance.now();
   hook.state.down = false;
-  const last = await allArrived(outage.committed, hook.state.arrived, 600_000);
+  const last = await allArrived(outage.committed, hook.state.arrived, 300_000);
   const arrivals = [...outage.committed.keys()].map((id) => hook.state.arrived.get(id)).filter((t): t is number => t !== undefined);
   const first = Math.min(...arrivals);
   lines.push(
-    `backlog drain: the endpoint answered 503 during ${f(outage.seconds)} s of ingest (${int(outage.records)} RECORD_LINKED behind; backoff ${config.MPI_WEBHOOK_BACKOFF_MS} ms doubling)`,
+    `backlog drain: the endpoint answered 503 during ${f(outage.seconds)} s of ingest (${int(outage.records)} RECORD_LINKED behind, ${int(outage.records / outage.seconds)} records/s meanwhile)`,
     last === null
-      ? `  not drained within 600 s (${arrivals.length} delivered)`
-      : `  back: first delivery after ${f((first - backAt) / 1000)} s (the retry backoff), then drained in ${f((last - first) / 1000)} s = ${int(arrivals.length / ((last - first) / 1000))} events/s`,
+      ? `  not drained within 300 s (${arrivals.length} delivered)`
+      : `  back: first delivery ${f((first - backAt) / 1000)} s after (the retry backoff), then drained in ${f((last - first) / 1000)} s = ${int(arrivals.length / ((last - first) / 1000))} events/s`,
+    `load average ${load()} at end`,
   );
   hook.close();
-  lines.push(
-    `load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} at end`,
-  );
-  await services.events.stop();
-  await handle.close();
 } finally {
+  server.kill('SIGTERM');
+  await Promise.race([serverExit, sleep(15_000)]);
+  await sql.end();
   await db.drop();
 }
 console.log(lines.join('\n'));

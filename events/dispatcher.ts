@@ -144,16 +144,21 @@ export class EventDispatcher {
           else await c.stop();
       }
     }
+    // The leader knows the head from what it published; a follower (or a leader with nothing to publish) reads it.
+    let published = 0;
     if (this.leader) {
-      while ((await store.publishPending(this.db, this.options.batchSize ?? 1000)) > 0) {
-        /* until caught up */
+      const limit = this.options.batchSize ?? 1000;
+      for (;;) {
+        const round = await store.publishBatch(this.db, limit);
+        published = Math.max(published, round.last);
+        if (round.published < limit) break;
       }
       if (this.options.retentionDays > 0 && now - this.lastRetention >= RETENTION_EVERY_MS) {
         this.lastRetention = now;
         await store.deleteExpiredEvents(this.db, this.options.retentionDays);
       }
     }
-    const head = await store.headPosition(this.db);
+    const head = published > 0 ? Math.max(published, this.head) : await store.headPosition(this.db);
     if (head !== this.head) {
       this.head = head;
       this.wake();

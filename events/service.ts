@@ -61,7 +61,7 @@ export function createEventsService(
     backoffMs: config.MPI_WEBHOOK_BACKOFF_MS,
     backoffMaxMs: config.MPI_WEBHOOK_BACKOFF_MAX_MS,
     timeoutMs: config.MPI_WEBHOOK_TIMEOUT_MS,
-    batchSize: 50,
+    batchSize: 100,
     urlPolicy,
     ...(options.resolve ? { resolve: options.resolve } : {}),
   };

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from '../platform/db/client.ts';
 import { changeEvents, eventConsumers, sourceRecords, sources, webhookDeadLetters, webhookEndpoints } from '../platform/db/schema/index.ts';
 import { insertRows, type InsertRow } from '../platform/db/bulk.ts';
@@ -42,34 +42,48 @@ export function changeRows(changes: readonly NewChange[]): Array<InsertRow<typeo
 const PUBLISH_LOCK = 7_150_001;
 
 /**
- * Gives the oldest committed unpublished outbox rows their global positions, in the order they were written.
+ * Gives the oldest committed unpublished outbox rows their global positions, in the order they were written, and
+ * returns how many it published and the last position it gave (0 when none).
  * Rows of one identity are written in commit order (the identity is locked by its writer), so they keep it.
+ * Four round trips when there is work: the check, the lock with the read (pipelined; the read's snapshot is taken
+ * after the lock is held), the numbering with its notice (pipelined), and the commit.
  */
-export async function publishPending(db: Database, limit: number): Promise<number> {
+export async function publishBatch(db: Database, limit: number): Promise<{ published: number; last: number }> {
   const [pending] = await queryRows<{ any: boolean }>(db, sql`select exists (select 1 from change_events where position is null) as any`);
-  if (!pending?.any) return 0;
+  if (!pending?.any) return { published: 0, last: 0 };
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
-    const rows = await tx
-      .select({ seq: changeEvents.seq })
-      .from(changeEvents)
-      .where(sql`${changeEvents.position} is null`)
-      .orderBy(asc(changeEvents.seq))
-      .limit(limit);
-    if (rows.length === 0) return 0;
-    const [{ last }] = (await queryRows<{ last: string }>(
-      tx,
-      sql`
-      select setval('change_event_position_seq', nextval('change_event_position_seq') + ${rows.length - 1}::bigint) as last`,
-    )) as [{ last: string }];
-    const first = Number(last) - rows.length + 1;
-    await tx.execute(sql`update change_events c set position = v.position, published_at = now()
-      from unnest(${sql.param(rows.map((r) => String(r.seq)))}::bigint[], ${sql.param(rows.map((_, i) => String(first + i)))}::bigint[]) as v(seq, position)
-      where c.seq = v.seq`);
-    // Followers (replicas that do not publish) hear of the new head at once, for their subscribers.
-    await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'published')`);
-    return rows.length;
+    const [, rows] = await Promise.all([
+      tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`),
+      tx
+        .select({ seq: changeEvents.seq })
+        .from(changeEvents)
+        .where(sql`${changeEvents.position} is null`)
+        .orderBy(asc(changeEvents.seq))
+        .limit(limit),
+    ]);
+    if (rows.length === 0) return { published: 0, last: 0 };
+    const n = rows.length;
+    // The sequence moves by n in one call; row i gets last - n + i. Materialized: the volatile call runs once.
+    const [numbered] = await Promise.all([
+      queryRows<{ last: string }>(
+        tx,
+        sql`with taken as materialized (
+          select setval('change_event_position_seq', nextval('change_event_position_seq') + ${n - 1}::bigint) as last)
+        update change_events c set position = taken.last - ${n}::bigint + v.i, published_at = now()
+        from taken, unnest(${sql.param(rows.map((r) => String(r.seq)))}::bigint[]) with ordinality as v(seq, i)
+        where c.seq = v.seq
+        returning taken.last::text as last`,
+      ),
+      // Followers (replicas that do not publish) hear of the new head at once, for their subscribers.
+      tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'published')`),
+    ]);
+    return { published: n, last: Number(numbered[0]!.last) };
   });
+}
+
+/** Publishes one batch (see `publishBatch`); returns how many events it published. */
+export async function publishPending(db: Database, limit: number): Promise<number> {
+  return (await publishBatch(db, limit)).published;
 }
 
 /** The highest published position (0 when nothing is published). */
@@ -151,6 +165,19 @@ export async function insertEndpoint(db: Executor, row: typeof webhookEndpoints.
 
 export async function getEndpoint(db: Executor, id: string): Promise<WebhookEndpointRow | null> {
   const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+  return row ?? null;
+}
+
+/** An endpoint and whether dead letters of it wait for redelivery: what a delivery round starts from, in one read. */
+export async function endpointForRound(db: Executor, id: string): Promise<(WebhookEndpointRow & { redeliveries: boolean }) | null> {
+  const [row] = await db
+    .select({
+      ...getTableColumns(webhookEndpoints),
+      // Spelt out: drizzle leaves the table off column names in a select list, and both tables have an `id`.
+      redeliveries: sql<boolean>`exists (select 1 from webhook_dead_letters d where d.endpoint_id = webhook_endpoints.id and d.status = 'PENDING')`,
+    })
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.id, id));
   return row ?? null;
 }
 

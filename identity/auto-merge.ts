@@ -87,15 +87,20 @@ function evidenceOf(op: MergeOp, actor: Actor): Record<string, unknown> {
  * Writes the plan's merges in order (a later one may absorb an earlier survivor), after the batch's links: each
  * moves every link of the merged identity, so records of the batch placed there move too.
  */
-export async function writeMerges(tx: Executor, ops: MergeOp[], context: { actor: Actor; modelVersion: string }): Promise<void> {
+export async function writeMerges(
+  tx: Executor,
+  ops: MergeOp[],
+  context: { actor: Actor; modelVersion: string; reason?: string },
+): Promise<void> {
+  const reason = context.reason ?? MERGE_REASON;
   for (const op of ops) {
     const { survivorId, mergedId } = op;
     const movedRecords = await store.moveLinks(tx, mergedId, survivorId, null);
     await store.markIdentityMerged(tx, mergedId, survivorId);
     await store.moveNotDuplicates(tx, mergedId, survivorId);
-    await store.decideOpenReviewsBetween(tx, survivorId, mergedId, { decision: 'MATCH', reason: MERGE_REASON, decidedBy: MATCHER_ACTOR });
+    await store.decideOpenReviewsBetween(tx, survivorId, mergedId, { decision: 'MATCH', reason, decidedBy: MATCHER_ACTOR });
     const evidence = evidenceOf(op, context.actor);
-    const base = { actor: MATCHER_ACTOR, reason: MERGE_REASON, modelVersion: context.modelVersion, evidence, recordId: op.recordId };
+    const base = { actor: MATCHER_ACTOR, reason, modelVersion: context.modelVersion, evidence, recordId: op.recordId };
     await store.addEvents(tx, [
       { ...base, identityId: survivorId, type: 'MERGED', otherIdentityId: mergedId, after: { movedRecords } },
       { ...base, identityId: mergedId, type: 'MERGED', otherIdentityId: survivorId, after: { mergedInto: survivorId, movedRecords } },

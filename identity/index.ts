@@ -9,6 +9,7 @@ export {
   type LifecycleSettings,
   type TrainingTrigger,
 } from './model-lifecycle.ts';
+export { rematchIdentities, type RematchSummary } from './rematch.ts';
 export { isUuid } from '../platform/ids.ts';
 export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export {

@@ -4,6 +4,7 @@ import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { loadTrainingRecords } from './model-store.ts';
 import type { ModelRegistry } from './models.ts';
+import { rematchIdentities, type RematchSummary } from './rematch.ts';
 
 /** Who the lifecycle's model events name as their actor. */
 export const LIFECYCLE_ACTOR = 'model-lifecycle';
@@ -31,14 +32,17 @@ export interface LifecycleRun {
   version: string;
   activated: boolean;
   comparison: ModelEvaluation;
+  /** What re-matching the stored records with the activated model merged (null when none was activated). */
+  rematch: RematchSummary | null;
 }
 
 /**
  * The self-running model lifecycle: trains a candidate model from the stored records when one is due, compares
  * it with the active model on the stored records' candidate pairs (`compareModels`), and activates it only when
  * it is not worse, else keeps the active model and says why. Every step is a model event and a log line.
- * Activation changes no stored link: manual links, not-duplicate decisions and earlier automatic links stay as
- * they are, and the new model decides what is ingested from then on.
+ * After an activation the stored records are re-matched with the new model (`rematch.ts`): identities it joins
+ * merge where the merge guard passes, so records linked under the old model end where `mpi link` with the new
+ * one puts them. Manual links and not-duplicate decisions are kept, and no identity is split.
  */
 export class ModelLifecycle {
   constructor(
@@ -91,9 +95,12 @@ export class ModelLifecycle {
       expectedRecall: comparison.candidate.expectedRecall,
     };
     this.logger.info(numbers, 'match model evaluated');
+    let rematch: RematchSummary | null = null;
     if (comparison.accept) {
       await this.models.activate(model.version, LIFECYCLE_ACTOR, { trigger, ...numbers });
       this.logger.info(numbers, 'match model activated');
+      rematch = await rematchIdentities(this.db, model, { actor: LIFECYCLE_ACTOR });
+      this.logger.info({ model: model.version, ...rematch }, 'stored records re-matched with the activated model');
     } else {
       await this.models.addEvents([
         {
@@ -105,7 +112,7 @@ export class ModelLifecycle {
       ]);
       this.logger.warn({ ...numbers, reasons: comparison.reasons }, 'match model rejected; the active model stays');
     }
-    return { trigger, version: model.version, activated: comparison.accept, comparison };
+    return { trigger, version: model.version, activated: comparison.accept, comparison, rematch };
   }
 }
 

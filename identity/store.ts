@@ -206,6 +206,20 @@ export async function recordsOfIdentities(
     .orderBy(asc(sources.code), asc(sourceRecords.localId));
 }
 
+/** Every stored record's link and normalised values (at most `limit`), in record id order. */
+export async function linkedRecords(
+  db: Executor,
+  limit: number,
+): Promise<Array<{ recordId: string; identityId: string; linkSource: LinkRow['linkSource']; normalised: unknown }>> {
+  return db
+    .select({ recordId: links.recordId, identityId: links.identityId, linkSource: links.linkSource, normalised: sourceRecords.normalised })
+    .from(links)
+    .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
+    .where(isNull(sourceRecords.deletedAt))
+    .orderBy(asc(links.recordId))
+    .limit(limit);
+}
+
 export async function addEvents(tx: Executor, events: NewIdentityEvent[]): Promise<void> {
   if (events.length > 0) await tx.execute(insertRows(identityEvents, events));
 }

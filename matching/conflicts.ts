@@ -13,14 +13,21 @@ import type { PreparedRecord } from './prepared.ts';
  * - `twin`: same full birth date and family name but given names that are not equal, nicknames, one-letter
  *   typos, initials or swaps (sound-alikes such as Ava/Eva count as different: parents choose them for twins),
  *   and no SSN agreement: the signature of twins and triplets, who share everything else. An agreeing SSN says
- *   the given name, not the person, differs. Opposite sexes with similar given names (Daniel/Danielle) count
- *   too: about a third of twin births are boy-girl pairs (fraternal twins are two thirds of US twins, and half
- *   of them differ in sex), and parents often give them paired names, while a duplicate record needs both a
- *   sex error (under 1% of records) and a name slip at once.
+ *   the given name, not the person, differs. Opposite sexes count too unless the given names are the same:
+ *   about a third of twin births are boy-girl pairs (fraternal twins are two thirds of US twins, and half of
+ *   them differ in sex), and parents often give them paired names (Daniel/Danielle), while a duplicate record
+ *   needs a sex error (under 1% of records). That holds when one record has no given name: a newborn registered
+ *   as "Baby Boy" before naming states the sex, and his twin sister's record is the other one at that birth
+ *   date and address.
+ * - `twin_middle_name`: the same, but the given names are only alike (one keying error apart, Lila/Lily,
+ *   Maria/Mariah) or one is missing (a newborn placeholder), and both middle names are present and differ
+ *   outright. Twins get middle names of their own as they get given names; a duplicate would need a given-name
+ *   slip and an unrelated middle name at once. A rule of its own because it rests on a different identifier:
+ *   it is kept only where middle names proved reliable among true matches (`training.ts`).
  * - `generation_gap`: same given and family name but birth dates that no keying error explains, years at least
  *   `MIN_GENERATION_GAP_YEARS` apart: a parent and the child named after them (Jr/Sr without the suffix).
  */
-export const CONFLICT_RULES = ['ssn_conflict', 'generation_suffix', 'twin', 'generation_gap'] as const;
+export const CONFLICT_RULES = ['ssn_conflict', 'generation_suffix', 'twin', 'generation_gap', 'twin_middle_name'] as const;
 
 /** Youngest age at which people become parents in any number (US natality data: births to mothers under 15 are rare). */
 export const MIN_GENERATION_GAP_YEARS = 15;
@@ -34,12 +41,16 @@ const SSN_CONFLICT = conflictBit('ssn_conflict');
 const GENERATION_SUFFIX = conflictBit('generation_suffix');
 const TWIN = conflictBit('twin');
 const GENERATION_GAP = conflictBit('generation_gap');
+const TWIN_MIDDLE_NAME = conflictBit('twin_middle_name');
 
 const SSN = COMPARISON_INDEX.get('ssn')!;
 const GIVEN = COMPARISON_INDEX.get('givenName')!;
 const FAMILY = COMPARISON_INDEX.get('familyName')!;
 const BIRTH = COMPARISON_INDEX.get('birthDate')!;
 const SEX = COMPARISON_INDEX.get('sex')!;
+const MIDDLE = COMPARISON_INDEX.get('middleName')!;
+const MIDDLE_ELSE = levelIndex('middleName', 'else');
+const GIVEN_ALIKE = levelIndex('givenName', 'fuzzy_high');
 const SEX_ELSE = levelIndex('sex', 'else');
 const SSN_ELSE = levelIndex('ssn', 'else');
 const SSN_EXACT = levelIndex('ssn', 'exact');
@@ -71,9 +82,11 @@ export function conflictBits(a: PreparedRecord, b: PreparedRecord, levels: Uint8
   const sameBirthDate = levels[BIRTH] === BIRTH_EXACT;
   if (ssn === SSN_ELSE && !(sameBirthDate && GIVEN_IDENTICAL.has(levels[GIVEN]!))) bits |= SSN_CONFLICT;
   if (a.suffix !== null && b.suffix !== null && a.suffix !== b.suffix) bits |= GENERATION_SUFFIX;
-  const pairedNames = levels[SEX] === SEX_ELSE && !GIVEN_IDENTICAL.has(levels[GIVEN]!) && levels[GIVEN] !== NULL_LEVEL;
-  if (sameBirthDate && (givenDiffers || pairedNames) && FAMILY_AGREES.has(levels[FAMILY]!) && ssn !== SSN_EXACT && ssn !== SSN_TYPO) {
-    bits |= TWIN;
+  if (sameBirthDate && FAMILY_AGREES.has(levels[FAMILY]!) && ssn !== SSN_EXACT && ssn !== SSN_TYPO) {
+    const given = levels[GIVEN]!;
+    const oppositeSexes = levels[SEX] === SEX_ELSE && !GIVEN_IDENTICAL.has(given);
+    if (givenDiffers || oppositeSexes) bits |= TWIN;
+    if ((given === GIVEN_ALIKE || given === NULL_LEVEL) && levels[MIDDLE] === MIDDLE_ELSE) bits |= TWIN_MIDDLE_NAME;
   }
   if (
     levels[BIRTH] === BIRTH_ELSE &&

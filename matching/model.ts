@@ -32,11 +32,20 @@ const ConditionalUSchema = z.object({
   support: z.number().nonnegative(),
 });
 
+/** Birth-date rarity (`date-frequency.ts`): shares of birth years and of days of the year. */
+const DateFrequencySchema = z.object({
+  years: z.record(z.string().regex(/^\d{4}$/, 'a four-digit year'), probability),
+  monthDays: z.record(z.string().regex(/^\d{4}$/, 'MMDD'), probability),
+  otherYear: probability,
+  otherMonthDay: probability,
+});
+
 const ComparisonSchema = z.object({
   name: z.string(),
   levels: z.array(LevelSchema).min(2),
   tf: TfTableSchema.optional(),
   conditionalU: ConditionalUSchema.optional(),
+  dateFrequency: DateFrequencySchema.optional(),
 });
 
 const BlockingRuleSchema = z.object({
@@ -103,6 +112,9 @@ function checkComparisons(comparisons: z.infer<typeof ComparisonSchema>[], ctx: 
     checkConditional(c, i, ctx);
     if (c.tf && !COMPARISONS[index]!.tfField) {
       ctx.addIssue({ code: 'custom', path: ['comparisons', i, 'tf'], message: `"${c.name}" takes no term frequencies` });
+    }
+    if (c.dateFrequency && c.name !== 'birthDate') {
+      ctx.addIssue({ code: 'custom', path: ['comparisons', i, 'dateFrequency'], message: `"${c.name}" takes no date frequencies` });
     }
   });
 }

@@ -70,6 +70,24 @@ describe('conflict rules', () => {
     ],
     ['father and son without suffixes', { ssn: null, birthDate: '1960-03-02' }, { ssn: null, birthDate: '1988-11-20' }, 'generation_gap'],
     ['look-alikes with different SSNs', { givenName: 'Ava' }, { givenName: 'Eva', ssn: '390-44-1278' }, 'ssn_conflict'],
+    [
+      'a newborn boy not yet named and his twin sister',
+      { givenName: 'Baby Boy', sex: 'M', ssn: null },
+      { givenName: 'Taylor', sex: 'F', ssn: null },
+      'twin',
+    ],
+    [
+      'twins whose given names are one letter apart and whose middle names differ',
+      { givenName: 'Lila', middleName: 'Grace', ssn: null },
+      { givenName: 'Lily', middleName: 'Mia', ssn: null },
+      'twin_middle_name',
+    ],
+    [
+      'a newborn not yet named and a twin of the same sex with another middle name',
+      { givenName: 'Baby Girl', middleName: 'Sofia', ssn: null },
+      { givenName: 'Amelia', middleName: 'Olivia', ssn: null },
+      'twin_middle_name',
+    ],
   ])('vetoes %s', (_label, a, b, conflict) => {
     const score = scorePair(norm({ ...person, ...a }), norm({ ...person, ...b }), model);
     expect(score.explanation.conflicts).toContain(conflict);
@@ -82,6 +100,16 @@ describe('conflict rules', () => {
 
   test('does not call a record with a mistyped given name a twin when the sex agrees', () => {
     const score = scorePair(norm({ ...person, ssn: null }), norm({ ...person, givenName: 'Mariaa', ssn: null }), model);
+    expect(score.explanation.conflicts).toEqual([]);
+  });
+
+  test.each([
+    ['a given-name typo with the same middle name', { givenName: 'Mariah', middleName: 'Elena' }, { middleName: 'Elena' }],
+    ['a given-name typo with a middle initial', { givenName: 'Mariah', middleName: 'E' }, { middleName: 'Elena' }],
+    ['the same given name with different middle names', { middleName: 'Rosa' }, { middleName: 'Elena' }],
+    ['a newborn placeholder of the same sex without a middle name', { givenName: 'Baby Girl' }, { middleName: 'Elena' }],
+  ])('does not call records twins on %s', (_label, a, b) => {
+    const score = scorePair(norm({ ...person, ssn: null, ...a }), norm({ ...person, ssn: null, ...b }), model);
     expect(score.explanation.conflicts).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { COMPARISONS, NULL_LEVEL, compareAll } from './comparisons.ts';
 import { conflictBits, conflictMask, conflictNames } from './conflicts.ts';
+import { compileDateFrequency } from './date-frequency.ts';
 import type { MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
 import { prepareRecord } from './prepared.ts';
@@ -9,7 +10,8 @@ import type { PreparedRecord } from './prepared.ts';
  * Fellegi-Sunter arithmetic (Fellegi & Sunter 1969, in the log2 form Splink uses): a pair's match weight is
  * log2(lambda / (1 - lambda)) plus, per comparison, log2(m / u) of its level; the exact level of a name is
  * adjusted by term frequency, log2(u_exact / frequency(value)), so a shared rare surname counts for more than a
- * shared common one. The probability is 2^w / (1 + 2^w).
+ * shared common one; an exact birth date likewise by the rarity of its year and day (`date-frequency.ts`). The
+ * probability is 2^w / (1 + 2^w).
  */
 
 export interface Contribution {
@@ -43,6 +45,8 @@ export interface CompiledModel {
   levelWeights: Float64Array[];
   /** Per engine comparison with TF: adjustment of the exact level by value, and the default for other values. */
   tf: ({ byValue: Map<string, number>; otherwise: number } | null)[];
+  /** Per engine comparison: adjustment of the exact level computed from the value (birth-date rarity), or null. */
+  rarity: (((a: PreparedRecord) => number) | null)[];
   used: boolean[];
   /** Per engine comparison: weights that replace `levelWeights` when another comparison is at given levels. */
   conditional: ({ other: number; when: boolean[]; weights: Float64Array } | null)[];
@@ -65,6 +69,7 @@ export function compileModel(model: MatchModel): CompiledModel {
   const tf: CompiledModel['tf'] = [];
   const used: boolean[] = [];
   const conditional: CompiledModel['conditional'] = [];
+  const rarity: CompiledModel['rarity'] = [];
   for (const def of COMPARISONS) {
     const spec = byName.get(def.name);
     const weights = new Float64Array(def.levels.length + 1);
@@ -72,6 +77,7 @@ export function compileModel(model: MatchModel): CompiledModel {
     if (spec) spec.levels.forEach((l, i) => (weights[i + 1] = Math.log2(l.m / l.u)));
     levelWeights.push(weights);
     conditional.push(spec?.conditionalU ? compileConditional(spec.levels, spec.conditionalU) : null);
+    rarity.push(spec?.dateFrequency ? compileDateFrequency(spec.dateFrequency) : null);
     if (spec?.tf) {
       const uExact = spec.levels[0]!.u;
       const adjust = (f: number) => Math.log2(uExact / Math.max(f, spec.tf!.minFrequency));
@@ -84,6 +90,7 @@ export function compileModel(model: MatchModel): CompiledModel {
     priorWeight: probabilityToWeight(model.prior),
     levelWeights,
     tf,
+    rarity,
     used,
     conditional,
     conflictMask: conflictMask(model.conflictRules),
@@ -107,7 +114,10 @@ function compileConditional(
 /** Term-frequency adjustment for comparison `k` at its exact level (the value is equal on both sides). */
 export function tfAdjustment(cm: CompiledModel, k: number, a: PreparedRecord): number {
   const table = cm.tf[k];
-  if (!table) return 0;
+  if (!table) {
+    const rarity = cm.rarity[k];
+    return rarity ? rarity(a) : 0;
+  }
   const value = a[COMPARISONS[k]!.tfField!];
   if (value === null) return 0;
   const adj = table.byValue.get(value);
@@ -127,7 +137,7 @@ export function weightOfLevels(cm: CompiledModel, a: PreparedRecord, levels: Uin
       continue;
     }
     w += lw[k]![level]!;
-    if (level === 1 && cm.tf[k] !== null) w += tfAdjustment(cm, k, a);
+    if (level === 1 && (cm.tf[k] !== null || cm.rarity[k] !== null)) w += tfAdjustment(cm, k, a);
   }
   return w;
 }
@@ -157,7 +167,7 @@ export function explainLevels(cm: CompiledModel, a: PreparedRecord, b: PreparedR
     if (conditioned)
       contribution.condition = `${COMPARISONS[cond.other]!.name}=${COMPARISONS[cond.other]!.levels[levels[cond.other]! - 1]}`;
     weight += contribution.weight;
-    if (level === 1 && cm.tf[k] && !conditioned) {
+    if (level === 1 && (cm.tf[k] || cm.rarity[k]) && !conditioned) {
       contribution.tfAdjustment = tfAdjustment(cm, k, a);
       weight += contribution.tfAdjustment;
     }

@@ -5,7 +5,7 @@ import { parseModel } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { mulberry32 } from './random.ts';
-import { MAX_IDENTIFIER_DISAGREEMENT, anchoredGivenDisagreement, trainModel } from './training.ts';
+import { MAX_IDENTIFIER_DISAGREEMENT, anchoredDisagreement, anchoredGivenDisagreement, trainModel } from './training.ts';
 
 const GIVEN = [
   'james',
@@ -166,6 +166,43 @@ describe('the twin rule under many twins', () => {
     const records = twinsRegistry();
     const { model, batch } = trainModel(records, { seed: 2 });
     expect(anchoredGivenDisagreement(batch)).toBeLessThan(MAX_IDENTIFIER_DISAGREEMENT);
+    expect(model.conflictRules).toContain('twin');
+  });
+});
+
+describe('the middle-name twin rule', () => {
+  /** People with two records each (same SSN and birth date) and a middle name that changes in `changed` of records. */
+  function middleNames(changed: number): NormalisedRecord[] {
+    const rng = mulberry32(5);
+    const middles = ['rose', 'grace', 'james', 'lee', 'marie', 'ann', 'paul', 'jean', 'lynn', 'ray'];
+    const out: NormalisedRecord[] = [];
+    for (let p = 0; p < 400; p++) {
+      const birthDate = `${1950 + (p % 60)}-${String(1 + (p % 12)).padStart(2, '0')}-${String(1 + (p % 28)).padStart(2, '0')}`;
+      const base: RecordInput = {
+        givenName: GIVEN[p % GIVEN.length]!,
+        familyName: `${FAMILY[p % FAMILY.length]}${String.fromCharCode(97 + (p % 26))}`,
+        middleName: middles[p % middles.length]!,
+        birthDate,
+        ssn: `${100 + p}-20-${1000 + Math.floor(rng() * 8999)}`,
+        addressLine1: `${p + 1} elm st`,
+        postalCode: '10001',
+      };
+      for (let c = 0; c < 2; c++) {
+        const middleName = c === 1 && rng() < changed ? middles[(p + 3) % middles.length]! : base.middleName;
+        out.push(normaliseRecord({ ...base, middleName }).record);
+      }
+    }
+    return out;
+  }
+
+  test.each([
+    ['keeps it where middle names agree among pairs that share SSN and birth date', 0.005, true],
+    ['drops it where a tenth of those pairs disagree on the middle name', 0.1, false],
+  ])('%s', (_label, changed, kept) => {
+    const { model, batch } = trainModel(middleNames(changed), { seed: 4 });
+    const disagreement = anchoredDisagreement(batch, 'middleName', ['else'])!;
+    expect(disagreement > MAX_IDENTIFIER_DISAGREEMENT).toBe(!kept);
+    expect(model.conflictRules.includes('twin_middle_name')).toBe(kept);
     expect(model.conflictRules).toContain('twin');
   });
 });

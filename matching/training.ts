@@ -7,6 +7,7 @@ import type { ConflictRule } from './conflicts.ts';
 import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
 import { MIN_PROBABILITY, runEm } from './em.ts';
 import { householdFamilyU } from './household.ts';
+import { buildDateFrequency } from './date-frequency.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
 import type { KeyPart } from './key-parts.ts';
 import { MODEL_FORMAT } from './model.ts';
@@ -87,32 +88,45 @@ export const MIN_ANCHOR_PAIRS = 200;
 
 const SSN_K = COMPARISONS.findIndex((c) => c.name === 'ssn');
 const BIRTH_K = COMPARISONS.findIndex((c) => c.name === 'birthDate');
-const GIVEN_K = COMPARISONS.findIndex((c) => c.name === 'givenName');
 
-/** Share of given-name disagreement among the SSN-and-birth-date anchor pairs of the batch, or null if too few. */
-export function anchoredGivenDisagreement(batch: Batch): number | null {
+/**
+ * Share of disagreement on one comparison (at the given levels) among the SSN-and-birth-date anchor pairs of
+ * the batch that carry it on both sides, or null if there are too few.
+ */
+export function anchoredDisagreement(batch: Batch, comparison: string, disagreeing: readonly string[]): number | null {
+  const k = COMPARISONS.findIndex((c) => c.name === comparison);
   const levels = new Uint8Array(WIDTH);
-  const differs = new Set(GIVEN_DIFFERS_LEVELS.map((id) => COMPARISONS[GIVEN_K]!.levels.indexOf(id) + 1));
+  const differs = new Set(disagreeing.map((id) => COMPARISONS[k]!.levels.indexOf(id) + 1));
   let anchors = 0;
   let disagree = 0;
   for (let p = 0; p < batch.pairCount; p++) {
     unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
-    if (levels[SSN_K] !== 1 || levels[BIRTH_K] !== 1 || levels[GIVEN_K] === 0) continue;
+    if (levels[SSN_K] !== 1 || levels[BIRTH_K] !== 1 || levels[k] === 0) continue;
     anchors++;
-    if (differs.has(levels[GIVEN_K]!)) disagree++;
+    if (differs.has(levels[k]!)) disagree++;
   }
   return anchors >= MIN_ANCHOR_PAIRS ? disagree / anchors : null;
 }
 
+/** Share of given-name disagreement among the SSN-and-birth-date anchor pairs of the batch, or null if too few. */
+export function anchoredGivenDisagreement(batch: Batch): number | null {
+  return anchoredDisagreement(batch, 'givenName', GIVEN_DIFFERS_LEVELS);
+}
+
 /** The conflict rules whose identifiers proved reliable among true matches (anchor pairs, else the trained m). */
 function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRule[] {
-  const share = (comparison: string, levels: string[]) => {
+  const share = (comparison: string, levels: readonly string[]) => {
     const k = COMPARISONS.findIndex((c) => c.name === comparison);
     return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
   };
-  const givenDisagreement = anchoredGivenDisagreement(batch) ?? share('givenName', GIVEN_DIFFERS_LEVELS);
+  const anchoredOrTrained = (comparison: string, levels: readonly string[]) =>
+    anchoredDisagreement(batch, comparison, levels) ?? share(comparison, levels);
+  const givenDisagreement = anchoredOrTrained('givenName', GIVEN_DIFFERS_LEVELS);
   return CONFLICT_RULES.filter((rule) => {
     if (rule === 'twin') return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT;
+    // The middle-name rule also stands on the given name (alike, not different): both must be reliable.
+    if (rule === 'twin_middle_name')
+      return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT && anchoredOrTrained('middleName', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     if (rule === 'ssn_conflict') return share('ssn', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     if (rule === 'generation_gap') return share('birthDate', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     return true;
@@ -335,11 +349,13 @@ function assembleModel(
   const { m, u, lambda } = fit;
   const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
   const household = householdFamilyU(batch, { m, u }, maxIterations);
+  const dates = buildDateFrequency(batch.prepared);
   const comparisons = COMPARISONS.map((def, k) => ({
     name: def.name,
     levels: def.levels.map((id, i) => ({ id, m: m[k]![i + 1]!, u: u[k]![i + 1]! })),
     ...(tf[def.name] ? { tf: tf[def.name] } : {}),
     ...(def.name === 'familyName' ? { conditionalU: household } : {}),
+    ...(def.name === 'birthDate' && dates ? { dateFrequency: dates } : {}),
   }));
   // Assembled from validated parts by our own code: valid by construction (unit tests parse trained models).
   const model: MatchModel = {

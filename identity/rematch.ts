@@ -1,0 +1,133 @@
+import { gradeOf, linkRecords, recordsMayMerge, scorePair } from '../matching/index.ts';
+import type { LinkResult, MatchModel, NormalisedRecord } from '../matching/index.ts';
+import type { Database } from '../platform/db/client.ts';
+import { auditMerges, writeMerges } from './auto-merge.ts';
+import { MAX_TRAINING_RECORDS } from './model-store.ts';
+import type { MergeEvidence, PlannedOp } from './plan.ts';
+import * as store from './store.ts';
+import type { Actor, ScoredCandidate } from './types.ts';
+
+/**
+ * Re-matching after a model activation. Records are linked by the model active when they arrive, so a feed's
+ * early records stay as its first, weaker model left them, and online would never end where `mpi link` with the
+ * new model does. When a model activates, `mpi link`'s clustering runs with it over the stored records; every
+ * two identities it puts into one cluster are merged when the merge guard passes on all their records (as an
+ * ingest's bridging merge is), unless a steward stands between them: a not-duplicate decision, or a record a
+ * steward placed (a manual link) in either. Merge only: an identity the new model would split stays whole and
+ * is left to the review queue, because splitting moves records that other systems already reference.
+ */
+
+/** Why re-matching did not merge two identities the new model's clustering joins. */
+export type RematchRefusal = 'not_duplicate' | 'manual_link' | 'gone' | string;
+
+export interface RematchSummary {
+  /** Records the clustering read. */
+  records: number;
+  /** Identity pairs the new model's clustering joins. */
+  proposed: number;
+  merged: number;
+  refused: Record<RematchRefusal, number>;
+}
+
+const REMATCH_REASON = 'a newly activated match model links records of both identities and the merge guard passed on all their records';
+
+/** Two identities the clustering joined, with the strongest link between them. */
+export interface ProposedMerge {
+  identityA: string;
+  identityB: string;
+  recordA: number;
+  recordB: number;
+}
+
+/**
+ * The identity pairs that the links of `result` join within one cluster, strongest link first, each pair once.
+ * `identityOf[i]` is record i's current identity.
+ */
+export function proposedMerges(identityOf: readonly string[], result: Pick<LinkResult, 'links' | 'clusterOf'>): ProposedMerge[] {
+  const { links, clusterOf } = result;
+  const order = Array.from({ length: links.count }, (_, k) => k).sort((x, y) => links.weight[y]! - links.weight[x]!);
+  const seen = new Set<string>();
+  const out: ProposedMerge[] = [];
+  for (const k of order) {
+    const a = links.a[k]!;
+    const b = links.b[k]!;
+    if (clusterOf[a] !== clusterOf[b]) continue;
+    const [ia, ib] = [identityOf[a]!, identityOf[b]!];
+    if (ia === ib) continue;
+    const key = ia < ib ? `${ia}|${ib}` : `${ib}|${ia}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ identityA: ia, identityB: ib, recordA: a, recordB: b });
+  }
+  return out;
+}
+
+function candidate(identityId: string, recordId: string, score: ReturnType<typeof scorePair>, model: MatchModel): ScoredCandidate {
+  return {
+    identityId,
+    recordId,
+    probability: score.probability,
+    weight: score.weight,
+    grade: gradeOf(score.probability, model),
+    explanation: score.explanation,
+    blockers: [],
+  };
+}
+
+/** Re-matches the stored records with `model` (just activated): merges what it joins, where the guard allows. */
+export async function rematchIdentities(db: Database, model: MatchModel, actor: Actor): Promise<RematchSummary> {
+  const rows = await store.linkedRecords(db, MAX_TRAINING_RECORDS);
+  const records = rows.map((r) => r.normalised as NormalisedRecord);
+  const proposals = proposedMerges(
+    rows.map((r) => r.identityId),
+    linkRecords(records, model),
+  );
+  const summary: RematchSummary = { records: rows.length, proposed: proposals.length, merged: 0, refused: {} };
+  const refuse = (reason: RematchRefusal) => (summary.refused[reason] = (summary.refused[reason] ?? 0) + 1);
+  // Identities merged earlier in this pass point to their survivor.
+  const survivorOf = new Map<string, string>();
+  const current = (id: string) => {
+    while (survivorOf.has(id)) id = survivorOf.get(id)!;
+    return id;
+  };
+  for (const p of proposals) {
+    const [ia, ib] = [current(p.identityA), current(p.identityB)];
+    if (ia === ib) continue;
+    const outcome = await db.transaction(async (tx) => {
+      const locked = await store.lockIdentities(tx, [ia, ib]);
+      if (locked.length !== 2 || locked.some((r) => r.status !== 'ACTIVE')) return 'gone';
+      if (await store.isNotDuplicate(tx, ia, ib)) return 'not_duplicate';
+      const members = await store.recordsOfIdentities(tx, [ia, ib]);
+      if (members.some((m) => m.link.linkSource === 'MANUAL')) return 'manual_link';
+      const sideA = members.filter((m) => m.link.identityId === ia);
+      const sideB = members.filter((m) => m.link.identityId === ib);
+      const normalised = (side: typeof members) => side.map((m) => m.record.normalised as unknown as NormalisedRecord);
+      const decision = recordsMayMerge(normalised(sideA), normalised(sideB), model);
+      if (!decision.allowed) return decision.reason;
+      const [survivorId, mergedId] = sideA.length >= sideB.length ? [ia, ib] : [ib, ia];
+      const [survivorRecord, mergedRecord] = survivorId === ia ? [p.recordA, p.recordB] : [p.recordB, p.recordA];
+      const score = scorePair(records[survivorRecord]!, records[mergedRecord]!, model);
+      const evidence: MergeEvidence = {
+        survivor: candidate(survivorId, rows[survivorRecord]!.recordId, score, model),
+        merged: candidate(mergedId, rows[mergedRecord]!.recordId, score, model),
+        survivorRecords: Math.max(sideA.length, sideB.length),
+        mergedRecords: Math.min(sideA.length, sideB.length),
+      };
+      const op: Extract<PlannedOp, { kind: 'MERGE' }> = {
+        kind: 'MERGE',
+        recordId: rows[mergedRecord]!.recordId,
+        survivorId,
+        mergedId,
+        evidence,
+      };
+      const context = { actor, modelVersion: model.version, reason: REMATCH_REASON };
+      await writeMerges(tx, [op], context);
+      await auditMerges(tx, [op], context);
+      survivorOf.set(mergedId, survivorId);
+      return 'merged';
+    });
+    if (outcome === 'merged') summary.merged++;
+    else refuse(outcome);
+  }
+  return summary;
+}
