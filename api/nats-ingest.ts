@@ -3,7 +3,7 @@ import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClie
 import { ensureStream } from '../events/index.ts';
 import type { IngestResultData } from '../identity/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
-import { pause, retryDelay } from '../platform/backoff.ts';
+import { retryWhile } from '../platform/backoff.ts';
 import type { AppConfig } from '../platform/config.ts';
 import { DomainError, ValidationError } from '../platform/errors.ts';
 import { withSpan } from '../platform/telemetry.ts';
@@ -143,10 +143,10 @@ export class NatsIngestConsumer {
     return this.connection.jetstream();
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
+  private run(): Promise<void> {
+    return retryWhile({
+      running: () => this.running,
+      step: async (succeeded) => {
         const js = await this.open();
         const consumer = await js.consumers.get(this.names.stream, INGEST_CONSUMER);
         while (this.running) {
@@ -156,14 +156,11 @@ export class NatsIngestConsumer {
             messages.push(msg);
           }
           if (messages.length > 0) await this.handle(js, messages);
-          failures = 0;
+          succeeded();
         }
-      } catch (error) {
-        failures += 1;
-        this.services.logger.warn({ ...errorFields(error), failures }, 'NATS ingest failed; retrying');
-        await pause(retryDelay(failures));
-      }
-    }
+      },
+      failed: (error, failures) => this.services.logger.warn({ ...errorFields(error), failures }, 'NATS ingest failed; retrying'),
+    });
   }
 
   /** One pulled batch: parse and validate each message, ingest the valid ones, acknowledge after commit. */

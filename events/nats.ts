@@ -1,5 +1,5 @@
 import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
-import { pause, retryDelay } from '../platform/backoff.ts';
+import { retryWhile } from '../platform/backoff.ts';
 import type { Database } from '../platform/db/client.ts';
 import { errorFields, type Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
@@ -105,27 +105,24 @@ export class NatsPublisher implements LeaderChannel {
     return this.connection.jetstream();
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
+  private run(): Promise<void> {
+    return retryWhile({
+      running: () => this.running,
+      signal: this.abort.signal,
+      step: async (succeeded) => {
         const js = await this.open();
         const position = await store.consumerPosition(this.db, this.consumerName);
         const events = await store.readEvents(this.db, position, {}, BATCH);
         if (events.length === 0) {
           await this.dispatcher.waitForEvents(Math.max(position, this.dispatcher.headPosition), 1_000, this.abort.signal);
-          continue;
+          return;
         }
         await this.publish(js, events);
         await store.saveConsumerPosition(this.db, this.consumerName, events.at(-1)!.position);
-        failures = 0;
-      } catch (error) {
-        if (!this.running) return;
-        failures += 1;
-        this.logger.warn({ ...errorFields(error), failures }, 'NATS publish failed; retrying');
-        await pause(retryDelay(failures), this.abort.signal);
-      }
-    }
+        succeeded();
+      },
+      failed: (error, failures) => this.logger.warn({ ...errorFields(error), failures }, 'NATS publish failed; retrying'),
+    });
   }
 
   /** Sends a page in position order on one connection and waits for every acknowledgement. */

@@ -21,3 +21,29 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Runs `step` for as long as `running()` says: a step that throws is logged through `failed` (with how many
+ * failed in a row) and tried again after `retryDelay`; a step calls `succeeded` once it got through, so the next
+ * failure starts the backoff from the beginning. A failure after `running()` turned false ends the loop at once.
+ */
+export async function retryWhile(options: {
+  running: () => boolean;
+  step: (succeeded: () => void) => Promise<void>;
+  failed: (error: unknown, failures: number) => void;
+  signal?: AbortSignal;
+}): Promise<void> {
+  let failures = 0;
+  while (options.running()) {
+    try {
+      await options.step(() => {
+        failures = 0;
+      });
+    } catch (error) {
+      if (!options.running()) return;
+      failures += 1;
+      options.failed(error, failures);
+      await pause(retryDelay(failures), options.signal);
+    }
+  }
+}

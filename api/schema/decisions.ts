@@ -1,4 +1,4 @@
-import type { InputShapeFromFields } from '@pothos/core';
+import type { InputShapeFromFields, ShapeFromTypeParam } from '@pothos/core';
 import { isUuid } from '../../identity/index.ts';
 import { NotFoundError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
@@ -100,64 +100,71 @@ async function markNotDuplicate(args: InputShapeFromFields<typeof notDuplicateAr
 
 const RESULT_OF = 'Answers expected failures as typed errors in the union (see the Error interface); same arguments as';
 
-builder.mutationFields((t) => ({
-  resolveReviewItem: t.field({
-    type: ReviewItem,
-    authScopes: { decideIdentities: true },
-    args: resolveArgs,
-    resolve: (_r, args, ctx) => resolveReviewItem(args, ctx),
-  }),
-  resolveReviewItemResult: t.field({
-    type: ReviewItem,
-    description: `${RESULT_OF} resolveReviewItem.`,
-    authScopes: { decideIdentities: true },
-    args: resolveArgs,
-    errors: resultUnion('ResolveReviewItem', 'reviewItem'),
-    resolve: (_r, args, ctx) => answeringErrors(ctx, () => resolveReviewItem(args, ctx)),
-  }),
-  mergeIdentities: t.field({
-    type: Identity,
-    description: 'Merges mergedId into survivorId. The merged ID redirects to the survivor from then on.',
-    authScopes: { decideIdentities: true },
-    args: mergeArgs,
-    resolve: (_r, args, ctx) => mergeIdentities(args, ctx),
-  }),
-  mergeIdentitiesResult: t.field({
-    type: Identity,
-    description: `${RESULT_OF} mergeIdentities. The success holds the survivor.`,
-    authScopes: { decideIdentities: true },
-    args: mergeArgs,
-    errors: resultUnion('MergeIdentities', 'identity'),
-    resolve: (_r, args, ctx) => answeringErrors(ctx, () => mergeIdentities(args, ctx)),
-  }),
-  unlinkRecord: t.field({
-    type: SourceRecord,
-    description: 'Moves a record out of its identity, to toIdentityId or to a new identity; both golden records are rebuilt.',
-    authScopes: { decideIdentities: true },
-    args: unlinkArgs,
-    resolve: (_r, args, ctx) => unlinkRecord(args, ctx),
-  }),
-  unlinkRecordResult: t.field({
-    type: SourceRecord,
-    description: `${RESULT_OF} unlinkRecord. The success holds the moved record.`,
-    authScopes: { decideIdentities: true },
-    args: unlinkArgs,
-    errors: resultUnion('UnlinkRecord', 'record'),
-    resolve: (_r, args, ctx) => answeringErrors(ctx, () => unlinkRecord(args, ctx)),
-  }),
-  markNotDuplicate: t.field({
-    type: [Identity],
-    description: 'Declares two identities different people; they are never linked or flagged again.',
-    authScopes: { decideIdentities: true },
-    args: notDuplicateArgs,
-    resolve: (_r, args, ctx) => markNotDuplicate(args, ctx),
-  }),
-  markNotDuplicateResult: t.field({
-    type: [Identity],
-    description: `${RESULT_OF} markNotDuplicate. The success holds both identities.`,
-    authScopes: { decideIdentities: true },
-    args: notDuplicateArgs,
-    errors: resultUnion('MarkNotDuplicate', 'identities'),
-    resolve: (_r, args, ctx) => answeringErrors(ctx, () => markNotDuplicate(args, ctx)),
-  }),
-}));
+type DecisionArgs = Parameters<typeof builder.args>[0] extends (...a: never[]) => infer R ? R : never;
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/**
+ * Defines a decision twice: `name`, answering failures as GraphQL errors, and `<name>Result`, the same arguments
+ * and work with the expected failures as typed errors in its union (`union` names it and its success field).
+ */
+function decision<Args extends DecisionArgs, Type extends typeof Identity | typeof ReviewItem | typeof SourceRecord | [typeof Identity]>(
+  name: string,
+  spec: {
+    type: Type;
+    description?: string;
+    resultDescription: string;
+    args: Args;
+    union: [string, string];
+    /** The work of both; what it returns is checked against `type`. */
+    run: (args: InputShapeFromFields<Args>, ctx: RequestContext) => Promise<ShapeFromTypeParam<Types, Type, false>>;
+  },
+): void {
+  const common = { type: spec.type, authScopes: { decideIdentities: true }, args: spec.args } as const;
+  builder.mutationField(name, (t) =>
+    t.field({
+      ...common,
+      ...(spec.description ? { description: spec.description } : {}),
+      resolve: (_r: unknown, args: InputShapeFromFields<Args>, ctx: RequestContext) => spec.run(args, ctx),
+    } as never),
+  );
+  builder.mutationField(`${name}Result`, (t) =>
+    t.field({
+      ...common,
+      description: `${RESULT_OF} ${name}.${spec.resultDescription ? ` ${spec.resultDescription}` : ''}`,
+      errors: resultUnion(...spec.union),
+      resolve: (_r: unknown, args: InputShapeFromFields<Args>, ctx: RequestContext) => answeringErrors(ctx, () => spec.run(args, ctx)),
+    } as never),
+  );
+}
+
+decision('resolveReviewItem', {
+  type: ReviewItem,
+  resultDescription: '',
+  args: resolveArgs,
+  union: ['ResolveReviewItem', 'reviewItem'],
+  run: resolveReviewItem,
+});
+decision('mergeIdentities', {
+  type: Identity,
+  description: 'Merges mergedId into survivorId. The merged ID redirects to the survivor from then on.',
+  resultDescription: 'The success holds the survivor.',
+  args: mergeArgs,
+  union: ['MergeIdentities', 'identity'],
+  run: mergeIdentities,
+});
+decision('unlinkRecord', {
+  type: SourceRecord,
+  description: 'Moves a record out of its identity, to toIdentityId or to a new identity; both golden records are rebuilt.',
+  resultDescription: 'The success holds the moved record.',
+  args: unlinkArgs,
+  union: ['UnlinkRecord', 'record'],
+  run: unlinkRecord,
+});
+decision('markNotDuplicate', {
+  type: [Identity],
+  description: 'Declares two identities different people; they are never linked or flagged again.',
+  resultDescription: 'The success holds both identities.',
+  args: notDuplicateArgs,
+  union: ['MarkNotDuplicate', 'identities'],
+  run: markNotDuplicate,
+});

@@ -1,19 +1,9 @@
 import { createBrowserRouter, Navigate } from 'react-router';
 import { useSession } from './auth/session-context.tsx';
-import type { Capability } from './auth/capabilities.ts';
+import { SCREENS } from './screens.ts';
 import { Layout } from './shell/layout.tsx';
 import { RouteError } from './shell/route-error.tsx';
 import { LoadingState } from './shell/states.tsx';
-
-/** The screens, in menu order: path, menu label and the capability that shows it. Each loads on first visit. */
-export const SCREENS: ReadonlyArray<{ path: string; label: string; capability: Capability }> = [
-  { path: '/review', label: 'Review queue', capability: 'workQueue' },
-  { path: '/find', label: 'Find a patient', capability: 'readIdentities' },
-  { path: '/catalog', label: 'Catalog', capability: 'readCatalog' },
-  { path: '/quality', label: 'Data quality', capability: 'readQuality' },
-  { path: '/audit', label: 'Audit', capability: 'readAudit' },
-  { path: '/runs', label: 'Ingest runs', capability: 'readIngestRuns' },
-];
 
 /** `/` opens the first screen the caller's role may use. */
 function Home() {

@@ -1,13 +1,12 @@
-import { Alert, Badge, Button, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
-import { useCursorParams } from '../shell/cursor-pager.tsx';
-import { DataTable, type Column } from '../shell/data-table.tsx';
+import { ParamSelect, useCursorParams } from '../shell/cursor-pager.tsx';
+import { ConnectionTable, type Column } from '../shell/data-table.tsx';
 import { formatDateTime } from '../shell/format.ts';
-import { RequireCapability } from '../shell/require.tsx';
+import { screenComponent } from '../shell/require.tsx';
 import { ErrorState } from '../shell/states.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
 
 const AuditLogQuery = graphql(`
   query AuditLog($filter: AuditFilter, $first: Int, $after: String, $last: Int, $before: String) {
@@ -121,7 +120,6 @@ function Audit() {
     variables: { filter, ...page },
     requestPolicy: 'cache-and-network',
   });
-  const edges = data?.auditLog.edges ?? [];
   return (
     <Stack>
       <Group justify="space-between">
@@ -154,34 +152,20 @@ function Audit() {
             setDraft((d) => ({ ...d, action: v }));
           }}
         />
-        <Select
-          label="Outcome"
-          clearable
-          data={Object.keys(OUTCOME_COLOR)}
-          value={outcome}
-          onChange={(v) => set({ outcome: v, after: null, before: null })}
-        />
+        <ParamSelect label="Outcome" param="outcome" options={Object.keys(OUTCOME_COLOR)} value={outcome} set={set} />
         <Button type="submit">Filter</Button>
       </Group>
-      <DataTable
+      <ConnectionTable
         label="Audit entries"
         testId="audit-table"
         columns={AUDIT_COLUMNS}
-        rows={edges.map((e) => e.node)}
-        rowKey={(n) => n.id}
+        connection={data?.auditLog}
         empty="No audit entries match."
         query={{ state: { data, fetching, error }, reexecute, loading: 'Loading the audit trail' }}
-        paging={{ pageInfo: data?.auditLog.pageInfo, after, onPage: set }}
+        paging={{ after, onPage: set }}
       />
     </Stack>
   );
 }
 
-export function Component() {
-  usePageTitle('Audit');
-  return (
-    <RequireCapability capability="readAudit">
-      <Audit />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/audit', Audit);

@@ -4,9 +4,8 @@ import { useMutation, useQuery } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
 import { DataTable, type Column } from '../shell/data-table.tsx';
-import { RequireCapability } from '../shell/require.tsx';
+import { screenComponent } from '../shell/require.tsx';
 import { ErrorState, LoadingState } from '../shell/states.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
 
 const CatalogQuery = graphql(`
   query Catalog {
@@ -318,11 +317,4 @@ function Catalog() {
   );
 }
 
-export function Component() {
-  usePageTitle('Catalog');
-  return (
-    <RequireCapability capability="readCatalog">
-      <Catalog />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/catalog', Catalog);

@@ -3,9 +3,8 @@ import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useClient } from 'urql';
 import { graphql, type ResultOf } from '../graphql.ts';
-import { RequireCapability } from '../shell/require.tsx';
+import { screenComponent } from '../shell/require.tsx';
 import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
 import type { CombinedError } from 'urql';
 
 const ByNameQuery = graphql(`
@@ -191,11 +190,4 @@ function Find() {
   );
 }
 
-export function Component() {
-  usePageTitle('Find a patient');
-  return (
-    <RequireCapability capability="readIdentities">
-      <Find />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/find', Find);

@@ -6,9 +6,8 @@ import { useSearchParams } from 'react-router';
 import { useSession } from '../auth/session-context.tsx';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
 import { formatDateTime } from '../shell/format.ts';
-import { RequireCapability } from '../shell/require.tsx';
+import { screenComponent } from '../shell/require.tsx';
 import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
 
 const IndexQualityQuery = graphql(`
   query IndexQuality {
@@ -290,11 +289,4 @@ function Quality() {
   );
 }
 
-export function Component() {
-  usePageTitle('Data quality');
-  return (
-    <RequireCapability capability="readQuality">
-      <Quality />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/quality', Quality);

@@ -6,8 +6,7 @@ import { useQuery } from 'urql';
 import { graphql, readFragment, type ResultOf, type VariablesOf } from '../graphql.ts';
 import { useCursorParams } from '../shell/cursor-pager.tsx';
 import { DataTable, type Column } from '../shell/data-table.tsx';
-import { RequireCapability } from '../shell/require.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
+import { screenComponent } from '../shell/require.tsx';
 import { formatAge, formatPercent } from '../shell/format.ts';
 
 /** Items per page of the queue. */
@@ -213,11 +212,4 @@ function Queue() {
   );
 }
 
-export function Component() {
-  usePageTitle('Review queue');
-  return (
-    <RequireCapability capability="workQueue">
-      <Queue />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/review', Queue);

@@ -1,11 +1,10 @@
-import { Badge, Code, Select, Stack, Text, Title } from '@mantine/core';
+import { Badge, Code, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from 'urql';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
-import { useCursorParams } from '../shell/cursor-pager.tsx';
-import { DataTable, type Column } from '../shell/data-table.tsx';
+import { ParamSelect, useCursorParams } from '../shell/cursor-pager.tsx';
+import { ConnectionTable, type Column } from '../shell/data-table.tsx';
 import { formatDateTime } from '../shell/format.ts';
-import { RequireCapability } from '../shell/require.tsx';
-import { usePageTitle } from '../shell/use-page-title.ts';
+import { screenComponent } from '../shell/require.tsx';
 
 const IngestRunsQuery = graphql(`
   query IngestRuns($filter: IngestRunFilter, $first: Int, $after: String, $last: Int, $before: String) {
@@ -98,37 +97,21 @@ function Runs() {
     variables: { filter: status ? { status } : {}, ...page },
     requestPolicy: 'cache-and-network',
   });
-  const edges = data?.ingestRuns.edges ?? [];
   return (
     <Stack>
       <Title order={2}>Ingest runs</Title>
-      <Select
-        label="Status"
-        w={200}
-        clearable
-        data={Object.keys(STATUS_COLOR)}
-        value={status}
-        onChange={(v) => set({ status: v, after: null, before: null })}
-      />
-      <DataTable
+      <ParamSelect label="Status" param="status" w={200} options={Object.keys(STATUS_COLOR)} value={status} set={set} />
+      <ConnectionTable
         label="Ingest runs"
         testId="runs-table"
         columns={RUN_COLUMNS}
-        rows={edges.map((e) => e.node)}
-        rowKey={(n) => n.id}
+        connection={data?.ingestRuns}
         empty="No ingest runs yet: batch imports, feeds and recomputes appear here."
         query={{ state: { data, fetching, error }, reexecute, loading: 'Loading ingest runs' }}
-        paging={{ pageInfo: data?.ingestRuns.pageInfo, after, onPage: set }}
+        paging={{ after, onPage: set }}
       />
     </Stack>
   );
 }
 
-export function Component() {
-  usePageTitle('Ingest runs');
-  return (
-    <RequireCapability capability="readIngestRuns">
-      <Runs />
-    </RequireCapability>
-  );
-}
+export const Component = screenComponent('/runs', Runs);

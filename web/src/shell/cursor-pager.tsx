@@ -1,4 +1,4 @@
-import { Button, Group, Text } from '@mantine/core';
+import { Button, Group, Select, Text } from '@mantine/core';
 import { useSearchParams } from 'react-router';
 
 /** Cursor paging kept in the URL (`after`/`before` are opaque cursors, never patient data), so a page can be bookmarked. */
@@ -60,5 +60,26 @@ export function CursorPager({
         </Button>
       </Group>
     </Group>
+  );
+}
+
+/** A clearable select of one filter kept in the URL (`param`); choosing starts the list again from its first page. */
+export function ParamSelect({
+  label,
+  param,
+  options,
+  value,
+  set,
+  w,
+}: {
+  label: string;
+  param: string;
+  options: string[];
+  value: string | null;
+  set: (changes: Record<string, string | null>) => void;
+  w?: number;
+}) {
+  return (
+    <Select label={label} w={w} clearable data={options} value={value} onChange={(v) => set({ [param]: v, after: null, before: null })} />
   );
 }

@@ -87,3 +87,25 @@ export function DataTable<Row>({ label, testId, columns, rows, rowKey, rowProps,
     </>
   );
 }
+
+/**
+ * A DataTable of one page of a connection: its nodes (keyed by id) as rows, paged by its pageInfo and the
+ * caller's cursor (`after` and `onPage` from useCursorParams).
+ */
+export function ConnectionTable<Row extends { id: string }>({
+  connection,
+  paging,
+  ...table
+}: Omit<DataTableProps<Row>, 'rows' | 'rowKey' | 'paging'> & {
+  connection: { edges: ReadonlyArray<{ node: Row }>; pageInfo: PageInfo } | undefined;
+  paging: Omit<NonNullable<DataTableProps<Row>['paging']>, 'pageInfo'>;
+}) {
+  return (
+    <DataTable
+      {...table}
+      rows={(connection?.edges ?? []).map((e) => e.node)}
+      rowKey={(n) => n.id}
+      paging={{ ...paging, pageInfo: connection?.pageInfo }}
+    />
+  );
+}

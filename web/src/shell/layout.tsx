@@ -2,7 +2,7 @@ import { Anchor, AppShell, Badge, Button, Group, NavLink, Text, Title } from '@m
 import { Suspense } from 'react';
 import { NavLink as RouterNavLink, Outlet, useNavigation } from 'react-router';
 import { useSession } from '../auth/session-context.tsx';
-import { SCREENS } from '../routes.tsx';
+import { SCREENS } from '../screens.ts';
 import { LoadingState } from './states.tsx';
 
 /** The frame of every screen: who you are and your role, the screens your role may open, sign-out. */
