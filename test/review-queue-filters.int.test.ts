@@ -146,6 +146,15 @@ describe(`review queue filters and orders on ${TEST_DB_KIND}`, () => {
     expect(backwards).toEqual(expected);
   });
 
+  test('gives each item the grade its probability has under the active model, the band the grade filter uses', async () => {
+    const result = await app.gql<{ reviewQueue: { edges: Array<{ node: { id: string; grade: string; probability: number } }> } }>(
+      '{ reviewQueue(first: 100) { edges { node { id grade probability } } } }',
+    );
+    expect(result.errors).toBeUndefined();
+    const graded = Object.fromEntries(result.data!.reviewQueue.edges.map((e) => [e.node.id, e.node.grade]));
+    expect(graded).toEqual(Object.fromEntries(items.map((s) => [s.id, s.grade])));
+  });
+
   test('refuses a cursor of one order in another, naming the argument', async () => {
     const oldest = await page({ first: 2, orderBy: 'OLDEST' });
     const result = await app.gql(QUEUE, { first: 2, after: oldest.pageInfo.endCursor, orderBy: 'PRIORITY' });

@@ -10,6 +10,7 @@ import {
   type ModelEventRow,
   type ReviewQueueItem,
 } from '../../identity/index.ts';
+import { gradeOf } from '../../matching/index.ts';
 import { ValidationError } from '../../platform/errors.ts';
 import { builder } from '../builder.ts';
 import { actor } from './identity.ts';
@@ -39,6 +40,11 @@ ReviewItem.implement({
     status: t.field({ type: ReviewStatusEnum, resolve: (r) => r.status }),
     priority: t.exposeFloat('priority', { description: 'Higher first: uncertainty times the number of records at stake.' }),
     probability: t.exposeFloat('probability'),
+    grade: t.field({
+      type: GradeEnum,
+      description: "The probability's grade under the active model's thresholds: the band the queue's grade filter puts it in.",
+      resolve: async (r, _a, ctx) => gradeOf(r.probability, await ctx.services.models.active()),
+    }),
     weight: t.exposeFloat('weight'),
     explanation: t.field({ type: MatchExplanation, resolve: (r) => r.explanation as never }),
     blockers: t.stringList({ resolve: (r) => (r.explanation as { blockers?: string[] }).blockers ?? [] }),

@@ -121,6 +121,10 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       expect(await page.locator('[data-agreement="differ"]').count()).toBeGreaterThan(0);
       expect(await page.locator('[data-agreement="agree"]').count()).toBeGreaterThan(0);
       await page.getByTestId('waterfall-table').getByText('Match weight').waitFor();
+      const graded = await admin<{ reviewItem: { grade: string } }>('query($id: ID!) { reviewItem(id: $id) { grade } }', {
+        id: toMerge!.reviewItemId,
+      });
+      expect((await page.getByTestId('grade').innerText()).toUpperCase()).toBe(`${graded.reviewItem.grade} MATCH`);
       await expectAccessible(page);
       await shoot(page, 'review-item');
       await page.keyboard.press('m');
@@ -305,8 +309,8 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       await shoot(page, 'audit');
     });
 
-    test('ingest runs are listed, and the queue fits a 1920 px screen', async () => {
-      const page = await signIn('admin', 1920);
+    test('ingest runs are listed', async () => {
+      const page = await signIn('admin');
       await page.goto(`${base}/runs`);
       await page
         .getByText(/No ingest runs yet|Job/)
@@ -314,9 +318,56 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
         .waitFor();
       await expectAccessible(page);
       await shoot(page, 'ingest-runs');
-      await page.goto(`${base}/review?status=RESOLVED`);
-      await page.getByTestId('queue-row').first().waitFor();
-      await shoot(page, 'review-queue-1920');
+    });
+
+    test.each([1280, 1920])('every screen fits a %i px wide window and its content spans the main area', async (width) => {
+      const page = await signIn('admin', width);
+      const item = cases[5]!;
+      /** Each screen's URL and something that shows once its data is on screen. */
+      const screens: Array<[name: string, path: string, ready: () => Promise<void>]> = [
+        ['review-queue', '/review?status=RESOLVED', () => page.getByTestId('queue-row').first().waitFor()],
+        ['review-item', `/review/${item.reviewItemId}`, () => page.getByTestId('waterfall-table').getByText('Match weight').waitFor()],
+        ['find', '/find', () => page.getByRole('button', { name: 'Search' }).waitFor()],
+        ['identity', `/identities/${item.baseIdentityId}`, () => page.getByTestId('records-table').first().waitFor()],
+        ['catalog', '/catalog', () => page.getByTestId('sources-table').waitFor()],
+        ['quality', '/quality', () => page.getByTestId('scorecard-clinic').waitFor()],
+        ['audit', '/audit', () => page.getByTestId('audit-table').waitFor()],
+        [
+          'ingest-runs',
+          '/runs',
+          () =>
+            page
+              .getByText(/No ingest runs yet|Job/)
+              .first()
+              .waitFor(),
+        ],
+      ];
+      for (const [name, path, ready] of screens) {
+        await page.goto(`${base}${path}`);
+        await ready();
+        const layout = await page.evaluate(() => {
+          const main = document.querySelector('main')!;
+          const box = main.getBoundingClientRect();
+          const padding = parseFloat(getComputedStyle(main).paddingLeft) + parseFloat(getComputedStyle(main).paddingRight);
+          const screen = main.firstElementChild!.firstElementChild!.getBoundingClientRect();
+          // Any element whose right edge passes the main area's: cut off, or pushing the page sideways.
+          const sticking = [...main.querySelectorAll('*')]
+            .filter((e) => e.getBoundingClientRect().right > box.right + 1)
+            .map((e) => `${e.tagName.toLowerCase()}.${e.className}`.slice(0, 80));
+          return {
+            pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+            mainRight: box.right,
+            mainInner: box.width - padding,
+            screenWidth: screen.width,
+            sticking: sticking.slice(0, 5),
+          };
+        });
+        expect(layout.pageOverflow, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(0);
+        expect(layout.sticking, `${name} at ${width} px: elements past the right edge`).toEqual([]);
+        expect(layout.mainRight, `${name} at ${width} px: the main area reaches the window's edge`).toBeCloseTo(width, 0);
+        expect(layout.screenWidth, `${name} at ${width} px uses the main area's width`).toBeGreaterThanOrEqual(layout.mainInner - 1);
+        if (width === 1920 && ['review-queue', 'review-item', 'identity', 'quality'].includes(name)) await shoot(page, `${name}-1920`);
+      }
     });
 
     test('no patient data reached a URL, a title or the browser console', () => {

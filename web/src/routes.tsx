@@ -1,5 +1,10 @@
-import { createBrowserRouter, Navigate } from 'react-router';
-import { useSession } from './auth/session-context.tsx';
+import { createBrowserRouter, Navigate, type LoaderFunctionArgs } from 'react-router';
+import type { Client } from 'urql';
+import { signedInCan, useSession } from './auth/session-context.tsx';
+import type { Capability } from './auth/capabilities.ts';
+import { currentApiClient } from './client.ts';
+import { IdentityPageQuery, identityPageVariables } from './identity/queries.ts';
+import { queueVariables, ReviewQueueQuery } from './review/queue-query.ts';
 import { SCREENS } from './screens.ts';
 import { Layout } from './shell/layout.tsx';
 import { RouteError } from './shell/route-error.tsx';
@@ -12,6 +17,36 @@ function Home() {
   return first ? <Navigate to={first.path} replace /> : <Navigate to="/nothing" replace />;
 }
 
+/**
+ * Fetches a screen's main query from the network when the navigation starts, alongside the download of the
+ * screen's code, for a caller who may use the screen (the query documents are in the first bundle, so nothing
+ * waits for a download). The screen's own `useQuery` (same query and variables, `cache-first`) joins the request
+ * in flight or reads its result, instead of sending it only after its first render; when the loader did not
+ * fetch (first load, an age filter), the screen's cache miss fetches. Returns nothing for the route: the screen
+ * shows its own loading and error states.
+ */
+function startQuery(capability: Capability, start: (client: Client) => Promise<unknown>): null {
+  const client = currentApiClient();
+  if (client && signedInCan(capability)) start(client).catch(() => undefined);
+  return null;
+}
+
+/** The review queue's page the URL names (an age filter's cut-off instant is taken by the screen itself). */
+function loadQueue({ request }: LoaderFunctionArgs) {
+  return startQuery('workQueue', async (client) => {
+    const params = new URL(request.url).searchParams;
+    if (params.get('age')) return;
+    await client.query(ReviewQueueQuery, queueVariables(params, null), { requestPolicy: 'network-only' }).toPromise();
+  });
+}
+
+/** The identity page's data. */
+function loadIdentity({ params }: LoaderFunctionArgs) {
+  return startQuery('readIdentities', async (client) => {
+    await client.query(IdentityPageQuery, identityPageVariables(params.id ?? ''), { requestPolicy: 'network-only' }).toPromise();
+  });
+}
+
 export function createConsoleRouter() {
   return createBrowserRouter([
     {
@@ -21,10 +56,16 @@ export function createConsoleRouter() {
       HydrateFallback: LoadingState,
       children: [
         { index: true, Component: Home },
-        { path: 'review', lazy: () => import('./review/queue-route.tsx') },
+        { path: 'review', loader: loadQueue, lazy: () => import('./review/queue-route.tsx') },
         { path: 'review/:id', lazy: () => import('./review/item-route.tsx') },
         { path: 'find', lazy: () => import('./find/find-route.tsx') },
-        { path: 'identities/:id', lazy: () => import('./identity/identity-route.tsx') },
+        {
+          path: 'identities/:id',
+          loader: loadIdentity,
+          // Time travel changes only `?asOf`, which the page's own query does not depend on.
+          shouldRevalidate: ({ currentParams, nextParams }) => currentParams.id !== nextParams.id,
+          lazy: () => import('./identity/identity-route.tsx'),
+        },
         { path: 'catalog', lazy: () => import('./catalog/catalog-route.tsx') },
         { path: 'quality', lazy: () => import('./quality/quality-route.tsx') },
         { path: 'audit', lazy: () => import('./audit/audit-route.tsx') },

@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, type ReactNode } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../graphql.ts';
 import { can, type Capability } from './capabilities.ts';
@@ -32,6 +32,14 @@ export interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 
+/** The roles of the caller signed in now, for code outside React (route loaders); empty while nobody is. */
+let currentRoles: readonly string[] = [];
+
+/** Whether the caller signed in now may use a capability: route loaders ask before starting a screen's query. */
+export function signedInCan(capability: Capability): boolean {
+  return can(currentRoles, capability);
+}
+
 /** The signed-in caller; only rendered below `SessionProvider`, which shows the sign-in form until there is one. */
 export function useSession(): Session {
   const session = useContext(SessionContext);
@@ -58,6 +66,10 @@ export function SessionProvider({ children, onChange }: { children: ReactNode; o
     storeApiKey(null);
     onChange();
   }, [onChange]);
+  const roles = data?.me.roles;
+  useEffect(() => {
+    currentRoles = roles ?? [];
+  }, [roles]);
 
   if (fetching && !data) return <LoadingState label="Signing in" />;
   if (error && isUnauthenticated(error)) {
@@ -65,13 +77,12 @@ export function SessionProvider({ children, onChange }: { children: ReactNode; o
     return <SignIn onSubmit={signIn} refused={refused} />;
   }
   if (error || !data) return <ErrorState error={error} />;
-  const roles = data.me.roles;
   const session: Session = {
     name: data.me.name,
     kind: data.me.kind,
-    roles,
+    roles: data.me.roles,
     serverVersion: data.serverInfo.version,
-    can: (capability) => can(roles, capability),
+    can: (capability) => can(data.me.roles, capability),
     signOut,
   };
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;

@@ -1,7 +1,7 @@
 import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
 import { useEffect, useState, type FormEvent } from 'react';
 
-/** Paste an API key; it is kept in this tab's session storage only. */
+/** Paste an API key (or an OIDC access token where the service accepts them); kept in this tab's session storage only. */
 export function SignIn({ onSubmit, refused }: { onSubmit: (key: string) => void; refused: boolean }) {
   const [key, setKey] = useState('');
   useEffect(() => {
@@ -20,7 +20,8 @@ export function SignIn({ onSubmit, refused }: { onSubmit: (key: string) => void;
               MPI console
             </Title>
             <Text size="sm" c="dimmed">
-              Paste your API key. It is kept in this browser tab only and sent as a Bearer token.
+              Paste your API key, or an access token from your identity provider where the service accepts OIDC. It is kept in this browser
+              tab only and sent as a Bearer token.
             </Text>
             {refused && (
               <Alert color="red" title="Key refused">

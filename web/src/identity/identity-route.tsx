@@ -9,27 +9,24 @@ import {
   Table,
   Text,
   TextInput,
-  Timeline,
   Title,
   UnstyledButton,
   VisuallyHidden,
 } from '@mantine/core';
-import { useState } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { lazy, memo, Suspense, useState } from 'react';
+import { useParams, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
 import type { ResultOf } from '../graphql.ts';
 import { DEMOGRAPHIC_FIELDS, type DemographicField, type Demographics } from '../shell/demographics.ts';
 import { formatDateTime, formatPercent } from '../shell/format.ts';
 import { RequireCapability } from '../shell/require.tsx';
+import { CompactButton, textLook } from '../shell/compact-button.tsx';
 import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
-import { MergeDialog, UnlinkDialog } from './identity-actions.tsx';
-import { LineageDrawer, type GoldenFieldName } from './lineage-drawer.tsx';
-import { IdentityAsOfQuery, IdentityPageQuery } from './queries.ts';
-
-/** Events shown in the history timeline (the API's page limit). */
-const HISTORY_EVENTS = 200;
+import { HistoryTimeline } from './history-timeline.tsx';
+import type { GoldenFieldName } from './lineage-drawer.tsx';
+import { IdentityAsOfQuery, IdentityPageQuery, identityPageVariables } from './queries.ts';
 
 type Provenance = NonNullable<ResultOf<typeof IdentityPageQuery>['identity']>['provenance'][number];
 type RecordRow = { id: string; source: string; localId: string; detail?: string };
@@ -123,27 +120,7 @@ function RecordsCard({
           <Table aria-label={`Records from ${source}`} data-testid="records-table">
             <Table.Tbody>
               {rows.map((r) => (
-                <Table.Tr key={r.id}>
-                  <Table.Td>{r.localId}</Table.Td>
-                  <Table.Td>
-                    <Text size="xs" c="dimmed">
-                      {r.detail}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td ta="right">
-                    {canChange && (
-                      <Button
-                        size="compact-xs"
-                        variant="light"
-                        color="red"
-                        onClick={() => onUnlink(r)}
-                        aria-label={`Unlink ${source} ${r.localId}`}
-                      >
-                        Unlink
-                      </Button>
-                    )}
-                  </Table.Td>
-                </Table.Tr>
+                <RecordRowView key={r.id} record={r} canChange={canChange} onUnlink={onUnlink} />
               ))}
             </Table.Tbody>
           </Table>
@@ -152,6 +129,41 @@ function RecordsCard({
     </Card>
   );
 }
+
+// The dialogs' code (modal, focus trap, forms, the comparison table) loads when one is first opened.
+const MergeDialog = lazy(() => import('./identity-actions.tsx').then((m) => ({ default: m.MergeDialog })));
+const UnlinkDialog = lazy(() => import('./identity-actions.tsx').then((m) => ({ default: m.UnlinkDialog })));
+const LineageDrawer = lazy(() => import('./lineage-drawer.tsx').then((m) => ({ default: m.LineageDrawer })));
+
+const DIMMED_XS = textLook('xs', true);
+const END_CELL = { textAlign: 'right' } as const;
+
+/** One linked record: plain table elements with the Mantine table's classes (a page may list hundreds). */
+const RecordRowView = memo(function RecordRowView({
+  record,
+  canChange,
+  onUnlink,
+}: {
+  record: RecordRow;
+  canChange: boolean;
+  onUnlink: (r: RecordRow) => void;
+}) {
+  return (
+    <tr className={Table.classes.tr} data-with-row-border>
+      <td className={Table.classes.td}>{record.localId}</td>
+      <td className={Table.classes.td}>
+        <p {...DIMMED_XS}>{record.detail}</p>
+      </td>
+      <td className={Table.classes.td} style={END_CELL}>
+        {canChange && (
+          <CompactButton look="light-red" onClick={() => onUnlink(record)} aria-label={`Unlink ${record.source} ${record.localId}`}>
+            Unlink
+          </CompactButton>
+        )}
+      </td>
+    </tr>
+  );
+});
 
 function toInstant(local: string): string | null {
   const date = new Date(local);
@@ -170,8 +182,10 @@ function IdentityScreen({ id }: { id: string }) {
   const asOf = params.get('asOf');
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: IdentityPageQuery,
-    variables: { id, events: HISTORY_EVENTS },
-    requestPolicy: 'cache-and-network',
+    variables: identityPageVariables(id),
+    // The route's loader fetches this page from the network on every navigation to it; the screen reads the
+    // cache or joins that request, so a visit costs one request (and one audited read), not two.
+    requestPolicy: 'cache-first',
   });
   const [past] = useQuery({ query: IdentityAsOfQuery, variables: { id, at: asOf ?? '' }, pause: !asOf });
   const [lineage, setLineage] = useState<{ field: GoldenFieldName; label: string } | null>(null);
@@ -278,50 +292,35 @@ function IdentityScreen({ id }: { id: string }) {
             The first {events.length} of {identity.events.totalCount} events.
           </Text>
         )}
-        <Timeline bulletSize={14} lineWidth={2} active={events.length} aria-label="Identity history">
-          {events.map((event) => (
-            <Timeline.Item key={event.id} title={event.type.replace(/_/g, ' ').toLowerCase()}>
-              <Text size="xs" c="dimmed">
-                {formatDateTime(event.at)} · {event.actor}
-              </Text>
-              {event.reason && <Text size="sm">Reason: {event.reason}</Text>}
-              {event.otherIdentityId && (
-                <Text size="sm">
-                  Other identity: <Link to={`/identities/${event.otherIdentityId}`}>{event.otherIdentityId}</Link>
-                </Text>
-              )}
-              <Button size="compact-xs" variant="subtle" onClick={() => travel(event.at)}>
-                View as of this moment
-              </Button>
-            </Timeline.Item>
-          ))}
-        </Timeline>
+        <HistoryTimeline events={events} onTravel={travel} />
       </Card>
-      <LineageDrawer
-        identityId={identity.id}
-        field={lineage?.field ?? null}
-        label={lineage?.label ?? ''}
-        onClose={() => setLineage(null)}
-      />
-      <MergeDialog
-        identityId={identity.id}
-        version={identity.version}
-        golden={identity.golden}
-        opened={merging}
-        onClose={() => setMerging(false)}
-        onDone={() => {
-          setMerging(false);
-          reload();
-        }}
-      />
-      <UnlinkDialog
-        record={unlinking}
-        onClose={() => setUnlinking(null)}
-        onDone={() => {
-          setUnlinking(null);
-          reload();
-        }}
-      />
+      {/* The dialogs mount when opened: closed, each still cost a modal's tree on every render of the page. */}
+      <Suspense fallback={<LoadingState label="Opening" />}>
+        {lineage && <LineageDrawer identityId={identity.id} field={lineage.field} label={lineage.label} onClose={() => setLineage(null)} />}
+        {merging && (
+          <MergeDialog
+            identityId={identity.id}
+            version={identity.version}
+            golden={identity.golden}
+            opened
+            onClose={() => setMerging(false)}
+            onDone={() => {
+              setMerging(false);
+              reload();
+            }}
+          />
+        )}
+        {unlinking && (
+          <UnlinkDialog
+            record={unlinking}
+            onClose={() => setUnlinking(null)}
+            onDone={() => {
+              setUnlinking(null);
+              reload();
+            }}
+          />
+        )}
+      </Suspense>
     </Stack>
   );
 }

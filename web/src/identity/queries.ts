@@ -71,6 +71,14 @@ export const IdentityPageQuery = graphql(
   [GoldenFieldsFragment, RecordFieldsFragment, ProvenanceFragment],
 );
 
+/** Events shown in the history timeline (the API's page limit). */
+const HISTORY_EVENTS = 200;
+
+/** The identity page query's variables: the route's loader and the screen build them the same way. */
+export function identityPageVariables(id: string) {
+  return { id, events: HISTORY_EVENTS };
+}
+
 export const IdentityAsOfQuery = graphql(
   `
     query IdentityAsOf($id: ID!, $at: DateTime!) {

@@ -21,6 +21,7 @@ const ReviewItemQuery = graphql(
         kind
         status
         probability
+        grade
         weight
         priority
         createdAt
@@ -210,6 +211,9 @@ function ReviewItemScreen({ id }: { id: string }) {
           <Title order={2}>{item.kind === 'RECORD_MATCH' ? 'Record match' : 'Possible duplicate'}</Title>
           <Badge size="lg" variant="light" data-testid="probability">
             {formatPercent(item.probability)}
+          </Badge>
+          <Badge size="lg" variant="outline" data-testid="grade">
+            {item.grade.toLowerCase()} match
           </Badge>
           <Badge size="lg" color={item.status === 'OPEN' ? 'indigo' : 'gray'}>
             {item.status.toLowerCase()}

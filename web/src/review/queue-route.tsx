@@ -1,87 +1,25 @@
-import { Badge, Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
+import { Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { useMemo, useState } from 'react';
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useQuery } from 'urql';
-import { graphql, readFragment, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { readFragment, type ResultOf } from '../graphql.ts';
 import { useCursorParams } from '../shell/cursor-pager.tsx';
-import { DataTable, type Column } from '../shell/data-table.tsx';
+import { DataTable, type Column, type RowAttributes } from '../shell/data-table.tsx';
+import { LightBadge } from '../shell/light-badge.tsx';
 import { screenComponent } from '../shell/require.tsx';
 import { formatAge, formatPercent } from '../shell/format.ts';
-
-/** Items per page of the queue. */
-export const QUEUE_PAGE_SIZE = 50;
-
-export const QueueRowFragment = graphql(`
-  fragment QueueRow on ReviewItem {
-    id
-    kind
-    status
-    priority
-    probability
-    createdAt
-    decidedBy
-    decision
-    record {
-      id
-      source
-    }
-  }
-`);
-
-const ReviewQueueQuery = graphql(
-  `
-    query ReviewQueue($filter: ReviewQueueFilter, $orderBy: ReviewQueueOrder, $first: Int, $after: String, $last: Int, $before: String) {
-      sources {
-        code
-      }
-      reviewQueue(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
-        totalCount
-        edges {
-          cursor
-          node {
-            id
-            ...QueueRow
-          }
-        }
-        pageInfo {
-          hasNextPage
-          hasPreviousPage
-          startCursor
-          endCursor
-        }
-      }
-    }
-  `,
-  [QueueRowFragment],
-);
-
-type QueueVariables = VariablesOf<typeof ReviewQueueQuery>;
-type Grade = NonNullable<NonNullable<QueueVariables['filter']>['grade']>;
-type Order = NonNullable<QueueVariables['orderBy']>;
-type ReviewStatus = NonNullable<NonNullable<QueueVariables['filter']>['status']>;
-
-const GRADES: Array<{ value: Grade; label: string }> = [
-  { value: 'CERTAIN', label: 'Certain' },
-  { value: 'PROBABLE', label: 'Probable' },
-  { value: 'POSSIBLE', label: 'Possible' },
-];
-const ORDERS: Array<{ value: Order; label: string }> = [
-  { value: 'PRIORITY', label: 'Priority' },
-  { value: 'OLDEST', label: 'Oldest first' },
-  { value: 'NEWEST', label: 'Newest first' },
-  { value: 'PROBABILITY', label: 'Most likely match first' },
-];
-/** "Older than" choices, in days. */
-const AGES = [
-  { value: '1', label: 'Older than a day' },
-  { value: '7', label: 'Older than a week' },
-  { value: '30', label: 'Older than 30 days' },
-];
-const DAY_MS = 86_400_000;
-
-const oneOf = <T extends string>(options: ReadonlyArray<{ value: T }>, value: string | null): T | null =>
-  options.find((o) => o.value === value)?.value ?? null;
+import {
+  AGES,
+  ageCutOff,
+  GRADES,
+  ORDERS,
+  QUEUE_PAGE_SIZE,
+  QueueRowFragment,
+  queueVariables,
+  queueView,
+  ReviewQueueQuery,
+} from './queue-query.ts';
 
 const KIND_LABEL = { RECORD_MATCH: 'Record match', POSSIBLE_DUPLICATE: 'Possible duplicate' } as const;
 
@@ -95,32 +33,71 @@ const QUEUE_COLUMNS: ReadonlyArray<Column<Row>> = [
   { header: 'Age', cell: (r) => formatAge(r.createdAt) },
   {
     header: 'Status',
-    cell: (r) =>
-      r.status === 'OPEN' ? (
-        <Badge variant="light">open</Badge>
-      ) : (
-        <Badge color="gray" variant="light">
-          {r.decision ?? 'resolved'}
-        </Badge>
-      ),
+    cell: (r) => (r.status === 'OPEN' ? <LightBadge>open</LightBadge> : <LightBadge tone="gray">{r.decision ?? 'resolved'}</LightBadge>),
   },
 ];
 
+const SELECTED_ROW: RowAttributes = {
+  style: { background: 'var(--mantine-color-indigo-light)' },
+  'aria-selected': true,
+  'data-testid': 'queue-row',
+};
+const ROW: RowAttributes = { 'aria-selected': false, 'data-testid': 'queue-row' };
+
+const STATUSES = [
+  { value: 'OPEN', label: 'Open' },
+  { value: 'RESOLVED', label: 'Resolved' },
+];
+
+/** The queue's status, grade, source, age and order controls. */
+const QueueFilters = memo(function QueueFilters({
+  status,
+  grade,
+  source,
+  age,
+  orderBy,
+  sources,
+  onRefine,
+}: ReturnType<typeof queueView> & { sources: readonly string[]; onRefine: (key: string, value: string | null) => void }) {
+  return (
+    <Group align="flex-end">
+      <SegmentedControl aria-label="Status" value={status} onChange={(value) => onRefine('status', value)} data={STATUSES} />
+      <Select label="Grade" placeholder="Any grade" data={GRADES} value={grade} onChange={(v) => onRefine('grade', v)} clearable w={150} />
+      <Select
+        label="Source"
+        placeholder="Any source"
+        data={sources}
+        value={source}
+        onChange={(v) => onRefine('source', v)}
+        clearable
+        searchable
+        w={170}
+      />
+      <Select label="Age" placeholder="Any age" data={AGES} value={age} onChange={(v) => onRefine('age', v)} clearable w={190} />
+      <Select
+        label="Sort by"
+        data={ORDERS}
+        value={orderBy}
+        onChange={(v) => onRefine('sort', v === 'PRIORITY' ? null : v)}
+        allowDeselect={false}
+        w={220}
+      />
+    </Group>
+  );
+});
+
 function Queue() {
-  const { params, page: paging, after, set } = useCursorParams(QUEUE_PAGE_SIZE);
+  const { params, after, set } = useCursorParams(QUEUE_PAGE_SIZE);
   const navigate = useNavigate();
-  const status: ReviewStatus = params.get('status') === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
-  const grade = oneOf(GRADES, params.get('grade'));
-  const orderBy = oneOf(ORDERS, params.get('sort')) ?? 'PRIORITY';
-  const source = params.get('source');
-  const age = oneOf(AGES, params.get('age'));
+  const { status, grade, orderBy, source, age } = queueView(params);
   // The cut-off is taken when the age is chosen, not on every render (which would re-query each time).
-  const createdBefore = useMemo(() => (age ? new Date(Date.now() - Number(age) * DAY_MS).toISOString() : null), [age]);
-  const filter = { status, grade, source, createdBefore };
+  const createdBefore = useMemo(() => ageCutOff(age), [age]);
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: ReviewQueueQuery,
-    variables: { filter, orderBy, ...paging },
-    requestPolicy: 'cache-and-network',
+    variables: queueVariables(params, createdBefore),
+    // The route's loader fetches this page from the network on every navigation to it; the screen reads the
+    // cache or joins that request, so a visit costs one request (and one audited read), not two.
+    requestPolicy: 'cache-first',
   });
   const [selected, setSelected] = useState(0);
   const rows = (data?.reviewQueue.edges ?? []).map((e) => readFragment(QueueRowFragment, e.node));
@@ -132,6 +109,15 @@ function Queue() {
   };
   /** A new filter or order starts again from the first page. */
   const refine = (key: string, value: string | null) => update({ [key]: value, after: null, before: null });
+  // The filters render again only when a filter or the source list changes, not when rows arrive or the
+  // selection moves: their handler is stable and calls the latest `refine`.
+  const latestRefine = useRef(refine);
+  useLayoutEffect(() => {
+    latestRefine.current = refine;
+  });
+  const onRefine = useCallback((key: string, value: string | null) => latestRefine.current(key, value), []);
+  const sourceList = data?.sources;
+  const sources = useMemo(() => (sourceList ?? []).map((s) => s.code), [sourceList]);
   const openSelected = () => {
     const id = rows[selected]?.id;
     if (id) navigate(`/review/${id}`);
@@ -151,47 +137,13 @@ function Queue() {
           <Kbd>j</Kbd>/<Kbd>k</Kbd> move, <Kbd>Enter</Kbd> open
         </Text>
       </Group>
-      <Group align="flex-end">
-        <SegmentedControl
-          aria-label="Status"
-          value={status}
-          onChange={(value) => refine('status', value)}
-          data={[
-            { value: 'OPEN', label: 'Open' },
-            { value: 'RESOLVED', label: 'Resolved' },
-          ]}
-        />
-        <Select label="Grade" placeholder="Any grade" data={GRADES} value={grade} onChange={(v) => refine('grade', v)} clearable w={150} />
-        <Select
-          label="Source"
-          placeholder="Any source"
-          data={(data?.sources ?? []).map((s) => s.code)}
-          value={source}
-          onChange={(v) => refine('source', v)}
-          clearable
-          searchable
-          w={170}
-        />
-        <Select label="Age" placeholder="Any age" data={AGES} value={age} onChange={(v) => refine('age', v)} clearable w={190} />
-        <Select
-          label="Sort by"
-          data={ORDERS}
-          value={orderBy}
-          onChange={(v) => refine('sort', v === 'PRIORITY' ? null : v)}
-          allowDeselect={false}
-          w={220}
-        />
-      </Group>
+      <QueueFilters status={status} grade={grade} source={source} age={age} orderBy={orderBy} sources={sources} onRefine={onRefine} />
       <DataTable
         label="Review items"
         columns={QUEUE_COLUMNS}
         rows={rows}
         rowKey={(r) => r.id}
-        rowProps={(_r, index) => ({
-          bg: index === selected ? 'var(--mantine-color-indigo-light)' : undefined,
-          'aria-selected': index === selected,
-          'data-testid': 'queue-row',
-        })}
+        rowProps={(_r, index) => (index === selected ? SELECTED_ROW : ROW)}
         highlightOnHover
         empty={
           filtered

@@ -1,12 +1,12 @@
 import { Button, Group, Select, Text } from '@mantine/core';
 import { useSearchParams } from 'react-router';
+import { cursorPage } from './cursor-page.ts';
 
 /** Cursor paging kept in the URL (`after`/`before` are opaque cursors, never patient data), so a page can be bookmarked. */
 export function useCursorParams(pageSize: number) {
   const [params, setParams] = useSearchParams();
   const after = params.get('after');
-  const before = params.get('before');
-  const page = before ? { last: pageSize, before } : { first: pageSize, after };
+  const page = cursorPage(params, pageSize);
   const set = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(changes)) {

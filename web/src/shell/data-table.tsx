@@ -1,8 +1,11 @@
-import { Table, type TableTrProps } from '@mantine/core';
-import type { ReactNode } from 'react';
+import { Table } from '@mantine/core';
+import { memo, type ComponentPropsWithoutRef, type ReactNode } from 'react';
 import type { UseQueryExecute, UseQueryState } from 'urql';
 import { CursorPager, type PageInfo } from './cursor-pager.tsx';
 import { EmptyState, ErrorState, LoadingState } from './states.tsx';
+
+/** What a row's `<tr>` may carry besides its cells (plain HTML attributes). */
+export type RowAttributes = ComponentPropsWithoutRef<'tr'> & Record<`data-${string}`, string | boolean | undefined>;
 
 /** One column: its header and how a row shows in it; `rowHeader` cells name their row for screen readers. */
 export interface Column<Row> {
@@ -18,7 +21,7 @@ interface DataTableProps<Row> {
   columns: ReadonlyArray<Column<Row>>;
   rows: readonly Row[];
   rowKey: (row: Row) => string;
-  rowProps?: (row: Row, index: number) => TableTrProps & Record<`data-${string}`, string>;
+  rowProps?: (row: Row, index: number) => RowAttributes;
   /** Said when there are no rows (and the query, if any, has answered). */
   empty: ReactNode;
   /**
@@ -61,17 +64,14 @@ export function DataTable<Row>({ label, testId, columns, rows, rowKey, rowProps,
           </Table.Thead>
           <Table.Tbody>
             {rows.map((row, index) => (
-              <Table.Tr key={rowKey(row)} {...rowProps?.(row, index)}>
-                {columns.map((c, i) =>
-                  c.rowHeader ? (
-                    <Table.Th key={i} scope="row" fw={500}>
-                      {c.cell(row)}
-                    </Table.Th>
-                  ) : (
-                    <Table.Td key={i}>{c.cell(row)}</Table.Td>
-                  ),
-                )}
-              </Table.Tr>
+              <DataRow
+                key={rowKey(row)}
+                row={row}
+                columns={columns as ReadonlyArray<Column<unknown>>}
+                attributes={rowProps?.(row, index)}
+                hover={Boolean(table.highlightOnHover)}
+                striped={table.striped ?? true}
+              />
             ))}
           </Table.Tbody>
         </Table>
@@ -87,6 +87,65 @@ export function DataTable<Row>({ label, testId, columns, rows, rowKey, rowProps,
     </>
   );
 }
+
+const CLASSES = Table.classes;
+const ROW_HEADER_STYLE = { fontWeight: 500 } as const;
+
+function sameAttributes(a: RowAttributes | undefined, b: RowAttributes | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const keys = Object.keys(a) as Array<keyof RowAttributes>;
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/**
+ * One body row as plain `<tr>`/`<td>` elements carrying the Mantine table's own classes and data attributes: it
+ * looks exactly like `Table.Tr`/`Table.Td`, without a component (props, theme and style resolution) per cell,
+ * which made long pages slow to render. Memoised, so moving the selection re-renders two rows, not the page.
+ */
+const DataRow = memo(
+  function DataRow({
+    row,
+    columns,
+    attributes,
+    hover,
+    striped,
+  }: {
+    row: unknown;
+    columns: ReadonlyArray<Column<unknown>>;
+    attributes: RowAttributes | undefined;
+    hover: boolean;
+    striped: boolean;
+  }) {
+    return (
+      <tr
+        className={CLASSES.tr}
+        data-with-row-border
+        data-striped={striped ? 'odd' : undefined}
+        data-hover={hover || undefined}
+        {...attributes}
+      >
+        {columns.map((c, i) =>
+          c.rowHeader ? (
+            <th key={i} scope="row" className={CLASSES.th} style={ROW_HEADER_STYLE}>
+              {c.cell(row)}
+            </th>
+          ) : (
+            <td key={i} className={CLASSES.td}>
+              {c.cell(row)}
+            </td>
+          ),
+        )}
+      </tr>
+    );
+  },
+  (a, b) =>
+    a.row === b.row &&
+    a.columns === b.columns &&
+    a.hover === b.hover &&
+    a.striped === b.striped &&
+    sameAttributes(a.attributes, b.attributes),
+);
 
 /**
  * A DataTable of one page of a connection: its nodes (keyed by id) as rows, paged by its pageInfo and the
