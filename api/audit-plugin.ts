@@ -249,7 +249,7 @@ function entryFor(
 
 /**
  * For a write: an audit hook the service runs last inside the write's transaction, so the change and its entry
- * commit together. The objects it names count as audited; the end-of-operation entry then covers only the rest.
+ * commit together; a transaction that wrote nothing gets no entry. The objects it names count as audited; the end-of-operation entry then covers only the rest.
  */
 export function auditInTransaction(
   ctx: RequestContext,
@@ -257,10 +257,13 @@ export function auditInTransaction(
   objectsOf: () => Array<[string, string]>,
 ): (append: AppendInTransaction) => Promise<void> {
   return async (append) => {
-    ctx.audit.wrote = true;
     const trail = new AuditTrailView();
     for (const [type, id] of objectsOf()) trail.add(type, id);
-    await append(entryFor(ctx, info.operation, info.operation, trail.objects(), [], false));
+    const entry = entryFor(ctx, info.operation, info.operation, trail.objects(), [], false);
+    // The entry says the operation wrote (details.wrote); a transaction that wrote nothing gets none.
+    entry.details = { ...entry.details, wrote: true };
+    if (!(await append(entry))) return;
+    ctx.audit.wrote = true;
     for (const key of trail.keys()) ctx.audit.recorded.add(key);
     ctx.audit.inTransaction = true;
   };

@@ -417,7 +417,7 @@ function interopEntry(
 /**
  * The entry of a FHIR request or HL7 message that changes patient data, written last inside each transaction
  * that makes a change (run the request in `withBeforeCommit` with this hook): the change and its entry commit
- * together or not at all. `writeInteropAudit` then adds an entry only for what this one did not cover.
+ * together or not at all. A transaction that wrote nothing gets no entry. `writeInteropAudit` then adds an entry only for what this one did not cover.
  */
 export function interopAuditInTransaction(ctx: InteropContext, action: string, details: Record<string, unknown> = {}): BeforeCommitHook {
   return async (tx, result) => {
@@ -429,7 +429,7 @@ export function interopAuditInTransaction(ctx: InteropContext, action: string, d
     for (const type of [...written.objects.keys()].sort((a, b) => Number(b === 'record') - Number(a === 'record')))
       trail.touch(type, ...written.objects.get(type)!);
     const entry = interopEntry(ctx, trail, action, 'SUCCESS', details);
-    await appendAuditInTransaction(tx, entry);
+    if (!(await appendAuditInTransaction(tx, entry, { onlyIfWritten: true }))) return;
     ctx.audit.wrote = true;
     ctx.audit.inTransaction = true;
     for (const id of entry.objectIds ?? []) ctx.audit.recorded.add(id);

@@ -223,8 +223,8 @@ export class NatsIngestConsumer {
       records.map((r) => r.input as never),
       { actor, reason: null, requestId },
       {
-        beforeCommit: (tx, results: IngestResultData[]) =>
-          appendAuditInTransaction(tx, {
+        beforeCommit: async (tx, results: IngestResultData[]) => {
+          await appendAuditInTransaction(tx, {
             actor,
             role: 'pipeline',
             action: 'nats:ingest',
@@ -235,7 +235,8 @@ export class NatsIngestConsumer {
             requestId,
             clientAddress: null,
             details: { records: results.length, identities: [...new Set(results.map((r) => r.identityId))].length },
-          }),
+          });
+        },
       },
     );
     // Committed: acknowledge. An acknowledgement lost now only means a redelivery, which ingests as UNCHANGED.

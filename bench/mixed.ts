@@ -2,8 +2,12 @@
 // workers that ingest, match, read and act as stewards at the same time, as a busy deployment does.
 //   npm run bench:mixed -- --workers 8 --seconds 120 --port 4200
 // Prints p50/p99 per operation, requests per second and the error rate. Expected conflicts (a steward acting on
-// an identity another steward just merged) are counted apart from errors.
+// an identity another steward just merged) are counted apart from errors. It also prints the CPU time the service
+// process and the database's server processes spent per request (read from /proc when the database runs on this
+// host): on a shared machine that number moves much less with other work than requests per second do.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -67,13 +71,14 @@ const program = new Command('bench:mixed')
   .option('--seconds <n>', 'duration of the measured load', '120')
   .option('--port <n>', 'port of the server this benchmark starts (127.0.0.1)', '4200')
   .option('--seed-records <n>', 'records ingested before the clock starts', '2000')
+  .option('--database <prefix>', 'name prefix of the database this benchmark creates and drops', 'mpi_bench_mixed')
   .parse();
-const opts = program.opts<{ workers: string; seconds: string; port: string; seedRecords: string }>();
+const opts = program.opts<{ workers: string; seconds: string; port: string; seedRecords: string; database: string }>();
 const workers = Number(opts.workers);
 const seconds = Number(opts.seconds);
 const base = `http://127.0.0.1:${opts.port}`;
 
-const db = await freshDatabase('mpi_bench_mixed');
+const db = await freshDatabase(opts.database);
 const keys: Record<'pipeline' | 'steward', string> = {
   pipeline: randomBytes(24).toString('base64url'),
   steward: randomBytes(24).toString('base64url'),
@@ -97,6 +102,33 @@ const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const serverExit = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+
+/** CPU milliseconds (user + system) a process has used, from /proc; 0 where there is no /proc. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** Linux's USER_HZ: /proc counts CPU time in hundredths of a second. */
+const CLOCK_TICKS = 100;
+
+/** CPU milliseconds of the PostgreSQL server processes serving the benchmark's database (on this host). */
+function databaseCpuMs(database: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc', { withFileTypes: true })) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      // A backend's title is `postgres: <user> <database> <client> <state>`.
+      if (readFileSync(`/proc/${entry.name}/cmdline`, 'utf8').includes(` ${database} `)) total += cpuMs(Number(entry.name));
+    } catch {
+      /* the process ended */
+    }
+  }
+  return total;
+}
 
 async function call(
   role: 'pipeline' | 'steward',
@@ -179,9 +211,15 @@ try {
       else if (result.code) errors[result.code] = (errors[result.code] ?? 0) + 1;
     }
   }
+  const databaseName = new URL(db.url).pathname.slice(1);
+  const loadBefore = os.loadavg();
+  const cpuBefore = { service: cpuMs(server.pid!), database: databaseCpuMs(databaseName) };
   const start = performance.now();
   await Promise.all(Array.from({ length: workers }, (_, n) => worker(n)));
   const elapsed = (performance.now() - start) / 1000;
+  // Backends that exited during the run took their CPU time with them; the pool keeps them open, so few do.
+  const cpu = { service: cpuMs(server.pid!) - cpuBefore.service, database: databaseCpuMs(databaseName) - cpuBefore.database };
+  const loadAfter = os.loadavg();
   const failed = Object.values(errors).reduce((a, b) => a + b, 0);
   const f = (n: number) => n.toFixed(1);
   const lines = [`mixed load on PostgreSQL, ${machine()}, 2 cores: ${workers} workers, ${seconds} s, ${opts.seedRecords} records seeded`];
@@ -192,6 +230,10 @@ try {
   lines.push(
     `  ${requests} requests, ${(requests / elapsed).toFixed(1)}/s; errors ${failed} (${((100 * failed) / Math.max(1, requests)).toFixed(2)} %)${failed ? ` ${JSON.stringify(errors)}` : ''}; steward conflicts ${conflicts}`,
   );
+  if (cpu.service > 0)
+    lines.push(
+      `  CPU per request: service ${f(cpu.service / requests)} ms, database ${f(cpu.database / requests)} ms; load average ${loadBefore[0]!.toFixed(1)} -> ${loadAfter[0]!.toFixed(1)}`,
+    );
   console.log(lines.join('\n'));
 } finally {
   server.kill('SIGTERM');

@@ -144,21 +144,21 @@ export class EventDispatcher {
           else await c.stop();
       }
     }
-    // The leader knows the head from what it published; a follower (or a leader with nothing to publish) reads it.
-    let published = 0;
+    let head: number;
     if (this.leader) {
-      const limit = this.options.batchSize ?? 1000;
-      for (;;) {
-        const round = await store.publishBatch(this.db, limit);
-        published = Math.max(published, round.last);
-        if (round.published < limit) break;
-      }
+      const batchSize = this.options.batchSize ?? 1000;
+      // A full batch may leave more behind: publish until a round comes back short. The round reports the head.
+      let round: store.PublishRound;
+      do round = await store.publishRound(this.db, batchSize);
+      while (round.published >= batchSize);
+      head = round.head;
       if (this.options.retentionDays > 0 && now - this.lastRetention >= RETENTION_EVERY_MS) {
         this.lastRetention = now;
         await store.deleteExpiredEvents(this.db, this.options.retentionDays);
       }
+    } else {
+      head = await store.headPosition(this.db);
     }
-    const head = published > 0 ? Math.max(published, this.head) : await store.headPosition(this.db);
     if (head !== this.head) {
       this.head = head;
       this.wake();

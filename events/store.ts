@@ -41,49 +41,29 @@ export function changeRows(changes: readonly NewChange[]): Array<InsertRow<typeo
 /** Serialises publishing across replicas (pg_advisory_xact_lock key): positions are handed out by one at a time. */
 const PUBLISH_LOCK = 7_150_001;
 
-/**
- * Gives the oldest committed unpublished outbox rows their global positions, in the order they were written, and
- * returns how many it published and the last position it gave (0 when none).
- * Rows of one identity are written in commit order (the identity is locked by its writer), so they keep it.
- * Four round trips when there is work: the check, the lock with the read (pipelined; the read's snapshot is taken
- * after the lock is held), the numbering with its notice (pipelined), and the commit.
- */
-export async function publishBatch(db: Database, limit: number): Promise<{ published: number; last: number }> {
-  const [pending] = await queryRows<{ any: boolean }>(db, sql`select exists (select 1 from change_events where position is null) as any`);
-  if (!pending?.any) return { published: 0, last: 0 };
-  return db.transaction(async (tx) => {
-    const [, rows] = await Promise.all([
-      tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`),
-      tx
-        .select({ seq: changeEvents.seq })
-        .from(changeEvents)
-        .where(sql`${changeEvents.position} is null`)
-        .orderBy(asc(changeEvents.seq))
-        .limit(limit),
-    ]);
-    if (rows.length === 0) return { published: 0, last: 0 };
-    const n = rows.length;
-    // The sequence moves by n in one call; row i gets last - n + i. Materialized: the volatile call runs once.
-    const [numbered] = await Promise.all([
-      queryRows<{ last: string }>(
-        tx,
-        sql`with taken as materialized (
-          select setval('change_event_position_seq', nextval('change_event_position_seq') + ${n - 1}::bigint) as last)
-        update change_events c set position = taken.last - ${n}::bigint + v.i, published_at = now()
-        from taken, unnest(${sql.param(rows.map((r) => String(r.seq)))}::bigint[]) with ordinality as v(seq, i)
-        where c.seq = v.seq
-        returning taken.last::text as last`,
-      ),
-      // Followers (replicas that do not publish) hear of the new head at once, for their subscribers.
-      tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'published')`),
-    ]);
-    return { published: n, last: Number(numbered[0]!.last) };
-  });
+/** What one publishing round did: rows given positions, and the highest published position after it. */
+export interface PublishRound {
+  published: number;
+  head: number;
 }
 
-/** Publishes one batch (see `publishBatch`); returns how many events it published. */
+/**
+ * Gives the oldest committed unpublished outbox rows (at most `limit`) their global positions, in the order they
+ * were written, in one round trip (migration 0011's `publish_change_events`, under the publish lock), and
+ * notifies followers when it published any. Rows of one identity are written in commit order (the identity is
+ * locked by its writer), so they keep it.
+ */
+export async function publishRound(db: Database, limit: number): Promise<PublishRound> {
+  const [row] = await queryRows<{ published: number; head: string }>(
+    db,
+    sql`select published, head::text as head from publish_change_events(${PUBLISH_LOCK}, ${limit}::int, ${OUTBOX_CHANNEL})`,
+  );
+  return { published: Number(row?.published ?? 0), head: Number(row?.head ?? 0) };
+}
+
+/** Publishes one round (see `publishRound`); returns how many rows it published. */
 export async function publishPending(db: Database, limit: number): Promise<number> {
-  return (await publishBatch(db, limit)).published;
+  return (await publishRound(db, limit)).published;
 }
 
 /** The highest published position (0 when nothing is published). */

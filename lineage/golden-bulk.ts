@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { recordChanges } from '../events/index.ts';
 import type { InsertRow } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
@@ -29,12 +28,11 @@ export async function rebuildGoldenMany(
   const ids = [...new Set(identityIds)].sort();
   if (ids.length === 0) return new Set();
   // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
-  const [now, contributors, openRows] = await Promise.all([
+  const [{ now, at }, contributors, openRows] = await Promise.all([
     lockIdentitiesAndStamp(tx, ids),
     loadContributorsMany(tx, ids),
     openProvenanceOf(tx, ids),
   ]);
-  const at = sql`${now}::timestamptz`;
   const openByIdentity = new Map<string, Map<string, (typeof openRows)[number]>>();
   for (const row of openRows) {
     let byField = openByIdentity.get(row.identityId);

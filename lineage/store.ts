@@ -99,9 +99,10 @@ export async function provenanceClock(tx: Executor): Promise<SQL> {
 
 /**
  * Locks many identities in id order (the count makes the lock cover every row, not only the first one read)
- * and reads the provenance clock once the locks are held; returns the stamp as PostgreSQL prints it.
+ * and reads the provenance clock once the locks are held; returns the stamp as PostgreSQL prints it (`now`) and
+ * as a timestamp to write (`at`).
  */
-export async function lockIdentitiesAndStamp(tx: Executor, sortedIds: string[]): Promise<string> {
+export async function lockIdentitiesAndStamp(tx: Executor, sortedIds: string[]): Promise<{ now: string; at: SQL }> {
   const [clock] = await queryRows<{ now: string }>(
     tx,
     sql`
@@ -109,7 +110,8 @@ export async function lockIdentitiesAndStamp(tx: Executor, sortedIds: string[]):
         select count(*) from (select ${identities.id} from ${identities} where ${anyOf(identities.id, sortedIds, 'uuid')} order by ${identities.id} for update) as l
       ) as locked`,
   );
-  return clock!.now;
+  const { now } = clock!;
+  return { now, at: sql`${now}::timestamptz` };
 }
 
 /** The open provenance rows of many identities. */

@@ -2,8 +2,11 @@ import { appendAudit, appendAuditInTransaction, listAuditEntries, type AuditEntr
 import { withBeforeCommit } from './db/before-commit.ts';
 import type { Database } from './db/client.ts';
 
-/** Appends an entry inside the transaction of the change it describes (see `AuditService.withAuditedChanges`). */
-export type AppendInTransaction = (entry: AuditEntry) => Promise<void>;
+/**
+ * Appends an entry inside the transaction of the change it describes (see `AuditService.withAuditedChanges`);
+ * resolves to false, appending nothing, when that transaction has written nothing.
+ */
+export type AppendInTransaction = (entry: AuditEntry) => Promise<boolean>;
 
 /**
  * The audit trail of one database, for callers that must not hold the database handle (the API): appends,
@@ -26,11 +29,11 @@ export class AuditService {
   }
 
   /**
-   * Runs `work` so that each transaction it commits a change in runs `hook` last, before the commit, with what
-   * the transaction returned and a function that appends an entry inside it: the change and its entry commit
-   * together or not at all, whichever service made the change.
+   * Runs `work` so that each transaction it opens runs `hook` last, before the commit, with what the transaction
+   * returned and a function that appends an entry inside it when the transaction wrote (checked in the round trip
+   * that takes the chain lock): the change and its entry commit together or not at all, whichever service made it.
    */
   withAuditedChanges<T>(hook: (result: unknown, append: AppendInTransaction) => Promise<void>, work: () => Promise<T>): Promise<T> {
-    return withBeforeCommit((tx, result) => hook(result, (entry) => appendAuditInTransaction(tx, entry)), work);
+    return withBeforeCommit((tx, result) => hook(result, (entry) => appendAuditInTransaction(tx, entry, { onlyIfWritten: true })), work);
   }
 }

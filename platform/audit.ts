@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { installedAuditKeyring, type AuditKey } from './audit-keys.ts';
 import { withoutBeforeCommit } from './db/before-commit.ts';
-import type { Database, Executor } from './db/client.ts';
+import { queryRows, type Database, type Executor } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
 
 export type AuditRow = typeof auditLog.$inferSelect;
@@ -116,19 +116,20 @@ function rowOf(pending: PendingAppend): ChainedContent {
   };
 }
 
-/** Chains and inserts entries inside `tx` under the chain lock: one lock, one read of the last hash, one insert. */
-async function chainAndInsert(tx: Executor, batch: PendingAppend[]): Promise<void> {
-  // Pipelined: the read runs after the lock statement returns, so it sees the last entry committed before.
-  const [, [last]] = await Promise.all([
-    tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`),
-    tx
-      .select({ hash: auditLog.hash })
-      .from(auditLog)
-      .orderBy(sql`${auditLog.id} desc`)
-      .limit(1),
-  ]);
+/**
+ * Chains and inserts entries inside `tx` under the chain lock: one round trip takes the lock and reads the last
+ * hash (migration 0011's `audit_chain_head`), one inserts. With `onlyIfWritten`, a transaction that has written
+ * nothing is left alone (no lock, no entry) and the result is false.
+ */
+async function chainAndInsert(tx: Executor, batch: PendingAppend[], onlyIfWritten = false): Promise<boolean> {
+  // The lock is held until the transaction ends, so the entry this reads stays the last one until this commits.
+  const [head] = await queryRows<{ locked: boolean; hash: string | null }>(
+    tx,
+    sql`select locked, hash from audit_chain_head(${AUDIT_CHAIN_LOCK}, ${onlyIfWritten})`,
+  );
+  if (!head?.locked) return false;
   const key = installedAuditKeyring().current;
-  let prevHash = last?.hash ?? GENESIS_HASH;
+  let prevHash = head.hash ?? GENESIS_HASH;
   const rows = batch.map((pending) => {
     const row = rowOf(pending);
     const chained = { ...row, prevHash, keyId: key.id, hash: keyedEntryHash(key, prevHash, row) };
@@ -136,6 +137,7 @@ async function chainAndInsert(tx: Executor, batch: PendingAppend[]): Promise<voi
     return chained;
   });
   await tx.insert(auditLog).values(rows);
+  return true;
 }
 
 async function appendBatch(db: Database, batch: PendingAppend[]): Promise<void> {
@@ -145,9 +147,15 @@ async function appendBatch(db: Database, batch: PendingAppend[]): Promise<void> 
 /**
  * Appends an entry inside the caller's transaction, so a change and its audit entry commit together (one WAL
  * flush instead of two) or not at all. The chain lock is then held until that transaction ends: call it last.
+ * With `onlyIfWritten`, nothing is appended when the transaction has written nothing (checked in the same round
+ * trip as the lock); the result says whether the entry was appended.
  */
-export async function appendAuditInTransaction(tx: Executor, entry: AuditEntry): Promise<void> {
-  await chainAndInsert(tx, [{ entry, at: new Date(), resolve: () => undefined, reject: () => undefined }]);
+export async function appendAuditInTransaction(
+  tx: Executor,
+  entry: AuditEntry,
+  options: { onlyIfWritten?: boolean } = {},
+): Promise<boolean> {
+  return chainAndInsert(tx, [{ entry, at: new Date(), resolve: () => undefined, reject: () => undefined }], options.onlyIfWritten);
 }
 
 async function drain(db: Database, queue: AppendQueue): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { appendAudit, entryHash, GENESIS_HASH, keyedEntryHash, type AuditRow } from '../platform/audit.ts';
+import { appendAudit, appendAuditInTransaction, entryHash, GENESIS_HASH, keyedEntryHash, type AuditRow } from '../platform/audit.ts';
 import { AuditChainService } from '../platform/audit-chain-service.ts';
 import { createAuditCheckpoint, latestAuditCheckpoint, startAuditCheckpoints, type AuditCheckpoint } from '../platform/audit-checkpoint.ts';
 import { auditKeyring, useAuditKeyring, type AuditKey, type AuditKeyring } from '../platform/audit-keys.ts';
@@ -270,5 +270,50 @@ describe(`the keyed audit chain on ${TEST_DB_KIND}`, () => {
       await job.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  test('an entry appended in a transaction that wrote chains on; one that wrote nothing gets no entry', async () => {
+    await append(2);
+    const entry = (n: number) => ({
+      actor: `api-key:steward-${n}`,
+      role: 'steward',
+      action: 'mutation:mergeIdentities',
+      outcome: 'SUCCESS' as const,
+    });
+    const idle = await db.transaction((tx) => appendAuditInTransaction(tx, entry(1), { onlyIfWritten: true }));
+    expect(idle).toBe(false);
+    expect(await rows()).toHaveLength(2);
+    const wrote = await db.transaction(async (tx) => {
+      await tx.execute(sql`insert into rate_limit_buckets (key, tokens, granted) values ('audit-chain-test', 1, true)`);
+      return appendAuditInTransaction(tx, entry(2), { onlyIfWritten: true });
+    });
+    expect(wrote).toBe(true);
+    const all = await rows();
+    expect(all.map((r) => r.actor)).toEqual(['api-key:feed-0', 'api-key:feed-1', 'api-key:steward-2']);
+    expect(all[2]!.prevHash).toBe(all[1]!.hash);
+    expect(await verifyAuditChain(db)).toMatchObject({ valid: true, entriesChecked: 3 });
+    await db.execute(sql`delete from rate_limit_buckets where key = 'audit-chain-test'`);
+  });
+
+  test('transactions appending at once from several connections chain every entry to exactly one predecessor', async () => {
+    await append(1);
+    // Each transaction holds its connection while it waits for the chain lock: on PostgreSQL they really overlap.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, n) =>
+        db.transaction(async (tx) => {
+          await tx.execute(sql`insert into rate_limit_buckets (key, tokens, granted) values (${`audit-race-${n}`}, 1, true)`);
+          await appendAuditInTransaction(tx, {
+            actor: `api-key:racer-${n}`,
+            role: 'pipeline',
+            action: 'mutation:ingestRecord',
+            outcome: 'SUCCESS',
+          });
+        }),
+      ),
+    );
+    const all = await rows();
+    expect(all).toHaveLength(13);
+    expect(new Set(all.map((r) => r.prevHash)).size).toBe(13);
+    expect(await verifyAuditChain(db)).toMatchObject({ valid: true, entriesChecked: 13 });
+    await db.execute(sql`delete from rate_limit_buckets where key like 'audit-race-%'`);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRequestGuard } from '../api/hardening.ts';
-import type { DatabaseHandle } from '../platform/db/client.ts';
+import { sql } from 'drizzle-orm';
+import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { createLogger } from '../platform/logger.ts';
 import { postgresBuckets, redisBuckets, type RateBuckets } from '../platform/rate-buckets.ts';
 import { TEST_DB_KIND, openTestDatabase } from './db.ts';
@@ -56,6 +57,19 @@ describe(`rate limits shared through the database on ${TEST_DB_KIND}`, () => {
     expect(await buckets.prune()).toBe(1);
     // The busy bucket kept its draw: four tokens left of five.
     expect((await buckets.take('req:busy', 5, 0)).tokens).toBeLessThan(4.1);
+  });
+
+  test('the bucket table is unlogged: a draw does not wait for a WAL flush, and holds no patient data', async () => {
+    const [table] = await queryRows<{ persistence: string }>(
+      handle.db,
+      sql`select relpersistence as persistence from pg_class where oid = 'rate_limit_buckets'::regclass`,
+    );
+    expect(table?.persistence).toBe('u');
+    const columns = await queryRows<{ name: string }>(
+      handle.db,
+      sql`select column_name as name from information_schema.columns where table_name = 'rate_limit_buckets' order by ordinal_position`,
+    );
+    expect(columns.map((c) => c.name)).toEqual(['key', 'tokens', 'granted', 'updated_at']);
   });
 });
 

@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { sql } from 'drizzle-orm';
 import type { Database, Executor } from './client.ts';
 
 /**
  * Work that must commit with the change it describes (an audit entry): run last inside each transaction of the
- * scope that wrote something, with the value the transaction's work returned. Throwing rolls the change back.
+ * scope, with the value the transaction's work returned. Throwing rolls the change back. A transaction that wrote
+ * nothing needs no entry: the hook checks that itself in its first statement (`appendAuditInTransaction` with
+ * `onlyIfWritten` does it in the round trip that takes the chain lock), so no transaction pays a round trip to ask.
  */
 export type BeforeCommitHook = (tx: Executor, result: unknown) => Promise<void>;
 
@@ -20,7 +21,7 @@ const scopes = new AsyncLocalStorage<CommitScope | null>();
 
 /**
  * Runs `work` so that every top-level transaction it opens (on a handle from `openDatabase`) runs `hook` last,
- * before it commits, when it wrote anything. A request's audit entry is written this way: a change and its entry
+ * before it commits. A request's audit entry is written this way: a change and its entry
  * commit together or not at all, whichever service made the change.
  */
 export async function withBeforeCommit<T>(hook: BeforeCommitHook, work: () => Promise<T>): Promise<T> {
@@ -37,14 +38,7 @@ export function withoutBeforeCommit<T>(work: () => T): T {
   return scopes.run(null, work);
 }
 
-/** Whether the transaction has written (PostgreSQL assigns a transaction id at the first write or row lock). */
-async function hasWritten(tx: Executor): Promise<boolean> {
-  const result = (await tx.execute(sql`select txid_current_if_assigned() is not null as wrote`)) as unknown;
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{ wrote: boolean }>;
-  return rows[0]?.wrote === true;
-}
-
-/** Makes `db.transaction` run the current scope's hook last in each transaction that wrote. */
+/** Makes `db.transaction` run the current scope's hook last in each of its transactions. */
 export function runBeforeCommitHooks(db: Database): Database {
   const open = db.transaction.bind(db);
   const transaction: Database['transaction'] = (work, config) => {
@@ -54,7 +48,7 @@ export function runBeforeCommitHooks(db: Database): Database {
       open(async (tx) => {
         const result = await work(tx);
         // The opening work may have finished while this transaction ran (work it started and did not await).
-        if (scope.open && (await hasWritten(tx))) await scope.hook(tx, result);
+        if (scope.open) await scope.hook(tx, result);
         return result;
       }, config),
     );
