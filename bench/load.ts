@@ -3,7 +3,7 @@
  * holds as many records. The synthetic registry of 2N records is split in two files of N rows: the first is
  * loaded into a fresh database, the second on top of it. Usage: `npm run bench:load -- --sizes 100000,1000000`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { availableParallelism, loadavg } from 'node:os';
 import { Command } from 'commander';
@@ -67,32 +67,47 @@ async function serverCpu(url: string): Promise<number | null> {
 }
 
 /** The registry of 2N records as two files of N rows each (same header). */
+/** Written once and reused, so a timed run neither generates nor holds the whole registry (peak RSS is the load's). */
 function halves(records: number): [string, string] {
-  const { csv } = syntheticRegistry(records * 2);
-  const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
   const first = `${BENCH_OUT}load-${records}-a.csv`;
   const second = `${BENCH_OUT}load-${records}-b.csv`;
+  if (existsSync(first) && existsSync(second)) return [first, second];
+  const { csv } = syntheticRegistry(records * 2);
+  const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
   writeFileSync(first, `${[lines[0], ...lines.slice(1, records + 1)].join('\n')}\n`);
   writeFileSync(second, `${[lines[0], ...lines.slice(records + 1)].join('\n')}\n`);
   return [first, second];
 }
 
-async function benchSize(records: number, chunkSize: number | undefined, threads: number): Promise<Row[]> {
+interface BenchOptions {
+  chunkSize: number | undefined;
+  threads: number;
+  /** Prefix of the benchmark database's name (several benchmarks may share the server). */
+  database: string;
+  /** Whether to load the second file on top of the first. */
+  both: boolean;
+  /** Rows per window (default: the load default). */
+  window: number | undefined;
+}
+
+async function benchSize(records: number, { chunkSize, threads, database: prefix, both, window }: BenchOptions): Promise<Row[]> {
   const [first, second] = halves(records);
-  const { url, drop } = await freshDatabase('bench_load');
+  const { url, drop } = await freshDatabase(prefix);
   const database = await openDatabase({ url, poolSize: 4 });
   // The pool's connections live as long as the database handle: their CPU grows from run to run.
   let serverBefore = 0;
   const rows: Row[] = [];
   try {
-    for (const [file, into] of [
+    const runs = [
       [first, 'empty index'],
       [second, `index of ${records}`],
-    ] as const) {
+    ] as const;
+    for (const [file, into] of runs.slice(0, both ? 2 : 1)) {
       const before = loadAverage();
       const cpu = process.cpuUsage();
       const summary = await runLoad({ MPI_AUTO_REGISTER_SOURCES: true }, database, [{ source: 'synth', files: [file] }], {
         chunkSize,
+        window,
         threads,
         warn: () => undefined,
         onProgress: (stage, done, total) => {
@@ -132,14 +147,40 @@ async function main(): Promise<void> {
   const opts = new Command()
     .option('--sizes <list>', 'comma-separated record counts per file', '100000')
     .option('--chunk-size <n>', 'records per transaction (default: the load default)')
+    .option('--window <n>', 'rows planned and written together (default: the load default)')
     .option('--threads <list>', 'comma-separated thread counts (default: one per core)')
+    .option('--database <prefix>', "prefix of the benchmark database's name", 'bench_load')
+    .option('--empty-only', 'load the first file into the empty index only')
+    .option('--generate-only', 'write the input files and stop (generate before a timed run)')
     .parse()
-    .opts<{ sizes: string; chunkSize?: string; threads?: string }>();
+    .opts<{
+      sizes: string;
+      chunkSize?: string;
+      window?: string;
+      threads?: string;
+      database: string;
+      emptyOnly?: boolean;
+      generateOnly?: boolean;
+    }>();
   const chunkSize = opts.chunkSize ? Number(opts.chunkSize) : undefined;
+  const sizes = opts.sizes.split(',').map(Number);
+  if (opts.generateOnly) {
+    for (const size of sizes) console.log(halves(size).join('\n'));
+    return;
+  }
   const rows: Row[] = [];
   const threadCounts = (opts.threads ?? String(availableParallelism())).split(',').map(Number);
-  for (const size of opts.sizes.split(',').map(Number))
-    for (const threads of threadCounts) rows.push(...(await benchSize(size, chunkSize, threads)));
+  for (const size of sizes)
+    for (const threads of threadCounts)
+      rows.push(
+        ...(await benchSize(size, {
+          chunkSize,
+          threads,
+          database: opts.database,
+          both: !opts.emptyOnly,
+          window: opts.window ? Number(opts.window) : undefined,
+        })),
+      );
   console.log(`${machine()}, ${availableParallelism()} cores, PostgreSQL; load average (1, 5, 15 min) before / after each run`);
   console.log('seconds per stage: read/check/plan/write; CPU s: this process (all its threads) and the server backends');
   console.log(

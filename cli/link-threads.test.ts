@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { sharedDir } from '../bench/support.ts';
-import { normaliseRecord } from '../matching/index.ts';
+import { decodeRecords, encodeRecords, normaliseRecord } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { parseThreads, runLink } from './link.ts';
-import { decodeRecords, encodeRecords } from './record-codec.ts';
 
 const DATASETS = join(sharedDir(resolve(import.meta.dirname, '..')), 'datasets');
 const FEBRL4 = [join(DATASETS, 'febrl4a.csv'), join(DATASETS, 'febrl4b.csv')];

@@ -3,11 +3,19 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { assembleBatch, candidatePairs, compareRange, compileModel, preparedOf, scorePairRange } from '../matching/index.ts';
+import {
+  assembleBatch,
+  candidatePairs,
+  compareRange,
+  compileModel,
+  decodeRecords,
+  encodeRecords,
+  preparedOf,
+  scorePairRange,
+} from '../matching/index.ts';
 import type { Batch, BatchOptions, MatchModel, NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { ResolvedMapping } from './link-mapping.ts';
-import { decodeRecords, encodeRecords } from './record-codec.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =

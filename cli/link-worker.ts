@@ -1,8 +1,7 @@
 import { parentPort } from 'node:worker_threads';
-import { compareRange, compileModel, prepareRecord, scorePairRange } from '../matching/index.ts';
+import { compareRange, compileModel, decodeRecords, encodeRecords, prepareRecord, scorePairRange } from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
-import { decodeRecords, encodeRecords } from './record-codec.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**

@@ -32,12 +32,14 @@ export interface LoadGroup {
 export function parseLoadArgs(args: string[]): {
   groups: LoadGroup[];
   chunkSize?: number;
+  window?: number;
   errors?: string;
   strict: boolean;
   threads?: number;
 } {
   const groups: LoadGroup[] = [];
   let chunkSize: number | undefined;
+  let window: number | undefined;
   let threads: number | undefined;
   let errors: string | undefined;
   let strict = false;
@@ -61,6 +63,10 @@ export function parseLoadArgs(args: string[]): {
       const n = Number(take());
       if (!Number.isInteger(n) || n < 1) throw new CliError('--chunk-size must be a whole number, 1 or more', 'chunk-size');
       chunkSize = n;
+    } else if (flag === '--window') {
+      const n = Number(take());
+      if (!Number.isInteger(n) || n < 1) throw new CliError('--window must be a whole number, 1 or more', 'window');
+      window = n;
     } else if (flag === '--threads') {
       try {
         threads = parseThreads(take());
@@ -78,8 +84,46 @@ export function parseLoadArgs(args: string[]): {
   }
   if (groups.length === 0) throw new CliError('--source is required', 'source');
   for (const g of groups) if (g.files.length === 0) throw new CliError(`--source ${g.source} has no file`, 'source');
-  return { groups, ...(chunkSize ? { chunkSize } : {}), ...(errors ? { errors } : {}), strict, ...(threads ? { threads } : {}) };
+  return {
+    groups,
+    ...(chunkSize ? { chunkSize } : {}),
+    ...(window ? { window } : {}),
+    ...(errors ? { errors } : {}),
+    strict,
+    ...(threads ? { threads } : {}),
+  };
 }
+
+/**
+ * The rows of every file of every group, in order, as they are read (bad rows go to `problems` instead);
+ * `onRead` hears the bytes read of all the files' total size.
+ */
+export async function* streamLoadRows(
+  groups: LoadGroup[],
+  problems: LoadProblem[],
+  options: { strict?: boolean | undefined; warn?: ((message: string) => void) | undefined; onRead?: ReadProgress | undefined } = {},
+): AsyncGenerator<LoadRow> {
+  // Progress of the read is over all files at once; a missing file is reported when its turn comes.
+  const total = loadBytes(groups);
+  let before = 0;
+  for (const group of groups) {
+    const mapping = group.mapping ? readMappingFile(group.mapping) : undefined;
+    for (const file of group.files) {
+      const columns = { strict: options.strict, warn: options.warn ?? ((m: string) => process.stderr.write(m)) };
+      const onRead = options.onRead && ((bytes: number) => options.onRead!(before + bytes, total));
+      for await (const record of readCsvRecords(file, mapping, (p) => problems.push({ file, ...p }), columns, onRead))
+        yield { file, line: record.line, input: { ...record.fields, source: group.source, localId: record.localId } };
+      before += existsSync(file) ? statSync(file).size : 0;
+    }
+  }
+}
+
+/** The size in bytes of every file of the groups (a missing one counts 0). */
+const loadBytes = (groups: LoadGroup[]): number =>
+  groups
+    .flatMap((g) => g.files)
+    .map((file) => (existsSync(file) ? statSync(file).size : 0))
+    .reduce((a, b) => a + b, 0);
 
 /** Reads every file of every group: the rows to load and the rows that cannot be (line, field, reason). */
 export async function readLoadRows(
@@ -88,66 +132,69 @@ export async function readLoadRows(
 ): Promise<{ rows: LoadRow[]; problems: LoadProblem[] }> {
   const rows: LoadRow[] = [];
   const problems: LoadProblem[] = [];
-  // Progress of the read is over all files at once; a missing file is reported when its turn comes.
-  const sizes = groups.flatMap((g) => g.files).map((file) => (existsSync(file) ? statSync(file).size : 0));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  let before = 0;
-  for (const group of groups) {
-    const mapping = group.mapping ? readMappingFile(group.mapping) : undefined;
-    for (const file of group.files) {
-      const columns = { strict: options.strict, warn: options.warn ?? ((m: string) => process.stderr.write(m)) };
-      const onRead = options.onRead && ((bytes: number) => options.onRead!(before + bytes, total));
-      for await (const record of readCsvRecords(file, mapping, (p) => problems.push({ file, ...p }), columns, onRead))
-        rows.push({ file, line: record.line, input: { ...record.fields, source: group.source, localId: record.localId } });
-      before += existsSync(file) ? statSync(file).size : 0;
-    }
-  }
+  for await (const row of streamLoadRows(groups, problems, options)) rows.push(row);
   return { rows, problems };
 }
 
 /** `file,line,field,code,message`, in file and line order: what to fix, never the value. */
 export const writeLoadErrors = (path: string, problems: LoadProblem[]): Promise<void> => writeFileRowReport(path, problems);
 
-/** Loads the groups' files into the database of `database`; the engine is `bulkLoad`. */
+/**
+ * Loads the groups' files into the database of `database`; the engine is `bulkLoad`, fed the rows as they are
+ * read, a window at a time.
+ */
 export async function runLoad(
   config: Pick<AppConfig, 'MPI_AUTO_REGISTER_SOURCES'>,
   database: DatabaseHandle,
   groups: LoadGroup[],
-  options: Pick<BulkLoadOptions, 'chunkSize' | 'beforeChunkCommit' | 'onProgress'> & {
+  options: Pick<BulkLoadOptions, 'chunkSize' | 'window' | 'beforeChunkCommit' | 'onProgress'> & {
     strict?: boolean;
     warn?: (m: string) => void;
     /** Threads that score the load's pairs (default: one per core). */
     threads?: number | undefined;
-    /** Hears the first pass over the files: bytes read of their total size. */
+    /** Hears the pass over the files: bytes read of their total size. */
     onRead?: ReadProgress | undefined;
   } = {},
 ): Promise<BulkLoadSummary> {
-  const started = performance.now();
-  const { rows, problems } = await readLoadRows(groups, options);
-  const read = (performance.now() - started) / 1000;
   const service = new IdentityService(database.db, new ModelRegistry(database.db), {
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,
   });
+  // Bad rows found while reading join the load's problems as the windows are read.
+  const problems: LoadProblem[] = [];
+  const total = loadBytes(groups);
+  let bytes = 0;
+  let rowsRead = 0;
+  const onRead: ReadProgress = (done, all) => {
+    bytes = done;
+    options.onRead?.(done, all);
+  };
+  async function* counted(): AsyncGenerator<LoadRow> {
+    for await (const row of streamLoadRows(groups, problems, { ...options, onRead })) {
+      rowsRead += 1;
+      yield row;
+    }
+  }
   const threads = LinkThreads.start(options.threads ?? defaultThreads());
-  let summary: BulkLoadSummary;
   try {
-    summary = await bulkLoad(service, rows, {
+    const summary = await bulkLoad(service, counted(), {
       actor: { actor: 'cli:mpi-load' },
       role: 'admin',
       job: `bulk-load:${groups.map((g) => g.source).join(',')}`,
+      sources: groups.map((g) => g.source),
       problems,
       chunkSize: options.chunkSize,
+      window: options.window,
       beforeChunkCommit: options.beforeChunkCommit,
       onProgress: options.onProgress,
+      expectedRows: () => (bytes > 0 ? Math.round((rowsRead * total) / bytes) : rowsRead),
       reader: database.reader,
       scorePairs: threads.size > 1 ? threads.scorePairs : undefined,
     });
+    return summary;
   } finally {
     await threads.close();
   }
-  // The run's time includes reading the files.
-  return { ...summary, seconds: summary.seconds + read, phases: { ...summary.phases, read } };
 }
 
 /** The end-of-load summary: counts only. */
@@ -185,6 +232,7 @@ export async function loadCommand(args: string[]): Promise<void> {
   try {
     const summary = await runLoad(config, database, parsed.groups, {
       chunkSize: parsed.chunkSize,
+      window: parsed.window,
       strict: parsed.strict,
       threads: parsed.threads,
       onProgress,

@@ -66,9 +66,10 @@ export async function copyChunk(tx: Executor, chunk: ChunkRows): Promise<void> {
     tx,
     identities,
     // Online, an identity is inserted and then its golden record set, which bumps its version: the same end state.
+    // One with no record left (merged into another in this chunk) starts empty, as an identity does.
     chunk.ops.newIdentities.map((id) => {
       const values = goldenOf.get(id);
-      return values ? { id, golden: values, version: 2 } : { id, version: 1 };
+      return values ? { id, golden: values, version: 2 } : { id, golden: {}, version: 1 };
     }),
   );
   await copyRows(tx, fieldProvenance, golden.toOpen);

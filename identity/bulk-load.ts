@@ -16,6 +16,8 @@ import { ConflictError, ValidationError } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import type { PlanContext } from './bulk-store.ts';
 import { copyChunk, indexIsEmpty, provenanceClock } from './bulk-load-store.ts';
+import { auditMerges, checkMerges, mergedTarget, mergeOps, writeMerges } from './auto-merge.ts';
+import { LoadIndex } from './bulk-index.ts';
 import { lockTargets, opRows, planReviewIds, recordRow, type PreparedRecord } from './ingest-batch.ts';
 import {
   CandidateIndex,
@@ -53,11 +55,21 @@ export interface BulkLoadOptions {
   role?: string;
   /** Records written per transaction (default DEFAULT_CHUNK_SIZE). */
   chunkSize?: number | undefined;
+  /** Records read, planned and written together (default DEFAULT_WINDOW): the load holds one window at a time. */
+  window?: number | undefined;
+  /** The source codes the rows name (checked before the run starts); default: those of `rows`, given as an array. */
+  sources?: string[] | undefined;
   /** The ingest run's job name. */
   job?: string;
-  /** Problems found while reading the files (already excluded from `rows`), reported with the run. */
+  /**
+   * Problems found while reading the files (such rows are not in `rows`), reported with the run; the reader may
+   * add to the list while the load runs, and the load adds the rows it refuses.
+   */
   problems?: LoadProblem[];
+  /** Progress of the load: records written, of about `total` (estimated while the files are read). */
   onProgress?: ((stage: 'prepare' | 'load', done: number, total: number) => void) | undefined;
+  /** The number of rows the files hold, estimated from what has been read so far (for progress). */
+  expectedRows?: (() => number) | undefined;
   /** Runs last in each chunk's transaction (tests inject failures here). */
   beforeChunkCommit?: ((tx: Executor, chunk: number) => Promise<void>) | undefined;
   /** Connections for the candidate read beside each chunk's transaction (`DatabaseHandle.reader`). */
@@ -92,8 +104,8 @@ export interface BulkLoadSummary {
   problems: LoadProblem[];
   seconds: number;
   /**
-   * Seconds per stage: `read` (parsing the files, by the caller), `check` (validate, normalise, find what is
-   * stored), `plan`, `write` (the chunks).
+   * Seconds per stage, summed over the windows: `read` (parsing the files), `check` (validate, normalise, find
+   * what is stored), `plan`, `write` (the chunks).
    */
   phases: Record<LoadPhase, number>;
 }
@@ -114,40 +126,50 @@ class PhaseClock {
 
 /** Records per chunk transaction: large enough to amortise each statement, small enough to resume cheaply. */
 export const DEFAULT_CHUNK_SIZE = 20_000;
+/**
+ * Records per window: what the load holds in full at a time (tens of KB a record at peak while it is planned
+ * and written); the records of earlier windows are held only in compact form (`LoadIndex`). As large as a
+ * chunk, so a window is written in one chunk unless an identity's group makes it larger.
+ */
+export const DEFAULT_WINDOW = 20_000;
 /** Records looked up per statement when checking what the index holds already. */
 const LOOKUP_SLICE = 10_000;
 /** Records per online batch for records the index holds with other content (the API's batch limit). */
 const ONLINE_BATCH = 500;
+/** Further members of an identity the merge guard is given besides its candidates (as the stored read caps them). */
+const MAX_GUARD_MEMBERS = 100;
 
 /**
- * Loads many records at once: validates and normalises them as online ingest does, skips what is stored
- * already (same source, local id and content), then plans each chunk with the online planner against the
- * stored identities (earlier chunks included) and writes it in one transaction, with COPY on PostgreSQL. A
- * failed chunk leaves nothing behind; a re-run skips the chunks that committed. Records the index holds with
- * other content go through the online batch path, which re-evaluates their links.
+ * Loads many records at once, a window of rows at a time: validates and normalises them as online ingest does,
+ * skips what is stored already (same source, local id and content), plans the window with the online planner
+ * against the identities stored before the load and the load's earlier windows, and writes it in chunks of whole
+ * identities, one transaction each, with COPY on PostgreSQL. A failed chunk leaves nothing behind; a re-run
+ * skips the chunks that committed. Records the index holds with other content go through the online batch path,
+ * which re-evaluates their links.
  */
-export async function bulkLoad(service: IdentityService, rows: LoadRow[], options: BulkLoadOptions): Promise<BulkLoadSummary> {
+export async function bulkLoad(
+  service: IdentityService,
+  rows: Iterable<LoadRow> | AsyncIterable<LoadRow>,
+  options: BulkLoadOptions,
+): Promise<BulkLoadSummary> {
   const started = performance.now();
   const model = await service.models.active();
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const problems: LoadProblem[] = [...(options.problems ?? [])];
+  const windowSize = options.window ?? DEFAULT_WINDOW;
+  // The caller's list: rows found bad while the files are read are added to it as the load goes.
+  const problems: LoadProblem[] = options.problems ?? [];
   const phases = new PhaseClock();
-  const prepared = prepareRows(service, rows, model, problems, options.onProgress);
-  const codes = [...new Set(prepared.map((p) => p.record.source))];
-  const sourceIds = await service.transaction(async (tx) => {
-    const found = await bulk.findSources(tx, codes);
-    const ids = new Map<string, string>();
-    for (const code of codes) ids.set(code, await service.checkSource(tx, code, found.get(code) ?? null));
-    return ids;
-  });
+  const codes = sourceCodes(rows, options.sources);
+  const sources = new Sources(service);
+  await sources.check(codes);
   const run = await startIngestRun(service.db, {
-    sourceId: codes.length === 1 ? sourceIds.get(codes[0]!)! : null,
+    sourceId: codes.length === 1 ? sources.ids.get(codes[0]!)! : null,
     job: options.job ?? 'bulk-load',
-    facets: { bulkLoad: { chunkSize, sources: codes } },
+    facets: { bulkLoad: { chunkSize, window: windowSize, sources: codes } },
   });
   const summary: BulkLoadSummary = {
     runId: run.id,
-    rows: rows.length + (options.problems?.length ?? 0),
+    rows: 0,
     loaded: 0,
     created: 0,
     linked: 0,
@@ -161,39 +183,34 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
     phases: phases.seconds,
   };
   try {
-    const { fresh, changed, unchanged } = await classify(service.db, prepared);
-    summary.unchanged = unchanged;
-    if (unchanged > 0) await service.transaction((tx) => bulk.addRunCounts(tx, run.id, { recordsIn: unchanged, unchanged }));
-    const policy = await loadActivePolicy(service.db);
-    const trust = new Map([...(await bulk.findSources(service.db, codes)).values()].map((s) => [s.id, s.trustRank]));
-    const stored = await readStoredContext(service.db, fresh, options.reader);
-    phases.end('check');
-    const chunks = await planLoad(fresh, stored, model, chunkSize, options.scorePairs);
-    phases.end('plan');
-    const context = { service, model, policy, runId: run.id, sourceIds, trust, options };
-    const total = fresh.length + changed.length;
-    // Each chunk is let go once written, so a large load's memory falls as it goes.
-    prepared.length = 0;
-    fresh.length = 0;
-    let done = 0;
-    for (let index = 0, chunk = chunks.shift(); chunk; index += 1, chunk = chunks.shift()) {
-      const counts = await writeChunk(context, chunk, index);
-      summary.loaded += counts.recordsIn ?? 0;
-      summary.created += counts.created ?? 0;
-      summary.linked += counts.linked ?? 0;
-      summary.review += counts.review ?? 0;
-      summary.chunks += 1;
-      done += chunk.rows.length;
-      options.onProgress?.('load', done, total);
+    const load: LoadState = {
+      service,
+      model,
+      policy: await loadActivePolicy(service.db),
+      runId: run.id,
+      sources,
+      options,
+      chunkSize,
+      emptyAtStart: await indexIsEmpty(service.db),
+      index: new LoadIndex(MAX_CANDIDATES_PER_KEY, MAX_GUARD_MEMBERS),
+      seen: new Map(),
+      files: [],
+      problems,
+      phases,
+      summary,
+      chunk: 0,
+      refused: 0,
+    };
+    let window: LoadRow[] = [];
+    for await (const row of rows) {
+      window.push(row);
+      if (window.length < windowSize) continue;
+      await loadWindow(load, window);
+      window = [];
     }
-    for (let start = 0; start < changed.length; start += ONLINE_BATCH) {
-      const batch = changed.slice(start, start + ONLINE_BATCH).map((p) => p.record.input);
-      for (const r of await service.ingestMany(batch, options.actor, { runId: run.id })) {
-        if (r.outcome === 'UNCHANGED') summary.unchanged += 1;
-        else summary.updated += 1;
-      }
-      options.onProgress?.('load', done + start + batch.length, total);
-    }
+    await loadWindow(load, window);
+    // Rows the reader refused never reached the load: count them among the rows.
+    summary.rows += problems.length - load.refused;
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'COMPLETED');
     phases.end('write');
@@ -206,6 +223,115 @@ export async function bulkLoad(service: IdentityService, rows: LoadRow[], option
   return summary;
 }
 
+/** The source codes of a load: given, or those the rows name. */
+function sourceCodes(rows: Iterable<LoadRow> | AsyncIterable<LoadRow>, given: string[] | undefined): string[] {
+  const named = given ?? (Array.isArray(rows) ? (rows as LoadRow[]).map((r) => r.input.source) : []);
+  return [...new Set(named.filter((c): c is string => typeof c === 'string').map((c) => c.trim()))];
+}
+
+/** The load's sources: ids and trust ranks, checked (or registered) as their codes appear. */
+class Sources {
+  readonly ids = new Map<string, string>();
+  readonly trust = new Map<string, number>();
+
+  constructor(private readonly service: IdentityService) {}
+
+  async check(codes: string[]): Promise<void> {
+    const missing = codes.filter((c) => !this.ids.has(c));
+    if (missing.length === 0) return;
+    await this.service.transaction(async (tx) => {
+      const found = await bulk.findSources(tx, missing);
+      for (const code of missing) this.ids.set(code, await this.service.checkSource(tx, code, found.get(code) ?? null));
+    });
+    for (const s of (await bulk.findSources(this.service.db, missing)).values()) this.trust.set(s.id, s.trustRank);
+  }
+}
+
+/** What a load carries from window to window. */
+interface LoadState {
+  service: IdentityService;
+  model: MatchModel;
+  policy: Awaited<ReturnType<typeof loadActivePolicy>>;
+  runId: string;
+  sources: Sources;
+  options: BulkLoadOptions;
+  chunkSize: number;
+  /** Whether the index held no record when the load began (then nothing stored is a candidate or a repeat). */
+  emptyAtStart: boolean;
+  /** The load's records so far, in compact form. */
+  index: LoadIndex;
+  /** Where each (source, local id) was first seen: file number times 2^32 plus line. */
+  seen: Map<string, number>;
+  files: string[];
+  problems: LoadProblem[];
+  phases: PhaseClock;
+  summary: BulkLoadSummary;
+  /** Chunks written so far. */
+  chunk: number;
+  /** Rows the load refused (each with one or more problems). */
+  refused: number;
+}
+
+/** Checks, plans and writes one window of rows; afterwards only the load index remembers them. */
+async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
+  const { service, summary, phases, options } = load;
+  phases.end('read');
+  summary.rows += rows.length;
+  const prepared = prepareRows(load, rows);
+  await load.sources.check([...new Set(prepared.map((p) => p.record.source))]);
+  const { fresh, changed, unchanged } = load.emptyAtStart
+    ? { fresh: prepared, changed: [], unchanged: 0 }
+    : await classify(service.db, prepared);
+  summary.unchanged += unchanged;
+  if (unchanged > 0) await service.transaction((tx) => bulk.addRunCounts(tx, load.runId, { recordsIn: unchanged, unchanged }));
+  const keys = fresh.flatMap((p) => p.record.keys);
+  const storedIdentities = load.emptyAtStart ? [] : load.index.storedIdentitiesOf(keys);
+  const stored = load.emptyAtStart
+    ? emptyContext()
+    : await readStoredContext(service.db, fresh, { reader: options.reader, run: load.runId, memberIds: storedIdentities });
+  const view = load.index.view(keys, (key) => stored.storedByKey.get(key)?.length ?? 0);
+  const context = load.index.context(view, stored, storedIdentities);
+  phases.end('check');
+  const ids = fresh.map(() => timeOrderedUuid());
+  const { plan, chunks } = await planWindow(fresh, ids, context, load.model, load.chunkSize, options.scorePairs);
+  load.index.add({ recordIds: ids, normalised: fresh.map((p) => p.record.normalised), keys: fresh.map((p) => p.record.keys) }, plan);
+  for (const review of context.openReviews) load.index.openReviews.add(review);
+  phases.end('plan');
+  for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+    const counts = await writeChunk(load, chunk, load.chunk);
+    load.chunk += 1;
+    summary.loaded += counts.recordsIn ?? 0;
+    summary.created += counts.created ?? 0;
+    summary.linked += counts.linked ?? 0;
+    summary.review += counts.review ?? 0;
+    summary.chunks += 1;
+    progress(load);
+  }
+  for (let start = 0; start < changed.length; start += ONLINE_BATCH) {
+    const batch = changed.slice(start, start + ONLINE_BATCH).map((p) => p.record.input);
+    for (const r of await service.ingestMany(batch, options.actor, { runId: load.runId })) {
+      if (r.outcome === 'UNCHANGED') summary.unchanged += 1;
+      else summary.updated += 1;
+    }
+    progress(load);
+  }
+  phases.end('write');
+}
+
+/** Reports the records handled so far (written, unchanged or updated) of the rows expected. */
+function progress({ summary, options }: LoadState): void {
+  const done = summary.loaded + summary.unchanged + summary.updated;
+  options.onProgress?.('load', done, Math.max(done, options.expectedRows?.() ?? summary.rows));
+}
+
+const emptyContext = (): PlanContext => ({
+  storedByKey: new Map(),
+  members: [],
+  memberCount: new Map(),
+  notDuplicates: new Set(),
+  openReviews: new Set(),
+});
+
 interface PreparedRow {
   file: string;
   line: number;
@@ -213,39 +339,38 @@ interface PreparedRow {
 }
 
 /** Validates and normalises every row as online ingest does; a bad row becomes a problem naming its field. */
-function prepareRows(
-  service: IdentityService,
-  rows: LoadRow[],
-  model: MatchModel,
-  problems: LoadProblem[],
-  onProgress: BulkLoadOptions['onProgress'],
-): PreparedRow[] {
+function prepareRows(load: LoadState, rows: LoadRow[]): PreparedRow[] {
+  const { service, model, problems, seen, files } = load;
   const out: PreparedRow[] = [];
-  const seen = new Map<string, LoadRow>();
-  rows.forEach((row, i) => {
+  for (const row of rows) {
     try {
       const record = service.prepare(row.input, model, 'input');
-      const ref = `${record.source}\u0000${record.localId}`;
+      // One flat string: a key joined from parts (the id perhaps a slice of a read buffer) keeps all of them.
+      const ref = Buffer.from(`${record.source}\u0000${record.localId}`).toString();
       const first = seen.get(ref);
-      if (first) {
+      if (first !== undefined) {
+        const line = first % 2 ** 32;
+        load.refused += 1;
         problems.push({
           file: row.file,
           line: row.line,
           field: 'localId',
           code: 'DUPLICATE_ID',
-          message: `the same source and id are on line ${first.line} of ${first.file}; only the first is loaded`,
+          message: `the same source and id are on line ${line} of ${files[(first - line) / 2 ** 32]}; only the first is loaded`,
         });
-        return;
+        continue;
       }
-      seen.set(ref, row);
+      let file = files.lastIndexOf(row.file);
+      if (file < 0) file = files.push(row.file) - 1;
+      seen.set(ref, file * 2 ** 32 + row.line);
       out.push({ file: row.file, line: row.line, record });
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
+      load.refused += error.problems.length;
       for (const p of error.problems)
         problems.push({ file: row.file, line: row.line, field: p.field.replace(/^input\./, ''), code: p.code, message: p.message });
     }
-    if ((i + 1) % 50_000 === 0) onProgress?.('prepare', i + 1, rows.length);
-  });
+  }
   return out;
 }
 
@@ -254,7 +379,6 @@ async function classify(
   db: Executor,
   prepared: PreparedRow[],
 ): Promise<{ fresh: PreparedRow[]; changed: PreparedRow[]; unchanged: number }> {
-  if (await indexIsEmpty(db)) return { fresh: prepared, changed: [], unchanged: 0 };
   const fresh: PreparedRow[] = [];
   const changed: PreparedRow[] = [];
   let unchanged = 0;
@@ -274,32 +398,25 @@ async function classify(
   return { fresh, changed, unchanged };
 }
 
-interface ChunkContext {
-  service: IdentityService;
-  model: MatchModel;
-  policy: Awaited<ReturnType<typeof loadActivePolicy>>;
-  runId: string;
-  sourceIds: Map<string, string>;
-  /** Trust rank of each source id, for survivorship. */
-  trust: Map<string, number>;
-  options: BulkLoadOptions;
-}
-
-/** What the planner reads of the index: empty for an empty index, else read in slices of the load's keys. */
-async function readStoredContext(db: Executor, fresh: PreparedRow[], reader: Executor | undefined): Promise<PlanContext> {
-  const context: PlanContext = {
-    storedByKey: new Map(),
-    members: [],
-    memberCount: new Map(),
-    notDuplicates: new Set(),
-    openReviews: new Set(),
-  };
-  if (fresh.length === 0 || (await indexIsEmpty(db))) return context;
+/**
+ * What the planner reads of the records stored before the load (not those of its own `run`, which the load
+ * index holds), in slices of the window's keys; `memberIds`: stored identities the load's records joined, whose
+ * further members and counts are read too.
+ */
+async function readStoredContext(
+  db: Executor,
+  fresh: PreparedRow[],
+  { reader, run, memberIds }: { reader: Executor | undefined; run: string; memberIds: string[] },
+): Promise<PlanContext> {
+  const context = emptyContext();
+  if (fresh.length === 0 && memberIds.length === 0) return context;
   const seenByKey = new Map<string, Set<string>>();
   const members = new Map<string, StoredMember>();
-  for (let start = 0; start < fresh.length; start += LOOKUP_SLICE) {
+  for (let start = 0; start < Math.max(fresh.length, 1); start += LOOKUP_SLICE) {
     const keys = fresh.slice(start, start + LOOKUP_SLICE).flatMap((p) => p.record.keys);
-    const part = await bulk.loadPlanContext(db, { keys, exclude: [], currentIds: [], recordIds: [] }, reader);
+    const identities = start === 0 ? memberIds : [];
+    const read = { keys, exclude: [], currentIds: identities, recordIds: [], run, memberIds: identities };
+    const part = await bulk.loadPlanContext(db, read, reader);
     for (const [key, list] of part.storedByKey) {
       const seen = seenByKey.get(key) ?? new Set<string>();
       seenByKey.set(key, seen);
@@ -330,20 +447,21 @@ interface PlannedChunk {
 }
 
 /**
- * Plans the whole load as one batch of the online planner (each record meets the stored records and those
- * before it, with online ingest's cap per key), then cuts the plan into chunks along identities: the records
- * of an identity the load creates, the records joining one stored identity, and identities a review relates,
- * all go into one chunk (see `chunkGroups`). So a committed chunk holds whole identities: their golden
- * records are built once, from all their records, and a chunk that rolls back takes whole identities with it.
+ * Plans a window as one batch of the online planner (each record meets the stored records, the load's earlier
+ * records and those before it in the window, with online ingest's cap per key, as `context` gives them), then
+ * cuts the plan into chunks along identities: the records of an identity the window creates, the records
+ * joining one stored identity, and identities a review or a merge relates, all go into one chunk (see
+ * `chunkGroups`). So a committed chunk holds whole identities of its window: their golden records are built
+ * once, from all the window's records, and a chunk that rolls back takes whole identities with it.
  */
-async function planLoad(
+async function planWindow(
   fresh: PreparedRow[],
-  stored: PlanContext,
+  ids: string[],
+  context: PlanContext,
   model: MatchModel,
   chunkSize: number,
   scorePairs: PairScorer | undefined,
-): Promise<PlannedChunk[]> {
-  const ids = fresh.map(() => timeOrderedUuid());
+): Promise<{ plan: { records: PlannedRecord[]; ops: PlannedOp[] }; chunks: PlannedChunk[] }> {
   const inputs: PlanInput[] = fresh.map((p, i) => ({
     index: i,
     recordId: ids[i]!,
@@ -352,18 +470,11 @@ async function planLoad(
     currentIdentity: null,
     wasActive: false,
   }));
-  const verdict = scorePairs ? await scoreAhead(inputs, stored, model, scorePairs) : undefined;
+  const verdict = scorePairs ? await scoreAhead(inputs, context, model, scorePairs) : undefined;
+  // Identities a record bridges are merged under the merge guard, as online ingest merges them.
   const plan = planBatch(
     inputs,
-    // New identities are copied, never updated: a record bridging two of them opens a review, as before.
-    {
-      ...stored,
-      newId: () => timeOrderedUuid(),
-      maxPlacedPerKey: MAX_CANDIDATES_PER_KEY,
-      keepCandidates: false,
-      mergeIdentities: false,
-      verdict,
-    },
+    { ...context, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, verdict },
     model,
   );
   const { chunkOfRecord, count } = chunkGroups(plan, ids, chunkSize);
@@ -376,12 +487,12 @@ async function planLoad(
   }
   const chunkOfIdentity = new Map(plan.records.map((r) => [r.identityId, chunkOfRecord[r.index]!]));
   const recordIndex = new Map(ids.map((id, i) => [id, i]));
-  // An op goes with its record, or later when it names an identity of a later chunk (only reviews can).
+  // An op goes with its record, or later when it names an identity of a later chunk (only reviews and merges can).
   for (const op of plan.ops) {
     const named = opIdentities(op).map((id) => chunkOfIdentity.get(id) ?? 0);
     chunks[Math.max(chunkOfRecord[recordIndex.get(op.recordId)!]!, ...named)]!.ops.push(op);
   }
-  return chunks;
+  return { plan, chunks };
 }
 
 /**
@@ -402,19 +513,24 @@ async function scoreAhead(
     if (at === undefined) slot.set(c.recordId, (at = records.push(c.normalised) - 1));
     return at;
   };
-  const a: number[] = [];
-  const b: number[] = [];
+  // Typed from the start: a window meets millions of pairs, and arrays of numbers would take twice the memory.
+  let pairA = new Int32Array(inputs.length * 8);
+  let pairB = new Int32Array(inputs.length * 8);
+  let count = 0;
   const index = new CandidateIndex(stored.storedByKey, MAX_CANDIDATES_PER_KEY);
   inputs.forEach((input, i) => {
     for (const c of index.candidates(input)) {
-      a.push(i);
-      b.push(slotOf(c));
+      if (count === pairA.length) {
+        pairA = grownPairs(pairA);
+        pairB = grownPairs(pairB);
+      }
+      pairA[count] = i;
+      pairB[count] = slotOf(c);
+      count += 1;
     }
     index.place({ recordId: input.recordId, identityId: '', normalised: input.normalised, keys: input.keys });
   });
-  const pairs = { pairA: Int32Array.from(a), pairB: Int32Array.from(b) };
-  a.length = 0;
-  b.length = 0;
+  const pairs = { pairA: pairA.slice(0, count), pairB: pairB.slice(0, count) };
   const { weights, conflicts } = await scorePairs(records, model, pairs);
   let k = 0;
   return (input, candidate) => {
@@ -426,6 +542,13 @@ async function scoreAhead(
   };
 }
 
+/** The pairs so far in an array half as large again. */
+function grownPairs(array: Int32Array): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(Math.ceil(array.length * 1.5) + 16);
+  out.set(array);
+  return out;
+}
+
 /** The identities an op of a new record names. */
 function opIdentities(op: PlannedOp): string[] {
   switch (op.kind) {
@@ -433,6 +556,8 @@ function opIdentities(op: PlannedOp): string[] {
       return [op.recordIdentity, op.target.identityId];
     case 'REVIEW_DUPLICATE':
       return [op.identityA, op.candidate.identityId];
+    case 'MERGE':
+      return [op.survivorId, op.mergedId];
     case 'CREATE_IDENTITY':
     case 'LINK':
       return [op.identityId];
@@ -444,7 +569,7 @@ function opIdentities(op: PlannedOp): string[] {
 /**
  * The chunk of each record of a plan: records are grouped by the identity they end in, and groups a review
  * relates are joined (union-find), so both sides of a review are written, and the review with them, in one
- * chunk; groups follow the file order of their first record and fill chunks of about `chunkSize` records (a
+ * chunk (so are the two sides of a merge); groups follow the file order of their first record and fill chunks of about `chunkSize` records (a
  * group is never split: a chunk is larger only when one group is).
  */
 function chunkGroups(
@@ -465,7 +590,7 @@ function chunkGroups(
   };
   const placed = new Set(plan.records.map((r) => r.identityId));
   for (const op of plan.ops) {
-    if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE') continue;
+    if (op.kind !== 'REVIEW_RECORD' && op.kind !== 'REVIEW_DUPLICATE' && op.kind !== 'MERGE') continue;
     // Only identities the load places records in: a stored identity a review names is written already.
     const [a, b] = opIdentities(op)
       .filter((id) => placed.has(id))
@@ -498,8 +623,8 @@ function chunkGroups(
  * provenance, links, events, reviews, change events, the run's counts and the audit entry. Refuses (and so
  * rolls back) when another writer stored one of its records since the load began: a re-run continues.
  */
-async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: number): Promise<Record<string, number>> {
-  const { service, model, runId, options, policy } = context;
+async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): Promise<Record<string, number>> {
+  const { service, model, runId, options, policy, sources } = load;
   return service.transaction(async (tx) => {
     const records = chunk.rows.map((r) => r.record);
     // Every key of a chunk: more than any per-key lock set, so this takes the ingest lock exclusively.
@@ -515,7 +640,9 @@ async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: num
         'localId',
       );
     const redirect = await lockTargets(tx, chunk.ops, []);
-    const target = (id: string) => redirect.get(id) ?? id;
+    // The plan's merges, then any redirect since: a record placed in an identity merged later goes to the survivor.
+    const target = mergedTarget(checkMerges(chunk.ops, redirect), redirect);
+    const merges = mergeOps(chunk.ops);
     const reviewIds = planReviewIds(chunk.ops, target);
     const identityOfRecord = new Map<string, string>();
     chunk.records.forEach((r, i) => identityOfRecord.set(chunk.ids[i]!, target(r.identityId)));
@@ -526,27 +653,35 @@ async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: num
     records.forEach((p, i) => {
       const identityId = identityOfRecord.get(chunk.ids[i]!)!;
       if (!created.has(identityId)) return;
-      const sourceId = context.sourceIds.get(p.source)!;
+      const sourceId = sources.ids.get(p.source)!;
       const values = Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, (p.clean as Record<string, string | null>)[f] ?? null]));
       const contributor = {
         recordId: chunk.ids[i]!,
         sourceId,
-        trustRank: context.trust.get(sourceId) ?? 0,
+        trustRank: sources.trust.get(sourceId) ?? 0,
         updatedAt: new Date(now),
         values,
       };
-      contributors.set(identityId, [...(contributors.get(identityId) ?? []), contributor]);
+      const list = contributors.get(identityId);
+      if (list) list.push(contributor);
+      else contributors.set(identityId, [contributor]);
     });
     const golden = planGoldenRows([...created].sort(), contributors, new Map(), { policy, ingestRunId: runId, now });
     await copyChunk(tx, {
-      records: records.map((p, i) => recordRow(p, chunk.ids[i]!, context.sourceIds.get(p.source)!, runId)),
+      records: records.map((p, i) => recordRow(p, chunk.ids[i]!, sources.ids.get(p.source)!, runId)),
       keys: records.map((p, i) => ({ recordId: chunk.ids[i]!, keys: p.keys })),
       ops: rows,
       golden,
       goldenChange: { actor: options.actor.actor, policyVersion: policy.version },
     });
-    const existing = [...new Set(identityOfRecord.values())].filter((id) => !created.has(id));
-    await rebuildGoldenMany(tx, existing, { policy, ingestRunId: runId, actor: options.actor.actor });
+    // Written as online ingest writes an automatic merge (links moved, redirect, reviews closed, events).
+    await writeMerges(tx, merges, { actor: options.actor, modelVersion: model.version });
+    // Stored identities the chunk joined, and both sides of each merge, are rebuilt from all their records.
+    const rebuild = [
+      ...[...identityOfRecord.values()].filter((id) => !created.has(id)),
+      ...merges.flatMap((m) => [m.mergedId, target(m.survivorId)]),
+    ];
+    await rebuildGoldenMany(tx, [...new Set(rebuild)], { policy, ingestRunId: runId, actor: options.actor.actor });
     const counts: Record<string, number> = { recordsIn: records.length, chunks: 1 };
     for (const r of chunk.records) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
     await bulk.addRunCounts(tx, runId, counts);
@@ -562,6 +697,7 @@ async function writeChunk(context: ChunkContext, chunk: PlannedChunk, index: num
       requestId: options.actor.requestId ?? null,
       details: { runId, chunk: index, records: records.length },
     });
+    await auditMerges(tx, merges, { actor: options.actor, modelVersion: model.version });
     return counts;
   });
 }

@@ -118,17 +118,19 @@ export async function replaceBlockKeysMany(
  * batch. Records in `exclude` (the batch's own) are left out before the cap, so the result does not depend on
  * whether the batch's own writes ran first.
  */
-function candidateRows(keys: string[], exclude: string[]): SQL {
+function candidateRows(keys: string[], exclude: string[], run?: string): SQL {
+  // A bulk load reads the records stored before it: those of its own run are held in memory (`LoadIndex`).
+  const posting = run
+    ? sql`select k.record_id from record_block_keys k join source_records own on own.id = k.record_id
+        where k.key_hash = hashtextextended(q.key, 0) and own.ingest_run_id is distinct from ${run}::uuid`
+    : sql`select k.record_id from record_block_keys k
+        where k.key_hash = hashtextextended(q.key, 0) and k.record_id <> all(${sql.param(exclude)}::uuid[])`;
   return sql`
     select hit.record_id, l.identity_id, r.normalised, hit.keys
     from (
       select h.record_id, array_agg(q.key) as keys
       from unnest(${sql.param([...new Set(keys)])}::text[]) as q(key)
-      cross join lateral (
-        select k.record_id from record_block_keys k
-        where k.key_hash = hashtextextended(q.key, 0) and k.record_id <> all(${sql.param(exclude)}::uuid[])
-        limit ${MAX_CANDIDATES_PER_KEY}
-      ) as h
+      cross join lateral (${posting} limit ${MAX_CANDIDATES_PER_KEY}) as h
       group by h.record_id
     ) as hit
     join source_records r on r.id = hit.record_id and r.deleted_at is null
@@ -179,7 +181,16 @@ export const PARALLEL_READ_KEYS = 1000;
 /** Parallel candidate reads of one large batch. */
 const READ_PARTS = 2;
 
-type PlanRead = { keys: string[]; exclude: string[]; currentIds: string[]; recordIds: string[] };
+type PlanRead = {
+  keys: string[];
+  exclude: string[];
+  currentIds: string[];
+  recordIds: string[];
+  /** A bulk load's ingest run: its records are left out (the load holds them), as `exclude` leaves a batch's. */
+  run?: string;
+  /** Identities whose further members are read besides the candidates' (a bulk load's, found among its own records). */
+  memberIds?: string[];
+};
 
 /** What one read of the planner's context returns: candidates one per record, with the keys it was found by. */
 type ContextPart = Omit<PlanContext, 'storedByKey'> & { candidates: StoredCandidate[] };
@@ -250,7 +261,7 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
   const current = sql.param([...new Set(batch.currentIds)]);
   const candidates =
     batch.keys.length > 0
-      ? candidateRows(batch.keys, batch.exclude)
+      ? candidateRows(batch.keys, batch.exclude, batch.run)
       : sql`select null::uuid as record_id, null::uuid as identity_id, null::jsonb as normalised, null::text[] as keys where false`;
   const [row] = await queryRows<Row>(
     tx,
@@ -269,8 +280,9 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
       (select coalesce(json_agg(json_build_array(x.identity_id, x.id, x.normalised)), '[]'::json) from (
         select l.identity_id, r.id, r.normalised, row_number() over (partition by l.identity_id order by r.id) as k
         from links l join source_records r on r.id = l.record_id and r.deleted_at is null
-        where l.identity_id = any(array(select identity_id from cand)) and r.id <> all(array(select record_id from cand))
-          and r.id <> all(${sql.param(batch.exclude)}::uuid[])) as x
+        where l.identity_id = any(array(select identity_id from cand) || ${sql.param(batch.memberIds ?? [])}::uuid[])
+          and r.id <> all(array(select record_id from cand)) and r.id <> all(${sql.param(batch.exclude)}::uuid[])
+          and ${batch.run ? sql`r.ingest_run_id is distinct from ${batch.run}::uuid` : sql`true`}) as x
         where x.k <= ${MAX_GUARD_MEMBERS}) as members`,
   );
   const { candidates: found, counts, not_duplicates: pairs, reviews, members } = row!;

@@ -31,6 +31,18 @@ const tail = (k: Uint8Array, i: number, len: number, n: number, shift: number): 
 
 /** `hashtextextended(key, 0)` as a decimal string (COPY's text form of a bigint). */
 export function hashKey(key: string): string {
+  hashKeyWords(key);
+  return BigInt.asIntN(64, (BigInt(words[0]! >>> 0) << 32n) | BigInt(words[1]! >>> 0)).toString();
+}
+
+/** The high and low 32-bit words of the last `hashKeyWords`, reused from key to key. */
+const words = new Int32Array(2);
+
+/**
+ * `hashtextextended(key, 0)` as its high and low 32-bit words (a view reused by the next call): the bulk load
+ * indexes the keys it has placed by these, not by their text.
+ */
+export function hashKeyWords(key: string): Int32Array {
   let len = utf8(key);
   const k = bytes;
   let a = (0x9e3779b9 + len + 3923095) | 0;
@@ -82,5 +94,7 @@ export function hashKey(key: string): string {
   b = (b - rot(a, 14)) | 0;
   c ^= b;
   c = (c - rot(b, 24)) | 0;
-  return BigInt.asIntN(64, (BigInt(b >>> 0) << 32n) | BigInt(c >>> 0)).toString();
+  words[0] = b;
+  words[1] = c;
+  return words;
 }

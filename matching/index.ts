@@ -47,6 +47,7 @@ export { trainModel } from './training.ts';
 export type { LabelledPair, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
 export { prepareRecord } from './prepared.ts';
+export { decodeRecord, decodeRecords, encodeRecord, encodeRecords } from './record-codec.ts';
 export type { PreparedRecord } from './prepared.ts';
 export type { Batch, BatchOptions, CandidatePairs, ProgressFn } from './batch.ts';
 export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';

@@ -3,7 +3,7 @@ import { and, eq, or } from 'drizzle-orm';
 import { auditLog, changeEvents, identities, identityEvents, reviewItems } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
-import { seedSources } from './fixtures.ts';
+import { bridgeCase, seedSources } from './fixtures.ts';
 
 const INGEST = `mutation Ingest($input: SourceRecordInput!) {
   ingestRecord(input: $input) {
@@ -21,22 +21,6 @@ interface Ingested {
   identity: { id: string; records: Array<{ localId: string }>; golden: Record<string, string | null> };
   reviewItem: { id: string; kind: string } | null;
   mergedIdentityIds: string[];
-}
-
-/**
- * One patient seen three times: by a feed that sends the phone, by one that sends the address (with day and
- * month of birth swapped), and by a record carrying both, which matches each of the first two above the match
- * threshold while they match each other only in the review band.
- */
-function bridgeCase(familyName: string, n: number) {
-  const base = { givenName: 'Annika', familyName, sex: 'F' };
-  const address = { addressLine1: `${n} Alder Street`, city: 'Portland', state: 'OR', postalCode: `972${n}` };
-  const phone = `50355501${n}`;
-  return {
-    byPhone: { ...base, birthDate: `19${n}-11-02`, phone },
-    byAddress: { ...base, givenName: 'Anika', birthDate: `19${n}-11-20`, ...address },
-    bridge: { ...base, birthDate: `19${n}-11-02`, phone, ...address, email: `annika@${familyName.toLowerCase()}.example` },
-  };
 }
 
 describe(`automatic merge of identities a record bridges, on ${TEST_DB_KIND}`, () => {

@@ -7,9 +7,9 @@ import { generateRegistry, RECORD_HEADER } from '../bench/synth/generate.ts';
 import { csvLine } from '../bench/synth/write.ts';
 import { parseLoadArgs, readLoadRows, runLoad } from '../cli/load.ts';
 import type { LoadRow } from '../identity/index.ts';
-import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import { queryRows } from '../platform/db/client.ts';
 import { createTestApp, type TestApp } from './app.ts';
+import { count, partition, reviews, staleGoldens } from './load-helpers.ts';
 import { TEST_DB_KIND } from './db.ts';
 
 /** Synthetic registry records (families, look-alikes, typos) as a CSV in the canonical column names. */
@@ -30,56 +30,6 @@ async function writeRegistryCsv(path: string, records: number, seed: number): Pr
     text += csvLine(header.map((c) => (c === 'record_id' ? r.recordId : (row[c] ?? ''))));
   }
   await writeFile(path, text);
-}
-
-/** Local ids grouped by identity, as a canonical set of groups (identity ids differ between databases). */
-async function partition(app: TestApp): Promise<string[]> {
-  const rows = await queryRows<{ local_id: string; identity_id: string }>(
-    app.services.database.db,
-    sql`select r.local_id, coalesce(i.merged_into, l.identity_id) as identity_id
-        from source_records r join links l on l.record_id = r.id join identities i on i.id = l.identity_id`,
-  );
-  const groups = new Map<string, string[]>();
-  for (const r of rows) groups.set(r.identity_id, [...(groups.get(r.identity_id) ?? []), r.local_id]);
-  return [...groups.values()].map((g) => g.sort().join(' ')).sort();
-}
-
-/**
- * The identities whose golden record or provenance a rebuild from the stored records would change (rolled back):
- * none, when the load wrote them as online ingest's rebuild would.
- */
-async function staleGoldens(app: TestApp): Promise<number> {
-  const db = app.services.database.db;
-  let stale = -1;
-  await db
-    .transaction(async (tx) => {
-      const ids = await queryRows<{ id: string }>(tx, sql`select id from identities where status = 'ACTIVE'`);
-      const policy = await loadActivePolicy(tx);
-      stale = (
-        await rebuildGoldenMany(
-          tx,
-          ids.map((r) => r.id),
-          { policy },
-        )
-      ).size;
-      throw new Error('roll back');
-    })
-    .catch(() => undefined);
-  return stale;
-}
-
-/** Open review items as (kind, the local id of the record that raised it). */
-async function reviews(app: TestApp): Promise<string[]> {
-  const rows = await queryRows<{ kind: string; local_id: string }>(
-    app.services.database.db,
-    sql`select v.kind, r.local_id from review_items v join source_records r on r.id = v.record_id where v.status = 'OPEN'`,
-  );
-  return rows.map((r) => `${r.kind} ${r.local_id}`).sort();
-}
-
-async function count(app: TestApp, table: string): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(app.services.database.db, sql.raw(`select count(*)::int as n from ${table}`));
-  return row!.n;
 }
 
 async function ingestOneByOne(app: TestApp, rows: LoadRow[]): Promise<void> {
@@ -187,21 +137,50 @@ describe(`mpi load on ${TEST_DB_KIND}`, () => {
     }
   }, 300_000);
 
-  test('links a load into a non-empty index to the identities already stored', async () => {
+  test.each([
+    ['in one window', undefined],
+    ['a window of 50 rows at a time', 50],
+  ])(
+    'links a load into a non-empty index to the identities already stored, %s',
+    async (_name, window) => {
+      const app = await newApp();
+      try {
+        const half = RECORDS / 2;
+        await ingestOneByOne(app, rows.slice(0, half));
+        const stored = await partition(app);
+        const second = join(dir, 'second-half.csv');
+        const lines = (await import('node:fs')).readFileSync(file, 'utf8').split('\n');
+        await writeFile(second, [lines[0], ...lines.slice(half + 1)].join('\n'));
+        const summary = await runLoad(CONFIG, app.services.database, [{ source: 'ehr', files: [second] }], {
+          chunkSize: CHUNK,
+          window,
+          ...quiet,
+        });
+        expect(summary).toMatchObject({ loaded: RECORDS - half, rejected: 0 });
+        expect(summary.linked).toBeGreaterThan(0);
+        // Records of the second half joined identities of the first: the whole agrees with one-by-one ingest.
+        expect(await partition(app)).toEqual(onlinePartition);
+        expect(stored.length).toBeLessThan(onlinePartition.length + half);
+      } finally {
+        await app.close();
+      }
+    },
+    300_000,
+  );
+
+  test('plans a window at a time with the same result: each window meets the records of the windows before it', async () => {
     const app = await newApp();
     try {
-      const half = RECORDS / 2;
-      await ingestOneByOne(app, rows.slice(0, half));
-      const stored = await partition(app);
-      const second = join(dir, 'second-half.csv');
-      const lines = (await import('node:fs')).readFileSync(file, 'utf8').split('\n');
-      await writeFile(second, [lines[0], ...lines.slice(half + 1)].join('\n'));
-      const summary = await runLoad(CONFIG, app.services.database, [{ source: 'ehr', files: [second] }], { chunkSize: CHUNK, ...quiet });
-      expect(summary).toMatchObject({ loaded: RECORDS - half, rejected: 0 });
-      expect(summary.linked).toBeGreaterThan(0);
-      // Records of the second half joined identities of the first: the whole agrees with one-by-one ingest.
+      const summary = await runLoad(CONFIG, app.services.database, group(), { chunkSize: CHUNK / 2, window: CHUNK, ...quiet });
+      expect(summary).toMatchObject({ rows: RECORDS, loaded: RECORDS, rejected: 0 });
       expect(await partition(app)).toEqual(onlinePartition);
-      expect(stored.length).toBeLessThan(onlinePartition.length + half);
+      expect(await reviews(app)).toEqual(onlineReviews);
+      expect(await staleGoldens(app)).toBe(0);
+      const [run] = await queryRows<{ counts: Record<string, number> }>(
+        app.services.database.db,
+        sql`select counts from ingest_runs where id = ${summary.runId}`,
+      );
+      expect(run!.counts).toMatchObject({ recordsIn: RECORDS, chunks: summary.chunks });
     } finally {
       await app.close();
     }

@@ -101,3 +101,19 @@ export async function reviewBandCase(app: TestApp): Promise<{ base: Record<strin
   if (!variant) throw new Error('no test variant scores between the review and match thresholds of the active model');
   return { base, variant };
 }
+
+/**
+ * One patient seen three times: by a feed that sends the phone, by one that sends the address (with day and
+ * month of birth swapped), and by a record carrying both, which matches each of the first two above the match
+ * threshold while they match each other only in the review band.
+ */
+export function bridgeCase(familyName: string, n: number) {
+  const base = { givenName: 'Annika', familyName, sex: 'F' };
+  const address = { addressLine1: `${n} Alder Street`, city: 'Portland', state: 'OR', postalCode: `972${n}` };
+  const phone = `50355501${n}`;
+  return {
+    byPhone: { ...base, birthDate: `19${n}-11-02`, phone },
+    byAddress: { ...base, givenName: 'Anika', birthDate: `19${n}-11-20`, ...address },
+    bridge: { ...base, birthDate: `19${n}-11-02`, phone, ...address, email: `annika@${familyName.toLowerCase()}.example` },
+  };
+}

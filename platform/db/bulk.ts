@@ -55,14 +55,23 @@ type PostgresClient = {
   unsafe(text: string): { writable(): Promise<NodeJS.WritableStream> };
 };
 
-/** One value in COPY's text format: `\N` for null, backslash escapes for the characters the format reserves. */
-function copyText(value: unknown, sqlType: string): string {
+/** The characters COPY's text format reserves in a value. */
+const RESERVED = /[\\\t\n\r]/;
+const RESERVED_ALL = /[\\\t\n\r]/g;
+const escapeReserved = (c: string): string => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r');
+
+/**
+ * One value in COPY's text format: `\N` for null, backslash escapes for the characters the format reserves.
+ * Numbers, booleans and dates cannot hold them; a string is only rewritten when it does.
+ */
+function copyText(value: unknown, json: boolean): string {
   if (value === null || value === undefined) return '\\N';
   let text: string;
-  if (value instanceof Date) text = value.toISOString();
-  else if (typeof value === 'object') text = sqlType.startsWith('json') ? JSON.stringify(value) : arrayLiteral(value as unknown[]);
-  else text = String(value);
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  else if (value instanceof Date) return value.toISOString();
+  else text = json ? JSON.stringify(value) : arrayLiteral(value as unknown[]);
+  return RESERVED.test(text) ? text.replace(RESERVED_ALL, escapeReserved) : text;
 }
 
 /** A PostgreSQL array literal of text elements (`{"a","b"}`). */
@@ -93,11 +102,14 @@ export async function copyRows<T extends PgTable>(tx: unknown, table: T, rows: R
     stream.on('finish', resolve);
     stream.on('error', reject);
   });
-  const types = columns.map(([, column]) => column.getSQLType());
+  const keys = columns.map(([key]) => key);
+  const json = columns.map(([, column]) => column.getSQLType().startsWith('json'));
   let buffer = '';
   for (const row of rows) {
     const values = row as Record<string, unknown>;
-    buffer += `${columns.map(([key], i) => copyText(values[key], types[i]!)).join('\t')}\n`;
+    let line = copyText(values[keys[0]!], json[0]!);
+    for (let i = 1; i < keys.length; i++) line += `\t${copyText(values[keys[i]!], json[i]!)}`;
+    buffer += `${line}\n`;
     if (buffer.length >= 1 << 20) {
       if (!stream.write(buffer)) await new Promise((resolve) => stream.once('drain', resolve));
       buffer = '';
