@@ -16,10 +16,10 @@ const LAYERED = [...DOMAINS, 'platform', 'api', 'cli'];
 const MAX_DEPTH = 4;
 
 /**
- * The api/ files that may hold the database handle: where the services are built over it (services.ts), opened
- * and closed (app.ts) and scheduled (jobs.ts). The audit trail is reached through the audit service.
+ * The api/ files that may hold the database handle: where the services are built over it (services.ts) and where
+ * it is opened and closed (app.ts). The audit trail and the scheduled jobs are reached through the services.
  */
-const DATABASE_HOLDERS = ['api/services.ts', 'api/app.ts', 'api/jobs.ts'];
+const DATABASE_HOLDERS = ['api/services.ts', 'api/app.ts'];
 const NO_DATABASE = 'api/ never touches the database: call a service built in api/services.ts (its store owns the SQL).';
 
 /** @param {string} folder @param {number} depth @param {{ database?: boolean }} [allow] */

@@ -1,7 +1,4 @@
-import { startModelLifecycle } from '../identity/index.ts';
-import { startAuditCheckpoints } from '../platform/audit-checkpoint.ts';
 import type { ElectedJob } from '../platform/lease.ts';
-import { startBucketCleanup } from '../platform/rate-buckets.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -19,14 +16,13 @@ export function startScheduledJobs(services: Services): ElectedJob[] {
   }
   if (config.MPI_MODEL_TRAIN_AFTER > 0) {
     const everyMs = config.MPI_MODEL_CHECK_SECONDS * 1000;
-    jobs.push(startModelLifecycle(services.database.db, services.lifecycle, { ...election, everyMs, logger }));
+    jobs.push(services.schedule.modelLifecycle({ ...election, everyMs, logger }));
   }
-  if (services.rateBuckets.kind === 'postgres') {
-    jobs.push(startBucketCleanup(services.database.db, services.rateBuckets, { ...election, logger }));
-  }
+  const cleanup = services.schedule.bucketCleanup({ ...election, logger });
+  if (cleanup) jobs.push(cleanup);
   if (config.MPI_AUDIT_CHECKPOINT_DIR && config.MPI_AUDIT_CHECKPOINT_MINUTES > 0) {
     const everyMs = config.MPI_AUDIT_CHECKPOINT_MINUTES * 60_000;
-    jobs.push(startAuditCheckpoints(services.database.db, config.MPI_AUDIT_CHECKPOINT_DIR, { ...election, everyMs, logger }));
+    jobs.push(services.schedule.auditCheckpoints(config.MPI_AUDIT_CHECKPOINT_DIR, { ...election, everyMs, logger }));
   }
   return jobs;
 }

@@ -6,8 +6,16 @@ import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
-import { memoryBuckets, postgresBuckets, redisBuckets, withMemoryFallback, type RateBuckets } from '../platform/rate-buckets.ts';
-import { IdentityReads, IdentityService, ModelLifecycle, ModelRegistry, StewardService } from '../identity/index.ts';
+import {
+  memoryBuckets,
+  postgresBuckets,
+  redisBuckets,
+  startBucketCleanup,
+  withMemoryFallback,
+  type RateBuckets,
+} from '../platform/rate-buckets.ts';
+import { startAuditCheckpoints } from '../platform/audit-checkpoint.ts';
+import { IdentityReads, IdentityService, ModelLifecycle, ModelRegistry, startModelLifecycle, StewardService } from '../identity/index.ts';
 import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
 import { DeadLetterService, PatientResourceService } from '../interop/index.ts';
@@ -49,6 +57,18 @@ export interface Services {
   rateBuckets: RateBuckets;
   /** Periodic jobs this replica takes part in (each runs on the replica holding its lease); filled at start-up. */
   jobs: ElectedJob[];
+  /** Starts each periodic job over this database; api/jobs.ts decides from the configuration which to start. */
+  schedule: ScheduledJobStarters;
+}
+
+/** Which replica asks for a job's lease, how long the lease lasts, and where the job logs. */
+export type JobElection = { holder: string; leaseMs: number; logger: Logger };
+
+export interface ScheduledJobStarters {
+  modelLifecycle(options: JobElection & { everyMs: number }): ElectedJob;
+  /** Only for buckets kept in PostgreSQL (Redis expires its own keys, memory buckets go with the process). */
+  bucketCleanup(options: JobElection): ElectedJob | undefined;
+  auditCheckpoints(dir: string, options: JobElection & { everyMs: number }): ElectedJob;
 }
 
 /** Redis when configured, else the PostgreSQL database; memory for the embedded database's single process. */
@@ -96,16 +116,17 @@ export function createServices(
     listen: (channel, onNotify) => database.listen(channel, onNotify),
   });
   const rateBuckets = rateBucketsFor(config, database, logger);
+  const lifecycle = new ModelLifecycle(database.db, models, logger, {
+    trainAfter: config.MPI_MODEL_TRAIN_AFTER,
+    retrainMs: config.MPI_MODEL_RETRAIN_HOURS * 3_600_000,
+    retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
+  });
   return {
     config,
     database,
     logger,
     models,
-    lifecycle: new ModelLifecycle(database.db, models, logger, {
-      trainAfter: config.MPI_MODEL_TRAIN_AFTER,
-      retrainMs: config.MPI_MODEL_RETRAIN_HOURS * 3_600_000,
-      retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
-    }),
+    lifecycle,
     auditKeys,
     audit: new AuditService(database.db),
     auditChain: new AuditChainService(database.db, auditKeys, config.MPI_AUDIT_CHECKPOINT_DIR),
@@ -120,5 +141,10 @@ export function createServices(
     deadLetters: new DeadLetterService(database.db, { replayTimeoutMs: config.MPI_DEAD_LETTER_REPLAY_TIMEOUT_MS }),
     rateBuckets,
     jobs: [],
+    schedule: {
+      modelLifecycle: (options) => startModelLifecycle(database.db, lifecycle, options),
+      bucketCleanup: (options) => (rateBuckets.kind === 'postgres' ? startBucketCleanup(database.db, rateBuckets, options) : undefined),
+      auditCheckpoints: (dir, options) => startAuditCheckpoints(database.db, dir, options),
+    },
   };
 }
