@@ -21,7 +21,7 @@ import { buildConsole, CONSOLE_DIST } from '../web/build.ts';
 import { launchBrowser, openPage } from '../web/e2e/browser.ts';
 import { httpGql, registerSources, seedLargeIdentity, seedReviewCases } from '../web/e2e/seed.ts';
 import { readRows, seed } from './seed.ts';
-import { BENCH_OUT, freshDatabase, machine, PG_ADMIN_URL, percentile, syntheticRegistry } from './support.ts';
+import { BENCH_OUT, freshDatabase, keptDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
 /** The issue's budgets, printed beside each number. */
 const BUDGET = { initialJsKb: 400, firstScreenMs: 1000, renderMs: 300 };
@@ -150,27 +150,12 @@ interface SeedState {
   seedSeconds: number;
 }
 
-/** A named database kept between runs; `state` is set when an earlier run finished seeding it. */
-async function keptDatabase(name: string): Promise<{ url: string; drop: () => Promise<void>; state: SeedState | undefined }> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`--database must be a lower-case SQL identifier, not ${JSON.stringify(name)}`);
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
-  const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
-  if (!exists) await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  let state: SeedState | undefined;
-  if (exists) {
-    const sql = postgres(url.toString(), { max: 1, onnotice: () => undefined });
-    const [table] = await sql`select to_regclass('bench_console_state') is not null as present`;
-    if (table?.present) {
-      const [row] = await sql`select identity_id, cases, seed_seconds from bench_console_state`;
-      if (row) state = { identityId: row.identity_id as string, cases: row.cases as number, seedSeconds: row.seed_seconds as number };
-    }
-    await sql.end();
-    if (!state) throw new Error(`${name} exists but no run finished seeding it: drop it (dropdb ${name}) and run again`);
-  }
-  return { url: url.toString(), drop: async () => undefined, state };
+/** What an earlier run recorded in a kept database, if one finished seeding it. */
+async function consoleSeedState(sql: postgres.Sql): Promise<SeedState | undefined> {
+  const [table] = await sql`select to_regclass('bench_console_state') is not null as present`;
+  if (!table?.present) return undefined;
+  const [row] = await sql`select identity_id, cases, seed_seconds from bench_console_state`;
+  return row ? { identityId: row.identity_id as string, cases: row.cases as number, seedSeconds: row.seed_seconds as number } : undefined;
 }
 
 async function markSeeded(url: string, state: SeedState): Promise<void> {
@@ -195,7 +180,7 @@ await buildConsole({ quiet: true });
 const bundle = initialJavaScript();
 
 const db = opts.keep
-  ? await keptDatabase(opts.database ?? `mpi_bench_console_r${records}`)
+  ? await keptDatabase(opts.database ?? `mpi_bench_console_r${records}`, consoleSeedState)
   : { ...(await freshDatabase('mpi_bench_console')), state: undefined };
 // The model stays the default one: a model trained on the seeded registry would decide the review cases differently.
 const app = await createApp(

@@ -16,7 +16,7 @@ import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { createLogger } from '../platform/logger.ts';
 import { readRows, seed, type Row } from './seed.ts';
-import { freshDatabase, machine, percentile, PG_ADMIN_URL, syntheticRegistry } from './support.ts';
+import { freshDatabase, keptDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
 const system = (source: string) => `urn:bench:${source}`;
 
@@ -99,27 +99,12 @@ async function timed(operation: string, items: Row[], run: (r: Row) => Promise<R
   return times;
 }
 
-/** A named database kept between runs; `seedSeconds` is set when an earlier run finished seeding it. */
-async function keptDatabase(name: string): Promise<{ url: string; drop: () => Promise<void>; seedSeconds: number | undefined }> {
-  if (!/^[a-z0-9_]+$/.test(name)) throw new Error('--database must be lower-case letters, digits and underscores');
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
-  const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
-  if (!exists) await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  let seedSeconds: number | undefined;
-  if (exists) {
-    const sql = postgres(url.toString(), { max: 1, onnotice: () => undefined });
-    const [table] = await sql`select to_regclass('bench_fhir_state') is not null as present`;
-    if (table?.present) {
-      const [row] = await sql`select seed_seconds from bench_fhir_state`;
-      seedSeconds = row?.seed_seconds as number | undefined;
-    }
-    await sql.end();
-    if (seedSeconds === undefined) throw new Error(`${name} exists but no run finished seeding it: drop it (dropdb ${name}) and run again`);
-  }
-  return { url: url.toString(), drop: async () => undefined, seedSeconds };
+/** The seeding time an earlier run recorded in a kept database, if one finished seeding it. */
+async function fhirSeedSeconds(sql: postgres.Sql): Promise<number | undefined> {
+  const [table] = await sql`select to_regclass('bench_fhir_state') is not null as present`;
+  if (!table?.present) return undefined;
+  const [row] = await sql`select seed_seconds from bench_fhir_state`;
+  return row?.seed_seconds as number | undefined;
 }
 
 interface Options {
@@ -136,12 +121,12 @@ async function benchSize(size: number, opts: Options): Promise<string[]> {
   const truthMap = new Map((await readRows(truth)).map((t) => [t.record_id!, t.cluster_id!]));
   const held = rows.splice(rows.length - sample, sample);
   const db = opts.keep
-    ? await keptDatabase(opts.database ?? `mpi_bench_fhir_r${size}`)
-    : { ...(await freshDatabase(`mpi_bench_fhir_${size}`)), seedSeconds: undefined };
+    ? await keptDatabase(opts.database ?? `mpi_bench_fhir_r${size}`, fhirSeedSeconds)
+    : { ...(await freshDatabase(`mpi_bench_fhir_${size}`)), state: undefined };
   try {
     // Opening the database applies the migrations the seeding needs.
     const handle = await openDatabase({ url: db.url, poolSize: 8 });
-    let seedSeconds = db.seedSeconds;
+    let seedSeconds = db.state;
     if (seedSeconds === undefined) {
       process.stderr.write(`seeding ${rows.length} records into PostgreSQL...\n`);
       const seedStart = performance.now();

@@ -78,3 +78,28 @@ export function percentile(values: number[], p: number): number {
 export function machine(): string {
   return `${process.platform} ${process.arch}, node ${process.version}`;
 }
+
+/**
+ * A named database kept between runs (created when missing), for seeding once and measuring many times.
+ * `readState` reads what the run that finished seeding it left there; an existing database without it is refused.
+ */
+export async function keptDatabase<S>(
+  name: string,
+  readState: (sql: postgres.Sql) => Promise<S | undefined>,
+): Promise<{ url: string; drop: () => Promise<void>; state: S | undefined }> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`--database must be a lower-case SQL identifier, not ${JSON.stringify(name)}`);
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => undefined });
+  const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
+  if (!exists) await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  let state: S | undefined;
+  if (exists) {
+    const sql = postgres(url.toString(), { max: 1, onnotice: () => undefined });
+    state = await readState(sql);
+    await sql.end();
+    if (state === undefined) throw new Error(`${name} exists but no run finished seeding it: drop it (dropdb ${name}) and run again`);
+  }
+  return { url: url.toString(), drop: async () => undefined, state };
+}
