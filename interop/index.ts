@@ -38,7 +38,6 @@ export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.t
 export * from './patient-store.ts';
 export { checkIfMatch, PatientResourceService } from './patient-resources.ts';
 export {
-  countRecords,
   currentVersion,
   currentVersionOfRecord,
   historyOf,
@@ -46,12 +45,13 @@ export {
   recordResource,
   recordResourceByRef,
   resourceIdsOfRecords,
-  searchIdentityIds,
-  searchRecords,
+  searchPage,
   versionOf,
   type PatientVersionRow,
   type RecordCriteria,
   type RecordResourceRow,
+  type SearchKind,
+  type SearchPageRows,
 } from './patient-store.ts';
 export { DeadLetterService } from './dead-letters.ts';
 export {

@@ -1,6 +1,5 @@
 import type { Database, Executor } from '../platform/db/client.ts';
 import {
-  countRecords,
   currentVersion,
   currentVersionOfRecord,
   historyOf,
@@ -10,13 +9,14 @@ import {
   recordResource,
   recordResourceByRef,
   resourceIdsOfRecords,
-  searchIdentityIds,
-  searchRecords,
+  searchPage,
   versionOf,
   type IdentityViewRow,
   type PatientVersionRow,
   type RecordCriteria,
   type RecordResourceRow,
+  type SearchKind,
+  type SearchPageRows,
 } from './patient-store.ts';
 import { PortError, type PatientWrite } from './ports.ts';
 
@@ -67,19 +67,9 @@ export class PatientResourceService {
     return resourceIdsOfRecords(this.db, recordIds);
   }
 
-  /** A page of matching live source records, ordered by record id. */
-  searchRecords(criteria: RecordCriteria, limit: number, offset: number): Promise<RecordResourceRow[]> {
-    return searchRecords(this.db, criteria, limit, offset);
-  }
-
-  /** How many live source records match. */
-  countRecords(criteria: RecordCriteria): Promise<number> {
-    return countRecords(this.db, criteria);
-  }
-
-  /** A page of the identities whose records match, ordered by identity id. */
-  searchIdentityIds(criteria: RecordCriteria, limit: number, offset: number): Promise<string[]> {
-    return searchIdentityIds(this.db, criteria, limit, offset);
+  /** One PDQm page of live source records and the identities they belong to, in one statement (`searchPage`). */
+  searchPage(criteria: RecordCriteria, kind: SearchKind, count: number, offset: number): Promise<SearchPageRows> {
+    return searchPage(this.db, criteria, kind, count, offset);
   }
 
   /**

@@ -204,34 +204,63 @@ export interface RecordCriteria {
   wholeValuesOnly?: boolean;
 }
 
-/** A page of matching source records, ordered by record id. */
-export async function searchRecords(db: Executor, criteria: RecordCriteria, limit: number, offset: number): Promise<RecordResourceRow[]> {
-  return queryRows<RecordResourceRow>(
-    db,
-    sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
-    where ${whereOf(criteria)} order by sr.id limit ${limit} offset ${offset}`,
-  );
+/** Which Patients a PDQm search returns: source records, golden identities, or both (source ones first). */
+export type SearchKind = 'source' | 'golden' | 'any';
+
+/** One PDQm page: the source records and identities (shown as `identityViewRows` shows them) on it. */
+export interface SearchPageRows {
+  records: RecordResourceRow[];
+  identities: IdentityViewRow[];
+  /** Whether there are more hits after this page. */
+  more: boolean;
 }
 
-/** How many live source records match. */
-export async function countRecords(db: Executor, criteria: RecordCriteria): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(
+/**
+ * One PDQm page in one statement. Source records match on their canonical fields and come first, ordered by
+ * record id; then the identities their records belong to, ordered by identity id; `count` in all from `offset`.
+ * All matching records are counted only when the page starts past the last of them (as a page of golden ones).
+ */
+export async function searchPage(
+  db: Executor,
+  criteria: RecordCriteria,
+  kind: SearchKind,
+  count: number,
+  offset: number,
+): Promise<SearchPageRows> {
+  const where = whereOf(criteria);
+  const sources =
+    kind === 'golden'
+      ? sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM} where false`
+      : sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM} where ${where} order by sr.id limit ${count + 1} offset ${offset}`;
+  const onPage = sql`(select count(*) from src)`;
+  const allSources = sql`(select count(*) from source_records sr join sources s on s.id = sr.source_id
+    left join links l on l.record_id = sr.id where ${where})`;
+  // Golden ones fill what the source ones leave of the page, plus one to tell whether more follow.
+  const [limit, skip] =
+    kind === 'golden'
+      ? [sql`${count + 1}`, sql`${offset}`]
+      : [
+          sql`case when ${onPage} > ${count} then 0 else ${count + 1} - ${onPage} end`,
+          sql`case when ${onPage} > 0 then 0 else greatest(0, ${offset} - ${allSources}) end`,
+        ];
+  const golden =
+    kind === 'source'
+      ? sql`select null::uuid as identity_id where false`
+      : sql`select distinct l.identity_id from source_records sr join sources s on s.id = sr.source_id
+        join links l on l.record_id = sr.id where ${where} order by l.identity_id limit ${limit} offset ${skip}`;
+  const [row] = await queryRows<{ records: RecordResourceRow[]; identities: IdentityViewRow[]; golden_rows: number }>(
     db,
-    sql`select count(*) as n from source_records sr
-    join sources s on s.id = sr.source_id left join links l on l.record_id = sr.id where ${whereOf(criteria)}`,
+    sql`with src as materialized (${sources}), gold as materialized (${golden})
+    select
+      (select coalesce(json_agg(x order by x.record_id), '[]'::json) from src x) as records,
+      (select coalesce(json_agg(v order by v.id), '[]'::json) from (
+        select ${IDENTITY_VIEW_COLUMNS} from identities i where i.id in (select identity_id from gold)) v) as identities,
+      (select count(*)::int from gold) as golden_rows`,
   );
-  return Number(row?.n ?? 0);
-}
-
-/** A page of the identities (current, after merges) whose records match, ordered by identity id. */
-export async function searchIdentityIds(db: Executor, criteria: RecordCriteria, limit: number, offset: number): Promise<string[]> {
-  const rows = await queryRows<{ identity_id: string }>(
-    db,
-    sql`select distinct l.identity_id from source_records sr
-    join sources s on s.id = sr.source_id join links l on l.record_id = sr.id
-    where ${whereOf(criteria)} order by l.identity_id limit ${limit} offset ${offset}`,
-  );
-  return rows.map((r) => r.identity_id);
+  const { records, identities, golden_rows: goldenRows } = row!;
+  if (records.length > count) return { records: records.slice(0, count), identities: [], more: true };
+  const room = kind === 'golden' ? count : count - records.length;
+  return { records, identities: identities.slice(0, room), more: goldenRows > room };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

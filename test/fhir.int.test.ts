@@ -431,6 +431,33 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(nothing.body.entry).toBeUndefined();
   });
 
+  test('PDQm pages run on from the source Patients into the golden ones, and the last page has no next link', async () => {
+    const family = 'Thistlewood-Arkwright';
+    const a = await create('pipeline', patient(41, EHR_SYSTEM, 'E-41', { familyName: family }));
+    await create('pipeline', patient(41, CLINIC_SYSTEM, 'C-41', { familyName: family }));
+    const b = await create('pipeline', patient(46, EHR_SYSTEM, 'E-46', { familyName: family }));
+    const golden = [a, b].map((r) => r.headers.get('x-mpi-identity-id')).sort();
+    expect(golden[0]).not.toBe(golden[1]);
+    const pages: Json[] = [];
+    let page = (await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family, _count: 2 } }))).body;
+    pages.push(page);
+    while (page.link.some((l: Json) => l.relation === 'next')) {
+      page = validFhir((await as.steward!.nextPage({ bundle: page as never })) as Json);
+      pages.push(page);
+    }
+    const seen = pages.map((p) => (p.entry ?? []).map((e: Json) => `${e.resource.meta.tag[0].code}`));
+    expect(seen).toEqual([['source', 'source'], ['source', 'golden'], ['golden']]);
+    expect(
+      pages.flatMap((p) => (p.entry ?? []).filter((e: Json) => e.resource.meta.tag[0].code === 'golden').map((e: Json) => e.resource.id)),
+    ).toEqual(golden);
+    expect(pages.map((p) => p.total)).toEqual([undefined, undefined, 5]);
+    const second = await attempt(() =>
+      as.steward!.search({ resourceType: 'Patient', searchParams: { family, _tag: GOLDEN, _count: 1, _offset: 1 } }),
+    );
+    expect(second.body.entry.map((e: Json) => e.resource.id)).toEqual([golden[1]]);
+    expect(second.body.total).toBe(2);
+  });
+
   test('PIXm answers every other identifier of the person and the golden reference', async () => {
     const twin = { familyName: 'Fairweather-Ng' };
     await create('pipeline', patient(13, EHR_SYSTEM, 'E-13', twin));
