@@ -38,8 +38,7 @@ export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.t
 export * from './patient-store.ts';
 export { checkIfMatch, PatientResourceService } from './patient-resources.ts';
 export {
-  currentVersion,
-  currentVersionOfRecord,
+  appendVersion,
   historyOf,
   insertVersion,
   recordResource,

@@ -1,7 +1,6 @@
 import type { Database, Executor } from '../platform/db/client.ts';
 import {
-  currentVersion,
-  currentVersionOfRecord,
+  appendVersion,
   historyOf,
   identityViewOfRecord,
   identityViewRows,
@@ -82,25 +81,27 @@ export class PatientResourceService {
     recordId: string,
     existed: boolean,
   ): Promise<{ row: PatientVersionRow; created: boolean }> {
-    const current = await currentVersionOfRecord(tx, recordId);
+    // A record that came in by HL7 or GraphQL reads as version 1 before it is first written as FHIR.
+    const initial = existed ? 1 : 0;
+    const { current, holderRecordId, written } = await appendVersion(tx, {
+      recordId,
+      id: write.id,
+      ifMatch: write.ifMatch,
+      base: initial,
+      resource: write.resource,
+    });
     if (write.id !== undefined) {
       if (current && current.id !== write.id) {
         throw new PortError('CONFLICT', 'the source record of this identifier already has a Patient resource with another id', 'id');
       }
-      const holder = current ? null : await currentVersion(tx, write.id);
-      if (holder && holder.recordId !== recordId) throw new PortError('CONFLICT', 'the resource id belongs to another source record', 'id');
+      if (holderRecordId !== null && holderRecordId !== recordId)
+        throw new PortError('CONFLICT', 'the resource id belongs to another source record', 'id');
     }
-    // A record that came in by HL7 or GraphQL reads as version 1 before it is first written as FHIR.
-    const base = current?.versionId ?? (existed ? 1 : 0);
+    const base = current?.versionId ?? initial;
     checkIfMatch(write.ifMatch, base);
-    if (current?.resource && sameJson(current.resource, write.resource)) return { row: current, created: false };
-    const row = await insertVersion(tx, {
-      id: current?.id ?? write.id ?? recordId,
-      versionId: base + 1,
-      recordId,
-      resource: write.resource,
-    });
-    return { row, created: base === 0 };
+    if (written) return { row: written, created: base === 0 };
+    // Nothing failed, so the resource is the current one unchanged.
+    return { row: current!, created: false };
   }
 
   /** Inside the delete transaction: appends the deletion version (no resource) after `current`. */
@@ -114,21 +115,4 @@ export function checkIfMatch(ifMatch: number | undefined, current: number): void
   if (ifMatch !== undefined && ifMatch !== current) {
     throw new PortError('PRECONDITION_FAILED', 'the resource has changed since the version given in If-Match', 'If-Match');
   }
-}
-
-/** Key-order-insensitive equality of two JSON values. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, sorted(v)]),
-    );
-  }
-  return value;
 }

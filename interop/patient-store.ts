@@ -11,17 +11,6 @@ import { CANONICAL_FIELDS } from '../matching/index.ts';
 
 export type PatientVersionRow = typeof fhirPatientVersions.$inferSelect;
 
-/** The current (highest) version of a resource id, or null. */
-export async function currentVersion(db: Executor, id: string): Promise<PatientVersionRow | null> {
-  const [row] = await db
-    .select()
-    .from(fhirPatientVersions)
-    .where(eq(fhirPatientVersions.id, id))
-    .orderBy(desc(fhirPatientVersions.versionId))
-    .limit(1);
-  return row ?? null;
-}
-
 /** One version of a resource id, or null. */
 export async function versionOf(db: Executor, id: string, versionId: number): Promise<PatientVersionRow | null> {
   const [row] = await db
@@ -37,20 +26,56 @@ export async function historyOf(db: Executor, id: string): Promise<PatientVersio
   return db.select().from(fhirPatientVersions).where(eq(fhirPatientVersions.id, id)).orderBy(desc(fhirPatientVersions.versionId));
 }
 
-/** The current version stored for a source record, or null when it was never written as FHIR. */
-export async function currentVersionOfRecord(db: Executor, recordId: string): Promise<PatientVersionRow | null> {
-  const [row] = await db
-    .select()
-    .from(fhirPatientVersions)
-    .where(eq(fhirPatientVersions.recordId, recordId))
-    .orderBy(desc(fhirPatientVersions.versionId))
-    .limit(1);
-  return row ?? null;
-}
-
 export async function insertVersion(db: Executor, row: typeof fhirPatientVersions.$inferInsert): Promise<PatientVersionRow> {
   const [stored] = await db.insert(fhirPatientVersions).values(row).returning();
   return stored!;
+}
+
+/** What `appendVersion` found and did. */
+export interface AppendedVersion {
+  /** The record's current version before the write, or null. */
+  current: PatientVersionRow | null;
+  /** The record holding the resource id asked for, when the record had no version yet and another one holds it. */
+  holderRecordId: string | null;
+  /** The version written, or null when a check failed or the resource is unchanged (jsonb equality: key order aside). */
+  written: PatientVersionRow | null;
+}
+
+/**
+ * Appends a version of a record's Patient in one statement, reading the current version and writing the next
+ * only when the write may go ahead: its resource id is the record's own (or free), `If-Match` names the current
+ * version (`base` when the record has none yet), and the resource changed. The caller tells which check failed.
+ */
+export async function appendVersion(
+  db: Executor,
+  write: { recordId: string; id: string | undefined; ifMatch: number | undefined; base: number; resource: Record<string, unknown> },
+): Promise<AppendedVersion> {
+  type Json = { id: string; version_id: number; record_id: string; resource: Record<string, unknown> | null; recorded_at: string };
+  const resource = sql`${JSON.stringify(write.resource)}::jsonb`;
+  const id = write.id ?? null;
+  const holder =
+    id === null
+      ? sql`select null::uuid as record_id where false`
+      : sql`select f.record_id from fhir_patient_versions f where f.id = ${id} and not exists (select 1 from cur) limit 1`;
+  const [row] = await queryRows<{ current: Json | null; holder: string | null; written: Json | null }>(
+    db,
+    sql`with cur as (
+      select f.id, f.version_id, f.record_id, f.resource, f.recorded_at from fhir_patient_versions f
+      where f.record_id = ${write.recordId}::uuid order by f.version_id desc limit 1
+    ), holder as (${holder}), ins as (
+      insert into fhir_patient_versions (id, version_id, record_id, resource)
+      select coalesce((select id from cur), ${id}::text, ${write.recordId}::text), coalesce((select version_id from cur), ${write.base}::int) + 1,
+        ${write.recordId}::uuid, ${resource}
+      where not exists (select 1 from cur where cur.resource = ${resource})
+        and ${id === null ? sql`true` : sql`not exists (select 1 from cur where cur.id <> ${id}) and not exists (select 1 from holder where holder.record_id <> ${write.recordId}::uuid)`}
+        and ${write.ifMatch === undefined ? sql`true` : sql`coalesce((select version_id from cur), ${write.base}::int) = ${write.ifMatch}::int`}
+      returning id, version_id, record_id, resource, recorded_at
+    )
+    select (select row_to_json(cur) from cur) as current, (select record_id from holder) as holder, (select row_to_json(ins) from ins) as written`,
+  );
+  const version = (v: Json | null): PatientVersionRow | null =>
+    v && { id: v.id, versionId: v.version_id, recordId: v.record_id, resource: v.resource, recordedAt: new Date(v.recorded_at) };
+  return { current: version(row!.current), holderRecordId: row!.holder, written: version(row!.written) };
 }
 
 /** A source record with its source, current link and latest stored Patient version (if any). */

@@ -271,6 +271,26 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(read.body).toMatchObject({ id: 'C-4', identifier: [{ system: CLINIC_SYSTEM, value: 'C-4' }] });
   });
 
+  test('a resource id belongs to one source record: PUT of another record under it, or a second id, is 409 and stores nothing', async () => {
+    const put = (id: string, mrn: string, seed: number) =>
+      attempt(() => as.pipeline!.update({ resourceType: 'Patient', id, body: { ...patient(seed, CLINIC_SYSTEM, mrn), id } }));
+    expect((await put('C-42', 'C-42', 42)).status).toBe(201);
+    const resent = await put('C-42', 'C-42', 42);
+    expect(resent.status).toBe(200);
+    expect(resent.body.meta.versionId).toBe('1');
+    const before = await counts(app);
+    const taken = await put('C-42', 'C-43', 43);
+    expect(taken.status).toBe(409);
+    expect(taken.body.issue[0].expression).toEqual(['Patient.id']);
+    expect(await counts(app)).toEqual(before);
+
+    expect((await put('C-43', 'C-43', 43)).status).toBe(201);
+    const after = await counts(app);
+    const second = await put('C-43-b', 'C-43', 43);
+    expect(second.status).toBe(409);
+    expect(await counts(app)).toEqual(after);
+  });
+
   test('DELETE removes the source record; its Patient then reads as 410 Gone', async () => {
     const made = await create('pipeline', patient(5, EHR_SYSTEM, 'E-5'));
     const removed = await attempt(() => as.pipeline!.delete({ resourceType: 'Patient', id: made.body.id }));
