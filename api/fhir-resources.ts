@@ -14,6 +14,7 @@ import {
   type RecordInput,
   type RecordResourceRow,
   type SourceRef,
+  US_SSN_SYSTEM,
 } from '../interop/index.ts';
 import type { InteropContext } from './interop-port.ts';
 import { maskedPlaceholders, maskPatientResource } from './fhir-masking.ts';
@@ -163,7 +164,7 @@ async function toCriteria(deps: ResourceDeps, ctx: InteropContext, q: PatientQue
   }
   if (q.identifier) {
     const { system, value } = q.identifier;
-    if (system === 'http://hl7.org/fhir/sid/us-ssn') c.ssn = value.replace(/\D/g, '');
+    if (system === US_SSN_SYSTEM) c.ssn = value.replace(/\D/g, '');
     else {
       if (system) {
         const source = await deps.sourceForSystem(ctx, system);
