@@ -181,8 +181,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
           )
         ).reviewQueue.totalCount;
       const choose = async (label: string, option: string) => {
-        await page.getByRole('combobox', { name: label, exact: true }).click();
-        await page.getByRole('option', { name: option, exact: true }).click();
+        await page.getByRole('combobox', { name: label, exact: true }).selectOption({ label: option });
       };
 
       const open = await apiCount({});
