@@ -17,8 +17,14 @@ export const SCREEN_CODE = {
 } as const satisfies Record<string, { capability: Capability; load: () => Promise<unknown> }>;
 
 /**
+ * How long a screen has been settled before the others' code starts loading: the first screen's own chunk and data
+ * (and a quick next click) come first.
+ */
+const PREFETCH_AFTER_MS = 1000;
+
+/**
  * Loads, one chunk per idle period, the code of every screen the caller may open (a chunk already loaded costs
- * nothing). Returns a function that stops what has not started.
+ * nothing), starting a moment after the current screen settled. Returns a function that stops what has not started.
  */
 export function prefetchScreenCode(can: (capability: Capability) => boolean): () => void {
   const pending: Array<() => Promise<unknown>> = Object.values(SCREEN_CODE)
@@ -34,9 +40,10 @@ export function prefetchScreenCode(can: (capability: Capability) => boolean): ()
         handle = requestIdleCallback(next);
       });
   };
-  handle = requestIdleCallback(next);
+  const timer = setTimeout(() => (handle = requestIdleCallback(next)), PREFETCH_AFTER_MS);
   return () => {
     pending.length = 0;
+    clearTimeout(timer);
     cancelIdleCallback(handle);
   };
 }
