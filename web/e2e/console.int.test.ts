@@ -134,13 +134,18 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       expect(issuer.refusals).toEqual([]);
       await page.close();
 
-      // An answer this tab did not ask for (a forged or replayed callback) signs nobody in and is never redeemed.
+      // An answer whose state is not the one this tab sent (a forged or replayed callback) signs nobody in and is
+      // never redeemed: the tab starts a sign-in, stays on the issuer's page, and a crafted callback comes instead.
       const forged = await openPage(browser);
       trails.push(forged.trail);
+      await forged.page.route(`${issuer.issuer}/authorize**`, (route) => route.fulfill({ status: 200, body: "the issuer's sign-in page" }));
+      await forged.page.goto(base);
+      await forged.page.getByRole('button', { name: /^Sign in with / }).click();
+      await forged.page.getByText("the issuer's sign-in page").waitFor();
       await forged.page.goto(`${base}/oidc-callback?code=stolen&state=forged`);
       await forged.page.getByText('Sign-in failed').waitFor();
       expect(new URL(forged.page.url()).pathname).toBe('/');
-      expect(await forged.page.evaluate(() => sessionStorage.getItem('mpi.console.apiKey'))).toBeNull();
+      expect(await forged.page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
       expect(issuer.refusals).toEqual([]);
       await expectAccessible(forged.page);
       await shoot(forged.page, 'sign-in-oidc');
