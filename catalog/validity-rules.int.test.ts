@@ -36,6 +36,7 @@ const CASES: Array<[ValidityRule, string, boolean]> = [
   ['ssn', '999-99-9999', false],
   ['ssn', '123-45-6789', false],
   ['ssn', '078-05-1120', false],
+  ['ssn', '219-09-9999', false], // voided specimens: matching ignores them too
   ['ssn', '111-11-1111', false],
   ['ssn', '666-12-3456', false],
   ['ssn', '900-12-3456', false],

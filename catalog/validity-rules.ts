@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { SPECIMEN_SSNS } from '../matching/index.ts';
 import type { ValidityRule } from './canonical-fields.ts';
 
 /**
@@ -87,10 +88,10 @@ export const SEX_CODES = ['M', 'F', 'O', 'U', 'A', 'N', 'X', 'MALE', 'FEMALE', '
 
 /**
  * SSNs used as filler or never issued: the SSA never assigns area 000, 666 or 900-999, group 00 or serial
- * 0000; 078-05-1120 is the wallet-insert specimen and 219-09-9999 the SSA's advertising example; 123-45-6789
- * and repeated digits are keyboard filler.
+ * 0000; the SSA's voided specimens are the ones matching ignores too; 123-45-6789 and repeated digits are
+ * keyboard filler.
  */
-const SSN_PLACEHOLDERS = ['123456789', '078051120', '219099999', '987654321'];
+const SSN_PLACEHOLDERS = ['123456789', '987654321', ...SPECIMEN_SSNS];
 
 /** 1900-01-01 is the default many registration systems store when the birth date is unknown. */
 const BIRTH_DATE_PLACEHOLDERS = ['1900-01-01'];

@@ -16,8 +16,9 @@ test.each([
 });
 
 test.each([
-  { value: '219-09-9999', problem: null },
-  { value: '219099999', problem: null },
+  { value: '512-48-3067', problem: null },
+  { value: '219-09-9999', problem: { field: 'ssn', code: 'PLACEHOLDER', message: 'is a placeholder value' } },
+  { value: '512483067', problem: null },
   { value: '12-34', problem: { field: 'ssn', code: 'INVALID', message: 'has the wrong number of digits' } },
   { value: 'abc-de-fghi', problem: { field: 'ssn', code: 'INVALID', message: 'contains characters other than digits' } },
   { value: '000-00-0000', problem: { field: 'ssn', code: 'PLACEHOLDER', message: 'is a placeholder value' } },

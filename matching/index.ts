@@ -4,7 +4,7 @@
  */
 export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normalise.ts';
 export { cleanBirthDate, dateRequired, isoDateProblem, ISO_DATE_REQUIRED, toIsoDate } from './normalise-date.ts';
-export { cleanSsn } from './normalise-contact.ts';
+export { cleanSsn, SPECIMEN_SSNS } from './normalise-contact.ts';
 export { TEXT_PROBLEM_MESSAGES, textProblem, type TextPolicyOptions, type TextProblem } from './text-policy.ts';
 export { fieldProblems, fromCsvLayouts, isRefusingIssue, issueProblem, recordProblems, type ValueProblem } from './validate-record.ts';
 export {

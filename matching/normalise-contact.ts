@@ -25,9 +25,12 @@ function isSequential(digits: string): boolean {
 }
 
 /**
- * SSNs never issued, per the SSA's rules: area 000, 666 or 900-999, group 00, serial 0000; plus 078-05-1120,
- * the specimen number printed on wallet inserts and reused by thousands.
+ * Numbers the SSA published as examples and later voided, which people then copied as their own: 078-05-1120
+ * printed on wallet inserts, 219-09-9999 in an advertising leaflet. They identify nobody.
  */
+export const SPECIMEN_SSNS: readonly string[] = ['078051120', '219099999'];
+
+/** SSNs never issued, per the SSA's rules: area 000, 666 or 900-999, group 00, serial 0000; and the specimens. */
 function isUnissuedSsn(digits: string): boolean {
   const area = digits.slice(0, 3);
   return (
@@ -36,7 +39,7 @@ function isUnissuedSsn(digits: string): boolean {
     area[0] === '9' ||
     digits.slice(3, 5) === '00' ||
     digits.slice(5) === '0000' ||
-    digits === '078051120'
+    SPECIMEN_SSNS.includes(digits)
   );
 }
 

@@ -94,6 +94,7 @@ describe('identifiers and contact details', () => {
     ['666-12-3456', null, 'PLACEHOLDER'],
     ['123-00-4567', null, 'PLACEHOLDER'],
     ['078-05-1120', null, 'PLACEHOLDER'],
+    ['219-09-9999', null, 'PLACEHOLDER'],
     ['12-34', null, 'INVALID'],
     ['12A-45-6789', null, 'INVALID'],
   ])('SSN %j -> %j (%s)', (raw, value, code) => {

@@ -137,6 +137,39 @@ describe(`mpi load on ${TEST_DB_KIND}`, () => {
     }
   }, 300_000);
 
+  test('a failure while the next window is planned writes nothing after the failed chunk; a re-run completes the load', async () => {
+    const app = await newApp();
+    try {
+      // A window per chunk: each window is planned while the one before it is written.
+      const failing = runLoad(CONFIG, app.services.database, group(), {
+        chunkSize: CHUNK / 2,
+        window: CHUNK / 2,
+        ...quiet,
+        beforeChunkCommit: async (_tx, chunk) => {
+          if (chunk === 2) throw new Error('injected failure');
+        },
+      });
+      await expect(failing).rejects.toThrow('injected failure');
+      const [run] = await queryRows<{ counts: Record<string, number> }>(
+        app.services.database.db,
+        sql`select counts from ingest_runs where status = 'FAILED'`,
+      );
+      expect(run!.counts.chunks).toBe(2);
+      expect(await count(app, 'source_records')).toBe(run!.counts.recordsIn);
+      expect(await count(app, 'links')).toBe(run!.counts.recordsIn);
+      expect(await count(app, "audit_log where action = 'bulkLoad'")).toBe(2);
+      expect(await count(app, 'record_block_keys where record_id not in (select id from source_records)')).toBe(0);
+
+      const resumed = await runLoad(CONFIG, app.services.database, group(), { chunkSize: CHUNK / 2, window: CHUNK / 2, ...quiet });
+      expect(resumed).toMatchObject({ unchanged: run!.counts.recordsIn, loaded: RECORDS - run!.counts.recordsIn!, rejected: 0 });
+      expect(await partition(app)).toEqual(onlinePartition);
+      expect(await reviews(app)).toEqual(onlineReviews);
+      expect(await staleGoldens(app)).toBe(0);
+    } finally {
+      await app.close();
+    }
+  }, 300_000);
+
   test.each([
     ['in one window', undefined],
     ['a window of 50 rows at a time', 50],

@@ -22,7 +22,7 @@ describe(`README identity walkthrough on ${TEST_DB_KIND}`, () => {
     const first = await app.gql<{ ingestRecord: { outcome: string; identity: { id: string } } }>(`mutation {
   ingestRecord(input: {
     source: "ehr", localId: "MRN-1001", givenName: "Jonathan", familyName: "Whitaker", sex: "M",
-    birthDate: "1961-07-04", ssn: "219-09-9999", phone: "(617) 555-0134",
+    birthDate: "1961-07-04", ssn: "512-48-3067", phone: "(617) 555-0134",
     addressLine1: "12 Beacon St", city: "Boston", state: "MA", postalCode: "02108"
   }) {
     outcome

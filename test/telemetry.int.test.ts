@@ -89,7 +89,7 @@ describe(`telemetry of an end-to-end flow on ${TEST_DB_KIND}`, () => {
   test('spans, metrics and logs describe the flow without any patient data', async () => {
     await seedSources({ services } as TestApp, ['ehr', 'lab']);
     const patients = [
-      person(3101, { ssn: '219-09-9999', email: 'c.okafor3101@example.org', middleName: 'Adaeze' }),
+      person(3101, { ssn: '512-48-3067', email: 'c.okafor3101@example.org', middleName: 'Adaeze' }),
       person(3102, { ssn: '078-05-1120', email: 'l.brandt3102@example.org' }),
     ];
     const a = (await gql<IngestData>('pipeline', INGEST, { input: { source: 'ehr', localId: 'TEL-1', ...patients[0] } })).data!

@@ -49,10 +49,10 @@ describe('patientToRecord', () => {
       extra: {
         identifier: [
           { system: SYSTEM, value: 'MRN-1' },
-          { system: US_SSN_SYSTEM, value: '219-09-9999' },
+          { system: US_SSN_SYSTEM, value: '512-48-3067' },
         ],
       },
-      expected: { ssn: '219-09-9999' },
+      expected: { ssn: '512-48-3067' },
     },
     {
       behaviour: 'prefers the home phone over work and skips old numbers, and takes the email',
