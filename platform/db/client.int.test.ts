@@ -57,4 +57,10 @@ describe.runIf(TEST_DB_KIND === 'postgres')('PostgreSQL client', () => {
     ).rejects.toThrow();
     expect(await queryRows(handle.db, sql`select n from pipeline_probe`)).toEqual([]);
   });
+
+  test('compiles no statement with JIT, on the pool and on the candidate readers', async () => {
+    const jit = async (db: Executor) => (await queryRows<{ jit: string }>(db, sql`select current_setting('jit') as jit`))[0]!.jit;
+    expect(await jit(handle.db)).toBe('off');
+    expect(await jit(handle.reader!)).toBe('off');
+  });
 });

@@ -70,7 +70,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.migrate !== false) await migrateDatabase(handle);
   if (!options.readUrl) return handle;
   if (handle.kind !== 'postgres') throw new Error('DATABASE_READ_URL needs DATABASE_URL: the embedded database has no replicas');
-  const replicaClient = preparedAndTraced(postgres(options.readUrl, { max: options.poolSize ?? 10, onnotice: () => undefined }));
+  const replicaClient = preparedAndTraced(postgres(options.readUrl, { max: options.poolSize ?? 10, ...SESSION }));
   const readReplica = readReplicaOver(handle.db, drizzlePostgres(replicaClient, { schema }) as unknown as Database, {
     maxLagSeconds: options.maxReadLagSeconds ?? 10,
     close: () => replicaClient.end({ timeout: 5 }),
@@ -124,9 +124,17 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   };
 }
 
+/**
+ * Options of every connection the service opens. JIT compilation is off: the service's statements are short and
+ * set-based over array parameters, whose row estimates (10 per array, 151 per blocking key) put a batch's candidate
+ * read far above `jit_above_cost`. With JIT on, a batch of 200 records spent 3.6 s of its candidate read compiling
+ * it (inlining and optimisation) for an execution of 0.3 s, and a batch of 50 about 15 % more server CPU per record.
+ */
+const SESSION = { onnotice: () => undefined, connection: { jit: 'off' } } satisfies postgres.Options<Record<string, never>>;
+
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
-  const client = preparedAndTraced(postgres(url, { max: poolSize, onnotice: () => undefined }));
-  const readerClient = preparedAndTraced(postgres(url, { max: 2, onnotice: () => undefined }));
+  const client = preparedAndTraced(postgres(url, { max: poolSize, ...SESSION }));
+  const readerClient = preparedAndTraced(postgres(url, { max: 2, ...SESSION }));
   const db = runBeforeCommitHooks(drizzlePostgres(client, { schema }) as unknown as Database);
   return {
     db,
