@@ -16,6 +16,7 @@ import { DEFAULT_BLOCKING_RULES, buildBatch, pairwiseScore, parseModel, reliabil
 import type { ReliabilityBin } from '../matching/index.ts';
 import { readInputs } from '../cli/link-input.ts';
 import type { LinkMode } from '../matching/index.ts';
+import { isotonicSteps, stepProbability } from './calibration.ts';
 import { sharedDir } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -136,6 +137,8 @@ export interface Calibration {
   against: string;
   bins: ReliabilityBin[];
   brier: number;
+  /** The same pairs at the probability the clustering's own consistency states (`calibration.ts`), a diagnostic. */
+  clusterConsistent: { bins: ReliabilityBin[]; brier: number };
 }
 
 /** One blocking rule's share of the work: the pairs and true pairs it found that no earlier rule had. */
@@ -195,7 +198,7 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
     blockingRecall: score.truePairs === 0 ? 1 : found / score.truePairs,
     blocking,
     check: crossCheckWithPython ? crossCheck(d, out) : undefined,
-    calibration: await calibrate(d, truth, modelFile),
+    calibration: await calibrate(d, truth, modelFile, new Map(predicted.map((r) => [r.record_id!, r.cluster_id!]))),
     lookAlikes: d.relations ? lookAlikeMerges(d.relations, predicted, truth) : undefined,
   };
 }
@@ -207,31 +210,50 @@ const MAX_CALIBRATION_PAIRS = 200_000;
  * Stated match probability against the answer: on the clerical labels where a dataset has them, else on the
  * candidate pairs of the blocking rules against the generator's truth (the pairs whose probability matters).
  */
-async function calibrate(d: Dataset, truth: Map<string, Record<string, string>>, modelFile: string): Promise<Calibration | undefined> {
+async function calibrate(
+  d: Dataset,
+  truth: Map<string, Record<string, string>>,
+  modelFile: string,
+  predicted: Map<string, string>,
+): Promise<Calibration | undefined> {
   if (!d.labels && !d.name.startsWith('synth')) return undefined;
   const model = parseModel(JSON.parse(readFileSync(modelFile, 'utf8')));
   const input = await readInputs(d.files, undefined, { keepInvalid: true });
-  const scored: { probability: number; match: boolean }[] = [];
-  const probability = (a: number, b: number) => scorePair(input.prepared[a]!, input.prepared[b]!, model).probability;
+  const scored: { weight: number; probability: number; match: boolean }[] = [];
+  const score = (a: number, b: number, match: boolean) => {
+    const s = scorePair(input.prepared[a]!, input.prepared[b]!, model);
+    scored.push({ weight: s.weight, probability: s.probability, match });
+  };
+  // Candidate pairs, each with whether the clustering put its records together: what the diagnostic is fitted on.
+  const batch = buildBatch(input.prepared, { rules: model.blockingRules, sources: input.sources, mode: d.mode });
+  const stride = Math.max(1, Math.ceil(batch.pairCount / MAX_CALIBRATION_PAIRS));
+  const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
+  const candidates: { weight: number; together: boolean; match: boolean; probability: number }[] = [];
+  for (let p = 0; p < batch.pairCount; p += stride) {
+    const [a, b] = [batch.pairA[p]!, batch.pairB[p]!];
+    const s = scorePair(input.prepared[a]!, input.prepared[b]!, model);
+    const together = predicted.get(input.ids[a]!) === predicted.get(input.ids[b]!);
+    candidates.push({
+      weight: s.weight,
+      probability: s.probability,
+      together,
+      match: cluster(a) !== undefined && cluster(a) === cluster(b),
+    });
+  }
   if (d.labels) {
     const index = new Map(input.ids.map((id, i) => [id, i]));
     for (const row of readCsv(d.labels)) {
       const a = index.get(row.unique_id_l!);
       const b = index.get(row.unique_id_r!);
-      if (a !== undefined && b !== undefined)
-        scored.push({ probability: probability(a, b), match: Number(row.clerical_match_score) >= 0.5 });
+      if (a !== undefined && b !== undefined) score(a, b, Number(row.clerical_match_score) >= 0.5);
     }
-  } else {
-    const batch = buildBatch(input.prepared, { rules: model.blockingRules, sources: input.sources, mode: d.mode });
-    const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
-    const stride = Math.max(1, Math.ceil(batch.pairCount / MAX_CALIBRATION_PAIRS));
-    for (let p = 0; p < batch.pairCount; p += stride) {
-      const a = batch.pairA[p]!;
-      const b = batch.pairB[p]!;
-      scored.push({ probability: probability(a, b), match: cluster(a) !== undefined && cluster(a) === cluster(b) });
-    }
-  }
-  return { against: d.labels ? 'clerical labels' : 'truth, candidate pairs', ...reliability(scored) };
+  } else scored.push(...candidates);
+  const steps = isotonicSteps(candidates);
+  return {
+    against: d.labels ? 'clerical labels' : 'truth, candidate pairs',
+    ...reliability(scored),
+    clusterConsistent: reliability(scored.map((s) => ({ probability: stepProbability(steps, s.weight), match: s.match }))),
+  };
 }
 
 /** Largest gap allowed between a decile's stated probability and its observed rate (the issue's target). */
@@ -242,21 +264,26 @@ const MIN_DECILE_PAIRS = 30;
 function printCalibration(rows: AccuracyRow[]): void {
   for (const r of rows) {
     if (!r.calibration) continue;
-    const { bins, brier, against } = r.calibration;
-    const judged = bins.filter((b) => b.pairs >= MIN_DECILE_PAIRS);
-    const ok = judged.every((b) => Math.abs(b.meanProbability - b.observedRate) <= CALIBRATION_TOLERANCE);
+    const { against, clusterConsistent } = r.calibration;
+    printReliability(`calibration of ${r.dataset} (${against})`, r.calibration);
+    printReliability(`  the same pairs at the clustering's own rate per weight (diagnostic, no labels)`, clusterConsistent);
+  }
+}
+
+function printReliability(title: string, { bins, brier }: { bins: ReliabilityBin[]; brier: number }): void {
+  const judged = bins.filter((b) => b.pairs >= MIN_DECILE_PAIRS);
+  const ok = judged.every((b) => Math.abs(b.meanProbability - b.observedRate) <= CALIBRATION_TOLERANCE);
+  console.log(
+    `\n${title}: Brier ${brier.toFixed(4)}; deciles with >= ${MIN_DECILE_PAIRS} pairs within ±${CALIBRATION_TOLERANCE}: ${ok ? 'yes' : 'NO'}`,
+  );
+  console.log('decile     pairs  stated  observed  gap');
+  for (const b of bins) {
+    if (b.pairs === 0) continue;
+    const gap = b.observedRate - b.meanProbability;
+    const flag = b.pairs >= MIN_DECILE_PAIRS && Math.abs(gap) > CALIBRATION_TOLERANCE ? ' *' : '';
     console.log(
-      `\ncalibration of ${r.dataset} (${against}): Brier ${brier.toFixed(4)}; deciles with >= ${MIN_DECILE_PAIRS} pairs within ±${CALIBRATION_TOLERANCE}: ${ok ? 'yes' : 'NO'}`,
+      `${b.from.toFixed(1)}-${b.to.toFixed(1)}  ${String(b.pairs).padStart(7)}  ${b.meanProbability.toFixed(3)}   ${b.observedRate.toFixed(3)}  ${gap >= 0 ? '+' : ''}${gap.toFixed(3)}${flag}`,
     );
-    console.log('decile     pairs  stated  observed  gap');
-    for (const b of bins) {
-      if (b.pairs === 0) continue;
-      const gap = b.observedRate - b.meanProbability;
-      const flag = b.pairs >= MIN_DECILE_PAIRS && Math.abs(gap) > CALIBRATION_TOLERANCE ? ' *' : '';
-      console.log(
-        `${b.from.toFixed(1)}-${b.to.toFixed(1)}  ${String(b.pairs).padStart(7)}  ${b.meanProbability.toFixed(3)}   ${b.observedRate.toFixed(3)}  ${gap >= 0 ? '+' : ''}${gap.toFixed(3)}${flag}`,
-      );
-    }
   }
 }
 

@@ -4,16 +4,17 @@
 // with the model lifecycle on (it trains after the first --train-after records and again as the index grows;
 // the check that the server's leased job makes every MPI_MODEL_CHECK_SECONDS runs here after every record).
 //   npm run bench:online-accuracy -- --datasets febrl3,synth --synth-records 5000 --train-after 100
-import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify/sync';
 import { Command } from 'commander';
 import { eq } from 'drizzle-orm';
 import { createServices } from '../api/services.ts';
 import { runLink } from '../cli/link.ts';
 import { detectMapping } from '../cli/link-mapping.ts';
 import { rowToInput } from '../cli/link-input.ts';
-import { normaliseRecord } from '../matching/index.ts';
+import { CANONICAL_FIELDS, normaliseRecord } from '../matching/index.ts';
 import { pairwiseScore } from '../matching/evaluate.ts';
 import { loadConfig } from '../platform/config.ts';
 import { openDatabase } from '../platform/db/client.ts';
@@ -57,6 +58,11 @@ interface OnlineSetup {
   modelFile?: string;
   /** Run the model lifecycle with this MPI_MODEL_TRAIN_AFTER. */
   trainAfter?: number;
+  /**
+   * After the last record, let the lifecycle's schedule come round once (as MPI_MODEL_RETRAIN_HOURS after the
+   * feed ends would): a model trained on every record, then the re-match.
+   */
+  settle?: boolean;
 }
 
 async function online(
@@ -84,6 +90,12 @@ async function online(
         );
     }
     if ((i + 1) % 1000 === 0) process.stderr.write(`  ingested ${i + 1}/${records.length}\n`);
+  }
+  if (setup.settle) {
+    const run = await services.lifecycle.run('SCHEDULE');
+    process.stderr.write(
+      `  after the feed: SCHEDULE ${run.activated ? 'activated' : 'rejected'} (re-match ${JSON.stringify(run.rematch)})\n`,
+    );
   }
   const seconds = (performance.now() - started) / 1000;
   const rows = await handle.db
@@ -114,14 +126,54 @@ async function batch(file: string, saveModel: string): Promise<{ seconds: number
   return { seconds: summary.seconds, clusterOf };
 }
 
+/** True pairs one clustering joins and the other does not, by record id (public research datasets only). */
+function printDiff(name: string, mode: string, records: Labelled[], batchOf: Map<string, string>, onlineOf: Map<string, string>): void {
+  const only = (x: Map<string, string>, y: Map<string, string>) => {
+    const out: string[] = [];
+    for (let i = 0; i < records.length; i++)
+      for (let j = i + 1; j < records.length; j++) {
+        const [a, b] = [records[i]!, records[j]!];
+        if (a.cluster !== b.cluster || x.get(a.id) !== x.get(b.id) || y.get(a.id) === y.get(b.id)) continue;
+        out.push(`${a.id}~${b.id}`);
+      }
+    return out;
+  };
+  process.stderr.write(`${name} ${mode}: true pairs batch joins, online not: ${only(batchOf, onlineOf).join(' ') || 'none'}\n`);
+  process.stderr.write(`${name} ${mode}: true pairs online joins, batch not: ${only(onlineOf, batchOf).join(' ') || 'none'}\n`);
+}
+
+/**
+ * The values the service was sent, as a CSV of canonical columns: `mpi link --keep-invalid` on the original file
+ * keeps values the service refuses (a birth date in the future), so this is the batch run on the same input.
+ */
+function serviceInputFile(name: string, records: Labelled[]): string {
+  mkdirSync(OUT, { recursive: true });
+  const file = join(OUT, `${name}-service-input.csv`);
+  const columns = ['record_id', ...CANONICAL_FIELDS];
+  writeFileSync(file, stringify([columns, ...records.map((r) => [r.id, ...CANONICAL_FIELDS.map((f) => r.input[f] ?? '')])]));
+  return file;
+}
+
 const program = new Command('bench:online-accuracy')
   .option('--datasets <list>', 'febrl1, febrl2, febrl3, fake_1000, rldata500, synth', 'febrl3,synth')
   .option('--synth-records <n>', 'size of the synthetic registry', '5000')
   .option('--train-after <n>', 'MPI_MODEL_TRAIN_AFTER of the lifecycle run', '100')
-  .option('--modes <list>', 'batch, same-model, default-model, lifecycle', 'batch,same-model,default-model,lifecycle')
+  .option(
+    '--modes <list>',
+    'batch, batch-input, same-model, default-model, lifecycle, settled',
+    'batch,batch-input,same-model,default-model,lifecycle,settled',
+  )
   .option('--postgres', 'use PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL) instead of in-memory PGlite')
+  .option('--diff', 'list the true pairs batch joins and an online mode does not (record ids), and the reverse')
   .parse();
-const opts = program.opts<{ datasets: string; synthRecords: string; trainAfter: string; modes: string; postgres?: boolean }>();
+const opts = program.opts<{
+  datasets: string;
+  synthRecords: string;
+  trainAfter: string;
+  modes: string;
+  postgres?: boolean;
+  diff?: boolean;
+}>();
 const modes = new Set(opts.modes.split(','));
 const lines = [
   `online (record by record) vs batch accuracy, ${machine()}, 2 cores`,
@@ -139,13 +191,18 @@ for (const name of opts.datasets.split(',')) {
   const trainAfter = Number(opts.trainAfter);
   const runs: Array<[string, string, () => Promise<{ seconds: number; clusterOf: Map<string, string> }>]> = [
     ['batch', 'mpi link (EM-trained)', () => batch(files.csv, modelFile)],
+    ['batch-input', 'mpi link, same input', () => batch(serviceInputFile(name, records), join(OUT, `${name}-input-model.json`))],
     ['same-model', 'online, same model', () => online(records, url, { modelFile })],
     ['default-model', 'online, default model', () => online(records, url, {})],
     ['lifecycle', `online, lifecycle ${trainAfter}`, () => online(records, url, { trainAfter })],
+    ['settled', `lifecycle, then schedule`, () => online(records, url, { trainAfter, settle: true })],
   ];
+  let batchClusters: Map<string, string> | undefined;
   for (const [key, mode, run] of runs) {
     if (!modes.has(key)) continue;
     const result = await run();
+    if (key === 'batch' || key === 'batch-input') batchClusters = result.clusterOf;
+    else if (opts.diff && batchClusters) printDiff(name, mode, records, batchClusters, result.clusterOf);
     const s = score(records, (id) => result.clusterOf.get(id) ?? `missing-${id}`);
     lines.push(
       `${name.padEnd(10)} ${String(records.length).padStart(7)}  ${mode.padEnd(22)} ${s.precision.toFixed(4)}     ${s.recall.toFixed(4)}  ${s.f1.toFixed(4)}  ${result.seconds.toFixed(1).padStart(7)}`,

@@ -74,9 +74,18 @@ function candidate(identityId: string, recordId: string, score: ReturnType<typeo
   };
 }
 
-/** Re-matches the stored records with `model` (just activated): merges what it joins, where the guard allows. */
-export async function rematchIdentities(db: Database, model: MatchModel, actor: Actor): Promise<RematchSummary> {
-  const rows = await store.linkedRecords(db, MAX_TRAINING_RECORDS);
+/**
+ * Re-matches the stored records with `model` (just activated): merges what it joins, where the guard allows.
+ * Past `maxRecords` the newest are re-matched: those that arrived since the last training, linked only by an
+ * older model, are the ones a new model can change.
+ */
+export async function rematchIdentities(
+  db: Database,
+  model: MatchModel,
+  actor: Actor,
+  options: { maxRecords?: number } = {},
+): Promise<RematchSummary> {
+  const rows = await store.linkedRecords(db, options.maxRecords ?? MAX_TRAINING_RECORDS);
   const records = rows.map((r) => r.normalised as NormalisedRecord);
   const proposals = proposedMerges(
     rows.map((r) => r.identityId),

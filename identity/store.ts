@@ -206,17 +206,19 @@ export async function recordsOfIdentities(
     .orderBy(asc(sources.code), asc(sourceRecords.localId));
 }
 
-/** Every stored record's link and normalised values (at most `limit`), in record id order. */
+/** Stored records' links and normalised values, the newest `limit` of them, newest first. */
 export async function linkedRecords(
   db: Executor,
   limit: number,
 ): Promise<Array<{ recordId: string; identityId: string; linkSource: LinkRow['linkSource']; normalised: unknown }>> {
+  // Newest first: record ids are time-ordered (UUIDv7), and past `limit` the records left out must be the oldest,
+  // which earlier models already saw, not those that arrived since the last training.
   return db
     .select({ recordId: links.recordId, identityId: links.identityId, linkSource: links.linkSource, normalised: sourceRecords.normalised })
     .from(links)
     .innerJoin(sourceRecords, eq(sourceRecords.id, links.recordId))
     .where(isNull(sourceRecords.deletedAt))
-    .orderBy(asc(links.recordId))
+    .orderBy(desc(links.recordId))
     .limit(limit);
 }
 

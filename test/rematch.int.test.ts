@@ -98,4 +98,22 @@ describe(`re-matching after a model activation, on ${TEST_DB_KIND}`, () => {
     const again = await rematchIdentities(db(), ACTIVATED, { actor: 'test' });
     expect(again.merged).toBe(0);
   });
+
+  test('past its record cap re-matches the newest records, those linked since the last training', async () => {
+    await app.services.models.import(model('rematch-cautious-2', 1e-15), 'test', true);
+    // Older records of other people, then two records of one person that the cautious model kept apart.
+    for (const [i, givenName] of ['Ingrid', 'Tove', 'Eirik', 'Halvard', 'Liv', 'Ragnar'].entries())
+      await ingest('ehr', `RC-${i}`, { givenName, familyName: 'Dahl', birthDate: `19${40 + i}-03-0${i + 1}`, postalCode: '55810' });
+    const kari = { givenName: 'Kari', familyName: 'Nordby', birthDate: '1979-07-21', sex: 'F', postalCode: '55811' };
+    const k1 = await ingest('ehr', 'RC-K1', kari);
+    const k2 = await ingest('lab', 'RC-K2', kari);
+    expect(k2.identityId).not.toBe(k1.identityId);
+
+    const activated = model('rematch-activated-2', 1e-4);
+    await app.services.models.import(activated, 'test', true);
+    const summary = await rematchIdentities(db(), activated, { actor: 'test' }, { maxRecords: 2 });
+
+    expect(summary).toMatchObject({ records: 2, merged: 1 });
+    expect(await identityOf(k2.recordId)).toBe(await identityOf(k1.recordId));
+  });
 });

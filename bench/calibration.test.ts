@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'vitest';
+import { isotonicSteps, stepProbability } from './calibration.ts';
+
+const points = (list: Array<[number, 0 | 1]>) => list.map(([weight, y]) => ({ weight, together: y === 1 }));
+
+describe('isotonicSteps', () => {
+  test('pools weights whose outcomes fall as the weight rises into one step', () => {
+    const steps = isotonicSteps(
+      points([
+        [-10, 0],
+        [-5, 0],
+        [0, 1],
+        [2, 0],
+        [8, 1],
+        [12, 1],
+      ]),
+    );
+    expect(steps.map((s) => [s.fromWeight, s.probability, s.pairs])).toEqual([
+      [-10, 0, 2],
+      [0, 0.5, 2],
+      [8, 1, 2],
+    ]);
+  });
+
+  test('reads the step a weight falls in, and the first step below it', () => {
+    const steps = isotonicSteps(
+      points([
+        [-10, 0],
+        [-5, 0],
+        [0, 1],
+        [2, 0],
+        [8, 1],
+        [12, 1],
+      ]),
+    );
+    expect([stepProbability(steps, -20), stepProbability(steps, 1), stepProbability(steps, 7.9), stepProbability(steps, 30)]).toEqual([
+      0, 0.5, 0.5, 1,
+    ]);
+  });
+});
