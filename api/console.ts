@@ -36,7 +36,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Paths the API owns; everything else a browser asks for by GET is the console's. */
-const API_PATHS = ['/graphql', '/fhir', '/healthz', '/readyz'];
+const API_PATHS = ['/graphql', '/fhir', '/healthz', '/readyz', '/auth'];
 
 /** What `/` answers before the console is built: how to build it, and where the API is meanwhile. */
 const NOT_BUILT = [

@@ -12,6 +12,7 @@ import {
 import { isConnectionFailure } from '../platform/db/failures.ts';
 import { auditAuthenticationFailure } from './audit-plugin.ts';
 import { createConsoleHandler, isConsoleRequest, type ConsoleOptions } from './console.ts';
+import { createOidcSignIn } from './console-sign-in.ts';
 import { AuthenticationFailure, type Authenticate } from './auth.ts';
 import type { Principal } from './context.ts';
 import { fhirRestHookRenderer } from './fhir-notifications.ts';
@@ -65,7 +66,8 @@ const FHIR_OPERATION: Record<string, string> = {
 };
 
 /**
- * Composes the HTTP API: browser GETs outside the API's paths get the console (`opts.console`), `/fhir/*` goes to the FHIR R4 handler (authenticated with the same Bearer credentials
+ * Composes the HTTP API: browser GETs outside the API's paths get the console (`opts.console`) and `/auth/oidc/*` its
+ * OIDC sign-in, `/fhir/*` goes to the FHIR R4 handler (authenticated with the same Bearer credentials
  * as GraphQL, PHI masked by role, one audit entry per request that touched patient data), everything else to
  * Yoga. The CapabilityStatement (`GET /fhir/metadata`) is public, as FHIR clients read it before they log in.
  */
@@ -116,9 +118,12 @@ export function createHttpHandler(opts: HttpHandlerOptions): HttpHandler {
   }
 
   const consoleHandler = opts.console ? createConsoleHandler(opts.console) : null;
+  const oidcSignIn = opts.console ? createOidcSignIn(services.config) : null;
 
   return async (request, serverContext = {}) => {
     const url = new URL(request.url);
+    const signIn = oidcSignIn?.(request, url);
+    if (signIn) return signIn;
     if (consoleHandler && opts.console && isConsoleRequest(request, url, opts.console)) return consoleHandler(request, url);
     if (url.pathname !== FHIR_BASE_PATH && !url.pathname.startsWith(`${FHIR_BASE_PATH}/`)) {
       return yoga.fetch(request, serverContext);

@@ -7,6 +7,7 @@ import type { DatabaseHandle } from '../platform/db/client.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import {
+  leasedBuckets,
   memoryBuckets,
   postgresBuckets,
   redisBuckets,
@@ -71,10 +72,14 @@ export interface ScheduledJobStarters {
   auditCheckpoints(dir: string, options: JobElection & { everyMs: number }): ElectedJob;
 }
 
-/** Redis when configured, else the PostgreSQL database; memory for the embedded database's single process. */
+/**
+ * Redis when configured, else the PostgreSQL database, drawn in leases (a store call per lease, not per request);
+ * memory for the embedded database's single process.
+ */
 function rateBucketsFor(config: AppConfig, database: DatabaseHandle, logger: Logger): RateBuckets {
-  if (config.MPI_RATE_LIMIT_REDIS_URL) return withMemoryFallback(redisBuckets(config.MPI_RATE_LIMIT_REDIS_URL, logger), logger);
-  if (database.kind === 'postgres') return withMemoryFallback(postgresBuckets(database.db), logger);
+  if (config.MPI_RATE_LIMIT_REDIS_URL)
+    return leasedBuckets(withMemoryFallback(redisBuckets(config.MPI_RATE_LIMIT_REDIS_URL, logger), logger));
+  if (database.kind === 'postgres') return leasedBuckets(withMemoryFallback(postgresBuckets(database.db), logger));
   return memoryBuckets();
 }
 

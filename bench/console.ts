@@ -170,8 +170,10 @@ const program = new Command('bench:console')
   .option('--runs <n>', 'measurements per screen (the median and worst are printed)', '5')
   .option('--keep', 'keep the seeded database and reuse it when it is already there (mpi_bench_console_r<records>)')
   .option('--database <name>', "the kept database's name with --keep (default mpi_bench_console_r<records>)")
+  .option('--seed-only', 'seed the kept database (implies --keep) and stop without measuring, e.g. niced outside a benchmark lock')
   .parse();
-const opts = program.opts<{ records: string; runs: string; keep?: boolean; database?: string }>();
+const opts = program.opts<{ records: string; runs: string; keep?: boolean; database?: string; seedOnly?: boolean }>();
+if (opts.seedOnly) opts.keep = true;
 const records = Number(opts.records);
 const runs = Number(opts.runs);
 
@@ -214,6 +216,10 @@ try {
     if (cases.length < PAGE) throw new Error(`only ${cases.length} review items were raised; a page of ${PAGE} is needed`);
     state = { identityId: await seedLargeIdentity(gql, 20_000, PAGE), cases: cases.length, seedSeconds };
     if (opts.keep) await markSeeded(db.url, state);
+  }
+  if (opts.seedOnly) {
+    process.stderr.write(`${new URL(db.url).pathname.slice(1)} is seeded; --seed-only: nothing measured\n`);
+    process.exit(0);
   }
   const { identityId, cases, seedSeconds } = state;
   const linked = await gql<{ identity: { records: unknown[] } }>('query($id: ID!) { identity(id: $id) { records { id } } }', {

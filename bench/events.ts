@@ -10,6 +10,7 @@
 // `--profile DIR` writes a V8 CPU profile of the service process into DIR (open it in Chrome DevTools).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -49,6 +50,7 @@ const service = `http://127.0.0.1:${opts.port}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const f = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const dist = (values: number[]) => `p50 ${f(percentile(values, 50))} ms  p99 ${f(percentile(values, 99))} ms`;
 const load = () =>
@@ -176,6 +178,34 @@ interface Round {
   committed: Map<string, number>;
   events: number;
   transactions: number;
+  /** CPU milliseconds of the service process and of the database's PostgreSQL backends during the round. */
+  cpu: { service: number; database: number } | null;
+}
+
+/**
+ * CPU milliseconds used so far by the service process and by the PostgreSQL backends connected to `database`
+ * (from /proc: Linux only, and only when PostgreSQL runs on this host; null otherwise). A backend that ended since
+ * the last reading takes its time with it, so this undercounts by the short-lived connections only.
+ */
+function cpuNow(servicePid: number | undefined, database: string): { service: number; database: number } | null {
+  const ticks = (pid: string) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  };
+  try {
+    let backends = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (command.startsWith('postgres: ') && command.split(' ').includes(database)) backends += ticks(pid);
+      } catch {
+        /* the process ended while being read */
+      }
+    }
+    return servicePid === undefined ? null : { service: ticks(String(servicePid)), database: backends };
+  } catch {
+    return null;
+  }
 }
 
 /** Outbox rows and committed transactions so far, read from PostgreSQL by this process. */
@@ -192,6 +222,7 @@ async function counters(sql: postgres.Sql): Promise<{ events: number; transactio
  */
 async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<Round> {
   const before = await counters(sql);
+  const cpuBefore = cpuNow(server.pid, databaseName);
   const latencies: number[] = [];
   const committed = new Map<string, number>();
   const start = performance.now();
@@ -222,6 +253,7 @@ async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<R
   await Promise.all(Array.from({ length: clients }, client));
   const elapsed = (performance.now() - start) / 1000;
   const after = await counters(sql);
+  const cpuAfter = cpuNow(server.pid, databaseName);
   return {
     seconds: elapsed,
     records,
@@ -230,6 +262,7 @@ async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<R
     committed,
     events: after.events - before.events,
     transactions: after.transactions - before.transactions,
+    cpu: cpuBefore && cpuAfter ? { service: cpuAfter.service - cpuBefore.service, database: cpuAfter.database - cpuBefore.database } : null,
   };
 }
 
@@ -257,6 +290,7 @@ async function allArrived(committed: Map<string, number>, arrived: Map<string, n
 const { csv } = syntheticRegistry(baseCount + (2 * rounds + 1) * perRound);
 const rows = await readRows(csv);
 const db = await freshDatabase(opts.database);
+const databaseName = new URL(db.url).pathname.slice(1);
 const keys = { admin: randomBytes(24).toString('base64url'), pipeline: randomBytes(24).toString('base64url') };
 {
   const handle = await openDatabase({ url: db.url, poolSize: 2 });
@@ -334,6 +368,11 @@ try {
     return [
       `  ${label}: ${int(records / secs)} records/s achieved (${int(sum(runsOf, (r) => r.late))} records due but not sent when the round ended), ${int(sum(runsOf, (r) => r.events) / secs)} events/s through the outbox (${f(sum(runsOf, (r) => r.events) / records)} per record), ${f(sum(runsOf, (r) => r.transactions) / (records / batch))} transactions per batch`,
       `    ingestRecords (${batch} records, from when due) ${dist(runsOf.flatMap((r) => r.latencies))}`,
+      ...(runsOf.every((r) => r.cpu)
+        ? [
+            `    CPU per record stored: service process ${f2(sum(runsOf, (r) => r.cpu!.service) / records)} ms, PostgreSQL backends ${f2(sum(runsOf, (r) => r.cpu!.database) / records)} ms (events and deliveries included)`,
+          ]
+        : []),
     ];
   };
   const p99 = (runsOf: Round[]) =>

@@ -5,8 +5,11 @@
 // an identity another steward just merged) are counted apart from errors. It also prints the CPU time the service
 // process and the database's server processes spent per request (read from /proc when the database runs on this
 // host): on a shared machine that number moves much less with other work than requests per second do.
+// `--statement-log FILE` (the PostgreSQL server's log file, readable by this user) also turns on log_statement
+// for the benchmark's database and prints statements per request and the most frequent statements; logging
+// costs time itself, so take timings from a run without it.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -72,8 +75,18 @@ const program = new Command('bench:mixed')
   .option('--port <n>', 'port of the server this benchmark starts (127.0.0.1)', '4200')
   .option('--seed-records <n>', 'records ingested before the clock starts', '2000')
   .option('--database <prefix>', 'name prefix of the database this benchmark creates and drops', 'mpi_bench_mixed')
+  .option('--statement-log <file>', 'PostgreSQL server log to count the statements of the measured load in')
+  .option('--cpu-prof <dir>', 'write a V8 CPU profile of the server process into this directory when it exits')
   .parse();
-const opts = program.opts<{ workers: string; seconds: string; port: string; seedRecords: string; database: string }>();
+const opts = program.opts<{
+  workers: string;
+  seconds: string;
+  port: string;
+  seedRecords: string;
+  database: string;
+  statementLog?: string;
+  cpuProf?: string;
+}>();
 const workers = Number(opts.workers);
 const seconds = Number(opts.seconds);
 const base = `http://127.0.0.1:${opts.port}`;
@@ -85,9 +98,11 @@ const keys: Record<'pipeline' | 'steward', string> = {
 };
 const handle = await openDatabase({ url: db.url, poolSize: 2 });
 for (const role of ['pipeline', 'steward'] as const) await createApiKey(handle.db, `bench-${role}`, role, keys[role]);
+if (opts.statementLog) await handle.db.execute(`alter database ${new URL(db.url).pathname.slice(1)} set log_statement = 'all'` as never);
 await handle.close();
 
-const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../api/server.ts', import.meta.url))], {
+const profiling = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
+const server = spawn(process.execPath, [...profiling, '--import', 'tsx', fileURLToPath(new URL('../api/server.ts', import.meta.url))], {
   env: {
     ...process.env,
     NODE_ENV: 'production',
@@ -112,6 +127,32 @@ function cpuMs(pid: number): number {
     return 0;
   }
 }
+/** Bytes in a file now (0 when it cannot be read). */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Statements the database `database` logged in `file` from byte `from` on (the log line prefix must name the
+ * database, as `%d` or `%q%u@%d` does), grouped by their text's first words, most frequent first.
+ */
+function loggedStatements(file: string, from: number, database: string): { total: number; top: Array<[string, number]> } {
+  const text = readFileSync(file).subarray(from).toString('utf8');
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const match of text.matchAll(/^.* LOG: {2}(?:statement|execute [^:]*): (.*)$/gm)) {
+    if (!match[0].includes(database)) continue;
+    total += 1;
+    const shape = match[1]!.replace(/\s+/g, ' ').slice(0, 90);
+    counts.set(shape, (counts.get(shape) ?? 0) + 1);
+  }
+  return { total, top: [...counts].sort((a, b) => b[1] - a[1]).slice(0, 25) };
+}
+
 /** Linux's USER_HZ: /proc counts CPU time in hundredths of a second. */
 const CLOCK_TICKS = 100;
 
@@ -214,6 +255,7 @@ try {
   const databaseName = new URL(db.url).pathname.slice(1);
   const loadBefore = os.loadavg();
   const cpuBefore = { service: cpuMs(server.pid!), database: databaseCpuMs(databaseName) };
+  const logFrom = opts.statementLog ? fileSize(opts.statementLog) : 0;
   const start = performance.now();
   await Promise.all(Array.from({ length: workers }, (_, n) => worker(n)));
   const elapsed = (performance.now() - start) / 1000;
@@ -234,6 +276,11 @@ try {
     lines.push(
       `  CPU per request: service ${f(cpu.service / requests)} ms, database ${f(cpu.database / requests)} ms; load average ${loadBefore[0]!.toFixed(1)} -> ${loadAfter[0]!.toFixed(1)}`,
     );
+  if (opts.statementLog) {
+    const logged = loggedStatements(opts.statementLog, logFrom, databaseName);
+    lines.push(`  statements per request ${(logged.total / requests).toFixed(2)} (${logged.total} logged)`);
+    for (const [shape, count] of logged.top) lines.push(`    ${(count / requests).toFixed(3).padStart(7)}  ${shape}`);
+  }
   console.log(lines.join('\n'));
 } finally {
   server.kill('SIGTERM');

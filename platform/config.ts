@@ -156,6 +156,13 @@ const ConfigSchema = z
     /** Where the issuer's signing keys are; default `<OIDC_ISSUER>/.well-known/jwks.json`. */
     OIDC_JWKS_URL: z.string().url().optional(),
     /**
+     * The console's client id at the issuer (a public client: authorization code with PKCE, redirect URI
+     * `<console origin>/oidc-callback`); set, the console's sign-in offers the identity provider's own sign-in.
+     */
+    OIDC_CONSOLE_CLIENT_ID: z.string().min(1).optional(),
+    /** Scopes the console asks the issuer for; the access token must still carry OIDC_AUDIENCE and the roles claim. */
+    OIDC_CONSOLE_SCOPE: z.string().min(1).default('openid profile'),
+    /**
      * How long a dead-letter replay holds its claim (REPLAYING): after it, a letter whose server stopped in the
      * middle of a replay can be replayed or discarded again.
      */
@@ -205,6 +212,7 @@ const ConfigSchema = z
     OTEL_METRICS_EXPORTER: z.string().optional(),
   })
   .refine((c) => !c.OIDC_ISSUER || c.OIDC_AUDIENCE, { path: ['OIDC_AUDIENCE'], message: 'required when OIDC_ISSUER is set' })
+  .refine((c) => !c.OIDC_CONSOLE_CLIENT_ID || c.OIDC_ISSUER, { path: ['OIDC_CONSOLE_CLIENT_ID'], message: 'needs OIDC_ISSUER' })
   .refine((c) => !c.DATABASE_READ_URL || c.DATABASE_URL, { path: ['DATABASE_READ_URL'], message: 'needs DATABASE_URL (the primary)' })
   .refine((c) => !c.MPI_NATS_INGEST || c.MPI_NATS_URL, { path: ['MPI_NATS_INGEST'], message: 'needs MPI_NATS_URL' });
 

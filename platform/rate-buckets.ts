@@ -12,12 +12,12 @@ export interface BucketState {
 
 /**
  * Token buckets by key, `capacity` at once and refilled continuously at `capacity` per minute. `take` draws
- * `cost` tokens (0 only reads the level; `granted` then says whether a token is there). Kept where every replica
- * sees the same buckets (PostgreSQL, Redis), or in memory for a single process.
+ * `cost` tokens, all or none (0 only reads the level; `granted` then says whether a token is there). Kept where
+ * every replica sees the same buckets (PostgreSQL, Redis), or in memory for a single process.
  */
 export interface RateBuckets {
   readonly kind: 'memory' | 'postgres' | 'redis';
-  take(key: string, capacity: number, cost: 0 | 1): Promise<BucketState>;
+  take(key: string, capacity: number, cost: number): Promise<BucketState>;
   /** Deletes buckets idle long enough to be full again (a cleanup job runs it). */
   prune(): Promise<number>;
   close(): Promise<void>;
@@ -162,6 +162,101 @@ export function withMemoryFallback(shared: RateBuckets, logger: Logger): RateBuc
       }
     },
     prune: async () => (await local.prune()) + (await shared.prune()),
+    close: () => shared.close(),
+  };
+}
+
+/** Tokens a replica leases at once: a hundredth of the limit (at most this many), so a store call serves many requests. */
+const MAX_LEASE = 100;
+const LEASE_FRACTION = 0.01;
+
+/** Tokens `leasedBuckets` draws from the shared store at once for a bucket of `capacity`: 1 below 200 a minute. */
+export function leaseSize(capacity: number): number {
+  return Math.max(1, Math.min(MAX_LEASE, Math.floor(capacity * LEASE_FRACTION)));
+}
+
+interface Lease {
+  /** Leased tokens this replica has not spent yet. */
+  tokens: number;
+  /** When the store last handed out tokens for this key. */
+  leasedAt: number;
+  /** The draw from the store under way, if any: resolves to the refusal, or null once tokens were added. */
+  pending: Promise<BucketState | null> | null;
+  /** After a refusal, when the shared bucket holds a token again: until then requests are refused here. */
+  refusedUntil: number;
+}
+
+/**
+ * A shared store's buckets, drawn in leases: a replica takes `leaseSize(capacity)` tokens from the shared bucket
+ * in one call and spends them on its own requests, going back to the store when they run out, so the store is
+ * touched once per lease instead of once per request. The limit stays one for all replicas and is never exceeded:
+ * every admitted request spent a token the shared bucket handed out. What a lease costs is that a replica may
+ * refuse a key while another replica still holds unspent tokens of it (at most one lease each); near the limit a
+ * replica leases whatever whole tokens are left, and unspent tokens are dropped once a minute old (the bucket has
+ * refilled since). After a refusal the replica refuses that key without asking the store until the bucket's refill
+ * makes a token due, so requests over the limit do not reach the store either. Reading the level (`cost` 0)
+ * counts the replica's own leased tokens first.
+ */
+export function leasedBuckets(shared: RateBuckets, now: () => number = Date.now): RateBuckets {
+  const leases = new Map<string, Lease>();
+
+  async function refill(key: string, capacity: number, lease: Lease): Promise<BucketState | null> {
+    const size = leaseSize(capacity);
+    let drawn = size;
+    let state = await shared.take(key, capacity, size);
+    if (!state.granted && size > 1 && state.tokens >= 1) {
+      drawn = Math.floor(state.tokens); // fewer left than a lease: take what is there
+      state = await shared.take(key, capacity, drawn);
+    }
+    if (!state.granted) {
+      // The bucket refills at capacity a minute whoever draws from it, so no token is there before this.
+      lease.refusedUntil = now() + ((1 - state.tokens) * FULL_AFTER_MS) / capacity;
+      return state;
+    }
+    lease.tokens += drawn;
+    lease.leasedAt = now();
+    return null;
+  }
+
+  function leaseOf(key: string): Lease {
+    let lease = leases.get(key);
+    if (lease && now() - lease.leasedAt >= FULL_AFTER_MS && !lease.pending) lease.tokens = 0;
+    if (!lease) {
+      if (leases.size >= MAX_MEMORY_BUCKETS) prune();
+      if (leases.size >= MAX_MEMORY_BUCKETS) leases.delete(leases.keys().next().value!);
+      lease = { tokens: 0, leasedAt: now(), pending: null, refusedUntil: 0 };
+      leases.set(key, lease);
+    }
+    return lease;
+  }
+
+  function prune(): number {
+    let pruned = 0;
+    for (const [key, lease] of leases)
+      if (!lease.pending && now() - lease.leasedAt >= FULL_AFTER_MS) {
+        leases.delete(key);
+        pruned += 1;
+      }
+    return pruned;
+  }
+
+  return {
+    kind: shared.kind,
+    async take(key, capacity, cost) {
+      const lease = leaseOf(key);
+      if (cost === 0) return lease.tokens >= 1 ? { granted: true, tokens: lease.tokens } : shared.take(key, capacity, 0);
+      // Concurrent requests of one key wait for one draw from the store rather than each making their own.
+      while (lease.tokens < cost) {
+        const wait = lease.refusedUntil - now();
+        if (wait > 0) return { granted: false, tokens: 1 - (wait * capacity) / FULL_AFTER_MS };
+        if (!lease.pending) lease.pending = refill(key, capacity, lease).finally(() => (lease.pending = null));
+        const refused = await lease.pending;
+        if (refused) return refused;
+      }
+      lease.tokens -= cost;
+      return { granted: true, tokens: lease.tokens };
+    },
+    prune: async () => prune() + (await shared.prune()),
     close: () => shared.close(),
   };
 }

@@ -3,7 +3,7 @@ import { createRequestGuard } from '../api/hardening.ts';
 import { sql } from 'drizzle-orm';
 import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { createLogger } from '../platform/logger.ts';
-import { postgresBuckets, redisBuckets, type RateBuckets } from '../platform/rate-buckets.ts';
+import { leasedBuckets, postgresBuckets, redisBuckets, type RateBuckets } from '../platform/rate-buckets.ts';
 import { TEST_DB_KIND, openTestDatabase } from './db.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -20,16 +20,25 @@ async function redisAnswers(): Promise<boolean> {
   });
 }
 
-/** Two replicas' guards over one store: what one admits the other sees. */
-async function admittedByTwoReplicas(buckets: RateBuckets, key: string, perMinute: number, requests: number): Promise<number> {
+/** Two replicas' guards over one store (or each over its own view of it): what one admits the other sees. */
+async function admittedByTwoReplicas(
+  buckets: RateBuckets | [RateBuckets, RateBuckets],
+  key: string,
+  perMinute: number,
+  requests: number,
+): Promise<number> {
+  const [first, second] = Array.isArray(buckets) ? buckets : [buckets, buckets];
   const replicas = [
-    createRequestGuard({ perMinute, maxBodyBytes: 1024, buckets }),
-    createRequestGuard({ perMinute, maxBodyBytes: 1024, buckets }),
+    createRequestGuard({ perMinute, maxBodyBytes: 1024, buckets: first }),
+    createRequestGuard({ perMinute, maxBodyBytes: 1024, buckets: second }),
   ];
   let admitted = 0;
   for (let i = 0; i < requests; i += 1) {
     const request = new Request('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${key}` } });
-    if (!((await replicas[i % 2]!.admit(request, '192.0.2.10')) instanceof Response)) admitted += 1;
+    const replica = replicas[i % 2]!;
+    if ((await replica.admit(request, '192.0.2.10')) instanceof Response) continue;
+    admitted += 1;
+    await replica.observe(request, new Response(null, { status: 200 }), '192.0.2.10'); // as the server does
   }
   return admitted;
 }
@@ -47,6 +56,20 @@ describe(`rate limits shared through the database on ${TEST_DB_KIND}`, () => {
     const admitted = await admittedByTwoReplicas(postgresBuckets(handle.db), `pg-${Date.now()}`, 10, 20);
     expect(admitted).toBeGreaterThanOrEqual(10);
     expect(admitted).toBeLessThanOrEqual(11); // a token may refill while the 20 requests run
+  });
+
+  test('two replicas leasing tokens from one database admit a key its limit once, touching it once per lease', async () => {
+    const shared = postgresBuckets(handle.db);
+    let calls = 0;
+    const counted: RateBuckets = { ...shared, take: (...args) => ((calls += 1), shared.take(...args)) };
+    const started = Date.now();
+    const admitted = await admittedByTwoReplicas([leasedBuckets(counted), leasedBuckets(counted)], `pg-lease-${Date.now()}`, 1000, 1200);
+    // The bucket refills at 1,000 a minute while the requests run: at most that much more may be admitted.
+    const refilled = Math.ceil(((Date.now() - started) / 60_000) * 1000);
+    expect(admitted).toBeGreaterThanOrEqual(1000);
+    expect(admitted).toBeLessThanOrEqual(1000 + refilled);
+    // Leases of 10 tokens, plus a draw of the one refilled token each replica asks for when it is due.
+    expect(calls).toBeLessThan(admitted / 5);
   });
 
   test('idle buckets are pruned once they would be full again, busy ones are kept', async () => {

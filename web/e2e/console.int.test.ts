@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { toNodeListener } from '../../api/http.ts';
 import { createApiKey } from '../../platform/api-keys.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
+import { startMockIssuer, type MockIssuer } from '../../test/mock-issuer.ts';
 import { buildConsole } from '../build.ts';
 import { launchBrowser, openPage, seriousAxeViolations, type PageTrail } from './browser.ts';
 import { httpGql, registerSources, seedReviewCases, syntheticPerson, type Gql, type ReviewCase } from './seed.ts';
@@ -42,6 +43,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
     let admin: Gql;
     const keys = {} as Record<Role, string>;
     let cases: ReviewCase[];
+    let issuer: MockIssuer;
     const trails: PageTrail[] = [];
     const pages: Page[] = [];
 
@@ -49,7 +51,12 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       const [, launched] = await Promise.all([buildConsole({ quiet: true }), launchBrowser()]);
       browser = launched;
       mkdirSync(SHOTS, { recursive: true });
-      app = await createTestApp({ localMode: false });
+      // API keys, and sign-in through an OpenID Connect issuer (a stand-in on localhost) for the console's client.
+      issuer = await startMockIssuer({ clientId: 'mpi-console', audience: 'mpi-api' });
+      app = await createTestApp({
+        localMode: false,
+        env: { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'mpi-api', OIDC_CONSOLE_CLIENT_ID: 'mpi-console' },
+      });
       for (const role of ROLES) keys[role] = (await createApiKey(app.services.database.db, `${role}-key`, role)).key;
       server = createServer(toNodeListener(app.http));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -64,6 +71,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       await browser?.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await app?.close();
+      await issuer?.close();
     });
 
     async function signIn(role: Role, width = 1280): Promise<Page> {
@@ -72,7 +80,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       pages.push(page);
       await page.goto(base);
       await page.getByLabel('API key').fill(keys[role]);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByTestId('who-am-i').getByText(role, { exact: true }).waitFor();
       return page;
     }
@@ -89,10 +97,11 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       const { page, trail } = await openPage(browser);
       trails.push(trail);
       await page.goto(base);
+      await page.getByRole('button', { name: /^Sign in with / }).waitFor();
       await shoot(page, 'sign-in');
       await expectAccessible(page);
       await page.getByLabel('API key').fill('mpi_not-a-real-key');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByText('Key refused').waitFor();
       await page.close();
 
@@ -105,6 +114,42 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
           expect(await nav.getByText(label, { exact: true }).count(), `${role} does not see ${label}`).toBe(0);
         await signedIn.close();
       }
+    });
+
+    test("a steward signs in through the identity provider's own page (authorization code with PKCE)", async () => {
+      issuer.nextUser = { sub: 'oidc-steward', roles: ['steward'] };
+      const { page, trail } = await openPage(browser);
+      trails.push(trail);
+      await page.goto(`${base}/review?sort=OLDEST`);
+      await page.getByRole('button', { name: `Sign in with ${new URL(issuer.issuer).host}` }).click();
+      await page.getByTestId('who-am-i').getByText('steward', { exact: true }).waitFor();
+      expect(await page.getByTestId('who-am-i').innerText()).toContain('oidc-steward');
+      await page.getByTestId('queue-row').first().waitFor();
+      // Back where the sign-in started; the code came through /oidc-callback and is in neither the address nor history.
+      expect(page.url()).toBe(`${base}/review?sort=OLDEST`);
+      expect(trail.urls.some((u) => u.startsWith(`${base}/oidc-callback?code=`))).toBe(true);
+      expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual(['mpi.console.apiKey']);
+      await page.goBack();
+      expect(page.url()).not.toContain('code=');
+      expect(issuer.refusals).toEqual([]);
+      await page.close();
+
+      // An answer whose state is not the one this tab sent (a forged or replayed callback) signs nobody in and is
+      // never redeemed: the tab starts a sign-in, stays on the issuer's page, and a crafted callback comes instead.
+      const forged = await openPage(browser);
+      trails.push(forged.trail);
+      await forged.page.route(`${issuer.issuer}/authorize**`, (route) => route.fulfill({ status: 200, body: "the issuer's sign-in page" }));
+      await forged.page.goto(base);
+      await forged.page.getByRole('button', { name: /^Sign in with / }).click();
+      await forged.page.getByText("the issuer's sign-in page").waitFor();
+      await forged.page.goto(`${base}/oidc-callback?code=stolen&state=forged`);
+      await forged.page.getByText('Sign-in failed').waitFor();
+      expect(new URL(forged.page.url()).pathname).toBe('/');
+      expect(await forged.page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
+      expect(issuer.refusals).toEqual([]);
+      await expectAccessible(forged.page);
+      await shoot(forged.page, 'sign-in-oidc');
+      await forged.page.close();
     });
 
     test('a steward works the queue: merges one record and keeps another apart', async () => {
@@ -181,8 +226,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
           )
         ).reviewQueue.totalCount;
       const choose = async (label: string, option: string) => {
-        await page.getByRole('combobox', { name: label, exact: true }).click();
-        await page.getByRole('option', { name: option, exact: true }).click();
+        await page.getByRole('combobox', { name: label, exact: true }).selectOption({ label: option });
       };
 
       const open = await apiCount({});

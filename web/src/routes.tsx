@@ -5,6 +5,7 @@ import type { Capability } from './auth/capabilities.ts';
 import { currentApiClient } from './client.ts';
 import { IdentityPageQuery, identityPageVariables } from './identity/queries.ts';
 import { queueVariables, ReviewQueueQuery } from './review/queue-query.ts';
+import { SCREEN_CODE } from './screen-code.ts';
 import { SCREENS } from './screens.ts';
 import { Layout } from './shell/layout.tsx';
 import { RouteError } from './shell/route-error.tsx';
@@ -56,20 +57,20 @@ export function createConsoleRouter() {
       HydrateFallback: LoadingState,
       children: [
         { index: true, Component: Home },
-        { path: 'review', loader: loadQueue, lazy: () => import('./review/queue-route.tsx') },
-        { path: 'review/:id', lazy: () => import('./review/item-route.tsx') },
-        { path: 'find', lazy: () => import('./find/find-route.tsx') },
+        { path: 'review', loader: loadQueue, lazy: SCREEN_CODE.review.load },
+        { path: 'review/:id', lazy: SCREEN_CODE['review/:id'].load },
+        { path: 'find', lazy: SCREEN_CODE.find.load },
         {
           path: 'identities/:id',
           loader: loadIdentity,
           // Time travel changes only `?asOf`, which the page's own query does not depend on.
           shouldRevalidate: ({ currentParams, nextParams }) => currentParams.id !== nextParams.id,
-          lazy: () => import('./identity/identity-route.tsx'),
+          lazy: SCREEN_CODE['identities/:id'].load,
         },
-        { path: 'catalog', lazy: () => import('./catalog/catalog-route.tsx') },
-        { path: 'quality', lazy: () => import('./quality/quality-route.tsx') },
-        { path: 'audit', lazy: () => import('./audit/audit-route.tsx') },
-        { path: 'runs', lazy: () => import('./runs/runs-route.tsx') },
+        { path: 'catalog', lazy: SCREEN_CODE.catalog.load },
+        { path: 'quality', lazy: SCREEN_CODE.quality.load },
+        { path: 'audit', lazy: SCREEN_CODE.audit.load },
+        { path: 'runs', lazy: SCREEN_CODE.runs.load },
         { path: '*', lazy: () => import('./shell/not-found.tsx') },
       ],
     },

@@ -40,13 +40,8 @@ const ByRecordQuery = graphql(`
   }
 `);
 
-const ByIdQuery = graphql(`
-  query FindById($id: ID!) {
-    identity(id: $id) {
-      id
-    }
-  }
-`);
+/** What an enterprise id looks like (a UUID). */
+const ENTERPRISE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Hit = ResultOf<typeof ByNameQuery>['identities']['edges'][number]['node'];
 type Mode = 'name' | 'record' | 'id';
@@ -82,6 +77,15 @@ function Find() {
 
   const search = async (event: FormEvent) => {
     event.preventDefault();
+    if (mode === 'id') {
+      // The identity page reads the identity (and says when there is none, or follows a merge): no lookup first.
+      // Only an id goes into the URL; anything else typed here stays in memory.
+      const id = value('id') ?? '';
+      setHits(null);
+      if (ENTERPRISE_ID.test(id)) navigate(`/identities/${id.toLowerCase()}`);
+      else setNotFound(true);
+      return;
+    }
     setBusy(true);
     setError(null);
     setNotFound(false);
@@ -100,13 +104,9 @@ function Find() {
         lastSearch = { mode, fields, hits: found };
         return;
       }
-      const result =
-        mode === 'record'
-          ? await client.query(ByRecordQuery, { source: value('source') ?? '', localId: value('localId') ?? '' }).toPromise()
-          : await client.query(ByIdQuery, { id: value('id') ?? '' }).toPromise();
+      const result = await client.query(ByRecordQuery, { source: value('source') ?? '', localId: value('localId') ?? '' }).toPromise();
       if (result.error) return setError(result.error);
-      const data = result.data as (ResultOf<typeof ByRecordQuery> & ResultOf<typeof ByIdQuery>) | undefined;
-      const id = data?.sourceRecord?.identity?.id ?? data?.identity?.id;
+      const id = result.data?.sourceRecord?.identity?.id;
       if (id) navigate(`/identities/${id}`);
       else setNotFound(true);
     } finally {
@@ -156,7 +156,11 @@ function Find() {
       </Card>
       {error && <ErrorState error={error} />}
       {busy && <LoadingState label="Searching" />}
-      {notFound && <EmptyState>Nothing found.</EmptyState>}
+      {notFound && (
+        <EmptyState>
+          {mode === 'id' ? 'That is not an enterprise id: it is a UUID, as the identity page shows it.' : 'Nothing found.'}
+        </EmptyState>
+      )}
       {hits && hits.length === 0 && <EmptyState>No identity matches.</EmptyState>}
       {hits && hits.length > 0 && (
         <Table striped highlightOnHover aria-label="Matching identities" data-testid="find-results">

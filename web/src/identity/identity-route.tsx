@@ -1,19 +1,5 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Card,
-  Grid,
-  Group,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-  UnstyledButton,
-  VisuallyHidden,
-} from '@mantine/core';
-import { lazy, memo, Suspense, useState } from 'react';
+import { Alert, Badge, Button, Group, Paper, Stack, Table, Text, TextInput, Title, UnstyledButton, VisuallyHidden } from '@mantine/core';
+import { lazy, memo, Suspense, useCallback, useMemo, useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
@@ -22,6 +8,8 @@ import { DEMOGRAPHIC_FIELDS, type DemographicField, type Demographics } from '..
 import { formatDateTime, formatPercent } from '../shell/format.ts';
 import { RequireCapability } from '../shell/require.tsx';
 import { CompactButton, textLook } from '../shell/compact-button.tsx';
+import { DataTable, type Column } from '../shell/data-table.tsx';
+import { LightBadge } from '../shell/light-badge.tsx';
 import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
 import { usePageTitle } from '../shell/use-page-title.ts';
 import { HistoryTimeline } from './history-timeline.tsx';
@@ -31,8 +19,32 @@ import { IdentityAsOfQuery, IdentityPageQuery, identityPageVariables } from './q
 type Provenance = NonNullable<ResultOf<typeof IdentityPageQuery>['identity']>['provenance'][number];
 type RecordRow = { id: string; source: string; localId: string; detail?: string };
 
+type GoldenRow = { field: DemographicField; label: string; value: string | null | undefined; provenance: Provenance | undefined };
+
+const LINEAGE_LINK = { textDecoration: 'underline dotted' } as const;
+const LINEAGE_CLASS = `mantine-focus-auto ${UnstyledButton.classes.root}`;
+
+/** The golden table's columns; a value is a button that opens its field's lineage (`onLineage` is read per row). */
+function goldenColumns(onLineage: (field: DemographicField, label: string) => void): ReadonlyArray<Column<GoldenRow>> {
+  return [
+    { header: 'Field', cell: (r) => r.label, rowHeader: true },
+    {
+      header: 'Value',
+      cell: (r) => (
+        <button type="button" className={LINEAGE_CLASS} style={LINEAGE_LINK} onClick={() => onLineage(r.field, r.label)}>
+          {r.value ?? '—'}
+          <span className={VisuallyHidden.classes.root}>, {r.label}: show lineage</span>
+        </button>
+      ),
+    },
+    { header: 'Source', cell: (r) => r.provenance?.source?.code ?? (r.provenance ? 'steward' : '—') },
+    { header: 'Rule', cell: (r) => r.provenance?.rule ?? '—' },
+    { header: 'Since', cell: (r) => formatDateTime(r.provenance?.validFrom) },
+  ];
+}
+
 /** The golden record, each field with where its value came from; a value opens that field's lineage. */
-function GoldenCard({
+const GoldenCard = memo(function GoldenCard({
   golden,
   provenance,
   masked,
@@ -43,56 +55,36 @@ function GoldenCard({
   masked: boolean;
   onLineage: (field: DemographicField, label: string) => void;
 }) {
-  const byField = new Map(provenance.map((p) => [p.field as string, p]));
+  const rows = useMemo(() => {
+    const byField = new Map(provenance.map((p) => [p.field as string, p]));
+    return DEMOGRAPHIC_FIELDS.flatMap(([field, label]): GoldenRow[] => {
+      const value = golden[field];
+      const p = byField.get(field);
+      return value || p ? [{ field, label, value, provenance: p }] : [];
+    });
+  }, [golden, provenance]);
+  const columns = useMemo(() => goldenColumns(onLineage), [onLineage]);
   return (
-    <Card withBorder>
+    <Paper withBorder p="md">
       <Group justify="space-between" mb="sm">
         <Title order={3} size="h4">
           Golden record
         </Title>
-        {masked && (
-          <Badge color="yellow" variant="light">
-            masked for your role
-          </Badge>
-        )}
+        {masked && <LightBadge tone="yellow">masked for your role</LightBadge>}
       </Group>
-      <Table aria-label="Golden record" data-testid="golden-table">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th scope="col">Field</Table.Th>
-            <Table.Th scope="col">Value</Table.Th>
-            <Table.Th scope="col">Source</Table.Th>
-            <Table.Th scope="col">Rule</Table.Th>
-            <Table.Th scope="col">Since</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {DEMOGRAPHIC_FIELDS.map(([field, label]) => {
-            const value = golden[field];
-            const p = byField.get(field);
-            if (!value && !p) return null;
-            return (
-              <Table.Tr key={field} data-field={field}>
-                <Table.Th scope="row" fw={500}>
-                  {label}
-                </Table.Th>
-                <Table.Td>
-                  <UnstyledButton onClick={() => onLineage(field, label)} td="underline dotted">
-                    {value ?? '—'}
-                    <VisuallyHidden>, {label}: show lineage</VisuallyHidden>
-                  </UnstyledButton>
-                </Table.Td>
-                <Table.Td>{p?.source?.code ?? (p ? 'steward' : '—')}</Table.Td>
-                <Table.Td>{p?.rule ?? '—'}</Table.Td>
-                <Table.Td>{formatDateTime(p?.validFrom)}</Table.Td>
-              </Table.Tr>
-            );
-          })}
-        </Table.Tbody>
-      </Table>
-    </Card>
+      <DataTable
+        label="Golden record"
+        testId="golden-table"
+        columns={columns}
+        rows={rows}
+        rowKey={(r) => r.field}
+        rowProps={(r) => ({ 'data-field': r.field })}
+        striped={false}
+        empty="No golden values."
+      />
+    </Paper>
   );
-}
+});
 
 /** Linked records grouped by source, each with an unlink action for roles that may change identities. */
 function RecordsCard({
@@ -107,7 +99,7 @@ function RecordsCard({
   const bySource = new Map<string, RecordRow[]>();
   for (const r of records) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
   return (
-    <Card withBorder>
+    <Paper withBorder p="md">
       <Title order={3} size="h4" mb="sm">
         Linked records ({records.length})
       </Title>
@@ -126,7 +118,7 @@ function RecordsCard({
           </Table>
         </Stack>
       ))}
-    </Card>
+    </Paper>
   );
 }
 
@@ -136,6 +128,9 @@ const UnlinkDialog = lazy(() => import('./identity-actions.tsx').then((m) => ({ 
 const LineageDrawer = lazy(() => import('./lineage-drawer.tsx').then((m) => ({ default: m.LineageDrawer })));
 
 const DIMMED_XS = textLook('xs', true);
+const TWO_COLUMNS = { display: 'flex', flexWrap: 'wrap', gap: 'var(--mantine-spacing-md)', alignItems: 'flex-start' } as const;
+const WIDE_COLUMN = { flex: '7 1 34rem', minWidth: 0 } as const;
+const NARROW_COLUMN = { flex: '5 1 24rem', minWidth: 0 } as const;
 const END_CELL = { textAlign: 'right' } as const;
 
 /** One linked record: plain table elements with the Mantine table's classes (a page may list hundreds). */
@@ -189,6 +184,7 @@ function IdentityScreen({ id }: { id: string }) {
   });
   const [past] = useQuery({ query: IdentityAsOfQuery, variables: { id, at: asOf ?? '' }, pause: !asOf });
   const [lineage, setLineage] = useState<{ field: GoldenFieldName; label: string } | null>(null);
+  const openLineage = useCallback((field: GoldenFieldName, label: string) => setLineage({ field, label }), []);
   const [merging, setMerging] = useState(false);
   const [unlinking, setUnlinking] = useState<{ id: string; label: string } | null>(null);
   const [asOfInput, setAsOfInput] = useState(asOf ? toLocalInput(asOf) : '');
@@ -240,7 +236,7 @@ function IdentityScreen({ id }: { id: string }) {
         {canChange && <Button onClick={() => setMerging(true)}>Merge or mark not duplicate…</Button>}
       </Group>
       {identity.id !== id && <Alert color="blue">The id you opened was merged into this identity.</Alert>}
-      <Card withBorder>
+      <Paper withBorder p="md">
         <Group align="flex-end">
           <TextInput
             type="datetime-local"
@@ -270,20 +266,21 @@ function IdentityScreen({ id }: { id: string }) {
             This identity did not exist yet at that time.
           </Alert>
         )}
-      </Card>
-      <Grid>
-        <Grid.Col span={{ base: 12, lg: 7 }}>
-          <GoldenCard golden={golden} provenance={provenance} masked={masked} onLineage={(field, label) => setLineage({ field, label })} />
-        </Grid.Col>
-        <Grid.Col span={{ base: 12, lg: 5 }}>
+      </Paper>
+      {/* Side by side where both fit, else stacked: plain flex wrapping, no breakpoint styles to inject per render. */}
+      <div style={TWO_COLUMNS}>
+        <div style={WIDE_COLUMN}>
+          <GoldenCard golden={golden} provenance={provenance} masked={masked} onLineage={openLineage} />
+        </div>
+        <div style={NARROW_COLUMN}>
           <RecordsCard
             records={records}
             canChange={canChange}
             onUnlink={(r) => setUnlinking({ id: r.id, label: `${r.source} ${r.localId}` })}
           />
-        </Grid.Col>
-      </Grid>
-      <Card withBorder>
+        </div>
+      </div>
+      <Paper withBorder p="md">
         <Title order={3} size="h4" mb="sm">
           History
         </Title>
@@ -293,7 +290,7 @@ function IdentityScreen({ id }: { id: string }) {
           </Text>
         )}
         <HistoryTimeline events={events} onTravel={travel} />
-      </Card>
+      </Paper>
       {/* The dialogs mount when opened: closed, each still cost a modal's tree on every render of the page. */}
       <Suspense fallback={<LoadingState label="Opening" />}>
         {lineage && <LineageDrawer identityId={identity.id} field={lineage.field} label={lineage.label} onClose={() => setLineage(null)} />}

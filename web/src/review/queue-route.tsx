@@ -1,6 +1,6 @@
-import { Group, Kbd, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
+import { Group, Kbd, NativeSelect, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useQuery } from 'urql';
 import { readFragment, type ResultOf } from '../graphql.ts';
@@ -48,8 +48,16 @@ const STATUSES = [
   { value: 'OPEN', label: 'Open' },
   { value: 'RESOLVED', label: 'Resolved' },
 ];
+/** A native select's "no filter" choice: the empty value clears the filter from the URL. */
+const anyOf = (label: string, options: ReadonlyArray<{ value: string; label: string }>) => [{ value: '', label }, ...options];
+const GRADE_CHOICES = anyOf('Any grade', GRADES);
+const AGE_CHOICES = anyOf('Any age', AGES);
 
-/** The queue's status, grade, source, age and order controls. */
+/**
+ * The queue's status, grade, source, age and order controls: Mantine's native selects, which render as the
+ * browser's own `<select>` (keyboard, type-ahead and screen readers as the platform has them) without the
+ * combobox machinery of a custom dropdown, whose measuring on mount was most of the queue's first render.
+ */
 const QueueFilters = memo(function QueueFilters({
   status,
   grade,
@@ -59,27 +67,26 @@ const QueueFilters = memo(function QueueFilters({
   sources,
   onRefine,
 }: ReturnType<typeof queueView> & { sources: readonly string[]; onRefine: (key: string, value: string | null) => void }) {
+  const sourceChoices = useMemo(
+    () =>
+      anyOf(
+        'Any source',
+        sources.map((code) => ({ value: code, label: code })),
+      ),
+    [sources],
+  );
+  const change = (key: string) => (event: ChangeEvent<HTMLSelectElement>) => onRefine(key, event.currentTarget.value || null);
   return (
     <Group align="flex-end">
-      <SegmentedControl aria-label="Status" value={status} onChange={(value) => onRefine('status', value)} data={STATUSES} />
-      <Select label="Grade" placeholder="Any grade" data={GRADES} value={grade} onChange={(v) => onRefine('grade', v)} clearable w={150} />
-      <Select
-        label="Source"
-        placeholder="Any source"
-        data={sources}
-        value={source}
-        onChange={(v) => onRefine('source', v)}
-        clearable
-        searchable
-        w={170}
-      />
-      <Select label="Age" placeholder="Any age" data={AGES} value={age} onChange={(v) => onRefine('age', v)} clearable w={190} />
-      <Select
+      <NativeSelect label="Status" data={STATUSES} value={status} onChange={change('status')} w={130} />
+      <NativeSelect label="Grade" data={GRADE_CHOICES} value={grade ?? ''} onChange={change('grade')} w={150} />
+      <NativeSelect label="Source" data={sourceChoices} value={source ?? ''} onChange={change('source')} w={170} />
+      <NativeSelect label="Age" data={AGE_CHOICES} value={age ?? ''} onChange={change('age')} w={190} />
+      <NativeSelect
         label="Sort by"
         data={ORDERS}
         value={orderBy}
-        onChange={(v) => onRefine('sort', v === 'PRIORITY' ? null : v)}
-        allowDeselect={false}
+        onChange={(event) => onRefine('sort', event.currentTarget.value === 'PRIORITY' ? null : event.currentTarget.value)}
         w={220}
       />
     </Group>

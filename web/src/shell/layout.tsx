@@ -1,7 +1,9 @@
 import { Anchor, AppShell, Badge, Button, Group, NavLink, Text, Title } from '@mantine/core';
-import { Suspense } from 'react';
+import { Suspense, useEffect } from 'react';
 import { NavLink as RouterNavLink, Outlet, useNavigation } from 'react-router';
+import { can } from '../auth/capabilities.ts';
 import { useSession } from '../auth/session-context.tsx';
+import { prefetchScreenCode } from '../screen-code.ts';
 import { SCREENS } from '../screens.ts';
 import { LoadingState } from './states.tsx';
 
@@ -9,6 +11,11 @@ import { LoadingState } from './states.tsx';
 export function Layout() {
   const session = useSession();
   const navigation = useNavigation();
+  const roles = session.roles.join(' ');
+  const settled = navigation.state === 'idle';
+  // Once a screen is up, the other screens' code loads in idle time; a navigation pauses it (its own chunk and
+  // data come first), and a change of role starts it again.
+  useEffect(() => (settled ? prefetchScreenCode((capability) => can(roles.split(' '), capability)) : undefined), [roles, settled]);
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 0 }} padding="md">
       <AppShell.Header>
