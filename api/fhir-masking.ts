@@ -1,7 +1,5 @@
+import { US_SSN_SYSTEM } from '../interop/index.ts';
 import { maskPhi, MASK, PHI_FIELDS } from './masking.ts';
-
-/** The US SSN identifier system; its values are masked like the canonical `ssn`. */
-const US_SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
 
 type Json = Record<string, unknown>;
 

@@ -3,6 +3,7 @@ import {
   checkIfMatch,
   PortError,
   type GoldenIdentityView,
+  type IdentityViewRow,
   type PatientQuery,
   type PatientSearchResult,
   type PatientVersion,
@@ -13,6 +14,7 @@ import {
   type RecordInput,
   type RecordResourceRow,
   type SourceRef,
+  US_SSN_SYSTEM,
 } from '../interop/index.ts';
 import type { InteropContext } from './interop-port.ts';
 import { maskedPlaceholders, maskPatientResource } from './fhir-masking.ts';
@@ -25,6 +27,8 @@ export interface ResourceDeps {
   actor: (ctx: InteropContext) => { actor: string; reason: string | null; requestId: string };
   translated: <T>(run: () => Promise<T>) => Promise<T>;
   view: (ctx: InteropContext, id: string) => Promise<GoldenIdentityView | null>;
+  /** An identity read by `identityViews` as the port shows it (masked for the caller's role, noted for audit). */
+  toView: (ctx: InteropContext, row: IdentityViewRow) => Promise<GoldenIdentityView>;
   sourceForSystem: (ctx: InteropContext, system: string) => Promise<string | null>;
 }
 
@@ -118,32 +122,23 @@ export async function deletePatient(deps: ResourceDeps, ctx: InteropContext, id:
 }
 
 /**
- * PDQm search. Source Patients match on their record's canonical fields; a golden Patient matches when any of
- * its records does. With both kinds, the source Patients come first, then the golden ones.
+ * PDQm search, one statement per page. Source Patients match on their record's canonical fields; a golden
+ * Patient matches when any of its records does. With both kinds, the source Patients come first, then the golden ones.
  */
 export async function searchPatients(deps: ResourceDeps, ctx: InteropContext, query: PatientQuery): Promise<PatientSearchResult> {
-  const resources = deps.services.patientResources;
   const criteria = await toCriteria(deps, ctx, query);
   if (criteria === null) return { hits: [], more: false };
+  const page = await deps.services.patientResources.searchPage(criteria, query.kind, query.count, query.offset);
   const hits: PatientSearchResult['hits'] = [];
-  let sourceTotal = 0;
-  if (query.kind !== 'golden') {
-    const rows = await resources.searchRecords(criteria, query.count + 1, query.offset);
-    for (const row of rows.slice(0, query.count)) {
-      noteRead(ctx, row);
-      hits.push({ kind: 'source', version: rowToVersion(ctx, row, row.resource_id ?? row.record_id) });
-    }
-    if (rows.length > query.count) return { hits, more: true };
-    if (query.kind === 'source') return { hits, more: false };
-    sourceTotal = rows.length > 0 ? query.offset + rows.length : await resources.countRecords(criteria);
+  for (const row of page.records) {
+    noteRead(ctx, row);
+    hits.push({ kind: 'source', version: rowToVersion(ctx, row, row.resource_id ?? row.record_id) });
   }
-  const room = query.count - hits.length;
-  const ids = await resources.searchIdentityIds(criteria, room + 1, Math.max(0, query.offset - sourceTotal));
-  const views = await Promise.all(ids.slice(0, room).map((id) => deps.view(ctx, id)));
-  for (const identity of views)
-    if (identity && (query.active === undefined || (identity.status === 'ACTIVE') === query.active))
-      hits.push({ kind: 'golden', identity });
-  return { hits, more: ids.length > room };
+  for (const row of page.identities) {
+    const identity = await deps.toView(ctx, row);
+    if (query.active === undefined || (identity.status === 'ACTIVE') === query.active) hits.push({ kind: 'golden', identity });
+  }
+  return { hits, more: page.more };
 }
 
 /** Turns PDQm parameters into record criteria; null when they cannot match anything (an unknown system). */
@@ -169,7 +164,7 @@ async function toCriteria(deps: ResourceDeps, ctx: InteropContext, q: PatientQue
   }
   if (q.identifier) {
     const { system, value } = q.identifier;
-    if (system === 'http://hl7.org/fhir/sid/us-ssn') c.ssn = value.replace(/\D/g, '');
+    if (system === US_SSN_SYSTEM) c.ssn = value.replace(/\D/g, '');
     else {
       if (system) {
         const source = await deps.sourceForSystem(ctx, system);

@@ -316,6 +316,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
       actor: (ctx) => actor(ctx),
       translated,
       view: (ctx, id) => this.view(ctx, id),
+      toView: (ctx, row) => this.toView(ctx, row),
       sourceForSystem: (ctx, system) => this.sourceForSystem(ctx, system),
     };
   }

@@ -10,7 +10,6 @@ import {
   type Contributor,
 } from '../lineage/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
-import { isPostgres } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import { ConflictError, ValidationError } from '../platform/errors.ts';
@@ -183,8 +182,6 @@ export async function bulkLoad(
     seconds: 0,
     phases: phases.seconds,
   };
-  // The writes of the last window planned, in flight while the next is read and planned.
-  let writing: Promise<void> = Promise.resolve();
   try {
     const load: LoadState = {
       service,
@@ -204,24 +201,20 @@ export async function bulkLoad(
       chunk: 0,
       refused: 0,
     };
-    // Windows are written one after another, each while the next is read and planned (see `loadWindow`).
     let window: LoadRow[] = [];
     for await (const row of rows) {
       window.push(row);
       if (window.length < windowSize) continue;
-      ({ writing } = await loadWindow(load, window, writing));
+      await loadWindow(load, window);
       window = [];
     }
-    ({ writing } = await loadWindow(load, window, writing));
-    await writing;
-    phases.end('write');
+    await loadWindow(load, window);
     // Rows the reader refused never reached the load: count them among the rows.
     summary.rows += problems.length - load.refused;
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'COMPLETED');
+    phases.end('write');
   } catch (error) {
-    // A chunk still being written commits or rolls back before the run is marked failed.
-    await writing.catch(() => undefined);
     summary.rejected = problems.length;
     await finish(service, run.id, summary, 'FAILED').catch(() => undefined);
     throw error;
@@ -279,21 +272,12 @@ interface LoadState {
   refused: number;
 }
 
-/**
- * Checks and plans one window of rows, once `previous` (the writes of the window before) has ended where the check
- * reads what is stored; returns its own writes (in a box: an async function would wait for a bare promise),
- * started when `previous` ends. Afterwards only the load index
- * remembers the rows. Into an index that was empty, nothing stored is read: the window is checked and planned
- * while the previous one is written (the server's work and ours overlap). Chunks are still written one at a
- * time and in order, and none after one that failed.
- */
-async function loadWindow(load: LoadState, rows: LoadRow[], previous: Promise<void>): Promise<{ writing: Promise<void> }> {
+/** Checks, plans and writes one window of rows; afterwards only the load index remembers them. */
+async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   const { service, summary, phases, options } = load;
   phases.end('read');
   summary.rows += rows.length;
   const prepared = prepareRows(load, rows);
-  // Overlapped only on PostgreSQL: the embedded database has one connection, which the writes hold.
-  if (!load.emptyAtStart || !isPostgres(service.db)) await waitForWrites(load, previous, 'check');
   await load.sources.check([...new Set(prepared.map((p) => p.record.source))]);
   const { fresh, changed, unchanged } = load.emptyAtStart
     ? { fresh: prepared, changed: [], unchanged: 0 }
@@ -312,23 +296,7 @@ async function loadWindow(load: LoadState, rows: LoadRow[], previous: Promise<vo
   const { plan, chunks } = await planWindow(fresh, ids, context, load.model, load.chunkSize, options.scorePairs);
   load.index.add({ recordIds: ids, normalised: fresh.map((p) => p.record.normalised), keys: fresh.map((p) => p.record.keys) }, plan);
   for (const review of context.openReviews) load.index.openReviews.add(review);
-  await waitForWrites(load, previous, 'plan');
-  const writing = writeWindow(load, chunks, changed);
-  // Awaited by the next window or at the end; until then a failure must not count as unhandled.
-  writing.catch(() => undefined);
-  return { writing };
-}
-
-/** Waits for the writes of the window before, ending `phase`; the wait counts as writing (what the overlap did not hide). */
-async function waitForWrites(load: LoadState, writing: Promise<void>, phase: LoadPhase): Promise<void> {
-  load.phases.end(phase);
-  await writing;
-  load.phases.end('write');
-}
-
-/** Writes a planned window: its chunks, then the records stored with other content through the online path. */
-async function writeWindow(load: LoadState, chunks: PlannedChunk[], changed: PreparedRow[]): Promise<void> {
-  const { service, summary, options } = load;
+  phases.end('plan');
   for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
     const counts = await writeChunk(load, chunk, load.chunk);
     load.chunk += 1;
@@ -347,6 +315,7 @@ async function writeWindow(load: LoadState, chunks: PlannedChunk[], changed: Pre
     }
     progress(load);
   }
+  phases.end('write');
 }
 
 /** Reports the records handled so far (written, unchanged or updated) of the rows expected. */

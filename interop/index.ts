@@ -38,20 +38,19 @@ export { frameMllp, MllpDecoder, MllpFrameTooLargeError } from './mllp/framing.t
 export * from './patient-store.ts';
 export { checkIfMatch, PatientResourceService } from './patient-resources.ts';
 export {
-  countRecords,
-  currentVersion,
-  currentVersionOfRecord,
+  appendVersion,
   historyOf,
   insertVersion,
   recordResource,
   recordResourceByRef,
   resourceIdsOfRecords,
-  searchIdentityIds,
-  searchRecords,
+  searchPage,
   versionOf,
   type PatientVersionRow,
   type RecordCriteria,
   type RecordResourceRow,
+  type SearchKind,
+  type SearchPageRows,
 } from './patient-store.ts';
 export { DeadLetterService } from './dead-letters.ts';
 export {

@@ -1,8 +1,6 @@
 import type { Database, Executor } from '../platform/db/client.ts';
 import {
-  countRecords,
-  currentVersion,
-  currentVersionOfRecord,
+  appendVersion,
   historyOf,
   identityViewOfRecord,
   identityViewRows,
@@ -10,13 +8,14 @@ import {
   recordResource,
   recordResourceByRef,
   resourceIdsOfRecords,
-  searchIdentityIds,
-  searchRecords,
+  searchPage,
   versionOf,
   type IdentityViewRow,
   type PatientVersionRow,
   type RecordCriteria,
   type RecordResourceRow,
+  type SearchKind,
+  type SearchPageRows,
 } from './patient-store.ts';
 import { PortError, type PatientWrite } from './ports.ts';
 
@@ -67,19 +66,9 @@ export class PatientResourceService {
     return resourceIdsOfRecords(this.db, recordIds);
   }
 
-  /** A page of matching live source records, ordered by record id. */
-  searchRecords(criteria: RecordCriteria, limit: number, offset: number): Promise<RecordResourceRow[]> {
-    return searchRecords(this.db, criteria, limit, offset);
-  }
-
-  /** How many live source records match. */
-  countRecords(criteria: RecordCriteria): Promise<number> {
-    return countRecords(this.db, criteria);
-  }
-
-  /** A page of the identities whose records match, ordered by identity id. */
-  searchIdentityIds(criteria: RecordCriteria, limit: number, offset: number): Promise<string[]> {
-    return searchIdentityIds(this.db, criteria, limit, offset);
+  /** One PDQm page of live source records and the identities they belong to, in one statement (`searchPage`). */
+  searchPage(criteria: RecordCriteria, kind: SearchKind, count: number, offset: number): Promise<SearchPageRows> {
+    return searchPage(this.db, criteria, kind, count, offset);
   }
 
   /**
@@ -92,25 +81,27 @@ export class PatientResourceService {
     recordId: string,
     existed: boolean,
   ): Promise<{ row: PatientVersionRow; created: boolean }> {
-    const current = await currentVersionOfRecord(tx, recordId);
+    // A record that came in by HL7 or GraphQL reads as version 1 before it is first written as FHIR.
+    const initial = existed ? 1 : 0;
+    const { current, holderRecordId, written } = await appendVersion(tx, {
+      recordId,
+      id: write.id,
+      ifMatch: write.ifMatch,
+      base: initial,
+      resource: write.resource,
+    });
     if (write.id !== undefined) {
       if (current && current.id !== write.id) {
         throw new PortError('CONFLICT', 'the source record of this identifier already has a Patient resource with another id', 'id');
       }
-      const holder = current ? null : await currentVersion(tx, write.id);
-      if (holder && holder.recordId !== recordId) throw new PortError('CONFLICT', 'the resource id belongs to another source record', 'id');
+      if (holderRecordId !== null && holderRecordId !== recordId)
+        throw new PortError('CONFLICT', 'the resource id belongs to another source record', 'id');
     }
-    // A record that came in by HL7 or GraphQL reads as version 1 before it is first written as FHIR.
-    const base = current?.versionId ?? (existed ? 1 : 0);
+    const base = current?.versionId ?? initial;
     checkIfMatch(write.ifMatch, base);
-    if (current?.resource && sameJson(current.resource, write.resource)) return { row: current, created: false };
-    const row = await insertVersion(tx, {
-      id: current?.id ?? write.id ?? recordId,
-      versionId: base + 1,
-      recordId,
-      resource: write.resource,
-    });
-    return { row, created: base === 0 };
+    if (written) return { row: written, created: base === 0 };
+    // Nothing failed, so the resource is the current one unchanged.
+    return { row: current!, created: false };
   }
 
   /** Inside the delete transaction: appends the deletion version (no resource) after `current`. */
@@ -124,21 +115,4 @@ export function checkIfMatch(ifMatch: number | undefined, current: number): void
   if (ifMatch !== undefined && ifMatch !== current) {
     throw new PortError('PRECONDITION_FAILED', 'the resource has changed since the version given in If-Match', 'If-Match');
   }
-}
-
-/** Key-order-insensitive equality of two JSON values. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, sorted(v)]),
-    );
-  }
-  return value;
 }

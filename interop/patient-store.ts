@@ -11,17 +11,6 @@ import { CANONICAL_FIELDS } from '../matching/index.ts';
 
 export type PatientVersionRow = typeof fhirPatientVersions.$inferSelect;
 
-/** The current (highest) version of a resource id, or null. */
-export async function currentVersion(db: Executor, id: string): Promise<PatientVersionRow | null> {
-  const [row] = await db
-    .select()
-    .from(fhirPatientVersions)
-    .where(eq(fhirPatientVersions.id, id))
-    .orderBy(desc(fhirPatientVersions.versionId))
-    .limit(1);
-  return row ?? null;
-}
-
 /** One version of a resource id, or null. */
 export async function versionOf(db: Executor, id: string, versionId: number): Promise<PatientVersionRow | null> {
   const [row] = await db
@@ -37,20 +26,56 @@ export async function historyOf(db: Executor, id: string): Promise<PatientVersio
   return db.select().from(fhirPatientVersions).where(eq(fhirPatientVersions.id, id)).orderBy(desc(fhirPatientVersions.versionId));
 }
 
-/** The current version stored for a source record, or null when it was never written as FHIR. */
-export async function currentVersionOfRecord(db: Executor, recordId: string): Promise<PatientVersionRow | null> {
-  const [row] = await db
-    .select()
-    .from(fhirPatientVersions)
-    .where(eq(fhirPatientVersions.recordId, recordId))
-    .orderBy(desc(fhirPatientVersions.versionId))
-    .limit(1);
-  return row ?? null;
-}
-
 export async function insertVersion(db: Executor, row: typeof fhirPatientVersions.$inferInsert): Promise<PatientVersionRow> {
   const [stored] = await db.insert(fhirPatientVersions).values(row).returning();
   return stored!;
+}
+
+/** What `appendVersion` found and did. */
+export interface AppendedVersion {
+  /** The record's current version before the write, or null. */
+  current: PatientVersionRow | null;
+  /** The record holding the resource id asked for, when the record had no version yet and another one holds it. */
+  holderRecordId: string | null;
+  /** The version written, or null when a check failed or the resource is unchanged (jsonb equality: key order aside). */
+  written: PatientVersionRow | null;
+}
+
+/**
+ * Appends a version of a record's Patient in one statement, reading the current version and writing the next
+ * only when the write may go ahead: its resource id is the record's own (or free), `If-Match` names the current
+ * version (`base` when the record has none yet), and the resource changed. The caller tells which check failed.
+ */
+export async function appendVersion(
+  db: Executor,
+  write: { recordId: string; id: string | undefined; ifMatch: number | undefined; base: number; resource: Record<string, unknown> },
+): Promise<AppendedVersion> {
+  type Json = { id: string; version_id: number; record_id: string; resource: Record<string, unknown> | null; recorded_at: string };
+  const resource = sql`${JSON.stringify(write.resource)}::jsonb`;
+  const id = write.id ?? null;
+  const holder =
+    id === null
+      ? sql`select null::uuid as record_id where false`
+      : sql`select f.record_id from fhir_patient_versions f where f.id = ${id} and not exists (select 1 from cur) limit 1`;
+  const [row] = await queryRows<{ current: Json | null; holder: string | null; written: Json | null }>(
+    db,
+    sql`with cur as (
+      select f.id, f.version_id, f.record_id, f.resource, f.recorded_at from fhir_patient_versions f
+      where f.record_id = ${write.recordId}::uuid order by f.version_id desc limit 1
+    ), holder as (${holder}), ins as (
+      insert into fhir_patient_versions (id, version_id, record_id, resource)
+      select coalesce((select id from cur), ${id}::text, ${write.recordId}::text), coalesce((select version_id from cur), ${write.base}::int) + 1,
+        ${write.recordId}::uuid, ${resource}
+      where not exists (select 1 from cur where cur.resource = ${resource})
+        and ${id === null ? sql`true` : sql`not exists (select 1 from cur where cur.id <> ${id}) and not exists (select 1 from holder where holder.record_id <> ${write.recordId}::uuid)`}
+        and ${write.ifMatch === undefined ? sql`true` : sql`coalesce((select version_id from cur), ${write.base}::int) = ${write.ifMatch}::int`}
+      returning id, version_id, record_id, resource, recorded_at
+    )
+    select (select row_to_json(cur) from cur) as current, (select record_id from holder) as holder, (select row_to_json(ins) from ins) as written`,
+  );
+  const version = (v: Json | null): PatientVersionRow | null =>
+    v && { id: v.id, versionId: v.version_id, recordId: v.record_id, resource: v.resource, recordedAt: new Date(v.recorded_at) };
+  return { current: version(row!.current), holderRecordId: row!.holder, written: version(row!.written) };
 }
 
 /** A source record with its source, current link and latest stored Patient version (if any). */
@@ -204,34 +229,63 @@ export interface RecordCriteria {
   wholeValuesOnly?: boolean;
 }
 
-/** A page of matching source records, ordered by record id. */
-export async function searchRecords(db: Executor, criteria: RecordCriteria, limit: number, offset: number): Promise<RecordResourceRow[]> {
-  return queryRows<RecordResourceRow>(
-    db,
-    sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
-    where ${whereOf(criteria)} order by sr.id limit ${limit} offset ${offset}`,
-  );
+/** Which Patients a PDQm search returns: source records, golden identities, or both (source ones first). */
+export type SearchKind = 'source' | 'golden' | 'any';
+
+/** One PDQm page: the source records and identities (shown as `identityViewRows` shows them) on it. */
+export interface SearchPageRows {
+  records: RecordResourceRow[];
+  identities: IdentityViewRow[];
+  /** Whether there are more hits after this page. */
+  more: boolean;
 }
 
-/** How many live source records match. */
-export async function countRecords(db: Executor, criteria: RecordCriteria): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(
+/**
+ * One PDQm page in one statement. Source records match on their canonical fields and come first, ordered by
+ * record id; then the identities their records belong to, ordered by identity id; `count` in all from `offset`.
+ * All matching records are counted only when the page starts past the last of them (as a page of golden ones).
+ */
+export async function searchPage(
+  db: Executor,
+  criteria: RecordCriteria,
+  kind: SearchKind,
+  count: number,
+  offset: number,
+): Promise<SearchPageRows> {
+  const where = whereOf(criteria);
+  const sources =
+    kind === 'golden'
+      ? sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM} where false`
+      : sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM} where ${where} order by sr.id limit ${count + 1} offset ${offset}`;
+  const onPage = sql`(select count(*) from src)`;
+  const allSources = sql`(select count(*) from source_records sr join sources s on s.id = sr.source_id
+    left join links l on l.record_id = sr.id where ${where})`;
+  // Golden ones fill what the source ones leave of the page, plus one to tell whether more follow.
+  const [limit, skip] =
+    kind === 'golden'
+      ? [sql`${count + 1}`, sql`${offset}`]
+      : [
+          sql`case when ${onPage} > ${count} then 0 else ${count + 1} - ${onPage} end`,
+          sql`case when ${onPage} > 0 then 0 else greatest(0, ${offset} - ${allSources}) end`,
+        ];
+  const golden =
+    kind === 'source'
+      ? sql`select null::uuid as identity_id where false`
+      : sql`select distinct l.identity_id from source_records sr join sources s on s.id = sr.source_id
+        join links l on l.record_id = sr.id where ${where} order by l.identity_id limit ${limit} offset ${skip}`;
+  const [row] = await queryRows<{ records: RecordResourceRow[]; identities: IdentityViewRow[]; golden_rows: number }>(
     db,
-    sql`select count(*) as n from source_records sr
-    join sources s on s.id = sr.source_id left join links l on l.record_id = sr.id where ${whereOf(criteria)}`,
+    sql`with src as materialized (${sources}), gold as materialized (${golden})
+    select
+      (select coalesce(json_agg(x order by x.record_id), '[]'::json) from src x) as records,
+      (select coalesce(json_agg(v order by v.id), '[]'::json) from (
+        select ${IDENTITY_VIEW_COLUMNS} from identities i where i.id in (select identity_id from gold)) v) as identities,
+      (select count(*)::int from gold) as golden_rows`,
   );
-  return Number(row?.n ?? 0);
-}
-
-/** A page of the identities (current, after merges) whose records match, ordered by identity id. */
-export async function searchIdentityIds(db: Executor, criteria: RecordCriteria, limit: number, offset: number): Promise<string[]> {
-  const rows = await queryRows<{ identity_id: string }>(
-    db,
-    sql`select distinct l.identity_id from source_records sr
-    join sources s on s.id = sr.source_id join links l on l.record_id = sr.id
-    where ${whereOf(criteria)} order by l.identity_id limit ${limit} offset ${offset}`,
-  );
-  return rows.map((r) => r.identity_id);
+  const { records, identities, golden_rows: goldenRows } = row!;
+  if (records.length > count) return { records: records.slice(0, count), identities: [], more: true };
+  const room = kind === 'golden' ? count : count - records.length;
+  return { records, identities: identities.slice(0, room), more: goldenRows > room };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -28,7 +28,7 @@ export async function rebuildGoldenMany(
   const ids = [...new Set(identityIds)].sort();
   if (ids.length === 0) return new Set();
   // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
-  const [{ now, at }, contributors, openRows] = await Promise.all([
+  const [{ now, at, versions: locked }, contributors, openRows] = await Promise.all([
     lockIdentitiesAndStamp(tx, ids),
     loadContributorsMany(tx, ids),
     openProvenanceOf(tx, ids),
@@ -44,22 +44,31 @@ export async function rebuildGoldenMany(
     now,
   });
   // Pipelined in this order: golden records, then rows close before new ones open (at most one open row per
-  // identity and field).
-  const versions = goldens.length === 0 ? Promise.resolve([]) : writeGoldens(tx, goldens, at);
+  // identity and field), then the change events. Each golden record written gets the version after the one locked.
   const writes: Array<Promise<unknown>> = [];
+  if (goldens.length > 0) writes.push(writeGoldens(tx, goldens, at));
   if (toClose.length > 0) writes.push(closeProvenanceRows(tx, toClose, at));
   if (toOpen.length > 0) writes.push(openProvenanceRows(tx, toOpen));
-  const [updated] = await Promise.all([versions, ...writes]);
-  await recordChanges(
-    tx,
-    updated.map((row) => ({
-      type: 'GOLDEN_RECORD_CHANGED',
-      actor: options.actor ?? 'system',
-      identityId: row.id,
-      data: { fields: changedFields.get(row.id) ?? [] },
-      versions: { identity: row.version, policy: options.policy.version },
-    })),
+  writes.push(
+    recordChanges(
+      tx,
+      goldens.flatMap(({ id }) => {
+        const version = locked.get(id);
+        if (version === undefined) return [];
+        const fields = changedFields.get(id) ?? [];
+        return [
+          {
+            type: 'GOLDEN_RECORD_CHANGED',
+            actor: options.actor ?? 'system',
+            identityId: id,
+            data: { fields },
+            versions: { identity: version + 1, policy: options.policy.version },
+          },
+        ];
+      }),
+    ),
   );
+  await Promise.all(writes);
   return changed;
 }
 

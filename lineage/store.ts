@@ -98,20 +98,25 @@ export async function provenanceClock(tx: Executor): Promise<SQL> {
 }
 
 /**
- * Locks many identities in id order (the count makes the lock cover every row, not only the first one read)
- * and reads the provenance clock once the locks are held; returns the stamp as PostgreSQL prints it (`now`) and
- * as a timestamp to write (`at`).
+ * Locks many identities in id order (the aggregate makes the lock cover every row, not only the first one read)
+ * and reads the provenance clock once the locks are held; returns the stamp as PostgreSQL prints it (`now`), as
+ * a timestamp to write (`at`), and each identity's version as locked (a rebuild that writes it makes it one more).
  */
-export async function lockIdentitiesAndStamp(tx: Executor, sortedIds: string[]): Promise<{ now: string; at: SQL }> {
-  const [clock] = await queryRows<{ now: string }>(
+export async function lockIdentitiesAndStamp(
+  tx: Executor,
+  sortedIds: string[],
+): Promise<{ now: string; at: SQL; versions: Map<string, number> }> {
+  const [clock] = await queryRows<{ now: string; versions: Record<string, number> | null }>(
     tx,
     sql`
-      select ${PROVENANCE_CLOCK}::text as now from (
-        select count(*) from (select ${identities.id} from ${identities} where ${anyOf(identities.id, sortedIds, 'uuid')} order by ${identities.id} for update) as l
+      select ${PROVENANCE_CLOCK}::text as now, locked.versions from (
+        select json_object_agg(l.id, l.version) as versions from (
+          select ${identities.id}, ${identities.version} from ${identities} where ${anyOf(identities.id, sortedIds, 'uuid')}
+          order by ${identities.id} for update) as l
       ) as locked`,
   );
   const { now } = clock!;
-  return { now, at: sql`${now}::timestamptz` };
+  return { now, at: sql`${now}::timestamptz`, versions: new Map(Object.entries(clock!.versions ?? {})) };
 }
 
 /** The open provenance rows of many identities. */

@@ -137,10 +137,10 @@ describe(`mpi load on ${TEST_DB_KIND}`, () => {
     }
   }, 300_000);
 
-  test('a failure while the next window is planned writes nothing after the failed chunk; a re-run completes the load', async () => {
+  test('a failure in a later window writes nothing after the failed chunk; a re-run completes the load', async () => {
     const app = await newApp();
     try {
-      // A window per chunk: each window is planned while the one before it is written.
+      // A window per chunk: the failure comes in the third window, after two windows committed.
       const failing = runLoad(CONFIG, app.services.database, group(), {
         chunkSize: CHUNK / 2,
         window: CHUNK / 2,

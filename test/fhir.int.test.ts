@@ -271,6 +271,26 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(read.body).toMatchObject({ id: 'C-4', identifier: [{ system: CLINIC_SYSTEM, value: 'C-4' }] });
   });
 
+  test('a resource id belongs to one source record: PUT of another record under it, or a second id, is 409 and stores nothing', async () => {
+    const put = (id: string, mrn: string, seed: number) =>
+      attempt(() => as.pipeline!.update({ resourceType: 'Patient', id, body: { ...patient(seed, CLINIC_SYSTEM, mrn), id } }));
+    expect((await put('C-42', 'C-42', 42)).status).toBe(201);
+    const resent = await put('C-42', 'C-42', 42);
+    expect(resent.status).toBe(200);
+    expect(resent.body.meta.versionId).toBe('1');
+    const before = await counts(app);
+    const taken = await put('C-42', 'C-43', 43);
+    expect(taken.status).toBe(409);
+    expect(taken.body.issue[0].expression).toEqual(['Patient.id']);
+    expect(await counts(app)).toEqual(before);
+
+    expect((await put('C-43', 'C-43', 43)).status).toBe(201);
+    const after = await counts(app);
+    const second = await put('C-43-b', 'C-43', 43);
+    expect(second.status).toBe(409);
+    expect(await counts(app)).toEqual(after);
+  });
+
   test('DELETE removes the source record; its Patient then reads as 410 Gone', async () => {
     const made = await create('pipeline', patient(5, EHR_SYSTEM, 'E-5'));
     const removed = await attempt(() => as.pipeline!.delete({ resourceType: 'Patient', id: made.body.id }));
@@ -429,6 +449,33 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(masked.body.entry[0].resource.name[0].family).toBe('P.');
     const nothing = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family: 'Zzyzx-None' } }));
     expect(nothing.body.entry).toBeUndefined();
+  });
+
+  test('PDQm pages run on from the source Patients into the golden ones, and the last page has no next link', async () => {
+    const family = 'Thistlewood-Arkwright';
+    const a = await create('pipeline', patient(41, EHR_SYSTEM, 'E-41', { familyName: family }));
+    await create('pipeline', patient(41, CLINIC_SYSTEM, 'C-41', { familyName: family }));
+    const b = await create('pipeline', patient(46, EHR_SYSTEM, 'E-46', { familyName: family }));
+    const golden = [a, b].map((r) => r.headers.get('x-mpi-identity-id')).sort();
+    expect(golden[0]).not.toBe(golden[1]);
+    const pages: Json[] = [];
+    let page = (await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { family, _count: 2 } }))).body;
+    pages.push(page);
+    while (page.link.some((l: Json) => l.relation === 'next')) {
+      page = validFhir((await as.steward!.nextPage({ bundle: page as never })) as Json);
+      pages.push(page);
+    }
+    const seen = pages.map((p) => (p.entry ?? []).map((e: Json) => `${e.resource.meta.tag[0].code}`));
+    expect(seen).toEqual([['source', 'source'], ['source', 'golden'], ['golden']]);
+    expect(
+      pages.flatMap((p) => (p.entry ?? []).filter((e: Json) => e.resource.meta.tag[0].code === 'golden').map((e: Json) => e.resource.id)),
+    ).toEqual(golden);
+    expect(pages.map((p) => p.total)).toEqual([undefined, undefined, 5]);
+    const second = await attempt(() =>
+      as.steward!.search({ resourceType: 'Patient', searchParams: { family, _tag: GOLDEN, _count: 1, _offset: 1 } }),
+    );
+    expect(second.body.entry.map((e: Json) => e.resource.id)).toEqual([golden[1]]);
+    expect(second.body.total).toBe(2);
   });
 
   test('PIXm answers every other identifier of the person and the golden reference', async () => {

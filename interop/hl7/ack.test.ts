@@ -53,6 +53,25 @@ describe('buildAck', () => {
     ]);
   });
 
+  test('names the field repetition and component of a warning in ERR-2 and the text', () => {
+    const ack = buildAck(original, {
+      code: 'AA',
+      controlId: 'ACK-4',
+      timestamp: at,
+      text: 'CREATED',
+      warnings: [
+        {
+          condition: HL7_ERROR.DATA_TYPE,
+          text: 'SSN: has the wrong number of digits',
+          location: { segment: 'PID', sequence: 1, field: 3, repetition: 2, component: 1 },
+        },
+      ],
+    });
+    expect(ack.split('\r')[2]).toBe(
+      'ERR|PID^1^3^102&Data type error&HL70357|PID^1^3^2^1|102^Data type error^HL70357|W||||PID-3(2).1: SSN: has the wrong number of digits',
+    );
+  });
+
   test('writes the ACK in the delimiters of the original message', () => {
     const custom = parseHl7('MSH#*@!%#APP#FAC#MPI#HQ#20240102##ADT*A08#C-9#T#2.4');
     const ack = buildAck(custom, {

@@ -72,7 +72,13 @@ function errSegment(error: AckError, d: Delimiters, severity: 'E' | 'W'): string
   const eld = loc ? [loc.segment, at(loc.sequence ?? 1), at(loc.field), codeCwe.join(d.subcomponent)] : [];
   // ERR-2 (v2.5+ ERL): segment^sequence^field^field repetition^component.
   const erl = loc
-    ? trimEmpty([loc.segment, at(loc.sequence ?? 1), at(loc.field), loc.field === undefined ? '' : '1', at(loc.component)])
+    ? trimEmpty([
+        loc.segment,
+        at(loc.sequence ?? 1),
+        at(loc.field),
+        loc.field === undefined ? '' : at(loc.repetition ?? 1),
+        at(loc.component),
+      ])
     : [];
   const text = escapeHl7(`${describeLocation(loc)}: ${error.text}`, d);
   return ['ERR', eld.join(d.component), erl.join(d.component), codeCwe.join(d.component), severity, '', '', '', text].join(d.field);

@@ -172,6 +172,18 @@ describe('ADT upserts', () => {
     ]);
   });
 
+  test('names the PID-3 repetition a bad SSN came from when PID-19 is empty', () => {
+    const command = upsertOf(withPid('PID|1||MRN-7^^^EHR^MR~12-34^^^SSA^SS'));
+    expect(command.record).toMatchObject({ ssn: '12-34' });
+    expect(command.kind === 'upsert' && command.warnings).toEqual([
+      {
+        condition: { code: 102, name: 'Data type error' },
+        text: 'SSN: has the wrong number of digits',
+        location: { segment: 'PID', sequence: 1, field: 3, component: 1, repetition: 2 },
+      },
+    ]);
+  });
+
   test('a good SSN carries no warning', () => {
     const command = upsertOf(withPid('PID|1||MRN-7^^^EHR^MR' + '|'.repeat(16) + '512-48-3067'));
     expect(command.kind === 'upsert' && command.warnings).toEqual([]);

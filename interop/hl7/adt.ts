@@ -203,7 +203,7 @@ export function pidToRecord(at: IndexedSegment | Segment, d: Delimiters, warning
     postalCode: clean(component(address, 5)),
     phone: clean(pickPhone(phones)),
     email: clean(pickEmail(phones)),
-    ssn: readSsn(valueAt(pid.segment, 19, d) || ssnFromIdentifiers(pid.segment, d), where(19), warnings),
+    ssn: readSsn(ssnOf(pid.segment, d, where), warnings),
   };
 }
 
@@ -236,18 +236,21 @@ function pickEmail(reps: Repetition[]): string {
   return email ? component(email, 4) || component(email, 1) : '';
 }
 
-function ssnFromIdentifiers(pid: Segment, d: Delimiters): string {
-  return component(
-    repetitions(pid, 3, d).find((r) => component(r, 5).toUpperCase() === 'SS'),
-    1,
-  );
+/** The SSN and where it was read: PID-19, else the first PID-3 identifier of type SS (its ID number, component 1). */
+function ssnOf(pid: Segment, d: Delimiters, where: (field: number, c?: number) => ErrorLocation): { raw: string; location: ErrorLocation } {
+  const own = valueAt(pid, 19, d);
+  if (own) return { raw: own, location: where(19) };
+  const identifiers = repetitions(pid, 3, d);
+  const index = identifiers.findIndex((r) => component(r, 5).toUpperCase() === 'SS');
+  if (index < 0) return { raw: '', location: where(19) };
+  return { raw: component(identifiers[index], 1), location: { ...where(3, 1), repetition: index + 1 } };
 }
 
 /**
  * The SSN as sent: like every channel, a bad one refuses nothing. The service keeps it out of matching (the
- * normaliser's rule) and the ACK carries a warning naming the field.
+ * normaliser's rule) and the ACK carries a warning naming the field it came from.
  */
-function readSsn(raw: string, location: ErrorLocation, warnings: AckError[]): string | null {
+function readSsn({ raw, location }: { raw: string; location: ErrorLocation }, warnings: AckError[]): string | null {
   const value = clean(raw);
   if (value === null) return null;
   const problem = ssnProblem(value);

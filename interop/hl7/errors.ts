@@ -20,6 +20,8 @@ export interface ErrorLocation {
   segment: string;
   sequence?: number;
   field?: number;
+  /** The field's repetition, from 1 (ERR-2.4); the first when absent. */
+  repetition?: number;
   component?: number;
 }
 
@@ -42,6 +44,7 @@ export function describeLocation(location: ErrorLocation | undefined): string {
   if (!location) return 'message';
   let where = location.segment;
   if (location.field !== undefined) where += `-${location.field}`;
+  if (location.field !== undefined && location.repetition !== undefined) where += `(${location.repetition})`;
   if (location.component !== undefined) where += `.${location.component}`;
   return where;
 }

@@ -1,5 +1,5 @@
 import { Timeline } from '@mantine/core';
-import { memo, type CSSProperties } from 'react';
+import { memo, useDeferredValue, type CSSProperties } from 'react';
 import { Link } from 'react-router';
 import { CompactButton, textLook } from '../shell/compact-button.tsx';
 import { formatDateTime } from '../shell/format.ts';
@@ -20,6 +20,7 @@ const ROOT_STYLE = {
   '--tl-line-width': 'calc(0.125rem * var(--mantine-scale))',
 } as CSSProperties;
 const DIMMED_XS = textLook('xs', true);
+const NO_EVENTS: readonly HistoryEvent[] = [];
 const SM = textLook('sm');
 
 /** One event: the elements and classes of a Mantine `Timeline.Item`, every item active (all have happened). */
@@ -53,9 +54,13 @@ const HistoryItem = memo(function HistoryItem({ event, onTravel }: { event: Hist
  * (one event per linked record) rendered a component tree per event before, the slowest part of the page.
  */
 export function HistoryTimeline({ events, onTravel }: { events: readonly HistoryEvent[]; onTravel: (at: string) => void }) {
+  // The history sits below the golden record and linked records: the page shows those first and draws the
+  // timeline in a render of its own right after (React's deferred value), so a long history never delays them.
+  const shown = useDeferredValue(events, NO_EVENTS);
+  if (shown !== events && shown.length === 0) return <p {...DIMMED_XS}>Loading the history…</p>;
   return (
     <div className={CLASSES.root} data-align="left" style={ROOT_STYLE} aria-label="Identity history">
-      {events.map((event) => (
+      {shown.map((event) => (
         <HistoryItem key={event.id} event={event} onTravel={onTravel} />
       ))}
     </div>
