@@ -5,9 +5,9 @@
 // an identity another steward just merged) are counted apart from errors. It also prints the CPU time the service
 // process and the database's server processes spent per request (read from /proc when the database runs on this
 // host): on a shared machine that number moves much less with other work than requests per second do.
-// `--statement-log FILE` (the PostgreSQL server's log file, readable by this user) also turns on log_statement
-// for the benchmark's database and prints statements per request and the most frequent statements; logging
-// costs time itself, so take timings from a run without it.
+// `--statement-log FILE` (the PostgreSQL server's log file, readable by this user) also logs every statement's
+// duration for the benchmark's database (log_min_duration_statement = 0) and prints statements per request and
+// the statements the database spent most time on; logging costs time itself, so take timings from a run without it.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -98,7 +98,8 @@ const keys: Record<'pipeline' | 'steward', string> = {
 };
 const handle = await openDatabase({ url: db.url, poolSize: 2 });
 for (const role of ['pipeline', 'steward'] as const) await createApiKey(handle.db, `bench-${role}`, role, keys[role]);
-if (opts.statementLog) await handle.db.execute(`alter database ${new URL(db.url).pathname.slice(1)} set log_statement = 'all'` as never);
+if (opts.statementLog)
+  await handle.db.execute(`alter database ${new URL(db.url).pathname.slice(1)} set log_min_duration_statement = 0` as never);
 await handle.close();
 
 const profiling = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
@@ -138,19 +139,32 @@ function fileSize(file: string): number {
 
 /**
  * Statements the database `database` logged in `file` from byte `from` on (the log line prefix must name the
- * database, as `%d` or `%q%u@%d` does), grouped by their text's first words, most frequent first.
+ * database, as `%d` or `%q%u@%d` does), grouped by their text's first words, most frequent first, with the time
+ * the database spent on each group (parse, bind and execute).
  */
-function loggedStatements(file: string, from: number, database: string): { total: number; top: Array<[string, number]> } {
+function loggedStatements(
+  file: string,
+  from: number,
+  database: string,
+): { total: number; ms: number; top: Array<[string, { count: number; ms: number }]> } {
   const text = readFileSync(file).subarray(from).toString('utf8');
-  const counts = new Map<string, number>();
+  const groups = new Map<string, { count: number; ms: number }>();
   let total = 0;
-  for (const match of text.matchAll(/^.* LOG: {2}(?:statement|execute [^:]*): (.*)$/gm)) {
+  let ms = 0;
+  for (const match of text.matchAll(/^.* LOG: {2}duration: ([\d.]+) ms {2}(statement|parse|bind|execute)[^:]*: (.*)\n(\t.*)?/gm)) {
     if (!match[0].includes(database)) continue;
-    total += 1;
-    const shape = match[1]!.replace(/\s+/g, ' ').slice(0, 90);
-    counts.set(shape, (counts.get(shape) ?? 0) + 1);
+    // A statement whose text starts with a line break continues on the next, tab-indented line.
+    const shape = (match[3]!.trim() || (match[4] ?? '').trim()).replace(/\s+/g, ' ').slice(0, 90);
+    const group = groups.get(shape) ?? { count: 0, ms: 0 };
+    groups.set(shape, group);
+    group.ms += Number(match[1]);
+    ms += Number(match[1]);
+    if (match[2] === 'statement' || match[2] === 'execute') {
+      group.count += 1;
+      total += 1;
+    }
   }
-  return { total, top: [...counts].sort((a, b) => b[1] - a[1]).slice(0, 25) };
+  return { total, ms, top: [...groups].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25) };
 }
 
 /** Linux's USER_HZ: /proc counts CPU time in hundredths of a second. */
@@ -278,8 +292,11 @@ try {
     );
   if (opts.statementLog) {
     const logged = loggedStatements(opts.statementLog, logFrom, databaseName);
-    lines.push(`  statements per request ${(logged.total / requests).toFixed(2)} (${logged.total} logged)`);
-    for (const [shape, count] of logged.top) lines.push(`    ${(count / requests).toFixed(3).padStart(7)}  ${shape}`);
+    const per = (n: number) => (n / requests).toFixed(3).padStart(7);
+    lines.push(
+      `  statements per request ${(logged.total / requests).toFixed(2)}, ${(logged.ms / requests).toFixed(2)} ms in the database (${logged.total} logged); per request, by time:`,
+    );
+    for (const [shape, g] of logged.top) lines.push(`    ${per(g.count)} × ${per(g.ms)} ms  ${shape}`);
   }
   console.log(lines.join('\n'));
 } finally {

@@ -30,8 +30,8 @@ export interface ReadOptions extends ColumnPolicy {
   /** How batches of rows are normalised (default: on this thread). */
   normalise?: NormaliseBatch | undefined;
   /**
-   * Link rows with values the service refuses (an impossible date, a control character, ...) without those
-   * values, as the normaliser cleans them, instead of leaving the rows out. Rows without an id, or repeating
+   * Link rows with values the service refuses (an impossible or future date, a control character, ...) without
+   * those values, as the normaliser cleans them, instead of leaving the rows out. Rows without an id, or repeating
    * one, are left out either way.
    */
   keepInvalid?: boolean | undefined;
@@ -65,6 +65,7 @@ export type NormaliseBatch = (
   rows: string[][],
   mapping: ResolvedMapping,
   issues: Record<string, number>,
+  asOf: string,
 ) => NormalisedRecord[] | Promise<NormalisedRecord[]>;
 
 /** Rows normalised together: large enough to keep every thread busy, small enough to bound the raw rows held. */
@@ -118,7 +119,7 @@ async function readWhole(
     const normalise = options.normalise ?? normaliseMappedRows;
     let pending: string[][] = [];
     const flush = async () => {
-      for (const record of await normalise(pending, resolved, acc.issues)) rows.prepared.push(prepareRecord(record));
+      for (const record of await normalise(pending, resolved, acc.issues, options.asOf)) rows.prepared.push(prepareRecord(record));
       options.onRows?.(pending.length);
       pending = [];
     };

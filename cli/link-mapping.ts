@@ -122,15 +122,19 @@ export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput
   return input;
 }
 
-/** Normalises mapped rows in order, counting field issues into `issues` by `field:code` (never values). */
+/**
+ * Normalises mapped rows in order, counting field issues into `issues` by `field:code` (never values). With
+ * `asOf` (ISO date), a birth date after it is dropped as FUTURE_DATE, as the service's normaliser does.
+ */
 export function normaliseMappedRows(
   rows: readonly string[][],
   mapping: ResolvedMapping,
   issues: Record<string, number>,
+  asOf?: string,
 ): NormalisedRecord[] {
   const records = new Array<NormalisedRecord>(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const { record, issues: found } = normaliseRecord(rowToInput(rows[i]!, mapping));
+    const { record, issues: found } = normaliseRecord(rowToInput(rows[i]!, mapping), { asOf });
     for (const issue of found) {
       const key = `${issue.field}:${issue.code}`;
       issues[key] = (issues[key] ?? 0) + 1;

@@ -19,7 +19,7 @@ import type { ResolvedMapping } from './link-mapping.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
-  | { kind: 'normalise'; rows: string; mapping: ResolvedMapping }
+  | { kind: 'normalise'; rows: string; mapping: ResolvedMapping; asOf: string }
   | { kind: 'records'; chunks: string[] }
   | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
@@ -115,12 +115,17 @@ export class LinkThreads {
   }
 
   /** Normalises rows across the threads, in order; the same records `normaliseMappedRows` gives. */
-  normalise = async (rows: string[][], mapping: ResolvedMapping, issues: Record<string, number>): Promise<NormalisedRecord[]> => {
+  normalise = async (
+    rows: string[][],
+    mapping: ResolvedMapping,
+    issues: Record<string, number>,
+    asOf: string,
+  ): Promise<NormalisedRecord[]> => {
     const parts = split(rows.length, this.size);
     const pending = parts
       .slice(1)
-      .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping }));
-    const records = normaliseMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues);
+      .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping, asOf }));
+    const records = normaliseMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues, asOf);
     if (this.workers.length > 0) this.chunks.push(encodeRecords(records));
     for (const reply of await Promise.all(pending)) {
       if (reply.kind !== 'normalised') throw new Error(`link worker replied ${reply.kind} to normalise`);

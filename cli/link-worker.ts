@@ -14,7 +14,7 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
   switch (task.kind) {
     case 'normalise': {
       const issues: Record<string, number> = {};
-      const normalised = normaliseMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues);
+      const normalised = normaliseMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf);
       return { reply: { kind: 'normalised', records: encodeRecords(normalised), issues }, transfer: [] };
     }
     case 'records':

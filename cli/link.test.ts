@@ -158,6 +158,20 @@ describe('runLink rows the service would refuse', () => {
     expect(summary.rejected).toBe(1);
     expect(summary.issues['birthDate:INVALID_DATE']).toBe(3);
   });
+
+  test('with keepInvalid, a birth date in the future is dropped as the service refuses it, not linked on', async () => {
+    const future = ['f1,Ann,Stein,2062-08-30,,,', 'f2,Ann,Stein,2062-08-30,,,'];
+    const input = file('future-kept.csv', [HEADER, ...PEOPLE, ...future].join('\n'));
+    const out = join(dir, 'future-kept-out.csv');
+    for (const threads of [1, 2]) {
+      const summary = await runLink({ files: [input], out, keepInvalid: true, threads });
+      expect(summary.records).toBe(5);
+      expect(summary.rejected).toBe(0);
+      expect(summary.issues['birthDate:FUTURE_DATE']).toBe(2);
+    }
+    const refused = await runLink({ files: [input], out: join(dir, 'future-refused-out.csv') });
+    expect(refused.rejected).toBe(2);
+  });
 });
 
 describe('runLink input errors', () => {
