@@ -52,20 +52,15 @@ export async function rebuildGoldenMany(
   writes.push(
     recordChanges(
       tx,
-      goldens.flatMap(({ id }) => {
-        const version = locked.get(id);
-        if (version === undefined) return [];
-        const fields = changedFields.get(id) ?? [];
-        return [
-          {
-            type: 'GOLDEN_RECORD_CHANGED',
-            actor: options.actor ?? 'system',
-            identityId: id,
-            data: { fields },
-            versions: { identity: version + 1, policy: options.policy.version },
-          },
-        ];
-      }),
+      goldens
+        .filter(({ id }) => locked.has(id))
+        .map(({ id }) => ({
+          type: 'GOLDEN_RECORD_CHANGED' as const,
+          actor: options.actor ?? 'system',
+          identityId: id,
+          data: { fields: changedFields.get(id) ?? [] },
+          versions: { identity: locked.get(id)! + 1, policy: options.policy.version },
+        })),
     ),
   );
   await Promise.all(writes);
