@@ -207,14 +207,19 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     ...merges.flatMap((m) => [m.mergedId, target(m.survivorId)]),
   ];
   const identityOfRecord = new Map(results.filter((r) => r !== undefined).map((r) => [r.recordId, r.identityId]));
+  const rows = opRows(plan.ops, { target, reviewIds, events, identityOfRecord }, options);
+  // Without a merge the plan's change events wait for the golden rebuild's and go into the outbox with them, in
+  // one statement; a merge writes events of its own in between, so there they are written first, in order.
+  const merging = plan.ops.some((op) => op.kind === 'ABSORB' || op.kind === 'MERGE');
   const writes = Promise.all([
-    applyOps(tx, plan.ops, { target, reviewIds, events, identityOfRecord }, options),
+    applyOps(tx, plan.ops, rows, { ...options, writeChanges: merging }),
     options.runId ? countRun(tx, options.runId, results) : null,
   ]);
   // The golden rebuild reads what the writes above leave: pipelined behind them (one round trip) unless an
   // identity is absorbed, whose statements follow the writes' results.
-  if (plan.ops.some((op) => op.kind === 'ABSORB' || op.kind === 'MERGE')) await writes;
-  await Promise.all([writes, rebuildGoldenMany(tx, affected, { policy, ingestRunId: options.runId, actor: options.actor.actor })]);
+  if (merging) await writes;
+  const golden = { policy, ingestRunId: options.runId, actor: options.actor.actor, changes: merging ? [] : rows.changes };
+  await Promise.all([writes, rebuildGoldenMany(tx, affected, golden)]);
   // Last: the audit chain's lock is held from here to the commit.
   if (merges.length > 0) await auditMerges(tx, merges, { actor: options.actor, modelVersion: options.model.version });
   return results;
@@ -288,16 +293,15 @@ export interface OpContext {
 }
 
 /**
- * Writes the planned identities, links, events (the plan's, then `extra.events`) and review items in one round
- * trip, identities first (links and reviews refer to them).
+ * Writes the planned identities, links, events and review items of `rows` (see `opRows`) in one round trip,
+ * identities first (links and reviews refer to them); the change events too when `writeChanges`.
  */
-async function applyOps(tx: Executor, ops: PlannedOp[], extra: OpContext, options: BatchOptions): Promise<void> {
-  const rows = opRows(ops, extra, options);
+async function applyOps(tx: Executor, ops: PlannedOp[], rows: OpRows, options: BatchOptions & { writeChanges: boolean }): Promise<void> {
   // Pipelined in this order: the identities exist before the rows that refer to them.
   await Promise.all([
     bulk.insertIdentities(tx, rows.newIdentities),
     store.addEvents(tx, rows.events),
-    recordChanges(tx, rows.changes),
+    options.writeChanges ? recordChanges(tx, rows.changes) : null,
     bulk.insertReviewItems(tx, rows.reviews),
     bulk.upsertLinks(tx, rows.links),
   ]);

@@ -1,4 +1,4 @@
-import { recordChanges } from '../events/index.ts';
+import { recordChanges, type NewChange } from '../events/index.ts';
 import type { InsertRow } from '../platform/db/bulk.ts';
 import type { Executor } from '../platform/db/client.ts';
 import type { fieldProvenance } from '../platform/db/schema/index.ts';
@@ -19,14 +19,19 @@ import { buildGolden, decisionStands, type Contributor, type GoldenRecord, type 
  * count makes the lock cover every row, not only the first one read) and stamped with one provenance clock
  * reading taken after, so provenance intervals stay ordered per identity.
  * Returns the ids whose golden values changed; each gets a GOLDEN_RECORD_CHANGED event naming the fields.
+ * `changes` are the caller's change events of the same transaction still to be written: they go into the outbox
+ * ahead of the golden ones, in the same statement (one insert and one commit notice per transaction).
  */
 export async function rebuildGoldenMany(
   tx: Executor,
   identityIds: string[],
-  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null; actor?: string },
+  options: { policy: SurvivorshipPolicy; ingestRunId?: string | null; actor?: string; changes?: readonly NewChange[] },
 ): Promise<Set<string>> {
   const ids = [...new Set(identityIds)].sort();
-  if (ids.length === 0) return new Set();
+  if (ids.length === 0) {
+    await recordChanges(tx, options.changes ?? []);
+    return new Set();
+  }
   // Pipelined: the reads run after the lock statement, so they see the identities as they are once locked.
   const [{ now, at, versions: locked }, contributors, openRows] = await Promise.all([
     lockIdentitiesAndStamp(tx, ids),
@@ -50,9 +55,9 @@ export async function rebuildGoldenMany(
   if (toClose.length > 0) writes.push(closeProvenanceRows(tx, toClose, at));
   if (toOpen.length > 0) writes.push(openProvenanceRows(tx, toOpen));
   writes.push(
-    recordChanges(
-      tx,
-      goldens
+    recordChanges(tx, [
+      ...(options.changes ?? []),
+      ...goldens
         .filter(({ id }) => locked.has(id))
         .map(({ id }) => ({
           type: 'GOLDEN_RECORD_CHANGED' as const,
@@ -61,7 +66,7 @@ export async function rebuildGoldenMany(
           data: { fields: changedFields.get(id) ?? [] },
           versions: { identity: locked.get(id)! + 1, policy: options.policy.version },
         })),
-    ),
+    ]),
   );
   await Promise.all(writes);
   return changed;
