@@ -37,10 +37,14 @@ const program = new Command('bench:events')
   .option('--port <n>', 'port of the service this benchmark starts (127.0.0.1)', '4215')
   .option('--poll-ms <n>', 'MPI_EVENTS_POLL_MS of the service', '100')
   .option('--profile <dir>', 'write a CPU profile of the service process into this folder')
+  .option('--no-lifecycle', "turn the service's model lifecycle off (MPI_MODEL_TRAIN_AFTER=0): no retraining during the rounds")
   .option('--database <prefix>', "prefix of the benchmark database's name (dropped at the end)", 'mpi_bench_events')
   .parse();
 const opts = program.opts<
-  Record<'base' | 'rate' | 'seconds' | 'rounds' | 'batch' | 'clients' | 'port' | 'pollMs' | 'database', string> & { profile?: string }
+  Record<'base' | 'rate' | 'seconds' | 'rounds' | 'batch' | 'clients' | 'port' | 'pollMs' | 'database', string> & {
+    profile?: string;
+    lifecycle: boolean;
+  }
 >();
 const [baseCount, rate, seconds, rounds, batch, clients] = [opts.base, opts.rate, opts.seconds, opts.rounds, opts.batch, opts.clients].map(
   Number,
@@ -174,10 +178,14 @@ interface Round {
   late: number;
   /** From when each batch was due to its answer (queueing behind a slow server included). */
   latencies: number[];
+  /** The slowest batches: wall-clock time each was due, and its latency (to line up with the service's log). */
+  slowest: Array<{ dueAt: number; latency: number }>;
   /** When the answer holding each record came back (its transaction had committed). */
   committed: Map<string, number>;
   events: number;
   transactions: number;
+  /** Match models the service's lifecycle trained during the round (training runs on the service's event loop). */
+  trained: number;
   /** CPU milliseconds of the service process and of the database's PostgreSQL backends during the round. */
   cpu: { service: number; database: number } | null;
 }
@@ -208,12 +216,13 @@ function cpuNow(servicePid: number | undefined, database: string): { service: nu
   }
 }
 
-/** Outbox rows and committed transactions so far, read from PostgreSQL by this process. */
-async function counters(sql: postgres.Sql): Promise<{ events: number; transactions: number }> {
-  const [row] = await sql<Array<{ events: number; transactions: string }>>`
+/** Outbox rows, committed transactions and trained models so far, read from PostgreSQL by this process. */
+async function counters(sql: postgres.Sql): Promise<{ events: number; transactions: number; trained: number }> {
+  const [row] = await sql<Array<{ events: number; transactions: string; trained: number }>>`
     select (select count(*)::int from change_events) as events,
-      (select xact_commit::text from pg_stat_database where datname = current_database()) as transactions`;
-  return { events: row!.events, transactions: Number(row!.transactions) };
+      (select xact_commit::text from pg_stat_database where datname = current_database()) as transactions,
+      (select count(*)::int from match_model_events where type = 'TRAINED') as trained`;
+  return { events: row!.events, transactions: Number(row!.transactions), trained: row!.trained };
 }
 
 /**
@@ -224,6 +233,7 @@ async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<R
   const before = await counters(sql);
   const cpuBefore = cpuNow(server.pid, databaseName);
   const latencies: number[] = [];
+  const slow: Array<{ dueAt: number; latency: number }> = [];
   const committed = new Map<string, number>();
   const start = performance.now();
   const end = start + seconds * 1000;
@@ -246,6 +256,7 @@ async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<R
       const data = await call<{ ingestRecords: Array<{ record: { id: string } }> }>(key, INGEST_MANY, { input });
       const done = performance.now();
       latencies.push(done - due);
+      slow.push({ dueAt: performance.timeOrigin + due, latency: done - due });
       records += input.length;
       for (const r of data.ingestRecords) committed.set(r.record.id, done);
     }
@@ -259,9 +270,11 @@ async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<R
     records,
     late,
     latencies,
+    slowest: slow.sort((a, b) => b.latency - a.latency).slice(0, 3),
     committed,
     events: after.events - before.events,
     transactions: after.transactions - before.transactions,
+    trained: after.trained - before.trained,
     cpu: cpuBefore && cpuAfter ? { service: cpuAfter.service - cpuBefore.service, database: cpuAfter.database - cpuBefore.database } : null,
   };
 }
@@ -311,10 +324,11 @@ const server = spawn(process.execPath, nodeArgs, {
     PORT: opts.port,
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     MPI_RATE_LIMIT_PER_MINUTE: '100000000',
     MPI_AUTO_REGISTER_SOURCES: 'true',
     MPI_EVENTS_POLL_MS: opts.pollMs,
+    ...(opts.lifecycle ? {} : { MPI_MODEL_TRAIN_AFTER: '0' }),
     // Retries, timeouts and dead letters as configured by default: the dead endpoint is what production would see.
     MPI_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
   },
@@ -367,7 +381,13 @@ try {
     const records = sum(runsOf, (r) => r.records);
     return [
       `  ${label}: ${int(records / secs)} records/s achieved (${int(sum(runsOf, (r) => r.late))} records due but not sent when the round ended), ${int(sum(runsOf, (r) => r.events) / secs)} events/s through the outbox (${f(sum(runsOf, (r) => r.events) / records)} per record), ${f(sum(runsOf, (r) => r.transactions) / (records / batch))} transactions per batch`,
-      `    ingestRecords (${batch} records, from when due) ${dist(runsOf.flatMap((r) => r.latencies))}`,
+      `    ingestRecords (${batch} records, from when due) ${dist(runsOf.flatMap((r) => r.latencies))}; models trained meanwhile: ${sum(runsOf, (r) => r.trained)}`,
+      `    slowest batches: ${runsOf
+        .flatMap((r) => r.slowest)
+        .sort((a, b) => b.latency - a.latency)
+        .slice(0, 3)
+        .map((s) => `${f(s.latency)} ms (due ${new Date(s.dueAt).toISOString().slice(11, 23)})`)
+        .join(', ')}`,
       ...(runsOf.every((r) => r.cpu)
         ? [
             `    CPU per record stored: service process ${f2(sum(runsOf, (r) => r.cpu!.service) / records)} ms, PostgreSQL backends ${f2(sum(runsOf, (r) => r.cpu!.database) / records)} ms (events and deliveries included)`,
