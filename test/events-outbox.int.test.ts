@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { count, sql } from 'drizzle-orm';
+import { count, sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { createEventsService, readEvents, type ChangeEvent } from '../events/index.ts';
+import type { Executor } from '../platform/db/client.ts';
+import { withTransaction } from '../platform/db/retry.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { publishPending } from '../events/store.ts';
@@ -62,6 +65,43 @@ describe(`change event outbox on ${TEST_DB_KIND}`, () => {
     // Ids only: no demographic value anywhere in the stored event.
     expect(JSON.stringify(events)).not.toContain(String(person(501).familyName));
     expect(events.map((e) => e.id)).toEqual([...new Set(events.map((e) => e.id))]);
+  });
+
+  test('an ingest batch writes all its change events into the outbox with one statement, in order per identity', async () => {
+    const before = await head();
+    // The service's transactions, with every statement that inserts outbox rows noted.
+    const dialect = new PgDialect();
+    const outboxWrites: string[] = [];
+    const service = app.services.ingest;
+    const noting = (tx: Executor) =>
+      new Proxy(tx, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          if (property !== 'execute') return value.bind(target);
+          return (query: SQL) => {
+            const text = dialect.sqlToQuery(query).sql;
+            if (/insert into "change_events"/.test(text)) outboxWrites.push(text);
+            return (value as (q: SQL) => unknown).call(target, query);
+          };
+        },
+      });
+    const original = service.transaction.bind(service);
+    service.transaction = (work) => withTransaction(db(), (tx) => work(noting(tx)));
+    try {
+      const records = [0, 1, 2].map((i) => ({ source: 'ehr', localId: `ONE-${i}`, ...person(520 + i) }));
+      await service.ingestMany([...records, { source: 'lab', localId: 'ONE-3', ...person(520) }] as never, { actor: 'test:batch' });
+    } finally {
+      service.transaction = original;
+    }
+    expect(outboxWrites.length).toBe(1);
+    const events = await published(before);
+    expect(events.filter((e) => e.type === 'IDENTITY_CREATED').length).toBe(3);
+    for (const identity of new Set(events.map((e) => e.identityId))) {
+      const types = events.filter((e) => e.identityId === identity).map((e) => e.type);
+      expect(types[0]).toBe('IDENTITY_CREATED');
+      expect(types.at(-1)).toBe('GOLDEN_RECORD_CHANGED');
+    }
   });
 
   test('a steward merge records the retired and surviving ids, and replay from a position returns exactly what followed', async () => {
