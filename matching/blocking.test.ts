@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { candidatePairs } from './batch.ts';
 import { blockingKeys, forEachCandidatePair } from './blocking.ts';
 import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
 import type { BlockingRule } from './model.ts';
@@ -73,6 +74,13 @@ describe('forEachCandidatePair', () => {
     };
     expect(pairs('link')).toEqual(['0-1', '1-2']);
     expect(pairs('dedupe')).toEqual(['0-2']);
+  });
+
+  test('keeps the bit of every rule that holds a pair beyond the sixteenth', () => {
+    const many: BlockingRule[] = Array.from({ length: 20 }, (_, r) => ({ name: `family_${r}`, parts: ['familyPhonetic'] }));
+    const pairs = candidatePairs(records.slice(0, 2), { rules: many });
+    expect(pairs.count).toBe(1);
+    expect(pairs.ruleMask[0]).toBe(2 ** 20 - 1);
   });
 
   test('skips blocks larger than the cap and reports them', () => {
