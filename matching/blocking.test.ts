@@ -38,6 +38,18 @@ describe('blockingKeys', () => {
     expect(shared(a, b)).toEqual([expect.stringMatching(/^names:/)]);
   });
 
+  test('pairs a late family-name typo with a mistyped birth day through the family name prefix', () => {
+    const shared = (x: string[], y: string[]) => x.filter((k) => y.includes(k));
+    const a = blockingKeys(norm({ givenName: 'Karl', familyName: 'Klein', birthDate: '2002-06-20' }));
+    const b = blockingKeys(norm({ givenName: 'Karl', familyName: 'Kleibn', birthDate: '2002-06-29' }));
+    expect(shared(a, b)).toEqual([expect.stringMatching(/^names_prefix_year:.*\|kle\|2002$/)]);
+  });
+
+  test('keys no family name prefix on a name shorter than the prefix', () => {
+    const keys = blockingKeys(norm({ givenName: 'Mei', familyName: 'Li', birthDate: '1990-03-04' }));
+    expect(keys.some((k) => k.startsWith('names_prefix_year:'))).toBe(false);
+  });
+
   test('keys an email on its mailbox so a mistyped domain still meets the same person', () => {
     const a = blockingKeys(norm({ email: 'e.rogers3@hopkins.org' }));
     const b = blockingKeys(norm({ email: 'e.rogers3@honkips.org' }));
