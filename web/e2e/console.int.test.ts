@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { toNodeListener } from '../../api/http.ts';
 import { createApiKey } from '../../platform/api-keys.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { startMockIssuer, type MockIssuer } from '../../test/mock-issuer.ts';
-import { buildConsole } from '../build.ts';
+import { buildConsole, CONSOLE_DIST } from '../build.ts';
 import { launchBrowser, openPage, seriousAxeViolations, type PageTrail } from './browser.ts';
 import { httpGql, ingestMany, registerSources, seedReviewCases, syntheticPerson, type Gql, type ReviewCase } from './seed.ts';
 
@@ -22,7 +22,10 @@ const ROLES = ['steward', 'governance', 'auditor', 'pipeline', 'admin'] as const
 type Role = (typeof ROLES)[number];
 /** A family name no other test uses, shared by more people than a page of Find results holds. */
 const FIND_FAMILY = 'Pemberley';
-const FIND_PEOPLE = Array.from({ length: 56 }, (_, i) => ({ ...syntheticPerson(500 + i), familyName: FIND_FAMILY }));
+const FIND_PEOPLE = Array.from({ length: 56 }, (_, i): Record<string, string> => ({
+  ...syntheticPerson(500 + i),
+  familyName: FIND_FAMILY,
+}));
 /** How long a polled expectation waits for the page: a loaded machine may take seconds to render. */
 const POLL = { timeout: 20_000, interval: 200 };
 
@@ -95,6 +98,14 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
     async function expectAccessible(page: Page): Promise<void> {
       expect(await seriousAxeViolations(page)).toEqual([]);
     }
+
+    test("serves React's production build, though the test runner built it", () => {
+      // The runner sets NODE_ENV=test, for which Vite would bundle React's development build (jsxDEV and all).
+      const assets = join(CONSOLE_DIST, 'assets');
+      const scripts = readdirSync(assets).filter((f) => f.endsWith('.js'));
+      expect(scripts.length).toBeGreaterThan(0);
+      expect(scripts.filter((f) => readFileSync(join(assets, f), 'utf8').includes('jsxDEV'))).toEqual([]);
+    });
 
     test('refuses an unknown key and signs each role in, showing only the screens it may use', async () => {
       const { page, trail } = await openPage(browser);
@@ -335,7 +346,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       // The oldest identity (the first row): its row shows the person's birth date and links to the identity page.
       const first = FIND_PEOPLE[people.findIndex((p) => p.identity.id === ids[0])]!;
       const firstRow = results.getByTestId('find-row').filter({ has: page.locator(`a[href="/identities/${ids[0]}"]`) });
-      expect(await firstRow.innerText()).toContain(first.birthDate);
+      expect(await firstRow.innerText()).toContain(first.birthDate!);
       await expectAccessible(page);
       await shoot(page, 'find-results');
 
