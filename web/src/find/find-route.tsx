@@ -1,10 +1,10 @@
 import { Button, Card, Group, SegmentedControl, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { useNavigate } from 'react-router';
 import { useClient, useQuery, type CombinedError } from 'urql';
 import { useSession } from '../auth/session-context.tsx';
 import { graphql, type ResultOf, type VariablesOf } from '../graphql.ts';
-import { DataTable, type Column } from '../shell/data-table.tsx';
+import { DataTable, RowLink, type Column } from '../shell/data-table.tsx';
 import { screenComponent } from '../shell/require.tsx';
 import { EmptyState, ErrorState, LoadingState } from '../shell/states.tsx';
 
@@ -61,7 +61,7 @@ const HIT_COLUMNS: ReadonlyArray<Column<Hit>> = [
   {
     header: 'Name',
     cell: (hit) => (
-      <Link to={`/identities/${hit.id}`}>{[hit.golden.givenName, hit.golden.familyName].filter(Boolean).join(' ') || hit.id}</Link>
+      <RowLink to={`/identities/${hit.id}`}>{[hit.golden.givenName, hit.golden.familyName].filter(Boolean).join(' ') || hit.id}</RowLink>
     ),
     rowHeader: true,
   },
