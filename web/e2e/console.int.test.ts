@@ -337,7 +337,11 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       expect(new Set(ids)).toEqual(new Set(people.map((p) => p.identity.id)));
       const pageOf = (slice: string[]) => slice.map((id) => `/identities/${id}`);
 
-      await page.goto(`${base}/find`);
+      // From the menu: the menu marks the screen it is on.
+      const menu = page.getByRole('navigation', { name: 'Screens' });
+      await menu.getByText('Find a patient', { exact: true }).click();
+      await page.getByLabel('Family name (starts with)').waitFor();
+      expect(await menu.locator('a[aria-current="page"]').allInnerTexts()).toEqual(['Find a patient']);
       await page.getByLabel('Family name (starts with)').fill(FIND_FAMILY.slice(0, 6).toLowerCase());
       await page.getByRole('button', { name: 'Search' }).click();
       const results = page.getByTestId('find-results');
