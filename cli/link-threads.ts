@@ -4,30 +4,38 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  addLevelCounts,
   assembleBatch,
   candidatePairs,
   compareRange,
   compileModel,
+  countLevels,
   decodeRecords,
+  defaultRandomPairs,
   encodeRecords,
   preparedOf,
+  randomPairs,
   scorePairRange,
 } from '../matching/index.ts';
-import type { Batch, BatchOptions, MatchModel, NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import type { Batch, BatchOptions, MatchModel, NormalisedRecord, PreparedRecord, RandomLevels } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { ResolvedMapping } from './link-mapping.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
   | { kind: 'normalise'; rows: string; mapping: ResolvedMapping; asOf: string }
+  /** Not answered: a failure fails the worker's next task (see link-worker.ts). */
+  | { kind: 'append'; slices: Array<string | null> }
   | { kind: 'records'; chunks: string[] }
   | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
+  | { kind: 'count'; pairA: Int32Array; pairB: Int32Array }
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
 export type WorkerReply =
   | { kind: 'normalised'; records: string; issues: Record<string, number> }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
+  | { kind: 'counted'; counts: Float64Array[] }
   | { kind: 'scored'; weights: Float64Array; conflicts: Uint32Array }
   | { kind: 'failed'; message: string };
 
@@ -71,12 +79,11 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 /**
  * The batch engine's threads: this one plus `threads - 1` workers. Work is split into ordered ranges, one per
  * thread (this thread takes the first), and results are put back in range order, so the outcome is the same
- * for any number of threads. Workers hold a copy of every record for the comparisons.
+ * for any number of threads. Every worker builds its own copy of the records for the comparisons while the
+ * files are read: it keeps the rows it normalised and is sent the others, a batch at a time, so no thread
+ * holds every record encoded at once.
  */
 export class LinkThreads {
-  /** Encoded records in input order, kept from normalisation until `shareRecords` sends them to the workers. */
-  private chunks: string[] = [];
-
   private constructor(private readonly workers: Worker[]) {}
 
   /** Starts `threads - 1` workers (none for one thread: then everything runs here, as without threads). */
@@ -126,22 +133,19 @@ export class LinkThreads {
       .slice(1)
       .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping, asOf }));
     const records = normaliseMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues, asOf);
-    if (this.workers.length > 0) this.chunks.push(encodeRecords(records));
+    if (this.workers.length === 0) return records;
+    const slices = [encodeRecords(records)];
     for (const reply of await Promise.all(pending)) {
       if (reply.kind !== 'normalised') throw new Error(`link worker replied ${reply.kind} to normalise`);
       for (const record of decodeRecords(reply.records)) records.push(record);
       addCounts(issues, reply.issues);
-      this.chunks.push(reply.records);
+      slices.push(reply.records);
     }
+    // Each worker appends the batch in order: the slices of the other threads, and its own, which it kept.
+    for (let w = 0; w < this.workers.length; w++)
+      this.workers[w]!.postMessage({ kind: 'append', slices: slices.map((slice, t) => (t === w + 1 ? null : slice)) } satisfies WorkerTask);
     return records;
   };
-
-  /** Sends every record normalised so far to each worker (after reading, before comparing). */
-  async shareRecords(): Promise<void> {
-    const chunks = this.chunks;
-    this.chunks = [];
-    await Promise.all(this.workers.map((_, w) => this.run(w, { kind: 'records', chunks })));
-  }
 
   /** `buildBatch` with the comparisons split across the threads: the same batch, pair for pair. */
   async buildBatch(prepared: PreparedRecord[], options: BatchOptions): Promise<Batch> {
@@ -159,6 +163,26 @@ export class LinkThreads {
     compareRange(prepared, pairs, 0, parts[0]![1], levels, options.onProgress);
     await Promise.all(pending);
     return assembleBatch(prepared, options, pairs, levels);
+  }
+
+  /**
+   * The level counts of `trainModel`'s random pairs (`randomPairs` with the same count and seed), counted in
+   * ordered ranges across the threads: whole numbers, so the totals are the same on any number of threads.
+   */
+  async randomLevels(batch: Batch, seed: number): Promise<RandomLevels> {
+    const pairs = randomPairs(batch, defaultRandomPairs(batch.prepared.length), seed);
+    const count = pairs.pairA.length;
+    const parts = split(count, this.size);
+    const pending = parts.slice(1).map(async ([start, end], w) => {
+      const pairA = pairs.pairA.slice(start, end);
+      const pairB = pairs.pairB.slice(start, end);
+      const reply = await this.run(w, { kind: 'count', pairA, pairB }, [pairA.buffer, pairB.buffer]);
+      if (reply.kind !== 'counted') throw new Error(`link worker replied ${reply.kind} to count`);
+      return reply.counts;
+    });
+    const counts = countLevels(batch.prepared, pairs, 0, parts[0]![1]);
+    for (const share of await Promise.all(pending)) addLevelCounts(counts, share);
+    return { counts, sampled: count };
   }
 
   /**
