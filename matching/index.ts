@@ -43,6 +43,8 @@ export {
   weightToProbability,
 } from './scoring.ts';
 export type { Contribution, Explanation, Grade, PairScore, PairVerdict } from './scoring.ts';
+export { sameAddressHistogram } from './household.ts';
+export type { PatternHistogram } from './em.ts';
 export { DEFAULT_TRAINING_SEED, addLevelCounts, countLevels, defaultRandomPairs, randomPairs, trainModel } from './training.ts';
 export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';

@@ -43,6 +43,8 @@ export interface TrainOptions {
    * same count and seed; counted here when absent.
    */
   randomLevels?: RandomLevels;
+  /** `sameAddressHistogram` of the batch, built elsewhere (e.g. on another thread); built here when absent. */
+  householdHistogram?: PatternHistogram;
   /** Fixed thresholds; by default the match threshold is set from the expected link precision (`thresholds.ts`). */
   thresholds?: { matchThreshold: number; reviewThreshold: number };
   onProgress?: ProgressFn;
@@ -405,7 +407,7 @@ function assembleModel(
 ): MatchModel {
   const { m, u, lambda } = fit;
   const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
-  const household = householdFamilyU(batch, { m, u }, maxIterations);
+  const household = householdFamilyU(batch, { m, u }, maxIterations, options.householdHistogram);
   const dates = buildDateFrequency(batch.prepared);
   const comparisons = COMPARISONS.map((def, k) => ({
     name: def.name,
