@@ -1,5 +1,14 @@
 import { parentPort } from 'node:worker_threads';
-import { compareRange, compileModel, countLevels, decodeRecords, encodeRecords, prepareRecord, scorePairRange } from '../matching/index.ts';
+import {
+  compareRange,
+  compileModel,
+  countLevels,
+  decodeRecords,
+  encodeRecords,
+  prepareRecord,
+  sameAddressHistogram,
+  scorePairRange,
+} from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
@@ -43,6 +52,11 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
       const counts = countLevels(records, task, 0, task.pairA.length);
       return { reply: { kind: 'counted', counts }, transfer: counts.map((c) => c.buffer as ArrayBuffer) };
     }
+    case 'household':
+      return {
+        reply: { kind: 'household', histogram: sameAddressHistogram({ prepared: records, sources: task.sources, mode: task.mode }) },
+        transfer: [],
+      };
     case 'score': {
       const out = { weights: new Float64Array(task.pairA.length), conflicts: new Uint32Array(task.pairA.length) };
       scorePairRange(records, compileModel(task.model), task, 0, task.pairA.length, out);

@@ -114,12 +114,17 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
     const mode = options.mode ?? 'link-and-dedupe';
     const common = { sources: input.sources, mode, onProgress };
     const rules = givenModel?.blockingRules ?? DEFAULT_BLOCKING_RULES;
+    const seed = options.seed ?? DEFAULT_TRAINING_SEED;
+    // The workers sample what training needs from the records while this thread blocks them.
+    const samples =
+      givenModel || threads.size === 1
+        ? undefined
+        : threads.trainingSamples({ prepared: input.prepared, sources: input.sources, mode }, seed);
+    samples?.catch(() => {}); // awaited below
     const batch = await threads.buildBatch(input.prepared, { rules, ...common });
     let model = givenModel;
     if (!model) {
-      const seed = options.seed ?? DEFAULT_TRAINING_SEED;
-      const randomLevels = threads.size > 1 ? await threads.randomLevels(batch, seed) : undefined;
-      model = trainModel(batch, { ...common, seed, randomLevels, createdAt: new Date().toISOString() }).model;
+      model = trainModel(batch, { ...common, ...(await samples), seed, createdAt: new Date().toISOString() }).model;
     }
     if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
     const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
