@@ -136,7 +136,7 @@ describe('trainModel', () => {
     const options = { seed: 3, createdAt: '2025-01-01T00:00:00.000Z' };
     const here = trainModel(batch, options).model;
     const shared = trainModel(batch, { ...options, randomLevels: { counts, sampled: pairs.pairA.length } }).model;
-    expect(here.training.randomPairs).toBe(Math.min((size * (size - 1)) / 2, defaultRandomPairs(size)));
+    expect(here.training?.randomPairs).toBe(Math.min((size * (size - 1)) / 2, defaultRandomPairs(size)));
     expect(JSON.stringify(shared)).toBe(JSON.stringify(here));
   });
 
