@@ -48,7 +48,7 @@ export interface Batch {
   levelsLo: Uint32Array;
   levelsHi: Uint32Array;
   /** Bit r set when blocking rule r holds both records. */
-  ruleMask: Uint16Array;
+  ruleMask: Uint32Array;
   blocking: BlockingStats[];
 }
 
@@ -62,7 +62,7 @@ export interface BatchOptions {
 
 export const LEVEL_BITS = 4;
 const LO_COMPARISONS = 8;
-const MAX_RULES = 16;
+const MAX_RULES = 32;
 
 /** Packs the levels of one pair into two 32-bit words. */
 export function packLevels(levels: Uint8Array): [number, number] {
@@ -96,10 +96,10 @@ const PAIR_CHUNK = 1 << 20;
  */
 class PairBuffer {
   count = 0;
-  private chunks: Array<{ a: Int32Array; b: Int32Array; mask: Uint16Array }> = [];
+  private chunks: Array<{ a: Int32Array; b: Int32Array; mask: Uint32Array }> = [];
   private a = new Int32Array(0);
   private b = new Int32Array(0);
-  private mask = new Uint16Array(0);
+  private mask = new Uint32Array(0);
   private used = 0;
   push(i: number, j: number, mask: number): void {
     if (this.used === this.a.length) this.nextChunk();
@@ -112,13 +112,13 @@ class PairBuffer {
   private nextChunk(): void {
     this.a = new Int32Array(PAIR_CHUNK);
     this.b = new Int32Array(PAIR_CHUNK);
-    this.mask = new Uint16Array(PAIR_CHUNK);
+    this.mask = new Uint32Array(PAIR_CHUNK);
     this.chunks.push({ a: this.a, b: this.b, mask: this.mask });
     this.used = 0;
   }
   /** The pairs in push order, as one array per column (the chunks are released). */
-  join(): { pairA: Int32Array; pairB: Int32Array; ruleMask: Uint16Array } {
-    const out = { pairA: new Int32Array(this.count), pairB: new Int32Array(this.count), ruleMask: new Uint16Array(this.count) };
+  join(): { pairA: Int32Array; pairB: Int32Array; ruleMask: Uint32Array } {
+    const out = { pairA: new Int32Array(this.count), pairB: new Int32Array(this.count), ruleMask: new Uint32Array(this.count) };
     let at = 0;
     for (const chunk of this.chunks) {
       const n = Math.min(PAIR_CHUNK, this.count - at);
@@ -137,7 +137,7 @@ export interface CandidatePairs {
   count: number;
   pairA: Int32Array;
   pairB: Int32Array;
-  ruleMask: Uint16Array;
+  ruleMask: Uint32Array;
   blocking: BlockingStats[];
 }
 
