@@ -357,6 +357,8 @@ async function applyOps(tx: Executor, ops: PlannedOp[], extra: OpContext, option
   ]);
   for (const a of rows.absorbed) {
     await store.markIdentityMerged(tx, a.from, a.into);
+    // Its deleted records go along, as in any merge: one sent again must rejoin a live identity, not the retired one.
+    await store.moveLinks(tx, a.from, a.into, null);
     await store.moveNotDuplicates(tx, a.from, a.into);
   }
   await writeMerges(tx, mergeOps(ops), { actor: options.actor, modelVersion: options.model.version });

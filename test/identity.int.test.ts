@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { count, eq, sql } from 'drizzle-orm';
 import { queryRows } from '../platform/db/client.ts';
@@ -438,6 +439,37 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     });
     const types = history.data!.identityHistory.map((e) => e.type);
     expect(types.slice(types.indexOf('RECORD_DELETED'))).toEqual(['RECORD_DELETED', 'RECORD_UPDATED', 'LINKED']);
+  });
+
+  test('an identity retired because its only live record joined another takes its deleted records along', async () => {
+    const m = await ingest(app, { source: 'ehr', localId: 'AB-0', ...person(1200) });
+    await ingest(app, { source: 'lab', localId: 'AB-1', ...person(1200) });
+    const other = await ingest(app, { source: 'payer', localId: 'AB-P', ...person(1201) });
+    await app.gql('mutation { deleteRecord(source: "lab", localId: "AB-1", reason: "sent in error") { deleted } }');
+    // AB-0 is corrected to another patient: M's only live record leaves it, and M is retired into that patient.
+    const moved = await ingest(app, { source: 'ehr', localId: 'AB-0', ...person(1201) });
+    expect(moved.identity.id).toBe(other.identity.id);
+    const db = app.services.database.db;
+    const [retired] = await queryRows<{ status: string }>(db, sql`select status from identities where id = ${m.identity.id}::uuid`);
+    expect(retired?.status).toBe('MERGED');
+    // No link, not even a deleted record's, is left on the retired identity...
+    const left = await db.select({ n: count() }).from(links).where(eq(links.identityId, m.identity.id));
+    expect(left[0]!.n).toBe(0);
+    // ...so the deleted record, sent again, comes back in a live identity, never inside the retired one.
+    const back = await ingest(app, { source: 'lab', localId: 'AB-1', ...person(1200) });
+    expect(back.identity.id).not.toBe(m.identity.id);
+    const live = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from links l join source_records r on r.id = l.record_id join identities i on i.id = l.identity_id
+          where r.deleted_at is null and i.status <> 'ACTIVE'`,
+    );
+    expect(live[0]!.n).toBe(0);
+    // A link an older version left behind on the retired identity is moved by migration 0012 to where it redirects.
+    await app.gql('mutation { deleteRecord(source: "lab", localId: "AB-1", reason: "sent in error") { deleted } }');
+    await db.execute(sql`update links set identity_id = ${m.identity.id}::uuid where record_id = ${back.record.id}::uuid`);
+    await db.execute(sql.raw(readFileSync(new URL('../migrations/0012_links_off_retired_identities.sql', import.meta.url), 'utf8')));
+    const [link] = await db.select({ identityId: links.identityId }).from(links).where(eq(links.recordId, back.record.id));
+    expect(link?.identityId).toBe(other.identity.id);
   });
 
   test('concurrent merges into one survivor lose no record', async () => {
