@@ -20,6 +20,7 @@ import { errorCodeOf } from './errors.ts';
 import { seesFullPhi } from './masking.ts';
 import type { Services } from './services.ts';
 import { errorFields } from '../platform/logger.ts';
+import { isUuid } from '../platform/ids.ts';
 
 /**
  * Appends one entry to the tamper-evident audit trail. Every path that reads or changes patient data outside
@@ -91,8 +92,6 @@ export function touchResult(trail: AuditTrail, value: unknown, depth = 0): void 
   trail.touch('record', str(o.recordId));
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A read that found nothing: `NOT_FOUND` for a lookup that returned null, `EMPTY` for an empty list or connection. */
 function nothingIn(result: unknown): 'NOT_FOUND' | 'EMPTY' | null {
   if (result === null || result === undefined) return 'NOT_FOUND';
@@ -119,7 +118,7 @@ export function auditPatientRootFields(schema: GraphQLSchema): void {
       field.resolve = async (source, args: Record<string, unknown>, ctx: RequestContext, info) => {
         ctx.audit.reachedPatientData = true;
         // The id looked up is part of the attempt, found or not (only an id's shape: never free text).
-        const asked = typeof args.id === 'string' && UUID.test(args.id) ? args.id : null;
+        const asked = typeof args.id === 'string' && isUuid(args.id) ? args.id : null;
         if (named === 'Identity') ctx.audit.touch('identity', asked);
         if (named === 'SourceRecord') ctx.audit.touch('record', asked);
         const result: unknown = await resolve(source, args, ctx, info);

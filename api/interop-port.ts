@@ -30,6 +30,7 @@ import { holds, type Permission } from '../platform/roles.ts';
 import { AuditTrail, type Principal } from './context.ts';
 import { PHI_FIELDS, presentPhi } from './masking.ts';
 import type { Services } from './services.ts';
+import { isUuid } from '../platform/ids.ts';
 
 /** Which protocol a call came in on. HL7 feeds may merge and unlink (see `MERGE_PERMISSION`). */
 export type InteropChannel = 'fhir' | 'hl7';
@@ -305,7 +306,7 @@ export class ServiceInteropPort implements InteropPort<InteropContext> {
 
   /** The live FHIR_REST_HOOK endpoint with this id (a malformed id is simply not found). */
   private async subscriptionRow(id: string): Promise<WebhookEndpointRow | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+    if (!isUuid(id)) return null;
     const row = await this.services.events.webhooks.get(id).catch(() => null);
     return row && row.kind === 'FHIR_REST_HOOK' && row.status !== 'DELETED' ? row : null;
   }

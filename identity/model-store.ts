@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { NormalisedRecord } from '../matching/index.ts';
-import type { Executor } from '../platform/db/client.ts';
+import { queryRows, type Executor } from '../platform/db/client.ts';
 import { matchModelEvents, matchModels, modelEventType, sourceRecords } from '../platform/db/schema/index.ts';
 
 export type MatchModelRow = typeof matchModels.$inferSelect;
@@ -75,12 +75,17 @@ export async function countStoredRecords(db: Executor): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-/** The stored records as the matcher normalised them (at most `MAX_TRAINING_RECORDS`). */
-export async function loadTrainingRecords(db: Executor): Promise<NormalisedRecord[]> {
-  const rows = await db
-    .select({ normalised: sourceRecords.normalised })
-    .from(sourceRecords)
-    .where(isNull(sourceRecords.deletedAt))
-    .limit(MAX_TRAINING_RECORDS);
-  return rows.map((r) => r.normalised as unknown as NormalisedRecord);
+/**
+ * The stored records as the matcher normalised them: all of them up to `limit`, beyond it a repeatable random
+ * sample of about `limit` (a Bernoulli table sample with a fixed seed). A plain LIMIT would read the oldest
+ * records only, so a scheduled retraining on a large index would never see the sources that joined later.
+ */
+export async function loadTrainingRecords(db: Executor, limit = MAX_TRAINING_RECORDS): Promise<NormalisedRecord[]> {
+  const stored = await countStoredRecords(db);
+  const sample = stored > limit ? sql`tablesample bernoulli (${sql.raw(((100 * limit) / stored).toFixed(6))}) repeatable (0)` : sql``;
+  const rows = await queryRows<{ normalised: NormalisedRecord }>(
+    db,
+    sql`select normalised from source_records ${sample} where deleted_at is null limit ${limit}`,
+  );
+  return rows.map((r) => r.normalised);
 }

@@ -9,10 +9,10 @@ import {
   type DeadLetterRow,
   type DeadLetterStatus,
 } from './dead-letter-store.ts';
+import { isUuid } from '../platform/ids.ts';
 
 /** Only HL7 messages are replayed: a FHIR request was answered as it arrived. */
 const REPLAYABLE_CHANNEL: DeadLetterChannel = 'hl7';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The dead letters of one database: what the API lists, keeps, replays and discards. A replay first claims the
@@ -39,7 +39,7 @@ export class DeadLetterService {
 
   /** One dead letter, or null (also for a string that is not an id). */
   get(id: string): Promise<DeadLetterRow | null> {
-    return UUID.test(id) ? getDeadLetter(this.db, id) : Promise.resolve(null);
+    return isUuid(id) ? getDeadLetter(this.db, id) : Promise.resolve(null);
   }
 
   /**
@@ -49,9 +49,7 @@ export class DeadLetterService {
    */
   async claimForReplay(id: string): Promise<DeadLetterRow & { claimedAt: Date }> {
     const from = { availableAfterMs: this.options.replayTimeoutMs };
-    const claimed = UUID.test(id)
-      ? await moveDeadLetter(this.db, id, from, { status: 'REPLAYING', claim: true }, REPLAYABLE_CHANNEL)
-      : null;
+    const claimed = isUuid(id) ? await moveDeadLetter(this.db, id, from, { status: 'REPLAYING', claim: true }, REPLAYABLE_CHANNEL) : null;
     if (claimed) return claimed as DeadLetterRow & { claimedAt: Date };
     const row = await this.get(id);
     if (row?.status === 'OPEN' && row.channel !== REPLAYABLE_CHANNEL) {
@@ -83,7 +81,7 @@ export class DeadLetterService {
   /** Gives up an open dead letter (or one whose replay claim expired): it stays stored, marked DISCARDED, and leaves the open list. */
   async discard(id: string): Promise<DeadLetterRow> {
     const from = { availableAfterMs: this.options.replayTimeoutMs };
-    const row = UUID.test(id) ? await moveDeadLetter(this.db, id, from, { status: 'DISCARDED' }) : null;
+    const row = isUuid(id) ? await moveDeadLetter(this.db, id, from, { status: 'DISCARDED' }) : null;
     if (row) return row;
     throw whyNotOpen(await this.get(id));
   }

@@ -2,6 +2,7 @@ import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fhirPatientVersions, sourceRecords } from '../platform/db/schema/index.ts';
 import { CANONICAL_FIELDS } from '../matching/index.ts';
+import { isUuid } from '../platform/ids.ts';
 
 /*
  * The SQL of the FHIR Patient resources of source records: their stored versions and the PDQm search over
@@ -119,7 +120,7 @@ const RECORD_RESOURCE_FROM = sql`
 /** The source record a Patient id names: a stored resource id, else a record id (uuid). */
 export async function recordResource(db: Executor, id: string): Promise<RecordResourceRow | null> {
   const byResource = sql`sr.id = (select f.record_id from fhir_patient_versions f where f.id = ${id} limit 1)`;
-  const byRecord = UUID.test(id) ? sql`sr.id = ${id}::uuid` : sql`false`;
+  const byRecord = isUuid(id) ? sql`sr.id = ${id}::uuid` : sql`false`;
   const [row] = await queryRows<RecordResourceRow>(
     db,
     sql`select ${RECORD_RESOURCE_COLUMNS} ${RECORD_RESOURCE_FROM}
@@ -182,7 +183,7 @@ const IDENTITY_VIEW_COLUMNS = sql`
 
 /** Several identities (exactly these rows, not following merges) as the protocol layer shows them, in one statement. */
 export async function identityViewRows(db: Executor, ids: string[]): Promise<IdentityViewRow[]> {
-  const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
+  const wanted = [...new Set(ids.filter((id) => isUuid(id)))];
   if (wanted.length === 0) return [];
   return queryRows<IdentityViewRow>(
     db,
@@ -288,8 +289,6 @@ export async function searchPage(
   return { records, identities: identities.slice(0, room), more: goldenRows > room };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `LIKE` pattern for a prefix, with the wildcards of the input escaped. */
 function prefix(value: string): string {
   return `${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -336,9 +335,4 @@ function whereOf(c: RecordCriteria): SQL {
           )})`,
     );
   return sql.join(parts, sql` and `);
-}
-
-/** Whether a string is a record or identity id (uuid). */
-export function isUuidText(value: string): boolean {
-  return UUID.test(value);
 }

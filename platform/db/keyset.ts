@@ -1,4 +1,5 @@
 import { asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { isUuid } from '../ids.ts';
 
 /** One page of a list read by keyset: the rows after and/or before a sort key, at most `limit` of them. */
 export interface KeysetPage<K> {
@@ -36,9 +37,8 @@ export function timeKeyset(time: AnyColumn, id: AnyColumn, page: KeysetPage<Time
 }
 
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Whether a decoded cursor key is a TimeKey's [at, id]: anything else is refused before it reaches SQL. */
 export function isTimeKey(key: unknown[]): key is [string, string] {
-  return key.length === 2 && typeof key[0] === 'string' && TIMESTAMP_TEXT.test(key[0]) && typeof key[1] === 'string' && UUID.test(key[1]);
+  return key.length === 2 && typeof key[0] === 'string' && TIMESTAMP_TEXT.test(key[0]) && typeof key[1] === 'string' && isUuid(key[1]);
 }
