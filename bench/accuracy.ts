@@ -339,7 +339,8 @@ function printTable(rows: AccuracyRow[]): void {
 function printBlocking(rows: AccuracyRow[]): void {
   console.log('\nblocking analysis: candidate pairs added by each rule (in order) and cumulative blocking recall');
   const rules = rows[0]?.blocking.map((b) => b.rule) ?? [];
-  console.log(['rule'.padEnd(14), ...rows.map((r) => r.dataset.padStart(20))].join(''));
+  const width = Math.max(14, ...rules.map((rule) => rule.length + 1));
+  console.log(['rule'.padEnd(width), ...rows.map((r) => r.dataset.padStart(20))].join(''));
   const cumulative = rows.map(() => 0);
   rules.forEach((rule, k) => {
     const cells = rows.map((r, d) => {
@@ -348,7 +349,7 @@ function printBlocking(rows: AccuracyRow[]): void {
       const recall = r.truePairs === 0 ? 1 : cumulative[d]! / r.truePairs;
       return `${b.newPairs}${b.skippedBlocks > 0 ? '*' : ''} ${recall.toFixed(3)}`.padStart(20);
     });
-    console.log([rule.padEnd(14), ...cells].join(''));
+    console.log([rule.padEnd(width), ...cells].join(''));
   });
   console.log('(pairs new to the rule, * = some blocks over the size cap skipped; then recall so far)');
 }

@@ -48,7 +48,7 @@ export interface Batch {
   levelsLo: Uint32Array;
   levelsHi: Uint32Array;
   /** Bit r set when blocking rule r holds both records. */
-  ruleMask: Uint16Array;
+  ruleMask: Uint32Array;
   blocking: BlockingStats[];
 }
 
@@ -62,7 +62,7 @@ export interface BatchOptions {
 
 export const LEVEL_BITS = 4;
 const LO_COMPARISONS = 8;
-const MAX_RULES = 16;
+const MAX_RULES = 32;
 
 /** Packs the levels of one pair into two 32-bit words. */
 export function packLevels(levels: Uint8Array): [number, number] {
@@ -91,11 +91,11 @@ class PairBuffer {
   count = 0;
   a: Int32Array;
   b: Int32Array;
-  mask: Uint16Array;
+  mask: Uint32Array;
   constructor(capacity: number) {
     this.a = new Int32Array(capacity);
     this.b = new Int32Array(capacity);
-    this.mask = new Uint16Array(capacity);
+    this.mask = new Uint32Array(capacity);
   }
   push(i: number, j: number, mask: number): void {
     if (this.count === this.a.length) this.grow();
@@ -106,14 +106,14 @@ class PairBuffer {
   }
   private grow(): void {
     const size = Math.max(1024, this.a.length * 2);
-    const resize = <T extends Int32Array | Uint16Array>(old: T, make: (n: number) => T) => {
+    const resize = <T extends Int32Array | Uint32Array>(old: T, make: (n: number) => T) => {
       const next = make(size);
       next.set(old);
       return next;
     };
     this.a = resize(this.a, (n) => new Int32Array(n));
     this.b = resize(this.b, (n) => new Int32Array(n));
-    this.mask = resize(this.mask, (n) => new Uint16Array(n));
+    this.mask = resize(this.mask, (n) => new Uint32Array(n));
   }
 }
 
@@ -122,7 +122,7 @@ export interface CandidatePairs {
   count: number;
   pairA: Int32Array;
   pairB: Int32Array;
-  ruleMask: Uint16Array;
+  ruleMask: Uint32Array;
   blocking: BlockingStats[];
 }
 

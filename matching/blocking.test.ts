@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { candidatePairs } from './batch.ts';
 import { blockingKeys, forEachCandidatePair } from './blocking.ts';
 import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
 import type { BlockingRule } from './model.ts';
@@ -37,6 +38,18 @@ describe('blockingKeys', () => {
     expect(shared(a, b)).toEqual([expect.stringMatching(/^names:/)]);
   });
 
+  test('pairs a late family-name typo with a mistyped birth day through the family name prefix', () => {
+    const shared = (x: string[], y: string[]) => x.filter((k) => y.includes(k));
+    const a = blockingKeys(norm({ givenName: 'Karl', familyName: 'Klein', birthDate: '2002-06-20' }));
+    const b = blockingKeys(norm({ givenName: 'Karl', familyName: 'Kleibn', birthDate: '2002-06-29' }));
+    expect(shared(a, b)).toEqual([expect.stringMatching(/^names_prefix_year:.*\|kle\|2002$/)]);
+  });
+
+  test('keys no family name prefix on a name shorter than the prefix', () => {
+    const keys = blockingKeys(norm({ givenName: 'Mei', familyName: 'Li', birthDate: '1990-03-04' }));
+    expect(keys.some((k) => k.startsWith('names_prefix_year:'))).toBe(false);
+  });
+
   test('keys an email on its mailbox so a mistyped domain still meets the same person', () => {
     const a = blockingKeys(norm({ email: 'e.rogers3@hopkins.org' }));
     const b = blockingKeys(norm({ email: 'e.rogers3@honkips.org' }));
@@ -73,6 +86,13 @@ describe('forEachCandidatePair', () => {
     };
     expect(pairs('link')).toEqual(['0-1', '1-2']);
     expect(pairs('dedupe')).toEqual(['0-2']);
+  });
+
+  test('keeps the bit of every rule that holds a pair beyond the sixteenth', () => {
+    const many: BlockingRule[] = Array.from({ length: 20 }, (_, r) => ({ name: `family_${r}`, parts: ['familyPhonetic'] }));
+    const pairs = candidatePairs(records.slice(0, 2), { rules: many });
+    expect(pairs.count).toBe(1);
+    expect(pairs.ruleMask[0]).toBe(2 ** 20 - 1);
   });
 
   test('skips blocks larger than the cap and reports them', () => {

@@ -13,6 +13,7 @@ export const KEY_PARTS = [
   'namePhonetics',
   'givenInitial',
   'familyInitial',
+  'familyPrefix',
   'postalCode',
   'streetNumber',
   'streetName',
@@ -20,6 +21,14 @@ export const KEY_PARTS = [
   'emailLocal',
 ] as const;
 export type KeyPart = (typeof KEY_PARTS)[number];
+
+/**
+ * Letters of the family name a `familyPrefix` key keeps. Keying errors fall mostly after the first letters of a
+ * name (Pollock and Zamora 1984 found the first letter of a misspelling far less often wrong than later ones;
+ * the classic prefix key of blocking rests on this), while a phonetic code changes with any consonant. Three
+ * letters keep a prefix rare enough to block on together with the given name and the birth year.
+ */
+const FAMILY_PREFIX_LENGTH = 3;
 
 /**
  * The value of one key part, or null when it is missing or too coarse to block on (a partial birth date would
@@ -33,6 +42,10 @@ export function keyPartValue(r: NormalisedRecord, part: KeyPart): string | null 
       return r.birthDate === null ? null : r.birthDate.slice(0, 4);
     case 'birthMonthDay':
       return r.birthDate !== null && r.birthDate.length === 10 ? r.birthDate.slice(5, 7) + r.birthDate.slice(8, 10) : null;
+    case 'familyPrefix': {
+      const letters = r.familyName === null ? '' : r.familyName.replace(/[^a-z]/g, '');
+      return letters.length >= FAMILY_PREFIX_LENGTH ? letters.slice(0, FAMILY_PREFIX_LENGTH) : null;
+    }
     case 'namePhonetics':
       // Both name codes in sorted order: the key survives given and family names swapped between fields.
       if (r.givenPhonetic === null || r.familyPhonetic === null) return null;

@@ -145,6 +145,7 @@ const PART_COMPARISONS: Record<KeyPart, string[]> = {
   givenInitial: ['givenName'],
   familyPhonetic: ['familyName'],
   familyInitial: ['familyName'],
+  familyPrefix: ['familyName'],
   namePhonetics: ['givenName', 'familyName'],
   postalCode: ['location'],
   streetNumber: ['location'],

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { toNodeListener } from '../../api/http.ts';
 import { createApiKey } from '../../platform/api-keys.ts';
 import { createTestApp, type TestApp } from '../../test/app.ts';
 import { startMockIssuer, type MockIssuer } from '../../test/mock-issuer.ts';
-import { buildConsole } from '../build.ts';
+import { buildConsole, CONSOLE_DIST } from '../build.ts';
 import { launchBrowser, openPage, seriousAxeViolations, type PageTrail } from './browser.ts';
-import { httpGql, registerSources, seedReviewCases, syntheticPerson, type Gql, type ReviewCase } from './seed.ts';
+import { httpGql, ingestMany, registerSources, seedReviewCases, syntheticPerson, type Gql, type ReviewCase } from './seed.ts';
 
 /** Screenshots of every screen; `CONSOLE_SCREENSHOTS=docs` writes the ones the docs show. */
 const SHOTS =
@@ -20,6 +20,12 @@ const SHOTS =
     : fileURLToPath(new URL('./screenshots', import.meta.url));
 const ROLES = ['steward', 'governance', 'auditor', 'pipeline', 'admin'] as const;
 type Role = (typeof ROLES)[number];
+/** A family name no other test uses, shared by more people than a page of Find results holds. */
+const FIND_FAMILY = 'Pemberley';
+const FIND_PEOPLE = Array.from({ length: 56 }, (_, i): Record<string, string> => ({
+  ...syntheticPerson(500 + i),
+  familyName: FIND_FAMILY,
+}));
 /** How long a polled expectation waits for the page: a loaded machine may take seconds to render. */
 const POLL = { timeout: 20_000, interval: 200 };
 
@@ -92,6 +98,14 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
     async function expectAccessible(page: Page): Promise<void> {
       expect(await seriousAxeViolations(page)).toEqual([]);
     }
+
+    test("serves React's production build, though the test runner built it", () => {
+      // The runner sets NODE_ENV=test, for which Vite would bundle React's development build (jsxDEV and all).
+      const assets = join(CONSOLE_DIST, 'assets');
+      const scripts = readdirSync(assets).filter((f) => f.endsWith('.js'));
+      expect(scripts.length).toBeGreaterThan(0);
+      expect(scripts.filter((f) => readFileSync(join(assets, f), 'utf8').includes('jsxDEV'))).toEqual([]);
+    });
 
     test('refuses an unknown key and signs each role in, showing only the screens it may use', async () => {
       const { page, trail } = await openPage(browser);
@@ -307,6 +321,54 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       await page.waitForURL(`**/identities/${cases[3]!.baseIdentityId}`);
     });
 
+    test('a steward finds patients by name, pages through them and opens one', async () => {
+      const page = await signIn('steward');
+      const people = await ingestMany(
+        admin,
+        FIND_PEOPLE.map((person, i) => ({ source: 'clinic', localId: `F-${i}`, ...person })),
+      );
+      /** The identities the API lists for the family name, in its order: what the console must show. */
+      const listed = await admin<{ identities: { edges: Array<{ node: { id: string } }> } }>(
+        'query($filter: IdentityFilter!) { identities(filter: $filter, first: 100) { edges { node { id } } } }',
+        { filter: { familyName: FIND_FAMILY.slice(0, 6) } },
+      );
+      const ids = listed.identities.edges.map((e) => e.node.id);
+      expect(ids.length).toBeGreaterThan(50);
+      expect(new Set(ids)).toEqual(new Set(people.map((p) => p.identity.id)));
+      const pageOf = (slice: string[]) => slice.map((id) => `/identities/${id}`);
+
+      // From the menu: the menu marks the screen it is on.
+      const menu = page.getByRole('navigation', { name: 'Screens' });
+      await menu.getByText('Find a patient', { exact: true }).click();
+      await page.getByLabel('Family name (starts with)').waitFor();
+      expect(await menu.locator('a[aria-current="page"]').allInnerTexts()).toEqual(['Find a patient']);
+      await page.getByLabel('Family name (starts with)').fill(FIND_FAMILY.slice(0, 6).toLowerCase());
+      await page.getByRole('button', { name: 'Search' }).click();
+      const results = page.getByTestId('find-results');
+      const links = () => results.getByRole('link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      await expect.poll(links, POLL).toEqual(pageOf(ids.slice(0, 50)));
+      // The oldest identity (the first row): its row shows the person's birth date and links to the identity page.
+      const first = FIND_PEOPLE[people.findIndex((p) => p.identity.id === ids[0])]!;
+      const firstRow = results.getByTestId('find-row').filter({ has: page.locator(`a[href="/identities/${ids[0]}"]`) });
+      expect(await firstRow.innerText()).toContain(first.birthDate!);
+      await expectAccessible(page);
+      await shoot(page, 'find-results');
+
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expect.poll(links, POLL).toEqual(pageOf(ids.slice(50)));
+      expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Previous' }).click();
+      await expect.poll(links, POLL).toEqual(pageOf(ids.slice(0, 50)));
+
+      await firstRow.getByRole('link').click();
+      await page.waitForURL(`**/identities/${ids[0]}`);
+      await page.getByTestId('golden-table').getByText(FIND_FAMILY).waitFor();
+      // Back from the identity, the results are there again; the criteria never were in the address.
+      await page.goBack();
+      await expect.poll(links, POLL).toEqual(pageOf(ids.slice(0, 50)));
+      expect(page.url()).toBe(`${base}/find`);
+    });
+
     test('governance edits the catalog, sees a quality breach, and sees demographics masked', async () => {
       const page = await signIn('governance');
       await page.goto(`${base}/catalog`);
@@ -338,6 +400,17 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       expect(text).not.toContain(person.phone);
       expect(text).toContain(`${person.givenName!.charAt(0)}.`);
       expect(await page.getByRole('button', { name: /^Merge/ }).count()).toBe(0);
+
+      // Find lists identities for governance masked (searching by demographics needs a role that sees them).
+      await page.goto(`${base}/find`);
+      await page.getByRole('button', { name: 'Search' }).click();
+      const results = page.getByTestId('find-results');
+      await expect.poll(() => results.getByTestId('find-row').count(), POLL).toBeGreaterThan(0);
+      await page.getByText('masked for your role').waitFor();
+      const found = await results.innerText();
+      expect(found).toContain(`${person.givenName!.charAt(0)}.`);
+      for (const c of cases) expect(found).not.toContain(syntheticPerson(c.seed).givenName);
+      await expectAccessible(page);
     });
 
     test("the auditor sees the steward's decisions and an intact hash chain", async () => {
@@ -419,6 +492,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
         const p = syntheticPerson(c.seed);
         return [p.givenName!, p.familyName!, p.birthDate!, p.phone!];
       });
+      names.push(FIND_FAMILY, FIND_FAMILY.slice(0, 6).toLowerCase(), ...FIND_PEOPLE.flatMap((p) => [p.birthDate!, p.phone!]));
       const seen = trails.flatMap((t) => [...t.urls, ...t.titles, ...t.console]);
       expect(seen.length).toBeGreaterThan(10);
       for (const value of names) expect(seen.filter((s) => s.includes(value))).toEqual([]);

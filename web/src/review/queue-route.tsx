@@ -1,11 +1,11 @@
 import { Group, Kbd, NativeSelect, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type ChangeEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { useNavigate } from 'react-router';
 import { useQuery } from 'urql';
 import { readFragment, type ResultOf } from '../graphql.ts';
 import { useCursorParams } from '../shell/cursor-pager.tsx';
-import { DataTable, type Column, type RowAttributes } from '../shell/data-table.tsx';
+import { DataTable, RowLink, type Column, type RowAttributes } from '../shell/data-table.tsx';
 import { LightBadge } from '../shell/light-badge.tsx';
 import { screenComponent } from '../shell/require.tsx';
 import { formatAge, formatPercent } from '../shell/format.ts';
@@ -26,7 +26,7 @@ const KIND_LABEL = { RECORD_MATCH: 'Record match', POSSIBLE_DUPLICATE: 'Possible
 type Row = ResultOf<typeof QueueRowFragment>;
 
 const QUEUE_COLUMNS: ReadonlyArray<Column<Row>> = [
-  { header: 'Kind', cell: (r) => <Link to={`/review/${r.id}`}>{KIND_LABEL[r.kind]}</Link> },
+  { header: 'Kind', cell: (r) => <RowLink to={`/review/${r.id}`}>{KIND_LABEL[r.kind]}</RowLink> },
   { header: 'Source', cell: (r) => r.record?.source ?? '—' },
   { header: 'Probability', cell: (r) => formatPercent(r.probability) },
   { header: 'Priority', cell: (r) => r.priority.toFixed(2) },

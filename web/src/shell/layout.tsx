@@ -1,5 +1,5 @@
 import { Anchor, AppShell, Badge, Button, Group, NavLink, Text, Title } from '@mantine/core';
-import { Suspense, useEffect } from 'react';
+import { memo, Suspense, useEffect } from 'react';
 import { NavLink as RouterNavLink, Outlet, useNavigation } from 'react-router';
 import { can } from '../auth/capabilities.ts';
 import { useSession } from '../auth/session-context.tsx';
@@ -7,15 +7,38 @@ import { prefetchScreenCode } from '../screen-code.ts';
 import { SCREENS } from '../screens.ts';
 import { LoadingState } from './states.tsx';
 
-/** The frame of every screen: who you are and your role, the screens your role may open, sign-out. */
-export function Layout() {
-  const session = useSession();
-  const navigation = useNavigation();
-  const roles = session.roles.join(' ');
-  const settled = navigation.state === 'idle';
-  // Once a screen is up, the other screens' code loads in idle time; a navigation pauses it (its own chunk and
-  // data come first), and a change of role starts it again.
+/**
+ * Once a screen is up, the other screens' code loads in idle time; a navigation pauses it (its own chunk and data
+ * come first), and a change of role starts it again.
+ */
+function ScreenCodePrefetch({ roles }: { roles: string }) {
+  const settled = useNavigation().state === 'idle';
   useEffect(() => (settled ? prefetchScreenCode((capability) => can(roles.split(' '), capability)) : undefined), [roles, settled]);
+  return null;
+}
+
+/**
+ * The current screen, marked busy while a navigation loads. Only this (and the menu's links) follows the navigation's
+ * state: when the frame did, every click re-rendered the header, menu and shell twice before the next screen came.
+ */
+function ScreenOutlet() {
+  const navigation = useNavigation();
+  return (
+    <div aria-busy={navigation.state === 'loading'}>
+      <Suspense fallback={<LoadingState />}>
+        <Outlet />
+      </Suspense>
+    </div>
+  );
+}
+
+/**
+ * The frame of every screen: who you are and your role, the screens your role may open, sign-out. Memoised: the
+ * router renders its route elements anew on every change of its state, and the frame needs none of it.
+ */
+export const Layout = memo(function Layout() {
+  const session = useSession();
+  const roles = session.roles.join(' ');
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 0 }} padding="md">
       <AppShell.Header>
@@ -54,12 +77,9 @@ export function Layout() {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
-        <div aria-busy={navigation.state === 'loading'}>
-          <Suspense fallback={<LoadingState />}>
-            <Outlet />
-          </Suspense>
-        </div>
+        <ScreenOutlet />
       </AppShell.Main>
+      <ScreenCodePrefetch roles={roles} />
     </AppShell>
   );
-}
+});
