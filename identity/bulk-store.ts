@@ -190,6 +190,11 @@ type PlanRead = {
   run?: string;
   /** Identities whose further members are read besides the candidates' (a bulk load's, found among its own records). */
   memberIds?: string[];
+  /**
+   * True: read no further members here. The caller reads those of the identities its merge guard weighs
+   * (`readGuardMembers`), which are few: most records match no identity above the match threshold.
+   */
+  membersLater?: boolean;
 };
 
 /** What one read of the planner's context returns: candidates one per record, with the keys it was found by. */
@@ -248,7 +253,8 @@ async function notDuplicatesAmong(tx: Executor, ids: string[]): Promise<Set<stri
  * Everything the planner reads, in one statement: the stored candidates sharing the batch's keys; then, for
  * their identities and the batch records' current ones (`currentIds`), the active member counts and the open
  * reviews (also those of the batch's records), and the not-duplicate pairs between any two of them (a record
- * matching two identities a steward declared different people neither merges nor flags them).
+ * matching two identities a steward declared different people neither merges nor flags them); and, unless
+ * `membersLater`, the further members of the candidates' identities and of `memberIds` (see `memberRows`).
  */
 async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPart> {
   type Row = {
@@ -277,13 +283,15 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
         where d.identity_a = any((select ids from involved)::uuid[]) and d.identity_b = any((select ids from involved)::uuid[])) as not_duplicates,
       (select coalesce(json_agg(json_build_array(v.kind, v.record_id, v.identity_a, v.identity_b)), '[]'::json) from review_items v
         where v.status = 'OPEN' and (v.record_id = any(${sql.param(batch.recordIds)}::uuid[]) or v.identity_a = any((select ids from involved)::uuid[]))) as reviews,
-      (select coalesce(json_agg(json_build_array(x.identity_id, x.id, x.normalised)), '[]'::json) from (
-        select l.identity_id, r.id, r.normalised, row_number() over (partition by l.identity_id order by r.id) as k
-        from links l join source_records r on r.id = l.record_id and r.deleted_at is null
-        where l.identity_id = any(array(select identity_id from cand) || ${sql.param(batch.memberIds ?? [])}::uuid[])
-          and r.id <> all(array(select record_id from cand)) and r.id <> all(${sql.param(batch.exclude)}::uuid[])
-          and ${batch.run ? sql`r.ingest_run_id is distinct from ${batch.run}::uuid` : sql`true`}) as x
-        where x.k <= ${MAX_GUARD_MEMBERS}) as members`,
+      ${
+        batch.membersLater
+          ? sql`'[]'::json`
+          : sql`(select coalesce(json_agg(json_build_array(m.identity_id, m.id, m.normalised)), '[]'::json) from (${memberRows(
+              sql`array(select identity_id from cand) || ${sql.param(batch.memberIds ?? [])}::uuid[]`,
+              sql`array(select record_id from cand) || ${sql.param(batch.exclude)}::uuid[]`,
+              batch.run,
+            )}) as m)`
+      } as members`,
   );
   const { candidates: found, counts, not_duplicates: pairs, reviews, members } = row!;
   const openReviews = new Set<string>();
@@ -298,6 +306,33 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
     notDuplicates: new Set(pairs.map(([a, b]) => pairKey(a, b))),
     openReviews,
   };
+}
+
+/**
+ * Up to MAX_GUARD_MEMBERS active members of each of `identities` (lowest record ids first), leaving out the
+ * records of `except` (candidates and the batch's own) and those of a bulk load's own run.
+ */
+function memberRows(identities: SQL, except: SQL, run: string | undefined): SQL {
+  return sql`
+    select x.identity_id, x.id, x.normalised from (
+      select l.identity_id, r.id, r.normalised, row_number() over (partition by l.identity_id order by r.id) as k
+      from links l join source_records r on r.id = l.record_id and r.deleted_at is null
+      where l.identity_id = any(${identities}) and r.id <> all(${except})
+        and ${run ? sql`r.ingest_run_id is distinct from ${run}::uuid` : sql`true`}) as x
+    where x.k <= ${MAX_GUARD_MEMBERS}`;
+}
+
+/**
+ * The further members of `identityIds` the merge guard weighs (see `PlanRead.membersLater`): the rows the
+ * planning read gives them when it reads members itself, `except` naming the candidates and the batch's records.
+ */
+export async function readGuardMembers(tx: Executor, identityIds: string[], except: string[]): Promise<StoredMember[]> {
+  if (identityIds.length === 0) return [];
+  const rows = await queryRows<{ identity_id: string; id: string; normalised: NormalisedRecord }>(
+    tx,
+    memberRows(sql`${sql.param([...new Set(identityIds)])}::uuid[]`, sql`${sql.param(except)}::uuid[]`, undefined),
+  );
+  return rows.map((r) => ({ identityId: r.identity_id, recordId: r.id, normalised: r.normalised }));
 }
 
 /** Survivors of identities that were merged since the batch read them (one hop: redirects are kept flat). */

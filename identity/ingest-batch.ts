@@ -1,4 +1,4 @@
-import { NORMALISER_VERSION, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import { NORMALISER_VERSION, scorePairVerdict, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
 import { recordChanges, type NewChange } from '../events/index.ts';
 import { loadActivePolicy, rebuildGoldenMany } from '../lineage/index.ts';
 import type { Executor } from '../platform/db/client.ts';
@@ -7,7 +7,7 @@ import type { links, reviewItems } from '../platform/db/schema/index.ts';
 import { ConflictError, type FieldProblem } from '../platform/errors.ts';
 import { auditMerges, mergedTarget, mergeOps, checkMerges, writeMerges } from './auto-merge.ts';
 import * as bulk from './bulk-store.ts';
-import { planBatch, type PlanInput, type PlannedOp } from './plan.ts';
+import { planBatch, type Plan, type PlanInput, type PlannedOp, type StoredCandidate, type StoredMember } from './plan.ts';
 import * as store from './store.ts';
 import type { Actor, IngestOutcome, ScoredCandidate, SourceRecordInput } from './types.ts';
 import type { cleanInput } from './validate.ts';
@@ -144,9 +144,10 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // What the planner reads (before this batch's writes), then the record and key writes, which the server runs
   // while the plan is made here: only the read is awaited before planning. A large batch on PostgreSQL reads on
   // connections of its own, beside the writes.
+  const exclude = [...recordIds.values()];
   const contextRead = bulk.loadPlanContext(
     tx,
-    { keys: inputs.flatMap((x) => x.keys), exclude: [...recordIds.values()], currentIds, recordIds: inputs.map((x) => x.recordId) },
+    { keys: inputs.flatMap((x) => x.keys), exclude, currentIds, recordIds: inputs.map((x) => x.recordId), membersLater: true },
     options.reader,
   );
   const existed = (i: number) => stored[i] !== undefined && !stored[i]!.record.deleted;
@@ -171,7 +172,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // Awaited after planning; should the read fail first, the transaction ends with the read's error.
   recordWrites.catch(() => undefined);
   const context = await contextRead;
-  const plan = planBatch(inputs, { ...context, newId: () => timeOrderedUuid() }, options.model);
+  const plan = await planWithGuardMembers(tx, inputs, context, options.model, exclude);
   await recordWrites;
 
   const redirect = await lockTargets(tx, plan.ops, currentIds);
@@ -238,6 +239,59 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // Last: the audit chain's lock is held from here to the commit.
   if (merges.length > 0) await auditMerges(tx, merges, { actor: options.actor, modelVersion: options.model.version });
   return results;
+}
+
+/**
+ * Plans the batch, reading the further members of an identity (those sharing no key with the batch) only once
+ * the merge guard weighs it: when a record would join it or merge it with another. Most records match no
+ * identity above the match threshold, or one whose every active record is a candidate already, so most plans
+ * need no such read. A plan that weighed an identity with members it has not seen is made again with them (the
+ * read is in the transaction, under the batch's locks, as the planning read is), until it weighs none unseen:
+ * the plan is then the one a read of every candidate identity's members gives, since `planBatch` depends on
+ * the members of the identities it weighs only. `exclude`: the batch's records (never their own members).
+ */
+async function planWithGuardMembers(
+  tx: Executor,
+  inputs: PlanInput[],
+  context: bulk.PlanContext,
+  model: MatchModel,
+  exclude: string[],
+): Promise<Plan> {
+  // Active records the read holds of each identity: its candidates, and the batch's records that were in it.
+  const candidates = new Map<string, string>();
+  for (const list of context.storedByKey.values()) for (const c of list) candidates.set(c.recordId, c.identityId);
+  const seen = new Map<string, number>();
+  const count = (id: string) => seen.set(id, (seen.get(id) ?? 0) + 1);
+  for (const identityId of candidates.values()) count(identityId);
+  for (const x of inputs) if (x.currentIdentity && x.wasActive) count(x.currentIdentity);
+  const unseen = (id: string) => (context.memberCount.get(id) ?? 0) > (seen.get(id) ?? 0);
+
+  // Each pair scores the same in every round: score it once.
+  const verdicts = new Map<string, PairVerdict>();
+  const verdict = (input: PlanInput, c: StoredCandidate) => {
+    const key = `${input.recordId}|${c.recordId}`;
+    let v = verdicts.get(key);
+    if (!v) verdicts.set(key, (v = scorePairVerdict(input.normalised, c.normalised, model)));
+    return v;
+  };
+  const read = new Set<string>();
+  const members: StoredMember[] = [];
+  for (;;) {
+    // The plan adds to the not-duplicate and open-review sets: each round starts from the read's.
+    const state = {
+      ...context,
+      members,
+      notDuplicates: new Set(context.notDuplicates),
+      openReviews: new Set(context.openReviews),
+      newId: () => timeOrderedUuid(),
+      verdict,
+    };
+    const plan = planBatch(inputs, state, model);
+    const missing = [...plan.guarded].filter((id) => !read.has(id) && unseen(id));
+    if (missing.length === 0) return plan;
+    for (const id of missing) read.add(id);
+    members.push(...(await bulk.readGuardMembers(tx, missing, [...exclude, ...candidates.keys()])));
+  }
 }
 
 /** Adds the batch's outcomes to its ingest run; a run that is not running rejects the batch. */

@@ -100,8 +100,18 @@ export interface PlanState {
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
 
+export interface Plan {
+  records: PlannedRecord[];
+  ops: PlannedOp[];
+  /**
+   * Identities whose members the merge guard weighed (a record joining them or merging them with another):
+   * the plan depends on the members of these only (`PlanState.members`), never on those of other identities.
+   */
+  guarded: ReadonlySet<string>;
+}
+
 /** Plans every record of the batch in order; later records see earlier ones as candidates. */
-export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchModel): { records: PlannedRecord[]; ops: PlannedOp[] } {
+export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchModel): Plan {
   const ops: PlannedOp[] = [];
   const records: PlannedRecord[] = [];
   const index = new CandidateIndex(state.storedByKey, state.maxPlacedPerKey);
@@ -140,7 +150,7 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
     });
     index.place({ recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys });
   }
-  return { records, ops };
+  return { records, ops, guarded: membership.weighed };
 }
 
 /**
@@ -201,6 +211,8 @@ interface Guards {
  */
 class Membership {
   private readonly byIdentity = new Map<string, Map<string, NormalisedRecord>>();
+  /** Identities whose members a guard has weighed. */
+  readonly weighed = new Set<string>();
 
   constructor(state: PlanState) {
     for (const list of state.storedByKey.values()) for (const c of list) this.add(c.identityId, c.recordId, c.normalised);
@@ -221,6 +233,7 @@ class Membership {
 
   /** The identity's members other than the record. */
   private others(identityId: string, recordId: string): NormalisedRecord[] {
+    this.weighed.add(identityId);
     return [...(this.byIdentity.get(identityId) ?? new Map<string, NormalisedRecord>()).entries()]
       .filter(([id]) => id !== recordId)
       .map(([, normalised]) => normalised);

@@ -146,6 +146,43 @@ describe(`automatic merge of identities a record bridges, on ${TEST_DB_KIND}`, (
     expect((open[0]!.explanation as { blockers: string[] }).blockers).toContain(reason);
   });
 
+  test('weighs every record of the identities, also one the bridging record shares no key with', async () => {
+    const c = bridgeCase('Halvorsen', 62);
+    const phone = await ingest({ source: 'lab', localId: 'MG-1', ...c.byPhone });
+    expect((await ingest({ source: 'ehr', localId: 'MG-2', ...c.byPhone })).identity.id).toBe(phone.identity.id);
+    const address = await ingest({ source: 'ehr', localId: 'MG-3', ...c.byAddress, ssn: '521-33-6020' });
+    expect(address.identity.id).not.toBe(phone.identity.id);
+    // A steward put a record into the phone identity that shares no blocking key with the bridging record (no
+    // name, birth date, phone or address in common) and whose SSN is not the address record's: never a candidate.
+    const other = await ingest({
+      source: 'payer',
+      localId: 'MG-4',
+      givenName: 'Zuleika',
+      familyName: 'Mbeki',
+      sex: 'F',
+      ssn: '417-28-9031',
+    });
+    const merged = await app.gql(
+      'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "same person") { id } }',
+      {
+        s: phone.identity.id,
+        m: other.identity.id,
+      },
+    );
+    expect(merged.errors).toBeUndefined();
+
+    const bridge = await ingest({ source: 'payer', localId: 'MG-5', ...c.bridge });
+    expect(bridge.outcome).toBe('LINKED');
+    expect(bridge.mergedIdentityIds).toEqual([]);
+    expect((await identity(phone.identity.id)).status).toBe('ACTIVE');
+    expect((await identity(address.identity.id)).status).toBe('ACTIVE');
+    const open = (await reviewsBetween(phone.identity.id, address.identity.id)).filter(
+      (r) => r.kind === 'POSSIBLE_DUPLICATE' && r.status === 'OPEN',
+    );
+    expect(open).toHaveLength(1);
+    expect((open[0]!.explanation as { blockers: string[] }).blockers).toEqual(['ssn_conflict']);
+  });
+
   test('neither merges nor flags two identities a steward declared different people', async () => {
     const c = bridgeCase('Lindqvist', 71);
     const phone = await ingest({ source: 'lab', localId: 'ND-1', ...c.byPhone });

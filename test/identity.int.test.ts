@@ -195,6 +195,25 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(twin.outcome).not.toBe('LINKED');
   });
 
+  test('does not link a record to an identity one of whose records it conflicts with, also one it shares no key with', async () => {
+    const found = await ingest(app, { source: 'ehr', localId: 'E-160', ...person(160, { ssn: null }) });
+    // A steward merged in a record that shares no blocking key with the next one: never found as a candidate.
+    const other = await ingest(app, { source: 'lab', localId: 'L-160', givenName: 'Zuleika', familyName: 'Mbeki', ssn: '417-28-9031' });
+    const merged = await app.gql(
+      'mutation($s: ID!, $m: ID!) { mergeIdentities(survivorId: $s, mergedId: $m, reason: "same person") { id } }',
+      {
+        s: found.identity.id,
+        m: other.identity.id,
+      },
+    );
+    expect(merged.errors).toBeUndefined();
+    const next = await ingest(app, { source: 'payer', localId: 'P-160', ...person(160, { ssn: '521-33-6020' }) });
+    expect(next.candidates[0]!.probability).toBeGreaterThanOrEqual(0.95);
+    expect(next.candidates[0]!.blockers).toEqual(['ssn_conflict']);
+    expect(next.outcome).toBe('REVIEW');
+    expect(next.identity.id).not.toBe(found.identity.id);
+  });
+
   test('respects a not-duplicate decision when a record is re-ingested', async () => {
     const twinA = await ingest(app, { source: 'ehr', localId: 'E-500', ...person(500) });
     const twinB = await ingest(app, { source: 'ehr', localId: 'E-501', ...person(501) });
