@@ -68,8 +68,12 @@ export type NormaliseBatch = (
   asOf: string,
 ) => NormalisedRecord[] | Promise<NormalisedRecord[]>;
 
-/** Rows normalised together: large enough to keep every thread busy, small enough to bound the raw rows held. */
-const READ_BATCH = 50_000;
+/**
+ * Rows normalised together: enough to keep every thread busy, few enough that a batch (raw rows, their encodings
+ * between threads) is soon garbage. At 50,000, half the main thread's heap at the end of reading 1M records on
+ * two threads was such garbage, and that moment was the run's peak memory.
+ */
+const READ_BATCH = 10_000;
 
 function sourceNumber(acc: Accumulator, name: string): number {
   let index = acc.sourceIndex.get(name);

@@ -4,30 +4,50 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  addLevelCounts,
   assembleBatch,
   candidatePairs,
   compareRange,
   compileModel,
+  countLevels,
   decodeRecords,
+  defaultRandomPairs,
   encodeRecords,
   preparedOf,
+  randomPairs,
+  sameAddressHistogram,
   scorePairRange,
 } from '../matching/index.ts';
-import type { Batch, BatchOptions, MatchModel, NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import type {
+  Batch,
+  BatchOptions,
+  LinkMode,
+  MatchModel,
+  NormalisedRecord,
+  PatternHistogram,
+  PreparedRecord,
+  RandomLevels,
+} from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { ResolvedMapping } from './link-mapping.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
   | { kind: 'normalise'; rows: string; mapping: ResolvedMapping; asOf: string }
+  /** Not answered: a failure fails the worker's next task (see link-worker.ts). */
+  | { kind: 'append'; slices: Array<string | null> }
   | { kind: 'records'; chunks: string[] }
   | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
+  | { kind: 'count'; pairA: Int32Array; pairB: Int32Array }
+  | { kind: 'household'; sources: Int32Array | undefined; mode: LinkMode }
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
 export type WorkerReply =
   | { kind: 'normalised'; records: string; issues: Record<string, number> }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
+  | { kind: 'counted'; counts: Float64Array[] }
+  | { kind: 'household'; histogram: PatternHistogram }
   | { kind: 'scored'; weights: Float64Array; conflicts: Uint32Array }
   | { kind: 'failed'; message: string };
 
@@ -68,16 +88,58 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }
 
+/** Pairs per share of the comparisons: small enough to even out the threads, large enough to cost little to send. */
+const COMPARE_CHUNK = 1 << 17;
+
+/** A worker and the replies it owes, in the order of the tasks sent (a worker answers its tasks in turn). */
+class LinkWorker {
+  private waiting: Array<{ resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }> = [];
+  /** Why the worker can take no more tasks (it failed or exited). */
+  private dead: Error | null = null;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (reply: WorkerReply) => {
+      const next = this.waiting.shift();
+      if (reply.kind === 'failed') next?.reject(new Error(`link worker failed: ${reply.message}`));
+      else next?.resolve(reply);
+    });
+    worker.on('error', (error: Error) => this.fail(error));
+    worker.on('exit', (code: number) => this.fail(new Error(`link worker exited early (code ${code})`)));
+  }
+
+  private fail(error: Error): void {
+    this.dead ??= error;
+    for (const next of this.waiting.splice(0)) next.reject(error);
+  }
+
+  /** Sends a task and resolves with its reply. */
+  run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      if (this.dead) return reject(this.dead);
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(task, transfer);
+    });
+  }
+
+  /** Sends a task the worker does not answer (`append`). */
+  send(task: WorkerTask): void {
+    this.worker.postMessage(task);
+  }
+}
+
 /**
- * The batch engine's threads: this one plus `threads - 1` workers. Work is split into ordered ranges, one per
- * thread (this thread takes the first), and results are put back in range order, so the outcome is the same
- * for any number of threads. Workers hold a copy of every record for the comparisons.
+ * The batch engine's threads: this one plus `threads - 1` workers. Work is split into ordered ranges and every
+ * range's results go to its own positions (or, for counts, are added up), so the outcome is the same for any
+ * number of threads and whichever thread ran a range. Every worker builds its own copy of the records for the
+ * comparisons while the files are read: it keeps the rows it normalised and is sent the others, a batch at a
+ * time, so no thread holds every record encoded at once.
  */
 export class LinkThreads {
-  /** Encoded records in input order, kept from normalisation until `shareRecords` sends them to the workers. */
-  private chunks: string[] = [];
+  private readonly workers: LinkWorker[];
 
-  private constructor(private readonly workers: Worker[]) {}
+  private constructor(workers: Worker[]) {
+    this.workers = workers.map((worker) => new LinkWorker(worker));
+  }
 
   /** Starts `threads - 1` workers (none for one thread: then everything runs here, as without threads). */
   static start(threads: number): LinkThreads {
@@ -89,29 +151,37 @@ export class LinkThreads {
   }
 
   private run(w: number, task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    const worker = this.workers[w]!;
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      const onMessage = (reply: WorkerReply) => {
-        done();
-        if (reply.kind === 'failed') reject(new Error(`link worker failed: ${reply.message}`));
-        else resolve(reply);
-      };
-      const onError = (error: Error) => {
-        done();
-        reject(error);
-      };
-      const onExit = (code: number) => {
-        done();
-        reject(new Error(`link worker exited early (code ${code})`));
-      };
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-      worker.postMessage(task, transfer);
-    });
+    return this.workers[w]!.run(task, transfer);
+  }
+
+  /**
+   * Runs items `0..count-1` in ranges of `chunk`, handed out in order to whichever thread is free: each worker
+   * has two ranges queued so it never waits for this thread, which takes the next range between them.
+   */
+  private async shareOut(
+    count: number,
+    chunk: number,
+    onWorker: (w: number, start: number, end: number) => Promise<void>,
+    onHere: (start: number, end: number) => void,
+  ): Promise<void> {
+    let next = 0;
+    const take = (): [number, number] | null => {
+      if (next >= count) return null;
+      const start = next;
+      next = Math.min(count, next + chunk);
+      return [start, next];
+    };
+    const queue = async (w: number) => {
+      for (let range = take(); range; range = take()) await onWorker(w, range[0], range[1]);
+    };
+    const queues = Promise.all(this.workers.flatMap((_, w) => [queue(w), queue(w)]));
+    queues.catch(() => {}); // awaited below, after this thread's ranges
+    for (let range = take(); range; range = take()) {
+      onHere(range[0], range[1]);
+      // Lets the workers' replies in, so they are handed their next ranges.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await queues;
   }
 
   /** Normalises rows across the threads, in order; the same records `normaliseMappedRows` gives. */
@@ -126,39 +196,75 @@ export class LinkThreads {
       .slice(1)
       .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping, asOf }));
     const records = normaliseMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues, asOf);
-    if (this.workers.length > 0) this.chunks.push(encodeRecords(records));
+    if (this.workers.length === 0) return records;
+    const slices = [encodeRecords(records)];
     for (const reply of await Promise.all(pending)) {
       if (reply.kind !== 'normalised') throw new Error(`link worker replied ${reply.kind} to normalise`);
       for (const record of decodeRecords(reply.records)) records.push(record);
       addCounts(issues, reply.issues);
-      this.chunks.push(reply.records);
+      slices.push(reply.records);
     }
+    // Each worker appends the batch in order: the slices of the other threads, and its own, which it kept.
+    this.workers.forEach((worker, w) => worker.send({ kind: 'append', slices: slices.map((slice, t) => (t === w + 1 ? null : slice)) }));
     return records;
   };
 
-  /** Sends every record normalised so far to each worker (after reading, before comparing). */
-  async shareRecords(): Promise<void> {
-    const chunks = this.chunks;
-    this.chunks = [];
-    await Promise.all(this.workers.map((_, w) => this.run(w, { kind: 'records', chunks })));
-  }
-
-  /** `buildBatch` with the comparisons split across the threads: the same batch, pair for pair. */
+  /** `buildBatch` with the comparisons shared out across the threads: the same batch, pair for pair. */
   async buildBatch(prepared: PreparedRecord[], options: BatchOptions): Promise<Batch> {
     const pairs = candidatePairs(prepared, options);
     const levels = { lo: new Uint32Array(pairs.count), hi: new Uint32Array(pairs.count) };
-    const parts = split(pairs.count, this.size);
-    const pending = parts.slice(1).map(async ([start, end], w) => {
+    let done = 0;
+    const progress = (n: number) => options.onProgress?.('compare', (done += n), pairs.count);
+    options.onProgress?.('compare', 0, pairs.count);
+    await this.shareOut(
+      pairs.count,
+      COMPARE_CHUNK,
+      async (w, start, end) => {
+        const pairA = pairs.pairA.slice(start, end);
+        const pairB = pairs.pairB.slice(start, end);
+        const reply = await this.run(w, { kind: 'compare', pairA, pairB }, [pairA.buffer, pairB.buffer]);
+        if (reply.kind !== 'compared') throw new Error(`link worker replied ${reply.kind} to compare`);
+        levels.lo.set(reply.lo, start);
+        levels.hi.set(reply.hi, start);
+        progress(end - start);
+      },
+      (start, end) => {
+        compareRange(prepared, pairs, start, end, { lo: levels.lo.subarray(start, end), hi: levels.hi.subarray(start, end) });
+        progress(end - start);
+      },
+    );
+    return assembleBatch(prepared, options, pairs, levels);
+  }
+
+  /**
+   * What `trainModel` samples from the records alone, made by the workers while this thread blocks the records
+   * (here when there are none): the level counts of its random pairs (`randomPairs` with the same count and
+   * seed; whole numbers, so the totals are the same however they are split) and the same-address histogram.
+   */
+  async trainingSamples(
+    records: Pick<Batch, 'prepared' | 'sources' | 'mode'>,
+    seed: number,
+  ): Promise<{ randomLevels: RandomLevels; householdHistogram: PatternHistogram }> {
+    const pairs = randomPairs(records, defaultRandomPairs(records.prepared.length), seed);
+    const count = pairs.pairA.length;
+    if (this.workers.length === 0)
+      return {
+        randomLevels: { counts: countLevels(records.prepared, pairs, 0, count), sampled: count },
+        householdHistogram: sameAddressHistogram(records),
+      };
+    const shares = split(count, this.workers.length).map(async ([start, end], w) => {
       const pairA = pairs.pairA.slice(start, end);
       const pairB = pairs.pairB.slice(start, end);
-      const reply = await this.run(w, { kind: 'compare', pairA, pairB }, [pairA.buffer, pairB.buffer]);
-      if (reply.kind !== 'compared') throw new Error(`link worker replied ${reply.kind} to compare`);
-      levels.lo.set(reply.lo, start);
-      levels.hi.set(reply.hi, start);
+      const reply = await this.run(w, { kind: 'count', pairA, pairB }, [pairA.buffer, pairB.buffer]);
+      if (reply.kind !== 'counted') throw new Error(`link worker replied ${reply.kind} to count`);
+      return reply.counts;
     });
-    compareRange(prepared, pairs, 0, parts[0]![1], levels, options.onProgress);
-    await Promise.all(pending);
-    return assembleBatch(prepared, options, pairs, levels);
+    const household = this.run(this.workers.length - 1, { kind: 'household', sources: records.sources, mode: records.mode });
+    const [first, ...rest] = await Promise.all(shares);
+    for (const share of rest) addLevelCounts(first!, share);
+    const reply = await household;
+    if (reply.kind !== 'household') throw new Error(`link worker replied ${reply.kind} to household`);
+    return { randomLevels: { counts: first!, sampled: count }, householdHistogram: reply.histogram };
   }
 
   /**
@@ -193,6 +299,6 @@ export class LinkThreads {
   };
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }

@@ -1,5 +1,14 @@
 import { parentPort } from 'node:worker_threads';
-import { compareRange, compileModel, decodeRecords, encodeRecords, prepareRecord, scorePairRange } from '../matching/index.ts';
+import {
+  compareRange,
+  compileModel,
+  countLevels,
+  decodeRecords,
+  encodeRecords,
+  prepareRecord,
+  sameAddressHistogram,
+  scorePairRange,
+} from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
@@ -9,14 +18,28 @@ import type { WorkerReply, WorkerTask } from './link-threads.ts';
  * work on values: the main thread owns the files, the order and the results.
  */
 let records: PreparedRecord[] = [];
+/** The records this worker normalised last, encoded as they were sent; appended in turn by `append`. */
+let ownSlice = '[]';
+/** Why an unanswered task failed: every later task fails with it, so no result rests on missing records. */
+let broken: string | null = null;
 
-function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+function append(slice: string): void {
+  for (const record of decodeRecords(slice)) records.push(prepareRecord(record));
+}
+
+function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } | null {
   switch (task.kind) {
     case 'normalise': {
       const issues: Record<string, number> = {};
       const normalised = normaliseMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf);
-      return { reply: { kind: 'normalised', records: encodeRecords(normalised), issues }, transfer: [] };
+      ownSlice = encodeRecords(normalised);
+      return { reply: { kind: 'normalised', records: ownSlice, issues }, transfer: [] };
     }
+    case 'append':
+      // Decoded from the same encoding as the other slices, so every thread holds the same values.
+      for (const slice of task.slices) append(slice ?? ownSlice);
+      ownSlice = '[]';
+      return null;
     case 'records':
       records = task.chunks.flatMap((chunk: string) => decodeRecords(chunk).map((r) => prepareRecord(r)));
       return { reply: { kind: 'ready', count: records.length }, transfer: [] };
@@ -25,6 +48,15 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
       compareRange(records, task, 0, task.pairA.length, levels);
       return { reply: { kind: 'compared', ...levels }, transfer: [levels.lo.buffer, levels.hi.buffer] };
     }
+    case 'count': {
+      const counts = countLevels(records, task, 0, task.pairA.length);
+      return { reply: { kind: 'counted', counts }, transfer: counts.map((c) => c.buffer as ArrayBuffer) };
+    }
+    case 'household':
+      return {
+        reply: { kind: 'household', histogram: sameAddressHistogram({ prepared: records, sources: task.sources, mode: task.mode }) },
+        transfer: [],
+      };
     case 'score': {
       const out = { weights: new Float64Array(task.pairA.length), conflicts: new Uint32Array(task.pairA.length) };
       scorePairRange(records, compileModel(task.model), task, 0, task.pairA.length, out);
@@ -35,9 +67,12 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
 
 parentPort!.on('message', (task: WorkerTask) => {
   try {
-    const { reply, transfer } = handle(task);
-    parentPort!.postMessage(reply, transfer);
+    if (broken !== null) throw new Error(broken);
+    const answer = handle(task);
+    if (answer) parentPort!.postMessage(answer.reply, answer.transfer);
   } catch (error) {
-    parentPort!.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies WorkerReply);
+    const message = error instanceof Error ? error.message : String(error);
+    if (task.kind === 'append') broken = message;
+    else parentPort!.postMessage({ kind: 'failed', message } satisfies WorkerReply);
   }
 });

@@ -1,6 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { DEFAULT_BLOCKING_RULES, ModelValidationError, linkRecords, parseModel, trainModel } from '../matching/index.ts';
+import {
+  DEFAULT_BLOCKING_RULES,
+  DEFAULT_TRAINING_SEED,
+  ModelValidationError,
+  linkRecords,
+  parseModel,
+  trainModel,
+} from '../matching/index.ts';
 import type { LinkMode, MatchModel, ProgressFn } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { parseMapping } from './link-mapping.ts';
@@ -104,13 +111,21 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       keepInvalid: options.keepInvalid,
       onRows: (count) => onProgress('read', (rows += count), 0),
     });
-    await threads.shareRecords();
     const mode = options.mode ?? 'link-and-dedupe';
     const common = { sources: input.sources, mode, onProgress };
     const rules = givenModel?.blockingRules ?? DEFAULT_BLOCKING_RULES;
+    const seed = options.seed ?? DEFAULT_TRAINING_SEED;
+    // The workers sample what training needs from the records while this thread blocks them.
+    const samples =
+      givenModel || threads.size === 1
+        ? undefined
+        : threads.trainingSamples({ prepared: input.prepared, sources: input.sources, mode }, seed);
+    samples?.catch(() => {}); // awaited below
     const batch = await threads.buildBatch(input.prepared, { rules, ...common });
     let model = givenModel;
-    if (!model) model = trainModel(batch, { ...common, seed: options.seed, createdAt: new Date().toISOString() }).model;
+    if (!model) {
+      model = trainModel(batch, { ...common, ...(await samples), seed, createdAt: new Date().toISOString() }).model;
+    }
     if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
     const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
     await writeClusters(options.out, input.ids, result.clusterOf);

@@ -87,33 +87,48 @@ export function prepareAll(records: readonly NormalisedRecord[]): PreparedRecord
   return records.map((r) => prepareRecord(r));
 }
 
+/** Pairs per chunk of a `PairBuffer`. */
+const PAIR_CHUNK = 1 << 20;
+
+/**
+ * Candidate pairs collected in fixed chunks and joined once at the end: an array grown by doubling holds up to
+ * twice the pairs it needs, and three times while it is copied (millions of pairs are tens of megabytes).
+ */
 class PairBuffer {
   count = 0;
-  a: Int32Array;
-  b: Int32Array;
-  mask: Uint32Array;
-  constructor(capacity: number) {
-    this.a = new Int32Array(capacity);
-    this.b = new Int32Array(capacity);
-    this.mask = new Uint32Array(capacity);
-  }
+  private chunks: Array<{ a: Int32Array; b: Int32Array; mask: Uint32Array }> = [];
+  private a = new Int32Array(0);
+  private b = new Int32Array(0);
+  private mask = new Uint32Array(0);
+  private used = 0;
   push(i: number, j: number, mask: number): void {
-    if (this.count === this.a.length) this.grow();
-    const c = this.count++;
+    if (this.used === this.a.length) this.nextChunk();
+    const c = this.used++;
     this.a[c] = i;
     this.b[c] = j;
     this.mask[c] = mask;
+    this.count++;
   }
-  private grow(): void {
-    const size = Math.max(1024, this.a.length * 2);
-    const resize = <T extends Int32Array | Uint32Array>(old: T, make: (n: number) => T) => {
-      const next = make(size);
-      next.set(old);
-      return next;
-    };
-    this.a = resize(this.a, (n) => new Int32Array(n));
-    this.b = resize(this.b, (n) => new Int32Array(n));
-    this.mask = resize(this.mask, (n) => new Uint32Array(n));
+  private nextChunk(): void {
+    this.a = new Int32Array(PAIR_CHUNK);
+    this.b = new Int32Array(PAIR_CHUNK);
+    this.mask = new Uint32Array(PAIR_CHUNK);
+    this.chunks.push({ a: this.a, b: this.b, mask: this.mask });
+    this.used = 0;
+  }
+  /** The pairs in push order, as one array per column (the chunks are released). */
+  join(): { pairA: Int32Array; pairB: Int32Array; ruleMask: Uint32Array } {
+    const out = { pairA: new Int32Array(this.count), pairB: new Int32Array(this.count), ruleMask: new Uint32Array(this.count) };
+    let at = 0;
+    for (const chunk of this.chunks) {
+      const n = Math.min(PAIR_CHUNK, this.count - at);
+      out.pairA.set(chunk.a.subarray(0, n), at);
+      out.pairB.set(chunk.b.subarray(0, n), at);
+      out.ruleMask.set(chunk.mask.subarray(0, n), at);
+      at += n;
+    }
+    this.chunks = [];
+    return out;
   }
 }
 
@@ -129,10 +144,10 @@ export interface CandidatePairs {
 /** Blocks prepared records into their candidate pairs (the comparison is a separate step, `compareRange`). */
 export function candidatePairs(prepared: readonly PreparedRecord[], options: BatchOptions): CandidatePairs {
   if (options.rules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
-  const buffer = new PairBuffer(Math.max(1024, prepared.length * 2));
+  const buffer = new PairBuffer();
   const { sources, mode, maxBlockSize } = options;
   const blocking = forEachCandidatePair(prepared, options.rules, { sources, mode, maxBlockSize }, (i, j, mask) => buffer.push(i, j, mask));
-  return { count: buffer.count, pairA: buffer.a, pairB: buffer.b, ruleMask: buffer.mask, blocking };
+  return { count: buffer.count, ...buffer.join(), blocking };
 }
 
 /**

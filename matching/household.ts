@@ -32,7 +32,11 @@ const WIDTH = COMPARISONS.length;
 const FAMILY = COMPARISON_INDEX.get('familyName')!;
 const LOCATION = COMPARISON_INDEX.get('location')!;
 
-function sameAddressHistogram(batch: Batch): PatternHistogram {
+/**
+ * Comparison patterns of pairs of records at one address whose location agrees as a household's does: the data
+ * `householdFamilyU` fits. It depends on the records alone, so it can be built before (or beside) the blocking.
+ */
+export function sameAddressHistogram(batch: Pick<Batch, 'prepared' | 'sources' | 'mode'>): PatternHistogram {
   const blocks = groupByRule(batch.prepared, { name: 'same_address', parts: ['streetNumber', 'streetName', 'postalCode'] });
   const householdLevel = new Set(HOUSEHOLD_LEVELS.map((l) => COMPARISONS[LOCATION]!.levels.indexOf(l) + 1));
   const counts = new Map<number, number>();
@@ -68,8 +72,8 @@ export function householdFamilyU(
   batch: Batch,
   params: { m: LevelProbabilities; u: LevelProbabilities },
   maxIterations: number,
+  h: PatternHistogram = sameAddressHistogram(batch),
 ): NonNullable<MatchModel['comparisons'][number]['conditionalU']> {
-  const h = sameAddressHistogram(batch);
   const free = COMPARISONS.map((c) => PERSONAL.has(c.name));
   const fit = runEm(h, { m: params.m, u: params.u, lambda: 0.5 }, { free, maxIterations, tolerance: 1e-6, updateM: false });
   const post = new Float64Array(h.size);

@@ -43,8 +43,10 @@ export {
   weightToProbability,
 } from './scoring.ts';
 export type { Contribution, Explanation, Grade, PairScore, PairVerdict } from './scoring.ts';
-export { trainModel } from './training.ts';
-export type { LabelledPair, TrainOptions } from './training.ts';
+export { sameAddressHistogram } from './household.ts';
+export type { PatternHistogram } from './em.ts';
+export { DEFAULT_TRAINING_SEED, addLevelCounts, countLevels, defaultRandomPairs, randomPairs, trainModel } from './training.ts';
+export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
 export { prepareRecord } from './prepared.ts';
 export { decodeRecord, decodeRecords, encodeRecord, encodeRecords } from './record-codec.ts';

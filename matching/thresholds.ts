@@ -4,7 +4,7 @@ import { COMPARISONS } from './comparisons.ts';
 import { conflictBits } from './conflicts.ts';
 import { DEFAULT_MATCH_THRESHOLD } from './default-model.ts';
 import type { MatchModel } from './model.ts';
-import { compileModel, weightOfLevels, weightToProbability } from './scoring.ts';
+import { compileModel, probabilityToWeight, weightOfLevels, weightToProbability } from './scoring.ts';
 
 /**
  * The match threshold of a trained model, set from the error rate accepted among links (Fellegi & Sunter 1969
@@ -21,15 +21,24 @@ export const TARGET_LINK_PRECISION = 0.99;
  */
 export const MIN_MATCH_THRESHOLD = 0.8;
 
+/**
+ * Weights this far below the weight of `MIN_MATCH_THRESHOLD` cannot reach it through the rounding of the
+ * conversion to a probability (about 1e-16 of the value): such pairs are skipped without converting them.
+ */
+const WEIGHT_MARGIN = 1e-6;
+
 /** The match threshold for `model` on the candidate pairs of `batch` (see `TARGET_LINK_PRECISION`). */
 export function errorRateThreshold(batch: Batch, model: MatchModel): number {
   const cm = compileModel(model);
   const levels = new Uint8Array(COMPARISONS.length);
   const probabilities: number[] = [];
+  const lowest = probabilityToWeight(MIN_MATCH_THRESHOLD) - WEIGHT_MARGIN;
   for (let p = 0; p < batch.pairCount; p++) {
     unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
     const a = batch.prepared[batch.pairA[p]!]!;
-    const probability = weightToProbability(weightOfLevels(cm, a, levels));
+    const weight = weightOfLevels(cm, a, levels);
+    if (weight < lowest) continue;
+    const probability = weightToProbability(weight);
     if (probability < MIN_MATCH_THRESHOLD) continue;
     if (conflictBits(a, batch.prepared[batch.pairB[p]!]!, levels, cm.conflictMask) !== 0) continue;
     probabilities.push(probability);

@@ -5,7 +5,18 @@ import { parseModel } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { mulberry32 } from './random.ts';
-import { MAX_IDENTIFIER_DISAGREEMENT, anchoredDisagreement, anchoredGivenDisagreement, trainModel } from './training.ts';
+import { buildBatch } from './batch.ts';
+import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
+import {
+  MAX_IDENTIFIER_DISAGREEMENT,
+  addLevelCounts,
+  anchoredDisagreement,
+  anchoredGivenDisagreement,
+  countLevels,
+  defaultRandomPairs,
+  randomPairs,
+  trainModel,
+} from './training.ts';
 
 const GIVEN = [
   'james',
@@ -110,6 +121,23 @@ describe('trainModel', () => {
   test('is deterministic for a seed', () => {
     const again = trainModel(records, { seed: 3, createdAt: '2025-01-01T00:00:00.000Z' }).model;
     expect(JSON.stringify(again)).toBe(JSON.stringify(model));
+  });
+
+  test.each([
+    ['every pair of a small input', 300],
+    ['a seeded sample', records.length],
+  ])('trains the same model when the random pairs of %s are counted in shares elsewhere', (_, size) => {
+    const some = records.slice(0, size);
+    const batch = buildBatch(some, { rules: DEFAULT_BLOCKING_RULES });
+    const pairs = randomPairs(batch, defaultRandomPairs(size), 3);
+    const third = Math.floor(pairs.pairA.length / 3);
+    const counts = countLevels(batch.prepared, pairs, third, pairs.pairA.length);
+    addLevelCounts(counts, countLevels(batch.prepared, pairs, 0, third));
+    const options = { seed: 3, createdAt: '2025-01-01T00:00:00.000Z' };
+    const here = trainModel(batch, options).model;
+    const shared = trainModel(batch, { ...options, randomLevels: { counts, sampled: pairs.pairA.length } }).model;
+    expect(here.training?.randomPairs).toBe(Math.min((size * (size - 1)) / 2, defaultRandomPairs(size)));
+    expect(JSON.stringify(shared)).toBe(JSON.stringify(here));
   });
 
   test('keeps the conflict rules when identifiers proved reliable', () => {

@@ -14,6 +14,7 @@ import { MODEL_FORMAT } from './model.ts';
 import type { BlockingRule, MatchModel, TrainingSummary } from './model.ts';
 import { NORMALISER_VERSION } from './normalise.ts';
 import type { NormalisedRecord } from './normalise.ts';
+import type { PreparedRecord } from './prepared.ts';
 import { fnv1a, mulberry32 } from './random.ts';
 import { buildTfTables } from './term-frequency.ts';
 import { errorRateThreshold } from './thresholds.ts';
@@ -37,6 +38,13 @@ export interface TrainOptions {
   blockingRules?: BlockingRule[];
   /** Random pairs sampled to estimate u. */
   randomPairs?: number;
+  /**
+   * The levels of those random pairs, counted elsewhere (e.g. split across threads) from `randomPairs` with the
+   * same count and seed; counted here when absent.
+   */
+  randomLevels?: RandomLevels;
+  /** `sameAddressHistogram` of the batch, built elsewhere (e.g. on another thread); built here when absent. */
+  householdHistogram?: PatternHistogram;
   /** Fixed thresholds; by default the match threshold is set from the expected link precision (`thresholds.ts`). */
   thresholds?: { matchThreshold: number; reviewThreshold: number };
   onProgress?: ProgressFn;
@@ -50,6 +58,8 @@ export const MIN_RANDOM_PAIRS = 300_000;
 export const MAX_RANDOM_PAIRS = 1_000_000;
 const RANDOM_PAIRS_PER_RECORD = 3;
 export const DEFAULT_MAX_ITERATIONS = 100;
+/** Seed of the random-pair sample when the caller gives none. */
+export const DEFAULT_TRAINING_SEED = 1;
 /** EM stops when no m moves by more than this. */
 const EM_TOLERANCE = 1e-6;
 /** Largest pair sample per EM session; more pairs add nothing to a histogram's proportions. */
@@ -185,31 +195,80 @@ export function comparablePairs(n: number, sources: Int32Array | undefined, mode
   return mode === 'dedupe' ? within : all - within;
 }
 
-/** Level counts per comparison over random pairs (mostly non-matches), with the sample size. */
-function sampleRandomLevels(batch: Batch, count: number, seed: number): { counts: Float64Array[]; sampled: number } {
+/** Level counts per comparison over a sample of record pairs (`countLevels`), with the sample size. */
+export interface RandomLevels {
+  counts: Float64Array[];
+  sampled: number;
+}
+
+/** Random pairs sampled for u on `n` records unless the caller says otherwise (`TrainOptions.randomPairs`). */
+export const defaultRandomPairs = (n: number): number =>
+  Math.min(MAX_RANDOM_PAIRS, Math.max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * n));
+
+/**
+ * The record pairs whose levels estimate u (mostly non-matches): every pair the mode allows when there are at
+ * most `count`, else `count` pairs drawn with the seed. Deterministic, so any thread can count any share of them.
+ */
+export function randomPairs(
+  batch: Pick<Batch, 'prepared' | 'sources' | 'mode'>,
+  count: number,
+  seed: number,
+): { pairA: Int32Array; pairB: Int32Array } {
   const n = batch.prepared.length;
-  const counts = COMPARISONS.map((c) => new Float64Array(c.levels.length + 1));
-  const levels = new Uint8Array(WIDTH);
   const { sources, mode } = batch;
   const allowed = (i: number, j: number) => !sources || mode === 'link-and-dedupe' || (sources[i] === sources[j]) !== (mode === 'link');
-  let sampled = 0;
-  const add = (i: number, j: number) => {
-    compareAll(batch.prepared[i]!, batch.prepared[j]!, levels);
-    for (let k = 0; k < WIDTH; k++) counts[k]![levels[k]!]!++;
-    sampled++;
-  };
+  const a: number[] = [];
+  const b: number[] = [];
   if (comparablePairs(n, sources, mode) <= count) {
     // Small inputs: every pair, exactly.
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (allowed(i, j)) add(i, j);
-    return { counts, sampled };
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++)
+        if (allowed(i, j)) {
+          a.push(i);
+          b.push(j);
+        }
+  } else {
+    const rng = mulberry32(seed);
+    for (let attempt = 0; a.length < count && attempt < count * 20; attempt++) {
+      const i = Math.floor(rng() * n);
+      const j = Math.floor(rng() * n);
+      if (i !== j && allowed(i, j)) {
+        a.push(i);
+        b.push(j);
+      }
+    }
   }
-  const rng = mulberry32(seed);
-  for (let attempt = 0; sampled < count && attempt < count * 20; attempt++) {
-    const i = Math.floor(rng() * n);
-    const j = Math.floor(rng() * n);
-    if (i !== j && allowed(i, j)) add(i, j);
+  return { pairA: Int32Array.from(a), pairB: Int32Array.from(b) };
+}
+
+/**
+ * Level counts per comparison over pairs `from..to-1`: a share of the random sample that any thread can count;
+ * counts are whole numbers, so adding the shares up (`addLevelCounts`) gives the same totals in any order.
+ */
+export function countLevels(
+  prepared: readonly PreparedRecord[],
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+  from: number,
+  to: number,
+): Float64Array[] {
+  const counts = COMPARISONS.map((c) => new Float64Array(c.levels.length + 1));
+  const levels = new Uint8Array(WIDTH);
+  for (let p = from; p < to; p++) {
+    compareAll(prepared[pairs.pairA[p]!]!, prepared[pairs.pairB[p]!]!, levels);
+    for (let k = 0; k < WIDTH; k++) counts[k]![levels[k]!]!++;
   }
-  return { counts, sampled };
+  return counts;
+}
+
+/** Adds level counts of another share into `into`. */
+export function addLevelCounts(into: Float64Array[], from: readonly Float64Array[]): void {
+  for (let k = 0; k < into.length; k++) for (let l = 0; l < into[k]!.length; l++) into[k]![l]! += from[k]![l]!;
+}
+
+/** Level counts over the random pairs of `randomPairs`, on this thread. */
+function sampleRandomLevels(batch: Batch, count: number, seed: number): RandomLevels {
+  const pairs = randomPairs(batch, count, seed);
+  return { counts: countLevels(batch.prepared, pairs, 0, pairs.pairA.length), sampled: pairs.pairA.length };
 }
 
 /**
@@ -349,7 +408,7 @@ function assembleModel(
 ): MatchModel {
   const { m, u, lambda } = fit;
   const tf = buildTfTables(batch.prepared, (name) => u[COMPARISONS.findIndex((c) => c.name === name)]![1]!, PRIOR_TF_RECORDS);
-  const household = householdFamilyU(batch, { m, u }, maxIterations);
+  const household = householdFamilyU(batch, { m, u }, maxIterations, options.householdHistogram);
   const dates = buildDateFrequency(batch.prepared);
   const comparisons = COMPARISONS.map((def, k) => ({
     name: def.name,
@@ -384,7 +443,7 @@ export function trainModel(
   input: readonly NormalisedRecord[] | Batch,
   options: TrainOptions = {},
 ): { model: MatchModel; summary: TrainingSummary; batch: Batch } {
-  const seed = options.seed ?? 1;
+  const seed = options.seed ?? DEFAULT_TRAINING_SEED;
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const batch =
     'pairCount' in input
@@ -397,8 +456,7 @@ export function trainModel(
         });
   const n = batch.prepared.length;
   options.onProgress?.('train', 0, ESTIMATION_ROUNDS);
-  const randomPairs = options.randomPairs ?? Math.min(MAX_RANDOM_PAIRS, Math.max(MIN_RANDOM_PAIRS, RANDOM_PAIRS_PER_RECORD * n));
-  const random = sampleRandomLevels(batch, randomPairs, seed);
+  const random = options.randomLevels ?? sampleRandomLevels(batch, options.randomPairs ?? defaultRandomPairs(n), seed);
   const { union, perRule } = patternHistograms(batch);
   const totalPairs = Math.max(comparablePairs(n, batch.sources, batch.mode), 1);
   let m = startingM();

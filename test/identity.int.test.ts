@@ -487,4 +487,44 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     const linked = await app.services.database.db.select().from(links).where(eq(links.identityId, survivor));
     expect(linked.map((l) => l.recordId).sort()).toEqual(ids.map((r) => r.record.id).sort());
   });
+
+  test("a step run with the records' writes sees them stored, knows which existed, and rolls the ingest back when it throws", async () => {
+    const actor = { actor: 'test:with-records' };
+    const old = await ingest(app, { source: 'ehr', localId: 'W-1', ...person(1300) });
+    const unchanged = await ingest(app, { source: 'lab', localId: 'W-2', ...person(1301) });
+    const seen: Array<{ recordId: string; existed: boolean; stored: number }> = [];
+    const results = await app.services.ingest.ingestMany(
+      [
+        { source: 'ehr', localId: 'W-1', ...person(1300, { phone: null }) },
+        { source: 'lab', localId: 'W-2', ...person(1301) },
+        { source: 'payer', localId: 'W-3', ...person(1302) },
+      ] as never,
+      actor,
+      {
+        withRecords: async (tx, records) => {
+          for (const r of records) {
+            const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from source_records where id = ${r.recordId}`);
+            seen.push({ ...r, stored: row!.n });
+          }
+        },
+      },
+    );
+    expect(results.map((r) => r.outcome)).toEqual(['LINKED', 'UNCHANGED', 'CREATED']);
+    expect(seen).toEqual([
+      { recordId: old.record.id, existed: true, stored: 1 },
+      { recordId: unchanged.record.id, existed: true, stored: 1 },
+      { recordId: results[2]!.recordId, existed: false, stored: 1 },
+    ]);
+
+    const before = await rowCount(sourceRecords);
+    await expect(
+      app.services.ingest.ingest({ source: 'payer', localId: 'W-4', ...person(1303) } as never, actor, {
+        withRecords: async () => {
+          throw new Error('refuse the records');
+        },
+      }),
+    ).rejects.toThrow('refuse the records');
+    expect(await rowCount(sourceRecords)).toBe(before);
+    expect((await app.gql('{ resolve(source: "payer", localId: "W-4") { id } }')).data).toEqual({ resolve: null });
+  });
 });
