@@ -60,6 +60,14 @@ export interface BatchOptions {
   reader?: Executor | undefined;
   /** Accepts a source found by code (or null when unknown) and returns its id, or throws. */
   checkSource: (tx: Executor, code: string, row: store.SourceRow | null) => Promise<string>;
+  /** Writes that belong to the batch's records, sent with the record writes (see `IngestOptions.withRecords`). */
+  withRecords?: ((tx: Executor, records: StoredRecordRef[]) => Promise<void>) | undefined;
+}
+
+/** A batch record's id, and whether it was stored and live before this ingest, by input index. */
+export interface StoredRecordRef {
+  recordId: string;
+  existed: boolean;
 }
 
 /**
@@ -105,7 +113,13 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     } else changed.push(i);
   });
   if (changed.length === 0) {
-    if (options.runId) await countRun(tx, options.runId, results);
+    await Promise.all([
+      options.runId ? countRun(tx, options.runId, results) : null,
+      options.withRecords?.(
+        tx,
+        results.map((r) => ({ recordId: r.recordId, existed: r.existed })),
+      ),
+    ]);
     return results;
   }
 
@@ -136,6 +150,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     { keys: inputs.flatMap((x) => x.keys), exclude, currentIds, recordIds: inputs.map((x) => x.recordId), membersLater: true },
     options.reader,
   );
+  const existed = (i: number) => stored[i] !== undefined && !stored[i]!.record.deleted;
   const recordWrites = Promise.all([
     bulk.upsertRecords(
       tx,
@@ -147,6 +162,11 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     bulk.replaceBlockKeysMany(
       tx,
       changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined })),
+    ),
+    // Issued after the record writes, so what it writes may refer to the records.
+    options.withRecords?.(
+      tx,
+      prepared.map((_, i) => ({ recordId: recordIds.get(i) ?? results[i]!.recordId, existed: existed(i) })),
     ),
   ]);
   // Awaited after planning; should the read fail first, the transaction ends with the read's error.
@@ -170,7 +190,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       warnings: prepared[i]!.warnings,
       reviewItemId: null,
       mergedIdentityIds: [],
-      existed: !stored[i]!.record.deleted,
+      existed: existed(i),
     };
   }
   const relinked = new Set(plan.ops.flatMap((op) => (op.kind === 'LINK' ? [op.recordId] : [])));
@@ -198,7 +218,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
       warnings: prepared[r.index]!.warnings,
       reviewItemId: r.reviewOp === null ? null : (reviewIds.get(r.reviewOp) ?? null),
       mergedIdentityIds: merges.filter((m) => m.recordId === idOf(r.index)).map((m) => m.mergedId),
-      existed: stored[r.index] !== undefined && !stored[r.index]!.record.deleted,
+      existed: existed(r.index),
     };
   }
   const affected = [
@@ -361,6 +381,8 @@ async function applyOps(tx: Executor, ops: PlannedOp[], rows: OpRows, options: B
   ]);
   for (const a of rows.absorbed) {
     await store.markIdentityMerged(tx, a.from, a.into);
+    // Its deleted records go along, as in any merge: one sent again must rejoin a live identity, not the retired one.
+    await store.moveLinks(tx, a.from, a.into, null);
     await store.moveNotDuplicates(tx, a.from, a.into);
   }
   await writeMerges(tx, mergeOps(ops), { actor: options.actor, modelVersion: options.model.version });

@@ -17,7 +17,7 @@ import { DomainError, NotFoundError, ValidationError, type FieldProblem } from '
 import { withSpan } from '../platform/telemetry.ts';
 import { findCandidatesByKey, replaceBlockKeysMany } from './bulk-store.ts';
 import { rankIdentities, type RecordScore } from './decide.ts';
-import { ingestBatch, type BatchOptions, type IngestResultData, type PreparedRecord } from './ingest-batch.ts';
+import { ingestBatch, type BatchOptions, type IngestResultData, type PreparedRecord, type StoredRecordRef } from './ingest-batch.ts';
 import type { ModelRegistry } from './models.ts';
 import * as store from './store.ts';
 import { INGEST_OUTCOMES, type Actor, type ScoredCandidate, type SourceRecordInput } from './types.ts';
@@ -45,6 +45,12 @@ export interface IngestOptions {
   runId?: string | null;
   /** Runs last inside the ingest transaction (e.g. the audit entry, so change and entry commit together). */
   beforeCommit?: (tx: Executor, results: IngestResultData[]) => Promise<void>;
+  /**
+   * Writes that belong to the records themselves (a FHIR resource version), run inside the ingest transaction
+   * once each record's id is known: under the records' locks, sent together with the record writes (one round
+   * trip) before the match decision is made. Throwing rolls the ingest back.
+   */
+  withRecords?: (tx: Executor, records: StoredRecordRef[]) => Promise<void>;
 }
 
 export class IdentityService {
@@ -122,7 +128,7 @@ export class IdentityService {
       }
     });
     throwIfProblems(problems);
-    const batch = this.batchOptions(model, actor, options.runId ?? null);
+    const batch = { ...this.batchOptions(model, actor, options.runId ?? null), withRecords: options.withRecords };
     return withSpan('identity.ingest', { 'mpi.model_version': model.version, 'mpi.batch_size': inputs.length }, async (span) => {
       const results = await this.transaction(async (tx) => {
         const done = await ingestBatch(tx, prepared as PreparedRecord[], batch);

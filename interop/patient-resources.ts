@@ -22,7 +22,8 @@ import { PortError, type PatientWrite } from './ports.ts';
 /**
  * The FHIR Patient resources of source records over one database: their stored versions, the PDQm search, and
  * the version rules of a write (`If-Match`, resource ids). Reads use the database; the two writes run inside the
- * ingest or delete transaction they belong to, on the `tx` that transaction hands its `beforeCommit` step.
+ * ingest or delete transaction they belong to, on the `tx` that transaction hands them (the ingest's `withRecords`
+ * step, the delete's `beforeCommit` step).
  */
 export class PatientResourceService {
   /** `reads`: where identity views are read (a read replica's routed handle when one serves; `db` otherwise). */
@@ -73,7 +74,7 @@ export class PatientResourceService {
 
   /**
    * Inside the ingest transaction, after the record's lock: checks the resource id and `If-Match`, then appends
-   * a version unless nothing changed. Run there, two writers cannot both pass the version check.
+   * a version unless nothing changed, in one statement. Run there, two writers cannot both pass the version check.
    */
   async storeVersion(
     tx: Executor,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { count, eq, sql } from 'drizzle-orm';
 import { queryRows } from '../platform/db/client.ts';
@@ -440,6 +441,37 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(types.slice(types.indexOf('RECORD_DELETED'))).toEqual(['RECORD_DELETED', 'RECORD_UPDATED', 'LINKED']);
   });
 
+  test('an identity retired because its only live record joined another takes its deleted records along', async () => {
+    const m = await ingest(app, { source: 'ehr', localId: 'AB-0', ...person(1200) });
+    await ingest(app, { source: 'lab', localId: 'AB-1', ...person(1200) });
+    const other = await ingest(app, { source: 'payer', localId: 'AB-P', ...person(1201) });
+    await app.gql('mutation { deleteRecord(source: "lab", localId: "AB-1", reason: "sent in error") { deleted } }');
+    // AB-0 is corrected to another patient: M's only live record leaves it, and M is retired into that patient.
+    const moved = await ingest(app, { source: 'ehr', localId: 'AB-0', ...person(1201) });
+    expect(moved.identity.id).toBe(other.identity.id);
+    const db = app.services.database.db;
+    const [retired] = await queryRows<{ status: string }>(db, sql`select status from identities where id = ${m.identity.id}::uuid`);
+    expect(retired?.status).toBe('MERGED');
+    // No link, not even a deleted record's, is left on the retired identity...
+    const left = await db.select({ n: count() }).from(links).where(eq(links.identityId, m.identity.id));
+    expect(left[0]!.n).toBe(0);
+    // ...so the deleted record, sent again, comes back in a live identity, never inside the retired one.
+    const back = await ingest(app, { source: 'lab', localId: 'AB-1', ...person(1200) });
+    expect(back.identity.id).not.toBe(m.identity.id);
+    const live = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from links l join source_records r on r.id = l.record_id join identities i on i.id = l.identity_id
+          where r.deleted_at is null and i.status <> 'ACTIVE'`,
+    );
+    expect(live[0]!.n).toBe(0);
+    // A link an older version left behind on the retired identity is moved by migration 0012 to where it redirects.
+    await app.gql('mutation { deleteRecord(source: "lab", localId: "AB-1", reason: "sent in error") { deleted } }');
+    await db.execute(sql`update links set identity_id = ${m.identity.id}::uuid where record_id = ${back.record.id}::uuid`);
+    await db.execute(sql.raw(readFileSync(new URL('../migrations/0012_links_off_retired_identities.sql', import.meta.url), 'utf8')));
+    const [link] = await db.select({ identityId: links.identityId }).from(links).where(eq(links.recordId, back.record.id));
+    expect(link?.identityId).toBe(other.identity.id);
+  });
+
   test('concurrent merges into one survivor lose no record', async () => {
     const ids = await Promise.all([800, 801, 802, 803, 804].map((s) => ingest(app, { source: 'ehr', localId: `E-${s}`, ...person(s) })));
     const survivor = ids[0]!.identity.id;
@@ -454,5 +486,45 @@ describe(`identity service on ${TEST_DB_KIND}`, () => {
     expect(results.every((r) => !r.errors)).toBe(true);
     const linked = await app.services.database.db.select().from(links).where(eq(links.identityId, survivor));
     expect(linked.map((l) => l.recordId).sort()).toEqual(ids.map((r) => r.record.id).sort());
+  });
+
+  test("a step run with the records' writes sees them stored, knows which existed, and rolls the ingest back when it throws", async () => {
+    const actor = { actor: 'test:with-records' };
+    const old = await ingest(app, { source: 'ehr', localId: 'W-1', ...person(1300) });
+    const unchanged = await ingest(app, { source: 'lab', localId: 'W-2', ...person(1301) });
+    const seen: Array<{ recordId: string; existed: boolean; stored: number }> = [];
+    const results = await app.services.ingest.ingestMany(
+      [
+        { source: 'ehr', localId: 'W-1', ...person(1300, { phone: null }) },
+        { source: 'lab', localId: 'W-2', ...person(1301) },
+        { source: 'payer', localId: 'W-3', ...person(1302) },
+      ] as never,
+      actor,
+      {
+        withRecords: async (tx, records) => {
+          for (const r of records) {
+            const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from source_records where id = ${r.recordId}`);
+            seen.push({ ...r, stored: row!.n });
+          }
+        },
+      },
+    );
+    expect(results.map((r) => r.outcome)).toEqual(['LINKED', 'UNCHANGED', 'CREATED']);
+    expect(seen).toEqual([
+      { recordId: old.record.id, existed: true, stored: 1 },
+      { recordId: unchanged.record.id, existed: true, stored: 1 },
+      { recordId: results[2]!.recordId, existed: false, stored: 1 },
+    ]);
+
+    const before = await rowCount(sourceRecords);
+    await expect(
+      app.services.ingest.ingest({ source: 'payer', localId: 'W-4', ...person(1303) } as never, actor, {
+        withRecords: async () => {
+          throw new Error('refuse the records');
+        },
+      }),
+    ).rejects.toThrow('refuse the records');
+    expect(await rowCount(sourceRecords)).toBe(before);
+    expect((await app.gql('{ resolve(source: "payer", localId: "W-4") { id } }')).data).toEqual({ resolve: null });
   });
 });
