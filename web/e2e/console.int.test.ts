@@ -400,6 +400,7 @@ describe.skipIf(process.env.MPI_TEST_DB === 'postgres' && !process.env.CONSOLE_E
       expect(text).not.toContain(person.phone);
       expect(text).toContain(`${person.givenName!.charAt(0)}.`);
       expect(await page.getByRole('button', { name: /^Merge/ }).count()).toBe(0);
+      await expectAccessible(page);
 
       // Find lists identities for governance masked (searching by demographics needs a role that sees them).
       await page.goto(`${base}/find`);

@@ -23,6 +23,8 @@ const resolveCssVariables: CSSVariablesResolver = () => ({
     ...Object.fromEntries(TONES.map((tone) => [`--mantine-color-${tone}-light-color`, `var(--mantine-color-${tone}-9)`])),
     // Green 9 reaches only 4.0:1 on its own light tint; this darker green reaches 5.6:1.
     '--mantine-color-green-light-color': '#237032',
+    // Yellow 9 fails 4.5:1 on its own light tint as well; this dark amber reaches about 6.5:1.
+    '--mantine-color-yellow-light-color': '#7a5200',
   },
   dark: {},
 });
