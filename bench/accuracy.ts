@@ -247,7 +247,7 @@ async function calibrate(
       const b = index.get(row.unique_id_r!);
       if (a !== undefined && b !== undefined) score(a, b, Number(row.clerical_match_score) >= 0.5);
     }
-  } else scored.push(...candidates);
+  } else for (const c of candidates) scored.push(c); // a spread of 200,000 arguments overflows the stack
   const steps = isotonicSteps(candidates);
   return {
     against: d.labels ? 'clerical labels' : 'truth, candidate pairs',
