@@ -1,4 +1,13 @@
-import { defaultModel, parseModel, trainModel, type Batch, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
+import {
+  calibrateModel,
+  defaultModel,
+  linkRecords,
+  parseModel,
+  trainModel,
+  type Batch,
+  type MatchModel,
+  type NormalisedRecord,
+} from '../matching/index.ts';
 import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
@@ -106,7 +115,10 @@ export class ModelRegistry {
     const createdAt = new Date().toISOString();
     const version = `model-${createdAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
     const started = performance.now();
-    const { model, batch } = trainModel(records, { seed: options.seed ?? 1, createdAt, version, blockingRules: active.blockingRules });
+    const trained = trainModel(records, { seed: options.seed ?? 1, createdAt, version, blockingRules: active.blockingRules });
+    const { batch } = trained;
+    // Calibrated on its own linkage of the training records, as `mpi link` does; decisions are unchanged.
+    const model = calibrateModel(trained.model, batch, linkRecords(batch, trained.model).clusterOf);
     const t = model.training!;
     await store.addModelEvents(this.db, [
       {
