@@ -17,6 +17,7 @@ import { Command } from 'commander';
 import postgres from 'postgres';
 import { createApiKey } from '../platform/api-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
+import { drawGivenName, drawSurname } from './synth/names.ts';
 import { Rng } from './synth/prng.ts';
 import { freshDatabase, machine, percentile } from './support.ts';
 
@@ -30,9 +31,6 @@ const UNLINK = 'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "bench sp
 /** Typed refusals a steward meets when another steward got there first: not failures of the service. */
 const CONFLICT_CODES = new Set(['NOT_ACTIVE', 'ONLY_RECORD', 'NOT_FOUND', 'STALE_VERSION', 'ALREADY_RESOLVED']);
 
-const GIVEN = ['Ava', 'Liam', 'Maya', 'Noah', 'Iris', 'Owen', 'Zoe', 'Ezra', 'Nora', 'Felix', 'Ruth', 'Hugo'];
-const FAMILY = ['Okafor', 'Lindqvist', 'Moreau', 'Tanaka', 'Novak', 'Haddad', 'Ferreira', 'Kowalski', 'Brennan', 'Achebe'];
-
 type Op = 'ingest' | 'match' | 'read' | 'merge' | 'unlink';
 interface Person {
   givenName: string;
@@ -42,17 +40,21 @@ interface Person {
   sex: string;
 }
 
-function person(random: () => number): Person {
-  const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
-  const day = 1 + Math.floor(random() * 28);
-  const month = 1 + Math.floor(random() * 12);
-  const year = 1930 + Math.floor(random() * 80);
+/**
+ * A new person with names drawn by frequency from the synthetic registry's lists, so a name block holds about as many
+ * strangers as in a real population (a dozen fixed names would put every 120th person in one block).
+ */
+function person(rng: Rng): Person {
+  const day = rng.int(1, 28);
+  const month = rng.int(1, 12);
+  const year = rng.int(1930, 2009);
+  const sex = rng.chance(0.5) ? 'F' : 'M';
   return {
-    givenName: pick(GIVEN),
-    familyName: `${pick(FAMILY)}${Math.floor(random() * 5000)}`,
+    givenName: drawGivenName(rng, sex, year),
+    familyName: drawSurname(rng),
     birthDate: `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`,
-    postalCode: String(10000 + Math.floor(random() * 89999)),
-    sex: random() < 0.5 ? 'F' : 'M',
+    postalCode: String(rng.int(10000, 99998)),
+    sex,
   };
 }
 
@@ -208,7 +210,6 @@ try {
   let requests = 0;
   let localId = 0;
   const seedRng = new Rng(20);
-  const random = () => seedRng.next();
   const known: Person[] = [];
   const identityIds: string[] = [];
   const splittable: string[] = [];
@@ -220,7 +221,7 @@ try {
   };
   process.stderr.write(`seeding ${opts.seedRecords} records...\n`);
   for (let i = 0; i < Number(opts.seedRecords); i += SEED_BATCH) {
-    const batch = Array.from({ length: Math.min(SEED_BATCH, Number(opts.seedRecords) - i) }, () => person(random));
+    const batch = Array.from({ length: Math.min(SEED_BATCH, Number(opts.seedRecords) - i) }, () => person(seedRng));
     known.push(...batch);
     const seeded = await call('pipeline', INGEST_MANY, {
       input: batch.map((p, j) => ({ source: j % 2 === 0 ? 'EHR' : 'LAB', localId: `m${(localId += 1)}`, ...p })),
@@ -240,7 +241,7 @@ try {
       let result: { data?: Record<string, unknown>; code?: string };
       try {
         if (op === 'ingest') {
-          const p = rnd() < 0.3 && known.length > 0 ? known[Math.floor(rnd() * known.length)]! : person(rnd);
+          const p = rnd() < 0.3 && known.length > 0 ? known[Math.floor(rnd() * known.length)]! : person(rng);
           known.push(p);
           result = (await ingest(p, rnd() < 0.5 ? 'EHR' : 'LAB')).result;
         } else if (op === 'match') {
