@@ -80,6 +80,25 @@ describe(`the model lifecycle's worker thread on ${TEST_DB_KIND}`, () => {
     expect(sampleThere.evaluation!.candidatePairs).toBe(here.evaluation!.candidatePairs);
   }, 120_000);
 
+  test('the event loop goes on serving while the worker trains, and stands still while the calling thread does', async () => {
+    /** How many turns the event loop took while `work` ran (a request waiting on the loop is served on one). */
+    const turnsDuring = async (work: () => Promise<unknown>) => {
+      let turns = 0;
+      let running = true;
+      const spin = () => {
+        if (!running) return;
+        turns += 1;
+        setImmediate(spin);
+      };
+      setImmediate(spin);
+      await work();
+      running = false;
+      return turns;
+    };
+    expect(await turnsDuring(() => IN_PROCESS_COMPUTE.train(job(stored)))).toBe(0);
+    expect(await turnsDuring(() => thread.train(job(stored)))).toBeGreaterThan(10);
+  }, 120_000);
+
   test('proposes the same re-matching merges in a worker thread as in the calling thread', async () => {
     const { model } = await IN_PROCESS_COMPUTE.train(job(stored));
     // Every record its own identity: every link the clustering keeps is a proposed merge.
