@@ -12,10 +12,42 @@ import {
   type DocumentNode,
   type GraphQLInputType,
   type GraphQLSchema,
+  type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
 import { textProblem } from '../matching/index.ts';
+
+/** An argument of an operation (not of a directive): its declared type, its name and its value as written. */
+interface ArgumentSite {
+  type: GraphQLInputType;
+  name: string;
+  value: ValueNode;
+}
+
+/** Argument sites per schema and document: parsed documents are cached and reused, so each is visited once. */
+const sitesCache = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, ArgumentSite[]>>();
+
+function argumentSites(schema: GraphQLSchema, document: DocumentNode): ArgumentSite[] {
+  let bySchema = sitesCache.get(schema);
+  if (!bySchema) sitesCache.set(schema, (bySchema = new WeakMap()));
+  const cached = bySchema.get(document);
+  if (cached) return cached;
+  const sites: ArgumentSite[] = [];
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Argument: (node) => {
+        const argument = typeInfo.getArgument();
+        if (!argument || typeInfo.getDirective()) return;
+        sites.push({ type: argument.type, name: node.name.value, value: node.value });
+      },
+    }),
+  );
+  bySchema.set(document, sites);
+  return sites;
+}
 
 /**
  * Every String and ID value among the arguments of an operation, literal or variable, nested in input objects
@@ -48,18 +80,10 @@ function textArguments(
     const named = getNamedType(type);
     if ((named.name === 'String' || named.name === 'ID') && typeof value === 'string') found.push({ path, value });
   };
-  const typeInfo = new TypeInfo(schema);
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Argument: (node) => {
-        const argument = typeInfo.getArgument();
-        if (!argument || typeInfo.getDirective()) return;
-        const value = node.value.kind === Kind.VARIABLE ? variables[node.value.name.value] : valueFromASTUntyped(node.value, variables);
-        walk(argument.type, value, node.name.value);
-      },
-    }),
-  );
+  for (const site of argumentSites(schema, document)) {
+    const value = site.value.kind === Kind.VARIABLE ? variables[site.value.name.value] : valueFromASTUntyped(site.value, variables);
+    walk(site.type, value, site.name);
+  }
   return found;
 }
 

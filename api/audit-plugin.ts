@@ -180,15 +180,24 @@ export function auditMutationsInTransaction(schema: GraphQLSchema): void {
   }
 }
 
+/** Selected field names per document: parsed documents are cached and reused, so each is visited once. */
+const selectedCache = new WeakMap<DocumentNode | OperationDefinitionNode, readonly string[]>();
+
 /** Every field name selected by the operation: which fields of patient data were returned. */
 function selectedFields(document: DocumentNode | OperationDefinitionNode): string[] {
-  const names = new Set<string>();
-  visit(document, {
-    Field: (node) => {
-      if (!node.name.value.startsWith('__')) names.add(node.name.value);
-    },
-  });
-  return [...names].sort();
+  let names = selectedCache.get(document);
+  if (!names) {
+    const found = new Set<string>();
+    visit(document, {
+      Field: (node) => {
+        if (!node.name.value.startsWith('__')) found.add(node.name.value);
+      },
+    });
+    names = [...found].sort();
+    selectedCache.set(document, names);
+  }
+  // A copy: the entry is the request's own.
+  return [...names];
 }
 
 function rootFields(operation: OperationDefinitionNode | undefined): string[] {

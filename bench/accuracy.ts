@@ -16,7 +16,6 @@ import { DEFAULT_BLOCKING_RULES, buildBatch, pairwiseScore, parseModel, reliabil
 import type { ReliabilityBin } from '../matching/index.ts';
 import { readInputs } from '../cli/link-input.ts';
 import type { LinkMode } from '../matching/index.ts';
-import { isotonicSteps, stepProbability } from './calibration.ts';
 import { sharedDir } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -91,7 +90,7 @@ export interface AccuracyRow {
   blockingRecall: number;
   blocking: RuleAnalysis[];
   check?: string;
-  calibration?: Calibration;
+  calibration: Calibration[];
   lookAlikes?: LookAlikeRow[];
 }
 
@@ -135,10 +134,11 @@ function lookAlikeMerges(
 
 export interface Calibration {
   against: string;
+  /** At the stated probability: the model's calibration (`matching/calibration.ts`) where it has one. */
   bins: ReliabilityBin[];
   brier: number;
-  /** The same pairs at the probability the clustering's own consistency states (`calibration.ts`), a diagnostic. */
-  clusterConsistent: { bins: ReliabilityBin[]; brier: number };
+  /** The same pairs at the uncalibrated Fellegi-Sunter probability. */
+  fellegiSunter: { bins: ReliabilityBin[]; brier: number };
 }
 
 /** One blocking rule's share of the work: the pairs and true pairs it found that no earlier rule had. */
@@ -198,7 +198,7 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
     blockingRecall: score.truePairs === 0 ? 1 : found / score.truePairs,
     blocking,
     check: crossCheckWithPython ? crossCheck(d, out) : undefined,
-    calibration: await calibrate(d, truth, modelFile, new Map(predicted.map((r) => [r.record_id!, r.cluster_id!]))),
+    calibration: await calibrate(d, truth, modelFile),
     lookAlikes: d.relations ? lookAlikeMerges(d.relations, predicted, truth) : undefined,
   };
 }
@@ -206,67 +206,66 @@ export async function evaluateDataset(d: Dataset, outDir = OUT, crossCheckWithPy
 /** Calibration cap: pairs scored at most, so a large registry stays quick. */
 const MAX_CALIBRATION_PAIRS = 200_000;
 
-/**
- * Stated match probability against the answer: on the clerical labels where a dataset has them, else on the
- * candidate pairs of the blocking rules against the generator's truth (the pairs whose probability matters).
- */
-async function calibrate(
-  d: Dataset,
-  truth: Map<string, Record<string, string>>,
-  modelFile: string,
-  predicted: Map<string, string>,
-): Promise<Calibration | undefined> {
-  if (!d.labels && !d.name.startsWith('synth')) return undefined;
-  const model = parseModel(JSON.parse(readFileSync(modelFile, 'utf8')));
-  const input = await readInputs(d.files, undefined, { keepInvalid: true });
-  const scored: { weight: number; probability: number; match: boolean }[] = [];
-  const score = (a: number, b: number, match: boolean) => {
-    const s = scorePair(input.prepared[a]!, input.prepared[b]!, model);
-    scored.push({ weight: s.weight, probability: s.probability, match });
-  };
-  // Candidate pairs, each with whether the clustering put its records together: what the diagnostic is fitted on.
-  const batch = buildBatch(input.prepared, { rules: model.blockingRules, sources: input.sources, mode: d.mode });
-  const stride = Math.max(1, Math.ceil(batch.pairCount / MAX_CALIBRATION_PAIRS));
-  const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
-  const candidates: { weight: number; together: boolean; match: boolean; probability: number }[] = [];
-  for (let p = 0; p < batch.pairCount; p += stride) {
-    const [a, b] = [batch.pairA[p]!, batch.pairB[p]!];
-    const s = scorePair(input.prepared[a]!, input.prepared[b]!, model);
-    const together = predicted.get(input.ids[a]!) === predicted.get(input.ids[b]!);
-    candidates.push({
-      weight: s.weight,
-      probability: s.probability,
-      together,
-      match: cluster(a) !== undefined && cluster(a) === cluster(b),
-    });
-  }
-  if (d.labels) {
-    const index = new Map(input.ids.map((id, i) => [id, i]));
-    for (const row of readCsv(d.labels)) {
-      const a = index.get(row.unique_id_l!);
-      const b = index.get(row.unique_id_r!);
-      if (a !== undefined && b !== undefined) score(a, b, Number(row.clerical_match_score) >= 0.5);
-    }
-  } else scored.push(...candidates);
-  const steps = isotonicSteps(candidates);
+interface ScoredPair {
+  probability: number;
+  fellegiSunter: number;
+  match: boolean;
+}
+
+function calibrationOf(against: string, scored: ScoredPair[]): Calibration {
   return {
-    against: d.labels ? 'clerical labels' : 'truth, candidate pairs',
+    against,
     ...reliability(scored),
-    clusterConsistent: reliability(scored.map((s) => ({ probability: stepProbability(steps, s.weight), match: s.match }))),
+    fellegiSunter: reliability(scored.map((s) => ({ probability: s.fellegiSunter, match: s.match }))),
   };
 }
 
+/**
+ * Stated match probability against the answer: on the clerical labels where a dataset has them, and on the
+ * candidate pairs of the blocking rules against the truth (the pairs whose probability matters) for those and
+ * the synthetic registry. Measured only: the labels fit nothing.
+ */
+async function calibrate(d: Dataset, truth: Map<string, Record<string, string>>, modelFile: string): Promise<Calibration[]> {
+  if (!d.labels && !d.name.startsWith('synth')) return [];
+  const model = parseModel(JSON.parse(readFileSync(modelFile, 'utf8')));
+  const input = await readInputs(d.files, undefined, { keepInvalid: true });
+  const score = (a: number, b: number, match: boolean): ScoredPair => {
+    const s = scorePair(input.prepared[a]!, input.prepared[b]!, model);
+    return { probability: s.explanation.calibratedProbability ?? s.probability, fellegiSunter: s.probability, match };
+  };
+  const batch = buildBatch(input.prepared, { rules: model.blockingRules, sources: input.sources, mode: d.mode });
+  const stride = Math.max(1, Math.ceil(batch.pairCount / MAX_CALIBRATION_PAIRS));
+  const cluster = (i: number) => truth.get(input.ids[i]!)?.cluster_id;
+  const candidates: ScoredPair[] = [];
+  for (let p = 0; p < batch.pairCount; p += stride) {
+    const [a, b] = [batch.pairA[p]!, batch.pairB[p]!];
+    candidates.push(score(a, b, cluster(a) !== undefined && cluster(a) === cluster(b)));
+  }
+  const tables = [calibrationOf('truth, candidate pairs', candidates)];
+  if (d.labels) {
+    const index = new Map(input.ids.map((id, i) => [id, i]));
+    const labelled: ScoredPair[] = [];
+    for (const row of readCsv(d.labels)) {
+      const a = index.get(row.unique_id_l!);
+      const b = index.get(row.unique_id_r!);
+      if (a !== undefined && b !== undefined) labelled.push(score(a, b, Number(row.clerical_match_score) >= 0.5));
+    }
+    tables.unshift(calibrationOf('clerical labels', labelled));
+  }
+  return tables;
+}
+
 /** Largest gap allowed between a decile's stated probability and its observed rate (the issue's target). */
-const CALIBRATION_TOLERANCE = 0.05;
+export const CALIBRATION_TOLERANCE = 0.05;
 /** Deciles with fewer labelled pairs are shown but not judged: their observed rate is too noisy. */
-const MIN_DECILE_PAIRS = 30;
+export const MIN_DECILE_PAIRS = 30;
 
 function printCalibration(rows: AccuracyRow[]): void {
   for (const r of rows) {
-    if (!r.calibration) continue;
-    const { against, clusterConsistent } = r.calibration;
-    printReliability(`calibration of ${r.dataset} (${against})`, r.calibration);
-    printReliability(`  the same pairs at the clustering's own rate per weight (diagnostic, no labels)`, clusterConsistent);
+    for (const c of r.calibration) {
+      printReliability(`calibration of ${r.dataset} (${c.against}), stated probability`, c);
+      printReliability(`  the same pairs at the uncalibrated Fellegi-Sunter probability`, c.fellegiSunter);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import {
   DEFAULT_BLOCKING_RULES,
   DEFAULT_TRAINING_SEED,
   ModelValidationError,
+  calibrateModel,
   linkRecords,
   parseModel,
   trainModel,
@@ -126,8 +127,11 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
     if (!model) {
       model = trainModel(batch, { ...common, ...(await samples), seed, createdAt: new Date().toISOString() }).model;
     }
-    if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
     const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
+    // A model trained here and written out is calibrated on its own linkage (decisions unchanged; the clusters do
+    // not need it, so a run that keeps no model skips the fit). A given model is kept as it is.
+    if (!givenModel && options.saveModel) model = calibrateModel(model, batch, result.clusterOf);
+    if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
     await writeClusters(options.out, input.ids, result.clusterOf);
     const errorReport = input.problems.length > 0 ? (options.errors ?? defaultLinkErrorReport(options.out)) : null;
     if (errorReport) await writeFileRowReport(errorReport, input.problems);

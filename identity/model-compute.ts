@@ -1,4 +1,4 @@
-import { buildBatch, compareModels, linkRecords, trainModel } from '../matching/index.ts';
+import { buildBatch, calibrateModel, compareModels, linkRecords, trainModel } from '../matching/index.ts';
 import type { LinkResult, MatchModel, ModelEvaluation, NormalisedRecord } from '../matching/index.ts';
 
 /**
@@ -42,7 +42,10 @@ export interface ProposedMerge {
 export function trainCandidateModel(job: TrainingJob): TrainedCandidate {
   const started = performance.now();
   const { seed, createdAt, version, active } = job;
-  const { model, batch } = trainModel(job.records, { seed, createdAt, version, blockingRules: active.blockingRules });
+  const trained = trainModel(job.records, { seed, createdAt, version, blockingRules: active.blockingRules });
+  const { batch } = trained;
+  // Calibrated on its own linkage of the training records, as `mpi link` does; decisions are unchanged.
+  const model = calibrateModel(trained.model, batch, linkRecords(batch, trained.model).clusterOf);
   const seconds = Math.round(performance.now() - started) / 1000;
   if (!job.evaluate) return { model, evaluation: null, seconds };
   const on = job.evaluate.on;

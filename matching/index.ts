@@ -43,6 +43,9 @@ export {
   weightToProbability,
 } from './scoring.ts';
 export type { Contribution, Explanation, Grade, PairScore, PairVerdict } from './scoring.ts';
+export { calibratedProbability } from './calibration.ts';
+export type { Calibration } from './calibration.ts';
+export { calibrateModel, fitCalibration } from './calibration-fit.ts';
 export { sameAddressHistogram } from './household.ts';
 export type { PatternHistogram } from './em.ts';
 export { DEFAULT_TRAINING_SEED, addLevelCounts, countLevels, defaultRandomPairs, randomPairs, trainModel } from './training.ts';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { KEY_PARTS } from './key-parts.ts';
 import { COMPARISONS, COMPARISON_INDEX } from './comparisons.ts';
 import { CONFLICT_RULES } from './conflicts.ts';
+import { CalibrationSchema } from './calibration.ts';
 
 export const MODEL_FORMAT = 'mpi-match-model/1';
 
@@ -131,6 +132,8 @@ export const MatchModelSchema = z
     comparisons: z.array(ComparisonSchema).min(1),
     blockingRules: z.array(BlockingRuleSchema).min(1),
     conflictRules: z.array(z.enum(CONFLICT_RULES)),
+    /** Weight to stated probability, fitted without labels on the linkage it was trained for (`calibration.ts`). */
+    calibration: CalibrationSchema.optional(),
     training: TrainingSummarySchema.optional(),
   })
   .superRefine((model, ctx) => checkComparisons(model.comparisons, ctx));

@@ -1,3 +1,4 @@
+import { calibratedProbability } from './calibration.ts';
 import { COMPARISONS, NULL_LEVEL, compareAll } from './comparisons.ts';
 import { conflictBits, conflictMask, conflictNames } from './conflicts.ts';
 import { compileDateFrequency } from './date-frequency.ts';
@@ -29,6 +30,11 @@ export interface Explanation {
   contributions: Contribution[];
   /** Hard reasons the pair must not be linked automatically (`conflicts.ts`). */
   conflicts: string[];
+  /**
+   * How often a pair at this weight (and with or without a conflict) is one person, by the model's calibration
+   * (`calibration.ts`); absent when the model has none. The Fellegi-Sunter probability still decides.
+   */
+  calibratedProbability?: number;
 }
 
 export interface PairScore {
@@ -174,7 +180,11 @@ export function explainLevels(cm: CompiledModel, a: PreparedRecord, b: PreparedR
     contributions.push(contribution);
   });
   const conflicts = conflictNames(conflictBits(a, b, levels, cm.conflictMask));
-  return { weight, probability: weightToProbability(weight), explanation: { prior: cm.priorWeight, contributions, conflicts } };
+  const explanation: Explanation = { prior: cm.priorWeight, contributions, conflicts };
+  const calibration = cm.model.calibration;
+  const calibrated = calibration ? calibratedProbability(calibration, weight, conflicts.length > 0) : null;
+  if (calibrated !== null) explanation.calibratedProbability = calibrated;
+  return { weight, probability: weightToProbability(weight), explanation };
 }
 
 const preparedCache = new WeakMap<NormalisedRecord, PreparedRecord>();

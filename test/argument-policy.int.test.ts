@@ -177,6 +177,14 @@ describe(`one character policy for every argument on ${TEST_DB_KIND}`, () => {
     });
   });
 
+  test('an operation sent again checks the values of each request, not those it was first sent with', async () => {
+    const query = 'query($f: String) { identities(filter: { familyName: $f }) { edges { cursor } } }';
+    expect((await app.gql(query, { f: 'Smith' })).errors).toBeUndefined();
+    const refused = await app.gql(query, { f: 'Sm\u0000ith' });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ problems: [{ field: 'filter.familyName', code: 'INVALID_CHARACTERS' }] });
+    expect((await app.gql(query, { f: 'Smith' })).errors).toBeUndefined();
+  });
+
   test('tabs and line breaks pass in free text, zero-width joiners in names', async () => {
     const a = await ingest(app, { source: 'ehr', localId: 'ZWJ-1', ...person(9101), givenName: 'Ka\u200dmal' });
     const b = await ingest(app, { source: 'ehr', localId: 'ZWJ-2', ...person(9102) });

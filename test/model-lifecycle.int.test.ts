@@ -93,6 +93,16 @@ describe(`the self-running model lifecycle on ${TEST_DB_KIND}`, () => {
     const after = await app.services.ingest.ingest({ ...apiInput(records[0]!), localId: 'after-training' } as never, { actor: 'test' });
     const [link] = await app.services.database.db.select().from(links).where(eq(links.recordId, after.recordId));
     expect(link!.modelVersion).toBe(activated.version);
+    // The trained model is calibrated on its own linkage, and explanations state the calibrated probability.
+    const spec = await app.gql<{ matchModel: { calibration?: { method: string; clear: unknown[] } } }>('{ matchModel }');
+    expect(spec.data!.matchModel.calibration).toMatchObject({ method: 'cluster-consistency', clear: expect.any(Array) });
+    const { source: _source, localId: _localId, ...fields } = apiInput(records[0]!);
+    const matched = await app.gql<{ match: Array<{ explanation: { calibratedProbability: number | null } }> }>(
+      'query($i: RecordFieldsInput!) { match(input: $i) { explanation { calibratedProbability } } }',
+      { i: fields },
+    );
+    expect(matched.errors).toBeUndefined();
+    expect(matched.data!.match[0]!.explanation.calibratedProbability).toBeGreaterThan(0.5);
     // Trained once: the next check finds nothing due (records have not doubled, the schedule is a day away).
     expect(await app.services.lifecycle.due()).toBeNull();
   }, 120_000);

@@ -39,6 +39,12 @@ export const MatchExplanation = builder.objectRef<Explanation>('MatchExplanation
     prior: t.exposeFloat('prior', { description: 'log2 prior odds of a match' }),
     contributions: t.field({ type: [Contribution], resolve: (e) => e.contributions }),
     conflicts: t.exposeStringList('conflicts', { description: 'Hard reasons the pair must not be linked automatically.' }),
+    calibratedProbability: t.float({
+      nullable: true,
+      description:
+        "How often a pair at this weight (with or without a conflict) is one person, by the model's calibration; null when the model has none. Links and the review band still follow the probability.",
+      resolve: (e) => e.calibratedProbability ?? null,
+    }),
   }),
 });
 
