@@ -8,6 +8,7 @@ import {
   lockIdentitiesAndStamp,
   openProvenanceOf,
   openProvenanceRows,
+  PROVENANCE_COPY_ROWS,
   provenanceRow,
   writeGoldens,
 } from './store.ts';
@@ -53,7 +54,9 @@ export async function rebuildGoldenMany(
   const writes: Array<Promise<unknown>> = [];
   if (goldens.length > 0) writes.push(writeGoldens(tx, goldens, at));
   if (toClose.length > 0) writes.push(closeProvenanceRows(tx, toClose, at));
-  if (toOpen.length > 0) writes.push(openProvenanceRows(tx, toOpen));
+  // Many rows go in by COPY, which holds the connection alone: it starts once the statements queued here are done.
+  const copy = toOpen.length >= PROVENANCE_COPY_ROWS;
+  if (toOpen.length > 0 && !copy) writes.push(openProvenanceRows(tx, toOpen));
   writes.push(
     recordChanges(tx, [
       ...(options.changes ?? []),
@@ -69,6 +72,7 @@ export async function rebuildGoldenMany(
     ]),
   );
   await Promise.all(writes);
+  if (copy) await openProvenanceRows(tx, toOpen);
   return changed;
 }
 
