@@ -16,7 +16,15 @@ import {
   type RateBuckets,
 } from '../platform/rate-buckets.ts';
 import { startAuditCheckpoints } from '../platform/audit-checkpoint.ts';
-import { IdentityReads, IdentityService, ModelLifecycle, ModelRegistry, startModelLifecycle, StewardService } from '../identity/index.ts';
+import {
+  IdentityReads,
+  IdentityService,
+  ModelLifecycle,
+  ModelRegistry,
+  ModelThread,
+  startModelLifecycle,
+  StewardService,
+} from '../identity/index.ts';
 import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
 import { DeadLetterService, PatientResourceService } from '../interop/index.ts';
@@ -103,7 +111,8 @@ export function createServices(
   auditKeys: AuditKeyring = resolveAuditKeyring(config),
 ): Services {
   useAuditKeyring(auditKeys);
-  const models = new ModelRegistry(database.db);
+  // Training, evaluation and re-matching run in a worker thread: the event loop keeps serving requests meanwhile.
+  const models = new ModelRegistry(database.db, new ModelThread());
   const ingest = new IdentityService(database.db, models, {
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,

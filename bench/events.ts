@@ -226,6 +226,18 @@ async function counters(sql: postgres.Sql): Promise<{ events: number; transactio
 }
 
 /**
+ * The model lifecycle's steps since `since` (TRAINED with its training seconds, EVALUATED, ACTIVATED or REJECTED),
+ * with the wall-clock time each was recorded, to line up with the slowest batches' due times.
+ */
+async function lifecycleSteps(sql: postgres.Sql, since: Date): Promise<string> {
+  const rows = await sql<Array<{ type: string; at: Date; seconds: string | null }>>`
+    select type, at, data->>'seconds' as seconds from match_model_events where at >= ${since} order by id`;
+  return (
+    rows.map((r) => `${r.type} ${r.at.toISOString().slice(11, 23)}${r.seconds ? ` (${r.seconds} s of training)` : ''}`).join(', ') || 'none'
+  );
+}
+
+/**
  * Sends `rows` at `rate` records/s for `seconds` from `clients` concurrent clients: batch k is due k·batch/rate
  * seconds after the start and goes out on the first free client; batches due after the round are not sent.
  */
@@ -360,6 +372,7 @@ try {
   await sleep(500);
 
   const runs: Record<'without' | 'with', Round[]> = { without: [], with: [] };
+  const roundsFrom = new Date();
   for (let round = 0; round < 2 * rounds; round += 1) {
     const withDead = round % 2 === 1;
     await call(keys.admin, SET_ACTIVE, { id: deadId, active: withDead });
@@ -408,6 +421,7 @@ try {
     ...summary('without dead endpoint', runs.without),
     ...summary('with dead endpoint   ', runs.with),
     `  ingest p99 with the dead endpoint: ${f((100 * (p99(runs.with) - p99(runs.without))) / p99(runs.without))} % against without (target: no more than +10 %)${saturated(all) ? '; the service did not keep up with the rate asked, so latencies are queueing and this comparison says little: measure at a lower --rate' : ''}`,
+    `  model lifecycle steps during the rounds: ${await lifecycleSteps(sql, roundsFrom)}`,
     `  commit -> webhook receipt of RECORD_LINKED       ${dist(webhook.values)}  (${int(webhook.values.length)} events${missing(webhook)}; target p99 < 250 ms)`,
     `  commit -> subscription message of RECORD_LINKED  ${dist(subscription.values)}  (${int(subscription.values.length)} events${missing(subscription)})`,
     `  load average ${load()} after the rounds`,

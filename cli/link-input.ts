@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { fromCsvLayouts, prepareRecord, recordProblems } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
-import { CsvSyntaxError, malformedCsv, readCsvLines } from './link-csv.ts';
+import { CsvSyntaxError, malformedCsv, readCsvLineChunks } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
 import { checkColumns, detectMapping, normaliseMappedRows, resolveMapping, rowToInput, type ColumnPolicy } from './link-mapping.ts';
 import { duplicateId, EMPTY_ID, type FileRowProblem, type RowProblem } from './row-problems.ts';
@@ -113,41 +113,57 @@ async function readWhole(
   options: ReadOptions & { asOf: string },
 ): Promise<FileRows> {
   const rows: FileRows = { ids: [], sources: null, prepared: [], read: 0 };
-  const iterator = readCsvLines(file)[Symbol.asyncIterator]();
-  try {
-    const header = await iterator.next();
-    if (header.done) return rows;
-    const resolved = resolve(header.value.row, mapping, file);
-    checkColumns(header.value.row, resolved, file, options);
-    if (resolved.source !== null) rows.sources = [];
+  let resolved: ResolvedMapping | null = null;
+  let pending: string[][] = [];
+  const flush = async () => {
     const normalise = options.normalise ?? normaliseMappedRows;
-    let pending: string[][] = [];
-    const flush = async () => {
-      for (const record of await normalise(pending, resolved, acc.issues, options.asOf)) rows.prepared.push(prepareRecord(record));
-      options.onRows?.(pending.length);
-      pending = [];
-    };
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const { row, line } = next.value;
-      rows.read += 1;
-      const id = (row[resolved.id] ?? '').trim();
-      const problems = rowProblems(row, id, resolved, acc, file, options);
-      if (problems.length > 0) {
-        for (const problem of problems) acc.problems.push({ file, line, ...problem });
-        acc.rejected += 1;
-        continue;
+    for (const record of await normalise(pending, resolved!, acc.issues, options.asOf)) rows.prepared.push(prepareRecord(record));
+    options.onRows?.(pending.length);
+    pending = [];
+  };
+  try {
+    for await (const chunk of readCsvLineChunks(file)) {
+      for (let k = 0; k < chunk.rows.length; k++) {
+        const row = chunk.rows[k]!;
+        if (resolved === null) {
+          resolved = resolve(row, mapping, file);
+          checkColumns(row, resolved, file, options);
+          if (resolved.source !== null) rows.sources = [];
+          continue;
+        }
+        if (keepRow(row, chunk.lines[k]!, resolved, acc, rows, file, options)) pending.push(row);
+        if (pending.length === READ_BATCH) await flush();
       }
-      acc.seen.set(id, { file, line });
-      rows.ids.push(id);
-      if (resolved.source !== null) rows.sources!.push((row[resolved.source] ?? '').trim());
-      pending.push(row);
-      if (pending.length === READ_BATCH) await flush();
     }
     if (pending.length > 0) await flush();
     return rows;
   } catch (error) {
     throw error instanceof CsvSyntaxError ? malformed(file, error) : error;
   }
+}
+
+/** Counts a data row and says whether it is linked; a refused row goes to `acc.problems` with its line. */
+function keepRow(
+  row: string[],
+  line: number,
+  resolved: ResolvedMapping,
+  acc: Accumulator,
+  rows: FileRows,
+  file: string,
+  options: ReadOptions & { asOf: string },
+): boolean {
+  rows.read += 1;
+  const id = (row[resolved.id] ?? '').trim();
+  const problems = rowProblems(row, id, resolved, acc, file, options);
+  if (problems.length > 0) {
+    for (const problem of problems) acc.problems.push({ file, line, ...problem });
+    acc.rejected += 1;
+    return false;
+  }
+  acc.seen.set(id, { file, line });
+  rows.ids.push(id);
+  if (resolved.source !== null) rows.sources!.push((row[resolved.source] ?? '').trim());
+  return true;
 }
 
 /** Appends a file's kept rows in order, numbering sources. */

@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   addLevelCounts,
   assembleBatch,
@@ -28,6 +25,7 @@ import type {
   PreparedRecord,
   RandomLevels,
 } from '../matching/index.ts';
+import { startWorker } from '../platform/worker.ts';
 import { normaliseMappedRows } from './link-mapping.ts';
 import type { ResolvedMapping } from './link-mapping.ts';
 
@@ -54,27 +52,8 @@ export type WorkerReply =
 /** Threads the batch engine uses unless told otherwise: one per core. */
 export const defaultThreads = (): number => availableParallelism();
 
-/** Where tsx's ESM loader API is (`import.meta.resolve` where the runtime has it, else from tsx's package.json). */
-function tsxLoaderUrl(from: string): string {
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
-  const manifest = createRequire(from).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } | string }> };
-  const entry = pkg.exports['./esm/api']!.import;
-  return new URL(typeof entry === 'string' ? entry : entry.default, pathToFileURL(manifest)).href;
-}
-
-/**
- * Starts one worker. The built CLI (dist/cli) has the worker bundled beside it; run from the TypeScript source
- * (through tsx, or the test runner), the worker first registers tsx's loader, then imports its module.
- */
-function spawnWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./link-worker.js', here));
-  const tsx = tsxLoaderUrl(here);
-  const entry = new URL('./link-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true });
-}
+/** Starts one worker (see platform/worker.ts for how it runs from the build and from the source). */
+const spawnWorker = (): Worker => startWorker(import.meta.url, 'link-worker');
 
 /** Records per encoded string when copying records to the workers. */
 const SHARE_CHUNK = 50_000;

@@ -10,6 +10,8 @@ export {
   type TrainingTrigger,
 } from './model-lifecycle.ts';
 export { rematchIdentities, type RematchSummary } from './rematch.ts';
+export { IN_PROCESS_COMPUTE, type ModelCompute, type ProposedMerge, type TrainedCandidate, type TrainingJob } from './model-compute.ts';
+export { ModelThread, ModelWorkerError } from './model-thread.ts';
 export { isUuid } from '../platform/ids.ts';
 export { IdentityReads, type ReviewQueueItem, type ReviewQueueQuery } from './reads.ts';
 export {

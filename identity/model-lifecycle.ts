@@ -1,4 +1,4 @@
-import { buildBatch, compareModels, type ModelEvaluation, type NormalisedRecord } from '../matching/index.ts';
+import type { ModelEvaluation, NormalisedRecord } from '../matching/index.ts';
 import type { Database } from '../platform/db/client.ts';
 import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -76,15 +76,19 @@ export class ModelLifecycle {
   async run(trigger: TrainingTrigger): Promise<LifecycleRun> {
     const records = await loadTrainingRecords(this.db);
     const sample = this.settings.trainingSample?.(records) ?? records;
-    const active = await this.models.active();
-    const { model, batch } = await this.models.trainCandidate(sample, LIFECYCLE_ACTOR, { seed: this.settings.seed, trigger });
+    // Training and the comparison run where the registry computes (a worker thread in the service); the events
+    // are written here, in the same order as ever: TRAINED, the stored candidate, EVALUATED.
+    const { model, active, evaluation } = await this.models.trainCandidate(sample, LIFECYCLE_ACTOR, {
+      seed: this.settings.seed,
+      trigger,
+      evaluate: { on: sample === records ? undefined : records },
+    });
     this.logger.info(
       { model: model.version, trigger, records: sample.length, candidatePairs: model.training?.candidatePairs },
       'match model trained',
     );
     await this.models.import(model, LIFECYCLE_ACTOR, false);
-    const evaluation = sample === records ? batch : buildBatch(records, { rules: active.blockingRules });
-    const comparison = compareModels(evaluation, active, model);
+    const comparison = evaluation!;
     await this.models.addEvents([{ version: model.version, type: 'EVALUATED', actor: LIFECYCLE_ACTOR, data: { ...comparison } }]);
     const numbers = {
       model: model.version,
@@ -99,7 +103,7 @@ export class ModelLifecycle {
     if (comparison.accept) {
       await this.models.activate(model.version, LIFECYCLE_ACTOR, { trigger, ...numbers });
       this.logger.info(numbers, 'match model activated');
-      rematch = await rematchIdentities(this.db, model, { actor: LIFECYCLE_ACTOR });
+      rematch = await rematchIdentities(this.db, model, { actor: LIFECYCLE_ACTOR }, { compute: this.models.compute });
       this.logger.info({ model: model.version, ...rematch }, 'stored records re-matched with the activated model');
     } else {
       await this.models.addEvents([

@@ -1,16 +1,8 @@
-import {
-  calibrateModel,
-  defaultModel,
-  linkRecords,
-  parseModel,
-  trainModel,
-  type Batch,
-  type MatchModel,
-  type NormalisedRecord,
-} from '../matching/index.ts';
+import { defaultModel, parseModel, type MatchModel, type ModelEvaluation, type NormalisedRecord } from '../matching/index.ts';
 import { recordChanges } from '../events/index.ts';
 import type { Database, Executor } from '../platform/db/client.ts';
 import { NotFoundError, ValidationError } from '../platform/errors.ts';
+import { IN_PROCESS_COMPUTE, type ModelCompute } from './model-compute.ts';
 import * as store from './model-store.ts';
 import type { MatchModelRow, ModelEventRow, ModelEventType, NewModelEvent } from './model-store.ts';
 
@@ -26,7 +18,14 @@ const ACTIVE_MODEL_TTL_MS = 5_000;
 export class ModelRegistry {
   private cached: { model: MatchModel; at: number } | null = null;
 
-  constructor(private readonly db: Database) {}
+  /**
+   * @param compute where training and re-matching run: in this thread by default; the service gives a
+   *   `ModelThread`, so they run in a worker thread and its requests are not held up.
+   */
+  constructor(
+    private readonly db: Database,
+    readonly compute: ModelCompute = IN_PROCESS_COMPUTE,
+  ) {}
 
   async active(): Promise<MatchModel> {
     if (this.cached && Date.now() - this.cached.at < ACTIVE_MODEL_TTL_MS) return this.cached.model;
@@ -103,22 +102,27 @@ export class ModelRegistry {
 
   /**
    * Trains a model version from `records` with the active model's blocking rules (the stored blocking keys were
-   * made with them) and records a TRAINED model event. The model is returned, not stored.
+   * made with them) and records a TRAINED model event. With `evaluate`, the candidate is also compared with the
+   * active model (`compareModels`, on `evaluate.on` or else the training records). The model is returned, not
+   * stored.
    */
   async trainCandidate(
     records: NormalisedRecord[],
     actor: string,
-    options: { seed?: number | undefined; trigger: string },
-  ): Promise<{ model: MatchModel; batch: Batch }> {
+    options: { seed?: number | undefined; trigger: string; evaluate?: { on?: NormalisedRecord[] | undefined } },
+  ): Promise<{ model: MatchModel; active: MatchModel; evaluation: ModelEvaluation | null }> {
     if (records.length < 2) throw ValidationError.of('records', 'TOO_FEW_RECORDS', 'training needs at least two stored records');
     const active = await this.active();
     const createdAt = new Date().toISOString();
     const version = `model-${createdAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
-    const started = performance.now();
-    const trained = trainModel(records, { seed: options.seed ?? 1, createdAt, version, blockingRules: active.blockingRules });
-    const { batch } = trained;
-    // Calibrated on its own linkage of the training records, as `mpi link` does; decisions are unchanged.
-    const model = calibrateModel(trained.model, batch, linkRecords(batch, trained.model).clusterOf);
+    const { model, evaluation, seconds } = await this.compute.train({
+      records,
+      active,
+      seed: options.seed ?? 1,
+      createdAt,
+      version,
+      ...(options.evaluate ? { evaluate: options.evaluate } : {}),
+    });
     const t = model.training!;
     await store.addModelEvents(this.db, [
       {
@@ -133,11 +137,11 @@ export class ModelRegistry {
           prior: model.prior,
           matchThreshold: model.thresholds.matchThreshold,
           conflictRules: model.conflictRules,
-          seconds: Math.round(performance.now() - started) / 1000,
+          seconds,
         },
       },
     ]);
-    return { model, batch };
+    return { model, active, evaluation };
   }
 
   /** Model events, newest first; optionally of one version or type, and before an id (paging). */

@@ -1,11 +1,14 @@
-import { gradeOf, linkRecords, recordsMayMerge, scorePair } from '../matching/index.ts';
-import type { LinkResult, MatchModel, NormalisedRecord } from '../matching/index.ts';
+import { gradeOf, recordsMayMerge, scorePair } from '../matching/index.ts';
+import type { MatchModel, NormalisedRecord } from '../matching/index.ts';
 import type { Database } from '../platform/db/client.ts';
 import { auditMerges, writeMerges } from './auto-merge.ts';
+import { IN_PROCESS_COMPUTE, type ModelCompute } from './model-compute.ts';
 import { MAX_TRAINING_RECORDS } from './model-store.ts';
 import type { MergeEvidence, PlannedOp } from './plan.ts';
 import * as store from './store.ts';
 import type { Actor, ScoredCandidate } from './types.ts';
+
+export { proposedMerges, type ProposedMerge } from './model-compute.ts';
 
 /**
  * Re-matching after a model activation. Records are linked by the model active when they arrive, so a feed's
@@ -31,37 +34,6 @@ export interface RematchSummary {
 
 const REMATCH_REASON = 'a newly activated match model links records of both identities and the merge guard passed on all their records';
 
-/** Two identities the clustering joined, with the strongest link between them. */
-export interface ProposedMerge {
-  identityA: string;
-  identityB: string;
-  recordA: number;
-  recordB: number;
-}
-
-/**
- * The identity pairs that the links of `result` join within one cluster, strongest link first, each pair once.
- * `identityOf[i]` is record i's current identity.
- */
-export function proposedMerges(identityOf: readonly string[], result: Pick<LinkResult, 'links' | 'clusterOf'>): ProposedMerge[] {
-  const { links, clusterOf } = result;
-  const order = Array.from({ length: links.count }, (_, k) => k).sort((x, y) => links.weight[y]! - links.weight[x]!);
-  const seen = new Set<string>();
-  const out: ProposedMerge[] = [];
-  for (const k of order) {
-    const a = links.a[k]!;
-    const b = links.b[k]!;
-    if (clusterOf[a] !== clusterOf[b]) continue;
-    const [ia, ib] = [identityOf[a]!, identityOf[b]!];
-    if (ia === ib) continue;
-    const key = ia < ib ? `${ia}|${ib}` : `${ib}|${ia}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ identityA: ia, identityB: ib, recordA: a, recordB: b });
-  }
-  return out;
-}
-
 function candidate(identityId: string, recordId: string, score: ReturnType<typeof scorePair>, model: MatchModel): ScoredCandidate {
   return {
     identityId,
@@ -77,19 +49,22 @@ function candidate(identityId: string, recordId: string, score: ReturnType<typeo
 /**
  * Re-matches the stored records with `model` (just activated): merges what it joins, where the guard allows.
  * Past `maxRecords` the newest are re-matched: those that arrived since the last training, linked only by an
- * older model, are the ones a new model can change.
+ * older model, are the ones a new model can change. The clustering runs where `compute` runs it (a worker
+ * thread in the service); the merges run here, one transaction each.
  */
 export async function rematchIdentities(
   db: Database,
   model: MatchModel,
   actor: Actor,
-  options: { maxRecords?: number } = {},
+  options: { maxRecords?: number; compute?: ModelCompute } = {},
 ): Promise<RematchSummary> {
   const rows = await store.linkedRecords(db, options.maxRecords ?? MAX_TRAINING_RECORDS);
   const records = rows.map((r) => r.normalised as NormalisedRecord);
-  const proposals = proposedMerges(
+  const compute = options.compute ?? IN_PROCESS_COMPUTE;
+  const proposals = await compute.proposeMerges(
+    records,
     rows.map((r) => r.identityId),
-    linkRecords(records, model),
+    model,
   );
   const summary: RematchSummary = { records: rows.length, proposed: proposals.length, merged: 0, refused: {} };
   const refuse = (reason: RematchRefusal) => (summary.refused[reason] = (summary.refused[reason] ?? 0) + 1);

@@ -84,6 +84,11 @@ export const ERROR_CODES = {
     kind: 'ERROR',
     description: "The embedded database's data directory is open in another process; one process at a time may open it.",
   },
+  MODEL_WORKER_FAILED: {
+    kind: 'ERROR',
+    description:
+      'Training, evaluating or re-matching with a match model failed in its worker thread (for example it ran out of memory); that step stored nothing, the active model stays, and the service goes on serving.',
+  },
   INTERNAL_SERVER_ERROR: {
     kind: 'ERROR',
     description: 'An unexpected failure; details are in the service log under the request id, never in the response.',

@@ -14,8 +14,9 @@ try {
 }
 const result = await esbuild.build({
   absWorkingDir: root,
-  // The batch engine's worker thread is an entry of its own: cli/link-threads.ts starts dist/cli/link-worker.js.
-  entryPoints: ['cli/mpi.ts', 'cli/link-worker.ts'],
+  // Worker threads are entries of their own, beside the chunks that start them (platform/worker.ts): the batch
+  // engine's (cli/link-threads.ts starts dist/cli/link-worker.js) and the model lifecycle's (identity/model-thread.ts).
+  entryPoints: { mpi: 'cli/mpi.ts', 'link-worker': 'cli/link-worker.ts', 'model-worker': 'identity/model-worker.ts' },
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,
