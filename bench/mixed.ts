@@ -28,8 +28,11 @@ const MATCH = 'query($input: RecordFieldsInput!) { match(input: $input, count: 5
 const READ = 'query($id: ID!) { identity(id: $id) { id golden { familyName birthDate } records { id localId } } }';
 const MERGE = 'mutation($a: ID!, $b: ID!) { mergeIdentities(survivorId: $a, mergedId: $b, reason: "bench duplicate") { id } }';
 const UNLINK = 'mutation($r: ID!) { unlinkRecord(recordId: $r, reason: "bench split") { id } }';
-/** Typed refusals a steward meets when another steward got there first: not failures of the service. */
-const CONFLICT_CODES = new Set(['NOT_ACTIVE', 'ONLY_RECORD', 'NOT_FOUND', 'STALE_VERSION', 'ALREADY_RESOLVED']);
+/**
+ * Typed refusals a steward meets when another steward got there first, or when a merge would overrule an earlier
+ * not-duplicate decision (a split records one): not failures of the service.
+ */
+const CONFLICT_CODES = new Set(['NOT_ACTIVE', 'ONLY_RECORD', 'NOT_FOUND', 'STALE_VERSION', 'ALREADY_RESOLVED', 'MARKED_NOT_DUPLICATE']);
 
 type Op = 'ingest' | 'match' | 'read' | 'merge' | 'unlink';
 interface Person {
