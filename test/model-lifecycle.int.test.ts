@@ -1,15 +1,15 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startScheduledJobs } from '../api/jobs.ts';
-import { RECORD_FIELDS } from '../bench/synth/config.ts';
-import { generateRegistry, type SynthRecord } from '../bench/synth/generate.ts';
+import { generateRegistry } from '../bench/synth/generate.ts';
 import { LIFECYCLE_ACTOR, ModelLifecycle, type ModelEventRow } from '../identity/index.ts';
-import { defaultModel, normaliseRecord } from '../matching/index.ts';
+import { defaultModel } from '../matching/index.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import { createLogger } from '../platform/logger.ts';
 import { links, matchModels, notDuplicates } from '../platform/db/schema/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
+import { synthApiInput } from './synth-input.ts';
 import { until } from './wait.ts';
 
 /**
@@ -18,16 +18,6 @@ import { until } from './wait.ts';
  */
 const TRAIN_AFTER = 250;
 const RECORDS = 320;
-const TODAY = new Date().toISOString().slice(0, 10);
-
-function apiInput(r: SynthRecord): Record<string, string> {
-  const input: Record<string, string> = { source: r.source, localId: r.recordId };
-  for (const field of RECORD_FIELDS) if (r[field]) input[field] = r[field];
-  const birthDate = input.birthDate ? normaliseRecord({ birthDate: input.birthDate }, { asOf: TODAY }).record.birthDate : null;
-  if (birthDate && birthDate.length === 10) input.birthDate = birthDate;
-  else delete input.birthDate;
-  return input;
-}
 
 const EVENTS = `query Events($version: String, $type: MatchModelEventType) {
   matchModelEvents(version: $version, type: $type) { id version type actor data at }
@@ -64,14 +54,14 @@ describe(`the self-running model lifecycle on ${TEST_DB_KIND}`, () => {
     jobs = startScheduledJobs(app.services);
     expect(jobs.map((j) => j.name)).toContain('model-lifecycle');
     for (let i = 0; i < TRAIN_AFTER - 50; i += 50)
-      await app.services.ingest.ingestMany(records.slice(i, i + 50).map(apiInput) as never, { actor: 'test' });
+      await app.services.ingest.ingestMany(records.slice(i, i + 50).map(synthApiInput) as never, { actor: 'test' });
     // Below N records nothing is trained, however often the job looks.
     await new Promise((r) => setTimeout(r, 300));
     expect(await events()).toEqual([]);
     expect(await activeVersion()).toBe(defaultModel().version);
 
     for (let i = TRAIN_AFTER - 50; i < RECORDS; i += 50)
-      await app.services.ingest.ingestMany(records.slice(i, i + 50).map(apiInput) as never, { actor: 'test' });
+      await app.services.ingest.ingestMany(records.slice(i, i + 50).map(synthApiInput) as never, { actor: 'test' });
     const activated = await until(async () => (await events()).find((e) => e.type === 'ACTIVATED'), 60_000);
     const steps = (await events(activated.version)).reverse();
     expect(steps.map((e) => e.type)).toEqual(['TRAINED', 'EVALUATED', 'ACTIVATED']);
@@ -90,13 +80,15 @@ describe(`the self-running model lifecycle on ${TEST_DB_KIND}`, () => {
     expect(activated.data).toMatchObject({ previous: defaultModel().version, trigger: 'FIRST_RECORDS' });
     expect(await activeVersion()).toBe(activated.version);
     // New records are decided by the trained model.
-    const after = await app.services.ingest.ingest({ ...apiInput(records[0]!), localId: 'after-training' } as never, { actor: 'test' });
+    const after = await app.services.ingest.ingest({ ...synthApiInput(records[0]!), localId: 'after-training' } as never, {
+      actor: 'test',
+    });
     const [link] = await app.services.database.db.select().from(links).where(eq(links.recordId, after.recordId));
     expect(link!.modelVersion).toBe(activated.version);
     // The trained model is calibrated on its own linkage, and explanations state the calibrated probability.
     const spec = await app.gql<{ matchModel: { calibration?: { method: string; clear: unknown[] } } }>('{ matchModel }');
     expect(spec.data!.matchModel.calibration).toMatchObject({ method: 'cluster-consistency', clear: expect.any(Array) });
-    const { source: _source, localId: _localId, ...fields } = apiInput(records[0]!);
+    const { source: _source, localId: _localId, ...fields } = synthApiInput(records[0]!);
     const matched = await app.gql<{ match: Array<{ explanation: { calibratedProbability: number | null } }> }>(
       'query($i: RecordFieldsInput!) { match(input: $i) { explanation { calibratedProbability } } }',
       { i: fields },

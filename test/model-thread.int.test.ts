@@ -1,8 +1,7 @@
 import { Writable } from 'node:stream';
 import { isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RECORD_FIELDS } from '../bench/synth/config.ts';
-import { generateRegistry, type SynthRecord } from '../bench/synth/generate.ts';
+import { generateRegistry } from '../bench/synth/generate.ts';
 import {
   IN_PROCESS_COMPUTE,
   ModelLifecycle,
@@ -11,11 +10,12 @@ import {
   startModelLifecycle,
   type TrainingJob,
 } from '../identity/index.ts';
-import { defaultModel, normaliseRecord, type NormalisedRecord } from '../matching/index.ts';
+import { defaultModel, type NormalisedRecord } from '../matching/index.ts';
 import { sourceRecords } from '../platform/db/schema/index.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
+import { synthApiInput } from './synth-input.ts';
 import { until } from './wait.ts';
 
 /**
@@ -24,16 +24,6 @@ import { until } from './wait.ts';
  * stored records, and a worker that fails must fail its step with a typed error, not the service.
  */
 const RECORDS = 300;
-const TODAY = new Date().toISOString().slice(0, 10);
-
-function apiInput(r: SynthRecord): Record<string, string> {
-  const input: Record<string, string> = { source: r.source, localId: r.recordId };
-  for (const field of RECORD_FIELDS) if (r[field]) input[field] = r[field];
-  const birthDate = input.birthDate ? normaliseRecord({ birthDate: input.birthDate }, { asOf: TODAY }).record.birthDate : null;
-  if (birthDate && birthDate.length === 10) input.birthDate = birthDate;
-  else delete input.birthDate;
-  return input;
-}
 
 describe(`the model lifecycle's worker thread on ${TEST_DB_KIND}`, () => {
   let app: TestApp;
@@ -52,7 +42,7 @@ describe(`the model lifecycle's worker thread on ${TEST_DB_KIND}`, () => {
     app = await createTestApp({ env: { MPI_AUTO_REGISTER_SOURCES: 'true' } });
     const records = [...generateRegistry({ seed: 47, records: RECORDS })];
     for (let i = 0; i < RECORDS; i += 50)
-      await app.services.ingest.ingestMany(records.slice(i, i + 50).map(apiInput) as never, { actor: 'test' });
+      await app.services.ingest.ingestMany(records.slice(i, i + 50).map(synthApiInput) as never, { actor: 'test' });
     // As training reads them: the stored normalised values, through the database's JSON.
     const rows = await app.services.database.db
       .select({ normalised: sourceRecords.normalised })

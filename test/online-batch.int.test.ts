@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateRegistry, type SynthRecord } from '../bench/synth/generate.ts';
-import { RECORD_FIELDS } from '../bench/synth/config.ts';
 import { defaultModel, linkRecords, normaliseRecord, pairwiseScore, type PairwiseScore } from '../matching/index.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
+import { synthApiInput } from './synth-input.ts';
 
 /**
  * Online = batch: a small synthetic registry (with its twins, Jr/Sr, spouses and siblings) ingested record by
@@ -11,22 +11,12 @@ import { TEST_DB_KIND } from './db.ts';
  * model, and find about as many of the true pairs. Both decide under the same merge guard (`recordsMayMerge`).
  */
 const RECORDS = 300;
-const TODAY = new Date().toISOString().slice(0, 10);
 
 /** The registry's records as a pipeline would send them: ISO birth dates, blanks left out. */
 function registry(): SynthRecord[] {
   const records: SynthRecord[] = [];
   for (const r of generateRegistry({ seed: 23, records: RECORDS })) records.push(r);
   return records;
-}
-
-function apiInput(r: SynthRecord): Record<string, string> {
-  const input: Record<string, string> = { source: r.source, localId: r.recordId };
-  for (const field of RECORD_FIELDS) if (r[field]) input[field] = r[field];
-  const birthDate = input.birthDate ? normaliseRecord({ birthDate: input.birthDate }, { asOf: TODAY }).record.birthDate : null;
-  if (birthDate && birthDate.length === 10) input.birthDate = birthDate;
-  else delete input.birthDate;
-  return input;
 }
 
 describe(`online ingest and mpi link agree on ${TEST_DB_KIND}`, () => {
@@ -39,7 +29,7 @@ describe(`online ingest and mpi link agree on ${TEST_DB_KIND}`, () => {
     app = await createTestApp({ env: { MPI_AUTO_REGISTER_SOURCES: 'true' } });
     const identityOf = new Map<string, string>();
     for (const r of records) {
-      const result = await app.services.ingest.ingest(apiInput(r) as never, { actor: 'test' });
+      const result = await app.services.ingest.ingest(synthApiInput(r) as never, { actor: 'test' });
       identityOf.set(r.recordId, result.identityId);
     }
     // A merge or a later record may move an identity: read where every record ended.
@@ -49,7 +39,7 @@ describe(`online ingest and mpi link agree on ${TEST_DB_KIND}`, () => {
       (i) => identityOf.get(records[i]!.recordId)!,
       (i) => records[i]!.clusterId,
     );
-    const normalised = records.map((r) => normaliseRecord(apiInput(r)).record);
+    const normalised = records.map((r) => normaliseRecord(synthApiInput(r)).record);
     const linked = linkRecords(normalised, defaultModel());
     batch = pairwiseScore(
       records.length,
