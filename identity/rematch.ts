@@ -8,8 +8,6 @@ import type { MergeEvidence, PlannedOp } from './plan.ts';
 import * as store from './store.ts';
 import type { Actor, ScoredCandidate } from './types.ts';
 
-export { proposedMerges, type ProposedMerge } from './model-compute.ts';
-
 /**
  * Re-matching after a model activation. Records are linked by the model active when they arrive, so a feed's
  * early records stay as its first, weaker model left them, and online would never end where `mpi link` with the

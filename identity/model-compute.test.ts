@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { proposedMerges } from './rematch.ts';
+import { proposedMerges } from './model-compute.ts';
 
 /** Links as `linkRecords` returns them: record pairs with weights, and each record's cluster. */
 function result(pairs: Array<[number, number, number]>, clusterOf: number[]) {
