@@ -18,7 +18,7 @@ export type TrainingTrigger = 'FIRST_RECORDS' | 'GROWTH' | 'SCHEDULE' | 'QUIET';
 /**
  * How much the index must have grown since the last training before a quiet feed retrains it. Without a floor a
  * feed that pauses every few minutes would retrain a large index after each pause; with it the quiet trainings
- * of an index's whole life number at most log(size) / log(1.1) (about 73 from 1,000 to a million records), and
+ * of an index's whole life number at most log(size / trainAfter) / log(1.1) (73 from 1,000 to a million), and
  * a training reads at most MAX_TRAINING_RECORDS, so they cost little more than the trainings on growth.
  */
 export const QUIET_RETRAIN_MIN_GROWTH = 1.1;
@@ -28,7 +28,10 @@ export interface LifecycleSettings {
   trainAfter: number;
   /** Retrain this long after the last training, if records were added since (MPI_MODEL_RETRAIN_HOURS); 0: never. */
   retrainMs: number;
-  /** Retrain once the stored records reach this multiple of the last training's (MPI_MODEL_RETRAIN_GROWTH); 0: never. */
+  /**
+   * Retrain once the stored records reach this multiple of those stored at the last training
+   * (MPI_MODEL_RETRAIN_GROWTH); 0: never.
+   */
   retrainGrowth: number;
   /**
    * Retrain once no record has been added for this long, if the index grew by QUIET_RETRAIN_MIN_GROWTH since the
