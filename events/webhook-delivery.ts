@@ -74,6 +74,16 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/**
+ * Events to send in the endpoint's next round: a full round while it answers, a single probe (the head event)
+ * while it is failing (a try failed and none has succeeded since, across dead letters and pauses). A sick or dead
+ * receiver then gets one request per retry instead of one per ordering chain, the way a well-behaved sender backs
+ * off; the first success brings full rounds back.
+ */
+export function roundSize(endpoint: Pick<store.WebhookEndpointRow, 'headAttempts' | 'lastError'>, batchSize: number): number {
+  return endpoint.headAttempts > 0 || endpoint.lastError !== null ? 1 : batchSize;
+}
+
 interface Outcome {
   event: ChangeEvent;
   ok: boolean;
@@ -85,7 +95,7 @@ interface Outcome {
  * Delivers published events to registered endpoints, one loop per endpoint, on the leading replica only. Each
  * endpoint keeps its own position: a slow or dead endpoint only falls behind, it never holds up ingest (which
  * only writes the outbox row) or other endpoints. Within an endpoint, events of one identity go in order; when
- * one fails, the endpoint retries from it with backoff and dead-letters it after `maxAttempts`.
+ * one fails, the endpoint retries from it alone (see `roundSize`) with backoff and dead-letters it after `maxAttempts`.
  */
 export class WebhookDelivery implements LeaderChannel {
   readonly name = 'webhooks';
@@ -163,7 +173,7 @@ export class WebhookDelivery implements LeaderChannel {
           continue;
         }
         const types = endpoint.eventTypes as ChangeEventType[];
-        const events = await store.readEvents(this.db, endpoint.position, { types }, this.settings.batchSize);
+        const events = await store.readEvents(this.db, endpoint.position, { types }, roundSize(endpoint, this.settings.batchSize));
         if (events.length === 0) {
           await this.dispatcher.waitForEvents(Math.max(endpoint.position, this.dispatcher.headPosition), 1_000, this.abort.signal);
           continue;

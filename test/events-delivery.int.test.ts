@@ -132,6 +132,40 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     }
   });
 
+  test('a failing endpoint is sent one request per retry, its head event, until it answers; then full rounds again', async () => {
+    const failing = await receiver();
+    failing.status.code = 503;
+    try {
+      const { id } = await register({ url: failing.url, eventTypes: ['IDENTITY_CREATED'] });
+      // Five people in one batch: five identities, five ordering chains, all sent in the first round.
+      const people = Array.from({ length: 5 }, (_, i) => ({ source: 'ehr', localId: `P-${i}`, ...person(8_400 + i) }));
+      const batch = await app.gql(`mutation ($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { record { id } } }`, {
+        input: people,
+      });
+      expect(batch.errors).toBeUndefined();
+      const sent = () => failing.got.map((g) => g.json.data);
+      // The first round's five, then the head's two retries (3 tries here): dead-lettered, the next event is probed.
+      await until(() => failing.got.length >= 8);
+      const [first, retries, next] = [sent().slice(0, 5), sent().slice(5, 7), sent().slice(7, 8)];
+      expect(new Set(first.map((e) => e.id)).size).toBe(5);
+      const head = [...first].sort((a, b) => a.position - b.position);
+      expect(retries.map((e) => e.id)).toEqual([head[0]!.id, head[0]!.id]);
+      expect(next.map((e) => e.id)).toEqual([head[1]!.id]);
+
+      // Back: the probe is answered, then the other events follow; only the dead-lettered head is missing.
+      const back = failing.got.length;
+      failing.status.code = 204;
+      await until(() => head.slice(1).every((e) => failing.got.slice(back).some((g) => g.json.data.id === e.id)));
+      const state = await app.gql<{
+        webhookEndpoints: Array<{ id: string; delivery: { headAttempts: number; lastError: string | null; deadLetters: number } }>;
+      }>(`{ webhookEndpoints { id delivery { headAttempts lastError deadLetters } } }`);
+      expect(state.data!.webhookEndpoints.find((e) => e.id === id)!.delivery).toEqual({ headAttempts: 0, lastError: null, deadLetters: 1 });
+      await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+    } finally {
+      failing.server.close();
+    }
+  });
+
   test('events committed while no dispatcher runs are delivered by the next one; consumers de-duplicate by id', async () => {
     const { id } = await register({ url: hook.url, eventTypes: ['RECORD_LINKED'] });
     await app.services.events.stop(); // the process "crashes" after its commits, before publishing them
