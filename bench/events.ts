@@ -121,9 +121,16 @@ async function receiver() {
 
 /** An endpoint that is there but dead: it accepts connections and never answers, so every request times out. */
 async function deadEndpoint() {
-  const server = createServer(() => undefined);
+  const seen = { connections: 0, requests: 0 };
+  const server = createServer(() => {
+    seen.requests += 1;
+  });
+  server.on('connection', () => {
+    seen.connections += 1;
+  });
   await listen(server);
   return {
+    seen,
     url: urlOf(server),
     close: () => {
       server.closeAllConnections();
@@ -421,6 +428,7 @@ try {
     ...summary('without dead endpoint', runs.without),
     ...summary('with dead endpoint   ', runs.with),
     `  ingest p99 with the dead endpoint: ${f((100 * (p99(runs.with) - p99(runs.without))) / p99(runs.without))} % against without (target: no more than +10 %)${saturated(all) ? '; the service did not keep up with the rate asked, so latencies are queueing and this comparison says little: measure at a lower --rate' : ''}`,
+    `  the dead endpoint received ${int(dead.seen.requests)} requests on ${int(dead.seen.connections)} connections (each request timed out after the service's MPI_WEBHOOK_TIMEOUT_MS)`,
     `  model lifecycle steps during the rounds: ${await lifecycleSteps(sql, roundsFrom)}`,
     `  commit -> webhook receipt of RECORD_LINKED       ${dist(webhook.values)}  (${int(webhook.values.length)} events${missing(webhook)}; target p99 < 250 ms)`,
     `  commit -> subscription message of RECORD_LINKED  ${dist(subscription.values)}  (${int(subscription.values.length)} events${missing(subscription)})`,

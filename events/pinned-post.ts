@@ -17,7 +17,7 @@ export interface PostOptions {
 /** Idle connections are closed before the 5 s keep-alive timeout of common servers (Node's own, nginx's 75 s). */
 const IDLE_MS = 4_000;
 /** Connections per checked target at most; further requests of a round wait for a free one. */
-const SOCKETS_PER_TARGET = 32;
+export const SOCKETS_PER_TARGET = 32;
 /** Agents kept at most; beyond it the least recently used is closed (endpoints come and go). */
 const MAX_AGENTS = 256;
 

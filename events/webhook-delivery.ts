@@ -5,7 +5,7 @@ import { errorFields, type Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { orderingKey, type ChangeEvent, type ChangeEventType } from './types.ts';
-import { PinnedConnections, type PostOptions, type PostResult } from './pinned-post.ts';
+import { PinnedConnections, SOCKETS_PER_TARGET, type PostOptions, type PostResult } from './pinned-post.ts';
 import { resolveTarget, systemResolver, type CheckedTarget, type Resolver, type UrlPolicy } from './url-policy.ts';
 
 export interface DeliverySettings {
@@ -74,6 +74,16 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/**
+ * Events to send in the endpoint's next round: a full round while it answers, a single probe (the head event)
+ * while it is failing (a try failed and none has succeeded since, across dead letters and pauses). A sick or dead
+ * receiver then gets one request per retry instead of one per ordering chain, the way a well-behaved sender backs
+ * off; the first success brings full rounds back.
+ */
+export function roundSize(endpoint: Pick<store.WebhookEndpointRow, 'headAttempts' | 'lastError'>, batchSize: number): number {
+  return endpoint.headAttempts > 0 || endpoint.lastError !== null ? 1 : batchSize;
+}
+
 interface Outcome {
   event: ChangeEvent;
   ok: boolean;
@@ -85,7 +95,7 @@ interface Outcome {
  * Delivers published events to registered endpoints, one loop per endpoint, on the leading replica only. Each
  * endpoint keeps its own position: a slow or dead endpoint only falls behind, it never holds up ingest (which
  * only writes the outbox row) or other endpoints. Within an endpoint, events of one identity go in order; when
- * one fails, the endpoint retries from it with backoff and dead-letters it after `maxAttempts`.
+ * one fails, the endpoint retries from it alone (see `roundSize`) with backoff and dead-letters it after `maxAttempts`.
  */
 export class WebhookDelivery implements LeaderChannel {
   readonly name = 'webhooks';
@@ -163,7 +173,7 @@ export class WebhookDelivery implements LeaderChannel {
           continue;
         }
         const types = endpoint.eventTypes as ChangeEventType[];
-        const events = await store.readEvents(this.db, endpoint.position, { types }, this.settings.batchSize);
+        const events = await store.readEvents(this.db, endpoint.position, { types }, roundSize(endpoint, this.settings.batchSize));
         if (events.length === 0) {
           await this.dispatcher.waitForEvents(Math.max(endpoint.position, this.dispatcher.headPosition), 1_000, this.abort.signal);
           continue;
@@ -178,10 +188,13 @@ export class WebhookDelivery implements LeaderChannel {
 
   /** Sends events; advances past those before the first failure; schedules a retry or dead-letters the failed one. */
   private async deliverRound(endpoint: store.WebhookEndpointRow, events: ChangeEvent[]): Promise<void> {
-    const outcomes = await this.send(endpoint, events);
-    const failed = outcomes.filter((o) => !o.ok).sort((a, b) => a.event.position - b.event.position)[0];
+    const outcomes = await this.send(endpoint, events, { stopAtFailure: true });
+    const byId = new Map(outcomes.map((o) => [o.event.id, o]));
+    // Events are in position order: the first one not delivered either failed or was not sent (the round
+    // stopped at a failure of another identity's event), and the endpoint stays before it.
+    const stuck = events.findIndex((e) => byId.get(e.id)?.ok !== true);
     const delivered = outcomes.filter((o) => o.ok).length;
-    if (!failed) {
+    if (stuck < 0) {
       await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
         position: events.at(-1)!.position,
         headAttempts: 0,
@@ -192,7 +205,21 @@ export class WebhookDelivery implements LeaderChannel {
       });
       return;
     }
-    const before = events.filter((e) => e.position < failed.event.position).at(-1)?.position ?? endpoint.position;
+    const before = events[stuck - 1]?.position ?? endpoint.position;
+    const failed = byId.get(events[stuck]!.id) ?? outcomes.filter((o) => !o.ok).sort((a, b) => a.event.position - b.event.position)[0]!;
+    if (failed.event.id !== events[stuck]!.id) {
+      // The head was not tried: no attempt counts against it, but the endpoint is failing, so wait a first
+      // retry's delay and then probe it.
+      await store.saveDeliveryState(this.db, endpoint.id, endpoint.position, {
+        position: before,
+        headAttempts: 0,
+        nextAttemptAt: new Date(Date.now() + backoffDelay(1, this.settings)),
+        delivered,
+        lastStatus: failed.status,
+        lastError: failed.error,
+      });
+      return;
+    }
     // Attempts count for the event at the head; a new head starts again at one.
     const attempts = (before === endpoint.position ? endpoint.headAttempts : 0) + 1;
     if (attempts >= this.settings.maxAttempts) {
@@ -248,8 +275,18 @@ export class WebhookDelivery implements LeaderChannel {
     return true;
   }
 
-  /** Sends each event; events with the same ordering key go one after another, stopping at a failure. */
-  private async send(endpoint: store.WebhookEndpointRow, events: ChangeEvent[]): Promise<Outcome[]> {
+  /**
+   * Sends each event; events with the same ordering key go one after another, stopping at a failure. At most
+   * `SOCKETS_PER_TARGET` requests are out at once, so none waits for a connection while its timeout runs (a
+   * request queued behind a dead endpoint's connections timed out with them and still opened a connection when
+   * they closed). With `stopAtFailure`, no request starts once one has failed: the endpoint retries from the
+   * first event not delivered anyway, and a dead endpoint's round ends with the requests already out.
+   */
+  private async send(
+    endpoint: store.WebhookEndpointRow,
+    events: ChangeEvent[],
+    options: { stopAtFailure?: boolean } = {},
+  ): Promise<Outcome[]> {
     const renderer = this.renderers.get(endpoint.kind);
     if (!renderer) return events.map((event) => ({ event, ok: false, status: null, error: `no renderer for ${endpoint.kind}` }));
     // Resolved once per round: every request of the round connects to this checked address.
@@ -265,16 +302,25 @@ export class WebhookDelivery implements LeaderChannel {
       const key = orderingKey(e);
       chains.set(key, [...(chains.get(key) ?? []), i]);
     });
+    // Chains in the order of their first event, so the endpoint's head goes first.
+    const queue = [...chains.values()];
     const outcomes: Outcome[] = [];
-    await Promise.all(
-      [...chains.values()].map(async (indexes) => {
+    let failed = false;
+    const stopped = () => failed && options.stopAtFailure === true;
+    const worker = async () => {
+      for (let indexes = queue.shift(); indexes && !stopped(); indexes = queue.shift()) {
         for (const i of indexes) {
+          if (stopped()) return;
           const outcome = await this.post(endpoint, target, events[i]!, bodies[i]!);
           outcomes.push(outcome);
-          if (!outcome.ok) return;
+          if (!outcome.ok) {
+            failed = true;
+            break;
+          }
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SOCKETS_PER_TARGET, queue.length) }, worker));
     return outcomes;
   }
 

@@ -132,6 +132,89 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     }
   });
 
+  test('a failing endpoint is sent one request per retry, its head event, until it answers; then full rounds again', async () => {
+    const failing = await receiver();
+    failing.status.code = 503;
+    try {
+      const { id } = await register({ url: failing.url, eventTypes: ['IDENTITY_CREATED'] });
+      // Five people in one batch: five identities, five ordering chains, all sent in the first round.
+      const people = Array.from({ length: 5 }, (_, i) => ({ source: 'ehr', localId: `P-${i}`, ...person(8_400 + i) }));
+      const batch = await app.gql(`mutation ($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { record { id } } }`, {
+        input: people,
+      });
+      expect(batch.errors).toBeUndefined();
+      const sent = () => failing.got.map((g) => g.json.data);
+      // The first round's five, then the head's two retries (3 tries here): dead-lettered, the next event is probed.
+      await until(() => failing.got.length >= 8);
+      const [first, retries, next] = [sent().slice(0, 5), sent().slice(5, 7), sent().slice(7, 8)];
+      expect(new Set(first.map((e) => e.id)).size).toBe(5);
+      const head = [...first].sort((a, b) => a.position - b.position);
+      expect(retries.map((e) => e.id)).toEqual([head[0]!.id, head[0]!.id]);
+      expect(next.map((e) => e.id)).toEqual([head[1]!.id]);
+
+      // Back: the probe is answered, then the other events follow; only the dead-lettered head is missing.
+      const back = failing.got.length;
+      failing.status.code = 204;
+      await until(() => head.slice(1).every((e) => failing.got.slice(back).some((g) => g.json.data.id === e.id)));
+      const state = await app.gql<{
+        webhookEndpoints: Array<{ id: string; delivery: { headAttempts: number; lastError: string | null; deadLetters: number } }>;
+      }>(`{ webhookEndpoints { id delivery { headAttempts lastError deadLetters } } }`);
+      expect(state.data!.webhookEndpoints.find((e) => e.id === id)!.delivery).toEqual({ headAttempts: 0, lastError: null, deadLetters: 1 });
+      await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+    } finally {
+      failing.server.close();
+    }
+  });
+
+  test('a round stops at its first failure: no more requests than connections, none started after one failed', async () => {
+    // Refuses the first 32 requests (as many as a round keeps out at once), then accepts everything.
+    const flaky = await receiver();
+    const refused = 32;
+    flaky.server.removeAllListeners('request');
+    flaky.server.on('request', (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        flaky.got.push({ headers: req.headers as Record<string, string>, body, json: JSON.parse(body) as Received['json'] });
+        res.statusCode = flaky.got.length <= refused ? 503 : 204;
+        res.end();
+      });
+    });
+    try {
+      const { id } = await register({ url: flaky.url, eventTypes: ['IDENTITY_CREATED'] });
+      // Forty people in one batch: forty identities, more ordering chains than a round sends at once.
+      const people = Array.from({ length: 40 }, (_, i) => ({ source: 'ehr', localId: `R-${i}`, ...person(8_500 + i) }));
+      const mark = app.services.events.dispatcher.headPosition;
+      const batch = await app.gql<{ ingestRecords: Array<{ record: { id: string } }> }>(
+        `mutation ($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { record { id } } }`,
+        { input: people },
+      );
+      expect(batch.errors).toBeUndefined();
+      const records = new Set(batch.data!.ingestRecords.map((r) => r.record.id));
+      const events = await until(async () => {
+        const published = await app.services.events.dispatcher.read(mark, { types: ['IDENTITY_CREATED'] }, 1_000);
+        const mine = published.filter((e) => e.recordId !== null && records.has(e.recordId));
+        return mine.length === 40 ? mine : null;
+      });
+      expect(events).toHaveLength(40);
+      // Every event arrives once the endpoint accepts; none is dead-lettered (the head was tried twice).
+      await until(() => events.every((e) => flaky.got.slice(refused).some((g) => g.json.data.id === e.id)));
+      const ids = flaky.got.map((g) => g.json.data.id);
+      // The first round: 32 different events, all refused, and nothing more; then the head alone, accepted.
+      expect(new Set(ids.slice(0, refused)).size).toBe(refused);
+      expect(ids[refused]).toBe(events[0]!.id);
+      const state = await app.gql<{ webhookEndpoints: Array<{ id: string; delivery: { lastError: string | null; deadLetters: number } }> }>(
+        `{ webhookEndpoints { id delivery { lastError deadLetters } } }`,
+      );
+      expect(state.data!.webhookEndpoints.find((e) => e.id === id)!.delivery).toEqual({ lastError: null, deadLetters: 0 });
+      await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+    } finally {
+      flaky.server.close();
+    }
+  });
+
   test('events committed while no dispatcher runs are delivered by the next one; consumers de-duplicate by id', async () => {
     const { id } = await register({ url: hook.url, eventTypes: ['RECORD_LINKED'] });
     await app.services.events.stop(); // the process "crashes" after its commits, before publishing them
