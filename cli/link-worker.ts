@@ -10,7 +10,7 @@ import {
   scorePairRange,
 } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
-import { normaliseMappedRows } from './link-mapping.ts';
+import { checkMappedRows } from './link-mapping.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**
@@ -35,9 +35,9 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
   switch (task.kind) {
     case 'normalise': {
       const issues: Record<string, number> = {};
-      const normalised = normaliseMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf);
-      ownRecords = normalised;
-      return { reply: { kind: 'normalised', records: encodeRecords(normalised), issues }, transfer: [] };
+      const checked = checkMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf, task.keepInvalid);
+      ownRecords = checked.records;
+      return { reply: { kind: 'normalised', records: encodeRecords(checked.records), refused: checked.refused, issues }, transfer: [] };
     }
     case 'append':
       for (const slice of task.slices) append(slice);
