@@ -14,20 +14,49 @@ import {
 import { changeRows } from '../events/index.ts';
 import { PROVENANCE_CLOCK, type GoldenRows } from '../lineage/index.ts';
 import type { RecordUpsert } from './bulk-store.ts';
-import { hashKey } from './key-hash.ts';
+import { hashKeyWords } from './key-hash.ts';
 import type { OpRows } from './ingest-batch.ts';
 
 /** Writes of the bulk load: one COPY per table on PostgreSQL, multi-row inserts on the embedded database. */
 
 /**
  * Writes new records' blocking keys as the hashes online ingest stores (`hashtextextended(key, 0)`, computed
- * here by `hashKey`), straight into the index: no key travels or is stored in clear, and the server neither
- * stages nor hashes a chunk's hundreds of thousands of keys.
+ * here by `hashKeyWords`), straight into the index: no key travels or is stored in clear, and the server neither
+ * stages nor hashes a chunk's hundreds of thousands of keys. The rows go in the order of the key index
+ * (`record_block_keys_key_idx`: hash, then record id), so the server inserts them into its leaf pages one after
+ * another instead of all over the index: a chunk's keys are hashes spread over the whole index, and in random
+ * order each one lands on a page of its own (measured on 300,000 keys into 1.2M: 4.3-5.1 s sorted against 7.3-9.2 s).
  */
 async function copyBlockKeys(tx: Executor, entries: Array<{ recordId: string; keys: string[] }>): Promise<void> {
-  const rows: Array<InsertRow<typeof recordBlockKeys>> = [];
-  for (const e of entries) for (const key of new Set(e.keys)) rows.push({ keyHash: hashKey(key), recordId: e.recordId });
-  await copyRows(tx, recordBlockKeys, rows);
+  await copyRows(tx, recordBlockKeys, sortedKeyRows(entries));
+}
+
+/** The key rows of `entries` (each record's distinct keys), ordered by (hash, record id) as the key index is. */
+export function sortedKeyRows(entries: Array<{ recordId: string; keys: string[] }>): Array<InsertRow<typeof recordBlockKeys>> {
+  let count = 0;
+  for (const e of entries) count += e.keys.length;
+  const high = new Int32Array(count);
+  const low = new Uint32Array(count);
+  const owner = new Uint32Array(count);
+  let n = 0;
+  entries.forEach((e, i) => {
+    for (const key of new Set(e.keys)) {
+      const words = hashKeyWords(key);
+      high[n] = words[0]!;
+      low[n] = words[1]! >>> 0;
+      owner[n] = i;
+      n += 1;
+    }
+  });
+  const idOf = (k: number): string => entries[owner[k]!]!.recordId;
+  // A signed 64-bit hash orders by its signed high word, then its unsigned low word; a uuid by its text.
+  const order = Uint32Array.from({ length: n }, (_, k) => k).sort(
+    (x, y) => high[x]! - high[y]! || low[x]! - low[y]! || (idOf(x) < idOf(y) ? -1 : idOf(x) > idOf(y) ? 1 : 0),
+  );
+  return Array.from(order, (k) => ({
+    keyHash: BigInt.asIntN(64, (BigInt(high[k]! >>> 0) << 32n) | BigInt(low[k]!)).toString(),
+    recordId: idOf(k),
+  }));
 }
 
 /** Whether the index holds no record yet (then nothing stored can be a candidate or a repeat). */
