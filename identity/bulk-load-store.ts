@@ -33,30 +33,61 @@ async function copyBlockKeys(tx: Executor, entries: Array<{ recordId: string; ke
 
 /** The key rows of `entries` (each record's distinct keys), ordered by (hash, record id) as the key index is. */
 export function sortedKeyRows(entries: Array<{ recordId: string; keys: string[] }>): Array<InsertRow<typeof recordBlockKeys>> {
+  // Records in id order first: the sort by hash below is stable, so rows of one hash keep that order.
+  const byId = [...entries].sort((x, y) => (x.recordId < y.recordId ? -1 : x.recordId > y.recordId ? 1 : 0));
   let count = 0;
-  for (const e of entries) count += e.keys.length;
-  const high = new Int32Array(count);
+  for (const e of byId) count += e.keys.length;
+  const high = new Uint32Array(count);
   const low = new Uint32Array(count);
   const owner = new Uint32Array(count);
   let n = 0;
-  entries.forEach((e, i) => {
+  byId.forEach((e, i) => {
     for (const key of new Set(e.keys)) {
       const words = hashKeyWords(key);
-      high[n] = words[0]!;
+      // The sign bit flipped: signed 64-bit hashes then order as their words do unsigned.
+      high[n] = (words[0]! ^ 0x80000000) >>> 0;
       low[n] = words[1]! >>> 0;
       owner[n] = i;
       n += 1;
     }
   });
-  const idOf = (k: number): string => entries[owner[k]!]!.recordId;
-  // A signed 64-bit hash orders by its signed high word, then its unsigned low word; a uuid by its text.
-  const order = Uint32Array.from({ length: n }, (_, k) => k).sort(
-    (x, y) => high[x]! - high[y]! || low[x]! - low[y]! || (idOf(x) < idOf(y) ? -1 : idOf(x) > idOf(y) ? 1 : 0),
-  );
+  const order = radixOrder(high.subarray(0, n), low.subarray(0, n));
   return Array.from(order, (k) => ({
-    keyHash: BigInt.asIntN(64, (BigInt(high[k]! >>> 0) << 32n) | BigInt(low[k]!)).toString(),
-    recordId: idOf(k),
+    keyHash: BigInt.asIntN(64, (BigInt((high[k]! ^ 0x80000000) >>> 0) << 32n) | BigInt(low[k]!)).toString(),
+    recordId: byId[owner[k]!]!.recordId,
   }));
+}
+
+/**
+ * The positions of 64-bit unsigned values (`high`, `low` words) in ascending order, stable: a least significant
+ * digit radix sort in four passes of 16 bits. A chunk has hundreds of thousands of keys, which a comparison sort
+ * orders in seconds and this in milliseconds.
+ */
+function radixOrder(high: Uint32Array, low: Uint32Array): Uint32Array {
+  const n = high.length;
+  let order = Uint32Array.from({ length: n }, (_, k) => k);
+  let next = new Uint32Array(n);
+  const counts = new Uint32Array(1 << 16);
+  for (const [words, shift] of [
+    [low, 0],
+    [low, 16],
+    [high, 0],
+    [high, 16],
+  ] as const) {
+    counts.fill(0);
+    for (let k = 0; k < n; k++) counts[(words[k]! >>> shift) & 0xffff]! += 1;
+    for (let d = 0, sum = 0; d < counts.length; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const at = order[k]!;
+      next[counts[(words[at]! >>> shift) & 0xffff]!++] = at;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
 }
 
 /** Whether the index holds no record yet (then nothing stored can be a candidate or a repeat). */
