@@ -14,7 +14,7 @@ import {
 import { changeRows } from '../events/index.ts';
 import { PROVENANCE_CLOCK, type GoldenRows } from '../lineage/index.ts';
 import type { RecordUpsert } from './bulk-store.ts';
-import { hashKeyWords } from './key-hash.ts';
+import { hashKeyWords, int64Text } from './key-hash.ts';
 import type { OpRows } from './ingest-batch.ts';
 
 /** Writes of the bulk load: one COPY per table on PostgreSQL, multi-row inserts on the embedded database. */
@@ -53,7 +53,7 @@ export function sortedKeyRows(entries: Array<{ recordId: string; keys: string[] 
   });
   const order = radixOrder(high.subarray(0, n), low.subarray(0, n));
   return Array.from(order, (k) => ({
-    keyHash: BigInt.asIntN(64, (BigInt((high[k]! ^ 0x80000000) >>> 0) << 32n) | BigInt(low[k]!)).toString(),
+    keyHash: int64Text(high[k]! ^ 0x80000000, low[k]!),
     recordId: byId[owner[k]!]!.recordId,
   }));
 }
