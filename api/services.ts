@@ -134,6 +134,7 @@ export function createServices(
     trainAfter: config.MPI_MODEL_TRAIN_AFTER,
     retrainMs: config.MPI_MODEL_RETRAIN_HOURS * 3_600_000,
     retrainGrowth: config.MPI_MODEL_RETRAIN_GROWTH,
+    retrainQuietMs: config.MPI_MODEL_RETRAIN_QUIET_MINUTES * 60_000,
   });
   return {
     config,

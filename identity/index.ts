@@ -4,6 +4,7 @@ export { MODEL_EVENT_TYPES, ModelRegistry, type MatchModelRow, type ModelEventRo
 export {
   LIFECYCLE_ACTOR,
   ModelLifecycle,
+  QUIET_RETRAIN_MIN_GROWTH,
   startModelLifecycle,
   type LifecycleRun,
   type LifecycleSettings,

@@ -3,22 +3,41 @@ import type { Database } from '../platform/db/client.ts';
 import { startElectedJob, type ElectedJob } from '../platform/lease.ts';
 import type { Logger } from '../platform/logger.ts';
 import { loadTrainingRecords } from './model-store.ts';
-import type { ModelRegistry } from './models.ts';
+import type { ModelEventRow, ModelRegistry } from './models.ts';
 import { rematchIdentities, type RematchSummary } from './rematch.ts';
 
 /** Who the lifecycle's model events name as their actor. */
 export const LIFECYCLE_ACTOR = 'model-lifecycle';
 
-/** Why a candidate is trained: the index reached its first N records, grew by the set factor, or the schedule came round. */
-export type TrainingTrigger = 'FIRST_RECORDS' | 'GROWTH' | 'SCHEDULE';
+/**
+ * Why a candidate is trained: the index reached its first N records, grew by the set factor, the schedule came
+ * round, or the feed went quiet after the index grew (an initial load finished).
+ */
+export type TrainingTrigger = 'FIRST_RECORDS' | 'GROWTH' | 'SCHEDULE' | 'QUIET';
+
+/**
+ * How much the index must have grown since the last training before a quiet feed retrains it. Without a floor a
+ * feed that pauses every few minutes would retrain a large index after each pause; with it the quiet trainings
+ * of an index's whole life number at most log(size / trainAfter) / log(1.1) (73 from 1,000 to a million), and
+ * a training reads at most MAX_TRAINING_RECORDS, so they cost little more than the trainings on growth.
+ */
+export const QUIET_RETRAIN_MIN_GROWTH = 1.1;
 
 export interface LifecycleSettings {
   /** Train the first model once this many records are stored (MPI_MODEL_TRAIN_AFTER); 0 turns the lifecycle off. */
   trainAfter: number;
   /** Retrain this long after the last training, if records were added since (MPI_MODEL_RETRAIN_HOURS); 0: never. */
   retrainMs: number;
-  /** Retrain once the stored records reach this multiple of the last training's (MPI_MODEL_RETRAIN_GROWTH); 0: never. */
+  /**
+   * Retrain once the stored records reach this multiple of those stored at the last training
+   * (MPI_MODEL_RETRAIN_GROWTH); 0: never.
+   */
   retrainGrowth: number;
+  /**
+   * Retrain once no record has been added for this long, if the index grew by QUIET_RETRAIN_MIN_GROWTH since the
+   * last training (MPI_MODEL_RETRAIN_QUIET_MINUTES); 0: never.
+   */
+  retrainQuietMs: number;
   seed?: number;
   /**
    * What training reads, given the stored records (tests feed a degenerate sample here to prove the evaluation
@@ -45,6 +64,13 @@ export interface LifecycleRun {
  * one puts them. Manual links and not-duplicate decisions are kept, and no identity is split.
  */
 export class ModelLifecycle {
+  /**
+   * The stored-record count this process last saw and since when it has not changed: the feed has been quiet
+   * since `since`. Kept in memory by the replica running the checks; one that takes the lease over starts its
+   * own watch, so a quiet training waits a little longer, never comes early.
+   */
+  private watch: { records: number; since: number } | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly models: ModelRegistry,
@@ -54,22 +80,30 @@ export class ModelLifecycle {
 
   /** Whether a training is due now, and on what trigger. */
   async due(now = Date.now()): Promise<TrainingTrigger | null> {
-    const { trainAfter, retrainMs, retrainGrowth } = this.settings;
+    const { trainAfter, retrainMs, retrainGrowth, retrainQuietMs } = this.settings;
     if (trainAfter <= 0) return null;
     const stored = await this.models.storedRecords();
+    const quietFor = this.watchRecords(stored, now);
     if (stored < trainAfter) return null;
     const last = await this.models.lastTraining();
     if (!last) return 'FIRST_RECORDS';
-    const trainedOn = Number(last.data.records ?? 0);
+    const trainedOn = indexSizeAtTraining(last);
     if (retrainGrowth > 0 && stored >= trainedOn * retrainGrowth) return 'GROWTH';
     if (retrainMs > 0 && now - last.at.getTime() >= retrainMs && stored > trainedOn) return 'SCHEDULE';
+    if (retrainQuietMs > 0 && quietFor >= retrainQuietMs && stored >= trainedOn * QUIET_RETRAIN_MIN_GROWTH) return 'QUIET';
     return null;
   }
 
   /** Trains, evaluates and activates or rejects a candidate when one is due; null when none was. */
-  async runIfDue(): Promise<LifecycleRun | null> {
-    const trigger = await this.due();
+  async runIfDue(now = Date.now()): Promise<LifecycleRun | null> {
+    const trigger = await this.due(now);
     return trigger ? this.run(trigger) : null;
+  }
+
+  /** Notes the stored-record count seen at `now`; returns how long it has stayed the same (0 on a change). */
+  private watchRecords(stored: number, now: number): number {
+    if (this.watch?.records !== stored) this.watch = { records: stored, since: now };
+    return now - this.watch.since;
   }
 
   /** One round of the lifecycle on `trigger`: train a candidate, compare it with the active model, decide. */
@@ -118,6 +152,14 @@ export class ModelLifecycle {
     }
     return { trigger, version: model.version, activated: comparison.accept, comparison, rematch };
   }
+}
+
+/**
+ * The records stored in the index when `training` was trained. Its `records` is what training read, a sample of
+ * MAX_TRAINING_RECORDS on a larger index: growth measured against that would be due at every check.
+ */
+function indexSizeAtTraining(training: ModelEventRow): number {
+  return Number(training.data.stored ?? training.data.records ?? 0);
 }
 
 /**

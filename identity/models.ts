@@ -113,6 +113,8 @@ export class ModelRegistry {
   ): Promise<{ model: MatchModel; active: MatchModel; evaluation: ModelEvaluation | null }> {
     if (records.length < 2) throw ValidationError.of('records', 'TOO_FEW_RECORDS', 'training needs at least two stored records');
     const active = await this.active();
+    // The index's size, beside what training read (a sample on a large index): growth is measured against it.
+    const stored = await this.storedRecords();
     const createdAt = new Date().toISOString();
     const version = `model-${createdAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
     const { model, evaluation, seconds } = await this.compute.train({
@@ -132,6 +134,7 @@ export class ModelRegistry {
         data: {
           trigger: options.trigger,
           records: t.records,
+          stored,
           candidatePairs: t.candidatePairs,
           expectedMatches: Math.round(t.expectedMatches * 10) / 10,
           prior: model.prior,

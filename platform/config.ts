@@ -108,8 +108,10 @@ const ConfigSchema = z
     /**
      * The self-running model lifecycle: train a candidate model once this many records are stored (0: off), then
      * again every MPI_MODEL_RETRAIN_HOURS (0: not on a schedule) and whenever the stored records reach
-     * MPI_MODEL_RETRAIN_GROWTH times those of the last training (0: not on growth); activate it only when it is
-     * not worse than the active model. Checked every MPI_MODEL_CHECK_SECONDS by one replica (a lease).
+     * MPI_MODEL_RETRAIN_GROWTH times those of the last training (0: not on growth), and once no record has come
+     * in for MPI_MODEL_RETRAIN_QUIET_MINUTES after the index grew by a tenth since the last training (an initial
+     * load finished; 0: not on a quiet feed); activate it only when it is not worse than the active model.
+     * Checked every MPI_MODEL_CHECK_SECONDS by one replica (a lease).
      */
     MPI_MODEL_TRAIN_AFTER: z.coerce.number().int().min(0).default(1000),
     MPI_MODEL_RETRAIN_HOURS: z.coerce.number().min(0).default(24),
@@ -117,6 +119,7 @@ const ConfigSchema = z
       .number()
       .refine((g) => g === 0 || g > 1, 'must be 0 (off) or above 1')
       .default(2),
+    MPI_MODEL_RETRAIN_QUIET_MINUTES: z.coerce.number().min(0).default(10),
     MPI_MODEL_CHECK_SECONDS: z.coerce.number().min(0.01).default(60),
     /**
      * Quality threshold rules added to the defaults, as JSON, e.g.

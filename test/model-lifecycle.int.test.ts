@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startScheduledJobs } from '../api/jobs.ts';
 import { generateRegistry } from '../bench/synth/generate.ts';
-import { LIFECYCLE_ACTOR, ModelLifecycle, type ModelEventRow } from '../identity/index.ts';
+import { LIFECYCLE_ACTOR, ModelLifecycle, QUIET_RETRAIN_MIN_GROWTH, type ModelEventRow } from '../identity/index.ts';
 import { defaultModel } from '../matching/index.ts';
 import type { ElectedJob } from '../platform/lease.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -156,6 +156,7 @@ describe(`the self-running model lifecycle on ${TEST_DB_KIND}`, () => {
       trainAfter: 1,
       retrainMs: 0,
       retrainGrowth: 0,
+      retrainQuietMs: 0,
       trainingSample: (stored) => stored.map(() => stored[0]!),
     });
     const run = await degenerate.run('SCHEDULE');
@@ -170,5 +171,67 @@ describe(`the self-running model lifecycle on ${TEST_DB_KIND}`, () => {
     expect(steps[1]!.data).toMatchObject({ accept: false });
     const rejected = await app.gql<{ matchModelEvents: Array<{ version: string }> }>(EVENTS, { type: 'REJECTED' });
     expect(rejected.data!.matchModelEvents.map((e) => e.version)).toEqual([run.version]);
+  }, 120_000);
+
+  test('retrains on the whole index once the feed goes quiet after it grew, and not while records come in', async () => {
+    const models = app.services.models;
+    const quietMs = 10 * 60_000;
+    const lifecycle = new ModelLifecycle(app.services.database.db, models, createLogger('silent'), {
+      trainAfter: 1,
+      retrainMs: 0,
+      retrainGrowth: 0,
+      retrainQuietMs: quietMs,
+    });
+    // The last training recorded the size of the index it was trained on.
+    const trainedOn = Number((await models.lastTraining())!.data.stored);
+    expect(trainedOn).toBe(await models.storedRecords());
+    // The checks' own clock: the lifecycle sees quiet only between checks that find the same number of records.
+    let clock = Date.now();
+    const at = (ms: number) => (clock += ms);
+    // Quiet, but nothing came in since the last training: nothing to learn.
+    expect(await lifecycle.due(at(0))).toBeNull();
+    expect(await lifecycle.due(at(quietMs))).toBeNull();
+
+    // A load: enough new records to grow the index by the floor, sent in two parts with a check between them.
+    const load = [...generateRegistry({ seed: 37, records: Math.ceil(trainedOn * (QUIET_RETRAIN_MIN_GROWTH - 1)) + 2 })].map((r) => ({
+      ...synthApiInput(r),
+      localId: `quiet-${r.recordId}`,
+    }));
+    const half = Math.floor(load.length / 2);
+    await app.services.ingest.ingestMany(load.slice(0, half) as never, { actor: 'test' });
+    expect(await lifecycle.due(at(1))).toBeNull();
+    await app.services.ingest.ingestMany(load.slice(half) as never, { actor: 'test' });
+    const stored = await models.storedRecords();
+    expect(stored).toBeGreaterThanOrEqual(trainedOn * QUIET_RETRAIN_MIN_GROWTH);
+    // Records came in since the last check: the feed is not quiet yet, however long ago the first part came.
+    expect(await lifecycle.due(at(1))).toBeNull();
+    expect(await lifecycle.due(at(quietMs - 1))).toBeNull();
+    expect(await lifecycle.due(at(1))).toBe('QUIET');
+
+    const run = await lifecycle.runIfDue(at(0));
+    expect(run!.trigger).toBe('QUIET');
+    const [trained] = await models.events({ version: run!.version, type: 'TRAINED', limit: 1 });
+    expect(trained!.data).toMatchObject({ trigger: 'QUIET', records: stored, stored, seconds: expect.any(Number) });
+    // Trained on the whole index: the next quiet period has nothing new to learn from.
+    expect(await lifecycle.due(at(2 * quietMs))).toBeNull();
+  }, 120_000);
+
+  test('measures growth against the index it trained on, not the sample training read', async () => {
+    const models = app.services.models;
+    // As on an index larger than MAX_TRAINING_RECORDS, where training reads a sample of the stored records.
+    const sampled = new ModelLifecycle(app.services.database.db, models, createLogger('silent'), {
+      trainAfter: 1,
+      retrainMs: 0,
+      retrainGrowth: 2,
+      retrainQuietMs: 0,
+      trainingSample: (stored) => stored.slice(0, 100),
+    });
+    const run = await sampled.run('SCHEDULE');
+    const stored = await models.storedRecords();
+    const [trained] = await models.events({ version: run.version, type: 'TRAINED', limit: 1 });
+    expect(trained!.data).toMatchObject({ records: 100, stored });
+    expect(stored).toBeGreaterThan(2 * 100);
+    // The index has not doubled since: a check must not train again (it would at every check, forever).
+    expect(await sampled.due()).toBeNull();
   }, 120_000);
 });

@@ -115,7 +115,7 @@ describe(`the model lifecycle's worker thread on ${TEST_DB_KIND}`, () => {
     });
     const starved = new ModelRegistry(db, new ModelThread({ resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 } }));
     const logger = createLogger('info', capture);
-    const lifecycle = new ModelLifecycle(db, starved, logger, { trainAfter: 100, retrainMs: 0, retrainGrowth: 0 });
+    const lifecycle = new ModelLifecycle(db, starved, logger, { trainAfter: 100, retrainMs: 0, retrainGrowth: 0, retrainQuietMs: 0 });
     await expect(lifecycle.run('FIRST_RECORDS')).rejects.toMatchObject({ code: 'MODEL_WORKER_FAILED' });
 
     // Run as the server runs it, by the leased job: the failure is a log line with its code, and the job goes on.
