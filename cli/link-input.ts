@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { fromCsvLayouts, prepareRecord, recordProblems } from '../matching/index.ts';
-import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import { prepareRecord } from '../matching/index.ts';
+import type { PreparedRecord } from '../matching/index.ts';
 import { CsvSyntaxError, malformedCsv, readCsvLineChunks } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
-import { checkColumns, detectMapping, normaliseMappedRows, resolveMapping, rowToInput, type ColumnPolicy } from './link-mapping.ts';
+import { checkColumns, checkMappedRows, detectMapping, resolveMapping, type CheckedRows, type ColumnPolicy } from './link-mapping.ts';
 import { duplicateId, EMPTY_ID, type FileRowProblem, type RowProblem } from './row-problems.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
 
@@ -27,7 +27,7 @@ export interface LinkInput {
 export interface ReadOptions extends ColumnPolicy {
   /** Called after each batch of rows is normalised, with the batch's size. */
   onRows?: (count: number) => void;
-  /** How batches of rows are normalised (default: on this thread). */
+  /** How batches of rows are checked and normalised (default: on this thread). */
   normalise?: NormaliseBatch | undefined;
   /**
    * Link rows with values the service refuses (an impossible or future date, a control character, ...) without
@@ -50,8 +50,13 @@ interface FileRows {
 
 interface Accumulator {
   ids: string[];
-  /** Where each kept id was first seen. */
-  seen: Map<string, { file: string; line: number }>;
+  /**
+   * Where each kept id was first seen: `fileIndex * 2^32 + line` (`files[fileIndex]`), a number rather than an
+   * object per id, which at a million ids is tens of megabytes at the moment of peak memory.
+   */
+  seen: Map<string, number>;
+  /** The files read so far, in order. */
+  files: string[];
   prepared: PreparedRecord[];
   sources: number[];
   sourceIndex: Map<string, number>;
@@ -60,13 +65,17 @@ interface Accumulator {
   rejected: number;
 }
 
-/** Normalises a batch of mapped rows in order (on this thread, or split across worker threads). */
+/**
+ * Checks a batch of mapped rows as the service does (unless `keepInvalid`) and normalises the rows it accepts,
+ * in order (on this thread, or split across worker threads): `checkMappedRows`.
+ */
 export type NormaliseBatch = (
   rows: string[][],
   mapping: ResolvedMapping,
   issues: Record<string, number>,
   asOf: string,
-) => NormalisedRecord[] | Promise<NormalisedRecord[]>;
+  keepInvalid: boolean,
+) => CheckedRows | Promise<CheckedRows>;
 
 /**
  * Rows normalised together: enough to keep every thread busy, few enough that a batch (raw rows, their encodings
@@ -87,25 +96,23 @@ function resolve(header: string[], mapping: Mapping | undefined, file: string): 
   return mapping ? resolveMapping(mapping, header, file) : detectMapping(header, file);
 }
 
-/**
- * What keeps a row out of the linkage, in the words `mpi import` and `mpi load` use for the same row: no id, an
- * id seen before, or (unless `keepInvalid`) a value the service refuses (`recordProblems`).
- */
-function rowProblems(
-  row: string[],
-  id: string,
-  mapping: ResolvedMapping,
-  acc: Accumulator,
-  file: string,
-  options: ReadOptions & { asOf: string },
-): Array<Omit<RowProblem, 'line'>> {
-  if (id === '') return [EMPTY_ID];
-  const first = acc.seen.get(id);
-  if (first) return [duplicateId(first.line, first.file === file ? undefined : first.file)];
-  return options.keepInvalid ? [] : recordProblems(fromCsvLayouts(rowToInput(row, mapping)), options.asOf);
+/** A data row of the batch being read: sent to be checked and normalised, or already refused. */
+interface BatchRow {
+  line: number;
+  id: string;
+  source: string | null;
+  /** Why the row is left out, when that is known without its values (no id, a repeated id); null: it was sent. */
+  refused: Array<Omit<RowProblem, 'line'>> | null;
 }
 
-/** Reads one file: header, then the rows kept normalised and prepared in order; refused rows go to `acc.problems`. */
+/**
+ * Reads one file: header, then the rows kept normalised and prepared in order; refused rows go to `acc.problems`.
+ * A row is kept unless it has no id, repeats the id of a row kept before it, or (unless `keepInvalid`) has a
+ * value the service refuses (`recordProblems`), in the words `mpi import` and `mpi load` use for the same row.
+ * The value checks run with the normalisation, on whichever thread normalises the row; the id checks here, in
+ * row order. A row whose id an unsettled row of the batch also has waits until the batch is settled, so that an
+ * id counts as seen only once a row with it is kept.
+ */
 async function readWhole(
   file: string,
   mapping: Mapping | undefined,
@@ -114,12 +121,17 @@ async function readWhole(
 ): Promise<FileRows> {
   const rows: FileRows = { ids: [], sources: null, prepared: [], read: 0 };
   let resolved: ResolvedMapping | null = null;
+  let batch: BatchRow[] = [];
   let pending: string[][] = [];
+  const pendingIds = new Set<string>();
+  const normalise = options.normalise ?? checkMappedRows;
   const flush = async () => {
-    const normalise = options.normalise ?? normaliseMappedRows;
-    for (const record of await normalise(pending, resolved!, acc.issues, options.asOf)) rows.prepared.push(prepareRecord(record));
-    options.onRows?.(pending.length);
+    const checked = await normalise(pending, resolved!, acc.issues, options.asOf, options.keepInvalid ?? false);
+    settle(batch, checked, acc, rows, file);
+    options.onRows?.(batch.length);
+    batch = [];
     pending = [];
+    pendingIds.clear();
   };
   try {
     for await (const chunk of readCsvLineChunks(file)) {
@@ -131,39 +143,61 @@ async function readWhole(
           if (resolved.source !== null) rows.sources = [];
           continue;
         }
-        if (keepRow(row, chunk.lines[k]!, resolved, acc, rows, file, options)) pending.push(row);
+        rows.read += 1;
+        const id = (row[resolved.id] ?? '').trim();
+        if (pendingIds.has(id)) await flush();
+        const first = id === '' ? undefined : acc.seen.get(id);
+        const refused = id === '' ? [EMPTY_ID] : first !== undefined ? [firstSeen(acc, first, file)] : null;
+        const source = resolved.source === null ? null : (row[resolved.source] ?? '').trim();
+        batch.push({ line: chunk.lines[k]!, id, source, refused });
+        if (refused === null) {
+          pending.push(row);
+          pendingIds.add(id);
+        }
         if (pending.length === READ_BATCH) await flush();
       }
     }
-    if (pending.length > 0) await flush();
+    if (batch.length > 0) await flush();
     return rows;
   } catch (error) {
     throw error instanceof CsvSyntaxError ? malformed(file, error) : error;
   }
 }
 
-/** Counts a data row and says whether it is linked; a refused row goes to `acc.problems` with its line. */
-function keepRow(
-  row: string[],
-  line: number,
-  resolved: ResolvedMapping,
-  acc: Accumulator,
-  rows: FileRows,
-  file: string,
-  options: ReadOptions & { asOf: string },
-): boolean {
-  rows.read += 1;
-  const id = (row[resolved.id] ?? '').trim();
-  const problems = rowProblems(row, id, resolved, acc, file, options);
-  if (problems.length > 0) {
-    for (const problem of problems) acc.problems.push({ file, line, ...problem });
-    acc.rejected += 1;
-    return false;
+/** Lines per file in `Accumulator.seen`'s numbers. */
+const LINES = 2 ** 32;
+
+/** The duplicate-id problem of a row of `file` whose id was first kept at `seen` (see `Accumulator.seen`). */
+function firstSeen(acc: Accumulator, seen: number, file: string): Omit<RowProblem, 'line'> {
+  const firstFile = acc.files[Math.floor(seen / LINES)]!;
+  return duplicateId(seen % LINES, firstFile === file ? undefined : firstFile);
+}
+
+/** Keeps or refuses the rows of a checked batch, in row order. */
+function settle(batch: BatchRow[], checked: CheckedRows, acc: Accumulator, rows: FileRows, file: string): void {
+  let sent = 0;
+  let record = 0;
+  let refusal = 0;
+  for (const row of batch) {
+    let problems = row.refused;
+    if (problems === null) {
+      const refused = checked.refused[refusal];
+      if (refused !== undefined && refused[0] === sent) {
+        problems = refused[1];
+        refusal++;
+      }
+      sent++;
+    }
+    if (problems !== null) {
+      for (const problem of problems) acc.problems.push({ file, line: row.line, ...problem });
+      acc.rejected += 1;
+      continue;
+    }
+    acc.seen.set(row.id, (acc.files.length - 1) * LINES + row.line);
+    rows.ids.push(row.id);
+    if (row.source !== null) rows.sources!.push(row.source);
+    rows.prepared.push(prepareRecord(checked.records[record++]!));
   }
-  acc.seen.set(id, { file, line });
-  rows.ids.push(id);
-  if (resolved.source !== null) rows.sources!.push((row[resolved.source] ?? '').trim());
-  return true;
 }
 
 /** Appends a file's kept rows in order, numbering sources. */
@@ -183,6 +217,7 @@ export async function readInputs(files: readonly string[], mapping?: Mapping, op
   const acc: Accumulator = {
     ids: [],
     seen: new Map(),
+    files: [],
     prepared: [],
     sources: [],
     sourceIndex: new Map(),
@@ -193,6 +228,7 @@ export async function readInputs(files: readonly string[], mapping?: Mapping, op
   const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
   for (const file of files) {
     if (!existsSync(file) || !statSync(file).isFile()) throw new LinkInputError('FILE_NOT_FOUND', `input file not found: ${file}`);
+    acc.files.push(file);
     appendRows(acc, file, await readWhole(file, mapping, acc, { ...options, asOf }));
   }
   return {

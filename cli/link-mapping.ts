@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CANONICAL_FIELDS, normaliseRecord } from '../matching/index.ts';
-import type { CanonicalField, NormalisedRecord, RecordInput } from '../matching/index.ts';
+import { CANONICAL_FIELDS, fromCsvLayouts, normaliseRecord, recordProblems } from '../matching/index.ts';
+import type { CanonicalField, NormalisedRecord, RecordInput, ValueProblem } from '../matching/index.ts';
 import { ID_COLUMNS, KNOWN_COLUMNS } from './columns.ts';
 import { LinkInputError } from './link-errors.ts';
 
@@ -122,6 +122,16 @@ export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput
   return input;
 }
 
+/** Normalises one mapped row, counting its field issues into `issues` by `field:code` (never values). */
+function normaliseRow(row: string[], mapping: ResolvedMapping, issues: Record<string, number>, asOf?: string): NormalisedRecord {
+  const { record, issues: found } = normaliseRecord(rowToInput(row, mapping), { asOf });
+  for (const issue of found) {
+    const key = `${issue.field}:${issue.code}`;
+    issues[key] = (issues[key] ?? 0) + 1;
+  }
+  return record;
+}
+
 /**
  * Normalises mapped rows in order, counting field issues into `issues` by `field:code` (never values). With
  * `asOf` (ISO date), a birth date after it is dropped as FUTURE_DATE, as the service's normaliser does.
@@ -133,13 +143,36 @@ export function normaliseMappedRows(
   asOf?: string,
 ): NormalisedRecord[] {
   const records = new Array<NormalisedRecord>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const { record, issues: found } = normaliseRecord(rowToInput(rows[i]!, mapping), { asOf });
-    for (const issue of found) {
-      const key = `${issue.field}:${issue.code}`;
-      issues[key] = (issues[key] ?? 0) + 1;
-    }
-    records[i] = record;
-  }
+  for (let i = 0; i < rows.length; i++) records[i] = normaliseRow(rows[i]!, mapping, issues, asOf);
   return records;
+}
+
+/** A row the service refuses, by its index in the batch, with what is wrong with it. */
+export type RefusedRow = [index: number, problems: ValueProblem[]];
+
+/** A batch of rows checked and normalised: the records of the rows kept, in order, and the rows refused. */
+export interface CheckedRows {
+  records: NormalisedRecord[];
+  refused: RefusedRow[];
+}
+
+/**
+ * Checks mapped rows as the service checks a record (`recordProblems`; skipped with `keepInvalid`) and
+ * normalises the rows it accepts, in order: the same records and issue counts `normaliseMappedRows` gives for
+ * the accepted rows alone. Pure work on the rows, so any thread can do a share of a batch.
+ */
+export function checkMappedRows(
+  rows: readonly string[][],
+  mapping: ResolvedMapping,
+  issues: Record<string, number>,
+  asOf: string,
+  keepInvalid: boolean,
+): CheckedRows {
+  const out: CheckedRows = { records: [], refused: [] };
+  for (let i = 0; i < rows.length; i++) {
+    const problems = keepInvalid ? [] : recordProblems(fromCsvLayouts(rowToInput(rows[i]!, mapping)), asOf);
+    if (problems.length > 0) out.refused.push([i, problems]);
+    else out.records.push(normaliseRow(rows[i]!, mapping, issues, asOf));
+  }
+  return out;
 }

@@ -26,12 +26,12 @@ import type {
   RandomLevels,
 } from '../matching/index.ts';
 import { startWorker } from '../platform/worker.ts';
-import { normaliseMappedRows } from './link-mapping.ts';
-import type { ResolvedMapping } from './link-mapping.ts';
+import { checkMappedRows } from './link-mapping.ts';
+import type { CheckedRows, RefusedRow, ResolvedMapping } from './link-mapping.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
-  | { kind: 'normalise'; rows: string; mapping: ResolvedMapping; asOf: string }
+  | { kind: 'normalise'; rows: string; mapping: ResolvedMapping; asOf: string; keepInvalid: boolean }
   /** Not answered: a failure fails the worker's next task (see link-worker.ts). */
   | { kind: 'append'; slices: Array<string | null> }
   | { kind: 'records'; chunks: string[] }
@@ -41,7 +41,7 @@ export type WorkerTask =
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
 export type WorkerReply =
-  | { kind: 'normalised'; records: string; issues: Record<string, number> }
+  | { kind: 'normalised'; records: string; refused: RefusedRow[]; issues: Record<string, number> }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
   | { kind: 'counted'; counts: Float64Array[] }
@@ -163,29 +163,34 @@ export class LinkThreads {
     await queues;
   }
 
-  /** Normalises rows across the threads, in order; the same records `normaliseMappedRows` gives. */
+  /** Checks and normalises rows across the threads, in order: the same result `checkMappedRows` gives. */
   normalise = async (
     rows: string[][],
     mapping: ResolvedMapping,
     issues: Record<string, number>,
     asOf: string,
-  ): Promise<NormalisedRecord[]> => {
+    keepInvalid: boolean,
+  ): Promise<CheckedRows> => {
     const parts = split(rows.length, this.size);
     const pending = parts
       .slice(1)
-      .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping, asOf }));
-    const records = normaliseMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues, asOf);
-    if (this.workers.length === 0) return records;
-    const slices = [encodeRecords(records)];
-    for (const reply of await Promise.all(pending)) {
+      .map(([start, end], w) =>
+        this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping, asOf, keepInvalid }),
+      );
+    const checked = checkMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues, asOf, keepInvalid);
+    if (this.workers.length === 0) return checked;
+    const slices = [encodeRecords(checked.records)];
+    const replies = await Promise.all(pending);
+    replies.forEach((reply, w) => {
       if (reply.kind !== 'normalised') throw new Error(`link worker replied ${reply.kind} to normalise`);
-      for (const record of decodeRecords(reply.records)) records.push(record);
+      for (const record of decodeRecords(reply.records)) checked.records.push(record);
+      for (const [index, problems] of reply.refused) checked.refused.push([parts[w + 1]![0] + index, problems]);
       addCounts(issues, reply.issues);
       slices.push(reply.records);
-    }
+    });
     // Each worker appends the batch in order: the slices of the other threads, and its own, which it kept.
     this.workers.forEach((worker, w) => worker.send({ kind: 'append', slices: slices.map((slice, t) => (t === w + 1 ? null : slice)) }));
-    return records;
+    return checked;
   };
 
   /** `buildBatch` with the comparisons shared out across the threads: the same batch, pair for pair. */

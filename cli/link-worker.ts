@@ -9,8 +9,8 @@ import {
   sameAddressHistogram,
   scorePairRange,
 } from '../matching/index.ts';
-import type { PreparedRecord } from '../matching/index.ts';
-import { normaliseMappedRows } from './link-mapping.ts';
+import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import { checkMappedRows } from './link-mapping.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**
@@ -18,27 +18,30 @@ import type { WorkerReply, WorkerTask } from './link-threads.ts';
  * work on values: the main thread owns the files, the order and the results.
  */
 let records: PreparedRecord[] = [];
-/** The records this worker normalised last, encoded as they were sent; appended in turn by `append`. */
-let ownSlice = '[]';
+/**
+ * The records this worker normalised last, appended in turn by `append`. They are kept as normalised rather
+ * than decoded from the encoding the other threads were sent: the encoding is lossless (every value a string or
+ * null), so the values are the same, and decoding a million records again costs seconds.
+ */
+let ownRecords: NormalisedRecord[] = [];
 /** Why an unanswered task failed: every later task fails with it, so no result rests on missing records. */
 let broken: string | null = null;
 
-function append(slice: string): void {
-  for (const record of decodeRecords(slice)) records.push(prepareRecord(record));
+function append(slice: string | null): void {
+  for (const record of slice === null ? ownRecords : decodeRecords(slice)) records.push(prepareRecord(record));
 }
 
 function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } | null {
   switch (task.kind) {
     case 'normalise': {
       const issues: Record<string, number> = {};
-      const normalised = normaliseMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf);
-      ownSlice = encodeRecords(normalised);
-      return { reply: { kind: 'normalised', records: ownSlice, issues }, transfer: [] };
+      const checked = checkMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf, task.keepInvalid);
+      ownRecords = checked.records;
+      return { reply: { kind: 'normalised', records: encodeRecords(checked.records), refused: checked.refused, issues }, transfer: [] };
     }
     case 'append':
-      // Decoded from the same encoding as the other slices, so every thread holds the same values.
-      for (const slice of task.slices) append(slice ?? ownSlice);
-      ownSlice = '[]';
+      for (const slice of task.slices) append(slice);
+      ownRecords = [];
       return null;
     case 'records':
       records = task.chunks.flatMap((chunk: string) => decodeRecords(chunk).map((r) => prepareRecord(r)));

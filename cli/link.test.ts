@@ -208,6 +208,37 @@ describe('runLink input errors', () => {
     ]);
   });
 
+  test.each([1, 2])(
+    'keeps the first valid row of a repeated id when an earlier row with it is refused (%i threads)',
+    async (threads) => {
+      // Line 2 has an impossible date, so line 3 is the first row of a1 kept; line 4 repeats it; line 5 has no id.
+      const rows = [
+        HEADER,
+        'a1,Maria,Delgado,1984-13-45,,,',
+        PEOPLE[0],
+        PEOPLE[0]!.replace('Maria', 'Mariah'),
+        `,${PEOPLE[1]!.slice(3)}`,
+        PEOPLE[2],
+      ];
+      const input = file(`refused-${threads}.csv`, rows.join('\n'));
+      const out = join(dir, `refused-${threads}.csv.out`);
+      const summary = await runLink({ files: [input], out, threads, errors: join(dir, `refused-${threads}.errors.csv`) });
+      expect(summary.rejected).toBe(3);
+      expect(readClusters(out).map(([id]) => id)).toEqual(['a1', 'a3']);
+      const report = readFileSync(join(dir, `refused-${threads}.errors.csv`), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
+      expect(report.map((line) => line.split(',').slice(1, 4).join(','))).toEqual([
+        '2,birthDate,INVALID_DATE',
+        '4,localId,DUPLICATE_ID',
+        '5,localId,REQUIRED',
+      ]);
+      expect(report[1]).toContain('the same id is on line 3;');
+    },
+    60_000,
+  );
+
   test('rejects an invalid model file with the validation problem', async () => {
     const input = file('m-in.csv', [HEADER, ...PEOPLE].join('\n'));
     const model = file('bad-model.json', JSON.stringify({ format: 'mpi-match-model/1' }));

@@ -4,6 +4,7 @@ import { generateRegistry } from '../bench/synth/generate.ts';
 import { blockingKeys, normaliseRecord } from '../matching/index.ts';
 import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { openTestDatabase, TEST_DB_KIND } from '../test/db.ts';
+import { sortedKeyRows } from './bulk-load-store.ts';
 import { hashKey } from './key-hash.ts';
 
 /** Keys of every length around lookup3's 12-byte blocks, multi-byte characters, and real blocking keys. */
@@ -40,5 +41,24 @@ describe(`blocking key hash on ${TEST_DB_KIND}`, () => {
     );
     expect(rows).toHaveLength(keys.length);
     expect(rows.filter((r) => hashKey(r.key) !== r.hash).map((r) => r.key)).toEqual([]);
+  });
+
+  test("orders a bulk load's key rows as the server orders the key index (hash, then record id)", async () => {
+    const keys = sampleKeys();
+    // Records sharing keys (so one hash comes with several record ids), given with their ids out of order.
+    const entries = Array.from({ length: 9 }, (_, i) => ({
+      recordId: `00000000-0000-4000-8000-${String((i * 5) % 9).padStart(12, '0')}`,
+      keys: keys.filter((_, k) => k % 3 === i % 3 || k < 5),
+    }));
+    const rows = sortedKeyRows(entries);
+    expect(rows).toHaveLength(entries.reduce((n, e) => n + e.keys.length, 0));
+    expect(rows.every((r, k) => k === 0 || rows[k - 1]!.keyHash !== r.keyHash || rows[k - 1]!.recordId !== r.recordId)).toBe(true);
+    const server = await queryRows<{ hash: string; record_id: string }>(
+      database.db,
+      sql`select h::text as hash, r::text as record_id
+        from unnest(${sql.param(rows.map((r) => String(r.keyHash)))}::bigint[], ${sql.param(rows.map((r) => String(r.recordId)))}::uuid[]) as u(h, r)
+        order by h, r`,
+    );
+    expect(rows.map((r) => `${String(r.keyHash)} ${String(r.recordId)}`)).toEqual(server.map((r) => `${r.hash} ${r.record_id}`));
   });
 });

@@ -32,7 +32,34 @@ const tail = (k: Uint8Array, i: number, len: number, n: number, shift: number): 
 /** `hashtextextended(key, 0)` as a decimal string (COPY's text form of a bigint). */
 export function hashKey(key: string): string {
   hashKeyWords(key);
-  return BigInt.asIntN(64, (BigInt(words[0]! >>> 0) << 32n) | BigInt(words[1]! >>> 0)).toString();
+  return int64Text(words[0]!, words[1]!);
+}
+
+/**
+ * The decimal text of the signed 64-bit integer whose high and low 32-bit words are given, in plain number
+ * arithmetic: a bulk load writes a million key hashes per 70,000 records, and going through BigInt cost
+ * three times as long as hashing them.
+ */
+export function int64Text(high: number, low: number): string {
+  let h = high >>> 0;
+  let l = low >>> 0;
+  const negative = h >= 0x80000000;
+  if (negative) {
+    // Two's complement: the magnitude is the bitwise inverse plus one.
+    l = (~l + 1) >>> 0;
+    h = (~h + (l === 0 ? 1 : 0)) >>> 0;
+  }
+  // v = h * 2^32 + l = upper * 1e9 + rest, in steps that stay below 2^53.
+  const hq = Math.floor(h / 1e9);
+  const hr = h - hq * 1e9;
+  const t1 = hr * 65536 + (l >>> 16);
+  const q1 = Math.floor(t1 / 1e9);
+  const t2 = (t1 - q1 * 1e9) * 65536 + (l & 0xffff);
+  const q2 = Math.floor(t2 / 1e9);
+  const rest = t2 - q2 * 1e9;
+  const upper = hq * 4294967296 + q1 * 65536 + q2;
+  const digits = upper > 0 ? `${upper}${String(rest).padStart(9, '0')}` : String(rest);
+  return negative ? `-${digits}` : digits;
 }
 
 /** The high and low 32-bit words of the last `hashKeyWords`, reused from key to key. */

@@ -28,7 +28,7 @@ export type KeyPart = (typeof KEY_PARTS)[number];
  * the classic prefix key of blocking rests on this), while a phonetic code changes with any consonant. Three
  * letters keep a prefix rare enough to block on together with the given name and the birth year.
  */
-const FAMILY_PREFIX_LENGTH = 3;
+export const FAMILY_PREFIX_LENGTH = 3;
 
 /**
  * The value of one key part, or null when it is missing or too coarse to block on (a partial birth date would
