@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { parentPort } from 'node:worker_threads';
 import { PinnedConnections } from './pinned-post.ts';
 import { sendRound, type RoundReply, type RoundTask } from './round-send.ts';
@@ -10,15 +9,12 @@ import { sendRound, type RoundReply, type RoundTask } from './round-send.ts';
  * answers are read while the service's thread is busy with ingest.
  */
 const connections = new PinnedConnections();
-const never = new AbortController().signal;
-setMaxListeners(0, never);
 
 parentPort!.on('message', (task: RoundTask) => {
   const target = { url: new URL(task.target.url), address: task.target.address, family: task.target.family };
   void sendRound(target, task.requests, {
     stopAtFailure: task.stopAtFailure,
     timeoutMs: task.timeoutMs,
-    signal: never,
     transport: (t, o) => connections.post(t, o),
   }).then((outcomes) => parentPort!.postMessage({ id: task.id, outcomes } satisfies RoundReply));
 });

@@ -37,7 +37,7 @@ export function failureName(error: unknown): string {
 export async function sendRound(
   target: CheckedTarget,
   requests: readonly RoundRequest[],
-  options: { stopAtFailure: boolean; timeoutMs: number; signal: AbortSignal; transport: Transport },
+  options: { stopAtFailure: boolean; timeoutMs: number; signal?: AbortSignal; transport: Transport },
 ): Promise<RequestOutcome[]> {
   const chains = new Map<string, number[]>();
   requests.forEach((r, i) => {
@@ -54,7 +54,8 @@ export async function sendRound(
   const post = async (index: number): Promise<RequestOutcome> => {
     const { headers, body } = requests[index]!;
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]);
+      const timeout = AbortSignal.timeout(options.timeoutMs);
+      const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
       const { status } = await options.transport(target, { headers, body, signal });
       const ok = status >= 200 && status < 300;
       return { index, ok, status, error: ok ? null : `HTTP ${status}` };
