@@ -33,6 +33,20 @@ describe('calibration of the stated match probability', () => {
   }, 300_000);
 
   const datasets = join(sharedDir(resolve(import.meta.dirname, '..')), 'datasets');
+  test.skipIf(!existsSync(datasets)).each(['febrl1', 'febrl2', 'febrl3', 'febrl4'])(
+    'states on %s a probability within 0.05 of the observed rate in every decile of its candidate pairs',
+    async (name) => {
+      const row = await evaluateDataset(
+        sharedDatasets(datasets).find((d) => d.name === name)!,
+        work,
+        false,
+      );
+      const candidates = row.calibration.find((c) => c.against === 'truth, candidate pairs')!;
+      expect(offDeciles(candidates.bins)).toEqual([]);
+    },
+    120_000,
+  );
+
   test.skipIf(!existsSync(datasets))(
     'lowers the Brier score against the clerical labels of fake_1000',
     async () => {

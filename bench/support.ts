@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { Rng } from './synth/prng.ts';
 
 export const BENCH_OUT = fileURLToPath(new URL('./out/', import.meta.url));
 export const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -73,6 +74,21 @@ export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * How sure a change of a percentile between two samples is: the 5th and 95th percentiles of the change (in %
+ * of `before`'s) over `draws` resamplings of each sample with replacement. It treats the values as independent;
+ * a machine's stalls hit neighbouring batches together, so the true uncertainty is wider, never narrower.
+ */
+export function percentileChangeInterval(before: number[], after: number[], p: number, draws = 2_000, seed = 1): [number, number] {
+  const rng = new Rng(seed);
+  const resample = (values: number[]) => Array.from(values, () => values[rng.nextUint32() % values.length]!);
+  const changes = Array.from({ length: draws }, () => {
+    const b = percentile(resample(before), p);
+    return (100 * (percentile(resample(after), p) - b)) / b;
+  });
+  return [percentile(changes, 5), percentile(changes, 95)];
 }
 
 export function machine(): string {

@@ -61,7 +61,8 @@ export function createEventsService(
     backoffMs: config.MPI_WEBHOOK_BACKOFF_MS,
     backoffMaxMs: config.MPI_WEBHOOK_BACKOFF_MAX_MS,
     timeoutMs: config.MPI_WEBHOOK_TIMEOUT_MS,
-    batchSize: 100,
+    batchSize: config.MPI_WEBHOOK_ROUND_SIZE,
+    sender: config.MPI_WEBHOOK_SENDER,
     urlPolicy,
     ...(options.resolve ? { resolve: options.resolve } : {}),
   };

@@ -5,7 +5,8 @@ import { errorFields, type Logger } from '../platform/logger.ts';
 import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { orderingKey, type ChangeEvent, type ChangeEventType } from './types.ts';
-import { PinnedConnections, SOCKETS_PER_TARGET, type PostOptions, type PostResult } from './pinned-post.ts';
+import { ThreadSender } from './delivery-thread.ts';
+import { InlineSender, type RequestOutcome, type RoundRequest, type Transport } from './round-send.ts';
 import { resolveTarget, systemResolver, type CheckedTarget, type Resolver, type UrlPolicy } from './url-policy.ts';
 
 export interface DeliverySettings {
@@ -18,6 +19,8 @@ export interface DeliverySettings {
   timeoutMs: number;
   /** Events sent per round; events of different identities in a round go in parallel. */
   batchSize: number;
+  /** Send the requests from a worker thread (`thread`, see delivery-thread.ts) or from the service's own (`inline`). */
+  sender?: 'thread' | 'inline';
   urlPolicy: UrlPolicy;
   /** Resolves endpoint host names (default: the system resolver); each delivery resolves once and connects to what it checked. */
   resolve?: Resolver;
@@ -110,17 +113,19 @@ export class WebhookDelivery implements LeaderChannel {
     private readonly settings: DeliverySettings,
     private readonly renderers: Map<string, Renderer>,
     private readonly logger: Logger,
-    private readonly transport?: (target: CheckedTarget, options: PostOptions) => Promise<PostResult>,
-  ) {}
+    transport?: Transport,
+  ) {
+    this.sender = transport || settings.sender === 'inline' ? new InlineSender(transport) : new ThreadSender();
+  }
 
-  /** Kept-alive connections of this delivery, closed when it stops. */
-  private connections = new PinnedConnections();
+  /** Sends the rounds' requests over connections it keeps alive; closed when delivery stops. */
+  private readonly sender: InlineSender | ThreadSender;
 
   start(): void {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
-    // Every request in flight (a round sends up to batchSize in parallel per endpoint) listens for the stop.
+    // Every endpoint's loop listens for the stop while it sleeps or waits for events.
     setMaxListeners(0, this.abort.signal);
     void this.refresh();
     this.refreshTimer = setInterval(() => void this.refresh(), 2_000);
@@ -131,10 +136,9 @@ export class WebhookDelivery implements LeaderChannel {
     this.running = false;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.abort.abort();
+    await this.sender.close();
     await Promise.all(this.loops.values());
     this.loops.clear();
-    this.connections.close();
-    this.connections = new PinnedConnections();
   }
 
   /** Starts a loop for every active endpoint that has none (called on registration and every few seconds). */
@@ -180,6 +184,8 @@ export class WebhookDelivery implements LeaderChannel {
         }
         await this.deliverRound(endpoint, events);
       } catch (error) {
+        // A round cut short by stopping leaves the endpoint where it was: the next leader sends it again.
+        if (!this.running) return;
         this.logger.error({ endpointId, ...errorFields(error) }, 'webhook delivery round failed');
         await this.sleep(1_000);
       }
@@ -276,11 +282,8 @@ export class WebhookDelivery implements LeaderChannel {
   }
 
   /**
-   * Sends each event; events with the same ordering key go one after another, stopping at a failure. At most
-   * `SOCKETS_PER_TARGET` requests are out at once, so none waits for a connection while its timeout runs (a
-   * request queued behind a dead endpoint's connections timed out with them and still opened a connection when
-   * they closed). With `stopAtFailure`, no request starts once one has failed: the endpoint retries from the
-   * first event not delivered anyway, and a dead endpoint's round ends with the requests already out.
+   * Renders and signs the events, then sends them (see `sendRound`): events of one identity in order, stopping
+   * at a failure, at most 32 requests out; with `stopAtFailure`, none starts once one has failed.
    */
   private async send(
     endpoint: store.WebhookEndpointRow,
@@ -297,57 +300,24 @@ export class WebhookDelivery implements LeaderChannel {
       return events.map((event) => ({ event, ok: false, status: null, error: (error as Error).message }));
     }
     const bodies = await renderer(endpoint, events);
-    const chains = new Map<string, number[]>();
-    events.forEach((e, i) => {
-      const key = orderingKey(e);
-      chains.set(key, [...(chains.get(key) ?? []), i]);
-    });
-    // Chains in the order of their first event, so the endpoint's head goes first.
-    const queue = [...chains.values()];
-    const outcomes: Outcome[] = [];
-    let failed = false;
-    const stopped = () => failed && options.stopAtFailure === true;
-    const worker = async () => {
-      for (let indexes = queue.shift(); indexes && !stopped(); indexes = queue.shift()) {
-        for (const i of indexes) {
-          if (stopped()) return;
-          const outcome = await this.post(endpoint, target, events[i]!, bodies[i]!);
-          outcomes.push(outcome);
-          if (!outcome.ok) {
-            failed = true;
-            break;
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SOCKETS_PER_TARGET, queue.length) }, worker));
-    return outcomes;
-  }
-
-  private async post(
-    endpoint: store.WebhookEndpointRow,
-    target: CheckedTarget,
-    event: ChangeEvent,
-    rendered: RenderedBody,
-  ): Promise<Outcome> {
-    try {
-      const response = await (this.transport ?? ((t, o) => this.connections.post(t, o)))(target, {
-        signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.abort.signal]),
+    const at = new Date();
+    const requests = events.map((event, i): RoundRequest => {
+      const { body, contentType, headers } = bodies[i]!;
+      return {
+        key: orderingKey(event),
+        body,
         headers: {
-          ...rendered.headers,
-          'content-type': rendered.contentType,
+          ...headers,
+          'content-type': contentType,
           'user-agent': 'mpi-webhooks',
-          ...signatureHeaders(endpoint.secret, event.id, new Date(), rendered.body),
+          ...signatureHeaders(endpoint.secret, event.id, at, body),
         },
-        body: rendered.body,
-      });
-      const ok = response.status >= 200 && response.status < 300;
-      return { event, ok, status: response.status, error: ok ? null : `HTTP ${response.status}` };
-    } catch (error) {
-      const failure = error as { name?: string; code?: string; cause?: { name?: string; code?: string } };
-      const timedOut = failure.name === 'TimeoutError' || failure.cause?.name === 'TimeoutError';
-      const name = timedOut ? 'timed out' : (failure.code ?? failure.cause?.code ?? failure.name ?? 'Error');
-      return { event, ok: false, status: null, error: name };
-    }
+      };
+    });
+    const sent: RequestOutcome[] = await this.sender.send(target, requests, {
+      stopAtFailure: options.stopAtFailure === true,
+      timeoutMs: this.settings.timeoutMs,
+    });
+    return sent.map(({ index, ok, status, error }) => ({ event: events[index]!, ok, status, error }));
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { candidatePairs } from './batch.ts';
-import { blockingKeys, forEachCandidatePair } from './blocking.ts';
+import { blockingKeys, forEachCandidatePair, ruleKey } from './blocking.ts';
 import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
 import type { BlockingRule } from './model.ts';
 import type { RecordInput } from './normalise.ts';
@@ -101,5 +101,62 @@ describe('forEachCandidatePair', () => {
     const stats = forEachCandidatePair(crowd, DEFAULT_BLOCKING_RULES, { maxBlockSize: 5 }, () => pairs++);
     expect(pairs).toBe(0);
     expect(stats.find((s) => s.rule === 'dob_family')?.skippedBlocks).toBe(1);
+  });
+});
+
+describe('hashed keys agree with the keys stored for online ingest', () => {
+  // Small pools so that records share values often; empty strings, placeholders, short and non-ASCII names, and
+  // swapped names are there so every branch of the hashed key parts is compared with its string key.
+  const pools = {
+    givenName: ['Ann', 'Anne', 'Jürgen', 'Jurgen', 'Zoë', 'Li', 'Mitchell', 'Baby Boy', '', "O'Neil", 'Ng'],
+    familyName: ['Green', 'Greene', 'Müller', 'Mueller', 'Li', 'Ng', 'Klein', 'Kleibn', 'Øster', '', 'Smith-Jones', 'Ann'],
+    birthDate: ['1956-04-09', '1956-09-04', '1980', '2002-06-20', '2002-06-29', '1900-01-01', '', '1943-10-20'],
+    ssn: ['412-55-9034', '999-99-9999', '530-12-7788', '', '000-00-0000'],
+    phone: ['555-555-5555', '617-555-0142', '+1 617 555 0142', '', '212-555-0199'],
+    email: ['e.rogers3@hopkins.org', 'e.rogers3@honkips.org', 'ann@x.io', '', 'not-an-email'],
+    postalCode: ['02119', '2119', '10001', '', 'SW1A 1AA'],
+    city: ['Boston', 'boston', 'Zürich', '', 'New York'],
+    addressLine1: ['12 Main St', '12 Main Street', '7 Elm Rd', '', 'PO Box 5'],
+    sex: ['F', 'M', 'U', ''],
+  } satisfies Record<string, string[]>;
+
+  function randomRecords(count: number, seed: number): RecordInput[] {
+    let state = seed >>> 0;
+    const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    return Array.from({ length: count }, () => {
+      const input: Record<string, string> = {};
+      for (const [field, values] of Object.entries(pools)) {
+        const value = values[Math.floor(next() * values.length)]!;
+        if (value !== '') input[field] = value;
+      }
+      return input as RecordInput;
+    });
+  }
+
+  /** Candidate pairs from each rule's string key (`ruleKey`, what online ingest stores): `i-j:mask`. */
+  function pairsFromStringKeys(records: RecordInput[], rules: readonly BlockingRule[]): string[] {
+    const keys = records.map((r) => rules.map((rule) => ruleKey(norm(r), rule)));
+    const pairs: string[] = [];
+    for (let i = 0; i < records.length; i++)
+      for (let j = i + 1; j < records.length; j++) {
+        let mask = 0;
+        rules.forEach((_, r) => {
+          if (keys[i]![r] !== null && keys[i]![r] === keys[j]![r]) mask |= 1 << r;
+        });
+        if (mask) pairs.push(`${i}-${j}:${mask}`);
+      }
+    return pairs.sort();
+  }
+
+  test.each([1, 2, 3])('the batch engine finds exactly the pairs the string keys give (seed %i)', (seed) => {
+    const inputs = randomRecords(300, seed);
+    const prepared = inputs.map((r) => prepareRecord(norm(r)));
+    const found: string[] = [];
+    forEachCandidatePair(prepared, DEFAULT_BLOCKING_RULES, { maxBlockSize: inputs.length }, (i, j, mask) =>
+      found.push(`${i}-${j}:${mask}`),
+    );
+    const expected = pairsFromStringKeys(inputs, DEFAULT_BLOCKING_RULES);
+    expect(expected.length).toBeGreaterThan(300);
+    expect(found.sort()).toEqual(expected);
   });
 });

@@ -39,6 +39,20 @@ describe('isotonicSteps', () => {
     ]);
   });
 
+  test('pools every pair at one weight into one point even when the pool reaches back past it', () => {
+    // Arriving one by one, the first pair at weight 1 (apart) pools with weight 0 before its ties come in.
+    expect(
+      isotonicSteps(
+        points([
+          [0, 1],
+          [1, 0],
+          [1, 1],
+          [1, 1],
+        ]),
+      ),
+    ).toEqual([{ fromWeight: 0, probability: 0.75 }]);
+  });
+
   test('reads the step a weight falls in, and the first step below it', () => {
     const steps = isotonicSteps(SAMPLE);
     expect([-20, 1, 7.9, 30].map((w) => stepProbability(steps, w))).toEqual([0, 0.5, 0.5, 1]);

@@ -38,17 +38,24 @@ export const CalibrationSchema = z.object({
 export type Calibration = z.infer<typeof CalibrationSchema>;
 export type CalibrationStep = z.infer<typeof StepSchema>;
 
-/** Isotonic (non-decreasing) fit of the 0/1 outcome `together` on `weight`, as steps in weight order. */
+/**
+ * Isotonic (non-decreasing) fit of the 0/1 outcome `together` on `weight`, as steps in weight order. Pairs at one
+ * weight are pooled into one point before the fit: a step cannot start between them, and the fit does not depend
+ * on the order they come in (pooling them as they arrive could leave some of them in the block before).
+ */
 export function isotonicSteps(points: readonly { weight: number; together: boolean }[]): CalibrationStep[] {
   const sorted = [...points].sort((x, y) => x.weight - y.weight);
-  const blocks: { fromWeight: number; sum: number; pairs: number }[] = [];
+  const tied: { fromWeight: number; sum: number; pairs: number }[] = [];
   for (const p of sorted) {
-    const last = blocks[blocks.length - 1];
-    // Equal weights are one point of the fit: a step cannot start between them.
+    const last = tied[tied.length - 1];
     if (last && last.fromWeight === p.weight) {
       last.sum += p.together ? 1 : 0;
       last.pairs++;
-    } else blocks.push({ fromWeight: p.weight, sum: p.together ? 1 : 0, pairs: 1 });
+    } else tied.push({ fromWeight: p.weight, sum: p.together ? 1 : 0, pairs: 1 });
+  }
+  const blocks: typeof tied = [];
+  for (const point of tied) {
+    blocks.push({ ...point });
     while (blocks.length > 1) {
       const top = blocks[blocks.length - 1]!;
       const before = blocks[blocks.length - 2]!;

@@ -179,6 +179,16 @@ const ConfigSchema = z
     MPI_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
     MPI_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(300_000),
     MPI_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+    /**
+     * Events one delivery round reads and sends to an endpoint (different identities' events in parallel, at most
+     * 32 requests out); the endpoint's position is saved once per round.
+     */
+    MPI_WEBHOOK_ROUND_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    /**
+     * Where webhook requests are sent from: a worker thread of their own (`thread`), so that a burst of events
+     * does not wait for the service's thread between ingest work, or the service's thread (`inline`).
+     */
+    MPI_WEBHOOK_SENDER: z.enum(['thread', 'inline']).default('thread'),
     /** Host names webhook URLs may use (comma-separated, `*.example.org` for sub-domains); unset: any. */
     MPI_WEBHOOK_ALLOWED_HOSTS: z.string().default('').transform(list),
     /**

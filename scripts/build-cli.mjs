@@ -15,8 +15,14 @@ try {
 const result = await esbuild.build({
   absWorkingDir: root,
   // Worker threads are entries of their own, beside the chunks that start them (platform/worker.ts): the batch
-  // engine's (cli/link-threads.ts starts dist/cli/link-worker.js) and the model lifecycle's (identity/model-thread.ts).
-  entryPoints: { mpi: 'cli/mpi.ts', 'link-worker': 'cli/link-worker.ts', 'model-worker': 'identity/model-worker.ts' },
+  // engine's (cli/link-threads.ts starts dist/cli/link-worker.js), the model lifecycle's (identity/model-thread.ts) and
+  // webhook delivery's (events/delivery-thread.ts).
+  entryPoints: {
+    mpi: 'cli/mpi.ts',
+    'link-worker': 'cli/link-worker.ts',
+    'model-worker': 'identity/model-worker.ts',
+    'delivery-worker': 'events/delivery-worker.ts',
+  },
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,
