@@ -49,6 +49,9 @@ export class StringPool {
 /** Interns nothing: the values as they are. */
 const NO_POOL = { intern: (value: string | null) => value };
 
+/** A value derived from a pooled one: most often the value itself (a name of one word), then nothing to look up. */
+const pooledPart = (s: Pick<StringPool, 'intern'>, part: string | null, whole: string | null) => (part === whole ? whole : s.intern(part));
+
 /**
  * Derives the comparison-ready view of a normalised record. With a `pool`, the values records commonly share
  * (names, places, birth dates, phonetic codes) are the pool's instances; identifiers (SSN, phone, email, the
@@ -82,10 +85,10 @@ export function prepareRecord(r: NormalisedRecord, pool?: StringPool): PreparedR
     familyPhonetic: s.intern(r.familyPhonetic),
     streetNumber: s.intern(r.streetNumber),
     streetName: s.intern(r.streetName),
-    givenFirst: givenName === null ? null : s.intern(firstToken(givenName)),
-    givenCompact: s.intern(compact(givenName)),
-    familyCompact: s.intern(compact(familyName)),
-    middleFirst: middleName === null ? null : s.intern(firstToken(middleName)),
+    givenFirst: givenName === null ? null : pooledPart(s, firstToken(givenName), givenName),
+    givenCompact: pooledPart(s, compact(givenName), givenName),
+    familyCompact: pooledPart(s, compact(familyName), familyName),
+    middleFirst: middleName === null ? null : pooledPart(s, firstToken(middleName), middleName),
     familyTokens,
     birthYear,
     birthMonth,
