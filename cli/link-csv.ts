@@ -17,6 +17,21 @@ const COMMA = 44;
 const LF = 10;
 const CR = 13;
 
+/**
+ * Shortest string V8 cuts out of another as a view (a "sliced string") rather than a copy. A view keeps the whole
+ * text it was cut from alive: a field kept past its chunk (an email address the normaliser returns unchanged, say)
+ * would pin a megabyte chunk, and a million kept records pinned every chunk of the file (107 MB of a 1M-row file).
+ */
+const VIEW_LENGTH = 13;
+
+/**
+ * `text.slice(from, to)` as a string of its own. Joining the slice to another string and cutting it off again
+ * copies its characters into a new string (V8 flattens the join before cutting); about 0.1 µs a field on this machine.
+ */
+function ownSlice(text: string, from: number, to: number): string {
+  return to - from < VIEW_LENGTH ? text.slice(from, to) : (' ' + text.slice(from, to)).slice(1);
+}
+
 /** Where to read: a byte range that starts at a row boundary, its first line number and the expected width. */
 export interface CsvRange {
   start?: number;
@@ -114,7 +129,7 @@ function readQuoted(text: string, start: number): { value: string; newlines: num
     value += text.slice(from, q);
     let newlines = 0;
     for (let k = start; k < q; k++) if (text.charCodeAt(k) === LF) newlines++;
-    return { value, newlines, end: q + 1 };
+    return { value: ownSlice(value, 0, value.length), newlines, end: q + 1 };
   }
 }
 
@@ -157,7 +172,7 @@ function parseComplete(
         j++;
       }
       if (j >= n) return unfinished();
-      field = text.slice(i, j);
+      field = ownSlice(text, i, j);
       i = j;
     }
     row.push(field);

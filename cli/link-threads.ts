@@ -282,6 +282,7 @@ export class LinkThreads {
     return out;
   };
 
+  /** Stops the workers (once they are stopped, again is a no-op). */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }

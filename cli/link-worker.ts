@@ -8,6 +8,7 @@ import {
   prepareRecord,
   sameAddressHistogram,
   scorePairRange,
+  StringPool,
 } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { checkMappedRows } from './link-mapping.ts';
@@ -26,9 +27,11 @@ let records: PreparedRecord[] = [];
 let ownRecords: NormalisedRecord[] = [];
 /** Why an unanswered task failed: every later task fails with it, so no result rests on missing records. */
 let broken: string | null = null;
+/** One instance of each value the records share (`prepareRecord`). */
+let pool = new StringPool();
 
 function append(slice: string | null): void {
-  for (const record of slice === null ? ownRecords : decodeRecords(slice)) records.push(prepareRecord(record));
+  for (const record of slice === null ? ownRecords : decodeRecords(slice)) records.push(prepareRecord(record, pool));
 }
 
 function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } | null {
@@ -44,7 +47,8 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
       ownRecords = [];
       return null;
     case 'records':
-      records = task.chunks.flatMap((chunk: string) => decodeRecords(chunk).map((r) => prepareRecord(r)));
+      pool = new StringPool();
+      records = task.chunks.flatMap((chunk: string) => decodeRecords(chunk).map((r) => prepareRecord(r, pool)));
       return { reply: { kind: 'ready', count: records.length }, transfer: [] };
     case 'compare': {
       const levels = { lo: new Uint32Array(task.pairA.length), hi: new Uint32Array(task.pairA.length) };

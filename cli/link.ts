@@ -123,10 +123,11 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
         : threads.trainingSamples({ prepared: input.prepared, sources: input.sources, mode }, seed);
     samples?.catch(() => {}); // awaited below
     const batch = await threads.buildBatch(input.prepared, { rules, ...common });
+    const sampled = await samples;
+    // Training, scoring and clustering run on this thread: the workers' copies of the records can go.
+    await threads.close();
     let model = givenModel;
-    if (!model) {
-      model = trainModel(batch, { ...common, ...(await samples), seed, createdAt: new Date().toISOString() }).model;
-    }
+    if (!model) model = trainModel(batch, { ...common, ...sampled, seed, createdAt: new Date().toISOString() }).model;
     const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
     // A model trained here and written out is calibrated on its own linkage (decisions unchanged; the clusters do
     // not need it, so a run that keeps no model skips the fit). A given model is kept as it is.

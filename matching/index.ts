@@ -51,7 +51,7 @@ export type { PatternHistogram } from './em.ts';
 export { DEFAULT_TRAINING_SEED, addLevelCounts, countLevels, defaultRandomPairs, randomPairs, trainModel } from './training.ts';
 export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
-export { prepareRecord } from './prepared.ts';
+export { prepareRecord, StringPool } from './prepared.ts';
 export { decodeRecord, decodeRecords, encodeRecord, encodeRecords } from './record-codec.ts';
 export type { PreparedRecord } from './prepared.ts';
 export type { Batch, BatchOptions, CandidatePairs, ProgressFn } from './batch.ts';
