@@ -309,6 +309,23 @@ function delays(committed: Map<string, number>, arrived: Map<string, number>): {
   return { values, missing };
 }
 
+/**
+ * Per committed batch (records whose answer came back at the same moment): how long its first and its last event
+ * took to arrive. A late first event waited before its round went out; a late last one waited within the round.
+ */
+function batchSpread(committed: Map<string, number>, arrived: Map<string, number>): { first: number[]; last: number[] } {
+  const batches = new Map<number, number[]>();
+  for (const [id, at] of committed) {
+    const got = arrived.get(id);
+    if (got === undefined) continue;
+    const list = batches.get(at);
+    if (list) list.push(got - at);
+    else batches.set(at, [got - at]);
+  }
+  const all = [...batches.values()];
+  return { first: all.map((d) => Math.min(...d)), last: all.map((d) => Math.max(...d)) };
+}
+
 /** Waits until every committed record's event arrived (or `timeoutMs` passed); the arrival of the last, or null. */
 async function allArrived(committed: Map<string, number>, arrived: Map<string, number>, timeoutMs: number): Promise<number | null> {
   const until = performance.now() + timeoutMs;
@@ -395,6 +412,7 @@ try {
   await allArrived(committed, sub.arrived, 10_000);
   const webhook = delays(committed, hook.state.arrived);
   const subscription = delays(committed, sub.arrived);
+  const spread = batchSpread(committed, hook.state.arrived);
   const sum = (runsOf: Round[], pick: (r: Round) => number) => runsOf.reduce((n, r) => n + pick(r), 0);
   const summary = (label: string, runsOf: Round[]) => {
     const secs = sum(runsOf, (r) => r.seconds);
@@ -439,6 +457,7 @@ try {
     `  the dead endpoint received ${int(dead.seen.requests)} requests on ${int(dead.seen.connections)} connections (each request timed out after the service's MPI_WEBHOOK_TIMEOUT_MS)`,
     `  model lifecycle steps during the rounds: ${await lifecycleSteps(sql, roundsFrom)}`,
     `  commit -> webhook receipt of RECORD_LINKED       ${dist(webhook.values)}  (${int(webhook.values.length)} events${missing(webhook)}; target p99 < 250 ms)`,
+    `    per committed batch: first event ${dist(spread.first)}, last event ${dist(spread.last)} (${int(spread.first.length)} batches)`,
     `  commit -> subscription message of RECORD_LINKED  ${dist(subscription.values)}  (${int(subscription.values.length)} events${missing(subscription)})`,
     `  load average ${load()} after the rounds`,
   );

@@ -360,6 +360,30 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     expect(masked.identity.golden.birthDate).toBe(full.identity.golden.birthDate!.slice(0, 4));
   });
 
+  test('replaying an endpoint from a position sends every event after it again, then goes on with new ones', async () => {
+    const own = await receiver();
+    try {
+      const { id } = await register({ url: own.url, eventTypes: ['IDENTITY_CREATED'] });
+      const first = await ingest(app, { source: 'ehr', localId: 'RP-1', ...person(821) });
+      const second = await ingest(app, { source: 'ehr', localId: 'RP-2', ...person(822) });
+      const createdOf = (r: Received[]) => r.map((g) => g.json.data.identityId);
+      await until(() => (createdOf(own.got).includes(second.identity.id) ? true : null));
+      const firstEvent = own.got.find((g) => g.json.data.identityId === first.identity.id)!.json.data;
+      // Delivery is idle and up to date; the replay moves the endpoint back behind both events.
+      const replay = await app.gql(`mutation ($id: ID!, $from: String!) { replayWebhookEndpoint(id: $id, fromPosition: $from) { id } }`, {
+        id,
+        from: String(firstEvent.position - 1),
+      });
+      expect(replay.errors).toBeUndefined();
+      const third = await ingest(app, { source: 'ehr', localId: 'RP-3', ...person(823) });
+      const all = await until(() => (createdOf(own.got).includes(third.identity.id) ? createdOf(own.got) : null));
+      expect(all).toEqual([first.identity.id, second.identity.id, first.identity.id, second.identity.id, third.identity.id]);
+      await app.gql(`mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
+    } finally {
+      own.server.close();
+    }
+  });
+
   test('delivers the events of one identity in the order they happened', async () => {
     const { id } = await register({ url: hook.url });
     const from = hook.got.length;
