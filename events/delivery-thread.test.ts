@@ -49,7 +49,7 @@ describe('webhook delivery thread', () => {
   let target: CheckedTarget;
   const base = () => target.url.href.replace(/\/hook$/, '');
   const seen = async (): Promise<Seen[]> => (await fetch(`${base()}/seen`)).json() as Promise<Seen[]>;
-  const options = { stopAtFailure: true, timeoutMs: 10_000 };
+  const options = { stopAtFailure: true, timeoutMs: 10_000, concurrency: 32 };
 
   beforeAll(async () => {
     receiver = spawn(process.execPath, ['-e', RECEIVER]);

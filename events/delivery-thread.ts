@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../platform/worker.ts';
-import type { RequestOutcome, RoundReply, RoundRequest, RoundTask } from './round-send.ts';
+import type { RequestOutcome, RoundOptions, RoundReply, RoundRequest, RoundTask } from './round-send.ts';
 import type { CheckedTarget } from './url-policy.ts';
 
 /**
@@ -16,7 +16,7 @@ export class ThreadSender {
   private readonly pending = new Map<number, { resolve: (o: RequestOutcome[]) => void; reject: (e: Error) => void }>();
   private nextId = 1;
 
-  send(target: CheckedTarget, requests: RoundRequest[], options: { stopAtFailure: boolean; timeoutMs: number }): Promise<RequestOutcome[]> {
+  send(target: CheckedTarget, requests: RoundRequest[], options: RoundOptions): Promise<RequestOutcome[]> {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise<RequestOutcome[]>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { PinnedConnections } from './pinned-post.ts';
-import { sendRound, type RoundReply, type RoundTask } from './round-send.ts';
+import type { PinnedConnections } from './pinned-post.ts';
+import { connectionsFor, sendRound, type RoundReply, type RoundTask } from './round-send.ts';
 
 /**
  * The webhook delivery thread: sends the rounds the service's delivery loop hands it (already rendered and
@@ -8,13 +8,14 @@ import { sendRound, type RoundReply, type RoundTask } from './round-send.ts';
  * owns the database, the endpoints' positions and the retries. Its own event loop means a round goes out and its
  * answers are read while the service's thread is busy with ingest.
  */
-const connections = new PinnedConnections();
+const pools = new Map<number, PinnedConnections>();
 
 parentPort!.on('message', (task: RoundTask) => {
   const target = { url: new URL(task.target.url), address: task.target.address, family: task.target.family };
   void sendRound(target, task.requests, {
     stopAtFailure: task.stopAtFailure,
     timeoutMs: task.timeoutMs,
-    transport: (t, o) => connections.post(t, o),
+    concurrency: task.concurrency,
+    transport: (t, o) => connectionsFor(pools, task.concurrency).post(t, o),
   }).then((outcomes) => parentPort!.postMessage({ id: task.id, outcomes } satisfies RoundReply));
 });

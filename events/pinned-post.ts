@@ -16,8 +16,8 @@ export interface PostOptions {
 
 /** Idle connections are closed before the 5 s keep-alive timeout of common servers (Node's own, nginx's 75 s). */
 const IDLE_MS = 4_000;
-/** Connections per checked target at most; further requests of a round wait for a free one. */
-export const SOCKETS_PER_TARGET = 32;
+/** Connections per checked target unless told otherwise (`MPI_WEBHOOK_CONCURRENCY`); a round keeps at most as many requests out. */
+export const SOCKETS_PER_TARGET = 64;
 /** Agents kept at most; beyond it the least recently used is closed (endpoints come and go). */
 const MAX_AGENTS = 256;
 
@@ -38,6 +38,8 @@ function pinnedLookup(target: CheckedTarget): LookupFunction {
 export class PinnedConnections {
   private readonly agents = new Map<string, HttpAgent>();
 
+  constructor(private readonly socketsPerTarget = SOCKETS_PER_TARGET) {}
+
   /** The agent of a checked target, created on first use; the least recently used goes beyond `MAX_AGENTS`. */
   agentFor(target: CheckedTarget): HttpAgent {
     const { url } = target;
@@ -49,7 +51,7 @@ export class PinnedConnections {
       this.agents.set(key, found);
       return found;
     }
-    const options = { keepAlive: true, maxSockets: SOCKETS_PER_TARGET, timeout: IDLE_MS, lookup: pinnedLookup(target) };
+    const options = { keepAlive: true, maxSockets: this.socketsPerTarget, timeout: IDLE_MS, lookup: pinnedLookup(target) };
     const agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
     this.agents.set(key, agent);
     if (this.agents.size > MAX_AGENTS) {

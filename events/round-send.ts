@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { PinnedConnections, SOCKETS_PER_TARGET, type PostOptions, type PostResult } from './pinned-post.ts';
+import { PinnedConnections, type PostOptions, type PostResult } from './pinned-post.ts';
 import type { CheckedTarget } from './url-policy.ts';
 
 /** One request of a delivery round: its ordering chain (events of one identity), its signed headers and body. */
@@ -28,7 +28,7 @@ export function failureName(error: unknown): string {
 
 /**
  * Sends a round's requests; those with the same ordering key go one after another, stopping at a failure. At most
- * `SOCKETS_PER_TARGET` requests are out at once, so none waits for a connection while its timeout runs (a request
+ * `concurrency` requests are out at once (the connections kept per target), so none waits for a connection while its timeout runs (a request
  * queued behind a dead endpoint's connections timed out with them and still opened a connection when they
  * closed). With `stopAtFailure`, no request starts once one has failed: the endpoint retries from the first event
  * not delivered anyway, and a dead endpoint's round ends with the requests already out. Each request's timeout
@@ -37,7 +37,7 @@ export function failureName(error: unknown): string {
 export async function sendRound(
   target: CheckedTarget,
   requests: readonly RoundRequest[],
-  options: { stopAtFailure: boolean; timeoutMs: number; signal?: AbortSignal; transport: Transport },
+  options: { stopAtFailure: boolean; timeoutMs: number; concurrency: number; signal?: AbortSignal; transport: Transport },
 ): Promise<RequestOutcome[]> {
   const chains = new Map<string, number[]>();
   requests.forEach((r, i) => {
@@ -76,8 +76,15 @@ export async function sendRound(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(SOCKETS_PER_TARGET, queue.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, queue.length) }, worker));
   return outcomes;
+}
+
+/** Kept-alive connections with room for `concurrency` requests per target, one set per concurrency asked. */
+export function connectionsFor(pools: Map<number, PinnedConnections>, concurrency: number): PinnedConnections {
+  let pool = pools.get(concurrency);
+  if (!pool) pools.set(concurrency, (pool = new PinnedConnections(concurrency)));
+  return pool;
 }
 
 /** A checked target as it crosses to the delivery thread (a URL does not survive structured cloning). */
@@ -94,6 +101,7 @@ export interface RoundTask {
   requests: RoundRequest[];
   stopAtFailure: boolean;
   timeoutMs: number;
+  concurrency: number;
 }
 
 export interface RoundReply {
@@ -101,9 +109,16 @@ export interface RoundReply {
   outcomes: RequestOutcome[];
 }
 
+/** Options of one round: see `sendRound`. */
+export interface RoundOptions {
+  stopAtFailure: boolean;
+  timeoutMs: number;
+  concurrency: number;
+}
+
 /** Sends rounds in this thread, over this process's kept-alive connections (or a transport given for tests). */
 export class InlineSender {
-  private connections = new PinnedConnections();
+  private readonly pools = new Map<number, PinnedConnections>();
   private abort = new AbortController();
 
   constructor(private readonly transport?: Transport) {
@@ -111,8 +126,8 @@ export class InlineSender {
     setMaxListeners(0, this.abort.signal);
   }
 
-  send(target: CheckedTarget, requests: RoundRequest[], options: { stopAtFailure: boolean; timeoutMs: number }): Promise<RequestOutcome[]> {
-    const transport = this.transport ?? ((t, o) => this.connections.post(t, o));
+  send(target: CheckedTarget, requests: RoundRequest[], options: RoundOptions): Promise<RequestOutcome[]> {
+    const transport = this.transport ?? ((t, o) => connectionsFor(this.pools, options.concurrency).post(t, o));
     return sendRound(target, requests, { ...options, signal: this.abort.signal, transport });
   }
 
@@ -121,8 +136,8 @@ export class InlineSender {
     this.abort.abort();
     this.abort = new AbortController();
     setMaxListeners(0, this.abort.signal);
-    this.connections.close();
-    this.connections = new PinnedConnections();
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
     return Promise.resolve();
   }
 }

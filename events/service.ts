@@ -63,6 +63,7 @@ export function createEventsService(
     timeoutMs: config.MPI_WEBHOOK_TIMEOUT_MS,
     batchSize: config.MPI_WEBHOOK_ROUND_SIZE,
     sender: config.MPI_WEBHOOK_SENDER,
+    concurrency: config.MPI_WEBHOOK_CONCURRENCY,
     urlPolicy,
     ...(options.resolve ? { resolve: options.resolve } : {}),
   };

@@ -6,6 +6,7 @@ import type { EventDispatcher, LeaderChannel } from './dispatcher.ts';
 import * as store from './store.ts';
 import { orderingKey, type ChangeEvent, type ChangeEventType } from './types.ts';
 import { ThreadSender } from './delivery-thread.ts';
+import { SOCKETS_PER_TARGET } from './pinned-post.ts';
 import { InlineSender, type RequestOutcome, type RoundRequest, type Transport } from './round-send.ts';
 import { resolveTarget, systemResolver, type CheckedTarget, type Resolver, type UrlPolicy } from './url-policy.ts';
 
@@ -19,6 +20,8 @@ export interface DeliverySettings {
   timeoutMs: number;
   /** Events sent per round; events of different identities in a round go in parallel. */
   batchSize: number;
+  /** Requests out at once per endpoint at most (connections kept per address); default 64. */
+  concurrency?: number;
   /** Send the requests from a worker thread (`thread`, see delivery-thread.ts) or from the service's own (`inline`). */
   sender?: 'thread' | 'inline';
   urlPolicy: UrlPolicy;
@@ -305,7 +308,7 @@ export class WebhookDelivery implements LeaderChannel {
 
   /**
    * Renders and signs the events, then sends them (see `sendRound`): events of one identity in order, stopping
-   * at a failure, at most 32 requests out; with `stopAtFailure`, none starts once one has failed.
+   * at a failure, at most `concurrency` requests out; with `stopAtFailure`, none starts once one has failed.
    */
   private async send(
     endpoint: store.WebhookEndpointRow,
@@ -339,6 +342,7 @@ export class WebhookDelivery implements LeaderChannel {
     const sent: RequestOutcome[] = await this.sender.send(target, requests, {
       stopAtFailure: options.stopAtFailure === true,
       timeoutMs: this.settings.timeoutMs,
+      concurrency: this.settings.concurrency ?? SOCKETS_PER_TARGET,
     });
     return sent.map(({ index, ok, status, error }) => ({ event: events[index]!, ok, status, error }));
   }

@@ -184,6 +184,8 @@ const ConfigSchema = z
      * 32 requests out); the endpoint's position is saved once per round.
      */
     MPI_WEBHOOK_ROUND_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    /** Requests out at once to one endpoint at most (the connections kept per address). */
+    MPI_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
     /**
      * Where webhook requests are sent from: a worker thread of their own (`thread`), so that a burst of events
      * does not wait for the service's thread between ingest work, or the service's thread (`inline`).

@@ -10,7 +10,7 @@ import { FAST_WEBHOOK_ENV, until } from './wait.ts';
 
 /** More endpoints than the test database's pool has connections (10 on PostgreSQL, 1 on PGlite). */
 const ENDPOINTS = 11;
-/** Requests each endpoint is sent and never answered (all endpoints together stay under the 32 connections per host). */
+/** Requests each endpoint is sent and never answered (all endpoints together stay under the connections kept per host). */
 const HELD = 2;
 
 const INGEST_MANY = `mutation ($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { outcome record { id } } }`;

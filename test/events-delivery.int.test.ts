@@ -167,9 +167,9 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
   });
 
   test('a round stops at its first failure: no more requests than connections, none started after one failed', async () => {
-    // Refuses the first 32 requests (as many as a round keeps out at once), then accepts everything.
+    // Refuses the first requests, as many as a round keeps out at once, then accepts everything.
     const flaky = await receiver();
-    const refused = 32;
+    const refused = loadConfig({ ...FAST_WEBHOOK_ENV }).MPI_WEBHOOK_CONCURRENCY;
     flaky.server.removeAllListeners('request');
     flaky.server.on('request', (req, res) => {
       let body = '';
@@ -184,8 +184,9 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
     });
     try {
       const { id } = await register({ url: flaky.url, eventTypes: ['IDENTITY_CREATED'] });
-      // Forty people in one batch: forty identities, more ordering chains than a round sends at once.
-      const people = Array.from({ length: 40 }, (_, i) => ({ source: 'ehr', localId: `R-${i}`, ...person(8_500 + i) }));
+      // One batch of more people (identities, ordering chains) than a round sends at once.
+      const count = refused + 8;
+      const people = Array.from({ length: count }, (_, i) => ({ source: 'ehr', localId: `R-${i}`, ...person(8_500 + i) }));
       const mark = app.services.events.dispatcher.headPosition;
       const batch = await app.gql<{ ingestRecords: Array<{ record: { id: string } }> }>(
         `mutation ($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { record { id } } }`,
@@ -196,13 +197,13 @@ describe(`change event delivery on ${TEST_DB_KIND}`, () => {
       const events = await until(async () => {
         const published = await app.services.events.dispatcher.read(mark, { types: ['IDENTITY_CREATED'] }, 1_000);
         const mine = published.filter((e) => e.recordId !== null && records.has(e.recordId));
-        return mine.length === 40 ? mine : null;
+        return mine.length === count ? mine : null;
       });
-      expect(events).toHaveLength(40);
+      expect(events).toHaveLength(count);
       // Every event arrives once the endpoint accepts; none is dead-lettered (the head was tried twice).
       await until(() => events.every((e) => flaky.got.slice(refused).some((g) => g.json.data.id === e.id)));
       const ids = flaky.got.map((g) => g.json.data.id);
-      // The first round: 32 different events, all refused, and nothing more; then the head alone, accepted.
+      // The first round: `refused` different events, all refused, and nothing more; then the head alone, accepted.
       expect(new Set(ids.slice(0, refused)).size).toBe(refused);
       expect(ids[refused]).toBe(events[0]!.id);
       const state = await app.gql<{ webhookEndpoints: Array<{ id: string; delivery: { lastError: string | null; deadLetters: number } }> }>(
