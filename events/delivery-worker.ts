@@ -11,11 +11,9 @@ import { connectionsFor, sendRound, type RoundReply, type RoundTask } from './ro
 const pools = new Map<number, PinnedConnections>();
 
 parentPort!.on('message', (task: RoundTask) => {
-  const target = { url: new URL(task.target.url), address: task.target.address, family: task.target.family };
-  void sendRound(target, task.requests, {
-    stopAtFailure: task.stopAtFailure,
-    timeoutMs: task.timeoutMs,
-    concurrency: task.concurrency,
-    transport: (t, o) => connectionsFor(pools, task.concurrency).post(t, o),
-  }).then((outcomes) => parentPort!.postMessage({ id: task.id, outcomes } satisfies RoundReply));
+  const { id, requests, target: to, ...options } = task;
+  const target = { url: new URL(to.url), address: to.address, family: to.family };
+  void sendRound(target, requests, { ...options, transport: (t, o) => connectionsFor(pools, options.concurrency).post(t, o) }).then(
+    (outcomes) => parentPort!.postMessage({ id, outcomes } satisfies RoundReply),
+  );
 });

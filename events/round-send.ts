@@ -28,16 +28,16 @@ export function failureName(error: unknown): string {
 
 /**
  * Sends a round's requests; those with the same ordering key go one after another, stopping at a failure. At most
- * `concurrency` requests are out at once (the connections kept per target), so none waits for a connection while its timeout runs (a request
- * queued behind a dead endpoint's connections timed out with them and still opened a connection when they
- * closed). With `stopAtFailure`, no request starts once one has failed: the endpoint retries from the first event
+ * `concurrency` requests are out at once (the connections kept per target), so none waits for a connection while
+ * its timeout runs (a request queued behind a dead endpoint's connections timed out with them and still opened a
+ * connection when they closed). With `stopAtFailure`, no request starts once one has failed: the endpoint retries from the first event
  * not delivered anyway, and a dead endpoint's round ends with the requests already out. Each request's timeout
  * starts when it is sent.
  */
 export async function sendRound(
   target: CheckedTarget,
   requests: readonly RoundRequest[],
-  options: { stopAtFailure: boolean; timeoutMs: number; concurrency: number; signal?: AbortSignal; transport: Transport },
+  options: RoundOptions & { signal?: AbortSignal; transport: Transport },
 ): Promise<RequestOutcome[]> {
   const chains = new Map<string, number[]>();
   requests.forEach((r, i) => {
@@ -95,13 +95,10 @@ export interface TargetMessage {
 }
 
 /** What the service asks of its delivery thread (see delivery-worker.ts). */
-export interface RoundTask {
+export interface RoundTask extends RoundOptions {
   id: number;
   target: TargetMessage;
   requests: RoundRequest[];
-  stopAtFailure: boolean;
-  timeoutMs: number;
-  concurrency: number;
 }
 
 export interface RoundReply {
