@@ -3,8 +3,9 @@
 // downstream systems: several clients that send `ingestRecords` batches open loop at a fixed rate (a batch is due at
 // its time whatever the others do; a server that cannot keep up shows as a lower achieved rate and a growing
 // latency, which is measured from when the batch was due; batches still waiting for a free client when the round
-// ends are counted and not sent, so a round lasts about as long as asked), a webhook receiver and a GraphQL subscription (server-sent
-// events). Rounds alternate without and with a dead webhook endpoint (it accepts connections and never answers).
+// ends are counted and not sent, so a round lasts about as long as asked), a webhook receiver (in a thread of its
+// own, as a downstream system would not share the load generator's event loop) and a GraphQL subscription
+// (server-sent events). Rounds alternate without and with a dead webhook endpoint (it accepts connections and never answers).
 // Then the receiver answers 503 for one round and comes back: how fast the endpoint drains its backlog.
 //   npm run bench:events -- --base 5000 --rate 1000 --seconds 20 --rounds 2
 // `--profile DIR` writes a V8 CPU profile of the service process into DIR (open it in Chrome DevTools).
@@ -18,9 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import postgres from 'postgres';
 import { createApiKey } from '../platform/api-keys.ts';
+import { startWorker } from '../platform/worker.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { FIELDS, readRows, type Row } from './seed.ts';
 import { freshDatabase, machine, percentile, percentileChangeInterval, syntheticRegistry } from './support.ts';
+import type { ReceiverCommand, ReceiverMessage } from './webhook-receiver.ts';
 
 const INGEST_MANY = 'mutation($input: [SourceRecordInput!]!) { ingestRecords(input: $input) { record { id } } }';
 const CREATE_HOOK = 'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }';
@@ -31,6 +34,7 @@ const program = new Command('bench:events')
   .option('--base <n>', 'records stored before measuring', '5000')
   .option('--rate <n>', 'target ingest rate, records per second (open loop)', '1000')
   .option('--seconds <n>', 'length of each round', '20')
+  .option('--warmup <n>', 'seconds of ingest at the same rate before the rounds, not measured (connections, compiled code)', '3')
   .option('--rounds <n>', 'pairs of rounds without and with the dead endpoint (without-with, then with-without, ...)', '2')
   .option('--batch <n>', 'records per ingestRecords call', '50')
   .option('--clients <n>', 'concurrent ingest clients', '6')
@@ -41,7 +45,7 @@ const program = new Command('bench:events')
   .option('--database <prefix>', "prefix of the benchmark database's name (dropped at the end)", 'mpi_bench_events')
   .parse();
 const opts = program.opts<
-  Record<'base' | 'rate' | 'seconds' | 'rounds' | 'batch' | 'clients' | 'port' | 'pollMs' | 'database', string> & {
+  Record<'base' | 'rate' | 'seconds' | 'warmup' | 'rounds' | 'batch' | 'clients' | 'port' | 'pollMs' | 'database', string> & {
     profile?: string;
     lifecycle: boolean;
   }
@@ -97,26 +101,27 @@ async function waitForService(seconds: number, exited: Promise<unknown>): Promis
   throw new Error(gone ? 'the service exited' : 'the service did not become ready');
 }
 
-/** A webhook receiver recording when each record's event arrived; `down` makes it answer 503. */
+/**
+ * A webhook receiver (webhook-receiver.ts, in its own thread) recording when each record's event arrived, on this
+ * thread's clock; `setDown(true)` makes it answer 503.
+ */
 async function receiver() {
-  const state = { down: false, arrived: new Map<string, number>(), requests: 0 };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      state.requests += 1;
-      if (state.down) {
-        res.statusCode = 503;
-        res.end();
-        return;
-      }
-      const id = (JSON.parse(Buffer.concat(chunks).toString()) as { data: { recordId: string } }).data.recordId;
-      if (!state.arrived.has(id)) state.arrived.set(id, performance.now());
-      res.end();
+  const arrived = new Map<string, number>();
+  const worker = startWorker(import.meta.url, 'webhook-receiver');
+  worker.unref();
+  const url = await new Promise<string>((resolve, reject) => {
+    worker.on('message', (m: ReceiverMessage) => {
+      if ('url' in m) resolve(m.url);
+      else for (const [id, at] of m.arrivals) if (!arrived.has(id)) arrived.set(id, at - performance.timeOrigin);
     });
+    worker.once('error', reject);
   });
-  await listen(server);
-  return { state, url: urlOf(server), close: () => server.close() };
+  return {
+    arrived,
+    url,
+    setDown: (down: boolean) => worker.postMessage({ down } satisfies ReceiverCommand),
+    close: () => worker.postMessage({ close: true } satisfies ReceiverCommand),
+  };
 }
 
 /** An endpoint that is there but dead: it accepts connections and never answers, so every request times out. */
@@ -248,14 +253,14 @@ async function lifecycleSteps(sql: postgres.Sql, since: Date): Promise<string> {
  * Sends `rows` at `rate` records/s for `seconds` from `clients` concurrent clients: batch k is due k·batch/rate
  * seconds after the start and goes out on the first free client; batches due after the round are not sent.
  */
-async function sustained(sql: postgres.Sql, key: string, rows: Row[]): Promise<Round> {
+async function sustained(sql: postgres.Sql, key: string, rows: Row[], length = seconds): Promise<Round> {
   const before = await counters(sql);
   const cpuBefore = cpuNow(server.pid, databaseName);
   const latencies: number[] = [];
   const slow: Array<{ dueAt: number; latency: number }> = [];
   const committed = new Map<string, number>();
   const start = performance.now();
-  const end = start + seconds * 1000;
+  const end = start + length * 1000;
   let next = 0;
   let records = 0;
   let late = 0;
@@ -313,7 +318,10 @@ function delays(committed: Map<string, number>, arrived: Map<string, number>): {
  * Per committed batch (records whose answer came back at the same moment): how long its first and its last event
  * took to arrive. A late first event waited before its round went out; a late last one waited within the round.
  */
-function batchSpread(committed: Map<string, number>, arrived: Map<string, number>): { first: number[]; last: number[] } {
+function batchSpread(
+  committed: Map<string, number>,
+  arrived: Map<string, number>,
+): { first: number[]; last: number[]; slowest: Array<{ at: number; last: number }> } {
   const batches = new Map<number, number[]>();
   for (const [id, at] of committed) {
     const got = arrived.get(id);
@@ -322,8 +330,12 @@ function batchSpread(committed: Map<string, number>, arrived: Map<string, number
     if (list) list.push(got - at);
     else batches.set(at, [got - at]);
   }
-  const all = [...batches.values()];
-  return { first: all.map((d) => Math.min(...d)), last: all.map((d) => Math.max(...d)) };
+  const all = [...batches].map(([at, d]) => ({ at, first: Math.min(...d), last: Math.max(...d) }));
+  return {
+    first: all.map((b) => b.first),
+    last: all.map((b) => b.last),
+    slowest: all.sort((a, b) => b.last - a.last).slice(0, 3),
+  };
 }
 
 /** Waits until every committed record's event arrived (or `timeoutMs` passed); the arrival of the last, or null. */
@@ -336,7 +348,8 @@ async function allArrived(committed: Map<string, number>, arrived: Map<string, n
   return null;
 }
 
-const { csv } = syntheticRegistry(baseCount + (2 * rounds + 1) * perRound);
+const warmup = Number(opts.warmup);
+const { csv } = syntheticRegistry(baseCount + Math.ceil(rate * warmup) + (2 * rounds + 1) * perRound);
 const rows = await readRows(csv);
 const db = await freshDatabase(opts.database);
 const databaseName = new URL(db.url).pathname.slice(1);
@@ -373,7 +386,7 @@ const server = spawn(process.execPath, nodeArgs, {
 const serverExit = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
 const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
 const lines = [
-  `change-event benchmark on PostgreSQL, ${machine()}, ${os.cpus().length} cores; the service in its own process, load and receivers in this one; load average ${load()} at start`,
+  `change-event benchmark on PostgreSQL, ${machine()}, ${os.cpus().length} cores; the service in its own process, load and the subscription in this one, the webhook receiver in a thread of it; load average ${load()} at start`,
 ];
 try {
   await waitForService(120, serverExit);
@@ -394,9 +407,17 @@ try {
   await call(keys.admin, SET_ACTIVE, { id: deadId, active: false });
   const sub = await subscribe(keys.pipeline);
   await sleep(500);
+  if (warmup > 0) {
+    // The first requests to a new endpoint open its connections and run code not yet compiled; a service that has
+    // been up a while has done both. Those seconds are not what "sustained" means, so they are not measured.
+    process.stderr.write(`warm-up: ${rate}/s for ${warmup} s, not measured...\n`);
+    const warm = await sustained(sql, keys.pipeline, take(Math.ceil(rate * warmup)), warmup);
+    await allArrived(warm.committed, hook.arrived, 20_000);
+  }
 
   const runs: Record<'without' | 'with', Round[]> = { without: [], with: [] };
   const roundsFrom = new Date();
+  const roundsStart = performance.now();
   // Pairs in the order without-with, then with-without, and so on (ABBA): the index grows by a round's records
   // each round and ingest slows a little as it grows, which plain alternation would charge to the rounds with
   // the dead endpoint (they always came second). With an even number of pairs a steady drift cancels.
@@ -411,11 +432,11 @@ try {
   await call(keys.admin, SET_ACTIVE, { id: deadId, active: false });
   const all = [...runs.without, ...runs.with];
   const committed = new Map(all.flatMap((r) => [...r.committed]));
-  await allArrived(committed, hook.state.arrived, 20_000);
+  await allArrived(committed, hook.arrived, 20_000);
   await allArrived(committed, sub.arrived, 10_000);
-  const webhook = delays(committed, hook.state.arrived);
+  const webhook = delays(committed, hook.arrived);
   const subscription = delays(committed, sub.arrived);
-  const spread = batchSpread(committed, hook.state.arrived);
+  const spread = batchSpread(committed, hook.arrived);
   const sum = (runsOf: Round[], pick: (r: Round) => number) => runsOf.reduce((n, r) => n + pick(r), 0);
   const summary = (label: string, runsOf: Round[]) => {
     const secs = sum(runsOf, (r) => r.seconds);
@@ -453,14 +474,14 @@ try {
   const saturated = (runsOf: Round[]) => runsOf.some((r) => r.late > 0 || r.records / r.seconds < 0.95 * rate);
   const missing = (d: { missing: number }) => (d.missing ? `, ${d.missing} not received` : '');
   lines.push(
-    `stored ${int(baseCount)} records; rounds of ${seconds} s at ${int(rate)} records/s asked, batches of ${batch} from ${clients} clients, ${rounds} rounds each way, in pairs without-with, with-without, ...`,
+    `stored ${int(baseCount)} records${warmup > 0 ? `, then ${warmup} s of ingest at the rate as a warm-up (not measured)` : ''}; rounds of ${seconds} s at ${int(rate)} records/s asked, batches of ${batch} from ${clients} clients, ${rounds} rounds each way, in pairs without-with, with-without, ...`,
     ...summary('without dead endpoint', runs.without),
     ...summary('with dead endpoint   ', runs.with),
     `  ingest p99 with the dead endpoint: ${f((100 * (p99(runs.with) - p99(runs.without))) / p99(runs.without))} % against without (target: no more than +10 %; 90 % interval from resampling the batches ${interval(runs)})${saturated(all) ? '; the service did not keep up with the rate asked, so latencies are queueing and this comparison says little: measure at a lower --rate' : ''}`,
     `  the dead endpoint received ${int(dead.seen.requests)} requests on ${int(dead.seen.connections)} connections (each request timed out after the service's MPI_WEBHOOK_TIMEOUT_MS)`,
     `  model lifecycle steps during the rounds: ${await lifecycleSteps(sql, roundsFrom)}`,
     `  commit -> webhook receipt of RECORD_LINKED       ${dist(webhook.values)}  (${int(webhook.values.length)} events${missing(webhook)}; target p99 < 250 ms)`,
-    `    per committed batch: first event ${dist(spread.first)}, last event ${dist(spread.last)} (${int(spread.first.length)} batches)`,
+    `    per committed batch: first event ${dist(spread.first)}, last event ${dist(spread.last)} (${int(spread.first.length)} batches); slowest last events ${spread.slowest.map((b) => `${f(b.last)} ms (committed ${f((b.at - roundsStart) / 1000)} s into the rounds)`).join(', ')}`,
     `  commit -> subscription message of RECORD_LINKED  ${dist(subscription.values)}  (${int(subscription.values.length)} events${missing(subscription)})`,
     `  load average ${load()} after the rounds`,
   );
@@ -468,13 +489,13 @@ try {
   dead.close();
 
   // Backlog drain: the endpoint answers 503 for one round of ingest, then comes back.
-  hook.state.down = true;
+  hook.setDown(true);
   process.stderr.write(`outage round: ${rate}/s for ${seconds} s while the endpoint answers 503...\n`);
   const outage = await sustained(sql, keys.pipeline, take(perRound));
   const backAt = performance.now();
-  hook.state.down = false;
-  const last = await allArrived(outage.committed, hook.state.arrived, 300_000);
-  const arrivals = [...outage.committed.keys()].map((id) => hook.state.arrived.get(id)).filter((t): t is number => t !== undefined);
+  hook.setDown(false);
+  const last = await allArrived(outage.committed, hook.arrived, 300_000);
+  const arrivals = [...outage.committed.keys()].map((id) => hook.arrived.get(id)).filter((t): t is number => t !== undefined);
   const first = Math.min(...arrivals);
   lines.push(
     `backlog drain: the endpoint answered 503 during ${f(outage.seconds)} s of ingest (${int(outage.records)} RECORD_LINKED behind, ${int(outage.records / outage.seconds)} records/s meanwhile)`,
