@@ -118,6 +118,20 @@ describe('webhook delivery thread', () => {
     }
   });
 
+  test('warm() loads the thread before any round, and that thread sends the next round', async () => {
+    const sender = new ThreadSender();
+    try {
+      await sender.warm();
+      const outcomes = await sender.send(target, round(10, 10), options);
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(10);
+      expect(await seen()).toHaveLength(10);
+      // Still the same thread: warming again has nothing to wait for.
+      await sender.warm();
+    } finally {
+      await sender.close();
+    }
+  });
+
   test('closing fails the rounds out, and the next round starts a new worker', async () => {
     const sender = new ThreadSender();
     await sender.send(target, round(1, 1), options);

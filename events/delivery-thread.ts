@@ -15,6 +15,18 @@ export class ThreadSender {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve: (o: RequestOutcome[]) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  private ready: Promise<void> = Promise.resolve();
+  private loaded: () => void = () => undefined;
+
+  /**
+   * Starts the worker ahead of the first round and resolves once it has loaded. Loading it (and, run from
+   * source, compiling its modules) takes a few hundred milliseconds that would otherwise fall on the first events.
+   * A worker that fails while loading resolves it too (the next round starts another).
+   */
+  warm(): Promise<void> {
+    if (!this.worker) this.start();
+    return this.ready;
+  }
 
   send(target: CheckedTarget, requests: RoundRequest[], options: RoundOptions): Promise<RequestOutcome[]> {
     const worker = this.worker ?? this.start();
@@ -42,7 +54,9 @@ export class ThreadSender {
     const worker = startWorker(import.meta.url, 'delivery-worker');
     // The worker holds no work of its own: it never keeps the process alive.
     worker.unref();
+    this.ready = new Promise<void>((resolve) => (this.loaded = resolve));
     worker.on('message', (reply: RoundReply) => {
+      if ('ready' in reply) return this.loaded();
       const round = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       round?.resolve(reply.outcomes);
@@ -55,6 +69,7 @@ export class ThreadSender {
 
   private fail(error: Error): void {
     this.worker = null;
+    this.loaded();
     for (const round of this.pending.values()) round.reject(error);
     this.pending.clear();
   }

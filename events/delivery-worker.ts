@@ -17,3 +17,6 @@ parentPort!.on('message', (task: RoundTask) => {
     (outcomes) => parentPort!.postMessage({ id, outcomes } satisfies RoundReply),
   );
 });
+
+// Loaded: the service's thread may count on a round going out at once (see ThreadSender.warm).
+parentPort!.postMessage({ ready: true } satisfies RoundReply);

@@ -101,10 +101,8 @@ export interface RoundTask extends RoundOptions {
   requests: RoundRequest[];
 }
 
-export interface RoundReply {
-  id: number;
-  outcomes: RequestOutcome[];
-}
+/** A round's outcomes, or the thread saying it has loaded. */
+export type RoundReply = { id: number; outcomes: RequestOutcome[] } | { ready: true };
 
 /** Options of one round: see `sendRound`. */
 export interface RoundOptions {
@@ -121,6 +119,11 @@ export class InlineSender {
   constructor(private readonly transport?: Transport) {
     // Every request out listens for the stop.
     setMaxListeners(0, this.abort.signal);
+  }
+
+  /** Nothing to load: rounds go out from this thread. */
+  warm(): Promise<void> {
+    return Promise.resolve();
   }
 
   send(target: CheckedTarget, requests: RoundRequest[], options: RoundOptions): Promise<RequestOutcome[]> {

@@ -175,6 +175,8 @@ export class WebhookDelivery implements LeaderChannel {
     // events are then read alongside the endpoint's row instead of after it, one round trip fewer before the
     // requests go out. They are used only if the row says the endpoint is still there and still wants them.
     let expected: { position: number; types: ChangeEventType[] } | null = null;
+    // An endpoint is registered before its first event: have the sender ready by then.
+    void this.sender.warm();
     while (this.running) {
       try {
         const from: { position: number; types: ChangeEventType[] } | null = expected;
