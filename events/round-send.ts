@@ -19,10 +19,14 @@ export interface RequestOutcome {
 
 export type Transport = (target: CheckedTarget, options: PostOptions) => Promise<PostResult>;
 
+/** undici's codes for a connect, an answer's headers or a wait within its body that took too long. */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 /** Why a request failed, as an endpoint's delivery status shows it: `timed out`, a socket error code, or the error's name. */
 export function failureName(error: unknown): string {
   const failure = error as { name?: string; code?: string; cause?: { name?: string; code?: string } };
   if (failure.name === 'TimeoutError' || failure.cause?.name === 'TimeoutError') return 'timed out';
+  if (TIMEOUT_CODES.has(failure.code ?? '') || TIMEOUT_CODES.has(failure.cause?.code ?? '')) return 'timed out';
   return failure.code ?? failure.cause?.code ?? failure.name ?? 'Error';
 }
 
@@ -32,7 +36,7 @@ export function failureName(error: unknown): string {
  * its timeout runs (a request queued behind a dead endpoint's connections timed out with them and still opened a
  * connection when they closed). With `stopAtFailure`, no request starts once one has failed: the endpoint retries from the first event
  * not delivered anyway, and a dead endpoint's round ends with the requests already out. Each request's timeout
- * starts when it is sent.
+ * runs from when it is sent (connecting has its own, of the same length).
  */
 export async function sendRound(
   target: CheckedTarget,
@@ -54,9 +58,7 @@ export async function sendRound(
   const post = async (index: number): Promise<RequestOutcome> => {
     const { headers, body } = requests[index]!;
     try {
-      const timeout = AbortSignal.timeout(options.timeoutMs);
-      const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-      const { status } = await options.transport(target, { headers, body, signal });
+      const { status } = await options.transport(target, { headers, body, timeoutMs: options.timeoutMs, signal: options.signal });
       const ok = status >= 200 && status < 300;
       return { index, ok, status, error: ok ? null : `HTTP ${status}` };
     } catch (error) {

@@ -92,7 +92,7 @@ export interface CheckedTarget {
 
 /**
  * Resolves the URL's host once, refuses it when any address is blocked, and returns the address that was
- * checked. Delivery connects to exactly that address (see `pinnedPost`): resolving the name again at connect
+ * checked. Delivery connects to exactly that address (see `PinnedConnections`): resolving the name again at connect
  * time would let a DNS answer that changes between the check and the connection (DNS rebinding) reach a blocked
  * address. Run before every delivery, so a name that later resolves to a blocked address is refused then.
  */
