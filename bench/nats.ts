@@ -14,7 +14,7 @@ import { connect } from 'nats';
 import postgres from 'postgres';
 import { ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
-import { freshDatabase, machine } from './support.ts';
+import { freshDatabase, machine, syntheticRegistry } from './support.ts';
 
 const SERVER = fileURLToPath(new URL('../api/server.ts', import.meta.url));
 const SOURCE = 'synth';
@@ -121,14 +121,14 @@ async function main(): Promise<void> {
   const opts = new Command('bench:nats')
     .option('--records <n>', 'records published per run', '5000')
     .option('--workers <list>', 'comma-separated numbers of server processes consuming', '1,2,3')
-    .option('--file <csv>', 'records to publish (a synthetic registry file; default: bench:load 100,000 file a)')
+    .option('--file <csv>', 'records to publish (a synthetic registry file; default: one of --records records, generated if missing)')
     .option('--batch <n>', 'MPI_NATS_INGEST_BATCH of each server', '200')
     .option('--nats <url>', 'NATS server', 'nats://127.0.0.1:4222')
     .option('--port <n>', 'first port of the servers this benchmark starts (127.0.0.1)', '4310')
     .option('--database <prefix>', 'name prefix of the databases this benchmark creates and drops', 'bench_nats')
     .parse()
     .opts<{ records: string; workers: string; file?: string; batch: string; nats: string; port: string; database: string }>();
-  const file = opts.file ?? fileURLToPath(new URL('./out/load-100000-a.csv', import.meta.url));
+  const file = opts.file ?? syntheticRegistry(Number(opts.records)).csv;
   const { rows } = await readLoadRows([{ source: SOURCE, files: [file] }], { warn: () => undefined });
   const bodies = rows.slice(0, Number(opts.records)).map(({ input }) => {
     const { source: _source, ...body } = input;
