@@ -113,6 +113,8 @@ export class NatsIngestConsumer {
       servers: this.options.url,
       name: `mpi-ingest-${this.services.config.MPI_REPLICA_ID}`,
       maxReconnectAttempts: -1,
+      // An Error (with its stack) captured for every request and acknowledgement is not worth its cost here.
+      noAsyncTraces: true,
     });
     const jsm = await this.connection.jetstreamManager();
     const streams = [
@@ -239,8 +241,11 @@ export class NatsIngestConsumer {
         },
       },
     );
-    // Committed: acknowledge. An acknowledgement lost now only means a redelivery, which ingests as UNCHANGED.
-    await Promise.all(records.map((r) => r.msg.ackAck().catch(() => false)));
+    // Committed: acknowledge. An acknowledgement lost now only means a redelivery, which ingests as UNCHANGED, so
+    // the acknowledgements go out together and one flush waits for the server to have read them all (an
+    // acknowledgement confirmed one by one was a request each, with its own reply subscription and error object).
+    for (const r of records) r.msg.ack();
+    await this.connection?.flush().catch(() => undefined);
     this.counts.ingested += records.length;
   }
 

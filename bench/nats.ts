@@ -27,8 +27,8 @@ const loadAverage = () =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts one server process consuming the ingest queue; resolves once it answers /readyz. */
-async function startServer(port: number, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+async function startServer(port: number, env: Record<string, string>, profile?: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', SERVER], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', MPI_REPLICA_ID: `bench-nats-${port}` },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -59,13 +59,15 @@ interface Row {
   seconds: number;
   stored: number;
   distinct: number;
+  /** Match models the servers' lifecycle trained during the run (training and re-matching share the cores). */
+  trained: number;
   load: string;
 }
 
 async function benchWorkers(
   workers: number,
   bodies: string[],
-  opts: { nats: string; database: string; port: number; batch: string },
+  opts: { nats: string; database: string; port: number; batch: string; profile?: string | undefined },
 ): Promise<Row> {
   const db = await freshDatabase(`${opts.database}_${workers}`);
   const prefix = `benchnats${randomBytes(4).toString('hex')}`;
@@ -88,7 +90,7 @@ async function benchWorkers(
   const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
   try {
     // One after the other: each migrates the database at start-up; the first creates the stream and consumer.
-    for (let w = 0; w < workers; w++) servers.push(await startServer(opts.port + w, env));
+    for (let w = 0; w < workers; w++) servers.push(await startServer(opts.port + w, env, opts.profile));
     const js = nc.jetstream();
     const subject = ingestNames(prefix).subject(SOURCE);
     const before = loadAverage();
@@ -105,7 +107,16 @@ async function benchWorkers(
     }
     const seconds = (performance.now() - started) / 1000;
     const [row] = await sql<Array<{ distinct: number }>>`select count(distinct (source_id, local_id))::int as distinct from source_records`;
-    return { workers, records: bodies.length, seconds, stored, distinct: row!.distinct, load: `${before} / ${loadAverage()}` };
+    const [models] = await sql<Array<{ trained: number }>>`select count(*)::int as trained from match_model_events where type = 'TRAINED'`;
+    return {
+      workers,
+      records: bodies.length,
+      seconds,
+      stored,
+      distinct: row!.distinct,
+      trained: models!.trained,
+      load: `${before} / ${loadAverage()}`,
+    };
   } finally {
     await Promise.all(servers.map(stopServer));
     await sql.end();
@@ -126,8 +137,18 @@ async function main(): Promise<void> {
     .option('--nats <url>', 'NATS server', 'nats://127.0.0.1:4222')
     .option('--port <n>', 'first port of the servers this benchmark starts (127.0.0.1)', '4310')
     .option('--database <prefix>', 'name prefix of the databases this benchmark creates and drops', 'bench_nats')
+    .option('--profile <dir>', 'write a V8 CPU profile of each server process into this folder')
     .parse()
-    .opts<{ records: string; workers: string; file?: string; batch: string; nats: string; port: string; database: string }>();
+    .opts<{
+      records: string;
+      workers: string;
+      file?: string;
+      batch: string;
+      nats: string;
+      port: string;
+      database: string;
+      profile?: string;
+    }>();
   const file = opts.file ?? syntheticRegistry(Number(opts.records)).csv;
   const { rows } = await readLoadRows([{ source: SOURCE, files: [file] }], { warn: () => undefined });
   const bodies = rows.slice(0, Number(opts.records)).map(({ input }) => {
@@ -137,10 +158,16 @@ async function main(): Promise<void> {
   const results: Row[] = [];
   for (const workers of opts.workers.split(',').map(Number))
     results.push(
-      await benchWorkers(workers, bodies, { nats: opts.nats, database: opts.database, port: Number(opts.port), batch: opts.batch }),
+      await benchWorkers(workers, bodies, {
+        nats: opts.nats,
+        database: opts.database,
+        port: Number(opts.port),
+        batch: opts.batch,
+        profile: opts.profile,
+      }),
     );
   console.log(`${machine()}, PostgreSQL and NATS on this host; load average (1, 5, 15 min) before / after each run`);
-  console.log('workers  records  seconds  records/s  stored  distinct  load');
+  console.log('workers  records  seconds  records/s  stored  distinct  trained  load');
   for (const r of results)
     console.log(
       [
@@ -152,6 +179,7 @@ async function main(): Promise<void> {
           .padStart(10),
         String(r.stored).padStart(7),
         String(r.distinct).padStart(9),
+        String(r.trained).padStart(8),
         ` ${r.load}`,
       ].join(' '),
     );
