@@ -24,7 +24,6 @@ import {
   ModelThread,
   startModelLifecycle,
   StewardService,
-  TableStatistics,
 } from '../identity/index.ts';
 import { CatalogService } from '../catalog/index.ts';
 import { LineageService } from '../lineage/index.ts';
@@ -118,7 +117,6 @@ export function createServices(
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,
     reads: database.reads,
-    statistics: new TableStatistics(database.db, logger),
   });
   const catalog = new CatalogService(database.db, {
     autoRegister: config.MPI_AUTO_REGISTER_SOURCES,

@@ -1,5 +1,4 @@
 export { IdentityService, MAX_BATCH_SIZE, type IngestResultData } from './service.ts';
-export { TableStatistics, MIN_RECORDS_BETWEEN_REFRESHES } from './statistics.ts';
 export { StewardService, REVIEW_DECISIONS, type ReviewDecision } from './steward.ts';
 export { MODEL_EVENT_TYPES, ModelRegistry, type MatchModelRow, type ModelEventRow, type ModelEventType } from './models.ts';
 export {

@@ -19,7 +19,6 @@ import { findCandidatesByKey, replaceBlockKeysMany } from './bulk-store.ts';
 import { rankIdentities, type RecordScore } from './decide.ts';
 import { ingestBatch, type BatchOptions, type IngestResultData, type PreparedRecord, type StoredRecordRef } from './ingest-batch.ts';
 import type { ModelRegistry } from './models.ts';
-import type { TableStatistics } from './statistics.ts';
 import * as store from './store.ts';
 import { INGEST_OUTCOMES, type Actor, type ScoredCandidate, type SourceRecordInput } from './types.ts';
 import { checkInputShape, classifyIssues, cleanInput, throwIfProblems } from './validate.ts';
@@ -63,8 +62,6 @@ export class IdentityService {
       reader?: Executor | undefined;
       /** Where `match` reads candidates: a read replica's routed handle (default: `db`). */
       reads?: Database | undefined;
-      /** Told of every committed batch, to keep the planner's statistics in step with a fast-growing index. */
-      statistics?: TableStatistics | undefined;
     },
   ) {}
 
@@ -140,7 +137,6 @@ export class IdentityService {
       });
       for (const outcome of INGEST_OUTCOMES)
         span.setAttribute(`mpi.outcome.${outcome.toLowerCase()}`, results.filter((r) => r.outcome === outcome).length);
-      this.options.statistics?.noteIngested(results.length);
       return results;
     });
   }

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../platform/db/bulk.ts';
-import { queryRows, type Executor } from '../platform/db/client.ts';
+import type { Executor } from '../platform/db/client.ts';
 import { timeKeyset, type KeysetPage, type TimeKey } from '../platform/db/keyset.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import {
@@ -562,18 +562,4 @@ export async function findRecordByLocalId(db: Executor, sourceCode: string, loca
     .where(and(eq(sources.code, sourceCode), eq(sourceRecords.localId, localId)))
     .limit(1);
   return row ?? null;
-}
-
-/** Refreshes the planner's statistics of `tables` (ANALYZE; see statistics.ts). */
-export async function analyzeTables(db: Executor, tables: string[]): Promise<void> {
-  await db.execute(sql.raw(`analyze ${tables.map((t) => `"${t.replaceAll('"', '""')}"`).join(', ')}`));
-}
-
-/** The planner's estimate of a table's rows as of its last ANALYZE (0 if never analysed). */
-export async function estimatedRows(db: Executor, table: string): Promise<number> {
-  const [row] = await queryRows<{ rows: number }>(
-    db,
-    sql`select greatest(reltuples, 0)::float8 as rows from pg_class where relname = ${table} and relkind = 'r'`,
-  );
-  return Math.round(Number(row?.rows ?? 0));
 }
