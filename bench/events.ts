@@ -112,7 +112,8 @@ async function receiver() {
   const url = await new Promise<string>((resolve, reject) => {
     worker.on('message', (m: ReceiverMessage) => {
       if ('url' in m) resolve(m.url);
-      else for (const [id, at] of m.arrivals) if (!arrived.has(id)) arrived.set(id, at - performance.timeOrigin);
+      // The receiver sends each record's first arrival once.
+      else for (const [id, at] of m.arrivals) arrived.set(id, at - performance.timeOrigin);
     });
     worker.once('error', reject);
   });
@@ -250,7 +251,7 @@ async function lifecycleSteps(sql: postgres.Sql, since: Date): Promise<string> {
 }
 
 /**
- * Sends `rows` at `rate` records/s for `seconds` from `clients` concurrent clients: batch k is due k·batch/rate
+ * Sends `rows` at `rate` records/s for `length` seconds (a round's by default) from `clients` concurrent clients: batch k is due k·batch/rate
  * seconds after the start and goes out on the first free client; batches due after the round are not sent.
  */
 async function sustained(sql: postgres.Sql, key: string, rows: Row[], length = seconds): Promise<Round> {

@@ -25,8 +25,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 /** Why a request failed, as an endpoint's delivery status shows it: `timed out`, a socket error code, or the error's name. */
 export function failureName(error: unknown): string {
   const failure = error as { name?: string; code?: string; cause?: { name?: string; code?: string } };
-  if (failure.name === 'TimeoutError' || failure.cause?.name === 'TimeoutError') return 'timed out';
-  if (TIMEOUT_CODES.has(failure.code ?? '') || TIMEOUT_CODES.has(failure.cause?.code ?? '')) return 'timed out';
+  const timedOut = (e: { name?: string; code?: string } | undefined) => e?.name === 'TimeoutError' || TIMEOUT_CODES.has(e?.code ?? '');
+  if (timedOut(failure) || timedOut(failure.cause)) return 'timed out';
   return failure.code ?? failure.cause?.code ?? failure.name ?? 'Error';
 }
 
