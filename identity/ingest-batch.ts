@@ -80,7 +80,8 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // Statements issued together are pipelined on the transaction's connection (one round trip) and run in the
   // order issued, each with its own snapshot: the locks come first, so the reads after them see what no
   // concurrent ingest can still change. `stored[i]`: what is already stored of input record i.
-  const [, policy, found, stored] = await Promise.all([
+  const [, , policy, found, stored] = await Promise.all([
+    prepared.length > 1 ? bulk.planForBatch(tx) : null,
     store.lockKeys(
       tx,
       prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]),
