@@ -6,6 +6,7 @@ import {
   candidatePairs,
   compareRange,
   compileModel,
+  countClaimedChunks,
   countLevels,
   decodeRecords,
   defaultRandomPairs,
@@ -36,7 +37,11 @@ export type WorkerTask =
   | { kind: 'append'; slices: Array<string | null> }
   | { kind: 'records'; chunks: string[] }
   | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
-  | { kind: 'count'; pairA: Int32Array; pairB: Int32Array }
+  /**
+   * Counts the levels of chunks of the random pairs (shared memory) until none is left: each chunk is claimed by
+   * whichever thread takes `next` first, this one included, so no thread waits while another has work queued.
+   */
+  | { kind: 'count'; pairA: Int32Array; pairB: Int32Array; next: Int32Array; chunk: number }
   | { kind: 'household'; sources: Int32Array | undefined; mode: LinkMode }
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
@@ -44,7 +49,8 @@ export type WorkerReply =
   | { kind: 'normalised'; records: string; refused: RefusedRow[]; issues: Record<string, number> }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
-  | { kind: 'counted'; counts: Float64Array[] }
+  /** The counts of the chunks the worker claimed (null: it claimed none). */
+  | { kind: 'counted'; counts: Float64Array[] | null }
   | { kind: 'household'; histogram: PatternHistogram }
   | { kind: 'scored'; weights: Float64Array; conflicts: Uint32Array }
   | { kind: 'failed'; message: string };
@@ -69,6 +75,15 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 
 /** Pairs per share of the comparisons: small enough to even out the threads, large enough to cost little to send. */
 const COMPARE_CHUNK = 1 << 17;
+/** Random pairs per claim when the threads count training's sample (about 50-70 ms of comparing). */
+const COUNT_CHUNK = 1 << 14;
+
+/** `values` in memory every thread can read. */
+function shared(values: Int32Array): Int32Array {
+  const copy = new Int32Array(new SharedArrayBuffer(values.byteLength));
+  copy.set(values);
+  return copy;
+}
 
 /** A worker and the replies it owes, in the order of the tasks sent (a worker answers its tasks in turn). */
 class LinkWorker {
@@ -196,6 +211,8 @@ export class LinkThreads {
   /** `buildBatch` with the comparisons shared out across the threads: the same batch, pair for pair. */
   async buildBatch(prepared: PreparedRecord[], options: BatchOptions): Promise<Batch> {
     const pairs = candidatePairs(prepared, options);
+    // Training's random pairs the workers have not counted yet are counted here first, alongside them.
+    this.countHere?.();
     const levels = { lo: new Uint32Array(pairs.count), hi: new Uint32Array(pairs.count) };
     let done = 0;
     const progress = (n: number) => options.onProgress?.('compare', (done += n), pairs.count);
@@ -220,35 +237,56 @@ export class LinkThreads {
     return assembleBatch(prepared, options, pairs, levels);
   }
 
+  /** This thread's part of the counting `trainingSamples` started: the chunks no worker has claimed yet. */
+  private countHere: (() => void) | null = null;
+
   /**
    * What `trainModel` samples from the records alone, made by the workers while this thread blocks the records
    * (here when there are none): the level counts of its random pairs (`randomPairs` with the same count and
    * seed; whole numbers, so the totals are the same however they are split) and the same-address histogram.
+   * The random pairs are counted in chunks that each thread claims in turn from shared memory; this thread joins
+   * in once it has blocked the records (`buildBatch`), so a worker still counting when the comparisons start
+   * leaves no thread idle.
    */
   async trainingSamples(
     records: Pick<Batch, 'prepared' | 'sources' | 'mode'>,
     seed: number,
   ): Promise<{ randomLevels: RandomLevels; householdHistogram: PatternHistogram }> {
-    const pairs = randomPairs(records, defaultRandomPairs(records.prepared.length), seed);
-    const count = pairs.pairA.length;
+    const drawn = randomPairs(records, defaultRandomPairs(records.prepared.length), seed);
+    const count = drawn.pairA.length;
     if (this.workers.length === 0)
       return {
-        randomLevels: { counts: countLevels(records.prepared, pairs, 0, count), sampled: count },
+        randomLevels: { counts: countLevels(records.prepared, drawn, 0, count), sampled: count },
         householdHistogram: sameAddressHistogram(records),
       };
-    const shares = split(count, this.workers.length).map(async ([start, end], w) => {
-      const pairA = pairs.pairA.slice(start, end);
-      const pairB = pairs.pairB.slice(start, end);
-      const reply = await this.run(w, { kind: 'count', pairA, pairB }, [pairA.buffer, pairB.buffer]);
-      if (reply.kind !== 'counted') throw new Error(`link worker replied ${reply.kind} to count`);
-      return reply.counts;
-    });
+    const pairs = { pairA: shared(drawn.pairA), pairB: shared(drawn.pairB) };
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    // The histogram first: its worker then claims fewer chunks of the count, which any thread can take.
     const household = this.run(this.workers.length - 1, { kind: 'household', sources: records.sources, mode: records.mode });
-    const [first, ...rest] = await Promise.all(shares);
-    for (const share of rest) addLevelCounts(first!, share);
+    const shares: Array<Float64Array[] | null> = [];
+    const counted = this.workers.map(async (_, w) => {
+      const reply = await this.run(w, { kind: 'count', ...pairs, next, chunk: COUNT_CHUNK });
+      if (reply.kind !== 'counted') throw new Error(`link worker replied ${reply.kind} to count`);
+      shares.push(reply.counts);
+    });
+    this.countHere = () => {
+      this.countHere = null;
+      shares.push(countClaimedChunks(records.prepared, pairs, next, COUNT_CHUNK));
+    };
+    // Had no batch been built meanwhile, this thread counts what is left once the workers have answered.
+    await Promise.all(counted);
+    this.countHere?.();
+    let totals: Float64Array[] | null = null;
+    for (const share of shares) {
+      if (share && totals) addLevelCounts(totals, share);
+      else if (share) totals = share;
+    }
     const reply = await household;
     if (reply.kind !== 'household') throw new Error(`link worker replied ${reply.kind} to household`);
-    return { randomLevels: { counts: first!, sampled: count }, householdHistogram: reply.histogram };
+    return {
+      randomLevels: { counts: totals ?? countLevels(records.prepared, pairs, 0, 0), sampled: count },
+      householdHistogram: reply.histogram,
+    };
   }
 
   /**

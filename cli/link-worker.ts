@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import {
   compareRange,
   compileModel,
-  countLevels,
+  countClaimedChunks,
   decodeRecords,
   encodeRecords,
   prepareRecord,
@@ -56,8 +56,8 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
       return { reply: { kind: 'compared', ...levels }, transfer: [levels.lo.buffer, levels.hi.buffer] };
     }
     case 'count': {
-      const counts = countLevels(records, task, 0, task.pairA.length);
-      return { reply: { kind: 'counted', counts }, transfer: counts.map((c) => c.buffer as ArrayBuffer) };
+      const counts = countClaimedChunks(records, task, task.next, task.chunk);
+      return { reply: { kind: 'counted', counts }, transfer: (counts ?? []).map((c) => c.buffer as ArrayBuffer) };
     }
     case 'household':
       return {

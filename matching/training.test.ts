@@ -12,6 +12,7 @@ import {
   addLevelCounts,
   anchoredDisagreement,
   anchoredGivenDisagreement,
+  countClaimedChunks,
   countLevels,
   defaultRandomPairs,
   randomPairs,
@@ -138,6 +139,24 @@ describe('trainModel', () => {
     const shared = trainModel(batch, { ...options, randomLevels: { counts, sampled: pairs.pairA.length } }).model;
     expect(here.training?.randomPairs).toBe(Math.min((size * (size - 1)) / 2, defaultRandomPairs(size)));
     expect(JSON.stringify(shared)).toBe(JSON.stringify(here));
+  });
+
+  test('counts every chunk of the random pairs once, however the claims interleave', () => {
+    const batch = buildBatch(records.slice(0, 400), { rules: DEFAULT_BLOCKING_RULES });
+    const pairs = randomPairs(batch, 5_000, 3);
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    // Two claimers: the first takes two chunks (as a thread that was busy), the second everything left.
+    const first = countLevels(batch.prepared, pairs, 0, 0);
+    for (let claim = 0; claim < 2; claim++) {
+      const from = Atomics.add(next, 0, 1) * 700;
+      addLevelCounts(first, countLevels(batch.prepared, pairs, from, Math.min(pairs.pairA.length, from + 700)));
+    }
+    const rest = countClaimedChunks(batch.prepared, pairs, next, 700);
+    expect(countClaimedChunks(batch.prepared, pairs, next, 700)).toBeNull();
+    addLevelCounts(first, rest!);
+    const whole = countLevels(batch.prepared, pairs, 0, pairs.pairA.length);
+    expect(first.map((c) => [...c])).toEqual(whole.map((c) => [...c]));
+    expect(first[0]!.reduce((a, b) => a + b, 0)).toBe(pairs.pairA.length);
   });
 
   test('keeps the conflict rules when identifiers proved reliable', () => {

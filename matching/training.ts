@@ -260,6 +260,26 @@ export function countLevels(
   return counts;
 }
 
+/**
+ * Counts the level patterns of `pairs` chunk by chunk, claiming each chunk by incrementing `next` (shared between
+ * the threads) until none is left; returns the counts of the chunks this thread took, or null if it took none.
+ */
+export function countClaimedChunks(
+  prepared: readonly PreparedRecord[],
+  pairs: { pairA: Int32Array; pairB: Int32Array },
+  next: Int32Array,
+  chunk: number,
+): Float64Array[] | null {
+  let counts: Float64Array[] | null = null;
+  for (;;) {
+    const from = Atomics.add(next, 0, 1) * chunk;
+    if (from >= pairs.pairA.length) return counts;
+    const share = countLevels(prepared, pairs, from, Math.min(pairs.pairA.length, from + chunk));
+    if (counts) addLevelCounts(counts, share);
+    else counts = share;
+  }
+}
+
 /** Adds level counts of another share into `into`. */
 export function addLevelCounts(into: Float64Array[], from: readonly Float64Array[]): void {
   for (let k = 0; k < into.length; k++) for (let l = 0; l < into[k]!.length; l++) into[k]![l]! += from[k]![l]!;
