@@ -4,17 +4,22 @@
  * start (one after the other, as each migrates), then N records of the synthetic registry are published to
  * `<prefix>.ingest.synth` as canonical JSON, and the clock runs from the first publish until N records are stored.
  * Usage: `npm run bench:nats -- --records 5000 --workers 1,2,3`.
+ *
+ * `--online R` also measures what a backlog does to online callers: once the first N records are stored, a client
+ * sends R single-record `ingestRecord` calls a second (open loop: each timed from when it was due) to the first
+ * server for `--online-seconds` with the queue empty, then again while N more records (the same people under new
+ * local ids, as a second feed) are published and drained, and prints the latencies of both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { connect } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import postgres from 'postgres';
 import { ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
-import { freshDatabase, machine, syntheticRegistry } from './support.ts';
+import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
 const SERVER = fileURLToPath(new URL('../api/server.ts', import.meta.url));
 const SOURCE = 'synth';
@@ -53,8 +58,20 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+const ONLINE_SOURCE = 'clinic';
+const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome } }';
+
+/** Latencies (ms) of online single-record ingests, by phase. */
+interface Online {
+  rate: number;
+  idle: number[];
+  draining: number[];
+  failed: number;
+}
+
 interface Row {
   workers: number;
+  online?: Online;
   records: number;
   seconds: number;
   stored: number;
@@ -64,18 +81,91 @@ interface Row {
   load: string;
 }
 
+/**
+ * Sends `rate` single-record ingests a second to `url` until `until` resolves (or `seconds` pass), each timed from
+ * when it was due, so a slow answer delays none of the later calls (open loop). `records` are the calls' inputs,
+ * taken in turn from `offset`. Resolves with the latencies and the number of calls that failed.
+ */
+async function onlineIngest(
+  url: string,
+  key: string,
+  records: Array<Record<string, unknown>>,
+  offset: number,
+  rate: number,
+  stop: { seconds?: number; until?: Promise<unknown> },
+): Promise<{ latencies: number[]; failed: number; sent: number }> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let stopped = false;
+  void stop.until?.then(() => (stopped = true));
+  const start = performance.now();
+  const calls: Array<Promise<void>> = [];
+  for (let i = 0; !stopped && (stop.seconds === undefined || i < stop.seconds * rate); i++) {
+    const due = start + (i * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    if (stopped) break;
+    const input = records[(offset + i) % records.length];
+    calls.push(
+      fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: INGEST, variables: { input } }),
+      })
+        .then(async (response) => {
+          const body = (await response.json()) as { errors?: unknown[] };
+          if (!response.ok || body.errors) failed += 1;
+          else latencies.push(performance.now() - due);
+        })
+        .catch(() => {
+          failed += 1;
+        }),
+    );
+  }
+  await Promise.all(calls);
+  return { latencies, failed, sent: calls.length };
+}
+
+/** Publishes `bodies` in slices, each acknowledged by JetStream before the next (the publisher is not the bottleneck). */
+async function publishAll(js: ReturnType<NatsConnection['jetstream']>, subject: string, bodies: string[]): Promise<void> {
+  for (let start = 0; start < bodies.length; start += 200)
+    await Promise.all(bodies.slice(start, start + 200).map((body) => js.publish(subject, body)));
+}
+
+/** Resolves once `count` records of the published source are stored. */
+async function storedAtLeast(sql: postgres.Sql, count: number, since: number): Promise<void> {
+  for (;;) {
+    const [row] = await sql<Array<{ stored: number }>>`select count(*)::int as stored from source_records r
+      join sources s on s.id = r.source_id where s.code = ${SOURCE}`;
+    if (row!.stored >= count) return;
+    if (performance.now() - since > 900_000) throw new Error(`only ${row!.stored} of ${count} records stored after 15 minutes`);
+    await sleep(100);
+  }
+}
+
 async function benchWorkers(
   workers: number,
   bodies: string[],
-  opts: { nats: string; database: string; port: number; batch: string; profile?: string | undefined },
+  opts: {
+    nats: string;
+    database: string;
+    port: number;
+    batch: string;
+    profile?: string | undefined;
+    online: number;
+    onlineSeconds: number;
+    onlineRecords: Array<Record<string, unknown>>;
+  },
 ): Promise<Row> {
   const db = await freshDatabase(`${opts.database}_${workers}`);
   const prefix = `benchnats${randomBytes(4).toString('hex')}`;
+  const adminKey = `mpi_${randomBytes(24).toString('base64url')}`;
   const env = {
     NODE_ENV: 'production',
     MPI_AUDIT_KEY: randomBytes(32).toString('base64'),
-    // Production refuses to start without a key; the queue needs no caller, so this one is never used.
-    MPI_BOOTSTRAP_ADMIN_KEY: `mpi_${randomBytes(24).toString('base64url')}`,
+    // Production refuses to start without a key; the queue needs no caller, only `--online` uses it.
+    MPI_BOOTSTRAP_ADMIN_KEY: adminKey,
+    // The online client's calls measure latency, not the limiter.
+    MPI_RATE_LIMIT_PER_MINUTE: '0',
     DATABASE_URL: db.url,
     DATABASE_POOL_SIZE: '4',
     LOG_LEVEL: 'error',
@@ -95,27 +185,38 @@ async function benchWorkers(
     const subject = ingestNames(prefix).subject(SOURCE);
     const before = loadAverage();
     const started = performance.now();
-    // Published in slices, each acknowledged by JetStream before the next (the publisher is not the bottleneck).
-    for (let start = 0; start < bodies.length; start += 200)
-      await Promise.all(bodies.slice(start, start + 200).map((body) => js.publish(subject, body)));
-    let stored = 0;
-    while (stored < bodies.length) {
-      await sleep(100);
-      const [row] = await sql<Array<{ stored: number }>>`select count(*)::int as stored from source_records`;
-      stored = row!.stored;
-      if (performance.now() - started > 900_000) throw new Error(`only ${stored} of ${bodies.length} records stored after 15 minutes`);
-    }
+    await publishAll(js, subject, bodies);
+    await storedAtLeast(sql, bodies.length, started);
     const seconds = (performance.now() - started) / 1000;
-    const [row] = await sql<Array<{ distinct: number }>>`select count(distinct (source_id, local_id))::int as distinct from source_records`;
+    const after = loadAverage();
+    const [row] = await sql<Array<{ stored: number; distinct: number }>>`select count(*)::int as stored,
+      count(distinct (r.source_id, r.local_id))::int as distinct from source_records r join sources s on s.id = r.source_id
+      where s.code = ${SOURCE}`;
     const [models] = await sql<Array<{ trained: number }>>`select count(*)::int as trained from match_model_events where type = 'TRAINED'`;
+    let online: Online | undefined;
+    if (opts.online > 0) {
+      const url = `http://127.0.0.1:${opts.port}`;
+      const idle = await onlineIngest(url, adminKey, opts.onlineRecords, 0, opts.online, { seconds: opts.onlineSeconds });
+      // The same people again under new local ids, as a second feed: a backlog of N records to drain.
+      const second = bodies.map((body) => {
+        const record = JSON.parse(body) as { localId: string };
+        return JSON.stringify({ ...record, localId: `${record.localId}-2` });
+      });
+      const drainStarted = performance.now();
+      const drained = publishAll(js, subject, second).then(() => storedAtLeast(sql, 2 * bodies.length, drainStarted));
+      const draining = await onlineIngest(url, adminKey, opts.onlineRecords, idle.sent, opts.online, { until: drained });
+      await drained;
+      online = { rate: opts.online, idle: idle.latencies, draining: draining.latencies, failed: idle.failed + draining.failed };
+    }
     return {
       workers,
       records: bodies.length,
       seconds,
-      stored,
+      stored: row!.stored,
       distinct: row!.distinct,
       trained: models!.trained,
-      load: `${before} / ${loadAverage()}`,
+      load: `${before} / ${after}`,
+      ...(online ? { online } : {}),
     };
   } finally {
     await Promise.all(servers.map(stopServer));
@@ -138,6 +239,8 @@ async function main(): Promise<void> {
     .option('--port <n>', 'first port of the servers this benchmark starts (127.0.0.1)', '4310')
     .option('--database <prefix>', 'name prefix of the databases this benchmark creates and drops', 'bench_nats')
     .option('--profile <dir>', 'write a V8 CPU profile of each server process into this folder')
+    .option('--online <rate>', 'also time single-record ingestRecord calls a second, with the queue empty and while a backlog drains', '0')
+    .option('--online-seconds <n>', 'seconds of online calls with the queue empty', '15')
     .parse()
     .opts<{
       records: string;
@@ -148,6 +251,8 @@ async function main(): Promise<void> {
       port: string;
       database: string;
       profile?: string;
+      online: string;
+      onlineSeconds: string;
     }>();
   const file = opts.file ?? syntheticRegistry(Number(opts.records)).csv;
   const { rows } = await readLoadRows([{ source: SOURCE, files: [file] }], { warn: () => undefined });
@@ -155,6 +260,10 @@ async function main(): Promise<void> {
     const { source: _source, ...body } = input;
     return JSON.stringify(body);
   });
+  // Online callers send the same people from a source of their own.
+  const onlineRecords = rows
+    .slice(0, Number(opts.records))
+    .map(({ input }, i) => ({ ...input, source: ONLINE_SOURCE, localId: `C-${i}` }) as Record<string, unknown>);
   const results: Row[] = [];
   for (const workers of opts.workers.split(',').map(Number))
     results.push(
@@ -164,6 +273,9 @@ async function main(): Promise<void> {
         port: Number(opts.port),
         batch: opts.batch,
         profile: opts.profile,
+        online: Number(opts.online),
+        onlineSeconds: Number(opts.onlineSeconds),
+        onlineRecords,
       }),
     );
   console.log(`${machine()}, PostgreSQL and NATS on this host; load average (1, 5, 15 min) before / after each run`);
@@ -183,6 +295,29 @@ async function main(): Promise<void> {
         ` ${r.load}`,
       ].join(' '),
     );
+  const online = results.filter((r) => r.online);
+  if (online.length > 0) {
+    console.log('\nonline ingestRecord latency (ms), queue empty / while a backlog of the same size drains');
+    console.log('workers  rate/s  calls idle  p50 idle  p99 idle  calls draining  p50 draining  p99 draining  p99 change  failed');
+    for (const r of online) {
+      const o = r.online!;
+      const p99 = [percentile(o.idle, 99), percentile(o.draining, 99)] as const;
+      console.log(
+        [
+          String(r.workers).padStart(7),
+          String(o.rate).padStart(7),
+          String(o.idle.length).padStart(11),
+          percentile(o.idle, 50).toFixed(1).padStart(9),
+          p99[0].toFixed(1).padStart(9),
+          String(o.draining.length).padStart(15),
+          percentile(o.draining, 50).toFixed(1).padStart(13),
+          p99[1].toFixed(1).padStart(13),
+          `${p99[1] >= p99[0] ? '+' : ''}${((p99[1] / p99[0] - 1) * 100).toFixed(1)} %`.padStart(11),
+          String(o.failed).padStart(7),
+        ].join(' '),
+      );
+    }
+  }
 }
 
 await main();
