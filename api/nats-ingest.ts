@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import { ensureStream } from '../events/index.ts';
-import type { IngestResultData } from '../identity/index.ts';
+import { markAsDrain, otherIngestActivity, type IngestResultData } from '../identity/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
 import { retryWhile } from '../platform/backoff.ts';
 import type { AppConfig } from '../platform/config.ts';
@@ -19,6 +19,16 @@ const DUPLICATE_WINDOW_MS = 10 * 60_000;
 const ACK_WAIT_MS = 60_000;
 /** How long a fetch waits for messages before it asks again. */
 const FETCH_EXPIRES_MS = 1_000;
+/**
+ * Records a batch holds while the consumer gives way to online work: few enough that the batch locks its keys
+ * rather than taking the ingest lock exclusively (`lockKeys`: at most 256 keys, about 17 a record), so online
+ * ingests of other patients run beside it instead of waiting for the whole batch.
+ */
+export const GIVE_WAY_BATCH = 12;
+/** Small transactions a replica runs side by side while it gives way (each on a connection of its pool). */
+export const GIVE_WAY_TRANSACTIONS = 2;
+/** How long the consumer keeps giving way after it last saw online work. */
+export const GIVE_WAY_MS = 5_000;
 
 /** Subjects and streams of record ingest under a subject prefix (MPI_NATS_SUBJECT_PREFIX). */
 export function ingestNames(prefix: string) {
@@ -52,6 +62,10 @@ export interface NatsIngestOptions {
   batchSize: number;
   maxDeliver: number;
   actor: string;
+  /** Records per transaction while online work is about (default `GIVE_WAY_BATCH`; 0: never give way). */
+  giveWayBatch?: number;
+  /** How long it keeps giving way after it last saw online work (default `GIVE_WAY_MS`). */
+  giveWayMs?: number;
   /** A message not acknowledged within this is delivered again (default 60 s; set when the consumer is created). */
   ackWaitMs?: number;
 }
@@ -64,6 +78,7 @@ export function natsIngestOptions(config: AppConfig): NatsIngestOptions {
     batchSize: config.MPI_NATS_INGEST_BATCH,
     maxDeliver: config.MPI_NATS_INGEST_MAX_DELIVER,
     actor: config.MPI_NATS_INGEST_ACTOR,
+    giveWayBatch: config.MPI_NATS_INGEST_GIVE_WAY_BATCH,
   };
 }
 
@@ -76,6 +91,11 @@ export function natsIngestOptions(config: AppConfig): NatsIngestOptions {
  * is published to the dead-letter subject with a typed reason and terminated; a failure of the database leaves
  * the batch unacknowledged, so JetStream delivers it again, and after `maxDeliver` deliveries it is dead-lettered.
  * Redelivered records that were already stored are `UNCHANGED`: ingest is idempotent by source, local id and content.
+ *
+ * A backlog gives way to online work. On PostgreSQL each batch checks before it commits whether another session
+ * (not another replica's consumer) holds or waits for the ingest lock: an online ingest, a steward decision, a bulk
+ * load. If one does, the consumer pulls batches of `GIVE_WAY_BATCH` records until it has seen none for
+ * `GIVE_WAY_MS`: a large batch holds the ingest lock exclusively, and every online ingest waits for all of it.
  */
 export class NatsIngestConsumer {
   private running = false;
@@ -83,7 +103,9 @@ export class NatsIngestConsumer {
   private connection: NatsConnection | null = null;
   private readonly names: ReturnType<typeof ingestNames>;
   /** Records ingested and messages dead-lettered by this replica since it started. */
-  readonly counts = { ingested: 0, deadLettered: 0, batches: 0 };
+  readonly counts = { ingested: 0, deadLettered: 0, batches: 0, givingWay: 0 };
+  /** Until when (ms since the epoch) batches are small, because online work was seen. */
+  private givingWayUntil = 0;
 
   constructor(
     private readonly services: Services,
@@ -154,7 +176,7 @@ export class NatsIngestConsumer {
         while (this.running) {
           // One batch in memory at a time: the backlog waits in JetStream, not here.
           const messages: JsMsg[] = [];
-          for await (const msg of await consumer.fetch({ max_messages: this.options.batchSize, expires: FETCH_EXPIRES_MS })) {
+          for await (const msg of await consumer.fetch({ max_messages: this.batchSize(), expires: FETCH_EXPIRES_MS })) {
             messages.push(msg);
           }
           if (messages.length > 0) await this.handle(js, messages);
@@ -163,6 +185,20 @@ export class NatsIngestConsumer {
       },
       failed: (error, failures) => this.services.logger.warn({ ...errorFields(error), failures }, 'NATS ingest failed; retrying'),
     });
+  }
+
+  private givingWay(): boolean {
+    return this.giveWayBatch() > 0 && Date.now() < this.givingWayUntil;
+  }
+
+  private giveWayBatch(): number {
+    return this.options.giveWayBatch ?? GIVE_WAY_BATCH;
+  }
+
+  /** Records to pull next: fewer while online work was seen lately. */
+  batchSize(): number {
+    if (!this.givingWay()) return this.options.batchSize;
+    return Math.min(this.options.batchSize, this.giveWayBatch() * GIVE_WAY_TRANSACTIONS);
   }
 
   /** One pulled batch: parse and validate each message, ingest the valid ones, acknowledge after commit. */
@@ -193,8 +229,13 @@ export class NatsIngestConsumer {
           await this.deadLetter(js, msg, source, rejectionOf(error));
         }
       }
-      // One record per (source, local id) in a transaction: repeats of one go to the next round, in order.
-      for (const round of rounds(valid)) await this.ingestRound(js, round);
+      // One record per (source, local id) in a transaction: repeats of one go to the next round, in order. While
+      // giving way, a round is ingested as small transactions side by side: each locks only its own keys.
+      const small = this.givingWay() ? this.giveWayBatch() : Number.POSITIVE_INFINITY;
+      for (const round of rounds(valid)) {
+        if (round.length <= small) await this.ingestRound(js, round);
+        else await Promise.all(chunks(round, small).map((part) => this.ingestRound(js, part)));
+      }
       this.counts.batches += 1;
     });
   }
@@ -221,11 +262,15 @@ export class NatsIngestConsumer {
   private async ingestAndAudit(records: Parsed[]): Promise<void> {
     const requestId = randomUUID();
     const actor = `local:${this.options.actor}`;
+    const shared = this.services.database.kind === 'postgres';
+    let online = false;
     await this.services.ingest.ingestMany(
       records.map((r) => r.input as never),
       { actor, reason: null, requestId },
       {
+        ...(shared ? { beforeIngest: markAsDrain } : {}),
         beforeCommit: async (tx, results: IngestResultData[]) => {
+          if (shared && this.giveWayBatch() > 0) online = await otherIngestActivity(tx);
           await appendAuditInTransaction(tx, {
             actor,
             role: 'pipeline',
@@ -247,6 +292,10 @@ export class NatsIngestConsumer {
     for (const r of records) r.msg.ack();
     await this.connection?.flush().catch(() => undefined);
     this.counts.ingested += records.length;
+    if (online) {
+      this.givingWayUntil = Date.now() + (this.options.giveWayMs ?? GIVE_WAY_MS);
+      this.counts.givingWay += 1;
+    }
   }
 
   private async deadLetter(js: JetStreamClient, msg: JsMsg, source: string, rejection: IngestRejection): Promise<void> {
@@ -292,6 +341,13 @@ function parseRecord(msg: JsMsg, source: string): Parsed | IngestRejection {
 function rejectionOf(error: DomainError): IngestRejection {
   const field = error instanceof ValidationError ? (error.problems[0]?.field ?? error.field ?? null) : (error.field ?? null);
   return { code: error.code, field, message: error.message };
+}
+
+/** `items` in consecutive parts of at most `size`. */
+function chunks<T>(items: T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let start = 0; start < items.length; start += size) parts.push(items.slice(start, start + size));
+  return parts;
 }
 
 /** Splits records so that no (source, local id) repeats within one, keeping their order. */

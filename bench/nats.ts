@@ -8,7 +8,7 @@
  * `--online R` also measures what a backlog does to online callers: once the first N records are stored, a client
  * sends R single-record `ingestRecord` calls a second (open loop: each timed from when it was due) to the first
  * server for `--online-seconds` with the queue empty, then again while N more records (the same people under new
- * local ids, as a second feed) are published and drained, and prints the latencies of both.
+ * local ids, as a second feed), published just before, drain; and prints the latencies of both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +67,8 @@ interface Online {
   idle: number[];
   draining: number[];
   failed: number;
+  /** The slowest calls while draining, with when they were due (seconds after the online calls started). */
+  slowest: string;
 }
 
 interface Row {
@@ -93,8 +95,9 @@ async function onlineIngest(
   offset: number,
   rate: number,
   stop: { seconds?: number; until?: Promise<unknown> },
-): Promise<{ latencies: number[]; failed: number; sent: number }> {
+): Promise<{ latencies: number[]; failed: number; sent: number; slowest: string }> {
   const latencies: number[] = [];
+  const timed: Array<{ at: number; latency: number }> = [];
   let failed = 0;
   let stopped = false;
   void stop.until?.then(() => (stopped = true));
@@ -114,7 +117,10 @@ async function onlineIngest(
         .then(async (response) => {
           const body = (await response.json()) as { errors?: unknown[] };
           if (!response.ok || body.errors) failed += 1;
-          else latencies.push(performance.now() - due);
+          else {
+            latencies.push(performance.now() - due);
+            timed.push({ at: (due - start) / 1000, latency: performance.now() - due });
+          }
         })
         .catch(() => {
           failed += 1;
@@ -122,7 +128,12 @@ async function onlineIngest(
     );
   }
   await Promise.all(calls);
-  return { latencies, failed, sent: calls.length };
+  const slowest = timed
+    .sort((a, b) => b.latency - a.latency)
+    .slice(0, 5)
+    .map((t) => `${t.latency.toFixed(0)} ms at ${t.at.toFixed(1)} s`)
+    .join(', ');
+  return { latencies, failed, sent: calls.length, slowest };
 }
 
 /** Publishes `bodies` in slices, each acknowledged by JetStream before the next (the publisher is not the bottleneck). */
@@ -202,11 +213,19 @@ async function benchWorkers(
         const record = JSON.parse(body) as { localId: string };
         return JSON.stringify({ ...record, localId: `${record.localId}-2` });
       });
+      // Published first: the publishing loop shares this process with the online client, whose clock it would delay.
       const drainStarted = performance.now();
-      const drained = publishAll(js, subject, second).then(() => storedAtLeast(sql, 2 * bodies.length, drainStarted));
+      await publishAll(js, subject, second);
+      const drained = storedAtLeast(sql, 2 * bodies.length, drainStarted);
       const draining = await onlineIngest(url, adminKey, opts.onlineRecords, idle.sent, opts.online, { until: drained });
       await drained;
-      online = { rate: opts.online, idle: idle.latencies, draining: draining.latencies, failed: idle.failed + draining.failed };
+      online = {
+        rate: opts.online,
+        idle: idle.latencies,
+        draining: draining.latencies,
+        failed: idle.failed + draining.failed,
+        slowest: draining.slowest,
+      };
     }
     return {
       workers,
@@ -317,6 +336,7 @@ async function main(): Promise<void> {
         ].join(' '),
       );
     }
+    for (const r of online) console.log(`slowest while draining (${r.workers} workers): ${r.online!.slowest}`);
   }
 }
 

@@ -23,6 +23,8 @@ export {
   REVIEW_KINDS,
   REVIEW_QUEUE_ORDERS,
   REVIEW_STATUSES,
+  markAsDrain,
+  otherIngestActivity,
   reviewItemKey,
   type ReviewQueueOrder,
 } from './store.ts';

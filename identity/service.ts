@@ -43,6 +43,8 @@ export type { IngestResultData };
 
 export interface IngestOptions {
   runId?: string | null;
+  /** Runs first inside the ingest transaction, before any lock is taken. */
+  beforeIngest?: (tx: Executor) => Promise<void>;
   /** Runs last inside the ingest transaction (e.g. the audit entry, so change and entry commit together). */
   beforeCommit?: (tx: Executor, results: IngestResultData[]) => Promise<void>;
   /**
@@ -131,6 +133,7 @@ export class IdentityService {
     const batch = { ...this.batchOptions(model, actor, options.runId ?? null), withRecords: options.withRecords };
     return withSpan('identity.ingest', { 'mpi.model_version': model.version, 'mpi.batch_size': inputs.length }, async (span) => {
       const results = await this.transaction(async (tx) => {
+        await options.beforeIngest?.(tx);
         const done = await ingestBatch(tx, prepared as PreparedRecord[], batch);
         await options.beforeCommit?.(tx, done);
         return done;

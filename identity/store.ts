@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { insertRows } from '../platform/db/bulk.ts';
-import type { Executor } from '../platform/db/client.ts';
+import { queryRows, type Executor } from '../platform/db/client.ts';
 import { timeKeyset, type KeysetPage, type TimeKey } from '../platform/db/keyset.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import {
@@ -72,6 +72,31 @@ export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
     union all
     select pg_advisory_xact_lock(h) from (select hashtextextended(k, 0) as h from unnest(${sql.param(unique)}::text[]) as k order by h) as ordered
   ) as locks`);
+}
+
+/** The application name a backlog drain's transactions carry (PostgreSQL), so drains do not take each other for online work. */
+export const DRAIN_APPLICATION = 'mpi-backlog-drain';
+
+/** Marks the rest of the transaction as a backlog drain's (see `otherIngestActivity`). */
+export async function markAsDrain(tx: Executor): Promise<void> {
+  await tx.execute(sql`select set_config('application_name', ${DRAIN_APPLICATION}, true)`);
+}
+
+/**
+ * Whether another session that is not a backlog drain holds or waits for the ingest lock at this moment
+ * (PostgreSQL only): an online ingest (it holds the lock shared while it runs, or waits for a large batch's
+ * exclusive hold), a steward decision or a bulk load's chunk.
+ */
+export async function otherIngestActivity(tx: Executor): Promise<boolean> {
+  const [row] = await queryRows<{ busy: boolean }>(
+    tx,
+    sql`select exists (
+      select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.classid = 0 and l.objid = ${INGEST_LOCK}::bigint::oid and l.objsubid = 1
+        and l.pid <> pg_backend_pid() and a.application_name is distinct from ${DRAIN_APPLICATION}
+    ) as busy`,
+  );
+  return row?.busy ?? false;
 }
 
 /**

@@ -216,6 +216,11 @@ const ConfigSchema = z
     MPI_NATS_INGEST: z.stringbool().default(false),
     /** Records ingested per transaction by the JetStream consumer, at most 1000. */
     MPI_NATS_INGEST_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
+    /**
+     * Records per transaction while the JetStream consumer gives way to online ingest (it saw another session at the
+     * ingest lock within the last 5 s); 0 never gives way (the backlog drains at full speed, online calls wait).
+     */
+    MPI_NATS_INGEST_GIVE_WAY_BATCH: z.coerce.number().int().min(0).max(1000).default(12),
     /** Deliveries of one message before it goes to the dead-letter subject. */
     MPI_NATS_INGEST_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
     /** The pipeline principal JetStream records act as (recorded as `local:<name>` on events and audit entries). */

@@ -129,6 +129,66 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     await until(async () => (await (await nc.jetstreamManager()).streams.info(ingestNames(prefix).stream)).state.messages === 0, 10_000);
   }, 180_000);
 
+  test.skipIf(TEST_DB_KIND !== 'postgres')(
+    'gives way to online ingest: small transactions while online records come in, full batches once they stop',
+    async () => {
+      prefixes.push(`t${randomBytes(4).toString('hex')}`);
+      const actor = `nats-give-way-${randomBytes(3).toString('hex')}`;
+      const batches = async () =>
+        (
+          await queryRows<{ records: number }>(
+            app.services.database.db,
+            sql`select (details->>'records')::int as records from audit_log where actor = ${`local:${actor}`} order by id`,
+          )
+        ).map((r) => r.records);
+      const consumer = consume(app.services, { actor, batchSize: 40, giveWayBatch: 4, giveWayMs: 1_500 });
+      await until(async () =>
+        (await nc.jetstreamManager()).consumers.info(ingestNames(prefixes.at(-1)!).stream, INGEST_CONSUMER).then(
+          () => true,
+          () => false,
+        ),
+      );
+      const publishRange = async (from: number, to: number) => {
+        for (let i = from; i < to; i += 1) await publish('ehr', { localId: `GW-${i}`, ...person(30_000 + i) });
+      };
+      // Online callers: one record at a time, every few milliseconds, until stopped.
+      let online = true;
+      let calls = 0;
+      const caller = (async () => {
+        for (let i = 0; online; i += 1) {
+          await app.services.ingest.ingest(
+            { source: 'lab', localId: `ONLINE-${i}`, ...person(50_000 + i) },
+            { actor: 'local:online-test' },
+          );
+          calls += 1;
+          await sleep(5);
+        }
+      })();
+      await until(() => calls > 0);
+      // The first batch holds the ingest lock exclusively; the online calls queued behind it are what it sees.
+      await publishRange(0, 40);
+      await until(() => consumer.counts.ingested >= 40);
+      expect(consumer.counts.givingWay).toBeGreaterThan(0);
+      const before = (await batches()).length;
+      await publishRange(40, 80);
+      await until(() => consumer.counts.ingested >= 80);
+      const whileOnline = (await batches()).slice(before);
+      expect(whileOnline.reduce((a, b) => a + b, 0)).toBe(40);
+      expect(Math.max(...whileOnline)).toBeLessThanOrEqual(4);
+
+      online = false;
+      await caller;
+      await sleep(2_000); // past giveWayMs with no online work seen
+      const quiet = (await batches()).length;
+      await publishRange(80, 160);
+      await until(() => consumer.counts.ingested >= 160);
+      const after = (await batches()).slice(quiet);
+      expect(after.reduce((a, b) => a + b, 0)).toBe(80);
+      expect(Math.max(...after)).toBeGreaterThan(4);
+    },
+    120_000,
+  );
+
   test('records a worker committed but never acknowledged (it died) are redelivered and stored once', async () => {
     prefixes.push(`t${randomBytes(4).toString('hex')}`);
     const prefix = prefixes.at(-1)!;
