@@ -94,8 +94,9 @@ export function natsIngestOptions(config: AppConfig): NatsIngestOptions {
  *
  * A backlog gives way to online work. On PostgreSQL each batch checks before it commits whether another session
  * (not another replica's consumer) holds or waits for the ingest lock: an online ingest, a steward decision, a bulk
- * load. If one does, the consumer pulls batches of `GIVE_WAY_BATCH` records until it has seen none for
- * `GIVE_WAY_MS`: a large batch holds the ingest lock exclusively, and every online ingest waits for all of it.
+ * load. If one does, the consumer ingests `GIVE_WAY_BATCH` records per transaction, `GIVE_WAY_TRANSACTIONS` side
+ * by side, until it has seen none for `GIVE_WAY_MS`: a large batch holds the ingest lock exclusively, and every
+ * online ingest waits for all of it.
  */
 export class NatsIngestConsumer {
   private running = false;

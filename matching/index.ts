@@ -48,7 +48,15 @@ export type { Calibration } from './calibration.ts';
 export { calibrateModel, fitCalibration } from './calibration-fit.ts';
 export { sameAddressHistogram } from './household.ts';
 export type { PatternHistogram } from './em.ts';
-export { DEFAULT_TRAINING_SEED, addLevelCounts, countClaimedChunks, countLevels, defaultRandomPairs, randomPairs, trainModel } from './training.ts';
+export {
+  DEFAULT_TRAINING_SEED,
+  addLevelCounts,
+  countClaimedChunks,
+  countLevels,
+  defaultRandomPairs,
+  randomPairs,
+  trainModel,
+} from './training.ts';
 export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
 export { prepareRecord, StringPool } from './prepared.ts';
