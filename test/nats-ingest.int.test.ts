@@ -56,6 +56,14 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     consumer.start();
     return consumer;
   }
+  /** Resolves once the durable consumer of the current prefix exists (the first consumer to start creates it). */
+  const consumerReady = () =>
+    until(async () =>
+      (await nc.jetstreamManager()).consumers.info(ingestNames(prefixes.at(-1)!).stream, INGEST_CONSUMER).then(
+        () => true,
+        () => false,
+      ),
+    );
   const publish = (source: string, body: unknown, prefix = prefixes.at(-1)!) =>
     js.publish(ingestNames(prefix).subject(source), typeof body === 'string' ? body : JSON.stringify(body));
   const count = async (query: ReturnType<typeof sql>) => Number((await queryRows<{ n: number }>(app.services.database.db, query))[0]!.n);
@@ -90,12 +98,7 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     prefixes.push(`t${randomBytes(4).toString('hex')}`);
     const prefix = prefixes.at(-1)!;
     const a = consume(app.services);
-    await until(async () =>
-      (await nc.jetstreamManager()).consumers.info(ingestNames(prefix).stream, INGEST_CONSUMER).then(
-        () => true,
-        () => false,
-      ),
-    );
+    await consumerReady();
     const b = consume(replica());
     const total = 200;
     for (let i = 0; i < total; i += 1) await publish('ehr', { localId: `NATS-${i}`, ...person(20_000 + i) });
@@ -142,12 +145,7 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
           )
         ).map((r) => r.records);
       const consumer = consume(app.services, { actor, batchSize: 40, giveWayBatch: 4, giveWayMs: 1_500 });
-      await until(async () =>
-        (await nc.jetstreamManager()).consumers.info(ingestNames(prefixes.at(-1)!).stream, INGEST_CONSUMER).then(
-          () => true,
-          () => false,
-        ),
-      );
+      await consumerReady();
       const publishRange = async (from: number, to: number) => {
         for (let i = from; i < to; i += 1) await publish('ehr', { localId: `GW-${i}`, ...person(30_000 + i) });
       };
@@ -195,12 +193,7 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     const total = 40;
     // The consumer and streams exist before anything is published (a first consumer creates them), then it stops.
     const first = consume(app.services, { ackWaitMs: 2000 });
-    await until(async () =>
-      (await nc.jetstreamManager()).consumers.info(ingestNames(prefix).stream, INGEST_CONSUMER).then(
-        () => true,
-        () => false,
-      ),
-    );
+    await consumerReady();
     await first.stop();
     for (let i = 0; i < total; i += 1) await publish('lab', { localId: `KILL-${i}`, ...person(30_000 + i) });
 
