@@ -3,6 +3,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { openTestDatabase, TEST_DB_KIND } from '../test/db.ts';
+import { closeProvenanceRows, closeProvenanceRowsQuery } from '../lineage/store.ts';
 import { planForBatch, recordsBySourceQuery } from './bulk-store.ts';
 
 interface PlanNode {
@@ -69,6 +70,43 @@ describe(`batch plans on ${TEST_DB_KIND}`, () => {
       const found = await queryRows<{ code: string; local_id: string }>(tx, recordsBySourceQuery(refs));
       expect(found.map((r) => `${r.code}/${r.local_id}`).sort()).toEqual(['lab/L17', 'lab/L2999']);
     });
+  });
+
+  test('closes provenance rows by one probe each, even when the statistics say few rows are open', async () => {
+    const { db } = database;
+    const provenance = (from: number, to: number, open: string) =>
+      db.execute(sql`insert into field_provenance (identity_id, field, value, rule, policy_version, valid_to)
+        select gen_random_uuid(), 'givenName', 'v', 'r', 1, case when ${sql.raw(open)} then null else now() end
+        from generate_series(${from}::int, ${to}::int) as g`);
+    // Analysed while almost every row was closed, then 40,000 open rows: the server expects few open rows.
+    await provenance(1, 3_000, 'g % 100 = 0');
+    await db.execute(sql`analyze field_provenance`);
+    await provenance(3_001, 43_000, 'true');
+    const ids = (
+      await queryRows<{ id: string }>(db, sql`select id::text from field_provenance where id > 3000 order by id limit 2000`)
+    ).map((r) => Number(r.id));
+    const closedBefore = (
+      await queryRows<{ id: string }>(
+        db,
+        sql`select id::text from field_provenance where id <= 300 and valid_to is not null order by id limit 5`,
+      )
+    ).map((r) => Number(r.id));
+    await db.transaction(async (tx) => {
+      await planForBatch(tx);
+      const rows = await queryRows<{ 'QUERY PLAN': string }>(tx, sql`explain ${closeProvenanceRowsQuery(ids, sql`now()`)}`);
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('Tid Scan');
+      expect(plan).not.toContain('field_provenance_open_uq');
+      await closeProvenanceRows(tx, [...ids, ...closedBefore], sql`'2030-01-01T00:00:00Z'::timestamptz`);
+    });
+    const [closed] = await queryRows<{ n: number; untouched: number }>(
+      db,
+      sql`select count(*) filter (where valid_to = '2030-01-01T00:00:00Z')::int as n,
+        count(*) filter (where id = any(${sql.param(closedBefore.map(String))}::bigint[]) and valid_to <> '2030-01-01T00:00:00Z')::int as untouched
+        from field_provenance`,
+    );
+    expect(closed!.n).toBe(2000);
+    expect(closed!.untouched).toBe(closedBefore.length);
   });
 
   test("plans a batch's statements for their values, for its own transaction only", async () => {

@@ -127,12 +127,24 @@ export function openProvenanceOf(tx: Executor, identityIds: string[]): Promise<F
     .where(and(anyOf(fieldProvenance.identityId, identityIds, 'uuid'), isNull(fieldProvenance.validTo)));
 }
 
-/** Closes open provenance rows by id at `at` (rows closed meanwhile stay as they are). */
+/**
+ * Closes open provenance rows by id at `at` (rows closed meanwhile stay as they are): one primary-key probe per
+ * id, whatever the planner's statistics say. Written as `id = any(…) and valid_to is null` (or as a join to the
+ * ids), it was planned on a growing index's statistics as a read of every open row through the partial index of
+ * open rows, which it estimated at 1,479 rows: 10 ms a batch at first, 54-69 ms at 20,000 records. The rows are
+ * found by id (`limit 1` keeps each lookup a probe) and updated by their tuple ids in the same statement.
+ */
 export async function closeProvenanceRows(tx: Executor, ids: number[], at: SQL): Promise<void> {
-  await tx
-    .update(fieldProvenance)
-    .set({ validTo: at })
-    .where(and(anyOf(fieldProvenance.id, ids, 'bigint'), isNull(fieldProvenance.validTo)));
+  if (ids.length > 0) await tx.execute(closeProvenanceRowsQuery(ids, at));
+}
+
+/** The statement of `closeProvenanceRows`. */
+export function closeProvenanceRowsQuery(ids: number[], at: SQL): SQL {
+  return sql`update field_provenance f set valid_to = ${at}
+    where f.ctid = any(array(
+      select p.ctid from unnest(${sql.param(ids.map(String))}::bigint[]) as u(id)
+      cross join lateral (select ctid from field_provenance p where p.id = u.id and p.valid_to is null limit 1) as p
+    )) and f.valid_to is null`;
 }
 
 /**
