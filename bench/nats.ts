@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { connect, type NatsConnection } from 'nats';
 import postgres from 'postgres';
-import { ingestNames } from '../api/nats-ingest.ts';
+import { INGEST_CONSUMER, ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
 import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
@@ -192,6 +192,18 @@ async function benchWorkers(
   try {
     // One after the other: each migrates the database at start-up; the first creates the stream and consumer.
     for (let w = 0; w < workers; w++) servers.push(await startServer(opts.port + w, env, opts.profile));
+    // Ready is not the same as consuming: the first server creates the stream and its consumer in the background.
+    const jsm = await nc.jetstreamManager();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ready = await jsm.consumers.info(ingestNames(prefix).stream, INGEST_CONSUMER).then(
+        () => true,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error('the servers created no ingest consumer within 60 s');
+      await sleep(100);
+    }
     const js = nc.jetstream();
     const subject = ingestNames(prefix).subject(SOURCE);
     const before = loadAverage();

@@ -141,7 +141,9 @@ export async function replaceBlockKeysMany(
  * Active stored records sharing any of `keys`, one row per record with every key it shares (so its normalised
  * JSON crosses the wire once), each key capped at MAX_CANDIDATES_PER_KEY so one over-shared key cannot flood the
  * batch. Records in `exclude` (the batch's own) are left out before the cap, so the result does not depend on
- * whether the batch's own writes ran first.
+ * whether the batch's own writes ran first. Each candidate's record and link are read by a primary-key probe
+ * (`limit 1` keeps the planner from turning them into joins): planned on a young index's statistics, which put
+ * hundreds of records behind every key, the joins read the whole links table for each batch.
  */
 function candidateRows(keys: string[], exclude: string[], run?: string): SQL {
   // A bulk load reads the records stored before it: those of its own run are held in memory (`LoadIndex`).
@@ -158,8 +160,8 @@ function candidateRows(keys: string[], exclude: string[], run?: string): SQL {
       cross join lateral (${posting} limit ${MAX_CANDIDATES_PER_KEY}) as h
       group by h.record_id
     ) as hit
-    join source_records r on r.id = hit.record_id and r.deleted_at is null
-    join links l on l.record_id = r.id`;
+    cross join lateral (select r.normalised from source_records r where r.id = hit.record_id and r.deleted_at is null limit 1) as r
+    cross join lateral (select l.identity_id from links l where l.record_id = hit.record_id limit 1) as l`;
 }
 
 function groupByKey(candidates: StoredCandidate[]): Map<string, StoredCandidate[]> {
@@ -302,7 +304,8 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
     select
       (select coalesce(json_agg(json_build_array(c.record_id, c.identity_id, c.normalised, c.keys)), '[]'::json) from cand c) as candidates,
       (select coalesce(json_agg(json_build_array(m.identity_id, m.n)), '[]'::json) from (
-        select l.identity_id, count(*)::int as n from links l join source_records r on r.id = l.record_id and r.deleted_at is null
+        select l.identity_id, count(*)::int as n from links l
+        cross join lateral (select 1 from source_records r where r.id = l.record_id and r.deleted_at is null limit 1) as r
         where l.identity_id = any((select ids from involved)::uuid[]) group by l.identity_id) as m) as counts,
       (select coalesce(json_agg(json_build_array(d.identity_a, d.identity_b)), '[]'::json) from not_duplicates d
         where d.identity_a = any((select ids from involved)::uuid[]) and d.identity_b = any((select ids from involved)::uuid[])) as not_duplicates,
@@ -335,15 +338,21 @@ async function readContextPart(tx: Executor, batch: PlanRead): Promise<ContextPa
 
 /**
  * Up to MAX_GUARD_MEMBERS active members of each of `identities` (lowest record ids first), leaving out the
- * records of `except` (candidates and the batch's own) and those of a bulk load's own run.
+ * records of `except` (candidates and the batch's own) and those of a bulk load's own run. Each member's record is
+ * a primary-key probe, as in `candidateRows`.
  */
 function memberRows(identities: SQL, except: SQL, run: string | undefined): SQL {
   return sql`
     select x.identity_id, x.id, x.normalised from (
       select l.identity_id, r.id, r.normalised, row_number() over (partition by l.identity_id order by r.id) as k
-      from links l join source_records r on r.id = l.record_id and r.deleted_at is null
-      where l.identity_id = any(${identities}) and r.id <> all(${except})
-        and ${run ? sql`r.ingest_run_id is distinct from ${run}::uuid` : sql`true`}) as x
+      from links l
+      cross join lateral (
+        select r.id, r.normalised from source_records r
+        where r.id = l.record_id and r.deleted_at is null
+          and ${run ? sql`r.ingest_run_id is distinct from ${run}::uuid` : sql`true`}
+        limit 1
+      ) as r
+      where l.identity_id = any(${identities}) and l.record_id <> all(${except})) as x
     where x.k <= ${MAX_GUARD_MEMBERS}`;
 }
 

@@ -134,7 +134,12 @@ const SESSION = { onnotice: () => undefined, connection: { jit: 'off' } } satisf
 
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
   const client = preparedAndTraced(postgres(url, { max: poolSize, ...SESSION }));
-  const readerClient = preparedAndTraced(postgres(url, { max: 2, ...SESSION }));
+  // The reader's statements are a large batch's candidate reads, thousands of keys at a time: planned for the
+  // values they run with, as the batch's own transaction plans its statements (`planForBatch`). A generic plan,
+  // cached while the index was small, scanned every link and record for each read as the index grew.
+  const readerClient = preparedAndTraced(
+    postgres(url, { max: 2, ...SESSION, connection: { ...SESSION.connection, plan_cache_mode: 'force_custom_plan' } }),
+  );
   const db = runBeforeCommitHooks(drizzlePostgres(client, { schema }) as unknown as Database);
   return {
     db,
