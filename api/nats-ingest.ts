@@ -107,12 +107,15 @@ export class NatsIngestConsumer {
   readonly counts = { ingested: 0, deadLettered: 0, batches: 0, givingWay: 0 };
   /** Until when (ms since the epoch) batches are small, because online work was seen. */
   private givingWayUntil = 0;
+  /** Records per transaction while giving way; 0: never (the option set so, or the embedded database, which has no other sessions). */
+  private readonly giveWayBatch: number;
 
   constructor(
     private readonly services: Services,
     private readonly options: NatsIngestOptions,
   ) {
     this.names = ingestNames(options.prefix);
+    this.giveWayBatch = services.database.kind === 'postgres' ? (options.giveWayBatch ?? GIVE_WAY_BATCH) : 0;
   }
 
   start(): void {
@@ -189,17 +192,13 @@ export class NatsIngestConsumer {
   }
 
   private givingWay(): boolean {
-    return this.giveWayBatch() > 0 && Date.now() < this.givingWayUntil;
-  }
-
-  private giveWayBatch(): number {
-    return this.options.giveWayBatch ?? GIVE_WAY_BATCH;
+    return this.giveWayBatch > 0 && Date.now() < this.givingWayUntil;
   }
 
   /** Records to pull next: fewer while online work was seen lately. */
   batchSize(): number {
     if (!this.givingWay()) return this.options.batchSize;
-    return Math.min(this.options.batchSize, this.giveWayBatch() * GIVE_WAY_TRANSACTIONS);
+    return Math.min(this.options.batchSize, this.giveWayBatch * GIVE_WAY_TRANSACTIONS);
   }
 
   /** One pulled batch: parse and validate each message, ingest the valid ones, acknowledge after commit. */
@@ -232,7 +231,7 @@ export class NatsIngestConsumer {
       }
       // One record per (source, local id) in a transaction: repeats of one go to the next round, in order. While
       // giving way, a round is ingested as small transactions side by side: each locks only its own keys.
-      const small = this.givingWay() ? this.giveWayBatch() : Number.POSITIVE_INFINITY;
+      const small = this.givingWay() ? this.giveWayBatch : Number.POSITIVE_INFINITY;
       for (const round of rounds(valid)) {
         if (round.length <= small) await this.ingestRound(js, round);
         else await Promise.all(chunks(round, small).map((part) => this.ingestRound(js, part)));
@@ -271,7 +270,7 @@ export class NatsIngestConsumer {
       {
         ...(shared ? { beforeIngest: markAsDrain } : {}),
         beforeCommit: async (tx, results: IngestResultData[]) => {
-          if (shared && this.giveWayBatch() > 0) online = await otherIngestActivity(tx);
+          if (this.giveWayBatch > 0) online = await otherIngestActivity(tx);
           await appendAuditInTransaction(tx, {
             actor,
             role: 'pipeline',

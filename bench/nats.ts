@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type JetStreamClient } from 'nats';
 import postgres from 'postgres';
 import { INGEST_CONSUMER, ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
@@ -96,7 +96,6 @@ async function onlineIngest(
   rate: number,
   stop: { seconds?: number; until?: Promise<unknown> },
 ): Promise<{ latencies: number[]; failed: number; sent: number; slowest: string }> {
-  const latencies: number[] = [];
   const timed: Array<{ at: number; latency: number }> = [];
   let failed = 0;
   let stopped = false;
@@ -117,10 +116,7 @@ async function onlineIngest(
         .then(async (response) => {
           const body = (await response.json()) as { errors?: unknown[] };
           if (!response.ok || body.errors) failed += 1;
-          else {
-            latencies.push(performance.now() - due);
-            timed.push({ at: (due - start) / 1000, latency: performance.now() - due });
-          }
+          else timed.push({ at: (due - start) / 1000, latency: performance.now() - due });
         })
         .catch(() => {
           failed += 1;
@@ -128,6 +124,7 @@ async function onlineIngest(
     );
   }
   await Promise.all(calls);
+  const latencies = timed.map((t) => t.latency);
   const slowest = timed
     .sort((a, b) => b.latency - a.latency)
     .slice(0, 5)
@@ -137,7 +134,7 @@ async function onlineIngest(
 }
 
 /** Publishes `bodies` in slices, each acknowledged by JetStream before the next (the publisher is not the bottleneck). */
-async function publishAll(js: ReturnType<NatsConnection['jetstream']>, subject: string, bodies: string[]): Promise<void> {
+async function publishAll(js: JetStreamClient, subject: string, bodies: string[]): Promise<void> {
   for (let start = 0; start < bodies.length; start += 200)
     await Promise.all(bodies.slice(start, start + 200).map((body) => js.publish(subject, body)));
 }

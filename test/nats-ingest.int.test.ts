@@ -146,8 +146,12 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
         ).map((r) => r.records);
       const consumer = consume(app.services, { actor, batchSize: 40, giveWayBatch: 4, giveWayMs: 1_500 });
       await consumerReady();
-      const publishRange = async (from: number, to: number) => {
+      /** Publishes records `from..to-1`, waits until they are ingested, and returns the transactions' sizes. */
+      const ingestRange = async (from: number, to: number) => {
+        const seen = (await batches()).length;
         for (let i = from; i < to; i += 1) await publish('ehr', { localId: `GW-${i}`, ...person(30_000 + i) });
+        await until(() => consumer.counts.ingested >= to);
+        return (await batches()).slice(seen);
       };
       // Online callers: one record at a time, every few milliseconds, until stopped.
       let online = true;
@@ -164,23 +168,16 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
       })();
       await until(() => calls > 0);
       // The first batch holds the ingest lock exclusively; the online calls queued behind it are what it sees.
-      await publishRange(0, 40);
-      await until(() => consumer.counts.ingested >= 40);
+      await ingestRange(0, 40);
       expect(consumer.counts.givingWay).toBeGreaterThan(0);
-      const before = (await batches()).length;
-      await publishRange(40, 80);
-      await until(() => consumer.counts.ingested >= 80);
-      const whileOnline = (await batches()).slice(before);
+      const whileOnline = await ingestRange(40, 80);
       expect(whileOnline.reduce((a, b) => a + b, 0)).toBe(40);
       expect(Math.max(...whileOnline)).toBeLessThanOrEqual(4);
 
       online = false;
       await caller;
       await sleep(2_000); // past giveWayMs with no online work seen
-      const quiet = (await batches()).length;
-      await publishRange(80, 160);
-      await until(() => consumer.counts.ingested >= 160);
-      const after = (await batches()).slice(quiet);
+      const after = await ingestRange(80, 160);
       expect(after.reduce((a, b) => a + b, 0)).toBe(80);
       expect(Math.max(...after)).toBeGreaterThan(4);
     },
