@@ -167,8 +167,11 @@ export class StewardService {
     ];
     if (!toIdentityId) events.splice(1, 0, { ...decided, identityId: to, type: 'CREATED', recordId });
     if (remaining.length === 0) {
-      // Its last record left: the emptied identity redirects to where the record went.
+      // Its last live record left: the emptied identity redirects to where the record went, and its deleted
+      // records go along, as in any merge (one sent again must rejoin a live identity, not the retired one).
       await store.markIdentityMerged(tx, from, to);
+      await store.moveLinks(tx, from, to, null);
+      await store.moveNotDuplicates(tx, from, to);
       events.push({ ...decided, identityId: from, type: 'MERGED', otherIdentityId: to });
     } else {
       await store.insertNotDuplicate(tx, from, to, actor.actor, reason);

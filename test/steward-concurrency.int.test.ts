@@ -135,38 +135,76 @@ describe(`concurrent steward decisions on ${TEST_DB_KIND}`, () => {
     expect(await violations()).toEqual([]);
   });
 
-  test('random interleavings of merge, unlink, not-duplicate, review decisions, delete and re-ingest keep the index consistent', async () => {
-    const people = await Promise.all(Array.from({ length: 6 }, () => patient(2)));
-    let state = 42;
-    const rand = (n: number) => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return state % n;
-    };
-    const pick = <T>(list: T[]) => list[rand(list.length)]!;
-    const liveIdentities = async () =>
-      (await queryRows<{ id: string }>(app.services.database.db, sql`select id from identities where status = 'ACTIVE'`)).map((r) => r.id);
-    const allRecords = people.flatMap((p) => p.records);
-    const allLocal = people.flatMap((p) => p.localIds.map((localId, i) => ({ source: i % 2 ? 'lab' : 'ehr', localId })));
-    for (let round = 0; round < 6; round += 1) {
-      const ids = await liveIdentities();
-      const openReviews = (
-        await queryRows<{ id: string }>(app.services.database.db, sql`select id from review_items where status = 'OPEN'`)
-      ).map((r) => r.id);
-      const ops = Array.from({ length: 6 }, () => {
-        const kind = rand(7);
-        if (kind === 0) return () => app.services.steward.merge(pick(ids), pick(ids), actor);
-        if (kind === 1) return () => app.services.steward.unlink(pick(allRecords), null, actor);
-        if (kind === 2) return () => app.services.steward.unlink(pick(allRecords), pick(ids), actor);
-        if (kind === 3) return () => app.services.steward.markNotDuplicate(pick(ids), pick(ids), actor);
-        if (kind === 4 && openReviews.length > 0)
-          return () => app.services.steward.resolveReviewItem(pick(openReviews), rand(2) ? 'MATCH' : 'NOT_MATCH', actor);
-        const target = pick(allLocal);
-        if (kind === 5) return () => app.services.ingest.deleteRecord(target.source, target.localId, actor);
-        // Re-ingest (also restores a deleted record), sometimes as another of the patients.
-        return () => app.services.ingest.ingest({ ...target, ...person(pick(people).seed) } as never, { actor: 'local:pipeline' });
-      });
-      await race(...ops);
+  test('moving the last live record out takes the deleted ones along, so none stays in the retired identity', async () => {
+    const a = await patient(2);
+    const b = await patient(1);
+    await app.services.ingest.deleteRecord('lab', a.localIds[1]!, actor);
+    // A split of the last live record is refused (the identity would be left with deleted records only).
+    await expect(app.services.steward.unlink(a.records[0]!, null, actor)).rejects.toMatchObject({ code: 'ONLY_RECORD' });
+    const moved = await app.services.steward.unlink(a.records[0]!, b.identityId, actor);
+    expect(moved).toEqual({ from: a.identityId, to: b.identityId });
+    {
+      const [p, to] = [a, b.identityId];
+      const [retired] = await queryRows<{ status: string; merged_into: string | null }>(
+        app.services.database.db,
+        sql`select status, merged_into from identities where id = ${p.identityId}`,
+      );
+      expect(retired).toEqual({ status: 'MERGED', merged_into: to });
+      const linked = await queryRows<{ record_id: string; identity_id: string }>(
+        app.services.database.db,
+        sql`select record_id, identity_id from links where record_id = any(${sql.param(p.records)}::uuid[]) order by record_id`,
+      );
+      expect(linked.map((l) => l.identity_id)).toEqual([to, to]);
     }
+    // The deleted record, sent again, joins a live identity.
+    const again = await app.services.ingest.ingest({ source: 'lab', localId: a.localIds[1]!, ...person(a.seed) } as never, {
+      actor: 'local:pipeline',
+    });
+    const [rejoined] = await queryRows<{ status: string }>(
+      app.services.database.db,
+      sql`select status from identities where id = ${again.identityId}`,
+    );
+    expect(rejoined?.status).toBe('ACTIVE');
     expect(await violations()).toEqual([]);
   });
+
+  test.each([42, 1, 2, 3])(
+    'random interleavings of merge, unlink, not-duplicate, review decisions, delete and re-ingest keep the index consistent (seed %i)',
+    async (seed) => {
+      const people = await Promise.all(Array.from({ length: 6 }, () => patient(2)));
+      let state = seed;
+      const rand = (n: number) => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return state % n;
+      };
+      const pick = <T>(list: T[]) => list[rand(list.length)]!;
+      const liveIdentities = async () =>
+        (await queryRows<{ id: string }>(app.services.database.db, sql`select id from identities where status = 'ACTIVE'`)).map(
+          (r) => r.id,
+        );
+      const allRecords = people.flatMap((p) => p.records);
+      const allLocal = people.flatMap((p) => p.localIds.map((localId, i) => ({ source: i % 2 ? 'lab' : 'ehr', localId })));
+      for (let round = 0; round < 8; round += 1) {
+        const ids = await liveIdentities();
+        const openReviews = (
+          await queryRows<{ id: string }>(app.services.database.db, sql`select id from review_items where status = 'OPEN'`)
+        ).map((r) => r.id);
+        const ops = Array.from({ length: 6 }, () => {
+          const kind = rand(7);
+          if (kind === 0) return () => app.services.steward.merge(pick(ids), pick(ids), actor);
+          if (kind === 1) return () => app.services.steward.unlink(pick(allRecords), null, actor);
+          if (kind === 2) return () => app.services.steward.unlink(pick(allRecords), pick(ids), actor);
+          if (kind === 3) return () => app.services.steward.markNotDuplicate(pick(ids), pick(ids), actor);
+          if (kind === 4 && openReviews.length > 0)
+            return () => app.services.steward.resolveReviewItem(pick(openReviews), rand(2) ? 'MATCH' : 'NOT_MATCH', actor);
+          const target = pick(allLocal);
+          if (kind === 5) return () => app.services.ingest.deleteRecord(target.source, target.localId, actor);
+          // Re-ingest (also restores a deleted record), sometimes as another of the patients.
+          return () => app.services.ingest.ingest({ ...target, ...person(pick(people).seed) } as never, { actor: 'local:pipeline' });
+        });
+        await race(...ops);
+        expect({ round, violations: await violations() }).toEqual({ round, violations: [] });
+      }
+    },
+  );
 });
