@@ -183,6 +183,7 @@ export async function bulkLoad(
     phases: phases.seconds,
   };
   try {
+    const since = await service.transaction(store.storedSinceMark);
     const load: LoadState = {
       service,
       model,
@@ -192,6 +193,8 @@ export async function bulkLoad(
       options,
       chunkSize,
       emptyAtStart: await indexIsEmpty(service.db),
+      since,
+      newcomers: new Set(),
       index: new LoadIndex(MAX_CANDIDATES_PER_KEY, MAX_GUARD_MEMBERS),
       seen: new Map(),
       files: [],
@@ -258,6 +261,16 @@ interface LoadState {
   chunkSize: number;
   /** Whether the index held no record when the load began (then nothing stored is a candidate or a repeat). */
   emptyAtStart: boolean;
+  /**
+   * Records others stored at or after this moment are not in `newcomers` yet (`storedSinceMark`): the moment the
+   * last chunk took the ingest lock, or the window's start.
+   */
+  since: Date;
+  /**
+   * Records others stored that the plan may not know: since the load's start when the index was empty then (no
+   * window reads what is stored), else since the window's start. Each chunk places those sharing its keys again.
+   */
+  newcomers: Set<string>;
   /** The load's records so far, in compact form. */
   index: LoadIndex;
   /** Where each (source, local id) was first seen: file number times 2^32 plus line. */
@@ -277,6 +290,11 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   const { service, summary, phases, options } = load;
   phases.end('read');
   summary.rows += rows.length;
+  if (!load.emptyAtStart) {
+    // What the window reads below includes all that was stored before this moment.
+    load.since = await service.transaction(store.storedSinceMark);
+    load.newcomers.clear();
+  }
   const prepared = prepareRows(load, rows);
   await load.sources.check([...new Set(prepared.map((p) => p.record.source))]);
   const { fresh, changed, unchanged } = load.emptyAtStart
@@ -298,7 +316,8 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   for (const review of context.openReviews) load.index.openReviews.add(review);
   phases.end('plan');
   for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
-    const counts = await writeChunk(load, chunk, load.chunk);
+    const { counts, mark } = await writeChunk(load, chunk, load.chunk);
+    load.since = mark;
     load.chunk += 1;
     summary.loaded += counts.recordsIn ?? 0;
     summary.created += counts.created ?? 0;
@@ -623,11 +642,14 @@ function chunkGroups(
  * provenance, links, events, reviews, change events, the run's counts and the audit entry. Refuses (and so
  * rolls back) when another writer stored one of its records since the load began: a re-run continues.
  */
-async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): Promise<Record<string, number>> {
+async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): Promise<{ counts: Record<string, number>; mark: Date }> {
   const { service, model, runId, options, policy, sources } = load;
   return service.transaction(async (tx) => {
     const records = chunk.rows.map((r) => r.record);
-    // Every key of a chunk: more than any per-key lock set, so this takes the ingest lock exclusively.
+    // The ingest lock, exclusively: no other writer runs beside a chunk, and what others stored since the last
+    // chunk is all committed (`storedSinceMark`).
+    const mark = await store.storedSinceMark(tx);
+    for (const id of await bulk.recordsStoredSince(tx, load.since, runId)) load.newcomers.add(id);
     await store.lockKeys(tx, [...records.map((p) => store.recordLockKey(p.source, p.localId)), ...records.flatMap((p) => p.keys)]);
     const known = await bulk.findRecordsBySource(
       tx,
@@ -682,6 +704,19 @@ async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): 
       ...merges.flatMap((m) => [m.mergedId, target(m.survivorId)]),
     ];
     await rebuildGoldenMany(tx, [...new Set(rebuild)], { policy, ingestRunId: runId, actor: options.actor.actor });
+    // Records online ingest stored after the load read what was stored met none of this chunk's records: they
+    // are placed again now, beside them, as if sent after them (so a patient never ends with two identities).
+    const newcomers = await bulk.recordsSharingKeys(
+      tx,
+      [...load.newcomers],
+      records.flatMap((p) => p.keys),
+    );
+    const replanned = await service.replanStored(
+      tx,
+      newcomers.map((n) => n.raw as unknown as SourceRecordInput),
+      model,
+      options.actor,
+    );
     const counts: Record<string, number> = { recordsIn: records.length, chunks: 1 };
     for (const r of chunk.records) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
     await bulk.addRunCounts(tx, runId, counts);
@@ -692,13 +727,13 @@ async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): 
       role: options.role ?? 'admin',
       action: 'bulkLoad',
       objectType: 'record',
-      objectIds: chunk.ids,
+      objectIds: [...chunk.ids, ...replanned.map((r) => r.recordId)],
       outcome: 'SUCCESS',
       requestId: options.actor.requestId ?? null,
-      details: { runId, chunk: index, records: records.length },
+      details: { runId, chunk: index, records: records.length, replanned: replanned.length },
     });
     await auditMerges(tx, merges, { actor: options.actor, modelVersion: model.version });
-    return counts;
+    return { counts, mark };
   });
 }
 

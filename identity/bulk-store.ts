@@ -426,3 +426,37 @@ export async function upsertLinks(tx: Executor, rows: Array<InsertRow<typeof lin
     ),
   );
 }
+
+/**
+ * Live records stored or changed at or after `since` (`storedSinceMark`) by anyone but ingest run `runId`: what
+ * others stored while a bulk load ran. The index on `updated_at` finds them, reading past the run's own rows of
+ * the same span (so a load asks for the span since its last chunk only).
+ */
+export async function recordsStoredSince(tx: Executor, since: Date, runId: string): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`select id from source_records
+        where updated_at >= ${since.toISOString()}::timestamptz and ingest_run_id is distinct from ${runId}::uuid and deleted_at is null`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Of the records `recordIds`, the live ones that carry one of `keys` (compared as the stored hashes), as stored. */
+export async function recordsSharingKeys(
+  tx: Executor,
+  recordIds: string[],
+  keys: string[],
+): Promise<Array<{ id: string; raw: Record<string, unknown> }>> {
+  if (recordIds.length === 0 || keys.length === 0) return [];
+  return queryRows<{ id: string; raw: Record<string, unknown> }>(
+    tx,
+    sql`select r.id, r.raw from source_records r
+        where r.id = any(${sql.param(recordIds)}::uuid[]) and r.deleted_at is null
+          and exists (
+            select 1 from record_block_keys k
+            where k.record_id = r.id
+              and k.key_hash = any(array(select hashtextextended(x, 0) from unnest(${sql.param([...new Set(keys)])}::text[]) as x))
+          )
+        order by r.id`,
+  );
+}

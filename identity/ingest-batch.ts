@@ -62,6 +62,11 @@ export interface BatchOptions {
   checkSource: (tx: Executor, code: string, row: store.SourceRow | null) => Promise<string>;
   /** Writes that belong to the batch's records, sent with the record writes (see `IngestOptions.withRecords`). */
   withRecords?: ((tx: Executor, records: StoredRecordRef[]) => Promise<void>) | undefined;
+  /**
+   * Plans every record again, those stored with the same content too, against what is stored now (a bulk load
+   * re-places what online ingest stored while it planned). Records whose content is unchanged are not rewritten.
+   */
+  replan?: boolean | undefined;
 }
 
 /** A batch record's id, and whether it was stored and live before this ingest, by input index. */
@@ -100,7 +105,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   const changed: number[] = [];
   prepared.forEach((p, i) => {
     const known = stored[i];
-    if (known?.link && !known.record.deleted && known.record.contentHash === p.hash) {
+    if (!options.replan && known?.link && !known.record.deleted && known.record.contentHash === p.hash) {
       results[i] = {
         outcome: 'UNCHANGED',
         recordId: known.record.id,
@@ -152,17 +157,22 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     options.reader,
   );
   const existed = (i: number) => stored[i] !== undefined && !stored[i]!.record.deleted;
+  // Records planned again with their stored content (`replan`) keep their rows, keys and version.
+  const rewritten = changed.filter((i) => {
+    const known = stored[i];
+    return !(known?.link && !known.record.deleted && known.record.contentHash === prepared[i]!.hash);
+  });
   const recordWrites = Promise.all([
     bulk.upsertRecords(
       tx,
-      changed.map((i) => {
+      rewritten.map((i) => {
         const p = prepared[i]!;
         return recordRow(p, idOf(i), sourceIds.get(p.source)!, options.runId);
       }),
     ),
     bulk.replaceBlockKeysMany(
       tx,
-      changed.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined })),
+      rewritten.map((i) => ({ recordId: idOf(i), keys: prepared[i]!.keys, stored: stored[i] !== undefined })),
     ),
     // Issued after the record writes, so what it writes may refer to the records.
     options.withRecords?.(
@@ -195,7 +205,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
     };
   }
   const relinked = new Set(plan.ops.flatMap((op) => (op.kind === 'LINK' ? [op.recordId] : [])));
-  for (const i of changed) {
+  for (const i of rewritten) {
     const before = stored[i];
     if (!before?.link) continue;
     const base = {

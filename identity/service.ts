@@ -144,6 +144,17 @@ export class IdentityService {
     });
   }
 
+  /**
+   * Places stored records again in the caller's transaction, against what is stored now, as if they had just
+   * been sent with the content they have (`replan`): a record that now matches another identity moves there, and
+   * an identity it leaves empty redirects to it. `inputs` are the records as stored (`raw`).
+   */
+  async replanStored(tx: Executor, inputs: SourceRecordInput[], model: MatchModel, actor: Actor): Promise<IngestResultData[]> {
+    if (inputs.length === 0) return [];
+    const prepared = inputs.map((input, i) => this.prepare(input, model, `input[${i}]`));
+    return ingestBatch(tx, prepared, { ...this.batchOptions(model, actor, null), replan: true });
+  }
+
   private batchOptions(model: MatchModel, actor: Actor, runId: string | null): BatchOptions {
     return { model, actor, runId, reader: this.options.reader, checkSource: (tx, code, row) => this.checkSource(tx, code, row) };
   }

@@ -100,6 +100,25 @@ export async function otherIngestActivity(tx: Executor): Promise<boolean> {
 }
 
 /**
+ * A moment no later than the start of any transaction that can still store a record: taken under the ingest
+ * lock, held exclusively, so no ingest is writing. A record committed after this call was written by a
+ * transaction that took the lock after it (every ingest and delete locks before it writes), so that transaction
+ * was either waiting here already, and so began before the returned moment, or begins later. Either way the
+ * record's `updated_at` (the writing transaction's start) is at or after it. Call in a transaction of its own.
+ */
+export async function storedSinceMark(tx: Executor): Promise<Date> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint)`);
+  const [row] = await queryRows<{ mark: Date | string }>(
+    tx,
+    sql`select least(now(), (
+      select min(xact_start) from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+    )) as mark`,
+  );
+  return new Date(row!.mark);
+}
+
+/**
  * Takes the ingest lock exclusively for the rest of the transaction: a steward decision (merge, unlink,
  * not-duplicate, review decision) then runs with no ingest, delete or other decision beside it, so what it reads
  * after this lock (links, statuses, members) stays true until it commits. Decisions are human-paced and short;

@@ -121,6 +121,8 @@ export const sourceRecords = pgTable(
     index('source_records_birth_idx').on(t.birthDate),
     // FHIR PDQm `family` is a case-insensitive prefix search: lower(family_name) LIKE 'ab%'.
     index('source_records_family_lower_idx').using('btree', sql`lower(${t.familyName}) text_pattern_ops`),
+    // What was stored since a moment: a bulk load finds the records online ingest stored while it planned.
+    index('source_records_updated_idx').on(t.updatedAt),
   ],
 );
 

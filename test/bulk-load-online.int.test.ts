@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { bulkLoad, type LoadRow } from '../identity/index.ts';
+import { compileModel, preparedOf, scorePairRange } from '../matching/index.ts';
+import { queryRows } from '../platform/db/client.ts';
+import { createTestApp, type TestApp } from './app.ts';
+import { TEST_DB_KIND } from './db.ts';
+import { person, seedSources } from './fixtures.ts';
+
+// Online ingest goes on while a load runs: a record of one of the load's patients may be stored between the
+// load's plan of a window and the write of its chunk. The load must still leave that patient one identity.
+describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    await seedSources(app, ['ehr', 'lab']);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const identitiesOf = async (localIds: string[]) =>
+    (
+      await queryRows<{ identity_id: string }>(
+        app.services.database.db,
+        sql`select distinct l.identity_id from links l join source_records r on r.id = l.record_id
+            where r.local_id = any(${sql.param(localIds)}::text[])`,
+      )
+    ).map((r) => r.identity_id);
+
+  /** Loads two records of each patient of `seeds`, running `meanwhile` between the plan and the write. */
+  async function loadWith(seeds: number[], prefix: string, meanwhile: () => Promise<unknown>) {
+    const rows: LoadRow[] = seeds.flatMap((seed, k) =>
+      [0, 1].map(
+        (copy) =>
+          ({
+            file: 'load.csv',
+            line: 2 + k * 2 + copy,
+            input: { source: 'ehr', localId: `${prefix}-${seed}-${copy}`, ...person(seed) },
+          }) as LoadRow,
+      ),
+    );
+    let calls = 0;
+    const summary = await bulkLoad(app.services.ingest, rows, {
+      actor: { actor: 'test:load' },
+      chunkSize: 2,
+      // Runs after the load read what was stored and before it writes, as a pipeline's ingest would.
+      scorePairs: async (records, model, pairs) => {
+        if (calls++ === 0) await meanwhile();
+        const out = { weights: new Float64Array(pairs.pairA.length), conflicts: new Uint32Array(pairs.pairA.length) };
+        scorePairRange(records.map(preparedOf), compileModel(model), pairs, 0, pairs.pairA.length, out);
+        return out;
+      },
+    });
+    expect(calls).toBeGreaterThan(0);
+    expect(summary.loaded).toBe(rows.length);
+    for (const seed of seeds) expect(await identitiesOf([`${prefix}-${seed}-0`, `${prefix}-${seed}-1`])).toHaveLength(1);
+  }
+
+  const liveIdentities = async () =>
+    (await queryRows<{ n: number }>(app.services.database.db, sql`select count(*)::int as n from identities where status = 'ACTIVE'`))[0]!
+      .n;
+
+  test('a record of a loaded patient stored while the load plans joins the identity the load gives that patient', async () => {
+    const seeds = [7101, 7102, 7103, 7104];
+    await loadWith(seeds, 'BL', () =>
+      app.services.ingest.ingest({ source: 'lab', localId: 'ON-7101', ...person(7101) } as never, { actor: 'test:online' }),
+    );
+    expect(await identitiesOf(['BL-7101-0', 'BL-7101-1', 'ON-7101'])).toHaveLength(1);
+    expect(await liveIdentities()).toBe(seeds.length);
+  });
+
+  test('into a stored index: two records of one patient stored together while the load plans end in its identity', async () => {
+    const before = await liveIdentities();
+    const seeds = [7201, 7202, 7203];
+    await loadWith(seeds, 'BM', () =>
+      app.services.ingest.ingestMany(
+        [
+          { source: 'lab', localId: 'ON-7201-a', ...person(7201) },
+          { source: 'lab', localId: 'ON-7201-b', ...person(7201) },
+        ] as never,
+        { actor: 'test:online' },
+      ),
+    );
+    expect(await identitiesOf(['BM-7201-0', 'BM-7201-1', 'ON-7201-a', 'ON-7201-b'])).toHaveLength(1);
+    expect(await liveIdentities()).toBe(before + seeds.length);
+  });
+});
