@@ -2,15 +2,25 @@
  * `npm run bench:load`: records/s of `mpi load` on PostgreSQL, into an empty index and into one that already
  * holds as many records. The synthetic registry of 2N records is split in two files of N rows: the first is
  * loaded into a fresh database, the second on top of it. Usage: `npm run bench:load -- --sizes 100000,1000000`.
+ *
+ * `--online R` measures what a load does to online callers instead of timing the second file in this process: once
+ * the first file is loaded, a server is started on the database, and a client sends R single-record
+ * `ingestRecord` calls a second (open loop, each timed from when it was due) for `--online-seconds` with nothing
+ * else running (after 5 s of untimed calls that warm the server up), then again while `mpi load` loads the second file as its own process; the calls send the same
+ * people as the second file, from a source of their own. It prints the latencies of both phases.
  */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { availableParallelism, loadavg } from 'node:os';
 import { Command } from 'commander';
-import { runLoad } from '../cli/load.ts';
+import { readLoadRows, runLoad } from '../cli/load.ts';
 import { ephemeralAuditKeyring, useAuditKeyring } from '../platform/audit-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
-import { BENCH_OUT, freshDatabase, machine, syntheticRegistry } from './support.ts';
+import { onlineIngest, startServer, stopServer } from './online-client.ts';
+import { BENCH_OUT, freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
 useAuditKeyring(ephemeralAuditKeyring());
 
@@ -79,6 +89,85 @@ function halves(records: number): [string, string] {
   return [first, second];
 }
 
+/** Latencies (ms) of online single-record ingests with nothing else running and while a load runs. */
+interface Online {
+  records: number;
+  rate: number;
+  idle: number[];
+  loading: number[];
+  failed: number;
+  /** The slowest calls during the load, with when they were due. */
+  slowest: string;
+  /** Seconds the load took, as its own summary says. */
+  loadSeconds: number;
+  load: string;
+}
+
+const MPI = fileURLToPath(new URL('../cli/mpi.js', import.meta.url));
+const ONLINE_SOURCE = 'clinic';
+
+/**
+ * Times online ingest against a server on `url` (whose index holds the first file): `seconds` alone, then while
+ * `mpi load` loads `file` in a process of its own.
+ */
+async function onlineBesideLoad(
+  url: string,
+  file: string,
+  opts: { rate: number; seconds: number; port: number; records: number; giveWay: string | undefined },
+) {
+  const adminKey = `mpi_${randomBytes(24).toString('base64url')}`;
+  const env = {
+    NODE_ENV: 'production',
+    MPI_AUDIT_KEY: randomBytes(32).toString('base64'),
+    MPI_BOOTSTRAP_ADMIN_KEY: adminKey,
+    // The client's calls measure latency, not the limiter.
+    MPI_RATE_LIMIT_PER_MINUTE: '0',
+    DATABASE_URL: url,
+    DATABASE_POOL_SIZE: '4',
+    LOG_LEVEL: 'error',
+    MPI_AUTO_REGISTER_SOURCES: 'true',
+    // No model lifecycle: its training would share the cores with the timed calls of one phase and not the other.
+    MPI_MODEL_TRAIN_AFTER: '0',
+  };
+  // The people of the file the load brings, sent online from a source of their own.
+  const people = (await readLoadRows([{ source: ONLINE_SOURCE, files: [file] }], { warn: () => undefined })).rows
+    .slice(0, 20_000)
+    .map(({ input }, i) => ({ ...input, localId: `C-${i}` }) as Record<string, unknown>);
+  const server = await startServer(opts.port, env);
+  try {
+    const target = `http://127.0.0.1:${opts.port}`;
+    // Untimed: a server's first calls compile its code and open its connections.
+    const warm = await onlineIngest(target, adminKey, people, 0, opts.rate, { seconds: 5 });
+    const idle = await onlineIngest(target, adminKey, people, warm.sent, opts.rate, { seconds: opts.seconds });
+    const before = loadAverage();
+    const giveWay = opts.giveWay === undefined ? [] : ['--give-way-chunk-size', opts.giveWay];
+    const child = spawn(process.execPath, [MPI, 'load', '--source', 'synth', file, ...giveWay], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+    const loading = await onlineIngest(target, adminKey, people, warm.sent + idle.sent, opts.rate, { until: exited });
+    const code = await exited;
+    const seconds = /loaded \d+ rows in ([\d.]+) s/.exec(output);
+    if (code > 1 || !seconds) throw new Error(`mpi load failed (exit ${code}):\n${output.slice(-2000)}`);
+    return {
+      records: opts.records,
+      rate: opts.rate,
+      idle: idle.latencies,
+      loading: loading.latencies,
+      failed: idle.failed + loading.failed,
+      slowest: loading.slowest,
+      loadSeconds: Number(seconds[1]),
+      load: `${before} / ${loadAverage()}`,
+    } satisfies Online;
+  } finally {
+    await stopServer(server);
+  }
+}
+
 interface BenchOptions {
   chunkSize: number | undefined;
   threads: number;
@@ -88,9 +177,13 @@ interface BenchOptions {
   both: boolean;
   /** Rows per window (default: the load default). */
   window: number | undefined;
+  /** Online calls a second beside the second file's load (0: time the second load here instead). */
+  online: { rate: number; seconds: number; port: number; giveWay: string | undefined };
 }
 
-async function benchSize(records: number, { chunkSize, threads, database: prefix, both, window }: BenchOptions): Promise<Row[]> {
+const onlineResults: Online[] = [];
+
+async function benchSize(records: number, { chunkSize, threads, database: prefix, both, window, online }: BenchOptions): Promise<Row[]> {
   const [first, second] = halves(records);
   const { url, drop } = await freshDatabase(prefix);
   const database = await openDatabase({ url, poolSize: 4 });
@@ -102,7 +195,7 @@ async function benchSize(records: number, { chunkSize, threads, database: prefix
       [first, 'empty index'],
       [second, `index of ${records}`],
     ] as const;
-    for (const [file, into] of runs.slice(0, both ? 2 : 1)) {
+    for (const [file, into] of runs.slice(0, both && online.rate === 0 ? 2 : 1)) {
       const before = loadAverage();
       const cpu = process.cpuUsage();
       const summary = await runLoad({ MPI_AUTO_REGISTER_SOURCES: true }, database, [{ source: 'synth', files: [file] }], {
@@ -136,6 +229,7 @@ async function benchSize(records: number, { chunkSize, threads, database: prefix
       });
       serverBefore = server ?? 0;
     }
+    if (online.rate > 0) onlineResults.push(await onlineBesideLoad(url, second, { ...online, records }));
   } finally {
     await database.close();
     await drop();
@@ -152,6 +246,10 @@ async function main(): Promise<void> {
     .option('--database <prefix>', "prefix of the benchmark database's name", 'bench_load')
     .option('--empty-only', 'load the first file into the empty index only')
     .option('--generate-only', 'write the input files and stop (generate before a timed run)')
+    .option('--online <rate>', 'time single-record ingestRecord calls a second, alone and while the second file loads', '0')
+    .option('--online-seconds <n>', 'seconds of online calls with nothing else running', '15')
+    .option('--port <n>', "the online server's port", '4330')
+    .option('--give-way-chunk-size <n>', "mpi load's --give-way-chunk-size beside online calls (default: the load's)")
     .parse()
     .opts<{
       sizes: string;
@@ -161,7 +259,17 @@ async function main(): Promise<void> {
       database: string;
       emptyOnly?: boolean;
       generateOnly?: boolean;
+      online: string;
+      onlineSeconds: string;
+      port: string;
+      giveWayChunkSize?: string;
     }>();
+  const online = {
+    rate: Number(opts.online),
+    seconds: Number(opts.onlineSeconds),
+    port: Number(opts.port),
+    giveWay: opts.giveWayChunkSize,
+  };
   const chunkSize = opts.chunkSize ? Number(opts.chunkSize) : undefined;
   const sizes = opts.sizes.split(',').map(Number);
   if (opts.generateOnly) {
@@ -179,6 +287,7 @@ async function main(): Promise<void> {
           database: opts.database,
           both: !opts.emptyOnly,
           window: opts.window ? Number(opts.window) : undefined,
+          online,
         })),
       );
   console.log(`${machine()}, ${availableParallelism()} cores, PostgreSQL; load average (1, 5, 15 min) before / after each run`);
@@ -206,6 +315,32 @@ async function main(): Promise<void> {
         ` ${r.load}`,
       ].join(' '),
     );
+  }
+  if (onlineResults.length > 0) {
+    console.log(`\nonline ingestRecord latency (ms), alone / while mpi load loads the second file`);
+    console.log(
+      'records  rate/s  calls alone  p50 alone  p99 alone  calls loading  p50 loading  p99 loading  p99 change  failed  load s  load',
+    );
+    for (const o of onlineResults) {
+      const p99 = [percentile(o.idle, 99), percentile(o.loading, 99)] as const;
+      console.log(
+        [
+          String(o.records).padStart(7),
+          String(o.rate).padStart(7),
+          String(o.idle.length).padStart(12),
+          percentile(o.idle, 50).toFixed(1).padStart(10),
+          p99[0].toFixed(1).padStart(10),
+          String(o.loading.length).padStart(14),
+          percentile(o.loading, 50).toFixed(1).padStart(12),
+          p99[1].toFixed(1).padStart(12),
+          `${p99[1] >= p99[0] ? '+' : ''}${((p99[1] / p99[0] - 1) * 100).toFixed(1)} %`.padStart(11),
+          String(o.failed).padStart(7),
+          o.loadSeconds.toFixed(1).padStart(7),
+          ` ${o.load}`,
+        ].join(' '),
+      );
+    }
+    for (const o of onlineResults) console.log(`slowest while loading (${o.records}): ${o.slowest}`);
   }
 }
 

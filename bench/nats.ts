@@ -10,18 +10,17 @@
  * server for `--online-seconds` with the queue empty, then again while N more records (the same people under new
  * local ids, as a second feed), published just before, drain; and prints the latencies of both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { connect, type JetStreamClient } from 'nats';
 import postgres from 'postgres';
 import { INGEST_CONSUMER, ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
+import { onlineIngest, sleep, startServer, stopServer } from './online-client.ts';
 import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
 
-const SERVER = fileURLToPath(new URL('../api/server.ts', import.meta.url));
 const SOURCE = 'synth';
 
 const loadAverage = () =>
@@ -29,38 +28,7 @@ const loadAverage = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Starts one server process consuming the ingest queue; resolves once it answers /readyz. */
-async function startServer(port: number, env: Record<string, string>, profile?: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', SERVER], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', MPI_REPLICA_ID: `bench-nats-${port}` },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server on port ${port} exited (${child.exitCode})`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(250);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server on port ${port} did not become ready`);
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 const ONLINE_SOURCE = 'clinic';
-const INGEST = 'mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome } }';
-
 /** Latencies (ms) of online single-record ingests, by phase. */
 interface Online {
   rate: number;
@@ -81,56 +49,6 @@ interface Row {
   /** Match models the servers' lifecycle trained during the run (training and re-matching share the cores). */
   trained: number;
   load: string;
-}
-
-/**
- * Sends `rate` single-record ingests a second to `url` until `until` resolves (or `seconds` pass), each timed from
- * when it was due, so a slow answer delays none of the later calls (open loop). `records` are the calls' inputs,
- * taken in turn from `offset`. Resolves with the latencies and the number of calls that failed.
- */
-async function onlineIngest(
-  url: string,
-  key: string,
-  records: Array<Record<string, unknown>>,
-  offset: number,
-  rate: number,
-  stop: { seconds?: number; until?: Promise<unknown> },
-): Promise<{ latencies: number[]; failed: number; sent: number; slowest: string }> {
-  const timed: Array<{ at: number; latency: number }> = [];
-  let failed = 0;
-  let stopped = false;
-  void stop.until?.then(() => (stopped = true));
-  const start = performance.now();
-  const calls: Array<Promise<void>> = [];
-  for (let i = 0; !stopped && (stop.seconds === undefined || i < stop.seconds * rate); i++) {
-    const due = start + (i * 1000) / rate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    if (stopped) break;
-    const input = records[(offset + i) % records.length];
-    calls.push(
-      fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: INGEST, variables: { input } }),
-      })
-        .then(async (response) => {
-          const body = (await response.json()) as { errors?: unknown[] };
-          if (!response.ok || body.errors) failed += 1;
-          else timed.push({ at: (due - start) / 1000, latency: performance.now() - due });
-        })
-        .catch(() => {
-          failed += 1;
-        }),
-    );
-  }
-  await Promise.all(calls);
-  const latencies = timed.map((t) => t.latency);
-  const slowest = timed
-    .sort((a, b) => b.latency - a.latency)
-    .slice(0, 5)
-    .map((t) => `${t.latency.toFixed(0)} ms at ${t.at.toFixed(1)} s`)
-    .join(', ');
-  return { latencies, failed, sent: calls.length, slowest };
 }
 
 /** Publishes `bodies` in slices, each acknowledged by JetStream before the next (the publisher is not the bottleneck). */
