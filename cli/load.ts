@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import type { AppConfig } from '../platform/config.ts';
 import type { DatabaseHandle } from '../platform/db/client.ts';
 import {
@@ -32,6 +33,7 @@ export interface LoadGroup {
 export function parseLoadArgs(args: string[]): {
   groups: LoadGroup[];
   chunkSize?: number;
+  giveWayChunkSize?: number;
   window?: number;
   errors?: string;
   strict: boolean;
@@ -39,6 +41,7 @@ export function parseLoadArgs(args: string[]): {
 } {
   const groups: LoadGroup[] = [];
   let chunkSize: number | undefined;
+  let giveWayChunkSize: number | undefined;
   let window: number | undefined;
   let threads: number | undefined;
   let errors: string | undefined;
@@ -63,6 +66,11 @@ export function parseLoadArgs(args: string[]): {
       const n = Number(take());
       if (!Number.isInteger(n) || n < 1) throw new CliError('--chunk-size must be a whole number, 1 or more', 'chunk-size');
       chunkSize = n;
+    } else if (flag === '--give-way-chunk-size') {
+      const n = Number(take());
+      if (!Number.isInteger(n) || n < 0)
+        throw new CliError('--give-way-chunk-size must be a whole number, 0 (never give way) or more', 'give-way-chunk-size');
+      giveWayChunkSize = n;
     } else if (flag === '--window') {
       const n = Number(take());
       if (!Number.isInteger(n) || n < 1) throw new CliError('--window must be a whole number, 1 or more', 'window');
@@ -87,6 +95,7 @@ export function parseLoadArgs(args: string[]): {
   return {
     groups,
     ...(chunkSize ? { chunkSize } : {}),
+    ...(giveWayChunkSize !== undefined ? { giveWayChunkSize } : {}),
     ...(window ? { window } : {}),
     ...(errors ? { errors } : {}),
     strict,
@@ -147,7 +156,7 @@ export async function runLoad(
   config: Pick<AppConfig, 'MPI_AUTO_REGISTER_SOURCES'>,
   database: DatabaseHandle,
   groups: LoadGroup[],
-  options: Pick<BulkLoadOptions, 'chunkSize' | 'window' | 'beforeChunkCommit' | 'onProgress'> & {
+  options: Pick<BulkLoadOptions, 'chunkSize' | 'giveWayChunkSize' | 'giveWayMs' | 'window' | 'beforeChunkCommit' | 'onProgress'> & {
     strict?: boolean;
     warn?: (m: string) => void;
     /** Threads that score the load's pairs (default: one per core). */
@@ -184,6 +193,9 @@ export async function runLoad(
       sources: groups.map((g) => g.source),
       problems,
       chunkSize: options.chunkSize,
+      // The embedded database has no other session to give way to.
+      giveWayChunkSize: database.kind === 'postgres' ? options.giveWayChunkSize : 0,
+      giveWayMs: options.giveWayMs,
       window: options.window,
       beforeChunkCommit: options.beforeChunkCommit,
       onProgress: options.onProgress,
@@ -194,6 +206,17 @@ export async function runLoad(
     return summary;
   } finally {
     await threads.close();
+  }
+}
+
+/** Nice value `mpi load` runs at (0 normal, 19 lowest): below the services, whose online calls it must not delay. */
+const LOAD_NICE = 10;
+
+function lowerPriority(): void {
+  try {
+    if (getPriority() < LOAD_NICE) setPriority(LOAD_NICE);
+  } catch {
+    // Not allowed here (some containers): run at the priority given.
   }
 }
 
@@ -212,6 +235,9 @@ export function formatLoadSummary(s: BulkLoadSummary, errorReport: string | null
 /** `mpi load --source CODE [--mapping M.json] FILE... [--source ...]`: exit 1 when some rows were rejected. */
 export async function loadCommand(args: string[]): Promise<void> {
   const parsed = parseLoadArgs(args);
+  // Background work: on a machine the services share, their online calls get the cores first. Set before the
+  // worker threads start, which take this thread's priority; the database server's work is not affected.
+  lowerPriority();
   const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../platform/config.ts'), import('../platform/db/client.ts')]);
   const config = loadConfig();
   installAuditKeyring(config);
@@ -232,6 +258,7 @@ export async function loadCommand(args: string[]): Promise<void> {
   try {
     const summary = await runLoad(config, database, parsed.groups, {
       chunkSize: parsed.chunkSize,
+      giveWayChunkSize: parsed.giveWayChunkSize,
       window: parsed.window,
       strict: parsed.strict,
       threads: parsed.threads,

@@ -252,6 +252,11 @@ program
   .option('--source <code>', 'registered source code of the files that follow (repeatable: one group per source)')
   .option('--mapping <file>', 'JSON mapping of columns to canonical fields for the --source group it follows')
   .option('--chunk-size <n>', 'records written per transaction (a chunk holds whole identities)', '20000')
+  .option(
+    '--give-way-chunk-size <n>',
+    'records per transaction while online ingest waits for the load (PostgreSQL; 0: never give way)',
+    '50',
+  )
   .option('--threads <n>', 'threads that score candidate pairs (default: one per core; the result is the same for any)')
   .option('--errors <file>', 'report of rejected rows (default: load.errors.csv)')
   .option('--strict', 'refuse a file with unrecognised columns instead of warning')

@@ -1,4 +1,4 @@
-import { verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
+import { scorePairVerdict, verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
 import {
   finishIngestRun,
   getIngestRun,
@@ -70,6 +70,15 @@ export interface BulkLoadOptions {
   onProgress?: ((stage: 'prepare' | 'load', done: number, total: number) => void) | undefined;
   /** The number of rows the files hold, estimated from what has been read so far (for progress). */
   expectedRows?: (() => number) | undefined;
+  /**
+   * Records per transaction while online ingest waits for the load: when a chunk sees another session hold or
+   * wait for the ingest lock, the next chunks are cut to about this size (whole identities still) until none is
+   * seen for `giveWayMs`. 0: never (the embedded database, which has one session). Default
+   * DEFAULT_GIVE_WAY_CHUNK_SIZE.
+   */
+  giveWayChunkSize?: number | undefined;
+  /** How long the load keeps giving way after it last saw online ingest (default GIVE_WAY_MS; tests shorten it). */
+  giveWayMs?: number | undefined;
   /** Runs last in each chunk's transaction (tests inject failures here). */
   beforeChunkCommit?: ((tx: Executor, chunk: number) => Promise<void>) | undefined;
   /** Connections for the candidate read beside each chunk's transaction (`DatabaseHandle.reader`). */
@@ -126,6 +135,13 @@ class PhaseClock {
 
 /** Records per chunk transaction: large enough to amortise each statement, small enough to resume cheaply. */
 export const DEFAULT_CHUNK_SIZE = 20_000;
+/**
+ * Records per transaction while online ingest waits: a chunk holds the ingest lock exclusively while it writes,
+ * so an online call then waits for one such chunk at most instead of a whole one.
+ */
+export const DEFAULT_GIVE_WAY_CHUNK_SIZE = 50;
+/** How long a load keeps its chunks small after it last saw online ingest wait. */
+const GIVE_WAY_MS = 5_000;
 /**
  * Records per window: what the load holds in full at a time (tens of KB a record at peak while it is planned
  * and written); the records of earlier windows are held only in compact form (`LoadIndex`). As large as a
@@ -194,7 +210,8 @@ export async function bulkLoad(
       chunkSize,
       emptyAtStart: await indexIsEmpty(service.db),
       since,
-      newcomers: new Set(),
+      newcomers: new Map(),
+      givingWayUntil: 0,
       index: new LoadIndex(MAX_CANDIDATES_PER_KEY, MAX_GUARD_MEMBERS),
       seen: new Map(),
       files: [],
@@ -270,7 +287,9 @@ interface LoadState {
    * Records others stored that the plan may not know: since the load's start when the index was empty then (no
    * window reads what is stored), else since the window's start. Each chunk places those sharing its keys again.
    */
-  newcomers: Set<string>;
+  newcomers: Map<string, PreparedRecord>;
+  /** Until when (performance.now()) chunks are cut to `giveWayChunkSize`: online ingest was seen waiting. */
+  givingWayUntil: number;
   /** The load's records so far, in compact form. */
   index: LoadIndex;
   /** Where each (source, local id) was first seen: file number times 2^32 plus line. */
@@ -315,8 +334,20 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   load.index.add({ recordIds: ids, normalised: fresh.map((p) => p.record.normalised), keys: fresh.map((p) => p.record.keys) }, plan);
   for (const review of context.openReviews) load.index.openReviews.add(review);
   phases.end('plan');
+  const giveWaySize = options.giveWayChunkSize ?? DEFAULT_GIVE_WAY_CHUNK_SIZE;
   for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
-    const { counts, mark } = await writeChunk(load, chunk, load.chunk);
+    // Online ingest stored records since the last chunk: it is running, and would wait for a whole chunk.
+    if (giveWaySize > 0 && chunk.rows.length > giveWaySize && performance.now() >= load.givingWayUntil) {
+      if ((await bulk.recordsStoredSince(service.db, load.since, load.runId, 1)).length > 0)
+        load.givingWayUntil = performance.now() + (options.giveWayMs ?? GIVE_WAY_MS);
+    }
+    if (giveWaySize > 0 && chunk.rows.length > giveWaySize && performance.now() < load.givingWayUntil) {
+      const [first, ...rest] = cutChunks(chunk, ids, giveWaySize);
+      chunks.unshift(...rest);
+      chunk = first!;
+    }
+    const { counts, mark, online } = await writeChunk(load, chunk, load.chunk, giveWaySize > 0);
+    if (online) load.givingWayUntil = performance.now() + (options.giveWayMs ?? GIVE_WAY_MS);
     load.since = mark;
     load.chunk += 1;
     summary.loaded += counts.recordsIn ?? 0;
@@ -496,22 +527,38 @@ async function planWindow(
     { ...context, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, verdict },
     model,
   );
-  const { chunkOfRecord, count } = chunkGroups(plan, ids, chunkSize);
+  const chunks = cutChunks({ ...plan, rows: plan.records.map((r) => fresh[r.index]!) }, ids, chunkSize);
+  return { plan, chunks };
+}
+
+/**
+ * Cuts planned records (`rows[k]` the row of `records[k]`) and their ops into chunks of whole identities of about
+ * `chunkSize` records (`chunkGroups`), in order; `ids` are the window's record ids, by record index. A window's
+ * plan is cut so, and a planned chunk again into smaller ones when the load gives way to online ingest.
+ */
+function cutChunks(
+  planned: { records: PlannedRecord[]; ops: PlannedOp[]; rows: PreparedRow[] },
+  ids: string[],
+  chunkSize: number,
+): PlannedChunk[] {
+  const { chunkOfRecord, count } = chunkGroups(planned, ids, chunkSize);
   const chunks: PlannedChunk[] = Array.from({ length: count }, () => ({ rows: [], ids: [], ops: [], records: [] }));
-  for (const r of plan.records) {
+  planned.records.forEach((r, k) => {
     const chunk = chunks[chunkOfRecord[r.index]!]!;
-    chunk.rows.push(fresh[r.index]!);
+    chunk.rows.push(planned.rows[k]!);
     chunk.ids.push(ids[r.index]!);
     chunk.records.push(r);
-  }
-  const chunkOfIdentity = new Map(plan.records.map((r) => [r.identityId, chunkOfRecord[r.index]!]));
-  const recordIndex = new Map(ids.map((id, i) => [id, i]));
-  // An op goes with its record, or later when it names an identity of a later chunk (only reviews and merges can).
-  for (const op of plan.ops) {
+  });
+  const chunkOfIdentity = new Map(planned.records.map((r) => [r.identityId, chunkOfRecord[r.index]!]));
+  const recordIndex = new Map(planned.records.map((r) => [ids[r.index]!, r.index]));
+  // An op goes with its record, or later when it names an identity of a later chunk (only reviews and merges can);
+  // cut again, an op whose record went in an earlier transaction goes with the identities it names.
+  for (const op of planned.ops) {
     const named = opIdentities(op).map((id) => chunkOfIdentity.get(id) ?? 0);
-    chunks[Math.max(chunkOfRecord[recordIndex.get(op.recordId)!]!, ...named)]!.ops.push(op);
+    const own = recordIndex.get(op.recordId);
+    chunks[Math.max(own === undefined ? 0 : chunkOfRecord[own]!, ...named)]!.ops.push(op);
   }
-  return { plan, chunks };
+  return chunks;
 }
 
 /**
@@ -637,19 +684,66 @@ function chunkGroups(
   return { chunkOfRecord, count: groups.size === 0 ? 0 : chunk + 1 };
 }
 
+/** Adds records others stored (`recordIds`) to the load's newcomers, prepared from what is stored now. */
+async function addNewcomers(load: LoadState, tx: Executor, recordIds: string[]): Promise<void> {
+  for (const { id, raw } of await bulk.storedInputs(tx, recordIds)) {
+    try {
+      load.newcomers.set(id, load.service.prepare(raw as unknown as SourceRecordInput, load.model));
+    } catch (error) {
+      // Stored before a stricter check: it stays where online ingest put it.
+      if (!(error instanceof ValidationError)) throw error;
+    }
+  }
+}
+
+/**
+ * The newcomers a chunk's records could change: those that share a blocking key with one of `records` and score
+ * at least the review threshold against it. Online ingest would weigh such a pair; any other it would not.
+ */
+function newcomersMeeting(load: LoadState, records: PreparedRecord[]): SourceRecordInput[] {
+  if (load.newcomers.size === 0) return [];
+  const byKey = new Map<string, number[]>();
+  records.forEach((p, i) => {
+    for (const key of p.keys) {
+      const list = byKey.get(key);
+      if (list) list.push(i);
+      else byKey.set(key, [i]);
+    }
+  });
+  const meeting: SourceRecordInput[] = [];
+  for (const newcomer of load.newcomers.values()) {
+    const met = new Set<number>();
+    for (const key of newcomer.keys) for (const i of byKey.get(key) ?? []) met.add(i);
+    for (const i of met) {
+      if (scorePairVerdict(newcomer.normalised, records[i]!.normalised, load.model).probability >= load.model.thresholds.reviewThreshold) {
+        meeting.push(newcomer.input);
+        break;
+      }
+    }
+  }
+  return meeting;
+}
+
 /**
  * Writes one planned chunk in one transaction: records, keys, identities with their golden records and
  * provenance, links, events, reviews, change events, the run's counts and the audit entry. Refuses (and so
  * rolls back) when another writer stored one of its records since the load began: a re-run continues.
  */
-async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): Promise<{ counts: Record<string, number>; mark: Date }> {
+async function writeChunk(
+  load: LoadState,
+  chunk: PlannedChunk,
+  index: number,
+  watchOnline: boolean,
+): Promise<{ counts: Record<string, number>; mark: Date; online: boolean }> {
   const { service, model, runId, options, policy, sources } = load;
   return service.transaction(async (tx) => {
+    // Background work, as a backlog drain's: other drains and loads do not take it for online ingest.
+    await store.markAsDrain(tx);
     const records = chunk.rows.map((r) => r.record);
     // The ingest lock, exclusively: no other writer runs beside a chunk, and what others stored since the last
     // chunk is all committed (`storedSinceMark`).
     const mark = await store.storedSinceMark(tx);
-    for (const id of await bulk.recordsStoredSince(tx, load.since, runId)) load.newcomers.add(id);
+    await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));
     await store.lockKeys(tx, [...records.map((p) => store.recordLockKey(p.source, p.localId)), ...records.flatMap((p) => p.keys)]);
     const known = await bulk.findRecordsBySource(
       tx,
@@ -706,21 +800,13 @@ async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): 
     await rebuildGoldenMany(tx, [...new Set(rebuild)], { policy, ingestRunId: runId, actor: options.actor.actor });
     // Records online ingest stored after the load read what was stored met none of this chunk's records: they
     // are placed again now, beside them, as if sent after them (so a patient never ends with two identities).
-    const newcomers = await bulk.recordsSharingKeys(
-      tx,
-      [...load.newcomers],
-      records.flatMap((p) => p.keys),
-    );
-    const replanned = await service.replanStored(
-      tx,
-      newcomers.map((n) => n.raw as unknown as SourceRecordInput),
-      model,
-      options.actor,
-    );
+    const replanned = await service.replanStored(tx, await bulk.liveRecords(tx, newcomersMeeting(load, records)), model, options.actor);
     const counts: Record<string, number> = { recordsIn: records.length, chunks: 1 };
     for (const r of chunk.records) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
     await bulk.addRunCounts(tx, runId, counts);
     await options.beforeChunkCommit?.(tx, index);
+    // Whether online ingest waits for this chunk.
+    const online = watchOnline ? await store.otherIngestActivity(tx) : false;
     // Last: the audit chain's lock is held from here to the commit.
     await appendAuditInTransaction(tx, {
       actor: options.actor.actor,
@@ -733,7 +819,7 @@ async function writeChunk(load: LoadState, chunk: PlannedChunk, index: number): 
       details: { runId, chunk: index, records: records.length, replanned: replanned.length },
     });
     await auditMerges(tx, merges, { actor: options.actor, modelVersion: model.version });
-    return { counts, mark };
+    return { counts, mark, online };
   });
 }
 

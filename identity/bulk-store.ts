@@ -429,34 +429,34 @@ export async function upsertLinks(tx: Executor, rows: Array<InsertRow<typeof lin
 
 /**
  * Live records stored or changed at or after `since` (`storedSinceMark`) by anyone but ingest run `runId`: what
- * others stored while a bulk load ran. The index on `updated_at` finds them, reading past the run's own rows of
- * the same span (so a load asks for the span since its last chunk only).
+ * others stored while a bulk load ran (the first `limit` found, when given). The index on `updated_at` finds them,
+ * reading past the run's own rows of the same span (so a load asks for the span since its last chunk only).
  */
-export async function recordsStoredSince(tx: Executor, since: Date, runId: string): Promise<string[]> {
+export async function recordsStoredSince(tx: Executor, since: Date, runId: string, limit?: number): Promise<string[]> {
   const rows = await queryRows<{ id: string }>(
     tx,
     sql`select id from source_records
-        where updated_at >= ${since.toISOString()}::timestamptz and ingest_run_id is distinct from ${runId}::uuid and deleted_at is null`,
+        where updated_at >= ${since.toISOString()}::timestamptz and ingest_run_id is distinct from ${runId}::uuid and deleted_at is null
+        ${limit === undefined ? sql`` : sql`limit ${limit}`}`,
   );
   return rows.map((r) => r.id);
 }
 
-/** Of the records `recordIds`, the live ones that carry one of `keys` (compared as the stored hashes), as stored. */
-export async function recordsSharingKeys(
-  tx: Executor,
-  recordIds: string[],
-  keys: string[],
-): Promise<Array<{ id: string; raw: Record<string, unknown> }>> {
-  if (recordIds.length === 0 || keys.length === 0) return [];
+/** The records `recordIds` as they were sent (`raw`, their input), with their ids. */
+export async function storedInputs(tx: Executor, recordIds: string[]): Promise<Array<{ id: string; raw: Record<string, unknown> }>> {
+  if (recordIds.length === 0) return [];
   return queryRows<{ id: string; raw: Record<string, unknown> }>(
     tx,
-    sql`select r.id, r.raw from source_records r
-        where r.id = any(${sql.param(recordIds)}::uuid[]) and r.deleted_at is null
-          and exists (
-            select 1 from record_block_keys k
-            where k.record_id = r.id
-              and k.key_hash = any(array(select hashtextextended(x, 0) from unnest(${sql.param([...new Set(keys)])}::text[]) as x))
-          )
-        order by r.id`,
+    sql`select id, raw from source_records where id = any(${sql.param(recordIds)}::uuid[]) order by id`,
   );
+}
+
+/** Of `inputs` (records as sent), those whose record is stored and not deleted now, in order. */
+export async function liveRecords<T extends { source: string; localId: string }>(tx: Executor, inputs: T[]): Promise<T[]> {
+  if (inputs.length === 0) return [];
+  const found = await findRecordsBySource(
+    tx,
+    inputs.map((x) => ({ code: x.source, localId: x.localId })),
+  );
+  return inputs.filter((_, i) => found[i] !== undefined && !found[i]!.record.deleted);
 }

@@ -88,6 +88,8 @@ export async function markAsDrain(tx: Executor): Promise<void> {
  * exclusive hold), a steward decision or a bulk load's chunk.
  */
 export async function otherIngestActivity(tx: Executor): Promise<boolean> {
+  // A transaction reads pg_stat_activity once and keeps what it read: read it afresh.
+  await tx.execute(sql`select pg_stat_clear_snapshot()`);
   const [row] = await queryRows<{ busy: boolean }>(
     tx,
     sql`select exists (
@@ -107,7 +109,7 @@ export async function otherIngestActivity(tx: Executor): Promise<boolean> {
  * record's `updated_at` (the writing transaction's start) is at or after it. Call in a transaction of its own.
  */
 export async function storedSinceMark(tx: Executor): Promise<Date> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint)`);
+  await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint), pg_stat_clear_snapshot()`);
   const [row] = await queryRows<{ mark: Date | string }>(
     tx,
     sql`select least(now(), (

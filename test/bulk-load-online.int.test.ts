@@ -85,4 +85,54 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     expect(await identitiesOf(['BM-7201-0', 'BM-7201-1', 'ON-7201-a', 'ON-7201-b'])).toHaveLength(1);
     expect(await liveIdentities()).toBe(before + seeds.length);
   });
+
+  test.skipIf(TEST_DB_KIND !== 'postgres')(
+    'a load gives way: once an online ingest waits for a chunk, the next chunks are small, and its patient still has one identity',
+    async () => {
+      const db = app.services.database.db;
+      const seeds = Array.from({ length: 120 }, (_, k) => 7300 + k);
+      const rows: LoadRow[] = seeds.flatMap((seed, k) =>
+        [0, 1].map(
+          (copy) =>
+            ({
+              file: 'load.csv',
+              line: 2 + k * 2 + copy,
+              input: { source: 'ehr', localId: `GW-${seed}-${copy}`, ...person(seed) },
+            }) as LoadRow,
+        ),
+      );
+      let online: Promise<unknown> | null = null;
+      const waiting = async () =>
+        (await queryRows<{ n: number }>(db, sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`))[0]!
+          .n;
+      const summary = await bulkLoad(app.services.ingest, rows, {
+        actor: { actor: 'test:load' },
+        chunkSize: 100,
+        giveWayChunkSize: 10,
+        beforeChunkCommit: async (_tx, index) => {
+          if (index !== 0) return;
+          // A pipeline sends a record of a patient of a later chunk; it waits for this chunk's lock.
+          online = app.services.ingest.ingest({ source: 'lab', localId: 'ON-GW', ...person(seeds.at(-1)!) } as never, {
+            actor: 'test:online',
+          });
+          for (let tries = 0; (await waiting()) === 0 && tries < 200; tries++) await new Promise((r) => setTimeout(r, 10));
+        },
+      });
+      await online;
+      expect(summary.loaded).toBe(rows.length);
+      const sizes = (
+        await queryRows<{ records: number }>(
+          db,
+          sql`select (details->>'records')::int as records from audit_log
+              where action = 'bulkLoad' and details->>'runId' = ${summary.runId} order by (details->>'chunk')::int`,
+        )
+      ).map((r) => r.records);
+      // The first chunk as planned; after it, chunks of about the give-way size, each of whole identities.
+      expect(sizes[0]).toBeGreaterThanOrEqual(90);
+      expect(sizes.length).toBeGreaterThan(10);
+      for (const size of sizes.slice(1)) expect(size).toBeLessThanOrEqual(10);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(rows.length);
+      expect(await identitiesOf([`GW-${seeds.at(-1)}-0`, `GW-${seeds.at(-1)}-1`, 'ON-GW'])).toHaveLength(1);
+    },
+  );
 });

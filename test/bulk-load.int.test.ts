@@ -303,6 +303,8 @@ describe('mpi load arguments', () => {
       chunkSize: 500,
       strict: false,
     });
+    expect(parseLoadArgs(['--source', 'ehr', 'a.csv', '--give-way-chunk-size', '0'])).toMatchObject({ giveWayChunkSize: 0 });
+    expect(parseLoadArgs(['--source', 'ehr', 'a.csv', '--give-way-chunk-size=25'])).toMatchObject({ giveWayChunkSize: 25 });
   });
 
   test.each([
@@ -310,6 +312,10 @@ describe('mpi load arguments', () => {
     [['--source', 'ehr'], '--source ehr has no file'],
     [['--mapping', 'm.json', '--source', 'ehr', 'a.csv'], '--mapping must follow the --source it applies to'],
     [['--source', 'ehr', 'a.csv', '--chunk-size', '0'], '--chunk-size must be a whole number, 1 or more'],
+    [
+      ['--source', 'ehr', 'a.csv', '--give-way-chunk-size', '-1'],
+      '--give-way-chunk-size must be a whole number, 0 (never give way) or more',
+    ],
     [[], '--source is required'],
   ])('refuses %j', (args, message) => {
     expect(() => parseLoadArgs(args)).toThrow(message);
