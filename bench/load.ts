@@ -19,8 +19,8 @@ import { Command } from 'commander';
 import { readLoadRows, runLoad } from '../cli/load.ts';
 import { ephemeralAuditKeyring, useAuditKeyring } from '../platform/audit-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
-import { onlineIngest, startServer, stopServer } from './online-client.ts';
-import { BENCH_OUT, freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
+import { latencyCells, onlineIngest, startServer, stopServer } from './online-client.ts';
+import { BENCH_OUT, freshDatabase, machine, syntheticRegistry } from './support.ts';
 
 useAuditKeyring(ephemeralAuditKeyring());
 
@@ -322,18 +322,11 @@ async function main(): Promise<void> {
       'records  rate/s  calls alone  p50 alone  p99 alone  calls loading  p50 loading  p99 loading  p99 change  failed  load s  load',
     );
     for (const o of onlineResults) {
-      const p99 = [percentile(o.idle, 99), percentile(o.loading, 99)] as const;
       console.log(
         [
           String(o.records).padStart(7),
           String(o.rate).padStart(7),
-          String(o.idle.length).padStart(12),
-          percentile(o.idle, 50).toFixed(1).padStart(10),
-          p99[0].toFixed(1).padStart(10),
-          String(o.loading.length).padStart(14),
-          percentile(o.loading, 50).toFixed(1).padStart(12),
-          p99[1].toFixed(1).padStart(12),
-          `${p99[1] >= p99[0] ? '+' : ''}${((p99[1] / p99[0] - 1) * 100).toFixed(1)} %`.padStart(11),
+          ...latencyCells(o.idle, o.loading, [12, 10, 10, 14, 12, 12, 11]),
           String(o.failed).padStart(7),
           o.loadSeconds.toFixed(1).padStart(7),
           ` ${o.load}`,

@@ -18,8 +18,8 @@ import { connect, type JetStreamClient } from 'nats';
 import postgres from 'postgres';
 import { INGEST_CONSUMER, ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
-import { onlineIngest, sleep, startServer, stopServer } from './online-client.ts';
-import { freshDatabase, machine, percentile, syntheticRegistry } from './support.ts';
+import { latencyCells, onlineIngest, sleep, startServer, stopServer } from './online-client.ts';
+import { freshDatabase, machine, syntheticRegistry } from './support.ts';
 
 const SOURCE = 'synth';
 
@@ -247,18 +247,11 @@ async function main(): Promise<void> {
     console.log('workers  rate/s  calls idle  p50 idle  p99 idle  calls draining  p50 draining  p99 draining  p99 change  failed');
     for (const r of online) {
       const o = r.online!;
-      const p99 = [percentile(o.idle, 99), percentile(o.draining, 99)] as const;
       console.log(
         [
           String(r.workers).padStart(7),
           String(o.rate).padStart(7),
-          String(o.idle.length).padStart(11),
-          percentile(o.idle, 50).toFixed(1).padStart(9),
-          p99[0].toFixed(1).padStart(9),
-          String(o.draining.length).padStart(15),
-          percentile(o.draining, 50).toFixed(1).padStart(13),
-          p99[1].toFixed(1).padStart(13),
-          `${p99[1] >= p99[0] ? '+' : ''}${((p99[1] / p99[0] - 1) * 100).toFixed(1)} %`.padStart(11),
+          ...latencyCells(o.idle, o.draining, [11, 9, 9, 15, 13, 13, 11]),
           String(o.failed).padStart(7),
         ].join(' '),
       );

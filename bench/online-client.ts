@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { percentile } from './support.ts';
 
 const SERVER = fileURLToPath(new URL('../api/server.ts', import.meta.url));
 
@@ -87,4 +88,21 @@ export async function onlineIngest(
     .map((t) => `${t.latency.toFixed(0)} ms at ${t.at.toFixed(1)} s`)
     .join(', ');
   return { latencies, failed, sent: calls.length, slowest };
+}
+
+/**
+ * The cells comparing online latencies alone and beside other work, padded to `widths`: calls, p50 and p99 of
+ * each, then the change of p99 in percent.
+ */
+export function latencyCells(alone: number[], beside: number[], widths: readonly number[]): string[] {
+  const p99 = [percentile(alone, 99), percentile(beside, 99)] as const;
+  return [
+    String(alone.length),
+    percentile(alone, 50).toFixed(1),
+    p99[0].toFixed(1),
+    String(beside.length),
+    percentile(beside, 50).toFixed(1),
+    p99[1].toFixed(1),
+    `${p99[1] >= p99[0] ? '+' : ''}${((p99[1] / p99[0] - 1) * 100).toFixed(1)} %`,
+  ].map((cell, k) => cell.padStart(widths[k]!));
 }

@@ -335,19 +335,20 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   for (const review of context.openReviews) load.index.openReviews.add(review);
   phases.end('plan');
   const giveWaySize = options.giveWayChunkSize ?? DEFAULT_GIVE_WAY_CHUNK_SIZE;
+  const giveWay = () => (load.givingWayUntil = performance.now() + (options.giveWayMs ?? GIVE_WAY_MS));
   for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
-    // Online ingest stored records since the last chunk: it is running, and would wait for a whole chunk.
-    if (giveWaySize > 0 && chunk.rows.length > giveWaySize && performance.now() >= load.givingWayUntil) {
-      if ((await bulk.recordsStoredSince(service.db, load.since, load.runId, 1)).length > 0)
-        load.givingWayUntil = performance.now() + (options.giveWayMs ?? GIVE_WAY_MS);
-    }
-    if (giveWaySize > 0 && chunk.rows.length > giveWaySize && performance.now() < load.givingWayUntil) {
-      const [first, ...rest] = cutChunks(chunk, ids, giveWaySize);
-      chunks.unshift(...rest);
-      chunk = first!;
+    if (giveWaySize > 0 && chunk.rows.length > giveWaySize) {
+      // Online ingest stored records since the last chunk: it is running, and would wait for a whole chunk.
+      if (performance.now() >= load.givingWayUntil && (await bulk.recordsStoredSince(service.db, load.since, load.runId, 1)).length > 0)
+        giveWay();
+      if (performance.now() < load.givingWayUntil) {
+        const [first, ...rest] = cutChunks(chunk, ids, giveWaySize);
+        chunks.unshift(...rest);
+        chunk = first!;
+      }
     }
     const { counts, mark, online } = await writeChunk(load, chunk, load.chunk, giveWaySize > 0);
-    if (online) load.givingWayUntil = performance.now() + (options.giveWayMs ?? GIVE_WAY_MS);
+    if (online) giveWay();
     load.since = mark;
     load.chunk += 1;
     summary.loaded += counts.recordsIn ?? 0;
@@ -700,7 +701,7 @@ async function addNewcomers(load: LoadState, tx: Executor, recordIds: string[]):
  * The newcomers a chunk's records could change: those that share a blocking key with one of `records` and score
  * at least the review threshold against it. Online ingest would weigh such a pair; any other it would not.
  */
-function newcomersMeeting(load: LoadState, records: PreparedRecord[]): SourceRecordInput[] {
+function newcomersMeeting(load: LoadState, records: PreparedRecord[]): PreparedRecord[] {
   if (load.newcomers.size === 0) return [];
   const byKey = new Map<string, number[]>();
   records.forEach((p, i) => {
@@ -710,13 +711,13 @@ function newcomersMeeting(load: LoadState, records: PreparedRecord[]): SourceRec
       else byKey.set(key, [i]);
     }
   });
-  const meeting: SourceRecordInput[] = [];
+  const meeting: PreparedRecord[] = [];
   for (const newcomer of load.newcomers.values()) {
     const met = new Set<number>();
     for (const key of newcomer.keys) for (const i of byKey.get(key) ?? []) met.add(i);
     for (const i of met) {
       if (scorePairVerdict(newcomer.normalised, records[i]!.normalised, load.model).probability >= load.model.thresholds.reviewThreshold) {
-        meeting.push(newcomer.input);
+        meeting.push(newcomer);
         break;
       }
     }

@@ -103,9 +103,14 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
 
   const results = new Array<IngestResultData>(prepared.length);
   const changed: number[] = [];
+  // Stored, linked, live and with the same content: nothing to write (nor, unless `replan`, to plan).
+  const sameAsStored = (i: number) => {
+    const known = stored[i];
+    return Boolean(known?.link && !known.record.deleted && known.record.contentHash === prepared[i]!.hash);
+  };
   prepared.forEach((p, i) => {
     const known = stored[i];
-    if (!options.replan && known?.link && !known.record.deleted && known.record.contentHash === p.hash) {
+    if (!options.replan && known?.link && sameAsStored(i)) {
       results[i] = {
         outcome: 'UNCHANGED',
         recordId: known.record.id,
@@ -158,10 +163,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   );
   const existed = (i: number) => stored[i] !== undefined && !stored[i]!.record.deleted;
   // Records planned again with their stored content (`replan`) keep their rows, keys and version.
-  const rewritten = changed.filter((i) => {
-    const known = stored[i];
-    return !(known?.link && !known.record.deleted && known.record.contentHash === prepared[i]!.hash);
-  });
+  const rewritten = changed.filter((i) => !sameAsStored(i));
   const recordWrites = Promise.all([
     bulk.upsertRecords(
       tx,

@@ -147,12 +147,11 @@ export class IdentityService {
   /**
    * Places stored records again in the caller's transaction, against what is stored now, as if they had just
    * been sent with the content they have (`replan`): a record that now matches another identity moves there, and
-   * an identity it leaves empty redirects to it. `inputs` are the records as stored (`raw`).
+   * an identity it leaves empty redirects to it. `records` are the stored records' inputs (`raw`), prepared.
    */
-  async replanStored(tx: Executor, inputs: SourceRecordInput[], model: MatchModel, actor: Actor): Promise<IngestResultData[]> {
-    if (inputs.length === 0) return [];
-    const prepared = inputs.map((input, i) => this.prepare(input, model, `input[${i}]`));
-    return ingestBatch(tx, prepared, { ...this.batchOptions(model, actor, null), replan: true });
+  async replanStored(tx: Executor, records: PreparedRecord[], model: MatchModel, actor: Actor): Promise<IngestResultData[]> {
+    if (records.length === 0) return [];
+    return ingestBatch(tx, records, { ...this.batchOptions(model, actor, null), replan: true });
   }
 
   private batchOptions(model: MatchModel, actor: Actor, runId: string | null): BatchOptions {

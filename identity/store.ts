@@ -106,7 +106,8 @@ export async function otherIngestActivity(tx: Executor): Promise<boolean> {
  * lock, held exclusively, so no ingest is writing. A record committed after this call was written by a
  * transaction that took the lock after it (every ingest and delete locks before it writes), so that transaction
  * was either waiting here already, and so began before the returned moment, or begins later. Either way the
- * record's `updated_at` (the writing transaction's start) is at or after it. Call in a transaction of its own.
+ * record's `updated_at` (the writing transaction's start) is at or after it. Call first in its transaction (the
+ * lock is held to its end).
  */
 export async function storedSinceMark(tx: Executor): Promise<Date> {
   await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint), pg_stat_clear_snapshot()`);
