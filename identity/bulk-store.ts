@@ -432,15 +432,17 @@ export async function upsertLinks(tx: Executor, rows: Array<InsertRow<typeof lin
  * others stored while a bulk load ran (the first `limit` found, when given). The index on `updated_at` finds them,
  * reading past the run's own rows of the same span (so a load asks for the span since its last chunk only).
  */
-export async function recordsStoredSince(tx: Executor, since: Date, runId: string, limit?: number): Promise<string[]> {
-  const rows = await queryRows<{ id: string }>(
+export async function recordsStoredSince(tx: Executor, since: Date, runId: string, limit?: number): Promise<StoredVersion[]> {
+  return queryRows<StoredVersion>(
     tx,
-    sql`select id from source_records
+    sql`select id, updated_at::text as version from source_records
         where updated_at >= ${since.toISOString()}::timestamptz and ingest_run_id is distinct from ${runId}::uuid and deleted_at is null
         ${limit === undefined ? sql`` : sql`limit ${limit}`}`,
   );
-  return rows.map((r) => r.id);
 }
+
+/** A stored record and which version of it (its `updated_at`, exact): a record read again at the same version is unchanged. */
+export type StoredVersion = { id: string; version: string };
 
 /** The records `recordIds` as they were sent (`raw`, their input), with their ids. */
 export async function storedInputs(tx: Executor, recordIds: string[]): Promise<Array<{ id: string; raw: Record<string, unknown> }>> {

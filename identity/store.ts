@@ -101,15 +101,36 @@ export async function otherIngestActivity(tx: Executor): Promise<boolean> {
   return row?.busy ?? false;
 }
 
+/** How long a background writer tries for the ingest lock without queueing (`takeIngestLockPolitely`). */
+const POLITE_LOCK_MS = 2_000;
+/** Pause between its tries: about a tenth of a single-record ingest. */
+const POLITE_RETRY_MS = 2;
+
+/**
+ * Takes the ingest lock exclusively without queueing for it, for up to POLITE_LOCK_MS, then queues. PostgreSQL
+ * queues a lock request behind a waiting request it conflicts with: a bulk load's chunk that waited in line for
+ * the ingests running would make every ingest arriving meanwhile wait too, for those and then for the whole
+ * chunk. Trying instead lets them through; the chunk takes the lock in a moment when none runs.
+ */
+async function takeIngestLockPolitely(tx: Executor): Promise<void> {
+  const deadline = performance.now() + POLITE_LOCK_MS;
+  while (performance.now() < deadline) {
+    const [row] = await queryRows<{ got: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${INGEST_LOCK}::bigint) as got`);
+    if (row?.got) return;
+    await new Promise((resolve) => setTimeout(resolve, POLITE_RETRY_MS));
+  }
+}
+
 /**
  * A moment no later than the start of any transaction that can still store a record: taken under the ingest
  * lock, held exclusively, so no ingest is writing. A record committed after this call was written by a
  * transaction that took the lock after it (every ingest and delete locks before it writes), so that transaction
  * was either waiting here already, and so began before the returned moment, or begins later. Either way the
  * record's `updated_at` (the writing transaction's start) is at or after it. Call first in its transaction (the
- * lock is held to its end).
+ * lock is held to its end). `polite`: do not queue for the lock at first (`takeIngestLockPolitely`).
  */
-export async function storedSinceMark(tx: Executor): Promise<Date> {
+export async function storedSinceMark(tx: Executor, options: { polite?: boolean } = {}): Promise<Date> {
+  if (options.polite) await takeIngestLockPolitely(tx);
   await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint), pg_stat_clear_snapshot()`);
   const [row] = await queryRows<{ mark: Date | string }>(
     tx,

@@ -135,4 +135,58 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       expect(await identitiesOf([`GW-${seeds.at(-1)}-0`, `GW-${seeds.at(-1)}-1`, 'ON-GW'])).toHaveLength(1);
     },
   );
+
+  test.skipIf(TEST_DB_KIND !== 'postgres')(
+    'a load that gives way writes the newcomers it meets into smaller chunks, so no chunk holds the lock much longer',
+    async () => {
+      const db = app.services.database.db;
+      const seeds = Array.from({ length: 120 }, (_, k) => 7600 + k);
+      const rows: LoadRow[] = seeds.flatMap((seed, k) =>
+        [0, 1].map(
+          (copy) =>
+            ({
+              file: 'load.csv',
+              line: 2 + k * 2 + copy,
+              input: { source: 'ehr', localId: `NW-${seed}-${copy}`, ...person(seed) },
+            }) as LoadRow,
+        ),
+      );
+      // Five patients of one later give-way chunk (records 200-209) are sent online while the first chunk writes.
+      const onlineSeeds = seeds.slice(100, 105);
+      let online: Promise<unknown[]> | null = null;
+      const waiting = async () =>
+        (await queryRows<{ n: number }>(db, sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`))[0]!
+          .n;
+      const summary = await bulkLoad(app.services.ingest, rows, {
+        actor: { actor: 'test:load' },
+        chunkSize: 100,
+        giveWayChunkSize: 10,
+        giveWayMs: 60_000,
+        beforeChunkCommit: async (_tx, index) => {
+          if (index !== 0) return;
+          online = Promise.all(
+            onlineSeeds.map((seed) =>
+              app.services.ingest.ingest({ source: 'lab', localId: `ON-NW-${seed}`, ...person(seed) } as never, { actor: 'test:online' }),
+            ),
+          );
+          for (let tries = 0; (await waiting()) < onlineSeeds.length && tries < 300; tries++) await new Promise((r) => setTimeout(r, 10));
+        },
+      });
+      await online;
+      expect(summary.loaded).toBe(rows.length);
+      const chunks = await queryRows<{ records: number; replanned: number }>(
+        db,
+        sql`select (details->>'records')::int as records, (details->>'replanned')::int as replanned from audit_log
+            where action = 'bulkLoad' and details->>'runId' = ${summary.runId} order by (details->>'chunk')::int`,
+      );
+      // Each online record was placed again once, beside its patient's records.
+      expect(chunks.reduce((n, c) => n + c.replanned, 0)).toBe(onlineSeeds.length);
+      // Placing one again is weighed as four records: the chunks that did so are cut smaller (two records are one
+      // patient, the least a chunk can hold).
+      for (const c of chunks.slice(1)) expect(c.records === 2 || c.records + 4 * c.replanned <= 10).toBe(true);
+      expect(chunks.filter((c) => c.replanned > 0).length).toBeGreaterThan(1);
+      expect(chunks.reduce((n, c) => n + c.records, 0)).toBe(rows.length);
+      for (const seed of onlineSeeds) expect(await identitiesOf([`NW-${seed}-0`, `NW-${seed}-1`, `ON-NW-${seed}`])).toHaveLength(1);
+    },
+  );
 });
