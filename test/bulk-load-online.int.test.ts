@@ -28,9 +28,9 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       )
     ).map((r) => r.identity_id);
 
-  /** Loads two records of each patient of `seeds`, running `meanwhile` between the plan and the write. */
-  async function loadWith(seeds: number[], prefix: string, meanwhile: () => Promise<unknown>) {
-    const rows: LoadRow[] = seeds.flatMap((seed, k) =>
+  /** Two rows for each patient of `seeds`, with local ids `<prefix>-<seed>-0` and `-1`. */
+  const twoRowsEach = (seeds: number[], prefix: string): LoadRow[] =>
+    seeds.flatMap((seed, k) =>
       [0, 1].map(
         (copy) =>
           ({
@@ -40,6 +40,19 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
           }) as LoadRow,
       ),
     );
+
+  /** Lock requests waiting now (an online ingest waiting for a load's chunk). */
+  const lockWaiters = async () =>
+    (
+      await queryRows<{ n: number }>(
+        app.services.database.db,
+        sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`,
+      )
+    )[0]!.n;
+
+  /** Loads two records of each patient of `seeds`, running `meanwhile` between the plan and the write. */
+  async function loadWith(seeds: number[], prefix: string, meanwhile: () => Promise<unknown>) {
+    const rows = twoRowsEach(seeds, prefix);
     let calls = 0;
     const summary = await bulkLoad(app.services.ingest, rows, {
       actor: { actor: 'test:load' },
@@ -91,20 +104,8 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     async () => {
       const db = app.services.database.db;
       const seeds = Array.from({ length: 120 }, (_, k) => 7300 + k);
-      const rows: LoadRow[] = seeds.flatMap((seed, k) =>
-        [0, 1].map(
-          (copy) =>
-            ({
-              file: 'load.csv',
-              line: 2 + k * 2 + copy,
-              input: { source: 'ehr', localId: `GW-${seed}-${copy}`, ...person(seed) },
-            }) as LoadRow,
-        ),
-      );
+      const rows = twoRowsEach(seeds, 'GW');
       let online: Promise<unknown> | null = null;
-      const waiting = async () =>
-        (await queryRows<{ n: number }>(db, sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`))[0]!
-          .n;
       const summary = await bulkLoad(app.services.ingest, rows, {
         actor: { actor: 'test:load' },
         chunkSize: 100,
@@ -115,7 +116,7 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
           online = app.services.ingest.ingest({ source: 'lab', localId: 'ON-GW', ...person(seeds.at(-1)!) } as never, {
             actor: 'test:online',
           });
-          for (let tries = 0; (await waiting()) === 0 && tries < 200; tries++) await new Promise((r) => setTimeout(r, 10));
+          for (let tries = 0; (await lockWaiters()) === 0 && tries < 200; tries++) await new Promise((r) => setTimeout(r, 10));
         },
       });
       await online;
@@ -141,22 +142,10 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     async () => {
       const db = app.services.database.db;
       const seeds = Array.from({ length: 120 }, (_, k) => 7600 + k);
-      const rows: LoadRow[] = seeds.flatMap((seed, k) =>
-        [0, 1].map(
-          (copy) =>
-            ({
-              file: 'load.csv',
-              line: 2 + k * 2 + copy,
-              input: { source: 'ehr', localId: `NW-${seed}-${copy}`, ...person(seed) },
-            }) as LoadRow,
-        ),
-      );
+      const rows = twoRowsEach(seeds, 'NW');
       // Five patients of one later give-way chunk (records 200-209) are sent online while the first chunk writes.
       const onlineSeeds = seeds.slice(100, 105);
       let online: Promise<unknown[]> | null = null;
-      const waiting = async () =>
-        (await queryRows<{ n: number }>(db, sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`))[0]!
-          .n;
       const summary = await bulkLoad(app.services.ingest, rows, {
         actor: { actor: 'test:load' },
         chunkSize: 100,
@@ -169,7 +158,8 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
               app.services.ingest.ingest({ source: 'lab', localId: `ON-NW-${seed}`, ...person(seed) } as never, { actor: 'test:online' }),
             ),
           );
-          for (let tries = 0; (await waiting()) < onlineSeeds.length && tries < 300; tries++) await new Promise((r) => setTimeout(r, 10));
+          for (let tries = 0; (await lockWaiters()) < onlineSeeds.length && tries < 300; tries++)
+            await new Promise((r) => setTimeout(r, 10));
         },
       });
       await online;
