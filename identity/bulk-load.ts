@@ -341,15 +341,16 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   const giveWaySize = options.giveWayChunkSize ?? DEFAULT_GIVE_WAY_CHUNK_SIZE;
   const giveWay = () => (load.givingWayUntil = performance.now() + (options.giveWayMs ?? GIVE_WAY_MS));
   for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
-    if (giveWaySize > 0 && chunk.rows.length > giveWaySize) {
+    if (giveWaySize > 0 && (chunk.rows.length > giveWaySize || performance.now() < load.givingWayUntil)) {
+      // What others stored since the last chunk, read outside the lock: the chunk's transaction then reads only
+      // what was stored or changed since.
+      const stored = await bulk.recordsStoredSince(service.db, load.since, load.runId);
       // Online ingest stored records since the last chunk: it is running, and would wait for a whole chunk.
-      if (performance.now() >= load.givingWayUntil && (await bulk.recordsStoredSince(service.db, load.since, load.runId, 1)).length > 0)
-        giveWay();
+      if (chunk.rows.length > giveWaySize && performance.now() >= load.givingWayUntil && stored.length > 0) giveWay();
+      // So that the cut weighs the newcomers the chunk meets.
+      if (performance.now() < load.givingWayUntil) await addNewcomers(load, service.db, stored);
     }
     if (giveWaySize > 0 && performance.now() < load.givingWayUntil) {
-      // The newcomers so far, read outside the lock, so that the cut weighs those the chunk meets; its transaction
-      // then reads only those stored or changed since.
-      await addNewcomers(load, service.db, await bulk.recordsStoredSince(service.db, load.since, load.runId));
       const [first, ...rest] = giveWayCut(load, chunk, ids, giveWaySize);
       chunks.unshift(...rest);
       chunk = first!;
@@ -582,12 +583,13 @@ const NEWCOMER_WORK = 4;
  * in one piece behind a smaller first chunk, to be cut again when its turn comes).
  */
 function giveWayCut(load: LoadState, chunk: PlannedChunk, ids: string[], size: number): PlannedChunk[] {
-  const meeting = (c: PlannedChunk) =>
-    newcomersMeeting(
+  const work = (c: PlannedChunk) => {
+    const meeting = newcomersMeeting(
       load,
       c.rows.map((r) => r.record),
     ).length;
-  const work = (c: PlannedChunk) => c.rows.length + NEWCOMER_WORK * meeting(c);
+    return c.rows.length + NEWCOMER_WORK * meeting;
+  };
   let parts = cutChunks(chunk, ids, size);
   for (let budget = size; budget > 1 && parts.length > 0 && work(parts[0]!) > size;) {
     budget = Math.floor(budget / 2);

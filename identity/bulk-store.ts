@@ -429,15 +429,14 @@ export async function upsertLinks(tx: Executor, rows: Array<InsertRow<typeof lin
 
 /**
  * Live records stored or changed at or after `since` (`storedSinceMark`) by anyone but ingest run `runId`: what
- * others stored while a bulk load ran (the first `limit` found, when given). The index on `updated_at` finds them,
+ * others stored while a bulk load ran, with their versions. The index on `updated_at` finds them,
  * reading past the run's own rows of the same span (so a load asks for the span since its last chunk only).
  */
-export async function recordsStoredSince(tx: Executor, since: Date, runId: string, limit?: number): Promise<StoredVersion[]> {
+export async function recordsStoredSince(tx: Executor, since: Date, runId: string): Promise<StoredVersion[]> {
   return queryRows<StoredVersion>(
     tx,
     sql`select id, updated_at::text as version from source_records
-        where updated_at >= ${since.toISOString()}::timestamptz and ingest_run_id is distinct from ${runId}::uuid and deleted_at is null
-        ${limit === undefined ? sql`` : sql`limit ${limit}`}`,
+        where updated_at >= ${since.toISOString()}::timestamptz and ingest_run_id is distinct from ${runId}::uuid and deleted_at is null`,
   );
 }
 
