@@ -81,6 +81,18 @@ describe('birth dates', () => {
     expect(cleanBirthDate('2000-02-29', 'birthDate').value).toBe('2000-02-29');
     expect(cleanBirthDate('1900-02-29', 'birthDate').value).toBeNull();
   });
+
+  test('knows the last day of every month from 1870 to 2030 as the calendar does', () => {
+    const wrong: string[] = [];
+    for (let year = 1870; year <= 2030; year++)
+      for (let month = 1; month <= 12; month++) {
+        const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
+        const iso = (day: number) => `${year}-${String(month).padStart(2, '0')}-${day}`;
+        if (cleanBirthDate(iso(last), 'birthDate').value !== iso(last)) wrong.push(iso(last));
+        if (cleanBirthDate(iso(last + 1), 'birthDate').issue?.code !== 'INVALID_DATE') wrong.push(iso(last + 1));
+      }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('identifiers and contact details', () => {
