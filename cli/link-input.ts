@@ -110,13 +110,27 @@ interface BatchRow {
   refused: Array<Omit<RowProblem, 'line'>> | null;
 }
 
+/** A batch sent to be checked and normalised, settled in turn. */
+interface SentBatch {
+  batch: BatchRow[];
+  /** The ids of its rows that were sent. */
+  ids: string[];
+  checked: Promise<CheckedRows>;
+}
+
+/**
+ * Batches being normalised beyond the one just sent. One keeps every thread busy: the others normalise the newest
+ * batch while this thread settles the one before it (see `flush` in `readWhole`).
+ */
+const IN_FLIGHT = 1;
+
 /**
  * Reads one file: header, then the rows kept normalised and prepared in order; refused rows go to `acc.problems`.
  * A row is kept unless it has no id, repeats the id of a row kept before it, or (unless `keepInvalid`) has a
  * value the service refuses (`recordProblems`), in the words `mpi import` and `mpi load` use for the same row.
  * The value checks run with the normalisation, on whichever thread normalises the row; the id checks here, in
- * row order. A row whose id an unsettled row of the batch also has waits until the batch is settled, so that an
- * id counts as seen only once a row with it is kept.
+ * row order. A row whose id a row of an unsettled batch also has waits until every batch sent is settled, so that
+ * an id counts as seen only once a row with it is kept.
  */
 async function readWhole(
   file: string,
@@ -128,15 +142,32 @@ async function readWhole(
   let resolved: ResolvedMapping | null = null;
   let batch: BatchRow[] = [];
   let pending: string[][] = [];
+  let pendingIdList: string[] = [];
+  /** The ids of the rows sent in every batch not settled yet. */
   const pendingIds = new Set<string>();
+  /** Batches sent to be normalised and not settled yet, oldest first. */
+  const sent: SentBatch[] = [];
   const normalise = options.normalise ?? checkMappedRows;
+  const settleOldest = async () => {
+    const oldest = sent.shift()!;
+    settle(oldest.batch, await oldest.checked, acc, rows, file);
+    for (const id of oldest.ids) pendingIds.delete(id);
+    options.onRows?.(oldest.batch.length);
+  };
+  // Sends the batch, then settles the batches before it: while the other threads normalise this one, this thread
+  // keeps and prepares the last one's records and reads the next rows, so no thread waits for another's turn.
   const flush = async () => {
-    const checked = await normalise(pending, resolved!, acc.issues, options.asOf, options.keepInvalid ?? false);
-    settle(batch, checked, acc, rows, file);
-    options.onRows?.(batch.length);
+    const checked = Promise.resolve(normalise(pending, resolved!, acc.issues, options.asOf, options.keepInvalid ?? false));
+    checked.catch(() => {}); // awaited when the batch is settled
+    sent.push({ batch, ids: pendingIdList, checked });
     batch = [];
     pending = [];
-    pendingIds.clear();
+    pendingIdList = [];
+    while (sent.length > IN_FLIGHT) await settleOldest();
+  };
+  const settleAll = async () => {
+    if (batch.length > 0) await flush();
+    while (sent.length > 0) await settleOldest();
   };
   try {
     for await (const chunk of readCsvLineChunks(file)) {
@@ -150,19 +181,20 @@ async function readWhole(
         }
         rows.read += 1;
         const id = (row[resolved.id] ?? '').trim();
-        if (pendingIds.has(id)) await flush();
+        if (pendingIds.has(id)) await settleAll();
         const first = id === '' ? undefined : acc.seen.get(id);
         const refused = id === '' ? [EMPTY_ID] : first !== undefined ? [firstSeen(acc, first, file)] : null;
         const source = resolved.source === null ? null : (row[resolved.source] ?? '').trim();
         batch.push({ line: chunk.lines[k]!, id, source, refused });
         if (refused === null) {
           pending.push(row);
+          pendingIdList.push(id);
           pendingIds.add(id);
         }
         if (pending.length === READ_BATCH) await flush();
       }
     }
-    if (batch.length > 0) await flush();
+    await settleAll();
     return rows;
   } catch (error) {
     throw error instanceof CsvSyntaxError ? malformed(file, error) : error;

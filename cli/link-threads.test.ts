@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -57,6 +57,51 @@ describe.skipIf(!haveData)('mpi link on several threads', () => {
     expect(three.bytes.equals(one.bytes)).toBe(true);
     expect(three.summary.issues).toEqual(one.summary.issues);
   }, 120_000);
+});
+
+describe('repeated ids while batches are normalised', () => {
+  /** Row `i` (line i + 2) of a file of made-up people, with its own id unless given one. */
+  const person = (i: number, id = `p${i}`, birthDate = `19${50 + (i % 40)}-0${1 + (i % 9)}-1${i % 10}`) =>
+    `${id},Given${i % 997},Family${i % 1009},${birthDate},9 Road ${i}`;
+
+  test('keeps the first valid row of each id and refuses the rest, the same on 1 and 2 threads', async () => {
+    // Batches are 2,000 rows; the next batch is read while the one before is still being normalised. An id is
+    // repeated within the batch in flight, two batches later, and after its first row was refused for its date.
+    const rows = Array.from({ length: 6_500 }, (_, i) => person(i));
+    rows[2_100] = person(2_100, 'p10');
+    rows[2_150] = person(2_150, 'p2050');
+    rows[4_000] = person(4_000, 'p4000', '1984-13-45');
+    rows[4_001] = person(4_001, 'p4000');
+    rows[4_002] = person(4_002, 'p4000');
+    rows[6_400] = person(6_400, 'p3999');
+    const file = join(dir, 'repeated-ids.csv');
+    writeFileSync(file, ['record_id,givenName,familyName,birthDate,addressLine1', ...rows].join('\n'));
+    const run = async (threads: number) => {
+      const out = join(dir, `repeated-${threads}.csv`);
+      const errors = join(dir, `repeated-${threads}.errors.csv`);
+      const summary = await runLink({ files: [file], out, threads, errors, warn: () => undefined });
+      return { summary, clusters: readFileSync(out, 'utf8'), errors: readFileSync(errors, 'utf8') };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    const refused = one.errors
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',').slice(1, 4).join(','));
+    expect(refused).toEqual([
+      '2102,localId,DUPLICATE_ID',
+      '2152,localId,DUPLICATE_ID',
+      '4002,birthDate,INVALID_DATE',
+      '4004,localId,DUPLICATE_ID',
+      '6402,localId,DUPLICATE_ID',
+    ]);
+    expect(one.summary.records).toBe(6_500 - 5);
+    expect(one.clusters.split('\n').filter((line) => line.startsWith('p4000,'))).toHaveLength(1);
+    expect(two.summary.threads).toBe(2);
+    expect(two.errors).toBe(one.errors);
+    expect(two.clusters).toBe(one.clusters);
+  }, 60_000);
 });
 
 describe('record codec between threads', () => {

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import {
   addLevelCounts,
@@ -46,7 +47,8 @@ export type WorkerTask =
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
 export type WorkerReply =
-  | { kind: 'normalised'; records: string; refused: RefusedRow[]; issues: Record<string, number> }
+  /** `idle`: milliseconds the worker waited for work since it last normalised. */
+  | { kind: 'normalised'; records: string; refused: RefusedRow[]; issues: Record<string, number>; idle: number }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
   /** The counts of the chunks the worker claimed (null: it claimed none). */
@@ -73,8 +75,11 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }
 
+/** How far one batch's waits move the split of the normalising (see `LinkThreads.rebalance`). */
+const REBALANCE_DAMPING = 0.5;
+
 /** Pairs per share of the comparisons: small enough to even out the threads, large enough to cost little to send. */
-const COMPARE_CHUNK = 1 << 17;
+const COMPARE_CHUNK = 1 << 14;
 /** Random pairs per claim when the threads count training's sample (about 50-70 ms of comparing). */
 const COUNT_CHUNK = 1 << 14;
 
@@ -133,6 +138,7 @@ export class LinkThreads {
 
   private constructor(workers: Worker[]) {
     this.workers = workers.map((worker) => new LinkWorker(worker));
+    this.ownShare = 1 / (workers.length + 1);
   }
 
   /** Starts `threads - 1` workers (none for one thread: then everything runs here, as without threads). */
@@ -178,6 +184,17 @@ export class LinkThreads {
     await queues;
   }
 
+  /**
+   * The share of each batch of rows this thread checks and normalises itself; the workers split the rest evenly.
+   * It starts even and moves, batch by batch, towards the share at which neither side waits for the other: this
+   * thread also reads the file and keeps every record, so an even split would leave the workers idle.
+   */
+  private ownShare: number;
+  /** Milliseconds this thread takes to normalise and encode a row, as last measured. */
+  private rowCost = 0;
+  /** When this thread last measured how long it waited (`performance.eventLoopUtilization`). */
+  private lastUse = performance.eventLoopUtilization();
+
   /** Checks and normalises rows across the threads, in order: the same result `checkMappedRows` gives. */
   normalise = async (
     rows: string[][],
@@ -186,27 +203,52 @@ export class LinkThreads {
     asOf: string,
     keepInvalid: boolean,
   ): Promise<CheckedRows> => {
-    const parts = split(rows.length, this.size);
+    if (this.workers.length === 0) return checkMappedRows(rows, mapping, issues, asOf, keepInvalid);
+    const use = performance.eventLoopUtilization();
+    const waited = performance.eventLoopUtilization(use, this.lastUse).idle;
+    this.lastUse = use;
+    const own = Math.round(rows.length * this.ownShare);
+    const parts: Array<[number, number]> = [
+      [0, own],
+      ...split(rows.length - own, this.workers.length).map(([start, end]): [number, number] => [own + start, own + end]),
+    ];
     const pending = parts
       .slice(1)
       .map(([start, end], w) =>
         this.run(w, { kind: 'normalise', rows: JSON.stringify(rows.slice(start, end)), mapping, asOf, keepInvalid }),
       );
-    const checked = checkMappedRows(rows.slice(parts[0]![0], parts[0]![1]), mapping, issues, asOf, keepInvalid);
-    if (this.workers.length === 0) return checked;
+    const started = performance.now();
+    const checked = checkMappedRows(rows.slice(0, own), mapping, issues, asOf, keepInvalid);
     const slices = [encodeRecords(checked.records)];
+    if (own > 0) this.rowCost = (performance.now() - started) / own;
     const replies = await Promise.all(pending);
+    let workersWaited = Infinity;
     replies.forEach((reply, w) => {
       if (reply.kind !== 'normalised') throw new Error(`link worker replied ${reply.kind} to normalise`);
       for (const record of decodeRecords(reply.records)) checked.records.push(record);
       for (const [index, problems] of reply.refused) checked.refused.push([parts[w + 1]![0] + index, problems]);
       addCounts(issues, reply.issues);
       slices.push(reply.records);
+      workersWaited = Math.min(workersWaited, reply.idle);
     });
+    this.rebalance(waited, workersWaited, rows.length);
     // Each worker appends the batch in order: the slices of the other threads, and its own, which it kept.
     this.workers.forEach((worker, w) => worker.send({ kind: 'append', slices: slices.map((slice, t) => (t === w + 1 ? null : slice)) }));
     return checked;
   };
+
+  /** Batches normalised so far (the first one's waits are the threads starting, not the split). */
+  private batches = 0;
+
+  /**
+   * Moves this thread's share towards the split at which it and the busiest worker wait alike: half the
+   * difference of their waits, in rows, damped so that one noisy batch moves it little.
+   */
+  private rebalance(waited: number, workersWaited: number, rows: number): void {
+    if (this.batches++ === 0 || this.rowCost === 0 || rows === 0) return;
+    const rowsToMove = (workersWaited - waited) / 2 / this.rowCost;
+    this.ownShare = Math.min(1, Math.max(0, this.ownShare - (REBALANCE_DAMPING * rowsToMove) / rows));
+  }
 
   /** `buildBatch` with the comparisons shared out across the threads: the same batch, pair for pair. */
   async buildBatch(prepared: PreparedRecord[], options: BatchOptions): Promise<Batch> {

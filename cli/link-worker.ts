@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import {
   compareRange,
@@ -20,18 +21,30 @@ import type { WorkerReply, WorkerTask } from './link-threads.ts';
  */
 let records: PreparedRecord[] = [];
 /**
- * The records this worker normalised last, appended in turn by `append`. They are kept as normalised rather
+ * The batches of records this worker normalised and has not appended yet, oldest first (the main thread sends
+ * the next batch before it settles the last), appended in turn by `append`. They are kept as normalised rather
  * than decoded from the encoding the other threads were sent: the encoding is lossless (every value a string or
  * null), so the values are the same, and decoding a million records again costs seconds.
  */
-let ownRecords: NormalisedRecord[] = [];
+const ownBatches: NormalisedRecord[][] = [];
 /** Why an unanswered task failed: every later task fails with it, so no result rests on missing records. */
 let broken: string | null = null;
 /** One instance of each value the records share (`prepareRecord`). */
 let pool = new StringPool();
 
 function append(slice: string | null): void {
-  for (const record of slice === null ? ownRecords : decodeRecords(slice)) records.push(prepareRecord(record, pool));
+  for (const record of slice === null ? ownBatches.shift()! : decodeRecords(slice)) records.push(prepareRecord(record, pool));
+}
+
+/** When this thread last measured how long it waited for work (`performance.eventLoopUtilization`). */
+let lastUse = performance.eventLoopUtilization();
+
+/** Milliseconds this thread waited for work since it was last asked. */
+function idleSinceLast(): number {
+  const now = performance.eventLoopUtilization();
+  const idle = performance.eventLoopUtilization(now, lastUse).idle;
+  lastUse = now;
+  return idle;
 }
 
 function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[] } | null {
@@ -39,12 +52,12 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
     case 'normalise': {
       const issues: Record<string, number> = {};
       const checked = checkMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf, task.keepInvalid);
-      ownRecords = checked.records;
-      return { reply: { kind: 'normalised', records: encodeRecords(checked.records), refused: checked.refused, issues }, transfer: [] };
+      ownBatches.push(checked.records);
+      const records = encodeRecords(checked.records);
+      return { reply: { kind: 'normalised', records, refused: checked.refused, issues, idle: idleSinceLast() }, transfer: [] };
     }
     case 'append':
       for (const slice of task.slices) append(slice);
-      ownRecords = [];
       return null;
     case 'records':
       pool = new StringPool();
