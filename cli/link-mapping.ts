@@ -122,9 +122,9 @@ export function rowToInput(row: string[], mapping: ResolvedMapping): RecordInput
   return input;
 }
 
-/** Normalises one mapped row, counting its field issues into `issues` by `field:code` (never values). */
-function normaliseRow(row: string[], mapping: ResolvedMapping, issues: Record<string, number>, asOf?: string): NormalisedRecord {
-  const { record, issues: found } = normaliseRecord(rowToInput(row, mapping), { asOf });
+/** Normalises one mapped row (`rowToInput`), counting its field issues into `issues` by `field:code` (never values). */
+function normaliseInput(input: RecordInput, issues: Record<string, number>, asOf?: string): NormalisedRecord {
+  const { record, issues: found } = normaliseRecord(input, { asOf });
   for (const issue of found) {
     const key = `${issue.field}:${issue.code}`;
     issues[key] = (issues[key] ?? 0) + 1;
@@ -143,7 +143,7 @@ export function normaliseMappedRows(
   asOf?: string,
 ): NormalisedRecord[] {
   const records = new Array<NormalisedRecord>(rows.length);
-  for (let i = 0; i < rows.length; i++) records[i] = normaliseRow(rows[i]!, mapping, issues, asOf);
+  for (let i = 0; i < rows.length; i++) records[i] = normaliseInput(rowToInput(rows[i]!, mapping), issues, asOf);
   return records;
 }
 
@@ -170,9 +170,10 @@ export function checkMappedRows(
 ): CheckedRows {
   const out: CheckedRows = { records: [], refused: [] };
   for (let i = 0; i < rows.length; i++) {
-    const problems = keepInvalid ? [] : recordProblems(fromCsvLayouts(rowToInput(rows[i]!, mapping)), asOf);
+    const input = rowToInput(rows[i]!, mapping);
+    const problems = keepInvalid ? [] : recordProblems(fromCsvLayouts(input), asOf);
     if (problems.length > 0) out.refused.push([i, problems]);
-    else out.records.push(normaliseRow(rows[i]!, mapping, issues, asOf));
+    else out.records.push(normaliseInput(input, issues, asOf));
   }
   return out;
 }
