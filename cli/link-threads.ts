@@ -75,6 +75,8 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }
 
+/** Fewest rows this thread normalises for their time to count as a measure of a row's cost. */
+const MIN_TIMED_ROWS = 100;
 /** How far one batch's waits move the split of the normalising (see `LinkThreads.rebalance`). */
 const REBALANCE_DAMPING = 0.5;
 
@@ -220,7 +222,7 @@ export class LinkThreads {
     const started = performance.now();
     const checked = checkMappedRows(rows.slice(0, own), mapping, issues, asOf, keepInvalid);
     const slices = [encodeRecords(checked.records)];
-    if (own > 0) this.rowCost = (performance.now() - started) / own;
+    if (own >= MIN_TIMED_ROWS) this.rowCost = (performance.now() - started) / own;
     const replies = await Promise.all(pending);
     let workersWaited = Infinity;
     replies.forEach((reply, w) => {
