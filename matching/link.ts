@@ -7,7 +7,7 @@ import { COMPARISONS } from './comparisons.ts';
 import { conflictBits, conflictNames } from './conflicts.ts';
 import type { MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
-import { compileModel, preparedOf, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
+import { compileModel, pairWeightsOf, preparedOf, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
 import type { CompiledModel } from './scoring.ts';
 
 export interface LinkOptions {
@@ -44,11 +44,20 @@ function scoreCandidates(batch: Batch, cm: CompiledModel, linkWeight: number, on
   let vetoes = 0;
   const { prepared, pairA, pairB, levelsLo, levelsHi } = batch;
   const progress = phaseProgress(onProgress, 'score', batch.pairCount);
+  // Training weighed every pair with this model already when it set the threshold.
+  const known = pairWeightsOf(batch, cm);
   for (let p = 0; p < batch.pairCount; p++, progress()) {
-    unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
     const ra = prepared[pairA[p]!]!;
-    const w = weightOfLevels(cm, ra, levels);
-    if (w < linkWeight) continue;
+    let w: number;
+    if (known !== null) {
+      w = known[p]!;
+      if (w < linkWeight) continue;
+      unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
+    } else {
+      unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
+      w = weightOfLevels(cm, ra, levels);
+      if (w < linkWeight) continue;
+    }
     if (conflictBits(ra, prepared[pairB[p]!]!, levels, cm.conflictMask) !== 0) {
       vetoes++;
       continue;

@@ -130,6 +130,25 @@ export function tfAdjustment(cm: CompiledModel, k: number, a: PreparedRecord): n
   return adj === undefined ? table.otherwise : adj;
 }
 
+/**
+ * The weight of every candidate pair of a batch under one compiled model, kept from the first pass that works
+ * them all out (training's threshold search) for the next (linking with the same model): at a million records
+ * that is 8.7M weighings, each with term-frequency lookups. Keyed by the batch and checked against the model,
+ * so a batch linked with another model is weighed afresh.
+ */
+const batchWeights = new WeakMap<object, { cm: CompiledModel; pairCount: number; weights: Float64Array }>();
+
+/** Keeps `weights` (one per candidate pair of `batch`, in pair order) as the weights of `cm` (`pairWeightsOf`). */
+export function keepPairWeights(batch: { pairCount: number }, cm: CompiledModel, weights: Float64Array): void {
+  batchWeights.set(batch, { cm, pairCount: batch.pairCount, weights });
+}
+
+/** The weights `keepPairWeights` kept for `batch` under `cm`, or null when none were (or for another model). */
+export function pairWeightsOf(batch: { pairCount: number }, cm: CompiledModel): Float64Array | null {
+  const kept = batchWeights.get(batch);
+  return kept !== undefined && kept.cm === cm && kept.pairCount === batch.pairCount ? kept.weights : null;
+}
+
 /** Match weight of a pair from its comparison levels (`compareAll`), including TF adjustments. */
 export function weightOfLevels(cm: CompiledModel, a: PreparedRecord, levels: Uint8Array): number {
   let w = cm.priorWeight;

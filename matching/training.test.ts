@@ -5,6 +5,7 @@ import { parseModel } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { mulberry32 } from './random.ts';
+import { compileModel, pairWeightsOf } from './scoring.ts';
 import { buildBatch } from './batch.ts';
 import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
 import {
@@ -173,6 +174,24 @@ describe('trainModel', () => {
     }
     expect(pairs).toBeGreaterThan(0);
     expect(wrong / pairs).toBeLessThan(0.01);
+  });
+
+  test('links its own batch with the weights its threshold search worked out, as weighing them afresh does', () => {
+    const trained = trainModel(records, { seed: 3 });
+    const kept = pairWeightsOf(trained.batch, compileModel(trained.model));
+    expect(kept).not.toBeNull();
+    expect(kept!.length).toBe(trained.batch.pairCount);
+    const reused = linkRecords(trained.batch, trained.model);
+    // A copy of the model compiles anew, so nothing kept applies: every pair is weighed again.
+    const copy = structuredClone(trained.model);
+    expect(pairWeightsOf(trained.batch, compileModel(copy))).toBeNull();
+    const afresh = linkRecords(trained.batch, copy);
+    expect(reused.links.count).toBeGreaterThan(0);
+    expect(Array.from(reused.links.weight)).toEqual(Array.from(afresh.links.weight));
+    expect(Array.from(reused.links.a)).toEqual(Array.from(afresh.links.a));
+    expect(Array.from(reused.links.b)).toEqual(Array.from(afresh.links.b));
+    expect(reused.conflictVetoes).toBe(afresh.conflictVetoes);
+    expect(Array.from(reused.clusterOf)).toEqual(Array.from(afresh.clusterOf));
   });
 });
 
