@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { openTestDatabase, TEST_DB_KIND } from '../test/db.ts';
+import { until } from '../test/wait.ts';
 import { lockKeys, storedSinceMark } from './store.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,13 +42,13 @@ describe.skipIf(TEST_DB_KIND !== 'postgres')('the ingest lock a load takes on po
       order.push('load');
     });
     // The load is now waiting in line (queued) or trying (polite).
-    for (let tries = 0; !polite && (await notGranted()) < 1 && tries < 200; tries++) await sleep(10);
+    if (!polite) await until(async () => (await notGranted()) >= 1, 2_000);
     if (polite) await sleep(50);
     const arriving = db.transaction(async (tx) => {
       await lockKeys(tx, ['arriving-ingest']);
       order.push('online');
     });
-    for (let tries = 0; !order.includes('online') && (await notGranted()) < 2 && tries < 200; tries++) await sleep(10);
+    await until(async () => order.includes('online') || (await notGranted()) >= 2, 2_000);
     release();
     await Promise.all([running, load, arriving]);
     return order;

@@ -130,6 +130,7 @@ async function takeIngestLockPolitely(tx: Executor): Promise<void> {
  * lock is held to its end). `polite`: do not queue for the lock at first (`takeIngestLockPolitely`).
  */
 export async function storedSinceMark(tx: Executor, options: { polite?: boolean } = {}): Promise<Date> {
+  // Held already after a polite take, the lock below is granted at once (advisory locks are re-entrant).
   if (options.polite) await takeIngestLockPolitely(tx);
   await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint), pg_stat_clear_snapshot()`);
   const [row] = await queryRows<{ mark: Date | string }>(

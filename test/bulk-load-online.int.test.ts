@@ -6,6 +6,7 @@ import { queryRows } from '../platform/db/client.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { person, seedSources } from './fixtures.ts';
+import { until } from './wait.ts';
 
 // Online ingest goes on while a load runs: a record of one of the load's patients may be stored between the
 // load's plan of a window and the write of its chunk. The load must still leave that patient one identity.
@@ -116,7 +117,7 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
           online = app.services.ingest.ingest({ source: 'lab', localId: 'ON-GW', ...person(seeds.at(-1)!) } as never, {
             actor: 'test:online',
           });
-          for (let tries = 0; (await lockWaiters()) === 0 && tries < 200; tries++) await new Promise((r) => setTimeout(r, 10));
+          await until(async () => (await lockWaiters()) > 0, 2_000);
         },
       });
       await online;
@@ -158,8 +159,7 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
               app.services.ingest.ingest({ source: 'lab', localId: `ON-NW-${seed}`, ...person(seed) } as never, { actor: 'test:online' }),
             ),
           );
-          for (let tries = 0; (await lockWaiters()) < onlineSeeds.length && tries < 300; tries++)
-            await new Promise((r) => setTimeout(r, 10));
+          await until(async () => (await lockWaiters()) >= onlineSeeds.length, 3_000);
         },
       });
       await online;
