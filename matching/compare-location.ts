@@ -1,6 +1,6 @@
 import { JW_HIGH, JW_PLACE, NULL_LEVEL, levelMap } from './levels.ts';
 import type { PreparedRecord } from './prepared.ts';
-import { jaroWinkler, withinOneEdit } from './text.ts';
+import { jaroWinklerFrom, withinOneEdit } from './text.ts';
 
 /**
  * Where a person lives and how to reach them, compared as one piece of evidence: street address (line 1 and
@@ -43,17 +43,19 @@ function compareLine(a: P, b: P): number {
   const sa = a.streetName;
   const sb = b.streetName;
   if (na !== null && nb !== null && !numbersClose) return sa !== null && sa === sb ? LINE_SAME_STREET : LINE_DIFFERS;
-  const streetJw = sa === null || sb === null ? 0 : sa === sb ? 1 : jaroWinkler(sa, sb);
+  // Only compared with JW_HIGH and JW_PLACE (the lower) below.
+  const streetJw = sa === null || sb === null ? 0 : sa === sb ? 1 : jaroWinklerFrom(sa, sb, JW_PLACE);
   if (numbersEqual && streetJw >= JW_HIGH) return LINE_CLOSE;
   if ((numbersClose && streetJw >= JW_HIGH) || (numbersEqual && streetJw >= JW_PLACE)) return LINE_NEAR;
-  if ((na === null || nb === null) && jaroWinkler(x, y) >= JW_HIGH) return LINE_NEAR;
+  if ((na === null || nb === null) && jaroWinklerFrom(x, y, JW_HIGH) >= JW_HIGH) return LINE_NEAR;
   return LINE_DIFFERS;
 }
 
 /** Whether one record's street sits in the other's second address line (the two lines swapped). */
 function linesSwapped(a: P, b: P): boolean {
   const street = (r: P) => r.streetName ?? r.addressLine1;
-  const close = (x: string | null, y: string | null) => x !== null && y !== null && (x === y || jaroWinkler(x, y) >= JW_PLACE);
+  const close = (x: string | null, y: string | null) =>
+    x !== null && y !== null && (x === y || jaroWinklerFrom(x, y, JW_PLACE) >= JW_PLACE);
   return close(street(a), b.addressLine2) || close(a.addressLine2, street(b));
 }
 
@@ -66,10 +68,16 @@ function agreement(x: string | null, y: string | null, close: (x: string, y: str
 /** A 10-digit number whose last 7 digits agree usually differs only by a changed or mistyped area code. */
 const SUBSCRIBER_DIGITS = 7;
 
+/** Whether the last `count` characters of `x` and `y` (each at least that long) are the same, without slicing. */
+function sameEnding(x: string, y: string, count: number): boolean {
+  for (let i = 1; i <= count; i++) if (x.charCodeAt(x.length - i) !== y.charCodeAt(y.length - i)) return false;
+  return true;
+}
+
 const phoneClose = (x: string, y: string) =>
-  withinOneEdit(x, y) || (x.length >= 10 && y.length >= 10 && x.slice(-SUBSCRIBER_DIGITS) === y.slice(-SUBSCRIBER_DIGITS));
+  withinOneEdit(x, y) || (x.length >= 10 && y.length >= 10 && sameEnding(x, y, SUBSCRIBER_DIGITS));
 const postalClose = (x: string, y: string) => x.length === y.length && withinOneEdit(x, y);
-const placeClose = (x: string, y: string) => jaroWinkler(x, y) >= JW_PLACE;
+const placeClose = (x: string, y: string) => jaroWinklerFrom(x, y, JW_PLACE) >= JW_PLACE;
 
 const unitNumber = (line: string) =>
   line

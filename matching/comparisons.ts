@@ -2,7 +2,7 @@ import { areNicknames } from './nicknames.ts';
 import type { PreparedRecord } from './prepared.ts';
 import { LOCATION_LEVELS, compareLocation } from './compare-location.ts';
 import { JW_HIGH, JW_LOW, NULL_LEVEL, levelMap } from './levels.ts';
-import { digitHistogramBound, jaroWinkler, osaDistance, withinOneEdit } from './text.ts';
+import { digitHistogramBound, jaroWinklerFrom, osaDistance, withinOneEdit } from './text.ts';
 
 export { JW_HIGH, JW_LOW, JW_PLACE, NULL_LEVEL } from './levels.ts';
 
@@ -36,7 +36,7 @@ function namesSwapped(a: P, b: P): boolean {
   const bf = b.familyCompact;
   if (ag === null || af === null || bg === null || bf === null) return false;
   if (ag.charCodeAt(0) !== bf.charCodeAt(0) || af.charCodeAt(0) !== bg.charCodeAt(0)) return false;
-  return jaroWinkler(ag, bf) >= JW_HIGH && jaroWinkler(af, bg) >= JW_HIGH;
+  return jaroWinklerFrom(ag, bf, JW_HIGH) >= JW_HIGH && jaroWinklerFrom(af, bg, JW_HIGH) >= JW_HIGH;
 }
 
 /**
@@ -57,8 +57,9 @@ function compareGiven(a: P, b: P): number {
   const fa = a.givenFirst!;
   const fb = b.givenFirst!;
   if (fa.length > 1 && fb.length > 1 && (fa === fb || areNicknames(fa, fb))) return G.alias;
-  let jw = jaroWinkler(x, y);
-  if (fa !== x || fb !== y) jw = Math.max(jw, jaroWinkler(fa, fb));
+  // Only compared with JW_HIGH and JW_LOW below.
+  let jw = jaroWinklerFrom(x, y, JW_LOW);
+  if (fa !== x || fb !== y) jw = Math.max(jw, jaroWinklerFrom(fa, fb, JW_LOW));
   if (jw >= JW_HIGH || isOneKeyingError(x, y)) return G.fuzzy_high;
   if (namesSwapped(a, b)) return G.swapped;
   if (a.givenPhonetic !== null && a.givenPhonetic === b.givenPhonetic && fa.length > 1 && fb.length > 1) {
@@ -85,7 +86,8 @@ function compareFamily(a: P, b: P): number {
   const y = b.familyCompact;
   if (x === null || y === null) return NULL_LEVEL;
   if (x === y) return F.exact;
-  const jw = jaroWinkler(x, y);
+  // Only compared with JW_HIGH and JW_LOW below.
+  const jw = jaroWinklerFrom(x, y, JW_LOW);
   if (jw >= JW_HIGH || isOneKeyingError(x, y)) return F.fuzzy_high;
   // A swap is one piece of evidence, already scored by the given-name comparison's `swapped` level.
   if (namesSwapped(a, b)) return NULL_LEVEL;
@@ -127,7 +129,7 @@ function compareEmail(a: P, b: P): number {
   const y = b.email;
   if (x === null || y === null) return NULL_LEVEL;
   if (x === y) return EM.exact;
-  if ((a.emailLocal !== null && a.emailLocal === b.emailLocal) || jaroWinkler(x, y) >= JW_HIGH) return EM.fuzzy;
+  if ((a.emailLocal !== null && a.emailLocal === b.emailLocal) || jaroWinklerFrom(x, y, JW_HIGH) >= JW_HIGH) return EM.fuzzy;
   return EM.else;
 }
 
@@ -142,7 +144,7 @@ function compareMiddle(a: P, b: P): number {
   if (x === null || y === null) return NULL_LEVEL;
   if (x === y) return MI.exact;
   if (isInitialOf(x, y) || isInitialOf(y, x)) return MI.initial;
-  return jaroWinkler(x, y) >= JW_HIGH ? MI.fuzzy : MI.else;
+  return jaroWinklerFrom(x, y, JW_HIGH) >= JW_HIGH ? MI.fuzzy : MI.else;
 }
 
 export interface ComparisonDef {

@@ -1,6 +1,6 @@
 import talismanJaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import { describe, expect, test } from 'vitest';
-import { digitHistogramBound, foldToAscii, jaroWinkler, memoise, osaDistance, withinOneEdit } from './text.ts';
+import { digitHistogramBound, foldToAscii, jaroWinkler, jaroWinklerFrom, memoise, osaDistance, withinOneEdit } from './text.ts';
 
 describe('jaroWinkler', () => {
   const pairs = [
@@ -21,6 +21,56 @@ describe('jaroWinkler', () => {
   test('gives the textbook values', () => {
     expect(jaroWinkler('martha', 'marhta')).toBeCloseTo(0.9611, 4);
     expect(jaroWinkler('dwayne', 'duane')).toBeCloseTo(0.84, 4);
+  });
+});
+
+describe('jaroWinklerFrom', () => {
+  // Names, places and streets with typos, swaps, truncations and other letters, plus non-ASCII and long ones.
+  const seeds = ['catherine', 'katherine', 'jonathan', 'johnson', 'mcdonald', 'springfield', 'main street', 'o brien'];
+  const extras = ['zoë', 'müller', 'muller', 'a', 'ab', 'a very long street name beyond thirty-one characters'];
+  let state = 7;
+  const random = (n: number) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state % n;
+  };
+  const mutate = (s: string) => {
+    const at = random(s.length);
+    switch (random(4)) {
+      case 0:
+        return s.slice(0, at) + 'xqzaeo'[random(6)] + s.slice(at + 1);
+      case 1:
+        return s.slice(0, at) + s.slice(at + 1);
+      case 2:
+        return s.slice(0, at) + s[at + 1] + s[at] + s.slice(at + 2);
+      default:
+        return s.slice(0, Math.max(1, at));
+    }
+  };
+  const words = [...seeds, ...extras];
+  for (let k = 0; k < 300; k++) {
+    let w = words[random(words.length)]!;
+    for (let m = random(4); m > 0; m--) w = mutate(w);
+    words.push(w);
+  }
+
+  test.each([0.8, 0.88, 0.92])('is Jaro-Winkler at or above a floor of %d, and below it otherwise', (floor) => {
+    let above = 0;
+    let justBelow = 0;
+    for (const a of words)
+      for (const b of words) {
+        const exact = jaroWinkler(a, b);
+        const bounded = jaroWinklerFrom(a, b, floor);
+        if (exact >= floor) {
+          above++;
+          expect(bounded).toBe(exact);
+        } else {
+          if (exact >= floor - 0.1) justBelow++;
+          expect(bounded).toBeLessThan(floor);
+        }
+      }
+    // Both sides of the floor, near it too, are exercised.
+    expect(above).toBeGreaterThan(1000);
+    expect(justBelow).toBeGreaterThan(1000);
   });
 });
 

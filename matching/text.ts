@@ -139,6 +139,67 @@ export function jaroWinkler(a: string, b: string): number {
   return winklerBoost(a, b, jaro);
 }
 
+/** Scratch counts of ASCII characters for `commonCharacters`; every slot is back at 0 between calls. */
+const asciiCounts = new Int32Array(128);
+
+/**
+ * How many characters the two strings have in common as multisets (ignoring where they stand): an upper bound
+ * on Jaro's matches, which must also lie within a window of each other. -1 when either holds a non-ASCII
+ * character (normalised names and places rarely do), meaning no bound.
+ */
+function commonCharacters(a: string, b: string, la: number, lb: number): number {
+  let common = 0;
+  let i = 0;
+  for (; i < la; i++) {
+    const c = a.charCodeAt(i);
+    if (c >= 128) break;
+    asciiCounts[c]!++;
+  }
+  if (i === la) {
+    for (let j = 0; j < lb; j++) {
+      const c = b.charCodeAt(j);
+      if (c >= 128) {
+        common = -1;
+        break;
+      }
+      if (asciiCounts[c]! > 0) {
+        asciiCounts[c]!--;
+        common++;
+      }
+    }
+  } else common = -1;
+  for (let k = 0; k < i; k++) asciiCounts[a.charCodeAt(k)] = 0;
+  return common;
+}
+
+/**
+ * Margin under a threshold within which the bound below is not trusted to reject (its arithmetic rounds in
+ * another order than Jaro-Winkler's own), so a rejection is exact.
+ */
+const BOUND_MARGIN = 1e-9;
+
+/**
+ * Jaro-Winkler of `a` and `b` when it is at least `floor`; otherwise some value below `floor` (0), often without
+ * computing it. Jaro is at most (c/|a| + c/|b| + 1) / 3 for c characters in common, and Winkler's boost only
+ * raises a score with the prefix the two share, so most dissimilar pairs (the bulk of training's random pairs,
+ * different cities and streets) are settled by counting characters. Callers compare the result only with
+ * thresholds of `floor` or more, so their outcome is the same as with `jaroWinkler`.
+ */
+export function jaroWinklerFrom(a: string, b: string, floor: number): number {
+  if (a === b) return 1;
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0) return 0;
+  const common = commonCharacters(a, b, la, lb);
+  if (common === 0) return 0;
+  if (common > 0) {
+    const bound = (common / la + common / lb + 1) / 3;
+    if (winklerBoost(a, b, bound) < floor - BOUND_MARGIN) return 0;
+  }
+  const jaro = la <= BITSET_LENGTH && lb <= BITSET_LENGTH ? jaroShort(a, b, la, lb) : jaroLong(a, b, la, lb);
+  return winklerBoost(a, b, jaro);
+}
+
 /**
  * Whether two strings are at most one edit apart: one substitution, insertion, deletion or adjacent
  * transposition (the OSA distance is <= 1). Linear time, for the typo levels of digits and codes.
