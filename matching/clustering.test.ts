@@ -55,6 +55,30 @@ describe('clusterPairs', () => {
     expect(result.refused).toEqual({ chaining: 1 });
   });
 
+  test('asks linkVeto, not cannotLink, about a link between two single records, and cannotLink about groups', () => {
+    // 0-1 is a link the caller already checked for conflicts; 0-2 and 1-2 are not.
+    const asked: string[] = [];
+    const assessor: PairAssessor = {
+      weight: () => 20,
+      cannotLink: (i, j) => (asked.push(`cannotLink ${i}-${j}`), i + j === 1 ? 'twin' : null),
+      linkVeto: (i, j) => (asked.push(`linkVeto ${i}-${j}`), null),
+    };
+    const result = clusterPairs(
+      3,
+      links([
+        [0, 1, 20],
+        [1, 2, 18],
+      ]),
+      assessor,
+      GUARD,
+    );
+    expect(asked).toEqual(['linkVeto 0-1', 'cannotLink 0-2', 'cannotLink 1-2']);
+    expect(new Set(result.clusterOf).size).toBe(1);
+    // Without linkVeto the link is checked against cannotLink, which refuses it.
+    const { linkVeto: _, ...withoutVeto } = assessor;
+    expect(clusterPairs(2, links([[0, 1, 20]]), withoutVeto, GUARD).refused).toEqual({ twin: 1 });
+  });
+
   test('never joins across a cannot-link pair, even through a third record', () => {
     const assessor = tableAssessor({ '0-1': 20, '1-2': 25, '0-2': 15 }, { '0-2': 'not_duplicate' });
     const result = clusterPairs(

@@ -13,6 +13,12 @@ export interface PairAssessor {
   weight(i: number, j: number): number;
   /** Why i and j can never be the same person (conflict rule or steward decision), or null. */
   cannotLink(i: number, j: number): string | null;
+  /**
+   * `cannotLink` for a pair given as a link, when the links were checked against the conflict rules already
+   * (scoring leaves out vetoed pairs): only what scoring did not see, such as a steward's decision. Without it,
+   * `cannotLink` is asked.
+   */
+  linkVeto?(i: number, j: number): string | null;
 }
 
 export interface MergeGuardOptions {
@@ -118,7 +124,7 @@ export function clusterPairs(
 
 /** A link between two single records was already scored above the threshold; only cannot-link can veto it. */
 function checkSingletons(i: number, j: number, assessor: PairAssessor): MergeDecision {
-  const reason = assessor.cannotLink(i, j);
+  const reason = assessor.linkVeto ? assessor.linkVeto(i, j) : assessor.cannotLink(i, j);
   return reason === null ? { allowed: true } : { allowed: false, reason };
 }
 

@@ -69,7 +69,11 @@ function scoreCandidates(batch: Batch, cm: CompiledModel, linkWeight: number, on
   return { links: { a: Int32Array.from(a), b: Int32Array.from(b), weight: Float64Array.from(weight), count: a.length }, vetoes };
 }
 
-/** Scores any two records of the batch on demand, for the clustering guard. */
+/**
+ * Scores any two records of the batch on demand, for the clustering guard. Its links are those `scoreCandidates`
+ * kept with the same model, which left out every pair a conflict rule vetoes: a link is vetoed only by a
+ * steward's decision (`linkVeto`), without comparing the pair again.
+ */
 export function batchAssessor(batch: Batch, cm: CompiledModel, cannotLink?: readonly (readonly [number, number])[]): PairAssessor {
   const n = batch.prepared.length;
   const steward = new Set<number>();
@@ -91,6 +95,7 @@ export function batchAssessor(batch: Batch, cm: CompiledModel, cannotLink?: read
       const bits = assess(i, j).conflicts;
       return bits === 0 ? null : conflictNames(bits)[0]!;
     },
+    linkVeto: (i, j) => (steward.has(Math.min(i, j) * n + Math.max(i, j)) ? 'not_duplicate' : null),
   };
 }
 
