@@ -4,6 +4,13 @@ import cliProgress from 'cli-progress';
 import { stringify } from 'csv-stringify/sync';
 import type { LinkSummary } from './link.ts';
 
+/** A character that makes CSV quote a field: the delimiter, the quote, or a line break. */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One `record_id,cluster_id` line: as it is for plain ids (nearly all), else quoted by csv-stringify. */
+const clusterLine = (id: string, cluster: string): string =>
+  NEEDS_QUOTES.test(id) || NEEDS_QUOTES.test(cluster) ? stringify([[id, cluster]]) : `${id},${cluster}\n`;
+
 /**
  * Writes `record_id,cluster_id` for every record, in input order; a cluster is named by the id of its first
  * record, so the output is the same for the same input.
@@ -15,9 +22,9 @@ export async function writeClusters(path: string, ids: readonly string[], cluste
   const chunk = 10_000;
   stream.write('record_id,cluster_id\n');
   for (let start = 0; start < ids.length; start += chunk) {
-    const rows: string[][] = [];
-    for (let i = start; i < Math.min(ids.length, start + chunk); i++) rows.push([ids[i]!, firstId[clusterOf[i]!]!]);
-    if (!stream.write(stringify(rows))) await once(stream, 'drain');
+    let text = '';
+    for (let i = start; i < Math.min(ids.length, start + chunk); i++) text += clusterLine(ids[i]!, firstId[clusterOf[i]!]!);
+    if (!stream.write(text)) await once(stream, 'drain');
   }
   stream.end();
   await once(stream, 'finish');

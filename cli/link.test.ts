@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { LinkInputError } from './link-errors.ts';
 import { runLink } from './link.ts';
@@ -54,6 +55,20 @@ describe('runLink', () => {
     expect(cluster.b2).toBe(cluster.a2);
     expect(new Set(Object.values(cluster)).size).toBe(3);
     expect(summary).toMatchObject({ records: 5, clusters: 3, trained: true });
+  });
+
+  test('quotes ids that hold a comma, a quote or a line break, and reads back the same ids', async () => {
+    const ids = ['"a,1"', '"a ""2"""', '"a\n3"', 'b1', 'b2'];
+    const rows = [...PEOPLE, ...DUPLICATES].map((row, k) => ids[k] + row.slice(row.indexOf(',')));
+    const input = file('quoted.csv', [HEADER, ...rows].join('\n'));
+    const out = join(dir, 'quoted-clusters.csv');
+    await runLink({ files: [input], out });
+    const written = parse(readFileSync(out, 'utf8'), { columns: true }) as Array<{ record_id: string; cluster_id: string }>;
+    expect(written.map((r) => r.record_id)).toEqual(['a,1', 'a "2"', 'a\n3', 'b1', 'b2']);
+    const cluster = Object.fromEntries(written.map((r) => [r.record_id, r.cluster_id]));
+    // The duplicates join the first two people, whose quoted ids name their clusters.
+    expect([cluster.b1, cluster.b2]).toEqual(['a,1', 'a "2"']);
+    expect(cluster['a\n3']).toBe('a\n3');
   });
 
   test('gives the same output for the same input', async () => {
