@@ -27,8 +27,8 @@ async function link(files: string[], threads: number, extra: { model?: string; s
 describe.skipIf(!haveData)('mpi link on several threads', () => {
   test('writes byte-identical clusters with 1, 2 and 4 threads (FEBRL4, 10,000 records, model trained on the input)', async () => {
     const one = await link(FEBRL4, 1, { saveModel: join(dir, 'febrl4-model.json') });
-    const two = await link(FEBRL4, 2);
-    const four = await link(FEBRL4, 4);
+    const two = await link(FEBRL4, 2, { saveModel: join(dir, 'febrl4-model-2.json') });
+    const four = await link(FEBRL4, 4, { saveModel: join(dir, 'febrl4-model-4.json') });
     // FEBRL corrupts some dates on purpose: those records are left out, the same ones on any number of threads.
     expect(one.summary.records + one.summary.rejected).toBe(10_000);
     expect(one.summary.threads).toBe(1);
@@ -47,6 +47,13 @@ describe.skipIf(!haveData)('mpi link on several threads', () => {
         rejected: one.summary.rejected,
       });
     }
+    // The same model too, its match threshold included (set from every pair's weight, weighed on every thread).
+    const model = (file: string) => {
+      const { createdAt: _, ...rest } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { createdAt: string };
+      return rest;
+    };
+    expect(model('febrl4-model-2.json')).toEqual(model('febrl4-model.json'));
+    expect(model('febrl4-model-4.json')).toEqual(model('febrl4-model.json'));
   }, 240_000);
 
   test('writes byte-identical clusters with 1 and 3 threads when the model is given (fake_1000, messy values)', async () => {
