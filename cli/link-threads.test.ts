@@ -6,6 +6,7 @@ import { sharedDir } from '../bench/support.ts';
 import { decodeRecords, encodeRecords, normaliseRecord } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { parseThreads, runLink } from './link.ts';
+import { packRecords, unpackRecords } from './link-threads.ts';
 
 const DATASETS = join(sharedDir(resolve(import.meta.dirname, '..')), 'datasets');
 const FEBRL4 = [join(DATASETS, 'febrl4a.csv'), join(DATASETS, 'febrl4b.csv')];
@@ -119,6 +120,9 @@ describe('record codec between threads', () => {
       normaliseRecord({ email: 'A.B@Example.org', addressLine1: '12 "Quoted" Rd\nUnit 4', postalCode: '02139' }).record,
     ];
     expect(decodeRecords(encodeRecords(records))).toEqual(records);
+    // Packed for another thread, through a real structured clone as postMessage makes it.
+    expect(unpackRecords(structuredClone(packRecords(records)))).toEqual(records);
+    expect(Object.keys(unpackRecords(packRecords(records))[0]!)).toEqual(Object.keys(records[0]!));
   });
 });
 

@@ -5,7 +5,6 @@ import {
   compileModel,
   countClaimedChunks,
   decodeRecords,
-  encodeRecords,
   prepareRecord,
   sameAddressHistogram,
   scorePairRange,
@@ -13,7 +12,8 @@ import {
 } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { checkMappedRows } from './link-mapping.ts';
-import type { WorkerReply, WorkerTask } from './link-threads.ts';
+import { packRecords, unpackRecords } from './link-threads.ts';
+import type { PackedRecords, WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**
  * A linkage worker thread: normalises rows, then holds every record to compare the pairs it is given. Pure
@@ -32,8 +32,8 @@ let broken: string | null = null;
 /** One instance of each value the records share (`prepareRecord`). */
 let pool = new StringPool();
 
-function append(slice: string | null): void {
-  for (const record of slice === null ? ownBatches.shift()! : decodeRecords(slice)) records.push(prepareRecord(record, pool));
+function append(slice: PackedRecords | null): void {
+  for (const record of slice === null ? ownBatches.shift()! : unpackRecords(slice)) records.push(prepareRecord(record, pool));
 }
 
 /** When this thread last measured how long it waited for work (`performance.eventLoopUtilization`). */
@@ -51,9 +51,9 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
   switch (task.kind) {
     case 'normalise': {
       const issues: Record<string, number> = {};
-      const checked = checkMappedRows(JSON.parse(task.rows) as string[][], task.mapping, issues, task.asOf, task.keepInvalid);
+      const checked = checkMappedRows(task.rows, task.mapping, issues, task.asOf, task.keepInvalid);
       ownBatches.push(checked.records);
-      const records = encodeRecords(checked.records);
+      const records = packRecords(checked.records);
       return { reply: { kind: 'normalised', records, refused: checked.refused, issues, idle: idleSinceLast() }, transfer: [] };
     }
     case 'append':

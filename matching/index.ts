@@ -60,7 +60,7 @@ export {
 export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
 export { prepareRecord, StringPool } from './prepared.ts';
-export { decodeRecord, decodeRecords, encodeRecord, encodeRecords } from './record-codec.ts';
+export { decodeRecord, decodeRecords, encodeRecord, encodeRecords, recordValues, recordsOfValues } from './record-codec.ts';
 export type { PreparedRecord } from './prepared.ts';
 export type { Batch, BatchOptions, CandidatePairs, ProgressFn } from './batch.ts';
 export { linkRecords, mergeGuardOptions, recordsMayMerge } from './link.ts';

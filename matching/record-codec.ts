@@ -1,9 +1,9 @@
 import { normaliseRecord, type NormalisedRecord } from './normalise.ts';
 
 /**
- * Normalised records as JSON arrays of their values: one string per chunk crosses between threads far faster
- * than cloning millions of objects, one string per record is a third of the object's memory, and parsing it
- * back is lossless (every value is a string or null).
+ * Normalised records as arrays of their values (or JSON of them): a batch of arrays crosses between threads far
+ * faster than cloning the records as objects, one string per record is a third of the object's memory, and
+ * reading it back is lossless (every value is a string or null).
  */
 const FIELDS = Object.keys(normaliseRecord({}).record) as Array<keyof NormalisedRecord>;
 
@@ -15,14 +15,28 @@ function recordOf(values: Array<string | null>): NormalisedRecord {
   return record as unknown as NormalisedRecord;
 }
 
+/**
+ * The records' values in field order, one array per record: for `postMessage` between threads, whose structured
+ * clone reads arrays of strings back in about two thirds of the time `JSON.parse` takes for the same values
+ * (`recordsOfValues` makes them records again).
+ */
+export function recordValues(records: readonly NormalisedRecord[]): Array<Array<string | null>> {
+  return records.map(valuesOf);
+}
+
+/** The records of `recordValues`, with their fields in the order normalisation gives them. */
+export function recordsOfValues(values: ReadonlyArray<Array<string | null>>): NormalisedRecord[] {
+  return values.map(recordOf);
+}
+
 /** One JSON string holding the records' values in field order. */
 export function encodeRecords(records: readonly NormalisedRecord[]): string {
-  return JSON.stringify(records.map(valuesOf));
+  return JSON.stringify(recordValues(records));
 }
 
 /** The records of `encodeRecords`, with their fields in the order normalisation gives them. */
 export function decodeRecords(json: string): NormalisedRecord[] {
-  return (JSON.parse(json) as Array<Array<string | null>>).map(recordOf);
+  return recordsOfValues(JSON.parse(json) as Array<Array<string | null>>);
 }
 
 /** One record as a JSON string of its values (`decodeRecord` reads it back). */
