@@ -6,7 +6,7 @@ import { sharedDir } from '../bench/support.ts';
 import { decodeRecords, encodeRecords, normaliseRecord } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { parseThreads, runLink } from './link.ts';
-import { packRecords, unpackRecords } from './link-threads.ts';
+import { packRecords, unpackRecords } from './link-packing.ts';
 
 const DATASETS = join(sharedDir(resolve(import.meta.dirname, '..')), 'datasets');
 const FEBRL4 = [join(DATASETS, 'febrl4a.csv'), join(DATASETS, 'febrl4b.csv')];

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { deserialize, serialize } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import {
   addLevelCounts,
@@ -14,8 +13,6 @@ import {
   encodeRecords,
   preparedOf,
   randomPairs,
-  recordValues,
-  recordsOfValues,
   sameAddressHistogram,
   scorePairRange,
 } from '../matching/index.ts';
@@ -31,25 +28,15 @@ import type {
 } from '../matching/index.ts';
 import { startWorker } from '../platform/worker.ts';
 import { checkMappedRows } from './link-mapping.ts';
+import { packRecords, unpackRecords } from './link-packing.ts';
+import type { PackedRecords } from './link-packing.ts';
 import type { CheckedRows, RefusedRow, ResolvedMapping } from './link-mapping.ts';
-
-/**
- * Records on their way to another thread: their values (`recordValues`) in V8's serialization, the structured
- * clone's own format, which reads back in about two thirds of the time `JSON.parse` takes for the same values
- * and, as bytes, is copied to each worker without being serialized again.
- */
-export type PackedRecords = Uint8Array;
-
-export const packRecords = (records: readonly NormalisedRecord[]): PackedRecords => serialize(recordValues(records));
-
-export const unpackRecords = (packed: PackedRecords): NormalisedRecord[] =>
-  recordsOfValues(deserialize(packed) as Array<Array<string | null>>);
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
   | { kind: 'normalise'; rows: string[][]; mapping: ResolvedMapping; asOf: string; keepInvalid: boolean }
   /**
-   * The records of a batch the other threads normalised (`recordValues`; null: the worker's own, which it kept).
+   * The records of a batch the other threads normalised (`packRecords`; null: the worker's own, which it kept).
    * Not answered: a failure fails the worker's next task (see link-worker.ts).
    */
   | { kind: 'append'; slices: Array<PackedRecords | null> }

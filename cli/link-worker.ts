@@ -12,8 +12,9 @@ import {
 } from '../matching/index.ts';
 import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
 import { checkMappedRows } from './link-mapping.ts';
-import { packRecords, unpackRecords } from './link-threads.ts';
-import type { PackedRecords, WorkerReply, WorkerTask } from './link-threads.ts';
+import { packRecords, unpackRecords } from './link-packing.ts';
+import type { PackedRecords } from './link-packing.ts';
+import type { WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**
  * A linkage worker thread: normalises rows, then holds every record to compare the pairs it is given. Pure

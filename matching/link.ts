@@ -78,6 +78,7 @@ export function batchAssessor(batch: Batch, cm: CompiledModel, cannotLink?: read
   const n = batch.prepared.length;
   const steward = new Set<number>();
   for (const [i, j] of cannotLink ?? []) steward.add(Math.min(i, j) * n + Math.max(i, j));
+  const stewardVeto = (i: number, j: number) => (steward.has(Math.min(i, j) * n + Math.max(i, j)) ? 'not_duplicate' : null);
   let cachedKey = -1;
   let cached = { weight: 0, conflicts: 0 };
   const assess = (i: number, j: number) => {
@@ -91,11 +92,12 @@ export function batchAssessor(batch: Batch, cm: CompiledModel, cannotLink?: read
   return {
     weight: (i, j) => assess(i, j).weight,
     cannotLink: (i, j) => {
-      if (steward.has(Math.min(i, j) * n + Math.max(i, j))) return 'not_duplicate';
+      const vetoed = stewardVeto(i, j);
+      if (vetoed !== null) return vetoed;
       const bits = assess(i, j).conflicts;
       return bits === 0 ? null : conflictNames(bits)[0]!;
     },
-    linkVeto: (i, j) => (steward.has(Math.min(i, j) * n + Math.max(i, j)) ? 'not_duplicate' : null),
+    linkVeto: stewardVeto,
   };
 }
 

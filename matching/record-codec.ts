@@ -16,9 +16,8 @@ function recordOf(values: Array<string | null>): NormalisedRecord {
 }
 
 /**
- * The records' values in field order, one array per record: for `postMessage` between threads, whose structured
- * clone reads arrays of strings back in about two thirds of the time `JSON.parse` takes for the same values
- * (`recordsOfValues` makes them records again).
+ * The records' values in field order, one array per record, to be serialized for another thread (as JSON by
+ * `encodeRecords`, or by the structured clone); `recordsOfValues` makes them records again.
  */
 export function recordValues(records: readonly NormalisedRecord[]): Array<Array<string | null>> {
   return records.map(valuesOf);

@@ -192,12 +192,8 @@ export function jaroWinklerFrom(a: string, b: string, floor: number): number {
   if (la === 0 || lb === 0) return 0;
   const common = commonCharacters(a, b, la, lb);
   if (common === 0) return 0;
-  if (common > 0) {
-    const bound = (common / la + common / lb + 1) / 3;
-    if (winklerBoost(a, b, bound) < floor - BOUND_MARGIN) return 0;
-  }
-  const jaro = la <= BITSET_LENGTH && lb <= BITSET_LENGTH ? jaroShort(a, b, la, lb) : jaroLong(a, b, la, lb);
-  return winklerBoost(a, b, jaro);
+  if (common > 0 && winklerBoost(a, b, (common / la + common / lb + 1) / 3) < floor - BOUND_MARGIN) return 0;
+  return jaroWinkler(a, b);
 }
 
 /**
