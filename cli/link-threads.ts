@@ -10,7 +10,6 @@ import {
   countClaimedChunks,
   countLevels,
   defaultRandomPairs,
-  encodeRecords,
   preparedOf,
   randomPairs,
   sameAddressHistogram,
@@ -40,7 +39,7 @@ export type WorkerTask =
    * Not answered: a failure fails the worker's next task (see link-worker.ts).
    */
   | { kind: 'append'; slices: Array<PackedRecords | null> }
-  | { kind: 'records'; chunks: string[] }
+  | { kind: 'records'; chunks: PackedRecords[] }
   | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
   /**
    * Counts the levels of chunks of the random pairs (shared memory) until none is left: each chunk is claimed by
@@ -67,7 +66,7 @@ export const defaultThreads = (): number => availableParallelism();
 /** Starts one worker (see platform/worker.ts for how it runs from the build and from the source). */
 const spawnWorker = (): Worker => startWorker(import.meta.url, 'link-worker');
 
-/** Records per encoded string when copying records to the workers. */
+/** Records per packed chunk when copying records to the workers. */
 const SHARE_CHUNK = 50_000;
 
 /** `[start, end)` ranges splitting `count` items into `parts` near-equal, ordered parts. */
@@ -347,9 +346,8 @@ export class LinkThreads {
     const count = pairs.pairA.length;
     const out = { weights: new Float64Array(count), conflicts: new Uint32Array(count) };
     if (this.workers.length > 0) {
-      const chunks: string[] = [];
-      for (let start = 0; start < records.length; start += SHARE_CHUNK)
-        chunks.push(encodeRecords(records.slice(start, start + SHARE_CHUNK)));
+      const chunks: PackedRecords[] = [];
+      for (let start = 0; start < records.length; start += SHARE_CHUNK) chunks.push(packRecords(records.slice(start, start + SHARE_CHUNK)));
       await Promise.all(this.workers.map((_, w) => this.run(w, { kind: 'records', chunks })));
     }
     const parts = split(count, this.size);

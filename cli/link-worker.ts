@@ -4,7 +4,6 @@ import {
   compareRange,
   compileModel,
   countClaimedChunks,
-  decodeRecords,
   prepareRecord,
   sameAddressHistogram,
   scorePairRange,
@@ -62,7 +61,7 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
       return null;
     case 'records':
       pool = new StringPool();
-      records = task.chunks.flatMap((chunk: string) => decodeRecords(chunk).map((r) => prepareRecord(r, pool)));
+      records = task.chunks.flatMap((chunk) => unpackRecords(chunk).map((r) => prepareRecord(r, pool)));
       return { reply: { kind: 'ready', count: records.length }, transfer: [] };
     case 'compare': {
       const levels = { lo: new Uint32Array(task.pairA.length), hi: new Uint32Array(task.pairA.length) };
