@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { asc, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openTestDatabase } from '../../test/db.ts';
-import { anyOf, insertRows } from './bulk.ts';
+import { anyOf, copyRows, insertRows } from './bulk.ts';
 import type { DatabaseHandle } from './client.ts';
 import { queryRows } from './client.ts';
 import { fieldProvenance, identities, identityEvents } from './schema/index.ts';
@@ -85,5 +85,37 @@ describe('insertRows', () => {
 
   test('refuses rows that set no column', () => {
     expect(() => insertRows(identities, [{}])).toThrow(/identities.*no column/);
+  });
+});
+
+describe('copyRows', () => {
+  test('stores every byte of every value: escapes, multibyte text across buffer ends, nulls, JSON, a value larger than a buffer', async () => {
+    const identityId = randomUUID();
+    const large = 'é'.repeat(700_000);
+    // Actors of one to four bytes a character, with the characters COPY reserves, so rows end at every offset of
+    // a buffer and some characters straddle where one is sent.
+    const actor = (i: number) => `${'ä😀\\t\t\n\r'.repeat(i % 7)}Ōkafor-${i}-${'x'.repeat(i % 13)}`;
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({
+      identityId,
+      type: 'LINKED' as const,
+      actor: actor(i),
+      recordId: i % 2 === 0 ? randomUUID() : null,
+      evidence: i === 20_000 ? { note: large } : i % 3 === 0 ? { quote: 'O"Brien \\ x\ty', n: i } : undefined,
+    }));
+    await handle.db.transaction((tx) => copyRows(tx, identityEvents, rows));
+    const stored = await handle.db
+      .select()
+      .from(identityEvents)
+      .where(sql`${identityEvents.identityId} = ${identityId}`)
+      .orderBy(asc(identityEvents.id));
+    expect(stored).toHaveLength(rows.length);
+    const byActor = new Map(stored.map((e) => [e.actor, e]));
+    expect(byActor.size).toBe(rows.length);
+    for (const [i, row] of rows.entries()) {
+      const got = byActor.get(row.actor);
+      expect(got, `row ${i}`).toBeDefined();
+      expect(got!.recordId).toBe(row.recordId);
+      expect(got!.evidence).toEqual(row.evidence ?? null);
+    }
   });
 });
