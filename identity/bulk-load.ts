@@ -1,4 +1,4 @@
-import { scorePairVerdict, verdictOf, type MatchModel, type NormalisedRecord, type PairVerdict } from '../matching/index.ts';
+import { scorePairVerdict, verdictOf, type MatchModel, type NormalisedRecord } from '../matching/index.ts';
 import {
   finishIngestRun,
   getIngestRun,
@@ -25,6 +25,7 @@ import {
   type PlanInput,
   type PlannedOp,
   type PlannedRecord,
+  type PlanState,
   type StoredCandidate,
   type StoredMember,
 } from './plan.ts';
@@ -529,11 +530,11 @@ async function planWindow(
     currentIdentity: null,
     wasActive: false,
   }));
-  const verdict = scorePairs ? await scoreAhead(inputs, context, model, scorePairs) : undefined;
+  const ahead = scorePairs ? await scoreAhead(inputs, context, model, scorePairs) : undefined;
   // Identities a record bridges are merged under the merge guard, as online ingest merges them.
   const plan = planBatch(
     inputs,
-    { ...context, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, verdict },
+    { ...context, newId: () => timeOrderedUuid(), maxPlacedPerKey: MAX_CANDIDATES_PER_KEY, keepCandidates: false, ...ahead },
     model,
   );
   const chunks = cutChunks({ ...plan, rows: plan.records.map((r) => fresh[r.index]!) }, ids, chunkSize);
@@ -611,28 +612,36 @@ function joinChunks(chunks: PlannedChunk[]): PlannedChunk {
 
 /**
  * Lists every pair the planner will score (`CandidateIndex` in plan order: which records meet depends on the
- * keys and the order only), has `scorePairs` score them, and returns the planner's `verdict`, which hands back
- * each pair's score as the planner meets it, in the same order.
+ * keys and the order only), has `scorePairs` score them, and returns the list for the planner (`listed`) and the
+ * planner's `verdict`, which hands back each pair's score as the planner meets it, in the same order.
  */
 async function scoreAhead(
   inputs: PlanInput[],
   stored: PlanContext,
   model: MatchModel,
   scorePairs: PairScorer,
-): Promise<(input: PlanInput, candidate: StoredCandidate) => PairVerdict> {
+): Promise<Required<Pick<PlanState, 'verdict' | 'listed'>>> {
   const records = inputs.map((x) => x.normalised);
   const slot = new Map(inputs.map((x, i) => [x.recordId, i]));
+  // The stored candidate in each slot past the window's records.
+  const storedInSlot: StoredCandidate[] = [];
   const slotOf = (c: StoredCandidate) => {
     let at = slot.get(c.recordId);
-    if (at === undefined) slot.set(c.recordId, (at = records.push(c.normalised) - 1));
+    if (at === undefined) {
+      slot.set(c.recordId, (at = records.push(c.normalised) - 1));
+      storedInSlot.push(c);
+    }
     return at;
   };
   // Typed from the start: a window meets millions of pairs, and arrays of numbers would take twice the memory.
   let pairA = new Int32Array(inputs.length * 8);
   let pairB = new Int32Array(inputs.length * 8);
+  // The pairs of input i are those from first[i] to first[i + 1].
+  const first = new Int32Array(inputs.length + 1);
   let count = 0;
   const index = new CandidateIndex(stored.storedByKey, MAX_CANDIDATES_PER_KEY);
   inputs.forEach((input, i) => {
+    first[i] = count;
     for (const c of index.candidates(input)) {
       if (count === pairA.length) {
         pairA = grownPairs(pairA);
@@ -644,15 +653,31 @@ async function scoreAhead(
     }
     index.place({ recordId: input.recordId, identityId: '', normalised: input.normalised, keys: input.keys });
   });
+  first[inputs.length] = count;
   const pairs = { pairA: pairA.slice(0, count), pairB: pairB.slice(0, count) };
   const { weights, conflicts } = await scorePairs(records, model, pairs);
   let k = 0;
-  return (input, candidate) => {
-    if (pairs.pairA[k] !== input.index || pairs.pairB[k] !== slot.get(candidate.recordId))
-      throw new Error('scored pairs are out of step with the plan');
-    const verdict = verdictOf(weights[k]!, conflicts[k]!, input.normalised, candidate.normalised, model);
-    k += 1;
-    return verdict;
+  return {
+    listed: (input, placedIn) => {
+      const out: StoredCandidate[] = [];
+      for (let p = first[input.index]!; p < first[input.index + 1]!; p++) {
+        const at = pairs.pairB[p]!;
+        if (at >= inputs.length) {
+          out.push(storedInSlot[at - inputs.length]!);
+          continue;
+        }
+        const { recordId, normalised, keys } = inputs[at]!;
+        out.push({ recordId, identityId: placedIn(recordId), normalised, keys });
+      }
+      return out;
+    },
+    verdict: (input, candidate) => {
+      if (pairs.pairA[k] !== input.index || pairs.pairB[k] !== slot.get(candidate.recordId))
+        throw new Error('scored pairs are out of step with the plan');
+      const verdict = verdictOf(weights[k]!, conflicts[k]!, input.normalised, candidate.normalised, model);
+      k += 1;
+      return verdict;
+    },
   };
 }
 

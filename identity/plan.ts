@@ -96,6 +96,11 @@ export interface PlanState {
   mergeIdentities?: boolean;
   /** Scores a batch record against a candidate (default `scorePairVerdict`); a bulk load passes scores made ahead. */
   verdict?: (input: PlanInput, candidate: StoredCandidate) => PairVerdict;
+  /**
+   * The candidates of each batch record as listed before the plan (`CandidateIndex` in the same order gives the
+   * same), so they are not listed twice; `placedIn` gives the identity the plan put an earlier batch record in.
+   */
+  listed?: (input: PlanInput, placedIn: (recordId: string) => string) => StoredCandidate[];
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -120,10 +125,15 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
   const membership = new Membership(state);
   const merges = new Merges(state, membership, counts);
   const verdict = state.verdict ?? ((input: PlanInput, c: StoredCandidate) => scorePairVerdict(input.normalised, c.normalised, model));
+  const { listed } = state;
+  const placedIn = new Map<string, string>();
+  const placedOf = (recordId: string) => placedIn.get(recordId)!;
   for (const input of inputs) {
-    const scores = index
-      .candidates(input)
-      .map((c) => ({ recordId: c.recordId, identityId: merges.survivorOf(c.identityId), ...verdict(input, c) }));
+    const scores = (listed ? listed(input, placedOf) : index.candidates(input)).map((c) => ({
+      recordId: c.recordId,
+      identityId: merges.survivorOf(c.identityId),
+      ...verdict(input, c),
+    }));
     const excluded = new Set<string>();
     if (input.currentIdentity) {
       for (const s of scores) if (state.notDuplicates.has(pairKey(input.currentIdentity, s.identityId))) excluded.add(s.identityId);
@@ -148,7 +158,8 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
       candidates: state.keepCandidates === false ? [] : ranked.slice(0, 5),
       reviewOp: reviewOp >= 0 ? reviewOp : null,
     });
-    index.place({ recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys });
+    if (listed) placedIn.set(input.recordId, placed.identityId);
+    else index.place({ recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys });
   }
   return { records, ops, guarded: membership.weighed };
 }
