@@ -612,7 +612,7 @@ function joinChunks(chunks: PlannedChunk[]): PlannedChunk {
 
 /**
  * Lists every pair the planner will score (`CandidateIndex` in plan order: which records meet depends on the
- * keys and the order only), has `scorePairs` score them, and returns the list for the planner (`listed`) and the
+ * keys and the order only), has `scorePairs` score them, and returns the list for the planner (`candidates`) and the
  * planner's `verdict`, which hands back each pair's score as the planner meets it, in the same order.
  */
 async function scoreAhead(
@@ -620,7 +620,7 @@ async function scoreAhead(
   stored: PlanContext,
   model: MatchModel,
   scorePairs: PairScorer,
-): Promise<Required<Pick<PlanState, 'verdict' | 'listed'>>> {
+): Promise<Required<Pick<PlanState, 'verdict' | 'candidates'>>> {
   const records = inputs.map((x) => x.normalised);
   const slot = new Map(inputs.map((x, i) => [x.recordId, i]));
   // The stored candidate in each slot past the window's records.
@@ -656,20 +656,25 @@ async function scoreAhead(
   first[inputs.length] = count;
   const pairs = { pairA: pairA.slice(0, count), pairB: pairB.slice(0, count) };
   const { weights, conflicts } = await scorePairs(records, model, pairs);
+  // The identity the plan put each window record in, as it places them.
+  const placedIn = new Map<string, string>();
   let k = 0;
   return {
-    listed: (input, placedIn) => {
-      const out: StoredCandidate[] = [];
-      for (let p = first[input.index]!; p < first[input.index + 1]!; p++) {
-        const at = pairs.pairB[p]!;
-        if (at >= inputs.length) {
-          out.push(storedInSlot[at - inputs.length]!);
-          continue;
+    candidates: {
+      candidates: (input) => {
+        const out: StoredCandidate[] = [];
+        for (let p = first[input.index]!; p < first[input.index + 1]!; p++) {
+          const at = pairs.pairB[p]!;
+          if (at >= inputs.length) {
+            out.push(storedInSlot[at - inputs.length]!);
+            continue;
+          }
+          const { recordId, normalised, keys } = inputs[at]!;
+          out.push({ recordId, identityId: placedIn.get(recordId)!, normalised, keys });
         }
-        const { recordId, normalised, keys } = inputs[at]!;
-        out.push({ recordId, identityId: placedIn(recordId), normalised, keys });
-      }
-      return out;
+        return out;
+      },
+      place: (entry) => void placedIn.set(entry.recordId, entry.identityId),
     },
     verdict: (input, candidate) => {
       if (pairs.pairA[k] !== input.index || pairs.pairB[k] !== slot.get(candidate.recordId))

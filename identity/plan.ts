@@ -97,10 +97,16 @@ export interface PlanState {
   /** Scores a batch record against a candidate (default `scorePairVerdict`); a bulk load passes scores made ahead. */
   verdict?: (input: PlanInput, candidate: StoredCandidate) => PairVerdict;
   /**
-   * The candidates of each batch record as listed before the plan (`CandidateIndex` in the same order gives the
-   * same), so they are not listed twice; `placedIn` gives the identity the plan put an earlier batch record in.
+   * Where each batch record's candidates come from (default: a `CandidateIndex` of `storedByKey` capped at
+   * `maxPlacedPerKey`); a bulk load passes the candidates it listed while scoring ahead, so they are not listed twice.
    */
-  listed?: (input: PlanInput, placedIn: (recordId: string) => string) => StoredCandidate[];
+  candidates?: Candidates;
+}
+
+/** The candidates a batch record meets, and the placed batch records that become candidates of later ones. */
+export interface Candidates {
+  candidates(input: PlanInput): StoredCandidate[];
+  place(entry: StoredCandidate): void;
 }
 
 export const pairKey = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -119,21 +125,16 @@ export interface Plan {
 export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchModel): Plan {
   const ops: PlannedOp[] = [];
   const records: PlannedRecord[] = [];
-  const index = new CandidateIndex(state.storedByKey, state.maxPlacedPerKey);
+  const index = state.candidates ?? new CandidateIndex(state.storedByKey, state.maxPlacedPerKey);
   const counts = new Map(state.memberCount);
   const bump = (id: string, by: number) => counts.set(id, (counts.get(id) ?? 0) + by);
   const membership = new Membership(state);
   const merges = new Merges(state, membership, counts);
   const verdict = state.verdict ?? ((input: PlanInput, c: StoredCandidate) => scorePairVerdict(input.normalised, c.normalised, model));
-  const { listed } = state;
-  const placedIn = new Map<string, string>();
-  const placedOf = (recordId: string) => placedIn.get(recordId)!;
   for (const input of inputs) {
-    const scores = (listed ? listed(input, placedOf) : index.candidates(input)).map((c) => ({
-      recordId: c.recordId,
-      identityId: merges.survivorOf(c.identityId),
-      ...verdict(input, c),
-    }));
+    const scores = index
+      .candidates(input)
+      .map((c) => ({ recordId: c.recordId, identityId: merges.survivorOf(c.identityId), ...verdict(input, c) }));
     const excluded = new Set<string>();
     if (input.currentIdentity) {
       for (const s of scores) if (state.notDuplicates.has(pairKey(input.currentIdentity, s.identityId))) excluded.add(s.identityId);
@@ -158,8 +159,7 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
       candidates: state.keepCandidates === false ? [] : ranked.slice(0, 5),
       reviewOp: reviewOp >= 0 ? reviewOp : null,
     });
-    if (listed) placedIn.set(input.recordId, placed.identityId);
-    else index.place({ recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys });
+    index.place({ recordId: input.recordId, identityId: placed.identityId, normalised: input.normalised, keys: input.keys });
   }
   return { records, ops, guarded: membership.weighed };
 }
@@ -170,7 +170,7 @@ export function planBatch(inputs: PlanInput[], state: PlanState, model: MatchMod
  * records a record meets depends only on the keys and the order, never on the decisions: so the pairs of a
  * whole batch can be listed, and scored elsewhere, before it is planned (the bulk load's `scoreAhead`).
  */
-export class CandidateIndex {
+export class CandidateIndex implements Candidates {
   private readonly placedByKey = new Map<string, StoredCandidate[]>();
 
   constructor(
