@@ -96,6 +96,67 @@ export async function indexIsEmpty(db: Executor): Promise<boolean> {
   return row!.empty;
 }
 
+/** Table pages of `record_block_keys` read per statement while a load reads every stored key (about 170 keys a page). */
+const KEY_PAGES_PER_READ = 2_000;
+
+/** Calls `each` with the high and low words of every 64-bit hash in `words` (big-endian, `int8send`). */
+function eachWordPair(words: Uint8Array | null, each: (hi: number, lo: number) => void): void {
+  if (!words) return;
+  const view = new DataView(words.buffer, words.byteOffset, words.byteLength);
+  for (let at = 0; at + 8 <= words.byteLength; at += 8) each(view.getInt32(at), view.getInt32(at + 4));
+}
+
+/**
+ * Every blocking-key hash stored, as its high and low words (a key stored for several records once per record),
+ * read in ranges of the table's pages (a TID range scan: no index, no sort, and each range one binary value
+ * rather than a row per key); first, about how many there are (the planner's count, or one from the table's
+ * size when it was never analysed). Rows stored after the read began may be missed: the caller reads those by
+ * when they were stored (`readKeyHashesStoredSince`).
+ */
+export async function readStoredKeyHashes(
+  db: Executor,
+  expected: (count: number) => void,
+  each: (hi: number, lo: number) => void,
+  pagesPerRead = KEY_PAGES_PER_READ,
+): Promise<void> {
+  const [size] = await queryRows<{ rows: number; pages: number }>(
+    db,
+    sql`select reltuples::float8 as rows,
+      (pg_relation_size('record_block_keys') / current_setting('block_size')::int)::float8 as pages
+      from pg_class where oid = 'record_block_keys'::regclass`,
+  );
+  const pages = Number(size!.pages);
+  const rows = Number(size!.rows);
+  expected(rows >= 0 ? Math.max(rows, 1) : pages * 200);
+  for (let from = 0; from < pages; from += pagesPerRead) {
+    const [range] = await queryRows<{ words: Uint8Array | null }>(
+      db,
+      sql`select string_agg(int8send(key_hash), ''::bytea) as words from record_block_keys
+        where ctid >= ${`(${from},0)`}::tid and ctid < ${`(${from + pagesPerRead},0)`}::tid`,
+    );
+    eachWordPair(range!.words, each);
+  }
+}
+
+/**
+ * The blocking-key hashes of the records others (not ingest run `runId`) stored or changed at or after `since`
+ * (`storedSinceMark`), as their high and low words.
+ */
+export async function readKeyHashesStoredSince(
+  db: Executor,
+  since: Date,
+  runId: string,
+  each: (hi: number, lo: number) => void,
+): Promise<void> {
+  const [row] = await queryRows<{ words: Uint8Array | null }>(
+    db,
+    sql`select string_agg(int8send(k.key_hash), ''::bytea) as words from source_records r
+      join record_block_keys k on k.record_id = r.id
+      where r.updated_at >= ${since.toISOString()}::timestamptz and r.ingest_run_id is distinct from ${runId}::uuid`,
+  );
+  eachWordPair(row!.words, each);
+}
+
 /** What one chunk writes: new records, their blocking keys, and the rows of its plan. */
 export interface ChunkRows {
   records: RecordUpsert[];

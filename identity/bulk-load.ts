@@ -15,9 +15,9 @@ import { timeOrderedUuid } from '../platform/ids.ts';
 import { ConflictError, ValidationError } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import type { PlanContext } from './bulk-store.ts';
-import { copyChunk, indexIsEmpty, provenanceClock } from './bulk-load-store.ts';
+import { copyChunk, indexIsEmpty, provenanceClock, readKeyHashesStoredSince, readStoredKeyHashes } from './bulk-load-store.ts';
 import { auditMerges, checkMerges, mergedTarget, mergeOps, writeMerges } from './auto-merge.ts';
-import { LoadIndex } from './bulk-index.ts';
+import { LoadIndex, StoredKeyFilter } from './bulk-index.ts';
 import { lockTargets, opRows, planReviewIds, recordRow, type PreparedRecord } from './ingest-batch.ts';
 import {
   CandidateIndex,
@@ -201,6 +201,7 @@ export async function bulkLoad(
   };
   try {
     const since = await service.transaction(store.storedSinceMark);
+    const emptyAtStart = await indexIsEmpty(service.db);
     const load: LoadState = {
       service,
       model,
@@ -209,7 +210,9 @@ export async function bulkLoad(
       sources,
       options,
       chunkSize,
-      emptyAtStart: await indexIsEmpty(service.db),
+      emptyAtStart,
+      storedKeys: emptyAtStart ? null : await storedKeyFilter(service.db),
+      keysSince: since,
       since,
       newcomers: new Map(),
       newcomerVersions: new Map(),
@@ -223,6 +226,7 @@ export async function bulkLoad(
       chunk: 0,
       refused: 0,
     };
+    phases.end('check');
     let window: LoadRow[] = [];
     for await (const row of rows) {
       window.push(row);
@@ -281,6 +285,13 @@ interface LoadState {
   /** Whether the index held no record when the load began (then nothing stored is a candidate or a repeat). */
   emptyAtStart: boolean;
   /**
+   * The keys of records others stored (unless `emptyAtStart`): those stored when the load began, and those stored
+   * since, added as each window begins. Only keys it may hold are looked up in the database.
+   */
+  storedKeys: StoredKeyFilter | null;
+  /** The keys of records others stored at or after this moment are not in `storedKeys` yet. */
+  keysSince: Date;
+  /**
    * Records others stored at or after this moment are not in `newcomers` yet (`storedSinceMark`): the moment the
    * last chunk took the ingest lock, or the window's start.
    */
@@ -318,6 +329,9 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
     load.since = await service.transaction(store.storedSinceMark);
     load.newcomers.clear();
     load.newcomerVersions.clear();
+    const filter = load.storedKeys!;
+    await readKeyHashesStoredSince(service.db, load.keysSince, load.runId, (hi, lo) => filter.addWords(hi, lo));
+    load.keysSince = load.since;
   }
   const prepared = prepareRows(load, rows);
   await load.sources.check([...new Set(prepared.map((p) => p.record.source))]);
@@ -330,7 +344,12 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
   const storedIdentities = load.emptyAtStart ? [] : load.index.storedIdentitiesOf(keys);
   const stored = load.emptyAtStart
     ? emptyContext()
-    : await readStoredContext(service.db, fresh, { reader: options.reader, run: load.runId, memberIds: storedIdentities });
+    : await readStoredContext(service.db, fresh, {
+        reader: options.reader,
+        run: load.runId,
+        memberIds: storedIdentities,
+        storedKeys: load.storedKeys!,
+      });
   const view = load.index.view(keys, (key) => stored.storedByKey.get(key)?.length ?? 0);
   const context = load.index.context(view, stored, storedIdentities);
   phases.end('check');
@@ -458,22 +477,36 @@ async function classify(
   return { fresh, changed, unchanged };
 }
 
+/** A filter of the keys stored when a load begins, read from the database (`StoredKeyFilter`). */
+async function storedKeyFilter(db: Executor): Promise<StoredKeyFilter> {
+  let filter: StoredKeyFilter | undefined;
+  await readStoredKeyHashes(
+    db,
+    (count) => (filter = new StoredKeyFilter(count)),
+    (hi, lo) => filter!.addWords(hi, lo),
+  );
+  return filter!;
+}
+
 /**
  * What the planner reads of the records stored before the load (not those of its own `run`, which the load
- * index holds), in slices of the window's keys; `memberIds`: stored identities the load's records joined, whose
- * further members and counts are read too.
+ * index holds), in slices of the window's keys, of which only those `storedKeys` may hold are looked up;
+ * `memberIds`: stored identities the load's records joined, whose further members and counts are read too.
  */
 async function readStoredContext(
   db: Executor,
   fresh: PreparedRow[],
-  { reader, run, memberIds }: { reader: Executor | undefined; run: string; memberIds: string[] },
+  { reader, run, memberIds, storedKeys }: { reader: Executor | undefined; run: string; memberIds: string[]; storedKeys: StoredKeyFilter },
 ): Promise<PlanContext> {
   const context = emptyContext();
   if (fresh.length === 0 && memberIds.length === 0) return context;
   const seenByKey = new Map<string, Set<string>>();
   const members = new Map<string, StoredMember>();
   for (let start = 0; start < Math.max(fresh.length, 1); start += LOOKUP_SLICE) {
-    const keys = fresh.slice(start, start + LOOKUP_SLICE).flatMap((p) => p.record.keys);
+    const keys = fresh
+      .slice(start, start + LOOKUP_SLICE)
+      .flatMap((p) => p.record.keys)
+      .filter((key) => storedKeys.has(key));
     const identities = start === 0 ? memberIds : [];
     const read = { keys, exclude: [], currentIds: identities, recordIds: [], run, memberIds: identities };
     const part = await bulk.loadPlanContext(db, read, reader);

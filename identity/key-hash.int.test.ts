@@ -4,8 +4,9 @@ import { generateRegistry } from '../bench/synth/generate.ts';
 import { blockingKeys, normaliseRecord } from '../matching/index.ts';
 import { queryRows, type DatabaseHandle } from '../platform/db/client.ts';
 import { openTestDatabase, TEST_DB_KIND } from '../test/db.ts';
-import { sortedKeyRows } from './bulk-load-store.ts';
-import { hashKey } from './key-hash.ts';
+import { StoredKeyFilter } from './bulk-index.ts';
+import { readStoredKeyHashes, sortedKeyRows } from './bulk-load-store.ts';
+import { hashKey, int64Text } from './key-hash.ts';
 
 /** Keys of every length around lookup3's 12-byte blocks, multi-byte characters, and real blocking keys. */
 function sampleKeys(): string[] {
@@ -60,5 +61,46 @@ describe(`blocking key hash on ${TEST_DB_KIND}`, () => {
         order by h, r`,
     );
     expect(rows.map((r) => `${String(r.keyHash)} ${String(r.recordId)}`)).toEqual(server.map((r) => `${r.hash} ${r.record_id}`));
+  });
+
+  test('a load reads every stored key hash, range by range of the table, and its filter holds each key', async () => {
+    const keys = sampleKeys();
+    // Enough rows for several table pages (about 170 a page), some keys stored for more than one record.
+    const rows = Array.from({ length: 1200 }, (_, i) => ({
+      key: keys[i % keys.length]!,
+      recordId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    }));
+    await database.db.execute(sql`insert into record_block_keys (key_hash, record_id)
+      select hashtextextended(k, 0), r from unnest(${sql.param(rows.map((r) => r.key))}::text[], ${sql.param(rows.map((r) => r.recordId))}::uuid[]) as u(k, r)`);
+    const stored = await queryRows<{ hash: string }>(database.db, sql`select key_hash::text as hash from record_block_keys`);
+    expect(stored.length).toBeGreaterThanOrEqual(rows.length);
+    const pages = await queryRows<{ n: number }>(
+      database.db,
+      sql`select (pg_relation_size('record_block_keys') / current_setting('block_size')::int)::int as n`,
+    );
+    expect(pages[0]!.n).toBeGreaterThan(3);
+
+    const read: string[] = [];
+    let expected = 0;
+    const filter = { current: undefined as StoredKeyFilter | undefined };
+    await readStoredKeyHashes(
+      database.db,
+      (count) => {
+        expected = count;
+        filter.current = new StoredKeyFilter(count);
+      },
+      (hi, lo) => {
+        read.push(int64Text(hi, lo));
+        filter.current!.addWords(hi, lo);
+      },
+      1,
+    );
+    expect(expected).toBeGreaterThan(0);
+    // Each row once: no page range read twice or skipped.
+    expect(read.sort()).toEqual(stored.map((r) => r.hash).sort());
+    expect(keys.filter((k) => !filter.current!.has(k))).toEqual([]);
+    // Keys never stored are let through only now and then (each costs one probe the filter would have saved).
+    const unseen = Array.from({ length: 20_000 }, (_, i) => `unseen key ${i}`);
+    expect(unseen.filter((k) => filter.current!.has(k)).length).toBeLessThan(unseen.length / 100);
   });
 });

@@ -100,6 +100,34 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     expect(await liveIdentities()).toBe(before + seeds.length);
   });
 
+  test('into a stored index: a record stored online while one window is planned is a candidate of the next', async () => {
+    // The index holds records before the load, so each window reads what is stored, and looks up only the keys
+    // stored records may carry: those stored when the load began, and those stored since.
+    await app.services.ingest.ingest({ source: 'lab', localId: 'ON-7400-before', ...person(7400) } as never, { actor: 'test:online' });
+    const before = await liveIdentities();
+    const rows = twoRowsEach([7401, 7402], 'BW');
+    let calls = 0;
+    const summary = await bulkLoad(app.services.ingest, rows, {
+      actor: { actor: 'test:load' },
+      // One patient a window: the second patient's rows are planned after the first window is written.
+      window: 2,
+      chunkSize: 2,
+      scorePairs: async (records, model, pairs) => {
+        // While the first window is planned, a pipeline sends the second window's patient.
+        if (calls++ === 0)
+          await app.services.ingest.ingest({ source: 'lab', localId: 'ON-7402', ...person(7402) } as never, { actor: 'test:online' });
+        const out = { weights: new Float64Array(pairs.pairA.length), conflicts: new Uint32Array(pairs.pairA.length) };
+        scorePairRange(records.map(preparedOf), compileModel(model), pairs, 0, pairs.pairA.length, out);
+        return out;
+      },
+    });
+    expect(calls).toBeGreaterThan(1);
+    expect(summary.loaded).toBe(rows.length);
+    expect(await identitiesOf(['BW-7402-0', 'BW-7402-1', 'ON-7402'])).toHaveLength(1);
+    expect(await identitiesOf(['BW-7401-0', 'BW-7401-1'])).toHaveLength(1);
+    expect(await liveIdentities()).toBe(before + 2);
+  });
+
   test.skipIf(TEST_DB_KIND !== 'postgres')(
     'a load gives way: once an online ingest waits for a chunk, the next chunks are small, and its patient still has one identity',
     async () => {
