@@ -257,7 +257,7 @@ const FILTER_PROBES = 6;
  * into a stored index carries about 170,000 distinct keys, of which a few percent meet a stored record, and each
  * key the database probes costs it an index lookup whether or not anything is found. Asking the filter first
  * leaves out the keys no stored record carries; a false positive only costs the probe it would have cost anyway.
- * 8-16 bits a key (the size is rounded up to a power of two): 4 MB for 2M distinct keys.
+ * 8-16 bits for each key it is sized for (rounded up to a power of two): 2 MB for 2M keys, at most 256 MB.
  */
 export class StoredKeyFilter {
   private readonly bits: Int32Array;
