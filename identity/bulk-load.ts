@@ -201,7 +201,6 @@ export async function bulkLoad(
   };
   try {
     const since = await service.transaction(store.storedSinceMark);
-    const emptyAtStart = await indexIsEmpty(service.db);
     const load: LoadState = {
       service,
       model,
@@ -210,8 +209,7 @@ export async function bulkLoad(
       sources,
       options,
       chunkSize,
-      emptyAtStart,
-      storedKeys: emptyAtStart ? null : await storedKeyFilter(service.db),
+      storedKeys: (await indexIsEmpty(service.db)) ? null : await storedKeyFilter(service.db),
       keysSince: since,
       since,
       newcomers: new Map(),
@@ -282,11 +280,10 @@ interface LoadState {
   sources: Sources;
   options: BulkLoadOptions;
   chunkSize: number;
-  /** Whether the index held no record when the load began (then nothing stored is a candidate or a repeat). */
-  emptyAtStart: boolean;
   /**
-   * The keys of records others stored (unless `emptyAtStart`): those stored when the load began, and those stored
-   * since, added as each window begins. Only keys it may hold are looked up in the database.
+   * The keys of records others stored: those stored when the load began, and those stored since, added as each
+   * window begins. Only keys it may hold are looked up in the database. Null when the index held no record when
+   * the load began: then nothing stored is a candidate or a repeat, and no window reads what is stored.
    */
   storedKeys: StoredKeyFilter | null;
   /** The keys of records others stored at or after this moment are not in `storedKeys` yet. */
@@ -321,35 +318,27 @@ interface LoadState {
 
 /** Checks, plans and writes one window of rows; afterwards only the load index remembers them. */
 async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
-  const { service, summary, phases, options } = load;
+  const { service, summary, phases, options, storedKeys } = load;
   phases.end('read');
   summary.rows += rows.length;
-  if (!load.emptyAtStart) {
+  if (storedKeys) {
     // What the window reads below includes all that was stored before this moment.
     load.since = await service.transaction(store.storedSinceMark);
     load.newcomers.clear();
     load.newcomerVersions.clear();
-    const filter = load.storedKeys!;
-    await readKeyHashesStoredSince(service.db, load.keysSince, load.runId, (hi, lo) => filter.addWords(hi, lo));
+    await readKeyHashesStoredSince(service.db, load.keysSince, load.runId, (hi, lo) => storedKeys.addWords(hi, lo));
     load.keysSince = load.since;
   }
   const prepared = prepareRows(load, rows);
   await load.sources.check([...new Set(prepared.map((p) => p.record.source))]);
-  const { fresh, changed, unchanged } = load.emptyAtStart
-    ? { fresh: prepared, changed: [], unchanged: 0 }
-    : await classify(service.db, prepared);
+  const { fresh, changed, unchanged } = storedKeys ? await classify(service.db, prepared) : { fresh: prepared, changed: [], unchanged: 0 };
   summary.unchanged += unchanged;
   if (unchanged > 0) await service.transaction((tx) => bulk.addRunCounts(tx, load.runId, { recordsIn: unchanged, unchanged }));
   const keys = fresh.flatMap((p) => p.record.keys);
-  const storedIdentities = load.emptyAtStart ? [] : load.index.storedIdentitiesOf(keys);
-  const stored = load.emptyAtStart
-    ? emptyContext()
-    : await readStoredContext(service.db, fresh, {
-        reader: options.reader,
-        run: load.runId,
-        memberIds: storedIdentities,
-        storedKeys: load.storedKeys!,
-      });
+  const storedIdentities = storedKeys ? load.index.storedIdentitiesOf(keys) : [];
+  const stored = storedKeys
+    ? await readStoredContext(service.db, fresh, { reader: options.reader, run: load.runId, memberIds: storedIdentities, storedKeys })
+    : emptyContext();
   const view = load.index.view(keys, (key) => stored.storedByKey.get(key)?.length ?? 0);
   const context = load.index.context(view, stored, storedIdentities);
   phases.end('check');

@@ -1,12 +1,54 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { bulkLoad, type LoadRow } from '../identity/index.ts';
+import { bulkLoad, type LoadRow, type PairScorer } from '../identity/index.ts';
 import { compileModel, preparedOf, scorePairRange } from '../matching/index.ts';
 import { queryRows } from '../platform/db/client.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { person, seedSources } from './fixtures.ts';
 import { until } from './wait.ts';
+
+/** The identities the records of `localIds` are linked to. */
+const identitiesOf = async (app: TestApp, localIds: string[]) =>
+  (
+    await queryRows<{ identity_id: string }>(
+      app.services.database.db,
+      sql`select distinct l.identity_id from links l join source_records r on r.id = l.record_id
+          where r.local_id = any(${sql.param(localIds)}::text[])`,
+    )
+  ).map((r) => r.identity_id);
+
+/** Two rows for each patient of `seeds`, with local ids `<prefix>-<seed>-0` and `-1`. */
+const twoRowsEach = (seeds: number[], prefix: string): LoadRow[] =>
+  seeds.flatMap((seed, k) =>
+    [0, 1].map(
+      (copy) =>
+        ({
+          file: 'load.csv',
+          line: 2 + k * 2 + copy,
+          input: { source: 'ehr', localId: `${prefix}-${seed}-${copy}`, ...person(seed) },
+        }) as LoadRow,
+    ),
+  );
+
+/**
+ * A load's pair scorer that runs `meanwhile` once, when the first window's pairs are scored: after the load read
+ * what was stored and before it writes, as a pipeline's ingest would. `calls()`: windows scored so far.
+ */
+function scoringAfter(meanwhile: () => Promise<unknown>) {
+  let calls = 0;
+  const scorePairs: PairScorer = async (records, model, pairs) => {
+    if (calls++ === 0) await meanwhile();
+    const out = { weights: new Float64Array(pairs.pairA.length), conflicts: new Uint32Array(pairs.pairA.length) };
+    scorePairRange(records.map(preparedOf), compileModel(model), pairs, 0, pairs.pairA.length, out);
+    return out;
+  };
+  return { scorePairs, calls: () => calls };
+}
+
+/** Active identities. */
+const liveIdentities = async (app: TestApp) =>
+  (await queryRows<{ n: number }>(app.services.database.db, sql`select count(*)::int as n from identities where status = 'ACTIVE'`))[0]!.n;
 
 // Online ingest goes on while a load runs: a record of one of the load's patients may be stored between the
 // load's plan of a window and the write of its chunk. The load must still leave that patient one identity.
@@ -20,28 +62,6 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     await app?.close();
   });
 
-  const identitiesOf = async (localIds: string[]) =>
-    (
-      await queryRows<{ identity_id: string }>(
-        app.services.database.db,
-        sql`select distinct l.identity_id from links l join source_records r on r.id = l.record_id
-            where r.local_id = any(${sql.param(localIds)}::text[])`,
-      )
-    ).map((r) => r.identity_id);
-
-  /** Two rows for each patient of `seeds`, with local ids `<prefix>-<seed>-0` and `-1`. */
-  const twoRowsEach = (seeds: number[], prefix: string): LoadRow[] =>
-    seeds.flatMap((seed, k) =>
-      [0, 1].map(
-        (copy) =>
-          ({
-            file: 'load.csv',
-            line: 2 + k * 2 + copy,
-            input: { source: 'ehr', localId: `${prefix}-${seed}-${copy}`, ...person(seed) },
-          }) as LoadRow,
-      ),
-    );
-
   /** Lock requests waiting now (an online ingest waiting for a load's chunk). */
   const lockWaiters = async () =>
     (
@@ -54,38 +74,28 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
   /** Loads two records of each patient of `seeds`, running `meanwhile` between the plan and the write. */
   async function loadWith(seeds: number[], prefix: string, meanwhile: () => Promise<unknown>) {
     const rows = twoRowsEach(seeds, prefix);
-    let calls = 0;
+    const scoring = scoringAfter(meanwhile);
     const summary = await bulkLoad(app.services.ingest, rows, {
       actor: { actor: 'test:load' },
       chunkSize: 2,
-      // Runs after the load read what was stored and before it writes, as a pipeline's ingest would.
-      scorePairs: async (records, model, pairs) => {
-        if (calls++ === 0) await meanwhile();
-        const out = { weights: new Float64Array(pairs.pairA.length), conflicts: new Uint32Array(pairs.pairA.length) };
-        scorePairRange(records.map(preparedOf), compileModel(model), pairs, 0, pairs.pairA.length, out);
-        return out;
-      },
+      scorePairs: scoring.scorePairs,
     });
-    expect(calls).toBeGreaterThan(0);
+    expect(scoring.calls()).toBeGreaterThan(0);
     expect(summary.loaded).toBe(rows.length);
-    for (const seed of seeds) expect(await identitiesOf([`${prefix}-${seed}-0`, `${prefix}-${seed}-1`])).toHaveLength(1);
+    for (const seed of seeds) expect(await identitiesOf(app, [`${prefix}-${seed}-0`, `${prefix}-${seed}-1`])).toHaveLength(1);
   }
-
-  const liveIdentities = async () =>
-    (await queryRows<{ n: number }>(app.services.database.db, sql`select count(*)::int as n from identities where status = 'ACTIVE'`))[0]!
-      .n;
 
   test('a record of a loaded patient stored while the load plans joins the identity the load gives that patient', async () => {
     const seeds = [7101, 7102, 7103, 7104];
     await loadWith(seeds, 'BL', () =>
       app.services.ingest.ingest({ source: 'lab', localId: 'ON-7101', ...person(7101) } as never, { actor: 'test:online' }),
     );
-    expect(await identitiesOf(['BL-7101-0', 'BL-7101-1', 'ON-7101'])).toHaveLength(1);
-    expect(await liveIdentities()).toBe(seeds.length);
+    expect(await identitiesOf(app, ['BL-7101-0', 'BL-7101-1', 'ON-7101'])).toHaveLength(1);
+    expect(await liveIdentities(app)).toBe(seeds.length);
   });
 
   test('into a stored index: two records of one patient stored together while the load plans end in its identity', async () => {
-    const before = await liveIdentities();
+    const before = await liveIdentities(app);
     const seeds = [7201, 7202, 7203];
     await loadWith(seeds, 'BM', () =>
       app.services.ingest.ingestMany(
@@ -96,36 +106,8 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
         { actor: 'test:online' },
       ),
     );
-    expect(await identitiesOf(['BM-7201-0', 'BM-7201-1', 'ON-7201-a', 'ON-7201-b'])).toHaveLength(1);
-    expect(await liveIdentities()).toBe(before + seeds.length);
-  });
-
-  test('into a stored index: a record stored online while one window is planned is a candidate of the next', async () => {
-    // The index holds records before the load, so each window reads what is stored, and looks up only the keys
-    // stored records may carry: those stored when the load began, and those stored since.
-    await app.services.ingest.ingest({ source: 'lab', localId: 'ON-7400-before', ...person(7400) } as never, { actor: 'test:online' });
-    const before = await liveIdentities();
-    const rows = twoRowsEach([7401, 7402], 'BW');
-    let calls = 0;
-    const summary = await bulkLoad(app.services.ingest, rows, {
-      actor: { actor: 'test:load' },
-      // One patient a window: the second patient's rows are planned after the first window is written.
-      window: 2,
-      chunkSize: 2,
-      scorePairs: async (records, model, pairs) => {
-        // While the first window is planned, a pipeline sends the second window's patient.
-        if (calls++ === 0)
-          await app.services.ingest.ingest({ source: 'lab', localId: 'ON-7402', ...person(7402) } as never, { actor: 'test:online' });
-        const out = { weights: new Float64Array(pairs.pairA.length), conflicts: new Uint32Array(pairs.pairA.length) };
-        scorePairRange(records.map(preparedOf), compileModel(model), pairs, 0, pairs.pairA.length, out);
-        return out;
-      },
-    });
-    expect(calls).toBeGreaterThan(1);
-    expect(summary.loaded).toBe(rows.length);
-    expect(await identitiesOf(['BW-7402-0', 'BW-7402-1', 'ON-7402'])).toHaveLength(1);
-    expect(await identitiesOf(['BW-7401-0', 'BW-7401-1'])).toHaveLength(1);
-    expect(await liveIdentities()).toBe(before + 2);
+    expect(await identitiesOf(app, ['BM-7201-0', 'BM-7201-1', 'ON-7201-a', 'ON-7201-b'])).toHaveLength(1);
+    expect(await liveIdentities(app)).toBe(before + seeds.length);
   });
 
   test.skipIf(TEST_DB_KIND !== 'postgres')(
@@ -162,7 +144,7 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       expect(sizes.length).toBeGreaterThan(10);
       for (const size of sizes.slice(1)) expect(size).toBeLessThanOrEqual(10);
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(rows.length);
-      expect(await identitiesOf([`GW-${seeds.at(-1)}-0`, `GW-${seeds.at(-1)}-1`, 'ON-GW'])).toHaveLength(1);
+      expect(await identitiesOf(app, [`GW-${seeds.at(-1)}-0`, `GW-${seeds.at(-1)}-1`, 'ON-GW'])).toHaveLength(1);
     },
   );
 
@@ -204,7 +186,53 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       for (const c of chunks.slice(1)) expect(c.records === 2 || c.records + 4 * c.replanned <= 10).toBe(true);
       expect(chunks.filter((c) => c.replanned > 0).length).toBeGreaterThan(1);
       expect(chunks.reduce((n, c) => n + c.records, 0)).toBe(rows.length);
-      for (const seed of onlineSeeds) expect(await identitiesOf([`NW-${seed}-0`, `NW-${seed}-1`, `ON-NW-${seed}`])).toHaveLength(1);
+      for (const seed of onlineSeeds) expect(await identitiesOf(app, [`NW-${seed}-0`, `NW-${seed}-1`, `ON-NW-${seed}`])).toHaveLength(1);
     },
   );
+});
+
+// A load into a stored index looks up only the keys stored records may carry (`StoredKeyFilter`): those stored when
+// it began, and those stored since, added as each window begins. An index of its own, so that no record of
+// another test shares the patient's keys.
+describe(`a bulk load into a stored index beside online ingest on ${TEST_DB_KIND}`, () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+    await seedSources(app, ['ehr', 'lab']);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  test('a record stored online while one window is planned is a candidate of the next', async () => {
+    await app.services.ingest.ingest({ source: 'lab', localId: 'ON-7400-before', ...person(7400) } as never, { actor: 'test:online' });
+    const before = await liveIdentities(app);
+    const rows = twoRowsEach([7401, 7402], 'BW');
+    // No stored record carries a key of the second patient, so the load finds the record sent online only if
+    // its keys were added to those it looks up.
+    const model = await app.services.ingest.models.active();
+    const keys = app.services.ingest.prepare({ source: 'lab', localId: 'ON-7402', ...person(7402) } as never, model).keys;
+    const shared = await queryRows<{ n: number }>(
+      app.services.database.db,
+      sql`select count(*)::int as n from record_block_keys where key_hash in (select hashtextextended(k, 0) from unnest(${sql.param(keys)}::text[]) as k)`,
+    );
+    expect(keys.length).toBeGreaterThan(0);
+    expect(shared[0]!.n).toBe(0);
+    // While the first window is planned, a pipeline sends the second window's patient.
+    const scoring = scoringAfter(() =>
+      app.services.ingest.ingest({ source: 'lab', localId: 'ON-7402', ...person(7402) } as never, { actor: 'test:online' }),
+    );
+    // One patient a window: the second patient's rows are planned after the first window is written.
+    const summary = await bulkLoad(app.services.ingest, rows, {
+      actor: { actor: 'test:load' },
+      window: 2,
+      chunkSize: 2,
+      scorePairs: scoring.scorePairs,
+    });
+    expect(scoring.calls()).toBeGreaterThan(1);
+    expect(summary.loaded).toBe(rows.length);
+    expect(await identitiesOf(app, ['BW-7402-0', 'BW-7402-1', 'ON-7402'])).toHaveLength(1);
+    expect(await identitiesOf(app, ['BW-7401-0', 'BW-7401-1'])).toHaveLength(1);
+    expect(await liveIdentities(app)).toBe(before + 2);
+  });
 });
