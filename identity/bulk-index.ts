@@ -64,10 +64,13 @@ class KeyPostings {
     if (limit <= 0) return [];
     const words = hashKeyWords(key);
     const at = this.slotOf(words[0]!, words[1]!);
-    const out: number[] = [];
-    for (let p = this.head[at]!; p !== -1; p = this.next[p]!) out.push(this.record[p]!);
-    out.reverse();
-    return out.length > limit ? out.slice(0, limit) : out;
+    if (this.head[at] === -1) return [];
+    // The postings run newest first: the k-th of them is the (count - 1 - k)-th oldest.
+    const count = this.count[at]!;
+    const out = new Array<number>(Math.min(count, limit));
+    let position = count - 1;
+    for (let p = this.head[at]!; p !== -1; p = this.next[p]!, position--) if (position < limit) out[position] = this.record[p]!;
+    return out;
   }
 
   private grow(): void {
@@ -108,6 +111,9 @@ export class LoadIndex {
   private readonly storedBefore: boolean[] = [];
   /** Reviews the load has opened (`pairKey` and `record|identity`), so a later window opens none twice. */
   readonly openReviews = new Set<string>();
+  /** The values decoded for the window being viewed and for the one before it, by record slot (see `normalised`). */
+  private decoded = new Map<number, NormalisedRecord>();
+  private decodedBefore = new Map<number, NormalisedRecord>();
 
   /**
    * @param cap online ingest's cap on candidates per key
@@ -129,6 +135,8 @@ export class LoadIndex {
    * that each key returns (the cap counts those first, as online). One candidate object per record.
    */
   view(keys: Iterable<string>, storedCount: (key: string) => number): Map<string, StoredCandidate[]> {
+    this.decodedBefore = this.decoded;
+    this.decoded = new Map();
     const candidates = new Map<number, StoredCandidate>();
     const byKey = new Map<string, StoredCandidate[]>();
     for (const key of new Set(keys)) {
@@ -169,7 +177,11 @@ export class LoadIndex {
    */
   context(view: Map<string, StoredCandidate[]>, stored: PlanContext, storedIdentities: string[]): PlanContext {
     const storedByKey = new Map(stored.storedByKey);
-    for (const [key, list] of view) storedByKey.set(key, [...(storedByKey.get(key) ?? []), ...list]);
+    for (const [key, list] of view) {
+      const before = storedByKey.get(key);
+      // The view's list is the window's own: most keys meet nothing stored before the load, and need no copy.
+      storedByKey.set(key, before ? [...before, ...list] : list);
+    }
     const candidateIds = new Set<string>();
     const identities = new Set<string>();
     for (const list of storedByKey.values())
@@ -244,8 +256,20 @@ export class LoadIndex {
     return this.identityIds[this.identityOfRecord[slot]!]!;
   }
 
+  /**
+   * The record's values, decoded once for the window (`view` and `context` share them) and taken over from the
+   * window before when it met the record too: the first records of a common key are met window after window, and
+   * decoding them again each time costs time and leaves the collector a fresh copy each time. Nothing changes a
+   * record's values once normalised, so sharing them is safe; the planner's prepared forms (kept per values
+   * object) are shared with them.
+   */
   private normalised(slot: number): NormalisedRecord {
-    return decodeRecord(this.records[slot]!);
+    let values = this.decoded.get(slot);
+    if (values === undefined) {
+      values = this.decodedBefore.get(slot) ?? decodeRecord(this.records[slot]!);
+      this.decoded.set(slot, values);
+    }
+    return values;
   }
 }
 
