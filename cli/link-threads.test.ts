@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { sharedDir } from '../bench/support.ts';
-import { decodeRecords, encodeRecords, normaliseRecord } from '../matching/index.ts';
+import { decodeRecords, defaultModel, encodeRecords, normaliseRecord } from '../matching/index.ts';
 import { LinkInputError } from './link-errors.ts';
 import { parseThreads, runLink } from './link.ts';
+import { LinkThreads } from './link-threads.ts';
 import { packRecords, unpackRecords } from './link-packing.ts';
 
 const DATASETS = join(sharedDir(resolve(import.meta.dirname, '..')), 'datasets');
@@ -110,6 +111,46 @@ describe('repeated ids while batches are normalised', () => {
     expect(two.errors).toBe(one.errors);
     expect(two.clusters).toBe(one.clusters);
   }, 60_000);
+});
+
+describe('scoring pairs on several threads', () => {
+  /** Every pair (i, j), i < j, of `n` records. */
+  function allPairs(n: number) {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) {
+        a.push(i);
+        b.push(j);
+      }
+    return { pairA: Int32Array.from(a), pairB: Int32Array.from(b) };
+  }
+
+  test('gives the numbers one thread gives when the next call reuses records of the last at other positions', async () => {
+    // One patient as six sources hold her, each differing in other fields: every pair scores differently.
+    const people = [
+      { givenName: 'Ada', familyName: 'Lovelace', birthDate: '1815-12-10', sex: 'F', postcode: 'W1 1AA', city: 'London' },
+      { givenName: 'Ada', familyName: 'Lovelace', birthDate: '1815-12-01', sex: 'F', postcode: 'W1 1AA' },
+      { givenName: 'Adah', familyName: 'Lovelace', birthDate: '1815-12-10', sex: 'F', city: 'London', phone: '020 7946 0000' },
+      { givenName: 'Ada', familyName: 'Lovelase', birthDate: '1815-10-12', sex: 'F', postcode: 'W1 1AB', phone: '020 7946 0000' },
+      { givenName: 'Augusta', familyName: 'Lovelace', birthDate: '1815-12-10', sex: 'F', city: 'Londn' },
+      { givenName: 'Ada', familyName: 'King', birthDate: '1815', sex: 'F', postcode: 'W1 1AA', city: 'London' },
+    ].map((p) => normaliseRecord(p).record);
+    const model = defaultModel();
+    const one = LinkThreads.start(1);
+    const two = LinkThreads.start(2);
+    try {
+      // The second call holds two records of the first (the same objects) at new positions, among new ones.
+      for (const records of [people.slice(0, 4), [people[4]!, people[2]!, people[5]!, people[0]!], [people[0]!, people[1]!, people[3]!]]) {
+        const expected = await one.scorePairs(records, model, allPairs(records.length));
+        const got = await two.scorePairs(records, model, allPairs(records.length));
+        expect(Array.from(got.weights)).toEqual(Array.from(expected.weights));
+        expect(Array.from(got.conflicts)).toEqual(Array.from(expected.conflicts));
+      }
+    } finally {
+      await two.close();
+    }
+  });
 });
 
 describe('record codec between threads', () => {

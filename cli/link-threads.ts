@@ -39,7 +39,11 @@ export type WorkerTask =
    * Not answered: a failure fails the worker's next task (see link-worker.ts).
    */
   | { kind: 'append'; slices: Array<PackedRecords | null> }
-  | { kind: 'records'; chunks: PackedRecords[] }
+  /**
+   * The records of the next pairs to score: `reuse[i]` is the position of record i in the records sent last (its
+   * values unchanged), or -1 for the next record of `chunks`.
+   */
+  | { kind: 'records'; chunks: PackedRecords[]; reuse: Int32Array }
   | { kind: 'compare'; pairA: Int32Array; pairB: Int32Array }
   /**
    * Counts the levels of chunks of the random pairs (shared memory) until none is left: each chunk is claimed by
@@ -334,9 +338,15 @@ export class LinkThreads {
     };
   }
 
+  /** Where each record of the last `scorePairs` call is in the workers' copy (by values object). */
+  private scored = new Map<NormalisedRecord, number>();
+
   /**
    * Weights and conflict bits of the pairs `(pairA[k], pairB[k])` of `records`, split in ordered ranges across
    * the threads (each worker first gets a copy of the records): the same numbers `scorePairRange` gives on one.
+   * A record (the same values object) of the call before is not sent again: the workers keep it from then. A
+   * bulk load meets the first records of its common keys window after window, so most of what it scores against
+   * stays the same.
    */
   scorePairs = async (
     records: NormalisedRecord[],
@@ -346,9 +356,20 @@ export class LinkThreads {
     const count = pairs.pairA.length;
     const out = { weights: new Float64Array(count), conflicts: new Uint32Array(count) };
     if (this.workers.length > 0) {
+      const reuse = new Int32Array(records.length);
+      const fresh: NormalisedRecord[] = [];
+      const positions = new Map<NormalisedRecord, number>();
+      records.forEach((record, i) => {
+        reuse[i] = this.scored.get(record) ?? -1;
+        if (reuse[i] === -1) fresh.push(record);
+        positions.set(record, i);
+      });
       const chunks: PackedRecords[] = [];
-      for (let start = 0; start < records.length; start += SHARE_CHUNK) chunks.push(packRecords(records.slice(start, start + SHARE_CHUNK)));
-      await Promise.all(this.workers.map((_, w) => this.run(w, { kind: 'records', chunks })));
+      for (let start = 0; start < fresh.length; start += SHARE_CHUNK) chunks.push(packRecords(fresh.slice(start, start + SHARE_CHUNK)));
+      // Forgotten until every worker holds the new records: a call after a failed one sends all again.
+      this.scored = new Map();
+      await Promise.all(this.workers.map((_, w) => this.run(w, { kind: 'records', chunks, reuse })));
+      this.scored = positions;
     }
     const parts = split(count, this.size);
     const pending = parts.slice(1).map(async ([start, end], w) => {

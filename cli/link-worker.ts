@@ -31,6 +31,8 @@ const ownBatches: NormalisedRecord[][] = [];
 let broken: string | null = null;
 /** One instance of each value the records share (`prepareRecord`). */
 let pool = new StringPool();
+/** The records of the last `records` task (those a later one reuses by position). */
+let scoring: PreparedRecord[] = [];
 
 function append(slice: PackedRecords | null): void {
   for (const record of slice === null ? ownBatches.shift()! : unpackRecords(slice)) records.push(prepareRecord(record, pool));
@@ -59,10 +61,16 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
     case 'append':
       for (const slice of task.slices) append(slice);
       return null;
-    case 'records':
+    case 'records': {
       pool = new StringPool();
-      records = task.chunks.flatMap((chunk) => unpackRecords(chunk).map((r) => prepareRecord(r, pool)));
+      const fresh = task.chunks.flatMap((chunk) => unpackRecords(chunk));
+      const before = scoring;
+      let next = 0;
+      records = Array.from(task.reuse, (at) => (at >= 0 ? before[at]! : prepareRecord(fresh[next++]!, pool)));
+      if (next !== fresh.length) throw new Error(`records: ${fresh.length} sent, ${next} placed`);
+      scoring = records;
       return { reply: { kind: 'ready', count: records.length }, transfer: [] };
+    }
     case 'compare': {
       const levels = { lo: new Uint32Array(task.pairA.length), hi: new Uint32Array(task.pairA.length) };
       compareRange(records, task, 0, task.pairA.length, levels);
