@@ -90,7 +90,7 @@ export function decisionsQuery(identityIds: string[], rules: PolicyRules): SQL {
             case when p.rule = 'MOST_FREQUENT' then c.frequency end desc nulls last,
             case when p.rule = 'MOST_COMPLETE' then char_length(c.value) end desc nulls last,
             case when p.rule = 'MOST_RECENT' then c.updated_ms end desc nulls last,
-            c.trust_rank desc, c.updated_ms desc, c.record_id
+            c.trust_rank desc, c.updated_ms desc, c.record_id desc
         ) as preference
       from counted c join policy p on p.field = c.field
     ),

@@ -72,9 +72,10 @@ describe('survivorship rules', () => {
       'y',
     ],
     [
-      'equal trust and time: the lower record id',
-      [contributor('y', 50, 1, { city: 'Boston' }), contributor('x', 50, 1, { city: 'Austin' })],
-      'x',
+      // Ids count up as records are stored: the later id is the record stored later (see platform/ids.ts).
+      'equal trust and time: the later record id',
+      [contributor('x', 50, 1, { city: 'Austin' }), contributor('y', 50, 1, { city: 'Boston' })],
+      'y',
     ],
   ])('breaks ties deterministically (%s)', (_name, contributors, winner) => {
     expect(decideField('city', { rule: 'SOURCE_PRIORITY' }, contributors).recordId).toBe(winner);

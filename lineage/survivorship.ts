@@ -69,9 +69,13 @@ function byRecordId(a: Candidate, b: Candidate): number {
   return a.c.recordId < b.c.recordId ? -1 : a.c.recordId > b.c.recordId ? 1 : 0;
 }
 
-/** Ties are broken by trust, then recency, then record id, so the result never depends on input order. */
+/**
+ * Ties are broken by trust, then recency, then the later record id (ids count up as records are stored, so this is
+ * recency finer than the update time: records stored together, in one batch or load chunk, share that), so the
+ * result never depends on input order, and records stored together resolve as if stored one after another.
+ */
 function byTrustThenRecency(a: Candidate, b: Candidate): number {
-  return b.c.trustRank - a.c.trustRank || b.c.updatedAt.getTime() - a.c.updatedAt.getTime() || byRecordId(a, b);
+  return b.c.trustRank - a.c.trustRank || b.c.updatedAt.getTime() - a.c.updatedAt.getTime() || byRecordId(b, a);
 }
 
 /** Length in characters (code points), as PostgreSQL's char_length counts, so the set-based recompute agrees. */
