@@ -148,7 +148,7 @@ describe('scoring pairs on several threads', () => {
         expect(Array.from(got.conflicts)).toEqual(Array.from(expected.conflicts));
       }
     } finally {
-      await two.close();
+      await Promise.all([one.close(), two.close()]);
     }
   });
 });
