@@ -137,10 +137,18 @@ class PhaseClock {
 /** Records per chunk transaction: large enough to amortise each statement, small enough to resume cheaply. */
 export const DEFAULT_CHUNK_SIZE = 20_000;
 /**
- * Records per transaction while online ingest waits: a chunk holds the ingest lock exclusively while it writes,
- * so an online call then waits for one such chunk at most instead of a whole one.
+ * Records per transaction at most while online ingest waits. Such a chunk locks only its keys when they fit
+ * (LOAD_KEY_LOCKS, with those of the newcomers it meets), so online ingest of other patients goes on beside it;
+ * one that does not fit holds the ingest lock exclusively while it writes, and an online call then waits for one
+ * such chunk at most instead of a whole one.
  */
 export const DEFAULT_GIVE_WAY_CHUNK_SIZE = 50;
+/**
+ * Most key locks a give-way chunk takes (about 60 records' keys). PostgreSQL's shared lock table holds 64 locks
+ * per connection by default (6,400 with 100 connections); one load's chunk beside every pool connection at
+ * `store.MAX_KEY_LOCKS` stays well inside it.
+ */
+export const LOAD_KEY_LOCKS = 4 * store.MAX_KEY_LOCKS;
 /** How long a load keeps its chunks small after it last saw online ingest wait. */
 const GIVE_WAY_MS = 5_000;
 /**
@@ -359,12 +367,19 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
       // So that the cut weighs the newcomers the chunk meets.
       if (performance.now() < load.givingWayUntil) await addNewcomers(load, service.db, stored);
     }
-    if (giveWaySize > 0 && performance.now() < load.givingWayUntil) {
+    const givingWay = giveWaySize > 0 && performance.now() < load.givingWayUntil;
+    if (givingWay) {
       const [first, ...rest] = giveWayCut(load, chunk, ids, giveWaySize);
       chunks.unshift(...rest);
       chunk = first!;
     }
-    const { counts, mark, online } = await writeChunk(load, chunk, load.chunk, giveWaySize > 0);
+    // Giving way, a chunk locks only its keys when they fit; else (and should they stop fitting) the ingest lock.
+    const keyed = givingWay && keysFit(recordsOf(chunk), newcomersMeeting(load, recordsOf(chunk)));
+    const write = (lock: ChunkLock) => writeChunk(load, chunk!, load.chunk, giveWaySize > 0, lock);
+    const { counts, mark, online } = await (keyed ? write('keys') : write('ingest')).catch((error: unknown) => {
+      if (error instanceof KeysOverflow) return write('ingest');
+      throw error;
+    });
     if (online) giveWay();
     load.since = mark;
     load.chunk += 1;
@@ -602,19 +617,19 @@ const NEWCOMER_WORK = 4;
 /**
  * Cuts the next chunk of a load that gives way to online ingest: whole identities of about `size` records, and
  * fewer when the newcomers the chunk would place again (`newcomersMeeting`) add their work, so that no chunk
- * holds the ingest lock much longer than one of `size` records. The rest follows as planned (cut to `size`, or
- * in one piece behind a smaller first chunk, to be cut again when its turn comes).
+ * holds its locks much longer than one of `size` records, or when the keys of its records and newcomers would
+ * not fit the key locks a give-way chunk takes (`keysFit`), so that it locks only those. The rest
+ * follows as planned (cut to `size`, or in one piece behind a smaller first chunk, to be cut again when its turn
+ * comes).
  */
 function giveWayCut(load: LoadState, chunk: PlannedChunk, ids: string[], size: number): PlannedChunk[] {
-  const work = (c: PlannedChunk) => {
-    const meeting = newcomersMeeting(
-      load,
-      c.rows.map((r) => r.record),
-    ).length;
-    return c.rows.length + NEWCOMER_WORK * meeting;
+  const tooLarge = (c: PlannedChunk) => {
+    const records = recordsOf(c);
+    const meeting = newcomersMeeting(load, records);
+    return c.rows.length + NEWCOMER_WORK * meeting.length > size || !keysFit(records, meeting);
   };
   let parts = cutChunks(chunk, ids, size);
-  for (let budget = size; budget > 1 && parts.length > 0 && work(parts[0]!) > size;) {
+  for (let budget = size; budget > 1 && parts.length > 0 && tooLarge(parts[0]!);) {
     budget = Math.floor(budget / 2);
     const [first, ...rest] = cutChunks(chunk, ids, budget);
     parts = rest.length === 0 ? [first!] : [first!, joinChunks(rest)];
@@ -832,6 +847,32 @@ function newcomersMeeting(load: LoadState, records: PreparedRecord[]): PreparedR
 }
 
 /**
+ * What a chunk's transaction locks: `ingest`, the ingest lock exclusively (no other ingest beside it); `keys`,
+ * the keys of its records and of the newcomers it meets (`lockKeysOf`), under the ingest lock shared.
+ */
+type ChunkLock = 'ingest' | 'keys';
+
+/** A chunk's keys grew past what it locks (newcomers stored since it was cut): it takes the ingest lock instead. */
+class KeysOverflow extends Error {}
+
+/** The records a chunk writes. */
+const recordsOf = (chunk: PlannedChunk) => chunk.rows.map((r) => r.record);
+
+/** The keys a chunk locks instead of the ingest lock: those of its records and of the newcomers they meet, once each. */
+function lockKeysOf(records: PreparedRecord[], meeting: PreparedRecord[]): string[] {
+  return [...new Set(store.recordLockKeys([...records, ...meeting]))];
+}
+
+/**
+ * Whether a chunk may lock its keys instead of the ingest lock: at most LOAD_KEY_LOCKS of them, and at most
+ * `store.MAX_KEY_LOCKS` for the newcomers, which are placed again as an online batch (that locks its keys, all
+ * held by then, as long as it has no more).
+ */
+function keysFit(records: PreparedRecord[], meeting: PreparedRecord[]): boolean {
+  return lockKeysOf(records, meeting).length <= LOAD_KEY_LOCKS && lockKeysOf([], meeting).length <= store.MAX_KEY_LOCKS;
+}
+
+/**
  * Writes one planned chunk in one transaction: records, keys, identities with their golden records and
  * provenance, links, events, reviews, change events, the run's counts and the audit entry. Refuses (and so
  * rolls back) when another writer stored one of its records since the load began: a re-run continues.
@@ -841,17 +882,34 @@ async function writeChunk(
   chunk: PlannedChunk,
   index: number,
   watchOnline: boolean,
+  lock: ChunkLock,
 ): Promise<{ counts: Record<string, number>; mark: Date; online: boolean }> {
   const { service, model, runId, options, policy, sources } = load;
   return service.transaction(async (tx) => {
     // Background work, as a backlog drain's: other drains and loads do not take it for online ingest.
     await store.markAsDrain(tx);
-    const records = chunk.rows.map((r) => r.record);
-    // The ingest lock, exclusively: no other writer runs beside a chunk, and what others stored since the last
-    // chunk is all committed (`storedSinceMark`).
-    const mark = await store.storedSinceMark(tx, { polite: watchOnline });
-    await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));
-    await store.lockKeys(tx, [...records.map((p) => store.recordLockKey(p.source, p.localId)), ...records.flatMap((p) => p.keys)]);
+    const records = recordsOf(chunk);
+    let mark: Date;
+    if (lock === 'keys') {
+      // The keys of its records and of the newcomers it meets, as an online batch locks them: an online ingest
+      // that shares one waits, any other goes on beside the chunk. Once these are held, every newcomer the chunk
+      // meets is committed (it locked a key of the chunk's to be stored), so the read below finds them all.
+      const held = new Set(lockKeysOf(records, newcomersMeeting(load, records)));
+      await store.lockKeys(tx, [...held], LOAD_KEY_LOCKS);
+      mark = await store.storedSinceMark(tx, { keysHeld: true });
+      await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));
+      // Newcomers stored since the chunk was cut: their keys too, as placing them again reads through all of them.
+      const meeting = newcomersMeeting(load, records);
+      if (!keysFit(records, meeting)) throw new KeysOverflow();
+      const extra = lockKeysOf(records, meeting).filter((k) => !held.has(k));
+      if (extra.length > 0) await store.lockKeys(tx, extra, LOAD_KEY_LOCKS);
+    } else {
+      // The ingest lock, exclusively: no other writer runs beside a chunk, and what others stored since the last
+      // chunk is all committed (`storedSinceMark`).
+      mark = await store.storedSinceMark(tx, { polite: watchOnline });
+      await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));
+      await store.lockKeys(tx, store.recordLockKeys(records));
+    }
     const known = await bulk.findRecordsBySource(
       tx,
       records.map((p) => ({ code: p.source, localId: p.localId })),
@@ -923,7 +981,7 @@ async function writeChunk(
       objectIds: [...chunk.ids, ...replanned.map((r) => r.recordId)],
       outcome: 'SUCCESS',
       requestId: options.actor.requestId ?? null,
-      details: { runId, chunk: index, records: records.length, replanned: replanned.length },
+      details: { runId, chunk: index, records: records.length, replanned: replanned.length, lock },
     });
     await auditMerges(tx, merges, { actor: options.actor, modelVersion: model.version });
     return { counts, mark, online };

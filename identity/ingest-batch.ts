@@ -87,10 +87,7 @@ export async function ingestBatch(tx: Executor, prepared: PreparedRecord[], opti
   // concurrent ingest can still change. `stored[i]`: what is already stored of input record i.
   const [, , policy, found, stored] = await Promise.all([
     prepared.length > 1 ? bulk.planForBatch(tx) : null,
-    store.lockKeys(
-      tx,
-      prepared.flatMap((p) => [store.recordLockKey(p.source, p.localId), ...p.keys]),
-    ),
+    store.lockKeys(tx, store.recordLockKeys(prepared)),
     loadActivePolicy(tx),
     bulk.findSources(tx, codes),
     bulk.findRecordsBySource(

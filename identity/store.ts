@@ -43,6 +43,11 @@ export function recordLockKey(sourceCode: string, localId: string): string {
   return `record:${sourceCode}|${localId}`;
 }
 
+/** What an ingest of `records` locks (`lockKeys`): each record's own key and its blocking keys. */
+export function recordLockKeys(records: ReadonlyArray<{ source: string; localId: string; keys: readonly string[] }>): string[] {
+  return records.flatMap((p) => [recordLockKey(p.source, p.localId), ...p.keys]);
+}
+
 /** The advisory lock every ingest takes: shared by small ones, exclusive for a batch with too many keys. */
 const INGEST_LOCK = 0x6d7069_69; // "mpii"
 /**
@@ -57,12 +62,13 @@ export const MAX_KEY_LOCKS = 256;
  * of up to about 18) takes the ingest lock shared and then a transaction-scoped advisory lock on its record key
  * and on each of its blocking keys (in hash order, so no two transactions wait on each other in a cycle): two
  * ingests of one patient share a key, so the second sees the first, and ingests of different patients run side
- * by side. A larger batch takes the ingest lock exclusively instead, so it runs with no other ingest beside it.
+ * by side. A larger batch (more than `max` keys) takes the ingest lock exclusively instead, so it runs with no
+ * other ingest beside it.
  */
-export async function lockKeys(tx: Executor, keys: string[]): Promise<void> {
+export async function lockKeys(tx: Executor, keys: string[], max = MAX_KEY_LOCKS): Promise<void> {
   const unique = [...new Set(keys)];
   if (unique.length === 0) return;
-  if (unique.length > MAX_KEY_LOCKS) {
+  if (unique.length > max) {
     await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint)`);
     return;
   }
@@ -122,17 +128,24 @@ async function takeIngestLockPolitely(tx: Executor): Promise<void> {
 }
 
 /**
- * A moment no later than the start of any transaction that can still store a record: taken under the ingest
- * lock, held exclusively, so no ingest is writing. A record committed after this call was written by a
- * transaction that took the lock after it (every ingest and delete locks before it writes), so that transaction
- * was either waiting here already, and so began before the returned moment, or begins later. Either way the
- * record's `updated_at` (the writing transaction's start) is at or after it. Call first in its transaction (the
- * lock is held to its end). `polite`: do not queue for the lock at first (`takeIngestLockPolitely`).
+ * A moment no later than the start of any transaction that can still store a record: the start of the oldest
+ * transaction open now, or of this one. A record committed after this call was written by a transaction that was
+ * open now, and so began no earlier than the moment, or that begins later; either way the record's `updated_at`
+ * (the writing transaction's start) is at or after it, and a read made after this call sees every record stored
+ * before it. By default taken under the ingest lock, held exclusively to the end of the transaction, so no ingest
+ * writes beside the caller (call it first in its transaction). `polite`: do not queue for that lock at first
+ * (`takeIngestLockPolitely`). `keysHeld`: the caller took key locks instead (`lockKeys`), which keep out only the
+ * ingests that share a key with it; no ingest lock is taken here.
  */
-export async function storedSinceMark(tx: Executor, options: { polite?: boolean } = {}): Promise<Date> {
-  // Held already after a polite take, the lock below is granted at once (advisory locks are re-entrant).
-  if (options.polite) await takeIngestLockPolitely(tx);
-  await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint), pg_stat_clear_snapshot()`);
+export async function storedSinceMark(tx: Executor, options: { polite?: boolean; keysHeld?: boolean } = {}): Promise<Date> {
+  if (options.keysHeld) {
+    // A transaction reads pg_stat_activity once and keeps what it read: read it afresh.
+    await tx.execute(sql`select pg_stat_clear_snapshot()`);
+  } else {
+    // Held already after a polite take, the lock below is granted at once (advisory locks are re-entrant).
+    if (options.polite) await takeIngestLockPolitely(tx);
+    await tx.execute(sql`select pg_advisory_xact_lock(${INGEST_LOCK}::bigint), pg_stat_clear_snapshot()`);
+  }
   const [row] = await queryRows<{ mark: Date | string }>(
     tx,
     sql`select least(now(), (

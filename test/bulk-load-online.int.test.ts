@@ -5,6 +5,7 @@ import { compileModel, preparedOf, scorePairRange } from '../matching/index.ts';
 import { queryRows } from '../platform/db/client.ts';
 import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
+import * as store from '../identity/store.ts';
 import { person, seedSources } from './fixtures.ts';
 import { until } from './wait.ts';
 
@@ -187,6 +188,134 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       expect(chunks.filter((c) => c.replanned > 0).length).toBeGreaterThan(1);
       expect(chunks.reduce((n, c) => n + c.records, 0)).toBe(rows.length);
       for (const seed of onlineSeeds) expect(await identitiesOf(app, [`NW-${seed}-0`, `NW-${seed}-1`, `ON-NW-${seed}`])).toHaveLength(1);
+    },
+  );
+
+  /**
+   * Loads `rows` with a first chunk of 100 records, for which an online ingest (`firstLocalId`, of patient
+   * `firstSeed`) waits, so that the load gives way from then on (chunks of at most 10 records); runs `atSecond` in
+   * the second chunk's transaction, once that online ingest is stored.
+   */
+  async function loadGivingWay(rows: LoadRow[], firstLocalId: string, firstSeed: number, atSecond: () => Promise<void>) {
+    let first: Promise<unknown> | null = null;
+    const summary = await bulkLoad(app.services.ingest, rows, {
+      actor: { actor: 'test:load' },
+      chunkSize: 100,
+      giveWayChunkSize: 10,
+      giveWayMs: 60_000,
+      beforeChunkCommit: async (_tx, index) => {
+        if (index === 0) {
+          // It waits for the first chunk, which holds the ingest lock.
+          first = app.services.ingest.ingest({ source: 'lab', localId: firstLocalId, ...person(firstSeed) } as never, {
+            actor: 'test:online',
+          });
+          await until(async () => (await lockWaiters()) > 0, 2_000);
+        }
+        if (index !== 1) return;
+        await first;
+        await atSecond();
+      },
+    });
+    expect(summary.loaded).toBe(rows.length);
+    expect(await identitiesOf(app, [firstLocalId])).toHaveLength(1);
+    return summary;
+  }
+
+  /** What each chunk of a load wrote, in order (from its audit entry). */
+  const chunksOf = (runId: string) =>
+    queryRows<{ records: number; replanned: number; lock: string }>(
+      app.services.database.db,
+      sql`select (details->>'records')::int as records, (details->>'replanned')::int as replanned, details->>'lock' as lock
+          from audit_log where action = 'bulkLoad' and details->>'runId' = ${runId} order by (details->>'chunk')::int`,
+    );
+
+  test.skipIf(TEST_DB_KIND !== 'postgres')(
+    'a chunk that gives way locks only its keys: an online ingest of another patient goes on beside it, one of its own patients waits',
+    async () => {
+      const seeds = Array.from({ length: 60 }, (_, k) => 7800 + k);
+      const rows = twoRowsEach(seeds, 'KL');
+      const model = await app.services.ingest.models.active();
+      const keysOf = (input: Record<string, unknown>) => app.services.ingest.prepare({ source: 'lab', ...input } as never, model).keys;
+      // A patient who shares no blocking key with any patient of the load.
+      const stranger = person(7990, {
+        givenName: 'Quillon',
+        familyName: 'Ferreira-Dunmore',
+        birthDate: '1931-07-07',
+        phone: '7015550142',
+        addressLine1: '12 Prairie Rose Way',
+        city: 'Fargo',
+        state: 'ND',
+        postalCode: '58102',
+      });
+      const loadKeys = new Set(seeds.flatMap((seed) => keysOf({ localId: 'x', ...person(seed) })));
+      expect(keysOf({ localId: 'ON-KL-stranger', ...stranger }).filter((k) => loadKeys.has(k))).toEqual([]);
+      // The first chunk holds seeds 0-49 (100 records); the second begins with seeds[50].
+      const own = seeds[50]!;
+      let waiting: Promise<unknown> | null = null;
+      let beside: 'done' | 'waited' | null = null;
+      const summary = await loadGivingWay(rows, 'ON-KL-first', 7991, async () => {
+        // Under the ingest lock this call would wait for the chunk, and the chunk for this call.
+        const stored = app.services.ingest.ingest({ source: 'lab', localId: 'ON-KL-stranger', ...stranger } as never, {
+          actor: 'test:online',
+        });
+        const timeout = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5_000));
+        beside = await Promise.race([stored.then(() => 'done' as const), timeout]);
+        // A record of a patient this chunk writes shares its keys: it waits for the chunk.
+        waiting = app.services.ingest.ingest({ source: 'lab', localId: `ON-KL-${own}`, ...person(own) } as never, { actor: 'test:online' });
+        await until(async () => (await lockWaiters()) > 0, 2_000);
+      });
+      await waiting;
+      expect(beside).toBe('done');
+      const chunks = await chunksOf(summary.runId);
+      expect(chunks[0]).toMatchObject({ records: 100, lock: 'ingest' });
+      expect(chunks.length).toBeGreaterThan(2);
+      for (const c of chunks.slice(1)) expect(c.lock).toBe('keys');
+      expect(chunks.reduce((n, c) => n + c.records, 0)).toBe(rows.length);
+      expect(await identitiesOf(app, [`KL-${own}-0`, `KL-${own}-1`, `ON-KL-${own}`])).toHaveLength(1);
+      expect(await identitiesOf(app, ['ON-KL-stranger'])).toHaveLength(1);
+    },
+  );
+
+  test.skipIf(TEST_DB_KIND !== 'postgres')(
+    'a chunk that locks its keys also locks those of a newcomer stored after it was cut, and places the newcomer again beside it',
+    async () => {
+      const db = app.services.database.db;
+      const seeds = Array.from({ length: 60 }, (_, k) => 8000 + k);
+      const rows = twoRowsEach(seeds, 'KN');
+      const model = await app.services.ingest.models.active();
+      // A patient of the third chunk (seeds 55-59, after 0-49 and 50-54), sent online while the second is written.
+      const own = seeds[55]!;
+      const input = { source: 'lab', localId: `ON-KN-${own}`, ...person(own) };
+      const onlineKeys = [store.recordLockKey('lab', input.localId), ...app.services.ingest.prepare(input as never, model).keys];
+      // The key that online ingest locks last (in hash order): held here, so that call waits holding all the others.
+      const [lastKey] = await queryRows<{ last: string }>(
+        db,
+        sql`select k as last from unnest(${sql.param(onlineKeys)}::text[]) as k order by hashtextextended(k, 0) desc limit 1`,
+      );
+      let release: () => void = () => undefined;
+      let holding: Promise<unknown> | null = null;
+      let online: Promise<unknown> | null = null;
+      let released: Promise<unknown> | null = null;
+      const summary = await loadGivingWay(rows, 'ON-KN-first', 7992, async () => {
+        await new Promise<void>((locked) => {
+          holding = db.transaction(async (tx) => {
+            await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${lastKey!.last}, 0))`);
+            locked();
+            await new Promise<void>((done) => (release = done));
+          });
+        });
+        online = app.services.ingest.ingest(input as never, { actor: 'test:online' });
+        await until(async () => (await lockWaiters()) > 0, 2_000);
+        // Once the third chunk waits for the online call too (after it was cut without it), the call may go on.
+        released = until(async () => (await lockWaiters()) >= 2, 10_000).then(() => release());
+      });
+      await released;
+      await holding;
+      await online;
+      const chunks = await chunksOf(summary.runId);
+      expect(chunks.map((c) => c.records)).toEqual([100, 10, 10]);
+      expect(chunks[2]).toEqual({ records: 10, replanned: 1, lock: 'keys' });
+      expect(await identitiesOf(app, [`KN-${own}-0`, `KN-${own}-1`, `ON-KN-${own}`])).toHaveLength(1);
     },
   );
 });
