@@ -11,6 +11,7 @@ import {
 } from '../lineage/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
 import type { Executor } from '../platform/db/client.ts';
+import { sqlState } from '../platform/db/retry.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
 import { ConflictError, ValidationError } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
@@ -373,11 +374,12 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
       chunks.unshift(...rest);
       chunk = first!;
     }
-    // Giving way, a chunk locks only its keys when they fit; else (and should they stop fitting) the ingest lock.
+    // Giving way, a chunk locks only its keys when they fit; else (and should they stop fitting, or the server's
+    // lock table be full: "out of shared memory") the ingest lock.
     const keyed = givingWay && keysFit(recordsOf(chunk), newcomersMeeting(load, recordsOf(chunk)));
     const write = (lock: ChunkLock) => writeChunk(load, chunk!, load.chunk, giveWaySize > 0, lock);
     const { counts, mark, online } = await (keyed ? write('keys') : write('ingest')).catch((error: unknown) => {
-      if (error instanceof KeysOverflow) return write('ingest');
+      if (keyed && (error instanceof KeysOverflow || sqlState(error) === OUT_OF_SHARED_MEMORY)) return write('ingest');
       throw error;
     });
     if (online) giveWay();
@@ -854,6 +856,9 @@ type ChunkLock = 'ingest' | 'keys';
 
 /** A chunk's keys grew past what it locks (newcomers stored since it was cut): it takes the ingest lock instead. */
 class KeysOverflow extends Error {}
+
+/** SQLSTATE of a full lock table (max_locks_per_transaction times the connections). */
+const OUT_OF_SHARED_MEMORY = '53200';
 
 /** The records a chunk writes. */
 const recordsOf = (chunk: PlannedChunk) => chunk.rows.map((r) => r.record);

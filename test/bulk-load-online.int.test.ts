@@ -318,6 +318,25 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       expect(await identitiesOf(app, [`KN-${own}-0`, `KN-${own}-1`, `ON-KN-${own}`])).toHaveLength(1);
     },
   );
+
+  test.skipIf(TEST_DB_KIND !== 'postgres')(
+    "a chunk whose key locks do not fit the server's lock table is written again under the ingest lock",
+    async () => {
+      const seeds = Array.from({ length: 60 }, (_, k) => 8200 + k);
+      const rows = twoRowsEach(seeds, 'KF');
+      let refused = 0;
+      const summary = await loadGivingWay(rows, 'ON-KF-first', 7993, async () => {
+        // The server's answer when its lock table is full, once, to the first chunk that locks its keys.
+        if (refused++ === 0) throw Object.assign(new Error('out of shared memory'), { code: '53200' });
+      });
+      // Refused once with key locks, written the second time under the ingest lock.
+      expect(refused).toBe(2);
+      const chunks = await chunksOf(summary.runId);
+      expect(chunks.map((c) => c.lock)).toEqual(['ingest', 'ingest', 'keys']);
+      expect(chunks.reduce((n, c) => n + c.records, 0)).toBe(rows.length);
+      for (const seed of seeds) expect(await identitiesOf(app, [`KF-${seed}-0`, `KF-${seed}-1`])).toHaveLength(1);
+    },
+  );
 });
 
 // A load into a stored index looks up only the keys stored records may carry (`StoredKeyFilter`): those stored when
