@@ -895,6 +895,8 @@ async function writeChunk(
     await store.markAsDrain(tx);
     const records = recordsOf(chunk);
     let mark: Date;
+    // The newcomers the chunk meets, once all that others stored before its locks are read: placed again below.
+    let meeting: PreparedRecord[];
     if (lock === 'keys') {
       // The keys of its records and of the newcomers it meets, as an online batch locks them: an online ingest
       // that shares one waits, any other goes on beside the chunk. Once these are held, every newcomer the chunk
@@ -904,7 +906,7 @@ async function writeChunk(
       mark = await store.storedSinceMark(tx, { keysHeld: true });
       await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));
       // Newcomers stored since the chunk was cut: their keys too, as placing them again reads through all of them.
-      const meeting = newcomersMeeting(load, records);
+      meeting = newcomersMeeting(load, records);
       if (!keysFit(records, meeting)) throw new KeysOverflow();
       const extra = lockKeysOf(records, meeting).filter((k) => !held.has(k));
       if (extra.length > 0) await store.lockKeys(tx, extra, LOAD_KEY_LOCKS);
@@ -914,6 +916,7 @@ async function writeChunk(
       mark = await store.storedSinceMark(tx, { polite: watchOnline });
       await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));
       await store.lockKeys(tx, store.recordLockKeys(records));
+      meeting = newcomersMeeting(load, records);
     }
     const known = await bulk.findRecordsBySource(
       tx,
@@ -970,7 +973,7 @@ async function writeChunk(
     await rebuildGoldenMany(tx, [...new Set(rebuild)], { policy, ingestRunId: runId, actor: options.actor.actor });
     // Records online ingest stored after the load read what was stored met none of this chunk's records: they
     // are placed again now, beside them, as if sent after them (so a patient never ends with two identities).
-    const replanned = await service.replanStored(tx, await bulk.liveRecords(tx, newcomersMeeting(load, records)), model, options.actor);
+    const replanned = await service.replanStored(tx, await bulk.liveRecords(tx, meeting), model, options.actor);
     const counts: Record<string, number> = { recordsIn: records.length, chunks: 1 };
     for (const r of chunk.records) counts[r.outcome.toLowerCase()] = (counts[r.outcome.toLowerCase()] ?? 0) + 1;
     await bulk.addRunCounts(tx, runId, counts);
