@@ -29,6 +29,8 @@ export interface ReadOptions extends ColumnPolicy {
   onRows?: (count: number) => void;
   /** How batches of rows are checked and normalised (default: on this thread). */
   normalise?: NormaliseBatch | undefined;
+  /** Receives the kept records as they are prepared, in order: how other threads get the same records. */
+  prepared?: PreparedSink | undefined;
   /**
    * Link rows with values the service refuses (an impossible or future date, a control character, ...) without
    * those values, as the normaliser cleans them, instead of leaving the rows out. Rows without an id, or repeating
@@ -37,6 +39,14 @@ export interface ReadOptions extends ColumnPolicy {
   keepInvalid?: boolean | undefined;
   /** Today (ISO date) for the FUTURE_DATE check; default: the current UTC date. */
   asOf?: string | undefined;
+}
+
+/** Where the kept records go as they are prepared (`ReadOptions.prepared`). */
+export interface PreparedSink {
+  /** The next kept record, prepared with `pool` (the same pool for every record of a run). */
+  add(record: PreparedRecord, pool: StringPool): void;
+  /** Called after each batch of rows is settled. */
+  flush(): void;
 }
 
 /** The rows of one file kept for linking, in file order, before sources are numbered. */
@@ -150,7 +160,8 @@ async function readWhole(
   const normalise = options.normalise ?? checkMappedRows;
   const settleOldest = async () => {
     const oldest = sent.shift()!;
-    settle(oldest.batch, await oldest.checked, acc, rows, file);
+    settle(oldest.batch, await oldest.checked, acc, rows, file, options.prepared);
+    options.prepared?.flush();
     for (const id of oldest.ids) pendingIds.delete(id);
     options.onRows?.(oldest.batch.length);
   };
@@ -211,7 +222,14 @@ function firstSeen(acc: Accumulator, seen: number, file: string): Omit<RowProble
 }
 
 /** Keeps or refuses the rows of a checked batch, in row order. */
-function settle(batch: BatchRow[], checked: CheckedRows, acc: Accumulator, rows: FileRows, file: string): void {
+function settle(
+  batch: BatchRow[],
+  checked: CheckedRows,
+  acc: Accumulator,
+  rows: FileRows,
+  file: string,
+  sink: PreparedSink | undefined,
+): void {
   let sent = 0;
   let record = 0;
   let refusal = 0;
@@ -233,7 +251,9 @@ function settle(batch: BatchRow[], checked: CheckedRows, acc: Accumulator, rows:
     acc.seen.set(row.id, (acc.files.length - 1) * LINES + row.line);
     rows.ids.push(row.id);
     if (row.source !== null) rows.sources!.push(row.source);
-    rows.prepared.push(prepareRecord(checked.records[record++]!, acc.pool));
+    const prepared = prepareRecord(checked.records[record++]!, acc.pool);
+    rows.prepared.push(prepared);
+    sink?.add(prepared, acc.pool);
   }
 }
 

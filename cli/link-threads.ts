@@ -11,6 +11,7 @@ import {
   countLevels,
   defaultRandomPairs,
   preparedOf,
+  PreparedBatchWriter,
   randomPairs,
   sameAddressHistogram,
   scorePairRange,
@@ -22,23 +23,26 @@ import type {
   MatchModel,
   NormalisedRecord,
   PatternHistogram,
+  PreparedBatch,
   PreparedRecord,
   RandomLevels,
+  StringPool,
 } from '../matching/index.ts';
 import { startWorker } from '../platform/worker.ts';
 import { checkMappedRows } from './link-mapping.ts';
 import { packRecords, unpackRecords } from './link-packing.ts';
 import type { PackedRecords } from './link-packing.ts';
 import type { CheckedRows, RefusedRow, ResolvedMapping } from './link-mapping.ts';
+import type { PreparedSink } from './link-input.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
   | { kind: 'normalise'; rows: string[][]; mapping: ResolvedMapping; asOf: string; keepInvalid: boolean }
   /**
-   * The records of a batch the other threads normalised (`packRecords`; null: the worker's own, which it kept).
-   * Not answered: a failure fails the worker's next task (see link-worker.ts).
+   * The next batch of the records this thread prepared (`shared`). Not answered: a failure fails the worker's
+   * next task (see link-worker.ts).
    */
-  | { kind: 'append'; slices: Array<PackedRecords | null> }
+  | { kind: 'append'; batch: PreparedBatch }
   /**
    * The records of the next pairs to score: `reuse[i]` is the position of record i in the records sent last (its
    * values unchanged), or -1 for the next record of `chunks`.
@@ -139,8 +143,9 @@ class LinkWorker {
  * The batch engine's threads: this one plus `threads - 1` workers. Work is split into ordered ranges and every
  * range's results go to its own positions (or, for counts, are added up), so the outcome is the same for any
  * number of threads and whichever thread ran a range. Every worker builds its own copy of the records for the
- * comparisons while the files are read: it keeps the rows it normalised and is sent the others, a batch at a
- * time, so no thread holds every record encoded at once.
+ * comparisons while the files are read: this thread prepares every record (with one string pool) and sends each
+ * batch as pool ids (`share`), so a worker indexes its copy of the pool instead of preparing the records again,
+ * and no thread holds every record encoded at once.
  */
 export class LinkThreads {
   private readonly workers: LinkWorker[];
@@ -226,7 +231,6 @@ export class LinkThreads {
       .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: rows.slice(start, end), mapping, asOf, keepInvalid }));
     const started = performance.now();
     const checked = checkMappedRows(rows.slice(0, own), mapping, issues, asOf, keepInvalid);
-    const slices = [packRecords(checked.records)];
     if (own >= MIN_TIMED_ROWS) this.rowCost = (performance.now() - started) / own;
     const replies = await Promise.all(pending);
     let workersWaited = Infinity;
@@ -235,13 +239,32 @@ export class LinkThreads {
       for (const record of unpackRecords(reply.records)) checked.records.push(record);
       for (const [index, problems] of reply.refused) checked.refused.push([parts[w + 1]![0] + index, problems]);
       addCounts(issues, reply.issues);
-      slices.push(reply.records);
       workersWaited = Math.min(workersWaited, reply.idle);
     });
     this.rebalance(waited, workersWaited, rows.length);
-    // Each worker appends the batch in order: the slices of the other threads, and its own, which it kept.
-    this.workers.forEach((worker, w) => worker.send({ kind: 'append', slices: slices.map((slice, t) => (t === w + 1 ? null : slice)) }));
     return checked;
+  };
+
+  /** Writes the batches `shared` sends (for the pool the records being read are prepared with). */
+  private writer: { pool: StringPool; writer: PreparedBatchWriter } | null = null;
+
+  /**
+   * Sends each worker the records this thread prepares, batch by batch and in order, for the comparisons: as pool
+   * ids (`PreparedBatch`), so a worker builds the same records by indexing its copy of the pool rather than
+   * preparing them again.
+   */
+  readonly shared: PreparedSink = {
+    add: (record, pool) => {
+      if (this.workers.length === 0) return;
+      if (this.writer && this.writer.pool !== pool) throw new Error('the records of one run are prepared with one string pool');
+      this.writer ??= { pool, writer: new PreparedBatchWriter(pool) };
+      this.writer.writer.add(record);
+    },
+    flush: () => {
+      if (!this.writer) return;
+      const batch = this.writer.writer.take();
+      for (const worker of this.workers) worker.send({ kind: 'append', batch });
+    },
   };
 
   /** Batches normalised so far (the first one's waits are the threads starting, not the split). */

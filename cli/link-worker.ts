@@ -5,14 +5,14 @@ import {
   compileModel,
   countClaimedChunks,
   prepareRecord,
+  PreparedBatchReader,
   sameAddressHistogram,
   scorePairRange,
   StringPool,
 } from '../matching/index.ts';
-import type { NormalisedRecord, PreparedRecord } from '../matching/index.ts';
+import type { PreparedRecord } from '../matching/index.ts';
 import { checkMappedRows } from './link-mapping.ts';
 import { packRecords, unpackRecords } from './link-packing.ts';
-import type { PackedRecords } from './link-packing.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**
@@ -20,23 +20,14 @@ import type { WorkerReply, WorkerTask } from './link-threads.ts';
  * work on values: the main thread owns the files, the order and the results.
  */
 let records: PreparedRecord[] = [];
-/**
- * The batches of records this worker normalised and has not appended yet, oldest first (the main thread sends
- * the next batch before it settles the last), appended in turn by `append`. They are kept as normalised rather
- * than decoded from the encoding the other threads were sent: the encoding is lossless (every value a string or
- * null), so the values are the same, and decoding a million records again costs seconds.
- */
-const ownBatches: NormalisedRecord[][] = [];
+/** The records the main thread prepared, batch by batch (`append`), with its string pool as far as sent. */
+const shared = new PreparedBatchReader();
 /** Why an unanswered task failed: every later task fails with it, so no result rests on missing records. */
 let broken: string | null = null;
-/** One instance of each value the records share (`prepareRecord`). */
+/** One instance of each value the records of the last `records` task share (`prepareRecord`). */
 let pool = new StringPool();
 /** The records of the last `records` task (those a later one reuses by position). */
 let scoring: PreparedRecord[] = [];
-
-function append(slice: PackedRecords | null): void {
-  for (const record of slice === null ? ownBatches.shift()! : unpackRecords(slice)) records.push(prepareRecord(record, pool));
-}
 
 /** When this thread last measured how long it waited for work (`performance.eventLoopUtilization`). */
 let lastUse = performance.eventLoopUtilization();
@@ -54,12 +45,11 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
     case 'normalise': {
       const issues: Record<string, number> = {};
       const checked = checkMappedRows(task.rows, task.mapping, issues, task.asOf, task.keepInvalid);
-      ownBatches.push(checked.records);
       const records = packRecords(checked.records);
       return { reply: { kind: 'normalised', records, refused: checked.refused, issues, idle: idleSinceLast() }, transfer: [] };
     }
     case 'append':
-      for (const slice of task.slices) append(slice);
+      shared.read(task.batch, records);
       return null;
     case 'records': {
       pool = new StringPool();

@@ -30,19 +30,35 @@ const compact = (v: string | null) => (v === null ? null : v.indexOf(' ') < 0 ? 
  * town, a birth day); one copy of each halves the memory their strings take. Lives as long as one batch.
  */
 export class StringPool {
-  private readonly seen = new Map<string, string>();
+  /** Each pooled value's id: its position in `values`. */
+  private readonly ids = new Map<string, number>();
+  private readonly values: string[] = [];
 
   /** The pool's instance of `value` (added on first sight); null stays null. */
   intern(value: string | null): string | null {
     if (value === null) return null;
-    const known = this.seen.get(value);
-    if (known !== undefined) return known;
-    this.seen.set(value, value);
+    const known = this.ids.get(value);
+    if (known !== undefined) return this.values[known]!;
+    this.ids.set(value, this.values.length);
+    this.values.push(value);
     return value;
   }
 
+  /** The id of a value in the pool (-1 for null); throws for a value never interned. */
+  idOf(value: string | null): number {
+    if (value === null) return -1;
+    const id = this.ids.get(value);
+    if (id === undefined) throw new Error('idOf: the value is not in the pool');
+    return id;
+  }
+
+  /** The pooled values from id `start` on, in id order (the order they were first interned). */
+  valuesFrom(start: number): string[] {
+    return this.values.slice(start);
+  }
+
   get size(): number {
-    return this.seen.size;
+    return this.values.length;
   }
 }
 

@@ -1,0 +1,161 @@
+import type { PreparedRecord } from './prepared.ts';
+import type { StringPool } from './prepared.ts';
+
+/**
+ * Prepared records sent from the thread that prepared them (and owns their `StringPool`) to threads that keep a
+ * copy: the pooled values as pool ids, with the strings the pool gained since the last batch, so the receiving
+ * thread builds the same records by indexing its copy of the pool instead of normalising, hashing and looking up
+ * every value again. Batches must be read in the order they were written.
+ */
+export interface PreparedBatch {
+  /** The strings the pool gained since the batch before, in id order. */
+  added: string[];
+  /** Per record, the pool id of each of `POOLED` (-1: null). */
+  pooled: Int32Array;
+  /** Per record, each of `UNPOOLED` as it is. */
+  text: Array<string | null>;
+  /** Per record, its family-name tokens: a count (-1: none), then that many pool ids. */
+  tokens: Int32Array;
+  /** Per record, its birth year, month and day. */
+  dates: Int32Array;
+}
+
+/** The string fields a prepared record takes from the pool (`prepareRecord` interns them). */
+const POOLED = [
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'birthDate',
+  'addressLine2',
+  'city',
+  'state',
+  'postalCode',
+  'givenPhonetic',
+  'familyPhonetic',
+  'streetNumber',
+  'streetName',
+  'givenFirst',
+  'givenCompact',
+  'familyCompact',
+  'middleFirst',
+  'birthDigits',
+] as const satisfies ReadonlyArray<keyof PreparedRecord>;
+
+/** The string fields sent as they are: identifiers, mostly distinct (and the sex, one character). */
+const UNPOOLED = ['sex', 'ssn', 'phone', 'email', 'addressLine1', 'emailLocal'] as const satisfies ReadonlyArray<keyof PreparedRecord>;
+
+/** Every field a prepared record has, by how it is sent (a test holds this to `prepareRecord`'s output). */
+export const PREPARED_FIELDS: ReadonlyArray<keyof PreparedRecord> = [
+  ...POOLED,
+  ...UNPOOLED,
+  'familyTokens',
+  'birthYear',
+  'birthMonth',
+  'birthDay',
+];
+
+const P = POOLED.length;
+const U = UNPOOLED.length;
+
+/**
+ * Writes batches of the records prepared with one pool, remembering how much of the pool was sent. Add each record
+ * right after preparing it: its values' entries in the pool were just looked up, so finding their ids again costs
+ * little, where a pass over a batch afterwards finds them cold.
+ */
+export class PreparedBatchWriter {
+  private sent = 0;
+  private pooled: number[] = [];
+  private text: Array<string | null> = [];
+  private tokens: number[] = [];
+  private dates: number[] = [];
+
+  constructor(private readonly pool: StringPool) {}
+
+  /** Adds the next record (prepared with this writer's pool). */
+  add(r: PreparedRecord): void {
+    const pool = this.pool;
+    for (let k = 0; k < P; k++) this.pooled.push(pool.idOf(r[POOLED[k]!]));
+    for (let k = 0; k < U; k++) this.text.push(r[UNPOOLED[k]!]);
+    this.dates.push(r.birthYear, r.birthMonth, r.birthDay);
+    if (r.familyTokens === null) this.tokens.push(-1);
+    else {
+      this.tokens.push(r.familyTokens.length);
+      for (const token of r.familyTokens) this.tokens.push(pool.idOf(token));
+    }
+  }
+
+  /** The records added since the last batch, as the next batch. */
+  take(): PreparedBatch {
+    const added = this.pool.valuesFrom(this.sent);
+    this.sent += added.length;
+    const batch = {
+      added,
+      pooled: Int32Array.from(this.pooled),
+      text: this.text,
+      tokens: Int32Array.from(this.tokens),
+      dates: Int32Array.from(this.dates),
+    };
+    this.pooled = [];
+    this.text = [];
+    this.tokens = [];
+    this.dates = [];
+    return batch;
+  }
+}
+
+/** Reads the batches of one `PreparedBatchWriter`, in order, into records equal to the ones it was given. */
+export class PreparedBatchReader {
+  /** The writer's pool, as far as it has been sent. */
+  private readonly values: string[] = [];
+
+  read(batch: PreparedBatch, into: PreparedRecord[]): void {
+    for (const value of batch.added) this.values.push(value);
+    const v = this.values;
+    const { pooled, text, dates, tokens } = batch;
+    const count = dates.length / 3;
+    const s = (at: number) => (at < 0 ? null : v[at]!);
+    let t = 0;
+    for (let i = 0; i < count; i++) {
+      const p = i * P;
+      const u = i * U;
+      const n = tokens[t++]!;
+      let familyTokens: string[] | null = null;
+      if (n >= 0) {
+        familyTokens = new Array<string>(n);
+        for (let k = 0; k < n; k++) familyTokens[k] = v[tokens[t++]!]!;
+      }
+      // The fields in the order `prepareRecord` writes them, so the records share its objects' shape.
+      into.push({
+        givenName: s(pooled[p]!),
+        middleName: s(pooled[p + 1]!),
+        familyName: s(pooled[p + 2]!),
+        suffix: s(pooled[p + 3]!),
+        sex: text[u] as PreparedRecord['sex'],
+        birthDate: s(pooled[p + 4]!),
+        ssn: text[u + 1]!,
+        phone: text[u + 2]!,
+        email: text[u + 3]!,
+        addressLine1: text[u + 4]!,
+        addressLine2: s(pooled[p + 5]!),
+        city: s(pooled[p + 6]!),
+        state: s(pooled[p + 7]!),
+        postalCode: s(pooled[p + 8]!),
+        givenPhonetic: s(pooled[p + 9]!),
+        familyPhonetic: s(pooled[p + 10]!),
+        streetNumber: s(pooled[p + 11]!),
+        streetName: s(pooled[p + 12]!),
+        givenFirst: s(pooled[p + 13]!),
+        givenCompact: s(pooled[p + 14]!),
+        familyCompact: s(pooled[p + 15]!),
+        middleFirst: s(pooled[p + 16]!),
+        familyTokens,
+        birthYear: dates[i * 3]!,
+        birthMonth: dates[i * 3 + 1]!,
+        birthDay: dates[i * 3 + 2]!,
+        birthDigits: s(pooled[p + 17]!),
+        emailLocal: text[u + 5]!,
+      });
+    }
+  }
+}
