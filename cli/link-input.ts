@@ -43,7 +43,9 @@ export interface ReadOptions extends ColumnPolicy {
 
 /** Where the kept records go as they are prepared (`ReadOptions.prepared`). */
 export interface PreparedSink {
-  /** The next kept record, prepared with `pool` (the same pool for every record of a run). */
+  /** Where `prepareRecord` notes the pool ids of each record's values before it is added (`POOLED_FIELDS`). */
+  readonly ids: Int32Array;
+  /** The next kept record, prepared with `pool` (the same pool for every record of a run), its ids in `ids`. */
   add(record: PreparedRecord, pool: StringPool): void;
   /** Called after each batch of rows is settled. */
   flush(): void;
@@ -251,7 +253,7 @@ function settle(
     acc.seen.set(row.id, (acc.files.length - 1) * LINES + row.line);
     rows.ids.push(row.id);
     if (row.source !== null) rows.sources!.push(row.source);
-    const prepared = prepareRecord(checked.records[record++]!, acc.pool);
+    const prepared = prepareRecord(checked.records[record++]!, acc.pool, sink?.ids);
     rows.prepared.push(prepared);
     sink?.add(prepared, acc.pool);
   }

@@ -10,6 +10,7 @@ import {
   countClaimedChunks,
   countLevels,
   defaultRandomPairs,
+  POOLED_FIELDS,
   preparedOf,
   PreparedBatchWriter,
   randomPairs,
@@ -254,11 +255,12 @@ export class LinkThreads {
    * preparing them again.
    */
   readonly shared: PreparedSink = {
+    ids: new Int32Array(POOLED_FIELDS.length),
     add: (record, pool) => {
       if (this.workers.length === 0) return;
       if (this.writer && this.writer.pool !== pool) throw new Error('the records of one run are prepared with one string pool');
       this.writer ??= { pool, writer: new PreparedBatchWriter(pool) };
-      this.writer.writer.add(record);
+      this.writer.writer.add(record, this.shared.ids);
     },
     flush: () => {
       if (!this.writer) return;

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { normaliseRecord } from './normalise.ts';
 import type { RecordInput } from './normalise.ts';
 import { PREPARED_FIELDS, PreparedBatchReader, PreparedBatchWriter } from './prepared-codec.ts';
-import { prepareRecord, StringPool } from './prepared.ts';
+import { POOLED_FIELDS, prepareRecord, StringPool } from './prepared.ts';
 import type { PreparedRecord } from './prepared.ts';
 
 const INPUTS: RecordInput[] = [
@@ -28,9 +28,13 @@ const INPUTS: RecordInput[] = [
   {},
 ];
 
-/** Each input normalised and prepared with `pool`, in order. */
-const prepared = (inputs: RecordInput[], pool: StringPool) =>
-  inputs.map((input) => prepareRecord(normaliseRecord(structuredClone(input)).record, pool));
+/** Each input normalised and prepared with `pool`, in order, with the pool ids `prepareRecord` noted. */
+const preparedWithIds = (inputs: RecordInput[], pool: StringPool) =>
+  inputs.map((input) => {
+    const ids = new Int32Array(POOLED_FIELDS.length).fill(-2);
+    return { record: prepareRecord(normaliseRecord(structuredClone(input)).record, pool, ids), ids };
+  });
+const prepared = (inputs: RecordInput[], pool: StringPool) => preparedWithIds(inputs, pool).map(({ record }) => record);
 
 describe('prepared records sent as pool ids', () => {
   test('read back equal to the records written, batch after batch, through a structured clone', () => {
@@ -40,8 +44,8 @@ describe('prepared records sent as pool ids', () => {
     const sent: PreparedRecord[] = [];
     const received: PreparedRecord[] = [];
     for (const batch of [INPUTS.slice(0, 2), INPUTS.slice(2), INPUTS]) {
-      for (const record of prepared(batch, pool)) {
-        writer.add(record);
+      for (const { record, ids } of preparedWithIds(batch, pool)) {
+        writer.add(record, ids);
         sent.push(record);
       }
       reader.read(structuredClone(writer.take()), received);
@@ -55,11 +59,11 @@ describe('prepared records sent as pool ids', () => {
   test('sends each pooled string once: a batch of values seen before adds none', () => {
     const pool = new StringPool();
     const writer = new PreparedBatchWriter(pool);
-    for (const record of prepared(INPUTS, pool)) writer.add(record);
+    for (const { record, ids } of preparedWithIds(INPUTS, pool)) writer.add(record, ids);
     const first = writer.take();
     expect(first.added).toHaveLength(pool.size);
     expect(new Set(first.added).size).toBe(first.added.length);
-    for (const record of prepared(INPUTS, pool)) writer.add(record);
+    for (const { record, ids } of preparedWithIds(INPUTS, pool)) writer.add(record, ids);
     const again = writer.take();
     expect(again.added).toEqual([]);
     expect(again.pooled).toEqual(first.pooled);
@@ -70,9 +74,9 @@ describe('prepared records sent as pool ids', () => {
     expect([...PREPARED_FIELDS].sort()).toEqual(Object.keys(full!).sort());
   });
 
-  test('refuses a record prepared with another pool', () => {
-    const writer = new PreparedBatchWriter(new StringPool());
-    const [other] = prepared(INPUTS, new StringPool());
-    expect(() => writer.add(other!)).toThrow(/not in the pool/);
+  test('notes the id of every pooled value as it is interned (-1 for none)', () => {
+    const pool = new StringPool();
+    for (const { record, ids } of preparedWithIds(INPUTS, pool))
+      POOLED_FIELDS.forEach((field, slot) => expect([field, ids[slot]]).toEqual([field, pool.idOf(record[field])]));
   });
 });

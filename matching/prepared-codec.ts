@@ -1,5 +1,5 @@
-import type { PreparedRecord } from './prepared.ts';
-import type { StringPool } from './prepared.ts';
+import { POOLED_FIELDS as POOLED } from './prepared.ts';
+import type { PreparedRecord, StringPool } from './prepared.ts';
 
 /**
  * Prepared records sent from the thread that prepared them (and owns their `StringPool`) to threads that keep a
@@ -20,28 +20,6 @@ export interface PreparedBatch {
   dates: Int32Array;
 }
 
-/** The string fields a prepared record takes from the pool (`prepareRecord` interns them). */
-const POOLED = [
-  'givenName',
-  'middleName',
-  'familyName',
-  'suffix',
-  'birthDate',
-  'addressLine2',
-  'city',
-  'state',
-  'postalCode',
-  'givenPhonetic',
-  'familyPhonetic',
-  'streetNumber',
-  'streetName',
-  'givenFirst',
-  'givenCompact',
-  'familyCompact',
-  'middleFirst',
-  'birthDigits',
-] as const satisfies ReadonlyArray<keyof PreparedRecord>;
-
 /** The string fields sent as they are: identifiers, mostly distinct (and the sex, one character). */
 const UNPOOLED = ['sex', 'ssn', 'phone', 'email', 'addressLine1', 'emailLocal'] as const satisfies ReadonlyArray<keyof PreparedRecord>;
 
@@ -59,9 +37,9 @@ const P = POOLED.length;
 const U = UNPOOLED.length;
 
 /**
- * Writes batches of the records prepared with one pool, remembering how much of the pool was sent. Add each record
- * right after preparing it: its values' entries in the pool were just looked up, so finding their ids again costs
- * little, where a pass over a batch afterwards finds them cold.
+ * Writes batches of the records prepared with one pool, remembering how much of the pool was sent. The pool ids of
+ * a record's values are the ones `prepareRecord` noted as it interned them: finding them again afterwards is a
+ * second lookup in the pool per value, as slow as the first.
  */
 export class PreparedBatchWriter {
   private sent = 0;
@@ -72,10 +50,10 @@ export class PreparedBatchWriter {
 
   constructor(private readonly pool: StringPool) {}
 
-  /** Adds the next record (prepared with this writer's pool). */
-  add(r: PreparedRecord): void {
+  /** Adds the next record, prepared with this writer's pool, with the `ids` `prepareRecord` gave it. */
+  add(r: PreparedRecord, ids: Int32Array): void {
     const pool = this.pool;
-    for (let k = 0; k < P; k++) this.pooled.push(pool.idOf(r[POOLED[k]!]));
+    for (let k = 0; k < P; k++) this.pooled.push(ids[k]!);
     for (let k = 0; k < U; k++) this.text.push(r[UNPOOLED[k]!]);
     this.dates.push(r.birthYear, r.birthMonth, r.birthDay);
     if (r.familyTokens === null) this.tokens.push(-1);

@@ -34,12 +34,22 @@ export class StringPool {
   private readonly ids = new Map<string, number>();
   private readonly values: string[] = [];
 
+  /** The id of the value `intern` was last given (-1: null). */
+  lastId = -1;
+
   /** The pool's instance of `value` (added on first sight); null stays null. */
   intern(value: string | null): string | null {
-    if (value === null) return null;
+    if (value === null) {
+      this.lastId = -1;
+      return null;
+    }
     const known = this.ids.get(value);
-    if (known !== undefined) return this.values[known]!;
-    this.ids.set(value, this.values.length);
+    if (known !== undefined) {
+      this.lastId = known;
+      return this.values[known]!;
+    }
+    this.lastId = this.values.length;
+    this.ids.set(value, this.lastId);
     this.values.push(value);
     return value;
   }
@@ -63,53 +73,91 @@ export class StringPool {
 }
 
 /** Interns nothing: the values as they are. */
-const NO_POOL = { intern: (value: string | null) => value };
+const NO_POOL = { intern: (value: string | null) => value, lastId: -1 };
+
+type Interner = Pick<StringPool, 'intern' | 'lastId'>;
+
+/** The string fields of a prepared record that come from the pool, in the order of their ids (`prepareRecord`). */
+export const POOLED_FIELDS = [
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'birthDate',
+  'addressLine2',
+  'city',
+  'state',
+  'postalCode',
+  'givenPhonetic',
+  'familyPhonetic',
+  'streetNumber',
+  'streetName',
+  'givenFirst',
+  'givenCompact',
+  'familyCompact',
+  'middleFirst',
+  'birthDigits',
+] as const satisfies ReadonlyArray<keyof PreparedRecord>;
+
+const SLOT = Object.fromEntries(POOLED_FIELDS.map((field, slot) => [field, slot])) as Record<(typeof POOLED_FIELDS)[number], number>;
+
+/** The pool's instance of `value`; its id goes to `ids[slot]` when ids are asked for. */
+function pooled(s: Interner, value: string | null, ids: Int32Array | undefined, slot: number): string | null {
+  const instance = s.intern(value);
+  if (ids !== undefined) ids[slot] = s.lastId;
+  return instance;
+}
 
 /** A value derived from a pooled one: most often the value itself (a name of one word), then nothing to look up. */
-const pooledPart = (s: Pick<StringPool, 'intern'>, part: string | null, whole: string | null) => (part === whole ? whole : s.intern(part));
+function pooledPart(s: Interner, part: string | null, whole: string | null, ids: Int32Array | undefined, slot: number, wholeSlot: number) {
+  if (part !== whole) return pooled(s, part, ids, slot);
+  if (ids !== undefined) ids[slot] = ids[wholeSlot]!;
+  return whole;
+}
 
 /**
  * Derives the comparison-ready view of a normalised record. With a `pool`, the values records commonly share
  * (names, places, birth dates, phonetic codes) are the pool's instances; identifiers (SSN, phone, email, the
- * first address line) are mostly distinct, so pooling them would only add the pool's entries.
+ * first address line) are mostly distinct, so pooling them would only add the pool's entries. With `ids` (as
+ * long as `POOLED_FIELDS`, and a pool), the pool id of each pooled field is written to it as it is interned.
  */
-export function prepareRecord(r: NormalisedRecord, pool?: StringPool): PreparedRecord {
-  const s = pool ?? NO_POOL;
+export function prepareRecord(r: NormalisedRecord, pool?: StringPool, ids?: Int32Array): PreparedRecord {
+  const s: Interner = pool ?? NO_POOL;
   const [birthYear, birthMonth, birthDay] = dateParts(r.birthDate);
   const full = r.birthDate !== null && r.birthDate.length === 10;
-  const givenName = s.intern(r.givenName);
-  const middleName = s.intern(r.middleName);
-  const familyName = s.intern(r.familyName);
+  const givenName = pooled(s, r.givenName, ids, SLOT.givenName);
+  const middleName = pooled(s, r.middleName, ids, SLOT.middleName);
+  const familyName = pooled(s, r.familyName, ids, SLOT.familyName);
   const familyTokens = familyName !== null && familyName.includes(' ') ? familyName.split(' ').map((t) => s.intern(t)!) : null;
   const at = r.email === null ? -1 : r.email.lastIndexOf('@');
   return {
     givenName,
     middleName,
     familyName,
-    suffix: s.intern(r.suffix),
+    suffix: pooled(s, r.suffix, ids, SLOT.suffix),
     sex: r.sex,
-    birthDate: s.intern(r.birthDate),
+    birthDate: pooled(s, r.birthDate, ids, SLOT.birthDate),
     ssn: r.ssn,
     phone: r.phone,
     email: r.email,
     addressLine1: r.addressLine1,
-    addressLine2: s.intern(r.addressLine2),
-    city: s.intern(r.city),
-    state: s.intern(r.state),
-    postalCode: s.intern(r.postalCode),
-    givenPhonetic: s.intern(r.givenPhonetic),
-    familyPhonetic: s.intern(r.familyPhonetic),
-    streetNumber: s.intern(r.streetNumber),
-    streetName: s.intern(r.streetName),
-    givenFirst: givenName === null ? null : pooledPart(s, firstToken(givenName), givenName),
-    givenCompact: pooledPart(s, compact(givenName), givenName),
-    familyCompact: pooledPart(s, compact(familyName), familyName),
-    middleFirst: middleName === null ? null : pooledPart(s, firstToken(middleName), middleName),
+    addressLine2: pooled(s, r.addressLine2, ids, SLOT.addressLine2),
+    city: pooled(s, r.city, ids, SLOT.city),
+    state: pooled(s, r.state, ids, SLOT.state),
+    postalCode: pooled(s, r.postalCode, ids, SLOT.postalCode),
+    givenPhonetic: pooled(s, r.givenPhonetic, ids, SLOT.givenPhonetic),
+    familyPhonetic: pooled(s, r.familyPhonetic, ids, SLOT.familyPhonetic),
+    streetNumber: pooled(s, r.streetNumber, ids, SLOT.streetNumber),
+    streetName: pooled(s, r.streetName, ids, SLOT.streetName),
+    givenFirst: pooledPart(s, givenName === null ? null : firstToken(givenName), givenName, ids, SLOT.givenFirst, SLOT.givenName),
+    givenCompact: pooledPart(s, compact(givenName), givenName, ids, SLOT.givenCompact, SLOT.givenName),
+    familyCompact: pooledPart(s, compact(familyName), familyName, ids, SLOT.familyCompact, SLOT.familyName),
+    middleFirst: pooledPart(s, middleName === null ? null : firstToken(middleName), middleName, ids, SLOT.middleFirst, SLOT.middleName),
     familyTokens,
     birthYear,
     birthMonth,
     birthDay,
-    birthDigits: full ? s.intern(r.birthDate!.replace(/-/g, '')) : null,
+    birthDigits: pooled(s, full ? r.birthDate!.replace(/-/g, '') : null, ids, SLOT.birthDigits),
     emailLocal: at > 0 ? r.email!.slice(0, at) : null,
   };
 }
