@@ -69,6 +69,18 @@ describe('prepared records sent as pool ids', () => {
     expect(again.pooled).toEqual(first.pooled);
   });
 
+  test('holds a batch of any size (here 2,500 records, more than the writer first makes room for)', () => {
+    const pool = new StringPool();
+    const writer = new PreparedBatchWriter(pool);
+    const many = Array.from({ length: 500 }, () => INPUTS).flat();
+    const sent = preparedWithIds(many, pool);
+    for (const { record, ids } of sent) writer.add(record, ids);
+    const received: PreparedRecord[] = [];
+    new PreparedBatchReader().read(structuredClone(writer.take()), received);
+    expect(received).toHaveLength(2_500);
+    expect(received).toEqual(sent.map(({ record }) => record));
+  });
+
   test('covers every field of a prepared record', () => {
     const [full] = prepared(INPUTS, new StringPool());
     expect([...PREPARED_FIELDS].sort()).toEqual(Object.keys(full!).sort());

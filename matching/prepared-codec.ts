@@ -43,23 +43,31 @@ const U = UNPOOLED.length;
  */
 export class PreparedBatchWriter {
   private sent = 0;
-  private pooled: number[] = [];
+  /** Records added since the last batch. */
+  private count = 0;
+  private pooled = new Int32Array(P * 1024);
+  private dates = new Int32Array(3 * 1024);
   private text: Array<string | null> = [];
   private tokens: number[] = [];
-  private dates: number[] = [];
 
   constructor(private readonly pool: StringPool) {}
 
   /** Adds the next record, prepared with this writer's pool, with the `ids` `prepareRecord` gave it. */
   add(r: PreparedRecord, ids: Int32Array): void {
-    const pool = this.pool;
-    for (let k = 0; k < P; k++) this.pooled.push(ids[k]!);
+    if (this.count * 3 === this.dates.length) {
+      this.pooled = grown(this.pooled);
+      this.dates = grown(this.dates);
+    }
+    this.pooled.set(ids.subarray(0, P), this.count * P);
+    this.dates[this.count * 3] = r.birthYear;
+    this.dates[this.count * 3 + 1] = r.birthMonth;
+    this.dates[this.count * 3 + 2] = r.birthDay;
+    this.count++;
     for (let k = 0; k < U; k++) this.text.push(r[UNPOOLED[k]!]);
-    this.dates.push(r.birthYear, r.birthMonth, r.birthDay);
     if (r.familyTokens === null) this.tokens.push(-1);
     else {
       this.tokens.push(r.familyTokens.length);
-      for (const token of r.familyTokens) this.tokens.push(pool.idOf(token));
+      for (const token of r.familyTokens) this.tokens.push(this.pool.idOf(token));
     }
   }
 
@@ -69,17 +77,23 @@ export class PreparedBatchWriter {
     this.sent += added.length;
     const batch = {
       added,
-      pooled: Int32Array.from(this.pooled),
+      pooled: this.pooled.slice(0, this.count * P),
       text: this.text,
       tokens: Int32Array.from(this.tokens),
-      dates: Int32Array.from(this.dates),
+      dates: this.dates.slice(0, this.count * 3),
     };
-    this.pooled = [];
+    this.count = 0;
     this.text = [];
     this.tokens = [];
-    this.dates = [];
     return batch;
   }
+}
+
+/** A copy of `array` twice as long. */
+function grown(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const copy = new Int32Array(array.length * 2);
+  copy.set(array);
+  return copy;
 }
 
 /** Reads the batches of one `PreparedBatchWriter`, in order, into records equal to the ones it was given. */
