@@ -5,24 +5,26 @@ import { PREPARED_FIELDS, PreparedBatchReader, PreparedBatchWriter } from './pre
 import { POOLED_FIELDS, prepareRecord, StringPool } from './prepared.ts';
 import type { PreparedRecord } from './prepared.ts';
 
+/** A father (every field, a double-barrelled family name, a suffix), his daughter, and sparser records. */
+const FATHER: RecordInput = {
+  givenName: 'John Paul',
+  middleName: 'Lee',
+  familyName: 'Garcia Lopez',
+  suffix: 'Sr',
+  sex: 'M',
+  birthDate: '1949-11-30',
+  ssn: '219-09-9999',
+  phone: '(415) 555-0100',
+  email: 'jp.garcia@example.com',
+  addressLine1: '400 Mission Street',
+  addressLine2: 'Apt 12',
+  city: 'San Francisco',
+  state: 'CA',
+  postalCode: '94105',
+};
 const INPUTS: RecordInput[] = [
-  {
-    givenName: 'Mary Ann',
-    middleName: 'Jo',
-    familyName: 'Smith Jones',
-    suffix: 'Jr',
-    birthDate: '1956-04-09',
-    ssn: '123-45-6789',
-    phone: '555-123-4567',
-    email: 'mary.smithjones@example.org',
-    addressLine1: '12 High Street',
-    addressLine2: 'Flat 3',
-    city: 'Springfield',
-    state: 'IL',
-    postalCode: '62704',
-    sex: 'F',
-  },
-  { givenName: 'Mary', familyName: 'Smith Jones', birthDate: '1980-01', city: 'Springfield', sex: 'F' },
+  FATHER,
+  { givenName: 'Ana', familyName: FATHER.familyName, birthDate: '1980-01', city: FATHER.city, sex: 'F' },
   { givenName: 'Zoë', familyName: "O'Brien", birthDate: '1990' },
   { familyName: 'de la Cruz', email: 'no-at-sign' },
   {},
