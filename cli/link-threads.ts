@@ -145,7 +145,7 @@ class LinkWorker {
  * range's results go to its own positions (or, for counts, are added up), so the outcome is the same for any
  * number of threads and whichever thread ran a range. Every worker builds its own copy of the records for the
  * comparisons while the files are read: this thread prepares every record (with one string pool) and sends each
- * batch as pool ids (`share`), so a worker indexes its copy of the pool instead of preparing the records again,
+ * batch as pool ids (`shared`), so a worker indexes its copy of the pool instead of preparing the records again,
  * and no thread holds every record encoded at once.
  */
 export class LinkThreads {
