@@ -1,4 +1,4 @@
-import { POOLED_FIELDS as POOLED } from './prepared.ts';
+import { emailLocalOf, POOLED_FIELDS as POOLED } from './prepared.ts';
 import type { PreparedRecord, StringPool } from './prepared.ts';
 
 /**
@@ -21,7 +21,7 @@ export interface PreparedBatch {
 }
 
 /** The string fields sent as they are: identifiers, mostly distinct (and the sex, one character). */
-const UNPOOLED = ['sex', 'ssn', 'phone', 'email', 'addressLine1', 'emailLocal'] as const satisfies ReadonlyArray<keyof PreparedRecord>;
+const UNPOOLED = ['sex', 'ssn', 'phone', 'email', 'addressLine1'] as const satisfies ReadonlyArray<keyof PreparedRecord>;
 
 /** Every field a prepared record has, by how it is sent (a test holds this to `prepareRecord`'s output). */
 export const PREPARED_FIELDS: ReadonlyArray<keyof PreparedRecord> = [
@@ -31,6 +31,7 @@ export const PREPARED_FIELDS: ReadonlyArray<keyof PreparedRecord> = [
   'birthYear',
   'birthMonth',
   'birthDay',
+  'emailLocal',
 ];
 
 const P = POOLED.length;
@@ -146,7 +147,8 @@ export class PreparedBatchReader {
         birthMonth: dates[i * 3 + 1]!,
         birthDay: dates[i * 3 + 2]!,
         birthDigits: s(pooled[p + 17]!),
-        emailLocal: text[u + 5]!,
+        // Derived again rather than sent: a slice of the address, where a copy sent would be a string of its own.
+        emailLocal: emailLocalOf(text[u + 3]!),
       });
     }
   }

@@ -72,6 +72,12 @@ export class StringPool {
   }
 }
 
+/** The part of an email address before its last `@` (null without one, or with nothing before it). */
+export function emailLocalOf(email: string | null): string | null {
+  const at = email === null ? -1 : email.lastIndexOf('@');
+  return at > 0 ? email!.slice(0, at) : null;
+}
+
 /** Interns nothing: the values as they are. */
 const NO_POOL = { intern: (value: string | null) => value, lastId: -1 };
 
@@ -129,7 +135,6 @@ export function prepareRecord(r: NormalisedRecord, pool?: StringPool, ids?: Int3
   const middleName = pooled(s, r.middleName, ids, SLOT.middleName);
   const familyName = pooled(s, r.familyName, ids, SLOT.familyName);
   const familyTokens = familyName !== null && familyName.includes(' ') ? familyName.split(' ').map((t) => s.intern(t)!) : null;
-  const at = r.email === null ? -1 : r.email.lastIndexOf('@');
   return {
     givenName,
     middleName,
@@ -158,6 +163,6 @@ export function prepareRecord(r: NormalisedRecord, pool?: StringPool, ids?: Int3
     birthMonth,
     birthDay,
     birthDigits: pooled(s, full ? r.birthDate!.replace(/-/g, '') : null, ids, SLOT.birthDigits),
-    emailLocal: at > 0 ? r.email!.slice(0, at) : null,
+    emailLocal: emailLocalOf(r.email),
   };
 }
