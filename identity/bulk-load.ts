@@ -376,8 +376,10 @@ async function loadWindow(load: LoadState, rows: LoadRow[]): Promise<void> {
     }
     // Giving way, a chunk locks only its keys when they fit; else (and should they stop fitting, or the server's
     // lock table be full: "out of shared memory") the ingest lock.
-    const keyed = givingWay && keysFit(recordsOf(chunk), newcomersMeeting(load, recordsOf(chunk)));
-    const write = (lock: ChunkLock) => writeChunk(load, chunk!, load.chunk, giveWaySize > 0, lock);
+    const records = recordsOf(chunk);
+    const meeting = givingWay ? newcomersMeeting(load, records) : [];
+    const keyed = givingWay && keysFit(records, meeting);
+    const write = (lock: ChunkLock) => writeChunk(load, chunk!, load.chunk, giveWaySize > 0, lock, meeting);
     const { counts, mark, online } = await (keyed ? write('keys') : write('ingest')).catch((error: unknown) => {
       if (keyed && (error instanceof KeysOverflow || sqlState(error) === OUT_OF_SHARED_MEMORY)) return write('ingest');
       throw error;
@@ -888,6 +890,8 @@ async function writeChunk(
   index: number,
   watchOnline: boolean,
   lock: ChunkLock,
+  /** The newcomers the chunk met when its lock was chosen: the first keys it locks, with its own. */
+  meetingAtCut: PreparedRecord[],
 ): Promise<{ counts: Record<string, number>; mark: Date; online: boolean }> {
   const { service, model, runId, options, policy, sources } = load;
   return service.transaction(async (tx) => {
@@ -901,7 +905,7 @@ async function writeChunk(
       // The keys of its records and of the newcomers it meets, as an online batch locks them: an online ingest
       // that shares one waits, any other goes on beside the chunk. Once these are held, every newcomer the chunk
       // meets is committed (it locked a key of the chunk's to be stored), so the read below finds them all.
-      const held = new Set(lockKeysOf(records, newcomersMeeting(load, records)));
+      const held = new Set(lockKeysOf(records, meetingAtCut));
       await store.lockKeys(tx, [...held], LOAD_KEY_LOCKS);
       mark = await store.storedSinceMark(tx, { keysHeld: true });
       await addNewcomers(load, tx, await bulk.recordsStoredSince(tx, load.since, runId));

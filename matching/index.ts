@@ -60,7 +60,7 @@ export {
 export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
 export { POOLED_FIELDS, prepareRecord, StringPool } from './prepared.ts';
-export { PREPARED_FIELDS, PreparedBatchReader, PreparedBatchWriter } from './prepared-codec.ts';
+export { PreparedBatchReader, PreparedBatchWriter } from './prepared-codec.ts';
 export type { PreparedBatch } from './prepared-codec.ts';
 export { decodeRecord, decodeRecords, encodeRecord, encodeRecords, recordValues, recordsOfValues } from './record-codec.ts';
 export type { PreparedRecord } from './prepared.ts';

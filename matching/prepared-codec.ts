@@ -1,4 +1,4 @@
-import { emailLocalOf, POOLED_FIELDS as POOLED } from './prepared.ts';
+import { emailLocalOf, POOLED_FIELDS as POOLED, POOLED_SLOT as SLOT } from './prepared.ts';
 import type { PreparedRecord, StringPool } from './prepared.ts';
 
 /**
@@ -36,6 +36,8 @@ export const PREPARED_FIELDS: ReadonlyArray<keyof PreparedRecord> = [
 
 const P = POOLED.length;
 const U = UNPOOLED.length;
+/** Each of `UNPOOLED`'s position among a record's `text`. */
+const TEXT = Object.fromEntries(UNPOOLED.map((field, at) => [field, at])) as Record<(typeof UNPOOLED)[number], number>;
 
 /**
  * Writes batches of the records prepared with one pool, remembering how much of the pool was sent. The pool ids of
@@ -120,35 +122,35 @@ export class PreparedBatchReader {
       }
       // The fields in the order `prepareRecord` writes them, so the records share its objects' shape.
       into.push({
-        givenName: s(pooled[p]!),
-        middleName: s(pooled[p + 1]!),
-        familyName: s(pooled[p + 2]!),
-        suffix: s(pooled[p + 3]!),
-        sex: text[u] as PreparedRecord['sex'],
-        birthDate: s(pooled[p + 4]!),
-        ssn: text[u + 1]!,
-        phone: text[u + 2]!,
-        email: text[u + 3]!,
-        addressLine1: text[u + 4]!,
-        addressLine2: s(pooled[p + 5]!),
-        city: s(pooled[p + 6]!),
-        state: s(pooled[p + 7]!),
-        postalCode: s(pooled[p + 8]!),
-        givenPhonetic: s(pooled[p + 9]!),
-        familyPhonetic: s(pooled[p + 10]!),
-        streetNumber: s(pooled[p + 11]!),
-        streetName: s(pooled[p + 12]!),
-        givenFirst: s(pooled[p + 13]!),
-        givenCompact: s(pooled[p + 14]!),
-        familyCompact: s(pooled[p + 15]!),
-        middleFirst: s(pooled[p + 16]!),
+        givenName: s(pooled[p + SLOT.givenName]!),
+        middleName: s(pooled[p + SLOT.middleName]!),
+        familyName: s(pooled[p + SLOT.familyName]!),
+        suffix: s(pooled[p + SLOT.suffix]!),
+        sex: text[u + TEXT.sex] as PreparedRecord['sex'],
+        birthDate: s(pooled[p + SLOT.birthDate]!),
+        ssn: text[u + TEXT.ssn]!,
+        phone: text[u + TEXT.phone]!,
+        email: text[u + TEXT.email]!,
+        addressLine1: text[u + TEXT.addressLine1]!,
+        addressLine2: s(pooled[p + SLOT.addressLine2]!),
+        city: s(pooled[p + SLOT.city]!),
+        state: s(pooled[p + SLOT.state]!),
+        postalCode: s(pooled[p + SLOT.postalCode]!),
+        givenPhonetic: s(pooled[p + SLOT.givenPhonetic]!),
+        familyPhonetic: s(pooled[p + SLOT.familyPhonetic]!),
+        streetNumber: s(pooled[p + SLOT.streetNumber]!),
+        streetName: s(pooled[p + SLOT.streetName]!),
+        givenFirst: s(pooled[p + SLOT.givenFirst]!),
+        givenCompact: s(pooled[p + SLOT.givenCompact]!),
+        familyCompact: s(pooled[p + SLOT.familyCompact]!),
+        middleFirst: s(pooled[p + SLOT.middleFirst]!),
         familyTokens,
         birthYear: dates[i * 3]!,
         birthMonth: dates[i * 3 + 1]!,
         birthDay: dates[i * 3 + 2]!,
-        birthDigits: s(pooled[p + 17]!),
+        birthDigits: s(pooled[p + SLOT.birthDigits]!),
         // Derived again rather than sent: a slice of the address, where a copy sent would be a string of its own.
-        emailLocal: emailLocalOf(text[u + 3]!),
+        emailLocal: emailLocalOf(text[u + TEXT.email]!),
       });
     }
   }

@@ -105,7 +105,12 @@ export const POOLED_FIELDS = [
   'birthDigits',
 ] as const satisfies ReadonlyArray<keyof PreparedRecord>;
 
-const SLOT = Object.fromEntries(POOLED_FIELDS.map((field, slot) => [field, slot])) as Record<(typeof POOLED_FIELDS)[number], number>;
+/** Each pooled field's position in `POOLED_FIELDS` (where `prepareRecord` notes its id). */
+export const POOLED_SLOT = Object.fromEntries(POOLED_FIELDS.map((field, slot) => [field, slot])) as Record<
+  (typeof POOLED_FIELDS)[number],
+  number
+>;
+const SLOT = POOLED_SLOT;
 
 /** The pool's instance of `value`; its id goes to `ids[slot]` when ids are asked for. */
 function pooled(s: Interner, value: string | null, ids: Int32Array | undefined, slot: number): string | null {

@@ -149,20 +149,30 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     },
   );
 
+  /**
+   * A load whose first chunk holds 100 records and that, once it gives way to online ingest, writes chunks of at
+   * most 10 records for the rest of the test.
+   */
+  const GIVING_WAY = { actor: { actor: 'test:load' }, chunkSize: 100, giveWayChunkSize: 10, giveWayMs: 60_000 };
+
+  /** What each chunk of a load wrote, in order (from its audit entry). */
+  const chunksOf = (runId: string) =>
+    queryRows<{ records: number; replanned: number; lock: string }>(
+      app.services.database.db,
+      sql`select (details->>'records')::int as records, (details->>'replanned')::int as replanned, details->>'lock' as lock
+          from audit_log where action = 'bulkLoad' and details->>'runId' = ${runId} order by (details->>'chunk')::int`,
+    );
+
   test.skipIf(TEST_DB_KIND !== 'postgres')(
     'a load that gives way writes the newcomers it meets into smaller chunks, so no chunk holds the lock much longer',
     async () => {
-      const db = app.services.database.db;
       const seeds = Array.from({ length: 120 }, (_, k) => 7600 + k);
       const rows = twoRowsEach(seeds, 'NW');
       // Five patients of one later give-way chunk (records 200-209) are sent online while the first chunk writes.
       const onlineSeeds = seeds.slice(100, 105);
       let online: Promise<unknown[]> | null = null;
       const summary = await bulkLoad(app.services.ingest, rows, {
-        actor: { actor: 'test:load' },
-        chunkSize: 100,
-        giveWayChunkSize: 10,
-        giveWayMs: 60_000,
+        ...GIVING_WAY,
         beforeChunkCommit: async (_tx, index) => {
           if (index !== 0) return;
           online = Promise.all(
@@ -175,11 +185,7 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
       });
       await online;
       expect(summary.loaded).toBe(rows.length);
-      const chunks = await queryRows<{ records: number; replanned: number }>(
-        db,
-        sql`select (details->>'records')::int as records, (details->>'replanned')::int as replanned from audit_log
-            where action = 'bulkLoad' and details->>'runId' = ${summary.runId} order by (details->>'chunk')::int`,
-      );
+      const chunks = await chunksOf(summary.runId);
       // Each online record was placed again once, beside its patient's records.
       expect(chunks.reduce((n, c) => n + c.replanned, 0)).toBe(onlineSeeds.length);
       // Placing one again is weighed as four records: the chunks that did so are cut smaller (two records are one
@@ -199,10 +205,7 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
   async function loadGivingWay(rows: LoadRow[], firstLocalId: string, firstSeed: number, atSecond: () => Promise<void>) {
     let first: Promise<unknown> | null = null;
     const summary = await bulkLoad(app.services.ingest, rows, {
-      actor: { actor: 'test:load' },
-      chunkSize: 100,
-      giveWayChunkSize: 10,
-      giveWayMs: 60_000,
+      ...GIVING_WAY,
       beforeChunkCommit: async (_tx, index) => {
         if (index === 0) {
           // It waits for the first chunk, which holds the ingest lock.
@@ -220,14 +223,6 @@ describe(`a bulk load beside online ingest on ${TEST_DB_KIND}`, () => {
     expect(await identitiesOf(app, [firstLocalId])).toHaveLength(1);
     return summary;
   }
-
-  /** What each chunk of a load wrote, in order (from its audit entry). */
-  const chunksOf = (runId: string) =>
-    queryRows<{ records: number; replanned: number; lock: string }>(
-      app.services.database.db,
-      sql`select (details->>'records')::int as records, (details->>'replanned')::int as replanned, details->>'lock' as lock
-          from audit_log where action = 'bulkLoad' and details->>'runId' = ${runId} order by (details->>'chunk')::int`,
-    );
 
   test.skipIf(TEST_DB_KIND !== 'postgres')(
     'a chunk that gives way locks only its keys: an online ingest of another patient goes on beside it, one of its own patients waits',
