@@ -9,22 +9,24 @@ export interface FieldIssue {
 }
 
 /** Generational suffixes and their canonical spelling (USPS/CMS name-suffix conventions). */
-const GENERATIONAL_SUFFIXES: Record<string, string> = {
-  jr: 'jr',
-  junior: 'jr',
-  sr: 'sr',
-  senior: 'sr',
-  i: 'i',
-  '1st': 'i',
-  ii: 'ii',
-  '2nd': 'ii',
-  iii: 'iii',
-  '3rd': 'iii',
-  iv: 'iv',
-  '4th': 'iv',
-  v: 'v',
-  '5th': 'v',
-};
+const GENERATIONAL_SUFFIXES = new Map<string, string>(
+  Object.entries({
+    jr: 'jr',
+    junior: 'jr',
+    sr: 'sr',
+    senior: 'sr',
+    i: 'i',
+    '1st': 'i',
+    ii: 'ii',
+    '2nd': 'ii',
+    iii: 'iii',
+    '3rd': 'iii',
+    iv: 'iv',
+    '4th': 'iv',
+    v: 'v',
+    '5th': 'v',
+  }),
+);
 
 /** Trailing tokens of a name field that are generational suffixes ("Smith Jr"); `i` and `v` are too ambiguous. */
 const TRAILING_SUFFIX_TOKENS = new Set(['jr', 'junior', 'sr', 'senior', 'ii', 'iii', 'iv', '2nd', '3rd', '4th']);
@@ -110,7 +112,7 @@ function cleanNameUncached(raw: string, kind: 'given' | 'middle' | 'family'): Cl
   let suffix: string | null = null;
   const last = tokens[tokens.length - 1]!;
   if (tokens.length > 1 && TRAILING_SUFFIX_TOKENS.has(last)) {
-    suffix = GENERATIONAL_SUFFIXES[last] ?? null;
+    suffix = GENERATIONAL_SUFFIXES.get(last) ?? null;
     tokens = tokens.slice(0, -1);
   }
   if (kind === 'given') while (tokens.length > 1 && TITLES.has(tokens[0]!)) tokens = tokens.slice(1);
@@ -131,7 +133,7 @@ export function cleanSuffix(raw: string | null | undefined): string | null {
   const text = cleanNameText(raw);
   if (text === null) return null;
   for (const token of text.split(' ')) {
-    const canonical = GENERATIONAL_SUFFIXES[token];
+    const canonical = GENERATIONAL_SUFFIXES.get(token);
     if (canonical) return canonical;
   }
   return null;

@@ -38,6 +38,8 @@ describe('names', () => {
     ['2nd', 'ii'],
     ['MD', null],
     ['', null],
+    // A word that names a property every object has is still just a word.
+    ['Constructor', null],
   ])('reads suffix %j as %j', (raw, expected) => {
     expect(cleanSuffix(raw)).toBe(expected);
   });
@@ -164,6 +166,14 @@ describe('addresses', () => {
     ['123 Main Street', '123 main st'],
     ['123 N. Main St., Apt. #4B', '123 n main st unit 4b'],
     ['42 Wallaby Place', '42 wallaby pl'],
+    ["  12 O'Brien  Rd. -- rear ", '12 obrien rd rear'],
+    ['Suite 5, Apt # 6', 'unit 5 unit 6'],
+    ['apartment #', 'unit'],
+    ['Flat 2 / 14 Ocean St', 'unit 2 14 ocean st'],
+    ['12 Constructor Street', '12 constructor st'],
+    ['Straße 5', 'strasse 5'],
+    ['#', 'unit'],
+    ['--', null],
     ['', null],
   ])('address line %j -> %j', (raw, expected) => {
     expect(cleanAddressLine(raw)).toBe(expected);
@@ -187,6 +197,7 @@ describe('addresses', () => {
     ['ca', 'CA'],
     ['nsw', 'NSW'],
     ['New York', 'NY'],
+    ['Constructor', 'CONSTRUCTOR'],
   ])('state %j -> %j', (raw, expected) => {
     expect(cleanState(raw)).toBe(expected);
   });
