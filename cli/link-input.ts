@@ -4,7 +4,15 @@ import { prepareRecord, StringPool } from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { CsvSyntaxError, malformedCsv, readCsvLineChunks } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
-import { checkColumns, checkMappedRows, detectMapping, resolveMapping, type CheckedRows, type ColumnPolicy } from './link-mapping.ts';
+import {
+  checkColumns,
+  checkMappedRows,
+  detectMapping,
+  resolveMapping,
+  type CheckedRows,
+  type ColumnPolicy,
+  type RefusedRow,
+} from './link-mapping.ts';
 import { duplicateId, EMPTY_ID, type FileRowProblem, type RowProblem } from './row-problems.ts';
 import type { Mapping, ResolvedMapping } from './link-mapping.ts';
 
@@ -29,8 +37,6 @@ export interface ReadOptions extends ColumnPolicy {
   onRows?: (count: number) => void;
   /** How batches of rows are checked and normalised (default: on this thread). */
   normalise?: NormaliseBatch | undefined;
-  /** Receives the kept records as they are prepared, in order: how other threads get the same records. */
-  prepared?: PreparedSink | undefined;
   /**
    * Link rows with values the service refuses (an impossible or future date, a control character, ...) without
    * those values, as the normaliser cleans them, instead of leaving the rows out. Rows without an id, or repeating
@@ -41,14 +47,13 @@ export interface ReadOptions extends ColumnPolicy {
   asOf?: string | undefined;
 }
 
-/** Where the kept records go as they are prepared (`ReadOptions.prepared`). */
-export interface PreparedSink {
-  /** Where `prepareRecord` notes the pool ids of each record's values before it is added (`POOLED_FIELDS`). */
-  readonly ids: Int32Array;
-  /** The next kept record, prepared with `pool` (the same pool for every record of a run), its ids in `ids`. */
-  add(record: PreparedRecord, pool: StringPool): void;
-  /** Called after each batch of rows is settled. */
-  flush(): void;
+/**
+ * A batch of rows checked, normalised and prepared by the threads that share the work (`LinkThreads.normalise`):
+ * the records of the rows kept, in order, and the rows refused.
+ */
+export interface PreparedRows {
+  prepared: PreparedRecord[];
+  refused: RefusedRow[];
 }
 
 /** The rows of one file kept for linking, in file order, before sources are numbered. */
@@ -81,7 +86,8 @@ interface Accumulator {
 
 /**
  * Checks a batch of mapped rows as the service does (unless `keepInvalid`) and normalises the rows it accepts,
- * in order (on this thread, or split across worker threads): `checkMappedRows`.
+ * in order: on this thread (`checkMappedRows`; this thread then prepares the records), or split across worker
+ * threads that also prepare them (`PreparedRows`).
  */
 export type NormaliseBatch = (
   rows: string[][],
@@ -89,7 +95,7 @@ export type NormaliseBatch = (
   issues: Record<string, number>,
   asOf: string,
   keepInvalid: boolean,
-) => CheckedRows | Promise<CheckedRows>;
+) => CheckedRows | PreparedRows | Promise<CheckedRows | PreparedRows>;
 
 /**
  * Rows normalised together: enough to keep every thread busy, few enough that a batch (raw rows, their encodings
@@ -127,7 +133,7 @@ interface SentBatch {
   batch: BatchRow[];
   /** The ids of its rows that were sent. */
   ids: string[];
-  checked: Promise<CheckedRows>;
+  checked: Promise<CheckedRows | PreparedRows>;
 }
 
 /**
@@ -162,8 +168,7 @@ async function readWhole(
   const normalise = options.normalise ?? checkMappedRows;
   const settleOldest = async () => {
     const oldest = sent.shift()!;
-    settle(oldest.batch, await oldest.checked, acc, rows, file, options.prepared);
-    options.prepared?.flush();
+    settle(oldest.batch, await oldest.checked, acc, rows, file);
     for (const id of oldest.ids) pendingIds.delete(id);
     options.onRows?.(oldest.batch.length);
   };
@@ -223,15 +228,10 @@ function firstSeen(acc: Accumulator, seen: number, file: string): Omit<RowProble
   return duplicateId(seen % LINES, firstFile === file ? undefined : firstFile);
 }
 
-/** Keeps or refuses the rows of a checked batch, in row order. */
-function settle(
-  batch: BatchRow[],
-  checked: CheckedRows,
-  acc: Accumulator,
-  rows: FileRows,
-  file: string,
-  sink: PreparedSink | undefined,
-): void {
+/** Keeps or refuses the rows of a checked batch, in row order (preparing the records unless they come prepared). */
+function settle(batch: BatchRow[], checked: CheckedRows | PreparedRows, acc: Accumulator, rows: FileRows, file: string): void {
+  const prepared =
+    'prepared' in checked ? (i: number) => checked.prepared[i]! : (i: number) => prepareRecord(checked.records[i]!, acc.pool);
   let sent = 0;
   let record = 0;
   let refusal = 0;
@@ -253,9 +253,7 @@ function settle(
     acc.seen.set(row.id, (acc.files.length - 1) * LINES + row.line);
     rows.ids.push(row.id);
     if (row.source !== null) rows.sources!.push(row.source);
-    const prepared = prepareRecord(checked.records[record++]!, acc.pool, sink?.ids);
-    rows.prepared.push(prepared);
-    sink?.add(prepared, acc.pool);
+    rows.prepared.push(prepared(record++));
   }
 }
 

@@ -10,9 +10,10 @@ import {
   countClaimedChunks,
   countLevels,
   defaultRandomPairs,
-  POOLED_FIELDS,
   preparedOf,
+  PreparedBatchReader,
   PreparedBatchWriter,
+  StringPool,
   randomPairs,
   sameAddressHistogram,
   scorePairRange,
@@ -27,23 +28,23 @@ import type {
   PreparedBatch,
   PreparedRecord,
   RandomLevels,
-  StringPool,
 } from '../matching/index.ts';
 import { startWorker } from '../platform/worker.ts';
 import { checkMappedRows } from './link-mapping.ts';
-import { packRecords, unpackRecords } from './link-packing.ts';
+import { packRecords } from './link-packing.ts';
 import type { PackedRecords } from './link-packing.ts';
 import type { CheckedRows, RefusedRow, ResolvedMapping } from './link-mapping.ts';
-import type { PreparedSink } from './link-input.ts';
+import type { PreparedRows } from './link-input.ts';
 
 /** What the main thread asks of a worker (see link-worker.ts). */
 export type WorkerTask =
   | { kind: 'normalise'; rows: string[][]; mapping: ResolvedMapping; asOf: string; keepInvalid: boolean }
   /**
-   * The next batch of the records this thread prepared (`shared`). Not answered: a failure fails the worker's
-   * next task (see link-worker.ts).
+   * The records of the next batch normalised, in order: the part each thread prepared (`normalise`), this
+   * thread's first, as written with that thread's pool; null for the worker's own part, which it kept. Not
+   * answered: a failure fails the worker's next task (see link-worker.ts).
    */
-  | { kind: 'append'; batch: PreparedBatch }
+  | { kind: 'append'; parts: Array<PreparedBatch | null> }
   /**
    * The records of the next pairs to score: `reuse[i]` is the position of record i in the records sent last (its
    * values unchanged), or -1 for the next record of `chunks`.
@@ -59,8 +60,11 @@ export type WorkerTask =
   | { kind: 'score'; model: MatchModel; pairA: Int32Array; pairB: Int32Array };
 
 export type WorkerReply =
-  /** `idle`: milliseconds the worker waited for work since it last normalised. */
-  | { kind: 'normalised'; records: PackedRecords; refused: RefusedRow[]; issues: Record<string, number>; idle: number }
+  /**
+   * The rows kept, prepared with the worker's own pool (`batch`); `idle`: milliseconds the worker waited for work
+   * since it last normalised.
+   */
+  | { kind: 'normalised'; batch: PreparedBatch; refused: RefusedRow[]; issues: Record<string, number>; idle: number }
   | { kind: 'ready'; count: number }
   | { kind: 'compared'; lo: Uint32Array; hi: Uint32Array }
   /** The counts of the chunks the worker claimed (null: it claimed none). */
@@ -144,15 +148,16 @@ class LinkWorker {
  * The batch engine's threads: this one plus `threads - 1` workers. Work is split into ordered ranges and every
  * range's results go to its own positions (or, for counts, are added up), so the outcome is the same for any
  * number of threads and whichever thread ran a range. Every worker builds its own copy of the records for the
- * comparisons while the files are read: this thread prepares every record (with one string pool) and sends each
- * batch as pool ids (`shared`), so a worker indexes its copy of the pool instead of preparing the records again,
- * and no thread holds every record encoded at once.
+ * comparisons while the files are read: each thread prepares the rows it normalises with a string pool of its own
+ * and the others copy those records from its pool ids (`normalise`), so no record is prepared twice and no thread
+ * holds every record encoded at once.
  */
 export class LinkThreads {
   private readonly workers: LinkWorker[];
 
   private constructor(workers: Worker[]) {
     this.workers = workers.map((worker) => new LinkWorker(worker));
+    this.readers = workers.map(() => new PreparedBatchReader());
     this.ownShare = 1 / (workers.length + 1);
   }
 
@@ -210,14 +215,24 @@ export class LinkThreads {
   /** When this thread last measured how long it waited (`performance.eventLoopUtilization`). */
   private lastUse = performance.eventLoopUtilization();
 
-  /** Checks and normalises rows across the threads, in order: the same result `checkMappedRows` gives. */
+  /** Prepares this thread's share of the rows with a pool of its own, and writes them down for the workers. */
+  private readonly writer = new PreparedBatchWriter(new StringPool());
+  /** Per worker, this thread's copy of the pool that worker prepares its share with. */
+  private readonly readers: PreparedBatchReader[];
+
+  /**
+   * Checks, normalises and prepares rows across the threads, in order: the same records `checkMappedRows` and
+   * `prepareRecord` give. Each thread prepares its share with a pool of its own and the others copy them from
+   * its pool ids (`PreparedBatch`), so no thread looks a value up in a pool for a record it did not normalise.
+   * Every worker is then sent the batch's records (`append`).
+   */
   normalise = async (
     rows: string[][],
     mapping: ResolvedMapping,
     issues: Record<string, number>,
     asOf: string,
     keepInvalid: boolean,
-  ): Promise<CheckedRows> => {
+  ): Promise<CheckedRows | PreparedRows> => {
     if (this.workers.length === 0) return checkMappedRows(rows, mapping, issues, asOf, keepInvalid);
     const use = performance.eventLoopUtilization();
     const waited = performance.eventLoopUtilization(use, this.lastUse).idle;
@@ -233,40 +248,22 @@ export class LinkThreads {
     const started = performance.now();
     const checked = checkMappedRows(rows.slice(0, own), mapping, issues, asOf, keepInvalid);
     if (own >= MIN_TIMED_ROWS) this.rowCost = (performance.now() - started) / own;
+    const prepared = this.writer.prepare(checked.records);
+    // Taken before this thread's next share is prepared: the workers read this thread's batches in this order.
+    const ownBatch = this.writer.take();
     const replies = await Promise.all(pending);
     let workersWaited = Infinity;
-    replies.forEach((reply, w) => {
+    const batches = replies.map((reply, w) => {
       if (reply.kind !== 'normalised') throw new Error(`link worker replied ${reply.kind} to normalise`);
-      for (const record of unpackRecords(reply.records)) checked.records.push(record);
+      this.readers[w]!.read(reply.batch, prepared);
       for (const [index, problems] of reply.refused) checked.refused.push([parts[w + 1]![0] + index, problems]);
       addCounts(issues, reply.issues);
       workersWaited = Math.min(workersWaited, reply.idle);
+      return reply.batch;
     });
+    this.workers.forEach((worker, w) => worker.send({ kind: 'append', parts: [ownBatch, ...batches.map((b, k) => (k === w ? null : b))] }));
     this.rebalance(waited, workersWaited, rows.length);
-    return checked;
-  };
-
-  /** Writes the batches `shared` sends (for the pool the records being read are prepared with). */
-  private writer: { pool: StringPool; writer: PreparedBatchWriter } | null = null;
-
-  /**
-   * Sends each worker the records this thread prepares, batch by batch and in order, for the comparisons: as pool
-   * ids (`PreparedBatch`), so a worker builds the same records by indexing its copy of the pool rather than
-   * preparing them again.
-   */
-  readonly shared: PreparedSink = {
-    ids: new Int32Array(POOLED_FIELDS.length),
-    add: (record, pool) => {
-      if (this.workers.length === 0) return;
-      if (this.writer && this.writer.pool !== pool) throw new Error('the records of one run are prepared with one string pool');
-      this.writer ??= { pool, writer: new PreparedBatchWriter(pool) };
-      this.writer.writer.add(record, this.shared.ids);
-    },
-    flush: () => {
-      if (!this.writer) return;
-      const batch = this.writer.writer.take();
-      for (const worker of this.workers) worker.send({ kind: 'append', batch });
-    },
+    return { prepared, refused: checked.refused };
   };
 
   /** Batches normalised so far (the first one's waits are the threads starting, not the split). */

@@ -6,13 +6,14 @@ import {
   countClaimedChunks,
   prepareRecord,
   PreparedBatchReader,
+  PreparedBatchWriter,
   sameAddressHistogram,
   scorePairRange,
   StringPool,
 } from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { checkMappedRows } from './link-mapping.ts';
-import { packRecords, unpackRecords } from './link-packing.ts';
+import { unpackRecords } from './link-packing.ts';
 import type { WorkerReply, WorkerTask } from './link-threads.ts';
 
 /**
@@ -20,8 +21,15 @@ import type { WorkerReply, WorkerTask } from './link-threads.ts';
  * work on values: the main thread owns the files, the order and the results.
  */
 let records: PreparedRecord[] = [];
-/** The records the main thread prepared, batch by batch (`append`), with its string pool as far as sent. */
-const shared = new PreparedBatchReader();
+/**
+ * Per part of an `append`, this thread's copy of the pool the thread that prepared that part prepares with (the
+ * main thread's first, then each worker's; none for this worker's own part).
+ */
+const copies: PreparedBatchReader[] = [];
+/** Prepares this worker's share of the rows with a pool of its own, and writes them down for the other threads. */
+const writer = new PreparedBatchWriter(new StringPool());
+/** The records this worker prepared and has not appended yet, per batch normalised, oldest first. */
+const kept: PreparedRecord[][] = [];
 /** Why an unanswered task failed: every later task fails with it, so no result rests on missing records. */
 let broken: string | null = null;
 /** One instance of each value the records of the last `records` task share (`prepareRecord`). */
@@ -45,11 +53,15 @@ function handle(task: WorkerTask): { reply: WorkerReply; transfer: ArrayBuffer[]
     case 'normalise': {
       const issues: Record<string, number> = {};
       const checked = checkMappedRows(task.rows, task.mapping, issues, task.asOf, task.keepInvalid);
-      const records = packRecords(checked.records);
-      return { reply: { kind: 'normalised', records, refused: checked.refused, issues, idle: idleSinceLast() }, transfer: [] };
+      kept.push(writer.prepare(checked.records));
+      const batch = writer.take();
+      return { reply: { kind: 'normalised', batch, refused: checked.refused, issues, idle: idleSinceLast() }, transfer: [] };
     }
     case 'append':
-      shared.read(task.batch, records);
+      task.parts.forEach((part, p) => {
+        if (part === null) for (const record of kept.shift()!) records.push(record);
+        else (copies[p] ??= new PreparedBatchReader()).read(part, records);
+      });
       return null;
     case 'records': {
       pool = new StringPool();

@@ -109,7 +109,6 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       strict: options.strict,
       warn: options.warn ?? ((message) => process.stderr.write(message)),
       normalise: threads.size > 1 ? threads.normalise : undefined,
-      prepared: threads.size > 1 ? threads.shared : undefined,
       keepInvalid: options.keepInvalid,
       onRows: (count) => onProgress('read', (rows += count), 0),
     });

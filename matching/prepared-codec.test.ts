@@ -93,4 +93,19 @@ describe('prepared records sent as pool ids', () => {
     for (const { record, ids } of preparedWithIds(INPUTS, pool))
       POOLED_FIELDS.forEach((field, slot) => expect([field, ids[slot]]).toEqual([field, pool.idOf(record[field])]));
   });
+
+  test('prepares records with its own pool and writes them: what prepareRecord gives, read back on another thread', () => {
+    const writer = new PreparedBatchWriter(new StringPool());
+    const reader = new PreparedBatchReader();
+    const received: PreparedRecord[] = [];
+    const kept: PreparedRecord[] = [];
+    for (const batch of [INPUTS.slice(0, 3), INPUTS]) {
+      const records = batch.map((input) => normaliseRecord(structuredClone(input)).record);
+      const here = writer.prepare(records);
+      expect(here).toEqual(records.map((record) => prepareRecord(record)));
+      kept.push(...here);
+      reader.read(structuredClone(writer.take()), received);
+    }
+    expect(received).toEqual(kept);
+  });
 });

@@ -1,4 +1,5 @@
-import { emailLocalOf, POOLED_FIELDS as POOLED, POOLED_SLOT as SLOT } from './prepared.ts';
+import type { NormalisedRecord } from './normalise.ts';
+import { emailLocalOf, POOLED_FIELDS as POOLED, POOLED_SLOT as SLOT, prepareRecord } from './prepared.ts';
 import type { PreparedRecord, StringPool } from './prepared.ts';
 
 /**
@@ -53,7 +54,19 @@ export class PreparedBatchWriter {
   private text: Array<string | null> = [];
   private tokens: number[] = [];
 
+  /** Where `prepareRecord` notes the ids of the record being prepared (`prepare`). */
+  private readonly ids = new Int32Array(P);
+
   constructor(private readonly pool: StringPool) {}
+
+  /** Prepares records with this writer's pool and adds them, in order. */
+  prepare(records: readonly NormalisedRecord[]): PreparedRecord[] {
+    return records.map((record) => {
+      const prepared = prepareRecord(record, this.pool, this.ids);
+      this.add(prepared, this.ids);
+      return prepared;
+    });
+  }
 
   /** Adds the next record, prepared with this writer's pool, with the `ids` `prepareRecord` gave it. */
   add(r: PreparedRecord, ids: Int32Array): void {
