@@ -210,15 +210,15 @@ export class LinkThreads {
    * thread also reads the file and keeps every record, so an even split would leave the workers idle.
    */
   private ownShare: number;
-  /** Milliseconds this thread takes to normalise and encode a row, as last measured. */
+  /** Milliseconds this thread takes to normalise, prepare and write down a row, as last measured. */
   private rowCost = 0;
   /** When this thread last measured how long it waited (`performance.eventLoopUtilization`). */
   private lastUse = performance.eventLoopUtilization();
 
   /** Prepares this thread's share of the rows with a pool of its own, and writes them down for the workers. */
-  private readonly writer = new PreparedBatchWriter(new StringPool());
+  private writer = new PreparedBatchWriter(new StringPool());
   /** Per worker, this thread's copy of the pool that worker prepares its share with. */
-  private readonly readers: PreparedBatchReader[];
+  private readers: PreparedBatchReader[];
 
   /**
    * Checks, normalises and prepares rows across the threads, in order: the same records `checkMappedRows` and
@@ -247,10 +247,10 @@ export class LinkThreads {
       .map(([start, end], w) => this.run(w, { kind: 'normalise', rows: rows.slice(start, end), mapping, asOf, keepInvalid }));
     const started = performance.now();
     const checked = checkMappedRows(rows.slice(0, own), mapping, issues, asOf, keepInvalid);
-    if (own >= MIN_TIMED_ROWS) this.rowCost = (performance.now() - started) / own;
     const prepared = this.writer.prepare(checked.records);
     // Taken before this thread's next share is prepared: the workers read this thread's batches in this order.
     const ownBatch = this.writer.take();
+    if (own >= MIN_TIMED_ROWS) this.rowCost = (performance.now() - started) / own;
     const replies = await Promise.all(pending);
     let workersWaited = Infinity;
     const batches = replies.map((reply, w) => {
@@ -407,8 +407,13 @@ export class LinkThreads {
     return out;
   };
 
-  /** Stops the workers (once they are stopped, again is a no-op). */
+  /**
+   * Stops the workers (once they are stopped, again is a no-op) and lets go of the pools the records were read
+   * with: the records keep the strings they hold, and the pools' tables are garbage from here on.
+   */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.writer = new PreparedBatchWriter(new StringPool());
+    this.readers = [];
   }
 }
