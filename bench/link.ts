@@ -1,6 +1,7 @@
 /**
  * Speed benchmark of `mpi link`: generates seeded synthetic registries (cached in bench/out/), runs the command
- * end to end as its own process on each with each thread count, and prints records per second, seconds, peak
+ * end to end as its own process on each with each thread count, and prints seconds (in all and per step of the
+ * run: read, compare, train, cluster, write), records per second, peak
  * memory (RSS), the pairwise accuracy against the generator's truth, whether the output equals the one-thread
  * output, and the machine's load average (timings on a busy machine are not comparable).
  *
@@ -53,6 +54,8 @@ interface Row {
   load: string;
   sameAsOne: string;
   seconds: number;
+  /** The run's own seconds per step (`mpi link`'s phases line): read/compare/train/cluster/write. */
+  phases: string;
   recordsPerSecond: number;
   peakMb: number;
   pairs: string;
@@ -79,6 +82,8 @@ function runOne(records: number, seed: number, threads: number): Row {
   if (run.status !== 0) throw new Error(`mpi link failed on ${records} records: ${run.stderr.slice(-500)}`);
   const peak = /peak memory\s+(\d+) MB/.exec(run.stderr)?.[1];
   const pairs = /pairs compared\s+(\d+)/.exec(run.stderr)?.[1] ?? '?';
+  const phases =
+    [...(/^phases\s+(.*)$/m.exec(run.stderr)?.[1] ?? '').matchAll(/([\d.]+) s/g)].map((m) => Number(m[1]).toFixed(1)).join('/') || '?';
   const predicted = readPairs(out);
   const truthOf = readPairs(truth);
   const ids = [...predicted.keys()];
@@ -95,6 +100,7 @@ function runOne(records: number, seed: number, threads: number): Row {
     load: `${loadBefore} / ${loadAverage()}`,
     sameAsOne,
     seconds,
+    phases,
     recordsPerSecond: records / seconds,
     peakMb: Number(peak ?? NaN),
     pairs,
@@ -114,13 +120,16 @@ function main(): void {
   const threads = [...new Set(opts.threads.split(',').map(Number))].sort((a, b) => a - b);
   const rows = opts.sizes.split(',').flatMap((s) => threads.map((t) => runOne(Number(s), Number(opts.seed), t)));
   console.log(`${machine()}, ${availableParallelism()} cores; load average (1, 5, 15 min) before / after each run`);
-  console.log('records threads    seconds  records/s  peak RSS MB  pairs compared  precision  recall  same as 1 thread  load');
+  console.log(
+    'records threads    seconds  read/compare/train/cluster/write s  records/s  peak RSS MB  pairs compared  precision  recall  same as 1 thread  load',
+  );
   for (const r of rows) {
     console.log(
       [
         String(r.records).padStart(7),
         String(r.threads).padStart(7),
         r.seconds.toFixed(1).padStart(10),
+        r.phases.padStart(35),
         Math.round(r.recordsPerSecond).toString().padStart(10),
         String(r.peakMb).padStart(12),
         r.pairs.padStart(15),

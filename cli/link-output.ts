@@ -99,6 +99,9 @@ export function formatSummary(s: LinkSummary): string {
     `links            ${s.links} (vetoed by conflict rules: ${s.conflictVetoes}; merges refused: ${refused})`,
     `clusters         ${s.clusters}`,
     `seconds          ${s.seconds.toFixed(2)} (${s.threads} thread${s.threads === 1 ? '' : 's'})`,
+    `phases           ${Object.entries(s.phases)
+      .map(([phase, seconds]) => `${phase} ${seconds.toFixed(2)} s`)
+      .join(', ')}`,
     `peak memory      ${Math.round(s.peakRssMb)} MB`,
     `field issues     ${issues}`,
     ...(s.errorReport ? [`rejected rows    ${s.rejected} (left out; listed in ${s.errorReport})`] : []),

@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { LinkInputError } from './link-errors.ts';
 import { runLink } from './link.ts';
+import { formatSummary } from './link-output.ts';
 
 let dir: string;
 const file = (name: string, text: string) => {
@@ -55,6 +56,13 @@ describe('runLink', () => {
     expect(cluster.b2).toBe(cluster.a2);
     expect(new Set(Object.values(cluster)).size).toBe(3);
     expect(summary).toMatchObject({ records: 5, clusters: 3, trained: true });
+    // Each step's seconds, in the order they ran, adding up to the run's.
+    expect(Object.keys(summary.phases)).toEqual(['read', 'compare', 'train', 'cluster', 'write']);
+    for (const seconds of Object.values(summary.phases)) expect(seconds).toBeGreaterThanOrEqual(0);
+    expect(Object.values(summary.phases).reduce((a, b) => a + b, 0)).toBeCloseTo(summary.seconds, 6);
+    expect(formatSummary(summary)).toMatch(
+      /\nphases {11}read \d+\.\d\d s, compare \d+\.\d\d s, train \d+\.\d\d s, cluster \d+\.\d\d s, write \d+\.\d\d s\n/,
+    );
   });
 
   test('quotes ids that hold a comma, a quote or a line break, and reads back the same ids', async () => {

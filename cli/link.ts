@@ -59,6 +59,21 @@ export interface LinkSummary {
   rejected: number;
   /** Where the rows left out are listed (`file,line,field,code,message`); null when none was. */
   errorReport: string | null;
+  /** Seconds of each step, in order (they add up to `seconds`): see `LinkPhases`. */
+  phases: LinkPhases;
+}
+
+/**
+ * Where a run's time goes: reading, checking and normalising the files (`read`); blocking, comparing the candidate
+ * pairs and sampling what training needs (`compare`); training the model, 0 with a given model (`train`); scoring,
+ * clustering and, with `--save-model`, calibrating (`cluster`); writing the output and the error report (`write`).
+ */
+export interface LinkPhases {
+  read: number;
+  compare: number;
+  train: number;
+  cluster: number;
+  write: number;
 }
 
 /** `out/clusters.csv` -> `out/clusters.errors.csv`. */
@@ -98,6 +113,14 @@ const peakRss = () => process.resourceUsage().maxRSS * 1024;
  */
 export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
   const started = performance.now();
+  let lap = started;
+  /** Seconds since the last step ended. */
+  const step = () => {
+    const now = performance.now();
+    const seconds = (now - lap) / 1000;
+    lap = now;
+    return seconds;
+  };
   const mapping: Mapping | undefined = options.mapping ? parseMapping(readJson(options.mapping, 'INVALID_MAPPING', 'mapping')) : undefined;
   const givenModel = options.model ? loadModel(options.model) : undefined;
   const bar = createProgress(options.progress ?? false);
@@ -112,6 +135,7 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       keepInvalid: options.keepInvalid,
       onRows: (count) => onProgress('read', (rows += count), 0),
     });
+    const read = step();
     const mode = options.mode ?? 'link-and-dedupe';
     const common = { sources: input.sources, mode, onProgress };
     const rules = givenModel?.blockingRules ?? DEFAULT_BLOCKING_RULES;
@@ -126,24 +150,28 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
     const sampled = await samples;
     // Training, scoring and clustering run on this thread: the workers' copies of the records can go.
     await threads.close();
+    const compare = step();
     let model = givenModel;
     if (!model) model = trainModel(batch, { ...common, ...sampled, seed, createdAt: new Date().toISOString() }).model;
+    const train = step();
     const result = linkRecords(batch, model, { ...common, threshold: options.threshold });
     // A model trained here and written out is calibrated on its own linkage (decisions unchanged; the clusters do
     // not need it, so a run that keeps no model skips the fit). A given model is kept as it is.
     if (!givenModel && options.saveModel) model = calibrateModel(model, batch, result.clusterOf);
+    const cluster = step();
     if (options.saveModel) writeFileSync(options.saveModel, `${JSON.stringify(model, null, 2)}\n`);
     await writeClusters(options.out, input.ids, result.clusterOf);
     const errorReport = input.problems.length > 0 ? (options.errors ?? defaultLinkErrorReport(options.out)) : null;
     if (errorReport) await writeFileRowReport(errorReport, input.problems);
     bar.stop();
+    const write = step();
     return {
       records: input.ids.length,
       sources: input.sourceNames.length,
       pairsCompared: result.pairsCompared,
       links: result.links.count,
       clusters: result.clusterCount,
-      seconds: (performance.now() - started) / 1000,
+      seconds: (lap - started) / 1000,
       peakRssMb: peakRss() / 2 ** 20,
       modelVersion: model.version,
       trained: givenModel === undefined,
@@ -153,6 +181,7 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       threads: threads.size,
       rejected: input.rejected,
       errorReport,
+      phases: { read, compare, train, cluster, write },
     };
   } finally {
     await threads.close();
