@@ -339,6 +339,20 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     expect(await counts(app)).toEqual(before);
   });
 
+  test.each(['constructor', 'toString', '__proto__'])(
+    'answers gender %j, a word every object carries, as an unknown code: 400 on search and create, nothing stored',
+    async (gender) => {
+      const search = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { gender } }));
+      expect(search.status).toBe(400);
+      expect(search.body.issue[0].code).toBe('code-invalid');
+      const before = await counts(app);
+      const created = await create('pipeline', { ...patient(10, EHR_SYSTEM, 'E-10'), gender });
+      expect(created.status).toBe(400);
+      expect(created.body.resourceType).toBe('OperationOutcome');
+      expect(await counts(app)).toEqual(before);
+    },
+  );
+
   test.each([
     ['no identifier with a system', { resourceType: 'Patient', identifier: [{ value: 'X' }], birthDate: '1980-01-01' }, 400],
     ['an impossible birth date', { ...patient(9, EHR_SYSTEM, 'E-9'), birthDate: '1980-02-30' }, 400],

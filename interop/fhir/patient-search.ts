@@ -30,7 +30,13 @@ export const SEARCH_PARAMETERS = [
 const CONTROL_PARAMETERS = new Set(['_count', '_offset', '_format']);
 const KNOWN = new Set<string>([...SEARCH_PARAMETERS.map((p) => p.name), ...CONTROL_PARAMETERS]);
 
-const SEX_BY_GENDER: Record<string, string | null> = { male: 'M', female: 'F', other: 'O', unknown: null };
+/** R4 AdministrativeGender -> canonical sex; a Map, so a value such as `constructor` is no code at all. */
+const SEX_BY_GENDER = new Map<string, string | null>([
+  ['male', 'M'],
+  ['female', 'F'],
+  ['other', 'O'],
+  ['unknown', null],
+]);
 
 /** `system|value`, `|value` or `value` (hl7.org/fhir/R4/search.html#token). */
 export function parseTokenParam(raw: string, name: string): { system?: string; value: string } {
@@ -176,9 +182,9 @@ export function patientQueries<C>(env: FhirEnv<C>) {
         query.birthDate = parseBirthDate(value);
         break;
       case 'gender': {
-        if (!(value in SEX_BY_GENDER))
+        if (!SEX_BY_GENDER.has(value))
           throw new FhirError(400, [errorIssue('code-invalid', 'gender must be male, female, other or unknown')]);
-        query.sex = SEX_BY_GENDER[value] ?? 'unknown';
+        query.sex = SEX_BY_GENDER.get(value) ?? 'unknown';
         break;
       }
       case 'identifier': {
