@@ -65,8 +65,9 @@ export interface LinkSummary {
 
 /**
  * Where a run's time goes: reading, checking and normalising the files (`read`); blocking, comparing the candidate
- * pairs and sampling what training needs (`compare`); training the model, 0 with a given model (`train`); scoring,
- * clustering and, with `--save-model`, calibrating (`cluster`); writing the output and the error report (`write`).
+ * pairs and sampling what training needs (`compare`); training the model, next to nothing with a given model
+ * (`train`); scoring, clustering and, with `--save-model`, calibrating (`cluster`); writing the output and the
+ * error report (`write`).
  */
 export interface LinkPhases {
   read: number;

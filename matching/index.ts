@@ -59,7 +59,7 @@ export {
 } from './training.ts';
 export type { LabelledPair, RandomLevels, TrainOptions } from './training.ts';
 export { assembleBatch, buildBatch, candidatePairs, compareRange } from './batch.ts';
-export { POOLED_FIELDS, prepareRecord, StringPool } from './prepared.ts';
+export { prepareRecord, StringPool } from './prepared.ts';
 export { PreparedBatchReader, PreparedBatchWriter } from './prepared-codec.ts';
 export type { PreparedBatch } from './prepared-codec.ts';
 export { decodeRecord, decodeRecords, encodeRecord, encodeRecords, recordValues, recordsOfValues } from './record-codec.ts';

@@ -38,18 +38,19 @@ const preparedWithIds = (inputs: RecordInput[], pool: StringPool) =>
   });
 const prepared = (inputs: RecordInput[], pool: StringPool) => preparedWithIds(inputs, pool).map(({ record }) => record);
 
+/** Each input normalised, as the thread that prepares it receives it. */
+const normalised = (inputs: RecordInput[]) => inputs.map((input) => normaliseRecord(structuredClone(input)).record);
+
 describe('prepared records sent as pool ids', () => {
-  test('read back equal to the records written, batch after batch, through a structured clone', () => {
-    const pool = new StringPool();
-    const writer = new PreparedBatchWriter(pool);
+  test('prepared as prepareRecord prepares them, and read back equal, batch after batch, through a structured clone', () => {
+    const writer = new PreparedBatchWriter(new StringPool());
     const reader = new PreparedBatchReader();
     const sent: PreparedRecord[] = [];
     const received: PreparedRecord[] = [];
     for (const batch of [INPUTS.slice(0, 2), INPUTS.slice(2), INPUTS]) {
-      for (const { record, ids } of preparedWithIds(batch, pool)) {
-        writer.add(record, ids);
-        sent.push(record);
-      }
+      const here = writer.prepare(normalised(batch));
+      expect(here).toEqual(normalised(batch).map((record) => prepareRecord(record)));
+      sent.push(...here);
       reader.read(structuredClone(writer.take()), received);
     }
     expect(received).toHaveLength(INPUTS.length * 2);
@@ -61,26 +62,23 @@ describe('prepared records sent as pool ids', () => {
   test('sends each pooled string once: a batch of values seen before adds none', () => {
     const pool = new StringPool();
     const writer = new PreparedBatchWriter(pool);
-    for (const { record, ids } of preparedWithIds(INPUTS, pool)) writer.add(record, ids);
+    writer.prepare(normalised(INPUTS));
     const first = writer.take();
     expect(first.added).toHaveLength(pool.size);
     expect(new Set(first.added).size).toBe(first.added.length);
-    for (const { record, ids } of preparedWithIds(INPUTS, pool)) writer.add(record, ids);
+    writer.prepare(normalised(INPUTS));
     const again = writer.take();
     expect(again.added).toEqual([]);
     expect(again.pooled).toEqual(first.pooled);
   });
 
   test('holds a batch of any size (here 2,500 records, more than the writer first makes room for)', () => {
-    const pool = new StringPool();
-    const writer = new PreparedBatchWriter(pool);
-    const many = Array.from({ length: 500 }, () => INPUTS).flat();
-    const sent = preparedWithIds(many, pool);
-    for (const { record, ids } of sent) writer.add(record, ids);
+    const writer = new PreparedBatchWriter(new StringPool());
+    const sent = writer.prepare(normalised(Array.from({ length: 500 }, () => INPUTS).flat()));
     const received: PreparedRecord[] = [];
     new PreparedBatchReader().read(structuredClone(writer.take()), received);
     expect(received).toHaveLength(2_500);
-    expect(received).toEqual(sent.map(({ record }) => record));
+    expect(received).toEqual(sent);
   });
 
   test('covers every field of a prepared record', () => {
@@ -92,20 +90,5 @@ describe('prepared records sent as pool ids', () => {
     const pool = new StringPool();
     for (const { record, ids } of preparedWithIds(INPUTS, pool))
       POOLED_FIELDS.forEach((field, slot) => expect([field, ids[slot]]).toEqual([field, pool.idOf(record[field])]));
-  });
-
-  test('prepares records with its own pool and writes them: what prepareRecord gives, read back on another thread', () => {
-    const writer = new PreparedBatchWriter(new StringPool());
-    const reader = new PreparedBatchReader();
-    const received: PreparedRecord[] = [];
-    const kept: PreparedRecord[] = [];
-    for (const batch of [INPUTS.slice(0, 3), INPUTS]) {
-      const records = batch.map((input) => normaliseRecord(structuredClone(input)).record);
-      const here = writer.prepare(records);
-      expect(here).toEqual(records.map((record) => prepareRecord(record)));
-      kept.push(...here);
-      reader.read(structuredClone(writer.take()), received);
-    }
-    expect(received).toEqual(kept);
   });
 });

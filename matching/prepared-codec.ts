@@ -63,18 +63,18 @@ export class PreparedBatchWriter {
   prepare(records: readonly NormalisedRecord[]): PreparedRecord[] {
     return records.map((record) => {
       const prepared = prepareRecord(record, this.pool, this.ids);
-      this.add(prepared, this.ids);
+      this.add(prepared);
       return prepared;
     });
   }
 
-  /** Adds the next record, prepared with this writer's pool, with the `ids` `prepareRecord` gave it. */
-  add(r: PreparedRecord, ids: Int32Array): void {
+  /** Adds the record just prepared with this writer's pool, with the `ids` `prepareRecord` noted. */
+  private add(r: PreparedRecord): void {
     if (this.count * 3 === this.dates.length) {
       this.pooled = grown(this.pooled);
       this.dates = grown(this.dates);
     }
-    this.pooled.set(ids.subarray(0, P), this.count * P);
+    this.pooled.set(this.ids, this.count * P);
     this.dates[this.count * 3] = r.birthYear;
     this.dates[this.count * 3 + 1] = r.birthMonth;
     this.dates[this.count * 3 + 2] = r.birthDay;

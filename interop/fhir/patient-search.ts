@@ -5,7 +5,7 @@ import { GOLDEN_TAG, identityToPatient, RECORD_STATUS_SYSTEM, SOURCE_TAG } from 
 import { matchBundle, parseMatchParameters } from './match.ts';
 import { errorIssue, FhirError } from './operation-outcome.ts';
 import { isCalendarDate } from './patient-schema.ts';
-import { US_SSN_SYSTEM } from './patient-to-record.ts';
+import { SEX_BY_GENDER, US_SSN_SYSTEM } from './patient-to-record.ts';
 import { sourcePatient } from './source-patient.ts';
 import { validateR4 } from './validate.ts';
 
@@ -29,14 +29,6 @@ export const SEARCH_PARAMETERS = [
 ] as const;
 const CONTROL_PARAMETERS = new Set(['_count', '_offset', '_format']);
 const KNOWN = new Set<string>([...SEARCH_PARAMETERS.map((p) => p.name), ...CONTROL_PARAMETERS]);
-
-/** R4 AdministrativeGender -> canonical sex; a Map, so a value such as `constructor` is no code at all. */
-const SEX_BY_GENDER = new Map<string, string | null>([
-  ['male', 'M'],
-  ['female', 'F'],
-  ['other', 'O'],
-  ['unknown', null],
-]);
 
 /** `system|value`, `|value` or `value` (hl7.org/fhir/R4/search.html#token). */
 export function parseTokenParam(raw: string, name: string): { system?: string; value: string } {

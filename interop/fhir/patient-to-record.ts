@@ -16,13 +16,16 @@ export const US_SSN_SYSTEM = 'http://hl7.org/fhir/sid/us-ssn';
 
 const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** R4 AdministrativeGender -> canonical sex. `unknown` carries no evidence, so it maps to missing. */
-const SEX_BY_GENDER: Record<NonNullable<FhirPatientInput['gender']>, string | null> = {
-  male: 'M',
-  female: 'F',
-  other: 'O',
-  unknown: null,
-};
+/**
+ * R4 AdministrativeGender -> canonical sex. `unknown` carries no evidence, so it maps to missing. A Map, so a
+ * value such as `constructor` (a search parameter is any text) is no code at all.
+ */
+export const SEX_BY_GENDER: ReadonlyMap<string, string | null> = new Map(
+  Object.entries({ male: 'M', female: 'F', other: 'O', unknown: null } satisfies Record<
+    NonNullable<FhirPatientInput['gender']>,
+    string | null
+  >),
+);
 
 export interface MappedRecord {
   record: RecordInput;
@@ -62,7 +65,7 @@ export function patientToRecord(patient: FhirPatientInput, root = 'Patient'): Ma
     middleName: clean(given.slice(1).join(' ')),
     familyName: clean(name?.family),
     suffix: clean(name?.suffix?.join(' ')),
-    sex: patient.gender ? SEX_BY_GENDER[patient.gender] : null,
+    sex: patient.gender ? (SEX_BY_GENDER.get(patient.gender) ?? null) : null,
     birthDate,
     ssn,
     phone: clean(pickContact(patient.telecom ?? [], 'phone')?.value),
