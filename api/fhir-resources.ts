@@ -1,4 +1,4 @@
-import type { SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
+import { isUuid, type SourceRecordInput as ServiceRecordInput } from '../identity/index.ts';
 import {
   checkIfMatch,
   PortError,
@@ -175,13 +175,18 @@ async function toCriteria(deps: ResourceDeps, ctx: InteropContext, q: PatientQue
       c.localId = value;
     }
   }
-  if (q.identityId) c.identityIds = [q.identityId];
+  // Identity ids are UUIDs: any other value names no identity (and must not reach the uuid column as a query).
+  if (q.identityId) {
+    if (!isUuid(q.identityId)) return null;
+    c.identityIds = [q.identityId];
+  }
   if (q.active === false && q.kind === 'source') return null;
   if (q.id) {
     const row = await deps.services.patientResources.record(q.id);
     if (q.kind === 'source') c.recordIds = row ? [row.record_id] : [];
+    else if (row && q.kind !== 'golden') c.recordIds = [row.record_id];
+    else if (!isUuid(q.id)) return null;
     else if (q.kind === 'golden') c.identityIds = [q.id];
-    else if (row) c.recordIds = [row.record_id];
     else c.identityIds = [...(c.identityIds ?? []), q.id];
   }
   return c;

@@ -353,6 +353,34 @@ describe(`FHIR R4 through fhir-kit-client on ${TEST_DB_KIND}`, () => {
     },
   );
 
+  test('a search by an _id or enterprise identifier that is no identity id finds nothing (200); a real one finds its Patient', async () => {
+    const made = await create('pipeline', patient(47, EHR_SYSTEM, 'E-47'));
+    const identityId = made.headers.get('x-mpi-identity-id')!;
+    const ids = (bundle: Json) => (bundle.entry ?? []).map((e: Json) => e.resource.id);
+    for (const value of ['abc', 'constructor', `${identityId}x`, `urn:mpi:identity|${identityId}`]) {
+      for (const searchParams of [
+        { _id: value } as Record<string, string>,
+        { _id: value, _tag: GOLDEN },
+        { _id: ` ${value}` },
+        { identifier: `urn:mpi:identity|${value}` },
+      ]) {
+        const found = await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams }));
+        expect(found.status, JSON.stringify(searchParams)).toBe(200);
+        expect(ids(found.body)).toEqual([]);
+      }
+    }
+    for (const searchParams of [
+      { _id: identityId } as Record<string, string>,
+      { _id: identityId, _tag: GOLDEN },
+      { identifier: `urn:mpi:identity|${identityId}` },
+    ]) {
+      expect(ids((await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams }))).body)).toContain(identityId);
+    }
+    expect(ids((await attempt(() => as.steward!.search({ resourceType: 'Patient', searchParams: { _id: made.body.id } }))).body)).toContain(
+      made.body.id,
+    );
+  });
+
   test.each([
     ['no identifier with a system', { resourceType: 'Patient', identifier: [{ value: 'X' }], birthDate: '1980-01-01' }, 400],
     ['an impossible birth date', { ...patient(9, EHR_SYSTEM, 'E-9'), birthDate: '1980-02-30' }, 400],
