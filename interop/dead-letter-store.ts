@@ -25,8 +25,27 @@ export async function saveDeadLetter(
   db: Executor,
   letter: { channel: DeadLetterChannel; payload: string; reason: string },
 ): Promise<string> {
-  const [row] = await db.insert(deadLetters).values(letter).returning({ id: deadLetters.id });
+  const [row] = await db
+    .insert(deadLetters)
+    .values({ ...letter, payload: storablePayload(letter.channel, letter.payload) })
+    .returning({ id: deadLetters.id });
   return row!.id;
+}
+
+/**
+ * The payload as PostgreSQL text can hold it. Text cannot hold U+0000, and a message with a NUL in it is one
+ * the service refuses (a control character), so it is exactly the kind that must be kept. Each NUL is written
+ * as its channel's own escape for it, which means the same to the channel's parser: HL7's hex escape `\X00\`
+ * (with the message's escape character from MSH-2), JSON's `\u0000` (a raw NUL is not valid JSON text, and in a
+ * string the escape is the same value). A replay therefore meets the same value and the same refusal.
+ */
+export function storablePayload(channel: DeadLetterChannel, payload: string): string {
+  if (!payload.includes('\u0000')) return payload;
+  if (channel === 'fhir') return payload.replaceAll('\u0000', '\\u0000');
+  // MSH-2 is the four encoding characters after MSH-1 (the field separator): the escape character is the third.
+  const declared = payload.startsWith('MSH') ? payload[6] : undefined;
+  const escape = declared !== undefined && declared !== payload[3] && !'\r\n\u0000'.includes(declared) ? declared : '\\';
+  return payload.replaceAll('\u0000', `${escape}X00${escape}`);
 }
 
 /** Dead letters in arrival order, open ones by default; either filter may be left out (null: any). */

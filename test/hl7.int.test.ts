@@ -210,6 +210,19 @@ describe(`HL7 v2 ADT over the identity service on ${TEST_DB_KIND}`, () => {
     expect(msa(refused).slice(0, 3)).toEqual(['MSA', 'CE', 'C-ENH-2']);
   });
 
+  test('answers a NUL character in a field with AE and keeps the message as a dead letter, the NUL in HL7 hex escape', async () => {
+    const before = await counts(app);
+    const message = adtUpsert('A04', { ...sample(38, 'E-38'), family: 'Ash\u0000worth' }, 'C-NUL');
+    const result = await hl7(message);
+    expect(result.code).toBe('AE');
+    expect(err(result.ack!)).toContain('102&');
+    expect(await counts(app)).toEqual(before);
+    const letter = (await listDeadLetters(app.services.database.db, 'hl7')).at(-1)!;
+    // PostgreSQL text holds no NUL: the letter keeps it as \X00\, which an HL7 parser reads as the same character.
+    expect(letter.payload).toBe(message.replace('\u0000', '\\X00\\'));
+    expect(letter.reason).toMatch(/^102 /);
+  });
+
   test('acknowledges an event configured as ignored without storing or dead-lettering it', async () => {
     const before = await counts(app);
     const lettersBefore = (await listDeadLetters(app.services.database.db, 'hl7')).length;
