@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { prepareRecord, StringPool } from '../matching/index.ts';
+import { idProblem, prepareRecord, StringPool } from '../matching/index.ts';
 import type { PreparedRecord } from '../matching/index.ts';
 import { CsvSyntaxError, malformedCsv, readCsvLineChunks } from './link-csv.ts';
 import { LinkInputError } from './link-errors.ts';
@@ -201,7 +201,7 @@ async function readWhole(
         const id = (row[resolved.id] ?? '').trim();
         if (pendingIds.has(id)) await settleAll();
         const first = id === '' ? undefined : acc.seen.get(id);
-        const refused = id === '' ? [EMPTY_ID] : first !== undefined ? [firstSeen(acc, first, file)] : null;
+        const refused = id === '' ? [EMPTY_ID] : first !== undefined ? [firstSeen(acc, first, file)] : refusedId(id);
         const source = resolved.source === null ? null : (row[resolved.source] ?? '').trim();
         batch.push({ line: chunk.lines[k]!, id, source, refused });
         if (refused === null) {
@@ -217,6 +217,15 @@ async function readWhole(
   } catch (error) {
     throw error instanceof CsvSyntaxError ? malformed(file, error) : error;
   }
+}
+
+/**
+ * Why a row is left out for its id alone, beyond a blank or repeated one: an id the service refuses (too long, a
+ * control character), which no value can be dropped from, with or without `keepInvalid`.
+ */
+function refusedId(id: string): Array<Omit<RowProblem, 'line'>> | null {
+  const problem = idProblem(id);
+  return problem === null ? null : [{ field: 'localId', ...problem }];
 }
 
 /** Lines per file in `Accumulator.seen`'s numbers. */

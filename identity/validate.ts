@@ -1,4 +1,12 @@
-import { CANONICAL_FIELDS, fieldProblems, isRefusingIssue, issueProblem, MAX_FIELD_LENGTH, textProblem } from '../matching/index.ts';
+import {
+  CANONICAL_FIELDS,
+  fieldProblems,
+  idProblem,
+  isRefusingIssue,
+  issueProblem,
+  MAX_FIELD_LENGTH,
+  MAX_ID_LENGTH,
+} from '../matching/index.ts';
 import type { ValueProblem } from '../matching/index.ts';
 import { isErrorCode } from '../platform/error-codes.ts';
 import { ValidationError, type FieldProblem } from '../platform/errors.ts';
@@ -6,8 +14,7 @@ import type { SourceRecordInput } from './types.ts';
 
 /** The canonical fields an input carries, each with its validation (`matching/fields.ts`). */
 export const TEXT_FIELDS = CANONICAL_FIELDS;
-export { MAX_FIELD_LENGTH };
-export const MAX_ID_LENGTH = 128;
+export { MAX_FIELD_LENGTH, MAX_ID_LENGTH };
 
 /** A problem of a canonical field (`matching/validate-record.ts`) as the API reports it: placed under `path`. */
 function placed(problem: ValueProblem, path: string): FieldProblem {
@@ -21,11 +28,8 @@ export function checkInputShape(input: SourceRecordInput, path = 'input'): Field
     const value = input[key];
     if (typeof value !== 'string' || value.trim() === '')
       problems.push({ field: `${path}.${key}`, code: 'REQUIRED', message: 'is required' });
-    else if (value.length > MAX_ID_LENGTH)
-      problems.push({ field: `${path}.${key}`, code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` });
     else {
-      // An id is one line of text: the character policy without tabs or line breaks.
-      const problem = textProblem(value);
+      const problem = idProblem(value);
       if (problem) problems.push({ field: `${path}.${key}`, ...problem });
     }
   }

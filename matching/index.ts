@@ -6,7 +6,16 @@ export { NORMALISER_VERSION, CANONICAL_FIELDS, normaliseRecord } from './normali
 export { cleanBirthDate, dateRequired, isoDateProblem, ISO_DATE_REQUIRED, toIsoDate } from './normalise-date.ts';
 export { cleanSsn, SPECIMEN_SSNS } from './normalise-contact.ts';
 export { TEXT_PROBLEM_MESSAGES, textProblem, type TextPolicyOptions, type TextProblem } from './text-policy.ts';
-export { fieldProblems, fromCsvLayouts, isRefusingIssue, issueProblem, recordProblems, type ValueProblem } from './validate-record.ts';
+export {
+  fieldProblems,
+  fromCsvLayouts,
+  idProblem,
+  isRefusingIssue,
+  issueProblem,
+  MAX_ID_LENGTH,
+  recordProblems,
+  type ValueProblem,
+} from './validate-record.ts';
 export {
   CANONICAL_FIELD_DEFINITIONS,
   MAX_FIELD_LENGTH,

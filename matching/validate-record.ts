@@ -17,6 +17,19 @@ export interface ValueProblem {
   message: string;
 }
 
+/** Longest source code or local id the service stores. */
+export const MAX_ID_LENGTH = 128;
+
+/**
+ * What is wrong with a source code or local id that is not blank (a blank one is a missing one), or null: too long,
+ * or a character the text policy refuses (an id is one line of text). `mpi link` leaves out a row whose id has
+ * one, as the service refuses such a record.
+ */
+export function idProblem(value: string): { code: 'TOO_LONG' | 'INVALID_CHARACTERS'; message: string } | null {
+  if (value.length > MAX_ID_LENGTH) return { code: 'TOO_LONG', message: `must be at most ${MAX_ID_LENGTH} characters` };
+  return textProblem(value);
+}
+
 /** Normaliser issues that refuse the record rather than drop the value: an impossible, implausible or future birth date; an unknown sex code. */
 export function isRefusingIssue(issue: FieldIssue): boolean {
   return issue.code === 'INVALID_DATE' || issue.code === 'FUTURE_DATE' || (issue.field === 'sex' && issue.code === 'INVALID');

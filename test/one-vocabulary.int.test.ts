@@ -21,7 +21,13 @@ import { person } from './fixtures.ts';
  */
 const FHIR_SYSTEM = 'urn:oid:2.16.840.1.113883.3.999.18';
 const COLUMNS = ['record_id', 'given_name', 'family_name', 'sex', 'birth_date'];
-const FIELD_OF: Record<string, string> = { given_name: 'givenName', family_name: 'familyName', sex: 'sex', birth_date: 'birthDate' };
+const FIELD_OF: Record<string, string> = {
+  record_id: 'localId',
+  given_name: 'givenName',
+  family_name: 'familyName',
+  sex: 'sex',
+  birth_date: 'birthDate',
+};
 
 interface Case {
   name: string;
@@ -72,6 +78,20 @@ const CASES: Case[] = [
     message: 'must not contain bidirectional control characters',
   },
   { name: 'an unknown sex code', column: 'sex', value: 'Q', code: 'INVALID', message: 'is not a recognised code' },
+  {
+    name: 'a control character in the id',
+    column: 'record_id',
+    value: 'V-\u0007',
+    code: 'INVALID_CHARACTERS',
+    message: 'must not contain control characters',
+  },
+  {
+    name: 'an id of 129 characters',
+    column: 'record_id',
+    value: 'V'.repeat(129),
+    code: 'TOO_LONG',
+    message: 'must be at most 128 characters',
+  },
 ];
 
 /** A valid person with one value replaced. */
@@ -156,7 +176,10 @@ describe(`one bad value, one verdict in every channel on ${TEST_DB_KIND}`, () =>
   const apiCases = CASES.filter((c) => c.column !== 'birth_date' || !/^\d{8}$/.test(c.value) || toIsoDate(c.value) === null);
 
   test.each(apiCases)('GraphQL ingestRecord refuses $name with the same code and message', async (c) => {
-    const input: Record<string, string> = { source: 'graphql', localId: `G-${c.column}-${c.value.length}` };
+    const input: Record<string, string> = {
+      source: 'graphql',
+      localId: c.column === 'record_id' ? c.value : `G-${c.column}-${c.value.length}`,
+    };
     const row = rowOf('x', 3, c);
     COLUMNS.slice(1).forEach((column, i) => (input[FIELD_OF[column]!] = row[i + 1]!));
     const res = await app.gql('mutation($input: SourceRecordInput!) { ingestRecord(input: $input) { outcome } }', { input });
