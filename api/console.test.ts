@@ -43,6 +43,9 @@ describe('console route', () => {
     expect((await serve('/assets/..%2Fsecret.txt'))?.status).toBe(404);
     expect((await serve('/secret.txt'))?.status).toBe(404);
     expect((await serve('/assets/missing.js'))?.status).toBe(404);
+    // A malformed escape names no file: 404, not an exception out of the handler.
+    expect((await serve('/assets/%ZZ'))?.status).toBe(404);
+    expect((await serve('/assets/app-abc123.js%E0%A4%A'))?.status).toBe(404);
   });
 
   test('leaves the API paths to the API', () => {

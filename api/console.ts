@@ -76,14 +76,24 @@ export function createConsoleHandler(options: ConsoleOptions): (request: Request
     }
     if (url.pathname === '/graphql') return file(join(root, 'graphiql.html'), request, false);
     if (url.pathname.startsWith('/assets/')) {
-      const path = normalize(join(root, decodeURIComponent(url.pathname)));
-      if (!path.startsWith(`${root}${sep}assets${sep}`) || !existsSync(path)) return text(404, 'Not found');
+      const decoded = decodedPath(url.pathname);
+      const path = decoded === null ? null : normalize(join(root, decoded));
+      if (path === null || !path.startsWith(`${root}${sep}assets${sep}`) || !existsSync(path)) return text(404, 'Not found');
       return file(path, request, true);
     }
     // A missing file with an extension is a 404; anything else is a screen of the single-page app.
     if (extname(url.pathname) !== '') return text(404, 'Not found');
     return file(join(root, 'index.html'), request, false);
   };
+}
+
+/** The path with its percent-escapes decoded; null for a malformed escape (`/assets/%ZZ`), which names no file. */
+function decodedPath(pathname: string): string | null {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
 }
 
 async function file(path: string, request: Request, immutable: boolean): Promise<Response> {
