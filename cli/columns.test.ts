@@ -37,6 +37,27 @@ describe('columns a file has but nothing reads', () => {
   });
 });
 
+describe('a column named twice', () => {
+  // Two phone columns: only the first is read, so the second's numbers would be dropped without a word.
+  const twice = file('twice.csv', 'id,fname,lname,phone,Phone\n1,Ada,Quarles,5550101,5550102\n2,Ada,Quarles,5550101,5550102\n');
+
+  test('mpi link and mpi import say so in the same words, not as an unknown column', async () => {
+    const warnings: string[] = [];
+    await runLink({ files: [twice], out: join(dir, 'twice-out.csv'), warn: (m) => warnings.push(m) });
+    await runImport({ file: twice, source: 'ehr', warn: (m) => warnings.push(m), fetch: NO_SERVER }).catch(() => undefined);
+    expect(warnings).toEqual([
+      `warning: ${twice}: columns named more than once: "Phone"; only the first of each is read (rename the others, or map them with --mapping)\n`,
+      `warning: ${twice}: columns named more than once: "Phone"; only the first of each is read (rename the others, or map them with --mapping)\n`,
+    ]);
+  });
+
+  test('--strict refuses the file in both commands', async () => {
+    const message = `${twice}: columns named more than once: "Phone" (rename them, or map them with --mapping)`;
+    await expect(runLink({ files: [twice], out: join(dir, 'twice-out2.csv'), strict: true })).rejects.toThrow(message);
+    await expect(runImport({ file: twice, source: 'ehr', strict: true, fetch: NO_SERVER })).rejects.toThrow(message);
+  });
+});
+
 describe('one message for one bad birth date', () => {
   test.each([
     ['19551192', 'day is out of range for its month'],

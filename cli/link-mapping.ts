@@ -77,12 +77,35 @@ export function unrecognisedColumns(header: readonly string[], mapping: Resolved
   return header.filter((name, index) => !used.has(index) && name.trim() !== '');
 }
 
+const columnKey = (name: string) => name.trim().toLowerCase();
+
+/** Whether the column at `index` is read: the id, the source or part of a mapped field. */
+function isRead(mapping: ResolvedMapping, index: number): boolean {
+  return mapping.id === index || mapping.source === index || mapping.fields.some(([, columns]) => columns.includes(index));
+}
+
 /**
  * The same check and the same words for `mpi link` and `mpi import`: a column the file has but nothing reads
  * (a typo, or a name we do not know, such as `birth`) would silently drop its values.
  */
 export function checkColumns(header: readonly string[], mapping: ResolvedMapping, file: string, policy: ColumnPolicy): void {
-  const ignored = unrecognisedColumns(header, mapping);
+  const unread = unrecognisedColumns(header, mapping);
+  if (unread.length === 0) return;
+  // A column named twice is read once (the first): its other copies are no unknown name, and their values are lost.
+  const read = new Set(header.filter((_, index) => isRead(mapping, index)).map(columnKey));
+  const repeated = [...new Set(unread.filter((name) => read.has(columnKey(name))))];
+  const ignored = unread.filter((name) => !read.has(columnKey(name)));
+  if (repeated.length > 0) {
+    const names = repeated.map((c) => `"${c.trim()}"`).join(', ');
+    if (policy.strict)
+      throw new LinkInputError(
+        'UNRECOGNISED_COLUMNS',
+        `${file}: columns named more than once: ${names} (rename them, or map them with --mapping)`,
+      );
+    policy.warn?.(
+      `warning: ${file}: columns named more than once: ${names}; only the first of each is read (rename the others, or map them with --mapping)\n`,
+    );
+  }
   if (ignored.length === 0) return;
   const names = ignored.map((c) => `"${c}"`).join(', ');
   if (policy.strict) {
