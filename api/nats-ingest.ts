@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import { ensureStream } from '../events/index.ts';
 import { markAsDrain, otherIngestActivity, type IngestResultData } from '../identity/index.ts';
+import { patientMessageToRecord } from '../interop/index.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
 import { retryWhile } from '../platform/backoff.ts';
 import type { AppConfig } from '../platform/config.ts';
@@ -84,7 +85,7 @@ export function natsIngestOptions(config: AppConfig): NatsIngestOptions {
 
 /**
  * Ingests records published to `<prefix>.ingest.<source>` (canonical JSON, the fields of `SourceRecordInput`
- * without `source`, which is the subject's last token). Every replica pulls from one durable work-queue consumer,
+ * without `source`, which is the subject's last token; or a FHIR R4 Patient, see `parseRecord`). Every replica pulls from one durable work-queue consumer,
  * so each message goes to one replica at a time. A pulled batch is validated record by record (the same rules
  * as GraphQL ingest); the valid ones are ingested in one transaction with their audit entry, and acknowledged only
  * after it committed. A record that cannot be ingested (bad JSON, a field that fails validation, an unknown source)
@@ -206,6 +207,11 @@ export class NatsIngestConsumer {
     await withSpan('nats.ingest.batch', { 'mpi.batch_size': messages.length }, async () => {
       const model = await this.services.models.active();
       const valid: Parsed[] = [];
+      let systems: Map<string, string | null> | null = null;
+      const systemOf = async (source: string) => {
+        systems ??= new Map((await this.services.catalog.listSources()).map((s) => [s.code, s.system ?? null]));
+        return systems.get(source) ?? null;
+      };
       for (const msg of messages) {
         const source = this.names.sourceOf(msg.subject);
         if (msg.info.deliveryCount > this.options.maxDeliver) {
@@ -216,7 +222,7 @@ export class NatsIngestConsumer {
           });
           continue;
         }
-        const parsed = parseRecord(msg, source);
+        const parsed = await parseRecord(msg, source, systemOf);
         if ('code' in parsed) {
           await this.deadLetter(js, msg, source, parsed);
           continue;
@@ -318,8 +324,16 @@ export class NatsIngestConsumer {
   }
 }
 
-/** Decodes a message into an ingest input, or the reason it cannot be one. */
-function parseRecord(msg: JsMsg, source: string): Parsed | IngestRejection {
+/**
+ * Decodes a message into an ingest input, or the reason it cannot be one: a canonical record, or a FHIR R4 Patient
+ * (`resourceType: "Patient"`), whose identifier of the source's registered system is its local id
+ * (`patientMessageToRecord`).
+ */
+async function parseRecord(
+  msg: JsMsg,
+  source: string,
+  systemOf: (source: string) => Promise<string | null>,
+): Promise<Parsed | IngestRejection> {
   if (!source)
     return { code: 'VALIDATION_FAILED', field: 'subject', message: 'the subject names no source: publish to <prefix>.ingest.<source>' };
   let body: unknown;
@@ -332,6 +346,14 @@ function parseRecord(msg: JsMsg, source: string): Parsed | IngestRejection {
     return { code: 'VALIDATION_FAILED', field: 'record', message: 'the message body must be one JSON object (a record)' };
   }
   const record = body as Record<string, unknown>;
+  if (record.resourceType !== undefined) {
+    if (record.resourceType !== 'Patient') {
+      return { code: 'VALIDATION_FAILED', field: 'resourceType', message: 'only Patient resources (or canonical records) are ingested' };
+    }
+    const patient = patientMessageToRecord(record, await systemOf(source));
+    if (!patient.ok) return { code: 'VALIDATION_FAILED', field: patient.field, message: patient.message };
+    return { msg, source, input: { ...patient.record, source, localId: patient.localId } as Parsed['input'] };
+  }
   if (record.source !== undefined && record.source !== source) {
     return { code: 'VALIDATION_FAILED', field: 'record.source', message: 'differs from the source the subject names' };
   }

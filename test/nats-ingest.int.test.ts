@@ -132,6 +132,66 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     await until(async () => (await (await nc.jetstreamManager()).streams.info(ingestNames(prefix).stream)).state.messages === 0, 10_000);
   }, 180_000);
 
+  test("takes FHIR Patients: the identifier of the source's system is the local id; a Patient that names no record is dead-lettered", async () => {
+    prefixes.push(`t${randomBytes(4).toString('hex')}`);
+    const prefix = prefixes.at(-1)!;
+    const system = `urn:oid:2.16.840.1.113883.3.999.${randomBytes(2).readUInt16BE()}`;
+    await app.services.catalog.registerSource({ code: 'fhirfeed', name: 'FHIR feed', system });
+    const consumer = consume(app.services);
+    await consumerReady();
+    const p = person(60_001) as Record<string, string>;
+    const patient = (identifier: unknown[], extra: Record<string, unknown> = {}) => ({
+      resourceType: 'Patient',
+      identifier,
+      name: [{ family: p.familyName, given: [p.givenName] }],
+      gender: p.sex === 'F' ? 'female' : 'male',
+      birthDate: p.birthDate,
+      address: [{ line: [p.addressLine1], city: p.city, postalCode: p.postalCode }],
+      ...extra,
+    });
+    await publish(
+      'fhirfeed',
+      patient([
+        { system: 'urn:other', value: 'O-1' },
+        { system, value: ' F-1 ' },
+      ]),
+    );
+    // The same person as canonical JSON from another source: one identity.
+    await publish('ehr', { localId: 'FHIR-TWIN', ...p });
+    await publish('fhirfeed', patient([{ system: 'urn:other', value: 'O-2' }]));
+    await publish('fhirfeed', patient([{ system, value: 'F-2' }], { birthDate: '1980-02' }));
+    await publish(
+      'fhirfeed',
+      patient([{ system, value: 'F-3' }], {
+        meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'REDACTED' }] },
+      }),
+    );
+    await publish('fhirfeed', { resourceType: 'Observation', status: 'final' });
+    await publish('lab', patient([{ system, value: 'F-4' }]));
+
+    await until(() => consumer.counts.ingested + consumer.counts.deadLettered >= 7);
+    expect(consumer.counts.ingested).toBe(2);
+    const stored = await app.services.ingest.resolve('fhirfeed', 'F-1');
+    expect(stored).not.toBeNull();
+    expect(stored!.id).toBe((await app.services.ingest.resolve('ehr', 'FHIR-TWIN'))!.id);
+    const [row] = await queryRows<{ family_name: string; birth_date: string; city: string }>(
+      app.services.database.db,
+      sql`select r.family_name, r.birth_date::text as birth_date, r.city from source_records r join sources s on s.id = r.source_id
+      where s.code = 'fhirfeed' and r.local_id = 'F-1'`,
+    );
+    expect(row).toEqual({ family_name: p.familyName, birth_date: p.birthDate, city: p.city });
+    const dead = await deadLetters(prefix);
+    expect(dead.map((d) => [d.code, d.field]).sort()).toEqual(
+      [
+        ['VALIDATION_FAILED', 'Patient.birthDate'],
+        ['VALIDATION_FAILED', 'Patient.identifier'],
+        ['VALIDATION_FAILED', 'Patient.identifier'],
+        ['VALIDATION_FAILED', 'Patient.meta.security'],
+        ['VALIDATION_FAILED', 'resourceType'],
+      ].sort(),
+    );
+  }, 120_000);
+
   test.skipIf(TEST_DB_KIND !== 'postgres')(
     'gives way to online ingest: small transactions while online records come in, full batches once they stop',
     async () => {

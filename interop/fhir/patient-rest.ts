@@ -281,7 +281,7 @@ function preferred(
 }
 
 /** Whether a body carries the label this server puts on masked reads (`meta.security` REDACTED). */
-function isRedacted(body: unknown): boolean {
+export function isRedacted(body: unknown): boolean {
   const security = (body as { meta?: { security?: unknown } }).meta?.security;
   return Array.isArray(security) && security.some((c) => c?.system === REDACTED.system && c?.code === REDACTED.code);
 }
