@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import { ensureStream } from '../events/index.ts';
 import { markAsDrain, otherIngestActivity, type IngestResultData } from '../identity/index.ts';
-import { patientMessageToRecord } from '../interop/index.ts';
+import { messageSources, patientMessageToRecord, type Hl7Result } from '../interop/index.ts';
+import type { Principal } from './context.ts';
+import { interopContext, ServiceInteropPort } from './interop-port.ts';
+import { createHl7Service, type Hl7Service } from './mllp.ts';
 import { appendAuditInTransaction } from '../platform/audit.ts';
 import { retryWhile } from '../platform/backoff.ts';
 import type { AppConfig } from '../platform/config.ts';
@@ -57,6 +60,13 @@ interface Parsed {
   input: Record<string, unknown> & { source: string; localId: string };
 }
 
+/** An HL7 v2 message, handled as the MLLP listener handles one. */
+interface Hl7Parsed {
+  msg: JsMsg;
+  source: string;
+  hl7: string;
+}
+
 export interface NatsIngestOptions {
   url: string;
   prefix: string;
@@ -85,7 +95,8 @@ export function natsIngestOptions(config: AppConfig): NatsIngestOptions {
 
 /**
  * Ingests records published to `<prefix>.ingest.<source>` (canonical JSON, the fields of `SourceRecordInput`
- * without `source`, which is the subject's last token; or a FHIR R4 Patient, see `parseRecord`). Every replica pulls from one durable work-queue consumer,
+ * without `source`, which is the subject's last token; or a FHIR R4 Patient, see `parseRecord`; or an HL7 v2 ADT
+ * message, see `ingestHl7`). Every replica pulls from one durable work-queue consumer,
  * so each message goes to one replica at a time. A pulled batch is validated record by record (the same rules
  * as GraphQL ingest); the valid ones are ingested in one transaction with their audit entry, and acknowledged only
  * after it committed. A record that cannot be ingested (bad JSON, a field that fails validation, an unknown source)
@@ -207,6 +218,7 @@ export class NatsIngestConsumer {
     await withSpan('nats.ingest.batch', { 'mpi.batch_size': messages.length }, async () => {
       const model = await this.services.models.active();
       const valid: Parsed[] = [];
+      const hl7: Hl7Parsed[] = [];
       let systems: Map<string, string | null> | null = null;
       const systemOf = async (source: string) => {
         systems ??= new Map((await this.services.catalog.listSources()).map((s) => [s.code, s.system ?? null]));
@@ -227,6 +239,10 @@ export class NatsIngestConsumer {
           await this.deadLetter(js, msg, source, parsed);
           continue;
         }
+        if ('hl7' in parsed) {
+          hl7.push(parsed);
+          continue;
+        }
         try {
           this.services.ingest.prepare(parsed.input as never, model, 'record');
           valid.push(parsed);
@@ -242,6 +258,7 @@ export class NatsIngestConsumer {
         if (round.length <= small) await this.ingestRound(js, round);
         else await Promise.all(chunks(round, small).map((part) => this.ingestRound(js, part)));
       }
+      for (const message of hl7) await this.ingestHl7(js, message);
       this.counts.batches += 1;
     });
   }
@@ -304,6 +321,54 @@ export class NatsIngestConsumer {
     }
   }
 
+  /** The HL7 service messages go through, and the message it is handling (where its dead letter goes). */
+  private hl7: { service: Hl7Service; port: ServiceInteropPort; principal: Principal } | null = null;
+  private hl7Current: { js: JetStreamClient; msg: JsMsg; source: string } | null = null;
+
+  /**
+   * Handles one HL7 v2 message as the MLLP listener does (its own transaction and audit entry, as this consumer's
+   * pipeline principal), after checking that every patient it names belongs to the subject's source. Accepted (AA,
+   * CA): acknowledged. Not accepted: the handler's dead letter goes to the dead-letter subject with the ACK's
+   * reason, and the message is acknowledged there.
+   */
+  private async ingestHl7(js: JetStreamClient, message: Hl7Parsed): Promise<void> {
+    if (!this.hl7) {
+      const principal: Principal = { id: `local:${this.options.actor}`, name: this.options.actor, roles: ['pipeline'], kind: 'local' };
+      const deadLetter = async (_payload: string, reason: string) => {
+        const current = this.hl7Current!;
+        await this.deadLetter(current.js, current.msg, current.source, { code: 'VALIDATION_FAILED', field: null, message: reason });
+        return `nats-${current.msg.info.stream}-${current.msg.seq}`;
+      };
+      this.hl7 = {
+        service: createHl7Service(this.services, principal, { deadLetter }),
+        port: new ServiceInteropPort(this.services),
+        principal,
+      };
+    }
+    const ctx = interopContext('hl7', this.hl7.principal, randomUUID());
+    const sources = await messageSources(message.hl7, this.hl7.port, ctx);
+    if (sources !== null && sources.some((source) => source !== message.source)) {
+      await this.deadLetter(js, message.msg, message.source, {
+        code: 'VALIDATION_FAILED',
+        field: 'PID-3',
+        message: 'an assigning authority names another source than the subject',
+      });
+      return;
+    }
+    this.hl7Current = { js, msg: message.msg, source: message.source };
+    let result: Hl7Result;
+    try {
+      result = await this.hl7.service(message.hl7);
+    } finally {
+      this.hl7Current = null;
+    }
+    if (result.code === 'AA' || result.code === 'CA') {
+      message.msg.ack();
+      await this.connection?.flush().catch(() => undefined);
+      this.counts.ingested += 1;
+    }
+  }
+
   private async deadLetter(js: JetStreamClient, msg: JsMsg, source: string, rejection: IngestRejection): Promise<void> {
     const h = headers();
     h.set('Mpi-Error-Code', rejection.code);
@@ -333,12 +398,15 @@ async function parseRecord(
   msg: JsMsg,
   source: string,
   systemOf: (source: string) => Promise<string | null>,
-): Promise<Parsed | IngestRejection> {
+): Promise<Parsed | Hl7Parsed | IngestRejection> {
   if (!source)
     return { code: 'VALIDATION_FAILED', field: 'subject', message: 'the subject names no source: publish to <prefix>.ingest.<source>' };
+  const text = new TextDecoder().decode(msg.data);
+  const hl7 = text.replace(/^\uFEFF/, '').trimStart();
+  if (hl7.startsWith('MSH')) return { msg, source, hl7 };
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder().decode(msg.data));
+    body = JSON.parse(text);
   } catch {
     return { code: 'INVALID_JSON', field: null, message: 'the message body is not JSON' };
   }

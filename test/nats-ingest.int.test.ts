@@ -11,6 +11,7 @@ import { createTestApp, type TestApp } from './app.ts';
 import { TEST_DB_KIND } from './db.ts';
 import { person, seedSources } from './fixtures.ts';
 import { TEST_NATS_URL } from './nats.ts';
+import { adtUpsert, msh, pid } from '../interop/testing/hl7-samples.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -190,6 +191,54 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
         ['VALIDATION_FAILED', 'resourceType'],
       ].sort(),
     );
+  }, 120_000);
+
+  test('takes HL7 v2 ADT messages as the MLLP listener does, for the source the subject names only', async () => {
+    prefixes.push(`t${randomBytes(4).toString('hex')}`);
+    const prefix = prefixes.at(-1)!;
+    const actor = `nats-hl7-${randomBytes(3).toString('hex')}`;
+    const consumer = consume(app.services, { actor });
+    await consumerReady();
+    const sample = (seed: number, mrn: string, authority: string, overrides: Record<string, string> = {}) => {
+      const p = person(seed) as Record<string, string>;
+      return {
+        mrn,
+        authority,
+        family: p.familyName!,
+        given: p.givenName!,
+        birth: p.birthDate!.replace(/-/g, ''),
+        sex: p.sex!,
+        ...overrides,
+      };
+    };
+    await publish('ehr', adtUpsert('A04', sample(61_001, 'H7-1', 'ehr'), 'C-H7-1'));
+    // Another source's patient on this source's subject, an impossible birth date, a message type not taken.
+    await publish('ehr', adtUpsert('A04', sample(61_002, 'H7-2', 'lab'), 'C-H7-2'));
+    await publish('ehr', adtUpsert('A04', sample(61_003, 'H7-3', 'ehr', { birth: '19800230' }), 'C-H7-3'));
+    await publish('ehr', [msh('ORU^R01^ORU_R01', 'C-H7-4'), pid(sample(61_004, 'H7-4', 'ehr'))].join('\r'));
+
+    await until(() => consumer.counts.ingested + consumer.counts.deadLettered >= 4);
+    expect(consumer.counts.ingested).toBe(1);
+    expect(await app.services.ingest.resolve('ehr', 'H7-1')).not.toBeNull();
+    for (const [source, id] of [
+      ['lab', 'H7-2'],
+      ['ehr', 'H7-3'],
+      ['ehr', 'H7-4'],
+    ] as const) {
+      expect(await app.services.ingest.resolve(source, id)).toBeNull();
+    }
+    const dead = await deadLetters(prefix);
+    expect(dead.map((d) => d.code)).toEqual(['VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED']);
+    const reasons = dead.map((d) => /Mpi-Error: (.*)/.exec(d.headers)![1]!).sort();
+    expect(reasons[0]).toMatch(/^102 .*PID-7/);
+    expect(reasons[1]).toMatch(/^200 /);
+    expect(reasons[2]).toBe('an assigning authority names another source than the subject');
+    // One audit entry per message handled, as the consumer's principal.
+    const audited = await queryRows<{ action: string; outcome: string }>(
+      app.services.database.db,
+      sql`select action, outcome from audit_log where actor = ${`local:${actor}`} order by id`,
+    );
+    expect(audited.filter((a) => a.outcome === 'SUCCESS').map((a) => a.action)).toEqual(['hl7:ingest']);
   }, 120_000);
 
   test.skipIf(TEST_DB_KIND !== 'postgres')(

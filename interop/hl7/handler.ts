@@ -176,6 +176,29 @@ async function runCommands<C>(port: InteropPort<C>, ctx: C, commands: AdtCommand
 }
 
 /**
+ * The sources a message would write to, resolved as handling it resolves them (`sourceRef`); null when it cannot
+ * be read as a supported ADT message or names an unknown authority, which handling it then answers.
+ */
+export async function messageSources<C>(raw: string, port: InteropPort<C>, ctx: C): Promise<string[] | null> {
+  let commands: AdtCommand[];
+  try {
+    const message = parseHl7(raw);
+    commands = adtCommands(message, readHeader(message));
+  } catch {
+    return null;
+  }
+  const sources = new Set<string>();
+  for (const cx of commands.flatMap((c) => (c.kind === 'merge' ? [c.survivor, c.merged] : [c.identifier]))) {
+    try {
+      sources.add((await sourceRef(port, ctx, cx)).source);
+    } catch {
+      return null;
+    }
+  }
+  return [...sources];
+}
+
+/**
  * The source of a CX: the port's mapping of the assigning authority's namespace ID, else of its universal ID
  * (`urn:oid:` for ISO OIDs), else the namespace ID itself taken as a source code.
  */
