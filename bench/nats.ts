@@ -13,15 +13,62 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { connect, type JetStreamClient } from 'nats';
 import postgres from 'postgres';
 import { INGEST_CONSUMER, ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
+import { adtUpsert } from '../interop/testing/hl7-samples.ts';
 import { latencyCells, onlineIngest, sleep, startServer, stopServer } from './online-client.ts';
 import { freshDatabase, machine, syntheticRegistry } from './support.ts';
 
 const SOURCE = 'synth';
+/** The identifier system of the source, for `--format fhir` (a Patient names its record by it). */
+const SOURCE_SYSTEM = 'urn:mpi:bench:synth';
+const FORMATS = ['json', 'fhir', 'hl7'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** One record as the message body of `format`: canonical JSON, a FHIR R4 Patient or an HL7 v2 ADT^A04. */
+function bodyOf(input: Record<string, unknown>, format: Format): string {
+  const { source: _source, ...record } = input;
+  const v = (field: string) => (typeof record[field] === 'string' && record[field] !== '' ? (record[field] as string) : undefined);
+  if (format === 'json') return JSON.stringify(record);
+  // The registry writes sex in several ways (M, male, f, …); HL7 and FHIR take codes: M or F, else nothing.
+  const sex = { m: 'M', f: 'F' }[(v('sex') ?? '').trim().charAt(0).toLowerCase()];
+  if (format === 'hl7') {
+    const sample = {
+      mrn: String(record.localId),
+      authority: SOURCE,
+      family: v('familyName') ?? '',
+      given: v('givenName') ?? '',
+      birth: (v('birthDate') ?? '').replace(/-/g, ''),
+      sex: sex ?? '',
+      street: v('addressLine1') ?? '',
+      city: v('city') ?? '',
+      state: v('state') ?? '',
+      zip: v('postalCode') ?? '',
+      phone: v('phone') ?? '',
+    };
+    return adtUpsert('A04', sample, `B-${String(record.localId)}`);
+  }
+  const gender = { M: 'male', F: 'female' }[sex ?? ''];
+  const telecom = [v('phone') && { system: 'phone', value: v('phone') }, v('email') && { system: 'email', value: v('email') }].filter(
+    Boolean,
+  );
+  const line = [v('addressLine1'), v('addressLine2')].filter(Boolean);
+  return JSON.stringify({
+    resourceType: 'Patient',
+    identifier: [
+      { system: SOURCE_SYSTEM, value: record.localId },
+      ...(v('ssn') ? [{ system: 'http://hl7.org/fhir/sid/us-ssn', value: v('ssn') }] : []),
+    ],
+    name: [{ family: v('familyName'), given: [v('givenName'), v('middleName')].filter(Boolean) }],
+    ...(gender ? { gender } : {}),
+    ...(v('birthDate') ? { birthDate: v('birthDate') } : {}),
+    ...(telecom.length > 0 ? { telecom } : {}),
+    address: [{ ...(line.length > 0 ? { line } : {}), city: v('city'), state: v('state'), postalCode: v('postalCode') }],
+  });
+}
 
 const loadAverage = () =>
   loadavg()
@@ -119,6 +166,9 @@ async function benchWorkers(
       if (Date.now() > deadline) throw new Error('the servers created no ingest consumer within 60 s');
       await sleep(100);
     }
+    // The source, with the identifier system a FHIR Patient names its record by (the servers may not have it yet).
+    await sql`insert into sources (code, name, system) values (${SOURCE}, ${SOURCE}, ${SOURCE_SYSTEM})
+      on conflict (code) do update set system = excluded.system`;
     const js = nc.jetstream();
     const subject = ingestNames(prefix).subject(SOURCE);
     const before = loadAverage();
@@ -187,6 +237,11 @@ async function main(): Promise<void> {
     .option('--profile <dir>', 'write a V8 CPU profile of each server process into this folder')
     .option('--online <rate>', 'also time single-record ingestRecord calls a second, with the queue empty and while a backlog drains', '0')
     .option('--online-seconds <n>', 'seconds of online calls with the queue empty', '15')
+    .addOption(
+      new Option('--format <format>', 'message body: canonical JSON, a FHIR R4 Patient or an HL7 v2 ADT^A04')
+        .choices(FORMATS)
+        .default('json'),
+    )
     .parse()
     .opts<{
       records: string;
@@ -199,13 +254,13 @@ async function main(): Promise<void> {
       profile?: string;
       online: string;
       onlineSeconds: string;
+      format: Format;
     }>();
+  if (opts.format !== 'json' && Number(opts.online) > 0)
+    throw new Error('--online publishes its second feed as canonical JSON: use it with --format json');
   const file = opts.file ?? syntheticRegistry(Number(opts.records)).csv;
   const { rows } = await readLoadRows([{ source: SOURCE, files: [file] }], { warn: () => undefined });
-  const bodies = rows.slice(0, Number(opts.records)).map(({ input }) => {
-    const { source: _source, ...body } = input;
-    return JSON.stringify(body);
-  });
+  const bodies = rows.slice(0, Number(opts.records)).map(({ input }) => bodyOf(input as unknown as Record<string, unknown>, opts.format));
   // Online callers send the same people from a source of their own.
   const onlineRecords = rows
     .slice(0, Number(opts.records))
@@ -224,7 +279,7 @@ async function main(): Promise<void> {
         onlineRecords,
       }),
     );
-  console.log(`${machine()}, PostgreSQL and NATS on this host; load average (1, 5, 15 min) before / after each run`);
+  console.log(`${machine()}, PostgreSQL and NATS on this host, ${opts.format} bodies; load average (1, 5, 15 min) before / after each run`);
   console.log('workers  records  seconds  records/s  stored  distinct  trained  load');
   for (const r of results)
     console.log(
