@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import { ensureStream } from '../events/index.ts';
 import { markAsDrain, otherIngestActivity, type IngestResultData } from '../identity/index.ts';
-import { messageSources, patientMessageToRecord, type Hl7Result } from '../interop/index.ts';
+import { messageRefs, patientMessageToRecord, type Hl7Result } from '../interop/index.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort } from './interop-port.ts';
 import { createHl7Service, type Hl7Service } from './mllp.ts';
@@ -29,6 +29,11 @@ const FETCH_EXPIRES_MS = 1_000;
  * ingests of other patients run beside it instead of waiting for the whole batch.
  */
 export const GIVE_WAY_BATCH = 12;
+/**
+ * HL7 messages about different patients a replica handles side by side. Each is a transaction of its own (as over
+ * MLLP), mostly waiting for the database, so a few at once keep the cores busier than one after the other.
+ */
+const HL7_CONCURRENCY = 4;
 /** Small transactions a replica runs side by side while it gives way (each on a connection of its pool). */
 export const GIVE_WAY_TRANSACTIONS = 2;
 /** How long the consumer keeps giving way after it last saw online work. */
@@ -258,7 +263,7 @@ export class NatsIngestConsumer {
         if (round.length <= small) await this.ingestRound(js, round);
         else await Promise.all(chunks(round, small).map((part) => this.ingestRound(js, part)));
       }
-      for (const message of hl7) await this.ingestHl7(js, message);
+      if (hl7.length > 0) await this.ingestHl7(js, hl7);
       this.counts.batches += 1;
     });
   }
@@ -321,46 +326,63 @@ export class NatsIngestConsumer {
     }
   }
 
-  /** The HL7 service messages go through, and the message it is handling (where its dead letter goes). */
+  /** The HL7 service messages go through, and the messages it is handling by their text (where a dead letter goes). */
   private hl7: { service: Hl7Service; port: ServiceInteropPort; principal: Principal } | null = null;
-  private hl7Current: { js: JetStreamClient; msg: JsMsg; source: string } | null = null;
+  private readonly hl7Handling = new Map<string, { js: JetStreamClient; msg: JsMsg; source: string }>();
+
+  private hl7Service(): NonNullable<NatsIngestConsumer['hl7']> {
+    if (this.hl7) return this.hl7;
+    const principal: Principal = { id: `local:${this.options.actor}`, name: this.options.actor, roles: ['pipeline'], kind: 'local' };
+    // Called by the handler before it answers AE or AR: the message goes to the dead-letter subject, with the reason.
+    const deadLetter = async (payload: string, reason: string) => {
+      const handling = this.hl7Handling.get(payload)!;
+      await this.deadLetter(handling.js, handling.msg, handling.source, { code: 'VALIDATION_FAILED', field: null, message: reason });
+      return `nats-${handling.msg.info.stream}-${handling.msg.seq}`;
+    };
+    this.hl7 = {
+      service: createHl7Service(this.services, principal, { deadLetter }),
+      port: new ServiceInteropPort(this.services),
+      principal,
+    };
+    return this.hl7;
+  }
 
   /**
-   * Handles one HL7 v2 message as the MLLP listener does (its own transaction and audit entry, as this consumer's
-   * pipeline principal), after checking that every patient it names belongs to the subject's source. Accepted (AA,
-   * CA): acknowledged. Not accepted: the handler's dead letter goes to the dead-letter subject with the ACK's
-   * reason, and the message is acknowledged there.
+   * Handles HL7 v2 messages as the MLLP listener does, each in its own transaction with its own audit entry, as this
+   * consumer's pipeline principal, after checking that every patient a message names belongs to the subject's
+   * source. Messages about the same patient run in the order they came; messages about different patients run up to
+   * `HL7_CONCURRENCY` at a time. Accepted (AA, CA): acknowledged. Not accepted: dead-lettered with the ACK's reason.
    */
-  private async ingestHl7(js: JetStreamClient, message: Hl7Parsed): Promise<void> {
-    if (!this.hl7) {
-      const principal: Principal = { id: `local:${this.options.actor}`, name: this.options.actor, roles: ['pipeline'], kind: 'local' };
-      const deadLetter = async (_payload: string, reason: string) => {
-        const current = this.hl7Current!;
-        await this.deadLetter(current.js, current.msg, current.source, { code: 'VALIDATION_FAILED', field: null, message: reason });
-        return `nats-${current.msg.info.stream}-${current.msg.seq}`;
-      };
-      this.hl7 = {
-        service: createHl7Service(this.services, principal, { deadLetter }),
-        port: new ServiceInteropPort(this.services),
-        principal,
-      };
+  private async ingestHl7(js: JetStreamClient, messages: Hl7Parsed[]): Promise<void> {
+    const { port, principal } = this.hl7Service();
+    const ctx = interopContext('hl7', principal, randomUUID());
+    const planned: Array<{ message: Hl7Parsed; keys: string[] }> = [];
+    for (const message of messages) {
+      const refs = await messageRefs(message.hl7, port, ctx);
+      if (refs !== null && refs.some((ref) => ref.source !== message.source)) {
+        await this.deadLetter(js, message.msg, message.source, {
+          code: 'VALIDATION_FAILED',
+          field: 'PID-3',
+          message: 'an assigning authority names another source than the subject',
+        });
+        continue;
+      }
+      // A message that cannot be read names no patient: the handler answers it AR, in any order.
+      planned.push({ message, keys: (refs ?? []).map((ref) => `${ref.source}\u0000${ref.localId}`) });
     }
-    const ctx = interopContext('hl7', this.hl7.principal, randomUUID());
-    const sources = await messageSources(message.hl7, this.hl7.port, ctx);
-    if (sources !== null && sources.some((source) => source !== message.source)) {
-      await this.deadLetter(js, message.msg, message.source, {
-        code: 'VALIDATION_FAILED',
-        field: 'PID-3',
-        message: 'an assigning authority names another source than the subject',
-      });
-      return;
+    for (const round of roundsByKeys(planned)) {
+      for (const part of chunks(round, HL7_CONCURRENCY)) await Promise.all(part.map(({ message }) => this.ingestHl7Message(js, message)));
     }
-    this.hl7Current = { js, msg: message.msg, source: message.source };
+  }
+
+  private async ingestHl7Message(js: JetStreamClient, message: Hl7Parsed): Promise<void> {
+    const { service } = this.hl7Service();
+    this.hl7Handling.set(message.hl7, { js, msg: message.msg, source: message.source });
     let result: Hl7Result;
     try {
-      result = await this.hl7.service(message.hl7);
+      result = await service(message.hl7);
     } finally {
-      this.hl7Current = null;
+      this.hl7Handling.delete(message.hl7);
     }
     if (result.code === 'AA' || result.code === 'CA') {
       message.msg.ack();
@@ -438,6 +460,21 @@ function chunks<T>(items: T[], size: number): T[][] {
   const parts: T[][] = [];
   for (let start = 0; start < items.length; start += size) parts.push(items.slice(start, start + size));
   return parts;
+}
+
+/**
+ * Splits items into rounds run one after the other, so that items sharing a key (a patient) keep their order:
+ * each goes to the round after the last one that holds any of its keys.
+ */
+function roundsByKeys<T extends { keys: string[] }>(items: T[]): T[][] {
+  const result: T[][] = [];
+  const last = new Map<string, number>();
+  for (const item of items) {
+    const round = Math.max(-1, ...item.keys.map((key) => last.get(key) ?? -1)) + 1;
+    (result[round] ??= []).push(item);
+    for (const key of item.keys) last.set(key, round);
+  }
+  return result;
 }
 
 /** Splits records so that no (source, local id) repeats within one, keeping their order. */

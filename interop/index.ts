@@ -25,7 +25,7 @@ export { loadR4Definitions, loadR4DefinitionsInBackground, validateR4 } from './
 export { operationOutcome, errorIssue, FhirError } from './fhir/operation-outcome.ts';
 export type * from './fhir/types.ts';
 
-export { createHl7Handler, messageSources, oversizedAck, type Hl7Handler, type Hl7HandlerOptions, type Hl7Result } from './hl7/handler.ts';
+export { createHl7Handler, messageRefs, oversizedAck, type Hl7Handler, type Hl7HandlerOptions, type Hl7Result } from './hl7/handler.ts';
 export { parseHl7, Hl7ParseError, type Hl7Message, type Delimiters } from './hl7/message.ts';
 export { adtCommands, readHeader, SUPPORTED_EVENTS, UPSERT_EVENTS, type AdtCommand } from './hl7/adt.ts';
 export { buildAck, type AckCode } from './hl7/ack.ts';

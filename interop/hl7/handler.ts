@@ -176,10 +176,10 @@ async function runCommands<C>(port: InteropPort<C>, ctx: C, commands: AdtCommand
 }
 
 /**
- * The sources a message would write to, resolved as handling it resolves them (`sourceRef`); null when it cannot
- * be read as a supported ADT message or names an unknown authority, which handling it then answers.
+ * The records a message names (source and local id), resolved as handling it resolves them (`sourceRef`); null when
+ * it cannot be read as a supported ADT message or names an unknown authority, which handling it then answers.
  */
-export async function messageSources<C>(raw: string, port: InteropPort<C>, ctx: C): Promise<string[] | null> {
+export async function messageRefs<C>(raw: string, port: InteropPort<C>, ctx: C): Promise<SourceRef[] | null> {
   let commands: AdtCommand[];
   try {
     const message = parseHl7(raw);
@@ -187,15 +187,15 @@ export async function messageSources<C>(raw: string, port: InteropPort<C>, ctx: 
   } catch {
     return null;
   }
-  const sources = new Set<string>();
+  const refs: SourceRef[] = [];
   for (const cx of commands.flatMap((c) => (c.kind === 'merge' ? [c.survivor, c.merged] : [c.identifier]))) {
     try {
-      sources.add((await sourceRef(port, ctx, cx)).source);
+      refs.push(await sourceRef(port, ctx, cx));
     } catch {
       return null;
     }
   }
-  return [...sources];
+  return refs;
 }
 
 /**
