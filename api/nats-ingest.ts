@@ -367,8 +367,10 @@ export class NatsIngestConsumer {
         });
         continue;
       }
-      // A message that cannot be read names no patient: the handler answers it AR, in any order.
-      planned.push({ message, keys: (refs ?? []).map((ref) => `${ref.source}\u0000${ref.localId}`) });
+      // A message that cannot be read names no patient (the handler answers it AE or AR): its own text is its key, so
+      // two copies of it never run at once (the handler's dead letter finds its message by the text).
+      const keys = refs === null ? [`text\u0000${message.hl7}`] : refs.map((ref) => `${ref.source}\u0000${ref.localId}`);
+      planned.push({ message, keys });
     }
     for (const round of roundsByKeys(planned)) {
       for (const part of chunks(round, HL7_CONCURRENCY)) await Promise.all(part.map(({ message }) => this.ingestHl7Message(js, message)));
