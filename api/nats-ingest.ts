@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import { ensureStream } from '../events/index.ts';
 import { markAsDrain, otherIngestActivity, type IngestResultData } from '../identity/index.ts';
-import { messageRefs, patientMessageToRecord, type Hl7Result } from '../interop/index.ts';
+import { messageRefs, patientMessageToRecord, r4DefinitionsLoading, type Hl7Result } from '../interop/index.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort } from './interop-port.ts';
 import { createHl7Service, type Hl7Service } from './mllp.ts';
@@ -442,6 +442,7 @@ async function parseRecord(
     if (record.resourceType !== 'Patient') {
       return { code: 'VALIDATION_FAILED', field: 'resourceType', message: 'only Patient resources (or canonical records) are ingested' };
     }
+    await r4DefinitionsLoading();
     const patient = patientMessageToRecord(record, await systemOf(source));
     if (!patient.ok) return { code: 'VALIDATION_FAILED', field: patient.field, message: patient.message };
     return { msg, source, input: { ...patient.record, source, localId: patient.localId } as Parsed['input'] };

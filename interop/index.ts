@@ -21,7 +21,7 @@ export {
   type NotificationEvent,
   type NotificationSubscription,
 } from './fhir/subscription.ts';
-export { loadR4Definitions, loadR4DefinitionsInBackground, validateR4 } from './fhir/validate.ts';
+export { loadR4Definitions, loadR4DefinitionsInBackground, r4DefinitionsLoading, validateR4 } from './fhir/validate.ts';
 export { operationOutcome, errorIssue, FhirError } from './fhir/operation-outcome.ts';
 export type * from './fhir/types.ts';
 

@@ -168,9 +168,10 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
       }),
     );
     await publish('fhirfeed', { resourceType: 'Observation', status: 'final' });
+    await publish('fhirfeed', patient([{ system, value: 'F-5' }], { nickname: 'Bo' }));
     await publish('lab', patient([{ system, value: 'F-4' }]));
 
-    await until(() => consumer.counts.ingested + consumer.counts.deadLettered >= 7);
+    await until(() => consumer.counts.ingested + consumer.counts.deadLettered >= 8);
     expect(consumer.counts.ingested).toBe(2);
     const stored = await app.services.ingest.resolve('fhirfeed', 'F-1');
     expect(stored).not.toBeNull();
@@ -188,6 +189,7 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
         ['VALIDATION_FAILED', 'Patient.identifier'],
         ['VALIDATION_FAILED', 'Patient.identifier'],
         ['VALIDATION_FAILED', 'Patient.meta.security'],
+        ['VALIDATION_FAILED', 'Patient.nickname'],
         ['VALIDATION_FAILED', 'resourceType'],
       ].sort(),
     );

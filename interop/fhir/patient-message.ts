@@ -3,6 +3,7 @@ import { isRedacted } from './patient-rest.ts';
 import { parsePatient } from './patient-schema.ts';
 import { patientToRecord } from './patient-to-record.ts';
 import type { OperationOutcomeIssue } from './types.ts';
+import { validateR4 } from './validate.ts';
 
 /** A Patient sent as a message, as the record of the source the message is addressed to, or why it is none. */
 export type PatientMessage = { ok: true; localId: string; record: RecordInput } | { ok: false; field: string; message: string };
@@ -11,12 +12,14 @@ export type PatientMessage = { ok: true; localId: string; record: RecordInput } 
  * Reads a FHIR R4 Patient sent as a message to one source (NATS JetStream ingest, `<prefix>.ingest.<source>`). The
  * source's registered identifier system (`system`) names the record: the Patient's identifier of that system
  * (not `old`) gives the local id, as the identifier of a registered system does in a FHIR create. The Patient is
- * checked and mapped as FHIR create maps it (`parsePatient`, `patientToRecord`); a Patient read masked (the
- * REDACTED label) is refused, since writing it back would store the masks.
+ * checked and mapped as FHIR create checks and maps it (`validateR4`, `parsePatient`, `patientToRecord`); a
+ * Patient read masked (the REDACTED label) is refused, since writing it back would store the masks. Call
+ * `r4DefinitionsLoading` first where the definitions load in the background.
  */
 export function patientMessageToRecord(body: unknown, system: string | null): PatientMessage {
-  const parsed = parsePatient(body);
-  if (!parsed.ok) return refusal(parsed.issues[0]);
+  // The structure FHIR create checks first (R4's definitions: unknown elements, wrong types, empty values).
+  const structural = validateR4(body, 'Patient');
+  if (structural.length > 0) return refusal(structural[0]);
   if (isRedacted(body)) {
     return {
       ok: false,
@@ -24,6 +27,8 @@ export function patientMessageToRecord(body: unknown, system: string | null): Pa
       message: 'this Patient was read with its demographics masked (security label REDACTED); send the real values without the label',
     };
   }
+  const parsed = parsePatient(body);
+  if (!parsed.ok) return refusal(parsed.issues[0]);
   if (system === null) {
     return {
       ok: false,
