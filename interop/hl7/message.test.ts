@@ -48,6 +48,8 @@ describe('parseHl7', () => {
     { behaviour: 'missing encoding characters', raw: 'MSH|^~|A' },
     { behaviour: 'repeated encoding characters', raw: 'MSH|^^\\&|A' },
     { behaviour: 'a letter as field separator', raw: 'MSHX^~\\&XA' },
+    { behaviour: 'a NUL as field separator', raw: 'MSH\u0000^~\\&\u0000A' },
+    { behaviour: 'a control character among the encoding characters', raw: 'MSH|^~\\\u0007|A' },
     { behaviour: 'a segment with an invalid name', raw: 'MSH|^~\\&|A\rpid|1' },
   ])('rejects $behaviour', ({ raw }) => {
     expect(() => parseHl7(raw)).toThrow(Hl7ParseError);

@@ -53,14 +53,17 @@ export function parseHl7(raw: string): Hl7Message {
   return { delimiters, segments };
 }
 
+/** What no delimiter may be: a letter, a digit, white space or a control character (a NUL, say). */
+const NOT_A_DELIMITER = /[A-Za-z0-9\s\p{Cc}]/u;
+
 function readDelimiters(text: string): Delimiters {
   const field = text[3];
-  if (field === undefined || /[A-Za-z0-9\s]/.test(field)) throw new Hl7ParseError('MSH-1 field separator is missing or invalid');
+  if (field === undefined || NOT_A_DELIMITER.test(field)) throw new Hl7ParseError('MSH-1 field separator is missing or invalid');
   const rest = text.slice(4);
   const stop = [...rest].findIndex((c) => c === field || c === '\r' || c === '\n');
   const chars = [...rest].slice(0, stop < 0 ? undefined : stop);
   const all = [field, ...chars];
-  if (chars.length < 4 || chars.length > 5 || new Set(all).size !== all.length || all.some((c) => /[A-Za-z0-9\s]/.test(c))) {
+  if (chars.length < 4 || chars.length > 5 || new Set(all).size !== all.length || all.some((c) => NOT_A_DELIMITER.test(c))) {
     throw new Hl7ParseError('MSH-2 encoding characters are missing or invalid');
   }
   const [component, repetition, escape, subcomponent, truncation] = chars as [string, string, string, string, string?];
