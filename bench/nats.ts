@@ -18,6 +18,7 @@ import { connect, type JetStreamClient } from 'nats';
 import postgres from 'postgres';
 import { INGEST_CONSUMER, ingestNames } from '../api/nats-ingest.ts';
 import { readLoadRows } from '../cli/load.ts';
+import { demographics, US_SSN_SYSTEM, type RecordInput } from '../interop/index.ts';
 import { adtUpsert } from '../interop/testing/hl7-samples.ts';
 import { latencyCells, onlineIngest, sleep, startServer, stopServer } from './online-client.ts';
 import { freshDatabase, machine, syntheticRegistry } from './support.ts';
@@ -51,22 +52,11 @@ function bodyOf(input: Record<string, unknown>, format: Format): string {
     };
     return adtUpsert('A04', sample, `B-${String(record.localId)}`);
   }
-  const gender = { M: 'male', F: 'female' }[sex ?? ''];
-  const telecom = [v('phone') && { system: 'phone', value: v('phone') }, v('email') && { system: 'email', value: v('email') }].filter(
-    Boolean,
-  );
-  const line = [v('addressLine1'), v('addressLine2')].filter(Boolean);
+  // The Patient the FHIR API would give for this record (`demographics`), named by the source's identifier.
   return JSON.stringify({
     resourceType: 'Patient',
-    identifier: [
-      { system: SOURCE_SYSTEM, value: record.localId },
-      ...(v('ssn') ? [{ system: 'http://hl7.org/fhir/sid/us-ssn', value: v('ssn') }] : []),
-    ],
-    name: [{ family: v('familyName'), given: [v('givenName'), v('middleName')].filter(Boolean) }],
-    ...(gender ? { gender } : {}),
-    ...(v('birthDate') ? { birthDate: v('birthDate') } : {}),
-    ...(telecom.length > 0 ? { telecom } : {}),
-    address: [{ ...(line.length > 0 ? { line } : {}), city: v('city'), state: v('state'), postalCode: v('postalCode') }],
+    identifier: [{ system: SOURCE_SYSTEM, value: record.localId }, ...(v('ssn') ? [{ system: US_SSN_SYSTEM, value: v('ssn') }] : [])],
+    ...demographics({ ...(record as RecordInput), sex: sex ?? null }),
   });
 }
 

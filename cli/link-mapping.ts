@@ -67,22 +67,18 @@ export interface ColumnPolicy {
   warn?: ((message: string) => void) | undefined;
 }
 
+/** The positions of the columns a mapping reads: the id, the source and every mapped field's. */
+function readColumns(mapping: ResolvedMapping): Set<number> {
+  return new Set([mapping.id, ...(mapping.source === null ? [] : [mapping.source]), ...mapping.fields.flatMap(([, columns]) => columns)]);
+}
+
 /** Header columns that feed nothing: not the id, the source or any mapped field. */
 export function unrecognisedColumns(header: readonly string[], mapping: ResolvedMapping): string[] {
-  const used = new Set([
-    mapping.id,
-    ...(mapping.source === null ? [] : [mapping.source]),
-    ...mapping.fields.flatMap(([, columns]) => columns),
-  ]);
+  const used = readColumns(mapping);
   return header.filter((name, index) => !used.has(index) && name.trim() !== '');
 }
 
 const columnKey = (name: string) => name.trim().toLowerCase();
-
-/** Whether the column at `index` is read: the id, the source or part of a mapped field. */
-function isRead(mapping: ResolvedMapping, index: number): boolean {
-  return mapping.id === index || mapping.source === index || mapping.fields.some(([, columns]) => columns.includes(index));
-}
 
 /**
  * The same check and the same words for `mpi link` and `mpi import`: a column the file has but nothing reads
@@ -92,7 +88,8 @@ export function checkColumns(header: readonly string[], mapping: ResolvedMapping
   const unread = unrecognisedColumns(header, mapping);
   if (unread.length === 0) return;
   // A column named twice is read once (the first): its other copies are no unknown name, and their values are lost.
-  const read = new Set(header.filter((_, index) => isRead(mapping, index)).map(columnKey));
+  const used = readColumns(mapping);
+  const read = new Set(header.filter((_, index) => used.has(index)).map(columnKey));
   const repeated = [...new Set(unread.filter((name) => read.has(columnKey(name))))];
   const ignored = unread.filter((name) => !read.has(columnKey(name)));
   if (repeated.length > 0) {

@@ -8,7 +8,7 @@ export { createFhirHandler, databaseUnavailable, FHIR_JSON, type FhirHandler, ty
 export { parsePatient, type FhirPatientInput } from './fhir/patient-schema.ts';
 export { patientToRecord, resolveSourceIdentifier, US_SSN_SYSTEM } from './fhir/patient-to-record.ts';
 export { patientMessageToRecord, type PatientMessage } from './fhir/patient-message.ts';
-export { identityToPatient, DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './fhir/identity-to-patient.ts';
+export { demographics, identityToPatient, DEFAULT_IDENTITY_SYSTEMS, type IdentitySystems } from './fhir/identity-to-patient.ts';
 export { parseMatchParameters, matchBundle, MATCH_GRADE_EXTENSION, type MatchRequest } from './fhir/match.ts';
 export { capabilityStatement } from './fhir/capability.ts';
 export {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { blockingKeys } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
+import { CANONICAL_FIELDS } from './fields.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { prepareRecord, type PreparedRecord } from './prepared.ts';
@@ -74,22 +75,6 @@ const DATES = [
   '01.02.1980',
   'Jan 1 1980',
 ];
-const FIELDS = [
-  'givenName',
-  'middleName',
-  'familyName',
-  'suffix',
-  'sex',
-  'birthDate',
-  'ssn',
-  'phone',
-  'email',
-  'addressLine1',
-  'addressLine2',
-  'city',
-  'state',
-  'postalCode',
-] as const;
 /**
  * Fields whose normal form normalises to itself. Not the names: a digit becomes a space after the suffix is looked
  * for, so `Lee 0Sr` normalises to `lee sr`, and that again to `lee` with the suffix `sr`.
@@ -116,7 +101,7 @@ function oddRecords(count: number, seed: number): RecordInput[] {
   };
   return Array.from({ length: count }, () => {
     const input: Record<string, string | null> = {};
-    for (const field of FIELDS) {
+    for (const field of CANONICAL_FIELDS) {
       if (pick(5) === 0) input[field] = null;
       else if (field === 'birthDate') input[field] = pick(3) > 0 ? DATES[pick(DATES.length)]! : text(8);
       else if (field === 'sex') input[field] = ['M', 'F', 'm', 'female', 'U', 'x', ''][pick(7)]!;

@@ -1,7 +1,7 @@
 import type { RecordInput } from '../ports.ts';
 import { isRedacted } from './patient-rest.ts';
 import { parsePatient } from './patient-schema.ts';
-import { patientToRecord } from './patient-to-record.ts';
+import { isSourceCandidate, patientToRecord } from './patient-to-record.ts';
 import type { OperationOutcomeIssue } from './types.ts';
 import { validateR4 } from './validate.ts';
 
@@ -37,7 +37,7 @@ export function patientMessageToRecord(body: unknown, system: string | null): Pa
     };
   }
   const identifiers = parsed.value.identifier ?? [];
-  const index = identifiers.findIndex((i) => i.system === system && i.use !== 'old' && Boolean(i.value?.trim()));
+  const index = identifiers.findIndex((i) => i.system === system && isSourceCandidate(i));
   if (index < 0) {
     return { ok: false, field: 'Patient.identifier', message: `no identifier has the system registered for the source (${system})` };
   }

@@ -111,7 +111,8 @@ export async function resolveSourceIdentifier(
   return { ok: false, status: 422, issues: [issue] };
 }
 
-function isSourceCandidate(identifier: FhirIdentifierInput): boolean {
+/** An identifier that may name the Patient's record: a system and a value, not the SSN, not `old`. */
+export function isSourceCandidate(identifier: FhirIdentifierInput): boolean {
   return Boolean(identifier.system && identifier.value?.trim()) && identifier.system !== US_SSN_SYSTEM && identifier.use !== 'old';
 }
 
