@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { buildAck, formatTimestamp } from './ack.ts';
 import { HL7_ERROR } from './errors.ts';
+import { unescapeHl7 } from './escape.ts';
 import { parseHl7 } from './message.ts';
 
 const original = parseHl7('MSH|^~\\&|EHRAPP|NORTH|MPI|HQ|20240102030405||ADT^A04^ADT_A01|C-77|P|2.5.1\rPID|1');
@@ -13,6 +14,18 @@ describe('buildAck', () => {
       'MSH|^~\\&|MPI|HQ|EHRAPP|NORTH|20240102030405+0000||ACK^A04^ACK|ACK-1|P|2.5.1',
       'MSA|AA|C-77|CREATED',
     ]);
+  });
+
+  test('echoes a control character of the original MSH as a hex escape, never as the byte', () => {
+    // A NUL and MLLP's end-of-block byte in the control id, a vertical tab in the sending application.
+    const odd = parseHl7('MSH|^~\\&|EHR\u000bAPP|NORTH|MPI|HQ|20240102030405||ADT^A04^ADT_A01|C\u0000-77\u001c|P|2.5.1\rPID|1');
+    const ack = buildAck(odd, { code: 'AA', controlId: 'ACK-9', timestamp: at, text: 'CREATED' });
+    expect(ack).not.toMatch(/[\u0000-\u000c\u000e-\u001f\u007f]/);
+    const [msh, msa] = ack.split('\r');
+    expect(msh!.split('|')[4]).toBe('EHR\\X0B\\APP');
+    expect(msa).toBe('MSA|AA|C\\X00\\-77\\X1C\\|CREATED');
+    // The sender's parser reads the same control id back.
+    expect(unescapeHl7(parseHl7(ack).segments[1]!.fields[2]!, odd.delimiters)).toBe(odd.segments[0]!.fields[10]);
   });
 
   test('adds an ERR segment with location, table 0357 code, severity and text for an error', () => {

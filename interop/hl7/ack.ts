@@ -36,7 +36,9 @@ export interface AckOptions {
 export function buildAck(original: Hl7Message | null, opts: AckOptions): string {
   const d = original?.delimiters ?? DEFAULT_DELIMITERS;
   const msh = original ? firstSegment(original, 'MSH') : undefined;
-  const raw = (n: number) => msh?.fields[n] ?? '';
+  // Echoed as sent, but a control character (a NUL, MLLP's framing bytes) as HL7's hex escape: the same value to
+  // the sender's parser, and no byte that could cut the ACK's frame short or stop a string-based reader.
+  const raw = (n: number) => echoable(msh?.fields[n] ?? '', d);
   const trigger = (raw(9).split(d.component)[1] ?? '').trim();
   const encoding = `${d.component}${d.repetition}${d.escape}${d.subcomponent}${d.truncation ?? ''}`;
   const ourApp = raw(5) || escapeHl7(opts.application?.name ?? 'MPI', d);
@@ -60,6 +62,14 @@ export function buildAck(original: Hl7Message | null, opts: AckOptions): string 
   if (opts.error && opts.code !== 'AA' && opts.code !== 'CA') segments.push(errSegment(opts.error, d, 'E'));
   for (const warning of opts.warnings ?? []) segments.push(errSegment(warning, d, 'W'));
   return segments.join('\r');
+}
+
+/** Control characters (C0 and DEL) written as `\Xhh\` in the message's escape character. */
+function echoable(value: string, d: Delimiters): string {
+  return value.replace(
+    /[\u0000-\u001f\u007f]/g,
+    (ch) => `${d.escape}X${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}${d.escape}`,
+  );
 }
 
 /** ERR-4 severity (HL7 table 0516): E error, W warning. */
