@@ -222,8 +222,13 @@ export class NatsIngestConsumer {
   async handle(js: JetStreamClient, messages: JsMsg[]): Promise<void> {
     await withSpan('nats.ingest.batch', { 'mpi.batch_size': messages.length }, async () => {
       const model = await this.services.models.active();
-      const valid: Parsed[] = [];
-      const hl7: Hl7Parsed[] = [];
+      // Runs of records and of HL7 messages in the order they came: a pipeline that sends one patient in both
+      // forms has its messages applied in that order, so its last one wins.
+      const runs: Array<{ kind: 'records' | 'hl7'; records: Parsed[]; hl7: Hl7Parsed[] }> = [];
+      const runOf = (kind: 'records' | 'hl7') => {
+        if (runs.at(-1)?.kind !== kind) runs.push({ kind, records: [], hl7: [] });
+        return runs.at(-1)!;
+      };
       let systems: Map<string, string | null> | null = null;
       const systemOf = async (source: string) => {
         systems ??= new Map((await this.services.catalog.listSources()).map((s) => [s.code, s.system ?? null]));
@@ -245,12 +250,12 @@ export class NatsIngestConsumer {
           continue;
         }
         if ('hl7' in parsed) {
-          hl7.push(parsed);
+          runOf('hl7').hl7.push(parsed);
           continue;
         }
         try {
           this.services.ingest.prepare(parsed.input as never, model, 'record');
-          valid.push(parsed);
+          runOf('records').records.push(parsed);
         } catch (error) {
           if (!(error instanceof DomainError)) throw error;
           await this.deadLetter(js, msg, source, rejectionOf(error));
@@ -258,12 +263,17 @@ export class NatsIngestConsumer {
       }
       // One record per (source, local id) in a transaction: repeats of one go to the next round, in order. While
       // giving way, a round is ingested as small transactions side by side: each locks only its own keys.
-      const small = this.givingWay() ? this.giveWayBatch : Number.POSITIVE_INFINITY;
-      for (const round of rounds(valid)) {
-        if (round.length <= small) await this.ingestRound(js, round);
-        else await Promise.all(chunks(round, small).map((part) => this.ingestRound(js, part)));
+      for (const run of runs) {
+        if (run.kind === 'hl7') {
+          await this.ingestHl7(js, run.hl7);
+          continue;
+        }
+        const small = this.givingWay() ? this.giveWayBatch : Number.POSITIVE_INFINITY;
+        for (const round of rounds(run.records)) {
+          if (round.length <= small) await this.ingestRound(js, round);
+          else await Promise.all(chunks(round, small).map((part) => this.ingestRound(js, part)));
+        }
       }
-      if (hl7.length > 0) await this.ingestHl7(js, hl7);
       this.counts.batches += 1;
     });
   }

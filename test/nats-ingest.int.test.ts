@@ -254,6 +254,34 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     expect(audited.filter((a) => a.outcome === 'SUCCESS').map((a) => a.action)).toEqual(Array(12).fill('hl7:ingest'));
   }, 120_000);
 
+  test('applies one pulled batch in the order it came when it mixes canonical JSON and HL7 for one patient', async () => {
+    prefixes.push(`t${randomBytes(4).toString('hex')}`);
+    const first = consume(app.services);
+    await consumerReady();
+    // Queued while no replica consumes, so the next replica pulls all of them in one batch.
+    await first.stop();
+    const p = person(62_001) as Record<string, string>;
+    const hl7 = (family: string, controlId: string) =>
+      adtUpsert(
+        'A08',
+        { mrn: 'MIX-1', authority: 'ehr', family, given: p.givenName!, birth: p.birthDate!.replace(/-/g, ''), sex: p.sex! },
+        controlId,
+      );
+    await publish('ehr', { localId: 'MIX-1', ...p, familyName: 'Mixona' });
+    await publish('ehr', hl7('Mixonb', 'C-MIX-2'));
+    await publish('ehr', { localId: 'MIX-1', ...p, familyName: 'Mixonc' });
+    await publish('ehr', hl7('Mixond', 'C-MIX-4'));
+    await publish('ehr', { localId: 'MIX-1', ...p, familyName: 'Mixone' });
+    const second = consume(app.services);
+    await until(() => second.counts.ingested >= 5);
+    expect(second.counts.batches).toBe(1);
+    const [stored] = await queryRows<{ family_name: string }>(
+      app.services.database.db,
+      sql`select r.family_name from source_records r join sources s on s.id = r.source_id where s.code = 'ehr' and r.local_id = 'MIX-1'`,
+    );
+    expect(stored!.family_name).toBe('Mixone');
+  }, 120_000);
+
   test.skipIf(TEST_DB_KIND !== 'postgres')(
     'gives way to online ingest: small transactions while online records come in, full batches once they stop',
     async () => {
