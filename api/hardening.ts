@@ -278,6 +278,28 @@ const rejectAsTooComplex = {
 };
 
 /**
+ * A query nested deeper than the parser's recursion reaches (a list literal of about 2,000 brackets, well under
+ * the token limit) overflows the stack while it is parsed: reported as `QUERY_TOO_COMPLEX` (HTTP 400) like the
+ * other limits, not as an internal error.
+ */
+function useParseDepthGuard(): Plugin {
+  return {
+    onParse({ parseFn, setParseFn }) {
+      setParseFn((source, options) => {
+        try {
+          return parseFn(source, options);
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          throw new GraphQLError('the query is nested too deeply to parse', {
+            extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+          });
+        }
+      });
+    },
+  };
+}
+
+/**
  * The request-hardening plugins, in order: rate limit and body limit before any parsing, CSRF prevention,
  * GraphQL cost limits (depth, estimated cost, aliases, tokens, directives), introspection off in production,
  * and security headers on every response.
@@ -296,6 +318,7 @@ export function hardeningPlugins(config: AppConfig, guard: RequestGuard): Plugin
       // "Did you mean …?" hints help probing the schema; keep them only where introspection is on anyway.
       blockFieldSuggestion: { enabled: production },
     }) as Plugin,
+    useParseDepthGuard(),
     useSecurityHeaders(production),
     useReadRetry(),
   ];

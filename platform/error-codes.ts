@@ -27,7 +27,10 @@ export const ERROR_CODES = {
     kind: 'ERROR',
     description: 'The operation does not fit the schema (unknown field, missing argument, wrong enum value).',
   },
-  QUERY_TOO_COMPLEX: { kind: 'ERROR', description: 'The operation exceeds the depth, alias, directive, token or cost limits.' },
+  QUERY_TOO_COMPLEX: {
+    kind: 'ERROR',
+    description: 'The operation exceeds the depth, alias, directive, token or cost limits, or is nested too deeply to parse.',
+  },
   PAYLOAD_TOO_LARGE: { kind: 'ERROR', description: 'The request body exceeds the configured size limit (HTTP 413).' },
   RATE_LIMITED: { kind: 'ERROR', description: 'Too many requests from this caller; retry after the `retry-after` seconds (HTTP 429).' },
   UNAUTHENTICATED: { kind: 'ERROR', description: 'Missing, unknown, revoked or expired credentials (HTTP 401 before execution).' },

@@ -117,6 +117,8 @@ describe(`bad input on ${TEST_DB_KIND}`, () => {
       `{ identities { edges { node { records { identity { records { identity { records { identity { records { identity { records { identity { id } } } } } } } } } } } } } }`,
     ],
     ['too many aliases', `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: me { name }`).join(' ')} }`],
+    // Under the token limit, but deeper than the parser's recursion reaches (it overflowed: an internal error).
+    ['nested too deeply to parse', `{ identities(first: ${'['.repeat(3000)}1${']'.repeat(3000)}) { totalCount } }`],
     [
       'too costly',
       `{ ${Array.from({ length: 25 }, (_, i) => `q${i}: identities(first: 100) { edges { node { golden { givenName familyName birthDate ssn } records { givenName familyName } } } }`).join(' ')} }`,

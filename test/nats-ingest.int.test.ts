@@ -170,8 +170,11 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     await publish('fhirfeed', { resourceType: 'Observation', status: 'final' });
     await publish('fhirfeed', patient([{ system, value: 'F-5' }], { nickname: 'Bo' }));
     await publish('lab', patient([{ system, value: 'F-4' }]));
+    // Nested thousands of levels deep: checking it overflowed the stack, failing (and redelivering) the whole batch.
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    await publish('fhirfeed', JSON.stringify(patient([{ system, value: 'F-6' }])).replace(/}$/, `,"extension":${deep}}`));
 
-    await until(() => consumer.counts.ingested + consumer.counts.deadLettered >= 8);
+    await until(() => consumer.counts.ingested + consumer.counts.deadLettered >= 9);
     expect(consumer.counts.ingested).toBe(2);
     const stored = await app.services.ingest.resolve('fhirfeed', 'F-1');
     expect(stored).not.toBeNull();
@@ -190,6 +193,7 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
         ['VALIDATION_FAILED', 'Patient.identifier'],
         ['VALIDATION_FAILED', 'Patient.meta.security'],
         ['VALIDATION_FAILED', 'Patient.nickname'],
+        ['VALIDATION_FAILED', `Patient.extension${'[0]'.repeat(63)}`],
         ['VALIDATION_FAILED', 'resourceType'],
       ].sort(),
     );

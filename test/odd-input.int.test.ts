@@ -87,6 +87,25 @@ describe(`odd input on ${TEST_DB_KIND}`, () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
+  test('FHIR refuses a body nested thousands of levels deep with a 400 naming where, on create, update and $match', async () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    for (const n of [100, 3000, 50_000]) {
+      const patient = `{"resourceType":"Patient","identifier":[{"system":"urn:x","value":"1"}],"extension":${deep(n)}}`;
+      const parameters = `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":${patient}}]}`;
+      for (const [method, path, body] of [
+        ['POST', '/fhir/Patient', patient],
+        ['PUT', '/fhir/Patient?identifier=urn:x|1', patient],
+        ['POST', '/fhir/Patient/$match', parameters],
+      ] as const) {
+        const response = await app.fetch(path, { method, headers: { 'content-type': 'application/fhir+json' }, body });
+        const outcome = (await response.json()) as { issue: Array<{ diagnostics: string; expression: string[] }> };
+        expect(response.status, `${method} ${path} ${n}`).toBe(400);
+        expect(outcome.issue[0]!.diagnostics).toBe('is nested deeper than 64 levels');
+        expect(outcome.issue[0]!.expression[0]).toMatch(/^(Patient|Parameters\.parameter\[0\]\.resource)\.extension(\[0\])+$/);
+      }
+    }
+  });
+
   test('every GraphQL query and mutation answers odd arguments without an internal error', async () => {
     const introspection = await app.gql<{ __schema: { queryType: { name: string }; mutationType: { name: string }; types: NamedType[] } }>(
       `{ __schema { queryType { name } mutationType { name } types { name kind fields { name type { ${TYPE_REF} } args { name type { ${TYPE_REF} } } }

@@ -98,6 +98,10 @@ export function validateR4(resource: unknown, root?: string): OperationOutcomeIs
   }
   loadR4Definitions();
   const base = root ?? type;
+  // The checks below walk the resource recursively: a body nested thousands of levels deep (a few KB of
+  // brackets) would overflow the stack and fail as the server's error instead of the client's.
+  const deep = nestedTooDeep(resource, base, MAX_NESTING);
+  if (deep !== null) return [errorIssue('structure', `is nested deeper than ${MAX_NESTING} levels`, deep)];
   const issues = emptyValueIssues(resource, base);
   try {
     validateResource(resource as Parameters<typeof validateResource>[0]);
@@ -113,6 +117,26 @@ export function validateR4(resource: unknown, root?: string): OperationOutcomeIs
   const birth = type === 'Patient' ? birthDateIssue((resource as { birthDate?: unknown }).birthDate, `${base}.birthDate`) : null;
   if (birth) return dedupe([...issues.filter((i) => i.expression?.[0] !== birth.expression?.[0]), birth]);
   return dedupe(issues);
+}
+
+/**
+ * Deepest nesting of objects and arrays a resource may have. An R4 Patient needs about a dozen levels (an
+ * extension within an extension, a coding in a CodeableConcept in it); a Parameters resource of `$match` wraps
+ * one in two more.
+ */
+export const MAX_NESTING = 64;
+
+/** The path of the first object or array nested deeper than `max` levels under `root`, or null. Not recursive. */
+function nestedTooDeep(value: unknown, root: string, max: number): string | null {
+  const stack: Array<{ value: unknown; at: string; depth: number }> = [{ value, at: root, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth >= max) return next.at;
+    const { at, depth } = next;
+    if (Array.isArray(next.value)) next.value.forEach((item, i) => stack.push({ value: item, at: `${at}[${i}]`, depth: depth + 1 }));
+    else for (const [key, child] of Object.entries(next.value)) stack.push({ value: child, at: `${at}.${key}`, depth: depth + 1 });
+  }
+  return null;
 }
 
 /**
