@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AckPolicy, connect, headers, nanos, RetentionPolicy, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats';
 import { ensureStream } from '../events/index.ts';
 import { markAsDrain, otherIngestActivity, type IngestResultData } from '../identity/index.ts';
+import type { MatchModel } from '../matching/index.ts';
 import { messageRefs, patientMessageToRecord, r4DefinitionsLoading, type Hl7Result } from '../interop/index.ts';
 import type { Principal } from './context.ts';
 import { interopContext, ServiceInteropPort } from './interop-port.ts';
@@ -19,6 +20,8 @@ import { errorFields } from '../platform/logger.ts';
 export const INGEST_CONSUMER = 'mpi-ingest';
 /** Duplicate window of the ingest stream: a publisher that resends a message with the same `Nats-Msg-Id` within it is ignored. */
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** How long a message the service failed to read waits before it is delivered again. */
+const REREAD_DELAY_MS = 1_000;
 /** A message not acknowledged within this is delivered again (to any replica). */
 const ACK_WAIT_MS = 60_000;
 /** How long a fetch waits for messages before it asks again. */
@@ -244,22 +247,22 @@ export class NatsIngestConsumer {
           });
           continue;
         }
-        const parsed = await parseRecord(msg, source, systemOf);
-        if ('code' in parsed) {
-          await this.deadLetter(js, msg, source, parsed);
-          continue;
-        }
-        if ('hl7' in parsed) {
-          runOf('hl7').hl7.push(parsed);
-          continue;
-        }
+        let read: Parsed | Hl7Parsed | IngestRejection;
         try {
-          this.services.ingest.prepare(parsed.input as never, model, 'record');
-          runOf('records').records.push(parsed);
+          read = await this.readMessage(msg, source, model, systemOf);
         } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          await this.deadLetter(js, msg, source, rejectionOf(error));
+          // The service failing on one message (not the message's fault, so it is not dead-lettered at once) must
+          // not hold back the others: it alone is delivered again, and dead-lettered once it has failed maxDeliver times.
+          this.services.logger.error(
+            { ...errorFields(error), seq: msg.seq },
+            'NATS ingest failed to read a message; it will be delivered again',
+          );
+          msg.nak(REREAD_DELAY_MS);
+          continue;
         }
+        if ('code' in read) await this.deadLetter(js, msg, source, read);
+        else if ('hl7' in read) runOf('hl7').hl7.push(read);
+        else runOf('records').records.push(read);
       }
       // One record per (source, local id) in a transaction: repeats of one go to the next round, in order. While
       // giving way, a round is ingested as small transactions side by side: each locks only its own keys.
@@ -276,6 +279,24 @@ export class NatsIngestConsumer {
       }
       this.counts.batches += 1;
     });
+  }
+
+  /** A message decoded and its record checked (`prepare`), or why it cannot be ingested. */
+  private async readMessage(
+    msg: JsMsg,
+    source: string,
+    model: MatchModel,
+    systemOf: (source: string) => Promise<string | null>,
+  ): Promise<Parsed | Hl7Parsed | IngestRejection> {
+    const parsed = await parseRecord(msg, source, systemOf);
+    if ('code' in parsed || 'hl7' in parsed) return parsed;
+    try {
+      this.services.ingest.prepare(parsed.input as never, model, 'record');
+      return parsed;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return rejectionOf(error);
+    }
   }
 
   private async ingestRound(js: JetStreamClient, round: Parsed[]): Promise<void> {

@@ -258,6 +258,32 @@ describe(`ingest from NATS JetStream on ${TEST_DB_KIND}`, () => {
     expect(audited.filter((a) => a.outcome === 'SUCCESS').map((a) => a.action)).toEqual(Array(12).fill('hl7:ingest'));
   }, 120_000);
 
+  test('a message the service fails to read is delivered again on its own and dead-lettered after the last try; the rest of its batch is ingested', async () => {
+    prefixes.push(`t${randomBytes(4).toString('hex')}`);
+    const prefix = prefixes.at(-1)!;
+    const first = consume(app.services);
+    await consumerReady();
+    await first.stop();
+    // A replica whose check of one record fails as a defect would (not a validation error).
+    const services = replica();
+    const check = services.ingest.prepare.bind(services.ingest);
+    services.ingest.prepare = (input, ...rest) => {
+      if (input.localId === 'READ-FAILS') throw new TypeError('a defect');
+      return check(input, ...rest);
+    };
+    await publish('ehr', { localId: 'READ-OK-1', ...person(63_001) });
+    await publish('ehr', { localId: 'READ-FAILS', ...person(63_002) });
+    await publish('ehr', { localId: 'READ-OK-2', ...person(63_003) });
+    const consumer = consume(services);
+    await until(() => consumer.counts.ingested >= 2 && consumer.counts.deadLettered >= 1);
+    expect(await app.services.ingest.resolve('ehr', 'READ-OK-1')).not.toBeNull();
+    expect(await app.services.ingest.resolve('ehr', 'READ-OK-2')).not.toBeNull();
+    expect(await app.services.ingest.resolve('ehr', 'READ-FAILS')).toBeNull();
+    const dead = await deadLetters(prefix);
+    expect(dead.map((d) => d.code)).toEqual(['TOO_MANY_DELIVERIES']);
+    expect(consumer.counts.ingested).toBe(2);
+  }, 120_000);
+
   test('applies one pulled batch in the order it came when it mixes canonical JSON and HL7 for one patient', async () => {
     prefixes.push(`t${randomBytes(4).toString('hex')}`);
     const first = consume(app.services);
