@@ -113,8 +113,19 @@ describe(`keyset paging of identities and ingest runs on ${TEST_DB_KIND}`, () =>
   test.each([
     ['identities', IDENTITIES],
     ['ingestRuns', RUNS],
-  ])('%s refuses an offset-era or foreign cursor as INVALID_CURSOR naming after', async (_list, query) => {
-    for (const after of ['T2Zmc2V0Q29ubmVjdGlvbjoy', Buffer.from(JSON.stringify(['reviewQueue', 0.5, 'x'])).toString('base64url')]) {
+  ])('%s refuses an offset-era, foreign or forged cursor as INVALID_CURSOR naming after', async (list, query) => {
+    const uuid = '00000000-0000-0000-0000-000000000000';
+    const forged = (list: string, at: string) => Buffer.from(JSON.stringify([list, at, uuid])).toString('base64url');
+    for (const after of [
+      'T2Zmc2V0Q29ubmVjdGlvbjoy',
+      Buffer.from(JSON.stringify(['reviewQueue', 0.5, 'x'])).toString('base64url'),
+      // Of the list's own shape, but no time PostgreSQL reads: they reached the query and failed there (internal).
+      forged(list, '9999-99-99 99:99:99+00'),
+      forged(list, '2024-02-30 00:00:00+00'),
+      forged(list, '2024-01-01 24:00:00+00'),
+      forged(list, '0000-01-01 00:00:00+00'),
+      forged(list, '2024-01-01 00:00:00+99:99'),
+    ]) {
       const result = await app.gql(query, { first: 2, after });
       expect(result.data).toBeNull();
       expect(result.errors?.[0]?.extensions).toMatchObject({

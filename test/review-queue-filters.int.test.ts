@@ -155,6 +155,18 @@ describe(`review queue filters and orders on ${TEST_DB_KIND}`, () => {
     expect(graded).toEqual(Object.fromEntries(items.map((s) => [s.id, s.grade])));
   });
 
+  test('refuses a forged cursor whose id is no review item id as INVALID_CURSOR (it reached the query: an internal error)', async () => {
+    for (const id of ['not-a-uuid', "x'; --", '']) {
+      const after = Buffer.from(JSON.stringify(['reviewQueue', 0.5, id])).toString('base64url');
+      const result = await app.gql(QUEUE, { first: 2, after });
+      expect(result.data).toBeNull();
+      expect(result.errors?.[0]?.extensions).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        problems: [{ field: 'after', code: 'INVALID_CURSOR' }],
+      });
+    }
+  });
+
   test('refuses a cursor of one order in another, naming the argument', async () => {
     const oldest = await page({ first: 2, orderBy: 'OLDEST' });
     const result = await app.gql(QUEUE, { first: 2, after: oldest.pageInfo.endCursor, orderBy: 'PRIORITY' });

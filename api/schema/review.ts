@@ -16,6 +16,7 @@ import { builder } from '../builder.ts';
 import { actor } from './identity.ts';
 import { GradeEnum, Identity, IdentityEvent, MatchExplanation, ReviewItem, SourceRecord } from './identity-types.ts';
 import { keysetConnection, namedConnection } from './paging.ts';
+import { isUuid } from '../../platform/ids.ts';
 
 /** Review queue pages: at most this many items each. */
 export const MAX_REVIEW_PAGE = 100;
@@ -162,7 +163,7 @@ const ReviewQueueOrderEnum = builder.enumType('ReviewQueueOrder', {
 const ReviewItemConnection = namedConnection(ReviewItem, 'ReviewItem', { counted: true });
 
 const isReviewKey = (key: unknown[]): key is [number, string] =>
-  key.length === 2 && typeof key[0] === 'number' && Number.isFinite(key[0]) && typeof key[1] === 'string';
+  key.length === 2 && typeof key[0] === 'number' && Number.isFinite(key[0]) && typeof key[1] === 'string' && isUuid(key[1]);
 
 builder.queryFields((t) => ({
   reviewQueue: t.connection(

@@ -36,9 +36,33 @@ export function timeKeyset(time: AnyColumn, id: AnyColumn, page: KeysetPage<Time
   };
 }
 
-const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
+
+/**
+ * Whether `text` is a time as PostgreSQL prints a timestamptz, and one it reads back: a real day of a year from 1,
+ * a time of day, and an offset within PostgreSQL's ±15:59:59.
+ */
+function isTimestampText(text: string): boolean {
+  const parts = TIMESTAMP_TEXT.exec(text);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes, offsetSeconds] = parts.slice(1).map((p) => Number(p ?? 0));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    year! >= 1 &&
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHours! <= 15 &&
+    offsetMinutes! <= 59 &&
+    offsetSeconds! <= 59
+  );
+}
 
 /** Whether a decoded cursor key is a TimeKey's [at, id]: anything else is refused before it reaches SQL. */
 export function isTimeKey(key: unknown[]): key is [string, string] {
-  return key.length === 2 && typeof key[0] === 'string' && TIMESTAMP_TEXT.test(key[0]) && typeof key[1] === 'string' && isUuid(key[1]);
+  return key.length === 2 && typeof key[0] === 'string' && isTimestampText(key[0]) && typeof key[1] === 'string' && isUuid(key[1]);
 }
