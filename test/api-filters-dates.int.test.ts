@@ -67,6 +67,21 @@ describe(`the qualityMetrics filter and strict date literals on ${TEST_DB_KIND}`
     expect(JSON.stringify(result.errors)).not.toContain('02-30');
   });
 
+  test.each(['0000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', '10000-01-01T00:00:00Z'])(
+    'refuses the DateTime %s, a year PostgreSQL cannot hold, as INVALID_DATETIME (it failed in the query: an internal error)',
+    async (at) => {
+      for (const query of [
+        'query($at: DateTime) { auditLog(first: 1, filter: { from: $at }) { edges { cursor } } }',
+        'query($at: DateTime) { qualityMetrics(filter: { from: $at }) { metric } }',
+        'query($at: DateTime) { reviewQueue(first: 1, filter: { createdAfter: $at }) { totalCount } }',
+      ]) {
+        const result = await app.gql(query, { at });
+        expect(result.data ?? null).toBeNull();
+        expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', problems: [{ code: 'INVALID_DATETIME' }] });
+      }
+    },
+  );
+
   test('nothing of a refused ingest literal was stored', async () => {
     const found = await app.gql<{ sourceRecord: unknown }>('{ sourceRecord(source: "ehr", localId: "FD-2") { id } }');
     expect(found.data!.sourceRecord).toBeNull();

@@ -10,11 +10,16 @@ function parseDateTime(value: unknown): Date {
   const day = typeof value === 'string' ? LEADING_DAY.exec(value)?.[1] : undefined;
   const date = typeof value === 'string' && !(day && isoDateProblem(day)) ? new Date(value) : null;
   if (!date || Number.isNaN(date.getTime())) throw ValidationError.of('DateTime', 'INVALID_DATETIME', 'must be an ISO-8601 date-time');
+  // A year JavaScript takes and PostgreSQL does not (year 0, before it, past 9999 as +275760-…) failed in the query.
+  const year = date.getUTCFullYear();
+  if (year < 1 || year > 9999)
+    throw ValidationError.of('DateTime', 'INVALID_DATETIME', 'must be an ISO-8601 date-time in the years 0001 to 9999');
   return date;
 }
 
 builder.scalarType('DateTime', {
-  description: 'An ISO-8601 instant, e.g. 2026-01-31T12:00:00Z. Impossible days (2026-02-30T00:00:00Z) are refused with INVALID_DATETIME.',
+  description:
+    'An ISO-8601 instant, e.g. 2026-01-31T12:00:00Z, in the years 0001 to 9999. Impossible days (2026-02-30T00:00:00Z) are refused with INVALID_DATETIME.',
   serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString()),
   parseValue: parseDateTime,
   parseLiteral: (node) => parseDateTime(node.kind === Kind.STRING ? node.value : null),
