@@ -146,7 +146,16 @@ describe(`odd input on ${TEST_DB_KIND}`, () => {
         const selection = ['SCALAR', 'ENUM'].includes(returns.kind) ? '' : ' { __typename }';
         const declared = field.args.map((a) => `$${a.name}: ${typeName(a.type)}`).join(', ');
         const passed = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
-        for (const odd of ['constructor', 'abc', '', '00000000-0000-0000-0000-000000000000', '\u0000', 'a'.repeat(3000)]) {
+        for (const odd of [
+          'constructor',
+          'abc',
+          '',
+          '00000000-0000-0000-0000-000000000000',
+          '\u0000',
+          'a'.repeat(3000),
+          '\ud800',
+          '0000-01-01T00:00:00Z',
+        ]) {
           const variables = Object.fromEntries(field.args.map((a) => [a.name, valueOf(a.type, odd)]));
           const result = await app.gql(`${operation} Odd(${declared}) { ${field.name}(${passed})${selection} }`, variables);
           sent += 1;
