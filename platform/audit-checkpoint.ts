@@ -106,11 +106,18 @@ export function writeAuditCheckpoint(dir: string, checkpoint: AuditCheckpoint): 
 
 /** Reads and validates a checkpoint file; the error names the file and the problem. */
 export function readAuditCheckpointFile(file: string): AuditCheckpoint {
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw ValidationError.of('checkpoint', 'INVALID_CHECKPOINT', `${file} is not a readable JSON checkpoint (${(error as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // The parser's message quotes the text around the fault: the file is named, its content is not.
+    throw ValidationError.of('checkpoint', 'INVALID_CHECKPOINT', `${file} is not a readable JSON checkpoint (not valid JSON)`);
   }
   return parseAuditCheckpoint(value);
 }
