@@ -2,6 +2,7 @@ import { and, asc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../platform/db/client.ts';
 import { catalogDatasets, catalogFields, glossaryTerms, sources } from '../platform/db/schema/index.ts';
 import { CANONICAL_FIELD_SPECS, DEFAULT_DATASET, DEFAULT_GLOSSARY } from './canonical-fields.ts';
+import { escapeLike } from '../platform/db/like.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
 export type NewSource = typeof sources.$inferInsert;
@@ -119,7 +120,7 @@ export interface FieldSearch {
   glossaryTerm?: string | null | undefined;
 }
 
-const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const likePattern = (text: string) => `%${escapeLike(text)}%`;
 
 /** Catalog search: every given criterion must hold; text matches are case-insensitive substrings. */
 export async function searchFields(db: Executor, q: FieldSearch): Promise<FieldEntry[]> {

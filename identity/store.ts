@@ -18,6 +18,7 @@ import {
   sourceRecords,
   sources,
 } from '../platform/db/schema/index.ts';
+import { escapeLike } from '../platform/db/like.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
 export type SourceRecordRow = typeof sourceRecords.$inferSelect;
@@ -545,8 +546,10 @@ export interface IdentityFilter {
 
 function identitiesWhere(filter: IdentityFilter): SQL[] {
   const conditions = [eq(identities.status, 'ACTIVE')];
-  if (filter.familyName) conditions.push(sql`lower(${identities.golden}->>'familyName') like ${`${filter.familyName.toLowerCase()}%`}`);
-  if (filter.givenName) conditions.push(sql`lower(${identities.golden}->>'givenName') like ${`${filter.givenName.toLowerCase()}%`}`);
+  if (filter.familyName)
+    conditions.push(sql`lower(${identities.golden}->>'familyName') like ${`${escapeLike(filter.familyName.toLowerCase())}%`}`);
+  if (filter.givenName)
+    conditions.push(sql`lower(${identities.golden}->>'givenName') like ${`${escapeLike(filter.givenName.toLowerCase())}%`}`);
   if (filter.birthDate) conditions.push(sql`${identities.golden}->>'birthDate' = ${filter.birthDate}`);
   return conditions;
 }

@@ -3,6 +3,7 @@ import { queryRows, type Executor } from '../platform/db/client.ts';
 import { fhirPatientVersions, sourceRecords } from '../platform/db/schema/index.ts';
 import { CANONICAL_FIELDS } from '../matching/index.ts';
 import { isUuid } from '../platform/ids.ts';
+import { escapeLike } from '../platform/db/like.ts';
 
 /*
  * The SQL of the FHIR Patient resources of source records: their stored versions and the PDQm search over
@@ -291,7 +292,7 @@ export async function searchPage(
 
 /** `LIKE` pattern for a prefix, with the wildcards of the input escaped. */
 function prefix(value: string): string {
-  return `${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `${escapeLike(value.toLowerCase())}%`;
 }
 
 function whereOf(c: RecordCriteria): SQL {

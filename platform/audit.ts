@@ -4,6 +4,7 @@ import { installedAuditKeyring, type AuditKey } from './audit-keys.ts';
 import { withoutBeforeCommit } from './db/before-commit.ts';
 import { queryRows, type Database, type Executor } from './db/client.ts';
 import { auditLog } from './db/schema/index.ts';
+import { escapeLike } from './db/like.ts';
 
 export type AuditRow = typeof auditLog.$inferSelect;
 
@@ -205,7 +206,7 @@ function filterConditions(filter: AuditFilter): SQL[] {
   const conditions: SQL[] = [];
   if (filter.actor) conditions.push(eq(auditLog.actor, filter.actor));
   if (filter.action?.endsWith('*')) {
-    const prefix = filter.action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`);
+    const prefix = escapeLike(filter.action.slice(0, -1));
     conditions.push(sql`${auditLog.action} like ${`${prefix}%`}`);
   } else if (filter.action) {
     conditions.push(eq(auditLog.action, filter.action));

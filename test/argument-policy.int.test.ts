@@ -177,6 +177,26 @@ describe(`one character policy for every argument on ${TEST_DB_KIND}`, () => {
     });
   });
 
+  test("a name filter is a prefix of the name itself: LIKE's wildcards in it match only themselves", async () => {
+    await ingest(app, { source: 'ehr', localId: 'LIKE-1', ...person(9201), familyName: 'Percivalle', givenName: 'Ottoline' });
+    const count = async (filter: Record<string, string>) => {
+      const result = await app.gql<{ identities: { totalCount: number } }>(
+        'query($f: IdentityFilter) { identities(filter: $f) { totalCount } }',
+        { f: filter },
+      );
+      expect(result.errors).toBeUndefined();
+      return result.data!.identities.totalCount;
+    };
+    expect(await count({ familyName: 'Percival' })).toBe(1);
+    expect(await count({ givenName: 'otto' })).toBe(1);
+    // Each of these matched before (every identity, or this one through a wildcard), and with a leading wildcard
+    // read every identity's name.
+    expect(await count({ familyName: '%' })).toBe(0);
+    expect(await count({ familyName: '%ercivalle' })).toBe(0);
+    expect(await count({ familyName: '_ercivalle' })).toBe(0);
+    expect(await count({ givenName: 'Ott_line' })).toBe(0);
+  });
+
   test('an operation sent again checks the values of each request, not those it was first sent with', async () => {
     const query = 'query($f: String) { identities(filter: { familyName: $f }) { edges { cursor } } }';
     expect((await app.gql(query, { f: 'Smith' })).errors).toBeUndefined();
