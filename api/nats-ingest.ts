@@ -232,11 +232,10 @@ export class NatsIngestConsumer {
         if (runs.at(-1)?.kind !== kind) runs.push({ kind, records: [], hl7: [] });
         return runs.at(-1)!;
       };
-      let systems: Map<string, string | null> | null = null;
-      const systemOf = async (source: string) => {
-        systems ??= new Map((await this.services.catalog.listSources()).map((s) => [s.code, s.system ?? null]));
-        return systems.get(source) ?? null;
-      };
+      // Read before the messages, so that reading them touches no database: a failure there is the batch's, retried
+      // as a whole, while a failure on one message (below) is that message's alone.
+      const systems = new Map((await this.services.catalog.listSources()).map((s) => [s.code, s.system ?? null]));
+      const systemOf = async (source: string) => systems.get(source) ?? null;
       for (const msg of messages) {
         const source = this.names.sourceOf(msg.subject);
         if (msg.info.deliveryCount > this.options.maxDeliver) {
