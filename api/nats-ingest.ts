@@ -235,7 +235,6 @@ export class NatsIngestConsumer {
       // Read before the messages, so that reading them touches no database: a failure there is the batch's, retried
       // as a whole, while a failure on one message (below) is that message's alone.
       const systems = new Map((await this.services.catalog.listSources()).map((s) => [s.code, s.system ?? null]));
-      const systemOf = async (source: string) => systems.get(source) ?? null;
       for (const msg of messages) {
         const source = this.names.sourceOf(msg.subject);
         if (msg.info.deliveryCount > this.options.maxDeliver) {
@@ -248,7 +247,7 @@ export class NatsIngestConsumer {
         }
         let read: Parsed | Hl7Parsed | IngestRejection;
         try {
-          read = await this.readMessage(msg, source, model, systemOf);
+          read = await this.readMessage(msg, source, model, systems);
         } catch (error) {
           // The service failing on one message (not the message's fault, so it is not dead-lettered at once) must
           // not hold back the others: it alone is delivered again, and dead-lettered once it has failed maxDeliver times.
@@ -285,9 +284,9 @@ export class NatsIngestConsumer {
     msg: JsMsg,
     source: string,
     model: MatchModel,
-    systemOf: (source: string) => Promise<string | null>,
+    systems: ReadonlyMap<string, string | null>,
   ): Promise<Parsed | Hl7Parsed | IngestRejection> {
-    const parsed = await parseRecord(msg, source, systemOf);
+    const parsed = await parseRecord(msg, source, systems);
     if ('code' in parsed || 'hl7' in parsed) return parsed;
     try {
       this.services.ingest.prepare(parsed.input as never, model, 'record');
@@ -451,7 +450,7 @@ export class NatsIngestConsumer {
 async function parseRecord(
   msg: JsMsg,
   source: string,
-  systemOf: (source: string) => Promise<string | null>,
+  systems: ReadonlyMap<string, string | null>,
 ): Promise<Parsed | Hl7Parsed | IngestRejection> {
   if (!source)
     return { code: 'VALIDATION_FAILED', field: 'subject', message: 'the subject names no source: publish to <prefix>.ingest.<source>' };
@@ -473,7 +472,7 @@ async function parseRecord(
       return { code: 'VALIDATION_FAILED', field: 'resourceType', message: 'only Patient resources (or canonical records) are ingested' };
     }
     await r4DefinitionsLoading();
-    const patient = patientMessageToRecord(record, await systemOf(source));
+    const patient = patientMessageToRecord(record, systems.get(source) ?? null);
     if (!patient.ok) return { code: 'VALIDATION_FAILED', field: patient.field, message: patient.message };
     return { msg, source, input: { ...patient.record, source, localId: patient.localId } as Parsed['input'] };
   }

@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../platform/db/client.ts';
 import { deadLetters } from '../platform/db/schema/index.ts';
+import { hexEscape } from './hl7/escape.ts';
 
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
 
@@ -45,7 +46,7 @@ export function storablePayload(channel: DeadLetterChannel, payload: string): st
   // MSH-2 is the four encoding characters after MSH-1 (the field separator): the escape character is the third.
   const declared = payload.startsWith('MSH') ? payload[6] : undefined;
   const escape = declared !== undefined && declared !== payload[3] && !'\r\n\u0000'.includes(declared) ? declared : '\\';
-  return payload.replaceAll('\u0000', `${escape}X00${escape}`);
+  return payload.replaceAll('\u0000', hexEscape('\u0000', escape));
 }
 
 /** Dead letters in arrival order, open ones by default; either filter may be left out (null: any). */

@@ -1,4 +1,4 @@
-import { escapeHl7 } from './escape.ts';
+import { escapeHl7, hexEscape } from './escape.ts';
 import { describeLocation, type ErrorLocation, type Hl7ErrorCondition } from './errors.ts';
 import { DEFAULT_DELIMITERS, firstSegment, type Delimiters, type Hl7Message } from './message.ts';
 
@@ -64,12 +64,9 @@ export function buildAck(original: Hl7Message | null, opts: AckOptions): string 
   return segments.join('\r');
 }
 
-/** Control characters (C0 and DEL) written as `\Xhh\` in the message's escape character. */
+/** Control characters (C0 and DEL) written as HL7 hex escapes in the message's escape character. */
 function echoable(value: string, d: Delimiters): string {
-  return value.replace(
-    /[\u0000-\u001f\u007f]/g,
-    (ch) => `${d.escape}X${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}${d.escape}`,
-  );
+  return value.replace(/[\u0000-\u001f\u007f]/g, (ch) => hexEscape(ch, d.escape));
 }
 
 /** ERR-4 severity (HL7 table 0516): E error, W warning. */

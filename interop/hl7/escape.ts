@@ -62,6 +62,14 @@ function decodeHex(hex: string): string {
   }
 }
 
+/**
+ * A character (below U+0100) as HL7's hex escape `\Xhh\` in the escape character `escape`: what `unescapeHl7` reads
+ * back as the same character. For the bytes no message may carry raw (a NUL, MLLP's framing bytes).
+ */
+export function hexEscape(ch: string, escape: string): string {
+  return `${escape}X${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}${escape}`;
+}
+
 /** Escapes text for one HL7 field value; line breaks become \.br\. */
 export function escapeHl7(value: string, d: Delimiters): string {
   const map = new Map<string, string>([
