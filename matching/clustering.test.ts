@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { clusterPairs, mergeAllowed } from './clustering.ts';
+import { clusterPairs, linkOrder, mergeAllowed } from './clustering.ts';
 import type { Links, PairAssessor } from './clustering.ts';
 import { defaultModel } from './default-model.ts';
 import { linkRecords, recordsMayMerge } from './link.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
+import { mulberry32 } from './random.ts';
 
 /** An assessor from a table of pair weights ("i-j": weight) and cannot-link pairs. */
 function tableAssessor(weights: Record<string, number>, cannot: Record<string, string> = {}): PairAssessor {
@@ -193,5 +194,38 @@ describe('linkRecords guards on realistic look-alikes', () => {
     ];
     expect(new Set(cluster(inputs)).size).toBe(1);
     expect(new Set(cluster(inputs, [[0, 1]])).size).toBe(2);
+  });
+});
+
+describe('linkOrder', () => {
+  test('orders links strongest first, then by record a, then b, as a comparator sort does', () => {
+    const rng = mulberry32(11);
+    // Few distinct weights (ties), both signs, both zeros, extremes; record indices past one radix digit.
+    const values = [-0, 0, 2.5, -2.5, 17.25, 1e-300, -1e300, 1e300, Number.MIN_VALUE, 3.0000000000000004, 3];
+    const count = 30_000;
+    const list: [number, number, number][] = [];
+    for (let k = 0; k < count; k++) {
+      list.push([Math.floor(rng() * 5_000_000), Math.floor(rng() * 300), values[Math.floor(rng() * values.length)]!]);
+    }
+    const l = links(list);
+    const expected = Int32Array.from({ length: count }, (_, k) => k).sort(
+      (x, y) => l.weight[y]! - l.weight[x]! || l.a[x]! - l.a[y]! || l.b[x]! - l.b[y]!,
+    );
+    expect(Array.from(linkOrder(l))).toEqual(Array.from(expected));
+  });
+
+  test('keeps the order of links that agree on every key, and takes no links', () => {
+    expect(
+      Array.from(
+        linkOrder(
+          links([
+            [1, 2, 5],
+            [1, 2, 5],
+            [0, 9, 5],
+          ]),
+        ),
+      ),
+    ).toEqual([2, 0, 1]);
+    expect(Array.from(linkOrder(links([])))).toEqual([]);
   });
 });

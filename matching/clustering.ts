@@ -74,10 +74,53 @@ export interface Clustering {
   refused: Record<string, number>;
 }
 
-/** Order of links: strongest first, then by record index, so the result is deterministic. */
-function linkOrder(links: Links): Int32Array {
-  const order = Int32Array.from({ length: links.count }, (_, k) => k);
-  order.sort((x, y) => links.weight[y]! - links.weight[x]! || links.a[x]! - links.a[y]! || links.b[x]! - links.b[y]!);
+/**
+ * Order of links: strongest first, then by record index (`a`, then `b`), so the result is deterministic. A stable
+ * radix sort, key by key from the least significant (`b`, `a`, then the weight's bits), 11 bits a pass: at a
+ * million records, 1.1M links in a tenth of the time of a sort calling a comparator 20M times.
+ */
+export function linkOrder(links: Links): Int32Array {
+  const count = links.count;
+  const high = new Uint32Array(count);
+  const low = new Uint32Array(count);
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  const [lo, hi] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
+  for (let k = 0; k < count; k++) {
+    bits[0] = links.weight[k]! + 0; // -0 as +0: equal weights, equal keys
+    // IEEE 754 bits made to order as unsigned integers (negatives reversed), then inverted: strongest first.
+    const negative = words[hi]! >>> 31 === 1;
+    high[k] = ~(negative ? ~words[hi]! : words[hi]! ^ 0x80000000) >>> 0;
+    low[k] = ~(negative ? ~words[lo]! : words[lo]!) >>> 0;
+  }
+  const unsigned = (ids: Int32Array) => new Uint32Array(ids.buffer, ids.byteOffset, count); // record indices: never negative
+  return stableRadixOrder(count, [unsigned(links.b), unsigned(links.a), low, high]);
+}
+
+const DIGIT_BITS = 11;
+const DIGITS = 1 << DIGIT_BITS;
+
+/** Indices 0..count-1 ordered by `keys` (unsigned), the last key most significant, ties kept in index order. */
+function stableRadixOrder(count: number, keys: readonly Uint32Array[]): Int32Array {
+  let order = new Int32Array(count);
+  for (let k = 0; k < count; k++) order[k] = k;
+  let next = new Int32Array(count);
+  const starts = new Int32Array(DIGITS + 1);
+  for (const key of keys) {
+    let max = 0;
+    for (let k = 0; k < count; k++) if (key[k]! > max) max = key[k]!;
+    for (let shift = 0; shift < 32 && max >>> shift !== 0; shift += DIGIT_BITS) {
+      starts.fill(0);
+      for (let i = 0; i < count; i++) starts[((key[order[i]!]! >>> shift) & (DIGITS - 1)) + 1]!++;
+      if (starts.includes(count)) continue; // one digit throughout: this pass would change nothing
+      for (let d = 0; d < DIGITS; d++) starts[d + 1]! += starts[d]!;
+      for (let i = 0; i < count; i++) {
+        const k = order[i]!;
+        next[starts[(key[k]! >>> shift) & (DIGITS - 1)]!++] = k;
+      }
+      [order, next] = [next, order];
+    }
+  }
   return order;
 }
 

@@ -7,7 +7,7 @@ import { COMPARISONS } from './comparisons.ts';
 import { conflictBits, conflictNames } from './conflicts.ts';
 import type { MatchModel } from './model.ts';
 import type { NormalisedRecord } from './normalise.ts';
-import { compileModel, pairWeightsOf, preparedOf, probabilityToWeight, scorePrepared, weightOfLevels } from './scoring.ts';
+import { compileModel, pairWeightsOf, preparedOf, probabilityToWeight, recordsWeigher, scorePrepared } from './scoring.ts';
 import type { CompiledModel } from './scoring.ts';
 
 export interface LinkOptions {
@@ -46,8 +46,8 @@ function scoreCandidates(batch: Batch, cm: CompiledModel, linkWeight: number, on
   const progress = phaseProgress(onProgress, 'score', batch.pairCount);
   // Training weighed every pair with this model already when it set the threshold.
   const known = pairWeightsOf(batch, cm);
+  const weigh = known === null ? recordsWeigher(cm, prepared) : null;
   for (let p = 0; p < batch.pairCount; p++, progress()) {
-    const ra = prepared[pairA[p]!]!;
     let w: number;
     if (known !== null) {
       w = known[p]!;
@@ -55,10 +55,10 @@ function scoreCandidates(batch: Batch, cm: CompiledModel, linkWeight: number, on
       unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
     } else {
       unpackLevels(levelsLo[p]!, levelsHi[p]!, levels);
-      w = weightOfLevels(cm, ra, levels);
+      w = weigh!(pairA[p]!, levels);
       if (w < linkWeight) continue;
     }
-    if (conflictBits(ra, prepared[pairB[p]!]!, levels, cm.conflictMask) !== 0) {
+    if (conflictBits(prepared[pairA[p]!]!, prepared[pairB[p]!]!, levels, cm.conflictMask) !== 0) {
       vetoes++;
       continue;
     }

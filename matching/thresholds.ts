@@ -4,7 +4,7 @@ import { COMPARISONS } from './comparisons.ts';
 import { conflictBits } from './conflicts.ts';
 import { DEFAULT_MATCH_THRESHOLD } from './default-model.ts';
 import type { MatchModel } from './model.ts';
-import { compileModel, keepPairWeights, probabilityToWeight, weightOfLevels, weightToProbability } from './scoring.ts';
+import { compileModel, keepPairWeights, probabilityToWeight, recordsWeigher, weightToProbability } from './scoring.ts';
 
 /**
  * The match threshold of a trained model, set from the error rate accepted among links (Fellegi & Sunter 1969
@@ -31,26 +31,28 @@ const WEIGHT_MARGIN = 1e-6;
 export function errorRateThreshold(batch: Batch, model: MatchModel): number {
   const cm = compileModel(model);
   const levels = new Uint8Array(COMPARISONS.length);
-  const probabilities: number[] = [];
+  const kept: number[] = [];
   const lowest = probabilityToWeight(MIN_MATCH_THRESHOLD) - WEIGHT_MARGIN;
+  const weigh = recordsWeigher(cm, batch.prepared);
   // Every pair is weighed here; linking with this model next reads the weights instead of weighing them again.
   const weights = new Float64Array(batch.pairCount);
   for (let p = 0; p < batch.pairCount; p++) {
     unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
-    const a = batch.prepared[batch.pairA[p]!]!;
-    const weight = weightOfLevels(cm, a, levels);
+    const weight = weigh(batch.pairA[p]!, levels);
     weights[p] = weight;
     if (weight < lowest) continue;
     const probability = weightToProbability(weight);
     if (probability < MIN_MATCH_THRESHOLD) continue;
-    if (conflictBits(a, batch.prepared[batch.pairB[p]!]!, levels, cm.conflictMask) !== 0) continue;
-    probabilities.push(probability);
+    if (conflictBits(batch.prepared[batch.pairA[p]!]!, batch.prepared[batch.pairB[p]!]!, levels, cm.conflictMask) !== 0) continue;
+    kept.push(probability);
   }
   keepPairWeights(batch, cm, weights);
-  probabilities.sort((x, y) => y - x);
+  // Ascending in a typed array (a numeric sort without a comparator call per comparison), read from the top.
+  const probabilities = Float64Array.from(kept).sort();
   let sum = 0;
   let threshold = DEFAULT_MATCH_THRESHOLD;
-  for (const [k, probability] of probabilities.entries()) {
+  for (let k = 0; k < probabilities.length; k++) {
+    const probability = probabilities[probabilities.length - 1 - k]!;
     sum += probability;
     if (sum / (k + 1) < TARGET_LINK_PRECISION) break;
     if (probability < threshold) threshold = probability;

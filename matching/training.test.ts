@@ -5,8 +5,9 @@ import { parseModel } from './model.ts';
 import type { RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { mulberry32 } from './random.ts';
-import { compileModel, pairWeightsOf } from './scoring.ts';
-import { buildBatch } from './batch.ts';
+import { compileModel, pairWeightsOf, recordsWeigher, weightOfLevels } from './scoring.ts';
+import { buildBatch, unpackLevels } from './batch.ts';
+import { COMPARISONS } from './comparisons.ts';
 import { DEFAULT_BLOCKING_RULES } from './default-model.ts';
 import {
   MAX_IDENTIFIER_DISAGREEMENT,
@@ -192,6 +193,25 @@ describe('trainModel', () => {
     expect(Array.from(reused.links.b)).toEqual(Array.from(afresh.links.b));
     expect(reused.conflictVetoes).toBe(afresh.conflictVetoes);
     expect(Array.from(reused.clusterOf)).toEqual(Array.from(afresh.clusterOf));
+  });
+
+  test("weighs every pair to the last bit as weightOfLevels does, with each record's adjustments looked up once", () => {
+    const { batch, model } = trainModel(records, { seed: 3 });
+    const cm = compileModel(model);
+    expect(cm.tf.filter((t) => t !== null).length + cm.rarity.filter((r) => r !== null).length).toBeGreaterThan(1);
+    const weigh = recordsWeigher(cm, batch.prepared);
+    const levels = new Uint8Array(COMPARISONS.length);
+    let adjusted = 0;
+    for (let p = 0; p < batch.pairCount; p++) {
+      unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
+      const a = batch.prepared[batch.pairA[p]!]!;
+      const expected = weightOfLevels(cm, a, levels);
+      // Twice: the second reads the adjustments the first looked up.
+      expect(weigh(batch.pairA[p]!, levels)).toBe(expected);
+      expect(weigh(batch.pairA[p]!, levels)).toBe(expected);
+      if (levels.some((level, k) => level === 1 && (cm.tf[k] !== null || cm.rarity[k] !== null))) adjusted++;
+    }
+    expect(adjusted).toBeGreaterThan(100);
   });
 });
 
