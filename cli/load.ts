@@ -112,7 +112,8 @@ export async function* streamLoadRows(
   problems: LoadProblem[],
   options: { strict?: boolean | undefined; warn?: ((message: string) => void) | undefined; onRead?: ReadProgress | undefined } = {},
 ): AsyncGenerator<LoadRow> {
-  // Progress of the read is over all files at once; a missing file is reported when its turn comes.
+  // Progress of the read is over all files at once; a missing file is reported when its turn comes (`runLoad` checks
+  // every file before it reads the first).
   const total = loadBytes(groups);
   let before = 0;
   for (const group of groups) {
@@ -123,6 +124,19 @@ export async function* streamLoadRows(
       for await (const record of readCsvRecords(file, mapping, (p) => problems.push({ file, ...p }), columns, onRead))
         yield { file, line: record.line, input: { ...record.fields, source: group.source, localId: record.localId } };
       before += existsSync(file) ? statSync(file).size : 0;
+    }
+  }
+}
+
+/**
+ * Every file and mapping the groups name, read before anything is loaded: a mistyped path (or a mapping that is
+ * not valid) stops the load before its first row instead of after the files before it.
+ */
+export function checkLoadFiles(groups: LoadGroup[]): void {
+  for (const group of groups) {
+    if (group.mapping) readMappingFile(group.mapping);
+    for (const file of group.files) {
+      if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`input file not found: ${file}`, 'file');
     }
   }
 }
@@ -165,6 +179,7 @@ export async function runLoad(
     onRead?: ReadProgress | undefined;
   } = {},
 ): Promise<BulkLoadSummary> {
+  checkLoadFiles(groups);
   const service = new IdentityService(database.db, new ModelRegistry(database.db), {
     autoRegisterSources: config.MPI_AUTO_REGISTER_SOURCES,
     reader: database.reader,
@@ -235,6 +250,8 @@ export function formatLoadSummary(s: BulkLoadSummary, errorReport: string | null
 /** `mpi load --source CODE [--mapping M.json] FILE... [--source ...]`: exit 1 when some rows were rejected. */
 export async function loadCommand(args: string[]): Promise<void> {
   const parsed = parseLoadArgs(args);
+  // Before the database is opened (an embedded one is created on first use): a wrong path changes nothing.
+  checkLoadFiles(parsed.groups);
   // Background work: on a machine the services share, their online calls get the cores first. Set before the
   // worker threads start, which take this thread's priority; the database server's work is not affected.
   lowerPriority();

@@ -325,6 +325,58 @@ describe(`mpi load on ${TEST_DB_KIND}`, () => {
   });
 });
 
+describe(`mpi load refuses what it cannot load before its first row, on ${TEST_DB_KIND}`, () => {
+  test('a missing file or mapping of any group, and a source nobody registered, by name; nothing is stored', async () => {
+    const app = await createTestApp();
+    const root = await mkdtemp(join(tmpdir(), 'mpi-load-refuse-'));
+    try {
+      const present = join(root, 'ehr.csv');
+      await writeRegistryCsv(present, 20, 5);
+      const missing = join(root, 'lab.csv');
+      // The missing file is the last one named: unchecked, the windows of the files before it would be loaded first.
+      await expect(
+        runLoad(
+          CONFIG,
+          app.services.database,
+          [
+            { source: 'ehr', files: [present] },
+            { source: 'lab', files: [missing] },
+          ],
+          { ...quiet, window: 10, chunkSize: 10 },
+        ),
+      ).rejects.toThrow(`input file not found: ${missing}`);
+      expect(await count(app, 'source_records')).toBe(0);
+      await expect(
+        runLoad(
+          CONFIG,
+          app.services.database,
+          [
+            { source: 'ehr', files: [present] },
+            { source: 'lab', mapping: join(root, 'm.json'), files: [present] },
+          ],
+          quiet,
+        ),
+      ).rejects.toThrow(`mapping file not found: ${join(root, 'm.json')}`);
+      // Without auto-registration: which of the load's sources is unknown.
+      const refused = runLoad(
+        { MPI_AUTO_REGISTER_SOURCES: false },
+        app.services.database,
+        [{ source: 'ehr-east', files: [present] }],
+        quiet,
+      );
+      await expect(refused).rejects.toMatchObject({
+        code: 'UNKNOWN_SOURCE',
+        message: 'source "ehr-east" is not registered; register it first or enable MPI_AUTO_REGISTER_SOURCES',
+      });
+      expect(await count(app, 'source_records')).toBe(0);
+      expect(await count(app, 'identities')).toBe(0);
+    } finally {
+      await app.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mpi load arguments', () => {
   test('groups files under the --source and --mapping before them', () => {
     expect(
