@@ -102,7 +102,7 @@ export function formatSummary(s: LinkSummary): string {
     `phases           ${Object.entries(s.phases)
       .map(([phase, seconds]) => `${phase} ${seconds.toFixed(2)} s`)
       .join(', ')}`,
-    `peak memory      ${Math.round(s.peakRssMb)} MB`,
+    `peak memory      ${Math.round(s.peakRssMb)} MB${s.semiSpaceMb === null ? '' : ` (V8 semi-spaces of ${s.semiSpaceMb} MB)`}`,
     `field issues     ${issues}`,
     ...(s.errorReport ? [`rejected rows    ${s.rejected} (left out; listed in ${s.errorReport})`] : []),
     '',

@@ -17,6 +17,7 @@ import { readInputs } from './link-input.ts';
 import { createProgress, formatSummary, writeClusters } from './link-output.ts';
 import { LinkThreads, defaultThreads } from './link-threads.ts';
 import { writeFileRowReport } from './row-problems.ts';
+import { rerunWithLargerYoungGeneration, semiSpaceMb } from './young-generation.ts';
 
 export interface RunLinkOptions {
   files: string[];
@@ -49,6 +50,8 @@ export interface LinkSummary {
   clusters: number;
   seconds: number;
   peakRssMb: number;
+  /** V8's semi-space size in MB when Node was started with one (`rerunWithLargerYoungGeneration`), else null. */
+  semiSpaceMb: number | null;
   modelVersion: string;
   trained: boolean;
   conflictVetoes: number;
@@ -174,6 +177,7 @@ export async function runLink(options: RunLinkOptions): Promise<LinkSummary> {
       clusters: result.clusterCount,
       seconds: (lap - started) / 1000,
       peakRssMb: peakRss() / 2 ** 20,
+      semiSpaceMb: semiSpaceMb(),
       modelVersion: model.version,
       trained: givenModel === undefined,
       conflictVetoes: result.conflictVetoes,
@@ -237,6 +241,11 @@ export async function linkCommand(
     errors?: string;
   },
 ): Promise<void> {
+  const rerun = await rerunWithLargerYoungGeneration(files);
+  if (rerun !== null) {
+    process.exitCode = rerun;
+    return;
+  }
   try {
     const { out, mapping, model, saveModel, strict, keepInvalid, errors } = opts;
     const summary = await runLink({
