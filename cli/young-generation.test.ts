@@ -57,6 +57,9 @@ describe('mpi link on a large input starts Node again with larger semi-spaces', 
     });
     expect(large.code).toBe(0);
     expect(large.stderr).toContain('(V8 semi-spaces of 16 MB)');
+    // V8 reads the flag spelt with underscores too.
+    const underscores = await link(['--out', join(dir, 'kept.csv'), largeInput], { NODE_OPTIONS: '--max_semi_space_size=24' });
+    expect(underscores.stderr).toContain('(V8 semi-spaces of 24 MB)');
   });
 
   test('the exit code of the run comes back: 1 when rows were left out, 2 when the input cannot be linked', async () => {

@@ -5,8 +5,8 @@ import { constants } from 'node:os';
 /**
  * `mpi link` on large inputs runs with V8 semi-spaces of this many MB (its default on 64-bit is 16). Reading the
  * files, the main thread allocates each batch's rows and strings, which die within the batch; with the default
- * young generation they are collected every few milliseconds and many are promoted to the old generation first.
- * With 32 MB, 1M records linked 2.2 s faster (6.7 %) in each of six runs side by side, with 40-300 MB less
+ * young generation they are collected every few milliseconds (and the lower peak with more suggests many were
+ * promoted to the old generation first). With 32 MB, 1M records linked 2.2 s faster (6.7 %) in each of six runs side by side, with 40-300 MB less
  * at peak; 300,000 records 0.25 s faster; 100,000 no faster (docs/scaling.md).
  */
 export const LINK_SEMI_SPACE_MB = 32;
@@ -19,11 +19,17 @@ export const LARGE_LINK_INPUT_BYTES = 64 * 2 ** 20;
 
 const FLAG = '--max-semi-space-size';
 
-/** The semi-space size Node was started with (command line or NODE_OPTIONS, the last one given), or null. */
+/** Node's options that set the semi-space size (NODE_OPTIONS, then the command line; V8 takes `_` for `-`). */
+const semiSpaceOptions = (): string[] =>
+  [...(process.env.NODE_OPTIONS ?? '').split(/\s+/), ...process.execArgv]
+    .map((option) => option.replace(/_/g, '-'))
+    .filter((option) => option.startsWith(FLAG));
+
+/** The semi-space size Node was started with (the last one given), or null. */
 export function semiSpaceMb(): number | null {
-  const given = [...(process.env.NODE_OPTIONS ?? '').split(/\s+/), ...process.execArgv].filter((a) => a.startsWith(`${FLAG}=`));
-  const mb = Number(given.at(-1)?.slice(FLAG.length + 1));
-  return given.length > 0 && Number.isFinite(mb) ? mb : null;
+  const last = semiSpaceOptions().at(-1);
+  const mb = last?.startsWith(`${FLAG}=`) ? Number(last.slice(FLAG.length + 1)) : NaN;
+  return Number.isFinite(mb) ? mb : null;
 }
 
 function inputBytes(files: readonly string[]): number {
@@ -46,7 +52,7 @@ function inputBytes(files: readonly string[]): number {
  * work itself: a small input, a size already given (an operator's `NODE_OPTIONS` wins), or no second process.
  */
 export async function rerunWithLargerYoungGeneration(files: readonly string[]): Promise<number | null> {
-  if (semiSpaceMb() !== null || inputBytes(files) < LARGE_LINK_INPUT_BYTES) return null;
+  if (semiSpaceOptions().length > 0 || inputBytes(files) < LARGE_LINK_INPUT_BYTES) return null;
   const child = spawn(process.execPath, [...process.execArgv, `${FLAG}=${LINK_SEMI_SPACE_MB}`, ...process.argv.slice(1)], {
     stdio: 'inherit',
   });
