@@ -53,6 +53,10 @@ export interface CompiledModel {
   tf: ({ byValue: Map<string, number>; otherwise: number } | null)[];
   /** Per engine comparison: adjustment of the exact level computed from the value (birth-date rarity), or null. */
   rarity: (((a: PreparedRecord) => number) | null)[];
+  /** Per engine comparison: its place among those with an adjustment (`tf` or `rarity`), or -1 for none. */
+  adjustedSlot: Int32Array;
+  /** How many comparisons have an adjustment. */
+  adjustedSlots: number;
   used: boolean[];
   /** Per engine comparison: weights that replace `levelWeights` when another comparison is at given levels. */
   conditional: ({ other: number; when: boolean[]; weights: Float64Array } | null)[];
@@ -91,12 +95,17 @@ export function compileModel(model: MatchModel): CompiledModel {
       tf.push({ byValue, otherwise: adjust(spec.tf.minFrequency) });
     } else tf.push(null);
   }
+  const adjustedSlot = new Int32Array(COMPARISONS.length).fill(-1);
+  let adjustedSlots = 0;
+  for (let k = 0; k < COMPARISONS.length; k++) if (tf[k] !== null || rarity[k] !== null) adjustedSlot[k] = adjustedSlots++;
   const result: CompiledModel = {
     model,
     priorWeight: probabilityToWeight(model.prior),
     levelWeights,
     tf,
     rarity,
+    adjustedSlot,
+    adjustedSlots,
     used,
     conditional,
     conflictMask: conflictMask(model.conflictRules),
@@ -151,6 +160,14 @@ export function pairWeightsOf(batch: { pairCount: number }, cm: CompiledModel): 
 
 /** Match weight of a pair from its comparison levels (`compareAll`), including TF adjustments. */
 export function weightOfLevels(cm: CompiledModel, a: PreparedRecord, levels: Uint8Array): number {
+  return weighLevels(cm, a, levels, null, 0);
+}
+
+/**
+ * The weight of `levels` with `a`'s adjustments of the exact levels: looked up, or, with `adjustments`, read from
+ * (and on first need written to) `adjustments[base + cm.adjustedSlot[k]]` (NaN: not looked up yet).
+ */
+function weighLevels(cm: CompiledModel, a: PreparedRecord, levels: Uint8Array, adjustments: Float64Array | null, base: number): number {
   let w = cm.priorWeight;
   const lw = cm.levelWeights;
   for (let k = 0; k < lw.length; k++) {
@@ -162,45 +179,29 @@ export function weightOfLevels(cm: CompiledModel, a: PreparedRecord, levels: Uin
       continue;
     }
     w += lw[k]![level]!;
-    if (level === 1 && (cm.tf[k] !== null || cm.rarity[k] !== null)) w += tfAdjustment(cm, k, a);
+    const slot = cm.adjustedSlot[k]!;
+    if (level !== 1 || slot < 0) continue;
+    if (adjustments === null) {
+      w += tfAdjustment(cm, k, a);
+      continue;
+    }
+    let adjustment = adjustments[base + slot]!;
+    if (adjustment !== adjustment) adjustments[base + slot] = adjustment = tfAdjustment(cm, k, a);
+    w += adjustment;
   }
   return w;
 }
 
 /**
- * `weightOfLevels` for the pairs of one set of records, by the index of the pair's first record: the same terms
- * added in the same order, so the same numbers to the last bit. Each record's term-frequency and rarity
- * adjustments are looked up once, when a pair first needs them, instead of once per pair the record is in
- * (a lookup by the value in a table of tens of thousands of names, for most of a million records' 8.7M
- * candidate pairs), and the record itself is read only then.
+ * `weightOfLevels` for the pairs of one set of records, by the index of the pair's first record (the same
+ * function, so the same numbers to the last bit), with each record's term-frequency and rarity adjustments looked
+ * up once, when a pair first needs them, instead of once per pair the record is in: a lookup by the value in a
+ * table of tens of thousands of names, for most of a million records' 8.7M candidate pairs.
  */
 export function recordsWeigher(cm: CompiledModel, records: readonly PreparedRecord[]): (record: number, levels: Uint8Array) => number {
-  const lw = cm.levelWeights;
-  const slotOf = new Int32Array(lw.length).fill(-1);
-  let slots = 0;
-  for (let k = 0; k < lw.length; k++) if (cm.tf[k] !== null || cm.rarity[k] !== null) slotOf[k] = slots++;
-  /** Each record's adjustment per slot; NaN until looked up. */
+  const slots = cm.adjustedSlots;
   const adjustments = new Float64Array(records.length * slots).fill(NaN);
-  return (record, levels) => {
-    let w = cm.priorWeight;
-    for (let k = 0; k < lw.length; k++) {
-      const level = levels[k]!;
-      const cond = cm.conditional[k] ?? null;
-      if (cond !== null && cond.when[levels[cond.other]!]) {
-        w += cond.weights[level]!;
-        continue;
-      }
-      w += lw[k]![level]!;
-      const slot = slotOf[k]!;
-      if (level === 1 && slot >= 0) {
-        const at = record * slots + slot;
-        let adjustment = adjustments[at]!;
-        if (adjustment !== adjustment) adjustments[at] = adjustment = tfAdjustment(cm, k, records[record]!);
-        w += adjustment;
-      }
-    }
-    return w;
-  };
+  return (record, levels) => weighLevels(cm, records[record]!, levels, adjustments, record * slots);
 }
 
 const scratch = new Uint8Array(COMPARISONS.length);
