@@ -14,17 +14,25 @@ import {
 import * as store from './source-store.ts';
 import type { DatasetRow, FieldEntry, GlossaryTermRow, SourceRow } from './source-store.ts';
 
+/**
+ * `source "CODE"`, which says which of a caller's sources is meant (a load, a feed of several): a source code names
+ * a feed, not a patient. A code of another shape, which can be any text a caller sent, is not repeated.
+ */
+const sourceNamed = (code: string) => (SourceCode.safeParse(code).success ? `source ${JSON.stringify(code)}` : 'source');
+
 /** Ingest named a source nobody registered (and auto-registration is off). */
 export class UnknownSourceError extends DomainError {
-  constructor() {
-    super('UNKNOWN_SOURCE', 'source is not registered; register it first or enable MPI_AUTO_REGISTER_SOURCES', { field: 'source' });
+  constructor(code: string) {
+    super('UNKNOWN_SOURCE', `${sourceNamed(code)} is not registered; register it first or enable MPI_AUTO_REGISTER_SOURCES`, {
+      field: 'source',
+    });
   }
 }
 
 /** Ingest named a source an administrator has switched off. */
 export class InactiveSourceError extends DomainError {
-  constructor() {
-    super('INACTIVE_SOURCE', 'source is inactive and does not accept records', { field: 'source' });
+  constructor(code: string) {
+    super('INACTIVE_SOURCE', `${sourceNamed(code)} is inactive and does not accept records`, { field: 'source' });
   }
 }
 
@@ -87,10 +95,10 @@ export async function registerSource(db: Executor, input: RegisterSourceInput): 
 export async function ensureSource(db: Executor, code: string, options: { autoRegister: boolean }): Promise<SourceRow> {
   const existing = await store.findSourceByCode(db, code);
   if (existing) {
-    if (!existing.active) throw new InactiveSourceError();
+    if (!existing.active) throw new InactiveSourceError(code);
     return existing;
   }
-  if (!options.autoRegister) throw new UnknownSourceError();
+  if (!options.autoRegister) throw new UnknownSourceError(code);
   const parsed = SourceCode.safeParse(code);
   if (!parsed.success) throw ValidationError.of('source', 'INVALID_SOURCE_CODE', 'must be 1-64 letters, digits, "_" or "-"');
   const created = await inTransaction(db, (tx) =>

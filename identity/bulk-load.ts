@@ -13,7 +13,7 @@ import { appendAuditInTransaction } from '../platform/audit.ts';
 import type { Executor } from '../platform/db/client.ts';
 import { sqlState } from '../platform/db/retry.ts';
 import { timeOrderedUuid } from '../platform/ids.ts';
-import { ConflictError, DomainError, ValidationError } from '../platform/errors.ts';
+import { ConflictError, ValidationError } from '../platform/errors.ts';
 import * as bulk from './bulk-store.ts';
 import type { PlanContext } from './bulk-store.ts';
 import { copyChunk, indexIsEmpty, provenanceClock, readKeyHashesStoredSince, readStoredKeyHashes } from './bulk-load-store.ts';
@@ -274,19 +274,7 @@ class Sources {
     if (missing.length === 0) return;
     await this.service.transaction(async (tx) => {
       const found = await bulk.findSources(tx, missing);
-      for (const code of missing) {
-        try {
-          this.ids.set(code, await this.service.checkSource(tx, code, found.get(code) ?? null));
-        } catch (error) {
-          // A load names several sources: say which (a source code is a name of a feed, not patient data).
-          if (error instanceof DomainError && error.field === 'input.source')
-            throw new DomainError(error.code, `source ${JSON.stringify(code)} ${error.message.replace(/^source /, '')}`, {
-              field: 'source',
-              cause: error,
-            });
-          throw error;
-        }
-      }
+      for (const code of missing) this.ids.set(code, await this.service.checkSource(tx, code, found.get(code) ?? null));
     });
     for (const s of (await bulk.findSources(this.service.db, missing)).values()) this.trust.set(s.id, s.trustRank);
   }

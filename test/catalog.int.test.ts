@@ -196,8 +196,14 @@ describe(`catalog API on ${TEST_DB_KIND}`, () => {
     await expect(ensureSource(app.services.database.db, 'NEW-FEED', { autoRegister: false })).rejects.toMatchObject({
       code: 'UNKNOWN_SOURCE',
       field: 'source',
+      message: 'source "NEW-FEED" is not registered; register it first or enable MPI_AUTO_REGISTER_SOURCES',
     });
     expect(await getSourceByCode(app.services.database.db, 'NEW-FEED')).toBeNull();
+    // Text that is no source code (any text a caller sent) is not repeated back.
+    await expect(ensureSource(app.services.database.db, 'not a code <b>', { autoRegister: false })).rejects.toMatchObject({
+      code: 'UNKNOWN_SOURCE',
+      message: 'source is not registered; register it first or enable MPI_AUTO_REGISTER_SOURCES',
+    });
   });
 
   test('auto-registers an unknown source with its catalog when configured, once under concurrency', async () => {
@@ -217,6 +223,7 @@ describe(`catalog API on ${TEST_DB_KIND}`, () => {
     await expect(ensureSource(app.services.database.db, 'PAYER1', { autoRegister: true })).rejects.toMatchObject({
       code: 'INACTIVE_SOURCE',
       field: 'source',
+      message: 'source "PAYER1" is inactive and does not accept records',
     });
     const active = await app.gql<{ sources: Array<{ code: string }> }>('{ sources(active: false) { code } }');
     expect(active.data?.sources.map((s) => s.code)).toEqual(['PAYER1']);
