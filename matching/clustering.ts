@@ -74,6 +74,9 @@ export interface Clustering {
   refused: Record<string, number>;
 }
 
+/** Which 32-bit word of a float64 holds its sign and exponent, on this machine's byte order. */
+const [LO, HI] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
+
 /**
  * Order of links: strongest first, then by record index (`a`, then `b`), so the result is deterministic. A stable
  * radix sort, key by key from the least significant (`b`, `a`, then the weight's bits), 11 bits a pass: at a
@@ -85,13 +88,14 @@ export function linkOrder(links: Links): Int32Array {
   const low = new Uint32Array(count);
   const bits = new Float64Array(1);
   const words = new Uint32Array(bits.buffer);
-  const [lo, hi] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
   for (let k = 0; k < count; k++) {
     bits[0] = links.weight[k]! + 0; // -0 as +0: equal weights, equal keys
-    // IEEE 754 bits made to order as unsigned integers (negatives reversed), then inverted: strongest first.
-    const negative = words[hi]! >>> 31 === 1;
-    high[k] = ~(negative ? ~words[hi]! : words[hi]! ^ 0x80000000) >>> 0;
-    low[k] = ~(negative ? ~words[lo]! : words[lo]!) >>> 0;
+    // Keys ascending = weights descending: a positive weight's bits below the sign inverted (the strongest first,
+    // before every negative one), a negative weight's bits as they are (the larger, the weaker).
+    const h = words[HI]!;
+    const negative = h >>> 31 === 1;
+    high[k] = negative ? h : h ^ 0x7fffffff;
+    low[k] = negative ? words[LO]! : ~words[LO]! >>> 0;
   }
   const unsigned = (ids: Int32Array) => new Uint32Array(ids.buffer, ids.byteOffset, count); // record indices: never negative
   return stableRadixOrder(count, [unsigned(links.b), unsigned(links.a), low, high]);
