@@ -108,20 +108,36 @@ function cleanNameUncached(raw: string, kind: 'given' | 'middle' | 'family'): Cl
   const none = NO_NAME;
   const text = cleanNameText(raw);
   if (text === null) return none;
-  let tokens = text.split(' ');
+  let tokens = withoutDigits(text.split(' '));
+  if (tokens.length === 0) return none;
   let suffix: string | null = null;
-  const last = tokens[tokens.length - 1]!;
-  if (tokens.length > 1 && TRAILING_SUFFIX_TOKENS.has(last)) {
-    suffix = GENERATIONAL_SUFFIXES.get(last) ?? null;
+  // "Smith Jr Sr": the last suffix is the one kept, and none of them stays in the name.
+  while (tokens.length > 1 && TRAILING_SUFFIX_TOKENS.has(tokens[tokens.length - 1]!)) {
+    suffix ??= GENERATIONAL_SUFFIXES.get(tokens[tokens.length - 1]!) ?? null;
     tokens = tokens.slice(0, -1);
   }
   if (kind === 'given') while (tokens.length > 1 && TITLES.has(tokens[0]!)) tokens = tokens.slice(1);
-  const joined = tokens.join(' ');
-  if (PLACEHOLDER_NAMES.has(joined)) return { value: null, suffix, placeholder: true };
-  const value = squash(joined.replace(/[0-9]+/g, ' '));
-  if (value === null) return none;
+  const value = tokens.join(' ');
   if (PLACEHOLDER_NAMES.has(value)) return { value: null, suffix, placeholder: true };
   return { value, suffix, placeholder: false };
+}
+
+/**
+ * The tokens with their digits taken out, as separators (`a1b` is `a b`, a token of digits only is dropped), except
+ * ordinal suffixes that end a name ("Lee 3rd", "Lee 3rd Jr"). Done before the suffixes and titles are looked for, so
+ * they are looked for in what is kept, and a cleaned name cleans to itself: `Lee 0Sr` is `lee` with the suffix `sr`,
+ * as `lee sr` is.
+ */
+function withoutDigits(tokens: string[]): string[] {
+  const words = tokens.filter((token) => !/^[0-9]+$/.test(token));
+  let suffixesFrom = words.length;
+  while (suffixesFrom > 1 && TRAILING_SUFFIX_TOKENS.has(words[suffixesFrom - 1]!)) suffixesFrom--;
+  const kept: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (i >= suffixesFrom) kept.push(words[i]!);
+    else for (const part of words[i]!.split(/[0-9]+/)) if (part !== '') kept.push(part);
+  }
+  return kept;
 }
 
 const cleanGiven = memoise((raw) => cleanNameUncached(raw, 'given'));

@@ -18,6 +18,14 @@ describe('names', () => {
     ['Dr. Mary Ann', 'given', 'mary ann', null],
     ['St. John', 'family', 'st john', null],
     ['Mr', 'given', 'mr', null],
+    // Digits are separators, taken out before suffixes and titles are looked for; an ordinal that ends a name stays one.
+    ['Lee 0Sr', 'family', 'lee', 'sr'],
+    ['Lee Sr 3', 'family', 'lee', 'sr'],
+    ['Lee 3rd', 'family', 'lee', 'iii'],
+    ['Lee 3rd Jr', 'family', 'lee', 'jr'],
+    ['Smith Jr Sr', 'family', 'smith', 'sr'],
+    ['Mary2Ann', 'given', 'mary ann', null],
+    ['1Dr Mary', 'given', 'mary', null],
   ] as const)('cleans %j (%s) to %j with suffix %j', (raw, kind, value, suffix) => {
     const result = cleanName(raw, kind);
     expect(result.value).toBe(value);

@@ -12,7 +12,7 @@ export type { FieldIssue } from './normalise-name.ts';
  * Bumped whenever normalisation output changes, so stored normalised records and blocking keys can be
  * recomputed.
  */
-export const NORMALISER_VERSION = 'norm-2025.1';
+export const NORMALISER_VERSION = 'norm-2026.1';
 
 /** The canonical input fields (`fields.ts`); null, undefined or blank means missing. */
 export type RecordInput = CanonicalValues;

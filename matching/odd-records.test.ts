@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { blockingKeys } from './blocking.ts';
 import { COMPARISONS, compareAll } from './comparisons.ts';
 import { CANONICAL_FIELDS } from './fields.ts';
-import type { RecordInput } from './normalise.ts';
+import type { NormalisedRecord, RecordInput } from './normalise.ts';
 import { normaliseRecord } from './normalise.ts';
 import { prepareRecord, type PreparedRecord } from './prepared.ts';
 import { recordProblems } from './validate-record.ts';
@@ -75,11 +75,27 @@ const DATES = [
   '01.02.1980',
   'Jan 1 1980',
 ];
-/**
- * Fields whose normal form normalises to itself. Not the names: a digit becomes a space after the suffix is looked
- * for, so `Lee 0Sr` normalises to `lee sr`, and that again to `lee` with the suffix `sr`.
- */
-const STABLE = ['birthDate', 'ssn', 'phone', 'email', 'city', 'state', 'postalCode'] as const;
+/** Every field of the normal form, names and the values derived from them included: each normalises to itself. */
+const STABLE = [
+  'givenName',
+  'middleName',
+  'familyName',
+  'suffix',
+  'givenPhonetic',
+  'familyPhonetic',
+  'sex',
+  'birthDate',
+  'ssn',
+  'phone',
+  'email',
+  'addressLine1',
+  'addressLine2',
+  'streetNumber',
+  'streetName',
+  'city',
+  'state',
+  'postalCode',
+] as const satisfies readonly (keyof NormalisedRecord)[];
 
 /** A small deterministic generator (xorshift), so a failure names a seed that reproduces it. */
 function generator(seed: number) {
