@@ -1,16 +1,18 @@
 /**
  * Accuracy benchmark: runs the `mpi link` pipeline unsupervised (default configuration with --keep-invalid, so
  * records with corrupted dates are linked without them rather than left out; model trained on each input) over the shared labelled datasets and a synthetic US-style registry, and prints pairwise precision,
- * recall and F1 per dataset. Cross-checks each score with the independent scorer `eval_pairs.py` when python3
+ * recall and F1 per dataset; the registry also as a sparse feed sends it (names, sex and birth date only: in every
+ * record, and in the lab source's records only). Cross-checks each score with the independent scorer `eval_pairs.py` when python3
  * is available.
  *
  *   npm run bench:accuracy [-- --datasets febrl3,febrl4 --synth-records 20000 --seed 7]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { runLink } from '../cli/link.ts';
 import {
   DEFAULT_BLOCKING_RULES,
@@ -82,6 +84,28 @@ function synthDataset(records: number, seed: number): Dataset {
     );
   }
   return { name: `synth-${records}`, files: [file], truth, relations };
+}
+
+/**
+ * What a sparse feed sends: names, sex and birth date (a lab or immunisation feed). The registry's own people,
+ * truth and look-alikes, with every other field left empty: in every record (`-sparse`), or only in the records of
+ * one source (`-<source>-sparse`), the others rich.
+ */
+const SPARSE_FIELDS = new Set(['record_id', 'source', 'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate']);
+
+/** The registry with only `SPARSE_FIELDS` kept, in every record or in those of `source`. */
+export function sparseVariant(d: Dataset, source?: string): Dataset {
+  const [file] = d.files;
+  const name = `${d.name}-${source ? `${source}-` : ''}sparse`;
+  const out = join(ROOT, 'bench/out', `${name}.csv`);
+  const rows = readCsv(file!);
+  const columns = Object.keys(rows[0] ?? {});
+  const sparse = rows.map((row) => {
+    if (source !== undefined && row.source !== source) return row;
+    return Object.fromEntries(columns.map((c) => [c, SPARSE_FIELDS.has(c) ? row[c] : '']));
+  });
+  writeFileSync(out, stringify(sparse, { header: true, columns }));
+  return { ...d, name, files: [out] };
 }
 
 function readCsv(path: string): Record<string, string>[] {
@@ -399,7 +423,7 @@ function printBlocking(rows: AccuracyRow[]): void {
 
 async function main(): Promise<void> {
   const program = new Command()
-    .option('--datasets <names>', 'comma-separated subset (febrl1..4, fake_1000, rldata500, synth)')
+    .option('--datasets <names>', 'comma-separated subset (febrl1..4, fake_1000, rldata500, synth, synth-sparse)')
     .option('--synth-records <n>', 'records in the synthetic registry', '20000')
     .option('--seed <n>', 'seed of the synthetic registry', '7')
     .parse();
@@ -408,7 +432,9 @@ async function main(): Promise<void> {
   const datasets = existsSync(DATASETS) ? sharedDatasets() : [];
   if (datasets.length === 0) console.error(`shared datasets not found at ${DATASETS}; running the synthetic registry only`);
   const selected = datasets.filter((d) => !wanted || wanted.includes(d.name));
-  if (!wanted || wanted.includes('synth')) selected.push(synthDataset(Number(opts.synthRecords), Number(opts.seed)));
+  const synth = synthDataset(Number(opts.synthRecords), Number(opts.seed));
+  if (!wanted || wanted.includes('synth')) selected.push(synth);
+  if (!wanted || wanted.includes('synth-sparse')) selected.push(sparseVariant(synth), sparseVariant(synth, 'lab'));
   const rows: AccuracyRow[] = [];
   for (const d of selected) rows.push(await evaluateDataset(d));
   printTable(rows);
