@@ -292,3 +292,67 @@ describe('the middle-name twin rule', () => {
     expect(model.conflictRules).toContain('twin');
   });
 });
+
+describe('the generation rule under parents who share their names with a child', () => {
+  /**
+   * People with two or three records each; every third also has a child with the same given and family name,
+   * born 20-35 years later, with records of their own. With `ssn`, every record carries its person's SSN and
+   * `wrongDates` of second records an unrelated birth date; without it the records hold names, sex and birth date
+   * only, as a lab or immunisation feed sends them.
+   */
+  function namesakes(ssn: boolean, wrongDates: number): { records: NormalisedRecord[]; person: number[] } {
+    const rng = mulberry32(12);
+    const records: NormalisedRecord[] = [];
+    const person: number[] = [];
+    // Each person's own birth day: the year from p, the day of the year from p / 30.
+    const date = (year: number, p: number) =>
+      `${year}-${String(1 + (Math.floor(p / 30) % 12)).padStart(2, '0')}-${String(1 + Math.floor(p / 30)).padStart(2, '0')}`;
+    const add = (id: number, base: RecordInput, copies: number) => {
+      for (let c = 0; c < copies; c++) {
+        const birthDate = c === 1 && rng() < wrongDates ? date(1920 + Math.floor(rng() * 90), Math.floor(rng() * 600)) : base.birthDate;
+        records.push(normaliseRecord({ ...base, birthDate }).record);
+        person.push(id);
+      }
+    };
+    for (let p = 0; p < 600; p++) {
+      const base: RecordInput = {
+        givenName: GIVEN[p % GIVEN.length]!,
+        familyName: `${FAMILY[p % FAMILY.length]} ${FAMILY[Math.floor(p / FAMILY.length) % FAMILY.length]}`,
+        sex: p % 2 === 0 ? 'M' : 'F',
+        birthDate: date(1940 + (p % 30), p),
+        ssn: ssn ? `${100 + p}-30-${1000 + Math.floor(rng() * 8999)}` : null,
+      };
+      add(2 * p, base, 2 + (p % 2));
+      if (p % 3 === 0) {
+        const child = { ...base, birthDate: date(1940 + (p % 30) + 20 + (p % 16), p + 150) };
+        add(2 * p + 1, { ...child, ssn: ssn ? `${700 + p}-40-${1000 + Math.floor(rng() * 8999)}` : null }, 2);
+      }
+    }
+    return { records, person };
+  }
+
+  test('keeps it for names, sex and birth date alone, though EM counts each parent and child as one person', () => {
+    const { records, person } = namesakes(false, 0);
+    const { model, batch } = trainModel(records, { seed: 6 });
+    const birthDate = model.comparisons.find((c) => c.name === 'birthDate')!;
+    // What EM learnt: far more true matches with unrelated birth dates than any registry has.
+    expect(birthDate.levels.find((l) => l.id === 'else')!.m).toBeGreaterThan(MAX_IDENTIFIER_DISAGREEMENT);
+    expect(anchoredDisagreement(batch, 'birthDate', ['else'])).toBeNull();
+    expect(model.conflictRules).toContain('generation_gap');
+    const result = linkRecords(batch, model);
+    let overlays = 0;
+    for (let k = 0; k < result.links.count; k++) if (person[result.links.a[k]!] !== person[result.links.b[k]!]) overlays++;
+    expect(result.links.count).toBeGreaterThan(600);
+    expect(overlays).toBe(0);
+  });
+
+  test.each([
+    ['keeps it where pairs that share an SSN agree on the birth date', 0, true],
+    ['drops it where one in five second records carries an unrelated birth date', 0.2, false],
+  ])('%s', (_label, wrongDates, kept) => {
+    const { model, batch } = trainModel(namesakes(true, wrongDates).records, { seed: 6 });
+    const disagreement = anchoredDisagreement(batch, 'birthDate', ['else'])!;
+    expect(disagreement > MAX_IDENTIFIER_DISAGREEMENT).toBe(!kept);
+    expect(model.conflictRules.includes('generation_gap')).toBe(kept);
+  });
+});

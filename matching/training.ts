@@ -100,18 +100,20 @@ const SSN_K = COMPARISONS.findIndex((c) => c.name === 'ssn');
 const BIRTH_K = COMPARISONS.findIndex((c) => c.name === 'birthDate');
 
 /**
- * Share of disagreement on one comparison (at the given levels) among the SSN-and-birth-date anchor pairs of
- * the batch that carry it on both sides, or null if there are too few.
+ * Share of disagreement on one comparison (at the given levels) among the anchor pairs of the batch that carry it
+ * on both sides, or null if there are too few. Anchor pairs agree exactly on SSN and birth date; for the birth
+ * date itself, on SSN alone.
  */
 export function anchoredDisagreement(batch: Batch, comparison: string, disagreeing: readonly string[]): number | null {
   const k = COMPARISONS.findIndex((c) => c.name === comparison);
   const levels = new Uint8Array(WIDTH);
   const differs = new Set(disagreeing.map((id) => COMPARISONS[k]!.levels.indexOf(id) + 1));
+  const anchoredOnBirth = k !== BIRTH_K;
   let anchors = 0;
   let disagree = 0;
   for (let p = 0; p < batch.pairCount; p++) {
     unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
-    if (levels[SSN_K] !== 1 || levels[BIRTH_K] !== 1 || levels[k] === 0) continue;
+    if (levels[SSN_K] !== 1 || (anchoredOnBirth && levels[BIRTH_K] !== 1) || levels[k] === 0) continue;
     anchors++;
     if (differs.has(levels[k]!)) disagree++;
   }
@@ -138,7 +140,10 @@ function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRul
     if (rule === 'twin_middle_name')
       return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT && anchoredOrTrained('middleName', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
     if (rule === 'ssn_conflict') return share('ssn', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
-    if (rule === 'generation_gap') return share('birthDate', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    // Judged on SSN-agreeing pairs only, and kept without them: EM counts a parent and the child named after them
+    // as one person, so the trained m learns "birth dates differ outright" from the pairs this rule exists to
+    // stop (a feed of names, birth date and sex alone lost the rule to them).
+    if (rule === 'generation_gap') return (anchoredDisagreement(batch, 'birthDate', ['else']) ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
     return true;
   });
 }
