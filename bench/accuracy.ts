@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
@@ -97,7 +97,7 @@ const SPARSE_FIELDS = new Set(['record_id', 'source', 'givenName', 'middleName',
 export function sparseVariant(d: Dataset, source?: string): Dataset {
   const [file] = d.files;
   const name = `${d.name}-${source ? `${source}-` : ''}sparse`;
-  const out = join(ROOT, 'bench/out', `${name}.csv`);
+  const out = join(dirname(file!), `${name}.csv`);
   const rows = readCsv(file!);
   const columns = Object.keys(rows[0] ?? {});
   const sparse = rows.map((row) => {
