@@ -23,6 +23,7 @@ import { ValidationError } from '../platform/errors.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { createLogger } from '../platform/logger.ts';
+import { sparseVariant } from './accuracy.ts';
 import { machine, sharedDir, syntheticRegistry } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -230,8 +231,15 @@ function serviceInputFile(name: string, records: Labelled[]): string {
   return file;
 }
 
+/** The synthetic registry as a sparse feed sends it: names, sex and birth date only (`sparseVariant`). */
+function sparseRegistry(records: number): { csv: string; truth: string } {
+  const rich = syntheticRegistry(records, 11);
+  const [csv] = sparseVariant({ name: `synth-${records}`, files: [rich.csv], truth: rich.truth }).files;
+  return { csv: csv!, truth: rich.truth };
+}
+
 const program = new Command('bench:online-accuracy')
-  .option('--datasets <list>', 'febrl1, febrl2, febrl3, fake_1000, rldata500, synth', 'febrl3,synth')
+  .option('--datasets <list>', 'febrl1, febrl2, febrl3, fake_1000, rldata500, synth, synth-sparse', 'febrl3,synth')
   .option('--synth-records <n>', 'size of the synthetic registry', '5000')
   .option('--train-after <n>', 'MPI_MODEL_TRAIN_AFTER of the lifecycle run', '100')
   .option('--retrain-growth <g>', 'MPI_MODEL_RETRAIN_GROWTH of the lifecycle run (default: the service default)')
@@ -267,7 +275,9 @@ for (const name of opts.datasets.split(',')) {
   const files =
     name === 'synth'
       ? syntheticRegistry(Number(opts.synthRecords), 11)
-      : { csv: join(DATASETS, `${name}.csv`), truth: join(DATASETS, `${name}_truth.csv`) };
+      : name === 'synth-sparse'
+        ? sparseRegistry(Number(opts.synthRecords))
+        : { csv: join(DATASETS, `${name}.csv`), truth: join(DATASETS, `${name}_truth.csv`) };
   const records = await readLabelled(files.csv, files.truth);
   process.stderr.write(`${name}: ${records.length} records\n`);
   const modelFile = join(OUT, `${name}-model.json`);
