@@ -5,6 +5,8 @@ import { COMPARISONS, COMPARISON_INDEX, compareAll } from './comparisons.ts';
 import { posteriors, runEm } from './em.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
 import type { MatchModel } from './model.ts';
+import type { KeyPart } from './key-parts.ts';
+import type { PreparedRecord } from './prepared.ts';
 
 /**
  * People who live together share a family name far more often than two random people do: spouses, children,
@@ -33,35 +35,57 @@ const FAMILY = COMPARISON_INDEX.get('familyName')!;
 const LOCATION = COMPARISON_INDEX.get('location')!;
 
 /**
- * Comparison patterns of pairs of records at one address whose location agrees as a household's does: the data
- * `householdFamilyU` fits. It depends on the records alone, so it can be built before (or beside) the blocking.
+ * Comparison patterns of pairs of records of one household whose location agrees as a household's does: the data
+ * `householdFamilyU` fits. A household is the records at one street address, and those that share a phone number
+ * without sharing an address (a household that moved, or a feed that sends a phone and no address); a pair at one
+ * address is counted once. It depends on the records alone, so it can be built before (or beside) the blocking.
  */
 export function sameAddressHistogram(batch: Pick<Batch, 'prepared' | 'sources' | 'mode'>): PatternHistogram {
-  const blocks = groupByRule(batch.prepared, { name: 'same_address', parts: ['streetNumber', 'streetName', 'postalCode'] });
   const householdLevel = new Set(HOUSEHOLD_LEVELS.map((l) => COMPARISONS[LOCATION]!.levels.indexOf(l) + 1));
   const counts = new Map<number, number>();
   const levels = new Uint8Array(WIDTH);
-  const { sources, mode } = batch;
+  const { sources, mode, prepared } = batch;
   let pairs = 0;
-  for (let k = 0; k < blocks.sizes.length && pairs < MAX_ADDRESS_PAIRS; k++) {
-    const size = blocks.sizes[k]!;
-    if (size < 2 || size > MAX_ADDRESS_GROUP) continue;
-    const start = blocks.offsets[k]!;
-    for (let x = start; x < start + size; x++) {
-      for (let y = x + 1; y < start + size; y++) {
-        const i = blocks.members[x]!;
-        const j = blocks.members[y]!;
-        if (sources && mode !== 'link-and-dedupe' && (sources[i] === sources[j]) === (mode === 'link')) continue;
-        compareAll(batch.prepared[i]!, batch.prepared[j]!, levels);
-        if (!householdLevel.has(levels[LOCATION]!)) continue;
-        const [lo, hi] = packLevels(levels);
-        const key = hi * 4294967296 + lo;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        pairs++;
+  const groupings = [
+    { name: 'same_address', parts: ['streetNumber', 'streetName', 'postalCode'] as KeyPart[] },
+    { name: 'same_phone', parts: ['phone'] as KeyPart[] },
+  ];
+  for (const rule of groupings) {
+    const byPhone = rule.name === 'same_phone';
+    const blocks = groupByRule(prepared, rule);
+    for (let k = 0; k < blocks.sizes.length && pairs < MAX_ADDRESS_PAIRS; k++) {
+      const size = blocks.sizes[k]!;
+      if (size < 2 || size > MAX_ADDRESS_GROUP) continue;
+      const start = blocks.offsets[k]!;
+      for (let x = start; x < start + size; x++) {
+        for (let y = x + 1; y < start + size; y++) {
+          const i = blocks.members[x]!;
+          const j = blocks.members[y]!;
+          if (sources && mode !== 'link-and-dedupe' && (sources[i] === sources[j]) === (mode === 'link')) continue;
+          if (byPhone && sameAddress(prepared[i]!, prepared[j]!)) continue;
+          compareAll(prepared[i]!, prepared[j]!, levels);
+          if (!householdLevel.has(levels[LOCATION]!)) continue;
+          const [lo, hi] = packLevels(levels);
+          const key = hi * 4294967296 + lo;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+          pairs++;
+        }
       }
     }
   }
   return histogramFromMap(counts);
+}
+
+/** Whether two records are at one street address as the same-address grouping keys it (counted there). */
+function sameAddress(a: PreparedRecord, b: PreparedRecord): boolean {
+  return (
+    a.streetNumber !== null &&
+    a.streetName !== null &&
+    a.postalCode !== null &&
+    a.streetNumber === b.streetNumber &&
+    a.streetName === b.streetName &&
+    a.postalCode === b.postalCode
+  );
 }
 
 /**
