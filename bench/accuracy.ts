@@ -1,8 +1,9 @@
 /**
  * Accuracy benchmark: runs the `mpi link` pipeline unsupervised (default configuration with --keep-invalid, so
  * records with corrupted dates are linked without them rather than left out; model trained on each input) over the shared labelled datasets and a synthetic US-style registry, and prints pairwise precision,
- * recall and F1 per dataset; the registry also as a sparse feed sends it (names, sex and birth date only: in every
- * record, and in the lab source's records only). Cross-checks each score with the independent scorer `eval_pairs.py` when python3
+ * recall and F1 per dataset; the registry also as narrower feeds send it (`FEED_SHAPES`: names, sex and birth date
+ * only, in every record and in the lab source's records only; with a phone; with a postcode; names, sex and SSN).
+ * Cross-checks each score with the independent scorer `eval_pairs.py` when python3
  * is available.
  *
  *   npm run bench:accuracy [-- --datasets febrl3,febrl4 --synth-records 20000 --seed 7]
@@ -87,22 +88,39 @@ function synthDataset(records: number, seed: number): Dataset {
 }
 
 /**
- * What a sparse feed sends: names, sex and birth date (a lab or immunisation feed). The registry's own people,
- * truth and look-alikes, with every other field left empty: in every record (`-sparse`), or only in the records of
- * one source (`-<source>-sparse`), the others rich.
+ * What narrower feeds send. Each keeps the registry's own people, truth and look-alikes, with every other field
+ * left empty: `sparse` is names, sex and birth date (a lab or immunisation feed); `phone` adds a phone number, and
+ * `postcode` a postcode, without an address; `ssn` is names, sex and SSN without a birth date (a payer's member file).
  */
-const SPARSE_FIELDS = new Set(['record_id', 'source', 'givenName', 'middleName', 'familyName', 'suffix', 'sex', 'birthDate']);
+export const FEED_SHAPES = {
+  sparse: [],
+  phone: ['phone'],
+  postcode: ['postalCode'],
+  ssn: ['ssn'],
+} as const;
+export type FeedShape = keyof typeof FEED_SHAPES;
 
-/** The registry with only `SPARSE_FIELDS` kept, in every record or in those of `source`. */
-export function sparseVariant(d: Dataset, source?: string): Dataset {
+const NAMES_AND_SEX = ['record_id', 'source', 'givenName', 'middleName', 'familyName', 'suffix', 'sex'];
+
+/** The fields a feed of `shape` carries: names and sex, a birth date unless it sends an SSN, and its own. */
+function shapeFields(shape: FeedShape): Set<string> {
+  return new Set([...NAMES_AND_SEX, ...(shape === 'ssn' ? [] : ['birthDate']), ...FEED_SHAPES[shape]]);
+}
+
+/**
+ * The registry as a feed of `shape` sends it (`-sparse`, `-phone`, ...), in every record or only in the records of
+ * one source (`-<source>-sparse`), the others rich. Written beside the registry.
+ */
+export function sparseVariant(d: Dataset, source?: string, shape: FeedShape = 'sparse'): Dataset {
   const [file] = d.files;
-  const name = `${d.name}-${source ? `${source}-` : ''}sparse`;
+  const name = `${d.name}-${source ? `${source}-` : ''}${shape}`;
   const out = join(dirname(file!), `${name}.csv`);
+  const kept = shapeFields(shape);
   const rows = readCsv(file!);
   const columns = Object.keys(rows[0] ?? {});
   const sparse = rows.map((row) => {
     if (source !== undefined && row.source !== source) return row;
-    return Object.fromEntries(columns.map((c) => [c, SPARSE_FIELDS.has(c) ? row[c] : '']));
+    return Object.fromEntries(columns.map((c) => [c, kept.has(c) ? row[c] : '']));
   });
   writeFileSync(out, stringify(sparse, { header: true, columns }));
   return { ...d, name, files: [out] };
@@ -423,7 +441,7 @@ function printBlocking(rows: AccuracyRow[]): void {
 
 async function main(): Promise<void> {
   const program = new Command()
-    .option('--datasets <names>', 'comma-separated subset (febrl1..4, fake_1000, rldata500, synth, synth-sparse)')
+    .option('--datasets <names>', 'comma-separated subset (febrl1..4, fake_1000, rldata500, synth, synth-sparse, synth-shapes)')
     .option('--synth-records <n>', 'records in the synthetic registry', '20000')
     .option('--seed <n>', 'seed of the synthetic registry', '7')
     .parse();
@@ -435,6 +453,12 @@ async function main(): Promise<void> {
   const synth = synthDataset(Number(opts.synthRecords), Number(opts.seed));
   if (!wanted || wanted.includes('synth')) selected.push(synth);
   if (!wanted || wanted.includes('synth-sparse')) selected.push(sparseVariant(synth), sparseVariant(synth, 'lab'));
+  if (!wanted || wanted.includes('synth-shapes'))
+    selected.push(
+      sparseVariant(synth, undefined, 'phone'),
+      sparseVariant(synth, undefined, 'postcode'),
+      sparseVariant(synth, undefined, 'ssn'),
+    );
   const rows: AccuracyRow[] = [];
   for (const d of selected) rows.push(await evaluateDataset(d));
   printTable(rows);
