@@ -293,44 +293,54 @@ describe('the middle-name twin rule', () => {
   });
 });
 
-describe('the generation rule under parents who share their names with a child', () => {
-  /**
-   * People with two or three records each; every third also has a child with the same given and family name,
-   * born 20-35 years later, with records of their own. With `ssn`, every record carries its person's SSN and
-   * `wrongDates` of second records an unrelated birth date; without it the records hold names, sex and birth date
-   * only, as a lab or immunisation feed sends them.
-   */
-  function namesakes(ssn: boolean, wrongDates: number): { records: NormalisedRecord[]; person: number[] } {
-    const rng = mulberry32(12);
-    const records: NormalisedRecord[] = [];
-    const person: number[] = [];
-    // Each person's own birth day: the year from p, the day of the year from p / 30.
-    const date = (year: number, p: number) =>
-      `${year}-${String(1 + (Math.floor(p / 30) % 12)).padStart(2, '0')}-${String(1 + Math.floor(p / 30)).padStart(2, '0')}`;
-    const add = (id: number, base: RecordInput, copies: number) => {
-      for (let c = 0; c < copies; c++) {
-        const birthDate = c === 1 && rng() < wrongDates ? date(1920 + Math.floor(rng() * 90), Math.floor(rng() * 600)) : base.birthDate;
-        records.push(normaliseRecord({ ...base, birthDate }).record);
-        person.push(id);
-      }
-    };
-    for (let p = 0; p < 600; p++) {
-      const base: RecordInput = {
-        givenName: GIVEN[p % GIVEN.length]!,
-        familyName: `${FAMILY[p % FAMILY.length]} ${FAMILY[Math.floor(p / FAMILY.length) % FAMILY.length]}`,
-        sex: p % 2 === 0 ? 'M' : 'F',
-        birthDate: date(1940 + (p % 30), p),
-        ssn: ssn ? `${100 + p}-30-${1000 + Math.floor(rng() * 8999)}` : null,
+/**
+ * People with two or three records each; every third also has a child with the same given and family name,
+ * born 20-35 years later, with records of their own. With `ssn`, every record carries its person's SSN, and
+ * `wrongDates` of second records an unrelated birth date, `wrongSsns` an unrelated SSN; without it the records
+ * hold names, sex and birth date only, as a lab or immunisation feed sends them. Without `dates`, no birth date.
+ */
+function namesakes(
+  ssn: boolean,
+  wrongDates: number,
+  { wrongSsns = 0, dates = true }: { wrongSsns?: number; dates?: boolean } = {},
+): { records: NormalisedRecord[]; person: number[] } {
+  const rng = mulberry32(12);
+  const records: NormalisedRecord[] = [];
+  const person: number[] = [];
+  // Each person's own birth day: the year from p, the day of the year from p / 30.
+  const date = (year: number, p: number) =>
+    `${year}-${String(1 + (Math.floor(p / 30) % 12)).padStart(2, '0')}-${String(1 + Math.floor(p / 30)).padStart(2, '0')}`;
+  const add = (id: number, base: RecordInput, copies: number) => {
+    for (let c = 0; c < copies; c++) {
+      const birthDate = c === 1 && rng() < wrongDates ? date(1920 + Math.floor(rng() * 90), Math.floor(rng() * 600)) : base.birthDate;
+      const wrongSsn = base.ssn !== null && c === 1 && rng() < wrongSsns;
+      const record = {
+        ...base,
+        birthDate: dates ? birthDate : null,
+        ssn: wrongSsn ? `${300 + Math.floor(rng() * 300)}-50-${1000 + Math.floor(rng() * 8999)}` : base.ssn,
       };
-      add(2 * p, base, 2 + (p % 2));
-      if (p % 3 === 0) {
-        const child = { ...base, birthDate: date(1940 + (p % 30) + 20 + (p % 16), p + 150) };
-        add(2 * p + 1, { ...child, ssn: ssn ? `${700 + p}-40-${1000 + Math.floor(rng() * 8999)}` : null }, 2);
-      }
+      records.push(normaliseRecord(record).record);
+      person.push(id);
     }
-    return { records, person };
+  };
+  for (let p = 0; p < 600; p++) {
+    const base: RecordInput = {
+      givenName: GIVEN[p % GIVEN.length]!,
+      familyName: `${FAMILY[p % FAMILY.length]} ${FAMILY[Math.floor(p / FAMILY.length) % FAMILY.length]}`,
+      sex: p % 2 === 0 ? 'M' : 'F',
+      birthDate: date(1940 + (p % 30), p),
+      ssn: ssn ? `${100 + (p % 500)}-30-${1000 + Math.floor(rng() * 8999)}` : null,
+    };
+    add(2 * p, base, 2 + (p % 2));
+    if (p % 3 === 0) {
+      const child = { ...base, birthDate: date(1940 + (p % 30) + 20 + (p % 16), p + 150) };
+      add(2 * p + 1, { ...child, ssn: ssn ? `${600 + (p % 60)}-40-${1000 + Math.floor(rng() * 8999)}` : null }, 2);
+    }
   }
+  return { records, person };
+}
 
+describe('the generation rule under parents who share their names with a child', () => {
   test('keeps it for names, sex and birth date alone, though EM counts each parent and child as one person', () => {
     const { records, person } = namesakes(false, 0);
     const { model, batch } = trainModel(records, { seed: 6 });
@@ -354,5 +364,31 @@ describe('the generation rule under parents who share their names with a child',
     const disagreement = anchoredDisagreement(batch, 'birthDate', ['else'])!;
     expect(disagreement > MAX_IDENTIFIER_DISAGREEMENT).toBe(!kept);
     expect(model.conflictRules.includes('generation_gap')).toBe(kept);
+  });
+});
+
+describe('the SSN rule under fathers and sons who share their names', () => {
+  test('keeps it for names, sex and SSN alone, though EM counts each father and son as one person', () => {
+    const { records, person } = namesakes(true, 0, { dates: false });
+    const { model, batch } = trainModel(records, { seed: 6 });
+    const ssn = model.comparisons.find((c) => c.name === 'ssn')!;
+    expect(ssn.levels.find((l) => l.id === 'else')!.m).toBeGreaterThan(MAX_IDENTIFIER_DISAGREEMENT);
+    expect(anchoredDisagreement(batch, 'ssn', ['else'])).toBeNull();
+    expect(model.conflictRules).toContain('ssn_conflict');
+    const result = linkRecords(batch, model);
+    let overlays = 0;
+    for (let k = 0; k < result.links.count; k++) if (person[result.links.a[k]!] !== person[result.links.b[k]!]) overlays++;
+    expect(result.links.count).toBeGreaterThan(600);
+    expect(overlays).toBe(0);
+  });
+
+  test.each([
+    ['keeps it where pairs that share names and birth date agree on the SSN', 0, true],
+    ['drops it where one in five second records carries an unrelated SSN', 0.2, false],
+  ])('%s', (_label, wrongSsns, kept) => {
+    const { model, batch } = trainModel(namesakes(true, 0, { wrongSsns }).records, { seed: 6 });
+    const disagreement = anchoredDisagreement(batch, 'ssn', ['else'])!;
+    expect(disagreement > MAX_IDENTIFIER_DISAGREEMENT).toBe(!kept);
+    expect(model.conflictRules.includes('ssn_conflict')).toBe(kept);
   });
 });

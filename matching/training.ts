@@ -99,21 +99,33 @@ export const MIN_ANCHOR_PAIRS = 200;
 const SSN_K = COMPARISONS.findIndex((c) => c.name === 'ssn');
 const BIRTH_K = COMPARISONS.findIndex((c) => c.name === 'birthDate');
 
+const GIVEN_K = COMPARISONS.findIndex((c) => c.name === 'givenName');
+const FAMILY_K = COMPARISONS.findIndex((c) => c.name === 'familyName');
+
+/**
+ * Whether a pair (its levels) is an anchor for judging comparison `k`: one person bar a vanishing share, by
+ * identifiers other than `k`. Exact SSN and birth date; for the birth date itself, exact SSN; for the SSN, exact
+ * given name, family name and birth date (a same-named twin is rarer still than a twin).
+ */
+function isAnchor(levels: Uint8Array, k: number): boolean {
+  if (k === SSN_K) return levels[GIVEN_K] === 1 && levels[FAMILY_K] === 1 && levels[BIRTH_K] === 1;
+  if (k === BIRTH_K) return levels[SSN_K] === 1;
+  return levels[SSN_K] === 1 && levels[BIRTH_K] === 1;
+}
+
 /**
  * Share of disagreement on one comparison (at the given levels) among the anchor pairs of the batch that carry it
- * on both sides, or null if there are too few. Anchor pairs agree exactly on SSN and birth date; for the birth
- * date itself, on SSN alone.
+ * on both sides (`isAnchor`), or null if there are too few.
  */
 export function anchoredDisagreement(batch: Batch, comparison: string, disagreeing: readonly string[]): number | null {
   const k = COMPARISONS.findIndex((c) => c.name === comparison);
   const levels = new Uint8Array(WIDTH);
   const differs = new Set(disagreeing.map((id) => COMPARISONS[k]!.levels.indexOf(id) + 1));
-  const anchoredOnBirth = k !== BIRTH_K;
   let anchors = 0;
   let disagree = 0;
   for (let p = 0; p < batch.pairCount; p++) {
     unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
-    if (levels[SSN_K] !== 1 || (anchoredOnBirth && levels[BIRTH_K] !== 1) || levels[k] === 0) continue;
+    if (levels[k] === 0 || !isAnchor(levels, k)) continue;
     anchors++;
     if (differs.has(levels[k]!)) disagree++;
   }
@@ -139,7 +151,7 @@ function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRul
     // The middle-name rule also stands on the given name (alike, not different): both must be reliable.
     if (rule === 'twin_middle_name')
       return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT && anchoredOrTrained('middleName', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
-    if (rule === 'ssn_conflict') return share('ssn', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'ssn_conflict') return (anchoredDisagreement(batch, 'ssn', ['else']) ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
     // Judged on SSN-agreeing pairs only, and kept without them: EM counts a parent and the child named after them
     // as one person, so the trained m learns "birth dates differ outright" from the pairs this rule exists to
     // stop (a feed of names, birth date and sex alone lost the rule to them).
