@@ -92,7 +92,8 @@ export const MAX_IDENTIFIER_DISAGREEMENT = 0.03;
  * twin has the same birth date but an SSN of their own). Among them the share of given-name disagreement is the
  * rate of given-name errors among true matches, measured without EM, which counts twins as matches and so
  * learns "given name differs" from the very pairs the `twin` rule exists to stop. With fewer anchor pairs
- * than this the trained m decides.
+ * than this the trained m decides for the name rules, and the SSN and generation rules are kept
+ * (`reliableConflictRules`).
  */
 export const MIN_ANCHOR_PAIRS = 200;
 
@@ -151,10 +152,10 @@ function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRul
     // The middle-name rule also stands on the given name (alike, not different): both must be reliable.
     if (rule === 'twin_middle_name')
       return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT && anchoredOrTrained('middleName', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    // Judged on anchor pairs only, and kept without them: EM counts a parent and the child named after them as one
+    // person, so the trained m learns "SSNs" or "birth dates differ outright" from the pairs these rules exist to
+    // stop (feeds of names and birth date, or names and SSN, lost the rules to them).
     if (rule === 'ssn_conflict') return (anchoredDisagreement(batch, 'ssn', ['else']) ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
-    // Judged on SSN-agreeing pairs only, and kept without them: EM counts a parent and the child named after them
-    // as one person, so the trained m learns "birth dates differ outright" from the pairs this rule exists to
-    // stop (a feed of names, birth date and sex alone lost the rule to them).
     if (rule === 'generation_gap') return (anchoredDisagreement(batch, 'birthDate', ['else']) ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
     return true;
   });
