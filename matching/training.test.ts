@@ -392,37 +392,3 @@ describe('the SSN rule under fathers and sons who share their names', () => {
     expect(model.conflictRules.includes('ssn_conflict')).toBe(kept);
   });
 });
-
-describe('training on blocks of one given name', () => {
-  test('holds the sex out with the given name, so namesakes in a common-name block are not taken for matches', () => {
-    const rng = mulberry32(31);
-    const male = ['james', 'john', 'robert', 'michael', 'david', 'omar', 'tomas', 'liam'];
-    const female = ['mary', 'patricia', 'jennifer', 'linda', 'susan', 'mei', 'priya', 'ines'];
-    const records: NormalisedRecord[] = [];
-    const person: number[] = [];
-    const MIDDLE = ['ann', 'lee', 'marie', 'james', 'rose', 'ray', 'jean', 'paul', 'lynn', 'grace', 'dale', 'joy'];
-    // 96 common names, each carried by six unrelated people with two records each: names, sex and birth date only.
-    for (let n = 0; n < 96; n++) {
-      const female_ = n % 2 === 1;
-      const givenName = (female_ ? female : male)[Math.floor(n / 2) % 8]!;
-      const familyName = FAMILY[n % FAMILY.length]!;
-      for (let k = 0; k < 6; k++) {
-        const birthDate = `${1930 + Math.floor(rng() * 80)}-${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rng() * 28)).padStart(2, '0')}`;
-        const middleName = MIDDLE[Math.floor(rng() * MIDDLE.length)]!;
-        for (let c = 0; c < 2; c++) {
-          const middle = rng() < 0.6 ? middleName : null;
-          records.push(normaliseRecord({ givenName, middleName: middle, familyName, sex: female_ ? 'F' : 'M', birthDate }).record);
-          person.push(n * 6 + k);
-        }
-      }
-    }
-    const { model, batch } = trainModel(records, { seed: 8 });
-    const birthDate = model.comparisons.find((c) => c.name === 'birthDate')!;
-    expect(birthDate.levels.find((l) => l.id === 'else')!.m).toBeLessThan(0.1);
-    const result = linkRecords(batch, model);
-    let overlays = 0;
-    for (let k = 0; k < result.links.count; k++) if (person[result.links.a[k]!] !== person[result.links.b[k]!]) overlays++;
-    expect(result.links.count).toBeGreaterThan(500);
-    expect(overlays).toBe(0);
-  });
-});

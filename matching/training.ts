@@ -384,10 +384,6 @@ function estimateM(
   rules.forEach((rule, r) => {
     if (!isTrainingRule(rule)) return;
     const held = new Set(rule.parts.flatMap((part) => PART_COMPARISONS[part]));
-    // A given name all but says the sex: within a block of one given name everyone agrees on it, where u (from
-    // random pairs) expects half to. Left free, EM takes that agreement for evidence and counts namesakes as matches
-    // (a feed of names, sex and birth date at a million records learnt that 74% of matches differ in birth date).
-    if (held.has('givenName')) held.add('sex');
     const free = COMPARISONS.map((c) => !held.has(c.name));
     const h = perRule[r]!;
     if (h.size === 0) return;
