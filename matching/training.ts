@@ -99,7 +99,6 @@ export const MIN_ANCHOR_PAIRS = 200;
 
 const SSN_K = COMPARISONS.findIndex((c) => c.name === 'ssn');
 const BIRTH_K = COMPARISONS.findIndex((c) => c.name === 'birthDate');
-
 const GIVEN_K = COMPARISONS.findIndex((c) => c.name === 'givenName');
 const FAMILY_K = COMPARISONS.findIndex((c) => c.name === 'familyName');
 
@@ -114,23 +113,37 @@ function isAnchor(levels: Uint8Array, k: number): boolean {
   return levels[SSN_K] === 1 && levels[BIRTH_K] === 1;
 }
 
+/** A comparison and the levels of it that count as disagreeing. */
+interface Disagreement {
+  comparison: string;
+  levels: readonly string[];
+}
+
 /**
- * Share of disagreement on one comparison (at the given levels) among the anchor pairs of the batch that carry it
- * on both sides (`isAnchor`), or null if there are too few.
+ * For each comparison, the share of disagreement (at its levels) among the anchor pairs of the batch that carry it
+ * on both sides (`isAnchor`), or null if there are too few: one pass over the pairs for all of them.
  */
-export function anchoredDisagreement(batch: Batch, comparison: string, disagreeing: readonly string[]): number | null {
-  const k = COMPARISONS.findIndex((c) => c.name === comparison);
+function anchoredDisagreements(batch: Batch, asked: readonly Disagreement[]): (number | null)[] {
+  const ks = asked.map(({ comparison }) => COMPARISONS.findIndex((c) => c.name === comparison));
+  const differs = asked.map(({ levels }, i) => new Set(levels.map((id) => COMPARISONS[ks[i]!]!.levels.indexOf(id) + 1)));
+  const anchors = new Float64Array(asked.length);
+  const disagree = new Float64Array(asked.length);
   const levels = new Uint8Array(WIDTH);
-  const differs = new Set(disagreeing.map((id) => COMPARISONS[k]!.levels.indexOf(id) + 1));
-  let anchors = 0;
-  let disagree = 0;
   for (let p = 0; p < batch.pairCount; p++) {
     unpackLevels(batch.levelsLo[p]!, batch.levelsHi[p]!, levels);
-    if (levels[k] === 0 || !isAnchor(levels, k)) continue;
-    anchors++;
-    if (differs.has(levels[k]!)) disagree++;
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i]!;
+      if (levels[k] === 0 || !isAnchor(levels, k)) continue;
+      anchors[i]!++;
+      if (differs[i]!.has(levels[k]!)) disagree[i]!++;
+    }
   }
-  return anchors >= MIN_ANCHOR_PAIRS ? disagree / anchors : null;
+  return ks.map((_, i) => (anchors[i]! >= MIN_ANCHOR_PAIRS ? disagree[i]! / anchors[i]! : null));
+}
+
+/** `anchoredDisagreements` for one comparison. */
+export function anchoredDisagreement(batch: Batch, comparison: string, disagreeing: readonly string[]): number | null {
+  return anchoredDisagreements(batch, [{ comparison, levels: disagreeing }])[0]!;
 }
 
 /** Share of given-name disagreement among the SSN-and-birth-date anchor pairs of the batch, or null if too few. */
@@ -140,23 +153,28 @@ export function anchoredGivenDisagreement(batch: Batch): number | null {
 
 /** The conflict rules whose identifiers proved reliable among true matches (anchor pairs, else the trained m). */
 function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRule[] {
-  const share = (comparison: string, levels: readonly string[]) => {
+  const trained = ({ comparison, levels }: Disagreement) => {
     const k = COMPARISONS.findIndex((c) => c.name === comparison);
     return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
   };
-  const anchoredOrTrained = (comparison: string, levels: readonly string[]) =>
-    anchoredDisagreement(batch, comparison, levels) ?? share(comparison, levels);
-  const givenDisagreement = anchoredOrTrained('givenName', GIVEN_DIFFERS_LEVELS);
+  const given = { comparison: 'givenName', levels: GIVEN_DIFFERS_LEVELS };
+  const middle = { comparison: 'middleName', levels: ['else'] };
+  const [givenAnchored, middleAnchored, ssnAnchored, birthAnchored] = anchoredDisagreements(batch, [
+    given,
+    middle,
+    { comparison: 'ssn', levels: ['else'] },
+    { comparison: 'birthDate', levels: ['else'] },
+  ]);
+  const givenReliable = (givenAnchored ?? trained(given)) <= MAX_IDENTIFIER_DISAGREEMENT;
   return CONFLICT_RULES.filter((rule) => {
-    if (rule === 'twin') return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'twin') return givenReliable;
     // The middle-name rule also stands on the given name (alike, not different): both must be reliable.
-    if (rule === 'twin_middle_name')
-      return givenDisagreement <= MAX_IDENTIFIER_DISAGREEMENT && anchoredOrTrained('middleName', ['else']) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'twin_middle_name') return givenReliable && (middleAnchored ?? trained(middle)) <= MAX_IDENTIFIER_DISAGREEMENT;
     // Judged on anchor pairs only, and kept without them: EM counts a parent and the child named after them as one
     // person, so the trained m learns "SSNs" or "birth dates differ outright" from the pairs these rules exist to
     // stop (feeds of names and birth date, or names and SSN, lost the rules to them).
-    if (rule === 'ssn_conflict') return (anchoredDisagreement(batch, 'ssn', ['else']) ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
-    if (rule === 'generation_gap') return (anchoredDisagreement(batch, 'birthDate', ['else']) ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'ssn_conflict') return (ssnAnchored ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
+    if (rule === 'generation_gap') return (birthAnchored ?? 0) <= MAX_IDENTIFIER_DISAGREEMENT;
     return true;
   });
 }
