@@ -4,8 +4,8 @@ import { groupByRule } from './blocking.ts';
 import { COMPARISONS, COMPARISON_INDEX, compareAll } from './comparisons.ts';
 import { posteriors, runEm } from './em.ts';
 import type { LevelProbabilities, PatternHistogram } from './em.ts';
-import type { MatchModel } from './model.ts';
-import type { KeyPart } from './key-parts.ts';
+import type { BlockingRule, MatchModel } from './model.ts';
+import { keyPartValue } from './key-parts.ts';
 import type { PreparedRecord } from './prepared.ts';
 
 /**
@@ -29,6 +29,10 @@ const MAX_ADDRESS_PAIRS = 1_000_000;
 /** Pseudo-pairs pulling the estimate towards the population u when a dataset has few households. */
 const SMOOTHING_PAIRS = 20;
 
+/** A household: the records at one street address, and those that share a phone number. */
+const SAME_ADDRESS: BlockingRule = { name: 'same_address', parts: ['streetNumber', 'streetName', 'postalCode'] };
+const SAME_PHONE: BlockingRule = { name: 'same_phone', parts: ['phone'] };
+
 const PERSONAL = new Set(['givenName', 'middleName', 'birthDate', 'sex', 'ssn', 'email']);
 const WIDTH = COMPARISONS.length;
 const FAMILY = COMPARISON_INDEX.get('familyName')!;
@@ -46,12 +50,8 @@ export function sameAddressHistogram(batch: Pick<Batch, 'prepared' | 'sources' |
   const levels = new Uint8Array(WIDTH);
   const { sources, mode, prepared } = batch;
   let pairs = 0;
-  const groupings = [
-    { name: 'same_address', parts: ['streetNumber', 'streetName', 'postalCode'] as KeyPart[] },
-    { name: 'same_phone', parts: ['phone'] as KeyPart[] },
-  ];
-  for (const rule of groupings) {
-    const byPhone = rule.name === 'same_phone';
+  for (const rule of [SAME_ADDRESS, SAME_PHONE]) {
+    const byPhone = rule === SAME_PHONE;
     const blocks = groupByRule(prepared, rule);
     for (let k = 0; k < blocks.sizes.length && pairs < MAX_ADDRESS_PAIRS; k++) {
       const size = blocks.sizes[k]!;
@@ -78,14 +78,10 @@ export function sameAddressHistogram(batch: Pick<Batch, 'prepared' | 'sources' |
 
 /** Whether two records are at one street address as the same-address grouping keys it (counted there). */
 function sameAddress(a: PreparedRecord, b: PreparedRecord): boolean {
-  return (
-    a.streetNumber !== null &&
-    a.streetName !== null &&
-    a.postalCode !== null &&
-    a.streetNumber === b.streetNumber &&
-    a.streetName === b.streetName &&
-    a.postalCode === b.postalCode
-  );
+  return SAME_ADDRESS.parts.every((part) => {
+    const value = keyPartValue(a, part);
+    return value !== null && value === keyPartValue(b, part);
+  });
 }
 
 /**
