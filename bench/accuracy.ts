@@ -111,7 +111,7 @@ function shapeFields(shape: FeedShape): Set<string> {
  * The registry as a feed of `shape` sends it (`-sparse`, `-phone`, ...), in every record or only in the records of
  * one source (`-<source>-sparse`), the others rich. Written beside the registry.
  */
-export function sparseVariant(d: Dataset, source?: string, shape: FeedShape = 'sparse'): Dataset {
+export function feedVariant(d: Dataset, shape: FeedShape, source?: string): Dataset {
   const [file] = d.files;
   const name = `${d.name}-${source ? `${source}-` : ''}${shape}`;
   const out = join(dirname(file!), `${name}.csv`);
@@ -450,15 +450,13 @@ async function main(): Promise<void> {
   const datasets = existsSync(DATASETS) ? sharedDatasets() : [];
   if (datasets.length === 0) console.error(`shared datasets not found at ${DATASETS}; running the synthetic registry only`);
   const selected = datasets.filter((d) => !wanted || wanted.includes(d.name));
-  const synth = synthDataset(Number(opts.synthRecords), Number(opts.seed));
-  if (!wanted || wanted.includes('synth')) selected.push(synth);
-  if (!wanted || wanted.includes('synth-sparse')) selected.push(sparseVariant(synth), sparseVariant(synth, 'lab'));
-  if (!wanted || wanted.includes('synth-shapes'))
-    selected.push(
-      sparseVariant(synth, undefined, 'phone'),
-      sparseVariant(synth, undefined, 'postcode'),
-      sparseVariant(synth, undefined, 'ssn'),
-    );
+  const asked = (name: string) => !wanted || wanted.includes(name);
+  if (asked('synth') || asked('synth-sparse') || asked('synth-shapes')) {
+    const synth = synthDataset(Number(opts.synthRecords), Number(opts.seed));
+    if (asked('synth')) selected.push(synth);
+    if (asked('synth-sparse')) selected.push(feedVariant(synth, 'sparse'), feedVariant(synth, 'sparse', 'lab'));
+    if (asked('synth-shapes')) selected.push(...(['phone', 'postcode', 'ssn'] as const).map((shape) => feedVariant(synth, shape)));
+  }
   const rows: AccuracyRow[] = [];
   for (const d of selected) rows.push(await evaluateDataset(d));
   printTable(rows);

@@ -23,7 +23,7 @@ import { ValidationError } from '../platform/errors.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { createLogger } from '../platform/logger.ts';
-import { sparseVariant } from './accuracy.ts';
+import { feedVariant } from './accuracy.ts';
 import { machine, sharedDir, syntheticRegistry } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -231,10 +231,10 @@ function serviceInputFile(name: string, records: Labelled[]): string {
   return file;
 }
 
-/** The synthetic registry as a sparse feed sends it: names, sex and birth date only (`sparseVariant`). */
+/** The synthetic registry as a sparse feed sends it: names, sex and birth date only (`feedVariant`). */
 function sparseRegistry(records: number): { csv: string; truth: string } {
   const rich = syntheticRegistry(records, 11);
-  const [csv] = sparseVariant({ name: `synth-${records}`, files: [rich.csv], truth: rich.truth }).files;
+  const [csv] = feedVariant({ name: `synth-${records}`, files: [rich.csv], truth: rich.truth }, 'sparse').files;
   return { csv: csv!, truth: rich.truth };
 }
 
