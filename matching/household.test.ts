@@ -58,7 +58,7 @@ const FAMILY_K = COMPARISONS.findIndex((c) => c.name === 'familyName');
 
 describe('the household model', () => {
   test('learns from records that share a phone without an address that a household shares its family name', () => {
-    const { records } = households(150, false);
+    const { records, person } = households(150, false);
     const { model, batch } = trainModel(records, { seed: 2 });
     const family = model.comparisons[FAMILY_K]!;
     expect(family.conditionalU!.support).toBeGreaterThan(1000);
@@ -66,7 +66,6 @@ describe('the household model', () => {
     expect(family.conditionalU!.u[0]).toBeGreaterThan(0.5);
     expect(family.levels[0]!.u).toBeLessThan(0.05);
     const result = linkRecords(batch, model);
-    const { person } = households(150, false);
     let overlays = 0;
     for (let k = 0; k < result.links.count; k++) if (person[result.links.a[k]!] !== person[result.links.b[k]!]) overlays++;
     // 675 people with two records each.
