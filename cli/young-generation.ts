@@ -6,8 +6,8 @@ import { constants } from 'node:os';
  * `mpi link` on large inputs runs with V8 semi-spaces of this many MB (its default on 64-bit is 16). Reading the
  * files, the main thread allocates each batch's rows and strings, which die within the batch; with the default
  * young generation they are collected every few milliseconds (and the lower peak with more suggests many were
- * promoted to the old generation first). With 32 MB, 1M records linked 2.2 s faster (6.7 %) in each of six runs side by side, with 40-300 MB less
- * at peak; 300,000 records 0.25 s faster; 100,000 no faster (docs/scaling.md).
+ * promoted to the old generation first). With 32 MB, 1M records linked 2.2 s faster (6.7 %) in each of six runs
+ * side by side, with 40-300 MB less at peak; 300,000 records 0.25 s faster; 100,000 no faster (docs/scaling.md).
  */
 export const LINK_SEMI_SPACE_MB = 32;
 
