@@ -19,8 +19,8 @@ function typo(value: string, rng: () => number): string {
 }
 
 /**
- * People with 1-3 records: `rich` ones carry an SSN, phone and address too; sparse ones (a lab feed) only names
- * and a birth date, each field mistyped now and then.
+ * People with 1-3 records: `rich` ones carry an SSN, phone and address too; sparse ones (a lab feed) only names,
+ * sex and a birth date, each field mistyped now and then.
  */
 function population(people: number, rich: boolean): { records: NormalisedRecord[]; person: number[] } {
   const rng = mulberry32(11);
@@ -31,7 +31,9 @@ function population(people: number, rich: boolean): { records: NormalisedRecord[
     const year = 1930 + Math.floor(rng() * 80);
     const month = String(1 + Math.floor(rng() * 12)).padStart(2, '0');
     const day = String(1 + Math.floor(rng() * 28)).padStart(2, '0');
-    const base = { givenName: pick(GIVEN), familyName: pick(FAMILY), birthDate: `${year}-${month}-${day}` };
+    const given = Math.floor(rng() * GIVEN.length);
+    const sex = given % 2 === 0 ? 'M' : 'F';
+    const base = { givenName: GIVEN[given]!, familyName: pick(FAMILY), sex, birthDate: `${year}-${month}-${day}` };
     const extra = rich
       ? {
           ssn: `${100 + Math.floor(rng() * 800)}-${10 + Math.floor(rng() * 89)}-${1000 + Math.floor(rng() * 8999)}`,
