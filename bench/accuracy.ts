@@ -2,7 +2,8 @@
  * Accuracy benchmark: runs the `mpi link` pipeline unsupervised (default configuration with --keep-invalid, so
  * records with corrupted dates are linked without them rather than left out; model trained on each input) over the shared labelled datasets and a synthetic US-style registry, and prints pairwise precision,
  * recall and F1 per dataset; the registry also as narrower feeds send it (`FEED_SHAPES`: names, sex and birth date
- * only, in every record and in the lab source's records only; with a phone; with a postcode; names, sex and SSN).
+ * only, in every record and in the lab source's records only; with a phone; with a postcode; names, sex and SSN;
+ * given name, family name and birth date alone).
  * Cross-checks each score with the independent scorer `eval_pairs.py` when python3
  * is available.
  *
@@ -88,24 +89,21 @@ function synthDataset(records: number, seed: number): Dataset {
 }
 
 /**
- * What narrower feeds send. Each keeps the registry's own people, truth and look-alikes, with every other field
- * left empty: `sparse` is names, sex and birth date (a lab or immunisation feed); `phone` adds a phone number, and
- * `postcode` a postcode, without an address; `ssn` is names, sex and SSN without a birth date (a payer's member file).
+ * What narrower feeds send: the fields each keeps, with every other field left empty, and the registry's own
+ * people, truth and look-alikes. `sparse` is names, sex and birth date (a lab or immunisation feed); `phone` adds a
+ * phone number, and `postcode` a postcode, without an address; `ssn` is names, sex and SSN without a birth date (a
+ * payer's member file); `names-dob` is given name, family name and birth date alone, without sex or middle name
+ * (the shape of rldata500).
  */
+const NAMES_AND_SEX = ['record_id', 'source', 'givenName', 'middleName', 'familyName', 'suffix', 'sex'] as const;
 export const FEED_SHAPES = {
-  sparse: [],
-  phone: ['phone'],
-  postcode: ['postalCode'],
-  ssn: ['ssn'],
+  sparse: [...NAMES_AND_SEX, 'birthDate'],
+  phone: [...NAMES_AND_SEX, 'birthDate', 'phone'],
+  postcode: [...NAMES_AND_SEX, 'birthDate', 'postalCode'],
+  ssn: [...NAMES_AND_SEX, 'ssn'],
+  'names-dob': ['record_id', 'source', 'givenName', 'familyName', 'suffix', 'birthDate'],
 } as const;
 export type FeedShape = keyof typeof FEED_SHAPES;
-
-const NAMES_AND_SEX = ['record_id', 'source', 'givenName', 'middleName', 'familyName', 'suffix', 'sex'];
-
-/** The fields a feed of `shape` carries: names and sex, a birth date unless it sends an SSN, and its own. */
-function shapeFields(shape: FeedShape): Set<string> {
-  return new Set([...NAMES_AND_SEX, ...(shape === 'ssn' ? [] : ['birthDate']), ...FEED_SHAPES[shape]]);
-}
 
 /**
  * The registry as a feed of `shape` sends it (`-sparse`, `-phone`, ...), in every record or only in the records of
@@ -115,7 +113,7 @@ export function feedVariant(d: Dataset, shape: FeedShape, source?: string): Data
   const [file] = d.files;
   const name = `${d.name}-${source ? `${source}-` : ''}${shape}`;
   const out = join(dirname(file!), `${name}.csv`);
-  const kept = shapeFields(shape);
+  const kept = new Set<string>(FEED_SHAPES[shape]);
   const rows = readCsv(file!);
   const columns = Object.keys(rows[0] ?? {});
   const sparse = rows.map((row) => {
@@ -455,7 +453,8 @@ async function main(): Promise<void> {
     const synth = synthDataset(Number(opts.synthRecords), Number(opts.seed));
     if (asked('synth')) selected.push(synth);
     if (asked('synth-sparse')) selected.push(feedVariant(synth, 'sparse'), feedVariant(synth, 'sparse', 'lab'));
-    if (asked('synth-shapes')) selected.push(...(['phone', 'postcode', 'ssn'] as const).map((shape) => feedVariant(synth, shape)));
+    if (asked('synth-shapes'))
+      selected.push(...(['phone', 'postcode', 'ssn', 'names-dob'] as const).map((shape) => feedVariant(synth, shape)));
   }
   const rows: AccuracyRow[] = [];
   for (const d of selected) rows.push(await evaluateDataset(d));
