@@ -429,3 +429,34 @@ describe('training on blocks of one given name', () => {
     expect(birthDate.levels.find((l) => l.id === 'else')!.m).toBeLessThan(0.1);
   });
 });
+
+describe('conflict rules on a comparison no session could train', () => {
+  test('keeps the twin rule for a feed of names and birth date alone, and no twins join', () => {
+    const rng = mulberry32(41);
+    const records: NormalisedRecord[] = [];
+    const person: number[] = [];
+    const given = ['james', 'mary', 'john', 'patricia', 'robert', 'jennifer', 'michael', 'linda', 'david', 'susan', 'omar', 'mei'];
+    // 300 families with twins of different given names, each twin with two records: given name, family name and
+    // birth date only (no sex, no middle name), as some feeds send them.
+    for (let f = 0; f < 300; f++) {
+      const familyName = `${FAMILY[f % FAMILY.length]} ${FAMILY[Math.floor(f / FAMILY.length) % FAMILY.length]}`;
+      // A birth date of each family's own: its year and month from f.
+      const birthDate = `${1930 + (f % 80)}-${String(1 + (Math.floor(f / 80) % 12)).padStart(2, '0')}-${String(1 + ((f * 7) % 28)).padStart(2, '0')}`;
+      const first = Math.floor(rng() * given.length);
+      const names = [given[first]!, given[(first + 1 + Math.floor(rng() * (given.length - 1))) % given.length]!];
+      names.forEach((givenName, t) => {
+        for (let c = 0; c < 2; c++) {
+          records.push(normaliseRecord({ givenName, familyName, birthDate }).record);
+          person.push(2 * f + t);
+        }
+      });
+    }
+    const { model, batch, summary } = trainModel(records, { seed: 9 });
+    // Every rule holds all but one of the three comparisons: no session runs, and m stays the default model's.
+    expect(summary.emSessions).toEqual([]);
+    expect(model.conflictRules).toContain('twin');
+    const result = linkRecords(batch, model);
+    expect(result.links.count).toBeGreaterThanOrEqual(600);
+    expect(overlaysOf(result, person)).toBe(0);
+  });
+});

@@ -153,10 +153,15 @@ export function anchoredGivenDisagreement(batch: Batch): number | null {
   return anchoredDisagreement(batch, 'givenName', GIVEN_DIFFERS_LEVELS);
 }
 
-/** The conflict rules whose identifiers proved reliable among true matches (anchor pairs, else the trained m). */
-function reliableConflictRules(m: LevelProbabilities, batch: Batch): ConflictRule[] {
+/**
+ * The conflict rules whose identifiers proved reliable among true matches (anchor pairs, else the trained m). A
+ * comparison whose m no EM session could estimate (`estimated`: it keeps the default model's m) shows nothing
+ * about its identifier, and its rules are kept: an overlay costs more than a duplicate a steward merges.
+ */
+function reliableConflictRules(m: LevelProbabilities, batch: Batch, estimated: readonly boolean[]): ConflictRule[] {
   const trained = ({ comparison, levels }: Disagreement) => {
     const k = COMPARISONS.findIndex((c) => c.name === comparison);
+    if (!estimated[k]) return 0;
     return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
   };
   const given = { comparison: 'givenName', levels: GIVEN_DIFFERS_LEVELS };
@@ -397,7 +402,7 @@ function estimateM(
   rules: BlockingRule[],
   start: { m: LevelProbabilities; u: LevelProbabilities },
   maxIterations: number,
-): { m: LevelProbabilities; sessions: Session[] } {
+): { m: LevelProbabilities; sessions: Session[]; estimated: boolean[] } {
   const sums = start.m.map((levels) => new Float64Array(levels.length));
   const weights = new Float64Array(WIDTH);
   const sessions: Session[] = [];
@@ -428,7 +433,7 @@ function estimateM(
   const m = sums.map((s, k) =>
     s.map((v, l) => (l === 0 ? 0 : Math.max((v + PRIOR_MATCHES * prior[k]![l]!) / (weights[k]! + PRIOR_MATCHES), MIN_PROBABILITY))),
   );
-  return { m, sessions };
+  return { m, sessions, estimated: COMPARISONS.map((_, k) => weights[k]! > 0) };
 }
 
 /** Free comparisons that at least MIN_CARRIED_SHARE of a session's pairs carry (are not null on). */
@@ -479,7 +484,7 @@ function startingM(): LevelProbabilities {
 /** The model document: m/u per level, TF tables, the household-conditional family-name u, reliable rules. */
 function assembleModel(
   batch: Batch,
-  fit: { m: LevelProbabilities; u: LevelProbabilities; lambda: number },
+  fit: { m: LevelProbabilities; u: LevelProbabilities; lambda: number; estimated: readonly boolean[] },
   summary: TrainingSummary,
   options: TrainOptions,
   maxIterations: number,
@@ -505,7 +510,7 @@ function assembleModel(
     thresholds: options.thresholds ?? { matchThreshold: DEFAULT_MATCH_THRESHOLD, reviewThreshold: DEFAULT_REVIEW_THRESHOLD },
     comparisons,
     blockingRules: batch.rules,
-    conflictRules: reliableConflictRules(m, batch),
+    conflictRules: reliableConflictRules(m, batch, fit.estimated),
     training: summary,
   };
   if (!options.thresholds) model.thresholds = { ...model.thresholds, matchThreshold: errorRateThreshold(batch, model) };
@@ -541,11 +546,12 @@ export function trainModel(
   let u = estimateU(random, null, 0);
   let lambda = 0;
   let sessions: Session[] = [];
+  let estimated = COMPARISONS.map(() => true);
   let expectedMatches = 0;
   const labelled = (options.labels?.length ?? 0) > 0;
   for (let round = 0; round < ESTIMATION_ROUNDS; round++) {
     if (labelled) m = mFromLabels(batch, options.labels!, startingM());
-    else ({ m, sessions } = estimateM(perRule, batch.rules, { m, u }, maxIterations));
+    else ({ m, sessions, estimated } = estimateM(perRule, batch.rules, { m, u }, maxIterations));
     const all = COMPARISONS.map(() => true);
     const fit = runEm(union, { m, u, lambda: 0.5 }, { free: all, maxIterations, tolerance: EM_TOLERANCE, updateM: false });
     expectedMatches = fit.lambda * batch.pairCount;
@@ -562,6 +568,6 @@ export function trainModel(
     seed,
     labelled,
   };
-  const model = assembleModel(batch, { m, u, lambda }, summary, options, maxIterations);
+  const model = assembleModel(batch, { m, u, lambda, estimated }, summary, options, maxIterations);
   return { model, summary, batch };
 }
