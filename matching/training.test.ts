@@ -59,6 +59,13 @@ const FAMILY = [
   'novak',
 ];
 
+/** `YYYY-MM-DD` of a year, month and day. */
+const isoDate = (year: number, month: number, day: number) => `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+
+/** A birth date drawn from 1930-2009 (year, month, then day, from `rng`). */
+const randomBirthDate = (rng: () => number) =>
+  isoDate(1930 + Math.floor(rng() * 80), 1 + Math.floor(rng() * 12), 1 + Math.floor(rng() * 28));
+
 function typo(value: string, rng: () => number): string {
   const i = Math.floor(rng() * value.length);
   return value.slice(0, i) + String.fromCharCode(97 + Math.floor(rng() * 26)) + value.slice(i + 1);
@@ -74,7 +81,7 @@ function population(people: number, seed: number): { inputs: RecordInput[]; pers
     const base = {
       givenName: pick(GIVEN),
       familyName: pick(FAMILY),
-      birthDate: `${1930 + Math.floor(rng() * 80)}-${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rng() * 28)).padStart(2, '0')}`,
+      birthDate: randomBirthDate(rng),
       ssn: `${100 + Math.floor(rng() * 800)}-${10 + Math.floor(rng() * 89)}-${1000 + Math.floor(rng() * 8999)}`,
       postalCode: String(10000 + Math.floor(rng() * 500)),
       addressLine1: `${1 + Math.floor(rng() * 900)} ${pick(['oak', 'elm', 'pine', 'main', 'lake'])} st`,
@@ -233,7 +240,7 @@ describe('the twin rule under many twins', () => {
     const names = ['ava', 'eva', 'liam', 'noah', 'mia', 'ella', 'owen', 'evan', 'lila', 'lily', 'jack', 'zack'];
     for (let p = 0; p < 400; p++) {
       const family = `${FAMILY[p % FAMILY.length]}${String.fromCharCode(97 + (p % 26))}`;
-      const birthDate = `${1950 + (p % 60)}-${String(1 + (p % 12)).padStart(2, '0')}-${String(1 + (p % 28)).padStart(2, '0')}`;
+      const birthDate = isoDate(1950 + (p % 60), 1 + (p % 12), 1 + (p % 28));
       const address = `${p + 1} oak st`;
       const people = p % 2 === 0 ? [names[p % 12]!, names[(p + 1) % 12]!] : [names[p % 12]!];
       people.forEach((given, t) => {
@@ -263,7 +270,7 @@ describe('the middle-name twin rule', () => {
     const middles = ['rose', 'grace', 'james', 'lee', 'marie', 'ann', 'paul', 'jean', 'lynn', 'ray'];
     const out: NormalisedRecord[] = [];
     for (let p = 0; p < 400; p++) {
-      const birthDate = `${1950 + (p % 60)}-${String(1 + (p % 12)).padStart(2, '0')}-${String(1 + (p % 28)).padStart(2, '0')}`;
+      const birthDate = isoDate(1950 + (p % 60), 1 + (p % 12), 1 + (p % 28));
       const base: RecordInput = {
         givenName: GIVEN[p % GIVEN.length]!,
         familyName: `${FAMILY[p % FAMILY.length]}${String.fromCharCode(97 + (p % 26))}`,
@@ -310,8 +317,7 @@ function namesakes(
   const records: NormalisedRecord[] = [];
   const person: number[] = [];
   // Each person's own birth day: the year from p, the day of the year from p / 30.
-  const date = (year: number, p: number) =>
-    `${year}-${String(1 + (Math.floor(p / 30) % 12)).padStart(2, '0')}-${String(1 + Math.floor(p / 30)).padStart(2, '0')}`;
+  const date = (year: number, p: number) => isoDate(year, 1 + (Math.floor(p / 30) % 12), 1 + Math.floor(p / 30));
   const add = (id: number, base: RecordInput, copies: number) => {
     for (let c = 0; c < copies; c++) {
       const birthDate = c === 1 && rng() < wrongDates ? date(1920 + Math.floor(rng() * 90), Math.floor(rng() * 600)) : base.birthDate;
@@ -396,7 +402,7 @@ function commonNames(middle: boolean): { records: NormalisedRecord[]; person: nu
     const givenName = (sex === 'F' ? female : male)[Math.floor(n / 2) % 8]!;
     const familyName = FAMILY[n % FAMILY.length]!;
     for (let k = 0; k < 6; k++) {
-      const birthDate = `${1930 + Math.floor(rng() * 80)}-${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rng() * 28)).padStart(2, '0')}`;
+      const birthDate = randomBirthDate(rng);
       const middleName = MIDDLE[Math.floor(rng() * MIDDLE.length)]!;
       for (let c = 0; c < 2; c++) {
         const kept = middle && rng() < 0.6 ? middleName : null;
@@ -435,13 +441,13 @@ describe('conflict rules on a comparison no session could train', () => {
     const rng = mulberry32(41);
     const records: NormalisedRecord[] = [];
     const person: number[] = [];
-    const given = ['james', 'mary', 'john', 'patricia', 'robert', 'jennifer', 'michael', 'linda', 'david', 'susan', 'omar', 'mei'];
+    const given = GIVEN.slice(0, 12);
     // 300 families with twins of different given names, each twin with two records: given name, family name and
     // birth date only (no sex, no middle name), as some feeds send them.
     for (let f = 0; f < 300; f++) {
       const familyName = `${FAMILY[f % FAMILY.length]} ${FAMILY[Math.floor(f / FAMILY.length) % FAMILY.length]}`;
       // A birth date of each family's own: its year and month from f.
-      const birthDate = `${1930 + (f % 80)}-${String(1 + (Math.floor(f / 80) % 12)).padStart(2, '0')}-${String(1 + ((f * 7) % 28)).padStart(2, '0')}`;
+      const birthDate = isoDate(1930 + (f % 80), 1 + (Math.floor(f / 80) % 12), 1 + ((f * 7) % 28));
       const first = Math.floor(rng() * given.length);
       const names = [given[first]!, given[(first + 1 + Math.floor(rng() * (given.length - 1))) % given.length]!];
       names.forEach((givenName, t) => {

@@ -416,12 +416,12 @@ function estimateM(
     const free = COMPARISONS.map((c) => !held.has(c.name));
     const h = perRule[r]!;
     if (h.size === 0) return;
-    // Two classes cannot be told apart on one comparison: a session whose pairs carry fewer than two of its free
-    // comparisons would split them on that one alone (agree = match), so it is left out.
-    if (carriedComparisons(h, free) < 2) return;
-    const result = runEm(h, { m: start.m, u: start.u, lambda: 0.5 }, { free, maxIterations, tolerance: EM_TOLERANCE, updateM: true });
     let pairs = 0;
     for (let p = 0; p < h.size; p++) pairs += h.counts[p]!;
+    // Two classes cannot be told apart on one comparison: a session whose pairs carry fewer than two of its free
+    // comparisons would split them on that one alone (agree = match), so it is left out.
+    if (carriedComparisons(h, free, pairs) < 2) return;
+    const result = runEm(h, { m: start.m, u: start.u, lambda: 0.5 }, { free, maxIterations, tolerance: EM_TOLERANCE, updateM: true });
     sessions.push({ rule: rule.name, pairs, iterations: result.iterations, matchShare: result.lambda, converged: result.converged });
     for (let k = 0; k < WIDTH; k++) {
       if (!free[k]) continue;
@@ -436,16 +436,14 @@ function estimateM(
   return { m, sessions, estimated: COMPARISONS.map((_, k) => weights[k]! > 0) };
 }
 
-/** Free comparisons that at least MIN_CARRIED_SHARE of a session's pairs carry (are not null on). */
-function carriedComparisons(h: PatternHistogram, free: readonly boolean[]): number {
+/** Free comparisons that at least MIN_CARRIED_SHARE of a session's `pairs` carry (are not null on). */
+function carriedComparisons(h: PatternHistogram, free: readonly boolean[], pairs: number): number {
   const carried = new Float64Array(h.width);
-  let total = 0;
   for (let p = 0; p < h.size; p++) {
-    total += h.counts[p]!;
     for (let k = 0; k < h.width; k++) if (h.levels[p * h.width + k]! > 0) carried[k]! += h.counts[p]!;
   }
   let n = 0;
-  for (let k = 0; k < h.width; k++) if (free[k] && carried[k]! >= MIN_CARRIED_SHARE * total) n++;
+  for (let k = 0; k < h.width; k++) if (free[k] && carried[k]! >= MIN_CARRIED_SHARE * pairs) n++;
   return n;
 }
 
