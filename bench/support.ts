@@ -20,8 +20,10 @@ export function sharedDir(root: string): string {
 /** Path of the seeded synthetic registry of `records` rows, generating it first when missing. */
 export function syntheticRegistry(records: number, seed = 7): { csv: string; truth: string } {
   mkdirSync(BENCH_OUT, { recursive: true });
-  const csv = `${BENCH_OUT}synth-${records}.csv`;
-  const truth = `${BENCH_OUT}synth-${records}_truth.csv`;
+  // Seed 7 keeps the name files have always had; another seed is a registry of its own.
+  const name = seed === 7 ? `synth-${records}` : `synth-${records}-s${seed}`;
+  const csv = `${BENCH_OUT}${name}.csv`;
+  const truth = `${BENCH_OUT}${name}_truth.csv`;
   if (!existsSync(csv) || !existsSync(truth)) {
     process.stderr.write(`generating ${records} synthetic records...\n`);
     const run = spawnSync(
