@@ -7,7 +7,7 @@
  * the first file is loaded, a server is started on the database, and a client sends R single-record
  * `ingestRecord` calls a second (open loop, each timed from when it was due) for `--online-seconds` with nothing
  * else running (after 5 s of untimed calls that warm the server up), then again while `mpi load` loads the second file as its own process; the calls send the same
- * people as the second file, from a source of their own. It prints the latencies of both phases.
+ * people as the second file (`--online-people other`: people of another registry), from a source of their own. It prints the latencies of both phases.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -104,6 +104,13 @@ interface Online {
 }
 
 const MPI = fileURLToPath(new URL('../cli/mpi.js', import.meta.url));
+/**
+ * Whom the online calls beside a load are about: `load`, the people of the file being loaded (each call waits for
+ * the chunk that writes its patient, since one patient must end with one identity); `other`, people of another
+ * registry (the seed below), who share a blocking key with the load only by chance, as most online traffic would.
+ */
+type OnlinePeople = 'load' | 'other';
+const OTHER_PEOPLE_SEED = 11;
 const ONLINE_SOURCE = 'clinic';
 
 /**
@@ -113,7 +120,7 @@ const ONLINE_SOURCE = 'clinic';
 async function onlineBesideLoad(
   url: string,
   file: string,
-  opts: { rate: number; seconds: number; port: number; records: number; giveWay: string | undefined },
+  opts: { rate: number; seconds: number; port: number; records: number; giveWay: string | undefined; people: OnlinePeople },
 ) {
   const adminKey = `mpi_${randomBytes(24).toString('base64url')}`;
   const env = {
@@ -129,8 +136,9 @@ async function onlineBesideLoad(
     // No model lifecycle: its training would share the cores with the timed calls of one phase and not the other.
     MPI_MODEL_TRAIN_AFTER: '0',
   };
-  // The people of the file the load brings, sent online from a source of their own.
-  const people = (await readLoadRows([{ source: ONLINE_SOURCE, files: [file] }], { warn: () => undefined })).rows
+  // The people of the file the load brings (or of a registry of other people), sent online from a source of their own.
+  const from = opts.people === 'load' ? file : syntheticRegistry(20_000, OTHER_PEOPLE_SEED).csv;
+  const people = (await readLoadRows([{ source: ONLINE_SOURCE, files: [from] }], { warn: () => undefined })).rows
     .slice(0, 20_000)
     .map(({ input }, i) => ({ ...input, localId: `C-${i}` }) as Record<string, unknown>);
   const server = await startServer(opts.port, env);
@@ -178,7 +186,7 @@ interface BenchOptions {
   /** Rows per window (default: the load default). */
   window: number | undefined;
   /** Online calls a second beside the second file's load (0: time the second load here instead). */
-  online: { rate: number; seconds: number; port: number; giveWay: string | undefined };
+  online: { rate: number; seconds: number; port: number; giveWay: string | undefined; people: OnlinePeople };
 }
 
 const onlineResults: Online[] = [];
@@ -250,6 +258,7 @@ async function main(): Promise<void> {
     .option('--online-seconds <n>', 'seconds of online calls with nothing else running', '15')
     .option('--port <n>', "the online server's port", '4330')
     .option('--give-way-chunk-size <n>', "mpi load's --give-way-chunk-size beside online calls (default: the load's)")
+    .option('--online-people <who>', 'whom the online calls are about: load (the people being loaded) or other', 'load')
     .parse()
     .opts<{
       sizes: string;
@@ -263,12 +272,16 @@ async function main(): Promise<void> {
       onlineSeconds: string;
       port: string;
       giveWayChunkSize?: string;
+      onlinePeople: string;
     }>();
+  if (!(['load', 'other'] as const).includes(opts.onlinePeople as OnlinePeople))
+    throw new Error(`--online-people must be load or other, not ${opts.onlinePeople}`);
   const online = {
     rate: Number(opts.online),
     seconds: Number(opts.onlineSeconds),
     port: Number(opts.port),
     giveWay: opts.giveWayChunkSize,
+    people: opts.onlinePeople as OnlinePeople,
   };
   const chunkSize = opts.chunkSize ? Number(opts.chunkSize) : undefined;
   const sizes = opts.sizes.split(',').map(Number);
