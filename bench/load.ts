@@ -15,7 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { availableParallelism, loadavg } from 'node:os';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { readLoadRows, runLoad } from '../cli/load.ts';
 import { ephemeralAuditKeyring, useAuditKeyring } from '../platform/audit-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
@@ -258,7 +258,11 @@ async function main(): Promise<void> {
     .option('--online-seconds <n>', 'seconds of online calls with nothing else running', '15')
     .option('--port <n>', "the online server's port", '4330')
     .option('--give-way-chunk-size <n>', "mpi load's --give-way-chunk-size beside online calls (default: the load's)")
-    .option('--online-people <who>', 'whom the online calls are about: load (the people being loaded) or other', 'load')
+    .addOption(
+      new Option('--online-people <who>', 'whom the online calls are about: the people being loaded, or other people')
+        .choices(['load', 'other'])
+        .default('load'),
+    )
     .parse()
     .opts<{
       sizes: string;
@@ -272,16 +276,14 @@ async function main(): Promise<void> {
       onlineSeconds: string;
       port: string;
       giveWayChunkSize?: string;
-      onlinePeople: string;
+      onlinePeople: OnlinePeople;
     }>();
-  if (!(['load', 'other'] as const).includes(opts.onlinePeople as OnlinePeople))
-    throw new Error(`--online-people must be load or other, not ${opts.onlinePeople}`);
   const online = {
     rate: Number(opts.online),
     seconds: Number(opts.onlineSeconds),
     port: Number(opts.port),
     giveWay: opts.giveWayChunkSize,
-    people: opts.onlinePeople as OnlinePeople,
+    people: opts.onlinePeople,
   };
   const chunkSize = opts.chunkSize ? Number(opts.chunkSize) : undefined;
   const sizes = opts.sizes.split(',').map(Number);

@@ -1,7 +1,7 @@
 import { buildBatch, histogramFromMap, unpackLevels } from './batch.ts';
 import type { Batch, ProgressFn } from './batch.ts';
 import type { LinkMode } from './blocking.ts';
-import { COMPARISONS, compareAll } from './comparisons.ts';
+import { COMPARISONS, COMPARISON_INDEX, compareAll, levelIndex } from './comparisons.ts';
 import { CONFLICT_RULES, GIVEN_DIFFERS_LEVELS } from './conflicts.ts';
 import type { ConflictRule } from './conflicts.ts';
 import { DEFAULT_BLOCKING_RULES, DEFAULT_MATCH_THRESHOLD, DEFAULT_PRIOR, DEFAULT_REVIEW_THRESHOLD, defaultModel } from './default-model.ts';
@@ -160,9 +160,9 @@ export function anchoredGivenDisagreement(batch: Batch): number | null {
  */
 function reliableConflictRules(m: LevelProbabilities, batch: Batch, estimated: readonly boolean[]): ConflictRule[] {
   const trained = ({ comparison, levels }: Disagreement) => {
-    const k = COMPARISONS.findIndex((c) => c.name === comparison);
+    const k = COMPARISON_INDEX.get(comparison)!;
     if (!estimated[k]) return 0;
-    return levels.reduce((sum, id) => sum + m[k]![COMPARISONS[k]!.levels.indexOf(id) + 1]!, 0);
+    return levels.reduce((sum, id) => sum + m[k]![levelIndex(comparison, id)]!, 0);
   };
   const given = { comparison: 'givenName', levels: GIVEN_DIFFERS_LEVELS };
   const middle = { comparison: 'middleName', levels: ['else'] };
@@ -186,7 +186,12 @@ function reliableConflictRules(m: LevelProbabilities, batch: Batch, estimated: r
   });
 }
 
-/** Which comparison a blocking key part pins: EM must not learn that comparison from that rule's pairs. */
+/**
+ * Which comparisons a blocking key part pins: EM must not learn them from that rule's pairs. A given name also
+ * pins the sex, which it all but says: within a block of one given name everyone agrees on sex, where u (from
+ * random pairs) expects half to. Left free, EM takes that agreement for evidence and counts namesakes as matches
+ * (a feed of names, sex and birth date at a million records learnt that 74% of matches differ in birth date).
+ */
 const PART_COMPARISONS: Record<KeyPart, string[]> = {
   ssn: ['ssn'],
   phone: ['location'],
@@ -194,12 +199,12 @@ const PART_COMPARISONS: Record<KeyPart, string[]> = {
   birthDate: ['birthDate'],
   birthYear: ['birthDate'],
   birthMonthDay: ['birthDate'],
-  givenPhonetic: ['givenName'],
-  givenInitial: ['givenName'],
+  givenPhonetic: ['givenName', 'sex'],
+  givenInitial: ['givenName', 'sex'],
   familyPhonetic: ['familyName'],
   familyInitial: ['familyName'],
   familyPrefix: ['familyName'],
-  namePhonetics: ['givenName', 'familyName'],
+  namePhonetics: ['givenName', 'familyName', 'sex'],
   postalCode: ['location'],
   streetNumber: ['location'],
   streetName: ['location'],
@@ -409,10 +414,6 @@ function estimateM(
   rules.forEach((rule, r) => {
     if (!isTrainingRule(rule)) return;
     const held = new Set(rule.parts.flatMap((part) => PART_COMPARISONS[part]));
-    // A given name all but says the sex: within a block of one given name everyone agrees on it, where u (from
-    // random pairs) expects half to. Left free, EM takes that agreement for evidence and counts namesakes as matches
-    // (a feed of names, sex and birth date at a million records learnt that 74% of matches differ in birth date).
-    if (held.has('givenName')) held.add('sex');
     const free = COMPARISONS.map((c) => !held.has(c.name));
     const h = perRule[r]!;
     if (h.size === 0) return;
