@@ -20,7 +20,7 @@ import { readLoadRows, runLoad } from '../cli/load.ts';
 import { ephemeralAuditKeyring, useAuditKeyring } from '../platform/audit-keys.ts';
 import { openDatabase } from '../platform/db/client.ts';
 import { latencyCells, onlineIngest, startServer, stopServer } from './online-client.ts';
-import { BENCH_OUT, freshDatabase, machine, syntheticRegistry } from './support.ts';
+import { BENCH_OUT, OTHER_REGISTRY_SEED, freshDatabase, machine, syntheticRegistry } from './support.ts';
 
 useAuditKeyring(ephemeralAuditKeyring());
 
@@ -107,10 +107,11 @@ const MPI = fileURLToPath(new URL('../cli/mpi.js', import.meta.url));
 /**
  * Whom the online calls beside a load are about: `load`, the people of the file being loaded (each call waits for
  * the chunk that writes its patient, since one patient must end with one identity); `other`, people of another
- * registry (the seed below), who share a blocking key with the load only by chance, as most online traffic would.
+ * registry (`OTHER_REGISTRY_SEED`), who share a blocking key with the load only by chance, as most online traffic would.
  */
 type OnlinePeople = 'load' | 'other';
-const OTHER_PEOPLE_SEED = 11;
+/** Most people the online calls are about (the calls go round them). */
+const ONLINE_PEOPLE = 20_000;
 const ONLINE_SOURCE = 'clinic';
 
 /**
@@ -137,9 +138,9 @@ async function onlineBesideLoad(
     MPI_MODEL_TRAIN_AFTER: '0',
   };
   // The people of the file the load brings (or of a registry of other people), sent online from a source of their own.
-  const from = opts.people === 'load' ? file : syntheticRegistry(20_000, OTHER_PEOPLE_SEED).csv;
+  const from = opts.people === 'load' ? file : syntheticRegistry(ONLINE_PEOPLE, OTHER_REGISTRY_SEED).csv;
   const people = (await readLoadRows([{ source: ONLINE_SOURCE, files: [from] }], { warn: () => undefined })).rows
-    .slice(0, 20_000)
+    .slice(0, ONLINE_PEOPLE)
     .map(({ input }, i) => ({ ...input, localId: `C-${i}` }) as Record<string, unknown>);
   const server = await startServer(opts.port, env);
   try {

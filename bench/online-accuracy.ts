@@ -24,7 +24,7 @@ import { openDatabase } from '../platform/db/client.ts';
 import { links, sourceRecords, sources } from '../platform/db/schema/index.ts';
 import { createLogger } from '../platform/logger.ts';
 import { feedVariant } from './accuracy.ts';
-import { machine, sharedDir, syntheticRegistry } from './support.ts';
+import { OTHER_REGISTRY_SEED, machine, sharedDir, syntheticRegistry } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATASETS = join(sharedDir(ROOT), 'datasets');
@@ -233,7 +233,7 @@ function serviceInputFile(name: string, records: Labelled[]): string {
 
 /** The synthetic registry as a sparse feed sends it: names, sex and birth date only (`feedVariant`). */
 function sparseRegistry(records: number): { csv: string; truth: string } {
-  const rich = syntheticRegistry(records, 11);
+  const rich = syntheticRegistry(records, OTHER_REGISTRY_SEED);
   const [csv] = feedVariant({ name: `synth-${records}`, files: [rich.csv], truth: rich.truth }, 'sparse').files;
   return { csv: csv!, truth: rich.truth };
 }
@@ -274,7 +274,7 @@ const lines = [
 for (const name of opts.datasets.split(',')) {
   const files =
     name === 'synth'
-      ? syntheticRegistry(Number(opts.synthRecords), 11)
+      ? syntheticRegistry(Number(opts.synthRecords), OTHER_REGISTRY_SEED)
       : name === 'synth-sparse'
         ? sparseRegistry(Number(opts.synthRecords))
         : { csv: join(DATASETS, `${name}.csv`), truth: join(DATASETS, `${name}_truth.csv`) };
