@@ -7,7 +7,7 @@
 // for the feed to have been quiet --quiet-seconds (MPI_MODEL_RETRAIN_QUIET_MINUTES), checking as the job does.
 //   npm run bench:online-accuracy -- --datasets febrl3,synth --synth-records 5000 --train-after 100
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { Command } from 'commander';
@@ -233,12 +233,12 @@ function serviceInputFile(name: string, records: Labelled[]): string {
 
 /**
  * The synthetic registry as a sparse feed sends it: names, sex and birth date only (`feedVariant`), written under
- * the registry's own name (`synth-N-s11-sparse.csv`), so `bench:accuracy`'s sparse variant of its own registry
+ * the registry's own name (`synth-N-s<seed>-sparse.csv`), so `bench:accuracy`'s sparse variant of its own registry
  * (`synth-N-sparse.csv`) is another file.
  */
 function sparseRegistry(records: number): { csv: string; truth: string } {
   const rich = syntheticRegistry(records, OTHER_REGISTRY_SEED);
-  const [csv] = feedVariant({ name: basename(rich.csv, '.csv'), files: [rich.csv], truth: rich.truth }, 'sparse').files;
+  const [csv] = feedVariant({ name: rich.name, files: [rich.csv], truth: rich.truth }, 'sparse').files;
   return { csv: csv!, truth: rich.truth };
 }
 

@@ -22,8 +22,11 @@ export const REGISTRY_SEED = 7;
 /** Seed of a registry of other people: data the engine was not tuned on, or people a load does not hold. */
 export const OTHER_REGISTRY_SEED = 11;
 
-/** Path of the seeded synthetic registry of `records` rows, generating it first when missing. */
-export function syntheticRegistry(records: number, seed = REGISTRY_SEED): { csv: string; truth: string } {
+/**
+ * The seeded synthetic registry of `records` rows (its name, the file and its truth), generating it first when
+ * missing.
+ */
+export function syntheticRegistry(records: number, seed = REGISTRY_SEED): { name: string; csv: string; truth: string } {
   mkdirSync(BENCH_OUT, { recursive: true });
   // The default seed keeps the name files have always had; another seed is a registry of its own.
   const name = seed === REGISTRY_SEED ? `synth-${records}` : `synth-${records}-s${seed}`;
@@ -47,7 +50,7 @@ export function syntheticRegistry(records: number, seed = REGISTRY_SEED): { csv:
     );
     if (run.status !== 0) throw new Error('synthetic generator failed');
   }
-  return { csv, truth };
+  return { name, csv, truth };
 }
 
 /**
